@@ -1,0 +1,32 @@
+# Developer entry points. `make test` is what CI runs (through .ci/run).
+PYTHONS := 3.11.7 3.12.1 3.13.0
+PYTEST_ARGS ?=
+
+.PHONY: test bench demo venvs clean
+
+## test: run the whole test suite under every supported CPython; fails if any interpreter fails
+test:
+	@status=0; summary=""; \
+	for v in $(PYTHONS); do \
+		py=$$(tools/venv.sh $$v test | tail -n 1) || { status=1; summary="$$summary $$v:no-venv"; continue; }; \
+		echo "=== pytest on CPython $$v ==="; \
+		if $$py -m pytest $(PYTEST_ARGS); then summary="$$summary $$v:ok"; \
+		else status=1; summary="$$summary $$v:FAILED"; fi; \
+	done; \
+	echo "interpreters:$$summary"; exit $$status
+
+## bench: print the engine benchmark tables for every supported CPython
+bench:
+	@for v in $(PYTHONS); do \
+		py=$$(tools/venv.sh $$v test | tail -n 1) && $$py -m benchmarks.engine || exit 1; \
+	done
+
+## demo: install into the 3.12 venv and run the pause/resume demo, one process per turn
+demo:
+	@py=$$(tools/venv.sh 3.12.1 test | tail -n 1) && $$py examples/engine_demo.py
+
+venvs:
+	@for v in $(PYTHONS); do tools/venv.sh $$v test; done
+
+clean:
+	rm -rf .venv .pytest_cache build dist *.egg-info

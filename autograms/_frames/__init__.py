@@ -1,0 +1,51 @@
+"""The continuation engine: pause a running Python program deep inside nested calls, save it as
+plain picklable data, and resume it exactly, in this process or another.
+
+It knows nothing of chat. The dialog layer uses:
+
+    instrument(fn, hooks)      rewrite a function once so it can pause and be jumped into
+    run(fn, *args)             call it until it returns (Finished) or pauses (Paused)
+    pause(payload)             from anywhere below: snapshot and unwind the program
+    resume(snapshot, value)    continue; the pausing call returns `value`
+    goto(label) / returnto(label)
+    describe(snapshot)         the paused frames, for display
+
+Importing it on an interpreter whose bytecode it does not know raises UnsupportedPythonError.
+"""
+
+from .versions import SUPPORTED  # noqa: I001 - must come first: refuses unknown interpreters
+
+from .describe import PendingFrameInfo, describe
+from .driver import Finished, Outcome, Paused, resume, run
+from .errors import (
+    ContinuationError,
+    SnapshotMismatchError,
+    UnpicklableLocalError,
+    UnsupportedPythonError,
+)
+from .instrument import instrument
+from .jumps import goto, returnto
+from .registry import FrameHooks, FunctionInfo, lookup
+from .snapshot import pause
+
+__all__ = [
+    "SUPPORTED",
+    "ContinuationError",
+    "Finished",
+    "FrameHooks",
+    "FunctionInfo",
+    "Outcome",
+    "Paused",
+    "PendingFrameInfo",
+    "SnapshotMismatchError",
+    "UnpicklableLocalError",
+    "UnsupportedPythonError",
+    "describe",
+    "goto",
+    "instrument",
+    "lookup",
+    "pause",
+    "resume",
+    "returnto",
+    "run",
+]

@@ -1,0 +1,321 @@
+"""Abstract interpretation of a function's bytecode.
+
+For every instruction the analysis computes the value stack as a tuple of *items*, each a pair
+``(producers, nullness)``: the set of instructions that may have pushed it and whether it may be
+NULL. A producer is encoded as ``position << 8 | output`` (the output index counts from the
+deepest item an instruction pushes). Two negative producers stand for items pushed by exception
+unwinding: the saved instruction offset (`LASTI`) and the exception (`UNWOUND_EXCEPTION`).
+
+Edges follow fall-through, jumps and the exception table (a handler starts with
+``stack[:depth] + [lasti] + [exception]``). The results feed the call-site planner
+(`sites.py`) and the safety check that no local the compiler believes bound is missing after
+a resume or a jump (`Flow.unbound_reads`).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Final
+
+from bytecode import Instr, Label, TryBegin, TryEnd
+
+from .effects import OBJECT, consumed_count, net_effect, output_count, output_nullness
+from .versions import (
+    FAST_WRITES,
+    LOAD_FAST_CHECKS_NULL,
+    TERMINAL_OPS,
+    UNCONDITIONAL_JUMP_OPS,
+)
+
+#: Producer of the instruction offset a `lasti` handler entry pushes.
+LASTI: Final = -1
+#: Producer of the exception a handler entry pushes.
+UNWOUND_EXCEPTION: Final = -2
+
+Item = tuple[frozenset[int], int]
+Stack = tuple[Item, ...]
+
+_LASTI_ITEM: Final[Item] = (frozenset({LASTI}), OBJECT)
+_EXCEPTION_ITEM: Final[Item] = (frozenset({UNWOUND_EXCEPTION}), OBJECT)
+
+# Handler kinds, named for what a jump leaving them would skip.
+HANDLER_EXCEPT: Final = "except"
+HANDLER_FINALLY: Final = "finally"
+HANDLER_WITH: Final = "with"
+HANDLER_CLEANUP: Final = "cleanup"
+
+_EXCEPT_TYPE_OPS: Final = frozenset(
+    {"LOAD_GLOBAL", "LOAD_NAME", "LOAD_ATTR", "LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF",
+     "LOAD_CONST", "BUILD_TUPLE", "COPY", "SWAP", "BUILD_LIST"}
+)
+
+
+class AnalysisError(Exception):
+    """The bytecode has a shape the analysis does not model."""
+
+
+def producer(position: int, output: int) -> int:
+    """Encode the `output`-th item pushed by the instruction at `position`."""
+    return position << 8 | output
+
+
+def producer_position(key: int) -> int:
+    return key >> 8
+
+
+def producer_output(key: int) -> int:
+    return key & 0xFF
+
+
+@dataclass(slots=True)
+class Flow:
+    """The analysed instruction list of one code object."""
+
+    #: Abstract items as `bytecode` gives them (Instr, Label, TryBegin, TryEnd).
+    items: list
+    #: The instructions, in layout order; "positions" index this list.
+    instrs: list[Instr]
+    #: Index in `items` of each instruction.
+    item_index: list[int]
+    #: Position of the instruction each label precedes.
+    label_pos: dict[Label, int]
+    #: Exception-table entry covering each instruction, or None.
+    regions: list[TryBegin | None]
+    #: Value stack before each instruction; None where unreachable.
+    stacks: list[Stack | None]
+    #: Successor positions of each instruction (fall-through, jump, exception handler).
+    successors: list[tuple[int, ...]]
+    #: Positions where each fast local is written (stored, deleted or cleared), sorted.
+    writes: dict[str, list[int]] = field(default_factory=dict)
+
+    def handler_position(self, region: TryBegin) -> int:
+        return self.label_pos[region.target]
+
+    def written_between(self, name: str, start: int, stop: int) -> bool:
+        """Whether local `name` is written at a position strictly between start and stop."""
+        positions = self.writes.get(name, ())
+        index = bisect_right(positions, start)
+        return index < len(positions) and positions[index] < stop
+
+    def handler_kind(self, position: int) -> str:
+        """Classify the handler starting at `position` by what leaving it would skip."""
+        if self.instrs[position].name != "PUSH_EXC_INFO":
+            return HANDLER_CLEANUP
+        following = position + 1
+        if self.instrs[following].name == "WITH_EXCEPT_START":
+            return HANDLER_WITH
+        if self.instrs[following].name == "POP_TOP":
+            return HANDLER_EXCEPT  # bare `except:`
+        while self.instrs[following].name in _EXCEPT_TYPE_OPS:
+            following += 1
+        if self.instrs[following].name in ("CHECK_EXC_MATCH", "CHECK_EG_MATCH"):
+            return HANDLER_EXCEPT
+        return HANDLER_FINALLY
+
+    def handler_chain(self, position: int) -> tuple[tuple[int, str], ...]:
+        """Handlers an exception at `position` passes through in this frame, innermost first.
+
+        Handlers that begin with PUSH_EXC_INFO are skipped by engine signals, which re-raise
+        at the handler's entry; cleanup handlers run and re-raise at their RERAISE.
+        """
+        chain: list[tuple[int, str]] = []
+        seen: set[int] = set()
+        while self.regions[position] is not None and position not in seen:
+            seen.add(position)
+            handler = self.handler_position(self.regions[position])
+            kind = self.handler_kind(handler)
+            chain.append((handler, kind))
+            position = self._reraise_position(handler) if kind == HANDLER_CLEANUP else handler
+        return tuple(chain)
+
+    def _reraise_position(self, handler: int) -> int:
+        position = handler
+        while self.instrs[position].name != "RERAISE":
+            position += 1
+        return position
+
+    def unbound_reads(self, starts: tuple[int, ...], missing: frozenset[str]) -> list[int]:
+        """Positions of unchecked LOAD_FASTs reachable from `starts` while a local of
+        `missing` may still be unbound.
+
+        On 3.12+ such a load of a NULL local crashes the interpreter, so a resume or a jump
+        that leaves these locals unbound must be refused. 3.11 checks every load.
+        """
+        if LOAD_FAST_CHECKS_NULL or not missing:
+            return []
+        found: list[int] = []
+        seen: dict[int, frozenset[str]] = {}
+        work = [(start, missing) for start in starts]
+        while work:
+            position, unbound = work.pop()
+            known = seen.get(position)
+            if known is not None and unbound <= known:
+                continue
+            seen[position] = unbound if known is None else known | unbound
+            instr = self.instrs[position]
+            if instr.name == "LOAD_FAST" and instr.arg in unbound:
+                found.append(position)
+            elif instr.name == "STORE_FAST" and self._stores_object(position):
+                unbound = unbound - {instr.arg}
+            elif instr.name == "DELETE_FAST" and instr.arg in missing:
+                unbound = unbound | {instr.arg}
+            work.extend((successor, unbound) for successor in self.successors[position])
+        return sorted(set(found))
+
+    def _stores_object(self, position: int) -> bool:
+        stack = self.stacks[position]
+        return stack is not None and stack[-1][1] == OBJECT
+
+
+def linearize(items: list) -> tuple[list[Instr], list[int], dict[Label, int], list]:
+    """Split abstract items into instructions, label positions and covering regions."""
+    instrs: list[Instr] = []
+    item_index: list[int] = []
+    label_pos: dict[Label, int] = {}
+    regions: list[TryBegin | None] = []
+    current: TryBegin | None = None
+    for index, item in enumerate(items):
+        if isinstance(item, Instr):
+            instrs.append(item)
+            item_index.append(index)
+            regions.append(current)
+        elif isinstance(item, Label):
+            label_pos[item] = len(instrs)
+        elif isinstance(item, TryBegin):
+            if current is not None:
+                raise AnalysisError("nested exception-table regions")
+            current = item
+        elif isinstance(item, TryEnd):
+            if item.entry is not current:
+                raise AnalysisError("exception-table region ends out of order")
+            current = None
+    return instrs, item_index, label_pos, regions
+
+
+def analyze(items: list) -> Flow:
+    """Run the abstract interpretation over `items` (abstract `bytecode` instructions)."""
+    instrs, item_index, label_pos, regions = linearize(items)
+    flow = Flow(
+        items=items,
+        instrs=instrs,
+        item_index=item_index,
+        label_pos=label_pos,
+        regions=regions,
+        stacks=[None] * len(instrs),
+        successors=[()] * len(instrs),
+    )
+    _record_writes(flow)
+    _propagate(flow)
+    return flow
+
+
+def _record_writes(flow: Flow) -> None:
+    for position, instr in enumerate(flow.instrs):
+        if instr.name in FAST_WRITES:
+            flow.writes.setdefault(instr.arg, []).append(position)
+
+
+def _propagate(flow: Flow) -> None:
+    stacks = flow.stacks
+    stacks[0] = ()
+    work = [0]
+    while work:
+        position = work.pop()
+        stack = stacks[position]
+        edges = _edges(flow, position, stack)
+        flow.successors[position] = tuple(target for target, _ in edges)
+        for target, new_stack in edges:
+            old = stacks[target]
+            if old is None:
+                stacks[target] = new_stack
+                work.append(target)
+                continue
+            joined = _join(old, new_stack, target)
+            if joined != old:
+                stacks[target] = joined
+                work.append(target)
+
+
+def _edges(flow: Flow, position: int, stack: Stack) -> list[tuple[int, Stack]]:
+    instr = flow.instrs[position]
+    edges: list[tuple[int, Stack]] = []
+    region = flow.regions[position]
+    if region is not None:
+        handler_stack = stack[: region.stack_depth]
+        if region.push_lasti:
+            handler_stack += (_LASTI_ITEM,)
+        edges.append((flow.handler_position(region), handler_stack + (_EXCEPTION_ITEM,)))
+    if instr.name in TERMINAL_OPS:
+        return edges
+    if instr.has_jump():
+        edges.append((flow.label_pos[instr.arg], apply(position, instr, stack, jump=True)))
+        if instr.name in UNCONDITIONAL_JUMP_OPS:
+            return edges
+    if position + 1 >= len(flow.instrs):
+        raise AnalysisError(f"control falls off the end after {instr.name}")
+    edges.append((position + 1, apply(position, instr, stack, jump=False)))
+    return edges
+
+
+def apply(position: int, instr: Instr, stack: Stack, *, jump: bool) -> Stack:
+    """The stack after `instr` (at `position`) runs on the given edge."""
+    name = instr.name
+    if name == "COPY":
+        source = stack[-instr.arg]
+        return stack + ((frozenset({producer(position, 0)}), source[1]),)
+    if name == "SWAP":
+        depth = instr.arg
+        items = list(stack)
+        top, other = items[-1], items[-depth]
+        items[-1] = (frozenset({producer(position, 0)}), other[1])
+        items[-depth] = (frozenset({producer(position, 1)}), top[1])
+        return tuple(items)
+    outputs = output_count(instr, jump)
+    consumed = outputs - net_effect(instr, jump)
+    if consumed < 0 or consumed > len(stack):
+        raise AnalysisError(f"{name} consumes {consumed} of {len(stack)} stack items")
+    kept = stack[: len(stack) - consumed]
+    nullness = output_nullness(instr, outputs)
+    return kept + tuple(
+        (frozenset({producer(position, output)}), nullness[output]) for output in range(outputs)
+    )
+
+
+def _join(old: Stack, new: Stack, target: int) -> Stack:
+    if len(old) != len(new):
+        raise AnalysisError(f"stack depth {len(old)} vs. {len(new)} at instruction {target}")
+    if old == new:
+        return old
+    return tuple(
+        (a[0] | b[0], a[1] | b[1]) if a != b else a for a, b in zip(old, new, strict=True)
+    )
+
+
+def source_item(flow: Flow, key: int) -> Item | None:
+    """For an item produced by COPY or SWAP, the item it was copied or moved from."""
+    position = producer_position(key)
+    instr = flow.instrs[position]
+    stack = flow.stacks[position]
+    if instr.name == "COPY":
+        return stack[-instr.arg]
+    if instr.name == "SWAP":
+        return stack[-instr.arg] if producer_output(key) == 0 else stack[-1]
+    return None
+
+
+def copy_distance(flow: Flow, key: int) -> int:
+    """How deep (COPY n) the item `key` sits right after its producer ran."""
+    position = producer_position(key)
+    output = producer_output(key)
+    instr = flow.instrs[position]
+    if instr.name == "COPY":
+        return 1
+    if instr.name == "SWAP":
+        return 1 if output == 0 else instr.arg
+    return output_count(instr, jump=False) - output
+
+
+def consumed_by(instr: Instr) -> int:
+    """Stack items a call (or any instruction) takes when it falls through."""
+    return consumed_count(instr, jump=False)

@@ -1,0 +1,86 @@
+"""Version-aware builders for the short instruction sequences the engine inserts.
+
+Each builder returns a list of `bytecode.Instr`. Calls always pass a function object as a
+constant, so the engine's inserted code reads no global and cannot be shadowed by user names.
+Conditional jumps are forward-only (3.12+ has no backward ones); callers lay code out so that
+dispatch chains come before their targets and stubs jump back with `jump_backward`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bytecode import Compare, Instr, Label
+from bytecode.instr import InstrLocation
+
+from .versions import (
+    CHECKED_LOAD_FAST,
+    COND_JUMP_IF_FALSE,
+    COND_JUMP_IF_TRUE,
+    HAS_PRECALL,
+    NULL_BELOW_CALLABLE,
+)
+
+Location = InstrLocation | None
+
+
+_NO_ARG: Any = object()
+
+
+def instr(name: str, arg: Any = _NO_ARG, location: Location = None) -> Instr:
+    if arg is _NO_ARG:
+        return Instr(name, location=location)
+    return Instr(name, arg, location=location)
+
+
+def call(function: Any, arguments: list[Instr], count: int, location: Location = None) -> list[Instr]:
+    """Call `function` (a constant) with `count` arguments pushed by `arguments`.
+
+    Inside `arguments`, items that were on the stack before the call sit two deeper
+    (under the callable and its NULL).
+    """
+    if NULL_BELOW_CALLABLE:
+        head = [instr("PUSH_NULL", location=location), instr("LOAD_CONST", function, location)]
+    else:
+        head = [instr("LOAD_CONST", function, location), instr("PUSH_NULL", location=location)]
+    tail = [instr("PRECALL", count, location)] if HAS_PRECALL else []
+    return head + arguments + tail + [instr("CALL", count, location)]
+
+
+def jump_if_true(target: Label, location: Location = None) -> Instr:
+    """Pop a bool and jump forward to `target` if it is True."""
+    return instr(COND_JUMP_IF_TRUE, target, location)
+
+
+def jump_if_false(target: Label, location: Location = None) -> Instr:
+    """Pop a bool and jump forward to `target` if it is False."""
+    return instr(COND_JUMP_IF_FALSE, target, location)
+
+
+def jump_forward(target: Label, location: Location = None) -> Instr:
+    return instr("JUMP_FORWARD", target, location)
+
+
+def jump_backward(target: Label, location: Location = None) -> Instr:
+    return instr("JUMP_BACKWARD", target, location)
+
+
+def load_local_checked(name: str, location: Location = None) -> Instr:
+    """Load a local that a stub expects bound; raises instead of crashing if it is not."""
+    return instr(CHECKED_LOAD_FAST, name, location)
+
+
+def dispatch_on_int(cases: list[tuple[int, Label]], location: Location = None) -> list[Instr]:
+    """With an int on top of the stack, jump to the label of the matching case.
+
+    The int stays on the stack on every path; falls through when nothing matches.
+    """
+    code: list[Instr] = []
+    for value, target in cases:
+        code += [
+            instr("COPY", 1, location),
+            instr("LOAD_CONST", value, location),
+            instr("COMPARE_OP", Compare.EQ, location),
+            jump_if_true(target, location),
+        ]
+    return code

@@ -1,0 +1,88 @@
+"""Code identity: the fingerprint that ties a snapshot to the code that made it, and finding a
+function again by module and qualified name in a fresh process.
+
+The fingerprint hashes what decides the frame layout: bytecode, names, locals, cells,
+constants (recursively, nested code by its own fingerprint), argument shape and the engine's
+layout version. Line numbers are left out, so moving a function up or down a file keeps its
+snapshots valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from types import CodeType, FunctionType
+from typing import Any
+
+from .errors import SnapshotMismatchError
+
+#: Bumped whenever the instrumented layout changes (hidden locals, stubs, site numbering).
+LAYOUT_VERSION = 1
+
+
+def fingerprint(code: CodeType) -> str:
+    """A stable hex digest of `code`'s layout-relevant parts."""
+    digest = hashlib.sha256()
+    digest.update(f"layout:{LAYOUT_VERSION}".encode())
+    _feed_code(digest, code)
+    return digest.hexdigest()[:32]
+
+
+def _feed_code(digest: Any, code: CodeType) -> None:
+    digest.update(code.co_code)
+    for part in (
+        code.co_names, code.co_varnames, code.co_cellvars, code.co_freevars,
+        (code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount, code.co_flags),
+    ):
+        digest.update(repr(part).encode())
+    for const in code.co_consts:
+        digest.update(_const_key(const).encode())
+
+
+def _const_key(const: Any) -> str:
+    if isinstance(const, CodeType):
+        return "code:" + fingerprint(const)
+    if isinstance(const, frozenset):
+        # Set iteration order depends on PYTHONHASHSEED; sort the member keys.
+        return "frozenset:" + ",".join(sorted(_const_key(item) for item in const))
+    if isinstance(const, tuple):
+        return "tuple:(" + ",".join(_const_key(item) for item in const) + ")"
+    return f"{type(const).__name__}:{const!r}"
+
+
+def find_function(module: str, qualname: str) -> FunctionType:
+    """Import `module` and walk `qualname` to the plain function it names."""
+    try:
+        target: Any = importlib.import_module(module)
+    except ImportError as exc:
+        raise SnapshotMismatchError(
+            f"cannot import module {module!r} of {qualname}: {exc}",
+            qualname=qualname,
+            reason="module not importable",
+        ) from exc
+    for part in qualname.split("."):
+        namespace = getattr(target, "__dict__", {})
+        if part in namespace:
+            target = namespace[part]
+        elif hasattr(target, part):
+            target = getattr(target, part)
+        else:
+            raise SnapshotMismatchError(
+                f"{module}.{qualname} no longer exists: {part!r} not found",
+                qualname=qualname,
+                reason="function not found",
+            )
+    return _unwrap(target, module, qualname)
+
+
+def _unwrap(target: Any, module: str, qualname: str) -> FunctionType:
+    if isinstance(target, (staticmethod, classmethod)):
+        target = target.__func__
+    target = getattr(target, "__func__", target)  # bound methods
+    if not isinstance(target, FunctionType):
+        raise SnapshotMismatchError(
+            f"{module}.{qualname} is a {type(target).__name__}, not a function",
+            qualname=qualname,
+            reason="not a function",
+        )
+    return target

@@ -1,0 +1,659 @@
+"""Decoration-time rewrite of a function into its instrumented *normal* code.
+
+The normal code keeps the function's signature and behaves exactly like the original on every
+path that does not pause or jump. What it adds:
+
+* **spills** -- after an instruction whose result stays on the value stack across a call,
+  ``COPY n; STORE_FAST __ag_s<slot>`` keeps the value where a snapshot can find it;
+* **handler bypass** -- each handler that starts with PUSH_EXC_INFO (except, finally, with)
+  first checks for the engine's signals and re-raises them, so no user handler, ``finally``
+  or ``__exit__`` runs because of a pause, and GOTO leaves ``except`` blocks silently;
+* **ADDRESS filter** -- a labelled call passes ``ADDRESS=`` only to callees that accept it;
+  for the others an out-of-line copy of the call drops it;
+* **catch-all dispatcher** (functions with labels or hooks) -- exceptions leaving the frame
+  reach `runtime.catch`, which turns a GOTO/RETURNTO aimed at this frame into a jump to a
+  *GOTO stub* that rebuilds the value stack and re-executes the labelled call;
+* **hooks** -- optional enter/leave callbacks, and capture of cell objects into `__ag_cells`.
+
+Hidden locals (all share the ``__ag_`` prefix):
+
+    ==================  ===========================================================
+    __ag_s<slot>        spilled value-stack item at absolute slot <slot>
+    __ag_e<slot>        exception handled by the ``except`` body whose state is at <slot>
+    __ag_cells          the frame's cell objects, so closures stay shared after resume
+    __ag_cellslot_<x>   placeholder patched into the cell slot of <x> (twin, 3.11/3.12)
+    __ag_resume__       the twin's only argument: the resume context
+    ==================  ===========================================================
+
+The resume *twin* (`twin.py`) is built from the same layout on the first resume.
+"""
+
+from __future__ import annotations
+
+import dis
+from dataclasses import dataclass, field
+from types import CodeType, FunctionType
+
+from bytecode import (
+    Bytecode,
+    CellVar,
+    CompilerFlags,
+    ConcreteBytecode,
+    Instr,
+    Label,
+    TryBegin,
+    TryEnd,
+)
+
+from . import emit, runtime
+from .analysis import AnalysisError, Flow, analyze
+from .effects import NULL, is_pair_load
+from .errors import ContinuationError, JumpSignal, PauseSignal
+from .identity import fingerprint
+from .records import CallSite, Recipe, RecipeKind
+from .registry import FrameHooks, FunctionInfo, lookup, register
+from .sites import LabelInfo, Plan, plan_sites
+from .versions import (
+    DUAL_LOCAL_OPS,
+    FAST_LOADS,
+    GENERATOR_OPS,
+    KW_NAMES_ON_STACK,
+    LOAD_CELL_OBJECT,
+    NULL_BELOW_CALLABLE,
+    PY312,
+    PY313,
+    RETURN_OPS,
+)
+
+CELLS = "__ag_cells"
+RESUME_ARG = "__ag_resume__"
+CELL_SLOT_PREFIX = "__ag_cellslot_"
+SIGNALS = (PauseSignal, JumpSignal)
+
+_REFUSED_FLAGS = (
+    (0x20, "a generator"),  # CO_GENERATOR
+    (0x80, "a coroutine"),  # CO_COROUTINE
+    (0x100, "an iterable coroutine"),  # CO_ITERABLE_COROUTINE
+    (0x200, "an async generator"),  # CO_ASYNC_GENERATOR
+)
+# Inserted sequences need at most this many stack items above the original depth.
+_EXTRA_STACK = 4
+# The catch-all handler's own peak depth: lasti, exception, call helper, argument, result.
+_HANDLER_STACK = 6
+
+
+@dataclass(slots=True)
+class Layout:
+    """The rewritten instruction list, split where the twin inserts its entry jump."""
+
+    template: Bytecode
+    flow: Flow
+    #: Items up to and including RESUME.
+    prologue: list
+    #: Entry code (cell capture, enter hook) and the rewritten body.
+    body: list
+    #: Catch-all handler, GOTO stubs and ADDRESS drop paths.
+    tail: list
+    #: id(call instruction) -> site index, for the f_lasti map.
+    site_calls: dict[int, int] = field(default_factory=dict)
+    #: Site index -> label right after its call (resume target).
+    after_labels: dict[int, Label] = field(default_factory=dict)
+    #: Site index -> exception-table entry covering its call in the final layout.
+    site_regions: dict[int, TryBegin | None] = field(default_factory=dict)
+    stacksize: int = 0
+
+    def items(self) -> list:
+        return self.prologue + self.body + self.tail
+
+
+def instrument(function: FunctionType, hooks: FrameHooks | None = None) -> FunctionInfo:
+    """Rewrite `function` in place (its ``__code__``) and register it; idempotent."""
+    known = lookup(function.__code__)
+    if known is not None:
+        return known
+    refuse_at_decoration(function)
+    original = function.__code__
+    try:
+        template, flow, plan = _analyze(original, function.__globals__)
+        labels = _label_table(function, plan)
+        layout = _Rewriter(template, flow, plan, hooks, original).run()
+    except AnalysisError as exc:
+        raise _decoration_error(function, f"its bytecode cannot be analysed ({exc})") from exc
+    code = assemble(layout.template, layout.items(), stacksize=layout.stacksize)
+    info = FunctionInfo(
+        function=function,
+        module=function.__module__,
+        qualname=function.__qualname__,
+        fingerprint=fingerprint(original),
+        original_code=original,
+        flow=flow,
+        sites=plan.sites,
+        labels=labels,
+        hooks=hooks,
+        restore_names=_restore_names(original, plan),
+        user_locals=frozenset(original.co_varnames) - frozenset(original.co_cellvars),
+        has_cells=bool(original.co_cellvars),
+        normal_code=code,
+        site_map=site_offsets(code, layout.items(), layout.site_calls),
+        layout=layout,
+    )
+    register(info)
+    function.__code__ = code
+    return info
+
+
+def refuse_at_decoration(function: FunctionType) -> None:
+    """Raise ContinuationError for functions that can never be resumed."""
+    if not isinstance(function, FunctionType):
+        raise ContinuationError(
+            f"cannot instrument {function!r}: not a Python function", reason="not a function"
+        )
+    code = function.__code__
+    for flag, what in _REFUSED_FLAGS:
+        if code.co_flags & flag:
+            raise _decoration_error(function, f"it is {what}; pausing inside one is not supported")
+    if function.__name__ == "<lambda>":
+        raise _decoration_error(function, "it is a lambda; use a def at module or class level")
+    if "<locals>" in function.__qualname__:
+        raise _decoration_error(
+            function,
+            "it is defined inside another function, so a new process cannot find it again; "
+            "define it at module or class level",
+        )
+
+
+def _decoration_error(function: FunctionType, reason: str) -> ContinuationError:
+    code = function.__code__
+    return ContinuationError(
+        f"cannot instrument {function.__qualname__} ({code.co_filename}:{code.co_firstlineno}): "
+        f"{reason}",
+        qualname=function.__qualname__,
+        filename=code.co_filename,
+        lineno=code.co_firstlineno,
+        reason=reason,
+    )
+
+
+def load_template(code: CodeType) -> Bytecode:
+    """Abstract instructions of `code`, keeping the compiler's exception-table depths.
+
+    Keeping the depths lets assembly skip `bytecode`'s CFG pass, which is the slow part and
+    the one that produced a bogus 32768 depth (engine notes, pitfall P2). On 3.13 the
+    dual-local superinstructions are split (pitfall P1).
+    """
+    concrete = ConcreteBytecode.from_code(code)
+    template = concrete.to_bytecode(conserve_exception_block_stackdepth=True)
+    if DUAL_LOCAL_OPS:
+        template[:] = _split_dual_ops(template)
+    for item in template:
+        if isinstance(item, Instr) and item.name in GENERATOR_OPS:
+            raise AnalysisError(f"generator instruction {item.name}")
+    return template
+
+
+def _split_dual_ops(items: list) -> list:
+    result = []
+    for item in items:
+        if isinstance(item, Instr) and item.name in DUAL_LOCAL_OPS:
+            # LOAD_FAST_LOAD_FAST (a, b) -> LOAD_FAST a; LOAD_FAST b (same for the store forms)
+            first, second = item.name.split("_FAST_", 1)
+            result.append(Instr(f"{first}_FAST", item.arg[0], location=item.location))
+            result.append(Instr(second, item.arg[1], location=item.location))
+        else:
+            result.append(item)
+    return result
+
+
+def _analyze(code: CodeType, globals_: dict) -> tuple[Bytecode, Flow, Plan]:
+    template = load_template(code)
+    flow = analyze(list(template))
+    plan = plan_sites(flow, globals_)
+    deoptimized = _deopt_labelled_methods(flow, plan)
+    if deoptimized is not None:
+        flow = analyze(deoptimized)
+        plan = plan_sites(flow, globals_)
+    return template, flow, plan
+
+
+def _deopt_labelled_methods(flow: Flow, plan: Plan) -> list | None:
+    """Turn method-form loads feeding labelled calls into attribute load + NULL.
+
+    The ADDRESS filter must inspect the callable, and a method-form pair may hold a NULL that
+    cannot be copied; labelled calls are rare, so their lookups may be a little slower.
+    """
+    replacements: dict[int, list[Instr]] = {}
+    for position in plan.labels:
+        load_position = _callable_producer(flow, position)
+        if load_position is None:
+            continue
+        load = flow.instrs[load_position]
+        if is_pair_load(load) and load.name != "LOAD_GLOBAL":
+            replacements[flow.item_index[load_position]] = _plain_attribute_load(load)
+    if not replacements:
+        return None
+    items = []
+    for index, item in enumerate(flow.items):
+        items.extend(replacements.get(index, [item]))
+    return items
+
+
+def _callable_producer(flow: Flow, position: int) -> int | None:
+    """Position of the load that pushed the callable pair of the call at `position`."""
+    instr = flow.instrs[position]
+    stack = flow.stacks[position]
+    count = instr.arg + (1 if KW_NAMES_ON_STACK and instr.name == "CALL_KW" else 0)
+    producers = stack[-(count + 2)][0]
+    if len(producers) != 1:
+        return None
+    return next(iter(producers)) >> 8
+
+
+def _plain_attribute_load(load: Instr) -> list[Instr]:
+    location = load.location
+    if load.name == "LOAD_METHOD":
+        plain = Instr("LOAD_ATTR", load.arg, location=location)
+    else:
+        plain = Instr(load.name, (False, *load.arg[1:]), location=location)
+    null = [Instr("PUSH_NULL", location=location)]
+    if NULL_BELOW_CALLABLE:
+        null.append(Instr("SWAP", 2, location=location))
+    return [plain, *null]
+
+
+def _copy_code_attributes(source: Bytecode, target: Bytecode) -> None:
+    for name in (
+        "argcount", "posonlyargcount", "kwonlyargcount", "flags", "first_lineno", "name",
+        "qualname", "filename", "docstring", "argnames",
+    ):
+        setattr(target, name, getattr(source, name))
+    target.cellvars = list(source.cellvars)
+    target.freevars = list(source.freevars)
+
+
+def _label_table(function: FunctionType, plan: Plan) -> dict[str, int]:
+    labels: dict[str, int] = {}
+    for site in plan.sites:
+        if site.label is None:
+            continue
+        if site.label in labels:
+            first = plan.sites[labels[site.label]]
+            raise _decoration_error(
+                function,
+                f"ADDRESS {site.label!r} is used twice (lines {first.lineno} and {site.lineno}); "
+                "labels must be unique within a function",
+            )
+        labels[site.label] = site.index
+    return labels
+
+
+def _restore_names(code: CodeType, plan: Plan) -> tuple[str, ...]:
+    cells = set(code.co_cellvars)
+    user = [name for name in code.co_varnames if name not in cells]
+    hidden = plan.hidden_names + ([CELLS] if code.co_cellvars else [])
+    return tuple(user + hidden)
+
+
+class _Rewriter:
+    """Builds the normal layout: original items plus inserted code, then the tail."""
+
+    def __init__(
+        self, template: Bytecode, flow: Flow, plan: Plan, hooks: FrameHooks | None, code: CodeType
+    ) -> None:
+        self.flow = flow
+        self.plan = plan
+        self.hooks = hooks
+        self.code = code
+        self.needs_catch = bool(hooks) or any(site.label for site in plan.sites)
+        self.catch_label = Label()
+        self.layout = Layout(template=template, flow=flow, prologue=[], body=[], tail=[])
+        self.sites_by_position = {site.position: site for site in plan.sites}
+        self.positions = {index: position for position, index in enumerate(flow.item_index)}
+        self.goto_starts = {
+            site.goto_start: site for site in plan.sites
+            if site.label and site.goto_refusal is None and site.refusal is None
+        }
+        self.handler_entries = self._handler_entries()
+        self.start_labels: dict[int, Label] = {}
+        self.drop_labels: dict[int, Label] = {}
+        self.filter_points = self._filter_points()
+
+    def _handler_entries(self) -> set[int]:
+        entries = set()
+        for region in self.flow.regions:
+            if region is not None:
+                position = self.flow.handler_position(region)
+                if self.flow.instrs[position].name == "PUSH_EXC_INFO":
+                    entries.add(position)
+        return entries
+
+    def _filter_points(self) -> dict[int, CallSite]:
+        """Position before which each labelled call's ADDRESS filter goes."""
+        points = {}
+        for position in self.plan.labels:
+            site = self.sites_by_position[position]
+            # The keyword names instruction sits right before the call (3.11: before PRECALL).
+            point = position - (1 if PY312 else 2)
+            if self.flow.instrs[point].name not in ("KW_NAMES", "LOAD_CONST"):
+                raise ContinuationError(
+                    f"unexpected call layout at line {site.lineno}", lineno=site.lineno
+                )
+            self._check_callable_is_plain(position, site)
+            points[point] = site
+        return points
+
+    def _check_callable_is_plain(self, position: int, site: CallSite) -> None:
+        instr = self.flow.instrs[position]
+        stack = self.flow.stacks[position]
+        count = instr.arg + (1 if KW_NAMES_ON_STACK else 0)
+        null_item = stack[-(count + 2)] if NULL_BELOW_CALLABLE else stack[-(count + 1)]
+        if null_item[1] != NULL:
+            raise ContinuationError(
+                f"{self.code.co_qualname} (line {site.lineno}): the callable of an ADDRESS call "
+                "has an unsupported form",
+                qualname=self.code.co_qualname,
+                filename=self.code.co_filename,
+                lineno=site.lineno,
+            )
+
+    def run(self) -> Layout:
+        in_prologue = True
+        pending: list = []  # labels and region markers waiting for their instruction
+        for index, item in enumerate(self.flow.items):
+            if not isinstance(item, Instr):
+                pending.append(item)
+                continue
+            target = self.layout.prologue if in_prologue else self.layout.body
+            position = self.positions[index]
+            target.extend(self._with_pending(position, pending))
+            pending = []
+            target.extend(self._before(position))
+            target.append(item)
+            if in_prologue and item.name == "RESUME":
+                in_prologue = False
+                self.layout.body.extend(self._entry_code())
+                continue
+            target.extend(self._after(position))
+        self.layout.body.extend(pending)
+        if self.needs_catch:
+            self.layout.body = self._fill_catch_all(self.layout.body)
+        self._record_site_regions()
+        self.layout.tail = self._tail()
+        self.layout.stacksize = max(self.code.co_stacksize + _EXTRA_STACK, _HANDLER_STACK)
+        return self.layout
+
+    def _with_pending(self, position: int, pending: list) -> list:
+        """Pending markers, with a handler's bypass between its label and its own region.
+
+        The cleanup region of an except/finally/with handler starts at PUSH_EXC_INFO; a
+        signal re-raised inside it would run POP_EXCEPT without a PUSH_EXC_INFO. The bypass
+        runs instead under the region that encloses the whole try statement.
+        """
+        if position not in self.handler_entries:
+            return pending
+        regions = [item for item in pending if isinstance(item, TryBegin)]
+        others = [item for item in pending if not isinstance(item, TryBegin)]
+        own = self.flow.regions[position]
+        if own is not None and own not in regions:
+            raise AnalysisError("a handler's cleanup region does not start at PUSH_EXC_INFO")
+        enclosing = own and self.flow.regions[self.flow.handler_position(own)]
+        bypass = self._bypass(self.flow.instrs[position].location)
+        return others + wrap_in_region(bypass, enclosing) + regions
+
+    def _before(self, position: int) -> list:
+        code: list = []
+        site = self.goto_starts.get(position)
+        if site is not None:
+            label = Label()
+            self.start_labels[site.index] = label
+            code.append(label)
+        if position in self.filter_points:
+            code += self._address_filter(self.filter_points[position])
+        if self.hooks and self.flow.instrs[position].name in RETURN_OPS:
+            location = self.flow.instrs[position].location
+            code += emit.call(self.hooks.leave, [emit.instr("LOAD_CONST", None, location)], 1, location)
+            code.append(emit.instr("POP_TOP", location=location))
+        return code
+
+    def _after(self, position: int) -> list:
+        code: list = []
+        site = self.sites_by_position.get(position)
+        if site is not None:
+            self.layout.site_calls[id(self.flow.instrs[position])] = site.index
+            label = Label()
+            self.layout.after_labels[site.index] = label
+            code.append(label)
+        location = self.flow.instrs[position].location
+        for spill in self.plan.spills.get(position, ()):
+            code.append(emit.instr("COPY", spill.distance, location))
+            code.append(emit.instr("STORE_FAST", spill.name, location))
+        return code
+
+    def _entry_code(self) -> list:
+        code: list = []
+        if self.code.co_cellvars:
+            code += [emit.instr(LOAD_CELL_OBJECT, CellVar(name)) for name in self.code.co_cellvars]
+            code += [emit.instr("BUILD_TUPLE", len(self.code.co_cellvars)), emit.instr("STORE_FAST", CELLS)]
+        if self.hooks:
+            code += emit.call(self.hooks.enter, [], 0)
+            code.append(emit.instr("POP_TOP"))
+        return code
+
+    def _bypass(self, location) -> list:
+        """Re-raise engine signals at a handler's entry instead of running the handler."""
+        user, user_popped = Label(), Label()
+        return [
+            emit.instr("COPY", 1, location),
+            emit.instr("LOAD_CONST", SIGNALS, location),
+            emit.instr("CHECK_EXC_MATCH", location=location),
+            emit.jump_if_false(user, location),
+            emit.instr("POP_TOP", location=location),
+            *emit.call(runtime.bypass, [emit.instr("COPY", 3, location)], 1, location),
+            emit.jump_if_false(user_popped, location),
+            emit.instr("RERAISE", 0, location),
+            user,
+            emit.instr("POP_TOP", location=location),
+            user_popped,
+        ]
+
+    def _address_filter(self, site: CallSite) -> list:
+        call = self.flow.instrs[site.position]
+        depth = call.arg + (1 if NULL_BELOW_CALLABLE else 2)
+        location = call.location
+        drop = Label()
+        self.drop_labels[site.index] = drop
+        return [
+            *emit.call(runtime.accepts_address, [emit.instr("COPY", depth + 2, location)], 1, location),
+            emit.jump_if_false(drop, location),
+        ]
+
+    def _fill_catch_all(self, body: list) -> list:
+        """Cover every instruction outside user try regions with the catch-all handler."""
+        filled: list = []
+        user_open = False
+        fill: TryBegin | None = None
+        for item in body:
+            if isinstance(item, TryBegin):
+                if fill is not None:
+                    filled.append(TryEnd(fill))
+                    fill = None
+                user_open = True
+            elif isinstance(item, TryEnd):
+                user_open = False
+            elif isinstance(item, Instr) and not user_open and fill is None:
+                fill = TryBegin(self.catch_label, push_lasti=True, stack_depth=0)
+                filled.append(fill)
+            filled.append(item)
+        if fill is not None:
+            filled.append(TryEnd(fill))
+        return filled
+
+    def _record_site_regions(self) -> None:
+        current: TryBegin | None = None
+        for item in self.layout.body:
+            if isinstance(item, TryBegin):
+                current = item
+            elif isinstance(item, TryEnd):
+                current = None
+            elif isinstance(item, Instr) and id(item) in self.layout.site_calls:
+                self.layout.site_regions[self.layout.site_calls[id(item)]] = current
+
+    def _tail(self) -> list:
+        tail: list = []
+        if self.needs_catch:
+            tail += self._catch_all_handler()
+        for site in self.plan.sites:
+            if site.index in self.drop_labels:
+                tail += self._drop_path(site)
+        return tail
+
+    def _catch_all_handler(self) -> list:
+        location = self.flow.instrs[-1].location
+        targets = [
+            (site.index, Label()) for site in self.plan.sites
+            if site.index in self.start_labels and site.refusal is None
+        ]
+        code = [
+            self.catch_label,
+            *emit.call(runtime.catch, [emit.instr("COPY", 3, location)], 1, location),
+            *emit.dispatch_on_int(targets, location),
+            emit.instr("POP_TOP", location=location),
+            emit.instr("RERAISE", 1, location),
+        ]
+        for index, label in targets:
+            site = self.plan.sites[index]
+            site_location = self.flow.instrs[site.position].location
+            code.append(label)
+            code += [emit.instr("POP_TOP", location=site_location)] * 3
+            code += emit_recipes(self.flow, site.recipes, site_location)
+            code.append(emit.jump_backward(self.start_labels[index], site_location))
+        return code
+
+    def _drop_path(self, site: CallSite) -> list:
+        """The labelled call again, without ADDRESS, for callees that cannot take it."""
+        call = self.flow.instrs[site.position]
+        location = call.location
+        label = self.plan.labels[site.position]
+        code: list = [self.drop_labels[site.index]]
+        distance = len(label.keywords) - label.keyword_index
+        if distance > 1:
+            code.append(emit.instr("SWAP", distance, location))
+        code.append(emit.instr("POP_TOP", location=location))
+        calls = _call_without_address(call, label, location)
+        self.layout.site_calls[id(calls[-1])] = site.index
+        region = self.layout.site_regions.get(site.index)
+        code += wrap_in_region(calls, region)
+        code.append(emit.jump_backward(self.layout.after_labels[site.index], location))
+        return code
+
+
+def _call_without_address(call: Instr, label: LabelInfo, location) -> list[Instr]:
+    keywords = list(label.keywords)
+    keywords[label.keyword_index] = keywords[-1]
+    keywords.pop()
+    count = call.arg - 1
+    code: list[Instr] = []
+    if KW_NAMES_ON_STACK:
+        if keywords:
+            return [emit.instr("LOAD_CONST", tuple(keywords), location), emit.instr("CALL_KW", count, location)]
+        return [emit.instr("CALL", count, location)]
+    if keywords:
+        code.append(emit.instr("KW_NAMES", tuple(keywords), location))
+    if not PY312:
+        code.append(emit.instr("PRECALL", count, location))
+    code.append(emit.instr("CALL", count, location))
+    return code
+
+
+def wrap_in_region(code: list, region: TryBegin | None) -> list:
+    """Put `code` under a copy of `region`, so exceptions reach the same handler."""
+    if region is None:
+        return list(code)
+    copy = TryBegin(region.target, push_lasti=region.push_lasti, stack_depth=region.stack_depth)
+    return [copy, *code, TryEnd(copy)]
+
+
+def emit_recipes(flow: Flow, recipes: tuple[Recipe, ...], location) -> list:
+    """Instructions that push back the items described by `recipes`, bottom first."""
+    code: list = []
+    for recipe in recipes:
+        code += _emit_recipe(flow, recipe, location)
+    return code
+
+
+def _emit_recipe(flow: Flow, recipe: Recipe, location) -> list:
+    if recipe.kind is RecipeKind.SPILL:
+        return [emit.load_local_checked(recipe.name, location)]
+    if recipe.kind is RecipeKind.EXCEPT_STATE:
+        return [
+            emit.load_local_checked(recipe.name, location),
+            emit.instr("PUSH_EXC_INFO", location=location),
+            emit.instr("POP_TOP", location=location),
+        ]
+    code = emit_recipes(flow, recipe.inputs, location)
+    load = flow.instrs[recipe.load]
+    if load.name in FAST_LOADS:
+        code.append(emit.load_local_checked(load.arg, location))
+    elif load.name == "PUSH_NULL":
+        code.append(emit.instr("PUSH_NULL", location=location))
+    else:
+        code.append(Instr(load.name, load.arg, location=location))
+    return code
+
+
+def assemble(
+    template: Bytecode, items: list, *, stacksize: int, argnames: list[str] | None = None
+) -> CodeType:
+    """Assemble `items` into a code object shaped like `template`.
+
+    With `argnames`, the code takes exactly those positional parameters instead of the
+    template's signature (the twin's single resume argument).
+    """
+    bytecode = Bytecode(items)
+    _copy_code_attributes(template, bytecode)
+    if argnames is not None:
+        bytecode.argnames = list(argnames)
+        bytecode.argcount = len(argnames)
+        bytecode.posonlyargcount = 0
+        bytecode.kwonlyargcount = 0
+        bytecode.flags &= ~(CompilerFlags.VARARGS | CompilerFlags.VARKEYWORDS)
+    code = bytecode.to_code(stacksize=stacksize, compute_exception_stack_depths=False)
+    _check_exception_table(code)
+    return code
+
+
+def _check_exception_table(code: CodeType) -> None:
+    for entry in dis.Bytecode(code).exception_entries:
+        if entry.depth >= 32768 or entry.depth > code.co_stacksize:
+            raise ContinuationError(
+                f"internal error: exception-table depth {entry.depth} in {code.co_qualname}",
+                qualname=code.co_qualname,
+                reason="bad exception table",
+            )
+
+
+def site_offsets(code: CodeType, items: list, site_calls: dict[int, int]) -> dict[int, int]:
+    """Map every byte offset of a tagged call (with its inline caches) to its site index."""
+    tags = [site_calls.get(id(item)) for item in items if isinstance(item, Instr)]
+    raw = code.co_code
+    offsets: dict[int, int] = {}
+    offset = 0
+    index = 0
+    while offset < len(raw):
+        opcode = raw[offset]
+        if opcode == dis.EXTENDED_ARG:
+            offset += 2
+            continue
+        size = 2 + 2 * _cache_entries(opcode)
+        site = tags[index]
+        index += 1
+        if site is not None:
+            for unit in range(offset, offset + size, 2):
+                offsets[unit] = site
+        offset += size
+    return offsets
+
+
+def _cache_entries(opcode: int) -> int:
+    if PY313:
+        return dis._inline_cache_entries.get(dis.opname[opcode], 0)
+    return dis._inline_cache_entries[opcode]

@@ -1,0 +1,123 @@
+"""GOTO and RETURNTO: re-execute an ADDRESS-labelled call in the current or a calling frame.
+
+A jump is checked when it is raised, against the target frame's current call site, and then
+travels as a `JumpSignal`:
+
+* the target's value stack must be a prefix of the current one (same producers), so a jump
+  never enters a loop, ``with`` or ``except`` block from outside;
+* the handlers left behind in the target frame may only be ``except`` blocks (and the
+  interpreter's own cleanup code): leaving a ``with`` or ``finally`` would skip its cleanup;
+* no local the labelled call's code reads without a check may be unbound now.
+
+In frames between the raise and the target (RETURNTO) handlers run as for any exception, so
+their ``finally`` blocks and ``__exit__`` methods run exactly once. In the target frame the
+handlers are bypassed and the catch-all dispatcher jumps to the GOTO stub of the label.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import FrameType
+from typing import NoReturn
+
+from .analysis import HANDLER_CLEANUP, HANDLER_EXCEPT
+from .errors import ContinuationError, JumpSignal
+from .records import CallSite
+from .registry import FunctionInfo, is_driver_code, lookup
+from .resume import unsafe_missing_locals
+
+_LEAVABLE = (HANDLER_EXCEPT, HANDLER_CLEANUP)
+
+
+def goto(label: str) -> NoReturn:
+    """Re-execute the call labelled `label` in the innermost instrumented frame."""
+    frames = instrumented_frames(sys._getframe(1))
+    if not frames:
+        raise ContinuationError(f"GOTO {label!r} outside an instrumented function", reason="no frame")
+    frame, info = frames[0]
+    if label not in info.labels:
+        raise _unknown_label("GOTO", label, info)
+    raise _jump(frame, info, label)
+
+
+def returnto(label: str) -> NoReturn:
+    """Unwind to the nearest calling instrumented frame that owns `label` and re-execute it."""
+    frames = instrumented_frames(sys._getframe(1))
+    for frame, info in frames[1:]:
+        if label in info.labels:
+            raise _jump(frame, info, label)
+    owner = frames[0][1].qualname if frames else "the current function"
+    raise ContinuationError(
+        f"RETURNTO {label!r}: no function calling {owner} has that ADDRESS label; "
+        "use GOTO for a label in the same function",
+        reason="unknown label",
+    )
+
+
+def instrumented_frames(start: FrameType) -> list[tuple[FrameType, FunctionInfo]]:
+    """Instrumented frames from `start` outward (innermost first), up to the driver."""
+    frames = []
+    frame: FrameType | None = start
+    while frame is not None and not is_driver_code(frame.f_code):
+        info = lookup(frame.f_code)
+        if info is not None:
+            frames.append((frame, info))
+        frame = frame.f_back
+    return frames
+
+
+def _unknown_label(kind: str, label: str, info: FunctionInfo) -> ContinuationError:
+    known = ", ".join(repr(name) for name in sorted(info.labels)) or "none"
+    return ContinuationError(
+        f"{kind} {label!r}: {info.qualname} ({info.filename}) has no call with that ADDRESS "
+        f"label (labels: {known})",
+        qualname=info.qualname,
+        filename=info.filename,
+        reason="unknown label",
+    )
+
+
+def _jump(frame: FrameType, info: FunctionInfo, label: str) -> JumpSignal:
+    target = info.sites[info.labels[label]]
+    current = info.site_at(frame.f_code, frame.f_lasti)
+    problem = _jump_problem(frame, info, current, target)
+    if problem is not None:
+        raise ContinuationError(
+            f"cannot jump to ADDRESS {label!r} in {info.qualname} ({info.filename}:"
+            f"{target.lineno}): {problem}",
+            qualname=info.qualname,
+            filename=info.filename,
+            lineno=target.lineno,
+            reason=problem,
+        )
+    return JumpSignal(frame, target.index, label)
+
+
+def _jump_problem(
+    frame: FrameType, info: FunctionInfo, current: CallSite | None, target: CallSite
+) -> str | None:
+    if target.goto_refusal is not None:
+        return target.goto_refusal
+    if target.refusal is not None:
+        return target.refusal
+    if current is None:
+        return f"line {frame.f_lineno} is not a call the jump can leave from"
+    if target.depth > current.depth or target.stack_keys != current.stack_keys[: target.depth]:
+        return (
+            f"it would enter a loop, with or except block from outside (jump from line "
+            f"{current.lineno})"
+        )
+    left = len(current.handlers) - len(target.handlers)
+    if left < 0 or current.handlers[left:] != target.handlers:
+        return f"it would enter a try block from outside (jump from line {current.lineno})"
+    for handler in current.handlers[:left]:
+        if handler.kind not in _LEAVABLE:
+            return (
+                f"it would leave a {handler.kind} block without running it (jump from line "
+                f"{current.lineno})"
+            )
+    unbound = frozenset(info.user_locals - frame.f_locals.keys())
+    unsafe = unsafe_missing_locals(info, [target.goto_start], unbound)
+    if unsafe:
+        return f"locals {sorted(unsafe)} are read there but are unbound now"
+    return None

@@ -1,0 +1,124 @@
+"""Plain records the engine passes between its phases. They hold data and never format it
+(`listing.py` does that).
+
+Instruction *positions* index the analysed instruction list of the original code
+(`analysis.Flow.instrs`); they never leave the process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+
+class RecipeKind(Enum):
+    """How a stub puts one value-stack item (or a pair) back."""
+
+    #: Load the value saved in a hidden local right after its producer ran.
+    SPILL = "spill"
+    #: Re-execute a side-effect-free load (constant, global, unchanged local, method lookup).
+    REEXECUTE = "reexecute"
+    #: Re-enter an `except` body: push the saved exception with PUSH_EXC_INFO.
+    EXCEPT_STATE = "except"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """Re-creates the value-stack item at `slot` (two items for a method/NULL pair)."""
+
+    #: What kind of re-creation this is.
+    kind: RecipeKind
+    #: Absolute index of the (lowest) item on the value stack.
+    slot: int
+    #: Items this recipe re-creates: 2 for a callable+NULL/self pair, else 1.
+    width: int = 1
+    #: Hidden local read by SPILL and EXCEPT_STATE.
+    name: str = ""
+    #: Position of the load to re-execute (REEXECUTE).
+    load: int = -1
+    #: Recipes for the load's own inputs, bottom first (the object of a method lookup).
+    inputs: tuple[Recipe, ...] = ()
+    #: Position of (one of) the instructions that produced a spilled item, for messages.
+    source: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Spill:
+    """An instruction after which a value must be copied into a hidden local."""
+
+    #: Position of the producing instruction in the original code.
+    after: int
+    #: COPY distance of the value right after the producer ran.
+    distance: int
+    #: The hidden local receiving it.
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerRef:
+    """One exception handler an exception at a call site would pass through."""
+
+    #: Position of the handler's first instruction.
+    position: int
+    #: "except", "finally", "with" or "cleanup" (see analysis.HANDLER_*).
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """One call instruction of a function, and everything needed to pause or jump there."""
+
+    #: Index among the function's call sites (stable for a given code fingerprint).
+    index: int
+    #: Position of the CALL instruction in the original code.
+    position: int
+    #: Source line of the call.
+    lineno: int
+    #: ADDRESS label carried by the call, if any.
+    label: str | None
+    #: Number of value-stack items under the call's result.
+    depth: int
+    #: Recipes re-creating those items, bottom first.
+    recipes: tuple[Recipe, ...]
+    #: Hidden locals the recipes read (must be in a snapshot paused here).
+    hidden: frozenset[str]
+    #: Producers of each item under the call, for GOTO/RETURNTO prefix checks.
+    stack_keys: tuple[frozenset[int], ...]
+    #: Handlers an exception here passes through, innermost first.
+    handlers: tuple[HandlerRef, ...]
+    #: Why a pause at this call cannot be resumed; None if it can.
+    refusal: str | None
+    #: Position where re-executing the labelled call starts (GOTO target), or -1.
+    goto_start: int
+    #: Why GOTO/RETURNTO cannot target this call; None if it can.
+    goto_refusal: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FrameState:
+    """One paused frame as it travels inside a snapshot.
+
+    Only built-in types are pickled (``to_wire``), so a session file never names a private
+    module of this package.
+    """
+
+    module: str
+    qualname: str
+    fingerprint: str
+    python: tuple[int, int]
+    site: int
+    lineno: int
+    label: str | None
+    values: dict[str, Any]
+
+    def to_wire(self) -> tuple:
+        return (
+            self.module, self.qualname, self.fingerprint, self.python, self.site,
+            self.lineno, self.label, self.values,
+        )
+
+    @classmethod
+    def from_wire(cls, wire: tuple) -> FrameState:
+        module, qualname, fingerprint, python, site, lineno, label, values = wire
+        return cls(module, qualname, fingerprint, tuple(python), site, lineno, label, values)

@@ -1,0 +1,120 @@
+"""Which code objects belong to instrumented functions, and what the engine knows about them.
+
+The registry is append-only and keyed by code identity: a code object, once instrumented, maps
+to its `FunctionInfo` for the life of the process. Inserts happen under a lock; reads are plain
+dict lookups (atomic under the GIL), so the pause walk never blocks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import CodeType, FunctionType
+from typing import Any
+
+from .analysis import Flow
+from .records import CallSite
+
+
+@dataclass(frozen=True, slots=True)
+class FrameHooks:
+    """Callbacks run by an instrumented function's own bytecode.
+
+    `enter` runs when a call starts (never on resume); `leave` runs when the frame is left for
+    good: with None on return, with the exception when one propagates out (including a
+    RETURNTO passing through), but not when the frame pauses.
+    """
+
+    enter: Callable[[], None]
+    leave: Callable[[BaseException | None], None]
+
+
+@dataclass(slots=True)
+class Twin:
+    """The resume entry of a function: same body, entered with a resume context."""
+
+    code: CodeType
+    function: FunctionType
+    site_map: dict[int, int]
+
+
+@dataclass(eq=False, slots=True)
+class FunctionInfo:
+    """An instrumented function: its analysis, call sites and generated code objects."""
+
+    function: FunctionType
+    module: str
+    qualname: str
+    fingerprint: str
+    original_code: CodeType
+    flow: Flow
+    sites: list[CallSite]
+    #: Site index of each ADDRESS label.
+    labels: dict[str, int]
+    hooks: FrameHooks | None
+    #: Locals restored on resume, in the twin's order (user locals, then hidden ones).
+    restore_names: tuple[str, ...]
+    #: User locals whose values a snapshot carries (cell contents travel in `__ag_cells`).
+    user_locals: frozenset[str]
+    has_cells: bool
+    normal_code: CodeType
+    #: f_lasti of the normal code while a call runs -> site index.
+    site_map: dict[int, int]
+    #: Everything needed to build the twin lazily (the rewritten layout).
+    layout: Any
+    twin: Twin | None = None
+    twin_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: (start positions, unbound locals) -> locals an unchecked load would read unbound.
+    safety_cache: dict = field(default_factory=dict)
+
+    @property
+    def filename(self) -> str:
+        return self.original_code.co_filename
+
+    def site_at(self, code: CodeType, lasti: int) -> CallSite | None:
+        """The call site a frame running `code` is paused in, from its f_lasti."""
+        site_map = self.site_map if code is self.normal_code else self.twin.site_map
+        index = site_map.get(lasti)
+        return None if index is None else self.sites[index]
+
+
+_lock = threading.Lock()
+_by_code: dict[CodeType, FunctionInfo] = {}
+_engine_codes: set[CodeType] = set()
+_driver_codes: set[CodeType] = set()
+
+
+def register(info: FunctionInfo) -> None:
+    with _lock:
+        _by_code[info.normal_code] = info
+
+
+def register_twin(info: FunctionInfo) -> None:
+    with _lock:
+        _by_code[info.twin.code] = info
+
+
+def lookup(code: CodeType) -> FunctionInfo | None:
+    """The instrumented function running `code` (its normal code or its twin)."""
+    return _by_code.get(code)
+
+
+def mark_engine_code(*functions: Callable[..., Any]) -> None:
+    """Declare engine functions that may sit between instrumented frames (never user code)."""
+    with _lock:
+        _engine_codes.update(fn.__code__ for fn in functions)
+
+
+def is_engine_code(code: CodeType) -> bool:
+    return code in _engine_codes
+
+
+def mark_driver_code(function: Callable[..., Any]) -> None:
+    """Declare the engine function that runs a program: a pause snapshots frames above it."""
+    with _lock:
+        _driver_codes.add(function.__code__)
+
+
+def is_driver_code(code: CodeType) -> bool:
+    return code in _driver_codes

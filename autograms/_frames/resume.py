@@ -1,0 +1,191 @@
+"""Turn a snapshot back into a chain of resume contexts, refusing anything unsafe first.
+
+Every frame is checked before any user code runs, so a refused snapshot changes nothing:
+
+* the function is found again by module and qualified name and must be instrumented;
+* its code fingerprint and the Python minor version must match, or else the paused call must
+  carry an ADDRESS label that still exists in the new code with the same hidden slots
+  (the paused call is then remapped to it);
+* no local the compiler believes bound may be missing (on 3.12+ the interpreter would crash
+  reading it, engine notes pitfall P3).
+
+Each context holds the values its twin stores into its locals and knows how to produce the
+result of the call the frame was paused in: the next context's frame result, or, for the
+innermost frame, the value the caller resumes with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import FunctionType
+from typing import Any
+
+from . import pickling
+from .errors import SnapshotMismatchError
+from .identity import find_function
+from .records import CallSite, FrameState
+from .registry import FunctionInfo, lookup, mark_engine_code
+from .runtime import MISSING
+from .snapshot import SNAPSHOT_FORMAT
+from .twin import twin_of
+from .versions import PY_MINOR
+
+_HIDDEN_PREFIXES = ("__ag_s", "__ag_e")
+
+
+class ResumeContext:
+    """What one twin needs to continue its frame. Passed as the twin's only argument."""
+
+    __slots__ = ("function", "restore_values", "child", "value")
+
+    def __init__(self, function: FunctionType, restore_values: tuple) -> None:
+        self.function = function
+        self.restore_values = restore_values
+        self.child: ResumeContext | None = None
+        self.value: Any = None
+
+    def continue_call(self) -> Any:
+        child = self.child
+        if child is None:
+            return self.value
+        return child.function(child)
+
+
+mark_engine_code(ResumeContext.continue_call)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingFrame:
+    """A validated frame of a snapshot: where it resumes and with what."""
+
+    info: FunctionInfo
+    site: CallSite
+    state: FrameState
+    remapped: bool
+
+
+def load_states(blob: bytes) -> list[FrameState]:
+    """Unpickle a snapshot's frames, outermost first."""
+    payload = pickling.loads(blob)
+    if not isinstance(payload, tuple) or len(payload) != 2 or payload[0] != SNAPSHOT_FORMAT:
+        raise SnapshotMismatchError(
+            f"not a snapshot of format {SNAPSHOT_FORMAT}", reason="unknown snapshot format"
+        )
+    return [FrameState.from_wire(wire) for wire in payload[1]]
+
+
+def validate(states: list[FrameState]) -> list[PendingFrame]:
+    """Check every frame of a snapshot against the code loaded now."""
+    return [_validate_frame(state) for state in states]
+
+
+def build_contexts(frames: list[PendingFrame], value: Any) -> ResumeContext:
+    """Chain resume contexts; the innermost frame's call returns `value`."""
+    contexts = [_context(frame) for frame in frames]
+    for outer, inner in zip(contexts, contexts[1:]):
+        outer.child = inner
+    contexts[-1].value = value
+    return contexts[0]
+
+
+def _context(frame: PendingFrame) -> ResumeContext:
+    values = frame.state.values
+    restore = tuple(values.get(name, MISSING) for name in frame.info.restore_names)
+    return ResumeContext(twin_of(frame.info).function, restore + (frame.site.index,))
+
+
+def _validate_frame(state: FrameState) -> PendingFrame:
+    info = _instrumented(state)
+    remapped = state.fingerprint != info.fingerprint or state.python != PY_MINOR
+    site = _remapped_site(state, info) if remapped else info.sites[state.site]
+    _check_site(state, info, site, remapped)
+    return PendingFrame(info, site, state, remapped)
+
+
+def _instrumented(state: FrameState) -> FunctionInfo:
+    function: Any = find_function(state.module, state.qualname)
+    while True:
+        info = lookup(function.__code__)
+        if info is not None:
+            return info
+        function = getattr(function, "__wrapped__", None)
+        if not isinstance(function, FunctionType):
+            raise SnapshotMismatchError(
+                f"{state.module}.{state.qualname} is no longer instrumented",
+                qualname=state.qualname,
+                reason="not instrumented",
+            )
+
+
+def _remapped_site(state: FrameState, info: FunctionInfo) -> CallSite:
+    where = f"{state.qualname} (line {state.lineno})"
+    versions = (
+        f"hash {info.fingerprint} vs. expected {state.fingerprint}, "
+        f"Python {PY_MINOR[0]}.{PY_MINOR[1]} vs. expected {state.python[0]}.{state.python[1]}"
+    )
+    if state.label is None:
+        raise SnapshotMismatchError(
+            f"snapshot does not match the code of {where}: {versions}, and no ADDRESS label "
+            "marks the paused call; add ADDRESS labels to calls that may be pending across "
+            "code changes",
+            qualname=state.qualname,
+            lineno=state.lineno,
+            reason="code changed",
+        )
+    index = info.labels.get(state.label)
+    if index is None:
+        raise SnapshotMismatchError(
+            f"snapshot does not match the code of {where}: {versions}, and ADDRESS "
+            f"{state.label!r} no longer exists",
+            qualname=state.qualname,
+            lineno=state.lineno,
+            reason="label removed",
+        )
+    return info.sites[index]
+
+
+def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped: bool) -> None:
+    where = f"{state.qualname} ({info.filename}:{site.lineno})"
+    if site.refusal is not None:
+        raise SnapshotMismatchError(
+            f"cannot resume {where}: {site.refusal}", qualname=state.qualname,
+            lineno=site.lineno, reason=site.refusal,
+        )
+    saved_hidden = {name for name in state.values if name.startswith(_HIDDEN_PREFIXES)}
+    if (remapped and saved_hidden != site.hidden) or not site.hidden <= saved_hidden:
+        raise SnapshotMismatchError(
+            f"cannot resume {where}: the value stack at ADDRESS {state.label!r} changed "
+            f"(saved {sorted(saved_hidden)} vs. expected {sorted(site.hidden)})",
+            qualname=state.qualname, lineno=site.lineno, reason="value stack changed",
+        )
+    # With unchanged code, a local unbound at the pause is unbound on a path the compiler
+    # saw, so every later read of it is a checked one. After a remap it may not be.
+    missing = frozenset(info.user_locals - state.values.keys()) if remapped else frozenset()
+    unsafe = unsafe_missing_locals(info, [site.position + 1, *_handler_of(info, site)], missing)
+    if unsafe:
+        raise SnapshotMismatchError(
+            f"cannot resume {where}: the snapshot lacks locals {sorted(unsafe)} that the code "
+            "reads after this point without assigning them",
+            qualname=state.qualname, lineno=site.lineno, reason="missing locals",
+        )
+
+
+def _handler_of(info: FunctionInfo, site: CallSite) -> list[int]:
+    region = info.flow.regions[site.position]
+    return [] if region is None else [info.flow.handler_position(region)]
+
+
+def unsafe_missing_locals(
+    info: FunctionInfo, starts: list[int], missing: frozenset[str]
+) -> set[str]:
+    """Locals of `missing` that an unchecked load could read when execution continues at
+    `starts` (cached per function)."""
+    if not missing:
+        return set()
+    key = (tuple(starts), missing)
+    cached = info.safety_cache.get(key)
+    if cached is None:
+        positions = info.flow.unbound_reads(tuple(starts), missing)
+        cached = frozenset(info.flow.instrs[position].arg for position in positions)
+        info.safety_cache[key] = cached
+    return set(cached)

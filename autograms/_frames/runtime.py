@@ -1,0 +1,100 @@
+"""Functions that instrumented bytecode calls. Each receives what it needs on the stack and
+finds its calling frame with ``sys._getframe(1)``; none of them is user-facing.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import weakref
+from typing import Any
+
+from .errors import JumpSignal, PauseSignal
+from .registry import lookup, mark_engine_code
+
+
+class _Missing:
+    """Marks a local that was unbound when the frame paused."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unbound>"
+
+
+MISSING = _Missing()
+
+_accepts_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def bypass(signal: BaseException) -> bool:
+    """At a user handler's entry: should this engine signal skip the handler?
+
+    A pause skips every handler. A jump skips the handlers of its target frame; in frames it
+    leaves behind (RETURNTO) the handlers run, so `finally` and `__exit__` do their work.
+    """
+    return type(signal) is PauseSignal or signal.frame is sys._getframe(1)
+
+
+def catch(exc: BaseException) -> int:
+    """For an exception leaving an instrumented frame: the call site to jump to, or -1.
+
+    A GOTO/RETURNTO aimed at the calling frame becomes a jump to the labelled call. Any other
+    exception propagates; the frame's leave hook sees it unless the frame is only pausing.
+    """
+    frame = sys._getframe(1)
+    if type(exc) is JumpSignal and exc.frame is frame:
+        return exc.site
+    if type(exc) is not PauseSignal:
+        info = lookup(frame.f_code)
+        if info is not None and info.hooks is not None:
+            info.hooks.leave(exc)
+    return -1
+
+
+def accepts_address(function: Any) -> bool:
+    """Whether `function` can take an ``ADDRESS=`` keyword argument."""
+    key = getattr(function, "__func__", function)
+    try:
+        return _accepts_cache[key]
+    except (KeyError, TypeError):
+        pass
+    result = _signature_accepts_address(function)
+    try:
+        _accepts_cache[key] = result
+    except TypeError:
+        pass  # not weak-referenceable (a builtin); ask again next time
+    return result
+
+
+def _signature_accepts_address(function: Any) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    for parameter in parameters:
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            return True
+        if parameter.name == "ADDRESS" and parameter.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        ):
+            return True
+    return False
+
+
+def restore(context: Any) -> tuple:
+    """The values a resumed frame stores into its locals, followed by its site index."""
+    return context.restore_values
+
+
+def resume_value(context: Any) -> Any:
+    """The result of the call a resumed frame was paused in."""
+    return context.continue_call()
+
+
+def unknown_site(site: int) -> None:
+    raise AssertionError(f"resume reached unknown call site {site}")
+
+
+mark_engine_code(resume_value)

@@ -1,0 +1,333 @@
+"""Plan every call site of a function: how to rebuild the value stack under it on resume.
+
+A pause happens inside a call. To continue the frame later, the items under the call's result
+must be pushed back exactly: for-loop iterators, a `with` statement's bound ``__exit__``, the
+exception an ``except`` body handles, and the operands of a partly evaluated expression such
+as ``base + child() * 2``. For each item the planner picks the cheapest sound recipe:
+
+* re-execute a load that gives the same object again (a constant, a global, a local not written
+  since, a global attribute chain, and the NULL/self pair of a method call, which can be
+  neither saved nor copied);
+* re-enter an ``except`` body by pushing its exception with PUSH_EXC_INFO;
+* otherwise *spill*: copy the item into a hidden local right after its producer ran.
+
+A site whose items cannot all be rebuilt is *refused*: the refusal is only raised if a pause
+really happens there (a call inside a comprehension that never pauses costs nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bytecode import Instr
+
+from .analysis import (
+    LASTI,
+    UNWOUND_EXCEPTION,
+    Flow,
+    Item,
+    consumed_by,
+    copy_distance,
+    producer,
+    producer_output,
+    producer_position,
+    source_item,
+)
+from .effects import NULL, is_pair_load
+from .records import CallSite, HandlerRef, Recipe, RecipeKind, Spill
+from .versions import CALL_OPS, FAST_LOADS, KW_NAMES_ON_STACK, PY312
+
+SPILL_PREFIX = "__ag_s"
+EXCEPT_PREFIX = "__ag_e"
+
+
+class Refusal(Exception):
+    """A stack item at a call site that no recipe can rebuild."""
+
+
+@dataclass(slots=True)
+class LabelInfo:
+    """An ADDRESS keyword found on a call."""
+
+    label: str
+    #: Index of ADDRESS among the call's keyword names.
+    keyword_index: int
+    #: The call's keyword names.
+    keywords: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything the rewriter needs from the analysis of one code object."""
+
+    sites: list[CallSite] = field(default_factory=list)
+    #: Spills to insert, keyed by producer position.
+    spills: dict[int, list[Spill]] = field(default_factory=dict)
+    #: ADDRESS keywords by call position.
+    labels: dict[int, LabelInfo] = field(default_factory=dict)
+
+    @property
+    def hidden_names(self) -> list[str]:
+        names = {spill.name for spills in self.spills.values() for spill in spills}
+        return sorted(names)
+
+
+def plan_sites(flow: Flow, globals_: dict) -> Plan:
+    """Plan recipes and spills for every reachable call of the analysed code."""
+    plan = Plan()
+    for position, instr in enumerate(flow.instrs):
+        if instr.name not in CALL_OPS or flow.stacks[position] is None:
+            continue
+        label = find_label(flow, position, globals_)
+        if label is not None:
+            plan.labels[position] = label
+        plan.sites.append(_plan_site(flow, plan, position, len(plan.sites), label))
+    return plan
+
+
+def _plan_site(
+    flow: Flow, plan: Plan, position: int, index: int, label: LabelInfo | None
+) -> CallSite:
+    stack = flow.stacks[position]
+    depth = len(stack) - consumed_by(flow.instrs[position])
+    planner = _SitePlanner(flow, position)
+    recipes: tuple[Recipe, ...] = ()
+    refusal = None
+    try:
+        recipes = planner.recipes(stack[:depth])
+    except Refusal as exc:
+        refusal = str(exc)
+    else:
+        for spill in planner.spills:
+            plan.spills.setdefault(spill.after, [])
+            if spill not in plan.spills[spill.after]:
+                plan.spills[spill.after].append(spill)
+    goto_start, goto_refusal = _goto_start(flow, position, depth) if label else (-1, None)
+    return CallSite(
+        index=index,
+        position=position,
+        lineno=_lineno(flow.instrs[position]),
+        label=label.label if label else None,
+        depth=depth,
+        recipes=recipes,
+        hidden=frozenset(planner.hidden),
+        stack_keys=tuple(item[0] for item in stack[:depth]),
+        handlers=tuple(HandlerRef(p, kind) for p, kind in flow.handler_chain(position)),
+        refusal=refusal,
+        goto_start=goto_start,
+        goto_refusal=goto_refusal,
+    )
+
+
+def _lineno(instr: Instr) -> int:
+    location = instr.location
+    return location.lineno if location is not None and location.lineno is not None else -1
+
+
+class _SitePlanner:
+    """Builds the recipes of one call site, collecting the spills they need."""
+
+    def __init__(self, flow: Flow, site: int) -> None:
+        self.flow = flow
+        self.site = site
+        self.spills: list[Spill] = []
+        self.hidden: set[str] = set()
+
+    def recipes(self, items: tuple[Item, ...]) -> tuple[Recipe, ...]:
+        recipes: list[Recipe] = []
+        slot = 0
+        while slot < len(items):
+            recipe = self.recipe(slot, items)
+            recipes.append(recipe)
+            slot += recipe.width
+        return tuple(recipes)
+
+    def recipe(self, slot: int, items: tuple[Item, ...]) -> Recipe:
+        producers, nullness = items[slot]
+        if LASTI in producers or UNWOUND_EXCEPTION in producers:
+            raise Refusal("the call runs while an exception unwinds (inside cleanup code)")
+        if self._all_except_states(producers):
+            return self._except_state(slot, producers)
+        single = next(iter(producers)) if len(producers) == 1 else None
+        if single is not None:
+            pair = self._pair(slot, single, items)
+            if pair is not None:
+                return pair
+        if nullness & NULL:
+            return self._null(slot, single, nullness)
+        reload = self._reload(slot, single) if single is not None else None
+        return reload if reload is not None else self._spill(slot, producers)
+
+    def _all_except_states(self, producers: frozenset[int]) -> bool:
+        return all(
+            self.flow.instrs[producer_position(key)].name == "PUSH_EXC_INFO"
+            and producer_output(key) == 0
+            for key in producers
+        )
+
+    def _except_state(self, slot: int, producers: frozenset[int]) -> Recipe:
+        name = f"{EXCEPT_PREFIX}{slot}"
+        for key in producers:
+            # The exception being handled is PUSH_EXC_INFO's second output, on top.
+            self._add_spill(Spill(after=producer_position(key), distance=1, name=name))
+        source = producer_position(next(iter(producers)))
+        return Recipe(RecipeKind.EXCEPT_STATE, slot, name=name, source=source)
+
+    def _pair(self, slot: int, key: int, items: tuple[Item, ...]) -> Recipe | None:
+        """A callable+NULL/self pair pushed by one flagged load: re-execute the load."""
+        position = producer_position(key)
+        load = self.flow.instrs[position]
+        if producer_output(key) != 0 or not is_pair_load(load):
+            return None
+        if slot + 1 >= len(items) or items[slot + 1][0] != frozenset({producer(position, 1)}):
+            raise Refusal("a method call's receiver was separated from its method")
+        return self._reexecute(slot, position, width=2)
+
+    def _null(self, slot: int, key: int | None, nullness: int) -> Recipe:
+        if key is not None and nullness == NULL:
+            origin = self._origin(key)
+            if origin is not None and self.flow.instrs[producer_position(origin)].name == "PUSH_NULL":
+                return Recipe(RecipeKind.REEXECUTE, slot, load=producer_position(origin))
+        if key is not None and self.flow.instrs[producer_position(key)].name == "LOAD_FAST_AND_CLEAR":
+            raise Refusal("the call is inside a comprehension")
+        raise Refusal("a value under the call may be NULL, so it cannot be saved")
+
+    def _origin(self, key: int) -> int | None:
+        """Follow COPY/SWAP back to the instruction that first pushed the item."""
+        seen = 0
+        while seen < 64:
+            source = source_item(self.flow, key)
+            if source is None:
+                return key
+            if len(source[0]) != 1:
+                return None
+            key = next(iter(source[0]))
+            seen += 1
+        return None
+
+    def _reload(self, slot: int, key: int) -> Recipe | None:
+        origin = self._origin(key)
+        if origin is None or producer_output(origin) != 0:
+            return None
+        position = producer_position(origin)
+        instr = self.flow.instrs[position]
+        name = instr.name
+        if name == "LOAD_CONST" or (name == "LOAD_GLOBAL" and not is_pair_load(instr)):
+            return Recipe(RecipeKind.REEXECUTE, slot, load=position)
+        if name in FAST_LOADS and not self.flow.written_between(instr.arg, position, self.site):
+            return Recipe(RecipeKind.REEXECUTE, slot, load=position)
+        if name == "LOAD_ATTR" and not is_pair_load(instr):
+            return self._global_attribute(slot, position)
+        return None
+
+    def _global_attribute(self, slot: int, position: int) -> Recipe | None:
+        """`module.attribute` chains are re-read, keeping the identity of module state."""
+        source = self.flow.stacks[position][-1]
+        if len(source[0]) != 1:
+            return None
+        inner = self._reload(slot, next(iter(source[0])))
+        if inner is None or not self._is_global_chain(inner):
+            return None
+        return Recipe(RecipeKind.REEXECUTE, slot, load=position, inputs=(inner,))
+
+    def _is_global_chain(self, recipe: Recipe) -> bool:
+        name = self.flow.instrs[recipe.load].name
+        if name == "LOAD_GLOBAL":
+            return True
+        return name == "LOAD_ATTR" and all(self._is_global_chain(r) for r in recipe.inputs)
+
+    def _reexecute(self, slot: int, position: int, width: int) -> Recipe:
+        load = self.flow.instrs[position]
+        consumed = consumed_by(load)
+        inputs: tuple[Recipe, ...] = ()
+        if consumed:
+            before = self.flow.stacks[position]
+            inputs = self.recipes_for_inputs(before[len(before) - consumed :], slot)
+        return Recipe(RecipeKind.REEXECUTE, slot, width=width, load=position, inputs=inputs)
+
+    def recipes_for_inputs(self, items: tuple[Item, ...], first_slot: int) -> tuple[Recipe, ...]:
+        # Inputs occupied the same absolute slots before the load replaced them.
+        padded = (None,) * first_slot + items
+        recipes = []
+        slot = first_slot
+        while slot < len(padded):
+            recipe = self.recipe(slot, padded)
+            recipes.append(recipe)
+            slot += recipe.width
+        return tuple(recipes)
+
+    def _spill(self, slot: int, producers: frozenset[int]) -> Recipe:
+        name = f"{SPILL_PREFIX}{slot}"
+        for key in producers:
+            position = producer_position(key)
+            if self.flow.instrs[position].name == "FOR_ITER":
+                raise Refusal("a loop value under the call cannot be saved")
+            self._add_spill(Spill(after=position, distance=copy_distance(self.flow, key), name=name))
+        source = producer_position(next(iter(producers)))
+        return Recipe(RecipeKind.SPILL, slot, name=name, source=source)
+
+    def _add_spill(self, spill: Spill) -> None:
+        self.spills.append(spill)
+        self.hidden.add(spill.name)
+
+
+def find_label(flow: Flow, position: int, globals_: dict) -> LabelInfo | None:
+    """The ADDRESS keyword of the call at `position`, if its value is a string constant."""
+    keywords = call_keywords(flow, position)
+    if not keywords or "ADDRESS" not in keywords:
+        return None
+    index = keywords.index("ADDRESS")
+    stack = flow.stacks[position]
+    offset = len(keywords) - index + (1 if KW_NAMES_ON_STACK else 0)
+    producers = stack[-offset][0]
+    if len(producers) != 1:
+        return None
+    load = flow.instrs[producer_position(next(iter(producers)))]
+    value = None
+    if load.name == "LOAD_CONST":
+        value = load.arg
+    elif load.name == "LOAD_GLOBAL" and not is_pair_load(load):
+        value = globals_.get(load.arg)
+    if not isinstance(value, str):
+        return None
+    return LabelInfo(label=value, keyword_index=index, keywords=keywords)
+
+
+def call_keywords(flow: Flow, position: int) -> tuple[str, ...]:
+    """Keyword names passed by the call at `position`."""
+    instr = flow.instrs[position]
+    if KW_NAMES_ON_STACK:
+        if instr.name != "CALL_KW":
+            return ()
+        producers = flow.stacks[position][-1][0]
+        load = flow.instrs[producer_position(next(iter(producers)))]
+        return load.arg if load.name == "LOAD_CONST" else ()
+    if instr.name != "CALL":
+        return ()
+    before = position - (1 if PY312 else 2)  # KW_NAMES [PRECALL] CALL
+    if before >= 0 and flow.instrs[before].name == "KW_NAMES":
+        return flow.instrs[before].arg
+    return ()
+
+
+def _goto_start(flow: Flow, position: int, depth: int) -> tuple[int, str | None]:
+    """Where re-executing the call at `position` starts, or why it cannot be re-executed."""
+    start = position
+    while start > 0 and flow.stacks[start] is not None and len(flow.stacks[start]) > depth:
+        start -= 1
+    stack = flow.stacks[start]
+    if stack is None or len(stack) != depth:
+        return -1, "the start of the call expression could not be found"
+    jump_targets = _jump_target_positions(flow)
+    for inside in range(start, position):
+        if flow.instrs[inside].has_jump() or (inside != start and inside in jump_targets):
+            return -1, "the call expression contains a conditional or a loop"
+        if flow.regions[inside] is not flow.regions[position]:
+            return -1, "the call expression spans a try block boundary"
+    return start, None
+
+
+def _jump_target_positions(flow: Flow) -> set[int]:
+    targets = {flow.label_pos[instr.arg] for instr in flow.instrs if instr.has_jump()}
+    targets.update(flow.label_pos[region.target] for region in flow.regions if region is not None)
+    return targets

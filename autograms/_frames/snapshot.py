@@ -1,0 +1,237 @@
+"""pause(): record every instrumented frame of the running program and serialize it at once.
+
+The walk goes from the caller of `pause` up to the driver frame (`driver.run`/`resume`) and
+keeps frames by code identity:
+
+* instrumented frames (normal code or twin) are recorded;
+* engine frames are skipped;
+* the first other frame above the innermost recorded one ends the walk: the pause will
+  resume *after* the call into it (a plain helper or node that called ``reply``);
+* lambdas, comprehensions, generator expressions and generators are refused there, and so is
+  an uninstrumented frame *between* two instrumented ones, which no resume could rebuild.
+
+The snapshot is serialized before the signal unwinds anything, so no code that runs during
+the unwind can change it (engine notes, pitfall P8).
+"""
+
+from __future__ import annotations
+
+import sys
+from types import CodeType, FrameType
+from typing import Any, NoReturn
+
+from . import callees, pickling
+from .errors import ContinuationError, PauseSignal, UnpicklableLocalError
+from .instrument import CELLS
+from .records import CallSite, FrameState, RecipeKind
+from .registry import FunctionInfo, is_driver_code, is_engine_code, lookup
+from .versions import PY_MINOR
+
+#: Version of the snapshot payload layout (a tuple of frame tuples).
+SNAPSHOT_FORMAT = 1
+
+_GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
+_COMPREHENSIONS = {
+    "<listcomp>": "a list comprehension",
+    "<setcomp>": "a set comprehension",
+    "<dictcomp>": "a dict comprehension",
+    "<genexpr>": "a generator expression",
+    "<lambda>": "a lambda",
+}
+
+
+def pause(payload: Any = None) -> NoReturn:
+    """Snapshot the running program and unwind it; the driver returns the snapshot."""
+    frames = program_frames(sys._getframe(1))
+    states = [capture(frame, info, site) for frame, info, site in frames]
+    raise PauseSignal(serialize(states, frames), payload)
+
+
+def program_frames(start: FrameType) -> list[tuple[FrameType, FunctionInfo, CallSite]]:
+    """Instrumented frames from the driver up to the pause, outermost first, with the call
+    site each is paused at."""
+    frames = _frames_below_driver(start)
+    chain: list[tuple[FrameType, FunctionInfo, CallSite]] = []
+    cut: FrameType | None = None
+    for frame in frames:
+        code = frame.f_code
+        if is_engine_code(code):
+            continue
+        info = lookup(code)
+        if info is None:
+            _check_plain_frame(frame, chain)
+            cut = cut or frame
+            continue
+        if cut is not None:
+            raise _sandwich_error(cut, info)
+        site = _paused_site(frame, info)
+        if chain:
+            _check_direct_call(chain[-1], frame.f_code)
+        chain.append((frame, info, site))
+    if cut is not None:
+        _check_direct_call(chain[-1], cut.f_code)
+    return chain
+
+
+def _frames_below_driver(start: FrameType) -> list[FrameType]:
+    frames = []
+    frame: FrameType | None = start
+    while frame is not None and not is_driver_code(frame.f_code):
+        frames.append(frame)
+        frame = frame.f_back
+    if frame is None:
+        raise ContinuationError(
+            "cannot pause: no program is running (call it through the engine's run/resume)",
+            reason="no driver",
+        )
+    frames.reverse()
+    return frames
+
+
+def _check_plain_frame(frame: FrameType, chain: list) -> None:
+    code = frame.f_code
+    what = _COMPREHENSIONS.get(code.co_name)
+    if what is None and code.co_flags & _GENERATOR_FLAGS:
+        what = "a generator"
+    if what is not None:
+        raise _frame_error(frame, f"cannot pause inside {what}", f"move the pause out of {what}")
+    if not chain:
+        raise _frame_error(
+            frame,
+            f"cannot pause: {code.co_qualname} is not instrumented and is not called from an "
+            "instrumented function",
+            "instrument the program's root function",
+        )
+
+
+def _sandwich_error(cut: FrameType, inner: FunctionInfo) -> ContinuationError:
+    return _frame_error(
+        cut,
+        f"cannot pause through {cut.f_code.co_qualname}: it is not instrumented, but calls "
+        f"{inner.qualname}, which pauses",
+        f"instrument {cut.f_code.co_qualname} too",
+    )
+
+
+def _frame_error(frame: FrameType, problem: str, hint: str) -> ContinuationError:
+    code = frame.f_code
+    return ContinuationError(
+        f"{problem} ({code.co_filename}:{frame.f_lineno}); {hint}",
+        qualname=code.co_qualname,
+        filename=code.co_filename,
+        lineno=frame.f_lineno,
+        reason=problem,
+    )
+
+
+def _paused_site(frame: FrameType, info: FunctionInfo) -> CallSite:
+    site = info.site_at(frame.f_code, frame.f_lasti)
+    if site is None:
+        raise _frame_error(
+            frame,
+            f"cannot pause {info.qualname}: the pause was reached through an operator, "
+            "attribute access or iteration, not a call",
+            "make the pausing call a direct function call",
+        )
+    if site.refusal is not None:
+        raise _frame_error(frame, f"cannot pause {info.qualname}: {site.refusal}", "move the pause")
+    return site
+
+
+def _check_direct_call(
+    caller: tuple[FrameType, FunctionInfo, CallSite], callee_code: CodeType
+) -> None:
+    frame, info, site = caller
+    if frame.f_code is not info.normal_code:
+        return  # a resumed twin calls its child through the engine
+    expected = callees.called_code(info.flow, site, frame)
+    if callees.is_unknown(expected) or expected is callee_code:
+        return
+    registered = lookup(callee_code)
+    if registered is not None and expected is registered.original_code:
+        return
+    raise ContinuationError(
+        f"cannot pause {info.qualname} ({info.filename}:{site.lineno}): the pausing function "
+        f"{callee_code.co_qualname} was called indirectly (through a built-in, a class or a "
+        "C function), so the call cannot be resumed; call it directly",
+        qualname=info.qualname,
+        filename=info.filename,
+        lineno=site.lineno,
+        reason="indirect call",
+    )
+
+
+def capture(frame: FrameType, info: FunctionInfo, site: CallSite) -> FrameState:
+    """The state of one paused frame: its site and the values a resume needs."""
+    current = dict(frame.f_locals)
+    values = {name: current[name] for name in info.user_locals if name in current}
+    for name in site.hidden:
+        values[name] = current[name]
+    if info.has_cells:
+        values[CELLS] = current[CELLS]
+    return FrameState(
+        module=info.module,
+        qualname=info.qualname,
+        fingerprint=info.fingerprint,
+        python=PY_MINOR,
+        site=site.index,
+        lineno=site.lineno,
+        label=site.label,
+        values=values,
+    )
+
+
+def serialize(states: list[FrameState], frames: list) -> bytes:
+    payload = (SNAPSHOT_FORMAT, tuple(state.to_wire() for state in states))
+    try:
+        return pickling.dumps(payload)
+    except Exception as exc:  # noqa: BLE001 - find the culprit, then report it
+        raise _unpicklable(states, frames) from exc
+
+
+def _unpicklable(states: list[FrameState], frames: list) -> ContinuationError:
+    for state, (_, info, site) in zip(states, frames, strict=True):
+        for name, value in state.values.items():
+            try:
+                pickling.dumps(value)
+            except Exception as exc:  # noqa: BLE001
+                what = describe_value(info, site, name)
+                return UnpicklableLocalError(
+                    f"{what} of {info.qualname} ({info.filename}:{site.lineno}) is not "
+                    f"picklable: {_reason(value, exc)}",
+                    local_name=name,
+                    type_name=type(value).__qualname__,
+                    qualname=info.qualname,
+                    filename=info.filename,
+                    lineno=site.lineno,
+                )
+    return ContinuationError("the snapshot is not picklable", reason="unpicklable")
+
+
+def _reason(value: Any, exc: Exception) -> str:
+    if isinstance(exc, pickling.ResourceRefused):
+        return str(exc)
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.") + f" ({exc})"
+
+
+def describe_value(info: FunctionInfo, site: CallSite, name: str) -> str:
+    """Name a saved value the way a user would recognise it."""
+    if name == CELLS:
+        return "a closure cell"
+    for recipe in site.recipes:
+        if recipe.name == name:
+            return _describe_hidden(info, recipe.kind, recipe.source)
+    return f"local {name!r}"
+
+
+def _describe_hidden(info: FunctionInfo, kind: RecipeKind, source: int) -> str:
+    if kind is RecipeKind.EXCEPT_STATE:
+        return "the exception handled by an except block"
+    instr = info.flow.instrs[source]
+    line = instr.location.lineno if instr.location else "?"
+    if instr.name == "GET_ITER":
+        return f"the for-loop iterator (line {line})"
+    if instr.name == "BEFORE_WITH":
+        return f"the with-statement __exit__ (line {line})"
+    return f"a partially evaluated expression (line {line})"

@@ -1,0 +1,80 @@
+"""Facts about the running CPython's bytecode, and the refusal of versions the engine does not know.
+
+This is the only module of the engine that reads ``sys.version_info``. Everything version-specific
+elsewhere is a membership test on the tables below or a feature-named flag, so each porting
+decision is written down once, here, with the CPython change that motivates it.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Final
+
+from .errors import UnsupportedPythonError
+
+SUPPORTED: Final = ((3, 11), (3, 12), (3, 13))
+
+PY_MINOR: Final[tuple[int, int]] = (sys.version_info[0], sys.version_info[1])
+
+if PY_MINOR not in SUPPORTED or sys.implementation.name != "cpython":
+    _names = ", ".join(f"{major}.{minor}" for major, minor in SUPPORTED)
+    raise UnsupportedPythonError(
+        f"{sys.implementation.name} {PY_MINOR[0]}.{PY_MINOR[1]} is not supported by the "
+        f"continuation engine (CPython {_names} are); its bytecode layout is unknown to it",
+        reason="unsupported Python version",
+    )
+
+PY312: Final = PY_MINOR >= (3, 12)
+PY313: Final = PY_MINOR >= (3, 13)
+
+# 3.11/3.12 call sequence is [NULL, callable, args]; 3.13 swapped it to [callable, NULL, args]
+# (gh-107149 moved the NULL above the callable).
+NULL_BELOW_CALLABLE: Final = not PY313
+# 3.11 emits PRECALL before every CALL (removed in 3.12, gh-102859).
+HAS_PRECALL: Final = not PY312
+# 3.11/3.12 pass keyword names with a KW_NAMES instruction; 3.13 pushes the tuple and uses
+# CALL_KW (gh-113570).
+KW_NAMES_ON_STACK: Final = PY313
+# 3.12+ LOAD_FAST does not check for NULL (only LOAD_FAST_CHECK does, gh-93143): restoring a
+# frame with a missing local that the compiler proved bound would crash the interpreter.
+LOAD_FAST_CHECKS_NULL: Final = not PY312
+# 3.11 has direction-specific conditional jumps; 3.12+ conditional jumps are forward-only.
+COND_JUMP_IF_TRUE: Final = "POP_JUMP_IF_TRUE" if PY312 else "POP_JUMP_FORWARD_IF_TRUE"
+COND_JUMP_IF_FALSE: Final = "POP_JUMP_IF_FALSE" if PY312 else "POP_JUMP_FORWARD_IF_FALSE"
+# Loading a local that may be unbound without crashing (3.11's LOAD_FAST always checks).
+CHECKED_LOAD_FAST: Final = "LOAD_FAST_CHECK" if PY312 else "LOAD_FAST"
+# 3.13 superinstructions that `bytecode` 0.19.1 miscompiles when a local index reaches 16
+# (its check is `> 16` instead of `>= 16`); the engine splits them into single instructions.
+DUAL_LOCAL_OPS: Final = (
+    frozenset({"LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST", "STORE_FAST_STORE_FAST"})
+    if PY313
+    else frozenset()
+)
+# `bytecode` refuses STORE_FAST to a cell slot before 3.13, so the engine stores through a
+# placeholder local and patches the oparg after assembly.
+CELL_STORE_NEEDS_PATCH: Final = not PY313
+# 3.13 compiles LOAD_CLOSURE to LOAD_FAST of the cell slot; before, LOAD_CLOSURE is real.
+LOAD_CELL_OBJECT: Final = "LOAD_FAST" if PY313 else "LOAD_CLOSURE"
+# A calling frame's f_lasti while its callee runs: the CALL's last inline-cache unit on
+# 3.11/3.12, the CALL itself on 3.13. Site maps cover [CALL, next instruction) for both.
+CALLER_LASTI_AT_LAST_CACHE: Final = not PY313
+
+# Opcode sets, by what they hold.
+CALL_OPS: Final = frozenset({"CALL", "CALL_KW", "CALL_FUNCTION_EX"})
+RETURN_OPS: Final = frozenset({"RETURN_VALUE", "RETURN_CONST"})
+UNCONDITIONAL_JUMP_OPS: Final = frozenset(
+    {"JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT"}
+)
+TERMINAL_OPS: Final = RETURN_OPS | frozenset({"RAISE_VARARGS", "RERAISE"})
+# Code that only generators and coroutines contain; such functions are refused at decoration.
+GENERATOR_OPS: Final = frozenset(
+    {
+        "YIELD_VALUE", "SEND", "END_SEND", "RETURN_GENERATOR", "GET_AWAITABLE", "GET_AITER",
+        "GET_ANEXT", "END_ASYNC_FOR", "BEFORE_ASYNC_WITH", "ASYNC_GEN_WRAP", "CLEANUP_THROW",
+        "GET_YIELD_FROM_ITER",
+    }
+)
+# Loads the engine may re-execute on resume instead of saving their value.
+RELOADABLE_LOADS: Final = frozenset({"LOAD_CONST", "LOAD_GLOBAL", "PUSH_NULL"})
+FAST_LOADS: Final = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK"})
+FAST_WRITES: Final = frozenset({"STORE_FAST", "DELETE_FAST", "LOAD_FAST_AND_CLEAR"})

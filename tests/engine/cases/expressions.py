@@ -1,0 +1,139 @@
+"""Pauses inside expressions: the value stack under the call must come back exactly."""
+
+from tests.engine.harness import Case, checkpoint, resumable
+
+BASE = 100
+REGISTRY = []
+
+
+class Box:
+    def __init__(self, value):
+        self.value = value
+        self.items = []
+
+    def add(self, item):
+        self.items.append(item)
+        return len(self.items)
+
+
+@resumable
+def child(n):
+    return int(checkpoint(f"child {n}")) * n
+
+
+@resumable
+def arithmetic():
+    base = 7
+    return base + child(2) * 2 - BASE // child(1)
+
+
+@resumable
+def calls_as_arguments():
+    parts = []
+    parts.append(str(len("abc")) + checkpoint("first") + str(child(3)))
+    return max(1, child(1), 5 if checkpoint("cond") else 6), parts
+
+
+@resumable
+def method_on_local_and_global():
+    box = Box(1)
+    box.add(checkpoint("add 1"))
+    REGISTRY.append(checkpoint("register"))
+    registered = REGISTRY[-1]  # the module's own list, not a copy (module state is not saved)
+    count = box.add(box.value + int(checkpoint("add 2")))
+    return box.items, count, registered
+
+
+@resumable
+def displays_and_fstrings():
+    name = "n"
+    pair = (name, checkpoint("tuple"))
+    mapping = {"k": checkpoint("dict value"), checkpoint("dict key"): 2}
+    listing = [1, checkpoint("list"), 3]
+    text = f"{name}-{checkpoint('fstring')!r}-{len(listing):03d}"
+    return pair, sorted(mapping.items()), listing, text
+
+
+@resumable
+def several_statements_on_one_line():
+    a = checkpoint("a"); b = checkpoint("b"); c = a + b  # noqa: E702
+    return c
+
+
+@resumable
+def multi_line_call():
+    result = combine(
+        checkpoint("first line"),
+        "middle",
+        checkpoint(
+            "third line",
+        ),
+    )
+    return result
+
+
+def combine(*parts):
+    return "/".join(parts)
+
+
+@resumable
+def augmented_assignments():
+    box = Box(0)
+    values = {"x": 1}
+    box.value += int(checkpoint("attr"))
+    values["x"] += int(checkpoint("subscript"))
+    values["y"] = values["x"] * int(checkpoint("store"))
+    return box.value, values
+
+
+@resumable
+def chained_comparisons_and_boolean_ops():
+    low = 3
+    ok = low < int(checkpoint("middle")) < 10 and checkpoint("and") or checkpoint("or")
+    return ok
+
+
+@resumable
+def unpacking_and_starred():
+    first, *rest = checkpoint("seq")
+    merged = [*rest, *checkpoint("more")]
+    kwargs = {"sep": checkpoint("sep")}
+    return first, merged, combine(*merged, **{}) if kwargs["sep"] else None
+
+
+@resumable
+def print_between_turns():
+    print("before", 1)
+    value = checkpoint("q")
+    print("after", value, sep="|")
+    return value
+
+
+@resumable
+def return_of_pause():
+    return checkpoint("last words")
+
+
+@resumable
+def aliasing_kept():
+    shared = [1]
+    view = {"list": shared}
+    extra = checkpoint("pause")
+    shared.append(extra)
+    return view["list"] is shared, view
+
+
+CASES = {
+    "arithmetic": Case(arithmetic, (), ["5", "2"]),
+    "calls_as_arguments": Case(calls_as_arguments, (), ["x", "1", "2", "", "4"]),
+    "method_on_local_and_global": Case(method_on_local_and_global, (), ["a", "b", "3"]),
+    "displays_and_fstrings": Case(displays_and_fstrings, (), ["t", "v", "k", "l", "f"]),
+    "several_statements_on_one_line": Case(several_statements_on_one_line, (), ["1", "2"]),
+    "multi_line_call": Case(multi_line_call, (), ["A", "C"]),
+    "augmented_assignments": Case(augmented_assignments, (), ["4", "5", "6"]),
+    "chained_comparisons": Case(chained_comparisons_and_boolean_ops, (), ["5", "", "or!"]),
+    "unpacking_and_starred": Case(unpacking_and_starred, (), [[1, 2, 3], (4,), "-"]),
+    "print_between_turns": Case(print_between_turns, (), ["v"]),
+    "return_of_pause": Case(return_of_pause, (), ["bye"]),
+    "aliasing_kept": Case(aliasing_kept, (), [2]),
+}

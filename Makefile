@@ -5,12 +5,12 @@ PYTEST_ARGS ?=
 .PHONY: test bench demo venvs clean
 
 ## test: run the whole test suite under every supported CPython; fails if any interpreter fails
-test:
+## (all venvs are created first: some tests load a session saved by another interpreter)
+test: venvs
 	@status=0; summary=""; \
 	for v in $(PYTHONS); do \
-		py=$$(tools/venv.sh $$v test | tail -n 1) || { status=1; summary="$$summary $$v:no-venv"; continue; }; \
 		echo "=== pytest on CPython $$v ==="; \
-		if $$py -m pytest $(PYTEST_ARGS); then summary="$$summary $$v:ok"; \
+		if .venv/$$v/bin/python -m pytest -n 2 $(PYTEST_ARGS); then summary="$$summary $$v:ok"; \
 		else status=1; summary="$$summary $$v:FAILED"; fi; \
 	done; \
 	echo "interpreters:$$summary"; exit $$status
@@ -26,7 +26,7 @@ demo:
 	@py=$$(tools/venv.sh 3.12.1 test | tail -n 1) && $$py examples/engine_demo.py
 
 venvs:
-	@for v in $(PYTHONS); do tools/venv.sh $$v test; done
+	@for v in $(PYTHONS); do tools/venv.sh $$v test > /dev/null || exit 1; done
 
 clean:
 	rm -rf .venv .pytest_cache build dist *.egg-info

@@ -22,9 +22,10 @@ from bytecode import Instr, Label, TryBegin, TryEnd
 
 from .effects import OBJECT, consumed_count, net_effect, output_count, output_nullness
 from .versions import (
+    FAST_LOADS,
     FAST_WRITES,
-    LOAD_FAST_CHECKS_NULL,
     TERMINAL_OPS,
+    UNCHECKED_LOAD_OPS,
     UNCONDITIONAL_JUMP_OPS,
 )
 
@@ -98,8 +99,22 @@ class Flow:
         index = bisect_right(positions, start)
         return index < len(positions) and positions[index] < stop
 
+    def is_group_collector(self, position: int) -> bool:
+        """Whether the handler at `position` collects an ``except*`` body's exception into
+        the group being rebuilt (it would wrap an engine signal into an ExceptionGroup)."""
+        names = [instr.name for instr in self.instrs[position : position + 4]]
+        if names[:3] == ["LOAD_CONST", "STORE_FAST", "DELETE_FAST"]:
+            names = names[3:]
+        return names[:1] == ["LIST_APPEND"]
+
+    def is_bypassed(self, position: int) -> bool:
+        """Whether engine signals skip the handler at `position` (re-raised at its entry)."""
+        return self.instrs[position].name == "PUSH_EXC_INFO" or self.is_group_collector(position)
+
     def handler_kind(self, position: int) -> str:
         """Classify the handler starting at `position` by what leaving it would skip."""
+        if self.is_group_collector(position):
+            return HANDLER_EXCEPT
         if self.instrs[position].name != "PUSH_EXC_INFO":
             return HANDLER_CLEANUP
         following = position + 1
@@ -116,17 +131,16 @@ class Flow:
     def handler_chain(self, position: int) -> tuple[tuple[int, str], ...]:
         """Handlers an exception at `position` passes through in this frame, innermost first.
 
-        Handlers that begin with PUSH_EXC_INFO are skipped by engine signals, which re-raise
-        at the handler's entry; cleanup handlers run and re-raise at their RERAISE.
+        Bypassed handlers (`is_bypassed`) re-raise engine signals at their entry; cleanup
+        handlers run and re-raise at their RERAISE.
         """
         chain: list[tuple[int, str]] = []
         seen: set[int] = set()
         while self.regions[position] is not None and position not in seen:
             seen.add(position)
             handler = self.handler_position(self.regions[position])
-            kind = self.handler_kind(handler)
-            chain.append((handler, kind))
-            position = self._reraise_position(handler) if kind == HANDLER_CLEANUP else handler
+            chain.append((handler, self.handler_kind(handler)))
+            position = handler if self.is_bypassed(handler) else self._reraise_position(handler)
         return tuple(chain)
 
     def _reraise_position(self, handler: int) -> int:
@@ -135,14 +149,18 @@ class Flow:
             position += 1
         return position
 
-    def unbound_reads(self, starts: tuple[int, ...], missing: frozenset[str]) -> list[int]:
-        """Positions of unchecked LOAD_FASTs reachable from `starts` while a local of
-        `missing` may still be unbound.
+    def unbound_reads(
+        self, starts: tuple[int, ...], missing: frozenset[str], *, checked: bool
+    ) -> list[int]:
+        """Positions of loads reachable from `starts` while a local of `missing` may still
+        be unbound.
 
-        On 3.12+ such a load of a NULL local crashes the interpreter, so a resume or a jump
-        that leaves these locals unbound must be refused. 3.11 checks every load.
+        With ``checked=False`` only loads that do not check for NULL count: on 3.12+ such a
+        load of a missing local crashes the interpreter (3.11 checks every load). With
+        ``checked=True`` every load counts: the code would read the local before assigning it.
         """
-        if LOAD_FAST_CHECKS_NULL or not missing:
+        loads = FAST_LOADS if checked else UNCHECKED_LOAD_OPS
+        if not loads or not missing:
             return []
         found: list[int] = []
         seen: dict[int, frozenset[str]] = {}
@@ -154,7 +172,7 @@ class Flow:
                 continue
             seen[position] = unbound if known is None else known | unbound
             instr = self.instrs[position]
-            if instr.name == "LOAD_FAST" and instr.arg in unbound:
+            if instr.name in loads and instr.arg in unbound:
                 found.append(position)
             elif instr.name == "STORE_FAST" and self._stores_object(position):
                 unbound = unbound - {instr.arg}

@@ -313,6 +313,7 @@ class _Rewriter:
             if site.label and site.goto_refusal is None and site.refusal is None
         }
         self.handler_entries = self._handler_entries()
+        self.group_collectors = self._group_collectors()
         self.start_labels: dict[int, Label] = {}
         self.drop_labels: dict[int, Label] = {}
         self.filter_points = self._filter_points()
@@ -325,6 +326,12 @@ class _Rewriter:
                 if self.flow.instrs[position].name == "PUSH_EXC_INFO":
                     entries.add(position)
         return entries
+
+    def _group_collectors(self) -> set[int]:
+        return {
+            self.flow.handler_position(region) for region in self.flow.regions
+            if region is not None and self.flow.is_group_collector(self.flow.handler_position(region))
+        }
 
     def _filter_points(self) -> dict[int, CallSite]:
         """Position before which each labelled call's ADDRESS filter goes."""
@@ -406,6 +413,8 @@ class _Rewriter:
             label = Label()
             self.start_labels[site.index] = label
             code.append(label)
+        if position in self.group_collectors:
+            code += self._reraise_signals(self.flow.instrs[position].location)
         if position in self.filter_points:
             code += self._address_filter(self.filter_points[position])
         if self.hooks and self.flow.instrs[position].name in RETURN_OPS:
@@ -453,6 +462,20 @@ class _Rewriter:
             user,
             emit.instr("POP_TOP", location=location),
             user_popped,
+        ]
+
+    def _reraise_signals(self, location) -> list:
+        """At an except* collector: re-raise any engine signal instead of grouping it."""
+        user = Label()
+        return [
+            emit.instr("COPY", 1, location),
+            emit.instr("LOAD_CONST", SIGNALS, location),
+            emit.instr("CHECK_EXC_MATCH", location=location),
+            emit.jump_if_false(user, location),
+            emit.instr("POP_TOP", location=location),
+            emit.instr("RERAISE", 0, location),
+            user,
+            emit.instr("POP_TOP", location=location),
         ]
 
     def _address_filter(self, site: CallSite) -> list:
@@ -533,17 +556,19 @@ class _Rewriter:
         call = self.flow.instrs[site.position]
         location = call.location
         label = self.plan.labels[site.position]
-        code: list = [self.drop_labels[site.index]]
+        drop: list = []
         distance = len(label.keywords) - label.keyword_index
         if distance > 1:
-            code.append(emit.instr("SWAP", distance, location))
-        code.append(emit.instr("POP_TOP", location=location))
+            drop.append(emit.instr("SWAP", distance, location))
+        drop.append(emit.instr("POP_TOP", location=location))
         calls = _call_without_address(call, label, location)
         self.layout.site_calls[id(calls[-1])] = site.index
         region = self.layout.site_regions.get(site.index)
-        code += wrap_in_region(calls, region)
-        code.append(emit.jump_backward(self.layout.after_labels[site.index], location))
-        return code
+        return [
+            self.drop_labels[site.index],
+            *wrap_in_region(drop + calls, region),
+            emit.jump_backward(self.layout.after_labels[site.index], location),
+        ]
 
 
 def _call_without_address(call: Instr, label: LabelInfo, location) -> list[Instr]:
@@ -565,7 +590,11 @@ def _call_without_address(call: Instr, label: LabelInfo, location) -> list[Instr
 
 
 def wrap_in_region(code: list, region: TryBegin | None) -> list:
-    """Put `code` under a copy of `region`, so exceptions reach the same handler."""
+    """Put `code` under a copy of `region`, so exceptions reach the same handler.
+
+    A copied call must not be the first instruction of the copy: 3.13 finds the handler of a
+    caller whose callee raised at the code unit *before* the CALL (see versions.py).
+    """
     if region is None:
         return list(code)
     copy = TryBegin(region.target, push_lasti=region.push_lasti, stack_depth=region.stack_depth)

@@ -24,7 +24,7 @@ from .analysis import HANDLER_CLEANUP, HANDLER_EXCEPT
 from .errors import ContinuationError, JumpSignal
 from .records import CallSite
 from .registry import FunctionInfo, is_driver_code, lookup
-from .resume import unsafe_missing_locals
+from .resume import locals_read_unbound
 
 _LEAVABLE = (HANDLER_EXCEPT, HANDLER_CLEANUP)
 
@@ -116,8 +116,10 @@ def _jump_problem(
                 f"it would leave a {handler.kind} block without running it (jump from line "
                 f"{current.lineno})"
             )
-    unbound = frozenset(info.user_locals - frame.f_locals.keys())
-    unsafe = unsafe_missing_locals(info, [target.goto_start], unbound)
+    unbound = info.user_locals.difference(frame.f_locals)  # 3.13: f_locals is a proxy
+    # Reads that would raise UnboundLocalError are the program's business; reads that would
+    # crash the interpreter (unchecked loads, 3.12+) are refused.
+    unsafe = locals_read_unbound(info, [target.goto_start], unbound, checked=False)
     if unsafe:
         return f"locals {sorted(unsafe)} are read there but are unbound now"
     return None

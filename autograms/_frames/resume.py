@@ -161,7 +161,8 @@ def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped:
     # With unchanged code, a local unbound at the pause is unbound on a path the compiler
     # saw, so every later read of it is a checked one. After a remap it may not be.
     missing = frozenset(info.user_locals - state.values.keys()) if remapped else frozenset()
-    unsafe = unsafe_missing_locals(info, [site.position + 1, *_handler_of(info, site)], missing)
+    starts = [site.position + 1, *_handler_of(info, site)]
+    unsafe = locals_read_unbound(info, starts, missing, checked=True)
     if unsafe:
         raise SnapshotMismatchError(
             f"cannot resume {where}: the snapshot lacks locals {sorted(unsafe)} that the code "
@@ -175,17 +176,17 @@ def _handler_of(info: FunctionInfo, site: CallSite) -> list[int]:
     return [] if region is None else [info.flow.handler_position(region)]
 
 
-def unsafe_missing_locals(
-    info: FunctionInfo, starts: list[int], missing: frozenset[str]
+def locals_read_unbound(
+    info: FunctionInfo, starts: list[int], missing: frozenset[str], *, checked: bool
 ) -> set[str]:
-    """Locals of `missing` that an unchecked load could read when execution continues at
-    `starts` (cached per function)."""
+    """Locals of `missing` that execution continuing at `starts` could read before
+    assigning them (see `Flow.unbound_reads`; cached per function)."""
     if not missing:
         return set()
-    key = (tuple(starts), missing)
+    key = (tuple(starts), missing, checked)
     cached = info.safety_cache.get(key)
     if cached is None:
-        positions = info.flow.unbound_reads(tuple(starts), missing)
+        positions = info.flow.unbound_reads(tuple(starts), missing, checked=checked)
         cached = frozenset(info.flow.instrs[position].arg for position in positions)
         info.safety_cache[key] = cached
     return set(cached)

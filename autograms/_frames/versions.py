@@ -38,6 +38,7 @@ KW_NAMES_ON_STACK: Final = PY313
 # 3.12+ LOAD_FAST does not check for NULL (only LOAD_FAST_CHECK does, gh-93143): restoring a
 # frame with a missing local that the compiler proved bound would crash the interpreter.
 LOAD_FAST_CHECKS_NULL: Final = not PY312
+UNCHECKED_LOAD_OPS: Final = frozenset() if LOAD_FAST_CHECKS_NULL else frozenset({"LOAD_FAST"})
 # 3.11 has direction-specific conditional jumps; 3.12+ conditional jumps are forward-only.
 COND_JUMP_IF_TRUE: Final = "POP_JUMP_IF_TRUE" if PY312 else "POP_JUMP_FORWARD_IF_TRUE"
 COND_JUMP_IF_FALSE: Final = "POP_JUMP_IF_FALSE" if PY312 else "POP_JUMP_FORWARD_IF_FALSE"
@@ -57,6 +58,10 @@ CELL_STORE_NEEDS_PATCH: Final = not PY313
 LOAD_CELL_OBJECT: Final = "LOAD_FAST" if PY313 else "LOAD_CLOSURE"
 # A calling frame's f_lasti while its callee runs: the CALL's last inline-cache unit on
 # 3.11/3.12, the CALL itself on 3.13. Site maps cover [CALL, next instruction) for both.
+# Consequence on 3.13: when the callee raises, the caller's handler is looked up at the unit
+# *before* the CALL (exception_unwind uses instr_ptr - 1), so an exception region must cover
+# the instruction preceding any call it protects. Compiled code always does; engine code
+# placing regions around calls must too.
 CALLER_LASTI_AT_LAST_CACHE: Final = not PY313
 
 # Opcode sets, by what they hold.

@@ -49,6 +49,21 @@ class Case:
     args: tuple = ()
     script: list = field(default_factory=list)
     kwargs: dict = field(default_factory=dict)
+    #: For programs with no uninstrumented equivalent (GOTO, RETURNTO): the transcript as
+    #: (payload, reply) steps plus the final event, written out by `expect`.
+    expected: list | None = None
+
+
+def expect(*steps: Any, result: Any = None, raised: str | None = None, out: dict | None = None) -> list:
+    """Spell out a transcript: each step is the payload of a pause; `out` maps a turn index to
+    what that turn printed."""
+    out = out or {}
+    transcript: list = []
+    for turn, payload in enumerate(steps):
+        transcript += [["out", out.get(turn, "")], ["pause", repr(payload)]]
+    transcript.append(["out", out.get(len(steps), "")])
+    transcript.append(["raise", raised] if raised else ["return", repr(result)])
+    return transcript
 
 
 def resumable(function: Callable[..., Any]) -> Callable[..., Any]:

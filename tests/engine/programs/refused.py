@@ -1,0 +1,159 @@
+"""Programs whose pauses or jumps the engine must refuse with a clear ContinuationError."""
+
+import contextlib
+import socket
+import threading
+
+from autograms import _frames
+
+
+def ask(payload=None):
+    return _frames.pause(payload)
+
+
+def comprehension():
+    return [ask(i) for i in range(2)]
+
+
+def lambda_call():
+    return (lambda: ask("in lambda"))()
+
+
+def generator_expression():
+    return list(ask(i) for i in range(2))
+
+
+def sort_key(number):
+    return ask(number)
+
+
+def through_sorted_key():
+    return sorted([3, 1], key=sort_key)
+
+
+def plain_generator():
+    yield ask("gen")
+
+
+def iterates_generator():
+    return [*plain_generator()]
+
+
+def plain_between():
+    return inner_instrumented()
+
+
+def inner_instrumented():
+    return ask("inner")
+
+
+def sandwich():
+    return plain_between()
+
+
+class Pausing:
+    @property
+    def value(self):
+        return ask("property")
+
+    def __add__(self, other):
+        return ask("operator")
+
+
+def through_property():
+    return Pausing().value
+
+
+def through_operator():
+    return Pausing() + 1
+
+
+def open_file_local():
+    handle = open(__file__)  # noqa: SIM115 - the point is an open file across a pause
+    ask("file open")
+    handle.close()
+
+
+def socket_local():
+    sock = socket.socket()
+    ask("socket open")
+    sock.close()
+
+
+def lock_local():
+    lock = threading.Lock()
+    ask(("lock", lock.locked()))
+
+
+def generator_local():
+    numbers = (n for n in range(3))
+    ask("generator alive")
+    return list(numbers)
+
+
+def with_open():
+    with open(__file__) as handle:
+        ask("inside with open")
+        return handle.read(1)
+
+
+@contextlib.contextmanager
+def managed():
+    yield "resource"
+
+
+def with_contextmanager():
+    with managed() as resource:
+        return ask(resource)
+
+
+def goto_unknown():
+    ask("x", ADDRESS="known")
+    _frames.goto("unknown")
+
+
+def goto_into_loop():
+    ask("start", ADDRESS="start")
+    for n in range(2):
+        ask("in loop", ADDRESS="loop")
+    _frames.goto("loop")
+
+
+def goto_out_of_with():
+    ask("start", ADDRESS="start")
+    with contextlib.nullcontext():
+        _frames.goto("start")
+
+
+def goto_out_of_finally_body():
+    ask("start", ADDRESS="start")
+    try:
+        _frames.goto("start")
+    finally:
+        print("finally")
+
+
+def goto_leaves_local_unbound():
+    value = 1
+    ask("target", ADDRESS="target")
+    print(value)
+    del value
+    _frames.goto("target")
+
+
+def returnto_unknown():
+    return inner_returnto()
+
+
+def inner_returnto():
+    _frames.returnto("nowhere")
+
+
+INSTRUMENTED = [
+    comprehension, lambda_call, generator_expression, through_sorted_key, iterates_generator,
+    inner_instrumented, sandwich, through_property, through_operator, open_file_local,
+    socket_local, lock_local, generator_local, with_open, with_contextmanager, goto_unknown,
+    goto_into_loop, goto_out_of_with, goto_leaves_local_unbound, goto_out_of_finally_body, returnto_unknown, inner_returnto,
+]
+for _function in INSTRUMENTED:
+    _frames.instrument(_function)

@@ -1,0 +1,279 @@
+"""Pure message assembly: a conversation view plus an instruction become OpenAI ``messages``.
+
+No I/O and no model calls. The format follows AutoGRAMS, without its two bugs: every turn
+keeps its own content (an agent reply after thoughts stays the agent reply) and user messages
+appear where they were said (before any thought that followed them).
+
+A conversation of turns ``user "hi"``, ``agent "Hello!"``, ``user "I'm Ana"``, a thought
+(``system_instruction "note the name"`` → ``system_answer "Ana"``) and the instruction
+"greet her" becomes::
+
+    system:    <system prompt>
+    user:      User: hi\\n\\nINSTRUCTION: Reply to the user.
+    assistant: Hello!
+    user:      User: I'm Ana\\n\\nINSTRUCTION: note the name
+    assistant: Ana
+    user:      INSTRUCTION: greet her
+
+Contents are plain strings; only the last user message becomes a list of parts, and only
+when multimodal parts are given (llama.cpp-family servers refuse lists for system and
+assistant messages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import AGENT_NAME_TOKEN, INSTRUCTION_TOKEN, LAST_RESPONSE_TOKEN, AutogramConfig
+from .models.tokens import (
+    MESSAGE_OVERHEAD,
+    REPLY_PRIMING,
+    TokenCounter,
+    count_messages,
+    message_text,
+)
+
+#: roles a conversation turn may have
+TURN_ROLES = ("user", "agent", "system_instruction", "system_answer")
+#: labels of multiple-choice options
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What the model may see of a conversation: a system prompt and turns in order."""
+
+    #: system prompt of the innermost conversation scope
+    system_prompt: str = ""
+    #: turns, each {"role": one of TURN_ROLES, "content": str}
+    turns: Sequence[Mapping[str, str]] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class PromptStyle:
+    """Labels and options of the prompt format."""
+
+    user_label: str = "User"
+    instruction_label: str = "INSTRUCTION"
+    question_label: str = "QUESTION"
+    #: instruction shown for past agent replies, whose real instruction is not kept
+    reply_placeholder: str = "Reply to the user."
+    #: optional template of the final message (see AutogramConfig.instruction_template)
+    instruction_template: str | None = None
+    agent_name: str = "Agent"
+    system_prompt_in_turns: bool = False
+
+    @classmethod
+    def from_config(cls, config: AutogramConfig) -> PromptStyle:
+        """The style an AutogramConfig asks for."""
+        return cls(
+            user_label=config.user_name,
+            instruction_label=config.instruction_name.upper(),
+            instruction_template=config.instruction_template,
+            agent_name=config.agent_name,
+            system_prompt_in_turns=config.system_prompt_in_turns,
+        )
+
+
+def assemble(
+    conversation: Conversation,
+    final: str,
+    config: AutogramConfig,
+    counter: TokenCounter,
+    *,
+    role: str = "chatbot",
+    max_turns: int | None = None,
+    question: bool = False,
+    multi_modal_inputs: Sequence[Mapping[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """The messages a helper sends: built in the config's style, cut to the role's token
+    budget (``chatbot_max_input_len`` or ``classifier_max_input_len``), with the system
+    prompt left out for decisions if ``exclude_classifier_system_prompt``, and folded into
+    the first user message if ``system_prompt_in_turns``."""
+    classifier = role == "classifier"
+    messages = build_messages(
+        conversation, final, PromptStyle.from_config(config), max_turns=max_turns,
+        question=question, multi_modal_inputs=multi_modal_inputs,
+        include_system=not (classifier and config.exclude_classifier_system_prompt),
+    )
+    budget = config.classifier_max_input_len if classifier else config.chatbot_max_input_len
+    messages = fit_to_budget(messages, budget, counter)
+    return merge_system_prompt(messages) if config.system_prompt_in_turns else messages
+
+
+def window(turns: Sequence[Mapping[str, str]], max_turns: int | None) -> list[Mapping[str, str]]:
+    """The turns a prompt with ``max_turns`` user messages of history shows.
+
+    The window starts at the agent reply just before the ``max_turns``-th last user message,
+    so the model sees what the user answered to. None keeps everything; 0 keeps nothing.
+    """
+    turns = list(turns)
+    if max_turns is None:
+        return turns
+    if max_turns <= 0:
+        return []
+    users = [i for i, turn in enumerate(turns) if turn.get("role") == "user"]
+    if len(users) <= max_turns:
+        return turns
+    cut = users[-max_turns]
+    agents = [i for i in range(cut) if turns[i].get("role") == "agent"]
+    return turns[agents[-1] if agents else cut:]
+
+
+def build_messages(
+    conversation: Conversation,
+    final: str,
+    style: PromptStyle | None = None,
+    *,
+    max_turns: int | None = None,
+    question: bool = False,
+    include_system: bool = True,
+    multi_modal_inputs: Sequence[Mapping[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """OpenAI messages for asking ``final`` (an instruction, or a decision question when
+    ``question``) after the conversation. The system prompt stays a separate message; see
+    `merge_system_prompt` for ``system_prompt_in_turns``."""
+    style = style or PromptStyle()
+    history, pending_users, pending_instruction = _history(
+        window(conversation.turns, max_turns), style)
+    messages: list[dict[str, Any]] = []
+    if include_system and conversation.system_prompt:
+        messages.append({"role": "system", "content": conversation.system_prompt})
+    messages += history
+    lines = [] if pending_instruction is None else [
+        f"{style.instruction_label}: {pending_instruction}"]
+    final_text = _final_text(pending_users, final, style, question, lines)
+    messages.append(_user_message(final_text, multi_modal_inputs))
+    return messages
+
+
+def _history(turns: Sequence[Mapping[str, str]],
+             style: PromptStyle) -> tuple[list[dict[str, Any]], list[str], str | None]:
+    messages: list[dict[str, Any]] = []
+    users: list[str] = []
+    instruction: str | None = None
+    for index, turn in enumerate(turns):
+        role, content = turn.get("role"), turn.get("content", "")
+        if role == "user":
+            users.append(content)
+        elif role == "system_instruction":
+            instruction = content if instruction is None else f"{instruction}\n{content}"
+        elif role in ("system_answer", "agent"):
+            thought = role == "system_answer" and instruction
+            asked = instruction if thought else style.reply_placeholder
+            messages.append({"role": "user", "content": _compose(users, style.instruction_label,
+                                                                 asked, style)})
+            messages.append({"role": "assistant", "content": content})
+            users, instruction = [], None
+        else:
+            raise ValueError(
+                f"turn {index} has unknown role {role!r}: expected one of {list(TURN_ROLES)}")
+    return messages, users, instruction
+
+
+def _compose(users: Sequence[str], label: str, text: str, style: PromptStyle,
+             extra: Sequence[str] = ()) -> str:
+    lines = [f"{style.user_label}: {user}" for user in users]
+    return "\n\n".join([*lines, *extra, f"{label}: {text}"])
+
+
+def _final_text(users: Sequence[str], final: str, style: PromptStyle, question: bool,
+                extra: Sequence[str]) -> str:
+    if question or style.instruction_template is None:
+        label = style.question_label if question else style.instruction_label
+        return _compose(users, label, final, style, extra)
+    last_response = "\n\n".join([*(f"{style.user_label}: {u}" for u in users), *extra])
+    text = (style.instruction_template.replace(LAST_RESPONSE_TOKEN, last_response)
+            .replace(INSTRUCTION_TOKEN, final).replace(AGENT_NAME_TOKEN, style.agent_name))
+    return text.strip()
+
+
+def _user_message(text: str, parts: Sequence[Mapping[str, Any]] | None) -> dict[str, Any]:
+    if not parts:
+        return {"role": "user", "content": text}
+    return {"role": "user", "content": [{"type": "text", "text": text}, *map(dict, parts)]}
+
+
+def merge_system_prompt(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Messages with the system message folded into the first user message (for models
+    without a system role)."""
+    result = [dict(m) for m in messages]
+    if not result or result[0].get("role") != "system":
+        return result
+    system = result.pop(0)["content"]
+    first = result[0]
+    content = first["content"]
+    if isinstance(content, str):
+        first["content"] = f"{system}\n\n{content}"
+    else:
+        first["content"] = [{"type": "text", "text": system}, *content]
+    return result
+
+
+def fit_to_budget(messages: Sequence[Mapping[str, Any]], budget: int,
+                  counter: TokenCounter) -> list[dict[str, Any]]:
+    """Messages cut to at most ``budget`` prompt tokens (as ``counter`` counts them).
+
+    A system prompt longer than half the budget is cut to that half (keeping its start);
+    then the oldest user/assistant pairs are dropped; then the start of the last message is
+    cut, keeping the instruction at its end.
+    """
+    result = [dict(m) for m in messages]
+    if count_messages(result, counter) <= budget:
+        return result
+    head: list[dict[str, Any]] = []
+    if result and result[0].get("role") == "system":
+        head = [result.pop(0)]
+        system_text = message_text(head[0])
+        if counter.count(system_text) > budget // 2:
+            head[0]["content"] = counter.head(system_text, budget // 2)
+    costs = [_cost(m, counter) for m in result]
+    total = REPLY_PRIMING + sum(_cost(m, counter) for m in head) + sum(costs)
+    while total > budget and len(result) > 2:
+        total -= costs[0] + costs[1]
+        del result[:2], costs[:2]
+    if total > budget and result:
+        keep = max(costs[-1] - (total - budget) - MESSAGE_OVERHEAD, 1)
+        result[-1] = _cut_message_start(result[-1], keep, counter)
+    return head + result
+
+
+def _cost(message: Mapping[str, Any], counter: TokenCounter) -> int:
+    return counter.count(message_text(message)) + MESSAGE_OVERHEAD
+
+
+def _cut_message_start(message: dict[str, Any], keep: int,
+                       counter: TokenCounter) -> dict[str, Any]:
+    content = message["content"]
+    if isinstance(content, str):
+        return {**message, "content": counter.tail(content, keep)}
+    parts = [dict(part) for part in content]
+    text_parts = [p for p in parts if p.get("type") == "text"]
+    if text_parts:
+        text_parts[0]["text"] = counter.tail(text_parts[0]["text"], keep)
+    return {**message, "content": parts}
+
+
+def yes_no_question(question: str, prefix: str | None = None) -> tuple[str, tuple[str, str]]:
+    """Decision text for a yes/no question and its labels ("Yes", "No")."""
+    text = f"{question.rstrip()}\n\nAnswer Yes or No."
+    return (f"{prefix.rstrip()}\n{text}" if prefix else text), ("Yes", "No")
+
+
+def choice_question(question: str, choices: Sequence[str],
+                    prefix: str | None = None) -> tuple[str, tuple[str, ...]]:
+    """Decision text listing lettered options (numbered beyond 26) and their labels."""
+    labels = choice_labels(len(choices))
+    options = "\n".join(f"{label}. {choice}" for label, choice in zip(labels, choices, strict=True))
+    kind = "letter" if len(choices) <= len(LETTERS) else "number"
+    text = f"{question.rstrip()}\n\n{options}\n\nAnswer with the {kind} of the best option."
+    return (f"{prefix.rstrip()}\n{text}" if prefix else text), labels
+
+
+def choice_labels(count: int) -> tuple[str, ...]:
+    """Labels of ``count`` options: A, B, ... or 1, 2, ... when there are more than 26."""
+    if count <= len(LETTERS):
+        return tuple(LETTERS[:count])
+    return tuple(str(i) for i in range(1, count + 1))

@@ -1,0 +1,314 @@
+"""`OpenAICompatModel`: talks to OpenAI or any OpenAI-compatible server through the openai SDK.
+
+One instance per config; it owns its SDK clients (made lazily, one per distinct server and
+key) and remembers, per server, which structured-output request form the server accepted.
+Nothing is shared between instances. The SDK's own retries are switched off: retries happen
+here, on transient failures only, and stop at the first success.
+
+Structured output request forms, tried in order until a server accepts one:
+
+- ``json_schema``: OpenAI's ``response_format`` (strict when the schema allows it, then
+  non-strict), accepted by OpenAI, vLLM, LocalAI, LiteLLM and llama.cpp's llama-server;
+- ``json_object``: ``{"type": "json_object", "schema": ...}`` plus the schema in the prompt,
+  the form of llama-cpp-python's server;
+- ``prompt``: the schema in the prompt only;
+- ``grammar``: TGI's ``{"type": "json", "value": schema}``, tried first for
+  ``chatbot_type="huggingface_tgi"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import openai
+
+from ..config import AutogramConfig
+from .endpoints import Endpoint, resolve_endpoint
+from .errors import ModelCallError
+from .records import (
+    ChatRequest,
+    ChatResult,
+    EmbeddingRequest,
+    EmbeddingResult,
+    ModelCall,
+    OutputSpec,
+)
+from .retry import Failure, RetriesExhausted, call_with_retry, is_transient_status
+from .structured import schema_instruction, with_instruction
+from .tokens import counter_for_model
+from .usage import call_record, usage_counts
+
+logger = logging.getLogger("autograms")
+
+#: structured-output request forms per dialect, in the order they are tried
+OUTPUT_MODES = {
+    "openai": ("json_schema", "json_object", "prompt"),
+    "proxy": ("json_schema", "json_object", "prompt"),
+    "huggingface_tgi": ("grammar", "prompt"),
+}
+#: texts in an error body that show the server refused the response_format itself
+_FORMAT_REJECTION_MARKERS = ("response_format", "json_schema", "grammar")
+#: model-name prefixes of OpenAI reasoning models (max_completion_tokens, no temperature)
+_REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+#: texts per embeddings request
+EMBEDDING_BATCH = 256
+
+
+class OpenAICompatModel:
+    """A `ChatModel` backed by OpenAI-compatible HTTP servers, configured by an AutogramConfig."""
+
+    def __init__(self, config: AutogramConfig, *,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.config = config
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str], openai.OpenAI] = {}
+        self._modes: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatModel(chatbot_type={self.config.chatbot_type!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.config,))
+
+    def close(self) -> None:
+        """Close the HTTP connections (the model stays usable; they reopen on demand)."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    def output_mode(self, role: str = "chatbot") -> str:
+        """The structured-output form currently used for ``role``'s server."""
+        endpoint = resolve_endpoint(self.config, role)
+        return OUTPUT_MODES[endpoint.dialect][self._modes.get(endpoint.base_url, 0)]
+
+    def complete(self, request: ChatRequest) -> ChatResult:
+        """Answer one chat request (retrying transient failures)."""
+        endpoint = resolve_endpoint(self.config, request.role)
+        model = request.model or endpoint.model
+        start = time.perf_counter()
+        if request.output is None:
+            response, attempts = self._send(endpoint, request, _chat_params(request, model), None)
+            mode = None
+        else:
+            response, attempts, mode = self._send_structured(endpoint, request, request.output,
+                                                             model)
+        return _chat_result(response, request, endpoint, model, mode, attempts,
+                            time.perf_counter() - start)
+
+    def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
+        """Embed texts, in batches of `EMBEDDING_BATCH`."""
+        endpoint = resolve_endpoint(self.config, "embedding")
+        model = request.model or endpoint.model
+        start = time.perf_counter()
+        vectors: list[list[float]] = []
+        attempts = prompt_tokens = 0
+        texts = list(request.texts)
+        for first in range(0, len(texts), EMBEDDING_BATCH):
+            params = {"model": model, "input": texts[first:first + EMBEDDING_BATCH],
+                      "encoding_format": "float"}
+            if request.dimensions is not None:
+                params["dimensions"] = request.dimensions
+            response, tries = self._call(endpoint, "embeddings", params, request.timeout, None)
+            attempts += tries
+            vectors += [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
+            usage = getattr(response, "usage", None)
+            prompt_tokens += getattr(usage, "prompt_tokens", 0) or 0
+        call = ModelCall(kind="embedding", model=model, endpoint=endpoint.base_url,
+                         prompt_tokens=prompt_tokens, latency=time.perf_counter() - start,
+                         attempts=max(attempts, 1), request={"texts": len(texts)})
+        return EmbeddingResult(vectors=vectors, call=call)
+
+    def _send_structured(self, endpoint: Endpoint, request: ChatRequest, spec: OutputSpec,
+                         model: str) -> tuple[Any, int, str]:
+        modes = OUTPUT_MODES[endpoint.dialect]
+        index = self._modes.get(endpoint.base_url, 0)
+        attempts = 0
+        while True:
+            mode = modes[index]
+            try:
+                response, tries = self._send_mode(endpoint, request, spec, model, mode)
+                return response, attempts + tries, mode
+            except _FormatRejected as rejected:
+                # "prompt", the last form, sends no response_format and is never rejected
+                attempts += rejected.attempts
+                index += 1
+                logger.warning("%s rejected structured output form %s (%s); using %s from now on",
+                               endpoint.base_url, mode, rejected.error.status_code, modes[index])
+                with self._lock:
+                    self._modes[endpoint.base_url] = max(self._modes.get(endpoint.base_url, 0),
+                                                         index)
+
+    def _send_mode(self, endpoint: Endpoint, request: ChatRequest, spec: OutputSpec, model: str,
+                   mode: str) -> tuple[Any, int]:
+        params = _chat_params(request, model)
+        if mode in ("json_object", "prompt"):
+            params["messages"] = with_instruction(params["messages"], schema_instruction(spec))
+        if mode == "prompt":
+            return self._send(endpoint, request, params, None)
+        strict = spec.strict and mode == "json_schema"
+        try:
+            params["response_format"] = _response_format(mode, spec, strict=strict)
+            return self._send(endpoint, request, params, mode)
+        except _FormatRejected as rejected:
+            if not strict:
+                raise
+            params["response_format"] = _response_format(mode, spec, strict=False)
+            try:
+                response, tries = self._send(endpoint, request, params, mode)
+            except _FormatRejected as again:
+                again.attempts += rejected.attempts
+                raise
+            return response, tries + rejected.attempts
+
+    def _send(self, endpoint: Endpoint, request: ChatRequest, params: dict[str, Any],
+              mode: str | None) -> tuple[Any, int]:
+        return self._call(endpoint, "chat", params, request.timeout, mode)
+
+    def _call(self, endpoint: Endpoint, api: str, params: dict[str, Any],
+              timeout: float | None, mode: str | None) -> tuple[Any, int]:
+        client = self._client(endpoint)
+        create = client.chat.completions.create if api == "chat" else client.embeddings.create
+        timeout = timeout if timeout is not None else self.config.request_timeout
+
+        def send() -> Any:
+            return create(**params, timeout=timeout)
+
+        try:
+            return call_with_retry(send, endpoint.policy, lambda exc: _classify(exc, mode),
+                                   sleep=self._sleep, what=f"{endpoint.role} call to "
+                                   f"{endpoint.base_url}")
+        except RetriesExhausted as exhausted:
+            error = _call_error(exhausted, endpoint, params.get("model"), timeout)
+            if exhausted.failure is _REJECTED:
+                raise _FormatRejected(error, exhausted.attempts) from exhausted.error
+            raise error from exhausted.error
+
+    def _client(self, endpoint: Endpoint) -> openai.OpenAI:
+        key = (endpoint.base_url, endpoint.api_key)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = openai.OpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key,
+                                       max_retries=0, timeout=self.config.request_timeout)
+                self._clients[key] = client
+            return client
+
+
+class _FormatRejected(Exception):
+    """Internal: the server refused the structured-output form."""
+
+    def __init__(self, error: ModelCallError, attempts: int) -> None:
+        self.error = error
+        self.attempts = attempts
+        super().__init__(str(error))
+
+
+_REJECTED = Failure(transient=False)
+
+
+def _classify(exc: Exception, mode: str | None) -> Failure | None:
+    if isinstance(exc, openai.APIStatusError):
+        if mode is not None and exc.status_code in (400, 422, 500, 501):
+            text = f"{exc} {exc.body}".lower()
+            if any(marker in text for marker in _FORMAT_REJECTION_MARKERS):
+                return _REJECTED
+        return Failure(is_transient_status(exc.status_code), _retry_after(exc.response.headers))
+    if isinstance(exc, openai.APIConnectionError):
+        return Failure(transient=True)
+    if isinstance(exc, openai.APIResponseValidationError):
+        return Failure(transient=False)
+    return None
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is not None:
+            try:
+                return float(value) * scale
+            except ValueError:
+                return None
+    return None
+
+
+def _call_error(exhausted: RetriesExhausted, endpoint: Endpoint, model: Any,
+                timeout: float | None) -> ModelCallError:
+    exc = exhausted.error
+    where = f"{endpoint.role} call to {endpoint.base_url}"
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, openai.APITimeoutError):
+        detail = f"timed out after {timeout} s; raise request_timeout if the model is slow"
+    elif isinstance(exc, openai.APIConnectionError):
+        detail = (f"cannot connect ({exc.__cause__ or exc}); is the server running? "
+                  "check base_url / chatbot_proxy_port")
+    else:
+        detail = f"HTTP {status}: {_error_text(exc)}{_status_hint(status, model, endpoint.role)}"
+    return ModelCallError(
+        f"{where} failed after {exhausted.attempts} attempt(s): {detail}",
+        endpoint=endpoint.base_url, status_code=status, attempts=exhausted.attempts,
+        transient=exhausted.failure.transient,
+    )
+
+
+def _error_text(exc: Exception) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, Mapping):
+        body = body.get("message") or body.get("error") or body
+    return str(body if body else exc)[:300]
+
+
+def _status_hint(status: int | None, model: Any, role: str) -> str:
+    if status in (401, 403):
+        return "; check api_key (or OPENAI_API_KEY for OpenAI)"
+    if status == 404:
+        setting = {"classifier": "classifier_path", "embedding": "embedding_path"}.get(
+            role, "chatbot_path")
+        return f"; does the server serve model {model!r}? set {setting}"
+    return ""
+
+
+def _chat_params(request: ChatRequest, model: str) -> dict[str, Any]:
+    params = {"model": model, "messages": list(request.messages), **request.params}
+    if model.startswith(_REASONING_PREFIXES):
+        params.pop("temperature", None)
+        if "max_tokens" in params:
+            params["max_completion_tokens"] = params.pop("max_tokens")
+    return {key: value for key, value in params.items() if value is not None}
+
+
+def _response_format(mode: str, spec: OutputSpec, *, strict: bool) -> dict[str, Any]:
+    schema = dict(spec.schema)
+    if mode == "json_schema":
+        return {"type": "json_schema",
+                "json_schema": {"name": spec.name, "schema": schema, "strict": strict}}
+    if mode == "json_object":
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json", "value": schema}
+
+
+def _chat_result(response: Any, request: ChatRequest, endpoint: Endpoint, model: str,
+                 mode: str | None, attempts: int, latency: float) -> ChatResult:
+    if not response.choices:
+        raise ModelCallError(f"{endpoint.role} call to {endpoint.base_url} returned no choices",
+                             endpoint=endpoint.base_url, attempts=attempts)
+    choice = response.choices[0]
+    text = choice.message.content or ""
+    counts = usage_counts(getattr(response, "usage", None), request.messages, text,
+                          counter_for_model(model))
+    call = call_record(request, counts, model=getattr(response, "model", None) or model,
+                       endpoint=endpoint.base_url, latency=latency, attempts=attempts,
+                       output_mode=mode, finish_reason=choice.finish_reason, output=text)
+    return ChatResult(text=text, call=call, top_logprobs=_top_logprobs(choice))
+
+
+def _top_logprobs(choice: Any) -> tuple[tuple[str, float], ...]:
+    content = getattr(getattr(choice, "logprobs", None), "content", None)
+    if not content:
+        return ()
+    return tuple((alt.token, alt.logprob) for alt in content[0].top_logprobs or ())

@@ -1,0 +1,151 @@
+"""Plain records passed between the helpers and the model clients, and the `ChatModel` protocol."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+
+T = TypeVar("T")
+
+#: kinds of chat request; a model may answer each differently
+CHAT_KINDS = ("chat", "decision", "structured")
+#: endpoints a request can be routed to
+ROLES = ("chatbot", "classifier", "embedding")
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """The JSON shape a structured request asks for."""
+
+    #: schema name sent to the server (letters, digits, _ and -)
+    name: str
+    #: JSON schema of the answer (an object at the top level)
+    schema: Mapping[str, Any]
+    #: ask the server for strict schema adherence (only if the schema allows it)
+    strict: bool = True
+    #: pydantic model the answer is validated into, if the caller gave one
+    pydantic_model: Any = None
+    #: schema the answer is validated against when it differs from the one sent (the
+    #: caller's original of a schema made strict)
+    validation_schema: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One logical chat-completion call."""
+
+    #: OpenAI-style messages
+    messages: Sequence[Mapping[str, Any]]
+    #: "chat" (free text), "decision" (pick one of ``choices``) or "structured" (JSON)
+    kind: str = "chat"
+    #: endpoint to use: "chatbot" or "classifier"
+    role: str = "chatbot"
+    #: model name (None: the client's default for the role)
+    model: str | None = None
+    #: request parameters (temperature, max_tokens, logit_bias, logprobs ...)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    #: JSON shape for structured and json-mode decision requests
+    output: OutputSpec | None = None
+    #: answer labels of a decision ("Yes"/"No" or "A", "B" ...)
+    choices: tuple[str, ...] = ()
+    #: seconds one HTTP request may take (None: the client's default)
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class EmbeddingRequest:
+    """One logical embeddings call."""
+
+    #: texts to embed
+    texts: Sequence[str]
+    #: model name (None: the client's default)
+    model: str | None = None
+    #: seconds one HTTP request may take (None: the client's default)
+    timeout: float | None = None
+    #: length of the vectors, for models that can shorten them (None: the model's own)
+    dimensions: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """What one logical model call cost and returned; plain data for logs and sessions."""
+
+    #: "chat", "decision", "structured" or "embedding"
+    kind: str
+    #: model name reported by the server (or the one requested)
+    model: str
+    #: base URL of the server, or "scripted"
+    endpoint: str
+    #: prompt tokens from the API usage field (estimated if the server sent none)
+    prompt_tokens: int | None = None
+    #: completion tokens from the API usage field
+    completion_tokens: int | None = None
+    #: prompt tokens served from the server's cache (None: not reported)
+    cached_tokens: int | None = None
+    #: True if the token counts were estimated locally because the server sent no usage
+    usage_estimated: bool = False
+    #: wall-clock seconds of the call, retries included
+    latency: float = 0.0
+    #: HTTP requests sent (1 when the first one succeeded)
+    attempts: int = 1
+    #: how structured output was requested: "json_schema", "json_object", "grammar", "prompt"
+    output_mode: str | None = None
+    #: finish reason of the first choice
+    finish_reason: str | None = None
+    #: summary of the request: message count, characters, parameters
+    request: Mapping[str, Any] = field(default_factory=dict)
+    #: raw text of the answer (empty for embeddings)
+    output: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as a plain dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    """The answer to a `ChatRequest`."""
+
+    #: text of the first choice
+    text: str
+    #: cost and metadata of the call
+    call: ModelCall
+    #: (token, logprob) alternatives of the first generated token, if logprobs were asked for
+    top_logprobs: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class EmbeddingResult:
+    """The answer to an `EmbeddingRequest`."""
+
+    #: one vector per input text, in order
+    vectors: list[list[float]]
+    #: cost and metadata of the call
+    call: ModelCall
+
+
+@dataclass(frozen=True)
+class Result(Generic[T]):
+    """What a helper returns: its value plus the model calls it made."""
+
+    #: the helper's answer
+    value: T
+    #: model calls made, in order (empty when no call was needed)
+    calls: tuple[ModelCall, ...] = ()
+    #: the last raw model output ("" when no call was made)
+    text: str = ""
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """Anything that answers chat and embedding requests: a real client or a scripted one."""
+
+    def complete(self, request: ChatRequest) -> ChatResult:
+        """Answer one chat request."""
+        ...
+
+    def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
+        """Embed texts."""
+        ...

@@ -1,0 +1,195 @@
+"""Message assembly: AutoGRAMS' format without its history bugs; windows and budgets."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograms._prompts import (
+    Conversation,
+    PromptStyle,
+    assemble,
+    build_messages,
+    choice_labels,
+    choice_question,
+    fit_to_budget,
+    merge_system_prompt,
+    window,
+    yes_no_question,
+)
+from autograms.config import AutogramConfig
+from autograms.models.tokens import count_messages, counter_for_model
+
+COUNTER = counter_for_model("gpt-4o")
+
+
+def turns(*pairs):
+    return [{"role": role, "content": content} for role, content in pairs]
+
+
+def roles_and_contents(messages):
+    return [(m["role"], m["content"]) for m in messages]
+
+
+def test_history_follows_the_autograms_format():
+    conv = Conversation("You are an agent.", turns(("agent", "hi"), ("user", "hey")))
+    assert roles_and_contents(build_messages(conv, "respond")) == [
+        ("system", "You are an agent."),
+        ("user", "INSTRUCTION: Reply to the user."),
+        ("assistant", "hi"),
+        ("user", "User: hey\n\nINSTRUCTION: respond"),
+    ]
+
+
+def test_agent_reply_after_thoughts_stays_the_agent_reply():
+    # AutoGRAMS replaced 'A1' by the thought's answer 'T' in later prompts.
+    conv = Conversation("", turns(
+        ("user", "hello"),
+        ("system_instruction", "think"), ("system_answer", "T"),
+        ("agent", "A1"),
+        ("user", "next"),
+    ))
+    messages = build_messages(conv, "go on")
+    assert [m["content"] for m in messages if m["role"] == "assistant"] == ["T", "A1"]
+
+
+def test_user_messages_keep_their_true_order_before_thoughts():
+    # AutoGRAMS rendered a user message said before a thought after it.
+    conv = Conversation("", turns(
+        ("agent", "question?"),
+        ("user", "answer"),
+        ("system_instruction", "classify"), ("system_answer", "done"),
+    ))
+    assert roles_and_contents(build_messages(conv, "reply")) == [
+        ("user", "INSTRUCTION: Reply to the user."),
+        ("assistant", "question?"),
+        ("user", "User: answer\n\nINSTRUCTION: classify"),
+        ("assistant", "done"),
+        ("user", "INSTRUCTION: reply"),
+    ]
+
+
+def test_messages_alternate_and_contents_are_strings():
+    conv = Conversation("sys", turns(("agent", "a"), ("agent", "b"), ("user", "u1"),
+                                     ("user", "u2"), ("system_instruction", "i"),
+                                     ("system_answer", "x")))
+    messages = build_messages(conv, "final")
+    body = [m["role"] for m in messages[1:]]
+    assert body == ["user", "assistant"] * 3 + ["user"]
+    assert all(isinstance(m["content"], str) for m in messages)
+    assert messages[5]["content"] == "User: u1\n\nUser: u2\n\nINSTRUCTION: i"
+
+
+def test_decision_questions_use_the_question_label():
+    conv = Conversation("", turns(("agent", "ready?"), ("user", "yes")))
+    final = build_messages(conv, "Is the user ready?", question=True)[-1]
+    assert final["content"] == "User: yes\n\nQUESTION: Is the user ready?"
+
+
+@pytest.mark.parametrize(
+    ("max_turns", "expected_first"),
+    [(None, "a1"), (1, "a2"), (2, "a1"), (5, "a1")],
+)
+def test_window_starts_at_the_agent_turn_before_the_last_user_messages(max_turns, expected_first):
+    history = turns(("agent", "a1"), ("user", "u1"), ("agent", "a2"), ("user", "u2"))
+    assert window(history, max_turns)[0]["content"] == expected_first
+
+
+def test_window_zero_keeps_nothing_and_a_window_without_agent_starts_at_the_user():
+    history = turns(("user", "u1"), ("user", "u2"))
+    assert window(history, 0) == []
+    assert [t["content"] for t in window(history, 1)] == ["u2"]
+
+
+def test_unknown_turn_roles_are_refused_naming_the_turn():
+    with pytest.raises(ValueError, match="turn 1 has unknown role 'assistant'"):
+        build_messages(Conversation("", turns(("user", "x"), ("assistant", "y"))), "go")
+
+
+def test_multimodal_parts_go_only_into_the_last_user_message():
+    parts = [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AAA"}}]
+    conv = Conversation("sys", turns(("agent", "hi")))
+    messages = build_messages(conv, "describe", multi_modal_inputs=parts)
+    assert messages[-1]["content"] == [{"type": "text", "text": "INSTRUCTION: describe"}, *parts]
+    assert all(isinstance(m["content"], str) for m in messages[:-1])
+
+
+def test_instruction_template_formats_the_final_message():
+    style = PromptStyle(instruction_template="<last_response>\n\nInstruction for <agent_name>: "
+                                             "<instruction>", agent_name="Bot")
+    conv = Conversation("", turns(("agent", "hi"), ("user", "hey")))
+    assert build_messages(conv, "wave", style)[-1]["content"] == \
+        "User: hey\n\nInstruction for Bot: wave"
+
+
+def test_config_names_label_the_prompt():
+    config = AutogramConfig(user_name="Candidate", instruction_name="Task")
+    conv = Conversation("", turns(("user", "hi")))
+    messages = assemble(conv, "greet", config, COUNTER)
+    assert messages[-1]["content"] == "Candidate: hi\n\nTASK: greet"
+
+
+def test_system_prompt_in_turns_folds_it_into_the_first_user_message():
+    config = AutogramConfig(system_prompt_in_turns=True)
+    conv = Conversation("Be nice.", turns(("agent", "hi"), ("user", "hey")))
+    messages = assemble(conv, "respond", config, COUNTER)
+    assert messages[0] == {"role": "user",
+                           "content": "Be nice.\n\nINSTRUCTION: Reply to the user."}
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert merge_system_prompt([{"role": "user", "content": "x"}]) == \
+        [{"role": "user", "content": "x"}]
+
+
+def test_classifier_prompts_can_leave_out_the_system_prompt():
+    conv = Conversation("Be nice.", turns(("user", "hey")))
+    config = AutogramConfig(exclude_classifier_system_prompt=True)
+    assert assemble(conv, "q?", config, COUNTER, role="classifier",
+                    question=True)[0]["role"] == "user"
+    assert assemble(conv, "go", config, COUNTER)[0]["role"] == "system"
+
+
+def test_fit_to_budget_drops_the_oldest_pairs_first():
+    history = []
+    for i in range(20):
+        history += [("agent", f"agent reply number {i} " * 5), ("user", f"user {i}")]
+    messages = build_messages(Conversation("sys", turns(*history)), "final instruction")
+    fitted = fit_to_budget(messages, 200, COUNTER)
+    assert count_messages(fitted, COUNTER) <= 200
+    assert fitted[0] == messages[0] and fitted[-1] == messages[-1]
+    assert fitted[1:] == messages[len(messages) - len(fitted) + 1:]
+    assert [m["role"] for m in fitted[1:]] == ["user", "assistant"] * ((len(fitted) - 2) // 2) \
+        + ["user"]
+
+
+def test_fit_to_budget_cuts_a_long_system_prompt_to_half_and_keeps_its_start():
+    messages = [{"role": "system", "content": "START " + "filler " * 500},
+                {"role": "user", "content": "INSTRUCTION: hi"}]
+    fitted = fit_to_budget(messages, 100, COUNTER)
+    assert fitted[0]["content"].startswith("START")
+    assert COUNTER.count(fitted[0]["content"]) <= 50
+    assert fitted[1] == messages[1]
+
+
+def test_fit_to_budget_cuts_the_start_of_the_last_message_keeping_the_instruction():
+    text = "User: " + "blah " * 2000 + "\n\nINSTRUCTION: answer briefly"
+    fitted = fit_to_budget([{"role": "user", "content": text}], 100, COUNTER)
+    assert fitted[0]["content"].endswith("INSTRUCTION: answer briefly")
+    assert count_messages(fitted, COUNTER) <= 100
+
+
+def test_assemble_applies_the_role_budget():
+    history = turns(*[("user", "word " * 200), ("agent", "ok")] * 10)
+    conv = Conversation("sys", history)
+    config = AutogramConfig(chatbot_max_input_len=300, classifier_max_input_len=120)
+    assert count_messages(assemble(conv, "go", config, COUNTER), COUNTER) <= 300
+    assert count_messages(assemble(conv, "q", config, COUNTER, role="classifier",
+                                   question=True), COUNTER) <= 120
+
+
+def test_decision_question_texts_and_labels():
+    text, labels = yes_no_question("Is the user ready?")
+    assert labels == ("Yes", "No") and text == "Is the user ready?\n\nAnswer Yes or No."
+    text, labels = choice_question("Which?", ["tea", "cake"], prefix="Solve this.")
+    assert labels == ("A", "B")
+    assert text == "Solve this.\nWhich?\n\nA. tea\nB. cake\n\nAnswer with the letter of the " \
+                   "best option."
+    assert choice_labels(27)[:2] == ("1", "2") and choice_labels(27)[-1] == "27"

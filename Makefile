@@ -2,11 +2,11 @@
 PYTHONS := 3.11.7 3.12.1 3.13.0
 PYTEST_ARGS ?=
 
-.PHONY: test bench demo venvs clean
+.PHONY: test bench demo venvs system-deps clean
 
 ## test: run the whole test suite under every supported CPython; fails if any interpreter fails
 ## (all venvs are created first: some tests load a session saved by another interpreter)
-test: venvs
+test: system-deps venvs
 	@status=0; summary=""; \
 	for v in $(PYTHONS); do \
 		echo "=== pytest on CPython $$v ==="; \
@@ -24,6 +24,9 @@ bench:
 ## demo: install into the 3.12 venv and run the pause/resume demo, one process per turn
 demo:
 	@py=$$(tools/venv.sh 3.12.1 test | tail -n 1) && $$py examples/engine_demo.py
+
+system-deps:
+	@tools/system_deps.sh
 
 venvs:
 	@for v in $(PYTHONS); do tools/venv.sh $$v test > /dev/null || exit 1; done

@@ -3,12 +3,18 @@ plain picklable data, and resume it exactly, in this process or another.
 
 It knows nothing of chat. The dialog layer uses:
 
-    instrument(fn, hooks)      rewrite a function once so it can pause and be jumped into
-    run(fn, *args)             call it until it returns (Finished) or pauses (Paused)
-    pause(payload)             from anywhere below: snapshot and unwind the program
-    resume(snapshot, value)    continue; the pausing call returns `value`
+    instrument(fn, hooks)        rewrite a function once so it can pause and be jumped into
+    run(fn, args, kwargs, attachment=...)
+                                 call it until it returns (Finished) or pauses (Paused);
+                                 attachment() is saved in the snapshot with the frames
+    pause(payload)               from anywhere below: snapshot and unwind the program
+    load(snapshot) -> Loaded     check a snapshot against the code (before unpickling), load it
+    resume(snapshot | Loaded, value)
+                                 continue; the pausing call returns `value`
+    store(loaded), pack(attachment)
+                                 serialize a loaded snapshot again / a frame-less snapshot
     goto(label) / returnto(label)
-    describe(snapshot)         the paused frames, for display
+    describe(snapshot)           the paused frames, for display
 
 Importing it on an interpreter whose bytecode it does not know raises UnsupportedPythonError.
 """
@@ -26,6 +32,7 @@ from .errors import (
 from .instrument import instrument
 from .jumps import goto, returnto
 from .registry import FrameHooks, FunctionInfo, lookup
+from .resume import Loaded, load, pack, store
 from .snapshot import pause
 
 __all__ = [
@@ -34,6 +41,7 @@ __all__ = [
     "Finished",
     "FrameHooks",
     "FunctionInfo",
+    "Loaded",
     "Outcome",
     "Paused",
     "PendingFrameInfo",
@@ -43,9 +51,12 @@ __all__ = [
     "describe",
     "goto",
     "instrument",
+    "load",
     "lookup",
+    "pack",
     "pause",
     "resume",
     "returnto",
     "run",
+    "store",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .resume import load_states
+from . import wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,14 +20,19 @@ class PendingFrameInfo:
 
 
 def describe(snapshot: bytes) -> list[PendingFrameInfo]:
-    """The paused frames of `snapshot`, outermost first (hidden engine values left out)."""
+    """The paused frames of `snapshot`, outermost first (hidden engine values left out).
+
+    This unpickles the snapshot: only describe snapshots you trust.
+    """
+    headers = wire.read_header(snapshot)
+    values, _ = wire.read_payload(snapshot)
     return [
         PendingFrameInfo(
-            module=state.module,
-            qualname=state.qualname,
-            lineno=state.lineno,
-            label=state.label,
-            locals={k: v for k, v in state.values.items() if not k.startswith("__ag_")},
+            module=header.module,
+            qualname=header.qualname,
+            lineno=header.lineno,
+            label=header.label,
+            locals={k: v for k, v in frame_values.items() if not k.startswith("__ag_")},
         )
-        for state in load_states(snapshot)
+        for header, frame_values in zip(headers, values, strict=True)
     ]

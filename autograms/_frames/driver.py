@@ -8,7 +8,10 @@ from typing import Any
 
 from .errors import ContinuationError, JumpSignal, PauseSignal
 from .registry import mark_driver_code
-from .resume import build_contexts, load_states, validate
+from .resume import Loaded, build_contexts, load
+from .snapshot import attachment_provider
+
+Attachment = Callable[[], Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,25 +32,41 @@ class Finished:
 Outcome = Paused | Finished
 
 
-def run(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Outcome:
-    """Call `function` (instrumented) until it returns or pauses."""
-    return _drive(function, args, kwargs)
+def run(
+    function: Callable[..., Any],
+    args: tuple = (),
+    kwargs: dict | None = None,
+    *,
+    attachment: Attachment = None,
+) -> Outcome:
+    """Call `function(*args, **kwargs)` (instrumented) until it returns or pauses.
+
+    If it pauses, `attachment()` is called and its result saved in the snapshot with the
+    frames (shared objects stay shared).
+    """
+    return _drive(function, args, kwargs or {}, attachment)
 
 
-def resume(snapshot: bytes, value: Any = None) -> Outcome:
+def resume(snapshot: bytes | Loaded, value: Any = None, *, attachment: Attachment = None) -> Outcome:
     """Continue a paused program; the pausing call returns `value`.
 
-    The snapshot is validated against the loaded code before anything runs: a refused
-    snapshot raises and changes nothing.
+    A snapshot given as bytes is validated against the loaded code first (see `load`), so a
+    refused snapshot raises and changes nothing. Without `attachment`, the snapshot's own
+    attachment is saved again at the next pause.
     """
-    frames = validate(load_states(snapshot))
-    if not frames:
-        raise ContinuationError("the snapshot holds no frames", reason="empty snapshot")
-    root = build_contexts(frames, value)
-    return _drive(root.function, (root,), {})
+    loaded = snapshot if isinstance(snapshot, Loaded) else load(snapshot)
+    if not loaded.is_paused:
+        raise ContinuationError("the snapshot holds no paused program", reason="not paused")
+    if loaded.used:
+        raise ContinuationError("this loaded snapshot was already resumed", reason="reused")
+    loaded.used = True
+    provider = attachment if attachment is not None else (lambda: loaded.attachment)
+    root = build_contexts(loaded.frames, value)
+    return _drive(root.function, (root,), {}, provider)
 
 
-def _drive(function: Callable[..., Any], args: tuple, kwargs: dict) -> Outcome:
+def _drive(function: Callable[..., Any], args: tuple, kwargs: dict, attachment: Attachment) -> Outcome:
+    token = attachment_provider.set(attachment)
     try:
         result = function(*args, **kwargs)
     except PauseSignal as signal:
@@ -56,6 +75,8 @@ def _drive(function: Callable[..., Any], args: tuple, kwargs: dict) -> Outcome:
         raise ContinuationError(
             f"jump to ADDRESS {signal.label!r} reached no frame", reason="lost jump"
         ) from None
+    finally:
+        attachment_provider.reset(token)
     return Finished(result)
 
 

@@ -97,11 +97,7 @@ class CallSite:
 
 @dataclass(frozen=True, slots=True)
 class FrameState:
-    """One paused frame as it travels inside a snapshot.
-
-    Only built-in types are pickled (``to_wire``), so a session file never names a private
-    module of this package.
-    """
+    """One paused frame as a snapshot holds it (see wire.py for the byte layout)."""
 
     module: str
     qualname: str
@@ -110,15 +106,7 @@ class FrameState:
     site: int
     lineno: int
     label: str | None
-    values: dict[str, Any]
-
-    def to_wire(self) -> tuple:
-        return (
-            self.module, self.qualname, self.fingerprint, self.python, self.site,
-            self.lineno, self.label, self.values,
-        )
-
-    @classmethod
-    def from_wire(cls, wire: tuple) -> FrameState:
-        module, qualname, fingerprint, python, site, lineno, label, values = wire
-        return cls(module, qualname, fingerprint, tuple(python), site, lineno, label, values)
+    #: The saved values by name; None while only the header has been read.
+    values: dict[str, Any] | None
+    #: Names of the saved values (known from the header, before unpickling).
+    names: tuple[str, ...] = ()

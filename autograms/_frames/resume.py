@@ -16,17 +16,16 @@ innermost frame, the value the caller resumes with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import FunctionType
 from typing import Any
 
-from . import pickling
+from . import wire
 from .errors import SnapshotMismatchError
 from .identity import find_function
 from .records import CallSite, FrameState
 from .registry import FunctionInfo, lookup, mark_engine_code
 from .runtime import MISSING
-from .snapshot import SNAPSHOT_FORMAT
 from .twin import twin_of
 from .versions import PY_MINOR
 
@@ -64,19 +63,46 @@ class PendingFrame:
     remapped: bool
 
 
-def load_states(blob: bytes) -> list[FrameState]:
-    """Unpickle a snapshot's frames, outermost first."""
-    payload = pickling.loads(blob)
-    if not isinstance(payload, tuple) or len(payload) != 2 or payload[0] != SNAPSHOT_FORMAT:
-        raise SnapshotMismatchError(
-            f"not a snapshot of format {SNAPSHOT_FORMAT}", reason="unknown snapshot format"
-        )
-    return [FrameState.from_wire(wire) for wire in payload[1]]
+@dataclass(eq=False, slots=True)
+class Loaded:
+    """A snapshot checked against the loaded code and unpickled: ready to resume once.
+
+    `attachment` is the caller's state saved with it; changes made to it (or to objects it
+    shares with the frames) are kept by `store`.
+    """
+
+    frames: list[PendingFrame]
+    attachment: Any
+    python: tuple[int, int]
+    used: bool = False
+
+    @property
+    def is_paused(self) -> bool:
+        return bool(self.frames)
 
 
-def validate(states: list[FrameState]) -> list[PendingFrame]:
-    """Check every frame of a snapshot against the code loaded now."""
-    return [_validate_frame(state) for state in states]
+def load(blob: bytes) -> Loaded:
+    """Validate a snapshot's frames from its header, then unpickle it."""
+    headers = wire.read_header(blob)
+    checked = [_validate_frame(header) for header in headers]
+    values, attachment = wire.read_payload(blob)
+    if len(values) != len(checked):
+        raise SnapshotMismatchError("the snapshot header and payload disagree", reason="damaged")
+    frames = [
+        PendingFrame(info, site, replace(state, values=frame_values), remapped)
+        for (info, site, state, remapped), frame_values in zip(checked, values, strict=True)
+    ]
+    return Loaded(frames, attachment, headers[0].python if headers else PY_MINOR)
+
+
+def store(loaded: Loaded) -> bytes:
+    """Serialize a loaded snapshot again, with its (possibly changed) attachment."""
+    return wire.encode([frame.state for frame in loaded.frames], loaded.python, loaded.attachment)
+
+
+def pack(attachment: Any) -> bytes:
+    """A snapshot with no paused frames, holding only `attachment`."""
+    return wire.encode([], PY_MINOR, attachment)
 
 
 def build_contexts(frames: list[PendingFrame], value: Any) -> ResumeContext:
@@ -94,12 +120,21 @@ def _context(frame: PendingFrame) -> ResumeContext:
     return ResumeContext(twin_of(frame.info).function, restore + (frame.site.index,))
 
 
-def _validate_frame(state: FrameState) -> PendingFrame:
+def _validate_frame(state: FrameState) -> tuple[FunctionInfo, CallSite, FrameState, bool]:
     info = _instrumented(state)
     remapped = state.fingerprint != info.fingerprint or state.python != PY_MINOR
-    site = _remapped_site(state, info) if remapped else info.sites[state.site]
+    site = _remapped_site(state, info) if remapped else _site(state, info)
     _check_site(state, info, site, remapped)
-    return PendingFrame(info, site, state, remapped)
+    return info, site, state, remapped
+
+
+def _site(state: FrameState, info: FunctionInfo) -> CallSite:
+    if not 0 <= state.site < len(info.sites):
+        raise SnapshotMismatchError(
+            f"the snapshot names call site {state.site} of {state.qualname}, which has "
+            f"{len(info.sites)}", qualname=state.qualname, reason="damaged",
+        )
+    return info.sites[state.site]
 
 
 def _instrumented(state: FrameState) -> FunctionInfo:
@@ -151,7 +186,7 @@ def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped:
             f"cannot resume {where}: {site.refusal}", qualname=state.qualname,
             lineno=site.lineno, reason=site.refusal,
         )
-    saved_hidden = {name for name in state.values if name.startswith(_HIDDEN_PREFIXES)}
+    saved_hidden = {name for name in state.names if name.startswith(_HIDDEN_PREFIXES)}
     if (remapped and saved_hidden != site.hidden) or not site.hidden <= saved_hidden:
         raise SnapshotMismatchError(
             f"cannot resume {where}: the value stack at ADDRESS {state.label!r} changed "
@@ -160,7 +195,7 @@ def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped:
         )
     # With unchanged code, a local unbound at the pause is unbound on a path the compiler
     # saw, so every later read of it is a checked one. After a remap it may not be.
-    missing = frozenset(info.user_locals - state.values.keys()) if remapped else frozenset()
+    missing = frozenset(info.user_locals.difference(state.names)) if remapped else frozenset()
     starts = [site.position + 1, *_handler_of(info, site)]
     unsafe = locals_read_unbound(info, starts, missing, checked=True)
     if unsafe:

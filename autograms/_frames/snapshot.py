@@ -17,18 +17,17 @@ the unwind can change it (engine notes, pitfall P8).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from contextvars import ContextVar
 from types import CodeType, FrameType
 from typing import Any, NoReturn
 
-from . import callees, pickling
+from . import callees, pickling, wire
 from .errors import ContinuationError, PauseSignal, UnpicklableLocalError
 from .instrument import CELLS
 from .records import CallSite, FrameState, RecipeKind
 from .registry import FunctionInfo, is_driver_code, is_engine_code, lookup
 from .versions import PY_MINOR
-
-#: Version of the snapshot payload layout (a tuple of frame tuples).
-SNAPSHOT_FORMAT = 1
 
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
 _COMPREHENSIONS = {
@@ -40,11 +39,19 @@ _COMPREHENSIONS = {
 }
 
 
+#: Set by the driver: returns what to save alongside the frames when the program pauses.
+attachment_provider: ContextVar[Callable[[], Any] | None] = ContextVar(
+    "autograms_frames_attachment", default=None
+)
+
+
 def pause(payload: Any = None) -> NoReturn:
     """Snapshot the running program and unwind it; the driver returns the snapshot."""
     frames = program_frames(sys._getframe(1))
     states = [capture(frame, info, site) for frame, info, site in frames]
-    raise PauseSignal(serialize(states, frames), payload)
+    provider = attachment_provider.get()
+    attachment = provider() if provider is not None else None
+    raise PauseSignal(serialize(states, frames, attachment), payload)
 
 
 def program_frames(start: FrameType) -> list[tuple[FrameType, FunctionInfo, CallSite]]:
@@ -181,15 +188,20 @@ def capture(frame: FrameType, info: FunctionInfo, site: CallSite) -> FrameState:
     )
 
 
-def serialize(states: list[FrameState], frames: list) -> bytes:
-    payload = (SNAPSHOT_FORMAT, tuple(state.to_wire() for state in states))
+def serialize(states: list[FrameState], frames: list, attachment: Any) -> bytes:
     try:
-        return pickling.dumps(payload)
+        return wire.encode(states, PY_MINOR, attachment)
     except Exception as exc:  # noqa: BLE001 - find the culprit, then report it
-        raise _unpicklable(states, frames) from exc
+        raise _unpicklable(states, frames, attachment) from exc
 
 
-def _unpicklable(states: list[FrameState], frames: list) -> ContinuationError:
+def _unpicklable(states: list[FrameState], frames: list, attachment: Any) -> ContinuationError:
+    try:
+        pickling.dumps(attachment)
+    except Exception as exc:  # noqa: BLE001
+        return ContinuationError(
+            f"the state saved with the program is not picklable: {exc}", reason="attachment"
+        )
     for state, (_, info, site) in zip(states, frames, strict=True):
         for name, value in state.values.items():
             try:

@@ -183,7 +183,7 @@ def _step(start: Callable[[], Any], buffer: io.StringIO, transcript: list) -> by
 def run_in_process(case: Case) -> list:
     transcript: list = []
     buffer = io.StringIO()
-    snapshot = _step(lambda: _frames.run(case.root, *case.args, **case.kwargs), buffer, transcript)
+    snapshot = _step(lambda: _frames.run(case.root, case.args, case.kwargs), buffer, transcript)
     for reply in case.script:
         if snapshot is None:
             return transcript
@@ -229,7 +229,7 @@ def turn_main(module: str, name: str, path: str, turn: int) -> dict:
     transcript: list = []
     buffer = io.StringIO()
     if turn == 0:
-        snapshot = _step(lambda: _frames.run(case.root, *case.args, **case.kwargs), buffer, transcript)
+        snapshot = _step(lambda: _frames.run(case.root, case.args, case.kwargs), buffer, transcript)
     else:
         with open(path, "rb") as handle:
             saved = handle.read()

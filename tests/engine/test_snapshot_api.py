@@ -1,0 +1,80 @@
+"""The snapshot API: attachments saved with the frames, validation before unpickling, and
+frame-less snapshots."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from autograms import _frames
+from autograms._frames import wire
+from tests.engine.programs import attached
+
+
+def test_attachment_shares_objects_with_the_frames() -> None:
+    shared = ["start"]
+    state = {"items": shared}
+    outcome = _frames.run(attached.keep, (shared,), attachment=lambda: state)
+    loaded = _frames.load(outcome.snapshot)
+    assert loaded.attachment == {"items": ["start"]}
+    outcome = _frames.resume(loaded, "one")
+    loaded = _frames.load(outcome.snapshot)
+    # the local `items` and the attachment's list are still one list after the round trip
+    assert loaded.attachment["items"] == ["start", "one"]
+    final = _frames.resume(loaded, "two")
+    assert final.value == ["start", "one", "two"]
+
+
+def test_store_keeps_changes_made_to_the_attachment() -> None:
+    outcome = _frames.run(attached.keep, (["x"],), attachment=lambda: {"turns": 0})
+    loaded = _frames.load(outcome.snapshot)
+    loaded.attachment["turns"] = 5
+    again = _frames.load(_frames.store(loaded))
+    assert again.attachment == {"turns": 5}
+    assert _frames.resume(again, "y").payload == "again"
+
+
+def test_loaded_snapshot_resumes_once() -> None:
+    loaded = _frames.load(_frames.run(attached.keep, (["x"],)).snapshot)
+    _frames.resume(loaded, "y")
+    with pytest.raises(_frames.ContinuationError, match="already resumed"):
+        _frames.resume(loaded, "z")
+
+
+def test_frameless_snapshot_carries_only_the_attachment() -> None:
+    loaded = _frames.load(_frames.pack({"history": [1, 2]}))
+    assert not loaded.is_paused and loaded.attachment == {"history": [1, 2]}
+    with pytest.raises(_frames.ContinuationError, match="no paused program"):
+        _frames.resume(loaded, "x")
+
+
+class _Tripwire:
+    """Unpickling this records that it happened."""
+
+    fired: list = []
+
+    def __reduce__(self):
+        return (_Tripwire.fired.append, ("unpickled",))
+
+
+def test_mismatched_snapshot_is_refused_before_anything_is_unpickled() -> None:
+    outcome = _frames.run(attached.keep, (["x"],), attachment=lambda: _Tripwire())
+    header = wire.read_header(outcome.snapshot)
+    forged = wire.encode(
+        [header[0].__class__(
+            "no_such_module_anywhere", "keep", header[0].fingerprint, header[0].python,
+            header[0].site, header[0].lineno, header[0].label, {"items": []},
+        )],
+        header[0].python,
+        _Tripwire(),
+    )
+    _Tripwire.fired.clear()
+    with pytest.raises(_frames.SnapshotMismatchError, match="cannot import module"):
+        _frames.load(forged)
+    assert _Tripwire.fired == []
+
+
+def test_garbage_is_refused_clearly() -> None:
+    with pytest.raises(_frames.SnapshotMismatchError, match="not a snapshot"):
+        _frames.load(pickle.dumps({"a": 1}))

@@ -87,6 +87,8 @@ class Flow:
     stacks: list[Stack | None]
     #: Successor positions of each instruction (fall-through, jump, exception handler).
     successors: list[tuple[int, ...]]
+    #: Predecessors along fall-through and jump edges only (no exception edges).
+    normal_predecessors: list[list[int]] = field(default_factory=list)
     #: Positions where each fast local is written (stored, deleted or cleared), sorted.
     writes: dict[str, list[int]] = field(default_factory=dict)
 
@@ -222,6 +224,7 @@ def analyze(items: list) -> Flow:
         regions=regions,
         stacks=[None] * len(instrs),
         successors=[()] * len(instrs),
+        normal_predecessors=[[] for _ in instrs],
     )
     _record_writes(flow)
     _propagate(flow)
@@ -238,12 +241,17 @@ def _propagate(flow: Flow) -> None:
     stacks = flow.stacks
     stacks[0] = ()
     work = [0]
+    visited: set[int] = set()
     while work:
         position = work.pop()
         stack = stacks[position]
-        edges = _edges(flow, position, stack)
-        flow.successors[position] = tuple(target for target, _ in edges)
-        for target, new_stack in edges:
+        handler, edges = _edges(flow, position, stack)
+        flow.successors[position] = tuple(target for target, _ in handler + edges)
+        if position not in visited:
+            visited.add(position)
+            for target, _ in edges:
+                flow.normal_predecessors[target].append(position)
+        for target, new_stack in handler + edges:
             old = stacks[target]
             if old is None:
                 stacks[target] = new_stack
@@ -255,25 +263,30 @@ def _propagate(flow: Flow) -> None:
                 work.append(target)
 
 
-def _edges(flow: Flow, position: int, stack: Stack) -> list[tuple[int, Stack]]:
+Edge = tuple[int, Stack]
+
+
+def _edges(flow: Flow, position: int, stack: Stack) -> tuple[list[Edge], list[Edge]]:
+    """The exception edge (if covered) and the fall-through/jump edges of an instruction."""
     instr = flow.instrs[position]
-    edges: list[tuple[int, Stack]] = []
+    handler: list[Edge] = []
+    edges: list[Edge] = []
     region = flow.regions[position]
     if region is not None:
         handler_stack = stack[: region.stack_depth]
         if region.push_lasti:
             handler_stack += (_LASTI_ITEM,)
-        edges.append((flow.handler_position(region), handler_stack + (_EXCEPTION_ITEM,)))
+        handler.append((flow.handler_position(region), handler_stack + (_EXCEPTION_ITEM,)))
     if instr.name in TERMINAL_OPS:
-        return edges
+        return handler, edges
     if instr.has_jump():
         edges.append((flow.label_pos[instr.arg], apply(position, instr, stack, jump=True)))
         if instr.name in UNCONDITIONAL_JUMP_OPS:
-            return edges
+            return handler, edges
     if position + 1 >= len(flow.instrs):
         raise AnalysisError(f"control falls off the end after {instr.name}")
     edges.append((position + 1, apply(position, instr, stack, jump=False)))
-    return edges
+    return handler, edges
 
 
 def apply(position: int, instr: Instr, stack: Stack, *, jump: bool) -> Stack:

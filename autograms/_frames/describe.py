@@ -24,8 +24,8 @@ def describe(snapshot: bytes) -> list[PendingFrameInfo]:
 
     This unpickles the snapshot: only describe snapshots you trust.
     """
-    headers = wire.read_header(snapshot)
-    values, _ = wire.read_payload(snapshot)
+    headers, payload = wire.read(snapshot)
+    values, _ = wire.read_payload(payload)
     return [
         PendingFrameInfo(
             module=header.module,

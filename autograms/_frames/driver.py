@@ -55,13 +55,14 @@ def resume(snapshot: bytes | Loaded, value: Any = None, *, attachment: Attachmen
     attachment is saved again at the next pause.
     """
     loaded = snapshot if isinstance(snapshot, Loaded) else load(snapshot)
-    if not loaded.is_paused:
-        raise ContinuationError("the snapshot holds no paused program", reason="not paused")
     if loaded.used:
         raise ContinuationError("this loaded snapshot was already resumed", reason="reused")
+    if not loaded.is_paused:
+        raise ContinuationError("the snapshot holds no paused program", reason="not paused")
     loaded.used = True
-    provider = attachment if attachment is not None else (lambda: loaded.attachment)
-    root = build_contexts(loaded.frames, value)
+    saved = loaded.attachment
+    provider = attachment if attachment is not None else (lambda: saved)
+    root = build_contexts(loaded.release(), value)
     return _drive(root.function, (root,), {}, provider)
 
 

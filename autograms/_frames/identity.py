@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import sys
 from types import CodeType, FunctionType
 from typing import Any
 
@@ -53,7 +54,7 @@ def _const_key(const: Any) -> str:
 def find_function(module: str, qualname: str) -> FunctionType:
     """Import `module` and walk `qualname` to the plain function it names."""
     try:
-        target: Any = importlib.import_module(module)
+        target: Any = sys.modules.get(module) or importlib.import_module(module)
     except ImportError as exc:
         raise SnapshotMismatchError(
             f"cannot import module {module!r} of {qualname}: {exc}",

@@ -407,7 +407,7 @@ class _Rewriter:
         return others + wrap_in_region(bypass, enclosing) + regions
 
     def _before(self, position: int) -> list:
-        code: list = []
+        code: list = _clear(self.plan.clears_before.get(position, ()), self.flow.instrs[position].location)
         site = self.goto_starts.get(position)
         if site is not None:
             label = Label()
@@ -435,6 +435,7 @@ class _Rewriter:
         for spill in self.plan.spills.get(position, ()):
             code.append(emit.instr("COPY", spill.distance, location))
             code.append(emit.instr("STORE_FAST", spill.name, location))
+        code += _clear(self.plan.clears_after.get(position, ()), location)
         return code
 
     def _entry_code(self) -> list:
@@ -569,6 +570,14 @@ class _Rewriter:
             *wrap_in_region(drop + calls, region),
             emit.jump_backward(self.layout.after_labels[site.index], location),
         ]
+
+
+def _clear(names, location) -> list:
+    """Drop the hidden copies `names` (in a stable order)."""
+    code: list = []
+    for name in sorted(names):
+        code += [emit.instr("LOAD_CONST", None, location), emit.instr("STORE_FAST", name, location)]
+    return code
 
 
 def _call_without_address(call: Instr, label: LabelInfo, location) -> list[Instr]:

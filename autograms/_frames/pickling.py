@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import io
 import pickle
-import socket
+import sys
 import threading
 import types
 from typing import Any
-
-import dill
 
 PROTOCOL = 5
 
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 _RESOURCE_TYPES: tuple[type, ...] = (
     io.IOBase,
-    socket.socket,
     threading.Thread,
     threading.Condition,
     threading.Semaphore,
@@ -43,21 +40,21 @@ class ResourceRefused(TypeError):
         self.value = value
 
 
+def _is_resource(value: Any) -> bool:
+    if isinstance(value, _RESOURCE_TYPES):
+        return True
+    socket = sys.modules.get("socket")  # no socket can exist unless the module was imported
+    return socket is not None and isinstance(value, socket.socket)
+
+
 def describe_resource(value: Any) -> str:
     kind = type(value)
     name = f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.")
-    if isinstance(value, (io.IOBase, socket.socket)):
+    if isinstance(value, io.IOBase) or (_is_resource(value) and "socket" in name):
         return f"{name} is an operating-system resource (open file or socket)"
     if isinstance(value, (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)):
         return f"{name} holds a running frame, which cannot be saved"
     return f"{name} cannot be saved"
-
-
-class _GuardedPickler(dill.Pickler):
-    def persistent_id(self, obj: Any) -> None:
-        if isinstance(obj, _RESOURCE_TYPES):
-            raise ResourceRefused(obj)
-        return None
 
 
 def dumps(value: Any) -> bytes:
@@ -66,8 +63,20 @@ def dumps(value: Any) -> bytes:
         return pickle.dumps(value, protocol=PROTOCOL)
     except Exception:  # noqa: BLE001 - any pickling failure sends us to dill
         pass
+    return _dill_dumps(value)
+
+
+def _dill_dumps(value: Any) -> bytes:
+    import dill  # slow to import (tens of ms); only snapshots plain pickle refuses need it
+
+    class GuardedPickler(dill.Pickler):
+        def persistent_id(self, obj: Any) -> None:
+            if _is_resource(obj):
+                raise ResourceRefused(obj)
+            return None
+
     buffer = io.BytesIO()
-    _GuardedPickler(buffer, protocol=PROTOCOL, recurse=True).dump(value)
+    GuardedPickler(buffer, protocol=PROTOCOL, recurse=True).dump(value)
     return buffer.getvalue()
 
 

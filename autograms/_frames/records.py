@@ -108,5 +108,5 @@ class FrameState:
     label: str | None
     #: The saved values by name; None while only the header has been read.
     values: dict[str, Any] | None
-    #: Names of the saved values (known from the header, before unpickling).
-    names: tuple[str, ...] = ()
+    #: Names of the saved hidden values (known from the header, before unpickling).
+    hidden: tuple[str, ...] = ()

@@ -79,42 +79,50 @@ class FunctionInfo:
         return None if index is None else self.sites[index]
 
 
+# Keyed by id(code): hashing a code object hashes its whole bytecode, which made every
+# lookup on the pause path cost microseconds. Ids are safe because every registered code
+# object stays referenced here (the values keep it alive) and the tables only grow.
 _lock = threading.Lock()
-_by_code: dict[CodeType, FunctionInfo] = {}
-_engine_codes: set[CodeType] = set()
-_driver_codes: set[CodeType] = set()
+_by_code: dict[int, FunctionInfo] = {}
+_engine_codes: dict[int, CodeType] = {}
+_driver_codes: dict[int, CodeType] = {}
 
 
 def register(info: FunctionInfo) -> None:
     with _lock:
-        _by_code[info.normal_code] = info
+        _by_code[id(info.normal_code)] = info
 
 
 def register_twin(info: FunctionInfo) -> None:
     with _lock:
-        _by_code[info.twin.code] = info
+        _by_code[id(info.twin.code)] = info
 
 
 def lookup(code: CodeType) -> FunctionInfo | None:
     """The instrumented function running `code` (its normal code or its twin)."""
-    return _by_code.get(code)
+    return _by_code.get(id(code))
+
+
+def registered() -> list[FunctionInfo]:
+    """Every instrumented function, once each."""
+    return list({id(info): info for info in _by_code.values()}.values())
 
 
 def mark_engine_code(*functions: Callable[..., Any]) -> None:
     """Declare engine functions that may sit between instrumented frames (never user code)."""
     with _lock:
-        _engine_codes.update(fn.__code__ for fn in functions)
+        _engine_codes.update((id(fn.__code__), fn.__code__) for fn in functions)
 
 
 def is_engine_code(code: CodeType) -> bool:
-    return code in _engine_codes
+    return id(code) in _engine_codes
 
 
 def mark_driver_code(function: Callable[..., Any]) -> None:
     """Declare the engine function that runs a program: a pause snapshots frames above it."""
     with _lock:
-        _driver_codes.add(function.__code__)
+        _driver_codes[id(function.__code__)] = function.__code__
 
 
 def is_driver_code(code: CodeType) -> bool:
-    return code in _driver_codes
+    return id(code) in _driver_codes

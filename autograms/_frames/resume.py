@@ -59,7 +59,9 @@ class PendingFrame:
 
     info: FunctionInfo
     site: CallSite
+    #: The frame as the header describes it (its values are in `values`).
     state: FrameState
+    values: dict[str, Any]
     remapped: bool
 
 
@@ -80,24 +82,32 @@ class Loaded:
     def is_paused(self) -> bool:
         return bool(self.frames)
 
+    def release(self) -> list[PendingFrame]:
+        """Hand the frames to a resume and forget them, so the resumed program alone keeps
+        its values alive."""
+        frames, self.frames = self.frames, []
+        return frames
+
 
 def load(blob: bytes) -> Loaded:
     """Validate a snapshot's frames from its header, then unpickle it."""
-    headers = wire.read_header(blob)
+    headers, payload = wire.read(blob)
     checked = [_validate_frame(header) for header in headers]
-    values, attachment = wire.read_payload(blob)
+    values, attachment = wire.read_payload(payload)
     if len(values) != len(checked):
         raise SnapshotMismatchError("the snapshot header and payload disagree", reason="damaged")
-    frames = [
-        PendingFrame(info, site, replace(state, values=frame_values), remapped)
-        for (info, site, state, remapped), frame_values in zip(checked, values, strict=True)
-    ]
+    frames = []
+    for (info, site, state, remapped), frame_values in zip(checked, values, strict=True):
+        if remapped:
+            _check_remapped_locals(state, info, site, frame_values)
+        frames.append(PendingFrame(info, site, state, frame_values, remapped))
     return Loaded(frames, attachment, headers[0].python if headers else PY_MINOR)
 
 
 def store(loaded: Loaded) -> bytes:
     """Serialize a loaded snapshot again, with its (possibly changed) attachment."""
-    return wire.encode([frame.state for frame in loaded.frames], loaded.python, loaded.attachment)
+    states = [replace(frame.state, values=frame.values) for frame in loaded.frames]
+    return wire.encode(states, loaded.python, loaded.attachment)
 
 
 def pack(attachment: Any) -> bytes:
@@ -115,7 +125,7 @@ def build_contexts(frames: list[PendingFrame], value: Any) -> ResumeContext:
 
 
 def _context(frame: PendingFrame) -> ResumeContext:
-    values = frame.state.values
+    values = frame.values
     restore = tuple(values.get(name, MISSING) for name in frame.info.restore_names)
     return ResumeContext(twin_of(frame.info).function, restore + (frame.site.index,))
 
@@ -186,22 +196,31 @@ def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped:
             f"cannot resume {where}: {site.refusal}", qualname=state.qualname,
             lineno=site.lineno, reason=site.refusal,
         )
-    saved_hidden = {name for name in state.names if name.startswith(_HIDDEN_PREFIXES)}
-    if (remapped and saved_hidden != site.hidden) or not site.hidden <= saved_hidden:
+    saved = state.hidden
+    if remapped:
+        saved = tuple(name for name in saved if name.startswith(_HIDDEN_PREFIXES))
+        fits = site.hidden == frozenset(saved)
+    else:
+        fits = site.hidden.issubset(saved)
+    if not fits:
         raise SnapshotMismatchError(
             f"cannot resume {where}: the value stack at ADDRESS {state.label!r} changed "
-            f"(saved {sorted(saved_hidden)} vs. expected {sorted(site.hidden)})",
+            f"(saved {sorted(saved)} vs. expected {sorted(site.hidden)})",
             qualname=state.qualname, lineno=site.lineno, reason="value stack changed",
         )
-    # With unchanged code, a local unbound at the pause is unbound on a path the compiler
-    # saw, so every later read of it is a checked one. After a remap it may not be.
-    missing = frozenset(info.user_locals.difference(state.names)) if remapped else frozenset()
+
+
+def _check_remapped_locals(
+    state: FrameState, info: FunctionInfo, site: CallSite, values: dict[str, Any]
+) -> None:
+    missing = frozenset(info.user_locals.difference(values))
     starts = [site.position + 1, *_handler_of(info, site)]
     unsafe = locals_read_unbound(info, starts, missing, checked=True)
     if unsafe:
         raise SnapshotMismatchError(
-            f"cannot resume {where}: the snapshot lacks locals {sorted(unsafe)} that the code "
-            "reads after this point without assigning them",
+            f"cannot resume {state.qualname} ({info.filename}:{site.lineno}): the snapshot "
+            f"lacks locals {sorted(unsafe)} that the code reads after this point without "
+            "assigning them",
             qualname=state.qualname, lineno=site.lineno, reason="missing locals",
         )
 

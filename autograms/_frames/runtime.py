@@ -84,8 +84,14 @@ def _signature_accepts_address(function: Any) -> bool:
 
 
 def restore(context: Any) -> tuple:
-    """The values a resumed frame stores into its locals, followed by its site index."""
-    return context.restore_values
+    """The values a resumed frame stores into its locals, followed by its site index.
+
+    The context lets go of them: from now on the frame alone keeps them alive, as it would
+    have without the pause.
+    """
+    values = context.restore_values
+    context.restore_values = None
+    return values
 
 
 def resume_value(context: Any) -> Any:

@@ -35,7 +35,7 @@ from .analysis import (
 )
 from .effects import NULL, is_pair_load
 from .records import CallSite, HandlerRef, Recipe, RecipeKind, Spill
-from .versions import CALL_OPS, FAST_LOADS, KW_NAMES_ON_STACK, PY312
+from .versions import CALL_OPS, FAST_LOADS, KW_NAMES_ON_STACK, PY312, PY313
 
 SPILL_PREFIX = "__ag_s"
 EXCEPT_PREFIX = "__ag_e"
@@ -63,6 +63,11 @@ class Plan:
     sites: list[CallSite] = field(default_factory=list)
     #: Spills to insert, keyed by producer position.
     spills: dict[int, list[Spill]] = field(default_factory=dict)
+    #: Hidden locals to clear before / after an instruction, where the stack item they copy
+    #: dies in plain code (so iterators, exceptions and context managers are released when
+    #: the interpreter would release them).
+    clears_before: dict[int, set[str]] = field(default_factory=dict)
+    clears_after: dict[int, set[str]] = field(default_factory=dict)
     #: ADDRESS keywords by call position.
     labels: dict[int, LabelInfo] = field(default_factory=dict)
 
@@ -82,7 +87,66 @@ def plan_sites(flow: Flow, globals_: dict) -> Plan:
         if label is not None:
             plan.labels[position] = label
         plan.sites.append(_plan_site(flow, plan, position, len(plan.sites), label))
+    _plan_clears(flow, plan)
     return plan
+
+
+# Spilled items whose lifetime is observable: finalizers of iterators (generators), context
+# managers kept alive by their bound __exit__, exceptions (a traceback -> frame cycle).
+_RELEASED_PRODUCERS = frozenset({"GET_ITER", "BEFORE_WITH", "PUSH_EXC_INFO"})
+
+
+def _plan_clears(flow: Flow, plan: Plan) -> None:
+    for position, spills in plan.spills.items():
+        if flow.instrs[position].name not in _RELEASED_PRODUCERS:
+            continue
+        for spill in spills:
+            if spill.name.startswith(SPILL_PREFIX):
+                slot = int(spill.name[len(SPILL_PREFIX):])
+                _clear_where_item_dies(flow, plan, spill.name, slot, position)
+    hidden = set(plan.hidden_names)
+    for position, instr in enumerate(flow.instrs):
+        if instr.name == "POP_EXCEPT" and flow.stacks[position] is not None:
+            slot = _restored_except_slot(flow, position)
+            name = f"{EXCEPT_PREFIX}{slot}"
+            if name in hidden:
+                plan.clears_after.setdefault(position, set()).add(name)
+
+
+def _clear_where_item_dies(flow: Flow, plan: Plan, name: str, slot: int, producer_at: int) -> None:
+    """Clear `name` where normal control flow passes from code in which `slot` holds the item
+    that the instruction at `producer_at` pushed to code in which it does not (the item was
+    popped, or consumed by a call whose result took its place)."""
+    for position, stack in enumerate(flow.stacks):
+        if stack is None or _holds(stack, slot, producer_at):
+            continue
+        if not _may_insert_before(flow, position):
+            continue
+        if any(_holds(flow.stacks[p], slot, producer_at) for p in flow.normal_predecessors[position]):
+            plan.clears_before.setdefault(position, set()).add(name)
+
+
+def _holds(stack, slot: int, producer_at: int) -> bool:
+    return len(stack) > slot and any(
+        producer_position(key) == producer_at for key in stack[slot][0] if key >= 0
+    )
+
+
+def _may_insert_before(flow: Flow, position: int) -> bool:
+    """An exhausted FOR_ITER jumps a fixed distance past END_FOR (3.12: END_FOR; 3.13:
+    END_FOR and the POP_TOP after it); nothing may be inserted where that jump lands short."""
+    if flow.instrs[position].name == "END_FOR":
+        return False
+    return not (PY313 and position > 0 and flow.instrs[position - 1].name == "END_FOR")
+
+
+def _restored_except_slot(flow: Flow, position: int) -> int:
+    """The stack slot of the except-state that the POP_EXCEPT at `position` restores."""
+    key = origin_of(flow, next(iter(flow.stacks[position][-1][0])))
+    if key is None or key < 0:
+        return -1
+    start = producer_position(key)
+    return len(flow.stacks[start]) - 1
 
 
 def _plan_site(
@@ -185,28 +249,15 @@ class _SitePlanner:
 
     def _null(self, slot: int, key: int | None, nullness: int) -> Recipe:
         if key is not None and nullness == NULL:
-            origin = self._origin(key)
+            origin = origin_of(self.flow, key)
             if origin is not None and self.flow.instrs[producer_position(origin)].name == "PUSH_NULL":
                 return Recipe(RecipeKind.REEXECUTE, slot, load=producer_position(origin))
         if key is not None and self.flow.instrs[producer_position(key)].name == "LOAD_FAST_AND_CLEAR":
             raise Refusal("the call is inside a comprehension")
         raise Refusal("a value under the call may be NULL, so it cannot be saved")
 
-    def _origin(self, key: int) -> int | None:
-        """Follow COPY/SWAP back to the instruction that first pushed the item."""
-        seen = 0
-        while seen < 64:
-            source = source_item(self.flow, key)
-            if source is None:
-                return key
-            if len(source[0]) != 1:
-                return None
-            key = next(iter(source[0]))
-            seen += 1
-        return None
-
     def _reload(self, slot: int, key: int) -> Recipe | None:
-        origin = self._origin(key)
+        origin = origin_of(self.flow, key)
         if origin is None or producer_output(origin) != 0:
             return None
         position = producer_position(origin)
@@ -269,6 +320,20 @@ class _SitePlanner:
     def _add_spill(self, spill: Spill) -> None:
         self.spills.append(spill)
         self.hidden.add(spill.name)
+
+
+def origin_of(flow: Flow, key: int) -> int | None:
+    """Follow COPY/SWAP back to the instruction that first pushed the item `key`."""
+    for _ in range(64):
+        if key < 0:
+            return key
+        source = source_item(flow, key)
+        if source is None:
+            return key
+        if len(source[0]) != 1:
+            return None
+        key = next(iter(source[0]))
+    return None
 
 
 def find_label(flow: Flow, position: int, globals_: dict) -> LabelInfo | None:

@@ -3,7 +3,7 @@
     b"AGF1" | header length (4 bytes, big-endian) | header (UTF-8 JSON) | payload (pickle)
 
 The header says where each frame is paused (module, qualified name, code fingerprint, call
-site, line, ADDRESS label, names of the saved values) and under which Python. A snapshot is
+site, line, ADDRESS label, names of the saved value-stack items) and under which Python. A snapshot is
 checked against the loaded code from the header alone, before a single byte is unpickled.
 The payload holds the saved values of every frame and the caller's attachment in one pickle,
 so objects shared between them stay shared.
@@ -20,43 +20,29 @@ from .errors import SnapshotMismatchError
 from .records import FrameState
 
 MAGIC = b"AGF1"
+#: Hidden locals named in the header: the value-stack items a resume must rebuild.
+HIDDEN_PREFIX = "__ag_"
 _LENGTH = struct.Struct(">I")
 
 
 def encode(states: list[FrameState], python: tuple[int, int], attachment: Any) -> bytes:
     """Serialize frames (outermost first) and an attachment."""
     header = json.dumps(
-        {"python": list(python), "frames": [_frame_header(state) for state in states]},
-        separators=(",", ":"),
+        [list(python), [_frame_header(state) for state in states]], separators=(",", ":")
     ).encode()
     payload = pickling.dumps((tuple(state.values for state in states), attachment))
     return MAGIC + _LENGTH.pack(len(header)) + header + payload
 
 
 def _frame_header(state: FrameState) -> list:
-    return [
-        state.module, state.qualname, state.fingerprint, state.site, state.lineno, state.label,
-        sorted(state.values),
-    ]
+    hidden = sorted(name for name in state.values if name.startswith(HIDDEN_PREFIX))
+    return [state.module, state.qualname, state.fingerprint, state.site, state.lineno,
+            state.label, hidden]
 
 
-def read_header(blob: bytes) -> list[FrameState]:
-    """The frames a snapshot holds, without their values (nothing is unpickled)."""
-    header, _ = _split(blob)
-    python = tuple(header["python"])
-    return [
-        FrameState(module, qualname, fingerprint, python, site, lineno, label, None, tuple(names))
-        for module, qualname, fingerprint, site, lineno, label, names in header["frames"]
-    ]
-
-
-def read_payload(blob: bytes) -> tuple[tuple[dict, ...], Any]:
-    """The saved values of each frame and the attachment (this unpickles)."""
-    _, payload = _split(blob)
-    return pickling.loads(payload)
-
-
-def _split(blob: bytes) -> tuple[dict, bytes]:
+def read(blob: bytes) -> tuple[list[FrameState], memoryview]:
+    """The frames a snapshot holds, without their values (nothing is unpickled yet), and
+    the payload still to unpickle with `read_payload`."""
     if not isinstance(blob, (bytes, bytearray)) or blob[:4] != MAGIC:
         raise SnapshotMismatchError(
             "not a snapshot: it does not start with the engine's format marker",
@@ -64,8 +50,19 @@ def _split(blob: bytes) -> tuple[dict, bytes]:
         )
     (length,) = _LENGTH.unpack_from(blob, 4)
     start = 4 + _LENGTH.size
+    view = memoryview(blob)
     try:
-        header = json.loads(blob[start : start + length])
-    except ValueError as exc:
+        python, frames = json.loads(bytes(view[start : start + length]))
+        states = [
+            FrameState(module, qualname, fingerprint, tuple(python), site, lineno, label, None,
+                       tuple(hidden))
+            for module, qualname, fingerprint, site, lineno, label, hidden in frames
+        ]
+    except (ValueError, TypeError) as exc:
         raise SnapshotMismatchError("the snapshot header is damaged", reason="bad header") from exc
-    return header, bytes(blob[start + length :])
+    return states, view[start + length :]
+
+
+def read_payload(payload: memoryview) -> tuple[tuple[dict, ...], Any]:
+    """The saved values of each frame and the attachment (this unpickles)."""
+    return pickling.loads(payload)

@@ -4,6 +4,7 @@ frame-less snapshots."""
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 
 import pytest
 
@@ -60,13 +61,10 @@ class _Tripwire:
 
 def test_mismatched_snapshot_is_refused_before_anything_is_unpickled() -> None:
     outcome = _frames.run(attached.keep, (["x"],), attachment=lambda: _Tripwire())
-    header = wire.read_header(outcome.snapshot)
+    header = wire.read(outcome.snapshot)[0][0]
     forged = wire.encode(
-        [header[0].__class__(
-            "no_such_module_anywhere", "keep", header[0].fingerprint, header[0].python,
-            header[0].site, header[0].lineno, header[0].label, {"items": []},
-        )],
-        header[0].python,
+        [replace(header, module="no_such_module_anywhere", values={"items": []})],
+        header.python,
         _Tripwire(),
     )
     _Tripwire.fired.clear()

@@ -21,8 +21,7 @@ def _instrumented_infos() -> list:
     for path in sorted((ROOT / "tests" / "engine" / "cases").glob("*.py")):
         if not path.stem.startswith("_"):
             importlib.import_module(f"tests.engine.cases.{path.stem}")
-    infos = {id(info): info for info in registry._by_code.values()}
-    return sorted(infos.values(), key=lambda info: (info.module, info.qualname))
+    return sorted(registry.registered(), key=lambda info: (info.module, info.qualname))
 
 
 INFOS = _instrumented_infos()

@@ -87,8 +87,8 @@ class Flow:
     stacks: list[Stack | None]
     #: Successor positions of each instruction (fall-through, jump, exception handler).
     successors: list[tuple[int, ...]]
-    #: Predecessors along fall-through and jump edges only (no exception edges).
-    normal_predecessors: list[list[int]] = field(default_factory=list)
+    #: Successors along fall-through and jump edges only (no exception edges).
+    normal_successors: list[tuple[int, ...]] = field(default_factory=list)
     #: Positions where each fast local is written (stored, deleted or cleared), sorted.
     writes: dict[str, list[int]] = field(default_factory=dict)
 
@@ -224,7 +224,7 @@ def analyze(items: list) -> Flow:
         regions=regions,
         stacks=[None] * len(instrs),
         successors=[()] * len(instrs),
-        normal_predecessors=[[] for _ in instrs],
+        normal_successors=[()] * len(instrs),
     )
     _record_writes(flow)
     _propagate(flow)
@@ -241,16 +241,12 @@ def _propagate(flow: Flow) -> None:
     stacks = flow.stacks
     stacks[0] = ()
     work = [0]
-    visited: set[int] = set()
     while work:
         position = work.pop()
         stack = stacks[position]
         handler, edges = _edges(flow, position, stack)
-        flow.successors[position] = tuple(target for target, _ in handler + edges)
-        if position not in visited:
-            visited.add(position)
-            for target, _ in edges:
-                flow.normal_predecessors[target].append(position)
+        flow.normal_successors[position] = tuple(target for target, _ in edges)
+        flow.successors[position] = tuple(target for target, _ in handler) + flow.normal_successors[position]
         for target, new_stack in handler + edges:
             old = stacks[target]
             if old is None:

@@ -117,19 +117,17 @@ def _clear_where_item_dies(flow: Flow, plan: Plan, name: str, slot: int, produce
     """Clear `name` where normal control flow passes from code in which `slot` holds the item
     that the instruction at `producer_at` pushed to code in which it does not (the item was
     popped, or consumed by a call whose result took its place)."""
-    for position, stack in enumerate(flow.stacks):
-        if stack is None or _holds(stack, slot, producer_at):
+    item = set(range(producer_at << 8, (producer_at + 1) << 8))  # any output of the producer
+    holding = [
+        stack is not None and len(stack) > slot and not item.isdisjoint(stack[slot][0])
+        for stack in flow.stacks
+    ]
+    for position, holds in enumerate(holding):
+        if not holds:
             continue
-        if not _may_insert_before(flow, position):
-            continue
-        if any(_holds(flow.stacks[p], slot, producer_at) for p in flow.normal_predecessors[position]):
-            plan.clears_before.setdefault(position, set()).add(name)
-
-
-def _holds(stack, slot: int, producer_at: int) -> bool:
-    return len(stack) > slot and any(
-        producer_position(key) == producer_at for key in stack[slot][0] if key >= 0
-    )
+        for successor in flow.normal_successors[position]:
+            if not holding[successor] and _may_insert_before(flow, successor):
+                plan.clears_before.setdefault(successor, set()).add(name)
 
 
 def _may_insert_before(flow: Flow, position: int) -> bool:

@@ -1,0 +1,320 @@
+"""Benchmarks of the continuation engine (issue 2): print a Markdown table of figures, targets
+and PASS/MISS markers for the running interpreter, and save it under benchmarks/results/.
+
+    python -m benchmarks.engine [--quick] [--results DIR]
+
+1. call overhead of instrumented vs plain functions (tiny, 100-iteration loop, 40 lines);
+2. warm resume -> next pause of a 5-deep stack with ~20 locals per frame, and snapshot size;
+3. instrumentation time of a 50-line function, and its lazy twin build on first resume;
+4. cold start: import, instrumentation, snapshot read and first resume in a fresh process.
+
+Targets are information only: a miss is reported, never a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import inspect
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from autograms._frames import Paused, instrument, load, pickling, resume, run, wire
+from autograms._frames.twin import twin_of
+
+from . import _cold, _subjects, _timing
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+
+OVERHEAD_TARGET = 1.05
+RESUME_TARGET = 100e-6
+INSTRUMENT_TARGET = 5e-3
+
+#: Call-overhead subjects: row label, subject name, timed statement (unrolled ten times).
+OVERHEAD_CASES = (
+    ("call overhead: tiny function", "tiny", "f(1, 2)"),
+    ("call overhead: loop, 100 × `acc.append(helper(i))`", "loop", "f(100)"),
+    ("call overhead: 40-line function", "forty", "f(items)"),
+)
+_UNROLL = 10
+
+COLD_LABELS = {
+    "import": "cold: import `autograms._frames`",
+    "instrument": "cold: instrument the 5 stack functions",
+    "read": "cold: read the snapshot file",
+    "first_resume": "cold: first resume (unpickle, 5 twin builds, run, pickle)",
+    "second_resume": "cold: second resume",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How much repetition a run uses."""
+
+    #: Interleaved rounds of each call-overhead comparison and of the warm resume timing.
+    rounds: int
+    #: Seconds each timed run of a round should last.
+    budget: float
+    #: Functions instrumented (and twins built) for the instrumentation figures.
+    instruments: int
+    #: Fresh processes for the cold-start figures.
+    cold_runs: int
+    quick: bool
+
+
+FULL = Settings(rounds=20, budget=0.05, instruments=15, cold_runs=5, quick=False)
+QUICK = Settings(rounds=2, budget=0.002, instruments=2, cold_runs=1, quick=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the results table; `passed` is None for figures without a target."""
+
+    benchmark: str
+    result: str
+    target: str = ""
+    passed: bool | None = None
+
+    @property
+    def status(self) -> str:
+        return {None: "info", True: "PASS", False: "MISS"}[self.passed]
+
+
+def format_seconds(seconds: float) -> str:
+    """`seconds` in the unit that keeps three significant digits readable."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def format_spread(values: Sequence[float]) -> str:
+    """Median of `values`, with their range when there is more than one."""
+    median = format_seconds(statistics.median(values))
+    if len(values) < 2:
+        return median
+    return f"{median} (range {format_seconds(min(values))}–{format_seconds(max(values))})"
+
+
+def _call_timer(function: object, statement: str) -> timeit.Timer:
+    """`statement` ten times per loop, with `f` (and the 40-line function's `items`) local."""
+    return _timing.timer(
+        "; ".join([statement] * _UNROLL),
+        "f = subject; items = forty_items",
+        subject=function,
+        forty_items=list(_subjects.FORTY_ITEMS),
+    )
+
+
+def _compare_calls(pair: tuple, statement: str, settings: Settings) -> _timing.Comparison:
+    plain, instrumented = pair
+    return _timing.compare(
+        partial(_call_timer, plain, statement), partial(_call_timer, instrumented, statement),
+        rounds=settings.rounds, budget=settings.budget,
+    )
+
+
+def _overhead_result(comparison: _timing.Comparison) -> str:
+    plain = format_seconds(comparison.baseline / _UNROLL)
+    instrumented = format_seconds(comparison.variant / _UNROLL)
+    return f"{comparison.ratio:.3f}x ({plain} → {instrumented})"
+
+
+def measure_overhead(settings: Settings) -> list[Row]:
+    """Instrumented / plain call time of each overhead subject, and of a hooked tiny function."""
+    pairs = _subjects.overhead_pairs()
+    plain_tiny = pairs["tiny"][0]
+    control = _compare_calls((plain_tiny, plain_tiny), "f(1, 2)", settings)
+    rows = [Row("noise floor: tiny plain function against itself", _overhead_result(control))]
+    for label, name, statement in OVERHEAD_CASES:
+        comparison = _compare_calls(pairs[name], statement, settings)
+        rows.append(Row(
+            label, _overhead_result(comparison), f"≤ {OVERHEAD_TARGET}x",
+            comparison.ratio <= OVERHEAD_TARGET,
+        ))
+    plain, instrumented = pairs["forty"]
+    rows.append(Row(
+        "objects left to the cyclic GC per call of the 40-line function",
+        f"{cyclic_garbage(plain):g} → {cyclic_garbage(instrumented):g}",
+    ))
+    hooked = _compare_calls(_subjects.hooked_pair(), "f(1, 2)", settings)
+    rows.append(Row("call overhead: tiny function, no-op enter/leave hooks (dialog layer)",
+                    _overhead_result(hooked)))
+    return rows
+
+
+def cyclic_garbage(forty: Callable[[list[int]], object], calls: int = 100) -> float:
+    """Objects that only the cyclic collector frees, per call of a 40-line function."""
+    with _timing.gc_paused():
+        gc.collect()
+        for _ in range(calls):
+            forty(list(_subjects.FORTY_ITEMS))
+        return gc.collect() / calls
+
+
+def stack_snapshot() -> bytes:
+    """A snapshot of the deep stack paused at its innermost frame."""
+    _subjects.instrument_stack()
+    outcome = run(_subjects.level1, (_subjects.STACK_SEED,))
+    if not isinstance(outcome, Paused):
+        raise RuntimeError(f"the deep stack did not pause: {outcome!r}")
+    return outcome.snapshot
+
+
+def measure_resume(settings: Settings, snapshot: bytes) -> list[Row]:
+    """Warm resume -> next pause of the deep stack, its parts, and the snapshot size."""
+    resume(snapshot, "warm-up")  # builds the twins
+
+    def per_call(function: Callable[[], object]) -> list[float]:
+        return _timing.per_call(function, rounds=settings.rounds, budget=settings.budget)
+
+    times = per_call(lambda: resume(snapshot, "again"))
+    loads = per_call(lambda: load(snapshot))
+    values = wire.read_payload(wire.read(snapshot)[1])
+    pickled = pickling.dumps(values)
+    unpickle = per_call(lambda: pickling.loads(pickled))
+    repickle = per_call(lambda: pickling.dumps(values))
+    depth = _subjects.STACK_DEPTH
+    return [
+        Row(
+            f"warm resume → next pause, {depth} frames × ~20 locals (pickle)",
+            format_spread(times),
+            f"≤ {format_seconds(RESUME_TARGET)}",
+            statistics.median(times) <= RESUME_TARGET,
+        ),
+        Row("… of which `load()`: header check of 5 frames + unpickle", format_spread(loads)),
+        Row(
+            "… of which unpickling / pickling the saved values alone",
+            f"{format_seconds(statistics.median(unpickle))} / "
+            f"{format_seconds(statistics.median(repickle))}",
+        ),
+        Row(f"snapshot size, {depth} frames", f"{len(snapshot):,} B ({len(pickled):,} B pickle)"),
+    ]
+
+
+def _source_lines(function: object) -> int:
+    return len(inspect.getsourcelines(function)[0])
+
+
+def measure_instrumentation(settings: Settings) -> list[Row]:
+    """Time to instrument fresh copies of the 50-line function and to build their twins."""
+    instrument_times: list[float] = []
+    twin_times: list[float] = []
+    for _ in range(settings.instruments):
+        info, seconds = _timing.once(partial(instrument, _subjects.fifty_copy()))
+        instrument_times.append(seconds)
+        twin_times.append(_timing.once(partial(twin_of, info))[1])
+    lines = _source_lines(_subjects.fifty)
+    return [
+        Row(
+            f"instrument a {lines}-line function",
+            format_spread(instrument_times),
+            f"≤ {format_seconds(INSTRUMENT_TARGET)}",
+            statistics.median(instrument_times) <= INSTRUMENT_TARGET,
+        ),
+        Row(f"lazy twin build of the {lines}-line function (first resume)",
+            format_spread(twin_times)),
+    ]
+
+
+def _cold_run(path: str) -> tuple[dict[str, float], float]:
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT), environment.get("PYTHONPATH")])
+    )
+    start = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-m", _cold.__name__, path],
+        capture_output=True, text=True, cwd=ROOT, env=environment,
+    )
+    wall = time.perf_counter() - start
+    if completed.returncode != 0:
+        raise RuntimeError(f"the cold-start process failed:\n{completed.stderr}")
+    return json.loads(completed.stdout), wall
+
+
+def measure_cold(settings: Settings, snapshot: bytes) -> list[Row]:
+    """Each step of a first resume in fresh processes, plus the whole process's wall time."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "snapshot.pickle")
+        Path(path).write_bytes(snapshot)
+        runs = [_cold_run(path) for _ in range(settings.cold_runs)]
+    rows = [
+        Row(COLD_LABELS[step], format_spread([steps[step] for steps, _ in runs]))
+        for step in _cold.STEPS
+    ]
+    rows.append(Row("cold: whole process, interpreter start included",
+                    format_spread([wall for _, wall in runs])))
+    return rows
+
+
+def render(rows: Sequence[Row], settings: Settings) -> str:
+    """The Markdown table with a heading naming the interpreter and how it was measured."""
+    kind = "quick run (few repetitions, rough figures)" if settings.quick else "full run"
+    lines = [
+        f"## Engine benchmarks: CPython {platform.python_version()}",
+        "",
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{time.strftime('%Y-%m-%d')}, {kind}. In-process figures are CPU time of the "
+        "measuring thread (`time.thread_time`) with the garbage collector on, medians per "
+        "call; overhead is the median of "
+        f"{settings.rounds} interleaved per-round ratios. Instrumentation: "
+        f"{settings.instruments} functions. Cold: {settings.cold_runs} fresh process(es), CPU "
+        "time of each step; the whole process is wall time.",
+        "",
+        "| Benchmark | Result | Target | Status |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {r.benchmark} | {r.result} | {r.target or '—'} | {r.status} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def measure(settings: Settings) -> list[Row]:
+    """Every benchmark's rows, in table order."""
+    snapshot = stack_snapshot()
+    return [
+        *measure_overhead(settings),
+        *measure_resume(settings, snapshot),
+        *measure_instrumentation(settings),
+        *measure_cold(settings, snapshot),
+    ]
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.engine", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="few repetitions, for smoke tests; saves no results by default")
+    parser.add_argument("--results", type=Path, default=None,
+                        help=f"directory for engine-<python-version>.md (default {RESULTS}, "
+                             "or none with --quick)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmarks, print the table and save it; always 0 unless something crashed."""
+    arguments = parse_arguments(argv)
+    settings = QUICK if arguments.quick else FULL
+    table = render(measure(settings), settings)
+    sys.stdout.write(table)
+    directory = arguments.results or (None if settings.quick else RESULTS)
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"engine-{platform.python_version()}.md").write_text(table, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,7 +2,7 @@
 PYTHONS := 3.11.7 3.12.1 3.13.0
 PYTEST_ARGS ?=
 
-.PHONY: test bench demo venvs system-deps clean
+.PHONY: test bench bench-compare demo venvs system-deps clean
 
 ## test: run the whole test suite under every supported CPython; fails if any interpreter fails
 ## (all venvs are created first: some tests load a session saved by another interpreter)
@@ -20,6 +20,11 @@ bench:
 	@for v in $(PYTHONS); do \
 		py=$$(tools/venv.sh $$v test | tail -n 1) && $$py -m benchmarks.engine || exit 1; \
 	done
+
+## bench-compare: this project vs AutoGRAMS 0.5.3 and LangGraph, side by side (peers are
+## installed under ~/.cache/autograms/bench); writes benchmarks/results/compare.{md,json,png}
+bench-compare: venvs
+	@.venv/3.12.1/bin/python -m benchmarks.compare $(BENCH_COMPARE_ARGS)
 
 ## demo: install into the 3.12 venv and run the pause/resume demo, one process per turn
 demo:

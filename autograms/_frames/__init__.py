@@ -14,6 +14,7 @@ It knows nothing of chat. The dialog layer uses:
     store(loaded), pack(attachment)
                                  serialize a loaded snapshot again / a frame-less snapshot
     goto(label) / returnto(label)
+    mark_transparent(wrapper)    a decorator's wrapper a pause may pass through
     describe(snapshot)           the paused frames, for display
 
 Importing it on an interpreter whose bytecode it does not know raises UnsupportedPythonError.
@@ -31,7 +32,7 @@ from .errors import (
 )
 from .instrument import instrument
 from .jumps import goto, returnto
-from .registry import FrameHooks, FunctionInfo, lookup
+from .registry import FrameHooks, FunctionInfo, lookup, mark_transparent
 from .resume import Loaded, load, pack, store
 from .snapshot import pause
 
@@ -53,6 +54,7 @@ __all__ = [
     "instrument",
     "load",
     "lookup",
+    "mark_transparent",
     "pack",
     "pause",
     "resume",

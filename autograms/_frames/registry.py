@@ -86,6 +86,7 @@ _lock = threading.Lock()
 _by_code: dict[int, FunctionInfo] = {}
 _engine_codes: dict[int, CodeType] = {}
 _driver_codes: dict[int, CodeType] = {}
+_transparent_codes: dict[int, CodeType] = {}
 
 
 def register(info: FunctionInfo) -> None:
@@ -126,3 +127,15 @@ def mark_driver_code(function: Callable[..., Any]) -> None:
 
 def is_driver_code(code: CodeType) -> bool:
     return id(code) in _driver_codes
+
+
+def mark_transparent(function: Callable[..., Any]) -> None:
+    """Declare a wrapper that returns what its inner call returns, untouched (a decorator's
+    wrapper). A pause may pass through it: on resume the wrapper is not rebuilt and the
+    inner function's result goes straight to the wrapper's caller."""
+    with _lock:
+        _transparent_codes[id(function.__code__)] = function.__code__
+
+
+def is_transparent_code(code: CodeType) -> bool:
+    return id(code) in _transparent_codes

@@ -148,18 +148,34 @@ def _site(state: FrameState, info: FunctionInfo) -> CallSite:
 
 
 def _instrumented(state: FrameState) -> FunctionInfo:
-    function: Any = find_function(state.module, state.qualname)
-    while True:
+    """The instrumented function the snapshot names, looking through decorator wrappers
+    (their ``__wrapped__``, or the functions their closure holds)."""
+    candidates: list[Any] = [find_function(state.module, state.qualname)]
+    seen: set[int] = set()
+    while candidates:
+        function = candidates.pop(0)
+        if id(function) in seen:
+            continue
+        seen.add(id(function))
         info = lookup(function.__code__)
-        if info is not None:
+        if info is not None and info.qualname == state.qualname:
             return info
-        function = getattr(function, "__wrapped__", None)
-        if not isinstance(function, FunctionType):
-            raise SnapshotMismatchError(
-                f"{state.module}.{state.qualname} is no longer instrumented",
-                qualname=state.qualname,
-                reason="not instrumented",
-            )
+        inner = getattr(function, "__wrapped__", None)
+        cells = [cell.cell_contents for cell in function.__closure__ or () if _filled(cell)]
+        candidates += [f for f in [inner, *cells] if isinstance(f, FunctionType)]
+    raise SnapshotMismatchError(
+        f"{state.module}.{state.qualname} is no longer instrumented",
+        qualname=state.qualname,
+        reason="not instrumented",
+    )
+
+
+def _filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
 
 
 def _remapped_site(state: FrameState, info: FunctionInfo) -> CallSite:

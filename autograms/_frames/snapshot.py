@@ -26,7 +26,13 @@ from . import callees, pickling, wire
 from .errors import ContinuationError, PauseSignal, UnpicklableLocalError
 from .instrument import CELLS
 from .records import CallSite, FrameState, RecipeKind
-from .registry import FunctionInfo, is_driver_code, is_engine_code, lookup
+from .registry import (
+    FunctionInfo,
+    is_driver_code,
+    is_engine_code,
+    is_transparent_code,
+    lookup,
+)
 from .versions import PY_MINOR
 
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
@@ -57,26 +63,28 @@ def pause(payload: Any = None) -> NoReturn:
 def program_frames(start: FrameType) -> list[tuple[FrameType, FunctionInfo, CallSite]]:
     """Instrumented frames from the driver up to the pause, outermost first, with the call
     site each is paused at."""
-    frames = _frames_below_driver(start)
     chain: list[tuple[FrameType, FunctionInfo, CallSite]] = []
+    caller: tuple[FrameType, FunctionInfo, CallSite] | None = None  # callee not yet checked
     cut: FrameType | None = None
-    for frame in frames:
+    for frame in _frames_below_driver(start):
         code = frame.f_code
         if is_engine_code(code):
             continue
         info = lookup(code)
-        if info is None:
+        if info is None and not is_transparent_code(code):
             _check_plain_frame(frame, chain)
-            cut = cut or frame
+        if caller is not None:
+            _check_direct_call(caller, code)
+            caller = None
+        if is_transparent_code(code) and cut is None:
             continue
-        if cut is not None:
+        if info is None:
+            cut = cut or frame
+        elif cut is not None:
             raise _sandwich_error(cut, info)
-        site = _paused_site(frame, info)
-        if chain:
-            _check_direct_call(chain[-1], frame.f_code)
-        chain.append((frame, info, site))
-    if cut is not None:
-        _check_direct_call(chain[-1], cut.f_code)
+        else:
+            caller = (frame, info, _paused_site(frame, info))
+            chain.append(caller)
     return chain
 
 

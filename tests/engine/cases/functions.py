@@ -169,3 +169,43 @@ CASES = {
     "many_locals": Case(many_locals, (), ["r", "7"]),
     "exec_defined": Case(calls_exec_defined, (), ["1", "2"]),
 }
+
+
+def passing_wrapper(function):
+    """A decorator whose wrapper only passes the result through (like @autograms_node)."""
+
+    def wrapper(*args, **kwargs):
+        print("wrapper before", function.__name__)
+        return function(*args, **kwargs)
+
+    _mark_transparent(wrapper)
+    return wrapper
+
+
+def _mark_transparent(wrapper):
+    from tests.engine.harness import REFERENCE
+
+    if not REFERENCE:
+        from autograms import _frames
+
+        _frames.mark_transparent(wrapper)
+
+
+@passing_wrapper
+@resumable
+def wrapped_node(question):
+    first = checkpoint(("node asks", question))
+    return first + checkpoint("node asks again")
+
+
+@passing_wrapper
+def wrapped_plain(question):
+    return checkpoint(("plain node asks", question))
+
+
+@resumable
+def through_transparent_wrappers():
+    return wrapped_node("q1"), wrapped_plain("q2")
+
+
+CASES["through_transparent_wrappers"] = Case(through_transparent_wrappers, (), ["a", "b", "c"])

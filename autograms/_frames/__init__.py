@@ -3,7 +3,8 @@ plain picklable data, and resume it exactly, in this process or another.
 
 It knows nothing of chat. The dialog layer uses:
 
-    instrument(fn, hooks)        rewrite a function once so it can pause and be jumped into
+    instrument(fn, hooks, routes)
+                                 rewrite a function once so it can pause and be jumped into
     run(fn, args, kwargs, attachment=...)
                                  call it until it returns (Finished) or pauses (Paused);
                                  attachment() is saved in the snapshot with the frames
@@ -34,6 +35,7 @@ from .instrument import instrument
 from .jumps import goto, returnto
 from .registry import FrameHooks, FunctionInfo, lookup, mark_transparent
 from .resume import Loaded, load, pack, store
+from .routing import GlobalRoutes
 from .snapshot import pause
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "Finished",
     "FrameHooks",
     "FunctionInfo",
+    "GlobalRoutes",
     "Loaded",
     "Outcome",
     "Paused",

@@ -43,8 +43,13 @@ def call(function: Any, arguments: list[Instr], count: int, location: Location =
         head = [instr("PUSH_NULL", location=location), instr("LOAD_CONST", function, location)]
     else:
         head = [instr("LOAD_CONST", function, location), instr("PUSH_NULL", location=location)]
+    return head + arguments + call_only(count, location)
+
+
+def call_only(count: int, location: Location = None) -> list[Instr]:
+    """The call instruction(s) for a callable pair and `count` arguments already pushed."""
     tail = [instr("PRECALL", count, location)] if HAS_PRECALL else []
-    return head + arguments + tail + [instr("CALL", count, location)]
+    return tail + [instr("CALL", count, location)]
 
 
 def jump_if_true(target: Label, location: Location = None) -> Instr:

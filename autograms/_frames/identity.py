@@ -21,10 +21,13 @@ from .errors import SnapshotMismatchError
 LAYOUT_VERSION = 1
 
 
-def fingerprint(code: CodeType) -> str:
-    """A stable hex digest of `code`'s layout-relevant parts."""
+def fingerprint(code: CodeType, routed: list[str] | None = None) -> str:
+    """A stable hex digest of `code`'s layout-relevant parts, and of the global names its
+    instrumented form routes elsewhere (routing changes the call sites)."""
     digest = hashlib.sha256()
     digest.update(f"layout:{LAYOUT_VERSION}".encode())
+    if routed:
+        digest.update(("routed:" + ",".join(routed)).encode())
     _feed_code(digest, code)
     return digest.hexdigest()[:32]
 

@@ -52,6 +52,7 @@ from .errors import ContinuationError, JumpSignal, PauseSignal
 from .identity import fingerprint
 from .records import CallSite, Recipe, RecipeKind
 from .registry import FrameHooks, FunctionInfo, lookup, register
+from .routing import GlobalRoutes, route_globals, routed_names
 from .sites import LabelInfo, Plan, plan_sites
 from .versions import (
     DUAL_LOCAL_OPS,
@@ -106,15 +107,21 @@ class Layout:
         return self.prologue + self.body + self.tail
 
 
-def instrument(function: FunctionType, hooks: FrameHooks | None = None) -> FunctionInfo:
-    """Rewrite `function` in place (its ``__code__``) and register it; idempotent."""
+def instrument(
+    function: FunctionType, hooks: FrameHooks | None = None, routes: GlobalRoutes | None = None
+) -> FunctionInfo:
+    """Rewrite `function` in place (its ``__code__``) and register it; idempotent.
+
+    `hooks` run on entering and leaving its frames; `routes` sends chosen global names to
+    callbacks (see routing.py).
+    """
     known = lookup(function.__code__)
     if known is not None:
         return known
     refuse_at_decoration(function)
     original = function.__code__
     try:
-        template, flow, plan = _analyze(original, function.__globals__)
+        template, flow, plan = _analyze(original, function.__globals__, routes)
         labels = _label_table(function, plan)
         layout = _Rewriter(template, flow, plan, hooks, original).run()
     except AnalysisError as exc:
@@ -124,7 +131,7 @@ def instrument(function: FunctionType, hooks: FrameHooks | None = None) -> Funct
         function=function,
         module=function.__module__,
         qualname=function.__qualname__,
-        fingerprint=fingerprint(original),
+        fingerprint=fingerprint(original, routed_names(list(template), routes)),
         original_code=original,
         flow=flow,
         sites=plan.sites,
@@ -204,9 +211,12 @@ def _split_dual_ops(items: list) -> list:
     return result
 
 
-def _analyze(code: CodeType, globals_: dict) -> tuple[Bytecode, Flow, Plan]:
+def _analyze(
+    code: CodeType, globals_: dict, routes: GlobalRoutes | None
+) -> tuple[Bytecode, Flow, Plan]:
     template = load_template(code)
-    flow = analyze(list(template))
+    items = route_globals(list(template), routes) if routes else list(template)
+    flow = analyze(items)
     plan = plan_sites(flow, globals_)
     deoptimized = _deopt_labelled_methods(flow, plan)
     if deoptimized is not None:

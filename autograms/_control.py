@@ -1,0 +1,82 @@
+"""Control of a running program: reply, EXIT, GOTO, RETURNTO, location.
+
+These are the only dialog functions that talk to the continuation engine's pause and jump.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from . import _frames
+from .memory import require_memory
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyPayload:
+    """What a program hands back when `reply` ends a turn."""
+
+    text: str
+    data: Any = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExitPayload:
+    """What a program hands back when `EXIT` ends a turn."""
+
+    data: Any = None
+
+    @property
+    def text(self) -> str | None:
+        return self.data.get("reply") if isinstance(self.data, dict) else None
+
+
+def reply(text: str, data: Any = None, ADDRESS: str | None = None) -> str:  # noqa: N803
+    """End the turn with `text` for the user; on the next turn, return the user's message.
+
+    `data` travels with the reply to the caller of ``Autogram.reply`` (``memory.reply_data``).
+    """
+    memory = require_memory("reply()")
+    memory.check_may_pause("reply()")
+    memory.log_chat_turn(str(text), address=ADDRESS, function=_caller())
+    return _frames.pause(ReplyPayload(str(text), data, ADDRESS))
+
+
+def EXIT(data: Any = None) -> Any:  # noqa: N802 - AutoGRAMS' name
+    """End the turn without a reply; the next turn continues after the call.
+
+    A dict `data` with a ``"reply"`` key gives ``Autogram.reply`` that text to return.
+    """
+    memory = require_memory("EXIT()")
+    memory.check_may_pause("EXIT()")
+    memory.memory_dict["exit_data"] = data
+    return _frames.pause(ExitPayload(data))
+
+
+def GOTO(destination: str) -> None:  # noqa: N802
+    """Re-execute the call labelled ``ADDRESS=destination`` in the current decorated function,
+    with its current locals."""
+    require_memory("GOTO()").check_may_pause("GOTO()")
+    _frames.goto(destination)
+
+
+def RETURNTO(destination: str) -> None:  # noqa: N802
+    """Return to the nearest calling decorated function that has the call labelled
+    ``ADDRESS=destination`` and re-execute that call (``finally`` blocks and ``__exit__``
+    methods of the functions left behind run)."""
+    require_memory("RETURNTO()").check_may_pause("RETURNTO()")
+    _frames.returnto(destination)
+
+
+def location(ADDRESS: str | None = None) -> None:  # noqa: N803
+    """A named point in a program: a target for GOTO/RETURNTO, logged as a node."""
+    if ADDRESS is not None:
+        memory = require_memory("location()")
+        memory.set_node(ADDRESS)
+
+
+def _caller() -> str:
+    """Qualified name of the function that called the caller of this function."""
+    return sys._getframe(2).f_code.co_qualname

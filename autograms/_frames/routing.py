@@ -1,0 +1,94 @@
+"""Routing chosen global names of an instrumented function to callbacks.
+
+A module may declare globals whose value belongs to the running session rather than to the
+process. Inside instrumented code, each LOAD_GLOBAL, STORE_GLOBAL and DELETE_GLOBAL of such a
+name becomes a call to the `GlobalRoutes` callbacks; the module's own dictionary is never
+written, so concurrent sessions cannot see each other's values.
+
+The rewrite happens before the analysis, so the call sites it adds are ordinary sites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bytecode import Instr
+
+from . import emit
+from .versions import NULL_BELOW_CALLABLE
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalRoutes:
+    """Where reads and writes of `names` go instead of the module's globals."""
+
+    names: frozenset[str]
+    #: load(name) -> value; raises NameError if the name has no value
+    load: Callable[[str], Any]
+    #: store(value, name)
+    store: Callable[[Any, str], None]
+    #: delete(name); raises NameError if the name has no value
+    delete: Callable[[str], None]
+
+
+def routed_names(items: list, routes: GlobalRoutes | None) -> list[str]:
+    """The routed names `items` actually uses (part of the code identity)."""
+    if routes is None:
+        return []
+    used = {_global_name(item) for item in items if isinstance(item, Instr)}
+    return sorted(used & routes.names)
+
+
+def route_globals(items: list, routes: GlobalRoutes) -> list:
+    """`items` with every access to a routed global replaced by a callback call."""
+    result: list = []
+    for item in items:
+        name = _global_name(item) if isinstance(item, Instr) else None
+        if name is None or name not in routes.names:
+            result.append(item)
+        elif item.name == "LOAD_GLOBAL":
+            result += _load(item, routes)
+        elif item.name == "STORE_GLOBAL":
+            result += _store(item, routes)
+        else:
+            result += _delete(item, routes)
+    return result
+
+
+def _global_name(instr: Instr) -> str | None:
+    if instr.name == "LOAD_GLOBAL":
+        return instr.arg[1] if isinstance(instr.arg, tuple) else instr.arg
+    if instr.name in ("STORE_GLOBAL", "DELETE_GLOBAL"):
+        return instr.arg
+    return None
+
+
+def _load(instr: Instr, routes: GlobalRoutes) -> list[Instr]:
+    location = instr.location
+    name = _global_name(instr)
+    value = emit.call(routes.load, [emit.instr("LOAD_CONST", name, location)], 1, location)
+    if not (isinstance(instr.arg, tuple) and instr.arg[0]):
+        return value
+    null = emit.instr("PUSH_NULL", location=location)  # the callable pair of a call
+    return [null, *value] if NULL_BELOW_CALLABLE else [*value, null]
+
+
+def _store(instr: Instr, routes: GlobalRoutes) -> list[Instr]:
+    location = instr.location
+    # [value] -> [callable pair, value]: push the pair, then bring the value back on top
+    if NULL_BELOW_CALLABLE:
+        pair = [emit.instr("PUSH_NULL", location=location), emit.instr("SWAP", 2, location),
+                emit.instr("LOAD_CONST", routes.store, location), emit.instr("SWAP", 2, location)]
+    else:
+        pair = [emit.instr("LOAD_CONST", routes.store, location), emit.instr("SWAP", 2, location),
+                emit.instr("PUSH_NULL", location=location), emit.instr("SWAP", 2, location)]
+    return [*pair, emit.instr("LOAD_CONST", instr.arg, location), *emit.call_only(2, location),
+            emit.instr("POP_TOP", location=location)]
+
+
+def _delete(instr: Instr, routes: GlobalRoutes) -> list[Instr]:
+    location = instr.location
+    call = emit.call(routes.delete, [emit.instr("LOAD_CONST", instr.arg, location)], 1, location)
+    return [*call, emit.instr("POP_TOP", location=location)]

@@ -1,0 +1,125 @@
+"""Persistent globals: module-level names whose values belong to each session.
+
+    with set_persistent_globals():
+        visits = 0
+        basket = []
+
+Names defined (or rebound) inside the block are registered for the module. Inside functions
+of that module decorated afterwards with ``@autograms_function()`` or ``@autograms_node``,
+every read and write of these names goes to the current session's copy (the engine routes
+the bytecode's global accesses; see ``autograms._frames.routing``). The module's own values
+are never changed by a session, so concurrent sessions cannot leak into each other. Outside a
+session (at import, in undecorated helpers) the names are ordinary module globals.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import threading
+from typing import Any
+
+from ._frames import GlobalRoutes
+from .memory import get_memory
+
+_lock = threading.Lock()
+_modules: dict[str, _ModuleGlobals] = {}
+
+
+class _ModuleGlobals:
+    """The persistent names of one module and their initial values."""
+
+    def __init__(self, module: str, namespace: dict[str, Any]) -> None:
+        self.module = module
+        self.namespace = namespace
+        self.initial: dict[str, bytes] = {}
+        self.routes = GlobalRoutes(frozenset(), self.load, self.store, self.delete)
+
+    def add(self, names: dict[str, Any]) -> None:
+        for name, value in names.items():
+            try:
+                self.initial[name] = pickle.dumps(value)
+            except Exception as exc:
+                raise TypeError(
+                    f"persistent global {name!r} of {self.module} must be picklable: {exc}"
+                ) from exc
+        self.routes = GlobalRoutes(frozenset(self.initial), self.load, self.store, self.delete)
+
+    def _session(self) -> dict[str, Any] | None:
+        memory = get_memory()
+        if memory is None:
+            return None
+        return memory.memory_dict["persistent_globals"].setdefault(
+            self.module, {"values": {}, "deleted": []}
+        )
+
+    def load(self, name: str) -> Any:
+        session = self._session()
+        if session is None:
+            return _module_value(self.namespace, name)
+        values = session["values"]
+        if name not in values:
+            if name in session["deleted"]:
+                raise NameError(f"name {name!r} is not defined")
+            values[name] = pickle.loads(self.initial[name])
+        return values[name]
+
+    def store(self, value: Any, name: str) -> None:
+        session = self._session()
+        if session is None:
+            self.namespace[name] = value
+            return
+        session["values"][name] = value
+        if name in session["deleted"]:
+            session["deleted"].remove(name)
+
+    def delete(self, name: str) -> None:
+        session = self._session()
+        if session is None:
+            del self.namespace[name]
+            return
+        self.load(name)  # NameError if already gone
+        session["values"].pop(name)
+        session["deleted"].append(name)
+
+
+def _module_value(namespace: dict[str, Any], name: str) -> Any:
+    try:
+        return namespace[name]
+    except KeyError:
+        raise NameError(f"name {name!r} is not defined") from None
+
+
+class set_persistent_globals:  # noqa: N801 - AutoGRAMS' name for a context manager
+    """Context manager for module level: names it defines become per-session globals."""
+
+    def __enter__(self) -> set_persistent_globals:
+        self._namespace = sys._getframe(1).f_globals
+        self._before = {name: id(value) for name, value in self._namespace.items()}
+        return self
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
+        if kind is not None:
+            return
+        defined = {
+            name: item for name, item in self._namespace.items()
+            if self._before.get(name) != id(item) and not name.startswith("__")
+        }
+        module = self._namespace.get("__name__", "__main__")
+        with _lock:
+            if module not in _modules:
+                _modules[module] = _ModuleGlobals(module, self._namespace)
+            _modules[module].add(defined)
+
+
+def get_persistent_globals() -> list[str]:
+    """The persistent global names of the calling module."""
+    module = sys._getframe(1).f_globals.get("__name__", "__main__")
+    entry = _modules.get(module)
+    return sorted(entry.initial) if entry else []
+
+
+def routes_for(module: str) -> GlobalRoutes | None:
+    """How decorated functions of `module` reach its persistent globals (None if it has none)."""
+    entry = _modules.get(module)
+    return entry.routes if entry else None

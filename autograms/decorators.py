@@ -1,0 +1,153 @@
+"""The decorators that make functions part of a program.
+
+* ``@autograms_function(conv_scope="global")`` -- the function can pause (``reply``), be
+  resumed in another process and be jumped into (GOTO/RETURNTO); each call opens a
+  conversation scope. It stays the same function object (methods bind as usual).
+* ``@autograms_node`` -- a helper called with ``ADDRESS=...`` logs that node; a pause inside
+  it resumes inside it when the function can be instrumented, else after the node's call.
+* ``@autograms_external()`` -- a function that runs in the conversation's memory but may not
+  pause or jump; decorated functions it calls run normally.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from . import _frames
+from ._globals import routes_for
+from .memory import SCOPES, get_memory
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _enter(scope: str, function: str) -> None:
+    memory = get_memory()
+    if memory is not None:
+        memory.push_scope(scope, function)
+
+
+def _leave(exc: BaseException | None) -> None:
+    memory = get_memory()
+    if memory is not None:
+        memory.pop_scope()
+
+
+def autograms_function(
+    conv_scope: str = "global",
+    globals_to_declare: dict[str, Any] | None = None,
+    recompile_at_restart: bool = True,
+) -> Callable[[F], F]:
+    """Make a function resumable: it may pause at ``reply`` and continue in any process.
+
+    `conv_scope` says what the call's conversation turns become when it returns: "global"
+    keeps them in the caller's conversation, "normal" drops them, "local" also hides the
+    caller's turns from it. `globals_to_declare` and `recompile_at_restart` are accepted for
+    AutoGRAMS compatibility and have no effect (nothing is recompiled on a resume).
+    """
+    if conv_scope not in SCOPES:
+        raise ValueError(f"conv_scope must be one of {', '.join(SCOPES)}, not {conv_scope!r}")
+    if globals_to_declare:
+        warnings.warn(
+            "globals_to_declare is not needed: module globals work as in plain Python; use "
+            "set_persistent_globals() for per-session ones",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+
+    def decorate(function: F) -> F:
+        inner = getattr(function, "__func__", function)  # staticmethod / classmethod objects
+        hooks = _frames.FrameHooks(enter=partial(_enter, conv_scope, inner.__qualname__), leave=_leave)
+        _frames.instrument(inner, hooks, routes_for(inner.__module__))
+        inner.__autograms_scope__ = conv_scope
+        return function
+
+    return decorate
+
+
+def autograms_chatbot(conv_scope: str = "global", globals_to_declare: dict[str, Any] | None = None) -> Callable[[F], F]:
+    """AutoGRAMS' root-function decorator: the same as ``autograms_function`` here. A root
+    function with a ``user_reply`` parameter receives the user's message on each fresh start."""
+    return autograms_function(conv_scope, globals_to_declare)
+
+
+def is_autograms_function(function: Any) -> bool:
+    """Whether `function` was decorated with ``@autograms_function``."""
+    return hasattr(getattr(function, "__func__", function), "__autograms_scope__")
+
+
+def autograms_node(function: F) -> F:
+    """A node: called with ``ADDRESS="label"``, it logs that node before running.
+
+    The function receives ``ADDRESS`` only if its signature takes it (or ``**kwargs``).
+    """
+    try:
+        _frames.instrument(function, routes=routes_for(function.__module__))
+    except _frames.ContinuationError:
+        pass  # not resumable inside (a closure, a generator ...): pauses resume after the call
+    takes_address = _frames_accepts_address(function)
+
+    @functools.wraps(function)
+    def node(*args: Any, **kwargs: Any) -> Any:
+        address = kwargs.get("ADDRESS")
+        if address is not None:
+            memory = get_memory()
+            if memory is not None:
+                memory.set_node(address)
+            if not takes_address:
+                del kwargs["ADDRESS"]
+        return function(*args, **kwargs)
+
+    node.__signature__ = _with_address(function)
+    _frames.mark_transparent(node)
+    return node  # type: ignore[return-value]
+
+
+def _frames_accepts_address(function: Callable[..., Any]) -> bool:
+    from ._frames.runtime import accepts_address
+
+    return accepts_address(function)
+
+
+def _with_address(function: Callable[..., Any]) -> inspect.Signature:
+    """`function`'s signature with a keyword-only ADDRESS, so callers may always pass one."""
+    signature = inspect.signature(function)
+    if "ADDRESS" in signature.parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values()
+    ):
+        return signature
+    address = inspect.Parameter("ADDRESS", inspect.Parameter.KEYWORD_ONLY, default=None)
+    parameters = list(signature.parameters.values())
+    keyword_index = next(
+        (i for i, p in enumerate(parameters) if p.kind is inspect.Parameter.VAR_KEYWORD),
+        len(parameters),
+    )
+    parameters.insert(keyword_index, address)
+    return signature.replace(parameters=parameters)
+
+
+def autograms_external() -> Callable[[F], F]:
+    """Run the function in the conversation's memory (a "normal" scope: its model calls see
+    the conversation, its own turns are dropped) without letting it pause or jump."""
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def external(*args: Any, **kwargs: Any) -> Any:
+            memory = get_memory()
+            if memory is None:
+                return function(*args, **kwargs)
+            reason = f"inside @autograms_external function {function.__qualname__}"
+            memory.push_scope("normal", function.__qualname__)
+            try:
+                with memory.pausing_forbidden(reason):
+                    return function(*args, **kwargs)
+            finally:
+                memory.pop_scope()
+
+        return external  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,237 @@
+"""Sessions on the wire and on disk: a versioned, optionally signed envelope.
+
+A serialized session is one line of text::
+
+    agsession1.<header>.<state>[.<log>].<signature>
+
+each part base64url without padding. The *header* is JSON: format version, library version,
+Python version, the paused frames (module, qualname, code fingerprint, line, ADDRESS label)
+and whether a log section follows. The *state* is the engine snapshot (paused frames plus the
+conversation memory, one pickle). The optional *log* is the model-call log as JSON -- kept
+apart so a turn's save does not grow with the number of past model calls. The *signature* is
+HMAC-SHA256 over everything before it, with the key from ``AutogramConfig(session_key=...)``
+or the ``AUTOGRAMS_SESSION_KEY`` environment variable (empty when unsigned).
+
+Loading checks, in order and before anything is unpickled: the envelope shape and format
+version, the signature (with a key configured, an unsigned or tampered session is refused),
+the library version, then -- inside the engine -- each paused frame against the loaded code.
+
+Without a key, loading unpickles whatever the session holds: only load sessions you wrote
+(or keep them server-side). Unpickling data from others runs their code.
+
+On disk (`write_file`/`read_file`) the state goes to ``<path>`` atomically (temporary file,
+fsync, rename: a crash leaves the old file) and new log entries are appended to
+``<path>.log`` as JSON lines.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+from . import _frames
+from ._errors import SessionCodeError, SessionFormatError, SessionSignatureError
+from ._frames import wire
+from ._version import __version__
+
+MAGIC = "agsession1"
+FORMAT = 1
+KEY_VARIABLE = "AUTOGRAMS_SESSION_KEY"
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A decoded session: the engine snapshot, its header, and the log if it was included."""
+
+    snapshot: bytes
+    header: dict[str, Any]
+    log: list[dict[str, Any]] | None
+
+
+def session_key(configured: str | bytes | None) -> bytes | None:
+    """The signing key: the configured one, else the environment variable, else None."""
+    key = configured if configured is not None else os.environ.get(KEY_VARIABLE)
+    if key in (None, ""):
+        return None
+    return key.encode() if isinstance(key, str) else bytes(key)
+
+
+def encode(snapshot: bytes, *, key: bytes | None, log: list[dict[str, Any]] | None = None) -> str:
+    """The text form of a session."""
+    header = {
+        "format": FORMAT,
+        "library": __version__,
+        "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
+        "frames": [
+            [state.module, state.qualname, state.fingerprint, state.lineno, state.label]
+            for state in wire.read(snapshot)[0]
+        ],
+        "signed": key is not None,
+        "log": log is not None,
+    }
+    parts = [_b64(json.dumps(header, separators=(",", ":")).encode()), _b64(snapshot)]
+    if log is not None:
+        parts.append(_b64(json.dumps(log, separators=(",", ":"), default=repr).encode()))
+    body = ".".join([MAGIC, *parts])
+    return f"{body}.{_sign(body, key)}"
+
+
+def decode(text: str, *, key: bytes | None) -> Envelope:
+    """Check a session's envelope and signature; nothing is unpickled here."""
+    if not isinstance(text, str) or not text.startswith(MAGIC + "."):
+        raise SessionFormatError(
+            "not an autograms session: it does not start with the session marker "
+            f"{MAGIC!r}", reason="not a session",
+        )
+    body, _, signature = text.rpartition(".")
+    parts = body.split(".")[1:]
+    if len(parts) not in (2, 3):
+        raise SessionFormatError("the session is truncated or damaged", reason="damaged")
+    _check_signature(body, signature, key)
+    header = _json(_unb64(parts[0]), "header")
+    _check_header(header)
+    log = _json(_unb64(parts[2]), "log") if len(parts) == 3 else None
+    return Envelope(_unb64(parts[1]), header, log)
+
+
+def _check_signature(body: str, signature: str, key: bytes | None) -> None:
+    if key is None:
+        return
+    if not signature:
+        raise SessionSignatureError(
+            "the session is not signed but a session key is configured; refusing to load it",
+            reason="unsigned",
+        )
+    if not hmac.compare_digest(signature, _sign(body, key)):
+        raise SessionSignatureError(
+            "the session's signature does not match: it was changed or signed with another "
+            "key; refusing to load it", reason="tampered",
+        )
+
+
+def _check_header(header: Any) -> None:
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise SessionFormatError(
+            f"session format {header.get('format') if isinstance(header, dict) else '?'} is "
+            f"not supported (this library reads format {FORMAT})", reason="format",
+        )
+    library = str(header.get("library", "?"))
+    if _release(library) != _release(__version__):
+        raise SessionFormatError(
+            f"the session was written by autograms {library}, this is {__version__}; "
+            "sessions are read by the release series that wrote them", reason="library version",
+        )
+
+
+def _release(version: str) -> tuple[str, ...]:
+    return tuple(version.split(".")[:2])
+
+
+def load_snapshot(snapshot: bytes) -> _frames.Loaded:
+    """Check the session's frames against the loaded code, then unpickle it."""
+    try:
+        return _frames.load(snapshot)
+    except _frames.SnapshotMismatchError as exc:
+        raise SessionCodeError(str(exc), reason=exc.reason) from exc
+
+
+def _sign(body: str, key: bytes | None) -> str:
+    if key is None:
+        return ""
+    return _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise SessionFormatError("the session is damaged (bad base64)", reason="damaged") from exc
+
+
+def _json(data: bytes, part: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise SessionFormatError(f"the session's {part} is damaged", reason="damaged") from exc
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def write_file(path: str | os.PathLike[str], text: str) -> None:
+    """Replace the file at `path` with `text` atomically."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".session-", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="ascii") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    _sync_folder(folder)
+
+
+def _sync_folder(folder: str) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # not every platform lets a folder be opened; the rename is still atomic
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def append_log(path: str | os.PathLike[str], entries: list[dict[str, Any]]) -> None:
+    """Append log entries to ``<path>.log`` as JSON lines."""
+    if not entries:
+        return
+    lines = "".join(json.dumps(entry, default=repr) + "\n" for entry in entries)
+    with open(f"{os.fspath(path)}.log", "a", encoding="utf-8") as stream:
+        stream.write(lines)
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def read_log(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The entries of ``<path>.log`` (a torn last line from a crash is ignored)."""
+    try:
+        with open(f"{os.fspath(path)}.log", encoding="utf-8") as stream:
+            lines = stream.read().splitlines()
+    except FileNotFoundError:
+        return []
+    entries = []
+    for line in lines:
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            break
+    return entries
+
+
+def read_file(path: str | os.PathLike[str]) -> str:
+    """The session text saved at `path`."""
+    try:
+        with open(os.fspath(path), encoding="ascii") as stream:
+            return stream.read()
+    except UnicodeDecodeError as exc:
+        raise SessionFormatError(
+            f"{os.fspath(path)} is not an autograms session file", reason="not a session"
+        ) from exc

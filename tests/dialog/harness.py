@@ -1,0 +1,168 @@
+"""Drive a bot through a scripted conversation and record what happened.
+
+The oracle is the *reference run*: the same bot, in one thread, where `reply()` hands its
+text to the driver and blocks (two queues) until the next scripted message, which it returns
+-- no pausing machinery. Every resumed run must produce the same transcript and end in the
+same conversation state:
+
+* ``in_process``   -- `Autogram.reply` with the same memory object every turn;
+* ``serialized``   -- serialize -> deserialize (a new memory object) before every turn;
+* ``fresh_process`` -- every turn in a new interpreter: load the session file, reply, save.
+
+A bot module defines ``chatbot`` (decorated) and may define ``make_autogram()``; the
+default is ``Autogram(chatbot, test_mode=True, seed=0)``.
+
+Command line, for the fresh-process mode:
+
+    python -m tests.dialog.harness turn BOT_MODULE SESSION_FILE MESSAGE_JSON
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+from typing import Any
+
+from autograms import Autogram, _frames
+from autograms.memory import set_memory
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def load_bot(name: str) -> Any:
+    return importlib.import_module(f"tests.dialog.bots.{name}")
+
+
+def autogram_for(bot: Any) -> Autogram:
+    factory = getattr(bot, "make_autogram", None)
+    return factory() if factory else Autogram(root_function=bot.chatbot, test_mode=True, seed=0)
+
+
+def comparable_state(memory_dict: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a session state two equivalent runs must agree on."""
+    keys = ("turn_stack", "user_globals", "persistent_globals", "history", "cached_user_reply",
+            "last_node")
+    return {key: memory_dict[key] for key in keys}
+
+
+def reference_run(bot_name: str, script: list[str]) -> dict[str, Any]:
+    """The bot run with `reply()` blocking on queues instead of pausing."""
+    bot = load_bot(bot_name)
+    autogram = autogram_for(bot)
+    memory = autogram.init_memory()
+    memory._model = autogram.model
+    to_driver: queue.Queue = queue.Queue()
+    to_program: queue.Queue = queue.Queue()
+
+    def exchange(payload: Any) -> Any:
+        to_driver.put(("reply", payload))
+        message = to_program.get()
+        memory.add_user_reply(message)
+        return message
+
+    def program() -> None:
+        set_memory(memory)
+        try:
+            memory.add_user_reply("")
+            value = autogram.root_function()
+            to_driver.put(("return", value))
+        except BaseException as exc:  # noqa: BLE001 - recorded
+            to_driver.put(("raise", exc))
+
+    original = _frames.pause
+    _frames.pause = exchange
+    try:
+        threading.Thread(target=program, daemon=True).start()
+        transcript = _drive_reference(to_driver, to_program, script)
+    finally:
+        _frames.pause = original
+    return {"transcript": transcript, "state": comparable_state(memory.memory_dict)}
+
+
+def _drive_reference(to_driver: queue.Queue, to_program: queue.Queue, script: list[str]) -> list:
+    transcript = []
+    messages = iter(script)
+    while True:
+        kind, value = to_driver.get(timeout=60)
+        if kind == "reply":
+            transcript.append(getattr(value, "text", None))
+            message = next(messages, None)
+            if message is None:
+                return transcript
+            to_program.put(message)
+        elif kind == "raise":
+            transcript.append(f"raised {type(value).__name__}: {value}")
+            return transcript
+        else:
+            transcript.append(None)  # the program returned: Autogram.reply gives None
+            return transcript
+
+
+def resumed_run(bot_name: str, script: list[str], mode: str) -> dict[str, Any]:
+    if mode == "fresh_process":
+        return _fresh_process_run(bot_name, script)
+    bot = load_bot(bot_name)
+    autogram = autogram_for(bot)
+    transcript: list = []
+    text, memory = autogram.reply()
+    transcript.append(text)
+    for message in script:
+        if text is None:
+            break
+        if mode == "serialized":
+            memory = autogram.deserialize(autogram.serialize(memory))
+        try:
+            text, memory = autogram.reply(message, memory_object=memory)
+        except Exception as exc:  # noqa: BLE001 - recorded
+            transcript.append(f"raised {type(exc).__name__}: {exc}")
+            break
+        transcript.append(text)
+    return {"transcript": transcript, "state": comparable_state(memory.memory_dict)}
+
+
+def _fresh_process_run(bot_name: str, script: list[str]) -> dict[str, Any]:
+    transcript: list = []
+    state: dict = {}
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "session.txt")
+        for message in [None, *script]:
+            result = _turn_subprocess(bot_name, path, message)
+            transcript.append(result["text"])
+            state = result["state"]
+            if result["text"] is None or result["text"].startswith("raised "):
+                break
+    return {"transcript": transcript, "state": state}
+
+
+def _turn_subprocess(bot_name: str, path: str, message: str | None) -> dict[str, Any]:
+    command = [sys.executable, "-m", "tests.dialog.harness", "turn", bot_name, path,
+               json.dumps(message)]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    if result.returncode != 0:
+        raise RuntimeError(f"turn failed ({result.returncode}):\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def turn_main(bot_name: str, path: str, message: str | None) -> dict[str, Any]:
+    autogram = autogram_for(load_bot(bot_name))
+    memory = autogram.load(path) if os.path.exists(path) else None
+    try:
+        text, memory = autogram.reply(message or "", memory_object=memory)
+    except Exception as exc:  # noqa: BLE001 - recorded
+        return {"text": f"raised {type(exc).__name__}: {exc}", "state": {}}
+    autogram.save(path, memory)
+    return {"text": text, "state": json.loads(json.dumps(comparable_state(memory.memory_dict),
+                                                          default=repr))}
+
+
+if __name__ == "__main__":
+    from tests.dialog import harness
+
+    _, bot, session_path, message_json = sys.argv[1:5]
+    print(json.dumps(harness.turn_main(bot, session_path, json.loads(message_json)), default=repr))

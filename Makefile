@@ -2,7 +2,7 @@
 PYTHONS := 3.11.7 3.12.1 3.13.0
 PYTEST_ARGS ?=
 
-.PHONY: test bench bench-compare demo venvs system-deps clean
+.PHONY: test test-llm local-model bench bench-compare demo venvs system-deps clean
 
 ## test: run the whole test suite under every supported CPython; fails if any interpreter fails
 ## (all venvs are created first: some tests load a session saved by another interpreter)
@@ -25,6 +25,15 @@ bench:
 ## installed under ~/.cache/autograms/bench); writes benchmarks/results/compare.{md,json,png}
 bench-compare: venvs
 	@.venv/3.12.1/bin/python -m benchmarks.compare $(BENCH_COMPARE_ARGS)
+
+## local-model: build llama.cpp's llama-server once into ~/.cache/autograms (~10 min on 2 cores)
+local-model:
+	@tools/build_llama_server.sh >/dev/null
+
+## test-llm: end-to-end tests on the real local model (both backends) and through a LiteLLM proxy
+test-llm: local-model
+	@py=$$(tools/venv.sh 3.12.1 test,local | tail -n 1) && tools/litellm_venv.sh >/dev/null && \
+		$$py -m pytest -m llm $(PYTEST_ARGS)
 
 ## demo: install into the 3.12 venv and run the pause/resume demo, one process per turn
 demo:

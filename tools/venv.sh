@@ -12,7 +12,10 @@ if [ ! -x "$base_python" ]; then
     echo "missing interpreter: $base_python; install CPython $version with pyenv" >&2
     exit 2
 fi
-venv="$root/.venv/$version"
+# One venv per interpreter and set of extras, so `make test` and `make test-llm` keep theirs.
+suffix=""
+[ "$extras" = "test" ] || suffix="-${extras//,/-}"
+venv="$root/.venv/$version$suffix"
 stamp="$venv/.autograms-stamp"
 want="$(cat "$root/pyproject.toml" | sha256sum | cut -c1-16)-$extras"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then

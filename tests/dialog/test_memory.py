@@ -1,0 +1,85 @@
+"""Conversation memory: the scope table, system-prompt scoping and what model calls see."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograms import AutogramConfig, ConversationError, MemoryObject, use_config
+from autograms.functional import reply, thought
+from autograms.memory import get_memory, init_user_globals, use_memory
+
+
+def contents(memory: MemoryObject) -> list[str]:
+    return [turn["content"] for turn in memory.conversation().turns]
+
+
+@pytest.mark.parametrize(
+    ("scope", "child_sees", "parent_keeps"),
+    [
+        ("global", ["root says", "child says"], ["root says", "child says"]),
+        ("normal", ["root says", "child says"], ["root says"]),
+        ("local", ["child says"], ["root says"]),
+    ],
+)
+def test_scope_table(scope: str, child_sees: list[str], parent_keeps: list[str]) -> None:
+    memory = MemoryObject(AutogramConfig(default_prompt="base"))
+    memory.push_scope("global", "root")
+    memory.log_chat_turn("root says")
+    memory.push_scope(scope, "child")
+    memory.log_chat_turn("child says")
+    assert contents(memory) == child_sees
+    memory.pop_scope()
+    assert contents(memory) == parent_keeps
+
+
+def test_system_prompt_is_scoped_to_the_call_and_inherited() -> None:
+    memory = MemoryObject(AutogramConfig(default_prompt="base"))
+    memory.push_scope("global")
+    memory.set_system_prompt("root")
+    memory.push_scope("normal")
+    assert memory.get_system_prompt() == "root"
+    memory.append_system_prompt("extra")
+    assert memory.conversation().system_prompt == "root\nextra"
+    memory.pop_scope()
+    assert memory.get_system_prompt() == "root"
+
+
+def test_last_user_reply_survives_an_agent_reply() -> None:
+    memory = MemoryObject()
+    memory.add_user_reply("hello")
+    memory.log_chat_turn("hi there")
+    assert memory.extract_last_user_reply() == "hello"
+    memory.add_user_reply("")
+    assert memory.extract_last_user_reply() == "hello"
+
+
+def test_thoughts_stay_in_history_in_order() -> None:
+    with use_config(test_mode=True) as memory:
+        memory.add_user_reply("I am Ana")
+        answer = thought("note the name")
+        memory.log_chat_turn("Nice to meet you")
+    roles = [turn["role"] for turn in memory.conversation().turns]
+    assert roles == ["user", "system_instruction", "system_answer", "agent"]
+    assert memory.conversation().turns[2]["content"] == answer
+
+
+def test_reply_outside_a_conversation_is_a_clear_error() -> None:
+    with pytest.raises(ConversationError, match="needs a running conversation"):
+        reply("hello")
+    with use_config(test_mode=True), pytest.raises(ConversationError, match="use_config"):
+        reply("hello")
+
+
+USER = init_user_globals()
+USER["count"] = 10
+
+
+def test_user_globals_default_then_per_memory() -> None:
+    first, second = MemoryObject(), MemoryObject()
+    with use_memory(first):
+        USER["count"] += 1
+    with use_memory(second):
+        assert USER["count"] == 10
+    with use_memory(first):
+        assert USER["count"] == 11
+    assert USER["count"] == 10 and get_memory() is None

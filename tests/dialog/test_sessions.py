@@ -1,0 +1,209 @@
+"""Sessions: transactional turns, the versioned envelope and its refusals, signing, atomic
+saves and the model-call log kept apart from the state."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from autograms import (
+    Autogram,
+    AutogramConfig,
+    SessionCodeError,
+    SessionFormatError,
+    SessionSignatureError,
+)
+from autograms import session as session_module
+from tests.dialog.bots import failing_bot, recruiter, simple_example
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def autogram(bot=failing_bot, **config) -> Autogram:
+    return Autogram(root_function=bot.chatbot, autogram_config=AutogramConfig(**config),
+                    test_mode=True, seed=1)
+
+
+def test_failed_turn_raises_and_leaves_the_memory_as_it_was() -> None:
+    bot = autogram()
+    _, memory = bot.reply()
+    _, memory = bot.reply("one", memory_object=memory)
+    before = bot.serialize(memory, include_log=True)
+    with pytest.raises(ValueError, match="the bot failed"):
+        bot.reply("boom", memory_object=memory)
+    assert bot.serialize(memory, include_log=True) == before
+    text, memory = bot.reply("two", memory_object=memory)
+    assert text == "count 2"
+
+
+def test_serialized_session_resumes_in_a_new_memory() -> None:
+    bot = autogram()
+    _, memory = bot.reply()
+    restored = bot.deserialize(bot.serialize(memory))
+    assert restored is not memory and restored.is_paused
+    assert bot.reply("x", memory_object=restored)[0] == "count 1"
+
+
+def _parts(text: str) -> list[str]:
+    return text.split(".")
+
+
+def _rewrite_header(text: str, change) -> str:
+    parts = _parts(text)
+    header = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    change(header)
+    parts[1] = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    return ".".join(parts)
+
+
+def test_envelope_of_another_format_or_release_is_refused() -> None:
+    bot = autogram()
+    text = bot.serialize(bot.reply()[1])
+    with pytest.raises(SessionFormatError, match="format 99 is not supported"):
+        bot.deserialize(_rewrite_header(text, lambda h: h.update(format=99)))
+    with pytest.raises(SessionFormatError, match="written by autograms 9.9.0"):
+        bot.deserialize(_rewrite_header(text, lambda h: h.update(library="9.9.0")))
+    with pytest.raises(SessionFormatError, match="not an autograms session"):
+        bot.deserialize("gibberish")
+
+
+def test_signed_sessions_refuse_tampering_and_unsigned_blobs(monkeypatch) -> None:
+    signed = autogram(session_key="s3cret")
+    text = signed.serialize(signed.reply()[1])
+    assert signed.reply("x", memory_object=signed.deserialize(text))[0] == "count 1"
+    parts = _parts(text)
+    payload = bytearray(base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4)))
+    payload[-5] ^= 1
+    parts[2] = base64.urlsafe_b64encode(bytes(payload)).rstrip(b"=").decode()
+    with pytest.raises(SessionSignatureError, match="does not match"):
+        signed.deserialize(".".join(parts))
+    unsigned = autogram()
+    with pytest.raises(SessionSignatureError, match="not signed"):
+        signed.deserialize(unsigned.serialize(unsigned.reply()[1]))
+    with pytest.raises(SessionSignatureError, match="does not match"):
+        autogram(session_key="other").deserialize(text)
+    monkeypatch.setenv("AUTOGRAMS_SESSION_KEY", "from-env")
+    from_env = autogram()
+    assert _parts(from_env.serialize(from_env.reply()[1]))[-1] != ""
+
+
+def test_session_from_another_python_is_refused_without_labels() -> None:
+    bot = autogram()
+    _, memory = bot.reply()
+    snapshot = memory._snapshot
+    header_length = int.from_bytes(snapshot[4:8], "big")
+    header = json.loads(snapshot[8 : 8 + header_length])
+    header[0] = [3, 99]
+    new_header = json.dumps(header).encode()
+    forged = snapshot[:4] + len(new_header).to_bytes(4, "big") + new_header + snapshot[8 + header_length :]
+    memory._snapshot = forged
+    with pytest.raises(SessionCodeError, match="no ADDRESS label"):
+        bot.deserialize(bot.serialize(memory))
+
+
+def test_state_size_and_save_do_not_grow_with_model_calls(tmp_path: Path) -> None:
+    bot = autogram(simple_example)
+    _, memory = bot.reply()
+    sizes = []
+    for turn in range(30):
+        _, memory = bot.reply(f"message {turn % 3}", memory_object=memory)
+        bot.save(tmp_path / "session.txt", memory)
+        sizes.append(len(bot.serialize(memory)))
+    assert len(memory.model_turns) > 60
+    # the state grows with the conversation's messages, not with the model-call log
+    with_log = len(bot.serialize(memory, include_log=True))
+    assert with_log > 2 * sizes[-1]
+    log_lines = (tmp_path / "session.txt.log").read_text().splitlines()
+    assert len(log_lines) == len(memory.model_turns)
+    loaded = bot.load(tmp_path / "session.txt")
+    assert loaded.model_turns == json.loads(json.dumps(memory.model_turns, default=repr))
+    assert len(bot.load(tmp_path / "session.txt", load_log=False).model_turns) == 0
+
+
+_SAVER = textwrap.dedent(
+    """
+    import sys, time
+    from autograms import Autogram
+    from autograms import session
+    from tests.dialog.bots import failing_bot
+    bot = Autogram(root_function=failing_bot.chatbot, test_mode=True)
+    _, memory = bot.reply()
+    bot.save(sys.argv[1], memory)
+    print("saved", flush=True)
+    original = session.os.fsync
+    def slow_fsync(fd):
+        print("writing", flush=True)
+        time.sleep(30)
+        original(fd)
+    session.os.fsync = slow_fsync
+    _, memory = bot.reply("next", memory_object=memory)
+    bot.save(sys.argv[1], memory)
+    """
+)
+
+
+def test_a_save_killed_halfway_leaves_the_previous_session(tmp_path: Path) -> None:
+    path = tmp_path / "session.txt"
+    process = subprocess.Popen([sys.executable, "-c", _SAVER, str(path)], cwd=ROOT,
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "saved"
+    assert process.stdout.readline().strip() == "writing"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    bot = Autogram(root_function=failing_bot.chatbot, test_mode=True)
+    memory = bot.load(path)
+    assert bot.reply("resumed", memory_object=memory)[0] == "count 1"
+    leftovers = [name for name in os.listdir(tmp_path) if name.startswith(".session-")]
+    assert len(leftovers) <= 1  # the dead process's temporary file, never the session itself
+
+
+def test_code_edit_resumes_at_a_label_and_refuses_without(tmp_path: Path) -> None:
+    bot_file = tmp_path / "edited_bot.py"
+    source = textwrap.dedent(
+        """
+        from autograms import autograms_function
+        from autograms.functional import reply
+
+        @autograms_function()
+        def chatbot():
+            name = reply("name?", ADDRESS="name")
+            colour = reply("colour?")
+            return reply(f"{name} likes {colour}")
+        """
+    )
+    step = textwrap.dedent(
+        """
+        import sys
+        from autograms import Autogram, load_autogram
+        chatbot, _ = load_autogram(sys.argv[1])
+        bot = Autogram(root_function=chatbot, test_mode=True)
+        try:
+            memory = bot.load(sys.argv[2]) if sys.argv[3] != "-" else None
+            text, memory = bot.reply("" if sys.argv[3] == "-" else sys.argv[3], memory_object=memory)
+        except Exception as exc:
+            print(type(exc).__name__, exc)
+        else:
+            bot.save(sys.argv[2], memory)
+            print(text)
+        """
+    )
+
+    def turn(text: str, message: str) -> str:
+        bot_file.write_text(text)
+        result = subprocess.run([sys.executable, "-c", step, str(bot_file), str(tmp_path / "s"), message],
+                                capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert turn(source, "-") == "name?"
+    edited = source.replace('"colour?"', '"favourite colour?"')
+    assert turn(edited, "Ada") == "favourite colour?"
+    assert turn(edited.replace("likes", "loves"), "red").startswith("SessionCodeError")

@@ -46,3 +46,16 @@ def test_every_functional_name_is_exported() -> None:
     for module in (functional, nodes):
         for name in module.__all__:
             assert callable(getattr(module, name)), name
+
+
+def test_every_package_directory_is_listed_for_installation() -> None:
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(path.parent.relative_to(root).parts)
+        for path in (root / "autograms").rglob("__init__.py")
+    }
+    assert found | {"autograms.examples"} == listed

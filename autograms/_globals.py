@@ -102,7 +102,8 @@ class set_persistent_globals:  # noqa: N801 - AutoGRAMS' name for a context mana
         if kind is not None:
             return
         defined = {
-            name: item for name, item in self._namespace.items()
+            name: item
+            for name, item in self._namespace.items()
             if self._before.get(name) != id(item) and not name.startswith("__")
         }
         module = self._namespace.get("__name__", "__main__")

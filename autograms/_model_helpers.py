@@ -39,8 +39,12 @@ def _clean(kwargs: dict[str, Any]) -> dict[str, Any]:
 # -- replies -------------------------------------------------------------------------------
 
 
-def reply_instruction(instruction: str, data: Any = None, ADDRESS: str | None = None,  # noqa: N803
-                      **kwargs: Any) -> str:
+def reply_instruction(
+    instruction: str,
+    data: Any = None,
+    ADDRESS: str | None = None,  # noqa: N803
+    **kwargs: Any,
+) -> str:
     """Reply with what the model writes for `instruction`; returns the user's next message.
 
     Keywords go to the model call: max_turns, model, temperature, max_tokens,
@@ -48,18 +52,24 @@ def reply_instruction(instruction: str, data: Any = None, ADDRESS: str | None = 
     """
     memory = _session("reply_instruction()")
     memory.check_may_pause("reply_instruction()")
-    result = _generation.chat_reply(memory.model, memory.config, memory.conversation(),
-                                    instruction, **_clean(kwargs))
+    result = _generation.chat_reply(
+        memory.model, memory.config, memory.conversation(), instruction, **_clean(kwargs)
+    )
     return reply(_value(memory, result, "reply_instruction"), data=data, ADDRESS=ADDRESS)
 
 
-def reply_suffix(instruction: str, data: Any = None, ADDRESS: str | None = None,  # noqa: N803
-                 **kwargs: Any) -> str:
+def reply_suffix(
+    instruction: str,
+    data: Any = None,
+    ADDRESS: str | None = None,  # noqa: N803
+    **kwargs: Any,
+) -> str:
     """Reply with a short model-written response followed by exactly `instruction`."""
     memory = _session("reply_suffix()")
     memory.check_may_pause("reply_suffix()")
-    result = _generation.reply_with_suffix(memory.model, memory.config, memory.conversation(),
-                                           instruction, **_clean(kwargs))
+    result = _generation.reply_with_suffix(
+        memory.model, memory.config, memory.conversation(), instruction, **_clean(kwargs)
+    )
     return reply(_value(memory, result, "reply_suffix"), data=data, ADDRESS=ADDRESS)
 
 
@@ -69,8 +79,9 @@ def reply_suffix(instruction: str, data: Any = None, ADDRESS: str | None = None,
 def thought(instruction: str, **kwargs: Any) -> str:
     """The model's answer to `instruction`; the conversation remembers both."""
     memory = _session("thought()")
-    result = _generation.chat_reply(memory.model, memory.config, memory.conversation(),
-                                    instruction, **_clean(kwargs))
+    result = _generation.chat_reply(
+        memory.model, memory.config, memory.conversation(), instruction, **_clean(kwargs)
+    )
     answer = _value(memory, result, "thought")
     memory.log_thought_turn(answer, instruction)
     return answer
@@ -79,21 +90,24 @@ def thought(instruction: str, **kwargs: Any) -> str:
 def silent_thought(instruction: str, **kwargs: Any) -> str:
     """The model's answer to `instruction`; the conversation does not remember it."""
     memory = _session("silent_thought()")
-    result = _generation.chat_reply(memory.model, memory.config, memory.conversation(),
-                                    instruction, **_clean(kwargs))
+    result = _generation.chat_reply(
+        memory.model, memory.config, memory.conversation(), instruction, **_clean(kwargs)
+    )
     return _value(memory, result, "silent_thought")
 
 
 def local_thought(instruction: str, system_prompt: str = "", **kwargs: Any) -> str:
     """The model's answer to `instruction` alone, with no conversation history."""
     memory = _session("local_thought()")
-    result = _generation.local_thought(memory.model, memory.config, instruction, system_prompt,
-                                       **_clean(kwargs))
+    result = _generation.local_thought(
+        memory.model, memory.config, instruction, system_prompt, **_clean(kwargs)
+    )
     return _value(memory, result, "local_thought")
 
 
-def call_llm(prompt: str, call_type: str = "chat_completion", model: str | None = None,
-             **kwargs: Any) -> str:
+def call_llm(
+    prompt: str, call_type: str = "chat_completion", model: str | None = None, **kwargs: Any
+) -> str:
     """The model's whole answer to one prompt (its start cut to fit the input budget)."""
     memory = _session("call_llm()")
     options = _clean(kwargs) | ({"model": model} if model else {})
@@ -101,8 +115,9 @@ def call_llm(prompt: str, call_type: str = "chat_completion", model: str | None 
     return _value(memory, result, "call_llm")
 
 
-def call_chat_completion(messages: Sequence[Mapping[str, Any]], model: str | None = None,
-                         **kwargs: Any) -> tuple[str, bool]:
+def call_chat_completion(
+    messages: Sequence[Mapping[str, Any]], model: str | None = None, **kwargs: Any
+) -> tuple[str, bool]:
     """The model's answer to raw OpenAI `messages`: ``(text, True)``."""
     memory = _session("call_chat_completion()")
     options = _clean(kwargs) | ({"model": model} if model else {})
@@ -119,39 +134,65 @@ def yes_or_no(question: str, max_turns: int | None = 1, **kwargs: Any) -> bool:
     Raises `DecisionError` when the model gives no usable answer (never a silent False).
     """
     memory = _session("yes_or_no()")
-    result = _decisions.yes_or_no(memory.model, memory.config, memory.conversation(),
-                                  question, max_turns, **_clean(kwargs))
+    result = _decisions.yes_or_no(
+        memory.model, memory.config, memory.conversation(), question, max_turns, **_clean(kwargs)
+    )
     return _value(memory, result, "yes_or_no")
 
 
-def multiple_choice(question: str, choices: Sequence[str], max_turns: int | None = 1,
-                    **kwargs: Any) -> int:
+def multiple_choice(
+    question: str, choices: Sequence[str], max_turns: int | None = 1, **kwargs: Any
+) -> int:
     """Index of the choice the model picks; raises `DecisionError` if it picks none."""
     memory = _session("multiple_choice()")
-    result = _decisions.multiple_choice(memory.model, memory.config, memory.conversation(),
-                                        question, choices, max_turns, **_clean(kwargs))
+    result = _decisions.multiple_choice(
+        memory.model,
+        memory.config,
+        memory.conversation(),
+        question,
+        choices,
+        max_turns,
+        **_clean(kwargs),
+    )
     return _value(memory, result, "multiple_choice")
 
 
-def multiple_choice_logits(question: str, choices: Sequence[str], max_turns: int | None = 1,
-                           **kwargs: Any) -> list[float]:
+def multiple_choice_logits(
+    question: str, choices: Sequence[str], max_turns: int | None = 1, **kwargs: Any
+) -> list[float]:
     """Log-probability of each choice (needs ``classifier_mode="logit"``)."""
     memory = _session("multiple_choice_logits()")
-    result = _decisions.multiple_choice_logits(memory.model, memory.config,
-                                               memory.conversation(), question, choices,
-                                               max_turns, **_clean(kwargs))
+    result = _decisions.multiple_choice_logits(
+        memory.model,
+        memory.config,
+        memory.conversation(),
+        question,
+        choices,
+        max_turns,
+        **_clean(kwargs),
+    )
     return _value(memory, result, "multiple_choice_logits")
 
 
-def TRANSITION(transition_question: str, transitions: Mapping[str, str],  # noqa: N802
-               max_turns: int | None = 1, **kwargs: Any) -> None:
+def TRANSITION(
+    transition_question: str,
+    transitions: Mapping[str, str],  # noqa: N802
+    max_turns: int | None = 1,
+    **kwargs: Any,
+) -> None:
     """Ask `transition_question`, then GOTO the label of the chosen answer (or RETURNTO it,
     for a destination written ``"returnto <label>"``)."""
     memory = _session("TRANSITION()")
     memory.check_may_pause("TRANSITION()")
-    result = _decisions.decide_transition(memory.model, memory.config, memory.conversation(),
-                                          transition_question, transitions, max_turns,
-                                          **_clean(kwargs))
+    result = _decisions.decide_transition(
+        memory.model,
+        memory.config,
+        memory.conversation(),
+        transition_question,
+        transitions,
+        max_turns,
+        **_clean(kwargs),
+    )
     destination = _value(memory, result, "TRANSITION").strip()
     kind, _, label = destination.partition(" ")
     if kind.lower() == "returnto" and label:
@@ -184,7 +225,9 @@ def generate_fixed_dict(instruction: str, keys: Sequence[str], **kwargs: Any) ->
     return _generate("generate_fixed_dict", instruction, keys, **kwargs)
 
 
-def generate_list_of_dicts(instruction: str, keys: Sequence[str], **kwargs: Any) -> list[dict[str, str]]:
+def generate_list_of_dicts(
+    instruction: str, keys: Sequence[str], **kwargs: Any
+) -> list[dict[str, str]]:
     """A list of dicts, each with exactly `keys`."""
     return _generate("generate_list_of_dicts", instruction, keys, **kwargs)
 
@@ -206,12 +249,16 @@ def thought_chain(instruction: str, chain: Sequence[str], **kwargs: Any) -> list
     return _generate("thought_chain", instruction, chain, **kwargs)
 
 
-def decision_chain(instruction: str, chain: Sequence[Mapping[str, Any]], **kwargs: Any) -> list[str]:
+def decision_chain(
+    instruction: str, chain: Sequence[Mapping[str, Any]], **kwargs: Any
+) -> list[str]:
     """Choices for a chain of ``{"question", "choices"}`` decisions, in one call."""
     return _generate("decision_chain", instruction, chain, **kwargs)
 
 
-def thought_decision_chain(instruction: str, chain_structure: Sequence[Any], **kwargs: Any) -> list[str]:
+def thought_decision_chain(
+    instruction: str, chain_structure: Sequence[Any], **kwargs: Any
+) -> list[str]:
     """A mixed chain of prompts and decisions, in one call."""
     return _generate("thought_decision_chain", instruction, chain_structure, **kwargs)
 
@@ -233,14 +280,20 @@ def get_single_embedding(text: str, **kwargs: Any) -> list[float]:
     return _value(memory, result, "get_single_embedding")
 
 
-def get_turn_history(instruction: str = "", max_turns: int | None = None,
-                     conv_only: bool = False) -> tuple[list[str], list[str], str]:
+def get_turn_history(
+    instruction: str = "", max_turns: int | None = None, conv_only: bool = False
+) -> tuple[list[str], list[str], str]:
     """The conversation as the model would see it: ``(inputs, outputs, system_prompt)``,
     the user-side and assistant-side message texts in order. `conv_only` is accepted for
     AutoGRAMS compatibility and has no effect."""
     memory = _session("get_turn_history()")
-    messages = assemble(memory.conversation(), instruction or "", memory.config,
-                        counter_for_model(memory.config.chatbot_path), max_turns=max_turns)
+    messages = assemble(
+        memory.conversation(),
+        instruction or "",
+        memory.config,
+        counter_for_model(memory.config.chatbot_path),
+        max_turns=max_turns,
+    )
     inputs = [m["content"] for m in messages if m["role"] == "user"]
     outputs = [m["content"] for m in messages if m["role"] == "assistant"]
     return inputs, outputs, memory.get_system_prompt()
@@ -272,8 +325,12 @@ def extract_full_conv_history() -> list[dict[str, str]]:
     return _session("extract_full_conv_history()").extract_full_conv_history()
 
 
-def log_chat_turn(reply_text: str, instruction: str | None = None, line_number: int | None = None,
-                  function_name: str | None = None) -> None:
+def log_chat_turn(
+    reply_text: str,
+    instruction: str | None = None,
+    line_number: int | None = None,
+    function_name: str | None = None,
+) -> None:
     """Record an agent reply without pausing (AutoGRAMS compatibility)."""
     _session("log_chat_turn()").log_chat_turn(reply_text, function=function_name)
 

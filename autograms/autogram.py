@@ -75,15 +75,18 @@ class Autogram:
                 if self._model is None:
                     from .models import model_from_config
 
-                    self._model = model_from_config(self.config, test_mode=self.test_mode,
-                                                    seed=self.seed)
+                    self._model = model_from_config(
+                        self.config, test_mode=self.test_mode, seed=self.seed
+                    )
         return self._model
 
     # -- memories ------------------------------------------------------------------------------
 
     def init_memory(self, memory_dict: dict[str, Any] | None = None) -> MemoryObject:
         """A new session (idle: its first turn starts the program)."""
-        memory = MemoryObject(self.config, self.root_function, memory_dict, test_mode=self.test_mode)
+        memory = MemoryObject(
+            self.config, self.root_function, memory_dict, test_mode=self.test_mode
+        )
         memory._model = self._model
         return memory
 
@@ -132,7 +135,11 @@ class Autogram:
                 arguments = _root_arguments(root, text, kwargs)
                 outcome = _frames.run(root, kwargs=arguments, attachment=lambda: work.memory_dict)
             reply_text, data = _turn_result(outcome, work)
-            snapshot = outcome.snapshot if isinstance(outcome, _frames.Paused) else _frames.pack(work.memory_dict)
+            snapshot = (
+                outcome.snapshot
+                if isinstance(outcome, _frames.Paused)
+                else _frames.pack(work.memory_dict)
+            )
         memory.commit(work, snapshot)
         memory.reply_data = data
         return reply_text, memory
@@ -204,7 +211,7 @@ class Autogram:
         """Write the session to `file` atomically; new log entries go to ``<file>.log``."""
         text = session.encode(_snapshot_of(memory_object), key=self._key())
         session.write_file(file, text)
-        unsaved = memory_object.model_turns[memory_object.saved_log_length:]
+        unsaved = memory_object.model_turns[memory_object.saved_log_length :]
         session.append_log(file, unsaved)
         memory_object.saved_log_length += len(unsaved)
 
@@ -306,7 +313,9 @@ def use_config(
         yield memory
 
 
-def load_autogram(filepath: str | os.PathLike[str]) -> tuple[Callable[..., Any] | None, Callable[..., Any] | None]:
+def load_autogram(
+    filepath: str | os.PathLike[str],
+) -> tuple[Callable[..., Any] | None, Callable[..., Any] | None]:
     """Import a bot file; returns its ``(chatbot, init_chatbot)`` (None when missing).
 
     The module gets a name derived from the file's absolute path, so sessions saved by one

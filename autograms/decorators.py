@@ -61,7 +61,9 @@ def autograms_function(
 
     def decorate(function: F) -> F:
         inner = getattr(function, "__func__", function)  # staticmethod / classmethod objects
-        hooks = _frames.FrameHooks(enter=partial(_enter, conv_scope, inner.__qualname__), leave=_leave)
+        hooks = _frames.FrameHooks(
+            enter=partial(_enter, conv_scope, inner.__qualname__), leave=_leave
+        )
         _frames.instrument(inner, hooks, routes_for(inner.__module__))
         inner.__autograms_scope__ = conv_scope
         return function
@@ -69,7 +71,9 @@ def autograms_function(
     return decorate
 
 
-def autograms_chatbot(conv_scope: str = "global", globals_to_declare: dict[str, Any] | None = None) -> Callable[[F], F]:
+def autograms_chatbot(
+    conv_scope: str = "global", globals_to_declare: dict[str, Any] | None = None
+) -> Callable[[F], F]:
     """AutoGRAMS' root-function decorator: the same as ``autograms_function`` here. A root
     function with a ``user_reply`` parameter receives the user's message on each fresh start."""
     return autograms_function(conv_scope, globals_to_declare)

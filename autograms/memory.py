@@ -94,7 +94,9 @@ class MemoryObject:
         self.root_function = root_function
         self.test_mode = test_mode
         self._model = model
-        self._state = memory_dict if memory_dict is not None else new_state(self.config.default_prompt)
+        self._state = (
+            memory_dict if memory_dict is not None else new_state(self.config.default_prompt)
+        )
         self._log: list[dict[str, Any]] = []
         self._log_base: list[dict[str, Any]] = []
         #: the committed session: frames (if the program is paused) and state, as bytes
@@ -109,7 +111,9 @@ class MemoryObject:
     def __repr__(self) -> str:
         levels = len(self._state["turn_stack"])
         paused = "paused" if self._snapshot is not None and self.is_paused else "idle"
-        return f"<MemoryObject {paused}, {levels} scope level(s), {len(self.model_turns)} log entries>"
+        return (
+            f"<MemoryObject {paused}, {levels} scope level(s), {len(self.model_turns)} log entries>"
+        )
 
     def __reduce__(self) -> tuple:
         # A memory saved inside a program's locals is *the session's* memory: restore it as
@@ -175,7 +179,9 @@ class MemoryObject:
 
     def append_system_prompt(self, text: str) -> None:
         level = self._levels[-1]
-        level["system_prompt"] = f"{level['system_prompt']}\n{text}" if level["system_prompt"] else text
+        level["system_prompt"] = (
+            f"{level['system_prompt']}\n{text}" if level["system_prompt"] else text
+        )
 
     def get_system_prompt(self) -> str:
         return self._levels[-1]["system_prompt"]
@@ -184,21 +190,30 @@ class MemoryObject:
 
     def add_user_reply(self, text: str | None) -> None:
         """Record the user's message (an empty one is logged but adds no turn)."""
-        self._log.append({"entry_type": "user_reply", "user_reply": text, "timestamp": _timestamp()})
+        self._log.append(
+            {"entry_type": "user_reply", "user_reply": text, "timestamp": _timestamp()}
+        )
         if text:
             self._levels[-1]["turns"].append({"role": "user", "content": text})
             self._state["history"].append({"role": "user", "content": text})
             self._state["cached_user_reply"] = text
 
-    def log_chat_turn(self, text: str, *, address: str | None = None, function: str | None = None) -> None:
+    def log_chat_turn(
+        self, text: str, *, address: str | None = None, function: str | None = None
+    ) -> None:
         """Record an agent reply."""
         self._levels[-1]["turns"].append({"role": "agent", "content": text})
         self._state["history"].append({"role": "assistant", "content": text})
-        self._log.append({
-            "entry_type": "agent_reply", "reply": text, "address": address,
-            "last_node": self._state["last_node"], "function_name": function,
-            "timestamp": _timestamp(),
-        })
+        self._log.append(
+            {
+                "entry_type": "agent_reply",
+                "reply": text,
+                "address": address,
+                "last_node": self._state["last_node"],
+                "function_name": function,
+                "timestamp": _timestamp(),
+            }
+        )
 
     def log_thought_turn(self, answer: str, instruction: str) -> None:
         """Record a thought: its instruction and answer become part of the conversation."""
@@ -281,7 +296,9 @@ def _frames_header(snapshot: bytes) -> list:
 def _current_memory_or_fail() -> MemoryObject:
     memory = _current.get()
     if memory is None:
-        raise ConversationError("a saved reference to the session memory was loaded outside a session")
+        raise ConversationError(
+            "a saved reference to the session memory was loaded outside a session"
+        )
     return memory
 
 

@@ -24,15 +24,23 @@ def reply(text: str, data: Any = None, ADDRESS: str | None = None) -> str:  # no
     return _control.reply(text, data=data, ADDRESS=ADDRESS)
 
 
-def reply_instruction(instruction: str, data: Any = None, ADDRESS: str | None = None,  # noqa: N803
-                      **kwargs: Any) -> str:
+def reply_instruction(
+    instruction: str,
+    data: Any = None,
+    ADDRESS: str | None = None,  # noqa: N803
+    **kwargs: Any,
+) -> str:
     """Log the node, then `functional.reply_instruction`."""
     _enter_node(ADDRESS)
     return _model_helpers.reply_instruction(instruction, data=data, ADDRESS=ADDRESS, **kwargs)
 
 
-def reply_suffix(instruction: str, data: Any = None, ADDRESS: str | None = None,  # noqa: N803
-                 **kwargs: Any) -> str:
+def reply_suffix(
+    instruction: str,
+    data: Any = None,
+    ADDRESS: str | None = None,  # noqa: N803
+    **kwargs: Any,
+) -> str:
     """Log the node, then `functional.reply_suffix`."""
     _enter_node(ADDRESS)
     return _model_helpers.reply_suffix(instruction, data=data, ADDRESS=ADDRESS, **kwargs)
@@ -50,15 +58,24 @@ def silent_thought(instruction: str, ADDRESS: str | None = None, **kwargs: Any) 
     return _model_helpers.silent_thought(instruction, **kwargs)
 
 
-def TRANSITION(transition_question: str, transitions: Mapping[str, str],  # noqa: N802
-               max_turns: int | None = 1, ADDRESS: str | None = None, **kwargs: Any) -> None:  # noqa: N803
+def TRANSITION(
+    transition_question: str,
+    transitions: Mapping[str, str],  # noqa: N802
+    max_turns: int | None = 1,
+    ADDRESS: str | None = None,
+    **kwargs: Any,
+) -> None:  # noqa: N803
     """Log the node, then `functional.TRANSITION`."""
     _enter_node(ADDRESS)
     _model_helpers.TRANSITION(transition_question, transitions, max_turns, **kwargs)
 
 
-def as_node(func: Callable[..., Any], ADDRESS: str | None = None, *args: Any,  # noqa: N803
-            **kwargs: Any) -> Any:
+def as_node(
+    func: Callable[..., Any],
+    ADDRESS: str | None = None,
+    *args: Any,  # noqa: N803
+    **kwargs: Any,
+) -> Any:
     """Call ``func(*args, **kwargs)`` as the node `ADDRESS`."""
     _enter_node(ADDRESS)
     return func(*args, **kwargs)

@@ -88,8 +88,8 @@ def decode(text: str, *, key: bytes | None) -> Envelope:
     """Check a session's envelope and signature; nothing is unpickled here."""
     if not isinstance(text, str) or not text.startswith(MAGIC + "."):
         raise SessionFormatError(
-            "not an autograms session: it does not start with the session marker "
-            f"{MAGIC!r}", reason="not a session",
+            f"not an autograms session: it does not start with the session marker {MAGIC!r}",
+            reason="not a session",
         )
     body, _, signature = text.rpartition(".")
     parts = body.split(".")[1:]
@@ -113,7 +113,8 @@ def _check_signature(body: str, signature: str, key: bytes | None) -> None:
     if not hmac.compare_digest(signature, _sign(body, key)):
         raise SessionSignatureError(
             "the session's signature does not match: it was changed or signed with another "
-            "key; refusing to load it", reason="tampered",
+            "key; refusing to load it",
+            reason="tampered",
         )
 
 
@@ -121,13 +122,15 @@ def _check_header(header: Any) -> None:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise SessionFormatError(
             f"session format {header.get('format') if isinstance(header, dict) else '?'} is "
-            f"not supported (this library reads format {FORMAT})", reason="format",
+            f"not supported (this library reads format {FORMAT})",
+            reason="format",
         )
     library = str(header.get("library", "?"))
     if _release(library) != _release(__version__):
         raise SessionFormatError(
             f"the session was written by autograms {library}, this is {__version__}; "
-            "sessions are read by the release series that wrote them", reason="library version",
+            "sessions are read by the release series that wrote them",
+            reason="library version",
         )
 
 

@@ -34,6 +34,9 @@ def test_the_contract_imports_work() -> None:
     from autograms.memory import (  # noqa: F401
         MemoryObject, get_memory, init_user_globals, set_persistent_globals, use_memory,
     )
+
+
+def test_the_node_imports_work() -> None:
     from autograms.nodes import (  # noqa: F401
         TRANSITION, location, reply, reply_instruction, silent_thought, thought,
     )

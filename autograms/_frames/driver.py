@@ -47,7 +47,9 @@ def run(
     return _drive(function, args, kwargs or {}, attachment)
 
 
-def resume(snapshot: bytes | Loaded, value: Any = None, *, attachment: Attachment = None) -> Outcome:
+def resume(
+    snapshot: bytes | Loaded, value: Any = None, *, attachment: Attachment = None
+) -> Outcome:
     """Continue a paused program; the pausing call returns `value`.
 
     A snapshot given as bytes is validated against the loaded code first (see `load`), so a
@@ -66,7 +68,9 @@ def resume(snapshot: bytes | Loaded, value: Any = None, *, attachment: Attachmen
     return _drive(root.function, (root,), {}, provider)
 
 
-def _drive(function: Callable[..., Any], args: tuple, kwargs: dict, attachment: Attachment) -> Outcome:
+def _drive(
+    function: Callable[..., Any], args: tuple, kwargs: dict, attachment: Attachment
+) -> Outcome:
     token = attachment_provider.set(attachment)
     try:
         result = function(*args, **kwargs)

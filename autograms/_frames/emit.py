@@ -33,7 +33,9 @@ def instr(name: str, arg: Any = _NO_ARG, location: Location = None) -> Instr:
     return Instr(name, arg, location=location)
 
 
-def call(function: Any, arguments: list[Instr], count: int, location: Location = None) -> list[Instr]:
+def call(
+    function: Any, arguments: list[Instr], count: int, location: Location = None
+) -> list[Instr]:
     """Call `function` (a constant) with `count` arguments pushed by `arguments`.
 
     Inside `arguments`, items that were on the stack before the call sit two deeper

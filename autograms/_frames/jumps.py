@@ -33,7 +33,9 @@ def goto(label: str) -> NoReturn:
     """Re-execute the call labelled `label` in the innermost instrumented frame."""
     frames = instrumented_frames(sys._getframe(1))
     if not frames:
-        raise ContinuationError(f"GOTO {label!r} outside an instrumented function", reason="no frame")
+        raise ContinuationError(
+            f"GOTO {label!r} outside an instrumented function", reason="no frame"
+        )
     frame, info = frames[0]
     if label not in info.labels:
         raise _unknown_label("GOTO", label, info)

@@ -79,13 +79,25 @@ def _store(instr: Instr, routes: GlobalRoutes) -> list[Instr]:
     location = instr.location
     # [value] -> [callable pair, value]: push the pair, then bring the value back on top
     if NULL_BELOW_CALLABLE:
-        pair = [emit.instr("PUSH_NULL", location=location), emit.instr("SWAP", 2, location),
-                emit.instr("LOAD_CONST", routes.store, location), emit.instr("SWAP", 2, location)]
+        pair = [
+            emit.instr("PUSH_NULL", location=location),
+            emit.instr("SWAP", 2, location),
+            emit.instr("LOAD_CONST", routes.store, location),
+            emit.instr("SWAP", 2, location),
+        ]
     else:
-        pair = [emit.instr("LOAD_CONST", routes.store, location), emit.instr("SWAP", 2, location),
-                emit.instr("PUSH_NULL", location=location), emit.instr("SWAP", 2, location)]
-    return [*pair, emit.instr("LOAD_CONST", instr.arg, location), *emit.call_only(2, location),
-            emit.instr("POP_TOP", location=location)]
+        pair = [
+            emit.instr("LOAD_CONST", routes.store, location),
+            emit.instr("SWAP", 2, location),
+            emit.instr("PUSH_NULL", location=location),
+            emit.instr("SWAP", 2, location),
+        ]
+    return [
+        *pair,
+        emit.instr("LOAD_CONST", instr.arg, location),
+        *emit.call_only(2, location),
+        emit.instr("POP_TOP", location=location),
+    ]
 
 
 def _delete(instr: Instr, routes: GlobalRoutes) -> list[Instr]:

@@ -21,8 +21,7 @@ from autograms import (
     SessionFormatError,
     SessionSignatureError,
 )
-from autograms import session as session_module
-from tests.dialog.bots import failing_bot, recruiter, simple_example
+from tests.dialog.bots import failing_bot, simple_example
 
 ROOT = Path(__file__).resolve().parents[2]
 

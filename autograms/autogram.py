@@ -9,7 +9,6 @@ to the caller and the memory passed in is left exactly as it was.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import inspect
 import os
@@ -211,16 +210,22 @@ class Autogram:
         """Write the session to `file` atomically; new log entries go to ``<file>.log``."""
         text = session.encode(_snapshot_of(memory_object), key=self._key())
         session.write_file(file, text)
-        unsaved = memory_object.model_turns[memory_object.saved_log_length :]
-        session.append_log(file, unsaved)
-        memory_object.saved_log_length += len(unsaved)
+        entries = memory_object.model_turns
+        where = os.path.realpath(file)
+        saved = memory_object.saved_logs.get(where)
+        if saved is None:  # first save of this session to this file: its log starts anew
+            session.write_log(file, entries)
+        else:
+            session.append_log(file, entries[saved:])
+        memory_object.saved_logs[where] = len(entries)
 
     def load(self, file_path: str | os.PathLike[str], load_log: bool = True) -> MemoryObject:
         """The session saved at `file_path` (with its log from ``<file_path>.log``)."""
         envelope = session.decode(session.read_file(file_path), key=self._key())
         log = session.read_log(file_path) if load_log else []
         memory = self._restored(envelope.snapshot, log)
-        memory.saved_log_length = len(log)
+        if load_log:
+            memory.saved_logs[os.path.realpath(file_path)] = len(log)
         return memory
 
     def _restored(self, snapshot: bytes, log: list[dict[str, Any]]) -> MemoryObject:
@@ -318,22 +323,33 @@ def load_autogram(
 ) -> tuple[Callable[..., Any] | None, Callable[..., Any] | None]:
     """Import a bot file; returns its ``(chatbot, init_chatbot)`` (None when missing).
 
-    The module gets a name derived from the file's absolute path, so sessions saved by one
-    process can be loaded by another that loads the same file.
+    The module is named after the file (``bot.py`` -> ``autograms_bot_bot``), so a session
+    saved by one process resumes in another that loads the same file, even from another
+    folder.
     """
     module = _import_file(os.fspath(filepath))
     return getattr(module, "chatbot", None), getattr(module, "init_chatbot", None)
 
 
+def bot_module_name(stem: str) -> str:
+    """The module name `load_autogram` gives the bot file ``<stem>.py``."""
+    return "autograms_bot_" + "".join(c if c.isalnum() else "_" for c in stem)
+
+
 def _import_file(path: str) -> ModuleType:
-    absolute = os.path.abspath(path)
+    absolute = os.path.realpath(path)
     if not os.path.isfile(absolute):
         raise FileNotFoundError(f"no bot file at {path}")
     stem = os.path.splitext(os.path.basename(absolute))[0]
-    digest = hashlib.sha256(absolute.encode()).hexdigest()[:10]
-    name = f"autograms_bot_{''.join(c if c.isalnum() else '_' for c in stem)}_{digest}"
-    if name in sys.modules:
-        return sys.modules[name]
+    name = bot_module_name(stem)
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        if os.path.realpath(getattr(loaded, "__file__", "")) != absolute:
+            raise ImportError(
+                f"cannot load {path}: a bot file with the same name is already loaded from "
+                f"{loaded.__file__}; give one of them another name"
+            )
+        return loaded
     spec = importlib.util.spec_from_file_location(name, absolute)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

@@ -105,8 +105,8 @@ class MemoryObject:
         self._no_pause: str | None = None
         #: the `data` of the last reply (``reply(text, data=...)``) or EXIT
         self.reply_data: Any = None
-        #: how many log entries `Autogram.save` already appended to the session's log file
-        self.saved_log_length = 0
+        #: per saved file (real path): how many log entries its ``.log`` holds
+        self.saved_logs: dict[str, int] = {}
 
     def __repr__(self) -> str:
         levels = len(self._state["turn_stack"])
@@ -262,7 +262,7 @@ class MemoryObject:
         work._snapshot = self._snapshot
         work._no_pause = None
         work.reply_data = None
-        work.saved_log_length = 0
+        work.saved_logs = {}
         return work
 
     def commit(self, work: MemoryObject, snapshot: bytes) -> None:

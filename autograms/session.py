@@ -143,7 +143,10 @@ def load_snapshot(snapshot: bytes) -> _frames.Loaded:
     try:
         return _frames.load(snapshot)
     except _frames.SnapshotMismatchError as exc:
-        raise SessionCodeError(str(exc), reason=exc.reason) from exc
+        message = str(exc)
+        if exc.reason == "module not importable" and "'autograms_bot_" in message:
+            message += "; load the bot file (load_autogram or `autograms run FILE`) first"
+        raise SessionCodeError(message, reason=exc.reason) from exc
 
 
 def _sign(body: str, key: bytes | None) -> str:
@@ -173,13 +176,13 @@ def _json(data: bytes, part: str) -> Any:
 # -- files ------------------------------------------------------------------------------------
 
 
-def write_file(path: str | os.PathLike[str], text: str) -> None:
+def write_file(path: str | os.PathLike[str], text: str, *, encoding: str = "ascii") -> None:
     """Replace the file at `path` with `text` atomically."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".session-", dir=folder)
     try:
-        with os.fdopen(handle, "w", encoding="ascii") as stream:
+        with os.fdopen(handle, "w", encoding=encoding) as stream:
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
@@ -200,6 +203,12 @@ def _sync_folder(folder: str) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def write_log(path: str | os.PathLike[str], entries: list[dict[str, Any]]) -> None:
+    """Replace ``<path>.log`` with `entries` as JSON lines, atomically."""
+    lines = "".join(json.dumps(entry, default=repr) + "\n" for entry in entries)
+    write_file(f"{os.fspath(path)}.log", lines, encoding="utf-8")
 
 
 def append_log(path: str | os.PathLike[str], entries: list[dict[str, Any]]) -> None:

@@ -206,3 +206,63 @@ def test_code_edit_resumes_at_a_label_and_refuses_without(tmp_path: Path) -> Non
     edited = source.replace('"colour?"', '"favourite colour?"')
     assert turn(edited, "Ada") == "favourite colour?"
     assert turn(edited.replace("likes", "loves"), "red").startswith("SessionCodeError")
+
+
+def test_each_saved_file_has_the_whole_log_of_its_session(tmp_path: Path) -> None:
+    bot = autogram()
+    first, second = tmp_path / "a", tmp_path / "b"
+
+    def users(path: Path) -> list[str]:
+        return [e["user_reply"] for e in bot.load(path).model_turns if e["entry_type"] == "user_reply"]
+
+    _, memory = bot.reply()
+    _, memory = bot.reply("ada", memory_object=memory)
+    bot.save(first, memory)
+    _, memory = bot.reply("one", memory_object=memory)
+    bot.save(second, memory)
+    _, memory = bot.reply("two", memory_object=memory)
+    bot.save(first, memory)
+    assert users(first) == ["", "ada", "one", "two"]
+    assert users(second) == ["", "ada", "one"]
+    _, fresh = bot.reply()
+    _, fresh = bot.reply("zed", memory_object=fresh)
+    bot.save(first, fresh)  # a new session replacing the file starts its log anew
+    assert users(first) == ["", "zed"]
+
+
+def test_a_moved_bot_file_still_resumes_its_sessions(tmp_path: Path) -> None:
+    bot_source = textwrap.dedent(
+        """
+        from autograms import autograms_function
+        from autograms.functional import reply
+
+        @autograms_function()
+        def chatbot():
+            return reply(f"echo {reply('first?')}")
+        """
+    )
+    step = textwrap.dedent(
+        """
+        import sys
+        from autograms import Autogram, load_autogram
+        chatbot, _ = load_autogram(sys.argv[1])
+        bot = Autogram(root_function=chatbot, test_mode=True)
+        memory = bot.load(sys.argv[2]) if sys.argv[3] != "-" else None
+        text, memory = bot.reply("" if sys.argv[3] == "-" else sys.argv[3], memory_object=memory)
+        bot.save(sys.argv[2], memory)
+        print(text)
+        """
+    )
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "movable_bot.py").write_text(bot_source)
+    outputs = []
+    for folder, message in (("one", "-"), ("two", "hello")):
+        result = subprocess.run(
+            [sys.executable, "-c", step, str(tmp_path / folder / "movable_bot.py"),
+             str(tmp_path / "session"), message],
+            capture_output=True, text=True, cwd=ROOT, timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout.strip())
+    assert outputs == ["first?", "echo hello"]

@@ -1,0 +1,92 @@
+"""The autograms command: run a bot in the terminal, debug it on random trajectories,
+visualize its control flow.
+
+    autograms run recruiter
+    autograms run path/to/bot.py --session chat.session
+    autograms debug path/to/bot.py --runs 20 --turns 10 --seed 0
+    autograms visualize recruiter --out graphs/
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import textwrap
+from collections.abc import Sequence
+
+from .._version import __version__
+from . import _bots, debug, run, visualize
+from ._common import report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``autograms`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="autograms",
+        description=__doc__.split("\n\n")[0].replace("\n", " "),
+        epilog="'autograms COMMAND --help' describes each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"autograms {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log what the library does (model calls, the local model) to stderr",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, module, summary: str, handler) -> None:  # noqa: ANN001
+        sub = commands.add_parser(
+            name,
+            parents=[common],
+            help=summary,
+            description=_description(module),
+            epilog=getattr(module, "EPILOG", None),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(sub)
+        sub.set_defaults(handler=handler)
+
+    add("run", run, "chat with a bot in the terminal", run.run)
+    add("debug", debug, "run a bot on random trajectories offline and report coverage", debug.run)
+    add("visualize", visualize, "draw a bot's control flow (DOT, SVG, PNG, HTML)", _visualize)
+    _describe_bot_argument(commands.choices["visualize"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``autograms`` command with `argv` (default: the process arguments); the exit
+    status."""
+    args = build_parser().parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return args.handler(args)
+
+
+def _visualize(args: argparse.Namespace) -> int:
+    """``visualize`` with BOT resolved first: an example's name becomes its file."""
+    try:
+        source = _bots.find_bot(args.bot)
+    except _bots.BotNotFoundError as exc:
+        report("visualize", str(exc))
+        return 2
+    args.bot = str(source.path)
+    return visualize.run(args)
+
+
+def _describe_bot_argument(parser: argparse.ArgumentParser) -> None:
+    for action in parser._actions:
+        if action.dest == "bot":
+            action.help = "an example's name (e.g. recruiter) or the path of a bot's .py file"
+
+
+def _description(module) -> str:  # noqa: ANN001
+    """The first paragraph of `module`'s docstring, as plain text."""
+    paragraph = (module.__doc__ or "").split("\n\n")[0].replace("``", "")
+    return textwrap.fill(" ".join(paragraph.split()), width=88)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

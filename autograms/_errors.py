@@ -18,6 +18,8 @@ Control signals (pause, jump) are BaseExceptions internal to the engine and neve
 
 from __future__ import annotations
 
+import copyreg
+
 from ._frames import (
     ContinuationError,
     SnapshotMismatchError,
@@ -36,6 +38,11 @@ from .models.errors import (
 
 class AutogramsError(Exception):
     """Base class of the dialog layer's errors."""
+
+    def __reduce__(self) -> tuple:
+        # Rebuild without calling __init__ (whose arguments .args does not hold), so an
+        # instance kept in a paused program's locals survives a session round trip.
+        return (copyreg.__newobj__, (type(self),), {**self.__dict__, "args": self.args})
 
 
 class ConversationError(AutogramsError):

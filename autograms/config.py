@@ -8,6 +8,8 @@ last.
 
 from __future__ import annotations
 
+import copyreg
+
 import difflib
 import functools
 import warnings
@@ -28,10 +30,22 @@ LAST_RESPONSE_TOKEN = "<last_response>"
 AGENT_NAME_TOKEN = "<agent_name>"
 #: the phrases ``banned_phrases="default"`` stands for (AutoGRAMS' list)
 DEFAULT_BANNED_PHRASES = (
-    "that request", "language model", "provide a response", "I can't respond",
-    "I cannot engage", "I can't engage", "I'm sorry, I can't", "I'm sorry, I cannot",
-    "I cannot respond", "I can't provide", "I cannot provide", "I can't fullful",
-    "I cannot fullfill", "that prompt", "that instruction", "open ai",
+    "that request",
+    "language model",
+    "provide a response",
+    "I can't respond",
+    "I cannot engage",
+    "I can't engage",
+    "I'm sorry, I can't",
+    "I'm sorry, I cannot",
+    "I cannot respond",
+    "I can't provide",
+    "I cannot provide",
+    "I can't fullful",
+    "I cannot fullfill",
+    "that prompt",
+    "that instruction",
+    "open ai",
 )
 #: request parameters the library sets itself, so ``chatbot_generation_args`` may not
 RESERVED_GENERATION_ARGS = frozenset(
@@ -42,6 +56,11 @@ _DEFAULT_GENERATION_ARGS = {"temperature": 0.7}
 
 class ConfigError(ValueError):
     """A configuration value is invalid."""
+
+    def __reduce__(self) -> tuple:
+        # Rebuild without calling __init__ (whose arguments .args does not hold), so an
+        # instance kept in a paused program's locals survives a session round trip.
+        return (copyreg.__newobj__, (type(self),), {**self.__dict__, "args": self.args})
 
     def __init__(self, field_name: str, message: str) -> None:
         #: the field at fault
@@ -192,7 +211,8 @@ def _generation_args(args: dict[str, Any] | None) -> dict[str, Any]:
     if "batch_size" in args:
         warnings.warn(
             "chatbot_generation_args['batch_size'] is not a request parameter and is ignored",
-            UserWarning, stacklevel=4,
+            UserWarning,
+            stacklevel=4,
         )
         del args["batch_size"]
     return args
@@ -251,8 +271,12 @@ def _check_number(config: AutogramConfig, name: str, *, positive: bool, optional
 
 def _check_numbers(config: AutogramConfig) -> None:
     _check_int(config, "max_tokens", 1, optional=True)
-    for name in ("chatbot_max_tries", "classifier_max_tries",
-                 "chatbot_max_input_len", "classifier_max_input_len"):
+    for name in (
+        "chatbot_max_tries",
+        "classifier_max_tries",
+        "chatbot_max_input_len",
+        "classifier_max_input_len",
+    ):
         _check_int(config, name, 1)
     _check_int(config, "default_transition_context", 0)
     for name in ("chatbot_proxy_port", "classifier_proxy_port", "embedding_proxy_port"):
@@ -268,7 +292,9 @@ def _check_numbers(config: AutogramConfig) -> None:
 def _check_texts(config: AutogramConfig) -> None:
     for name in ("base_url", "classifier_base_url", "embedding_base_url"):
         url = getattr(config, name)
-        if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        if url is not None and not (
+            isinstance(url, str) and url.startswith(("http://", "https://"))
+        ):
             raise ConfigError(name, f"{name} must start with http:// or https://: got {url!r}")
     for name in ("instruction_template", "reply_suffix_inst_conversion"):
         template = getattr(config, name)

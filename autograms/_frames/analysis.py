@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from bytecode import Instr, Label, TryBegin, TryEnd
+from bytecode.instr import UNSET
 
-from .effects import OBJECT, consumed_count, net_effect, output_count, output_nullness
+from .codec import ARG_FLAGGED_NAME, ARG_INT, ARG_KINDS, ARG_TWO_FLAGS_NAME
+from .effects import OBJECT, net_effect, output_count, output_nullness
 from .versions import (
     FAST_LOADS,
     FAST_WRITES,
@@ -47,8 +49,19 @@ HANDLER_WITH: Final = "with"
 HANDLER_CLEANUP: Final = "cleanup"
 
 _EXCEPT_TYPE_OPS: Final = frozenset(
-    {"LOAD_GLOBAL", "LOAD_NAME", "LOAD_ATTR", "LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF",
-     "LOAD_CONST", "BUILD_TUPLE", "COPY", "SWAP", "BUILD_LIST"}
+    {
+        "LOAD_GLOBAL",
+        "LOAD_NAME",
+        "LOAD_ATTR",
+        "LOAD_FAST",
+        "LOAD_FAST_CHECK",
+        "LOAD_DEREF",
+        "LOAD_CONST",
+        "BUILD_TUPLE",
+        "COPY",
+        "SWAP",
+        "BUILD_LIST",
+    }
 )
 
 
@@ -239,15 +252,16 @@ def _record_writes(flow: Flow) -> None:
 
 def _propagate(flow: Flow) -> None:
     stacks = flow.stacks
+    regions = flow.regions
     stacks[0] = ()
     work = [0]
     while work:
         position = work.pop()
-        stack = stacks[position]
-        handler, edges = _edges(flow, position, stack)
-        flow.normal_successors[position] = tuple(target for target, _ in edges)
-        flow.successors[position] = tuple(target for target, _ in handler) + flow.normal_successors[position]
-        for target, new_stack in handler + edges:
+        edges = _edges(flow, position, stacks[position])
+        targets = tuple([target for target, _ in edges])
+        flow.successors[position] = targets
+        flow.normal_successors[position] = targets if regions[position] is None else targets[1:]
+        for target, new_stack in edges:
             old = stacks[target]
             if old is None:
                 stacks[target] = new_stack
@@ -261,28 +275,28 @@ def _propagate(flow: Flow) -> None:
 
 Edge = tuple[int, Stack]
 
+_HANDLER_ENTRY: Final = {True: (_LASTI_ITEM, _EXCEPTION_ITEM), False: (_EXCEPTION_ITEM,)}
 
-def _edges(flow: Flow, position: int, stack: Stack) -> tuple[list[Edge], list[Edge]]:
-    """The exception edge (if covered) and the fall-through/jump edges of an instruction."""
+
+def _edges(flow: Flow, position: int, stack: Stack) -> list[Edge]:
+    """The exception edge (if covered) first, then the jump and fall-through edges."""
     instr = flow.instrs[position]
-    handler: list[Edge] = []
     edges: list[Edge] = []
     region = flow.regions[position]
     if region is not None:
-        handler_stack = stack[: region.stack_depth]
-        if region.push_lasti:
-            handler_stack += (_LASTI_ITEM,)
-        handler.append((flow.handler_position(region), handler_stack + (_EXCEPTION_ITEM,)))
-    if instr.name in TERMINAL_OPS:
-        return handler, edges
+        handler_stack = stack[: region.stack_depth] + _HANDLER_ENTRY[region.push_lasti]
+        edges.append((flow.label_pos[region.target], handler_stack))
+    name = instr.name
+    if name in TERMINAL_OPS:
+        return edges
     if instr.has_jump():
         edges.append((flow.label_pos[instr.arg], apply(position, instr, stack, jump=True)))
-        if instr.name in UNCONDITIONAL_JUMP_OPS:
-            return handler, edges
+        if name in UNCONDITIONAL_JUMP_OPS:
+            return edges
     if position + 1 >= len(flow.instrs):
-        raise AnalysisError(f"control falls off the end after {instr.name}")
+        raise AnalysisError(f"control falls off the end after {name}")
     edges.append((position + 1, apply(position, instr, stack, jump=False)))
-    return handler, edges
+    return edges
 
 
 def apply(position: int, instr: Instr, stack: Stack, *, jump: bool) -> Stack:
@@ -290,23 +304,56 @@ def apply(position: int, instr: Instr, stack: Stack, *, jump: bool) -> Stack:
     name = instr.name
     if name == "COPY":
         source = stack[-instr.arg]
-        return stack + ((frozenset({producer(position, 0)}), source[1]),)
+        return stack + ((frozenset((producer(position, 0),)), source[1]),)
     if name == "SWAP":
         depth = instr.arg
         items = list(stack)
         top, other = items[-1], items[-depth]
-        items[-1] = (frozenset({producer(position, 0)}), other[1])
-        items[-depth] = (frozenset({producer(position, 1)}), top[1])
+        items[-1] = (frozenset((producer(position, 0),)), other[1])
+        items[-depth] = (frozenset((producer(position, 1),)), top[1])
         return tuple(items)
-    outputs = output_count(instr, jump)
-    consumed = outputs - net_effect(instr, jump)
+    consumed, outputs, nullness = transfer(instr, jump)
     if consumed < 0 or consumed > len(stack):
         raise AnalysisError(f"{name} consumes {consumed} of {len(stack)} stack items")
-    kept = stack[: len(stack) - consumed]
-    nullness = output_nullness(instr, outputs)
+    kept = stack[: len(stack) - consumed] if consumed else stack
+    if not outputs:
+        return kept
+    first = producer(position, 0)
+    if outputs == 1:
+        return kept + ((frozenset((first,)), nullness[0]),)
     return kept + tuple(
-        (frozenset({producer(position, output)}), nullness[output]) for output in range(outputs)
+        [(frozenset((first + output,)), nullness[output]) for output in range(outputs)]
     )
+
+
+Transfer = tuple[int, int, tuple[int, ...]]
+
+#: (opcode, the argument as far as stack effects see it, jump) -> `transfer`. The effects
+#: (effects.py) depend on nothing else, so one table serves every function.
+_transfers: dict[tuple[int, Any, bool], Transfer] = {}
+
+
+def transfer(instr: Instr, jump: bool) -> Transfer:
+    """(items consumed, items pushed, nullness of each pushed item) of `instr` on an edge."""
+    key = (instr.opcode, _effect_argument(instr), jump)
+    known = _transfers.get(key)
+    if known is None:
+        outputs = output_count(instr, jump)
+        consumed = outputs - net_effect(instr, jump)
+        known = _transfers[key] = (consumed, outputs, output_nullness(instr, outputs))
+    return known
+
+
+def _effect_argument(instr: Instr) -> Any:
+    """The part of `instr`'s argument that stack effects depend on: a count or flags (plain
+    integer arguments), or the flag of a NULL-pushing load; names, constants, locals, jump
+    targets and operator enums change nothing."""
+    kind = ARG_KINDS[instr.opcode]
+    if kind == ARG_INT:
+        return None if instr.arg is UNSET else instr.arg
+    if kind == ARG_FLAGGED_NAME or kind == ARG_TWO_FLAGS_NAME:
+        return bool(instr.arg[0])
+    return None
 
 
 def _join(old: Stack, new: Stack, target: int) -> Stack:
@@ -314,9 +361,7 @@ def _join(old: Stack, new: Stack, target: int) -> Stack:
         raise AnalysisError(f"stack depth {len(old)} vs. {len(new)} at instruction {target}")
     if old == new:
         return old
-    return tuple(
-        (a[0] | b[0], a[1] | b[1]) if a != b else a for a, b in zip(old, new, strict=True)
-    )
+    return tuple((a[0] | b[0], a[1] | b[1]) if a != b else a for a, b in zip(old, new, strict=True))
 
 
 def source_item(flow: Flow, key: int) -> Item | None:
@@ -340,9 +385,9 @@ def copy_distance(flow: Flow, key: int) -> int:
         return 1
     if instr.name == "SWAP":
         return 1 if output == 0 else instr.arg
-    return output_count(instr, jump=False) - output
+    return transfer(instr, jump=False)[1] - output
 
 
 def consumed_by(instr: Instr) -> int:
     """Stack items a call (or any instruction) takes when it falls through."""
-    return consumed_count(instr, jump=False)
+    return transfer(instr, jump=False)[0]

@@ -104,7 +104,7 @@ def _code_of(callee: Any) -> CodeType | None:
         return callee.__code__
     if isinstance(callee, type):
         return None  # a class call runs __init__/__new__ but returns the instance
-    call = getattr(type(callee), "__call__", None)
+    call = getattr(type(callee), "__call__", None)  # noqa: B004 - the method, not a test
     if isinstance(call, FunctionType):
         return call.__code__
     return None

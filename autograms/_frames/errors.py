@@ -16,6 +16,8 @@ engine also routes them past the user's handlers. They are never exported.
 
 from __future__ import annotations
 
+import copyreg
+
 from typing import Any
 
 
@@ -25,6 +27,11 @@ class ContinuationError(Exception):
     The message names the function, the line and the reason; the same facts are kept as
     attributes so callers and tests need not parse prose.
     """
+
+    def __reduce__(self) -> tuple:
+        # Rebuild without calling __init__ (whose arguments .args does not hold), so an
+        # instance kept in a paused program's locals survives a session round trip.
+        return (copyreg.__newobj__, (type(self),), {**self.__dict__, "args": self.args})
 
     def __init__(
         self,

@@ -35,7 +35,10 @@ def fingerprint(code: CodeType, routed: list[str] | None = None) -> str:
 def _feed_code(digest: Any, code: CodeType) -> None:
     digest.update(code.co_code)
     for part in (
-        code.co_names, code.co_varnames, code.co_cellvars, code.co_freevars,
+        code.co_names,
+        code.co_varnames,
+        code.co_cellvars,
+        code.co_freevars,
         (code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount, code.co_flags),
     ):
         digest.update(repr(part).encode())

@@ -37,15 +37,13 @@ from types import CodeType, FunctionType
 from bytecode import (
     Bytecode,
     CellVar,
-    CompilerFlags,
-    ConcreteBytecode,
     Instr,
     Label,
     TryBegin,
     TryEnd,
 )
 
-from . import emit, runtime
+from . import codec, emit, runtime
 from .analysis import AnalysisError, Flow, analyze
 from .effects import NULL, is_pair_load
 from .errors import ContinuationError, JumpSignal, PauseSignal
@@ -55,14 +53,12 @@ from .registry import FrameHooks, FunctionInfo, lookup, register
 from .routing import GlobalRoutes, route_globals, routed_names
 from .sites import LabelInfo, Plan, plan_sites
 from .versions import (
-    DUAL_LOCAL_OPS,
     FAST_LOADS,
     GENERATOR_OPS,
     KW_NAMES_ON_STACK,
     LOAD_CELL_OBJECT,
     NULL_BELOW_CALLABLE,
     PY312,
-    PY313,
     RETURN_OPS,
 )
 
@@ -186,29 +182,13 @@ def load_template(code: CodeType) -> Bytecode:
 
     Keeping the depths lets assembly skip `bytecode`'s CFG pass, which is the slow part and
     the one that produced a bogus 32768 depth (engine notes, pitfall P2). On 3.13 the
-    dual-local superinstructions are split (pitfall P1).
+    dual-local superinstructions come out split (pitfall P1; see `codec.decode`).
     """
-    concrete = ConcreteBytecode.from_code(code)
-    template = concrete.to_bytecode(conserve_exception_block_stackdepth=True)
-    if DUAL_LOCAL_OPS:
-        template[:] = _split_dual_ops(template)
-    for item in template:
-        if isinstance(item, Instr) and item.name in GENERATOR_OPS:
-            raise AnalysisError(f"generator instruction {item.name}")
-    return template
-
-
-def _split_dual_ops(items: list) -> list:
-    result = []
-    for item in items:
-        if isinstance(item, Instr) and item.name in DUAL_LOCAL_OPS:
-            # LOAD_FAST_LOAD_FAST (a, b) -> LOAD_FAST a; LOAD_FAST b (same for the store forms)
-            first, second = item.name.split("_FAST_", 1)
-            result.append(Instr(f"{first}_FAST", item.arg[0], location=item.location))
-            result.append(Instr(second, item.arg[1], location=item.location))
-        else:
-            result.append(item)
-    return result
+    names = [dis.opname[opcode] for opcode in code.co_code[::2]]  # inline caches read as CACHE
+    if not GENERATOR_OPS.isdisjoint(names):
+        first = next(name for name in names if name in GENERATOR_OPS)
+        raise AnalysisError(f"generator instruction {first}")
+    return codec.decode(code)
 
 
 def _analyze(
@@ -270,16 +250,6 @@ def _plain_attribute_load(load: Instr) -> list[Instr]:
     return [plain, *null]
 
 
-def _copy_code_attributes(source: Bytecode, target: Bytecode) -> None:
-    for name in (
-        "argcount", "posonlyargcount", "kwonlyargcount", "flags", "first_lineno", "name",
-        "qualname", "filename", "docstring", "argnames",
-    ):
-        setattr(target, name, getattr(source, name))
-    target.cellvars = list(source.cellvars)
-    target.freevars = list(source.freevars)
-
-
 def _label_table(function: FunctionType, plan: Plan) -> dict[str, int]:
     labels: dict[str, int] = {}
     for site in plan.sites:
@@ -319,7 +289,8 @@ class _Rewriter:
         self.sites_by_position = {site.position: site for site in plan.sites}
         self.positions = {index: position for position, index in enumerate(flow.item_index)}
         self.goto_starts = {
-            site.goto_start: site for site in plan.sites
+            site.goto_start: site
+            for site in plan.sites
             if site.label and site.goto_refusal is None and site.refusal is None
         }
         self.handler_entries = self._handler_entries()
@@ -339,8 +310,10 @@ class _Rewriter:
 
     def _group_collectors(self) -> set[int]:
         return {
-            self.flow.handler_position(region) for region in self.flow.regions
-            if region is not None and self.flow.is_group_collector(self.flow.handler_position(region))
+            self.flow.handler_position(region)
+            for region in self.flow.regions
+            if region is not None
+            and self.flow.is_group_collector(self.flow.handler_position(region))
         }
 
     def _filter_points(self) -> dict[int, CallSite]:
@@ -417,7 +390,9 @@ class _Rewriter:
         return others + wrap_in_region(bypass, enclosing) + regions
 
     def _before(self, position: int) -> list:
-        code: list = _clear(self.plan.clears_before.get(position, ()), self.flow.instrs[position].location)
+        code: list = _clear(
+            self.plan.clears_before.get(position, ()), self.flow.instrs[position].location
+        )
         site = self.goto_starts.get(position)
         if site is not None:
             label = Label()
@@ -429,7 +404,9 @@ class _Rewriter:
             code += self._address_filter(self.filter_points[position])
         if self.hooks and self.flow.instrs[position].name in RETURN_OPS:
             location = self.flow.instrs[position].location
-            code += emit.call(self.hooks.leave, [emit.instr("LOAD_CONST", None, location)], 1, location)
+            code += emit.call(
+                self.hooks.leave, [emit.instr("LOAD_CONST", None, location)], 1, location
+            )
             code.append(emit.instr("POP_TOP", location=location))
         return code
 
@@ -452,7 +429,10 @@ class _Rewriter:
         code: list = []
         if self.code.co_cellvars:
             code += [emit.instr(LOAD_CELL_OBJECT, CellVar(name)) for name in self.code.co_cellvars]
-            code += [emit.instr("BUILD_TUPLE", len(self.code.co_cellvars)), emit.instr("STORE_FAST", CELLS)]
+            code += [
+                emit.instr("BUILD_TUPLE", len(self.code.co_cellvars)),
+                emit.instr("STORE_FAST", CELLS),
+            ]
         if self.hooks:
             code += emit.call(self.hooks.enter, [], 0)
             code.append(emit.instr("POP_TOP"))
@@ -496,7 +476,9 @@ class _Rewriter:
         drop = Label()
         self.drop_labels[site.index] = drop
         return [
-            *emit.call(runtime.accepts_address, [emit.instr("COPY", depth + 2, location)], 1, location),
+            *emit.call(
+                runtime.accepts_address, [emit.instr("COPY", depth + 2, location)], 1, location
+            ),
             emit.jump_if_false(drop, location),
         ]
 
@@ -543,7 +525,8 @@ class _Rewriter:
     def _catch_all_handler(self) -> list:
         location = self.flow.instrs[-1].location
         targets = [
-            (site.index, Label()) for site in self.plan.sites
+            (site.index, Label())
+            for site in self.plan.sites
             if site.index in self.start_labels and site.refusal is None
         ]
         code = [
@@ -598,7 +581,10 @@ def _call_without_address(call: Instr, label: LabelInfo, location) -> list[Instr
     code: list[Instr] = []
     if KW_NAMES_ON_STACK:
         if keywords:
-            return [emit.instr("LOAD_CONST", tuple(keywords), location), emit.instr("CALL_KW", count, location)]
+            return [
+                emit.instr("LOAD_CONST", tuple(keywords), location),
+                emit.instr("CALL_KW", count, location),
+            ]
         return [emit.instr("CALL", count, location)]
     if keywords:
         code.append(emit.instr("KW_NAMES", tuple(keywords), location))
@@ -656,21 +642,16 @@ def assemble(
     With `argnames`, the code takes exactly those positional parameters instead of the
     template's signature (the twin's single resume argument).
     """
-    bytecode = Bytecode(items)
-    _copy_code_attributes(template, bytecode)
+    shape = codec.Shape.of(template)
     if argnames is not None:
-        bytecode.argnames = list(argnames)
-        bytecode.argcount = len(argnames)
-        bytecode.posonlyargcount = 0
-        bytecode.kwonlyargcount = 0
-        bytecode.flags &= ~(CompilerFlags.VARARGS | CompilerFlags.VARKEYWORDS)
-    code = bytecode.to_code(stacksize=stacksize, compute_exception_stack_depths=False)
+        shape = shape.with_arguments(argnames)
+    code = codec.assemble(items, shape, stacksize=stacksize)
     _check_exception_table(code)
     return code
 
 
 def _check_exception_table(code: CodeType) -> None:
-    for entry in dis.Bytecode(code).exception_entries:
+    for entry in codec.exception_entries(code):
         if entry.depth >= 32768 or entry.depth > code.co_stacksize:
             raise ContinuationError(
                 f"internal error: exception-table depth {entry.depth} in {code.co_qualname}",
@@ -681,27 +662,18 @@ def _check_exception_table(code: CodeType) -> None:
 
 def site_offsets(code: CodeType, items: list, site_calls: dict[int, int]) -> dict[int, int]:
     """Map every byte offset of a tagged call (with its inline caches) to its site index."""
-    tags = [site_calls.get(id(item)) for item in items if isinstance(item, Instr)]
     raw = code.co_code
+    caches = codec.CACHES
     offsets: dict[int, int] = {}
     offset = 0
-    index = 0
-    while offset < len(raw):
-        opcode = raw[offset]
-        if opcode == dis.EXTENDED_ARG:
-            offset += 2
+    for item in items:
+        if not isinstance(item, Instr):
             continue
-        size = 2 + 2 * _cache_entries(opcode)
-        site = tags[index]
-        index += 1
+        while raw[offset] == dis.EXTENDED_ARG:
+            offset += 2
+        end = offset + 2 + 2 * caches[raw[offset]]
+        site = site_calls.get(id(item))
         if site is not None:
-            for unit in range(offset, offset + size, 2):
-                offsets[unit] = site
-        offset += size
+            offsets.update(dict.fromkeys(range(offset, end, 2), site))
+        offset = end
     return offsets
-
-
-def _cache_entries(opcode: int) -> int:
-    if PY313:
-        return dis._inline_cache_entries.get(dis.opname[opcode], 0)
-    return dis._inline_cache_entries[opcode]

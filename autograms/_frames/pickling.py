@@ -8,11 +8,14 @@ already refuses them.
 
 from __future__ import annotations
 
+import copyreg
 import io
 import pickle
 import sys
 import threading
 import types
+from collections import ChainMap
+from collections.abc import Iterable
 from typing import Any
 
 PROTOCOL = 5
@@ -57,10 +60,46 @@ def describe_resource(value: Any) -> str:
     return f"{name} cannot be saved"
 
 
+# Exception classes whose instances would not survive pickle's default (cls(*args) cannot
+# rebuild them: their __init__ needs arguments .args does not hold). Appended to, never
+# cleared; used as a private dispatch table, so the process's own pickling is unchanged.
+_exception_reducers: dict[type, Any] = {}
+_exception_classes_ok: set[type] = set()
+
+
+def _reduce_exception(exc: BaseException) -> tuple:
+    return (copyreg.__newobj__, (type(exc),), {**exc.__dict__, "args": exc.args})
+
+
+def make_restorable(values: Iterable[Any]) -> None:
+    """Make sure the exceptions among `values` unpickle: an exception a paused frame keeps
+    (a handled exception, a local) must come back as itself, whatever its __init__."""
+    for value in values:
+        if isinstance(value, BaseException):
+            kind = type(value)
+            if kind not in _exception_classes_ok and kind not in _exception_reducers:
+                _check_exception(value)
+
+
+def _check_exception(exc: BaseException) -> None:
+    try:
+        pickle.loads(pickle.dumps(exc, protocol=PROTOCOL))
+    except Exception:  # noqa: BLE001 - whatever goes wrong, rebuild it ourselves
+        _exception_reducers[type(exc)] = _reduce_exception
+    else:
+        _exception_classes_ok.add(type(exc))
+
+
 def dumps(value: Any) -> bytes:
     """Serialize `value`; raises the underlying error if neither pickler can."""
     try:
-        return pickle.dumps(value, protocol=PROTOCOL)
+        if not _exception_reducers:
+            return pickle.dumps(value, protocol=PROTOCOL)
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, protocol=PROTOCOL)
+        pickler.dispatch_table = ChainMap(_exception_reducers, copyreg.dispatch_table)
+        pickler.dump(value)
+        return buffer.getvalue()
     except Exception:  # noqa: BLE001 - any pickling failure sends us to dill
         pass
     return _dill_dumps(value)
@@ -76,7 +115,9 @@ def _dill_dumps(value: Any) -> bytes:
             return None
 
     buffer = io.BytesIO()
-    GuardedPickler(buffer, protocol=PROTOCOL, recurse=True).dump(value)
+    pickler = GuardedPickler(buffer, protocol=PROTOCOL, recurse=True)
+    pickler.dispatch_table = ChainMap(_exception_reducers, copyreg.dispatch_table)
+    pickler.dump(value)
     return buffer.getvalue()
 
 

@@ -67,6 +67,8 @@ class FunctionInfo:
     twin_lock: threading.Lock = field(default_factory=threading.Lock)
     #: (start positions, unbound locals) -> locals an unchecked load would read unbound.
     safety_cache: dict = field(default_factory=dict)
+    #: Site index -> what a snapshot saves of a frame paused there (see snapshot.py).
+    capture_plans: dict = field(default_factory=dict)
 
     @property
     def filename(self) -> str:

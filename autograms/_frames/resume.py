@@ -9,6 +9,11 @@ Every frame is checked before any user code runs, so a refused snapshot changes 
 * no local the compiler believes bound may be missing (on 3.12+ the interpreter would crash
   reading it, engine notes pitfall P3).
 
+A program pauses at the same few places again and again, so a header that passed the checks
+is remembered (bounded, see wire.py) with, for each frame, the function its name found and
+that function's code. The checks' outcome depends on nothing else, so a later snapshot with
+the same header is only checked for those two: the same function, still running the same code.
+
 Each context holds the values its twin stores into its locals and knows how to produce the
 result of the call the frame was paused in: the next context's frame result, or, for the
 innermost frame, the value the caller resumes with.
@@ -17,7 +22,8 @@ innermost frame, the value the caller resumes with.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from types import FunctionType
+from itertools import repeat
+from types import CodeType, FunctionType
 from typing import Any
 
 from . import wire
@@ -91,22 +97,27 @@ class Loaded:
 
 def load(blob: bytes) -> Loaded:
     """Validate a snapshot's frames from its header, then unpickle it."""
-    headers, payload = wire.read(blob)
-    checked = [_validate_frame(header) for header in headers]
+    header, payload = wire.split(blob)
+    checked = _check_frames(header)
     values, attachment = wire.read_payload(payload)
     if len(values) != len(checked):
         raise SnapshotMismatchError("the snapshot header and payload disagree", reason="damaged")
     frames = []
-    for (info, site, state, remapped), frame_values in zip(checked, values, strict=True):
-        if remapped:
-            _check_remapped_locals(state, info, site, frame_values)
-        frames.append(PendingFrame(info, site, state, frame_values, remapped))
-    return Loaded(frames, attachment, headers[0].python if headers else PY_MINOR)
+    for frame, frame_values in zip(checked, values, strict=True):
+        if frame.remapped:
+            _check_remapped_locals(frame.state, frame.info, frame.site, frame_values)
+        frames.append(
+            PendingFrame(frame.info, frame.site, frame.state, frame_values, frame.remapped)
+        )
+    return Loaded(frames, attachment, checked[0].state.python if checked else PY_MINOR)
 
 
 def store(loaded: Loaded) -> bytes:
     """Serialize a loaded snapshot again, with its (possibly changed) attachment."""
-    states = [replace(frame.state, values=frame.values) for frame in loaded.frames]
+    states = [
+        replace(frame.state, values=frame.values, hidden=wire.hidden_names(frame.values))
+        for frame in loaded.frames
+    ]
     return wire.encode(states, loaded.python, loaded.attachment)
 
 
@@ -118,39 +129,86 @@ def pack(attachment: Any) -> bytes:
 def build_contexts(frames: list[PendingFrame], value: Any) -> ResumeContext:
     """Chain resume contexts; the innermost frame's call returns `value`."""
     contexts = [_context(frame) for frame in frames]
-    for outer, inner in zip(contexts, contexts[1:]):
+    for outer, inner in zip(contexts, contexts[1:], strict=False):
         outer.child = inner
     contexts[-1].value = value
     return contexts[0]
 
 
 def _context(frame: PendingFrame) -> ResumeContext:
-    values = frame.values
-    restore = tuple(values.get(name, MISSING) for name in frame.info.restore_names)
-    return ResumeContext(twin_of(frame.info).function, restore + (frame.site.index,))
+    restore = map(frame.values.get, frame.info.restore_names, repeat(MISSING))
+    return ResumeContext(twin_of(frame.info).function, (*restore, frame.site.index))
 
 
-def _validate_frame(state: FrameState) -> tuple[FunctionInfo, CallSite, FrameState, bool]:
-    info = _instrumented(state)
+@dataclass(frozen=True, slots=True)
+class CheckedFrame:
+    """A frame of a snapshot header, checked against the code now loaded."""
+
+    info: FunctionInfo
+    site: CallSite
+    state: FrameState
+    remapped: bool
+    #: The function the frame's name finds, when it is the instrumented one itself (not a
+    #: wrapper), and its code then: while both stay the same, so does the check's outcome.
+    function: FunctionType | None
+    code: CodeType | None
+
+
+#: Header bytes -> its frames as checked, when every frame's name found its function
+#: directly (bounded like wire's memos).
+_checked_headers: dict[bytes, list[CheckedFrame]] = {}
+
+
+def _check_frames(header: bytes) -> list[CheckedFrame]:
+    """Check every frame a header names, or raise (see the module docstring)."""
+    known = _checked_headers.get(header)
+    if known is not None and all(_unchanged(frame) for frame in known):
+        return known
+    checked = [_validate_frame(state) for state in wire.read_header(header)]
+    if all(frame.function is not None for frame in checked):
+        wire.remember(_checked_headers, header, checked, len(header))
+    return checked
+
+
+def _unchanged(frame: CheckedFrame) -> bool:
+    """Whether the frame's name still finds the function it found when checked, running the
+    same code (raises as the check would if the name finds nothing now)."""
+    function = find_function(frame.state.module, frame.state.qualname)
+    return function is frame.function and function.__code__ is frame.code
+
+
+def _validate_frame(state: FrameState) -> CheckedFrame:
+    function, info = _instrumented(state)
     remapped = state.fingerprint != info.fingerprint or state.python != PY_MINOR
     site = _remapped_site(state, info) if remapped else _site(state, info)
     _check_site(state, info, site, remapped)
-    return info, site, state, remapped
+    direct = lookup(function.__code__) is info
+    return CheckedFrame(
+        info,
+        site,
+        state,
+        remapped,
+        function if direct else None,
+        function.__code__ if direct else None,
+    )
 
 
 def _site(state: FrameState, info: FunctionInfo) -> CallSite:
     if not 0 <= state.site < len(info.sites):
         raise SnapshotMismatchError(
             f"the snapshot names call site {state.site} of {state.qualname}, which has "
-            f"{len(info.sites)}", qualname=state.qualname, reason="damaged",
+            f"{len(info.sites)}",
+            qualname=state.qualname,
+            reason="damaged",
         )
     return info.sites[state.site]
 
 
-def _instrumented(state: FrameState) -> FunctionInfo:
-    """The instrumented function the snapshot names, looking through decorator wrappers
-    (their ``__wrapped__``, or the functions their closure holds)."""
-    candidates: list[Any] = [find_function(state.module, state.qualname)]
+def _instrumented(state: FrameState) -> tuple[FunctionType, FunctionInfo]:
+    """The function the snapshot names, and the instrumented function it is or wraps (found
+    through its ``__wrapped__``, or the functions its closure holds)."""
+    found = find_function(state.module, state.qualname)
+    candidates: list[Any] = [found]
     seen: set[int] = set()
     while candidates:
         function = candidates.pop(0)
@@ -159,7 +217,7 @@ def _instrumented(state: FrameState) -> FunctionInfo:
         seen.add(id(function))
         info = lookup(function.__code__)
         if info is not None and info.qualname == state.qualname:
-            return info
+            return found, info
         inner = getattr(function, "__wrapped__", None)
         cells = [cell.cell_contents for cell in function.__closure__ or () if _filled(cell)]
         candidates += [f for f in [inner, *cells] if isinstance(f, FunctionType)]
@@ -172,7 +230,7 @@ def _instrumented(state: FrameState) -> FunctionInfo:
 
 def _filled(cell: Any) -> bool:
     try:
-        cell.cell_contents
+        cell.cell_contents  # noqa: B018 - reading an empty cell raises ValueError
     except ValueError:
         return False
     return True
@@ -209,8 +267,10 @@ def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped:
     where = f"{state.qualname} ({info.filename}:{site.lineno})"
     if site.refusal is not None:
         raise SnapshotMismatchError(
-            f"cannot resume {where}: {site.refusal}", qualname=state.qualname,
-            lineno=site.lineno, reason=site.refusal,
+            f"cannot resume {where}: {site.refusal}",
+            qualname=state.qualname,
+            lineno=site.lineno,
+            reason=site.refusal,
         )
     saved = state.hidden
     if remapped:
@@ -222,7 +282,9 @@ def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped:
         raise SnapshotMismatchError(
             f"cannot resume {where}: the value stack at ADDRESS {state.label!r} changed "
             f"(saved {sorted(saved)} vs. expected {sorted(site.hidden)})",
-            qualname=state.qualname, lineno=site.lineno, reason="value stack changed",
+            qualname=state.qualname,
+            lineno=site.lineno,
+            reason="value stack changed",
         )
 
 
@@ -237,7 +299,9 @@ def _check_remapped_locals(
             f"cannot resume {state.qualname} ({info.filename}:{site.lineno}): the snapshot "
             f"lacks locals {sorted(unsafe)} that the code reads after this point without "
             "assigning them",
-            qualname=state.qualname, lineno=site.lineno, reason="missing locals",
+            qualname=state.qualname,
+            lineno=site.lineno,
+            reason="missing locals",
         )
 
 

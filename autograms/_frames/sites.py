@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bytecode import Instr
+from bytecode import Instr, TryBegin
 
 from .analysis import (
     LASTI,
@@ -77,16 +77,30 @@ class Plan:
         return sorted(names)
 
 
+#: (slot, its item, the item above or None) -> the recipe planned for them and its spills.
+SharedRecipes = dict[tuple[int, Item, Item | None], tuple[Recipe, list[Spill]]]
+
+
+@dataclass(slots=True)
+class _Shared:
+    """What the call sites of one function share, planned once."""
+
+    recipes: SharedRecipes = field(default_factory=dict)
+    #: Exception region (None outside any) -> handlers an exception there passes through.
+    handlers: dict[TryBegin | None, tuple[HandlerRef, ...]] = field(default_factory=dict)
+
+
 def plan_sites(flow: Flow, globals_: dict) -> Plan:
     """Plan recipes and spills for every reachable call of the analysed code."""
     plan = Plan()
+    shared = _Shared()
     for position, instr in enumerate(flow.instrs):
         if instr.name not in CALL_OPS or flow.stacks[position] is None:
             continue
         label = find_label(flow, position, globals_)
         if label is not None:
             plan.labels[position] = label
-        plan.sites.append(_plan_site(flow, plan, position, len(plan.sites), label))
+        plan.sites.append(_plan_site(flow, plan, position, len(plan.sites), label, shared))
     _plan_clears(flow, plan)
     return plan
 
@@ -102,7 +116,7 @@ def _plan_clears(flow: Flow, plan: Plan) -> None:
             continue
         for spill in spills:
             if spill.name.startswith(SPILL_PREFIX):
-                slot = int(spill.name[len(SPILL_PREFIX):])
+                slot = int(spill.name[len(SPILL_PREFIX) :])
                 _clear_where_item_dies(flow, plan, spill.name, slot, position)
     hidden = set(plan.hidden_names)
     for position, instr in enumerate(flow.instrs):
@@ -117,17 +131,30 @@ def _clear_where_item_dies(flow: Flow, plan: Plan, name: str, slot: int, produce
     """Clear `name` where normal control flow passes from code in which `slot` holds the item
     that the instruction at `producer_at` pushed to code in which it does not (the item was
     popped, or consumed by a call whose result took its place)."""
-    item = set(range(producer_at << 8, (producer_at + 1) << 8))  # any output of the producer
-    holding = [
-        stack is not None and len(stack) > slot and not item.isdisjoint(stack[slot][0])
-        for stack in flow.stacks
-    ]
-    for position, holds in enumerate(holding):
-        if not holds:
-            continue
+    holding = _positions_holding(flow, slot, producer_at)
+    for position in holding:
         for successor in flow.normal_successors[position]:
-            if not holding[successor] and _may_insert_before(flow, successor):
+            if successor not in holding and _may_insert_before(flow, successor):
                 plan.clears_before.setdefault(successor, set()).add(name)
+
+
+def _positions_holding(flow: Flow, slot: int, producer_at: int) -> set[int]:
+    """Positions before which stack `slot` may hold an item pushed by the instruction at
+    `producer_at`. Such an item stays in its slot until popped, so it reaches them only along
+    edges from its producer through other such positions: a walk from there finds them all."""
+    item = set(range(producer_at << 8, (producer_at + 1) << 8))  # any output of the producer
+    stacks = flow.stacks
+    holding: set[int] = set()
+    work = [producer_at]
+    while work:
+        for successor in flow.successors[work.pop()]:
+            if successor in holding:
+                continue
+            stack = stacks[successor]
+            if stack is not None and len(stack) > slot and not item.isdisjoint(stack[slot][0]):
+                holding.add(successor)
+                work.append(successor)
+    return holding
 
 
 def _may_insert_before(flow: Flow, position: int) -> bool:
@@ -148,11 +175,16 @@ def _restored_except_slot(flow: Flow, position: int) -> int:
 
 
 def _plan_site(
-    flow: Flow, plan: Plan, position: int, index: int, label: LabelInfo | None
+    flow: Flow,
+    plan: Plan,
+    position: int,
+    index: int,
+    label: LabelInfo | None,
+    shared: _Shared,
 ) -> CallSite:
     stack = flow.stacks[position]
     depth = len(stack) - consumed_by(flow.instrs[position])
-    planner = _SitePlanner(flow, position)
+    planner = _SitePlanner(flow, position, shared.recipes)
     recipes: tuple[Recipe, ...] = ()
     refusal = None
     try:
@@ -173,12 +205,23 @@ def _plan_site(
         depth=depth,
         recipes=recipes,
         hidden=frozenset(planner.hidden),
-        stack_keys=tuple(item[0] for item in stack[:depth]),
-        handlers=tuple(HandlerRef(p, kind) for p, kind in flow.handler_chain(position)),
+        stack_keys=tuple([item[0] for item in stack[:depth]]),
+        handlers=_handlers(flow, position, shared),
         refusal=refusal,
         goto_start=goto_start,
         goto_refusal=goto_refusal,
     )
+
+
+def _handlers(flow: Flow, position: int, shared: _Shared) -> tuple[HandlerRef, ...]:
+    """The handler chain of the call at `position`: a function of its exception region alone
+    (a chain never comes back to a call), so sites in one region share it."""
+    region = flow.regions[position]
+    handlers = shared.handlers.get(region)
+    if handlers is None:
+        handlers = tuple(HandlerRef(p, kind) for p, kind in flow.handler_chain(position))
+        shared.handlers[region] = handlers
+    return handlers
 
 
 def _lineno(instr: Instr) -> int:
@@ -187,22 +230,46 @@ def _lineno(instr: Instr) -> int:
 
 
 class _SitePlanner:
-    """Builds the recipes of one call site, collecting the spills they need."""
+    """Builds the recipes of one call site, collecting the spills they need.
 
-    def __init__(self, flow: Flow, site: int) -> None:
+    A recipe depends only on the slot, its item and the one above (a method pair), and on the
+    call site only where a local's load is re-executed (the local must not be written before
+    the call). Every other recipe is planned once and shared by all the sites whose stacks
+    hold the same items (the sites in a loop share its iterator, say).
+    """
+
+    def __init__(self, flow: Flow, site: int, shared: SharedRecipes) -> None:
         self.flow = flow
         self.site = site
+        self.shared = shared
         self.spills: list[Spill] = []
         self.hidden: set[str] = set()
+        #: Whether the recipe being planned looked at this site (so it cannot be shared).
+        self.site_specific = False
 
     def recipes(self, items: tuple[Item, ...]) -> tuple[Recipe, ...]:
         recipes: list[Recipe] = []
         slot = 0
         while slot < len(items):
-            recipe = self.recipe(slot, items)
+            recipe = self._shared_recipe(slot, items)
             recipes.append(recipe)
             slot += recipe.width
         return tuple(recipes)
+
+    def _shared_recipe(self, slot: int, items: tuple[Item, ...]) -> Recipe:
+        key = (slot, items[slot], items[slot + 1] if slot + 1 < len(items) else None)
+        known = self.shared.get(key)
+        if known is not None:
+            recipe, spills = known
+            for spill in spills:
+                self._add_spill(spill)
+            return recipe
+        first_spill = len(self.spills)
+        self.site_specific = False
+        recipe = self.recipe(slot, items)
+        if not self.site_specific:
+            self.shared[key] = (recipe, self.spills[first_spill:])
+        return recipe
 
     def recipe(self, slot: int, items: tuple[Item, ...]) -> Recipe:
         producers, nullness = items[slot]
@@ -248,9 +315,15 @@ class _SitePlanner:
     def _null(self, slot: int, key: int | None, nullness: int) -> Recipe:
         if key is not None and nullness == NULL:
             origin = origin_of(self.flow, key)
-            if origin is not None and self.flow.instrs[producer_position(origin)].name == "PUSH_NULL":
+            if (
+                origin is not None
+                and self.flow.instrs[producer_position(origin)].name == "PUSH_NULL"
+            ):
                 return Recipe(RecipeKind.REEXECUTE, slot, load=producer_position(origin))
-        if key is not None and self.flow.instrs[producer_position(key)].name == "LOAD_FAST_AND_CLEAR":
+        if (
+            key is not None
+            and self.flow.instrs[producer_position(key)].name == "LOAD_FAST_AND_CLEAR"
+        ):
             raise Refusal("the call is inside a comprehension")
         raise Refusal("a value under the call may be NULL, so it cannot be saved")
 
@@ -263,8 +336,11 @@ class _SitePlanner:
         name = instr.name
         if name == "LOAD_CONST" or (name == "LOAD_GLOBAL" and not is_pair_load(instr)):
             return Recipe(RecipeKind.REEXECUTE, slot, load=position)
-        if name in FAST_LOADS and not self.flow.written_between(instr.arg, position, self.site):
-            return Recipe(RecipeKind.REEXECUTE, slot, load=position)
+        if name in FAST_LOADS:
+            self.site_specific = True
+            if not self.flow.written_between(instr.arg, position, self.site):
+                return Recipe(RecipeKind.REEXECUTE, slot, load=position)
+            return None
         if name == "LOAD_ATTR" and not is_pair_load(instr):
             return self._global_attribute(slot, position)
         return None
@@ -311,7 +387,9 @@ class _SitePlanner:
             position = producer_position(key)
             if self.flow.instrs[position].name == "FOR_ITER":
                 raise Refusal("a loop value under the call cannot be saved")
-            self._add_spill(Spill(after=position, distance=copy_distance(self.flow, key), name=name))
+            self._add_spill(
+                Spill(after=position, distance=copy_distance(self.flow, key), name=name)
+            )
         source = producer_position(next(iter(producers)))
         return Recipe(RecipeKind.SPILL, slot, name=name, source=source)
 

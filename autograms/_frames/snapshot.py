@@ -19,13 +19,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any, NoReturn
 
 from . import callees, pickling, wire
 from .errors import ContinuationError, PauseSignal, UnpicklableLocalError
 from .instrument import CELLS
-from .records import CallSite, FrameState, RecipeKind
+from .records import CallSite, RecipeKind
 from .registry import (
     FunctionInfo,
     is_driver_code,
@@ -54,10 +55,10 @@ attachment_provider: ContextVar[Callable[[], Any] | None] = ContextVar(
 def pause(payload: Any = None) -> NoReturn:
     """Snapshot the running program and unwind it; the driver returns the snapshot."""
     frames = program_frames(sys._getframe(1))
-    states = [capture(frame, info, site) for frame, info, site in frames]
+    saved = [capture(frame, info, site) for frame, info, site in frames]
     provider = attachment_provider.get()
     attachment = provider() if provider is not None else None
-    raise PauseSignal(serialize(states, frames, attachment), payload)
+    raise PauseSignal(serialize(saved, frames, attachment), payload)
 
 
 def program_frames(start: FrameType) -> list[tuple[FrameType, FunctionInfo, CallSite]]:
@@ -176,42 +177,85 @@ def _check_direct_call(
     )
 
 
-def capture(frame: FrameType, info: FunctionInfo, site: CallSite) -> FrameState:
-    """The state of one paused frame: its site and the values a resume needs."""
-    current = dict(frame.f_locals)
-    values = {name: current[name] for name in info.user_locals if name in current}
-    for name in site.hidden:
+@dataclass(frozen=True, slots=True)
+class CapturePlan:
+    """What a snapshot saves of a frame paused at one call site."""
+
+    #: User locals, saved when bound, in the code's order.
+    user: tuple[str, ...]
+    #: Hidden locals (the site's spills, the cell tuple), always bound there.
+    hidden: tuple[str, ...]
+    #: The frame's header entry, or None when a user local's name looks hidden (then the
+    #: entry depends on which locals are bound).
+    entry: bytes | None
+
+
+def capture_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:
+    """The capture plan of `site` (made on first use, then kept with `info`)."""
+    plan = info.capture_plans.get(site.index)
+    if plan is None:
+        plan = info.capture_plans.setdefault(site.index, _make_plan(info, site))
+    return plan
+
+
+def _make_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:
+    user = tuple(name for name in info.original_code.co_varnames if name in info.user_locals)
+    hidden = tuple(site.hidden) + ((CELLS,) if info.has_cells else ())
+    entry = None
+    if not any(name.startswith(wire.HIDDEN_PREFIX) for name in user):
+        entry = _header_entry(info, site, dict.fromkeys(hidden))
+    return CapturePlan(user, hidden, entry)
+
+
+def capture(frame: FrameType, info: FunctionInfo, site: CallSite) -> dict[str, Any]:
+    """The values a resume of one paused frame needs, by name."""
+    plan = capture_plan(info, site)
+    current = frame.f_locals  # synced now (3.11, 3.12) or a live view (3.13): read at once
+    values = {name: current[name] for name in plan.user if name in current}
+    for name in plan.hidden:
         values[name] = current[name]
-    if info.has_cells:
-        values[CELLS] = current[CELLS]
-    return FrameState(
-        module=info.module,
-        qualname=info.qualname,
-        fingerprint=info.fingerprint,
-        python=PY_MINOR,
-        site=site.index,
-        lineno=site.lineno,
-        label=site.label,
-        values=values,
+    pickling.make_restorable(values.values())
+    return values
+
+
+def serialize(saved: list[dict[str, Any]], frames: list, attachment: Any) -> bytes:
+    """The snapshot of `frames` (as `program_frames` gives them) with their `saved` values."""
+    entries = [
+        _frame_entry(info, site, values)
+        for (_, info, site), values in zip(frames, saved, strict=True)
+    ]
+    try:
+        return wire.encode_entries(entries, saved, PY_MINOR, attachment)
+    except Exception as exc:  # noqa: BLE001 - find the culprit, then report it
+        raise _unpicklable(saved, frames, attachment) from exc
+
+
+def _frame_entry(info: FunctionInfo, site: CallSite, values: dict[str, Any]) -> bytes:
+    entry = capture_plan(info, site).entry
+    return entry if entry is not None else _header_entry(info, site, values)
+
+
+def _header_entry(info: FunctionInfo, site: CallSite, values: dict[str, Any]) -> bytes:
+    return wire.header_entry(
+        info.module,
+        info.qualname,
+        info.fingerprint,
+        site.index,
+        site.lineno,
+        site.label,
+        wire.hidden_names(values),
     )
 
 
-def serialize(states: list[FrameState], frames: list, attachment: Any) -> bytes:
-    try:
-        return wire.encode(states, PY_MINOR, attachment)
-    except Exception as exc:  # noqa: BLE001 - find the culprit, then report it
-        raise _unpicklable(states, frames, attachment) from exc
-
-
-def _unpicklable(states: list[FrameState], frames: list, attachment: Any) -> ContinuationError:
+def _unpicklable(saved: list[dict[str, Any]], frames: list, attachment: Any) -> ContinuationError:
     try:
         pickling.dumps(attachment)
     except Exception as exc:  # noqa: BLE001
         return ContinuationError(
             f"the state saved with the program is not picklable: {exc}", reason="attachment"
         )
-    for state, (_, info, site) in zip(states, frames, strict=True):
-        for name, value in state.values.items():
+    for values, (_, info, site) in zip(saved, frames, strict=True):
+        for name, value in values.items():
             try:
                 pickling.dumps(value)
             except Exception as exc:  # noqa: BLE001

@@ -85,7 +85,10 @@ class _TwinBuilder:
             code += _delete_if_missing(name)
         stubs = [(site.index, Label()) for site in self.info.sites if site.refusal is None]
         code += emit.dispatch_on_int(stubs)
-        code += [*emit.call(runtime.unknown_site, [emit.instr("COPY", 3)], 1), emit.instr("RETURN_VALUE")]
+        code += [
+            *emit.call(runtime.unknown_site, [emit.instr("COPY", 3)], 1),
+            emit.instr("RETURN_VALUE"),
+        ]
         for index, label in stubs:
             code.append(label)
             code += self._resume_stub(index)
@@ -146,7 +149,8 @@ def _patch_cell_stores(code: CodeType) -> CodeType:
     slot_of = {name: names.index(name) for name in code.co_cellvars if name in names}
     slot_of.update({name: len(names) + i for i, name in enumerate(extra_cells)})
     placeholders = {
-        names.index(CELL_SLOT_PREFIX + cell): slot for cell, slot in slot_of.items()
+        names.index(CELL_SLOT_PREFIX + cell): slot
+        for cell, slot in slot_of.items()
         if CELL_SLOT_PREFIX + cell in names
     }
     raw = bytearray(code.co_code)

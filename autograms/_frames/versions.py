@@ -74,8 +74,17 @@ TERMINAL_OPS: Final = RETURN_OPS | frozenset({"RAISE_VARARGS", "RERAISE"})
 # Code that only generators and coroutines contain; such functions are refused at decoration.
 GENERATOR_OPS: Final = frozenset(
     {
-        "YIELD_VALUE", "SEND", "END_SEND", "RETURN_GENERATOR", "GET_AWAITABLE", "GET_AITER",
-        "GET_ANEXT", "END_ASYNC_FOR", "BEFORE_ASYNC_WITH", "ASYNC_GEN_WRAP", "CLEANUP_THROW",
+        "YIELD_VALUE",
+        "SEND",
+        "END_SEND",
+        "RETURN_GENERATOR",
+        "GET_AWAITABLE",
+        "GET_AITER",
+        "GET_ANEXT",
+        "END_ASYNC_FOR",
+        "BEFORE_ASYNC_WITH",
+        "ASYNC_GEN_WRAP",
+        "CLEANUP_THROW",
         "GET_YIELD_FROM_ITER",
     }
 )

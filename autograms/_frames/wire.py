@@ -3,17 +3,21 @@
     b"AGF1" | header length (4 bytes, big-endian) | header (UTF-8 JSON) | payload (pickle)
 
 The header says where each frame is paused (module, qualified name, code fingerprint, call
-site, line, ADDRESS label, names of the saved value-stack items) and under which Python. A snapshot is
-checked against the loaded code from the header alone, before a single byte is unpickled.
-The payload holds the saved values of every frame and the caller's attachment in one pickle,
-so objects shared between them stay shared.
+site, line, ADDRESS label, names of the saved value-stack items) and under which Python. A
+snapshot is checked against the loaded code from the header alone, before a single byte is
+unpickled. The payload holds the saved values of every frame and the caller's attachment in
+one pickle, so objects shared between them stay shared.
+
+A running program pauses at the same few places again and again, so the JSON of each frame's
+entry and the frames of whole headers are memoized (bounded; both are pure functions of their
+input, so a memo is never stale).
 """
 
 from __future__ import annotations
 
 import json
 import struct
-from typing import Any
+from typing import Any, Final
 
 from . import pickling
 from .errors import SnapshotMismatchError
@@ -23,26 +27,87 @@ MAGIC = b"AGF1"
 #: Hidden locals named in the header: the value-stack items a resume must rebuild.
 HIDDEN_PREFIX = "__ag_"
 _LENGTH = struct.Struct(">I")
+_COMPACT = (",", ":")
+#: Entries kept by each memo before it starts afresh, and the largest header or header
+#: entry kept (snapshots can come from anywhere: the memos must stay small).
+MEMO_SIZE: Final = 256
+MEMO_MAX_BYTES: Final = 16384
+
+#: Header fields of a frame (everything but its values) -> the JSON of its header entry.
+_entry_memo: dict[tuple, bytes] = {}
+#: Header bytes -> the frames they describe.
+_header_memo: dict[bytes, tuple[FrameState, ...]] = {}
+
+
+def hidden_names(values: dict[str, Any]) -> tuple[str, ...]:
+    """The names of the hidden values among `values`, as a header lists them."""
+    return tuple(sorted([name for name in values if name.startswith(HIDDEN_PREFIX)]))
 
 
 def encode(states: list[FrameState], python: tuple[int, int], attachment: Any) -> bytes:
-    """Serialize frames (outermost first) and an attachment."""
-    header = json.dumps(
-        [list(python), [_frame_header(state) for state in states]], separators=(",", ":")
-    ).encode()
-    payload = pickling.dumps((tuple(state.values for state in states), attachment))
+    """Serialize frames (outermost first) and an attachment. Each state's `hidden` must be
+    `hidden_names` of its values."""
+    entries = [
+        header_entry(
+            state.module,
+            state.qualname,
+            state.fingerprint,
+            state.site,
+            state.lineno,
+            state.label,
+            state.hidden,
+        )
+        for state in states
+    ]
+    return encode_entries(entries, [state.values for state in states], python, attachment)
+
+
+def encode_entries(
+    entries: list[bytes], values: list[dict[str, Any]], python: tuple[int, int], attachment: Any
+) -> bytes:
+    """Serialize frames given as their `header_entry` and their values, and an attachment."""
+    header = b"".join([b"[", _python_json(python), b",[", b",".join(entries), b"]]"])
+    payload = pickling.dumps((tuple(values), attachment))
     return MAGIC + _LENGTH.pack(len(header)) + header + payload
 
 
-def _frame_header(state: FrameState) -> list:
-    hidden = sorted(name for name in state.values if name.startswith(HIDDEN_PREFIX))
-    return [state.module, state.qualname, state.fingerprint, state.site, state.lineno,
-            state.label, hidden]
+def _python_json(python: tuple[int, int]) -> bytes:
+    if len(python) == 2 and all(type(part) is int for part in python):
+        return b"[%d,%d]" % (python[0], python[1])  # as json.dumps writes it, faster
+    return json.dumps(list(python), separators=_COMPACT).encode()
 
 
-def read(blob: bytes) -> tuple[list[FrameState], memoryview]:
-    """The frames a snapshot holds, without their values (nothing is unpickled yet), and
-    the payload still to unpickle with `read_payload`."""
+def header_entry(
+    module: str,
+    qualname: str,
+    fingerprint: str,
+    site: int,
+    lineno: int,
+    label: str | None,
+    hidden: tuple[str, ...],
+) -> bytes:
+    """The JSON of one frame's entry in a header; `hidden` is `hidden_names` of its values."""
+    key = (module, qualname, fingerprint, site, lineno, label, hidden)
+    entry = _entry_memo.get(key)
+    if entry is None:
+        fields = [module, qualname, fingerprint, site, lineno, label, list(hidden)]
+        entry = json.dumps(fields, separators=_COMPACT).encode()
+        remember(_entry_memo, key, entry, len(entry))
+    return entry
+
+
+def remember(memo: dict, key: Any, value: Any, size: int) -> None:
+    """Keep `value` in `memo` unless it is too large (see MEMO_SIZE, MEMO_MAX_BYTES)."""
+    if size > MEMO_MAX_BYTES:
+        return
+    if len(memo) >= MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
+
+
+def split(blob: bytes) -> tuple[bytes, memoryview]:
+    """The header bytes of a snapshot and the payload still to unpickle (nothing is
+    unpickled here)."""
     if not isinstance(blob, (bytes, bytearray)) or blob[:4] != MAGIC:
         raise SnapshotMismatchError(
             "not a snapshot: it does not start with the engine's format marker",
@@ -51,16 +116,44 @@ def read(blob: bytes) -> tuple[list[FrameState], memoryview]:
     (length,) = _LENGTH.unpack_from(blob, 4)
     start = 4 + _LENGTH.size
     view = memoryview(blob)
+    return bytes(view[start : start + length]), view[start + length :]
+
+
+def read_header(header: bytes) -> list[FrameState]:
+    """The frames a header describes, without their values."""
+    states = _header_memo.get(header)
+    if states is None:
+        states = _parse_header(header)
+        remember(_header_memo, header, states, len(header))
+    return list(states)
+
+
+def _parse_header(header: bytes) -> tuple[FrameState, ...]:
     try:
-        python, frames = json.loads(bytes(view[start : start + length]))
-        states = [
-            FrameState(module, qualname, fingerprint, tuple(python), site, lineno, label, None,
-                       tuple(hidden))
+        python, frames = json.loads(header)
+        return tuple(
+            FrameState(
+                module,
+                qualname,
+                fingerprint,
+                tuple(python),
+                site,
+                lineno,
+                label,
+                None,
+                tuple(hidden),
+            )
             for module, qualname, fingerprint, site, lineno, label, hidden in frames
-        ]
+        )
     except (ValueError, TypeError) as exc:
         raise SnapshotMismatchError("the snapshot header is damaged", reason="bad header") from exc
-    return states, view[start + length :]
+
+
+def read(blob: bytes) -> tuple[list[FrameState], memoryview]:
+    """The frames a snapshot holds, without their values (nothing is unpickled yet), and
+    the payload still to unpickle with `read_payload`."""
+    header, payload = split(blob)
+    return read_header(header), payload
 
 
 def read_payload(payload: memoryview) -> tuple[tuple[dict, ...], Any]:

@@ -12,12 +12,19 @@ still log the tokens spent.
 
 from __future__ import annotations
 
+import copyreg
+
 from collections.abc import Sequence
 from typing import Any
 
 
 class ModelError(Exception):
     """Base class of the model layer's errors."""
+
+    def __reduce__(self) -> tuple:
+        # Rebuild without calling __init__ (whose arguments .args does not hold), so an
+        # instance kept in a paused program's locals survives a session round trip.
+        return (copyreg.__newobj__, (type(self),), {**self.__dict__, "args": self.args})
 
     calls: tuple[Any, ...] = ()
 

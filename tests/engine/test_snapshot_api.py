@@ -76,3 +76,35 @@ def test_mismatched_snapshot_is_refused_before_anything_is_unpickled() -> None:
 def test_garbage_is_refused_clearly() -> None:
     with pytest.raises(_frames.SnapshotMismatchError, match="not a snapshot"):
         _frames.load(pickle.dumps({"a": 1}))
+
+
+def test_an_exception_with_a_demanding_init_survives_the_round_trip() -> None:
+    from tests.engine.programs import custom_errors
+
+    outcome = _frames.run(custom_errors.handles)
+    assert outcome.payload == ("handling", "ready?: unclear")
+    finished = _frames.resume(_frames.load(outcome.snapshot), "yes")
+    assert finished.value == ("yes", "ready?", "unclear", "NeedsTwo")
+
+
+def test_a_validated_header_is_checked_again_after_the_function_changes() -> None:
+    outcome = _frames.run(attached.keep, (["x"],))
+    _frames.load(outcome.snapshot)  # validated (and remembered)
+    original = attached.keep
+    try:
+        def impostor(items):
+            return items
+
+        attached.keep = impostor
+        with pytest.raises(_frames.SnapshotMismatchError):
+            _frames.load(outcome.snapshot)
+    finally:
+        attached.keep = original
+    code = original.__code__
+    try:
+        original.__code__ = (lambda items: items).__code__
+        with pytest.raises(_frames.SnapshotMismatchError):
+            _frames.load(outcome.snapshot)
+    finally:
+        original.__code__ = code
+    assert _frames.resume(_frames.load(outcome.snapshot), "y").payload == "again"

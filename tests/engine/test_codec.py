@@ -1,0 +1,320 @@
+"""The engine's codec must give exactly what `bytecode` gives, so nothing built on it changes.
+
+Differential tests, any difference a failure:
+
+* decoding: `codec.decode(code)` against ``ConcreteBytecode.from_code(code).to_bytecode(
+  conserve_exception_block_stackdepth=True)`` with the 3.13 dual-local superinstructions split
+  as the engine did before the codec (pitfall P1) -- every item, label, region and attribute;
+* assembly: `codec.assemble` against ``Bytecode.to_code(stacksize=...,
+  compute_exception_stack_depths=False)`` -- every field of the code object, positions
+  included.
+
+The corpus is every code object of the standard library's modules (compiled from source,
+nested code and class and module bodies included), then the engine's own normal and twin
+code for every case program, checked in a fresh interpreter as the engine builds it.
+"""
+
+from __future__ import annotations
+
+import dis
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import textwrap
+import types
+import warnings
+from pathlib import Path
+
+import pytest
+from bytecode import Bytecode, CellVar, ConcreteBytecode, FreeVar, Instr, Label, TryBegin, TryEnd
+from bytecode.instr import const_key
+
+from autograms._frames import codec
+from autograms._frames.versions import DUAL_LOCAL_OPS
+
+ROOT = Path(__file__).resolve().parents[2]
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+_SKIPPED_DIRECTORIES = {"site-packages", "test", "tests", "idle_test", "__pycache__"}
+CHUNKS = 12
+
+TEMPLATE_ATTRIBUTES = (
+    "argcount", "posonlyargcount", "kwonlyargcount", "flags", "first_lineno", "name",
+    "qualname", "filename", "docstring", "argnames", "cellvars", "freevars",
+)
+CODE_ATTRIBUTES = (
+    "co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals", "co_stacksize",
+    "co_flags", "co_code", "co_names", "co_varnames", "co_filename", "co_name", "co_qualname",
+    "co_firstlineno", "co_linetable", "co_exceptiontable", "co_freevars", "co_cellvars",
+)
+
+
+# --- the reference: `bytecode`, used the way the engine used it before the codec
+
+
+def reference_decode(code: types.CodeType) -> Bytecode:
+    template = ConcreteBytecode.from_code(code).to_bytecode(
+        conserve_exception_block_stackdepth=True
+    )
+    split = []
+    for item in template:
+        if isinstance(item, Instr) and item.name in DUAL_LOCAL_OPS:
+            first, second = item.name.split("_FAST_", 1)
+            split.append(Instr(f"{first}_FAST", item.arg[0], location=item.location))
+            split.append(Instr(second, item.arg[1], location=item.location))
+        else:
+            split.append(item)
+    template[:] = split
+    return template
+
+
+def reference_assemble(
+    template: Bytecode, items: list, *, stacksize: int, argnames: list[str] | None = None
+) -> types.CodeType:
+    bytecode = Bytecode(items)
+    for name in TEMPLATE_ATTRIBUTES[:-2]:
+        setattr(bytecode, name, getattr(template, name))
+    bytecode.cellvars = list(template.cellvars)
+    bytecode.freevars = list(template.freevars)
+    if argnames is not None:
+        bytecode.argnames = list(argnames)
+        bytecode.argcount = len(argnames)
+        bytecode.posonlyargcount = 0
+        bytecode.kwonlyargcount = 0
+        bytecode.flags &= ~(0x04 | 0x08)  # CO_VARARGS | CO_VARKEYWORDS
+    return bytecode.to_code(stacksize=stacksize, compute_exception_stack_depths=False)
+
+
+# --- comparison
+
+
+def flatten(items: list) -> list:
+    """Items as plain values: labels and regions by position, constants by `const_key`."""
+    where = {id(item): index for index, item in enumerate(items)
+             if isinstance(item, (Label, TryBegin))}
+    flat = []
+    for item in items:
+        if isinstance(item, Instr):
+            flat.append(("instr", item.name, item.opcode, _argument(item, where), item.location))
+        elif isinstance(item, Label):
+            flat.append(("label",))
+        elif isinstance(item, TryBegin):
+            flat.append(("try", where[id(item.target)], item.push_lasti, item.stack_depth))
+        elif isinstance(item, TryEnd):
+            flat.append(("end", where[id(item.entry)]))
+        else:
+            flat.append(("unknown", repr(item)))
+    return flat
+
+
+def _argument(instr: Instr, where: dict[int, int]) -> tuple:
+    arg = instr.arg
+    if isinstance(arg, Label):
+        return ("label", where[id(arg)])
+    if isinstance(arg, (CellVar, FreeVar)):
+        return (type(arg).__name__, arg.name)
+    if instr.opcode in dis.hasconst:
+        return ("const", const_key(arg))
+    return (type(arg).__name__, arg)
+
+
+def decoding_differences(ours: Bytecode, reference: Bytecode) -> list[str]:
+    problems = [
+        f"{name}: {getattr(ours, name)!r} vs. expected {getattr(reference, name)!r}"
+        for name in TEMPLATE_ATTRIBUTES if getattr(ours, name) != getattr(reference, name)
+    ]
+    if type(ours) is not type(reference):
+        problems.append(f"type {type(ours).__name__} vs. expected {type(reference).__name__}")
+    mine, theirs = flatten(list(ours)), flatten(list(reference))
+    for index, (a, b) in enumerate(zip(mine, theirs, strict=False)):
+        if a != b:
+            problems.append(f"item {index}: {a!r} vs. expected {b!r}")
+            break
+    if len(mine) != len(theirs):
+        problems.append(f"{len(mine)} items vs. expected {len(theirs)}")
+    return problems
+
+
+def code_differences(ours: types.CodeType, reference: types.CodeType) -> list[str]:
+    problems = [
+        f"{name}: {getattr(ours, name)!r} vs. expected {getattr(reference, name)!r}"
+        for name in CODE_ATTRIBUTES if getattr(ours, name) != getattr(reference, name)
+    ]
+    if [const_key(c) for c in ours.co_consts] != [const_key(c) for c in reference.co_consts]:
+        problems.append(f"co_consts: {ours.co_consts!r} vs. expected {reference.co_consts!r}")
+    if list(ours.co_positions()) != list(reference.co_positions()):
+        problems.append("co_positions differ")
+    return problems
+
+
+def check_code(code: types.CodeType) -> list[str]:
+    """Decode `code` and assemble the result again, both ways; describe every difference."""
+    where = f"{code.co_filename}:{code.co_firstlineno} {code.co_qualname}"
+    reference = reference_decode(code)
+    ours = codec.decode(code)
+    problems = decoding_differences(ours, reference)
+    if not problems:
+        expected = reference_assemble(reference, list(reference), stacksize=code.co_stacksize)
+        got = codec.assemble(list(ours), codec.Shape.of(ours), stacksize=code.co_stacksize)
+        problems = code_differences(got, expected)
+    return [f"{where}: {problem}" for problem in problems]
+
+
+# --- the standard library
+
+
+def stdlib_sources() -> list[Path]:
+    sources = []
+    for directory, subdirectories, files in os.walk(STDLIB):
+        subdirectories[:] = sorted(d for d in subdirectories if d not in _SKIPPED_DIRECTORIES)
+        sources += [Path(directory, name) for name in sorted(files) if name.endswith(".py")]
+    return sources
+
+
+def code_objects(path: Path) -> list[types.CodeType]:
+    """Every code object compiled from `path` (none if this Python cannot compile it)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return []
+    found, work = [], [module]
+    while work:
+        code = work.pop()
+        found.append(code)
+        work += [const for const in code.co_consts if isinstance(const, types.CodeType)]
+    return found
+
+
+def test_the_corpus_is_large() -> None:
+    sources = stdlib_sources()
+    assert len(sources) > 500
+    assert sum(len(code_objects(path)) for path in sources[::20]) > 500
+
+
+@pytest.mark.parametrize("chunk", range(CHUNKS))
+def test_codec_equals_bytecode_on_the_standard_library(chunk: int) -> None:
+    problems: list[str] = []
+    checked = 0
+    for path in stdlib_sources()[chunk::CHUNKS]:
+        for code in code_objects(path):
+            problems += check_code(code)
+            checked += 1
+    assert checked > 500
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_a_jump_needing_extended_arg_is_assembled_alike() -> None:
+    # several hundred lines between a loop's head and its end push JUMP_BACKWARD past 255
+    body = "\n".join(f"        total += {n} * item" for n in range(400))
+    source = f"def far(items):\n    total = 0\n    for item in items:\n{body}\n    return total\n"
+    namespace: dict = {}
+    exec(compile(source, "<far>", "exec"), namespace)
+    code = namespace["far"].__code__
+    assert any(instruction.opname == "EXTENDED_ARG" for instruction in dis.get_instructions(code))
+    assert check_code(code) == []
+
+
+def test_many_locals_and_cells_are_numbered_alike() -> None:
+    # cells sharing a parameter's slot, cells of their own, and more than 255 locals
+    names = [f"v{n}" for n in range(300)]
+    source = (
+        "def outer(a, b, *args, **kwargs):\n"
+        + "".join(f"    {name} = {n}\n" for n, name in enumerate(names))
+        + "    c = 1\n"
+        + "    def inner():\n        return a + c + v299\n"
+        + "    return inner, " + " + ".join(names[-5:]) + "\n"
+    )
+    namespace: dict = {}
+    exec(compile(source, "<locals>", "exec"), namespace)
+    code = namespace["outer"].__code__
+    assert code.co_cellvars
+    for each in [code, *[c for c in code.co_consts if isinstance(c, types.CodeType)]]:
+        assert check_code(each) == []
+
+
+def test_assembly_refuses_what_the_engine_never_emits() -> None:
+    shape = codec.Shape.of(codec.decode(test_the_corpus_is_large.__code__))
+    with pytest.raises(ValueError):
+        codec.assemble([Instr("CACHE"), Instr("RETURN_VALUE")], shape, stacksize=1)
+    handler = Label()
+    region = TryBegin(handler, push_lasti=False)  # no stack depth
+    with pytest.raises(ValueError):
+        codec.assemble([region, Instr("NOP"), TryEnd(region), handler, Instr("NOP")], shape,
+                       stacksize=1)
+    region = TryBegin(handler, push_lasti=False, stack_depth=0)  # never closed
+    with pytest.raises(ValueError):
+        codec.assemble([region, Instr("NOP"), handler, Instr("NOP")], shape, stacksize=1)
+
+
+# --- the engine's own code, checked in a fresh interpreter as it is built
+
+_ENGINE_SCRIPT = textwrap.dedent(
+    """
+    import importlib, json, sys
+    import autograms._frames
+    from autograms._frames import registry
+    from tests.engine import test_codec as checks
+
+    instrument = sys.modules["autograms._frames.instrument"]
+    twin = sys.modules["autograms._frames.twin"]
+
+    report = {"decoded": 0, "assembled": 0, "problems": []}
+    real_load, real_assemble = instrument.load_template, instrument.assemble
+
+    def load_template(code):
+        ours = real_load(code)
+        report["decoded"] += 1
+        report["problems"] += checks.decoding_differences(ours, checks.reference_decode(code))
+        return ours
+
+    def assemble(template, items, *, stacksize, argnames=None):
+        ours = real_assemble(template, items, stacksize=stacksize, argnames=argnames)
+        expected = checks.reference_assemble(template, items, stacksize=stacksize,
+                                              argnames=argnames)
+        report["assembled"] += 1
+        report["problems"] += [f"{ours.co_qualname}: {problem}"
+                               for problem in checks.code_differences(ours, expected)]
+        return ours
+
+    instrument.load_template = load_template
+    instrument.assemble = twin.assemble = assemble
+    importlib.import_module(sys.argv[1])
+    for info in registry.registered():
+        built = twin.twin_of(info)
+        for code in (info.normal_code, built.code):
+            try:
+                expected = checks.flatten(list(checks.reference_decode(code)))
+            except Exception as exc:  # the 3.11/3.12 twins' patched cell stores
+                expected = type(exc).__name__
+            try:
+                got = checks.flatten(list(instrument.codec.decode(code)))
+            except Exception as exc:
+                got = type(exc).__name__
+            report["decoded"] += 1
+            if got != expected:
+                report["problems"].append(f"decoding {code.co_qualname} differs")
+    print(json.dumps(report))
+    """
+)
+
+ENGINE_MODULES = sorted(
+    f"tests.engine.cases.{path.stem}"
+    for path in (ROOT / "tests" / "engine" / "cases").glob("*.py")
+    if not path.stem.startswith("_")
+) + ["tests.engine.programs.attached", "tests.engine.programs.hooked",
+     "tests.engine.programs.routed"]
+
+
+@pytest.mark.parametrize("module", ENGINE_MODULES)
+def test_codec_equals_bytecode_on_instrumented_code(module: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _ENGINE_SCRIPT, module],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-6000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["assembled"] >= 2 and report["decoded"] >= 3
+    assert not report["problems"], "\n".join(report["problems"][:20])

@@ -57,7 +57,8 @@ def one_turn(path: str, reply: str | None) -> None:
     if isinstance(outcome, _frames.Paused):
         with open(path, "wb") as handle:
             handle.write(outcome.snapshot)
-        print(f"program asks: {outcome.payload}   [snapshot {len(outcome.snapshot)} bytes, pid {os.getpid()}]")
+        size = len(outcome.snapshot)
+        print(f"program asks: {outcome.payload}   [snapshot {size} bytes, pid {os.getpid()}]")
     else:
         print(f"program finished: {outcome.value!r}")
         os.remove(path)

@@ -1,0 +1,93 @@
+"""doc_search: the documentation index builds offline in test mode from the README and the
+library's docstrings, searches by cosine similarity, and retrieval leaves nothing behind in
+the conversation but the answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograms import Autogram, AutogramConfig
+from autograms.examples import _docs, doc_search
+from autograms.models import ChatRequest, ScriptedModel
+from tests.examples.driver import run_script
+from tests.examples.scripted import asked, rules_model, yes_if
+
+
+def test_index_builds_in_test_mode_from_readme_and_docstrings() -> None:
+    autogram = Autogram(root_function=doc_search.chatbot, test_mode=True, seed=0)
+    with autogram.use_config():
+        index = doc_search.init_chatbot()
+        assert doc_search.init_chatbot() is index  # built once per configuration
+    sections = _docs.all_sections()
+    assert len(index) == len(sections) > 100
+    assert index.dimension == 1536
+    titles = [section.title for section in index.sections]
+    assert titles[0].startswith("README")
+    assert any(title.startswith("autograms.functional.reply(") for title in titles)
+    assert any(title.startswith("autograms.Autogram.save(") for title in titles)
+    assert not any(title.startswith(("autograms._", "module autograms._")) for title in titles)
+
+
+def test_search_ranks_by_cosine_similarity() -> None:
+    sections = [_docs.Section(str(n), f"text {n}") for n in range(3)]
+    index = doc_search.DocIndex(sections, [[1, 0], [0, 2], [1, 1]])
+    hits = index.search([3, 0.1], k=2)
+    assert [hit.section.title for hit in hits] == ["0", "2"]
+    assert hits[0].score == pytest.approx(0.9994, abs=1e-3)
+    with pytest.raises(ValueError, match="another embedding model"):
+        index.search([1, 0, 0])
+
+
+def test_readme_comes_from_the_installed_metadata_without_a_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_docs, "package_dir", lambda: tmp_path / "autograms")
+    assert _docs.readme_text().lstrip().startswith("# autograms")
+
+
+def test_readme_sections_split_at_headings_and_long_paragraphs() -> None:
+    long = "\n\n".join("word " * 100 for _ in range(5))
+    sections = _docs.readme_sections(f"# Title\n\nintro\n\n## Short\n\nbody\n\n## Long\n\n{long}")
+    assert [s.title for s in sections][:2] == ["README", "README: Short"]
+    assert all(s.title.startswith("README: Long (") for s in sections[2:])
+    assert all(len(s.text) <= _docs.MAX_SECTION_CHARS + 500 for s in sections)
+
+
+def test_index_is_built_lazily_when_init_chatbot_was_not_called(tmp_path: Path) -> None:
+    model = ScriptedModel(seed=7, embedding_dim=8)  # a configuration no other test uses
+    run = run_script("doc_search", ["What is GOTO?"], tmp_path / "session.txt", model=model)
+    assert run.addresses == ["welcome", "answer"]
+
+
+def test_excerpts_reach_the_answer_but_do_not_stay_in_the_conversation(tmp_path: Path) -> None:
+    log: list[ChatRequest] = []
+    model = rules_model({"answer the user's question?": yes_if("goto")}, chat="An answer.", log=log)
+    path = tmp_path / "session.txt"
+    run = run_script(
+        "doc_search", ["What does GOTO do?", "And sessions?", "thanks"], path, model=model
+    )
+    assert run.replies[1:] == ["An answer."] * 3
+    answers = [r for r in log if "using the documentation excerpts" in asked(r)]
+    assert len(answers) == 3
+    for request in answers:
+        system = request.messages[0]["content"]
+        assert system.startswith(doc_search.SYSTEM_PROMPT)
+        assert system.count("Documentation excerpts:") == 1
+    rewrites = [r for r in log if "Write a short search query" in asked(r)]
+    assert len(rewrites) == 2  # "And sessions?" and "thanks" were not answered by excerpts
+    memory = Autogram(root_function=doc_search.chatbot, test_mode=True).load(path)
+    turns = [turn for level in memory.memory_dict["turn_stack"] for turn in level["turns"]]
+    assert [turn["role"] for turn in turns] == ["agent"] + ["user", "agent"] * 3
+    levels = memory.memory_dict["turn_stack"]
+    assert [level["function"] for level in levels] == [None, "chatbot", "answer"]
+    assert levels[1]["system_prompt"] == doc_search.SYSTEM_PROMPT
+    assert levels[2]["system_prompt"].count("Documentation excerpts:") == 1
+
+
+def test_init_chatbot_says_what_to_set_when_there_is_no_embeddings_endpoint() -> None:
+    config = AutogramConfig(chatbot_type="huggingface_tgi")  # TGI serves no embeddings
+    with Autogram(root_function=doc_search.chatbot, autogram_config=config).use_config():
+        with pytest.raises(RuntimeError, match="set embedding_base_url"):
+            doc_search.init_chatbot()

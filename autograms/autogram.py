@@ -129,15 +129,15 @@ class Autogram:
         with self._turn(memory) as (work, loaded):
             work.add_user_reply(text)
             if loaded is not None and loaded.is_paused:
-                outcome = _frames.resume(loaded, text, attachment=lambda: work.memory_dict)
+                outcome = _frames.resume(loaded, text, attachment=work.live_state)
             else:
                 arguments = _root_arguments(root, text, kwargs)
-                outcome = _frames.run(root, kwargs=arguments, attachment=lambda: work.memory_dict)
+                outcome = _frames.run(root, kwargs=arguments, attachment=work.live_state)
             reply_text, data = _turn_result(outcome, work)
             snapshot = (
                 outcome.snapshot
                 if isinstance(outcome, _frames.Paused)
-                else _frames.pack(work.memory_dict)
+                else _frames.pack(work.live_state())
             )
         memory.commit(work, snapshot)
         memory.reply_data = data
@@ -273,8 +273,8 @@ def _snapshot_of(memory: MemoryObject) -> bytes:
 def _store(loaded: _frames.Loaded | None, work: MemoryObject) -> bytes:
     """The session's snapshot after a turn that did not run the program."""
     if loaded is None or not loaded.is_paused:
-        return _frames.pack(work.memory_dict)
-    loaded.attachment = work.memory_dict
+        return _frames.pack(work.live_state())
+    loaded.attachment = work.live_state()
     return _frames.store(loaded)
 
 

@@ -11,14 +11,19 @@ A `MemoryObject` holds one session in two parts:
                        with role "user", "agent", "system_instruction" or "system_answer".
   user_globals         per module: the session's values of ``init_user_globals()`` names
   persistent_globals   per module: the session's values of ``set_persistent_globals()`` names
-  history              every user and agent message of the session, whatever the scopes
   cached_user_reply    the user's last message (kept until the next one)
   last_node            the ADDRESS of the last node entered
   exit_data            what EXIT was given, when the program exited
   ==================== =======================================================================
 
-* ``model_turns`` -- the append-only log of model calls and chat events. It is kept apart so
-  that saving a turn costs the same at turn 1 and turn 1,000 (see `autograms.session`).
+* ``model_turns`` -- the append-only log of model calls and chat events (every user and agent
+  message among them). It is kept apart so that saving a turn costs the same at turn 1 and
+  turn 1,000 (see `autograms.session`).
+
+The live state stays bounded: a level keeps only its newest turns, up to
+`LIVE_CHARS_PER_TOKEN` characters per token of the largest prompt budget
+(``chatbot_max_input_len``), and never fewer than `MIN_LIVE_TURNS`; older turns could never be
+part of a prompt again. The full conversation remains in the log.
 
 Conversation scopes (``@autograms_function(conv_scope=...)``): every decorated call pushes a
 level that starts with its caller's system prompt; when it returns, a ``"global"`` level's
@@ -47,6 +52,11 @@ from .config import AutogramConfig
 from .models.records import ChatModel, ModelCall
 
 SCOPES = ("global", "normal", "local")
+#: characters of turns a level keeps per token of the prompt budget: a wide margin, since a
+#: token is rarely longer than a few characters
+LIVE_CHARS_PER_TOKEN = 16
+#: turns a level keeps whatever their length
+MIN_LIVE_TURNS = 40
 
 _current: ContextVar[MemoryObject | None] = ContextVar("autograms_memory", default=None)
 
@@ -57,7 +67,6 @@ def new_state(system_prompt: str) -> dict[str, Any]:
         "turn_stack": [_level("global", system_prompt, None)],
         "user_globals": {},
         "persistent_globals": {},
-        "history": [],
         "cached_user_reply": None,
         "last_node": None,
         "exit_data": None,
@@ -195,7 +204,6 @@ class MemoryObject:
         )
         if text:
             self._levels[-1]["turns"].append({"role": "user", "content": text})
-            self._state["history"].append({"role": "user", "content": text})
             self._state["cached_user_reply"] = text
 
     def log_chat_turn(
@@ -203,7 +211,6 @@ class MemoryObject:
     ) -> None:
         """Record an agent reply."""
         self._levels[-1]["turns"].append({"role": "agent", "content": text})
-        self._state["history"].append({"role": "assistant", "content": text})
         self._log.append(
             {
                 "entry_type": "agent_reply",
@@ -237,9 +244,33 @@ class MemoryObject:
         """The user's latest message (None before the first one)."""
         return self._state["cached_user_reply"]
 
+    def last_agent_reply(self) -> str | None:
+        """The bot's latest reply still in the live conversation."""
+        for level in reversed(self._levels):
+            for turn in reversed(level["turns"]):
+                if turn["role"] == "agent":
+                    return turn["content"]
+        return None
+
     def extract_full_conv_history(self) -> list[dict[str, str]]:
-        """Every user and agent message of the session in order, whatever the scopes."""
-        return [dict(message) for message in self._state["history"]]
+        """Every user and agent message of the session in order, whatever the scopes (read
+        from the log: a session loaded without its log gives a shorter history)."""
+        history = []
+        for entry in self.model_turns:
+            if entry["entry_type"] == "user_reply" and entry["user_reply"]:
+                history.append({"role": "user", "content": entry["user_reply"]})
+            elif entry["entry_type"] == "agent_reply":
+                history.append({"role": "assistant", "content": entry["reply"]})
+        return history
+
+    def live_state(self) -> dict[str, Any]:
+        """The state to save: each level's turns cut to what a prompt could still include."""
+        budget = self.config.chatbot_max_input_len
+        if budget:
+            limit = LIVE_CHARS_PER_TOKEN * max(budget, self.config.classifier_max_input_len or 0)
+            for level in self._levels:
+                _trim(level["turns"], limit)
+        return self._state
 
     def prune_model_turns(self, keep: int = 0) -> None:
         """Forget all but the newest `keep` log entries."""
@@ -285,6 +316,18 @@ class MemoryObject:
     def check_may_pause(self, what: str) -> None:
         if self._no_pause is not None:
             raise ConversationError(f"{what} cannot be used {self._no_pause}", function=what)
+
+
+def _trim(turns: list[dict[str, str]], limit: int) -> None:
+    """Drop the oldest turns beyond `limit` characters (keeping `MIN_LIVE_TURNS`)."""
+    if len(turns) <= MIN_LIVE_TURNS:
+        return
+    total = 0
+    for index in range(len(turns) - 1, -1, -1):
+        total += len(turns[index]["content"])
+        if total > limit and len(turns) - index > MIN_LIVE_TURNS:
+            del turns[: index + 1]
+            return
 
 
 def _frames_header(snapshot: bytes) -> list:

@@ -456,8 +456,7 @@ class Chat:
 
     def _show_resumed(self) -> None:
         self.say(f"(continuing the session saved in {self.session_path})")
-        history = self.memory.memory_dict.get("history", [])
-        last = next((m["content"] for m in reversed(history) if m.get("role") == "assistant"), None)
+        last = self.memory.last_agent_reply()
         if not self.memory.is_paused:
             self.say("(the program is not running; your next message starts it)")
         elif last is not None:

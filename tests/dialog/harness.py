@@ -6,7 +6,7 @@ text to the driver and blocks (two queues) until the next scripted message, whic
 same conversation state:
 
 * ``in_process``   -- `Autogram.reply` with the same memory object every turn;
-* ``serialized``   -- serialize -> deserialize (a new memory object) before every turn;
+* ``serialized``   -- serialize (with the log) -> deserialize, a new memory object, every turn;
 * ``fresh_process`` -- every turn in a new interpreter: load the session file, reply, save.
 
 A bot module defines ``chatbot`` (decorated) and may define ``make_autogram()``; the
@@ -46,8 +46,7 @@ def autogram_for(bot: Any) -> Autogram:
 
 def comparable_state(memory_dict: dict[str, Any]) -> dict[str, Any]:
     """The parts of a session state two equivalent runs must agree on."""
-    keys = ("turn_stack", "user_globals", "persistent_globals", "history", "cached_user_reply",
-            "last_node")
+    keys = ("turn_stack", "user_globals", "persistent_globals", "cached_user_reply", "last_node")
     return {key: memory_dict[key] for key in keys}
 
 
@@ -116,7 +115,7 @@ def resumed_run(bot_name: str, script: list[str], mode: str) -> dict[str, Any]:
         if text is None:
             break
         if mode == "serialized":
-            memory = autogram.deserialize(autogram.serialize(memory))
+            memory = autogram.deserialize(autogram.serialize(memory, include_log=True))
         try:
             text, memory = autogram.reply(message, memory_object=memory)
         except Exception as exc:  # noqa: BLE001 - recorded

@@ -83,3 +83,19 @@ def test_user_globals_default_then_per_memory() -> None:
     with use_memory(first):
         assert USER["count"] == 11
     assert USER["count"] == 10 and get_memory() is None
+
+
+def test_live_turns_stay_bounded_and_the_log_keeps_everything() -> None:
+    from autograms.memory import LIVE_CHARS_PER_TOKEN, MIN_LIVE_TURNS
+
+    memory = MemoryObject(AutogramConfig(chatbot_max_input_len=100, classifier_max_input_len=50))
+    for number in range(500):
+        memory.add_user_reply(f"user message {number:04d} " + "x" * 20)
+        memory.log_chat_turn(f"agent message {number:04d} " + "y" * 20)
+    state = memory.live_state()
+    kept = state["turn_stack"][0]["turns"]
+    assert MIN_LIVE_TURNS <= len(kept) < 1000
+    assert sum(len(turn["content"]) for turn in kept) <= LIVE_CHARS_PER_TOKEN * 100 + 50
+    assert kept[-1]["content"].startswith("agent message 0499")
+    history = memory.extract_full_conv_history()
+    assert len(history) == 1000 and history[0]["content"].startswith("user message 0000")

@@ -27,35 +27,52 @@ logger = logging.getLogger("autograms")
 #: reply_suffix's instruction when the config sets none
 REPLY_SUFFIX_INSTRUCTION = (
     "Respond briefly to the user's last reply. Your response will be followed by this exact "
-    "text, so lead into it and do not repeat it: \"<instruction>\""
+    'text, so lead into it and do not repeat it: "<instruction>"'
 )
 
 
-def chat_reply(model: ChatModel, config: AutogramConfig, conversation: Conversation,
-               instruction: str, **kwargs: Any) -> Result[str]:
+def chat_reply(
+    model: ChatModel,
+    config: AutogramConfig,
+    conversation: Conversation,
+    instruction: str,
+    **kwargs: Any,
+) -> Result[str]:
     """The model's reply to ``instruction`` after the conversation (reply_instruction,
     thought, silent_thought). Keywords: model, timeout, max_turns, multi_modal_inputs and
     request parameters (temperature, max_tokens ...)."""
     options = split_kwargs("chat_reply", kwargs)
     model_name = options.model or config.chatbot_path
-    messages = assemble(conversation, instruction, config, counter_for_model(model_name),
-                        max_turns=options.max_turns,
-                        multi_modal_inputs=options.multi_modal_inputs)
+    messages = assemble(
+        conversation,
+        instruction,
+        config,
+        counter_for_model(model_name),
+        max_turns=options.max_turns,
+        multi_modal_inputs=options.multi_modal_inputs,
+    )
     return _chat(model, config, messages, options)
 
 
-def local_thought(model: ChatModel, config: AutogramConfig, instruction: str,
-                  system_prompt: str = "", **kwargs: Any) -> Result[str]:
+def local_thought(
+    model: ChatModel,
+    config: AutogramConfig,
+    instruction: str,
+    system_prompt: str = "",
+    **kwargs: Any,
+) -> Result[str]:
     """A one-shot reply to ``instruction`` with no conversation history."""
     return chat_reply(model, config, Conversation(system_prompt, ()), instruction, **kwargs)
 
 
-def reply_with_suffix(model: ChatModel, config: AutogramConfig, conversation: Conversation,
-                      suffix: str, **kwargs: Any) -> Result[str]:
+def reply_with_suffix(
+    model: ChatModel, config: AutogramConfig, conversation: Conversation, suffix: str, **kwargs: Any
+) -> Result[str]:
     """A short model-written response to the user followed by exactly ``suffix``."""
     template = config.reply_suffix_inst_conversion or REPLY_SUFFIX_INSTRUCTION
-    result = chat_reply(model, config, conversation,
-                        template.replace("<instruction>", suffix), **kwargs)
+    result = chat_reply(
+        model, config, conversation, template.replace("<instruction>", suffix), **kwargs
+    )
     return Result(splice_suffix(result.value, suffix), result.calls, result.text)
 
 
@@ -68,13 +85,14 @@ def splice_suffix(response: str, suffix: str) -> str:
     text_after = len(text) - match.a - match.size
     suffix_after = len(suffix) - match.b - match.size
     if match.size >= max(8, len(suffix) // 2) and text_after <= suffix_after + 8:
-        text = text[:max(match.a - match.b, 0)]
+        text = text[: max(match.a - match.b, 0)]
     text = text.rstrip(" \t\n*\"'")
     return f"{text} {suffix}" if text else suffix
 
 
-def complete_messages(model: ChatModel, config: AutogramConfig,
-                      messages: Sequence[Mapping[str, Any]], **kwargs: Any) -> Result[str]:
+def complete_messages(
+    model: ChatModel, config: AutogramConfig, messages: Sequence[Mapping[str, Any]], **kwargs: Any
+) -> Result[str]:
     """The reply to raw OpenAI ``messages``, cut to the chat budget (call_chat_completion)."""
     options = split_kwargs("complete_messages", kwargs)
     counter = counter_for_model(options.model or config.chatbot_path)
@@ -82,8 +100,13 @@ def complete_messages(model: ChatModel, config: AutogramConfig,
     return _chat(model, config, fitted, options, post_process=False)
 
 
-def call_llm(model: ChatModel, config: AutogramConfig, prompt: str,
-             call_type: str = "chat_completion", **kwargs: Any) -> Result[str]:
+def call_llm(
+    model: ChatModel,
+    config: AutogramConfig,
+    prompt: str,
+    call_type: str = "chat_completion",
+    **kwargs: Any,
+) -> Result[str]:
     """The reply to one prompt (its start cut to fit ``chatbot_max_input_len``)."""
     if call_type != "chat_completion":
         raise ValueError(
@@ -93,11 +116,22 @@ def call_llm(model: ChatModel, config: AutogramConfig, prompt: str,
     return complete_messages(model, config, [{"role": "user", "content": prompt}], **kwargs)
 
 
-def _chat(model: ChatModel, config: AutogramConfig, messages: Sequence[Mapping[str, Any]],
-          options: CallOptions, *, post_process: bool = True) -> Result[str]:
-    request = ChatRequest(messages=list(messages), kind="chat", role="chatbot",
-                          model=options.model, params=chat_params(config, options),
-                          timeout=options.timeout)
+def _chat(
+    model: ChatModel,
+    config: AutogramConfig,
+    messages: Sequence[Mapping[str, Any]],
+    options: CallOptions,
+    *,
+    post_process: bool = True,
+) -> Result[str]:
+    request = ChatRequest(
+        messages=list(messages),
+        kind="chat",
+        role="chatbot",
+        model=options.model,
+        params=chat_params(config, options),
+        timeout=options.timeout,
+    )
     try:
         result = model.complete(request)
         calls = [result.call]
@@ -124,60 +158,109 @@ def tidy_reply(text: str, agent_name: str) -> str:
     """``text`` without surrounding whitespace and without an echoed "<agent_name>:" label."""
     text = text.strip()
     label = re.match(rf"\s*{re.escape(agent_name)}\s*:\s*", text, re.IGNORECASE)
-    return text[label.end():] if label else text
+    return text[label.end() :] if label else text
 
 
-def generate_object(model: ChatModel, config: AutogramConfig, conversation: Conversation,
-                    instruction: str, obj_structure: Any, **kwargs: Any) -> Result[Any]:
+def generate_object(
+    model: ChatModel,
+    config: AutogramConfig,
+    conversation: Conversation,
+    instruction: str,
+    obj_structure: Any,
+    **kwargs: Any,
+) -> Result[Any]:
     """An answer shaped by a pydantic model class (returns an instance) or a JSON schema /
     OpenAI response_format dict (returns the parsed dict; ``Result.text`` holds the JSON)."""
-    return _structured(model, config, conversation, instruction,
-                       spec_from_structure(obj_structure), kwargs, "generate_object")
+    return _structured(
+        model,
+        config,
+        conversation,
+        instruction,
+        spec_from_structure(obj_structure),
+        kwargs,
+        "generate_object",
+    )
 
 
-def generate_list(model: ChatModel, config: AutogramConfig, conversation: Conversation,
-                  instruction: str, **kwargs: Any) -> Result[list[str]]:
+def generate_list(
+    model: ChatModel,
+    config: AutogramConfig,
+    conversation: Conversation,
+    instruction: str,
+    **kwargs: Any,
+) -> Result[list[str]]:
     """A list of strings."""
     spec = _object_spec("string_list", {"data": {"type": "array", "items": {"type": "string"}}})
-    return _field(_structured(model, config, conversation, instruction, spec, kwargs,
-                              "generate_list"), "data")
+    return _field(
+        _structured(model, config, conversation, instruction, spec, kwargs, "generate_list"), "data"
+    )
 
 
-def generate_list_of_choices(model: ChatModel, config: AutogramConfig,
-                             conversation: Conversation, instruction: str,
-                             choices: Sequence[str], **kwargs: Any) -> Result[list[str]]:
+def generate_list_of_choices(
+    model: ChatModel,
+    config: AutogramConfig,
+    conversation: Conversation,
+    instruction: str,
+    choices: Sequence[str],
+    **kwargs: Any,
+) -> Result[list[str]]:
     """A list whose items are taken from ``choices``."""
     items = {"type": "string", "enum": list(choices)}
     spec = _object_spec("choice_list", {"data": {"type": "array", "items": items}})
-    return _field(_structured(model, config, conversation, instruction, spec, kwargs,
-                              "generate_list_of_choices"), "data")
+    return _field(
+        _structured(
+            model, config, conversation, instruction, spec, kwargs, "generate_list_of_choices"
+        ),
+        "data",
+    )
 
 
-def generate_fixed_dict(model: ChatModel, config: AutogramConfig, conversation: Conversation,
-                        instruction: str, keys: Sequence[str], **kwargs: Any
-                        ) -> Result[dict[str, str]]:
+def generate_fixed_dict(
+    model: ChatModel,
+    config: AutogramConfig,
+    conversation: Conversation,
+    instruction: str,
+    keys: Sequence[str],
+    **kwargs: Any,
+) -> Result[dict[str, str]]:
     """A dict with exactly ``keys``, each a string."""
     spec = _object_spec("fixed_dict", {key: {"type": "string"} for key in keys})
-    return _structured(model, config, conversation, instruction, spec, kwargs,
-                       "generate_fixed_dict")
+    return _structured(
+        model, config, conversation, instruction, spec, kwargs, "generate_fixed_dict"
+    )
 
 
-def generate_fixed_list(model: ChatModel, config: AutogramConfig, conversation: Conversation,
-                        instruction: str, num_items: int, **kwargs: Any) -> Result[list[str]]:
+def generate_fixed_list(
+    model: ChatModel,
+    config: AutogramConfig,
+    conversation: Conversation,
+    instruction: str,
+    num_items: int,
+    **kwargs: Any,
+) -> Result[list[str]]:
     """Exactly ``num_items`` strings."""
     keys = [f"item{i}" for i in range(1, num_items + 1)]
     result = generate_fixed_dict(model, config, conversation, instruction, keys, **kwargs)
     return Result([result.value[key] for key in keys], result.calls, result.text)
 
 
-def generate_list_of_dicts(model: ChatModel, config: AutogramConfig, conversation: Conversation,
-                           instruction: str, keys: Sequence[str], **kwargs: Any
-                           ) -> Result[list[dict[str, str]]]:
+def generate_list_of_dicts(
+    model: ChatModel,
+    config: AutogramConfig,
+    conversation: Conversation,
+    instruction: str,
+    keys: Sequence[str],
+    **kwargs: Any,
+) -> Result[list[dict[str, str]]]:
     """A list of dicts, each with exactly ``keys`` (strings)."""
     item = _object_schema({key: {"type": "string"} for key in keys})
     spec = _object_spec("dict_list", {"data": {"type": "array", "items": item}})
-    return _field(_structured(model, config, conversation, instruction, spec, kwargs,
-                              "generate_list_of_dicts"), "data")
+    return _field(
+        _structured(
+            model, config, conversation, instruction, spec, kwargs, "generate_list_of_dicts"
+        ),
+        "data",
+    )
 
 
 @dataclass(frozen=True)
@@ -192,10 +275,14 @@ class _Step:
         return self.choices[self.labels.index(value)] if self.choices else value
 
 
-def thought_decision_chain(model: ChatModel, config: AutogramConfig,
-                           conversation: Conversation, instruction: str,
-                           chain: Sequence[str | Mapping[str, Any]], **kwargs: Any
-                           ) -> Result[list[str]]:
+def thought_decision_chain(
+    model: ChatModel,
+    config: AutogramConfig,
+    conversation: Conversation,
+    instruction: str,
+    chain: Sequence[str | Mapping[str, Any]],
+    **kwargs: Any,
+) -> Result[list[str]]:
     """Answers to a chain of prompts in one structured call, each seeing the ones before.
 
     Items are prompts (free-text answers) or ``{"question": ..., "choices": [...]}``
@@ -218,48 +305,77 @@ def _chain_step(index: int, item: str | Mapping[str, Any]) -> _Step:
     if not choices:
         return _Step(key, question, {"type": "string"})
     labels = choice_labels(len(choices))
-    options = "; ".join(f"{label}. {choice}"
-                        for label, choice in zip(labels, choices, strict=True))
+    options = "; ".join(f"{label}. {choice}" for label, choice in zip(labels, choices, strict=True))
     kind = "letter" if len(choices) <= len(LETTERS) else "number"
     prompt = f"{question} (answer with the {kind} of one option: {options})"
     return _Step(key, prompt, {"type": "string", "enum": list(labels)}, labels, choices)
 
 
-def thought_chain(model: ChatModel, config: AutogramConfig, conversation: Conversation,
-                  instruction: str, chain: Sequence[str], **kwargs: Any) -> Result[list[str]]:
+def thought_chain(
+    model: ChatModel,
+    config: AutogramConfig,
+    conversation: Conversation,
+    instruction: str,
+    chain: Sequence[str],
+    **kwargs: Any,
+) -> Result[list[str]]:
     """Free-text answers to a chain of prompts, in one call."""
-    return thought_decision_chain(model, config, conversation, instruction, list(chain),
-                                  **kwargs)
+    return thought_decision_chain(model, config, conversation, instruction, list(chain), **kwargs)
 
 
-def decision_chain(model: ChatModel, config: AutogramConfig, conversation: Conversation,
-                   instruction: str, chain: Sequence[Mapping[str, Any]], **kwargs: Any
-                   ) -> Result[list[str]]:
+def decision_chain(
+    model: ChatModel,
+    config: AutogramConfig,
+    conversation: Conversation,
+    instruction: str,
+    chain: Sequence[Mapping[str, Any]],
+    **kwargs: Any,
+) -> Result[list[str]]:
     """The chosen choice texts of a chain of ``{"question", "choices"}`` decisions."""
     for item in chain:
         if not item.get("choices"):
             raise ValueError(f"decision_chain item {item!r} has no choices")
-    return thought_decision_chain(model, config, conversation, instruction, list(chain),
-                                  **kwargs)
+    return thought_decision_chain(model, config, conversation, instruction, list(chain), **kwargs)
 
 
-def _structured(model: ChatModel, config: AutogramConfig, conversation: Conversation,
-                instruction: str, spec: OutputSpec, kwargs: Mapping[str, Any],
-                helper: str) -> Result[Any]:
+def _structured(
+    model: ChatModel,
+    config: AutogramConfig,
+    conversation: Conversation,
+    instruction: str,
+    spec: OutputSpec,
+    kwargs: Mapping[str, Any],
+    helper: str,
+) -> Result[Any]:
     options = split_kwargs(helper, kwargs)
     model_name = options.model or config.chatbot_path
-    messages = assemble(conversation, instruction, config, counter_for_model(model_name),
-                        max_turns=options.max_turns,
-                        multi_modal_inputs=options.multi_modal_inputs)
-    request = ChatRequest(messages=messages, kind="structured", role="chatbot",
-                          model=options.model, output=spec, timeout=options.timeout,
-                          params=chat_params(config, options, with_max_tokens=False))
+    messages = assemble(
+        conversation,
+        instruction,
+        config,
+        counter_for_model(model_name),
+        max_turns=options.max_turns,
+        multi_modal_inputs=options.multi_modal_inputs,
+    )
+    request = ChatRequest(
+        messages=messages,
+        kind="structured",
+        role="chatbot",
+        model=options.model,
+        output=spec,
+        timeout=options.timeout,
+        params=chat_params(config, options, with_max_tokens=False),
+    )
     return request_structured(model, request)
 
 
 def _object_schema(properties: Mapping[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "properties": dict(properties), "required": list(properties),
-            "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": dict(properties),
+        "required": list(properties),
+        "additionalProperties": False,
+    }
 
 
 def _object_spec(name: str, properties: Mapping[str, Any]) -> OutputSpec:
@@ -270,22 +386,30 @@ def _field(result: Result[Any], key: str) -> Result[Any]:
     return Result(result.value[key], result.calls, result.text)
 
 
-def embed_texts(model: ChatModel, config: AutogramConfig, texts: Sequence[str],
-                **kwargs: Any) -> Result[list[list[float]]]:
+def embed_texts(
+    model: ChatModel, config: AutogramConfig, texts: Sequence[str], **kwargs: Any
+) -> Result[list[list[float]]]:
     """One embedding vector per text (get_batch_embeddings). Keywords: model, timeout,
     dimensions."""
     unknown = sorted(set(kwargs) - {"model", "timeout", "dimensions"})
     if unknown:
-        raise TypeError(f"embed_texts() got an unexpected keyword argument {unknown[0]!r}: "
-                        "accepted are 'model', 'timeout' and 'dimensions'")
-    request = EmbeddingRequest(list(texts), model=kwargs.get("model") or config.embedding_path,
-                               timeout=kwargs.get("timeout"), dimensions=kwargs.get("dimensions"))
+        raise TypeError(
+            f"embed_texts() got an unexpected keyword argument {unknown[0]!r}: "
+            "accepted are 'model', 'timeout' and 'dimensions'"
+        )
+    request = EmbeddingRequest(
+        list(texts),
+        model=kwargs.get("model") or config.embedding_path,
+        timeout=kwargs.get("timeout"),
+        dimensions=kwargs.get("dimensions"),
+    )
     result = model.embed(request)
     return Result(result.vectors, (result.call,), "")
 
 
-def embed_text(model: ChatModel, config: AutogramConfig, text: str,
-               **kwargs: Any) -> Result[list[float]]:
+def embed_text(
+    model: ChatModel, config: AutogramConfig, text: str, **kwargs: Any
+) -> Result[list[float]]:
     """The embedding vector of one text (get_single_embedding)."""
     result = embed_texts(model, config, [text], **kwargs)
     return Result(result.value[0], result.calls, "")
@@ -294,8 +418,9 @@ def embed_text(model: ChatModel, config: AutogramConfig, text: str,
 _FENCE_LINE = re.compile(r"^\s*```\s*([^\s`]*)\s*$")
 
 
-def extract_code(input_string: str, code_type: str = "python",
-                 merge_blocks: bool = True) -> str | list[str]:
+def extract_code(
+    input_string: str, code_type: str = "python", merge_blocks: bool = True
+) -> str | list[str]:
     """Code of the top-level ```code_type fenced blocks (joined by newlines, or a list).
 
     Fences inside a block that name a language open a nested block, and a bare fence closes

@@ -94,8 +94,12 @@ def assemble(
     the first user message if ``system_prompt_in_turns``."""
     classifier = role == "classifier"
     messages = build_messages(
-        conversation, final, PromptStyle.from_config(config), max_turns=max_turns,
-        question=question, multi_modal_inputs=multi_modal_inputs,
+        conversation,
+        final,
+        PromptStyle.from_config(config),
+        max_turns=max_turns,
+        question=question,
+        multi_modal_inputs=multi_modal_inputs,
         include_system=not (classifier and config.exclude_classifier_system_prompt),
     )
     budget = config.classifier_max_input_len if classifier else config.chatbot_max_input_len
@@ -119,7 +123,7 @@ def window(turns: Sequence[Mapping[str, str]], max_turns: int | None) -> list[Ma
         return turns
     cut = users[-max_turns]
     agents = [i for i in range(cut) if turns[i].get("role") == "agent"]
-    return turns[agents[-1] if agents else cut:]
+    return turns[agents[-1] if agents else cut :]
 
 
 def build_messages(
@@ -137,20 +141,23 @@ def build_messages(
     `merge_system_prompt` for ``system_prompt_in_turns``."""
     style = style or PromptStyle()
     history, pending_users, pending_instruction = _history(
-        window(conversation.turns, max_turns), style)
+        window(conversation.turns, max_turns), style
+    )
     messages: list[dict[str, Any]] = []
     if include_system and conversation.system_prompt:
         messages.append({"role": "system", "content": conversation.system_prompt})
     messages += history
-    lines = [] if pending_instruction is None else [
-        f"{style.instruction_label}: {pending_instruction}"]
+    lines = (
+        [] if pending_instruction is None else [f"{style.instruction_label}: {pending_instruction}"]
+    )
     final_text = _final_text(pending_users, final, style, question, lines)
     messages.append(_user_message(final_text, multi_modal_inputs))
     return messages
 
 
-def _history(turns: Sequence[Mapping[str, str]],
-             style: PromptStyle) -> tuple[list[dict[str, Any]], list[str], str | None]:
+def _history(
+    turns: Sequence[Mapping[str, str]], style: PromptStyle
+) -> tuple[list[dict[str, Any]], list[str], str | None]:
     messages: list[dict[str, Any]] = []
     users: list[str] = []
     instruction: str | None = None
@@ -163,30 +170,37 @@ def _history(turns: Sequence[Mapping[str, str]],
         elif role in ("system_answer", "agent"):
             thought = role == "system_answer" and instruction
             asked = instruction if thought else style.reply_placeholder
-            messages.append({"role": "user", "content": _compose(users, style.instruction_label,
-                                                                 asked, style)})
+            messages.append(
+                {"role": "user", "content": _compose(users, style.instruction_label, asked, style)}
+            )
             messages.append({"role": "assistant", "content": content})
             users, instruction = [], None
         else:
             raise ValueError(
-                f"turn {index} has unknown role {role!r}: expected one of {list(TURN_ROLES)}")
+                f"turn {index} has unknown role {role!r}: expected one of {list(TURN_ROLES)}"
+            )
     return messages, users, instruction
 
 
-def _compose(users: Sequence[str], label: str, text: str, style: PromptStyle,
-             extra: Sequence[str] = ()) -> str:
+def _compose(
+    users: Sequence[str], label: str, text: str, style: PromptStyle, extra: Sequence[str] = ()
+) -> str:
     lines = [f"{style.user_label}: {user}" for user in users]
     return "\n\n".join([*lines, *extra, f"{label}: {text}"])
 
 
-def _final_text(users: Sequence[str], final: str, style: PromptStyle, question: bool,
-                extra: Sequence[str]) -> str:
+def _final_text(
+    users: Sequence[str], final: str, style: PromptStyle, question: bool, extra: Sequence[str]
+) -> str:
     if question or style.instruction_template is None:
         label = style.question_label if question else style.instruction_label
         return _compose(users, label, final, style, extra)
     last_response = "\n\n".join([*(f"{style.user_label}: {u}" for u in users), *extra])
-    text = (style.instruction_template.replace(LAST_RESPONSE_TOKEN, last_response)
-            .replace(INSTRUCTION_TOKEN, final).replace(AGENT_NAME_TOKEN, style.agent_name))
+    text = (
+        style.instruction_template.replace(LAST_RESPONSE_TOKEN, last_response)
+        .replace(INSTRUCTION_TOKEN, final)
+        .replace(AGENT_NAME_TOKEN, style.agent_name)
+    )
     return text.strip()
 
 
@@ -212,8 +226,9 @@ def merge_system_prompt(messages: Sequence[Mapping[str, Any]]) -> list[dict[str,
     return result
 
 
-def fit_to_budget(messages: Sequence[Mapping[str, Any]], budget: int,
-                  counter: TokenCounter) -> list[dict[str, Any]]:
+def fit_to_budget(
+    messages: Sequence[Mapping[str, Any]], budget: int, counter: TokenCounter
+) -> list[dict[str, Any]]:
     """Messages cut to at most ``budget`` prompt tokens (as ``counter`` counts them).
 
     A system prompt longer than half the budget is cut to that half (keeping its start);
@@ -244,8 +259,7 @@ def _cost(message: Mapping[str, Any], counter: TokenCounter) -> int:
     return counter.count(message_text(message)) + MESSAGE_OVERHEAD
 
 
-def _cut_message_start(message: dict[str, Any], keep: int,
-                       counter: TokenCounter) -> dict[str, Any]:
+def _cut_message_start(message: dict[str, Any], keep: int, counter: TokenCounter) -> dict[str, Any]:
     content = message["content"]
     if isinstance(content, str):
         return {**message, "content": counter.tail(content, keep)}
@@ -262,8 +276,9 @@ def yes_no_question(question: str, prefix: str | None = None) -> tuple[str, tupl
     return (f"{prefix.rstrip()}\n{text}" if prefix else text), ("Yes", "No")
 
 
-def choice_question(question: str, choices: Sequence[str],
-                    prefix: str | None = None) -> tuple[str, tuple[str, ...]]:
+def choice_question(
+    question: str, choices: Sequence[str], prefix: str | None = None
+) -> tuple[str, tuple[str, ...]]:
     """Decision text listing lettered options (numbered beyond 26) and their labels."""
     labels = choice_labels(len(choices))
     options = "\n".join(f"{label}. {choice}" for label, choice in zip(labels, choices, strict=True))

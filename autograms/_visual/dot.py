@@ -16,7 +16,7 @@ def to_dot(view: View, prefix: str = "") -> str:
         f"digraph {quote(view.name)} {{",
         f"  graph [rankdir=TB, nodesep=0.35, ranksep=0.45, fontname={quote(FONT)}, fontsize=9,"
         f" labelloc=b, label={quote(KEY)}, id={quote(prefix + 'graph')}];",
-        f"  node [fontname={quote(FONT)}, fontsize=10, margin=\"0.14,0.06\", penwidth=1.2];",
+        f'  node [fontname={quote(FONT)}, fontsize=10, margin="0.14,0.06", penwidth=1.2];',
         f"  edge [fontname={quote(FONT)}, fontsize=9, arrowsize=0.7];",
     ]
     clustered = len(view.groups) > 1
@@ -25,15 +25,13 @@ def to_dot(view: View, prefix: str = "") -> str:
         if clustered:
             lines.append(f"  subgraph {quote(f'cluster_{number}')} {{")
             lines.append(
-                f"    graph [label={quote(name)}, style=rounded, color=\"#a6a6a6\", fontsize=12,"
+                f'    graph [label={quote(name)}, style=rounded, color="#a6a6a6", fontsize=12,'
                 f" labelloc=t, id={quote(f'{prefix}c{number}')}];"
             )
         lines.extend(f"{indent}{_node(node, f'{prefix}n{index[node.id]}')}" for node in nodes)
         if clustered:
             lines.append("  }")
-    lines.extend(
-        f"  {_edge(edge, f'{prefix}e{number}')}" for number, edge in enumerate(view.edges)
-    )
+    lines.extend(f"  {_edge(edge, f'{prefix}e{number}')}" for number, edge in enumerate(view.edges))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -47,8 +45,11 @@ def quote(text: str) -> str:
 def _node(node: Node, element_id: str) -> str:
     style = node_style(node)
     styles = ["filled"] if style.fill != "none" else []
-    styles += [word for word, on in (("rounded", style.rounded), ("dashed", style.dashed),
-                                     ("bold", style.bold)) if on]
+    styles += [
+        word
+        for word, on in (("rounded", style.rounded), ("dashed", style.dashed), ("bold", style.bold))
+        if on
+    ]
     attrs = {
         "id": element_id,
         "label": "\n".join(node_lines(node)),

@@ -180,7 +180,7 @@ class _Walker:
     def _jump_from_here(self, stmt: ast.stmt, span: _Span, jump: Jump) -> None:
         """A plain GOTO or RETURNTO: the jump leaves the node (or the branch outcome) that
         reaches it, and the jump's line joins that node's code."""
-        (word, destination), = jump.targets
+        ((word, destination),) = jump.targets
         for source, _, label in self._close():
             self.by_id[source].spans.append(span)
             text = f"{label}\n{word}" if label else word

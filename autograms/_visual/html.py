@@ -148,8 +148,9 @@ def _problems(program: ProgramGraph) -> str:
 
 def _legend() -> str:
     boxes = [("pause (reply, EXIT)", PAUSE_FILL), ("calls a decorated function", CALL_FILL)]
-    parts = [f'<span><i class="box" style="background:{fill}"></i>{text}</span>'
-             for text, fill in boxes]
+    parts = [
+        f'<span><i class="box" style="background:{fill}"></i>{text}</span>' for text, fill in boxes
+    ]
     parts += [
         f'<span><i style="border-color:{style.color}"></i>{kind.value}</span>'
         for kind, style in EDGE_STYLES.items()

@@ -32,11 +32,12 @@ def to_svg(view: View, prefix: str = "") -> str:
     right = placed.width
     sides: dict[str, int] = {}
     for number, edge in enumerate(view.edges):
-        text, reach = _edge(edge, placed.nodes, sides, f'{prefix}e{number}', prefix)
+        text, reach = _edge(edge, placed.nodes, sides, f"{prefix}e{number}", prefix)
         parts.append(text)
         right = max(right, reach)
-    parts.extend(_node(node, placed.nodes[node.id], f"{prefix}n{index[node.id]}")
-                 for node in view.nodes)
+    parts.extend(
+        _node(node, placed.nodes[node.id], f"{prefix}n{index[node.id]}") for node in view.nodes
+    )
     width, height = right + 16, placed.height
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
@@ -79,8 +80,14 @@ def _node(node: Node, box: Box, element_id: str) -> str:
     extra += f' stroke-width="{2.2 if style.bold else 1.2}"'
     if style.shape == "hexagon":
         tip = 16.0
-        points = [(box.x, box.cy), (box.x + tip, box.y), (box.right - tip, box.y),
-                  (box.right, box.cy), (box.right - tip, box.bottom), (box.x + tip, box.bottom)]
+        points = [
+            (box.x, box.cy),
+            (box.x + tip, box.y),
+            (box.right - tip, box.y),
+            (box.right, box.cy),
+            (box.right - tip, box.bottom),
+            (box.x + tip, box.bottom),
+        ]
         text = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         shape = f'<polygon points="{text}" fill="{style.fill}" stroke="#000"{extra}/>'
     elif style.shape == "oval":
@@ -100,10 +107,7 @@ def _node(node: Node, box: Box, element_id: str) -> str:
         f'<tspan x="{box.cx:.1f}" y="{first + n * LINE_HEIGHT:.1f}">{escape(line)}</tspan>'
         for n, line in enumerate(lines)
     )
-    return (
-        f'<g class="node" id="{element_id}">{shape}'
-        f'<text text-anchor="middle">{spans}</text></g>'
-    )
+    return f'<g class="node" id="{element_id}">{shape}<text text-anchor="middle">{spans}</text></g>'
 
 
 def _edge(
@@ -143,11 +147,11 @@ def _edge(
     text = (
         f'<text font-size="10" fill="{style.color}" stroke="#fbfbfb" stroke-width="3" '
         f'paint-order="stroke">{label}</text>'
-        if lines else ""
+        if lines
+        else ""
     )
     return f'<g class="edge" id="{element_id}">{path}{text}</g>', reach
 
 
 def _label_width(lines: list[str]) -> float:
     return max((len(line) for line in lines), default=0) * CHAR_WIDTH * 0.9
-

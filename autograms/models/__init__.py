@@ -52,8 +52,9 @@ __all__ = [
 ]
 
 
-def model_from_config(config: AutogramConfig, *, test_mode: bool = False,
-                      seed: int | None = None) -> ChatModel:
+def model_from_config(
+    config: AutogramConfig, *, test_mode: bool = False, seed: int | None = None
+) -> ChatModel:
     """The model an Autogram with ``config`` uses: a `ScriptedModel` (seeded with ``seed``,
     default 0) in test mode, else an `OpenAICompatModel`."""
     if test_mode:

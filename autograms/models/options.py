@@ -13,10 +13,21 @@ from typing import Any
 from ..config import AutogramConfig
 
 #: keywords sent to the server as request parameters
-REQUEST_PARAMS = frozenset({
-    "temperature", "max_tokens", "max_completion_tokens", "top_p", "stop", "seed",
-    "presence_penalty", "frequency_penalty", "extra_body", "reasoning_effort", "user",
-})
+REQUEST_PARAMS = frozenset(
+    {
+        "temperature",
+        "max_tokens",
+        "max_completion_tokens",
+        "top_p",
+        "stop",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "extra_body",
+        "reasoning_effort",
+        "user",
+    }
+)
 #: keywords that shape the call itself
 CALL_OPTIONS = frozenset({"model", "timeout", "max_turns", "multi_modal_inputs"})
 
@@ -54,8 +65,9 @@ def split_kwargs(helper: str, kwargs: Mapping[str, Any]) -> CallOptions:
     )
 
 
-def chat_params(config: AutogramConfig, options: CallOptions, *,
-                with_max_tokens: bool = True) -> dict[str, Any]:
+def chat_params(
+    config: AutogramConfig, options: CallOptions, *, with_max_tokens: bool = True
+) -> dict[str, Any]:
     """Request parameters of a chat or structured call: ``max_tokens``, overridden by the
     config's generation arguments, overridden by the caller's."""
     params: dict[str, Any] = {}

@@ -89,7 +89,13 @@ def call_with_retry(
             if not failure.transient or attempt >= policy.max_tries:
                 raise RetriesExhausted(exc, attempt, failure) from exc
             wait = policy.delay(attempt, failure.retry_after)
-            logger.warning("%s failed (attempt %d of %d): %s; retrying in %.2f s",
-                           what, attempt, policy.max_tries, exc, wait)
+            logger.warning(
+                "%s failed (attempt %d of %d): %s; retrying in %.2f s",
+                what,
+                attempt,
+                policy.max_tries,
+                exc,
+                wait,
+            )
             sleep(wait)
             attempt += 1

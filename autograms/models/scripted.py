@@ -38,8 +38,13 @@ class ScriptedModel:
     - embeddings are unit vectors derived from the seed and the text.
     """
 
-    def __init__(self, handler: Handler | None = None, seed: int = 0, *,
-                 embedding_dim: int = DEFAULT_EMBEDDING_DIM) -> None:
+    def __init__(
+        self,
+        handler: Handler | None = None,
+        seed: int = 0,
+        *,
+        embedding_dim: int = DEFAULT_EMBEDDING_DIM,
+    ) -> None:
         self.handler = handler
         self.seed = seed
         self.embedding_dim = embedding_dim
@@ -56,11 +61,17 @@ class ScriptedModel:
         text = answer if isinstance(answer, str) else json.dumps(answer)
         top = self._top_logprobs(request) if request.params.get("logprobs") else ()
         call = ModelCall(
-            kind=request.kind, model=request.model or "scripted", endpoint="scripted",
-            prompt_tokens=0, completion_tokens=0, cached_tokens=0,
+            kind=request.kind,
+            model=request.model or "scripted",
+            endpoint="scripted",
+            prompt_tokens=0,
+            completion_tokens=0,
+            cached_tokens=0,
             latency=time.perf_counter() - start,
             output_mode="json_schema" if request.output is not None else None,
-            finish_reason="stop", request=request_summary(request), output=text,
+            finish_reason="stop",
+            request=request_summary(request),
+            output=text,
         )
         return ChatResult(text=text, call=call, top_logprobs=top)
 
@@ -68,9 +79,13 @@ class ScriptedModel:
         """Embed texts as seeded unit vectors (equal texts give equal vectors)."""
         size = request.dimensions or self.embedding_dim
         vectors = [self._vector(text, size) for text in request.texts]
-        call = ModelCall(kind="embedding", model=request.model or "scripted",
-                         endpoint="scripted", prompt_tokens=0,
-                         request={"texts": len(request.texts)})
+        call = ModelCall(
+            kind="embedding",
+            model=request.model or "scripted",
+            endpoint="scripted",
+            prompt_tokens=0,
+            request={"texts": len(request.texts)},
+        )
         return EmbeddingResult(vectors=vectors, call=call)
 
     def _rng(self, *parts: Any) -> random.Random:
@@ -89,8 +104,10 @@ class ScriptedModel:
         rng = self._rng("logprobs", request.messages, request.choices)
         weights = [rng.random() + 1e-6 for _ in request.choices]
         total = sum(weights)
-        pairs = [(label, math.log(weight / total))
-                 for label, weight in zip(request.choices, weights, strict=True)]
+        pairs = [
+            (label, math.log(weight / total))
+            for label, weight in zip(request.choices, weights, strict=True)
+        ]
         return tuple(sorted(pairs, key=lambda pair: -pair[1]))
 
     def _vector(self, text: str, size: int) -> list[float]:

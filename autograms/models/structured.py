@@ -25,8 +25,13 @@ T = TypeVar("T")
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "boolean": (bool,), "object": (dict,), "array": (list,),
-    "null": (type(None),), "integer": (int,), "number": (int, float),
+    "string": (str,),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+    "null": (type(None),),
+    "integer": (int,),
+    "number": (int, float),
 }
 _SAMPLE_DEPTH = 8
 
@@ -46,19 +51,25 @@ def spec_from_structure(structure: Any, name: str | None = None) -> OutputSpec:
         structure = structure["json_schema"]
     if "schema" in structure and isinstance(structure["schema"], Mapping):
         wants_strict = structure.get("strict", True) is not False
-        return _spec(name or structure.get("name") or "output", structure["schema"], None,
-                     allow_strict=wants_strict)
+        return _spec(
+            name or structure.get("name") or "output",
+            structure["schema"],
+            None,
+            allow_strict=wants_strict,
+        )
     return _spec(name or structure.get("title") or "output", structure, None)
 
 
-def _spec(name: str, schema: Mapping[str, Any], model: Any, *,
-          allow_strict: bool = True) -> OutputSpec:
+def _spec(
+    name: str, schema: Mapping[str, Any], model: Any, *, allow_strict: bool = True
+) -> OutputSpec:
     clean = _NAME_CHARS.sub("_", str(name))[:64] or "output"
     strict = strict_schema(schema) if allow_strict else None
     if strict is None:
         return OutputSpec(clean, dict(schema), strict=False, pydantic_model=model)
-    return OutputSpec(clean, strict, strict=True, pydantic_model=model,
-                      validation_schema=dict(schema))
+    return OutputSpec(
+        clean, strict, strict=True, pydantic_model=model, validation_schema=dict(schema)
+    )
 
 
 def strict_schema(schema: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -130,15 +141,16 @@ def parse_json(text: str) -> Any:
     starts = [i for i in (stripped.find("{"), stripped.find("[")) if i >= 0]
     if starts:
         try:
-            value, _ = json.JSONDecoder().raw_decode(stripped[min(starts):])
+            value, _ = json.JSONDecoder().raw_decode(stripped[min(starts) :])
             return value
         except ValueError:
             pass
     raise ValueError("no JSON value found in the output")
 
 
-def schema_errors(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any] | None = None,
-                  path: str = "$") -> list[str]:
+def schema_errors(
+    value: Any, schema: Mapping[str, Any], root: Mapping[str, Any] | None = None, path: str = "$"
+) -> list[str]:
     """Validation errors of ``value`` against a JSON schema (the subset used for LLM
     outputs: type, enum, const, properties, required, additionalProperties, items, min/maxItems,
     anyOf/oneOf/allOf and local $ref)."""
@@ -181,17 +193,22 @@ def _type_error(value: Any, expected: Any, path: str) -> str | None:
         kinds = _JSON_TYPES.get(name, (object,))
         if isinstance(value, bool) and name in ("integer", "number"):
             continue
-        if isinstance(value, kinds) or (name == "integer" and isinstance(value, float)
-                                        and value.is_integer()):
+        if isinstance(value, kinds) or (
+            name == "integer" and isinstance(value, float) and value.is_integer()
+        ):
             return None
     return f"{path}: expected {' or '.join(names)}, got {type(value).__name__}"
 
 
-def _object_errors(value: dict[str, Any], schema: Mapping[str, Any], root: Mapping[str, Any],
-                   path: str) -> list[str]:
+def _object_errors(
+    value: dict[str, Any], schema: Mapping[str, Any], root: Mapping[str, Any], path: str
+) -> list[str]:
     properties = schema.get("properties", {})
-    errors = [f"{path}: missing property {key!r}" for key in schema.get("required", ())
-              if key not in value]
+    errors = [
+        f"{path}: missing property {key!r}"
+        for key in schema.get("required", ())
+        if key not in value
+    ]
     if schema.get("additionalProperties") is False:
         errors += [f"{path}: unexpected property {key!r}" for key in value if key not in properties]
     for key, sub in properties.items():
@@ -200,8 +217,9 @@ def _object_errors(value: dict[str, Any], schema: Mapping[str, Any], root: Mappi
     return errors
 
 
-def _array_errors(value: list[Any], schema: Mapping[str, Any], root: Mapping[str, Any],
-                  path: str) -> list[str]:
+def _array_errors(
+    value: list[Any], schema: Mapping[str, Any], root: Mapping[str, Any], path: str
+) -> list[str]:
     errors = []
     if len(value) < schema.get("minItems", 0):
         errors.append(f"{path}: fewer than {schema['minItems']} items")
@@ -253,11 +271,14 @@ def complete_with_repair(
         return Result(read(result.text), tuple(calls), result.text)
     except ValueError as exc:
         reason = str(exc)
-    repair = dataclasses.replace(request, messages=[
-        *request.messages,
-        {"role": "assistant", "content": result.text},
-        {"role": "user", "content": _repair_text(reason)},
-    ])
+    repair = dataclasses.replace(
+        request,
+        messages=[
+            *request.messages,
+            {"role": "assistant", "content": result.text},
+            {"role": "user", "content": _repair_text(reason)},
+        ],
+    )
     result = model.complete(repair)
     calls.append(result.call)
     try:
@@ -275,18 +296,26 @@ def request_structured(model: ChatModel, request: ChatRequest) -> Result[Any]:
     if spec is None:
         raise ValueError("request_structured needs a request with an output spec")
     return complete_with_repair(
-        model, request, lambda text: validate(text, spec),
+        model,
+        request,
+        lambda text: validate(text, spec),
         lambda reason, text, calls: StructuredOutputError(spec.name, text, reason, calls),
     )
 
 
 def _repair_text(reason: str) -> str:
-    return (f"That answer is not valid: {reason}. Reply again with only the corrected answer, "
-            "in the required format.")
+    return (
+        f"That answer is not valid: {reason}. Reply again with only the corrected answer, "
+        "in the required format."
+    )
 
 
-def sample_instance(schema: Mapping[str, Any], rng: random.Random,
-                    root: Mapping[str, Any] | None = None, depth: int = 0) -> Any:
+def sample_instance(
+    schema: Mapping[str, Any],
+    rng: random.Random,
+    root: Mapping[str, Any] | None = None,
+    depth: int = 0,
+) -> Any:
     """A random value that matches ``schema`` (used by the scripted model)."""
     root = schema if root is None else root
     schema = _resolve(schema, root)
@@ -301,13 +330,17 @@ def sample_instance(schema: Mapping[str, Any], rng: random.Random,
     if not isinstance(kind, str):
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object":
-        return {key: sample_instance(sub, rng, root, depth + 1)
-                for key, sub in schema.get("properties", {}).items()}
+        return {
+            key: sample_instance(sub, rng, root, depth + 1)
+            for key, sub in schema.get("properties", {}).items()
+        }
     if kind == "array":
         low = schema.get("minItems", 0 if depth >= _SAMPLE_DEPTH else 1)
         high = max(low, min(schema.get("maxItems", 3), 3 if depth < _SAMPLE_DEPTH else low))
-        return [sample_instance(schema.get("items", {}), rng, root, depth + 1)
-                for _ in range(rng.randint(low, high))]
+        return [
+            sample_instance(schema.get("items", {}), rng, root, depth + 1)
+            for _ in range(rng.randint(low, high))
+        ]
     return _sample_scalar(kind, rng)
 
 

@@ -161,14 +161,14 @@ def message_text(message: Mapping[str, Any]) -> str:
     content = message.get("content") or ""
     if isinstance(content, str):
         return content
-    return "\n".join(part["text"] for part in content
-                     if isinstance(part, Mapping) and part.get("type") == "text")
+    return "\n".join(
+        part["text"] for part in content if isinstance(part, Mapping) and part.get("type") == "text"
+    )
 
 
 def count_messages(messages: Sequence[Mapping[str, Any]], counter: TokenCounter) -> int:
     """Estimated prompt tokens of a chat request."""
-    return REPLY_PRIMING + sum(counter.count(message_text(m)) + MESSAGE_OVERHEAD
-                               for m in messages)
+    return REPLY_PRIMING + sum(counter.count(message_text(m)) + MESSAGE_OVERHEAD for m in messages)
 
 
 def counter_for_model(model: str | None) -> TokenCounter:
@@ -184,15 +184,17 @@ def _counter_for_model(model: str) -> TokenCounter:
     try:
         name = tiktoken.model.encoding_name_for_model(bare)
     except KeyError:
-        logger.debug("model %r is unknown to tiktoken; estimating tokens with %s", model,
-                     DEFAULT_ENCODING)
+        logger.debug(
+            "model %r is unknown to tiktoken; estimating tokens with %s", model, DEFAULT_ENCODING
+        )
         return TokenCounter(model, DEFAULT_ENCODING, exact=False)
     name = _ALIASES.get(name, name)
     if name in _SHIPPED:
         return TokenCounter(model, name, exact=True)
     logger.warning(
         "token counts for model %r are estimates: its encoding %s is not shipped with autograms",
-        model, name,
+        model,
+        name,
     )
     return TokenCounter(model, None, exact=False)
 

@@ -10,8 +10,16 @@ from .records import ChatRequest, ModelCall
 from .tokens import TokenCounter, count_messages, message_text
 
 #: request parameters copied into a ModelCall's request summary
-SUMMARY_PARAMS = ("temperature", "max_tokens", "max_completion_tokens", "top_p", "seed", "stop",
-                  "logprobs", "top_logprobs")
+SUMMARY_PARAMS = (
+    "temperature",
+    "max_tokens",
+    "max_completion_tokens",
+    "top_p",
+    "seed",
+    "stop",
+    "logprobs",
+    "top_logprobs",
+)
 
 
 @dataclass(frozen=True)
@@ -24,8 +32,9 @@ class UsageCounts:
     estimated: bool
 
 
-def usage_counts(usage: Any, messages: Sequence[Mapping[str, Any]], output: str,
-                 counter: TokenCounter) -> UsageCounts:
+def usage_counts(
+    usage: Any, messages: Sequence[Mapping[str, Any]], output: str, counter: TokenCounter
+) -> UsageCounts:
     """Counts from the response's ``usage`` object, or local estimates if it is missing."""
     prompt = getattr(usage, "prompt_tokens", None)
     if prompt is None:
@@ -50,14 +59,31 @@ def request_summary(request: ChatRequest) -> dict[str, Any]:
     return summary
 
 
-def call_record(request: ChatRequest, counts: UsageCounts, *, model: str, endpoint: str,
-                latency: float, attempts: int, output_mode: str | None,
-                finish_reason: str | None, output: str) -> ModelCall:
+def call_record(
+    request: ChatRequest,
+    counts: UsageCounts,
+    *,
+    model: str,
+    endpoint: str,
+    latency: float,
+    attempts: int,
+    output_mode: str | None,
+    finish_reason: str | None,
+    output: str,
+) -> ModelCall:
     """The `ModelCall` of a finished chat request."""
     return ModelCall(
-        kind=request.kind, model=model, endpoint=endpoint,
-        prompt_tokens=counts.prompt_tokens, completion_tokens=counts.completion_tokens,
-        cached_tokens=counts.cached_tokens, usage_estimated=counts.estimated,
-        latency=latency, attempts=attempts, output_mode=output_mode,
-        finish_reason=finish_reason, request=request_summary(request), output=output,
+        kind=request.kind,
+        model=model,
+        endpoint=endpoint,
+        prompt_tokens=counts.prompt_tokens,
+        completion_tokens=counts.completion_tokens,
+        cached_tokens=counts.cached_tokens,
+        usage_estimated=counts.estimated,
+        latency=latency,
+        attempts=attempts,
+        output_mode=output_mode,
+        finish_reason=finish_reason,
+        request=request_summary(request),
+        output=output,
     )

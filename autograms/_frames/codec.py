@@ -472,14 +472,36 @@ class _Tables:
         return self.varname_index.setdefault(name, len(self.varname_index))
 
 
-def assemble(items: list, shape: Shape, *, stacksize: int) -> CodeType:
-    """The code object of `items` (Instr, Label, TryBegin, TryEnd) with `shape`'s attributes."""
-    return _Assembler(shape).run(items, stacksize)
+def assemble(items: list, shape: Shape, *, stacksize: int, fuse: bool = False) -> CodeType:
+    """The code object of `items` (Instr, Label, TryBegin, TryEnd) with `shape`'s attributes.
+
+    With `fuse` (3.13), adjacent local loads and stores become the superinstructions the
+    compiler would have made (LOAD_FAST_LOAD_FAST ...): on one line, nothing jumping between
+    them, both locals numbered below 16. `bytecode` 0.19.1 mis-encodes those (pitfall P1),
+    which is why `decode` splits them; this assembler encodes them itself.
+    """
+    return _Assembler(shape, fuse=fuse and PY313).run(items, stacksize)
+
+
+# (first op, second op) -> superinstruction (3.13)
+_FUSIONS: dict[tuple[str, str], str] = {
+    ("LOAD_FAST", "LOAD_FAST"): "LOAD_FAST_LOAD_FAST",
+    ("STORE_FAST", "LOAD_FAST"): "STORE_FAST_LOAD_FAST",
+    ("STORE_FAST", "STORE_FAST"): "STORE_FAST_STORE_FAST",
+}
 
 
 class _Assembler:
-    def __init__(self, shape: Shape) -> None:
+    def __init__(self, shape: Shape, *, fuse: bool = False) -> None:
         self.shape = shape
+        self.fusions = (
+            {
+                (_opcode.opmap[a], _opcode.opmap[b]): _opcode.opmap[c]
+                for (a, b), c in _FUSIONS.items()
+            }
+            if fuse
+            else {}
+        )
         self.tables = _Tables(shape)
         self.ops: list[int] = []
         self.args: list[int] = []
@@ -523,14 +545,24 @@ class _Assembler:
     def _collect(self, items: list) -> None:
         location = InstrLocation._from_tuple(self.shape.first_lineno, None, None, None)
         ops, args, locations = self.ops, self.args, self.locations
+        fusable = False  # may the next instruction fuse with the last one?
         for item in items:
             if isinstance(item, Instr):
+                previous = location
                 if item._location is not None:
                     location = item._location
-                args.append(self._argument(item))
+                argument = self._argument(item)
+                local = bool(self.fusions) and isinstance(item._arg, str)  # not a cell
+                if fusable and local and self._fuse(item._opcode, argument, previous, location):
+                    fusable = False
+                    continue
+                fusable = local
+                args.append(argument)
                 ops.append(item._opcode)
                 locations.append(location)
-            elif isinstance(item, Label):
+                continue
+            fusable = False
+            if isinstance(item, Label):
                 self.labels[item] = len(ops)
             elif isinstance(item, TryBegin):
                 if item.stack_depth is UNSET or not isinstance(item.stack_depth, int):
@@ -542,6 +574,17 @@ class _Assembler:
                 raise TypeError(f"cannot assemble {item!r}")
         if any(last < 0 for _, last in self.regions.values()):
             raise ValueError("assemble needs every exception region closed by a TryEnd")
+
+    def _fuse(self, op: int, argument: int, before: InstrLocation, location: InstrLocation) -> bool:
+        """Merge the instruction `op` into the last one if they form a superinstruction."""
+        fused = self.fusions.get((self.ops[-1], op))
+        if fused is None or argument >= 16 or self.args[-1] >= 16:
+            return False
+        if before.lineno != location.lineno:  # each keeps its line (tracebacks, tracing)
+            return False
+        self.ops[-1] = fused
+        self.args[-1] = self.args[-1] << 4 | argument
+        return True
 
     def _argument(self, instr: Instr) -> int:
         op = instr._opcode

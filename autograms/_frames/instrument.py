@@ -53,6 +53,7 @@ from .registry import FrameHooks, FunctionInfo, lookup, register
 from .routing import GlobalRoutes, route_globals, routed_names
 from .sites import LabelInfo, Plan, plan_sites
 from .versions import (
+    DUAL_LOCAL_OPS,
     FAST_LOADS,
     GENERATOR_OPS,
     KW_NAMES_ON_STACK,
@@ -635,17 +636,23 @@ def _emit_recipe(flow: Flow, recipe: Recipe, location) -> list:
 
 
 def assemble(
-    template: Bytecode, items: list, *, stacksize: int, argnames: list[str] | None = None
+    template: Bytecode,
+    items: list,
+    *,
+    stacksize: int,
+    argnames: list[str] | None = None,
+    fuse: bool = True,
 ) -> CodeType:
     """Assemble `items` into a code object shaped like `template`.
 
     With `argnames`, the code takes exactly those positional parameters instead of the
-    template's signature (the twin's single resume argument).
+    template's signature (the twin's single resume argument). `fuse` restores the 3.13
+    superinstructions the decoder split (see `codec.assemble`).
     """
     shape = codec.Shape.of(template)
     if argnames is not None:
         shape = shape.with_arguments(argnames)
-    code = codec.assemble(items, shape, stacksize=stacksize)
+    code = codec.assemble(items, shape, stacksize=stacksize, fuse=fuse)
     _check_exception_table(code)
     return code
 
@@ -665,15 +672,20 @@ def site_offsets(code: CodeType, items: list, site_calls: dict[int, int]) -> dic
     raw = code.co_code
     caches = codec.CACHES
     offsets: dict[int, int] = {}
+    instructions = (item for item in items if isinstance(item, Instr))
     offset = 0
-    for item in items:
-        if not isinstance(item, Instr):
-            continue
+    while offset < len(raw):
         while raw[offset] == dis.EXTENDED_ARG:
             offset += 2
+        item = next(instructions)
+        if raw[offset] in _FUSED_OPCODES:
+            next(instructions)  # the second half of a fused pair (never a call)
         end = offset + 2 + 2 * caches[raw[offset]]
         site = site_calls.get(id(item))
         if site is not None:
             offsets.update(dict.fromkeys(range(offset, end, 2), site))
         offset = end
     return offsets
+
+
+_FUSED_OPCODES = frozenset(dis.opmap[name] for name in DUAL_LOCAL_OPS)

@@ -32,7 +32,7 @@ from bytecode import Bytecode, CellVar, ConcreteBytecode, FreeVar, Instr, Label,
 from bytecode.instr import const_key
 
 from autograms._frames import codec
-from autograms._frames.versions import DUAL_LOCAL_OPS
+from autograms._frames.versions import DUAL_LOCAL_OPS, PY313
 
 ROOT = Path(__file__).resolve().parents[2]
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -271,7 +271,8 @@ _ENGINE_SCRIPT = textwrap.dedent(
         return ours
 
     def assemble(template, items, *, stacksize, argnames=None):
-        ours = real_assemble(template, items, stacksize=stacksize, argnames=argnames)
+        # compared unfused: the reference (bytecode) never fuses superinstructions
+        ours = real_assemble(template, items, stacksize=stacksize, argnames=argnames, fuse=False)
         expected = checks.reference_assemble(template, items, stacksize=stacksize,
                                               argnames=argnames)
         report["assembled"] += 1
@@ -318,3 +319,51 @@ def test_codec_equals_bytecode_on_instrumented_code(module: str) -> None:
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["assembled"] >= 2 and report["decoded"] >= 3
     assert not report["problems"], "\n".join(report["problems"][:20])
+
+
+def test_fused_code_means_what_the_compiler_wrote() -> None:
+    """On 3.13, decoding splits LOAD_FAST_LOAD_FAST and friends (pitfall P1); assembling
+    with fuse=True fuses them again. The result decodes to the same instructions, names and
+    positions as CPython's own code (its bytes may fuse one pair more: CPython never fuses
+    the store that restores a comprehension's variable, which is a pseudo-instruction when
+    it fuses; storing through the superinstruction is the same operation)."""
+    if not PY313:
+        pytest.skip("superinstructions exist on 3.13 only")
+    import difflib
+    import json.decoder
+
+    checked = 0
+    for module in (textwrap, json.decoder, difflib):
+        for code in _code_objects(module):
+            decoded = codec.decode(code)
+            shape = codec.Shape.of(decoded)
+            fused = codec.assemble(list(decoded), shape, stacksize=code.co_stacksize, fuse=True)
+            assert by_line(codec.decode(fused)) == by_line(decoded), code.co_qualname
+            fused_ops = sum(dis.opname[op] in DUAL_LOCAL_OPS for op in fused.co_code[::2])
+            compiled_ops = sum(dis.opname[op] in DUAL_LOCAL_OPS for op in code.co_code[::2])
+            assert fused_ops >= compiled_ops, code.co_qualname
+            checked += 1
+    assert checked > 50
+
+
+def by_line(items) -> list:
+    """Flattened items with positions reduced to line numbers: a fused superinstruction
+    keeps one position (its first half's), as CPython's compiler does."""
+    return [
+        entry[:4] + (entry[4].lineno if entry[4] is not None else None,)
+        if entry[0] == "instr" else entry
+        for entry in flatten(list(items))
+    ]
+
+
+def _code_objects(module):
+    pending = [value.__code__ for value in vars(module).values() if hasattr(value, "__code__")]
+    for value in vars(module).values():
+        if isinstance(value, type):
+            pending += [m.__code__ for m in vars(value).values() if hasattr(m, "__code__")]
+    seen = []
+    while pending:
+        code = pending.pop()
+        seen.append(code)
+        pending += [const for const in code.co_consts if hasattr(const, "co_code")]
+    return seen

@@ -101,7 +101,7 @@ class Autogram:
         work._model = self.model
         with use_memory(work):
             if memory._snapshot is None:
-                work._state = _copy_state(memory.memory_dict)
+                work._state = _copy_state(memory._state)
                 loaded = None
             else:
                 loaded = session.load_snapshot(memory._snapshot)
@@ -229,10 +229,9 @@ class Autogram:
         return memory
 
     def _restored(self, snapshot: bytes, log: list[dict[str, Any]]) -> MemoryObject:
+        session.check_snapshot(snapshot)  # refuse now, not at the next turn
         memory = self.init_memory()
-        with use_memory(memory):
-            loaded = session.load_snapshot(snapshot)  # check now, not at the next turn
-        memory._state = loaded.attachment
+        memory._state = None  # unpickled by the next turn, or on first look at memory_dict
         memory._snapshot = snapshot
         memory._log = list(log)
         return memory

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import operator
 import sys
 import threading
 import time
@@ -52,9 +53,9 @@ from .config import AutogramConfig
 from .models.records import ChatModel, ModelCall
 
 SCOPES = ("global", "normal", "local")
-#: characters of turns a level keeps per token of the prompt budget: a wide margin, since a
-#: token is rarely longer than a few characters
-LIVE_CHARS_PER_TOKEN = 16
+#: characters of turns a level keeps per token of the prompt budget: English averages about
+#: four characters a token, so this keeps half as much again as a full prompt can hold
+LIVE_CHARS_PER_TOKEN = 6
 #: turns a level keeps whatever their length
 MIN_LIVE_TURNS = 40
 
@@ -118,7 +119,7 @@ class MemoryObject:
         self.saved_logs: dict[str, int] = {}
 
     def __repr__(self) -> str:
-        levels = len(self._state["turn_stack"])
+        levels = len(self.memory_dict["turn_stack"])
         paused = "paused" if self._snapshot is not None and self.is_paused else "idle"
         return (
             f"<MemoryObject {paused}, {levels} scope level(s), {len(self.model_turns)} log entries>"
@@ -132,6 +133,11 @@ class MemoryObject:
     @property
     def memory_dict(self) -> dict[str, Any]:
         """The live state (see the module docstring)."""
+        if self._state is None:  # a restored session, read on first use
+            from . import session
+
+            with use_memory(self):
+                self._state = session.load_snapshot(self._snapshot).attachment
         return self._state
 
     @property
@@ -157,7 +163,7 @@ class MemoryObject:
 
     @property
     def _levels(self) -> list[dict[str, Any]]:
-        return self._state["turn_stack"]
+        return self.memory_dict["turn_stack"]
 
     def push_scope(self, scope: str, function: str | None = None) -> None:
         """Open the level of a decorated call (inheriting its caller's system prompt)."""
@@ -204,7 +210,7 @@ class MemoryObject:
         )
         if text:
             self._levels[-1]["turns"].append({"role": "user", "content": text})
-            self._state["cached_user_reply"] = text
+            self.memory_dict["cached_user_reply"] = text
 
     def log_chat_turn(
         self, text: str, *, address: str | None = None, function: str | None = None
@@ -216,7 +222,7 @@ class MemoryObject:
                 "entry_type": "agent_reply",
                 "reply": text,
                 "address": address,
-                "last_node": self._state["last_node"],
+                "last_node": self.memory_dict["last_node"],
                 "function_name": function,
                 "timestamp": _timestamp(),
             }
@@ -237,12 +243,12 @@ class MemoryObject:
 
     def set_node(self, address: str) -> None:
         """Record entering the node labelled `address`."""
-        self._state["last_node"] = address
+        self.memory_dict["last_node"] = address
         self._log.append({"entry_type": "node", "node": address, "timestamp": _timestamp()})
 
     def extract_last_user_reply(self) -> str | None:
         """The user's latest message (None before the first one)."""
-        return self._state["cached_user_reply"]
+        return self.memory_dict["cached_user_reply"]
 
     def last_agent_reply(self) -> str | None:
         """The bot's latest reply still in the live conversation."""
@@ -270,7 +276,7 @@ class MemoryObject:
             limit = LIVE_CHARS_PER_TOKEN * max(budget, self.config.classifier_max_input_len or 0)
             for level in self._levels:
                 _trim(level["turns"], limit)
-        return self._state
+        return self.memory_dict
 
     def prune_model_turns(self, keep: int = 0) -> None:
         """Forget all but the newest `keep` log entries."""
@@ -320,14 +326,19 @@ class MemoryObject:
 
 def _trim(turns: list[dict[str, str]], limit: int) -> None:
     """Drop the oldest turns beyond `limit` characters (keeping `MIN_LIVE_TURNS`)."""
-    if len(turns) <= MIN_LIVE_TURNS:
+    droppable = len(turns) - MIN_LIVE_TURNS
+    if droppable <= 0:
         return
-    total = 0
-    for index in range(len(turns) - 1, -1, -1):
-        total += len(turns[index]["content"])
-        if total > limit and len(turns) - index > MIN_LIVE_TURNS:
-            del turns[: index + 1]
-            return
+    total = sum(map(len, map(_content, turns)))
+    # Walk from the oldest end: usually only the one or two turns added since the last trim go.
+    drop = 0
+    while total > limit and drop < droppable:
+        total -= len(turns[drop]["content"])
+        drop += 1
+    del turns[:drop]
+
+
+_content = operator.itemgetter("content")
 
 
 def _frames_header(snapshot: bytes) -> list:

@@ -4,7 +4,7 @@ A serialized session is one line of text::
 
     agsession1.<header>.<state>[.<log>].<signature>
 
-each part base64url without padding. The *header* is JSON: format version, library version,
+each part base64 without padding. The *header* is JSON: format version, library version,
 Python version, the paused frames (module, qualname, code fingerprint, line, ADDRESS label)
 and whether a log section follows. The *state* is the engine snapshot (paused frames plus the
 conversation memory, one pickle). The optional *log* is the model-call log as JSON -- kept
@@ -26,14 +26,15 @@ fsync, rename: a crash leaves the old file) and new log entries are appended to
 
 from __future__ import annotations
 
-import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,13 +141,31 @@ def _release(version: str) -> tuple[str, ...]:
 
 def load_snapshot(snapshot: bytes) -> _frames.Loaded:
     """Check the session's frames against the loaded code, then unpickle it."""
-    try:
+    with _code_errors():
         return _frames.load(snapshot)
+
+
+def check_snapshot(snapshot: bytes) -> None:
+    """Check the session's frames against the loaded code (nothing is unpickled)."""
+    with _code_errors():
+        _frames.check(snapshot)
+
+
+@contextlib.contextmanager
+def _code_errors() -> Iterator[None]:
+    try:
+        yield
     except _frames.SnapshotMismatchError as exc:
         message = str(exc)
+        if exc.reason in _FORMAT_REASONS:
+            raise SessionFormatError(f"the session's state: {message}", reason=exc.reason) from exc
         if exc.reason == "module not importable" and "'autograms_bot_" in message:
             message += "; load the bot file (load_autogram or `autograms run FILE`) first"
         raise SessionCodeError(message, reason=exc.reason) from exc
+
+
+#: engine refusals that mean damaged bytes rather than changed code
+_FORMAT_REASONS = frozenset({"unknown snapshot format", "bad header", "damaged"})
 
 
 def _sign(body: str, key: bytes | None) -> str:
@@ -156,12 +175,13 @@ def _sign(body: str, key: bytes | None) -> str:
 
 
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    # Standard base64 (its alphabet has no "."), without the URL-safe variant's extra pass.
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").decode()
 
 
 def _unb64(text: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return binascii.a2b_base64(text + "=" * (-len(text) % 4), strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise SessionFormatError("the session is damaged (bad base64)", reason="damaged") from exc
 

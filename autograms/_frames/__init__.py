@@ -9,6 +9,7 @@ It knows nothing of chat. The dialog layer uses:
                                  call it until it returns (Finished) or pauses (Paused);
                                  attachment() is saved in the snapshot with the frames
     pause(payload)               from anywhere below: snapshot and unwind the program
+    check(snapshot)              check a snapshot's frames against the code (no unpickling)
     load(snapshot) -> Loaded     check a snapshot against the code (before unpickling), load it
     resume(snapshot | Loaded, value)
                                  continue; the pausing call returns `value`
@@ -34,7 +35,7 @@ from .errors import (
 from .instrument import instrument
 from .jumps import goto, returnto
 from .registry import FrameHooks, FunctionInfo, lookup, mark_transparent
-from .resume import Loaded, load, pack, store
+from .resume import Loaded, check, load, pack, store
 from .routing import GlobalRoutes
 from .snapshot import pause
 
@@ -52,6 +53,7 @@ __all__ = [
     "SnapshotMismatchError",
     "UnpicklableLocalError",
     "UnsupportedPythonError",
+    "check",
     "describe",
     "goto",
     "instrument",

@@ -112,6 +112,14 @@ def load(blob: bytes) -> Loaded:
     return Loaded(frames, attachment, checked[0].state.python if checked else PY_MINOR)
 
 
+def check(blob: bytes) -> None:
+    """Validate a snapshot's frames from its header and its payload's checksum (nothing is
+    unpickled)."""
+    header, _ = wire.split(blob)
+    _check_frames(header)
+    wire.check_payload(blob)
+
+
 def store(loaded: Loaded) -> bytes:
     """Serialize a loaded snapshot again, with its (possibly changed) attachment."""
     states = [

@@ -1,12 +1,16 @@
 """The byte format of a snapshot: a JSON header naming the paused frames, then a pickle.
 
-    b"AGF1" | header length (4 bytes, big-endian) | header (UTF-8 JSON) | payload (pickle)
+    b"AGF2" | header length (4 bytes) | payload CRC-32 (4 bytes) | header (UTF-8 JSON) | payload
+
+(lengths and checksums big-endian; the payload is a pickle.)
 
 The header says where each frame is paused (module, qualified name, code fingerprint, call
 site, line, ADDRESS label, names of the saved value-stack items) and under which Python. A
 snapshot is checked against the loaded code from the header alone, before a single byte is
 unpickled. The payload holds the saved values of every frame and the caller's attachment in
-one pickle, so objects shared between them stay shared.
+one pickle, so objects shared between them stay shared. Its checksum lets `check_payload`
+find a truncated or altered payload without unpickling it (a checksum, not a signature: it
+catches accidents, not an attacker).
 
 A running program pauses at the same few places again and again, so the JSON of each frame's
 entry and the frames of whole headers are memoized (bounded; both are pure functions of their
@@ -17,16 +21,17 @@ from __future__ import annotations
 
 import json
 import struct
+import zlib
 from typing import Any, Final
 
 from . import pickling
 from .errors import SnapshotMismatchError
 from .records import FrameState
 
-MAGIC = b"AGF1"
+MAGIC = b"AGF2"
 #: Hidden locals named in the header: the value-stack items a resume must rebuild.
 HIDDEN_PREFIX = "__ag_"
-_LENGTH = struct.Struct(">I")
+_PREFIX = struct.Struct(">4sII")  # magic, header length, payload CRC-32
 _COMPACT = (",", ":")
 #: Entries kept by each memo before it starts afresh, and the largest header or header
 #: entry kept (snapshots can come from anywhere: the memos must stay small).
@@ -68,7 +73,7 @@ def encode_entries(
     """Serialize frames given as their `header_entry` and their values, and an attachment."""
     header = b"".join([b"[", _python_json(python), b",[", b",".join(entries), b"]]"])
     payload = pickling.dumps((tuple(values), attachment))
-    return MAGIC + _LENGTH.pack(len(header)) + header + payload
+    return _PREFIX.pack(MAGIC, len(header), zlib.crc32(payload)) + header + payload
 
 
 def _python_json(python: tuple[int, int]) -> bytes:
@@ -108,15 +113,31 @@ def remember(memo: dict, key: Any, value: Any, size: int) -> None:
 def split(blob: bytes) -> tuple[bytes, memoryview]:
     """The header bytes of a snapshot and the payload still to unpickle (nothing is
     unpickled here)."""
+    _, length, _ = _prefix(blob)
+    view = memoryview(blob)
+    return bytes(view[_PREFIX.size : _PREFIX.size + length]), view[_PREFIX.size + length :]
+
+
+def check_payload(blob: bytes) -> None:
+    """Raise `SnapshotMismatchError` if the payload is not the one the snapshot was written
+    with (truncated or altered)."""
+    _, length, crc = _prefix(blob)
+    if zlib.crc32(memoryview(blob)[_PREFIX.size + length :]) != crc:
+        raise SnapshotMismatchError(
+            "the snapshot's saved values are truncated or damaged (checksum mismatch)",
+            reason="damaged",
+        )
+
+
+def _prefix(blob: bytes) -> tuple[bytes, int, int]:
     if not isinstance(blob, (bytes, bytearray)) or blob[:4] != MAGIC:
         raise SnapshotMismatchError(
             "not a snapshot: it does not start with the engine's format marker",
             reason="unknown snapshot format",
         )
-    (length,) = _LENGTH.unpack_from(blob, 4)
-    start = 4 + _LENGTH.size
-    view = memoryview(blob)
-    return bytes(view[start : start + length]), view[start + length :]
+    if len(blob) < _PREFIX.size:
+        raise SnapshotMismatchError("the snapshot is truncated", reason="damaged")
+    return _PREFIX.unpack_from(blob)
 
 
 def read_header(header: bytes) -> list[FrameState]:
@@ -158,4 +179,10 @@ def read(blob: bytes) -> tuple[list[FrameState], memoryview]:
 
 def read_payload(payload: memoryview) -> tuple[tuple[dict, ...], Any]:
     """The saved values of each frame and the attachment (this unpickles)."""
-    return pickling.loads(payload)
+    try:
+        return pickling.loads(payload)
+    except Exception as exc:  # unpickling runs arbitrary reducers: any error means unreadable
+        raise SnapshotMismatchError(
+            f"the snapshot's saved values cannot be read: {type(exc).__name__}: {exc}",
+            reason="unreadable",
+        ) from exc

@@ -88,14 +88,40 @@ def test_user_globals_default_then_per_memory() -> None:
 def test_live_turns_stay_bounded_and_the_log_keeps_everything() -> None:
     from autograms.memory import LIVE_CHARS_PER_TOKEN, MIN_LIVE_TURNS
 
-    memory = MemoryObject(AutogramConfig(chatbot_max_input_len=100, classifier_max_input_len=50))
+    memory = MemoryObject(AutogramConfig(chatbot_max_input_len=1000, classifier_max_input_len=50))
     for number in range(500):
         memory.add_user_reply(f"user message {number:04d} " + "x" * 20)
         memory.log_chat_turn(f"agent message {number:04d} " + "y" * 20)
     state = memory.live_state()
     kept = state["turn_stack"][0]["turns"]
-    assert MIN_LIVE_TURNS <= len(kept) < 1000
-    assert sum(len(turn["content"]) for turn in kept) <= LIVE_CHARS_PER_TOKEN * 100 + 50
+    assert MIN_LIVE_TURNS < len(kept) < 1000
+    assert sum(len(turn["content"]) for turn in kept) <= LIVE_CHARS_PER_TOKEN * 1000
     assert kept[-1]["content"].startswith("agent message 0499")
     history = memory.extract_full_conv_history()
     assert len(history) == 1000 and history[0]["content"].startswith("user message 0000")
+
+
+def test_trimming_keeps_the_longest_suffix_within_the_budget() -> None:
+    from autograms.memory import LIVE_CHARS_PER_TOKEN
+
+    memory = MemoryObject(AutogramConfig(chatbot_max_input_len=100, classifier_max_input_len=10))
+    for number in range(300):
+        memory.add_user_reply("u" * (number % 7 + 1))
+        memory.log_chat_turn("a" * (number % 5 + 1))
+    kept = memory.live_state()["turn_stack"][0]["turns"]
+    full = [turn["content"] for turn in memory.extract_full_conv_history()]
+    limit = LIVE_CHARS_PER_TOKEN * 100
+    assert full[-len(kept) :] == [turn["content"] for turn in kept]
+    assert sum(map(len, full[-len(kept) :])) <= limit
+    assert sum(map(len, full[-len(kept) - 1 :])) > limit
+
+
+def test_trimming_never_keeps_fewer_than_the_minimum_of_turns() -> None:
+    from autograms.memory import MIN_LIVE_TURNS
+
+    memory = MemoryObject(AutogramConfig(chatbot_max_input_len=10, classifier_max_input_len=10))
+    for number in range(100):
+        memory.add_user_reply(f"{number:03d}" + "x" * 500)
+    kept = memory.live_state()["turn_stack"][0]["turns"]
+    assert len(kept) == MIN_LIVE_TURNS
+    assert kept[0]["content"].startswith(f"{100 - MIN_LIVE_TURNS:03d}")

@@ -10,10 +10,12 @@ import signal
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from autograms import _frames
 from autograms import (
     Autogram,
     AutogramConfig,
@@ -21,6 +23,7 @@ from autograms import (
     SessionFormatError,
     SessionSignatureError,
 )
+from autograms._frames import wire
 from tests.dialog.bots import failing_bot, simple_example
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,9 +60,9 @@ def _parts(text: str) -> list[str]:
 
 def _rewrite_header(text: str, change) -> str:
     parts = _parts(text)
-    header = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    header = json.loads(base64.b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
     change(header)
-    parts[1] = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    parts[1] = base64.b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
     return ".".join(parts)
 
 
@@ -74,14 +77,52 @@ def test_envelope_of_another_format_or_release_is_refused() -> None:
         bot.deserialize("gibberish")
 
 
+def test_a_damaged_unsigned_session_is_refused_when_read(tmp_path: Path) -> None:
+    bot = autogram()
+    _, memory = bot.reply()
+    text = bot.serialize(memory)
+    parts = _parts(text)
+    state = bytearray(base64.b64decode(parts[2] + "=" * (-len(parts[2]) % 4)))
+    state[-5] ^= 1
+    parts[2] = base64.b64encode(bytes(state)).rstrip(b"=").decode()
+    with pytest.raises(SessionFormatError, match="truncated or damaged") as caught:
+        bot.deserialize(".".join(parts))
+    assert caught.value.reason == "damaged"
+    bot.save(tmp_path / "s.txt", memory)
+    (tmp_path / "s.txt").write_text(text[: len(text) // 2])
+    with pytest.raises(SessionFormatError):
+        bot.load(tmp_path / "s.txt")
+    assert bot.reply("x", memory_object=bot.deserialize(text))[0] == "count 1"
+
+
+class Souvenir:
+    """A value kept in a paused bot's locals, its class later removed from the code."""
+
+
+def test_a_saved_value_whose_class_is_gone_is_named_and_the_session_kept(monkeypatch) -> None:
+    bot = autogram()
+    _, memory = bot.reply()
+    loaded = _frames.load(memory._snapshot)
+    loaded.attachment["keepsake"] = Souvenir()
+    memory._snapshot, memory._state = _frames.store(loaded), None
+    text = bot.serialize(memory)
+    monkeypatch.delattr(sys.modules[__name__], "Souvenir")
+    restored = bot.deserialize(text)  # the frames match the code: accepted
+    with pytest.raises(SessionCodeError, match="cannot be read: AttributeError.*Souvenir"):
+        bot.reply("x", memory_object=restored)
+    assert restored.is_paused
+    monkeypatch.undo()
+    assert bot.reply("x", memory_object=restored)[0] == "count 1"
+
+
 def test_signed_sessions_refuse_tampering_and_unsigned_blobs(monkeypatch) -> None:
     signed = autogram(session_key="s3cret")
     text = signed.serialize(signed.reply()[1])
     assert signed.reply("x", memory_object=signed.deserialize(text))[0] == "count 1"
     parts = _parts(text)
-    payload = bytearray(base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4)))
+    payload = bytearray(base64.b64decode(parts[2] + "=" * (-len(parts[2]) % 4)))
     payload[-5] ^= 1
-    parts[2] = base64.urlsafe_b64encode(bytes(payload)).rstrip(b"=").decode()
+    parts[2] = base64.b64encode(bytes(payload)).rstrip(b"=").decode()
     with pytest.raises(SessionSignatureError, match="does not match"):
         signed.deserialize(".".join(parts))
     unsigned = autogram()
@@ -97,13 +138,9 @@ def test_signed_sessions_refuse_tampering_and_unsigned_blobs(monkeypatch) -> Non
 def test_session_from_another_python_is_refused_without_labels() -> None:
     bot = autogram()
     _, memory = bot.reply()
-    snapshot = memory._snapshot
-    header_length = int.from_bytes(snapshot[4:8], "big")
-    header = json.loads(snapshot[8 : 8 + header_length])
-    header[0] = [3, 99]
-    new_header = json.dumps(header).encode()
-    forged = snapshot[:4] + len(new_header).to_bytes(4, "big") + new_header + snapshot[8 + header_length :]
-    memory._snapshot = forged
+    loaded = _frames.load(memory._snapshot)
+    states = [replace(frame.state, values=frame.values) for frame in loaded.frames]
+    memory._snapshot = wire.encode(states, (3, 99), loaded.attachment)
     with pytest.raises(SessionCodeError, match="no ADDRESS label"):
         bot.deserialize(bot.serialize(memory))
 

@@ -4,6 +4,7 @@ frame-less snapshots."""
 from __future__ import annotations
 
 import pickle
+import sys
 from dataclasses import replace
 
 import pytest
@@ -50,13 +51,18 @@ def test_frameless_snapshot_carries_only_the_attachment() -> None:
         _frames.resume(loaded, "x")
 
 
+def _trip() -> _Tripwire:
+    _Tripwire.fired.append("unpickled")
+    return _Tripwire()
+
+
 class _Tripwire:
-    """Unpickling this records that it happened."""
+    """Unpickling this records that it happened (in `_Tripwire.fired`)."""
 
     fired: list = []
 
     def __reduce__(self):
-        return (_Tripwire.fired.append, ("unpickled",))
+        return (_trip, ())
 
 
 def test_mismatched_snapshot_is_refused_before_anything_is_unpickled() -> None:
@@ -76,6 +82,51 @@ def test_mismatched_snapshot_is_refused_before_anything_is_unpickled() -> None:
 def test_garbage_is_refused_clearly() -> None:
     with pytest.raises(_frames.SnapshotMismatchError, match="not a snapshot"):
         _frames.load(pickle.dumps({"a": 1}))
+
+
+def test_check_reads_the_header_and_checksum_but_unpickles_nothing() -> None:
+    snapshot = _frames.run(attached.keep, (["x"],), attachment=lambda: _Tripwire()).snapshot
+    _Tripwire.fired.clear()
+    _frames.check(snapshot)
+    assert _Tripwire.fired == []
+    _frames.load(snapshot)
+    assert _Tripwire.fired == ["unpickled"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda blob: blob[:-1],
+        lambda blob: blob[:-3] + bytes([blob[-3] ^ 1]) + blob[-2:],
+        lambda blob: blob + b"\x00",
+        lambda blob: blob[:10],
+    ],
+    ids=["truncated", "flipped bit", "extended", "cut in the prefix"],
+)
+def test_check_refuses_a_damaged_payload(damage) -> None:
+    snapshot = _frames.run(attached.keep, (["x"],), attachment=lambda: {"n": 1}).snapshot
+    with pytest.raises(_frames.SnapshotMismatchError, match="truncated|damaged") as caught:
+        _frames.check(damage(snapshot))
+    assert caught.value.reason == "damaged"
+    _frames.check(snapshot)
+
+
+class _Vanishing:
+    """Pickled by reference to a class that a later process no longer has."""
+
+
+def test_saved_values_that_cannot_be_unpickled_are_named_not_raw_pickle_errors(
+    monkeypatch,
+) -> None:
+    snapshot = _frames.run(attached.keep, ([_Vanishing()],)).snapshot
+    monkeypatch.delattr(sys.modules[__name__], "_Vanishing")
+    _frames.check(snapshot)  # the bytes are intact
+    with pytest.raises(_frames.SnapshotMismatchError, match="cannot be read: Attr") as caught:
+        _frames.load(snapshot)
+    assert caught.value.reason == "unreadable"
+    assert isinstance(caught.value.__cause__, AttributeError)
+    monkeypatch.undo()
+    assert isinstance(_frames.load(snapshot).frames[0].values["items"][0], _Vanishing)
 
 
 def test_an_exception_with_a_demanding_init_survives_the_round_trip() -> None:

@@ -91,8 +91,13 @@ def forty(items: list[int]) -> dict[str, Any]:
     mean = total / count if count else 0.0
     summary = f"{count} {label}s, {errors} errors"
     return {
-        "total": total, "mean": mean, "spread": spread, "evens": evens,
-        "odds": odds, "names": names, "summary": summary,
+        "total": total,
+        "mean": mean,
+        "spread": spread,
+        "evens": evens,
+        "odds": odds,
+        "names": names,
+        "summary": summary,
     }
 
 
@@ -228,7 +233,10 @@ STACK = (level1, level2, level3, level4, level5)
 
 def _copy_with_code(function: FunctionType, code: CodeType) -> FunctionType:
     copy = FunctionType(
-        code, function.__globals__, function.__name__, function.__defaults__,
+        code,
+        function.__globals__,
+        function.__name__,
+        function.__defaults__,
         function.__closure__,
     )
     copy.__kwdefaults__ = function.__kwdefaults__
@@ -259,7 +267,6 @@ def instrument_stack() -> None:
     """Instrument the five deep-stack functions (idempotent)."""
     for function in STACK:
         instrument(function)
-
 
 
 def fifty_copy() -> FunctionType:

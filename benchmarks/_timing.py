@@ -92,7 +92,8 @@ def compare(
             times.append(make().timeit(number) / number)
     ratios = [v / b for b, v in zip(baseline_times, variant_times, strict=True)]
     return Comparison(
-        statistics.median(baseline_times), statistics.median(variant_times),
+        statistics.median(baseline_times),
+        statistics.median(variant_times),
         statistics.median(ratios),
     )
 

@@ -121,8 +121,10 @@ def _call_timer(function: object, statement: str) -> timeit.Timer:
 def _compare_calls(pair: tuple, statement: str, settings: Settings) -> _timing.Comparison:
     plain, instrumented = pair
     return _timing.compare(
-        partial(_call_timer, plain, statement), partial(_call_timer, instrumented, statement),
-        rounds=settings.rounds, budget=settings.budget,
+        partial(_call_timer, plain, statement),
+        partial(_call_timer, instrumented, statement),
+        rounds=settings.rounds,
+        budget=settings.budget,
     )
 
 
@@ -140,18 +142,28 @@ def measure_overhead(settings: Settings) -> list[Row]:
     rows = [Row("noise floor: tiny plain function against itself", _overhead_result(control))]
     for label, name, statement in OVERHEAD_CASES:
         comparison = _compare_calls(pairs[name], statement, settings)
-        rows.append(Row(
-            label, _overhead_result(comparison), f"≤ {OVERHEAD_TARGET}x",
-            comparison.ratio <= OVERHEAD_TARGET,
-        ))
+        rows.append(
+            Row(
+                label,
+                _overhead_result(comparison),
+                f"≤ {OVERHEAD_TARGET}x",
+                comparison.ratio <= OVERHEAD_TARGET,
+            )
+        )
     plain, instrumented = pairs["forty"]
-    rows.append(Row(
-        "objects left to the cyclic GC per call of the 40-line function",
-        f"{cyclic_garbage(plain):g} → {cyclic_garbage(instrumented):g}",
-    ))
+    rows.append(
+        Row(
+            "objects left to the cyclic GC per call of the 40-line function",
+            f"{cyclic_garbage(plain):g} → {cyclic_garbage(instrumented):g}",
+        )
+    )
     hooked = _compare_calls(_subjects.hooked_pair(), "f(1, 2)", settings)
-    rows.append(Row("call overhead: tiny function, no-op enter/leave hooks (dialog layer)",
-                    _overhead_result(hooked)))
+    rows.append(
+        Row(
+            "call overhead: tiny function, no-op enter/leave hooks (dialog layer)",
+            _overhead_result(hooked),
+        )
+    )
     return rows
 
 
@@ -224,8 +236,10 @@ def measure_instrumentation(settings: Settings) -> list[Row]:
             f"≤ {format_seconds(INSTRUMENT_TARGET)}",
             statistics.median(instrument_times) <= INSTRUMENT_TARGET,
         ),
-        Row(f"lazy twin build of the {lines}-line function (first resume)",
-            format_spread(twin_times)),
+        Row(
+            f"lazy twin build of the {lines}-line function (first resume)",
+            format_spread(twin_times),
+        ),
     ]
 
 
@@ -237,7 +251,10 @@ def _cold_run(path: str) -> tuple[dict[str, float], float]:
     start = time.perf_counter()
     completed = subprocess.run(
         [sys.executable, "-m", _cold.__name__, path],
-        capture_output=True, text=True, cwd=ROOT, env=environment,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
     )
     wall = time.perf_counter() - start
     if completed.returncode != 0:
@@ -255,8 +272,12 @@ def measure_cold(settings: Settings, snapshot: bytes) -> list[Row]:
         Row(COLD_LABELS[step], format_spread([steps[step] for steps, _ in runs]))
         for step in _cold.STEPS
     ]
-    rows.append(Row("cold: whole process, interpreter start included",
-                    format_spread([wall for _, wall in runs])))
+    rows.append(
+        Row(
+            "cold: whole process, interpreter start included",
+            format_spread([wall for _, wall in runs]),
+        )
+    )
     return rows
 
 
@@ -293,13 +314,22 @@ def measure(settings: Settings) -> list[Row]:
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.engine", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="few repetitions, for smoke tests; saves no results by default")
-    parser.add_argument("--results", type=Path, default=None,
-                        help=f"directory for engine-<python-version>.md (default {RESULTS}, "
-                             "or none with --quick)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.engine",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="few repetitions, for smoke tests; saves no results by default",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help=f"directory for engine-<python-version>.md (default {RESULTS}, or none with --quick)",
+    )
     return parser.parse_args(argv)
 
 

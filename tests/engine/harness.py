@@ -21,6 +21,7 @@ Command line (used by the tests, one subprocess per case and mode):
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import io
 import json
@@ -187,7 +188,7 @@ def run_in_process(case: Case) -> list:
     for reply in case.script:
         if snapshot is None:
             return transcript
-        snapshot = _step(lambda: _frames.resume(snapshot, reply), buffer, transcript)
+        snapshot = _step(functools.partial(_frames.resume, snapshot, reply), buffer, transcript)
     if snapshot is not None:
         transcript.append(["script exhausted"])
     return transcript

@@ -30,7 +30,7 @@ def _all_cases() -> list[tuple[str, str]]:
     return pairs
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def transcript(module: str, name: str, mode: str) -> list:
     env = dict(os.environ)
     env.pop("AG_ENGINE_MODE", None)

@@ -85,6 +85,9 @@ def sequential_figures(datas: list[dict]) -> Figures:
         figures["window"] = window
         figures["first_window_ms"] = median(ms(v for d in datas for v in d["turn_s"][:window]))
         figures["last_window_ms"] = median(ms(v for d in datas for v in d["turn_s"][-window:]))
+    if turns_run >= 3 * WINDOW:
+        second = slice(WINDOW, 2 * WINDOW)
+        figures["second_window_ms"] = median(ms(v for d in datas for v in d["turn_s"][second]))
     return figures
 
 

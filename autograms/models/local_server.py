@@ -28,6 +28,10 @@ Typical use::
         client = openai.OpenAI(base_url=server.base_url, api_key=server.api_key)
         client.chat.completions.create(model=server.model, messages=[...])
 
+`LocalServerProcess` is the process management itself (free port, readiness poll, stop at exit
+and with the parent, log tail in errors); `LocalModelServer` and
+`autograms.models.local_embeddings.LocalEmbeddingServer` build on it.
+
 Nothing here prints; progress goes to the ``progress`` callback and to the ``autograms`` logger.
 """
 
@@ -54,7 +58,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Literal
+from typing import ClassVar, Final, Literal, Self
 
 __all__ = [
     "LLAMA_CPP_PYTHON_VERSION",
@@ -62,6 +66,7 @@ __all__ = [
     "LocalModelServer",
     "LocalModelStartError",
     "LocalModelUnavailableError",
+    "LocalServerProcess",
     "ServerBackend",
     "default_llama_server_path",
     "find_backend",
@@ -371,7 +376,274 @@ def _loopback_opener() -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-class LocalModelServer:
+class LocalServerProcess:
+    """A server process on 127.0.0.1 started and stopped by this object: what `LocalModelServer`
+    and `autograms.models.local_embeddings.LocalEmbeddingServer` share.
+
+    `start` spawns the command a subclass builds on a free port (or ``port``), with its output
+    going to a temporary log file, polls ``/v1/models`` until it answers 200, then runs the
+    subclass's `_after_ready` step. A port taken by another process between choosing and
+    binding it is retried on a new one. The process is stopped by `stop`, on leaving the
+    ``with`` block, at interpreter exit, and (on Linux, when started from the main thread) by
+    the kernel if this process dies without cleaning up. Errors carry the tail of the log.
+
+    Subclasses set `label` and implement `_build_command`; they may override `_prepare`,
+    `_build_env`, `_auth_headers`, `_after_ready` and the progress messages.
+    """
+
+    #: What messages and errors call the server, e.g. "local model server".
+    label: ClassVar[str] = "local server"
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        start_timeout: float = 120.0,
+        stop_timeout: float = 10.0,
+        progress: ProgressCallback | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._port_arg = port
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self._progress = progress
+        self._env = dict(env or {})
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_path: Path | None = None
+        self._port: int | None = None
+        self._command: list[str] = []
+        #: The body of the ``/v1/models`` answer that showed the server ready.
+        self.models_listing: bytes | None = None
+        #: Seconds from spawning the process to ``/v1/models`` answering.
+        self.ready_seconds: float | None = None
+
+    # -- public surface -------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether the server process has been started and has not exited."""
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The server process id, or ``None`` before `start` / after `stop`."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def port(self) -> int:
+        """The TCP port the server listens on (127.0.0.1)."""
+        if self._port is None or self._process is None:
+            raise LocalModelError(
+                f"{self.label} is not running; call start() or use it as a context manager"
+            )
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """OpenAI-compatible base URL, e.g. ``http://127.0.0.1:40123/v1``."""
+        return f"http://{HOST}:{self.port}/v1"
+
+    @property
+    def log_path(self) -> Path | None:
+        """The file receiving the server's stdout and stderr while it runs."""
+        return self._log_path
+
+    def start(self) -> Self:
+        """Start the server and wait until it answers; returns ``self``.
+
+        Raises `LocalModelUnavailableError` if what it runs is not installed and
+        `LocalModelStartError` if the process exits early, is not ready within
+        ``start_timeout`` seconds, or fails the step after it is ready. No process is left
+        running on failure.
+        """
+        with self._lock:
+            if self._process is not None:
+                raise LocalModelError(f"{self.label} already started (pid {self.pid})")
+            self._prepare()
+            try:
+                self._spawn_with_retries()
+                self._after_ready()
+            except BaseException:
+                # Including KeyboardInterrupt while waiting: never leave a process behind.
+                self._stop_locked()
+                raise
+            self._report(self._ready_message())
+            return self
+
+    def stop(self) -> None:
+        """Stop the server: SIGTERM, then SIGKILL after ``stop_timeout`` s. Safe to call twice."""
+        with self._lock:
+            self._stop_locked()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- what subclasses provide ----------------------------------------------------------
+
+    def _prepare(self) -> None:
+        """Find what to run (called by `start` before spawning); raise
+        `LocalModelUnavailableError` when it is not installed."""
+
+    def _build_command(self, port: int) -> list[str]:
+        """The argv that serves on 127.0.0.1:``port``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _build_command")
+
+    def _build_env(self, base: Mapping[str, str]) -> dict[str, str]:
+        """The server's environment, made from ``base`` (this process's plus ``env``)."""
+        return dict(base)
+
+    def _auth_headers(self) -> dict[str, str]:
+        """Headers the readiness request needs."""
+        return {}
+
+    def _after_ready(self) -> None:
+        """A step after ``/v1/models`` answered (e.g. a warm-up request)."""
+
+    def _starting_message(self) -> str:
+        return f"starting {self.label} ..."
+
+    def _ready_message(self) -> str:
+        return f"{self.label} ready at {self.base_url}"
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _report(self, message: str) -> None:
+        logger.info("%s", message)
+        if self._progress is not None:
+            self._progress(message)
+
+    def _spawn_with_retries(self) -> None:
+        # A port found free can be taken by another process before the server binds it; only
+        # then, and only for a port we chose, try again on a new one.
+        attempts = 1 if self._port_arg is not None else 3
+        for attempt in range(1, attempts + 1):
+            try:
+                self._spawn_and_wait(self._port_arg or find_free_port())
+                return
+            except LocalModelStartError as exc:
+                self._stop_locked()
+                if not (attempt < attempts and _looks_like_port_clash(exc.log_tail)):
+                    raise
+                logger.info("%s could not bind its port; retrying", self.label)
+
+    def _spawn_and_wait(self, port: int) -> None:
+        argv = self._command = self._build_command(port)
+        self._report(self._starting_message())
+        logger.debug("%s command: %s", self.label, argv)
+        log_fd, log_name = tempfile.mkstemp(
+            prefix=f"autograms-{self.label.replace(' ', '-')}-", suffix=".log"
+        )
+        self._log_path = Path(log_name)
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        try:
+            self._process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log_fd,
+                stderr=subprocess.STDOUT,
+                env=self._build_env({**os.environ, **self._env}),
+                start_new_session=True,
+                close_fds=True,
+                # The kernel signal is tied to the *thread* that forks, so only the main thread
+                # asks for it: a worker thread ending would otherwise kill a healthy server.
+                preexec_fn=_kill_with_parent
+                if sys.platform == "linux" and on_main_thread
+                else None,
+            )
+        except OSError as exc:
+            raise LocalModelStartError(
+                f"cannot start {self.label} {argv[0]!r}: {exc}",
+                reason="exited",
+                returncode=None,
+                log_tail="",
+            ) from exc
+        finally:
+            os.close(log_fd)
+        self._port = port
+        atexit.register(self.stop)
+        self._wait_ready(time.monotonic())
+
+    def _wait_ready(self, started: float) -> None:
+        assert self._process is not None
+        url = f"http://{HOST}:{self._port}/v1/models"
+        opener = _loopback_opener()
+        headers = self._auth_headers()
+        deadline = started + self.start_timeout
+        delay = 0.05
+        while True:
+            returncode = self._process.poll()
+            if returncode is not None:
+                tail = self._log_tail()
+                raise LocalModelStartError(
+                    f"{self.label} exited with status {returncode} before it was ready:"
+                    f" {self._command_name()}; its output ends with:\n{tail}",
+                    reason="exited",
+                    returncode=returncode,
+                    log_tail=tail,
+                )
+            body = _fetch_ok(opener, url, headers)
+            if body is not None:
+                self.models_listing = body
+                self.ready_seconds = time.monotonic() - started
+                logger.info("%s answered after %.2f s", self.label, self.ready_seconds)
+                return
+            if time.monotonic() >= deadline:
+                tail = self._log_tail()
+                raise LocalModelStartError(
+                    f"{self.label} not ready after {self.start_timeout:g} s: {url} did"
+                    f" not answer; its output ends with:\n{tail}",
+                    reason="timeout",
+                    returncode=None,
+                    log_tail=tail,
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.5)
+
+    def _stop_locked(self) -> None:
+        process, self._process = self._process, None
+        atexit.unregister(self.stop)
+        if process is not None:
+            if process.poll() is None:
+                logger.info("stopping %s (pid %d)", self.label, process.pid)
+                process.terminate()
+                try:
+                    process.wait(timeout=self.stop_timeout)
+                except subprocess.TimeoutExpired:
+                    logger.warning(
+                        "%s (pid %d) ignored SIGTERM; killing it", self.label, process.pid
+                    )
+                    process.kill()
+                    process.wait()
+            else:
+                process.wait()
+        if self._log_path is not None:
+            with contextlib.suppress(OSError):
+                self._log_path.unlink()
+            self._log_path = None
+
+    def _command_name(self) -> str:
+        return " ".join(self._command[:3]) if self._command else "?"
+
+    def _log_tail(self, lines: int = 25) -> str:
+        if self._log_path is None:
+            return ""
+        try:
+            text = self._log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class LocalModelServer(LocalServerProcess):
     """A local OpenAI-compatible model server process, started and stopped by this object.
 
     Use it as a context manager, or call `start` and `stop`. After `start`, `base_url`,
@@ -397,6 +669,8 @@ class LocalModelServer:
     * ``env``: extra environment variables for the server process.
     """
 
+    label: ClassVar[str] = "local model server"
+
     def __init__(
         self,
         model_path: str | os.PathLike[str] | None = None,
@@ -413,55 +687,26 @@ class LocalModelServer:
         progress: ProgressCallback | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
+        super().__init__(
+            port=port,
+            start_timeout=start_timeout,
+            stop_timeout=stop_timeout,
+            progress=progress,
+            env=env,
+        )
         self._model_arg = model_path
         self._backend_arg = backend
-        self._port_arg = port
         self.alias = alias
         self.context_size = context_size
         self.threads = threads if threads is not None else _default_threads()
-        self.start_timeout = start_timeout
         self.warmup = warmup
         self.warmup_timeout = warmup_timeout
-        self.stop_timeout = stop_timeout
-        self._progress = progress
-        self._env = dict(env or {})
         self._api_key = f"sk-local-{secrets.token_urlsafe(18)}"
-        self._lock = threading.Lock()
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log_path: Path | None = None
-        self._port: int | None = None
         #: Set by `start`: the model file and backend actually used.
         self.model_path: Path | None = None
         self.backend: ServerBackend | None = None
-        #: Seconds from spawning the process to ``/v1/models`` answering, and for the warm-up.
-        self.ready_seconds: float | None = None
+        #: Seconds the warm-up request took.
         self.warmup_seconds: float | None = None
-
-    # -- public surface -------------------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        """Whether the server process has been started and has not exited."""
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        """The server process id, or ``None`` before `start` / after `stop`."""
-        return self._process.pid if self._process is not None else None
-
-    @property
-    def port(self) -> int:
-        """The TCP port the server listens on (127.0.0.1)."""
-        if self._port is None or self._process is None:
-            raise LocalModelError(
-                "local model server is not running; call start() or use it as a context manager"
-            )
-        return self._port
-
-    @property
-    def base_url(self) -> str:
-        """OpenAI-compatible base URL, e.g. ``http://127.0.0.1:40123/v1``."""
-        return f"http://{HOST}:{self.port}/v1"
 
     @property
     def model(self) -> str:
@@ -473,156 +718,53 @@ class LocalModelServer:
         """The key the server requires (random per object), so other local users cannot use it."""
         return self._api_key
 
-    @property
-    def log_path(self) -> Path | None:
-        """The file receiving the server's stdout and stderr while it runs."""
-        return self._log_path
-
-    def start(self) -> LocalModelServer:
-        """Start the server, wait until it answers, warm it up; returns ``self``.
-
-        Raises `LocalModelUnavailableError` if no model or backend is installed and
-        `LocalModelStartError` if the process exits early, is not ready within
-        ``start_timeout`` seconds, or fails the warm-up. No process is left running on failure.
-        """
-        with self._lock:
-            if self._process is not None:
-                raise LocalModelError(f"local model server already started (pid {self.pid})")
-            self.model_path = find_model_path(self._model_arg)
-            self.backend = self._resolve_backend()
-            try:
-                self._spawn_with_retries()
-                if self.warmup:
-                    self._warm_up()
-            except BaseException:
-                # Including KeyboardInterrupt while waiting: never leave a process behind.
-                self._stop_locked()
-                raise
-            self._report(f"local model ready at {self.base_url} ({self.backend.kind})")
-            return self
-
-    def stop(self) -> None:
-        """Stop the server: SIGTERM, then SIGKILL after ``stop_timeout`` s. Safe to call twice."""
-        with self._lock:
-            self._stop_locked()
-
-    def __enter__(self) -> LocalModelServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def __repr__(self) -> str:
         state = f"running at {self.base_url}" if self.running else "stopped"
         kind = self.backend.kind if self.backend else "backend not chosen"
         return f"<LocalModelServer {self.alias!r} {kind} {state}>"
 
-    # -- internals ------------------------------------------------------------------------
+    # -- the steps of start() -------------------------------------------------------------
 
-    def _report(self, message: str) -> None:
-        logger.info("%s", message)
-        if self._progress is not None:
-            self._progress(message)
+    def _prepare(self) -> None:
+        self.model_path = find_model_path(self._model_arg)
+        self.backend = self._resolve_backend()
 
     def _resolve_backend(self) -> ServerBackend:
         if isinstance(self._backend_arg, ServerBackend):
             return self._backend_arg
         return find_backend(self._backend_arg)
 
-    def _spawn_with_retries(self) -> None:
-        # A port found free can be taken by another process before the server binds it; only
-        # then, and only for a port we chose, try again on a new one.
-        attempts = 1 if self._port_arg is not None else 3
-        for attempt in range(1, attempts + 1):
-            try:
-                self._spawn_and_wait(self._port_arg or find_free_port())
-                return
-            except LocalModelStartError as exc:
-                self._stop_locked()
-                if not (attempt < attempts and _looks_like_port_clash(exc.log_tail)):
-                    raise
-                logger.info("local model server could not bind its port; retrying")
-
-    def _spawn_and_wait(self, port: int) -> None:
-        assert self.backend is not None and self.model_path is not None  # set by start()
-        argv = self.backend.build_command(
+    def _build_command(self, port: int) -> list[str]:
+        assert self.backend is not None and self.model_path is not None  # set by _prepare()
+        return self.backend.build_command(
             model_path=self.model_path,
             port=port,
             alias=self.alias,
             context_size=self.context_size,
             threads=self.threads,
         )
-        self._report(f"starting local model {self.model_path.name} ({self.backend.kind}) ...")
-        logger.debug("local model server command: %s", argv)
-        log_fd, log_name = tempfile.mkstemp(prefix="autograms-local-model-", suffix=".log")
-        self._log_path = Path(log_name)
-        on_main_thread = threading.current_thread() is threading.main_thread()
-        try:
-            self._process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log_fd,
-                stderr=subprocess.STDOUT,
-                env=self.backend.build_env({**os.environ, **self._env}, api_key=self._api_key),
-                start_new_session=True,
-                close_fds=True,
-                # The kernel signal is tied to the *thread* that forks, so only the main thread
-                # asks for it: a worker thread ending would otherwise kill a healthy server.
-                preexec_fn=_kill_with_parent
-                if sys.platform == "linux" and on_main_thread
-                else None,
-            )
-        except OSError as exc:
-            raise LocalModelStartError(
-                f"cannot start local model server {argv[0]!r}: {exc}",
-                reason="exited",
-                returncode=None,
-                log_tail="",
-            ) from exc
-        finally:
-            os.close(log_fd)
-        self._port = port
-        atexit.register(self.stop)
-        self._wait_ready(time.monotonic())
 
-    def _wait_ready(self, started: float) -> None:
-        assert self._process is not None
-        url = f"http://{HOST}:{self._port}/v1/models"
-        opener = _loopback_opener()
-        headers = {"Authorization": f"Bearer {self._api_key}"}
-        deadline = started + self.start_timeout
-        delay = 0.05
-        while True:
-            returncode = self._process.poll()
-            if returncode is not None:
-                tail = self._log_tail()
-                raise LocalModelStartError(
-                    f"local model server exited with status {returncode} before it was ready:"
-                    f" {self._command_name()}; its output ends with:\n{tail}",
-                    reason="exited",
-                    returncode=returncode,
-                    log_tail=tail,
-                )
-            if _answers_200(opener, url, headers):
-                self.ready_seconds = time.monotonic() - started
-                logger.info("local model server answered after %.2f s", self.ready_seconds)
-                return
-            if time.monotonic() >= deadline:
-                tail = self._log_tail()
-                raise LocalModelStartError(
-                    f"local model server not ready after {self.start_timeout:g} s: {url} did"
-                    f" not answer; its output ends with:\n{tail}",
-                    reason="timeout",
-                    returncode=None,
-                    log_tail=tail,
-                )
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.5)
+    def _build_env(self, base: Mapping[str, str]) -> dict[str, str]:
+        assert self.backend is not None
+        return self.backend.build_env(base, api_key=self._api_key)
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key}"}
+
+    def _starting_message(self) -> str:
+        assert self.backend is not None and self.model_path is not None
+        return f"starting local model {self.model_path.name} ({self.backend.kind}) ..."
+
+    def _ready_message(self) -> str:
+        assert self.backend is not None
+        return f"local model ready at {self.base_url} ({self.backend.kind})"
+
+    def _command_name(self) -> str:
+        return " ".join(self.backend.command) if self.backend else "?"
+
+    def _after_ready(self) -> None:
+        if self.warmup:
+            self._warm_up()
 
     def _warm_up(self) -> None:
         self._report("warming up local model (the first answer can take a while) ...")
@@ -662,53 +804,20 @@ class LocalModelServer:
         self.warmup_seconds = time.monotonic() - started
         logger.info("local model warm-up took %.2f s", self.warmup_seconds)
 
-    def _stop_locked(self) -> None:
-        process, self._process = self._process, None
-        atexit.unregister(self.stop)
-        if process is not None:
-            if process.poll() is None:
-                logger.info("stopping local model server (pid %d)", process.pid)
-                process.terminate()
-                try:
-                    process.wait(timeout=self.stop_timeout)
-                except subprocess.TimeoutExpired:
-                    logger.warning(
-                        "local model server (pid %d) ignored SIGTERM; killing it", process.pid
-                    )
-                    process.kill()
-                    process.wait()
-            else:
-                process.wait()
-        if self._log_path is not None:
-            with contextlib.suppress(OSError):
-                self._log_path.unlink()
-            self._log_path = None
 
-    def _command_name(self) -> str:
-        return " ".join(self.backend.command) if self.backend else "?"
-
-    def _log_tail(self, lines: int = 25) -> str:
-        if self._log_path is None:
-            return ""
-        try:
-            text = self._log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-def _answers_200(
+def _fetch_ok(
     opener: urllib.request.OpenerDirector, url: str, headers: Mapping[str, str]
-) -> bool:
+) -> bytes | None:
+    """The body of a GET of `url` if it answers 200, else ``None``."""
     try:
         with opener.open(
             urllib.request.Request(url, headers=dict(headers)), timeout=2.0
         ) as response:
-            response.read()
-            return response.status == 200
+            body = response.read()
+            return body if response.status == 200 else None
     except (OSError, ValueError):
         # Refused while starting, or 503 "Loading model" (an HTTPError, which is an OSError).
-        return False
+        return None
 
 
 def _looks_like_port_clash(log_tail: str) -> bool:

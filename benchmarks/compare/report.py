@@ -247,7 +247,10 @@ def plateau_rows(summaries: Summaries) -> list[list[str]]:
     """Growth after the first hundred turns, for every contender (information only)."""
     rows = []
     for growth in PLATEAUS:
-        cells = [f"{CONTENDERS[key].label} {times(growth.of(summaries, key))}" for key in CONTENDERS]
+        cells = (
+            f"{contender.label} {times(growth.of(summaries, key))}"
+            for key, contender in CONTENDERS.items()
+        )
         rows.append([growth.label, ", ".join(cells)])
     return rows
 

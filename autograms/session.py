@@ -5,9 +5,10 @@ A serialized session is one line of text::
     agsession1.<header>.<state>[.<log>].<signature>
 
 each part base64 without padding. The *header* is JSON: format version, library version,
-Python version, the paused frames (module, qualname, code fingerprint, line, ADDRESS label)
-and whether a log section follows. The *state* is the engine snapshot (paused frames plus the
-conversation memory, one pickle). The optional *log* is the model-call log as JSON -- kept
+Python version, and whether the session is signed and a log section follows. The *state* is
+the engine snapshot: a readable header naming each paused frame (module, qualname, code
+fingerprint, line, ADDRESS label), then the frames' values and the conversation memory, one
+pickle behind a checksum. The optional *log* is the model-call log as JSON -- kept
 apart so a turn's save does not grow with the number of past model calls. The *signature* is
 HMAC-SHA256 over everything before it, with the key from ``AutogramConfig(session_key=...)``
 or the ``AUTOGRAMS_SESSION_KEY`` environment variable (empty when unsigned).
@@ -40,7 +41,6 @@ from typing import Any
 
 from . import _frames
 from ._errors import SessionCodeError, SessionFormatError, SessionSignatureError
-from ._frames import wire
 from ._version import __version__
 
 MAGIC = "agsession1"
@@ -71,10 +71,6 @@ def encode(snapshot: bytes, *, key: bytes | None, log: list[dict[str, Any]] | No
         "format": FORMAT,
         "library": __version__,
         "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
-        "frames": [
-            [state.module, state.qualname, state.fingerprint, state.lineno, state.label]
-            for state in wire.read(snapshot)[0]
-        ],
         "signed": key is not None,
         "log": log is not None,
     }

@@ -77,6 +77,18 @@ def test_envelope_of_another_format_or_release_is_refused() -> None:
         bot.deserialize("gibberish")
 
 
+def test_each_paused_frame_is_named_once_in_the_readable_part_of_a_session() -> None:
+    bot = autogram()
+    text = bot.serialize(bot.reply()[1])
+    header_part, state_part = (
+        base64.b64decode(part + "=" * (-len(part) % 4)) for part in _parts(text)[1:3]
+    )
+    frames, _ = wire.read(state_part)
+    fingerprint = frames[0].fingerprint.encode()
+    assert (header_part + state_part).count(fingerprint) == 1
+    assert set(json.loads(header_part)) == {"format", "library", "python", "signed", "log"}
+
+
 def test_a_damaged_unsigned_session_is_refused_when_read(tmp_path: Path) -> None:
     bot = autogram()
     _, memory = bot.reply()

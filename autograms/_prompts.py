@@ -111,19 +111,29 @@ def window(turns: Sequence[Mapping[str, str]], max_turns: int | None) -> list[Ma
     """The turns a prompt with ``max_turns`` user messages of history shows.
 
     The window starts at the agent reply just before the ``max_turns``-th last user message,
-    so the model sees what the user answered to. None keeps everything; 0 keeps nothing.
+    so the model sees what the user answered to. None keeps everything; 0 keeps nothing;
+    with no more than ``max_turns`` user messages everything is kept.
     """
     turns = list(turns)
     if max_turns is None:
         return turns
     if max_turns <= 0:
         return []
-    users = [i for i, turn in enumerate(turns) if turn.get("role") == "user"]
-    if len(users) <= max_turns:
+    # Scan from the newest turn: a session's history is long, a prompt's window short.
+    users, cut, agent = 0, 0, None
+    for index in range(len(turns) - 1, -1, -1):
+        role = turns[index].get("role")
+        if role == "user":
+            users += 1
+            if users == max_turns:
+                cut = index
+        elif role == "agent" and users >= max_turns and agent is None:
+            agent = index
+        if users > max_turns and agent is not None:
+            break
+    if users <= max_turns:
         return turns
-    cut = users[-max_turns]
-    agents = [i for i in range(cut) if turns[i].get("role") == "agent"]
-    return turns[agents[-1] if agents else cut :]
+    return turns[cut if agent is None else agent :]
 
 
 def build_messages(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from autograms._prompts import (
@@ -98,6 +100,24 @@ def test_window_zero_keeps_nothing_and_a_window_without_agent_starts_at_the_user
     history = turns(("user", "u1"), ("user", "u2"))
     assert window(history, 0) == []
     assert [t["content"] for t in window(history, 1)] == ["u2"]
+
+
+def _window_by_definition(history, max_turns):
+    users = [i for i, turn in enumerate(history) if turn["role"] == "user"]
+    if len(users) <= max_turns:
+        return history
+    cut = users[-max_turns]
+    agents = [i for i in range(cut) if history[i]["role"] == "agent"]
+    return history[agents[-1] if agents else cut :]
+
+
+def test_window_agrees_with_its_definition_on_random_histories():
+    rng = random.Random(7)
+    roles = ("user", "agent", "system_instruction", "system_answer")
+    for _ in range(2000):
+        history = turns(*((rng.choice(roles), str(i)) for i in range(rng.randrange(12))))
+        max_turns = rng.randrange(1, 6)
+        assert window(history, max_turns) == _window_by_definition(history, max_turns)
 
 
 def test_unknown_turn_roles_are_refused_naming_the_turn():

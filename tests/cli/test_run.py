@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 ECHO = bot_path("echo_bot")
+SLOW = bot_path("slow_bot")
 
 
 def line_of(path: str, text: str) -> int:
@@ -139,6 +141,37 @@ def test_a_session_continues_in_a_new_process(spawn, tmp_path):
     assert frame.label == "echo"
     assert frame.locals["count"] == 2
     assert frame.locals["message"] == "second"
+
+
+def test_ctrl_c_in_the_middle_of_a_turn_drops_that_turn_and_keeps_the_session(
+    spawn, cli_env, tmp_path
+):
+    session, marker = tmp_path / "chat.session", tmp_path / "turn-started"
+    env = {**cli_env, "SLOW_BOT_MARKER": str(marker)}
+    first = spawn("run", SLOW, "--test-mode", "--session", str(session), env=env)
+    first.expect_exact("Agent: Ready.")
+    prompt(first)
+    first.sendline("one")
+    first.expect_exact("Agent: got 1: one")
+    prompt(first)
+    first.sendline("slow")
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert time.monotonic() < deadline, "the slow turn never started"
+        time.sleep(0.05)
+    first.sendintr()
+    first.expect_exact("(interrupted: the unfinished turn was dropped)")
+    assert finish(first) == run_command.INTERRUPTED
+
+    second = spawn("run", SLOW, "--test-mode", "--session", str(session), env=env)
+    second.expect_exact(f"(continuing the session saved in {session})")
+    second.expect_exact("Agent: got 1: one")
+    prompt(second)
+    second.sendline("two")
+    second.expect_exact("Agent: got 2: two")
+    prompt(second)
+    second.sendline("/exit")
+    assert finish(second) == 0
 
 
 def test_a_session_is_saved_after_every_turn(autograms, tmp_path):

@@ -42,16 +42,23 @@ def chat_reply(
     thought, silent_thought). Keywords: model, timeout, max_turns, multi_modal_inputs and
     request parameters (temperature, max_tokens ...)."""
     options = split_kwargs("chat_reply", kwargs)
-    model_name = options.model or config.chatbot_path
-    messages = assemble(
+    messages = _chat_messages(config, conversation, instruction, options)
+    return _chat(model, config, messages, options)
+
+
+def _chat_messages(
+    config: AutogramConfig, conversation: Conversation, instruction: str, options: CallOptions
+) -> list[dict[str, Any]]:
+    """The chatbot-role prompt for ``instruction``, cut to the model's token budget."""
+    counter = counter_for_model(options.model or config.chatbot_path)
+    return assemble(
         conversation,
         instruction,
         config,
-        counter_for_model(model_name),
+        counter,
         max_turns=options.max_turns,
         multi_modal_inputs=options.multi_modal_inputs,
     )
-    return _chat(model, config, messages, options)
 
 
 def local_thought(
@@ -348,15 +355,7 @@ def _structured(
     helper: str,
 ) -> Result[Any]:
     options = split_kwargs(helper, kwargs)
-    model_name = options.model or config.chatbot_path
-    messages = assemble(
-        conversation,
-        instruction,
-        config,
-        counter_for_model(model_name),
-        max_turns=options.max_turns,
-        multi_modal_inputs=options.multi_modal_inputs,
-    )
+    messages = _chat_messages(config, conversation, instruction, options)
     request = ChatRequest(
         messages=messages,
         kind="structured",

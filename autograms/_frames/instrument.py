@@ -443,11 +443,7 @@ class _Rewriter:
         """Re-raise engine signals at a handler's entry instead of running the handler."""
         user, user_popped = Label(), Label()
         return [
-            emit.instr("COPY", 1, location),
-            emit.instr("LOAD_CONST", SIGNALS, location),
-            emit.instr("CHECK_EXC_MATCH", location=location),
-            emit.jump_if_false(user, location),
-            emit.instr("POP_TOP", location=location),
+            *_if_engine_signal(user, location),
             *emit.call(runtime.bypass, [emit.instr("COPY", 3, location)], 1, location),
             emit.jump_if_false(user_popped, location),
             emit.instr("RERAISE", 0, location),
@@ -460,11 +456,7 @@ class _Rewriter:
         """At an except* collector: re-raise any engine signal instead of grouping it."""
         user = Label()
         return [
-            emit.instr("COPY", 1, location),
-            emit.instr("LOAD_CONST", SIGNALS, location),
-            emit.instr("CHECK_EXC_MATCH", location=location),
-            emit.jump_if_false(user, location),
-            emit.instr("POP_TOP", location=location),
+            *_if_engine_signal(user, location),
             emit.instr("RERAISE", 0, location),
             user,
             emit.instr("POP_TOP", location=location),
@@ -564,6 +556,18 @@ class _Rewriter:
             *wrap_in_region(drop + calls, region),
             emit.jump_backward(self.layout.after_labels[site.index], location),
         ]
+
+
+def _if_engine_signal(otherwise: Label, location) -> list:
+    """Test the exception on top of the stack (kept there) against the engine's signals: fall
+    through if it is one, else jump to `otherwise`, where a copy of it is left to pop."""
+    return [
+        emit.instr("COPY", 1, location),
+        emit.instr("LOAD_CONST", SIGNALS, location),
+        emit.instr("CHECK_EXC_MATCH", location=location),
+        emit.jump_if_false(otherwise, location),
+        emit.instr("POP_TOP", location=location),
+    ]
 
 
 def _clear(names, location) -> list:

@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from ..autogram import load_autogram
+from ._common import CliError, bot_failed
 
 #: the package whose modules `autograms run NAME` finds
 EXAMPLES_PACKAGE = "autograms.examples"
@@ -151,3 +152,22 @@ def _defines_root(path: Path) -> bool:
         ):
             return True
     return False
+
+
+def require_bot(argument: str) -> BotSource:
+    """`find_bot` for a command: an unknown bot is a `CliError` (exit status 2)."""
+    try:
+        return find_bot(argument)
+    except BotNotFoundError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def import_bot(source: BotSource) -> Bot:
+    """`load_bot` for a command: a missing root function is a `CliError` (exit status 2), an
+    exception from the bot's own code one with its traceback shown (exit status 1)."""
+    try:
+        return load_bot(source)
+    except BotNotFoundError as exc:
+        raise CliError(str(exc)) from exc
+    except Exception as exc:
+        raise bot_failed(f"importing {source.argument}", exc) from exc

@@ -7,6 +7,7 @@ import json
 import os
 import reprlib
 import sys
+import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -83,6 +84,12 @@ def describe_error(exc: BaseException) -> str:
     """``Type: message`` for an exception."""
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def bot_failed(what: str, exc: BaseException) -> CliError:
+    """The bot's own code raised: show its traceback; exit status 1."""
+    sys.stderr.write("".join(traceback.format_exception(exc)))
+    return CliError(f"{what} failed: {describe_error(exc)}", status=1)
 
 
 def module_file(module_name: str) -> str:

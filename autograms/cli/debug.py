@@ -29,7 +29,7 @@ from .. import _frames
 from ..autogram import Autogram
 from ..config import AutogramConfig
 from ..memory import MemoryObject
-from ._bots import Bot, BotNotFoundError, find_bot, load_bot
+from ._bots import Bot, import_bot, require_bot
 from ._common import CliError, describe_error, format_frames, make_config, read_config_file, report
 
 COMMAND = "debug"
@@ -157,21 +157,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        source = find_bot(args.bot)
-    except BotNotFoundError as exc:
-        raise CliError(str(exc)) from exc
+    source = require_bot(args.bot)
     config = make_config(
         read_config_file(args.config) if args.config else {}, source=args.config or "the options"
     )
     messages = read_messages(args.messages) if args.messages else DEFAULT_MESSAGES
-    try:
-        bot = load_bot(source)
-    except BotNotFoundError as exc:
-        raise CliError(str(exc)) from exc
-    except Exception as exc:
-        sys.stderr.write("".join(traceback.format_exception(exc)))
-        raise CliError(f"importing {source.argument} failed: {describe_error(exc)}", 1) from exc
+    bot = import_bot(source)
     out = sys.stdout
     session = Trajectories(
         bot,

@@ -32,9 +32,10 @@ from .._errors import ContinuationError, ModelError, SessionError
 from ..autogram import Autogram
 from ..config import AutogramConfig
 from ..memory import MemoryObject
-from ._bots import Bot, BotNotFoundError, BotSource, find_bot, load_bot
+from ._bots import Bot, import_bot, require_bot
 from ._common import (
     CliError,
+    bot_failed,
     describe_error,
     format_frames,
     make_config,
@@ -140,10 +141,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        source = find_bot(args.bot)
-    except BotNotFoundError as exc:
-        raise CliError(str(exc)) from exc
+    source = require_bot(args.bot)
     fields = read_config_file(args.config) if args.config else {}
     api_key = read_api_key(args.api_key_file) if args.api_key_file else None
     config = make_config(
@@ -155,7 +153,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     session_path = Path(args.session) if args.session else None
     resume = session_path is not None and _check_session_path(session_path)
-    bot = _load_bot(source)
+    bot = import_bot(source)
     if resume:
         # Checked before any model starts; a refused session leaves the file as it was.
         _load_session(Autogram(bot.chatbot, config, test_mode=True), session_path)
@@ -218,28 +216,13 @@ def _load_session(autogram: Autogram, path: Path) -> MemoryObject:
         raise CliError(f"cannot load session {str(path)!r}: {describe_error(exc)}") from exc
 
 
-def _load_bot(source: BotSource) -> Bot:
-    try:
-        return load_bot(source)
-    except BotNotFoundError as exc:
-        raise CliError(str(exc)) from exc
-    except Exception as exc:
-        raise _bot_failed(f"importing {source.argument}", exc) from exc
-
-
 def _init(autogram: Autogram, bot: Bot) -> None:
     """The bot's ``init_chatbot()``, under this Autogram's configuration and model."""
     try:
         with autogram.use_config():
             bot.init_chatbot()
     except Exception as exc:
-        raise _bot_failed("init_chatbot()", exc) from exc
-
-
-def _bot_failed(what: str, exc: Exception) -> CliError:
-    """The bot's own code raised: show the traceback; exit status 1."""
-    sys.stderr.write("".join(traceback.format_exception(exc)))
-    return CliError(f"{what} failed: {describe_error(exc)}", status=1)
+        raise bot_failed("init_chatbot()", exc) from exc
 
 
 # -- the model ------------------------------------------------------------------------------

@@ -13,9 +13,10 @@ apart so a turn's save does not grow with the number of past model calls. The *s
 HMAC-SHA256 over everything before it, with the key from ``AutogramConfig(session_key=...)``
 or the ``AUTOGRAMS_SESSION_KEY`` environment variable (empty when unsigned).
 
-Loading checks, in order and before anything is unpickled: the envelope shape and format
-version, the signature (with a key configured, an unsigned or tampered session is refused),
-the library version, then -- inside the engine -- each paused frame against the loaded code.
+Loading checks, in order and before anything is unpickled: the envelope shape, the signature
+(with a key configured, an unsigned or tampered session is refused), the format version (a
+release reads every format up to its own, whichever release wrote the session), then --
+inside the engine -- each paused frame against the loaded code.
 
 Without a key, loading unpickles whatever the session holds: only load sessions you wrote
 (or keep them server-side). Unpickling data from others runs their code.
@@ -116,23 +117,18 @@ def _check_signature(body: str, signature: str, key: bytes | None) -> None:
 
 
 def _check_header(header: Any) -> None:
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
+    """Sessions are read by format, not by release: any release reads every format up to its
+    own; a session from a newer format names the release that wrote it."""
+    written = header.get("format") if isinstance(header, dict) else None
+    if not isinstance(written, int) or written < 1:
+        raise SessionFormatError("the session's header is damaged", reason="damaged")
+    if written > FORMAT:
         raise SessionFormatError(
-            f"session format {header.get('format') if isinstance(header, dict) else '?'} is "
-            f"not supported (this library reads format {FORMAT})",
-            reason="format",
+            f"the session was written by autograms {header.get('library', '?')} in session "
+            f"format {written}; this release ({__version__}) reads formats up to {FORMAT}: "
+            "upgrade autograms to load it",
+            reason="newer format",
         )
-    library = str(header.get("library", "?"))
-    if _release(library) != _release(__version__):
-        raise SessionFormatError(
-            f"the session was written by autograms {library}, this is {__version__}; "
-            "sessions are read by the release series that wrote them",
-            reason="library version",
-        )
-
-
-def _release(version: str) -> tuple[str, ...]:
-    return tuple(version.split(".")[:2])
 
 
 def load_snapshot(snapshot: bytes) -> _frames.Loaded:

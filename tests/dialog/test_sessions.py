@@ -66,15 +66,25 @@ def _rewrite_header(text: str, change) -> str:
     return ".".join(parts)
 
 
-def test_envelope_of_another_format_or_release_is_refused() -> None:
+def test_envelope_of_a_newer_format_is_refused_with_the_upgrade_named() -> None:
     bot = autogram()
     text = bot.serialize(bot.reply()[1])
-    with pytest.raises(SessionFormatError, match="format 99 is not supported"):
-        bot.deserialize(_rewrite_header(text, lambda h: h.update(format=99)))
-    with pytest.raises(SessionFormatError, match="written by autograms 9.9.0"):
-        bot.deserialize(_rewrite_header(text, lambda h: h.update(library="9.9.0")))
+    newer = _rewrite_header(text, lambda h: h.update(format=99, library="9.9.0"))
+    with pytest.raises(SessionFormatError, match="written by autograms 9.9.0") as caught:
+        bot.deserialize(newer)
+    assert caught.value.reason == "newer format"
+    assert "upgrade autograms" in str(caught.value)
     with pytest.raises(SessionFormatError, match="not an autograms session"):
         bot.deserialize("gibberish")
+
+
+def test_a_session_of_another_release_in_this_format_loads() -> None:
+    bot = autogram()
+    _, memory = bot.reply()
+    text = _rewrite_header(bot.serialize(memory), lambda h: h.update(library="0.0.1"))
+    assert bot.reply("hi", memory_object=bot.deserialize(text))[0] == bot.reply(
+        "hi", memory_object=memory
+    )[0]
 
 
 def test_each_paused_frame_is_named_once_in_the_readable_part_of_a_session() -> None:

@@ -201,10 +201,19 @@ class Autogram:
         log = memory_object.model_turns if include_log else None
         return session.encode(snapshot, key=self._key(), log=log)
 
-    def deserialize(self, data: str) -> MemoryObject:
-        """A session from `serialize`'s text; refused (SessionError) if it does not check out."""
+    def deserialize(
+        self,
+        data: str,
+        log: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]] | None = None,
+    ) -> MemoryObject:
+        """A session from `serialize`'s text; refused (SessionError) if it does not check out.
+
+        `log`, when given, is the session's log kept elsewhere (a database): its entries, or a
+        zero-argument callable returning them, called only if something reads the log. After
+        each turn ``memory.last_turn_log`` holds the entries that turn added.
+        """
         envelope = session.decode(data, key=self._key())
-        return self._restored(envelope.snapshot, envelope.log or [])
+        return self._restored(envelope.snapshot, envelope.log or [] if log is None else log)
 
     def save(self, file: str | os.PathLike[str], memory_object: MemoryObject) -> None:
         """Write the session to `file` atomically; new log entries go to ``<file>.log``."""
@@ -228,12 +237,14 @@ class Autogram:
             memory.saved_logs[os.path.realpath(file_path)] = len(log)
         return memory
 
-    def _restored(self, snapshot: bytes, log: list[dict[str, Any]]) -> MemoryObject:
+    def _restored(
+        self, snapshot: bytes, log: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]]
+    ) -> MemoryObject:
         session.check_snapshot(snapshot)  # refuse now, not at the next turn
         memory = self.init_memory()
         memory._state = None  # unpickled by the next turn, or on first look at memory_dict
         memory._snapshot = snapshot
-        memory._log = list(log)
+        memory._log_base = log if callable(log) else list(log)
         return memory
 
     def _key(self) -> bytes | None:

@@ -43,7 +43,7 @@ import operator
 import sys
 import threading
 import time
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextvars import ContextVar, Token
 from typing import Any
 
@@ -108,7 +108,9 @@ class MemoryObject:
             memory_dict if memory_dict is not None else new_state(self.config.default_prompt)
         )
         self._log: list[dict[str, Any]] = []
-        self._log_base: list[dict[str, Any]] = []
+        #: the log before this memory's own entries: a list, or a zero-argument callable
+        #: returning it (a log kept elsewhere, read on first use)
+        self._log_base: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]] = []
         #: the committed session: frames (if the program is paused) and state, as bytes
         self._snapshot: bytes | None = None
         #: why pausing is not allowed right now (inside @autograms_external, apply ...)
@@ -117,13 +119,14 @@ class MemoryObject:
         self.reply_data: Any = None
         #: per saved file (real path): how many log entries its ``.log`` holds
         self.saved_logs: dict[str, int] = {}
+        #: the log entries the last successful reply, apply or use_memory added, oldest first
+        self.last_turn_log: list[dict[str, Any]] = []
 
     def __repr__(self) -> str:
         levels = len(self.memory_dict["turn_stack"])
         paused = "paused" if self._snapshot is not None and self.is_paused else "idle"
-        return (
-            f"<MemoryObject {paused}, {levels} scope level(s), {len(self.model_turns)} log entries>"
-        )
+        entries = "unread" if callable(self._log_base) else len(self.model_turns)
+        return f"<MemoryObject {paused}, {levels} scope level(s), {entries} log entries>"
 
     def __reduce__(self) -> tuple:
         # A memory saved inside a program's locals is *the session's* memory: restore it as
@@ -143,7 +146,12 @@ class MemoryObject:
     @property
     def model_turns(self) -> list[dict[str, Any]]:
         """The log of model calls and chat events, oldest first."""
-        return self._log_base + self._log
+        return self._earlier_log() + self._log
+
+    def _earlier_log(self) -> list[dict[str, Any]]:
+        if callable(self._log_base):  # a log kept elsewhere: read it now, once
+            self._log_base = list(self._log_base())
+        return self._log_base
 
     @property
     def model(self) -> ChatModel:
@@ -295,11 +303,14 @@ class MemoryObject:
         work._model = self._model
         work._state = None
         work._log = []
-        work._log_base = self.model_turns
+        # A log still unread stays unread unless the turn looks at it.
+        unread = callable(self._log_base)
+        work._log_base = (lambda: self.model_turns) if unread else self.model_turns
         work._snapshot = self._snapshot
         work._no_pause = None
         work.reply_data = None
         work.saved_logs = {}
+        work.last_turn_log = []
         return work
 
     def commit(self, work: MemoryObject, snapshot: bytes) -> None:
@@ -307,6 +318,7 @@ class MemoryObject:
         self._state = work._state
         self._snapshot = snapshot
         self._log.extend(work._log)
+        self.last_turn_log = list(work._log)
         if self._model is None:
             self._model = work._model
 

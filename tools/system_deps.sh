@@ -2,11 +2,13 @@
 # Install the Debian packages the tests use when they are missing:
 #   graphviz  -- `dot`, renders the visualiser's SVG/PNG
 #   chromium  -- headless browser for the interactive-HTML test
+#   postgresql-15 -- the server the session-store tests start (a throwaway cluster each run)
 # Needs root (or sudo); without it, prints what is missing and the related tests skip.
 set -euo pipefail
 needed=()
 command -v dot >/dev/null 2>&1 || needed+=(graphviz)
 [ -x /usr/bin/chromium ] || needed+=(chromium)
+[ -x /usr/lib/postgresql/15/bin/pg_ctl ] || needed+=(postgresql-15)
 [ ${#needed[@]} -eq 0 ] && exit 0
 run=()
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,0 +1,105 @@
+"""The store interface: what the turn runner and session management need from a database.
+
+A store keeps sessions, their committed turns, their append-only log and the queue of turns
+waiting for them. It knows nothing of programs or of the session blob's contents: the turn
+runner (`autograms.stores.runner`) owns the protocol, a store only offers the transactions it
+needs. Every method is one transaction; none holds a lock when it returns.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+from .records import Claim, SessionRecord, TokenUsage, TurnRecord
+
+
+class Store(abc.ABC):
+    """A database holding sessions; open one with `autograms.stores.open_store(url)`."""
+
+    #: the URL it was opened with, password hidden
+    url: str
+
+    # -- the schema -----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def migrate(self) -> int:
+        """Create or upgrade the tables to this release's schema; returns its version."""
+
+    @abc.abstractmethod
+    def require_schema(self, create: bool) -> None:
+        """Refuse (StoreSchemaError) a database without this release's schema; create or
+        upgrade it first when `create`."""
+
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The schema version of the database (0 when it has no autograms tables)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Close the store's connections (it cannot be used afterwards)."""
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_session(
+        self, session_id: str, owner: str | None, blob: str, entries: list[dict[str, Any]]
+    ) -> SessionRecord:
+        """Add a session at version 0 with its log `entries` (SessionExistsError if taken)."""
+
+    @abc.abstractmethod
+    def load_session(self, session_id: str) -> SessionRecord | None:
+        """The session's row with its blob, or None."""
+
+    @abc.abstractmethod
+    def list_sessions(
+        self, owner: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[SessionRecord]:
+        """Sessions of `owner` (all when None), oldest first, without their blobs."""
+
+    @abc.abstractmethod
+    def delete_session(self, session_id: str) -> bool:
+        """Delete a session with its turns and log; False when there was none."""
+
+    @abc.abstractmethod
+    def delete_idle(self, before: float) -> list[str]:
+        """Delete the sessions last changed before `before` (seconds since the epoch) that
+        no live turn is running on; returns their ids."""
+
+    # -- turns ----------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def claim(self, session_id: str, key: str, lease_seconds: float, ticket: int = 0) -> Claim:
+        """Find the committed turn with idempotency key `key`; else queue the turn (or renew
+        its `ticket`) with a lease, and read the session. Never durable: a lost ticket is
+        only a lost hint."""
+
+    @abc.abstractmethod
+    def release(self, ticket: int) -> None:
+        """Leave the queue (a turn that failed or was refused)."""
+
+    @abc.abstractmethod
+    def commit(
+        self,
+        session_id: str,
+        base_version: int,
+        blob: str,
+        turn: TurnRecord,
+        entries: list[dict[str, Any]],
+        ticket: int,
+    ) -> bool:
+        """In one durable transaction: replace the blob if the session is still at
+        `base_version`, add the turn row and its log `entries`, leave the queue. False (and
+        nothing written) when another turn committed first."""
+
+    @abc.abstractmethod
+    def turns(self, session_id: str) -> list[TurnRecord]:
+        """The session's committed turns, oldest first."""
+
+    @abc.abstractmethod
+    def read_log(self, session_id: str, up_to_version: int | None = None) -> list[dict[str, Any]]:
+        """The session's log entries, oldest first (those of turns up to `up_to_version`)."""
+
+    @abc.abstractmethod
+    def token_usage(self, session_id: str) -> TokenUsage:
+        """Model calls and tokens of the session, summed from its log."""

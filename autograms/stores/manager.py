@@ -1,0 +1,115 @@
+"""Sessions as things a team manages: create, get, list by owner, delete, expire, and move
+to and from session files (`Autogram.save` / `Autogram.load`)."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from typing import Any
+
+from ..autogram import Autogram
+from .base import Store
+from .errors import SessionExistsError, SessionNotFoundError
+from .records import SessionRecord, SessionView, WaitPoint
+from .runner import restore
+
+
+class Sessions:
+    """The sessions of `autogram`'s program kept in `store`. Methods that take `owner`
+    treat a session of another owner as missing (SessionNotFoundError)."""
+
+    def __init__(self, autogram: Autogram, store: Store) -> None:
+        self.autogram = autogram
+        self.store = store
+
+    def __repr__(self) -> str:
+        return f"<Sessions {self.store.url}>"
+
+    def create(
+        self, session_id: str | None = None, *, owner: str | None = None, exist_ok: bool = False
+    ) -> SessionRecord:
+        """A new session that has not started (its first turn starts the program); a random
+        id when none is given. With `exist_ok`, an existing session of `owner` is returned."""
+        session_id = session_id if session_id is not None else uuid.uuid4().hex
+        blob = self.autogram.serialize(self.autogram.init_memory())
+        try:
+            return self.store.create_session(session_id, owner, blob, [])
+        except SessionExistsError:
+            if not exist_ok:
+                raise
+        return self.record(session_id, owner=owner)
+
+    def record(self, session_id: str, *, owner: str | None = None) -> SessionRecord:
+        """The session's row (with its blob)."""
+        record = self.store.load_session(session_id)
+        if record is None or (owner is not None and record.owner != owner):
+            raise SessionNotFoundError(
+                f"no session {session_id!r}", reason="not found", session_id=session_id
+            )
+        return record
+
+    def get(self, session_id: str, *, owner: str | None = None) -> SessionView:
+        """The session with its history, where its program waits and its token usage."""
+        record = self.record(session_id, owner=owner)
+        memory = restore(self.autogram, self.store, record)
+        waiting = [
+            WaitPoint(f"{frame.module}.{frame.qualname}", frame.lineno, frame.label)
+            for frame in self.autogram.pending_frames(memory)
+        ]
+        return SessionView(
+            id=record.id,
+            owner=record.owner,
+            version=record.version,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            history=memory.extract_full_conv_history(),
+            waiting=waiting,
+            usage=self.store.token_usage(session_id),
+        )
+
+    def log(self, session_id: str, *, owner: str | None = None) -> list[dict[str, Any]]:
+        """The session's log (user messages, replies, nodes, model calls), oldest first."""
+        record = self.record(session_id, owner=owner)
+        return self.store.read_log(session_id, record.version)
+
+    def list(
+        self, *, owner: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[SessionRecord]:
+        """Sessions of `owner` (every session when None), oldest first, without blobs."""
+        return self.store.list_sessions(owner, limit, offset)
+
+    def delete(self, session_id: str, *, owner: str | None = None) -> None:
+        """Delete the session, its turns and its log."""
+        self.record(session_id, owner=owner)
+        if not self.store.delete_session(session_id):
+            raise SessionNotFoundError(
+                f"no session {session_id!r}", reason="not found", session_id=session_id
+            )
+
+    def expire(self, idle_seconds: float) -> list[str]:
+        """Delete the sessions with no turn for `idle_seconds` (and none running); returns
+        their ids."""
+        return self.store.delete_idle(time.time() - idle_seconds)
+
+    def export_file(
+        self, session_id: str, path: str | os.PathLike[str], *, owner: str | None = None
+    ) -> None:
+        """Write the session to a session file (and its log to ``<path>.log``), as
+        `Autogram.save` does: `Autogram.load(path)` continues it."""
+        memory = restore(self.autogram, self.store, self.record(session_id, owner=owner))
+        self.autogram.save(path, memory)
+
+    def import_file(
+        self,
+        path: str | os.PathLike[str],
+        session_id: str | None = None,
+        *,
+        owner: str | None = None,
+    ) -> SessionRecord:
+        """A new session from a session file saved by `Autogram.save` (its log included);
+        it is checked (signature, code) before anything is stored."""
+        memory = self.autogram.load(path)
+        blob = self.autogram.serialize(memory)
+        session_id = session_id if session_id is not None else uuid.uuid4().hex
+        return self.store.create_session(session_id, owner, blob, memory.model_turns)

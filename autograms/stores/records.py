@@ -1,0 +1,103 @@
+"""Plain records a store returns and the turn runner hands to its callers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One row of the sessions table."""
+
+    #: the session's id (chosen by the caller, or a random one)
+    id: str
+    #: who the session belongs to (tenant or API key id); None when not set
+    owner: str | None
+    #: the number of turns committed
+    version: int
+    #: seconds since the epoch when it was created
+    created_at: float
+    #: seconds since the epoch of its last committed turn (or its creation)
+    updated_at: float
+    #: the session as `Autogram.serialize` wrote it (None in listings)
+    blob: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    """One committed turn: its idempotency key, the user's message and the reply."""
+
+    session_id: str
+    idempotency_key: str
+    #: the session version this turn produced (1 for the first turn)
+    version: int
+    user_text: str
+    #: the program's reply; None when the program returned
+    reply: str | None
+    #: seconds since the epoch when it was committed
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What a store says when a turn asks for its place in the session's queue."""
+
+    #: the turn already committed with this idempotency key, if any
+    done: TurnRecord | None = None
+    #: the session as it is now (None when it does not exist)
+    session: SessionRecord | None = None
+    #: the turn's ticket in the session's queue (0 when none was taken)
+    ticket: int = 0
+    #: whether no live ticket of the session is older than this one
+    first: bool = False
+    #: whether a live ticket with the same idempotency key exists (a turn running now)
+    running: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    """What `TurnRunner.run_turn` returns."""
+
+    session_id: str
+    #: the program's reply; None when the program returned
+    reply: str | None
+    #: the session version the turn produced
+    version: int
+    #: True when the turn had been committed before (a retry with the same key): nothing ran
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WaitPoint:
+    """Where a paused program waits: one decorated frame, outermost first."""
+
+    #: module and qualified name of the function
+    function: str
+    lineno: int
+    #: the ADDRESS label of the pending call, if it has one
+    address: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    """Model calls of a session and their tokens, summed from its log."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """A session as `Sessions.get` shows it."""
+
+    id: str
+    owner: str | None
+    version: int
+    created_at: float
+    updated_at: float
+    #: every user and assistant message, oldest first ({"role", "content"})
+    history: list[dict[str, str]] = field(default_factory=list)
+    #: where the program waits (empty when it is not paused)
+    waiting: list[WaitPoint] = field(default_factory=list)
+    usage: TokenUsage = TokenUsage()

@@ -1,0 +1,216 @@
+"""The turn runner: ``(session_id, user_text, idempotency_key) -> reply``, exactly once, with
+any number of worker processes on any number of machines sharing one store.
+
+The protocol of one turn:
+
+1. *Claim* (a short transaction, not flushed to disk): if a turn with this idempotency key is
+   committed, return its reply -- nothing runs (the same key with another message is refused).
+   Otherwise take a ticket in the session's queue, with a lease, and read the session's blob
+   and version.
+2. *Wait* while an older live ticket of the session exists (policy ``"enqueue"``: turns run one
+   after the other in arrival order), or refuse at once (policy ``"reject"``: SessionBusyError).
+3. *Run* the program on the blob, with **no database lock held** (model calls take seconds).
+   The log is read from the store only if the program asks for it.
+4. *Commit* (one durable transaction): replace the blob only if the session is still at the
+   version the turn started from, insert the turn row keyed by ``(session_id,
+   idempotency_key)`` and the log entries the turn appended, leave the queue.
+
+A commit that finds another version (a worker paused past its lease, another that ignored the
+queue) writes nothing: under ``"enqueue"`` the turn runs again on top of the newer session (or
+finds its key committed by a retry and returns that reply), under ``"reject"`` it is refused.
+Correctness rests on that version check, never on the queue's leases. A failed turn (the
+program raises, the model is down) leaves the queue and records nothing; the error reaches the
+caller. Model calls are at-least-once; what the session holds and the caller sees, exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from .._errors import SessionError
+from ..autogram import Autogram
+from ..memory import MemoryObject
+from .base import Store
+from .errors import (
+    IdempotencyKeyReusedError,
+    SessionBusyError,
+    SessionNotFoundError,
+    StoredSessionError,
+    TurnInProgressError,
+)
+from .records import Claim, SessionRecord, TurnRecord, TurnResult
+
+logger = logging.getLogger("autograms")
+
+#: what to do with a message for a session that is running another turn
+POLICIES = ("enqueue", "reject")
+
+
+class TurnRunner:
+    """Runs turns of `autogram`'s program on sessions kept in `store`.
+
+    `policy` is ``"enqueue"`` (default) or ``"reject"``. `lease_seconds` is how long a running
+    turn keeps later ones waiting before they go ahead anyway (a worker that died mid-turn
+    holds a session no longer than that). `wait_seconds` bounds how long a turn waits in the
+    queue before SessionBusyError.
+    """
+
+    def __init__(
+        self,
+        autogram: Autogram,
+        store: Store,
+        *,
+        policy: str = "enqueue",
+        lease_seconds: float = 30.0,
+        wait_seconds: float = 120.0,
+    ) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"unknown policy {policy!r}: expected one of {', '.join(POLICIES)}")
+        self.autogram = autogram
+        self.store = store
+        self.policy = policy
+        self.lease_seconds = lease_seconds
+        self.wait_seconds = wait_seconds
+
+    def __repr__(self) -> str:
+        return f"<TurnRunner {self.store.url} policy={self.policy}>"
+
+    def run_turn(
+        self,
+        session_id: str,
+        user_text: str,
+        idempotency_key: str | None = None,
+        *,
+        owner: str | None = None,
+    ) -> TurnResult:
+        """Run the session's next turn with the user's message, or return the reply of the
+        turn already committed with `idempotency_key` (without running anything).
+
+        Without a key the message cannot be retried safely (a new key is made). With `owner`,
+        a session of another owner is reported as not found.
+        """
+        key = idempotency_key if idempotency_key is not None else uuid.uuid4().hex
+        deadline = time.monotonic() + self.wait_seconds
+        ticket = 0
+        while True:
+            claim = self._wait_for_turn(session_id, key, user_text, owner, ticket, deadline)
+            if claim.done is not None:
+                return TurnResult(session_id, claim.done.reply, claim.done.version, replayed=True)
+            ticket = claim.ticket
+            result = self._run_and_commit(claim.session, user_text, key, ticket)
+            if result is not None:
+                return result
+            logger.info("turn %s of session %s lost its commit race", key, session_id)
+            if self.policy == "reject":
+                self.store.release(ticket)
+                raise _busy(session_id, "another turn committed while this one ran")
+
+    def _wait_for_turn(
+        self,
+        session_id: str,
+        key: str,
+        user_text: str,
+        owner: str | None,
+        ticket: int,
+        deadline: float,
+    ) -> Claim:
+        """The claim of a turn first in its session's queue, or of a committed turn."""
+        delay = 0.001
+        while True:
+            claim = self.store.claim(session_id, key, self.lease_seconds, ticket)
+            ticket = claim.ticket
+            if claim.session is None or (owner is not None and claim.session.owner != owner):
+                self._leave(ticket)
+                raise SessionNotFoundError(
+                    f"no session {session_id!r}", reason="not found", session_id=session_id
+                )
+            if claim.done is not None:
+                _check_same_message(claim.done, user_text)
+                return claim
+            if claim.running:
+                raise TurnInProgressError(
+                    f"the turn with idempotency key {key!r} of session {session_id!r} is "
+                    "running now; retry later with the same key",
+                    reason="in progress",
+                    session_id=session_id,
+                )
+            if claim.first:
+                return claim
+            if self.policy == "reject" or time.monotonic() > deadline:
+                self._leave(ticket)
+                waited = "" if self.policy == "reject" else f" after waiting {self.wait_seconds} s"
+                raise _busy(session_id, f"another turn is running{waited}")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def _run_and_commit(
+        self, session: SessionRecord, user_text: str, key: str, ticket: int
+    ) -> TurnResult | None:
+        """Run the turn on `session`; its result if the commit won, None if it lost."""
+        try:
+            reply, blob, entries = self._run(session, user_text)
+        except BaseException:
+            self._leave(ticket)
+            raise
+        turn = TurnRecord(session.id, key, session.version + 1, user_text, reply, time.time())
+        if not self.store.commit(session.id, session.version, blob, turn, entries, ticket):
+            return None
+        return TurnResult(session.id, reply, turn.version)
+
+    def _run(
+        self, session: SessionRecord, user_text: str
+    ) -> tuple[str | None, str, list[dict[str, Any]]]:
+        memory = restore(self.autogram, self.store, session)
+        with _naming(session.id):
+            reply, memory = self.autogram.reply(user_text, memory_object=memory)
+        return reply, self.autogram.serialize(memory), memory.last_turn_log
+
+    def _leave(self, ticket: int) -> None:
+        if ticket:
+            self.store.release(ticket)
+
+
+def restore(autogram: Autogram, store: Store, session: SessionRecord) -> MemoryObject:
+    """The memory of a stored session, its log read from the store when first looked at;
+    a blob that does not check out (edited in the database ...) is refused naming it."""
+    with _naming(session.id):
+        return autogram.deserialize(
+            session.blob, log=functools.partial(store.read_log, session.id, session.version)
+        )
+
+
+@contextlib.contextmanager
+def _naming(session_id: str) -> Iterator[None]:
+    """Re-raise a SessionError as StoredSessionError naming the session."""
+    try:
+        yield
+    except StoredSessionError:
+        raise
+    except SessionError as error:
+        raise StoredSessionError(
+            f"stored session {session_id!r} refused: {error}",
+            reason=error.reason,
+            session_id=session_id,
+        ) from error
+
+
+def _check_same_message(done: TurnRecord, user_text: str) -> None:
+    if done.user_text != user_text:
+        raise IdempotencyKeyReusedError(
+            f"idempotency key {done.idempotency_key!r} of session {done.session_id!r} was "
+            f"used for another message (turn {done.version}); use a new key for a new message",
+            reason="key reused",
+            session_id=done.session_id,
+        )
+
+
+def _busy(session_id: str, why: str) -> SessionBusyError:
+    return SessionBusyError(
+        f"session {session_id!r} is busy: {why}", reason="busy", session_id=session_id
+    )

@@ -1,0 +1,97 @@
+"""The tables of a session store, and the migrations that create and upgrade them.
+
+Schema version 1:
+
+================== ==========================================================================
+autograms_schema   one row: the schema version the tables follow
+autograms_sessions one row per session: id, owner, version (= its number of committed turns),
+                   blob (the `Autogram.serialize` text, signed when a key is configured),
+                   created_at, updated_at (seconds since the epoch)
+autograms_turns    one row per committed turn, keyed by (session_id, idempotency_key) and
+                   unique by (session_id, version): the user's message and the reply
+autograms_log      the append-only conversation log: (session_id, version, position) -> one
+                   entry as JSON (user messages, replies, nodes, model calls), with the model
+                   calls' token counts as columns; a turn adds rows, never changes one
+autograms_queue    the turns waiting for or running on a session, in arrival order (ticket),
+                   each with a lease; a hint that saves wasted model calls, not a lock that
+                   correctness rests on (the version check in the commit is)
+================== ==========================================================================
+
+A release that changes the tables appends a migration to `MIGRATIONS`; `migrate` applies the
+missing ones in one transaction, and a database written by a newer release is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: the schema version this release writes
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What differs between the SQL of two databases."""
+
+    name: str
+    #: column types
+    integer: str
+    real: str
+    serial_key: str
+    #: appended to the SELECT that reads a session before queueing a turn (row lock)
+    lock_row: str
+    #: a statement that serializes concurrent migrations (None: transactions already do)
+    migration_lock: str | None
+    #: a query returning one row when table ? exists
+    table_exists: str
+
+
+#: statements of each migration, in order; MIGRATIONS[n - 1] brings a database to version n
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE autograms_schema (version {integer} NOT NULL)",
+        "INSERT INTO autograms_schema (version) VALUES (0)",
+        """CREATE TABLE autograms_sessions (
+            id TEXT PRIMARY KEY,
+            owner TEXT,
+            version {integer} NOT NULL,
+            blob TEXT NOT NULL,
+            created_at {real} NOT NULL,
+            updated_at {real} NOT NULL)""",
+        "CREATE INDEX autograms_sessions_owner ON autograms_sessions (owner, created_at)",
+        "CREATE INDEX autograms_sessions_updated ON autograms_sessions (updated_at)",
+        """CREATE TABLE autograms_turns (
+            session_id TEXT NOT NULL REFERENCES autograms_sessions (id) ON DELETE CASCADE,
+            idempotency_key TEXT NOT NULL,
+            version {integer} NOT NULL,
+            user_text TEXT NOT NULL,
+            reply TEXT,
+            created_at {real} NOT NULL,
+            PRIMARY KEY (session_id, idempotency_key),
+            UNIQUE (session_id, version))""",
+        """CREATE TABLE autograms_log (
+            session_id TEXT NOT NULL REFERENCES autograms_sessions (id) ON DELETE CASCADE,
+            version {integer} NOT NULL,
+            position {integer} NOT NULL,
+            entry_type TEXT NOT NULL,
+            prompt_tokens {integer},
+            completion_tokens {integer},
+            entry TEXT NOT NULL,
+            PRIMARY KEY (session_id, version, position))""",
+        """CREATE TABLE autograms_queue (
+            ticket {serial_key},
+            session_id TEXT NOT NULL REFERENCES autograms_sessions (id) ON DELETE CASCADE,
+            idempotency_key TEXT NOT NULL,
+            lease_until {real} NOT NULL,
+            UNIQUE (session_id, idempotency_key))""",
+        "CREATE INDEX autograms_queue_session ON autograms_queue (session_id, ticket)",
+    ),
+)
+
+
+def statements(dialect: Dialect, version: int) -> list[str]:
+    """The statements of the migration to `version`, written for `dialect`."""
+    return [
+        text.format(integer=dialect.integer, real=dialect.real, serial_key=dialect.serial_key)
+        for text in MIGRATIONS[version - 1]
+    ]

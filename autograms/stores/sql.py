@@ -1,0 +1,274 @@
+"""The store on a SQL database: the queries SQLite and PostgreSQL share.
+
+A backend supplies the connection handling (`_transaction`) and its `Dialect`; every query
+here is written once, with ``?`` placeholders (the PostgreSQL backend rewrites them).
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import json
+import time
+from typing import Any
+
+from .base import Store
+from .errors import SessionExistsError, StoreSchemaError
+from .records import Claim, SessionRecord, TokenUsage, TurnRecord
+from .schema import SCHEMA_VERSION, Dialect, statements
+
+_SESSION_COLUMNS = "id, owner, version, created_at, updated_at"
+_TURN_COLUMNS = "session_id, idempotency_key, version, user_text, reply, created_at"
+_INSERT_LOG = (
+    "INSERT INTO autograms_log (session_id, version, position, entry_type, prompt_tokens,"
+    " completion_tokens, entry) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class SQLStore(Store):
+    """A `Store` on a SQL database; subclasses connect."""
+
+    dialect: Dialect
+
+    @abc.abstractmethod
+    def _transaction(self, durable: bool = True) -> contextlib.AbstractContextManager[Any]:
+        """A cursor inside one write transaction, committed when the block ends normally.
+        `durable=False` may skip the flush to disk (for the queue's hints only)."""
+
+    @abc.abstractmethod
+    def _reading(self) -> contextlib.AbstractContextManager[Any]:
+        """A cursor inside one read-only transaction (a consistent snapshot)."""
+
+    # -- the schema -----------------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        with self._transaction() as cursor:
+            if self.dialect.migration_lock:
+                cursor.execute(self.dialect.migration_lock)
+            current = self._check_version(_version_in(cursor, self.dialect))
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in statements(self.dialect, version):
+                    cursor.execute(statement)
+                cursor.execute("UPDATE autograms_schema SET version = ?", (version,))
+        return SCHEMA_VERSION
+
+    def schema_version(self) -> int:
+        with self._reading() as cursor:
+            return _version_in(cursor, self.dialect)
+
+    def require_schema(self, create: bool) -> None:
+        """Check the schema is this release's; create or upgrade it first when `create`."""
+        version = self.migrate() if create else self._check_version(self.schema_version())
+        if version < SCHEMA_VERSION:
+            raise StoreSchemaError(
+                f"the database at {self.url} has autograms schema {version}, this release "
+                f"needs {SCHEMA_VERSION}; run autograms.stores.migrate({self.url!r})",
+                reason="no schema" if version == 0 else "old schema",
+            )
+
+    def _check_version(self, version: int) -> int:
+        if version > SCHEMA_VERSION:
+            raise StoreSchemaError(
+                f"the database at {self.url} has autograms schema {version}, written by a "
+                f"newer release; this one knows schemas up to {SCHEMA_VERSION}: upgrade autograms",
+                reason="newer schema",
+            )
+        return version
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    def create_session(
+        self, session_id: str, owner: str | None, blob: str, entries: list[dict[str, Any]]
+    ) -> SessionRecord:
+        now = time.time()
+        with self._transaction() as cursor:
+            added = cursor.execute(
+                "INSERT INTO autograms_sessions (id, owner, version, blob, created_at, updated_at)"
+                " VALUES (?, ?, 0, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (session_id, owner, blob, now, now),
+            ).rowcount
+            if added != 1:
+                raise SessionExistsError(
+                    f"session {session_id!r} exists already", reason="exists", session_id=session_id
+                )
+            _append_log(cursor, session_id, 0, entries)
+        return SessionRecord(session_id, owner, 0, now, now, blob)
+
+    def load_session(self, session_id: str) -> SessionRecord | None:
+        with self._reading() as cursor:
+            row = cursor.execute(
+                f"SELECT {_SESSION_COLUMNS}, blob FROM autograms_sessions WHERE id = ?",
+                (session_id,),
+            ).fetchone()
+        return None if row is None else SessionRecord(*row)
+
+    def list_sessions(
+        self, owner: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[SessionRecord]:
+        where, parameters = ("WHERE owner = ?", (owner,)) if owner is not None else ("", ())
+        with self._reading() as cursor:
+            rows = cursor.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM autograms_sessions {where}"
+                " ORDER BY created_at, id LIMIT ? OFFSET ?",
+                (*parameters, limit, offset),
+            ).fetchall()
+        return [SessionRecord(*row) for row in rows]
+
+    def delete_session(self, session_id: str) -> bool:
+        with self._transaction() as cursor:
+            deleted = cursor.execute("DELETE FROM autograms_sessions WHERE id = ?", (session_id,))
+            return deleted.rowcount == 1
+
+    def delete_idle(self, before: float) -> list[str]:
+        with self._transaction() as cursor:
+            rows = cursor.execute(
+                "DELETE FROM autograms_sessions WHERE updated_at < ? AND NOT EXISTS ("
+                "SELECT 1 FROM autograms_queue WHERE autograms_queue.session_id ="
+                " autograms_sessions.id AND lease_until >= ?) RETURNING id",
+                (before, time.time()),
+            ).fetchall()
+        return sorted(row[0] for row in rows)
+
+    # -- turns ----------------------------------------------------------------------------------
+
+    def claim(self, session_id: str, key: str, lease_seconds: float, ticket: int = 0) -> Claim:
+        now = time.time()
+        with self._transaction(durable=False) as cursor:
+            row = cursor.execute(
+                f"SELECT {_SESSION_COLUMNS}, blob FROM autograms_sessions WHERE id = ?"
+                + self.dialect.lock_row,
+                (session_id,),
+            ).fetchone()
+            if row is None:
+                return Claim()
+            session = SessionRecord(*row)
+            done = cursor.execute(
+                f"SELECT {_TURN_COLUMNS} FROM autograms_turns"
+                " WHERE session_id = ? AND idempotency_key = ?",
+                (session_id, key),
+            ).fetchone()
+            if done is not None:
+                return Claim(done=TurnRecord(*done), session=session)
+            ticket = _queue(cursor, session_id, key, now, now + lease_seconds, ticket)
+            if not ticket:
+                return Claim(session=session, running=True)
+            (first,) = cursor.execute(
+                "SELECT MIN(ticket) FROM autograms_queue WHERE session_id = ?", (session_id,)
+            ).fetchone()
+        return Claim(session=session, ticket=ticket, first=first == ticket)
+
+    def release(self, ticket: int) -> None:
+        with self._transaction(durable=False) as cursor:
+            cursor.execute("DELETE FROM autograms_queue WHERE ticket = ?", (ticket,))
+
+    def commit(
+        self,
+        session_id: str,
+        base_version: int,
+        blob: str,
+        turn: TurnRecord,
+        entries: list[dict[str, Any]],
+        ticket: int,
+    ) -> bool:
+        with self._transaction() as cursor:
+            updated = cursor.execute(
+                "UPDATE autograms_sessions SET blob = ?, version = version + 1, updated_at = ?"
+                " WHERE id = ? AND version = ?",
+                (blob, turn.created_at, session_id, base_version),
+            ).rowcount
+            if updated != 1:
+                return False  # another turn committed first: nothing is written
+            cursor.execute(
+                f"INSERT INTO autograms_turns ({_TURN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    session_id,
+                    turn.idempotency_key,
+                    turn.version,
+                    turn.user_text,
+                    turn.reply,
+                    turn.created_at,
+                ),
+            )
+            _append_log(cursor, session_id, turn.version, entries)
+            if ticket:
+                cursor.execute("DELETE FROM autograms_queue WHERE ticket = ?", (ticket,))
+        return True
+
+    def turns(self, session_id: str) -> list[TurnRecord]:
+        with self._reading() as cursor:
+            rows = cursor.execute(
+                f"SELECT {_TURN_COLUMNS} FROM autograms_turns WHERE session_id = ?"
+                " ORDER BY version",
+                (session_id,),
+            ).fetchall()
+        return [TurnRecord(*row) for row in rows]
+
+    def read_log(self, session_id: str, up_to_version: int | None = None) -> list[dict[str, Any]]:
+        bound = " AND version <= ?" if up_to_version is not None else ""
+        parameters = (session_id,) if up_to_version is None else (session_id, up_to_version)
+        with self._reading() as cursor:
+            rows = cursor.execute(
+                f"SELECT entry FROM autograms_log WHERE session_id = ?{bound}"
+                " ORDER BY version, position",
+                parameters,
+            ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def token_usage(self, session_id: str) -> TokenUsage:
+        with self._reading() as cursor:
+            calls, prompt, completion = cursor.execute(
+                "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0),"
+                " COALESCE(SUM(completion_tokens), 0) FROM autograms_log"
+                " WHERE session_id = ? AND entry_type = 'model'",
+                (session_id,),
+            ).fetchone()
+        return TokenUsage(int(calls), int(prompt), int(completion))
+
+
+def _version_in(cursor: Any, dialect: Dialect) -> int:
+    if cursor.execute(dialect.table_exists, ("autograms_schema",)).fetchone() is None:
+        return 0
+    return int(cursor.execute("SELECT version FROM autograms_schema").fetchone()[0])
+
+
+def _queue(cursor: Any, session_id: str, key: str, now: float, until: float, ticket: int) -> int:
+    """Renew `ticket` or take a new one; 0 when a live ticket has this key already."""
+    cursor.execute(
+        "DELETE FROM autograms_queue WHERE session_id = ? AND lease_until < ?", (session_id, now)
+    )
+    if ticket:
+        renewed = cursor.execute(
+            "UPDATE autograms_queue SET lease_until = ? WHERE ticket = ?", (until, ticket)
+        ).rowcount
+        if renewed:
+            return ticket
+    if cursor.execute(
+        "SELECT 1 FROM autograms_queue WHERE session_id = ? AND idempotency_key = ?",
+        (session_id, key),
+    ).fetchone():
+        return 0
+    return cursor.execute(
+        "INSERT INTO autograms_queue (session_id, idempotency_key, lease_until)"
+        " VALUES (?, ?, ?) RETURNING ticket",
+        (session_id, key, until),
+    ).fetchone()[0]
+
+
+def _append_log(cursor: Any, session_id: str, version: int, entries: list[dict[str, Any]]) -> None:
+    if entries:
+        rows = [_log_row(session_id, version, *numbered) for numbered in enumerate(entries)]
+        cursor.executemany(_INSERT_LOG, rows)
+
+
+def _log_row(session_id: str, version: int, position: int, entry: dict[str, Any]) -> tuple:
+    kind = entry.get("entry_type", "")
+    model = kind == "model"
+    return (
+        session_id,
+        version,
+        position,
+        kind,
+        entry.get("prompt_tokens") if model else None,
+        entry.get("completion_tokens") if model else None,
+        json.dumps(entry, separators=(",", ":"), default=repr),
+    )

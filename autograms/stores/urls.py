@@ -1,0 +1,85 @@
+"""Opening a store from its URL.
+
+==================================== ==================================================
+``sqlite:///sessions.db``            a file relative to the working directory
+``sqlite:////var/lib/bot/s.db``      an absolute path (four slashes)
+``postgresql://user@host:5432/db``   PostgreSQL (libpq URL; ``postgres://`` also works;
+                                     needs the ``autograms[postgres]`` extra)
+==================================== ==================================================
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+from .base import Store
+from .errors import StoreError
+
+SCHEMES = ("sqlite", "postgresql", "postgres")
+
+
+def open_store(url: str, *, create: bool = True, **options: Any) -> Store:
+    """The store at `url`, with its tables created or upgraded first when `create` (else a
+    database without this release's schema is refused with StoreSchemaError). `options` go
+    to the backend (``busy_timeout`` for SQLite; ``min_size``, ``max_size`` for PostgreSQL's
+    connection pool)."""
+    scheme = url.partition(":")[0].lower()
+    if scheme == "sqlite":
+        from .sqlite import SQLiteStore
+
+        store: Store = SQLiteStore(sqlite_path(url), **options)
+    elif scheme in ("postgresql", "postgres"):
+        from .postgres import PostgresStore
+
+        store = PostgresStore(url, **options)
+    else:
+        raise StoreError(
+            f"unknown store URL {hide_password(url)!r}: expected one of "
+            + ", ".join(f"{name}://..." for name in SCHEMES),
+            reason="bad url",
+        )
+    try:
+        store.require_schema(create)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def migrate(url: str) -> int:
+    """Create or upgrade the tables of the store at `url`; returns the schema version."""
+    store = open_store(url, create=True)
+    try:
+        return store.schema_version()
+    finally:
+        store.close()
+
+
+def sqlite_path(url: str) -> str:
+    """The file a ``sqlite:///PATH`` URL names."""
+    parts = urllib.parse.urlsplit(url)
+    path = urllib.parse.unquote(parts.path)
+    if parts.netloc or not path.startswith("/") or len(path) < 2:
+        raise StoreError(
+            f"bad SQLite store URL {url!r}: write sqlite:///relative/path.db or "
+            "sqlite:////absolute/path.db",
+            reason="bad url",
+        )
+    path = path[1:]
+    if path == ":memory:":
+        raise StoreError(
+            "an in-memory SQLite database cannot be shared between connections; "
+            "use a file (sqlite:///sessions.db)",
+            reason="bad url",
+        )
+    return path
+
+
+def hide_password(url: str) -> str:
+    """`url` with its password replaced by ``***``."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,261 @@
+"""The turn runner on SQLite and PostgreSQL: replies, idempotent retries, refusals, the two
+policies for a busy session, the fork race, failed turns and tampered blobs."""
+
+from __future__ import annotations
+
+import base64
+import pickle
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from autograms.stores import (
+    IdempotencyKeyReusedError,
+    SessionBusyError,
+    SessionNotFoundError,
+    Sessions,
+    StoredSessionError,
+    TurnRunner,
+    open_store,
+)
+from tests.stores import bots
+from tests.stores.checks import check_store, replay
+from tests.stores.conftest import make_autogram
+
+
+@pytest.fixture
+def store(store_url):
+    opened = open_store(store_url)
+    yield opened
+    opened.close()
+
+
+def execute_sql(store_url: str, statement: str, parameters: tuple = ()) -> None:
+    """Change the database behind the store's back (an operator, an attacker)."""
+    if store_url.startswith("sqlite"):
+        with sqlite3.connect(store_url.removeprefix("sqlite:///")) as connection:
+            connection.execute(statement, parameters)
+        return
+    import psycopg
+
+    with psycopg.connect(store_url, autocommit=True) as connection:
+        connection.execute(statement.replace("?", "%s"), parameters)
+
+
+def start(store, autogram=None, owner=None):
+    autogram = autogram or make_autogram()
+    session = Sessions(autogram, store).create(owner=owner)
+    runner = TurnRunner(autogram, store)
+    assert runner.run_turn(session.id, "", f"{session.id}-start").reply == "ready"
+    return autogram, runner, session.id
+
+
+def test_turns_commit_in_order_and_match_a_run_without_store(store) -> None:
+    autogram, runner, sid = start(store)
+    texts = ["a", "b", "c"]
+    results = [runner.run_turn(sid, text, f"k{i}") for i, text in enumerate(texts)]
+    expected, _ = replay(autogram, ["", *texts])
+    assert [r.reply for r in results] == expected[1:]
+    assert [r.version for r in results] == [2, 3, 4]
+    assert not any(r.replayed for r in results)
+    check_store(autogram, store)
+
+
+def test_a_retry_with_the_same_key_returns_the_stored_reply_without_running(store) -> None:
+    autogram = make_autogram(bots.thinker)
+    session = Sessions(autogram, store).create()
+    runner = TurnRunner(autogram, store)
+    first = runner.run_turn(session.id, "hello", "key-1")
+    calls = store.token_usage(session.id).calls
+    again = runner.run_turn(session.id, "hello", "key-1")
+    assert again.replayed and (again.reply, again.version) == (first.reply, first.version)
+    assert store.token_usage(session.id).calls == calls  # no model call: nothing ran
+    assert len(store.turns(session.id)) == 1
+
+
+def test_the_same_key_with_another_message_is_refused_and_changes_nothing(store) -> None:
+    autogram, runner, sid = start(store)
+    runner.run_turn(sid, "a", "key-a")
+    before = store.load_session(sid)
+    with pytest.raises(IdempotencyKeyReusedError) as refused:
+        runner.run_turn(sid, "something else", "key-a")
+    assert refused.value.reason == "key reused" and refused.value.session_id == sid
+    assert "key-a" in str(refused.value)
+    assert store.load_session(sid) == before
+
+
+def test_a_session_of_another_owner_is_not_found(store) -> None:
+    autogram, runner, sid = start(store, owner="team-a")
+    with pytest.raises(SessionNotFoundError) as missing:
+        runner.run_turn(sid, "hi", "k", owner="team-b")
+    assert missing.value.reason == "not found"
+    with pytest.raises(SessionNotFoundError):
+        runner.run_turn("no-such-session", "hi", "k")
+    assert runner.run_turn(sid, "hi", "k", owner="team-a").version == 2
+
+
+def test_a_failed_turn_leaves_the_session_exactly_as_it_was_and_records_nothing(
+    store, store_url
+) -> None:
+    autogram, runner, sid = start(store)
+    runner.run_turn(sid, "a", "k-a")
+    before = (store.load_session(sid), store.turns(sid), store.read_log(sid))
+    with pytest.raises(ValueError, match="on purpose"):
+        runner.run_turn(sid, bots.BOOM, "k-boom")
+    assert (store.load_session(sid), store.turns(sid), store.read_log(sid)) == before
+    # the failed turn left the queue: under "reject" the next message runs at once
+    rejecting = TurnRunner(autogram, store, policy="reject")
+    assert rejecting.run_turn(sid, "b", "k-b").reply == replay(autogram, ["", "a", "b"])[0][2]
+    # its key was not used up: a retry of the failed message runs it again
+    with pytest.raises(ValueError, match="on purpose"):
+        runner.run_turn(sid, bots.BOOM, "k-boom")
+    check_store(autogram, store)
+
+
+def test_a_blob_edited_in_the_database_is_refused_before_unpickling(store, store_url, tmp_path):
+    autogram = make_autogram(session_key="secret")
+    autogram, runner, sid = start(store, autogram)
+    blob = store.load_session(sid).blob
+    marker = tmp_path / "unpickled"
+    parts = blob.split(".")
+    evil = pickle.dumps(_Touch(str(marker)))
+    parts[2] = base64.b64encode(evil).decode().rstrip("=")
+    execute_sql(
+        store_url, "UPDATE autograms_sessions SET blob = ? WHERE id = ?", (".".join(parts), sid)
+    )
+    with pytest.raises(StoredSessionError) as refused:
+        runner.run_turn(sid, "a", "k-a")
+    assert refused.value.reason == "tampered" and refused.value.session_id == sid
+    assert sid in str(refused.value)
+    assert not marker.exists()
+    with pytest.raises(StoredSessionError):
+        Sessions(autogram, store).get(sid)
+    assert not marker.exists()
+    assert store.turns(sid)[-1].version == 1  # nothing recorded
+
+
+def test_an_unsigned_blob_is_refused_when_a_key_is_configured(store, store_url) -> None:
+    plain = make_autogram()
+    _, _, sid = start(store, plain)
+    signed = TurnRunner(make_autogram(session_key="secret"), store)
+    with pytest.raises(StoredSessionError) as refused:
+        signed.run_turn(sid, "a", "k-a")
+    assert refused.value.reason == "unsigned"
+
+
+class _Touch:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.path),))
+
+
+def run_in_thread(function, *arguments):
+    """Start `function` in a thread; returns a callable that joins it and gives its
+    result (or raises its exception)."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = function(*arguments)
+        except BaseException as error:  # handed to the test thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+
+    def join():
+        thread.join(60)
+        assert not thread.is_alive()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    return join
+
+
+def gate(tmp_path: Path, name: str) -> tuple[str, Path]:
+    path = tmp_path / name
+    return f"{bots.GATE}{path}", path
+
+
+def wait_for(path: Path) -> None:
+    deadline = time.monotonic() + 30
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.005)
+
+
+def test_reject_refuses_a_message_for_a_busy_session(store_url, tmp_path) -> None:
+    autogram = make_autogram()
+    stores = [open_store(store_url) for _ in range(2)]
+    try:
+        _, _, sid = start(stores[0], autogram)
+        first, second = (TurnRunner(autogram, s, policy="reject") for s in stores)
+        message, path = gate(tmp_path, "g")
+        running = run_in_thread(first.run_turn, sid, message, "k-1")
+        wait_for(Path(f"{path}.entered"))
+        with pytest.raises(SessionBusyError) as busy:
+            second.run_turn(sid, "other", "k-2")
+        assert busy.value.reason == "busy" and busy.value.session_id == sid
+        path.touch()
+        assert running().version == 2
+        check_store(autogram, stores[0])
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_enqueue_applies_a_second_message_after_the_running_one(store_url, tmp_path) -> None:
+    autogram = make_autogram()
+    stores = [open_store(store_url) for _ in range(2)]
+    try:
+        _, _, sid = start(stores[0], autogram)
+        first, second = (TurnRunner(autogram, s) for s in stores)
+        message, path = gate(tmp_path, "g")
+        running = run_in_thread(first.run_turn, sid, message, "k-1")
+        wait_for(Path(f"{path}.entered"))
+        queued = run_in_thread(second.run_turn, sid, "second", "k-2")
+        path.touch()
+        assert (running().version, queued().version) == (2, 3)
+        turns = check_store(autogram, stores[0])[sid]
+        assert [t.user_text for t in turns] == ["", message, "second"]
+    finally:
+        for s in stores:
+            s.close()
+
+
+@pytest.mark.parametrize("policy", ["enqueue", "reject"])
+def test_fork_a_turn_paused_before_commit_never_commits_on_a_stale_base(
+    store_url, tmp_path, policy
+) -> None:
+    """Worker A pauses inside its turn past its lease; B commits; A continues: A's commit is
+    refused, then A's message is applied on top of B's (enqueue) or refused (reject)."""
+    autogram = make_autogram()
+    stores = [open_store(store_url) for _ in range(2)]
+    try:
+        _, _, sid = start(stores[0], autogram)
+        a = TurnRunner(autogram, stores[0], policy=policy, lease_seconds=0.2)
+        b = TurnRunner(autogram, stores[1], policy=policy, lease_seconds=0.2)
+        message, path = gate(tmp_path, "a")
+        worker_a = run_in_thread(a.run_turn, sid, message, "k-a")
+        wait_for(Path(f"{path}.entered"))
+        time.sleep(0.3)  # A is paused past its lease
+        assert b.run_turn(sid, "from b", "k-b").version == 2
+        path.touch()
+        if policy == "enqueue":
+            assert worker_a().version == 3
+            expected = ["", "from b", message]
+        else:
+            with pytest.raises(SessionBusyError):
+                worker_a()
+            expected = ["", "from b"]
+        turns = check_store(autogram, stores[0])[sid]
+        assert [t.user_text for t in turns] == expected
+    finally:
+        for s in stores:
+            s.close()

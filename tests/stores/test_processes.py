@@ -1,0 +1,199 @@
+"""Several worker processes on one store (SQLite and PostgreSQL), and crashes: kill -9 a
+worker before and during its commit, kill -9 the PostgreSQL postmaster under load. After each,
+the invariants of serving.md hold over every session (tests/stores/checks.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from autograms.stores import Sessions, TurnInProgressError, TurnRunner, open_store
+from tests.stores import bots
+from tests.stores.checks import check_store
+from tests.stores.conftest import make_autogram
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Worker:
+    """A `tests.stores.worker` process; its events are collected by a reader thread."""
+
+    def __init__(self, plan: dict) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.stores.worker", json.dumps(plan)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.events: list[dict] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.events.append(json.loads(line))
+
+    @property
+    def acks(self) -> dict[str, str | None]:
+        return {e["ack"]: e["reply"] for e in self.events if "ack" in e}
+
+    def wait(self, timeout: float = 180) -> None:
+        try:
+            self.process.wait(timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(10)
+        assert self.process.returncode == 0, self.process.stderr.read()
+
+    def kill(self) -> None:
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self._reader.join(10)
+
+
+def make_sessions(url: str, count: int) -> list[str]:
+    store = open_store(url)
+    try:
+        sessions = Sessions(make_autogram(), store)
+        return [sessions.create(f"s{index:02d}").id for index in range(count)]
+    finally:
+        store.close()
+
+
+def test_four_processes_250_messages_each_over_20_sessions(store_url) -> None:
+    """Random interleaving: every session's transcript equals the sequential run of its
+    messages, version == turn rows, every message applied exactly once, each process's
+    messages to a session applied in the order it sent them."""
+    sessions = make_sessions(store_url, 20)
+    plans = []
+    for number in range(4):
+        chooser = random.Random(number)
+        turns = [
+            [chooser.choice(sessions), f"p{number}-m{index}", f"p{number}-m{index}"]
+            for index in range(250)
+        ]
+        plans.append({"url": store_url, "turns": turns})
+    workers = [Worker(plan) for plan in plans]
+    for worker in workers:
+        worker.wait()
+    sent = {key for plan in plans for _, _, key in plan["turns"]}
+    acknowledged = {key: reply for w in workers for key, reply in w.acks.items()}
+    assert set(acknowledged) == sent
+    store = open_store(store_url)
+    try:
+        turns_of = check_store(make_autogram(), store, acknowledged, sent)
+    finally:
+        store.close()
+    assert sum(map(len, turns_of.values())) == 1000
+    for session, turns in turns_of.items():
+        for number in range(4):
+            mine = [t.user_text for t in turns if t.user_text.startswith(f"p{number}-")]
+            assert mine == sorted(mine, key=lambda text: int(text.split("-m")[1])), session
+
+
+def wait_for(path: Path, worker: Worker) -> None:
+    deadline = time.monotonic() + 60
+    while not path.exists():
+        assert worker.process.poll() is None, worker.process.stderr.read()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.005)
+
+
+def retry_same_key(url: str, session: str, text: str, key: str):
+    """The client's retry after its worker died: same key, until the dead turn's lease ends."""
+    store = open_store(url)
+    try:
+        runner = TurnRunner(make_autogram(), store, lease_seconds=0.5)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return runner.run_turn(session, text, key)
+            except TurnInProgressError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("moment", ["before commit", "during commit"])
+def test_a_worker_killed_mid_turn_and_retried_with_the_same_key_applies_it_once(
+    store_url, tmp_path, moment
+) -> None:
+    (session,) = make_sessions(store_url, 1)
+    gate = tmp_path / "gate"
+    marker = tmp_path / "in-commit"
+    first = ["start", "start"]
+    if moment == "before commit":
+        doomed = [f"{bots.GATE}{gate}", "doomed"]
+        plan = {"url": store_url, "turns": [[session, *first], [session, *doomed]]}
+        signal_file = Path(f"{gate}.entered")
+    else:
+        doomed = ["second", "doomed"]
+        plan = {
+            "url": store_url,
+            "turns": [[session, *doomed]],
+            "stall_in_commit": str(marker),
+        }
+        signal_file = marker
+        retry_same_key(store_url, session, *first)
+    plan["lease_seconds"] = 0.5
+    worker = Worker(plan)
+    wait_for(signal_file, worker)
+    worker.kill()
+    gate.touch()  # the retry's own run must not wait at the gate
+    result = retry_same_key(store_url, session, *doomed)
+    again = retry_same_key(store_url, session, *doomed)
+    assert (result.version, again.version, again.replayed) == (2, 2, True)
+    store = open_store(store_url)
+    try:
+        turns = check_store(make_autogram(), store, {"doomed": result.reply})[session]
+    finally:
+        store.close()
+    assert [t.idempotency_key for t in turns] == ["start", "doomed"]
+
+
+def test_postmaster_killed_under_load_loses_no_acknowledged_turn(postgres_cluster) -> None:
+    schema = "crash_under_load"
+    postgres_cluster.create_schema(schema)
+    url = postgres_cluster.url_for_schema(schema)
+    sessions = make_sessions(url, 6)
+    plans = []
+    for number in range(3):
+        chooser = random.Random(100 + number)
+        turns = [
+            [chooser.choice(sessions), f"w{number}-{index}", f"w{number}-{index}"]
+            for index in range(80)
+        ]
+        plans.append({"url": url, "turns": turns, "lease_seconds": 2.0})
+    workers = [Worker(plan) for plan in plans]
+    deadline = time.monotonic() + 60
+    while sum(len(w.acks) for w in workers) < 40:
+        assert time.monotonic() < deadline, "the workers made no progress"
+        time.sleep(0.01)
+    postgres_cluster.kill()
+    killed_at = sum(len(w.acks) for w in workers)
+    time.sleep(0.3)
+    postgres_cluster.start()
+    for worker in workers:
+        worker.wait()
+    acknowledged = {key: reply for w in workers for key, reply in w.acks.items()}
+    sent = {key for plan in plans for _, _, key in plan["turns"]}
+    assert set(acknowledged) == sent and killed_at < len(sent)
+    store = open_store(url)
+    try:
+        turns_of = check_store(make_autogram(), store, acknowledged, sent)
+    finally:
+        store.close()
+    assert sum(map(len, turns_of.values())) == len(sent)

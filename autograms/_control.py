@@ -5,11 +5,11 @@ These are the only dialog functions that talk to the continuation engine's pause
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 from . import _frames
+from ._position import code_position
 from .memory import require_memory
 
 
@@ -40,7 +40,7 @@ def reply(text: str, data: Any = None, ADDRESS: str | None = None) -> str:  # no
     """
     memory = require_memory("reply()")
     memory.check_may_pause("reply()")
-    memory.log_chat_turn(str(text), address=ADDRESS, function=_caller())
+    memory.log_chat_turn(str(text), address=ADDRESS, function=_program_function())
     return _frames.pause(ReplyPayload(str(text), data, ADDRESS))
 
 
@@ -77,6 +77,7 @@ def location(ADDRESS: str | None = None) -> None:  # noqa: N803
         memory.set_node(ADDRESS)
 
 
-def _caller() -> str:
-    """Qualified name of the function that called the caller of this function."""
-    return sys._getframe(2).f_code.co_qualname
+def _program_function() -> str | None:
+    """Qualified name of the bot function that replied (through however many helpers)."""
+    position = code_position()
+    return None if position is None else position["function_name"]

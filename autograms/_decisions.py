@@ -9,6 +9,9 @@ Two modes (``AutogramConfig.classifier_mode``):
 
 An answer that names no offered label gets one repair request; if that fails too,
 `DecisionError` is raised. There is no silent "first choice" fallback.
+
+The helpers build the prompt from a `Conversation`; `decide` and `label_logprobs` take
+ready-made OpenAI messages (AutoGRAMS' ``call_classifier`` and ``completions_*`` helpers).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 from ._prompts import Conversation, assemble, choice_question, yes_no_question
 from .config import AutogramConfig
 from .models.errors import DecisionError, ModelConfigError
-from .models.options import split_kwargs
+from .models.options import CallOptions, split_kwargs
 from .models.records import ChatModel, ChatRequest, ModelCall, OutputSpec, Result
 from .models.structured import complete_with_repair, parse_json
 from .models.tokens import counter_for_model
@@ -34,7 +37,7 @@ _WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 def yes_or_no(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     conversation: Conversation,
     question: str,
@@ -43,14 +46,13 @@ def yes_or_no(
 ) -> Result[bool]:
     """True if the model answers Yes to ``question`` about the last ``max_turns`` turns."""
     text, labels = yes_no_question(question, config.default_question_prompt)
-    result = _decide(
-        model, config, conversation, question, text, labels, labels, max_turns, kwargs, "yes_or_no"
-    )
+    messages = _messages(config, conversation, text, max_turns, kwargs, "yes_or_no")
+    result = decide(client, config, messages, question, labels, labels, "yes_or_no", **kwargs)
     return Result(result.value == 0, result.calls, result.text)
 
 
 def multiple_choice(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     conversation: Conversation,
     question: str,
@@ -64,22 +66,12 @@ def multiple_choice(
     if len(choices) == 1:
         return Result(0, (), "")
     text, labels = choice_question(question, choices, config.default_question_prompt)
-    return _decide(
-        model,
-        config,
-        conversation,
-        question,
-        text,
-        labels,
-        choices,
-        max_turns,
-        kwargs,
-        "multiple_choice",
-    )
+    messages = _messages(config, conversation, text, max_turns, kwargs, "multiple_choice")
+    return decide(client, config, messages, question, labels, choices, "multiple_choice", **kwargs)
 
 
 def multiple_choice_logits(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     conversation: Conversation,
     question: str,
@@ -87,41 +79,20 @@ def multiple_choice_logits(
     max_turns: int | None = 1,
     **kwargs: Any,
 ) -> Result[list[float]]:
-    """Log-probability of each choice (-inf for choices outside the server's top 20)."""
-    if config.resolved_classifier_mode != "logit":
-        raise ModelConfigError(
-            "classifier_mode",
-            "multiple_choice_logits needs classifier_mode='logit': json mode has no "
-            "per-choice probabilities",
-        )
+    """Log-probability of each choice (-inf for choices outside the server's top 20).
+
+    Works in either ``classifier_mode``: it always asks for one token with its logprobs,
+    biased towards the labels when tiktoken knows the model's token ids.
+    """
     text, labels = choice_question(question, choices, config.default_question_prompt)
-    result, top = _decide_logit(
-        model,
-        config,
-        conversation,
-        question,
-        text,
-        labels,
-        choices,
-        max_turns,
-        kwargs,
-        "multiple_choice_logits",
-        logprobs=True,
+    messages = _messages(config, conversation, text, max_turns, kwargs, "multiple_choice_logits")
+    return label_logprobs(
+        client, config, messages, question, labels, "multiple_choice_logits", **kwargs
     )
-    if not top:
-        raise DecisionError(
-            question, choices, result.text, "the server returned no logprobs", result.calls
-        )
-    best = {label: -math.inf for label in labels}
-    for token, logprob in top:
-        label = token.strip()
-        if label in best:
-            best[label] = max(best[label], logprob)
-    return Result([best[label] for label in labels], result.calls, result.text)
 
 
 def decide_transition(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     conversation: Conversation,
     question: str,
@@ -142,41 +113,38 @@ def decide_transition(
     if len(keys) == 1:
         return Result(transitions[keys[0]], (), "")
     if sorted(key.lower() for key in keys) == ["no", "yes"]:
-        answer = yes_or_no(model, config, conversation, question, max_turns, **kwargs)
+        answer = yes_or_no(client, config, conversation, question, max_turns, **kwargs)
         chosen = next(k for k in keys if k.lower() == ("yes" if answer.value else "no"))
         return Result(transitions[chosen], answer.calls, answer.text)
-    index = multiple_choice(model, config, conversation, question, keys, max_turns, **kwargs)
+    index = multiple_choice(client, config, conversation, question, keys, max_turns, **kwargs)
     return Result(transitions[keys[index.value]], index.calls, index.text)
 
 
-def _decide(
-    model: ChatModel,
+def decide(
+    client: ChatModel,
     config: AutogramConfig,
-    conversation: Conversation,
+    messages: Sequence[Mapping[str, Any]],
     question: str,
-    text: str,
     labels: Sequence[str],
     choices: Sequence[str],
-    max_turns: int | None,
-    kwargs: Mapping[str, Any],
     helper: str,
+    **kwargs: Any,
 ) -> Result[int]:
+    """Index of the label the model answers to ``messages`` (in the config's classifier
+    mode). ``choices`` are the texts the labels stand for; ``question`` names the decision
+    in errors. Keywords: model, timeout and request parameters."""
+    options = split_kwargs(helper, _without_prompt_options(kwargs))
     if config.resolved_classifier_mode == "logit":
-        result, _ = _decide_logit(
-            model,
-            config,
-            conversation,
-            question,
-            text,
-            labels,
-            choices,
-            max_turns,
-            kwargs,
-            helper,
-            logprobs=False,
+        request = _logit_request(
+            config, messages, labels, options, logprobs=False, require_bias=True
         )
-        return result
-    options = split_kwargs(helper, kwargs)
+        answer = client.complete(request)
+        try:
+            index = read_label(answer.text, labels, choices)
+        except ValueError as exc:
+            reason = f"{exc}; does the server honour logit_bias?"
+            raise DecisionError(question, choices, answer.text, reason, [answer.call]) from exc
+        return Result(index, (answer.call,), answer.text)
     schema = {
         "type": "object",
         "additionalProperties": False,
@@ -184,9 +152,7 @@ def _decide(
         "properties": {"answer": {"type": "string", "enum": list(labels)}},
     }
     request = ChatRequest(
-        messages=_messages(
-            config, conversation, text, options.model, max_turns, options.multi_modal_inputs
-        ),
+        messages=list(messages),
         kind="decision",
         role="classifier",
         model=options.model,
@@ -196,46 +162,62 @@ def _decide(
         params={"temperature": 0, "max_tokens": DECISION_MAX_TOKENS, **options.params},
     )
     return complete_with_repair(
-        model, request, lambda out: read_label(out, labels, choices), _failure(question, choices)
+        client, request, lambda out: read_label(out, labels, choices), _failure(question, choices)
     )
 
 
-def _decide_logit(
-    model: ChatModel,
+def label_logprobs(
+    client: ChatModel,
     config: AutogramConfig,
-    conversation: Conversation,
+    messages: Sequence[Mapping[str, Any]],
     question: str,
-    text: str,
     labels: Sequence[str],
-    choices: Sequence[str],
-    max_turns: int | None,
-    kwargs: Mapping[str, Any],
     helper: str,
+    **kwargs: Any,
+) -> Result[list[float]]:
+    """Log-probability of each label as the model's next token after ``messages`` (-inf for
+    labels outside the server's top 20)."""
+    options = split_kwargs(helper, _without_prompt_options(kwargs))
+    request = _logit_request(config, messages, labels, options, logprobs=True, require_bias=False)
+    answer = client.complete(request)
+    if not answer.top_logprobs:
+        reason = "the server returned no logprobs"
+        raise DecisionError(question, labels, answer.text, reason, [answer.call])
+    best = {label: -math.inf for label in labels}
+    for token, logprob in answer.top_logprobs:
+        label = token.strip()
+        if label in best:
+            best[label] = max(best[label], logprob)
+    return Result([best[label] for label in labels], (answer.call,), answer.text)
+
+
+def _logit_request(
+    config: AutogramConfig,
+    messages: Sequence[Mapping[str, Any]],
+    labels: Sequence[str],
+    options: CallOptions,
     *,
     logprobs: bool,
-) -> tuple[Result[int], tuple[tuple[str, float], ...]]:
-    options = split_kwargs(helper, kwargs)
+    require_bias: bool,
+) -> ChatRequest:
+    """A one-token request, its token biased towards the labels' first tokens (when tiktoken
+    knows the model; otherwise an error if `require_bias`)."""
     model_name = options.model or config.resolved_classifier_path
     counter = counter_for_model(model_name)
-    if not counter.exact:
+    params: dict[str, Any] = {"temperature": 0, "max_tokens": 1}
+    if counter.exact:
+        params["logit_bias"] = {str(counter.encode(label)[0]): LABEL_BIAS for label in labels}
+    elif require_bias:
         raise ModelConfigError(
             "classifier_mode",
             f"classifier_mode 'logit' needs the token ids of model {model_name!r}, which "
             "tiktoken does not know; use classifier_mode='json'",
         )
-    bias = {str(counter.encode(label)[0]): LABEL_BIAS for label in labels}
-    params: dict[str, Any] = {
-        "temperature": 0,
-        "max_tokens": 1,
-        "logit_bias": bias,
-        **options.params,
-    }
+    params.update(options.params)
     if logprobs:
         params.update(logprobs=True, top_logprobs=20)
-    request = ChatRequest(
-        messages=_messages(
-            config, conversation, text, options.model, max_turns, options.multi_modal_inputs
-        ),
+    return ChatRequest(
+        messages=list(messages),
         kind="decision",
         role="classifier",
         model=options.model,
@@ -243,29 +225,27 @@ def _decide_logit(
         choices=tuple(labels),
         params=params,
     )
-    answer = model.complete(request)
-    try:
-        index = read_label(answer.text, labels, choices)
-    except ValueError as exc:
-        raise DecisionError(
-            question,
-            choices,
-            answer.text,
-            f"{exc}; does the server honour logit_bias?",
-            [answer.call],
-        ) from exc
-    return Result(index, (answer.call,), answer.text), answer.top_logprobs
+
+
+#: keywords that shape the prompt, used before a decision's messages exist
+_PROMPT_OPTIONS = ("max_turns", "multi_modal_inputs")
+
+
+def _without_prompt_options(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if k not in _PROMPT_OPTIONS}
 
 
 def _messages(
     config: AutogramConfig,
     conversation: Conversation,
     text: str,
-    model_name: str | None,
     max_turns: int | None,
-    parts: Sequence[Mapping[str, Any]] | None,
+    kwargs: Mapping[str, Any],
+    helper: str,
 ) -> list[dict[str, Any]]:
-    counter = counter_for_model(model_name or config.resolved_classifier_path)
+    """The classifier-role prompt asking ``text`` about the conversation."""
+    options = split_kwargs(helper, kwargs)
+    counter = counter_for_model(options.model or config.resolved_classifier_path)
     return assemble(
         conversation,
         text,
@@ -274,7 +254,7 @@ def _messages(
         role="classifier",
         max_turns=max_turns,
         question=True,
-        multi_modal_inputs=parts,
+        multi_modal_inputs=options.multi_modal_inputs,
     )
 
 

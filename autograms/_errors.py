@@ -4,6 +4,7 @@
      ├── AutogramsError                    base of the dialog layer's own errors
      │    ├── ConversationError            a dialog call made where it cannot work
      │    │                                (reply outside a program, inside @autograms_external)
+     │    ├── SupervisorError              a supervisor's output cannot stand in for a helper's
      │    └── SessionError                 a session that cannot be loaded or saved
      │         ├── SessionFormatError      not a session, or a format/library this version refuses
      │         ├── SessionSignatureError   unsigned or tampered, with a key configured
@@ -53,6 +54,17 @@ class ConversationError(AutogramsError):
         self.function = function
 
 
+class SupervisorError(AutogramsError):
+    """A supervisor (``supervisor=`` of a helper, in supervisor mode) gave no usable output."""
+
+    def __init__(self, message: str, *, helper: str, output: object = None) -> None:
+        super().__init__(message)
+        #: the helper whose call was supervised, e.g. "yes_or_no"
+        self.helper = helper
+        #: what the supervisor returned
+        self.output = output
+
+
 class SessionError(AutogramsError):
     """A session blob or file that cannot be loaded or saved; the previous state is intact."""
 
@@ -88,6 +100,7 @@ __all__ = [
     "SessionSignatureError",
     "SnapshotMismatchError",
     "StructuredOutputError",
+    "SupervisorError",
     "UnpicklableLocalError",
     "UnsupportedPythonError",
 ]

@@ -1,6 +1,6 @@
-"""Generation helpers: free-text replies, structured outputs, embeddings, code extraction.
+"""Generation helpers: free-text replies, structured outputs, embeddings.
 
-Each helper takes a model, the config and a `Conversation` view, makes its model call(s),
+Each helper takes a model client, the config and a `Conversation` view, makes its model call(s),
 and returns a `Result` (value + `ModelCall` records); nothing here reads or writes
 conversation memory. ``autograms.functional`` wraps these with memory.
 """
@@ -32,7 +32,7 @@ REPLY_SUFFIX_INSTRUCTION = (
 
 
 def chat_reply(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     conversation: Conversation,
     instruction: str,
@@ -43,7 +43,7 @@ def chat_reply(
     request parameters (temperature, max_tokens ...)."""
     options = split_kwargs("chat_reply", kwargs)
     messages = _chat_messages(config, conversation, instruction, options)
-    return _chat(model, config, messages, options)
+    return _chat(client, config, messages, options)
 
 
 def _chat_messages(
@@ -62,23 +62,27 @@ def _chat_messages(
 
 
 def local_thought(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     instruction: str,
     system_prompt: str = "",
     **kwargs: Any,
 ) -> Result[str]:
     """A one-shot reply to ``instruction`` with no conversation history."""
-    return chat_reply(model, config, Conversation(system_prompt, ()), instruction, **kwargs)
+    return chat_reply(client, config, Conversation(system_prompt, ()), instruction, **kwargs)
 
 
 def reply_with_suffix(
-    model: ChatModel, config: AutogramConfig, conversation: Conversation, suffix: str, **kwargs: Any
+    client: ChatModel,
+    config: AutogramConfig,
+    conversation: Conversation,
+    suffix: str,
+    **kwargs: Any,
 ) -> Result[str]:
     """A short model-written response to the user followed by exactly ``suffix``."""
     template = config.reply_suffix_inst_conversion or REPLY_SUFFIX_INSTRUCTION
     result = chat_reply(
-        model, config, conversation, template.replace("<instruction>", suffix), **kwargs
+        client, config, conversation, template.replace("<instruction>", suffix), **kwargs
     )
     return Result(splice_suffix(result.value, suffix), result.calls, result.text)
 
@@ -98,17 +102,17 @@ def splice_suffix(response: str, suffix: str) -> str:
 
 
 def complete_messages(
-    model: ChatModel, config: AutogramConfig, messages: Sequence[Mapping[str, Any]], **kwargs: Any
+    client: ChatModel, config: AutogramConfig, messages: Sequence[Mapping[str, Any]], **kwargs: Any
 ) -> Result[str]:
     """The reply to raw OpenAI ``messages``, cut to the chat budget (call_chat_completion)."""
     options = split_kwargs("complete_messages", kwargs)
     counter = counter_for_model(options.model or config.chatbot_path)
     fitted = fit_to_budget(messages, config.chatbot_max_input_len, counter)
-    return _chat(model, config, fitted, options, post_process=False)
+    return _chat(client, config, fitted, options, post_process=False)
 
 
 def call_llm(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     prompt: str,
     call_type: str = "chat_completion",
@@ -120,11 +124,11 @@ def call_llm(
             f"call_type {call_type!r} is not supported: only 'chat_completion' is "
             "(the legacy completions endpoint is not used)"
         )
-    return complete_messages(model, config, [{"role": "user", "content": prompt}], **kwargs)
+    return complete_messages(client, config, [{"role": "user", "content": prompt}], **kwargs)
 
 
 def _chat(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     messages: Sequence[Mapping[str, Any]],
     options: CallOptions,
@@ -140,11 +144,11 @@ def _chat(
         timeout=options.timeout,
     )
     try:
-        result = model.complete(request)
+        result = client.complete(request)
         calls = [result.call]
         if _banned_phrase(result.text, config.banned_phrases or []):
             logger.warning("reply contains a banned phrase; generating it once more")
-            result = model.complete(request)
+            result = client.complete(request)
             calls.append(result.call)
     except ModelCallError:
         if config.error_response is None:
@@ -169,7 +173,7 @@ def tidy_reply(text: str, agent_name: str) -> str:
 
 
 def generate_object(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     conversation: Conversation,
     instruction: str,
@@ -179,7 +183,7 @@ def generate_object(
     """An answer shaped by a pydantic model class (returns an instance) or a JSON schema /
     OpenAI response_format dict (returns the parsed dict; ``Result.text`` holds the JSON)."""
     return _structured(
-        model,
+        client,
         config,
         conversation,
         instruction,
@@ -190,7 +194,7 @@ def generate_object(
 
 
 def generate_list(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     conversation: Conversation,
     instruction: str,
@@ -199,12 +203,13 @@ def generate_list(
     """A list of strings."""
     spec = _object_spec("string_list", {"data": {"type": "array", "items": {"type": "string"}}})
     return _field(
-        _structured(model, config, conversation, instruction, spec, kwargs, "generate_list"), "data"
+        _structured(client, config, conversation, instruction, spec, kwargs, "generate_list"),
+        "data",
     )
 
 
 def generate_list_of_choices(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     conversation: Conversation,
     instruction: str,
@@ -216,14 +221,14 @@ def generate_list_of_choices(
     spec = _object_spec("choice_list", {"data": {"type": "array", "items": items}})
     return _field(
         _structured(
-            model, config, conversation, instruction, spec, kwargs, "generate_list_of_choices"
+            client, config, conversation, instruction, spec, kwargs, "generate_list_of_choices"
         ),
         "data",
     )
 
 
 def generate_fixed_dict(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     conversation: Conversation,
     instruction: str,
@@ -233,12 +238,12 @@ def generate_fixed_dict(
     """A dict with exactly ``keys``, each a string."""
     spec = _object_spec("fixed_dict", {key: {"type": "string"} for key in keys})
     return _structured(
-        model, config, conversation, instruction, spec, kwargs, "generate_fixed_dict"
+        client, config, conversation, instruction, spec, kwargs, "generate_fixed_dict"
     )
 
 
 def generate_fixed_list(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     conversation: Conversation,
     instruction: str,
@@ -247,12 +252,12 @@ def generate_fixed_list(
 ) -> Result[list[str]]:
     """Exactly ``num_items`` strings."""
     keys = [f"item{i}" for i in range(1, num_items + 1)]
-    result = generate_fixed_dict(model, config, conversation, instruction, keys, **kwargs)
+    result = generate_fixed_dict(client, config, conversation, instruction, keys, **kwargs)
     return Result([result.value[key] for key in keys], result.calls, result.text)
 
 
 def generate_list_of_dicts(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     conversation: Conversation,
     instruction: str,
@@ -264,7 +269,7 @@ def generate_list_of_dicts(
     spec = _object_spec("dict_list", {"data": {"type": "array", "items": item}})
     return _field(
         _structured(
-            model, config, conversation, instruction, spec, kwargs, "generate_list_of_dicts"
+            client, config, conversation, instruction, spec, kwargs, "generate_list_of_dicts"
         ),
         "data",
     )
@@ -283,7 +288,7 @@ class _Step:
 
 
 def thought_decision_chain(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     conversation: Conversation,
     instruction: str,
@@ -299,7 +304,7 @@ def thought_decision_chain(
     spec = _object_spec("chain", {step.key: step.schema for step in steps})
     listing = "\n".join(f"{step.key}: {step.prompt}" for step in steps)
     prompt = f"{instruction}\n\nAnswer each step in order:\n{listing}".strip()
-    result = _structured(model, config, conversation, prompt, spec, kwargs, "thought_chain")
+    result = _structured(client, config, conversation, prompt, spec, kwargs, "thought_chain")
     answers = [step.answer(result.value[step.key]) for step in steps]
     return Result(answers, result.calls, result.text)
 
@@ -319,7 +324,7 @@ def _chain_step(index: int, item: str | Mapping[str, Any]) -> _Step:
 
 
 def thought_chain(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     conversation: Conversation,
     instruction: str,
@@ -327,11 +332,11 @@ def thought_chain(
     **kwargs: Any,
 ) -> Result[list[str]]:
     """Free-text answers to a chain of prompts, in one call."""
-    return thought_decision_chain(model, config, conversation, instruction, list(chain), **kwargs)
+    return thought_decision_chain(client, config, conversation, instruction, list(chain), **kwargs)
 
 
 def decision_chain(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     conversation: Conversation,
     instruction: str,
@@ -342,11 +347,11 @@ def decision_chain(
     for item in chain:
         if not item.get("choices"):
             raise ValueError(f"decision_chain item {item!r} has no choices")
-    return thought_decision_chain(model, config, conversation, instruction, list(chain), **kwargs)
+    return thought_decision_chain(client, config, conversation, instruction, list(chain), **kwargs)
 
 
 def _structured(
-    model: ChatModel,
+    client: ChatModel,
     config: AutogramConfig,
     conversation: Conversation,
     instruction: str,
@@ -356,8 +361,33 @@ def _structured(
 ) -> Result[Any]:
     options = split_kwargs(helper, kwargs)
     messages = _chat_messages(config, conversation, instruction, options)
+    return _request_structured(client, config, messages, spec, options)
+
+
+def complete_structured(
+    client: ChatModel,
+    config: AutogramConfig,
+    messages: Sequence[Mapping[str, Any]],
+    obj_structure: Any,
+    **kwargs: Any,
+) -> Result[Any]:
+    """The answer to raw OpenAI ``messages`` (cut to the chat budget) shaped by
+    ``obj_structure``, as `generate_object` shapes its answer."""
+    options = split_kwargs("complete_structured", kwargs)
+    counter = counter_for_model(options.model or config.chatbot_path)
+    fitted = fit_to_budget(messages, config.chatbot_max_input_len, counter)
+    return _request_structured(client, config, fitted, spec_from_structure(obj_structure), options)
+
+
+def _request_structured(
+    client: ChatModel,
+    config: AutogramConfig,
+    messages: Sequence[Mapping[str, Any]],
+    spec: OutputSpec,
+    options: CallOptions,
+) -> Result[Any]:
     request = ChatRequest(
-        messages=messages,
+        messages=list(messages),
         kind="structured",
         role="chatbot",
         model=options.model,
@@ -365,7 +395,7 @@ def _structured(
         timeout=options.timeout,
         params=chat_params(config, options, with_max_tokens=False),
     )
-    return request_structured(model, request)
+    return request_structured(client, request)
 
 
 def _object_schema(properties: Mapping[str, Any]) -> dict[str, Any]:
@@ -386,7 +416,7 @@ def _field(result: Result[Any], key: str) -> Result[Any]:
 
 
 def embed_texts(
-    model: ChatModel, config: AutogramConfig, texts: Sequence[str], **kwargs: Any
+    client: ChatModel, config: AutogramConfig, texts: Sequence[str], **kwargs: Any
 ) -> Result[list[list[float]]]:
     """One embedding vector per text (get_batch_embeddings). Keywords: model, timeout,
     dimensions."""
@@ -402,43 +432,13 @@ def embed_texts(
         timeout=kwargs.get("timeout"),
         dimensions=kwargs.get("dimensions"),
     )
-    result = model.embed(request)
+    result = client.embed(request)
     return Result(result.vectors, (result.call,), "")
 
 
 def embed_text(
-    model: ChatModel, config: AutogramConfig, text: str, **kwargs: Any
+    client: ChatModel, config: AutogramConfig, text: str, **kwargs: Any
 ) -> Result[list[float]]:
     """The embedding vector of one text (get_single_embedding)."""
-    result = embed_texts(model, config, [text], **kwargs)
+    result = embed_texts(client, config, [text], **kwargs)
     return Result(result.value[0], result.calls, "")
-
-
-_FENCE_LINE = re.compile(r"^\s*```\s*([^\s`]*)\s*$")
-
-
-def extract_code(
-    input_string: str, code_type: str = "python", merge_blocks: bool = True
-) -> str | list[str]:
-    """Code of the top-level ```code_type fenced blocks (joined by newlines, or a list).
-
-    Fences inside a block that name a language open a nested block, and a bare fence closes
-    the innermost one, so markdown examples inside the code survive. A block left open at the
-    end (a cut-off answer) is dropped.
-    """
-    blocks: list[str] = []
-    lines: list[str] = []
-    depth = 0
-    for line in input_string.splitlines(keepends=True):
-        fence = _FENCE_LINE.match(line)
-        if depth == 0:
-            if fence and fence.group(1) == code_type:
-                depth, lines = 1, []
-            continue
-        if fence:
-            depth += 1 if fence.group(1) else -1
-            if depth == 0:
-                blocks.append("".join(lines))
-                continue
-        lines.append(line)
-    return "\n".join(blocks) if merge_blocks else blocks

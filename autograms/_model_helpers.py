@@ -1,39 +1,56 @@
 """The model helpers of `autograms.functional`, bound to the running conversation.
 
 Each helper reads the conversation from the current memory, calls the pure helper of
-`_generation` or `_decisions` with the session's model and config, logs the model calls, and
-records what the conversation should remember (thoughts, replies).
+`_generation` or `_decisions` with the session's model and config, logs the model calls (with
+the position in the bot that asked), and records what the conversation should remember
+(thoughts, replies).
+
+Keyword arguments are sorted by `_helper_call` (per-call model settings, supervisors).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from . import _decisions, _generation
 from ._control import GOTO, RETURNTO, reply
-from ._prompts import assemble
-from .memory import MemoryObject, require_memory
-from .models.records import Result
+from ._errors import SupervisorError
+from ._helper_call import HelperCall, start_call, with_model
+from ._position import CodePosition, code_position
+from ._prompts import assemble, choice_labels
+from ._supervision import default_answer
+from .memory import require_memory
 from .models.tokens import counter_for_model
 
-# AutoGRAMS' supervisor keywords only act in its supervisor mode, which this library does
-# not run; outside it AutoGRAMS drops them too.
-_SUPERVISOR_KEYWORDS = ("supervisor", "supervisor_kwargs")
+
+def _label_of(helper: str, choices: Sequence[str]) -> Callable[[Any], str]:
+    """Answer text for a supervisor that returns a choice's index: that choice's label."""
+
+    def encode(output: Any) -> str:
+        labels = choice_labels(len(choices))
+        if isinstance(output, int) and not isinstance(output, bool):
+            if 0 <= output < len(choices):
+                return labels[output]
+            raise SupervisorError(
+                f"the supervisor of {helper}() returned index {output}, but there are "
+                f"{len(choices)} choices",
+                helper=helper,
+                output=output,
+            )
+        return default_answer(helper, output)
+
+    return encode
 
 
-def _session(what: str) -> MemoryObject:
-    return require_memory(what)
+def _wrapped(helper: str, key: str) -> Callable[[Any], str]:
+    """Answer text for a supervisor that returns a helper's list: ``{key: the list}``."""
 
+    def encode(output: Any) -> str:
+        return default_answer(helper, {key: output} if isinstance(output, list) else output)
 
-def _value(memory: MemoryObject, result: Result, helper: str) -> Any:
-    memory.log_model_calls(result.calls, helper)
-    return result.value
-
-
-def _clean(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in kwargs.items() if key not in _SUPERVISOR_KEYWORDS}
+    return encode
 
 
 # -- replies -------------------------------------------------------------------------------
@@ -48,14 +65,17 @@ def reply_instruction(
     """Reply with what the model writes for `instruction`; returns the user's next message.
 
     Keywords go to the model call: max_turns, model, temperature, max_tokens,
-    multi_modal_inputs ...
+    multi_modal_inputs ...; supervisor= and supervisor_kwargs= as in `autograms.supervisors`.
     """
-    memory = _session("reply_instruction()")
+    memory = require_memory("reply_instruction()")
     memory.check_may_pause("reply_instruction()")
-    result = _generation.chat_reply(
-        memory.model, memory.config, memory.conversation(), instruction, **_clean(kwargs)
+    call = start_call("reply_instruction", (instruction,), kwargs, memory=memory)
+    text = call.value(
+        _generation.chat_reply(
+            call.model, call.config, memory.conversation(), instruction, **call.options
+        )
     )
-    return reply(_value(memory, result, "reply_instruction"), data=data, ADDRESS=ADDRESS)
+    return reply(text, data=data, ADDRESS=ADDRESS)
 
 
 def reply_suffix(
@@ -65,12 +85,15 @@ def reply_suffix(
     **kwargs: Any,
 ) -> str:
     """Reply with a short model-written response followed by exactly `instruction`."""
-    memory = _session("reply_suffix()")
+    memory = require_memory("reply_suffix()")
     memory.check_may_pause("reply_suffix()")
-    result = _generation.reply_with_suffix(
-        memory.model, memory.config, memory.conversation(), instruction, **_clean(kwargs)
+    call = start_call("reply_suffix", (instruction,), kwargs, memory=memory)
+    text = call.value(
+        _generation.reply_with_suffix(
+            call.model, call.config, memory.conversation(), instruction, **call.options
+        )
     )
-    return reply(_value(memory, result, "reply_suffix"), data=data, ADDRESS=ADDRESS)
+    return reply(text, data=data, ADDRESS=ADDRESS)
 
 
 # -- thoughts and raw calls ------------------------------------------------------------------
@@ -78,51 +101,63 @@ def reply_suffix(
 
 def thought(instruction: str, **kwargs: Any) -> str:
     """The model's answer to `instruction`; the conversation remembers both."""
-    memory = _session("thought()")
-    result = _generation.chat_reply(
-        memory.model, memory.config, memory.conversation(), instruction, **_clean(kwargs)
+    call = start_call("thought", (instruction,), kwargs)
+    answer = call.value(
+        _generation.chat_reply(
+            call.model, call.config, call.memory.conversation(), instruction, **call.options
+        )
     )
-    answer = _value(memory, result, "thought")
-    memory.log_thought_turn(answer, instruction)
+    call.memory.log_thought_turn(answer, instruction)
     return answer
 
 
 def silent_thought(instruction: str, **kwargs: Any) -> str:
     """The model's answer to `instruction`; the conversation does not remember it."""
-    memory = _session("silent_thought()")
-    result = _generation.chat_reply(
-        memory.model, memory.config, memory.conversation(), instruction, **_clean(kwargs)
+    return _silent("silent_thought", instruction, kwargs)
+
+
+def call_conv_model(instruction: str, **kwargs: Any) -> str:
+    """The model's answer to `instruction` after the conversation (what `silent_thought`
+    does; AutoGRAMS' name for the call underneath the thoughts)."""
+    return _silent("call_conv_model", instruction, kwargs)
+
+
+def _silent(helper: str, instruction: str, kwargs: Mapping[str, Any]) -> str:
+    call = start_call(helper, (instruction,), kwargs)
+    return call.value(
+        _generation.chat_reply(
+            call.model, call.config, call.memory.conversation(), instruction, **call.options
+        )
     )
-    return _value(memory, result, "silent_thought")
 
 
 def local_thought(instruction: str, system_prompt: str = "", **kwargs: Any) -> str:
     """The model's answer to `instruction` alone, with no conversation history."""
-    memory = _session("local_thought()")
-    result = _generation.local_thought(
-        memory.model, memory.config, instruction, system_prompt, **_clean(kwargs)
+    call = start_call("local_thought", (instruction,), kwargs)
+    return call.value(
+        _generation.local_thought(
+            call.model, call.config, instruction, system_prompt, **call.options
+        )
     )
-    return _value(memory, result, "local_thought")
 
 
 def call_llm(
     prompt: str, call_type: str = "chat_completion", model: str | None = None, **kwargs: Any
 ) -> str:
     """The model's whole answer to one prompt (its start cut to fit the input budget)."""
-    memory = _session("call_llm()")
-    options = _clean(kwargs) | ({"model": model} if model else {})
-    result = _generation.call_llm(memory.model, memory.config, prompt, call_type, **options)
-    return _value(memory, result, "call_llm")
+    call = start_call("call_llm", (prompt,), with_model(kwargs, model))
+    return call.value(
+        _generation.call_llm(call.model, call.config, prompt, call_type, **call.options)
+    )
 
 
 def call_chat_completion(
     messages: Sequence[Mapping[str, Any]], model: str | None = None, **kwargs: Any
 ) -> tuple[str, bool]:
     """The model's answer to raw OpenAI `messages`: ``(text, True)``."""
-    memory = _session("call_chat_completion()")
-    options = _clean(kwargs) | ({"model": model} if model else {})
-    result = _generation.complete_messages(memory.model, memory.config, messages, **options)
-    return _value(memory, result, "call_chat_completion"), True
+    call = start_call("call_chat_completion", (messages,), with_model(kwargs, model))
+    result = _generation.complete_messages(call.model, call.config, messages, **call.options)
+    return call.value(result), True
 
 
 # -- decisions ------------------------------------------------------------------------------
@@ -133,45 +168,55 @@ def yes_or_no(question: str, max_turns: int | None = 1, **kwargs: Any) -> bool:
 
     Raises `DecisionError` when the model gives no usable answer (never a silent False).
     """
-    memory = _session("yes_or_no()")
-    result = _decisions.yes_or_no(
-        memory.model, memory.config, memory.conversation(), question, max_turns, **_clean(kwargs)
+    call = start_call("yes_or_no", (question,), kwargs)
+    return call.value(
+        _decisions.yes_or_no(
+            call.model,
+            call.config,
+            call.memory.conversation(),
+            question,
+            max_turns,
+            **call.options,
+        )
     )
-    return _value(memory, result, "yes_or_no")
 
 
 def multiple_choice(
     question: str, choices: Sequence[str], max_turns: int | None = 1, **kwargs: Any
 ) -> int:
     """Index of the choice the model picks; raises `DecisionError` if it picks none."""
-    memory = _session("multiple_choice()")
-    result = _decisions.multiple_choice(
-        memory.model,
-        memory.config,
-        memory.conversation(),
-        question,
-        choices,
-        max_turns,
-        **_clean(kwargs),
+    encode = _label_of("multiple_choice", choices)
+    call = start_call("multiple_choice", (question, choices), kwargs, encode)
+    return call.value(
+        _decisions.multiple_choice(
+            call.model,
+            call.config,
+            call.memory.conversation(),
+            question,
+            choices,
+            max_turns,
+            **call.options,
+        )
     )
-    return _value(memory, result, "multiple_choice")
 
 
 def multiple_choice_logits(
     question: str, choices: Sequence[str], max_turns: int | None = 1, **kwargs: Any
 ) -> list[float]:
-    """Log-probability of each choice (needs ``classifier_mode="logit"``)."""
-    memory = _session("multiple_choice_logits()")
-    result = _decisions.multiple_choice_logits(
-        memory.model,
-        memory.config,
-        memory.conversation(),
-        question,
-        choices,
-        max_turns,
-        **_clean(kwargs),
+    """Log-probability of each choice, from one token's top logprobs (any classifier_mode;
+    needs a server that returns logprobs)."""
+    call = start_call("multiple_choice_logits", (question, choices), kwargs, supervisable=False)
+    return call.value(
+        _decisions.multiple_choice_logits(
+            call.model,
+            call.config,
+            call.memory.conversation(),
+            question,
+            choices,
+            max_turns,
+            **call.options,
+        )
     )
-    return _value(memory, result, "multiple_choice_logits")
 
 
 def TRANSITION(
@@ -182,102 +227,145 @@ def TRANSITION(
 ) -> None:
     """Ask `transition_question`, then GOTO the label of the chosen answer (or RETURNTO it,
     for a destination written ``"returnto <label>"``)."""
-    memory = _session("TRANSITION()")
+    memory = require_memory("TRANSITION()")
     memory.check_may_pause("TRANSITION()")
+    keys = list(transitions)
+    encode = _choice_text("TRANSITION", keys)
+    call = start_call(
+        "TRANSITION", (transition_question, transitions), kwargs, encode, memory=memory
+    )
     result = _decisions.decide_transition(
-        memory.model,
-        memory.config,
+        call.model,
+        call.config,
         memory.conversation(),
         transition_question,
         transitions,
         max_turns,
-        **_clean(kwargs),
+        **call.options,
     )
-    destination = _value(memory, result, "TRANSITION").strip()
+    destination = call.value(result).strip()
     kind, _, label = destination.partition(" ")
     if kind.lower() == "returnto" and label:
         RETURNTO(label.strip())
     GOTO(destination)
 
 
+def _choice_text(helper: str, keys: Sequence[str]) -> Callable[[Any], str]:
+    """Answer text for a TRANSITION supervisor that returns a key's index: the key."""
+
+    def encode(output: Any) -> str:
+        if isinstance(output, int) and not isinstance(output, bool) and 0 <= output < len(keys):
+            return keys[output]
+        return default_answer(helper, output)
+
+    return encode
+
+
 # -- structured generation ---------------------------------------------------------------------
 
 
-def _generate(helper: str, *args: Any, **kwargs: Any) -> Any:
-    memory = _session(f"{helper}()")
+def _generate(
+    helper: str, args: tuple[Any, ...], kwargs: Mapping[str, Any], encode: Any = None
+) -> Any:
+    call = start_call(helper, args, kwargs, encode)
     function = getattr(_generation, helper)
-    result = function(memory.model, memory.config, memory.conversation(), *args, **_clean(kwargs))
-    return _value(memory, result, helper)
+    conversation = call.memory.conversation()
+    return call.value(function(call.model, call.config, conversation, *args, **call.options))
 
 
 def generate_list(instruction: str, **kwargs: Any) -> list[str]:
     """A list of strings the model writes for `instruction`."""
-    return _generate("generate_list", instruction, **kwargs)
+    return _generate("generate_list", (instruction,), kwargs, _wrapped("generate_list", "data"))
 
 
 def generate_fixed_list(instruction: str, num_items: int, **kwargs: Any) -> list[str]:
     """Exactly `num_items` strings."""
-    return _generate("generate_fixed_list", instruction, num_items, **kwargs)
+
+    def encode(output: Any) -> str:
+        if isinstance(output, list):
+            output = {f"item{i}": item for i, item in enumerate(output, 1)}
+        return default_answer("generate_fixed_list", output)
+
+    return _generate("generate_fixed_list", (instruction, num_items), kwargs, encode)
 
 
 def generate_fixed_dict(instruction: str, keys: Sequence[str], **kwargs: Any) -> dict[str, str]:
     """A dict with exactly `keys`, each a string the model writes."""
-    return _generate("generate_fixed_dict", instruction, keys, **kwargs)
+    return _generate("generate_fixed_dict", (instruction, keys), kwargs)
 
 
 def generate_list_of_dicts(
     instruction: str, keys: Sequence[str], **kwargs: Any
 ) -> list[dict[str, str]]:
     """A list of dicts, each with exactly `keys`."""
-    return _generate("generate_list_of_dicts", instruction, keys, **kwargs)
+    encode = _wrapped("generate_list_of_dicts", "data")
+    return _generate("generate_list_of_dicts", (instruction, keys), kwargs, encode)
 
 
 def generate_list_of_choices(instruction: str, choices: Sequence[str], **kwargs: Any) -> list[str]:
     """A list whose items are all taken from `choices`."""
-    return _generate("generate_list_of_choices", instruction, choices, **kwargs)
+    encode = _wrapped("generate_list_of_choices", "data")
+    return _generate("generate_list_of_choices", (instruction, choices), kwargs, encode)
 
 
 def generate_object(instruction: str, obj_structure: Any, **kwargs: Any) -> Any:
     """An object of `obj_structure`: a pydantic model class (returns an instance) or an
     OpenAI JSON-schema dict (returns the JSON text, as AutoGRAMS does)."""
-    value = _generate("generate_object", instruction, obj_structure, **kwargs)
+    value = _generate("generate_object", (instruction, obj_structure), kwargs)
     return json.dumps(value) if isinstance(obj_structure, Mapping) else value
 
 
 def thought_chain(instruction: str, chain: Sequence[str], **kwargs: Any) -> list[str]:
     """Answers to a chain of prompts, written by the model in one structured call."""
-    return _generate("thought_chain", instruction, chain, **kwargs)
+    return _generate("thought_chain", (instruction, chain), kwargs)
 
 
 def decision_chain(
     instruction: str, chain: Sequence[Mapping[str, Any]], **kwargs: Any
 ) -> list[str]:
     """Choices for a chain of ``{"question", "choices"}`` decisions, in one call."""
-    return _generate("decision_chain", instruction, chain, **kwargs)
+    return _generate("decision_chain", (instruction, chain), kwargs)
 
 
 def thought_decision_chain(
-    instruction: str, chain_structure: Sequence[Any], **kwargs: Any
+    instruction: str, chain_structure: Sequence[Any], fixed_type: Any = None, **kwargs: Any
 ) -> list[str]:
-    """A mixed chain of prompts and decisions, in one call."""
-    return _generate("thought_decision_chain", instruction, chain_structure, **kwargs)
+    """A mixed chain of prompts and decisions, in one call (`fixed_type` is accepted for
+    AutoGRAMS compatibility and has no effect, as there)."""
+    return _generate("thought_decision_chain", (instruction, chain_structure), kwargs)
 
 
 # -- embeddings and history ------------------------------------------------------------------
 
 
-def get_batch_embeddings(texts: Sequence[str], **kwargs: Any) -> list[list[float]]:
-    """One embedding vector per text."""
-    memory = _session("get_batch_embeddings()")
-    result = _generation.embed_texts(memory.model, memory.config, texts, **_clean(kwargs))
-    return _value(memory, result, "get_batch_embeddings")
+def get_batch_embeddings(
+    texts: Sequence[str], default_size: int | None = None, **kwargs: Any
+) -> list[list[float]]:
+    """One embedding vector per text. `default_size` is the vectors' length in test mode
+    (default: the scripted model's, the same as `get_single_embedding`'s)."""
+    call = start_call("get_batch_embeddings", (texts,), kwargs, supervisable=False)
+    options = _embedding_options(call, default_size)
+    return call.value(_generation.embed_texts(call.model, call.config, texts, **options))
 
 
-def get_single_embedding(text: str, **kwargs: Any) -> list[float]:
-    """The embedding vector of one text."""
-    memory = _session("get_single_embedding()")
-    result = _generation.embed_text(memory.model, memory.config, text, **_clean(kwargs))
-    return _value(memory, result, "get_single_embedding")
+def get_single_embedding(text: str, default_size: int | None = None, **kwargs: Any) -> list[float]:
+    """The embedding vector of one text (`default_size`: its length in test mode)."""
+    call = start_call("get_single_embedding", (text,), kwargs, supervisable=False)
+    options = _embedding_options(call, default_size)
+    return call.value(_generation.embed_text(call.model, call.config, text, **options))
+
+
+def _embedding_options(call: HelperCall, default_size: int | None) -> dict[str, Any]:
+    if not call.memory.test_mode:
+        return call.options
+    options = {k: v for k, v in call.options.items() if k in _EMBEDDING_KEYWORDS}
+    if default_size is not None:
+        options.setdefault("dimensions", default_size)
+    return options
+
+
+#: keywords an embeddings call takes (in test mode, others are ignored like any unknown one)
+_EMBEDDING_KEYWORDS = ("model", "timeout", "dimensions")
 
 
 def get_turn_history(
@@ -286,7 +374,7 @@ def get_turn_history(
     """The conversation as the model would see it: ``(inputs, outputs, system_prompt)``,
     the user-side and assistant-side message texts in order. `conv_only` is accepted for
     AutoGRAMS compatibility and has no effect."""
-    memory = _session("get_turn_history()")
+    memory = require_memory("get_turn_history()")
     messages = assemble(
         memory.conversation(),
         instruction or "",
@@ -302,39 +390,67 @@ def get_turn_history(
 def set_system_prompt(text: str) -> None:
     """Set the system prompt of the current decorated call (its callees inherit it; it
     reverts when the call returns)."""
-    _session("set_system_prompt()").set_system_prompt(text)
+    require_memory("set_system_prompt()").set_system_prompt(text)
 
 
 def append_system_prompt(text: str) -> None:
     """Add a line to the current decorated call's system prompt."""
-    _session("append_system_prompt()").append_system_prompt(text)
+    require_memory("append_system_prompt()").append_system_prompt(text)
 
 
 def get_system_prompt() -> str:
     """The system prompt the current decorated call's model calls use."""
-    return _session("get_system_prompt()").get_system_prompt()
+    return require_memory("get_system_prompt()").get_system_prompt()
 
 
 def extract_last_user_reply() -> str | None:
     """The user's latest message (still available after the agent replied)."""
-    return _session("extract_last_user_reply()").extract_last_user_reply()
+    return require_memory("extract_last_user_reply()").extract_last_user_reply()
 
 
 def extract_full_conv_history() -> list[dict[str, str]]:
     """Every user and agent message of the session, in order, whatever the scopes."""
-    return _session("extract_full_conv_history()").extract_full_conv_history()
+    return require_memory("extract_full_conv_history()").extract_full_conv_history()
 
 
 def log_chat_turn(
-    reply_text: str,
+    reply: str,
     instruction: str | None = None,
     line_number: int | None = None,
     function_name: str | None = None,
 ) -> None:
-    """Record an agent reply without pausing (AutoGRAMS compatibility)."""
-    _session("log_chat_turn()").log_chat_turn(reply_text, function=function_name)
+    """Record an agent reply without pausing (AutoGRAMS compatibility); the log names
+    `function_name`, by default the bot function that called this."""
+    if function_name is None:
+        position = code_position()
+        function_name = None if position is None else position["function_name"]
+    require_memory("log_chat_turn()").log_chat_turn(reply, function=function_name)
 
 
-def log_thought_turn(reply_text: str, instruction: str) -> None:
+def log_thought_turn(reply: str, instruction: str) -> None:
     """Record a thought's instruction and answer in the conversation."""
-    _session("log_thought_turn()").log_thought_turn(reply_text, instruction)
+    require_memory("log_thought_turn()").log_thought_turn(reply, instruction)
+
+
+def get_code_position() -> CodePosition | None:
+    """``{"line_number", "function_name", "file_name"}`` of the bot code that called this
+    (the first frame outside the library), or None."""
+    return code_position()
+
+
+# -- AutoGRAMS' pydantic variants -----------------------------------------------------------
+
+
+def generate_list_obj(instruction: str, **kwargs: Any) -> list[str]:
+    """The same as `generate_list` (AutoGRAMS' deprecated variant built on pydantic)."""
+    return generate_list(instruction, **kwargs)
+
+
+def generate_fixed_list_obj(instruction: str, num_items: int, **kwargs: Any) -> list[str]:
+    """The same as `generate_fixed_list` (AutoGRAMS' variant built on pydantic)."""
+    return generate_fixed_list(instruction, num_items, **kwargs)
+
+
+def generate_fixed_dict_obj(instruction: str, keys: Sequence[str], **kwargs: Any) -> dict[str, str]:
+    """The same as `generate_fixed_dict` (AutoGRAMS' variant built on pydantic)."""
+    return generate_fixed_dict(instruction, keys, **kwargs)

@@ -220,6 +220,30 @@ def _user_message(text: str, parts: Sequence[Mapping[str, Any]] | None) -> dict[
     return {"role": "user", "content": [{"type": "text", "text": text}, *map(dict, parts)]}
 
 
+def messages_from_turns(
+    input_turns: Sequence[str],
+    output_turns: Sequence[str],
+    system_prompt: str | None = None,
+    multi_modal_inputs: Sequence[Mapping[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """OpenAI messages from AutoGRAMS' turn lists (what `get_turn_history` returns): the
+    system prompt, then each input as a user message followed by its output as an assistant
+    message; the input without an output comes last."""
+    if len(input_turns) != len(output_turns) + 1:
+        raise ValueError(
+            f"input_turns must hold one message more than output_turns (the last, unanswered "
+            f"one): got {len(input_turns)} inputs and {len(output_turns)} outputs"
+        )
+    messages: list[dict[str, Any]] = []
+    if system_prompt:
+        messages.append({"role": "system", "content": system_prompt})
+    for user, assistant in zip(input_turns, output_turns, strict=False):
+        messages.append({"role": "user", "content": user})
+        messages.append({"role": "assistant", "content": assistant})
+    messages.append(_user_message(input_turns[-1], multi_modal_inputs))
+    return messages
+
+
 def merge_system_prompt(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Messages with the system message folded into the first user message (for models
     without a system role)."""

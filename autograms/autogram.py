@@ -53,11 +53,11 @@ class Autogram:
                 f"root_function {getattr(root_function, '__qualname__', root_function)!r} must "
                 "be decorated with @autograms_function()"
             )
-        if supervisor_mode:
-            raise ValueError("supervisor_mode is not supported by this version of autograms")
         self.root_function = root_function
         self.config = _with_api_keys(autogram_config or AutogramConfig(), api_keys)
         self.test_mode = test_mode
+        #: run the supervisors given to helpers (``supervisor=``; see autograms.supervisors)
+        self.supervisor_mode = supervisor_mode
         self.seed = seed
         self._model = model
         self._model_lock = threading.Lock()
@@ -84,7 +84,11 @@ class Autogram:
     def init_memory(self, memory_dict: dict[str, Any] | None = None) -> MemoryObject:
         """A new session (idle: its first turn starts the program)."""
         memory = MemoryObject(
-            self.config, self.root_function, memory_dict, test_mode=self.test_mode
+            self.config,
+            self.root_function,
+            memory_dict,
+            test_mode=self.test_mode,
+            supervisor_mode=self.supervisor_mode,
         )
         memory._model = self._model
         return memory
@@ -99,6 +103,7 @@ class Autogram:
         """A working copy of `memory` made current, with the session's snapshot loaded."""
         work = memory.working_copy()
         work._model = self.model
+        work.supervisor_mode = self.supervisor_mode
         with use_memory(work):
             if memory._snapshot is None:
                 work._state = _copy_state(memory._state)
@@ -184,7 +189,9 @@ class Autogram:
     def use_config(self) -> Iterator[MemoryObject]:
         """A memory with this Autogram's config and model, for helper calls outside a
         conversation (e.g. an ``init_chatbot`` that builds embeddings)."""
-        with use_config(self.config, self.test_mode, model=self.model) as memory:
+        with use_config(
+            self.config, self.test_mode, self.supervisor_mode, model=self.model
+        ) as memory:
             yield memory
 
     def _require_root(self) -> Callable[..., Any]:
@@ -320,10 +327,19 @@ def _name(function: Any) -> str:
 
 @contextlib.contextmanager
 def use_config(
-    config: AutogramConfig | None = None, test_mode: bool = False, *, model: ChatModel | None = None
+    config: AutogramConfig | None = None,
+    test_mode: bool = False,
+    supervisor_mode: bool = False,
+    *,
+    model: ChatModel | None = None,
 ) -> Iterator[MemoryObject]:
     """A memory for helper calls outside any conversation (no pausing)."""
-    memory = MemoryObject(config or AutogramConfig(), test_mode=test_mode, model=model)
+    memory = MemoryObject(
+        config or AutogramConfig(),
+        test_mode=test_mode,
+        supervisor_mode=supervisor_mode,
+        model=model,
+    )
     with use_memory(memory), memory.pausing_forbidden("inside use_config()"):
         yield memory
 

@@ -1,26 +1,31 @@
 """The functions a program calls: replies, decisions, generation, jumps, conversation state.
 
-The AutoGRAMS import path (``from autograms.functional import reply, yes_or_no, ...``);
-this module only re-exports.
+The AutoGRAMS import path (``from autograms.functional import reply, yes_or_no, ...``) with
+every public name of AutoGRAMS 0.6.0's module; this module only re-exports.
 """
 
+from ._code import execute_code, extract_code, extract_code_legacy
 from ._control import EXIT, GOTO, RETURNTO, location, reply
-from ._generation import extract_code
 from ._model_helpers import (
     TRANSITION,
     append_system_prompt,
     call_chat_completion,
+    call_conv_model,
     call_llm,
     decision_chain,
     extract_full_conv_history,
     extract_last_user_reply,
     generate_fixed_dict,
+    generate_fixed_dict_obj,
     generate_fixed_list,
+    generate_fixed_list_obj,
     generate_list,
+    generate_list_obj,
     generate_list_of_choices,
     generate_list_of_dicts,
     generate_object,
     get_batch_embeddings,
+    get_code_position,
     get_single_embedding,
     get_system_prompt,
     get_turn_history,
@@ -38,6 +43,24 @@ from ._model_helpers import (
     thought_decision_chain,
     yes_or_no,
 )
+from ._parallel import initialize_thread_local, parallel_wrapper, process_task
+from ._raw_calls import (
+    call_classifier,
+    call_completion,
+    call_model,
+    call_object_model,
+    completions_classifier,
+    completions_logits,
+)
+from ._schemas import (
+    convert_openai_json_schema,
+    generate_json_schema,
+    initialize_value,
+    initialize_with_defaults,
+    initialize_with_defaults_json,
+    make_decision_regex,
+    make_decision_schema_json,
+)
 from .memory import get_memory, set_memory, use_memory
 
 __all__ = [
@@ -47,28 +70,51 @@ __all__ = [
     "TRANSITION",
     "append_system_prompt",
     "call_chat_completion",
+    "call_classifier",
+    "call_completion",
+    "call_conv_model",
     "call_llm",
+    "call_model",
+    "call_object_model",
+    "completions_classifier",
+    "completions_logits",
+    "convert_openai_json_schema",
     "decision_chain",
+    "execute_code",
     "extract_code",
+    "extract_code_legacy",
     "extract_full_conv_history",
     "extract_last_user_reply",
     "generate_fixed_dict",
+    "generate_fixed_dict_obj",
     "generate_fixed_list",
+    "generate_fixed_list_obj",
+    "generate_json_schema",
     "generate_list",
+    "generate_list_obj",
     "generate_list_of_choices",
     "generate_list_of_dicts",
     "generate_object",
     "get_batch_embeddings",
+    "get_code_position",
     "get_memory",
     "get_single_embedding",
     "get_system_prompt",
     "get_turn_history",
+    "initialize_thread_local",
+    "initialize_value",
+    "initialize_with_defaults",
+    "initialize_with_defaults_json",
     "local_thought",
     "location",
     "log_chat_turn",
     "log_thought_turn",
+    "make_decision_regex",
+    "make_decision_schema_json",
     "multiple_choice",
     "multiple_choice_logits",
+    "parallel_wrapper",
+    "process_task",
     "reply",
     "reply_instruction",
     "reply_suffix",

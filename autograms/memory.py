@@ -99,10 +99,13 @@ class MemoryObject:
         *,
         model: ChatModel | None = None,
         test_mode: bool = False,
+        supervisor_mode: bool = False,
     ) -> None:
         self.config = config or AutogramConfig()
         self.root_function = root_function
         self.test_mode = test_mode
+        #: whether helpers called with ``supervisor=`` run their supervisor (autograms.supervisors)
+        self.supervisor_mode = supervisor_mode
         self._model = model
         self._state = (
             memory_dict if memory_dict is not None else new_state(self.config.default_prompt)
@@ -242,10 +245,13 @@ class MemoryObject:
         turns.append({"role": "system_instruction", "content": instruction})
         turns.append({"role": "system_answer", "content": answer})
 
-    def log_model_calls(self, calls: tuple[ModelCall, ...], function_name: str) -> None:
-        """Record the model calls one helper made."""
+    def log_model_calls(
+        self, calls: tuple[ModelCall, ...], function_name: str, **fields: Any
+    ) -> None:
+        """Record the model calls one helper made (`fields` are added to each entry)."""
         for call in calls:
             entry = call.to_dict()
+            entry.update(fields)
             entry.update(entry_type="model", function_name=function_name, timestamp=_timestamp())
             self._log.append(entry)
 
@@ -300,6 +306,7 @@ class MemoryObject:
         work.config = self.config
         work.root_function = self.root_function
         work.test_mode = self.test_mode
+        work.supervisor_mode = self.supervisor_mode
         work._model = self._model
         work._state = None
         work._log = []

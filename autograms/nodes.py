@@ -9,7 +9,8 @@ from typing import Any
 from . import _control, _model_helpers
 from ._control import location
 from .decorators import autograms_node
-from .memory import get_memory
+from ._helper_call import model_options
+from .memory import get_memory, require_memory
 
 
 def _enter_node(address: str | None) -> None:
@@ -18,8 +19,11 @@ def _enter_node(address: str | None) -> None:
         memory.set_node(address)
 
 
-def reply(text: str, data: Any = None, ADDRESS: str | None = None) -> str:  # noqa: N803
-    """Log the node, then `functional.reply`."""
+def reply(text: str, data: Any = None, ADDRESS: str | None = None, **kwargs: Any) -> str:  # noqa: N803
+    """Log the node, then `functional.reply`. The keywords a model helper takes are accepted
+    for AutoGRAMS compatibility and have no effect (a fixed reply calls no model)."""
+    memory = require_memory("reply()")
+    model_options("reply", kwargs, memory.test_mode, supervised="supervisor" in kwargs)
     _enter_node(ADDRESS)
     return _control.reply(text, data=data, ADDRESS=ADDRESS)
 

@@ -161,10 +161,20 @@ def test_multiple_choice_logits_returns_one_logprob_per_choice(server, conversat
     assert result.value[0] > result.value[1] > result.value[2] > -math.inf
 
 
-def test_multiple_choice_logits_needs_logit_mode(conversation):
-    with pytest.raises(ModelConfigError, match="classifier_mode='logit'"):
-        _decisions.multiple_choice_logits(ScriptedModel(), AutogramConfig(), conversation,
-                                          "Which?", ["a", "b"])
+def test_multiple_choice_logits_works_with_the_default_config(conversation):
+    result = _decisions.multiple_choice_logits(ScriptedModel(), AutogramConfig(), conversation,
+                                               "Which?", ["a", "b"])
+    assert len(result.value) == 2 and all(-math.inf < v < 0 for v in result.value)
+
+
+def test_multiple_choice_logits_sends_no_bias_for_a_model_tiktoken_does_not_know(server,
+                                                                                 conversation):
+    config = config_for(server, chatbot_path="fake")  # json mode; tiktoken has no "fake"
+    result = _decisions.multiple_choice_logits(OpenAICompatModel(config), config, conversation,
+                                               "Which?", ["tea", "coffee"])
+    body = server.chat_requests()[0]
+    assert "logit_bias" not in body and body["top_logprobs"] == 20 and body["max_tokens"] == 1
+    assert len(result.value) == 2
 
 
 def test_unknown_keywords_are_refused_by_name(setup, conversation):

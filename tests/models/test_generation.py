@@ -7,7 +7,7 @@ import json
 import pydantic
 import pytest
 
-from autograms import _generation
+from autograms import _code, _generation
 from autograms._prompts import Conversation
 from autograms.models import OpenAICompatModel
 from autograms.models.tokens import count_messages, counter_for_model
@@ -230,8 +230,8 @@ def test_extract_code_of_one_language_with_nesting():
         "```python\ndoc = '''\n```markdown\n# t\n```\n'''\n```\n"
         "```python\nunclosed = True\n"
     )
-    assert _generation.extract_code(text, merge_blocks=False) == [
+    assert _code.extract_code(text, merge_blocks=False) == [
         "print('a')\n", "doc = '''\n```markdown\n# t\n```\n'''\n"]
-    assert _generation.extract_code(text) == "print('a')\n\ndoc = '''\n```markdown\n# t\n```\n'''\n"
-    assert _generation.extract_code(text, "js") == "alert(1)\n"
-    assert _generation.extract_code("no code") == ""
+    assert _code.extract_code(text) == "print('a')\n\ndoc = '''\n```markdown\n# t\n```\n'''\n"
+    assert _code.extract_code(text, "js") == "alert(1)\n"
+    assert _code.extract_code("no code") == ""

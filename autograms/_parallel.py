@@ -1,0 +1,102 @@
+"""Running a function many times at once, each run with a session memory of its own.
+
+``parallel_wrapper(summarize, [{"text": a}, {"text": b}])`` inside a program calls
+``summarize(text=a)`` and ``summarize(text=b)`` concurrently, each under its own copy of the
+running session's memory (so each sees the conversation so far), and returns their results in
+order. What the runs change in their memories (thoughts, log entries) is not merged back, as in
+AutoGRAMS, whose runs were separate processes. Pausing (``reply``, ``GOTO`` ...) is refused
+inside a run.
+
+AutoGRAMS used a process pool; these runs are threads. Model calls spend their time waiting
+for the server, so threads overlap them as well, without pickling the function; CPU-bound
+functions do not run faster this way.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import dill
+
+from . import _frames
+from ._errors import ConversationError
+from .memory import MemoryObject, get_memory, set_memory, use_memory
+
+#: runs at once at most
+MAX_WORKERS = 16
+
+
+def parallel_wrapper(
+    function: Callable[..., Any],
+    arg_list: Sequence[Mapping[str, Any]],
+    mem_list: Sequence[MemoryObject] | None = None,
+    with_autograms_memory: bool = True,
+) -> list[Any]:
+    """``[function(**args) for args in arg_list]``, computed concurrently.
+
+    Each run uses ``mem_list[i]`` as its memory when given, else (`with_autograms_memory`) a
+    copy of the current session's memory, else none. The first exception of a run is raised
+    once every run has finished.
+    """
+    if mem_list is not None and len(mem_list) != len(arg_list):
+        raise ValueError(
+            f"mem_list has {len(mem_list)} memories for {len(arg_list)} argument sets; give "
+            "one memory per run"
+        )
+    current = get_memory() if with_autograms_memory else None
+    memories = list(mem_list) if mem_list is not None else [None] * len(arg_list)
+    if mem_list is None and current is not None:
+        memories = [copy_memory(current) for _ in arg_list]
+    if not arg_list:
+        return []
+    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(arg_list))) as pool:
+        futures = [
+            pool.submit(process_task, function, args, memory)
+            for args, memory in zip(arg_list, memories, strict=True)
+        ]
+        return [future.result() for future in futures]
+
+
+def copy_memory(memory: MemoryObject) -> MemoryObject:
+    """A memory with the same config, model and modes as `memory` and a deep copy of its
+    state (an independent session that starts where `memory` is now)."""
+    return MemoryObject(
+        memory.config,
+        memory.root_function,
+        copy.deepcopy(memory.memory_dict),
+        model=memory.model,
+        test_mode=memory.test_mode,
+        supervisor_mode=memory.supervisor_mode,
+    )
+
+
+def initialize_thread_local(shared_object: MemoryObject | None) -> None:
+    """Make `shared_object` the current memory of this thread."""
+    set_memory(shared_object)
+
+
+def process_task(
+    function_pkl: Callable[..., Any] | bytes,
+    args: Mapping[str, Any],
+    shared_object_encoding: MemoryObject | None = None,
+) -> Any:
+    """One run of `parallel_wrapper`: ``function(**args)``, with `shared_object_encoding` as
+    the current memory while it runs (pausing refused) if given. `function_pkl` is the
+    function, or its dill pickle as AutoGRAMS passed it."""
+    function = dill.loads(function_pkl) if isinstance(function_pkl, bytes) else function_pkl
+    name = getattr(function, "__qualname__", repr(function))
+    if shared_object_encoding is None:
+        return _run(function, args, name)
+    with use_memory(shared_object_encoding):
+        with shared_object_encoding.pausing_forbidden(f"inside parallel_wrapper({name})"):
+            return _run(function, args, name)
+
+
+def _run(function: Callable[..., Any], args: Mapping[str, Any], name: str) -> Any:
+    outcome = _frames.run(function, kwargs=dict(args))
+    if isinstance(outcome, _frames.Paused):
+        raise ConversationError(f"{name} paused inside parallel_wrapper(); runs cannot pause")
+    return outcome.value

@@ -111,13 +111,17 @@ _RELEASED_PRODUCERS = frozenset({"GET_ITER", "BEFORE_WITH", "PUSH_EXC_INFO"})
 
 
 def _plan_clears(flow: Flow, plan: Plan) -> None:
+    spilled_by: dict[str, set[int]] = {}
+    for position, spills in plan.spills.items():
+        for spill in spills:
+            spilled_by.setdefault(spill.name, set()).add(position)
     for position, spills in plan.spills.items():
         if flow.instrs[position].name not in _RELEASED_PRODUCERS:
             continue
         for spill in spills:
             if spill.name.startswith(SPILL_PREFIX):
                 slot = int(spill.name[len(SPILL_PREFIX) :])
-                _clear_where_item_dies(flow, plan, spill.name, slot, position)
+                _clear_where_item_dies(flow, plan, spill, slot, spilled_by[spill.name])
     hidden = set(plan.hidden_names)
     for position, instr in enumerate(flow.instrs):
         if instr.name == "POP_EXCEPT" and flow.stacks[position] is not None:
@@ -127,15 +131,35 @@ def _plan_clears(flow: Flow, plan: Plan) -> None:
                 plan.clears_after.setdefault(position, set()).add(name)
 
 
-def _clear_where_item_dies(flow: Flow, plan: Plan, name: str, slot: int, producer_at: int) -> None:
-    """Clear `name` where normal control flow passes from code in which `slot` holds the item
-    that the instruction at `producer_at` pushed to code in which it does not (the item was
-    popped, or consumed by a call whose result took its place)."""
-    holding = _positions_holding(flow, slot, producer_at)
+def _clear_where_item_dies(
+    flow: Flow, plan: Plan, spill: Spill, slot: int, spilled_at: set[int]
+) -> None:
+    """Clear the spill's hidden local where normal control flow passes from code in which
+    `slot` holds the item its producer pushed to code in which it does not (the item was
+    popped, or consumed by a call whose result took its place).
+
+    Hidden locals are named by slot, so a later item in the same slot may be spilled into
+    the same local -- even by the very instruction that ends the first item's life (a SWAP
+    bringing a return value down over a `with` statement's exit). No clear goes where the
+    slot may hold such an item: its spill has already replaced the dead value.
+    """
+    holding = _positions_holding(flow, slot, spill.after)
     for position in holding:
         for successor in flow.normal_successors[position]:
-            if successor not in holding and _may_insert_before(flow, successor):
-                plan.clears_before.setdefault(successor, set()).add(name)
+            if (
+                successor not in holding
+                and _may_insert_before(flow, successor)
+                and not _holds_spilled_item(flow, successor, slot, spilled_at)
+            ):
+                plan.clears_before.setdefault(successor, set()).add(spill.name)
+
+
+def _holds_spilled_item(flow: Flow, position: int, slot: int, spilled_at: set[int]) -> bool:
+    """Whether `slot` may hold, before `position`, an item spilled after one of `spilled_at`."""
+    stack = flow.stacks[position]
+    if stack is None or len(stack) <= slot:
+        return False
+    return any(producer_position(key) in spilled_at for key in stack[slot][0] if key >= 0)
 
 
 def _positions_holding(flow: Flow, slot: int, producer_at: int) -> set[int]:

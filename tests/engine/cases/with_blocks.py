@@ -81,6 +81,33 @@ def pause_in_exit_chain():
     return first.log + second.log + [marker]
 
 
+@resumable
+def returned_through_with_and_pausing_finally():
+    try:
+        with Recorder("w"):
+            return checkpoint("value?") + "+m"
+    finally:
+        print("finally got", checkpoint("in finally"))
+
+
+@resumable
+def return_value_survives_pausing_finally():
+    value = returned_through_with_and_pausing_finally()
+    return value, checkpoint(("caller got", value))
+
+
+@resumable
+def returned_from_loop_in_with_through_pausing_finally():
+    try:
+        with Recorder("outer"), Recorder("inner"):
+            for n in range(3):
+                if checkpoint(("more?", n)) == "stop":
+                    return ("stopped at", n)
+    finally:
+        checkpoint("cleanup")
+    return "ran out"
+
+
 CASES = {
     "with_body": Case(with_body, (), ["x"]),
     "nested_with_and_loop": Case(nested_with_and_loop, (), ["1", "2"]),
@@ -91,4 +118,10 @@ CASES = {
     "exception_after_resume_to_exit": Case(exception_after_resume_goes_to_exit, (), ["nan"]),
     "with_suppress": Case(with_suppress, (), ["missing"]),
     "pause_in_exit_chain": Case(pause_in_exit_chain, (), ["m"]),
+    "return_value_survives_pausing_finally": Case(
+        return_value_survives_pausing_finally, (), ["x", "f", "end"]
+    ),
+    "return_from_loop_in_withs_through_pausing_finally": Case(
+        returned_from_loop_in_with_through_pausing_finally, (), ["go", "stop", "c"]
+    ),
 }

@@ -171,7 +171,8 @@ class Flow:
         be unbound.
 
         With ``checked=False`` only loads that do not check for NULL count: on 3.12+ such a
-        load of a missing local crashes the interpreter (3.11 checks every load). With
+        load of a missing local crashes the interpreter (3.11 checks every load). A checked
+        load either raises UnboundLocalError or proves the local bound from there on. With
         ``checked=True`` every load counts: the code would read the local before assigning it.
         """
         loads = FAST_LOADS if checked else UNCHECKED_LOAD_OPS
@@ -185,15 +186,25 @@ class Flow:
             known = seen.get(position)
             if known is not None and unbound <= known:
                 continue
-            seen[position] = unbound if known is None else known | unbound
+            unbound = seen[position] = unbound if known is None else known | unbound
             instr = self.instrs[position]
-            if instr.name in loads and instr.arg in unbound:
-                found.append(position)
+            after = unbound
+            if instr.name in FAST_LOADS and instr.arg in unbound:
+                if instr.name in loads:
+                    found.append(position)
+                # Past the load the local is bound (a checked load raised otherwise; the
+                # first unchecked one is reported, the reads after it follow from it).
+                after = unbound - {instr.arg}
             elif instr.name == "STORE_FAST" and self._stores_object(position):
-                unbound = unbound - {instr.arg}
+                after = unbound - {instr.arg}
             elif instr.name == "DELETE_FAST" and instr.arg in missing:
-                unbound = unbound | {instr.arg}
-            work.extend((successor, unbound) for successor in self.successors[position])
+                after = unbound | {instr.arg}
+            successors = self.successors[position]
+            if self.regions[position] is not None:
+                # The exception edge comes first; an exception leaves the locals as they were.
+                work.append((successors[0], unbound))
+                successors = successors[1:]
+            work.extend((successor, after) for successor in successors)
         return sorted(set(found))
 
     def _stores_object(self, position: int) -> bool:

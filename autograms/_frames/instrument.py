@@ -294,11 +294,24 @@ class _Rewriter:
             for site in plan.sites
             if site.label and site.goto_refusal is None and site.refusal is None
         }
+        self.checked_loads = self._loads_to_check()
         self.handler_entries = self._handler_entries()
         self.group_collectors = self._group_collectors()
         self.start_labels: dict[int, Label] = {}
         self.drop_labels: dict[int, Label] = {}
         self.filter_points = self._filter_points()
+
+    def _loads_to_check(self) -> frozenset[int]:
+        """Unchecked local loads a GOTO/RETURNTO could reach with the local unbound.
+
+        A jump keeps the frame's locals as they are, so at a labelled call any local may be
+        unbound, whatever the compiler proved for the paths it knew. Those loads check, as
+        LOAD_FAST_CHECK does, and raise UnboundLocalError at the read like plain Python.
+        """
+        if not self.goto_starts:
+            return frozenset()
+        user = frozenset(self.code.co_varnames) - frozenset(self.code.co_cellvars)
+        return frozenset(self.flow.unbound_reads(tuple(self.goto_starts), user, checked=False))
 
     def _handler_entries(self) -> set[int]:
         entries = set()
@@ -358,6 +371,8 @@ class _Rewriter:
             target.extend(self._with_pending(position, pending))
             pending = []
             target.extend(self._before(position))
+            if position in self.checked_loads:
+                item = emit.load_local_checked(item.arg, item.location)
             target.append(item)
             if in_prologue and item.name == "RESUME":
                 in_prologue = False

@@ -6,8 +6,11 @@ travels as a `JumpSignal`:
 * the target's value stack must be a prefix of the current one (same producers), so a jump
   never enters a loop, ``with`` or ``except`` block from outside;
 * the handlers left behind in the target frame may only be ``except`` blocks (and the
-  interpreter's own cleanup code): leaving a ``with`` or ``finally`` would skip its cleanup;
-* no local the labelled call's code reads without a check may be unbound now.
+  interpreter's own cleanup code): leaving a ``with`` or ``finally`` would skip its cleanup.
+
+A local left unbound by the jump is not refused here: every load a jump can reach with the
+local unbound checks it (see `instrument`), so the read raises UnboundLocalError, as it would
+in the same program written with loops.
 
 In frames between the raise and the target (RETURNTO) handlers run as for any exception, so
 their ``finally`` blocks and ``__exit__`` methods run exactly once. In the target frame the
@@ -24,7 +27,6 @@ from .analysis import HANDLER_CLEANUP, HANDLER_EXCEPT
 from .errors import ContinuationError, JumpSignal
 from .records import CallSite
 from .registry import FunctionInfo, is_driver_code, lookup
-from .resume import locals_read_unbound
 
 _LEAVABLE = (HANDLER_EXCEPT, HANDLER_CLEANUP)
 
@@ -118,10 +120,4 @@ def _jump_problem(
                 f"it would leave a {handler.kind} block without running it (jump from line "
                 f"{current.lineno})"
             )
-    unbound = info.user_locals.difference(frame.f_locals)  # 3.13: f_locals is a proxy
-    # Reads that would raise UnboundLocalError are the program's business; reads that would
-    # crash the interpreter (unchecked loads, 3.12+) are refused.
-    unsafe = locals_read_unbound(info, [target.goto_start], unbound, checked=False)
-    if unsafe:
-        return f"locals {sorted(unsafe)} are read there but are unbound now"
     return None

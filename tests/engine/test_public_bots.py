@@ -11,8 +11,18 @@ from tests.engine.public_harness import MODES, transcript
 
 #: bot -> (its oracle bot, the user's messages)
 SAME_AS_ORACLE = {
+    "pizza": ("pizza_loops", ["huge", "ok", "medium", "two", "ok", "3", "fine", "bye"]),
     "return_through_finally": ("return_through_finally", ["x", "y", "z"]),
 }
+
+#: bot -> (the user's messages, the transcript spelled out)
+SPELLED_OUT = {
+    "goto_reads_unbound": (
+        ["jump"],
+        ["start", ["raised", "UnboundLocalError", ""]],
+    ),
+}
+
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("bot", sorted(SAME_AS_ORACLE))
@@ -21,3 +31,15 @@ def test_resumed_bot_says_what_its_oracle_says(bot: str, mode: str) -> None:
     expected = transcript(oracle, script, "reference")
     assert len(expected) > 2
     assert transcript(bot, script, mode) == expected
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("bot", sorted(SPELLED_OUT))
+def test_resumed_bot_says_the_spelled_out_transcript(bot: str, mode: str) -> None:
+    script, expected = SPELLED_OUT[bot]
+    assert transcript(bot, script, mode) == expected
+
+
+def test_pizza_bot_total_after_going_back_twice() -> None:
+    said = transcript("pizza", ["huge", "ok", "large", "many", "ok", "2", "fine"], "in_process")
+    assert said[-2:] == ["2 x large", "That is 24 dollars. Anything else?"]

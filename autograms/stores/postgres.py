@@ -29,7 +29,7 @@ DIALECT = Dialect(
     integer="BIGINT",
     real="DOUBLE PRECISION",
     serial_key="BIGSERIAL PRIMARY KEY",
-    lock_row=" FOR UPDATE",
+    lock_row=" FOR UPDATE OF s",
     # any constant: two workers starting at once must not both create the tables
     migration_lock="SELECT pg_advisory_xact_lock(4711200601)",
     table_exists=(

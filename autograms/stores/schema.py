@@ -38,7 +38,7 @@ class Dialect:
     integer: str
     real: str
     serial_key: str
-    #: appended to the SELECT that reads a session before queueing a turn (row lock)
+    #: appended to the SELECT that reads a session (alias ``s``) before queueing a turn
     lock_row: str
     #: a statement that serializes concurrent migrations (None: transactions already do)
     migration_lock: str | None

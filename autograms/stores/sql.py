@@ -19,10 +19,22 @@ from .schema import SCHEMA_VERSION, Dialect, statements
 
 _SESSION_COLUMNS = "id, owner, version, created_at, updated_at"
 _TURN_COLUMNS = "session_id, idempotency_key, version, user_text, reply, created_at"
+# The session, the turn already committed with this key (if any), and the oldest live ticket.
+_CLAIM_READ = (
+    "SELECT s.id, s.owner, s.version, s.created_at, s.updated_at, s.blob,"
+    " t.session_id, t.idempotency_key, t.version, t.user_text, t.reply, t.created_at,"
+    " (SELECT MIN(q.ticket) FROM autograms_queue q WHERE q.session_id = s.id"
+    " AND q.lease_until >= ?)"
+    " FROM autograms_sessions s LEFT JOIN autograms_turns t"
+    " ON t.session_id = s.id AND t.idempotency_key = ? WHERE s.id = ?"
+)
 _INSERT_LOG = (
     "INSERT INTO autograms_log (session_id, version, position, entry_type, prompt_tokens,"
-    " completion_tokens, entry) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " completion_tokens, entry) VALUES "
 )
+_LOG_VALUES = "(?, ?, ?, ?, ?, ?, ?)"
+#: well below SQLite's limit of 32,766 parameters per statement
+_LOG_ROWS_PER_INSERT = 500
 
 
 class SQLStore(Store):
@@ -134,28 +146,19 @@ class SQLStore(Store):
     def claim(self, session_id: str, key: str, lease_seconds: float, ticket: int = 0) -> Claim:
         now = time.time()
         with self._transaction(durable=False) as cursor:
-            row = cursor.execute(
-                f"SELECT {_SESSION_COLUMNS}, blob FROM autograms_sessions WHERE id = ?"
-                + self.dialect.lock_row,
-                (session_id,),
-            ).fetchone()
+            row = cursor.execute(_CLAIM_READ + self.dialect.lock_row, (now, key, session_id))
+            row = row.fetchone()
             if row is None:
                 return Claim()
-            session = SessionRecord(*row)
-            done = cursor.execute(
-                f"SELECT {_TURN_COLUMNS} FROM autograms_turns"
-                " WHERE session_id = ? AND idempotency_key = ?",
-                (session_id, key),
-            ).fetchone()
-            if done is not None:
-                return Claim(done=TurnRecord(*done), session=session)
+            session = SessionRecord(*row[:6])
+            if row[6] is not None:
+                return Claim(done=TurnRecord(*row[6:12]), session=session)
             ticket = _queue(cursor, session_id, key, now, now + lease_seconds, ticket)
-            if not ticket:
-                return Claim(session=session, running=True)
-            (first,) = cursor.execute(
-                "SELECT MIN(ticket) FROM autograms_queue WHERE session_id = ?", (session_id,)
-            ).fetchone()
-        return Claim(session=session, ticket=ticket, first=first == ticket)
+        if not ticket:
+            return Claim(session=session, running=True)
+        oldest_live = row[12]  # before this claim
+        first = oldest_live is None or ticket <= oldest_live
+        return Claim(session=session, ticket=ticket, first=first)
 
     def release(self, ticket: int) -> None:
         with self._transaction(durable=False) as cursor:
@@ -190,8 +193,12 @@ class SQLStore(Store):
                 ),
             )
             _append_log(cursor, session_id, turn.version, entries)
-            if ticket:
-                cursor.execute("DELETE FROM autograms_queue WHERE ticket = ?", (ticket,))
+            # leave the queue, and sweep the session's tickets abandoned by dead workers
+            cursor.execute(
+                "DELETE FROM autograms_queue WHERE ticket = ? OR (session_id = ? AND"
+                " lease_until < ?)",
+                (ticket, session_id, turn.created_at),
+            )
         return True
 
     def turns(self, session_id: str) -> list[TurnRecord]:
@@ -232,32 +239,31 @@ def _version_in(cursor: Any, dialect: Dialect) -> int:
 
 
 def _queue(cursor: Any, session_id: str, key: str, now: float, until: float, ticket: int) -> int:
-    """Renew `ticket` or take a new one; 0 when a live ticket has this key already."""
-    cursor.execute(
-        "DELETE FROM autograms_queue WHERE session_id = ? AND lease_until < ?", (session_id, now)
-    )
+    """Renew `ticket`, or take a new one (or this key's expired one); 0 when a live ticket
+    has this key already."""
     if ticket:
         renewed = cursor.execute(
-            "UPDATE autograms_queue SET lease_until = ? WHERE ticket = ?", (until, ticket)
-        ).rowcount
+            "UPDATE autograms_queue SET lease_until = ? WHERE ticket = ? RETURNING ticket",
+            (until, ticket),
+        ).fetchone()
         if renewed:
             return ticket
-    if cursor.execute(
-        "SELECT 1 FROM autograms_queue WHERE session_id = ? AND idempotency_key = ?",
-        (session_id, key),
-    ).fetchone():
-        return 0
-    return cursor.execute(
-        "INSERT INTO autograms_queue (session_id, idempotency_key, lease_until)"
-        " VALUES (?, ?, ?) RETURNING ticket",
-        (session_id, key, until),
-    ).fetchone()[0]
+    taken = cursor.execute(
+        "INSERT INTO autograms_queue (session_id, idempotency_key, lease_until) VALUES (?, ?, ?)"
+        " ON CONFLICT (session_id, idempotency_key) DO UPDATE SET lease_until ="
+        " excluded.lease_until WHERE autograms_queue.lease_until < ? RETURNING ticket",
+        (session_id, key, until, now),
+    ).fetchone()
+    return taken[0] if taken else 0
 
 
 def _append_log(cursor: Any, session_id: str, version: int, entries: list[dict[str, Any]]) -> None:
-    if entries:
-        rows = [_log_row(session_id, version, *numbered) for numbered in enumerate(entries)]
-        cursor.executemany(_INSERT_LOG, rows)
+    """Insert the entries with one statement per `_LOG_ROWS_PER_INSERT` (one round trip)."""
+    rows = [_log_row(session_id, version, *numbered) for numbered in enumerate(entries)]
+    for start in range(0, len(rows), _LOG_ROWS_PER_INSERT):
+        chunk = rows[start : start + _LOG_ROWS_PER_INSERT]
+        values = ", ".join([_LOG_VALUES] * len(chunk))
+        cursor.execute(_INSERT_LOG + values, tuple(v for row in chunk for v in row))
 
 
 def _log_row(session_id: str, version: int, position: int, entry: dict[str, Any]) -> tuple:

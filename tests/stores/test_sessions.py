@@ -216,3 +216,14 @@ def test_a_password_never_appears_in_the_store_url(postgres_cluster) -> None:
     from autograms.stores.urls import hide_password
 
     assert hide_password("postgresql://u:s3cret@h/db") == "postgresql://u:***@h/db"
+
+
+def test_a_long_log_is_imported_whole_and_read_back_in_order(store, tmp_path) -> None:
+    autogram = make_autogram()
+    texts = ["", *(f"m{index}" for index in range(400))]
+    _, memory = replay(autogram, texts)
+    autogram.save(tmp_path / "long", memory)
+    sessions = Sessions(autogram, store)
+    sessions.import_file(tmp_path / "long", "long")
+    assert len(memory.model_turns) > 800
+    assert sessions.log("long") == memory.model_turns

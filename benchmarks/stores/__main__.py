@@ -1,0 +1,3 @@
+from benchmarks.stores.cli import main
+
+main()

@@ -2,7 +2,7 @@
 PYTHONS := 3.11.7 3.12.1 3.13.0
 PYTEST_ARGS ?=
 
-.PHONY: test test-llm local-model bench bench-compare demo venvs system-deps clean
+.PHONY: test test-llm local-model bench bench-compare bench-stores demo venvs system-deps clean
 
 ## test: run the whole test suite under every supported CPython; fails if any interpreter fails
 ## (all venvs are created first: some tests load a session saved by another interpreter)
@@ -25,6 +25,11 @@ bench:
 ## installed under ~/.cache/autograms/bench); writes benchmarks/results/compare.{md,json,png}
 bench-compare: venvs
 	@.venv/3.12.1/bin/python -m benchmarks.compare $(BENCH_COMPARE_ARGS)
+
+## bench-stores: turns through the session stores (SQLite, PostgreSQL; 1, 2, 4 processes) beside
+## LangGraph's SqliteSaver/PostgresSaver and the raw write; writes benchmarks/results/stores.{md,json}
+bench-stores: venvs
+	@.venv/3.12.1/bin/python -m benchmarks.stores $(BENCH_STORES_ARGS)
 
 ## local-model: build llama.cpp's llama-server once into ~/.cache/autograms (~10 min on 2 cores)
 local-model:

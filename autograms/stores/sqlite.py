@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 
 from .errors import StoreSchemaError, StoreUnavailableError
@@ -59,10 +61,10 @@ class SQLiteStore(SQLStore):
             self._opened.clear()
 
     def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreUnavailableError(f"{self.url} is closed", reason="closed")
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
-            if self._closed:
-                raise StoreUnavailableError(f"{self.url} is closed", reason="closed")
             local.connection = self._connect()
             local.pid = os.getpid()
         return local.connection
@@ -90,11 +92,34 @@ class SQLiteStore(SQLStore):
             if not durable:
                 connection.execute("PRAGMA synchronous = OFF")
             try:
-                with self._in(connection, "BEGIN IMMEDIATE") as cursor:
+                self._take_write_lock(connection)
+                with self._in(connection, None) as cursor:
                     yield cursor
             finally:
                 if not durable:
                     connection.execute("PRAGMA synchronous = FULL")
+
+    def _take_write_lock(self, connection: sqlite3.Connection) -> None:
+        """``BEGIN IMMEDIATE``, retried every millisecond or so until `busy_timeout`.
+
+        SQLite's own busy handler sleeps up to 100 ms between tries: with several processes
+        committing, a waiter would often sleep long after the lock was free.
+        """
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.0005
+        connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    connection.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                time.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, 0.004)
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Cursor]:
@@ -103,8 +128,10 @@ class SQLiteStore(SQLStore):
 
     @staticmethod
     @contextlib.contextmanager
-    def _in(connection: sqlite3.Connection, begin: str) -> Iterator[sqlite3.Cursor]:
-        connection.execute(begin)
+    def _in(connection: sqlite3.Connection, begin: str | None) -> Iterator[sqlite3.Cursor]:
+        """A cursor in a transaction started by `begin` (None: already started)."""
+        if begin is not None:
+            connection.execute(begin)
         try:
             yield connection.cursor()
         except BaseException:

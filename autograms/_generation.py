@@ -15,10 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._prompts import LETTERS, Conversation, assemble, choice_labels, fit_to_budget
+from ._reply_stream import ReplyStream, SuffixedText, TidiedText
 from .config import AutogramConfig
 from .models.errors import ModelCallError
 from .models.options import CallOptions, chat_params, split_kwargs
-from .models.records import ChatModel, ChatRequest, EmbeddingRequest, OutputSpec, Result
+from .models.records import (
+    ChatModel,
+    ChatRequest,
+    ChatResult,
+    EmbeddingRequest,
+    OutputSpec,
+    Result,
+    StreamingChatModel,
+)
 from .models.structured import request_structured, spec_from_structure
 from .models.tokens import counter_for_model
 
@@ -36,14 +45,17 @@ def chat_reply(
     config: AutogramConfig,
     conversation: Conversation,
     instruction: str,
+    *,
+    reply_stream: ReplyStream | None = None,
     **kwargs: Any,
 ) -> Result[str]:
     """The model's reply to ``instruction`` after the conversation (reply_instruction,
     thought, silent_thought). Keywords: model, timeout, max_turns, multi_modal_inputs and
-    request parameters (temperature, max_tokens ...)."""
+    request parameters (temperature, max_tokens ...). With `reply_stream`, the reply is
+    handed to it while the model writes it (see `autograms._reply_stream`)."""
     options = split_kwargs("chat_reply", kwargs)
     messages = _chat_messages(config, conversation, instruction, options)
-    return _chat(client, config, messages, options)
+    return _chat(client, config, messages, options, reply_stream=reply_stream)
 
 
 def _chat_messages(
@@ -77,12 +89,19 @@ def reply_with_suffix(
     config: AutogramConfig,
     conversation: Conversation,
     suffix: str,
+    *,
+    reply_stream: ReplyStream | None = None,
     **kwargs: Any,
 ) -> Result[str]:
     """A short model-written response to the user followed by exactly ``suffix``."""
     template = config.reply_suffix_inst_conversion or REPLY_SUFFIX_INSTRUCTION
     result = chat_reply(
-        client, config, conversation, template.replace("<instruction>", suffix), **kwargs
+        client,
+        config,
+        conversation,
+        template.replace("<instruction>", suffix),
+        reply_stream=None if reply_stream is None else SuffixedText(reply_stream, suffix),
+        **kwargs,
     )
     return Result(splice_suffix(result.value, suffix), result.calls, result.text)
 
@@ -134,6 +153,7 @@ def _chat(
     options: CallOptions,
     *,
     post_process: bool = True,
+    reply_stream: ReplyStream | None = None,
 ) -> Result[str]:
     request = ChatRequest(
         messages=list(messages),
@@ -143,8 +163,9 @@ def _chat(
         params=chat_params(config, options),
         timeout=options.timeout,
     )
+    tidy = post_process and config.post_process_response
     try:
-        result = client.complete(request)
+        result = _answer(client, config, request, reply_stream, tidy)
         calls = [result.call]
         if _banned_phrase(result.text, config.banned_phrases or []):
             logger.warning("reply contains a banned phrase; generating it once more")
@@ -155,9 +176,24 @@ def _chat(
             raise
         logger.exception("chat call failed; replying with config.error_response")
         return Result(config.error_response, (), "")
-    tidy = post_process and config.post_process_response
     text = tidy_reply(result.text, config.agent_name) if tidy else result.text
     return Result(text, tuple(calls), result.text)
+
+
+def _answer(
+    client: ChatModel,
+    config: AutogramConfig,
+    request: ChatRequest,
+    reply_stream: ReplyStream | None,
+    tidy: bool,
+) -> ChatResult:
+    """The model's answer, streamed to `reply_stream` when there is one and the answer will
+    be the reply as written (no banned phrases to regenerate it for)."""
+    if reply_stream is None or config.banned_phrases or not isinstance(client, StreamingChatModel):
+        return client.complete(request)
+    reply_stream.restart()
+    on_text = TidiedText(reply_stream, config.agent_name) if tidy else reply_stream.write
+    return client.stream(request, on_text)
 
 
 def _banned_phrase(text: str, phrases: Sequence[str]) -> bool:

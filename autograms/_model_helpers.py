@@ -20,6 +20,7 @@ from ._errors import SupervisorError
 from ._helper_call import HelperCall, start_call, with_model
 from ._position import CodePosition, code_position
 from ._prompts import assemble, choice_labels
+from ._reply_stream import current_reply_stream
 from ._supervision import default_answer
 from .memory import require_memory
 from .models.tokens import counter_for_model
@@ -72,7 +73,12 @@ def reply_instruction(
     call = start_call("reply_instruction", (instruction,), kwargs, memory=memory)
     text = call.value(
         _generation.chat_reply(
-            call.model, call.config, memory.conversation(), instruction, **call.options
+            call.model,
+            call.config,
+            memory.conversation(),
+            instruction,
+            reply_stream=current_reply_stream(),
+            **call.options,
         )
     )
     return reply(text, data=data, ADDRESS=ADDRESS)
@@ -90,7 +96,12 @@ def reply_suffix(
     call = start_call("reply_suffix", (instruction,), kwargs, memory=memory)
     text = call.value(
         _generation.reply_with_suffix(
-            call.model, call.config, memory.conversation(), instruction, **call.options
+            call.model,
+            call.config,
+            memory.conversation(),
+            instruction,
+            reply_stream=current_reply_stream(),
+            **call.options,
         )
     )
     return reply(text, data=data, ADDRESS=ADDRESS)

@@ -1,8 +1,10 @@
 """The model layer: clients for OpenAI-compatible servers and the offline scripted model.
 
-A `ChatModel` answers `ChatRequest` and `EmbeddingRequest` records. `model_from_config` makes
-the one an Autogram uses: `OpenAICompatModel` normally, `ScriptedModel` in test mode. No
-client is created, and no key is needed, until the first call.
+A `ChatModel` answers `ChatRequest` and `EmbeddingRequest` records; a `StreamingChatModel`
+(both clients here are) also hands over a chat answer's text while it is generated.
+`model_from_config` makes the one an Autogram uses: `OpenAICompatModel` normally,
+`ScriptedModel` in test mode. No client is created, and no key is needed, until the first
+call.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .records import (
     ModelCall,
     OutputSpec,
     Result,
+    StreamingChatModel,
 )
 from .scripted import ScriptedModel
 
@@ -47,6 +50,7 @@ __all__ = [
     "OutputSpec",
     "Result",
     "ScriptedModel",
+    "StreamingChatModel",
     "StructuredOutputError",
     "model_from_config",
 ]

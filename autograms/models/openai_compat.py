@@ -5,6 +5,10 @@ key) and remembers, per server, which structured-output request form the server 
 Nothing is shared between instances. The SDK's own retries are switched off: retries happen
 here, on transient failures only, and stop at the first success.
 
+`stream` asks for the answer as server-sent events and hands each piece of text on as it
+arrives; a failure before the first piece is retried like any call, one after it is not (the
+pieces were handed on already).
+
 Structured output request forms, tried in order until a server accepts one:
 
 - ``json_schema``: OpenAI's ``response_format`` (strict when the schema allows it, then
@@ -22,6 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import openai
@@ -103,6 +108,64 @@ class OpenAICompatModel:
         return _chat_result(
             response, request, endpoint, model, mode, attempts, time.perf_counter() - start
         )
+
+    def stream(self, request: ChatRequest, on_text: Callable[[str], None]) -> ChatResult:
+        """Answer one chat request as `complete` does, calling ``on_text(piece)`` with each
+        piece of the answer's text as the server sends it. Structured output comes in one
+        piece."""
+        if request.output is not None:
+            result = self.complete(request)
+            on_text(result.text)
+            return result
+        endpoint = resolve_endpoint(self.config, request.role)
+        model = request.model or endpoint.model
+        params = {
+            **_chat_params(request, model),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        client = self._client(endpoint)
+        timeout = request.timeout if request.timeout is not None else self.config.request_timeout
+        pieces = _Pieces(on_text)
+        start = time.perf_counter()
+
+        def send() -> Any:
+            with client.chat.completions.create(**params, timeout=timeout) as events:
+                return pieces.read(events)
+
+        def classify(exc: Exception) -> Failure | None:
+            failure = _classify(exc, None)
+            if failure is not None and pieces.handed_on:
+                return Failure(transient=False)  # part of this answer was handed on
+            return failure
+
+        try:
+            summary, attempts = call_with_retry(
+                send,
+                endpoint.policy,
+                classify,
+                sleep=self._sleep,
+                what=f"{endpoint.role} call to {endpoint.base_url}",
+            )
+        except RetriesExhausted as exhausted:
+            error = _call_error(exhausted, endpoint, model, timeout)
+            if pieces.handed_on:
+                error = _broken_stream_error(error, len(pieces.texts))
+            raise error from exhausted.error
+        text = "".join(pieces.texts)
+        counts = usage_counts(summary.usage, request.messages, text, counter_for_model(model))
+        call = call_record(
+            request,
+            counts,
+            model=summary.model or model,
+            endpoint=endpoint.base_url,
+            latency=time.perf_counter() - start,
+            attempts=attempts,
+            output_mode=None,
+            finish_reason=summary.finish_reason,
+            output=text,
+        )
+        return ChatResult(text=text, call=call)
 
     def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
         """Embed texts, in batches of `EMBEDDING_BATCH`."""
@@ -247,6 +310,44 @@ class _FormatRejected(Exception):
 _REJECTED = Failure(transient=False)
 
 
+@dataclass(frozen=True, slots=True)
+class _StreamSummary:
+    """What a streamed answer said besides its text."""
+
+    model: str | None
+    finish_reason: str | None
+    usage: Any
+
+
+class _Pieces:
+    """The text pieces of one streamed answer, handed on to `on_text` as they come."""
+
+    def __init__(self, on_text: Callable[[str], None]) -> None:
+        self.on_text = on_text
+        self.texts: list[str] = []
+
+    @property
+    def handed_on(self) -> bool:
+        return bool(self.texts)
+
+    def read(self, events: Any) -> _StreamSummary:
+        """Read the chunks of one attempt (an attempt that fails before its first piece
+        leaves nothing behind)."""
+        model = finish_reason = usage = None
+        for chunk in events:
+            model = model or getattr(chunk, "model", None)
+            usage = getattr(chunk, "usage", None) or usage
+            for choice in chunk.choices or ():
+                if choice.index != 0:
+                    continue
+                text = choice.delta.content if choice.delta is not None else None
+                if text:
+                    self.texts.append(text)
+                    self.on_text(text)
+                finish_reason = choice.finish_reason or finish_reason
+        return _StreamSummary(model, finish_reason, usage)
+
+
 def _classify(exc: Exception, mode: str | None) -> Failure | None:
     if isinstance(exc, openai.APIStatusError):
         if mode is not None and exc.status_code in (400, 422, 500, 501):
@@ -293,6 +394,16 @@ def _call_error(
         status_code=status,
         attempts=exhausted.attempts,
         transient=exhausted.failure.transient,
+    )
+
+
+def _broken_stream_error(error: ModelCallError, pieces: int) -> ModelCallError:
+    return ModelCallError(
+        f"{error} (the answer broke off after {pieces} streamed piece(s); not retried)",
+        endpoint=error.endpoint,
+        status_code=error.status_code,
+        attempts=error.attempts,
+        transient=True,
     )
 
 

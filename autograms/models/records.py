@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
@@ -148,4 +148,15 @@ class ChatModel(Protocol):
 
     def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
         """Embed texts."""
+        ...
+
+
+@runtime_checkable
+class StreamingChatModel(ChatModel, Protocol):
+    """A `ChatModel` that can also hand over a chat answer's text while it is generated."""
+
+    def stream(self, request: ChatRequest, on_text: Callable[[str], None]) -> ChatResult:
+        """Answer one chat request as `complete` does, calling ``on_text(piece)`` with each
+        piece of the answer's text as it arrives (the pieces joined are the answer's text).
+        A request for structured output is answered in one piece."""
         ...

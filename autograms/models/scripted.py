@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,8 @@ from .usage import request_summary
 Handler = Callable[[ChatRequest], "str | dict[str, Any] | list[Any] | None"]
 
 DEFAULT_EMBEDDING_DIM = 1536
+#: the pieces `ScriptedModel.stream` hands over: words with the spaces around them
+_WORDS = re.compile(r"\s*\S+\s*|\s+")
 
 
 class ScriptedModel:
@@ -36,6 +39,8 @@ class ScriptedModel:
     - decisions pick one of ``request.choices`` at random (seeded);
     - structured requests get a random instance of the schema (seeded);
     - embeddings are unit vectors derived from the seed and the text.
+
+    `stream` hands the same answers over in pieces, a word at a time.
     """
 
     def __init__(
@@ -74,6 +79,13 @@ class ScriptedModel:
             output=text,
         )
         return ChatResult(text=text, call=call, top_logprobs=top)
+
+    def stream(self, request: ChatRequest, on_text: Callable[[str], None]) -> ChatResult:
+        """Answer as `complete` does, handing the text to ``on_text`` a word at a time."""
+        result = self.complete(request)
+        for piece in _WORDS.findall(result.text):
+            on_text(piece)
+        return result
 
     def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
         """Embed texts as seeded unit vectors (equal texts give equal vectors)."""

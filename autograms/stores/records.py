@@ -55,6 +55,15 @@ class Claim:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenUsage:
+    """Model calls (of a session, or of one turn) and their tokens, summed from the log."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class TurnResult:
     """What `TurnRunner.run_turn` returns."""
 
@@ -65,6 +74,8 @@ class TurnResult:
     version: int
     #: True when the turn had been committed before (a retry with the same key): nothing ran
     replayed: bool = False
+    #: the model calls this run of the turn made (none when replayed)
+    usage: TokenUsage = TokenUsage()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +87,6 @@ class WaitPoint:
     lineno: int
     #: the ADDRESS label of the pending call, if it has one
     address: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class TokenUsage:
-    """Model calls of a session and their tokens, summed from its log."""
-
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .._errors import SessionError
+from .._reply_stream import ReplyStream, streaming_replies
 from ..autogram import Autogram
 from ..memory import MemoryObject
 from .base import Store
@@ -44,7 +45,7 @@ from .errors import (
     StoredSessionError,
     TurnInProgressError,
 )
-from .records import Claim, SessionRecord, TurnRecord, TurnResult
+from .records import Claim, SessionRecord, TokenUsage, TurnRecord, TurnResult
 
 logger = logging.getLogger("autograms")
 
@@ -88,12 +89,15 @@ class TurnRunner:
         idempotency_key: str | None = None,
         *,
         owner: str | None = None,
+        reply_stream: ReplyStream | None = None,
     ) -> TurnResult:
         """Run the session's next turn with the user's message, or return the reply of the
         turn already committed with `idempotency_key` (without running anything).
 
         Without a key the message cannot be retried safely (a new key is made). With `owner`,
-        a session of another owner is reported as not found.
+        a session of another owner is reported as not found. With `reply_stream`, the reply
+        is handed to it while the model writes it (see `autograms._reply_stream`); the
+        returned reply is the one committed.
         """
         key = idempotency_key if idempotency_key is not None else uuid.uuid4().hex
         deadline = time.monotonic() + self.wait_seconds
@@ -103,7 +107,7 @@ class TurnRunner:
             if claim.done is not None:
                 return TurnResult(session_id, claim.done.reply, claim.done.version, replayed=True)
             ticket = claim.ticket
-            result = self._run_and_commit(claim.session, user_text, key, ticket)
+            result = self._run_and_commit(claim.session, user_text, key, ticket, reply_stream)
             if result is not None:
                 return result
             logger.info("turn %s of session %s lost its commit race", key, session_id)
@@ -150,24 +154,29 @@ class TurnRunner:
             delay = min(delay * 2, 0.05)
 
     def _run_and_commit(
-        self, session: SessionRecord, user_text: str, key: str, ticket: int
+        self,
+        session: SessionRecord,
+        user_text: str,
+        key: str,
+        ticket: int,
+        reply_stream: ReplyStream | None,
     ) -> TurnResult | None:
         """Run the turn on `session`; its result if the commit won, None if it lost."""
         try:
-            reply, blob, entries = self._run(session, user_text)
+            reply, blob, entries = self._run(session, user_text, reply_stream)
         except BaseException:
             self._leave(ticket)
             raise
         turn = TurnRecord(session.id, key, session.version + 1, user_text, reply, time.time())
         if not self.store.commit(session.id, session.version, blob, turn, entries, ticket):
             return None
-        return TurnResult(session.id, reply, turn.version)
+        return TurnResult(session.id, reply, turn.version, usage=_usage(entries))
 
     def _run(
-        self, session: SessionRecord, user_text: str
+        self, session: SessionRecord, user_text: str, reply_stream: ReplyStream | None
     ) -> tuple[str | None, str, list[dict[str, Any]]]:
         memory = restore(self.autogram, self.store, session)
-        with _naming(session.id):
+        with _naming(session.id), _streaming_to(reply_stream):
             reply, memory = self.autogram.reply(user_text, memory_object=memory)
         return reply, self.autogram.serialize(memory), memory.last_turn_log
 
@@ -198,6 +207,21 @@ def _naming(session_id: str) -> Iterator[None]:
             reason=error.reason,
             session_id=session_id,
         ) from error
+
+
+def _streaming_to(reply_stream: ReplyStream | None) -> contextlib.AbstractContextManager[None]:
+    """The turn's reply handed to `reply_stream` while it is written; nothing when None."""
+    return contextlib.nullcontext() if reply_stream is None else streaming_replies(reply_stream)
+
+
+def _usage(entries: list[dict[str, Any]]) -> TokenUsage:
+    """The model calls among a turn's log entries, and their tokens."""
+    calls = [entry for entry in entries if entry["entry_type"] == "model"]
+    return TokenUsage(
+        len(calls),
+        sum(entry.get("prompt_tokens") or 0 for entry in calls),
+        sum(entry.get("completion_tokens") or 0 for entry in calls),
+    )
 
 
 def _check_same_message(done: TurnRecord, user_text: str) -> None:

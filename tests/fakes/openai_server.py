@@ -9,6 +9,12 @@ queue of `Reply` objects given to `script()`, the ``responder`` callable, or def
 - ``logit_bias`` with ``max_tokens=1`` (dialects that honour it): the most-biased token;
 - otherwise ``fake reply #<number of messages> to: <end of the last message>``.
 
+``stream: true`` chat requests get the same content as server-sent events: one
+``chat.completion.chunk`` per word (``token_delay`` seconds apart, the first after
+``first_token_delay``), a last chunk with the finish reason, a usage chunk when
+``stream_options.include_usage`` asks for one, then ``data: [DONE]``. A `Reply` with
+``cut_after=N`` drops the connection after N words.
+
 Dialects (what differs from plain OpenAI):
 
 - ``openai``: json_object needs the word "json" in the messages; usage reports cached tokens.
@@ -26,6 +32,8 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
+import socket
 import threading
 import time
 from collections import deque
@@ -40,13 +48,15 @@ EMBEDDING_DIM = 8
 
 @dataclass
 class Reply:
-    """One scripted answer: a status, a content, a raw body, a delay, extra headers."""
+    """One scripted answer: a status, a content, a raw body, a delay, extra headers; for a
+    streamed answer, the number of words after which the connection drops."""
 
     content: str | None = None
     status: int = 200
     body: Any = None
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    cut_after: int | None = None
 
 
 @dataclass
@@ -65,7 +75,8 @@ class FakeOpenAIServer:
     def __init__(self, dialect: str = "openai", *, api_key: str | None = None,
                  models: tuple[str, ...] = ("fake",), send_usage: bool = True,
                  cached_tokens: int = 0,
-                 responder: Callable[[dict[str, Any]], str | None] | None = None) -> None:
+                 responder: Callable[[dict[str, Any]], str | None] | None = None,
+                 token_delay: float = 0.0, first_token_delay: float = 0.0) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"unknown dialect {dialect!r}: choose one of {DIALECTS}")
         self.dialect = dialect
@@ -74,6 +85,8 @@ class FakeOpenAIServer:
         self.send_usage = send_usage
         self.cached_tokens = cached_tokens
         self.responder = responder
+        self.token_delay = token_delay
+        self.first_token_delay = first_token_delay
         self.requests: list[Recorded] = []
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
@@ -155,7 +168,10 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(scripted.delay)
         try:
             status, payload, headers = self._answer(body, scripted)
-            self._send(status, payload, headers)
+            if status == 200 and isinstance(body, dict) and body.get("stream"):
+                self._send_stream(body, payload, headers, scripted)
+            else:
+                self._send(status, payload, headers)
         except (BrokenPipeError, ConnectionResetError):
             pass
 
@@ -191,6 +207,50 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+    def _send_stream(self, body: dict[str, Any], completion: dict[str, Any],
+                     headers: dict[str, str], scripted: Reply | None) -> None:
+        """The completion as server-sent events (chunked transfer, so keep-alive stays)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        content = completion["choices"][0]["message"]["content"]
+        words = re.findall(r"\s*\S+\s*", content) or [""]
+        cut_after = scripted.cut_after if scripted is not None else None
+        time.sleep(self.fake.first_token_delay)
+        for index, word in enumerate(words):
+            if cut_after is not None and index >= cut_after:
+                self.close_connection = True
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if index:
+                time.sleep(self.fake.token_delay)
+            delta = {"role": "assistant", "content": word} if index == 0 else {"content": word}
+            self._event(_chunk(completion, [{"index": 0, "delta": delta, "finish_reason": None}]))
+        self._event(_chunk(completion, [{"index": 0, "delta": {}, "finish_reason": "stop"}]))
+        if (body.get("stream_options") or {}).get("include_usage") and "usage" in completion:
+            self._event(_chunk(completion, [], usage=completion["usage"]))
+        self._write_chunk(b"data: [DONE]\n\n")
+        self._write_chunk(b"")
+
+    def _event(self, payload: dict[str, Any]) -> None:
+        self._write_chunk(f"data: {json.dumps(payload)}\n\n".encode())
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+
+def _chunk(completion: dict[str, Any], choices: list[dict[str, Any]],
+           usage: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"id": completion["id"], "object": "chat.completion.chunk",
+            "created": completion["created"], "model": completion["model"],
+            "choices": choices, "usage": usage}
 
 
 def _error(status: int, message: str, kind: str = "invalid_request_error") -> dict[str, Any]:

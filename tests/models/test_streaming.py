@@ -1,0 +1,118 @@
+"""Streamed answers: the OpenAI-compatible client against a loopback fake that streams word by
+word with delays, and the scripted model's pieces."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from autograms.config import AutogramConfig
+from autograms.models import (
+    ChatRequest,
+    ModelCallError,
+    OpenAICompatModel,
+    OutputSpec,
+    ScriptedModel,
+    StreamingChatModel,
+)
+from tests.fakes.openai_server import Reply
+
+from .conftest import config_for
+
+HELLO = [{"role": "user", "content": "hello"}]
+
+
+class Pieces:
+    """Records the pieces an answer is handed over in, and when each arrived."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.times: list[float] = []
+
+    def __call__(self, text: str) -> None:
+        self.texts.append(text)
+        self.times.append(time.monotonic())
+
+
+def test_both_clients_stream():
+    assert isinstance(ScriptedModel(), StreamingChatModel)
+    assert isinstance(OpenAICompatModel(AutogramConfig()), StreamingChatModel)
+
+
+def test_pieces_arrive_while_the_server_is_still_writing(make_server):
+    server = make_server(token_delay=0.05)
+    server.script("one two three four five six")
+    pieces = Pieces()
+    result = OpenAICompatModel(config_for(server)).stream(ChatRequest(HELLO), pieces)
+    end = time.monotonic()
+    assert pieces.texts == ["one ", "two ", "three ", "four ", "five ", "six"]
+    assert result.text == "one two three four five six"
+    # the first word came ~0.25 s before the answer ended: five delays of 0.05 s followed it
+    assert end - pieces.times[0] >= 0.2
+    assert pieces.times == sorted(pieces.times)
+
+
+def test_a_streamed_answer_reports_the_servers_usage(make_server):
+    server = make_server()
+    server.script("a short answer")
+    result = OpenAICompatModel(config_for(server)).stream(ChatRequest(HELLO), Pieces())
+    body = server.chat_requests()[-1]
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    assert result.call.usage_estimated is False
+    assert result.call.completion_tokens == len("a short answer") // 4 + 1
+    assert result.call.finish_reason == "stop" and result.call.output == "a short answer"
+
+
+def test_usage_is_estimated_when_the_server_sends_none(make_server):
+    server = make_server(send_usage=False)
+    result = OpenAICompatModel(config_for(server)).stream(ChatRequest(HELLO), Pieces())
+    assert result.call.usage_estimated is True and result.call.completion_tokens > 0
+
+
+def test_a_failure_before_the_first_piece_is_retried(make_server):
+    server = make_server()
+    server.script(Reply(status=503, body={"error": {"message": "busy"}}), "fine now")
+    pieces = Pieces()
+    result = OpenAICompatModel(config_for(server)).stream(ChatRequest(HELLO), pieces)
+    assert result.text == "fine now" and "".join(pieces.texts) == "fine now"
+    assert result.call.attempts == 2
+
+
+def test_a_connection_broken_midway_is_not_retried(make_server):
+    server = make_server()
+    server.script(Reply(content="alpha beta gamma delta", cut_after=2), "never sent")
+    pieces = Pieces()
+    with pytest.raises(ModelCallError) as info:
+        OpenAICompatModel(config_for(server)).stream(ChatRequest(HELLO), pieces)
+    assert pieces.texts == ["alpha ", "beta "]
+    assert info.value.attempts == 1 and "broke off after 2 streamed piece(s)" in str(info.value)
+    assert len(server.chat_requests()) == 1
+
+
+def test_structured_output_comes_in_one_piece(make_server):
+    server = make_server()
+    spec = OutputSpec("answer", {"type": "object", "properties": {"ok": {"type": "boolean"}}})
+    pieces = Pieces()
+    request = ChatRequest(HELLO, kind="structured", output=spec)
+    result = OpenAICompatModel(config_for(server)).stream(request, pieces)
+    assert pieces.texts == [result.text] and "stream" not in server.chat_requests()[-1]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_scripted_pieces_join_to_the_complete_answer(seed):
+    rng = random.Random(seed)
+    words = [rng.choice(["a", "bb", "  ", "\n", "ccc ", " d"]) for _ in range(rng.randrange(12))]
+    text = "".join(words)
+    model = ScriptedModel(handler=lambda request: text, seed=seed)
+    pieces = Pieces()
+    result = model.stream(ChatRequest(HELLO), pieces)
+    assert "".join(pieces.texts) == result.text == model.complete(ChatRequest(HELLO)).text
+    assert len(pieces.texts) == len(text.split()) or not text.strip()
+
+
+def test_scripted_default_answers_stream_in_several_pieces():
+    pieces = Pieces()
+    ScriptedModel(seed=3).stream(ChatRequest(HELLO), pieces)
+    assert len(pieces.texts) > 1

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from .errors import StoreError, StoreSchemaError, StoreUnavailableError
+from .records import Claim, SessionRecord, TurnRecord
 from .schema import Dialect
-from .sql import SQLStore
+from .sql import SQLStore, log_row
 from .urls import hide_password
 
 DIALECT = Dialect(
@@ -77,6 +79,63 @@ class PostgresStore(SQLStore):
     def close(self) -> None:
         self._pool.close()
 
+    # -- the turn's two transactions, one round trip each -----------------------------------------
+
+    def claim(self, session_id: str, key: str, lease_seconds: float, ticket: int = 0) -> Claim:
+        now = time.time()
+        parameters = {
+            "session": session_id,
+            "key": key,
+            "now": now,
+            "until": now + lease_seconds,
+            "ticket": ticket,
+        }
+        with self._errors(), self._pool.connection() as connection:
+            cursor = connection.cursor()
+            with connection.pipeline():
+                with connection.transaction():
+                    cursor.execute("SET LOCAL synchronous_commit = off")
+                    # Lock first, read in the next statement: its snapshot is taken after the
+                    # lock is granted, so it sees what the previous holder committed.
+                    cursor.execute(_LOCK_SESSION, (session_id,))
+                    cursor.execute(_CLAIM, parameters)
+                row = cursor.fetchone()
+        if row is None:
+            return Claim()
+        session = SessionRecord(*row[:6])
+        if row[6] is not None:
+            return Claim(done=TurnRecord(*row[6:12]), session=session)
+        oldest_live, taken = row[12], row[13]
+        if not taken:
+            return Claim(session=session, running=True)
+        first = oldest_live is None or taken <= oldest_live
+        return Claim(session=session, ticket=taken, first=first)
+
+    def commit(
+        self,
+        session_id: str,
+        base_version: int,
+        blob: str,
+        turn: TurnRecord,
+        entries: list[dict[str, Any]],
+        ticket: int,
+    ) -> bool:
+        rows = [log_row(session_id, turn.version, *numbered)[1:] for numbered in enumerate(entries)]
+        parameters = [
+            *(blob, turn.created_at, session_id, base_version),
+            *(turn.idempotency_key, turn.version, turn.user_text, turn.reply, turn.created_at),
+            *(value for row in rows for value in row),
+            *(ticket, session_id, turn.created_at),
+        ]
+        with self._errors(), self._pool.connection() as connection:
+            try:
+                (updated,) = connection.execute(_commit_statement(len(rows)), parameters).fetchone()
+            except self._psycopg.errors.UniqueViolation:
+                return False  # this key was committed meanwhile: the claim will find it
+        return updated == 1
+
+    # -- connections ------------------------------------------------------------------------------
+
     @contextlib.contextmanager
     def _transaction(self, durable: bool = True) -> Iterator[_Cursor]:
         with self._errors(), self._pool.connection() as connection:
@@ -124,3 +183,69 @@ class _Cursor:
 @functools.lru_cache(maxsize=256)
 def _placeholders(query: str) -> str:
     return query.replace("?", "%s")
+
+
+_LOCK_SESSION = "SELECT 1 FROM autograms_sessions WHERE id = %s FOR UPDATE"
+
+# One statement: the session, the turn committed with this key, the oldest live ticket (all
+# as before this claim), and this claim's ticket: renewed, new, or this key's expired one
+# taken over (0 when this key's ticket is live: its turn is running).
+_CLAIM = """
+WITH s AS (
+    SELECT id, owner, version, created_at, updated_at, blob
+    FROM autograms_sessions WHERE id = %(session)s),
+done AS (
+    SELECT session_id, idempotency_key, version, user_text, reply, created_at
+    FROM autograms_turns WHERE session_id = %(session)s AND idempotency_key = %(key)s),
+oldest AS (
+    SELECT MIN(ticket) AS ticket FROM autograms_queue
+    WHERE session_id = %(session)s AND lease_until >= %(now)s),
+renewed AS (
+    UPDATE autograms_queue SET lease_until = %(until)s
+    WHERE ticket = %(ticket)s AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM done)
+    RETURNING ticket),
+taken AS (
+    INSERT INTO autograms_queue (session_id, idempotency_key, lease_until)
+    SELECT id, %(key)s, %(until)s FROM s
+    WHERE NOT EXISTS (SELECT 1 FROM done) AND NOT EXISTS (SELECT 1 FROM renewed)
+    ON CONFLICT (session_id, idempotency_key) DO UPDATE SET lease_until = excluded.lease_until
+    WHERE autograms_queue.lease_until < %(now)s
+    RETURNING ticket)
+SELECT s.id, s.owner, s.version, s.created_at, s.updated_at, s.blob,
+    done.session_id, done.idempotency_key, done.version, done.user_text, done.reply,
+    done.created_at, oldest.ticket,
+    COALESCE((SELECT ticket FROM renewed), (SELECT ticket FROM taken), 0)
+FROM s CROSS JOIN oldest LEFT JOIN done ON TRUE
+"""
+
+
+@functools.lru_cache(maxsize=64)
+def _commit_statement(log_rows: int) -> str:
+    """One statement (so one round trip, one transaction): the version-checked update, and,
+    only if it updated the row, the turn row, the log rows and leaving the queue."""
+    parts = [
+        """updated AS (
+    UPDATE autograms_sessions SET blob = %s::text, version = version + 1,
+        updated_at = %s::float8
+    WHERE id = %s::text AND version = %s::bigint RETURNING id)""",
+        """turn AS (
+    INSERT INTO autograms_turns
+        (session_id, idempotency_key, version, user_text, reply, created_at)
+    SELECT id, %s::text, %s::bigint, %s::text, %s::text, %s::float8 FROM updated)""",
+    ]
+    if log_rows:
+        values = ", ".join(
+            ["(%s::bigint, %s::bigint, %s::text, %s::bigint, %s::bigint, %s::text)"] * log_rows
+        )
+        parts.append(
+            "log AS (\n    INSERT INTO autograms_log (session_id, version, position, entry_type,"
+            " prompt_tokens, completion_tokens, entry)\n"
+            f"    SELECT updated.id, v.* FROM updated, (VALUES {values}) AS v)"
+        )
+    parts.append(
+        """swept AS (
+    DELETE FROM autograms_queue
+    WHERE (ticket = %s::bigint OR (session_id = %s::text AND lease_until < %s::float8))
+        AND EXISTS (SELECT 1 FROM updated))"""
+    )
+    return "WITH " + ",\n".join(parts) + "\nSELECT COUNT(*) FROM updated"

@@ -259,14 +259,15 @@ def _queue(cursor: Any, session_id: str, key: str, now: float, until: float, tic
 
 def _append_log(cursor: Any, session_id: str, version: int, entries: list[dict[str, Any]]) -> None:
     """Insert the entries with one statement per `_LOG_ROWS_PER_INSERT` (one round trip)."""
-    rows = [_log_row(session_id, version, *numbered) for numbered in enumerate(entries)]
+    rows = [log_row(session_id, version, *numbered) for numbered in enumerate(entries)]
     for start in range(0, len(rows), _LOG_ROWS_PER_INSERT):
         chunk = rows[start : start + _LOG_ROWS_PER_INSERT]
         values = ", ".join([_LOG_VALUES] * len(chunk))
         cursor.execute(_INSERT_LOG + values, tuple(v for row in chunk for v in row))
 
 
-def _log_row(session_id: str, version: int, position: int, entry: dict[str, Any]) -> tuple:
+def log_row(session_id: str, version: int, position: int, entry: dict[str, Any]) -> tuple:
+    """The autograms_log row of one entry."""
     kind = entry.get("entry_type", "")
     model = kind == "model"
     return (

@@ -103,11 +103,11 @@ def test_four_processes_250_messages_each_over_20_sessions(store_url) -> None:
             assert mine == sorted(mine, key=lambda text: int(text.split("-m")[1])), session
 
 
-def wait_for(path: Path, worker: Worker) -> None:
+def wait_until(reached, worker: Worker) -> None:
     deadline = time.monotonic() + 60
-    while not path.exists():
+    while not reached():
         assert worker.process.poll() is None, worker.process.stderr.read()
-        assert time.monotonic() < deadline, f"{path} never appeared"
+        assert time.monotonic() < deadline, "the worker never got there"
         time.sleep(0.005)
 
 
@@ -127,30 +127,61 @@ def retry_same_key(url: str, session: str, text: str, key: str):
         store.close()
 
 
+def stall_postgres_commits(cluster, url: str) -> tuple[str, object]:
+    """A URL whose commits stop inside the commit statement (a trigger sleeping on the turn
+    row's insert, for connections named "stall-in-commit"; the server notices a dead client
+    within 100 ms), and a test of whether such a commit is under way."""
+    schema = url.rpartition("%3D")[2]
+    function = f"""CREATE FUNCTION {schema}.stall() RETURNS trigger AS $$ BEGIN
+        IF current_setting('application_name') = 'stall-in-commit' THEN
+            PERFORM pg_sleep(60); END IF;
+        RETURN NEW; END $$ LANGUAGE plpgsql"""
+    cluster.psql(function)
+    cluster.psql(
+        f"CREATE TRIGGER stall BEFORE INSERT ON {schema}.autograms_turns"
+        f" FOR EACH ROW EXECUTE FUNCTION {schema}.stall()"
+    )
+    stalling = (
+        f"{cluster.url}?application_name=stall-in-commit&options=-csearch_path%3D{schema}"
+        "%20-cclient_connection_check_interval%3D100"
+    )
+
+    def in_commit() -> bool:
+        query = (
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'stall-in-commit'"
+            " AND wait_event = 'PgSleep'"
+        )
+        return cluster.psql(query).strip() == "1"
+
+    return stalling, in_commit
+
+
 @pytest.mark.parametrize("moment", ["before commit", "during commit"])
 def test_a_worker_killed_mid_turn_and_retried_with_the_same_key_applies_it_once(
-    store_url, tmp_path, moment
+    store_url, tmp_path, moment, request
 ) -> None:
     (session,) = make_sessions(store_url, 1)
     gate = tmp_path / "gate"
-    marker = tmp_path / "in-commit"
     first = ["start", "start"]
     if moment == "before commit":
         doomed = [f"{bots.GATE}{gate}", "doomed"]
         plan = {"url": store_url, "turns": [[session, *first], [session, *doomed]]}
         signal_file = Path(f"{gate}.entered")
+        reached = signal_file.exists
     else:
-        doomed = ["second", "doomed"]
-        plan = {
-            "url": store_url,
-            "turns": [[session, *doomed]],
-            "stall_in_commit": str(marker),
-        }
-        signal_file = marker
         retry_same_key(store_url, session, *first)
+        doomed = ["second", "doomed"]
+        plan = {"url": store_url, "turns": [[session, *doomed]]}
+        if store_url.startswith("sqlite"):
+            marker = tmp_path / "in-commit"
+            plan["stall_in_commit"] = str(marker)
+            reached = marker.exists
+        else:
+            cluster = request.getfixturevalue("postgres_cluster")
+            plan["url"], reached = stall_postgres_commits(cluster, store_url)
     plan["lease_seconds"] = 0.5
     worker = Worker(plan)
-    wait_for(signal_file, worker)
+    wait_until(reached, worker)
     worker.kill()
     gate.touch()  # the retry's own run must not wait at the gate
     result = retry_same_key(store_url, session, *doomed)

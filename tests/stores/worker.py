@@ -6,8 +6,9 @@ prints one JSON line per event, flushed at once (the test may SIGKILL it at any 
 
 Usage: python -m tests.stores.worker PLAN_JSON, where the plan holds "url", "turns" (a list
 of [session, text, key]), and optionally "policy", "lease_seconds", "deadline_seconds" and
-"stall_in_commit" (a path: the worker creates it inside its first commit's transaction, then
-sleeps there, so that the test can kill it mid-commit).
+"stall_in_commit" (SQLite: a path the worker creates inside its commit's transaction, where
+it then sleeps, so that the test can kill it mid-commit; the PostgreSQL test stalls commits
+with a trigger instead).
 
 A turn that meets an unavailable database or its own key still running is retried with the
 same key, as a client would, until the deadline.

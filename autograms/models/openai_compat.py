@@ -1,9 +1,14 @@
 """`OpenAICompatModel`: talks to OpenAI or any OpenAI-compatible server through the openai SDK.
 
 One instance per config; it owns its SDK clients (made lazily, one per distinct server and
-key) and remembers, per server, which structured-output request form the server accepted.
-Nothing is shared between instances. The SDK's own retries are switched off: retries happen
-here, on transient failures only, and stop at the first success.
+key). The SDK's own retries are switched off: retries happen here, on transient failures only,
+and stop at the first success.
+
+A server's refusal of a structured-output form (HTTP 400/422/500/501 naming the form) is not
+transient: it is remembered for that server and model by every instance in the process
+(`FormMemory`), so the refused form is sent once, not once per call or per Autogram. A refusal
+of strict mode alone keeps ``json_schema`` without ``strict``. A caller that knows the form a
+server accepts says so up front (``output_modes=``), and nothing is refused at all.
 
 `stream` asks for the answer as server-sent events and hands each piece of text on as it
 arrives; a failure before the first piece is retried like any call, one after it is not (the
@@ -67,19 +72,25 @@ class OpenAICompatModel:
     """A `ChatModel` backed by OpenAI-compatible HTTP servers, configured by an AutogramConfig."""
 
     def __init__(
-        self, config: AutogramConfig, *, sleep: Callable[[float], None] = time.sleep
+        self,
+        config: AutogramConfig,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        output_modes: Mapping[str, str] | None = None,
     ) -> None:
+        """`output_modes` maps a server's base URL to the structured-output form it accepts
+        (one of `OUTPUT_MODES`), for servers whose abilities the caller knows."""
         self.config = config
         self._sleep = sleep
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], openai.OpenAI] = {}
-        self._modes: dict[str, int] = {}
+        self._preset = {url.rstrip("/"): mode for url, mode in (output_modes or {}).items()}
 
     def __repr__(self) -> str:
         return f"OpenAICompatModel(chatbot_type={self.config.chatbot_type!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.config,))
+        return (_rebuild, (self.config, self._preset))
 
     def close(self) -> None:
         """Close the HTTP connections (the model stays usable; they reopen on demand)."""
@@ -88,10 +99,18 @@ class OpenAICompatModel:
         for client in clients:
             client.close()
 
-    def output_mode(self, role: str = "chatbot") -> str:
-        """The structured-output form currently used for ``role``'s server."""
+    def output_mode(self, role: str = "chatbot", model: str | None = None) -> str:
+        """The structured-output form currently used for ``role``'s server (and `model`,
+        default: the role's)."""
         endpoint = resolve_endpoint(self.config, role)
-        return OUTPUT_MODES[endpoint.dialect][self._modes.get(endpoint.base_url, 0)]
+        return OUTPUT_MODES[endpoint.dialect][self._first_mode(endpoint, model or endpoint.model)]
+
+    def _first_mode(self, endpoint: Endpoint, model: str) -> int:
+        """Index in `OUTPUT_MODES` of the first form to try for `endpoint` and `model`."""
+        modes = OUTPUT_MODES[endpoint.dialect]
+        learnt = min(FORMS.first(endpoint.base_url, model), len(modes) - 1)
+        preset = self._preset.get(endpoint.base_url)
+        return max(learnt, modes.index(preset)) if preset in modes else learnt
 
     def complete(self, request: ChatRequest) -> ChatResult:
         """Answer one chat request (retrying transient failures)."""
@@ -203,7 +222,7 @@ class OpenAICompatModel:
         self, endpoint: Endpoint, request: ChatRequest, spec: OutputSpec, model: str
     ) -> tuple[Any, int, str]:
         modes = OUTPUT_MODES[endpoint.dialect]
-        index = self._modes.get(endpoint.base_url, 0)
+        index = self._first_mode(endpoint, model)
         attempts = 0
         while True:
             mode = modes[index]
@@ -214,17 +233,16 @@ class OpenAICompatModel:
                 # "prompt", the last form, sends no response_format and is never rejected
                 attempts += rejected.attempts
                 index += 1
+                FORMS.refused(endpoint.base_url, model, index)
                 logger.warning(
-                    "%s rejected structured output form %s (%s); using %s from now on",
+                    "%s rejected structured output form %s for model %s (HTTP %s); "
+                    "using %s from now on",
                     endpoint.base_url,
                     mode,
+                    model,
                     rejected.error.status_code,
                     modes[index],
                 )
-                with self._lock:
-                    self._modes[endpoint.base_url] = max(
-                        self._modes.get(endpoint.base_url, 0), index
-                    )
 
     def _send_mode(
         self, endpoint: Endpoint, request: ChatRequest, spec: OutputSpec, model: str, mode: str
@@ -234,13 +252,14 @@ class OpenAICompatModel:
             params["messages"] = with_instruction(params["messages"], schema_instruction(spec))
         if mode == "prompt":
             return self._send(endpoint, request, params, None)
-        strict = spec.strict and mode == "json_schema"
+        strict = spec.strict and mode == "json_schema" and FORMS.strict(endpoint.base_url, model)
         try:
             params["response_format"] = _response_format(mode, spec, strict=strict)
             return self._send(endpoint, request, params, mode)
         except _FormatRejected as rejected:
-            if not strict:
+            if not (strict and rejected.names_strict):
                 raise
+            FORMS.strict_refused(endpoint.base_url, model)
             params["response_format"] = _response_format(mode, spec, strict=False)
             try:
                 response, tries = self._send(endpoint, request, params, mode)
@@ -305,6 +324,51 @@ class _FormatRejected(Exception):
         self.error = error
         self.attempts = attempts
         super().__init__(str(error))
+
+    @property
+    def names_strict(self) -> bool:
+        """Whether the refusal is about strict mode (then the form itself may do)."""
+        return "strict" in str(self.error).lower()
+
+
+class FormMemory:
+    """The structured-output forms servers refused, per (base URL, model), for the whole
+    process: a refusal is a property of the server, not of one client or one session.
+    Entries only grow (a form once refused is not tried again), under a lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._first: dict[tuple[str, str], int] = {}
+        self._no_strict: set[tuple[str, str]] = set()
+
+    def first(self, base_url: str, model: str) -> int:
+        """Index of the first form worth trying (0 until one was refused)."""
+        with self._lock:
+            return self._first.get((base_url, model), 0)
+
+    def refused(self, base_url: str, model: str, next_index: int) -> None:
+        """The forms before `next_index` were refused."""
+        key = (base_url, model)
+        with self._lock:
+            self._first[key] = max(self._first.get(key, 0), next_index)
+
+    def strict(self, base_url: str, model: str) -> bool:
+        """Whether strict json_schema is still worth asking for."""
+        with self._lock:
+            return (base_url, model) not in self._no_strict
+
+    def strict_refused(self, base_url: str, model: str) -> None:
+        """Strict json_schema was refused (the form without strict may still do)."""
+        with self._lock:
+            self._no_strict.add((base_url, model))
+
+
+#: what this process learnt about the servers it talked to
+FORMS = FormMemory()
+
+
+def _rebuild(config: AutogramConfig, preset: Mapping[str, str]) -> OpenAICompatModel:
+    return OpenAICompatModel(config, output_modes=preset)
 
 
 _REJECTED = Failure(transient=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import pydantic
 import pytest
@@ -116,29 +117,49 @@ def test_tgi_has_no_embeddings(make_server):
 def test_tgi_behind_a_generic_proxy_config_falls_back_to_the_prompt(make_server):
     server = make_server("tgi")
     config = config_for(server)  # chatbot_type="proxy": TGI is not known to be TGI
-    server.script(*[Reply()] * 3, '{"name": "Ana", "years": 4}')
+    server.script(*[Reply()] * 2, '{"name": "Ana", "years": 4}')
     model = OpenAICompatModel(config)
     person = _generation.generate_object(model, config, CONV, "extract", Candidate).value
     assert person == Candidate(name="Ana", years=4)
-    assert formats(server) == ["json_schema", "json_schema", "json_object", None]
+    # each refused form is sent once: a refusal that does not name strict mode is not retried
+    # without strict
+    assert formats(server) == ["json_schema", "json_object", None]
     assert model.output_mode() == "prompt"
 
 
-def test_llamacpp_falls_back_to_json_object_once_per_client(make_server):
+def test_llamacpp_falls_back_to_json_object_once_per_endpoint(make_server):
     server = make_server("llamacpp")
     config = config_for(server)
     model = OpenAICompatModel(config)
     first = _generation.generate_object(model, config, CONV, "extract", Candidate)
     assert first.value == Candidate(name="x", years=1)
-    assert formats(server) == ["json_schema", "json_schema", "json_object"]
-    assert first.calls[0].attempts == 3 and first.calls[0].output_mode == "json_object"
-    prompt = server.chat_requests()[2]["messages"][-1]["content"]
+    assert formats(server) == ["json_schema", "json_object"]
+    assert first.calls[0].attempts == 2 and first.calls[0].output_mode == "json_object"
+    prompt = server.chat_requests()[1]["messages"][-1]["content"]
     assert "JSON schema" in prompt and '"years"' in prompt
-    assert _decisions.yes_or_no(model, config, CONV, "ready?").value is True
-    assert formats(server)[3:] == ["json_object"]
-    # the fallback is remembered per model object: a new one starts from json_schema again
+    for _ in range(3):
+        assert _decisions.yes_or_no(model, config, CONV, "ready?").value is True
+    assert formats(server)[2:] == ["json_object"] * 3
+    # the refusal is a fact about the server: a new model object (a new Autogram, a new
+    # session) for the same endpoint and model does not send the refused form again
     _generation.generate_object(OpenAICompatModel(config), config, CONV, "x", Candidate)
-    assert formats(server)[4:] == ["json_schema", "json_schema", "json_object"]
+    assert formats(server)[5:] == ["json_object"]
+    # another model on the same server is asked afresh
+    other = config_for(server, chatbot_path="other")
+    _generation.generate_object(OpenAICompatModel(other), other, CONV, "x", Candidate)
+    assert formats(server)[6:] == ["json_schema", "json_object"]
+
+
+def test_a_form_known_up_front_is_sent_from_the_first_call(make_server):
+    server = make_server("llamacpp")
+    config = config_for(server)
+    model = OpenAICompatModel(config, output_modes={server.base_url: "json_object"})
+    assert model.output_mode() == "json_object"
+    for _ in range(3):
+        assert _decisions.yes_or_no(model, config, CONV, "ready?").value is True
+    assert formats(server) == ["json_object"] * 3
+    # the knowledge travels with the model when it is pickled
+    assert pickle.loads(pickle.dumps(model)).output_mode() == "json_object"
 
 
 def test_llamacpp_accepts_our_messages_but_not_list_content_for_system(make_server):
@@ -158,11 +179,11 @@ def test_openai_json_object_fallback_mentions_json(make_server):
     server = make_server("openai")
     invalid_schema = Reply(status=400, body=_error(400, "Invalid schema for response_format "
                                                        "'Candidate': bad keyword"))
-    server.script(invalid_schema, invalid_schema)
+    server.script(invalid_schema)
     config = config_for(server)
     model = OpenAICompatModel(config)
     assert _generation.generate_object(model, config, CONV, "x", Candidate).value.years == 1
-    assert formats(server) == ["json_schema", "json_schema", "json_object"]
+    assert formats(server) == ["json_schema", "json_object"]
     assert model.output_mode() == "json_object"
 
 
@@ -175,12 +196,16 @@ def test_schema_rejection_of_strict_mode_retries_non_strict_and_keeps_json_schem
     strict = [b["response_format"]["json_schema"]["strict"] for b in server.chat_requests()]
     assert strict == [True, False]
     assert model.output_mode() == "json_schema"
+    # strict mode is not asked for again from this server
+    _generation.generate_object(OpenAICompatModel(config), config, CONV, "x", Candidate)
+    strict = [b["response_format"]["json_schema"]["strict"] for b in server.chat_requests()]
+    assert strict == [True, False, False]
 
 
 def test_prompt_mode_validates_and_repairs_once(make_server):
     server = make_server("tgi")
     config = config_for(server)
-    server.script(*[Reply()] * 3, "Sure! name is Ana", 'Here: {"name": "Ana", "years": 2}')
+    server.script(*[Reply()] * 2, "Sure! name is Ana", 'Here: {"name": "Ana", "years": 2}')
     result = _generation.generate_object(OpenAICompatModel(config), config, CONV, "x", Candidate)
     assert result.value == Candidate(name="Ana", years=2) and len(result.calls) == 2
     repair = server.chat_requests()[-1]["messages"]
@@ -190,7 +215,7 @@ def test_prompt_mode_validates_and_repairs_once(make_server):
 def test_prompt_mode_gives_up_after_one_repair(make_server):
     server = make_server("tgi")
     config = config_for(server)
-    server.script(*[Reply()] * 3, '{"name": 1}', '{"name": "Ana"}')
+    server.script(*[Reply()] * 2, '{"name": 1}', '{"name": "Ana"}')
     with pytest.raises(StructuredOutputError) as info:
         _generation.generate_object(OpenAICompatModel(config), config, CONV, "x", Candidate)
     assert info.value.schema_name == "Candidate" and "years" in info.value.reason

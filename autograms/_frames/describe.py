@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 from . import wire
+from .errors import SnapshotMismatchError
+from .identity import find_function
+from .records import FrameState
+from .registry import lookup
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +35,27 @@ def describe(snapshot: bytes) -> list[PendingFrameInfo]:
         PendingFrameInfo(
             module=header.module,
             qualname=header.qualname,
-            lineno=header.lineno,
+            lineno=current_line(header),
             label=header.label,
             locals={k: v for k, v in frame_values.items() if not k.startswith("__ag_")},
         )
         for header, frame_values in zip(headers, values, strict=True)
     ]
+
+
+def current_line(state: FrameState) -> int:
+    """The line of `state`'s paused call in the code loaded now: the same call site while the
+    code is unchanged (it may have moved), the call its ADDRESS label marks after an edit;
+    the snapshot's own line when the function is not loaded or has no such call."""
+    if state.module not in sys.modules:
+        return state.lineno
+    try:
+        info = lookup(find_function(state.module, state.qualname).__code__)
+    except SnapshotMismatchError:
+        return state.lineno
+    if info is None:
+        return state.lineno
+    if info.fingerprint == state.fingerprint and 0 <= state.site < len(info.sites):
+        return info.sites[state.site].lineno
+    index = info.labels.get(state.label) if state.label is not None else None
+    return info.sites[index].lineno if index is not None else state.lineno

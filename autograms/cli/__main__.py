@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from . import _bots, debug, run, visualize
-from ._common import report
+from ._common import CliError, report
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
     add("run", run, "chat with a bot in the terminal", run.run)
     add("debug", debug, "run a bot on random trajectories offline and report coverage", debug.run)
     add("visualize", visualize, "draw a bot's control flow (DOT, SVG, PNG, HTML)", _visualize)
-    _describe_bot_argument(commands.choices["visualize"])
     return parser
 
 
@@ -60,26 +59,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``autograms`` command with `argv` (default: the process arguments); the exit
     status."""
     args = build_parser().parse_args(argv)
-    if args.verbose:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose)
     return args.handler(args)
+
+
+def configure_logging(verbose: bool) -> None:
+    """With ``-v``, the library's log (INFO and up) goes to stderr; without it, nowhere: its
+    notices (retries, refused output forms) must not land in the middle of a conversation.
+    The commands report what matters themselves, and ``run`` shows notices on its wait line."""
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    elif not logging.getLogger().handlers:
+        # A handler on the root logger keeps logging's last resort (stderr) from printing
+        # warnings of any library.
+        logging.getLogger().addHandler(logging.NullHandler())
 
 
 def _visualize(args: argparse.Namespace) -> int:
     """``visualize`` with BOT resolved first: an example's name becomes its file."""
     try:
-        source = _bots.find_bot(args.bot)
+        source = _bots.find_bot(_bots.bot_argument(args)[0])
     except _bots.BotNotFoundError as exc:
         report("visualize", str(exc))
         return 2
+    except CliError as exc:
+        report("visualize", exc.message)
+        return exc.status
     args.bot = str(source.path)
     return visualize.run(args)
-
-
-def _describe_bot_argument(parser: argparse.ArgumentParser) -> None:
-    for action in parser._actions:
-        if action.dest == "bot":
-            action.help = "an example's name (e.g. recruiter) or the path of a bot's .py file"
 
 
 def _description(module) -> str:  # noqa: ANN001

@@ -2,12 +2,18 @@
 
 Examples are the modules of the ``autograms.examples`` package that define a top-level
 ``chatbot``; they are listed from their source, without importing them. A bot file is imported
-with `load_autogram`, which names its module after the file's absolute path, so a session saved
-by one process resumes in another that loads the same file.
+with `load_autogram`, which names its module as ``import`` would (``mybot.py`` -> ``mybot``), so
+a session saved by the command continues in the user's own code and the other way round. The
+file of an example, given by its path, is the example itself (module
+``autograms.examples.<name>``).
+
+The original AutoGRAMS scripts named the bot with ``--example_name NAME`` or
+``--autogram_file PATH``; `add_bot_argument` accepts both, and `bot_argument` reads the choice.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import importlib
 import importlib.util
@@ -28,6 +34,8 @@ EXAMPLES_PACKAGE = "autograms.examples"
 #: the root function a bot file must define, and the optional set-up function
 ROOT_NAME = "chatbot"
 INIT_NAME = "init_chatbot"
+#: the bot of the original scripts when none was named
+DEFAULT_EXAMPLE = "autograms_seed_agent"
 
 
 class BotNotFoundError(LookupError):
@@ -91,7 +99,7 @@ def find_bot(argument: str) -> BotSource:
         path = Path(argument)
         if not path.is_file():
             raise BotNotFoundError(f"no bot file at {argument!r}")
-        return BotSource(argument, path, None)
+        return BotSource(argument, path, _example_module_of(path))
     available = example_names()
     module_name = f"{EXAMPLES_PACKAGE}.{argument}"
     path = _module_file(module_name) if argument in available else None
@@ -99,12 +107,30 @@ def find_bot(argument: str) -> BotSource:
         return BotSource(argument, path, module_name)
     if os.path.isfile(argument):
         return BotSource(argument, Path(argument), None)
+    script = _module_file(module_name) if argument.isidentifier() else None
+    if script is not None:
+        raise BotNotFoundError(
+            f"example {argument!r} is a script, not a bot (it defines no {ROOT_NAME!r}): run "
+            f"it with `{Path(sys.executable).name} -m {module_name}`",
+            available=available,
+        )
     listing = ", ".join(available) if available else "none installed"
     raise BotNotFoundError(
         f"unknown example {argument!r}; available examples: {listing} "
         "(or give the path of a bot's .py file)",
         available=available,
     )
+
+
+def _example_module_of(path: Path) -> str | None:
+    """``autograms.examples.<name>`` when `path` is the file of that installed example."""
+    name = path.stem
+    if not name.isidentifier():
+        return None
+    installed = _module_file(f"{EXAMPLES_PACKAGE}.{name}")
+    if installed is None or os.path.realpath(installed) != os.path.realpath(path):
+        return None
+    return f"{EXAMPLES_PACKAGE}.{name}"
 
 
 def load_bot(source: BotSource) -> Bot:
@@ -171,3 +197,34 @@ def import_bot(source: BotSource) -> Bot:
         raise CliError(str(exc)) from exc
     except Exception as exc:
         raise bot_failed(f"importing {source.argument}", exc) from exc
+
+
+def add_bot_argument(parser: argparse.ArgumentParser, *, default: str | None = None) -> None:
+    """BOT, and the original scripts' ``--example_name`` / ``--autogram_file`` (hidden from
+    the help: the epilog names them); `default` is used when none is given."""
+    parser.add_argument(
+        "bot",
+        metavar="BOT",
+        nargs="?",
+        help="an example's name (e.g. recruiter) or the path of a bot's .py file"
+        + (f" (default: {default})" if default else ""),
+    )
+    for flag in ("--example_name", "--autogram_file"):
+        parser.add_argument(flag, dest=flag[2:], metavar="BOT", help=argparse.SUPPRESS)
+    parser.set_defaults(default_bot=default)
+
+
+def bot_argument(args: argparse.Namespace) -> tuple[str, bool]:
+    """The bot that `add_bot_argument`'s arguments name, and whether it is the default; a
+    `CliError` when they disagree or name none (and there is no default)."""
+    given = [
+        value for value in (args.bot, args.example_name, args.autogram_file) if value is not None
+    ]
+    if len(set(given)) > 1:
+        raise CliError(f"name one bot: got {' and '.join(map(repr, dict.fromkeys(given)))}")
+    if given:
+        return given[0], False
+    if args.default_bot is None:
+        listing = ", ".join(example_names()) or "none installed"
+        raise CliError(f"name a bot: an example ({listing}) or the path of a bot's .py file")
+    return args.default_bot, True

@@ -29,7 +29,7 @@ from .. import _frames
 from ..autogram import Autogram
 from ..config import AutogramConfig
 from ..memory import MemoryObject
-from ._bots import Bot, import_bot, require_bot
+from ._bots import DEFAULT_EXAMPLE, Bot, add_bot_argument, bot_argument, import_bot, require_bot
 from ._common import CliError, describe_error, format_frames, make_config, read_config_file, report
 
 COMMAND = "debug"
@@ -85,6 +85,10 @@ _RANDOM_WORDS = (
 )
 
 EPILOG = """\
+AutoGRAMS' debug_autogram.py flags are accepted: --example_name and --autogram_file (BOT),
+--num_simulations (--runs), --turns_per_simulation (--turns), --config_file (--config). With
+no BOT, autograms_seed_agent is debugged.
+
 exit status: 0 when every run passed; 1 when a run failed (each failure is shown with its run,
 turn and seed, the exception, and the pending frames before the failing turn); 2 for an
 unknown bot, a bad --config or --messages file; 130 when interrupted.
@@ -93,11 +97,7 @@ unknown bot, a bad --config or --messages file; 130 when interrupted.
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``debug`` arguments to `parser`."""
-    parser.add_argument(
-        "bot",
-        metavar="BOT",
-        help="an example's name (e.g. recruiter) or the path of a bot's .py file",
-    )
+    add_bot_argument(parser, default=DEFAULT_EXAMPLE)
     parser.add_argument(
         "--runs",
         type=_positive,
@@ -133,6 +133,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--transcripts", action="store_true", help="print every run's conversation")
     parser.add_argument("--fail-fast", action="store_true", help="stop at the first failure")
+    # the original debug_autogram.py's flags (the epilog lists them)
+    hidden = argparse.SUPPRESS
+    parser.add_argument("--num_simulations", dest="runs", type=_positive, help=hidden)
+    parser.add_argument("--turns_per_simulation", dest="turns", type=_positive, help=hidden)
+    parser.add_argument("--config_file", dest="config", help=hidden)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -157,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    args.bot, _ = bot_argument(args)
     source = require_bot(args.bot)
     config = make_config(
         read_config_file(args.config) if args.config else {}, source=args.config or "the options"

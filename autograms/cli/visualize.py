@@ -23,6 +23,8 @@ from autograms._visual import (
 from autograms._visual.model import View
 from autograms._visual.program import PROGRAM_VIEW
 
+from ._bots import add_bot_argument
+
 FORMATS = ("dot", "svg", "png", "html")
 PICTURE_FORMATS = frozenset({"svg", "png"})
 
@@ -35,13 +37,16 @@ SVG and PNG need graphviz's 'dot' program (apt-get install graphviz). Without it
 HTML are still written (the HTML with a simpler built-in layout); the exit status is 1 only if
 svg or png was asked for with --format. Exit status 2: the bot cannot be read, or an unknown
 --function.
+
+AutoGRAMS' visualize_autogram.py flags are accepted: --example_name and --autogram_file (BOT),
+--save_folder (--out), --graph_format (--format: dot, svg, png or html).
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``visualize`` arguments to `parser`."""
-    parser.add_argument("bot", metavar="BOT", help="path of the bot's .py file (root: chatbot)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    add_bot_argument(parser)
+    parser.add_argument("--out", metavar="DIR", help="folder to write into (required)")
     parser.add_argument(
         "--format",
         type=_formats,
@@ -51,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--function", metavar="NAME", help="draw only this decorated function (default: all)"
     )
+    # the original visualize_autogram.py's flags (the epilog lists them)
+    parser.add_argument("--save_folder", dest="out", help=argparse.SUPPRESS)
+    parser.add_argument("--graph_format", dest="format", type=_formats, help=argparse.SUPPRESS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,7 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Draw what `args` (from `add_arguments`) ask for; the exit status."""
+    """Draw what `args` (from `add_arguments`) ask for; the exit status. `args.bot` is the
+    bot file (`autograms.cli.__main__` resolves an example's name first)."""
+    if args.out is None:
+        return _report("the following argument is required: --out DIR", 2)
     try:
         program = read_bot(args.bot)
         selected = views(program, args.function)

@@ -120,7 +120,8 @@ def test_a_session_continues_in_a_new_process(spawn, tmp_path):
     first.expect_exact("Agent: echo 1 for Grace: first")
     prompt(first)
     first.sendeof()  # Ctrl-D
-    first.expect_exact(f"(session saved in {session})")
+    first.expect_exact(f"(conversation saved in {session}; to continue it: ")
+    first.expect_exact(f" run {ECHO} --session {session})")
     assert finish(first) == 0
     assert session.is_file()
 
@@ -132,7 +133,7 @@ def test_a_session_continues_in_a_new_process(spawn, tmp_path):
     second.expect_exact("Agent: echo 2 for Grace: second")
     prompt(second)
     second.sendintr()  # Ctrl-C at the prompt: a clean exit that saves
-    second.expect_exact(f"(session saved in {session})")
+    second.expect_exact(f"(conversation saved in {session}; to continue it: ")
     assert finish(second) == 0
 
     chatbot, _ = load_autogram(ECHO)
@@ -143,9 +144,7 @@ def test_a_session_continues_in_a_new_process(spawn, tmp_path):
     assert frame.locals["message"] == "second"
 
 
-def test_ctrl_c_in_the_middle_of_a_turn_drops_that_turn_and_keeps_the_session(
-    spawn, cli_env, tmp_path
-):
+def test_ctrl_c_in_the_middle_of_a_turn_cancels_it_and_the_chat_goes_on(spawn, cli_env, tmp_path):
     session, marker = tmp_path / "chat.session", tmp_path / "turn-started"
     env = {**cli_env, "SLOW_BOT_MARKER": str(marker)}
     first = spawn("run", SLOW, "--test-mode", "--session", str(session), env=env)
@@ -159,16 +158,23 @@ def test_ctrl_c_in_the_middle_of_a_turn_drops_that_turn_and_keeps_the_session(
     while not marker.exists():
         assert time.monotonic() < deadline, "the slow turn never started"
         time.sleep(0.05)
+    # the wait is visible: the line says for how long, and that Ctrl-C cancels
+    first.expect(r"\(working: \d+ s; Ctrl-C cancels\)")
     first.sendintr()
-    first.expect_exact("(interrupted: the unfinished turn was dropped)")
-    assert finish(first) == run_command.INTERRUPTED
+    first.expect_exact("(cancelled: the turn was dropped and the conversation is as it was")
+    prompt(first)
+    first.sendline("two")  # the cancelled turn left nothing behind: "slow" was never counted
+    first.expect_exact("Agent: got 2: two")
+    prompt(first)
+    first.sendline("/exit")
+    assert finish(first) == 0
 
     second = spawn("run", SLOW, "--test-mode", "--session", str(session), env=env)
     second.expect_exact(f"(continuing the session saved in {session})")
-    second.expect_exact("Agent: got 1: one")
-    prompt(second)
-    second.sendline("two")
     second.expect_exact("Agent: got 2: two")
+    prompt(second)
+    second.sendline("three")
+    second.expect_exact("Agent: got 3: three")
     prompt(second)
     second.sendline("/exit")
     assert finish(second) == 0
@@ -400,3 +406,37 @@ def test_an_empty_line_is_sent_as_an_empty_message(autograms):
     result = autograms("run", ECHO, "--test-mode", input="ada\n\n/exit\n")
     assert result.returncode == 0, result.stderr
     assert "Agent: echo 1 for Ada: \n" in result.stdout
+
+
+def test_state_shows_the_line_of_the_code_now_loaded_after_an_edit(autograms, tmp_path):
+    bot = tmp_path / "edited_bot.py"
+    source = Path(ECHO).read_text()
+    bot.write_text(source)
+    session = tmp_path / "chat.session"
+    result = autograms("run", str(bot), "--test-mode", "--session", str(session), input="ada\n")
+    assert result.returncode == 0, result.stderr
+
+    def state_lines() -> list[str]:
+        result = autograms(
+            "run", str(bot), "--test-mode", "--session", str(session), input="/state\n/exit\n"
+        )
+        assert result.returncode == 0, result.stderr
+        return re.findall(r"chatbot \(edited_bot\.py:(\d+)\)", result.stdout)
+
+    greet = line_of(ECHO, 'ADDRESS="greet"')
+    assert state_lines() == [str(greet)]
+    # moved down (same code): the same call, on its new line
+    bot.write_text("# a comment\n# another\n" + source)
+    assert state_lines() == [str(greet + 2)]
+    # edited (other code): the call its ADDRESS label marks
+    edited = source.replace("    count = 0\n", "    count = 0\n    extra = 1\n    del extra\n")
+    bot.write_text(edited.replace("from autograms", "import os\nfrom autograms", 1))
+    assert state_lines() == [str(line_of(str(bot), 'ADDRESS="greet"'))]
+    assert int(state_lines()[0]) == greet + 3  # one import and two statements more
+
+
+def test_engine_demo_is_named_as_a_script_with_the_command_that_runs_it(autograms):
+    result = autograms("run", "engine_demo", input="")
+    assert result.returncode == 2
+    assert "example 'engine_demo' is a script, not a bot" in result.stderr
+    assert " -m autograms.examples.engine_demo`" in result.stderr

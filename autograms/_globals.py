@@ -20,7 +20,8 @@ import threading
 from typing import Any
 
 from ._frames import GlobalRoutes
-from .memory import get_memory
+from ._state import ModuleGlobals
+from ._context import get_memory
 
 _lock = threading.Lock()
 _modules: dict[str, _ModuleGlobals] = {}
@@ -45,13 +46,11 @@ class _ModuleGlobals:
                 ) from exc
         self.routes = GlobalRoutes(frozenset(self.initial), self.load, self.store, self.delete)
 
-    def _session(self) -> dict[str, Any] | None:
+    def _session(self) -> ModuleGlobals | None:
         memory = get_memory()
         if memory is None:
             return None
-        return memory.memory_dict["persistent_globals"].setdefault(
-            self.module, {"values": {}, "deleted": []}
-        )
+        return memory.persistent_globals(self.module)
 
     def load(self, name: str) -> Any:
         session = self._session()

@@ -1,9 +1,14 @@
 """`Autogram`: drives a program one user turn at a time, and saves and loads its sessions.
 
-Every turn is a transaction: it runs on a working copy of the session (loaded from the
-session's last snapshot) and only a turn that ends normally -- with a reply, EXIT, or the
-program returning -- replaces the memory's state. An exception from the program propagates
-to the caller and the memory passed in is left exactly as it was.
+One turn, followed through the code: `Autogram.reply` opens a transaction on the session
+(`MemoryObject.turn`, in ``memory.py``: a working memory loaded from the session's last
+checkpoint, made current), records the user's message, and runs or resumes the program
+(``_frames``). The program's ``reply()`` (``_control.py``) logs the reply and pauses: the engine
+snapshots the frames together with the working state (`Turn.saved_state`). `Turn.finish` makes
+that the turn's checkpoint, and only a turn that ends normally -- with a reply, EXIT, or the
+program returning -- commits it and its log entries to the memory. An exception from the
+program propagates to the caller and the memory passed in is left exactly as it was.
+`Autogram.serialize` (``session.py``) then writes the checkpoint, and the log's new entries.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import contextlib
 import inspect
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -20,9 +25,11 @@ from . import _frames, session
 from ._bot_files import import_bot_file
 from ._control import ExitPayload, ReplyPayload
 from ._errors import ConversationError
+from ._log import ConversationLog
 from .config import AutogramConfig
 from .decorators import is_autograms_function
-from .memory import MemoryObject, use_memory
+from .memory import Checkpoint, MemoryObject, SimpleMemory, use_memory
+from .models import model_from_config
 from .models.records import ChatModel
 
 
@@ -70,8 +77,6 @@ class Autogram:
         if self._model is None:
             with self._model_lock:
                 if self._model is None:
-                    from .models import model_from_config
-
                     self._model = model_from_config(
                         self.config, test_mode=self.test_mode, seed=self.seed
                     )
@@ -81,35 +86,21 @@ class Autogram:
 
     def init_memory(self, memory_dict: dict[str, Any] | None = None) -> MemoryObject:
         """A new session (idle: its first turn starts the program)."""
-        memory = MemoryObject(
+        return MemoryObject(
             self.config,
             self.root_function,
             memory_dict,
+            model=self._model,
             test_mode=self.test_mode,
             supervisor_mode=self.supervisor_mode,
         )
-        memory._model = self._model
-        return memory
 
     def _memory(self, memory_object: MemoryObject | None, memory_dict: dict | None) -> MemoryObject:
-        if memory_object is not None:
-            return memory_object
-        return self.init_memory(memory_dict)
-
-    @contextlib.contextmanager
-    def _turn(self, memory: MemoryObject) -> Iterator[tuple[MemoryObject, _frames.Loaded | None]]:
-        """A working copy of `memory` made current, with the session's snapshot loaded."""
-        work = memory.working_copy()
-        work._model = self.model
-        work.supervisor_mode = self.supervisor_mode
-        with use_memory(work):
-            if memory._snapshot is None:
-                work._state = _copy_state(memory._state)
-                loaded = None
-            else:
-                loaded = session.load_snapshot(memory._snapshot)
-                work._state = loaded.attachment
-            yield work, loaded
+        if memory_object is None:
+            return self.init_memory(memory_dict)
+        if memory_object.root_function is None:  # made outside an Autogram: it is ours now
+            memory_object.root_function = self.root_function
+        return memory_object
 
     # -- turns ---------------------------------------------------------------------------------
 
@@ -129,20 +120,15 @@ class Autogram:
         memory = self._memory(memory_object, memory_dict)
         root = self._require_root()
         text = user_reply or ""
-        with self._turn(memory) as (work, loaded):
-            work.add_user_reply(text)
-            if loaded is not None and loaded.is_paused:
-                outcome = _frames.resume(loaded, text, attachment=work.live_state)
+        with memory.turn(self.model, supervisor_mode=self.supervisor_mode) as turn:
+            turn.memory.add_user_reply(text)
+            if turn.paused:
+                outcome = _frames.resume(turn.loaded, text, attachment=turn.saved_state)
             else:
                 arguments = _root_arguments(root, text, kwargs)
-                outcome = _frames.run(root, kwargs=arguments, attachment=work.live_state)
-            reply_text, data = _turn_result(outcome, work)
-            snapshot = (
-                outcome.snapshot
-                if isinstance(outcome, _frames.Paused)
-                else _frames.pack(work.live_state())
-            )
-        memory.commit(work, snapshot)
+                outcome = _frames.run(root, kwargs=arguments, attachment=turn.saved_state)
+            reply_text, data = _turn_result(outcome)
+            turn.finish(outcome)
         memory.reply_data = data
         return reply_text, memory
 
@@ -161,14 +147,11 @@ class Autogram:
         if target is None:
             raise TypeError("apply() needs the function to run: apply(func=...)")
         memory = self._memory(memory_object, memory_dict)
-        with self._turn(memory) as (work, loaded):
+        with memory.turn(self.model, supervisor_mode=self.supervisor_mode) as turn:
             if user_reply is not None:
-                work.add_user_reply(user_reply)
-            with work.pausing_forbidden(f"inside Autogram.apply({_name(target)})"):
-                result = _call_outside_program(target, kwargs)
-            snapshot = _store(loaded, work)
-        memory.commit(work, snapshot)
-        return result
+                turn.memory.add_user_reply(user_reply)
+            with turn.memory.pausing_forbidden(f"inside Autogram.apply({_name(target)})"):
+                return _call_outside_program(target, kwargs)
 
     @contextlib.contextmanager
     def use_memory(
@@ -177,11 +160,9 @@ class Autogram:
         """Make a session current (for its user globals, helpers, ...); its changes are
         kept if the block ends without an exception."""
         memory = self._memory(memory_object, memory_dict)
-        with self._turn(memory) as (work, loaded):
-            with work.pausing_forbidden("inside Autogram.use_memory()"):
-                yield work
-            snapshot = _store(loaded, work)
-        memory.commit(work, snapshot)
+        with memory.turn(self.model, supervisor_mode=self.supervisor_mode) as turn:
+            with turn.memory.pausing_forbidden("inside Autogram.use_memory()"):
+                yield turn.memory
 
     @contextlib.contextmanager
     def use_config(self) -> Iterator[MemoryObject]:
@@ -199,68 +180,78 @@ class Autogram:
 
     # -- sessions --------------------------------------------------------------------------------
 
-    def serialize(self, memory_object: MemoryObject, include_log: bool = False) -> str:
-        """The session as text (see `autograms.session`); signed if a key is configured.
-        The model-call log is left out unless `include_log`."""
-        snapshot = _snapshot_of(memory_object)
-        log = memory_object.model_turns if include_log else None
-        return session.encode(snapshot, key=self._key(), log=log)
+    def serialize(self, memory_object: MemoryObject, include_log: bool = True) -> str:
+        """The session as text (see `autograms.session`), signed if a key is configured.
+
+        With `include_log` (the default) the text carries the whole log, so nothing is lost
+        in a round trip; each serialize encodes only the entries added since the session was
+        loaded. Without, the text holds the live state only -- for a store that keeps the log
+        itself (`deserialize`'s `log`, ``memory.last_turn_log``).
+        """
+        return memory_object.to_text(self._key(), include_log)
 
     def deserialize(
         self,
         data: str,
-        log: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]] | None = None,
+        log: list[dict[str, Any]] | Callable[[], Iterable[dict[str, Any]]] | None = None,
     ) -> MemoryObject:
-        """A session from `serialize`'s text; refused (SessionError) if it does not check out.
+        """A session from `serialize`'s text; refused (SessionError) if it does not check out,
+        or if it belongs to another root function.
 
         `log`, when given, is the session's log kept elsewhere (a database): its entries, or a
-        zero-argument callable returning them, called only if something reads the log. After
-        each turn ``memory.last_turn_log`` holds the entries that turn added.
+        zero-argument callable returning them, called only if something reads the log (a turn
+        never does). It replaces the log the text carries, if any. After each turn
+        ``memory.last_turn_log`` holds the entries that turn added.
         """
         envelope = session.decode(data, key=self._key())
-        return self._restored(envelope.snapshot, envelope.log or [] if log is None else log)
+        if log is not None:
+            entries = ConversationLog(log)
+        elif envelope.log is not None:
+            entries = ConversationLog(encoded=envelope.log, signed=envelope.signed)
+        else:
+            entries = ConversationLog()
+        return self._restored(envelope, entries)
 
     def save(self, file: str | os.PathLike[str], memory_object: MemoryObject) -> None:
-        """Write the session to `file` atomically; new log entries go to ``<file>.log``."""
-        text = session.encode(_snapshot_of(memory_object), key=self._key())
-        session.write_file(file, text)
-        entries = memory_object.model_turns
-        where = os.path.realpath(file)
-        saved = memory_object.saved_logs.get(where)
-        if saved is None:  # first save of this session to this file: its log starts anew
-            session.write_log(file, entries)
-        else:
-            session.append_log(file, entries[saved:])
-        memory_object.saved_logs[where] = len(entries)
+        """Write the session to `file` atomically; its log goes to ``<file>.log`` (the
+        first save to a file writes it whole, later ones append the new entries)."""
+        memory_object.write(file, self._key())
 
     def load(self, file_path: str | os.PathLike[str], load_log: bool = True) -> MemoryObject:
-        """The session saved at `file_path` (with its log from ``<file_path>.log``)."""
+        """The session saved at `file_path`, with its log from ``<file_path>.log`` (read when
+        something reads the log)."""
         envelope = session.decode(session.read_file(file_path), key=self._key())
-        log = session.read_log(file_path) if load_log else []
-        memory = self._restored(envelope.snapshot, log)
-        if load_log:
-            memory.saved_logs[os.path.realpath(file_path)] = len(log)
+        if not load_log:
+            return self._restored(envelope, ConversationLog())
+        if envelope.log_file is None:  # format 1 recorded nothing: the whole file, read now
+            entries = session.read_log(file_path)
+            log, owned = ConversationLog(entries), (len(entries), session.log_size(file_path))
+        else:
+            path, owned = os.fspath(file_path), envelope.log_file
+            log = ConversationLog(lambda: session.read_log(path, owned[1]), count=owned[0])
+        memory = self._restored(envelope, log)
+        memory.saved_logs[os.path.realpath(file_path)] = owned
         return memory
 
-    def _restored(
-        self, snapshot: bytes, log: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]]
-    ) -> MemoryObject:
-        session.check_snapshot(snapshot)  # refuse now, not at the next turn
-        memory = self.init_memory()
-        memory._state = None  # unpickled by the next turn, or on first look at memory_dict
-        memory._snapshot = snapshot
-        memory._log_base = log if callable(log) else list(log)
-        return memory
+    def _restored(self, envelope: session.Envelope, log: ConversationLog) -> MemoryObject:
+        session.check_program(envelope, self.root_function)
+        paused = session.check_snapshot(envelope.snapshot)  # refuse now, not at the next turn
+        return MemoryObject(
+            self.config,
+            self.root_function,
+            model=self._model,
+            test_mode=self.test_mode,
+            supervisor_mode=self.supervisor_mode,
+            checkpoint=Checkpoint(envelope.snapshot, paused),
+            log=log,
+        )
 
     def _key(self) -> bytes | None:
         return session.session_key(self.config.session_key)
 
     def pending_frames(self, memory_object: MemoryObject) -> list[_frames.PendingFrameInfo]:
         """Where the session's program is paused: function, line, label, locals."""
-        if memory_object._snapshot is None:
-            return []
-        with use_memory(memory_object):
-            return _frames.describe(memory_object._snapshot)
+        return memory_object.pending_frames()
 
 
 def _with_api_keys(config: AutogramConfig, api_keys: dict[str, str] | None) -> AutogramConfig:
@@ -274,26 +265,7 @@ def _with_api_keys(config: AutogramConfig, api_keys: dict[str, str] | None) -> A
     return replace(config, api_key=key or None) if key else config
 
 
-def _copy_state(state: dict[str, Any]) -> dict[str, Any]:
-    """A working copy of a state not yet saved in a snapshot (a brand-new session)."""
-    return _frames.load(_frames.pack(state)).attachment
-
-
-def _snapshot_of(memory: MemoryObject) -> bytes:
-    if memory._snapshot is not None:
-        return memory._snapshot
-    return _frames.pack(memory.memory_dict)
-
-
-def _store(loaded: _frames.Loaded | None, work: MemoryObject) -> bytes:
-    """The session's snapshot after a turn that did not run the program."""
-    if loaded is None or not loaded.is_paused:
-        return _frames.pack(work.live_state())
-    loaded.attachment = work.live_state()
-    return _frames.store(loaded)
-
-
-def _turn_result(outcome: _frames.Outcome, work: MemoryObject) -> tuple[str | None, Any]:
+def _turn_result(outcome: _frames.Outcome) -> tuple[str | None, Any]:
     if isinstance(outcome, _frames.Finished):
         return None, None
     payload = outcome.payload
@@ -332,7 +304,7 @@ def use_config(
     model: ChatModel | None = None,
 ) -> Iterator[MemoryObject]:
     """A memory for helper calls outside any conversation (no pausing)."""
-    memory = MemoryObject(
+    memory = SimpleMemory(
         config or AutogramConfig(),
         test_mode=test_mode,
         supervisor_mode=supervisor_mode,

@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 
 from . import _frames
 from ._globals import routes_for
-from .memory import SCOPES, get_memory
+from ._context import get_memory
+from ._state import SCOPES
 
 F = TypeVar("F", bound=Callable[..., Any])
 

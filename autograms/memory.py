@@ -1,29 +1,18 @@
-"""Conversation memory: what one session of a program knows, and the session's globals.
+"""Conversation memory: what one session of a program knows, and which session is current.
 
-A `MemoryObject` holds one session in two parts:
+A session (`MemoryObject`) has three parts:
 
-* ``memory_dict`` -- the *live* state, saved in the same pickle as the paused program's
-  frames (objects they share stay shared):
+* its **live state**, a typed `SessionState` (``autograms._state``): the conversation levels
+  of the active decorated calls, per-session globals, the last user message ...;
+* its **log** of chat events and model calls (``autograms._log``), append-only and read
+  lazily, so a turn costs the same at turn 1 and turn 10,000;
+* its **checkpoint**: the engine snapshot its last successful turn ended with -- the paused
+  frames, if the program is paused, and the saved state, in one pickle.
 
-  ==================== =======================================================================
-  turn_stack           one level per active decorated call: {"scope", "turns", "system_prompt",
-                       "function"}; level 0 is the session's own. Turns are {"role", "content"}
-                       with role "user", "agent", "system_instruction" or "system_answer".
-  user_globals         per module: the session's values of ``init_user_globals()`` names
-  persistent_globals   per module: the session's values of ``set_persistent_globals()`` names
-  cached_user_reply    the user's last message (kept until the next one)
-  last_node            the ADDRESS of the last node entered
-  exit_data            what EXIT was given, when the program exited
-  ==================== =======================================================================
-
-* ``model_turns`` -- the append-only log of model calls and chat events (every user and agent
-  message among them). It is kept apart so that saving a turn costs the same at turn 1 and
-  turn 1,000 (see `autograms.session`).
-
-The live state stays bounded: a level keeps only its newest turns, up to
-`LIVE_CHARS_PER_TOKEN` characters per token of the largest prompt budget
-(``chatbot_max_input_len``), and never fewer than `MIN_LIVE_TURNS`; older turns could never be
-part of a prompt again. The full conversation remains in the log.
+A turn is a transaction (`MemoryObject.turn`): it runs on a working memory loaded from the
+checkpoint, and only a turn that ends normally replaces the checkpoint and appends its log
+entries. ``memory_dict`` is AutoGRAMS' view of all of it: the state's keys, the log under
+``"model_turns"``, and any key a program or run loop adds.
 
 Conversation scopes (``@autograms_function(conv_scope=...)``): every decorated call pushes a
 level that starts with its caller's system prompt; when it returns, a ``"global"`` level's
@@ -31,65 +20,108 @@ turns join its caller's, ``"normal"`` and ``"local"`` levels are dropped. A mode
 the turns of every level from the innermost outward, stopping after the first ``"local"``
 level it includes.
 
-The current memory lives in a ContextVar: every thread and asyncio task has its own, so
-concurrent sessions never see each other.
+The current memory lives in a ContextVar (``autograms._context``): every thread and asyncio
+task has its own, so concurrent sessions never see each other.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import operator
+import os
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator, MutableMapping
-from contextvars import ContextVar, Token
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
+from . import _frames, session
+from ._context import (
+    clear_memory,
+    get_memory,
+    require_memory,
+    reset_memory,
+    set_memory,
+)
 from ._errors import ConversationError
+from ._globals import get_persistent_globals, set_persistent_globals
+from ._log import (
+    ConversationLog,
+    Entry,
+    TurnLog,
+    agent_reply_entry,
+    model_entry,
+    node_entry,
+    user_reply_entry,
+)
 from ._prompts import Conversation
+from ._state import (
+    LIVE_CHARS_PER_TOKEN,
+    MIN_LIVE_TURNS,
+    SCOPES,
+    STATE_KEYS,
+    Level,
+    ModuleGlobals,
+    SessionState,
+    from_saved,
+    live_limit,
+    new_level,
+    new_state,
+    state_from_dict,
+    to_saved,
+    trim,
+)
 from .config import AutogramConfig
+from .models import model_from_config
 from .models.records import ChatModel, ModelCall
 
-SCOPES = ("global", "normal", "local")
-#: characters of turns a level keeps per token of the prompt budget: English averages about
-#: four characters a token, so this keeps half as much again as a full prompt can hold
-LIVE_CHARS_PER_TOKEN = 6
-#: turns a level keeps whatever their length
-MIN_LIVE_TURNS = 40
 
-_current: ContextVar[MemoryObject | None] = ContextVar("autograms_memory", default=None)
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A session as its last successful turn left it."""
 
-
-def new_state(system_prompt: str) -> dict[str, Any]:
-    """The live state of a session that has not started."""
-    return {
-        "turn_stack": [_level("global", system_prompt, None)],
-        "user_globals": {},
-        "persistent_globals": {},
-        "cached_user_reply": None,
-        "last_node": None,
-        "exit_data": None,
-    }
+    #: the engine snapshot: the paused frames (none if the program is not paused) and the
+    #: saved state, in one pickle
+    snapshot: bytes
+    #: whether the program is paused (its next turn continues it) rather than idle
+    paused: bool
 
 
-def _level(scope: str, system_prompt: str, function: str | None) -> dict[str, Any]:
-    return {"scope": scope, "turns": [], "system_prompt": system_prompt, "function": function}
+class Turn:
+    """One turn in progress on a session (see `SerializableMemory.turn`)."""
+
+    def __init__(self, memory: MemoryObject, loaded: _frames.Loaded) -> None:
+        #: the working memory, current while the turn runs
+        self.memory = memory
+        #: the checkpoint the turn started from, loaded: `resume` continues its frames
+        self.loaded = loaded
+        #: what the turn ends with (set by `finish`)
+        self.checkpoint: Checkpoint | None = None
+
+    @property
+    def paused(self) -> bool:
+        """Whether the program is paused, so that this turn continues it."""
+        return self.loaded.is_paused
+
+    def saved_state(self) -> dict[str, Any]:
+        """What the engine saves with the frames when the program pauses: the working state,
+        trimmed, in its saved form."""
+        return to_saved(self.memory.live_state())
+
+    def finish(self, outcome: _frames.Outcome | None = None) -> None:
+        """Set the checkpoint the turn ends with: the program's pause, or the state saved
+        with the frames the turn started from (after the program returned, none are left;
+        when the turn did not run the program, they stay paused)."""
+        if isinstance(outcome, _frames.Paused):
+            self.checkpoint = Checkpoint(outcome.snapshot, paused=True)
+            return
+        self.loaded.attachment = self.saved_state()
+        self.checkpoint = Checkpoint(_frames.store(self.loaded), paused=self.loaded.is_paused)
 
 
-def _timestamp() -> str:
-    now = time.time()
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
-
-
-class MemoryObject:
-    """One session of a program: its live state and its model-call log.
-
-    Create it through `Autogram` (``autogram.reply()`` makes one, ``autogram.deserialize`` or
-    ``autogram.load`` restore one). A memory passed to ``autogram.reply`` is changed only if
-    the turn succeeds.
-    """
+class SerializableMemory:
+    """A session that can be saved: its live state, log and checkpoint, and turns run on
+    them as transactions. `MemoryObject` adds the conversation."""
 
     def __init__(
         self,
@@ -100,232 +132,161 @@ class MemoryObject:
         model: ChatModel | None = None,
         test_mode: bool = False,
         supervisor_mode: bool = False,
+        checkpoint: Checkpoint | None = None,
+        log: ConversationLog | TurnLog | None = None,
     ) -> None:
         self.config = config or AutogramConfig()
+        #: the program (root function) the session belongs to
         self.root_function = root_function
         self.test_mode = test_mode
         #: whether helpers called with ``supervisor=`` run their supervisor (autograms.supervisors)
         self.supervisor_mode = supervisor_mode
-        self._model = model
-        self._state = (
-            memory_dict if memory_dict is not None else new_state(self.config.default_prompt)
-        )
-        self._log: list[dict[str, Any]] = []
-        #: the log before this memory's own entries: a list, or a zero-argument callable
-        #: returning it (a log kept elsewhere, read on first use)
-        self._log_base: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]] = []
-        #: the committed session: frames (if the program is paused) and state, as bytes
-        self._snapshot: bytes | None = None
-        #: why pausing is not allowed right now (inside @autograms_external, apply ...)
-        self._no_pause: str | None = None
         #: the `data` of the last reply (``reply(text, data=...)``) or EXIT
         self.reply_data: Any = None
-        #: per saved file (real path): how many log entries its ``.log`` holds
-        self.saved_logs: dict[str, int] = {}
         #: the log entries the last successful reply, apply or use_memory added, oldest first
-        self.last_turn_log: list[dict[str, Any]] = []
+        self.last_turn_log: list[Entry] = []
+        #: per saved file (real path): the log entries and bytes of its ``.log`` that are
+        #: this session's
+        self.saved_logs: dict[str, tuple[int, int]] = {}
+        self._model = model
+        self._checkpoint = checkpoint
+        #: the live state: of a new session, of a running turn, or read from the checkpoint
+        self._state: SessionState | None = None
+        #: the checkpoint, loaded, when `_state` was read from it
+        self._loaded: _frames.Loaded | None = None
+        #: whether `_state` may differ from the checkpoint
+        self._changed = False
+        self._log = log if log is not None else ConversationLog()
+        #: why pausing is not allowed right now (inside @autograms_external, apply ...)
+        self._no_pause: str | None = None
+        if checkpoint is None:
+            self._state = self._initial_state(memory_dict)
 
-    def __repr__(self) -> str:
-        levels = len(self.memory_dict["turn_stack"])
-        paused = "paused" if self._snapshot is not None and self.is_paused else "idle"
-        entries = "unread" if callable(self._log_base) else len(self.model_turns)
-        return f"<MemoryObject {paused}, {levels} scope level(s), {entries} log entries>"
+    def _initial_state(self, memory_dict: dict[str, Any] | None) -> SessionState:
+        prompt = self.config.default_prompt
+        if memory_dict is None:
+            return new_state(prompt)
+        values = dict(memory_dict)
+        self._log.extend(values.pop("model_turns", ()))
+        return state_from_dict(values, prompt)
 
     def __reduce__(self) -> tuple:
         # A memory saved inside a program's locals is *the session's* memory: restore it as
         # whichever memory is current when the session is loaded, never as a copy.
         return (_current_memory_or_fail, ())
 
-    @property
-    def memory_dict(self) -> dict[str, Any]:
-        """The live state (see the module docstring)."""
-        if self._state is None:  # a restored session, read on first use
-            from . import session
+    # -- the parts ------------------------------------------------------------------------------
 
-            with use_memory(self):
-                self._state = session.load_snapshot(self._snapshot).attachment
+    @property
+    def state(self) -> SessionState:
+        """The live state. Between turns it is read from the checkpoint on first use, and a
+        change made to it is saved with the session."""
+        if self._state is None:
+            with use_memory(self):  # type: ignore[arg-type]
+                self._loaded = session.load_snapshot(self._checkpoint.snapshot)
+            self._state = from_saved(self._loaded.attachment)
+        self._changed = True
         return self._state
 
     @property
-    def model_turns(self) -> list[dict[str, Any]]:
-        """The log of model calls and chat events, oldest first."""
-        return self._earlier_log() + self._log
+    def memory_dict(self) -> MemoryDict:
+        """AutoGRAMS' view of the session: the state's keys, ``"model_turns"`` (the log) and
+        any key added to it."""
+        return MemoryDict(self)
 
-    def _earlier_log(self) -> list[dict[str, Any]]:
-        if callable(self._log_base):  # a log kept elsewhere: read it now, once
-            self._log_base = list(self._log_base())
-        return self._log_base
+    @property
+    def model_turns(self) -> list[Entry]:
+        """The log of chat events and model calls, oldest first (a copy)."""
+        return self._log.entries()
+
+    def log_since(self, start: int) -> list[Entry]:
+        """The log entries after the first `start` (without reading those when they are
+        older than the last load or save)."""
+        if isinstance(self._log, TurnLog):
+            return self._log.entries()[start:]
+        return self._log.entries_from(start)
+
+    def log_length(self) -> int:
+        """How many entries the log has (without reading it, where its length is known)."""
+        return len(self._log)
+
+    def replace_log(self, entries: Iterable[Entry]) -> None:
+        """Make `entries` the whole log."""
+        self.prune_model_turns(0)
+        self._log.extend(entries)
+
+    def prune_model_turns(self, keep: int = 0) -> None:
+        """Forget all but the newest `keep` log entries."""
+        if isinstance(self._log, TurnLog):
+            raise ConversationError("prune_model_turns() cannot be used while a turn runs")
+        self._log.prune(keep)
 
     @property
     def model(self) -> ChatModel:
         """The model this session's helpers call."""
         if self._model is None:
-            from .models import model_from_config
-
             self._model = model_from_config(self.config, test_mode=self.test_mode)
         return self._model
 
     @property
     def is_paused(self) -> bool:
         """Whether the program is paused (its next turn continues it) rather than idle."""
-        return self._snapshot is not None and bool(_frames_header(self._snapshot))
+        return self._checkpoint is not None and self._checkpoint.paused
 
-    # -- scopes ------------------------------------------------------------------------------
+    def checkpoint(self) -> Checkpoint:
+        """The session as it would be saved now (changes made between turns included)."""
+        if self._checkpoint is None or self._changed:
+            if self._loaded is None:  # a new session: its state is all there is
+                snapshot = _frames.pack(to_saved(self._state))
+            else:  # a checkpoint read and possibly changed between turns
+                self._loaded.attachment = to_saved(self._state)
+                snapshot = _frames.store(self._loaded)
+            paused = self._checkpoint is not None and self._checkpoint.paused
+            self._checkpoint, self._changed = Checkpoint(snapshot, paused), False
+        return self._checkpoint
 
-    @property
-    def _levels(self) -> list[dict[str, Any]]:
-        return self.memory_dict["turn_stack"]
+    def pending_frames(self) -> list[_frames.PendingFrameInfo]:
+        """Where the program is paused: function, line, label, locals (outermost first)."""
+        if not self.is_paused:
+            return []
+        with use_memory(self):  # type: ignore[arg-type]
+            return _frames.describe(self.checkpoint().snapshot)
 
-    def push_scope(self, scope: str, function: str | None = None) -> None:
-        """Open the level of a decorated call (inheriting its caller's system prompt)."""
-        self._levels.append(_level(scope, self._levels[-1]["system_prompt"], function))
+    # -- turns ----------------------------------------------------------------------------------
 
-    def pop_scope(self) -> None:
-        """Close the innermost level; a "global" level's turns join its caller's."""
-        levels = self._levels
-        if len(levels) < 2:
-            return
-        level = levels.pop()
-        if level["scope"] == "global":
-            levels[-1]["turns"].extend(level["turns"])
-
-    def conversation(self, max_turns: int | None = None) -> Conversation:
-        """What a model call sees: turns from the innermost level outward, stopping after
-        the first "local" level."""
-        visible: list[list[dict[str, str]]] = []
-        for level in reversed(self._levels):
-            visible.append(level["turns"])
-            if level["scope"] == "local":
-                break
-        turns = [turn for level_turns in reversed(visible) for turn in level_turns]
-        return Conversation(self._levels[-1]["system_prompt"], tuple(turns))
-
-    def set_system_prompt(self, text: str) -> None:
-        self._levels[-1]["system_prompt"] = text
-
-    def append_system_prompt(self, text: str) -> None:
-        level = self._levels[-1]
-        level["system_prompt"] = (
-            f"{level['system_prompt']}\n{text}" if level["system_prompt"] else text
+    @contextlib.contextmanager
+    def turn(
+        self, model: ChatModel | None = None, *, supervisor_mode: bool | None = None
+    ) -> Iterator[Turn]:
+        """Run a turn: yields a `Turn` whose working memory is current and loaded from the
+        checkpoint. If the block ends normally, the turn's checkpoint (set by `Turn.finish`;
+        by default the state saved with the frames it started from) and log entries become
+        this memory's; if it raises, this memory is left exactly as it was."""
+        checkpoint = self.checkpoint()
+        work = MemoryObject(
+            self.config,
+            self.root_function,
+            model=model if model is not None else self._model,
+            test_mode=self.test_mode,
+            supervisor_mode=self.supervisor_mode if supervisor_mode is None else supervisor_mode,
+            checkpoint=checkpoint,
+            log=TurnLog(self._log),
         )
+        with use_memory(work):
+            loaded = session.load_snapshot(checkpoint.snapshot)
+            work._state = from_saved(loaded.attachment)
+            turn = Turn(work, loaded)
+            yield turn
+            if turn.checkpoint is None:
+                turn.finish()
+        self._commit(turn, work)
 
-    def get_system_prompt(self) -> str:
-        return self._levels[-1]["system_prompt"]
-
-    # -- turns and the log -------------------------------------------------------------------
-
-    def add_user_reply(self, text: str | None) -> None:
-        """Record the user's message (an empty one is logged but adds no turn)."""
-        self._log.append(
-            {"entry_type": "user_reply", "user_reply": text, "timestamp": _timestamp()}
-        )
-        if text:
-            self._levels[-1]["turns"].append({"role": "user", "content": text})
-            self.memory_dict["cached_user_reply"] = text
-
-    def log_chat_turn(
-        self, text: str, *, address: str | None = None, function: str | None = None
-    ) -> None:
-        """Record an agent reply."""
-        self._levels[-1]["turns"].append({"role": "agent", "content": text})
-        self._log.append(
-            {
-                "entry_type": "agent_reply",
-                "reply": text,
-                "address": address,
-                "last_node": self.memory_dict["last_node"],
-                "function_name": function,
-                "timestamp": _timestamp(),
-            }
-        )
-
-    def log_thought_turn(self, answer: str, instruction: str) -> None:
-        """Record a thought: its instruction and answer become part of the conversation."""
-        turns = self._levels[-1]["turns"]
-        turns.append({"role": "system_instruction", "content": instruction})
-        turns.append({"role": "system_answer", "content": answer})
-
-    def log_model_calls(
-        self, calls: tuple[ModelCall, ...], function_name: str, **fields: Any
-    ) -> None:
-        """Record the model calls one helper made (`fields` are added to each entry)."""
-        for call in calls:
-            entry = call.to_dict()
-            entry.update(fields)
-            entry.update(entry_type="model", function_name=function_name, timestamp=_timestamp())
-            self._log.append(entry)
-
-    def set_node(self, address: str) -> None:
-        """Record entering the node labelled `address`."""
-        self.memory_dict["last_node"] = address
-        self._log.append({"entry_type": "node", "node": address, "timestamp": _timestamp()})
-
-    def extract_last_user_reply(self) -> str | None:
-        """The user's latest message (None before the first one)."""
-        return self.memory_dict["cached_user_reply"]
-
-    def last_agent_reply(self) -> str | None:
-        """The bot's latest reply still in the live conversation."""
-        for level in reversed(self._levels):
-            for turn in reversed(level["turns"]):
-                if turn["role"] == "agent":
-                    return turn["content"]
-        return None
-
-    def extract_full_conv_history(self) -> list[dict[str, str]]:
-        """Every user and agent message of the session in order, whatever the scopes (read
-        from the log: a session loaded without its log gives a shorter history)."""
-        history = []
-        for entry in self.model_turns:
-            if entry["entry_type"] == "user_reply" and entry["user_reply"]:
-                history.append({"role": "user", "content": entry["user_reply"]})
-            elif entry["entry_type"] == "agent_reply":
-                history.append({"role": "assistant", "content": entry["reply"]})
-        return history
-
-    def live_state(self) -> dict[str, Any]:
-        """The state to save: each level's turns cut to what a prompt could still include."""
-        budget = self.config.chatbot_max_input_len
-        if budget:
-            limit = LIVE_CHARS_PER_TOKEN * max(budget, self.config.classifier_max_input_len or 0)
-            for level in self._levels:
-                _trim(level["turns"], limit)
-        return self.memory_dict
-
-    def prune_model_turns(self, keep: int = 0) -> None:
-        """Forget all but the newest `keep` log entries."""
-        entries = self.model_turns[-keep:] if keep else []
-        self._log_base, self._log = [], entries
-
-    # -- turns as transactions ---------------------------------------------------------------
-
-    def working_copy(self) -> MemoryObject:
-        """A memory for one turn: same config and model, state loaded by the turn, log
-        entries added on top of this memory's. `commit` makes it this memory's new state."""
-        work = MemoryObject.__new__(MemoryObject)
-        work.config = self.config
-        work.root_function = self.root_function
-        work.test_mode = self.test_mode
-        work.supervisor_mode = self.supervisor_mode
-        work._model = self._model
-        work._state = None
-        work._log = []
-        # A log still unread stays unread unless the turn looks at it.
-        unread = callable(self._log_base)
-        work._log_base = (lambda: self.model_turns) if unread else self.model_turns
-        work._snapshot = self._snapshot
-        work._no_pause = None
-        work.reply_data = None
-        work.saved_logs = {}
-        work.last_turn_log = []
-        return work
-
-    def commit(self, work: MemoryObject, snapshot: bytes) -> None:
-        """Take the state, snapshot and new log entries of a successful turn."""
-        self._state = work._state
-        self._snapshot = snapshot
-        self._log.extend(work._log)
-        self.last_turn_log = list(work._log)
+    def _commit(self, turn: Turn, work: MemoryObject) -> None:
+        self._checkpoint = turn.checkpoint
+        self._state, self._loaded, self._changed = None, None, False
+        added = work._log.added
+        self._log.extend(added)
+        self.last_turn_log = added
         if self._model is None:
             self._model = work._model
 
@@ -342,32 +303,291 @@ class MemoryObject:
         if self._no_pause is not None:
             raise ConversationError(f"{what} cannot be used {self._no_pause}", function=what)
 
+    # -- per-session globals ----------------------------------------------------------------
 
-def _trim(turns: list[dict[str, str]], limit: int) -> None:
-    """Drop the oldest turns beyond `limit` characters (keeping `MIN_LIVE_TURNS`)."""
-    droppable = len(turns) - MIN_LIVE_TURNS
-    if droppable <= 0:
-        return
-    total = sum(map(len, map(_content, turns)))
-    # Walk from the oldest end: usually only the one or two turns added since the last trim go.
-    drop = 0
-    while total > limit and drop < droppable:
-        total -= len(turns[drop]["content"])
-        drop += 1
-    del turns[:drop]
+    def user_globals(self, module: str, defaults: dict[str, Any]) -> dict[str, Any]:
+        """The session's ``init_user_globals()`` values of `module` (a deep copy of
+        `defaults` on first use)."""
+        sessions = self.state["user_globals"]
+        values = sessions.get(module)
+        if values is None:
+            values = sessions[module] = copy.deepcopy(defaults)
+        return values
+
+    def persistent_globals(self, module: str) -> ModuleGlobals:
+        """The session's values of `module`'s persistent globals."""
+        sessions = self.state["persistent_globals"]
+        values = sessions.get(module)
+        if values is None:
+            values = sessions[module] = ModuleGlobals(values={}, deleted=[])
+        return values
+
+    # -- saving -----------------------------------------------------------------------------------
+
+    def serialize(self, include_log: bool = True) -> str:
+        """The session as text (see `autograms.session`), signed if the config has a key."""
+        return self.to_text(session.session_key(self.config.session_key), include_log)
+
+    def save(self, file_name: str | os.PathLike[str]) -> None:
+        """Write the session to `file_name` (see `Autogram.save`)."""
+        self.write(file_name, session.session_key(self.config.session_key))
+
+    def to_text(self, key: bytes | None, include_log: bool = True) -> str:
+        """The session as text, signed with `key` if one is given; without its log unless
+        `include_log` (then its size depends on the live state only)."""
+        return session.encode(
+            self.checkpoint().snapshot,
+            key=key,
+            program=session.program_name(self.root_function),
+            log=self._log.encode() if include_log else None,
+        )
+
+    def write(self, file: str | os.PathLike[str], key: bytes | None) -> None:
+        """Save the session to `file` atomically, its log to ``<file>.log``: the first save
+        to a file writes the whole log, later ones append what is new. The log goes first,
+        so a crash in between leaves the previous session with the log it names."""
+        where = os.path.realpath(file)
+        saved = self.saved_logs.get(where)
+        if saved is None:
+            size = session.write_log(file, self.model_turns)
+        else:
+            size = session.append_log(file, self.log_since(saved[0]), at=saved[1])
+        count = self.log_length()
+        text = session.encode(
+            self.checkpoint().snapshot,
+            key=key,
+            program=session.program_name(self.root_function),
+            log_file=(count, size),
+        )
+        session.write_file(file, text)
+        self.saved_logs[where] = (count, size)
 
 
-_content = operator.itemgetter("content")
+class MemoryObject(SerializableMemory):
+    """One session of a program: its conversation, globals, log and checkpoint.
+
+    Create it through `Autogram` (``autogram.reply()`` makes one, ``autogram.deserialize`` or
+    ``autogram.load`` restore one). A memory passed to ``autogram.reply`` is changed only if
+    the turn succeeds.
+    """
+
+    def __repr__(self) -> str:
+        where = "paused" if self.is_paused else "idle"
+        return f"<{type(self).__name__} {where}, {self.log_length()} log entries>"
+
+    # -- scopes ---------------------------------------------------------------------------------
+
+    @property
+    def _levels(self) -> list[Level]:
+        return self.state["turn_stack"]
+
+    def push_scope(self, scope: str, function: str | None = None) -> None:
+        """Open the level of a decorated call (inheriting its caller's system prompt)."""
+        levels = self._levels
+        levels.append(new_level(scope, levels[-1]["system_prompt"], function))
+
+    def pop_scope(self) -> None:
+        """Close the innermost level; a "global" level's turns join its caller's."""
+        levels = self._levels
+        if len(levels) < 2:
+            return
+        level = levels.pop()
+        if level["scope"] == "global":
+            levels[-1]["turns"].extend(level["turns"])
+
+    def conversation(self) -> Conversation:
+        """What a model call sees: turns from the innermost level outward, stopping after
+        the first "local" level."""
+        levels = self._levels
+        visible = []
+        for level in reversed(levels):
+            visible.append(level["turns"])
+            if level["scope"] == "local":
+                break
+        turns = tuple(turn for level_turns in reversed(visible) for turn in level_turns)
+        return Conversation(levels[-1]["system_prompt"], turns)
+
+    def set_system_prompt(self, text: str) -> None:
+        self._levels[-1]["system_prompt"] = text
+
+    def append_system_prompt(self, text: str) -> None:
+        level = self._levels[-1]
+        level["system_prompt"] = (
+            f"{level['system_prompt']}\n{text}" if level["system_prompt"] else text
+        )
+
+    def get_system_prompt(self) -> str:
+        return self._levels[-1]["system_prompt"]
+
+    # -- turns and the log ------------------------------------------------------------------
+
+    def add_user_reply(self, text: str | None) -> None:
+        """Record the user's message (an empty one is logged but adds no turn)."""
+        self._log.append(user_reply_entry(text))
+        if text:
+            state = self.state
+            state["turn_stack"][-1]["turns"].append({"role": "user", "content": text})
+            state["cached_user_reply"] = text
+
+    def log_chat_turn(
+        self,
+        text: str,
+        *,
+        address: str | None = None,
+        function: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        """Record an agent reply."""
+        state = self.state
+        state["turn_stack"][-1]["turns"].append({"role": "agent", "content": text})
+        self._log.append(
+            agent_reply_entry(
+                text, last_node=state["last_node"], function=function, line=line, address=address
+            )
+        )
+
+    def log_thought_turn(self, answer: str, instruction: str) -> None:
+        """Record a thought: its instruction and answer become part of the conversation."""
+        turns = self._levels[-1]["turns"]
+        turns.append({"role": "system_instruction", "content": instruction})
+        turns.append({"role": "system_answer", "content": answer})
+
+    def log_model_calls(
+        self,
+        calls: tuple[ModelCall, ...],
+        function_name: str,
+        code_position: Mapping[str, Any] | None = None,
+        supervisor_info: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record the model calls one helper made (`code_position`: the program's line that
+        called it, ``{"line_number", "function_name", "file_name"}``; `supervisor_info`: what
+        a supervisor decided, ``{"score", "rejected_output", "tags"}``)."""
+        for call in calls:
+            self._log.append(model_entry(call, function_name, code_position, supervisor_info))
+
+    def set_node(self, address: str) -> None:
+        """Record entering the node labelled `address`."""
+        self.state["last_node"] = address
+        self._log.append(node_entry(address))
+
+    def extract_last_user_reply(self) -> str | None:
+        """The user's latest message (None before the first one)."""
+        return self.state["cached_user_reply"]
+
+    get_user_reply = extract_last_user_reply
+
+    def last_agent_reply(self) -> str | None:
+        """The bot's latest reply still in the live conversation."""
+        for level in reversed(self._levels):
+            turns = level["turns"]
+            for index in range(len(turns) - 1, -1, -1):
+                if turns[index]["role"] == "agent":
+                    return turns[index]["content"]
+        return None
+
+    def extract_full_conv_history(self) -> list[dict[str, str]]:
+        """Every user and agent message of the session in order, whatever the scopes (read
+        from the log)."""
+        history = []
+        for entry in self.model_turns:
+            if entry["entry_type"] == "user_reply" and entry["user_reply"]:
+                history.append({"role": "user", "content": entry["user_reply"]})
+            elif entry["entry_type"] == "agent_reply":
+                history.append({"role": "assistant", "content": entry["reply"]})
+        return history
+
+    def live_state(self) -> SessionState:
+        """The state to save: each level's turns cut to what a prompt could still include."""
+        state = self.state
+        config = self.config
+        trim(state, live_limit(config.chatbot_max_input_len, config.classifier_max_input_len))
+        return state
 
 
-def _frames_header(snapshot: bytes) -> list:
-    from ._frames import wire
+class SimpleMemory(MemoryObject):
+    """A memory for helper calls outside any conversation (``use_config``): the helpers
+    work, the program-control functions (reply, EXIT, GOTO, RETURNTO) are refused."""
 
-    return wire.read(snapshot)[0]
+    def __init__(
+        self,
+        config: AutogramConfig | None = None,
+        memory_dict: dict[str, Any] | None = None,
+        *,
+        model: ChatModel | None = None,
+        test_mode: bool = False,
+        supervisor_mode: bool = False,
+    ) -> None:
+        super().__init__(
+            config,
+            None,
+            memory_dict,
+            model=model,
+            test_mode=test_mode,
+            supervisor_mode=supervisor_mode,
+        )
+        self._no_pause = "outside a conversation (in a SimpleMemory)"
+
+
+class MemoryDict(MutableMapping):
+    """AutoGRAMS' ``memory_dict``: a view of a session's state keys, its log under
+    ``"model_turns"`` (a copy: assign a list to replace the log) and any other key a program
+    or run loop sets (saved with the session)."""
+
+    def __init__(self, memory: SerializableMemory) -> None:
+        self._memory = memory
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "model_turns":
+            return self._memory.model_turns
+        state = self._memory.state
+        if key == "turn_stack":  # as AutoGRAMS has it: turns in plain lists
+            for level in state["turn_stack"]:
+                level["turns"] = list(level["turns"])
+        if key in STATE_KEYS and key != "extra":
+            return state[key]  # type: ignore[literal-required]
+        return state["extra"][key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key == "model_turns":
+            self._memory.replace_log(value)
+            return
+        state = self._memory.state
+        if key == "turn_stack":
+            value = state_from_dict({"turn_stack": value}, "")["turn_stack"]
+        if key in STATE_KEYS and key != "extra":
+            state[key] = value  # type: ignore[literal-required]
+        else:
+            state["extra"][key] = value
+
+    def __delitem__(self, key: str) -> None:
+        state = self._memory.state
+        if key in state["extra"]:
+            del state["extra"][key]
+        else:
+            raise KeyError(f"{key!r} cannot be deleted from memory_dict: it is part of the session")
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (key for key in STATE_KEYS if key != "extra")
+        yield "model_turns"
+        yield from self._memory.state["extra"]
+
+    def __len__(self) -> int:
+        return len(STATE_KEYS) + len(self._memory.state["extra"])
+
+    def __repr__(self) -> str:
+        return f"memory_dict({dict(self)!r})"
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        """A copy of the session as a plain dict (what ``MemoryObject(memory_dict=...)``
+        takes to start an independent session from here)."""
+        return {key: copy.deepcopy(value, memo) for key, value in self.items()}
 
 
 def _current_memory_or_fail() -> MemoryObject:
-    memory = _current.get()
+    memory = get_memory()
     if memory is None:
         raise ConversationError(
             "a saved reference to the session memory was loaded outside a session"
@@ -375,44 +595,18 @@ def _current_memory_or_fail() -> MemoryObject:
     return memory
 
 
-def get_memory() -> MemoryObject | None:
-    """The memory of the session running in this thread or task, or None."""
-    return _current.get()
-
-
-def require_memory(what: str) -> MemoryObject:
-    """The current memory, or a ConversationError saying `what` needs one."""
-    memory = _current.get()
-    if memory is None:
-        raise ConversationError(
-            f"{what} needs a running conversation: call it from a program driven by "
-            "Autogram.reply(), or inside `with use_config(...)`",
-            function=what,
-        )
-    return memory
-
-
-def set_memory(memory: MemoryObject | None) -> Token:
-    """Make `memory` current; returns the token `reset_memory` takes."""
-    return _current.set(memory)
-
-
-def reset_memory(token: Token) -> None:
-    _current.reset(token)
-
-
 @contextlib.contextmanager
-def use_memory(memory: MemoryObject | None = None) -> Iterator[MemoryObject]:
+def use_memory(memory: SerializableMemory | None = None) -> Iterator[SerializableMemory]:
     """Make `memory` (a new one if None) current inside the block."""
     memory = memory if memory is not None else MemoryObject()
-    token = _current.set(memory)
+    token = set_memory(memory)
     try:
         yield memory
     finally:
-        _current.reset(token)
+        reset_memory(token)
 
 
-# -- per-session globals ---------------------------------------------------------------------
+# -- per-session globals -----------------------------------------------------------------------
 
 _user_globals: dict[str, UserGlobals] = {}
 _user_globals_lock = threading.Lock()
@@ -433,13 +627,10 @@ class UserGlobals(MutableMapping):
         return (init_user_globals_for, (self._module,))
 
     def _values(self) -> dict[str, Any]:
-        memory = _current.get()
+        memory = get_memory()
         if memory is None:
             return self._defaults
-        sessions = memory.memory_dict["user_globals"]
-        if self._module not in sessions:
-            sessions[self._module] = copy.deepcopy(self._defaults)
-        return sessions[self._module]
+        return memory.user_globals(self._module, self._defaults)
 
     def __getitem__(self, name: str) -> Any:
         return self._values()[name]
@@ -475,14 +666,21 @@ def init_user_globals() -> UserGlobals:
     return init_user_globals_for(sys._getframe(1).f_globals.get("__name__", "__main__"))
 
 
-from ._globals import get_persistent_globals, set_persistent_globals  # noqa: E402
-
 __all__ = [
+    "LIVE_CHARS_PER_TOKEN",
+    "MIN_LIVE_TURNS",
+    "SCOPES",
+    "Checkpoint",
     "MemoryObject",
+    "SerializableMemory",
+    "SimpleMemory",
+    "Turn",
     "UserGlobals",
+    "clear_memory",
     "get_memory",
     "get_persistent_globals",
     "init_user_globals",
+    "require_memory",
     "reset_memory",
     "set_memory",
     "set_persistent_globals",

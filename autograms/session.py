@@ -1,29 +1,41 @@
 """Sessions on the wire and on disk: a versioned, optionally signed envelope.
 
-A serialized session is one line of text::
+A serialized session (format 2) is one line of text::
 
-    agsession1.<header>.<state>[.<log>].<signature>
+    agsession1.<header>.<state>.<log>.<signature>
 
-each part base64 without padding. The *header* is JSON: format version, library version,
-Python version, and whether the session is signed and a log section follows. The *state* is
-the engine snapshot: a readable header naming each paused frame (module, qualname, code
-fingerprint, line, ADDRESS label), then the frames' values and the conversation memory, one
-pickle behind a checksum. The optional *log* is the model-call log as JSON -- kept
-apart so a turn's save does not grow with the number of past model calls. The *signature* is
-HMAC-SHA256 over everything before it, with the key from ``AutogramConfig(session_key=...)``
-or the ``AUTOGRAMS_SESSION_KEY`` environment variable (empty when unsigned).
+* *header* -- unpadded base64 of a JSON object: ``format``, ``library`` and ``python`` (who
+  wrote it), ``program`` (the root function the session belongs to, ``module:qualname``),
+  ``signed``, and ``log``: null when the log is left out, ``{"entries", "digest"}`` when the
+  text carries it, ``{"entries", "file": true}`` for a saved file whose log is ``<path>.log``;
+* *state* -- the engine snapshot in hexadecimal (CPython decodes hex several times faster than
+  base64, and a session's snapshot is decoded on every turn): a readable header naming each
+  paused frame (module, qualname, code fingerprint, line, ADDRESS label), then the frames'
+  values and the session's state, one pickle behind a checksum;
+* *log* -- the session's log in its encoded form (``autograms._log``: chunks appended turn by
+  turn, never re-encoded), empty when left out;
+* *signature* -- HMAC-SHA256 of ``agsession1.<header>.<state>`` with the key from
+  ``AutogramConfig(session_key=...)`` or the ``AUTOGRAMS_SESSION_KEY`` environment variable
+  (empty when unsigned). The log is covered through the digest in the header, so signing a
+  turn does not hash the whole log again; the log is checked against it when it is read.
 
-Loading checks, in order and before anything is unpickled: the envelope shape, the signature
-(with a key configured, an unsigned or tampered session is refused), the format version (a
-release reads every format up to its own, whichever release wrote the session), then --
-inside the engine -- each paused frame against the loaded code.
+Loading checks, in order and before anything is unpickled: the envelope shape (surrounding
+whitespace ignored), the signature (with a key configured, an unsigned or tampered session is
+refused), the format (a release reads every format up to its own), the program the session
+belongs to, then -- inside the engine -- each paused frame against the loaded code.
+
+Earlier formats are read by migrating them (``docs/sessions.md``). Format 1 (release 0.1.0):
+``agsession1.<header>.<state>[.<log>].<signature>``, the signature over everything before it,
+the log one base64 JSON array (which is one chunk of today's encoding), no program named (a
+paused session names it by its outermost frame); its state is migrated by
+``autograms._state.from_saved``.
 
 Without a key, loading unpickles whatever the session holds: only load sessions you wrote
 (or keep them server-side). Unpickling data from others runs their code.
 
-On disk (`write_file`/`read_file`) the state goes to ``<path>`` atomically (temporary file,
-fsync, rename: a crash leaves the old file) and new log entries are appended to
-``<path>.log`` as JSON lines.
+On disk (`write_file`/`read_file`) the session goes to ``<path>`` atomically (temporary file,
+fsync, rename: a crash leaves the old file) and its log to ``<path>.log`` as JSON lines,
+appended turn by turn; the session's header says how many of those lines are its own.
 """
 
 from __future__ import annotations
@@ -40,22 +52,35 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from . import _frames
+from . import _frames, _log
 from ._errors import SessionCodeError, SessionFormatError, SessionSignatureError
+from ._log import EncodedLog
 from ._version import __version__
 
+#: the marker every session starts with (its format is in the header)
 MAGIC = "agsession1"
-FORMAT = 1
+FORMAT = 2
 KEY_VARIABLE = "AUTOGRAMS_SESSION_KEY"
 
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """A decoded session: the engine snapshot, its header, and the log if it was included."""
+    """A decoded session (nothing unpickled yet)."""
 
+    #: the engine snapshot: paused frames and state
     snapshot: bytes
+    #: the header, as written
     header: dict[str, Any]
-    log: list[dict[str, Any]] | None
+    #: the log the text carries (None: left out)
+    log: EncodedLog | None
+    #: the root function the session belongs to, ``module:qualname`` (None: not recorded)
+    program: str | None
+    #: for a saved file: how much of its ``.log`` belongs to it, (entries, bytes) (None: all)
+    log_file: tuple[int, int] | None = None
+
+    @property
+    def signed(self) -> bool:
+        return bool(self.header.get("signed"))
 
 
 def session_key(configured: str | bytes | None) -> bytes | None:
@@ -66,38 +91,101 @@ def session_key(configured: str | bytes | None) -> bytes | None:
     return key.encode() if isinstance(key, str) else bytes(key)
 
 
-def encode(snapshot: bytes, *, key: bytes | None, log: list[dict[str, Any]] | None = None) -> str:
-    """The text form of a session."""
+def program_name(function: Any) -> str | None:
+    """How a session names its program: ``module:qualname`` of the root function."""
+    function = getattr(function, "__func__", function)
+    if function is None:
+        return None
+    return f"{function.__module__}:{function.__qualname__}"
+
+
+def encode(
+    snapshot: bytes,
+    *,
+    key: bytes | None,
+    program: str | None,
+    log: EncodedLog | None = None,
+    log_file: tuple[int, int] | None = None,
+) -> str:
+    """The text form of a session; `log` is carried in it, or `log_file` -- (entries, bytes)
+    -- says how much of the file's ``.log`` is its own."""
+    if log is not None:
+        log_field: dict[str, Any] | None = {"entries": log.entries, "digest": log.digest}
+    elif log_file is not None:
+        log_field = {"entries": log_file[0], "bytes": log_file[1], "file": True}
+    else:
+        log_field = None
     header = {
         "format": FORMAT,
         "library": __version__,
         "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
+        "program": program,
         "signed": key is not None,
-        "log": log is not None,
+        "log": log_field,
     }
-    parts = [_b64(json.dumps(header, separators=(",", ":")).encode()), _b64(snapshot)]
-    if log is not None:
-        parts.append(_b64(json.dumps(log, separators=(",", ":"), default=repr).encode()))
-    body = ".".join([MAGIC, *parts])
-    return f"{body}.{_sign(body, key)}"
+    body = f"{MAGIC}.{_b64(json.dumps(header, separators=(',', ':')).encode())}.{snapshot.hex()}"
+    pieces = [body, "."]
+    for run in log.runs if log is not None else ():
+        pieces += (run, ",")
+    if pieces[-1] == ",":
+        pieces.pop()
+    pieces += (".", _sign(body, key))
+    return "".join(pieces)
 
 
 def decode(text: str, *, key: bytes | None) -> Envelope:
     """Check a session's envelope and signature; nothing is unpickled here."""
+    if isinstance(text, str):
+        text = text.strip()  # an editor's or `echo >>`'s newline is not part of the session
     if not isinstance(text, str) or not text.startswith(MAGIC + "."):
         raise SessionFormatError(
             f"not an autograms session: it does not start with the session marker {MAGIC!r}",
             reason="not a session",
         )
+    start = len(MAGIC) + 1
+    end = text.find(".", start)
+    if end < 0:
+        raise SessionFormatError("the session is truncated or damaged", reason="damaged")
+    header = _json(_unb64(text[start:end]), "header")
+    if _check_header(header) == 1:
+        return _decode_format_1(text, header, key)
+    state_end = text.find(".", end + 1)
+    log_end = text.rfind(".")
+    if state_end < 0 or log_end <= state_end:
+        raise SessionFormatError("the session is truncated or damaged", reason="damaged")
+    _check_signature(text[:state_end], text[log_end + 1 :], key)
+    snapshot = _unhex(text[end + 1 : state_end])
+    log, log_file = _log_part(header.get("log"), text[state_end + 1 : log_end])
+    return Envelope(snapshot, header, log, header.get("program"), log_file)
+
+
+def _log_part(field: Any, text: str) -> tuple[EncodedLog | None, tuple[int, int] | None]:
+    if field is None:
+        return None, None
+    if not isinstance(field, dict) or not isinstance(field.get("entries"), int):
+        raise SessionFormatError("the session's header is damaged", reason="damaged")
+    if field.get("file"):
+        if not isinstance(field.get("bytes"), int):
+            raise SessionFormatError("the session's header is damaged", reason="damaged")
+        return None, (field["entries"], field["bytes"])
+    return EncodedLog.from_text(text, field["entries"], field.get("digest")), None
+
+
+def _decode_format_1(text: str, header: dict[str, Any], key: bytes | None) -> Envelope:
+    """Format 1 (release 0.1.0), migrated: its log becomes the first chunk of the log, its
+    program is named by the outermost paused frame."""
     body, _, signature = text.rpartition(".")
     parts = body.split(".")[1:]
     if len(parts) not in (2, 3):
         raise SessionFormatError("the session is truncated or damaged", reason="damaged")
     _check_signature(body, signature, key)
-    header = _json(_unb64(parts[0]), "header")
-    _check_header(header)
-    log = _json(_unb64(parts[2]), "log") if len(parts) == 3 else None
-    return Envelope(_unb64(parts[1]), header, log)
+    snapshot = _unb64(parts[1])
+    log = None
+    if len(parts) == 3:
+        log = EncodedLog.from_text(parts[2], None, _log.chain("", parts[2]))
+    frames = paused_frames(snapshot)
+    program = f"{frames[0].module}:{frames[0].qualname}" if frames else None
+    return Envelope(snapshot, header, log, program)
 
 
 def _check_signature(body: str, signature: str, key: bytes | None) -> None:
@@ -116,9 +204,10 @@ def _check_signature(body: str, signature: str, key: bytes | None) -> None:
         )
 
 
-def _check_header(header: Any) -> None:
-    """Sessions are read by format, not by release: any release reads every format up to its
-    own; a session from a newer format names the release that wrote it."""
+def _check_header(header: Any) -> int:
+    """The session's format. Sessions are read by format, not by release: any release reads
+    every format up to its own; a session from a newer format names the release that wrote
+    it."""
     written = header.get("format") if isinstance(header, dict) else None
     if not isinstance(written, int) or written < 1:
         raise SessionFormatError("the session's header is damaged", reason="damaged")
@@ -129,6 +218,27 @@ def _check_header(header: Any) -> None:
             "upgrade autograms to load it",
             reason="newer format",
         )
+    return written
+
+
+def check_program(envelope: Envelope, function: Any) -> None:
+    """Refuse a session that belongs to another program than `function` (when both are
+    known)."""
+    expected = program_name(function)
+    if expected is None or envelope.program is None or envelope.program == expected:
+        return
+    raise SessionCodeError(
+        f"the session belongs to the program {envelope.program}, not to this Autogram's "
+        f"{expected}; load it with an Autogram whose root_function is {envelope.program}",
+        reason="other program",
+    )
+
+
+def paused_frames(snapshot: bytes) -> list[_frames.PendingFrameInfo]:
+    """The paused frames a snapshot names, outermost first, without their values (nothing
+    is unpickled)."""
+    with _code_errors():
+        return _frames.describe(snapshot, with_locals=False)
 
 
 def load_snapshot(snapshot: bytes) -> _frames.Loaded:
@@ -137,10 +247,12 @@ def load_snapshot(snapshot: bytes) -> _frames.Loaded:
         return _frames.load(snapshot)
 
 
-def check_snapshot(snapshot: bytes) -> None:
-    """Check the session's frames against the loaded code (nothing is unpickled)."""
+def check_snapshot(snapshot: bytes) -> bool:
+    """Check the session's frames against the loaded code (nothing is unpickled); returns
+    whether the program is paused."""
     with _code_errors():
         _frames.check(snapshot)
+    return bool(paused_frames(snapshot))
 
 
 @contextlib.contextmanager
@@ -176,6 +288,13 @@ def _unb64(text: str) -> bytes:
         return binascii.a2b_base64(text + "=" * (-len(text) % 4), strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise SessionFormatError("the session is damaged (bad base64)", reason="damaged") from exc
+
+
+def _unhex(text: str) -> bytes:
+    try:
+        return binascii.a2b_hex(text)
+    except (binascii.Error, ValueError) as exc:
+        raise SessionFormatError("the session is damaged (bad hex)", reason="damaged") from exc
 
 
 def _json(data: bytes, part: str) -> Any:
@@ -217,28 +336,36 @@ def _sync_folder(folder: str) -> None:
         os.close(descriptor)
 
 
-def write_log(path: str | os.PathLike[str], entries: list[dict[str, Any]]) -> None:
-    """Replace ``<path>.log`` with `entries` as JSON lines, atomically."""
-    lines = "".join(json.dumps(entry, default=repr) + "\n" for entry in entries)
-    write_file(f"{os.fspath(path)}.log", lines, encoding="utf-8")
+def write_log(path: str | os.PathLike[str], entries: list[dict[str, Any]]) -> int:
+    """Replace ``<path>.log`` with `entries` as JSON lines, atomically; returns its size."""
+    data = _lines(entries)
+    write_file(f"{os.fspath(path)}.log", data.decode(), encoding="utf-8")
+    return len(data)
 
 
-def append_log(path: str | os.PathLike[str], entries: list[dict[str, Any]]) -> None:
-    """Append log entries to ``<path>.log`` as JSON lines."""
-    if not entries:
-        return
-    lines = "".join(json.dumps(entry, default=repr) + "\n" for entry in entries)
-    with open(f"{os.fspath(path)}.log", "a", encoding="utf-8") as stream:
-        stream.write(lines)
+def append_log(path: str | os.PathLike[str], entries: list[dict[str, Any]], at: int) -> int:
+    """Append log entries to ``<path>.log`` as JSON lines, after its first `at` bytes (lines
+    beyond, from a save that crashed before writing its session, are dropped); returns the
+    new size."""
+    with open(f"{os.fspath(path)}.log", "ab") as stream:
+        if stream.tell() != at:
+            stream.truncate(at)
+        stream.write(_lines(entries))
         stream.flush()
         os.fsync(stream.fileno())
+        return stream.tell()
 
 
-def read_log(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The entries of ``<path>.log`` (a torn last line from a crash is ignored)."""
+def _lines(entries: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(entry, default=repr) + "\n" for entry in entries).encode()
+
+
+def read_log(path: str | os.PathLike[str], size: int | None = None) -> list[dict[str, Any]]:
+    """The entries in the first `size` bytes (default: all) of ``<path>.log`` (a torn last
+    line from a crash is ignored)."""
     try:
-        with open(f"{os.fspath(path)}.log", encoding="utf-8") as stream:
-            lines = stream.read().splitlines()
+        with open(f"{os.fspath(path)}.log", "rb") as stream:
+            lines = stream.read(size).decode("utf-8", errors="replace").splitlines()
     except FileNotFoundError:
         return []
     entries = []
@@ -248,6 +375,14 @@ def read_log(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         except ValueError:
             break
     return entries
+
+
+def log_size(path: str | os.PathLike[str]) -> int:
+    """The size of ``<path>.log`` (0 if there is none)."""
+    try:
+        return os.path.getsize(f"{os.fspath(path)}.log")
+    except FileNotFoundError:
+        return 0
 
 
 def read_file(path: str | os.PathLike[str]) -> str:

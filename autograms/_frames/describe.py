@@ -24,13 +24,14 @@ class PendingFrameInfo:
     locals: dict[str, Any]
 
 
-def describe(snapshot: bytes) -> list[PendingFrameInfo]:
+def describe(snapshot: bytes, *, with_locals: bool = True) -> list[PendingFrameInfo]:
     """The paused frames of `snapshot`, outermost first (hidden engine values left out).
 
-    This unpickles the snapshot: only describe snapshots you trust.
+    With `with_locals` this unpickles the snapshot: only describe snapshots you trust.
+    Without, it reads the snapshot's header only (each frame's `locals` is empty).
     """
     headers, payload = wire.read(snapshot)
-    values, _ = wire.read_payload(payload)
+    values = wire.read_payload(payload)[0] if with_locals else [{}] * len(headers)
     return [
         PendingFrameInfo(
             module=header.module,

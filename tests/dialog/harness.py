@@ -30,7 +30,7 @@ import threading
 from typing import Any
 
 from autograms import Autogram, _frames
-from autograms.memory import set_memory
+from autograms.memory import MemoryObject, set_memory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -54,8 +54,7 @@ def reference_run(bot_name: str, script: list[str]) -> dict[str, Any]:
     """The bot run with `reply()` blocking on queues instead of pausing."""
     bot = load_bot(bot_name)
     autogram = autogram_for(bot)
-    memory = autogram.init_memory()
-    memory._model = autogram.model
+    memory = MemoryObject(autogram.config, autogram.root_function, model=autogram.model)
     to_driver: queue.Queue = queue.Queue()
     to_program: queue.Queue = queue.Queue()
 

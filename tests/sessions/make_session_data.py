@@ -3,8 +3,9 @@
     python -m tests.sessions.make_session_data OUT_FOLDER
 
 Each release that changes the session format keeps a folder of these under
-``tests/sessions/data/<version>/`` (never rewritten afterwards): later releases must load them
-(migrating if needed) and continue the conversation. ``manifest.json`` lists every file with the
+``tests/sessions/data/<version>/`` (``<version>-format<N>`` when the format changed without a
+new version; never rewritten afterwards): later releases must load them (migrating if needed)
+and continue the conversation. ``manifest.json`` lists every file with the
 example it belongs to, the seed, the messages sent so far, the message the test sends next, and
 the reply the writing release gave to it (the reading release must give the same).
 """
@@ -50,7 +51,7 @@ def write(out: Path) -> None:
             for message in messages:
                 _, memory = autogram.reply(message, memory_object=memory)
             stem = f"{name}-{'signed' if signed else 'plain'}"
-            (out / f"{stem}.txt").write_text(autogram.serialize(memory))
+            (out / f"{stem}.txt").write_text(autogram.serialize(memory, include_log=False))
             (out / f"{stem}-log.txt").write_text(autogram.serialize(memory, include_log=True))
             autogram.save(out / f"{stem}.session", memory)
             expected, _ = autogram.reply(following, memory_object=memory)

@@ -1,0 +1,320 @@
+"""The log of a session: every chat event and model call, append-only.
+
+Entries are plain JSON-able dicts in AutoGRAMS' shapes (``memory_dict['model_turns']``), with
+a few fields of ours added:
+
+=========== ===================================================================================
+entry_type  fields
+=========== ===================================================================================
+user_reply  user_reply, timestamp
+agent_reply reply, last_node, function_name, line_number, address, timestamp
+node        node, timestamp
+model       function_name, output, function_inputs (a summary of the request: no message text),
+            code_position, usage_log (the API's token usage plus ``model``), supervisor_info,
+            timestamp; and ours: kind, model, endpoint, usage_estimated, latency, attempts,
+            output_mode, finish_reason
+=========== ===================================================================================
+
+A session's log can be long (thousands of model calls), and a turn must not cost more as it
+grows. So the log is kept in the form it arrived in -- encoded text from a session, entries
+from a store (possibly behind a callable), or nothing -- and decoded only when something
+reads it; entries a turn adds are appended after it, and encoding the log again encodes only
+those.
+
+The encoded form is a list of *chunks* joined by ``,``: each chunk is the unpadded base64 of a
+JSON array of entries (one chunk per save that added entries). Its *digest* is chained over the
+chunks, ``d = sha256(d_previous + chunk)`` starting from the empty string, so appending a chunk
+updates it without reading the rest; the session header records it, and the log is checked
+against it when it is decoded.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import SessionFormatError, SessionSignatureError
+from .models.records import ModelCall
+
+Entry = dict[str, Any]
+#: a log given from outside: its entries, or a zero-argument callable returning them
+LogSource = Iterable[Entry] | Callable[[], Iterable[Entry]]
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedLog:
+    """A log in its encoded form (see the module docstring)."""
+
+    #: runs of chunks, each run joined by "," (the log's text is the runs joined by ",";
+    #: kept apart so that appending a chunk does not copy the log before writing it out)
+    runs: tuple[str, ...]
+    #: how many entries it holds (None: unknown until decoded, in a session of format 1)
+    entries: int | None
+    #: the chained digest of the chunks (None: not recorded)
+    digest: str | None
+
+    @property
+    def text(self) -> str:
+        """The chunks joined by ","; "" for an empty log."""
+        return ",".join(self.runs)
+
+    @classmethod
+    def from_text(cls, text: str, entries: int | None, digest: str | None) -> EncodedLog:
+        return cls((text,) if text else (), entries, digest)
+
+
+class ConversationLog:
+    """A session's log: the part it was loaded with, read lazily, and entries added since."""
+
+    __slots__ = ("_encoded", "_signed", "_source", "_count", "_loaded", "_added")
+
+    def __init__(
+        self,
+        source: LogSource | None = None,
+        *,
+        count: int | None = None,
+        encoded: EncodedLog | None = None,
+        signed: bool = False,
+    ) -> None:
+        #: the loaded part as encoded text (from a session)
+        self._encoded = encoded
+        self._signed = signed
+        #: the loaded part as entries, or a callable giving them (from a store or a file)
+        self._source = source
+        #: how many entries the loaded part has, if known without reading it
+        self._count = encoded.entries if encoded is not None else count
+        #: the loaded part, decoded (None: not read yet)
+        self._loaded: list[Entry] | None = None
+        if encoded is None and source is None:
+            self._loaded, self._count = [], 0
+        #: entries appended since
+        self._added: list[Entry] = []
+
+    def __len__(self) -> int:
+        if self._loaded is None and self._count is not None:
+            return self._count + len(self._added)
+        return len(self._read()) + len(self._added)
+
+    def append(self, entry: Entry) -> None:
+        self._added.append(entry)
+
+    def extend(self, entries: Iterable[Entry]) -> None:
+        self._added.extend(entries)
+
+    def entries(self) -> list[Entry]:
+        """Every entry, oldest first (a new list; reading the log decodes it once)."""
+        return self._read() + self._added
+
+    def entries_from(self, start: int) -> list[Entry]:
+        """The entries after the first `start` (reads nothing when those are all new)."""
+        if self._loaded is None and self._count is not None and start >= self._count:
+            return self._added[start - self._count :]
+        return self.entries()[start:]
+
+    def _read(self) -> list[Entry]:
+        if self._loaded is None:
+            if self._encoded is not None:
+                self._loaded = decode(self._encoded, signed=self._signed)
+            else:
+                source = self._source
+                self._loaded = list(source() if callable(source) else source)
+            self._source, self._count = None, len(self._loaded)
+        return self._loaded
+
+    def encode(self) -> EncodedLog:
+        """The log in its encoded form, appending only a chunk for the entries added since
+        it was loaded or last encoded."""
+        base = self._encoded
+        if base is None:  # a log given as entries: they become the first chunk
+            base = _encode_chunks(self._read())
+        elif base.entries is None:  # migrated from format 1: count it once
+            base = EncodedLog(base.runs, len(self._read()), base.digest)
+        if self._added:
+            chunk = encode_chunk(self._added)
+            count = base.entries + len(self._added)
+            base = EncodedLog((*base.runs, chunk), count, chain(base.digest, chunk))
+            if self._loaded is not None:
+                self._loaded = self._loaded + self._added
+            self._count = count if self._loaded is None else len(self._loaded)
+            self._added = []
+        self._encoded = base
+        return base
+
+    def prune(self, keep: int) -> None:
+        """Forget all but the newest `keep` entries."""
+        entries = self.entries()
+        self._encoded, self._source = None, None
+        self._loaded, self._added = (entries[-keep:] if keep else []), []
+        self._count = len(self._loaded)
+
+
+class TurnLog:
+    """The log as a turn sees it: the session's log and the entries this turn adds (handed
+    to the session's log only if the turn succeeds)."""
+
+    __slots__ = ("base", "added")
+
+    def __init__(self, base: ConversationLog) -> None:
+        self.base = base
+        self.added: list[Entry] = []
+
+    def __len__(self) -> int:
+        return len(self.base) + len(self.added)
+
+    def append(self, entry: Entry) -> None:
+        self.added.append(entry)
+
+    def entries(self) -> list[Entry]:
+        return self.base.entries() + self.added
+
+
+# -- encoding ------------------------------------------------------------------------------------
+
+
+def encode_chunk(entries: list[Entry]) -> str:
+    """One chunk: the unpadded base64 of the entries as a JSON array."""
+    data = json.dumps(entries, separators=(",", ":"), default=repr).encode()
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").decode()
+
+
+def chain(digest: str | None, chunk: str) -> str:
+    """The digest of a log after appending `chunk` to a log whose digest is `digest`."""
+    return hashlib.sha256((digest or "").encode() + chunk.encode()).hexdigest()
+
+
+def _encode_chunks(entries: list[Entry]) -> EncodedLog:
+    if not entries:
+        return EncodedLog((), 0, "")
+    chunk = encode_chunk(entries)
+    return EncodedLog((chunk,), len(entries), chain("", chunk))
+
+
+def decode(encoded: EncodedLog, *, signed: bool = False) -> list[Entry]:
+    """The entries of an encoded log, checked against its digest and count."""
+    chunks = [chunk for run in encoded.runs for chunk in run.split(",")]
+    if encoded.digest is not None:
+        digest = ""
+        for chunk in chunks:
+            digest = chain(digest, chunk)
+        if digest != encoded.digest:
+            _refuse(signed)
+    entries: list[Entry] = []
+    for chunk in chunks:
+        entries += _decode_chunk(chunk)
+    if encoded.entries is not None and len(entries) != encoded.entries:
+        _refuse(signed)
+    return entries
+
+
+def _decode_chunk(chunk: str) -> list[Entry]:
+    try:
+        data = binascii.a2b_base64(chunk + "=" * (-len(chunk) % 4), strict_mode=True)
+        entries = json.loads(data)
+    except (binascii.Error, ValueError) as exc:
+        raise SessionFormatError("the session's log is damaged", reason="damaged") from exc
+    if not isinstance(entries, list):
+        raise SessionFormatError("the session's log is damaged", reason="damaged")
+    return entries
+
+
+def _refuse(signed: bool) -> None:
+    if signed:
+        raise SessionSignatureError(
+            "the session's log does not match its signed header: it was changed",
+            reason="tampered",
+        )
+    raise SessionFormatError(
+        "the session's log does not match its header: it is truncated or damaged",
+        reason="damaged",
+    )
+
+
+# -- entries -------------------------------------------------------------------------------------
+
+_stamp_second = -1
+_stamp_prefix = ""
+
+
+def timestamp() -> str:
+    """Local time as AutoGRAMS writes it: ``YYYY-MM-DD HH:MM:SS.mmm``."""
+    global _stamp_second, _stamp_prefix
+    now = time.time()
+    second = int(now)
+    if second != _stamp_second:  # formatting the date costs more than the rest of an entry
+        _stamp_prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+        _stamp_second = second
+    return f"{_stamp_prefix}.{int(now % 1 * 1000):03d}"
+
+
+def user_reply_entry(text: str | None) -> Entry:
+    return {"entry_type": "user_reply", "user_reply": text, "timestamp": timestamp()}
+
+
+def agent_reply_entry(
+    text: str,
+    *,
+    last_node: str | None,
+    function: str | None,
+    line: int | None = None,
+    address: str | None = None,
+) -> Entry:
+    return {
+        "entry_type": "agent_reply",
+        "reply": text,
+        "last_node": last_node,
+        "function_name": function,
+        "line_number": line,
+        "address": address,
+        "timestamp": timestamp(),
+    }
+
+
+def node_entry(address: str) -> Entry:
+    return {"entry_type": "node", "node": address, "timestamp": timestamp()}
+
+
+def model_entry(
+    call: ModelCall,
+    function_name: str,
+    code_position: Mapping[str, Any] | None = None,
+    supervisor_info: Mapping[str, Any] | None = None,
+) -> Entry:
+    """The entry of one model call: AutoGRAMS' fields, then the call's own record."""
+    record = call.to_dict()
+    for counted in ("prompt_tokens", "completion_tokens", "cached_tokens"):
+        del record[counted]  # in usage_log
+    record["latency"] = round(record["latency"], 6)
+    entry: Entry = {
+        "entry_type": "model",
+        "function_name": function_name,
+        "output": record.pop("output"),
+        "function_inputs": record.pop("request"),
+        "code_position": dict(code_position) if code_position is not None else None,
+        "usage_log": usage_log(call),
+        "supervisor_info": dict(supervisor_info) if supervisor_info is not None else None,
+        "timestamp": timestamp(),
+    }
+    entry.update(record)
+    return entry
+
+
+def usage_log(call: ModelCall) -> dict[str, Any]:
+    """Token usage in the shape of the API's usage object, plus the model's name."""
+    usage: dict[str, Any] = {
+        "prompt_tokens": call.prompt_tokens,
+        "completion_tokens": call.completion_tokens,
+        "total_tokens": (
+            call.prompt_tokens + call.completion_tokens
+            if call.prompt_tokens is not None and call.completion_tokens is not None
+            else None
+        ),
+    }
+    if call.cached_tokens is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": call.cached_tokens}
+    usage["model"] = call.model
+    return usage

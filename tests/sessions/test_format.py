@@ -1,0 +1,96 @@
+"""The session format: a session names its program, survives an editor's newline, and every
+earlier format is migrated (its log included)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograms import Autogram, AutogramConfig, SessionCodeError, session
+from tests.dialog.bots import failing_bot, simple_example
+from tests.sessions.make_session_data import _autogram
+
+DATA = Path(__file__).parent / "data" / "0.1.0" / f"py{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+class Keepsake:
+    """A value in a session whose class is removed before the session is loaded."""
+
+
+def bot(program, key: str | None = None) -> Autogram:
+    return Autogram(root_function=program.chatbot,
+                    autogram_config=AutogramConfig(session_key=key), test_mode=True, seed=2)
+
+
+@pytest.mark.parametrize("key", [None, "k3y"])
+def test_a_session_is_refused_by_another_program_before_anything_is_unpickled(
+    key: str | None, monkeypatch, tmp_path: Path
+) -> None:
+    first = bot(failing_bot, key)
+    _, memory = first.reply()
+    memory.memory_dict["keepsake"] = Keepsake()  # unpickling it would fail once it is gone
+    text = first.serialize(memory)
+    first.save(tmp_path / "session", memory)
+    monkeypatch.delattr(sys.modules[__name__], "Keepsake")
+    other = bot(simple_example, key)
+    for load in (lambda: other.deserialize(text), lambda: other.load(tmp_path / "session")):
+        with pytest.raises(SessionCodeError, match="belongs to the program") as caught:
+            load()
+        assert caught.value.reason == "other program"
+        assert "tests.dialog.bots.failing_bot:chatbot" in str(caught.value)
+
+
+def test_an_idle_session_names_its_program_too() -> None:
+    first = bot(failing_bot)
+    memory = first.init_memory()
+    with pytest.raises(SessionCodeError, match="belongs to the program"):
+        bot(simple_example).deserialize(first.serialize(memory))
+
+
+@pytest.mark.parametrize("key", [None, "k3y"])
+@pytest.mark.parametrize("trailer", ["\n", "\n\n", "  \r\n", "\t "])
+def test_whitespace_around_a_session_is_ignored_signed_or_not(key, trailer, tmp_path) -> None:
+    program = bot(failing_bot, key)
+    _, memory = program.reply()
+    text = program.serialize(memory)
+    assert program.reply("x", memory_object=program.deserialize(text + trailer))[0] == "count 1"
+    program.save(tmp_path / "session", memory)
+    with open(tmp_path / "session", "a") as stream:  # `echo >> session`
+        stream.write(trailer)
+    assert program.reply("x", memory_object=program.load(tmp_path / "session"))[0] == "count 1"
+
+
+def _format_1_entries() -> list[tuple[str, dict]]:
+    manifest = json.loads((DATA / "manifest.json").read_text())
+    return [(entry["files"]["serialized_with_log"], entry) for entry in manifest["sessions"]]
+
+
+@pytest.mark.parametrize("name, entry", _format_1_entries(), ids=lambda v: v if isinstance(v, str) else "")
+def test_a_format_1_session_keeps_its_log_and_is_written_in_this_format(name, entry) -> None:
+    autogram = _autogram(entry["example"], entry["seed"], entry["signed"])
+    text = (DATA / name).read_text()
+    assert json.loads(session._unb64(text.split(".")[1]))["format"] == 1
+    memory = autogram.deserialize(text)
+    users = [e["user_reply"] for e in memory.model_turns if e["entry_type"] == "user_reply"]
+    assert users == entry["messages"]
+    _, memory = autogram.reply(entry["next"], memory_object=memory)
+    again = autogram.deserialize(autogram.serialize(memory))
+    assert json.loads(session._unb64(autogram.serialize(memory).split(".")[1]))["format"] == 2
+    users = [e["user_reply"] for e in again.model_turns if e["entry_type"] == "user_reply"]
+    assert users == [*entry["messages"], entry["next"]]
+    history = again.extract_full_conv_history()
+    assert [turn["content"] for turn in history if turn["role"] == "user"] == [
+        message for message in users if message
+    ]
+
+
+def test_a_format_1_session_is_refused_by_another_program() -> None:
+    manifest = json.loads((DATA / "manifest.json").read_text())
+    entry = next(e for e in manifest["sessions"] if e["example"] == "recruiter" and not e["signed"])
+    text = (DATA / entry["files"]["serialized"]).read_text()
+    with pytest.raises(SessionCodeError, match="belongs to the program") as caught:
+        bot(failing_bot).deserialize(text)
+    assert caught.value.reason == "other program"

@@ -11,8 +11,8 @@ agent_reply reply, last_node, function_name, line_number, address, timestamp
 node        node, timestamp
 model       function_name, output, function_inputs (a summary of the request: no message text),
             code_position, usage_log (the API's token usage plus ``model``), supervisor_info,
-            timestamp; and ours: kind, model, endpoint, usage_estimated, latency, attempts,
-            output_mode, finish_reason
+            timestamp; and ours: kind, model, endpoint, prompt_tokens, completion_tokens,
+            cached_tokens, usage_estimated, latency, attempts, output_mode, finish_reason
 =========== ===================================================================================
 
 A session's log can be long (thousands of model calls), and a turn must not cost more as it
@@ -286,8 +286,6 @@ def model_entry(
 ) -> Entry:
     """The entry of one model call: AutoGRAMS' fields, then the call's own record."""
     record = call.to_dict()
-    for counted in ("prompt_tokens", "completion_tokens", "cached_tokens"):
-        del record[counted]  # in usage_log
     record["latency"] = round(record["latency"], 6)
     entry: Entry = {
         "entry_type": "model",

@@ -32,7 +32,7 @@ class Sessions:
         """A new session that has not started (its first turn starts the program); a random
         id when none is given. With `exist_ok`, an existing session of `owner` is returned."""
         session_id = session_id if session_id is not None else uuid.uuid4().hex
-        blob = self.autogram.serialize(self.autogram.init_memory())
+        blob = self.autogram.serialize(self.autogram.init_memory(), include_log=False)
         try:
             return self.store.create_session(session_id, owner, blob, [])
         except SessionExistsError:
@@ -110,6 +110,6 @@ class Sessions:
         """A new session from a session file saved by `Autogram.save` (its log included);
         it is checked (signature, code) before anything is stored."""
         memory = self.autogram.load(path)
-        blob = self.autogram.serialize(memory)
+        blob = self.autogram.serialize(memory, include_log=False)
         session_id = session_id if session_id is not None else uuid.uuid4().hex
         return self.store.create_session(session_id, owner, blob, memory.model_turns)

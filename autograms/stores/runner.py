@@ -178,7 +178,7 @@ class TurnRunner:
         memory = restore(self.autogram, self.store, session)
         with _naming(session.id), _streaming_to(reply_stream):
             reply, memory = self.autogram.reply(user_text, memory_object=memory)
-        return reply, self.autogram.serialize(memory), memory.last_turn_log
+        return reply, self.autogram.serialize(memory, include_log=False), memory.last_turn_log
 
     def _leave(self, ticket: int) -> None:
         if ticket:

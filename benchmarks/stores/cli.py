@@ -35,6 +35,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured turns per process")
     parser.add_argument("--processes", default="1,2,4", help="process counts, comma-separated")
     parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument(
+        "--start-delay", type=float, default=None,
+        help="seconds for the workers to import and warm up (default: 3 + one per process)",
+    )  # fmt: skip
     parser.add_argument("--no-install", action="store_true", help="never pip-install LangGraph")
     parser.add_argument("--out", type=Path, default=RESULTS / "stores")
     return parser.parse_args(argv)
@@ -80,7 +84,8 @@ def _fresh_url(store: str, work: Path, cluster) -> str:
 
 def _measure(options, store, processes, system, url, python: Path) -> dict:
     script = {"autograms": "worker_ours", "raw": "worker_ours", "langgraph": "worker_langgraph"}
-    start_at = time.time() + 3.0 + processes  # every worker ready (imports, warm-up) by then
+    delay = options.start_delay if options.start_delay is not None else 3.0 + processes
+    start_at = time.time() + delay  # every worker ready (imports, warm-up) by then
     commands = []
     for index in range(processes):
         plan = {

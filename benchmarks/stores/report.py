@@ -55,6 +55,14 @@ def markdown(facts: dict, rows: list[dict], options: dict) -> str:
         f"- Date: {facts['date']}; load average when the run ended: {facts['load']}"
         " (other work on the machine inflates every figure, all systems alike).",
         "",
+        "Reading it: every turn of every system waits for one flush to disk (its durable",
+        "commit), which dominates on this machine's virtual disk. autograms writes twice per",
+        "turn: the claim (its queue ticket, not flushed) and the commit (flushed); on SQLite both",
+        "need the database's single write lock, so with several processes a claim can wait",
+        "behind another process's commit. PostgreSQL flushes concurrent commits together",
+        "(group commit), which the raw write, doing nothing else, turns into throughput; the",
+        "turn paths also run a program (autograms) or a graph (LangGraph) on the same two CPUs.",
+        "",
     ]
     for store in ("sqlite", "postgresql"):
         cells = [row for row in rows if row["store"] == store]

@@ -1,0 +1,33 @@
+"""The store benchmark runs to completion on SQLite and writes its table (LangGraph's row is
+skipped when its venv is not installed; figures are never checked)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_small_run_writes_the_table_with_no_errors(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(ROOT)
+    out = tmp_path / "stores"
+    command = [
+        sys.executable, "-m", "benchmarks.stores", "--turns", "5", "--warmup", "2",
+        "--sessions", "2", "--processes", "1", "--start-delay", "0", "--stores", "sqlite", "--no-install",
+        "--out", str(out),
+    ]  # fmt: skip
+    completed = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr
+    rows = json.loads(Path(f"{out}.json").read_text())["rows"]
+    ran = {row["system"]: row for row in rows if "skipped" not in row}
+    assert {"autograms", "raw"} <= set(ran)
+    assert all(row["errors"] == 0 and row["turns"] == 5 for row in ran.values())
+    table = Path(f"{out}.md").read_text()
+    assert "## SQLite" in table and "| 1 | autograms TurnRunner |" in table

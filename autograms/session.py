@@ -223,15 +223,29 @@ def _check_header(header: Any) -> int:
 
 def check_program(envelope: Envelope, function: Any) -> None:
     """Refuse a session that belongs to another program than `function` (when both are
-    known)."""
+    known). A program is the same when its name is, or when the recorded name finds the very
+    function object among the loaded modules (a bot file registered under an earlier name)."""
     expected = program_name(function)
-    if expected is None or envelope.program is None or envelope.program == expected:
+    recorded = envelope.program
+    if expected is None or recorded is None or recorded == expected:
+        return
+    if _loaded_function(recorded) is getattr(function, "__func__", function):
         return
     raise SessionCodeError(
-        f"the session belongs to the program {envelope.program}, not to this Autogram's "
-        f"{expected}; load it with an Autogram whose root_function is {envelope.program}",
+        f"the session belongs to the program {recorded}, not to this Autogram's "
+        f"{expected}; load it with an Autogram whose root_function is {recorded}",
         reason="other program",
     )
+
+
+def _loaded_function(name: str) -> Any:
+    """The function a program name finds among the modules already imported (None if none;
+    nothing is imported)."""
+    module_name, _, qualname = name.partition(":")
+    found: Any = sys.modules.get(module_name)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return getattr(found, "__func__", found)
 
 
 def paused_frames(snapshot: bytes) -> list[_frames.PendingFrameInfo]:

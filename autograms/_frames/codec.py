@@ -151,6 +151,9 @@ class Shape:
     argnames: tuple[str, ...]
     cellvars: tuple[str, ...]
     freevars: tuple[str, ...]
+    #: Names given the next local slots, in this order, before any other local is numbered
+    #: (empty: numbered by first use, as bytecode does).
+    varnames: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, bytecode: Bytecode) -> Shape:
@@ -170,17 +173,9 @@ class Shape:
             tuple(bytecode.freevars),
         )
 
-    def with_arguments(self, argnames: list[str]) -> Shape:
-        """The same code taking exactly the positional parameters `argnames`."""
-        flags = self.flags & ~(CompilerFlags.VARARGS | CompilerFlags.VARKEYWORDS)
-        return replace(
-            self,
-            argnames=tuple(argnames),
-            argcount=len(argnames),
-            posonlyargcount=0,
-            kwonlyargcount=0,
-            flags=int(flags),
-        )
+    def with_varnames(self, varnames: tuple[str, ...]) -> Shape:
+        """The same shape, numbering `varnames` first (after the arguments), in order."""
+        return replace(self, varnames=varnames)
 
 
 # --- decoding
@@ -455,6 +450,8 @@ class _Tables:
         if shape.docstring is not UNSET:
             self.const(shape.docstring)
         for name in shape.argnames:
+            self.varname(name)
+        for name in shape.varnames:
             self.varname(name)
 
     def const(self, value: Any) -> int:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import runtime
 from .errors import ContinuationError, JumpSignal, PauseSignal
 from .registry import mark_driver_code
 from .resume import Loaded, build_contexts, load
@@ -65,7 +66,11 @@ def resume(
     saved = loaded.attachment
     provider = attachment if attachment is not None else (lambda: saved)
     root = build_contexts(loaded.release(), value)
-    return _drive(root.function, (root,), {}, provider)
+    token = runtime.resuming.set(root)
+    try:
+        return _drive(root.function, (), {}, provider)
+    finally:
+        runtime.resuming.reset(token)
 
 
 def _drive(

@@ -41,10 +41,15 @@ def call(
     Inside `arguments`, items that were on the stack before the call sit two deeper
     (under the callable and its NULL).
     """
-    if NULL_BELOW_CALLABLE:
-        head = [instr("PUSH_NULL", location=location), instr("LOAD_CONST", function, location)]
-    else:
-        head = [instr("LOAD_CONST", function, location), instr("PUSH_NULL", location=location)]
+    return call_loaded([instr("LOAD_CONST", function, location)], arguments, count, location)
+
+
+def call_loaded(
+    load: list[Instr], arguments: list[Instr], count: int, location: Location = None
+) -> list[Instr]:
+    """Call the callable that `load` pushes (one item) with `count` arguments."""
+    null = instr("PUSH_NULL", location=location)
+    head = [null, *load] if NULL_BELOW_CALLABLE else [*load, null]
     return head + arguments + call_only(count, location)
 
 

@@ -22,7 +22,8 @@ Hidden locals (all share the ``__ag_`` prefix):
     __ag_e<slot>        exception handled by the ``except`` body whose state is at <slot>
     __ag_cells          the frame's cell objects, so closures stay shared after resume
     __ag_cellslot_<x>   placeholder patched into the cell slot of <x> (twin, 3.11/3.12)
-    __ag_resume__       the twin's only argument: the resume context
+    __ag_call           in the twin, between its resume entry and the resume stub: what
+                        continues the paused call (deleted as the stub loads it)
     ==================  ===========================================================
 
 The resume *twin* (`twin.py`) is built from the same layout on the first resume.
@@ -48,6 +49,7 @@ from .analysis import AnalysisError, Flow, analyze
 from .effects import NULL, is_pair_load
 from .errors import ContinuationError, JumpSignal, PauseSignal
 from .identity import fingerprint
+from .introspection import hide_engine_locals
 from .records import CallSite, Recipe, RecipeKind
 from .registry import FrameHooks, FunctionInfo, lookup, register
 from .routing import GlobalRoutes, route_globals, routed_names
@@ -64,7 +66,7 @@ from .versions import (
 )
 
 CELLS = "__ag_cells"
-RESUME_ARG = "__ag_resume__"
+RESUME_CALL = "__ag_call"
 CELL_SLOT_PREFIX = "__ag_cellslot_"
 SIGNALS = (PauseSignal, JumpSignal)
 
@@ -123,7 +125,9 @@ def instrument(
         layout = _Rewriter(template, flow, plan, hooks, original).run()
     except AnalysisError as exc:
         raise _decoration_error(function, f"its bytecode cannot be analysed ({exc})") from exc
-    code = assemble(layout.template, layout.items(), stacksize=layout.stacksize)
+    code = assemble(
+        layout.template, layout.items(), stacksize=layout.stacksize, varnames=original.co_varnames
+    )
     info = FunctionInfo(
         function=function,
         module=function.__module__,
@@ -197,6 +201,7 @@ def _analyze(
 ) -> tuple[Bytecode, Flow, Plan]:
     template = load_template(code)
     items = route_globals(list(template), routes) if routes else list(template)
+    items = hide_engine_locals(items)
     flow = analyze(items)
     plan = plan_sites(flow, globals_)
     deoptimized = _deopt_labelled_methods(flow, plan)
@@ -659,18 +664,16 @@ def assemble(
     items: list,
     *,
     stacksize: int,
-    argnames: list[str] | None = None,
+    varnames: tuple[str, ...] = (),
     fuse: bool = True,
 ) -> CodeType:
     """Assemble `items` into a code object shaped like `template`.
 
-    With `argnames`, the code takes exactly those positional parameters instead of the
-    template's signature (the twin's single resume argument). `fuse` restores the 3.13
+    `varnames` (the original code's locals) keep their slots and order, so the rewritten code
+    lists them as the original did, hidden locals after them. `fuse` restores the 3.13
     superinstructions the decoder split (see `codec.assemble`).
     """
-    shape = codec.Shape.of(template)
-    if argnames is not None:
-        shape = shape.with_arguments(argnames)
+    shape = codec.Shape.of(template).with_varnames(varnames)
     code = codec.assemble(items, shape, stacksize=stacksize, fuse=fuse)
     _check_exception_table(code)
     return code

@@ -37,6 +37,8 @@ class Twin:
     code: CodeType
     function: FunctionType
     site_map: dict[int, int]
+    #: f_lasti values of the resume stubs' calls (which continue the next frame's twin).
+    stub_offsets: frozenset[int]
 
 
 @dataclass(eq=False, slots=True)
@@ -80,13 +82,16 @@ class FunctionInfo:
         index = site_map.get(lasti)
         return None if index is None else self.sites[index]
 
+    def is_resume_stub(self, code: CodeType, lasti: int) -> bool:
+        """Whether a frame running `code` is in a resume stub's call (to the next twin)."""
+        return code is not self.normal_code and lasti in self.twin.stub_offsets
+
 
 # Keyed by id(code): hashing a code object hashes its whole bytecode, which made every
 # lookup on the pause path cost microseconds. Ids are safe because every registered code
 # object stays referenced here (the values keep it alive) and the tables only grow.
 _lock = threading.Lock()
 _by_code: dict[int, FunctionInfo] = {}
-_engine_codes: dict[int, CodeType] = {}
 _driver_codes: dict[int, CodeType] = {}
 _transparent_codes: dict[int, CodeType] = {}
 
@@ -109,16 +114,6 @@ def lookup(code: CodeType) -> FunctionInfo | None:
 def registered() -> list[FunctionInfo]:
     """Every instrumented function, once each."""
     return list({id(info): info for info in _by_code.values()}.values())
-
-
-def mark_engine_code(*functions: Callable[..., Any]) -> None:
-    """Declare engine functions that may sit between instrumented frames (never user code)."""
-    with _lock:
-        _engine_codes.update((id(fn.__code__), fn.__code__) for fn in functions)
-
-
-def is_engine_code(code: CodeType) -> bool:
-    return id(code) in _engine_codes
 
 
 def mark_driver_code(function: Callable[..., Any]) -> None:

@@ -30,7 +30,7 @@ from . import wire
 from .errors import SnapshotMismatchError
 from .identity import find_function
 from .records import CallSite, FrameState
-from .registry import FunctionInfo, lookup, mark_engine_code
+from .registry import FunctionInfo, lookup
 from .runtime import MISSING
 from .twin import twin_of
 from .versions import PY_MINOR
@@ -39,24 +39,17 @@ _HIDDEN_PREFIXES = ("__ag_s", "__ag_e")
 
 
 class ResumeContext:
-    """What one twin needs to continue its frame. Passed as the twin's only argument."""
+    """What one twin needs to continue its frame (handed over by `runtime.restore`)."""
 
-    __slots__ = ("function", "restore_values", "child", "value")
+    __slots__ = ("function", "restore_values", "child")
 
-    def __init__(self, function: FunctionType, restore_values: tuple) -> None:
+    def __init__(self, function: FunctionType, restore_values: tuple, child: Any) -> None:
+        #: The twin to call (with no arguments) to continue the frame.
         self.function = function
+        #: The frame's saved locals, what continues its paused call, its site index.
         self.restore_values = restore_values
-        self.child: ResumeContext | None = None
-        self.value: Any = None
-
-    def continue_call(self) -> Any:
-        child = self.child
-        if child is None:
-            return self.value
-        return child.function(child)
-
-
-mark_engine_code(ResumeContext.continue_call)
+        #: The context of the frame it was paused calling, or None for the innermost.
+        self.child = child
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,17 +128,15 @@ def pack(attachment: Any) -> bytes:
 
 
 def build_contexts(frames: list[PendingFrame], value: Any) -> ResumeContext:
-    """Chain resume contexts; the innermost frame's call returns `value`."""
-    contexts = [_context(frame) for frame in frames]
-    for outer, inner in zip(contexts, contexts[1:], strict=False):
-        outer.child = inner
-    contexts[-1].value = value
-    return contexts[0]
-
-
-def _context(frame: PendingFrame) -> ResumeContext:
-    restore = map(frame.values.get, frame.info.restore_names, repeat(MISSING))
-    return ResumeContext(twin_of(frame.info).function, (*restore, frame.site.index))
+    """Chain resume contexts, outermost first; the innermost frame's call returns `value`."""
+    child: ResumeContext | None = None
+    continuation: Any = repeat(value).__next__  # a C callable: no frame of its own
+    for frame in reversed(frames):
+        restore = map(frame.values.get, frame.info.restore_names, repeat(MISSING))
+        function = twin_of(frame.info).function
+        child = ResumeContext(function, (*restore, continuation, frame.site.index), child)
+        continuation = function
+    return child
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,11 @@ from __future__ import annotations
 import inspect
 import sys
 import weakref
+from contextvars import ContextVar
 from typing import Any
 
 from .errors import JumpSignal, PauseSignal
-from .registry import lookup, mark_engine_code
+from .registry import lookup
 
 
 class _Missing:
@@ -83,24 +84,27 @@ def _signature_accepts_address(function: Any) -> bool:
     return False
 
 
-def restore(context: Any) -> tuple:
-    """The values a resumed frame stores into its locals, followed by its site index.
+#: The resume context of the twin about to be entered (see `restore`).
+resuming: ContextVar[Any] = ContextVar("autograms_frames_resuming", default=None)
 
-    The context lets go of them: from now on the frame alone keeps them alive, as it would
-    have without the pause.
+
+def restore() -> tuple:
+    """In a twin's resume entry: the values it stores into its locals, then what continues
+    its paused call, then its site index.
+
+    The resume hands each twin its context through `resuming`, set just before the twin is
+    called (by the driver for the outermost frame, here for the next one). The context lets
+    go of the values: from now on the frame alone keeps them alive, as it would have without
+    the pause.
     """
+    context = resuming.get()
+    if context is None:
+        raise RuntimeError("a resume twin was called outside a resume")
+    resuming.set(context.child)
     values = context.restore_values
     context.restore_values = None
     return values
 
 
-def resume_value(context: Any) -> Any:
-    """The result of the call a resumed frame was paused in."""
-    return context.continue_call()
-
-
 def unknown_site(site: int) -> None:
     raise AssertionError(f"resume reached unknown call site {site}")
-
-
-mark_engine_code(resume_value)

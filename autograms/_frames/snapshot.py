@@ -4,7 +4,6 @@ The walk goes from the caller of `pause` up to the driver frame (`driver.run`/`r
 keeps frames by code identity:
 
 * instrumented frames (normal code or twin) are recorded;
-* engine frames are skipped;
 * the first other frame above the innermost recorded one ends the walk: the pause will
   resume *after* the call into it (a plain helper or node that called ``reply``);
 * lambdas, comprehensions, generator expressions and generators are refused there, and so is
@@ -30,7 +29,6 @@ from .records import CallSite, RecipeKind
 from .registry import (
     FunctionInfo,
     is_driver_code,
-    is_engine_code,
     is_transparent_code,
     lookup,
 )
@@ -69,8 +67,6 @@ def program_frames(start: FrameType) -> list[tuple[FrameType, FunctionInfo, Call
     cut: FrameType | None = None
     for frame in _frames_below_driver(start):
         code = frame.f_code
-        if is_engine_code(code):
-            continue
         info = lookup(code)
         if info is None and not is_transparent_code(code):
             _check_plain_frame(frame, chain)
@@ -158,8 +154,8 @@ def _check_direct_call(
     caller: tuple[FrameType, FunctionInfo, CallSite], callee_code: CodeType
 ) -> None:
     frame, info, site = caller
-    if frame.f_code is not info.normal_code:
-        return  # a resumed twin calls its child through the engine
+    if info.is_resume_stub(frame.f_code, frame.f_lasti):
+        return  # a resume stub calls the next frame's twin itself
     expected = callees.called_code(info.flow, site, frame)
     if callees.is_unknown(expected) or expected is callee_code:
         return
@@ -226,8 +222,23 @@ def serialize(saved: list[dict[str, Any]], frames: list, attachment: Any) -> byt
     ]
     try:
         return wire.encode_entries(entries, saved, PY_MINOR, attachment)
+    except RecursionError as exc:
+        raise _too_deep(frames) from exc
     except Exception as exc:  # noqa: BLE001 - find the culprit, then report it
         raise _unpicklable(saved, frames, attachment) from exc
+
+
+def _too_deep(frames: list) -> ContinuationError:
+    _, info, site = frames[-1]
+    return ContinuationError(
+        f"cannot pause {info.qualname} ({info.filename}:{site.lineno}): saving the program "
+        f"exceeded the recursion limit ({sys.getrecursionlimit()}) with {len(frames)} paused "
+        "frames; pause less deep, or save values that nest less deeply",
+        qualname=info.qualname,
+        filename=info.filename,
+        lineno=site.lineno,
+        reason="too deep",
+    )
 
 
 def _frame_entry(info: FunctionInfo, site: CallSite, values: dict[str, Any]) -> bytes:

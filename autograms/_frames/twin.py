@@ -1,15 +1,22 @@
-"""The resume twin: the instrumented body entered through a resume context instead of the call.
+"""The resume twin: the instrumented body entered from a snapshot instead of a call.
 
-Built lazily, once per process, on the first resume of a function. Its only parameter is
-``__ag_resume__``; the function's parameters become plain locals. After the prologue it jumps
-to the resume entry, which
+Built lazily, once per process, on the first resume of a function. It has the function's own
+signature and the same locals in the same slots (hidden ones after them), so code that looks
+at its frame -- zero-argument ``super()``, ``co_varnames``, a debugger -- sees the function it
+resumes. It is called with no arguments while a resume is under way (`runtime.restore` hands
+it its values). After the prologue it jumps to the resume entry, which
 
-1. stores every saved local (``runtime.restore``) and deletes those unbound at the pause,
+1. stores every saved local (parameters included) and deletes those unbound at the pause,
 2. puts the saved cell objects back into the cell slots, so closures stay shared,
 3. dispatches on the call-site index to that site's *resume stub*, which pushes the value
-   stack back, calls ``runtime.resume_value`` under a copy of the site's exception region
-   (so exceptions from the resumed callee reach the original handlers) and jumps back into
-   the body right after the original call.
+   stack back and calls what continues the call it was paused in -- the twin of the next
+   frame, or, in the innermost frame, a callable returning the resume value -- under a copy
+   of the site's exception region (so exceptions from the resumed callee reach the original
+   handlers), then jumps back into the body right after the original call.
+
+The stub calls the next twin directly, so a resumed stack holds the same frames, one per
+function, as the stack that paused: tracebacks show the user's frames only, and any depth
+that could pause can resume.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from . import emit, runtime
 from .instrument import (
     CELL_SLOT_PREFIX,
     CELLS,
-    RESUME_ARG,
+    RESUME_CALL,
     assemble,
     emit_recipes,
     site_offsets,
@@ -56,15 +63,33 @@ def _build(info: FunctionInfo) -> Twin:
         + builder.resume_entry()
     )
     stacksize = max(layout.stacksize, len(info.restore_names) + 3)
-    code = assemble(layout.template, items, stacksize=stacksize, argnames=[RESUME_ARG])
+    code = assemble(
+        layout.template, items, stacksize=stacksize, varnames=info.original_code.co_varnames
+    )
     if CELL_STORE_NEEDS_PATCH and info.has_cells:
         code = _patch_cell_stores(code)
     site_calls = dict(layout.site_calls)
     site_calls.update(builder.stub_calls)
-    function = FunctionType(
-        code, info.function.__globals__, info.function.__name__, None, info.function.__closure__
+    return Twin(
+        code=code,
+        function=_resume_function(info, code),
+        site_map=site_offsets(code, items, site_calls),
+        stub_offsets=frozenset(site_offsets(code, items, builder.stub_calls)),
     )
-    return Twin(code=code, function=function, site_map=site_offsets(code, items, site_calls))
+
+
+def _resume_function(info: FunctionInfo, code: CodeType) -> FunctionType:
+    """The twin as a function taking no arguments: every parameter has a default (the resume
+    entry overwrites them all)."""
+    original = info.function
+    defaults = (None,) * code.co_argcount or None
+    function = FunctionType(
+        code, original.__globals__, original.__name__, defaults, original.__closure__
+    )
+    kwonly = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+    function.__kwdefaults__ = dict.fromkeys(kwonly) or None
+    function.__qualname__ = original.__qualname__
+    return function
 
 
 class _TwinBuilder:
@@ -75,10 +100,11 @@ class _TwinBuilder:
     def resume_entry(self) -> list:
         names = self.info.restore_names
         code: list = [
-            *emit.call(runtime.restore, [emit.instr("LOAD_FAST", RESUME_ARG)], 1),
-            emit.instr("UNPACK_SEQUENCE", len(names) + 1),
+            *emit.call(runtime.restore, [], 0),
+            emit.instr("UNPACK_SEQUENCE", len(names) + 2),
         ]
         code += [emit.instr("STORE_FAST", name) for name in names]
+        code.append(emit.instr("STORE_FAST", RESUME_CALL))
         if self.info.has_cells:
             code += self._restore_cells()
         for name in names:
@@ -110,16 +136,11 @@ class _TwinBuilder:
         location = self.info.flow.instrs[site.position].location
         code = [emit.instr("POP_TOP", location=location)]
         code += emit_recipes(self.info.flow, site.recipes, location)
-        call = emit.call(
-            runtime.resume_value,
-            [
-                emit.instr("LOAD_FAST", RESUME_ARG, location),
-                emit.instr("LOAD_CONST", None, location),
-                emit.instr("STORE_FAST", RESUME_ARG, location),
-            ],
-            1,
-            location,
-        )
+        load = [
+            emit.instr("LOAD_FAST", RESUME_CALL, location),
+            emit.instr("DELETE_FAST", RESUME_CALL, location),
+        ]
+        call = emit.call_loaded(load, [], 0, location)
         self.stub_calls[id(call[-1])] = index
         code += wrap_in_region(call, layout.site_regions.get(index))
         code.append(emit.jump_backward(layout.after_labels[index], location))

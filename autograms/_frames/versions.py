@@ -32,6 +32,8 @@ PY313: Final = PY_MINOR >= (3, 13)
 NULL_BELOW_CALLABLE: Final = not PY313
 # 3.11 emits PRECALL before every CALL (removed in 3.12, gh-102859).
 HAS_PRECALL: Final = not PY312
+#: Instructions between a call's arguments (and keyword names) and the call itself.
+CALL_PREFIX_OPS: Final = frozenset({"PRECALL"}) if HAS_PRECALL else frozenset()
 # 3.11/3.12 pass keyword names with a KW_NAMES instruction; 3.13 pushes the tuple and uses
 # CALL_KW (gh-113570).
 KW_NAMES_ON_STACK: Final = PY313

@@ -70,19 +70,15 @@ def reference_decode(code: types.CodeType) -> Bytecode:
 
 
 def reference_assemble(
-    template: Bytecode, items: list, *, stacksize: int, argnames: list[str] | None = None
+    template: Bytecode, items: list, *, stacksize: int, varnames: tuple[str, ...] = ()
 ) -> types.CodeType:
     bytecode = Bytecode(items)
     for name in TEMPLATE_ATTRIBUTES[:-2]:
         setattr(bytecode, name, getattr(template, name))
     bytecode.cellvars = list(template.cellvars)
     bytecode.freevars = list(template.freevars)
-    if argnames is not None:
-        bytecode.argnames = list(argnames)
-        bytecode.argcount = len(argnames)
-        bytecode.posonlyargcount = 0
-        bytecode.kwonlyargcount = 0
-        bytecode.flags &= ~(0x04 | 0x08)  # CO_VARARGS | CO_VARKEYWORDS
+    # bytecode numbers `argnames` first, then every other local by first use
+    bytecode.argnames = list(dict.fromkeys([*template.argnames, *varnames]))
     return bytecode.to_code(stacksize=stacksize, compute_exception_stack_depths=False)
 
 
@@ -270,11 +266,11 @@ _ENGINE_SCRIPT = textwrap.dedent(
         report["problems"] += checks.decoding_differences(ours, checks.reference_decode(code))
         return ours
 
-    def assemble(template, items, *, stacksize, argnames=None):
+    def assemble(template, items, *, stacksize, varnames=()):
         # compared unfused: the reference (bytecode) never fuses superinstructions
-        ours = real_assemble(template, items, stacksize=stacksize, argnames=argnames, fuse=False)
+        ours = real_assemble(template, items, stacksize=stacksize, varnames=varnames, fuse=False)
         expected = checks.reference_assemble(template, items, stacksize=stacksize,
-                                              argnames=argnames)
+                                              varnames=varnames)
         report["assembled"] += 1
         report["problems"] += [f"{ours.co_qualname}: {problem}"
                                for problem in checks.code_differences(ours, expected)]

@@ -13,6 +13,8 @@ from tests.engine.public_harness import MODES, transcript
 SAME_AS_ORACLE = {
     "pizza": ("pizza_loops", ["huge", "ok", "medium", "two", "ok", "3", "fine", "bye"]),
     "return_through_finally": ("return_through_finally", ["x", "y", "z"]),
+    "introspection": ("introspection", ["a", "b", "c", "d", "e", "boom", "end"]),
+    "deep": ("deep", ["x", "y"]),
 }
 
 #: bot -> (the user's messages, the transcript spelled out)

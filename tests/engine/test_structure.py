@@ -96,5 +96,24 @@ def test_fused_superinstructions_decode_to_the_instructions_planned(info) -> Non
     assert by_line(codec.decode(info.normal_code)) == by_line(codec.decode(unfused))
 
 
+_SIGNATURE = ("co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_name",
+              "co_qualname", "co_filename", "co_firstlineno", "co_cellvars", "co_freevars")
+_ARGUMENT_FLAGS = 0x04 | 0x08  # CO_VARARGS | CO_VARKEYWORDS
+
+
+@pytest.mark.parametrize("info", INFOS, ids=lambda info: f"{info.module}.{info.qualname}")
+def test_rewritten_code_has_the_original_signature_and_locals_first(info) -> None:
+    # what zero-argument super(), inspect and debuggers read off a frame, before and after a
+    # resume (the twin once took a single resume argument)
+    original = info.original_code
+    for code in _codes(info):
+        assert [getattr(code, name) for name in _SIGNATURE] == [
+            getattr(original, name) for name in _SIGNATURE
+        ]
+        assert code.co_flags & _ARGUMENT_FLAGS == original.co_flags & _ARGUMENT_FLAGS
+        assert code.co_varnames[: len(original.co_varnames)] == original.co_varnames
+        assert all(name.startswith("__ag_") for name in code.co_varnames[len(original.co_varnames):])
+
+
 def test_every_case_function_was_found() -> None:
     assert len(INFOS) > 60

@@ -5,7 +5,7 @@ Keyword arguments follow AutoGRAMS:
 
 * per-call model settings (``model=``, ``temperature=``, ``max_tokens=``, ``max_turns=``,
   ``multi_modal_inputs=`` ...) go to the model call;
-* ``supervisor=`` and ``supervisor_kwargs=`` configure supervision (`_supervision`); any
+* ``supervisor=`` and ``supervisor_kwargs=`` configure supervision (`autograms.supervisors`); any
   other keyword of a call given a supervisor is the supervisor's, never sent to the model;
 * AutoGRAMS keywords that only steered its own client (``model_type=``, ``handle_errors=``,
   ``handle_refusal=``, ``ignore_config=``) are accepted and have no effect;
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ._position import code_position, user_frame
-from ._supervision import SUPERVISOR_KEYWORDS, SupervisedModel, default_answer, run_supervisor
+from .supervisors import SUPERVISOR_KEYWORDS, SupervisedModel, default_answer, run_supervisor
 from .config import AutogramConfig
 from .memory import MemoryObject, require_memory
 from .models.options import CALL_OPTIONS, REQUEST_PARAMS

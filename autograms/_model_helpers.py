@@ -21,7 +21,7 @@ from ._helper_call import HelperCall, start_call, with_model
 from ._position import CodePosition, code_position
 from ._prompts import assemble, choice_labels
 from ._reply_stream import current_reply_stream
-from ._supervision import default_answer
+from .supervisors import default_answer
 from .memory import require_memory
 from .models.tokens import counter_for_model
 

@@ -359,6 +359,13 @@ def get_batch_embeddings(
     return call.value(_generation.embed_texts(call.model, call.config, texts, **options))
 
 
+def get_batch_embedding(
+    texts: Sequence[str], default_size: int | None = None, **kwargs: Any
+) -> list[list[float]]:
+    """AutoGRAMS 0.5's name of `get_batch_embeddings`."""
+    return get_batch_embeddings(texts, default_size, **kwargs)
+
+
 def get_single_embedding(text: str, default_size: int | None = None, **kwargs: Any) -> list[float]:
     """The embedding vector of one text (`default_size`: its length in test mode)."""
     call = start_call("get_single_embedding", (text,), kwargs, supervisable=False)

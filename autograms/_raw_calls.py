@@ -48,9 +48,9 @@ def call_model(
 
 
 def call_classifier(
-    input_turns: Sequence[str],
+    input_turns: Sequence[str] | str,
     output_turns: Sequence[str],
-    answer_choices: Sequence[str],
+    answer_choices: Sequence[str] | str | None = None,
     system_prompt: str | None = None,
     model_type: str | None = None,
     model: str | None = None,
@@ -59,7 +59,17 @@ def call_classifier(
 ) -> tuple[str, bool]:
     """Which of `answer_choices` the model answers to the last input turn (the question):
     ``(answer, True)``, or ``(answer_choices[0], False)`` when it names none of them (the
-    failed calls are logged). Decides in the config's ``classifier_mode``."""
+    failed calls are logged). Decides in the config's ``classifier_mode``.
+
+    AutoGRAMS 0.5's form ``call_classifier(input_str, answer_choices, system_prompt=None,
+    ...)`` -- a question text first -- is accepted too.
+    """
+    if isinstance(input_turns, str):  # 0.5: (input_str, answer_choices, system_prompt, ...)
+        if isinstance(answer_choices, str):
+            system_prompt = answer_choices
+        input_turns, answer_choices, output_turns = [input_turns], output_turns, []
+    if answer_choices is None:
+        raise TypeError("call_classifier() missing required argument: 'answer_choices'")
     args = (input_turns, output_turns, answer_choices)
     call = start_call("call_classifier", args, with_model(kwargs, model))
     messages = messages_from_turns(input_turns, output_turns, system_prompt, multi_modal_inputs)

@@ -1,7 +1,7 @@
 """The functions a program calls: replies, decisions, generation, jumps, conversation state.
 
 The AutoGRAMS import path (``from autograms.functional import reply, yes_or_no, ...``) with
-every public name of AutoGRAMS 0.6.0's module; this module only re-exports.
+every public name of AutoGRAMS 0.6.0's module (and 0.5.3's); this module only re-exports.
 """
 
 from ._code import execute_code, extract_code, extract_code_legacy
@@ -24,6 +24,7 @@ from ._model_helpers import (
     generate_list_of_choices,
     generate_list_of_dicts,
     generate_object,
+    get_batch_embedding,
     get_batch_embeddings,
     get_code_position,
     get_single_embedding,
@@ -95,6 +96,7 @@ __all__ = [
     "generate_list_of_choices",
     "generate_list_of_dicts",
     "generate_object",
+    "get_batch_embedding",
     "get_batch_embeddings",
     "get_code_position",
     "get_memory",

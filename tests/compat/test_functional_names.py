@@ -97,6 +97,19 @@ def test_call_classifier_reports_failure_with_the_first_choice(server: FakeOpenA
     assert len([e for e in memory.model_turns if e["entry_type"] == "model"]) == 2
 
 
+def test_call_classifier_takes_autograms_0_5_form_with_a_question_text(
+    server: FakeOpenAIServer,
+) -> None:
+    server.script('{"answer": "No"}')
+    with use_config(server_config(server)):
+        assert call_classifier("Is the sky green?", ["Yes", "No"], "Be careful.") == ("No", True)
+    messages = server.chat_requests()[0]["messages"]
+    assert messages == [
+        {"role": "system", "content": "Be careful."},
+        {"role": "user", "content": "Is the sky green?"},
+    ]
+
+
 def test_raw_prompt_classifiers_choose_among_the_allowed_tokens() -> None:
     with use_config(test_mode=True):
         assert completions_classifier(["yes", "no"], prompt="Is water wet?") in ("yes", "no")

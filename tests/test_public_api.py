@@ -198,7 +198,6 @@ NOT_PROVIDED = {
     "MemoryObject.get_turns_for_model": "conversation internals; get_turn_history gives the "
     "prompt turns",
     "MemoryObject.extract_conv_history_str": "use extract_full_conv_history",
-    "MemoryObject.get_user_reply": "use extract_last_user_reply",
     "MemoryObject.set_test_mode": "test mode belongs to the Autogram (Autogram(test_mode=True)), "
     "which sets it on every memory it runs",
     "MemoryObject.set_supervisor_mode": "supervisor mode belongs to the Autogram "
@@ -214,6 +213,8 @@ DIFFERENT_SIGNATURE = {
     "decorator is applied, never called with func=)",
     "autograms.program_control:autograms_node": "see autograms:autograms_node",
     "autograms.memory:UserGlobals": "made by init_user_globals(), never constructed directly",
+    "autograms.memory:SerializableMemory": "the base of MemoryObject and SimpleMemory, made "
+    "through them (standalone, AutoGRAMS' never worked: it left memory_dict unset)",
     "Autogram.save": "the memory to save is required: sessions are values, an Autogram holds none",
     "Autogram.serialize": "the memory to serialize is required (see Autogram.save)",
     "MemoryObject.set_node": "the ADDRESS parameter is named 'address' (only the library calls it)",
@@ -222,19 +223,6 @@ DIFFERENT_SIGNATURE = {
     "retain_instruction and line_number are not kept (functional.log_chat_turn takes them)",
     "MemoryObject.log_thought_turn": "records a thought (answer, instruction); AutoGRAMS' "
     "retain_instruction is not kept (functional.log_thought_turn takes the original form)",
-}
-
-#: names the memory rework (issue 16 item 2, the dialog engineer) adds
-PENDING = {
-    name: "memory.py is being reshaped (dialog): SimpleMemory, SerializableMemory, clear_memory, "
-    "MemoryObject.serialize/save"
-    for name in (
-        "autograms.memory:SimpleMemory",
-        "autograms.memory:SerializableMemory",
-        "autograms.memory:clear_memory",
-        "MemoryObject.serialize",
-        "MemoryObject.save",
-    )
 }
 
 
@@ -251,18 +239,8 @@ def _case_params():
     import pytest
 
     for key, module, name, method, params in _surface_cases():
-        marks = ()
-        if key in PENDING:
-            marks = (pytest.mark.xfail(strict=True, reason=PENDING[key]),)
-        yield pytest.param(
-            key,
-            module,
-            name,
-            method,
-            params,
-            marks=marks,
-            id=f"{module}:{name}" + (f".{method}" if method else ""),
-        )
+        method_id = f".{method}" if method else ""
+        yield pytest.param(key, module, name, method, params, id=f"{module}:{name}{method_id}")
 
 
 def _lookup(module: str, name: str, method: str | None):
@@ -299,5 +277,5 @@ def test_every_name_of_autograms_0_6_0_is_here_and_takes_its_calls(
 
 def test_the_difference_tables_name_only_original_names() -> None:
     keys = {key for key, *_ in _surface_cases()}
-    for table in (NOT_PROVIDED, DIFFERENT_SIGNATURE, PENDING):
+    for table in (NOT_PROVIDED, DIFFERENT_SIGNATURE):
         assert set(table) <= keys, sorted(set(table) - keys)

@@ -3,7 +3,7 @@
 ``with use_memory(m): chatbot()``, persistent globals in plain helpers, ``autograms_chatbot``.
 
 These belong to the memory rework (issue 16 items 2 and 5, the dialog engineer); the ones that
-fail until it lands are strict xfails naming what is missing.
+still fail are strict xfails naming what is missing.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ def server_config(server: FakeOpenAIServer) -> AutogramConfig:
     )
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING + "memory_dict['model_turns'] with usage_log")
 def test_the_run_loop_reads_model_turns_with_token_usage(server: FakeOpenAIServer) -> None:
     autogram = Autogram(chatbot, server_config(server))
     run = converse(autogram, ["Ada", "hi", "more", "bye"])
@@ -55,7 +54,6 @@ def test_the_run_loop_reads_model_turns_with_token_usage(server: FakeOpenAIServe
     assert all(log["model"] for log in usage)
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING + "a lossless serialize (the log kept)")
 def test_the_conversation_history_survives_round_trips() -> None:
     run = converse(Autogram(chatbot, test_mode=True), ["Ada", "hi", "more", "bye"])
     history = run.memory.extract_full_conv_history()
@@ -68,7 +66,6 @@ def test_the_conversation_history_survives_round_trips() -> None:
     ]
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING + "MemoryObject.serialize() and .save()")
 def test_a_memory_serializes_and_saves_itself(tmp_path: Path) -> None:
     autogram = Autogram(chatbot, test_mode=True)
     _, memory = autogram.reply()
@@ -79,7 +76,6 @@ def test_a_memory_serializes_and_saves_itself(tmp_path: Path) -> None:
     assert text
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING + "SimpleMemory, SerializableMemory, clear_memory")
 def test_the_memory_classes_and_clear_memory() -> None:
     from autograms.memory import SerializableMemory, SimpleMemory, clear_memory
 

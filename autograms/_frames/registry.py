@@ -94,11 +94,16 @@ _lock = threading.Lock()
 _by_code: dict[int, FunctionInfo] = {}
 _driver_codes: dict[int, CodeType] = {}
 _transparent_codes: dict[int, CodeType] = {}
+#: Names of the modules that define instrumented functions, in registration order.
+_program_modules: tuple[str, ...] = ()
 
 
 def register(info: FunctionInfo) -> None:
+    global _program_modules
     with _lock:
         _by_code[id(info.normal_code)] = info
+        if info.module not in _program_modules:
+            _program_modules = (*_program_modules, info.module)
 
 
 def register_twin(info: FunctionInfo) -> None:
@@ -109,6 +114,11 @@ def register_twin(info: FunctionInfo) -> None:
 def lookup(code: CodeType) -> FunctionInfo | None:
     """The instrumented function running `code` (its normal code or its twin)."""
     return _by_code.get(id(code))
+
+
+def program_modules() -> tuple[str, ...]:
+    """The modules that define instrumented functions: the program's own code."""
+    return _program_modules
 
 
 def registered() -> list[FunctionInfo]:

@@ -26,6 +26,7 @@ from . import callees, pickling, wire
 from .errors import ContinuationError, PauseSignal, UnpicklableLocalError
 from .instrument import CELLS
 from .records import CallSite, RecipeKind
+from .resources import ResourceRefused
 from .registry import (
     FunctionInfo,
     is_driver_code,
@@ -210,7 +211,6 @@ def capture(frame: FrameType, info: FunctionInfo, site: CallSite) -> dict[str, A
     values = {name: current[name] for name in plan.user if name in current}
     for name in plan.hidden:
         values[name] = current[name]
-    pickling.make_restorable(values.values())
     return values
 
 
@@ -284,7 +284,7 @@ def _unpicklable(saved: list[dict[str, Any]], frames: list, attachment: Any) -> 
 
 
 def _reason(value: Any, exc: Exception) -> str:
-    if isinstance(exc, pickling.ResourceRefused):
+    if isinstance(exc, ResourceRefused):
         return str(exc)
     kind = type(value)
     return f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.") + f" ({exc})"

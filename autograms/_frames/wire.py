@@ -72,7 +72,7 @@ def encode_entries(
 ) -> bytes:
     """Serialize frames given as their `header_entry` and their values, and an attachment."""
     header = b"".join([b"[", _python_json(python), b",[", b",".join(entries), b"]]"])
-    payload = pickling.dumps((tuple(values), attachment))
+    payload = pickling.dump_snapshot(tuple(values), attachment)
     return _PREFIX.pack(MAGIC, len(header), zlib.crc32(payload)) + header + payload
 
 
@@ -180,7 +180,7 @@ def read(blob: bytes) -> tuple[list[FrameState], memoryview]:
 def read_payload(payload: memoryview) -> tuple[tuple[dict, ...], Any]:
     """The saved values of each frame and the attachment (this unpickles)."""
     try:
-        return pickling.loads(payload)
+        return pickling.load_snapshot(payload)
     except Exception as exc:  # unpickling runs arbitrary reducers: any error means unreadable
         raise SnapshotMismatchError(
             f"the snapshot's saved values cannot be read: {type(exc).__name__}: {exc}",

@@ -36,7 +36,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def load_bot(name: str) -> Any:
-    return importlib.import_module(f"tests.dialog.bots.{name}")
+    """A bot of tests/dialog/bots by name, or any bot module by its dotted path."""
+    return importlib.import_module(name if "." in name else f"tests.dialog.bots.{name}")
 
 
 def autogram_for(bot: Any) -> Autogram:

@@ -1,0 +1,251 @@
+"""Cells, functions and code objects pickle cannot name, saved so the C pickler can handle them.
+
+* A **cell** is saved with its contents (an empty cell stays empty). A cell shared by a frame
+  and the functions it made stays shared (pickle's memo), so ``nonlocal`` keeps working after a
+  resume (engine notes, pitfall P10). Its contents are set after the cell exists, so a
+  recursive nested function (whose own cell holds it) is no cycle for pickle.
+* A **function** pickle can name -- its module and qualified name lead to it -- is left to
+  pickle. Any other (a nested function, a lambda, a function a decorator replaced) is rebuilt
+  from its code, its module's namespace (by module name), its closure, defaults and
+  attributes.
+* Its **code** is saved as where the code is: the module and qualified name of the function
+  whose code holds it (``outer.<locals>.inner``), with its fingerprint and first line. A resume
+  runs that code as loaded then, and refuses if it changed. Code that cannot be found that way
+  (a module-level lambda bound to no name, code compiled at run time) is saved as marshal
+  bytes, which only the same Python minor version can read.
+
+The functions the saved data names (`make_cell`, `fill_cell`, `function_from`, `set_function_state`,
+`code_at`, `code_from_bytes`) are part of the snapshot format: keep their module and names.
+"""
+
+from __future__ import annotations
+
+import importlib
+import marshal
+import sys
+import types
+from collections.abc import Iterator
+from typing import Any
+
+from .errors import SnapshotMismatchError
+from .identity import fingerprint
+from .versions import PY_MINOR
+
+#: Bounded caches keyed by code identity; each value keeps its code object alive, so an id is
+#: never reused while cached.
+_CACHE_SIZE = 1024
+#: id(code) -> (code, where it is as `code_at` arguments, or None if it cannot be found).
+_locations: dict[int, tuple[types.CodeType, tuple | None]] = {}
+_found: dict[tuple, types.CodeType] = {}
+_fingerprints: dict[int, tuple[types.CodeType, str]] = {}
+_NO_DEFAULT = object()
+
+
+# -- cells -----------------------------------------------------------------------------------
+
+
+def reduce_cell(cell: types.CellType) -> tuple:
+    try:
+        contents = cell.cell_contents
+    except ValueError:
+        return (make_cell, ())
+    return (make_cell, (), (contents,), None, None, fill_cell)
+
+
+def make_cell() -> types.CellType:
+    """A new empty cell."""
+    return types.CellType()
+
+
+def fill_cell(cell: types.CellType, state: tuple) -> None:
+    cell.cell_contents = state[0]
+
+
+# -- functions -------------------------------------------------------------------------------
+
+
+def is_named(obj: Any) -> bool:
+    """Whether pickle can save `obj` by reference: its module and qualified name lead to it."""
+    module = sys.modules.get(getattr(obj, "__module__", None) or "")
+    qualname = getattr(obj, "__qualname__", "")
+    if module is None or "<" in qualname:
+        return False
+    first, *rest = qualname.split(".")
+    target = vars(module).get(first, _NO_DEFAULT)  # not getattr: no module __getattr__ hooks
+    for part in rest:
+        target = getattr(target, part, _NO_DEFAULT)
+    return target is obj
+
+
+def reduce_function(fn: types.FunctionType) -> Any:
+    """How to save `fn`: NotImplemented (pickle names it) or a rebuild from its parts."""
+    if is_named(fn):
+        return NotImplemented
+    _locate(fn)
+    state = _function_state(fn)
+    args = (fn.__code__, _globals_reference(fn), fn.__name__, fn.__closure__)
+    return (function_from, args, state or None, None, None, set_function_state)
+
+
+def _function_state(fn: types.FunctionType) -> dict[str, Any]:
+    state: dict[str, Any] = {}
+    if fn.__defaults__ is not None:
+        state["__defaults__"] = fn.__defaults__
+    if fn.__kwdefaults__:
+        state["__kwdefaults__"] = fn.__kwdefaults__
+    if fn.__dict__:
+        state["__dict__"] = fn.__dict__
+    if fn.__qualname__ != fn.__code__.co_qualname:
+        state["__qualname__"] = fn.__qualname__
+    if fn.__module__ != fn.__globals__.get("__name__"):
+        state["__module__"] = fn.__module__
+    annotations = fn.__dict__.get("__annotations__") or getattr(fn, "__annotations__", None)
+    if annotations:
+        state["__annotations__"] = annotations
+    type_params = getattr(fn, "__type_params__", ())
+    if type_params:
+        state["__type_params__"] = type_params
+    return state
+
+
+def _globals_reference(fn: types.FunctionType) -> str | dict:
+    """The module whose namespace `fn` runs in, by name; the namespace itself if no module
+    owns it (code run with exec)."""
+    name = fn.__globals__.get("__name__")
+    module = sys.modules.get(name) if isinstance(name, str) else None
+    if module is not None and vars(module) is fn.__globals__:
+        return name
+    return fn.__globals__
+
+
+def function_from(
+    code: types.CodeType, namespace: str | dict, name: str, closure: tuple | None
+) -> types.FunctionType:
+    """A function running `code` in `namespace` (a module name or a dict)."""
+    if isinstance(namespace, str):
+        namespace = vars(sys.modules.get(namespace) or importlib.import_module(namespace))
+    return types.FunctionType(code, namespace, name, None, closure)
+
+
+def set_function_state(fn: types.FunctionType, state: dict[str, Any]) -> None:
+    for name, value in state.items():
+        if name == "__dict__":
+            fn.__dict__.update(value)
+        else:
+            setattr(fn, name, value)
+
+
+def reduce_method(method: types.MethodType) -> tuple:
+    return (types.MethodType, (method.__func__, method.__self__))
+
+
+# -- code objects ----------------------------------------------------------------------------
+
+
+def reduce_code(code: types.CodeType) -> tuple:
+    """Where `code` is (as found when a function running it was saved), else its bytes."""
+    located = _locations.get(id(code))
+    if located is not None and located[1] is not None:
+        return (code_at, located[1])
+    return (code_from_bytes, (PY_MINOR, marshal.dumps(code)))
+
+
+def _locate(fn: types.FunctionType) -> None:
+    """Find where `fn`'s code is, once per code object, for `reduce_code`."""
+    code = fn.__code__
+    if id(code) in _locations:
+        return
+    module = fn.__globals__.get("__name__")
+    where = (module, code.co_qualname, _fingerprint(code), code.co_firstlineno)
+    located = isinstance(module, str) and _search(*where) is code
+    _remember(_locations, id(code), (code, where if located else None))
+
+
+def code_at(module: str, qualname: str, digest: str, firstlineno: int) -> types.CodeType:
+    """The code object `qualname` names in `module`, as loaded now; refuses changed code."""
+    code = _search(module, qualname, digest, firstlineno)
+    if code is None:
+        raise SnapshotMismatchError(
+            f"the snapshot holds a function running {module}.{qualname} (line {firstlineno}), "
+            "whose code changed or no longer exists",
+            qualname=qualname,
+            reason="code changed",
+        )
+    return code
+
+
+def code_from_bytes(python: tuple[int, int], data: bytes) -> types.CodeType:
+    if tuple(python) != PY_MINOR:
+        raise SnapshotMismatchError(
+            f"the snapshot holds code compiled by Python {python[0]}.{python[1]}, which Python "
+            f"{PY_MINOR[0]}.{PY_MINOR[1]} cannot run",
+            reason="code from another Python",
+        )
+    return marshal.loads(data)
+
+
+def _search(module: str, qualname: str, digest: str, firstlineno: int) -> types.CodeType | None:
+    """The code object named `qualname` inside `module`'s functions with fingerprint
+    `digest`, preferring one that starts at `firstlineno`."""
+    key = (module, qualname, digest, firstlineno)
+    found = _found.get(key)
+    if found is not None:
+        return found
+    matches = [
+        code
+        for code in _codes_under(module, qualname.split(".<locals>", 1)[0])
+        if code.co_qualname == qualname and _fingerprint(code) == digest
+    ]
+    matches.sort(key=lambda code: code.co_firstlineno != firstlineno)
+    if matches:
+        _remember(_found, key, matches[0])
+        return matches[0]
+    return None
+
+
+def _codes_under(module: str, root: str) -> Iterator[types.CodeType]:
+    """Every code object reachable from the function `root` names in `module` (following
+    decorators' ``__wrapped__`` and the functions a wrapper's closure holds)."""
+    first, *rest = root.split(".")
+    target = vars(sys.modules[module]).get(first) if module in sys.modules else None
+    for part in rest:
+        target = getattr(target, part, None)
+    pending = [target]
+    seen: set[int] = set()
+    while pending:
+        item = pending.pop()
+        item = getattr(item, "__func__", item)
+        if id(item) in seen or not isinstance(item, types.FunctionType):
+            continue
+        seen.add(id(item))
+        yield from _nested_codes(item.__code__)
+        pending.append(getattr(item, "__wrapped__", None))
+        pending += [_contents(cell) for cell in item.__closure__ or ()]
+
+
+def _nested_codes(code: types.CodeType) -> Iterator[types.CodeType]:
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _nested_codes(const)
+
+
+def _contents(cell: types.CellType) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return None
+
+
+def _fingerprint(code: types.CodeType) -> str:
+    cached = _fingerprints.get(id(code))
+    if cached is None:
+        cached = (code, fingerprint(code))
+        _remember(_fingerprints, id(code), cached)
+    return cached[1]
+
+
+def _remember(cache: dict, key: Any, value: Any) -> None:
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value

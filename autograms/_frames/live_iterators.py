@@ -1,0 +1,250 @@
+"""Iterators and views over a dict or set, saved as *where they are in* that container.
+
+Pickle saves a dict or set iterator as a list of the items it has still to give: after a
+resume the loop runs over a copy, never sees the program's changes to the dict, and never
+raises "dictionary changed size during iteration". Here the iterator is saved with the dict
+itself (so both come back as one object graph) and its state:
+
+* how many of the dict's items it has passed (its position counted in live items, which stays
+  meaningful when the dict comes back without the holes deleted items left);
+* the dict size it expects -- when the program changed the size before the pause, the next
+  step raises exactly as it would have;
+* how many items it may still give.
+
+A resume makes a fresh iterator of the same type over the restored dict, steps it past the
+items already given and sets those fields. Reversed iterators work the same way from the end.
+
+A set iterator is saved with the set, its expected size and the elements it has still to give.
+Set order follows hashes, so a set restored in another process (string hashes differ) may list
+its elements in another order; the iterator is then positioned only if the elements already
+given come first, and otherwise continues as a small iterator over the remaining elements
+(which still checks the set's size).
+
+``dict.keys()``/``values()``/``items()`` views are saved as their dict and kind. List, tuple,
+range, enumerate, zip, map, filter and reversed-list iterators need nothing: pickle already
+saves them with their underlying objects.
+
+The fields are read and written in the C iterator objects (the layouts of
+Objects/dictobject.c and Objects/setobject.c, the same in CPython 3.11-3.13; checked on
+import). The functions the saved data names (`dict_iterator`, `set_iterator`,
+`exhausted_iterator`, `dict_view`) are part of the snapshot format: keep their module and
+names.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+from collections.abc import Iterator
+from typing import Any, Final
+
+from .errors import UnsupportedPythonError
+
+_WORD: Final = ctypes.sizeof(ctypes.c_ssize_t)
+_HEAD: Final = 2 * _WORD  # PyObject_HEAD: reference count, type
+# dictiterobject: di_dict, di_used, di_pos, di_result, len
+_DI_DICT, _DI_USED, _DI_POS, _DI_LEN = _HEAD, _HEAD + _WORD, _HEAD + 2 * _WORD, _HEAD + 4 * _WORD
+# PyDictObject: ma_used, a version tag, ma_keys, ma_values; PyDictKeysObject: dk_refcnt, four
+# small fields in one word, dk_usable, dk_nentries
+_MA_KEYS, _MA_VALUES, _DK_NENTRIES = _HEAD + 2 * _WORD, _HEAD + 3 * _WORD, 3 * _WORD
+# setiterobject: si_set, si_used, si_pos, len
+_SI_SET, _SI_USED, _SI_POS, _SI_LEN = _HEAD, _HEAD + _WORD, _HEAD + 2 * _WORD, _HEAD + 3 * _WORD
+
+#: Dict iterator type -> (view method, reversed).
+_DICT_KINDS: Final = {
+    type(iter({}.keys())): ("keys", False),
+    type(iter({}.values())): ("values", False),
+    type(iter({}.items())): ("items", False),
+    type(reversed({}.keys())): ("keys", True),
+    type(reversed({}.values())): ("values", True),
+    type(reversed({}.items())): ("items", True),
+}
+DICT_ITERATOR_TYPES: Final = tuple(_DICT_KINDS)
+SET_ITERATOR: Final = type(iter(set()))
+DICT_VIEWS: Final = {
+    type({}.keys()): "keys",
+    type({}.values()): "values",
+    type({}.items()): "items",
+}
+_NO_EXPECTED_SIZE = -1  # the iterator already raised and stays broken ("sticky" state)
+
+
+def _field(obj: Any, offset: int) -> ctypes.c_ssize_t:
+    return ctypes.c_ssize_t.from_address(id(obj) + offset)
+
+
+def _container(iterator: Any, offset: int) -> Any:
+    """The dict or set `iterator` runs over, or None once it is exhausted."""
+    address = _field(iterator, offset).value
+    if address == 0:
+        return None
+    return next(item for item in gc.get_referents(iterator) if id(item) == address)
+
+
+# -- dict iterators --------------------------------------------------------------------------
+
+
+def reduce_dict_iterator(iterator: Any) -> tuple:
+    method, backwards = _DICT_KINDS[type(iterator)]
+    mapping = _container(iterator, _DI_DICT)
+    if mapping is None:
+        return (exhausted_iterator, (method, backwards))
+    expected = _field(iterator, _DI_USED).value
+    size_change = None if expected == _NO_EXPECTED_SIZE else expected - len(mapping)
+    state = (_passed(iterator, mapping), size_change, _field(iterator, _DI_LEN).value)
+    return (dict_iterator, (mapping, method, backwards, *state))
+
+
+def _passed(iterator: Any, mapping: dict) -> int:
+    """How many of `mapping`'s live items `iterator` is past: the dict's size less what a copy
+    of the iterator, unbounded and expecting the current size, still finds."""
+    method, backwards = _DICT_KINDS[type(iterator)]
+    position = _field(iterator, _DI_POS).value
+    if backwards:  # a reversed iterator does not bound its position: keep it in the table
+        position = min(position, _last_position(mapping))
+    probe = _fresh(mapping, method, backwards)
+    _field(probe, _DI_POS).value = position
+    _field(probe, _DI_LEN).value = len(mapping)
+    return len(mapping) - sum(1 for _ in probe)
+
+
+def _last_position(mapping: dict) -> int:
+    """The last position a reversed iterator may read in `mapping` now: it may have been made
+    when the dict's table was larger (the program changed the dict, so its next step raises)."""
+    if _field(mapping, _MA_VALUES).value:  # a split table: positions are in insertion order
+        return len(mapping) - 1
+    return ctypes.c_ssize_t.from_address(_field(mapping, _MA_KEYS).value + _DK_NENTRIES).value - 1
+
+
+def _fresh(mapping: dict, method: str, backwards: bool) -> Iterator:
+    view = getattr(dict, method)(mapping)
+    return reversed(view) if backwards else iter(view)
+
+
+def dict_iterator(
+    mapping: dict,
+    method: str,
+    backwards: bool,
+    passed: int,
+    size_change: int | None,
+    remaining: int,
+) -> Iterator:
+    """An iterator over `mapping` in the state `reduce_dict_iterator` described."""
+    iterator = _fresh(mapping, method, backwards)
+    for _ in range(passed):
+        if next(iterator, _END) is _END:
+            return iterator
+    expected = _NO_EXPECTED_SIZE if size_change is None else len(mapping) + size_change
+    _field(iterator, _DI_USED).value = expected
+    _field(iterator, _DI_LEN).value = remaining
+    return iterator
+
+
+def exhausted_iterator(method: str, backwards: bool) -> Iterator:
+    """An exhausted dict iterator of the given kind."""
+    iterator = _fresh({}, method, backwards)
+    next(iterator, None)
+    return iterator
+
+
+_END = object()
+
+
+def reduce_dict_view(view: Any) -> tuple:
+    (mapping,) = gc.get_referents(view)
+    return (dict_view, (mapping, DICT_VIEWS[type(view)]))
+
+
+def dict_view(mapping: dict, method: str) -> Any:
+    """``mapping.keys()`` (or values, items) as the plain dict view type."""
+    return getattr(dict, method)(mapping)
+
+
+# -- set iterators ---------------------------------------------------------------------------
+
+
+def reduce_set_iterator(iterator: Any) -> tuple:
+    members = _container(iterator, _SI_SET)
+    if members is None:
+        return (set_iterator, (frozenset(), (), 0, 0))
+    expected = _field(iterator, _SI_USED).value
+    size_change = None if expected == _NO_EXPECTED_SIZE else expected - len(members)
+    return (set_iterator, (members, _still_to_give(iterator, members), size_change,
+                           _field(iterator, _SI_LEN).value))  # fmt: skip
+
+
+def _still_to_give(iterator: Any, members: set | frozenset) -> tuple:
+    """What a copy of `iterator`, unbounded and expecting the current size, still finds."""
+    probe = iter(members)
+    _field(probe, _SI_POS).value = _field(iterator, _SI_POS).value
+    _field(probe, _SI_LEN).value = len(members)
+    return tuple(probe)
+
+
+def set_iterator(
+    members: set | frozenset, remaining: tuple, size_change: int | None, left: int
+) -> Iterator:
+    """An iterator over `members` that gives `remaining` next (see the module docstring)."""
+    iterator = iter(members)
+    still = set(remaining)
+    for _ in range(len(members) - len(remaining)):
+        if next(iterator, _END) in still:
+            return RemainingSetIterator(members, remaining, size_change)
+    expected = _NO_EXPECTED_SIZE if size_change is None else len(members) + size_change
+    _field(iterator, _SI_USED).value = expected
+    _field(iterator, _SI_LEN).value = left
+    return iterator
+
+
+class RemainingSetIterator:
+    """Iterates over the elements of a set it had still to give when it was saved, raising as
+    a set iterator does when the set's size changes."""
+
+    __slots__ = ("_members", "_remaining", "_expected")
+
+    def __init__(self, members: set | frozenset, remaining: tuple, size_change: int | None):
+        self._members = members
+        self._remaining = list(reversed(remaining))
+        self._expected = None if size_change is None else len(members) + size_change
+
+    def __iter__(self) -> RemainingSetIterator:
+        return self
+
+    def __next__(self) -> Any:
+        if self._expected != len(self._members):
+            self._expected = None
+            raise RuntimeError("Set changed size during iteration")
+        while self._remaining:
+            element = self._remaining.pop()
+            if element in self._members:
+                return element
+        raise StopIteration
+
+    def __reduce__(self) -> tuple:
+        size_change = None if self._expected is None else self._expected - len(self._members)
+        remaining = tuple(reversed(self._remaining))
+        return (set_iterator, (self._members, remaining, size_change, len(remaining)))
+
+
+# -- layout check ----------------------------------------------------------------------------
+
+
+def _check_layout() -> None:
+    """Refuse to run if the C iterator layouts are not the ones this module reads."""
+    mapping, members = {"a": 1, "b": 2, "c": 3, "d": 4}, {1, 2, 3}
+    del mapping["d"]
+    items, elements = iter(mapping.items()), iter(members)
+    next(items)
+    next(elements)
+    fields = [_field(items, offset).value for offset in (_DI_DICT, _DI_USED, _DI_POS, _DI_LEN)]
+    set_fields = [_field(elements, offset).value for offset in (_SI_SET, _SI_USED, _SI_LEN)]
+    known = fields == [id(mapping), 3, 1, 2] and set_fields == [id(members), 3, 2]
+    if not known or _field(mapping, _MA_VALUES).value or _last_position(mapping) != 3:
+        raise UnsupportedPythonError(
+            "the dict and set iterator layouts of this CPython are not the ones the engine "
+            "knows (3.11-3.13)",
+            reason="unknown iterator layout",
+        )
+
+
+_check_layout()

@@ -1,0 +1,57 @@
+"""Operating-system resources and running state: never saved in a snapshot.
+
+dill "pickles" open files and restores them at the wrong position without complaint (engine
+notes, pitfall P9), and it copies locks and sockets as if they were data. Every way the engine
+serializes a value therefore refuses these objects outright, even when a module global binds
+them: a resumed program would get something that only looks like what it had.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+import types
+from typing import Any
+
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+_RESOURCE_TYPES: tuple[type, ...] = (
+    io.IOBase,
+    threading.Thread,
+    threading.Condition,
+    threading.Semaphore,
+    threading.Event,
+    types.GeneratorType,
+    types.CoroutineType,
+    types.AsyncGeneratorType,
+    types.FrameType,
+    *_LOCK_TYPES,
+)
+_RUNNING_TYPES = (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)
+
+
+class ResourceRefused(TypeError):
+    """An operating-system resource or live execution state was found while pickling."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__(describe_resource(value))
+        self.value = value
+
+
+def is_resource(value: Any) -> bool:
+    """Whether `value` is an operating-system resource or running state."""
+    if isinstance(value, _RESOURCE_TYPES):
+        return True
+    socket = sys.modules.get("socket")  # no socket can exist unless the module was imported
+    return socket is not None and isinstance(value, socket.socket)
+
+
+def describe_resource(value: Any) -> str:
+    """Why `value` cannot be saved, naming its type."""
+    kind = type(value)
+    name = f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.")
+    if isinstance(value, io.IOBase) or (is_resource(value) and "socket" in name):
+        return f"{name} is an operating-system resource (open file or socket)"
+    if isinstance(value, _RUNNING_TYPES):
+        return f"{name} holds a running frame, which cannot be saved"
+    return f"{name} cannot be saved"

@@ -1,0 +1,219 @@
+"""A resumed program sees the values plain Python would: live iterators over its dicts and sets,
+exceptions with their chain and traceback, module-level objects as the very objects, closures
+that share their cells -- in process, after serialize/deserialize and in a fresh process per
+turn, compared with a reference run in which reply() simply blocks.
+
+Also: snapshots are written by the C pickler (dill only for an object nothing else can save),
+module-level objects keep sessions small, and operating-system resources are refused on every
+path. Generated programs check live dict/set/list iterators against plain Python.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickletools
+import random
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from autograms import Autogram, session
+from autograms._frames import wire
+from autograms._errors import UnpicklableLocalError
+from tests.dialog.harness import ROOT, reference_run, resumed_run
+from tests.engine.values import generated_loops, module_objects_bot, refused_bot
+
+MODES = ["in_process", "serialized", "fresh_process"]
+BOTS = {
+    "iterators_bot": 31,
+    "exceptions_bot": 10,
+    "module_objects_bot": 2,
+    "closures_bot": 8,
+}
+
+
+def _script(turns: int) -> list[str]:
+    return [f"message {number}" for number in range(turns)]
+
+
+def _normalized(run: dict) -> dict:
+    return json.loads(json.dumps(run, default=repr))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("bot", sorted(BOTS))
+def test_resumed_values_are_what_plain_python_sees(bot: str, mode: str) -> None:
+    name = f"tests.engine.values.{bot}"
+    script = _script(BOTS[bot])
+    expected = _normalized(reference_run(name, script))
+    assert expected["transcript"][-1] is None, "the script must run the bot to its end"
+    assert _normalized(resumed_run(name, script, mode)) == expected
+
+
+def _snapshots(bot: str, turns: int) -> list[bytes]:
+    """The snapshot after each turn of `bot`, each turn resumed from the serialized session."""
+    module = __import__(f"tests.engine.values.{bot}", fromlist=["chatbot"])
+    autogram = Autogram(root_function=module.chatbot, test_mode=True)
+    text, memory = autogram.reply()
+    snapshots = []
+    for message in _script(turns):
+        envelope = session.decode(autogram.serialize(memory), key=None)
+        snapshots.append(envelope.snapshot)
+        if text is None:
+            break
+        text, memory = autogram.reply(message, memory_object=autogram.deserialize(
+            autogram.serialize(memory)))  # fmt: skip
+    return snapshots
+
+
+def test_closures_cells_and_nested_functions_are_saved_without_dill() -> None:
+    snapshots = _snapshots("closures_bot", 5)  # every pause before the local class
+    assert len(snapshots) == 5
+    assert all(b"dill" not in snapshot for snapshot in snapshots)
+
+
+def _nested_pickles(snapshot: bytes) -> int:
+    """How many pickles the snapshot's payload carries as byte strings (dill's, one per
+    object it saved)."""
+    stream = io.BytesIO(bytes(wire.split(snapshot)[1]))
+    count = 0
+    while stream.tell() < len(stream.getbuffer()):
+        for opcode, argument, _ in pickletools.genops(stream):
+            count += isinstance(argument, bytes) and argument.startswith(b"\x80")
+            if opcode.name == "STOP":
+                break
+    return count
+
+
+def test_only_the_object_pickle_cannot_save_goes_to_dill() -> None:
+    last = _snapshots("closures_bot", 7)[-1]  # paused in local_class
+    assert b"dill" in last
+    assert _nested_pickles(last) == 1  # the local class alone
+
+
+def test_a_program_without_such_objects_never_imports_dill() -> None:
+    code = (
+        "import sys; from tests.dialog.harness import resumed_run; "
+        "resumed_run('tests.engine.values.closures_bot', ['a'] * 5, 'serialized'); "
+        "print('dill' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr[-2000:]
+
+
+def test_module_level_objects_are_not_copied_into_the_session() -> None:
+    snapshot = _snapshots("module_objects_bot", 1)[0]
+    big = len(json.dumps(module_objects_bot.BIG))
+    assert len(snapshot) < big / 10  # BIG (20,000 numbers) is a reference, not a copy
+    assert b"module_objects_bot" in snapshot and b"BIG" in snapshot
+
+
+def test_objects_only_reachable_through_a_module_container_are_copied() -> None:
+    # The documented rule: TABLE is module-level, TABLE["row"] is not (no name binds it).
+    autogram = Autogram(root_function=module_objects_bot.row_holder, test_mode=True)
+    _, memory = autogram.reply()
+    text, _ = autogram.reply("go", memory_object=autogram.deserialize(autogram.serialize(memory)))
+    assert text == "table is TABLE: True; row is TABLE['row']: False"
+
+
+@pytest.mark.parametrize(
+    ("program", "local", "words"),
+    [
+        ("lock_from_module", "lock", "lock"),
+        ("file_in_closure", "first_line", "operating-system resource"),
+        ("file_in_local_class", "Holder", "operating-system resource"),
+        ("generator_in_list", "pending", "running frame"),
+    ],
+)
+def test_resources_are_refused_on_every_path(program: str, local: str, words: str) -> None:
+    autogram = Autogram(root_function=getattr(refused_bot, program), test_mode=True)
+    with pytest.raises(UnpicklableLocalError) as caught:
+        autogram.reply()
+    assert local in str(caught.value) and words in str(caught.value)
+    assert caught.value.qualname == program
+
+
+SEEDS = range(60)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_generated_loops_over_changing_containers_match_plain_python(seed: int) -> None:
+    script = [str(seed)] + _script(generated_loops.MAX_PAUSES)
+    expected = _normalized(reference_run("tests.engine.values.generated_loops", script))
+    for mode in ("in_process", "serialized"):
+        got = _normalized(resumed_run("tests.engine.values.generated_loops", script, mode))
+        assert got == expected, (seed, mode, generated_loops.describe(seed))
+
+
+@pytest.mark.parametrize("seed", random.Random(11).sample(list(SEEDS), 3))
+def test_generated_loops_match_plain_python_in_a_fresh_process(seed: int) -> None:
+    script = [str(seed)] + _script(generated_loops.MAX_PAUSES)
+    expected = _normalized(reference_run("tests.engine.values.generated_loops", script))
+    got = _normalized(resumed_run("tests.engine.values.generated_loops", script, "fresh_process"))
+    assert got == expected, (seed, generated_loops.describe(seed))
+
+
+_STEP = textwrap.dedent(
+    """
+    import json, sys
+    from autograms import Autogram
+    import bot
+    path, message = sys.argv[1], sys.argv[2]
+    autogram = Autogram(root_function=bot.chatbot, test_mode=True)
+    try:
+        memory = None if message == "-" else autogram.load(path)
+        text, memory = autogram.reply("" if message == "-" else message, memory_object=memory)
+    except Exception as exc:
+        print(json.dumps({"refused": type(exc).__name__, "message": str(exc)}))
+        sys.exit(0)
+    autogram.save(path, memory)
+    print(json.dumps({"text": text}))
+    """
+)
+_CLOSURE_BOT = """
+from autograms import autograms_function
+from autograms.functional import reply
+
+
+@autograms_function()
+def chatbot():
+    base = 10
+
+    def scaled(x):
+        return x * base
+
+    answer = reply("number?", ADDRESS="number")
+    return reply(f"scaled: {scaled(int(answer))}")
+"""
+
+
+def _step(folder: Path, source: str, message: str) -> dict:
+    (folder / "bot.py").write_text(source)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(folder), ROOT]))
+    result = subprocess.run(
+        [sys.executable, "-c", _STEP, str(folder / "session.txt"), message],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_saved_closure_runs_its_code_as_loaded_now(tmp_path: Path) -> None:
+    assert _step(tmp_path, _CLOSURE_BOT, "-") == {"text": "number?"}
+    edited = _CLOSURE_BOT.replace('f"scaled: ', 'f"scaled now: ')  # after the labelled pause
+    assert _step(tmp_path, edited, "5") == {"text": "scaled now: 50"}
+
+
+def test_a_saved_closure_whose_code_changed_is_refused(tmp_path: Path) -> None:
+    assert _step(tmp_path, _CLOSURE_BOT, "-") == {"text": "number?"}
+    edited = _CLOSURE_BOT.replace("return x * base", "return x + base")
+    result = _step(tmp_path, edited, "5")
+    assert result.get("refused"), result
+    assert "chatbot.<locals>.scaled" in result["message"] and "changed" in result["message"]

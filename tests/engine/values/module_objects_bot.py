@@ -1,0 +1,72 @@
+"""Locals that hold module-level objects: after a resume they are the module's own objects."""
+
+import re
+import weakref
+
+from autograms import autograms_function
+from autograms.functional import reply
+
+MISSING = object()
+ITEMS = [1, 2]
+TABLE = {"row": [1, 2, 3]}
+SIZES = ("small", "large")
+PATTERN = re.compile(r"a+b")
+
+
+class Thing:
+    def __init__(self):
+        self.count = 0
+
+
+THING = Thing()
+BIG = list(range(20000))
+
+
+def helper():
+    return "helper"
+
+
+def read_items():
+    return ITEMS
+
+
+alias = helper
+items_reader = lambda: ITEMS  # noqa: E731 - a module-level lambda bound to a name
+
+
+@autograms_function()
+def chatbot(user_reply=None):
+    v, items, table, sizes, pattern = MISSING, ITEMS, TABLE, SIZES, PATTERN
+    cls, fn, lam, big, thing = Thing, alias, items_reader, BIG, THING
+    ref = weakref.ref(THING)
+    nested = lambda: ITEMS  # noqa: E731 - reads the module global after the resume
+    pending = iter(ITEMS)
+    reply("paused holding module objects")
+    identities = [
+        v is MISSING,
+        items is ITEMS,
+        table is TABLE,
+        sizes is SIZES,
+        pattern is PATTERN,
+        cls is Thing,
+        fn is helper,
+        lam is items_reader,
+        lam() is ITEMS,
+        big is BIG,
+        thing is THING,
+        ref() is THING,
+        nested() is ITEMS,
+        next(pending) == 1,
+    ]
+    items.append(3)
+    seen_by_module = list(ITEMS)
+    items.pop()
+    reply(f"identities {identities}; module sees {seen_by_module}")
+    return identities
+
+
+@autograms_function()
+def row_holder():
+    table, row = TABLE, TABLE["row"]
+    reply("holding TABLE and TABLE['row']")
+    return reply(f"table is TABLE: {table is TABLE}; row is TABLE['row']: {row is TABLE['row']}")

@@ -15,10 +15,11 @@ test: system-deps venvs
 	done; \
 	echo "interpreters:$$summary"; exit $$status
 
-## bench: print the engine benchmark tables for every supported CPython
+## bench: print the engine and closures benchmark tables for every supported CPython
 bench:
 	@for v in $(PYTHONS); do \
-		py=$$(tools/venv.sh $$v test | tail -n 1) && $$py -m benchmarks.engine || exit 1; \
+		py=$$(tools/venv.sh $$v test | tail -n 1) && $$py -m benchmarks.engine && \
+			$$py -m benchmarks.closures || exit 1; \
 	done
 
 ## bench-compare: this project vs AutoGRAMS 0.5.3 and LangGraph, side by side (peers are

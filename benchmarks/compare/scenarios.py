@@ -1,4 +1,4 @@
-"""The frameworks compared ("contenders") and the six scenarios, with their full and --quick sizes.
+"""The frameworks compared ("contenders") and the seven scenarios, with their full and --quick sizes.
 
 Scenario 3 runs twice (a 20-line and a 900-line function) so that flatness can be read off.
 """
@@ -44,13 +44,13 @@ RATIO_PEERS = ("autograms", "langgraph")
 class Scenario:
     """One scenario: what the runners do, at full size and in --quick mode."""
 
-    #: "1", "2", "3a", "3b", "4", "5", "6".
+    #: "1", "2", "3a", "3b", "4", "5", "6", "7".
     key: str
     #: Title; {turns} and {sessions} are filled in with the run's sizes.
     title: str
     #: Runner mode: "sequential", "cold" or "concurrent".
     mode: str
-    #: Runner bot: "recruiter", "nested" or "long".
+    #: Runner bot: "recruiter", "nested", "long" or "closures".
     bot: str
     #: Resumed turns (per session for "concurrent"), full and quick.
     turns: tuple[int, int]
@@ -131,6 +131,14 @@ SCENARIOS: tuple[Scenario, ...] = (
         "graph with an InMemorySaver.",
         sessions=(1000, 16),
     ),
+    Scenario(
+        "7", "Closures and comprehensions in the paused frames, {turns} turns", "sequential",
+        "closures", (1000, 10), ("ours", "autograms"),
+        "AutoGRAMS API only (LangGraph keeps no Python frames): four decorated frames, the third "
+        "holding `nums = [tid * k for k in range(4)]` and a nested function over a local; every "
+        "turn is deserialize → reply → serialize. Turn cost should stay flat from turn 10 to the "
+        "last (python -m benchmarks.closures has the per-Python detail).",
+    ),
 )  # fmt: skip
 
 
@@ -142,5 +150,5 @@ def select(keys: str | None) -> tuple[Scenario, ...]:
     chosen = tuple(s for s in SCENARIOS if s.key in wanted or s.key.rstrip("ab") in wanted)
     unknown = wanted - {s.key for s in chosen} - {s.key.rstrip("ab") for s in chosen}
     if unknown:
-        raise ValueError(f"unknown scenario {sorted(unknown)}; choose from 1, 2, 3, 3a, 3b, 4-6")
+        raise ValueError(f"unknown scenario {sorted(unknown)}; choose from 1, 2, 3, 3a, 3b, 4-7")
     return chosen

@@ -78,3 +78,35 @@ def depth_2():
 def nested_recruiter():
     """Root of the nested scenario: the recruiter paused five decorated frames deep."""
     depth_2()
+
+
+@autograms_function()
+def closures_4(tid, nums, total):
+    """Innermost frame of the closures scenario."""
+    return reply(f"turn {tid}: {nums} {total}")
+
+
+@autograms_function()
+def closures_3(tid):
+    """Third frame: a comprehension reading a local and a nested function over a local."""
+    nums = [tid * k for k in range(4)]
+
+    def scaled(x):
+        return x * tid
+
+    return closures_4(tid, nums, scaled(2))
+
+
+@autograms_function()
+def closures_2(tid):
+    """Second frame of the closures scenario."""
+    return closures_3(tid)
+
+
+@autograms_function()
+def closures_root():
+    """Root of the closures scenario: one reply per turn, four decorated frames deep."""
+    tid = 0
+    while True:
+        tid += 1
+        closures_2(tid)

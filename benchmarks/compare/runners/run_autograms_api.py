@@ -106,7 +106,12 @@ def root_function(options: argparse.Namespace) -> object:
         return importlib.import_module(name).long_script
     import api_bots
 
-    return api_bots.recruiter if options.bot == "recruiter" else api_bots.nested_recruiter
+    roots = {
+        "recruiter": api_bots.recruiter,
+        "nested": api_bots.nested_recruiter,
+        "closures": api_bots.closures_root,
+    }
+    return roots[options.bot]
 
 
 def build(options: argparse.Namespace) -> Built:

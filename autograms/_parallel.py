@@ -19,8 +19,6 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import dill
-
 from . import _frames
 from ._errors import ConversationError
 from .memory import MemoryObject, get_memory, set_memory, use_memory
@@ -86,7 +84,11 @@ def process_task(
     """One run of `parallel_wrapper`: ``function(**args)``, with `shared_object_encoding` as
     the current memory while it runs (pausing refused) if given. `function_pkl` is the
     function, or its dill pickle as AutoGRAMS passed it."""
-    function = dill.loads(function_pkl) if isinstance(function_pkl, bytes) else function_pkl
+    if isinstance(function_pkl, bytes):
+        import dill  # slow to import; only AutoGRAMS-style pickled functions need it
+
+        function_pkl = dill.loads(function_pkl)
+    function = function_pkl
     name = getattr(function, "__qualname__", repr(function))
     if shared_object_encoding is None:
         return _run(function, args, name)

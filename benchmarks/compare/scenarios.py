@@ -1,4 +1,4 @@
-"""The frameworks compared ("contenders") and the seven scenarios, with their full and --quick sizes.
+"""The frameworks compared ("contenders") and the seven scenarios, with full and --quick sizes.
 
 Scenario 3 runs twice (a 20-line and a 900-line function) so that flatness can be read off.
 """

@@ -92,7 +92,8 @@ class Result:
 def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
     """The options every runner takes (the harness passes them)."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bot", choices=("recruiter", "nested", "long", "closures"), default="recruiter")
+    bots = ("recruiter", "nested", "long", "closures")
+    parser.add_argument("--bot", choices=bots, default="recruiter")
     parser.add_argument("--lines", type=int, default=900, help="length of the long function")
     parser.add_argument(
         "--mode", choices=("sequential", "concurrent", "cold", "cold-turn"), default="sequential"

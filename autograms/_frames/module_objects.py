@@ -55,8 +55,9 @@ _lock = threading.Lock()
 _names: dict[int, tuple[str, str]] = {}
 #: How many modules the index was built from (a new import rebuilds it).
 _modules_indexed = -1
-#: Program module name -> ids of its global values when it was last indexed.
-_program_values: dict[str, tuple[int, ...]] = {}
+#: Program module name -> (ids of its global values, ids of those that are objects) when it
+#: was last indexed.
+_program_values: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
 
 def reference(obj: Any) -> tuple[str, str] | None:
@@ -77,9 +78,21 @@ def refresh() -> None:
         return
     for name in registry.program_modules():
         module = sys.modules.get(name)
-        if module is not None and _values_of(module) != _program_values.get(name):
-            _rebuild()
-            return
+        if module is not None and _changed(name, module):
+            _reindex(name, module)
+
+
+def _changed(name: str, module: types.ModuleType) -> bool:
+    """Whether a global of `module` is bound to another object than when it was indexed
+    (rebinding a number or a string, as a counter does, is no change)."""
+    values = list(vars(module).values())
+    ids = tuple(map(id, values))
+    known = _program_values.get(name)
+    if known is not None and ids == known[0]:
+        return False
+    objects = tuple(id(value) for value in values if not _saved_otherwise(value))
+    _program_values[name] = (ids, objects)
+    return known is None or objects != known[1]
 
 
 def resolve(module: str, name: str) -> Any:
@@ -106,10 +119,6 @@ def reduce_module(module: types.ModuleType) -> tuple:
     return (importlib.import_module, (module.__name__,))
 
 
-def _values_of(module: types.ModuleType) -> tuple[int, ...]:
-    return tuple(map(id, list(vars(module).values())))
-
-
 def _rebuild() -> None:
     global _names, _modules_indexed
     with _lock:
@@ -120,10 +129,21 @@ def _rebuild() -> None:
                 _index_module(names, module_name, module)
         _names = names
         _modules_indexed = len(modules)
+        _program_values.clear()
         for name in registry.program_modules():
             module = sys.modules.get(name)
             if module is not None:
-                _program_values[name] = _values_of(module)
+                _changed(name, module)
+
+
+def _reindex(name: str, module: types.ModuleType) -> None:
+    """Add the objects a program module's globals are bound to now (stale entries stay and
+    are refused by `reference`, which checks the binding)."""
+    global _names
+    with _lock:
+        names = dict(_names)
+        _index_module(names, name, module)
+        _names = names
 
 
 def _saved_otherwise(value: Any) -> bool:

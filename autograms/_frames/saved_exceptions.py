@@ -8,8 +8,7 @@ A traceback holds live frames and cannot be saved. What it shows can: for every 
 file, function and module, the line and the column range (the ``^^^`` of a formatted
 traceback). A resume rebuilds a real traceback from that, over stand-in frames whose code
 names the same file, function and positions. So ``traceback.format_exception`` prints what it
-printed before the pause, except that the frames' locals are gone. Entries of engine frames
-are left out.
+printed before the pause, except that the frames' locals are gone.
 
 The functions the saved data names (`restore_exception_state`, `traceback_from`) are part of
 the snapshot format: keep their module and names.
@@ -23,7 +22,6 @@ import sys
 import types
 from typing import Any
 
-from .registry import is_engine_code
 
 PROTOCOL = 5
 
@@ -101,17 +99,16 @@ def _entries(traceback: types.TracebackType | None) -> list[Entry]:
     entries = []
     while traceback is not None:
         frame, code = traceback.tb_frame, traceback.tb_frame.f_code
-        if not is_engine_code(code):
-            entries.append(
-                (
-                    code.co_filename,
-                    code.co_name,
-                    code.co_qualname,
-                    frame.f_globals.get("__name__"),
-                    traceback.tb_lineno,
-                    _position(code, traceback.tb_lasti),
-                )
+        entries.append(
+            (
+                code.co_filename,
+                code.co_name,
+                code.co_qualname,
+                frame.f_globals.get("__name__"),
+                traceback.tb_lineno,
+                _position(code, traceback.tb_lasti),
             )
+        )
         traceback = traceback.tb_next
     return entries
 

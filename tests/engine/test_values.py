@@ -123,6 +123,13 @@ def test_objects_only_reachable_through_a_module_container_are_copied() -> None:
     assert text == "table is TABLE: True; row is TABLE['row']: False"
 
 
+def test_a_global_bound_while_the_program_runs_is_module_level_at_the_next_pause() -> None:
+    autogram = Autogram(root_function=module_objects_bot.rebound_global, test_mode=True)
+    _, memory = autogram.reply()
+    text, _ = autogram.reply("go", memory_object=autogram.deserialize(autogram.serialize(memory)))
+    assert text == "cache is CACHE: True, {'loaded': True}"
+
+
 @pytest.mark.parametrize(
     ("program", "local", "words"),
     [

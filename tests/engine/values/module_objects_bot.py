@@ -70,3 +70,15 @@ def row_holder():
     table, row = TABLE, TABLE["row"]
     reply("holding TABLE and TABLE['row']")
     return reply(f"table is TABLE: {table is TABLE}; row is TABLE['row']: {row is TABLE['row']}")
+
+
+CACHE = None
+
+
+@autograms_function()
+def rebound_global():
+    global CACHE
+    CACHE = {"loaded": True}
+    cache = CACHE
+    reply("holding a global bound while the program runs")
+    return reply(f"cache is CACHE: {cache is CACHE}, {cache}")

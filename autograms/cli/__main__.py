@@ -1,8 +1,9 @@
-"""The autograms command: run a bot in the terminal, debug it on random trajectories,
-visualize its control flow.
+"""The autograms command: run a bot in the terminal, serve it over HTTP, debug it on random
+trajectories, visualize its control flow.
 
     autograms run recruiter
     autograms run path/to/bot.py --session chat.session
+    autograms serve recruiter --port 8000
     autograms debug path/to/bot.py --runs 20 --turns 10 --seed 0
     autograms visualize recruiter --out graphs/
 """
@@ -16,7 +17,7 @@ import textwrap
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import _bots, debug, run, visualize
+from . import _bots, debug, run, serve, visualize
 from ._common import CliError, report
 
 
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
 
     add("run", run, "chat with a bot in the terminal", run.run)
+    add("serve", serve, "serve a bot over HTTP: OpenAI API, sessions, a chat page", serve.run)
     add("debug", debug, "run a bot on random trajectories offline and report coverage", debug.run)
     add("visualize", visualize, "draw a bot's control flow (DOT, SVG, PNG, HTML)", _visualize)
     return parser

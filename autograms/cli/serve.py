@@ -1,0 +1,315 @@
+"""``autograms serve BOT``: serve a bot over HTTP -- to the OpenAI SDK, chat UIs, ``curl``,
+and a browser (a chat page at ``/``).
+
+BOT is an example's name (``autograms serve recruiter``) or the path of a bot file, as for
+``autograms run``, and the model flags are run's. Sessions live in the store ``--store`` names
+(a SQLite file by default; ``postgresql://...`` for workers on several machines); ``--workers
+N`` runs N processes on it. Needs the ``serve`` extra: ``pip install 'autograms[serve]'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ..autogram import Autogram
+from ..config import AutogramConfig
+from ._bots import Bot, import_bot, require_bot
+from ._common import CliError, bot_failed, make_config, read_config_file, report
+from .run import needs_local_model, read_api_key
+
+COMMAND = "serve"
+#: where a worker process finds what the command was asked (``--workers`` > 1)
+WORKER_ENVIRONMENT = "AUTOGRAMS_SERVE_WORKER"
+#: API keys may come from the environment (comma-separated) instead of the command line
+KEYS_ENVIRONMENT = "AUTOGRAMS_API_KEYS"
+DEFAULT_STORE = "sqlite:///autograms-sessions.db"
+
+EPILOG = f"""\
+routes:
+  GET  /                          the chat page
+  POST /v1/chat/completions       OpenAI chat completions (stream or not); the session is the
+                                  X-Session-Id header, else the body's "user", else a new one
+  GET  /v1/models                 the bot, as a model
+  POST /v1/sessions               create a session; GET lists them
+  GET  /v1/sessions/ID            history, where the program waits, token usage; DELETE it
+  POST /v1/sessions/ID/messages   send {{"content": ...}} with an Idempotency-Key header
+  GET  /healthz, /metrics         health (is the store reachable) and Prometheus metrics
+
+security: with --api-key (repeatable) or ${KEYS_ENVIRONMENT} (comma-separated), every request
+needs "Authorization: Bearer KEY" and sees only the sessions its key created. Without keys the
+service listens on loopback only; a public --host is refused unless --insecure.
+
+exit status: 0 after a clean shutdown (SIGTERM, Ctrl-C); 1 when the bot fails to import or
+the server fails; 2 for a usage error (unknown bot, bad --config, public host without keys,
+missing serve extra).
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``serve`` arguments to `parser`."""
+    parser.add_argument(
+        "bot",
+        metavar="BOT",
+        help="an example's name (e.g. recruiter) or the path of a bot's .py file",
+    )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        default=DEFAULT_STORE,
+        help=f"session store: sqlite:///FILE or postgresql://... (default {DEFAULT_STORE})",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="worker processes (default 1)"
+    )
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        dest="api_keys",
+        help="an API key clients must send (repeat for several)",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a public --host without API keys (anyone who reaches it reads every chat)",
+    )
+    parser.add_argument(
+        "--policy",
+        choices=("enqueue", "reject"),
+        default="enqueue",
+        help="a message for a session busy with another: run it after (enqueue) or refuse it",
+    )
+    parser.add_argument(
+        "--max-body-bytes", type=int, default=1_000_000, metavar="N", help="largest request body"
+    )
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="at shutdown, how long running turns may still take (default 20)",
+    )
+    add_model_arguments(parser)
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model flags, as ``autograms run`` spells them."""
+    parser.add_argument(
+        "--model",
+        metavar="NAME",
+        help="model name for replies and decisions (AutogramConfig.chatbot_path)",
+    )
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1",
+    )
+    parser.add_argument(
+        "--api-key-file",
+        metavar="FILE",
+        help='file holding the model\'s API key: the key alone, or JSON {"openai": "sk-..."}',
+    )
+    parser.add_argument("--config", metavar="FILE", help="JSON object of AutogramConfig fields")
+    parser.add_argument(
+        "--seed", type=int, metavar="N", help="seed of the test-mode model's answers"
+    )
+    parser.add_argument(
+        "--test-mode",
+        action="store_true",
+        help="no network, no key: a scripted model answers offline",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve as `args` (from `add_arguments`) ask; the exit status."""
+    try:
+        return _serve(args)
+    except CliError as exc:
+        report(COMMAND, exc.message)
+        return exc.status
+
+
+def _serve(args: argparse.Namespace) -> int:
+    keys = api_keys(args.api_keys)
+    check_host(args.host, keys, insecure=args.insecure)
+    if args.workers < 1:
+        raise CliError(f"--workers must be at least 1: got {args.workers}")
+    uvicorn = _require_serve_extra()
+    source = require_bot(args.bot)
+    config = config_from_arguments(args)
+    if needs_local_model(config, args.test_mode):
+        raise CliError(
+            "no model to serve with: give --base-url URL (an OpenAI-compatible server), an "
+            "OpenAI key (OPENAI_API_KEY or --api-key-file), a --config naming one, or "
+            "--test-mode for scripted answers"
+        )
+    options = dict(
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=int(args.drain_seconds) + 5,
+    )
+    _log_to_stderr()
+    _announce(source.name, args)
+    arguments = {name: value for name, value in vars(args).items() if name != "handler"}
+    if args.workers == 1:
+        uvicorn.run(build_app(arguments, keys), **options)
+    else:
+        with _worker_environment(arguments, keys):
+            uvicorn.run(f"{__name__}:worker_app", factory=True, workers=args.workers, **options)
+    return 0
+
+
+def config_from_arguments(args: argparse.Namespace) -> AutogramConfig:
+    """The configuration the model flags ask for."""
+    fields = read_config_file(args.config) if args.config else {}
+    return make_config(
+        fields,
+        source=args.config or "the options",
+        chatbot_path=args.model,
+        base_url=args.base_url,
+        api_key=read_api_key(args.api_key_file) if args.api_key_file else None,
+    )
+
+
+def api_keys(given: Sequence[str], environ: dict[str, str] | None = None) -> list[str]:
+    """The API keys of the command line plus those of ``$AUTOGRAMS_API_KEYS``."""
+    environ = os.environ if environ is None else environ
+    from_environment = environ.get(KEYS_ENVIRONMENT, "").split(",")
+    return [key.strip() for key in [*given, *from_environment] if key.strip()]
+
+
+def check_host(host: str, keys: Sequence[str], *, insecure: bool) -> None:
+    """Refuse a host other than loopback when no API key protects the service."""
+    if keys or insecure or is_loopback(host):
+        return
+    raise CliError(
+        f"refusing to listen on {host} without API keys: anyone who can reach it could read "
+        f"and write every conversation; give --api-key KEY (or set {KEYS_ENVIRONMENT}), "
+        "or --insecure to serve anyway"
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def build_app(arguments: dict[str, Any], keys: Sequence[str]) -> Any:
+    """The app the command serves: the bot imported, its Autogram made, ``init_chatbot()``
+    run, on the store it names."""
+    from ..serve import create_app
+
+    namespace = argparse.Namespace(**arguments)
+    bot = import_bot(require_bot(namespace.bot))
+    config = config_from_arguments(namespace)
+    autogram = Autogram(bot.chatbot, config, test_mode=namespace.test_mode, seed=namespace.seed)
+    if bot.init_chatbot is not None:
+        _init(autogram, bot)
+    return create_app(
+        autogram,
+        namespace.store,
+        name=bot.source.name,
+        api_keys=keys,
+        policy=namespace.policy,
+        max_body_bytes=namespace.max_body_bytes,
+        drain_seconds=namespace.drain_seconds,
+    )
+
+
+def worker_app() -> Any:
+    """The app of one worker process (``--workers`` > 1), built from what the command put in
+    ``$AUTOGRAMS_SERVE_WORKER``."""
+    _log_to_stderr()
+    settings = json.loads(os.environ[WORKER_ENVIRONMENT])
+    try:
+        return build_app(settings["arguments"], settings["keys"])
+    except CliError as exc:
+        report(COMMAND, exc.message)
+        raise SystemExit(exc.status) from exc
+
+
+def _init(autogram: Autogram, bot: Bot) -> None:
+    try:
+        with autogram.use_config():
+            bot.init_chatbot()
+    except Exception as exc:
+        raise bot_failed("init_chatbot()", exc) from exc
+
+
+def _require_serve_extra() -> Any:
+    try:
+        import prometheus_client  # noqa: F401
+        import starlette  # noqa: F401
+        import uvicorn
+    except ImportError as exc:
+        raise CliError(f"autograms serve needs {exc.name}: pip install 'autograms[serve]'") from exc
+    return uvicorn
+
+
+@contextlib.contextmanager
+def _worker_environment(arguments: dict[str, Any], keys: Sequence[str]) -> Iterator[None]:
+    """What worker processes read: the command's arguments, and a folder where each writes its
+    metrics (prometheus_client's multiprocess mode)."""
+    metrics = tempfile.mkdtemp(prefix="autograms-metrics-")
+    settings = {"arguments": arguments, "keys": list(keys)}
+    saved = {
+        name: os.environ.get(name) for name in (WORKER_ENVIRONMENT, "PROMETHEUS_MULTIPROC_DIR")
+    }
+    os.environ[WORKER_ENVIRONMENT] = json.dumps(settings)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(metrics, ignore_errors=True)
+
+
+def _log_to_stderr() -> None:
+    """Every log record of the library and of uvicorn as one JSON line on stderr."""
+    from ..serve.logs import JsonFormatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
+def _announce(name: str, args: argparse.Namespace) -> None:
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{host}:{args.port}"
+    workers = f", {args.workers} workers" if args.workers > 1 else ""
+    sys.stderr.write(
+        f"autograms serve: {name} at {url}/ (OpenAI base URL {url}/v1; store "
+        f"{_hidden(args.store)}{workers})\n"
+    )
+    sys.stderr.flush()
+
+
+def _hidden(url: str) -> str:
+    from ..stores.urls import hide_password
+
+    return hide_password(url)

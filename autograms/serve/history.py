@@ -1,0 +1,148 @@
+"""The conversation an OpenAI client sends, checked against the session it continues.
+
+An OpenAI client resends the whole conversation with every request; the newest user message is
+the turn's input. The rest must be what the session holds -- each committed turn's user message
+and reply, in order -- or the request is not a continuation:
+
+* **continue**: the history equals every committed turn: the newest message is the next turn;
+* **repeat**: the history equals the first k turns and the newest message is turn k+1's (a
+  client that did not get the reply, or retries): the stored reply of that turn is the answer,
+  nothing runs;
+* **mismatch**: anything else -- a client that edited or regenerated an earlier message, one
+  that sends only the newest message of a session that has turns, one whose session was
+  deleted: refused (409 ``history_mismatch``) naming the first message that differs. The
+  service never guesses which branch the client wants and never forks the session.
+
+Compared per message: the role, and the text with surrounding whitespace removed. System and
+developer messages are the client's own instructions and are ignored (the bot has its own), as
+are assistant messages before the first user message (a greeting some chat UIs show) and empty
+assistant messages (the reply of a turn where the program returned).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..stores.records import TurnRecord
+from .errors import HTTPError, bad_request
+
+#: roles that carry the client's own instructions, not the conversation
+IGNORED_ROLES = frozenset({"system", "developer"})
+
+
+@dataclass(frozen=True, slots=True)
+class ChatInput:
+    """What an OpenAI request asks: the conversation before, and the newest user message."""
+
+    #: (role, text) of the user and assistant messages before the newest user message
+    history: tuple[tuple[str, str], ...]
+    text: str
+
+    @property
+    def position(self) -> int:
+        """The newest message's turn number (1 for the first turn)."""
+        return sum(role == "user" for role, _ in self.history) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """How a request relates to its session's turns."""
+
+    #: the committed turn the request repeats (None: the request is the next turn)
+    repeated: TurnRecord | None = None
+
+
+def read_messages(messages: Any) -> ChatInput:
+    """The conversation of an OpenAI ``messages`` list; 400 when it is not one."""
+    if not isinstance(messages, list) or not messages:
+        raise bad_request("'messages' must be a non-empty list of messages", "invalid_messages")
+    conversation = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise bad_request(f"messages[{index}] must be an object", "invalid_messages")
+        role = message.get("role")
+        if role in IGNORED_ROLES:
+            continue
+        if role not in ("user", "assistant"):
+            raise bad_request(
+                f"messages[{index}] has role {role!r}: this service takes user and assistant "
+                "messages (system messages are ignored; it runs no tools)",
+                "invalid_messages",
+            )
+        conversation.append((role, message_text(message.get("content"), index)))
+    if not conversation or conversation[-1][0] != "user":
+        raise bad_request("the last message must be the user's", "invalid_messages")
+    while conversation and conversation[0][0] == "assistant":
+        conversation.pop(0)
+    history = tuple((role, text) for role, text in conversation[:-1] if role == "user" or text)
+    return ChatInput(history, conversation[-1][1])
+
+
+def message_text(content: Any, index: int) -> str:
+    """The text of a message's content: a string, or a list of text parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content.strip()
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") != "text":
+                raise bad_request(
+                    f"messages[{index}] has a content part that is not text: this service "
+                    "takes text only",
+                    "invalid_messages",
+                )
+            texts.append(str(part.get("text", "")))
+        return "".join(texts).strip()
+    raise bad_request(f"messages[{index}].content must be a string or a list of parts")
+
+
+def match_turns(chat: ChatInput, turns: Sequence[TurnRecord], session_id: str) -> Match:
+    """Whether `chat` continues or repeats the session's `turns`; 409 when it does neither."""
+    position = chat.position
+    if position > len(turns) + 1:
+        raise _mismatch(
+            session_id,
+            f"the request's history has {position - 1} user messages, the session only "
+            f"{len(turns)} turns",
+        )
+    expected = transcript(turns[: position - 1])
+    for index, (seen, wanted) in enumerate(zip(chat.history, expected, strict=False)):
+        if seen != wanted:
+            raise _mismatch(session_id, f"message {index + 1} ({seen[0]}) differs")
+    if len(chat.history) != len(expected):
+        raise _mismatch(session_id, f"message {len(expected) + 1} (assistant) is missing")
+    if position == len(turns) + 1:
+        return Match()
+    repeated = turns[position - 1]
+    if repeated.user_text.strip() != chat.text:
+        raise _mismatch(
+            session_id,
+            f"message {len(expected) + 1} (user) differs from the session's turn {position}: "
+            "earlier messages cannot be edited or regenerated",
+        )
+    return Match(repeated)
+
+
+def transcript(turns: Sequence[TurnRecord]) -> list[tuple[str, str]]:
+    """The (role, text) messages a client holds after `turns`."""
+    messages = []
+    for turn in turns:
+        messages.append(("user", turn.user_text.strip()))
+        reply = (turn.reply or "").strip()
+        if reply:
+            messages.append(("assistant", reply))
+    return messages
+
+
+def _mismatch(session_id: str, detail: str) -> HTTPError:
+    return HTTPError(
+        409,
+        "history_mismatch",
+        f"the conversation sent does not continue session {session_id!r}: {detail}; this "
+        "service continues a conversation as it happened -- send the history it returned, or "
+        "start a new conversation (another X-Session-Id or user)",
+    )

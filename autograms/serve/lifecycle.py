@@ -1,0 +1,101 @@
+"""Graceful shutdown: finish in-flight turns, or end their streams cleanly.
+
+When the server is told to stop (SIGTERM, Ctrl-C), uvicorn stops accepting connections and
+waits for the open ones. The service starts *draining* at the same signal: new turns are
+refused (503, Retry-After, so a client goes to another worker), running turns go on, and a
+stream whose turn has not finished `Drain.seconds` later is ended with an error event and
+without its end marker -- the client retries with the same idempotency key and finds the turn
+committed or absent, never half-done. At the end the service waits (as long again at most) for
+the turn threads still running, so their commits land before the store closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
+
+logger = logging.getLogger("autograms.serve")
+
+#: the signals that stop a server
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class Drain:
+    """When in-flight turns must end: never, until `start` (the server is stopping)."""
+
+    def __init__(self, seconds: float) -> None:
+        #: how long running turns may still take once draining starts
+        self.seconds = seconds
+        self._deadline: float | None = None
+
+    def start(self) -> None:
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.seconds
+            logger.info("draining: running turns have %.1f s to finish", self.seconds)
+
+    @property
+    def draining(self) -> bool:
+        return self._deadline is not None
+
+    def remaining(self) -> float:
+        return float("inf") if self._deadline is None else self._deadline - time.monotonic()
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0
+
+
+class InFlight:
+    """The turns running in worker threads, for the wait at shutdown."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def add(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait(self, seconds: float) -> None:
+        """Return when every turn has finished, or after `seconds`."""
+        if self._tasks:
+            logger.info("waiting for %d running turn(s)", len(self._tasks))
+            await asyncio.wait(set(self._tasks), timeout=max(seconds, 0.0))
+
+
+@contextlib.contextmanager
+def drain_on_signals(drain: Drain) -> Iterator[None]:
+    """Start `drain` at SIGTERM or SIGINT, then let the handler installed before (the
+    server's own) act on the signal; put that handler back at the end. Outside the main
+    thread (where signals cannot be caught) nothing is installed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Any] = {}
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        drain.start()
+        before = previous.get(signum)
+        if callable(before):
+            before(signum, frame)
+        elif before == signal.SIG_DFL:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    for signum in STOP_SIGNALS:
+        previous[signum] = signal.signal(signum, handle)
+    try:
+        yield
+    finally:
+        for signum, before in previous.items():
+            if signal.getsignal(signum) is handle:
+                signal.signal(signum, before)

@@ -1,0 +1,276 @@
+"""The OpenAI-compatible routes: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+
+Any OpenAI client talks to the bot as to a model named after it. The conversation is found by
+the ``X-Session-Id`` request header (any id the client chooses; a new session when unknown),
+else the body's ``user`` field, else it is a new one; its id always comes back in the
+``X-Session-Id`` response header. The newest user message is the turn's input; the rest of
+``messages`` must be the session's conversation so far (`autograms.serve.history`: a repeat of
+the last request returns the stored reply, an edited history is refused with 409). Sampling
+parameters (``temperature``, ``max_tokens`` ...) and ``model`` are ignored: the bot decides.
+
+The turn's idempotency key is the ``Idempotency-Key`` header, else one derived from the turn's
+position, so two identical requests sent at once run the turn once. ``stream: true`` answers
+in OpenAI's chunk format: pieces of the reply as the model writes them, a last chunk with
+``finish_reason``, a usage chunk when ``stream_options.include_usage`` asks for it, then
+``data: [DONE]`` -- sent only once the turn is committed. A stream that ends without it did
+not deliver a committed reply: repeat the request to get it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from ..stores import TokenUsage, TurnRecord, TurnResult
+from .auth import stored_id
+from .errors import HTTPError, bad_request
+from .history import ChatInput, match_turns, read_messages
+from .inputs import flag, idempotency_key, read_json, session_id
+from .service import Service
+from .streaming import PING, Diverged, Drained, Event, Failed, Finished, Piece, Ping, sse
+
+SESSION_HEADER = "X-Session-Id"
+
+
+async def list_models(request: Request) -> Response:
+    """``GET /v1/models``: the bot, as the one model this service serves."""
+    service: Service = request.app.state.service
+    service.owner(request.headers.get("authorization"))
+    name = service.settings.name
+    model = {"id": name, "object": "model", "created": 0, "owned_by": "autograms"}
+    return JSONResponse({"object": "list", "data": [model]})
+
+
+async def chat_completions(request: Request) -> Response:
+    """``POST /v1/chat/completions``: one turn of the conversation the request continues."""
+    service: Service = request.app.state.service
+    owner = service.owner(request.headers.get("authorization"))
+    body = await read_json(request, service.settings.max_body_bytes)
+    session = _session_id(request, body)
+    headers = {SESSION_HEADER: session}
+    try:
+        return await _complete(request, service, owner, body, session, headers)
+    except HTTPError as error:
+        return error.response(headers)
+
+
+async def _complete(
+    request: Request,
+    service: Service,
+    owner: str | None,
+    body: dict[str, Any],
+    session: str,
+    headers: dict[str, str],
+) -> Response:
+    chat = read_messages(body.get("messages"))
+    streamed = flag(body, "stream")
+    include_usage = streamed and _include_usage(body)
+    stored = stored_id(owner, session)
+    given_key = idempotency_key(request, required=False)
+    turns = await service.call(service.store.turns, stored)
+    match = match_turns(chat, turns, session)
+    reply = _Reply(service.settings.name, session, headers)
+    if match.repeated is not None:
+        result = _replayed(match.repeated)
+        return reply.stream_replayed(result, include_usage) if streamed else reply.json(result)
+    if not turns:
+        await service.call(service.sessions.create, stored, owner=owner, exist_ok=True)
+    key = given_key or f"openai-turn-{chat.position}"
+    where = f"POST {request.url.path}"
+    try:
+        if not streamed:
+            result = await service.run_turn(
+                stored, chat.text, key, owner, where=where, session_id=session
+            )
+            return reply.json(result)
+        return await reply.stream(service, stored, chat, key, owner, include_usage, where)
+    except HTTPError as error:
+        raise _raced(error, chat, session, derived=given_key is None) from error
+
+
+def _session_id(request: Request, body: dict[str, Any]) -> str:
+    header = request.headers.get(SESSION_HEADER)
+    if header is not None:
+        return session_id(header, f"the {SESSION_HEADER} header")
+    if body.get("user") is not None:
+        return session_id(body["user"], "the 'user' field")
+    return uuid.uuid4().hex
+
+
+def _include_usage(body: dict[str, Any]) -> bool:
+    options = body.get("stream_options") or {}
+    if not isinstance(options, dict):
+        raise bad_request("'stream_options' must be an object")
+    return bool(options.get("include_usage"))
+
+
+def _replayed(turn: TurnRecord) -> TurnResult:
+    return TurnResult(turn.session_id, turn.reply, turn.version, replayed=True)
+
+
+def _raced(error: HTTPError, chat: ChatInput, session: str, derived: bool) -> HTTPError:
+    """A derived key found committed with another message: another request sent a different
+    message as the same turn at the same time (two tabs): this one's history is stale."""
+    if derived and error.code == "idempotency_key_reused":
+        return HTTPError(
+            409,
+            "history_mismatch",
+            f"another message was sent as turn {chat.position} of session {session!r} at the "
+            "same time; fetch the conversation again before sending",
+        )
+    return error
+
+
+class _Reply:
+    """OpenAI's response shapes for one request."""
+
+    def __init__(self, model: str, session: str, headers: dict[str, str]) -> None:
+        self.model = model
+        self.session = session
+        self.headers = headers
+        self.id = f"chatcmpl-{uuid.uuid4().hex}"
+        self.created = int(time.time())
+
+    def json(self, result: TurnResult) -> JSONResponse:
+        choice = {
+            "index": 0,
+            "message": {"role": "assistant", "content": result.reply or ""},
+            "logprobs": None,
+            "finish_reason": "stop",
+        }
+        body = {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [choice],
+            "usage": _usage(result.usage),
+        }
+        return JSONResponse(body, headers=self._headers(result))
+
+    def stream_replayed(self, result: TurnResult, include_usage: bool) -> StreamingResponse:
+        async def events() -> AsyncIterator[bytes]:
+            for chunk in self._end(result, result.reply or "", include_usage):
+                yield chunk
+
+        return self._streaming(events(), self._headers(result))
+
+    async def stream(
+        self,
+        service: Service,
+        stored: str,
+        chat: ChatInput,
+        key: str,
+        owner: str | None,
+        include_usage: bool,
+        where: str,
+    ) -> StreamingResponse:
+        """Start the turn and wait (a little) for its first event, so that a turn failing at
+        once gets its HTTP status; then stream."""
+        start = time.monotonic()
+        turn = service.start_turn(stored, chat.text, key, owner)
+        events = turn.events(service.settings.ping_seconds, service.drain)
+        first = await anext(events)
+        if isinstance(first, Failed):
+            raise service.failed(first.error, where, self.session)
+
+        async def body() -> AsyncIterator[bytes]:
+            service.metrics.streams_open.inc()
+            try:
+                event, sent = first, False
+                while True:
+                    if not sent and isinstance(event, Piece | Finished):
+                        service.metrics.first_token_seconds.observe(time.monotonic() - start)
+                    if isinstance(event, Ping):
+                        yield PING
+                    elif isinstance(event, Piece):
+                        yield self._delta(event.text, first=not sent)
+                        sent = True
+                    else:
+                        for chunk in self._closing(event, sent, include_usage, service, where):
+                            yield chunk
+                        if isinstance(event, Finished | Diverged):
+                            service.metrics.turn_done(event.result, time.monotonic() - start)
+                        return
+                    event = await anext(events)
+            finally:
+                service.metrics.streams_open.dec()
+
+        return self._streaming(body(), self.headers)
+
+    def _closing(
+        self, event: Event, sent: bool, include_usage: bool, service: Service, where: str
+    ) -> list[bytes]:
+        """The last chunks of a stream: the end of a committed reply, or an error."""
+        if isinstance(event, Finished):
+            return self._end(event.result, event.rest, include_usage, first=not sent)
+        if isinstance(event, Diverged):
+            return [
+                _error_event(
+                    "reply_changed",
+                    "the reply changed while it was streamed; send the same request again to "
+                    "get the committed reply",
+                )
+            ]
+        if isinstance(event, Drained):
+            message = "the server is shutting down; send the same request again"
+            return [_error_event("shutting_down", message)]
+        error = service.failed(event.error, where, self.session)
+        return [_error_event(error.code, error.message)]
+
+    def _end(
+        self, result: TurnResult, rest: str, include_usage: bool, first: bool = True
+    ) -> list[bytes]:
+        chunks = [self._delta(rest, first=first)] if rest or first else []
+        chunks.append(self._chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
+        if include_usage:
+            chunks.append(self._chunk([], usage=_usage(result.usage)))
+        chunks.append(b"data: [DONE]\n\n")
+        return chunks
+
+    def _delta(self, text: str, *, first: bool) -> bytes:
+        delta = {"role": "assistant", "content": text} if first else {"content": text}
+        return self._chunk([{"index": 0, "delta": delta, "finish_reason": None}])
+
+    def _chunk(self, choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
+        chunk = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": choices,
+        }
+        if usage is not None:
+            chunk["usage"] = usage
+        return sse(json.dumps(chunk))
+
+    def _headers(self, result: TurnResult) -> dict[str, str]:
+        return {**self.headers, "X-Session-Version": str(result.version)}
+
+    @staticmethod
+    def _streaming(events: AsyncIterator[bytes], headers: dict[str, str]) -> StreamingResponse:
+        return StreamingResponse(
+            events,
+            media_type="text/event-stream",
+            headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+
+def _usage(usage: TokenUsage) -> dict[str, int]:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+    }
+
+
+def _error_event(code: str, message: str) -> bytes:
+    """An error inside a stream, as OpenAI sends one (the SDK raises it); no [DONE] follows."""
+    error = {"message": message, "type": "server_error", "code": code, "param": None}
+    return sse(json.dumps({"error": error}))

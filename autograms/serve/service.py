@@ -1,0 +1,144 @@
+"""The state one app serves from: the bot's turn runner and sessions on one store, the API
+keys, the metrics, the shutdown state; and the one way routes run a turn (in a worker thread,
+so the event loop never waits on a model or a database)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from ..autogram import Autogram
+from ..stores import Sessions, Store, TurnResult, TurnRunner
+from .auth import ApiKeys
+from .errors import HTTPError, from_exception
+from .lifecycle import Drain, InFlight
+from .metrics import Metrics
+from .streaming import TurnStream
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How an app serves (`create_app`'s keywords)."""
+
+    #: the bot's name: the model id `GET /v1/models` lists and completions report
+    name: str
+    #: the largest request body accepted, in bytes
+    max_body_bytes: int = 1_000_000
+    #: turns running at once in this process (more wait for a thread)
+    max_turns: int = 64
+    #: seconds of silence on a stream before a keep-alive comment; also how long a streamed
+    #: request waits for its first piece before it commits to status 200
+    ping_seconds: float = 10.0
+    #: seconds running turns may still take once the server starts shutting down
+    drain_seconds: float = 20.0
+
+
+class Service:
+    """One app's state. Routes reach it as ``request.app.state.service``."""
+
+    def __init__(
+        self,
+        autogram: Autogram,
+        store: Store,
+        settings: Settings,
+        *,
+        api_keys: ApiKeys,
+        policy: str,
+    ) -> None:
+        self.autogram = autogram
+        self.store = store
+        self.settings = settings
+        self.keys = api_keys
+        self.runner = TurnRunner(autogram, store, policy=policy)
+        self.sessions = Sessions(autogram, store)
+        self.metrics = Metrics()
+        self.drain = Drain(settings.drain_seconds)
+        self.in_flight = InFlight()
+        self._turn_threads: anyio.CapacityLimiter | None = None
+
+    def owner(self, authorization: str | None) -> str | None:
+        """The caller's owner id (see `autograms.serve.auth`); HTTPError 401 if refused."""
+        return self.keys.owner(authorization)
+
+    async def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`function(*args, **kwargs)` (a store or session call) in a worker thread."""
+        return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
+
+    # -- turns ------------------------------------------------------------------------------
+
+    def refuse_if_draining(self) -> None:
+        if self.drain.draining:
+            raise HTTPError(
+                503,
+                "shutting_down",
+                "this server is shutting down; send the message again (to another worker)",
+                retry_after=1,
+            )
+
+    async def run_turn(
+        self,
+        stored_id: str,
+        text: str,
+        key: str | None,
+        owner: str | None,
+        *,
+        where: str,
+        session_id: str,
+    ) -> TurnResult:
+        """Run one turn to its commit; an HTTPError (counted) if it fails."""
+        self.refuse_if_draining()
+        start = time.monotonic()
+        task = self._launch(
+            functools.partial(self.runner.run_turn, stored_id, text, key, owner=owner)
+        )
+        try:
+            result = await asyncio.shield(task)
+        except Exception as exc:
+            raise self.failed(exc, where, session_id) from exc
+        self.metrics.turn_done(result, time.monotonic() - start)
+        return result
+
+    def start_turn(
+        self, stored_id: str, text: str, key: str | None, owner: str | None
+    ) -> TurnStream:
+        """Start one turn whose reply streams while the model writes it."""
+        self.refuse_if_draining()
+        stream = TurnStream()
+
+        def work() -> None:
+            try:
+                result = self.runner.run_turn(
+                    stored_id, text, key, owner=owner, reply_stream=stream
+                )
+            except Exception as exc:
+                stream.finish(exc)
+            else:
+                stream.finish(result)
+
+        self._launch(work)
+        return stream
+
+    def failed(self, error: BaseException, where: str, session_id: str | None = None) -> HTTPError:
+        """The HTTP error of a failed turn, counted."""
+        http_error = from_exception(error, where, session_id)
+        self.metrics.turn_failed(http_error.code)
+        return http_error
+
+    def _launch(self, work: Callable[[], T]) -> asyncio.Future[T]:
+        """Run `work` in a turn thread; it runs to its end even if the request goes away."""
+        if self._turn_threads is None:
+            self._turn_threads = anyio.CapacityLimiter(self.settings.max_turns)
+        task = asyncio.ensure_future(
+            anyio.to_thread.run_sync(work, limiter=self._turn_threads, abandon_on_cancel=True)
+        )
+        self.in_flight.add(task)
+        return task

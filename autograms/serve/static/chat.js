@@ -1,0 +1,296 @@
+// The chat page of `autograms serve`. Talks to the native session API next to it (relative
+// URLs, so the page works wherever the app is mounted), streams replies as server-sent
+// events, and keeps the session id -- and a message still on its way -- in localStorage, so a
+// reload shows the conversation and finishes what was being sent, with the same idempotency
+// key: the server never applies a message twice.
+"use strict";
+
+const SESSION = "autograms.session";
+const PENDING = "autograms.pending";
+const API_KEY = "autograms.apiKey";
+const RETRY_LIMIT = 30;
+
+const $ = (id) => document.getElementById(id);
+const botName = document.title;
+let sessionId = null;
+let busy = false;
+let userMessages = 0;
+
+function storageGet(name) {
+  try { return window.localStorage.getItem(name); } catch (e) { return null; }
+}
+function storageSet(name, value) {
+  try {
+    if (value === null) window.localStorage.removeItem(name);
+    else window.localStorage.setItem(name, value);
+  } catch (e) { /* private mode: the page works, a reload forgets */ }
+}
+
+function newKey() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+}
+
+function headers(extra) {
+  const all = { "Content-Type": "application/json", ...extra };
+  const key = storageGet(API_KEY);
+  if (key) all.Authorization = "Bearer " + key;
+  return all;
+}
+
+class ApiError extends Error {
+  constructor(message, status, code, retryAfter) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+async function failure(response) {
+  let message = `the server answered ${response.status} ${response.statusText}`;
+  let code = null;
+  try {
+    const body = await response.json();
+    if (body && body.error) {
+      message = body.error.message || message;
+      code = body.error.code || null;
+    }
+  } catch (e) { /* not JSON */ }
+  if (response.status === 401) askForKey();
+  const retryAfter = Number(response.headers.get("Retry-After") || 0);
+  return new ApiError(message, response.status, code, retryAfter);
+}
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: headers({}),
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw await failure(response);
+  return response.status === 204 ? null : response.json();
+}
+
+// -- the conversation on screen ---------------------------------------------------------
+
+function addMessage(role, text) {
+  const item = document.createElement("li");
+  item.className = role;
+  const who = document.createElement("span");
+  who.className = "who";
+  who.textContent = role === "user" ? "You" : botName;
+  const body = document.createElement("div");
+  body.className = "text";
+  body.textContent = text;
+  item.append(who, body);
+  $("log").append(item);
+  $("empty").hidden = true;
+  item.scrollIntoView({ block: "end" });
+  if (role === "user") userMessages += 1;
+  return item;
+}
+
+function showHistory(history) {
+  $("log").replaceChildren();
+  userMessages = 0;
+  for (const message of history) addMessage(message.role, message.content);
+  $("empty").hidden = history.length > 0;
+}
+
+function setStatus(text) { $("status").textContent = text; }
+
+function setBusy(value) {
+  busy = value;
+  $("send").disabled = value;
+  $("new").disabled = value;
+  setStatus(value ? `${botName} is replying…` : "");
+}
+
+function showError(message, retry) {
+  $("error-text").textContent = `The message could not be completed: ${message}`;
+  $("error").hidden = false;
+  $("retry").hidden = !retry;
+  $("retry").onclick = retry;
+  if (retry) $("retry").focus();
+}
+
+function clearError() { $("error").hidden = true; }
+
+function askForKey() {
+  $("key-form").hidden = false;
+  $("key").focus();
+}
+
+// -- sessions -----------------------------------------------------------------------------
+
+async function openSession() {
+  const saved = storageGet(SESSION);
+  if (saved) {
+    try {
+      const session = await api("GET", `v1/sessions/${encodeURIComponent(saved)}`);
+      sessionId = saved;
+      showHistory(session.history);
+      return;
+    } catch (e) {
+      if (e.status !== 404) throw e;  // 404: expired or deleted; start a new one
+    }
+  }
+  await startSession();
+}
+
+async function startSession() {
+  const session = await api("POST", "v1/sessions", {});
+  sessionId = session.id;
+  storageSet(SESSION, sessionId);
+  storageSet(PENDING, null);
+  showHistory([]);
+}
+
+// -- sending ------------------------------------------------------------------------------
+
+function parseEvent(block) {
+  let name = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event:")) name = line.slice(6).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+  }
+  return data.length ? { name, data: JSON.parse(data.join("\n")) } : null;
+}
+
+// Send one message (a new one, or one saved as pending) and stream its reply.
+async function deliver(pending) {
+  const response = await fetch(`v1/sessions/${encodeURIComponent(sessionId)}/messages`, {
+    method: "POST",
+    headers: headers({ "Idempotency-Key": pending.key, Accept: "text/event-stream" }),
+    body: JSON.stringify({ content: pending.text, stream: true }),
+  });
+  if (!response.ok) throw await failure(response);
+  addMessage("user", pending.text);
+  const item = addMessage("assistant", "");
+  item.classList.add("streaming");
+  const text = item.querySelector(".text");
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const event = parseEvent(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+        if (!event) continue;
+        if (event.name === "delta") {
+          text.textContent += event.data.text;
+          item.scrollIntoView({ block: "end" });
+        } else if (event.name === "done") {
+          text.textContent = event.data.reply === null ? "(no reply)" : event.data.reply;
+          item.classList.remove("streaming");
+          return;
+        } else if (event.name === "error") {
+          const error = event.data.error;
+          throw new ApiError(error.message, event.data.status, error.code, 0);
+        }
+      }
+    }
+    throw new ApiError("the connection closed before the reply was complete", 0, null, 0);
+  } catch (e) {
+    item.classList.remove("streaming");
+    item.classList.add("failed");
+    throw e;
+  }
+}
+
+async function send(pending) {
+  setBusy(true);
+  clearError();
+  storageSet(PENDING, JSON.stringify(pending));
+  try {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await deliver(pending);
+        break;
+      } catch (e) {
+        // the same key is being answered right now (a reload mid-turn): wait for it
+        const running = e.code === "turn_in_progress" || e.code === "session_busy";
+        if (!running || attempt >= RETRY_LIMIT) throw e;
+        await new Promise((done) => setTimeout(done, 1000 * Math.max(e.retryAfter, 1)));
+      }
+    }
+    storageSet(PENDING, null);
+  } catch (e) {
+    showError(e.message, () => resend(pending));
+  } finally {
+    setBusy(false);
+    $("message").focus();
+  }
+}
+
+async function resend(pending) {
+  // drop the failed bubbles: the retry shows the message again
+  for (const item of $("log").querySelectorAll("li.failed")) {
+    const user = item.previousElementSibling;
+    if (user && user.classList.contains("user")) { user.remove(); userMessages -= 1; }
+    item.remove();
+  }
+  await send(pending);
+}
+
+async function submit() {
+  const text = $("message").value;
+  if (busy || !text.trim() || !sessionId) return;
+  $("message").value = "";
+  await send({ text, key: newKey(), before: userMessages });
+}
+
+// A message sent before a reload: if the history shows it, it was applied; otherwise send it
+// again with its key (applied once whatever happened before the reload).
+async function finishPending() {
+  const saved = storageGet(PENDING);
+  if (!saved) return;
+  const pending = JSON.parse(saved);
+  if (userMessages > pending.before) {
+    storageSet(PENDING, null);
+    return;
+  }
+  await send(pending);
+}
+
+// -- start --------------------------------------------------------------------------------
+
+async function start() {
+  try {
+    await openSession();
+    await finishPending();
+  } catch (e) {
+    showError(e.message, () => { clearError(); start(); });
+  }
+}
+
+$("composer").addEventListener("submit", (event) => {
+  event.preventDefault();
+  submit();
+});
+$("message").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    submit();
+  }
+});
+$("new").addEventListener("click", async () => {
+  clearError();
+  try { await startSession(); } catch (e) { showError(e.message, null); }
+  $("message").focus();
+});
+$("key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  storageSet(API_KEY, $("key").value.trim());
+  $("key-form").hidden = true;
+  start();
+});
+
+start();

@@ -1,0 +1,149 @@
+"""Streaming a turn's reply to an HTTP client while the model writes it.
+
+A turn runs in a worker thread (the turn runner is synchronous). `TurnStream` is the
+`ReplyStream` it writes to: each piece is posted to the event loop, where `events()` turns the
+pieces into what the response sends -- new text, keep-alive pings, and at the end the
+committed turn. What was streamed is checked against the committed reply: the reply's unsent
+rest comes with the end (a fixed ``reply("...")`` arrives whole there), and a reply that does
+not start with what the client has already seen (the model call broke midway and
+``error_response`` replaced it, or the turn ran again after losing its commit race) ends the
+stream without its end marker, so the client retries with the same idempotency key and gets
+the committed reply whole.
+
+A client that disconnects only stops listening: the thread finishes the turn, which commits or
+leaves nothing, as it would have anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from ..stores.records import TurnResult
+from .lifecycle import Drain
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """Text of the reply the client has not seen yet."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The turn committed (or was replayed); `rest` is the end of its reply not yet sent."""
+
+    result: TurnResult
+    rest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diverged:
+    """The turn committed, but its reply does not continue what was streamed."""
+
+    result: TurnResult
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The turn failed: nothing was committed."""
+
+    error: BaseException
+
+
+class Ping:
+    """Nothing happened for a while (the response sends a keep-alive comment)."""
+
+
+class Drained:
+    """The server is shutting down and the turn did not finish in time."""
+
+
+Event = Piece | Finished | Diverged | Failed | Ping | Drained
+
+_RESTART = object()
+
+
+class TurnStream:
+    """Carries one turn's reply from the thread running it to the response streaming it.
+    Make it on the event loop; the thread calls `restart`, `write` and `finish`."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        #: monotonic time of the first piece or of the end, whichever came first
+        self.first_at: float | None = None
+
+    # -- the thread's side (a ReplyStream) ------------------------------------------------
+
+    def restart(self) -> None:
+        self._post(_RESTART)
+
+    def write(self, text: str) -> None:
+        self._post(text)
+
+    def finish(self, outcome: TurnResult | BaseException) -> None:
+        """The turn's result, or the exception it raised."""
+        self._post(outcome)
+
+    def _post(self, item: object) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        except RuntimeError:  # the event loop has closed: nobody listens any more
+            pass
+
+    # -- the event loop's side ------------------------------------------------------------
+
+    async def events(self, ping_seconds: float, drain: Drain | None = None) -> AsyncIterator[Event]:
+        """The events to send, ending with Finished, Diverged, Failed or Drained."""
+        sent = ""  # what the client has been sent
+        candidate = ""  # the reply being written now
+        while True:
+            item = await self._next(ping_seconds, drain)
+            if item is None:
+                if drain is not None and drain.expired():
+                    yield Drained()
+                    return
+                yield Ping()
+                continue
+            if self.first_at is None and item is not _RESTART:
+                self.first_at = time.monotonic()
+            if item is _RESTART:
+                candidate = ""
+            elif isinstance(item, str):
+                candidate += item
+                if len(candidate) > len(sent) and candidate.startswith(sent):
+                    yield Piece(candidate[len(sent) :])
+                    sent = candidate
+            elif isinstance(item, TurnResult):
+                final = item.reply or ""
+                if final.startswith(sent):
+                    yield Finished(item, final[len(sent) :])
+                else:
+                    yield Diverged(item)
+                return
+            else:
+                yield Failed(item)
+                return
+
+    async def _next(self, ping_seconds: float, drain: Drain | None) -> object | None:
+        """The next item from the thread, or None after `ping_seconds` of silence (or when
+        the drain deadline passes)."""
+        timeout = ping_seconds if drain is None else max(0.0, min(ping_seconds, drain.remaining()))
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+
+def sse(data: str, event: str | None = None) -> bytes:
+    """One server-sent event (`data` must be one line, as JSON is)."""
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {data}\n\n".encode()
+
+
+#: an SSE comment: clients ignore it, proxies and load balancers see the connection is alive
+PING = b": ping\n\n"

@@ -1,0 +1,243 @@
+"""The OpenAI-compatible routes through the real openai SDK (sync and async, streaming and
+not) against `autograms serve` on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import httpx2
+import openai
+import pytest
+
+from tests.serve.bots.streamer import WELCOME
+from tests.serve.server import FILLER, ServeProcess, model_config, start_model
+
+
+def client(service, **options) -> openai.OpenAI:
+    return openai.OpenAI(base_url=service.base_url, api_key="unused", max_retries=0, **options)
+
+
+def conversation(*pairs: str) -> list[dict[str, str]]:
+    """Messages alternating user, assistant, ..., ending with the user's."""
+    roles = ("user", "assistant")
+    return [{"role": roles[i % 2], "content": text} for i, text in enumerate(pairs)]
+
+
+def ask(service, session: str, *pairs: str, **options):
+    return client(service).chat.completions.with_raw_response.create(
+        model="streamer",
+        messages=conversation(*pairs),
+        extra_headers={"X-Session-Id": session},
+        **options,
+    )
+
+
+def streamed(service, session: str, *pairs: str, include_usage: bool = False):
+    """The chunks of a streamed completion."""
+    options = {"stream_options": {"include_usage": True}} if include_usage else {}
+    stream = client(service).chat.completions.create(
+        model="streamer",
+        messages=conversation(*pairs),
+        stream=True,
+        extra_headers={"X-Session-Id": session},
+        **options,
+    )
+    return list(stream)
+
+
+def text_of(chunks) -> str:
+    return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
+def test_models_lists_the_bot(service):
+    models = client(service).models.list()
+    assert [model.id for model in models.data] == ["streamer"]
+
+
+def test_a_new_conversation_gets_a_session_id_and_continues_with_it(service):
+    raw = client(service).chat.completions.with_raw_response.create(
+        model="anything", messages=conversation("hi")
+    )
+    session = raw.headers["x-session-id"]
+    assert len(session) == 32 and raw.parse().choices[0].message.content == WELCOME
+    second = ask(service, session, "hi", WELCOME, "what is new?")
+    answer = second.parse().choices[0].message.content
+    assert answer.startswith("Reply ") and answer.endswith(FILLER)
+    assert second.headers["x-session-id"] == session and second.headers["x-session-version"] == "2"
+
+
+def test_the_user_field_names_the_conversation(service):
+    user = f"user-{uuid.uuid4().hex[:8]}@example.org"
+    first = client(service).chat.completions.with_raw_response.create(
+        model="streamer", messages=conversation("hello"), user=user
+    )
+    assert first.headers["x-session-id"] == user
+    second = client(service).chat.completions.create(
+        model="streamer", messages=conversation("hello", WELCOME, "fixed one"), user=user
+    )
+    assert second.choices[0].message.content == "Fixed answer to fixed one."
+
+
+def test_streamed_and_plain_answers_agree(service):
+    plain, stream = f"p-{uuid.uuid4().hex}", f"s-{uuid.uuid4().hex}"
+    history = ["hi"]
+    for message in ("tell me more", "fixed thing", "and then?"):
+        want = ask(service, plain, *history).parse().choices[0].message.content
+        chunks = streamed(service, stream, *history)
+        assert text_of(chunks) == want
+        assert chunks[-1].choices[0].finish_reason == "stop"
+        history += [want, message]
+
+
+def test_a_model_reply_streams_in_pieces_and_a_fixed_reply_in_one(service):
+    session = f"s-{uuid.uuid4().hex}"
+    welcome = [
+        c for c in streamed(service, session, "hi") if c.choices and c.choices[0].delta.content
+    ]
+    assert [c.choices[0].delta.content for c in welcome] == [WELCOME]
+    chunks = streamed(service, session, "hi", WELCOME, "go on")
+    pieces = [
+        c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content
+    ]
+    assert len(pieces) > 5 and chunks[0].choices[0].delta.role == "assistant"
+
+
+def test_usage_comes_in_a_last_chunk_when_asked(service):
+    session = f"s-{uuid.uuid4().hex}"
+    streamed(service, session, "hi")
+    chunks = streamed(service, session, "hi", WELCOME, "question", include_usage=True)
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens > 0
+    assert chunks[-1].usage.total_tokens == (
+        chunks[-1].usage.prompt_tokens + chunks[-1].usage.completion_tokens
+    )
+    plain = ask(service, session, "hi", WELCOME, "question", text_of(chunks), "fixed").parse()
+    assert plain.usage.total_tokens == 0  # a fixed reply calls no model
+
+
+def test_the_async_client_streams_and_answers(service):
+    async def chat() -> tuple[str, str]:
+        async with openai.AsyncOpenAI(base_url=service.base_url, api_key="x") as aclient:
+            session = {"X-Session-Id": f"a-{uuid.uuid4().hex}"}
+            first = await aclient.chat.completions.create(
+                model="streamer", messages=conversation("hi"), extra_headers=session
+            )
+            stream = await aclient.chat.completions.create(
+                model="streamer",
+                messages=conversation("hi", first.choices[0].message.content, "more"),
+                stream=True,
+                extra_headers=session,
+            )
+            return first.choices[0].message.content, text_of([c async for c in stream])
+
+    first, second = asyncio.run(chat())
+    assert first == WELCOME and second.startswith("Reply ")
+
+
+def test_the_same_request_again_returns_the_stored_reply_without_a_new_turn(service):
+    session = f"r-{uuid.uuid4().hex}"
+    ask(service, session, "hi")
+    first = ask(service, session, "hi", WELCOME, "question")
+    again = ask(service, session, "hi", WELCOME, "question")
+    assert again.parse().choices[0].message.content == first.parse().choices[0].message.content
+    assert again.headers["x-session-version"] == first.headers["x-session-version"] == "2"
+    chunks = streamed(service, session, "hi", WELCOME, "question")
+    assert text_of(chunks) == first.parse().choices[0].message.content
+    history = httpx2.get(f"{service.base_url}/sessions/{session}").json()["history"]
+    assert [m["content"] for m in history if m["role"] == "user"] == ["hi", "question"]
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        ("hi", "a reply the service never gave", "next"),  # an edited assistant message
+        ("hello", WELCOME, "next"),  # an edited first message
+        ("next",),  # only the newest message
+        ("hi", WELCOME, "one", "two", "three"),  # more than the session holds
+    ],
+)
+def test_a_history_that_does_not_match_the_session_is_refused(service, history):
+    session = f"m-{uuid.uuid4().hex}"
+    ask(service, session, "hi")
+    with pytest.raises(openai.ConflictError) as info:
+        ask(service, session, *history)
+    assert info.value.body["code"] == "history_mismatch"
+    assert info.value.response.headers["x-session-id"] == session
+    version = httpx2.get(f"{service.base_url}/sessions/{session}").json()["version"]
+    assert version == 1  # nothing was run
+
+
+def test_system_messages_and_a_leading_greeting_are_ignored(service):
+    session = f"g-{uuid.uuid4().hex}"
+    messages = [
+        {"role": "system", "content": "You are helpful."},
+        {"role": "assistant", "content": "How can I help?"},
+        {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+    ]
+    answer = client(service).chat.completions.create(
+        model="streamer", messages=messages, extra_headers={"X-Session-Id": session}
+    )
+    assert answer.choices[0].message.content == WELCOME
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"messages": []}, "invalid_messages"),
+        ({"messages": [{"role": "assistant", "content": "x"}]}, "invalid_messages"),
+        ({"messages": [{"role": "tool", "content": "x"}]}, "invalid_messages"),
+        ({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "invalid_messages"),
+        ({"messages": [{"role": "user", "content": "x"}], "stream": "yes"}, "invalid_field"),
+        ({"messages": [{"role": "user", "content": "x"}], "user": "a b"}, "invalid_session_id"),
+    ],
+)
+def test_bad_requests_get_400_with_a_code(service, body, code):
+    response = httpx2.post(f"{service.base_url}/chat/completions", json=body)
+    assert response.status_code == 400 and response.json()["error"]["code"] == code
+
+
+def test_the_first_piece_arrives_long_before_the_model_finishes(tmp_path):
+    slow = start_model(token_delay=0.15)
+    service = ServeProcess(tmp_path, config=model_config(slow)).start()
+    try:
+        session = f"t-{uuid.uuid4().hex}"
+        ask(service, session, "hi")
+        start = time.monotonic()
+        stream = client(service).chat.completions.create(
+            model="streamer",
+            messages=conversation("hi", WELCOME, "slowly please"),
+            stream=True,
+            extra_headers={"X-Session-Id": session},
+        )
+        arrivals = []
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                arrivals.append(time.monotonic() - start)
+        # 11 words 0.15 s apart: the model writes for 1.5 s; the first word comes at once
+        assert len(arrivals) > 5
+        assert arrivals[-1] - arrivals[0] > 1.0
+    finally:
+        service.stop()
+        slow.stop()
+
+
+def test_a_model_that_is_down_gives_503_with_retry_after_and_records_nothing(tmp_path):
+    down = start_model()
+    config = model_config(down)
+    down.stop()
+    service = ServeProcess(tmp_path, config=config).start()
+    try:
+        session = f"d-{uuid.uuid4().hex}"
+        ask(service, session, "hi")
+        with pytest.raises(openai.InternalServerError) as info:
+            ask(service, session, "hi", WELCOME, "are you there?")
+        assert info.value.status_code == 503
+        assert info.value.body["code"] == "model_unavailable"
+        assert int(info.value.response.headers["retry-after"]) > 0
+        with pytest.raises(openai.APIError) as streaming:
+            streamed(service, session, "hi", WELCOME, "are you there?")
+        assert "model_unavailable" in str(streaming.value.body)
+        assert httpx2.get(f"{service.base_url}/sessions/{session}").json()["version"] == 1
+    finally:
+        service.stop()

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -93,6 +94,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a message for a session busy with another: run it after (enqueue) or refuse it",
     )
     parser.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="how long a turn whose worker died holds its session (default 30)",
+    )
+    parser.add_argument(
         "--max-body-bytes", type=int, default=1_000_000, metavar="N", help="largest request body"
     )
     parser.add_argument(
@@ -136,10 +144,32 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve as `args` (from `add_arguments`) ask; the exit status."""
     try:
-        return _serve(args)
+        with _stopping_is_success():
+            return _serve(args)
     except CliError as exc:
         report(COMMAND, exc.message)
         return exc.status
+    except (KeyboardInterrupt, _Stopped):
+        return 0
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived (uvicorn passes it on once it has shut down gracefully)."""
+
+
+@contextlib.contextmanager
+def _stopping_is_success() -> Iterator[None]:
+    """Make SIGTERM end the command with status 0, as Ctrl-C does: uvicorn catches the
+    signal, shuts down, then raises it again for the handler that was there before."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Stopped
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -230,6 +260,7 @@ def build_app(arguments: dict[str, Any], keys: Sequence[str]) -> Any:
         name=bot.source.name,
         api_keys=keys,
         policy=namespace.policy,
+        lease_seconds=namespace.lease_seconds,
         max_body_bytes=namespace.max_body_bytes,
         drain_seconds=namespace.drain_seconds,
     )

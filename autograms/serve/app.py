@@ -29,7 +29,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..autogram import Autogram
-from ..stores import Store, open_store
+from ..models.tokens import counter_for_model
+from ..stores import Store, TurnRunner, open_store
 from . import openai_api, operations, sessions_api
 from .auth import ApiKeys
 from .errors import HTTPError, from_exception
@@ -50,6 +51,7 @@ def create_app(
     name: str | None = None,
     api_keys: Iterable[str] = (),
     policy: str = "enqueue",
+    lease_seconds: float = 30.0,
     max_body_bytes: int = 1_000_000,
     max_turns: int = 64,
     ping_seconds: float = 10.0,
@@ -61,8 +63,11 @@ def create_app(
     `name` is the bot's name (the model id OpenAI clients see; default: its module's). With
     `api_keys`, every API request needs one of them and sees only its own sessions. `policy`
     is the turn runner's for a second message to a busy session (``"enqueue"`` or
-    ``"reject"``). See `autograms.serve.service.Settings` for the rest.
+    ``"reject"``); `lease_seconds` how long a turn whose worker died keeps the session's
+    later turns (and retries of itself) waiting. See `autograms.serve.service.Settings` for
+    the rest.
     """
+    _warm_up(autogram)
     owns_store = isinstance(store, str)
     opened = open_store(store) if isinstance(store, str) else store
     settings = Settings(
@@ -72,7 +77,8 @@ def create_app(
         ping_seconds=ping_seconds,
         drain_seconds=drain_seconds,
     )
-    service = Service(autogram, opened, settings, api_keys=ApiKeys(api_keys), policy=policy)
+    runner = TurnRunner(autogram, opened, policy=policy, lease_seconds=lease_seconds)
+    service = Service(runner, settings, api_keys=ApiKeys(api_keys))
     page = ChatPage(settings.name)
     app = Starlette(
         routes=_routes(page),
@@ -82,6 +88,12 @@ def create_app(
     app.state.service = service
     app.add_middleware(RequestLog, metrics=service.metrics)
     return app
+
+
+def _warm_up(autogram: Autogram) -> None:
+    """Load the model client and the tokenizer now, so that the first user does not wait
+    for them (the openai SDK alone takes a second or more to import)."""
+    counter_for_model(autogram.config.chatbot_path).count(type(autogram.model).__name__)
 
 
 def bot_name(autogram: Autogram) -> str:

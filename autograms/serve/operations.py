@@ -4,18 +4,24 @@ metrics need one when keys are configured."""
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .metrics import CONTENT_TYPE
 from .service import Service
 
+#: how long the health check waits for the store (a load balancer wants a quick answer)
+HEALTH_SECONDS = 2.0
+
 
 async def healthz(request: Request) -> Response:
-    """200 when the store answers (and the server is not shutting down), else 503."""
+    """200 when the store answers within `HEALTH_SECONDS` (and the server is not shutting
+    down), else 503."""
     service: Service = request.app.state.service
     try:
-        await service.call(service.store.schema_version)
+        await asyncio.wait_for(service.call(service.store.schema_version), HEALTH_SECONDS)
     except Exception as exc:
         return JSONResponse(
             {"status": "unavailable", "store": service.store.url, "reason": type(exc).__name__},

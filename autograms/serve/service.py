@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from ..autogram import Autogram
 from ..stores import Sessions, Store, TurnResult, TurnRunner
 from .auth import ApiKeys
 from .errors import HTTPError, from_exception
@@ -45,21 +44,12 @@ class Settings:
 class Service:
     """One app's state. Routes reach it as ``request.app.state.service``."""
 
-    def __init__(
-        self,
-        autogram: Autogram,
-        store: Store,
-        settings: Settings,
-        *,
-        api_keys: ApiKeys,
-        policy: str,
-    ) -> None:
-        self.autogram = autogram
-        self.store = store
+    def __init__(self, runner: TurnRunner, settings: Settings, *, api_keys: ApiKeys) -> None:
+        self.runner = runner
+        self.store: Store = runner.store
         self.settings = settings
         self.keys = api_keys
-        self.runner = TurnRunner(autogram, store, policy=policy)
-        self.sessions = Sessions(autogram, store)
+        self.sessions = Sessions(runner.autogram, runner.store)
         self.metrics = Metrics()
         self.drain = Drain(settings.drain_seconds)
         self.in_flight = InFlight()

@@ -22,6 +22,8 @@ from tests.fakes.openai_server import FakeOpenAIServer
 ROOT = Path(__file__).resolve().parents[2]
 BOTS = Path(__file__).parent / "bots"
 STREAMER = BOTS / "streamer.py"
+#: one HTTP client for the tests (making one per request costs ~0.1 s: it loads CA files)
+HTTP = httpx2.Client(timeout=30)
 #: words the fake model adds after its digest, so that a reply streams in several pieces
 FILLER = "thanks for asking, here is what I think about it"
 
@@ -114,7 +116,7 @@ class ServeProcess:
                     f"autograms serve exited ({self.process.returncode}):\n{self.log}"
                 )
             try:
-                if httpx2.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if HTTP.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return self
             except httpx2.HTTPError:
                 pass

@@ -4,19 +4,21 @@ not) against `autograms serve` on loopback."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 
-import httpx2
 import openai
 import pytest
 
 from tests.serve.bots.streamer import WELCOME
-from tests.serve.server import FILLER, ServeProcess, model_config, start_model
+from tests.serve.server import HTTP, FILLER, ServeProcess, model_config, start_model
 
 
-def client(service, **options) -> openai.OpenAI:
-    return openai.OpenAI(base_url=service.base_url, api_key="unused", max_retries=0, **options)
+@functools.cache
+def client(service) -> openai.OpenAI:
+    """One client per service (making one costs ~0.1 s)."""
+    return openai.OpenAI(base_url=service.base_url, api_key="unused", max_retries=0)
 
 
 def conversation(*pairs: str) -> list[dict[str, str]]:
@@ -144,7 +146,7 @@ def test_the_same_request_again_returns_the_stored_reply_without_a_new_turn(serv
     assert again.headers["x-session-version"] == first.headers["x-session-version"] == "2"
     chunks = streamed(service, session, "hi", WELCOME, "question")
     assert text_of(chunks) == first.parse().choices[0].message.content
-    history = httpx2.get(f"{service.base_url}/sessions/{session}").json()["history"]
+    history = HTTP.get(f"{service.base_url}/sessions/{session}").json()["history"]
     assert [m["content"] for m in history if m["role"] == "user"] == ["hi", "question"]
 
 
@@ -164,7 +166,7 @@ def test_a_history_that_does_not_match_the_session_is_refused(service, history):
         ask(service, session, *history)
     assert info.value.body["code"] == "history_mismatch"
     assert info.value.response.headers["x-session-id"] == session
-    version = httpx2.get(f"{service.base_url}/sessions/{session}").json()["version"]
+    version = HTTP.get(f"{service.base_url}/sessions/{session}").json()["version"]
     assert version == 1  # nothing was run
 
 
@@ -193,7 +195,7 @@ def test_system_messages_and_a_leading_greeting_are_ignored(service):
     ],
 )
 def test_bad_requests_get_400_with_a_code(service, body, code):
-    response = httpx2.post(f"{service.base_url}/chat/completions", json=body)
+    response = HTTP.post(f"{service.base_url}/chat/completions", json=body)
     assert response.status_code == 400 and response.json()["error"]["code"] == code
 
 
@@ -238,6 +240,6 @@ def test_a_model_that_is_down_gives_503_with_retry_after_and_records_nothing(tmp
         with pytest.raises(openai.APIError) as streaming:
             streamed(service, session, "hi", WELCOME, "are you there?")
         assert "model_unavailable" in str(streaming.value.body)
-        assert httpx2.get(f"{service.base_url}/sessions/{session}").json()["version"] == 1
+        assert HTTP.get(f"{service.base_url}/sessions/{session}").json()["version"] == 1
     finally:
         service.stop()

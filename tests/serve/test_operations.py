@@ -1,0 +1,165 @@
+"""Operations: the health check, Prometheus metrics, structured request logs, and graceful
+shutdown (in-flight streams finish, or end cleanly past the drain time)."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+import uuid
+
+import openai
+import pytest
+
+from tests.serve.bots.streamer import WELCOME
+from tests.serve.server import HTTP, FILLER, ServeProcess, model_config, start_model
+
+
+@functools.cache
+def client(service) -> openai.OpenAI:
+    return openai.OpenAI(base_url=service.base_url, api_key="x", max_retries=0)
+
+
+def chat(service, session: str, *texts: str, stream: bool = False):
+    roles = ("user", "assistant")
+    messages = [{"role": roles[i % 2], "content": t} for i, t in enumerate(texts)]
+    return client(service).chat.completions.create(
+        model="streamer", messages=messages, stream=stream, extra_headers={"X-Session-Id": session}
+    )
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample of the Prometheus text format."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        sample, _, value = line.rpartition(" ")
+        head, _, label_text = sample.partition("{")
+        found = ",".join(sorted(label_text.rstrip("}").split(","))) if label_text else ""
+        if head == name and all(part in found.split(",") for part in wanted.split(",") if part):
+            total += float(value)
+    return total
+
+
+def retried(send, seconds: float = 30):
+    """`send()`, again while the turn is still held (409 with Retry-After)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return send()
+        except openai.ConflictError as exc:
+            if exc.body["code"] != "turn_in_progress" or time.monotonic() > deadline:
+                raise
+            time.sleep(float(exc.response.headers["retry-after"]))
+
+
+def test_the_health_check_names_the_bot_and_the_store(service):
+    health = HTTP.get(f"{service.url}/healthz").json()
+    assert health == {"status": "ok", "bot": "streamer", "store": service.store}
+
+
+def test_metrics_count_requests_turns_tokens_and_first_tokens(service):
+    session = f"m-{uuid.uuid4().hex}"
+    before = HTTP.get(f"{service.url}/metrics").text
+    chat(service, session, "hi")
+    list(chat(service, session, "hi", WELCOME, "tell me", stream=True))
+    HTTP.get(f"{service.base_url}/sessions/nope")
+    after = HTTP.get(f"{service.url}/metrics").text
+
+    def grew(name: str, **labels: str) -> float:
+        return metric(after, name, **labels) - metric(before, name, **labels)
+
+    assert grew("autograms_turns_total", outcome="committed") == 2
+    assert grew("autograms_http_requests_total", route="chat_completions", status="200") == 2
+    assert grew("autograms_http_requests_total", route="get_session", status="404") == 1
+    assert grew("autograms_model_calls_total") == 1
+    assert grew("autograms_model_tokens_total", kind="completion") > 0
+    assert grew("autograms_time_to_first_token_seconds_count") == 1
+    assert grew("autograms_turn_seconds_count") == 2
+    assert metric(after, "autograms_streams_open") == 0
+
+
+def test_every_request_is_logged_as_one_json_line(service):
+    session = f"l-{uuid.uuid4().hex}"
+    chat(service, session, "hi")
+    HTTP.get(f"{service.base_url}/sessions/{session}")
+    time.sleep(0.2)
+    records = [r for r in service.log_records() if r.get("session") == session]
+    assert [(r["method"], r["route"], r["status"]) for r in records] == [
+        ("POST", "chat_completions", 200),
+        ("GET", "get_session", 200),
+    ]
+    assert all(r["logger"] == "autograms.serve.access" and r["ms"] > 0 for r in records)
+
+
+@pytest.fixture
+def slow_model():
+    server = start_model(token_delay=0.12)
+    yield server
+    server.stop()
+
+
+def start_slow_stream(service, session: str) -> tuple[threading.Thread, dict]:
+    """Stream a model reply in a thread; returns when its first piece arrived."""
+    chat(service, session, "hi")
+    outcome: dict = {"pieces": []}
+    started = threading.Event()
+
+    def read() -> None:
+        try:
+            for chunk in chat(service, session, "hi", WELCOME, "take your time", stream=True):
+                if chunk.choices and chunk.choices[0].delta.content:
+                    outcome["pieces"].append(chunk.choices[0].delta.content)
+                    started.set()
+            outcome["complete"] = True
+        except openai.APIError as exc:
+            outcome["error"] = exc
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    assert started.wait(30)
+    return thread, outcome
+
+
+def test_at_shutdown_a_stream_in_flight_finishes_and_is_committed(tmp_path, slow_model):
+    service = ServeProcess(tmp_path, config=model_config(slow_model)).start()
+    session = f"g-{uuid.uuid4().hex}"
+    thread, outcome = start_slow_stream(service, session)
+    assert service.stop() == 0
+    thread.join(30)
+    assert outcome.get("complete") and "".join(outcome["pieces"]).endswith(FILLER)
+    again = ServeProcess(tmp_path, config=model_config(slow_model), store=service.store).start()
+    try:
+        view = HTTP.get(f"{again.base_url}/sessions/{session}").json()
+        assert view["version"] == 2 and view["history"][-1]["content"] == "".join(outcome["pieces"])
+    finally:
+        again.stop()
+
+
+def test_past_the_drain_time_a_stream_ends_cleanly_and_the_retry_is_exact(tmp_path):
+    very_slow = start_model(token_delay=0.6)
+    config = model_config(very_slow)
+    service = ServeProcess(
+        tmp_path, "--drain-seconds", "1", "--lease-seconds", "2", config=config
+    ).start()
+    try:
+        session = f"d-{uuid.uuid4().hex}"
+        thread, outcome = start_slow_stream(service, session)
+        assert service.stop() == 0
+        thread.join(30)
+        assert "complete" not in outcome  # no [DONE]: the client knows it is incomplete
+        assert outcome["error"].body["code"] == "shutting_down"
+        again = ServeProcess(tmp_path, config=config, store=service.store).start()
+        try:
+            reply = retried(lambda: chat(again, session, "hi", WELCOME, "take your time"))
+            view = HTTP.get(f"{again.base_url}/sessions/{session}").json()
+            assert view["version"] == 2
+            assert view["history"][-1]["content"] == reply.choices[0].message.content
+        finally:
+            again.stop()
+    finally:
+        very_slow.stop()

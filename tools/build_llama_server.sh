@@ -20,6 +20,8 @@ JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 
 # shellcheck source=tools/progress.sh
 . "$(dirname "$0")/progress.sh"
+# shellcheck source=tools/ggml_flags.sh
+. "$(dirname "$0")/ggml_flags.sh"
 
 say() { echo "build_llama_server: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -56,7 +58,8 @@ tar -xzf "$sdist" -C "$work"
 src="$work/llama_cpp_python-$VERSION/vendor/llama.cpp"
 [ -f "$src/CMakeLists.txt" ] || die "vendored llama.cpp not found at $src"
 
-say "configuring (cmake, Release, server only, static, no curl/openssl/UI download)"
+flags="$(ggml_cmake_flags)"
+say "configuring (cmake, Release, server only, static, no curl/openssl/UI download; ${flags:-native})"
 cmake -S "$src" -B "$work/build" -G Ninja \
     -DCMAKE_BUILD_TYPE=Release \
     -DLLAMA_BUILD_SERVER=ON \
@@ -67,6 +70,7 @@ cmake -S "$src" -B "$work/build" -G Ninja \
     -DLLAMA_OPENSSL=OFF \
     -DLLAMA_CURL=OFF \
     -DBUILD_SHARED_LIBS=OFF \
+    $flags \
     >"$work/configure.log" 2>&1 \
     || { tail -n 40 "$work/configure.log" >&2; die "cmake configure failed (log above)"; }
 

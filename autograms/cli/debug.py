@@ -1,17 +1,20 @@
-"""``autograms debug BOT``: run a bot on random trajectories, offline, and report what broke
-and which ADDRESS labels were reached.
+"""``autograms debug BOT``: run a bot on random trajectories, offline, and report what broke,
+which ADDRESS labels were reached and which lines of the bot's functions ran.
 
 Every run starts a new session in test mode (a scripted model: seeded random decisions,
-placeholder replies) and sends ``--turns`` random user messages: plausible short replies
-(or the lines of ``--messages FILE``) mixed with random text. Before every turn the session
-is saved and loaded again (``serialize``/``deserialize``, or files with ``--via-files``), so
-each turn also checks that the program resumes from its saved form. Run ``r`` uses the seed
-``SEED + r``; ``--runs 1 --seed SEED+r`` replays it alone.
+placeholder replies) and sends ``--turns`` random user messages. Most are drawn from the bot
+itself (`autograms.cli._vocabulary`: the strings its code compares the user's text with, the
+words of its constants, numbers near those its parsing expects); the others are plausible
+short replies (or the lines of ``--messages FILE``) and random text. Before every turn the
+session is saved and loaded again (``serialize``/``deserialize``, or files with
+``--via-files``), so each turn also checks that the program resumes from its saved form. Run
+``r`` uses the seed ``SEED + r``; ``--runs 1 --seed SEED+r`` replays it alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -19,17 +22,19 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType, FunctionType, ModuleType
 from typing import Any, TextIO
 
-from .. import _frames
 from ..autogram import Autogram
 from ..config import AutogramConfig
 from ..memory import MemoryObject
+from ..models.records import ChatRequest
+from ..models.scripted import Handler, ScriptedModel
 from ._bots import DEFAULT_EXAMPLE, Bot, add_bot_argument, bot_argument, import_bot, require_bot
+from ._coverage import LabelCoverage, LineCoverage, format_ranges, tracing
+from ._vocabulary import Vocabulary, read_vocabulary
 from ._common import CliError, describe_error, format_frames, make_config, read_config_file, report
 
 COMMAND = "debug"
@@ -57,7 +62,9 @@ DEFAULT_MESSAGES = (
     "",
 )
 #: share of turns whose message is random text instead of one of the messages
-RANDOM_TEXT_SHARE = 0.2
+RANDOM_TEXT_SHARE = 0.15
+#: share of turns whose message comes from the bot's own vocabulary (when it has one)
+VOCABULARY_SHARE = 0.5
 _RANDOM_WORDS = (
     "the",
     "a",
@@ -85,6 +92,9 @@ _RANDOM_WORDS = (
 )
 
 EPILOG = """\
+the report: how many runs failed, the ADDRESS labels reached (and in how many runs), and the
+statements of the functions in the bot's file that ran, with the lines that never ran.
+
 AutoGRAMS' debug_autogram.py flags are accepted: --example_name and --autogram_file (BOT),
 --num_simulations (--runs), --turns_per_simulation (--turns), --config_file (--config). With
 no BOT, autograms_seed_agent is debugged.
@@ -133,6 +143,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--transcripts", action="store_true", help="print every run's conversation")
     parser.add_argument("--fail-fast", action="store_true", help="stop at the first failure")
+    parser.add_argument(
+        "--unusable-answers",
+        type=_share,
+        default=0.0,
+        metavar="SHARE",
+        help="share (0 to 1) of decision answers the scripted model makes unusable, to run "
+        "the bot's handling of DecisionError (default: 0)",
+    )
     # the original debug_autogram.py's flags (the epilog lists them)
     hidden = argparse.SUPPRESS
     parser.add_argument("--num_simulations", dest="runs", type=_positive, help=hidden)
@@ -177,6 +195,7 @@ def _run(args: argparse.Namespace) -> int:
         turns=args.turns,
         via_files=args.via_files,
         transcripts=out if args.transcripts else None,
+        unusable_answers=args.unusable_answers,
     )
     if bot.init_chatbot is not None:
         try:
@@ -280,6 +299,7 @@ class Trajectories:
         turns: int,
         via_files: bool = False,
         transcripts: TextIO | None = None,
+        unusable_answers: float = 0.0,
     ) -> None:
         self.bot = bot
         self.config = config
@@ -287,7 +307,11 @@ class Trajectories:
         self.turns = turns
         self.via_files = via_files
         self.transcripts = transcripts
-        self.coverage = Coverage(bot.module)
+        self.unusable_answers = unusable_answers
+        source = _source_of(bot)
+        self.vocabulary = read_vocabulary(bot.module, source)
+        self.coverage = LabelCoverage(bot.module)
+        self.lines = LineCoverage(bot.source.path, source)
         self.failures: list[Failure] = []
         self.runs = 0
         self.turns_done = 0
@@ -297,19 +321,20 @@ class Trajectories:
     def run(self, number: int, seed: int) -> None:
         """One trajectory: the opening, then `turns` user messages, saving and loading first."""
         self.runs += 1
-        autogram = Autogram(self.bot.chatbot, self.config, test_mode=True, seed=seed)
+        model = ScriptedModel(unusable_decisions(self.unusable_answers, seed), seed=seed)
+        autogram = Autogram(self.bot.chatbot, self.config, test_mode=True, seed=seed, model=model)
         rng = random.Random(seed)
         self._transcript(f"--- run {number} (seed {seed})")
         memory: MemoryObject | None = None
         turn, phase, message = 0, "start", None
         try:
-            with self.coverage.tracing(number):
+            with tracing(self.coverage, self.lines, number):
                 text, memory = autogram.reply()
                 self._after_turn(memory, text, None, number)
                 for turn in range(1, self.turns + 1):
                     phase, message = "save/load", None
                     memory = self._save_and_load(autogram, memory, number, turn)
-                    phase, message = "reply", user_message(rng, self.messages)
+                    phase, message = "reply", user_message(rng, self.messages, self.vocabulary)
                     text, memory = autogram.reply(message, memory_object=memory)
                     self._after_turn(memory, text, message, number)
         except Exception as exc:
@@ -362,131 +387,50 @@ class Trajectories:
         return sum(1 + len(failure.same_in) for failure in self.failures)
 
 
-def user_message(rng: random.Random, messages: Sequence[str]) -> str:
-    """A plausible message, or (sometimes) random text."""
+def unusable_decisions(share: float, seed: int) -> Handler | None:
+    """A scripted-model handler answering `share` of the decision requests with text that
+    names no option (each request drawn from the seed and its messages: replays repeat)."""
+    if share <= 0:
+        return None
+
+    def handler(request: ChatRequest) -> str | None:
+        if request.kind != "decision":
+            return None
+        key = json.dumps([seed, request.messages], sort_keys=True, default=str)
+        draw = random.Random(hashlib.sha256(key.encode()).digest()).random()
+        return "I am not sure." if draw < share else None
+
+    return handler
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1: got {text!r}")
+    return value
+
+
+def _source_of(bot: Bot) -> str | None:
+    try:
+        return bot.source.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def user_message(
+    rng: random.Random, messages: Sequence[str], vocabulary: Vocabulary | None = None
+) -> str:
+    """A message of the bot's own vocabulary, a plausible message, or random text."""
+    if vocabulary and rng.random() < VOCABULARY_SHARE:
+        return vocabulary.message(rng)
     if rng.random() >= RANDOM_TEXT_SHARE:
         return rng.choice(messages)
     words = [rng.choice(_RANDOM_WORDS + tuple(messages)) for _ in range(rng.randint(1, 12))]
     text = " ".join(words)
     return text * rng.randint(2, 20) if rng.random() < 0.1 else text
-
-
-# -- coverage -------------------------------------------------------------------------------
-
-
-@dataclass
-class FunctionLabels:
-    """The ADDRESS labels of one decorated function and the runs that reached each."""
-
-    module: str
-    qualname: str
-    #: label -> source line of the labelled call
-    lines: dict[str, int]
-    reached: dict[str, set[int]] = field(default_factory=dict)
-
-
-class Coverage:
-    """Which ADDRESS labels of the bot's decorated functions the runs reached.
-
-    A label counts as reached when its call is made: a profile hook sees every call made
-    from a decorated frame and maps the caller's position to the engine's call site (so
-    labels on calls that do not pause count too); agent replies logged with an address are
-    counted as well.
-    """
-
-    def __init__(self, module: ModuleType | None) -> None:
-        self.functions: dict[tuple[str, str], FunctionLabels] = {}
-        self._run = -1
-        if module is not None:
-            for function in _decorated_functions(module):
-                self._info(function.__code__)
-
-    def _info(self, code: Any) -> FunctionLabels | None:
-        info = _frames.lookup(code)
-        if info is None:
-            return None
-        key = (info.module, info.qualname)
-        labels = self.functions.get(key)
-        if labels is None:
-            lines = {label: info.sites[index].lineno for label, index in info.labels.items()}
-            labels = self.functions[key] = FunctionLabels(info.module, info.qualname, lines)
-        return labels
-
-    def tracing(self, run: int) -> _Tracing:
-        self._run = run
-        return _Tracing(self._profile)
-
-    def _profile(self, frame: FrameType, event: str, arg: Any) -> None:
-        if event == "call":
-            caller = frame.f_back
-        elif event == "c_call":
-            caller = frame
-        else:
-            return
-        if caller is None:
-            return
-        info = _frames.lookup(caller.f_code)
-        if info is None or not info.labels:
-            return
-        site = info.site_at(caller.f_code, caller.f_lasti)
-        if site is not None and site.label is not None:
-            self.mark(info.module, info.qualname, site.label, caller.f_code)
-
-    def mark(self, module: str, qualname: str, label: str, code: Any = None) -> None:
-        labels = self.functions.get((module, qualname))
-        if labels is None and code is not None:
-            labels = self._info(code)
-        if labels is not None:
-            labels.reached.setdefault(label, set()).add(self._run)
-
-    def note_log(self, memory: MemoryObject, run: int) -> None:
-        """Count replies logged with an address (for labels the profile hook could miss)."""
-        self._run = run
-        for entry in memory.model_turns[-4:]:
-            address, function = entry.get("address"), entry.get("function_name")
-            if entry.get("entry_type") != "agent_reply" or not address or not function:
-                continue
-            for labels in self.functions.values():
-                if labels.qualname == function and address in labels.lines:
-                    labels.reached.setdefault(address, set()).add(run)
-
-    def totals(self) -> tuple[int, int]:
-        total = sum(len(f.lines) for f in self.functions.values())
-        reached = sum(len(set(f.reached) & set(f.lines)) for f in self.functions.values())
-        return reached, total
-
-
-class _Tracing:
-    """Context manager installing a profile hook for the current thread."""
-
-    def __init__(self, hook: Callable[[FrameType, str, Any], None]) -> None:
-        self.hook = hook
-        self.previous: Any = None
-
-    def __enter__(self) -> None:
-        self.previous = sys.getprofile()
-        sys.setprofile(self.hook)
-
-    def __exit__(self, *exc: object) -> None:
-        sys.setprofile(self.previous)
-
-
-def _decorated_functions(module: ModuleType) -> Iterator[FunctionType]:
-    """The decorated functions defined in `module`: top level, and methods of its classes."""
-    name = module.__name__
-    for value in list(vars(module).values()):
-        candidates = [value]
-        if isinstance(value, type) and value.__module__ == name:
-            candidates = list(vars(value).values())
-        for candidate in candidates:
-            function = getattr(candidate, "__func__", candidate)
-            code = getattr(function, "__code__", None)
-            if (
-                code is not None
-                and getattr(function, "__module__", None) == name
-                and _frames.lookup(code) is not None
-            ):
-                yield function
 
 
 # -- output ---------------------------------------------------------------------------------
@@ -536,12 +480,13 @@ def write_report(
         f"{failed} failed; the program returned {session.returns} time(s)\n"
     )
     _write_coverage(out, session.coverage)
+    _write_lines(out, session.lines, session.bot.source.path.name)
     for failure in session.failures:
         _write_failure(out, failure, args)
     out.flush()
 
 
-def _write_coverage(out: TextIO, coverage: Coverage) -> None:
+def _write_coverage(out: TextIO, coverage: LabelCoverage) -> None:
     reached, total = coverage.totals()
     if total == 0:
         out.write("ADDRESS-label coverage: the bot's decorated functions have no ADDRESS labels\n")
@@ -559,6 +504,19 @@ def _write_coverage(out: TextIO, coverage: Coverage) -> None:
             out.write(f"    [{mark}] {label:<28} line {line:<5} {note}\n")
 
 
+def _write_lines(out: TextIO, lines: LineCoverage, filename: str) -> None:
+    run, total = lines.totals()
+    if total == 0:
+        return
+    out.write(
+        f"line coverage: {run} of {total} statements of the functions in {filename} "
+        f"ran ({100 * run // total}%)\n"
+    )
+    missed = lines.missed_lines()
+    if missed:
+        out.write(f"  never ran: lines {format_ranges(missed, sorted(lines.statements))}\n")
+
+
 def _write_failure(out: TextIO, failure: Failure, args: argparse.Namespace) -> None:
     where = "the opening turn" if failure.phase == "start" else f"turn {failure.turn}"
     out.write(
@@ -568,6 +526,7 @@ def _write_failure(out: TextIO, failure: Failure, args: argparse.Namespace) -> N
     if failure.message is not None:
         out.write(f"  user message: {failure.message!r}\n")
     extra = f" --messages {args.messages}" if args.messages else ""
+    extra += f" --unusable-answers {args.unusable_answers}" if args.unusable_answers else ""
     extra += " --via-files" if args.via_files else ""
     out.write(
         f"  replay: autograms debug {args.bot} --runs 1 --turns {args.turns} "

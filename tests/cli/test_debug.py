@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from autograms.cli.__main__ import main
 
@@ -31,7 +32,7 @@ def test_coverage_of_a_bot_that_works(capsys):
     assert "0 failed" in out
     labels = coverage_lines(out)
     # both branches of the decision, the nested function, and a labelled call to a plain
-    # helper (it never pauses) are reached; the guarded label is not
+    # helper (it never pauses) are reached; the label no message can reach is not
     assert labels == {
         "welcome": "x",
         "quiz": "x",
@@ -135,3 +136,78 @@ def test_bad_arguments_exit_with_status_2(capsys, tmp_path):
     status, _, err = debug(capsys, bot_path("echo_bot"), "--config", str(config))
     assert status == 2
     assert "unknown AutogramConfig field 'no_such_field'" in err
+
+
+VOCABULARY = bot_path("vocabulary_bot")
+
+
+def test_messages_drawn_from_the_bot_open_its_branches(capsys):
+    status, out, err = debug(capsys, VOCABULARY, "--runs", "10", "--turns", "10")
+    assert status == 0, out + err
+    labels = coverage_lines(out)
+    # a password, a word of a constant, a number just above a limit: random text finds none
+    assert labels["password"] == labels["colour"] == labels["big_number"] == "x"
+    # DecisionError never happens with usable answers
+    assert labels["unclear"] == " "
+
+
+def test_unusable_answers_run_the_handling_of_decision_errors(capsys):
+    status, out, err = debug(
+        capsys, VOCABULARY, "--runs", "10", "--turns", "10", "--unusable-answers", "0.5"
+    )
+    assert status == 0, out + err
+    assert coverage_lines(out)["unclear"] == "x"
+
+
+def test_unhandled_unusable_answers_are_failures_with_a_replay_line(capsys):
+    status, out, _ = debug(
+        capsys,
+        bot_path("branching_bot"),
+        "--runs",
+        "5",
+        "--turns",
+        "2",
+        "--unusable-answers",
+        "1",
+    )
+    assert status == 1
+    assert "DecisionError: model made no decision" in out
+    assert "--unusable-answers 1.0" in out
+
+
+def test_line_coverage_names_the_statements_never_run(capsys):
+    status, out, _ = debug(capsys, VOCABULARY, "--runs", "3", "--turns", "3", "--seed", "1")
+    assert status == 0
+    match = re.search(
+        r"line coverage: (\d+) of (\d+) statements of the functions in vocabulary_bot\.py ran",
+        out,
+    )
+    assert match and int(match.group(1)) < int(match.group(2))
+    never = re.search(r"never ran: lines ([\d, -]+)", out).group(1)
+    lines = Path(VOCABULARY).read_text().splitlines()
+    unclear = next(n for n, line in enumerate(lines, 1) if 'ADDRESS="unclear"' in line)
+    assert any(
+        int(first) <= unclear <= int(last or first)
+        for first, _, last in (part.partition("-") for part in never.split(", "))
+    )
+    # with every branch taken, every statement ran (the engine's own code is not counted)
+    status, out, _ = debug(
+        capsys, VOCABULARY, "--runs", "20", "--turns", "12", "--unusable-answers", "0.5"
+    )
+    assert "statements of the functions in vocabulary_bot.py ran (100%)" in out
+
+
+def test_the_vocabulary_leaves_out_docstrings_and_path_like_words():
+    from autograms.cli._vocabulary import read_vocabulary
+
+    source = (
+        '"""A docstring."""\n'
+        "WORDS = ('cancel', '.', '~/bots', './x')\n"
+        "def f(text):\n"
+        '    """Another docstring."""\n'
+        "    return text == 'undo' or text.startswith('/') or float(text) > 2.5\n"
+    )
+    module = type("Module", (), {"WORDS": ("cancel", ".", "~/bots", "./x")})
+    vocabulary = read_vocabulary(module, source)
+    assert vocabulary.words == ["undo", "cancel"]
+    assert "2.5" in vocabulary.numbers and "3/4" in vocabulary.numbers

@@ -26,5 +26,5 @@ def chatbot():
     summary = summarize("a long conversation", ADDRESS="summary")
     while True:
         message = reply(f"Anything else? ({summary})", ADDRESS="anything_else")
-        if message == "a message the debugger never sends":
+        if len(message) > 10_000_000:  # no message is that long
             reply("Unreachable.", ADDRESS="unreachable")

@@ -226,7 +226,7 @@ async function send(pending) {
     showError(e.message, () => resend(pending));
   } finally {
     setBusy(false);
-    $("message").focus();
+    if ($("error").hidden) $("message").focus();  // else the keyboard stays on "Send again"
   }
 }
 
@@ -241,6 +241,7 @@ async function resend(pending) {
 }
 
 async function submit() {
+  await ready;  // a message typed while the page was still opening its session waits for it
   const text = $("message").value;
   if (busy || !text.trim() || !sessionId) return;
   $("message").value = "";
@@ -290,7 +291,7 @@ $("key-form").addEventListener("submit", (event) => {
   event.preventDefault();
   storageSet(API_KEY, $("key").value.trim());
   $("key-form").hidden = true;
-  start();
+  ready = start();
 });
 
-start();
+let ready = start();

@@ -1,0 +1,109 @@
+"""The chat page in real headless Chromium (Debian's, driven by Playwright's Python API; its own
+browser download never runs): type with the keyboard, watch the reply stream in, reload,
+continue, see an error shown plainly. A screenshot is kept in the test's tmp folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.serve.bots.streamer import WELCOME
+from tests.serve.server import FILLER, ServeProcess, model_config, start_model
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        message = "chromium is not installed (tools/system_deps.sh installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page_service(tmp_path):
+    model = start_model(token_delay=0.08)
+    service = ServeProcess(tmp_path, config=model_config(model)).start()
+    yield service
+    service.stop()
+    model.stop()
+
+
+def messages(page) -> list[tuple[str, str]]:
+    found = page.eval_on_selector_all(
+        "#log li", "items => items.map(i => [i.className, i.querySelector('.text').textContent])"
+    )
+    return [tuple(item) for item in found]
+
+
+def send(page, text: str) -> None:
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def wait_done(page) -> None:
+    page.wait_for_function(
+        "() => !document.querySelector('#log li.streaming')"
+        " && !document.querySelector('#send').disabled",
+        timeout=30_000,
+    )
+
+
+def test_type_watch_the_reply_stream_reload_and_continue(browser, page_service, tmp_path):
+    page = browser.new_page()
+    page.goto(f"{page_service.url}/")
+    assert page.title() == "streamer"
+    page.wait_for_function("() => document.activeElement.id === 'message'")
+    send(page, "hi")
+    page.wait_for_function(
+        f"() => document.querySelector('#log li.assistant .text')?.textContent === {WELCOME!r}"
+    )
+    wait_done(page)
+
+    send(page, "tell me something")
+    # while the model writes (11 words, 0.08 s apart), the bubble holds part of the reply
+    partial = page.wait_for_function(
+        """() => {
+            const item = document.querySelector('#log li.assistant.streaming .text');
+            const text = item ? item.textContent : '';
+            return text.length > 0 && !text.endsWith('about it') ? text : false;
+        }""",
+        timeout=30_000,
+    ).json_value()
+    wait_done(page)
+    reply = messages(page)[-1][1]
+    assert reply.startswith(partial) and reply.endswith(FILLER) and len(partial) < len(reply)
+
+    page.reload()
+    page.wait_for_function("() => document.querySelectorAll('#log li').length === 4")
+    assert messages(page) == [
+        ("user", "hi"),
+        ("assistant", WELCOME),
+        ("user", "tell me something"),
+        ("assistant", reply),
+    ]
+    page.focus("#message")
+    send(page, "fixed and done")
+    page.wait_for_function("() => document.querySelectorAll('#log li').length === 6")
+    wait_done(page)
+    assert messages(page)[-1] == ("assistant", "Fixed answer to fixed and done.")
+
+    send(page, "boom")
+    page.wait_for_selector("#error:not([hidden])")
+    error = page.inner_text("#error-text")
+    assert error.startswith("The message could not be completed: internal error (error id ")
+    assert "Traceback" not in error
+    assert page.evaluate("() => document.activeElement.id") == "retry"  # the keyboard is on Retry
+    assert not page.is_visible("#key-form")  # no API key is needed here
+    page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
+    assert (tmp_path / "chat.png").stat().st_size > 1000

@@ -2,7 +2,7 @@
 PYTHONS := 3.11.7 3.12.1 3.13.0
 PYTEST_ARGS ?=
 
-.PHONY: test test-llm local-model bench bench-compare bench-stores demo venvs system-deps clean
+.PHONY: test test-llm local-model bench bench-compare bench-stores bench-serve demo venvs system-deps clean
 
 ## test: run the whole test suite under every supported CPython; fails if any interpreter fails
 ## (all venvs are created first: some tests load a session saved by another interpreter)
@@ -31,6 +31,11 @@ bench-compare: venvs
 ## LangGraph's SqliteSaver/PostgresSaver and the raw write; writes benchmarks/results/stores.{md,json}
 bench-stores: venvs
 	@.venv/3.12.1/bin/python -m benchmarks.stores $(BENCH_STORES_ARGS)
+
+## bench-serve: autograms serve under load (openai SDK streaming, SQLite and PostgreSQL, 1/2/4
+## workers, a fake model at a fixed token rate); writes benchmarks/results/serve.{md,json}
+bench-serve: venvs
+	@.venv/3.12.1/bin/python -m benchmarks.serve $(BENCH_SERVE_ARGS)
 
 ## local-model: build llama.cpp's llama-server once into ~/.cache/autograms (~10 min on 2 cores;
 ## the steps and the elapsed time show on the way)

@@ -12,8 +12,9 @@ queue of `Reply` objects given to `script()`, the ``responder`` callable, or def
 ``stream: true`` chat requests get the same content as server-sent events: one
 ``chat.completion.chunk`` per word (``token_delay`` seconds apart, the first after
 ``first_token_delay``), a last chunk with the finish reason, a usage chunk when
-``stream_options.include_usage`` asks for one, then ``data: [DONE]``. A `Reply` with
-``cut_after=N`` drops the connection after N words.
+``stream_options.include_usage`` asks for one, then ``data: [DONE]``. A non-streamed answer
+comes as late as its stream would have ended. A `Reply` with ``cut_after=N`` drops the
+connection after N words.
 
 Dialects (what differs from plain OpenAI):
 
@@ -93,9 +94,9 @@ class FakeOpenAIServer:
         self._httpd: ThreadingHTTPServer | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
-    def start(self) -> FakeOpenAIServer:
+    def start(self, port: int = 0) -> FakeOpenAIServer:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01},
@@ -171,6 +172,8 @@ class _Handler(BaseHTTPRequestHandler):
             if status == 200 and isinstance(body, dict) and body.get("stream"):
                 self._send_stream(body, payload, headers, scripted)
             else:
+                if status == 200 and self.path.endswith("/chat/completions"):
+                    time.sleep(self._writing_time(payload))
                 self._send(status, payload, headers)
         except (BrokenPipeError, ConnectionResetError):
             pass
@@ -208,6 +211,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+
+    def _writing_time(self, completion: dict[str, Any]) -> float:
+        """How long the answer takes to write at the server's token rate (a non-streamed
+        answer comes when its stream would have ended)."""
+        words = len(re.findall(r"\S+", completion["choices"][0]["message"]["content"] or ""))
+        return self.fake.first_token_delay + self.fake.token_delay * max(words - 1, 0)
 
     def _send_stream(self, body: dict[str, Any], completion: dict[str, Any],
                      headers: dict[str, str], scripted: Reply | None) -> None:

@@ -1,0 +1,3 @@
+from benchmarks.serve.cli import main
+
+main()

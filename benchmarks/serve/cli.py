@@ -1,0 +1,340 @@
+"""Run the serve load benchmark and write benchmarks/results/serve.{md,json}.
+
+Every configuration (store x workers x bot) starts ``autograms serve`` afresh; N client
+threads then each hold one conversation of M turns through the openai SDK, streaming with
+``include_usage``. Per turn: time to the first piece of reply (TTFT), time to ``[DONE]``
+(total), whether the turn called the model (its usage). The model's own figures come from
+the same N clients streaming the same answer from the fake model directly.
+
+Bots: ``recruiter`` (the example: most turns are a model-written comment, not streamed,
+then a fixed question -- the reply arrives whole when the model is done) and ``streamer``
+(tests/serve/bots/streamer.py: every turn's reply is the model's answer, streamed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx2
+import openai
+
+from benchmarks.stores.environment import postgres_version, start_cluster
+from tests.serve.server import ROOT, STREAMER, free_port
+
+RESULTS = ROOT / "benchmarks" / "results"
+#: what the candidate says, turn after turn (the texts of environment.md's baseline driver)
+RECRUITER_TEXTS = (
+    "yes, I'm ready",
+    "I have 5 years of experience in biotech research.",
+    "I worked on protein folding assays and led a team of 3.",
+    "Mostly wet-lab work, some Python data analysis.",
+    "What is the budgeted salary range for this position?",
+    "That works for me.",
+    "Sounds good, thanks!",
+)
+
+
+@dataclass
+class Turn:
+    ttft: float
+    total: float
+    model: bool
+
+
+@dataclass
+class Row:
+    store: str
+    workers: int
+    bot: str
+    turns: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    samples: list[Turn] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        model = [t for t in self.samples if t.model]
+        plain = [t for t in self.samples if not t.model]
+        return {
+            "store": self.store,
+            "workers": self.workers,
+            "bot": self.bot,
+            "turns": self.turns,
+            "errors": self.errors,
+            "turns_per_second": self.turns / self.seconds if self.seconds else 0.0,
+            "ttft_p50_ms": _ms(_pct([t.ttft for t in self.samples], 50)),
+            "ttft_p99_ms": _ms(_pct([t.ttft for t in self.samples], 99)),
+            "total_p50_ms": _ms(_pct([t.total for t in self.samples], 50)),
+            "total_p99_ms": _ms(_pct([t.total for t in self.samples], 99)),
+            "model_turns": len(model),
+            "model_ttft_p50_ms": _ms(_pct([t.ttft for t in model], 50)),
+            "model_total_p50_ms": _ms(_pct([t.total for t in model], 50)),
+            "plain_total_p50_ms": _ms(_pct([t.total for t in plain], 50)),
+        }
+
+
+def _pct(values: list[float], percent: int) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(percent / 100 * (len(ordered) - 1)))]
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value * 1000, 2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.serve", description=__doc__)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--turns", type=int, default=15)
+    parser.add_argument("--token-ms", type=float, default=10.0, help="fake model's token rate")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--stores", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--bots", nargs="+", default=["recruiter", "streamer"])
+    parser.add_argument("--out", type=Path, default=RESULTS / "serve")
+    args = parser.parse_args(argv)
+    model_port = free_port()
+    token_seconds = str(args.token_ms / 1000)
+    model = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.serve.model", str(model_port), token_seconds],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    cluster = start_cluster() if "postgresql" in args.stores else None
+    try:
+        assert model.stdout.readline().strip() == "ready"
+        base_url = f"http://127.0.0.1:{model_port}/v1"
+        own = model_own(base_url, args.clients, args.turns)
+        rows = []
+        for store in args.stores:
+            for workers in args.workers:
+                for bot in args.bots:
+                    url = _store_url(store, cluster)
+                    row = run_configuration(base_url, store, url, workers, bot, args)
+                    rows.append(row.summary())
+                    sys.stderr.write(f"{json.dumps(rows[-1])}\n")
+    finally:
+        model.kill()
+        if cluster is not None:
+            cluster.remove()
+    write(args, own, rows)
+
+
+def _store_url(store: str, cluster) -> str:  # noqa: ANN001
+    if store == "sqlite":
+        return f"sqlite:///{tempfile.mkdtemp(prefix='bench-serve-')}/sessions.db"
+    schema = f"b_{uuid.uuid4().hex[:10]}"
+    cluster.create_schema(schema)
+    return cluster.url_for_schema(schema)
+
+
+def model_own(base_url: str, clients: int, turns: int) -> dict:
+    """The fake model's own TTFT and total, streamed straight to N clients."""
+    samples: list[Turn] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        sdk = openai.OpenAI(base_url=base_url, api_key="x", max_retries=0)
+        for _ in range(turns):
+            found = _timed(sdk, [{"role": "user", "content": "hello"}], {})
+            with lock:
+                samples.append(found)
+
+    _together([client] * clients)
+    return {
+        "ttft_p50_ms": _ms(_pct([t.ttft for t in samples], 50)),
+        "ttft_p99_ms": _ms(_pct([t.ttft for t in samples], 99)),
+        "total_p50_ms": _ms(_pct([t.total for t in samples], 50)),
+        "total_p99_ms": _ms(_pct([t.total for t in samples], 99)),
+    }
+
+
+def _timed(sdk: openai.OpenAI, messages: list[dict], headers: dict) -> Turn:
+    start = time.perf_counter()
+    first = None
+    model = False
+    text = []
+    stream = sdk.chat.completions.create(
+        model="bot",
+        messages=messages,
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_headers=headers,
+    )
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            first = first or time.perf_counter()
+            text.append(chunk.choices[0].delta.content)
+        if chunk.usage is not None and chunk.usage.total_tokens:
+            model = True
+    end = time.perf_counter()
+    turn = Turn((first or end) - start, end - start, model)
+    turn.text = "".join(text)  # type: ignore[attr-defined]
+    return turn
+
+
+def run_configuration(
+    base_url: str, store: str, url: str, workers: int, bot: str, args: argparse.Namespace
+) -> Row:
+    folder = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    config = folder / "config.json"
+    config.write_text(json.dumps({
+        "chatbot_type": "proxy", "base_url": base_url, "chatbot_path": "fake",
+        "chatbot_max_tries": 1, "request_timeout": 60,
+    }))  # fmt: skip
+    port = free_port()
+    command = [sys.executable, "-m", "autograms", "serve", _bot(bot), "--port", str(port),
+               "--store", url, "--workers", str(workers), "--config", str(config)]  # fmt: skip
+    log = open(folder / "serve.log", "wb")  # noqa: SIM115
+    server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log)
+    row = Row(store, workers, bot)
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}", server, folder)
+        row = _load(f"http://127.0.0.1:{port}/v1", row, bot, args)
+    finally:
+        server.terminate()
+        server.wait(60)
+        log.close()
+    return row
+
+
+def _bot(bot: str) -> str:
+    return str(STREAMER) if bot == "streamer" else bot
+
+
+def _wait_ready(url: str, server: subprocess.Popen, folder: Path) -> None:
+    deadline = time.monotonic() + 120
+    with httpx2.Client(timeout=2) as http:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise SystemExit((folder / "serve.log").read_text())
+            try:
+                if http.get(f"{url}/healthz").status_code == 200:
+                    return
+            except httpx2.HTTPError:
+                pass
+            time.sleep(0.1)
+    raise SystemExit(f"autograms serve did not start: {folder / 'serve.log'}")
+
+
+def _load(base_url: str, row: Row, bot: str, args: argparse.Namespace) -> Row:
+    """N clients, each one conversation: a first (untimed) turn, then M timed turns."""
+    lock = threading.Lock()
+    ready = threading.Barrier(args.clients + 1)
+
+    def client() -> None:
+        sdk = openai.OpenAI(base_url=base_url, api_key="x", max_retries=0, timeout=60)
+        headers = {"X-Session-Id": uuid.uuid4().hex}
+        messages = [{"role": "user", "content": "hi"}]
+        try:
+            first = _timed(sdk, messages, headers)
+            messages.append({"role": "assistant", "content": first.text})
+        finally:
+            ready.wait()
+        for number in range(args.turns):
+            text = RECRUITER_TEXTS[number % len(RECRUITER_TEXTS)] if bot == "recruiter" else (
+                f"question {number}")  # fmt: skip
+            messages.append({"role": "user", "content": text})
+            try:
+                turn = _timed(sdk, messages, headers)
+            except openai.APIError as exc:
+                sys.stderr.write(f"error: {exc}\n")
+                with lock:
+                    row.errors += args.turns - number
+                return
+            messages.append({"role": "assistant", "content": turn.text})
+            with lock:
+                row.samples.append(turn)
+                row.turns += 1
+
+    threads = [threading.Thread(target=client) for _ in range(args.clients)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    row.seconds = time.perf_counter() - start
+    return row
+
+
+def _together(functions: list) -> None:
+    threads = [threading.Thread(target=f) for f in functions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def write(args: argparse.Namespace, own: dict, rows: list[dict]) -> None:
+    environment = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "postgres": postgres_version(),
+        "clients": args.clients,
+        "turns_per_client": args.turns,
+        "token_ms": args.token_ms,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    data = {"environment": environment, "model_own": own, "rows": rows}
+    args.out.with_suffix(".json").write_text(json.dumps(data, indent=2) + "\n")
+    args.out.with_suffix(".md").write_text(report(environment, own, rows))
+
+
+def report(environment: dict, own: dict, rows: list[dict]) -> str:
+    lines = [
+        "# `autograms serve` under load",
+        "",
+        f"{environment['clients']} concurrent clients x {environment['turns_per_client']} turns "
+        "each (after one untimed first turn), the real openai SDK streaming with "
+        f"`include_usage`; a loopback fake model writing {environment['token_ms']:g} ms per "
+        f"token (12-word answers); Python {environment['python']}, "
+        f"{environment['cpus']} CPUs, {environment['postgres']}; {environment['date']}. "
+        "Client, service and model share the machine. Regenerate: `make bench-serve`.",
+        "",
+        "The model's own figures (the same clients streaming the same answer straight from "
+        f"it): TTFT p50 {own['ttft_p50_ms']} ms, p99 {own['ttft_p99_ms']} ms; total p50 "
+        f"{own['total_p50_ms']} ms, p99 {own['total_p99_ms']} ms.",
+        "",
+        "| store | workers | bot | turns/s | TTFT p50 | TTFT p99 | total p50 | total p99 "
+        "| errors | model turns: TTFT p50 / total p50 | no-model turns: total p50 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['store']} | {row['workers']} | {row['bot']} | "
+            f"{row['turns_per_second']:.1f} | {row['ttft_p50_ms']} | {row['ttft_p99_ms']} | "
+            f"{row['total_p50_ms']} | {row['total_p99_ms']} | {row['errors']} | "
+            f"{row['model_ttft_p50_ms']} / {row['model_total_p50_ms']} ({row['model_turns']}) | "
+            f"{row['plain_total_p50_ms']} |"
+        )
+    streamer = [r for r in rows if r["bot"] == "streamer" and r["model_ttft_p50_ms"] is not None]
+    if streamer:
+        lines += ["", "Added by the service on streamed model replies (streamer bot, p50):", ""]
+        lines += ["| store | workers | TTFT added | total added |", "|---|---|---|---|"]
+        for row in streamer:
+            ttft = row["model_ttft_p50_ms"] - own["ttft_p50_ms"]
+            total = row["model_total_p50_ms"] - own["total_p50_ms"]
+            lines.append(f"| {row['store']} | {row['workers']} | {ttft:.2f} ms | {total:.2f} ms |")
+    lines += [
+        "",
+        "Times in ms. *Model turns* are the turns whose reply needed a model call (their usage "
+        "is not zero); *no-model turns* reply with fixed text, so their total is the service's "
+        "whole cost: HTTP, the store's claim and commit, the engine. The recruiter's model turns "
+        "ask the model for a comment (not streamed) and then reply with a fixed question, so "
+        "their first piece comes when the model is done; the streamer's replies are the "
+        "model's answer, streamed as it is written.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,6 +1,6 @@
 """Sessions on the wire and on disk: a versioned, optionally signed envelope.
 
-A serialized session (format 2) is one line of text::
+A serialized session (format 3) is one line of text::
 
     agsession1.<header>.<state>.<log>.<signature>
 
@@ -24,11 +24,16 @@ whitespace ignored), the signature (with a key configured, an unsigned or tamper
 refused), the format (a release reads every format up to its own), the program the session
 belongs to, then -- inside the engine -- each paused frame against the loaded code.
 
-Earlier formats are read by migrating them (``docs/sessions.md``). Format 1 (release 0.1.0):
-``agsession1.<header>.<state>[.<log>].<signature>``, the signature over everything before it,
-the log one base64 JSON array (which is one chunk of today's encoding), no program named (a
-paused session names it by its outermost frame); its state is migrated by
-``autograms._state.from_saved``.
+Earlier formats are read by migrating them (``docs/sessions.md``): a reader per layout turns
+the text into an `Envelope`, then `MIGRATIONS` brings it up one format at a time.
+
+* Format 1 (release 0.1.0): ``agsession1.<header>.<state>[.<log>].<signature>``, the
+  signature over everything before it, the log one base64 JSON array (which is one chunk of
+  today's encoding), no program named (a paused session names it by its outermost frame);
+  its state is migrated by ``autograms._state.from_saved``.
+* Format 2 (release 0.6.1): the snapshot's header does not name each frame's saved locals, so
+  a frame remapped to an ADDRESS label after an edit has its locals checked only once they
+  are unpickled (by a load, not by a pre-deploy check).
 
 Without a key, loading unpickles whatever the session holds: only load sessions you wrote
 (or keep them server-side). Unpickling data from others runs their code.
@@ -48,8 +53,8 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import _frames, _log
@@ -59,7 +64,8 @@ from ._version import __version__
 
 #: the marker every session starts with (its format is in the header)
 MAGIC = "agsession1"
-FORMAT = 2
+#: the format this release writes (it reads every earlier one too)
+FORMAT = 3
 KEY_VARIABLE = "AUTOGRAMS_SESSION_KEY"
 
 
@@ -147,8 +153,16 @@ def decode(text: str, *, key: bytes | None) -> Envelope:
     if end < 0:
         raise SessionFormatError("the session is truncated or damaged", reason="damaged")
     header = _json(_unb64(text[start:end]), "header")
-    if _check_header(header) == 1:
-        return _decode_format_1(text, header, key)
+    written = _check_header(header)
+    read = _read_format_1 if written == 1 else _read
+    envelope = read(text, header, end, key)
+    for step in range(written, FORMAT):
+        envelope = MIGRATIONS[step](envelope)
+    return envelope
+
+
+def _read(text: str, header: dict[str, Any], end: int, key: bytes | None) -> Envelope:
+    """A session of format 2 or later (the same layout); `end` is where its header ends."""
     state_end = text.find(".", end + 1)
     log_end = text.rfind(".")
     if state_end < 0 or log_end <= state_end:
@@ -171,9 +185,9 @@ def _log_part(field: Any, text: str) -> tuple[EncodedLog | None, tuple[int, int]
     return EncodedLog.from_text(text, field["entries"], field.get("digest")), None
 
 
-def _decode_format_1(text: str, header: dict[str, Any], key: bytes | None) -> Envelope:
-    """Format 1 (release 0.1.0), migrated: its log becomes the first chunk of the log, its
-    program is named by the outermost paused frame."""
+def _read_format_1(text: str, header: dict[str, Any], end: int, key: bytes | None) -> Envelope:
+    """A session of format 1 (release 0.1.0): its log, when it has one, is one chunk of
+    today's encoding; it names no program."""
     body, _, signature = text.rpartition(".")
     parts = body.split(".")[1:]
     if len(parts) not in (2, 3):
@@ -183,9 +197,25 @@ def _decode_format_1(text: str, header: dict[str, Any], key: bytes | None) -> En
     log = None
     if len(parts) == 3:
         log = EncodedLog.from_text(parts[2], None, _log.chain("", parts[2]))
-    frames = paused_frames(snapshot)
+    return Envelope(snapshot, header, log, None)
+
+
+def _format_1_to_2(envelope: Envelope) -> Envelope:
+    """Name the program by the outermost paused frame (an idle session names none and is
+    accepted by any program). The state is converted when it is unpickled (`_state`)."""
+    frames = paused_frames(envelope.snapshot)
     program = f"{frames[0].module}:{frames[0].qualname}" if frames else None
-    return Envelope(snapshot, header, log, program)
+    return replace(envelope, program=program)
+
+
+def _format_2_to_3(envelope: Envelope) -> Envelope:
+    """Nothing to convert: the engine reads snapshot headers that do not name the saved
+    locals (their frames' ``saved`` is None, and the locals are checked from the values)."""
+    return envelope
+
+
+#: format N -> the function that brings a session read in format N to format N + 1
+MIGRATIONS: dict[int, Callable[[Envelope], Envelope]] = {1: _format_1_to_2, 2: _format_2_to_3}
 
 
 def _check_signature(body: str, signature: str, key: bytes | None) -> None:

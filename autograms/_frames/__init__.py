@@ -18,6 +18,11 @@ It knows nothing of chat. The dialog layer uses:
     goto(label) / returnto(label)
     mark_transparent(wrapper)    a decorator's wrapper a pause may pass through
     describe(snapshot)           the paused frames, for display
+    fit(snapshot, labels) -> [FrameFit]
+                                 how each paused frame fits changed code (no unpickling)
+    relabel(snapshot, labels) -> (Loaded, [FrameFit])
+                                 load it with frames moved to labels a mapping names
+    attachment_of(snapshot)      the attachment alone, whatever the frames
 
 Importing it on an interpreter whose bytecode it does not know raises UnsupportedPythonError.
 """
@@ -35,6 +40,7 @@ from .errors import (
 from .instrument import instrument
 from .jumps import goto, returnto
 from .registry import FrameHooks, FunctionInfo, lookup, mark_transparent
+from .remap import Fit, FrameFit, attachment_of, fit, relabel
 from .resume import Loaded, check, load, pack, store
 from .routing import GlobalRoutes
 from .snapshot import pause
@@ -43,6 +49,8 @@ __all__ = [
     "SUPPORTED",
     "ContinuationError",
     "Finished",
+    "Fit",
+    "FrameFit",
     "FrameHooks",
     "FunctionInfo",
     "GlobalRoutes",
@@ -53,8 +61,10 @@ __all__ = [
     "SnapshotMismatchError",
     "UnpicklableLocalError",
     "UnsupportedPythonError",
+    "attachment_of",
     "check",
     "describe",
+    "fit",
     "goto",
     "instrument",
     "load",
@@ -62,6 +72,7 @@ __all__ = [
     "mark_transparent",
     "pack",
     "pause",
+    "relabel",
     "resume",
     "returnto",
     "run",

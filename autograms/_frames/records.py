@@ -110,3 +110,6 @@ class FrameState:
     values: dict[str, Any] | None
     #: Names of the saved hidden values (known from the header, before unpickling).
     hidden: tuple[str, ...] = ()
+    #: Names of the saved user locals (known from the header, before unpickling); None for a
+    #: snapshot written before headers named them.
+    saved: tuple[str, ...] | None = None

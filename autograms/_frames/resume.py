@@ -21,6 +21,7 @@ innermost frame, the value the caller resumes with.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from itertools import repeat
 from types import CodeType, FunctionType
@@ -116,7 +117,12 @@ def check(blob: bytes) -> None:
 def store(loaded: Loaded) -> bytes:
     """Serialize a loaded snapshot again, with its (possibly changed) attachment."""
     states = [
-        replace(frame.state, values=frame.values, hidden=wire.hidden_names(frame.values))
+        replace(
+            frame.state,
+            values=frame.values,
+            hidden=wire.hidden_names(frame.values),
+            saved=wire.saved_names(frame.values, frame.info.user_locals),
+        )
         for frame in loaded.frames
     ]
     return wire.encode(states, loaded.python, loaded.attachment)
@@ -163,7 +169,7 @@ def _check_frames(header: bytes) -> list[CheckedFrame]:
     known = _checked_headers.get(header)
     if known is not None and all(_unchanged(frame) for frame in known):
         return known
-    checked = [_validate_frame(state) for state in wire.read_header(header)]
+    checked = [check_frame(state) for state in wire.read_header(header)]
     if all(frame.function is not None for frame in checked):
         wire.remember(_checked_headers, header, checked, len(header))
     return checked
@@ -176,8 +182,10 @@ def _unchanged(frame: CheckedFrame) -> bool:
     return function is frame.function and function.__code__ is frame.code
 
 
-def _validate_frame(state: FrameState) -> CheckedFrame:
-    function, info = _instrumented(state)
+def check_frame(state: FrameState) -> CheckedFrame:
+    """Check one frame of a header against the code now loaded, or raise (see the module
+    docstring; its locals are checked once its values are read)."""
+    function, info = instrumented_function(state)
     remapped = state.fingerprint != info.fingerprint or state.python != PY_MINOR
     site = _remapped_site(state, info) if remapped else _site(state, info)
     _check_site(state, info, site, remapped)
@@ -203,7 +211,7 @@ def _site(state: FrameState, info: FunctionInfo) -> CallSite:
     return info.sites[state.site]
 
 
-def _instrumented(state: FrameState) -> tuple[FunctionType, FunctionInfo]:
+def instrumented_function(state: FrameState) -> tuple[FunctionType, FunctionInfo]:
     """The function the snapshot names, and the instrumented function it is or wraps (found
     through its ``__wrapped__``, or the functions its closure holds)."""
     found = find_function(state.module, state.qualname)
@@ -288,7 +296,7 @@ def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped:
 
 
 def _check_remapped_locals(
-    state: FrameState, info: FunctionInfo, site: CallSite, values: dict[str, Any]
+    state: FrameState, info: FunctionInfo, site: CallSite, values: Iterable[str]
 ) -> None:
     missing = frozenset(info.user_locals.difference(values))
     starts = [site.position + 1, *_handler_of(info, site)]
@@ -323,3 +331,31 @@ def locals_read_unbound(
         cached = frozenset(info.flow.instrs[position].arg for position in positions)
         info.safety_cache[key] = cached
     return set(cached)
+
+
+# -- a frame at another label, for remap.py ---------------------------------------------------
+
+
+def check_frame_at(state: FrameState, label: str) -> CheckedFrame:
+    """Check one frame of a header as if it were paused at the call ADDRESS `label` marks
+    in its function now loaded (a remap its caller names), or raise: the call must be one
+    a pause can resume, with the same hidden value-stack items as the paused one."""
+    _, info = instrumented_function(state)
+    index = info.labels.get(label)
+    if index is None:
+        known = ", ".join(repr(name) for name in sorted(info.labels)) or "none"
+        raise SnapshotMismatchError(
+            f"{state.qualname} ({info.filename}) has no call with ADDRESS {label!r} "
+            f"(labels: {known})",
+            qualname=state.qualname,
+            reason="unknown label",
+        )
+    site = info.sites[index]
+    _check_site(replace(state, label=label), info, site, True)
+    return CheckedFrame(info, site, state, True, None, None)
+
+
+def check_saved_locals(frame: CheckedFrame, names: Iterable[str]) -> None:
+    """Refuse a remapped frame unless its saved user locals (`names`) hold every local the
+    code reads after its call site without assigning it."""
+    _check_remapped_locals(frame.state, frame.info, frame.site, names)

@@ -182,8 +182,8 @@ class CapturePlan:
     user: tuple[str, ...]
     #: Hidden locals (the site's spills, the cell tuple), always bound there.
     hidden: tuple[str, ...]
-    #: The frame's header entry, or None when a user local's name looks hidden (then the
-    #: entry depends on which locals are bound).
+    #: The frame's header entry when every user local is bound, or None when a user local's
+    #: name looks hidden (then the entry depends on which locals are bound).
     entry: bytes | None
 
 
@@ -200,7 +200,7 @@ def _make_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:
     hidden = tuple(site.hidden) + ((CELLS,) if info.has_cells else ())
     entry = None
     if not any(name.startswith(wire.HIDDEN_PREFIX) for name in user):
-        entry = _header_entry(info, site, dict.fromkeys(hidden))
+        entry = _header_entry(info, site, dict.fromkeys((*user, *hidden)))
     return CapturePlan(user, hidden, entry)
 
 
@@ -242,8 +242,10 @@ def _too_deep(frames: list) -> ContinuationError:
 
 
 def _frame_entry(info: FunctionInfo, site: CallSite, values: dict[str, Any]) -> bytes:
-    entry = capture_plan(info, site).entry
-    return entry if entry is not None else _header_entry(info, site, values)
+    plan = capture_plan(info, site)
+    if plan.entry is not None and len(values) == len(plan.user) + len(plan.hidden):
+        return plan.entry  # every user local is bound: the usual case
+    return _header_entry(info, site, values)
 
 
 def _header_entry(info: FunctionInfo, site: CallSite, values: dict[str, Any]) -> bytes:
@@ -255,6 +257,7 @@ def _header_entry(info: FunctionInfo, site: CallSite, values: dict[str, Any]) ->
         site.lineno,
         site.label,
         wire.hidden_names(values),
+        wire.saved_names(values, info.user_locals),
     )
 
 

@@ -5,7 +5,9 @@
 (lengths and checksums big-endian; the payload is a pickle.)
 
 The header says where each frame is paused (module, qualified name, code fingerprint, call
-site, line, ADDRESS label, names of the saved value-stack items) and under which Python. A
+site, line, ADDRESS label, names of the saved value-stack items, names of the saved user
+locals) and under which Python. Headers written before the user locals were named have one
+field less; they are still read (`FrameState.saved` is None then). A
 snapshot is checked against the loaded code from the header alone, before a single byte is
 unpickled. The payload holds the saved values of every frame and the caller's attachment in
 one pickle, so objects shared between them stay shared. Its checksum lets `check_payload`
@@ -49,9 +51,14 @@ def hidden_names(values: dict[str, Any]) -> tuple[str, ...]:
     return tuple(sorted([name for name in values if name.startswith(HIDDEN_PREFIX)]))
 
 
+def saved_names(values: dict[str, Any], user_locals: frozenset[str]) -> tuple[str, ...]:
+    """The names of the user locals among `values`, in their order, as a header lists them."""
+    return tuple([name for name in values if name in user_locals])
+
+
 def encode(states: list[FrameState], python: tuple[int, int], attachment: Any) -> bytes:
     """Serialize frames (outermost first) and an attachment. Each state's `hidden` must be
-    `hidden_names` of its values."""
+    `hidden_names` of its values, and its `saved` `saved_names` of them."""
     entries = [
         header_entry(
             state.module,
@@ -61,6 +68,7 @@ def encode(states: list[FrameState], python: tuple[int, int], attachment: Any) -
             state.lineno,
             state.label,
             state.hidden,
+            state.saved,
         )
         for state in states
     ]
@@ -90,12 +98,16 @@ def header_entry(
     lineno: int,
     label: str | None,
     hidden: tuple[str, ...],
+    saved: tuple[str, ...] | None,
 ) -> bytes:
-    """The JSON of one frame's entry in a header; `hidden` is `hidden_names` of its values."""
-    key = (module, qualname, fingerprint, site, lineno, label, hidden)
+    """The JSON of one frame's entry in a header; `hidden` is `hidden_names` of its values,
+    `saved` `saved_names` of them (None: unknown, left out)."""
+    key = (module, qualname, fingerprint, site, lineno, label, hidden, saved)
     entry = _entry_memo.get(key)
     if entry is None:
         fields = [module, qualname, fingerprint, site, lineno, label, list(hidden)]
+        if saved is not None:
+            fields.append(list(saved))
         entry = json.dumps(fields, separators=_COMPACT).encode()
         remember(_entry_memo, key, entry, len(entry))
     return entry
@@ -152,22 +164,34 @@ def read_header(header: bytes) -> list[FrameState]:
 def _parse_header(header: bytes) -> tuple[FrameState, ...]:
     try:
         python, frames = json.loads(header)
-        return tuple(
-            FrameState(
-                module,
-                qualname,
-                fingerprint,
-                tuple(python),
-                site,
-                lineno,
-                label,
-                None,
-                tuple(hidden),
-            )
-            for module, qualname, fingerprint, site, lineno, label, hidden in frames
-        )
+        return tuple(_frame_state(tuple(python), *entry) for entry in frames)
     except (ValueError, TypeError) as exc:
         raise SnapshotMismatchError("the snapshot header is damaged", reason="bad header") from exc
+
+
+def _frame_state(
+    python: tuple[int, int],
+    module: str,
+    qualname: str,
+    fingerprint: str,
+    site: int,
+    lineno: int,
+    label: str | None,
+    hidden: list[str],
+    saved: list[str] | None = None,  # absent from headers written before it was added
+) -> FrameState:
+    return FrameState(
+        module,
+        qualname,
+        fingerprint,
+        python,
+        site,
+        lineno,
+        label,
+        None,
+        tuple(hidden),
+        None if saved is None else tuple(saved),
+    )
 
 
 def read(blob: bytes) -> tuple[list[FrameState], memoryview]:

@@ -21,8 +21,12 @@ class Keepsake:
 
 
 def bot(program, key: str | None = None) -> Autogram:
-    return Autogram(root_function=program.chatbot,
-                    autogram_config=AutogramConfig(session_key=key), test_mode=True, seed=2)
+    return Autogram(
+        root_function=program.chatbot,
+        autogram_config=AutogramConfig(session_key=key),
+        test_mode=True,
+        seed=2,
+    )
 
 
 @pytest.mark.parametrize("key", [None, "k3y"])
@@ -68,7 +72,9 @@ def _format_1_entries() -> list[tuple[str, dict]]:
     return [(entry["files"]["serialized_with_log"], entry) for entry in manifest["sessions"]]
 
 
-@pytest.mark.parametrize("name, entry", _format_1_entries(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "name, entry", _format_1_entries(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_a_format_1_session_keeps_its_log_and_is_written_in_this_format(name, entry) -> None:
     autogram = _autogram(entry["example"], entry["seed"], entry["signed"])
     text = (DATA / name).read_text()
@@ -78,7 +84,10 @@ def test_a_format_1_session_keeps_its_log_and_is_written_in_this_format(name, en
     assert users == entry["messages"]
     _, memory = autogram.reply(entry["next"], memory_object=memory)
     again = autogram.deserialize(autogram.serialize(memory))
-    assert json.loads(session._unb64(autogram.serialize(memory).split(".")[1]))["format"] == 2
+    assert (
+        json.loads(session._unb64(autogram.serialize(memory).split(".")[1]))["format"]
+        == session.FORMAT
+    )
     users = [e["user_reply"] for e in again.model_turns if e["entry_type"] == "user_reply"]
     assert users == [*entry["messages"], entry["next"]]
     history = again.extract_full_conv_history()

@@ -1,0 +1,301 @@
+"""Fitting a snapshot to changed code, frame by frame: how each paused frame would resume, and
+resuming frames the code no longer has at ADDRESS labels the caller names.
+
+`fit(snapshot, labels)` reads the header only (nothing is unpickled unless asked) and says for
+every paused frame one of:
+
+* ``same`` -- its code is unchanged: it resumes at the call it paused in;
+* ``remapped`` -- its code (or the Python) changed: it resumes at its own ADDRESS label;
+* ``relabelled`` -- it resumes at a label the caller's mapping names (see below);
+* ``dropped`` -- it is inside a relabelled frame: it is left and never resumed;
+* ``refused`` -- it cannot resume, with the `SnapshotMismatchError` a load would raise.
+
+A mapping (`labels`) is for frames that would be refused. Its keys name such a frame by the
+ADDRESS label it paused at, else by its function (``module:qualname``, ``module.qualname`` or
+``qualname``); its value is an ADDRESS label of the code now loaded. The frame resumes at that
+label in the innermost frame of its stack (itself first) whose function has it, as if it had
+paused there: the call the label marks returns the value the resume brings. Frames inside that
+one are dropped. The labelled call is checked as a remap is: it must be a call a pause can
+resume, with the same hidden value-stack items, and the frame's saved locals must hold every
+local the code reads after it without assigning it.
+
+`relabel` does the same and unpickles: it returns the snapshot `Loaded` with the dropped frames
+gone and every other frame at its call site in the code now loaded, so `store` writes a
+snapshot that resumes with no remap at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Any
+
+from . import wire
+from .errors import SnapshotMismatchError
+from .records import FrameState
+from .resume import (
+    CheckedFrame,
+    Loaded,
+    PendingFrame,
+    check_frame,
+    check_frame_at,
+    check_saved_locals,
+)
+from .versions import PY_MINOR
+
+#: Refusals that mean a frame's function is gone (so it cannot hold the mapped label).
+_GONE = frozenset(
+    {"module not importable", "function not found", "not a function", "not instrumented"}
+)
+
+
+class Fit(Enum):
+    """How one paused frame fits the code now loaded."""
+
+    SAME = "same"
+    REMAPPED = "remapped"
+    RELABELLED = "relabelled"
+    DROPPED = "dropped"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class FrameFit:
+    """One paused frame and how it fits the code now loaded."""
+
+    module: str
+    qualname: str
+    fit: Fit
+    #: The file of the function now loaded (None when refused or dropped).
+    filename: str | None
+    #: The line it resumes at in the code now loaded (refused or dropped: the line it paused at).
+    lineno: int
+    #: The ADDRESS label it resumes at (refused or dropped: the one it paused at).
+    label: str | None
+    #: The ADDRESS label it paused at.
+    paused_label: str | None
+    #: Why it was remapped ("code changed" or "other Python version") or refused (the error's
+    #: reason); None otherwise.
+    reason: str | None = None
+    #: The refusal, for a refused frame.
+    error: SnapshotMismatchError | None = None
+    #: Whether the saved locals of a remapped or relabelled frame were checked (False: the
+    #: snapshot predates headers naming them; a load checks them once they are unpickled).
+    locals_checked: bool = True
+
+
+def fit(
+    snapshot: bytes, labels: Mapping[str, str] | None = None, *, read_values: bool = False
+) -> list[FrameFit]:
+    """How each paused frame of `snapshot` fits the code now loaded, outermost first (see the
+    module docstring). Only the header is read, unless `read_values` and the header does not
+    name a remapped frame's saved locals: then the snapshot is unpickled to learn them.
+    Raises SnapshotMismatchError only for a damaged snapshot."""
+    header, _ = wire.split(snapshot)
+    wire.check_payload(snapshot)
+    names = _SavedNames(snapshot, read_values)
+    return [fitted for fitted, _ in _fit_states(wire.read_header(header), labels or {}, names)]
+
+
+def relabel(
+    snapshot: bytes, labels: Mapping[str, str] | None = None
+) -> tuple[Loaded, list[FrameFit]]:
+    """Load `snapshot` with its frames fitted to the code now loaded (see the module
+    docstring), and how each fits; raises the first refusal's SnapshotMismatchError."""
+    header, payload = wire.split(snapshot)
+    values, attachment = wire.read_payload(payload)
+    states = wire.read_header(header)
+    if len(values) != len(states):
+        raise SnapshotMismatchError("the snapshot header and payload disagree", reason="damaged")
+    names = _SavedNames(snapshot, True, values)
+    fitted = _fit_states(states, labels or {}, names)
+    for frame_fit, _ in fitted:
+        if frame_fit.error is not None:
+            raise frame_fit.error
+    frames = [
+        _at_site(checked, frame_values)
+        for (_, checked), frame_values in zip(fitted, values, strict=True)
+        if checked is not None
+    ]
+    return Loaded(frames, attachment, PY_MINOR), [frame_fit for frame_fit, _ in fitted]
+
+
+def attachment_of(snapshot: bytes) -> Any:
+    """The attachment saved in `snapshot`, whatever its frames (this unpickles)."""
+    _, payload = wire.split(snapshot)
+    return wire.read_payload(payload)[1]
+
+
+class _SavedNames:
+    """The names of each frame's saved user locals: from the header, else (when allowed) from
+    the unpickled values."""
+
+    def __init__(
+        self, snapshot: bytes, read_values: bool, values: tuple[dict, ...] | None = None
+    ) -> None:
+        self.snapshot = snapshot
+        self.read_values = read_values
+        self.values = values
+
+    def of(self, index: int, state: FrameState) -> list[str] | None:
+        if state.saved is not None:
+            return list(state.saved)
+        if not self.read_values:
+            return None
+        if self.values is None:
+            self.values = wire.read_payload(wire.split(self.snapshot)[1])[0]
+        return list(self.values[index])
+
+
+_Fitted = tuple[FrameFit, CheckedFrame | None]
+
+
+def _fit_states(
+    states: list[FrameState], labels: Mapping[str, str], names: _SavedNames
+) -> list[_Fitted]:
+    """Each frame's fit, innermost first then reversed; a relabelled frame drops the frames
+    inside it."""
+    fitted: list[_Fitted | None] = [None] * len(states)
+    index = len(states) - 1
+    while index >= 0:
+        state = states[index]
+        try:
+            fitted[index] = _fit_unchanged(index, state, names)
+            index -= 1
+            continue
+        except SnapshotMismatchError as error:
+            refusal = error
+        target = _target(labels, state)
+        owner = None if target is None else _owner(states, index, target)
+        if owner is None:
+            if target is not None:
+                refusal = _no_owner(state, target, refusal)
+            fitted[index] = (_refused(state, refusal), None)
+            index -= 1
+            continue
+        try:
+            fitted[owner] = _fit_relabelled(owner, states[owner], target, names)
+        except SnapshotMismatchError as error:
+            fitted[index] = (_refused(state, _mapping_refused(state, target, error)), None)
+            index -= 1
+            continue
+        for inner in range(owner + 1, len(states)):
+            fitted[inner] = (_dropped(states[inner]), None)
+        index = owner - 1
+    return fitted  # type: ignore[return-value]
+
+
+def _fit_unchanged(index: int, state: FrameState, names: _SavedNames) -> _Fitted:
+    checked = check_frame(state)
+    if not checked.remapped:
+        return _fitted(checked, Fit.SAME, None, True), checked
+    saved = names.of(index, state)
+    if saved is not None:
+        check_saved_locals(checked, saved)
+    reason = "other Python version" if state.python != PY_MINOR else "code changed"
+    return _fitted(checked, Fit.REMAPPED, reason, saved is not None), checked
+
+
+def _fit_relabelled(index: int, state: FrameState, label: str, names: _SavedNames) -> _Fitted:
+    checked = check_frame_at(state, label)
+    saved = names.of(index, state)
+    if saved is not None:
+        check_saved_locals(checked, saved)
+    return _fitted(checked, Fit.RELABELLED, None, saved is not None), checked
+
+
+def _fitted(checked: CheckedFrame, how: Fit, reason: str | None, locals_checked: bool) -> FrameFit:
+    state, site = checked.state, checked.site
+    return FrameFit(
+        state.module,
+        state.qualname,
+        how,
+        checked.info.filename,
+        site.lineno,
+        site.label,
+        state.label,
+        reason,
+        None,
+        locals_checked,
+    )
+
+
+def _refused(state: FrameState, error: SnapshotMismatchError) -> FrameFit:
+    return FrameFit(
+        state.module,
+        state.qualname,
+        Fit.REFUSED,
+        None,
+        error.lineno if error.lineno is not None else state.lineno,
+        state.label,
+        state.label,
+        error.reason,
+        error,
+    )
+
+
+def _dropped(state: FrameState) -> FrameFit:
+    return FrameFit(
+        state.module, state.qualname, Fit.DROPPED, None, state.lineno, state.label, state.label
+    )
+
+
+def _target(labels: Mapping[str, str], state: FrameState) -> str | None:
+    """The label the mapping gives a frame: by the label it paused at, else by its function."""
+    keys = [state.label] if state.label is not None else []
+    keys += [f"{state.module}:{state.qualname}", f"{state.module}.{state.qualname}", state.qualname]
+    for key in keys:
+        if key in labels:
+            return labels[key]
+    return None
+
+
+def _owner(states: list[FrameState], index: int, label: str) -> int | None:
+    """The innermost frame at or outside `index` whose function now loaded has `label`."""
+    for candidate in range(index, -1, -1):
+        try:
+            check_frame_at(states[candidate], label)
+        except SnapshotMismatchError as error:
+            if error.reason == "unknown label" or error.reason in _GONE:
+                continue
+        return candidate
+    return None
+
+
+def _no_owner(
+    state: FrameState, label: str, refusal: SnapshotMismatchError
+) -> SnapshotMismatchError:
+    return SnapshotMismatchError(
+        f"{refusal}; the mapping sends {state.qualname} to ADDRESS {label!r}, but no function "
+        "on its stack has that label now",
+        qualname=state.qualname,
+        lineno=state.lineno,
+        reason="mapped label not found",
+    )
+
+
+def _mapping_refused(
+    state: FrameState, label: str, error: SnapshotMismatchError
+) -> SnapshotMismatchError:
+    return SnapshotMismatchError(
+        f"the mapping sends {state.qualname} (paused at line {state.lineno}) to ADDRESS "
+        f"{label!r}, which cannot take it: {error}",
+        qualname=error.qualname,
+        lineno=error.lineno,
+        reason=error.reason,
+    )
+
+
+def _at_site(checked: CheckedFrame, values: dict[str, Any]) -> PendingFrame:
+    """A frame as if it had paused at its checked call site in the code now loaded."""
+    info, site = checked.info, checked.site
+    state = replace(
+        checked.state,
+        fingerprint=info.fingerprint,
+        python=PY_MINOR,
+        site=site.index,
+        lineno=site.lineno,
+        label=site.label,
+    )
+    return PendingFrame(info, site, state, values, False)

@@ -2,7 +2,7 @@
 PYTHONS := 3.11.7 3.12.1 3.13.0
 PYTEST_ARGS ?=
 
-.PHONY: test test-llm local-model bench bench-compare bench-stores bench-serve demo venvs system-deps clean
+.PHONY: test fuzz test-llm local-model bench bench-compare bench-stores bench-serve demo venvs system-deps clean
 
 ## test: run the whole test suite under every supported CPython; fails if any interpreter fails
 ## (all venvs are created first: some tests load a session saved by another interpreter)
@@ -14,6 +14,21 @@ test: system-deps venvs
 		else status=1; summary="$$summary $$v:FAILED"; fi; \
 	done; \
 	echo "interpreters:$$summary"; exit $$status
+
+## fuzz: the generative differential tester, longer than in `make test`: N random programs per
+## CPython from SEED (FUZZ_ARGS e.g. "--exclude locals,super"); writes every new divergence,
+## minimized, under tests/engine/found/, then records where each found case diverges
+## (docs/fuzzing.md)
+N ?= 1000
+SEED ?= 1
+FUZZ_ARGS ?=
+fuzz: venvs
+	@for v in $(PYTHONS); do \
+		echo "=== fuzzing on CPython $$v ==="; \
+		.venv/$$v/bin/python -m tests.engine.fuzz campaign --count $(N) --seed $(SEED) \
+			$(FUZZ_ARGS) || exit 1; \
+	done; \
+	for v in $(PYTHONS); do .venv/$$v/bin/python -m tests.engine.fuzz refresh || exit 1; done
 
 ## bench: print the engine and closures benchmark tables for every supported CPython
 bench:

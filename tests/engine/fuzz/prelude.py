@@ -1,0 +1,141 @@
+"""Module-level support code a generated program may use: exception types, a context manager,
+observation helpers, module-level objects. Only the pieces a program names are written into
+it, so a minimized program stays short and every program is a standalone module."""
+
+from __future__ import annotations
+
+import re
+
+#: (name, source) in the order they are written; a piece is included when its name appears
+#: in the program or in another included piece.
+SNIPPETS: list[tuple[str, str]] = [
+    ("suppress", "from contextlib import suppress"),
+    ("sys", "import sys"),
+    ("traceback", "import traceback"),
+    ("weakref", "import weakref"),
+    (
+        "kind",
+        '''
+def kind(exc_type):
+    """An exception type's name; "signal" for the BaseExceptions jumps travel as."""
+    if exc_type is None or exc_type is type(None):
+        return "-"
+    return exc_type.__name__ if issubclass(exc_type, Exception) else "signal"
+''',
+    ),
+    (
+        "show",
+        '''
+def show(exc):
+    """What a handler sees of an exception: type, args, cause, context, its frames."""
+    return (
+        kind(type(exc)),
+        exc.args,
+        kind(type(exc.__cause__)),
+        kind(type(exc.__context__)),
+        exc.__suppress_context__,
+        exc.__traceback__ is not None,
+    )
+''',
+    ),
+    (
+        "tb_names",
+        '''
+def tb_names(exc):
+    """The functions an exception's traceback passes through."""
+    return [entry.name for entry in traceback.extract_tb(exc.__traceback__)]
+''',
+    ),
+    (
+        "num",
+        '''
+def num(text):
+    """A number from a message: its value if it is one, else its length."""
+    text = text.strip()
+    return int(text) if text.lstrip("-").isdigit() else len(text)
+''',
+    ),
+    (
+        "fmt",
+        """
+def fmt(*parts, sep="/"):
+    return sep.join(str(part) for part in parts)
+""",
+    ),
+    ("Oops", "class Oops(Exception):\n    pass"),
+    ("Other", "class Other(Exception):\n    pass"),
+    (
+        "CM",
+        '''
+class CM:
+    """Reports its enter and exit; swallows the exception types it is given."""
+
+    def __init__(self, name, swallow=()):
+        self.name = name
+        self.swallow = swallow
+
+    def __enter__(self):
+        print("enter", self.name)
+        return self.name
+
+    def __exit__(self, exc_type, exc, tb):
+        print("exit", self.name, kind(exc_type))
+        return exc_type is not None and issubclass(exc_type, self.swallow)
+''',
+    ),
+    ("SENTINEL", "SENTINEL = object()"),
+    ("CONFIG", 'CONFIG = {"greeting": "hello", "limit": 3}'),
+    ("WORDS", 'WORDS = ["alpha", "beta", "gamma"]'),
+    (
+        "Tool",
+        """
+class Tool:
+    def __init__(self, name):
+        self.name = name
+
+    def label(self, text):
+        return f"{self.name}<{text}>"
+""",
+    ),
+    ("TOOL", 'TOOL = Tool("tool")'),
+    ("FACTOR", "FACTOR = 3"),
+    ("SCALE", "SCALE = lambda value: value * FACTOR"),
+    (
+        "ask_plain",
+        '''
+def ask_plain(question):
+    """Undecorated: a pause resumes after its call, which is plain Python here because
+    the reply is the last thing it does."""
+    return reply(question)
+''',
+    ),
+    (
+        "gen_answers",
+        """
+def gen_answers():
+    yield __refused__reply("g1")
+    yield __refused__reply("g2")
+""",
+    ),
+]
+
+
+def _mentions(text: str, name: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(name)}\b", text) is not None
+
+
+def support_for(program_text: str) -> tuple[str, str]:
+    """The imports and the definitions `program_text` needs, in dependency order."""
+    needed: set[str] = set()
+    pending = [program_text]
+    while pending:
+        text = pending.pop()
+        for name, source in SNIPPETS:
+            if name not in needed and _mentions(text, name):
+                needed.add(name)
+                pending.append(source)
+    imports = [
+        src for name, src in SNIPPETS if name in needed and src.startswith(("import", "from"))
+    ]
+    pieces = [src.strip() for name, src in SNIPPETS if name in needed and src not in imports]
+    return "\n".join(imports), "\n\n\n".join(pieces)

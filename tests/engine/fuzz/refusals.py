@@ -1,0 +1,110 @@
+"""Pauses the engine must refuse with a ContinuationError at the pause, never resume to a
+wrong value: inside a comprehension, a lambda, a generator expression or a generator,
+through a built-in call (``sorted(key=...)``, ``map``), a constructor, a class body, or an
+undecorated function between two decorated ones.
+
+Each is written with ``__refused__reply(...)``: the engine program says ``reply(...)``, the
+reference says ``refused_reply(...)``, which raises ContinuationError where the pause is.
+"""
+
+from __future__ import annotations
+
+from .context import REFUSAL_KINDS as KINDS
+from .context import Ctx
+from .model import Clause, Compound, Node, Stmt
+
+__all__ = ["KINDS", "refused_statement"]
+
+
+def refused_statement(ctx: Ctx) -> list[Node]:
+    """Statements that reach a refused pause of the program's refusal kind."""
+    kind = ctx.builder.refusal
+    fresh = ctx.builder.fresh
+    show = f'print("{fresh("p")}", {{}})'
+    tags = ("refusal", f"refuse-{kind}")
+    if kind == "comprehension":
+        name = fresh("items")
+        text = f'{name} = [__refused__reply(f"c{{i}}") for i in range(2)]'
+    elif kind == "lambda":
+        name, ask = fresh("s"), fresh("ask")
+        text = f'{ask} = lambda q: __refused__reply(q)\n{name} = {ask}("in a lambda")'
+    elif kind == "generator-expression":
+        name = fresh("items")
+        text = f"{name} = list(__refused__reply(str(i)) for i in range(2))"
+    elif kind == "generator":
+        name = fresh("items")
+        text = f"{name} = [answer for answer in gen_answers()]"
+    elif kind in ("sorted-key", "map"):
+        name, key = fresh("items"), _decorated_asker(ctx)
+        call = (
+            f'sorted(["b", "a"], key={key})'
+            if kind == "sorted-key"
+            else f'list(map({key}, ["a", "b"]))'
+        )
+        text = f"{name} = {call}"
+    elif kind == "constructor":
+        name, cls = fresh("o"), _asking_class(ctx)
+        text = f"{name} = {cls}().answer"
+    elif kind == "class-body":
+        name, cls = fresh("s"), fresh("Local")
+        node = Compound(
+            [Clause(f"class {cls}:", [Stmt('answer = __refused__reply("class body")', tags)])],
+            tags=tags,
+            unwrappable=False,
+        )
+        return [node, Stmt(f"{name} = {cls}.answer", tags=tags), Stmt(show.format(name))]
+    else:
+        name, middle = fresh("s"), _middle(ctx)
+        text = f"{name} = {middle}()"
+    return [Stmt(text, tags=tags), Stmt(show.format(name))]
+
+
+def _decorated_asker(ctx: Ctx) -> str:
+    name = ctx.builder.fresh("key")
+    ctx.builder.definitions.append(
+        Compound(
+            [
+                Clause(
+                    f"@autograms_function()\ndef {name}(text):",
+                    [Stmt("return __refused__reply(text)")],
+                )
+            ],
+            unwrappable=False,
+        )
+    )
+    return name
+
+
+def _asking_class(ctx: Ctx) -> str:
+    name = ctx.builder.fresh("Asking")
+    init = Compound(
+        [
+            Clause(
+                "@autograms_function()\ndef __init__(self):",
+                [Stmt('self.answer = __refused__reply("constructor")')],
+            )
+        ],
+        unwrappable=False,
+    )
+    ctx.builder.definitions.append(Compound([Clause(f"class {name}:", [init])], unwrappable=False))
+    return name
+
+
+def _middle(ctx: Ctx) -> str:
+    """An undecorated function calling a decorated one that pauses."""
+    middle, inner = ctx.builder.fresh("middle"), ctx.builder.fresh("inner")
+    ctx.builder.definitions += [
+        Compound(
+            [
+                Clause(
+                    f"@autograms_function()\ndef {inner}():",
+                    [Stmt('return __refused__reply("inner")')],
+                )
+            ],
+            unwrappable=False,
+        ),
+        Compound(
+            [Clause(f"def {middle}():", [Stmt(f'return {inner}() + "!"')])], unwrappable=False
+        ),
+    ]
+    return middle

@@ -102,6 +102,14 @@ def new_level(scope: str, system_prompt: str, function: str | None) -> Level:
     return Level(scope=scope, turns=Turns(), system_prompt=system_prompt, function=function)
 
 
+def close_level(levels: list[Level]) -> None:
+    """Close the innermost of two or more levels, as its call returning does: a "global"
+    level's turns join its caller's, the others' are dropped."""
+    level = levels.pop()
+    if level["scope"] == "global":
+        levels[-1]["turns"].extend(level["turns"])
+
+
 def state_from_dict(values: dict[str, Any], system_prompt: str) -> SessionState:
     """A state from a dict given by a user (``MemoryObject(memory_dict=...)``): the keys of a
     state are taken, missing ones start empty, and any other key goes to ``extra``."""

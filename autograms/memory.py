@@ -63,6 +63,7 @@ from ._state import (
     Level,
     ModuleGlobals,
     SessionState,
+    close_level,
     from_saved,
     live_limit,
     new_level,
@@ -389,11 +390,8 @@ class MemoryObject(SerializableMemory):
     def pop_scope(self) -> None:
         """Close the innermost level; a "global" level's turns join its caller's."""
         levels = self._levels
-        if len(levels) < 2:
-            return
-        level = levels.pop()
-        if level["scope"] == "global":
-            levels[-1]["turns"].extend(level["turns"])
+        if len(levels) >= 2:
+            close_level(levels)
 
     def conversation(self) -> Conversation:
         """What a model call sees: turns from the innermost level outward, stopping after

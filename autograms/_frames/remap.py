@@ -26,6 +26,7 @@ snapshot that resumes with no remap at all.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -67,7 +68,7 @@ class FrameFit:
     module: str
     qualname: str
     fit: Fit
-    #: The file of the function now loaded (None when refused or dropped).
+    #: The file of the function now loaded (refused: of its module, if loaded; dropped: None).
     filename: str | None
     #: The line it resumes at in the code now loaded (refused or dropped: the line it paused at).
     lineno: int
@@ -226,7 +227,7 @@ def _refused(state: FrameState, error: SnapshotMismatchError) -> FrameFit:
         state.module,
         state.qualname,
         Fit.REFUSED,
-        None,
+        getattr(sys.modules.get(state.module), "__file__", None),
         error.lineno if error.lineno is not None else state.lineno,
         state.label,
         state.label,

@@ -1,11 +1,12 @@
 """The autograms command: run a bot in the terminal, serve it over HTTP, debug it on random
-trajectories, visualize its control flow.
+trajectories, visualize its control flow, check stored sessions before a deploy.
 
     autograms run recruiter
     autograms run path/to/bot.py --session chat.session
     autograms serve recruiter --port 8000
     autograms debug path/to/bot.py --runs 20 --turns 10 --seed 0
     autograms visualize recruiter --out graphs/
+    autograms sessions check path/to/bot.py --store sqlite:///sessions.db
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import textwrap
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import _bots, debug, run, serve, visualize
+from . import _bots, debug, deploy, run, serve, visualize
 from ._common import CliError, report
 
 
@@ -54,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("serve", serve, "serve a bot over HTTP: OpenAI API, sessions, a chat page", serve.run)
     add("debug", debug, "run a bot on random trajectories offline and report coverage", debug.run)
     add("visualize", visualize, "draw a bot's control flow (DOT, SVG, PNG, HTML)", _visualize)
+    add(
+        "sessions",
+        deploy,
+        "before a deploy: check stored sessions against the bot's code, upgrade refused ones",
+        deploy.run,
+    )
     return parser
 
 

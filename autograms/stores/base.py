@@ -58,6 +58,12 @@ class Store(abc.ABC):
         """Sessions of `owner` (all when None), oldest first, without their blobs."""
 
     @abc.abstractmethod
+    def replace_blob(self, session_id: str, version: int, blob: str) -> bool:
+        """Replace the session's blob if it is still at `version`, adding no turn (a deploy
+        moving it to the new code); False (and nothing written) when a turn committed first
+        or the session is gone."""
+
+    @abc.abstractmethod
     def delete_session(self, session_id: str) -> bool:
         """Delete a session with its turns and log; False when there was none."""
 

@@ -126,6 +126,14 @@ class SQLStore(Store):
             ).fetchall()
         return [SessionRecord(*row) for row in rows]
 
+    def replace_blob(self, session_id: str, version: int, blob: str) -> bool:
+        with self._transaction() as cursor:
+            replaced = cursor.execute(
+                "UPDATE autograms_sessions SET blob = ? WHERE id = ? AND version = ?",
+                (blob, session_id, version),
+            )
+            return replaced.rowcount == 1
+
     def delete_session(self, session_id: str) -> bool:
         with self._transaction() as cursor:
             deleted = cursor.execute("DELETE FROM autograms_sessions WHERE id = ?", (session_id,))

@@ -9,6 +9,8 @@ is refused; one paused at a label that still exists resumes at it; an idle one s
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,3 +114,29 @@ def test_refused_sessions_are_kept_mapped_or_restarted_as_the_deploy_chooses(
     assert _turn(place, tmp_path, "at_intro", "go")["reply"] == "F(0) = 0."
     status, report = _check(interface, place, tmp_path, "check")
     assert status == 0 and not {"refused", "mapped", "restarts"} & set(verdicts(report).values())
+
+
+DATA = Path(__file__).parents[1] / "sessions" / "data"
+FOLDERS = sorted(DATA.glob(f"*/py{sys.version_info[0]}.{sys.version_info[1]}"))
+
+
+@pytest.mark.parametrize("data", FOLDERS, ids=[folder.parent.name for folder in FOLDERS])
+def test_sessions_of_every_committed_format_are_mapped_and_continue(
+    data: Path, tmp_path: Path
+) -> None:
+    sessions = tmp_path / "s"
+    sessions.mkdir()
+    for path in data.glob("fibonacci-*"):
+        shutil.copy(path, sessions / path.name)
+    entry = next(e for e in json.loads((data / "manifest.json").read_text())["sessions"]
+                 if e["example"] == "fibonacci")  # fmt: skip
+    folder = Place("folder", str(sessions))
+    plan = {"labels": {"show_number": "number"}}
+    status, report = _check("cli", folder, tmp_path, "upgrade", **plan)
+    assert status == 0 and set(verdicts(report).values()) == {"mapped"}
+    status, report = _check("cli", folder, tmp_path, "check")
+    assert status == 0 and set(verdicts(report).values()) == {"resumes"}
+    for saved in ("fibonacci-plain.session", "fibonacci-signed.session"):
+        continued = _turn(folder, tmp_path, saved, entry["next"])
+        assert continued["reply"] == entry["expected_reply"]
+        assert continued["users"] == [*filter(None, entry["messages"]), entry["next"]]

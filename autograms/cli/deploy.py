@@ -70,6 +70,12 @@ _TOTALS = {
     Verdict.IDLE: "idle",
     Verdict.REFUSED: "refused",
 }
+_TOTALS_DONE = {
+    **_TOTALS,
+    Verdict.MAPPED: "moved to a mapped label",
+    Verdict.RESTARTS: "restarted",
+    Verdict.REFUSED: "refused (kept)",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -180,7 +186,7 @@ def write_report(result: DeployReport, out: TextIO, *, action: str, where: str) 
         out.write(f"  {check.session:<{width}}  {verdict}{_details(check)}\n")
         if check.message and check.verdict in (Verdict.REFUSED, Verdict.RESTARTS):
             out.write(f"  {'':<{width}}    {check.message}\n")
-    out.write(f"{summary(result)} ({where})\n")
+    out.write(f"{summary(result, done=action == 'upgrade')} ({where})\n")
 
 
 def _details(check: SessionCheck) -> str:
@@ -212,11 +218,13 @@ def _place(filename: str | None, lineno: int) -> str:
     return f"{os.path.basename(filename)}:{lineno}" if filename else f"line {lineno}"
 
 
-def summary(result: DeployReport) -> str:
-    """``N sessions: a resume here, b at a remapped label, ...`` (verdicts with none left out)."""
+def summary(result: DeployReport, *, done: bool = False) -> str:
+    """``N sessions: a resume here, b at a remapped label, ...`` (verdicts with none left out;
+    `done`: as an upgrade did them)."""
+    totals = _TOTALS_DONE if done else _TOTALS
     parts = [
         f"{result.count(verdict)} {said}"
-        for verdict, said in _TOTALS.items()
+        for verdict, said in totals.items()
         if result.count(verdict)
     ]
     total = len(result.sessions)

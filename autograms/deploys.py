@@ -34,6 +34,7 @@ other session as it is.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 from collections.abc import Iterator, Mapping
@@ -180,7 +181,7 @@ def upgrade_session(
     then fail the mapping's check is restarted with `restart`, else refused."""
     plan = DeployPlan(labels or {}, restart)
     check, envelope = _checked(autogram, text, plan, name)
-    if check.verdict not in (Verdict.MAPPED, Verdict.RESTARTS):
+    if check.verdict not in (Verdict.MAPPED, Verdict.RESTARTS) or envelope is None:
         return check, None
     return _rewritten(autogram, envelope, check, plan)
 
@@ -197,10 +198,12 @@ def _checked(
     written = envelope.header.get("format")
     trusted = key is not None and envelope.signed
     try:
-        with use_memory(autogram.init_memory()):  # a saved memory unpickles as the current one
-            fits = _frames.fit(envelope.snapshot, plan.labels, read_values=trusted)
-            if trusted:
+        if trusted:  # the signature covers the values: read them too
+            with _unpickling(autogram):
+                fits = _frames.fit(envelope.snapshot, plan.labels, read_values=True)
                 _frames.attachment_of(envelope.snapshot)
+        else:
+            fits = _frames.fit(envelope.snapshot, plan.labels)
     except _frames.SnapshotMismatchError as error:
         return _refusal(name, error.reason, str(error), written), envelope
     return _verdict(name, fits, plan, written, trusted), envelope
@@ -262,13 +265,12 @@ def _refusal(name: str, reason: Any, message: str, written: Any) -> SessionCheck
 
 
 def _rewritten(
-    autogram: Autogram, envelope: session.Envelope | None, check: SessionCheck, plan: DeployPlan
+    autogram: Autogram, envelope: session.Envelope, check: SessionCheck, plan: DeployPlan
 ) -> tuple[SessionCheck, str | None]:
     """The session moved to its mapped labels, or restarted; refused if its values do not
     allow it (then restarted instead when the plan says so)."""
-    assert envelope is not None  # a mapped or restarting session was read
     try:
-        with use_memory(autogram.init_memory()):
+        with _unpickling(autogram):
             if check.verdict is Verdict.MAPPED:
                 snapshot = _relabelled(envelope.snapshot, plan.labels)
             else:
@@ -331,6 +333,12 @@ def _as(check: SessionCheck, verdict: Verdict, error: Exception) -> SessionCheck
     )
 
 
+def _unpickling(autogram: Autogram) -> contextlib.AbstractContextManager[Any]:
+    """Where a session's values are unpickled: a memory saved among them (a program keeping
+    ``get_memory()`` in a local) restores as the current one."""
+    return use_memory(autogram.init_memory())
+
+
 def _key(autogram: Autogram) -> bytes | None:
     return session.session_key(autogram.config.session_key)
 
@@ -350,7 +358,7 @@ def check_sessions(
     module docstring); nothing is changed. With `labels` and `restart`, the verdicts say what
     `upgrade_sessions` with the same arguments would do."""
     plan = DeployPlan(labels or {}, restart)
-    if store is not None and folder is None:
+    if _from_store(store, folder):
         return DeployReport([_checked(autogram, r.blob, plan, r.id)[0] for r in _records(store)])
     return DeployReport(
         [_checked(autogram, text, plan, name)[0] for name, _, text in _files(_folder(folder))]
@@ -368,7 +376,7 @@ def upgrade_sessions(
     """Rewrite the sessions of `store` or `folder` that the plan maps or restarts; every
     other session is left as it is. Returns each session's verdict (as done)."""
     plan = DeployPlan(labels or {}, restart)
-    if store is not None and folder is None:
+    if _from_store(store, folder):
         return DeployReport([_upgrade_record(autogram, store, r, plan) for r in _records(store)])
     checks = []
     for name, path, text in _files(_folder(folder)):
@@ -416,9 +424,14 @@ def _records(store: Store, page: int = 500) -> Iterator[SessionRecord]:
         offset += page
 
 
+def _from_store(store: Store | None, folder: str | os.PathLike[str] | None) -> bool:
+    """Whether the sessions are `store`'s (else `folder`'s); exactly one must be given."""
+    if (store is None) == (folder is None):
+        raise TypeError("name the sessions: store=... or folder=..., one of them")
+    return store is not None
+
+
 def _folder(folder: str | os.PathLike[str] | None) -> Path:
-    if folder is None:
-        raise TypeError("name the sessions to check: store=... or folder=...")
     path = Path(folder)
     if not path.is_dir():
         raise FileNotFoundError(f"no folder of session files at {os.fspath(folder)}")

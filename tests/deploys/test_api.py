@@ -123,3 +123,15 @@ def test_the_command_refuses_bad_arguments_with_status_2(tmp_path: Path, capsys)
         assert said in capsys.readouterr().err
     assert main(["sessions", "check", "fibonacci", "--folder", str(tmp_path)]) == 0
     assert capsys.readouterr().out.strip().startswith("0 sessions")
+
+
+def test_the_sessions_to_check_are_named_once(tmp_path: Path, store_url_of) -> None:
+    autogram, _ = conversation("fibonacci", [])
+    with pytest.raises(TypeError, match="store=... or folder="):
+        check_sessions(autogram)
+    store = open_store(store_url_of("sqlite"))
+    try:
+        with pytest.raises(TypeError, match="one of them"):
+            upgrade_sessions(autogram, store=store, folder=tmp_path)
+    finally:
+        store.close()

@@ -20,12 +20,11 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import autograms
 
 #: the longest section kept whole; longer README sections are split at blank lines
 MAX_SECTION_CHARS = 1500
@@ -50,7 +49,10 @@ class Section:
 
 def package_dir() -> Path:
     """The folder of the installed ``autograms`` package."""
-    return Path(autograms.__file__).resolve().parent
+    # Found by spec, not by holding the module: a module-valued global here would make
+    # `autograms -> autograms.examples._docs -> autograms` a cycle, and code that walks the
+    # package through module attributes (as AutoGRAMS's own seed agent does) would never end.
+    return Path(str(sys.modules["autograms"].__file__)).resolve().parent
 
 
 def readme_text() -> str:

@@ -27,6 +27,7 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
+from . import module_objects
 from .errors import SnapshotMismatchError
 from .identity import fingerprint
 from .versions import PY_MINOR
@@ -38,7 +39,6 @@ _CACHE_SIZE = 1024
 _locations: dict[int, tuple[types.CodeType, tuple | None]] = {}
 _found: dict[tuple, types.CodeType] = {}
 _fingerprints: dict[int, tuple[types.CodeType, str]] = {}
-_NO_DEFAULT = object()
 
 
 # -- cells -----------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ def reduce_cell(cell: types.CellType) -> tuple:
         contents = cell.cell_contents
     except ValueError:
         return (make_cell, ())
-    return (make_cell, (), (contents,), None, None, fill_cell)
+    return (make_cell, (), (module_objects.referenced(contents),), None, None, fill_cell)
 
 
 def make_cell() -> types.CellType:
@@ -64,22 +64,9 @@ def fill_cell(cell: types.CellType, state: tuple) -> None:
 # -- functions -------------------------------------------------------------------------------
 
 
-def is_named(obj: Any) -> bool:
-    """Whether pickle can save `obj` by reference: its module and qualified name lead to it."""
-    module = sys.modules.get(getattr(obj, "__module__", None) or "")
-    qualname = getattr(obj, "__qualname__", "")
-    if module is None or "<" in qualname:
-        return False
-    first, *rest = qualname.split(".")
-    target = vars(module).get(first, _NO_DEFAULT)  # not getattr: no module __getattr__ hooks
-    for part in rest:
-        target = getattr(target, part, _NO_DEFAULT)
-    return target is obj
-
-
 def reduce_function(fn: types.FunctionType) -> Any:
     """How to save `fn`: NotImplemented (pickle names it) or a rebuild from its parts."""
-    if is_named(fn):
+    if module_objects.is_named(fn):
         return NotImplemented
     _locate(fn)
     state = _function_state(fn)
@@ -90,11 +77,11 @@ def reduce_function(fn: types.FunctionType) -> Any:
 def _function_state(fn: types.FunctionType) -> dict[str, Any]:
     state: dict[str, Any] = {}
     if fn.__defaults__ is not None:
-        state["__defaults__"] = fn.__defaults__
+        state["__defaults__"] = module_objects.referenced_items(fn.__defaults__)
     if fn.__kwdefaults__:
-        state["__kwdefaults__"] = fn.__kwdefaults__
+        state["__kwdefaults__"] = module_objects.referenced_values(fn.__kwdefaults__)
     if fn.__dict__:
-        state["__dict__"] = fn.__dict__
+        state["__dict__"] = module_objects.referenced_values(fn.__dict__)
     if fn.__qualname__ != fn.__code__.co_qualname:
         state["__qualname__"] = fn.__qualname__
     if fn.__module__ != fn.__globals__.get("__name__"):
@@ -136,7 +123,7 @@ def set_function_state(fn: types.FunctionType, state: dict[str, Any]) -> None:
 
 
 def reduce_method(method: types.MethodType) -> tuple:
-    return (types.MethodType, (method.__func__, method.__self__))
+    return (types.MethodType, (method.__func__, module_objects.referenced(method.__self__)))
 
 
 # -- code objects ----------------------------------------------------------------------------

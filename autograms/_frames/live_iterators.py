@@ -21,8 +21,9 @@ given come first, and otherwise continues as a small iterator over the remaining
 (which still checks the set's size).
 
 ``dict.keys()``/``values()``/``items()`` views are saved as their dict and kind. List, tuple,
-range, enumerate, zip, map, filter and reversed-list iterators need nothing: pickle already
-saves them with their underlying objects.
+range, enumerate, zip, map, filter and reversed-list iterators need nothing more: pickle
+already saves them with their underlying objects (a module-level list or tuple a list or tuple
+iterator runs over is saved as a reference, see module_objects.py).
 
 The fields are read and written in the C iterator objects (the layouts of
 Objects/dictobject.c and Objects/setobject.c, the same in CPython 3.11-3.13; checked on
@@ -38,6 +39,7 @@ import gc
 from collections.abc import Iterator
 from typing import Any, Final
 
+from . import module_objects
 from .errors import UnsupportedPythonError
 
 _WORD: Final = ctypes.sizeof(ctypes.c_ssize_t)
@@ -92,7 +94,7 @@ def reduce_dict_iterator(iterator: Any) -> tuple:
     expected = _field(iterator, _DI_USED).value
     size_change = None if expected == _NO_EXPECTED_SIZE else expected - len(mapping)
     state = (_passed(iterator, mapping), size_change, _field(iterator, _DI_LEN).value)
-    return (dict_iterator, (mapping, method, backwards, *state))
+    return (dict_iterator, (module_objects.referenced(mapping), method, backwards, *state))
 
 
 def _passed(iterator: Any, mapping: dict) -> int:
@@ -152,12 +154,25 @@ _END = object()
 
 def reduce_dict_view(view: Any) -> tuple:
     (mapping,) = gc.get_referents(view)
-    return (dict_view, (mapping, DICT_VIEWS[type(view)]))
+    return (dict_view, (module_objects.referenced(mapping), DICT_VIEWS[type(view)]))
 
 
 def dict_view(mapping: dict, method: str) -> Any:
     """``mapping.keys()`` (or values, items) as the plain dict view type."""
     return getattr(dict, method)(mapping)
+
+
+# -- list and tuple iterators ----------------------------------------------------------------
+
+
+def reduce_sequence_iterator(iterator: Any) -> tuple:
+    """Pickle's own reduction (the sequence and the position), with a module-level sequence
+    saved as a reference."""
+    reduction = iterator.__reduce__()
+    return (reduction[0], module_objects.referenced_items(reduction[1]), *reduction[2:])
+
+
+SEQUENCE_ITERATOR_TYPES: Final = (type(iter([])), type(reversed([])), type(iter(())))
 
 
 # -- set iterators ---------------------------------------------------------------------------
@@ -169,8 +184,8 @@ def reduce_set_iterator(iterator: Any) -> tuple:
         return (set_iterator, (frozenset(), (), 0, 0))
     expected = _field(iterator, _SI_USED).value
     size_change = None if expected == _NO_EXPECTED_SIZE else expected - len(members)
-    return (set_iterator, (members, _still_to_give(iterator, members), size_change,
-                           _field(iterator, _SI_LEN).value))  # fmt: skip
+    remaining, left = _still_to_give(iterator, members), _field(iterator, _SI_LEN).value
+    return (set_iterator, (module_objects.referenced(members), remaining, size_change, left))
 
 
 def _still_to_give(iterator: Any, members: set | frozenset) -> tuple:

@@ -4,11 +4,22 @@ An object is *module-level* when a global name of an imported module is bound to
 ``vars(sys.modules[module])[name] is obj`` at the moment the snapshot is taken, and it is not a
 plain value whose identity means nothing: numbers, strings, bytes, None/True/False/Ellipsis,
 the empty tuple and the empty frozenset (these are copied, as before). Such an object is saved
-as the pair (module, name), wherever the snapshot meets it -- a local, an item of a list, an
-attribute of an instance, the list a for-loop runs over -- and a resume gets back the object
-that name is bound to then: in the same process, the very same object; in a new process, the
-object the module's import created. It belongs to the code, not to the session, so the
-session does not carry a copy of it (nor the changes made to it).
+as the pair (module, name), and a resume gets back the object that name is bound to then: in
+the same process, the very same object; in a new process, the object the module's import
+created. It belongs to the code, not to the session, so the session does not carry a copy of
+it (nor the changes made to it).
+
+Where the rule applies:
+
+* a module-level object that is not a built-in container (a sentinel, an instance, a compiled
+  regex, a lambda, a partial ...) wherever the snapshot meets it: pickle asks the engine about
+  every such object (``reducer_override``);
+* a module-level list, dict, set, frozenset, tuple or bytearray wherever the engine gets to
+  see it: held by a local, by a loop or any list/tuple/dict/set iterator or dict view, by a
+  closure cell, a function's defaults, a bound method, an exception, or an attribute of an
+  object. Inside another list, dict, set or tuple it is copied: pickle writes built-in
+  containers without asking, and asking about every object instead (``persistent_id``)
+  would make every save several times slower.
 
 What is *not* module-level:
 
@@ -18,7 +29,7 @@ What is *not* module-level:
 * classes, functions and methods defined at module level need no name of their own: pickle
   already saves them by their qualified name (and enum members by their class);
 * operating-system resources and running state (open files, sockets, locks, threads,
-  generators): refused, even when a module global binds them (see pickling.py).
+  generators): refused, even when a module global binds them (see resources.py).
 
 The names are found by an index from object identity to (module, name), built from
 ``sys.modules`` when a snapshot is first taken and rebuilt whenever a module is imported. The
@@ -39,7 +50,6 @@ import types
 from typing import Any
 
 from . import registry
-from .closures import is_named
 from .errors import SnapshotMismatchError
 from .resources import is_resource
 
@@ -49,10 +59,15 @@ _VALUE_TYPES = frozenset(
 )
 #: Singletons that many unrelated names may be bound to.
 _SHARED_EMPTY = (id(()), id(frozenset()))
+#: The built-in containers pickle writes without asking reducer_override.
+CONTAINER_TYPES = frozenset({list, dict, set, frozenset, tuple, bytearray})
 
+_MISSING = object()
 _lock = threading.Lock()
 #: id(object) -> (module name, global name), over every module.
 _names: dict[int, tuple[str, str]] = {}
+#: The ids of `_names` that are built-in containers.
+_containers: frozenset[int] = frozenset()
 #: How many modules the index was built from (a new import rebuilds it).
 _modules_indexed = -1
 #: Program module name -> (ids of its global values, ids of those that are objects) when it
@@ -71,6 +86,83 @@ def reference(obj: Any) -> tuple[str, str] | None:
     return entry
 
 
+class ModuleReference:
+    """Stands for a module-level container in what is pickled: saved as its (module, name)."""
+
+    __slots__ = ("where",)
+
+    def __init__(self, where: tuple[str, str]) -> None:
+        self.where = where
+
+    def __reduce__(self) -> tuple:
+        return (resolve, self.where)
+
+
+def holds_container(values: Any) -> bool:
+    """Whether any of `values` may be a module-level container (cheap; `referenced` checks)."""
+    return not _containers.isdisjoint(map(id, values))
+
+
+def referenced(value: Any) -> Any:
+    """`value`, or a `ModuleReference` standing for it if it is a module-level container."""
+    if id(value) in _containers:
+        where = reference(value)
+        if where is not None:
+            return ModuleReference(where)
+    return value
+
+
+def referenced_items(values: tuple) -> tuple:
+    """`values` with each module-level container replaced by its reference."""
+    return tuple(map(referenced, values)) if holds_container(values) else values
+
+
+def referenced_values(mapping: dict) -> dict:
+    """A copy of `mapping` whose module-level container values are references (or `mapping`
+    itself if it holds none)."""
+    if not holds_container(mapping.values()):
+        return mapping
+    return {key: referenced(value) for key, value in mapping.items()}
+
+
+def is_named(obj: Any) -> bool:
+    """Whether pickle can save `obj` by reference: its module and qualified name lead to it."""
+    module = sys.modules.get(getattr(obj, "__module__", None) or "")
+    qualname = getattr(obj, "__qualname__", "")
+    if module is None or "<" in qualname:
+        return False
+    first, *rest = qualname.split(".")
+    # not getattr on the module: its __getattr__ may warn or import
+    target = getattr(module, "__dict__", {}).get(first, _MISSING)
+    for part in rest:
+        target = getattr(target, part, _MISSING)
+    return target is obj
+
+
+def reduce_holder(obj: Any, protocol: int) -> Any:
+    """For an object whose attributes hold a module-level container: its own reduction with
+    those attributes saved as references; NotImplemented (pickle's own) otherwise."""
+    if not type(obj).__dictoffset__ or not holds_container(obj.__dict__.values()):
+        return NotImplemented
+    reduction = obj.__reduce_ex__(protocol)
+    if not isinstance(reduction, tuple) or len(reduction) < 3:
+        return reduction
+    state = reduction[2]
+    if isinstance(state, dict):
+        state = referenced_values(state)
+    elif isinstance(state, tuple) and len(state) == 2 and isinstance(state[0], dict):
+        state = (referenced_values(state[0]), state[1])  # (__dict__, __slots__ values)
+    return (*reduction[:2], state, *reduction[3:])
+
+
+def reduce_builtin_method(method: types.BuiltinMethodType) -> Any:
+    """A method of a module-level container (``ITEMS.append``) is bound to the module's own."""
+    owner = method.__self__
+    if id(owner) in _containers and reference(owner) is not None:
+        return (getattr, (referenced(owner), method.__name__))
+    return NotImplemented
+
+
 def refresh() -> None:
     """Bring the index up to date (called once per snapshot, before pickling)."""
     if len(sys.modules) != _modules_indexed:
@@ -85,12 +177,12 @@ def refresh() -> None:
 def _changed(name: str, module: types.ModuleType) -> bool:
     """Whether a global of `module` is bound to another object than when it was indexed
     (rebinding a number or a string, as a counter does, is no change)."""
-    values = list(vars(module).values())
-    ids = tuple(map(id, values))
+    namespace = vars(module)
+    ids = tuple(map(id, namespace.values()))  # one C call: no other thread runs meanwhile
     known = _program_values.get(name)
     if known is not None and ids == known[0]:
         return False
-    objects = tuple(id(value) for value in values if not _saved_otherwise(value))
+    objects = tuple(id(value) for value in list(namespace.values()) if not _saved_otherwise(value))
     _program_values[name] = (ids, objects)
     return known is None or objects != known[1]
 
@@ -120,14 +212,15 @@ def reduce_module(module: types.ModuleType) -> tuple:
 
 
 def _rebuild() -> None:
-    global _names, _modules_indexed
+    global _modules_indexed
     with _lock:
         modules = list(sys.modules.items())
         names: dict[int, tuple[str, str]] = {}
+        containers: set[int] = set()
         for module_name, module in modules:
             if isinstance(module, types.ModuleType):
-                _index_module(names, module_name, module)
-        _names = names
+                _index_module(names, containers, module_name, module)
+        _publish(names, containers)
         _modules_indexed = len(modules)
         _program_values.clear()
         for name in registry.program_modules():
@@ -139,11 +232,15 @@ def _rebuild() -> None:
 def _reindex(name: str, module: types.ModuleType) -> None:
     """Add the objects a program module's globals are bound to now (stale entries stay and
     are refused by `reference`, which checks the binding)."""
-    global _names
     with _lock:
-        names = dict(_names)
-        _index_module(names, name, module)
-        _names = names
+        names, containers = dict(_names), set(_containers)
+        _index_module(names, containers, name, module)
+        _publish(names, containers)
+
+
+def _publish(names: dict[int, tuple[str, str]], containers: set[int]) -> None:
+    global _names, _containers
+    _names, _containers = names, frozenset(containers)
 
 
 def _saved_otherwise(value: Any) -> bool:
@@ -155,7 +252,9 @@ def _saved_otherwise(value: Any) -> bool:
     return isinstance(value, types.ModuleType) or is_resource(value)
 
 
-def _index_module(names: dict, module_name: str, module: types.ModuleType) -> None:
+def _index_module(
+    names: dict, containers: set[int], module_name: str, module: types.ModuleType
+) -> None:
     namespace = getattr(module, "__dict__", None)
     if type(namespace) is not dict:
         return
@@ -167,3 +266,5 @@ def _index_module(names: dict, module_name: str, module: types.ModuleType) -> No
         # The first binding wins, except that a real module is preferred to __main__.
         if known is None or (known[0] == "__main__" and module_name != "__main__"):
             names[key] = (module_name, name)
+            if type(value) in CONTAINER_TYPES:
+                containers.add(key)

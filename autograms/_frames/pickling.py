@@ -5,7 +5,7 @@ What a snapshot saves, and where each rule lives:
 
 ========================================  ===================================================
 module-level objects (``MISSING``, a      a reference (module, name): the very same object
-module list, a compiled regex, ...)       comes back (module_objects.py)
+module list, a compiled regex, ...)       comes back (module_objects.py: where exactly)
 cells, nested functions, lambdas,         their contents, code (by where it is) and closure,
 bound methods, code objects               so closures stay shared (closures.py)
 modules                                   by name
@@ -19,13 +19,12 @@ generators, frames
 anything else                             as plain pickle saves it
 ========================================  ===================================================
 
-A snapshot is two pickles in one stream, sharing one memo: the frames' values, then the state
-the caller saves alongside them (the dialog layer's memory). Each is written in one pass of the
-C pickler through its hooks: `reducer_override` (the types above, resources refused), the usual
-copyreg dispatch and, for the frames only, `persistent_id`, called for every object, which
-saves module-level lists, dicts and sets by reference too. The state, often large (a
-conversation log), is spared that per-object call: module-level objects in it are saved by
-reference too, except built-in containers, which pickle never asks about and which are copied.
+Everything is written in one pass of the C pickler, through `reducer_override` (asked about
+every object that is not a number, string or built-in container: the types above, module-level
+objects, resources refused) and the usual copyreg dispatch; the frames' locals that are
+module-level containers are replaced by references first. Nothing asks about every object
+(``persistent_id`` would make each save several times slower), which is why a module-level
+list inside another list is copied (see module_objects.py).
 
 Only when a pass fails is it done again handing the objects that neither pickle nor these rules
 can save (a class defined inside a function, a property object, ...) to dill, one object at a
@@ -41,6 +40,7 @@ import pickle
 import types
 import weakref
 from collections.abc import Callable
+from itertools import chain
 from typing import Any
 
 from . import closures, live_iterators, module_objects, saved_exceptions, weakrefs
@@ -53,66 +53,57 @@ _REDUCERS: dict[type, Callable[[Any], Any]] = {
     types.CellType: closures.reduce_cell,
     types.FunctionType: closures.reduce_function,
     types.MethodType: closures.reduce_method,
+    types.BuiltinMethodType: module_objects.reduce_builtin_method,
     types.CodeType: closures.reduce_code,
     types.ModuleType: module_objects.reduce_module,
     types.TracebackType: saved_exceptions.reduce_traceback,
     weakref.ReferenceType: weakrefs.reduce_ref,
+    module_objects.ModuleReference: module_objects.ModuleReference.__reduce__,
     live_iterators.SET_ITERATOR: live_iterators.reduce_set_iterator,
     **dict.fromkeys(live_iterators.DICT_ITERATOR_TYPES, live_iterators.reduce_dict_iterator),
     **dict.fromkeys(live_iterators.DICT_VIEWS, live_iterators.reduce_dict_view),
+    **dict.fromkeys(
+        live_iterators.SEQUENCE_ITERATOR_TYPES, live_iterators.reduce_sequence_iterator
+    ),
 }
-#: Types whose instances need nothing from reducer_override (not resources, exceptions or
-#: classes); a cache, bounded.
+#: Types whose instances need no more than `module_objects.reduce_holder` (not resources,
+#: exceptions or classes); a cache, bounded.
 _plain_types: set[type] = set()
 _PLAIN_TYPES_SIZE = 4096
 
 
 def _reduce(obj: Any) -> Any:
-    """reducer_override of every pass: a reduce tuple, or NotImplemented for pickle's own."""
+    """reducer_override: a reduce tuple, or NotImplemented for pickle's own."""
+    where = module_objects.reference(obj)
+    if where is not None:
+        return (module_objects.resolve, where)
     kind = type(obj)
     reducer = _REDUCERS.get(kind)
     if reducer is not None:
         return reducer(obj)
-    if kind in _plain_types:
-        return NotImplemented
-    if is_resource(obj):
-        raise ResourceRefused(obj)
-    if isinstance(obj, BaseException):
-        return saved_exceptions.reduce_exception(obj)
-    if isinstance(obj, type):
-        return NotImplemented if closures.is_named(obj) else _by_dill(obj)
-    if len(_plain_types) >= _PLAIN_TYPES_SIZE:
-        _plain_types.clear()
-    _plain_types.add(kind)
-    return NotImplemented
+    if kind not in _plain_types:
+        if is_resource(obj):
+            raise ResourceRefused(obj)
+        if isinstance(obj, BaseException):
+            return saved_exceptions.reduce_exception(obj)
+        if isinstance(obj, type):
+            return NotImplemented if module_objects.is_named(obj) else _by_dill(obj)
+        if len(_plain_types) >= _PLAIN_TYPES_SIZE:
+            _plain_types.clear()
+        _plain_types.add(kind)
+    return module_objects.reduce_holder(obj, PROTOCOL)
 
 
-class _StatePickler(pickle.Pickler):
-    """For the state saved alongside the frames: module-level objects other than built-in
-    containers are saved by reference (reducer_override is not asked about those)."""
-
-    def reducer_override(self, obj: Any) -> Any:
-        where = module_objects.reference(obj)
-        if where is not None:
-            return (module_objects.resolve, where)
-        return _reduce(obj)
-
-
-class _FramesPickler(pickle.Pickler):
-    """For the frames' values: every module-level object is saved by reference."""
-
-    def persistent_id(self, obj: Any) -> tuple[str, str] | None:
-        return module_objects.reference(obj)
-
+class _SnapshotPickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
         return _reduce(obj)
 
 
-class _DillFallback:
+class _DillFallbackPickler(pickle.Pickler):
     """Also hands the objects whose own reduction fails to dill, one object each."""
 
     def reducer_override(self, obj: Any) -> Any:
-        reduction = super().reducer_override(obj)  # type: ignore[misc]
+        reduction = _reduce(obj)
         if reduction is not NotImplemented or type(obj) in copyreg.dispatch_table:
             return reduction
         if isinstance(obj, type):
@@ -123,66 +114,31 @@ class _DillFallback:
             return _by_dill(obj)
 
 
-class _StatePicklerWithDill(_DillFallback, _StatePickler):
-    pass
-
-
-class _FramesPicklerWithDill(_DillFallback, _FramesPickler):
-    pass
-
-
-class _SnapshotUnpickler(pickle.Unpickler):
-    def persistent_load(self, pid: tuple[str, str]) -> Any:
-        return module_objects.resolve(*pid)
-
-
-def dump_snapshot(frames: Any, state: Any) -> bytes:
-    """Serialize the frames' values, then the state saved alongside them (objects they share
-    stay shared). Raises ResourceRefused, or the pickler's error if it cannot."""
+def dump_snapshot(frames: tuple[dict[str, Any], ...], state: Any) -> bytes:
+    """Serialize the frames' values (one dict per frame) and the state saved alongside them;
+    objects they share stay shared. Raises ResourceRefused, or the pickler's error."""
     module_objects.refresh()
-    try:
-        return _dump_pair(_FramesPickler, _StatePickler, frames, state)
-    except ResourceRefused:
-        raise
-    except Exception:  # noqa: BLE001 - something only dill can save: hand it just that
-        return _dump_pair(_FramesPicklerWithDill, _StatePicklerWithDill, frames, state)
+    if module_objects.holds_container(chain.from_iterable(map(dict.values, frames))):
+        frames = tuple(map(module_objects.referenced_values, frames))
+    return dumps((frames, state))
 
 
-def _dump_pair(frames_class: type, state_class: type, frames: Any, state: Any) -> bytes:
-    buffer = io.BytesIO()
-    frames_pickler = frames_class(buffer, protocol=PROTOCOL)
-    frames_pickler.dump(frames)
-    state_pickler = state_class(buffer, protocol=PROTOCOL)
-    state_pickler.memo = frames_pickler.memo  # one memo: shared objects stay shared
-    state_pickler.dump(state)
-    return buffer.getvalue()
-
-
-def load_snapshot(blob: bytes | memoryview) -> tuple[Any, Any]:
+def load_snapshot(blob: bytes | memoryview) -> tuple[tuple[dict[str, Any], ...], Any]:
     """The frames' values and the state `dump_snapshot` saved. Untrusted input must be
-    authenticated first.
-
-    Snapshots written before this format (one pickle of the pair, plain pickle or dill) load
-    too: a dill stream names the dill functions it needs, so dill (slow to import) is only
-    loaded for those.
-    """
-    stream = io.BytesIO(blob)
-    unpickler = _SnapshotUnpickler(stream)
-    frames = unpickler.load()
-    if stream.tell() == len(blob):
-        return frames  # the older format: one pickle of (frames, state)
-    return frames, unpickler.load()
+    authenticated first. (Snapshots written with dill load too: a dill stream names the dill
+    functions it needs, so dill, slow to import, is only loaded for those.)"""
+    return loads(blob)
 
 
 def dumps(value: Any) -> bytes:
-    """Serialize one value as the frames' values are (see `dump_snapshot`)."""
-    module_objects.refresh()
+    """Serialize `value` (see the module docstring); raises ResourceRefused, or the pickler's
+    error if it cannot."""
     try:
-        return _dump(_FramesPickler, value)
+        return _dump(_SnapshotPickler, value)
     except ResourceRefused:
         raise
     except Exception:  # noqa: BLE001 - something only dill can save: hand it just that
-        return _dump(_FramesPicklerWithDill, value)
+        return _dump(_DillFallbackPickler, value)
 
 
 def _dump(pickler_class: type[pickle.Pickler], value: Any) -> bytes:
@@ -193,7 +149,7 @@ def _dump(pickler_class: type[pickle.Pickler], value: Any) -> bytes:
 
 def loads(blob: bytes | memoryview) -> Any:
     """Deserialize what `dumps` produced. Untrusted input must be authenticated first."""
-    return _SnapshotUnpickler(io.BytesIO(blob)).load()
+    return pickle.loads(blob)
 
 
 def _by_dill(obj: Any) -> tuple:

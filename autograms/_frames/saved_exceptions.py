@@ -22,6 +22,8 @@ import sys
 import types
 from typing import Any
 
+from . import module_objects
+
 
 PROTOCOL = 5
 
@@ -47,8 +49,10 @@ def reduce_exception(exc: BaseException) -> Any:
     reduction = _own_reduction(exc)
     if not isinstance(reduction, tuple) or len(reduction) > 3:
         return NotImplemented  # a custom protocol: leave it to pickle (the chain is lost)
-    factory, args = reduction[0], reduction[1]
+    factory, args = reduction[0], module_objects.referenced_items(reduction[1])
     own_state = reduction[2] if len(reduction) > 2 else None
+    if isinstance(own_state, dict):
+        own_state = module_objects.referenced_values(own_state)
     chain = (exc.__cause__, exc.__context__, exc.__suppress_context__, exc.__traceback__)
     return (factory, args, (own_state, *chain), None, None, restore_exception_state)
 

@@ -115,12 +115,13 @@ def test_module_level_objects_are_not_copied_into_the_session() -> None:
     assert b"module_objects_bot" in snapshot and b"BIG" in snapshot
 
 
-def test_objects_only_reachable_through_a_module_container_are_copied() -> None:
-    # The documented rule: TABLE is module-level, TABLE["row"] is not (no name binds it).
+def test_what_the_rule_leaves_out_is_copied() -> None:
+    # The documented rule: TABLE is module-level, TABLE["row"] is not (no name binds it), and a
+    # module-level list inside another list is copied.
     autogram = Autogram(root_function=module_objects_bot.row_holder, test_mode=True)
     _, memory = autogram.reply()
     text, _ = autogram.reply("go", memory_object=autogram.deserialize(autogram.serialize(memory)))
-    assert text == "table is TABLE: True; row is TABLE['row']: False"
+    assert text == ("table is TABLE: True; row is TABLE['row']: False; nested[0] is ITEMS: False")
 
 
 def test_a_global_bound_while_the_program_runs_is_module_level_at_the_next_pause() -> None:

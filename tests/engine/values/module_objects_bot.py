@@ -22,6 +22,11 @@ THING = Thing()
 BIG = list(range(20000))
 
 
+class Holder:
+    def __init__(self, items):
+        self.items = items
+
+
 def helper():
     return "helper"
 
@@ -40,7 +45,15 @@ def chatbot(user_reply=None):
     cls, fn, lam, big, thing = Thing, alias, items_reader, BIG, THING
     ref = weakref.ref(THING)
     nested = lambda: ITEMS  # noqa: E731 - reads the module global after the resume
-    pending = iter(ITEMS)
+    pending, table_keys = iter(ITEMS), iter(TABLE)
+    holder, error, append = Holder(ITEMS), ValueError(ITEMS), ITEMS.append
+
+    def default(x=ITEMS):
+        return x
+
+    def through_cell():
+        return items
+
     reply("paused holding module objects")
     identities = [
         v is MISSING,
@@ -57,6 +70,12 @@ def chatbot(user_reply=None):
         ref() is THING,
         nested() is ITEMS,
         next(pending) == 1,
+        next(table_keys) == "row",
+        holder.items is ITEMS,
+        error.args[0] is ITEMS,
+        append.__self__ is ITEMS,
+        default() is ITEMS,
+        through_cell() is ITEMS,
     ]
     items.append(3)
     seen_by_module = list(ITEMS)
@@ -67,9 +86,12 @@ def chatbot(user_reply=None):
 
 @autograms_function()
 def row_holder():
-    table, row = TABLE, TABLE["row"]
-    reply("holding TABLE and TABLE['row']")
-    return reply(f"table is TABLE: {table is TABLE}; row is TABLE['row']: {row is TABLE['row']}")
+    table, row, nested = TABLE, TABLE["row"], [ITEMS]
+    reply("holding TABLE, TABLE['row'] and [ITEMS]")
+    return reply(
+        f"table is TABLE: {table is TABLE}; row is TABLE['row']: {row is TABLE['row']}; "
+        f"nested[0] is ITEMS: {nested[0] is ITEMS}"
+    )
 
 
 CACHE = None

@@ -5,22 +5,18 @@ sessions, rewrites the module (same module name) and checks the sessions against
 `autograms.deploys.check_session`, then compares the verdict with what loading and replying does.
 """
 
-import importlib
-import itertools
-import shutil
-import sys
-import textwrap
-import uuid
-
 import pytest
 
-from autograms import Autogram, SessionCodeError
+from autograms import SessionCodeError
 from autograms.deploys import Verdict, check_session
 
-HEAD = """
-from autograms import autograms_function
-from autograms.functional import reply
-"""
+from .deploys_support import HEAD, make_bot, play, run_to_end
+
+
+@pytest.fixture
+def bot(tmp_path, monkeypatch):
+    yield from make_bot(tmp_path, monkeypatch)
+
 
 TWO = (
     HEAD
@@ -32,47 +28,6 @@ def chatbot():
     return reply(a + b)
 """
 )
-
-_counter = itertools.count()
-
-
-@pytest.fixture
-def bot(tmp_path, monkeypatch):
-    """bot(src) (re)writes and imports one module; returns an Autogram on its chatbot."""
-    name = f"outside_deploy_{uuid.uuid4().hex[:8]}_{next(_counter)}"
-    monkeypatch.syspath_prepend(str(tmp_path))
-
-    def load(src):
-        (tmp_path / f"{name}.py").write_text(textwrap.dedent(src))
-        shutil.rmtree(tmp_path / "__pycache__", ignore_errors=True)
-        sys.modules.pop(name, None)
-        importlib.invalidate_caches()
-        module = importlib.import_module(name)
-        return Autogram(root_function=module.chatbot, test_mode=True)
-
-    yield load
-    sys.modules.pop(name, None)
-
-
-def play(autogram, messages):
-    """The serialized session after the first turn and after each message."""
-    text, memory = autogram.reply()
-    out = [autogram.serialize(memory)]
-    for message in messages:
-        text, memory = autogram.reply(message, memory_object=memory)
-        out.append(autogram.serialize(memory))
-    return out
-
-
-def run_to_end(autogram, blob, messages=("x", "y", "z")):
-    memory = autogram.deserialize(blob)
-    replies = []
-    for message in messages:
-        text, memory = autogram.reply(message, memory_object=memory)
-        replies.append(text)
-        if text is None:
-            break
-    return replies
 
 
 def test_unchanged_code_resumes_here(bot):

@@ -2,7 +2,7 @@
 PYTHONS := 3.11.7 3.12.1 3.13.0
 PYTEST_ARGS ?=
 
-.PHONY: test fuzz test-llm local-model bench bench-compare bench-stores bench-serve demo venvs system-deps clean
+.PHONY: test fuzz test-llm local-model bench bench-compare bench-stores bench-serve bench-decisions demo venvs system-deps clean
 
 ## test: run the whole test suite under every supported CPython; fails if any interpreter fails
 ## (all venvs are created first: some tests load a session saved by another interpreter)
@@ -51,6 +51,11 @@ bench-stores: venvs
 ## workers, a fake model at a fixed token rate); writes benchmarks/results/serve.{md,json}
 bench-serve: venvs
 	@.venv/3.12.1/bin/python -m benchmarks.serve $(BENCH_SERVE_ARGS)
+
+## bench-decisions: decision accuracy of the local model on labelled recruiter and tutor decisions,
+## in every decision form, on every installed backend; writes benchmarks/results/decisions.{md,json}
+bench-decisions:
+	@py=$$(tools/venv.sh 3.12.1 test,local | tail -n 1) && $$py -m benchmarks.decisions $(BENCH_DECISIONS_ARGS)
 
 ## local-model: build llama.cpp's llama-server once into ~/.cache/autograms (~10 min on 2 cores;
 ## the steps and the elapsed time show on the way)

@@ -16,6 +16,7 @@ ready-made OpenAI messages (AutoGRAMS' ``call_classifier`` and ``completions_*``
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -47,7 +48,18 @@ def yes_or_no(
     """True if the model answers Yes to ``question`` about the last ``max_turns`` turns."""
     text, labels = yes_no_question(question, config.default_question_prompt)
     messages = _messages(config, conversation, text, max_turns, kwargs, "yes_or_no")
-    result = decide(client, config, messages, question, labels, labels, "yes_or_no", **kwargs)
+    baseline = _baseline_messages(config, conversation, text, max_turns, kwargs, "yes_or_no")
+    result = decide(
+        client,
+        config,
+        messages,
+        question,
+        labels,
+        labels,
+        "yes_or_no",
+        baseline_messages=baseline,
+        **kwargs,
+    )
     return Result(result.value == 0, result.calls, result.text)
 
 
@@ -67,7 +79,18 @@ def multiple_choice(
         return Result(0, (), "")
     text, labels = choice_question(question, choices, config.default_question_prompt)
     messages = _messages(config, conversation, text, max_turns, kwargs, "multiple_choice")
-    return decide(client, config, messages, question, labels, choices, "multiple_choice", **kwargs)
+    baseline = _baseline_messages(config, conversation, text, max_turns, kwargs, "multiple_choice")
+    return decide(
+        client,
+        config,
+        messages,
+        question,
+        labels,
+        choices,
+        "multiple_choice",
+        baseline_messages=baseline,
+        **kwargs,
+    )
 
 
 def multiple_choice_logits(
@@ -128,11 +151,15 @@ def decide(
     labels: Sequence[str],
     choices: Sequence[str],
     helper: str,
+    *,
+    baseline_messages: Sequence[Mapping[str, Any]] | None = None,
     **kwargs: Any,
 ) -> Result[int]:
     """Index of the label the model answers to ``messages`` (in the config's classifier
     mode). ``choices`` are the texts the labels stand for; ``question`` names the decision
-    in errors. Keywords: model, timeout and request parameters."""
+    in errors; ``baseline_messages`` are the messages without the user's words (for models
+    that calibrate label scores, see `autograms.models.choices`). Keywords: model, timeout
+    and request parameters."""
     options = split_kwargs(helper, _without_prompt_options(kwargs))
     if config.resolved_classifier_mode == "logit":
         request = _logit_request(
@@ -160,6 +187,7 @@ def decide(
         output=OutputSpec("decision", schema),
         choices=tuple(labels),
         params={"temperature": 0, "max_tokens": DECISION_MAX_TOKENS, **options.params},
+        baseline_messages=baseline_messages,
     )
     return complete_with_repair(
         client, request, lambda out: read_label(out, labels, choices), _failure(question, choices)
@@ -256,6 +284,31 @@ def _messages(
         question=True,
         multi_modal_inputs=options.multi_modal_inputs,
     )
+
+
+#: what stands for the user's words in a decision's baseline prompt
+CONTENT_FREE = "N/A"
+
+
+def _baseline_messages(
+    config: AutogramConfig,
+    conversation: Conversation,
+    text: str,
+    max_turns: int | None,
+    kwargs: Mapping[str, Any],
+    helper: str,
+) -> list[dict[str, Any]] | None:
+    """The decision's prompt with the words of the last user message replaced by
+    `CONTENT_FREE`: the question asked about no message in particular, which a model that
+    scores labels uses to measure its own leaning (see `autograms.models.choices`); None
+    when the conversation has no user message."""
+    turns = list(conversation.turns)
+    for index in range(len(turns) - 1, -1, -1):
+        if turns[index].get("role") == "user":
+            turns[index] = {**turns[index], "content": CONTENT_FREE}
+            baseline = dataclasses.replace(conversation, turns=turns)
+            return _messages(config, baseline, text, max_turns, kwargs, helper)
+    return None
 
 
 def _failure(question: str, choices: Sequence[str]) -> Any:

@@ -458,8 +458,13 @@ def _local_model(
                 embedding_api_key=embeddings.api_key,
             )
         config = with_fields(config, **fields)
-        # The server's structured-output form is known: asked in it from the first call.
-        model = OpenAICompatModel(config, output_modes={server.base_url: server.output_mode})
+        # The server's abilities are known: structured output asked in the form it accepts
+        # from the first call, decisions made the way that suits a small local model.
+        model = OpenAICompatModel(
+            config,
+            output_modes={server.base_url: server.output_mode},
+            decision_forms={server.base_url: server.decision_form},
+        )
         yield config, model
     finally:
         if embeddings is not None:

@@ -737,6 +737,12 @@ class LocalModelServer(LocalServerProcess):
         backend = self.backend or self._resolve_backend()
         return backend.output_mode
 
+    #: how decisions are held to their options on the local model: label scores,
+    #: calibrated (`autograms.models.choices`; both backends return top_logprobs). Small
+    #: models answer nearly every question the same way when asked for text;
+    #: `benchmarks/results/decisions.md` has the measurements.
+    decision_form: ClassVar[str] = "scored"
+
     def __repr__(self) -> str:
         state = f"running at {self.base_url}" if self.running else "stopped"
         kind = self.backend.kind if self.backend else "backend not chosen"

@@ -27,16 +27,18 @@ Structured output request forms, tried in order until a server accepts one:
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import openai
 
 from ..config import AutogramConfig
+from .choices import DECISION_FORMS, TOP_LOGPROBS, calibrated_choice, label_grammar, label_logprobs
 from .endpoints import Endpoint, resolve_endpoint
 from .errors import ModelCallError
 from .records import (
@@ -66,6 +68,8 @@ _FORMAT_REJECTION_MARKERS = ("response_format", "json_schema", "grammar")
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 #: texts per embeddings request
 EMBEDDING_BATCH = 256
+#: baseline scores of decisions kept per model object (one per question and agent message)
+PRIORS_KEPT = 256
 
 
 class OpenAICompatModel:
@@ -77,20 +81,28 @@ class OpenAICompatModel:
         *,
         sleep: Callable[[float], None] = time.sleep,
         output_modes: Mapping[str, str] | None = None,
+        decision_forms: Mapping[str, str] | None = None,
     ) -> None:
         """`output_modes` maps a server's base URL to the structured-output form it accepts
-        (one of `OUTPUT_MODES`), for servers whose abilities the caller knows."""
+        (one of `OUTPUT_MODES`), `decision_forms` to the way its decisions are held to
+        their options (one of `choices.DECISION_FORMS`; default ``output``), for servers
+        whose abilities the caller knows."""
         self.config = config
         self._sleep = sleep
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], openai.OpenAI] = {}
         self._preset = {url.rstrip("/"): mode for url, mode in (output_modes or {}).items()}
+        self._decision_forms = {
+            url.rstrip("/"): _checked_form(form) for url, form in (decision_forms or {}).items()
+        }
+        #: (base URL, model, baseline messages as JSON) -> label scores, at most PRIORS_KEPT
+        self._priors: dict[tuple[str, str, str], dict[str, float]] = {}
 
     def __repr__(self) -> str:
         return f"OpenAICompatModel(chatbot_type={self.config.chatbot_type!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (self.config, self._preset))
+        return (_rebuild, (self.config, self._preset, self._decision_forms))
 
     def close(self) -> None:
         """Close the HTTP connections (the model stays usable; they reopen on demand)."""
@@ -112,11 +124,31 @@ class OpenAICompatModel:
         preset = self._preset.get(endpoint.base_url)
         return max(learnt, modes.index(preset)) if preset in modes else learnt
 
+    def decision_form(self, role: str = "classifier") -> str:
+        """How decisions sent to ``role``'s server are held to their options."""
+        endpoint = resolve_endpoint(self.config, role)
+        return self._decision_forms.get(endpoint.base_url, "output")
+
     def complete(self, request: ChatRequest) -> ChatResult:
         """Answer one chat request (retrying transient failures)."""
         endpoint = resolve_endpoint(self.config, request.role)
         model = request.model or endpoint.model
         start = time.perf_counter()
+        form = self._decision_forms.get(endpoint.base_url, "output")
+        if request.kind == "decision" and request.choices and form != "output":
+            decided = self._decide(endpoint, request, model, form)
+            if decided is not None:
+                response, attempts, text = decided
+                return _chat_result(
+                    response,
+                    request,
+                    endpoint,
+                    model,
+                    form,
+                    attempts,
+                    time.perf_counter() - start,
+                    text=text,
+                )
         if request.output is None:
             response, attempts = self._send(endpoint, request, _chat_params(request, model), None)
             mode = None
@@ -217,6 +249,54 @@ class OpenAICompatModel:
             request={"texts": len(texts)},
         )
         return EmbeddingResult(vectors=vectors, call=call)
+
+    def _decide(
+        self, endpoint: Endpoint, request: ChatRequest, model: str, form: str
+    ) -> tuple[Any, int, str | None] | None:
+        """A decision in `form` ("gbnf" or "scored"): (response, attempts, the label chosen,
+        or None to read it from the response); None when the server gave no label scores
+        (the caller then asks in the ``output`` form)."""
+        params = _chat_params(replace(request, output=None), model)
+        if form == "gbnf":
+            extra = dict(params.get("extra_body") or {})
+            extra["grammar"] = label_grammar(request.choices)
+            params["extra_body"] = extra
+            response, attempts = self._send(endpoint, request, params, None)
+            return response, attempts, None
+        params.update(max_tokens=1, temperature=0, logprobs=True, top_logprobs=TOP_LOGPROBS)
+        params.pop("max_completion_tokens", None)
+        response, attempts = self._send(endpoint, request, params, None)
+        scores = _label_scores(response, request.choices)
+        if scores is None:
+            logger.info("%s gave no scores for %s; asking for output", endpoint.base_url, model)
+            return None
+        baseline, tries = self._prior(endpoint, request, params)
+        return response, attempts + tries, calibrated_choice(scores, baseline)
+
+    def _prior(
+        self, endpoint: Endpoint, request: ChatRequest, params: dict[str, Any]
+    ) -> tuple[dict[str, float] | None, int]:
+        """The label scores of the request's baseline messages (kept), and requests sent."""
+        if request.baseline_messages is None:
+            return None, 0
+        key = (
+            endpoint.base_url,
+            str(params.get("model")),
+            json.dumps(request.baseline_messages, sort_keys=True, default=str),
+        )
+        with self._lock:
+            known = self._priors.get(key)
+        if known is not None:
+            return known, 0
+        baseline = {**params, "messages": list(request.baseline_messages)}
+        response, attempts = self._send(endpoint, request, baseline, None)
+        scores = _label_scores(response, request.choices)
+        if scores is not None:
+            with self._lock:
+                if len(self._priors) >= PRIORS_KEPT:
+                    self._priors.pop(next(iter(self._priors)))
+                self._priors[key] = scores
+        return scores, attempts
 
     def _send_structured(
         self, endpoint: Endpoint, request: ChatRequest, spec: OutputSpec, model: str
@@ -367,8 +447,23 @@ class FormMemory:
 FORMS = FormMemory()
 
 
-def _rebuild(config: AutogramConfig, preset: Mapping[str, str]) -> OpenAICompatModel:
-    return OpenAICompatModel(config, output_modes=preset)
+def _rebuild(
+    config: AutogramConfig, preset: Mapping[str, str], forms: Mapping[str, str]
+) -> OpenAICompatModel:
+    return OpenAICompatModel(config, output_modes=preset, decision_forms=forms)
+
+
+def _checked_form(form: str) -> str:
+    if form not in DECISION_FORMS:
+        raise ValueError(f"unknown decision form {form!r}: expected one of {DECISION_FORMS}")
+    return form
+
+
+def _label_scores(response: Any, labels: Sequence[str]) -> dict[str, float] | None:
+    choices = getattr(response, "choices", None)
+    if not choices:
+        return None
+    return label_logprobs(_top_logprobs(choices[0]), labels)
 
 
 _REJECTED = Failure(transient=False)
@@ -518,6 +613,8 @@ def _chat_result(
     mode: str | None,
     attempts: int,
     latency: float,
+    *,
+    text: str | None = None,
 ) -> ChatResult:
     if not response.choices:
         raise ModelCallError(
@@ -526,7 +623,8 @@ def _chat_result(
             attempts=attempts,
         )
     choice = response.choices[0]
-    text = choice.message.content or ""
+    if text is None:
+        text = choice.message.content or ""
     counts = usage_counts(
         getattr(response, "usage", None), request.messages, text, counter_for_model(model)
     )

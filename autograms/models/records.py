@@ -52,6 +52,9 @@ class ChatRequest:
     choices: tuple[str, ...] = ()
     #: seconds one HTTP request may take (None: the client's default)
     timeout: float | None = None
+    #: for a decision: the same prompt with the user's words left out, which a model that
+    #: scores the labels uses to calibrate them (see `autograms.models.choices`)
+    baseline_messages: Sequence[Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

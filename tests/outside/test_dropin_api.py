@@ -1,0 +1,310 @@
+"""Outside tests (issue 16): an AutoGRAMS 0.6.0 user's documented patterns, run against this library.
+
+Every bot here is written in this file with the API as AutoGRAMS' README and docs show it
+(docs/documentation/*.md of AutoGRAMS 0.6.0); nothing needs the original's source. Test mode only.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from autograms import Autogram, autograms_external, autograms_function
+from autograms.functional import (
+    call_llm,
+    decision_chain,
+    extract_full_conv_history,
+    generate_fixed_dict,
+    generate_fixed_list,
+    generate_list,
+    generate_list_of_dicts,
+    multiple_choice,
+    multiple_choice_logits,
+    reply,
+    reply_instruction,
+    reply_suffix,
+    silent_thought,
+    thought,
+    thought_chain,
+    thought_decision_chain,
+    yes_or_no,
+)
+from autograms.memory import init_user_globals, use_memory
+
+SETTINGS = {"model": "gpt-4o-mini", "max_tokens": 2048, "temperature": 0.3}
+
+user_globals = init_user_globals()
+user_globals["name"] = None
+
+RESULTS: dict = {}
+
+
+@autograms_function()
+def three_replies():
+    reply("one")
+    reply("two")
+    reply("three")
+    reply("four")
+
+
+@autograms_function()
+def every_helper_bot():
+    reply("hi", ADDRESS="start")
+    RESULTS["yes_or_no"] = yes_or_no("q?", **SETTINGS)
+    RESULTS["multiple_choice"] = multiple_choice("q?", ["a", "b"], **SETTINGS)
+    RESULTS["multiple_choice_logits"] = multiple_choice_logits("q?", ["a", "b"], **SETTINGS)
+    RESULTS["generate_list"] = generate_list("a list", **SETTINGS)
+    RESULTS["generate_fixed_list"] = generate_fixed_list("a list", 3, **SETTINGS)
+    RESULTS["generate_fixed_dict"] = generate_fixed_dict("a dict", ["a", "b"], **SETTINGS)
+    RESULTS["generate_list_of_dicts"] = generate_list_of_dicts("dicts", ["a", "b"], **SETTINGS)
+    RESULTS["thought"] = thought("think", **SETTINGS)
+    RESULTS["silent_thought"] = silent_thought("think", **SETTINGS)
+    RESULTS["thought_chain"] = thought_chain("think", ["p1", "p2"], **SETTINGS)
+    RESULTS["decision_chain"] = decision_chain(
+        "decide", [{"question": "q", "choices": ["a", "b"]}], **SETTINGS
+    )
+    RESULTS["call_llm"] = call_llm("hello", **SETTINGS)
+    reply_instruction("respond", **SETTINGS)
+    reply_suffix("respond", **SETTINGS)
+    reply("done")
+
+
+@autograms_function()
+def thought_decision_bot():
+    reply("hi")
+    # docs/documentation/structured_generation_functions.md: each item is a thought or a decision
+    RESULTS["tdc"] = thought_decision_chain(
+        "think, then decide",
+        [
+            {"type": "thought", "prompt": "What does the user want?"},
+            {"type": "decision", "question": "Is the user happy?", "choices": ["yes", "no"]},
+        ],
+    )
+    reply("after")
+
+
+@autograms_function()
+def logging_bot():
+    reply("first")
+    while True:
+        thought("think", temperature=0.1)
+        reply_instruction("answer")
+
+
+@autograms_external()
+def set_name(new):
+    user_globals["name"] = new
+    return "set:" + new
+
+
+def _round_trip(autogram, memory):
+    return autogram.deserialize(autogram.serialize(memory))
+
+
+def test_per_call_model_settings_work_on_every_helper_in_test_mode():
+    RESULTS.clear()
+    autogram = Autogram(root_function=every_helper_bot, test_mode=True)
+    _text, memory = autogram.reply()
+    text, memory = autogram.reply("go", memory_object=_round_trip(autogram, memory))
+    assert isinstance(text, str) and text
+    assert isinstance(RESULTS["yes_or_no"], bool)
+    assert RESULTS["multiple_choice"] in (0, 1)
+    assert len(RESULTS["generate_fixed_list"]) == 3
+    assert set(RESULTS["generate_fixed_dict"]) == {"a", "b"}
+    assert isinstance(RESULTS["call_llm"], str) and len(RESULTS["call_llm"]) > 1
+    text, memory = autogram.reply("more", memory_object=_round_trip(autogram, memory))
+    assert text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="thought_decision_chain raises KeyError 'question' on the documented {'type': 'thought', 'prompt': ...} item",
+)
+def test_thought_decision_chain_accepts_documented_thought_and_decision_items():
+    RESULTS.clear()
+    autogram = Autogram(root_function=thought_decision_bot, test_mode=True)
+    _text, memory = autogram.reply()
+    text, memory = autogram.reply("go", memory_object=memory)
+    assert text == "after"
+    assert len(RESULTS["tdc"]) == 2
+    assert RESULTS["tdc"][1] in ("yes", "no")
+
+
+def test_model_turns_and_history_are_complete_after_round_trips():
+    autogram = Autogram(root_function=logging_bot, test_mode=True)
+    _text, memory = autogram.reply()
+    for i in range(4):
+        _text, memory = autogram.reply(f"u{i}", memory_object=_round_trip(autogram, memory))
+    memory = _round_trip(autogram, memory)
+    turns = memory.memory_dict["model_turns"]
+    users = [e["user_reply"] for e in turns if e["entry_type"] == "user_reply"]
+    assert [u for u in users if u] == ["u0", "u1", "u2", "u3"]
+    with_usage = [e for e in turns if "usage_log" in e]
+    assert len(with_usage) >= 8
+    for entry in with_usage:
+        assert {"output", "entry_type", "usage_log", "timestamp"} <= set(entry)
+    with autogram.use_memory(memory):
+        history = extract_full_conv_history()
+    assert [h["content"] for h in history if h["role"] == "user"] == ["u0", "u1", "u2", "u3"]
+    assert history[0] == {"role": "assistant", "content": "first"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="agent_reply entries of memory_dict['model_turns'] carry line_number None (AutoGRAMS logs the reply's line)",
+)
+def test_agent_reply_log_entries_carry_the_line_number_of_the_reply():
+    autogram = Autogram(root_function=three_replies, test_mode=True)
+    _text, memory = autogram.reply()
+    _text, memory = autogram.reply("x", memory_object=memory)
+    replies = [e for e in memory.memory_dict["model_turns"] if e["entry_type"] == "agent_reply"]
+    assert [e["reply"] for e in replies] == ["one", "two"]
+    assert all(isinstance(e["line_number"], int) for e in replies)
+    assert replies[1]["line_number"] == replies[0]["line_number"] + 1
+
+
+def test_run_loop_value_saved_in_memory_dict_survives_a_round_trip():
+    # run_autogram.py --saveload_file: memory_object.memory_dict['user_reply_to_save'] = user_reply
+    autogram = Autogram(root_function=three_replies, test_mode=True)
+    _text, memory = autogram.reply()
+    memory.memory_dict["user_reply_to_save"] = "saved message"
+    memory = _round_trip(autogram, memory)
+    assert memory.memory_dict["user_reply_to_save"] == "saved message"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="memory_dict has no 'stack': run_autogram.py and debug_autogram.py print memory_dict['stack'][-1]['line_number'] every turn (KeyError)",
+)
+def test_memory_dict_stack_names_the_line_the_reply_came_from():
+    autogram = Autogram(root_function=three_replies, test_mode=True)
+    text, memory = autogram.reply()
+    first = memory.memory_dict["stack"][-1]
+    assert first["function_name"] == "three_replies"
+    assert isinstance(first["line_number"], int)
+    assert isinstance(first["locals"], dict)
+    _text, memory = autogram.reply("x", memory_object=memory)
+    assert memory.memory_dict["stack"][-1]["line_number"] == first["line_number"] + 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Autogram.serialize(memory, serialization_type=...) (AutoGRAMS' documented signature) raises TypeError",
+)
+def test_serialize_and_deserialize_take_serialization_type():
+    autogram = Autogram(root_function=three_replies, test_mode=True)
+    _text, memory = autogram.reply()
+    blob = autogram.serialize(memory, serialization_type="partial")
+    memory = autogram.deserialize(blob, serialization_type="partial")
+    text, _memory = autogram.reply("x", memory_object=memory)
+    assert text == "two"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Autogram.load(path, serialization_type=...) (AutoGRAMS' documented signature) raises TypeError",
+)
+def test_load_takes_serialization_type(tmp_path):
+    autogram = Autogram(root_function=three_replies, test_mode=True)
+    _text, memory = autogram.reply()
+    autogram.save(os.fspath(tmp_path / "s"), memory)
+    memory = autogram.load(os.fspath(tmp_path / "s"), serialization_type="partial")
+    text, _memory = autogram.reply("x", memory_object=memory)
+    assert text == "two"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="MemoryObject.save(file_name, serialization_type) (AutoGRAMS' documented signature) raises TypeError",
+)
+def test_memory_object_save_takes_serialization_type(tmp_path):
+    autogram = Autogram(root_function=three_replies, test_mode=True)
+    _text, memory = autogram.reply()
+    memory.save(os.fspath(tmp_path / "s"), "partial")
+    text, _memory = autogram.reply("x", memory_object=autogram.load(os.fspath(tmp_path / "s")))
+    assert text == "two"
+
+
+def test_memory_object_serialize_and_save_round_trip(tmp_path):
+    autogram = Autogram(root_function=three_replies, test_mode=True)
+    _text, memory = autogram.reply()
+    text, _m = autogram.reply("x", memory_object=autogram.deserialize(memory.serialize()))
+    assert text == "two"
+    memory.save(os.fspath(tmp_path / "s"))
+    text, _m = autogram.reply("x", memory_object=autogram.load(os.fspath(tmp_path / "s")))
+    assert text == "two"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Autogram.add_user_reply (documented in AutoGRAMS' autogram.md) does not exist",
+)
+def test_autogram_add_user_reply_logs_the_message():
+    autogram = Autogram(root_function=three_replies, test_mode=True)
+    _text, memory = autogram.reply()
+    with autogram.use_memory(memory):
+        autogram.add_user_reply("typed")
+    users = [e for e in memory.memory_dict["model_turns"] if e["entry_type"] == "user_reply"]
+    assert users[-1]["user_reply"] == "typed"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reply(memory_dict=m.memory_dict) silently restarts the program from the top instead of continuing that state",
+)
+def test_reply_with_memory_dict_continues_that_state():
+    autogram = Autogram(root_function=three_replies, test_mode=True)
+    _text, memory = autogram.reply()
+    text, memory = autogram.reply("x", memory_object=memory)
+    assert text == "two"
+    text, _memory = autogram.reply("y", memory_dict=memory.memory_dict)
+    assert text == "three"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="apply(user_reply=..., memory_object=m, func=root) raises ConversationError; AutoGRAMS' docs: like reply() by default",
+)
+def test_apply_on_the_root_function_gives_the_reply():
+    autogram = Autogram(root_function=three_replies, test_mode=True)
+    _text, memory = autogram.reply()
+    result = autogram.apply(user_reply="x", memory_object=memory, func=three_replies)
+    data = getattr(result, "data", None) or {}
+    assert "two" in (getattr(result, "reply", None), data.get("reply"))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="'with use_memory(m): chatbot()' (memory.md's usage example) raises ContinuationError 'no program is running'",
+)
+def test_calling_the_root_under_use_memory_continues_the_session():
+    autogram = Autogram(root_function=three_replies, test_mode=True)
+    _text, memory = autogram.reply()
+    with use_memory(memory):
+        three_replies()
+    text, _memory = autogram.reply("x", memory_object=memory)
+    assert text in ("two", "three")
+
+
+def test_external_function_through_apply_sets_user_globals_of_that_session_only():
+    autogram = Autogram(root_function=three_replies, test_mode=True)
+    _t, first = autogram.reply()
+    _t, second = autogram.reply()
+    assert autogram.apply(memory_object=first, func=set_name, new="Bob") == "set:Bob"
+    first = _round_trip(autogram, first)
+    with autogram.use_memory(first):
+        assert user_globals["name"] == "Bob"
+    with autogram.use_memory(second):
+        assert user_globals["name"] is None
+    assert user_globals["name"] is None
+
+
+def test_api_keys_in_run_autogram_form_are_accepted():
+    autogram = Autogram(
+        root_function=three_replies,
+        test_mode=True,
+        api_keys={"load_from_env": True, "openai": "OPENAI_API_KEY"},
+    )
+    text, _memory = autogram.reply()
+    assert text == "one"

@@ -69,3 +69,44 @@ def test_the_check_agrees_with_loading_a_format_3_session_of_20ebe58(autogram):
         pytest.fail(f"check said {check.verdict.value}, loading raised {error!r}")
     else:
         assert check.verdict == Verdict.RESUMES, check
+
+
+XPY = Path(__file__).parent / "data_deploys" / "python-versions"
+XPY_MODULE = "outside_deploys_xpy_bot"
+OTHER_PYTHONS = sorted({"3.11", "3.12", "3.13"} - {PY})
+
+
+@pytest.fixture
+def xpy_autogram(tmp_path, monkeypatch):
+    shutil.copy(XPY / f"{XPY_MODULE}.py", tmp_path / f"{XPY_MODULE}.py")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop(XPY_MODULE, None)
+    module = importlib.import_module(XPY_MODULE)
+    yield Autogram(root_function=module.chatbot, test_mode=True)
+    sys.modules.pop(XPY_MODULE, None)
+
+
+@pytest.mark.parametrize("other", OTHER_PYTHONS)
+def test_a_session_of_another_python_resumes_at_its_label(xpy_autogram, other):
+    text = (XPY / f"at_name.py{other}.session").read_text()
+    check = check_session(xpy_autogram, text)
+    assert check.verdict == Verdict.REMAPPED
+    assert check.frames[0].reason == "other Python version"
+
+
+@pytest.mark.parametrize("other", OTHER_PYTHONS)
+def test_a_session_of_another_python_at_an_unlabelled_pause_is_refused(xpy_autogram, other):
+    text = (XPY / f"unlabelled.py{other}.session").read_text()
+    assert check_session(xpy_autogram, text).verdict == Verdict.REFUSED
+
+
+@pytest.mark.parametrize("other", OTHER_PYTHONS)
+@pytest.mark.xfail(
+    strict=True,
+    reason="a session of another Python paused at an unlabelled call is refused with reason "
+    "'code changed' though the code is the same; the labelled ones say 'other Python version'",
+)
+def test_refusing_another_pythons_session_names_the_python_not_a_code_change(xpy_autogram, other):
+    text = (XPY / f"unlabelled.py{other}.session").read_text()
+    check = check_session(xpy_autogram, text)
+    assert check.reason == "other Python version", (check.reason, check.message)

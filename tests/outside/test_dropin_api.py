@@ -308,3 +308,72 @@ def test_api_keys_in_run_autogram_form_are_accepted():
     )
     text, _memory = autogram.reply()
     assert text == "one"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="AutogramConfig refuses a port given as a string ('8080'), as run_autogram.py passes --proxy_port (argparse type=str)",
+)
+def test_config_takes_proxy_ports_as_run_autogram_passes_them():
+    from autograms import AutogramConfig
+
+    # run_autogram.py: parser.add_argument('--proxy_port', type=str, default=8080), then
+    # AutogramConfig(..., chatbot_type=args.model_type, chatbot_proxy_port=args.proxy_port, ...)
+    config = AutogramConfig(
+        chatbot_path="llama-3.2-1b-instruct:q4_k_m",
+        classifier_path="llama-3.2-1b-instruct:q4_k_m",
+        chatbot_type="proxy",
+        chatbot_proxy_port="8080",
+        embedding_proxy_port="8081",
+        embedding_type="proxy",
+        embedding_path="text-embedding-ada-002",
+        reply_start_type="none",
+        chatbot_generation_args={"temperature": 0.7, "frequency_penalty": 0.5},
+    )
+    Autogram(root_function=three_replies, autogram_config=config)
+
+
+def test_config_takes_every_documented_parameter_and_run_autogram_settings():
+    from autograms import AutogramConfig
+
+    documented = dict(
+        max_tokens=1024,
+        default_prompt="You are an agent.",
+        agent_name="Agent",
+        user_name="User",
+        instruction_name="Instruction",
+        chatbot_type="openai",
+        chatbot_path="gpt-4o",
+        system_prompt_in_turns=False,
+        error_response=None,
+        chatbot_generation_args=None,
+        chatbot_max_tries=3,
+        chatbot_wait_per_try=5,
+        chatbot_max_input_len=3500,
+        classifier_max_tries=2,
+        classifier_wait_per_try=5,
+        classifier_max_input_len=2048,
+        exclude_classifier_system_prompt=False,
+        banned_phrases=None,
+        post_process_response=True,
+        classifier_type=None,
+        classifier_path=None,
+        classifier_mode="json",
+        embedding_type=None,
+        embedding_path="text-embedding-3-small",
+        instruction_template=None,
+        reply_start_type="suffix",
+        default_reply_start_template=None,
+        user_instruction_template=None,
+        default_question_prompt=None,
+        default_transition_context=1,
+        reply_suffix_inst_conversion=None,
+        chatbot_proxy_port=8080,
+        classifier_proxy_port=None,
+        embedding_proxy_port=None,
+    )
+    AutogramConfig(**documented)
+    with pytest.warns(DeprecationWarning):
+        AutogramConfig(max_response_len=4096, chatbot_max_input_len=40000, reply_start_type="none")
+    with pytest.raises(TypeError, match="bogus_field"):
+        AutogramConfig(bogus_field=1)

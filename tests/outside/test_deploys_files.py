@@ -2,6 +2,8 @@
 session files that were tampered with, truncated, damaged or are not sessions, and the claim that
 without a session key nothing is unpickled."""
 
+import sys
+
 import pytest
 
 from autograms.deploys import Verdict, check_sessions, upgrade_sessions
@@ -218,3 +220,48 @@ def test_upgrade_without_a_key_unpickles_nothing(evil, choice):
     marker, folder, new = evil
     upgrade_sessions(new, folder=str(folder), **choice)
     assert not marker.exists(), marker.read_text()
+
+
+NESTED = (
+    HEAD
+    + """
+@autograms_function()
+def inner():
+    return reply("inner")
+
+
+@autograms_function()
+def chatbot():
+    a = reply("one", ADDRESS="one")
+    b = inner(ADDRESS="call_inner")
+    return reply(a + b)
+"""
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the check (no key) imports any module a session's frame header names: an unsigned, "
+    "edited session file makes `sessions check` run that module's code",
+)
+def test_check_does_not_import_a_module_named_by_an_unsigned_session(bot, tmp_path):
+    autogram = bot(NESTED)
+    folder = tmp_path / "sessions"
+    save_all(autogram, folder, ["x"])  # t1 is paused in inner()
+    # a module on sys.path whose import leaves a mark, its name as long as the bot's
+    other = "z" * len(bot.name)
+    marker = tmp_path / "imported.txt"
+    (bot.folder / f"{other}.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    path = folder / "t1.session"
+    text = path.read_text()
+    envelope = text.split(".")
+    state = bytes.fromhex(envelope[2])
+    original = f'"{bot.name}","inner"'.encode()
+    assert original in state  # the snapshot's readable header names the frame's module
+    envelope[2] = state.replace(original, f'"{other}","inner"'.encode()).hex()
+    path.write_text(".".join(envelope))
+    try:
+        check_sessions(autogram, folder=str(folder))
+        assert not marker.exists(), "the check imported a module the session named"
+    finally:
+        sys.modules.pop(other, None)

@@ -16,6 +16,8 @@ exceptions                                with cause, context, notes and a rebui
 weak references                           their object and callback (weakrefs.py)
 open files, sockets, locks, threads,      refused, even module-level ones (resources.py)
 generators, frames
+closed files                              a closed stand-in with the same name and mode
+                                          (closed_files.py)
 anything else                             as plain pickle saves it
 ========================================  ===================================================
 
@@ -43,7 +45,7 @@ from collections.abc import Callable
 from itertools import chain
 from typing import Any
 
-from . import closures, live_iterators, module_objects, saved_exceptions, weakrefs
+from . import closed_files, closures, live_iterators, module_objects, saved_exceptions, weakrefs
 from .resources import ResourceRefused, is_resource
 
 PROTOCOL = 5
@@ -81,7 +83,9 @@ def _reduce(obj: Any) -> Any:
     reducer = _REDUCERS.get(kind)
     if reducer is not None:
         return reducer(obj)
-    if kind not in _plain_types:
+    if kind not in _plain_types:  # file types never enter it: open or closed is per object
+        if closed_files.is_closed_file(obj):
+            return closed_files.reduce_closed_file(obj)
         if is_resource(obj):
             raise ResourceRefused(obj)
         if isinstance(obj, BaseException):

@@ -40,12 +40,6 @@ def test_a_seed_agent_style_bot_reads_every_source_and_writes_code(
     assert written and set(written) == {"chatbot_code.py", "run_chatbot.py"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: a file closed by `with open(...) as fid` stays in the decorated function's "
-    "locals and cannot be saved at the next pause (AutoGRAMS pickled it with dill); the "
-    "original seed agent's write_code does exactly this",
-)
 def test_a_closed_file_left_in_a_local_survives_the_next_pause(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

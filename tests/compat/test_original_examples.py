@@ -89,11 +89,6 @@ def asa_writes_code(request: ChatRequest) -> str | dict | None:
     return None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: write_code's `with open(...) as fid` leaves a closed file in its locals, "
-    "which cannot be saved at the next pause (see test_code_writing_bot)",
-)
 def test_the_original_seed_agent_writes_the_code_it_extracted(seed_agent_checkout: Path) -> None:
     chatbot, _ = load_autogram(ORIGINAL / "examples" / "autograms_seed_agent.py")
     autogram = Autogram(chatbot, model=ScriptedModel(asa_writes_code))

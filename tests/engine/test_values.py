@@ -34,6 +34,7 @@ BOTS = {
     "exceptions_bot": 10,
     "module_objects_bot": 2,
     "closures_bot": 8,
+    "files_bot": 7,
 }
 
 
@@ -138,6 +139,7 @@ def test_a_global_bound_while_the_program_runs_is_module_level_at_the_next_pause
         ("file_in_closure", "first_line", "operating-system resource"),
         ("file_in_local_class", "Holder", "operating-system resource"),
         ("generator_in_list", "pending", "running frame"),
+        ("open_file_in_with", "source", "operating-system resource"),
     ],
 )
 def test_resources_are_refused_on_every_path(program: str, local: str, words: str) -> None:

@@ -43,3 +43,10 @@ def generator_in_list():
     pending = [(number for number in range(3))]
     reply("a generator in a list")
     return list(pending[0])
+
+
+@autograms_function()
+def open_file_in_with():
+    with open(__file__) as source:
+        reply("reading this file")
+        return source.readline()

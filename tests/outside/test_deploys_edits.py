@@ -412,3 +412,34 @@ def test_a_persistent_global_added_by_the_deploy_has_its_module_value_in_old_ses
     )
     assert check_session(new, blobs[1]).verdict == Verdict.REMAPPED
     assert run_to_end(new, blobs[1], ["y"]) == ["xy11"]
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        pytest.param([("two", "second")], id="list-of-pairs"),
+        pytest.param({"two": None}, id="None-target"),
+        pytest.param({None: "second"}, id="None-source"),
+    ],
+)
+@pytest.mark.xfail(
+    strict=True,
+    reason="check_session/upgrade_session accept a labels mapping of the wrong shape (a list of "
+    "pairs, None) and silently ignore it: the session stays refused with no word on the mapping",
+)
+def test_a_malformed_label_mapping_is_an_error_naming_it(bot, labels):
+    old = bot(TWO)
+    blobs = play(old, ["x"])
+    new = bot(TWO.replace('ADDRESS="two"', 'ADDRESS="second"'))
+    with pytest.raises((TypeError, ValueError), match="label"):
+        check_session(new, blobs[1], labels=labels)
+
+
+def test_a_label_mapping_resumes_a_session_at_a_renamed_label(bot):
+    old = bot(TWO)
+    blobs = play(old, ["x"])
+    new = bot(TWO.replace('ADDRESS="two"', 'ADDRESS="second"'))
+    assert check_session(new, blobs[1], labels={"two": "second"}).verdict == Verdict.MAPPED
+    missing = check_session(new, blobs[1], labels={"two": "nowhere"})
+    assert missing.verdict == Verdict.REFUSED
+    assert "nowhere" in missing.message

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from autograms import SessionSignatureError
 from autograms.deploys import Verdict, check_sessions, upgrade_sessions
 
 from .deploys_support import HEAD, make_bot, save_all
@@ -265,3 +266,22 @@ def test_check_does_not_import_a_module_named_by_an_unsigned_session(bot, tmp_pa
         assert not marker.exists(), "the check imported a module the session named"
     finally:
         sys.modules.pop(other, None)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a signed session file whose .log was edited (a user message changed) loads with the "
+    "edited history and the check says it resumes: the log of a saved file is not covered by "
+    "the signature (docs: a changed log is refused, SessionSignatureError 'tampered')",
+)
+def test_a_signed_session_files_edited_log_is_refused(bot, tmp_path):
+    autogram = bot(BOT, key="outside-deploys-key")
+    folder = tmp_path / "sessions"
+    paths = save_all(autogram, folder, ["Ada"])
+    log = paths[1].with_name(paths[1].name + ".log")
+    edited = log.read_text().replace('"Ada"', '"Eve"')
+    assert edited != log.read_text()
+    log.write_text(edited)
+    assert verdicts(check_sessions(autogram, folder=str(folder)))["t1.session"] == Verdict.REFUSED
+    with pytest.raises(SessionSignatureError):
+        autogram.load(str(paths[1])).extract_full_conv_history()

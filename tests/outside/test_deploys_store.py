@@ -143,3 +143,29 @@ def test_the_log_of_a_refused_session_can_still_be_read(bot, store_of_three):
     new = bot(NEW, key=KEY)
     entries = Sessions(new, open_store(url)).log(ids[2], owner="o")
     assert len(entries) >= 4
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="in a signed store, a log row edited in the database (a user message changed) is "
+    "not refused (README: 'a row edited in the database is refused'): the history shows the "
+    "edit and the check says the session resumes",
+)
+def test_a_log_row_edited_in_a_signed_store_is_refused(bot, store_of_three, tmp_path):
+    url, ids = store_of_three
+    with sqlite3.connect(tmp_path / "sessions.db") as connection:
+        changed = connection.execute(
+            'update autograms_log set entry = replace(entry, \'"user_reply":"hi"\', '
+            '\'"user_reply":"HACKED"\') where session_id = ?',
+            (ids[1],),
+        ).rowcount
+    assert changed >= 1
+    old = bot(OLD, key=KEY)
+    store = open_store(url)
+    check = by_id(check_sessions(old, store=store))[ids[1]]
+    history = None
+    try:
+        history = [turn["content"] for turn in Sessions(old, store).get(ids[1], owner="o").history]
+    except Exception as error:  # noqa: BLE001 - any refusal will do
+        assert "tamper" in str(error) or "signature" in str(error), repr(error)
+    assert check.verdict == Verdict.REFUSED, (check, history)

@@ -43,6 +43,7 @@ stays whatever else is configured.
 from __future__ import annotations
 
 import math
+import operator
 import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -119,8 +120,10 @@ class DocIndex:
                 f"{self.dimension}: was it built with another embedding model?"
             )
         query = unit(vector)
+        # map(operator.mul, ...) runs in C: no Python frame per element, so a line tracer
+        # (`autograms debug`'s coverage) does not make every search take seconds
         scored = [
-            Hit(sum(a * b for a, b in zip(query, row, strict=True)), section)
+            Hit(sum(map(operator.mul, query, row)), section)
             for row, section in zip(self.vectors, self.sections, strict=True)
         ]
         return sorted(scored, key=lambda hit: hit.score, reverse=True)[:k]
@@ -128,7 +131,7 @@ class DocIndex:
 
 def unit(vector: Sequence[float]) -> list[float]:
     """`vector` scaled to length 1 (a zero vector stays zero)."""
-    norm = math.sqrt(sum(value * value for value in vector)) or 1.0
+    norm = math.hypot(*vector) or 1.0
     return [value / norm for value in vector]
 
 

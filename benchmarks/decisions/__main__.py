@@ -39,6 +39,7 @@ FORM_NAMES = {
     "output": "structured output: JSON answer, enum of the labels",
     "gbnf": "GBNF grammar: the bare label",
     "scored": "label scores, calibrated (the local model's default)",
+    "constant": "(reference) a constant answer",
 }
 
 
@@ -104,6 +105,11 @@ def run_form(server: LocalModelServer, form: str) -> dict[str, Any]:
     return {"form": form, "rows": rows}
 
 
+def median(values: list[float | None]) -> float | None:
+    known = sorted(value for value in values if value is not None)
+    return known[len(known) // 2] if known else None
+
+
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     total = Counter((row["bot"], row["kind"]) for row in rows)
     right = Counter((row["bot"], row["kind"]) for row in rows if row["correct"])
@@ -111,8 +117,22 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "correct": sum(row["correct"] for row in rows),
         "total": len(rows),
         "by_group": {f"{bot} {kind}": [right[(bot, kind)], n] for (bot, kind), n in total.items()},
-        "median_seconds": sorted(row["seconds"] for row in rows)[len(rows) // 2],
+        "median_seconds": median([row["seconds"] for row in rows]),
     }
+
+
+def constant_answer() -> dict[str, Any]:
+    """The reference row: Yes to every yes/no question, the first option of every choice."""
+    rows = [
+        {
+            "bot": case.bot,
+            "kind": case.kind,
+            "correct": case.expected == (case.choices[0] if case.choices else "Yes"),
+            "seconds": None,
+        }
+        for case in CASES
+    ]
+    return {"backend": "-", "form": "constant", "summary": summary(rows)}
 
 
 def write_report(results: list[dict[str, Any]], out: Path, meta: dict[str, Any]) -> None:
@@ -130,22 +150,24 @@ def write_report(results: list[dict[str, Any]], out: Path, meta: dict[str, Any])
         "| backend | decision form | correct | " + " | ".join(groups) + " | median s/decision |",
         "|---|---|---|" + "---|" * len(groups) + "---|",
     ]
-    for result in results:
+    for result in [*results, constant_answer()]:
         s = result["summary"]
         cells = [
             "{}/{}".format(*s["by_group"][group]) if group in s["by_group"] else "-"
             for group in groups
         ]
+        seconds = f"{s['median_seconds']:.2f}" if s["median_seconds"] is not None else "-"
         lines.append(
             f"| {result['backend']} | {FORM_NAMES[result['form']]} | "
             f"**{s['correct']}/{s['total']}** ({100 * s['correct'] // s['total']}%) | "
             + " | ".join(cells)
-            + f" | {s['median_seconds']:.2f} |"
+            + f" | {seconds} |"
         )
     lines += [
         "",
-        "A constant answer scores about half: 16 of the 28 yes/no cases expect Yes. What each",
-        "form answered, case by case, is in `decisions.json`.",
+        "The last row is the score of a model that does not read the user at all: it answers",
+        "Yes to every question and picks the first option of every choice. What each form",
+        "answered, case by case, is in `decisions.json`.",
         "",
     ]
     out.with_suffix(".md").write_text("\n".join(lines))

@@ -1,0 +1,196 @@
+"""Outside tests of issue 13 (README "Sessions in a database"): failed turns.
+
+"A failed turn (the program raises, the model is down) records nothing and the error reaches the
+caller." A message the store cannot take must not leave the session busy: with the default
+lease of 30 s every later message of the conversation is refused (or waits) for half a minute.
+"""
+
+import os
+import signal
+import sys
+import threading
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stores_outside_support as sup  # noqa: E402
+
+from autograms.stores import (  # noqa: E402
+    SessionBusyError,
+    TurnInProgressError,
+)
+
+XF_BUSY = pytest.mark.xfail(
+    strict=True,
+    reason="a turn that fails in the store (not in the program) keeps its queue ticket: the "
+    "session stays busy for lease_seconds and the retry gets TurnInProgressError")
+
+
+@pytest.fixture
+def stores():
+    opened = []
+    yield opened
+    for store in opened:
+        store.close()
+
+
+def _setup(backend, tmp_path, stores, **options):
+    options.setdefault("lease_seconds", 20)
+    options.setdefault("wait_seconds", 2)
+    url = sup.new_store_url(backend, tmp_path)
+    store, sessions, runner = sup.open_all(sup.echo, url, **options)
+    stores.append(store)
+    sid = sessions.create(owner="o").id
+    assert runner.run_turn(sid, "hi", "k0").reply == "ready"
+    return url, store, sessions, runner, sid
+
+
+def _snapshot(store, sessions, sid):
+    rec = sessions.record(sid)
+    return rec.version, rec.blob, [t.idempotency_key for t in store.turns(sid)], len(sessions.log(sid))
+
+
+# ---------------------------------------------------------------------------------------------
+# What holds
+
+
+@pytest.mark.parametrize("backend", sup.BACKENDS)
+def test_bot_exception_records_nothing_and_frees_the_key_and_the_session(backend, tmp_path, stores):
+    url, store, sessions, runner, sid = _setup(backend, tmp_path, stores)
+    before = _snapshot(store, sessions, sid)
+    with pytest.raises(RuntimeError, match="boom in the bot"):
+        runner.run_turn(sid, "boom", "k1")
+    assert _snapshot(store, sessions, sid) == before
+    t0 = time.monotonic()
+    # the key was not used: another text with it is a new message
+    assert runner.run_turn(sid, "fine", "k1").reply == "1:fine"
+    assert time.monotonic() - t0 < 2
+
+
+@pytest.mark.parametrize("backend", sup.BACKENDS)
+@pytest.mark.parametrize("text,exc", [("sysexit", SystemExit)])
+def test_base_exception_in_bot_frees_the_session(backend, text, exc, tmp_path, stores):
+    url, store, sessions, runner, sid = _setup(backend, tmp_path, stores)
+    before = _snapshot(store, sessions, sid)
+    with pytest.raises(exc):
+        runner.run_turn(sid, text, "k1")
+    assert _snapshot(store, sessions, sid) == before
+    assert runner.run_turn(sid, "next", "k2").reply == "1:next"
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages the store cannot take
+
+
+def _bad_text_cases():
+    xf_none = pytest.mark.xfail(
+        strict=True,
+        reason="run_turn(sid, None) runs the program, then fails the commit with a raw "
+        "sqlite3.IntegrityError / psycopg NotNullViolation")
+    xf_surrogate = pytest.mark.xfail(
+        strict=True,
+        reason="a message with a lone surrogate (JSON '\\ud83d', which Autogram.reply takes) "
+        "raises a raw UnicodeEncodeError from the store")
+    xf_nul_pg = pytest.mark.xfail(
+        strict=True,
+        reason="PostgreSQL: a message with a NUL character (which Autogram.reply and the SQLite "
+        "store take) raises psycopg DataError")
+    return [
+        pytest.param("sqlite", "a\x00b", id="sqlite-nul"),
+        pytest.param("postgresql", "a\x00b", id="postgresql-nul", marks=xf_nul_pg),
+        pytest.param("sqlite", "half an emoji \ud83d", id="sqlite-surrogate", marks=xf_surrogate),
+        pytest.param("postgresql", "half an emoji \ud83d", id="postgresql-surrogate",
+                     marks=xf_surrogate),
+    ]
+
+
+@pytest.mark.parametrize("backend,text", _bad_text_cases())
+def test_store_runs_any_message_autogram_reply_runs(backend, text, tmp_path, stores):
+    url, store, sessions, runner, sid = _setup(backend, tmp_path, stores)
+    plain = sup.plain_replies(sup.echo, ["hi", text])
+    assert plain[1] == f"1:{text}"
+    result = runner.run_turn(sid, text, "k1")
+    assert result.reply == plain[1]
+    assert sessions.get(sid).history[-2:] == [
+        {"role": "user", "content": text}, {"role": "assistant", "content": plain[1]}]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="run_turn(sid, None) runs the program, then fails the commit with a raw "
+    "sqlite3.IntegrityError / psycopg NotNullViolation (Autogram.reply takes None as '')")
+@pytest.mark.parametrize("backend", sup.BACKENDS)
+def test_none_message_is_refused_before_the_program_runs_or_taken_as_empty(backend, tmp_path,
+                                                                           stores):
+    url, store, sessions, runner, sid = _setup(backend, tmp_path, stores)
+    try:
+        result = runner.run_turn(sid, None, "k1")
+    except TypeError as exc:
+        assert "user_text" in str(exc)
+    else:
+        # Autogram.reply(None) answers as for an empty message
+        assert result.reply == sup.plain_replies(sup.echo, ["hi", None])[1]
+
+
+def _refused_cases():
+    cases = []
+    for backend in sup.BACKENDS:
+        for name, text in (("none", None), ("surrogate", "x\ud800"), ("nul", "a\x00b")):
+            marks = [] if (backend, name) == ("sqlite", "nul") else [XF_BUSY]
+            cases.append(pytest.param(backend, text, id=f"{backend}-{name}", marks=marks))
+    return cases
+
+
+@pytest.mark.parametrize("backend,text", _refused_cases())
+def test_a_message_the_store_refuses_leaves_the_session_free(backend, text, tmp_path, stores):
+    """Whatever the store says about the message, the conversation goes on at once: the next
+    message runs, and the refused key can be retried with a good text."""
+    url, store, sessions, runner, sid = _setup(backend, tmp_path, stores)
+    try:
+        runner.run_turn(sid, text, "k1")
+        refused = False
+    except Exception:  # noqa: BLE001 - any refusal will do here
+        refused = True
+    version = sessions.record(sid).version
+    try:
+        runner.run_turn(sid, "next", "k2")
+        if refused:  # nothing was recorded with the key: a good text may use it
+            runner.run_turn(sid, "retry", "k1")
+    except (SessionBusyError, TurnInProgressError) as exc:
+        pytest.fail(f"the session stayed busy after a refused message: {exc!r}")
+    assert sessions.record(sid).version == version + (2 if refused else 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# A turn interrupted while it waits in the queue
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a turn interrupted (KeyboardInterrupt) while it waits in the enqueue queue keeps its "
+    "ticket: the next message waits until the lease ends")
+@pytest.mark.parametrize("backend", sup.BACKENDS)
+def test_interrupted_wait_in_the_queue_leaves_no_ticket(backend, tmp_path, stores):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("needs the main thread for SIGALRM")
+    url, store, sessions, runner, sid = _setup(backend, tmp_path, stores, wait_seconds=10)
+    paused = sup.PausedTurn(runner, sid, "A", tmp_path)
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with pytest.raises(KeyboardInterrupt):
+            runner.run_turn(sid, "B", "B")  # waits behind A, then Ctrl-C
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert paused.release().reply == "1:block-A"
+    fast = sup.TurnRunner(sup.echo, store, lease_seconds=20, wait_seconds=2)
+    try:
+        assert fast.run_turn(sid, "C", "C").reply == "2:block-A|C"
+    except SessionBusyError as exc:
+        pytest.fail(f"the interrupted turn still holds the session: {exc!r}")

@@ -355,3 +355,60 @@ def check_store(store, sessions, sids, acked):
         assert [t.reply for t in turns] == plain_replies(echo, texts)
         missing = {k for s, k in acked if s == sid} - set(keys)
         assert not missing, f"acknowledged turns lost in {sid}: {sorted(missing)}"
+
+
+# --------------------------------------------------------------------------------------------
+# A model server (OpenAI chat completions) that reports token usage, or fails on demand
+
+
+def start_model_server():
+    """A local OpenAI-compatible server: every answer is "model says hi" with 7 prompt and 3
+    completion tokens; with `server.fail = True` it answers HTTP 400. Stop with
+    `server.shutdown(); server.server_close()`."""
+    import http.server
+    import json
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            length = int(self.headers.get("content-length", 0))
+            body = json.loads(self.rfile.read(length) or b"{}")
+            if self.server.fail:
+                data = b'{"error": {"message": "bad request"}}'
+                self.send_response(400)
+            else:
+                usage = {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}
+                data = json.dumps({
+                    "id": "x", "object": "chat.completion", "created": 0,
+                    "model": body.get("model", "m"),
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": "model says hi"}}],
+                    "usage": usage}).encode()
+                self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.fail = False
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@autograms_function()
+def model_bot():
+    from autograms.functional import reply_instruction
+
+    text = reply("ready", ADDRESS="start")
+    while True:
+        text = reply_instruction(f"answer {text}", ADDRESS="ask")
+
+
+def model_autogram(port):
+    config = AutogramConfig(chatbot_type="proxy", base_url=f"http://127.0.0.1:{port}/v1",
+                            chatbot_path="local", api_key="none", chatbot_max_tries=1)
+    return Autogram(root_function=model_bot, autogram_config=config)

@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stores_outside_support as sup  # noqa: E402
 
-TURNS = 8
+TURNS = 15
 
 
 def _child(runner, sid, barrier, queue):
@@ -65,12 +65,12 @@ def test_store_opened_before_fork_serves_forked_workers(backend, tmp_path):
             for p in procs:
                 p.start()
         results = {}
-        deadline = time.monotonic() + 45
+        deadline = time.monotonic() + 30
         for _ in procs:
             try:
                 sid, out = queue.get(timeout=max(0.1, deadline - time.monotonic()))
             except queue_module.Empty:
-                pytest.fail("a forked worker hangs in its turn (no answer in 45 s)")
+                pytest.fail("a forked worker hangs in its turn (no answer in 30 s)")
             results[sid] = out
         for p in procs:
             p.join(30)

@@ -58,6 +58,23 @@ def test_other_owner_sees_nothing_not_even_a_committed_reply(opened):
         sessions.create(sid, owner="alice")
 
 
+def test_get_shows_history_and_where_the_program_waits_as_autogram_does(opened):
+    url, store, sessions, runner = opened
+    sid = sessions.create().id
+    view = sessions.get(sid)
+    assert (view.version, view.history, view.waiting) == (0, [], [])
+    memory = None
+    for i, text in enumerate(["hello", "a", "b"]):
+        runner.run_turn(sid, text, f"k{i}")
+        _, memory = sup.echo.reply(text, memory_object=memory)
+        view = sessions.get(sid)
+        frames = sup.echo.pending_frames(memory)
+        assert [(w.function, w.lineno, w.address) for w in view.waiting] == [
+            (f"{f.module}.{f.qualname}", f.lineno, f.label) for f in frames]
+    assert view.history == memory.extract_full_conv_history()
+    assert view.waiting[-1].address == "loop"
+
+
 # ---------------------------------------------------------------------------------------------
 # Expire
 

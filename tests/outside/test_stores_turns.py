@@ -75,11 +75,16 @@ def test_enqueue_applies_messages_in_arrival_order(opened, tmp_path):
     paused = sup.PausedTurn(runner, sid, "A", tmp_path)
     threads = []
     try:
-        for name in "BCDE":
+        for n, name in enumerate("BCDE"):
             t = threading.Thread(target=runner.run_turn, args=(sid, name, name), daemon=True)
             t.start()
             threads.append(t)
-            time.sleep(0.3)
+            # the next message arrives once this one waits in the queue (its ticket is there)
+            t0 = time.monotonic()
+            while sup.sql(url, "SELECT count(*) FROM autograms_queue WHERE session_id = ?",
+                          (sid,))[0][0] < n + 2:
+                assert time.monotonic() - t0 < 20, "the message never reached the queue"
+                time.sleep(0.02)
     finally:
         paused.release()
         for t in threads:
@@ -261,3 +266,58 @@ def test_postmaster_killed_under_load_keeps_every_acknowledged_turn():
                 p.kill()
                 p.wait(10)
         cluster.stop()
+
+
+def test_the_program_runs_with_no_database_lock_or_transaction_held(opened, tmp_path):
+    url, store, sessions, runner = opened
+    a, b = sessions.create().id, sessions.create().id
+    runner.run_turn(a, "hello", "k0")
+    runner.run_turn(b, "hello", "k0")
+    paused = sup.PausedTurn(runner, a, "A", tmp_path)
+    try:
+        t0 = time.monotonic()
+        assert runner.run_turn(b, "meanwhile", "k1").reply == "1:meanwhile"
+        assert time.monotonic() - t0 < 5
+        if url.startswith("sqlite"):
+            import sqlite3
+
+            conn = sqlite3.connect(url[len("sqlite:///"):], timeout=1, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")  # the write lock is free
+                conn.execute("ROLLBACK")
+            finally:
+                conn.close()
+        else:
+            rows = sup.sql(url, "SELECT state FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND pid <> pg_backend_pid()")
+            assert all(state == "idle" for (state,) in rows), rows
+    finally:
+        assert paused.release().reply == "1:block-A"
+
+
+def test_reject_policy_refuses_a_second_message_at_once_and_enqueue_times_out(url, tmp_path):
+    from autograms.stores import Sessions, open_store
+
+    store = open_store(url)
+    try:
+        sessions = Sessions(sup.echo, store)
+        runner = TurnRunner(sup.echo, store, lease_seconds=20, wait_seconds=1)
+        rejecting = TurnRunner(sup.echo, store, policy="reject", lease_seconds=20)
+        sid = sessions.create().id
+        runner.run_turn(sid, "hello", "k0")
+        paused = sup.PausedTurn(runner, sid, "A", tmp_path)
+        try:
+            t0 = time.monotonic()
+            with pytest.raises(SessionBusyError) as info:
+                rejecting.run_turn(sid, "B", "B")
+            assert time.monotonic() - t0 < 5  # not after a wait
+            assert info.value.reason == "busy" and sid in str(info.value)
+            with pytest.raises(SessionBusyError):
+                runner.run_turn(sid, "C", "C")  # waits wait_seconds in the queue
+        finally:
+            assert paused.release().reply == "1:block-A"
+        # neither refused message holds the session (else: SessionBusyError after 1 s)
+        assert runner.run_turn(sid, "B", "B").reply == "2:block-A|B"
+        assert runner.run_turn(sid, "C", "C").reply == "3:block-A|B|C"
+    finally:
+        store.close()

@@ -25,8 +25,13 @@ from pathlib import Path
 AUTOGRAMS = str(Path(sys.executable).with_name("autograms"))
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 
@@ -74,7 +79,7 @@ MODEL_BOT = """
 def request(method, url, body=None, headers=None, timeout=30):
     """One HTTP request on a fresh connection: (status, lower-cased headers, body bytes)."""
     assert url.startswith("http://")
-    hostport, _, path = url[len("http://"):].partition("/")
+    hostport, _, path = url[len("http://") :].partition("/")
     host, _, port = hostport.rpartition(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
@@ -109,8 +114,18 @@ class Server:
     """`autograms serve BOT ...` on a free loopback port, stopped when the `with` ends
     (or any `argv` that starts uvicorn on --port 0, e.g. an app that mounts create_app)."""
 
-    def __init__(self, bot, *args, folder=None, store=None, env=None, port=None, wait=True,
-                 argv=None, ready_path="/healthz"):
+    def __init__(
+        self,
+        bot,
+        *args,
+        folder=None,
+        store=None,
+        env=None,
+        port=None,
+        wait=True,
+        argv=None,
+        ready_path="/healthz",
+    ):
         self.ready_path = ready_path
         self.folder = Path(folder or tempfile.mkdtemp(prefix="serve-outside-"))
         # --port 0 lets the system pick a free port (no race with other tests); the real one
@@ -118,8 +133,16 @@ class Server:
         self.port = 0 if port is None else port
         self.base = f"http://127.0.0.1:{self.port}"
         self.store = store or f"sqlite:///{self.folder / 'sessions.db'}"
-        self.argv = argv or [AUTOGRAMS, "serve", str(bot), "--port", str(self.port),
-                             "--store", self.store, *args]
+        self.argv = argv or [
+            AUTOGRAMS,
+            "serve",
+            str(bot),
+            "--port",
+            str(self.port),
+            "--store",
+            self.store,
+            *args,
+        ]
         self.env = {**os.environ, **(env or {})}
         self.wait = wait
         self.err_path = self.folder / f"serve-{self.port}.err"
@@ -127,9 +150,15 @@ class Server:
 
     def __enter__(self):
         self.err_file = open(self.err_path, "wb")
-        self.proc = subprocess.Popen(self.argv, cwd=self.folder, env=self.env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self.err_file,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=self.folder,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.err_file,
+            start_new_session=True,
+        )
         if self.wait:
             try:
                 self.wait_ready()
@@ -235,9 +264,13 @@ def start(server, sid):
 def open_stream(server, sid, messages):
     body = json.dumps({"model": "m", "messages": messages, "stream": True}).encode()
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
-    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                 b"Content-Type: application/json\r\nX-Session-Id: " + sid.encode()
-                 + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    sock.sendall(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nX-Session-Id: "
+        + sid.encode()
+        + b"\r\nContent-Length: %d\r\n\r\n" % len(body)
+        + body
+    )
     return sock
 
 
@@ -300,18 +333,35 @@ class FakeModel:
                     model.count += 1
                     n = model.count
                 if mode.startswith("status:"):
-                    self._json(int(mode[7:]), {"error": {"message": "down", "type": "server_error"}})
+                    self._json(
+                        int(mode[7:]), {"error": {"message": "down", "type": "server_error"}}
+                    )
                     return
                 cut = int(mode[4:]) if mode.startswith("cut:") else None
                 words = [f"r{n}w{i}" for i in range(model.words)]
-                usage = {"prompt_tokens": model.prompt_tokens, "completion_tokens": model.words,
-                         "total_tokens": model.prompt_tokens + model.words}
+                usage = {
+                    "prompt_tokens": model.prompt_tokens,
+                    "completion_tokens": model.words,
+                    "total_tokens": model.prompt_tokens + model.words,
+                }
                 base = {"id": f"cmpl-{n}", "created": 0, "model": "fake"}
                 if not req.get("stream"):
                     time.sleep(model.delay * model.words)
-                    self._json(200, dict(base, object="chat.completion", usage=usage, choices=[{
-                        "index": 0, "message": {"role": "assistant", "content": " ".join(words)},
-                        "finish_reason": "stop"}]))
+                    self._json(
+                        200,
+                        dict(
+                            base,
+                            object="chat.completion",
+                            usage=usage,
+                            choices=[
+                                {
+                                    "index": 0,
+                                    "message": {"role": "assistant", "content": " ".join(words)},
+                                    "finish_reason": "stop",
+                                }
+                            ],
+                        ),
+                    )
                     return
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
@@ -328,12 +378,27 @@ class FakeModel:
                     for i, word in enumerate(words):
                         if cut is not None and i >= cut:
                             return  # the response ends here: no finish_reason, no [DONE]
-                        send(dict(base, object="chat.completion.chunk", choices=[{
-                            "index": 0, "delta": {"content": (" " if i else "") + word},
-                            "finish_reason": None}]))
+                        send(
+                            dict(
+                                base,
+                                object="chat.completion.chunk",
+                                choices=[
+                                    {
+                                        "index": 0,
+                                        "delta": {"content": (" " if i else "") + word},
+                                        "finish_reason": None,
+                                    }
+                                ],
+                            )
+                        )
                         time.sleep(model.delay)
-                    send(dict(base, object="chat.completion.chunk", choices=[{
-                        "index": 0, "delta": {}, "finish_reason": "stop"}]))
+                    send(
+                        dict(
+                            base,
+                            object="chat.completion.chunk",
+                            choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                        )
+                    )
                     if (req.get("stream_options") or {}).get("include_usage"):
                         send(dict(base, object="chat.completion.chunk", choices=[], usage=usage))
                     send(b"[DONE]")
@@ -361,6 +426,7 @@ def chromium_page():
 
     if not os.path.exists(CHROMIUM):
         import pytest
+
         pytest.skip("Debian's chromium is not installed")
     user_data = tempfile.mkdtemp(prefix="serve-outside-chromium-")
     env_before = os.environ.get("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD")
@@ -368,8 +434,12 @@ def chromium_page():
     try:
         with sync_playwright() as p:
             context = p.chromium.launch_persistent_context(
-                user_data, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                timeout=60_000)
+                user_data,
+                executable_path=CHROMIUM,
+                headless=True,
+                args=CHROMIUM_ARGS,
+                timeout=60_000,
+            )
             try:
                 page = context.new_page()
                 page.set_default_timeout(20_000)
@@ -385,8 +455,11 @@ def chromium_page():
 def wait_text(page, selector, predicate, timeout=30.0):
     """Poll the text of `selector` from Python (the page's CSP forbids Playwright's
     string-evaluated wait_for_function) until predicate(text); returns the text."""
-    text = wait_for(lambda: (lambda t: t if predicate(t) else None)(page.inner_text(selector)),
-                    timeout=timeout, step=0.1)
+    text = wait_for(
+        lambda: (lambda t: t if predicate(t) else None)(page.inner_text(selector)),
+        timeout=timeout,
+        step=0.1,
+    )
     assert text, f"{selector} never matched: {page.inner_text(selector)!r}"
     return text
 

@@ -73,8 +73,9 @@ def other_bot():
 SESSION_KEY = "outside-tests-session-key"
 
 echo = Autogram(root_function=echo_bot, test_mode=True)
-signed = Autogram(root_function=echo_bot, autogram_config=AutogramConfig(session_key=SESSION_KEY),
-                  test_mode=True)
+signed = Autogram(
+    root_function=echo_bot, autogram_config=AutogramConfig(session_key=SESSION_KEY), test_mode=True
+)
 other = Autogram(root_function=other_bot, test_mode=True)
 
 
@@ -127,8 +128,9 @@ class PGCluster:
         if self.as_root:
             shutil.chown(self.root, "postgres")
             shutil.chown(self.sock, "postgres")
-        self._run([_pg_bin("initdb"), "-D", self.data, "-A", "trust", "-U", "postgres",
-                   "--no-sync"])
+        self._run(
+            [_pg_bin("initdb"), "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync"]
+        )
         self.start()
         self.admin_url = self.url("postgres")
         self._n = 0
@@ -136,14 +138,30 @@ class PGCluster:
     def _run(self, argv, check=True):
         if self.as_root:
             argv = ["runuser", "-u", "postgres", "--"] + argv
-        return subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              check=check, timeout=120)
+        return subprocess.run(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=check, timeout=120
+        )
 
     def start(self):
-        opts = (f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 "
-                f"-c fsync=off -c max_connections=200")
-        self._run([_pg_bin("pg_ctl"), "-D", self.data, "-l", os.path.join(self.root, "log"),
-                   "-o", opts, "-w", "-t", "60", "start"])
+        opts = (
+            f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 "
+            f"-c fsync=off -c max_connections=200"
+        )
+        self._run(
+            [
+                _pg_bin("pg_ctl"),
+                "-D",
+                self.data,
+                "-l",
+                os.path.join(self.root, "log"),
+                "-o",
+                opts,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        )
 
     def postmaster_pid(self):
         with open(os.path.join(self.data, "postmaster.pid")) as f:
@@ -169,8 +187,9 @@ class PGCluster:
 
     def stop(self):
         if os.path.exists(os.path.join(self.data, "postmaster.pid")):
-            self._run([_pg_bin("pg_ctl"), "-D", self.data, "-m", "immediate", "-w", "stop"],
-                      check=False)
+            self._run(
+                [_pg_bin("pg_ctl"), "-D", self.data, "-m", "immediate", "-w", "stop"], check=False
+            )
         shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, db):
@@ -229,7 +248,7 @@ BACKENDS = ["sqlite", "postgresql"]
 def sql(url, statement, params=()):
     """Run one statement on the database at `url` (rows for a SELECT)."""
     if url.startswith("sqlite:///"):
-        conn = sqlite3.connect(url[len("sqlite:///"):], timeout=30)
+        conn = sqlite3.connect(url[len("sqlite:///") :], timeout=30)
         try:
             cur = conn.execute(statement, params)
             rows = cur.fetchall()
@@ -311,11 +330,16 @@ def worker_main(argv=None):
     "<i> <version>" for every acknowledged message."""
     import logging
 
-    from autograms.stores import (SessionBusyError, StoreUnavailableError, TurnInProgressError,
-                                  TurnRunner, open_store)
+    from autograms.stores import (
+        SessionBusyError,
+        StoreUnavailableError,
+        TurnInProgressError,
+        TurnRunner,
+        open_store,
+    )
 
     logging.disable(logging.CRITICAL)
-    url, first, last, sids, prefix = (argv or sys.argv[1:])
+    url, first, last, sids, prefix = argv or sys.argv[1:]
     first, last, sids = int(first), int(last), sids.split(",")
     store = open_store(url)
     runner = TurnRunner(echo, store, lease_seconds=1.0, wait_seconds=30)
@@ -337,9 +361,13 @@ def worker_main(argv=None):
 
 def start_worker(url, first, last, sids, prefix):
     code = "import stores_outside_support as s; s.worker_main()"
-    return subprocess.Popen([PY, "-c", code, url, str(first), str(last), ",".join(sids), prefix],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=worker_env())
+    return subprocess.Popen(
+        [PY, "-c", code, url, str(first), str(last), ",".join(sids), prefix],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=worker_env(),
+    )
 
 
 def check_store(store, sessions, sids, acked):
@@ -380,12 +408,22 @@ def start_model_server():
                 self.send_response(400)
             else:
                 usage = {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}
-                data = json.dumps({
-                    "id": "x", "object": "chat.completion", "created": 0,
-                    "model": body.get("model", "m"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": "model says hi"}}],
-                    "usage": usage}).encode()
+                data = json.dumps(
+                    {
+                        "id": "x",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body.get("model", "m"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": "model says hi"},
+                            }
+                        ],
+                        "usage": usage,
+                    }
+                ).encode()
                 self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))
@@ -409,6 +447,11 @@ def model_bot():
 
 
 def model_autogram(port):
-    config = AutogramConfig(chatbot_type="proxy", base_url=f"http://127.0.0.1:{port}/v1",
-                            chatbot_path="local", api_key="none", chatbot_max_tries=1)
+    config = AutogramConfig(
+        chatbot_type="proxy",
+        base_url=f"http://127.0.0.1:{port}/v1",
+        chatbot_path="local",
+        api_key="none",
+        chatbot_max_tries=1,
+    )
     return Autogram(root_function=model_bot, autogram_config=config)

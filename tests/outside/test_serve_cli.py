@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -25,15 +24,31 @@ def exit_status(server, timeout=40):
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", ""])
 def test_a_public_host_without_api_keys_is_refused_with_status_2(tmp_path, host):
-    with sup.Server("recruiter", "--test-mode", "--host", host, folder=tmp_path, wait=False,
-                    env={"AUTOGRAMS_API_KEYS": ""}) as server:
+    with sup.Server(
+        "recruiter",
+        "--test-mode",
+        "--host",
+        host,
+        folder=tmp_path,
+        wait=False,
+        env={"AUTOGRAMS_API_KEYS": ""},
+    ) as server:
         assert exit_status(server) == 2
         assert "--insecure" in server.stderr()
 
 
 def test_an_empty_api_key_is_not_a_key(tmp_path):
-    with sup.Server("recruiter", "--test-mode", "--host", "0.0.0.0", "--api-key", "",
-                    folder=tmp_path, wait=False, env={"AUTOGRAMS_API_KEYS": " , "}) as server:
+    with sup.Server(
+        "recruiter",
+        "--test-mode",
+        "--host",
+        "0.0.0.0",
+        "--api-key",
+        "",
+        folder=tmp_path,
+        wait=False,
+        env={"AUTOGRAMS_API_KEYS": " , "},
+    ) as server:
         assert exit_status(server) == 2
 
 
@@ -56,8 +71,11 @@ def test_sigterm_stops_the_service_with_status_0(tmp_path):
         assert exit_status(server, 40) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="--port 99999 is accepted: the service announces "
-                   "http://127.0.0.1:99999/ and silently listens on 34463 (99999 mod 65536)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="--port 99999 is accepted: the service announces "
+    "http://127.0.0.1:99999/ and silently listens on 34463 (99999 mod 65536)",
+)
 def test_a_port_out_of_range_is_a_usage_error(tmp_path):
     with sup.Server("recruiter", "--test-mode", folder=tmp_path, port=99999, wait=False) as server:
         status = exit_status(server, 15)
@@ -66,27 +84,37 @@ def test_a_port_out_of_range_is_a_usage_error(tmp_path):
             listening_elsewhere = wrapped.connect_ex(("127.0.0.1", 99999 % 65536)) == 0
         finally:
             wrapped.close()
-        assert status == 2, f"still running={status is None}, listening on 34463={listening_elsewhere}"
+        assert status == 2, (
+            f"still running={status is None}, listening on 34463={listening_elsewhere}"
+        )
 
 
-@pytest.mark.xfail(strict=True, reason="--max-body-bytes -1 is accepted: the service starts "
-                   "and refuses every request with 413 'the body is larger than -1 bytes'")
+@pytest.mark.xfail(
+    strict=True,
+    reason="--max-body-bytes -1 is accepted: the service starts "
+    "and refuses every request with 413 'the body is larger than -1 bytes'",
+)
 def test_a_negative_body_limit_is_a_usage_error(tmp_path):
-    with sup.Server("recruiter", "--test-mode", "--max-body-bytes", "-1", folder=tmp_path,
-                    wait=False) as server:
+    with sup.Server(
+        "recruiter", "--test-mode", "--max-body-bytes", "-1", folder=tmp_path, wait=False
+    ) as server:
         assert exit_status(server, 15) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="a port already in use ends the command with exit "
-                   "status 3, which --help does not list (it says 1 when the server fails)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="a port already in use ends the command with exit "
+    "status 3, which --help does not list (it says 1 when the server fails)",
+)
 def test_a_port_in_use_exits_with_status_1(tmp_path):
     holder = socket.socket()
     holder.bind(("127.0.0.1", 0))
     holder.listen(1)
     try:
         port = holder.getsockname()[1]
-        with sup.Server("recruiter", "--test-mode", folder=tmp_path, port=port,
-                        wait=False) as server:
+        with sup.Server(
+            "recruiter", "--test-mode", folder=tmp_path, port=port, wait=False
+        ) as server:
             status = exit_status(server, 60)
             assert "address already in use" in server.stderr()
             assert status == 1

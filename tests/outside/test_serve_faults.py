@@ -68,24 +68,30 @@ def test_two_workers_serve_concurrent_streaming_sdk_clients_without_errors(tmp_p
 
     bot = sup.write_bot(tmp_path, "modelbot", sup.MODEL_BOT)
     with sup.FakeModel(words=4, delay=0.05) as model:
-        with sup.Server(bot, "--base-url", model.url, "--model", "fake", "--workers", "2",
-                        folder=tmp_path) as server:
+        with sup.Server(
+            bot, "--base-url", model.url, "--model", "fake", "--workers", "2", folder=tmp_path
+        ) as server:
 
             async def client(i, api):
                 sid, history = f"load-{i}", []
                 for turn in range(3):
                     history.append({"role": "user", "content": f"m{turn}"})
                     stream = await api.chat.completions.create(
-                        model="m", messages=history, stream=True,
-                        extra_headers={"X-Session-Id": sid})
-                    text = "".join([c.choices[0].delta.content or "" async for c in stream
-                                    if c.choices])
+                        model="m",
+                        messages=history,
+                        stream=True,
+                        extra_headers={"X-Session-Id": sid},
+                    )
+                    text = "".join(
+                        [c.choices[0].delta.content or "" async for c in stream if c.choices]
+                    )
                     history.append({"role": "assistant", "content": text})
                 return sid, history
 
             async def main():
-                api = AsyncOpenAI(base_url=server.base + "/v1", api_key="x", max_retries=0,
-                                  timeout=60)
+                api = AsyncOpenAI(
+                    base_url=server.base + "/v1", api_key="x", max_retries=0, timeout=60
+                )
                 return await asyncio.gather(*[client(i, api) for i in range(6)])
 
             started = time.monotonic()

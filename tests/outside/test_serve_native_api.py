@@ -33,8 +33,9 @@ def send(server, sid, content, key, stream=False, raw_body=None, timeout=60):
     headers = {"content-type": "application/json"}
     if key is not None:
         headers["Idempotency-Key"] = key
-    return sup.request("POST", f"{server.base}/v1/sessions/{sid}/messages", body, headers,
-                       timeout=timeout)
+    return sup.request(
+        "POST", f"{server.base}/v1/sessions/{sid}/messages", body, headers, timeout=timeout
+    )
 
 
 def test_idempotency_key_missing_reused_and_replayed(echo):
@@ -108,14 +109,16 @@ def test_a_client_chosen_id_is_created_once(echo):
         assert status == 400
 
 
-@pytest.mark.xfail(strict=True, reason="a message the store cannot encode (a lone surrogate) "
-                   "fails with 500 and leaves the session blocked: the next message waits the "
-                   "whole lease (--lease-seconds, 30 s by default) although 'the session is as it was'")
+@pytest.mark.xfail(
+    strict=True,
+    reason="a message the store cannot encode (a lone surrogate) "
+    "fails with 500 and leaves the session blocked: the next message waits the "
+    "whole lease (--lease-seconds, 30 s by default) although 'the session is as it was'",
+)
 def test_a_message_refused_by_the_store_does_not_block_the_session(echo):
     sid = create(echo)
     send(echo, sid, "start", "k0")
-    status, _, raw = send(echo, sid, None, "k1",
-                          raw_body='{"content": "bad \\ud800 text"}')
+    status, _, raw = send(echo, sid, None, "k1", raw_body='{"content": "bad \\ud800 text"}')
     assert status in (400, 500), raw
     started = time.monotonic()
     status, _, raw = send(echo, sid, "next", "k2", timeout=60)

@@ -14,7 +14,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import serve_outside_support as sup  # noqa: E402
 
 
-
 @pytest.fixture(scope="module")
 def echo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("serve-openai")
@@ -29,13 +28,18 @@ def test_openai_sdk_sync_and_async_streaming_continue_one_conversation(echo):
     client = OpenAI(base_url=echo.base + "/v1", api_key="unused", max_retries=0)
     messages = [{"role": "user", "content": "hi"}]
     raw = client.chat.completions.with_raw_response.create(
-        model="whatever", messages=messages, extra_headers={"X-Session-Id": "sdk-1"})
+        model="whatever", messages=messages, extra_headers={"X-Session-Id": "sdk-1"}
+    )
     assert raw.headers["x-session-id"] == "sdk-1"
     messages.append({"role": "assistant", "content": raw.parse().choices[0].message.content})
     messages.append({"role": "user", "content": "naïve ☃ text"})
     stream = client.chat.completions.create(
-        model="whatever", messages=messages, stream=True,
-        stream_options={"include_usage": True}, extra_headers={"X-Session-Id": "sdk-1"})
+        model="whatever",
+        messages=messages,
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_headers={"X-Session-Id": "sdk-1"},
+    )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "turn 1: naïve ☃ text"
@@ -47,14 +51,24 @@ def test_openai_sdk_sync_and_async_streaming_continue_one_conversation(echo):
     async def go():
         aclient = AsyncOpenAI(base_url=echo.base + "/v1", api_key="unused", max_retries=0)
         s = await aclient.chat.completions.create(
-            model="whatever", messages=messages, stream=True, extra_headers={"X-Session-Id": "sdk-1"})
+            model="whatever",
+            messages=messages,
+            stream=True,
+            extra_headers={"X-Session-Id": "sdk-1"},
+        )
         return "".join([c.choices[0].delta.content or "" async for c in s if c.choices])
 
     assert asyncio.run(go()) == "turn 2: async"
     stored = echo.session("sdk-1")
     assert stored["version"] == 3
     assert [m["content"] for m in stored["history"]] == [
-        "hi", "hello", "naïve ☃ text", "turn 1: naïve ☃ text", "async", "turn 2: async"]
+        "hi",
+        "hello",
+        "naïve ☃ text",
+        "turn 1: naïve ☃ text",
+        "async",
+        "turn 2: async",
+    ]
 
 
 def test_the_same_request_sent_again_returns_the_stored_reply_and_runs_nothing(echo):
@@ -81,19 +95,25 @@ def test_an_edited_or_regenerated_history_is_refused_with_409_and_no_fork(echo):
 
 def test_system_messages_are_ignored_anywhere_in_the_history(echo):
     history = sup.converse(echo, "sys-1", ["a"])
-    messages = ([{"role": "system", "content": "be brief"}] + history
-                + [{"role": "system", "content": "really"}, {"role": "user", "content": "b"}])
+    messages = (
+        [{"role": "system", "content": "be brief"}]
+        + history
+        + [{"role": "system", "content": "really"}, {"role": "user", "content": "b"}]
+    )
     assert echo.chat_text(messages, "sys-1") == "turn 1: b"
 
 
-@pytest.mark.parametrize("body, code", [
-    ({"model": "m", "messages": []}, "invalid_messages"),
-    ({"model": "m"}, "invalid_messages"),
-    ({"model": "m", "messages": [{"role": "user", "content": 5}]}, None),
-    ({"model": "m", "messages": [{"role": "wizard", "content": "x"}]}, "invalid_messages"),
-    ({"model": "m", "messages": [{"role": "user", "content": "a"}], "stream": "yes"}, None),
-    ([1, 2], None),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({"model": "m", "messages": []}, "invalid_messages"),
+        ({"model": "m"}, "invalid_messages"),
+        ({"model": "m", "messages": [{"role": "user", "content": 5}]}, None),
+        ({"model": "m", "messages": [{"role": "wizard", "content": "x"}]}, "invalid_messages"),
+        ({"model": "m", "messages": [{"role": "user", "content": "a"}], "stream": "yes"}, None),
+        ([1, 2], None),
+    ],
+)
 def test_malformed_bodies_get_400_with_an_openai_error_object(echo, body, code):
     status, _, raw = sup.request("POST", echo.base + "/v1/chat/completions", body)
     assert status == 400
@@ -103,24 +123,38 @@ def test_malformed_bodies_get_400_with_an_openai_error_object(echo, body, code):
         assert error["code"] == code
 
 
-@pytest.mark.xfail(strict=True, reason="a lone UTF-16 surrogate in a message (valid JSON) "
-                   "is a 500 internal_error from the store's encoder, not a 400")
+@pytest.mark.xfail(
+    strict=True,
+    reason="a lone UTF-16 surrogate in a message (valid JSON) "
+    "is a 500 internal_error from the store's encoder, not a 400",
+)
 def test_a_lone_surrogate_in_the_message_is_refused_with_400(echo):
     # JSON allows "\ud800"; Python decodes it to a str the store cannot encode.
     body = '{"model": "m", "messages": [{"role": "user", "content": "x\\ud800y"}]}'
-    status, _, raw = sup.request("POST", echo.base + "/v1/chat/completions", body,
-                                 {"content-type": "application/json", "X-Session-Id": "sur-1"})
+    status, _, raw = sup.request(
+        "POST",
+        echo.base + "/v1/chat/completions",
+        body,
+        {"content-type": "application/json", "X-Session-Id": "sur-1"},
+    )
     assert status == 400, raw[:300]
 
 
-@pytest.mark.xfail(strict=True, reason="409 history_mismatch says 'message 1' for the "
-                   "request's third message: its count skips system messages, so it does not "
-                   "name the message of the request that differs")
+@pytest.mark.xfail(
+    strict=True,
+    reason="409 history_mismatch says 'message 1' for the "
+    "request's third message: its count skips system messages, so it does not "
+    "name the message of the request that differs",
+)
 def test_history_mismatch_names_the_differing_message_by_its_place_in_the_request(echo):
     history = sup.converse(echo, "name-1", ["a"])
     system = [{"role": "system", "content": "s1"}, {"role": "system", "content": "s2"}]
-    edited = system + [{"role": "user", "content": "A"}] + history[1:] + [
-        {"role": "user", "content": "b"}]
+    edited = (
+        system
+        + [{"role": "user", "content": "A"}]
+        + history[1:]
+        + [{"role": "user", "content": "b"}]
+    )
     status, _, raw = echo.chat(edited, "name-1")
     assert status == 409
     message = json.loads(raw)["error"]["message"]
@@ -128,9 +162,12 @@ def test_history_mismatch_names_the_differing_message_by_its_place_in_the_reques
     assert "messages[2]" in message or "message 3 " in message, message
 
 
-@pytest.mark.xfail(strict=True, reason="chat completions errors (409 turn_in_progress, 503) "
-                   "tell an OpenAI client to retry 'with the same idempotency key', a key it "
-                   "never sent and cannot send")
+@pytest.mark.xfail(
+    strict=True,
+    reason="chat completions errors (409 turn_in_progress, 503) "
+    "tell an OpenAI client to retry 'with the same idempotency key', a key it "
+    "never sent and cannot send",
+)
 def test_a_chat_completions_conflict_does_not_speak_of_an_idempotency_key(echo):
     history = sup.converse(echo, "dup-1", ["a"])
     request = history + [{"role": "user", "content": "slow one"}]
@@ -172,26 +209,32 @@ def test_the_readme_snippet_runs_against_autograms_serve_recruiter(tmp_path):
     import subprocess
 
     readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
-    section = readme[readme.index("## Serving a bot"):]
+    section = readme[readme.index("## Serving a bot") :]
     snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     assert "http://127.0.0.1:8000/v1" in snippet
     with sup.Server("recruiter", "--test-mode", folder=tmp_path) as server:
         script = tmp_path / "snippet.py"
         script.write_text(snippet.replace("http://127.0.0.1:8000", server.base))
-        out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                             timeout=120)
+        out = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+        )
         assert out.returncode == 0, out.stderr[-2000:]
         assert out.stdout.startswith("Hi, I'm Daisy"), out.stdout
         assert server.session("chat-1")["history"][-1]["content"] == out.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="README: the conversation is 'any id the client picks'; "
-                   "ids with a space, a slash or a non-ASCII letter are refused with 400 "
-                   "(only 1-200 of letters, digits and . _ : @ + = ~ - are taken)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="README: the conversation is 'any id the client picks'; "
+    "ids with a space, a slash or a non-ASCII letter are refused with 400 "
+    "(only 1-200 of letters, digits and . _ : @ + = ~ - are taken)",
+)
 @pytest.mark.parametrize("sid", ["chat 1", "team/chat-1", "Zoë-1"])
 def test_any_conversation_id_the_client_picks_is_taken(echo, sid):
     status, headers, raw = sup.request(
-        "POST", echo.base + "/v1/chat/completions",
+        "POST",
+        echo.base + "/v1/chat/completions",
         {"model": "m", "messages": [{"role": "user", "content": "hi"}]},
-        {"X-Session-Id": sid.encode("utf-8").decode("latin-1")})
+        {"X-Session-Id": sid.encode("utf-8").decode("latin-1")},
+    )
     assert status == 200, raw[:200]

@@ -79,7 +79,7 @@ def test_html_in_replies_and_messages_is_shown_as_text(tmp_path):
             page.goto(server.base + "/")
             send(page, "<script>window.pwned=2</script>")
             sup.wait_text(page, "#log", lambda t: "bold" in t)
-            send(page, "<img src=y onerror=\"window.pwned=3\">")
+            send(page, '<img src=y onerror="window.pwned=3">')
             sup.wait_text(page, "#log", lambda t: "you said" in t)
             page.wait_for_timeout(500)
             assert page.evaluate("window.pwned") is None
@@ -109,7 +109,9 @@ def test_keyboard_only_chat_with_a_multiline_message_and_a_plain_error(tmp_path)
             error = sup.wait_text(page, "#error-text", lambda t: "error id" in t)
             assert "secret-internal-detail" not in error and "Traceback" not in error
             assert page.is_visible("#error")
-        stored = [s["id"] for s in json.loads(sup.request("GET", server.base + "/v1/sessions")[2])["data"]]
+        stored = [
+            s["id"] for s in json.loads(sup.request("GET", server.base + "/v1/sessions")[2])["data"]
+        ]
         assert server.session(stored[0])["version"] == 2
 
 
@@ -117,8 +119,9 @@ def test_keyboard_only_chat_with_a_multiline_message_and_a_plain_error(tmp_path)
 def keyed(tmp_path_factory):
     folder = tmp_path_factory.mktemp("serve-page-keys")
     bot = sup.write_bot(folder, "echobot", sup.ECHO_BOT)
-    with sup.Server(bot, "--test-mode", "--api-key", "right-key", folder=folder,
-                    env={"AUTOGRAMS_API_KEYS": ""}) as server:
+    with sup.Server(
+        bot, "--test-mode", "--api-key", "right-key", folder=folder, env={"AUTOGRAMS_API_KEYS": ""}
+    ) as server:
         yield server
 
 
@@ -135,16 +138,22 @@ def enter_key(page, server, wrong_first=True):
     page.wait_for_timeout(700)
 
 
-@pytest.mark.xfail(strict=True, reason="after a valid API key is entered the page keeps "
-                   "showing the earlier error ('the API key is not valid for this service')")
+@pytest.mark.xfail(
+    strict=True,
+    reason="after a valid API key is entered the page keeps "
+    "showing the earlier error ('the API key is not valid for this service')",
+)
 def test_the_page_clears_the_key_error_once_a_valid_key_is_entered(keyed):
     with sup.chromium_page() as page:
         enter_key(page, keyed)
         assert page.is_hidden("#error"), page.inner_text("#error-text")
 
 
-@pytest.mark.xfail(strict=True, reason="after the API key form is submitted the keyboard focus "
-                   "is on nothing: typed text and Enter go nowhere until the user clicks or tabs")
+@pytest.mark.xfail(
+    strict=True,
+    reason="after the API key form is submitted the keyboard focus "
+    "is on nothing: typed text and Enter go nowhere until the user clicks or tabs",
+)
 def test_after_entering_the_key_typing_goes_to_the_message_box(keyed):
     with sup.chromium_page() as page:
         enter_key(page, keyed, wrong_first=False)
@@ -173,9 +182,12 @@ MOUNT_APP = """
 """
 
 
-@pytest.mark.xfail(strict=True, reason="two bots mounted with create_app on one origin share "
-                   "the page's saved session: opening /b/ replaces /a/'s, and /a/ comes back "
-                   "with an empty new conversation")
+@pytest.mark.xfail(
+    strict=True,
+    reason="two bots mounted with create_app on one origin share "
+    "the page's saved session: opening /b/ replaces /a/'s, and /a/ comes back "
+    "with an empty new conversation",
+)
 def test_two_mounted_bots_each_keep_their_conversation_across_visits(tmp_path):
     sup.write_bot(tmp_path, "echobot", sup.ECHO_BOT)
     sup.write_bot(tmp_path, "htmlbot", HTML_BOT)

@@ -22,7 +22,9 @@ import serve_outside_support as sup  # noqa: E402
 def pg_bindir():
     if not shutil.which("pg_config") or not shutil.which("runuser") or os.geteuid() != 0:
         return None
-    bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+    bindir = subprocess.run(
+        ["pg_config", "--bindir"], capture_output=True, text=True
+    ).stdout.strip()
     return bindir if os.path.exists(os.path.join(bindir, "initdb")) else None
 
 
@@ -40,12 +42,27 @@ def postgres():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     as_pg = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(as_pg + [f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        as_pg + [f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     ctl = as_pg + [f"{bindir}/pg_ctl", "-D", data]
-    subprocess.run(ctl + ["-o", f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1",
-                          "-l", os.path.join(folder, "log"), "-w", "start"],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        ctl
+        + [
+            "-o",
+            f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1",
+            "-l",
+            os.path.join(folder, "log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
@@ -56,19 +73,27 @@ def postgres():
 
 def test_two_services_on_one_postgresql_serve_one_conversation_in_turns(postgres, tmp_path):
     bot = sup.write_bot(tmp_path, "echobot", sup.ECHO_BOT)
-    with sup.Server(bot, "--test-mode", folder=tmp_path, store=postgres) as one, \
-            sup.Server(bot, "--test-mode", folder=tmp_path, store=postgres) as two:
+    with (
+        sup.Server(bot, "--test-mode", folder=tmp_path, store=postgres) as one,
+        sup.Server(bot, "--test-mode", folder=tmp_path, store=postgres) as two,
+    ):
         history = []
         for i in range(6):
             history.append({"role": "user", "content": f"m{i}"})
-            history.append({"role": "assistant",
-                            "content": (one, two)[i % 2].chat_text(history, "pg-alt-1")})
+            history.append(
+                {"role": "assistant", "content": (one, two)[i % 2].chat_text(history, "pg-alt-1")}
+            )
         assert history[-1]["content"] == "turn 5: m5"
         # two different next messages at once, one on each service: one wins, no fork
         results = []
-        threads = [threading.Thread(target=lambda s=s, x=x: results.append(
-            s.chat(history + [{"role": "user", "content": x}], "pg-alt-1")))
-            for s, x in ((one, "slow a"), (two, "slow b"))]
+        threads = [
+            threading.Thread(
+                target=lambda s=s, x=x: results.append(
+                    s.chat(history + [{"role": "user", "content": x}], "pg-alt-1")
+                )
+            )
+            for s, x in ((one, "slow a"), (two, "slow b"))
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -79,13 +104,17 @@ def test_two_services_on_one_postgresql_serve_one_conversation_in_turns(postgres
         assert [m["content"] for m in stored["history"]][:12] == [m["content"] for m in history]
 
 
-@pytest.mark.xfail(strict=True, reason="on PostgreSQL a message holding a NUL character is a "
-                   "500 (text fields cannot contain NUL) and blocks the session: the next "
-                   "message waits the whole lease")
+@pytest.mark.xfail(
+    strict=True,
+    reason="on PostgreSQL a message holding a NUL character is a "
+    "500 (text fields cannot contain NUL) and blocks the session: the next "
+    "message waits the whole lease",
+)
 def test_a_nul_character_in_a_message_neither_fails_nor_blocks_the_session(postgres, tmp_path):
     bot = sup.write_bot(tmp_path, "echobot", sup.ECHO_BOT)
-    with sup.Server(bot, "--test-mode", "--lease-seconds", "10", folder=tmp_path,
-                    store=postgres) as server:
+    with sup.Server(
+        bot, "--test-mode", "--lease-seconds", "10", folder=tmp_path, store=postgres
+    ) as server:
         history = sup.converse(server, "pg-nul-1", ["hi"])
         status, _, raw = server.chat(history + [{"role": "user", "content": "a\x00b"}], "pg-nul-1")
         failed = status >= 500

@@ -29,8 +29,16 @@ FAILING_BOT = """
 def keyed(tmp_path_factory):
     folder = tmp_path_factory.mktemp("serve-keys")
     bot = sup.write_bot(folder, "failbot", FAILING_BOT)
-    with sup.Server(bot, "--test-mode", "--api-key", "key-a", "--api-key", "key-b",
-                    folder=folder, env={"AUTOGRAMS_API_KEYS": ""}) as server:
+    with sup.Server(
+        bot,
+        "--test-mode",
+        "--api-key",
+        "key-a",
+        "--api-key",
+        "key-b",
+        folder=folder,
+        env={"AUTOGRAMS_API_KEYS": ""},
+    ) as server:
         yield server
 
 
@@ -53,7 +61,10 @@ def test_api_requests_need_a_valid_key(keyed):
 def test_two_keys_using_one_conversation_id_never_meet(keyed):
     hi = [{"role": "user", "content": "hi"}]
     assert keyed.chat_text(hi, "same-id", headers=auth("key-a")) == "hello"
-    history_a = hi + [{"role": "assistant", "content": "hello"}, {"role": "user", "content": "from a"}]
+    history_a = hi + [
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "from a"},
+    ]
     assert keyed.chat_text(history_a, "same-id", headers=auth("key-a")) == "ok: from a"
     # key-b starts its own conversation under the same id
     assert keyed.chat_text(hi, "same-id", headers=auth("key-b")) == "hello"
@@ -61,14 +72,21 @@ def test_two_keys_using_one_conversation_id_never_meet(keyed):
     a = keyed.session("same-id", headers=auth("key-a"))
     assert b["version"] == 1 and a["version"] == 2
     # key-b cannot delete, read or write key-a's native session
-    status, _, raw = sup.request("POST", keyed.base + "/v1/sessions", {"id": "a-only"},
-                                 auth("key-a"))
+    status, _, raw = sup.request(
+        "POST", keyed.base + "/v1/sessions", {"id": "a-only"}, auth("key-a")
+    )
     assert status == 201
     for method in ("GET", "DELETE"):
-        status, _, _ = sup.request(method, keyed.base + "/v1/sessions/a-only", headers=auth("key-b"))
+        status, _, _ = sup.request(
+            method, keyed.base + "/v1/sessions/a-only", headers=auth("key-b")
+        )
         assert status == 404
-    status, _, _ = sup.request("POST", keyed.base + "/v1/sessions/a-only/messages", {"content": "x"},
-                               {**auth("key-b"), "Idempotency-Key": "k1"})
+    status, _, _ = sup.request(
+        "POST",
+        keyed.base + "/v1/sessions/a-only/messages",
+        {"content": "x"},
+        {**auth("key-b"), "Idempotency-Key": "k1"},
+    )
     assert status == 404
     status, _, raw = sup.request("GET", keyed.base + "/v1/sessions", headers=auth("key-b"))
     assert "a-only" not in [s["id"] for s in json.loads(raw)["data"]]
@@ -76,8 +94,11 @@ def test_two_keys_using_one_conversation_id_never_meet(keyed):
 
 
 def test_a_failing_bot_gives_a_500_with_only_an_error_id_that_the_log_shows(keyed):
-    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
-               {"role": "user", "content": "boom"}]
+    history = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "boom"},
+    ]
     keyed.chat_text(history[:1], "fail-1", headers=auth("key-a"))
     for stream in (False, True):
         status, headers, raw = keyed.chat(history, "fail-1", stream=stream, headers=auth("key-a"))
@@ -101,8 +122,9 @@ def test_a_failing_bot_gives_a_500_with_only_an_error_id_that_the_log_shows(keye
 def test_each_request_is_one_json_line_on_stderr(keyed):
     marker = "log-line-1"
     keyed.chat_text([{"role": "user", "content": "hi"}], marker, headers=auth("key-a"))
-    lines = [json.loads(x) for x in keyed.stderr().splitlines()
-             if x.startswith("{") and marker in x]
+    lines = [
+        json.loads(x) for x in keyed.stderr().splitlines() if x.startswith("{") and marker in x
+    ]
     requests = [x for x in lines if x.get("path") == "/v1/chat/completions"]
     assert len(requests) == 1
     assert requests[0]["status"] == 200 and requests[0]["session"] == marker

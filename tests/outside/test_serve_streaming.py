@@ -23,8 +23,9 @@ def model():
 def served(model, tmp_path_factory):
     folder = tmp_path_factory.mktemp("serve-stream")
     bot = sup.write_bot(folder, "modelbot", sup.MODEL_BOT)
-    with sup.Server(bot, "--base-url", model.url, "--model", "fake", "--lease-seconds", "5",
-                    folder=folder) as server:
+    with sup.Server(
+        bot, "--base-url", model.url, "--model", "fake", "--lease-seconds", "5", folder=folder
+    ) as server:
         yield server
 
 
@@ -34,9 +35,13 @@ def test_the_first_token_arrives_before_the_model_finishes(served):
     messages = sup.start(served, "ttft-1")
     client = OpenAI(base_url=served.base + "/v1", api_key="x", max_retries=0)
     t0 = time.monotonic()
-    stream = client.chat.completions.create(model="m", messages=messages, stream=True,
-                                            stream_options={"include_usage": True},
-                                            extra_headers={"X-Session-Id": "ttft-1"})
+    stream = client.chat.completions.create(
+        model="m",
+        messages=messages,
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_headers={"X-Session-Id": "ttft-1"},
+    )
     arrivals, text, usage = [], "", None
     for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
@@ -77,9 +82,12 @@ def test_a_client_that_disconnects_mid_stream_gets_the_exact_turn_on_retry(serve
     assert model.count == calls_before + 1  # the model answered once for this turn
 
 
-@pytest.mark.xfail(strict=True, reason="a turn committed after its streaming client "
-                   "disconnected is missing from /metrics: autograms_turns_total, model calls "
-                   "and model tokens do not count it")
+@pytest.mark.xfail(
+    strict=True,
+    reason="a turn committed after its streaming client "
+    "disconnected is missing from /metrics: autograms_turns_total, model calls "
+    "and model tokens do not count it",
+)
 def test_metrics_count_a_turn_whose_client_disconnected(served):
     messages = sup.start(served, "disc-metrics-1")
     before = served.metrics()
@@ -97,9 +105,12 @@ def test_metrics_count_a_turn_whose_client_disconnected(served):
     assert after.get(tokens, 0) - before.get(tokens, 0) == 8
 
 
-@pytest.mark.xfail(strict=True, reason="a model stream that ends without finish_reason or "
-                   "[DONE] (connection closed after 3 of 8 words) is committed as the whole "
-                   "reply: the user gets a truncated answer, silently")
+@pytest.mark.xfail(
+    strict=True,
+    reason="a model stream that ends without finish_reason or "
+    "[DONE] (connection closed after 3 of 8 words) is committed as the whole "
+    "reply: the user gets a truncated answer, silently",
+)
 def test_a_model_stream_cut_short_is_not_committed_as_the_reply(served, model):
     messages = sup.start(served, "cut-1")
     model.script[:] = ["cut:3"]

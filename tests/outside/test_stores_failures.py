@@ -24,7 +24,8 @@ from autograms.stores import (  # noqa: E402
 XF_BUSY = pytest.mark.xfail(
     strict=True,
     reason="a turn that fails in the store (not in the program) keeps its queue ticket: the "
-    "session stays busy for lease_seconds and the retry gets TurnInProgressError")
+    "session stays busy for lease_seconds and the retry gets TurnInProgressError",
+)
 
 
 @pytest.fixture
@@ -48,7 +49,12 @@ def _setup(backend, tmp_path, stores, **options):
 
 def _snapshot(store, sessions, sid):
     rec = sessions.record(sid)
-    return rec.version, rec.blob, [t.idempotency_key for t in store.turns(sid)], len(sessions.log(sid))
+    return (
+        rec.version,
+        rec.blob,
+        [t.idempotency_key for t in store.turns(sid)],
+        len(sessions.log(sid)),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -78,8 +84,9 @@ def test_base_exception_in_bot_frees_the_session(backend, text, exc, tmp_path, s
 
 
 @pytest.mark.parametrize("backend", sup.BACKENDS)
-def test_model_down_records_nothing_and_token_usage_is_summed_from_the_log(backend, tmp_path,
-                                                                         stores):
+def test_model_down_records_nothing_and_token_usage_is_summed_from_the_log(
+    backend, tmp_path, stores
+):
     server = sup.start_model_server()
     try:
         autogram = sup.model_autogram(server.server_address[1])
@@ -90,8 +97,11 @@ def test_model_down_records_nothing_and_token_usage_is_summed_from_the_log(backe
         assert runner.run_turn(sid, "hello", "k0").reply == "ready"
         first = runner.run_turn(sid, "one", "k1")
         assert first.reply == "model says hi"
-        assert (first.usage.calls, first.usage.prompt_tokens, first.usage.completion_tokens) \
-            == (1, 7, 3)
+        assert (first.usage.calls, first.usage.prompt_tokens, first.usage.completion_tokens) == (
+            1,
+            7,
+            3,
+        )
         before = _snapshot(store, sessions, sid)
         server.fail = True
         with pytest.raises(Exception) as info:
@@ -114,24 +124,23 @@ def test_model_down_records_nothing_and_token_usage_is_summed_from_the_log(backe
 
 
 def _bad_text_cases():
-    xf_none = pytest.mark.xfail(
-        strict=True,
-        reason="run_turn(sid, None) runs the program, then fails the commit with a raw "
-        "sqlite3.IntegrityError / psycopg NotNullViolation")
     xf_surrogate = pytest.mark.xfail(
         strict=True,
         reason="a message with a lone surrogate (JSON '\\ud83d', which Autogram.reply takes) "
-        "raises a raw UnicodeEncodeError from the store")
+        "raises a raw UnicodeEncodeError from the store",
+    )
     xf_nul_pg = pytest.mark.xfail(
         strict=True,
         reason="PostgreSQL: a message with a NUL character (which Autogram.reply and the SQLite "
-        "store take) raises psycopg DataError")
+        "store take) raises psycopg DataError",
+    )
     return [
         pytest.param("sqlite", "a\x00b", id="sqlite-nul"),
         pytest.param("postgresql", "a\x00b", id="postgresql-nul", marks=xf_nul_pg),
         pytest.param("sqlite", "half an emoji \ud83d", id="sqlite-surrogate", marks=xf_surrogate),
-        pytest.param("postgresql", "half an emoji \ud83d", id="postgresql-surrogate",
-                     marks=xf_surrogate),
+        pytest.param(
+            "postgresql", "half an emoji \ud83d", id="postgresql-surrogate", marks=xf_surrogate
+        ),
     ]
 
 
@@ -143,16 +152,20 @@ def test_store_runs_any_message_autogram_reply_runs(backend, text, tmp_path, sto
     result = runner.run_turn(sid, text, "k1")
     assert result.reply == plain[1]
     assert sessions.get(sid).history[-2:] == [
-        {"role": "user", "content": text}, {"role": "assistant", "content": plain[1]}]
+        {"role": "user", "content": text},
+        {"role": "assistant", "content": plain[1]},
+    ]
 
 
 @pytest.mark.xfail(
     strict=True,
     reason="run_turn(sid, None) runs the program, then fails the commit with a raw "
-    "sqlite3.IntegrityError / psycopg NotNullViolation (Autogram.reply takes None as '')")
+    "sqlite3.IntegrityError / psycopg NotNullViolation (Autogram.reply takes None as '')",
+)
 @pytest.mark.parametrize("backend", sup.BACKENDS)
-def test_none_message_is_refused_before_the_program_runs_or_taken_as_empty(backend, tmp_path,
-                                                                           stores):
+def test_none_message_is_refused_before_the_program_runs_or_taken_as_empty(
+    backend, tmp_path, stores
+):
     url, store, sessions, runner, sid = _setup(backend, tmp_path, stores)
     try:
         result = runner.run_turn(sid, None, "k1")
@@ -199,7 +212,8 @@ def test_a_message_the_store_refuses_leaves_the_session_free(backend, text, tmp_
 @pytest.mark.xfail(
     strict=True,
     reason="a turn interrupted (KeyboardInterrupt) while it waits in the enqueue queue keeps its "
-    "ticket: the next message waits until the lease ends")
+    "ticket: the next message waits until the lease ends",
+)
 @pytest.mark.parametrize("backend", sup.BACKENDS)
 def test_interrupted_wait_in_the_queue_leaves_no_ticket(backend, tmp_path, stores):
     if threading.current_thread() is not threading.main_thread():
@@ -214,8 +228,12 @@ def test_interrupted_wait_in_the_queue_leaves_no_ticket(backend, tmp_path, store
         # B waits behind A once its ticket is in the queue (A's and B's): then Ctrl-C
         t0 = time.monotonic()
         while time.monotonic() - t0 < 20:
-            if sup.sql(url, "SELECT count(*) FROM autograms_queue WHERE session_id = ?",
-                       (sid,))[0][0] >= 2:
+            if (
+                sup.sql(url, "SELECT count(*) FROM autograms_queue WHERE session_id = ?", (sid,))[
+                    0
+                ][0]
+                >= 2
+            ):
                 break
             time.sleep(0.02)
         time.sleep(0.2)

@@ -36,14 +36,21 @@ def _child(runner, sid, barrier, queue):
         queue.join_thread()
 
 
-@pytest.mark.parametrize("backend", [
-    "sqlite",
-    pytest.param("postgresql", marks=pytest.mark.xfail(
-        strict=True,
-        reason="PostgreSQL: a store opened before fork shares its pooled connections with the "
-        "children; their turns hang on the shared socket or fail (IndexError, PIPELINE_SYNC, "
-        "StoreUnavailableError) and never recover")),
-])
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="PostgreSQL: a store opened before fork shares its pooled connections with the "
+                "children; their turns hang on the shared socket or fail (IndexError, PIPELINE_SYNC, "
+                "StoreUnavailableError) and never recover",
+            ),
+        ),
+    ],
+)
 def test_store_opened_before_fork_serves_forked_workers(backend, tmp_path):
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork on this platform")
@@ -60,8 +67,7 @@ def test_store_opened_before_fork_serves_forked_workers(backend, tmp_path):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
-            procs = [ctx.Process(target=_child, args=(runner, sid, barrier, queue))
-                     for sid in sids]
+            procs = [ctx.Process(target=_child, args=(runner, sid, barrier, queue)) for sid in sids]
             for p in procs:
                 p.start()
         results = {}

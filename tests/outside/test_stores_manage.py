@@ -44,12 +44,14 @@ def test_other_owner_sees_nothing_not_even_a_committed_reply(opened):
     sid = sessions.create(owner="alice").id
     runner.run_turn(sid, "hello", "k0", owner="alice")
     runner.run_turn(sid, "secret", "k1", owner="alice")
-    for call in (lambda: runner.run_turn(sid, "secret", "k1", owner="mallory"),  # a replay
-                 lambda: runner.run_turn(sid, "hi", "k9", owner="mallory"),
-                 lambda: sessions.get(sid, owner="mallory"),
-                 lambda: sessions.log(sid, owner="mallory"),
-                 lambda: sessions.delete(sid, owner="mallory"),
-                 lambda: sessions.create(sid, owner="mallory", exist_ok=True)):
+    for call in (
+        lambda: runner.run_turn(sid, "secret", "k1", owner="mallory"),  # a replay
+        lambda: runner.run_turn(sid, "hi", "k9", owner="mallory"),
+        lambda: sessions.get(sid, owner="mallory"),
+        lambda: sessions.log(sid, owner="mallory"),
+        lambda: sessions.delete(sid, owner="mallory"),
+        lambda: sessions.create(sid, owner="mallory", exist_ok=True),
+    ):
         with pytest.raises(SessionNotFoundError):
             call()
     assert [r.id for r in sessions.list(owner="mallory")] == []
@@ -70,7 +72,8 @@ def test_get_shows_history_and_where_the_program_waits_as_autogram_does(opened):
         view = sessions.get(sid)
         frames = sup.echo.pending_frames(memory)
         assert [(w.function, w.lineno, w.address) for w in view.waiting] == [
-            (f"{f.module}.{f.qualname}", f.lineno, f.label) for f in frames]
+            (f"{f.module}.{f.qualname}", f.lineno, f.label) for f in frames
+        ]
     assert view.history == memory.extract_full_conv_history()
     assert view.waiting[-1].address == "loop"
 
@@ -98,18 +101,42 @@ def test_expire_deletes_idle_sessions_and_spares_a_running_turn(opened, tmp_path
     assert sessions.get(busy).version == 2
 
 
-@pytest.mark.parametrize("backend,idle", [
-    pytest.param("sqlite", math.nan, id="sqlite-nan"),
-    pytest.param("postgresql", math.nan, id="postgresql-nan", marks=pytest.mark.xfail(
-        strict=True, reason="PostgreSQL: sessions.expire(float('nan')) deletes every session "
-        "(SQLite deletes none)")),
-    pytest.param("sqlite", -1.0, id="sqlite-negative", marks=pytest.mark.xfail(
-        strict=True, reason="sessions.expire(-1) (a sign error) silently deletes every session, "
-        "even one used a moment ago")),
-    pytest.param("postgresql", -1.0, id="postgresql-negative", marks=pytest.mark.xfail(
-        strict=True, reason="sessions.expire(-1) (a sign error) silently deletes every session, "
-        "even one used a moment ago")),
-])
+@pytest.mark.parametrize(
+    "backend,idle",
+    [
+        pytest.param("sqlite", math.nan, id="sqlite-nan"),
+        pytest.param(
+            "postgresql",
+            math.nan,
+            id="postgresql-nan",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="PostgreSQL: sessions.expire(float('nan')) deletes every session "
+                "(SQLite deletes none)",
+            ),
+        ),
+        pytest.param(
+            "sqlite",
+            -1.0,
+            id="sqlite-negative",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="sessions.expire(-1) (a sign error) silently deletes every session, "
+                "even one used a moment ago",
+            ),
+        ),
+        pytest.param(
+            "postgresql",
+            -1.0,
+            id="postgresql-negative",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="sessions.expire(-1) (a sign error) silently deletes every session, "
+                "even one used a moment ago",
+            ),
+        ),
+    ],
+)
 def test_expire_with_a_meaningless_idle_time_deletes_nothing(backend, idle, tmp_path):
     url = sup.new_store_url(backend, tmp_path)
     store, sessions, runner = sup.open_all(sup.echo, url)
@@ -129,7 +156,8 @@ def test_expire_with_a_meaningless_idle_time_deletes_nothing(backend, idle, tmp_
 @pytest.mark.xfail(
     strict=True,
     reason="Sessions(autogram_a, store).expire() deletes the sessions of another program "
-    "sharing the store")
+    "sharing the store",
+)
 def test_expire_of_one_program_keeps_another_programs_sessions(opened):
     url, store, sessions, runner = opened
     mine = sessions.create().id
@@ -145,7 +173,8 @@ def test_expire_of_one_program_keeps_another_programs_sessions(opened):
 @pytest.mark.xfail(
     strict=True,
     reason="Sessions(autogram_a, store).list() lists another program's sessions, which "
-    "get/export then refuse as 'other program'")
+    "get/export then refuse as 'other program'",
+)
 def test_list_of_one_program_shows_only_its_sessions(opened):
     url, store, sessions, runner = opened
     mine = sessions.create(owner="team").id
@@ -177,7 +206,8 @@ def test_export_import_round_trip_continues_the_conversation(opened, tmp_path):
     assert view.history == memory.extract_full_conv_history()
     assert [w.address for w in view.waiting] == ["loop"]
     assert runner.run_turn(rec.id, "d", "k9", owner="p").reply == sup.expected_reply(
-        texts + ["c", "d"])
+        texts + ["c", "d"]
+    )
     with pytest.raises(SessionExistsError):
         sessions.import_file(path, rec.id)
 
@@ -185,7 +215,8 @@ def test_export_import_round_trip_continues_the_conversation(opened, tmp_path):
 @pytest.mark.xfail(
     strict=True,
     reason="import_file of a session file whose .log is missing (its header counts 4 entries) "
-    "silently stores the session with an empty history")
+    "silently stores the session with an empty history",
+)
 def test_import_refuses_a_file_whose_log_is_missing(tmp_path):
     url = sup.new_store_url("sqlite", tmp_path)
     store, sessions, runner = sup.open_all(sup.echo, url)
@@ -214,14 +245,18 @@ def test_import_refuses_a_file_whose_log_is_missing(tmp_path):
 @pytest.mark.xfail(
     strict=True,
     reason="a damaged log row makes sessions.get/log/export and every turn raise a bare "
-    "json.JSONDecodeError that names neither the session nor the row")
+    "json.JSONDecodeError that names neither the session nor the row",
+)
 def test_damaged_log_row_is_reported_naming_the_session(opened, tmp_path):
     url, store, sessions, runner = opened
     sid = sessions.create().id
     runner.run_turn(sid, "hello", "k0")
     runner.run_turn(sid, "a", "k1")
-    sup.sql(url, "UPDATE autograms_log SET entry = ? WHERE session_id = ? AND version = 1 "
-            "AND position = 0", ("{not json", sid))
+    sup.sql(
+        url,
+        "UPDATE autograms_log SET entry = ? WHERE session_id = ? AND version = 1 AND position = 0",
+        ("{not json", sid),
+    )
     with pytest.raises(Exception) as info:
         sessions.get(sid)
     assert sid in str(info.value), f"{type(info.value).__name__}: {info.value}"
@@ -248,7 +283,8 @@ def test_database_without_tables_is_refused_with_create_false(url):
 @pytest.mark.xfail(
     strict=True,
     reason="a hand-emptied autograms_schema table makes open_store raise a bare TypeError "
-    "('NoneType' object is not subscriptable)")
+    "('NoneType' object is not subscriptable)",
+)
 def test_emptied_schema_table_gives_a_store_schema_error(url):
     migrate(url)
     sup.sql(url, "DELETE FROM autograms_schema")

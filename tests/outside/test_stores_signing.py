@@ -40,10 +40,13 @@ def test_blob_with_one_character_changed_is_refused_naming_the_session(signed_st
     parts = blob.split(".")
     state = parts[2]
     i = len(state) // 2
-    parts[2] = state[:i] + ("0" if state[i] != "0" else "1") + state[i + 1:]
+    parts[2] = state[:i] + ("0" if state[i] != "0" else "1") + state[i + 1 :]
     _set_blob(url, sid, ".".join(parts))
-    for call in (lambda: runner.run_turn(sid, "second", "k2"), lambda: sessions.get(sid),
-                 lambda: sessions.export_file(sid, tmp_path / "never.session")):
+    for call in (
+        lambda: runner.run_turn(sid, "second", "k2"),
+        lambda: sessions.get(sid),
+        lambda: sessions.export_file(sid, tmp_path / "never.session"),
+    ):
         with pytest.raises(StoredSessionError) as info:
             call()
         assert info.value.reason == "tampered"
@@ -66,7 +69,8 @@ def test_unsigned_blob_is_refused_when_a_key_is_configured(signed_store):
 @pytest.mark.xfail(
     strict=True,
     reason="signed store: another session's (validly signed) blob copied into a row is accepted; "
-    "Bob's conversation continues with Alice's state and shows her messages")
+    "Bob's conversation continues with Alice's state and shows her messages",
+)
 def test_blob_copied_from_another_session_is_refused(signed_store):
     url, store, sessions, runner = signed_store
     alice = sessions.create(owner="alice").id
@@ -86,7 +90,8 @@ def test_blob_copied_from_another_session_is_refused(signed_store):
 @pytest.mark.xfail(
     strict=True,
     reason="signed store: a session's row set back to one of its own earlier blobs is accepted "
-    "(the signature covers neither the session nor its version)")
+    "(the signature covers neither the session nor its version)",
+)
 def test_blob_rolled_back_to_an_earlier_one_is_refused(signed_store):
     url, store, sessions, runner = signed_store
     sid = sessions.create().id
@@ -100,5 +105,7 @@ def test_blob_rolled_back_to_an_earlier_one_is_refused(signed_store):
     except StoredSessionError as exc:
         assert exc.session_id == sid
     else:
-        pytest.fail(f"the rolled-back row was loaded: the reply is {result.reply!r} "
-                    f"(the committed turns say '3:first|second|third')")
+        pytest.fail(
+            f"the rolled-back row was loaded: the reply is {result.reply!r} "
+            f"(the committed turns say '3:first|second|third')"
+        )

@@ -81,8 +81,12 @@ def test_enqueue_applies_messages_in_arrival_order(opened, tmp_path):
             threads.append(t)
             # the next message arrives once this one waits in the queue (its ticket is there)
             t0 = time.monotonic()
-            while sup.sql(url, "SELECT count(*) FROM autograms_queue WHERE session_id = ?",
-                          (sid,))[0][0] < n + 2:
+            while (
+                sup.sql(url, "SELECT count(*) FROM autograms_queue WHERE session_id = ?", (sid,))[
+                    0
+                ][0]
+                < n + 2
+            ):
                 assert time.monotonic() - t0 < 20, "the message never reached the queue"
                 time.sleep(0.02)
     finally:
@@ -133,8 +137,9 @@ def test_delete_while_a_turn_runs_reports_not_found_to_it(opened, tmp_path):
     assert isinstance(result, SessionNotFoundError)
     with pytest.raises(SessionNotFoundError):
         sessions.get(sid)
-    assert sup.sql(url, "SELECT count(*) FROM autograms_turns WHERE session_id = ?", (sid,)) \
-        == [(0,)]
+    assert sup.sql(url, "SELECT count(*) FROM autograms_turns WHERE session_id = ?", (sid,)) == [
+        (0,)
+    ]
 
 
 def test_threads_sharing_one_runner_apply_every_message_once(opened):
@@ -281,15 +286,18 @@ def test_the_program_runs_with_no_database_lock_or_transaction_held(opened, tmp_
         if url.startswith("sqlite"):
             import sqlite3
 
-            conn = sqlite3.connect(url[len("sqlite:///"):], timeout=1, isolation_level=None)
+            conn = sqlite3.connect(url[len("sqlite:///") :], timeout=1, isolation_level=None)
             try:
                 conn.execute("BEGIN IMMEDIATE")  # the write lock is free
                 conn.execute("ROLLBACK")
             finally:
                 conn.close()
         else:
-            rows = sup.sql(url, "SELECT state FROM pg_stat_activity WHERE datname = "
-                           "current_database() AND pid <> pg_backend_pid()")
+            rows = sup.sql(
+                url,
+                "SELECT state FROM pg_stat_activity WHERE datname = "
+                "current_database() AND pid <> pg_backend_pid()",
+            )
             assert all(state == "idle" for (state,) in rows), rows
     finally:
         assert paused.release().reply == "1:block-A"

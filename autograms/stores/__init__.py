@@ -11,12 +11,14 @@ worker processes on any number of machines.
 
 Modules: `base` (the store interface), `sqlite` and `postgres` (the backends), `sql` (their
 shared queries), `schema` (tables and migrations), `urls` (opening a store by URL), `runner`
-(the turn protocol), `manager` (session management), `records`, `errors`.
+(the turn protocol), `inputs` (the ids and text a store can keep), `manager` (session
+management), `records`, `errors`.
 """
 
 from .base import Store
 from .errors import (
     IdempotencyKeyReusedError,
+    InvalidInputError,
     SessionBusyError,
     SessionExistsError,
     SessionNotFoundError,
@@ -36,6 +38,7 @@ __all__ = [
     "POLICIES",
     "SCHEMA_VERSION",
     "IdempotencyKeyReusedError",
+    "InvalidInputError",
     "SessionBusyError",
     "SessionExistsError",
     "SessionNotFoundError",

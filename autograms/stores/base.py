@@ -19,6 +19,8 @@ class Store(abc.ABC):
 
     #: the URL it was opened with, password hidden
     url: str
+    #: whether its text columns can hold NUL characters (PostgreSQL's cannot)
+    holds_nul: bool = True
 
     # -- the schema -----------------------------------------------------------------------------
 

@@ -9,10 +9,13 @@
           ├── IdempotencyKeyReusedError  the key came with another message   "key reused"
           ├── StoredSessionError    a stored blob that cannot be loaded      the cause's reason
           │                         (edited in the database, code changed)   ("tampered" ...)
+          ├── InvalidInputError     an id, key or message the store cannot   "too long",
+          │                         keep (also a ValueError)                 "nul character" ...
           ├── StoreUnavailableError the database cannot be reached now       "unavailable"
           └── StoreSchemaError      the schema is missing, old or newer      "no schema" ...
 
-An HTTP layer maps them to 404, 409 (exists, busy, in progress), 422 (key reused), 500 and 503.
+An HTTP layer maps them to 400 (invalid input), 404, 409 (exists, busy, in progress), 422 (key
+reused), 500 and 503.
 """
 
 from __future__ import annotations
@@ -47,6 +50,11 @@ class TurnInProgressError(StoreError):
 
 class IdempotencyKeyReusedError(StoreError):
     """The idempotency key was already used for another message of this session."""
+
+
+class InvalidInputError(StoreError, ValueError):
+    """An id, owner, idempotency key or message the store cannot keep (too long, a lone
+    surrogate, a NUL character where the database has none); nothing ran or was written."""
 
 
 class StoredSessionError(StoreError):

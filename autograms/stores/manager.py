@@ -3,6 +3,7 @@ to and from session files (`Autogram.save` / `Autogram.load`)."""
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import uuid
@@ -11,6 +12,7 @@ from typing import Any
 from ..autogram import Autogram
 from .base import Store
 from .errors import SessionExistsError, SessionNotFoundError
+from .inputs import check_id
 from .records import SessionRecord, SessionView, WaitPoint
 from .runner import restore
 
@@ -31,7 +33,7 @@ class Sessions:
     ) -> SessionRecord:
         """A new session that has not started (its first turn starts the program); a random
         id when none is given. With `exist_ok`, an existing session of `owner` is returned."""
-        session_id = session_id if session_id is not None else uuid.uuid4().hex
+        session_id = _new_id(session_id, owner)
         blob = self.autogram.serialize(self.autogram.init_memory(), include_log=False)
         try:
             return self.store.create_session(session_id, owner, blob, [])
@@ -89,7 +91,11 @@ class Sessions:
 
     def expire(self, idle_seconds: float) -> list[str]:
         """Delete the sessions with no turn for `idle_seconds` (and none running); returns
-        their ids."""
+        their ids. `idle_seconds` must be a positive number (ValueError otherwise)."""
+        if not isinstance(idle_seconds, (int, float)) or not 0 < idle_seconds < math.inf:
+            raise ValueError(
+                f"idle_seconds must be a positive number of seconds, not {idle_seconds!r}"
+            )
         return self.store.delete_idle(time.time() - idle_seconds)
 
     def export_file(
@@ -109,7 +115,14 @@ class Sessions:
     ) -> SessionRecord:
         """A new session from a session file saved by `Autogram.save` (its log included);
         it is checked (signature, code) before anything is stored."""
+        session_id = _new_id(session_id, owner)
         memory = self.autogram.load(path)
         blob = self.autogram.serialize(memory, include_log=False)
-        session_id = session_id if session_id is not None else uuid.uuid4().hex
         return self.store.create_session(session_id, owner, blob, memory.model_turns)
+
+
+def _new_id(session_id: str | None, owner: str | None) -> str:
+    """The checked id of a session about to be created (a random one when None)."""
+    if owner is not None:
+        check_id("owner", owner, session_id=session_id)
+    return check_id("session_id", session_id if session_id is not None else uuid.uuid4().hex)

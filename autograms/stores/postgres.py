@@ -45,6 +45,7 @@ class PostgresStore(SQLStore):
     """Sessions in the PostgreSQL database at `url` (a libpq URL or connection string)."""
 
     dialect = DIALECT
+    holds_nul = False
 
     def __init__(
         self, url: str, *, min_size: int = 1, max_size: int = 4, timeout: float = 10.0

@@ -43,8 +43,10 @@ from .errors import (
     SessionBusyError,
     SessionNotFoundError,
     StoredSessionError,
+    StoreError,
     TurnInProgressError,
 )
+from .inputs import check_id, check_text
 from .records import Claim, SessionRecord, TokenUsage, TurnRecord, TurnResult
 
 logger = logging.getLogger("autograms")
@@ -100,6 +102,7 @@ class TurnRunner:
         returned reply is the one committed.
         """
         key = idempotency_key if idempotency_key is not None else uuid.uuid4().hex
+        self._check_inputs(session_id, user_text, key, owner)
         deadline = time.monotonic() + self.wait_seconds
         ticket = 0
         while True:
@@ -112,8 +115,18 @@ class TurnRunner:
                 return result
             logger.info("turn %s of session %s lost its commit race", key, session_id)
             if self.policy == "reject":
-                self.store.release(ticket)
+                self._leave(ticket)
                 raise _busy(session_id, "another turn committed while this one ran")
+
+    def _check_inputs(
+        self, session_id: object, user_text: object, key: object, owner: object
+    ) -> None:
+        """Refuse what the store could not keep before the program runs."""
+        sid = check_id("session_id", session_id)
+        check_id("idempotency_key", key, session_id=sid)
+        if owner is not None:
+            check_id("owner", owner, session_id=sid)
+        check_text("user_text", user_text, holds_nul=self.store.holds_nul, session_id=sid)
 
     def _wait_for_turn(
         self,
@@ -124,34 +137,39 @@ class TurnRunner:
         ticket: int,
         deadline: float,
     ) -> Claim:
-        """The claim of a turn first in its session's queue, or of a committed turn."""
+        """The claim of a turn first in its session's queue (holding `ticket` or a new one),
+        or of a committed turn (holding none). Whatever ends the wait otherwise -- a refusal,
+        Ctrl-C -- leaves the queue."""
         delay = 0.001
-        while True:
-            claim = self.store.claim(session_id, key, self.lease_seconds, ticket)
-            ticket = claim.ticket
-            if claim.session is None or (owner is not None and claim.session.owner != owner):
-                self._leave(ticket)
-                raise SessionNotFoundError(
-                    f"no session {session_id!r}", reason="not found", session_id=session_id
-                )
-            if claim.done is not None:
-                _check_same_message(claim.done, user_text)
-                return claim
-            if claim.running:
-                raise TurnInProgressError(
-                    f"the turn with idempotency key {key!r} of session {session_id!r} is "
-                    "running now; retry later with the same key",
-                    reason="in progress",
-                    session_id=session_id,
-                )
-            if claim.first:
-                return claim
-            if self.policy == "reject" or time.monotonic() > deadline:
-                self._leave(ticket)
-                waited = "" if self.policy == "reject" else f" after waiting {self.wait_seconds} s"
-                raise _busy(session_id, f"another turn is running{waited}")
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+        try:
+            while True:
+                claim = self.store.claim(session_id, key, self.lease_seconds, ticket)
+                ticket = claim.ticket or ticket
+                if claim.session is None or (owner is not None and claim.session.owner != owner):
+                    raise SessionNotFoundError(
+                        f"no session {session_id!r}", reason="not found", session_id=session_id
+                    )
+                if claim.done is not None:
+                    _check_same_message(claim.done, user_text)
+                    self._leave(ticket)
+                    return claim
+                if claim.running:
+                    raise TurnInProgressError(
+                        f"the turn with idempotency key {key!r} of session {session_id!r} is "
+                        "running now; retry later with the same key",
+                        reason="in progress",
+                        session_id=session_id,
+                    )
+                if claim.first:
+                    return claim
+                if self.policy == "reject" or time.monotonic() > deadline:
+                    waited = "" if self.policy == "reject" else f" after {self.wait_seconds} s"
+                    raise _busy(session_id, f"another turn is running{waited}")
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        except BaseException:
+            self._leave(ticket)
+            raise
 
     def _run_and_commit(
         self,
@@ -161,15 +179,21 @@ class TurnRunner:
         ticket: int,
         reply_stream: ReplyStream | None,
     ) -> TurnResult | None:
-        """Run the turn on `session`; its result if the commit won, None if it lost."""
+        """Run the turn on `session`; its result if the commit won, None if it lost (the
+        ticket still held). A turn that fails -- in the program or in the store -- leaves the
+        queue."""
         try:
             reply, blob, entries = self._run(session, user_text, reply_stream)
+            if reply is not None:
+                check_text(
+                    "the reply", reply, holds_nul=self.store.holds_nul, session_id=session.id
+                )
+            turn = TurnRecord(session.id, key, session.version + 1, user_text, reply, time.time())
+            if not self.store.commit(session.id, session.version, blob, turn, entries, ticket):
+                return None
         except BaseException:
             self._leave(ticket)
             raise
-        turn = TurnRecord(session.id, key, session.version + 1, user_text, reply, time.time())
-        if not self.store.commit(session.id, session.version, blob, turn, entries, ticket):
-            return None
         return TurnResult(session.id, reply, turn.version, usage=_usage(entries))
 
     def _run(
@@ -181,8 +205,13 @@ class TurnRunner:
         return reply, self.autogram.serialize(memory, include_log=False), memory.last_turn_log
 
     def _leave(self, ticket: int) -> None:
-        if ticket:
+        """Leave the queue; if the store cannot be reached, the lease ends the ticket."""
+        if not ticket:
+            return
+        try:
             self.store.release(ticket)
+        except StoreError as error:
+            logger.warning("could not leave the queue (ticket %s): %s", ticket, error)
 
 
 def restore(autogram: Autogram, store: Store, session: SessionRecord) -> MemoryObject:

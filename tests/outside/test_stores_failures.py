@@ -17,14 +17,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stores_outside_support as sup  # noqa: E402
 
 from autograms.stores import (  # noqa: E402
+    InvalidInputError,
     SessionBusyError,
     TurnInProgressError,
-)
-
-XF_BUSY = pytest.mark.xfail(
-    strict=True,
-    reason="a turn that fails in the store (not in the program) keeps its queue ticket: the "
-    "session stays busy for lease_seconds and the retry gets TurnInProgressError",
 )
 
 
@@ -124,32 +119,28 @@ def test_model_down_records_nothing_and_token_usage_is_summed_from_the_log(
 
 
 def _bad_text_cases():
-    xf_surrogate = pytest.mark.xfail(
-        strict=True,
-        reason="a message with a lone surrogate (JSON '\\ud83d', which Autogram.reply takes) "
-        "raises a raw UnicodeEncodeError from the store",
-    )
-    xf_nul_pg = pytest.mark.xfail(
-        strict=True,
-        reason="PostgreSQL: a message with a NUL character (which Autogram.reply and the SQLite "
-        "store take) raises psycopg DataError",
-    )
     return [
         pytest.param("sqlite", "a\x00b", id="sqlite-nul"),
-        pytest.param("postgresql", "a\x00b", id="postgresql-nul", marks=xf_nul_pg),
-        pytest.param("sqlite", "half an emoji \ud83d", id="sqlite-surrogate", marks=xf_surrogate),
-        pytest.param(
-            "postgresql", "half an emoji \ud83d", id="postgresql-surrogate", marks=xf_surrogate
-        ),
+        pytest.param("postgresql", "a\x00b", id="postgresql-nul"),
+        pytest.param("sqlite", "half an emoji \ud83d", id="sqlite-surrogate"),
+        pytest.param("postgresql", "half an emoji \ud83d", id="postgresql-surrogate"),
     ]
 
 
 @pytest.mark.parametrize("backend,text", _bad_text_cases())
 def test_store_runs_any_message_autogram_reply_runs(backend, text, tmp_path, stores):
+    """Or refuses it before the program runs, naming it, when the database cannot hold it
+    (a lone surrogate is not Unicode text; PostgreSQL text holds no NUL): nothing is written."""
     url, store, sessions, runner, sid = _setup(backend, tmp_path, stores)
     plain = sup.plain_replies(sup.echo, ["hi", text])
     assert plain[1] == f"1:{text}"
-    result = runner.run_turn(sid, text, "k1")
+    before = _snapshot(store, sessions, sid)
+    try:
+        result = runner.run_turn(sid, text, "k1")
+    except InvalidInputError as exc:
+        assert exc.reason in ("not unicode", "nul character") and "user_text" in str(exc)
+        assert _snapshot(store, sessions, sid) == before
+        return
     assert result.reply == plain[1]
     assert sessions.get(sid).history[-2:] == [
         {"role": "user", "content": text},
@@ -157,11 +148,6 @@ def test_store_runs_any_message_autogram_reply_runs(backend, text, tmp_path, sto
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_turn(sid, None) runs the program, then fails the commit with a raw "
-    "sqlite3.IntegrityError / psycopg NotNullViolation (Autogram.reply takes None as '')",
-)
 @pytest.mark.parametrize("backend", sup.BACKENDS)
 def test_none_message_is_refused_before_the_program_runs_or_taken_as_empty(
     backend, tmp_path, stores
@@ -180,8 +166,7 @@ def _refused_cases():
     cases = []
     for backend in sup.BACKENDS:
         for name, text in (("none", None), ("surrogate", "x\ud800"), ("nul", "a\x00b")):
-            marks = [] if (backend, name) == ("sqlite", "nul") else [XF_BUSY]
-            cases.append(pytest.param(backend, text, id=f"{backend}-{name}", marks=marks))
+            cases.append(pytest.param(backend, text, id=f"{backend}-{name}"))
     return cases
 
 
@@ -209,11 +194,6 @@ def test_a_message_the_store_refuses_leaves_the_session_free(backend, text, tmp_
 # A turn interrupted while it waits in the queue
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a turn interrupted (KeyboardInterrupt) while it waits in the enqueue queue keeps its "
-    "ticket: the next message waits until the lease ends",
-)
 @pytest.mark.parametrize("backend", sup.BACKENDS)
 def test_interrupted_wait_in_the_queue_leaves_no_ticket(backend, tmp_path, stores):
     if threading.current_thread() is not threading.main_thread():

@@ -18,20 +18,7 @@ from autograms.stores import (  # noqa: E402
 )
 
 
-@pytest.mark.parametrize(
-    "backend",
-    [
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="PostgreSQL: an int idempotency key raises psycopg UndefinedFunction "
-                "('operator does not exist: text = smallint'); SQLite takes it as its str()",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("backend", sup.BACKENDS)
 def test_non_string_idempotency_key_works_as_its_str_or_is_a_type_error(backend, tmp_path):
     url = sup.new_store_url(backend, tmp_path)
     store, sessions, runner = sup.open_all(sup.echo, url)
@@ -49,20 +36,7 @@ def test_non_string_idempotency_key_works_as_its_str_or_is_a_type_error(backend,
         store.close()
 
 
-@pytest.mark.parametrize(
-    "backend",
-    [
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="PostgreSQL: sessions.create('a\\x00b') raises psycopg DataError (SQLite stores the "
-                "id)",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("backend", sup.BACKENDS)
 def test_session_id_with_nul_is_stored_or_refused_naming_the_id(backend, tmp_path):
     url = sup.new_store_url(backend, tmp_path)
     store, sessions, runner = sup.open_all(sup.echo, url)
@@ -110,16 +84,8 @@ def test_missing_postgres_database_is_reported_as_such():
 
 
 def _long_cases():
-    xf = pytest.mark.xfail(
-        strict=True,
-        reason="PostgreSQL: a 3,000-character owner, session id or idempotency key (past the "
-        "btree row limit) is reported as StoreUnavailableError 'unavailable' -- 'the database is "
-        "down: retry' -- though no retry can succeed",
-    )
     return [
-        pytest.param(
-            backend, field, id=f"{backend}-{field}", marks=[xf] if backend == "postgresql" else []
-        )
+        pytest.param(backend, field, id=f"{backend}-{field}")
         for backend in sup.BACKENDS
         for field in ("owner", "session_id", "key")
     ]

@@ -109,31 +109,16 @@ def test_expire_deletes_idle_sessions_and_spares_a_running_turn(opened, tmp_path
             "postgresql",
             math.nan,
             id="postgresql-nan",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="PostgreSQL: sessions.expire(float('nan')) deletes every session "
-                "(SQLite deletes none)",
-            ),
         ),
         pytest.param(
             "sqlite",
             -1.0,
             id="sqlite-negative",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="sessions.expire(-1) (a sign error) silently deletes every session, "
-                "even one used a moment ago",
-            ),
         ),
         pytest.param(
             "postgresql",
             -1.0,
             id="postgresql-negative",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="sessions.expire(-1) (a sign error) silently deletes every session, "
-                "even one used a moment ago",
-            ),
         ),
     ],
 )

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse
 from ..models.errors import ModelCallError, ModelConfigError
 from ..stores.errors import (
     IdempotencyKeyReusedError,
+    InvalidInputError,
     SessionBusyError,
     SessionExistsError,
     SessionNotFoundError,
@@ -99,13 +100,23 @@ def bad_request(message: str, code: str = "invalid_request") -> HTTPError:
     return HTTPError(400, code, message)
 
 
-def from_exception(error: BaseException, where: str, session_id: str | None = None) -> HTTPError:
+def from_exception(
+    error: BaseException, where: str, session_id: str | None = None, *, keyed: bool = True
+) -> HTTPError:
     """The HTTP error for an exception raised while serving `where` (e.g. "POST /v1/..."):
     the library's errors by kind, named with the client's `session_id`; anything else an
-    internal error logged with its id."""
+    internal error logged with its id. `keyed` says whether the client sent an idempotency
+    key (an OpenAI client does not: it is told to send the same request again)."""
     if isinstance(error, HTTPError):
         return error
     session = f"session {session_id!r}" if session_id is not None else "the session"
+    retry = (
+        "retry later with the same idempotency key"
+        if keyed
+        else "send the same request again later"
+    )
+    if isinstance(error, InvalidInputError):
+        return bad_request(f"{error}; {session} is as it was", "invalid_input")
     if isinstance(error, SessionNotFoundError):
         return HTTPError(404, "session_not_found", f"no {session}")
     if isinstance(error, SessionExistsError):
@@ -121,8 +132,9 @@ def from_exception(error: BaseException, where: str, session_id: str | None = No
         return HTTPError(
             409,
             "turn_in_progress",
-            f"the turn with this idempotency key of {session} is running now; retry later "
-            "with the same key",
+            f"the turn with this idempotency key of {session} is running now; {retry}"
+            if keyed
+            else f"this message of {session} is being answered for another request now; {retry}",
             retry_after=BUSY_RETRY_AFTER,
         )
     if isinstance(error, IdempotencyKeyReusedError):
@@ -137,8 +149,7 @@ def from_exception(error: BaseException, where: str, session_id: str | None = No
         return HTTPError(
             503,
             "model_unavailable",
-            "the bot's model did not answer; nothing was recorded: retry later with the same "
-            "idempotency key",
+            f"the bot's model did not answer; nothing was recorded: {retry}",
             retry_after=MODEL_RETRY_AFTER,
         )
     if isinstance(error, StoreUnavailableError):
@@ -146,7 +157,7 @@ def from_exception(error: BaseException, where: str, session_id: str | None = No
         return HTTPError(
             503,
             "store_unavailable",
-            "the session store cannot be reached; retry later with the same idempotency key",
+            f"the session store cannot be reached; {retry}",
             retry_after=STORE_RETRY_AFTER,
         )
     if isinstance(error, StoredSessionError):

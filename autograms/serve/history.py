@@ -10,7 +10,8 @@ and reply, in order -- or the request is not a continuation:
   nothing runs;
 * **mismatch**: anything else -- a client that edited or regenerated an earlier message, one
   that sends only the newest message of a session that has turns, one whose session was
-  deleted: refused (409 ``history_mismatch``) naming the first message that differs. The
+  deleted: refused (409 ``history_mismatch``) naming the first message that differs by its
+  index in the request's ``messages``. The
   service never guesses which branch the client wants and never forks the session.
 
 Compared per message: the role, and the text with surrounding whitespace removed. System and
@@ -39,6 +40,8 @@ class ChatInput:
     #: (role, text) of the user and assistant messages before the newest user message
     history: tuple[tuple[str, str], ...]
     text: str
+    #: the index in the request's ``messages`` of each history message, then of the newest
+    places: tuple[int, ...] = ()
 
     @property
     def position(self) -> int:
@@ -71,13 +74,18 @@ def read_messages(messages: Any) -> ChatInput:
                 "messages (system messages are ignored; it runs no tools)",
                 "invalid_messages",
             )
-        conversation.append((role, message_text(message.get("content"), index)))
+        conversation.append((role, message_text(message.get("content"), index), index))
     if not conversation or conversation[-1][0] != "user":
         raise bad_request("the last message must be the user's", "invalid_messages")
     while conversation and conversation[0][0] == "assistant":
         conversation.pop(0)
-    history = tuple((role, text) for role, text in conversation[:-1] if role == "user" or text)
-    return ChatInput(history, conversation[-1][1])
+    kept = [message for message in conversation[:-1] if message[0] == "user" or message[1]]
+    kept.append(conversation[-1])
+    return ChatInput(
+        tuple((role, text) for role, text, _ in kept[:-1]),
+        conversation[-1][1],
+        tuple(index for _, _, index in kept),
+    )
 
 
 def message_text(content: Any, index: int) -> str:
@@ -112,16 +120,25 @@ def match_turns(chat: ChatInput, turns: Sequence[TurnRecord], session_id: str) -
     expected = transcript(turns[: position - 1])
     for index, (seen, wanted) in enumerate(zip(chat.history, expected, strict=False)):
         if seen != wanted:
-            raise _mismatch(session_id, f"message {index + 1} ({seen[0]}) differs")
-    if len(chat.history) != len(expected):
-        raise _mismatch(session_id, f"message {len(expected) + 1} (assistant) is missing")
+            raise _mismatch(session_id, f"messages[{chat.places[index]}] ({seen[0]}) differs")
+    if len(chat.history) < len(expected):
+        raise _mismatch(
+            session_id,
+            f"the assistant's reply before messages[{chat.places[len(chat.history)]}] is missing",
+        )
+    if len(chat.history) > len(expected):
+        raise _mismatch(
+            session_id,
+            f"messages[{chat.places[len(expected)]}] ({chat.history[len(expected)][0]}) is "
+            "not in the session",
+        )
     if position == len(turns) + 1:
         return Match()
     repeated = turns[position - 1]
     if repeated.user_text.strip() != chat.text:
         raise _mismatch(
             session_id,
-            f"message {len(expected) + 1} (user) differs from the session's turn {position}: "
+            f"messages[{chat.places[-1]}] (user) differs from the session's turn {position}: "
             "earlier messages cannot be edited or regenerated",
         )
     return Match(repeated)

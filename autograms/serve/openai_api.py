@@ -75,7 +75,7 @@ async def _complete(
     given_key = idempotency_key(request, required=False)
     turns = await service.call(service.store.turns, stored)
     match = match_turns(chat, turns, session)
-    reply = _Reply(service.settings.name, session, headers)
+    reply = _Reply(service.settings.name, session, headers, keyed=given_key is not None)
     if match.repeated is not None:
         result = _replayed(match.repeated)
         return reply.stream_replayed(result, include_usage) if streamed else reply.json(result)
@@ -86,7 +86,7 @@ async def _complete(
     try:
         if not streamed:
             result = await service.run_turn(
-                stored, chat.text, key, owner, where=where, session_id=session
+                stored, chat.text, key, owner, where=where, session_id=session, keyed=reply.keyed
             )
             return reply.json(result)
         return await reply.stream(service, stored, chat, key, owner, include_usage, where)
@@ -130,10 +130,12 @@ def _raced(error: HTTPError, chat: ChatInput, session: str, derived: bool) -> HT
 class _Reply:
     """OpenAI's response shapes for one request."""
 
-    def __init__(self, model: str, session: str, headers: dict[str, str]) -> None:
+    def __init__(self, model: str, session: str, headers: dict[str, str], keyed: bool) -> None:
         self.model = model
         self.session = session
         self.headers = headers
+        #: whether the client sent an Idempotency-Key (errors then speak of it)
+        self.keyed = keyed
         self.id = f"chatcmpl-{uuid.uuid4().hex}"
         self.created = int(time.time())
 
@@ -178,7 +180,7 @@ class _Reply:
         events = turn.events(service.settings.ping_seconds, service.drain)
         first = await anext(events)
         if isinstance(first, Failed):
-            raise service.failed(first.error, where, self.session)
+            raise service.failed(first.error, where, self.session, keyed=self.keyed)
 
         async def body() -> AsyncIterator[bytes]:
             service.metrics.streams_open.inc()
@@ -221,7 +223,7 @@ class _Reply:
         if isinstance(event, Drained):
             message = "the server is shutting down; send the same request again"
             return [_error_event("shutting_down", message)]
-        error = service.failed(event.error, where, self.session)
+        error = service.failed(event.error, where, self.session, keyed=self.keyed)
         return [_error_event(error.code, error.message)]
 
     def _end(

@@ -83,6 +83,7 @@ class Service:
         *,
         where: str,
         session_id: str,
+        keyed: bool = True,
     ) -> TurnResult:
         """Run one turn to its commit; an HTTPError (counted) if it fails."""
         self.refuse_if_draining()
@@ -93,7 +94,7 @@ class Service:
         try:
             result = await asyncio.shield(task)
         except Exception as exc:
-            raise self.failed(exc, where, session_id) from exc
+            raise self.failed(exc, where, session_id, keyed=keyed) from exc
         self.metrics.turn_done(result, time.monotonic() - start)
         return result
 
@@ -117,9 +118,16 @@ class Service:
         self._launch(work)
         return stream
 
-    def failed(self, error: BaseException, where: str, session_id: str | None = None) -> HTTPError:
-        """The HTTP error of a failed turn, counted."""
-        http_error = from_exception(error, where, session_id)
+    def failed(
+        self,
+        error: BaseException,
+        where: str,
+        session_id: str | None = None,
+        *,
+        keyed: bool = True,
+    ) -> HTTPError:
+        """The HTTP error of a failed turn, counted (`keyed`: see `from_exception`)."""
+        http_error = from_exception(error, where, session_id, keyed=keyed)
         self.metrics.turn_failed(http_error.code)
         return http_error
 

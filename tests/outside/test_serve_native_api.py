@@ -109,12 +109,6 @@ def test_a_client_chosen_id_is_created_once(echo):
         assert status == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a message the store cannot encode (a lone surrogate) "
-    "fails with 500 and leaves the session blocked: the next message waits the "
-    "whole lease (--lease-seconds, 30 s by default) although 'the session is as it was'",
-)
 def test_a_message_refused_by_the_store_does_not_block_the_session(echo):
     sid = create(echo)
     send(echo, sid, "start", "k0")

@@ -123,11 +123,6 @@ def test_malformed_bodies_get_400_with_an_openai_error_object(echo, body, code):
         assert error["code"] == code
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a lone UTF-16 surrogate in a message (valid JSON) "
-    "is a 500 internal_error from the store's encoder, not a 400",
-)
 def test_a_lone_surrogate_in_the_message_is_refused_with_400(echo):
     # JSON allows "\ud800"; Python decodes it to a str the store cannot encode.
     body = '{"model": "m", "messages": [{"role": "user", "content": "x\\ud800y"}]}'
@@ -140,12 +135,6 @@ def test_a_lone_surrogate_in_the_message_is_refused_with_400(echo):
     assert status == 400, raw[:300]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="409 history_mismatch says 'message 1' for the "
-    "request's third message: its count skips system messages, so it does not "
-    "name the message of the request that differs",
-)
 def test_history_mismatch_names_the_differing_message_by_its_place_in_the_request(echo):
     history = sup.converse(echo, "name-1", ["a"])
     system = [{"role": "system", "content": "s1"}, {"role": "system", "content": "s2"}]
@@ -162,12 +151,6 @@ def test_history_mismatch_names_the_differing_message_by_its_place_in_the_reques
     assert "messages[2]" in message or "message 3 " in message, message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chat completions errors (409 turn_in_progress, 503) "
-    "tell an OpenAI client to retry 'with the same idempotency key', a key it "
-    "never sent and cannot send",
-)
 def test_a_chat_completions_conflict_does_not_speak_of_an_idempotency_key(echo):
     history = sup.converse(echo, "dup-1", ["a"])
     request = history + [{"role": "user", "content": "slow one"}]

@@ -104,12 +104,6 @@ def test_two_services_on_one_postgresql_serve_one_conversation_in_turns(postgres
         assert [m["content"] for m in stored["history"]][:12] == [m["content"] for m in history]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="on PostgreSQL a message holding a NUL character is a "
-    "500 (text fields cannot contain NUL) and blocks the session: the next "
-    "message waits the whole lease",
-)
 def test_a_nul_character_in_a_message_neither_fails_nor_blocks_the_session(postgres, tmp_path):
     bot = sup.write_bot(tmp_path, "echobot", sup.ECHO_BOT)
     with sup.Server(

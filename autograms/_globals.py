@@ -6,10 +6,12 @@
 
 Names defined (or rebound) inside the block are registered for the module. Inside functions
 of that module decorated afterwards with ``@autograms_function()`` or ``@autograms_node``,
-every read and write of these names goes to the current session's copy (the engine routes
-the bytecode's global accesses; see ``autograms._frames.routing``). The module's own values
-are never changed by a session, so concurrent sessions cannot leak into each other. Outside a
-session (at import, in undecorated helpers) the names are ordinary module globals.
+and inside its plain (undecorated) functions and methods, every read and write of these names
+goes to the current session's copy (the engine routes the bytecode's global accesses; see
+``autograms._frames.routing``). Plain functions are routed when a turn starts, so a helper
+the program calls sees what the program sees. The module's own values are never changed by a
+session, so concurrent sessions cannot leak into each other. Outside a session (at import,
+with no session current) the names are ordinary module globals.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from __future__ import annotations
 import pickle
 import sys
 import threading
+from collections.abc import Iterator
+from types import CodeType, FunctionType
 from typing import Any
 
+from . import _frames
 from ._frames import GlobalRoutes
 from ._state import ModuleGlobals
 from ._context import get_memory
@@ -35,6 +40,10 @@ class _ModuleGlobals:
         self.namespace = namespace
         self.initial: dict[str, bytes] = {}
         self.routes = GlobalRoutes(frozenset(), self.load, self.store, self.delete)
+        #: size of the namespace when its plain functions were last routed
+        self._scanned = -1
+        #: code objects routing produced (not to be routed again)
+        self._routed: set[CodeType] = set()
 
     def add(self, names: dict[str, Any]) -> None:
         for name, value in names.items():
@@ -45,6 +54,23 @@ class _ModuleGlobals:
                     f"persistent global {name!r} of {self.module} must be picklable: {exc}"
                 ) from exc
         self.routes = GlobalRoutes(frozenset(self.initial), self.load, self.store, self.delete)
+        self._scanned, self._routed = -1, set()  # more names: route the helpers again
+
+    def route_helpers(self) -> None:
+        """Route the module's plain functions and methods (those defined since the last
+        time; a function is routed once)."""
+        if len(self.namespace) == self._scanned:
+            return
+        self._scanned = len(self.namespace)
+        filename = self.namespace.get("__file__")
+        for function in _functions_in(list(self.namespace.values()), self.module):
+            code = function.__code__
+            if code in self._routed or _frames.lookup(code) is not None:
+                continue
+            if filename is not None and code.co_filename != filename:
+                continue  # a wrapper from another module (functools.wraps copies __module__)
+            _frames.route_function(function, self.routes)
+            self._routed.add(function.__code__)
 
     def _session(self) -> ModuleGlobals | None:
         memory = get_memory()
@@ -117,6 +143,43 @@ def get_persistent_globals() -> list[str]:
     module = sys._getframe(1).f_globals.get("__name__", "__main__")
     entry = _modules.get(module)
     return sorted(entry.initial) if entry else []
+
+
+def route_plain_helpers() -> None:
+    """Route the plain functions of every module with persistent globals (before a turn)."""
+    if not _modules:
+        return
+    with _lock:
+        for entry in _modules.values():
+            entry.route_helpers()
+
+
+def _functions_in(values: list[Any], module: str) -> Iterator[FunctionType]:
+    """The functions among `values` and the methods of classes among them, unwrapped, that
+    belong to `module`."""
+    for value in values:
+        if isinstance(value, type) and value.__module__ == module:
+            members = list(vars(value).values())
+        else:
+            members = [value]
+        for member in members:
+            for function in _unwrapped(member):
+                if function.__module__ == module:
+                    yield function
+
+
+def _unwrapped(value: Any) -> Iterator[FunctionType]:
+    if isinstance(value, (staticmethod, classmethod)):
+        value = value.__func__
+    elif isinstance(value, property):
+        yield from (f for f in (value.fget, value.fset, value.fdel) if isinstance(f, FunctionType))
+        return
+    seen = 0
+    while value is not None and seen < 16:  # a wrapper's __wrapped__ chain
+        if isinstance(value, FunctionType):
+            yield value
+        value = getattr(value, "__wrapped__", None)
+        seen += 1
 
 
 def routes_for(module: str) -> GlobalRoutes | None:

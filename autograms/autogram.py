@@ -14,7 +14,6 @@ program propagates to the caller and the memory passed in is left exactly as it 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -23,9 +22,9 @@ from typing import Any
 
 from . import _frames, session
 from ._bot_files import import_bot_file
-from ._control import ExitPayload, ReplyPayload
 from ._errors import ConversationError
 from ._log import ConversationLog
+from ._turns import run_turn
 from .config import AutogramConfig
 from .decorators import is_autograms_function
 from .memory import Checkpoint, MemoryObject, SimpleMemory, use_memory
@@ -118,19 +117,16 @@ class Autogram:
         history kept). `kwargs` go to the root function when it starts.
         """
         memory = self._memory(memory_object, memory_dict)
-        root = self._require_root()
-        text = user_reply or ""
-        with memory.turn(self.model, supervisor_mode=self.supervisor_mode) as turn:
-            turn.memory.add_user_reply(text)
-            if turn.paused:
-                outcome = _frames.resume(turn.loaded, text, attachment=turn.saved_state)
-            else:
-                arguments = _root_arguments(root, text, kwargs)
-                outcome = _frames.run(root, kwargs=arguments, attachment=turn.saved_state)
-            reply_text, data = _turn_result(outcome)
-            turn.finish(outcome)
-        memory.reply_data = data
-        return reply_text, memory
+        result = run_turn(
+            memory,
+            self._require_root(),
+            user_reply or "",
+            kwargs=kwargs,
+            model=self.model,
+            supervisor_mode=self.supervisor_mode,
+        )
+        memory.reply_data = result.data
+        return result.text, memory
 
     def apply(
         self,
@@ -263,23 +259,6 @@ def _with_api_keys(config: AutogramConfig, api_keys: dict[str, str] | None) -> A
     if api_keys.get("load_from_env"):
         key = os.environ.get(key, "")
     return replace(config, api_key=key or None) if key else config
-
-
-def _turn_result(outcome: _frames.Outcome) -> tuple[str | None, Any]:
-    if isinstance(outcome, _frames.Finished):
-        return None, None
-    payload = outcome.payload
-    if isinstance(payload, ReplyPayload):
-        return payload.text, payload.data
-    if isinstance(payload, ExitPayload):
-        return payload.text, payload.data
-    raise ConversationError(f"the program paused with an unknown payload {payload!r}")
-
-
-def _root_arguments(root: Callable[..., Any], text: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-    if "user_reply" in inspect.signature(root).parameters and "user_reply" not in kwargs:
-        return {**kwargs, "user_reply": text}
-    return kwargs
 
 
 def _call_outside_program(target: Callable[..., Any], kwargs: dict[str, Any]) -> Any:

@@ -13,23 +13,57 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, TypeVar
 
 from . import _frames
-from ._globals import routes_for
 from ._context import get_memory
+from ._frames.runtime import accepts_address
+from ._globals import routes_for
 from ._state import SCOPES
+from ._turns import AutogramsReturn, call_root, mark_chatbot
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _enter(scope: str, function: str) -> None:
+def _enter(scope: str, function: str) -> bool:
+    """Open the call's conversation scope; True diverts a root call (see `_root_call`)."""
     memory = get_memory()
-    if memory is not None:
-        memory.push_scope(scope, function)
+    if memory is None:
+        return False
+    if memory.takes_root_calls():
+        return True
+    memory.push_scope(scope, function)
+    return False
+
+
+def _root_call(function: Callable[..., Any]) -> AutogramsReturn:
+    """A decorated function called while a session is current but no turn runs (AutoGRAMS'
+    ``with use_memory(memory): chatbot()``): one turn of that session, with this function as
+    its program. Called from the function's own frame, whose locals are its arguments."""
+    args, kwargs = _call_arguments(function, sys._getframe(1).f_locals)
+    return call_root(get_memory(), function, args, kwargs)
+
+
+def _call_arguments(
+    function: Callable[..., Any], values: Mapping[str, Any]
+) -> tuple[tuple, dict[str, Any]]:
+    args: list = []
+    kwargs: dict[str, Any] = {}
+    for parameter in inspect.signature(function).parameters.values():
+        value = values[parameter.name]
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            args.append(value)
+        elif parameter.kind is parameter.VAR_POSITIONAL:
+            args.extend(value)
+        elif parameter.kind is parameter.KEYWORD_ONLY:
+            kwargs[parameter.name] = value
+        else:
+            kwargs.update(value)
+    return tuple(args), kwargs
 
 
 def _leave(exc: BaseException | None) -> None:
@@ -63,7 +97,9 @@ def autograms_function(
     def decorate(function: F) -> F:
         inner = getattr(function, "__func__", function)  # staticmethod / classmethod objects
         hooks = _frames.FrameHooks(
-            enter=partial(_enter, conv_scope, inner.__qualname__), leave=_leave
+            enter=partial(_enter, conv_scope, inner.__qualname__),
+            leave=_leave,
+            divert=partial(_root_call, inner),
         )
         _frames.instrument(inner, hooks, routes_for(inner.__module__))
         inner.__autograms_scope__ = conv_scope
@@ -75,9 +111,16 @@ def autograms_function(
 def autograms_chatbot(
     conv_scope: str = "global", globals_to_declare: dict[str, Any] | None = None
 ) -> Callable[[F], F]:
-    """AutoGRAMS' root-function decorator: the same as ``autograms_function`` here. A root
-    function with a ``user_reply`` parameter receives the user's message on each fresh start."""
-    return autograms_function(conv_scope, globals_to_declare)
+    """AutoGRAMS' root-function decorator: ``autograms_function`` for a root that takes a
+    ``user_reply`` parameter (a TypeError if it does not), which holds the user's current
+    message on every turn -- when the program starts and each time it continues."""
+    as_function = autograms_function(conv_scope, globals_to_declare)
+
+    def decorate(function: F) -> F:
+        mark_chatbot(getattr(function, "__func__", function))
+        return as_function(function)
+
+    return decorate
 
 
 def is_autograms_function(function: Any) -> bool:
@@ -94,7 +137,7 @@ def autograms_node(function: F) -> F:
         _frames.instrument(function, routes=routes_for(function.__module__))
     except _frames.ContinuationError:
         pass  # not resumable inside (a closure, a generator ...): pauses resume after the call
-    takes_address = _frames_accepts_address(function)
+    takes_address = accepts_address(function)
 
     @functools.wraps(function)
     def node(*args: Any, **kwargs: Any) -> Any:
@@ -110,12 +153,6 @@ def autograms_node(function: F) -> F:
     node.__signature__ = _with_address(function)
     _frames.mark_transparent(node)
     return node  # type: ignore[return-value]
-
-
-def _frames_accepts_address(function: Callable[..., Any]) -> bool:
-    from ._frames.runtime import accepts_address
-
-    return accepts_address(function)
 
 
 def _with_address(function: Callable[..., Any]) -> inspect.Signature:

@@ -160,6 +160,8 @@ class SerializableMemory:
         self._log = log if log is not None else ConversationLog()
         #: why pausing is not allowed right now (inside @autograms_external, apply ...)
         self._no_pause: str | None = None
+        #: whether this is the working memory of a running turn
+        self._working = False
         if checkpoint is None:
             self._state = self._initial_state(memory_dict)
 
@@ -273,6 +275,7 @@ class SerializableMemory:
             checkpoint=checkpoint,
             log=TurnLog(self._log),
         )
+        work._working = True
         with use_memory(work):
             loaded = session.load_snapshot(checkpoint.snapshot)
             work._state = from_saved(loaded.attachment)
@@ -299,6 +302,12 @@ class SerializableMemory:
             yield
         finally:
             self._no_pause = previous
+
+    def takes_root_calls(self) -> bool:
+        """Whether a decorated function called while this memory is current runs as a turn of
+        it (AutoGRAMS' ``with use_memory(memory): chatbot()``): yes, unless a turn runs on it
+        already or pausing is forbidden (``use_config``, ``apply`` ...)."""
+        return not self._working and self._no_pause is None
 
     def check_may_pause(self, what: str) -> None:
         if self._no_pause is not None:

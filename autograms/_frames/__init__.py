@@ -17,6 +17,7 @@ It knows nothing of chat. The dialog layer uses:
                                  serialize a loaded snapshot again / a frame-less snapshot
     goto(label) / returnto(label)
     mark_transparent(wrapper)    a decorator's wrapper a pause may pass through
+    route_function(fn, routes)   send a plain function's accesses to chosen globals to routes
     describe(snapshot)           the paused frames, for display
     fit(snapshot, labels) -> [FrameFit]
                                  how each paused frame fits changed code (no unpickling)
@@ -42,7 +43,7 @@ from .jumps import goto, returnto
 from .registry import FrameHooks, FunctionInfo, lookup, mark_transparent
 from .remap import Fit, FrameFit, attachment_of, fit, relabel
 from .resume import Loaded, check, load, pack, store
-from .routing import GlobalRoutes
+from .routing import GlobalRoutes, route_function
 from .snapshot import pause
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "relabel",
     "resume",
     "returnto",
+    "route_function",
     "run",
     "store",
 ]

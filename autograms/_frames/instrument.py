@@ -291,6 +291,7 @@ class _Rewriter:
         self.code = code
         self.needs_catch = bool(hooks) or any(site.label for site in plan.sites)
         self.catch_label = Label()
+        self.divert_label = Label()
         self.layout = Layout(template=template, flow=flow, prologue=[], body=[], tail=[])
         self.sites_by_position = {site.position: site for site in plan.sites}
         self.positions = {index: position for position, index in enumerate(flow.item_index)}
@@ -454,10 +455,22 @@ class _Rewriter:
                 emit.instr("BUILD_TUPLE", len(self.code.co_cellvars)),
                 emit.instr("STORE_FAST", CELLS),
             ]
-        if self.hooks:
+        if self.hooks and self.hooks.divert is not None:
+            code += emit.call(self.hooks.enter, [], 0)
+            code.append(emit.jump_if_true(self.divert_label))
+        elif self.hooks:
             code += emit.call(self.hooks.enter, [], 0)
             code.append(emit.instr("POP_TOP"))
         return code
+
+    def _divert_path(self) -> list:
+        """Where `enter` sends a diverted call: return ``divert()`` (outside the catch-all,
+        so the leave hook does not run for a frame that never entered)."""
+        return [
+            self.divert_label,
+            *emit.call(self.hooks.divert, [], 0),
+            emit.instr("RETURN_VALUE"),
+        ]
 
     def _bypass(self, location) -> list:
         """Re-raise engine signals at a handler's entry instead of running the handler."""
@@ -530,6 +543,8 @@ class _Rewriter:
         tail: list = []
         if self.needs_catch:
             tail += self._catch_all_handler()
+        if self.hooks and self.hooks.divert is not None:
+            tail += self._divert_path()
         for site in self.plan.sites:
             if site.index in self.drop_labels:
                 tail += self._drop_path(site)

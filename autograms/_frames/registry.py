@@ -24,10 +24,15 @@ class FrameHooks:
     `enter` runs when a call starts (never on resume); `leave` runs when the frame is left for
     good: with None on return, with the exception when one propagates out (including a
     RETURNTO passing through), but not when the frame pauses.
+
+    With `divert`, `enter` returns a bool: True runs ``divert()`` instead of the function's
+    body (and neither `leave`), and the call returns what it returns. `divert` finds the
+    call's arguments in its caller's frame, ``sys._getframe(1).f_locals``.
     """
 
-    enter: Callable[[], None]
+    enter: Callable[[], bool | None]
     leave: Callable[[BaseException | None], None]
+    divert: Callable[[], Any] | None = None
 
 
 @dataclass(slots=True)

@@ -6,18 +6,26 @@ name becomes a call to the `GlobalRoutes` callbacks; the module's own dictionary
 written, so concurrent sessions cannot see each other's values.
 
 The rewrite happens before the analysis, so the call sites it adds are ordinary sites.
+`route_function` applies the same rewrite, alone, to a function that is not instrumented (a
+plain helper of such a module), so that it sees the same values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import CodeType, FunctionType
 from typing import Any
 
 from bytecode import Instr
 
-from . import emit
+from . import codec, emit
 from .versions import NULL_BELOW_CALLABLE
+
+#: stack slots a routed access may need beyond the original instruction's
+_ROUTING_STACK = 4
+#: code that suspends (generators, coroutines): left as it is
+_SUSPENDING_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +112,36 @@ def _delete(instr: Instr, routes: GlobalRoutes) -> list[Instr]:
     location = instr.location
     call = emit.call(routes.delete, [emit.instr("LOAD_CONST", instr.arg, location)], 1, location)
     return [*call, emit.instr("POP_TOP", location=location)]
+
+
+def route_function(function: FunctionType, routes: GlobalRoutes) -> bool:
+    """Route the globals `function` (not instrumented) uses, nested functions included;
+    returns whether its code changed. Generators and coroutines are left as they are."""
+    code = route_code(function.__code__, routes)
+    if code is function.__code__:
+        return False
+    function.__code__ = code
+    return True
+
+
+def route_code(code: CodeType, routes: GlobalRoutes) -> CodeType:
+    """`code` with every access to a routed global replaced by a callback call (the same
+    object if it has none)."""
+    if code.co_flags & _SUSPENDING_FLAGS or not _uses_routed(code, routes.names):
+        return code
+    template = codec.decode(code)
+    items = []
+    for item in route_globals(list(template), routes):
+        if isinstance(item, Instr) and item.name == "LOAD_CONST" and isinstance(item.arg, CodeType):
+            item = Instr("LOAD_CONST", route_code(item.arg, routes), location=item.location)
+        items.append(item)
+    shape = codec.Shape.of(template)
+    return codec.assemble(items, shape, stacksize=code.co_stacksize + _ROUTING_STACK, fuse=True)
+
+
+def _uses_routed(code: CodeType, names: frozenset[str]) -> bool:
+    if not names.isdisjoint(code.co_names):
+        return True
+    return any(
+        isinstance(const, CodeType) and _uses_routed(const, names) for const in code.co_consts
+    )

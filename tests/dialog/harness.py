@@ -30,7 +30,7 @@ import threading
 from typing import Any
 
 from autograms import Autogram, _frames
-from autograms.memory import MemoryObject, set_memory
+from autograms.memory import MemoryObject
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -55,21 +55,23 @@ def reference_run(bot_name: str, script: list[str]) -> dict[str, Any]:
     """The bot run with `reply()` blocking on queues instead of pausing."""
     bot = load_bot(bot_name)
     autogram = autogram_for(bot)
-    memory = MemoryObject(autogram.config, autogram.root_function, model=autogram.model)
+    session = MemoryObject(autogram.config, autogram.root_function, model=autogram.model)
+    running: dict[str, MemoryObject] = {}  # the turn's working memory, current in the thread
     to_driver: queue.Queue = queue.Queue()
     to_program: queue.Queue = queue.Queue()
 
     def exchange(payload: Any) -> Any:
         to_driver.put(("reply", payload))
         message = to_program.get()
-        memory.add_user_reply(message)
+        running["memory"].add_user_reply(message)
         return message
 
     def program() -> None:
-        set_memory(memory)
         try:
-            memory.add_user_reply("")
-            value = autogram.root_function()
+            with session.turn(autogram.model) as turn:  # one turn that never pauses
+                running["memory"] = turn.memory
+                turn.memory.add_user_reply("")
+                value = autogram.root_function()
             to_driver.put(("return", value))
         except BaseException as exc:  # noqa: BLE001 - recorded
             to_driver.put(("raise", exc))
@@ -81,7 +83,7 @@ def reference_run(bot_name: str, script: list[str]) -> dict[str, Any]:
         transcript = _drive_reference(to_driver, to_program, script)
     finally:
         _frames.pause = original
-    return {"transcript": transcript, "state": comparable_state(memory.memory_dict)}
+    return {"transcript": transcript, "state": comparable_state(running["memory"].memory_dict)}
 
 
 def _drive_reference(to_driver: queue.Queue, to_program: queue.Queue, script: list[str]) -> list:

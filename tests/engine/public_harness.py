@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from autograms import Autogram, _frames
-from autograms.memory import set_memory
 
 ROOT = Path(__file__).resolve().parents[2]
 MODES = ("in_process", "serialized", "fresh_process")
@@ -77,22 +76,26 @@ def transcript(name: str, script: list[str], mode: str) -> list:
 
 def _reference(name: str, script: list[str]) -> list:
     autogram = autogram_for(name)
-    memory = autogram.init_memory()
-    memory._model = autogram.model
+    session = autogram.init_memory()
+    running: dict[str, Any] = {}  # the turn's working memory, current in the program thread
     to_driver: queue.Queue = queue.Queue()
     to_program: queue.Queue = queue.Queue()
 
     def exchange(payload: Any) -> Any:
         to_driver.put(("reply", payload))
         message = to_program.get()
-        memory.add_user_reply(message)
+        running["memory"].add_user_reply(message)
         return message
 
     def program() -> None:
-        set_memory(memory)
         try:
-            memory.add_user_reply("")
-            to_driver.put(("return", autogram.root_function()))
+            # one turn that never pauses (a root called while a session is current and no
+            # turn runs would run a turn of its own: AutoGRAMS' use_memory root call)
+            with session.turn(autogram.model) as turn:
+                running["memory"] = turn.memory
+                turn.memory.add_user_reply("")
+                value = autogram.root_function()
+            to_driver.put(("return", value))
         except BaseException as exc:  # noqa: BLE001 - recorded
             to_driver.put(("raise", exc))
 

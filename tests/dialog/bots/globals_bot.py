@@ -12,11 +12,21 @@ with set_persistent_globals():
     total = 0
 
 
+def summary():
+    """A plain helper: it sees the session's values too."""
+    return f"basket {basket}, total {total}"
+
+
+def count(item):
+    """A plain helper that writes a persistent global."""
+    global total
+    total += len(item)
+
+
 @autograms_function()
 def add_item(item):
-    global total
     basket.append(item)
-    total += len(item)
+    count(item)
     return len(basket)
 
 
@@ -24,7 +34,7 @@ def add_item(item):
 def chatbot():
     G["visits"] += 1
     while True:
-        item = reply(f"Visit {G['visits']}: basket {basket}, total {total}. Add what?")
+        item = reply(f"Visit {G['visits']}: {summary()}. Add what?")
         if item == "done":
             break
         add_item(item)

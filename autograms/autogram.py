@@ -1,14 +1,15 @@
 """`Autogram`: drives a program one user turn at a time, and saves and loads its sessions.
 
-One turn, followed through the code: `Autogram.reply` opens a transaction on the session
-(`MemoryObject.turn`, in ``memory.py``: a working memory loaded from the session's last
-checkpoint, made current), records the user's message, and runs or resumes the program
-(``_frames``). The program's ``reply()`` (``_control.py``) logs the reply and pauses: the engine
-snapshots the frames together with the working state (`Turn.saved_state`). `Turn.finish` makes
-that the turn's checkpoint, and only a turn that ends normally -- with a reply, EXIT, or the
-program returning -- commits it and its log entries to the memory. An exception from the
-program propagates to the caller and the memory passed in is left exactly as it was.
-`Autogram.serialize` (``session.py``) then writes the checkpoint, and the log's new entries.
+One turn, followed through the code: `Autogram.reply` hands it to `_turns.run_turn`, which
+opens a transaction on the session (`MemoryObject.turn`, in ``memory.py``: a working memory
+loaded from the session's last checkpoint, made current), records the user's message, and
+runs or resumes the program (``_frames``). The program's ``reply()`` (``_control.py``) logs
+the reply and pauses: the engine snapshots the frames together with the working state
+(`Turn.saved_state`). `Turn.finish` makes that the turn's checkpoint, and only a turn that ends
+normally -- with a reply, EXIT, or the program returning -- commits it and its log entries to
+the memory. An exception from the program propagates to the caller and the memory passed in
+is left exactly as it was. `Autogram.serialize` (``session.py``) then writes the checkpoint
+and the log's new entries.
 """
 
 from __future__ import annotations

@@ -323,7 +323,9 @@ def render(
     lines += [
         "A session that resumes on its own carries the conversation a prompt can still include,",
         "so its size grows until that window is full; ours keeps the live turns within the",
-        "prompt budget (the full history lives in the separate, prunable model-call log).",
+        "prompt budget. Ours and AutoGRAMS also carry the whole log (every message and model",
+        "call), which grows with every turn; ours appends each turn's entries to it without",
+        "re-encoding the rest (a session store keeps the log in a table of its own instead).",
         "",
         "| growth | per contender |",
         "| --- | --- |",

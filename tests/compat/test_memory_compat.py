@@ -1,24 +1,18 @@
 """Memory the way AutoGRAMS' README and docs use it: the run loop reading
 ``memory.memory_dict['model_turns']``, ``MemoryObject.serialize/save``, the memory classes,
 ``with use_memory(m): chatbot()``, persistent globals in plain helpers, ``autograms_chatbot``.
-
-These belong to the memory rework (issue 16 items 2 and 5, the dialog engineer); the ones that
-still fail are strict xfails naming what is missing.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from autograms import Autogram, AutogramConfig, autograms_chatbot, autograms_function
 from autograms.functional import get_system_prompt, reply, reply_instruction, set_system_prompt
 from autograms.memory import get_memory, set_persistent_globals, use_memory
 from tests.compat.driver import converse
 from tests.fakes.openai_server import FakeOpenAIServer
-
-PENDING = "memory rework (dialog, issue 16): "
 
 with set_persistent_globals():
     visits = 0
@@ -88,7 +82,6 @@ def test_the_memory_classes_and_clear_memory() -> None:
         assert get_memory() is None
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING + "calling the root inside use_memory(m)")
 def test_calling_the_root_inside_use_memory_runs_a_turn() -> None:
     memory = Autogram(chatbot, test_mode=True).init_memory()
     with use_memory(memory):
@@ -96,7 +89,6 @@ def test_calling_the_root_inside_use_memory_runs_a_turn() -> None:
     assert memory.extract_full_conv_history()[-1]["content"] == "Hello! What is your name?"
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING + "persistent globals seen by plain helpers")
 def test_persistent_globals_are_the_sessions_in_plain_helpers() -> None:
     run = converse(Autogram(chatbot, test_mode=True), ["Ada", "hi", "more", "again"])
     assert run.replies[-1] == "visits: 2, seen by a helper: 2"
@@ -109,7 +101,6 @@ def echo_chatbot(user_reply):
         reply(f"you said {user_reply!r}")
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING + "autograms_chatbot's user_reply on resume")
 def test_autograms_chatbot_receives_each_new_user_reply() -> None:
     run = converse(Autogram(echo_chatbot, test_mode=True), ["hi", "there"])
     assert run.replies == ["you said ''", "you said 'hi'", "you said 'there'"]

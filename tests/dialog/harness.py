@@ -142,8 +142,15 @@ def _fresh_process_run(bot_name: str, script: list[str]) -> dict[str, Any]:
 
 
 def _turn_subprocess(bot_name: str, path: str, message: str | None) -> dict[str, Any]:
-    command = [sys.executable, "-m", "tests.dialog.harness", "turn", bot_name, path,
-               json.dumps(message)]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.dialog.harness",
+        "turn",
+        bot_name,
+        path,
+        json.dumps(message),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
     if result.returncode != 0:
         raise RuntimeError(f"turn failed ({result.returncode}):\n{result.stderr[-4000:]}")
@@ -158,8 +165,10 @@ def turn_main(bot_name: str, path: str, message: str | None) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - recorded
         return {"text": f"raised {type(exc).__name__}: {exc}", "state": {}}
     autogram.save(path, memory)
-    return {"text": text, "state": json.loads(json.dumps(comparable_state(memory.memory_dict),
-                                                          default=repr))}
+    return {
+        "text": text,
+        "state": json.loads(json.dumps(comparable_state(memory.memory_dict), default=repr)),
+    }
 
 
 if __name__ == "__main__":

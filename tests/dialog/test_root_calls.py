@@ -114,5 +114,7 @@ def test_plain_helpers_read_and_write_the_sessions_persistent_globals() -> None:
     text, second = autogram.reply("pie", memory_object=second)
     assert "basket ['pie'], total 3" in text
     assert (globals_bot.basket, globals_bot.total, globals_bot.summary()) == (
-        [], 0, "basket [], total 0"
+        [],
+        0,
+        "basket [], total 0",
     )

@@ -239,10 +239,6 @@ def test_apply_on_the_root_function_gives_the_reply():
     assert "two" in (getattr(result, "reply", None), data.get("reply"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'with use_memory(m): chatbot()' (memory.md's usage example) raises ContinuationError 'no program is running'",
-)
 def test_calling_the_root_under_use_memory_continues_the_session():
     autogram = Autogram(root_function=three_replies, test_mode=True)
     _text, memory = autogram.reply()
@@ -540,10 +536,6 @@ def _reply_text(result):
     return getattr(result, "reply", None) or data.get("reply")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an @autograms_chatbot root called with user_reply= under use_memory (as AutoGRAMS requires) raises instead of replying",
-)
 def test_autograms_chatbot_root_sees_each_new_user_reply():
     autogram = Autogram(root_function=chatbot_with_user_reply, test_mode=True)
     memory = autogram.init_memory()

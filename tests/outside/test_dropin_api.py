@@ -638,3 +638,43 @@ def test_first_turn_imports_no_modules_the_program_did_not_import():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout.split()[-1]) < 20
+
+
+@autograms_function()
+def write_code_bot(folder):
+    # AutoGRAMS' seed agent, write_code(): the file object stays in the local 'fid'
+    code = reply("what should I write?")
+    with open(os.path.join(folder, "chatbot_code.py"), "w") as fid:
+        fid.write(code)
+    reply("written")
+    reply(f"closed: {fid.closed}")
+
+
+def test_a_closed_file_left_in_a_local_by_with_open_resumes(tmp_path):
+    # The README ("Coming from AutoGRAMS") says this pattern is refused at the next pause; it is not,
+    # and it should not be: the file is closed. An open one is refused (see below).
+    autogram = Autogram(root_function=write_code_bot, test_mode=True)
+    _text, memory = autogram.reply(folder=os.fspath(tmp_path))
+    text, memory = autogram.reply("print(1)", memory_object=memory)
+    assert text == "written"
+    text, _memory = autogram.reply("ok", memory_object=_round_trip(autogram, memory))
+    assert text == "closed: True"
+    assert (tmp_path / "chatbot_code.py").read_text() == "print(1)"
+
+
+@autograms_function()
+def open_file_bot(folder):
+    code = reply("what should I write?")
+    fid = open(os.path.join(folder, "chatbot_code.py"), "w")  # noqa: SIM115 -- left open on purpose
+    fid.write(code)
+    reply("written")
+
+
+def test_an_open_file_left_in_a_local_is_refused_naming_it_and_the_session_is_kept(tmp_path):
+    autogram = Autogram(root_function=open_file_bot, test_mode=True)
+    _text, memory = autogram.reply(folder=os.fspath(tmp_path))
+    before = autogram.serialize(memory)
+    with pytest.raises(Exception, match="fid") as caught:
+        autogram.reply("print(1)", memory_object=memory)
+    assert "open_file_bot" in str(caught.value)
+    assert autogram.serialize(memory) == before

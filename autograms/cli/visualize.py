@@ -39,7 +39,8 @@ svg or png was asked for with --format. Exit status 2: the bot cannot be read, o
 --function.
 
 AutoGRAMS' visualize_autogram.py flags are accepted: --example_name and --autogram_file (BOT),
---save_folder (--out), --graph_format (--format: dot, svg, png or html).
+--save_folder (--out), --graph_format F (--format F,html: the graph in F, dot, svg or png,
+and the interactive page).
 """
 
 
@@ -58,7 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     # the original visualize_autogram.py's flags (the epilog lists them)
     parser.add_argument("--save_folder", dest="out", help=argparse.SUPPRESS)
-    parser.add_argument("--graph_format", dest="format", type=_formats, help=argparse.SUPPRESS)
+    # the original wrote its static graph in this format and an interactive page beside it
+    parser.add_argument("--graph_format", type=_formats, help=argparse.SUPPRESS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         selected = views(program, args.function)
     except (BotSourceError, KeyError) as exc:
         return _report(exc.args[0], 2)
+    if args.format is None and args.graph_format is not None:
+        args.format = (*args.graph_format, "html")
     formats = frozenset(args.format or FORMATS)
     out = Path(args.out)
     try:

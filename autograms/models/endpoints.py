@@ -37,6 +37,8 @@ class Endpoint:
     model: str
     #: retry policy of this role
     policy: RetryPolicy
+    #: the config fields that name this server (for error hints)
+    settings: str = "base_url / chatbot_proxy_port"
 
 
 def resolve_endpoint(
@@ -60,7 +62,10 @@ def resolve_endpoint(
     else:
         raise ValueError(f"unknown model role {role!r}: use chatbot, classifier or embedding")
     base_url, api_key = _url_and_key(dialect, url, port, key, role, environ)
-    return Endpoint(role, base_url.rstrip("/"), api_key, dialect, model, _policy(config, role))
+    own = role != "chatbot" and (url, port) != (config.base_url, config.chatbot_proxy_port)
+    settings = f"{role}_base_url / {role}_proxy_port" if own else Endpoint.settings
+    policy = _policy(config, role)
+    return Endpoint(role, base_url.rstrip("/"), api_key, dialect, model, policy, settings)
 
 
 def _classifier_route(config: AutogramConfig) -> tuple[str, str | None, int | None, str | None]:

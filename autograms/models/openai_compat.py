@@ -543,7 +543,7 @@ def _call_error(
     elif isinstance(exc, openai.APIConnectionError):
         detail = (
             f"cannot connect ({exc.__cause__ or exc}); is the server running? "
-            "check base_url / chatbot_proxy_port"
+            f"check {endpoint.settings}"
         )
     else:
         detail = f"HTTP {status}: {_error_text(exc)}{_status_hint(status, model, endpoint.role)}"

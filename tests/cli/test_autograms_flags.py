@@ -133,7 +133,8 @@ def test_visualize_with_save_folder_and_graph_format(capsys, tmp_path):
     )
     assert status == 0, capsys.readouterr().err
     assert (folder / "recruiter.dot").read_text().startswith("digraph")
-    assert {path.suffix for path in folder.iterdir()} == {".dot"}
+    # as visualize_autogram.py: the graph in that format and the interactive page
+    assert {path.suffix for path in folder.iterdir()} == {".dot", ".html"}
 
 
 def test_visualize_still_needs_a_folder(capsys):

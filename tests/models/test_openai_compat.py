@@ -10,6 +10,7 @@ from autograms import _generation
 from autograms.config import AutogramConfig
 from autograms.models import (
     ChatRequest,
+    EmbeddingRequest,
     ModelCallError,
     ModelConfigError,
     OpenAICompatModel,
@@ -244,6 +245,18 @@ def test_an_unreachable_server_names_the_endpoint(make_server):
     with pytest.raises(ModelCallError, match="cannot connect") as info:
         ask(OpenAICompatModel(config))
     assert info.value.endpoint == url and info.value.attempts == 2
+
+
+def test_an_unreachable_server_names_the_settings_that_chose_it(make_server):
+    chat, embeddings = make_server(), make_server()
+    url = embeddings.base_url
+    embeddings.stop()
+    config = config_for(chat, embedding_base_url=url, embedding_type="proxy")
+    with pytest.raises(ModelCallError, match="cannot connect") as info:
+        OpenAICompatModel(config).embed(EmbeddingRequest(["hi"]))
+    assert "check embedding_base_url / embedding_proxy_port" in str(info.value)
+    assert "chatbot_proxy_port" not in str(info.value)
+    assert resolve_endpoint(config, "chatbot").settings == "base_url / chatbot_proxy_port"
 
 
 def test_error_response_replaces_a_failed_reply(server):

@@ -589,10 +589,6 @@ def test_embedding_server_down_leaves_the_session_as_it_was():
     assert autogram.serialize(memory) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an unreachable embeddings proxy (embedding_proxy_port) is reported as 'check base_url / chatbot_proxy_port'",
-)
 def test_embedding_server_down_names_the_embedding_setting():
     autogram = _embedding_autogram(_closed_port())
     _text, memory = autogram.reply()

@@ -85,10 +85,6 @@ def test_run_autogram_file_with_saveload_file_saves_and_continues(bot_file, tmp_
     assert "Ada!" in second.stdout  # the program continued where it paused
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="visualize --save_folder D --graph_format F writes no interactive HTML page (visualize_autogram.py writes a static and an interactive graph)",
-)
 def test_visualize_save_folder_and_graph_format_write_static_and_interactive_graphs(
     bot_file, tmp_path
 ):

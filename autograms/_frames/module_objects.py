@@ -32,10 +32,13 @@ What is *not* module-level:
   generators): refused, even when a module global binds them (see resources.py).
 
 The names are found by an index from object identity to (module, name), built from
-``sys.modules`` when a snapshot is first taken and rebuilt whenever a module is imported. The
-modules that hold instrumented functions (the program itself) are indexed again whenever one
-of their globals changes, so a global rebound while the program runs is seen at the next
-pause. Every hit is checked against the module's current binding before it is used.
+``sys.modules`` when a snapshot is first taken. Each module is indexed once, at the first
+snapshot that finds it imported, and forgotten when it leaves ``sys.modules``; the modules that
+hold instrumented functions (the program itself) are indexed again whenever one of their
+globals changes, so a global rebound while the program runs is seen at the next pause. Every
+hit is checked against the module's current binding before it is used. Indexing looks at the
+type of each global, never at the object (a lazy proxy imports a module when asked for its
+``__class__``).
 
 The function named by saved references, `resolve`, is part of the snapshot format: keep its
 module and name.
@@ -51,7 +54,7 @@ from typing import Any
 
 from . import registry
 from .errors import SnapshotMismatchError
-from .resources import is_resource
+from .resources import is_resource_type
 
 #: Types whose instances are values, not objects: equal ones are interchangeable.
 _VALUE_TYPES = frozenset(
@@ -63,13 +66,20 @@ _SHARED_EMPTY = (id(()), id(frozenset()))
 CONTAINER_TYPES = frozenset({list, dict, set, frozenset, tuple, bytearray})
 
 _MISSING = object()
+#: Held while the index changes (readers never take it: each entry changes at once).
 _lock = threading.Lock()
 #: id(object) -> (module name, global name), over every module.
 _names: dict[int, tuple[str, str]] = {}
 #: The ids of `_names` that are built-in containers.
-_containers: frozenset[int] = frozenset()
-#: How many modules the index was built from (a new import rebuilds it).
-_modules_indexed = -1
+_containers: set[int] = set()
+#: Module name -> the module object that was indexed under it.
+_indexed: dict[str, types.ModuleType] = {}
+#: Module name -> {id: global name} of the entries of `_names` it set.
+_claimed: dict[str, dict[int, str]] = {}
+#: Modules found still importing (their body running): indexed at the next refresh.
+_pending: set[str] = set()
+#: len(sys.modules) when it was last scanned for new modules.
+_modules_seen = -1
 #: Program module name -> (ids of its global values, ids of those that are objects) when it
 #: was last indexed.
 _program_values: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
@@ -164,14 +174,18 @@ def reduce_builtin_method(method: types.BuiltinMethodType) -> Any:
 
 
 def refresh() -> None:
-    """Bring the index up to date (called once per snapshot, before pickling)."""
-    if len(sys.modules) != _modules_indexed:
-        _rebuild()
-        return
-    for name in registry.program_modules():
-        module = sys.modules.get(name)
-        if module is not None and _changed(name, module):
-            _reindex(name, module)
+    """Bring the index up to date (called once per snapshot, before pickling): index the
+    modules imported since the last call, forget those removed, and index again the program
+    modules whose globals were rebound."""
+    global _modules_seen
+    with _lock:
+        if len(sys.modules) != _modules_seen or _pending:
+            _modules_seen = len(sys.modules)
+            _index_new_modules()
+        for name in registry.program_modules():
+            module = sys.modules.get(name)
+            if module is not None and _changed(name, module):
+                _index_module(name, module)
 
 
 def _changed(name: str, module: types.ModuleType) -> bool:
@@ -211,60 +225,70 @@ def reduce_module(module: types.ModuleType) -> tuple:
     return (importlib.import_module, (module.__name__,))
 
 
-def _rebuild() -> None:
-    global _modules_indexed
-    with _lock:
-        modules = list(sys.modules.items())
-        names: dict[int, tuple[str, str]] = {}
-        containers: set[int] = set()
-        for module_name, module in modules:
-            if isinstance(module, types.ModuleType):
-                _index_module(names, containers, module_name, module)
-        _publish(names, containers)
-        _modules_indexed = len(modules)
-        _program_values.clear()
-        for name in registry.program_modules():
-            module = sys.modules.get(name)
-            if module is not None:
-                _changed(name, module)
+def _index_new_modules() -> None:
+    """Index the modules not indexed yet (or replaced), forget the entries of removed ones."""
+    modules = dict(sys.modules)
+    for name, module in list(_indexed.items()):
+        if modules.get(name) is not module:
+            del _indexed[name]
+            _forget(name, {})
+    _pending.clear()
+    for name, module in modules.items():
+        if _indexed.get(name) is module or not isinstance(module, types.ModuleType):
+            continue
+        if getattr(getattr(module, "__spec__", None), "_initializing", False):
+            _pending.add(name)  # still running its body: index it when it is complete
+        else:
+            _index_module(name, module)
 
 
-def _reindex(name: str, module: types.ModuleType) -> None:
-    """Add the objects a program module's globals are bound to now (stale entries stay and
-    are refused by `reference`, which checks the binding)."""
-    with _lock:
-        names, containers = dict(_names), set(_containers)
-        _index_module(names, containers, name, module)
-        _publish(names, containers)
+def _index_module(module_name: str, module: types.ModuleType) -> None:
+    """Enter the objects `module`'s globals are bound to now; drop the entries it claimed
+    before that it no longer binds. The index is updated in place, entry by entry (readers
+    in other threads see each entry old or new, never missing)."""
+    namespace = getattr(module, "__dict__", None)
+    claimed: dict[int, str] = {}
+    for name, value in list(namespace.items()) if type(namespace) is dict else ():
+        key = id(value)
+        if key in claimed or _saved_otherwise(value) or not _claims(module_name, key):
+            continue
+        claimed[key] = name
+        if _names.get(key) != (module_name, name):
+            _names[key] = (module_name, name)
+        if type(value) in CONTAINER_TYPES:
+            _containers.add(key)
+    _forget(module_name, claimed)
+    _claimed[module_name] = claimed
+    _indexed[module_name] = module
 
 
-def _publish(names: dict[int, tuple[str, str]], containers: set[int]) -> None:
-    global _names, _containers
-    _names, _containers = names, frozenset(containers)
+def _claims(module_name: str, key: int) -> bool:
+    """Whether `module_name` may name the object `key`: the first binding found wins, except
+    that a real module is preferred to __main__, and a binding that has gone counts no more."""
+    known = _names.get(key)
+    if known is None or known[0] == module_name:
+        return True
+    if known[0] == "__main__" and module_name != "__main__":
+        return True
+    holder = sys.modules.get(known[0])
+    return holder is None or id(getattr(holder, "__dict__", {}).get(known[1])) != key
+
+
+def _forget(module_name: str, kept: dict[int, str]) -> None:
+    """Drop the entries `module_name` claimed, except those in `kept`."""
+    for key in _claimed.pop(module_name, {}).keys() - kept.keys():
+        if _names.get(key, ("",))[0] == module_name:
+            del _names[key]
+            _containers.discard(key)
 
 
 def _saved_otherwise(value: Any) -> bool:
-    """Values, resources, modules, and the classes and functions pickle names by itself."""
-    if type(value) in _VALUE_TYPES or id(value) in _SHARED_EMPTY:
+    """Values, resources, modules, and the classes and functions pickle names by itself.
+    Decided by the type alone: ``isinstance`` would ask a lazy proxy for its ``__class__``,
+    which imports what it stands for (and indexing would never end)."""
+    kind = type(value)
+    if kind in _VALUE_TYPES or id(value) in _SHARED_EMPTY:
         return True
-    if isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)):
+    if issubclass(kind, (type, types.FunctionType, types.BuiltinFunctionType)):
         return is_named(value)
-    return isinstance(value, types.ModuleType) or is_resource(value)
-
-
-def _index_module(
-    names: dict, containers: set[int], module_name: str, module: types.ModuleType
-) -> None:
-    namespace = getattr(module, "__dict__", None)
-    if type(namespace) is not dict:
-        return
-    for name, value in list(namespace.items()):
-        if _saved_otherwise(value):
-            continue
-        key = id(value)
-        known = names.get(key)
-        # The first binding wins, except that a real module is preferred to __main__.
-        if known is None or (known[0] == "__main__" and module_name != "__main__"):
-            names[key] = (module_name, name)
-            if type(value) in CONTAINER_TYPES:
-                containers.add(key)
+    return issubclass(kind, types.ModuleType) or is_resource_type(kind)

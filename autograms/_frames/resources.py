@@ -46,6 +46,14 @@ def is_resource(value: Any) -> bool:
     return socket is not None and isinstance(value, socket.socket)
 
 
+def is_resource_type(kind: type) -> bool:
+    """Whether instances of `kind` are operating-system resources or running state."""
+    if issubclass(kind, _RESOURCE_TYPES):
+        return True
+    socket = sys.modules.get("socket")
+    return socket is not None and issubclass(kind, socket.socket)
+
+
 def describe_resource(value: Any) -> str:
     """Why `value` cannot be saved, naming its type."""
     kind = type(value)

@@ -132,6 +132,27 @@ def test_a_global_bound_while_the_program_runs_is_module_level_at_the_next_pause
     assert text == "cache is CACHE: True, {'loaded': True}"
 
 
+def test_a_module_imported_after_the_first_pause_is_indexed_at_the_next() -> None:
+    autogram = Autogram(root_function=module_objects_bot.imported_between_pauses, test_mode=True)
+    _, memory = autogram.reply()
+    _, memory = autogram.reply("go", memory_object=autogram.deserialize(autogram.serialize(memory)))
+    snapshot = session.decode(autogram.serialize(memory), key=None).snapshot
+    assert b"imported_late" in snapshot and b"MARKER" in snapshot  # a reference, not a copy
+    text, _ = autogram.reply("go", memory_object=autogram.deserialize(autogram.serialize(memory)))
+    assert text == "marker is MARKER: True"
+
+
+def test_indexing_module_objects_never_imports_what_a_lazy_proxy_stands_for() -> None:
+    # openai's package binds such proxies; asking them for __class__ imported hundreds of
+    # modules, each import making the index be rebuilt again at the next pause
+    from tests.engine.values import lazy_proxy_module  # noqa: F401 - imported to be indexed
+
+    autogram = Autogram(root_function=module_objects_bot.rebound_global, test_mode=True)
+    _, memory = autogram.reply()
+    autogram.serialize(memory)
+    assert "tests.engine.values.imported_by_proxy" not in sys.modules
+
+
 @pytest.mark.parametrize(
     ("program", "local", "words"),
     [

@@ -1,5 +1,6 @@
 """Locals that hold module-level objects: after a resume they are the module's own objects."""
 
+import importlib
 import re
 import weakref
 
@@ -104,3 +105,12 @@ def rebound_global():
     cache = CACHE
     reply("holding a global bound while the program runs")
     return reply(f"cache is CACHE: {cache is CACHE}, {cache}")
+
+
+@autograms_function()
+def imported_between_pauses():
+    reply("nothing imported yet")
+    late = importlib.import_module("tests.engine.values.imported_late")
+    marker = late.MARKER
+    reply("holding an object of a module imported after the first pause")
+    return reply(f"marker is MARKER: {marker is late.MARKER}")

@@ -1,0 +1,3 @@
+"""Imported by a program only after its first pause."""
+
+MARKER = object()

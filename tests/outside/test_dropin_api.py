@@ -617,10 +617,6 @@ print(len([name for name in set(sys.modules) - before if name.startswith("openai
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the first turn in a process that imported openai imports ~1,500 openai submodules the program never used (~6 s)",
-)
 def test_first_turn_imports_no_modules_the_program_did_not_import():
     import subprocess
     import sys
@@ -647,8 +643,8 @@ def write_code_bot(folder):
 
 
 def test_a_closed_file_left_in_a_local_by_with_open_resumes(tmp_path):
-    # The README ("Coming from AutoGRAMS") says this pattern is refused at the next pause; it is not,
-    # and it should not be: the file is closed. An open one is refused (see below).
+    # AutoGRAMS' seed agent does this; the file is closed, so the next pause keeps it (closed).
+    # An open one is refused (see below).
     autogram = Autogram(root_function=write_code_bot, test_mode=True)
     _text, memory = autogram.reply(folder=os.fspath(tmp_path))
     text, memory = autogram.reply("print(1)", memory_object=memory)

@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,6 +153,24 @@ class DeployPlan:
     restart: bool = False
 
 
+def _plan(labels: Mapping[str, str] | None, restart: bool) -> DeployPlan:
+    """The plan, its label mapping checked: old label or function -> new label, all strings."""
+    if labels is None:
+        return DeployPlan({}, restart)
+    if not isinstance(labels, Mapping):
+        raise TypeError(
+            f"labels must map old labels or functions to new labels, not {type(labels).__name__}"
+            "; e.g. labels={'old_label': 'new_label'}"
+        )
+    for old, new in labels.items():
+        if not isinstance(old, str) or not isinstance(new, str) or not old or not new:
+            raise TypeError(
+                f"labels maps {old!r} to {new!r}: each old label or function and each new label "
+                "must be a non-empty string"
+            )
+    return DeployPlan(dict(labels), restart)
+
+
 # -- one session ----------------------------------------------------------------------------
 
 
@@ -165,7 +184,7 @@ def check_session(
 ) -> SessionCheck:
     """The verdict on one session's text (`Autogram.serialize`'s or a session file's), without
     running anything; `name` is how the report names it."""
-    return _checked(autogram, text, DeployPlan(labels or {}, restart), name)[0]
+    return _checked(autogram, text, _plan(labels, restart), name)[0]
 
 
 def upgrade_session(
@@ -179,7 +198,7 @@ def upgrade_session(
     """The verdict on one session's text, and its new text when the verdict is ``mapped`` or
     ``restarts`` (None otherwise: the session stays as it is). A mapped session whose values
     then fail the mapping's check is restarted with `restart`, else refused."""
-    plan = DeployPlan(labels or {}, restart)
+    plan = _plan(labels, restart)
     check, envelope = _checked(autogram, text, plan, name)
     if check.verdict not in (Verdict.MAPPED, Verdict.RESTARTS) or envelope is None:
         return check, None
@@ -198,6 +217,8 @@ def _checked(
     written = envelope.header.get("format")
     trusted = key is not None and envelope.signed
     try:
+        if not trusted:
+            _check_modules_imported(envelope.snapshot)
         if trusted:  # the signature covers the values: read them too
             with _unpickling(autogram):
                 fits = _frames.fit(envelope.snapshot, plan.labels, read_values=True)
@@ -207,6 +228,20 @@ def _checked(
     except _frames.SnapshotMismatchError as error:
         return _refusal(name, error.reason, str(error), written), envelope
     return _verdict(name, fits, plan, written, trusted), envelope
+
+
+def _check_modules_imported(snapshot: bytes) -> None:
+    """Refuse a snapshot no signature covers whose frames name a module the program has not
+    imported: the check must not run the code of a module a session file names."""
+    for frame in _frames.describe(snapshot, with_locals=False):
+        if frame.module not in sys.modules:
+            raise _frames.SnapshotMismatchError(
+                f"{frame.module}.{frame.qualname} is in module {frame.module!r}, which the "
+                "program has not imported; an unsigned session is checked against imported "
+                "modules only",
+                qualname=frame.qualname,
+                reason="module not imported",
+            )
 
 
 def _verdict(
@@ -357,7 +392,7 @@ def check_sessions(
     """The verdict on every session of `store` or of the session files in `folder` (see the
     module docstring); nothing is changed. With `labels` and `restart`, the verdicts say what
     `upgrade_sessions` with the same arguments would do."""
-    plan = DeployPlan(labels or {}, restart)
+    plan = _plan(labels, restart)
     if _from_store(store, folder):
         return DeployReport([_checked(autogram, r.blob, plan, r.id)[0] for r in _records(store)])
     return DeployReport(
@@ -375,7 +410,7 @@ def upgrade_sessions(
 ) -> DeployReport:
     """Rewrite the sessions of `store` or `folder` that the plan maps or restarts; every
     other session is left as it is. Returns each session's verdict (as done)."""
-    plan = DeployPlan(labels or {}, restart)
+    plan = _plan(labels, restart)
     if _from_store(store, folder):
         return DeployReport([_upgrade_record(autogram, store, r, plan) for r in _records(store)])
     checks = []
@@ -440,15 +475,23 @@ def _folder(folder: str | os.PathLike[str] | None) -> Path:
 
 def _files(folder: Path) -> Iterator[tuple[str, Path, str]]:
     """(name relative to `folder`, path, text) of every session file under `folder`: files
-    that start with the session marker, leaving logs (``.log``) and temporary files out."""
+    named ``*.session`` (however damaged: the check refuses them) and files that start with
+    the session marker after any whitespace, leaving logs (``.log``) and temporary files out."""
     marker = (session.MAGIC + ".").encode()
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or path.suffix == ".log" or path.name.startswith(".session-"):
             continue
         with open(path, "rb") as stream:
-            if stream.read(len(marker)) != marker:
-                continue
-        yield str(path.relative_to(folder)), path, session.read_file(path)
+            start = stream.read(4096).lstrip()
+        if path.suffix != ".session" and not start.startswith(marker):
+            continue
+        yield str(path.relative_to(folder)), path, _read(path)
+
+
+def _read(path: Path) -> str:
+    """A session file's text; undecodable bytes kept visible so that the check refuses it."""
+    with open(path, "rb") as stream:
+        return stream.read().decode("utf-8", errors="replace")
 
 
 def _with_log_file(text: str, path: Path, autogram: Autogram) -> str:

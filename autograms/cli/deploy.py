@@ -21,7 +21,15 @@ from ..autogram import Autogram
 from ..deploys import DeployReport, SessionCheck, Verdict, check_sessions, upgrade_sessions
 from ..stores import StoreError, open_store
 from ..stores.urls import hide_password, sqlite_path
-from ._bots import add_bot_argument, bot_argument, import_bot, require_bot
+from ._bots import (
+    Bot,
+    BotNotFoundError,
+    BotSource,
+    add_bot_argument,
+    bot_argument,
+    load_bot,
+    require_bot,
+)
 from ._common import CliError, make_config, read_config_file, report
 
 COMMAND = "sessions"
@@ -45,7 +53,8 @@ session that is unsigned or altered is refused, and a signed one is also unpickl
 saved value whose class the new code removed is found. Without a key nothing is unpickled.
 
 exit status: 0 when no session is refused (after upgrade: none is left refused); 1 when some
-are; 2 for an unknown bot, a bad --config, --map or store URL, or a missing folder.
+are; 2 for an unknown bot, a bot file that does not import, a bad --config, --map or store
+URL, or a missing folder.
 """
 
 #: how each verdict reads in the report, and in its totals
@@ -125,7 +134,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     config = make_config(
         read_config_file(args.config) if args.config else {}, source=args.config or "the options"
     )
-    bot = import_bot(source)
+    bot = _import_bot(source)
     autogram = Autogram(bot.chatbot, config, test_mode=True)
     act = check_sessions if args.action == "check" else upgrade_sessions
     if args.folder is not None:
@@ -142,6 +151,17 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     else:
         write_report(result, out, action=args.action, where=where)
     return 0 if result.ok else 1
+
+
+def _import_bot(source: BotSource) -> Bot:
+    """The bot's new code; one that does not import is a `CliError` of exit status 2 (not 1,
+    which says some session would be refused), without a traceback."""
+    try:
+        return load_bot(source)
+    except BotNotFoundError as exc:
+        raise CliError(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - any failure of the bot's own top level
+        raise CliError(f"cannot import {source.argument}: {type(exc).__name__}: {exc}") from exc
 
 
 def _on_store(

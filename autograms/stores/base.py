@@ -62,8 +62,9 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def replace_blob(self, session_id: str, version: int, blob: str) -> bool:
         """Replace the session's blob if it is still at `version`, adding no turn (a deploy
-        moving it to the new code); False (and nothing written) when a turn committed first
-        or the session is gone."""
+        moving it to the new code) but moving it to the next version, so that a turn that
+        read the old blob cannot commit over the rewrite; False (and nothing written) when a
+        turn committed first or the session is gone."""
 
     @abc.abstractmethod
     def delete_session(self, session_id: str) -> bool:

@@ -129,8 +129,9 @@ class SQLStore(Store):
     def replace_blob(self, session_id: str, version: int, blob: str) -> bool:
         with self._transaction() as cursor:
             replaced = cursor.execute(
-                "UPDATE autograms_sessions SET blob = ? WHERE id = ? AND version = ?",
-                (blob, session_id, version),
+                "UPDATE autograms_sessions SET blob = ?, version = version + 1, updated_at = ?"
+                " WHERE id = ? AND version = ?",
+                (blob, time.time(), session_id, version),
             )
             return replaced.rowcount == 1
 

@@ -101,7 +101,8 @@ def test_an_upgrade_leaves_a_session_alone_when_a_turn_commits_first(store_url_o
         assert not store.replace_blob("s", 1, "changed")  # a stale version writes nothing
         assert store.load_session("s").blob == blob
         assert store.replace_blob("s", 0, blob)
-        assert store.load_session("s").version == 0  # a rewrite is not a turn
+        assert store.load_session("s").version == 1  # a turn that read version 0 cannot commit
+        assert store.turns("s") == []  # and is not a turn
         report = upgrade_sessions(autogram, store=store, restart=True)
         assert [check.verdict for check in report.sessions] == [Verdict.RESUMES]
     finally:

@@ -161,11 +161,6 @@ def test_check_exits_1_and_names_the_refused_sessions(deployed):
     assert sorted(line.split()[0] for line in refused) == sorted([ids[2], ids[3]])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a bot file that fails to import makes `sessions check` exit 1 (the status of "
-    "'some session refused', which deploy.sh answers with upgrade) with a traceback, not 2",
-)
 def test_a_bot_file_that_does_not_import_exits_2_not_1(tmp_path):
     (tmp_path / "sessions").mkdir()
     (tmp_path / "mybot.py").write_text("def chatbot(:\n")
@@ -229,12 +224,6 @@ print(repr(runner.run_turn(sys.argv[1], "May", idempotency_key="m2").reply))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a turn of an old worker that read the session before `upgrade --restart` rewrote it "
-    "commits over the rewrite (the rewrite keeps the version): the upgrade is silently lost and "
-    "the session is refused by the new code",
-)
 def test_an_upgrade_is_not_lost_to_a_turn_that_was_running_meanwhile(tmp_path):
     old, new = tmp_path / "old", tmp_path / "new"
     old.mkdir()

@@ -422,11 +422,6 @@ def test_a_persistent_global_added_by_the_deploy_has_its_module_value_in_old_ses
         pytest.param({None: "second"}, id="None-source"),
     ],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="check_session/upgrade_session accept a labels mapping of the wrong shape (a list of "
-    "pairs, None) and silently ignore it: the session stays refused with no word on the mapping",
-)
 def test_a_malformed_label_mapping_is_an_error_naming_it(bot, labels):
     old = bot(TWO)
     blobs = play(old, ["x"])

@@ -411,6 +411,12 @@ def read_log(path: str | os.PathLike[str], size: int | None = None) -> list[dict
         with open(f"{os.fspath(path)}.log", "rb") as stream:
             lines = stream.read(size).decode("utf-8", errors="replace").splitlines()
     except FileNotFoundError:
+        if size:
+            raise SessionFormatError(
+                f"the log {os.fspath(path)}.log is missing; the session file says it holds "
+                f"{size} bytes of log (keep the .log file next to its session file)",
+                reason="missing log",
+            ) from None
         return []
     entries = []
     for line in lines:

@@ -177,6 +177,10 @@ def _serve(args: argparse.Namespace) -> int:
     check_host(args.host, keys, insecure=args.insecure)
     if args.workers < 1:
         raise CliError(f"--workers must be at least 1: got {args.workers}")
+    if not 0 <= args.port <= 65535:
+        raise CliError(f"--port must be 0 to 65535: got {args.port}")
+    if args.max_body_bytes < 1:
+        raise CliError(f"--max-body-bytes must be at least 1: got {args.max_body_bytes}")
     uvicorn = _require_serve_extra()
     source = require_bot(args.bot)
     config = config_from_arguments(args)
@@ -196,11 +200,18 @@ def _serve(args: argparse.Namespace) -> int:
     _log_to_stderr()
     _announce(source.name, args)
     arguments = {name: value for name, value in vars(args).items() if name != "handler"}
-    if args.workers == 1:
-        uvicorn.run(build_app(arguments, keys), **options)
-    else:
-        with _worker_environment(arguments, keys):
-            uvicorn.run(f"{__name__}:worker_app", factory=True, workers=args.workers, **options)
+    try:
+        if args.workers == 1:
+            uvicorn.run(build_app(arguments, keys), **options)
+        else:
+            with _worker_environment(arguments, keys):
+                uvicorn.run(f"{__name__}:worker_app", factory=True, workers=args.workers, **options)
+    except SystemExit as exc:
+        # uvicorn exits with its own codes (3: it could not start, e.g. the port is taken),
+        # having logged why; this command's status for a server that failed is 1
+        if exc.code in (0, None):
+            raise
+        raise CliError("the server failed (see above)", status=1) from exc
     return 0
 
 

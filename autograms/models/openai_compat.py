@@ -504,10 +504,19 @@ class _Pieces:
                     self.texts.append(text)
                     self.on_text(text)
                 finish_reason = choice.finish_reason or finish_reason
+        if finish_reason is None:
+            raise _BrokenOff
         return _StreamSummary(model, finish_reason, usage)
 
 
+class _BrokenOff(Exception):
+    """A streamed answer that ended without a finish reason: the server closed the stream
+    mid-answer, so its text is not the whole answer."""
+
+
 def _classify(exc: Exception, mode: str | None) -> Failure | None:
+    if isinstance(exc, _BrokenOff):
+        return Failure(transient=True)
     if isinstance(exc, openai.APIStatusError):
         if mode is not None and exc.status_code in (400, 422, 500, 501):
             text = f"{exc} {exc.body}".lower()
@@ -538,7 +547,9 @@ def _call_error(
     exc = exhausted.error
     where = f"{endpoint.role} call to {endpoint.base_url}"
     status = getattr(exc, "status_code", None)
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, _BrokenOff):
+        detail = "the streamed answer ended without a finish reason (the server closed it)"
+    elif isinstance(exc, openai.APITimeoutError):
         detail = f"timed out after {timeout} s; raise request_timeout if the model is slow"
     elif isinstance(exc, openai.APIConnectionError):
         detail = (

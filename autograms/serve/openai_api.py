@@ -197,8 +197,6 @@ class _Reply:
                     else:
                         for chunk in self._closing(event, sent, include_usage, service, where):
                             yield chunk
-                        if isinstance(event, Finished | Diverged):
-                            service.metrics.turn_done(event.result, time.monotonic() - start)
                         return
                     event = await anext(events)
             finally:

@@ -104,6 +104,7 @@ class Service:
         """Start one turn whose reply streams while the model writes it."""
         self.refuse_if_draining()
         stream = TurnStream()
+        start = time.monotonic()
 
         def work() -> None:
             try:
@@ -113,6 +114,8 @@ class Service:
             except Exception as exc:
                 stream.finish(exc)
             else:
+                # counted here: a turn commits even when its client went away mid-stream
+                self.metrics.turn_done(result, time.monotonic() - start)
                 stream.finish(result)
 
         self._launch(work)

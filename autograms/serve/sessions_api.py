@@ -139,8 +139,6 @@ async def _stream(
                     sent = True
                 else:
                     yield _closing(event, service, name, where)
-                    if isinstance(event, Finished | Diverged):
-                        service.metrics.turn_done(event.result, time.monotonic() - start)
                     return
                 event = await anext(events)
         finally:

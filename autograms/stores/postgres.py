@@ -9,13 +9,15 @@ session's row (``SELECT ... FOR UPDATE``) so tickets are handed out in arrival o
 After the server restarts, the pool replaces its broken connections (each is checked when it
 is taken from the pool); a transaction that fails because the server is down raises
 StoreUnavailableError, and a turn retried with the same idempotency key is then applied once.
-Open the store in each worker process (a pool does not survive a fork).
+A store opened before its process forks gives each child its own pool at its first use.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -62,7 +64,8 @@ class PostgresStore(SQLStore):
         self.url = hide_password(url)
         self._psycopg = psycopg
         self._pool_errors = (psycopg.OperationalError, psycopg_pool.PoolTimeout)
-        self._pool = psycopg_pool.ConnectionPool(
+        self._new_pool = functools.partial(
+            psycopg_pool.ConnectionPool,
             url,
             min_size=min_size,
             max_size=max_size,
@@ -72,13 +75,35 @@ class PostgresStore(SQLStore):
             name="autograms",
             open=False,
         )
-        self._pool.open()
+        self._pool = self._opened_pool()
+        self._pid = os.getpid()
+        self._forking = threading.Lock()
+        #: pools a forked process inherited: their connections are the parent's sockets
+        self._inherited: list[Any] = []
 
     def __repr__(self) -> str:
         return f"<PostgresStore {self.url}>"
 
     def close(self) -> None:
-        self._pool.close()
+        if self._pid == os.getpid():
+            self._pool.close()
+
+    def _connection(self) -> contextlib.AbstractContextManager[Any]:
+        """A connection of this process's pool. A process forked after the store was opened
+        (gunicorn --preload, multiprocessing) opens its own pool the first time: the one it
+        inherited holds its parent's sockets, so it is kept unused and never closed here."""
+        if self._pid != os.getpid():
+            with self._forking:
+                if self._pid != os.getpid():
+                    self._inherited.append(self._pool)
+                    self._pool = self._opened_pool()
+                    self._pid = os.getpid()
+        return self._pool.connection()
+
+    def _opened_pool(self) -> Any:
+        pool = self._new_pool()
+        pool.open()
+        return pool
 
     # -- the turn's two transactions, one round trip each -----------------------------------------
 
@@ -91,7 +116,7 @@ class PostgresStore(SQLStore):
             "until": now + lease_seconds,
             "ticket": ticket,
         }
-        with self._errors(), self._pool.connection() as connection:
+        with self._errors(), self._connection() as connection:
             cursor = connection.cursor()
             with connection.pipeline():
                 with connection.transaction():
@@ -128,7 +153,7 @@ class PostgresStore(SQLStore):
             *(value for row in rows for value in row),
             *(ticket, session_id, turn.created_at),
         ]
-        with self._errors(), self._pool.connection() as connection:
+        with self._errors(), self._connection() as connection:
             try:
                 (updated,) = connection.execute(_commit_statement(len(rows)), parameters).fetchone()
             except self._psycopg.errors.UniqueViolation:
@@ -139,7 +164,7 @@ class PostgresStore(SQLStore):
 
     @contextlib.contextmanager
     def _transaction(self, durable: bool = True) -> Iterator[_Cursor]:
-        with self._errors(), self._pool.connection() as connection:
+        with self._errors(), self._connection() as connection:
             with connection.transaction():
                 cursor = _Cursor(connection.cursor())
                 if not durable:
@@ -148,7 +173,7 @@ class PostgresStore(SQLStore):
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[_Cursor]:
-        with self._errors(), self._pool.connection() as connection:
+        with self._errors(), self._connection() as connection:
             with connection.transaction():
                 yield _Cursor(connection.cursor())
 

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from .base import Store
-from .errors import SessionExistsError, StoreSchemaError
+from .errors import SessionExistsError, StoredSessionError, StoreSchemaError
 from .records import Claim, SessionRecord, TokenUsage, TurnRecord
 from .schema import SCHEMA_VERSION, Dialect, statements
 
@@ -224,11 +224,11 @@ class SQLStore(Store):
         parameters = (session_id,) if up_to_version is None else (session_id, up_to_version)
         with self._reading() as cursor:
             rows = cursor.execute(
-                f"SELECT entry FROM autograms_log WHERE session_id = ?{bound}"
+                f"SELECT version, position, entry FROM autograms_log WHERE session_id = ?{bound}"
                 " ORDER BY version, position",
                 parameters,
             ).fetchall()
-        return [json.loads(row[0]) for row in rows]
+        return [_log_entry(session_id, *row) for row in rows]
 
     def token_usage(self, session_id: str) -> TokenUsage:
         with self._reading() as cursor:
@@ -244,7 +244,31 @@ class SQLStore(Store):
 def _version_in(cursor: Any, dialect: Dialect) -> int:
     if cursor.execute(dialect.table_exists, ("autograms_schema",)).fetchone() is None:
         return 0
-    return int(cursor.execute("SELECT version FROM autograms_schema").fetchone()[0])
+    row = cursor.execute("SELECT version FROM autograms_schema").fetchone()
+    if row is None:
+        raise StoreSchemaError(
+            "the table autograms_schema is empty (edited by hand?): the schema version of "
+            "the autograms tables is unknown; put its row back (INSERT INTO autograms_schema "
+            f"VALUES ({SCHEMA_VERSION}) if the tables are this release's)",
+            reason="damaged schema",
+        )
+    return int(row[0])
+
+
+def _log_entry(session_id: str, version: int, position: int, entry: str) -> dict[str, Any]:
+    """One log row's entry; a row that is not a JSON object is refused naming it."""
+    try:
+        value = json.loads(entry)
+    except ValueError as exc:
+        value = exc
+    if not isinstance(value, dict):
+        raise StoredSessionError(
+            f"stored session {session_id!r} refused: its log row (version {version}, position "
+            f"{position}) is not a JSON object (edited in the database?)",
+            reason="damaged log",
+            session_id=session_id,
+        )
+    return value
 
 
 def _queue(cursor: Any, session_id: str, key: str, now: float, until: float, ticket: int) -> int:

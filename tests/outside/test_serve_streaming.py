@@ -82,12 +82,6 @@ def test_a_client_that_disconnects_mid_stream_gets_the_exact_turn_on_retry(serve
     assert model.count == calls_before + 1  # the model answered once for this turn
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a turn committed after its streaming client "
-    "disconnected is missing from /metrics: autograms_turns_total, model calls "
-    "and model tokens do not count it",
-)
 def test_metrics_count_a_turn_whose_client_disconnected(served):
     messages = sup.start(served, "disc-metrics-1")
     before = served.metrics()
@@ -105,12 +99,6 @@ def test_metrics_count_a_turn_whose_client_disconnected(served):
     assert after.get(tokens, 0) - before.get(tokens, 0) == 8
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a model stream that ends without finish_reason or "
-    "[DONE] (connection closed after 3 of 8 words) is committed as the whole "
-    "reply: the user gets a truncated answer, silently",
-)
 def test_a_model_stream_cut_short_is_not_committed_as_the_reply(served, model):
     messages = sup.start(served, "cut-1")
     model.script[:] = ["cut:3"]

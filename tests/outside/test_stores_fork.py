@@ -36,21 +36,7 @@ def _child(runner, sid, barrier, queue):
         queue.join_thread()
 
 
-@pytest.mark.parametrize(
-    "backend",
-    [
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="PostgreSQL: a store opened before fork shares its pooled connections with the "
-                "children; their turns hang on the shared socket or fail (IndexError, PIPELINE_SYNC, "
-                "StoreUnavailableError) and never recover",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("backend", sup.BACKENDS)
 def test_store_opened_before_fork_serves_forked_workers(backend, tmp_path):
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork on this platform")

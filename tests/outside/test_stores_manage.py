@@ -197,11 +197,6 @@ def test_export_import_round_trip_continues_the_conversation(opened, tmp_path):
         sessions.import_file(path, rec.id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="import_file of a session file whose .log is missing (its header counts 4 entries) "
-    "silently stores the session with an empty history",
-)
 def test_import_refuses_a_file_whose_log_is_missing(tmp_path):
     url = sup.new_store_url("sqlite", tmp_path)
     store, sessions, runner = sup.open_all(sup.echo, url)
@@ -227,11 +222,6 @@ def test_import_refuses_a_file_whose_log_is_missing(tmp_path):
 # Rows edited by hand
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a damaged log row makes sessions.get/log/export and every turn raise a bare "
-    "json.JSONDecodeError that names neither the session nor the row",
-)
 def test_damaged_log_row_is_reported_naming_the_session(opened, tmp_path):
     url, store, sessions, runner = opened
     sid = sessions.create().id
@@ -265,11 +255,6 @@ def test_database_without_tables_is_refused_with_create_false(url):
     store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a hand-emptied autograms_schema table makes open_store raise a bare TypeError "
-    "('NoneType' object is not subscriptable)",
-)
 def test_emptied_schema_table_gives_a_store_schema_error(url):
     migrate(url)
     sup.sql(url, "DELETE FROM autograms_schema")

@@ -8,8 +8,10 @@ globals) can find the current memory without importing it.
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from . import _call_modes
+from ._call_modes import ENTRY_GATE
 from ._errors import ConversationError
 
 if TYPE_CHECKING:
@@ -37,14 +39,33 @@ def require_memory(what: str) -> MemoryObject:
 
 def set_memory(memory: MemoryObject | None) -> Token:
     """Make `memory` current; returns the token `reset_memory` takes."""
-    return _current.set(memory)
+    previous = _current.get()
+    token = _current.set(memory)
+    _count_entry(previous, memory)
+    return token
 
 
 def reset_memory(token: Token) -> None:
     """Undo the `set_memory` that returned `token`."""
+    previous = _current.get()
     _current.reset(token)
+    _count_entry(previous, _current.get())
 
 
 def clear_memory() -> None:
     """Make no memory current."""
-    _current.set(None)
+    set_memory(None)
+
+
+def _count_entry(previous: Any, current: Any) -> None:
+    was, now = _needs_entry(previous), _needs_entry(current)
+    if now and not was:
+        ENTRY_GATE.open()
+        _call_modes.refresh()
+    elif was and not now:
+        ENTRY_GATE.close()
+        _call_modes.refresh()
+
+
+def _needs_entry(memory: Any) -> bool:
+    return memory is not None and not memory.scopes.lazy

@@ -64,7 +64,7 @@ def run_turn(
     the user's `message` (None: none this turn; the paused call then returns the last one)."""
     kwargs = kwargs or {}
     route_plain_helpers()
-    with memory.turn(model, supervisor_mode=supervisor_mode) as turn:
+    with memory.turn(model, supervisor_mode=supervisor_mode, driven=True) as turn:
         work = turn.memory
         if message is not None:
             work.add_user_reply(message)

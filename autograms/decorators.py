@@ -1,8 +1,10 @@
 """The decorators that make functions part of a program.
 
 * ``@autograms_function(conv_scope="global")`` -- the function can pause (``reply``), be
-  resumed in another process and be jumped into (GOTO/RETURNTO); each call opens a
-  conversation scope. It stays the same function object (methods bind as usual).
+  resumed in another process and be jumped into (GOTO/RETURNTO); each call has a
+  conversation scope, opened only if the call records into the conversation or pauses
+  (``_scopes``), so a call that does neither costs about what a plain call costs. It stays the
+  same function object (methods bind as usual).
 * ``@autograms_node`` -- a helper called with ``ADDRESS=...`` logs that node; a pause inside
   it resumes inside it when the function can be instrumented, else after the node's call.
 * ``@autograms_external()`` -- a function that runs in the conversation's memory but may not
@@ -19,7 +21,8 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, TypeVar
 
-from . import _frames
+from . import _call_modes, _frames
+from ._call_modes import ENTRY_GATE
 from ._context import get_memory
 from ._frames.runtime import accepts_address
 from ._globals import routes_for
@@ -29,14 +32,15 @@ from ._turns import AutogramsReturn, call_root, mark_chatbot
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _enter(scope: str, function: str) -> bool:
-    """Open the call's conversation scope; True diverts a root call (see `_root_call`)."""
+def _enter(scope: str, function: str, gate: _frames.Gate) -> bool:
+    """Run while a memory outside a turn under the engine is current (`ENTRY_GATE`): open
+    the call's conversation scope; True diverts a root call (see `_root_call`)."""
     memory = get_memory()
-    if memory is None:
+    if memory is None or memory.scopes.lazy:
         return False
     if memory.takes_root_calls():
         return True
-    memory.push_scope(scope, function)
+    memory.open_scope(scope, function, sys._getframe(1), gate)
     return False
 
 
@@ -67,9 +71,17 @@ def _call_arguments(
 
 
 def _leave(exc: BaseException | None) -> None:
+    """Run by a frame whose function has a scope open (its gate is open) as it returns, or on
+    its behalf by the engine as an exception leaves it."""
     memory = get_memory()
     if memory is not None:
-        memory.pop_scope()
+        memory.leave_scope(sys._getframe(1 if exc is None else 2))
+
+
+def _resumed(gate: _frames.Gate) -> None:
+    memory = get_memory()
+    if memory is not None:
+        memory.resumed_scope(sys._getframe(1), gate)
 
 
 def autograms_function(
@@ -96,13 +108,18 @@ def autograms_function(
 
     def decorate(function: F) -> F:
         inner = getattr(function, "__func__", function)  # staticmethod / classmethod objects
+        gate = _frames.Gate()  # open while a frame of this function has a scope open
         hooks = _frames.FrameHooks(
-            enter=partial(_enter, conv_scope, inner.__qualname__),
+            enter=partial(_enter, conv_scope, inner.__qualname__, gate),
             leave=_leave,
             divert=partial(_root_call, inner),
+            enter_gate=ENTRY_GATE,
+            leave_gate=gate,
+            resumed=partial(_resumed, gate),
         )
         _frames.instrument(inner, hooks, routes_for(inner.__module__))
         inner.__autograms_scope__ = conv_scope
+        _call_modes.add(inner)
         return function
 
     return decorate

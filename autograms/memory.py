@@ -33,9 +33,10 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
-from . import _frames, session
+from . import _call_modes, _frames, session
 from ._context import (
     clear_memory,
     get_memory,
@@ -55,6 +56,7 @@ from ._log import (
     user_reply_entry,
 )
 from ._prompts import Conversation
+from ._scopes import Scopes
 from ._state import (
     LIVE_CHARS_PER_TOKEN,
     MIN_LIVE_TURNS,
@@ -63,10 +65,8 @@ from ._state import (
     Level,
     ModuleGlobals,
     SessionState,
-    close_level,
     from_saved,
     live_limit,
-    new_level,
     new_state,
     state_from_dict,
     to_saved,
@@ -162,6 +162,8 @@ class SerializableMemory:
         self._no_pause: str | None = None
         #: whether this is the working memory of a running turn
         self._working = False
+        #: which frames own the conversation levels (see ``_scopes``)
+        self._scopes = Scopes()
         if checkpoint is None:
             self._state = self._initial_state(memory_dict)
 
@@ -259,12 +261,18 @@ class SerializableMemory:
 
     @contextlib.contextmanager
     def turn(
-        self, model: ChatModel | None = None, *, supervisor_mode: bool | None = None
+        self,
+        model: ChatModel | None = None,
+        *,
+        supervisor_mode: bool | None = None,
+        driven: bool = False,
     ) -> Iterator[Turn]:
         """Run a turn: yields a `Turn` whose working memory is current and loaded from the
         checkpoint. If the block ends normally, the turn's checkpoint (set by `Turn.finish`;
         by default the state saved with the frames it started from) and log entries become
-        this memory's; if it raises, this memory is left exactly as it was."""
+        this memory's; if it raises, this memory is left exactly as it was. `driven`: the
+        block runs the program under the engine (its decorated calls open their conversation
+        levels lazily, see ``_scopes``)."""
         checkpoint = self.checkpoint()
         work = MemoryObject(
             self.config,
@@ -276,13 +284,18 @@ class SerializableMemory:
             log=TurnLog(self._log),
         )
         work._working = True
-        with use_memory(work):
-            loaded = session.load_snapshot(checkpoint.snapshot)
-            work._state = from_saved(loaded.attachment)
-            turn = Turn(work, loaded)
-            yield turn
-            if turn.checkpoint is None:
-                turn.finish()
+        work._scopes = Scopes(lazy=driven)
+        with _call_modes.driven_turn() if driven else contextlib.nullcontext(), use_memory(work):
+            try:
+                loaded = session.load_snapshot(checkpoint.snapshot)
+                work._state = from_saved(loaded.attachment)
+                work._scopes.restored(work._state["turn_stack"], resuming=loaded.is_paused)
+                turn = Turn(work, loaded)
+                yield turn
+                if turn.checkpoint is None:
+                    turn.finish()
+            finally:
+                work._scopes.release()
         self._commit(turn, work)
 
     def _commit(self, turn: Turn, work: MemoryObject) -> None:
@@ -302,6 +315,11 @@ class SerializableMemory:
             yield
         finally:
             self._no_pause = previous
+
+    @property
+    def scopes(self) -> Scopes:
+        """Which frames own the conversation levels (see ``_scopes``)."""
+        return self._scopes
 
     def takes_root_calls(self) -> bool:
         """Whether a decorated function called while this memory is current runs as a turn of
@@ -389,18 +407,37 @@ class MemoryObject(SerializableMemory):
 
     @property
     def _levels(self) -> list[Level]:
-        return self.state["turn_stack"]
+        """The levels, with those of the decorated calls running now opened."""
+        levels = self.state["turn_stack"]
+        self._scopes.materialize(levels, sys._getframe(1))
+        return levels
 
     def push_scope(self, scope: str, function: str | None = None) -> None:
-        """Open the level of a decorated call (inheriting its caller's system prompt)."""
-        levels = self._levels
-        levels.append(new_level(scope, levels[-1]["system_prompt"], function))
+        """Open a level (inheriting its caller's system prompt), owned by the caller's frame
+        until `pop_scope`."""
+        self.open_scope(scope, function, sys._getframe(1))
 
     def pop_scope(self) -> None:
         """Close the innermost level; a "global" level's turns join its caller's."""
-        levels = self._levels
-        if len(levels) >= 2:
-            close_level(levels)
+        self._scopes.close(self._levels)
+
+    def open_scope(
+        self,
+        scope: str,
+        function: str | None,
+        frame: FrameType,
+        gate: _frames.Gate | None = None,
+    ) -> None:
+        """Open the level of `frame`'s call; `gate` is held open while it has it."""
+        self._scopes.open(self._levels, scope, function, frame, gate)
+
+    def leave_scope(self, frame: FrameType) -> None:
+        """`frame` is left for good: close its level if it has the innermost one."""
+        self._scopes.leave(self.state["turn_stack"], frame)
+
+    def resumed_scope(self, frame: FrameType, gate: _frames.Gate | None) -> None:
+        """A decorated frame rebuilt by a resume: it owns its level again."""
+        self._scopes.bind_resumed(frame, gate)
 
     def conversation(self) -> Conversation:
         """What a model call sees: turns from the innermost level outward, stopping after
@@ -432,9 +469,8 @@ class MemoryObject(SerializableMemory):
         """Record the user's message (an empty one is logged but adds no turn)."""
         self._log.append(user_reply_entry(text))
         if text:
-            state = self.state
-            state["turn_stack"][-1]["turns"].append({"role": "user", "content": text})
-            state["cached_user_reply"] = text
+            self._levels[-1]["turns"].append({"role": "user", "content": text})
+            self.state["cached_user_reply"] = text
 
     def log_chat_turn(
         self,
@@ -445,8 +481,8 @@ class MemoryObject(SerializableMemory):
         line: int | None = None,
     ) -> None:
         """Record an agent reply."""
+        self._levels[-1]["turns"].append({"role": "agent", "content": text})
         state = self.state
-        state["turn_stack"][-1]["turns"].append({"role": "agent", "content": text})
         self._log.append(
             agent_reply_entry(
                 text, last_node=state["last_node"], function=function, line=line, address=address
@@ -506,6 +542,8 @@ class MemoryObject(SerializableMemory):
     def live_state(self) -> SessionState:
         """The state to save: each level's turns cut to what a prompt could still include."""
         state = self.state
+        # the program may be pausing: the levels of its running calls are saved with it
+        self._scopes.materialize(state["turn_stack"], sys._getframe())
         config = self.config
         trim(state, live_limit(config.chatbot_max_input_len, config.classifier_max_input_len))
         return state
@@ -548,7 +586,8 @@ class MemoryDict(MutableMapping):
             return self._memory.model_turns
         state = self._memory.state
         if key == "turn_stack":  # as AutoGRAMS has it: turns in plain lists
-            for level in state["turn_stack"]:
+            levels = self._memory._levels if isinstance(self._memory, MemoryObject) else ()
+            for level in levels:
                 level["turns"] = list(level["turns"])
         if key in STATE_KEYS and key != "extra":
             return state[key]  # type: ignore[literal-required]

@@ -3,7 +3,9 @@ and PASS/MISS markers for the running interpreter, and save it under benchmarks/
 
     python -m benchmarks.engine [--quick] [--results DIR]
 
-1. call overhead of instrumented vs plain functions (tiny, 100-iteration loop, 40 lines);
+1. call overhead of instrumented vs plain functions (tiny, 100-iteration loop, 40 lines), and
+   of the public decorator ``@autograms_function()`` when a call neither pauses nor records a
+   turn, called from ordinary code and inside a turn;
 2. warm resume -> next pause of a 5-deep stack with ~20 locals per frame, and snapshot size;
 3. instrumentation time of a 50-line function, and its lazy twin build on first resume;
 4. cold start: import, instrumentation, snapshot read and first resume in a fresh process.
@@ -33,12 +35,14 @@ from pathlib import Path
 from autograms._frames import Paused, instrument, load, pickling, resume, run, wire
 from autograms._frames.twin import twin_of
 
-from . import _cold, _subjects, _timing
+from . import _cold, _decorated, _subjects, _timing
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 
 OVERHEAD_TARGET = 1.05
+#: The public decorator inside a turn (issue 11); outside one it is `OVERHEAD_TARGET`.
+IN_TURN_TARGET = 1.2
 RESUME_TARGET = 100e-6
 INSTRUMENT_TARGET = 5e-3
 
@@ -49,6 +53,12 @@ OVERHEAD_CASES = (
     ("call overhead: 40-line function", "forty", "f(items)"),
 )
 _UNROLL = 10
+
+#: Public-decorator subjects: row label, subject name, timed statement.
+DECORATOR_CASES = (
+    ("tiny function", "public_tiny", "f(1, 2)"),
+    ("loop, 100 × `acc.append(helper(i))`", "public_loop", "f(100)"),
+)
 
 COLD_LABELS = {
     "import": "cold: import `autograms._frames`",
@@ -164,6 +174,35 @@ def measure_overhead(settings: Settings) -> list[Row]:
             _overhead_result(hooked),
         )
     )
+    return rows
+
+
+def measure_decorator(settings: Settings) -> list[Row]:
+    """``@autograms_function()`` / plain call time of each subject, from ordinary code and
+    inside a turn."""
+    pairs = _decorated.pairs()
+
+    def compare_all() -> list[_timing.Comparison]:
+        return [
+            _compare_calls(pairs[name], statement, settings)
+            for _, name, statement in DECORATOR_CASES
+        ]
+
+    rows = []
+    contexts = (
+        ("outside a turn", compare_all(), OVERHEAD_TARGET),
+        ("inside a turn", _decorated.in_a_turn(compare_all), IN_TURN_TARGET),
+    )
+    for context, comparisons, target in contexts:
+        for (label, _, _), comparison in zip(DECORATOR_CASES, comparisons, strict=True):
+            rows.append(
+                Row(
+                    f"`@autograms_function()` {context}, no pause or turn recorded: {label}",
+                    _overhead_result(comparison),
+                    f"≤ {target}x",
+                    comparison.ratio <= target,
+                )
+            )
     return rows
 
 
@@ -307,6 +346,7 @@ def measure(settings: Settings) -> list[Row]:
     snapshot = stack_snapshot()
     return [
         *measure_overhead(settings),
+        *measure_decorator(settings),
         *measure_resume(settings, snapshot),
         *measure_instrumentation(settings),
         *measure_cold(settings, snapshot),

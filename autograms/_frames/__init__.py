@@ -19,6 +19,10 @@ It knows nothing of chat. The dialog layer uses:
     mark_transparent(wrapper)    a decorator's wrapper a pause may pass through
     route_function(fn, routes)   send a plain function's accesses to chosen globals to routes
     describe(snapshot)           the paused frames, for display
+    Gate, hooked_frames(start, stop)
+                                 a switch that hooks skip inline while closed; the frames of
+                                 hooked functions on the stack
+    without_gates(info, gates)   the normal code with those gates' checks left out
     fit(snapshot, labels) -> [FrameFit]
                                  how each paused frame fits changed code (no unpickling)
     relabel(snapshot, labels) -> (Loaded, [FrameFit])
@@ -40,11 +44,12 @@ from .errors import (
 )
 from .instrument import instrument
 from .jumps import goto, returnto
-from .registry import FrameHooks, FunctionInfo, lookup, mark_transparent
+from .registry import FrameHooks, FunctionInfo, Gate, hooked_frames, lookup, mark_transparent
 from .remap import Fit, FrameFit, attachment_of, fit, relabel
 from .resume import Loaded, check, load, pack, store
 from .routing import GlobalRoutes, route_function
 from .snapshot import pause
+from .variants import without_gates
 
 __all__ = [
     "SUPPORTED",
@@ -54,6 +59,7 @@ __all__ = [
     "FrameFit",
     "FrameHooks",
     "FunctionInfo",
+    "Gate",
     "GlobalRoutes",
     "Loaded",
     "Outcome",
@@ -67,6 +73,7 @@ __all__ = [
     "describe",
     "fit",
     "goto",
+    "hooked_frames",
     "instrument",
     "load",
     "lookup",
@@ -79,4 +86,5 @@ __all__ = [
     "route_function",
     "run",
     "store",
+    "without_gates",
 ]

@@ -19,6 +19,7 @@ from .versions import (
     COND_JUMP_IF_TRUE,
     HAS_PRECALL,
     NULL_BELOW_CALLABLE,
+    PY312,
 )
 
 Location = InstrLocation | None
@@ -57,6 +58,11 @@ def call_only(count: int, location: Location = None) -> list[Instr]:
     """The call instruction(s) for a callable pair and `count` arguments already pushed."""
     tail = [instr("PRECALL", count, location)] if HAS_PRECALL else []
     return tail + [instr("CALL", count, location)]
+
+
+def load_attr(name: str, location: Location = None) -> Instr:
+    """Replace the object on top of the stack by its attribute `name`."""
+    return instr("LOAD_ATTR", (False, name) if PY312 else name, location)
 
 
 def jump_if_true(target: Label, location: Location = None) -> Instr:

@@ -13,7 +13,8 @@ path that does not pause or jump. What it adds:
 * **catch-all dispatcher** (functions with labels or hooks) -- exceptions leaving the frame
   reach `runtime.catch`, which turns a GOTO/RETURNTO aimed at this frame into a jump to a
   *GOTO stub* that rebuilds the value stack and re-executes the labelled call;
-* **hooks** -- optional enter/leave callbacks, and capture of cell objects into `__ag_cells`.
+* **hooks** -- optional enter/leave callbacks (each skipped inline while its gate, if any, is
+  closed), and capture of cell objects into `__ag_cells`.
 
 Hidden locals (all share the ``__ag_`` prefix):
 
@@ -51,7 +52,7 @@ from .errors import ContinuationError, JumpSignal, PauseSignal
 from .identity import fingerprint
 from .introspection import hide_engine_locals
 from .records import CallSite, Recipe, RecipeKind
-from .registry import FrameHooks, FunctionInfo, lookup, register
+from .registry import FrameHooks, FunctionInfo, Gate, lookup, register
 from .routing import GlobalRoutes, route_globals, routed_names
 from .sites import LabelInfo, Plan, plan_sites
 from .versions import (
@@ -426,10 +427,13 @@ class _Rewriter:
             code += self._address_filter(self.filter_points[position])
         if self.hooks and self.flow.instrs[position].name in RETURN_OPS:
             location = self.flow.instrs[position].location
+            skip = Label()
+            code += _unless_open(self.hooks.leave_gate, skip, location)
             code += emit.call(
                 self.hooks.leave, [emit.instr("LOAD_CONST", None, location)], 1, location
             )
             code.append(emit.instr("POP_TOP", location=location))
+            code.append(skip)
         return code
 
     def _after(self, position: int) -> list:
@@ -455,12 +459,15 @@ class _Rewriter:
                 emit.instr("BUILD_TUPLE", len(self.code.co_cellvars)),
                 emit.instr("STORE_FAST", CELLS),
             ]
-        if self.hooks and self.hooks.divert is not None:
+        if self.hooks:
+            skip = Label()
+            code += _unless_open(self.hooks.enter_gate, skip, None)
             code += emit.call(self.hooks.enter, [], 0)
-            code.append(emit.jump_if_true(self.divert_label))
-        elif self.hooks:
-            code += emit.call(self.hooks.enter, [], 0)
-            code.append(emit.instr("POP_TOP"))
+            if self.hooks.divert is not None:
+                code.append(emit.jump_if_true(self.divert_label))
+            else:
+                code.append(emit.instr("POP_TOP"))
+            code.append(skip)
         return code
 
     def _divert_path(self) -> list:
@@ -602,6 +609,17 @@ def _if_engine_signal(otherwise: Label, location) -> list:
         emit.instr("CHECK_EXC_MATCH", location=location),
         emit.jump_if_false(otherwise, location),
         emit.instr("POP_TOP", location=location),
+    ]
+
+
+def _unless_open(gate: Gate | None, skip: Label, location) -> list:
+    """Jump to `skip` while `gate` is closed (nothing without a gate): ``gate.is_open``."""
+    if gate is None:
+        return []
+    return [
+        emit.instr("LOAD_CONST", gate, location),
+        emit.load_attr("is_open", location),
+        emit.jump_if_false(skip, location),
     ]
 
 

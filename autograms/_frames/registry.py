@@ -10,11 +10,36 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import CodeType, FunctionType
+from types import CodeType, FrameType, FunctionType
 from typing import Any
 
 from .analysis import Flow
 from .records import CallSite
+
+
+class Gate:
+    """A switch that instrumented code reads inline (no call): a gated hook runs only while
+    its gate is open. Opened and closed by count, so several holders can keep it open."""
+
+    __slots__ = ("is_open", "_count")
+
+    def __init__(self) -> None:
+        #: read by the inserted code (an attribute of a slot, specialised on every Python)
+        self.is_open = False
+        self._count = 0
+
+    def open(self) -> None:
+        with _gate_lock:
+            self._count += 1
+            self.is_open = True
+
+    def close(self) -> None:
+        with _gate_lock:
+            self._count = max(self._count - 1, 0)
+            self.is_open = self._count > 0
+
+
+_gate_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,17 +47,25 @@ class FrameHooks:
     """Callbacks run by an instrumented function's own bytecode.
 
     `enter` runs when a call starts (never on resume); `leave` runs when the frame is left for
-    good: with None on return, with the exception when one propagates out (including a
-    RETURNTO passing through), but not when the frame pauses.
+    good: with None on return (called by the returning frame itself), with the exception when
+    one propagates out (including a RETURNTO passing through; called on the frame's behalf by
+    `runtime.catch`), but not when the frame pauses.
 
     With `divert`, `enter` returns a bool: True runs ``divert()`` instead of the function's
     body (and neither `leave`), and the call returns what it returns. `divert` finds the
     call's arguments in its caller's frame, ``sys._getframe(1).f_locals``.
+
+    With `enter_gate`, `enter` is called only while that gate is open; with `leave_gate`, so
+    is `leave` on return (an exception always reaches `leave`). `resumed` is called by each
+    frame a resume rebuilds, outermost first, once its locals are back.
     """
 
     enter: Callable[[], bool | None]
     leave: Callable[[BaseException | None], None]
     divert: Callable[[], Any] | None = None
+    enter_gate: Gate | None = None
+    leave_gate: Gate | None = None
+    resumed: Callable[[], None] | None = None
 
 
 @dataclass(slots=True)
@@ -76,6 +109,8 @@ class FunctionInfo:
     safety_cache: dict = field(default_factory=dict)
     #: Site index -> what a snapshot saves of a frame paused there (see snapshot.py).
     capture_plans: dict = field(default_factory=dict)
+    #: Gates compiled as closed -> the normal code without their checks (see variants.py).
+    variants: dict = field(default_factory=dict)
 
     @property
     def filename(self) -> str:
@@ -83,13 +118,17 @@ class FunctionInfo:
 
     def site_at(self, code: CodeType, lasti: int) -> CallSite | None:
         """The call site a frame running `code` is paused in, from its f_lasti."""
-        site_map = self.site_map if code is self.normal_code else self.twin.site_map
+        site_map = self.twin.site_map if self.is_twin(code) else self.site_map
         index = site_map.get(lasti)
         return None if index is None else self.sites[index]
 
     def is_resume_stub(self, code: CodeType, lasti: int) -> bool:
         """Whether a frame running `code` is in a resume stub's call (to the next twin)."""
-        return code is not self.normal_code and lasti in self.twin.stub_offsets
+        return self.is_twin(code) and lasti in self.twin.stub_offsets
+
+    def is_twin(self, code: CodeType) -> bool:
+        """Whether `code` is the resume twin's (else the normal code or a variant of it)."""
+        return self.twin is not None and code is self.twin.code
 
 
 # Keyed by id(code): hashing a code object hashes its whole bytecode, which made every
@@ -101,6 +140,12 @@ _driver_codes: dict[int, CodeType] = {}
 _transparent_codes: dict[int, CodeType] = {}
 #: Names of the modules that define instrumented functions, in registration order.
 _program_modules: tuple[str, ...] = ()
+
+
+def register_variant(info: FunctionInfo, gates: frozenset[Gate], code: CodeType) -> None:
+    with _lock:
+        info.variants[gates] = code
+        _by_code[id(code)] = info
 
 
 def register(info: FunctionInfo) -> None:
@@ -139,6 +184,26 @@ def mark_driver_code(function: Callable[..., Any]) -> None:
 
 def is_driver_code(code: CodeType) -> bool:
     return id(code) in _driver_codes
+
+
+def hooked_frames(start: FrameType | None, stop: FrameType | None) -> list[FrameType] | None:
+    """The frames of functions instrumented with hooks from `start` down to `stop` or the
+    engine's driver (neither included), outermost first; None when the walk reaches the
+    bottom of the stack without meeting either (no program runs there)."""
+    found = []
+    frame = start
+    while frame is not stop:
+        if frame is None:
+            return None
+        code = frame.f_code
+        if is_driver_code(code):
+            break
+        info = _by_code.get(id(code))
+        if info is not None and info.hooks is not None:
+            found.append(frame)
+        frame = frame.f_back
+    found.reverse()
+    return found
 
 
 def mark_transparent(function: Callable[..., Any]) -> None:

@@ -179,7 +179,9 @@ def _unchanged(frame: CheckedFrame) -> bool:
     """Whether the frame's name still finds the function it found when checked, running the
     same code (raises as the check would if the name finds nothing now)."""
     function = find_function(frame.state.module, frame.state.qualname)
-    return function is frame.function and function.__code__ is frame.code
+    if function is not frame.function:
+        return False
+    return function.__code__ is frame.code or lookup(function.__code__) is lookup(frame.code)
 
 
 def check_frame(state: FrameState) -> CheckedFrame:

@@ -161,8 +161,10 @@ def _check_direct_call(
     if callees.is_unknown(expected) or expected is callee_code:
         return
     registered = lookup(callee_code)
-    if registered is not None and expected is registered.original_code:
-        return
+    if registered is not None and (
+        expected is registered.original_code or lookup(expected) is registered
+    ):
+        return  # the function runs its normal code or a variant of it (variants.py)
     raise ContinuationError(
         f"cannot pause {info.qualname} ({info.filename}:{site.lineno}): the pausing function "
         f"{callee_code.co_qualname} was called indirectly (through a built-in, a class or a "

@@ -109,6 +109,9 @@ class _TwinBuilder:
             code += self._restore_cells()
         for name in names:
             code += _delete_if_missing(name)
+        hooks = self.info.hooks
+        if hooks is not None and hooks.resumed is not None:
+            code += [*emit.call(hooks.resumed, [], 0), emit.instr("POP_TOP")]
         stubs = [(site.index, Label()) for site in self.info.sites if site.refusal is None]
         code += emit.dispatch_on_int(stubs)
         code += [

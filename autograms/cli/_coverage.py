@@ -187,7 +187,7 @@ def engine_code_start(code: CodeType) -> int:
         start = min(offset for offset, site in marked.items() if site == -1)
     except (AttributeError, StopIteration, ValueError):
         return end
-    if code is info.normal_code:
+    if not info.is_twin(code):  # the normal code or a variant of it: the same offsets
         return start
     # The twin is the same body behind a longer prologue: shift by the offset of a site.
     twin = info.twin

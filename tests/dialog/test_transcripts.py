@@ -15,6 +15,7 @@ SCRIPTS = {
     "fibonacci": ["yes", "yes", "y", "no", "ok"],
     "recruiter": ["yes", "no", "ready", "CS degree", "5 years", "python", "120k", "maybe", "ok"],
     "scopes": ["r1", "g1", "n1", "l1"],
+    "lazy_scopes": ["note", "x", "y", "z", "again", "back", "plain", "x", "y", "z", "fine"],
     "returnto_bot": ["quiz", "4", "menu", "quiz", "2", "4", "fine", "whatever", "yes", "chat", "x"],
     "globals_bot": ["tea", "cake", "done"],
     "nodes_bot": ["red", "blue", "again", "green", "pink", "stop"],

@@ -1,0 +1,72 @@
+"""Which code decorated functions run, so that calls that cannot need their hooks skip them.
+
+A decorated function's hooks (``decorators.py``) have work in two cases only: the entry hook
+while a memory is current outside a turn under the engine (`ENTRY_GATE`; such a memory opens
+conversation scopes on entry, and a root called there runs a turn), and the leave hook of a
+frame that owns a conversation level, which only a frame running inside a turn under the engine
+can come to own (``_scopes``). So while `ENTRY_GATE` is closed the decorated functions run a
+variant of their code without the entry check, and while moreover no turn runs under the
+engine, one without any check (``_frames.variants``): called from ordinary code, a decorated
+function costs what a plain one costs. Frames keep the code they started with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from types import CodeType, FunctionType
+
+from . import _frames
+
+#: Open while a memory is current (in any thread or task) whose decorated calls must run
+#: their entry hook: one outside a turn under the engine.
+ENTRY_GATE = _frames.Gate()
+
+_lock = threading.RLock()
+#: every decorated function, with its code for each mode
+_decorated: list[tuple[FunctionType, dict[str, CodeType]]] = []
+_driven_turns = 0
+_mode = "plain"
+
+
+def add(function: FunctionType) -> None:
+    """Make `function` (instrumented with gated hooks) run the code of the current mode."""
+    info = _frames.lookup(function.__code__)
+    leave_gate = info.hooks.leave_gate
+    codes = {
+        "entry": info.normal_code,
+        "turn": _frames.without_gates(info, frozenset({ENTRY_GATE})),
+        "plain": _frames.without_gates(info, frozenset({ENTRY_GATE, leave_gate})),
+    }
+    with _lock:
+        _decorated.append((function, codes))
+        function.__code__ = codes[_mode]
+
+
+def refresh() -> None:
+    """Switch every decorated function to the code its calls need now (after `ENTRY_GATE`
+    opened or closed, or a turn under the engine started or ended)."""
+    global _mode
+    with _lock:
+        mode = "entry" if ENTRY_GATE.is_open else "turn" if _driven_turns else "plain"
+        if mode == _mode:
+            return
+        _mode = mode
+        for function, codes in _decorated:
+            function.__code__ = codes[mode]
+
+
+@contextlib.contextmanager
+def driven_turn() -> Iterator[None]:
+    """While a turn runs under the engine, in this thread or any other."""
+    global _driven_turns
+    with _lock:
+        _driven_turns += 1
+        refresh()
+    try:
+        yield
+    finally:
+        with _lock:
+            _driven_turns -= 1
+            refresh()

@@ -58,6 +58,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from . import _frames, _log
+from ._frames import payload_layout
 from ._errors import SessionCodeError, SessionFormatError, SessionSignatureError
 from ._log import EncodedLog
 from ._version import __version__
@@ -65,7 +66,7 @@ from ._version import __version__
 #: the marker every session starts with (its format is in the header)
 MAGIC = "agsession1"
 #: the format this release writes (it reads every earlier one too)
-FORMAT = 3
+FORMAT = 4
 KEY_VARIABLE = "AUTOGRAMS_SESSION_KEY"
 
 
@@ -214,8 +215,25 @@ def _format_2_to_3(envelope: Envelope) -> Envelope:
     return envelope
 
 
+def _format_3_to_4(envelope: Envelope) -> Envelope:
+    """Some format-3 snapshots hold their values and attachment as two pickles in one stream
+    (module-level objects as persistent ids): rewritten as the one pickle format 4 holds, by
+    re-emitting the opcodes (nothing is unpickled). Raises SessionFormatError if neither."""
+    try:
+        snapshot = payload_layout.as_one_pickle(envelope.snapshot)
+    except _frames.SnapshotMismatchError as exc:
+        raise SessionFormatError(
+            f"the session is truncated or damaged: {exc}", reason="damaged"
+        ) from exc
+    return replace(envelope, snapshot=snapshot)
+
+
 #: format N -> the function that brings a session read in format N to format N + 1
-MIGRATIONS: dict[int, Callable[[Envelope], Envelope]] = {1: _format_1_to_2, 2: _format_2_to_3}
+MIGRATIONS: dict[int, Callable[[Envelope], Envelope]] = {
+    1: _format_1_to_2,
+    2: _format_2_to_3,
+    3: _format_3_to_4,
+}
 
 
 def _check_signature(body: str, signature: str, key: bytes | None) -> None:

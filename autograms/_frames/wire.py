@@ -130,6 +130,12 @@ def split(blob: bytes) -> tuple[bytes, memoryview]:
     return bytes(view[_PREFIX.size : _PREFIX.size + length]), view[_PREFIX.size + length :]
 
 
+def with_payload(blob: bytes, payload: bytes) -> bytes:
+    """`blob` with its payload replaced (and its checksum), its header kept."""
+    header, _ = split(blob)
+    return _PREFIX.pack(MAGIC, len(header), zlib.crc32(payload)) + header + payload
+
+
 def check_payload(blob: bytes) -> None:
     """Raise `SnapshotMismatchError` if the payload is not the one the snapshot was written
     with (truncated or altered)."""

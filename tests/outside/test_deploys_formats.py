@@ -32,33 +32,24 @@ def session_text():
     return (DATA / f"at_age.py{PY}.session").read_text()
 
 
-def test_the_session_names_format_3_like_this_release_writes(autogram):
+def test_the_session_names_format_3_which_this_release_migrates(autogram):
+    # the finding: 9c16184 changed the payload in format 3; this release writes format 4
     text, memory = autogram.reply()
 
     def header(blob):
         part = blob.strip().split(".")[1]
         return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
 
-    assert header(session_text())["format"] == header(autogram.serialize(memory))["format"]
+    assert header(session_text())["format"] == 3
+    assert header(autogram.serialize(memory))["format"] == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a format-3 session written by main at 20ebe58 (same release 0.6.1) fails to load "
-    "with ValueError 'not enough values to unpack' after 9c16184 changed the payload without "
-    "bumping the format",
-)
 def test_a_format_3_session_of_20ebe58_continues(autogram):
     memory = autogram.deserialize(session_text())
     text, memory = autogram.reply("37", memory_object=memory)
     assert text == "Ada37"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the check says 'resumes here' for a format-3 session of 20ebe58 that then fails to "
-    "load (ValueError from the payload reader)",
-)
 def test_the_check_agrees_with_loading_a_format_3_session_of_20ebe58(autogram):
     check = check_session(autogram, session_text())
     try:

@@ -4,14 +4,17 @@ format has data for this Python, and each step gives what the next format would 
 
 from __future__ import annotations
 
+import io
 import json
+import pickle
+import random
 import sys
 from pathlib import Path
 
 import pytest
 
 from autograms import _frames, session
-from autograms._frames import wire
+from autograms._frames import payload_layout, wire
 
 DATA = Path(__file__).parent / "data"
 PYTHON = f"py{sys.version_info[0]}.{sys.version_info[1]}"
@@ -91,3 +94,87 @@ FORMAT_3 = _of_format(3)
 def test_format_3_frames_name_their_saved_locals(path: Path) -> None:
     states = wire.read(_envelope(path).snapshot)[0]
     assert states and all(state.saved is not None for state in states)
+
+
+#: format-3 sessions whose payload is two pickles (written by main at 20ebe58)
+TWO_PICKLES = sorted(
+    (Path(__file__).parents[1] / "outside" / "data_deploys" / "main-20ebe58").glob(
+        f"*.{PYTHON}.session"
+    )
+)
+
+
+@pytest.mark.parametrize(
+    "path", FORMAT_3 + TWO_PICKLES, ids=_ids(FORMAT_3) + [p.name for p in TWO_PICKLES]
+)
+def test_migration_3_to_4_leaves_one_pickle_and_makes_two_pickles_one(path: Path) -> None:
+    envelope = _envelope(path)
+    two = payload_layout.is_two_pickles(envelope.snapshot)
+    assert two == (path in TWO_PICKLES)
+    migrated = session.MIGRATIONS[3](envelope)
+    assert not payload_layout.is_two_pickles(migrated.snapshot)
+    assert (migrated == envelope) != two
+    assert wire.split(migrated.snapshot)[0] == wire.split(envelope.snapshot)[0]
+
+
+SHARED = ["a module-level list, saved by reference"]
+
+
+def _two_pickle_snapshot(values: tuple[dict, ...], attachment: object) -> bytes:
+    """A snapshot written as the two-pickle layout was: one memo, module-level objects as
+    persistent ids."""
+
+    class Frames(pickle.Pickler):
+        def persistent_id(self, obj: object) -> tuple[str, str] | None:
+            return (__name__, "SHARED") if obj is SHARED else None
+
+    buffer = io.BytesIO()
+    frames = Frames(buffer, protocol=5)
+    frames.dump(values)
+    state = Frames(buffer, protocol=5)
+    state.memo = frames.memo
+    state.dump(attachment)
+    one = wire.encode_entries([], [], (3, 12), None)
+    return wire.with_payload(one, buffer.getvalue())
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_two_pickle_payload_rewritten_as_one_keeps_shared_and_module_level_objects(
+    seed: int,
+) -> None:
+    rng = random.Random(seed)
+    common = {"n": rng.randrange(100)}
+
+    def value(depth: int) -> object:
+        choice = rng.randrange(5 if depth < 3 else 3)
+        if choice == 0:
+            return SHARED
+        if choice == 1:
+            return common
+        if choice == 2:
+            return rng.choice(["x", 1.5, None, ("t", rng.randrange(9))])
+        if choice == 3:
+            return [value(depth + 1) for _ in range(rng.randrange(4))]
+        return {f"k{i}": value(depth + 1) for i in range(rng.randrange(4))}
+
+    values = tuple({f"v{i}": value(0) for i in range(rng.randrange(1, 4))} for _ in range(2))
+    attachment = {"state": value(0), "common": common, "shared": SHARED}
+    snapshot = payload_layout.as_one_pickle(_two_pickle_snapshot(values, attachment))
+    got_values, got_attachment = wire.read_payload(wire.split(snapshot)[1])
+    assert got_values == values and got_attachment == attachment
+    assert got_attachment["shared"] is SHARED
+    assert got_attachment["common"] is _find(got_values, common, got_attachment["common"])
+
+
+def _find(values: object, like: dict, default: dict) -> dict:
+    """The first dict equal to `like` among `values` (the shared object), else `default`."""
+    stack = [values]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, dict) and item == like and "n" in item:
+            return item
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return default

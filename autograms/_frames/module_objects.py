@@ -80,6 +80,9 @@ _claimed: dict[str, dict[int, str]] = {}
 _pending: set[str] = set()
 #: len(sys.modules) when it was last scanned for new modules.
 _modules_seen = -1
+#: Type -> `_verdict` of it (what indexing 30,000 globals spends most on); a cache, bounded.
+_verdicts: dict[type, bool | None] = {}
+_VERDICTS_SIZE = 4096
 #: Program module name -> (ids of its global values, ids of those that are objects) when it
 #: was last indexed.
 _program_values: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
@@ -287,8 +290,22 @@ def _saved_otherwise(value: Any) -> bool:
     Decided by the type alone: ``isinstance`` would ask a lazy proxy for its ``__class__``,
     which imports what it stands for (and indexing would never end)."""
     kind = type(value)
-    if kind in _VALUE_TYPES or id(value) in _SHARED_EMPTY:
+    verdict = _verdicts.get(kind, _MISSING)
+    if verdict is _MISSING:
+        verdict = _verdict(kind)
+        if len(_verdicts) >= _VERDICTS_SIZE:
+            _verdicts.clear()
+        _verdicts[kind] = verdict
+    if verdict is None:
+        return is_named(value)
+    return verdict or id(value) in _SHARED_EMPTY
+
+
+def _verdict(kind: type) -> bool | None:
+    """True if instances of `kind` are saved otherwise, False if they are objects, None if
+    that depends on whether pickle can name the instance (classes and functions)."""
+    if kind in _VALUE_TYPES:
         return True
     if issubclass(kind, (type, types.FunctionType, types.BuiltinFunctionType)):
-        return is_named(value)
+        return None
     return issubclass(kind, types.ModuleType) or is_resource_type(kind)

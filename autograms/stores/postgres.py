@@ -63,6 +63,7 @@ class PostgresStore(SQLStore):
             ) from exc
         self.url = hide_password(url)
         self._psycopg = psycopg
+        _try_connecting(psycopg, url, self.url, timeout)
         self._pool_errors = (psycopg.OperationalError, psycopg_pool.PoolTimeout)
         self._new_pool = functools.partial(
             psycopg_pool.ConnectionPool,
@@ -191,6 +192,27 @@ class PostgresStore(SQLStore):
             raise StoreUnavailableError(
                 f"the PostgreSQL store at {self.url} is unavailable: {exc}", reason="unavailable"
             ) from exc
+
+
+#: what libpq says when the server answers but will not take these credentials or database
+_REFUSALS = ("does not exist", "authentication failed", "no pg_hba.conf entry")
+
+
+def _try_connecting(psycopg: Any, url: str, shown: str, timeout: float) -> None:
+    """Connect once, so that a database that refuses (no such database, a wrong password)
+    is reported as such at once, not as a pool that times out."""
+    try:
+        psycopg.connect(url, connect_timeout=max(1, int(timeout)), autocommit=True).close()
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        if not any(refusal in str(exc) for refusal in _REFUSALS):  # down or starting: retry
+            raise StoreUnavailableError(
+                f"the PostgreSQL store at {shown} is unavailable: {reason}", reason="unavailable"
+            ) from exc
+        raise StoreError(
+            f"the PostgreSQL server at {shown} refused the connection: {reason}",
+            reason="refused",
+        ) from exc
 
 
 class _Cursor:

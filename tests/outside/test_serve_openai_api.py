@@ -206,18 +206,28 @@ def test_the_readme_snippet_runs_against_autograms_serve_recruiter(tmp_path):
         assert server.session("chat-1")["history"][-1]["content"] == out.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README: the conversation is 'any id the client picks'; "
-    "ids with a space, a slash or a non-ASCII letter are refused with 400 "
-    "(only 1-200 of letters, digits and . _ : @ + = ~ - are taken)",
-)
+# The README first said "any id the client picks"; the id goes unchanged into URL paths
+# (/v1/sessions/ID) and response headers, so the service takes a stated set of characters and
+# the README now states it: an id outside it is refused with 400 naming the rule.
 @pytest.mark.parametrize("sid", ["chat 1", "team/chat-1", "Zoë-1"])
-def test_any_conversation_id_the_client_picks_is_taken(echo, sid):
+def test_a_conversation_id_outside_the_readme_characters_is_refused_naming_them(echo, sid):
     status, headers, raw = sup.request(
         "POST",
         echo.base + "/v1/chat/completions",
         {"model": "m", "messages": [{"role": "user", "content": "hi"}]},
         {"X-Session-Id": sid.encode("utf-8").decode("latin-1")},
     )
+    assert status == 400, raw[:200]
+    assert "letters, digits" in json.loads(raw)["error"]["message"]
+
+
+@pytest.mark.parametrize("sid", ["chat-1", "team:chat.1", "a@b+c=d~e_f"])
+def test_a_conversation_id_of_the_readme_characters_is_taken(echo, sid):
+    status, headers, raw = sup.request(
+        "POST",
+        echo.base + "/v1/chat/completions",
+        {"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+        {"X-Session-Id": sid},
+    )
     assert status == 200, raw[:200]
+    assert headers["x-session-id"] == sid

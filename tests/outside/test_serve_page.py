@@ -138,22 +138,12 @@ def enter_key(page, server, wrong_first=True):
     page.wait_for_timeout(700)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after a valid API key is entered the page keeps "
-    "showing the earlier error ('the API key is not valid for this service')",
-)
 def test_the_page_clears_the_key_error_once_a_valid_key_is_entered(keyed):
     with sup.chromium_page() as page:
         enter_key(page, keyed)
         assert page.is_hidden("#error"), page.inner_text("#error-text")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after the API key form is submitted the keyboard focus "
-    "is on nothing: typed text and Enter go nowhere until the user clicks or tabs",
-)
 def test_after_entering_the_key_typing_goes_to_the_message_box(keyed):
     with sup.chromium_page() as page:
         enter_key(page, keyed, wrong_first=False)
@@ -182,12 +172,6 @@ MOUNT_APP = """
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two bots mounted with create_app on one origin share "
-    "the page's saved session: opening /b/ replaces /a/'s, and /a/ comes back "
-    "with an empty new conversation",
-)
 def test_two_mounted_bots_each_keep_their_conversation_across_visits(tmp_path):
     sup.write_bot(tmp_path, "echobot", sup.ECHO_BOT)
     sup.write_bot(tmp_path, "htmlbot", HTML_BOT)

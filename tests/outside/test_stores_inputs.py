@@ -70,11 +70,6 @@ def test_bad_policy_is_refused(tmp_path):
         store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PostgreSQL: a database that does not exist is reported after 10 s as 'unavailable: "
-    "couldn't get a connection' (retry), hiding 'database ... does not exist'",
-)
 def test_missing_postgres_database_is_reported_as_such():
     cluster = sup.pg_cluster()
     url = cluster.url("no_such_database_here")

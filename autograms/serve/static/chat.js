@@ -5,9 +5,11 @@
 // key: the server never applies a message twice.
 "use strict";
 
-const SESSION = "autograms.session";
-const PENDING = "autograms.pending";
-const API_KEY = "autograms.apiKey";
+// Saved per bot: two apps mounted on one origin (/a/, /b/) keep their own conversation.
+const SCOPE = new URL(".", window.location.href).pathname;
+const SESSION = `autograms.session@${SCOPE}`;
+const PENDING = `autograms.pending@${SCOPE}`;
+const API_KEY = `autograms.apiKey@${SCOPE}`;
 const RETRY_LIMIT = 30;
 
 const $ = (id) => document.getElementById(id);
@@ -291,6 +293,8 @@ $("key-form").addEventListener("submit", (event) => {
   event.preventDefault();
   storageSet(API_KEY, $("key").value.trim());
   $("key-form").hidden = true;
+  clearError();  // the refusal of the earlier key, if any
+  $("message").focus();
   ready = start();
 });
 

@@ -172,6 +172,17 @@ class TurnLog:
     def entries(self) -> list[Entry]:
         return self.base.entries() + self.added
 
+    def encode(self) -> EncodedLog:
+        """The session's log with this turn's entries so far as one more chunk (for a
+        session serialized from inside ``use_memory``); the turn's entries stay pending."""
+        base = self.base.encode()
+        if not self.added:
+            return base
+        chunk = encode_chunk(self.added)
+        return EncodedLog(
+            (*base.runs, chunk), base.entries + len(self.added), chain(base.digest, chunk)
+        )
+
 
 # -- encoding ------------------------------------------------------------------------------------
 

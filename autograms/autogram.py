@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from . import _frames, session
+from ._context import require_memory
 from ._bot_files import import_bot_file
 from ._errors import ConversationError
 from ._log import ConversationLog
@@ -177,14 +178,17 @@ class Autogram:
 
     # -- sessions --------------------------------------------------------------------------------
 
-    def serialize(self, memory_object: MemoryObject, include_log: bool = True) -> str:
-        """The session as text (see `autograms.session`), signed if a key is configured.
+    def serialize(self, memory_object: MemoryObject | None = None, include_log: bool = True) -> str:
+        """The session as text (see `autograms.session`), signed if a key is configured; by
+        default the current session's (inside `use_memory`).
 
         With `include_log` (the default) the text carries the whole log, so nothing is lost
         in a round trip; each serialize encodes only the entries added since the session was
         loaded. Without, the text holds the live state only -- for a store that keeps the log
         itself (`deserialize`'s `log`, ``memory.last_turn_log``).
         """
+        if memory_object is None:
+            memory_object = require_memory("Autogram.serialize")
         return memory_object.to_text(self._key(), include_log)
 
     def deserialize(
@@ -209,9 +213,12 @@ class Autogram:
             entries = ConversationLog()
         return self._restored(envelope, entries)
 
-    def save(self, file: str | os.PathLike[str], memory_object: MemoryObject) -> None:
-        """Write the session to `file` atomically; its log goes to ``<file>.log`` (the
-        first save to a file writes it whole, later ones append the new entries)."""
+    def save(self, file: str | os.PathLike[str], memory_object: MemoryObject | None = None) -> None:
+        """Write the session (by default the current one) to `file` atomically; its log goes
+        to ``<file>.log`` (the first save to a file writes it whole, later ones append the new
+        entries)."""
+        if memory_object is None:
+            memory_object = require_memory("Autogram.save")
         memory_object.write(file, self._key())
 
     def load(self, file_path: str | os.PathLike[str], load_log: bool = True) -> MemoryObject:
@@ -245,6 +252,10 @@ class Autogram:
 
     def _key(self) -> bytes | None:
         return session.session_key(self.config.session_key)
+
+    def add_user_reply(self, user_reply: str | None = None) -> None:
+        """Record a user message in the current session (inside `use_memory`), as if sent."""
+        require_memory("Autogram.add_user_reply").add_user_reply(user_reply)
 
     def pending_frames(self, memory_object: MemoryObject) -> list[_frames.PendingFrameInfo]:
         """Where the session's program is paused: function, line, label, locals."""

@@ -465,12 +465,12 @@ class MemoryObject(SerializableMemory):
 
     # -- turns and the log ------------------------------------------------------------------
 
-    def add_user_reply(self, text: str | None) -> None:
+    def add_user_reply(self, user_reply: str | None) -> None:
         """Record the user's message (an empty one is logged but adds no turn)."""
-        self._log.append(user_reply_entry(text))
-        if text:
-            self._levels[-1]["turns"].append({"role": "user", "content": text})
-            self.state["cached_user_reply"] = text
+        self._log.append(user_reply_entry(user_reply))
+        if user_reply:
+            self._levels[-1]["turns"].append({"role": "user", "content": user_reply})
+            self.state["cached_user_reply"] = user_reply
 
     def log_chat_turn(
         self,

@@ -202,7 +202,6 @@ NOT_PROVIDED = {
     "which sets it on every memory it runs",
     "MemoryObject.set_supervisor_mode": "supervisor mode belongs to the Autogram "
     "(Autogram(supervisor_mode=True))",
-    "Autogram.add_user_reply": "a turn takes the user's message: Autogram.reply(text, ...)",
 }
 
 #: signatures that differ on purpose, and why
@@ -215,10 +214,7 @@ DIFFERENT_SIGNATURE = {
     "autograms.memory:UserGlobals": "made by init_user_globals(), never constructed directly",
     "autograms.memory:SerializableMemory": "the base of MemoryObject and SimpleMemory, made "
     "through them (standalone, AutoGRAMS' never worked: it left memory_dict unset)",
-    "Autogram.save": "the memory to save is required: sessions are values, an Autogram holds none",
-    "Autogram.serialize": "the memory to serialize is required (see Autogram.save)",
     "MemoryObject.set_node": "the ADDRESS parameter is named 'address' (only the library calls it)",
-    "MemoryObject.add_user_reply": "the parameter is named 'text' (Autogram.reply calls it)",
     "MemoryObject.log_chat_turn": "records a reply (text, address, function); AutoGRAMS' "
     "retain_instruction and line_number are not kept (functional.log_chat_turn takes them)",
     "MemoryObject.log_thought_turn": "records a thought (answer, instruction); AutoGRAMS' "

@@ -201,10 +201,6 @@ def test_memory_object_serialize_and_save_round_trip(tmp_path):
     assert text == "two"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Autogram.add_user_reply (documented in AutoGRAMS' autogram.md) does not exist",
-)
 def test_autogram_add_user_reply_logs_the_message():
     autogram = Autogram(root_function=three_replies, test_mode=True)
     _text, memory = autogram.reply()
@@ -340,10 +336,6 @@ def test_config_takes_every_documented_parameter_and_run_autogram_settings():
         AutogramConfig(bogus_field=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Autogram.serialize() and save(file) require memory_object; AutoGRAMS (code and docs) default it to the current memory",
-)
 def test_serialize_and_save_default_to_the_current_memory(tmp_path):
     autogram = Autogram(root_function=three_replies, test_mode=True)
     _text, memory = autogram.reply()
@@ -354,10 +346,6 @@ def test_serialize_and_save_default_to_the_current_memory(tmp_path):
     assert autogram.reply("x", memory_object=autogram.load(os.fspath(tmp_path / "s")))[0] == "two"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MemoryObject.add_user_reply(user_reply=...) raises TypeError: the parameter is renamed 'text' (AutoGRAMS: user_reply)",
-)
 def test_memory_object_add_user_reply_takes_the_documented_keyword():
     autogram = Autogram(root_function=three_replies, test_mode=True)
     _text, memory = autogram.reply()

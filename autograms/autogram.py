@@ -231,8 +231,8 @@ class Autogram:
             entries = session.read_log(file_path)
             log, owned = ConversationLog(entries), (len(entries), session.log_size(file_path))
         else:
-            path, owned = os.fspath(file_path), envelope.log_file
-            log = ConversationLog(lambda: session.read_log(path, owned[1]), count=owned[0])
+            path, owned, digest = os.fspath(file_path), envelope.log_file, envelope.log_digest
+            log = ConversationLog(lambda: session.read_log(path, owned[1], digest), count=owned[0])
         memory = self._restored(envelope, log)
         memory.saved_logs[os.path.realpath(file_path)] = owned
         return memory

@@ -352,6 +352,7 @@ def _encoded(autogram: Autogram, envelope: session.Envelope, snapshot: bytes) ->
         program=envelope.program or session.program_name(autogram.root_function),
         log=log,
         log_file=envelope.log_file,
+        log_digest=envelope.log_digest,
     )
 
 
@@ -396,8 +397,27 @@ def check_sessions(
     if _from_store(store, folder):
         return DeployReport([_checked(autogram, r.blob, plan, r.id)[0] for r in _records(store)])
     return DeployReport(
-        [_checked(autogram, text, plan, name)[0] for name, _, text in _files(_folder(folder))]
+        [
+            _checked_file(autogram, text, plan, name, path)
+            for name, path, text in _files(_folder(folder))
+        ]
     )
+
+
+def _checked_file(
+    autogram: Autogram, text: str, plan: DeployPlan, name: str, path: Path
+) -> SessionCheck:
+    """`_checked` for a session file, whose ``.log`` must hold the bytes it names (and, signed,
+    the ones signed)."""
+    check, envelope = _checked(autogram, text, plan, name)
+    if check.verdict is Verdict.REFUSED or envelope is None or envelope.log_file is None:
+        return check
+    digest = envelope.log_digest if check.values_read else None  # no key: nothing verified
+    try:
+        session.read_log(path, envelope.log_file[1], digest)
+    except SessionError as error:
+        return _refusal(name, error.reason, str(error), check.format)
+    return check
 
 
 def upgrade_sessions(

@@ -386,6 +386,7 @@ class SerializableMemory:
             key=key,
             program=session.program_name(self.root_function),
             log_file=(count, size),
+            log_digest=session.log_digest_of(file, size) if key is not None else None,
         )
         session.write_file(file, text)
         self.saved_logs[where] = (count, size)

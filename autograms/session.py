@@ -84,6 +84,8 @@ class Envelope:
     program: str | None
     #: for a saved file: how much of its ``.log`` belongs to it, (entries, bytes) (None: all)
     log_file: tuple[int, int] | None = None
+    #: for a signed saved file: the SHA-256 of those bytes of its ``.log`` (None: not recorded)
+    log_digest: str | None = None
 
     @property
     def signed(self) -> bool:
@@ -113,13 +115,17 @@ def encode(
     program: str | None,
     log: EncodedLog | None = None,
     log_file: tuple[int, int] | None = None,
+    log_digest: str | None = None,
 ) -> str:
     """The text form of a session; `log` is carried in it, or `log_file` -- (entries, bytes)
-    -- says how much of the file's ``.log`` is its own."""
+    -- says how much of the file's ``.log`` is its own, and `log_digest` (`log_digest_of`)
+    lets a signed session refuse those bytes once edited."""
     if log is not None:
         log_field: dict[str, Any] | None = {"entries": log.entries, "digest": log.digest}
     elif log_file is not None:
         log_field = {"entries": log_file[0], "bytes": log_file[1], "file": True}
+        if log_digest is not None:
+            log_field["digest"] = log_digest
     else:
         log_field = None
     header = {
@@ -171,7 +177,8 @@ def _read(text: str, header: dict[str, Any], end: int, key: bytes | None) -> Env
     _check_signature(text[:state_end], text[log_end + 1 :], key)
     snapshot = _unhex(text[end + 1 : state_end])
     log, log_file = _log_part(header.get("log"), text[state_end + 1 : log_end])
-    return Envelope(snapshot, header, log, header.get("program"), log_file)
+    digest = header["log"].get("digest") if log_file is not None else None
+    return Envelope(snapshot, header, log, header.get("program"), log_file, digest)
 
 
 def _log_part(field: Any, text: str) -> tuple[EncodedLog | None, tuple[int, int] | None]:
@@ -422,12 +429,27 @@ def _lines(entries: list[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(entry, default=repr) + "\n" for entry in entries).encode()
 
 
-def read_log(path: str | os.PathLike[str], size: int | None = None) -> list[dict[str, Any]]:
+def read_log(
+    path: str | os.PathLike[str], size: int | None = None, digest: str | None = None
+) -> list[dict[str, Any]]:
     """The entries in the first `size` bytes (default: all) of ``<path>.log`` (a torn last
-    line from a crash is ignored)."""
+    line from a crash is ignored); with `digest`, those bytes must be the ones signed."""
     try:
         with open(f"{os.fspath(path)}.log", "rb") as stream:
-            lines = stream.read(size).decode("utf-8", errors="replace").splitlines()
+            data = stream.read(size)
+        if size is not None and len(data) < size:
+            raise SessionFormatError(
+                f"the log {os.fspath(path)}.log is truncated: {len(data)} bytes, its session "
+                f"file names {size}",
+                reason="damaged log",
+            )
+        if digest is not None and not hmac.compare_digest(_digest(data), digest):
+            raise SessionSignatureError(
+                f"the log {os.fspath(path)}.log was changed after its session was signed "
+                "(tampered); refusing to read it",
+                reason="tampered",
+            )
+        lines = data.decode("utf-8", errors="replace").splitlines()
     except FileNotFoundError:
         if size:
             raise SessionFormatError(
@@ -443,6 +465,16 @@ def read_log(path: str | os.PathLike[str], size: int | None = None) -> list[dict
         except ValueError:
             break
     return entries
+
+
+def log_digest_of(path: str | os.PathLike[str], size: int) -> str:
+    """The SHA-256 of the first `size` bytes of ``<path>.log``, for a signed session file."""
+    with open(f"{os.fspath(path)}.log", "rb") as stream:
+        return _digest(stream.read(size))
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def log_size(path: str | os.PathLike[str]) -> int:

@@ -112,11 +112,6 @@ LOG_DAMAGE = ["missing", "emptied", "truncated"]
 
 
 @pytest.mark.parametrize("how", LOG_DAMAGE)
-@pytest.mark.xfail(
-    strict=True,
-    reason="a session file whose .log is missing, emptied or truncated loads with its history "
-    "silently lost (header names 4 entries; docs: damaged log -> SessionFormatError)",
-)
 def test_a_saved_session_with_a_damaged_log_file_does_not_lose_its_history_silently(saved, how):
     autogram, folder = saved
     path = folder / "t1.session"
@@ -131,11 +126,6 @@ def test_a_saved_session_with_a_damaged_log_file_does_not_lose_its_history_silen
 
 
 @pytest.mark.parametrize("how", LOG_DAMAGE)
-@pytest.mark.xfail(
-    strict=True,
-    reason="the folder check reports 'resumes here' for a session whose .log file is missing, "
-    "emptied or truncated (its whole history would be lost)",
-)
 def test_the_check_does_not_pass_a_session_whose_log_file_is_damaged(saved, how):
     autogram, folder = saved
     _damage_log(folder / "t1.session", how)
@@ -253,12 +243,6 @@ def test_check_does_not_import_a_module_named_by_an_unsigned_session(bot, tmp_pa
         sys.modules.pop(other, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a signed session file whose .log was edited (a user message changed) loads with the "
-    "edited history and the check says it resumes: the log of a saved file is not covered by "
-    "the signature (docs: a changed log is refused, SessionSignatureError 'tampered')",
-)
 def test_a_signed_session_files_edited_log_is_refused(bot, tmp_path):
     autogram = bot(BOT, key="outside-deploys-key")
     folder = tmp_path / "sessions"

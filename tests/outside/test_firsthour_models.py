@@ -84,11 +84,11 @@ def test_ctrl_c_during_a_model_wait_drops_the_turn_and_keeps_the_session(tmp_pat
     child = pexpect.spawn(
         AUTOGRAMS,
         ["run", f"{bot.__name__}.py", "--base-url", server.url, "--model", "m"]
-        + ["--timeout", "20", "--session", "c.txt"],
+        + ["--timeout", "60", "--session", "c.txt"],
         cwd=str(tmp_path),
         env=cli_env(tmp_path / "home"),
         encoding="utf-8",
-        timeout=10,
+        timeout=30,
     )
     try:
         child.expect("User: ")
@@ -121,7 +121,7 @@ def test_refused_output_form_notice_stays_out_of_the_conversation(tmp_path, bot,
         cwd=str(tmp_path),
         env=cli_env(tmp_path / "home"),
         encoding="utf-8",
-        timeout=10,
+        timeout=30,
     )
     try:
         child.expect("User: ")

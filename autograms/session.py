@@ -332,13 +332,16 @@ def _code_errors() -> Iterator[None]:
         message = str(exc)
         if exc.reason in _FORMAT_REASONS:
             raise SessionFormatError(f"the session's state: {message}", reason=exc.reason) from exc
-        if exc.reason == "module not importable" and "'autograms_bot_" in message:
+        bot_file = (exc.module or "").startswith("autograms_bot_")
+        if exc.reason is _frames.Reason.MODULE_NOT_IMPORTABLE and bot_file:
             message += "; load the bot file (load_autogram or `autograms run FILE`) first"
         raise SessionCodeError(message, reason=exc.reason) from exc
 
 
 #: engine refusals that mean damaged bytes rather than changed code
-_FORMAT_REASONS = frozenset({"unknown snapshot format", "bad header", "damaged"})
+_FORMAT_REASONS = frozenset(
+    {_frames.Reason.UNKNOWN_FORMAT, _frames.Reason.BAD_HEADER, _frames.Reason.DAMAGED}
+)
 
 
 def _sign(body: str, key: bytes | None) -> str:

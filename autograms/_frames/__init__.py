@@ -16,6 +16,7 @@ It knows nothing of chat. The dialog layer uses:
     store(loaded), pack(attachment)
                                  serialize a loaded snapshot again / a frame-less snapshot
     goto(label) / returnto(label)
+    Reason                       the codes of ContinuationError.reason
     mark_transparent(wrapper)    a decorator's wrapper a pause may pass through
     route_function(fn, routes)   send a plain function's accesses to chosen globals to routes
     describe(snapshot)           the paused frames, for display
@@ -38,6 +39,7 @@ from .describe import PendingFrameInfo, describe
 from .driver import Finished, Outcome, Paused, resume, run
 from .errors import (
     ContinuationError,
+    Reason,
     SnapshotMismatchError,
     UnpicklableLocalError,
     UnsupportedPythonError,
@@ -65,6 +67,7 @@ __all__ = [
     "Outcome",
     "Paused",
     "PendingFrameInfo",
+    "Reason",
     "SnapshotMismatchError",
     "UnpicklableLocalError",
     "UnsupportedPythonError",

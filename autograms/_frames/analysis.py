@@ -25,6 +25,8 @@ from .codec import ARG_FLAGGED_NAME, ARG_INT, ARG_KINDS, ARG_TWO_FLAGS_NAME
 from .effects import OBJECT, net_effect, output_count, output_nullness
 from .versions import (
     FAST_LOADS,
+    KW_NAMES_ON_STACK,
+    NULL_BELOW_CALLABLE,
     FAST_WRITES,
     TERMINAL_OPS,
     UNCHECKED_LOAD_OPS,
@@ -397,6 +399,39 @@ def copy_distance(flow: Flow, key: int) -> int:
     if instr.name == "SWAP":
         return 1 if output == 0 else instr.arg
     return transfer(instr, jump=False)[1] - output
+
+
+@dataclass(frozen=True, slots=True)
+class CallOperands:
+    """The callable pair under a call's arguments, as the analysis sees them."""
+
+    #: The deeper item of the pair, and the one above it.
+    low: Item
+    high: Item
+    #: How many items (arguments, keyword names) sit above the pair.
+    arguments: int
+
+    @property
+    def callable(self) -> Item:
+        return self.high if NULL_BELOW_CALLABLE else self.low
+
+    @property
+    def null_or_self(self) -> Item:
+        return self.low if NULL_BELOW_CALLABLE else self.high
+
+
+def call_operands(instr: Instr, stack: Stack) -> CallOperands:
+    """The operands of the call `instr` (CALL, CALL_KW or CALL_FUNCTION_EX) on `stack`."""
+    if instr.name == "CALL_FUNCTION_EX":
+        arguments = 1 + (instr.arg & 1)  # the positional tuple, and the keyword dict if flagged
+    else:
+        arguments = instr.arg + (1 if KW_NAMES_ON_STACK and instr.name == "CALL_KW" else 0)
+    return CallOperands(stack[-(arguments + 2)], stack[-(arguments + 1)], arguments)
+
+
+def callable_distance(arguments: int) -> int:
+    """How deep (COPY n) the callable of a call with `arguments` items above its pair sits."""
+    return arguments + (1 if NULL_BELOW_CALLABLE else 2)
 
 
 def consumed_by(instr: Instr) -> int:

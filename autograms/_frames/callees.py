@@ -1,96 +1,147 @@
-"""What a paused call site was calling, when the bytecode says so.
+"""Was the frame above a paused call site called by that call instruction itself?
 
-C functions leave no Python frame. When ``sorted(items, key=helper)`` ends up pausing inside
-`helper`, the frame above the caller is `helper`'s, yet the caller is paused in the call to
-`sorted`: resuming "after the call" would hand the user's message to `sorted`'s caller. Before
-a snapshot is taken, the engine therefore checks that each frame was called directly by the
-site its caller is paused at. The callable is re-derived from the site's loads (a global, a
-local, an attribute or method of one); when it cannot be derived the check is skipped.
+A pause resumes a frame "after the call" its caller was paused in: the call's result becomes
+what the callee returns. That is only true when the call instruction called the callee
+directly. C code in between breaks it without leaving a frame of its own: ``list(map(ask,
+items))``, ``sorted(items, key=ask)``, ``K()`` whose ``__init__`` pauses (the call returns
+the instance, not what ``__init__`` returns) and a class body (run by the class statement)
+all put the pausing frame right above a caller paused in some other call. The constructor
+call is the one such case that still resumes, differently (`initialises`).
+
+The interpreter knows: a frame pushed by its caller's call instruction links straight to the
+caller's frame, while a frame called from C code is an *entry* frame (3.11) or links to a
+shim frame the C call left (3.12+). `entered_directly` reads that link. When C code did call
+the frame, the call may still be transparent -- a ``functools.partial`` or an object's
+``__call__`` returns what the function returns -- which the site's bytecode shows: the
+callable is re-derived from its loads (a global, a local, an attribute or method of one).
 """
 
 from __future__ import annotations
 
 import builtins
+import ctypes
 import functools
+import sys
 from types import CodeType, FrameType, FunctionType, MethodType
-from typing import Any
+from typing import Any, Final
 
-from .analysis import Flow, producer, producer_position
+from .analysis import Flow, call_operands, producer, producer_position
 from .effects import is_pair_load
 from .records import CallSite
-from .versions import KW_NAMES_ON_STACK, NULL_BELOW_CALLABLE
+from .registry import lookup
+from .versions import (
+    FRAME_INTERPRETER_FRAME_OFFSET,
+    INTERPRETER_FRAME_CODE_OFFSET,
+    INTERPRETER_FRAME_IS_ENTRY_OFFSET,
+    INTERPRETER_FRAME_PREVIOUS_OFFSET,
+)
 
-_UNKNOWN = object()
+#: A callable the bytecode does not pin down.
+UNKNOWN: Final = object()
 
-
-def called_code(flow: Flow, site: CallSite, frame: FrameType) -> CodeType | None | object:
-    """The code object the call at `site` runs, None if the callee is not Python code, or
-    `_UNKNOWN` when the bytecode does not pin the callable down."""
-    callee = _callable(flow, site, frame)
-    if callee is _UNKNOWN:
-        return _UNKNOWN
-    return _code_of(callee)
-
-
-def is_unknown(value: object) -> bool:
-    return value is _UNKNOWN
+_LOCAL_LOADS: Final = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF"})
 
 
-def _callable(flow: Flow, site: CallSite, frame: FrameType) -> Any:
+def entered_directly(caller: FrameType, callee: FrameType) -> bool | None:
+    """Whether `callee` was pushed by a call instruction of `caller`, with no C code between
+    them; None when this interpreter's frame layout is not the one the engine knows."""
+    if not _layout_verified():
+        return None
+    return _pushed_by(caller, callee)
+
+
+def _pushed_by(caller: FrameType, callee: FrameType) -> bool:
+    frame = _interpreter_frame(callee)
+    if ctypes.c_void_p.from_address(frame + INTERPRETER_FRAME_PREVIOUS_OFFSET).value != (
+        _interpreter_frame(caller)
+    ):
+        return False
+    entry = INTERPRETER_FRAME_IS_ENTRY_OFFSET
+    return entry is None or not ctypes.c_bool.from_address(frame + entry).value
+
+
+def _previous(frame: int) -> int:
+    return ctypes.c_void_p.from_address(frame + INTERPRETER_FRAME_PREVIOUS_OFFSET).value
+
+
+def _one_call_between(caller: FrameType, callee: FrameType) -> bool:
+    """Whether exactly one C-level call stands between `caller` and `callee` (3.11: `callee`
+    is an entry frame right above `caller`; 3.12+: one shim frame links them)."""
+    frame, below = _interpreter_frame(callee), _interpreter_frame(caller)
+    if INTERPRETER_FRAME_IS_ENTRY_OFFSET is not None:
+        entry = ctypes.c_bool.from_address(frame + INTERPRETER_FRAME_IS_ENTRY_OFFSET).value
+        return entry and _previous(frame) == below
+    shim = _previous(frame)
+    return shim != below and _previous(shim) == below
+
+
+def initialises(target: Any, caller: FrameType, callee: FrameType) -> bool:
+    """Whether `callee` is the instrumented ``__init__`` that calling the class `target` runs
+    (``K()``: type.__call__ makes the instance, then calls its __init__), so the call's result
+    is `callee`'s first argument -- which `callee` never rebinds."""
+    if not isinstance(target, type) or type(target).__call__ is not type.__call__:
+        return False
+    info = lookup(callee.f_code)
+    code = callee.f_code
+    if info is None or code.co_name != "__init__" or code.co_argcount < 1:
+        return False
+    first = info.original_code.co_varnames[0]
+    instance = callee.f_locals.get(first)
+    init = getattr(type(instance), "__init__", None)
+    return (
+        isinstance(instance, target)
+        and isinstance(init, FunctionType)
+        and init.__code__ is info.normal_code
+        and first not in info.original_code.co_cellvars
+        and first not in info.flow.writes  # never stored to, deleted or cleared
+        and _layout_verified()
+        and _one_call_between(caller, callee)
+    )
+
+
+def _interpreter_frame(frame: FrameType) -> int:
+    return ctypes.c_void_p.from_address(id(frame) + FRAME_INTERPRETER_FRAME_OFFSET).value
+
+
+@functools.cache
+def _layout_verified() -> bool:
+    """Check the frame layout on live frames whose links are known before trusting it."""
+    seen: list[bool] = []
+
+    def probe() -> None:
+        frame = sys._getframe()
+        code = _interpreter_frame(frame) + INTERPRETER_FRAME_CODE_OFFSET
+        seen.append(ctypes.c_void_p.from_address(code).value == id(frame.f_code))
+        seen.append(_pushed_by(frame.f_back, frame))
+
+    def called_through_c(_: object) -> None:
+        frame = sys._getframe()
+        seen.append(not _pushed_by(frame.f_back, frame))
+
+    def caller() -> None:
+        probe()
+        list(map(called_through_c, [0]))
+
+    caller()
+    return seen == [True, True, True]
+
+
+def called_object(flow: Flow, site: CallSite, frame: FrameType) -> Any:
+    """The callable of the call at `site` in `frame`, or `UNKNOWN`."""
     instr = flow.instrs[site.position]
-    if instr.name == "CALL_FUNCTION_EX":
-        return _UNKNOWN
-    stack = flow.stacks[site.position]
-    count = instr.arg + (1 if KW_NAMES_ON_STACK and instr.name == "CALL_KW" else 0)
-    low, high = stack[-(count + 2)], stack[-(count + 1)]
+    operands = call_operands(instr, flow.stacks[site.position])
+    low = operands.low
     key = next(iter(low[0])) if len(low[0]) == 1 else -1
     if key >= 0:
         position = producer_position(key)
-        if is_pair_load(flow.instrs[position]) and high[0] == {producer(position, 1)}:
+        if is_pair_load(flow.instrs[position]) and operands.high[0] == {producer(position, 1)}:
             return _evaluate_pair(flow, position, frame)
-    callable_item = high if NULL_BELOW_CALLABLE else low
-    return _evaluate(flow, callable_item, frame)
+    return _evaluate(flow, operands.callable, frame)
 
 
-def _evaluate_pair(flow: Flow, position: int, frame: FrameType) -> Any:
-    load = flow.instrs[position]
-    if load.name == "LOAD_GLOBAL":
-        return _global(frame, load.arg[1])
-    if load.name in ("LOAD_ATTR", "LOAD_METHOD"):
-        name = load.arg if load.name == "LOAD_METHOD" else load.arg[1]
-        owner = _evaluate(flow, flow.stacks[position][-1], frame)
-        return _UNKNOWN if owner is _UNKNOWN else getattr(owner, name, _UNKNOWN)
-    return _UNKNOWN
-
-
-def _evaluate(flow: Flow, item: tuple, frame: FrameType, depth: int = 0) -> Any:
-    producers = item[0]
-    if len(producers) != 1 or depth > 8:
-        return _UNKNOWN
-    key = next(iter(producers))
-    if key < 0:
-        return _UNKNOWN
-    position = producer_position(key)
-    load = flow.instrs[position]
-    name = load.name
-    if name == "LOAD_GLOBAL":
-        return _global(frame, load.arg[1] if isinstance(load.arg, tuple) else load.arg)
-    if name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF"):
-        return frame.f_locals.get(getattr(load.arg, "name", load.arg), _UNKNOWN)
-    if name == "LOAD_ATTR" and not is_pair_load(load):
-        owner = _evaluate(flow, flow.stacks[position][-1], frame, depth + 1)
-        attribute = load.arg[1] if isinstance(load.arg, tuple) else load.arg
-        return _UNKNOWN if owner is _UNKNOWN else getattr(owner, attribute, _UNKNOWN)
-    return _UNKNOWN
-
-
-def _global(frame: FrameType, name: str) -> Any:
-    if name in frame.f_globals:
-        return frame.f_globals[name]
-    return getattr(builtins, name, _UNKNOWN)
-
-
-def _code_of(callee: Any) -> CodeType | None:
+def runs_code(callee: Any, code: CodeType) -> bool:
+    """Whether calling `callee` runs `code` and returns what it returns (a function, a bound
+    method, a partial of one, an object whose ``__call__`` is one)."""
     while True:
         if isinstance(callee, MethodType):
             callee = callee.__func__
@@ -100,11 +151,79 @@ def _code_of(callee: Any) -> CodeType | None:
             callee = callee.__func__
         else:
             break
-    if isinstance(callee, FunctionType):
-        return callee.__code__
     if isinstance(callee, type):
-        return None  # a class call runs __init__/__new__ but returns the instance
-    call = getattr(type(callee), "__call__", None)  # noqa: B004 - the method, not a test
-    if isinstance(call, FunctionType):
-        return call.__code__
-    return None
+        return False  # a class call runs __init__/__new__ but returns the instance
+    if not isinstance(callee, FunctionType):
+        callee = getattr(type(callee), "__call__", None)  # noqa: B004 - the method, not a test
+        if not isinstance(callee, FunctionType):
+            return False
+    if callee.__code__ is code:
+        return True
+    info = lookup(code)  # `code` may be the normal code or a variant of it (variants.py)
+    return info is not None and (
+        callee.__code__ is info.original_code or lookup(callee.__code__) is info
+    )
+
+
+def _evaluate_pair(flow: Flow, position: int, frame: FrameType) -> Any:
+    load = flow.instrs[position]
+    if load.name == "LOAD_GLOBAL":
+        return _global(frame, load.arg[1])
+    if load.name in ("LOAD_ATTR", "LOAD_METHOD"):
+        name = load.arg if load.name == "LOAD_METHOD" else load.arg[1]
+        owner = _evaluate(flow, flow.stacks[position][-1], frame)
+        return UNKNOWN if owner is UNKNOWN else getattr(owner, name, UNKNOWN)
+    return UNKNOWN
+
+
+def _evaluate(flow: Flow, item: tuple, frame: FrameType, depth: int = 0) -> Any:
+    producers = item[0]
+    if len(producers) != 1 or depth > 8:
+        return UNKNOWN
+    key = next(iter(producers))
+    if key < 0:
+        return UNKNOWN
+    position = producer_position(key)
+    load = flow.instrs[position]
+    name = load.name
+    if name == "LOAD_GLOBAL":
+        return _global(frame, load.arg[1] if isinstance(load.arg, tuple) else load.arg)
+    if name == "LOAD_BUILD_CLASS":
+        return frame.f_builtins.get("__build_class__", UNKNOWN)
+    if name in _LOCAL_LOADS:
+        return frame.f_locals.get(getattr(load.arg, "name", load.arg), UNKNOWN)
+    if name == "LOAD_ATTR" and not is_pair_load(load):
+        owner = _evaluate(flow, flow.stacks[position][-1], frame, depth + 1)
+        attribute = load.arg[1] if isinstance(load.arg, tuple) else load.arg
+        return UNKNOWN if owner is UNKNOWN else getattr(owner, attribute, UNKNOWN)
+    return UNKNOWN
+
+
+def _global(frame: FrameType, name: str) -> Any:
+    if name in frame.f_globals:
+        return frame.f_globals[name]
+    return getattr(builtins, name, UNKNOWN)
+
+
+def describe(callee: Any) -> str:
+    """How an error message names the callable of a call."""
+    if callee is UNKNOWN:
+        return "a callable computed at run time"
+    name = getattr(callee, "__qualname__", None) or type(callee).__qualname__
+    if getattr(callee, "__module__", None) == "builtins":
+        return f"the built-in {name}()"
+    if isinstance(callee, type):
+        return f"the class {name}"
+    return f"{name}()"
+
+
+def is_construction(target: Any, callee: FrameType) -> bool:
+    """Whether `callee` is the __init__ (or __new__) of the class `target` being called."""
+    if not isinstance(target, type) or callee.f_code.co_argcount < 1:
+        return False
+    first = callee.f_locals.get(callee.f_code.co_varnames[0])
+    if callee.f_code.co_name == "__init__":
+        return isinstance(first, target)
+    return (
+        callee.f_code.co_name == "__new__" and isinstance(first, type) and issubclass(first, target)
+    )

@@ -9,7 +9,7 @@ the instrumentation time. This module does each conversion in one table-driven p
 
 * `decode(code)` equals ``ConcreteBytecode.from_code(code).to_bytecode(
   conserve_exception_block_stackdepth=True)``, except that the 3.13 dual-local
-  superinstructions come out split in two (engine notes, pitfall P1);
+  superinstructions come out split in two (docs/engine.md, pitfall P1);
 * `assemble(items, shape, stacksize=n)` equals ``Bytecode.to_code(stacksize=n,
   compute_exception_stack_depths=False)`` for a Bytecode holding `items` and the attributes
   of `shape`. It refuses what the engine never emits: SetLineno, CACHE, dual-local
@@ -311,7 +311,7 @@ class _Decoder:
         elif kind == ARG_NAME:
             value = code.co_names[arg]
         elif kind == ARG_DUAL_LOCAL:
-            # Split (engine notes, P1): LOAD_FAST_LOAD_FAST (a, b) -> LOAD_FAST a; LOAD_FAST b
+            # Split (pitfall P1): LOAD_FAST_LOAD_FAST (a, b) -> LOAD_FAST a; LOAD_FAST b
             first, second = DUAL_ARG_OPCODES_SINGLE_OPS[op]
             self.items.append(_new_instr(first, self.locals[arg >> 4], location))
             self.items.append(_new_instr(second, self.locals[arg & 15], location))

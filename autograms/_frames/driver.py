@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import runtime
-from .errors import ContinuationError, JumpSignal, PauseSignal
+from .errors import ContinuationError, JumpSignal, PauseSignal, Reason
 from .registry import mark_driver_code
 from .resume import Loaded, build_contexts, load
 from .snapshot import attachment_provider
@@ -59,9 +59,9 @@ def resume(
     """
     loaded = snapshot if isinstance(snapshot, Loaded) else load(snapshot)
     if loaded.used:
-        raise ContinuationError("this loaded snapshot was already resumed", reason="reused")
+        raise ContinuationError("this loaded snapshot was already resumed", reason=Reason.REUSED)
     if not loaded.is_paused:
-        raise ContinuationError("the snapshot holds no paused program", reason="not paused")
+        raise ContinuationError("the snapshot holds no paused program", reason=Reason.NOT_PAUSED)
     loaded.used = True
     saved = loaded.attachment
     provider = attachment if attachment is not None else (lambda: saved)
@@ -83,7 +83,7 @@ def _drive(
         return Paused(signal.snapshot, signal.payload)
     except JumpSignal as signal:
         raise ContinuationError(
-            f"jump to ADDRESS {signal.label!r} reached no frame", reason="lost jump"
+            f"jump to ADDRESS {signal.label!r} reached no frame", reason=Reason.LOST_JUMP
         ) from None
     finally:
         attachment_provider.reset(token)

@@ -8,7 +8,7 @@ FOR_ITER, the list under LIST_APPEND) keeps its producer. Every instruction here
 from the default of one. COPY and SWAP are handled by the analysis itself.
 
 `bytecode`'s own pre/post effects cannot be used for this: they report LOAD_METHOD,
-BEFORE_WITH and friends as pure pushes (engine notes, pitfall P4).
+BEFORE_WITH and friends as pure pushes (docs/engine.md, pitfall P4).
 """
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ from typing import Final
 
 from bytecode import Instr
 
-from .versions import PY312, PY313
+from .versions import (
+    FOR_ITER_EXIT_POPS,
+    HAS_PRECALL,
+    LOAD_ATTR_HAS_METHOD_FLAG,
+    NULL_BELOW_CALLABLE,
+)
 
 #: The item is an object.
 OBJECT: Final = 1
@@ -100,7 +105,7 @@ _UNPACKERS: Final = frozenset({"UNPACK_SEQUENCE", "UNPACK_EX"})
 
 def net_effect(instr: Instr, jump: bool) -> int:
     """Net change of stack depth when `instr` falls through (jump=False) or jumps."""
-    if not PY312:
+    if HAS_PRECALL:
         # 3.11's dis charges the popped arguments to PRECALL and only the callable pair to
         # CALL; in data-flow terms PRECALL touches nothing and CALL takes everything.
         if instr.name == "PRECALL":
@@ -114,8 +119,8 @@ def has_pair_flag(instr: Instr) -> bool:
     """Whether a flagged load pushes a second item (NULL, self or the method)."""
     if instr.name not in _FLAGGED_PAIR_LOADS or not isinstance(instr.arg, tuple):
         return False
-    if instr.name == "LOAD_ATTR" and not PY312:
-        return False  # 3.11 LOAD_ATTR has a plain name argument
+    if instr.name == "LOAD_ATTR" and not LOAD_ATTR_HAS_METHOD_FLAG:
+        return False
     return bool(instr.arg[0])
 
 
@@ -127,7 +132,7 @@ def output_count(instr: Instr, jump: bool) -> int:
     if name == "FOR_ITER":
         # Exhausted: 3.11 pops the iterator; 3.12+ jumps to END_FOR with [iter, next], a
         # bookkeeping pair END_FOR discards (the interpreter itself skips END_FOR).
-        return 0 if jump and not PY312 else 1
+        return 0 if jump and FOR_ITER_EXIT_POPS else 1
     if name in ("JUMP_IF_TRUE_OR_POP", "JUMP_IF_FALSE_OR_POP"):
         return 0
     if name in _NO_OUTPUT:
@@ -150,10 +155,10 @@ def output_nullness(instr: Instr, count: int) -> tuple[int, ...]:
     if name == "LOAD_FAST_AND_CLEAR":
         return (MAYBE_NULL,)
     if count == 2 and name == "LOAD_GLOBAL":
-        return (OBJECT, NULL) if PY313 else (NULL, OBJECT)
+        return (NULL, OBJECT) if NULL_BELOW_CALLABLE else (OBJECT, NULL)
     if count == 2 and name in ("LOAD_ATTR", "LOAD_METHOD", "LOAD_SUPER_ATTR"):
         # [method | NULL, self | attribute] before 3.13, [attribute | method, NULL | self] on 3.13
-        return (OBJECT, MAYBE_NULL) if PY313 else (MAYBE_NULL, OBJECT)
+        return (MAYBE_NULL, OBJECT) if NULL_BELOW_CALLABLE else (OBJECT, MAYBE_NULL)
     return (OBJECT,) * count
 
 

@@ -15,7 +15,7 @@ import sys
 from types import CodeType, FunctionType
 from typing import Any
 
-from .errors import SnapshotMismatchError
+from .errors import Reason, SnapshotMismatchError
 
 #: Bumped whenever the instrumented layout changes (hidden locals, stubs, site numbering).
 LAYOUT_VERSION = 1
@@ -65,7 +65,8 @@ def find_function(module: str, qualname: str) -> FunctionType:
         raise SnapshotMismatchError(
             f"cannot import module {module!r} of {qualname}: {exc}",
             qualname=qualname,
-            reason="module not importable",
+            module=module,
+            reason=Reason.MODULE_NOT_IMPORTABLE,
         ) from exc
     for part in qualname.split("."):
         namespace = getattr(target, "__dict__", {})
@@ -77,7 +78,8 @@ def find_function(module: str, qualname: str) -> FunctionType:
             raise SnapshotMismatchError(
                 f"{module}.{qualname} no longer exists: {part!r} not found",
                 qualname=qualname,
-                reason="function not found",
+                module=module,
+                reason=Reason.FUNCTION_NOT_FOUND,
             )
     return _unwrap(target, module, qualname)
 
@@ -90,6 +92,7 @@ def _unwrap(target: Any, module: str, qualname: str) -> FunctionType:
         raise SnapshotMismatchError(
             f"{module}.{qualname} is a {type(target).__name__}, not a function",
             qualname=qualname,
-            reason="not a function",
+            module=module,
+            reason=Reason.FUNCTION_NOT_FOUND,
         )
     return target

@@ -46,9 +46,16 @@ from bytecode import (
 )
 
 from . import codec, emit, runtime
-from .analysis import AnalysisError, Flow, analyze
+from .analysis import (
+    AnalysisError,
+    Flow,
+    analyze,
+    call_operands,
+    callable_distance,
+    producer_position,
+)
 from .effects import NULL, is_pair_load
-from .errors import ContinuationError, JumpSignal, PauseSignal
+from .errors import ContinuationError, JumpSignal, PauseSignal, Reason
 from .identity import fingerprint
 from .introspection import hide_engine_locals
 from .records import CallSite, Recipe, RecipeKind
@@ -59,10 +66,10 @@ from .versions import (
     DUAL_LOCAL_OPS,
     FAST_LOADS,
     GENERATOR_OPS,
+    KW_NAMES_DISTANCE,
     KW_NAMES_ON_STACK,
     LOAD_CELL_OBJECT,
     NULL_BELOW_CALLABLE,
-    PY312,
     RETURN_OPS,
 )
 
@@ -125,7 +132,9 @@ def instrument(
         labels = _label_table(function, plan)
         layout = _Rewriter(template, flow, plan, hooks, original).run()
     except AnalysisError as exc:
-        raise _decoration_error(function, f"its bytecode cannot be analysed ({exc})") from exc
+        raise _decoration_error(
+            function, Reason.UNSUPPORTED_BYTECODE, f"its bytecode cannot be analysed ({exc})"
+        ) from exc
     code = assemble(
         layout.template, layout.items(), stacksize=layout.stacksize, varnames=original.co_varnames
     )
@@ -155,27 +164,33 @@ def refuse_at_decoration(function: FunctionType) -> None:
     """Raise ContinuationError for functions that can never be resumed."""
     if not isinstance(function, FunctionType):
         raise ContinuationError(
-            f"cannot instrument {function!r}: not a Python function", reason="not a function"
+            f"cannot instrument {function!r}: not a Python function",
+            reason=Reason.NOT_A_FUNCTION,
         )
     code = function.__code__
     for flag, what in _REFUSED_FLAGS:
         if code.co_flags & flag:
-            raise _decoration_error(function, f"it is {what}; pausing inside one is not supported")
+            raise _decoration_error(
+                function, Reason.GENERATOR, f"it is {what}; pausing inside one is not supported"
+            )
     if function.__name__ == "<lambda>":
-        raise _decoration_error(function, "it is a lambda; use a def at module or class level")
+        raise _decoration_error(
+            function, Reason.LAMBDA, "it is a lambda; use a def at module or class level"
+        )
     if "<locals>" in function.__qualname__:
         raise _decoration_error(
             function,
+            Reason.NESTED_FUNCTION,
             "it is defined inside another function, so a new process cannot find it again; "
             "define it at module or class level",
         )
 
 
-def _decoration_error(function: FunctionType, reason: str) -> ContinuationError:
+def _decoration_error(function: FunctionType, reason: Reason, problem: str) -> ContinuationError:
     code = function.__code__
     return ContinuationError(
         f"cannot instrument {function.__qualname__} ({code.co_filename}:{code.co_firstlineno}): "
-        f"{reason}",
+        f"{problem}",
         qualname=function.__qualname__,
         filename=code.co_filename,
         lineno=code.co_firstlineno,
@@ -187,7 +202,7 @@ def load_template(code: CodeType) -> Bytecode:
     """Abstract instructions of `code`, keeping the compiler's exception-table depths.
 
     Keeping the depths lets assembly skip `bytecode`'s CFG pass, which is the slow part and
-    the one that produced a bogus 32768 depth (engine notes, pitfall P2). On 3.13 the
+    the one that produced a bogus 32768 depth (docs/engine.md, pitfall P2). On 3.13 the
     dual-local superinstructions come out split (pitfall P1; see `codec.decode`).
     """
     names = [dis.opname[opcode] for opcode in code.co_code[::2]]  # inline caches read as CACHE
@@ -236,13 +251,10 @@ def _deopt_labelled_methods(flow: Flow, plan: Plan) -> list | None:
 
 def _callable_producer(flow: Flow, position: int) -> int | None:
     """Position of the load that pushed the callable pair of the call at `position`."""
-    instr = flow.instrs[position]
-    stack = flow.stacks[position]
-    count = instr.arg + (1 if KW_NAMES_ON_STACK and instr.name == "CALL_KW" else 0)
-    producers = stack[-(count + 2)][0]
+    producers = call_operands(flow.instrs[position], flow.stacks[position]).low[0]
     if len(producers) != 1:
         return None
-    return next(iter(producers)) >> 8
+    return producer_position(next(iter(producers)))
 
 
 def _plain_attribute_load(load: Instr) -> list[Instr]:
@@ -266,6 +278,7 @@ def _label_table(function: FunctionType, plan: Plan) -> dict[str, int]:
             first = plan.sites[labels[site.label]]
             raise _decoration_error(
                 function,
+                Reason.DUPLICATE_LABEL,
                 f"ADDRESS {site.label!r} is used twice (lines {first.lineno} and {site.lineno}); "
                 "labels must be unique within a function",
             )
@@ -342,29 +355,28 @@ class _Rewriter:
         points = {}
         for position in self.plan.labels:
             site = self.sites_by_position[position]
-            # The keyword names instruction sits right before the call (3.11: before PRECALL).
-            point = position - (1 if PY312 else 2)
+            point = position - KW_NAMES_DISTANCE
             if self.flow.instrs[point].name not in ("KW_NAMES", "LOAD_CONST"):
-                raise ContinuationError(
-                    f"unexpected call layout at line {site.lineno}", lineno=site.lineno
-                )
+                raise self._labelled_call_error(site, "the call has an unexpected layout")
             self._check_callable_is_plain(position, site)
             points[point] = site
         return points
 
     def _check_callable_is_plain(self, position: int, site: CallSite) -> None:
-        instr = self.flow.instrs[position]
-        stack = self.flow.stacks[position]
-        count = instr.arg + (1 if KW_NAMES_ON_STACK else 0)
-        null_item = stack[-(count + 2)] if NULL_BELOW_CALLABLE else stack[-(count + 1)]
-        if null_item[1] != NULL:
-            raise ContinuationError(
-                f"{self.code.co_qualname} (line {site.lineno}): the callable of an ADDRESS call "
-                "has an unsupported form",
-                qualname=self.code.co_qualname,
-                filename=self.code.co_filename,
-                lineno=site.lineno,
-            )
+        operands = call_operands(self.flow.instrs[position], self.flow.stacks[position])
+        if operands.null_or_self[1] != NULL:
+            raise self._labelled_call_error(site, "its callable has an unsupported form")
+
+    def _labelled_call_error(self, site: CallSite, problem: str) -> ContinuationError:
+        code = self.code
+        return ContinuationError(
+            f"cannot instrument {code.co_qualname} ({code.co_filename}:{site.lineno}): the call "
+            f"labelled ADDRESS={site.label!r} cannot be rewritten: {problem}",
+            qualname=code.co_qualname,
+            filename=code.co_filename,
+            lineno=site.lineno,
+            reason=Reason.UNSUPPORTED_BYTECODE,
+        )
 
     def run(self) -> Layout:
         in_prologue = True
@@ -504,13 +516,15 @@ class _Rewriter:
 
     def _address_filter(self, site: CallSite) -> list:
         call = self.flow.instrs[site.position]
-        depth = call.arg + (1 if NULL_BELOW_CALLABLE else 2)
+        # Before the keyword names are pushed: only the positional arguments are above the
+        # pair; inside emit.call, the helper's own pair is above them too.
+        distance = callable_distance(call.arg) + 2
         location = call.location
         drop = Label()
         self.drop_labels[site.index] = drop
         return [
             *emit.call(
-                runtime.accepts_address, [emit.instr("COPY", depth + 2, location)], 1, location
+                runtime.accepts_address, [emit.instr("COPY", distance, location)], 1, location
             ),
             emit.jump_if_false(drop, location),
         ]
@@ -636,7 +650,6 @@ def _call_without_address(call: Instr, label: LabelInfo, location) -> list[Instr
     keywords[label.keyword_index] = keywords[-1]
     keywords.pop()
     count = call.arg - 1
-    code: list[Instr] = []
     if KW_NAMES_ON_STACK:
         if keywords:
             return [
@@ -644,12 +657,8 @@ def _call_without_address(call: Instr, label: LabelInfo, location) -> list[Instr
                 emit.instr("CALL_KW", count, location),
             ]
         return [emit.instr("CALL", count, location)]
-    if keywords:
-        code.append(emit.instr("KW_NAMES", tuple(keywords), location))
-    if not PY312:
-        code.append(emit.instr("PRECALL", count, location))
-    code.append(emit.instr("CALL", count, location))
-    return code
+    code = [emit.instr("KW_NAMES", tuple(keywords), location)] if keywords else []
+    return code + emit.call_only(count, location)
 
 
 def wrap_in_region(code: list, region: TryBegin | None) -> list:
@@ -718,7 +727,7 @@ def _check_exception_table(code: CodeType) -> None:
             raise ContinuationError(
                 f"internal error: exception-table depth {entry.depth} in {code.co_qualname}",
                 qualname=code.co_qualname,
-                reason="bad exception table",
+                reason=Reason.INTERNAL,
             )
 
 

@@ -24,8 +24,8 @@ from types import FrameType
 from typing import NoReturn
 
 from .analysis import HANDLER_CLEANUP, HANDLER_EXCEPT
-from .errors import ContinuationError, JumpSignal
-from .records import CallSite
+from .errors import ContinuationError, JumpSignal, Reason
+from .records import CallSite, Refusal
 from .registry import FunctionInfo, is_driver_code, lookup
 
 _LEAVABLE = (HANDLER_EXCEPT, HANDLER_CLEANUP)
@@ -36,7 +36,7 @@ def goto(label: str) -> NoReturn:
     frames = instrumented_frames(sys._getframe(1))
     if not frames:
         raise ContinuationError(
-            f"GOTO {label!r} outside an instrumented function", reason="no frame"
+            f"GOTO {label!r} outside an instrumented function", reason=Reason.NO_FRAME
         )
     frame, info = frames[0]
     if label not in info.labels:
@@ -54,7 +54,7 @@ def returnto(label: str) -> NoReturn:
     raise ContinuationError(
         f"RETURNTO {label!r}: no function calling {owner} has that ADDRESS label; "
         "use GOTO for a label in the same function",
-        reason="unknown label",
+        reason=Reason.UNKNOWN_LABEL,
     )
 
 
@@ -77,47 +77,52 @@ def _unknown_label(kind: str, label: str, info: FunctionInfo) -> ContinuationErr
         f"label (labels: {known})",
         qualname=info.qualname,
         filename=info.filename,
-        reason="unknown label",
+        reason=Reason.UNKNOWN_LABEL,
     )
 
 
 def _jump(frame: FrameType, info: FunctionInfo, label: str) -> JumpSignal:
     target = info.sites[info.labels[label]]
     current = info.site_at(frame.f_code, frame.f_lasti)
-    problem = _jump_problem(frame, info, current, target)
-    if problem is not None:
+    refusal = _jump_refusal(frame, current, target)
+    if refusal is not None:
         raise ContinuationError(
             f"cannot jump to ADDRESS {label!r} in {info.qualname} ({info.filename}:"
-            f"{target.lineno}): {problem}",
+            f"{target.lineno}): {refusal.problem}",
             qualname=info.qualname,
             filename=info.filename,
             lineno=target.lineno,
-            reason=problem,
+            reason=refusal.reason,
         )
     return JumpSignal(frame, target.index, label)
 
 
-def _jump_problem(
-    frame: FrameType, info: FunctionInfo, current: CallSite | None, target: CallSite
-) -> str | None:
+def _jump_refusal(frame: FrameType, current: CallSite | None, target: CallSite) -> Refusal | None:
     if target.goto_refusal is not None:
         return target.goto_refusal
     if target.refusal is not None:
         return target.refusal
     if current is None:
-        return f"line {frame.f_lineno} is not a call the jump can leave from"
+        return Refusal(
+            Reason.NOT_AT_A_CALL, f"line {frame.f_lineno} is not a call the jump can leave from"
+        )
     if target.depth > current.depth or target.stack_keys != current.stack_keys[: target.depth]:
-        return (
-            f"it would enter a loop, with or except block from outside (jump from line "
-            f"{current.lineno})"
+        return Refusal(
+            Reason.JUMP_INTO_BLOCK,
+            "it would enter a loop, with or except block from outside (jump from line "
+            f"{current.lineno})",
         )
     left = len(current.handlers) - len(target.handlers)
     if left < 0 or current.handlers[left:] != target.handlers:
-        return f"it would enter a try block from outside (jump from line {current.lineno})"
+        return Refusal(
+            Reason.JUMP_INTO_BLOCK,
+            f"it would enter a try block from outside (jump from line {current.lineno})",
+        )
     for handler in current.handlers[:left]:
         if handler.kind not in _LEAVABLE:
-            return (
+            return Refusal(
+                Reason.JUMP_SKIPS_CLEANUP,
                 f"it would leave a {handler.kind} block without running it (jump from line "
-                f"{current.lineno})"
+                f"{current.lineno})",
             )
     return None

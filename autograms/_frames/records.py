@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from .errors import Reason
+
 
 class RecipeKind(Enum):
     """How a stub puts one value-stack item (or a pair) back."""
@@ -66,6 +68,16 @@ class HandlerRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a pause or a jump cannot be done at a call site (raised only if one happens)."""
+
+    #: The code a ContinuationError raised for it carries.
+    reason: Reason
+    #: What is wrong, as a clause of that error's message.
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallSite:
     """One call instruction of a function, and everything needed to pause or jump there."""
 
@@ -88,11 +100,11 @@ class CallSite:
     #: Handlers an exception here passes through, innermost first.
     handlers: tuple[HandlerRef, ...]
     #: Why a pause at this call cannot be resumed; None if it can.
-    refusal: str | None
+    refusal: Refusal | None
     #: Position where re-executing the labelled call starts (GOTO target), or -1.
     goto_start: int
     #: Why GOTO/RETURNTO cannot target this call; None if it can.
-    goto_refusal: str | None
+    goto_refusal: Refusal | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +125,6 @@ class FrameState:
     #: Names of the saved user locals (known from the header, before unpickling); None for a
     #: snapshot written before headers named them.
     saved: tuple[str, ...] | None = None
+    #: Whether the paused call constructs an instance (``K()``) whose ``__init__`` is the next
+    #: frame: the call returns that frame's first argument, not what it returns.
+    constructs: bool = False

@@ -7,7 +7,7 @@ Every frame is checked before any user code runs, so a refused snapshot changes 
   carry an ADDRESS label that still exists in the new code with the same hidden slots
   (the paused call is then remapped to it);
 * no local the compiler believes bound may be missing (on 3.12+ the interpreter would crash
-  reading it, engine notes pitfall P3).
+  reading it, docs/engine.md, pitfall P3).
 
 A program pauses at the same few places again and again, so a header that passed the checks
 is remembered (bounded, see wire.py) with, for each frame, the function its name found and
@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import partial
 from itertools import repeat
 from types import CodeType, FunctionType
 from typing import Any
 
-from . import wire
-from .errors import SnapshotMismatchError
+from . import runtime, wire
+from .errors import Reason, SnapshotMismatchError
 from .identity import find_function
 from .records import CallSite, FrameState
 from .registry import FunctionInfo, lookup
@@ -95,7 +96,9 @@ def load(blob: bytes) -> Loaded:
     checked = _check_frames(header)
     values, attachment = wire.read_payload(payload)
     if len(values) != len(checked):
-        raise SnapshotMismatchError("the snapshot header and payload disagree", reason="damaged")
+        raise SnapshotMismatchError(
+            "the snapshot header and payload disagree", reason=Reason.DAMAGED
+        )
     frames = []
     for frame, frame_values in zip(checked, values, strict=True):
         if frame.remapped:
@@ -137,12 +140,29 @@ def build_contexts(frames: list[PendingFrame], value: Any) -> ResumeContext:
     """Chain resume contexts, outermost first; the innermost frame's call returns `value`."""
     child: ResumeContext | None = None
     continuation: Any = repeat(value).__next__  # a C callable: no frame of its own
-    for frame in reversed(frames):
+    for index in reversed(range(len(frames))):
+        frame, callee = frames[index], frames[index + 1] if index + 1 < len(frames) else None
+        if frame.state.constructs:
+            continuation = partial(runtime.construct, continuation, _instance(frame, callee))
         restore = map(frame.values.get, frame.info.restore_names, repeat(MISSING))
         function = twin_of(frame.info).function
         child = ResumeContext(function, (*restore, continuation, frame.site.index), child)
         continuation = function
     return child
+
+
+def _instance(frame: PendingFrame, callee: PendingFrame | None) -> Any:
+    """The instance a constructor call paused in `callee` (an __init__) gives `frame`."""
+    first = callee.info.original_code.co_varnames[:1] if callee is not None else ()
+    if not first or first[0] not in callee.values:
+        raise SnapshotMismatchError(
+            f"the snapshot says {frame.state.qualname} constructs an instance, but the next "
+            "frame holds none",
+            qualname=frame.state.qualname,
+            module=frame.state.module,
+            reason=Reason.DAMAGED,
+        )
+    return callee.values[first[0]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +228,8 @@ def _site(state: FrameState, info: FunctionInfo) -> CallSite:
             f"the snapshot names call site {state.site} of {state.qualname}, which has "
             f"{len(info.sites)}",
             qualname=state.qualname,
-            reason="damaged",
+            module=state.module,
+            reason=Reason.DAMAGED,
         )
     return info.sites[state.site]
 
@@ -233,7 +254,8 @@ def instrumented_function(state: FrameState) -> tuple[FunctionType, FunctionInfo
     raise SnapshotMismatchError(
         f"{state.module}.{state.qualname} is no longer instrumented",
         qualname=state.qualname,
-        reason="not instrumented",
+        module=state.module,
+        reason=Reason.NOT_RESUMABLE,
     )
 
 
@@ -246,40 +268,57 @@ def _filled(cell: Any) -> bool:
 
 
 def _remapped_site(state: FrameState, info: FunctionInfo) -> CallSite:
-    where = f"{state.qualname} (line {state.lineno})"
-    versions = (
-        f"hash {info.fingerprint} vs. expected {state.fingerprint}, "
-        f"Python {PY_MINOR[0]}.{PY_MINOR[1]} vs. expected {state.python[0]}.{state.python[1]}"
-    )
+    """The site of the paused call's ADDRESS label in the code now loaded, which differs from
+    the code (or the Python) that paused; refuse if there is none."""
+    where = f"{state.qualname} ({info.filename}, paused at line {state.lineno})"
+    if state.python != PY_MINOR:
+        reason = Reason.OTHER_PYTHON
+        saved, running = _python_name(state.python), _python_name(PY_MINOR)
+        cause = f"the snapshot was saved by Python {saved} and this is Python {running}"
+        across = "Python versions"
+    else:
+        reason = Reason.CODE_CHANGED
+        cause = (
+            f"the code of {state.qualname} changed since the snapshot was saved (fingerprint "
+            f"{info.fingerprint} vs. saved {state.fingerprint})"
+        )
+        across = "code changes"
     if state.label is None:
         raise SnapshotMismatchError(
-            f"snapshot does not match the code of {where}: {versions}, and no ADDRESS label "
-            "marks the paused call; add ADDRESS labels to calls that may be pending across "
-            "code changes",
+            f"cannot resume {where}: {cause}, and no ADDRESS label marks the paused call; "
+            f"a paused call resumes across {across} only at an ADDRESS label: give the call "
+            'one (ADDRESS="...")',
             qualname=state.qualname,
             lineno=state.lineno,
-            reason="code changed",
+            module=state.module,
+            reason=reason,
         )
     index = info.labels.get(state.label)
     if index is None:
         raise SnapshotMismatchError(
-            f"snapshot does not match the code of {where}: {versions}, and ADDRESS "
-            f"{state.label!r} no longer exists",
+            f"cannot resume {where}: {cause}, and its ADDRESS label {state.label!r} no longer "
+            "exists",
             qualname=state.qualname,
             lineno=state.lineno,
-            reason="label removed",
+            module=state.module,
+            reason=Reason.LABEL_REMOVED,
         )
     return info.sites[index]
+
+
+def _python_name(version: tuple[int, int]) -> str:
+    return ".".join(str(part) for part in version)
 
 
 def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped: bool) -> None:
     where = f"{state.qualname} ({info.filename}:{site.lineno})"
     if site.refusal is not None:
         raise SnapshotMismatchError(
-            f"cannot resume {where}: {site.refusal}",
+            f"cannot resume {where}: {site.refusal.problem}",
             qualname=state.qualname,
             lineno=site.lineno,
-            reason=site.refusal,
+            module=state.module,
+            reason=site.refusal.reason,
         )
     saved = state.hidden
     if remapped:
@@ -293,7 +332,8 @@ def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped:
             f"(saved {sorted(saved)} vs. expected {sorted(site.hidden)})",
             qualname=state.qualname,
             lineno=site.lineno,
-            reason="value stack changed",
+            module=state.module,
+            reason=Reason.VALUE_STACK_CHANGED,
         )
 
 
@@ -310,7 +350,8 @@ def _check_remapped_locals(
             "assigning them",
             qualname=state.qualname,
             lineno=site.lineno,
-            reason="missing locals",
+            module=state.module,
+            reason=Reason.MISSING_LOCALS,
         )
 
 

@@ -106,5 +106,14 @@ def restore() -> tuple:
     return values
 
 
+def construct(initialise: Any, instance: Any) -> Any:
+    """Continue a constructor call paused in its ``__init__`` (the twin `initialise`): like
+    ``K()``, give the caller the instance, after checking what __init__ returned."""
+    result = initialise()
+    if result is not None:
+        raise TypeError(f"__init__() should return None, not '{type(result).__name__}'")
+    return instance
+
+
 def unknown_site(site: int) -> None:
     raise AssertionError(f"resume reached unknown call site {site}")

@@ -34,15 +34,34 @@ from .analysis import (
     source_item,
 )
 from .effects import NULL, is_pair_load
-from .records import CallSite, HandlerRef, Recipe, RecipeKind, Spill
-from .versions import CALL_OPS, FAST_LOADS, KW_NAMES_ON_STACK, PY312, PY313
+from .errors import Reason
+from .records import CallSite, HandlerRef, Recipe, RecipeKind, Refusal, Spill
+from .versions import (
+    CALL_OPS,
+    FAST_LOADS,
+    FOR_ITER_EXIT_SKIPS,
+    KW_NAMES_DISTANCE,
+    KW_NAMES_ON_STACK,
+)
 
 SPILL_PREFIX = "__ag_s"
 EXCEPT_PREFIX = "__ag_e"
 
 
-class Refusal(Exception):
+class Refused(Exception):
     """A stack item at a call site that no recipe can rebuild."""
+
+    def __init__(self, reason: Reason, problem: str) -> None:
+        super().__init__(problem)
+        self.refusal = Refusal(reason, problem)
+
+
+#: The comprehension an inlined comprehension's accumulator belongs to (3.12+, PEP 709).
+_COMPREHENSION_KINDS = {
+    "BUILD_LIST": "a list comprehension",
+    "BUILD_SET": "a set comprehension",
+    "BUILD_MAP": "a dict comprehension",
+}
 
 
 @dataclass(slots=True)
@@ -184,9 +203,8 @@ def _positions_holding(flow: Flow, slot: int, producer_at: int) -> set[int]:
 def _may_insert_before(flow: Flow, position: int) -> bool:
     """An exhausted FOR_ITER jumps a fixed distance past END_FOR (3.12: END_FOR; 3.13:
     END_FOR and the POP_TOP after it); nothing may be inserted where that jump lands short."""
-    if flow.instrs[position].name == "END_FOR":
-        return False
-    return not (PY313 and position > 0 and flow.instrs[position - 1].name == "END_FOR")
+    skipped = flow.instrs[max(position - FOR_ITER_EXIT_SKIPS + 1, 0) : position + 1]
+    return all(instr.name != "END_FOR" for instr in skipped)
 
 
 def _restored_except_slot(flow: Flow, position: int) -> int:
@@ -213,8 +231,8 @@ def _plan_site(
     refusal = None
     try:
         recipes = planner.recipes(stack[:depth])
-    except Refusal as exc:
-        refusal = str(exc)
+    except Refused as exc:
+        refusal = exc.refusal
     else:
         for spill in planner.spills:
             plan.spills.setdefault(spill.after, [])
@@ -298,7 +316,9 @@ class _SitePlanner:
     def recipe(self, slot: int, items: tuple[Item, ...]) -> Recipe:
         producers, nullness = items[slot]
         if LASTI in producers or UNWOUND_EXCEPTION in producers:
-            raise Refusal("the call runs while an exception unwinds (inside cleanup code)")
+            raise Refused(
+                Reason.UNWINDING, "the call runs while an exception unwinds (in cleanup code)"
+            )
         if self._all_except_states(producers):
             return self._except_state(slot, producers)
         single = next(iter(producers)) if len(producers) == 1 else None
@@ -307,7 +327,7 @@ class _SitePlanner:
             if pair is not None:
                 return pair
         if nullness & NULL:
-            return self._null(slot, single, nullness)
+            return self._null(slot, items)
         reload = self._reload(slot, single) if single is not None else None
         return reload if reload is not None else self._spill(slot, producers)
 
@@ -333,23 +353,35 @@ class _SitePlanner:
         if producer_output(key) != 0 or not is_pair_load(load):
             return None
         if slot + 1 >= len(items) or items[slot + 1][0] != frozenset({producer(position, 1)}):
-            raise Refusal("a method call's receiver was separated from its method")
+            raise Refused(
+                Reason.UNSAVED_VALUE, "a method call's receiver was separated from its method"
+            )
         return self._reexecute(slot, position, width=2)
 
-    def _null(self, slot: int, key: int | None, nullness: int) -> Recipe:
-        if key is not None and nullness == NULL:
-            origin = origin_of(self.flow, key)
-            if (
-                origin is not None
-                and self.flow.instrs[producer_position(origin)].name == "PUSH_NULL"
-            ):
-                return Recipe(RecipeKind.REEXECUTE, slot, load=producer_position(origin))
-        if (
-            key is not None
-            and self.flow.instrs[producer_position(key)].name == "LOAD_FAST_AND_CLEAR"
-        ):
-            raise Refusal("the call is inside a comprehension")
-        raise Refusal("a value under the call may be NULL, so it cannot be saved")
+    def _null(self, slot: int, items: tuple[Item, ...]) -> Recipe:
+        producers, nullness = items[slot]
+        origin = origin_of(self.flow, next(iter(producers))) if len(producers) == 1 else None
+        known = origin is not None and origin >= 0
+        load = self.flow.instrs[producer_position(origin)].name if known else None
+        if load == "PUSH_NULL" and nullness == NULL:
+            return Recipe(RecipeKind.REEXECUTE, slot, load=producer_position(origin))
+        if load == "LOAD_FAST_AND_CLEAR":
+            raise Refused(
+                Reason.COMPREHENSION, f"cannot pause inside {self._comprehension(items, slot)}"
+            )
+        raise Refused(
+            Reason.UNSAVED_VALUE, "a value under the call may be NULL, so it cannot be saved"
+        )
+
+    def _comprehension(self, items: tuple[Item, ...], saved: int) -> str:
+        """What kind of inlined comprehension saved its variable in slot `saved`."""
+        if saved + 1 < len(items) and len(items[saved + 1][0]) == 1:
+            origin = origin_of(self.flow, next(iter(items[saved + 1][0])))
+            if origin is not None and origin >= 0:
+                kind = _COMPREHENSION_KINDS.get(self.flow.instrs[producer_position(origin)].name)
+                if kind is not None:
+                    return kind
+        return "a comprehension"
 
     def _reload(self, slot: int, key: int) -> Recipe | None:
         origin = origin_of(self.flow, key)
@@ -410,7 +442,7 @@ class _SitePlanner:
         for key in producers:
             position = producer_position(key)
             if self.flow.instrs[position].name == "FOR_ITER":
-                raise Refusal("a loop value under the call cannot be saved")
+                raise Refused(Reason.UNSAVED_VALUE, "a loop value under the call cannot be saved")
             self._add_spill(
                 Spill(after=position, distance=copy_distance(self.flow, key), name=name)
             )
@@ -469,27 +501,31 @@ def call_keywords(flow: Flow, position: int) -> tuple[str, ...]:
         return load.arg if load.name == "LOAD_CONST" else ()
     if instr.name != "CALL":
         return ()
-    before = position - (1 if PY312 else 2)  # KW_NAMES [PRECALL] CALL
+    before = position - KW_NAMES_DISTANCE
     if before >= 0 and flow.instrs[before].name == "KW_NAMES":
         return flow.instrs[before].arg
     return ()
 
 
-def _goto_start(flow: Flow, position: int, depth: int) -> tuple[int, str | None]:
+def _goto_start(flow: Flow, position: int, depth: int) -> tuple[int, Refusal | None]:
     """Where re-executing the call at `position` starts, or why it cannot be re-executed."""
     start = position
     while start > 0 and flow.stacks[start] is not None and len(flow.stacks[start]) > depth:
         start -= 1
     stack = flow.stacks[start]
     if stack is None or len(stack) != depth:
-        return -1, "the start of the call expression could not be found"
+        return -1, _unsuitable("the start of the call expression could not be found")
     jump_targets = _jump_target_positions(flow)
     for inside in range(start, position):
         if flow.instrs[inside].has_jump() or (inside != start and inside in jump_targets):
-            return -1, "the call expression contains a conditional or a loop"
+            return -1, _unsuitable("the call expression contains a conditional or a loop")
         if flow.regions[inside] is not flow.regions[position]:
-            return -1, "the call expression spans a try block boundary"
+            return -1, _unsuitable("the call expression spans a try block boundary")
     return start, None
+
+
+def _unsuitable(problem: str) -> Refusal:
+    return Refusal(Reason.UNSUITABLE_TARGET, problem)
 
 
 def _jump_target_positions(flow: Flow) -> set[int]:

@@ -10,7 +10,7 @@ keeps frames by code identity:
   an uninstrumented frame *between* two instrumented ones, which no resume could rebuild.
 
 The snapshot is serialized before the signal unwinds anything, so no code that runs during
-the unwind can change it (engine notes, pitfall P8).
+the unwind can change it (docs/engine.md, pitfall P8).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import sys
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from types import CodeType, FrameType
+from types import FrameType
 from typing import Any, NoReturn
 
-from . import callees, pickling, wire
-from .errors import ContinuationError, PauseSignal, UnpicklableLocalError
+from . import callees, pickling, runtime, wire
+from .errors import ContinuationError, PauseSignal, Reason, UnpicklableLocalError
 from .instrument import CELLS
 from .records import CallSite, RecipeKind
 from .resources import ResourceRefused
@@ -36,12 +36,13 @@ from .registry import (
 from .versions import PY_MINOR
 
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
-_COMPREHENSIONS = {
-    "<listcomp>": "a list comprehension",
-    "<setcomp>": "a set comprehension",
-    "<dictcomp>": "a dict comprehension",
-    "<genexpr>": "a generator expression",
-    "<lambda>": "a lambda",
+#: Frames of code that is never instrumented, by code name: why a pause is refused there.
+_UNINSTRUMENTABLE = {
+    "<listcomp>": (Reason.COMPREHENSION, "a list comprehension"),  # 3.11; inlined since
+    "<setcomp>": (Reason.COMPREHENSION, "a set comprehension"),
+    "<dictcomp>": (Reason.COMPREHENSION, "a dict comprehension"),
+    "<genexpr>": (Reason.GENERATOR_FRAME, "a generator expression"),
+    "<lambda>": (Reason.LAMBDA_FRAME, "a lambda"),
 }
 
 
@@ -51,28 +52,43 @@ attachment_provider: ContextVar[Callable[[], Any] | None] = ContextVar(
 )
 
 
+@dataclass(slots=True)
+class PausedFrame:
+    """An instrumented frame of the running program, and the call site it is paused at."""
+
+    frame: FrameType
+    info: FunctionInfo
+    site: CallSite
+    #: The paused call constructs an instance whose __init__ is the next frame.
+    constructs: bool = False
+
+
 def pause(payload: Any = None) -> NoReturn:
     """Snapshot the running program and unwind it; the driver returns the snapshot."""
     frames = program_frames(sys._getframe(1))
-    saved = [capture(frame, info, site) for frame, info, site in frames]
+    saved = [capture(paused.frame, paused.info, paused.site) for paused in frames]
     provider = attachment_provider.get()
     attachment = provider() if provider is not None else None
     raise PauseSignal(serialize(saved, frames, attachment), payload)
 
 
-def program_frames(start: FrameType) -> list[tuple[FrameType, FunctionInfo, CallSite]]:
+def program_frames(start: FrameType) -> list[PausedFrame]:
     """Instrumented frames from the driver up to the pause, outermost first, with the call
     site each is paused at."""
-    chain: list[tuple[FrameType, FunctionInfo, CallSite]] = []
-    caller: tuple[FrameType, FunctionInfo, CallSite] | None = None  # callee not yet checked
+    chain: list[PausedFrame] = []
+    caller: PausedFrame | None = None  # its callee not yet checked
     cut: FrameType | None = None
     for frame in _frames_below_driver(start):
         code = frame.f_code
+        if code is _CONSTRUCT and caller is not None:
+            caller.constructs = True  # a resumed constructor call (runtime.construct)
+            caller = None
+            continue
         info = lookup(code)
         if info is None and not is_transparent_code(code):
             _check_plain_frame(frame, chain)
         if caller is not None:
-            _check_direct_call(caller, code)
+            caller.constructs = _check_direct_call(caller, frame)
             caller = None
         if is_transparent_code(code) and cut is None:
             continue
@@ -81,9 +97,12 @@ def program_frames(start: FrameType) -> list[tuple[FrameType, FunctionInfo, Call
         elif cut is not None:
             raise _sandwich_error(cut, info)
         else:
-            caller = (frame, info, _paused_site(frame, info))
+            caller = PausedFrame(frame, info, _paused_site(frame, info))
             chain.append(caller)
     return chain
+
+
+_CONSTRUCT = runtime.construct.__code__
 
 
 def _frames_below_driver(start: FrameType) -> list[FrameType]:
@@ -95,7 +114,7 @@ def _frames_below_driver(start: FrameType) -> list[FrameType]:
     if frame is None:
         raise ContinuationError(
             "cannot pause: no program is running (call it through the engine's run/resume)",
-            reason="no driver",
+            reason=Reason.NO_DRIVER,
         )
     frames.reverse()
     return frames
@@ -103,14 +122,17 @@ def _frames_below_driver(start: FrameType) -> list[FrameType]:
 
 def _check_plain_frame(frame: FrameType, chain: list) -> None:
     code = frame.f_code
-    what = _COMPREHENSIONS.get(code.co_name)
+    reason, what = _UNINSTRUMENTABLE.get(code.co_name, (None, None))
     if what is None and code.co_flags & _GENERATOR_FLAGS:
-        what = "a generator"
-    if what is not None:
-        raise _frame_error(frame, f"cannot pause inside {what}", f"move the pause out of {what}")
+        reason, what = Reason.GENERATOR_FRAME, "a generator"
+    if reason is not None:
+        raise _frame_error(
+            frame, reason, f"cannot pause inside {what}", f"move the pause out of {what}"
+        )
     if not chain:
         raise _frame_error(
             frame,
+            Reason.NOT_INSTRUMENTED,
             f"cannot pause: {code.co_qualname} is not instrumented and is not called from an "
             "instrumented function",
             "instrument the program's root function",
@@ -120,20 +142,21 @@ def _check_plain_frame(frame: FrameType, chain: list) -> None:
 def _sandwich_error(cut: FrameType, inner: FunctionInfo) -> ContinuationError:
     return _frame_error(
         cut,
+        Reason.NOT_INSTRUMENTED,
         f"cannot pause through {cut.f_code.co_qualname}: it is not instrumented, but calls "
         f"{inner.qualname}, which pauses",
         f"instrument {cut.f_code.co_qualname} too",
     )
 
 
-def _frame_error(frame: FrameType, problem: str, hint: str) -> ContinuationError:
+def _frame_error(frame: FrameType, reason: Reason, problem: str, hint: str) -> ContinuationError:
     code = frame.f_code
     return ContinuationError(
         f"{problem} ({code.co_filename}:{frame.f_lineno}); {hint}",
         qualname=code.co_qualname,
         filename=code.co_filename,
         lineno=frame.f_lineno,
-        reason=problem,
+        reason=reason,
     )
 
 
@@ -142,37 +165,72 @@ def _paused_site(frame: FrameType, info: FunctionInfo) -> CallSite:
     if site is None:
         raise _frame_error(
             frame,
+            Reason.NOT_A_CALL,
             f"cannot pause {info.qualname}: the pause was reached through an operator, "
             "attribute access or iteration, not a call",
             "make the pausing call a direct function call",
         )
-    if site.refusal is not None:
-        raise _frame_error(frame, f"cannot pause {info.qualname}: {site.refusal}", "move the pause")
+    refusal = site.refusal
+    if refusal is not None:
+        if refusal.reason is Reason.COMPREHENSION:  # worded as on 3.11, whose frame it is
+            what = refusal.problem.removeprefix("cannot pause inside ")
+            raise _frame_error(
+                frame, refusal.reason, refusal.problem, f"move the pause out of {what}"
+            )
+        raise _frame_error(
+            frame,
+            refusal.reason,
+            f"cannot pause {info.qualname}: {refusal.problem}",
+            "move the pause",
+        )
     return site
 
 
-def _check_direct_call(
-    caller: tuple[FrameType, FunctionInfo, CallSite], callee_code: CodeType
-) -> None:
-    frame, info, site = caller
+def _check_direct_call(caller: PausedFrame, callee: FrameType) -> bool:
+    """Refuse unless the frame `callee` was called by the call its caller is paused in, or
+    by a wrapper that returns what it returns (see callees.py). True when that call
+    constructs an instance and `callee` is its __init__."""
+    frame, info, site = caller.frame, caller.info, caller.site
     if info.is_resume_stub(frame.f_code, frame.f_lasti):
-        return  # a resume stub calls the next frame's twin itself
-    expected = callees.called_code(info.flow, site, frame)
-    if callees.is_unknown(expected) or expected is callee_code:
-        return
-    registered = lookup(callee_code)
-    if registered is not None and (
-        expected is registered.original_code or lookup(expected) is registered
-    ):
-        return  # the function runs its normal code or a variant of it (variants.py)
-    raise ContinuationError(
-        f"cannot pause {info.qualname} ({info.filename}:{site.lineno}): the pausing function "
-        f"{callee_code.co_qualname} was called indirectly (through a built-in, a class or a "
-        "C function), so the call cannot be resumed; call it directly",
+        return False  # a resume stub calls the next frame's twin itself
+    if callees.entered_directly(frame, callee):
+        return False
+    target = callees.called_object(info.flow, site, frame)
+    if target is not callees.UNKNOWN and callees.runs_code(target, callee.f_code):
+        return False
+    if callees.initialises(target, frame, callee):
+        return True
+    raise _indirect_call_error(frame, info, site, target, callee)
+
+
+def _indirect_call_error(
+    frame: FrameType, info: FunctionInfo, site: CallSite, target: Any, callee: FrameType
+) -> ContinuationError:
+    name = callee.f_code.co_qualname
+    if target is frame.f_builtins.get("__build_class__"):
+        reason = Reason.CLASS_BODY
+        problem = f"the body of class {name} runs inside the class statement"
+        hint = "move the pause out of the class body"
+    elif callees.is_construction(target, callee):
+        reason = Reason.CONSTRUCTOR
+        problem = (
+            f"{name} runs inside the call {target.__qualname__}(), which returns the new "
+            f"instance, not what {callee.f_code.co_name} returns"
+        )
+        hint = "create the instance first, then call a method of it that pauses"
+    else:
+        reason = Reason.INDIRECT_CALL
+        problem = (
+            f"the pausing function {name} was called by {callees.describe(target)}, not by "
+            f"{info.qualname} itself, so the call cannot be resumed"
+        )
+        hint = f"call {name} directly (a for loop instead of map(), say)"
+    return ContinuationError(
+        f"cannot pause {info.qualname} ({info.filename}:{site.lineno}): {problem}; {hint}",
         qualname=info.qualname,
         filename=info.filename,
         lineno=site.lineno,
-        reason="indirect call",
+        reason=reason,
     )
 
 
@@ -216,12 +274,9 @@ def capture(frame: FrameType, info: FunctionInfo, site: CallSite) -> dict[str, A
     return values
 
 
-def serialize(saved: list[dict[str, Any]], frames: list, attachment: Any) -> bytes:
+def serialize(saved: list[dict[str, Any]], frames: list[PausedFrame], attachment: Any) -> bytes:
     """The snapshot of `frames` (as `program_frames` gives them) with their `saved` values."""
-    entries = [
-        _frame_entry(info, site, values)
-        for (_, info, site), values in zip(frames, saved, strict=True)
-    ]
+    entries = [_frame_entry(paused, values) for paused, values in zip(frames, saved, strict=True)]
     try:
         return wire.encode_entries(entries, saved, PY_MINOR, attachment)
     except RecursionError as exc:
@@ -230,8 +285,8 @@ def serialize(saved: list[dict[str, Any]], frames: list, attachment: Any) -> byt
         raise _unpicklable(saved, frames, attachment) from exc
 
 
-def _too_deep(frames: list) -> ContinuationError:
-    _, info, site = frames[-1]
+def _too_deep(frames: list[PausedFrame]) -> ContinuationError:
+    info, site = frames[-1].info, frames[-1].site
     return ContinuationError(
         f"cannot pause {info.qualname} ({info.filename}:{site.lineno}): saving the program "
         f"exceeded the recursion limit ({sys.getrecursionlimit()}) with {len(frames)} paused "
@@ -239,18 +294,21 @@ def _too_deep(frames: list) -> ContinuationError:
         qualname=info.qualname,
         filename=info.filename,
         lineno=site.lineno,
-        reason="too deep",
+        reason=Reason.TOO_DEEP,
     )
 
 
-def _frame_entry(info: FunctionInfo, site: CallSite, values: dict[str, Any]) -> bytes:
-    plan = capture_plan(info, site)
-    if plan.entry is not None and len(values) == len(plan.user) + len(plan.hidden):
-        return plan.entry  # every user local is bound: the usual case
-    return _header_entry(info, site, values)
+def _frame_entry(paused: PausedFrame, values: dict[str, Any]) -> bytes:
+    plan = capture_plan(paused.info, paused.site)
+    usual = len(values) == len(plan.user) + len(plan.hidden) and not paused.constructs
+    if plan.entry is not None and usual:
+        return plan.entry  # every user local is bound, no constructor call: the usual case
+    return _header_entry(paused.info, paused.site, values, paused.constructs)
 
 
-def _header_entry(info: FunctionInfo, site: CallSite, values: dict[str, Any]) -> bytes:
+def _header_entry(
+    info: FunctionInfo, site: CallSite, values: dict[str, Any], constructs: bool = False
+) -> bytes:
     return wire.header_entry(
         info.module,
         info.qualname,
@@ -260,17 +318,22 @@ def _header_entry(info: FunctionInfo, site: CallSite, values: dict[str, Any]) ->
         site.label,
         wire.hidden_names(values),
         wire.saved_names(values, info.user_locals),
+        constructs,
     )
 
 
-def _unpicklable(saved: list[dict[str, Any]], frames: list, attachment: Any) -> ContinuationError:
+def _unpicklable(
+    saved: list[dict[str, Any]], frames: list[PausedFrame], attachment: Any
+) -> ContinuationError:
     try:
         pickling.dumps(attachment)
     except Exception as exc:  # noqa: BLE001
         return ContinuationError(
-            f"the state saved with the program is not picklable: {exc}", reason="attachment"
+            f"the state saved with the program is not picklable: {exc}",
+            reason=Reason.ATTACHMENT,
         )
-    for values, (_, info, site) in zip(saved, frames, strict=True):
+    for values, paused in zip(saved, frames, strict=True):
+        info, site = paused.info, paused.site
         for name, value in values.items():
             try:
                 pickling.dumps(value)
@@ -285,7 +348,7 @@ def _unpicklable(saved: list[dict[str, Any]], frames: list, attachment: Any) -> 
                     filename=info.filename,
                     lineno=site.lineno,
                 )
-    return ContinuationError("the snapshot is not picklable", reason="unpicklable")
+    return ContinuationError("the snapshot is not picklable", reason=Reason.UNPICKLABLE)
 
 
 def _reason(value: Any, exc: Exception) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Final
 
-from .errors import UnsupportedPythonError
+from .errors import Reason, UnsupportedPythonError
 
 SUPPORTED: Final = ((3, 11), (3, 12), (3, 13))
 
@@ -21,7 +21,7 @@ if PY_MINOR not in SUPPORTED or sys.implementation.name != "cpython":
     raise UnsupportedPythonError(
         f"{sys.implementation.name} {PY_MINOR[0]}.{PY_MINOR[1]} is not supported by the "
         f"continuation engine (CPython {_names} are); its bytecode layout is unknown to it",
-        reason="unsupported Python version",
+        reason=Reason.UNSUPPORTED_PYTHON,
     )
 
 PY312: Final = PY_MINOR >= (3, 12)
@@ -34,9 +34,19 @@ NULL_BELOW_CALLABLE: Final = not PY313
 HAS_PRECALL: Final = not PY312
 #: Instructions between a call's arguments (and keyword names) and the call itself.
 CALL_PREFIX_OPS: Final = frozenset({"PRECALL"}) if HAS_PRECALL else frozenset()
+#: How far before a call its KW_NAMES instruction sits (KW_NAMES [PRECALL] CALL; 3.11/3.12).
+KW_NAMES_DISTANCE: Final = 1 + len(CALL_PREFIX_OPS)
 # 3.11/3.12 pass keyword names with a KW_NAMES instruction; 3.13 pushes the tuple and uses
 # CALL_KW (gh-113570).
 KW_NAMES_ON_STACK: Final = PY313
+# 3.12 folded LOAD_METHOD into LOAD_ATTR, whose low argument bit asks for the method pair
+# (gh-93429); 3.11's LOAD_ATTR takes a plain name.
+LOAD_ATTR_HAS_METHOD_FLAG: Final = PY312
+# An exhausted 3.11 FOR_ITER pops its iterator and jumps; 3.12+ jumps to END_FOR with
+# [iterator, value] still pushed and the interpreter skips the END_FOR (3.13: the POP_TOP
+# after it too), so nothing may be inserted at those instructions.
+FOR_ITER_EXIT_POPS: Final = not PY312
+FOR_ITER_EXIT_SKIPS: Final = 2 if PY313 else 1 if PY312 else 0
 # 3.12+ LOAD_FAST does not check for NULL (only LOAD_FAST_CHECK does, gh-93143): restoring a
 # frame with a missing local that the compiler proved bound would crash the interpreter.
 LOAD_FAST_CHECKS_NULL: Final = not PY312
@@ -65,6 +75,17 @@ LOAD_CELL_OBJECT: Final = "LOAD_FAST" if PY313 else "LOAD_CLOSURE"
 # the instruction preceding any call it protects. Compiled code always does; engine code
 # placing regions around calls must too.
 CALLER_LASTI_AT_LAST_CACHE: Final = not PY313
+
+# Where a frame's caller is, in the interpreter's own frame structs (read at a pause to tell a
+# frame pushed by its caller's call instruction from one called by C code in between):
+# PyFrameObject.f_frame, then in the _PyInterpreterFrame it points to, f_code (3.13:
+# f_executable), `previous`, and on 3.11 `is_entry` (set when C code called the frame; 3.12+
+# put a shim frame owned by the C stack between them instead, gh-96975). Checked against
+# known frames before first use (see callees.py).
+FRAME_INTERPRETER_FRAME_OFFSET: Final = 24
+INTERPRETER_FRAME_CODE_OFFSET: Final = 0 if PY312 else 32
+INTERPRETER_FRAME_PREVIOUS_OFFSET: Final = 8 if PY312 else 48
+INTERPRETER_FRAME_IS_ENTRY_OFFSET: Final = None if PY312 else 68
 
 # Opcode sets, by what they hold.
 CALL_OPS: Final = frozenset({"CALL", "CALL_KW", "CALL_FUNCTION_EX"})

@@ -27,7 +27,7 @@ import zlib
 from typing import Any, Final
 
 from . import pickling
-from .errors import SnapshotMismatchError
+from .errors import Reason, SnapshotMismatchError
 from .records import FrameState
 
 MAGIC = b"AGF2"
@@ -69,6 +69,7 @@ def encode(states: list[FrameState], python: tuple[int, int], attachment: Any) -
             state.label,
             state.hidden,
             state.saved,
+            state.constructs,
         )
         for state in states
     ]
@@ -99,15 +100,19 @@ def header_entry(
     label: str | None,
     hidden: tuple[str, ...],
     saved: tuple[str, ...] | None,
+    constructs: bool = False,
 ) -> bytes:
     """The JSON of one frame's entry in a header; `hidden` is `hidden_names` of its values,
-    `saved` `saved_names` of them (None: unknown, left out)."""
-    key = (module, qualname, fingerprint, site, lineno, label, hidden, saved)
+    `saved` `saved_names` of them (None: unknown, left out). A frame paused in a constructor
+    call has a ninth field, 1 (see FrameState)."""
+    key = (module, qualname, fingerprint, site, lineno, label, hidden, saved, constructs)
     entry = _entry_memo.get(key)
     if entry is None:
         fields = [module, qualname, fingerprint, site, lineno, label, list(hidden)]
-        if saved is not None:
-            fields.append(list(saved))
+        if saved is not None or constructs:
+            fields.append(None if saved is None else list(saved))
+        if constructs:
+            fields.append(1)
         entry = json.dumps(fields, separators=_COMPACT).encode()
         remember(_entry_memo, key, entry, len(entry))
     return entry
@@ -143,7 +148,7 @@ def check_payload(blob: bytes) -> None:
     if zlib.crc32(memoryview(blob)[_PREFIX.size + length :]) != crc:
         raise SnapshotMismatchError(
             "the snapshot's saved values are truncated or damaged (checksum mismatch)",
-            reason="damaged",
+            reason=Reason.DAMAGED,
         )
 
 
@@ -151,10 +156,10 @@ def _prefix(blob: bytes) -> tuple[bytes, int, int]:
     if not isinstance(blob, (bytes, bytearray)) or blob[:4] != MAGIC:
         raise SnapshotMismatchError(
             "not a snapshot: it does not start with the engine's format marker",
-            reason="unknown snapshot format",
+            reason=Reason.UNKNOWN_FORMAT,
         )
     if len(blob) < _PREFIX.size:
-        raise SnapshotMismatchError("the snapshot is truncated", reason="damaged")
+        raise SnapshotMismatchError("the snapshot is truncated", reason=Reason.DAMAGED)
     return _PREFIX.unpack_from(blob)
 
 
@@ -170,33 +175,54 @@ def read_header(header: bytes) -> list[FrameState]:
 def _parse_header(header: bytes) -> tuple[FrameState, ...]:
     try:
         python, frames = json.loads(header)
-        return tuple(_frame_state(tuple(python), *entry) for entry in frames)
+        states = tuple(_frame_state(python, *entry) for entry in frames)
     except (ValueError, TypeError) as exc:
-        raise SnapshotMismatchError("the snapshot header is damaged", reason="bad header") from exc
+        raise SnapshotMismatchError(
+            "the snapshot header is damaged", reason=Reason.BAD_HEADER
+        ) from exc
+    if not all(_well_formed(state) for state in states):
+        raise SnapshotMismatchError("the snapshot header is damaged", reason=Reason.BAD_HEADER)
+    return states
 
 
 def _frame_state(
-    python: tuple[int, int],
-    module: str,
-    qualname: str,
-    fingerprint: str,
-    site: int,
-    lineno: int,
-    label: str | None,
-    hidden: list[str],
-    saved: list[str] | None = None,  # absent from headers written before it was added
+    python: Any,
+    module: Any,
+    qualname: Any,
+    fingerprint: Any,
+    site: Any,
+    lineno: Any,
+    label: Any,
+    hidden: Any,
+    saved: Any = None,  # absent from headers written before it was added
+    constructs: Any = 0,  # present only when true
 ) -> FrameState:
+    if constructs != 1 and constructs != 0:
+        raise ValueError("bad constructor flag")
     return FrameState(
         module,
         qualname,
         fingerprint,
-        python,
+        tuple(python),
         site,
         lineno,
         label,
         None,
         tuple(hidden),
         None if saved is None else tuple(saved),
+        constructs == 1,
+    )
+
+
+def _well_formed(state: FrameState) -> bool:
+    """Whether every field of a header entry has the type the engine writes."""
+    texts = (state.module, state.qualname, state.fingerprint, *state.hidden, *(state.saved or ()))
+    numbers = (*state.python, state.site, state.lineno)
+    return (
+        all(type(text) is str for text in texts)
+        and all(type(number) is int for number in numbers)
+        and len(state.python) == 2
+        and (state.label is None or type(state.label) is str)
     )
 
 
@@ -214,5 +240,5 @@ def read_payload(payload: memoryview) -> tuple[tuple[dict, ...], Any]:
     except Exception as exc:  # unpickling runs arbitrary reducers: any error means unreadable
         raise SnapshotMismatchError(
             f"the snapshot's saved values cannot be read: {type(exc).__name__}: {exc}",
-            reason="unreadable",
+            reason=Reason.UNREADABLE,
         ) from exc

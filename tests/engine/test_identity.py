@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from autograms._frames import Reason
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +31,8 @@ _STEP = textwrap.dedent(
         else:
             outcome = _frames.resume(open(path, "rb").read(), reply)
     except _frames.ContinuationError as exc:
-        print(json.dumps({"refused": type(exc).__name__, "message": str(exc)}))
+        print(json.dumps({"refused": type(exc).__name__, "message": str(exc),
+                          "reason": str(exc.reason)}))
         sys.exit(0)
     if isinstance(outcome, _frames.Paused):
         open(path, "wb").write(outcome.snapshot)
@@ -87,6 +91,7 @@ def test_edit_adding_a_local_before_the_pause_is_refused(tmp_path: Path) -> None
     )
     result = step(tmp_path, edited, "Ada")
     assert result["refused"] == "SnapshotMismatchError"
+    assert result["reason"] == Reason.MISSING_LOCALS
     assert "['extra']" in result["message"]
 
 
@@ -96,7 +101,10 @@ def test_edit_at_an_unlabelled_pause_is_refused_with_fingerprints(tmp_path: Path
     edited = ORIGINAL.replace("likes", "prefers")
     result = step(tmp_path, edited, "red")
     assert result["refused"] == "SnapshotMismatchError"
-    assert "vs. expected" in result["message"] and "no ADDRESS label" in result["message"]
+    assert result["reason"] == Reason.CODE_CHANGED
+    fingerprints = re.findall(r"fingerprint (\w+) vs\. saved (\w+)", result["message"])
+    assert len(fingerprints) == 1 and fingerprints[0][0] != fingerprints[0][1]
+    assert "no ADDRESS label" in result["message"] and "Python" not in result["message"]
 
 
 def test_removed_label_is_refused(tmp_path: Path) -> None:
@@ -104,6 +112,7 @@ def test_removed_label_is_refused(tmp_path: Path) -> None:
     edited = ORIGINAL.replace('ADDRESS="name"', 'ADDRESS="who"')
     result = step(tmp_path, edited, "Ada")
     assert result["refused"] == "SnapshotMismatchError"
+    assert result["reason"] == Reason.LABEL_REMOVED
     assert "'name' no longer exists" in result["message"]
 
 
@@ -124,4 +133,7 @@ def test_other_python_resumes_only_at_labels(tmp_path: Path, saver: str, loader:
     assert step(tmp_path, ORIGINAL, "Ada", second) == {"paused": "colour?"}
     result = step(tmp_path, ORIGINAL, "red", first)
     assert result["refused"] == "SnapshotMismatchError"
-    assert "Python" in result["message"]
+    assert result["reason"] == Reason.OTHER_PYTHON
+    # both versions and the remedy, and no fingerprints (they differ across Pythons anyway)
+    assert f"saved by Python {loader[:4]} and this is Python {saver[:4]}" in result["message"]
+    assert "ADDRESS label" in result["message"] and "fingerprint" not in result["message"]

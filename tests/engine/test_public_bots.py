@@ -15,6 +15,7 @@ SAME_AS_ORACLE = {
     "return_through_finally": ("return_through_finally", ["x", "y", "z"]),
     "introspection": ("introspection", ["a", "b", "c", "d", "e", "boom", "end"]),
     "deep": ("deep", ["x", "y"]),
+    "constructor": ("constructor", ["large", "2", "salad", "small", "1", "done"]),
 }
 
 #: bot -> (the user's messages, the transcript spelled out)
@@ -23,6 +24,9 @@ SPELLED_OUT = {
         ["jump"],
         ["start", ["raised", "UnboundLocalError", ""]],
     ),
+    "through_map": (["ok", "a1"], ["first", ["raised", "ContinuationError", "indirect call"]]),
+    "through_map_first": (["a1"], [["raised", "ContinuationError", "indirect call"]]),
+    "class_body": (["ok", "red"], ["first", ["raised", "ContinuationError", "class body"]]),
 }
 
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autograms._frames import ContinuationError, instrument
-from autograms._frames.versions import PY312
+from autograms._frames import ContinuationError, Reason, instrument
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "tests" / "engine" / "programs" / "refused.py"
@@ -31,7 +30,8 @@ _RUNNER = textwrap.dedent(
         print(json.dumps({"refused": False}))
     except _frames.ContinuationError as exc:
         print(json.dumps({"refused": True, "type": type(exc).__name__, "message": str(exc),
-                          "qualname": exc.qualname, "lineno": exc.lineno}))
+                          "qualname": exc.qualname, "lineno": exc.lineno,
+                          "reason": str(exc.reason), "code": isinstance(exc.reason, _frames.Reason)}))
     except Exception as exc:
         print(json.dumps({"refused": False, "error": type(exc).__name__}))
     """
@@ -44,36 +44,59 @@ def refusal(name: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def line_of(text: str) -> int:
+def line_of(text: str, function: str | None = None) -> int:
+    """The first line holding `text` (after ``def function(`` if given)."""
+    seen_function = function is None
     for number, line in enumerate(PROGRAM.read_text().splitlines(), start=1):
-        if text in line:
+        seen_function = seen_function or line.startswith(f"def {function}(")
+        if seen_function and text in line:
             return number
+    if function is not None:
+        return line_of(text)  # the marker is in a function the program calls
     raise AssertionError(text)
 
 
 @pytest.mark.parametrize(
-    ("program", "marker", "words"),
+    ("program", "marker", "reason"),
     [
-        ("comprehension", "[ask(i) for i in range(2)]", "comprehension"),
-        ("lambda_call", "lambda: ask", "lambda"),
-        ("generator_expression", "list(ask(i)", "generator expression"),
-        ("through_sorted_key", "sorted([3, 1]", "indirectly"),
-        ("iterates_generator", "yield ask", "generator"),
-        ("sandwich", "return inner_instrumented()", "not instrumented"),
-        ("through_property", "Pausing().value", "not a call"),
-        ("through_operator", "Pausing() + 1", "not a call"),
+        ("comprehension", "[ask(i) for i in range(2)]", Reason.COMPREHENSION),
+        ("comprehension_after_resume", "{n: asked(n) for n", Reason.COMPREHENSION),
+        ("lambda_call", "lambda: ask", Reason.LAMBDA_FRAME),
+        ("generator_expression", "list(ask(i)", Reason.GENERATOR_FRAME),
+        ("through_sorted_key", "sorted([3, 1]", Reason.INDIRECT_CALL),
+        ("through_map", "list(map(asked", Reason.INDIRECT_CALL),
+        ("through_map_after_resume", "list(map(asked", Reason.INDIRECT_CALL),
+        ("through_map_of_plain_helper_after_resume", "list(map(ask,", Reason.INDIRECT_CALL),
+        ("through_constructor", "return Constructed()", Reason.CONSTRUCTOR),
+        ("through_constructor_after_resume", "return made, Constructed()", Reason.CONSTRUCTOR),
+        ("through_metaclass_call", "return MadeByMetaclass()", Reason.INDIRECT_CALL),
+        ("constructors_through_map", "list(map(Initialised", Reason.INDIRECT_CALL),
+        ("in_class_body", "class Asking:", Reason.CLASS_BODY),
+        ("in_class_body_after_resume", "    class Asking:", Reason.CLASS_BODY),
+        ("iterates_generator", "[*plain_generator()]", Reason.NOT_A_CALL),
+        ("sandwich", "return inner_instrumented()", Reason.NOT_INSTRUMENTED),
+        ("through_property", "Pausing().value", Reason.NOT_A_CALL),
+        ("through_operator", "Pausing() + 1", Reason.NOT_A_CALL),
     ],
 )
-def test_pause_is_refused_naming_function_and_line(program: str, marker: str, words: str) -> None:
+def test_pause_is_refused_at_the_pause_naming_function_line_and_reason(
+    program: str, marker: str, reason: Reason
+) -> None:
+    # on the first turn and after a resume alike: never accepted and resumed to a wrong value
     result = refusal(program)
     assert result["refused"], result
-    assert words in result["message"]
+    assert result["code"] and result["reason"] == reason, result
     assert result["lineno"] is not None and result["qualname"]
-    if program == "comprehension" and not PY312:
-        # 3.11 runs comprehensions in their own frame: the refusal names that frame
-        assert result["lineno"] == line_of(marker)
-    elif program not in ("iterates_generator",):
-        assert f":{line_of(marker)}" in result["message"] or result["lineno"] == line_of(marker)
+    line = line_of(marker, program)
+    assert f":{line})" in result["message"] or result["lineno"] == line
+
+
+@pytest.mark.parametrize("program", ["comprehension", "comprehension_after_resume"])
+def test_pause_in_a_comprehension_reads_the_same_on_every_python(program: str) -> None:
+    result = refusal(program)
+    kind = "a list" if program == "comprehension" else "a dict"
+    assert result["message"].startswith(f"cannot pause inside {kind} comprehension ("), result
+    assert result["message"].endswith(f"; move the pause out of {kind} comprehension")
 
 
 @pytest.mark.parametrize(
@@ -97,18 +120,18 @@ def test_unpicklable_value_is_named(program: str, local: str, kind: str) -> None
 
 
 @pytest.mark.parametrize(
-    ("program", "words"),
+    ("program", "reason", "words"),
     [
-        ("goto_unknown", "has no call with that ADDRESS label"),
-        ("goto_into_loop", "enter a loop"),
-        ("goto_out_of_with", "leave a with block"),
-        ("goto_out_of_finally_body", "leave a finally block"),
-        ("returnto_unknown", "no function calling"),
+        ("goto_unknown", Reason.UNKNOWN_LABEL, "has no call with that ADDRESS label"),
+        ("goto_into_loop", Reason.JUMP_INTO_BLOCK, "enter a loop"),
+        ("goto_out_of_with", Reason.JUMP_SKIPS_CLEANUP, "leave a with block"),
+        ("goto_out_of_finally_body", Reason.JUMP_SKIPS_CLEANUP, "leave a finally block"),
+        ("returnto_unknown", Reason.UNKNOWN_LABEL, "no function calling"),
     ],
 )
-def test_bad_jump_is_refused(program: str, words: str) -> None:
+def test_bad_jump_is_refused(program: str, reason: Reason, words: str) -> None:
     result = refusal(program)
-    assert result["refused"], result
+    assert result["refused"] and result["reason"] == reason, result
     assert words in result["message"]
 
 

@@ -3,14 +3,17 @@ frame-less snapshots."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import sys
+import zlib
 from dataclasses import replace
 
 import pytest
 
 from autograms import _frames
 from autograms._frames import wire
+from autograms._frames.versions import PY_MINOR
 from tests.engine.programs import attached
 
 
@@ -159,3 +162,41 @@ def test_a_validated_header_is_checked_again_after_the_function_changes() -> Non
     finally:
         original.__code__ = code
     assert _frames.resume(_frames.load(outcome.snapshot), "y").payload == "again"
+
+
+def _with_header(snapshot: bytes, change) -> bytes:
+    """`snapshot` with its JSON header replaced by `change(header)` (payload untouched)."""
+    header, payload = wire.split(snapshot)
+    python, frames = json.loads(header)
+    python, frames = change(python, frames)
+    new = json.dumps([python, frames], separators=(",", ":")).encode()
+    prefix = wire._PREFIX.pack(wire.MAGIC, len(new), zlib.crc32(payload))
+    return prefix + new + bytes(payload)
+
+
+def test_a_header_naming_another_python_names_both_versions_and_no_fingerprints() -> None:
+    snapshot = _frames.run(attached.keep, (["x"],)).snapshot
+    older = _with_header(snapshot, lambda python, frames: ([python[0], python[1] - 1], frames))
+    with pytest.raises(_frames.SnapshotMismatchError) as caught:
+        _frames.check(older)
+    assert caught.value.reason is _frames.Reason.OTHER_PYTHON
+    message = str(caught.value)
+    assert f"saved by Python {PY_MINOR[0]}.{PY_MINOR[1] - 1} and this is Python" in message
+    assert "ADDRESS label" in message and "fingerprint" not in message
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda python, frames: ("3.12", frames),
+        lambda python, frames: (python, [[*frames[0][:3], "0", *frames[0][4:]]]),
+        lambda python, frames: (python, [frames[0][:6]]),
+        lambda python, frames: (python, [[*frames[0][:6], [7]]]),
+    ],
+    ids=["python as text", "site as text", "field missing", "hidden name not text"],
+)
+def test_a_malformed_header_is_refused_as_damaged(change) -> None:
+    snapshot = _frames.run(attached.keep, (["x"],)).snapshot
+    with pytest.raises(_frames.SnapshotMismatchError) as caught:
+        _frames.check(_with_header(snapshot, change))
+    assert caught.value.reason is _frames.Reason.BAD_HEADER

@@ -155,7 +155,90 @@ def inner_returnto():
     _frames.returnto("nowhere")
 
 
+def asked(question):
+    return ask(question)
+
+
+def through_map():
+    return list(map(asked, [1, 2]))
+
+
+def through_map_after_resume():
+    ask("first")
+    return list(map(asked, [1, 2]))
+
+
+def through_map_of_plain_helper_after_resume():
+    ask("first")
+    return list(map(ask, [1, 2]))
+
+
+class Constructed:
+    """Its __init__ is not instrumented: a pause in it cannot be resumed inside it."""
+
+    def __init__(self):
+        self.answer = ask("constructing")
+
+
+def through_constructor():
+    return Constructed()
+
+
+def through_constructor_after_resume():
+    ask("first")
+    made = [Constructed() for _ in ()]  # a comprehension that never pauses costs nothing
+    return made, Constructed()
+
+
+class Counting(type):
+    def __call__(cls, *args):
+        return [super().__call__(*args)]
+
+
+class MadeByMetaclass(metaclass=Counting):
+    def __init__(self):
+        self.answer = ask("constructing")
+
+
+def through_metaclass_call():
+    return MadeByMetaclass()
+
+
+def constructors_through_map():
+    return list(map(Initialised, [1, 2]))
+
+
+class Initialised:
+    def __init__(self, n):
+        self.answer = ask(n)
+
+
+def in_class_body():
+    class Asking:
+        answer = ask("class body")
+
+    return Asking
+
+
+def in_class_body_after_resume():
+    ask("first")
+
+    class Asking:
+        answer = ask("class body")
+
+    return Asking
+
+
+def comprehension_after_resume():
+    ask("first")
+    return {n: asked(n) for n in range(2)}
+
+
 INSTRUMENTED = [
+    asked, through_map, through_map_after_resume, through_map_of_plain_helper_after_resume,
+    through_constructor, through_constructor_after_resume, MadeByMetaclass.__init__,
+    through_metaclass_call, Initialised.__init__, constructors_through_map, in_class_body,
+    in_class_body_after_resume, comprehension_after_resume,
     comprehension, lambda_call, generator_expression, through_sorted_key, iterates_generator,
     inner_instrumented, sandwich, through_property, through_operator, open_file_local,
     socket_local, lock_local, thread_local, generator_local, with_open, with_contextmanager, goto_unknown,

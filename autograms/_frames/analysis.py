@@ -191,7 +191,9 @@ class Flow:
             unbound = seen[position] = unbound if known is None else known | unbound
             instr = self.instrs[position]
             after = unbound
-            if instr.name in FAST_LOADS and instr.arg in unbound:
+            if type(instr.arg) is not str:
+                pass  # 3.13's fast-local instructions also reach cells (a CellVar argument)
+            elif instr.name in FAST_LOADS and instr.arg in unbound:
                 if instr.name in loads:
                     found.append(position)
                 # Past the load the local is bound (a checked load raised otherwise; the
@@ -259,7 +261,7 @@ def analyze(items: list) -> Flow:
 
 def _record_writes(flow: Flow) -> None:
     for position, instr in enumerate(flow.instrs):
-        if instr.name in FAST_WRITES:
+        if instr.name in FAST_WRITES and type(instr.arg) is str:  # 3.13: not a CellVar
             flow.writes.setdefault(instr.arg, []).append(position)
 
 

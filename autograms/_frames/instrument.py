@@ -129,7 +129,7 @@ def instrument(
     original = function.__code__
     try:
         template, flow, plan = _analyze(original, function.__globals__, routes)
-        labels = _label_table(function, plan)
+        label_sites = _label_table(function, flow, plan)
         layout = _Rewriter(template, flow, plan, hooks, original).run()
     except AnalysisError as exc:
         raise _decoration_error(
@@ -146,7 +146,8 @@ def instrument(
         original_code=original,
         flow=flow,
         sites=plan.sites,
-        labels=labels,
+        labels={label: sites[0] for label, sites in label_sites.items()},
+        label_sites=label_sites,
         hooks=hooks,
         restore_names=_restore_names(original, plan),
         user_locals=frozenset(original.co_varnames) - frozenset(original.co_cellvars),
@@ -269,21 +270,31 @@ def _plain_attribute_load(load: Instr) -> list[Instr]:
     return [plain, *null]
 
 
-def _label_table(function: FunctionType, plan: Plan) -> dict[str, int]:
-    labels: dict[str, int] = {}
+def _label_table(function: FunctionType, flow: Flow, plan: Plan) -> dict[str, tuple[int, ...]]:
+    """The call sites of each ADDRESS label: one call, which the compiler may have copied
+    (a ``finally`` body is compiled twice, once for each way into it)."""
+    labels: dict[str, tuple[int, ...]] = {}
     for site in plan.sites:
         if site.label is None:
             continue
-        if site.label in labels:
-            first = plan.sites[labels[site.label]]
+        copies = labels.get(site.label, ())
+        if copies and _source_of(flow, plan.sites[copies[0]]) != _source_of(flow, site):
+            first = plan.sites[copies[0]]
             raise _decoration_error(
                 function,
                 Reason.DUPLICATE_LABEL,
                 f"ADDRESS {site.label!r} is used twice (lines {first.lineno} and {site.lineno}); "
                 "labels must be unique within a function",
             )
-        labels[site.label] = site.index
+        labels[site.label] = (*copies, site.index)
     return labels
+
+
+def _source_of(flow: Flow, site: CallSite) -> tuple:
+    location = flow.instrs[site.position].location
+    if location is None:
+        return (site.position,)
+    return (location.lineno, location.end_lineno, location.col_offset, location.end_col_offset)
 
 
 def _restore_names(code: CodeType, plan: Plan) -> tuple[str, ...]:

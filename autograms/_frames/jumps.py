@@ -5,8 +5,11 @@ travels as a `JumpSignal`:
 
 * the target's value stack must be a prefix of the current one (same producers), so a jump
   never enters a loop, ``with`` or ``except`` block from outside;
-* the handlers left behind in the target frame may only be ``except`` blocks (and the
-  interpreter's own cleanup code): leaving a ``with`` or ``finally`` would skip its cleanup.
+* the handlers left behind in the target frame, and the handler bodies the jump drops out of,
+  may only be ``except`` blocks (and the interpreter's own cleanup code): leaving a ``with``
+  or ``finally`` would skip its cleanup, or the re-raise of the exception in flight;
+* of the compiler's copies of a labelled call (a ``finally`` body is compiled once per way
+  into it), the jump goes to the first it can reach.
 
 A local left unbound by the jump is not refused here: every load a jump can reach with the
 local unbound checks it (see `instrument`), so the read raises UnboundLocalError, as it would
@@ -23,7 +26,7 @@ import sys
 from types import FrameType
 from typing import NoReturn
 
-from .analysis import HANDLER_CLEANUP, HANDLER_EXCEPT
+from .analysis import HANDLER_CLEANUP, HANDLER_EXCEPT, producer_position
 from .errors import ContinuationError, JumpSignal, Reason
 from .records import CallSite, Refusal
 from .registry import FunctionInfo, is_driver_code, lookup
@@ -82,22 +85,28 @@ def _unknown_label(kind: str, label: str, info: FunctionInfo) -> ContinuationErr
 
 
 def _jump(frame: FrameType, info: FunctionInfo, label: str) -> JumpSignal:
-    target = info.sites[info.labels[label]]
     current = info.site_at(frame.f_code, frame.f_lasti)
-    refusal = _jump_refusal(frame, current, target)
-    if refusal is not None:
-        raise ContinuationError(
-            f"cannot jump to ADDRESS {label!r} in {info.qualname} ({info.filename}:"
-            f"{target.lineno}): {refusal.problem}",
-            qualname=info.qualname,
-            filename=info.filename,
-            lineno=target.lineno,
-            reason=refusal.reason,
-        )
-    return JumpSignal(frame, target.index, label)
+    refusals = []
+    for index in info.label_sites[label]:  # the copy the jump can reach, if any
+        target = info.sites[index]
+        refusal = _jump_refusal(frame, info, current, target)
+        if refusal is None:
+            return JumpSignal(frame, target.index, label)
+        refusals.append((target, refusal))
+    target, refusal = refusals[0]
+    raise ContinuationError(
+        f"cannot jump to ADDRESS {label!r} in {info.qualname} ({info.filename}:"
+        f"{target.lineno}): {refusal.problem}",
+        qualname=info.qualname,
+        filename=info.filename,
+        lineno=target.lineno,
+        reason=refusal.reason,
+    )
 
 
-def _jump_refusal(frame: FrameType, current: CallSite | None, target: CallSite) -> Refusal | None:
+def _jump_refusal(
+    frame: FrameType, info: FunctionInfo, current: CallSite | None, target: CallSite
+) -> Refusal | None:
     if target.goto_refusal is not None:
         return target.goto_refusal
     if target.refusal is not None:
@@ -118,11 +127,25 @@ def _jump_refusal(frame: FrameType, current: CallSite | None, target: CallSite) 
             Reason.JUMP_INTO_BLOCK,
             f"it would enter a try block from outside (jump from line {current.lineno})",
         )
-    for handler in current.handlers[:left]:
-        if handler.kind not in _LEAVABLE:
+    kinds = [handler.kind for handler in current.handlers[:left]]
+    kinds += _handler_bodies_left(info, current.stack_keys[target.depth :])
+    for kind in kinds:
+        if kind not in _LEAVABLE:
             return Refusal(
                 Reason.JUMP_SKIPS_CLEANUP,
-                f"it would leave a {handler.kind} block without running it (jump from line "
+                f"it would leave a {kind} block without running it (jump from line "
                 f"{current.lineno})",
             )
     return None
+
+
+def _handler_bodies_left(info: FunctionInfo, items: tuple[frozenset[int], ...]) -> list[str]:
+    """The kinds of the handler bodies a jump leaves when it drops these stack items: each
+    handler body runs above the exception state its PUSH_EXC_INFO pushed (leaving the
+    exception-path copy of a finally body would drop the exception it must re-raise)."""
+    kinds = []
+    for producers in items:
+        entries = {producer_position(key) for key in producers if key >= 0}
+        if entries and all(info.flow.instrs[p].name == "PUSH_EXC_INFO" for p in entries):
+            kinds += [info.flow.handler_kind(position) for position in sorted(entries)]
+    return kinds

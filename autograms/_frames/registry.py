@@ -90,8 +90,12 @@ class FunctionInfo:
     original_code: CodeType
     flow: Flow
     sites: list[CallSite]
-    #: Site index of each ADDRESS label.
+    #: Site index of each ADDRESS label (its first copy, see `label_sites`).
     labels: dict[str, int]
+    #: Site indexes of each ADDRESS label: the compiler may copy a labelled call (a
+    #: ``finally`` body is compiled once per way into it); the copies differ in what is
+    #: under them on the value stack.
+    label_sites: dict[str, tuple[int, ...]]
     hooks: FrameHooks | None
     #: Locals restored on resume, in the twin's order (user locals, then hidden ones).
     restore_names: tuple[str, ...]

@@ -293,7 +293,7 @@ def _remapped_site(state: FrameState, info: FunctionInfo) -> CallSite:
             module=state.module,
             reason=reason,
         )
-    index = info.labels.get(state.label)
+    index = labelled_site(info, state.label, state.hidden)
     if index is None:
         raise SnapshotMismatchError(
             f"cannot resume {where}: {cause}, and its ADDRESS label {state.label!r} no longer "
@@ -304,6 +304,17 @@ def _remapped_site(state: FrameState, info: FunctionInfo) -> CallSite:
             reason=Reason.LABEL_REMOVED,
         )
     return info.sites[index]
+
+
+def labelled_site(info: FunctionInfo, label: str, hidden: tuple[str, ...]) -> int | None:
+    """The site of the call ADDRESS `label` marks, or None: of the compiler's copies of it
+    (see FunctionInfo.label_sites), the one with the saved value-stack items `hidden`."""
+    copies = info.label_sites.get(label, ())
+    saved = frozenset(name for name in hidden if name.startswith(_HIDDEN_PREFIXES))
+    for index in copies:
+        if info.sites[index].hidden == saved:
+            return index
+    return copies[0] if copies else None
 
 
 def _python_name(version: tuple[int, int]) -> str:
@@ -384,7 +395,7 @@ def check_frame_at(state: FrameState, label: str) -> CheckedFrame:
     in its function now loaded (a remap its caller names), or raise: the call must be one
     a pause can resume, with the same hidden value-stack items as the paused one."""
     _, info = instrumented_function(state)
-    index = info.labels.get(label)
+    index = labelled_site(info, label, state.hidden)
     if index is None:
         known = ", ".join(repr(name) for name in sorted(info.labels)) or "none"
         raise SnapshotMismatchError(

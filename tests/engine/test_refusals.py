@@ -126,6 +126,11 @@ def test_unpicklable_value_is_named(program: str, local: str, kind: str) -> None
         ("goto_into_loop", Reason.JUMP_INTO_BLOCK, "enter a loop"),
         ("goto_out_of_with", Reason.JUMP_SKIPS_CLEANUP, "leave a with block"),
         ("goto_out_of_finally_body", Reason.JUMP_SKIPS_CLEANUP, "leave a finally block"),
+        (
+            "goto_out_of_finally_with_exception_in_flight",
+            Reason.JUMP_SKIPS_CLEANUP,
+            "leave a finally block",
+        ),
         ("returnto_unknown", Reason.UNKNOWN_LABEL, "no function calling"),
     ],
 )

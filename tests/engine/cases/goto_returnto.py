@@ -119,7 +119,32 @@ def returnto_target_called_this_turn():
     return result, count
 
 
+@resumable
+def labelled_call_in_finally():
+    # the compiler writes the finally body twice (normal and exception path): one label
+    results = []
+    for fail in (False, True):
+        try:
+            try:
+                if fail:
+                    raise ValueError("boom")
+            finally:
+                answer = checkpoint(("finally", fail), ADDRESS="fin")
+                if answer == "again":
+                    goto("fin")
+                results.append(answer)
+        except ValueError as exc:
+            results.append(str(exc))
+    return results
+
+
 CASES = {
+    "labelled_call_in_finally": Case(
+        labelled_call_in_finally, (), ["a", "again", "b"],
+        expected=expect(
+            ("finally", False), ("finally", True), ("finally", True), result=["a", "b", "boom"]
+        ),
+    ),
     "goto_backward": Case(
         goto_backward, (), ["no", "no", "ok"],
         expected=expect(("question", 0), ("question", 1), ("question", 2), result=("ok", 3)),

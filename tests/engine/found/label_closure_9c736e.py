@@ -40,6 +40,6 @@ SCRIPT = []
 EXPECTED = [["out", ""], ["end"]]
 
 #: Python minor -> modes where the engine still departs from EXPECTED (strict xfail)
-DIVERGES = {"3.13": ["fresh_process", "in_process", "serialized"]}
+DIVERGES = {}
 
 REASON = "new: decorating a function that has an ADDRESS label and a closure cell raises TypeError (unhashable type: 'CellVar') on 3.13"

@@ -39,10 +39,6 @@ SCRIPT = []
 EXPECTED = [["out", ""], ["end"]]
 
 #: Python minor -> modes where the engine still departs from EXPECTED (strict xfail)
-DIVERGES = {
-    "3.11": ["fresh_process", "in_process", "serialized"],
-    "3.12": ["fresh_process", "in_process", "serialized"],
-    "3.13": ["fresh_process", "in_process", "serialized"],
-}
+DIVERGES = {}
 
 REASON = "new: a call with an ADDRESS label in a finally block is refused when the function is decorated ('ADDRESS is used twice': the compiler writes a finally body twice)"

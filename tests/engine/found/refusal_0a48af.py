@@ -31,11 +31,7 @@ SCRIPT = []
 EXPECTED = [["out", ""], ["raise", "ContinuationError"]]
 
 #: Python minor -> modes where the engine still departs from EXPECTED (strict xfail)
-DIVERGES = {
-    "3.11": ["fresh_process", "in_process", "serialized"],
-    "3.12": ["fresh_process", "in_process", "serialized"],
-    "3.13": ["fresh_process", "in_process", "serialized"],
-}
+DIVERGES = {}
 
 REASON = "issue 10 #2: a pause in a class body inside a decorated function is resumed (the class attribute becomes the user's message) instead of refused"
 

@@ -147,6 +147,14 @@ def goto_leaves_local_unbound():
     _frames.goto("target")
 
 
+def goto_out_of_finally_with_exception_in_flight():
+    ask("start", ADDRESS="start")
+    try:
+        raise ValueError("in flight")
+    finally:
+        _frames.goto("start")
+
+
 def returnto_unknown():
     return inner_returnto()
 
@@ -242,7 +250,8 @@ INSTRUMENTED = [
     comprehension, lambda_call, generator_expression, through_sorted_key, iterates_generator,
     inner_instrumented, sandwich, through_property, through_operator, open_file_local,
     socket_local, lock_local, thread_local, generator_local, with_open, with_contextmanager, goto_unknown,
-    goto_into_loop, goto_out_of_with, goto_leaves_local_unbound, goto_out_of_finally_body, returnto_unknown, inner_returnto,
+    goto_into_loop, goto_out_of_with, goto_leaves_local_unbound, goto_out_of_finally_body,
+    goto_out_of_finally_with_exception_in_flight, returnto_unknown, inner_returnto,
 ]
 for _function in INSTRUMENTED:
     _frames.instrument(_function)

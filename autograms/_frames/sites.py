@@ -508,27 +508,28 @@ def call_keywords(flow: Flow, position: int) -> tuple[str, ...]:
 
 
 def _goto_start(flow: Flow, position: int, depth: int) -> tuple[int, Refusal | None]:
-    """Where re-executing the call at `position` starts, or why it cannot be re-executed."""
+    """Where re-executing the call at `position` starts, or why it cannot be re-executed.
+
+    The call expression may hold conditionals, loops and (3.12+, inlined comprehensions)
+    try regions of its own, as long as its code is entered only at its start and left only
+    through the call (exceptions aside: they propagate as in plain Python)."""
     start = position
     while start > 0 and flow.stacks[start] is not None and len(flow.stacks[start]) > depth:
         start -= 1
     stack = flow.stacks[start]
     if stack is None or len(stack) != depth:
         return -1, _unsuitable("the start of the call expression could not be found")
-    jump_targets = _jump_target_positions(flow)
-    for inside in range(start, position):
-        if flow.instrs[inside].has_jump() or (inside != start and inside in jump_targets):
-            return -1, _unsuitable("the call expression contains a conditional or a loop")
-        if flow.regions[inside] is not flow.regions[position]:
-            return -1, _unsuitable("the call expression spans a try block boundary")
+    if flow.regions[start] is not flow.regions[position]:
+        return -1, _unsuitable("the call expression spans a try block boundary")
+    for source, successors in enumerate(flow.normal_successors):
+        inside = start <= source < position
+        for successor in successors:
+            if inside and not start < successor <= position:
+                return -1, _unsuitable("a jump leaves the call expression")
+            if not inside and start < successor < position:
+                return -1, _unsuitable("a jump enters the call expression from outside")
     return start, None
 
 
 def _unsuitable(problem: str) -> Refusal:
     return Refusal(Reason.UNSUITABLE_TARGET, problem)
-
-
-def _jump_target_positions(flow: Flow) -> set[int]:
-    targets = {flow.label_pos[instr.arg] for instr in flow.instrs if instr.has_jump()}
-    targets.update(flow.label_pos[region.target] for region in flow.regions if region is not None)
-    return targets

@@ -1,7 +1,7 @@
 """Pauses the engine must refuse with a ContinuationError at the pause, never resume to a
 wrong value: inside a comprehension, a lambda, a generator expression or a generator,
-through a built-in call (``sorted(key=...)``, ``map``), a constructor, a class body, or an
-undecorated function between two decorated ones.
+through a built-in call (``sorted(key=...)``, ``map``), an undecorated ``__init__``, a class
+body, or an undecorated function between two decorated ones.
 
 Each is written with ``__refused__reply(...)``: the engine program says ``reply(...)``, the
 reference says ``refused_reply(...)``, which raises ContinuationError where the pause is.
@@ -76,14 +76,11 @@ def _decorated_asker(ctx: Ctx) -> str:
 
 
 def _asking_class(ctx: Ctx) -> str:
-    name = ctx.builder.fresh("Asking")
+    """A class whose undecorated __init__ calls a decorated function that pauses (a
+    decorated __init__ resumes: not a refusal)."""
+    name, key = ctx.builder.fresh("Asking"), _decorated_asker(ctx)
     init = Compound(
-        [
-            Clause(
-                "@autograms_function()\ndef __init__(self):",
-                [Stmt('self.answer = __refused__reply("constructor")')],
-            )
-        ],
+        [Clause("def __init__(self):", [Stmt(f'self.answer = {key}("constructor")')])],
         unwrappable=False,
     )
     ctx.builder.definitions.append(Compound([Clause(f"class {name}:", [init])], unwrappable=False))

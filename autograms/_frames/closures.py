@@ -126,6 +126,14 @@ def reduce_method(method: types.MethodType) -> tuple:
     return (types.MethodType, (method.__func__, module_objects.referenced(method.__self__)))
 
 
+def reduce_super(bound: super) -> tuple:
+    """A ``super(cls, obj)`` object (3.11 keeps one on the value stack while it looks up the
+    method of ``super().name(...)``) as the call that made it."""
+    if bound.__self__ is None:
+        return (super, (bound.__thisclass__,))
+    return (super, (bound.__thisclass__, bound.__self__))
+
+
 # -- code objects ----------------------------------------------------------------------------
 
 

@@ -56,6 +56,7 @@ _REDUCERS: dict[type, Callable[[Any], Any]] = {
     types.FunctionType: closures.reduce_function,
     types.MethodType: closures.reduce_method,
     types.BuiltinMethodType: module_objects.reduce_builtin_method,
+    super: closures.reduce_super,
     types.CodeType: closures.reduce_code,
     types.ModuleType: module_objects.reduce_module,
     types.TracebackType: saved_exceptions.reduce_traceback,

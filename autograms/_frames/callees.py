@@ -91,7 +91,7 @@ def initialises(target: Any, caller: FrameType, callee: FrameType) -> bool:
     return (
         isinstance(instance, target)
         and isinstance(init, FunctionType)
-        and init.__code__ is info.normal_code
+        and lookup(init.__code__) is info  # its normal code or a variant (variants.py)
         and first not in info.original_code.co_cellvars
         and first not in info.flow.writes  # never stored to, deleted or cleared
         and _layout_verified()

@@ -129,3 +129,80 @@ def test_bot_files_with_odd_names_run_and_resume(folder, name):
     second = run_cli(["run", name, "--test-mode", "--session", "o.txt"], folder, home, b"5\n")
     assert second.returncode == 0, second.stderr
     assert b"got 5" in second.stdout
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="two `autograms run --session FILE` on one file: the second run's save silently "
+    "overwrites the turn the first one saved (no lock, no warning)",
+)
+def test_two_runs_on_one_session_file_never_silently_drop_a_saved_turn(folder):
+    import pexpect
+
+    env = cli_env(folder / "home")
+    args = ["run", "mybot.py", "--test-mode", "--session", "cc.txt"]
+    first = pexpect.spawn(AUTOGRAMS, args, cwd=str(folder), env=env, encoding="utf-8", timeout=30)
+    second = None
+    try:
+        first.expect("User: ")
+        first.sendline("Ada")
+        first.expect("User: ")
+        second = pexpect.spawn(
+            AUTOGRAMS, args, cwd=str(folder), env=env, encoding="utf-8", timeout=30
+        )
+        second.expect("User: ")
+        first.sendline("1")
+        first.expect("User: ")
+        assert "got 1" in first.before
+        second.sendline("2")
+        second.expect("User: ")
+        refused = "got 2" not in second.before
+        for child in (first, second):
+            child.sendline("/exit")
+            child.expect(pexpect.EOF)
+    finally:
+        first.close(force=True)
+        if second is not None:
+            second.close(force=True)
+    code = (
+        "from autograms import Autogram\nimport mybot\n"
+        "a = Autogram(root_function=mybot.chatbot, test_mode=True)\n"
+        "print(a.load('cc.txt').extract_full_conv_history())\n"
+    )
+    out = python_in(folder, code, folder / "home")
+    assert out.returncode == 0, out.stderr
+    assert refused or "got 1" in out.stdout, out.stdout
+
+
+def test_terminal_run_saves_offers_to_continue_and_state_shows_the_edited_line(folder):
+    import pexpect
+
+    env = cli_env(folder / "home")
+    args = ["run", "mybot.py", "--test-mode"]
+    child = pexpect.spawn(AUTOGRAMS, args, cwd=str(folder), env=env, encoding="utf-8", timeout=30)
+    try:
+        child.expect("User: ")
+        child.sendline("Ada")
+        child.expect("User: ")
+        child.sendintr()  # Ctrl-C at the prompt leaves
+        child.expect(pexpect.EOF)
+        assert "to continue it: autograms run mybot.py" in child.before
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    saved = list((folder / "home" / ".cache" / "autograms" / "sessions").glob("mybot*.session"))
+    assert len(saved) == 1
+    (folder / "mybot.py").write_text("# one\n# two\n" + NAME_BOT)
+    child = pexpect.spawn(AUTOGRAMS, args, cwd=str(folder), env=env, encoding="utf-8", timeout=30)
+    try:
+        child.expect(r"continue it.*\? ")
+        child.sendline("y")
+        child.expect("User: ")
+        assert "Hello Ada. Number?" in child.before
+        child.sendline("/state")
+        child.expect("User: ")
+        assert "mybot.py:10)" in child.before and "'num'" in child.before
+        child.sendline("/exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)

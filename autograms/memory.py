@@ -392,6 +392,17 @@ class SerializableMemory:
         self.saved_logs[where] = (count, size)
 
 
+def conversation_history(entries: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
+    """Every user and agent message among log `entries`, in order."""
+    history = []
+    for entry in entries:
+        if entry["entry_type"] == "user_reply" and entry["user_reply"]:
+            history.append({"role": "user", "content": entry["user_reply"]})
+        elif entry["entry_type"] == "agent_reply":
+            history.append({"role": "assistant", "content": entry["reply"]})
+    return history
+
+
 class MemoryObject(SerializableMemory):
     """One session of a program: its conversation, globals, log and checkpoint.
 
@@ -532,13 +543,7 @@ class MemoryObject(SerializableMemory):
     def extract_full_conv_history(self) -> list[dict[str, str]]:
         """Every user and agent message of the session in order, whatever the scopes (read
         from the log)."""
-        history = []
-        for entry in self.model_turns:
-            if entry["entry_type"] == "user_reply" and entry["user_reply"]:
-                history.append({"role": "user", "content": entry["user_reply"]})
-            elif entry["entry_type"] == "agent_reply":
-                history.append({"role": "assistant", "content": entry["reply"]})
-        return history
+        return conversation_history(self.model_turns)
 
     def live_state(self) -> SessionState:
         """The state to save: each level's turns cut to what a prompt could still include."""

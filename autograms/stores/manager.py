@@ -9,9 +9,12 @@ import time
 import uuid
 from typing import Any
 
+from .. import session
+from .._errors import SessionCodeError
 from ..autogram import Autogram
+from ..memory import conversation_history
 from .base import Store
-from .errors import SessionExistsError, SessionNotFoundError
+from .errors import SessionExistsError, SessionNotFoundError, StoredSessionError
 from .inputs import check_id
 from .records import SessionRecord, SessionView, WaitPoint
 from .runner import restore
@@ -54,7 +57,12 @@ class Sessions:
     def get(self, session_id: str, *, owner: str | None = None) -> SessionView:
         """The session with its history, where its program waits and its token usage."""
         record = self.record(session_id, owner=owner)
-        memory = restore(self.autogram, self.store, record)
+        try:
+            memory = restore(self.autogram, self.store, record)
+        except StoredSessionError as error:
+            if not isinstance(error.__cause__, SessionCodeError):
+                raise
+            return self._refused_view(record)  # kept for the old code: still viewable
         waiting = [
             WaitPoint(f"{frame.module}.{frame.qualname}", frame.lineno, frame.label)
             for frame in self.autogram.pending_frames(memory)
@@ -68,6 +76,26 @@ class Sessions:
             history=memory.extract_full_conv_history(),
             waiting=waiting,
             usage=self.store.token_usage(session_id),
+        )
+
+    def _refused_view(self, record: SessionRecord) -> SessionView:
+        """The view of a session the code now loaded refuses (a deploy kept it for the old
+        code): its history from the log, where it waits from the snapshot's header (nothing
+        is unpickled)."""
+        envelope = session.decode(record.blob, key=self._key())
+        waiting = [
+            WaitPoint(f"{frame.module}.{frame.qualname}", frame.lineno, frame.label)
+            for frame in session.paused_frames(envelope.snapshot)
+        ]
+        return SessionView(
+            id=record.id,
+            owner=record.owner,
+            version=record.version,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            history=conversation_history(self.store.read_log(record.id, record.version)),
+            waiting=waiting,
+            usage=self.store.token_usage(record.id),
         )
 
     def log(self, session_id: str, *, owner: str | None = None) -> list[dict[str, Any]]:
@@ -103,8 +131,34 @@ class Sessions:
     ) -> None:
         """Write the session to a session file (and its log to ``<path>.log``), as
         `Autogram.save` does: `Autogram.load(path)` continues it."""
-        memory = restore(self.autogram, self.store, self.record(session_id, owner=owner))
+        record = self.record(session_id, owner=owner)
+        try:
+            memory = restore(self.autogram, self.store, record)
+        except StoredSessionError as error:
+            if not isinstance(error.__cause__, SessionCodeError):
+                raise
+            self._export_refused(record, path)  # kept for the old code: its file, as stored
+            return
         self.autogram.save(path, memory)
+
+    def _export_refused(self, record: SessionRecord, path: str | os.PathLike[str]) -> None:
+        """The session file of a session the code now loaded refuses, written from its blob
+        and log as they are (nothing is unpickled): the old code's `load` continues it."""
+        key = self._key()
+        envelope = session.decode(record.blob, key=key)
+        entries = self.store.read_log(record.id, record.version)
+        size = session.write_log(path, entries)
+        text = session.encode(
+            envelope.snapshot,
+            key=key,
+            program=envelope.program,
+            log_file=(len(entries), size),
+            log_digest=session.log_digest_of(path, size) if key is not None else None,
+        )
+        session.write_file(path, text)
+
+    def _key(self) -> bytes | None:
+        return session.session_key(self.autogram.config.session_key)
 
     def import_file(
         self,

@@ -120,12 +120,6 @@ def test_restart_restarts_a_session_whose_saved_class_was_removed(bot, store_of_
 
 
 @pytest.mark.parametrize("what", ["get", "export_file"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="after a deploy, Sessions.get (history, where it waits) and export_file raise "
-    "StoredSessionError for a session the new code refuses: a conversation kept for the old "
-    "code cannot be inspected or exported",
-)
 def test_a_refused_session_can_still_be_viewed_and_exported(bot, store_of_three, tmp_path, what):
     url, ids = store_of_three
     new = bot(NEW, key=KEY)

@@ -40,7 +40,13 @@ def reply(text: str, data: Any = None, ADDRESS: str | None = None) -> str:  # no
     """
     memory = require_memory("reply()")
     memory.check_may_pause("reply()")
-    memory.log_chat_turn(str(text), address=ADDRESS, function=_program_function())
+    position = code_position()  # the bot line that replied, through however many helpers
+    memory.log_chat_turn(
+        str(text),
+        address=ADDRESS,
+        function=None if position is None else position["function_name"],
+        line=None if position is None else position["line_number"],
+    )
     return _frames.pause(ReplyPayload(str(text), data, ADDRESS))
 
 
@@ -75,9 +81,3 @@ def location(ADDRESS: str | None = None) -> None:  # noqa: N803
     if ADDRESS is not None:
         memory = require_memory("location()")
         memory.set_node(ADDRESS)
-
-
-def _program_function() -> str | None:
-    """Qualified name of the bot function that replied (through however many helpers)."""
-    position = code_position()
-    return None if position is None else position["function_name"]

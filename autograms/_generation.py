@@ -333,8 +333,9 @@ def thought_decision_chain(
 ) -> Result[list[str]]:
     """Answers to a chain of prompts in one structured call, each seeing the ones before.
 
-    Items are prompts (free-text answers) or ``{"question": ..., "choices": [...]}``
-    decisions, whose answers are the chosen choice texts.
+    Items are prompts (free-text answers; also ``{"type": "thought", "prompt": ...}``) or
+    ``{"question": ..., "choices": [...]}`` decisions (``"type": "decision"`` optional), whose
+    answers are the chosen choice texts.
     """
     steps = [_chain_step(i, item) for i, item in enumerate(chain, 1)]
     spec = _object_spec("chain", {step.key: step.schema for step in steps})
@@ -349,6 +350,8 @@ def _chain_step(index: int, item: str | Mapping[str, Any]) -> _Step:
     key = f"step_{index}"
     if isinstance(item, str):
         return _Step(key, item, {"type": "string"})
+    if item.get("type") == "thought":  # AutoGRAMS' documented {"type": "thought", "prompt": ...}
+        return _Step(key, item["prompt"], {"type": "string"})
     question, choices = item["question"], tuple(item.get("choices") or ())
     if not choices:
         return _Step(key, question, {"type": "string"})

@@ -139,7 +139,8 @@ class AutogramConfig:
     #: reply_suffix's instruction, with <instruction> standing for the required text
     #: (None: built-in wording)
     reply_suffix_inst_conversion: str | None = None
-    #: port of the local server for "proxy"/"huggingface_tgi" (http://localhost:PORT/v1)
+    #: port of the local server for "proxy"/"huggingface_tgi" (http://localhost:PORT/v1); the
+    #: ports also take a string of digits ("8080"), as AutoGRAMS' scripts pass them
     chatbot_proxy_port: int = 8080
     #: port of a separate local server for decisions (None: the chat server)
     classifier_proxy_port: int | None = None
@@ -280,6 +281,9 @@ def _check_numbers(config: AutogramConfig) -> None:
         _check_int(config, name, 1)
     _check_int(config, "default_transition_context", 0)
     for name in ("chatbot_proxy_port", "classifier_proxy_port", "embedding_proxy_port"):
+        port = getattr(config, name)
+        if isinstance(port, str) and port.isascii() and port.isdigit():
+            setattr(config, name, int(port))  # AutoGRAMS' run_autogram.py passes argparse strings
         _check_int(config, name, 1, optional=name != "chatbot_proxy_port")
         port = getattr(config, name)
         if port is not None and port > 65535:

@@ -581,8 +581,9 @@ class SimpleMemory(MemoryObject):
 
 class MemoryDict(MutableMapping):
     """AutoGRAMS' ``memory_dict``: a view of a session's state keys, its log under
-    ``"model_turns"`` (a copy: assign a list to replace the log) and any other key a program
-    or run loop sets (saved with the session)."""
+    ``"model_turns"`` (a copy: assign a list to replace the log), where it is paused under
+    ``"stack"`` (read-only, not listed) and any other key a program or run loop sets (saved
+    with the session)."""
 
     def __init__(self, memory: SerializableMemory) -> None:
         self._memory = memory
@@ -590,6 +591,8 @@ class MemoryDict(MutableMapping):
     def __getitem__(self, key: str) -> Any:
         if key == "model_turns":
             return self._memory.model_turns
+        if key == "stack":  # AutoGRAMS' run/debug scripts print stack[-1]["line_number"]
+            return _stack(self._memory)
         state = self._memory.state
         if key == "turn_stack":  # as AutoGRAMS has it: turns in plain lists
             levels = self._memory._levels if isinstance(self._memory, MemoryObject) else ()
@@ -636,6 +639,19 @@ class MemoryDict(MutableMapping):
         """A copy of the session as a plain dict (what ``MemoryObject(memory_dict=...)``
         takes to start an independent session from here)."""
         return {key: copy.deepcopy(value, memo) for key, value in self.items()}
+
+
+def _stack(memory: SerializableMemory) -> list[dict[str, Any]]:
+    """Where the program is paused, outermost frame first, in AutoGRAMS' ``stack`` form."""
+    return [
+        {
+            "function_name": frame.qualname,
+            "line_number": frame.lineno,
+            "address": frame.label,
+            "locals": frame.locals,
+        }
+        for frame in memory.pending_frames()
+    ]
 
 
 def _current_memory_or_fail() -> MemoryObject:

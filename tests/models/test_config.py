@@ -95,6 +95,8 @@ def test_banned_phrases_default_selects_the_autograms_list():
         ("chatbot_max_input_len", 0),
         ("chatbot_proxy_port", 70000),
         ("embedding_proxy_port", 0),
+        ("chatbot_proxy_port", "80a"),
+        ("classifier_proxy_port", "70000"),
         ("request_timeout", 0),
         ("base_url", "localhost:8080"),
         ("classifier_base_url", "ftp://x"),

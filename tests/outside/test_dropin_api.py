@@ -120,10 +120,6 @@ def test_per_call_model_settings_work_on_every_helper_in_test_mode():
     assert text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="thought_decision_chain raises KeyError 'question' on the documented {'type': 'thought', 'prompt': ...} item",
-)
 def test_thought_decision_chain_accepts_documented_thought_and_decision_items():
     RESULTS.clear()
     autogram = Autogram(root_function=thought_decision_bot, test_mode=True)
@@ -153,10 +149,6 @@ def test_model_turns_and_history_are_complete_after_round_trips():
     assert history[0] == {"role": "assistant", "content": "first"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="agent_reply entries of memory_dict['model_turns'] carry line_number None (AutoGRAMS logs the reply's line)",
-)
 def test_agent_reply_log_entries_carry_the_line_number_of_the_reply():
     autogram = Autogram(root_function=three_replies, test_mode=True)
     _text, memory = autogram.reply()
@@ -176,10 +168,6 @@ def test_run_loop_value_saved_in_memory_dict_survives_a_round_trip():
     assert memory.memory_dict["user_reply_to_save"] == "saved message"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="memory_dict has no 'stack': run_autogram.py and debug_autogram.py print memory_dict['stack'][-1]['line_number'] every turn (KeyError)",
-)
 def test_memory_dict_stack_names_the_line_the_reply_came_from():
     autogram = Autogram(root_function=three_replies, test_mode=True)
     text, memory = autogram.reply()
@@ -267,10 +255,6 @@ def test_api_keys_in_run_autogram_form_are_accepted():
     assert text == "one"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AutogramConfig refuses a port given as a string ('8080'), as run_autogram.py passes --proxy_port (argparse type=str)",
-)
 def test_config_takes_proxy_ports_as_run_autogram_passes_them():
     from autograms import AutogramConfig
 
@@ -288,6 +272,7 @@ def test_config_takes_proxy_ports_as_run_autogram_passes_them():
         chatbot_generation_args={"temperature": 0.7, "frequency_penalty": 0.5},
     )
     Autogram(root_function=three_replies, autogram_config=config)
+    assert (config.chatbot_proxy_port, config.embedding_proxy_port) == (8080, 8081)
 
 
 def test_config_takes_every_documented_parameter_and_run_autogram_settings():

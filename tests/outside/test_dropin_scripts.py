@@ -55,10 +55,6 @@ def _python(args, cwd, stub, timeout=120):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="debug_autogram.py (the original's test-mode script) fails on its first turn: memory_dict['stack'] KeyError",
-)
 def test_original_debug_script_simulates_users(original):
     done = _python(
         [

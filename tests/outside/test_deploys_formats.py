@@ -92,11 +92,6 @@ def test_a_session_of_another_python_at_an_unlabelled_pause_is_refused(xpy_autog
 
 
 @pytest.mark.parametrize("other", OTHER_PYTHONS)
-@pytest.mark.xfail(
-    strict=True,
-    reason="a session of another Python paused at an unlabelled call is refused with reason "
-    "'code changed' though the code is the same; the labelled ones say 'other Python version'",
-)
 def test_refusing_another_pythons_session_names_the_python_not_a_code_change(xpy_autogram, other):
     text = (XPY / f"unlabelled.py{other}.session").read_text()
     check = check_session(xpy_autogram, text)

@@ -53,7 +53,13 @@ from bytecode.instr import (
     opcode_has_argument,
 )
 
-from .versions import PY312, PY313
+from .versions import (
+    CACHE_COUNTS_BY_NAME,
+    COMPARE_ARG_HAS_BOOL_BIT,
+    COMPARE_ARG_SHIFT,
+    HAS_LOCAL_SUPERINSTRUCTIONS,
+    LOCAL_OPS_INDEX_CELLS,
+)
 
 _EXTENDED_ARG: Final = _opcode.opmap["EXTENDED_ARG"]
 _CACHE: Final = _opcode.opmap["CACHE"]
@@ -65,7 +71,7 @@ _JUMP_PASSES: Final = 10
 
 
 def _cache_count(op: int) -> int:
-    if PY313:
+    if CACHE_COUNTS_BY_NAME:
         return dis._inline_cache_entries.get(_opcode.opname[op], 0)
     return dis._inline_cache_entries[op]
 
@@ -229,7 +235,7 @@ class _Decoder:
         self.cells = varnames + [CellVar(n) for n in code.co_cellvars if n not in varnames]
         #: What a local index names: 3.13's LOAD_FAST also reads cells and free variables.
         self.locals = varnames
-        if PY313:
+        if LOCAL_OPS_INDEX_CELLS:
             self.locals = self.cells + [FreeVar(n) for n in code.co_freevars if n not in varnames]
         self.instructions = _read_instructions(code)
         entries = exception_entries(code)
@@ -419,17 +425,18 @@ def _jump_target(offset: int, op: int, arg: int, size: int) -> int:
 
 
 def _compare_from_arg(arg: int) -> int:
-    if PY313:  # low 4 bits cache a mask, bit 4 asks for a bool result
-        return (arg >> 5) + (16 if arg & 16 else 0)
-    return arg >> 4 if PY312 else arg
+    """The comparison (with 3.13's bool bit as 16) of a COMPARE_OP oparg; the mask is dropped."""
+    value = arg >> COMPARE_ARG_SHIFT
+    return value + (16 if COMPARE_ARG_HAS_BOOL_BIT and arg & 16 else 0)
 
 
 def _compare_to_arg(compare: Compare) -> int:
-    if PY313:
-        return compare._get_mask() + ((compare.value & 0b1111) << 5) + (compare.value & 16)
-    if PY312:
-        return compare._get_mask() + (compare.value << 4)
-    return compare.value
+    if not COMPARE_ARG_SHIFT:
+        return compare.value
+    if not COMPARE_ARG_HAS_BOOL_BIT:
+        return compare._get_mask() + (compare.value << COMPARE_ARG_SHIFT)
+    value = compare.value & 0b1111
+    return compare._get_mask() + (value << COMPARE_ARG_SHIFT) + (compare.value & 16)
 
 
 def _new_instr(name: str, arg: Any, location: InstrLocation) -> Instr:
@@ -477,7 +484,7 @@ def assemble(items: list, shape: Shape, *, stacksize: int, fuse: bool = False) -
     them, both locals numbered below 16. `bytecode` 0.19.1 mis-encodes those (pitfall P1),
     which is why `decode` splits them; this assembler encodes them itself.
     """
-    return _Assembler(shape, fuse=fuse and PY313).run(items, stacksize)
+    return _Assembler(shape, fuse=fuse and HAS_LOCAL_SUPERINSTRUCTIONS).run(items, stacksize)
 
 
 # (first op, second op) -> superinstruction (3.13)
@@ -612,10 +619,10 @@ class _Assembler:
     def _variable(self, kind: int, arg: Any) -> int:
         if isinstance(arg, str) and kind == ARG_LOCAL:
             return self.tables.varname(arg)
-        if isinstance(arg, CellVar) and (kind == ARG_FREE or PY313):
+        if isinstance(arg, CellVar) and (kind == ARG_FREE or LOCAL_OPS_INDEX_CELLS):
             self.variables[len(self.ops)] = True
             return self.shape.cellvars.index(arg.name)
-        if isinstance(arg, FreeVar) and (kind == ARG_FREE or PY313):
+        if isinstance(arg, FreeVar) and (kind == ARG_FREE or LOCAL_OPS_INDEX_CELLS):
             self.variables[len(self.ops)] = False
             return self.shape.freevars.index(arg.name)
         raise TypeError(f"bad variable argument {arg!r}")

@@ -76,6 +76,18 @@ LOAD_CELL_OBJECT: Final = "LOAD_FAST" if PY313 else "LOAD_CLOSURE"
 # placing regions around calls must too.
 CALLER_LASTI_AT_LAST_CACHE: Final = not PY313
 
+# How `dis` keys its inline-cache counts: by opcode name on 3.13, by opcode number before.
+CACHE_COUNTS_BY_NAME: Final = PY313
+# 3.13's local-variable instructions (LOAD_FAST, STORE_FAST ...) also index cells and free
+# variables; before, only the *_DEREF/LOAD_CLOSURE family does (see LOAD_CELL_OBJECT).
+LOCAL_OPS_INDEX_CELLS: Final = PY313
+# 3.13 fuses adjacent local loads/stores into superinstructions (LOAD_FAST_LOAD_FAST ...).
+HAS_LOCAL_SUPERINSTRUCTIONS: Final = PY313
+# COMPARE_OP's oparg: 3.11 the comparison alone; 3.12 the comparison above a 4-bit mask; 3.13
+# the comparison above the mask and bit 4, which asks for a bool result.
+COMPARE_ARG_SHIFT: Final = 5 if PY313 else 4 if PY312 else 0
+COMPARE_ARG_HAS_BOOL_BIT: Final = PY313
+
 # Where a frame's caller is, in the interpreter's own frame structs (read at a pause to tell a
 # frame pushed by its caller's call instruction from one called by C code in between):
 # PyFrameObject.f_frame, then in the _PyInterpreterFrame it points to, f_code (3.13:

@@ -206,3 +206,27 @@ def test_terminal_run_saves_offers_to_continue_and_state_shows_the_edited_line(f
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
+
+
+def test_debug_finds_the_raise_behind_a_string_the_bot_compares_with_and_replays_it(folder):
+    done = run_cli(["debug", "mybot.py", "--runs", "5", "--turns", "4"], folder, folder / "home")
+    assert done.returncode == 1
+    out = done.stdout.decode() + done.stderr.decode()
+    assert "ValueError: kaboom" in out and "user message: 'boom'" in out
+    assert "1 of 1 labels reached" in out
+    replay = out.split("replay: ", 1)[1].split("\n", 1)[0].split()
+    assert replay[:2] == ["autograms", "debug"]
+    again = run_cli(replay[1:], folder, folder / "home")
+    assert again.returncode == 1
+    assert b"ValueError: kaboom" in again.stdout + again.stderr
+
+
+def test_readme_first_program_runs_as_written(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "first.py").write_text(block + "\nprint(repr(text))\n")
+    out = python_in(tmp_path, "import runpy; runpy.run_path('first.py')", tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() not in ("", "None"), out.stdout

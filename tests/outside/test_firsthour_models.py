@@ -158,3 +158,29 @@ def test_readme_shows_how_an_autogram_config_reaches_an_autogram():
 )
 def test_readme_names_the_exception_a_failed_model_call_raises():
     assert "ModelCallError" in readme_text()
+
+
+@pytest.mark.parametrize("server", ["400schema"], indirect=True)
+def test_refused_form_notice_goes_to_stderr_only_with_v_never_to_the_conversation(
+    tmp_path, bot, server
+):
+    import subprocess
+
+    (tmp_path / "home").mkdir()
+    outputs = []
+    for verbose in ([], ["-v"]):
+        done = subprocess.run(
+            [AUTOGRAMS, "run", f"{bot.__name__}.py", "--base-url", server.url, "--model", "m"]
+            + ["--timeout", "5", "--session", "n.txt", "--new", *verbose],
+            cwd=tmp_path,
+            env=cli_env(tmp_path / "home"),
+            input=b"hi\n",
+            capture_output=True,
+            timeout=30,
+        )
+        assert done.returncode == 0, done.stderr
+        assert b"True True True" in done.stdout
+        assert b"rejected" not in done.stdout
+        outputs.append(done.stderr)
+    assert b"rejected" not in outputs[0]
+    assert b"rejected structured output form json_schema" in outputs[1]

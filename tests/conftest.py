@@ -27,6 +27,7 @@ ONE_PYTHON_PATHS = (
     "visual",
     "test_benchmarks_smoke.py",
     "test_packaging.py",
+    "test_lint.py",
     "outside/test_serve_",
     "outside/test_stores_",
 )

@@ -38,7 +38,11 @@ def test_thousand_sessions_on_eight_threads_stay_apart() -> None:
     assert not errors, errors[0]
     for number, memory in sessions.items():
         state = memory.memory_dict
-        assert state["persistent_globals"].get("tests.dialog.bots.globals_bot", {"values": {}})[
-            "values"].get("basket", []) == expected[number]
+        assert (
+            state["persistent_globals"]
+            .get("tests.dialog.bots.globals_bot", {"values": {}})["values"]
+            .get("basket", [])
+            == expected[number]
+        )
         assert state["user_globals"]["tests.dialog.bots.globals_bot"]["visits"] == 1
     assert globals_bot.basket == [] and globals_bot.total == 0  # the module's own values

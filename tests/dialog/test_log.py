@@ -17,8 +17,12 @@ MESSAGES = ["yes", "tell me about AI", "and the weather?", "thanks", "bye", "wha
 
 
 def autogram(**config) -> Autogram:
-    return Autogram(root_function=simple_example.chatbot,
-                    autogram_config=AutogramConfig(**config), test_mode=True, seed=5)
+    return Autogram(
+        root_function=simple_example.chatbot,
+        autogram_config=AutogramConfig(**config),
+        test_mode=True,
+        seed=5,
+    )
 
 
 def round_trip(bot: Autogram, memory, how: str, tmp_path: Path):
@@ -63,8 +67,15 @@ def test_model_entries_carry_token_usage_as_autograms_logs_it() -> None:
     calls = [e for e in memory.memory_dict["model_turns"] if "usage_log" in e]
     assert calls and all(e["entry_type"] == "model" for e in calls)
     for entry in calls:
-        assert {"output", "function_name", "function_inputs", "code_position", "usage_log",
-                "supervisor_info", "timestamp"} <= set(entry)
+        assert {
+            "output",
+            "function_name",
+            "function_inputs",
+            "code_position",
+            "usage_log",
+            "supervisor_info",
+            "timestamp",
+        } <= set(entry)
         usage = entry["usage_log"]
         assert usage["model"] == entry["model"]
         assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
@@ -127,7 +138,9 @@ def test_a_changed_log_is_refused_when_it_is_read(signed: bool, damage: str) -> 
     assert caught.value.reason == ("tampered" if signed else "damaged")
 
 
-def test_the_log_of_a_saved_file_is_read_only_up_to_the_session_it_belongs_to(tmp_path: Path) -> None:
+def test_the_log_of_a_saved_file_is_read_only_up_to_the_session_it_belongs_to(
+    tmp_path: Path,
+) -> None:
     bot = autogram()
     path = tmp_path / "session"
     _, memory = bot.reply()
@@ -147,13 +160,15 @@ def test_the_log_of_a_saved_file_is_read_only_up_to_the_session_it_belongs_to(tm
 def test_a_log_read_back_in_pieces_equals_the_log_written_whole() -> None:
     rng = random.Random(7)
     for _ in range(50):
-        entries = [{"entry_type": "user_reply", "user_reply": "é" * rng.randrange(5), "n": i}
-                   for i in range(rng.randrange(20))]
+        entries = [
+            {"entry_type": "user_reply", "user_reply": "é" * rng.randrange(5), "n": i}
+            for i in range(rng.randrange(20))
+        ]
         log = ConversationLog()
         position = 0
         while position < len(entries):
             step = rng.randrange(1, 5)
-            log.extend(entries[position:position + step])
+            log.extend(entries[position : position + step])
             position += step
             if rng.random() < 0.5:
                 encoded = log.encode()

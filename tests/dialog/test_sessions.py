@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def autogram(bot=failing_bot, **config) -> Autogram:
-    return Autogram(root_function=bot.chatbot, autogram_config=AutogramConfig(**config),
-                    test_mode=True, seed=1)
+    return Autogram(
+        root_function=bot.chatbot, autogram_config=AutogramConfig(**config), test_mode=True, seed=1
+    )
 
 
 def test_failed_turn_raises_and_leaves_the_memory_as_it_was() -> None:
@@ -82,9 +83,10 @@ def test_a_session_of_another_release_in_this_format_loads() -> None:
     bot = autogram()
     _, memory = bot.reply()
     text = _rewrite_header(bot.serialize(memory), lambda h: h.update(library="0.0.1"))
-    assert bot.reply("hi", memory_object=bot.deserialize(text))[0] == bot.reply(
-        "hi", memory_object=memory
-    )[0]
+    assert (
+        bot.reply("hi", memory_object=bot.deserialize(text))[0]
+        == bot.reply("hi", memory_object=memory)[0]
+    )
 
 
 def test_each_paused_frame_is_named_once_in_the_readable_part_of_a_session() -> None:
@@ -95,7 +97,14 @@ def test_each_paused_frame_is_named_once_in_the_readable_part_of_a_session() -> 
     frames, _ = wire.read(state_part)
     fingerprint = frames[0].fingerprint.encode()
     assert (header_part + state_part).count(fingerprint) == 1
-    assert set(json.loads(header_part)) == {"format", "library", "python", "program", "signed", "log"}
+    assert set(json.loads(header_part)) == {
+        "format",
+        "library",
+        "python",
+        "program",
+        "signed",
+        "log",
+    }
 
 
 def test_a_damaged_unsigned_session_is_refused_when_read(tmp_path: Path) -> None:
@@ -208,8 +217,9 @@ _SAVER = textwrap.dedent(
 
 def test_a_save_killed_halfway_leaves_the_previous_session(tmp_path: Path) -> None:
     path = tmp_path / "session.txt"
-    process = subprocess.Popen([sys.executable, "-c", _SAVER, str(path)], cwd=ROOT,
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SAVER, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout.readline().strip() == "saved"
     assert process.stdout.readline().strip() == "writing"
     process.send_signal(signal.SIGKILL)
@@ -254,8 +264,13 @@ def test_code_edit_resumes_at_a_label_and_refuses_without(tmp_path: Path) -> Non
 
     def turn(text: str, message: str) -> str:
         bot_file.write_text(text)
-        result = subprocess.run([sys.executable, "-c", step, str(bot_file), str(tmp_path / "s"), message],
-                                capture_output=True, text=True, cwd=ROOT, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-c", step, str(bot_file), str(tmp_path / "s"), message],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 
@@ -270,7 +285,9 @@ def test_each_saved_file_has_the_whole_log_of_its_session(tmp_path: Path) -> Non
     first, second = tmp_path / "a", tmp_path / "b"
 
     def users(path: Path) -> list[str]:
-        return [e["user_reply"] for e in bot.load(path).model_turns if e["entry_type"] == "user_reply"]
+        return [
+            e["user_reply"] for e in bot.load(path).model_turns if e["entry_type"] == "user_reply"
+        ]
 
     _, memory = bot.reply()
     _, memory = bot.reply("ada", memory_object=memory)
@@ -316,9 +333,18 @@ def test_a_moved_bot_file_still_resumes_its_sessions(tmp_path: Path) -> None:
     outputs = []
     for folder, message in (("one", "-"), ("two", "hello")):
         result = subprocess.run(
-            [sys.executable, "-c", step, str(tmp_path / folder / "movable_bot.py"),
-             str(tmp_path / "session"), message],
-            capture_output=True, text=True, cwd=ROOT, timeout=60,
+            [
+                sys.executable,
+                "-c",
+                step,
+                str(tmp_path / folder / "movable_bot.py"),
+                str(tmp_path / "session"),
+                message,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
         )
         assert result.returncode == 0, result.stderr
         outputs.append(result.stdout.strip())

@@ -55,7 +55,9 @@ class Case:
     expected: list | None = None
 
 
-def expect(*steps: Any, result: Any = None, raised: str | None = None, out: dict | None = None) -> list:
+def expect(
+    *steps: Any, result: Any = None, raised: str | None = None, out: dict | None = None
+) -> list:
     """Spell out a transcript: each step is the payload of a pause; `out` maps a turn index to
     what that turn printed."""
     out = out or {}

@@ -40,13 +40,37 @@ _SKIPPED_DIRECTORIES = {"site-packages", "test", "tests", "idle_test", "__pycach
 CHUNKS = 12
 
 TEMPLATE_ATTRIBUTES = (
-    "argcount", "posonlyargcount", "kwonlyargcount", "flags", "first_lineno", "name",
-    "qualname", "filename", "docstring", "argnames", "cellvars", "freevars",
+    "argcount",
+    "posonlyargcount",
+    "kwonlyargcount",
+    "flags",
+    "first_lineno",
+    "name",
+    "qualname",
+    "filename",
+    "docstring",
+    "argnames",
+    "cellvars",
+    "freevars",
 )
 CODE_ATTRIBUTES = (
-    "co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals", "co_stacksize",
-    "co_flags", "co_code", "co_names", "co_varnames", "co_filename", "co_name", "co_qualname",
-    "co_firstlineno", "co_linetable", "co_exceptiontable", "co_freevars", "co_cellvars",
+    "co_argcount",
+    "co_posonlyargcount",
+    "co_kwonlyargcount",
+    "co_nlocals",
+    "co_stacksize",
+    "co_flags",
+    "co_code",
+    "co_names",
+    "co_varnames",
+    "co_filename",
+    "co_name",
+    "co_qualname",
+    "co_firstlineno",
+    "co_linetable",
+    "co_exceptiontable",
+    "co_freevars",
+    "co_cellvars",
 )
 
 
@@ -87,8 +111,9 @@ def reference_assemble(
 
 def flatten(items: list) -> list:
     """Items as plain values: labels and regions by position, constants by `const_key`."""
-    where = {id(item): index for index, item in enumerate(items)
-             if isinstance(item, (Label, TryBegin))}
+    where = {
+        id(item): index for index, item in enumerate(items) if isinstance(item, (Label, TryBegin))
+    }
     flat = []
     for item in items:
         if isinstance(item, Instr):
@@ -118,7 +143,8 @@ def _argument(instr: Instr, where: dict[int, int]) -> tuple:
 def decoding_differences(ours: Bytecode, reference: Bytecode) -> list[str]:
     problems = [
         f"{name}: {getattr(ours, name)!r} vs. expected {getattr(reference, name)!r}"
-        for name in TEMPLATE_ATTRIBUTES if getattr(ours, name) != getattr(reference, name)
+        for name in TEMPLATE_ATTRIBUTES
+        if getattr(ours, name) != getattr(reference, name)
     ]
     if type(ours) is not type(reference):
         problems.append(f"type {type(ours).__name__} vs. expected {type(reference).__name__}")
@@ -135,7 +161,8 @@ def decoding_differences(ours: Bytecode, reference: Bytecode) -> list[str]:
 def code_differences(ours: types.CodeType, reference: types.CodeType) -> list[str]:
     problems = [
         f"{name}: {getattr(ours, name)!r} vs. expected {getattr(reference, name)!r}"
-        for name in CODE_ATTRIBUTES if getattr(ours, name) != getattr(reference, name)
+        for name in CODE_ATTRIBUTES
+        if getattr(ours, name) != getattr(reference, name)
     ]
     if [const_key(c) for c in ours.co_consts] != [const_key(c) for c in reference.co_consts]:
         problems.append(f"co_consts: {ours.co_consts!r} vs. expected {reference.co_consts!r}")
@@ -221,7 +248,9 @@ def test_many_locals_and_cells_are_numbered_alike() -> None:
         + "".join(f"    {name} = {n}\n" for n, name in enumerate(names))
         + "    c = 1\n"
         + "    def inner():\n        return a + c + v299\n"
-        + "    return inner, " + " + ".join(names[-5:]) + "\n"
+        + "    return inner, "
+        + " + ".join(names[-5:])
+        + "\n"
     )
     namespace: dict = {}
     exec(compile(source, "<locals>", "exec"), namespace)
@@ -238,8 +267,9 @@ def test_assembly_refuses_what_the_engine_never_emits() -> None:
     handler = Label()
     region = TryBegin(handler, push_lasti=False)  # no stack depth
     with pytest.raises(ValueError):
-        codec.assemble([region, Instr("NOP"), TryEnd(region), handler, Instr("NOP")], shape,
-                       stacksize=1)
+        codec.assemble(
+            [region, Instr("NOP"), TryEnd(region), handler, Instr("NOP")], shape, stacksize=1
+        )
     region = TryBegin(handler, push_lasti=False, stack_depth=0)  # never closed
     with pytest.raises(ValueError):
         codec.assemble([region, Instr("NOP"), handler, Instr("NOP")], shape, stacksize=1)
@@ -301,15 +331,21 @@ ENGINE_MODULES = sorted(
     f"tests.engine.cases.{path.stem}"
     for path in (ROOT / "tests" / "engine" / "cases").glob("*.py")
     if not path.stem.startswith("_")
-) + ["tests.engine.programs.attached", "tests.engine.programs.hooked",
-     "tests.engine.programs.routed"]
+) + [
+    "tests.engine.programs.attached",
+    "tests.engine.programs.hooked",
+    "tests.engine.programs.routed",
+]
 
 
 @pytest.mark.parametrize("module", ENGINE_MODULES)
 def test_codec_equals_bytecode_on_instrumented_code(module: str) -> None:
     result = subprocess.run(
         [sys.executable, "-c", _ENGINE_SCRIPT, module],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-6000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -347,7 +383,8 @@ def by_line(items) -> list:
     keeps one position (its first half's), as CPython's compiler does."""
     return [
         entry[:4] + (entry[4].lineno if entry[4] is not None else None,)
-        if entry[0] == "instr" else entry
+        if entry[0] == "instr"
+        else entry
         for entry in flatten(list(items))
     ]
 

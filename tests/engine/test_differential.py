@@ -17,7 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CASE_MODULES = sorted(
-    path.stem for path in (ROOT / "tests" / "engine" / "cases").glob("*.py")
+    path.stem
+    for path in (ROOT / "tests" / "engine" / "cases").glob("*.py")
     if not path.stem.startswith("_")
 )
 
@@ -38,7 +39,11 @@ def transcript(module: str, name: str, mode: str) -> list:
         env["AG_ENGINE_MODE"] = "reference"
     result = subprocess.run(
         [sys.executable, "-m", "tests.engine.harness", "run", module, name, mode],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
     )
     assert result.returncode == 0, (
         f"{mode} run of {module}.{name} exited with {result.returncode}\n"

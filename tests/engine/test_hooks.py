@@ -27,8 +27,15 @@ def test_leave_sees_the_exception_that_leaves_the_frame() -> None:
 def test_returnto_leaves_the_frames_in_between_but_not_the_target() -> None:
     assert _frames.run(hooked.outer).value == "done"
     assert hooked.EVENTS == [
-        ("enter", "outer"), ("enter", "jumper"), ("enter", "leaf"), ("marker",),
-        ("leave", "leaf", "JumpSignal"), ("leave", "jumper", "JumpSignal"),
-        ("enter", "jumper"), ("enter", "leaf"), ("leave", "leaf", None),
-        ("leave", "jumper", None), ("leave", "outer", None),
+        ("enter", "outer"),
+        ("enter", "jumper"),
+        ("enter", "leaf"),
+        ("marker",),
+        ("leave", "leaf", "JumpSignal"),
+        ("leave", "jumper", "JumpSignal"),
+        ("enter", "jumper"),
+        ("enter", "leaf"),
+        ("leave", "leaf", None),
+        ("leave", "jumper", None),
+        ("leave", "outer", None),
     ]

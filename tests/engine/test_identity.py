@@ -62,7 +62,10 @@ def step(folder: Path, source: str, reply: str, python: str = sys.executable) ->
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(folder), str(ROOT)]))
     result = subprocess.run(
         [python, "-c", _STEP, str(folder / "snapshot.bin"), reply],
-        capture_output=True, text=True, env=env, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert result.returncode == 0, f"interpreter crashed or failed:\n{result.stderr}"
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -36,6 +36,8 @@ _RUNNER = textwrap.dedent(
         print(json.dumps({"refused": False, "error": type(exc).__name__}))
     """
 )
+
+
 def refusal(name: str) -> dict:
     result = subprocess.run(
         [sys.executable, "-c", _RUNNER, name], capture_output=True, text=True, cwd=ROOT, timeout=60

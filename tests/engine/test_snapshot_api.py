@@ -146,6 +146,7 @@ def test_a_validated_header_is_checked_again_after_the_function_changes() -> Non
     _frames.load(outcome.snapshot)  # validated (and remembered)
     original = attached.keep
     try:
+
         def impostor(items):
             return items
 

@@ -12,10 +12,26 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ["textwrap", "shlex", "fnmatch", "colorsys", "difflib", "string", "json.encoder",
-           "json.decoder", "json"]
-SUITES = ["test.test_textwrap", "test.test_shlex", "test.test_fnmatch", "test.test_colorsys",
-          "test.test_difflib", "test.test_string", "test.test_json"]
+MODULES = [
+    "textwrap",
+    "shlex",
+    "fnmatch",
+    "colorsys",
+    "difflib",
+    "string",
+    "json.encoder",
+    "json.decoder",
+    "json",
+]
+SUITES = [
+    "test.test_textwrap",
+    "test.test_shlex",
+    "test.test_fnmatch",
+    "test.test_colorsys",
+    "test.test_difflib",
+    "test.test_string",
+    "test.test_json",
+]
 
 _SCRIPT = textwrap.dedent(
     """
@@ -50,7 +66,10 @@ def test_stdlib_suites_pass_with_every_function_instrumented() -> None:
         pytest.skip("this interpreter ships without the stdlib test package")
     result = subprocess.run(
         [sys.executable, "-c", _SCRIPT, ",".join(MODULES), ",".join(SUITES)],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-6000:]
     instrumented = int(result.stderr.split("instrumented", 1)[1].split()[0])

@@ -62,8 +62,15 @@ def max_stack_depth(code) -> int:
         if instruction.opcode in JUMPS:  # argval is the target offset for jumps
             effect = dis.stack_effect(instruction.opcode, instruction.arg, jump=True)
             targets.append((index_of[instruction.argval], depth + effect))
-        if instruction.opname not in ("RETURN_VALUE", "RETURN_CONST", "RERAISE", "RAISE_VARARGS",
-                                      "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT"):
+        if instruction.opname not in (
+            "RETURN_VALUE",
+            "RETURN_CONST",
+            "RERAISE",
+            "RAISE_VARARGS",
+            "JUMP_FORWARD",
+            "JUMP_BACKWARD",
+            "JUMP_BACKWARD_NO_INTERRUPT",
+        ):
             effect = dis.stack_effect(instruction.opcode, instruction.arg, jump=False)
             targets.append((n + 1, depth + effect))
         for target, new_depth in targets:
@@ -77,13 +84,18 @@ def max_stack_depth(code) -> int:
 def test_declared_stack_size_covers_real_use(info) -> None:
     for code in _codes(info):
         computed = max_stack_depth(code)
-        assert computed <= code.co_stacksize, f"{code.co_qualname}: {computed} > {code.co_stacksize}"
+        assert computed <= code.co_stacksize, (
+            f"{code.co_qualname}: {computed} > {code.co_stacksize}"
+        )
 
 
 def test_depth_oracle_agrees_with_the_compiler() -> None:
     for info in INFOS:
         assert max_stack_depth(info.original_code) <= info.original_code.co_stacksize
-        assert Bytecode.from_code(info.normal_code).compute_stacksize() <= info.normal_code.co_stacksize
+        assert (
+            Bytecode.from_code(info.normal_code).compute_stacksize()
+            <= info.normal_code.co_stacksize
+        )
 
 
 @pytest.mark.parametrize("info", INFOS, ids=lambda info: f"{info.module}.{info.qualname}")
@@ -96,8 +108,17 @@ def test_fused_superinstructions_decode_to_the_instructions_planned(info) -> Non
     assert by_line(codec.decode(info.normal_code)) == by_line(codec.decode(unfused))
 
 
-_SIGNATURE = ("co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_name",
-              "co_qualname", "co_filename", "co_firstlineno", "co_cellvars", "co_freevars")
+_SIGNATURE = (
+    "co_argcount",
+    "co_posonlyargcount",
+    "co_kwonlyargcount",
+    "co_name",
+    "co_qualname",
+    "co_filename",
+    "co_firstlineno",
+    "co_cellvars",
+    "co_freevars",
+)
 _ARGUMENT_FLAGS = 0x04 | 0x08  # CO_VARARGS | CO_VARKEYWORDS
 
 
@@ -112,7 +133,9 @@ def test_rewritten_code_has_the_original_signature_and_locals_first(info) -> Non
         ]
         assert code.co_flags & _ARGUMENT_FLAGS == original.co_flags & _ARGUMENT_FLAGS
         assert code.co_varnames[: len(original.co_varnames)] == original.co_varnames
-        assert all(name.startswith("__ag_") for name in code.co_varnames[len(original.co_varnames):])
+        assert all(
+            name.startswith("__ag_") for name in code.co_varnames[len(original.co_varnames) :]
+        )
 
 
 def test_every_case_function_was_found() -> None:

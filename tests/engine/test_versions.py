@@ -34,7 +34,9 @@ def test_real_older_interpreter_gets_the_same_clear_error() -> None:
         pytest.skip(f"{python} is not installed")
     code = "import autograms._frames"
     result = subprocess.run(
-        [str(python), "-c", code], capture_output=True, text=True,
+        [str(python), "-c", code],
+        capture_output=True,
+        text=True,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )
     assert result.returncode == 1

@@ -73,11 +73,18 @@ class Recorded:
 class FakeOpenAIServer:
     """Start with `start()` (or as a context manager); ``base_url`` ends in /v1."""
 
-    def __init__(self, dialect: str = "openai", *, api_key: str | None = None,
-                 models: tuple[str, ...] = ("fake",), send_usage: bool = True,
-                 cached_tokens: int = 0,
-                 responder: Callable[[dict[str, Any]], str | None] | None = None,
-                 token_delay: float = 0.0, first_token_delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        dialect: str = "openai",
+        *,
+        api_key: str | None = None,
+        models: tuple[str, ...] = ("fake",),
+        send_usage: bool = True,
+        cached_tokens: int = 0,
+        responder: Callable[[dict[str, Any]], str | None] | None = None,
+        token_delay: float = 0.0,
+        first_token_delay: float = 0.0,
+    ) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"unknown dialect {dialect!r}: choose one of {DIALECTS}")
         self.dialect = dialect
@@ -99,8 +106,9 @@ class FakeOpenAIServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01},
-                         daemon=True).start()
+        threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -211,15 +219,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-
     def _writing_time(self, completion: dict[str, Any]) -> float:
         """How long the answer takes to write at the server's token rate (a non-streamed
         answer comes when its stream would have ended)."""
         words = len(re.findall(r"\S+", completion["choices"][0]["message"]["content"] or ""))
         return self.fake.first_token_delay + self.fake.token_delay * max(words - 1, 0)
 
-    def _send_stream(self, body: dict[str, Any], completion: dict[str, Any],
-                     headers: dict[str, str], scripted: Reply | None) -> None:
+    def _send_stream(
+        self,
+        body: dict[str, Any],
+        completion: dict[str, Any],
+        headers: dict[str, str],
+        scripted: Reply | None,
+    ) -> None:
         """The completion as server-sent events (chunked transfer, so keep-alive stays)."""
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -255,19 +267,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def _chunk(completion: dict[str, Any], choices: list[dict[str, Any]],
-           usage: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"id": completion["id"], "object": "chat.completion.chunk",
-            "created": completion["created"], "model": completion["model"],
-            "choices": choices, "usage": usage}
+def _chunk(
+    completion: dict[str, Any], choices: list[dict[str, Any]], usage: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "id": completion["id"],
+        "object": "chat.completion.chunk",
+        "created": completion["created"],
+        "model": completion["model"],
+        "choices": choices,
+        "usage": usage,
+    }
 
 
 def _error(status: int, message: str, kind: str = "invalid_request_error") -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": status}}
 
 
-def _dialect_refusal(fake: FakeOpenAIServer, path: str, headers: dict[str, str],
-                     body: Any) -> tuple[int, Any] | None:
+def _dialect_refusal(
+    fake: FakeOpenAIServer, path: str, headers: dict[str, str], body: Any
+) -> tuple[int, Any] | None:
     dialect = fake.dialect
     auth = headers.get("authorization", "")
     if fake.api_key is not None and auth != f"Bearer {fake.api_key}":
@@ -275,14 +294,24 @@ def _dialect_refusal(fake: FakeOpenAIServer, path: str, headers: dict[str, str],
     if not isinstance(body, dict):
         return 400, _error(400, "body is not JSON")
     if dialect == "vllm" and body.get("model") not in fake.models:
-        return 404, {"object": "error", "message": f"The model `{body.get('model')}` does not "
-                     "exist.", "type": "NotFoundError", "param": None, "code": 404}
+        return 404, {
+            "object": "error",
+            "message": f"The model `{body.get('model')}` does not exist.",
+            "type": "NotFoundError",
+            "param": None,
+            "code": 404,
+        }
     if path.endswith("/embeddings"):
         if dialect == "tgi":
             return 404, {"error": "Not Found", "error_type": "not_found"}
         if dialect == "vllm":
-            return 400, {"object": "error", "message": "The model does not support Embeddings "
-                         "API", "type": "BadRequestError", "param": None, "code": 400}
+            return 400, {
+                "object": "error",
+                "message": "The model does not support Embeddings API",
+                "type": "BadRequestError",
+                "param": None,
+                "code": 400,
+            }
         return None
     return _format_refusal(dialect, body)
 
@@ -291,40 +320,70 @@ def _format_refusal(dialect: str, body: dict[str, Any]) -> tuple[int, Any] | Non
     fmt = body.get("response_format") or {}
     kind = fmt.get("type")
     if dialect == "tgi" and kind in ("json_schema", "json_object"):
-        return 422, {"error": "Failed to deserialize the JSON body into the target type: "
-                     f"response_format: unknown variant `{kind}`, expected `json` or `regex`",
-                     "error_type": "validation"}
+        return 422, {
+            "error": "Failed to deserialize the JSON body into the target type: "
+            f"response_format: unknown variant `{kind}`, expected `json` or `regex`",
+            "error_type": "validation",
+        }
     if dialect != "tgi" and kind == "json":
         return 400, _error(400, "response_format: unknown type 'json'")
     if dialect == "llamacpp":
         if kind == "json_schema":
-            detail = [{"type": "literal_error", "loc": ["body", "response_format", "type"],
-                       "msg": "Input should be 'text' or 'json_object'", "input": kind}]
+            detail = [
+                {
+                    "type": "literal_error",
+                    "loc": ["body", "response_format", "type"],
+                    "msg": "Input should be 'text' or 'json_object'",
+                    "input": kind,
+                }
+            ]
             return 500, _error(500, json.dumps(detail), "internal_server_error")
         for message in body.get("messages", []):
-            if message.get("role") in ("system", "assistant") and \
-                    not isinstance(message.get("content"), str):
-                return 500, _error(500, "20 validation errors for CreateChatCompletionRequest "
-                                   "messages", "internal_server_error")
-    if dialect == "openai" and kind == "json_object" and \
-            "json" not in json.dumps(body.get("messages", [])).lower():
-        return 400, _error(400, "'messages' must contain the word 'json' in some form, to use "
-                           "'response_format' of type 'json_object'.")
+            if message.get("role") in ("system", "assistant") and not isinstance(
+                message.get("content"), str
+            ):
+                return 500, _error(
+                    500,
+                    "20 validation errors for CreateChatCompletionRequest messages",
+                    "internal_server_error",
+                )
+    if (
+        dialect == "openai"
+        and kind == "json_object"
+        and "json" not in json.dumps(body.get("messages", [])).lower()
+    ):
+        return 400, _error(
+            400,
+            "'messages' must contain the word 'json' in some form, to use "
+            "'response_format' of type 'json_object'.",
+        )
     return None
 
 
-def _completion(body: dict[str, Any], fake: FakeOpenAIServer,
-                content: str | None) -> dict[str, Any]:
+def _completion(
+    body: dict[str, Any], fake: FakeOpenAIServer, content: str | None
+) -> dict[str, Any]:
     if content is None and fake.responder is not None:
         content = fake.responder(body)
     if content is None:
         content = _default_content(body, fake.dialect)
     n = int(body.get("n") or 1)
-    choices = [{"index": i, "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop", "logprobs": _logprobs(body, content)} for i in range(n)]
-    reply: dict[str, Any] = {"id": "chatcmpl-fake", "object": "chat.completion",
-                             "created": int(time.time()), "model": body.get("model", "fake"),
-                             "choices": choices}
+    choices = [
+        {
+            "index": i,
+            "message": {"role": "assistant", "content": content},
+            "finish_reason": "stop",
+            "logprobs": _logprobs(body, content),
+        }
+        for i in range(n)
+    ]
+    reply: dict[str, Any] = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "fake"),
+        "choices": choices,
+    }
     if fake.send_usage:
         reply["usage"] = _usage(body, content, fake)
     return reply
@@ -332,8 +391,10 @@ def _completion(body: dict[str, Any], fake: FakeOpenAIServer,
 
 def _usage(body: dict[str, Any], content: str, fake: FakeOpenAIServer) -> dict[str, Any]:
     chars = len(json.dumps(body.get("messages", [])))
-    usage: dict[str, Any] = {"prompt_tokens": chars // 4 + 1,
-                             "completion_tokens": len(content) // 4 + 1}
+    usage: dict[str, Any] = {
+        "prompt_tokens": chars // 4 + 1,
+        "completion_tokens": len(content) // 4 + 1,
+    }
     usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
     if fake.dialect in ("openai", "litellm"):
         usage["prompt_tokens_details"] = {"cached_tokens": fake.cached_tokens}
@@ -385,8 +446,13 @@ def _embeddings(body: dict[str, Any], fake: FakeOpenAIServer) -> dict[str, Any]:
     data = []
     for i, text in enumerate(texts):
         rng = random.Random(hashlib.sha256(str(text).encode()).digest())
-        data.append({"object": "embedding", "index": i,
-                     "embedding": [rng.uniform(-1, 1) for _ in range(EMBEDDING_DIM)]})
+        data.append(
+            {
+                "object": "embedding",
+                "index": i,
+                "embedding": [rng.uniform(-1, 1) for _ in range(EMBEDDING_DIM)],
+            }
+        )
     reply: dict[str, Any] = {"object": "list", "data": data, "model": body.get("model")}
     if fake.send_usage:
         tokens = sum(len(str(t)) // 4 + 1 for t in texts)
@@ -415,6 +481,8 @@ def first_instance(schema: dict[str, Any], root: dict[str, Any] | None = None) -
     if kind == "object":
         return {k: first_instance(v, root) for k, v in schema.get("properties", {}).items()}
     if kind == "array":
-        return [first_instance(schema.get("items", {}), root)
-                for _ in range(max(1, schema.get("minItems", 1)))]
+        return [
+            first_instance(schema.get("items", {}), root)
+            for _ in range(max(1, schema.get("minItems", 1)))
+        ]
     return {"string": "x", "integer": 1, "number": 1.0, "boolean": True, "null": None}[kind]

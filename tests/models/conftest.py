@@ -41,8 +41,12 @@ def server(make_server: Any) -> FakeOpenAIServer:
 def config_for(server: FakeOpenAIServer, **overrides: Any) -> AutogramConfig:
     """A config whose every role talks to ``server``, with no waits between retries."""
     settings: dict[str, Any] = dict(
-        chatbot_type="proxy", base_url=server.base_url, chatbot_path="fake",
-        chatbot_wait_per_try=0, classifier_wait_per_try=0, request_timeout=10,
+        chatbot_type="proxy",
+        base_url=server.base_url,
+        chatbot_path="fake",
+        chatbot_wait_per_try=0,
+        classifier_wait_per_try=0,
+        request_timeout=10,
     )
     settings.update(overrides)
     return AutogramConfig(**settings)

@@ -11,18 +11,38 @@ from autograms.config import DEFAULT_BANNED_PHRASES, AutogramConfig, ConfigError
 
 # Defaults of AutoGRAMS 0.5.3's AutogramConfig signature (reference §4.2).
 AUTOGRAMS_DEFAULTS = dict(
-    max_tokens=1024, default_prompt="You are an agent.", agent_name="Agent", user_name="User",
-    instruction_name="Instruction", chatbot_type="openai", chatbot_path="gpt-4o",
-    system_prompt_in_turns=False, error_response=None, chatbot_max_tries=3,
-    chatbot_wait_per_try=5, chatbot_max_input_len=3500, classifier_max_tries=2,
-    classifier_wait_per_try=5, classifier_max_input_len=2048,
-    exclude_classifier_system_prompt=False, post_process_response=True, classifier_type=None,
-    classifier_path=None, classifier_mode=None, embedding_type=None,
-    embedding_path="text-embedding-3-small", instruction_template=None,
-    reply_start_type="suffix", default_reply_start_template=None,
-    user_instruction_template=None, default_question_prompt=None,
-    default_transition_context=1, reply_suffix_inst_conversion=None, chatbot_proxy_port=8080,
-    classifier_proxy_port=None, embedding_proxy_port=None,
+    max_tokens=1024,
+    default_prompt="You are an agent.",
+    agent_name="Agent",
+    user_name="User",
+    instruction_name="Instruction",
+    chatbot_type="openai",
+    chatbot_path="gpt-4o",
+    system_prompt_in_turns=False,
+    error_response=None,
+    chatbot_max_tries=3,
+    chatbot_wait_per_try=5,
+    chatbot_max_input_len=3500,
+    classifier_max_tries=2,
+    classifier_wait_per_try=5,
+    classifier_max_input_len=2048,
+    exclude_classifier_system_prompt=False,
+    post_process_response=True,
+    classifier_type=None,
+    classifier_path=None,
+    classifier_mode=None,
+    embedding_type=None,
+    embedding_path="text-embedding-3-small",
+    instruction_template=None,
+    reply_start_type="suffix",
+    default_reply_start_template=None,
+    user_instruction_template=None,
+    default_question_prompt=None,
+    default_transition_context=1,
+    reply_suffix_inst_conversion=None,
+    chatbot_proxy_port=8080,
+    classifier_proxy_port=None,
+    embedding_proxy_port=None,
 )
 
 
@@ -125,8 +145,12 @@ def test_default_config_warns_nothing():
 
 
 def test_keys_are_hidden_from_repr():
-    config = AutogramConfig(api_key="sk-secret", classifier_api_key="sk-c",
-                            embedding_api_key="sk-e", session_key=b"hmac-secret")
+    config = AutogramConfig(
+        api_key="sk-secret",
+        classifier_api_key="sk-c",
+        embedding_api_key="sk-e",
+        session_key=b"hmac-secret",
+    )
     text = repr(config)
     for secret in ("sk-secret", "sk-c", "sk-e", "hmac-secret"):
         assert secret not in text

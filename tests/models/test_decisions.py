@@ -27,20 +27,31 @@ def test_yes_or_no_reads_the_structured_answer(setup, conversation):
     assert result.value is False and len(result.calls) == 1
     body = server.chat_requests()[0]
     assert body["temperature"] == 0
-    assert body["response_format"]["json_schema"]["schema"]["properties"]["answer"]["enum"] == \
-        ["Yes", "No"]
-    assert body["messages"][-1]["content"] == \
-        "User: yes, I'm ready\n\nQUESTION: Is the user ready?\n\nAnswer Yes or No."
-    assert result.calls[0].kind == "decision" and result.calls[0].request["choices"] == \
-        ["Yes", "No"]
+    assert body["response_format"]["json_schema"]["schema"]["properties"]["answer"]["enum"] == [
+        "Yes",
+        "No",
+    ]
+    assert (
+        body["messages"][-1]["content"]
+        == "User: yes, I'm ready\n\nQUESTION: Is the user ready?\n\nAnswer Yes or No."
+    )
+    assert result.calls[0].kind == "decision" and result.calls[0].request["choices"] == [
+        "Yes",
+        "No",
+    ]
 
 
 def test_decisions_see_one_user_turn_by_default(setup):
     server, config, model = setup
-    conv = Conversation("sys", [{"role": "agent", "content": "a1"},
-                                {"role": "user", "content": "u1"},
-                                {"role": "agent", "content": "a2"},
-                                {"role": "user", "content": "u2"}])
+    conv = Conversation(
+        "sys",
+        [
+            {"role": "agent", "content": "a1"},
+            {"role": "user", "content": "u1"},
+            {"role": "agent", "content": "a2"},
+            {"role": "user", "content": "u2"},
+        ],
+    )
     _decisions.yes_or_no(model, config, conv, "q?")
     _decisions.yes_or_no(model, config, conv, "q?", max_turns=None)
     short, full = server.chat_requests()
@@ -50,8 +61,9 @@ def test_decisions_see_one_user_turn_by_default(setup):
 def test_multiple_choice_returns_the_index(setup, conversation):
     server, config, model = setup
     server.script('{"answer": "C"}')
-    result = _decisions.multiple_choice(model, config, conversation, "Which?",
-                                        ["tea", "coffee", "water"])
+    result = _decisions.multiple_choice(
+        model, config, conversation, "Which?", ["tea", "coffee", "water"]
+    )
     assert result.value == 2
     assert "A. tea\nB. coffee\nC. water" in server.chat_requests()[0]["messages"][-1]["content"]
 
@@ -64,10 +76,18 @@ def test_a_single_choice_needs_no_call(setup, conversation):
         _decisions.multiple_choice(model, config, conversation, "Which?", [])
 
 
-@pytest.mark.parametrize(("output", "index"), [
-    ("B", 1), ("b.", 1), ("**B**", 1), ("B. coffee", 1), ("coffee", 1), ('{"answer": "A"}', 0),
-    ('```json\n{"answer": "C"}\n```', 2),
-])
+@pytest.mark.parametrize(
+    ("output", "index"),
+    [
+        ("B", 1),
+        ("b.", 1),
+        ("**B**", 1),
+        ("B. coffee", 1),
+        ("coffee", 1),
+        ('{"answer": "A"}', 0),
+        ('```json\n{"answer": "C"}\n```', 2),
+    ],
+)
 def test_answers_are_read_leniently(output, index):
     assert _decisions.read_label(output, ("A", "B", "C"), ("tea", "coffee", "water")) == index
 
@@ -92,9 +112,13 @@ def test_a_repaired_answer_is_accepted(setup, conversation):
 
 def test_classifier_settings_are_used(make_server, conversation):
     chat, judge = make_server(), make_server()
-    config = config_for(chat, classifier_base_url=judge.base_url, classifier_path="judge-model",
-                        default_question_prompt="Answer carefully.",
-                        exclude_classifier_system_prompt=True)
+    config = config_for(
+        chat,
+        classifier_base_url=judge.base_url,
+        classifier_path="judge-model",
+        default_question_prompt="Answer carefully.",
+        exclude_classifier_system_prompt=True,
+    )
     _decisions.yes_or_no(OpenAICompatModel(config), config, conversation, "ready?")
     body = judge.chat_requests()[0]
     assert body["model"] == "judge-model" and body["messages"][0]["role"] == "user"
@@ -105,21 +129,31 @@ def test_classifier_settings_are_used(make_server, conversation):
 def test_transition_maps_yes_no_keys_and_other_keys(setup, conversation):
     server, config, model = setup
     server.script('{"answer": "No"}', '{"answer": "B"}')
-    assert _decisions.decide_transition(model, config, conversation, "ready?",
-                                        {"Yes": "start", "No": "wait"}).value == "wait"
-    assert _decisions.decide_transition(model, config, conversation, "topic?",
-                                        {"salary": "pay", "role": "job"}).value == "job"
-    assert _decisions.decide_transition(model, config, conversation, "q",
-                                        {"only": "there"}).value == "there"
+    assert (
+        _decisions.decide_transition(
+            model, config, conversation, "ready?", {"Yes": "start", "No": "wait"}
+        ).value
+        == "wait"
+    )
+    assert (
+        _decisions.decide_transition(
+            model, config, conversation, "topic?", {"salary": "pay", "role": "job"}
+        ).value
+        == "job"
+    )
+    assert (
+        _decisions.decide_transition(model, config, conversation, "q", {"only": "there"}).value
+        == "there"
+    )
     assert len(server.chat_requests()) == 2
 
 
 def test_transition_context_defaults_to_the_config(server):
     config = config_for(server, default_transition_context=0)
-    conv = Conversation("sys", [{"role": "agent", "content": "a"},
-                                {"role": "user", "content": "u"}])
-    _decisions.decide_transition(OpenAICompatModel(config), config, conv, "q?",
-                                 {"yes": 1, "no": 2})
+    conv = Conversation(
+        "sys", [{"role": "agent", "content": "a"}, {"role": "user", "content": "u"}]
+    )
+    _decisions.decide_transition(OpenAICompatModel(config), config, conv, "q?", {"yes": 1, "no": 2})
     messages = server.chat_requests()[0]["messages"]
     assert [m["role"] for m in messages] == ["system", "user"]
     assert messages[-1]["content"].startswith("QUESTION: q?")
@@ -127,8 +161,9 @@ def test_transition_context_defaults_to_the_config(server):
 
 def test_logit_mode_biases_the_label_tokens(server, conversation):
     config = config_for(server, chatbot_path="gpt-4o", classifier_mode="logit")
-    result = _decisions.multiple_choice(OpenAICompatModel(config), config, conversation,
-                                        "Which?", ["tea", "coffee"])
+    result = _decisions.multiple_choice(
+        OpenAICompatModel(config), config, conversation, "Which?", ["tea", "coffee"]
+    )
     body = server.chat_requests()[0]
     assert body["logit_bias"] == {"32": 100, "33": 100}  # o200k ids of "A" and "B"
     assert (body["max_tokens"], body["temperature"]) == (1, 0)
@@ -154,24 +189,28 @@ def test_logit_mode_needs_a_known_tokenizer(server, conversation):
 
 def test_multiple_choice_logits_returns_one_logprob_per_choice(server, conversation):
     config = config_for(server, chatbot_path="gpt-4o", classifier_mode="logit")
-    result = _decisions.multiple_choice_logits(OpenAICompatModel(config), config, conversation,
-                                               "Which?", ["tea", "coffee", "water"])
+    result = _decisions.multiple_choice_logits(
+        OpenAICompatModel(config), config, conversation, "Which?", ["tea", "coffee", "water"]
+    )
     assert server.chat_requests()[0]["top_logprobs"] == 20
     assert result.value[0] == pytest.approx(-0.1)
     assert result.value[0] > result.value[1] > result.value[2] > -math.inf
 
 
 def test_multiple_choice_logits_works_with_the_default_config(conversation):
-    result = _decisions.multiple_choice_logits(ScriptedModel(), AutogramConfig(), conversation,
-                                               "Which?", ["a", "b"])
+    result = _decisions.multiple_choice_logits(
+        ScriptedModel(), AutogramConfig(), conversation, "Which?", ["a", "b"]
+    )
     assert len(result.value) == 2 and all(-math.inf < v < 0 for v in result.value)
 
 
-def test_multiple_choice_logits_sends_no_bias_for_a_model_tiktoken_does_not_know(server,
-                                                                                 conversation):
+def test_multiple_choice_logits_sends_no_bias_for_a_model_tiktoken_does_not_know(
+    server, conversation
+):
     config = config_for(server, chatbot_path="fake")  # json mode; tiktoken has no "fake"
-    result = _decisions.multiple_choice_logits(OpenAICompatModel(config), config, conversation,
-                                               "Which?", ["tea", "coffee"])
+    result = _decisions.multiple_choice_logits(
+        OpenAICompatModel(config), config, conversation, "Which?", ["tea", "coffee"]
+    )
     body = server.chat_requests()[0]
     assert "logit_bias" not in body and body["top_logprobs"] == 20 and body["max_tokens"] == 1
     assert len(result.value) == 2
@@ -179,6 +218,7 @@ def test_multiple_choice_logits_sends_no_bias_for_a_model_tiktoken_does_not_know
 
 def test_unknown_keywords_are_refused_by_name(setup, conversation):
     _, config, model = setup
-    with pytest.raises(TypeError, match="yes_or_no\\(\\) got an unexpected keyword argument "
-                                        "'article'"):
+    with pytest.raises(
+        TypeError, match="yes_or_no\\(\\) got an unexpected keyword argument 'article'"
+    ):
         _decisions.yes_or_no(model, config, conversation, "q?", article="text")

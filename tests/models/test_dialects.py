@@ -26,8 +26,10 @@ class Candidate(pydantic.BaseModel):
     years: int
 
 
-CONV = Conversation("You are a recruiter.", [{"role": "agent", "content": "Ready?"},
-                                             {"role": "user", "content": "yes"}])
+CONV = Conversation(
+    "You are a recruiter.",
+    [{"role": "agent", "content": "Ready?"}, {"role": "user", "content": "yes"}],
+)
 
 
 def formats(server):
@@ -87,8 +89,11 @@ def test_localai_embeddings_batch_and_single(make_server):
     single = _generation.embed_text(model, config, "b")
     assert len(batch.value) == 3 and len(batch.value[0]) == 8
     assert batch.value[0] == batch.value[2] and single.value == batch.value[1]
-    assert server.requests[0].body == {"model": "text-embedding-ada-002",
-                                       "input": ["a", "b", "a"], "encoding_format": "float"}
+    assert server.requests[0].body == {
+        "model": "text-embedding-ada-002",
+        "input": ["a", "b", "a"],
+        "encoding_format": "float",
+    }
     assert batch.calls[0].kind == "embedding" and batch.calls[0].prompt_tokens == 3
 
 
@@ -167,18 +172,22 @@ def test_llamacpp_accepts_our_messages_but_not_list_content_for_system(make_serv
     config = config_for(server)
     model = OpenAICompatModel(config)
     image = [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}]
-    assert _generation.chat_reply(model, config, CONV, "describe",
-                                  multi_modal_inputs=image).value.startswith("fake reply")
-    parts = [{"role": "system", "content": [{"type": "text", "text": "sys"}]},
-             {"role": "user", "content": "hi"}]
+    assert _generation.chat_reply(
+        model, config, CONV, "describe", multi_modal_inputs=image
+    ).value.startswith("fake reply")
+    parts = [
+        {"role": "system", "content": [{"type": "text", "text": "sys"}]},
+        {"role": "user", "content": "hi"},
+    ]
     with pytest.raises(ModelCallError, match="HTTP 500"):
         _generation.complete_messages(model, config_for(server, chatbot_max_tries=1), parts)
 
 
 def test_openai_json_object_fallback_mentions_json(make_server):
     server = make_server("openai")
-    invalid_schema = Reply(status=400, body=_error(400, "Invalid schema for response_format "
-                                                       "'Candidate': bad keyword"))
+    invalid_schema = Reply(
+        status=400, body=_error(400, "Invalid schema for response_format 'Candidate': bad keyword")
+    )
     server.script(invalid_schema)
     config = config_for(server)
     model = OpenAICompatModel(config)
@@ -188,8 +197,12 @@ def test_openai_json_object_fallback_mentions_json(make_server):
 
 
 def test_schema_rejection_of_strict_mode_retries_non_strict_and_keeps_json_schema(server):
-    server.script(Reply(status=400, body=_error(400, "response_format: strict schemas need "
-                                                     "additionalProperties false")))
+    server.script(
+        Reply(
+            status=400,
+            body=_error(400, "response_format: strict schemas need additionalProperties false"),
+        )
+    )
     config = config_for(server)
     model = OpenAICompatModel(config)
     _generation.generate_object(model, config, CONV, "x", Candidate)

@@ -44,8 +44,10 @@ def test_chat_reply_sends_the_conversation_and_tidies_the_answer(setup, conversa
 def test_post_processing_can_be_switched_off(server, conversation):
     config = config_for(server, post_process_response=False)
     server.script(" Agent: raw ")
-    assert _generation.chat_reply(OpenAICompatModel(config), config, conversation,
-                                  "x").value == " Agent: raw "
+    assert (
+        _generation.chat_reply(OpenAICompatModel(config), config, conversation, "x").value
+        == " Agent: raw "
+    )
 
 
 def test_a_banned_phrase_makes_the_reply_generate_once_more(server, conversation):
@@ -60,27 +62,36 @@ def test_local_thought_has_no_history(setup):
     result = _generation.local_thought(model, config, "summarize", system_prompt="Be brief.")
     assert server.chat_requests()[0]["messages"] == [
         {"role": "system", "content": "Be brief."},
-        {"role": "user", "content": "INSTRUCTION: summarize"}]
+        {"role": "user", "content": "INSTRUCTION: summarize"},
+    ]
     assert result.value.startswith("fake reply #2")
 
 
 def test_reply_with_suffix_ends_with_the_exact_text(setup, conversation):
     server, config, model = setup
     server.script("Thanks for sharing! **What is your expected salary?**")
-    result = _generation.reply_with_suffix(model, config, conversation,
-                                           "What is your expected salary range?")
+    result = _generation.reply_with_suffix(
+        model, config, conversation, "What is your expected salary range?"
+    )
     assert result.value == "Thanks for sharing! What is your expected salary range?"
-    assert "What is your expected salary range?" in \
-        server.chat_requests()[0]["messages"][-1]["content"]
+    assert (
+        "What is your expected salary range?"
+        in server.chat_requests()[0]["messages"][-1]["content"]
+    )
 
 
-@pytest.mark.parametrize(("response", "expected"), [
-    ("Great.", "Great. Next question?"),
-    ("", "Next question?"),
-    ("Great. next question?", "Great. Next question?"),
-    ("Next question? is what I asked before. Anyway, fine.",
-     "Next question? is what I asked before. Anyway, fine. Next question?"),
-])
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        ("Great.", "Great. Next question?"),
+        ("", "Next question?"),
+        ("Great. next question?", "Great. Next question?"),
+        (
+            "Next question? is what I asked before. Anyway, fine.",
+            "Next question? is what I asked before. Anyway, fine. Next question?",
+        ),
+    ],
+)
 def test_splice_suffix(response, expected):
     assert _generation.splice_suffix(response, "Next question?") == expected
 
@@ -107,8 +118,10 @@ def test_chat_prompts_are_truncated_to_the_configured_budget(server):
     config = config_for(server, chatbot_max_input_len=150)
     turns = []
     for i in range(30):
-        turns += [{"role": "agent", "content": f"question {i} " * 10},
-                  {"role": "user", "content": f"answer {i}"}]
+        turns += [
+            {"role": "agent", "content": f"question {i} " * 10},
+            {"role": "user", "content": f"answer {i}"},
+        ]
     _generation.chat_reply(OpenAICompatModel(config), config, Conversation("sys", turns), "go")
     sent = server.chat_requests()[0]["messages"]
     assert count_messages(sent, counter_for_model("fake")) <= 150
@@ -128,38 +141,43 @@ def test_complete_messages_sends_raw_messages(setup):
 def test_generate_list(setup, conversation):
     server, config, model = setup
     server.script('{"data": ["Python", "SQL"]}')
-    assert _generation.generate_list(model, config, conversation, "skills?").value == \
-        ["Python", "SQL"]
-    assert schema_of(server)["properties"]["data"] == {"type": "array",
-                                                       "items": {"type": "string"}}
+    assert _generation.generate_list(model, config, conversation, "skills?").value == [
+        "Python",
+        "SQL",
+    ]
+    assert schema_of(server)["properties"]["data"] == {"type": "array", "items": {"type": "string"}}
 
 
 def test_generate_fixed_list_and_dict(setup, conversation):
     server, config, model = setup
     server.script('{"item1": "a", "item2": "b", "item3": "c"}', '{"name": "Ana", "city": "Oslo"}')
-    assert _generation.generate_fixed_list(model, config, conversation, "x", 3).value == \
-        ["a", "b", "c"]
-    assert _generation.generate_fixed_dict(model, config, conversation, "x",
-                                           ["name", "city"]).value == {"name": "Ana",
-                                                                       "city": "Oslo"}
+    assert _generation.generate_fixed_list(model, config, conversation, "x", 3).value == [
+        "a",
+        "b",
+        "c",
+    ]
+    assert _generation.generate_fixed_dict(
+        model, config, conversation, "x", ["name", "city"]
+    ).value == {"name": "Ana", "city": "Oslo"}
     assert schema_of(server)["required"] == ["name", "city"]
 
 
 def test_generate_list_of_dicts_and_of_choices(setup, conversation):
     server, config, model = setup
     server.script('{"data": [{"q": "1", "a": "2"}]}', '{"data": ["red", "red", "blue"]}')
-    assert _generation.generate_list_of_dicts(model, config, conversation, "x",
-                                              ["q", "a"]).value == [{"q": "1", "a": "2"}]
-    assert _generation.generate_list_of_choices(model, config, conversation, "x",
-                                                ["red", "blue"]).value == ["red", "red", "blue"]
+    assert _generation.generate_list_of_dicts(
+        model, config, conversation, "x", ["q", "a"]
+    ).value == [{"q": "1", "a": "2"}]
+    assert _generation.generate_list_of_choices(
+        model, config, conversation, "x", ["red", "blue"]
+    ).value == ["red", "red", "blue"]
     assert schema_of(server)["properties"]["data"]["items"]["enum"] == ["red", "blue"]
 
 
 def test_generated_values_outside_the_schema_are_repaired(setup, conversation):
     server, config, model = setup
     server.script('{"data": ["green"]}', '{"data": ["blue"]}')
-    result = _generation.generate_list_of_choices(model, config, conversation, "x",
-                                                  ["red", "blue"])
+    result = _generation.generate_list_of_choices(model, config, conversation, "x", ["red", "blue"])
     assert result.value == ["blue"] and len(result.calls) == 2
 
 
@@ -175,9 +193,19 @@ def test_generate_object_with_a_pydantic_model(setup, conversation):
 
 def test_generate_object_with_a_response_format_dict(setup, conversation):
     server, config, model = setup
-    structure = {"type": "json_schema", "json_schema": {"name": "answer", "strict": True,
-                 "schema": {"type": "object", "properties": {"n": {"type": "integer"}},
-                            "required": ["n"], "additionalProperties": False}}}
+    structure = {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "answer",
+            "strict": True,
+            "schema": {
+                "type": "object",
+                "properties": {"n": {"type": "integer"}},
+                "required": ["n"],
+                "additionalProperties": False,
+            },
+        },
+    }
     server.script('{"n": 4}')
     result = _generation.generate_object(model, config, conversation, "count", structure)
     assert result.value == {"n": 4} and json.loads(result.text) == {"n": 4}
@@ -186,8 +214,9 @@ def test_generate_object_with_a_response_format_dict(setup, conversation):
 def test_thought_chain_answers_each_step_in_order(setup, conversation):
     server, config, model = setup
     server.script('{"step_1": "a fact", "step_2": "a conclusion"}')
-    result = _generation.thought_chain(model, config, conversation, "Think.",
-                                       ["What do we know?", "So what?"])
+    result = _generation.thought_chain(
+        model, config, conversation, "Think.", ["What do we know?", "So what?"]
+    )
     assert result.value == ["a fact", "a conclusion"]
     prompt = server.chat_requests()[0]["messages"][-1]["content"]
     assert "step_1: What do we know?\nstep_2: So what?" in prompt
@@ -197,8 +226,10 @@ def test_thought_chain_answers_each_step_in_order(setup, conversation):
 def test_decision_chain_maps_letters_back_to_choices(setup, conversation):
     server, config, model = setup
     server.script('{"step_1": "B", "step_2": "A"}')
-    chain = [{"question": "Mood?", "choices": ["happy", "sad"]},
-             {"question": "Next?", "choices": ["continue", "stop"]}]
+    chain = [
+        {"question": "Mood?", "choices": ["happy", "sad"]},
+        {"question": "Next?", "choices": ["continue", "stop"]},
+    ]
     result = _generation.decision_chain(model, config, conversation, "Decide.", chain)
     assert result.value == ["sad", "continue"]
     assert chain[0] == {"question": "Mood?", "choices": ["happy", "sad"]}  # not mutated
@@ -211,8 +242,12 @@ def test_mixed_thought_decision_chain(setup, conversation):
     server, config, model = setup
     server.script('{"step_1": "they are ready", "step_2": "A"}')
     result = _generation.thought_decision_chain(
-        model, config, conversation, "", ["Summarize.", {"question": "Go on?",
-                                                         "choices": ["yes", "no"]}])
+        model,
+        config,
+        conversation,
+        "",
+        ["Summarize.", {"question": "Go on?", "choices": ["yes", "no"]}],
+    )
     assert result.value == ["they are ready", "yes"]
 
 
@@ -231,7 +266,9 @@ def test_extract_code_of_one_language_with_nesting():
         "```python\nunclosed = True\n"
     )
     assert _code.extract_code(text, merge_blocks=False) == [
-        "print('a')\n", "doc = '''\n```markdown\n# t\n```\n'''\n"]
+        "print('a')\n",
+        "doc = '''\n```markdown\n# t\n```\n'''\n",
+    ]
     assert _code.extract_code(text) == "print('a')\n\ndoc = '''\n```markdown\n# t\n```\n'''\n"
     assert _code.extract_code(text, "js") == "alert(1)\n"
     assert _code.extract_code("no code") == ""

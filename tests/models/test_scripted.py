@@ -59,9 +59,16 @@ def test_answers_depend_on_the_request_not_on_call_order():
 
 def test_random_decisions_cover_every_choice():
     model = ScriptedModel(seed=0)
-    picks = {_decisions.multiple_choice(model, CONFIG, Conversation("", [
-        {"role": "user", "content": str(i)}]), "which?", ["a", "b", "c"]).value
-        for i in range(40)}
+    picks = {
+        _decisions.multiple_choice(
+            model,
+            CONFIG,
+            Conversation("", [{"role": "user", "content": str(i)}]),
+            "which?",
+            ["a", "b", "c"],
+        ).value
+        for i in range(40)
+    }
     assert picks == {0, 1, 2}
 
 
@@ -95,7 +102,8 @@ def test_embeddings_are_unit_vectors_equal_for_equal_texts():
 
 def test_logit_decisions_get_log_probabilities():
     config = AutogramConfig(classifier_mode="logit")
-    result = _decisions.multiple_choice_logits(ScriptedModel(seed=4), config, Conversation(),
-                                               "which?", ["a", "b", "c"])
+    result = _decisions.multiple_choice_logits(
+        ScriptedModel(seed=4), config, Conversation(), "which?", ["a", "b", "c"]
+    )
     assert len(result.value) == 3 and all(v < 0 for v in result.value)
     assert math.isclose(sum(math.exp(v) for v in result.value), 1.0)

@@ -26,9 +26,11 @@ class Person(pydantic.BaseModel):
     skills: list[str] = []
 
 
-PERSON_SCHEMA = {"type": "object", "properties": {"name": {"type": "string"},
-                                                  "age": {"type": "integer"}},
-                 "required": ["name"]}
+PERSON_SCHEMA = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+    "required": ["name"],
+}
 
 
 def test_spec_from_a_pydantic_model_is_strict_and_validates_into_the_model():
@@ -42,8 +44,10 @@ def test_spec_from_a_pydantic_model_is_strict_and_validates_into_the_model():
 
 
 def test_spec_from_an_openai_response_format_dict():
-    structure = {"type": "json_schema",
-                 "json_schema": {"name": "person info", "schema": PERSON_SCHEMA, "strict": False}}
+    structure = {
+        "type": "json_schema",
+        "json_schema": {"name": "person info", "schema": PERSON_SCHEMA, "strict": False},
+    }
     spec = spec_from_structure(structure)
     assert spec.name == "person_info" and not spec.strict
 
@@ -64,10 +68,14 @@ def test_spec_from_a_bare_schema_and_refusal_of_other_things():
 
 
 def test_strict_schema_requires_every_property_recursively_without_touching_the_input():
-    schema = {"type": "object", "properties": {
-        "inner": {"type": "object", "properties": {"a": {"type": "string", "default": "x"}}},
-        "list": {"type": "array", "items": {"$ref": "#/$defs/Item"}}},
-        "$defs": {"Item": {"type": "object", "properties": {"b": {"type": "integer"}}}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "inner": {"type": "object", "properties": {"a": {"type": "string", "default": "x"}}},
+            "list": {"type": "array", "items": {"$ref": "#/$defs/Item"}},
+        },
+        "$defs": {"Item": {"type": "object", "properties": {"b": {"type": "integer"}}}},
+    }
     strict = strict_schema(schema)
     assert strict["properties"]["inner"]["required"] == ["a"]
     assert "default" not in strict["properties"]["inner"]["properties"]["a"]
@@ -75,10 +83,16 @@ def test_strict_schema_requires_every_property_recursively_without_touching_the_
     assert "required" not in schema["properties"]["inner"]
 
 
-@pytest.mark.parametrize("text", [
-    '{"a": 1}', '  {"a": 1}\n', '```json\n{"a": 1}\n```', 'Sure! Here it is: {"a": 1} Done.',
-    'Answer:\n```\n{"a": 1}\n```',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1}',
+        '  {"a": 1}\n',
+        '```json\n{"a": 1}\n```',
+        'Sure! Here it is: {"a": 1} Done.',
+        'Answer:\n```\n{"a": 1}\n```',
+    ],
+)
 def test_parse_json_tolerates_fences_and_prose(text):
     assert parse_json(text) == {"a": 1}
 
@@ -89,12 +103,16 @@ def test_parse_json_refuses_text_without_json():
 
 
 def test_schema_errors_name_the_path():
-    schema = {"type": "object", "additionalProperties": False, "required": ["data"],
-              "properties": {"data": {"type": "array", "items": {"enum": ["a", "b"]},
-                                      "maxItems": 2}}}
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["data"],
+        "properties": {"data": {"type": "array", "items": {"enum": ["a", "b"]}, "maxItems": 2}},
+    }
     assert schema_errors({"data": ["a", "b"]}, schema) == []
     assert schema_errors({"data": ["a", "c"]}, schema) == [
-        "$.data[1]: 'c' is not one of ['a', 'b']"]
+        "$.data[1]: 'c' is not one of ['a', 'b']"
+    ]
     assert schema_errors({}, schema) == ["$: missing property 'data'"]
     assert schema_errors({"data": [], "x": 1}, schema) == ["$: unexpected property 'x'"]
     assert schema_errors({"data": ["a"] * 3}, schema) == ["$.data: more than 2 items"]
@@ -105,8 +123,9 @@ def test_schema_types_follow_json_rules():
     assert schema_errors(True, {"type": "integer"}) == ["$: expected integer, got bool"]
     assert schema_errors(3.0, {"type": "integer"}) == []
     assert schema_errors(None, {"type": ["string", "null"]}) == []
-    assert schema_errors(5, {"anyOf": [{"type": "string"}, {"type": "null"}]}) == \
-        ["$: matches none of the allowed shapes"]
+    assert schema_errors(5, {"anyOf": [{"type": "string"}, {"type": "null"}]}) == [
+        "$: matches none of the allowed shapes"
+    ]
 
 
 def test_invalid_answers_get_one_repair_request():
@@ -118,9 +137,10 @@ def test_invalid_answers_get_one_repair_request():
         return next(answers)
 
     spec = spec_from_structure(Person)
-    result = request_structured(ScriptedModel(handler),
-                                ChatRequest([{"role": "user", "content": "who?"}],
-                                            kind="structured", output=spec))
+    result = request_structured(
+        ScriptedModel(handler),
+        ChatRequest([{"role": "user", "content": "who?"}], kind="structured", output=spec),
+    )
     assert result.value == Person(name="Ana", years=3)
     assert len(result.calls) == 2
     repair = seen[1]
@@ -131,8 +151,10 @@ def test_invalid_answers_get_one_repair_request():
 def test_a_second_invalid_answer_raises_with_the_calls_made():
     spec = spec_from_structure(PERSON_SCHEMA)
     with pytest.raises(StructuredOutputError) as info:
-        request_structured(ScriptedModel(lambda request: "no json here"),
-                           ChatRequest([{"role": "user", "content": "x"}], output=spec))
+        request_structured(
+            ScriptedModel(lambda request: "no json here"),
+            ChatRequest([{"role": "user", "content": "x"}], output=spec),
+        )
     error = info.value
     assert error.schema_name == "output" and error.output == "no json here"
     assert len(error.calls) == 2 and "no JSON value" in error.reason

@@ -41,8 +41,9 @@ def check(results):
 def test_threads_with_separate_models(server):
     config = config_for(server)
     with ThreadPoolExecutor(THREADS) as pool:
-        results = list(pool.map(lambda w: session(OpenAICompatModel(config), config, w),
-                                range(THREADS)))
+        results = list(
+            pool.map(lambda w: session(OpenAICompatModel(config), config, w), range(THREADS))
+        )
     check(results)
     assert len(server.chat_requests()) == THREADS * (CALLS + 2)
 

@@ -61,8 +61,13 @@ def test_head_and_tail_cut_at_token_boundaries():
 
 def test_message_counting_includes_text_parts_only():
     counter = counter_for_model("gpt-4o")
-    message = {"role": "user", "content": [{"type": "text", "text": "hello world"},
-                                           {"type": "image_url", "image_url": {"url": "x"}}]}
+    message = {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": "hello world"},
+            {"type": "image_url", "image_url": {"url": "x"}},
+        ],
+    }
     assert message_text(message) == "hello world"
     assert count_messages([message], counter) == 3 + 2 + 4
 
@@ -83,10 +88,15 @@ def test_encodings_load_without_network_or_tiktoken_cache(tmp_path):
         model_from_config(AutogramConfig(), test_mode=True)
         print("openai imported:", "openai" in sys.modules)
     """)
-    env = {"TIKTOKEN_CACHE_DIR": str(tmp_path / "empty"), "DATA_GYM_CACHE_DIR": str(tmp_path),
-           "PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = {
+        "TIKTOKEN_CACHE_DIR": str(tmp_path / "empty"),
+        "DATA_GYM_CACHE_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": ":".join(sys.path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["[24912, 2375] [15339, 1917]", "openai imported: False"]
     assert not (tmp_path / "empty").exists()

@@ -31,8 +31,9 @@ SCRIPTS = [
 def _autogram(name: str, seed: int, signed: bool) -> Autogram:
     module = __import__(f"autograms.examples.{name}", fromlist=["chatbot"])
     config = AutogramConfig(session_key=KEY) if signed else None
-    autogram = Autogram(root_function=module.chatbot, autogram_config=config, test_mode=True,
-                        seed=seed)
+    autogram = Autogram(
+        root_function=module.chatbot, autogram_config=config, test_mode=True, seed=seed
+    )
     init = getattr(module, "init_chatbot", None)
     if init is not None:
         with autogram.use_config():
@@ -42,8 +43,12 @@ def _autogram(name: str, seed: int, signed: bool) -> Autogram:
 
 def write(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    manifest = {"library": __version__, "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
-                "key": KEY, "sessions": []}
+    manifest = {
+        "library": __version__,
+        "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
+        "key": KEY,
+        "sessions": [],
+    }
     for name, seed, messages, following in SCRIPTS:
         for signed in (False, True):
             autogram = _autogram(name, seed, signed)
@@ -55,12 +60,21 @@ def write(out: Path) -> None:
             (out / f"{stem}-log.txt").write_text(autogram.serialize(memory, include_log=True))
             autogram.save(out / f"{stem}.session", memory)
             expected, _ = autogram.reply(following, memory_object=memory)
-            manifest["sessions"].append({
-                "example": name, "seed": seed, "signed": signed, "messages": messages,
-                "next": following, "expected_reply": expected,
-                "files": {"serialized": f"{stem}.txt", "serialized_with_log": f"{stem}-log.txt",
-                          "saved": f"{stem}.session"},
-            })
+            manifest["sessions"].append(
+                {
+                    "example": name,
+                    "seed": seed,
+                    "signed": signed,
+                    "messages": messages,
+                    "next": following,
+                    "expected_reply": expected,
+                    "files": {
+                        "serialized": f"{stem}.txt",
+                        "serialized_with_log": f"{stem}-log.txt",
+                        "saved": f"{stem}.session",
+                    },
+                }
+            )
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 

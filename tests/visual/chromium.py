@@ -103,8 +103,10 @@ class Browser:
         page.call("Page.enable")
         page.call("Runtime.enable")
         page.call("Network.enable")
-        page.call("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        page.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
         page.call("Page.navigate", {"url": url})
         page.wait_for("document.readyState === 'complete'")
         return page
@@ -136,9 +138,7 @@ class Page:
 
     def evaluate(self, expression: str) -> object:
         """The JSON value of a JavaScript expression in the page."""
-        answer = self.call(
-            "Runtime.evaluate", {"expression": expression, "returnByValue": True}
-        )
+        answer = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
         if "exceptionDetails" in answer:
             raise BrowserError(f"{expression!r} raised: {answer['exceptionDetails']}")
         return answer["result"].get("value")
@@ -155,10 +155,17 @@ class Page:
         """A real left click (press and release) at viewport point (x, y)."""
         modifiers = 8 if shift else 0
         for kind in ("mousePressed", "mouseReleased"):
-            self.call("Input.dispatchMouseEvent", {
-                "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1,
-                "modifiers": modifiers,
-            })
+            self.call(
+                "Input.dispatchMouseEvent",
+                {
+                    "type": kind,
+                    "x": x,
+                    "y": y,
+                    "button": "left",
+                    "clickCount": 1,
+                    "modifiers": modifiers,
+                },
+            )
 
     def centre_of(self, selector: str) -> tuple[float, float]:
         """Viewport centre of the first element matching `selector`, scrolled into view."""

@@ -12,8 +12,14 @@ import pytest
 from autograms._visual import ProgramGraph, read_bot, run_dot, to_dot, to_html, to_svg, views
 
 BOTS = Path(__file__).parent / "bots"
-BOT_NAMES = ("simple_example", "fibonacci", "recruiter", "quiz_returnto", "constructs",
-             "script_injection")
+BOT_NAMES = (
+    "simple_example",
+    "fibonacci",
+    "recruiter",
+    "quiz_returnto",
+    "constructs",
+    "script_injection",
+)
 _ARTIFACTS: list[Path] = []
 
 

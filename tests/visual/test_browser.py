@@ -76,12 +76,16 @@ def check_clean(page: Page, url_end: str) -> None:
 def test_click_on_a_node_shows_its_code(browser, tmp_path, artifacts, dot_or_none):
     page = open_page(browser, tmp_path, "simple_example", dot_or_none)
     assert page.evaluate("document.querySelector('#details').textContent") == (
-        "Click a node to see its code.")
+        "Click a node to see its code."
+    )
     click(page, element(page, "chat_ai"))
     page.wait_for("document.querySelector('#details h2')?.textContent === 'chat_ai'")
     assert code_rows(page) == [
-        ["11", 'reply_instruction("Say you are glad to talk about AI, and ask what interests '
-               'the user",'],
+        [
+            "11",
+            'reply_instruction("Say you are glad to talk about AI, and ask what interests '
+            'the user",',
+        ],
         ["12", '                  ADDRESS="chat_ai")'],
     ]
     assert "pauses: reply_instruction" in page.evaluate("document.body.innerText")
@@ -94,15 +98,15 @@ def test_click_on_a_node_shows_its_code(browser, tmp_path, artifacts, dot_or_non
     check_clean(page, "simple_example.html")
 
 
-def test_markup_in_code_is_shown_as_text_and_never_runs(browser, tmp_path, artifacts,
-                                                         dot_or_none):
+def test_markup_in_code_is_shown_as_text_and_never_runs(browser, tmp_path, artifacts, dot_or_none):
     page = open_page(browser, tmp_path, "script_injection", dot_or_none)
     label = '<b>bold</b> & "quoted"'
     click(page, element(page, label))
     page.wait_for(f"document.querySelector('#details h2')?.textContent === {json.dumps(label)}")
     ((_, text),) = code_rows(page)[:1]
-    assert text == ("reply(\"<script>window.__pwned = 1</script><img src=x "
-                    "onerror='window.__pwned = 2'>\",")
+    assert text == (
+        "reply(\"<script>window.__pwned = 1</script><img src=x onerror='window.__pwned = 2'>\","
+    )
     assert page.evaluate("window.__pwned === undefined")
     assert page.evaluate("document.querySelectorAll('#details :is(script, img, b)').length") == 0
     assert page.evaluate("document.querySelectorAll('script').length") == 2
@@ -115,8 +119,9 @@ def test_shift_click_lights_the_paths_between_two_nodes(browser, tmp_path, dot_p
     page = open_page(browser, tmp_path, "recruiter", dot_program)
     click(page, element(page, "ask_salary"))
     click(page, element(page, "reject"), shift=True)
-    page.wait_for(f"document.querySelector({json.dumps(element(page, 'reject'))})"
-                  ".classList.contains('tgt')")
+    page.wait_for(
+        f"document.querySelector({json.dumps(element(page, 'reject'))}).classList.contains('tgt')"
+    )
     for on_path in ("ask_salary", "salary_over", "reject"):
         assert "dim" not in classes(page, on_path), on_path
     for off_path in ("greeting", "accept", "accept_after_talk", "conversation_over"):
@@ -137,8 +142,10 @@ def test_function_tab_paths_to_a_node_and_links(browser, tmp_path, artifacts):
     assert "dim" not in classes(page, "classify", view=3)  # reaches check
     assert "dim" in classes(page, "stop", view=3)  # does not
     # following a link in the panel selects the node it names
-    page.evaluate("[...document.querySelectorAll('#details ul.links button')]"
-                  ".find(b => b.textContent.includes('classify:')).click()")
+    page.evaluate(
+        "[...document.querySelectorAll('#details ul.links button')]"
+        ".find(b => b.textContent.includes('classify:')).click()"
+    )
     page.wait_for("document.querySelector('#details h2')?.textContent === 'classify'")
     assert page.evaluate("location.hash") == "#node=ask_question%3A2"
     keep(page.screenshot(artifacts / "quiz_returnto-paths-to.png"))

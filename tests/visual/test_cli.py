@@ -40,8 +40,16 @@ def test_writes_every_format_for_program_and_functions(capsys, tmp_path, dot_pro
 
 
 def test_format_and_function_narrow_the_output(capsys, tmp_path):
-    status, _, err = run(capsys, str(bot_path("quiz_returnto")), "--out", str(tmp_path / "o"),
-                         "--format", "dot,html", "--function", "ask_question")
+    status, _, err = run(
+        capsys,
+        str(bot_path("quiz_returnto")),
+        "--out",
+        str(tmp_path / "o"),
+        "--format",
+        "dot,html",
+        "--function",
+        "ask_question",
+    )
     assert status == 0, err
     assert names(tmp_path / "o") == {"quiz_returnto.ask_question.dot", "quiz_returnto.html"}
 
@@ -51,23 +59,28 @@ def test_without_dot_the_dot_and_html_are_still_written(capsys, tmp_path, monkey
     status, _, err = run(capsys, str(bot_path("simple_example")), "--out", str(tmp_path))
     assert status == 0
     assert "apt-get install graphviz" in err
-    assert names(tmp_path) == {"simple_example.dot", "simple_example.chatbot.dot",
-                               "simple_example.html"}
+    assert names(tmp_path) == {
+        "simple_example.dot",
+        "simple_example.chatbot.dot",
+        "simple_example.html",
+    }
     assert 'class="node"' in (tmp_path / "simple_example.html").read_text()
 
 
 def test_without_dot_asking_for_pictures_fails(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    status, _, err = run(capsys, str(bot_path("simple_example")), "--out", str(tmp_path),
-                         "--format", "png,html")
+    status, _, err = run(
+        capsys, str(bot_path("simple_example")), "--out", str(tmp_path), "--format", "png,html"
+    )
     assert status == 1
     assert "apt-get install graphviz" in err
     assert names(tmp_path) == {"simple_example.html"}
 
 
 def test_problems_are_warnings(capsys, tmp_path):
-    status, _, err = run(capsys, str(bot_path("constructs")), "--out", str(tmp_path),
-                         "--format", "dot")
+    status, _, err = run(
+        capsys, str(bot_path("constructs")), "--out", str(tmp_path), "--format", "dot"
+    )
     assert status == 0
     assert "warning: GOTO to unknown label 'missing' in chatbot.inner (constructs.py:57)" in err
 
@@ -93,8 +106,9 @@ def test_unreadable_bot_exits_2_naming_it(capsys, tmp_path, content, message):
 
 
 def test_unknown_function_lists_the_known_ones(capsys, tmp_path):
-    status, _, err = run(capsys, str(bot_path("quiz_returnto")), "--out", str(tmp_path),
-                         "--function", "nope")
+    status, _, err = run(
+        capsys, str(bot_path("quiz_returnto")), "--out", str(tmp_path), "--function", "nope"
+    )
     assert status == 2
     assert "no decorated function 'nope'" in err and "known: chatbot, run_round" in err
 
@@ -111,15 +125,31 @@ def test_add_arguments_fits_a_subcommand_parser(tmp_path):
     sub = parser.add_subparsers(dest="command")
     visualize.add_arguments(sub.add_parser("visualize"))
     args = parser.parse_args(["visualize", "bot.py", "--out", str(tmp_path), "--format", "dot"])
-    assert (args.bot, args.out, args.format, args.function) == ("bot.py", str(tmp_path),
-                                                                ("dot",), None)
+    assert (args.bot, args.out, args.format, args.function) == (
+        "bot.py",
+        str(tmp_path),
+        ("dot",),
+        None,
+    )
 
 
 def test_runs_as_a_module(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "autograms.cli.visualize", str(bot_path("fibonacci")),
-         "--out", str(tmp_path), "--format", "dot"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "autograms.cli.visualize",
+            str(bot_path("fibonacci")),
+            "--out",
+            str(tmp_path),
+            "--format",
+            "dot",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "fibonacci.dot").is_file()

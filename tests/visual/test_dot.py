@@ -16,8 +16,14 @@ from .conftest import BOT_NAMES, load
 @pytest.mark.parametrize("bot", BOT_NAMES)
 def test_dot_is_accepted_by_graphviz_without_warnings(bot, dot_program):
     for number, view in enumerate(views(load(bot))):
-        done = subprocess.run([dot_program, "-Tcanon"], input=to_dot(view, f"v{number}"),
-                              capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run(
+            [dot_program, "-Tcanon"],
+            input=to_dot(view, f"v{number}"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         assert done.stderr == "", done.stderr
 
@@ -27,8 +33,10 @@ def test_dot_has_each_node_and_edge_once(bot):
     for view in views(load(bot)):
         text = to_dot(view, "v0")
         for number, node in enumerate(view.nodes):
-            assert len(re.findall(rf'^\s*{re.escape(quote(node.id))} \[id="v0n{number}"',
-                                  text, re.M)) == 1
+            assert (
+                len(re.findall(rf'^\s*{re.escape(quote(node.id))} \[id="v0n{number}"', text, re.M))
+                == 1
+            )
         assert len(re.findall(r"^\s*\S+ -> \S+ \[", text, re.M)) == len(view.edges)
 
 
@@ -60,7 +68,13 @@ def test_quote(text, quoted):
 
 def test_markup_and_quotes_in_bot_code_stay_text(dot_program):
     view = views(load("script_injection"))[0]
-    svg = subprocess.run([dot_program, "-Tsvg"], input=to_dot(view), capture_output=True,
-                         text=True, timeout=60, check=True).stdout
+    svg = subprocess.run(
+        [dot_program, "-Tsvg"],
+        input=to_dot(view),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     assert "<script>" not in svg and "<b>" not in svg
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;" in svg

@@ -84,8 +84,12 @@ def test_fibonacci_jumps_with_goto():
     assert ("not_a_number", "read_position", "goto", "GOTO") in edges
     assert ("a, b = b, a + b", "step", "goto", "GOTO") in edges
     another = 'if yes_or_no("does the user want another number?")'
-    assert (another, "ask_position", "goto",
-            'yes_or_no("does the user want another number?")\nGOTO') in edges
+    assert (
+        another,
+        "ask_position",
+        "goto",
+        'yes_or_no("does the user want another number?")\nGOTO',
+    ) in edges
     assert (another, "goodbye", "branch", "else") in edges
     assert ("if i < n", "a, b = b, a + b", "branch", "i < n") in edges
     # the GOTO line is shown with the node it leaves from
@@ -98,8 +102,12 @@ def test_recruiter_nested_ifs_and_module_constant_label():
     view = program_view(load("recruiter"))
     edges = shape(view)
     ready = 'while not yes_or_no("is the candidate ready to start?")'
-    assert (ready, "wait_until_ready", "branch",
-            'not yes_or_no("is the candidate ready to start?")') in edges
+    assert (
+        ready,
+        "wait_until_ready",
+        "branch",
+        'not yes_or_no("is the candidate ready to start?")',
+    ) in edges
     assert ("wait_until_ready", ready, "loop", "loop") in edges
     assert (ready, "ask_background", "branch", "done") in edges
     linear = ["ask_background", "ask_experience", "ask_tools", "ask_salary"]
@@ -149,8 +157,11 @@ def test_decorator_spellings_nodes_methods_and_nested_functions():
         ("chatbot.inner", "autograms_function"),
     ]
     calls = {(e.source.split(":")[0], e.target) for e in program.links if e.kind is EdgeKind.CALL}
-    assert calls == {("chatbot", "greet:0"), ("chatbot", "Shop.browse:0"),
-                     ("chatbot", "chatbot.inner:0")}
+    assert calls == {
+        ("chatbot", "greet:0"),
+        ("chatbot", "Shop.browse:0"),
+        ("chatbot", "chatbot.inner:0"),
+    }
 
 
 def test_compound_statements():
@@ -179,10 +190,13 @@ def test_exit_is_a_pause():
 
 def test_problems_name_label_function_and_line():
     problems = load("constructs").problems
-    assert any("duplicate ADDRESS label 'greet' in chatbot (constructs.py:26 and constructs.py:61)"
-               in p for p in problems)
-    assert any("GOTO to unknown label 'missing' in chatbot.inner (constructs.py:57)" in p
-               for p in problems)
+    assert any(
+        "duplicate ADDRESS label 'greet' in chatbot (constructs.py:26 and constructs.py:61)" in p
+        for p in problems
+    )
+    assert any(
+        "GOTO to unknown label 'missing' in chatbot.inner (constructs.py:57)" in p for p in problems
+    )
     assert any("RETURNTO label 'nowhere' in Shop.browse" in p for p in problems)
     inner = function_view(load("constructs").function("chatbot.inner"))
     missing = node(inner, "no label 'missing'")
@@ -233,10 +247,7 @@ def test_unreadable_bots_are_refused_with_the_reason(source, reason):
 
 def test_missing_root_is_reported():
     source = (
-        "from autograms import autograms_function\n"
-        "@autograms_function()\n"
-        "def other():\n"
-        "    pass\n"
+        "from autograms import autograms_function\n@autograms_function()\ndef other():\n    pass\n"
     )
     program = read_program(source, "rootless.py")
     assert any("no decorated root function 'chatbot'" in p for p in program.problems)
@@ -255,4 +266,5 @@ def test_line_numbers_survive_form_feeds_and_coding_lines(tmp_path):
     program = read_bot(bot)
     (cafe,) = [n for n in program.functions[0].nodes if n.address == "cafe"]
     assert [(line.lineno, line.text) for line in cafe.code] == [
-        (6, "    reply('caf\u00e9', ADDRESS='cafe')")]
+        (6, "    reply('caf\u00e9', ADDRESS='cafe')")
+    ]

@@ -64,14 +64,19 @@ def test_page_loads_nothing_from_outside(dot_or_none):
     assert not re.search(r"@import|url\(\s*['\"]?(?:https?:|//)", page)
     assert "fetch(" not in page and "XMLHttpRequest" not in page
     assert [attrs.get("type") for tag, attrs in tags.tags if tag == "script"] == [
-        "application/json", None]
+        "application/json",
+        None,
+    ]
 
 
 def test_policy_allows_only_the_page_script():
     page = page_for("simple_example", None)
     tags = parse(page)
-    (policy,) = [a["content"] for t, a in tags.tags
-                 if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+    (policy,) = [
+        a["content"]
+        for t, a in tags.tags
+        if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"
+    ]
     digest = base64.b64encode(hashlib.sha256(tags.scripts[1].encode()).digest()).decode()
     assert policy.startswith("default-src 'none';")
     assert f"script-src 'sha256-{digest}'" in policy
@@ -82,11 +87,16 @@ def test_page_carries_every_view_and_node_code(dot_or_none):
     page = page_for("quiz_returnto", dot_or_none)
     data = data_of(page)
     assert [view["title"] for view in data["views"]] == [
-        "whole program", "chatbot", "run_round", "ask_question"]
+        "whole program",
+        "chatbot",
+        "run_round",
+        "ask_question",
+    ]
     program = load("quiz_returnto")
     welcome = next(n for n in program.functions[0].nodes if n.address == "welcome")
     assert data["nodes"][welcome.id]["code"] == [
-        [13, 'reply("Welcome to the quiz! Shall we start?", ADDRESS="welcome")']]
+        [13, 'reply("Welcome to the quiz! Shall we start?", ADDRESS="welcome")']
+    ]
     for number, view in enumerate(data["views"]):
         assert f'id="view-{number}"' in page
         for index in range(len(view["nodes"])):

@@ -31,10 +31,12 @@ def groups(svg: bytes | str, kind: str) -> list[str]:
 def test_svg_from_dot_has_every_node_and_edge_by_id(bot, dot_program):
     for number, view in enumerate(views(load(bot))):
         svg = run_dot(dot_program, to_dot(view, f"v{number}"), "svg", view.name)
-        assert sorted(groups(svg, "node")) == sorted(f"v{number}n{i}"
-                                                     for i in range(len(view.nodes)))
-        assert sorted(groups(svg, "edge")) == sorted(f"v{number}e{i}"
-                                                     for i in range(len(view.edges)))
+        assert sorted(groups(svg, "node")) == sorted(
+            f"v{number}n{i}" for i in range(len(view.nodes))
+        )
+        assert sorted(groups(svg, "edge")) == sorted(
+            f"v{number}e{i}" for i in range(len(view.edges))
+        )
 
 
 def test_png_from_dot(dot_program, artifacts):

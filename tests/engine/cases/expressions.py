@@ -56,7 +56,9 @@ def displays_and_fstrings():
 
 @resumable
 def several_statements_on_one_line():
-    a = checkpoint("a"); b = checkpoint("b"); c = a + b  # noqa: E702
+    a = checkpoint("a")
+    b = checkpoint("b")
+    c = a + b  # noqa: E702
     return c
 
 

@@ -41,6 +41,11 @@ def outer():
     return jumper(ADDRESS="again")
 
 
-for _function, _name in ((child, "child"), (parent, "parent"), (jumper, "jumper"),
-                         (leaf_returnto, "leaf"), (outer, "outer")):
+for _function, _name in (
+    (child, "child"),
+    (parent, "parent"),
+    (jumper, "jumper"),
+    (leaf_returnto, "leaf"),
+    (outer, "outer"),
+):
     _frames.instrument(_function, hooks(_name))

@@ -142,20 +142,10 @@ def readme_text():
     return (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the README shows AutogramConfig(...) lines but never how one is given to an "
-    "Autogram (the keyword is autogram_config=)",
-)
 def test_readme_shows_how_an_autogram_config_reaches_an_autogram():
     assert "autogram_config=" in readme_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the README never names ModelCallError, the exception a failed model call "
-    "(500s, timeouts) raises from autogram.reply",
-)
 def test_readme_names_the_exception_a_failed_model_call_raises():
     assert "ModelCallError" in readme_text()
 

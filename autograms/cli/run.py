@@ -305,6 +305,15 @@ def _check_session(autogram: Autogram, plan: SessionPlan) -> SessionPlan:
     return plan
 
 
+def _file_stamp(path: Path | None) -> tuple[int, int, int] | None:
+    """What tells one write of `path` from another (saves replace the file); None if absent."""
+    try:
+        found = os.stat(path) if path is not None else None
+    except FileNotFoundError:
+        return None
+    return None if found is None else (found.st_ino, found.st_mtime_ns, found.st_size)
+
+
 def _load_session(autogram: Autogram, path: Path) -> MemoryObject:
     try:
         return autogram.load(path)
@@ -546,6 +555,8 @@ class Chat:
         self.out = out or sys.stdout
         self.agent = autogram.config.agent_name
         self.prompt = f"{autogram.config.user_name}: "
+        #: the session file as this chat last read or wrote it (another run's save changes it)
+        self._file_seen = _file_stamp(self.session_path)
         self.commands = {
             "/exit": self._exit,
             "/quit": self._exit,
@@ -658,7 +669,16 @@ class Chat:
         """Save to the session file, if there is one; whether it was saved there."""
         if self.session_path is None or self.memory is None:
             return False
-        return self._save(self.session_path)
+        if _file_stamp(self.session_path) != self._file_seen:
+            self.say(
+                f"(not saved: {self.session_path} was written by another run since this one "
+                "read it; /save FILE keeps this conversation in another file)"
+            )
+            return False
+        saved = self._save(self.session_path)
+        if saved:
+            self._file_seen = _file_stamp(self.session_path)
+        return saved
 
     def _save(self, path: Path) -> bool:
         """Save the session to `path` (and its log to ``<path>.log``)."""

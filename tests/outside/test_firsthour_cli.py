@@ -126,11 +126,6 @@ def test_bot_files_with_odd_names_run_and_resume(folder, name):
     assert b"got 5" in second.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two `autograms run --session FILE` on one file: the second run's save silently "
-    "overwrites the turn the first one saved (no lock, no warning)",
-)
 def test_two_runs_on_one_session_file_never_silently_drop_a_saved_turn(folder):
     import pexpect
 

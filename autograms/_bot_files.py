@@ -2,12 +2,10 @@
 
 A session names the module of every paused function, so a bot file must have one module name
 however it is loaded: by ``import mybot`` in the user's code, by `load_autogram("mybot.py")`,
-or by ``autograms run mybot.py``. That name is the file's stem (``mybot``); for a file inside
-package folders (each with an ``__init__.py``) it is the dotted name ``pkg.mybot``, and the
-package is imported as ``import`` would import it (its root folder joins ``sys.path`` when
-needed). Only when the stem is not an identifier, or names another module (``json.py`` next to
-the standard library's ``json``), does the file get the private name ``autograms_bot_<stem>``
--- then no ``import`` statement could load it either.
+or by ``autograms run mybot.py``. That name is the file's stem (``mybot``). Only when the
+stem is not an identifier, or names another module (``json.py`` next to the standard
+library's ``json``), does the file get the private name ``autograms_bot_<stem>`` -- then no
+``import`` statement could load it either.
 
 Earlier releases always used ``autograms_bot_<stem>``; the module is registered under that
 name too, so sessions they saved still continue.
@@ -36,26 +34,9 @@ def module_name_for(path: str | os.PathLike[str]) -> str:
     """The module name the bot file at `path` is imported under (see the module docstring)."""
     absolute = os.path.realpath(path)
     stem = os.path.splitext(os.path.basename(absolute))[0]
-    package = _package_of(absolute)
-    if package is not None:
-        return package[0]
     if stem.isidentifier() and not _belongs_to_another_file(stem, absolute):
         return stem
     return private_module_name(stem)
-
-
-def _package_of(absolute: str) -> tuple[str, str] | None:
-    """``("pkg.sub.mybot", root)`` for a file inside package folders, `root` being the folder
-    that holds the top package; None when the file is not in a package (or a folder's name
-    could not be imported)."""
-    parts = [os.path.splitext(os.path.basename(absolute))[0]]
-    folder = os.path.dirname(absolute)
-    while os.path.isfile(os.path.join(folder, "__init__.py")):
-        parts.insert(0, os.path.basename(folder))
-        folder = os.path.dirname(folder)
-    if len(parts) == 1 or not all(part.isidentifier() for part in parts):
-        return None
-    return ".".join(parts), folder
 
 
 def import_bot_file(path: str | os.PathLike[str]) -> ModuleType:
@@ -65,10 +46,7 @@ def import_bot_file(path: str | os.PathLike[str]) -> ModuleType:
     if not os.path.isfile(absolute):
         raise FileNotFoundError(f"no bot file at {os.fspath(path)}")
     name = module_name_for(absolute)
-    package = _package_of(absolute)
     module = sys.modules.get(name)
-    if module is None and package is not None:
-        module = _import_from_package(name, package[1])
     if module is None:
         module = _execute(name, absolute)
     elif not _is_file_of(module, absolute):
@@ -79,15 +57,6 @@ def import_bot_file(path: str | os.PathLike[str]) -> ModuleType:
     stem = os.path.splitext(os.path.basename(absolute))[0]
     sys.modules.setdefault(private_module_name(stem), module)
     return module
-
-
-def _import_from_package(name: str, root: str) -> ModuleType:
-    """Module `name` (dotted) imported as ``import`` does, with `root` on ``sys.path`` when the
-    top package is not importable yet (as for ``autograms run pkg/mybot.py``)."""
-    top = name.split(".")[0]
-    if top not in sys.modules and root not in (os.path.realpath(p or ".") for p in sys.path):
-        sys.path.append(root)
-    return importlib.import_module(name)
 
 
 def _execute(name: str, absolute: str) -> ModuleType:

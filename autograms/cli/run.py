@@ -27,6 +27,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
@@ -202,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Chat as `args` (from `add_arguments`) ask; the exit status."""
+    _answer_ctrl_c()
     try:
         return _run(args)
     except CliError as exc:
@@ -210,6 +212,14 @@ def run(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, EOFError):  # while the bot loads or the local model starts
         report(COMMAND, "interrupted")
         return INTERRUPTED
+
+
+def _answer_ctrl_c() -> None:
+    """A chat in a terminal answers Ctrl-C (cancel the turn; at the prompt, leave) even when it
+    was started with SIGINT ignored, as a shell without job control starts commands it runs in
+    the background and as programs started by such a command inherit it."""
+    if sys.stdin.isatty() and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _run(args: argparse.Namespace) -> int:

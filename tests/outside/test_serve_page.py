@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -59,8 +60,12 @@ def test_the_page_streams_a_reply_and_a_reload_mid_stream_keeps_the_conversation
                 sup.wait_text(page, "#log", lambda t: t.count("w9") == 2)
                 page.screenshot(path=str(tmp_path / "page.png"))
                 assert outside == []
-            stored = server.session(page_session_id(server))
-            assert stored["version"] == 3
+            # the page shows a streamed reply's last words before the turn is committed
+            session_id = page_session_id(server)
+            deadline = time.monotonic() + 10
+            while server.session(session_id)["version"] < 3 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert server.session(session_id)["version"] == 3
 
 
 def page_session_id(server):

@@ -17,14 +17,15 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 
-#: paths under tests/ (a folder, a file, or a file-name prefix ending in "_") run on one CPython
+#: beginnings of paths under tests/ (a folder with its "/", a file, a file-name prefix) whose
+#: tests run on one CPython
 ONE_PYTHON_PATHS = (
-    "benchmarks",
-    "cli",
-    "models",
-    "serve",
-    "stores",
-    "visual",
+    "benchmarks/",
+    "cli/",
+    "models/",
+    "serve/",
+    "stores/",
+    "visual/",
     "test_benchmarks_smoke.py",
     "test_packaging.py",
     "test_lint.py",
@@ -34,13 +35,7 @@ ONE_PYTHON_PATHS = (
 
 
 def _runs_on_one_python(path: Path) -> bool:
-    relative = path.resolve().relative_to(TESTS).as_posix()
-    return any(
-        relative.startswith(prefix)
-        if prefix.endswith("_")
-        else relative == prefix or relative.startswith(prefix + "/")
-        for prefix in ONE_PYTHON_PATHS
-    )
+    return path.resolve().relative_to(TESTS).as_posix().startswith(ONE_PYTHON_PATHS)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

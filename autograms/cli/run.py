@@ -317,11 +317,13 @@ def _check_session(autogram: Autogram, plan: SessionPlan) -> SessionPlan:
 
 def _file_stamp(path: Path | None) -> tuple[int, int, int] | None:
     """What tells one write of `path` from another (saves replace the file); None if absent."""
+    if path is None:
+        return None
     try:
-        found = os.stat(path) if path is not None else None
+        found = os.stat(path)
     except FileNotFoundError:
         return None
-    return None if found is None else (found.st_ino, found.st_mtime_ns, found.st_size)
+    return found.st_ino, found.st_mtime_ns, found.st_size
 
 
 def _load_session(autogram: Autogram, path: Path) -> MemoryObject:

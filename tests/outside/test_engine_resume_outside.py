@@ -1,0 +1,568 @@
+"""Outside tests of the engine's promise (issue 10): a resumed program behaves as the same program
+in plain Python, or is refused clearly at the pause.
+
+Each program is run as plain Python (``reply`` prints and returns ``input()``, the decorators do
+nothing; a program that jumps brings a loop-based reference after ``#PLAIN``), then through
+``Autogram`` in process, with a serialize/deserialize round trip every turn, and (for programs
+without module state, marked ``#FRESH``) with a fresh interpreter per turn. The transcripts must
+be equal. Programs that held are in ``data_engine/*.bot``; the findings are written out below.
+"""
+
+import json
+import os
+import re
+import sys
+
+import pytest
+
+from tests.outside import engine_outside_support as S
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "data_engine")
+
+
+@pytest.fixture
+def folder(tmp_path):
+    path = str(tmp_path)
+    yield path
+    if path in sys.path:
+        sys.path.remove(path)
+
+
+def load_program(fname):
+    with open(os.path.join(DATA, fname)) as f:
+        src = f.read()
+    lines = src.splitlines()
+    messages = json.loads(lines[0][1:])
+    fresh = len(lines) > 1 and lines[1].strip() == "#FRESH"
+    plain = None
+    if "#PLAIN\n" in src:
+        src, plain = src.split("#PLAIN\n")
+    return src, plain, messages, fresh
+
+
+PROGRAMS = sorted(f for f in os.listdir(DATA) if f.endswith(".bot"))
+
+
+@pytest.mark.parametrize("fname", PROGRAMS)
+def test_program_resumes_as_plain_python(folder, fname):
+    src, plain, messages, fresh = load_program(fname)
+    res = S.all_modes(folder, src, messages, fresh=fresh, plain_source=plain)
+    for mode, transcript in res.items():
+        assert transcript == res["plain"], mode
+
+
+def check(folder, source, messages, modes=("inproc", "serde"), plain_source=None):
+    res = S.all_modes(folder, source, messages, fresh="fresh" in modes, plain_source=plain_source)
+    for mode in modes:
+        assert res[mode] == res["plain"], mode
+    return res
+
+
+# --- findings: silent wrong values -------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a plain (undecorated) helper that replies twice: the rest of the helper after its "
+    "first reply() is silently skipped on resume; the user's text becomes its return value",
+)
+def test_plain_helper_with_code_after_its_reply_is_resumed_or_refused(folder):
+    check(
+        folder,
+        """
+        def ask_two():
+            a = reply("a?")
+            b = reply("b?")
+            return a + "+" + b
+
+        @autograms_function()
+        def chatbot():
+            r = ask_two()
+            reply("got " + r)
+        """,
+        ["", "a", "b", "c"],
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a mutable default argument held in a local is copied by a pause, even in process: "
+    "later calls no longer share it (plain Python: acc is collect.__defaults__[0])",
+)
+def test_mutable_default_argument_is_still_the_default_after_a_resume(folder):
+    check(
+        folder,
+        """
+        @autograms_function()
+        def collect(item, acc=[]):
+            acc.append(item)
+            x = reply(f"acc {acc}")
+            acc.append(x)
+            return acc
+
+        @autograms_function()
+        def chatbot():
+            r = collect("p")
+            r2 = collect("q")
+            reply(f"same {r is r2} {r2} {collect.__defaults__}")
+        """,
+        ["", "a", "b", "c"],
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a global already loaded onto the stack before a pausing call is read again at resume: "
+    "if the callee rebinds it before pausing, the expression gets the new value",
+)
+def test_global_evaluated_before_a_pausing_call_keeps_its_value(folder):
+    check(
+        folder,
+        """
+        PREFIX = "p0"
+        COUNT = 0
+
+        @autograms_function()
+        def rebind_and_ask():
+            global PREFIX, COUNT
+            PREFIX = "p1"
+            COUNT += 1
+            return reply("q")
+
+        def join(a, b):
+            return a + "|" + b
+
+        @autograms_function()
+        def chatbot():
+            global PREFIX, COUNT
+            PREFIX = "p0"
+            COUNT = 0
+            r = join(PREFIX, rebind_and_ask())
+            t = [COUNT, rebind_and_ask()]
+            reply(f"{r} {t}")
+        """,
+        ["", "a", "b", "c"],
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a method looked up before its argument pauses is looked up again at resume: if the "
+    "callee replaced it, the new one is called (plain Python calls the one looked up)",
+)
+def test_method_looked_up_before_a_pausing_argument_is_the_one_called(folder):
+    check(
+        folder,
+        """
+        class Obj:
+            def show(self, x):
+                return "old:" + x
+
+        def new_show(x):
+            return "new:" + x
+
+        @autograms_function()
+        def swap_and_ask(o):
+            o.show = new_show
+            return reply("q")
+
+        @autograms_function()
+        def chatbot():
+            o = Obj()
+            r = o.show(swap_and_ask(o))
+            reply(r)
+        """,
+        ["", "a", "b"],
+        modes=("inproc", "serde", "fresh"),
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a loop over an OrderedDict (or its items()/reversed()) runs over a copy after a "
+    "resume: it misses the program's changes and never raises 'mutated during iteration'",
+)
+def test_ordereddict_loop_sees_the_programs_changes_after_a_resume(folder):
+    check(
+        folder,
+        """
+        import collections
+
+        @autograms_function()
+        def chatbot():
+            od = collections.OrderedDict(a=1, b=2, c=3)
+            seen = []
+            for k, v in od.items():
+                t = reply(f"key {k}")
+                seen.append((k, v))
+                od["c"] = t
+            try:
+                for k in od:
+                    t = reply(f"again {k}")
+                    od["new"] = 9
+            except RuntimeError as e:
+                seen.append(str(e))
+            reply(f"done {seen}")
+        """,
+        ["", "a", "b", "c", "d", "e", "f"],
+        modes=("inproc", "serde", "fresh"),
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="weakref.finalize held in a local comes back dead after a resume: its callback is "
+    "silently dropped",
+)
+def test_weakref_finalize_is_alive_after_a_resume(folder):
+    check(
+        folder,
+        """
+        import weakref
+
+        class O:
+            pass
+
+        def cb():
+            pass
+
+        @autograms_function()
+        def chatbot():
+            o = O()
+            fin = weakref.finalize(o, cb)
+            t = reply("one")
+            reply(f"{fin.alive} {t}")
+        """,
+        ["", "a", "b"],
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a weakref.proxy held in a local comes back as a strong reference to the object "
+    "itself (type(p) is O, and it keeps the object alive)",
+)
+def test_weakref_proxy_is_still_a_proxy_after_a_resume(folder):
+    check(
+        folder,
+        """
+        import weakref
+
+        class O:
+            pass
+
+        @autograms_function()
+        def chatbot():
+            o = O()
+            o.x = "x"
+            p = weakref.proxy(o)
+            t = reply("one")
+            reply(f"{type(p).__name__} {p.x} {t}")
+        """,
+        ["", "a", "b"],
+    )
+
+
+# --- findings: false or unclear refusals -------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="io.StringIO / io.BytesIO in a local are refused as 'an operating-system resource "
+    "(open file or socket)': they are in-memory buffers pickle saves",
+)
+def test_stringio_and_bytesio_locals_are_saved(folder):
+    check(
+        folder,
+        """
+        import io
+
+        @autograms_function()
+        def chatbot():
+            s = io.StringIO("line1\\nline2\\n")
+            s.readline()
+            b = io.BytesIO(b"xyz")
+            b.read(1)
+            t = reply("one")
+            reply(f"{s.readline()!r} {b.read()!r} {t}")
+        """,
+        ["", "a", "b"],
+        modes=("inproc", "serde", "fresh"),
+    )
+
+
+def _engine_error(folder, source, messages):
+    name = S.write_bot(folder, source)
+    ag = S.make_autogram(name + "_ip")
+    with pytest.raises(Exception) as info:
+        text, memory = ag.reply(messages[0])
+        for msg in messages[1:]:
+            text, memory = ag.reply(msg, memory_object=memory)
+    return info.value
+
+
+def _words(err):
+    """The error's message without file paths (a test's tmp_path holds the test's name)."""
+    return re.sub(r"\S*\.py:\d+", "", str(err))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a WeakValueDictionary in a local: the pause is refused as TOO_DEEP ('exceeded the "
+    "recursion limit ... pause less deep') instead of being saved or refused naming the local",
+)
+def test_weakvaluedictionary_local_is_saved_or_refused_naming_it(folder):
+    src = """
+        import weakref
+
+        class O:
+            pass
+
+        @autograms_function()
+        def chatbot():
+            o = O()
+            cache = weakref.WeakValueDictionary({"k": o})
+            t = reply("one")
+            reply(f"{cache['k'] is o} {t}")
+        """
+    try:
+        check(folder, src, ["", "a", "b"])
+    except AssertionError:
+        err = _engine_error(folder, src, ["", "a"])
+        assert "cache" in _words(err) and "WeakValueDictionary" in _words(err), str(err)
+        assert "recursion" not in _words(err)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="README: calls through a functools.partial or an object's __call__, and handlers[key](),"
+    " resume; a partial or callable object called from a subscript or an expression "
+    "(handlers[key](), partial(f, x)(), Asker()(q)) is refused as INDIRECT_CALL",
+)
+def test_partial_and_callable_object_from_a_dispatch_table_resume(folder):
+    check(
+        folder,
+        """
+        import functools
+
+        class Asker:
+            def __init__(self, p):
+                self.p = p
+
+            @autograms_function()
+            def __call__(self, q):
+                return reply(self.p + q)
+
+        @autograms_function()
+        def ask(prefix, q):
+            return reply(prefix + q)
+
+        @autograms_function()
+        def chatbot():
+            handlers = {"obj": Asker("O:"), "part": functools.partial(ask, "P:")}
+            a = handlers["obj"]("one")
+            b = handlers["part"]("two")
+            c = functools.partial(ask, "Q:")("three")
+            d = Asker("A:")("four")
+            reply(f"{a} {b} {c} {d}")
+        """,
+        ["", "a", "b", "c", "d", "e"],
+    )
+
+
+def test_partial_and_callable_object_in_a_local_resume(folder):
+    check(
+        folder,
+        """
+        import functools
+
+        class Asker:
+            def __init__(self, p):
+                self.p = p
+
+            @autograms_function()
+            def __call__(self, q):
+                return reply(self.p + q)
+
+        @autograms_function()
+        def ask(prefix, q):
+            return reply(prefix + q)
+
+        A = Asker("M:")
+
+        @autograms_function()
+        def chatbot():
+            f = functools.partial(ask, "P:")
+            h = Asker("L:")
+            a = f("one")
+            b = h("two")
+            c = A("three")
+            d = getattr(h, "__call__")("four")
+            reply(f"{a} {b} {c} {d}")
+        """,
+        ["", "a", "b", "c", "d", "e"],
+        modes=("inproc", "serde", "fresh"),
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a decorated __exit__ that pauses is refused with 'called by a callable computed at "
+    "run time ... (a for loop instead of map(), say)'; __enter__ with 'an operator, attribute "
+    "access or iteration': neither names the with statement",
+)
+def test_pause_in_exit_is_refused_naming_the_with_statement(folder):
+    err = _engine_error(
+        folder,
+        """
+        class Asking:
+            def __enter__(self):
+                return "ent"
+
+            @autograms_function()
+            def __exit__(self, et, ev, tb):
+                self.ans = reply("exit?")
+                return False
+
+        @autograms_function()
+        def chatbot():
+            a = Asking()
+            with a as v:
+                x = reply(f"body {v}")
+            reply(f"after {v} {x} {a.ans}")
+        """,
+        ["", "a", "b"],
+    )
+    msg = _words(err)
+    assert re.search(r"\bwith\b", msg) and "map()" not in msg, msg
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="GOTO from an except block to a label in its try body is refused with 'it would enter "
+    "a loop, with or except block' (it is a try block); README's 'What is refused' omits it",
+)
+def test_goto_into_a_try_body_is_refused_naming_the_try(folder):
+    err = _engine_error(
+        folder,
+        """
+        @autograms_function()
+        def chatbot():
+            try:
+                age = int(reply("age?", ADDRESS="age"))
+            except ValueError:
+                GOTO("age")
+            reply(f"age {age}")
+        """,
+        ["", "x"],
+    )
+    assert re.search(r"\btry\b", _words(err)), str(err)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a pause inside a coroutine (asyncio.run) is refused as 'cannot pause inside a "
+    "generator': it does not name the coroutine",
+)
+def test_pause_in_a_coroutine_is_refused_naming_it(folder):
+    err = _engine_error(
+        folder,
+        """
+        import asyncio
+
+        @autograms_function()
+        def ask(q):
+            return reply(q)
+
+        async def main():
+            await asyncio.sleep(0)
+            return ask("in async")
+
+        @autograms_function()
+        def chatbot():
+            x = asyncio.run(main())
+            reply(f"got {x}")
+        """,
+        ["", "a"],
+    )
+    assert "coroutine" in _words(err) or "main" in _words(err), str(err)
+
+
+# --- refusals that held: clear, at the pause, and the session stays usable ---------------------
+
+
+REFUSED = {
+    "lock": (
+        "import threading\nlk = None\n",
+        "lk2 = threading.Lock()",
+        "lk2",
+    ),
+    "rlock_in_attribute": (
+        "import threading\nclass H:\n    def __init__(self):\n        self.l = threading.RLock()\n",
+        "h = H()",
+        "h",
+    ),
+    "hash_object": ("import hashlib\n", "hs = hashlib.sha256(b'x')", "hs"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_unsaveable_local_is_refused_naming_it_and_the_session_stays_usable(folder, case):
+    head, stmt, local = REFUSED[case]
+    src = head + (
+        "@autograms_function()\n"
+        "def chatbot():\n"
+        "    a = reply('first')\n"
+        "    if a == 'bad':\n"
+        f"        {stmt}\n"
+        "    b = reply(f'second {a}')\n"
+        "    return reply(f'third {b}')\n"
+    )
+    name = S.write_bot(folder, src)
+    ag = S.make_autogram(name + "_ip")
+    text, memory = ag.reply()
+    with pytest.raises(Exception) as info:
+        ag.reply("bad", memory_object=memory)
+    assert re.search(rf"\b{local}\b", _words(info.value)), str(info.value)
+    text, memory = ag.reply("good", memory_object=memory)
+    assert text == "second good"
+    memory = ag.deserialize(ag.serialize(memory))
+    text, memory = ag.reply("z", memory_object=memory)
+    assert text == "third z"
+
+
+def test_generator_loop_and_contextmanager_are_refused_naming_what(folder):
+    err = _engine_error(
+        folder,
+        """
+        import contextlib
+
+        @contextlib.contextmanager
+        def tag(name):
+            yield name
+
+        @autograms_function()
+        def chatbot():
+            with tag("t") as t:
+                x = reply(f"in {t}")
+            reply(f"after {x}")
+        """,
+        ["", "a"],
+    )
+    assert re.search(r"\bwith\b", _words(err)) and "generator" in _words(err), str(err)
+    err = _engine_error(
+        folder,
+        """
+        def questions():
+            yield "q1"
+            yield "q2"
+
+        @autograms_function()
+        def chatbot():
+            for q in questions():
+                reply(q)
+        """,
+        ["", "a"],
+    )
+    assert "for-loop" in _words(err) and "generator" in _words(err), str(err)

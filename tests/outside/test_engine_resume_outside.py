@@ -566,3 +566,124 @@ def test_generator_loop_and_contextmanager_are_refused_naming_what(folder):
         ["", "a"],
     )
     assert "for-loop" in _words(err) and "generator" in _words(err), str(err)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="@autograms_function() on a functools.wraps wrapper inside a decorator (what the "
+    "NOT_INSTRUMENTED refusal advises) is accepted and pauses, then every later turn is refused "
+    "as 'the code of ask changed' (SessionCodeError), in process too: the session is stuck",
+)
+def test_decorated_wraps_wrapper_resumes_or_is_refused_before_the_pause(folder):
+    check(
+        folder,
+        """
+        import functools
+
+        def logged(f):
+            @autograms_function()
+            @functools.wraps(f)
+            def wrapper(*a, **k):
+                return "<" + f(*a, **k) + ">"
+
+            return wrapper
+
+        @logged
+        @autograms_function()
+        def ask(q):
+            return reply(q)
+
+        @autograms_function()
+        def chatbot():
+            x = ask("q1")
+            reply(f"{x}")
+        """,
+        ["", "a", "b"],
+    )
+
+
+def test_undecorated_wrapper_between_decorated_functions_is_refused_naming_it(folder):
+    err = _engine_error(
+        folder,
+        """
+        import functools
+
+        def logged(f):
+            @functools.wraps(f)
+            def wrapper(*a, **k):
+                return f(*a, **k)
+
+            return wrapper
+
+        @logged
+        @autograms_function()
+        def ask(q):
+            return reply(q)
+
+        @autograms_function()
+        def chatbot():
+            reply(ask("q1"))
+        """,
+        ["", "a"],
+    )
+    assert "logged.<locals>.wrapper" in _words(err), str(err)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a list reached through a module object (TABLE['row'], a class attribute, an attribute "
+    "of a module-level instance) and held in a local is copied by a pause, even in process: the "
+    "program's appends after the resume are silently lost (docs/engine.md admits it)",
+)
+def test_objects_reached_through_module_objects_stay_shared_after_a_resume(folder):
+    check(
+        folder,
+        """
+        TABLE = {"row": []}
+
+        class Registry:
+            items = []
+
+        BOT = Registry()
+        BOT.seen = []
+
+        @autograms_function()
+        def chatbot():
+            row = TABLE["row"]
+            items = Registry.items
+            seen = BOT.seen
+            t = reply("one")
+            row.append(t)
+            items.append(t)
+            seen.append(t)
+            reply(f"{TABLE} {Registry.items} {BOT.seen}")
+        """,
+        ["", "a", "b"],
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a local bound to a module-level dict follows the module's name, not the object: "
+    "rebinding the global between turns (a config reload) changes what the paused local holds "
+    "(documented in docs/engine.md; plain Python keeps the old object)",
+)
+def test_local_alias_of_a_module_global_keeps_its_object_when_the_global_is_rebound(folder):
+    name = S.write_bot(
+        folder,
+        """
+        CONFIG = {"v": 1}
+
+        @autograms_function()
+        def chatbot():
+            cfg = CONFIG
+            reply("one")
+            return reply(f"{cfg['v']} {cfg is CONFIG}")
+        """,
+    )
+    ag = S.make_autogram(name + "_ip")
+    mod = sys.modules[name + "_ip"]
+    text, memory = ag.reply()
+    mod.CONFIG = {"v": 2}
+    text, memory = ag.reply("x", memory_object=memory)
+    assert text == "1 False"

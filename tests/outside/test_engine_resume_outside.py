@@ -747,3 +747,24 @@ def test_delegating_proxy_local_resumes_or_is_refused_at_the_pause(folder):
         return
     text, memory = ag.reply("a", memory_object=memory)
     assert text == "['k'] a"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a plain helper `return reply(q).strip().lower()`: on resume the caller gets the raw "
+    "text, the helper's post-processing is silently skipped ('  YES  ' != 'yes')",
+)
+def test_plain_helper_post_processing_its_reply_is_resumed_or_refused(folder):
+    check(
+        folder,
+        """
+        def ask(q):
+            return reply(q).strip().lower()
+
+        @autograms_function()
+        def chatbot():
+            a = ask("continue?")
+            reply(f"[{a}] {a == 'yes'}")
+        """,
+        ["", "  YES  ", "b"],
+    )

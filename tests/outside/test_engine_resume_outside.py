@@ -768,3 +768,67 @@ def test_plain_helper_post_processing_its_reply_is_resumed_or_refused(folder):
         """,
         ["", "  YES  ", "b"],
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="GOTO to a labelled call nested in an expression (int(reply(..., ADDRESS='age')), "
+    "'p:' + reply(...)) is refused as 'it would enter a loop, with or except block' where there "
+    "is none; the program stays paused before the GOTO, so every later message is refused",
+)
+def test_goto_to_a_labelled_call_inside_an_expression_reruns_the_statement(folder):
+    res = check(
+        folder,
+        """
+        @autograms_function()
+        def chatbot():
+            age = int(reply("Age?", ADDRESS="age"))
+            if age < 0:
+                reply("No negative ages.")
+                GOTO("age")
+            reply(f"age {age}")
+        """,
+        ["", "-3", "x", "5", "d"],
+        plain_source="""
+        @autograms_function()
+        def chatbot():
+            while True:
+                age = int(reply("Age?"))
+                if age < 0:
+                    reply("No negative ages.")
+                    continue
+                break
+            reply(f"age {age}")
+        """,
+    )
+    assert res["plain"][:4] == ["Age?", "No negative ages.", "Age?", "age 5"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="after a refused GOTO (a labelled call inside an expression) the session cannot go on:"
+    " every later message raises the same ContinuationError",
+)
+def test_session_refused_at_a_goto_can_still_go_on(folder):
+    name = S.write_bot(
+        folder,
+        """
+        @autograms_function()
+        def chatbot():
+            n = 0
+            s = f"{n}:" + reply(f"q{n}", ADDRESS="l")
+            n += 1
+            if s != "1:stop":
+                GOTO("l")
+            reply("done")
+        """,
+    )
+    ag = S.make_autogram(name + "_ip")
+    text, memory = ag.reply()
+    failures = 0
+    for msg in ["a", "b", "stop", "again"]:
+        try:
+            text, memory = ag.reply(msg, memory_object=memory)
+        except Exception:  # noqa: BLE001
+            failures += 1
+    assert failures == 0

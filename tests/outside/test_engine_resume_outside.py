@@ -864,3 +864,30 @@ def test_local_enum_refusal_names_it_whatever_else_the_frame_holds(folder):
         [""],
     )
     assert re.search(r"\bMode\b", _words(err)) and "recursion" not in _words(err), str(err)
+
+
+@pytest.mark.parametrize(
+    "expr, words",
+    [
+        ('[ask(x) for x in "ab"]', "cannot pause inside a list comprehension"),
+        ('{x: ask(x) for x in "ab"}', "cannot pause inside a dict comprehension"),
+        ('"".join(ask(x) for x in "ab")', "cannot pause inside a generator expression"),
+    ],
+)
+def test_pause_in_a_comprehension_is_refused_in_the_same_words_after_a_resume(folder, expr, words):
+    err = _engine_error(
+        folder,
+        f"""
+        @autograms_function()
+        def ask(q):
+            return reply(q)
+
+        @autograms_function()
+        def chatbot():
+            t = reply("first")
+            r = {expr}
+            reply(f"{{r}} {{t}}")
+        """,
+        ["", "a"],
+    )
+    assert words in str(err)

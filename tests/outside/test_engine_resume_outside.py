@@ -891,3 +891,29 @@ def test_pause_in_a_comprehension_is_refused_in_the_same_words_after_a_resume(fo
         ["", "a"],
     )
     assert words in str(err)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a class taken from a factory table (FACTORIES[kind](...)) whose decorated __init__ "
+    "pauses is refused as INDIRECT_CALL ('call K.__init__ directly (a for loop instead of "
+    "map(), say)'); K(), cls() and a local alias of K resume",
+)
+def test_class_from_a_factory_table_with_a_pausing_init_resumes(folder):
+    check(
+        folder,
+        """
+        class K:
+            @autograms_function()
+            def __init__(self, tag):
+                self.v = reply(f"init {tag}")
+
+        FACTORIES = {"k": K}
+
+        @autograms_function()
+        def chatbot():
+            c = FACTORIES["k"]("dict")
+            reply(f"{type(c).__name__} {c.v}")
+        """,
+        ["", "a", "b"],
+    )

@@ -437,7 +437,6 @@ def _local_model(
         LocalModelUnavailableError,
         how_to_get_a_model,
     )
-    from ..models.openai_compat import OpenAICompatModel
 
     if args.gguf is None:
         progress(
@@ -462,12 +461,6 @@ def _local_model(
     embeddings = None
     try:
         fields: dict[str, Any] = dict(
-            chatbot_type="proxy",
-            base_url=server.base_url,
-            api_key=server.api_key,
-            chatbot_path=server.model,
-            classifier_type=None,
-            classifier_path=None,
             request_timeout=interactive_timeout(config.request_timeout, args.timeout, local=True),
         )
         if needs_local_embeddings(config):
@@ -478,14 +471,8 @@ def _local_model(
                 embedding_path=embeddings.model,
                 embedding_api_key=embeddings.api_key,
             )
-        config = with_fields(config, **fields)
-        # The server's abilities are known: structured output asked in the form it accepts
-        # from the first call, decisions made the way that suits a small local model.
-        model = OpenAICompatModel(
-            config,
-            output_modes={server.base_url: server.output_mode},
-            decision_forms={server.base_url: server.decision_form},
-        )
+        config = server.chat_config(config, **fields)
+        model = server.chat_model(config)
         yield config, model
     finally:
         if embeddings is not None:

@@ -56,12 +56,17 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar, Final, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Self
 
+from ..config import AutogramConfig
 from .local_install import install_hint
+
+if TYPE_CHECKING:
+    from .openai_compat import OpenAICompatModel
 
 __all__ = [
     "LLAMA_CPP_PYTHON_VERSION",
@@ -742,6 +747,33 @@ class LocalModelServer(LocalServerProcess):
     #: models answer nearly every question the same way when asked for text;
     #: `benchmarks/results/decisions.md` has the measurements.
     decision_form: ClassVar[str] = "scored"
+
+    def chat_config(self, base: AutogramConfig | None = None, **fields: Any) -> AutogramConfig:
+        """`base` (default: a fresh `AutogramConfig`) with chat and decisions sent to this
+        running server, and any other `fields` changed."""
+        routed = dict(
+            chatbot_type="proxy",
+            base_url=self.base_url,
+            api_key=self.api_key,
+            chatbot_path=self.model,
+            classifier_type=None,
+            classifier_path=None,
+        )
+        return dataclasses.replace(base or AutogramConfig(), **{**routed, **fields})
+
+    def chat_model(
+        self, config: AutogramConfig, *, decision_form: str | None = None
+    ) -> OpenAICompatModel:
+        """A model for `config` that asks this server in the forms it accepts from the first
+        call: structured output as `output_mode`, decisions as `decision_form` (or the one
+        given)."""
+        from .openai_compat import OpenAICompatModel
+
+        return OpenAICompatModel(
+            config,
+            output_modes={self.base_url: self.output_mode},
+            decision_forms={self.base_url: decision_form or self.decision_form},
+        )
 
     def __repr__(self) -> str:
         state = f"running at {self.base_url}" if self.running else "stopped"

@@ -67,18 +67,8 @@ def decide(model: OpenAICompatModel, config: AutogramConfig, case: Case) -> str:
 
 def run_form(server: LocalModelServer, form: str) -> dict[str, Any]:
     """Every case in one form on one running server."""
-    config = AutogramConfig(
-        chatbot_type="proxy",
-        base_url=server.base_url,
-        api_key=server.api_key,
-        chatbot_path=server.model,
-        request_timeout=600,
-    )
-    model = OpenAICompatModel(
-        config,
-        output_modes={server.base_url: server.output_mode},
-        decision_forms={server.base_url: form},
-    )
+    config = server.chat_config(request_timeout=600)
+    model = server.chat_model(config, decision_form=form)
     rows = []
     for case in CASES:
         started = time.perf_counter()

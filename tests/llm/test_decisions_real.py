@@ -8,8 +8,6 @@ import pytest
 
 from autograms import _decisions
 from autograms._prompts import Conversation
-from autograms.config import AutogramConfig
-from autograms.models import OpenAICompatModel
 
 pytestmark = pytest.mark.llm
 
@@ -26,18 +24,8 @@ def conversation(user: str) -> Conversation:
 
 @pytest.mark.parametrize("form", ["scored", "gbnf", "output"])
 def test_every_decision_form_answers_with_a_label(llm_server, form):
-    config = AutogramConfig(
-        chatbot_type="proxy",
-        base_url=llm_server.base_url,
-        api_key=llm_server.api_key,
-        chatbot_path=llm_server.model,
-        request_timeout=300,
-    )
-    model = OpenAICompatModel(
-        config,
-        output_modes={llm_server.base_url: llm_server.output_mode},
-        decision_forms={llm_server.base_url: form},
-    )
+    config = llm_server.chat_config(request_timeout=300)
+    model = llm_server.chat_model(config, decision_form=form)
     first = _decisions.yes_or_no(model, config, conversation("Yes, let's go."), "Ready?")
     second = _decisions.yes_or_no(model, config, conversation("Not yet."), "Ready?")
     assert isinstance(first.value, bool) and isinstance(second.value, bool)

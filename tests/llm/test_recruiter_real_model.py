@@ -49,11 +49,7 @@ SCREENING_LABELS = {
 
 def config_for(server: LocalModelServer) -> AutogramConfig:
     """The recruiter's config for a llama.cpp server: an OpenAI-compatible "proxy" endpoint."""
-    return AutogramConfig(
-        chatbot_type="proxy",
-        base_url=server.base_url,
-        api_key=server.api_key,
-        chatbot_path=server.model,
+    return server.chat_config(
         request_timeout=REQUEST_TIMEOUT,
         chatbot_max_tries=2,
         chatbot_wait_per_try=1,

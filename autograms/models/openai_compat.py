@@ -36,6 +36,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from ..config import AutogramConfig
 from .choices import DECISION_FORMS, TOP_LOGPROBS, calibrated_choice, label_grammar, label_logprobs
@@ -181,7 +182,7 @@ class OpenAICompatModel:
         start = time.perf_counter()
 
         def send() -> Any:
-            with client.chat.completions.create(**params, timeout=timeout) as events:
+            with _post_chat(client, params, timeout) as events:
                 return pieces.read(events)
 
         def classify(exc: Exception) -> Failure | None:
@@ -362,11 +363,12 @@ class OpenAICompatModel:
         mode: str | None,
     ) -> tuple[Any, int]:
         client = self._client(endpoint)
-        create = client.chat.completions.create if api == "chat" else client.embeddings.create
         timeout = timeout if timeout is not None else self.config.request_timeout
 
         def send() -> Any:
-            return create(**params, timeout=timeout)
+            if api == "chat":
+                return _post_chat(client, params, timeout)
+            return client.embeddings.create(**params, timeout=timeout)
 
         try:
             return call_with_retry(
@@ -395,6 +397,33 @@ class OpenAICompatModel:
                 )
                 self._clients[key] = client
             return client
+
+
+def _post_chat(client: openai.OpenAI, params: Mapping[str, Any], timeout: float | None) -> Any:
+    """``client.chat.completions.create(**params, timeout=timeout)`` without the SDK's typed
+    transform of the request body, which walks every message against the SDK's TypedDicts
+    to rename and format fields that plain chat parameters do not have: it cost more than
+    the rest of the turn (and grew with the conversation). `params` is plain JSON already;
+    the SDK still sends it (auth, timeout, errors) and parses the answer (with ``stream:
+    true``, its stream of chunks). ``extra_body``, ``extra_headers`` and ``extra_query``
+    mean what they mean to ``create``."""
+    body = dict(params)
+    options: dict[str, Any] = {"timeout": timeout}
+    body.update(body.pop("extra_body", None) or {})
+    if "extra_headers" in body:
+        options["headers"] = body.pop("extra_headers")
+    if "extra_query" in body:
+        options["params"] = body.pop("extra_query")
+    if body.get("stream"):
+        return client.post(
+            "/chat/completions",
+            body=body,
+            cast_to=ChatCompletion,
+            options=options,  # type: ignore[arg-type]
+            stream=True,
+            stream_cls=openai.Stream[ChatCompletionChunk],
+        )
+    return client.post("/chat/completions", body=body, cast_to=ChatCompletion, options=options)  # type: ignore[arg-type]
 
 
 class _FormatRejected(Exception):

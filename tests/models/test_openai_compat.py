@@ -169,6 +169,21 @@ def test_generation_args_may_set_max_tokens(server):
     assert server.chat_requests()[0]["max_tokens"] == 9
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_extra_body_and_headers_reach_the_server_as_the_sdk_sends_them(server, streamed):
+    extra = {"extra_body": {"min_p": 0.05}, "extra_headers": {"X-Trace": "t-1"}}
+    config = config_for(server, api_key="sk-local")
+    model = OpenAICompatModel(config)
+    request = ChatRequest(HELLO, params=extra)
+    result = model.stream(request, lambda piece: None) if streamed else model.complete(request)
+    assert result.text
+    (recorded,) = server.requests
+    assert recorded.body["min_p"] == 0.05 and "extra_body" not in recorded.body
+    assert recorded.body.get("stream", False) is streamed
+    assert recorded.headers["x-trace"] == "t-1"
+    assert recorded.headers["authorization"] == "Bearer sk-local"
+
+
 def test_reasoning_models_get_max_completion_tokens_and_no_temperature(server):
     ask(
         OpenAICompatModel(config_for(server)),

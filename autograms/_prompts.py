@@ -31,7 +31,6 @@ from .models.tokens import (
     MESSAGE_OVERHEAD,
     REPLY_PRIMING,
     TokenCounter,
-    count_messages,
     message_text,
 )
 
@@ -270,23 +269,61 @@ def fit_to_budget(
     cut, keeping the instruction at its end.
     """
     result = [dict(m) for m in messages]
-    if count_messages(result, counter) <= budget:
-        return result
     head: list[dict[str, Any]] = []
     if result and result[0].get("role") == "system":
         head = [result.pop(0)]
+    # A session's history is long and a prompt's budget short: messages are counted from the
+    # newest back, and only as far as the budget reaches (the older ones are dropped unread).
+    newest = _NewestCosts(result, counter)
+    room = budget - REPLY_PRIMING - sum(_cost(m, counter) for m in head)
+    if newest.fitting(room) == len(result) and room >= 0:
+        return head + result
+    if head:
         system_text = message_text(head[0])
         if counter.count(system_text) > budget // 2:
             head[0]["content"] = counter.head(system_text, budget // 2)
-    costs = [_cost(m, counter) for m in result]
-    total = REPLY_PRIMING + sum(_cost(m, counter) for m in head) + sum(costs)
-    while total > budget and len(result) > 2:
-        total -= costs[0] + costs[1]
-        del result[:2], costs[:2]
+        room = budget - REPLY_PRIMING - _cost(head[0], counter)
+    kept = newest.fitting(room)
+    if kept < len(result):  # drop the oldest pairs: keep as many as fit, in whole pairs
+        kept -= (len(result) - kept) % 2
+        kept = max(kept, min(len(result), 2 - len(result) % 2))
+        del result[: len(result) - kept]
+    total = budget - room + newest.total(kept)
     if total > budget and result:
-        keep = max(costs[-1] - (total - budget) - MESSAGE_OVERHEAD, 1)
+        keep = max(newest.costs[0] - (total - budget) - MESSAGE_OVERHEAD, 1)
         result[-1] = _cut_message_start(result[-1], keep, counter)
     return head + result
+
+
+class _NewestCosts:
+    """The token costs of a list of messages, counted from the newest back on demand."""
+
+    def __init__(self, messages: Sequence[Mapping[str, Any]], counter: TokenCounter) -> None:
+        self._messages, self._counter = messages, counter
+        #: costs of the newest messages, newest first
+        self.costs: list[int] = []
+        self._spent = 0
+
+    def fitting(self, room: int) -> int:
+        """How many of the newest messages fit in `room` tokens together."""
+        while self._spent <= room and len(self.costs) < len(self._messages):
+            self._count_next()
+        spent, fitting = self._spent, len(self.costs)
+        while spent > room and fitting:
+            fitting -= 1
+            spent -= self.costs[fitting]
+        return fitting
+
+    def total(self, newest: int) -> int:
+        """The cost of the `newest` messages together."""
+        while len(self.costs) < newest:
+            self._count_next()
+        return sum(self.costs[:newest])
+
+    def _count_next(self) -> None:
+        cost = _cost(self._messages[-1 - len(self.costs)], self._counter)
+        self.costs.append(cost)
+        self._spent += cost
 
 
 def _cost(message: Mapping[str, Any], counter: TokenCounter) -> int:

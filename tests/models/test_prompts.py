@@ -220,6 +220,70 @@ def test_fit_to_budget_cuts_the_start_of_the_last_message_keeping_the_instructio
     assert count_messages(fitted, COUNTER) <= 100
 
 
+def _fit_by_the_rule(messages, budget, counter):
+    """The budget rule as the docstring states it, counting everything every time."""
+    result = [dict(m) for m in messages]
+    if count_messages(result, counter) <= budget:
+        return result
+    head = [result.pop(0)] if result and result[0]["role"] == "system" else []
+    if head and counter.count(head[0]["content"]) > budget // 2:
+        head[0]["content"] = counter.head(head[0]["content"], budget // 2)
+    while count_messages(head + result, counter) > budget and len(result) > 2:
+        del result[:2]
+    total = count_messages(head + result, counter)
+    if total > budget and result:
+        keep = max(counter.count(result[-1]["content"]) - (total - budget), 1)
+        result[-1] = {**result[-1], "content": counter.tail(result[-1]["content"], keep)}
+    return head + result
+
+
+def test_fit_to_budget_keeps_what_the_rule_keeps_for_generated_conversations():
+    rng = random.Random(11)
+    words = ["salary", "range", "yes", "I", "worked", "on", "protein", "folding", "."]
+    for _ in range(150):
+        count = rng.randrange(0, 12)
+        messages = [
+            {
+                "role": rng.choice(["user", "assistant"]),
+                "content": " ".join(rng.choice(words) for _ in range(rng.randrange(1, 40))),
+            }
+            for _ in range(count)
+        ]
+        if rng.random() < 0.7:
+            system = " ".join(rng.choice(words) for _ in range(rng.randrange(1, 120)))
+            messages.insert(0, {"role": "system", "content": system})
+        budget = rng.randrange(10, 260)
+        assert fit_to_budget(messages, budget, COUNTER) == _fit_by_the_rule(
+            messages, budget, COUNTER
+        ), (messages, budget)
+
+
+class _CountingCounter:
+    """A token counter that records which texts it counted."""
+
+    def __init__(self):
+        self.counted = []
+
+    def count(self, text):
+        self.counted.append(text)
+        return COUNTER.count(text)
+
+    def head(self, text, tokens):
+        return COUNTER.head(text, tokens)
+
+    def tail(self, text, tokens):
+        return COUNTER.tail(text, tokens)
+
+
+def test_fit_to_budget_never_counts_messages_older_than_the_budget_reaches():
+    history = [{"role": "user", "content": f"old message {i} " * 20} for i in range(200)]
+    messages = [{"role": "system", "content": "sys"}, *history]
+    counter = _CountingCounter()
+    fitted = fit_to_budget(messages, 300, counter)
+    assert count_messages(fitted, COUNTER) <= 300
+    assert len(counter.counted) < 20  # not the 200 messages of the history, nor twice
+
+
 def test_assemble_applies_the_role_budget():
     history = turns(*[("user", "word " * 200), ("agent", "ok")] * 10)
     conv = Conversation("sys", history)

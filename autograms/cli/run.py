@@ -30,7 +30,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -228,8 +228,7 @@ def _run(args: argparse.Namespace) -> int:
         progress(f"no BOT given: running {bot_name}, as AutoGRAMS' run_autogram.py did")
     source = require_bot(bot_name)
     config = _config(args)
-    if args.gguf is not None and (args.test_mode or args.base_url):
-        raise CliError("--gguf serves a local model file: leave out --test-mode and --base-url")
+    check_gguf(args.gguf, test_mode=args.test_mode, base_url=args.base_url)
     plan = plan_session(
         source,
         session=args.session,
@@ -349,6 +348,12 @@ def _init(autogram: Autogram, bot: Bot) -> None:
 # -- the model ------------------------------------------------------------------------------
 
 
+def check_gguf(gguf: str | None, *, test_mode: bool, base_url: str | None) -> None:
+    """Refuse ``--gguf`` together with a flag that chooses another model."""
+    if gguf is not None and (test_mode or base_url):
+        raise CliError("--gguf serves a local model file: leave out --test-mode and --base-url")
+
+
 def needs_local_model(
     config: AutogramConfig, test_mode: bool, environ: Mapping[str, str] = os.environ
 ) -> bool:
@@ -414,7 +419,13 @@ def _model(
         model = model_from_config(config, test_mode=args.test_mode, seed=args.seed)
         yield config, ObservedModel(model, indicator, label)
         return
-    with _local_model(config, args, indicator) as (config, model):
+    with local_model(
+        config,
+        gguf=args.gguf,
+        model_name=args.model,
+        timeout=args.timeout,
+        waiting=indicator.waiting,
+    ) as (config, model):
         yield config, ObservedModel(model, indicator, "the local model")
 
 
@@ -428,9 +439,19 @@ def _endpoint_label(config: AutogramConfig) -> str:
 
 
 @contextlib.contextmanager
-def _local_model(
-    config: AutogramConfig, args: argparse.Namespace, indicator: WaitIndicator
+def local_model(
+    config: AutogramConfig,
+    *,
+    gguf: str | None = None,
+    model_name: str | None = None,
+    timeout: float | None = None,
+    waiting: Callable[[str], contextlib.AbstractContextManager[object]] | None = None,
 ) -> Iterator[tuple[AutogramConfig, ChatModel]]:
+    """The embedded local model (or the model file `gguf`) started on 127.0.0.1, with local
+    embeddings unless `config` names an embeddings endpoint: `config` pointed at them, and
+    the model that talks to them; both are stopped at the end. `model_name` is the
+    ``--model`` given (ignored, with a notice), `timeout` the ``--timeout`` given; the start
+    runs inside ``waiting(what)`` when given. Shared by ``run`` and ``serve``."""
     from ..models.local_server import (
         LocalModelServer,
         LocalModelStartError,
@@ -438,16 +459,16 @@ def _local_model(
         how_to_get_a_model,
     )
 
-    if args.gguf is None:
+    if gguf is None:
         progress(
             "no OpenAI key and no --base-url: using the embedded local model "
             "(SmolLM2-135M-Instruct on 127.0.0.1; a toy, see README 'Models')"
         )
-    if args.model:
-        progress(f"--model {args.model} is ignored by the local model")
-    server = LocalModelServer(args.gguf, progress=progress)
+    if model_name:
+        progress(f"--model {model_name} is ignored by the local model")
+    server = LocalModelServer(gguf, progress=progress)
     try:
-        with indicator.waiting("starting the local model"):
+        with (waiting or contextlib.nullcontext)("starting the local model"):
             server.start()
     except LocalModelUnavailableError as exc:
         message = str(exc)
@@ -461,7 +482,7 @@ def _local_model(
     embeddings = None
     try:
         fields: dict[str, Any] = dict(
-            request_timeout=interactive_timeout(config.request_timeout, args.timeout, local=True),
+            request_timeout=interactive_timeout(config.request_timeout, timeout, local=True),
         )
         if needs_local_embeddings(config):
             embeddings = _start_local_embeddings()
@@ -472,8 +493,7 @@ def _local_model(
                 embedding_api_key=embeddings.api_key,
             )
         config = server.chat_config(config, **fields)
-        model = server.chat_model(config)
-        yield config, model
+        yield config, server.chat_model(config)
     finally:
         if embeddings is not None:
             embeddings.stop()

@@ -2,19 +2,23 @@
 and a browser (a chat page at ``/``).
 
 BOT is an example's name (``autograms serve recruiter``) or the path of a bot file, as for
-``autograms run``, and the model flags are run's. Sessions live in the store ``--store`` names
-(a SQLite file by default; ``postgresql://...`` for workers on several machines); ``--workers
-N`` runs N processes on it. Needs the ``serve`` extra: ``pip install 'autograms[serve]'``.
+``autograms run``, and the model flags are run's: with no usable endpoint, the embedded local
+model is started on 127.0.0.1 (once, for every worker) and stopped with the server. Sessions
+live in the store ``--store`` names (a SQLite file by default; ``postgresql://...`` for workers
+on several machines); ``--workers N`` runs N processes on it. Needs the ``serve`` extra:
+``pip install 'autograms[serve]'``.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import ipaddress
 import json
 import logging
 import os
+import pickle
 import shutil
 import signal
 import sys
@@ -24,9 +28,13 @@ from typing import Any
 
 from ..autogram import Autogram
 from ..config import AutogramConfig
+from ..models import ChatModel
 from ._bots import Bot, import_bot, require_bot
 from ._common import CliError, bot_failed, make_config, read_config_file, report
-from .run import needs_local_model, read_api_key
+from .run import check_gguf, local_model, needs_local_model, read_api_key
+
+#: the configuration and model of a local model server this command started
+LocalModel = tuple[AutogramConfig, ChatModel]
 
 COMMAND = "serve"
 #: where a worker process finds what the command was asked (``--workers`` > 1)
@@ -50,9 +58,15 @@ security: with --api-key (repeatable) or ${KEYS_ENVIRONMENT} (comma-separated), 
 needs "Authorization: Bearer KEY" and sees only the sessions its key created. Without keys the
 service listens on loopback only; a public --host is refused unless --insecure.
 
-exit status: 0 after a clean shutdown (SIGTERM, Ctrl-C); 1 when the bot fails to import or
-the server fails; 2 for a usage error (unknown bot, bad --config, public host without keys,
-missing serve extra).
+model: as for autograms run. --test-mode uses an offline scripted model; --gguf FILE serves
+that model file on the local server; otherwise an OpenAI key (OPENAI_API_KEY, --api-key-file
+or the config) or --base-url selects that endpoint. With neither, the embedded local model
+(SmolLM2-135M, a toy) and local embeddings are started on 127.0.0.1 for all workers, and
+stopped with the server.
+
+exit status: 0 after a clean shutdown (SIGTERM, Ctrl-C); 1 when the bot fails to import, the
+local model does not start or the server fails; 2 for a usage error (unknown bot, bad
+--config, public host without keys, missing serve extra, no model available).
 """
 
 
@@ -130,6 +144,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help='file holding the model\'s API key: the key alone, or JSON {"openai": "sk-..."}',
     )
+    parser.add_argument(
+        "--gguf",
+        metavar="FILE",
+        help="serve this GGUF model file on the local server instead of the embedded one",
+    )
     parser.add_argument("--config", metavar="FILE", help="JSON object of AutogramConfig fields")
     parser.add_argument(
         "--seed", type=int, metavar="N", help="seed of the test-mode model's answers"
@@ -181,15 +200,10 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError(f"--port must be 0 to 65535: got {args.port}")
     if args.max_body_bytes < 1:
         raise CliError(f"--max-body-bytes must be at least 1: got {args.max_body_bytes}")
+    check_gguf(args.gguf, test_mode=args.test_mode, base_url=args.base_url)
     uvicorn = _require_serve_extra()
     source = require_bot(args.bot)
     config = config_from_arguments(args)
-    if needs_local_model(config, args.test_mode):
-        raise CliError(
-            "no model to serve with: give --base-url URL (an OpenAI-compatible server), an "
-            "OpenAI key (OPENAI_API_KEY or --api-key-file), a --config naming one, or "
-            "--test-mode for scripted answers"
-        )
     options = dict(
         host=args.host,
         port=args.port,
@@ -198,14 +212,17 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=int(args.drain_seconds) + 5,
     )
     _log_to_stderr()
-    _announce(source.name, args)
     arguments = {name: value for name, value in vars(args).items() if name != "handler"}
     try:
-        if args.workers == 1:
-            uvicorn.run(build_app(arguments, keys), **options)
-        else:
-            with _worker_environment(arguments, keys):
-                uvicorn.run(f"{__name__}:worker_app", factory=True, workers=args.workers, **options)
+        with _local_model(config, args) as local:
+            _announce(source.name, args)
+            if args.workers == 1:
+                uvicorn.run(build_app(arguments, keys, local), **options)
+            else:
+                with _worker_environment(arguments, keys, local):
+                    uvicorn.run(
+                        f"{__name__}:worker_app", factory=True, workers=args.workers, **options
+                    )
     except SystemExit as exc:
         # uvicorn exits with its own codes (3: it could not start, e.g. the port is taken),
         # having logged why; this command's status for a server that failed is 1
@@ -254,15 +271,35 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def build_app(arguments: dict[str, Any], keys: Sequence[str]) -> Any:
-    """The app the command serves: the bot imported, its Autogram made, ``init_chatbot()``
-    run, on the store it names."""
+@contextlib.contextmanager
+def _local_model(config: AutogramConfig, args: argparse.Namespace) -> Iterator[LocalModel | None]:
+    """The local model's configuration and model, started as ``autograms run`` starts it
+    (and stopped at the end), when ``--gguf`` asks for it or no endpoint is usable; else
+    None."""
+    if args.gguf is None and not needs_local_model(config, args.test_mode):
+        yield None
+        return
+    with local_model(config, gguf=args.gguf, model_name=args.model) as started:
+        yield started
+
+
+def build_app(
+    arguments: dict[str, Any], keys: Sequence[str], local: LocalModel | None = None
+) -> Any:
+    """The app the command serves: the bot imported, its Autogram made (on the `local`
+    model's configuration and model when one was started), ``init_chatbot()`` run, on the
+    store it names."""
     from ..serve import create_app
 
     namespace = argparse.Namespace(**arguments)
     bot = import_bot(require_bot(namespace.bot))
-    config = config_from_arguments(namespace)
-    autogram = Autogram(bot.chatbot, config, test_mode=namespace.test_mode, seed=namespace.seed)
+    if local is None:
+        config, model = config_from_arguments(namespace), None
+    else:
+        config, model = local
+    autogram = Autogram(
+        bot.chatbot, config, test_mode=namespace.test_mode, seed=namespace.seed, model=model
+    )
     if bot.init_chatbot is not None:
         _init(autogram, bot)
     return create_app(
@@ -282,8 +319,9 @@ def worker_app() -> Any:
     ``$AUTOGRAMS_SERVE_WORKER``."""
     _log_to_stderr()
     settings = json.loads(os.environ[WORKER_ENVIRONMENT])
+    local = settings["local"] and pickle.loads(base64.b64decode(settings["local"]))
     try:
-        return build_app(settings["arguments"], settings["keys"])
+        return build_app(settings["arguments"], settings["keys"], local)
     except CliError as exc:
         report(COMMAND, exc.message)
         raise SystemExit(exc.status) from exc
@@ -308,11 +346,15 @@ def _require_serve_extra() -> Any:
 
 
 @contextlib.contextmanager
-def _worker_environment(arguments: dict[str, Any], keys: Sequence[str]) -> Iterator[None]:
-    """What worker processes read: the command's arguments, and a folder where each writes its
-    metrics (prometheus_client's multiprocess mode)."""
+def _worker_environment(
+    arguments: dict[str, Any], keys: Sequence[str], local: LocalModel | None
+) -> Iterator[None]:
+    """What worker processes read: the command's arguments, the local model this process
+    started (pickled: its configuration and model, which talk to the running server), and a
+    folder where each writes its metrics (prometheus_client's multiprocess mode)."""
     metrics = tempfile.mkdtemp(prefix="autograms-metrics-")
-    settings = {"arguments": arguments, "keys": list(keys)}
+    pickled = base64.b64encode(pickle.dumps(local)).decode() if local is not None else None
+    settings = {"arguments": arguments, "keys": list(keys), "local": pickled}
     saved = {
         name: os.environ.get(name) for name in (WORKER_ENVIRONMENT, "PROMETHEUS_MULTIPROC_DIR")
     }

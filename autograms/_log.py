@@ -145,6 +145,10 @@ class ConversationLog:
         self._encoded = base
         return base
 
+    def fork(self) -> ConversationLog:
+        """An independent log holding the same entries (encoded once, decoded when read)."""
+        return ConversationLog(encoded=self.encode(), signed=self._signed)
+
     def prune(self, keep: int) -> None:
         """Forget all but the newest `keep` entries."""
         entries = self.entries()
@@ -168,6 +172,9 @@ class TurnLog:
 
     def append(self, entry: Entry) -> None:
         self.added.append(entry)
+
+    def extend(self, entries: Iterable[Entry]) -> None:
+        self.added.extend(entries)
 
     def entries(self) -> list[Entry]:
         return self.base.entries() + self.added

@@ -3,9 +3,11 @@
 ``parallel_wrapper(summarize, [{"text": a}, {"text": b}])`` inside a program calls
 ``summarize(text=a)`` and ``summarize(text=b)`` concurrently, each under its own copy of the
 running session's memory (so each sees the conversation so far), and returns their results in
-order. What the runs change in their memories (thoughts, log entries) is not merged back, as in
-AutoGRAMS, whose runs were separate processes. Pausing (``reply``, ``GOTO`` ...) is refused
-inside a run.
+order. What the runs change in their conversations (thoughts) is not merged back, as in
+AutoGRAMS, whose runs were separate processes; the log entries they add (their model calls,
+with their token usage) are appended to the running session's log, run by run in the order of
+`arg_list`, so ``memory_dict["model_turns"]`` accounts for every call. Pausing (``reply``,
+``GOTO`` ...) is refused inside a run.
 
 AutoGRAMS used a process pool; these runs are threads. Model calls spend their time waiting
 for the server, so threads overlap them as well, without pickling the function; CPU-bound
@@ -55,16 +57,22 @@ def parallel_wrapper(
             pool.submit(process_task, function, args, memory)
             for args, memory in zip(arg_list, memories, strict=True)
         ]
-        return [future.result() for future in futures]
+        results = [future.result() for future in futures]
+    if mem_list is None and current is not None:
+        for memory in memories:
+            current.extend_log(memory.model_turns)
+    return results
 
 
 def copy_memory(memory: MemoryObject) -> MemoryObject:
-    """A memory with the same config, model and modes as `memory` and a deep copy of its
-    state (an independent session that starts where `memory` is now)."""
+    """A memory with the same config, model and modes as `memory`, a deep copy of its state
+    and an empty log (an independent session that starts where `memory` is now, idle)."""
+    view = memory.memory_dict
+    state = {key: view[key] for key in view if key not in ("model_turns", "stack")}
     return MemoryObject(
         memory.config,
         memory.root_function,
-        copy.deepcopy(memory.memory_dict),
+        copy.deepcopy(state),
         model=memory.model,
         test_mode=memory.test_mode,
         supervisor_mode=memory.supervisor_mode,

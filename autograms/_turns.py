@@ -49,6 +49,11 @@ class AutogramsReturn:
     #: ``{"reply": text}`` after a reply, ``{"reply": None}`` after a return, EXIT's data
     data: Any = field(default_factory=dict)
 
+    @property
+    def reply(self) -> str | None:
+        """The reply (None when the function returned), as AutoGRAMS' docs describe it."""
+        return self.data.get("reply") if isinstance(self.data, dict) else None
+
 
 def run_turn(
     memory: MemoryObject,
@@ -92,10 +97,19 @@ def _result(outcome: _frames.Outcome) -> TurnResult:
 
 
 def call_root(
-    memory: MemoryObject, function: Callable[..., Any], args: tuple, kwargs: dict[str, Any]
+    memory: MemoryObject,
+    function: Callable[..., Any],
+    args: tuple,
+    kwargs: dict[str, Any],
+    *,
+    message: str | None = None,
+    model: ChatModel | None = None,
 ) -> AutogramsReturn:
-    """A decorated function called directly while `memory` is current and no turn runs:
-    one turn of the session with `function` as its program (AutoGRAMS' root call)."""
+    """A decorated function called directly while `memory` is current and no turn runs, or
+    through ``Autogram.apply``: one turn of the session with `function` as its program
+    (AutoGRAMS' root call), after recording the user's `message` if given (by default an
+    ``@autograms_chatbot`` root's ``user_reply`` argument)."""
+    memory = memory.resolve()
     if memory.is_paused and memory.root_function is not None:
         paused, called = program_name(memory.root_function), program_name(function)
         if paused != called:
@@ -106,9 +120,9 @@ def call_root(
             )
     if memory.root_function is None:
         memory.root_function = function
-    message = _bound_arguments(function, args, kwargs, None).get(USER_REPLY)
-    message = message if is_chatbot(function) else None
-    result = run_turn(memory, function, message, args=args, kwargs=kwargs)
+    if message is None and is_chatbot(function):
+        message = _bound_arguments(function, args, kwargs, None).get(USER_REPLY)
+    result = run_turn(memory, function, message, args=args, kwargs=kwargs, model=model)
     memory.reply_data = result.data
     if result.kind == "reply":
         return AutogramsReturn(None, memory, {"reply": result.text})

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -26,7 +26,7 @@ from ._context import require_memory
 from ._bot_files import import_bot_file
 from ._errors import ConversationError
 from ._log import ConversationLog
-from ._turns import run_turn
+from ._turns import call_root, run_turn
 from .config import AutogramConfig
 from .decorators import is_autograms_function
 from .memory import Checkpoint, MemoryObject, SimpleMemory, use_memory
@@ -85,8 +85,9 @@ class Autogram:
 
     # -- memories ------------------------------------------------------------------------------
 
-    def init_memory(self, memory_dict: dict[str, Any] | None = None) -> MemoryObject:
-        """A new session (idle: its first turn starts the program)."""
+    def init_memory(self, memory_dict: Mapping[str, Any] | None = None) -> MemoryObject:
+        """A new session: idle (its first turn starts the program), or given a session's
+        `memory_dict` (or a copy of one), continuing from where that session is."""
         return MemoryObject(
             self.config,
             self.root_function,
@@ -96,9 +97,12 @@ class Autogram:
             supervisor_mode=self.supervisor_mode,
         )
 
-    def _memory(self, memory_object: MemoryObject | None, memory_dict: dict | None) -> MemoryObject:
+    def _memory(
+        self, memory_object: MemoryObject | None, memory_dict: Mapping[str, Any] | None
+    ) -> MemoryObject:
         if memory_object is None:
             return self.init_memory(memory_dict)
+        memory_object = memory_object.resolve()
         if memory_object.root_function is None:  # made outside an Autogram: it is ours now
             memory_object.root_function = self.root_function
         return memory_object
@@ -109,7 +113,7 @@ class Autogram:
         self,
         user_reply: str | None = "",
         memory_object: MemoryObject | None = None,
-        memory_dict: dict[str, Any] | None = None,
+        memory_dict: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> tuple[str | None, MemoryObject]:
         """Run one turn: start the program, or continue it with the user's message.
@@ -134,17 +138,24 @@ class Autogram:
         self,
         user_reply: str | None = None,
         memory_object: MemoryObject | None = None,
-        memory_dict: dict[str, Any] | None = None,
+        memory_dict: Mapping[str, Any] | None = None,
         func: Callable[..., Any] | None = None,
         function: Callable[..., Any] | None = None,
         **kwargs: Any,
     ) -> Any:
-        """Call ``func(**kwargs)`` inside the session's memory, without pausing; a paused
-        program stays paused. Returns what `func` returns (a transaction, like a turn)."""
+        """Call ``func(**kwargs)`` inside the session's memory (a transaction, like a turn).
+
+        An ``@autograms_function`` (by default the root function) runs as a turn of the
+        session, as `reply` does, and gives an `AutogramsReturn` (``.data["reply"]``,
+        ``.func_return``, ``.memory``). Any other function runs without pausing -- a paused
+        program stays paused -- and gives what it returns.
+        """
         target = func if func is not None else function
         if target is None:
-            raise TypeError("apply() needs the function to run: apply(func=...)")
+            target = self._require_root()
         memory = self._memory(memory_object, memory_dict)
+        if is_autograms_function(target):
+            return call_root(memory, target, (), kwargs, message=user_reply, model=self.model)
         with memory.turn(self.model, supervisor_mode=self.supervisor_mode) as turn:
             if user_reply is not None:
                 turn.memory.add_user_reply(user_reply)
@@ -153,10 +164,13 @@ class Autogram:
 
     @contextlib.contextmanager
     def use_memory(
-        self, memory_object: MemoryObject | None = None, memory_dict: dict[str, Any] | None = None
+        self,
+        memory_object: MemoryObject | None = None,
+        memory_dict: Mapping[str, Any] | None = None,
     ) -> Iterator[MemoryObject]:
         """Make a session current (for its user globals, helpers, ...); its changes are
-        kept if the block ends without an exception."""
+        kept if the block ends without an exception. The memory yielded stands for the
+        session after the block too."""
         memory = self._memory(memory_object, memory_dict)
         with memory.turn(self.model, supervisor_mode=self.supervisor_mode) as turn:
             with turn.memory.pausing_forbidden("inside Autogram.use_memory()"):
@@ -189,7 +203,7 @@ class Autogram:
         """
         if memory_object is None:
             memory_object = require_memory("Autogram.serialize")
-        return memory_object.to_text(self._key(), include_log)
+        return memory_object.resolve().to_text(self._key(), include_log)
 
     def deserialize(
         self,

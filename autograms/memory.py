@@ -31,7 +31,7 @@ import copy
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -164,16 +164,42 @@ class SerializableMemory:
         self._working = False
         #: which frames own the conversation levels (see ``_scopes``)
         self._scopes = Scopes()
-        if checkpoint is None:
-            self._state = self._initial_state(memory_dict)
+        #: for the working memory of a turn that has ended: the memory the turn ran on, which
+        #: this one stands for from then on (``with autogram.use_memory(m) as w`` lets it out)
+        self._stands_for: SerializableMemory | None = None
+        if isinstance(memory_dict, MemoryDict):  # another session's view: continue from it
+            source = memory_dict.memory.resolve()
+            self._checkpoint, self._log = source.checkpoint(), source._log.fork()
+        elif checkpoint is None:
+            self._start_from(memory_dict)
 
-    def _initial_state(self, memory_dict: dict[str, Any] | None) -> SessionState:
+    def _start_from(self, memory_dict: Mapping[str, Any] | None) -> None:
+        """Take the state a user's dict holds: its keys, its log under "model_turns", and, if
+        it is a copy of a paused session's ``memory_dict``, the program paused in "stack"."""
         prompt = self.config.default_prompt
         if memory_dict is None:
-            return new_state(prompt)
+            self._state = new_state(prompt)
+            return
         values = dict(memory_dict)
+        stack = values.pop("stack", None)
         self._log.extend(values.pop("model_turns", ()))
-        return state_from_dict(values, prompt)
+        self._state = state_from_dict(values, prompt)
+        if isinstance(stack, Stack):
+            if stack.checkpoint.paused:
+                self._checkpoint, self._changed = stack.checkpoint, True
+                with use_memory(self):  # type: ignore[arg-type]
+                    self._loaded = session.load_snapshot(stack.checkpoint.snapshot)
+        elif stack:
+            raise ConversationError(
+                "memory_dict['stack'] holds frames this library did not save (an AutoGRAMS "
+                "session?), so its paused program cannot be continued; leave the 'stack' key "
+                "out to start the program over with the rest of the state"
+            )
+
+    def resolve(self) -> SerializableMemory:
+        """The memory this one stands for: itself, or for the working memory of a turn that
+        has ended (``use_memory`` yields one), the memory the turn ran on."""
+        return self if self._stands_for is None else self._stands_for.resolve()
 
     def __reduce__(self) -> tuple:
         # A memory saved inside a program's locals is *the session's* memory: restore it as
@@ -186,6 +212,8 @@ class SerializableMemory:
     def state(self) -> SessionState:
         """The live state. Between turns it is read from the checkpoint on first use, and a
         change made to it is saved with the session."""
+        if self._stands_for is not None:
+            return self._stands_for.state
         if self._state is None:
             with use_memory(self):  # type: ignore[arg-type]
                 self._loaded = session.load_snapshot(self._checkpoint.snapshot)
@@ -197,12 +225,16 @@ class SerializableMemory:
     def memory_dict(self) -> MemoryDict:
         """AutoGRAMS' view of the session: the state's keys, ``"model_turns"`` (the log) and
         any key added to it."""
-        return MemoryDict(self)
+        return MemoryDict(self.resolve())
 
     @property
     def model_turns(self) -> list[Entry]:
         """The log of chat events and model calls, oldest first (a copy)."""
         return self._log.entries()
+
+    def extend_log(self, entries: Iterable[Entry]) -> None:
+        """Append `entries` to the log."""
+        self._log.extend(entries)
 
     def log_since(self, start: int) -> list[Entry]:
         """The log entries after the first `start` (without reading those when they are
@@ -236,22 +268,28 @@ class SerializableMemory:
     @property
     def is_paused(self) -> bool:
         """Whether the program is paused (its next turn continues it) rather than idle."""
+        if self._stands_for is not None:
+            return self._stands_for.is_paused
         return self._checkpoint is not None and self._checkpoint.paused
 
     def checkpoint(self) -> Checkpoint:
         """The session as it would be saved now (changes made between turns included)."""
+        if self._stands_for is not None:
+            return self._stands_for.checkpoint()
         if self._checkpoint is None or self._changed:
             if self._loaded is None:  # a new session: its state is all there is
                 snapshot = _frames.pack(to_saved(self._state))
-            else:  # a checkpoint read and possibly changed between turns
+            else:  # a checkpoint read and possibly changed (between turns, or by this turn)
                 self._loaded.attachment = to_saved(self._state)
                 snapshot = _frames.store(self._loaded)
-            paused = self._checkpoint is not None and self._checkpoint.paused
+            paused = self._loaded is not None and self._loaded.is_paused
             self._checkpoint, self._changed = Checkpoint(snapshot, paused), False
         return self._checkpoint
 
     def pending_frames(self) -> list[_frames.PendingFrameInfo]:
         """Where the program is paused: function, line, label, locals (outermost first)."""
+        if self._stands_for is not None:
+            return self._stands_for.pending_frames()
         if not self.is_paused:
             return []
         with use_memory(self):  # type: ignore[arg-type]
@@ -273,7 +311,13 @@ class SerializableMemory:
         this memory's; if it raises, this memory is left exactly as it was. `driven`: the
         block runs the program under the engine (its decorated calls open their conversation
         levels lazily, see ``_scopes``)."""
+        if self._stands_for is not None:
+            owner = self._stands_for
+            with owner.turn(model, supervisor_mode=supervisor_mode, driven=driven) as turn:
+                yield turn
+            return
         checkpoint = self.checkpoint()
+        turn_log = TurnLog(self._log)
         work = MemoryObject(
             self.config,
             self.root_function,
@@ -281,14 +325,14 @@ class SerializableMemory:
             test_mode=self.test_mode,
             supervisor_mode=self.supervisor_mode if supervisor_mode is None else supervisor_mode,
             checkpoint=checkpoint,
-            log=TurnLog(self._log),
+            log=turn_log,
         )
         work._working = True
         work._scopes = Scopes(lazy=driven)
         with _call_modes.driven_turn() if driven else contextlib.nullcontext(), use_memory(work):
             try:
                 loaded = session.load_snapshot(checkpoint.snapshot)
-                work._state = from_saved(loaded.attachment)
+                work._state, work._loaded = from_saved(loaded.attachment), loaded
                 work._scopes.restored(work._state["turn_stack"], resuming=loaded.is_paused)
                 turn = Turn(work, loaded)
                 yield turn
@@ -296,12 +340,18 @@ class SerializableMemory:
                     turn.finish()
             finally:
                 work._scopes.release()
-        self._commit(turn, work)
+                work._stand_for(self)
+        self._commit(turn, turn_log, work)
 
-    def _commit(self, turn: Turn, work: MemoryObject) -> None:
+    def _stand_for(self, memory: SerializableMemory) -> None:
+        """This working memory's turn has ended: from now on it stands for `memory`."""
+        self._stands_for, self._working = memory, False
+        self._log, self._state, self._loaded = memory._log, None, None
+
+    def _commit(self, turn: Turn, turn_log: TurnLog, work: MemoryObject) -> None:
         self._checkpoint = turn.checkpoint
         self._state, self._loaded, self._changed = None, None, False
-        added = work._log.added
+        added = turn_log.added
         self._log.extend(added)
         self.last_turn_log = added
         if self._model is None:
@@ -363,6 +413,8 @@ class SerializableMemory:
     def to_text(self, key: bytes | None, include_log: bool = True) -> str:
         """The session as text, signed with `key` if one is given; without its log unless
         `include_log` (then its size depends on the live state only)."""
+        if self._stands_for is not None:
+            return self._stands_for.to_text(key, include_log)
         return session.encode(
             self.checkpoint().snapshot,
             key=key,
@@ -374,6 +426,9 @@ class SerializableMemory:
         """Save the session to `file` atomically, its log to ``<file>.log``: the first save
         to a file writes the whole log, later ones append what is new. The log goes first,
         so a crash in between leaves the previous session with the log it names."""
+        if self._stands_for is not None:
+            self._stands_for.write(file, key)
+            return
         where = os.path.realpath(file)
         saved = self.saved_logs.get(where)
         if saved is None:
@@ -581,21 +636,23 @@ class SimpleMemory(MemoryObject):
 
 class MemoryDict(MutableMapping):
     """AutoGRAMS' ``memory_dict``: a view of a session's state keys, its log under
-    ``"model_turns"`` (a copy: assign a list to replace the log), where it is paused under
-    ``"stack"`` (read-only, not listed) and any other key a program or run loop sets (saved
-    with the session)."""
+    ``"model_turns"`` (a list whose changes go to the log), where it is paused under
+    ``"stack"`` (read-only) and any other key a program or run loop sets (saved with the
+    session). ``MemoryObject(memory_dict=...)`` given this view, or a copy of it, continues
+    the session from where it is now."""
 
     def __init__(self, memory: SerializableMemory) -> None:
-        self._memory = memory
+        #: the session viewed
+        self.memory = memory
 
     def __getitem__(self, key: str) -> Any:
         if key == "model_turns":
-            return self._memory.model_turns
+            return ModelTurns(self.memory)
         if key == "stack":  # AutoGRAMS' run/debug scripts print stack[-1]["line_number"]
-            return _stack(self._memory)
-        state = self._memory.state
+            return Stack(self.memory.checkpoint(), self.memory)
+        state = self.memory.state
         if key == "turn_stack":  # as AutoGRAMS has it: turns in plain lists
-            levels = self._memory._levels if isinstance(self._memory, MemoryObject) else ()
+            levels = self.memory._levels if isinstance(self.memory, MemoryObject) else ()
             for level in levels:
                 level["turns"] = list(level["turns"])
         if key in STATE_KEYS and key != "extra":
@@ -604,9 +661,11 @@ class MemoryDict(MutableMapping):
 
     def __setitem__(self, key: str, value: Any) -> None:
         if key == "model_turns":
-            self._memory.replace_log(value)
+            self.memory.replace_log(value)
             return
-        state = self._memory.state
+        if key == "stack":
+            raise KeyError("memory_dict['stack'] is read-only: it is where the program is paused")
+        state = self.memory.state
         if key == "turn_stack":
             value = state_from_dict({"turn_stack": value}, "")["turn_stack"]
         if key in STATE_KEYS and key != "extra":
@@ -615,7 +674,7 @@ class MemoryDict(MutableMapping):
             state["extra"][key] = value
 
     def __delitem__(self, key: str) -> None:
-        state = self._memory.state
+        state = self.memory.state
         if key in state["extra"]:
             del state["extra"][key]
         else:
@@ -624,10 +683,11 @@ class MemoryDict(MutableMapping):
     def __iter__(self) -> Iterator[str]:
         yield from (key for key in STATE_KEYS if key != "extra")
         yield "model_turns"
-        yield from self._memory.state["extra"]
+        yield "stack"
+        yield from self.memory.state["extra"]
 
     def __len__(self) -> int:
-        return len(STATE_KEYS) + len(self._memory.state["extra"])
+        return len(STATE_KEYS) + 1 + len(self.memory.state["extra"])
 
     def __repr__(self) -> str:
         return f"memory_dict({dict(self)!r})"
@@ -641,17 +701,105 @@ class MemoryDict(MutableMapping):
         return {key: copy.deepcopy(value, memo) for key, value in self.items()}
 
 
-def _stack(memory: SerializableMemory) -> list[dict[str, Any]]:
-    """Where the program is paused, outermost frame first, in AutoGRAMS' ``stack`` form."""
-    return [
-        {
-            "function_name": frame.qualname,
-            "line_number": frame.lineno,
-            "address": frame.label,
-            "locals": frame.locals,
-        }
-        for frame in memory.pending_frames()
-    ]
+class ModelTurns(list):
+    """``memory_dict["model_turns"]``: the log's entries as a list (read when asked for);
+    entries appended to it are appended to the log, and any other change to it replaces
+    the log (as assigning ``memory_dict["model_turns"]`` does). Copies are plain lists."""
+
+    __slots__ = ("_memory",)
+
+    def __init__(self, memory: SerializableMemory) -> None:
+        super().__init__(memory.model_turns)
+        self._memory = memory
+
+    def append(self, entry: Entry) -> None:
+        super().append(entry)
+        self._memory.extend_log([entry])
+
+    def extend(self, entries: Iterable[Entry]) -> None:
+        entries = list(entries)
+        super().extend(entries)
+        self._memory.extend_log(entries)
+
+    def __iadd__(self, entries: Iterable[Entry]) -> ModelTurns:  # type: ignore[override,misc]
+        self.extend(entries)
+        return self
+
+    def _replaced(name: str) -> Any:  # noqa: N805 - builds the methods below
+        def method(self: ModelTurns, *args: Any, **kwargs: Any) -> Any:
+            result = getattr(list, name)(self, *args, **kwargs)
+            self._memory.replace_log(list(self))
+            return result
+
+        method.__name__ = name
+        return method
+
+    insert = _replaced("insert")
+    pop = _replaced("pop")
+    remove = _replaced("remove")
+    clear = _replaced("clear")
+    sort = _replaced("sort")
+    reverse = _replaced("reverse")
+    __setitem__ = _replaced("__setitem__")
+    __delitem__ = _replaced("__delitem__")
+    del _replaced
+
+    def __copy__(self) -> list[Entry]:
+        return list(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Entry]:
+        return copy.deepcopy(list(self), memo)
+
+    def __reduce__(self) -> tuple:
+        return (list, (list(self),))
+
+
+class Stack(Sequence):
+    """``memory_dict["stack"]``: where the program is paused, outermost frame first, in
+    AutoGRAMS' form (``function_name``, ``line_number``, ``address``, ``locals``; read when
+    first indexed). It carries the session's checkpoint, so a copy of ``memory_dict`` that
+    holds it continues the program from there."""
+
+    def __init__(self, checkpoint: Checkpoint, memory: SerializableMemory | None = None) -> None:
+        #: the session as it was when the stack was read
+        self.checkpoint = checkpoint
+        self._memory = memory
+        self._frames: list[dict[str, Any]] | None = None
+
+    def _described(self) -> list[dict[str, Any]]:
+        if self._frames is None:
+            frames: list[_frames.PendingFrameInfo] = []
+            if self.checkpoint.paused:
+                with use_memory(self._memory or get_memory() or MemoryObject()):
+                    frames = _frames.describe(self.checkpoint.snapshot)
+            self._frames = [
+                {
+                    "function_name": frame.qualname,
+                    "line_number": frame.lineno,
+                    "address": frame.label,
+                    "locals": frame.locals,
+                }
+                for frame in frames
+            ]
+        return self._frames
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._described()[index]
+
+    def __len__(self) -> int:
+        return len(self._described())
+
+    def __repr__(self) -> str:
+        return f"Stack({self._described()!r})"
+
+    def __copy__(self) -> Stack:
+        return Stack(self.checkpoint)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Stack:
+        return Stack(self.checkpoint)  # the checkpoint cannot change: nothing to copy
+
+    def __reduce__(self) -> tuple:
+        return (Stack, (self.checkpoint,))
 
 
 def _current_memory_or_fail() -> MemoryObject:
@@ -739,9 +887,12 @@ __all__ = [
     "MIN_LIVE_TURNS",
     "SCOPES",
     "Checkpoint",
+    "MemoryDict",
     "MemoryObject",
+    "ModelTurns",
     "SerializableMemory",
     "SimpleMemory",
+    "Stack",
     "Turn",
     "UserGlobals",
     "clear_memory",

@@ -74,9 +74,15 @@ def test_apply_runs_inside_the_session_and_keeps_the_program_paused() -> None:
     assert bot.apply(memory_object=memory, function=lambda: "ok") == "ok"
     with pytest.raises(ConversationError, match="inside Autogram.apply"):
         bot.apply(memory_object=memory, func=lambda: reply("no"))
-    with pytest.raises(TypeError, match="needs the function"):
-        bot.apply(memory_object=memory)
     assert bot.reply("next", memory_object=memory)[0] == "count 1"
+
+
+def test_apply_without_a_function_runs_a_turn_of_the_root_like_reply() -> None:
+    bot = Autogram(root_function=failing_bot.chatbot, test_mode=True)
+    _, memory = bot.reply()
+    result = bot.apply(user_reply="next", memory_object=memory)
+    assert (result.reply, result.data, result.memory) == ("count 1", {"reply": "count 1"}, memory)
+    assert bot.reply("again", memory_object=memory)[0] == "count 2"
 
 
 def test_use_memory_commits_changes_only_without_error() -> None:

@@ -135,7 +135,7 @@ def test_memory_dict_looks_like_autograms_one() -> None:
     _, memory = bot.reply("one", memory_object=memory)
     view = memory.memory_dict
     assert {"turn_stack", "user_globals", "cached_user_reply", "model_turns"} <= set(view)
-    assert type(view["model_turns"]) is list and type(view["turn_stack"][-1]["turns"]) is list
+    assert isinstance(view["model_turns"], list) and type(view["turn_stack"][-1]["turns"]) is list
     json.dumps(view["turn_stack"])
     assert view["cached_user_reply"] == "one"
     view["model_turns"] = view["model_turns"][-2:]

@@ -198,10 +198,6 @@ def test_autogram_add_user_reply_logs_the_message():
     assert users[-1]["user_reply"] == "typed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reply(memory_dict=m.memory_dict) silently restarts the program from the top instead of continuing that state",
-)
 def test_reply_with_memory_dict_continues_that_state():
     autogram = Autogram(root_function=three_replies, test_mode=True)
     _text, memory = autogram.reply()
@@ -211,10 +207,6 @@ def test_reply_with_memory_dict_continues_that_state():
     assert text == "three"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apply(user_reply=..., memory_object=m, func=root) raises ConversationError; AutoGRAMS' docs: like reply() by default",
-)
 def test_apply_on_the_root_function_gives_the_reply():
     autogram = Autogram(root_function=three_replies, test_mode=True)
     _text, memory = autogram.reply()
@@ -339,10 +331,6 @@ def test_memory_object_add_user_reply_takes_the_documented_keyword():
     assert users[-1]["user_reply"] == "typed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a memory made by use_memory(memory_dict=...) crashes the next reply: AttributeError 'TurnLog' object has no attribute 'extend'",
-)
 def test_memory_made_from_a_memory_dict_by_use_memory_takes_a_reply():
     autogram = Autogram(root_function=three_replies, test_mode=True)
     _text, memory = autogram.reply()
@@ -353,10 +341,6 @@ def test_memory_made_from_a_memory_dict_by_use_memory_takes_a_reply():
     assert text == "three"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="init_memory(memory_dict) silently starts the program over instead of continuing the state the dict holds",
-)
 def test_init_memory_from_a_memory_dict_continues_that_state():
     autogram = Autogram(root_function=three_replies, test_mode=True)
     _text, memory = autogram.reply()
@@ -376,10 +360,6 @@ def parallel_bot():
     reply(" | ".join(answers))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model calls made inside parallel_wrapper are missing from memory_dict['model_turns'] (README: every model call with its usage)",
-)
 def test_model_calls_inside_parallel_wrapper_are_in_model_turns():
     autogram = Autogram(root_function=parallel_bot, test_mode=True)
     _text, memory = autogram.reply()
@@ -483,10 +463,6 @@ def test_auto_index_retrieval_in_test_mode_across_round_trips():
     assert text.startswith("the sky is blue@{} | ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="memory_dict['model_turns'].append(entry) is silently dropped (a fresh list each read); assigning the key does persist",
-)
 def test_entries_appended_to_model_turns_stay_in_the_session():
     autogram = Autogram(root_function=three_replies, test_mode=True)
     _text, memory = autogram.reply()

@@ -28,6 +28,8 @@ from ._timing import CLOCK
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 VARIANTS = {"closures": "with closures and comprehensions", "plain": "without (comparison)"}
+#: "Flat" (issue 11): the last ten turns' median CPU time at most this many times turns 10-20's.
+FLAT_LIMIT = 1.2
 
 
 def run_variant(variant: str, turns: int) -> dict:
@@ -92,6 +94,17 @@ def render(results: dict[str, dict], turns: int) -> str:
         lines.append(
             f"| {label} | {_window(seconds, *early)} | {_window(seconds, *late)} "
             f"| {sizes[early[0]]:,} B / {sizes[-1]:,} B | {'yes' if result['dill'] else 'no'} |"
+        )
+    lines += ["", "| Target | Measured | Status |", "|---|---|---|"]
+    for variant, label in VARIANTS.items():
+        seconds = results[variant]["seconds"]
+        growth = statistics.median(seconds[late[0] : late[1]]) / statistics.median(
+            seconds[early[0] : early[1]]
+        )
+        status = "PASS" if growth <= FLAT_LIMIT else "MISS"
+        lines.append(
+            f"| flat turn cost {label}: turns {late[0] + 1}–{late[1]} ÷ turns "
+            f"{early[0]}–{early[1] - 1} ≤ {FLAT_LIMIT}× | {growth:.2f}× | {status} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -8,7 +8,9 @@ and PASS/MISS markers for the running interpreter, and save it under benchmarks/
    turn, called from ordinary code and inside a turn;
 2. warm resume -> next pause of a 5-deep stack with ~20 locals per frame, and snapshot size;
 3. instrumentation time of a 50-line function, and its lazy twin build on first resume;
-4. cold start: import, instrumentation, snapshot read and first resume in a fresh process.
+4. cold start: import, instrumentation, snapshot read and first resume in a fresh process;
+   and what users pay (issue 11): import ``autograms`` + the bot + load a session + its first
+   turn, in a fresh process.
 
 Targets are information only: a miss is reported, never a failure.
 """
@@ -35,7 +37,7 @@ from pathlib import Path
 from autograms._frames import Paused, instrument, load, pickling, resume, run, wire
 from autograms._frames.twin import twin_of
 
-from . import _cold, _decorated, _subjects, _timing
+from . import _cold, _cold_session, _decorated, _subjects, _timing
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -45,6 +47,10 @@ OVERHEAD_TARGET = 1.05
 IN_TURN_TARGET = 1.2
 RESUME_TARGET = 100e-6
 INSTRUMENT_TARGET = 5e-3
+#: Import `autograms` + load a session + its first resume, CPU time (issue 11).
+COLD_SESSION_TARGET = 50e-3
+#: Turns in the session the cold-session processes load.
+COLD_SESSION_TURNS = 20
 
 #: Call-overhead subjects: row label, subject name, timed statement (unrolled ten times).
 OVERHEAD_CASES = (
@@ -66,6 +72,12 @@ COLD_LABELS = {
     "read": "cold: read the snapshot file",
     "first_resume": "cold: first resume (unpickle, 5 twin builds, run, pickle)",
     "second_resume": "cold: second resume",
+}
+COLD_SESSION_LABELS = {
+    "import": "cold session: import `autograms`",
+    "bot": "cold session: import the bot (decorate 6 functions)",
+    "load": "cold session: read + deserialize the session file",
+    "first_turn": "cold session: first turn (resume 4 frames, reply, serialize)",
 }
 
 
@@ -282,14 +294,14 @@ def measure_instrumentation(settings: Settings) -> list[Row]:
     ]
 
 
-def _cold_run(path: str) -> tuple[dict[str, float], float]:
+def _cold_run(path: str, module: str = _cold.__name__) -> tuple[dict[str, float], float]:
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(ROOT), environment.get("PYTHONPATH")])
     )
     start = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-m", _cold.__name__, path],
+        [sys.executable, "-m", module, path],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -320,6 +332,35 @@ def measure_cold(settings: Settings, snapshot: bytes) -> list[Row]:
     return rows
 
 
+def measure_cold_session(settings: Settings) -> list[Row]:
+    """What a fresh process pays before its first turn of a saved session: each step, and
+    import + load + first turn together against the target."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "bot.session")
+        _cold_session.write_session(path, COLD_SESSION_TURNS)
+        runs = [_cold_run(path, _cold_session.__name__) for _ in range(settings.cold_runs)]
+    rows = [
+        Row(COLD_SESSION_LABELS[step], format_spread([steps[step] for steps, _ in runs]))
+        for step in _cold_session.STEPS
+    ]
+    totals = [sum(steps.values()) for steps, _ in runs]
+    rows.append(
+        Row(
+            "cold session: import + bot + load + first turn, CPU",
+            format_spread(totals),
+            f"≤ {format_seconds(COLD_SESSION_TARGET)}",
+            statistics.median(totals) <= COLD_SESSION_TARGET,
+        )
+    )
+    rows.append(
+        Row(
+            "cold session: whole process, interpreter start included",
+            format_spread([wall for _, wall in runs]),
+        )
+    )
+    return rows
+
+
 def render(rows: Sequence[Row], settings: Settings) -> str:
     """The Markdown table with a heading naming the interpreter and how it was measured."""
     kind = "quick run (few repetitions, rough figures)" if settings.quick else "full run"
@@ -332,7 +373,8 @@ def render(rows: Sequence[Row], settings: Settings) -> str:
         "call; overhead is the median of "
         f"{settings.rounds} interleaved per-round ratios. Instrumentation: "
         f"{settings.instruments} functions. Cold: {settings.cold_runs} fresh process(es), CPU "
-        "time of each step; the whole process is wall time.",
+        "time of each step; the whole process is wall time. Cold session: a session of "
+        f"{COLD_SESSION_TURNS} turns of the closures benchmark's bot.",
         "",
         "| Benchmark | Result | Target | Status |",
         "|---|---|---|---|",
@@ -350,6 +392,7 @@ def measure(settings: Settings) -> list[Row]:
         *measure_resume(settings, snapshot),
         *measure_instrumentation(settings),
         *measure_cold(settings, snapshot),
+        *measure_cold_session(settings),
     ]
 
 

@@ -18,6 +18,8 @@ Figures = dict[str, object]
 SIZE_TURNS = (1, 100, 1000)
 #: Turns compared at the start and the end of a run for the flatness figures (at most).
 WINDOW = 100
+#: The first turn of the early window of the flatness figures (issue 11: flat from turn 10).
+FROM_TURN = 10
 
 
 def median(values: Iterable[float]) -> float | None:
@@ -32,6 +34,14 @@ def p90(values: Iterable[float]) -> float | None:
     if len(values) < 2:
         return values[0] if values else None
     return statistics.quantiles(values, n=10, method="inclusive")[-1]
+
+
+def p99(values: Iterable[float]) -> float | None:
+    """99th percentile (inclusive method), or None for no values."""
+    values = list(values)
+    if len(values) < 2:
+        return values[0] if values else None
+    return statistics.quantiles(values, n=100, method="inclusive")[-1]
 
 
 def ms(values: Iterable[float]) -> list[float]:
@@ -61,6 +71,7 @@ def sequential_figures(datas: list[dict]) -> Figures:
     figures: Figures = {
         "turn_median_ms": median(turns),
         "turn_p90_ms": p90(turns),
+        "turn_p99_ms": p99(turns),
         "serialize_median_ms": median(pooled(datas, "serialize_s")),
         "deserialize_median_ms": median(pooled(datas, "deserialize_s")),
         "import_ms": median(data["import_s"] * 1000 for data in datas),
@@ -85,6 +96,9 @@ def sequential_figures(datas: list[dict]) -> Figures:
         figures["window"] = window
         figures["first_window_ms"] = median(ms(v for d in datas for v in d["turn_s"][:window]))
         figures["last_window_ms"] = median(ms(v for d in datas for v in d["turn_s"][-window:]))
+    if turns_run >= FROM_TURN + 2 * WINDOW:
+        early = slice(FROM_TURN - 1, FROM_TURN - 1 + WINDOW)
+        figures["from_turn_ms"] = median(ms(v for d in datas for v in d["turn_s"][early]))
     if turns_run >= 3 * WINDOW:
         second = slice(WINDOW, 2 * WINDOW)
         figures["second_window_ms"] = median(ms(v for d in datas for v in d["turn_s"][second]))
@@ -118,6 +132,8 @@ def concurrent_figures(datas: list[dict]) -> Figures:
         "turns_per_s": median(data["turns_per_s"] for data in datas),
         "turn_median_ms": median(turns),
         "turn_p90_ms": p90(turns),
+        "turn_p99_ms": p99(turns),
+        "rss_per_session_kb": rss_per_session(datas),
         "start_all_s": median(data["start_elapsed_s"] for data in datas),
         "errors": sum(data["errors"] for data in datas),
         "first_error": errors[0] if errors else None,
@@ -126,6 +142,17 @@ def concurrent_figures(datas: list[dict]) -> Figures:
         "sessions": datas[0]["sessions"],
         "total_turns": datas[0]["turns"],
     }
+
+
+def rss_per_session(datas: list[dict]) -> float | None:
+    """The growth of the runner's RSS from before the sessions started to after the last
+    turn, per live session, in KiB (median over rounds; None where RSS is unknown)."""
+    growths = [
+        (data["rss_after"] - data["rss_before"]) / data["sessions"] / 1024
+        for data in datas
+        if data.get("rss_before") is not None and data.get("rss_after") is not None
+    ]
+    return median(growths)
 
 
 FIGURES_BY_MODE = {

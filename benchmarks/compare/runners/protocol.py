@@ -146,9 +146,23 @@ def run_sequential(built: Built, turns: int) -> Result:
     return result
 
 
+def rss_bytes() -> int | None:
+    """This process's resident set size (from /proc on Linux; None elsewhere)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
 def run_concurrent(built: Built, sessions: int, threads: int, turns: int) -> dict[str, object]:
     """`sessions` sessions on `threads` threads: all start, then `turns` rounds in which every
-    session takes one turn (round-robin, so consecutive turns hit different sessions)."""
+    session takes one turn (round-robin, so consecutive turns hit different sessions). The
+    process's RSS is read before the sessions start and after the last turn: all of them are
+    live in the store then."""
     names = [f"s{index}" for index in range(sessions)]
     locks = {name: threading.Lock() for name in names}
     errors: list[str] = []
@@ -163,12 +177,14 @@ def run_concurrent(built: Built, sessions: int, threads: int, turns: int) -> dic
             return None
 
     work = [(name, turn) for turn in range(1, turns + 1) for name in names]
+    rss_before = rss_bytes()
     with ThreadPoolExecutor(max_workers=threads) as pool:
         began = now()
         list(pool.map(built.adapter.start, names))
         started = now()
         latencies = list(pool.map(one_turn, work))
         finished = now()
+    rss_after = rss_bytes()
     return {
         "info": built.info,
         "import_s": built.import_s,
@@ -182,6 +198,8 @@ def run_concurrent(built: Built, sessions: int, threads: int, turns: int) -> dic
         "turn_s": [value for value in latencies if value is not None],
         "errors": len(errors),
         "first_error": errors[0] if errors else None,
+        "rss_before": rss_before,
+        "rss_after": rss_after,
     }
 
 

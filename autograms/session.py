@@ -320,8 +320,7 @@ def check_snapshot(snapshot: bytes) -> bool:
     """Check the session's frames against the loaded code (nothing is unpickled); returns
     whether the program is paused."""
     with _code_errors():
-        _frames.check(snapshot)
-    return bool(paused_frames(snapshot))
+        return _frames.check(snapshot) > 0
 
 
 @contextlib.contextmanager

@@ -9,7 +9,8 @@ It knows nothing of chat. The dialog layer uses:
                                  call it until it returns (Finished) or pauses (Paused);
                                  attachment() is saved in the snapshot with the frames
     pause(payload)               from anywhere below: snapshot and unwind the program
-    check(snapshot)              check a snapshot's frames against the code (no unpickling)
+    check(snapshot) -> int       check a snapshot's frames against the code (no unpickling);
+                                 how many it holds
     load(snapshot) -> Loaded     check a snapshot against the code (before unpickling), load it
     resume(snapshot | Loaded, value)
                                  continue; the pausing call returns `value`

@@ -109,12 +109,13 @@ def load(blob: bytes) -> Loaded:
     return Loaded(frames, attachment, checked[0].state.python if checked else PY_MINOR)
 
 
-def check(blob: bytes) -> None:
+def check(blob: bytes) -> int:
     """Validate a snapshot's frames from its header and its payload's checksum (nothing is
-    unpickled)."""
+    unpickled); returns how many frames it holds (0: none is paused)."""
     header, _ = wire.split(blob)
-    _check_frames(header)
+    checked = _check_frames(header)
     wire.check_payload(blob)
+    return len(checked)
 
 
 def store(loaded: Loaded) -> bytes:

@@ -18,7 +18,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from bytecode import Instr, Label, TryBegin, TryEnd
+from bytecode import CellVar, Instr, Label, TryBegin, TryEnd
 from bytecode.instr import UNSET
 
 from .codec import ARG_FLAGGED_NAME, ARG_INT, ARG_KINDS, ARG_TWO_FLAGS_NAME
@@ -65,6 +65,19 @@ _EXCEPT_TYPE_OPS: Final = frozenset(
         "BUILD_LIST",
     }
 )
+
+
+#: Instructions that bind a local or a cell variable.
+ASSIGNING_OPS: Final = frozenset({"STORE_FAST", "STORE_DEREF"})
+#: Instructions that bind a cell variable's contents.
+CELL_STORE_OPS: Final = frozenset({"STORE_DEREF"})
+#: Instructions that name a cell variable without reading it (3.11+: made at entry).
+CELL_SETUP_OPS: Final = frozenset({"MAKE_CELL", "COPY_FREE_VARS"})
+
+
+def local_name(arg: Any) -> str:
+    """The name of the local or cell variable an instruction's argument names."""
+    return arg.name if isinstance(arg, CellVar) else arg
 
 
 class AnalysisError(Exception):
@@ -175,7 +188,9 @@ class Flow:
         With ``checked=False`` only loads that do not check for NULL count: on 3.12+ such a
         load of a missing local crashes the interpreter (3.11 checks every load). A checked
         load either raises UnboundLocalError or proves the local bound from there on. With
-        ``checked=True`` every load counts: the code would read the local before assigning it.
+        ``checked=True`` every read counts: a load, a ``del``, and any use of a cell variable
+        (a closure made over an empty cell would read it later); the code would read the
+        local before assigning it.
         """
         loads = FAST_LOADS if checked else UNCHECKED_LOAD_OPS
         if not loads or not missing:
@@ -191,8 +206,10 @@ class Flow:
             unbound = seen[position] = unbound if known is None else known | unbound
             instr = self.instrs[position]
             after = unbound
-            if type(instr.arg) is not str:
-                pass  # 3.13's fast-local instructions also reach cells (a CellVar argument)
+            if isinstance(instr.arg, CellVar):
+                after = self._cell_use(position, unbound, found, checked)
+            elif type(instr.arg) is not str:
+                pass
             elif instr.name in FAST_LOADS and instr.arg in unbound:
                 if instr.name in loads:
                     found.append(position)
@@ -202,6 +219,8 @@ class Flow:
             elif instr.name == "STORE_FAST" and self._stores_object(position):
                 after = unbound - {instr.arg}
             elif instr.name == "DELETE_FAST" and instr.arg in missing:
+                if checked and instr.arg in unbound:
+                    found.append(position)  # `del` of an unbound local raises
                 after = unbound | {instr.arg}
             successors = self.successors[position]
             if self.regions[position] is not None:
@@ -210,6 +229,42 @@ class Flow:
                 successors = successors[1:]
             work.extend((successor, after) for successor in successors)
         return sorted(set(found))
+
+    def _cell_use(
+        self, position: int, unbound: frozenset[str], found: list[int], checked: bool
+    ) -> frozenset[str]:
+        """`unbound_reads` at an instruction naming a cell variable: a store binds it, any
+        other use reads it (reported when `checked`)."""
+        instr = self.instrs[position]
+        name = instr.arg.name
+        if name not in unbound:
+            return unbound
+        if instr.name in CELL_STORE_OPS:
+            return unbound - {name}
+        if checked and instr.name not in CELL_SETUP_OPS:
+            found.append(position)
+        return unbound
+
+    def assigned_before(self, position: int) -> frozenset[str]:
+        """Locals (and cell variables) some path from the function's entry to `position`
+        assigns: the ones a fresh run may have bound there (parameters aside)."""
+        predecessors: dict[int, list[int]] = {}
+        for source, targets in enumerate(self.successors):
+            for target in targets:
+                predecessors.setdefault(target, []).append(source)
+        names: set[str] = set()
+        seen = {position}
+        work = list(predecessors.get(position, ()))
+        while work:
+            source = work.pop()
+            if source in seen:
+                continue
+            seen.add(source)
+            instr = self.instrs[source]
+            if instr.name in ASSIGNING_OPS:
+                names.add(local_name(instr.arg))
+            work.extend(predecessors.get(source, ()))
+        return frozenset(names)
 
     def _stores_object(self, position: int) -> bool:
         stack = self.stacks[position]

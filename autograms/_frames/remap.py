@@ -42,6 +42,7 @@ from .resume import (
     check_frame,
     check_frame_at,
     check_saved_locals,
+    fit_values,
 )
 from .versions import PY_MINOR
 
@@ -299,4 +300,4 @@ def _at_site(checked: CheckedFrame, values: dict[str, Any]) -> PendingFrame:
         lineno=site.lineno,
         label=site.label,
     )
-    return PendingFrame(info, site, state, values, False)
+    return PendingFrame(info, site, state, fit_values(info, values), False)

@@ -25,12 +25,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 from itertools import repeat
-from types import CodeType, FunctionType
+from inspect import CO_VARARGS, CO_VARKEYWORDS
+from types import CellType, CodeType, FunctionType
 from typing import Any
 
 from . import runtime, wire
 from .errors import Reason, SnapshotMismatchError
+from .analysis import local_name
 from .identity import find_function
+from .instrument import CELLS
 from .records import CallSite, FrameState
 from .registry import FunctionInfo, lookup
 from .runtime import MISSING
@@ -102,7 +105,9 @@ def load(blob: bytes) -> Loaded:
     frames = []
     for frame, frame_values in zip(checked, values, strict=True):
         if frame.remapped:
-            _check_remapped_locals(frame.state, frame.info, frame.site, frame_values)
+            frame_values = fit_values(frame.info, frame_values)
+            bound = held_locals(frame.info, frame_values)
+            _check_remapped_locals(frame.state, frame.info, frame.site, bound)
         frames.append(
             PendingFrame(frame.info, frame.site, frame.state, frame_values, frame.remapped)
         )
@@ -241,6 +246,7 @@ def instrumented_function(state: FrameState) -> tuple[FunctionType, FunctionInfo
     found = find_function(state.module, state.qualname)
     candidates: list[Any] = [found]
     seen: set[int] = set()
+    others = []
     while candidates:
         function = candidates.pop(0)
         if id(function) in seen:
@@ -249,9 +255,20 @@ def instrumented_function(state: FrameState) -> tuple[FunctionType, FunctionInfo
         info = lookup(function.__code__)
         if info is not None and info.qualname == state.qualname:
             return found, info
+        if info is not None:
+            others.append(info.qualname)
         inner = getattr(function, "__wrapped__", None)
         cells = [cell.cell_contents for cell in function.__closure__ or () if _filled(cell)]
         candidates += [f for f in [inner, *cells] if isinstance(f, FunctionType)]
+    if others:
+        raise SnapshotMismatchError(
+            f"{state.module}.{state.qualname} now names another function, "
+            f"{state.module}.{others[0]}: the function the snapshot paused in was renamed "
+            "or removed; a paused frame resumes only in a function of its own name",
+            qualname=state.qualname,
+            module=state.module,
+            reason=Reason.FUNCTION_NOT_FOUND,
+        )
     raise SnapshotMismatchError(
         f"{state.module}.{state.qualname} is no longer instrumented",
         qualname=state.qualname,
@@ -350,9 +367,13 @@ def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped:
 
 
 def _check_remapped_locals(
-    state: FrameState, info: FunctionInfo, site: CallSite, values: Iterable[str]
+    state: FrameState, info: FunctionInfo, site: CallSite, bound: Iterable[str]
 ) -> None:
-    missing = frozenset(info.user_locals.difference(values))
+    """Refuse a remapped frame whose saved locals (`bound`, cells included) lack one that a
+    fresh run of the code now loaded may have bound at `site` and that the code reads after
+    it without assigning it. A local no path to `site` assigns is unbound there in a fresh
+    run too: the code after it is the code's own business."""
+    missing = frozenset(_frame_locals(info).difference(bound)) & _may_be_bound(info, site)
     starts = [site.position + 1, *_handler_of(info, site)]
     unsafe = locals_read_unbound(info, starts, missing, checked=True)
     if unsafe:
@@ -365,6 +386,61 @@ def _check_remapped_locals(
             module=state.module,
             reason=Reason.MISSING_LOCALS,
         )
+
+
+def _frame_locals(info: FunctionInfo) -> frozenset[str]:
+    """Every local a frame of `info` holds: its user locals and its cell variables."""
+    return info.user_locals | frozenset(info.original_code.co_cellvars)
+
+
+def _may_be_bound(info: FunctionInfo, site: CallSite) -> frozenset[str]:
+    """The locals a fresh run may have bound on reaching `site`: its parameters and those
+    some path from the entry assigns (cached per function)."""
+    key = ("bound at", site.position)
+    cached = info.safety_cache.get(key)
+    if cached is None:
+        code = info.original_code
+        count = code.co_argcount + code.co_kwonlyargcount
+        count += bool(code.co_flags & CO_VARARGS) + bool(code.co_flags & CO_VARKEYWORDS)
+        cached = frozenset(code.co_varnames[:count]) | info.flow.assigned_before(site.position)
+        info.safety_cache[key] = cached
+    return cached
+
+
+def bound_locals(state: FrameState, info: FunctionInfo, saved: Iterable[str]) -> frozenset[str]:
+    """The locals of the code now loaded a frame's header says it holds: its saved user
+    locals `saved`, and its cells (a header names none: they are assumed to be the cell
+    variables of the code now loaded, as `fit_values` assumes)."""
+    cells = info.original_code.co_cellvars if CELLS in state.hidden else ()
+    return frozenset(saved).union(cells)
+
+
+def fit_values(info: FunctionInfo, values: dict[str, Any]) -> dict[str, Any]:
+    """A remapped frame's saved values laid out for the code now loaded: a local that became
+    a cell variable moves into a new cell, and the saved cells (assumed to be the cell
+    variables of the code now loaded when as many) stay shared with the closures holding
+    them. Saved cells of another layout are left out (a missing local is refused)."""
+    fitted = dict(values)
+    cellvars = info.original_code.co_cellvars
+    saved = fitted.pop(CELLS, None)
+    if not cellvars:
+        return fitted
+    if not isinstance(saved, tuple) or len(saved) != len(cellvars):
+        saved = (None,) * len(cellvars)
+    cells = []
+    for name, cell in zip(cellvars, saved, strict=True):
+        if not isinstance(cell, CellType):
+            cell = CellType() if name not in fitted else CellType(fitted[name])
+        fitted.pop(name, None)
+        cells.append(cell)
+    fitted[CELLS] = tuple(cells)
+    return fitted
+
+
+def held_locals(info: FunctionInfo, values: dict[str, Any]) -> frozenset[str]:
+    """The locals `values` (laid out by `fit_values`) hold: user locals and filled cells."""
+    cells = zip(info.original_code.co_cellvars, values.get(CELLS, ()), strict=False)
+    return frozenset(values).union(name for name, cell in cells if _filled(cell))
 
 
 def _handler_of(info: FunctionInfo, site: CallSite) -> list[int]:
@@ -383,7 +459,7 @@ def locals_read_unbound(
     cached = info.safety_cache.get(key)
     if cached is None:
         positions = info.flow.unbound_reads(tuple(starts), missing, checked=checked)
-        cached = frozenset(info.flow.instrs[position].arg for position in positions)
+        cached = frozenset(local_name(info.flow.instrs[position].arg) for position in positions)
         info.safety_cache[key] = cached
     return set(cached)
 
@@ -411,6 +487,8 @@ def check_frame_at(state: FrameState, label: str) -> CheckedFrame:
 
 
 def check_saved_locals(frame: CheckedFrame, names: Iterable[str]) -> None:
-    """Refuse a remapped frame unless its saved user locals (`names`) hold every local the
-    code reads after its call site without assigning it."""
-    _check_remapped_locals(frame.state, frame.info, frame.site, names)
+    """Refuse a remapped frame unless its saved user locals (`names`, and the cells its
+    header names) hold every local a fresh run may have bound at its call site and reads
+    after it without assigning it."""
+    bound = bound_locals(frame.state, frame.info, names)
+    _check_remapped_locals(frame.state, frame.info, frame.site, bound)

@@ -5,8 +5,6 @@ sessions, rewrites the module (same module name) and checks the sessions against
 `autograms.deploys.check_session`, then compares the verdict with what loading and replying does.
 """
 
-import sys
-
 import pytest
 
 from autograms import SessionCodeError
@@ -87,11 +85,6 @@ def chatbot():
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a local added above a label and read by a closure after it: check says remapped, "
-    "the resume crashes with TypeError 'cannot unpack non-iterable _Missing object'",
-)
 def test_local_added_above_and_read_by_a_closure_is_not_reported_resumable(bot):
     old = bot(TWO)
     blobs = play(old, ["a"])
@@ -100,11 +93,6 @@ def test_local_added_above_and_read_by_a_closure_is_not_reported_resumable(bot):
     assert check.verdict == Verdict.REFUSED, check
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a local added above a label and read by a closure after it: the resume raises an "
-    "internal TypeError ('_Missing') instead of SessionCodeError/UnboundLocalError naming 'title'",
-)
 def test_closure_over_a_missing_local_fails_with_an_error_naming_it(bot):
     old = bot(TWO)
     blobs = play(old, ["a"])
@@ -131,11 +119,6 @@ def chatbot():
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`del t` after a label, t added above it: the check says remapped, the resume "
-    "raises UnboundLocalError (del reads the local)",
-)
 def test_local_added_above_and_deleted_after_the_label_is_refused(bot):
     old = bot(TWO)
     blobs = play(old, [])
@@ -182,12 +165,6 @@ AFTER_THE_LABEL = {
 
 
 @pytest.mark.parametrize("block", sorted(AFTER_THE_LABEL))
-@pytest.mark.xfail(
-    strict=True,
-    reason="a local the new code assigns only conditionally *after* the label (if/for body) "
-    "refuses sessions paused at the label as 'missing locals', though a fresh run has the same "
-    "locals there (README: refused only for a local added above the label)",
-)
 def test_a_local_assigned_conditionally_after_the_label_keeps_the_session(bot, block):
     old = bot(TWO)
     blobs = play(old, [])
@@ -217,12 +194,6 @@ def test_the_same_local_assigned_above_the_label_is_refused(bot):
     assert check.reason == "missing locals"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="root renamed with an alias (chatbot = chatbot_v2, a decorated function): refused "
-    "as 'chatbot is no longer instrumented', which is false; the message should say it was "
-    "renamed / not found",
-)
 def test_a_renamed_root_is_not_reported_as_no_longer_instrumented(bot):
     old = bot(TWO)
     blobs = play(old, ["a"])
@@ -269,11 +240,6 @@ def chatbot():
 
 
 @pytest.mark.parametrize("paused", [0, 1], ids=["at-one", "at-two"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="a lambda added after the labels over an existing local (the local becomes a cell): "
-    "check says remapped, every session then crashes with TypeError '_Missing'",
-)
 def test_a_closure_added_over_an_existing_local_keeps_sessions_resumable(bot, paused):
     old = bot(TWO)
     blobs = play(old, ["x"])
@@ -283,12 +249,6 @@ def test_a_closure_added_over_an_existing_local_keeps_sessions_resumable(bot, pa
     assert run_to_end(new, blobs[paused], ["x", "Y"][paused:] + ["y"]) == expected
 
 
-@pytest.mark.xfail(
-    sys.version_info < (3, 12),
-    strict=True,
-    reason="3.11: a list comprehension added after the labels that reads a local (a cell on "
-    "3.11): check says remapped, the resume crashes with TypeError '_Missing'",
-)
 def test_a_comprehension_added_after_the_label_keeps_sessions_resumable(bot):
     old = bot(TWO)
     blobs = play(old, ["xy"])
@@ -334,11 +294,6 @@ def chatbot():
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a session paused at a labelled reply inside a `with` block, whose result is read "
-    "after the block, is refused on any edit as 'missing locals' naming the reply's own target",
-)
 def test_a_pause_inside_a_with_block_resumes_at_its_label_after_an_edit(bot):
     old = bot(IN_WITH)
     blobs = play(old, [])

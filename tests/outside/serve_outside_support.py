@@ -175,7 +175,7 @@ class Server:
             if self.port == 0:
                 found = re.search(r"running on http://127\.0\.0\.1:(\d+)", self.stderr())
                 if not found:
-                    time.sleep(0.2)
+                    time.sleep(0.05)
                     continue
                 self.port = int(found.group(1))
                 self.base = f"http://127.0.0.1:{self.port}"
@@ -185,7 +185,7 @@ class Server:
                     return
             except OSError:
                 pass
-            time.sleep(0.2)
+            time.sleep(0.05)
         raise RuntimeError(f"server not ready in {timeout} s: {self.stderr()[-2000:]}")
 
     def stderr(self):

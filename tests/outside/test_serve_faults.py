@@ -29,8 +29,11 @@ def check_whole_or_absent(server, sid, messages):
 
 def test_sigterm_mid_stream_ends_it_without_done_and_the_retry_finds_the_turn(tmp_path):
     bot = sup.write_bot(tmp_path, "modelbot", sup.MODEL_BOT)
-    with sup.FakeModel(words=10, delay=0.4) as model:
+    with sup.FakeModel(words=10, delay=0.25) as model:
+        # the drained turn's queue ticket outlives the process: a short lease lets the retry
+        # on the restarted service run it after 2 s instead of 30
         args = ("--base-url", model.url, "--model", "fake", "--drain-seconds", "1")
+        args += ("--lease-seconds", "2")
         with sup.Server(bot, *args, folder=tmp_path) as server:
             messages = sup.start(server, "drain-1")
             sock = sup.open_stream(server, "drain-1", messages)
@@ -47,7 +50,7 @@ def test_sigterm_mid_stream_ends_it_without_done_and_the_retry_finds_the_turn(tm
 
 def test_kill_9_mid_stream_then_restart_the_retry_finds_the_turn_whole_or_absent(tmp_path):
     bot = sup.write_bot(tmp_path, "modelbot", sup.MODEL_BOT)
-    with sup.FakeModel(words=10, delay=0.3) as model:
+    with sup.FakeModel(words=10, delay=0.15) as model:
         args = ("--base-url", model.url, "--model", "fake", "--lease-seconds", "2")
         with sup.Server(bot, *args, folder=tmp_path) as server:
             messages = sup.start(server, "kill-1")

@@ -140,8 +140,8 @@ def test_at_shutdown_a_stream_in_flight_finishes_and_is_committed(tmp_path, slow
         again.stop()
 
 
-def test_past_the_drain_time_a_stream_ends_cleanly_and_the_retry_is_exact(tmp_path):
-    very_slow = start_model(token_delay=0.6)
+def test_past_the_drain_time_a_stream_ends_cleanly_and_the_retry_is_exact(tmp_path, model):
+    very_slow = start_model(token_delay=0.3)  # 12 pieces: the stream outlasts the drain
     config = model_config(very_slow)
     service = ServeProcess(
         tmp_path, "--drain-seconds", "1", "--lease-seconds", "2", config=config
@@ -153,7 +153,8 @@ def test_past_the_drain_time_a_stream_ends_cleanly_and_the_retry_is_exact(tmp_pa
         thread.join(30)
         assert "complete" not in outcome  # no [DONE]: the client knows it is incomplete
         assert outcome["error"].body["code"] == "shutting_down"
-        again = ServeProcess(tmp_path, config=config, store=service.store).start()
+        # the retry runs the turn again; a fast model writes the same answer sooner
+        again = ServeProcess(tmp_path, config=model_config(model), store=service.store).start()
         try:
             reply = retried(lambda: chat(again, session, "hi", WELCOME, "take your time"))
             view = HTTP.get(f"{again.base_url}/sessions/{session}").json()

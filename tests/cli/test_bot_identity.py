@@ -147,3 +147,62 @@ def test_an_example_given_by_its_path_is_the_example(autograms, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "continuing the session" in result.stdout
+
+
+@pytest.fixture
+def package_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "project"
+    (folder / "shop" / "bots").mkdir(parents=True)
+    (folder / "shop" / "__init__.py").write_text("")
+    (folder / "shop" / "bots" / "__init__.py").write_text("")
+    (folder / "shop" / "bots" / "notes_bot.py").write_text(BOT)
+    return folder
+
+
+def test_a_bot_in_a_package_has_the_dotted_name_import_gives_it(autograms, package_folder):
+    bot = package_folder / "shop" / "bots" / "notes_bot.py"
+    assert module_name_for(bot) == "shop.bots.notes_bot"
+    session = package_folder / "chat.session"
+    result = autograms("run", str(bot), "--test-mode", "--session", str(session), input="one\n")
+    assert result.returncode == 0, result.stderr
+    out = python(
+        USER_CODE.format(module="shop.bots.notes_bot"), str(session), "two", cwd=package_folder
+    )
+    assert out.strip() == "2 note(s); last: two"
+    result = autograms("run", str(bot), "--test-mode", "--session", str(session), input="three\n")
+    assert result.returncode == 0, result.stderr
+    assert "Agent: 3 note(s); last: three" in result.stdout
+
+
+def test_a_package_name_import_finds_elsewhere_is_not_used(tmp_path, monkeypatch):
+    # `shop` on sys.path is another folder: `import shop.notes_bot` would not load this file
+    other = tmp_path / "other"
+    (other / "shop").mkdir(parents=True)
+    (other / "shop" / "__init__.py").write_text("")
+    mine = tmp_path / "mine" / "shop"
+    mine.mkdir(parents=True)
+    (mine / "__init__.py").write_text("")
+    (mine / "notes_bot.py").write_text(BOT)
+    monkeypatch.syspath_prepend(str(other))
+    assert module_name_for(mine / "notes_bot.py") == "notes_bot"
+
+
+def test_a_session_saved_under_the_plain_name_of_a_package_bot_continues(autograms, package_folder):
+    # earlier releases imported shop/bots/notes_bot.py as `notes_bot`
+    session = package_folder / "old.session"
+    python(USER_CODE_FIRST_TURN, str(session), cwd=package_folder / "shop" / "bots")
+    bot = str(package_folder / "shop" / "bots" / "notes_bot.py")
+    result = autograms("run", bot, "--test-mode", "--session", str(session), input="new\n")
+    assert result.returncode == 0, result.stderr
+    assert "Agent: 2 note(s); last: new" in result.stdout
+
+
+USER_CODE_FIRST_TURN = """
+    import sys
+    import notes_bot
+    from autograms import Autogram
+    autogram = Autogram(notes_bot.chatbot, test_mode=True)
+    text, memory = autogram.reply()
+    text, memory = autogram.reply("old", memory_object=memory)
+    autogram.save(sys.argv[1], memory)
+"""

@@ -55,11 +55,6 @@ def test_session_saved_by_python_api_continues_in_cli(folder):
     assert b"got 9" in done.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a bot file in a package (pkg/inner.py) is imported by the CLI as 'inner', "
-    "not 'pkg.inner' as import gives it: its sessions do not move between CLI and API",
-)
 def test_bot_in_a_package_session_moves_between_cli_and_import(folder):
     home = folder / "home"
     (folder / "pkg").mkdir()

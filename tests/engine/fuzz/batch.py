@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import select
 import subprocess
 import sys
@@ -29,6 +30,8 @@ from .transcript import signature
 SECONDS_PER_PROGRAM = 90
 #: programs a worker checks before it is replaced (bounds its memory)
 PROGRAMS_PER_WORKER = 400
+#: address space a worker (or a fresh interpreter of `runner`) may use
+MEMORY_BYTES = 3 << 30
 
 
 @dataclass
@@ -171,8 +174,15 @@ class Worker:
         return Result(spec.name, events, {mode: [["out", ""], kind] for mode in spec.modes})
 
 
+def limit_memory() -> None:
+    """Cap this interpreter's memory: a program that outgrows it gets MemoryError instead of
+    the whole machine's memory (which it shares)."""
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+
+
 def serve(folder: str) -> None:
     """The worker loop: one batch per line in, one line of results out."""
+    limit_memory()
     channel = sys.stdout
     sys.stdout = sys.stderr  # a stray print (a program's thread left running) must not mix in
     for line in sys.stdin:

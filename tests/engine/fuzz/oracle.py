@@ -170,6 +170,9 @@ def _drive(to_driver: queue.Queue, to_program: queue.Queue, buffer: io.StringIO,
         elif isinstance(value, StepLimit):
             events.append(["timeout"])
             return events
+        elif isinstance(value, MemoryError):
+            events.append(["invalid", "the program outgrows the memory limit"])
+            return events
         elif isinstance(value, Jump):  # no loop for its label: the reference is broken
             events.append(["invalid", f"GOTO/RETURNTO {value.label!r} reached no region"])
             return events

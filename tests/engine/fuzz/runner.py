@@ -170,18 +170,20 @@ def _request(job: Job, sessions: str, index: int, turn: int) -> dict:
 
 
 def _turn_in_child(requests: list[dict]) -> list[list]:
-    results = _spawn(requests)
+    results, _ = _spawn(requests)
     if results is not None:
         return results
     # The interpreter died: run each request alone, so the crash is pinned to its program.
     isolated = []
     for request in requests:
-        single = _spawn([request])
-        isolated.append(single[0] if single is not None else _crash_events(request))
+        single, failure = _spawn([request])
+        isolated.append(single[0] if single is not None else [["out", ""], ["crash", failure]])
     return isolated
 
 
-def _spawn(requests: list[dict]) -> list[list] | None:
+def _spawn(requests: list[dict]) -> tuple[list[list] | None, str]:
+    """Run one turn of `requests` in a new interpreter: (their events, "") or (None, why
+    the interpreter failed)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(requests, handle)
     try:
@@ -193,22 +195,12 @@ def _spawn(requests: list[dict]) -> list[list] | None:
             timeout=TURN_SECONDS * (len(requests) + 2),
         )
     except subprocess.TimeoutExpired:
-        return None
+        return None, "timeout"
     finally:
         os.unlink(handle.name)
     if result.returncode != 0:
-        _last_failure["stderr"] = result.stderr[-2000:]
-        _last_failure["returncode"] = result.returncode
-        return None
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-_last_failure: dict[str, Any] = {}
-
-
-def _crash_events(request: dict) -> list:
-    detail = f"exit {_last_failure.get('returncode')}: {_last_failure.get('stderr', '')[-300:]}"
-    return [["out", ""], ["crash", detail]]
+        return None, f"exit {result.returncode}: {result.stderr[-300:]}"
+    return json.loads(result.stdout.strip().splitlines()[-1]), ""
 
 
 def child_turn(request: dict) -> list:
@@ -239,6 +231,9 @@ def child_turn(request: dict) -> list:
 def main(argv: list[str]) -> int:
     if argv[:1] != ["turn"]:
         raise SystemExit("usage: python -m tests.engine.fuzz.runner turn REQUEST.json")
+    from .batch import limit_memory
+
+    limit_memory()
     requests = json.loads(Path(argv[1]).read_text())
     results = [child_turn(request) for request in requests]
     sys.stdout.write(json.dumps(results) + "\n")

@@ -155,6 +155,14 @@ def assign(ctx: Ctx) -> list[Node]:
     return nodes
 
 
+def _without(ctx: Ctx, name: str) -> Ctx:
+    """`ctx` where `name` cannot be read: a value added to a local must not contain the local
+    itself, or a loop would double it on every turn (and fill the memory)."""
+    hidden = ctx.child(depth=ctx.depth)
+    del hidden.vars[name]
+    return hidden
+
+
 def mutate(ctx: Ctx) -> list[Node] | None:
     rng = ctx.rng
     options: list[Callable[[], str | None]] = []
@@ -162,7 +170,7 @@ def mutate(ctx: Ctx) -> list[Node] | None:
         if name not in ctx.frozen:
             options += [
                 lambda name=name: f"{name}.append({ex.value(ctx, 'str')})",
-                lambda name=name: f"{name}.extend({ex.value(ctx, 'list', 0.3)})",
+                lambda name=name: f"{name}.extend({ex.value(_without(ctx, name), 'list', 0.3)})",
                 lambda name=name: f"{name}.insert(0, {ex.value(ctx, 'str')})",
             ]
         options += [
@@ -179,7 +187,7 @@ def mutate(ctx: Ctx) -> list[Node] | None:
     for name in ctx.names("int"):
         options.append(lambda name=name: f"{name} += {ex.value(ctx, 'int')}")
     for name in ctx.names("str"):
-        options.append(lambda name=name: f"{name} += {ex.value(ctx, 'str')}")
+        options.append(lambda name=name: f"{name} += {ex.value(_without(ctx, name), 'str')}")
     for name in ctx.names(*[kind for kind in set(ctx.vars.values()) if kind.startswith("obj:")]):
         options.append(lambda name=name: f"{name}.items.append({ex.value(ctx, 'str')})")
     if not options:

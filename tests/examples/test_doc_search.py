@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from autograms import Autogram, AutogramConfig
+from autograms.agent_modules.vector_stores import Index
 from autograms.examples import _docs, doc_search
 from autograms.models import ChatRequest, ScriptedModel
 from tests.examples.driver import run_script
@@ -20,24 +21,30 @@ def test_index_builds_in_test_mode_from_readme_and_docstrings() -> None:
     with autogram.use_config():
         index = doc_search.init_chatbot()
         assert doc_search.init_chatbot() is index  # built once per configuration
+    assert type(index).__name__ in ("NumpyIndex", "FAISSIndex")  # what AutoIndex chose
+    assert isinstance(index, Index)
     sections = _docs.all_sections()
     assert len(index) == len(sections) > 100
-    assert index.dimension == 1536
-    titles = [section.title for section in index.sections]
+    assert index.embedding_dim == 1536
+    titles = [doc["metadata"]["title"] for doc in index.texts]
     assert titles[0].startswith("README")
     assert any(title.startswith("autograms.functional.reply(") for title in titles)
     assert any(title.startswith("autograms.Autogram.save(") for title in titles)
     assert not any(title.startswith(("autograms._", "module autograms._")) for title in titles)
 
 
-def test_search_ranks_by_cosine_similarity() -> None:
-    sections = [_docs.Section(str(n), f"text {n}") for n in range(3)]
-    index = doc_search.DocIndex(sections, [[1, 0], [0, 2], [1, 1]])
-    hits = index.search([3, 0.1], k=2)
-    assert [hit.section.title for hit in hits] == ["0", "2"]
-    assert hits[0].score == pytest.approx(0.9994, abs=1e-3)
-    with pytest.raises(ValueError, match="another embedding model"):
-        index.search([1, 0, 0])
+def test_a_search_for_a_sections_own_text_finds_it_first_as_an_excerpt() -> None:
+    autogram = Autogram(root_function=doc_search.chatbot, test_mode=True, seed=0)
+    section = next(
+        s for s in _docs.all_sections() if s.title.startswith("autograms.Autogram.save(")
+    )
+    with autogram.use_config():
+        hits = doc_search.search(doc_search.as_document(section)["text"])
+    assert len(hits) == doc_search.TOP_K
+    assert hits[0]["metadata"]["title"] == section.title and hits[0]["distance"] == 0
+    excerpt = doc_search.as_excerpt(hits[0])
+    assert excerpt.startswith(f"[{section.title}]\n{section.text[:40]}")
+    assert len(excerpt) <= len(section.title) + 3 + doc_search.MAX_EXCERPT + 4
 
 
 def test_readme_comes_from_the_installed_metadata_without_a_checkout(

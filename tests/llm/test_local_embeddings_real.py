@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from autograms import Autogram, AutogramConfig
+from autograms.agent_modules.vector_stores import Index
 from autograms.examples import doc_search
 from autograms.functional import get_batch_embeddings, get_single_embedding
 from autograms.models.local_embeddings import LocalEmbeddingServer
@@ -94,14 +95,14 @@ def rag_config(
 
 
 @pytest.fixture(scope="module")
-def doc_index(rag_config: AutogramConfig) -> doc_search.DocIndex:
+def doc_index(rag_config: AutogramConfig) -> Index:
     started = time.monotonic()
     with Autogram(root_function=doc_search.chatbot, autogram_config=rag_config).use_config():
         index = doc_search.init_chatbot()
     logger.info(
         "doc_search index: %d sections, %d dimensions, built in %.1f s",
         len(index),
-        index.dimension,
+        index.embedding_dim,
         time.monotonic() - started,
     )
     return index
@@ -136,13 +137,13 @@ def test_embed_through_the_model_layer(embedding_server: LocalEmbeddingServer) -
 
 
 def test_embed_doc_search_index_retrieves_the_sections_that_answer(
-    doc_index: doc_search.DocIndex, rag_config: AutogramConfig
+    doc_index: Index, rag_config: AutogramConfig
 ) -> None:
     hits: dict[str, int | None] = {}
     with Autogram(root_function=doc_search.chatbot, autogram_config=rag_config).use_config():
         for question, wanted in RETRIEVAL_CASES.items():
-            top = doc_index.search(get_single_embedding(question), k=3)
-            titles = [hit.section.title for hit in top]
+            top = doc_index.similarity_search(question, k=3)
+            titles = [hit["metadata"]["title"] for hit in top]
             rank = next((n for n, t in enumerate(titles) if t.startswith(wanted)), None)
             hits[question] = rank
             logger.info("retrieval: %r -> rank %s; top 3: %s", question, rank, titles)
@@ -157,7 +158,7 @@ def _excerpt_titles(system_prompt: str) -> list[str]:
 
 def test_doc_search_end_to_end_with_the_local_models(
     rag_config: AutogramConfig,
-    doc_index: doc_search.DocIndex,
+    doc_index: Index,
     embedding_server: LocalEmbeddingServer,
     tmp_path: Path,
 ) -> None:

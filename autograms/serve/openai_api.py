@@ -18,6 +18,7 @@ not deliver a committed reply: repeat the request to get it.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -32,7 +33,7 @@ from .auth import stored_id
 from .errors import HTTPError, bad_request
 from .history import ChatInput, match_turns, read_messages
 from .inputs import flag, idempotency_key, read_json, session_id
-from .service import Service
+from .service import Prepare, Service
 from .streaming import PING, Diverged, Drained, Event, Failed, Finished, Piece, Ping, sse
 
 SESSION_HEADER = "X-Session-Id"
@@ -73,25 +74,41 @@ async def _complete(
     include_usage = streamed and _include_usage(body)
     stored = stored_id(owner, session)
     given_key = idempotency_key(request, required=False)
-    turns = await service.call(service.store.turns, stored)
-    match = match_turns(chat, turns, session)
     reply = _Reply(service.settings.name, session, headers, keyed=given_key is not None)
-    if match.repeated is not None:
-        result = _replayed(match.repeated)
-        return reply.stream_replayed(result, include_usage) if streamed else reply.json(result)
-    if not turns:
-        await service.call(service.sessions.create, stored, owner=owner, exist_ok=True)
     key = given_key or f"openai-turn-{chat.position}"
     where = f"POST {request.url.path}"
+    prepare = functools.partial(_continued, service, stored, owner, chat, session)
     try:
         if not streamed:
             result = await service.run_turn(
-                stored, chat.text, key, owner, where=where, session_id=session, keyed=reply.keyed
+                stored,
+                chat.text,
+                key,
+                owner,
+                where=where,
+                session_id=session,
+                keyed=reply.keyed,
+                prepare=prepare,
             )
             return reply.json(result)
-        return await reply.stream(service, stored, chat, key, owner, include_usage, where)
+        return await reply.stream(service, stored, chat, key, owner, include_usage, where, prepare)
     except HTTPError as error:
         raise _raced(error, chat, session, derived=given_key is None) from error
+
+
+def _continued(
+    service: Service, stored: str, owner: str | None, chat: ChatInput, session: str
+) -> TurnResult | None:
+    """Before the turn, in its thread: the request's history checked against the session's
+    turns (409 when it does not continue them); the stored reply when the request repeats a
+    committed turn, else None (the session created first if it is new)."""
+    turns = service.store.turns(stored)
+    match = match_turns(chat, turns, session)
+    if match.repeated is not None:
+        return _replayed(match.repeated)
+    if not turns:
+        service.sessions.create(stored, owner=owner, exist_ok=True)
+    return None
 
 
 def _session_id(request: Request, body: dict[str, Any]) -> str:
@@ -156,13 +173,6 @@ class _Reply:
         }
         return JSONResponse(body, headers=self._headers(result))
 
-    def stream_replayed(self, result: TurnResult, include_usage: bool) -> StreamingResponse:
-        async def events() -> AsyncIterator[bytes]:
-            for chunk in self._end(result, result.reply or "", include_usage):
-                yield chunk
-
-        return self._streaming(events(), self._headers(result))
-
     async def stream(
         self,
         service: Service,
@@ -172,11 +182,12 @@ class _Reply:
         owner: str | None,
         include_usage: bool,
         where: str,
+        prepare: Prepare,
     ) -> StreamingResponse:
         """Start the turn and wait (a little) for its first event, so that a turn failing at
         once gets its HTTP status; then stream."""
         start = time.monotonic()
-        turn = service.start_turn(stored, chat.text, key, owner)
+        turn = service.start_turn(stored, chat.text, key, owner, prepare)
         events = turn.events(service.settings.ping_seconds, service.drain)
         first = await anext(events)
         if isinstance(first, Failed):
@@ -202,7 +213,9 @@ class _Reply:
             finally:
                 service.metrics.streams_open.dec()
 
-        return self._streaming(body(), self.headers)
+        # a turn done before its first piece (a fixed reply, a replay) has its version already
+        headers = self._headers(first.result) if isinstance(first, Finished) else self.headers
+        return self._streaming(body(), headers)
 
     def _closing(
         self, event: Event, sent: bool, include_usage: bool, service: Service, where: str

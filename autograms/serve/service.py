@@ -22,6 +22,9 @@ from .metrics import Metrics
 from .streaming import TurnStream
 
 T = TypeVar("T")
+#: what a route runs in the turn's thread before the turn: the result to answer with instead
+#: of running it (a replay), or None to run it; it may raise an HTTPError
+Prepare = Callable[[], TurnResult | None]
 
 
 @dataclass(frozen=True)
@@ -84,13 +87,13 @@ class Service:
         where: str,
         session_id: str,
         keyed: bool = True,
+        prepare: Prepare | None = None,
     ) -> TurnResult:
-        """Run one turn to its commit; an HTTPError (counted) if it fails."""
+        """Run one turn to its commit; an HTTPError (counted) if it fails. `prepare`: see
+        `_turn`."""
         self.refuse_if_draining()
         start = time.monotonic()
-        task = self._launch(
-            functools.partial(self.runner.run_turn, stored_id, text, key, owner=owner)
-        )
+        task = self._launch(functools.partial(self._turn, stored_id, text, key, owner, prepare))
         try:
             result = await asyncio.shield(task)
         except Exception as exc:
@@ -99,18 +102,22 @@ class Service:
         return result
 
     def start_turn(
-        self, stored_id: str, text: str, key: str | None, owner: str | None
+        self,
+        stored_id: str,
+        text: str,
+        key: str | None,
+        owner: str | None,
+        prepare: Prepare | None = None,
     ) -> TurnStream:
-        """Start one turn whose reply streams while the model writes it."""
+        """Start one turn whose reply streams while the model writes it (`prepare`: see
+        `_turn`)."""
         self.refuse_if_draining()
         stream = TurnStream()
         start = time.monotonic()
 
         def work() -> None:
             try:
-                result = self.runner.run_turn(
-                    stored_id, text, key, owner=owner, reply_stream=stream
-                )
+                result = self._turn(stored_id, text, key, owner, prepare, stream)
             except Exception as exc:
                 stream.finish(exc)
             else:
@@ -120,6 +127,24 @@ class Service:
 
         self._launch(work)
         return stream
+
+    def _turn(
+        self,
+        stored_id: str,
+        text: str,
+        key: str | None,
+        owner: str | None,
+        prepare: Prepare | None,
+        reply_stream: TurnStream | None = None,
+    ) -> TurnResult:
+        """In a turn thread: ``prepare()`` first, when given -- the checks a route makes
+        against the store before the turn, in the same thread hop as the turn -- and the turn
+        unless it returned the result already (a replay); else the turn."""
+        if prepare is not None:
+            done = prepare()
+            if done is not None:
+                return done
+        return self.runner.run_turn(stored_id, text, key, owner=owner, reply_stream=reply_stream)
 
     def failed(
         self,

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         assert model.stdout.readline().strip() == "ready"
         base_url = f"http://127.0.0.1:{model_port}/v1"
-        own = model_own(base_url, args.clients, args.turns)
+        own = model_own(base_url, args)
         rows = []
         for store in args.stores:
             for workers in args.workers:
@@ -138,24 +138,14 @@ def _store_url(store: str, cluster) -> str:  # noqa: ANN001
     return cluster.url_for_schema(schema)
 
 
-def model_own(base_url: str, clients: int, turns: int) -> dict:
-    """The fake model's own TTFT and total, streamed straight to N clients."""
-    samples: list[Turn] = []
-    lock = threading.Lock()
-
-    def client() -> None:
-        sdk = openai.OpenAI(base_url=base_url, api_key="x", max_retries=0)
-        for _ in range(turns):
-            found = _timed(sdk, [{"role": "user", "content": "hello"}], {})
-            with lock:
-                samples.append(found)
-
-    _together([client] * clients)
+def model_own(base_url: str, args: argparse.Namespace) -> dict:
+    """The fake model's own TTFT and total: the same clients holding the same conversations
+    (the streamer's messages, the history growing turn by turn) straight with the model, so
+    that the client's own costs -- the SDK's handling of a longer history -- are the same on
+    both sides of the comparison."""
+    row = _load(base_url, Row("model", 0, "model"), "streamer", args).summary()
     return {
-        "ttft_p50_ms": _ms(_pct([t.ttft for t in samples], 50)),
-        "ttft_p99_ms": _ms(_pct([t.ttft for t in samples], 99)),
-        "total_p50_ms": _ms(_pct([t.total for t in samples], 50)),
-        "total_p99_ms": _ms(_pct([t.total for t in samples], 99)),
+        name: row[name] for name in ("ttft_p50_ms", "ttft_p99_ms", "total_p50_ms", "total_p99_ms")
     }
 
 
@@ -268,14 +258,6 @@ def _load(base_url: str, row: Row, bot: str, args: argparse.Namespace) -> Row:
     return row
 
 
-def _together(functions: list) -> None:
-    threads = [threading.Thread(target=f) for f in functions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-
 def write(args: argparse.Namespace, own: dict, rows: list[dict]) -> None:
     environment = {
         "python": platform.python_version(),
@@ -303,7 +285,7 @@ def report(environment: dict, own: dict, rows: list[dict]) -> str:
         f"{environment['cpus']} CPUs, {environment['postgres']}; {environment['date']}. "
         "Client, service and model share the machine. Regenerate: `make bench-serve`.",
         "",
-        "The model's own figures (the same clients streaming the same answer straight from "
+        "The model's own figures (the same clients holding the same conversations straight with "
         f"it): TTFT p50 {own['ttft_p50_ms']} ms, p99 {own['ttft_p99_ms']} ms; total p50 "
         f"{own['total_p50_ms']} ms, p99 {own['total_p99_ms']} ms.",
         "",

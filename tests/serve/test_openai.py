@@ -146,6 +146,9 @@ def test_the_same_request_again_returns_the_stored_reply_without_a_new_turn(serv
     assert again.headers["x-session-version"] == first.headers["x-session-version"] == "2"
     chunks = streamed(service, session, "hi", WELCOME, "question")
     assert text_of(chunks) == first.parse().choices[0].message.content
+    replayed = ask(service, session, "hi", WELCOME, "question", stream=True)
+    assert replayed.headers["x-session-version"] == "2"
+    assert text_of(list(replayed.parse())) == first.parse().choices[0].message.content
     history = HTTP.get(f"{service.base_url}/sessions/{session}").json()["history"]
     assert [m["content"] for m in history if m["role"] == "user"] == ["hi", "question"]
 

@@ -49,7 +49,9 @@ from ._log import ConversationLog
 from ._state import close_level, from_saved, to_saved
 from .autogram import Autogram
 from .memory import use_memory
+from .stores import integrity
 from .stores.base import Store
+from .stores.errors import StoreError
 from .stores.records import SessionRecord
 
 #: times a store's session is read again when a turn committed while it was being upgraded
@@ -395,13 +397,31 @@ def check_sessions(
     `upgrade_sessions` with the same arguments would do."""
     plan = _plan(labels, restart)
     if _from_store(store, folder):
-        return DeployReport([_checked(autogram, r.blob, plan, r.id)[0] for r in _records(store)])
+        return DeployReport([_checked_record(autogram, store, r, plan) for r in _records(store)])
     return DeployReport(
         [
             _checked_file(autogram, text, plan, name, path)
             for name, path, text in _files(_folder(folder))
         ]
     )
+
+
+def _checked_record(
+    autogram: Autogram, store: Store, record: SessionRecord, plan: DeployPlan
+) -> SessionCheck:
+    """`_checked` for a stored session, whose row and log must match their seal in a signed
+    store."""
+    refused = _unsealed(autogram, store, record)
+    return refused or _checked(autogram, record.blob, plan, record.id)[0]
+
+
+def _unsealed(autogram: Autogram, store: Store, record: SessionRecord) -> SessionCheck | None:
+    """The refusal of a row (or its log) that does not match its seal; None if it does."""
+    try:
+        integrity.check_stored(_key(autogram), store, record)
+    except StoreError as error:
+        return _refusal(record.id, error.reason, str(error), None)
+    return None
 
 
 def _checked_file(
@@ -451,10 +471,16 @@ def _upgrade_record(
 ) -> SessionCheck:
     """Upgrade one stored session; read again if a turn commits meanwhile."""
     for _ in range(UPGRADE_ATTEMPTS):
+        refused = _unsealed(autogram, store, record)
+        if refused is not None:
+            return refused
         check, new_blob = upgrade_session(
             autogram, record.blob, labels=plan.labels, restart=plan.restart, name=record.id
         )
-        if new_blob is None or store.replace_blob(record.id, record.version, new_blob):
+        if new_blob is None:
+            return check
+        seal = integrity.sealed(_key(autogram), record, record.version + 1, new_blob)
+        if store.replace_blob(record.id, record.version, new_blob, seal=seal):
             return check
         fresh = store.load_session(record.id)
         if fresh is None:

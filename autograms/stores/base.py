@@ -45,9 +45,19 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def create_session(
-        self, session_id: str, owner: str | None, blob: str, entries: list[dict[str, Any]]
+        self,
+        session_id: str,
+        owner: str | None,
+        blob: str,
+        entries: list[dict[str, Any]],
+        *,
+        program: str | None = None,
+        log_head: str | None = None,
+        seal: str | None = None,
     ) -> SessionRecord:
-        """Add a session at version 0 with its log `entries` (SessionExistsError if taken)."""
+        """Add a session at version 0 with its log `entries` (SessionExistsError if taken);
+        `program` defaults to the one the blob's header names; `log_head` and `seal` are a
+        signed store's (`integrity`)."""
 
     @abc.abstractmethod
     def load_session(self, session_id: str) -> SessionRecord | None:
@@ -55,25 +65,38 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def list_sessions(
-        self, owner: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        owner: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        *,
+        program: str | None = None,
     ) -> list[SessionRecord]:
-        """Sessions of `owner` (all when None), oldest first, without their blobs."""
+        """Sessions of `owner` and of `program` (all when None), oldest first, without their
+        blobs."""
 
     @abc.abstractmethod
-    def replace_blob(self, session_id: str, version: int, blob: str) -> bool:
-        """Replace the session's blob if it is still at `version`, adding no turn (a deploy
-        moving it to the new code) but moving it to the next version, so that a turn that
-        read the old blob cannot commit over the rewrite; False (and nothing written) when a
-        turn committed first or the session is gone."""
+    def replace_blob(
+        self, session_id: str, version: int, blob: str, *, seal: str | None = None
+    ) -> bool:
+        """Replace the session's blob (and seal) if it is still at `version`, adding no turn
+        (a deploy moving it to the new code) but moving it to the next version, so that a
+        turn that read the old blob cannot commit over the rewrite; False (and nothing
+        written) when a turn committed first or the session is gone."""
+
+    @abc.abstractmethod
+    def seal_session(self, session_id: str, version: int, log_head: str, seal: str) -> bool:
+        """Set the row's `log_head` and `seal` if it is still at `version` (sealing the rows
+        written before a key or before schema 2); False when it moved on or is gone."""
 
     @abc.abstractmethod
     def delete_session(self, session_id: str) -> bool:
         """Delete a session with its turns and log; False when there was none."""
 
     @abc.abstractmethod
-    def delete_idle(self, before: float) -> list[str]:
-        """Delete the sessions last changed before `before` (seconds since the epoch) that
-        no live turn is running on; returns their ids."""
+    def delete_idle(self, before: float, *, program: str | None = None) -> list[str]:
+        """Delete the sessions (of `program`; all when None) last changed before `before`
+        (seconds since the epoch) that no live turn is running on; returns their ids."""
 
     # -- turns ----------------------------------------------------------------------------------
 
@@ -96,18 +119,28 @@ class Store(abc.ABC):
         turn: TurnRecord,
         entries: list[dict[str, Any]],
         ticket: int,
+        *,
+        log_head: str | None = None,
+        seal: str | None = None,
     ) -> bool:
-        """In one durable transaction: replace the blob if the session is still at
-        `base_version`, add the turn row and its log `entries`, leave the queue. False (and
-        nothing written) when another turn committed first."""
+        """In one durable transaction: replace the blob (with `log_head` and `seal`) if the
+        session is still at `base_version`, add the turn row and its log `entries`, leave the
+        queue. False (and nothing written) when another turn committed first."""
 
     @abc.abstractmethod
     def turns(self, session_id: str) -> list[TurnRecord]:
         """The session's committed turns, oldest first."""
 
     @abc.abstractmethod
-    def read_log(self, session_id: str, up_to_version: int | None = None) -> list[dict[str, Any]]:
-        """The session's log entries, oldest first (those of turns up to `up_to_version`)."""
+    def read_log(
+        self, session_id: str, up_to_version: int | None = None, *, head: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The session's log entries, oldest first (those of turns up to `up_to_version`);
+        with `head`, refused (StoredSessionError "tampered") unless their chain ends there."""
+
+    @abc.abstractmethod
+    def log_head(self, session_id: str, up_to_version: int) -> str:
+        """The chain's head over the session's log rows up to `up_to_version` as stored."""
 
     @abc.abstractmethod
     def token_usage(self, session_id: str) -> TokenUsage:

@@ -13,20 +13,24 @@ from .. import session
 from .._errors import SessionCodeError
 from ..autogram import Autogram
 from ..memory import conversation_history
+from . import integrity
 from .base import Store
 from .errors import SessionExistsError, SessionNotFoundError, StoredSessionError
 from .inputs import check_id
 from .records import SessionRecord, SessionView, WaitPoint
-from .runner import restore
+from .runner import restore, verified_head
 
 
 class Sessions:
-    """The sessions of `autogram`'s program kept in `store`. Methods that take `owner`
-    treat a session of another owner as missing (SessionNotFoundError)."""
+    """The sessions of `autogram`'s program kept in `store` (`list` and `expire` leave other
+    programs' sessions alone). Methods that take `owner` treat a session of another owner as
+    missing (SessionNotFoundError)."""
 
     def __init__(self, autogram: Autogram, store: Store) -> None:
         self.autogram = autogram
         self.store = store
+        #: the program its sessions belong to, ``module:qualname`` of the root function
+        self.program = session.program_name(autogram.root_function)
 
     def __repr__(self) -> str:
         return f"<Sessions {self.store.url}>"
@@ -39,7 +43,7 @@ class Sessions:
         session_id = _new_id(session_id, owner)
         blob = self.autogram.serialize(self.autogram.init_memory(), include_log=False)
         try:
-            return self.store.create_session(session_id, owner, blob, [])
+            return self._stored(session_id, owner, blob, [])
         except SessionExistsError:
             if not exist_ok:
                 raise
@@ -83,6 +87,7 @@ class Sessions:
         code): its history from the log, where it waits from the snapshot's header (nothing
         is unpickled)."""
         envelope = session.decode(record.blob, key=self._key())
+        history = conversation_history(self._checked_log(record))
         waiting = [
             WaitPoint(f"{frame.module}.{frame.qualname}", frame.lineno, frame.label)
             for frame in session.paused_frames(envelope.snapshot)
@@ -93,7 +98,7 @@ class Sessions:
             version=record.version,
             created_at=record.created_at,
             updated_at=record.updated_at,
-            history=conversation_history(self.store.read_log(record.id, record.version)),
+            history=history,
             waiting=waiting,
             usage=self.store.token_usage(record.id),
         )
@@ -101,13 +106,20 @@ class Sessions:
     def log(self, session_id: str, *, owner: str | None = None) -> list[dict[str, Any]]:
         """The session's log (user messages, replies, nodes, model calls), oldest first."""
         record = self.record(session_id, owner=owner)
-        return self.store.read_log(session_id, record.version)
+        integrity.check_seal(self._key(), record)
+        return self._checked_log(record)
+
+    def _checked_log(self, record: SessionRecord) -> list[dict[str, Any]]:
+        """The log of `record` (whose seal was checked), refused if it was edited."""
+        head = verified_head(self._key(), record)
+        return self.store.read_log(record.id, record.version, head=head)
 
     def list(
         self, *, owner: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[SessionRecord]:
-        """Sessions of `owner` (every session when None), oldest first, without blobs."""
-        return self.store.list_sessions(owner, limit, offset)
+        """This program's sessions of `owner` (of every owner when None), oldest first,
+        without blobs."""
+        return self.store.list_sessions(owner, limit, offset, program=self.program)
 
     def delete(self, session_id: str, *, owner: str | None = None) -> None:
         """Delete the session, its turns and its log."""
@@ -118,13 +130,14 @@ class Sessions:
             )
 
     def expire(self, idle_seconds: float) -> list[str]:
-        """Delete the sessions with no turn for `idle_seconds` (and none running); returns
-        their ids. `idle_seconds` must be a positive number (ValueError otherwise)."""
+        """Delete this program's sessions with no turn for `idle_seconds` (and none
+        running); returns their ids. `idle_seconds` must be a positive number (ValueError
+        otherwise)."""
         if not isinstance(idle_seconds, (int, float)) or not 0 < idle_seconds < math.inf:
             raise ValueError(
                 f"idle_seconds must be a positive number of seconds, not {idle_seconds!r}"
             )
-        return self.store.delete_idle(time.time() - idle_seconds)
+        return self.store.delete_idle(time.time() - idle_seconds, program=self.program)
 
     def export_file(
         self, session_id: str, path: str | os.PathLike[str], *, owner: str | None = None
@@ -146,7 +159,7 @@ class Sessions:
         and log as they are (nothing is unpickled): the old code's `load` continues it."""
         key = self._key()
         envelope = session.decode(record.blob, key=key)
-        entries = self.store.read_log(record.id, record.version)
+        entries = self._checked_log(record)
         size = session.write_log(path, entries)
         text = session.encode(
             envelope.snapshot,
@@ -172,7 +185,17 @@ class Sessions:
         session_id = _new_id(session_id, owner)
         memory = self.autogram.load(path)
         blob = self.autogram.serialize(memory, include_log=False)
-        return self.store.create_session(session_id, owner, blob, memory.model_turns)
+        return self._stored(session_id, owner, blob, memory.model_turns)
+
+    def _stored(
+        self, session_id: str, owner: str | None, blob: str, entries: list[dict[str, Any]]
+    ) -> SessionRecord:
+        """A new row at version 0 (sealed in a signed store)."""
+        new = SessionRecord(session_id, owner, 0, 0.0, 0.0, program=self.program)
+        log_head, seal = integrity.sealing(self._key(), new, 0, blob, entries)
+        return self.store.create_session(
+            session_id, owner, blob, entries, program=self.program, log_head=log_head, seal=seal
+        )
 
 
 def _new_id(session_id: str | None, owner: str | None) -> str:

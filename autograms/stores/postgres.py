@@ -129,7 +129,7 @@ class PostgresStore(SQLStore):
                 row = cursor.fetchone()
         if row is None:
             return Claim()
-        session = SessionRecord(*row[:6])
+        session = SessionRecord(*row[:6], *row[14:17])
         if row[6] is not None:
             return Claim(done=TurnRecord(*row[6:12]), session=session)
         oldest_live, taken = row[12], row[13]
@@ -146,10 +146,13 @@ class PostgresStore(SQLStore):
         turn: TurnRecord,
         entries: list[dict[str, Any]],
         ticket: int,
+        *,
+        log_head: str | None = None,
+        seal: str | None = None,
     ) -> bool:
         rows = [log_row(session_id, turn.version, *numbered)[1:] for numbered in enumerate(entries)]
         parameters = [
-            *(blob, turn.created_at, session_id, base_version),
+            *(blob, turn.created_at, log_head, seal, session_id, base_version),
             *(turn.idempotency_key, turn.version, turn.user_text, turn.reply, turn.created_at),
             *(value for row in rows for value in row),
             *(ticket, session_id, turn.created_at),
@@ -240,7 +243,7 @@ _LOCK_SESSION = "SELECT 1 FROM autograms_sessions WHERE id = %s FOR UPDATE"
 # taken over (0 when this key's ticket is live: its turn is running).
 _CLAIM = """
 WITH s AS (
-    SELECT id, owner, version, created_at, updated_at, blob
+    SELECT id, owner, version, created_at, updated_at, blob, program, log_head, seal
     FROM autograms_sessions WHERE id = %(session)s),
 done AS (
     SELECT session_id, idempotency_key, version, user_text, reply, created_at
@@ -262,7 +265,8 @@ taken AS (
 SELECT s.id, s.owner, s.version, s.created_at, s.updated_at, s.blob,
     done.session_id, done.idempotency_key, done.version, done.user_text, done.reply,
     done.created_at, oldest.ticket,
-    COALESCE((SELECT ticket FROM renewed), (SELECT ticket FROM taken), 0)
+    COALESCE((SELECT ticket FROM renewed), (SELECT ticket FROM taken), 0),
+    s.program, s.log_head, s.seal
 FROM s CROSS JOIN oldest LEFT JOIN done ON TRUE
 """
 
@@ -274,7 +278,7 @@ def _commit_statement(log_rows: int) -> str:
     parts = [
         """updated AS (
     UPDATE autograms_sessions SET blob = %s::text, version = version + 1,
-        updated_at = %s::float8
+        updated_at = %s::float8, log_head = %s::text, seal = %s::text
     WHERE id = %s::text AND version = %s::bigint RETURNING id)""",
         """turn AS (
     INSERT INTO autograms_turns

@@ -21,6 +21,13 @@ class SessionRecord:
     updated_at: float
     #: the session as `Autogram.serialize` wrote it (None in listings)
     blob: str | None = None
+    #: the program it belongs to, ``module:qualname`` of the root function (None: unknown)
+    program: str | None = None
+    #: in a signed store: the digest chain over its log rows (`integrity`); else None
+    log_head: str | None = None
+    #: in a signed store: the HMAC binding the row's blob to its program, id, owner, version
+    #: and log_head (`integrity`); else None
+    seal: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

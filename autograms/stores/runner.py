@@ -37,6 +37,7 @@ from .._errors import SessionError
 from .._reply_stream import ReplyStream, streaming_replies
 from ..autogram import Autogram
 from ..memory import MemoryObject
+from . import integrity
 from .base import Store
 from .errors import (
     IdempotencyKeyReusedError,
@@ -189,7 +190,20 @@ class TurnRunner:
                     "the reply", reply, holds_nul=self.store.holds_nul, session_id=session.id
                 )
             turn = TurnRecord(session.id, key, session.version + 1, user_text, reply, time.time())
-            if not self.store.commit(session.id, session.version, blob, turn, entries, ticket):
+            log_head, seal = integrity.sealing(
+                integrity.key_of(self.autogram), session, turn.version, blob, entries
+            )
+            committed = self.store.commit(
+                session.id,
+                session.version,
+                blob,
+                turn,
+                entries,
+                ticket,
+                log_head=log_head,
+                seal=seal,
+            )
+            if not committed:
                 return None
         except BaseException:
             self._leave(ticket)
@@ -216,11 +230,19 @@ class TurnRunner:
 
 def restore(autogram: Autogram, store: Store, session: SessionRecord) -> MemoryObject:
     """The memory of a stored session, its log read from the store when first looked at;
-    a blob that does not check out (edited in the database ...) is refused naming it."""
+    a row that does not check out (edited in the database ...) is refused naming it."""
+    key = integrity.key_of(autogram)
+    integrity.check_seal(key, session)
+    read_log = functools.partial(
+        store.read_log, session.id, session.version, head=verified_head(key, session)
+    )
     with _naming(session.id):
-        return autogram.deserialize(
-            session.blob, log=functools.partial(store.read_log, session.id, session.version)
-        )
+        return autogram.deserialize(session.blob, log=read_log)
+
+
+def verified_head(key: bytes | None, session: SessionRecord) -> str | None:
+    """The head the log of a sealed `session` must end at (None: unsigned, not checked)."""
+    return None if key is None else (session.log_head or integrity.EMPTY_HEAD)
 
 
 @contextlib.contextmanager

@@ -1,12 +1,15 @@
 """The tables of a session store, and the migrations that create and upgrade them.
 
-Schema version 1:
+Schema version 2 (version 1 lacked the sessions' ``program``, ``log_head`` and ``seal``):
 
 ================== ==========================================================================
 autograms_schema   one row: the schema version the tables follow
-autograms_sessions one row per session: id, owner, version (= its number of committed turns),
-                   blob (the `Autogram.serialize` text, signed when a key is configured),
-                   created_at, updated_at (seconds since the epoch)
+autograms_sessions one row per session: id, owner, program (``module:qualname`` of the root
+                   function it belongs to), version (= its number of committed turns), blob
+                   (the `Autogram.serialize` text, signed when a key is configured),
+                   created_at, updated_at (seconds since the epoch); in a signed store,
+                   log_head (the digest chain over its log rows) and seal (an HMAC binding
+                   the blob to program, id, owner, version and log_head: `integrity`)
 autograms_turns    one row per committed turn, keyed by (session_id, idempotency_key) and
                    unique by (session_id, version): the user's message and the reply
 autograms_log      the append-only conversation log: (session_id, version, position) -> one
@@ -17,8 +20,9 @@ autograms_queue    the turns waiting for or running on a session, in arrival ord
                    correctness rests on (the version check in the commit is)
 ================== ==========================================================================
 
-A release that changes the tables appends a migration to `MIGRATIONS`; `migrate` applies the
-missing ones in one transaction, and a database written by a newer release is refused.
+A release that changes the tables appends a migration to `MIGRATIONS` (and, when rows must be
+rewritten, a step to `sql.SQLStore`'s data migrations); `migrate` applies the missing ones in
+one transaction, and a database written by a newer release is refused.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: the schema version this release writes
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             lease_until {real} NOT NULL,
             UNIQUE (session_id, idempotency_key))""",
         "CREATE INDEX autograms_queue_session ON autograms_queue (session_id, ticket)",
+    ),
+    (
+        # filled from each blob's header by the data step of this migration (sql.py)
+        "ALTER TABLE autograms_sessions ADD COLUMN program TEXT",
+        "ALTER TABLE autograms_sessions ADD COLUMN log_head TEXT",
+        "ALTER TABLE autograms_sessions ADD COLUMN seal TEXT",
+        "CREATE INDEX autograms_sessions_program ON autograms_sessions"
+        " (program, owner, created_at)",
     ),
 )
 

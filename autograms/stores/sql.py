@@ -9,22 +9,30 @@ from __future__ import annotations
 import abc
 import contextlib
 import json
+import logging
 import time
 from typing import Any
 
+from .. import session
+from .._errors import SessionError
 from .base import Store
 from .errors import SessionExistsError, StoredSessionError, StoreSchemaError
+from .integrity import check_log, entry_text, next_head
 from .records import Claim, SessionRecord, TokenUsage, TurnRecord
 from .schema import SCHEMA_VERSION, Dialect, statements
 
+logger = logging.getLogger("autograms")
+
 _SESSION_COLUMNS = "id, owner, version, created_at, updated_at"
+#: every column of a session row, in `SessionRecord`'s order
+_RECORD_COLUMNS = f"{_SESSION_COLUMNS}, blob, program, log_head, seal"
 _TURN_COLUMNS = "session_id, idempotency_key, version, user_text, reply, created_at"
 # The session, the turn already committed with this key (if any), and the oldest live ticket.
 _CLAIM_READ = (
     "SELECT s.id, s.owner, s.version, s.created_at, s.updated_at, s.blob,"
     " t.session_id, t.idempotency_key, t.version, t.user_text, t.reply, t.created_at,"
     " (SELECT MIN(q.ticket) FROM autograms_queue q WHERE q.session_id = s.id"
-    " AND q.lease_until >= ?)"
+    " AND q.lease_until >= ?), s.program, s.log_head, s.seal"
     " FROM autograms_sessions s LEFT JOIN autograms_turns t"
     " ON t.session_id = s.id AND t.idempotency_key = ? WHERE s.id = ?"
 )
@@ -61,6 +69,8 @@ class SQLStore(Store):
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 for statement in statements(self.dialect, version):
                     cursor.execute(statement)
+                if version == 2:
+                    _fill_programs(cursor)
                 cursor.execute("UPDATE autograms_schema SET version = ?", (version,))
         return SCHEMA_VERSION
 
@@ -90,63 +100,90 @@ class SQLStore(Store):
     # -- sessions -------------------------------------------------------------------------------
 
     def create_session(
-        self, session_id: str, owner: str | None, blob: str, entries: list[dict[str, Any]]
+        self,
+        session_id: str,
+        owner: str | None,
+        blob: str,
+        entries: list[dict[str, Any]],
+        *,
+        program: str | None = None,
+        log_head: str | None = None,
+        seal: str | None = None,
     ) -> SessionRecord:
         now = time.time()
+        if program is None:
+            program = program_of(blob)
         with self._transaction() as cursor:
             added = cursor.execute(
-                "INSERT INTO autograms_sessions (id, owner, version, blob, created_at, updated_at)"
-                " VALUES (?, ?, 0, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                (session_id, owner, blob, now, now),
+                "INSERT INTO autograms_sessions (id, owner, version, blob, created_at, updated_at,"
+                " program, log_head, seal) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO NOTHING",
+                (session_id, owner, blob, now, now, program, log_head, seal),
             ).rowcount
             if added != 1:
                 raise SessionExistsError(
                     f"session {session_id!r} exists already", reason="exists", session_id=session_id
                 )
             _append_log(cursor, session_id, 0, entries)
-        return SessionRecord(session_id, owner, 0, now, now, blob)
+        return SessionRecord(session_id, owner, 0, now, now, blob, program, log_head, seal)
 
     def load_session(self, session_id: str) -> SessionRecord | None:
         with self._reading() as cursor:
             row = cursor.execute(
-                f"SELECT {_SESSION_COLUMNS}, blob FROM autograms_sessions WHERE id = ?",
-                (session_id,),
+                f"SELECT {_RECORD_COLUMNS} FROM autograms_sessions WHERE id = ?", (session_id,)
             ).fetchone()
         return None if row is None else SessionRecord(*row)
 
     def list_sessions(
-        self, owner: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        owner: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        *,
+        program: str | None = None,
     ) -> list[SessionRecord]:
-        where, parameters = ("WHERE owner = ?", (owner,)) if owner is not None else ("", ())
+        conditions, parameters = _belonging(owner, program)
         with self._reading() as cursor:
             rows = cursor.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM autograms_sessions {where}"
+                f"SELECT {_SESSION_COLUMNS}, program FROM autograms_sessions{conditions}"
                 " ORDER BY created_at, id LIMIT ? OFFSET ?",
                 (*parameters, limit, offset),
             ).fetchall()
-        return [SessionRecord(*row) for row in rows]
+        return [SessionRecord(*row[:5], program=row[5]) for row in rows]
 
-    def replace_blob(self, session_id: str, version: int, blob: str) -> bool:
+    def replace_blob(
+        self, session_id: str, version: int, blob: str, *, seal: str | None = None
+    ) -> bool:
         with self._transaction() as cursor:
             replaced = cursor.execute(
-                "UPDATE autograms_sessions SET blob = ?, version = version + 1, updated_at = ?"
-                " WHERE id = ? AND version = ?",
-                (blob, time.time(), session_id, version),
+                "UPDATE autograms_sessions SET blob = ?, seal = ?, version = version + 1,"
+                " updated_at = ? WHERE id = ? AND version = ?",
+                (blob, seal, time.time(), session_id, version),
             )
             return replaced.rowcount == 1
+
+    def seal_session(self, session_id: str, version: int, log_head: str, seal: str) -> bool:
+        with self._transaction() as cursor:
+            sealed = cursor.execute(
+                "UPDATE autograms_sessions SET log_head = ?, seal = ? WHERE id = ? AND version = ?",
+                (log_head, seal, session_id, version),
+            )
+            return sealed.rowcount == 1
 
     def delete_session(self, session_id: str) -> bool:
         with self._transaction() as cursor:
             deleted = cursor.execute("DELETE FROM autograms_sessions WHERE id = ?", (session_id,))
             return deleted.rowcount == 1
 
-    def delete_idle(self, before: float) -> list[str]:
+    def delete_idle(self, before: float, *, program: str | None = None) -> list[str]:
+        conditions, parameters = _belonging(None, program)
+        conditions = " AND" + conditions[len(" WHERE") :] if conditions else ""
         with self._transaction() as cursor:
             rows = cursor.execute(
                 "DELETE FROM autograms_sessions WHERE updated_at < ? AND NOT EXISTS ("
                 "SELECT 1 FROM autograms_queue WHERE autograms_queue.session_id ="
-                " autograms_sessions.id AND lease_until >= ?) RETURNING id",
-                (before, time.time()),
+                f" autograms_sessions.id AND lease_until >= ?){conditions} RETURNING id",
+                (before, time.time(), *parameters),
             ).fetchall()
         return sorted(row[0] for row in rows)
 
@@ -159,7 +196,7 @@ class SQLStore(Store):
             row = row.fetchone()
             if row is None:
                 return Claim()
-            session = SessionRecord(*row[:6])
+            session = SessionRecord(*row[:6], *row[13:16])
             if row[6] is not None:
                 return Claim(done=TurnRecord(*row[6:12]), session=session)
             ticket = _queue(cursor, session_id, key, now, now + lease_seconds, ticket)
@@ -181,12 +218,15 @@ class SQLStore(Store):
         turn: TurnRecord,
         entries: list[dict[str, Any]],
         ticket: int,
+        *,
+        log_head: str | None = None,
+        seal: str | None = None,
     ) -> bool:
         with self._transaction() as cursor:
             updated = cursor.execute(
-                "UPDATE autograms_sessions SET blob = ?, version = version + 1, updated_at = ?"
-                " WHERE id = ? AND version = ?",
-                (blob, turn.created_at, session_id, base_version),
+                "UPDATE autograms_sessions SET blob = ?, version = version + 1, updated_at = ?,"
+                " log_head = ?, seal = ? WHERE id = ? AND version = ?",
+                (blob, turn.created_at, log_head, seal, session_id, base_version),
             ).rowcount
             if updated != 1:
                 return False  # another turn committed first: nothing is written
@@ -219,7 +259,18 @@ class SQLStore(Store):
             ).fetchall()
         return [TurnRecord(*row) for row in rows]
 
-    def read_log(self, session_id: str, up_to_version: int | None = None) -> list[dict[str, Any]]:
+    def read_log(
+        self, session_id: str, up_to_version: int | None = None, *, head: str | None = None
+    ) -> list[dict[str, Any]]:
+        rows = self._log_rows(session_id, up_to_version)
+        if head is not None:
+            check_log(session_id, head, rows)
+        return [_log_entry(session_id, *row) for row in rows]
+
+    def log_head(self, session_id: str, up_to_version: int) -> str:
+        return next_head(None, self._log_rows(session_id, up_to_version))
+
+    def _log_rows(self, session_id: str, up_to_version: int | None) -> list[tuple[int, int, str]]:
         bound = " AND version <= ?" if up_to_version is not None else ""
         parameters = (session_id,) if up_to_version is None else (session_id, up_to_version)
         with self._reading() as cursor:
@@ -228,7 +279,7 @@ class SQLStore(Store):
                 " ORDER BY version, position",
                 parameters,
             ).fetchall()
-        return [_log_entry(session_id, *row) for row in rows]
+        return [(int(version), int(position), entry) for version, position, entry in rows]
 
     def token_usage(self, session_id: str) -> TokenUsage:
         with self._reading() as cursor:
@@ -253,6 +304,48 @@ def _version_in(cursor: Any, dialect: Dialect) -> int:
             reason="damaged schema",
         )
     return int(row[0])
+
+
+def _belonging(owner: str | None, program: str | None) -> tuple[str, tuple[str, ...]]:
+    """The WHERE clause (with its parameters) of the sessions of `owner` and of `program`
+    (None: any); a session whose program is unknown (a schema-1 row a migration could not
+    name) belongs to every program, as its blob does (`session.check_program`)."""
+    conditions, parameters = [], []
+    if owner is not None:
+        conditions.append("owner = ?")
+        parameters.append(owner)
+    if program is not None:
+        conditions.append("(program = ? OR program IS NULL)")
+        parameters.append(program)
+    where = " WHERE " + " AND ".join(conditions) if conditions else ""
+    return where, tuple(parameters)
+
+
+def program_of(blob: str) -> str | None:
+    """The program a blob's header names (None: it names none, or cannot be read)."""
+    try:
+        return session.decode(blob, key=None).program
+    except SessionError:
+        return None
+
+
+def _fill_programs(cursor: Any) -> None:
+    """Schema 2's data step: each session's program, read from its blob's header."""
+    rows = cursor.execute("SELECT id, blob FROM autograms_sessions").fetchall()
+    unnamed = 0
+    for session_id, blob in rows:
+        program = program_of(blob)
+        unnamed += program is None
+        cursor.execute(
+            "UPDATE autograms_sessions SET program = ? WHERE id = ?", (program, session_id)
+        )
+    if unnamed:
+        logger.warning(
+            "%d of %d sessions name no program (never started, saved by release 0.1): "
+            "every program lists them",
+            unnamed,
+            len(rows),
+        )
 
 
 def _log_entry(session_id: str, version: int, position: int, entry: str) -> dict[str, Any]:
@@ -310,5 +403,5 @@ def log_row(session_id: str, version: int, position: int, entry: dict[str, Any])
         kind,
         entry.get("prompt_tokens") if model else None,
         entry.get("completion_tokens") if model else None,
-        json.dumps(entry, separators=(",", ":"), default=repr),
+        entry_text(entry),
     )

@@ -10,11 +10,16 @@
 
 from __future__ import annotations
 
+import logging
 import urllib.parse
 from typing import Any
 
+from .. import session
+from . import integrity
 from .base import Store
 from .errors import StoreError
+
+logger = logging.getLogger("autograms")
 
 SCHEMES = ("sqlite", "postgresql", "postgres")
 
@@ -47,10 +52,27 @@ def open_store(url: str, *, create: bool = True, **options: Any) -> Store:
     return store
 
 
-def migrate(url: str) -> int:
-    """Create or upgrade the tables of the store at `url`; returns the schema version."""
+def migrate(url: str, *, session_key: str | bytes | None = None) -> int:
+    """Create or upgrade the tables of the store at `url`; returns the schema version.
+
+    With `session_key` (the key its bots sign with), also seal the rows written before schema
+    2 whose blob that key signed: a signed store refuses unsealed rows. Rows it cannot seal
+    are logged (`integrity.seal_unsealed`)."""
     store = open_store(url, create=True)
     try:
+        if session_key is not None:
+            key = session.session_key(session_key)
+            if key is not None:
+                sealed, refused = integrity.seal_unsealed(store, key)
+                logger.info("sealed %d sessions of %s", sealed, store.url)
+                if refused:
+                    logger.warning(
+                        "%d sessions of %s are not signed with this key and stay unsealed "
+                        "(refused by a signed bot): %s",
+                        len(refused),
+                        store.url,
+                        ", ".join(refused[:20]),
+                    )
         return store.schema_version()
     finally:
         store.close()

@@ -139,12 +139,6 @@ def test_the_log_of_a_refused_session_can_still_be_read(bot, store_of_three):
     assert len(entries) >= 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="in a signed store, a log row edited in the database (a user message changed) is "
-    "not refused (README: 'a row edited in the database is refused'): the history shows the "
-    "edit and the check says the session resumes",
-)
 def test_a_log_row_edited_in_a_signed_store_is_refused(bot, store_of_three, tmp_path):
     url, ids = store_of_three
     with sqlite3.connect(tmp_path / "sessions.db") as connection:

@@ -18,6 +18,7 @@ from autograms.stores import (  # noqa: E402
     Sessions,
     StoreSchemaError,
     TurnRunner,
+    SCHEMA_VERSION,
     migrate,
     open_store,
 )
@@ -138,11 +139,6 @@ def test_expire_with_a_meaningless_idle_time_deletes_nothing(backend, idle, tmp_
         store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Sessions(autogram_a, store).expire() deletes the sessions of another program "
-    "sharing the store",
-)
 def test_expire_of_one_program_keeps_another_programs_sessions(opened):
     url, store, sessions, runner = opened
     mine = sessions.create().id
@@ -155,11 +151,6 @@ def test_expire_of_one_program_keeps_another_programs_sessions(opened):
     assert theirs_sessions.get(theirs).version == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Sessions(autogram_a, store).list() lists another program's sessions, which "
-    "get/export then refuse as 'other program'",
-)
 def test_list_of_one_program_shows_only_its_sessions(opened):
     url, store, sessions, runner = opened
     mine = sessions.create(owner="team").id
@@ -250,7 +241,7 @@ def test_database_without_tables_is_refused_with_create_false(url):
     with pytest.raises(StoreSchemaError) as info:
         open_store(url, create=False)
     assert "migrate" in str(info.value)
-    assert migrate(url) == migrate(url) == 1
+    assert migrate(url) == migrate(url) == SCHEMA_VERSION
     store = open_store(url, create=False)
     store.close()
 

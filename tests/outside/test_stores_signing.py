@@ -66,11 +66,6 @@ def test_unsigned_blob_is_refused_when_a_key_is_configured(signed_store):
     assert info.value.reason == "unsigned" and info.value.session_id == sid
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="signed store: another session's (validly signed) blob copied into a row is accepted; "
-    "Bob's conversation continues with Alice's state and shows her messages",
-)
 def test_blob_copied_from_another_session_is_refused(signed_store):
     url, store, sessions, runner = signed_store
     alice = sessions.create(owner="alice").id
@@ -87,11 +82,6 @@ def test_blob_copied_from_another_session_is_refused(signed_store):
         pytest.fail(f"Bob's edited row was loaded: the reply is {result.reply!r}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="signed store: a session's row set back to one of its own earlier blobs is accepted "
-    "(the signature covers neither the session nor its version)",
-)
 def test_blob_rolled_back_to_an_earlier_one_is_refused(signed_store):
     url, store, sessions, runner = signed_store
     sid = sessions.create().id

@@ -1,0 +1,173 @@
+"""The schema's migration from version 1 (release 0.6) to 2, on a store release 0.6 wrote
+(`data/v1-<python>.json`, made by `data/make_v1_store.py`), on SQLite and PostgreSQL: every
+row keeps its data and gains its program, each program lists and expires only its own
+sessions, the sessions continue, and a signed store seals its old rows once told the key."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograms import Autogram, AutogramConfig
+from autograms._frames.versions import PY_MINOR
+from autograms.stores import (
+    SCHEMA_VERSION,
+    Sessions,
+    StoredSessionError,
+    StoreSchemaError,
+    TurnRunner,
+    migrate,
+    open_store,
+)
+from autograms.stores.schema import statements
+from tests.stores import bots
+from tests.stores.data.make_v1_store import KEY
+from tests.stores.test_turns import execute_sql
+
+FIXTURE = Path(__file__).parent / "data" / f"v1-{PY_MINOR[0]}.{PY_MINOR[1]}.json"
+
+
+def build_v1_store(url: str) -> None:
+    """The tables of schema 1, with the rows release 0.6 wrote."""
+    dump = json.loads(FIXTURE.read_text())
+    dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+    for statement in _v1_statements(dialect):
+        execute_sql(url, statement)
+    execute_sql(url, "UPDATE autograms_schema SET version = 1")
+    for table in ("autograms_sessions", "autograms_turns", "autograms_log"):
+        columns = dump[table]["columns"]
+        insert = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        )
+        for row in dump[table]["rows"]:
+            execute_sql(url, insert, tuple(row))
+
+
+def _v1_statements(dialect: str) -> list[str]:
+    if dialect == "sqlite":
+        from autograms.stores.sqlite import DIALECT
+    else:
+        from autograms.stores.postgres import DIALECT
+    return statements(DIALECT, 1)
+
+
+def bot(root, key: str | None = None) -> Autogram:
+    config = AutogramConfig(session_key=key) if key else AutogramConfig()
+    return Autogram(root_function=root, autogram_config=config, test_mode=True)
+
+
+@pytest.fixture
+def v1_url(store_url):
+    build_v1_store(store_url)
+    return store_url
+
+
+def test_a_schema_1_store_is_refused_until_migrated(v1_url) -> None:
+    with pytest.raises(StoreSchemaError) as info:
+        open_store(v1_url, create=False)
+    assert info.value.reason == "old schema" and "migrate" in str(info.value)
+    assert migrate(v1_url) == SCHEMA_VERSION
+    store = open_store(v1_url, create=False)
+    try:
+        assert store.schema_version() == SCHEMA_VERSION
+    finally:
+        store.close()
+
+
+def test_migrated_rows_keep_their_data_and_name_their_program(v1_url) -> None:
+    migrate(v1_url)
+    store = open_store(v1_url)
+    try:
+        chain, thinker = bot(bots.chain), bot(bots.thinker)
+        listed = {r.id: r for r in Sessions(chain, store).list()}
+        assert sorted(listed) == ["chain-1", "chain-2", "chain-idle"]
+        assert {r.program for r in listed.values()} == {"tests.stores.bots:chain"}
+        assert [r.id for r in Sessions(thinker, store).list(owner="team")] == ["thinker-1"]
+        assert [r.id for r in Sessions(chain, store).list(owner="team")] == ["chain-1", "chain-2"]
+        view = Sessions(chain, store).get("chain-1")
+        contents = [m["content"] for m in view.history]
+        assert contents[:3] == ["hello", "ready", "chain-1 says hi"] and len(contents) == 4
+        assert view.version == 2 and len(store.turns("chain-1")) == 2
+        assert Sessions(thinker, store).get("thinker-1").usage.calls == 1
+    finally:
+        store.close()
+
+
+def test_migrated_sessions_continue_where_they_stopped(v1_url) -> None:
+    migrate(v1_url)
+    store = open_store(v1_url)
+    try:
+        result = TurnRunner(bot(bots.chain), store).run_turn("chain-2", "again", "k2")
+        assert result.reply.startswith("2 ") and result.version == 3
+        assert TurnRunner(bot(bots.chain), store).run_turn("chain-idle", "", "k0").reply == "ready"
+    finally:
+        store.close()
+
+
+def test_expire_after_the_migration_deletes_only_its_programs_idle_sessions(v1_url) -> None:
+    migrate(v1_url)
+    store = open_store(v1_url)
+    try:
+        expired = Sessions(bot(bots.thinker), store).expire(time.time() / 2)
+        assert expired == []  # the fixture is younger than that
+        expired = Sessions(bot(bots.thinker), store).expire(1e-6)
+        assert expired == ["thinker-1"]
+        assert len(Sessions(bot(bots.chain), store).list()) == 3
+    finally:
+        store.close()
+
+
+def test_a_signed_store_refuses_old_rows_until_migrate_seals_them(v1_url) -> None:
+    migrate(v1_url)
+    signed = bot(bots.chain, key=KEY)
+    store = open_store(v1_url)
+    try:
+        with pytest.raises(StoredSessionError) as info:
+            TurnRunner(signed, store).run_turn("chain-1", "next", "k2")
+        assert info.value.reason == "unsigned" and info.value.session_id == "chain-1"
+        assert "migrate" in str(info.value)
+        assert migrate(v1_url, session_key=KEY) == SCHEMA_VERSION
+        assert TurnRunner(signed, store).run_turn("chain-1", "next", "k2").version == 3
+        history = Sessions(signed, store).get("chain-1").history
+        assert [m["content"] for m in history][-2] == "next"
+        # the sealed log is now checked
+        execute_sql(v1_url, "UPDATE autograms_log SET entry = replace(entry, 'hi', 'HA')")
+        with pytest.raises(StoredSessionError) as info:
+            Sessions(signed, store).get("chain-1")
+        assert info.value.reason == "tampered"
+    finally:
+        store.close()
+
+
+def test_migrate_leaves_rows_signed_with_another_key_unsealed(v1_url) -> None:
+    migrate(v1_url, session_key="another key")
+    store = open_store(v1_url)
+    try:
+        with pytest.raises(StoredSessionError) as info:
+            TurnRunner(bot(bots.chain, key=KEY), store).run_turn("chain-1", "next", "k2")
+        assert info.value.reason == "unsigned"
+    finally:
+        store.close()
+
+
+def test_the_migrate_command_upgrades_and_seals(v1_url) -> None:
+    command = [sys.executable, "-m", "autograms.stores", "migrate", v1_url, "--seal"]
+    env = {**os.environ, "AUTOGRAMS_SESSION_KEY": KEY}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"autograms schema {SCHEMA_VERSION}" in done.stdout
+    store = open_store(v1_url, create=False)
+    try:
+        result = TurnRunner(bot(bots.chain, key=KEY), store).run_turn("chain-1", "x", "k2")
+        assert result.version == 3
+    finally:
+        store.close()
+    unkeyed = {k: v for k, v in os.environ.items() if k != "AUTOGRAMS_SESSION_KEY"}
+    refused = subprocess.run(command, env=unkeyed, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "AUTOGRAMS_SESSION_KEY" in refused.stderr

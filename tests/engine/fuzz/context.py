@@ -22,6 +22,24 @@ REFUSAL_KINDS = (
     "constructor",
     "class-body",
     "undecorated-between",
+    "exit",
+    "coroutine",
+    "local-enum",
+)
+#: what users write that the first grammar missed (found from outside, `idioms`)
+IDIOMS = (
+    "plain-helper",
+    "global-before-pause",
+    "method-before-pause",
+    "mutable-default",
+    "ordered-dict",
+    "module-reached",
+    "weakref-local",
+    "delegating-proxy",
+    "wraps",
+    "goto-expression",
+    "indirect-call",
+    "stringio",
 )
 #: constructs a run can leave out (``--exclude``) or write more often (``--focus``); each is
 #: the trigger of a divergence found once ("refusal" is every refused pause, "refuse-<kind>"
@@ -41,6 +59,7 @@ FEATURES = (
     "pausing-finally",
     "label-in-finally",
     "goto-closure",
+    *IDIOMS,
 )
 #: the user's messages are drawn from these (numbers, words that steer branches, the empty one)
 MESSAGES = ["yes", "no", "3", "12", "-2", "x", "", "back", "stop", "a b", "7", "ok", "0"]
@@ -126,6 +145,8 @@ class Builder:
         self.jumps: dict[str, int] = {}
         #: the list each iterator variable walks (frozen while a loop walks the iterator)
         self.iterator_sources: dict[str, str] = {}
+        #: helpers wrapped by ``@logged`` (no ADDRESS through their wrapper)
+        self.wrapped: set[str] = set()
 
     def allows(self, feature: str) -> bool:
         return feature not in self.exclude

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import functions
+from . import functions, idioms
 from .context import Ctx
 
 
@@ -96,6 +96,10 @@ def plain_dict(ctx: Ctx) -> str:
         lambda: d and f"dict({d})",
         lambda: lst and f"{{w: len(w) for w in {lst}}}",
         lambda: d and n and f'{{**{d}, "c": {n}}}',
+        lambda: (
+            ctx.builder.chance(ctx.builder.odds("ordered-dict", 0.5))
+            and f"OrderedDict(a={n or 1}, b=2)"
+        ),
     ]
     return _choose(ctx, options)
 
@@ -121,7 +125,8 @@ def pause(ctx: Ctx) -> str:
             return call
     if roll < 0.17:
         return f"ask_plain({builder.question(ctx)})"
-    return f"reply({builder.question(ctx)})"
+    question = builder.question(ctx)
+    return idioms.pause(ctx, question) or f"reply({question})"
 
 
 def pausing(ctx: Ctx, kind: str) -> str:

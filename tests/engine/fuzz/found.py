@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import batch, runner
+from .context import IDIOMS
 from .model import Program, all_tags
 from .render import ENGINE, REFERENCE, engine_imports_to_reference, needs_own_reference, render
 from .transcript import first_difference
@@ -40,6 +41,18 @@ PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 FAMILIES: list[tuple[tuple[str, ...], str]] = [
     (("super",), "issue 10 #1: zero-argument super() after a resume"),
     (("refusal",), "issue 10 #2: a pause the engine must refuse"),
+    (("plain-helper",), "outside: an undecorated helper with code after its reply()"),
+    (("global-before-pause",), "outside: a global loaded before a pausing call is read again"),
+    (("method-before-pause",), "outside: a method looked up before a pausing argument"),
+    (("mutable-default",), "outside: a mutable default argument held across a pause"),
+    (("ordered-dict",), "outside: a loop over an OrderedDict across a pause"),
+    (("module-reached",), "outside: an object reached through a module object, in a local"),
+    (("weakref-local",), "outside: a weakref.proxy / weakref.finalize in a local"),
+    (("delegating-proxy",), "outside: a delegating __getattr__ proxy in a local"),
+    (("wraps",), "outside: a decorated functools.wraps wrapper"),
+    (("goto-expression",), "outside: GOTO to a labelled call inside an expression"),
+    (("indirect-call",), "outside: a pausing call through handlers[k](), partial() or obj()"),
+    (("stringio",), "outside: io.StringIO / io.BytesIO in a local"),
     (("dict-iter",), "issue 10 #4: a dict iterator across a pause"),
     (("exc-chain", "reraise"), "issue 10 #5: exception chaining or traceback across a pause"),
     (("module-object", "weakref"), "issue 10 #6: a module-level object held in a local"),
@@ -48,7 +61,7 @@ FAMILIES: list[tuple[tuple[str, ...], str]] = [
 ]
 #: tags that name a found case, most telling first
 _NAMING_TAGS = [
-    "super", "refusal", "dict-iter", "exc-chain", "reraise", "module-object", "weakref",
+    "super", "refusal", *IDIOMS, "dict-iter", "exc-chain", "reraise", "module-object", "weakref",
     "locals", "traceback", "deep-recursion", "returnto", "goto", "label", "closure", "iterator",
     "user-globals", "persistent-globals", "swallow", "finally", "match", "override",
     "static-method", "class-method", "instance-method", "recursion", "while", "for", "with",
@@ -110,9 +123,27 @@ def cases() -> list[FoundCase]:
     return [load(path) for path in sorted(FOLDER.glob("*.py")) if not path.name.startswith("_")]
 
 
+#: idioms a pause or a call shows in the text only (`idioms.pause`, `functions`), by the
+#: support names they use
+_MARKERS = {
+    "plain-helper": ("ask_clean", "ask_twice"),
+    "mutable-default": ("collect",),
+    "indirect-call": ("Asker", "FACTORIES", "functools.partial", '["go"]'),
+    "ordered-dict": ("OrderedDict",),
+}
+
+
+def program_tags(program: Program) -> set[str]:
+    """The program's tags, with the idioms its text shows."""
+    tags = set(all_tags(program))
+    text = render(program, ENGINE)
+    tags.update(tag for tag, names in _MARKERS.items() if any(name in text for name in names))
+    return tags
+
+
 def family(program: Program, modes: dict[str, str]) -> str:
     """A first guess at what a divergence is, from the program's tags and its signature."""
-    tags = set(all_tags(program))
+    tags = program_tags(program)
     for markers, name in FAMILIES:
         if tags & set(markers):
             return name
@@ -129,7 +160,7 @@ def family(program: Program, modes: dict[str, str]) -> str:
 
 
 def case_name(program: Program, source: str) -> str:
-    tags = set(all_tags(program))
+    tags = program_tags(program)
     words = [tag.replace("-", "_") for tag in _NAMING_TAGS if tag in tags][:2] or ["case"]
     digest = hashlib.sha256(source.encode()).hexdigest()[:6]
     return f"{'_'.join(words)}_{digest}"

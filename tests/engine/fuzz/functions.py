@@ -61,7 +61,16 @@ def _call(ctx: Ctx, helper: Helper) -> str:
         instances = ctx.names(f"obj:{helper.instance_of}")
         made = f'{helper.instance_of}("{ctx.builder.fresh("t")}")'
         target = rng.choice(instances) if instances and rng.random() < 0.7 else made
-    return helper.call.format(target=target, args=", ".join(args))
+    call = helper.call
+    plain_function = call == f"{helper.name}({{args}})"
+    if plain_function and rng.random() < ctx.builder.odds("indirect-call", 0.05):
+        call = rng.choice(
+            [
+                f'{{{{"go": {helper.name}}}}}["go"]({{args}})',
+                f"functools.partial({helper.name})({{args}})",
+            ]
+        )
+    return call.format(target=target, args=", ".join(args))
 
 
 def new_helper(ctx: Ctx, returns: str, returnto: tuple[str, ...]) -> Helper:
@@ -106,7 +115,11 @@ def _function(ctx: Ctx, returns: str, returnto: tuple[str, ...], name: str) -> H
     fn = Function(name, returns, returnto)
     body = _write_body(ctx, fn, dict(zip(names, kinds, strict=True)))
     header = f"{_decorator(ctx)}\ndef {name}({', '.join(names)}):"
-    tags = ("returnto-target",) if returnto else ()
+    tags: tuple[str, ...] = ("returnto-target",) if returnto else ()
+    if returns == "str" and not returnto and ctx.rng.random() < builder.odds("wraps", 0.15):
+        header = f"@logged\n{header}"
+        tags += ("wraps",)
+        builder.wrapped.add(name)
     builder.definitions.append(Compound([Clause(header, body)], tags=tags, unwrappable=False))
     helper.complete = True
     return helper

@@ -13,6 +13,11 @@ SNIPPETS: list[tuple[str, str]] = [
     ("sys", "import sys"),
     ("traceback", "import traceback"),
     ("weakref", "import weakref"),
+    ("functools", "import functools"),
+    ("io", "import io"),
+    ("asyncio", "import asyncio"),
+    ("enum", "import enum"),
+    ("OrderedDict", "from collections import OrderedDict"),
     (
         "kind",
         '''
@@ -108,6 +113,138 @@ def ask_plain(question):
     the reply is the last thing it does."""
     return reply(question)
 ''',
+    ),
+    (
+        "ask_clean",
+        '''
+def ask_clean(question):
+    """Undecorated, post-processing its reply: the caller must get the processed text."""
+    return reply(question).strip().upper() + "!"
+''',
+    ),
+    (
+        "ask_twice",
+        '''
+def ask_twice(question):
+    """Undecorated, with code after its first reply."""
+    first = reply(question)
+    second = reply(question + "?")
+    return first + "+" + second
+''',
+    ),
+    (
+        "rebind_and_ask",
+        '''
+@autograms_function()
+def rebind_and_ask(name, question):
+    """Rebinds a module global its caller loaded before calling it, then pauses."""
+    globals()[name] = "rebound"
+    return reply(question)
+''',
+    ),
+    (
+        "Speaker",
+        """
+class Speaker:
+    def say(self, text):
+        return "old:" + text
+""",
+    ),
+    ("new_say", 'def new_say(text):\n    return "new:" + text'),
+    (
+        "swap_and_ask",
+        '''
+@autograms_function()
+def swap_and_ask(speaker, question):
+    """Replaces a method its caller looked up before calling it, then pauses."""
+    speaker.say = new_say
+    return reply(question)
+''',
+    ),
+    (
+        "collect",
+        '''
+@autograms_function()
+def collect(item, acc=[]):
+    """A mutable default held across a pause: it must still be the default afterwards."""
+    answer = reply(f"collect {item}")
+    return fmt(acc is collect.__defaults__[0], item, answer)
+''',
+    ),
+    ("TABLE", 'TABLE = {"row": ["r"]}'),
+    ("Registry", 'class Registry:\n    items = ["i"]'),
+    (
+        "BOT",
+        """
+class Bot:
+    def __init__(self):
+        self.seen = ["s"]
+
+
+BOT = Bot()
+""",
+    ),
+    (
+        "Delegate",
+        '''
+class Delegate:
+    """Forwards every attribute it lacks to its target."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __getattr__(self, name):
+        return getattr(self.target, name)
+''',
+    ),
+    (
+        "logged",
+        '''
+def logged(function):
+    """A decorator whose wrapper is itself decorated, as the engine's refusal advises."""
+
+    @autograms_function()
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        return "<" + function(*args, **kwargs) + ">"
+
+    return wrapper
+''',
+    ),
+    (
+        "Asker",
+        """
+class Asker:
+    def __init__(self, prefix):
+        self.prefix = prefix
+
+    @autograms_function()
+    def __call__(self, question):
+        return self.prefix + reply(question)
+""",
+    ),
+    (
+        "Greeter",
+        """
+class Greeter:
+    @autograms_function()
+    def __init__(self, tag):
+        self.answer = reply(f"init {tag}")
+""",
+    ),
+    ("FACTORIES", 'FACTORIES = {"greeter": Greeter}'),
+    (
+        "AskingExit",
+        """
+class AskingExit:
+    def __enter__(self):
+        return "entered"
+
+    @autograms_function()
+    def __exit__(self, exc_type, exc, tb):
+        self.answer = __refused__reply("exit?")
+        return False
+""",
     ),
     (
         "gen_answers",

@@ -1,7 +1,8 @@
 """Pauses the engine must refuse with a ContinuationError at the pause, never resume to a
 wrong value: inside a comprehension, a lambda, a generator expression or a generator,
 through a built-in call (``sorted(key=...)``, ``map``), an undecorated ``__init__``, a class
-body, or an undecorated function between two decorated ones.
+body, an undecorated function between two decorated ones, a decorated ``__exit__``, a
+coroutine (``asyncio.run``), or a frame holding a local Enum class (it cannot be saved).
 
 Each is written with ``__refused__reply(...)``: the engine program says ``reply(...)``, the
 reference says ``refused_reply(...)``, which raises ContinuationError where the pause is.
@@ -53,6 +54,26 @@ def refused_statement(ctx: Ctx) -> list[Node]:
             unwrappable=False,
         )
         return [node, Stmt(f"{name} = {cls}.answer", tags=tags), Stmt(show.format(name))]
+    elif kind == "exit":
+        name = fresh("s")
+        node = Compound(
+            [Clause(f"with AskingExit() as {name}:", [Stmt(show.format(name))])],
+            tags=tags,
+            unwrappable=False,
+        )
+        return [node, Stmt(show.format(name))]
+    elif kind == "coroutine":
+        name, coroutine = fresh("s"), _coroutine(ctx)
+        text = f"{name} = asyncio.run({coroutine}())"
+    elif kind == "local-enum":
+        name, enum_class = fresh("s"), fresh("Mode")
+        node = Compound(
+            [Clause(f"class {enum_class}(enum.Enum):", [Stmt("A = 1")])],
+            tags=tags,
+            unwrappable=False,
+        )
+        text = f'{fresh("mode")} = {enum_class}.A\n{name} = __refused__reply("local enum")'
+        return [node, Stmt(text, tags), Stmt(show.format(name))]
     else:
         name, middle = fresh("s"), _middle(ctx)
         text = f"{name} = {middle}()"
@@ -84,6 +105,16 @@ def _asking_class(ctx: Ctx) -> str:
         unwrappable=False,
     )
     ctx.builder.definitions.append(Compound([Clause(f"class {name}:", [init])], unwrappable=False))
+    return name
+
+
+def _coroutine(ctx: Ctx) -> str:
+    """A coroutine calling a decorated function that pauses."""
+    name, key = ctx.builder.fresh("coro"), _decorated_asker(ctx)
+    body = [Stmt(f'await asyncio.sleep(0)\nreturn {key}("in a coroutine")')]
+    ctx.builder.definitions.append(
+        Compound([Clause(f"async def {name}():", body)], unwrappable=False)
+    )
     return name
 
 

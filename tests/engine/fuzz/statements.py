@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import expressions as ex
-from . import functions
+from . import functions, idioms
 from .context import BASIC_TYPES, Builder, Ctx, Function, RegionScope
 from .model import Clause, Compound, Node, Region, Stmt
 
@@ -62,6 +62,7 @@ def _kinds(ctx: Ctx) -> list[tuple[float, Callable[[Ctx], list[Node] | None]]]:
     nested = ctx.depth < 3
     region = ctx.region
     allows = ctx.builder.allows
+    odds = ctx.builder.odds
     return [
         (10, assign),
         (5, mutate),
@@ -93,6 +94,18 @@ def _kinds(ctx: Ctx) -> list[tuple[float, Callable[[Ctx], list[Node] | None]]]:
         (0.5 if allows("locals") else 0, observe),
         (30 * ctx.builder.odds("super", 0.1) if ctx.fn.base and not ctx.quiet else 0, super_call),
         (6 if _refusal_pending(ctx) else 0, refusal),
+        (
+            10 * odds("global-before-pause", 0.04) if not ctx.quiet else 0,
+            idioms.global_before_pause,
+        ),
+        (
+            10 * odds("method-before-pause", 0.04) if not ctx.quiet else 0,
+            idioms.method_before_pause,
+        ),
+        (10 * odds("module-reached", 0.04), idioms.module_reached),
+        (20 * odds("weakref-local", 0.06), idioms.weakref_local),
+        (10 * odds("delegating-proxy", 0.04), idioms.delegating_proxy),
+        (10 * odds("stringio", 0.04), idioms.stringio),
     ]
 
 
@@ -121,6 +134,9 @@ def observation(ctx: Ctx, name: str) -> str:
     kind = ctx.vars[name]
     if kind in BASIC_TYPES:
         return name
+    shown = idioms.observation(name, kind)
+    if shown is not None:
+        return shown
     if kind == "iter":
         return f'next({name}, "end")'
     if kind == "fn":
@@ -147,7 +163,8 @@ def assign(ctx: Ctx) -> list[Node]:
     kind = ctx.rng.choice(BASIC_TYPES)
     existing = ctx.pick(kind)
     target = existing if existing and ctx.rng.random() < 0.3 else _fresh_var(ctx, kind)
-    value = ex.value(ctx, kind, 0.7)
+    # a new value never holds the old one: in a loop it would double every time
+    value = ex.value(_without(ctx, target) if target == existing else ctx, kind, 0.7)
     ctx.vars[target] = kind
     nodes: list[Node] = [Stmt(f"{target} = {value}")]
     if ctx.rng.random() < 0.5:
@@ -157,7 +174,8 @@ def assign(ctx: Ctx) -> list[Node]:
 
 def _without(ctx: Ctx, name: str) -> Ctx:
     """`ctx` where `name` cannot be read: a value added to a local must not contain the local
-    itself, or a loop would double it on every turn (and fill the memory)."""
+    itself, or a loop would double it on every turn (and fill the memory). (What is added is
+    also cut short: it may hold another local made from this one.)"""
     hidden = ctx.child(depth=ctx.depth)
     del hidden.vars[name]
     return hidden
@@ -170,7 +188,9 @@ def mutate(ctx: Ctx) -> list[Node] | None:
         if name not in ctx.frozen:
             options += [
                 lambda name=name: f"{name}.append({ex.value(ctx, 'str')})",
-                lambda name=name: f"{name}.extend({ex.value(_without(ctx, name), 'list', 0.3)})",
+                lambda name=name: (
+                    f"{name}.extend({ex.value(_without(ctx, name), 'list', 0.3)}[:2])"
+                ),
                 lambda name=name: f"{name}.insert(0, {ex.value(ctx, 'str')})",
             ]
         options += [
@@ -187,7 +207,7 @@ def mutate(ctx: Ctx) -> list[Node] | None:
     for name in ctx.names("int"):
         options.append(lambda name=name: f"{name} += {ex.value(ctx, 'int')}")
     for name in ctx.names("str"):
-        options.append(lambda name=name: f"{name} += {ex.value(_without(ctx, name), 'str')}")
+        options.append(lambda name=name: f"{name} += ({ex.value(_without(ctx, name), 'str')})[:4]")
     for name in ctx.names(*[kind for kind in set(ctx.vars.values()) if kind.startswith("obj:")]):
         options.append(lambda name=name: f"{name}.items.append({ex.value(ctx, 'str')})")
     if not options:
@@ -630,15 +650,30 @@ def region_statement(ctx: Ctx) -> list[Node] | None:
     label = builder.fresh("L")
     counter = builder.fresh("tries")
     pauses = ctx.rng.random() < 0.75
+    tags: tuple[str, ...] = ("label",)
     if pauses:
         target = _fresh_var(ctx, "str")
-        labelled = f'{target} = reply(f"{builder.fresh("q")} {{{counter}}}", ADDRESS="{label}")'
+        call = f'reply(f"{builder.fresh("q")} {{{counter}}}", ADDRESS="{label}")'
+        if ctx.rng.random() < builder.odds("goto-expression", 0.3):
+            # re-running the call re-runs the whole statement (what the reference loop does)
+            call = ctx.rng.choice(
+                [
+                    f'"p:" + {call}',
+                    f"{call}.strip()",
+                    f'f"{{{counter}}}:" + {call}',
+                    f"str(num({call}))",
+                ]
+            )
+            tags += ("goto-expression",)
+        labelled = f"{target} = {call}"
         kind = "str"
     else:
         kind = ctx.rng.choice(["int", "str", "list"])
         call_text = functions.call_helper(ctx, kind)
         if call_text is None or not call_text.endswith(")"):
             return None
+        if any(call_text.startswith(f"{name}(") for name in builder.wrapped):
+            return None  # no ADDRESS through a @logged wrapper
         target = _fresh_var(ctx, kind)
         separator = "" if call_text.endswith("()") else ", "
         labelled = f'{target} = {call_text[:-1]}{separator}ADDRESS="{label}")'
@@ -647,7 +682,7 @@ def region_statement(ctx: Ctx) -> list[Node] | None:
     region_ctx = ctx.child(region=scope, in_loop=False)
     region_ctx.vars[target] = kind
     builder.jumps[label] = 0
-    body: list[Node] = [Stmt(labelled, tags=("label",))]
+    body: list[Node] = [Stmt(labelled, tags=tags)]
     body += block(region_ctx, ctx.rng.randint(1, 3))
     if builder.jumps[label] == 0:
         body += goto(region_ctx)

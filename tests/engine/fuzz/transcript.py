@@ -19,13 +19,14 @@ _QUOTED_NAME = re.compile(r"'(\w+)'")
 def describe_exception(exc: BaseException) -> str:
     """An exception as a transcript shows it, the same on every supported Python.
 
-    A refusal shows as its class alone (its message names engine details the oracle cannot
-    know); a NameError or UnboundLocalError as its class and the name (their wording
-    differs between Python versions).
+    A refusal shows as ``ContinuationError`` alone, whichever subclass of it the engine
+    raised (its message names engine details the oracle cannot know); a NameError or
+    UnboundLocalError as its class and the name (their wording differs between Python
+    versions).
     """
     name = type(exc).__name__
-    if name == "ContinuationError":
-        return name
+    if any(cls.__name__ == "ContinuationError" for cls in type(exc).__mro__):
+        return "ContinuationError"
     if isinstance(exc, NameError):
         found = _QUOTED_NAME.search(str(exc))
         return f"{name}: {found.group(1) if found else exc}"

@@ -136,8 +136,15 @@ def encode(
         "signed": key is not None,
         "log": log_field,
     }
-    body = f"{MAGIC}.{_b64(json.dumps(header, separators=(',', ':')).encode())}.{snapshot.hex()}"
-    pieces = [body, "."]
+    # The pieces are joined once: the state and the log are copied into the text only there.
+    body = [
+        MAGIC,
+        ".",
+        _b64(json.dumps(header, separators=(",", ":")).encode()),
+        ".",
+        snapshot.hex(),
+    ]
+    pieces = [*body, "."]
     for run in log.runs if log is not None else ():
         pieces += (run, ",")
     if pieces[-1] == ",":
@@ -174,7 +181,8 @@ def _read(text: str, header: dict[str, Any], end: int, key: bytes | None) -> Env
     log_end = text.rfind(".")
     if state_end < 0 or log_end <= state_end:
         raise SessionFormatError("the session is truncated or damaged", reason="damaged")
-    _check_signature(text[:state_end], text[log_end + 1 :], key)
+    if key is not None:
+        _check_signature(text[:state_end], text[log_end + 1 :], key)
     snapshot = _unhex(text[end + 1 : state_end])
     log, log_file = _log_part(header.get("log"), text[state_end + 1 : log_end])
     digest = header["log"].get("digest") if log_file is not None else None
@@ -343,10 +351,14 @@ _FORMAT_REASONS = frozenset(
 )
 
 
-def _sign(body: str, key: bytes | None) -> str:
+def _sign(body: str | list[str], key: bytes | None) -> str:
+    """The signature of `body` (its pieces, in order, when a list), "" without a key."""
     if key is None:
         return ""
-    return _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
+    signer = hmac.new(key, digestmod=hashlib.sha256)
+    for piece in [body] if isinstance(body, str) else body:
+        signer.update(piece.encode())
+    return _b64(signer.digest())
 
 
 def _b64(data: bytes) -> str:

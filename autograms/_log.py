@@ -149,6 +149,11 @@ class ConversationLog:
         """An independent log holding the same entries (encoded once, decoded when read)."""
         return ConversationLog(encoded=self.encode(), signed=self._signed)
 
+    @property
+    def signed(self) -> bool:
+        """Whether the log was loaded from a signed session."""
+        return self._signed
+
     def prune(self, keep: int) -> None:
         """Forget all but the newest `keep` entries."""
         entries = self.entries()
@@ -178,6 +183,10 @@ class TurnLog:
 
     def entries(self) -> list[Entry]:
         return self.base.entries() + self.added
+
+    def fork(self) -> ConversationLog:
+        """An independent log holding the session's entries and this turn's so far."""
+        return ConversationLog(encoded=self.encode(), signed=self.base.signed)
 
     def encode(self) -> EncodedLog:
         """The session's log with this turn's entries so far as one more chunk (for a

@@ -168,3 +168,15 @@ def test_model_calls_made_by_parallel_wrapper_runs_are_logged_with_their_usage()
     ]
     assert len(calls) == 6
     assert all(call["function_name"] == "thought" and call["usage_log"] for call in calls)
+
+
+def test_a_memory_dict_read_inside_use_memory_starts_a_session_from_there():
+    autogram = Autogram(root_function=counting_bot, test_mode=True)
+    _text, memory = autogram.reply()
+    with autogram.use_memory(memory) as current:
+        current.memory_dict["user_reply_to_save"] = "draft"
+        continued = autogram.init_memory(current.memory_dict)
+    continued = _round_trip(autogram, continued)
+    assert continued.memory_dict["user_reply_to_save"] == "draft"
+    assert autogram.reply("x", memory_object=continued)[0] == "1: x"
+    assert len(continued.memory_dict["model_turns"]) > len(memory.memory_dict["model_turns"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import statistics
 import timeit
 from collections.abc import Callable, Iterator
@@ -103,6 +104,15 @@ def per_call(function: Callable[[], Any], *, rounds: int, budget: float) -> list
     calls = timer(function)
     number = calibrate(calls, budget)
     return [calls.timeit(number) / number for _ in range(rounds)]
+
+
+def load_average() -> str:
+    """The machine's 1-, 5- and 15-minute load averages, for a results heading (the machine
+    may be shared: the load says how far the absolute figures can be trusted)."""
+    try:
+        return ", ".join(f"{load:.2f}" for load in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def once(function: Callable[[], Any]) -> tuple[Any, float]:

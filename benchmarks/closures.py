@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._timing import CLOCK
+from ._timing import CLOCK, load_average
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -82,7 +82,8 @@ def render(results: dict[str, dict], turns: int) -> str:
         "",
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
         f"{time.strftime('%Y-%m-%d')}. {turns:,} turns of serialize → deserialize → reply, "
-        "4 frames deep; CPU time per turn (`time.thread_time`), p50 / p99.",
+        "4 frames deep; CPU time per turn (`time.thread_time`), p50 / p99. Load average at "
+        f"the end: {load_average()}.",
         "",
         f"| Paused frames | turns {early[0]}–{early[1] - 1} | turns {late[0] + 1}–{late[1]} "
         f"| session at turn {early[0]} / {turns:,} | dill imported |",

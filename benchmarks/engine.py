@@ -374,7 +374,8 @@ def render(rows: Sequence[Row], settings: Settings) -> str:
         f"{settings.rounds} interleaved per-round ratios. Instrumentation: "
         f"{settings.instruments} functions. Cold: {settings.cold_runs} fresh process(es), CPU "
         "time of each step; the whole process is wall time. Cold session: a session of "
-        f"{COLD_SESSION_TURNS} turns of the closures benchmark's bot.",
+        f"{COLD_SESSION_TURNS} turns of the closures benchmark's bot. Load average at the "
+        f"end: {_timing.load_average()}.",
         "",
         "| Benchmark | Result | Target | Status |",
         "|---|---|---|---|",

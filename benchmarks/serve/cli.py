@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bots", nargs="+", default=["recruiter", "streamer"])
     parser.add_argument("--out", type=Path, default=RESULTS / "serve")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()
     model_port = free_port()
     token_seconds = str(args.token_ms / 1000)
     model = subprocess.Popen(
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         model.kill()
         if cluster is not None:
             cluster.remove()
-    write(args, own, rows)
+    write(args, own, rows, (load_before, os.getloadavg()))
 
 
 def _store_url(store: str, cluster) -> str:  # noqa: ANN001
@@ -258,7 +259,8 @@ def _load(base_url: str, row: Row, bot: str, args: argparse.Namespace) -> Row:
     return row
 
 
-def write(args: argparse.Namespace, own: dict, rows: list[dict]) -> None:
+def write(args: argparse.Namespace, own: dict, rows: list[dict], load: tuple[tuple, tuple]) -> None:
+    """`load`: the machine's load averages (1, 5, 15 min) before and after the run."""
     environment = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -267,11 +269,17 @@ def write(args: argparse.Namespace, own: dict, rows: list[dict]) -> None:
         "turns_per_client": args.turns,
         "token_ms": args.token_ms,
         "date": time.strftime("%Y-%m-%d"),
+        "load_before": [round(value, 2) for value in load[0]],
+        "load_after": [round(value, 2) for value in load[1]],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     data = {"environment": environment, "model_own": own, "rows": rows}
     args.out.with_suffix(".json").write_text(json.dumps(data, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(report(environment, own, rows))
+
+
+def _loads(environment: dict, name: str) -> str:
+    return " / ".join(f"{value:.2f}" for value in environment.get(name) or ()) or "not recorded"
 
 
 def report(environment: dict, own: dict, rows: list[dict]) -> str:
@@ -283,7 +291,9 @@ def report(environment: dict, own: dict, rows: list[dict]) -> str:
         f"`include_usage`; a loopback fake model writing {environment['token_ms']:g} ms per "
         f"token (12-word answers); Python {environment['python']}, "
         f"{environment['cpus']} CPUs, {environment['postgres']}; {environment['date']}. "
-        "Client, service and model share the machine. Regenerate: `make bench-serve`.",
+        "Client, service and model share the machine, and so do other jobs: load average "
+        f"(1/5/15 min) {_loads(environment, 'load_before')} before the run, "
+        f"{_loads(environment, 'load_after')} after. Regenerate: `make bench-serve`.",
         "",
         "The model's own figures (the same clients holding the same conversations straight with "
         f"it): TTFT p50 {own['ttft_p50_ms']} ms, p99 {own['ttft_p99_ms']} ms; total p50 "

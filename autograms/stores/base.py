@@ -107,6 +107,11 @@ class Store(abc.ABC):
         only a lost hint."""
 
     @abc.abstractmethod
+    def renew(self, ticket: int, lease_seconds: float) -> bool:
+        """Extend the ticket's lease to `lease_seconds` from now (not durable: a hint); False
+        when the ticket is gone (its lease ended and a commit swept it)."""
+
+    @abc.abstractmethod
     def release(self, ticket: int) -> None:
         """Leave the queue (a turn that failed or was refused)."""
 

@@ -48,6 +48,7 @@ from .errors import (
     TurnInProgressError,
 )
 from .inputs import check_id, check_text
+from .leases import LeaseKeeper
 from .records import Claim, SessionRecord, TokenUsage, TurnRecord, TurnResult
 
 logger = logging.getLogger("autograms")
@@ -59,10 +60,12 @@ POLICIES = ("enqueue", "reject")
 class TurnRunner:
     """Runs turns of `autogram`'s program on sessions kept in `store`.
 
-    `policy` is ``"enqueue"`` (default) or ``"reject"``. `lease_seconds` is how long a running
-    turn keeps later ones waiting before they go ahead anyway (a worker that died mid-turn
-    holds a session no longer than that). `wait_seconds` bounds how long a turn waits in the
-    queue before SessionBusyError.
+    `policy` is ``"enqueue"`` (default) or ``"reject"``. `lease_seconds` is how long a turn
+    keeps later ones waiting without news from its worker: the lease is renewed while the
+    program runs (`autograms.stores.leases`), so a worker that died or is paused mid-turn holds
+    a session no longer than that, and a long model call keeps its place (`renew_lease=False`
+    leaves it to expire, as a paused worker's would). `wait_seconds` bounds how long a turn
+    waits in the queue before SessionBusyError.
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class TurnRunner:
         policy: str = "enqueue",
         lease_seconds: float = 30.0,
         wait_seconds: float = 120.0,
+        renew_lease: bool = True,
     ) -> None:
         if policy not in POLICIES:
             raise ValueError(f"unknown policy {policy!r}: expected one of {', '.join(POLICIES)}")
@@ -81,6 +85,7 @@ class TurnRunner:
         self.policy = policy
         self.lease_seconds = lease_seconds
         self.wait_seconds = wait_seconds
+        self._leases = LeaseKeeper(store, lease_seconds) if renew_lease else None
 
     def __repr__(self) -> str:
         return f"<TurnRunner {self.store.url} policy={self.policy}>"
@@ -184,7 +189,8 @@ class TurnRunner:
         ticket still held). A turn that fails -- in the program or in the store -- leaves the
         queue."""
         try:
-            reply, blob, entries = self._run(session, user_text, reply_stream)
+            with self._holding(ticket):
+                reply, blob, entries = self._run(session, user_text, reply_stream)
             if reply is not None:
                 check_text(
                     "the reply", reply, holds_nul=self.store.holds_nul, session_id=session.id
@@ -217,6 +223,10 @@ class TurnRunner:
         with _naming(session.id), _streaming_to(reply_stream):
             reply, memory = self.autogram.reply(user_text, memory_object=memory)
         return reply, self.autogram.serialize(memory, include_log=False), memory.last_turn_log
+
+    def _holding(self, ticket: int) -> contextlib.AbstractContextManager[None]:
+        """The ticket's lease renewed for the length of the block (unless told not to)."""
+        return contextlib.nullcontext() if self._leases is None else self._leases.holding(ticket)
 
     def _leave(self, ticket: int) -> None:
         """Leave the queue; if the store cannot be reached, the lease ends the ticket."""

@@ -206,6 +206,14 @@ class SQLStore(Store):
         first = oldest_live is None or ticket <= oldest_live
         return Claim(session=session, ticket=ticket, first=first)
 
+    def renew(self, ticket: int, lease_seconds: float) -> bool:
+        with self._transaction(durable=False) as cursor:
+            renewed = cursor.execute(
+                "UPDATE autograms_queue SET lease_until = ? WHERE ticket = ?",
+                (time.time() + lease_seconds, ticket),
+            )
+            return renewed.rowcount == 1
+
     def release(self, ticket: int) -> None:
         with self._transaction(durable=False) as cursor:
             cursor.execute("DELETE FROM autograms_queue WHERE ticket = ?", (ticket,))

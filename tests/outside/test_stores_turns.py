@@ -107,7 +107,11 @@ def test_a_turn_paused_past_its_lease_never_forks_the_session(policy, url, tmp_p
         runner = TurnRunner(sup.echo, store, policy=policy, lease_seconds=0.5, wait_seconds=10)
         sid = sessions.create().id
         runner.run_turn(sid, "hello", "k0")
-        paused = sup.PausedTurn(runner, sid, "A", tmp_path)
+        # a thread held in its program stands for a paused worker: that renews no lease
+        paused_runner = TurnRunner(
+            sup.echo, store, policy=policy, lease_seconds=0.5, wait_seconds=10, renew_lease=False
+        )
+        paused = sup.PausedTurn(paused_runner, sid, "A", tmp_path)
         time.sleep(1.0)  # past A's lease
         try:
             assert runner.run_turn(sid, "B", "B").reply == "1:B"

@@ -228,3 +228,76 @@ def test_postmaster_killed_under_load_loses_no_acknowledged_turn(postgres_cluste
     finally:
         store.close()
     assert sum(map(len, turns_of.values())) == len(sent)
+
+
+def test_a_slow_turn_keeps_its_place_while_a_stopped_worker_loses_it(store_url, tmp_path) -> None:
+    """Worker A's turn runs for several leases: its renewed lease keeps B's message waiting
+    (applied after A's, its program run once). Then A is stopped (SIGSTOP) inside its next
+    turn: it renews nothing, so after its lease B goes ahead and commits; continued
+    (SIGCONT), A's commit is refused and its message applied on top of B's."""
+    (session,) = make_sessions(store_url, 1)
+    slow, stopped = tmp_path / "slow", tmp_path / "stopped"
+    slow_text, stopped_text = f"{bots.GATE}{slow}", f"{bots.GATE}{stopped}"
+    turns = [[session, "start", "a0"], [session, slow_text, "a1"], [session, stopped_text, "a2"]]
+    worker = Worker({"url": store_url, "turns": turns, "lease_seconds": 0.3})
+    store = open_store(store_url)
+    try:
+        runner = TurnRunner(make_autogram(), store, lease_seconds=0.3, wait_seconds=30)
+        wait_until(Path(f"{slow}.entered").exists, worker)
+        time.sleep(1.0)  # more than three of A's leases
+        queued = threading.Thread(target=runner.run_turn, args=(session, "b1", "b1"))
+        queued.start()
+        time.sleep(0.5)
+        assert queued.is_alive(), "B ran while A's turn, renewing its lease, was running"
+        slow.touch()
+        queued.join(30)
+        wait_until(Path(f"{stopped}.entered").exists, worker)
+        stop_outside_transactions(worker, store_url)
+        try:
+            time.sleep(0.6)  # past A's lease
+            assert runner.run_turn(session, "b2", "b2").version == 4
+            stopped.touch()
+        finally:
+            os.kill(worker.process.pid, signal.SIGCONT)
+        worker.wait(60)
+        assert worker.acks and [e["version"] for e in worker.events if "ack" in e] == [1, 2, 5]
+        turns = check_store(make_autogram(), store)[session]
+        assert [t.idempotency_key for t in turns] == ["a0", "a1", "b1", "b2", "a2"]
+    finally:
+        store.close()
+
+
+def stop_outside_transactions(worker: Worker, url: str) -> None:
+    """SIGSTOP the worker, at a moment when its lease renewal holds no transaction open (a
+    worker stopped inside one would hold the database's lock: another failure); bounded."""
+    for _ in range(50):
+        os.kill(worker.process.pid, signal.SIGSTOP)
+        if not _writing(url):
+            return
+        os.kill(worker.process.pid, signal.SIGCONT)
+        time.sleep(0.013)
+    os.kill(worker.process.pid, signal.SIGSTOP)
+
+
+def _writing(url: str) -> bool:
+    """Whether another connection has a write transaction open on the store."""
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            connection.close()
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        (count,) = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+            " AND datname = current_database() AND state IN ('active', 'idle in transaction')"
+        ).fetchone()
+    return count > 0

@@ -234,12 +234,14 @@ def test_fork_a_turn_paused_before_commit_never_commits_on_a_stale_base(
     store_url, tmp_path, policy
 ) -> None:
     """Worker A pauses inside its turn past its lease; B commits; A continues: A's commit is
-    refused, then A's message is applied on top of B's (enqueue) or refused (reject)."""
+    refused, then A's message is applied on top of B's (enqueue) or refused (reject). A's
+    thread held at the gate stands for a paused worker, which renews no lease (the same with
+    a stopped process: test_processes.py)."""
     autogram = make_autogram()
     stores = [open_store(store_url) for _ in range(2)]
     try:
         _, _, sid = start(stores[0], autogram)
-        a = TurnRunner(autogram, stores[0], policy=policy, lease_seconds=0.2)
+        a = TurnRunner(autogram, stores[0], policy=policy, lease_seconds=0.2, renew_lease=False)
         b = TurnRunner(autogram, stores[1], policy=policy, lease_seconds=0.2)
         message, path = gate(tmp_path, "a")
         worker_a = run_in_thread(a.run_turn, sid, message, "k-a")

@@ -13,7 +13,10 @@ dict / set iterators, dict views          with the dict or set they run over, so
                                           sees the program's changes (live_iterators.py)
 exceptions                                with cause, context, notes and a rebuilt traceback
                                           (saved_exceptions.py)
-weak references                           their object and callback (weakrefs.py)
+weak references, proxies, finalizers,     their object and callback, held weakly again
+weak dicts and sets                       (weakrefs.py)
+in-memory files (StringIO, BytesIO)       content, position and closed state
+                                          (memory_files.py)
 open files, sockets, locks, threads,      refused, even module-level ones (resources.py)
 generators, frames
 closed files                              a closed stand-in with the same name and mode
@@ -37,6 +40,7 @@ and the resource guard holds inside it too.
 from __future__ import annotations
 
 import copyreg
+import functools
 import io
 import pickle
 import types
@@ -45,7 +49,15 @@ from collections.abc import Callable
 from itertools import chain
 from typing import Any
 
-from . import closed_files, closures, live_iterators, module_objects, saved_exceptions, weakrefs
+from . import (
+    closed_files,
+    closures,
+    live_iterators,
+    memory_files,
+    module_objects,
+    saved_exceptions,
+    weakrefs,
+)
 from .resources import ResourceRefused, is_resource
 
 PROTOCOL = 5
@@ -61,6 +73,13 @@ _REDUCERS: dict[type, Callable[[Any], Any]] = {
     types.ModuleType: module_objects.reduce_module,
     types.TracebackType: saved_exceptions.reduce_traceback,
     weakref.ReferenceType: weakrefs.reduce_ref,
+    weakref.finalize: weakrefs.reduce_finalizer,
+    **dict.fromkeys(weakrefs.PROXY_TYPES, weakrefs.reduce_proxy),
+    **dict.fromkeys(weakrefs.WEAK_CONTAINERS, weakrefs.reduce_weak_container),
+    **dict.fromkeys(
+        memory_files.TYPES,
+        functools.partial(memory_files.reduce_memory_file, protocol=PROTOCOL),
+    ),
     module_objects.ModuleReference: module_objects.ModuleReference.__reduce__,
     live_iterators.SET_ITERATOR: live_iterators.reduce_set_iterator,
     **dict.fromkeys(live_iterators.DICT_ITERATOR_TYPES, live_iterators.reduce_dict_iterator),
@@ -85,6 +104,8 @@ def _reduce(obj: Any) -> Any:
     if reducer is not None:
         return reducer(obj)
     if kind not in _plain_types:  # file types never enter it: open or closed is per object
+        if memory_files.is_memory_file(obj):
+            return memory_files.reduce_memory_file(obj, PROTOCOL)
         if closed_files.is_closed_file(obj):
             return closed_files.reduce_closed_file(obj)
         if is_resource(obj):

@@ -3,7 +3,8 @@
 dill "pickles" open files and restores them at the wrong position without complaint (engine
 notes, pitfall P9), and it copies locks and sockets as if they were data. Every way the engine
 serializes a value therefore refuses these objects outright, even when a module global binds
-them: a resumed program would get something that only looks like what it had.
+them: a resumed program would get something that only looks like what it had. In-memory
+files (``io.StringIO``, ``io.BytesIO``) hold no resource: they are values (memory_files.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ _RESOURCE_TYPES: tuple[type, ...] = (
     types.FrameType,
     *_LOCK_TYPES,
 )
+#: File types that are values, not resources.
+_MEMORY_FILE_TYPES = (io.StringIO, io.BytesIO)
 _RUNNING_TYPES = (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)
 
 
@@ -41,7 +44,7 @@ class ResourceRefused(TypeError):
 def is_resource(value: Any) -> bool:
     """Whether `value` is an operating-system resource or running state."""
     if isinstance(value, _RESOURCE_TYPES):
-        return True
+        return not isinstance(value, _MEMORY_FILE_TYPES)
     socket = sys.modules.get("socket")  # no socket can exist unless the module was imported
     return socket is not None and isinstance(value, socket.socket)
 
@@ -49,7 +52,7 @@ def is_resource(value: Any) -> bool:
 def is_resource_type(kind: type) -> bool:
     """Whether instances of `kind` are operating-system resources or running state."""
     if issubclass(kind, _RESOURCE_TYPES):
-        return True
+        return not issubclass(kind, _MEMORY_FILE_TYPES)
     socket = sys.modules.get("socket")
     return socket is not None and issubclass(kind, socket.socket)
 

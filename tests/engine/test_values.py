@@ -35,6 +35,7 @@ BOTS = {
     "module_objects_bot": 2,
     "closures_bot": 8,
     "files_bot": 7,
+    "weak_and_memory_bot": 5,
 }
 
 

@@ -210,11 +210,6 @@ def test_ordereddict_loop_sees_the_programs_changes_after_a_resume(folder):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="weakref.finalize held in a local comes back dead after a resume: its callback is "
-    "silently dropped",
-)
 def test_weakref_finalize_is_alive_after_a_resume(folder):
     check(
         folder,
@@ -238,11 +233,6 @@ def test_weakref_finalize_is_alive_after_a_resume(folder):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a weakref.proxy held in a local comes back as a strong reference to the object "
-    "itself (type(p) is O, and it keeps the object alive)",
-)
 def test_weakref_proxy_is_still_a_proxy_after_a_resume(folder):
     check(
         folder,
@@ -267,11 +257,6 @@ def test_weakref_proxy_is_still_a_proxy_after_a_resume(folder):
 # --- findings: false or unclear refusals -------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="io.StringIO / io.BytesIO in a local are refused as 'an operating-system resource "
-    "(open file or socket)': they are in-memory buffers pickle saves",
-)
 def test_stringio_and_bytesio_locals_are_saved(folder):
     check(
         folder,
@@ -307,11 +292,6 @@ def _words(err):
     return re.sub(r"\S*\.py:\d+", "", str(err))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a WeakValueDictionary in a local: the pause is refused as TOO_DEEP ('exceeded the "
-    "recursion limit ... pause less deep') instead of being saved or refused naming the local",
-)
 def test_weakvaluedictionary_local_is_saved_or_refused_naming_it(folder):
     src = """
         import weakref

@@ -25,17 +25,25 @@ range, enumerate, zip, map, filter and reversed-list iterators need nothing more
 already saves them with their underlying objects (a module-level list or tuple a list or tuple
 iterator runs over is saved as a reference, see module_objects.py).
 
+An ``OrderedDict`` iterator (over the OrderedDict, its views, or reversed) is saved with the
+OrderedDict, its kind, the key it gives next, whether the OrderedDict was changed under it (so
+the next step raises "mutated during iteration") and the size it expects; a resume makes a
+fresh iterator, steps it to that key and sets those fields. OrderedDict views are saved as
+their OrderedDict and kind.
+
 The fields are read and written in the C iterator objects (the layouts of
-Objects/dictobject.c and Objects/setobject.c, the same in CPython 3.11-3.13; checked on
-import). The functions the saved data names (`dict_iterator`, `set_iterator`,
-`exhausted_iterator`, `dict_view`) are part of the snapshot format: keep their module and
-names.
+Objects/dictobject.c, Objects/odictobject.c and Objects/setobject.c, the same in CPython
+3.11-3.13; checked on import). The functions the saved data names (`dict_iterator`,
+`set_iterator`, `exhausted_iterator`, `dict_view`, `odict_iterator`,
+`exhausted_odict_iterator`, `odict_view`) are part of the snapshot format: keep their module
+and names.
 """
 
 from __future__ import annotations
 
 import ctypes
 import gc
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -241,6 +249,86 @@ class RemainingSetIterator:
         return (set_iterator, (self._members, remaining, size_change, len(remaining)))
 
 
+# -- OrderedDict iterators and views ---------------------------------------------------------
+
+# odictiterobject: kind (an int), di_odict, di_size, di_state, di_current (the next key)
+_OI_KIND, _OI_DICT, _OI_SIZE = _HEAD, _HEAD + _WORD, _HEAD + 2 * _WORD
+_OI_STATE, _OI_CURRENT = _HEAD + 3 * _WORD, _HEAD + 4 * _WORD
+_ODICT_REVERSED, _ODICT_KEYS, _ODICT_VALUES = 1, 2, 4
+_ODICT_METHODS: Final = {
+    _ODICT_KEYS: "keys",
+    _ODICT_VALUES: "values",
+    _ODICT_KEYS | _ODICT_VALUES: "items",
+}
+ODICT_ITERATOR: Final = type(iter(OrderedDict()))
+ODICT_VIEWS: Final = {
+    type(OrderedDict().keys()): "keys",
+    type(OrderedDict().values()): "values",
+    type(OrderedDict().items()): "items",
+}
+
+
+def reduce_odict_iterator(iterator: Any) -> tuple:
+    """An OrderedDict iterator as its OrderedDict, its kind, the key it gives next, whether
+    the OrderedDict was changed under it (its next step raises) and the size it expects."""
+    kind = ctypes.c_int.from_address(id(iterator) + _OI_KIND).value
+    mapping = _container(iterator, _OI_DICT)
+    if mapping is None or not _field(iterator, _OI_CURRENT).value:
+        return (exhausted_odict_iterator, (kind,))
+    address = _field(iterator, _OI_CURRENT).value
+    current = next(item for item in gc.get_referents(iterator) if id(item) == address)
+    state = ctypes.c_size_t.from_address(id(iterator) + _OI_STATE).value
+    fresh = OrderedDict.__iter__(mapping)  # made now: it expects the OrderedDict's state now
+    mutated = state != ctypes.c_size_t.from_address(id(fresh) + _OI_STATE).value
+    size_change = _field(iterator, _OI_SIZE).value - len(mapping)
+    reference = module_objects.referenced(mapping)
+    return (odict_iterator, (reference, kind, current, mutated, size_change))
+
+
+def _fresh_odict_iterator(mapping: OrderedDict, kind: int) -> Iterator:
+    view = getattr(OrderedDict, _ODICT_METHODS[kind & ~_ODICT_REVERSED])(mapping)
+    return reversed(view) if kind & _ODICT_REVERSED else iter(view)
+
+
+def odict_iterator(
+    mapping: OrderedDict, kind: int, current: Any, mutated: bool, size_change: int
+) -> Iterator:
+    """An iterator over `mapping` in the state `reduce_odict_iterator` described."""
+    iterator = _fresh_odict_iterator(mapping, kind)
+    order = OrderedDict.__reversed__ if kind & _ODICT_REVERSED else OrderedDict.__iter__
+    keys = list(order(mapping))
+    position = next((index for index, key in enumerate(keys) if key is current), None)
+    if position is None and current in mapping:
+        position = keys.index(current)
+    if position is None or mutated:  # the next step raises, wherever the iterator stands
+        if not _field(iterator, _OI_CURRENT).value:  # an empty OrderedDict: give it a key
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(current))
+            _field(iterator, _OI_CURRENT).value = id(current)
+        ctypes.c_size_t.from_address(id(iterator) + _OI_STATE).value += 1
+    else:
+        for _ in range(position):
+            next(iterator)
+    _field(iterator, _OI_SIZE).value = len(mapping) + size_change
+    return iterator
+
+
+def exhausted_odict_iterator(kind: int) -> Iterator:
+    """An exhausted OrderedDict iterator of the given kind."""
+    iterator = _fresh_odict_iterator(OrderedDict(), kind)
+    next(iterator, None)
+    return iterator
+
+
+def reduce_odict_view(view: Any) -> tuple:
+    (mapping,) = gc.get_referents(view)
+    return (odict_view, (module_objects.referenced(mapping), ODICT_VIEWS[type(view)]))
+
+
+def odict_view(mapping: OrderedDict, method: str) -> Any:
+    """``mapping.keys()`` (or values, items) as the OrderedDict view type."""
+    return getattr(OrderedDict, method)(mapping)
+
+
 # -- layout check ----------------------------------------------------------------------------
 
 
@@ -254,6 +342,13 @@ def _check_layout() -> None:
     fields = [_field(items, offset).value for offset in (_DI_DICT, _DI_USED, _DI_POS, _DI_LEN)]
     set_fields = [_field(elements, offset).value for offset in (_SI_SET, _SI_USED, _SI_LEN)]
     known = fields == [id(mapping), 3, 1, 2] and set_fields == [id(members), 3, 2]
+    ordered = OrderedDict(a=1, b=2)
+    odict_items = reversed(ordered.items())
+    next(odict_items)
+    odict_fields = [_field(odict_items, offset).value for offset in (_OI_DICT, _OI_SIZE)]
+    known = known and odict_fields == [id(ordered), 2]
+    known = known and ctypes.c_int.from_address(id(odict_items) + _OI_KIND).value == 7
+    known = known and _field(odict_items, _OI_CURRENT).value == id(next(iter(ordered)))
     if not known or _field(mapping, _MA_VALUES).value or _last_position(mapping) != 3:
         raise UnsupportedPythonError(
             "the dict and set iterator layouts of this CPython are not the ones the engine "

@@ -9,8 +9,8 @@ module list, a compiled regex, ...)       comes back (module_objects.py: where e
 cells, nested functions, lambdas,         their contents, code (by where it is) and closure,
 bound methods, code objects               so closures stay shared (closures.py)
 modules                                   by name
-dict / set iterators, dict views          with the dict or set they run over, so the loop
-                                          sees the program's changes (live_iterators.py)
+dict / set / OrderedDict iterators,        with the dict or set they run over, so the loop
+dict views                                sees the program's changes (live_iterators.py)
 exceptions                                with cause, context, notes and a rebuilt traceback
                                           (saved_exceptions.py)
 weak references, proxies, finalizers,     their object and callback, held weakly again
@@ -21,6 +21,8 @@ open files, sockets, locks, threads,      refused, even module-level ones (resou
 generators, frames
 closed files                              a closed stand-in with the same name and mode
                                           (closed_files.py)
+objects whose class has ``__getattr__``   their class and state, never asking the object
+                                          (forwarding_objects.py)
 anything else                             as plain pickle saves it
 ========================================  ===================================================
 
@@ -44,6 +46,7 @@ import functools
 import io
 import pickle
 import types
+import warnings
 import weakref
 from collections.abc import Callable
 from itertools import chain
@@ -52,6 +55,7 @@ from typing import Any
 from . import (
     closed_files,
     closures,
+    forwarding_objects,
     live_iterators,
     memory_files,
     module_objects,
@@ -84,6 +88,8 @@ _REDUCERS: dict[type, Callable[[Any], Any]] = {
     live_iterators.SET_ITERATOR: live_iterators.reduce_set_iterator,
     **dict.fromkeys(live_iterators.DICT_ITERATOR_TYPES, live_iterators.reduce_dict_iterator),
     **dict.fromkeys(live_iterators.DICT_VIEWS, live_iterators.reduce_dict_view),
+    live_iterators.ODICT_ITERATOR: live_iterators.reduce_odict_iterator,
+    **dict.fromkeys(live_iterators.ODICT_VIEWS, live_iterators.reduce_odict_view),
     **dict.fromkeys(
         live_iterators.SEQUENCE_ITERATOR_TYPES, live_iterators.reduce_sequence_iterator
     ),
@@ -114,6 +120,8 @@ def _reduce(obj: Any) -> Any:
             return saved_exceptions.reduce_exception(obj)
         if isinstance(obj, type):
             return NotImplemented if module_objects.is_named(obj) else _by_dill(obj)
+        if forwarding_objects.forwards_attributes(kind):  # not cached: rare, and cheap
+            return forwarding_objects.reduce_forwarding(obj)
         if len(_plain_types) >= _PLAIN_TYPES_SIZE:
             _plain_types.clear()
         _plain_types.add(kind)
@@ -189,5 +197,14 @@ def _by_dill(obj: Any) -> tuple:
             return None
 
     buffer = io.BytesIO()
-    GuardedPickler(buffer, protocol=PROTOCOL, recurse=True).dump(obj)
+    with warnings.catch_warnings():  # dill warns before it fails: the refusal says it all
+        warnings.simplefilter("ignore", dill.PicklingWarning)
+        try:
+            GuardedPickler(buffer, protocol=PROTOCOL, recurse=True).dump(obj)
+        except RecursionError as exc:  # dill's, not the snapshot's: this object is at fault
+            kind = type(obj)
+            raise pickle.PicklingError(
+                f"cannot save {kind.__module__}.{getattr(obj, '__qualname__', kind.__qualname__)}:"
+                " it refers to itself in a way dill cannot follow"
+            ) from exc
     return (dill.loads, (buffer.getvalue(),))

@@ -30,12 +30,13 @@ from tests.engine.values import generated_loops, module_objects_bot, refused_bot
 
 MODES = ["in_process", "serialized", "fresh_process"]
 BOTS = {
-    "iterators_bot": 31,
+    "iterators_bot": 40,
     "exceptions_bot": 10,
     "module_objects_bot": 2,
     "closures_bot": 8,
     "files_bot": 7,
     "weak_and_memory_bot": 5,
+    "forwarding_bot": 3,
 }
 
 
@@ -170,6 +171,14 @@ def test_resources_are_refused_on_every_path(program: str, local: str, words: st
         autogram.reply()
     assert local in str(caught.value) and words in str(caught.value)
     assert caught.value.qualname == program
+
+
+def test_a_value_dill_cannot_save_is_refused_naming_it_whatever_the_frame_holds(capfd) -> None:
+    autogram = Autogram(root_function=refused_bot.local_enum_beside_local_exception, test_mode=True)
+    with pytest.raises(UnpicklableLocalError) as caught:
+        autogram.reply()
+    assert caught.value.local_name == "Mode" and "recursion" not in str(caught.value)
+    assert "Warning" not in capfd.readouterr().err
 
 
 SEEDS = range(60)

@@ -178,11 +178,6 @@ def test_method_looked_up_before_a_pausing_argument_is_the_one_called(folder):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a loop over an OrderedDict (or its items()/reversed()) runs over a copy after a "
-    "resume: it misses the program's changes and never raises 'mutated during iteration'",
-)
 def test_ordereddict_loop_sees_the_programs_changes_after_a_resume(folder):
     check(
         folder,
@@ -697,12 +692,6 @@ def test_global_loaded_then_rebound_in_the_same_expression_keeps_its_first_value
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a delegating proxy (__getattr__ forwarding to self.target) in a local: the pause is "
-    "accepted, then every later turn raises SessionCodeError 'saved values cannot be read: "
-    "RecursionError' naming neither local nor class; the conversation is dead",
-)
 def test_delegating_proxy_local_resumes_or_is_refused_at_the_pause(folder):
     src = """
         class Proxy:
@@ -814,12 +803,6 @@ def test_session_refused_at_a_goto_can_still_go_on(folder):
     assert failures == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a local Enum class is refused naming it, but next to a handled exception of a local "
-    "class the same pause is refused as TOO_DEEP ('exceeded the recursion limit ... pause less "
-    "deep'), with dill PicklingWarnings on stderr",
-)
 def test_local_enum_refusal_names_it_whatever_else_the_frame_holds(folder):
     err = _engine_error(
         folder,

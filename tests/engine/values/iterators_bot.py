@@ -1,5 +1,7 @@
 """Loops over dicts, sets and lists that the program changes while the loop is paused."""
 
+import collections
+
 from autograms import autograms_function
 from autograms.functional import reply
 
@@ -113,6 +115,31 @@ def list_and_module_dict_loops():
 
 
 @autograms_function()
+def ordered_dict_loops():
+    od = collections.OrderedDict(a=1, b=2, c=3)
+    seen = []
+    for k, v in od.items():
+        seen.append((k, v, reply(f"ordered item {k}")))
+        od["c"] = 30
+    for k in reversed(od):
+        seen.append(reply(f"reversed key {k}"))
+    try:
+        for v in od.values():
+            seen.append(reply(f"ordered value {v}"))
+            od["new"] = v
+    except RuntimeError as exc:
+        seen.append(str(exc))
+    keys = od.keys()
+    try:
+        for k in keys:
+            seen.append(reply(f"ordered key {k}"))
+            od.move_to_end(k)
+    except RuntimeError as exc:
+        seen.append(f"{exc}; left {list(keys)}")
+    return seen
+
+
+@autograms_function()
 def chatbot():
     results = [
         size_change_in_items_loop(),
@@ -123,5 +150,6 @@ def chatbot():
         reversed_and_views(),
         set_loops(),
         list_and_module_dict_loops(),
+        ordered_dict_loops(),
     ]
     reply(f"results: {results!r}")

@@ -1,7 +1,9 @@
 """Programs that pause holding an operating-system resource or running state, each reached
-another way: a module-level lock, a closure cell, a class only dill can save, a list."""
+another way: a module-level lock, a closure cell, a class only dill can save, a list; and a
+local enum class, which neither pickle nor dill can save."""
 
-import io
+import enum
+import os
 import threading
 
 from autograms import autograms_function
@@ -19,7 +21,7 @@ def lock_from_module():
 
 @autograms_function()
 def file_in_closure():
-    stream = io.StringIO("text")
+    stream = open(os.devnull)  # noqa: SIM115 - an open file is what the pause refuses
 
     def first_line():
         return stream.readline()
@@ -31,7 +33,7 @@ def file_in_closure():
 @autograms_function()
 def file_in_local_class():
     class Holder:
-        stream = io.StringIO("text")
+        stream = open(os.devnull)  # noqa: SIM115 - an open file is what the pause refuses
 
     holder = Holder()
     reply("a class defined here holds a stream")
@@ -50,3 +52,19 @@ def open_file_in_with():
     with open(__file__) as source:
         reply("reading this file")
         return source.readline()
+
+
+@autograms_function()
+def local_enum_beside_local_exception():
+    class Oops(Exception):
+        pass
+
+    class Mode(enum.Enum):
+        A = 1
+
+    mode = Mode.A
+    try:
+        raise Oops("local")
+    except Oops:
+        reply("handling an exception of a local class, holding a local enum")
+    return mode.name

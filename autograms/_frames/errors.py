@@ -135,6 +135,8 @@ class Reason(str, Enum):  # noqa: UP042 - StrEnum is 3.11+; see the docstring
     UNSUPPORTED_PYTHON = "unsupported Python version"
     #: this Python's dict or set iterators are laid out in a way the engine does not know
     UNKNOWN_ITERATOR_LAYOUT = "unknown iterator layout"
+    #: this Python's weak references are laid out in a way the engine does not know
+    UNKNOWN_WEAKREF_LAYOUT = "unknown weakref layout"
     #: the engine built inconsistent code (a bug: please report it)
     INTERNAL = "internal error"
 

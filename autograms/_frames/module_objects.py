@@ -1,13 +1,21 @@
-"""Module-level objects: saved as the name that binds them, never copied.
+"""Module-level objects: saved as the place that holds them, never copied.
 
-An object is *module-level* when a global name of an imported module is bound to it, that is
-``vars(sys.modules[module])[name] is obj`` at the moment the snapshot is taken, and it is not a
-plain value whose identity means nothing: numbers, strings, bytes, None/True/False/Ellipsis,
-the empty tuple and the empty frozenset (these are copied, as before). Such an object is saved
-as the pair (module, name), and a resume gets back the object that name is bound to then: in
-the same process, the very same object; in a new process, the object the module's import
-created. It belongs to the code, not to the session, so the session does not carry a copy of
-it (nor the changes made to it).
+An object is *module-level* when, at the moment the snapshot is taken, it is
+
+* bound to a global name of an imported module: ``vars(sys.modules[module])[name] is obj``;
+* or one step from a global of a *program module* (one defining instrumented functions): an
+  item of a dict, list or tuple of at most `REACH_LIMIT` entries, an attribute of a class the
+  module defines or of an instance it binds, a default of a function the module defines or of
+  a method of such a class (a function's defaults belong to its code);
+
+and it is not a plain value whose identity means nothing: numbers, strings, bytes,
+None/True/False/Ellipsis, the empty tuple and the empty frozenset (these are copied). Such an
+object is saved as its place, (module, name) or (module, name, steps), and a resume gets back
+the object that place holds then: in the same process, the very same object; in a new
+process, the object the module's import created. It belongs to the code, not to the session,
+so the session does not carry a copy of it (nor the changes made to it). The place is followed,
+not the identity at the pause: a global rebound between two turns gives the paused program the
+new object (docs/engine.md says why).
 
 Where the rule applies:
 
@@ -23,22 +31,22 @@ Where the rule applies:
 
 What is *not* module-level:
 
-* objects reachable only through a module-level object (``TABLE["row"]``, ``ITEMS[0]``, an
-  attribute of a module-level instance or class): they are saved by value, like any other
-  object, unless a global name binds them too;
-* classes, functions and methods defined at module level need no name of their own: pickle
+* objects further from a global (``TABLE["a"]["b"]``), inside larger containers, or reached
+  only from a library module: saved by value, like any other object;
+* classes, functions and methods defined at module level need no place of their own: pickle
   already saves them by their qualified name (and enum members by their class);
 * operating-system resources and running state (open files, sockets, locks, threads,
   generators): refused, even when a module global binds them (see resources.py).
 
-The names are found by an index from object identity to (module, name), built from
-``sys.modules`` when a snapshot is first taken. Each module is indexed once, at the first
-snapshot that finds it imported, and forgotten when it leaves ``sys.modules``; the modules that
-hold instrumented functions (the program itself) are indexed again whenever one of their
-globals changes, so a global rebound while the program runs is seen at the next pause. Every
-hit is checked against the module's current binding before it is used. Indexing looks at the
-type of each global, never at the object (a lazy proxy imports a module when asked for its
-``__class__``).
+The places are found by an index from object identity to place, built from ``sys.modules``
+when a snapshot is first taken. Each module is indexed once, at the first snapshot that finds
+it imported, and forgotten when it leaves ``sys.modules``; the program modules are indexed
+again whenever one of their globals is rebound, so a global rebound while the program runs is
+seen at the next pause (an item added to a module-level dict is seen only then). Every hit is
+checked against the module as it is now before it is used, so a stale entry means a copy,
+never another object. Indexing looks at the type of each global, never asks the object (a
+lazy proxy imports a module when asked for its ``__class__``; instance attributes are read with
+``object.__getattribute__``).
 
 The function named by saved references, `resolve`, is part of the snapshot format: keep its
 module and name.
@@ -50,7 +58,7 @@ import importlib
 import sys
 import threading
 import types
-from typing import Any
+from typing import Any, Final
 
 from . import registry
 from .errors import SnapshotMismatchError
@@ -68,14 +76,15 @@ CONTAINER_TYPES = frozenset({list, dict, set, frozenset, tuple, bytearray})
 _MISSING = object()
 #: Held while the index changes (readers never take it: each entry changes at once).
 _lock = threading.Lock()
-#: id(object) -> (module name, global name), over every module.
-_names: dict[int, tuple[str, str]] = {}
+#: id(object) -> where it is: (module name, global name), or (module name, global name, steps)
+#: for an object reached from a program module's global (see `_steps_from`), over every module.
+_names: dict[int, tuple] = {}
 #: The ids of `_names` that are built-in containers.
 _containers: set[int] = set()
 #: Module name -> the module object that was indexed under it.
 _indexed: dict[str, types.ModuleType] = {}
-#: Module name -> {id: global name} of the entries of `_names` it set.
-_claimed: dict[str, dict[int, str]] = {}
+#: Module name -> {id: where} of the entries of `_names` it set.
+_claimed: dict[str, dict[int, tuple]] = {}
 #: Modules found still importing (their body running): indexed at the next refresh.
 _pending: set[str] = set()
 #: len(sys.modules) when it was last scanned for new modules.
@@ -86,17 +95,45 @@ _VERDICTS_SIZE = 4096
 #: Program module name -> (ids of its global values, ids of those that are objects) when it
 #: was last indexed.
 _program_values: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+#: Containers larger than this are not looked into for objects reached from a global (what
+#: indexing a program module costs stays small).
+REACH_LIMIT: Final = 256
 
 
-def reference(obj: Any) -> tuple[str, str] | None:
-    """The (module, name) binding `obj` if it is module-level now, else None."""
+def reference(obj: Any) -> tuple | None:
+    """Where `obj` is if it is module-level now (the arguments of `resolve`), else None."""
     entry = _names.get(id(obj))
-    if entry is None:
-        return None
-    module = sys.modules.get(entry[0])
-    if module is None or getattr(module, "__dict__", {}).get(entry[1]) is not obj:
+    if entry is None or _follow(entry) is not obj:
         return None
     return entry
+
+
+def _follow(where: tuple) -> Any:
+    """The object `where` leads to in the modules as they are now (`_MISSING` if none);
+    never asks an object anything but its plain attributes."""
+    module = sys.modules.get(where[0])
+    target = getattr(module, "__dict__", {}).get(where[1], _MISSING)
+    for step in where[2] if len(where) > 2 else ():
+        target = _step(target, step)
+    return target
+
+
+def _step(target: Any, step: tuple) -> Any:
+    kind, key = step
+    try:
+        if kind == "item":
+            return target[key] if type(target) in (dict, list, tuple) else _MISSING
+        if kind == "attr":
+            return object.__getattribute__(target, "__dict__").get(key, _MISSING)
+        if kind == "default":
+            return target.__defaults__[key]
+        if kind == "kwdefault":
+            return target.__kwdefaults__[key]
+        if kind == "func":
+            return target.__func__
+    except (LookupError, AttributeError, TypeError):
+        pass
+    return _MISSING
 
 
 class ModuleReference:
@@ -204,8 +241,9 @@ def _changed(name: str, module: types.ModuleType) -> bool:
     return known is None or objects != known[1]
 
 
-def resolve(module: str, name: str) -> Any:
-    """The object `module`'s global `name` is bound to (imports the module if needed)."""
+def resolve(module: str, name: str, steps: tuple = ()) -> Any:
+    """The object `module`'s global `name` is bound to, or the one `steps` lead to from it
+    (imports the module if needed)."""
     try:
         namespace = vars(sys.modules.get(module) or importlib.import_module(module))
     except ImportError as exc:
@@ -214,13 +252,27 @@ def resolve(module: str, name: str) -> Any:
             f"the snapshot refers to: {exc}",
             reason="module not importable",
         ) from exc
-    try:
-        return namespace[name]
-    except KeyError:
+    target = namespace.get(name, _MISSING)
+    for step in steps:
+        target = _step(target, tuple(step)) if target is not _MISSING else target
+    if target is _MISSING:
         raise SnapshotMismatchError(
-            f"the snapshot refers to {module}.{name}, which no longer exists",
+            f"the snapshot refers to {module}.{name}{_spelled(steps)}, which no longer exists",
             reason="module-level object not found",
-        ) from None
+        )
+    return target
+
+
+def _spelled(steps: tuple) -> str:
+    """`steps` as Python would write them after a name (``['row']``, ``.items``, ...)."""
+    spelled = {
+        "item": "[{!r}]",
+        "attr": ".{}",
+        "default": ".__defaults__[{}]",
+        "kwdefault": ".__kwdefaults__[{!r}]",
+        "func": ".__func__",
+    }
+    return "".join(spelled[kind].format(key) for kind, key in steps)
 
 
 def reduce_module(module: types.ModuleType) -> tuple:
@@ -246,35 +298,94 @@ def _index_new_modules() -> None:
 
 
 def _index_module(module_name: str, module: types.ModuleType) -> None:
-    """Enter the objects `module`'s globals are bound to now; drop the entries it claimed
-    before that it no longer binds. The index is updated in place, entry by entry (readers
-    in other threads see each entry old or new, never missing)."""
+    """Enter the objects `module`'s globals are bound to now (and, for a program module, the
+    objects reached from them, see `_steps_from`); drop the entries it claimed before that it
+    no longer holds. The index is updated in place, entry by entry (readers in other threads
+    see each entry old or new, never missing)."""
     namespace = getattr(module, "__dict__", None)
-    claimed: dict[int, str] = {}
-    for name, value in list(namespace.items()) if type(namespace) is dict else ():
-        key = id(value)
-        if key in claimed or _saved_otherwise(value) or not _claims(module_name, key):
-            continue
-        claimed[key] = name
-        if _names.get(key) != (module_name, name):
-            _names[key] = (module_name, name)
-        if type(value) in CONTAINER_TYPES:
-            _containers.add(key)
+    items = list(namespace.items()) if type(namespace) is dict else []
+    claimed: dict[int, tuple] = {}
+    for name, value in items:
+        _enter(module_name, (module_name, name), value, claimed)
+    if module_name in registry.program_modules():
+        for name, value in items:
+            for steps, reached in _steps_from(module_name, value):
+                _enter(module_name, (module_name, name, steps), reached, claimed)
     _forget(module_name, claimed)
     _claimed[module_name] = claimed
     _indexed[module_name] = module
 
 
-def _claims(module_name: str, key: int) -> bool:
-    """Whether `module_name` may name the object `key`: the first binding found wins, except
-    that a real module is preferred to __main__, and a binding that has gone counts no more."""
+def _enter(module_name: str, where: tuple, value: Any, claimed: dict[int, tuple]) -> None:
+    key = id(value)
+    if key in claimed or _saved_otherwise(value) or not _claims(module_name, key, where):
+        return
+    claimed[key] = where
+    if _names.get(key) != where:
+        _names[key] = where
+    if type(value) in CONTAINER_TYPES:
+        _containers.add(key)
+
+
+def _steps_from(module_name: str, value: Any) -> list[tuple[tuple, Any]]:
+    """The objects one step away from a program module's global `value`, each with the steps
+    that lead to it: the items of a small dict, list or tuple, the attributes of an instance
+    or of a class the module defines, and the defaults of a function the module defines (or
+    of a method of such a class). Decided by the type alone, never asking the object."""
+    kind = type(value)
+    if kind in (dict, list, tuple):
+        if len(value) > REACH_LIMIT:
+            return []
+        pairs = value.items() if kind is dict else enumerate(value)
+        return [((("item", key),), item) for key, item in list(pairs) if _plain_key(key)]
+    if kind is types.FunctionType:
+        return _defaults(value, ()) if value.__module__ == module_name else []
+    if isinstance(value, type):
+        if value.__module__ != module_name:
+            return []
+        reached = []
+        for name, attribute in list(vars(value).items()):
+            reached += _defaults(attribute, (("attr", name),))
+            if not name.startswith("__"):
+                reached.append(((("attr", name),), attribute))
+        return reached
+    if kind.__dictoffset__ and kind not in CONTAINER_TYPES and not _saved_otherwise(value):
+        try:
+            attributes = object.__getattribute__(value, "__dict__")
+        except AttributeError:
+            return []
+        if type(attributes) is dict and len(attributes) <= REACH_LIMIT:
+            return [((("attr", name),), item) for name, item in list(attributes.items())]
+    return []
+
+
+def _plain_key(key: Any) -> bool:
+    return type(key) in (str, int)
+
+
+def _defaults(function: Any, steps: tuple) -> list[tuple[tuple, Any]]:
+    """The default values of `function` (or of the function a static or class method wraps),
+    each with its steps."""
+    if type(function) in (staticmethod, classmethod):
+        function, steps = function.__func__, (*steps, ("func", None))
+    if type(function) is not types.FunctionType:
+        return []
+    defaults = [((*steps, ("default", index)), item) for index, item in
+                enumerate(function.__defaults__ or ())]  # fmt: skip
+    keywords = function.__kwdefaults__ or {}
+    return defaults + [((*steps, ("kwdefault", name)), item) for name, item in keywords.items()]
+
+
+def _claims(module_name: str, key: int, where: tuple) -> bool:
+    """Whether `module_name` may enter `where` for the object `key`: the first binding found
+    wins, except that a global beats a path and a real module beats __main__, and a binding
+    that has gone counts no more."""
     known = _names.get(key)
     if known is None or known[0] == module_name:
         return True
-    if known[0] == "__main__" and module_name != "__main__":
+    if len(where) == 2 and (len(known) > 2 or known[0] == "__main__"):
         return True
-    holder = sys.modules.get(known[0])
-    return holder is None or id(getattr(holder, "__dict__", {}).get(known[1])) != key
+    return id(_follow(known)) != key
 
 
 def _forget(module_name: str, kept: dict[int, str]) -> None:

@@ -4,8 +4,9 @@ or would silently copy.
 What a snapshot saves, and where each rule lives:
 
 ========================================  ===================================================
-module-level objects (``MISSING``, a      a reference (module, name): the very same object
-module list, a compiled regex, ...)       comes back (module_objects.py: where exactly)
+module-level objects (``MISSING``, a      a reference to their place (module, name, step):
+module list, ``TABLE["row"]``, a          the very same object comes back
+function's default, ...)                  (module_objects.py: where exactly)
 cells, nested functions, lambdas,         their contents, code (by where it is) and closure,
 bound methods, code objects               so closures stay shared (closures.py)
 modules                                   by name

@@ -27,7 +27,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from .errors import UnsupportedPythonError
+from .errors import Reason, UnsupportedPythonError
 
 _WR_OBJECT = 2 * ctypes.sizeof(ctypes.c_ssize_t)  # after PyObject_HEAD
 PROXY_TYPES = (weakref.ProxyType, weakref.CallableProxyType)
@@ -125,13 +125,13 @@ def _check_layout() -> None:
     if _proxied(proxy) is not target:
         raise UnsupportedPythonError(
             "the weak reference layout of this CPython is not the one the engine knows (3.11-3.13)",
-            reason="unknown weakref layout",
+            reason=Reason.UNKNOWN_WEAKREF_LAYOUT,
         )
     del target
     if _proxied(proxy) is not None:
         raise UnsupportedPythonError(
             "a dead weak proxy of this CPython does not look dead to the engine",
-            reason="unknown weakref layout",
+            reason=Reason.UNKNOWN_WEAKREF_LAYOUT,
         )
 
 

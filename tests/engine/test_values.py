@@ -119,12 +119,15 @@ def test_module_level_objects_are_not_copied_into_the_session() -> None:
 
 
 def test_what_the_rule_leaves_out_is_copied() -> None:
-    # The documented rule: TABLE is module-level, TABLE["row"] is not (no name binds it), and a
-    # module-level list inside another list is copied.
+    # The documented rule: TABLE and TABLE["row"] (one step from a program module's global)
+    # are module-level; a module-level list inside another list is copied.
     autogram = Autogram(root_function=module_objects_bot.row_holder, test_mode=True)
     _, memory = autogram.reply()
     text, _ = autogram.reply("go", memory_object=autogram.deserialize(autogram.serialize(memory)))
-    assert text == ("table is TABLE: True; row is TABLE['row']: False; nested[0] is ITEMS: False")
+    assert text == (
+        "table is TABLE: True; row is TABLE['row']: True; nested[0] is ITEMS: False; "
+        "big['big'] is BIG: False"
+    )
 
 
 def test_a_global_bound_while_the_program_runs_is_module_level_at_the_next_pause() -> None:

@@ -85,11 +85,6 @@ def test_plain_helper_with_code_after_its_reply_is_resumed_or_refused(folder):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a mutable default argument held in a local is copied by a pause, even in process: "
-    "later calls no longer share it (plain Python: acc is collect.__defaults__[0])",
-)
 def test_mutable_default_argument_is_still_the_default_after_a_resume(folder):
     check(
         folder,
@@ -604,12 +599,6 @@ def test_undecorated_wrapper_between_decorated_functions_is_refused_naming_it(fo
     assert "logged.<locals>.wrapper" in _words(err), str(err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a list reached through a module object (TABLE['row'], a class attribute, an attribute "
-    "of a module-level instance) and held in a local is copied by a pause, even in process: the "
-    "program's appends after the resume are silently lost (docs/engine.md admits it)",
-)
 def test_objects_reached_through_module_objects_stay_shared_after_a_resume(folder):
     check(
         folder,
@@ -639,9 +628,10 @@ def test_objects_reached_through_module_objects_stay_shared_after_a_resume(folde
 
 @pytest.mark.xfail(
     strict=True,
-    reason="a local bound to a module-level dict follows the module's name, not the object: "
-    "rebinding the global between turns (a config reload) changes what the paused local holds "
-    "(documented in docs/engine.md; plain Python keeps the old object)",
+    reason="by design (docs/engine.md, 'Module-level objects belong to the code'): a local "
+    "bound to a module-level dict follows the module's name, not the object, so rebinding the "
+    "global between turns (a config reload) changes what the paused local holds; plain Python "
+    "keeps the old object",
 )
 def test_local_alias_of_a_module_global_keeps_its_object_when_the_global_is_rebound(folder):
     name = S.write_bot(

@@ -1,4 +1,6 @@
-"""Locals that hold module-level objects: after a resume they are the module's own objects."""
+"""Locals that hold module-level objects, or objects reached from them (a dict's item, a
+class's or instance's attribute, a function's default): after a resume they are the module's
+own objects."""
 
 import importlib
 import re
@@ -37,6 +39,28 @@ def read_items():
 
 
 alias = helper
+SETTINGS = {"row": [1], "inner": {"k": 1}}
+
+
+class Registry:
+    items = []
+
+    @staticmethod
+    def make(acc=[]):  # noqa: B006 - the shared default is the point
+        return acc
+
+    def method(self, acc=[], *, seen={}):  # noqa: B006
+        return acc, seen
+
+
+REGISTRY = Registry()
+REGISTRY.seen = []
+
+
+def collect(acc=[], *, log=[]):  # noqa: B006
+    return acc, log
+
+
 items_reader = lambda: ITEMS  # noqa: E731 - a module-level lambda bound to a name
 
 
@@ -48,6 +72,15 @@ def chatbot(user_reply=None):
     nested = lambda: ITEMS  # noqa: E731 - reads the module global after the resume
     pending, table_keys = iter(ITEMS), iter(TABLE)
     holder, error, append = Holder(ITEMS), ValueError(ITEMS), ITEMS.append
+
+    row, inner, registry_items, seen = (
+        SETTINGS["row"],
+        SETTINGS["inner"],
+        Registry.items,
+        REGISTRY.seen,
+    )
+    (acc, log), static_default = collect(), Registry.make()
+    method_acc, method_seen = REGISTRY.method()
 
     def default(x=ITEMS):
         return x
@@ -77,6 +110,13 @@ def chatbot(user_reply=None):
         append.__self__ is ITEMS,
         default() is ITEMS,
         through_cell() is ITEMS,
+        row is SETTINGS["row"],
+        inner is SETTINGS["inner"],
+        registry_items is Registry.items,
+        seen is REGISTRY.seen,
+        acc is collect()[0] and log is collect()[1],
+        static_default is Registry.make(),
+        method_acc is REGISTRY.method()[0] and method_seen is Registry().method()[1],
     ]
     items.append(3)
     seen_by_module = list(ITEMS)
@@ -87,11 +127,11 @@ def chatbot(user_reply=None):
 
 @autograms_function()
 def row_holder():
-    table, row, nested = TABLE, TABLE["row"], [ITEMS]
-    reply("holding TABLE, TABLE['row'] and [ITEMS]")
+    table, row, nested, big = TABLE, TABLE["row"], [ITEMS], {"big": BIG}
+    reply("holding TABLE, TABLE['row'], [ITEMS] and a copy of a dict holding BIG")
     return reply(
         f"table is TABLE: {table is TABLE}; row is TABLE['row']: {row is TABLE['row']}; "
-        f"nested[0] is ITEMS: {nested[0] is ITEMS}"
+        f"nested[0] is ITEMS: {nested[0] is ITEMS}; big['big'] is BIG: {big['big'] is BIG}"
     )
 
 

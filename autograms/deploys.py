@@ -40,13 +40,14 @@ import os
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from . import _frames, session
 from ._errors import SessionError
-from ._log import ConversationLog
-from ._state import close_level, from_saved, to_saved
+from ._log import ConversationLog, LogSource
+from ._state import Turn, close_level, from_saved, to_saved
 from .autogram import Autogram
 from .memory import use_memory
 from .stores import integrity
@@ -153,12 +154,16 @@ class DeployPlan:
     labels: Mapping[str, str] = field(default_factory=dict)
     #: restart the refused sessions no mapping resumes
     restart: bool = False
+    #: unpickle sessions no signature covers when a mapping or a restart needs their values
+    trust_unsigned: bool = False
 
 
-def _plan(labels: Mapping[str, str] | None, restart: bool) -> DeployPlan:
+def _plan(
+    labels: Mapping[str, str] | None, restart: bool, trust_unsigned: bool = False
+) -> DeployPlan:
     """The plan, its label mapping checked: old label or function -> new label, all strings."""
     if labels is None:
-        return DeployPlan({}, restart)
+        return DeployPlan({}, restart, trust_unsigned)
     if not isinstance(labels, Mapping):
         raise TypeError(
             f"labels must map old labels or functions to new labels, not {type(labels).__name__}"
@@ -170,7 +175,7 @@ def _plan(labels: Mapping[str, str] | None, restart: bool) -> DeployPlan:
                 f"labels maps {old!r} to {new!r}: each old label or function and each new label "
                 "must be a non-empty string"
             )
-    return DeployPlan(dict(labels), restart)
+    return DeployPlan(dict(labels), restart, trust_unsigned)
 
 
 # -- one session ----------------------------------------------------------------------------
@@ -182,11 +187,12 @@ def check_session(
     *,
     labels: Mapping[str, str] | None = None,
     restart: bool = False,
+    trust_unsigned: bool = False,
     name: str = "",
 ) -> SessionCheck:
     """The verdict on one session's text (`Autogram.serialize`'s or a session file's), without
     running anything; `name` is how the report names it."""
-    return _checked(autogram, text, _plan(labels, restart), name)[0]
+    return _checked(autogram, text, _plan(labels, restart, trust_unsigned), name)[0]
 
 
 def upgrade_session(
@@ -195,16 +201,20 @@ def upgrade_session(
     *,
     labels: Mapping[str, str] | None = None,
     restart: bool = False,
+    trust_unsigned: bool = False,
     name: str = "",
+    log: LogSource | None = None,
 ) -> tuple[SessionCheck, str | None]:
     """The verdict on one session's text, and its new text when the verdict is ``mapped`` or
     ``restarts`` (None otherwise: the session stays as it is). A mapped session whose values
-    then fail the mapping's check is restarted with `restart`, else refused."""
-    plan = _plan(labels, restart)
+    then fail the mapping's check is restarted with `restart`, else refused. `log` is the
+    session's log when its text does not hold it (a store's rows, a file's ``.log``): a
+    restart that does not read the session's values starts from it."""
+    plan = _plan(labels, restart, trust_unsigned)
     check, envelope = _checked(autogram, text, plan, name)
     if check.verdict not in (Verdict.MAPPED, Verdict.RESTARTS) or envelope is None:
         return check, None
-    return _rewritten(autogram, envelope, check, plan)
+    return _rewritten(autogram, envelope, check, plan, log)
 
 
 def _checked(
@@ -228,8 +238,27 @@ def _checked(
         else:
             fits = _frames.fit(envelope.snapshot, plan.labels)
     except _frames.SnapshotMismatchError as error:
-        return _refusal(name, error.reason, str(error), written), envelope
-    return _verdict(name, fits, plan, written, trusted), envelope
+        refused = _refusal(name, error.reason, str(error), written, trusted)
+        if plan.restart:  # from its log if its values cannot be read
+            return _as(refused, Verdict.RESTARTS, error), envelope
+        return refused, envelope
+    check = _verdict(name, fits, plan, written, trusted)
+    if check.verdict is Verdict.MAPPED and not (trusted or plan.trust_unsigned):
+        if _frames.relabel_header(envelope.snapshot, plan.labels) is None:
+            return _untrusted(check, plan), envelope
+    return check, envelope
+
+
+def _untrusted(check: SessionCheck, plan: DeployPlan) -> SessionCheck:
+    """A mapped session whose mapping needs its values, which no signature covers."""
+    error = SessionError(
+        f"session {check.session!r}: its mapping drops or reshapes paused frames, which "
+        "unpickles the session's values, and no signature covers them (unsigned, or no "
+        "session key configured); configure the session key, or pass trust_unsigned=True "
+        "(--trust-unsigned) if every session in this place is trusted",
+        reason="untrusted",
+    )
+    return _as(check, Verdict.RESTARTS if plan.restart else Verdict.REFUSED, error)
 
 
 def _check_modules_imported(snapshot: bytes) -> None:
@@ -288,13 +317,16 @@ def _frame_report(frame: _frames.FrameFit) -> FrameReport:
     )
 
 
-def _refusal(name: str, reason: Any, message: str, written: Any) -> SessionCheck:
+def _refusal(
+    name: str, reason: Any, message: str, written: Any, values_read: bool = False
+) -> SessionCheck:
     return SessionCheck(
         name,
         Verdict.REFUSED,
         reason=str(reason),
         message=message,
         format=written if isinstance(written, int) else None,
+        values_read=values_read,
     )
 
 
@@ -302,19 +334,29 @@ def _refusal(name: str, reason: Any, message: str, written: Any) -> SessionCheck
 
 
 def _rewritten(
-    autogram: Autogram, envelope: session.Envelope, check: SessionCheck, plan: DeployPlan
+    autogram: Autogram,
+    envelope: session.Envelope,
+    check: SessionCheck,
+    plan: DeployPlan,
+    log: LogSource | None,
 ) -> tuple[SessionCheck, str | None]:
     """The session moved to its mapped labels, or restarted; refused if its values do not
     allow it (then restarted instead when the plan says so)."""
+    readable = check.values_read or plan.trust_unsigned
     try:
-        with _unpickling(autogram):
-            if check.verdict is Verdict.MAPPED:
-                snapshot = _relabelled(envelope.snapshot, plan.labels)
-            else:
-                snapshot = _restarted(envelope.snapshot)
+        if check.verdict is Verdict.MAPPED:
+            snapshot = _frames.relabel_header(envelope.snapshot, plan.labels)
+            if snapshot is None:  # only when `readable` (see `_checked`)
+                with _unpickling(autogram):
+                    snapshot = _relabelled(envelope.snapshot, plan.labels)
+        else:
+            snapshot = _restarted(autogram, envelope, readable, log)
     except _frames.SnapshotMismatchError as error:
         if check.verdict is Verdict.MAPPED and plan.restart:
-            return _rewritten(autogram, envelope, _as(check, Verdict.RESTARTS, error), plan)
+            restarting = _as(check, Verdict.RESTARTS, error)
+            return _rewritten(autogram, envelope, restarting, plan, log)
+        return _as(check, Verdict.REFUSED, error), None
+    except SessionError as error:  # the log cannot be read
         return _as(check, Verdict.REFUSED, error), None
     return check, _encoded(autogram, envelope, snapshot)
 
@@ -333,7 +375,21 @@ def _relabelled(snapshot: bytes, labels: Mapping[str, str]) -> bytes:
     return _frames.store(loaded)
 
 
-def _restarted(snapshot: bytes) -> bytes:
+def _restarted(
+    autogram: Autogram, envelope: session.Envelope, readable: bool, log: LogSource | None
+) -> bytes:
+    """An idle snapshot keeping the session's conversation: from its saved state when it
+    may be unpickled and can be (a class it holds may be gone), else from its log."""
+    if readable:
+        try:
+            with _unpickling(autogram):
+                return _restarted_state(envelope.snapshot)
+        except _frames.SnapshotMismatchError:
+            pass  # its values cannot be read: its log can
+    return _restarted_from_log(autogram, _log_entries(envelope, log))
+
+
+def _restarted_state(snapshot: bytes) -> bytes:
     """An idle snapshot with the conversation of `snapshot`: every level closed as the
     program returning would close it (its turns stay where a prompt sees them)."""
     state = from_saved(_frames.attachment_of(snapshot))
@@ -341,6 +397,29 @@ def _restarted(snapshot: bytes) -> bytes:
     while len(levels) > 1:
         close_level(levels)
     return _frames.pack(to_saved(state))
+
+
+def _restarted_from_log(autogram: Autogram, entries: list[dict[str, Any]]) -> bytes:
+    """An idle snapshot whose conversation is the messages of a session's log, the state of
+    a new session otherwise (nothing of the session is unpickled)."""
+    state = autogram.init_memory().state
+    turns = state["turn_stack"][0]["turns"]
+    for entry in entries:
+        kind = entry.get("entry_type") if isinstance(entry, dict) else None
+        if kind == "user_reply" and isinstance(entry.get("user_reply"), str):
+            turns.append(Turn(role="user", content=entry["user_reply"]))
+        elif kind == "agent_reply" and isinstance(entry.get("reply"), str):
+            turns.append(Turn(role="agent", content=entry["reply"]))
+    return _frames.pack(to_saved(state))
+
+
+def _log_entries(envelope: session.Envelope, log: LogSource | None) -> list[dict[str, Any]]:
+    """The session's log entries: the ones its text holds, else `log`'s."""
+    if envelope.log is not None:
+        return ConversationLog(encoded=envelope.log, signed=envelope.signed).entries()
+    if log is None:
+        return []
+    return list(log() if callable(log) else log)
 
 
 def _encoded(autogram: Autogram, envelope: session.Envelope, snapshot: bytes) -> str:
@@ -391,11 +470,12 @@ def check_sessions(
     folder: str | os.PathLike[str] | None = None,
     labels: Mapping[str, str] | None = None,
     restart: bool = False,
+    trust_unsigned: bool = False,
 ) -> DeployReport:
     """The verdict on every session of `store` or of the session files in `folder` (see the
-    module docstring); nothing is changed. With `labels` and `restart`, the verdicts say what
-    `upgrade_sessions` with the same arguments would do."""
-    plan = _plan(labels, restart)
+    module docstring); nothing is changed. With `labels`, `restart` and `trust_unsigned`, the
+    verdicts say what `upgrade_sessions` with the same arguments would do."""
+    plan = _plan(labels, restart, trust_unsigned)
     if _from_store(store, folder):
         return DeployReport([_checked_record(autogram, store, r, plan) for r in _records(store)])
     return DeployReport(
@@ -447,16 +527,30 @@ def upgrade_sessions(
     folder: str | os.PathLike[str] | None = None,
     labels: Mapping[str, str] | None = None,
     restart: bool = False,
+    trust_unsigned: bool = False,
 ) -> DeployReport:
     """Rewrite the sessions of `store` or `folder` that the plan maps or restarts; every
-    other session is left as it is. Returns each session's verdict (as done)."""
-    plan = _plan(labels, restart)
+    other session is left as it is. Returns each session's verdict (as done).
+
+    Nothing is unpickled that no signature covers (a session key configured, the session
+    signed with it) unless `trust_unsigned`: a mapping that must read such a session's
+    values refuses it (or restarts it, with `restart`), and a restart starts it from its
+    log -- its messages kept, its per-session globals back to their defaults. A signed
+    session is restarted from its saved state, or from its log when that state cannot be
+    read (a class it holds was removed)."""
+    plan = _plan(labels, restart, trust_unsigned)
     if _from_store(store, folder):
         return DeployReport([_upgrade_record(autogram, store, r, plan) for r in _records(store)])
     checks = []
     for name, path, text in _files(_folder(folder)):
         check, new_text = upgrade_session(
-            autogram, text, labels=plan.labels, restart=plan.restart, name=name
+            autogram,
+            text,
+            labels=plan.labels,
+            restart=plan.restart,
+            trust_unsigned=plan.trust_unsigned,
+            name=name,
+            log=partial(_file_log, autogram, path, text),
         )
         if new_text is not None:
             if check.format == 1:
@@ -475,7 +569,13 @@ def _upgrade_record(
         if refused is not None:
             return refused
         check, new_blob = upgrade_session(
-            autogram, record.blob, labels=plan.labels, restart=plan.restart, name=record.id
+            autogram,
+            record.blob,
+            labels=plan.labels,
+            restart=plan.restart,
+            trust_unsigned=plan.trust_unsigned,
+            name=record.id,
+            log=partial(store.read_log, record.id, record.version),
         )
         if new_blob is None:
             return check
@@ -489,6 +589,13 @@ def _upgrade_record(
     return _refusal(
         record.id, "busy", "turns kept committing while it was upgraded: run again", None
     )
+
+
+def _file_log(autogram: Autogram, path: Path, text: str) -> list[dict[str, Any]]:
+    """The entries of a session file's ``.log`` that belong to it."""
+    envelope = session.decode(text, key=_key(autogram))
+    size = envelope.log_file[1] if envelope.log_file is not None else None
+    return session.read_log(path, size)
 
 
 def _records(store: Store, page: int = 500) -> Iterator[SessionRecord]:

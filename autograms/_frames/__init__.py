@@ -29,6 +29,7 @@ It knows nothing of chat. The dialog layer uses:
                                  how each paused frame fits changed code (no unpickling)
     relabel(snapshot, labels) -> (Loaded, [FrameFit])
                                  load it with frames moved to labels a mapping names
+    relabel_header(snapshot, labels)  the same as bytes, header only (None: values needed)
     attachment_of(snapshot)      the attachment alone, whatever the frames
 
 Importing it on an interpreter whose bytecode it does not know raises UnsupportedPythonError.
@@ -48,7 +49,7 @@ from .errors import (
 from .instrument import instrument
 from .jumps import goto, returnto
 from .registry import FrameHooks, FunctionInfo, Gate, hooked_frames, lookup, mark_transparent
-from .remap import Fit, FrameFit, attachment_of, fit, relabel
+from .remap import Fit, FrameFit, attachment_of, fit, relabel, relabel_header
 from .resume import Loaded, check, load, pack, store
 from .routing import GlobalRoutes, route_function
 from .snapshot import pause
@@ -85,6 +86,7 @@ __all__ = [
     "pack",
     "pause",
     "relabel",
+    "relabel_header",
     "resume",
     "returnto",
     "route_function",

@@ -34,6 +34,7 @@ from typing import Any
 
 from . import wire
 from .errors import SnapshotMismatchError
+from .instrument import CELLS
 from .records import FrameState
 from .resume import (
     CheckedFrame,
@@ -121,6 +122,33 @@ def relabel(
         if checked is not None
     ]
     return Loaded(frames, attachment, PY_MINOR), [frame_fit for frame_fit, _ in fitted]
+
+
+def relabel_header(snapshot: bytes, labels: Mapping[str, str] | None = None) -> bytes | None:
+    """What `relabel` then `store` give, without unpickling anything: `snapshot` with only
+    its header rewritten. None when that is not enough -- a frame is dropped (its values and
+    its caller's state must go), or a frame that moves has a header that does not name its
+    saved locals, or holds its cells in another layout than the code now loaded (its values
+    must be checked or laid out again): then `relabel` it. Raises the first refusal's
+    SnapshotMismatchError."""
+    header, _ = wire.split(snapshot)
+    fitted = _fit_states(wire.read_header(header), labels or {}, _SavedNames(snapshot, False))
+    for frame_fit, _ in fitted:
+        if frame_fit.error is not None:
+            raise frame_fit.error
+    if any(checked is None or not _moves_as_saved(checked) for _, checked in fitted):
+        return None
+    states = [_moved(checked) for _, checked in fitted if checked is not None]
+    return wire.with_header(snapshot, states, PY_MINOR)
+
+
+def _moves_as_saved(checked: CheckedFrame) -> bool:
+    """Whether a frame resumes at its checked site with its values as saved: unchanged, or
+    its saved locals checked from the header and its cells in the layout the code expects."""
+    if not checked.remapped:
+        return True
+    has_cells = bool(checked.info.original_code.co_cellvars)
+    return checked.state.saved is not None and (CELLS in checked.state.hidden) == has_cells
 
 
 def attachment_of(snapshot: bytes) -> Any:
@@ -291,8 +319,16 @@ def _mapping_refused(
 
 def _at_site(checked: CheckedFrame, values: dict[str, Any]) -> PendingFrame:
     """A frame as if it had paused at its checked call site in the code now loaded."""
+    return PendingFrame(
+        checked.info, checked.site, _moved(checked), fit_values(checked.info, values), False
+    )
+
+
+def _moved(checked: CheckedFrame) -> FrameState:
+    """A frame's header entry as if it had paused at its checked site in the code now
+    loaded."""
     info, site = checked.info, checked.site
-    state = replace(
+    return replace(
         checked.state,
         fingerprint=info.fingerprint,
         python=PY_MINOR,
@@ -300,4 +336,3 @@ def _at_site(checked: CheckedFrame, values: dict[str, Any]) -> PendingFrame:
         lineno=site.lineno,
         label=site.label,
     )
-    return PendingFrame(info, site, state, fit_values(info, values), False)

@@ -59,28 +59,41 @@ def saved_names(values: dict[str, Any], user_locals: frozenset[str]) -> tuple[st
 def encode(states: list[FrameState], python: tuple[int, int], attachment: Any) -> bytes:
     """Serialize frames (outermost first) and an attachment. Each state's `hidden` must be
     `hidden_names` of its values, and its `saved` `saved_names` of them."""
-    entries = [
-        header_entry(
-            state.module,
-            state.qualname,
-            state.fingerprint,
-            state.site,
-            state.lineno,
-            state.label,
-            state.hidden,
-            state.saved,
-            state.constructs,
-        )
-        for state in states
-    ]
+    entries = [_entry_of(state) for state in states]
     return encode_entries(entries, [state.values for state in states], python, attachment)
+
+
+def with_header(blob: bytes, states: list[FrameState], python: tuple[int, int]) -> bytes:
+    """`blob` with its header describing `states` (one per frame, in the same order) under
+    `python`, its payload kept as it is: nothing is unpickled or pickled."""
+    _, payload = split(blob)
+    header = _header(python, [_entry_of(state) for state in states])
+    return _PREFIX.pack(MAGIC, len(header), zlib.crc32(payload)) + header + bytes(payload)
+
+
+def _entry_of(state: FrameState) -> bytes:
+    return header_entry(
+        state.module,
+        state.qualname,
+        state.fingerprint,
+        state.site,
+        state.lineno,
+        state.label,
+        state.hidden,
+        state.saved,
+        state.constructs,
+    )
+
+
+def _header(python: tuple[int, int], entries: list[bytes]) -> bytes:
+    return b"".join([b"[", _python_json(python), b",[", b",".join(entries), b"]]"])
 
 
 def encode_entries(
     entries: list[bytes], values: list[dict[str, Any]], python: tuple[int, int], attachment: Any
 ) -> bytes:
     """Serialize frames given as their `header_entry` and their values, and an attachment."""
-    header = b"".join([b"[", _python_json(python), b",[", b",".join(entries), b"]]"])
+    header = _header(python, entries)
     payload = pickling.dump_snapshot(tuple(values), attachment)
     return _PREFIX.pack(MAGIC, len(header), zlib.crc32(payload)) + header + payload
 

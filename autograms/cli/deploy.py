@@ -50,7 +50,11 @@ Sessions not upgraded stay as they are, for the old code to continue.
 
 signed sessions: with a session key (the config's session_key or AUTOGRAMS_SESSION_KEY) a
 session that is unsigned or altered is refused, and a signed one is also unpickled, so a
-saved value whose class the new code removed is found. Without a key nothing is unpickled.
+saved value whose class the new code removed is found. Without a key nothing is unpickled:
+a mapping that must read an unsigned session's values (it leaves frames inside the label)
+refuses it, and --restart restarts it from its log (its messages kept, its per-session
+globals back to their defaults). --trust-unsigned unpickles such sessions instead: use it
+only when every session in the store or folder comes from you.
 
 exit status: 0 when no session is refused (after upgrade: none is left refused); 1 when some
 are; 2 for an unknown bot, a bot file that does not import, a bad --config, --map or store
@@ -115,6 +119,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--restart", action="store_true", help="restart refused sessions no --map resumes"
         )
+        sub.add_argument(
+            "--trust-unsigned",
+            action="store_true",
+            help="unpickle sessions no signature covers when a mapping or restart needs them",
+        )
         sub.add_argument("--config", metavar="FILE", help="JSON object of AutogramConfig fields")
         sub.add_argument("--json", action="store_true", help="write the report as JSON")
 
@@ -137,14 +146,15 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     bot = _import_bot(source)
     autogram = Autogram(bot.chatbot, config, test_mode=True)
     act = check_sessions if args.action == "check" else upgrade_sessions
+    plan = {"labels": labels, "restart": args.restart, "trust_unsigned": args.trust_unsigned}
     if args.folder is not None:
         if not os.path.isdir(args.folder):
             raise CliError(f"no folder of session files at {args.folder!r}")
         where = args.folder
-        result = act(autogram, folder=args.folder, labels=labels, restart=args.restart)
+        result = act(autogram, folder=args.folder, **plan)
     else:
         where = hide_password(args.store)
-        result = _on_store(act, autogram, args.store, labels, args.restart)
+        result = _on_store(act, autogram, args.store, plan)
     if args.json:
         json.dump(to_json(result), out, indent=2)
         out.write("\n")
@@ -164,9 +174,7 @@ def _import_bot(source: BotSource) -> Bot:
         raise CliError(f"cannot import {source.argument}: {type(exc).__name__}: {exc}") from exc
 
 
-def _on_store(
-    act: Any, autogram: Autogram, url: str, labels: dict[str, str], restart: bool
-) -> DeployReport:
+def _on_store(act: Any, autogram: Autogram, url: str, plan: dict[str, Any]) -> DeployReport:
     try:
         if url.partition(":")[0].lower() == "sqlite" and not os.path.isfile(sqlite_path(url)):
             raise CliError(f"no SQLite store at {sqlite_path(url)!r}")
@@ -174,7 +182,7 @@ def _on_store(
     except StoreError as exc:
         raise CliError(f"cannot open the store: {exc}") from exc
     try:
-        return act(autogram, store=store, labels=labels, restart=restart)
+        return act(autogram, store=store, **plan)
     finally:
         store.close()
 

@@ -4,6 +4,7 @@ format, program, damage) is refused naming why, before anything is unpickled."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import sqlite3
 import sys
@@ -136,3 +137,67 @@ def test_the_sessions_to_check_are_named_once(tmp_path: Path, store_url_of) -> N
             upgrade_sessions(autogram, store=store, folder=tmp_path)
     finally:
         store.close()
+
+
+NESTED = """
+from autograms import autograms_function
+from autograms.functional import reply
+
+
+@autograms_function()
+def ask():
+    return reply("inner question")
+
+
+@autograms_function()
+def chatbot():
+    a = reply("one", ADDRESS="one")
+    b = ask()
+    return reply(a + b, ADDRESS="last")
+"""
+
+
+def _nested_bot(folder: Path, source: str) -> Autogram:
+    """An Autogram on `source`, (re)written and imported as module deploy_nested_bot."""
+    (folder / "deploy_nested_bot.py").write_text(source)
+    sys.modules.pop("deploy_nested_bot", None)
+    importlib.invalidate_caches()
+    return Autogram(importlib.import_module("deploy_nested_bot").chatbot, test_mode=True)
+
+
+@pytest.mark.parametrize("where", ["folder", "store"])
+def test_a_mapping_that_leaves_frames_unpickles_an_unsigned_session_only_when_trusted(
+    tmp_path: Path, monkeypatch, where: str
+) -> None:
+    monkeypatch.delenv("AUTOGRAMS_SESSION_KEY", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    old = _nested_bot(tmp_path, NESTED)
+    _, memory = old.reply()
+    _, memory = old.reply("x", memory_object=memory)  # paused in ask()
+    places = {"folder": {"folder": tmp_path / "s"}, "store": {}}
+    if where == "folder":
+        (tmp_path / "s").mkdir()
+        old.save(tmp_path / "s" / "t.session", memory)
+    else:
+        places["store"] = {"store": open_store(f"sqlite:///{tmp_path / 'db.sqlite'}")}
+        places["store"]["store"].create_session("t", None, old.serialize(memory), [])
+    try:
+        # the edit no longer calls ask(): the session is refused until mapped to a label of
+        # the caller, which leaves the frame of ask()
+        new = _nested_bot(tmp_path, NESTED.replace("    b = ask()\n", '    b = "!"\n'))
+        plan = {"labels": {"chatbot": "last"}, **places[where]}
+        refused = check_sessions(new, **plan).sessions[0]
+        assert (refused.verdict, refused.reason) == (Verdict.REFUSED, "untrusted")
+        assert upgrade_sessions(new, **plan).sessions[0].verdict is Verdict.REFUSED
+        assert check_sessions(new, **plan, trust_unsigned=True).sessions[0].verdict is (
+            Verdict.MAPPED
+        )
+        done = upgrade_sessions(new, **plan, trust_unsigned=True).sessions[0]
+        assert done.verdict is Verdict.MAPPED
+        report = check_sessions(new, **places[where]).sessions[0]
+        assert report.verdict is Verdict.RESUMES and report.frame.label == "last"
+    finally:
+        for place in places.values():
+            if "store" in place:
+                place["store"].close()
+        sys.modules.pop("deploy_nested_bot", None)

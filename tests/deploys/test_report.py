@@ -179,13 +179,15 @@ def test_an_edited_caller_refuses_sessions_paused_in_its_unlabelled_calls_until_
     original = (EXAMPLES / "recruiter.py").read_text()
     assert decided["in_salary"]["line"] == _line(original, "outcome = discuss_salary()")
     # mapped to the outcome reply (resumed after it, in the closing loop): the frames inside
-    # are left
-    decided = _check(caller_edited, tmp_path, "--map=chatbot=outcome")
+    # are left, which unpickles the session: refused unless unsigned sessions are trusted
+    untrusted = _check(caller_edited, tmp_path, "--map=chatbot=outcome")["in_salary"]
+    assert untrusted["verdict"] == "refused" and "--trust-unsigned" in untrusted["message"]
+    decided = _check(caller_edited, tmp_path, "--map=chatbot=outcome", "--trust-unsigned")
     assert _summary(decided)["in_salary"] == ("mapped", "chatbot", "outcome", None)
     assert [frame["fit"] for frame in decided["in_salary"]["frames"]] == ["relabelled", "dropped"]
     upgrade = new_code(
         caller_edited, tmp_path, "cli", "sessions", "upgrade", "recruiter", "--folder",
-        str(tmp_path / "s"), "--map=chatbot=outcome",
+        str(tmp_path / "s"), "--map=chatbot=outcome", "--trust-unsigned",
     )  # fmt: skip
     assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
     request = {"folder": str(tmp_path / "s"), "session": "in_salary.session", "message": "bye"}

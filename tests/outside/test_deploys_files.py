@@ -191,12 +191,6 @@ def test_check_without_a_key_unpickles_nothing(evil):
         pytest.param({"labels": {"chatbot": "one"}}, id="map"),
     ],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="upgrade_sessions (and `autograms sessions upgrade --restart/--map`) without a key "
-    "unpickles unsigned sessions, running their code; README: nothing is unpickled unless a "
-    "signature covers it",
-)
 def test_upgrade_without_a_key_unpickles_nothing(evil, choice):
     marker, folder, new = evil
     upgrade_sessions(new, folder=str(folder), **choice)

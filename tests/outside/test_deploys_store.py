@@ -103,12 +103,6 @@ def test_a_row_edited_in_the_database_is_refused_as_tampered(bot, store_of_three
     assert checks[ids[2]].verdict == Verdict.RESUMES
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="upgrade_sessions(restart=True) leaves a session whose saved value's class was "
-    "removed refused ('unreadable'): it cannot be restarted though its history (the log) is "
-    "intact, so the documented choices leave only 'keep for the old code'",
-)
 def test_restart_restarts_a_session_whose_saved_class_was_removed(bot, store_of_three):
     url, ids = store_of_three
     new = bot(NEW, key=KEY)

@@ -126,19 +126,28 @@ def relabel(
 
 def relabel_header(snapshot: bytes, labels: Mapping[str, str] | None = None) -> bytes | None:
     """What `relabel` then `store` give, without unpickling anything: `snapshot` with only
-    its header rewritten. None when that is not enough -- a frame is dropped (its values and
-    its caller's state must go), or a frame that moves has a header that does not name its
-    saved locals, or holds its cells in another layout than the code now loaded (its values
-    must be checked or laid out again): then `relabel` it. Raises the first refusal's
-    SnapshotMismatchError."""
+    its header rewritten. A frame whose values must be checked or laid out again (its header
+    does not name its saved locals, or its cells are in another layout) is left to a remap
+    at its new label when loaded. None when that is not enough -- a frame is dropped (its
+    values and its caller's state must go), or such a frame comes from another Python or
+    unchanged code: then `relabel` it. Raises the first refusal's SnapshotMismatchError."""
     header, _ = wire.split(snapshot)
     fitted = _fit_states(wire.read_header(header), labels or {}, _SavedNames(snapshot, False))
     for frame_fit, _ in fitted:
         if frame_fit.error is not None:
             raise frame_fit.error
-    if any(checked is None or not _moves_as_saved(checked) for _, checked in fitted):
-        return None
-    states = [_moved(checked) for _, checked in fitted if checked is not None]
+    states = []
+    for _, checked in fitted:
+        if checked is None:
+            return None
+        if _moves_as_saved(checked):
+            states.append(_moved(checked))
+        elif checked.state.python == PY_MINOR and checked.state.fingerprint != (
+            checked.info.fingerprint
+        ):
+            states.append(_labelled(checked))
+        else:
+            return None
     return wire.with_header(snapshot, states, PY_MINOR)
 
 
@@ -149,6 +158,13 @@ def _moves_as_saved(checked: CheckedFrame) -> bool:
         return True
     has_cells = bool(checked.info.original_code.co_cellvars)
     return checked.state.saved is not None and (CELLS in checked.state.hidden) == has_cells
+
+
+def _labelled(checked: CheckedFrame) -> FrameState:
+    """A frame's header entry at the label of its checked site, its code still the one it
+    paused in: a load remaps it there, checking (and laying out) its values once read."""
+    site = checked.site
+    return replace(checked.state, site=site.index, lineno=site.lineno, label=site.label)
 
 
 def attachment_of(snapshot: bytes) -> Any:

@@ -135,7 +135,10 @@ def test_sessions_of_every_committed_format_are_mapped_and_continue(
     status, report = _check("cli", folder, tmp_path, "upgrade", **plan)
     assert status == 0 and set(verdicts(report).values()) == {"mapped"}
     status, report = _check("cli", folder, tmp_path, "check")
-    assert status == 0 and set(verdicts(report).values()) == {"resumes"}
+    # a header before format 3 does not name the saved locals: the upgrade leaves the frame at
+    # its new label, remapped (and its values checked) when its next turn reads them
+    expected = "remapped" if data.parent.name in ("0.1.0", "0.6.1") else "resumes"
+    assert status == 0 and set(verdicts(report).values()) == {expected}
     for saved in ("fibonacci-plain.session", "fibonacci-signed.session"):
         continued = _turn(folder, tmp_path, saved, entry["next"])
         assert continued["reply"] == entry["expected_reply"]

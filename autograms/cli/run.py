@@ -141,7 +141,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-save", action="store_true", help="save nothing (without --session)")
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds_argument,
         metavar="SECONDS",
         help="seconds one model request may take (default: 30; 120 for a local model)",
     )
@@ -179,7 +179,8 @@ def _add_autograms_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _seconds(text: str) -> float:
+def seconds_argument(text: str) -> float:
+    """A ``--timeout`` value: a number of seconds above 0."""
     try:
         value = float(text)
     except ValueError:

@@ -31,7 +31,7 @@ from ..config import AutogramConfig
 from ..models import ChatModel
 from ._bots import Bot, import_bot, require_bot
 from ._common import CliError, bot_failed, make_config, read_config_file, report
-from .run import check_gguf, local_model, needs_local_model, read_api_key
+from .run import check_gguf, local_model, needs_local_model, read_api_key, seconds_argument
 
 #: the configuration and model of a local model server this command started
 LocalModel = tuple[AutogramConfig, ChatModel]
@@ -62,7 +62,8 @@ model: as for autograms run. --test-mode uses an offline scripted model; --gguf 
 that model file on the local server; otherwise an OpenAI key (OPENAI_API_KEY, --api-key-file
 or the config) or --base-url selects that endpoint. With neither, the embedded local model
 (SmolLM2-135M, a toy) and local embeddings are started on 127.0.0.1 for all workers, and
-stopped with the server.
+stopped with the server. A model request may take --timeout seconds (default: the config's
+request_timeout; 120 on the local model).
 
 exit status: 0 after a clean shutdown (SIGTERM, Ctrl-C); 1 when the bot fails to import, the
 local model does not start or the server fails; 2 for a usage error (unknown bot, bad
@@ -150,6 +151,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve this GGUF model file on the local server instead of the embedded one",
     )
     parser.add_argument("--config", metavar="FILE", help="JSON object of AutogramConfig fields")
+    parser.add_argument(
+        "--timeout",
+        type=seconds_argument,
+        metavar="SECONDS",
+        help="seconds one model request may take (default: the config's; 120 for a local model)",
+    )
     parser.add_argument(
         "--seed", type=int, metavar="N", help="seed of the test-mode model's answers"
     )
@@ -241,6 +248,7 @@ def config_from_arguments(args: argparse.Namespace) -> AutogramConfig:
         chatbot_path=args.model,
         base_url=args.base_url,
         api_key=read_api_key(args.api_key_file) if args.api_key_file else None,
+        request_timeout=args.timeout,
     )
 
 
@@ -279,7 +287,9 @@ def _local_model(config: AutogramConfig, args: argparse.Namespace) -> Iterator[L
     if args.gguf is None and not needs_local_model(config, args.test_mode):
         yield None
         return
-    with local_model(config, gguf=args.gguf, model_name=args.model) as started:
+    with local_model(
+        config, gguf=args.gguf, model_name=args.model, timeout=args.timeout
+    ) as started:
         yield started
 
 

@@ -246,3 +246,18 @@ def test_a_model_that_is_down_gives_503_with_retry_after_and_records_nothing(tmp
         assert HTTP.get(f"{service.base_url}/sessions/{session}").json()["version"] == 1
     finally:
         service.stop()
+
+
+def test_the_timeout_flag_bounds_each_model_request(tmp_path):
+    late = start_model(first_token_delay=3)  # the config allows 20 s
+    service = ServeProcess(tmp_path, "--timeout", "0.5", config=model_config(late)).start()
+    try:
+        session = f"t-{uuid.uuid4().hex}"
+        ask(service, session, "hi")
+        with pytest.raises(openai.InternalServerError) as info:
+            ask(service, session, "hi", WELCOME, "are you there?")
+        assert info.value.body["code"] == "model_unavailable"
+        assert "timed out after 0.5 s" in service.log
+    finally:
+        service.stop()
+        late.stop()

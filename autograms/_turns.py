@@ -15,7 +15,6 @@ from typing import Any
 from . import _frames
 from ._control import ExitPayload, ReplyPayload
 from ._errors import ConversationError
-from ._globals import route_plain_helpers
 from .memory import MemoryObject
 from .models.records import ChatModel
 from .session import program_name
@@ -68,7 +67,6 @@ def run_turn(
     """Start `root` (with `args`/`kwargs`) or continue the paused program, after recording
     the user's `message` (None: none this turn; the paused call then returns the last one)."""
     kwargs = kwargs or {}
-    route_plain_helpers()
     with memory.turn(model, supervisor_mode=supervisor_mode, driven=True) as turn:
         work = turn.memory
         if message is not None:

@@ -45,7 +45,7 @@ from ._context import (
     set_memory,
 )
 from ._errors import ConversationError
-from ._globals import get_persistent_globals, set_persistent_globals
+from ._globals import get_persistent_globals, route_plain_helpers, set_persistent_globals
 from ._log import (
     ConversationLog,
     Entry,
@@ -311,6 +311,9 @@ class SerializableMemory:
         this memory's; if it raises, this memory is left exactly as it was. `driven`: the
         block runs the program under the engine (its decorated calls open their conversation
         levels lazily, see ``_scopes``)."""
+        # plain helpers see the session's persistent globals on every way into a turn
+        # (Autogram.reply, use_memory, calling the root inside use_memory, test harnesses)
+        route_plain_helpers()
         if self._stands_for is not None:
             owner = self._stands_for
             with owner.turn(model, supervisor_mode=supervisor_mode, driven=driven) as turn:
@@ -815,6 +818,7 @@ def _current_memory_or_fail() -> MemoryObject:
 def use_memory(memory: SerializableMemory | None = None) -> Iterator[SerializableMemory]:
     """Make `memory` (a new one if None) current inside the block."""
     memory = memory if memory is not None else MemoryObject()
+    route_plain_helpers()
     token = set_memory(memory)
     try:
         yield memory

@@ -104,3 +104,39 @@ def echo_chatbot(user_reply):
 def test_autograms_chatbot_receives_each_new_user_reply() -> None:
     run = converse(Autogram(echo_chatbot, test_mode=True), ["hi", "there"])
     assert run.replies == ["you said ''", "you said 'hi'", "you said 'there'"]
+
+
+HELPER_BOT = """
+from autograms import autograms_function
+from autograms.functional import reply
+from autograms.memory import set_persistent_globals
+
+with set_persistent_globals():
+    count = 0
+
+
+def bump():
+    global count
+    count += 1
+
+
+@autograms_function()
+def chatbot():
+    bump()
+    reply(f"count {count}")
+"""
+
+
+def test_plain_helpers_write_the_sessions_globals_when_the_root_is_called_in_use_memory(
+    tmp_path: Path,
+) -> None:
+    # a module no earlier turn has seen: its helpers are routed by this first way in
+    from autograms import load_autogram
+
+    (tmp_path / "helper_globals_bot.py").write_text(HELPER_BOT)
+    root, _ = load_autogram(tmp_path / "helper_globals_bot.py")
+    memory = Autogram(root, test_mode=True).init_memory()
+    with use_memory(memory):
+        root()
+    assert memory.extract_full_conv_history()[-1]["content"] == "count 1"
+    assert root.__globals__["count"] == 0  # the module's own value is never the session's

@@ -153,6 +153,11 @@ def _lifespan(
             yield
             service.drain.start()
             await service.in_flight.wait(service.settings.drain_seconds)
+            # turns still running will not finish here: their sessions need not wait out
+            # the lease before a retry runs them on another worker
+            abandoned = service.runner.abandon_running()
+            if abandoned:
+                logger.info("left the queue for %d unfinished turn(s)", abandoned)
         if owns_store:
             service.store.close()
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -86,6 +87,9 @@ class TurnRunner:
         self.lease_seconds = lease_seconds
         self.wait_seconds = wait_seconds
         self._leases = LeaseKeeper(store, lease_seconds) if renew_lease else None
+        #: tickets of the turns whose programs run now in this process
+        self._running: set[int] = set()
+        self._running_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<TurnRunner {self.store.url} policy={self.policy}>"
@@ -224,9 +228,28 @@ class TurnRunner:
             reply, memory = self.autogram.reply(user_text, memory_object=memory)
         return reply, self.autogram.serialize(memory, include_log=False), memory.last_turn_log
 
-    def _holding(self, ticket: int) -> contextlib.AbstractContextManager[None]:
+    def abandon_running(self) -> int:
+        """Leave the queue for every turn whose program is still running in this process, and
+        return how many: at shutdown, when they will not finish, the sessions' next messages
+        go ahead at once instead of after the lease. A turn that still gets to its commit is
+        checked by version as always."""
+        with self._running_lock:
+            tickets, self._running = self._running, set()
+        for ticket in tickets:
+            self._leave(ticket)
+        return len(tickets)
+
+    @contextlib.contextmanager
+    def _holding(self, ticket: int) -> Iterator[None]:
         """The ticket's lease renewed for the length of the block (unless told not to)."""
-        return contextlib.nullcontext() if self._leases is None else self._leases.holding(ticket)
+        with self._running_lock:
+            self._running.add(ticket)
+        try:
+            with contextlib.nullcontext() if self._leases is None else self._leases.holding(ticket):
+                yield
+        finally:
+            with self._running_lock:
+                self._running.discard(ticket)
 
     def _leave(self, ticket: int) -> None:
         """Leave the queue; if the store cannot be reached, the lease ends the ticket."""

@@ -17,7 +17,7 @@ from . import integrity
 from .base import Store
 from .errors import SessionExistsError, SessionNotFoundError, StoredSessionError
 from .inputs import check_id
-from .records import SessionRecord, SessionView, WaitPoint
+from .records import SessionRecord, SessionView, TokenUsage, WaitPoint
 from .runner import restore, verified_head
 
 
@@ -79,7 +79,7 @@ class Sessions:
             updated_at=record.updated_at,
             history=memory.extract_full_conv_history(),
             waiting=waiting,
-            usage=self.store.token_usage(session_id),
+            usage=self._usage(record),
         )
 
     def _refused_view(self, record: SessionRecord) -> SessionView:
@@ -87,7 +87,8 @@ class Sessions:
         code): its history from the log, where it waits from the snapshot's header (nothing
         is unpickled)."""
         envelope = session.decode(record.blob, key=self._key())
-        history = conversation_history(self._checked_log(record))
+        entries = self._checked_log(record)
+        history = conversation_history(entries)
         waiting = [
             WaitPoint(f"{frame.module}.{frame.qualname}", frame.lineno, frame.label)
             for frame in session.paused_frames(envelope.snapshot)
@@ -100,7 +101,7 @@ class Sessions:
             updated_at=record.updated_at,
             history=history,
             waiting=waiting,
-            usage=self.store.token_usage(record.id),
+            usage=TokenUsage.of(entries),
         )
 
     def log(self, session_id: str, *, owner: str | None = None) -> list[dict[str, Any]]:
@@ -108,6 +109,13 @@ class Sessions:
         record = self.record(session_id, owner=owner)
         integrity.check_seal(self._key(), record)
         return self._checked_log(record)
+
+    def _usage(self, record: SessionRecord) -> TokenUsage:
+        """The session's token usage: summed by the database, or in a signed store from the
+        log checked against its seal (the token columns are not sealed)."""
+        if self._key() is None:
+            return self.store.token_usage(record.id)
+        return TokenUsage.of(self._checked_log(record))
 
     def _checked_log(self, record: SessionRecord) -> list[dict[str, Any]]:
         """The log of `record` (whose seal was checked), refused if it was edited."""

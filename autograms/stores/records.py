@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,16 @@ class TokenUsage:
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+    @classmethod
+    def of(cls, entries: list[dict[str, Any]]) -> TokenUsage:
+        """The model calls among log `entries`, and their tokens."""
+        calls = [entry for entry in entries if entry.get("entry_type") == "model"]
+        return cls(
+            len(calls),
+            sum(entry.get("prompt_tokens") or 0 for entry in calls),
+            sum(entry.get("completion_tokens") or 0 for entry in calls),
+        )
 
 
 @dataclass(frozen=True, slots=True)

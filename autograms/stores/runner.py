@@ -218,7 +218,7 @@ class TurnRunner:
         except BaseException:
             self._leave(ticket)
             raise
-        return TurnResult(session.id, reply, turn.version, usage=_usage(entries))
+        return TurnResult(session.id, reply, turn.version, usage=TokenUsage.of(entries))
 
     def _run(
         self, session: SessionRecord, user_text: str, reply_stream: ReplyStream | None
@@ -296,16 +296,6 @@ def _naming(session_id: str) -> Iterator[None]:
 def _streaming_to(reply_stream: ReplyStream | None) -> contextlib.AbstractContextManager[None]:
     """The turn's reply handed to `reply_stream` while it is written; nothing when None."""
     return contextlib.nullcontext() if reply_stream is None else streaming_replies(reply_stream)
-
-
-def _usage(entries: list[dict[str, Any]]) -> TokenUsage:
-    """The model calls among a turn's log entries, and their tokens."""
-    calls = [entry for entry in entries if entry["entry_type"] == "model"]
-    return TokenUsage(
-        len(calls),
-        sum(entry.get("prompt_tokens") or 0 for entry in calls),
-        sum(entry.get("completion_tokens") or 0 for entry in calls),
-    )
 
 
 def _check_same_message(done: TurnRecord, user_text: str) -> None:

@@ -136,6 +136,11 @@ def test_a_signed_store_refuses_old_rows_until_migrate_seals_them(v1_url) -> Non
         assert TurnRunner(signed, store).run_turn("chain-1", "next", "k2").version == 3
         history = Sessions(signed, store).get("chain-1").history
         assert [m["content"] for m in history][-2] == "next"
+        # the token counts come from the sealed log, not from the (unsealed) columns
+        thinker = Sessions(bot(bots.thinker, key=KEY), store)
+        usage = thinker.get("thinker-1").usage
+        execute_sql(v1_url, "UPDATE autograms_log SET prompt_tokens = 999999")
+        assert thinker.get("thinker-1").usage == usage and usage.calls == 1
         # the sealed log is now checked
         execute_sql(v1_url, "UPDATE autograms_log SET entry = replace(entry, 'hi', 'HA')")
         with pytest.raises(StoredSessionError) as info:

@@ -119,17 +119,19 @@ def _follow(where: tuple) -> Any:
 
 
 def _step(target: Any, step: tuple) -> Any:
+    """The object one `step` (see `_steps_from`) from `target`, or `_MISSING`; runs no code of
+    the program's (no ``__getitem__``, ``__getattr__`` or property of its own)."""
     kind, key = step
     try:
-        if kind == "item":
-            return target[key] if type(target) in (dict, list, tuple) else _MISSING
+        if kind == "item" and type(target) in (dict, list, tuple):
+            return target[key]
         if kind == "attr":
             return object.__getattribute__(target, "__dict__").get(key, _MISSING)
-        if kind == "default":
+        if kind == "default" and type(target) is types.FunctionType:
             return target.__defaults__[key]
-        if kind == "kwdefault":
+        if kind == "kwdefault" and type(target) is types.FunctionType:
             return target.__kwdefaults__[key]
-        if kind == "func":
+        if kind == "func" and type(target) in (staticmethod, classmethod):
             return target.__func__
     except (LookupError, AttributeError, TypeError):
         pass

@@ -10,7 +10,7 @@ function's default, ...)                  (module_objects.py: where exactly)
 cells, nested functions, lambdas,         their contents, code (by where it is) and closure,
 bound methods, code objects               so closures stay shared (closures.py)
 modules                                   by name
-dict / set / OrderedDict iterators,        with the dict or set they run over, so the loop
+dict / set / OrderedDict iterators,       with the dict or set they run over, so the loop
 dict views                                sees the program's changes (live_iterators.py)
 exceptions                                with cause, context, notes and a rebuilt traceback
                                           (saved_exceptions.py)

@@ -1,9 +1,10 @@
-"""A bot running a loop generated from a seed (its first message): a dict, set or list, an
-iterator over it (items, keys, values, reversed, enumerate, zip, a view), and at each step a
+"""A bot running a loop generated from a seed (its first message): a dict, OrderedDict, set or
+list, an iterator over it (items, keys, values, reversed, enumerate, zip, a view), and at each step a
 few actions among pausing and changing the container. Plain Python decides what the loop
 sees; the resumed runs must agree (test_values.py)."""
 
 import random
+from collections import OrderedDict
 
 from autograms import autograms_function
 from autograms.functional import reply
@@ -11,8 +12,10 @@ from autograms.functional import reply
 MAX_PAUSES = 14
 STEPS = 8
 KINDS = ("items", "keys", "values", "reversed", "view", "enumerate", "zip", "set", "list")
+ORDERED = ("od_items", "od_keys", "od_values", "od_reversed", "od_view")
 ACTIONS = {
     "dict": ("pause", "pause", "set", "add", "delete_last", "delete_first", "swap", "clear"),
+    "ordered": ("pause", "pause", "set", "add", "delete_last", "swap", "clear", "move"),
     # set layouts are not kept by a copy: only changes of size, which stop the loop
     "set": ("pause", "pause", "add", "discard"),
     "list": ("pause", "pause", "append", "pop", "insert", "setitem"),
@@ -20,12 +23,14 @@ ACTIONS = {
 
 
 def family(kind):
+    if kind.startswith("od_"):
+        return "ordered"
     return kind if kind in ("set", "list") else "dict"
 
 
 def make_plan(seed):
     rng = random.Random(seed)
-    kind = rng.choice(KINDS)
+    kind = rng.choice(KINDS + ORDERED)
     actions = ACTIONS[family(kind)]
     steps = [
         ["pause"] * (rng.random() < 0.7) + [rng.choice(actions) for _ in range(rng.randint(0, 2))]
@@ -39,6 +44,8 @@ def describe(seed):
 
 
 def make_container(kind, size):
+    if family(kind) == "ordered":
+        return OrderedDict((f"k{number}", number) for number in range(size))
     if family(kind) == "dict":
         return {f"k{number}": number for number in range(size)}
     if kind == "set":
@@ -47,6 +54,7 @@ def make_container(kind, size):
 
 
 def iterate(kind, container):
+    kind = kind.removeprefix("od_")
     if kind == "items":
         return iter(container.items())
     if kind == "values":
@@ -62,22 +70,28 @@ def iterate(kind, container):
     return iter(container)
 
 
+def change_mapping(action, container, counter):
+    keys = list(container)
+    if action == "set" and keys:
+        container[keys[0]] = counter
+    elif action == "add":
+        container[f"n{counter}"] = counter
+    elif action == "delete_last" and keys:
+        del container[keys[-1]]
+    elif action == "delete_first" and keys:
+        del container[keys[0]]
+    elif action == "swap" and keys:
+        del container[keys[-1]]
+        container[f"s{counter}"] = counter
+    elif action == "clear":
+        container.clear()
+    elif action == "move" and keys:
+        container.move_to_end(keys[0])
+
+
 def change(kind, action, container, counter):
-    if family(kind) == "dict":
-        keys = list(container)
-        if action == "set" and keys:
-            container[keys[0]] = counter
-        elif action == "add":
-            container[f"n{counter}"] = counter
-        elif action == "delete_last" and keys:
-            del container[keys[-1]]
-        elif action == "delete_first" and keys:
-            del container[keys[0]]
-        elif action == "swap" and keys:
-            del container[keys[-1]]
-            container[f"s{counter}"] = counter
-        elif action == "clear":
-            container.clear()
+    if family(kind) in ("dict", "ordered"):
+        change_mapping(action, container, counter)
     elif kind == "set":
         if action == "add":
             container.add(100 + counter)
@@ -94,6 +108,8 @@ def change(kind, action, container, counter):
 
 
 def show(container):
+    if isinstance(container, OrderedDict):
+        return dict(container)  # its repr differs between Pythons
     return sorted(container) if isinstance(container, set) else container
 
 

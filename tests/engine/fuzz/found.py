@@ -123,21 +123,24 @@ def cases() -> list[FoundCase]:
     return [load(path) for path in sorted(FOLDER.glob("*.py")) if not path.name.startswith("_")]
 
 
-#: idioms a pause or a call shows in the text only (`idioms.pause`, `functions`), by the
-#: support names they use
+#: idioms a pause or a call shows in the text only (`idioms.pause`, `functions`): the calls
+#: they write
 _MARKERS = {
-    "plain-helper": ("ask_clean", "ask_twice"),
-    "mutable-default": ("collect",),
-    "indirect-call": ("Asker", "FACTORIES", "functools.partial", '["go"]'),
-    "ordered-dict": ("OrderedDict",),
+    "plain-helper": re.compile(r"(?<![\w.])(ask_clean|ask_twice)\("),
+    "mutable-default": re.compile(r"(?<![\w.])collect\("),
+    "indirect-call": re.compile(r"(?<![\w.])(Asker|FACTORIES|functools\.partial)\b|\[\"go\"\]\("),
+    "ordered-dict": re.compile(r"(?<![\w.])OrderedDict\("),
 }
 
 
 def program_tags(program: Program) -> set[str]:
     """The program's tags, with the idioms its text shows."""
     tags = set(all_tags(program))
+    if "refused_reply(" not in render(program, REFERENCE):
+        # the minimizer took the refused pause out: the program's own tags no longer hold
+        tags -= {tag for tag in tags if tag == "refusal" or tag.startswith("refuse-")}
     text = render(program, ENGINE)
-    tags.update(tag for tag, names in _MARKERS.items() if any(name in text for name in names))
+    tags.update(tag for tag, pattern in _MARKERS.items() if pattern.search(text))
     return tags
 
 

@@ -75,6 +75,8 @@ def _initial_locals(builder: Builder) -> tuple[list[Node], dict[str, str]]:
         ("items0", "list", 'items0 = ["a", "b"]'),
         ("d0", "dict", 'd0 = {"a": 1, "b": 2}'),
     ]
+    if builder.chance(builder.odds("ordered-dict", 0.1)):
+        options[-1] = ("d0", "dict", "d0 = OrderedDict(a=1, b=2)")
     chosen = [option for option in options if builder.chance(0.6)]
     return [Stmt(text) for _, _, text in chosen], {name: kind for name, kind, _ in chosen}
 

@@ -27,7 +27,7 @@ _REACHED = [("TABLE", 'TABLE["row"]'), ("Registry", "Registry.items"), ("BOT", "
 def observation(name: str, kind: str) -> str | None:
     """An expression showing local `name` of an idiom's `kind`, or None for other kinds."""
     shown = {
-        "proxy": f"(type({name}).__name__, {name}.tag)",
+        "proxy": f"(type({name}).__name__, {name}.name)",
         "finalize": f"{name}.alive",
         "delegate": f'({name}.count("a"), len({name}.target))',
         "io:str": f"{name}.readline()",
@@ -37,6 +37,17 @@ def observation(name: str, kind: str) -> str | None:
         "mod:BOT": f"({name} is BOT.seen, len({name}))",
     }
     return shown.get(kind)
+
+
+def _then_observed(ctx: Ctx, name: str, text: str) -> str:
+    """`text`, mostly followed by a print of a pause and then of local `name` (so the local
+    is looked at right after it crossed a pause)."""
+    if ctx.quiet or ctx.rng.random() < 0.3:
+        return text
+    from .expressions import pause as any_pause
+
+    shown = observation(name, ctx.vars[name])
+    return f'{text}\nprint("{ctx.builder.fresh("p")}", {any_pause(ctx)}, {shown})'
 
 
 def pause(ctx: Ctx, question: str) -> str | None:
@@ -97,23 +108,22 @@ def module_reached(ctx: Ctx) -> list[Node]:
     kind, expression = ctx.rng.choice(_REACHED)
     name = ctx.builder.fresh("m")
     ctx.vars[name] = f"mod:{kind}"
-    return [Stmt(f"{name} = {expression}", tags=("module-reached",))]
+    text = _then_observed(ctx, name, f"{name} = {expression}")
+    return [Stmt(text, tags=("module-reached",))]
 
 
-def weakref_local(ctx: Ctx) -> list[Node] | None:
+def weakref_local(ctx: Ctx) -> list[Node]:
     """A weakref.proxy or weakref.finalize of a local object: still one after a pause."""
-    objects = [name for name, kind in ctx.vars.items() if kind.startswith("obj:")]
-    objects = [name for name in objects if "." not in name and name != "self"]
-    if not objects:
-        return None
-    target, name = ctx.rng.choice(objects), ctx.builder.fresh("wr")
+    builder = ctx.builder
+    target, name = builder.fresh("obj"), builder.fresh("wr")
+    made = f'{target} = Tool("{builder.fresh("t")}")'
     if ctx.rng.random() < 0.5:
         ctx.vars[name] = "proxy"
-        text = f"{name} = weakref.proxy({target})"
+        text = f"{made}\n{name} = weakref.proxy({target})"
     else:
         ctx.vars[name] = "finalize"
-        text = f'{name} = weakref.finalize({target}, len, "")'
-    return [Stmt(text, tags=("weakref-local",))]
+        text = f'{made}\n{name} = weakref.finalize({target}, len, "")'
+    return [Stmt(_then_observed(ctx, name, text), tags=("weakref-local",))]
 
 
 def delegating_proxy(ctx: Ctx) -> list[Node]:
@@ -121,7 +131,8 @@ def delegating_proxy(ctx: Ctx) -> list[Node]:
     name = ctx.builder.fresh("dp")
     word = ctx.pick("str") or '"z"'
     ctx.vars[name] = "delegate"
-    return [Stmt(f'{name} = Delegate(["a", {word}])', tags=("delegating-proxy",))]
+    text = _then_observed(ctx, name, f'{name} = Delegate(["a", {word}])')
+    return [Stmt(text, tags=("delegating-proxy",))]
 
 
 def stringio(ctx: Ctx) -> list[Node]:
@@ -133,4 +144,4 @@ def stringio(ctx: Ctx) -> list[Node]:
     else:
         ctx.vars[name] = "io:bytes"
         text = f'{name} = io.BytesIO(b"xyz")\n{name}.read(1)'
-    return [Stmt(text, tags=("stringio",))]
+    return [Stmt(_then_observed(ctx, name, text), tags=("stringio",))]

@@ -22,9 +22,12 @@ SNIPPETS: list[tuple[str, str]] = [
         "kind",
         '''
 def kind(exc_type):
-    """An exception type's name; "signal" for the BaseExceptions jumps travel as."""
+    """An exception type's name ("ContinuationError" for any refusal); "signal" for the
+    BaseExceptions jumps travel as."""
     if exc_type is None or exc_type is type(None):
         return "-"
+    if any(cls.__name__ == "ContinuationError" for cls in exc_type.__mro__):
+        return "ContinuationError"
     return exc_type.__name__ if issubclass(exc_type, Exception) else "signal"
 ''',
     ),

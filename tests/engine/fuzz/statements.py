@@ -103,7 +103,7 @@ def _kinds(ctx: Ctx) -> list[tuple[float, Callable[[Ctx], list[Node] | None]]]:
             idioms.method_before_pause,
         ),
         (10 * odds("module-reached", 0.04), idioms.module_reached),
-        (20 * odds("weakref-local", 0.06), idioms.weakref_local),
+        (10 * odds("weakref-local", 0.04), idioms.weakref_local),
         (10 * odds("delegating-proxy", 0.04), idioms.delegating_proxy),
         (10 * odds("stringio", 0.04), idioms.stringio),
     ]

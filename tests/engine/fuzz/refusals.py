@@ -66,14 +66,13 @@ def refused_statement(ctx: Ctx) -> list[Node]:
         name, coroutine = fresh("s"), _coroutine(ctx)
         text = f"{name} = asyncio.run({coroutine}())"
     elif kind == "local-enum":
+        # one statement: a pause written between the class and the refused one would be
+        # refused already
         name, enum_class = fresh("s"), fresh("Mode")
-        node = Compound(
-            [Clause(f"class {enum_class}(enum.Enum):", [Stmt("A = 1")])],
-            tags=tags,
-            unwrappable=False,
+        text = (
+            f"class {enum_class}(enum.Enum):\n    A = 1\n\n\n"
+            f'{fresh("mode")} = {enum_class}.A\n{name} = __refused__reply("local enum")'
         )
-        text = f'{fresh("mode")} = {enum_class}.A\n{name} = __refused__reply("local enum")'
-        return [node, Stmt(text, tags), Stmt(show.format(name))]
     else:
         name, middle = fresh("s"), _middle(ctx)
         text = f"{name} = {middle}()"

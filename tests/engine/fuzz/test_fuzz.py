@@ -27,6 +27,8 @@ SEED = 10
 #: programs per test (one worker interpreter each), and tests
 CHUNK = 40
 CHUNKS = 6
+#: programs per test that may not end as plain Python (then they are not checked)
+MAX_UNCHECKED = 2
 #: every FRESH_EVERY-th program also runs with a fresh interpreter per turn
 FRESH_EVERY = 8
 #: constructs whose divergences are known (issue 10) and pinned in tests/engine/found/
@@ -56,8 +58,11 @@ def _check(indices: range, modes: list[str]) -> list[str]:
     with batch.Worker() as worker:
         results = worker.check(specs)
     problems = []
+    # A program plain Python does not finish in the oracle's step limit (deep recursion over
+    # a long text, say) is no test; a few may be, not many.
+    unchecked = [index for index, result in zip(indices, results, strict=True) if not result.valid]
+    assert len(unchecked) <= MAX_UNCHECKED, f"programs {unchecked} of seed {SEED} do not end"
     for index, result in zip(indices, results, strict=True):
-        assert result.valid, f"program {index} of seed {SEED} does not end as plain Python"
         for mode, how in result.divergences().items():
             problems.append(f"seed {SEED}, program {index}: {mode} diverges ({how})")
     return problems

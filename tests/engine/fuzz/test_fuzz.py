@@ -38,15 +38,9 @@ OPEN = frozenset(
         "plain-helper",  # the rest of an undecorated helper after its reply() is skipped
         "global-before-pause",  # a global loaded before a pausing call is read again
         "method-before-pause",  # a method looked up before a pausing argument, looked up again
-        "mutable-default",  # a mutable default is a copy after a pause
-        "module-reached",  # BOT.seen held in a local is a copy after a pause
-        "delegating-proxy",  # a __getattr__ proxy in a local: SessionCodeError next turn
         "wraps",  # a decorated functools.wraps wrapper: SessionCodeError next turn
         "goto-expression",  # GOTO to a labelled call inside an expression is refused
         "indirect-call",  # handlers[k](), Asker()(q), FACTORIES[k](q) refused as INDIRECT_CALL
-        "stringio",  # io.StringIO / io.BytesIO in a local refused as an OS resource
-        "weakref-local",  # weakref.proxy / weakref.finalize in a local: not one after a pause
-        "ordered-dict",  # an OrderedDict changed in size across a pause: no RuntimeError
     }
 )
 

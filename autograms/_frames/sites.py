@@ -5,7 +5,7 @@ must be pushed back exactly: for-loop iterators, a `with` statement's bound ``__
 exception an ``except`` body handles, and the operands of a partly evaluated expression such
 as ``base + child() * 2``. For each item the planner picks the cheapest sound recipe:
 
-* re-execute a load that gives the same object again (a constant, a global, a local not written
+* re-execute a load that gives the same object again (a constant, a local not written
   since, a global attribute chain, and the NULL/self pair of a method call, which can be
   neither saved nor copied);
 * re-enter an ``except`` body by pushing its exception with PUSH_EXC_INFO;
@@ -383,15 +383,19 @@ class _SitePlanner:
                     return kind
         return "a comprehension"
 
-    def _reload(self, slot: int, key: int) -> Recipe | None:
+    def _reload(self, slot: int, key: int, chain_base: bool = False) -> Recipe | None:
         origin = origin_of(self.flow, key)
         if origin is None or producer_output(origin) != 0:
             return None
         position = producer_position(origin)
         instr = self.flow.instrs[position]
         name = instr.name
-        if name == "LOAD_CONST" or (name == "LOAD_GLOBAL" and not is_pair_load(instr)):
+        if name == "LOAD_CONST":
             return Recipe(RecipeKind.REEXECUTE, slot, load=position)
+        if name == "LOAD_GLOBAL" and not is_pair_load(instr):
+            # A bare global is saved (the paused call may rebind it); only the base of a
+            # `module.attribute` chain is read again (see _global_attribute).
+            return Recipe(RecipeKind.REEXECUTE, slot, load=position) if chain_base else None
         if name in FAST_LOADS:
             self.site_specific = True
             if not self.flow.written_between(instr.arg, position, self.site):
@@ -406,7 +410,7 @@ class _SitePlanner:
         source = self.flow.stacks[position][-1]
         if len(source[0]) != 1:
             return None
-        inner = self._reload(slot, next(iter(source[0])))
+        inner = self._reload(slot, next(iter(source[0])), chain_base=True)
         if inner is None or not self._is_global_chain(inner):
             return None
         return Recipe(RecipeKind.REEXECUTE, slot, load=position, inputs=(inner,))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, NoReturn
 
-from . import callees, pickling, runtime, wire
+from . import callees, pickling, plain_code, runtime, wire
 from .errors import ContinuationError, PauseSignal, Reason, UnpicklableLocalError
 from .instrument import CELLS
 from .records import CallSite, RecipeKind
@@ -94,6 +94,7 @@ def program_frames(start: FrameType) -> list[PausedFrame]:
             continue
         if info is None:
             cut = cut or frame
+            _check_helper_returns(frame)
         elif cut is not None:
             raise _sandwich_error(cut, info)
         else:
@@ -137,6 +138,24 @@ def _check_plain_frame(frame: FrameType, chain: list) -> None:
             "instrumented function",
             "instrument the program's root function",
         )
+
+
+def _check_helper_returns(frame: FrameType) -> None:
+    """Refuse unless the uninstrumented `frame` returns what its paused call returns, with
+    no handler around that call: a resume continues after the call into `frame` (its caller
+    gets the resume value), so anything else `frame` would do after the call is lost."""
+    code = frame.f_code
+    if plain_code.returns_call_result(code, frame.f_lasti):
+        return
+    name = code.co_qualname
+    raise _frame_error(
+        frame,
+        Reason.HELPER_CONTINUES,
+        f"cannot pause in {name}: it is not instrumented, and it does more than return the "
+        "result of its pausing call (a resume would continue after the call into it, "
+        "skipping the rest of it)",
+        f"instrument {name} too (decorate it like the function that calls it)",
+    )
 
 
 def _sandwich_error(cut: FrameType, inner: FunctionInfo) -> ContinuationError:

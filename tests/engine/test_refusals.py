@@ -79,6 +79,12 @@ def line_of(text: str, function: str | None = None) -> int:
         ("sandwich", "return inner_instrumented()", Reason.NOT_INSTRUMENTED),
         ("through_property", "Pausing().value", Reason.NOT_A_CALL),
         ("through_operator", "Pausing() + 1", Reason.NOT_A_CALL),
+        ("helper_post_processes", "return ask(question).strip()", Reason.HELPER_CONTINUES),
+        (
+            "helper_pauses_in_a_try_after_resume",
+            "        return ask(question)",
+            Reason.HELPER_CONTINUES,
+        ),
     ],
 )
 def test_pause_is_refused_at_the_pause_naming_function_line_and_reason(

@@ -4,6 +4,8 @@ from tests.engine.harness import Case, checkpoint, resumable
 
 BASE = 100
 REGISTRY = []
+COUNTER = 0
+PREFIX = "p0"
 
 
 class Box:
@@ -125,7 +127,44 @@ def aliasing_kept():
     return view["list"] is shared, view
 
 
+@resumable
+def rebind_and_pause():
+    global COUNTER, PREFIX
+    COUNTER += 1
+    PREFIX = "p1"
+    return checkpoint("rebind")
+
+
+@resumable
+def globals_read_before_a_pausing_call():
+    # the value plain Python already loaded, not the global's value at the resume
+    global COUNTER, PREFIX
+    COUNTER, PREFIX = 0, "p0"
+    first = [COUNTER, PREFIX, rebind_and_pause()]
+    PREFIX = "q"
+    second = (PREFIX, (PREFIX := "walrus"), checkpoint("walrus"))
+    return first, second
+
+
+def plain_helper(question):
+    return checkpoint(question)
+
+
+def plain_helper_keeping_the_answer(question):
+    answer = checkpoint(question)
+    return answer
+
+
+@resumable
+def through_plain_helpers_returning_the_answer():
+    return plain_helper("plain") + "|" + plain_helper_keeping_the_answer("kept")
+
+
 CASES = {
+    "globals_read_before_a_pausing_call": Case(globals_read_before_a_pausing_call, (), ["a", "b"]),
+    "through_plain_helpers_returning_the_answer": Case(
+        through_plain_helpers_returning_the_answer, (), ["x", "y"]
+    ),
     "arithmetic": Case(arithmetic, (), ["5", "2"]),
     "calls_as_arguments": Case(calls_as_arguments, (), ["x", "1", "2", "", "4"]),
     "method_on_local_and_global": Case(method_on_local_and_global, (), ["a", "b", "3"]),

@@ -242,7 +242,29 @@ def comprehension_after_resume():
     return {n: asked(n) for n in range(2)}
 
 
+def post_processing_helper(question):
+    return ask(question).strip()
+
+
+def helper_post_processes():
+    return post_processing_helper("strip me")
+
+
+def helper_in_try(question):
+    try:
+        return ask(question)
+    finally:
+        pass
+
+
+def helper_pauses_in_a_try_after_resume():
+    ask("first")
+    return helper_in_try("in try")
+
+
 INSTRUMENTED = [
+    helper_post_processes,
+    helper_pauses_in_a_try_after_resume,
     asked,
     through_map,
     through_map_after_resume,

@@ -68,6 +68,8 @@ class Reason(str, Enum):  # noqa: UP042 - StrEnum is 3.11+; see the docstring
     #: the pausing function is an uninstrumented __init__ (or a __new__) of an instance
     #: being constructed
     CONSTRUCTOR = "constructor"
+    #: a pause inside the __enter__ or __exit__ that a with statement calls
+    WITH_STATEMENT = "with statement"
     #: a pause inside a class body
     CLASS_BODY = "class body"
     #: the paused call runs in cleanup code while an exception unwinds

@@ -320,17 +320,26 @@ class _Rewriter:
         self.layout = Layout(template=template, flow=flow, prologue=[], body=[], tail=[])
         self.sites_by_position = {site.position: site for site in plan.sites}
         self.positions = {index: position for position, index in enumerate(flow.item_index)}
-        self.goto_starts = {
-            site.goto_start: site
-            for site in plan.sites
-            if site.label and site.goto_refusal is None and site.refusal is None
-        }
+        # Jump entries: (position, the jump's target number, the value-stack items it pushes).
+        # A labelled call is entered at its call expression (target number: the site index)
+        # or, for a jump from outside the expression around it, at its statement (the site
+        # index plus the number of sites; see jumps.py).
+        self.goto_starts: dict[int, list[tuple[int, int]]] = {}
+        for site in plan.sites:
+            if site.label and site.goto_refusal is None and site.refusal is None:
+                self._add_entry(site.goto_start, site.index, site.depth)
+                if site.statement_start >= 0:
+                    target = site.index + len(plan.sites)
+                    self._add_entry(site.statement_start, target, site.statement_depth)
         self.checked_loads = self._loads_to_check()
         self.handler_entries = self._handler_entries()
         self.group_collectors = self._group_collectors()
         self.start_labels: dict[int, Label] = {}
         self.drop_labels: dict[int, Label] = {}
         self.filter_points = self._filter_points()
+
+    def _add_entry(self, position: int, target: int, depth: int) -> None:
+        self.goto_starts.setdefault(position, []).append((target, depth))
 
     def _loads_to_check(self) -> frozenset[int]:
         """Unchecked local loads a GOTO/RETURNTO could reach with the local unbound.
@@ -439,10 +448,9 @@ class _Rewriter:
         code: list = _clear(
             self.plan.clears_before.get(position, ()), self.flow.instrs[position].location
         )
-        site = self.goto_starts.get(position)
-        if site is not None:
+        for target, _ in self.goto_starts.get(position, ()):
             label = Label()
-            self.start_labels[site.index] = label
+            self.start_labels[target] = label
             code.append(label)
         if position in self.group_collectors:
             code += self._reraise_signals(self.flow.instrs[position].location)
@@ -584,11 +592,10 @@ class _Rewriter:
 
     def _catch_all_handler(self) -> list:
         location = self.flow.instrs[-1].location
-        targets = [
-            (site.index, Label())
-            for site in self.plan.sites
-            if site.index in self.start_labels and site.refusal is None
-        ]
+        depths = {
+            target: depth for entries in self.goto_starts.values() for target, depth in entries
+        }
+        targets = [(target, Label()) for target in sorted(self.start_labels)]
         code = [
             self.catch_label,
             *emit.call(runtime.catch, [emit.instr("COPY", 3, location)], 1, location),
@@ -596,13 +603,14 @@ class _Rewriter:
             emit.instr("POP_TOP", location=location),
             emit.instr("RERAISE", 1, location),
         ]
-        for index, label in targets:
-            site = self.plan.sites[index]
+        for target, label in targets:
+            site = self.plan.sites[target % len(self.plan.sites)]
             site_location = self.flow.instrs[site.position].location
+            recipes = tuple(r for r in site.recipes if r.slot < depths[target])
             code.append(label)
             code += [emit.instr("POP_TOP", location=site_location)] * 3
-            code += emit_recipes(self.flow, site.recipes, site_location)
-            code.append(emit.jump_backward(self.start_labels[index], site_location))
+            code += emit_recipes(self.flow, recipes, site_location)
+            code.append(emit.jump_backward(self.start_labels[target], site_location))
         return code
 
     def _drop_path(self, site: CallSite) -> list:

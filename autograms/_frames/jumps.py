@@ -92,6 +92,11 @@ def _jump(frame: FrameType, info: FunctionInfo, label: str) -> JumpSignal:
         refusal = _jump_refusal(frame, info, current, target)
         if refusal is None:
             return JumpSignal(frame, target.index, label)
+        if refusal.reason is Reason.JUMP_INTO_BLOCK and target.statement_start >= 0:
+            # from outside the expression around the call: re-run its whole statement
+            refusal = _jump_refusal(frame, info, current, target, target.statement_depth)
+            if refusal is None:
+                return JumpSignal(frame, target.index + len(info.sites), label)
         refusals.append((target, refusal))
     target, refusal = refusals[0]
     raise ContinuationError(
@@ -105,8 +110,14 @@ def _jump(frame: FrameType, info: FunctionInfo, label: str) -> JumpSignal:
 
 
 def _jump_refusal(
-    frame: FrameType, info: FunctionInfo, current: CallSite | None, target: CallSite
+    frame: FrameType,
+    info: FunctionInfo,
+    current: CallSite | None,
+    target: CallSite,
+    depth: int | None = None,
 ) -> Refusal | None:
+    """Why a jump from `current` cannot enter `target` where the value stack holds `depth`
+    items (the call expression's start by default); None if it can."""
     if target.goto_refusal is not None:
         return target.goto_refusal
     if target.refusal is not None:
@@ -115,7 +126,8 @@ def _jump_refusal(
         return Refusal(
             Reason.NOT_AT_A_CALL, f"line {frame.f_lineno} is not a call the jump can leave from"
         )
-    if target.depth > current.depth or target.stack_keys != current.stack_keys[: target.depth]:
+    depth = target.depth if depth is None else depth
+    if depth > current.depth or target.stack_keys[:depth] != current.stack_keys[:depth]:
         return Refusal(
             Reason.JUMP_INTO_BLOCK,
             "it would enter a loop, with or except block from outside (jump from line "
@@ -128,7 +140,7 @@ def _jump_refusal(
             f"it would enter a try block from outside (jump from line {current.lineno})",
         )
     kinds = [handler.kind for handler in current.handlers[:left]]
-    kinds += _handler_bodies_left(info, current.stack_keys[target.depth :])
+    kinds += _handler_bodies_left(info, current.stack_keys[depth:])
     for kind in kinds:
         if kind not in _LEAVABLE:
             return Refusal(

@@ -105,6 +105,12 @@ class CallSite:
     goto_start: int
     #: Why GOTO/RETURNTO cannot target this call; None if it can.
     goto_refusal: Refusal | None
+    #: Where re-running the labelled call's whole statement starts (past the partly evaluated
+    #: expression around the call, `int(reply(...))`), or -1 when that is `goto_start`.
+    statement_start: int = -1
+    #: Value-stack items under the statement (the enclosing blocks' items), when
+    #: `statement_start` is set.
+    statement_depth: int = -1
 
 
 @dataclass(frozen=True, slots=True)

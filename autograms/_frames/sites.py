@@ -239,6 +239,9 @@ def _plan_site(
             if spill not in plan.spills[spill.after]:
                 plan.spills[spill.after].append(spill)
     goto_start, goto_refusal = _goto_start(flow, position, depth) if label else (-1, None)
+    statement_start, statement_depth = (
+        _statement_start(flow, position, depth) if label else (-1, -1)
+    )
     return CallSite(
         index=index,
         position=position,
@@ -252,6 +255,8 @@ def _plan_site(
         refusal=refusal,
         goto_start=goto_start,
         goto_refusal=goto_refusal,
+        statement_start=statement_start,
+        statement_depth=statement_depth,
     )
 
 
@@ -533,6 +538,39 @@ def _goto_start(flow: Flow, position: int, depth: int) -> tuple[int, Refusal | N
             if not inside and start < successor < position:
                 return -1, _unsuitable("a jump enters the call expression from outside")
     return start, None
+
+
+#: Producers of the value-stack items an enclosing block keeps under its body: a for loop's
+#: iterator, a with statement's exit, an except body's exception state, a comprehension's
+#: saved variable. Every other item under a call is part of a partly evaluated expression.
+_BLOCK_PRODUCERS = frozenset({"GET_ITER", "BEFORE_WITH", "PUSH_EXC_INFO", "LOAD_FAST_AND_CLEAR"})
+
+
+def _statement_start(flow: Flow, position: int, depth: int) -> tuple[int, int]:
+    """Where re-running the statement of the labelled call at `position` starts, and the
+    stack depth there, when the call sits inside a partly evaluated expression
+    (``int(reply(..., ADDRESS="age"))``); (-1, -1) when it does not, or when the statement
+    cannot be re-run from its start."""
+    stack = flow.stacks[position]
+    block = 0
+    while block < depth and _is_block_item(flow, stack[block]):
+        block += 1
+    if block == depth:
+        return -1, -1
+    start, refusal = _goto_start(flow, position, block)
+    if refusal is not None or flow.stacks[start] != stack[:block]:
+        return -1, -1
+    return start, block
+
+
+def _is_block_item(flow: Flow, item: Item) -> bool:
+    for key in item[0]:
+        origin = origin_of(flow, key)
+        if origin is None or origin < 0:
+            return False
+        if flow.instrs[producer_position(origin)].name not in _BLOCK_PRODUCERS:
+            return False
+    return bool(item[0])
 
 
 def _unsuitable(problem: str) -> Refusal:

@@ -15,6 +15,7 @@ the unwind can change it (docs/engine.md, pitfall P8).
 
 from __future__ import annotations
 
+import dis
 import sys
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -26,7 +27,9 @@ from . import callees, pickling, plain_code, runtime, wire
 from .errors import ContinuationError, PauseSignal, Reason, UnpicklableLocalError
 from .instrument import CELLS
 from .records import CallSite, RecipeKind
+from .analysis import producer_position
 from .resources import ResourceRefused
+from .sites import origin_of
 from .registry import (
     FunctionInfo,
     is_driver_code,
@@ -36,6 +39,8 @@ from .registry import (
 from .versions import PY_MINOR
 
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
+#: CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR
+_COROUTINE_FLAGS = 0x80 | 0x100 | 0x200
 #: Frames of code that is never instrumented, by code name: why a pause is refused there.
 _UNINSTRUMENTABLE = {
     "<listcomp>": (Reason.COMPREHENSION, "a list comprehension"),  # 3.11; inlined since
@@ -78,6 +83,7 @@ def program_frames(start: FrameType) -> list[PausedFrame]:
     chain: list[PausedFrame] = []
     caller: PausedFrame | None = None  # its callee not yet checked
     cut: FrameType | None = None
+    helpers: list[FrameType] = []  # uninstrumented frames above the innermost recorded one
     for frame in _frames_below_driver(start):
         code = frame.f_code
         if code is _CONSTRUCT and caller is not None:
@@ -94,12 +100,14 @@ def program_frames(start: FrameType) -> list[PausedFrame]:
             continue
         if info is None:
             cut = cut or frame
-            _check_helper_returns(frame)
+            helpers.append(frame)
         elif cut is not None:
             raise _sandwich_error(cut, info)
         else:
             caller = PausedFrame(frame, info, _paused_site(frame, info))
             chain.append(caller)
+    for frame in helpers:
+        _check_helper_returns(frame)
     return chain
 
 
@@ -124,8 +132,10 @@ def _frames_below_driver(start: FrameType) -> list[FrameType]:
 def _check_plain_frame(frame: FrameType, chain: list) -> None:
     code = frame.f_code
     reason, what = _UNINSTRUMENTABLE.get(code.co_name, (None, None))
-    if what is None and code.co_flags & _GENERATOR_FLAGS:
-        reason, what = Reason.GENERATOR_FRAME, "a generator"
+    if what is None and code.co_flags & _COROUTINE_FLAGS:
+        reason, what = Reason.GENERATOR_FRAME, f"the coroutine {code.co_qualname}"
+    elif what is None and code.co_flags & _GENERATOR_FLAGS:
+        reason, what = Reason.GENERATOR_FRAME, f"the generator {code.co_qualname}"
     if reason is not None:
         raise _frame_error(
             frame, reason, f"cannot pause inside {what}", f"move the pause out of {what}"
@@ -181,6 +191,14 @@ def _frame_error(frame: FrameType, reason: Reason, problem: str, hint: str) -> C
 
 def _paused_site(frame: FrameType, info: FunctionInfo) -> CallSite:
     site = info.site_at(frame.f_code, frame.f_lasti)
+    if site is None and _at_with_statement(frame):
+        raise _frame_error(
+            frame,
+            Reason.WITH_STATEMENT,
+            f"cannot pause {info.qualname}: the pause is inside the __enter__ or __exit__ of "
+            "a with statement, which the with statement calls itself",
+            "pause before or after the with statement, or inside its body",
+        )
     if site is None:
         raise _frame_error(
             frame,
@@ -222,11 +240,36 @@ def _check_direct_call(caller: PausedFrame, callee: FrameType) -> bool:
     raise _indirect_call_error(frame, info, site, target, callee)
 
 
+def _at_with_statement(frame: FrameType) -> bool:
+    """Whether `frame` is paused in the instruction of a with statement that calls __enter__
+    (or, for an exception, __exit__) from C."""
+    for instruction in dis.get_instructions(frame.f_code):
+        if instruction.offset == frame.f_lasti:
+            return instruction.opname in ("BEFORE_WITH", "WITH_EXCEPT_START")
+    return False
+
+
+def _calls_with_exit(info: FunctionInfo, site: CallSite) -> bool:
+    """Whether the call at `site` is a with statement's call of its __exit__."""
+    flow = info.flow
+    for producers, _ in flow.stacks[site.position][site.depth :]:
+        for key in producers:
+            origin = origin_of(flow, key)
+            if origin is not None and origin >= 0:
+                if flow.instrs[producer_position(origin)].name == "BEFORE_WITH":
+                    return True
+    return False
+
+
 def _indirect_call_error(
     frame: FrameType, info: FunctionInfo, site: CallSite, target: Any, callee: FrameType
 ) -> ContinuationError:
     name = callee.f_code.co_qualname
-    if target is frame.f_builtins.get("__build_class__"):
+    if _calls_with_exit(info, site):
+        reason = Reason.WITH_STATEMENT
+        problem = f"{name} is the __exit__ that the with statement calls when its body ends"
+        hint = "pause before or after the with statement, or inside its body"
+    elif target is frame.f_builtins.get("__build_class__"):
         reason = Reason.CLASS_BODY
         problem = f"the body of class {name} runs inside the class statement"
         hint = "move the pause out of the class body"

@@ -389,12 +389,6 @@ def test_partial_and_callable_object_in_a_local_resume(folder):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a decorated __exit__ that pauses is refused with 'called by a callable computed at "
-    "run time ... (a for loop instead of map(), say)'; __enter__ with 'an operator, attribute "
-    "access or iteration': neither names the with statement",
-)
 def test_pause_in_exit_is_refused_naming_the_with_statement(folder):
     err = _engine_error(
         folder,
@@ -421,11 +415,6 @@ def test_pause_in_exit_is_refused_naming_the_with_statement(folder):
     assert re.search(r"\bwith\b", msg) and "map()" not in msg, msg
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GOTO from an except block to a label in its try body is refused with 'it would enter "
-    "a loop, with or except block' (it is a try block); README's 'What is refused' omits it",
-)
 def test_goto_into_a_try_body_is_refused_naming_the_try(folder):
     err = _engine_error(
         folder,
@@ -443,11 +432,6 @@ def test_goto_into_a_try_body_is_refused_naming_the_try(folder):
     assert re.search(r"\btry\b", _words(err)), str(err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a pause inside a coroutine (asyncio.run) is refused as 'cannot pause inside a "
-    "generator': it does not name the coroutine",
-)
 def test_pause_in_a_coroutine_is_refused_naming_it(folder):
     err = _engine_error(
         folder,
@@ -755,12 +739,6 @@ def test_plain_helper_returning_its_reply_resumes_after_the_call(folder):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GOTO to a labelled call nested in an expression (int(reply(..., ADDRESS='age')), "
-    "'p:' + reply(...)) is refused as 'it would enter a loop, with or except block' where there "
-    "is none; the program stays paused before the GOTO, so every later message is refused",
-)
 def test_goto_to_a_labelled_call_inside_an_expression_reruns_the_statement(folder):
     res = check(
         folder,
@@ -789,11 +767,6 @@ def test_goto_to_a_labelled_call_inside_an_expression_reruns_the_statement(folde
     assert res["plain"][:4] == ["Age?", "No negative ages.", "Age?", "age 5"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after a refused GOTO (a labelled call inside an expression) the session cannot go on:"
-    " every later message raises the same ContinuationError",
-)
 def test_session_refused_at_a_goto_can_still_go_on(folder):
     name = S.write_bot(
         folder,

@@ -138,7 +138,37 @@ def labelled_call_in_finally():
     return results
 
 
+@resumable
+def goto_to_a_labelled_call_inside_an_expression():
+    # a jump from outside the expression around the labelled call re-runs its statement
+    tries = 0
+    number = int(checkpoint(("age", tries), ADDRESS="age")) * 2
+    tries += 1
+    if number < 0:
+        goto("age")
+    loops = []
+    for item in "ab":
+        loops.append(str(tries) + ":" + checkpoint(("item", item, tries), ADDRESS="item"))
+        tries += 1
+        if len(loops) == 1:
+            goto("item")
+    return number, tries, loops
+
+
 CASES = {
+    "goto_to_a_labelled_call_inside_an_expression": Case(
+        goto_to_a_labelled_call_inside_an_expression,
+        (),
+        ["-3", "4", "x", "y", "z"],
+        expected=expect(
+            ("age", 0),
+            ("age", 1),
+            ("item", "a", 2),
+            ("item", "a", 3),
+            ("item", "b", 4),
+            result=(8, 5, ["2:x", "3:y", "4:z"]),
+        ),
+    ),
     "labelled_call_in_finally": Case(
         labelled_call_in_finally,
         (),

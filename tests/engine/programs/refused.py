@@ -262,7 +262,37 @@ def helper_pauses_in_a_try_after_resume():
     return helper_in_try("in try")
 
 
+class PausingExit:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        ask("exit")
+
+
+class PausingEnter:
+    def __enter__(self):
+        return ask("enter")
+
+    def __exit__(self, *exc):
+        pass
+
+
+def in_exit():
+    with PausingExit():
+        ask("body")
+
+
+def in_enter():
+    with PausingEnter():
+        pass
+
+
 INSTRUMENTED = [
+    PausingExit.__exit__,
+    PausingEnter.__enter__,
+    in_exit,
+    in_enter,
     helper_post_processes,
     helper_pauses_in_a_try_after_resume,
     asked,

@@ -33,7 +33,9 @@ from .versions import (
     FRAME_INTERPRETER_FRAME_OFFSET,
     INTERPRETER_FRAME_CODE_OFFSET,
     INTERPRETER_FRAME_IS_ENTRY_OFFSET,
+    INTERPRETER_FRAME_LOCALSPLUS_OFFSET,
     INTERPRETER_FRAME_PREVIOUS_OFFSET,
+    NULL_BELOW_CALLABLE,
 )
 
 #: A callable the bytecode does not pin down.
@@ -124,6 +126,82 @@ def _layout_verified() -> bool:
 
     caller()
     return seen == [True, True, True]
+
+
+def running_callable(flow: Flow, site: CallSite, frame: FrameType) -> Any:
+    """The callable that the call at `site` is running in `frame`, read from the frame's value
+    stack, or `UNKNOWN`. Only for a call that is running C code (a callee not entered
+    directly): the interpreter keeps such a call's operands on the stack until it returns."""
+    if not _layout_verified() or not _stack_layout_verified():
+        return UNKNOWN
+    instr = flow.instrs[site.position]
+    stack = flow.stacks[site.position]
+    low = len(stack) - (call_operands(instr, stack).arguments + 2)
+    if not NULL_BELOW_CALLABLE:  # 3.13: [callable, NULL or self, arguments]
+        return _stack_object(frame, low)
+    method = _stack_object(frame, low)  # [NULL or method, callable or self, arguments]
+    return _stack_object(frame, low + 1) if method is None else method
+
+
+def received_first(slot_value: Any, caller: FrameType, callee: FrameType) -> bool:
+    """Whether C code called by `caller`'s running call passed that call's arguments on to
+    `callee`, with `slot_value` put in front as its first argument, and returns what `callee`
+    returns: a ``functools.partial`` of one argument (3.11/3.12 vectorcall lends it the
+    callable's stack slot for that argument while the call runs, so `running_callable` reads
+    the argument, not the partial). `callee` must still hold it, and be an instrumented
+    function exactly one C call above `caller`."""
+    code = callee.f_code
+    info = lookup(code)
+    if slot_value is UNKNOWN or not NULL_BELOW_CALLABLE or info is None or code.co_argcount < 1:
+        return False
+    first = info.original_code.co_varnames[0]
+    return (
+        callee.f_locals.get(first, UNKNOWN) is slot_value
+        and first not in info.original_code.co_cellvars
+        and _one_call_between(caller, callee)
+    )
+
+
+def _stack_address(frame: FrameType, slot: int) -> int:
+    code = frame.f_code
+    cells = code.co_cellvars
+    # localsplus holds each local, cell and free variable once (an argument that is a cell
+    # too is one slot), then the value stack
+    locals_plus = (
+        len(code.co_varnames)
+        + len(cells)
+        + len(code.co_freevars)
+        - len(set(code.co_varnames).intersection(cells))
+    )
+    start = _interpreter_frame(frame) + INTERPRETER_FRAME_LOCALSPLUS_OFFSET
+    return start + ctypes.sizeof(ctypes.c_void_p) * (locals_plus + slot)
+
+
+def _stack_object(frame: FrameType, slot: int) -> Any:
+    """The object at value-stack `slot` of `frame` (None for a NULL); the slot must hold a
+    live reference."""
+    pointer = ctypes.c_void_p.from_address(_stack_address(frame, slot)).value
+    return None if pointer is None else ctypes.cast(pointer, ctypes.py_object).value
+
+
+@functools.cache
+def _stack_layout_verified() -> bool:
+    """Check where value-stack slots are on a live frame (by address only) before reading."""
+    marker = object()
+    seen: list[bool] = []
+
+    def read() -> None:
+        address = _stack_address(sys._getframe(1), 2)  # [NULL, keep, marker] in any order
+        seen.append(ctypes.c_void_p.from_address(address).value == id(marker))
+
+    def keep(*_: object) -> None:
+        return None
+
+    def holder() -> None:
+        keep(marker, read())
+
+    holder()
+    return seen == [True]
 
 
 def called_object(flow: Flow, site: CallSite, frame: FrameType) -> Any:

@@ -232,11 +232,15 @@ def _check_direct_call(caller: PausedFrame, callee: FrameType) -> bool:
         return False  # a resume stub calls the next frame's twin itself
     if callees.entered_directly(frame, callee):
         return False
-    target = callees.called_object(info.flow, site, frame)
+    target = callees.running_callable(info.flow, site, frame)
+    if target is callees.UNKNOWN:
+        target = callees.called_object(info.flow, site, frame)
     if target is not callees.UNKNOWN and callees.runs_code(target, callee.f_code):
         return False
     if callees.initialises(target, frame, callee):
         return True
+    if callees.received_first(target, frame, callee):
+        return False
     raise _indirect_call_error(frame, info, site, target, callee)
 
 

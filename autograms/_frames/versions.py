@@ -98,6 +98,9 @@ FRAME_INTERPRETER_FRAME_OFFSET: Final = 24
 INTERPRETER_FRAME_CODE_OFFSET: Final = 0 if PY312 else 32
 INTERPRETER_FRAME_PREVIOUS_OFFSET: Final = 8 if PY312 else 48
 INTERPRETER_FRAME_IS_ENTRY_OFFSET: Final = None if PY312 else 68
+# _PyInterpreterFrame.localsplus: the locals, cells and free variables, then the value stack
+# (after `stacktop` and, 3.12+, `return_offset` and `owner`; 3.11: `is_entry` and `owner`).
+INTERPRETER_FRAME_LOCALSPLUS_OFFSET: Final = 72
 
 # Opcode sets, by what they hold.
 CALL_OPS: Final = frozenset({"CALL", "CALL_KW", "CALL_FUNCTION_EX"})

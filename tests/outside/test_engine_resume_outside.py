@@ -317,12 +317,6 @@ def test_weakvaluedictionary_local_is_saved_or_refused_naming_it(folder):
         assert "recursion" not in _words(err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README: calls through a functools.partial or an object's __call__, and handlers[key](),"
-    " resume; a partial or callable object called from a subscript or an expression "
-    "(handlers[key](), partial(f, x)(), Asker()(q)) is refused as INDIRECT_CALL",
-)
 def test_partial_and_callable_object_from_a_dispatch_table_resume(folder):
     check(
         folder,
@@ -845,12 +839,6 @@ def test_pause_in_a_comprehension_is_refused_in_the_same_words_after_a_resume(fo
     assert words in str(err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a class taken from a factory table (FACTORIES[kind](...)) whose decorated __init__ "
-    "pauses is refused as INDIRECT_CALL ('call K.__init__ directly (a for loop instead of "
-    "map(), say)'); K(), cls() and a local alias of K resume",
-)
 def test_class_from_a_factory_table_with_a_pausing_init_resumes(folder):
     check(
         folder,

@@ -128,7 +128,32 @@ def constructor_returning_a_value():
         return str(exc)
 
 
+class Made:
+    @resumable
+    def __init__(self, tag):
+        self.tag = checkpoint(("init", tag))
+
+
+MAKERS = {"made": Made}
+
+
+@resumable
+def wrappers_from_expressions():
+    # the wrapper is what an expression gives, not a name the call loads
+    table = {"part": functools.partial(asked, suffix="+p"), "obj": Steps()}
+    a = table["part"]("table partial")
+    b = table["obj"]("table object")
+    c = functools.partial(asked, "inline partial", "+i")()
+    d = functools.partial(asked, "inline partial 2")("+j")
+    e = Steps()("inline object")
+    made = MAKERS["made"]("from a table")
+    return a, b, c, d, e, made.tag, type(made).__name__
+
+
 CASES = {
+    "wrappers_from_expressions": Case(
+        wrappers_from_expressions, (), ["p", "o", "i", "j", "s", "m", "z"]
+    ),
     "dispatch_by_getattr": Case(dispatch_by_getattr, (), ["s", "n", "a"]),
     "dispatch_by_subscript": Case(dispatch_by_subscript, (), ["x", "y", "z"]),
     "callable_from_a_call": Case(callable_from_a_call, (), ["p", "q"]),

@@ -11,7 +11,6 @@ the unwind, and never at the resume).
 from __future__ import annotations
 
 import dis
-import functools
 from types import CodeType
 
 from .versions import CALL_OPS, FAST_LOADS
@@ -20,13 +19,27 @@ from .versions import CALL_OPS, FAST_LOADS
 _NOTHING = frozenset({"NOP", "CACHE", "EXTENDED_ARG"})
 
 
+#: id(code) -> (code, {lasti: answer}); the code is kept so its id stays its own. Hashing a
+#: code object hashes its bytecode and constants each time, which a pause cannot afford.
+_answers: dict[int, tuple[CodeType, dict[int, bool]]] = {}
+_MAX_CODES = 512
+
+
 def returns_call_result(code: CodeType, lasti: int) -> bool:
     """Whether `code`, paused in the call at offset `lasti` (any of its inline-cache units),
     returns that call's result with nothing else done, and no handler around the call."""
-    return _returns_call_result(code, lasti)
+    entry = _answers.get(id(code))
+    if entry is None or entry[0] is not code:
+        if len(_answers) >= _MAX_CODES:
+            _answers.clear()
+        entry = _answers[id(code)] = (code, {})
+    known = entry[1]
+    answer = known.get(lasti)
+    if answer is None:
+        answer = known[lasti] = _returns_call_result(code, lasti)
+    return answer
 
 
-@functools.lru_cache(maxsize=512)
 def _returns_call_result(code: CodeType, lasti: int) -> bool:
     instructions = list(dis.get_instructions(code))
     index = _instruction_at(instructions, lasti)

@@ -247,6 +247,7 @@ def instrumented_function(state: FrameState) -> tuple[FunctionType, FunctionInfo
     candidates: list[Any] = [found]
     seen: set[int] = set()
     others = []
+    named: FunctionInfo | None = None  # the first with the name, when none has the code
     while candidates:
         function = candidates.pop(0)
         if id(function) in seen:
@@ -254,12 +255,18 @@ def instrumented_function(state: FrameState) -> tuple[FunctionType, FunctionInfo
         seen.add(id(function))
         info = lookup(function.__code__)
         if info is not None and info.qualname == state.qualname:
-            return found, info
-        if info is not None:
+            # a functools.wraps wrapper has the name of the function it wraps: the saved
+            # fingerprint tells them apart
+            if info.fingerprint == state.fingerprint:
+                return found, info
+            named = named or info
+        elif info is not None:
             others.append(info.qualname)
         inner = getattr(function, "__wrapped__", None)
         cells = [cell.cell_contents for cell in function.__closure__ or () if _filled(cell)]
         candidates += [f for f in [inner, *cells] if isinstance(f, FunctionType)]
+    if named is not None:
+        return found, named
     if others:
         raise SnapshotMismatchError(
             f"{state.module}.{state.qualname} now names another function, "

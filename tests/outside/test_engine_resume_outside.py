@@ -529,12 +529,6 @@ def test_generator_loop_and_contextmanager_are_refused_naming_what(folder):
     assert "for-loop" in _words(err) and "generator" in _words(err), str(err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="@autograms_function() on a functools.wraps wrapper inside a decorator (what the "
-    "NOT_INSTRUMENTED refusal advises) is accepted and pauses, then every later turn is refused "
-    "as 'the code of ask changed' (SessionCodeError), in process too: the session is stuck",
-)
 def test_decorated_wraps_wrapper_resumes_or_is_refused_before_the_pause(folder):
     check(
         folder,
@@ -560,6 +554,7 @@ def test_decorated_wraps_wrapper_resumes_or_is_refused_before_the_pause(folder):
             reply(f"{x}")
         """,
         ["", "a", "b"],
+        modes=("inproc", "serde", "fresh"),
     )
 
 

@@ -1,5 +1,7 @@
 """Function shapes: methods, closures, argument kinds, recursion, deep chains, exec'd code."""
 
+import functools
+
 from tests.engine.harness import Case, checkpoint, resumable
 
 
@@ -209,3 +211,29 @@ def through_transparent_wrappers():
 
 
 CASES["through_transparent_wrappers"] = Case(through_transparent_wrappers, (), ["a", "b", "c"])
+
+
+def logged(function):
+    @resumable
+    @functools.wraps(function)
+    def wrapper(*args):
+        return "<" + function(*args) + ">"
+
+    return wrapper
+
+
+@logged
+@resumable
+def wrapped_ask(question):
+    return checkpoint(question)
+
+
+@resumable
+def through_an_instrumented_wraps_wrapper():
+    # the wrapper takes the name of the function it wraps: both frames resume, each its own
+    return wrapped_ask("first"), wrapped_ask("second")
+
+
+CASES["through_an_instrumented_wraps_wrapper"] = Case(
+    through_an_instrumented_wraps_wrapper, (), ["a", "b"]
+)

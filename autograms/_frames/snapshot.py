@@ -105,6 +105,7 @@ def program_frames(start: FrameType) -> list[PausedFrame]:
             raise _sandwich_error(cut, info)
         else:
             caller = PausedFrame(frame, info, _paused_site(frame, info))
+            _check_methods_unchanged(frame, info, caller.site)
             chain.append(caller)
     for frame in helpers:
         _check_helper_returns(frame)
@@ -221,6 +222,18 @@ def _paused_site(frame: FrameType, info: FunctionInfo) -> CallSite:
             "move the pause",
         )
     return site
+
+
+def _check_methods_unchanged(frame: FrameType, info: FunctionInfo, site: CallSite) -> None:
+    name = callees.replaced_method(info.flow, site, frame)
+    if name is not None:
+        raise _frame_error(
+            frame,
+            Reason.METHOD_REPLACED,
+            f"cannot pause {info.qualname}: the method {name!r} it looked up before the paused "
+            "call was replaced while the call ran, and a resume would look it up again",
+            "pause before the method lookup (x = pausing_call(); obj.method(x))",
+        )
 
 
 def _check_direct_call(caller: PausedFrame, callee: FrameType) -> bool:

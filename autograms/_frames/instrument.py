@@ -25,6 +25,8 @@ Hidden locals (all share the ``__ag_`` prefix):
     __ag_cellslot_<x>   placeholder patched into the cell slot of <x> (twin, 3.11/3.12)
     __ag_call           in the twin, between its resume entry and the resume stub: what
                         continues the paused call (deleted as the stub loads it)
+    __ag_result         not a local: saved with the innermost frame, what the plain helpers
+                        above it return whatever the resume value (see plain_code.py)
     ==================  ===========================================================
 
 The resume *twin* (`twin.py`) is built from the same layout on the first resume.
@@ -74,6 +76,7 @@ from .versions import (
 )
 
 CELLS = "__ag_cells"
+HELPER_RESULT = "__ag_result"
 RESUME_CALL = "__ag_call"
 CELL_SLOT_PREFIX = "__ag_cellslot_"
 SIGNALS = (PauseSignal, JumpSignal)

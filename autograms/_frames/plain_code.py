@@ -1,54 +1,68 @@
 """What an uninstrumented frame does after the call it is paused in.
 
 A pause that passes through an uninstrumented function (a plain helper, the library's own
-``reply``) resumes *after the call into it*, in the nearest instrumented frame: that call
-gets the resume value. This equals plain Python only when the function would return the
-paused call's result untouched (``return reply(q)``, ``answer = reply(q); return answer``)
-and no handler of its own surrounds the call (its ``finally`` or ``except`` would run during
-the unwind, and never at the resume).
+``reply``) resumes *after the call into it*, in the nearest instrumented frame, which gets
+what the helper would have returned. That is plain Python's result when the helper, after
+the paused call, only returns: the call's result untouched (``return reply(q)``, ``answer =
+reply(q); return answer``), or a constant whatever the call gave (``reply(q)`` as the
+helper's last statement returns None) -- and when no handler of its own surrounds the call
+(its ``finally`` or ``except`` would run during the unwind, and never at the resume).
 """
 
 from __future__ import annotations
 
 import dis
+from dataclasses import dataclass
 from types import CodeType
+from typing import Any, Final
 
 from .versions import CALL_OPS, FAST_LOADS
+
+
+@dataclass(frozen=True, slots=True)
+class Constant:
+    """A helper returns `value`, whatever its paused call returns."""
+
+    value: Any
+
+
+#: A helper returns what its paused call returns.
+SAME: Final = object()
 
 #: Instructions that do nothing between a call and the return of its result.
 _NOTHING = frozenset({"NOP", "CACHE", "EXTENDED_ARG"})
 
-
-#: id(code) -> (code, {lasti: answer}); the code is kept so its id stays its own. Hashing a
+#: id(code) -> (code, {lasti: result}); the code is kept so its id stays its own. Hashing a
 #: code object hashes its bytecode and constants each time, which a pause cannot afford.
-_answers: dict[int, tuple[CodeType, dict[int, bool]]] = {}
+_results: dict[int, tuple[CodeType, dict[int, Any]]] = {}
 _MAX_CODES = 512
 
 
-def returns_call_result(code: CodeType, lasti: int) -> bool:
-    """Whether `code`, paused in the call at offset `lasti` (any of its inline-cache units),
-    returns that call's result with nothing else done, and no handler around the call."""
-    entry = _answers.get(id(code))
+def pause_result(code: CodeType, lasti: int) -> Any:
+    """What `code`, paused in the call at offset `lasti` (any of its inline-cache units),
+    returns once that call returns: `SAME`, a `Constant`, or None when it does anything
+    else first, or a handler of its own surrounds the call."""
+    entry = _results.get(id(code))
     if entry is None or entry[0] is not code:
-        if len(_answers) >= _MAX_CODES:
-            _answers.clear()
-        entry = _answers[id(code)] = (code, {})
+        if len(_results) >= _MAX_CODES:
+            _results.clear()
+        entry = _results[id(code)] = (code, {})
     known = entry[1]
-    answer = known.get(lasti)
-    if answer is None:
-        answer = known[lasti] = _returns_call_result(code, lasti)
-    return answer
+    if lasti not in known:
+        known[lasti] = _pause_result(code, lasti)
+    return known[lasti]
 
 
-def _returns_call_result(code: CodeType, lasti: int) -> bool:
-    instructions = list(dis.get_instructions(code))
+def _pause_result(code: CodeType, lasti: int) -> Any:
+    instructions = [i for i in dis.get_instructions(code) if i.opname not in _NOTHING]
     index = _instruction_at(instructions, lasti)
     if index is None or instructions[index].opname not in CALL_OPS:
-        return False
+        return None
     offset = instructions[index].offset
     if any(entry.start <= offset < entry.end for entry in dis.Bytecode(code).exception_entries):
-        return False
-    return _returns_top(instructions[index + 1 :])
+        return None
+    rest = [(i.opname, i.argval) for i in instructions[index + 1 : index + 4]]
+    return _result_of(rest)
 
 
 def _instruction_at(instructions: list[dis.Instruction], lasti: int) -> int | None:
@@ -60,24 +74,25 @@ def _instruction_at(instructions: list[dis.Instruction], lasti: int) -> int | No
     return found
 
 
-def _returns_top(rest: list[dis.Instruction]) -> bool:
-    """Whether `rest` returns the value on top of the stack, at most by way of one local
-    (``x = call(); return x``)."""
-    stored = None
-    for instruction in rest:
-        name = instruction.opname
-        if name in _NOTHING:
-            continue
-        if name == "RETURN_VALUE":
-            return stored is None
-        if name == "STORE_FAST" and stored is None:
-            stored = instruction.argval
-        elif name in FAST_LOADS and stored is not None and instruction.argval == stored:
-            stored = None
-        elif name == "STORE_FAST_LOAD_FAST" and stored is None:  # 3.13: both at once
-            first, second = instruction.argval
-            if first != second:
-                return False
-        else:
-            return False
-    return False
+def _result_of(rest: list[tuple[str, Any]]) -> Any:
+    """What the instructions `rest`, run with the call's result on top, return."""
+    first = rest[0] if rest else ("", None)
+    if first[0] == "RETURN_VALUE":
+        return SAME
+    if first[0] == "POP_TOP":
+        return _constant_return(rest[1:])
+    if first[0] == "STORE_FAST_LOAD_FAST" and first[1][0] == first[1][1]:  # 3.13
+        return SAME if rest[1:2] == [("RETURN_VALUE", None)] else None
+    if first[0] == "STORE_FAST" and len(rest) >= 3:
+        loaded, returned = rest[1], rest[2]
+        if loaded[0] in FAST_LOADS and loaded[1] == first[1] and returned[0] == "RETURN_VALUE":
+            return SAME
+    return None
+
+
+def _constant_return(rest: list[tuple[str, Any]]) -> Constant | None:
+    if rest and rest[0][0] == "RETURN_CONST":
+        return Constant(rest[0][1])
+    if len(rest) >= 2 and rest[0][0] == "LOAD_CONST" and rest[1][0] == "RETURN_VALUE":
+        return Constant(rest[0][1])
+    return None

@@ -33,7 +33,7 @@ from . import runtime, wire
 from .errors import Reason, SnapshotMismatchError
 from .analysis import local_name
 from .identity import find_function
-from .instrument import CELLS
+from .instrument import CELLS, HELPER_RESULT
 from .records import CallSite, FrameState
 from .registry import FunctionInfo, lookup
 from .runtime import MISSING
@@ -145,6 +145,8 @@ def pack(attachment: Any) -> bytes:
 def build_contexts(frames: list[PendingFrame], value: Any) -> ResumeContext:
     """Chain resume contexts, outermost first; the innermost frame's call returns `value`."""
     child: ResumeContext | None = None
+    if frames and HELPER_RESULT in frames[-1].values:  # plain helpers return a constant
+        value = frames[-1].values[HELPER_RESULT]
     continuation: Any = repeat(value).__next__  # a C callable: no frame of its own
     for index in reversed(range(len(frames))):
         frame, callee = frames[index], frames[index + 1] if index + 1 < len(frames) else None

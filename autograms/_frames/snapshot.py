@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 from . import callees, pickling, plain_code, runtime, wire
 from .errors import ContinuationError, PauseSignal, Reason, UnpicklableLocalError
-from .instrument import CELLS
+from .instrument import CELLS, HELPER_RESULT
 from .records import CallSite, RecipeKind
 from .analysis import producer_position
 from .resources import ResourceRefused
@@ -66,12 +66,17 @@ class PausedFrame:
     site: CallSite
     #: The paused call constructs an instance whose __init__ is the next frame.
     constructs: bool = False
+    #: For the innermost frame: what the plain helpers above it return, when not the resume
+    #: value itself (a `plain_code.Constant`).
+    helper_result: Any = None
 
 
 def pause(payload: Any = None) -> NoReturn:
     """Snapshot the running program and unwind it; the driver returns the snapshot."""
     frames = program_frames(sys._getframe(1))
     saved = [capture(paused.frame, paused.info, paused.site) for paused in frames]
+    if frames and frames[-1].helper_result is not None:
+        saved[-1][HELPER_RESULT] = frames[-1].helper_result.value
     provider = attachment_provider.get()
     attachment = provider() if provider is not None else None
     raise PauseSignal(serialize(saved, frames, attachment), payload)
@@ -107,8 +112,11 @@ def program_frames(start: FrameType) -> list[PausedFrame]:
             caller = PausedFrame(frame, info, _paused_site(frame, info))
             _check_methods_unchanged(frame, info, caller.site)
             chain.append(caller)
-    for frame in helpers:
-        _check_helper_returns(frame)
+    result: Any = plain_code.SAME
+    for frame in reversed(helpers):
+        result = _helper_result(frame, result)
+    if chain and result is not plain_code.SAME:
+        chain[-1].helper_result = result
     return chain
 
 
@@ -151,13 +159,16 @@ def _check_plain_frame(frame: FrameType, chain: list) -> None:
         )
 
 
-def _check_helper_returns(frame: FrameType) -> None:
-    """Refuse unless the uninstrumented `frame` returns what its paused call returns, with
-    no handler around that call: a resume continues after the call into `frame` (its caller
-    gets the resume value), so anything else `frame` would do after the call is lost."""
+def _helper_result(frame: FrameType, inner: Any) -> Any:
+    """What the uninstrumented `frame` returns once its paused call returns `inner` (see
+    plain_code.py); refuse when it does more than return: a resume continues after the call
+    into `frame`, so that would be lost."""
     code = frame.f_code
-    if plain_code.returns_call_result(code, frame.f_lasti):
-        return
+    result = plain_code.pause_result(code, frame.f_lasti)
+    if result is plain_code.SAME:
+        return inner
+    if result is not None:
+        return result
     name = code.co_qualname
     raise _frame_error(
         frame,
@@ -243,6 +254,8 @@ def _check_direct_call(caller: PausedFrame, callee: FrameType) -> bool:
     frame, info, site = caller.frame, caller.info, caller.site
     if info.is_resume_stub(frame.f_code, frame.f_lasti):
         return False  # a resume stub calls the next frame's twin itself
+    if _calls_with_exit(info, site):  # refused however the interpreter called it
+        raise _indirect_call_error(frame, info, site, callees.UNKNOWN, callee)
     if callees.entered_directly(frame, callee):
         return False
     target = callees.running_callable(info.flow, site, frame)
@@ -441,6 +454,8 @@ def describe_value(info: FunctionInfo, site: CallSite, name: str) -> str:
     """Name a saved value the way a user would recognise it."""
     if name == CELLS:
         return "a closure cell"
+    if name == HELPER_RESULT:
+        return "what a plain helper returns"
     for recipe in site.recipes:
         if recipe.name == name:
             return _describe_hidden(info, recipe.kind, recipe.source)

@@ -716,13 +716,22 @@ def test_plain_helper_returning_its_reply_resumes_after_the_call(folder):
             answer = reply(q)
             return answer
 
+        def say(text):
+            reply(text)
+
+        def say_twice(text):
+            say(text)
+            return "said"
+
         @autograms_function()
         def chatbot():
             a = ask("continue?")
             b = ask_kept("sure?")
-            reply(f"[{a}] [{b}]")
+            c = say("hello")
+            d = say_twice("again")
+            reply(f"[{a}] [{b}] {c!r} {d!r}")
         """,
-        ["", "  YES  ", "b", "c"],
+        ["", "  YES  ", "b", "c", "d", "e"],
         modes=("inproc", "serde", "fresh"),
     )
 

@@ -155,15 +155,25 @@ def plain_helper_keeping_the_answer(question):
     return answer
 
 
+def plain_helper_saying(text):
+    checkpoint(text)
+
+
+def plain_helper_returning_a_constant(text):
+    plain_helper_saying(text)
+    return "constant"
+
+
 @resumable
 def through_plain_helpers_returning_the_answer():
-    return plain_helper("plain") + "|" + plain_helper_keeping_the_answer("kept")
+    said = plain_helper_saying("said"), plain_helper_returning_a_constant("said again")
+    return plain_helper("plain") + "|" + plain_helper_keeping_the_answer("kept"), said
 
 
 CASES = {
     "globals_read_before_a_pausing_call": Case(globals_read_before_a_pausing_call, (), ["a", "b"]),
     "through_plain_helpers_returning_the_answer": Case(
-        through_plain_helpers_returning_the_answer, (), ["x", "y"]
+        through_plain_helpers_returning_the_answer, (), ["s", "t", "x", "y"]
     ),
     "arithmetic": Case(arithmetic, (), ["5", "2"]),
     "calls_as_arguments": Case(calls_as_arguments, (), ["x", "1", "2", "", "4"]),

@@ -57,10 +57,6 @@ EXPECTED = [
 ]
 
 #: Python minor -> modes where the engine still departs from EXPECTED (strict xfail)
-DIVERGES = {
-    "3.11": ["fresh_process", "in_process", "serialized"],
-    "3.12": ["fresh_process", "in_process", "serialized"],
-    "3.13": ["fresh_process", "in_process", "serialized"],
-}
+DIVERGES = {}
 
-REASON = "outside: a decorated functools.wraps wrapper"
+REASON = "outside: a decorated functools.wraps wrapper; passes on the engine branch (the saved fingerprint picks the wrapper or the function it wraps), kept as a regression test"

@@ -36,11 +36,7 @@ OPEN = frozenset(
     {
         # found from outside (tests/outside/test_engine_resume_outside.py), see `idioms`
         "plain-helper",  # the rest of an undecorated helper after its reply() is skipped
-        "global-before-pause",  # a global loaded before a pausing call is read again
         "method-before-pause",  # a method looked up before a pausing argument, looked up again
-        "wraps",  # a decorated functools.wraps wrapper: SessionCodeError next turn
-        "goto-expression",  # GOTO to a labelled call inside an expression is refused
-        "indirect-call",  # handlers[k](), Asker()(q), FACTORIES[k](q) refused as INDIRECT_CALL
     }
 )
 

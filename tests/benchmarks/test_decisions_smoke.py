@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from benchmarks.decisions.__main__ import constant_answer, run_form, summary, write_report
+from autograms.models.local_server import LocalModelServer
 from benchmarks.decisions.cases import CASES
 from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -26,9 +27,17 @@ def constant(body: dict[str, Any]) -> str:
     return json.dumps({"answer": "A" if multiple else "Yes"})
 
 
+class ServerAt(SimpleNamespace):
+    """What the benchmark uses of a running `LocalModelServer`, for a server started elsewhere."""
+
+    chat_config = LocalModelServer.chat_config
+    chat_model = LocalModelServer.chat_model
+    decision_form = LocalModelServer.decision_form
+
+
 def test_a_model_that_ignores_the_user_scores_the_reference_row(tmp_path: Path):
     with FakeOpenAIServer(responder=constant) as fake:
-        server = SimpleNamespace(
+        server = ServerAt(
             base_url=fake.base_url, api_key="sk-fake", model="fake", output_mode="json_schema"
         )
         result = run_form(server, "output")  # type: ignore[arg-type]

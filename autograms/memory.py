@@ -311,14 +311,14 @@ class SerializableMemory:
         this memory's; if it raises, this memory is left exactly as it was. `driven`: the
         block runs the program under the engine (its decorated calls open their conversation
         levels lazily, see ``_scopes``)."""
-        # plain helpers see the session's persistent globals on every way into a turn
-        # (Autogram.reply, use_memory, calling the root inside use_memory, test harnesses)
-        route_plain_helpers()
         if self._stands_for is not None:
             owner = self._stands_for
             with owner.turn(model, supervisor_mode=supervisor_mode, driven=driven) as turn:
                 yield turn
             return
+        # plain helpers see the session's persistent globals on every way into a turn
+        # (Autogram.reply, use_memory, calling the root inside use_memory, test harnesses)
+        route_plain_helpers()
         checkpoint = self.checkpoint()
         turn_log = TurnLog(self._log)
         work = MemoryObject(

@@ -192,6 +192,16 @@ class Server:
         self.err_file.flush()
         return self.err_path.read_text(errors="replace")
 
+    def stderr_lines(self, wanted, timeout=10):
+        """The stderr lines `wanted` accepts, waiting (bounded) until there is one: the server
+        writes a request's log line after the client has read the whole response."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [x for x in self.stderr().splitlines() if wanted(x)]
+            if lines or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.02)
+
     def signal(self, sig):
         os.kill(self.proc.pid, sig)
 

@@ -111,8 +111,10 @@ def test_a_failing_bot_gives_a_500_with_only_an_error_id_that_the_log_shows(keye
             assert status == 500
             error = json.loads(raw)["error"]
         assert error["id"] and error["id"] in error["message"]
-        log = keyed.stderr()
-        line = next(x for x in log.splitlines() if error["id"] in x and "Traceback" in x)
+        error_id = error["id"]
+        line = keyed.stderr_lines(lambda x, error_id=error_id: error_id in x and "Traceback" in x)[
+            0
+        ]
         assert "secret-internal-detail" in line
     assert keyed.session("fail-1", headers=auth("key-a"))["version"] == 1
     history[-1]["content"] = "fine"
@@ -122,9 +124,7 @@ def test_a_failing_bot_gives_a_500_with_only_an_error_id_that_the_log_shows(keye
 def test_each_request_is_one_json_line_on_stderr(keyed):
     marker = "log-line-1"
     keyed.chat_text([{"role": "user", "content": "hi"}], marker, headers=auth("key-a"))
-    lines = [
-        json.loads(x) for x in keyed.stderr().splitlines() if x.startswith("{") and marker in x
-    ]
-    requests = [x for x in lines if x.get("path") == "/v1/chat/completions"]
+    lines = keyed.stderr_lines(lambda x: x.startswith("{") and marker in x and "/v1/chat" in x)
+    requests = [x for x in map(json.loads, lines) if x.get("path") == "/v1/chat/completions"]
     assert len(requests) == 1
     assert requests[0]["status"] == 200 and requests[0]["session"] == marker

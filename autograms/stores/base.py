@@ -71,9 +71,10 @@ class Store(abc.ABC):
         offset: int = 0,
         *,
         program: str | None = None,
+        unclaimed: bool = False,
     ) -> list[SessionRecord]:
         """Sessions of `owner` and of `program` (all when None), oldest first, without their
-        blobs."""
+        blobs; with `unclaimed`, only the sessions that belong to no program yet (`commit`)."""
 
     @abc.abstractmethod
     def replace_blob(
@@ -94,9 +95,12 @@ class Store(abc.ABC):
         """Delete a session with its turns and log; False when there was none."""
 
     @abc.abstractmethod
-    def delete_idle(self, before: float, *, program: str | None = None) -> list[str]:
-        """Delete the sessions (of `program`; all when None) last changed before `before`
-        (seconds since the epoch) that no live turn is running on; returns their ids."""
+    def delete_idle(
+        self, before: float, *, program: str | None = None, unclaimed: bool = False
+    ) -> list[str]:
+        """Delete the sessions (of `program`; all when None; with `unclaimed`, only those of
+        no program) last changed before `before` (seconds since the epoch) that no live turn
+        is running on; returns their ids."""
 
     # -- turns ----------------------------------------------------------------------------------
 
@@ -127,10 +131,13 @@ class Store(abc.ABC):
         *,
         log_head: str | None = None,
         seal: str | None = None,
+        program: str | None = None,
     ) -> bool:
         """In one durable transaction: replace the blob (with `log_head` and `seal`) if the
         session is still at `base_version`, add the turn row and its log `entries`, leave the
-        queue. False (and nothing written) when another turn committed first."""
+        queue; a session that belongs to no program (a schema-1 row whose blob named none)
+        then belongs to `program`. False (and nothing written) when another turn committed
+        first."""
 
     @abc.abstractmethod
     def turns(self, session_id: str) -> list[TurnRecord]:

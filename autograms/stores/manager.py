@@ -24,7 +24,12 @@ from .runner import restore, verified_head
 class Sessions:
     """The sessions of `autogram`'s program kept in `store` (`list` and `expire` leave other
     programs' sessions alone). Methods that take `owner` treat a session of another owner as
-    missing (SessionNotFoundError)."""
+    missing (SessionNotFoundError).
+
+    A session that belongs to no program yet -- a schema-1 row whose blob named none (a
+    session of release 0.1 that never started) -- is *unclaimed*: `list` and `expire` leave
+    it out unless asked for the unclaimed ones, and the first program that runs a turn on it
+    (its blob's signature checked, in a signed store) owns it from then on."""
 
     def __init__(self, autogram: Autogram, store: Store) -> None:
         self.autogram = autogram
@@ -123,11 +128,18 @@ class Sessions:
         return self.store.read_log(record.id, record.version, head=head)
 
     def list(
-        self, *, owner: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        *,
+        owner: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        unclaimed: bool = False,
     ) -> list[SessionRecord]:
         """This program's sessions of `owner` (of every owner when None), oldest first,
-        without blobs."""
-        return self.store.list_sessions(owner, limit, offset, program=self.program)
+        without blobs; with `unclaimed`, instead the sessions no program owns yet."""
+        return self.store.list_sessions(
+            owner, limit, offset, program=self.program, unclaimed=unclaimed
+        )
 
     def delete(self, session_id: str, *, owner: str | None = None) -> None:
         """Delete the session, its turns and its log."""
@@ -137,15 +149,17 @@ class Sessions:
                 f"no session {session_id!r}", reason="not found", session_id=session_id
             )
 
-    def expire(self, idle_seconds: float) -> list[str]:
-        """Delete this program's sessions with no turn for `idle_seconds` (and none
-        running); returns their ids. `idle_seconds` must be a positive number (ValueError
-        otherwise)."""
+    def expire(self, idle_seconds: float, *, unclaimed: bool = False) -> list[str]:
+        """Delete this program's sessions (with `unclaimed`, instead those no program owns
+        yet) with no turn for `idle_seconds` (and none running); returns their ids.
+        `idle_seconds` must be a positive number (ValueError otherwise)."""
         if not isinstance(idle_seconds, (int, float)) or not 0 < idle_seconds < math.inf:
             raise ValueError(
                 f"idle_seconds must be a positive number of seconds, not {idle_seconds!r}"
             )
-        return self.store.delete_idle(time.time() - idle_seconds, program=self.program)
+        return self.store.delete_idle(
+            time.time() - idle_seconds, program=self.program, unclaimed=unclaimed
+        )
 
     def export_file(
         self, session_id: str, path: str | os.PathLike[str], *, owner: str | None = None

@@ -149,10 +149,11 @@ class PostgresStore(SQLStore):
         *,
         log_head: str | None = None,
         seal: str | None = None,
+        program: str | None = None,
     ) -> bool:
         rows = [log_row(session_id, turn.version, *numbered)[1:] for numbered in enumerate(entries)]
         parameters = [
-            *(blob, turn.created_at, log_head, seal, session_id, base_version),
+            *(blob, turn.created_at, log_head, seal, program, session_id, base_version),
             *(turn.idempotency_key, turn.version, turn.user_text, turn.reply, turn.created_at),
             *(value for row in rows for value in row),
             *(ticket, session_id, turn.created_at),
@@ -278,7 +279,8 @@ def _commit_statement(log_rows: int) -> str:
     parts = [
         """updated AS (
     UPDATE autograms_sessions SET blob = %s::text, version = version + 1,
-        updated_at = %s::float8, log_head = %s::text, seal = %s::text
+        updated_at = %s::float8, log_head = %s::text, seal = %s::text,
+        program = COALESCE(program, %s::text)
     WHERE id = %s::text AND version = %s::bigint RETURNING id)""",
         """turn AS (
     INSERT INTO autograms_turns

@@ -32,8 +32,10 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
+from ..session import program_name
 from .._errors import SessionError
 from .._reply_stream import ReplyStream, streaming_replies
 from ..autogram import Autogram
@@ -83,6 +85,8 @@ class TurnRunner:
             raise ValueError(f"unknown policy {policy!r}: expected one of {', '.join(POLICIES)}")
         self.autogram = autogram
         self.store = store
+        #: the program a session no program owns yet belongs to once this runner commits a turn
+        self.program = program_name(autogram.root_function)
         self.policy = policy
         self.lease_seconds = lease_seconds
         self.wait_seconds = wait_seconds
@@ -200,8 +204,9 @@ class TurnRunner:
                     "the reply", reply, holds_nul=self.store.holds_nul, session_id=session.id
                 )
             turn = TurnRecord(session.id, key, session.version + 1, user_text, reply, time.time())
+            owned = session if session.program else replace(session, program=self.program)
             log_head, seal = integrity.sealing(
-                integrity.key_of(self.autogram), session, turn.version, blob, entries
+                integrity.key_of(self.autogram), owned, turn.version, blob, entries
             )
             committed = self.store.commit(
                 session.id,
@@ -212,6 +217,7 @@ class TurnRunner:
                 ticket,
                 log_head=log_head,
                 seal=seal,
+                program=owned.program,
             )
             if not committed:
                 return None

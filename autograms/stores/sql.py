@@ -141,8 +141,9 @@ class SQLStore(Store):
         offset: int = 0,
         *,
         program: str | None = None,
+        unclaimed: bool = False,
     ) -> list[SessionRecord]:
-        conditions, parameters = _belonging(owner, program)
+        conditions, parameters = _belonging(owner, program, unclaimed)
         with self._reading() as cursor:
             rows = cursor.execute(
                 f"SELECT {_SESSION_COLUMNS}, program FROM autograms_sessions{conditions}"
@@ -175,8 +176,10 @@ class SQLStore(Store):
             deleted = cursor.execute("DELETE FROM autograms_sessions WHERE id = ?", (session_id,))
             return deleted.rowcount == 1
 
-    def delete_idle(self, before: float, *, program: str | None = None) -> list[str]:
-        conditions, parameters = _belonging(None, program)
+    def delete_idle(
+        self, before: float, *, program: str | None = None, unclaimed: bool = False
+    ) -> list[str]:
+        conditions, parameters = _belonging(None, program, unclaimed)
         conditions = " AND" + conditions[len(" WHERE") :] if conditions else ""
         with self._transaction() as cursor:
             rows = cursor.execute(
@@ -229,12 +232,14 @@ class SQLStore(Store):
         *,
         log_head: str | None = None,
         seal: str | None = None,
+        program: str | None = None,
     ) -> bool:
         with self._transaction() as cursor:
             updated = cursor.execute(
                 "UPDATE autograms_sessions SET blob = ?, version = version + 1, updated_at = ?,"
-                " log_head = ?, seal = ? WHERE id = ? AND version = ?",
-                (blob, turn.created_at, log_head, seal, session_id, base_version),
+                " log_head = ?, seal = ?, program = COALESCE(program, ?)"
+                " WHERE id = ? AND version = ?",
+                (blob, turn.created_at, log_head, seal, program, session_id, base_version),
             ).rowcount
             if updated != 1:
                 return False  # another turn committed first: nothing is written
@@ -314,16 +319,22 @@ def _version_in(cursor: Any, dialect: Dialect) -> int:
     return int(row[0])
 
 
-def _belonging(owner: str | None, program: str | None) -> tuple[str, tuple[str, ...]]:
+def _belonging(
+    owner: str | None, program: str | None, unclaimed: bool = False
+) -> tuple[str, tuple[str, ...]]:
     """The WHERE clause (with its parameters) of the sessions of `owner` and of `program`
-    (None: any); a session whose program is unknown (a schema-1 row a migration could not
-    name) belongs to every program, as its blob does (`session.check_program`)."""
+    (None: any), or with `unclaimed` of no program. A session whose program is unknown (a
+    schema-1 row whose blob named none: a session of release 0.1 that never started) is
+    listed by no program until one runs its first turn (the commit names it): its blob would
+    start under any of them, and listing it under each would show it to bots it never met."""
     conditions, parameters = [], []
     if owner is not None:
         conditions.append("owner = ?")
         parameters.append(owner)
-    if program is not None:
-        conditions.append("(program = ? OR program IS NULL)")
+    if unclaimed:
+        conditions.append("program IS NULL")
+    elif program is not None:
+        conditions.append("program = ?")
         parameters.append(program)
     where = " WHERE " + " AND ".join(conditions) if conditions else ""
     return where, tuple(parameters)
@@ -350,7 +361,8 @@ def _fill_programs(cursor: Any) -> None:
     if unnamed:
         logger.warning(
             "%d of %d sessions name no program (never started, saved by release 0.1): "
-            "every program lists them",
+            "Sessions.list(unclaimed=True) lists them; the first program to run a turn on "
+            "one owns it",
             unnamed,
             len(rows),
         )

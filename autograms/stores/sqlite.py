@@ -5,7 +5,11 @@ Standard library only. The file is in WAL mode (readers never block the writer) 
 with ``BEGIN IMMEDIATE``: a deferred ``BEGIN`` that reads and then writes fails at once with
 "database is locked" when another process wrote in between, whatever the busy timeout, while
 ``BEGIN IMMEDIATE`` waits for the write lock. The queue's hints are written with
-``synchronous=OFF``: losing one in a power cut costs nothing.
+``synchronous=NORMAL``: their commit is not flushed (losing one in a power cut costs nothing;
+the next durable commit flushes the WAL they are in anyway), but a checkpoint that such a
+commit happens to run still flushes the WAL before copying it into the database and the
+database before the WAL is reused. ``synchronous=OFF`` would skip those flushes too, and a
+power cut after a checkpoint could then lose turns committed durably before it.
 
 WAL needs every process on the same host: do not put the file on a network filesystem.
 Each thread gets its own connection; a forked child opens its own.
@@ -90,7 +94,7 @@ class SQLiteStore(SQLStore):
         connection = self._connection()
         with self._errors():
             if not durable:
-                connection.execute("PRAGMA synchronous = OFF")
+                connection.execute("PRAGMA synchronous = NORMAL")
             try:
                 self._take_write_lock(connection)
                 with self._in(connection, None) as cursor:

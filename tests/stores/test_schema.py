@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autograms import Autogram, AutogramConfig
+from autograms import Autogram, AutogramConfig, session
 from autograms._frames.versions import PY_MINOR
 from autograms.stores import (
     SCHEMA_VERSION,
@@ -176,3 +176,75 @@ def test_the_migrate_command_upgrades_and_seals(v1_url) -> None:
     unkeyed = {k: v for k, v in os.environ.items() if k != "AUTOGRAMS_SESSION_KEY"}
     refused = subprocess.run(command, env=unkeyed, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "AUTOGRAMS_SESSION_KEY" in refused.stderr
+
+
+def _name_no_program(url: str, session_id: str) -> None:
+    """Make a schema-1 row's blob name no program, as a never-started session of release 0.1
+    does once read (its format names none): re-encoded with its snapshot, signed with `KEY`."""
+    table = json.loads(FIXTURE.read_text())["autograms_sessions"]
+    columns = table["columns"]
+    (row,) = [r for r in table["rows"] if r[columns.index("id")] == session_id]
+    envelope = session.decode(row[columns.index("blob")], key=KEY.encode())
+    renamed = session.encode(envelope.snapshot, key=KEY.encode(), program=None)
+    execute_sql(url, "UPDATE autograms_sessions SET blob = ? WHERE id = ?", (renamed, session_id))
+
+
+@pytest.fixture
+def unnamed_url(store_url):
+    """A schema-2 store (migrated, unsealed) whose idle session "chain-idle" names no program."""
+    build_v1_store(store_url)
+    _name_no_program(store_url, "chain-idle")
+    migrate(store_url)
+    return store_url
+
+
+def test_a_session_of_no_program_is_listed_only_as_unclaimed(unnamed_url) -> None:
+    store = open_store(unnamed_url)
+    try:
+        chain, thinker = Sessions(bot(bots.chain), store), Sessions(bot(bots.thinker), store)
+        assert [r.id for r in chain.list()] == ["chain-1", "chain-2"]
+        assert [r.id for r in thinker.list()] == ["thinker-1"]
+        for sessions in (chain, thinker):
+            unclaimed = sessions.list(unclaimed=True)
+            assert [(r.id, r.program) for r in unclaimed] == [("chain-idle", None)]
+        assert thinker.expire(1e-6) == ["thinker-1"]  # its own only
+        assert chain.expire(1e-6, unclaimed=True) == ["chain-idle"]
+        assert chain.list(unclaimed=True) == [] and len(chain.list()) == 2
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["unsigned", "signed"])
+def test_the_first_program_to_run_a_turn_on_an_unclaimed_session_owns_it(
+    unnamed_url, signed
+) -> None:
+    key = KEY if signed else None
+    if signed:
+        migrate(unnamed_url, session_key=KEY)  # seals every row, the unclaimed one too
+    store = open_store(unnamed_url)
+    try:
+        first = TurnRunner(bot(bots.thinker, key=key), store).run_turn("chain-idle", "", "k0")
+        assert first.version == 1
+        thinker = Sessions(bot(bots.thinker, key), store)
+        chain = Sessions(bot(bots.chain, key), store)
+        assert [r.id for r in thinker.list()] == ["chain-idle", "thinker-1"]
+        assert chain.list(unclaimed=True) == []
+        assert "chain-idle" not in {r.id for r in chain.list()}
+        assert thinker.get("chain-idle").version == 1  # the seal names its new program
+        with pytest.raises(StoredSessionError) as info:
+            TurnRunner(bot(bots.chain, key=key), store).run_turn("chain-idle", "x", "k1")
+        assert info.value.reason == "other program" and info.value.session_id == "chain-idle"
+    finally:
+        store.close()
+
+
+def test_a_program_whose_key_does_not_verify_the_session_does_not_claim_it(unnamed_url) -> None:
+    migrate(unnamed_url, session_key=KEY)
+    store = open_store(unnamed_url)
+    try:
+        with pytest.raises(StoredSessionError):
+            TurnRunner(bot(bots.chain, key="another key"), store).run_turn("chain-idle", "", "k0")
+        unclaimed = Sessions(bot(bots.chain, KEY), store).list(unclaimed=True)
+        assert [r.id for r in unclaimed] == ["chain-idle"]
+    finally:
+        store.close()

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
-import subprocess
-import tempfile
 
 #: the sandbox AutoGRAMS ran code in (firejail, read-only /home and /usr)
 DEFAULT_COMMAND = "firejail --noprofile --quiet --read-only=/home --read-only=/usr python3"
@@ -66,6 +63,12 @@ def execute_code(
     None or 0 for none) kills the run. The default command needs firejail; without it the
     result says so (pass e.g. ``command="python3"`` to run unsandboxed).
     """
+    # Imported here: a program's turns never run code, and a fresh worker's first turn should
+    # not pay for these modules (issue 11, cold path).
+    import shlex
+    import subprocess
+    import tempfile
+
     arguments = shlex.split(command)
     with tempfile.NamedTemporaryFile("w", suffix=code_suffix, delete=False) as handle:
         handle.write(code)

@@ -36,10 +36,12 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import SessionFormatError, SessionSignatureError
-from .models.records import ModelCall
+
+if TYPE_CHECKING:
+    from .models.records import ModelCall
 
 Entry = dict[str, Any]
 #: a log given from outside: its entries, or a zero-argument callable returning them

@@ -10,14 +10,16 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _frames
 from ._control import ExitPayload, ReplyPayload
 from ._errors import ConversationError
 from .memory import MemoryObject
-from .models.records import ChatModel
 from .session import program_name
+
+if TYPE_CHECKING:
+    from .models.records import ChatModel
 
 #: the parameter of an ``@autograms_chatbot`` root that receives the user's message
 USER_REPLY = "user_reply"

@@ -19,7 +19,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _frames, session
 from ._context import require_memory
@@ -31,7 +31,9 @@ from .config import AutogramConfig
 from .decorators import is_autograms_function
 from .memory import Checkpoint, MemoryObject, SimpleMemory, use_memory
 from .models import model_from_config
-from .models.records import ChatModel
+
+if TYPE_CHECKING:
+    from .models.records import ChatModel
 
 
 class Autogram:

@@ -34,7 +34,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _call_modes, _frames, session
 from ._context import (
@@ -55,7 +55,6 @@ from ._log import (
     node_entry,
     user_reply_entry,
 )
-from ._prompts import Conversation
 from ._scopes import Scopes
 from ._state import (
     LIVE_CHARS_PER_TOKEN,
@@ -74,7 +73,10 @@ from ._state import (
 )
 from .config import AutogramConfig
 from .models import model_from_config
-from .models.records import ChatModel, ModelCall
+
+if TYPE_CHECKING:
+    from ._prompts import Conversation
+    from .models.records import ChatModel, ModelCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,6 +521,8 @@ class MemoryObject(SerializableMemory):
             if level["scope"] == "local":
                 break
         turns = tuple(turn for level_turns in reversed(visible) for turn in level_turns)
+        from ._prompts import Conversation  # with the model helpers, which alone need it
+
         return Conversation(levels[-1]["system_prompt"], turns)
 
     def set_system_prompt(self, text: str) -> None:

@@ -307,7 +307,10 @@ def _index_module(module_name: str, module: types.ModuleType) -> None:
     namespace = getattr(module, "__dict__", None)
     items = list(namespace.items()) if type(namespace) is dict else []
     claimed: dict[int, tuple] = {}
+    current = sys.modules.get(module_name) is module
     for name, value in items:
+        if type(value) in _VALUE_TYPES or (current and _defined_here(module_name, name, value)):
+            continue  # copied, or named by pickle: what `_enter` finds, in fewer steps
         _enter(module_name, (module_name, name), value, claimed)
     if module_name in registry.program_modules():
         for name, value in items:
@@ -327,6 +330,16 @@ def _enter(module_name: str, where: tuple, value: Any, claimed: dict[int, tuple]
         _names[key] = where
     if type(value) in CONTAINER_TYPES:
         _containers.add(key)
+
+
+def _defined_here(module_name: str, name: str, value: Any) -> bool:
+    """Whether `value` is a class or function bound to the global `name` of the module it
+    says it was defined in under that qualified name: most globals, and saved by name."""
+    if _verdicts.get(type(value), _MISSING) is not None:
+        return False  # a value, an object, or a type not classified yet: `_enter` decides
+    return getattr(value, "__qualname__", None) == name and (
+        getattr(value, "__module__", None) == module_name
+    )
 
 
 def _steps_from(module_name: str, value: Any) -> list[tuple[tuple, Any]]:

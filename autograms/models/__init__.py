@@ -9,9 +9,9 @@ call.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
-from ..config import AutogramConfig
 from .errors import (
     DecisionError,
     ModelCallError,
@@ -19,21 +19,44 @@ from .errors import (
     ModelError,
     StructuredOutputError,
 )
-from .records import (
-    ChatModel,
-    ChatRequest,
-    ChatResult,
-    EmbeddingRequest,
-    EmbeddingResult,
-    ModelCall,
-    OutputSpec,
-    Result,
-    StreamingChatModel,
-)
-from .scripted import ScriptedModel
 
 if TYPE_CHECKING:
+    from ..config import AutogramConfig
     from .openai_compat import OpenAICompatModel
+    from .records import (
+        ChatModel,
+        ChatRequest,
+        ChatResult,
+        EmbeddingRequest,
+        EmbeddingResult,
+        ModelCall,
+        OutputSpec,
+        Result,
+        StreamingChatModel,
+    )
+    from .scripted import ScriptedModel
+
+#: Names imported from their module on first use: importing autograms (a fresh worker before
+#: its first turn, issue 11) does not pay for the records and clients a turn may never use,
+#: and the openai SDK takes ~0.5 s to import.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "ChatModel",
+            "ChatRequest",
+            "ChatResult",
+            "EmbeddingRequest",
+            "EmbeddingResult",
+            "ModelCall",
+            "OutputSpec",
+            "Result",
+            "StreamingChatModel",
+        ),
+        "records",
+    ),
+    "ScriptedModel": "scripted",
+    "OpenAICompatModel": "openai_compat",
+}
 
 __all__ = [
     "ChatModel",
@@ -62,6 +85,8 @@ def model_from_config(
     """The model an Autogram with ``config`` uses: a `ScriptedModel` (seeded with ``seed``,
     default 0) in test mode, else an `OpenAICompatModel`."""
     if test_mode:
+        from .scripted import ScriptedModel
+
         return ScriptedModel(seed=0 if seed is None else seed)
     from .openai_compat import OpenAICompatModel
 
@@ -69,9 +94,13 @@ def model_from_config(
 
 
 def __getattr__(name: str) -> object:
-    # The openai SDK takes ~0.5 s to import; test mode never needs it.
-    if name == "OpenAICompatModel":
-        from .openai_compat import OpenAICompatModel
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
-        return OpenAICompatModel
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

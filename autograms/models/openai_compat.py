@@ -33,10 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
-
-import openai
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from typing import TYPE_CHECKING, Any
 
 from ..config import AutogramConfig
 from .choices import DECISION_FORMS, TOP_LOGPROBS, calibrated_choice, label_grammar, label_logprobs
@@ -55,7 +52,19 @@ from .structured import schema_instruction, with_instruction
 from .tokens import counter_for_model
 from .usage import call_record, usage_counts
 
+if TYPE_CHECKING:
+    import openai
+
 logger = logging.getLogger("autograms")
+
+
+def _sdk() -> Any:
+    """The openai SDK, imported by the first call that needs it: importing it takes ~0.45 s,
+    which a fresh worker's first turn should pay only if it calls a model (issue 11)."""
+    import openai
+
+    return openai
+
 
 #: structured-output request forms per dialect, in the order they are tried
 OUTPUT_MODES = {
@@ -389,7 +398,7 @@ class OpenAICompatModel:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                client = openai.OpenAI(
+                client = _sdk().OpenAI(
                     base_url=endpoint.base_url,
                     api_key=endpoint.api_key,
                     max_retries=0,
@@ -407,6 +416,8 @@ def _post_chat(client: openai.OpenAI, params: Mapping[str, Any], timeout: float 
     the SDK still sends it (auth, timeout, errors) and parses the answer (with ``stream:
     true``, its stream of chunks). ``extra_body``, ``extra_headers`` and ``extra_query``
     mean what they mean to ``create``."""
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
     body = dict(params)
     options: dict[str, Any] = {"timeout": timeout}
     body.update(body.pop("extra_body", None) or {})
@@ -421,7 +432,7 @@ def _post_chat(client: openai.OpenAI, params: Mapping[str, Any], timeout: float 
             cast_to=ChatCompletion,
             options=options,  # type: ignore[arg-type]
             stream=True,
-            stream_cls=openai.Stream[ChatCompletionChunk],
+            stream_cls=_sdk().Stream[ChatCompletionChunk],
         )
     return client.post("/chat/completions", body=body, cast_to=ChatCompletion, options=options)  # type: ignore[arg-type]
 
@@ -546,6 +557,7 @@ class _BrokenOff(Exception):
 def _classify(exc: Exception, mode: str | None) -> Failure | None:
     if isinstance(exc, _BrokenOff):
         return Failure(transient=True)
+    openai = _sdk()
     if isinstance(exc, openai.APIStatusError):
         if mode is not None and exc.status_code in (400, 422, 500, 501):
             text = f"{exc} {exc.body}".lower()
@@ -575,6 +587,7 @@ def _call_error(
 ) -> ModelCallError:
     exc = exhausted.error
     where = f"{endpoint.role} call to {endpoint.base_url}"
+    openai = _sdk()
     status = getattr(exc, "status_code", None)
     if isinstance(exc, _BrokenOff):
         detail = "the streamed answer ended without a finish reason (the server closed it)"

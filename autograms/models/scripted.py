@@ -14,15 +14,17 @@ import random
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .records import ChatRequest, ChatResult, EmbeddingRequest, EmbeddingResult, ModelCall
-from .structured import sample_instance
-from .usage import request_summary
+if TYPE_CHECKING:
+    from .records import ChatRequest, ChatResult, EmbeddingRequest, EmbeddingResult
+
+# The records, schemas and token counting a call needs are imported by the first call: test
+# mode makes a ScriptedModel for every Autogram's first turn, which may call no model.
 
 #: handler signature: return the raw answer text (dicts and lists are sent as JSON), or
 #: None to let the scripted model answer
-Handler = Callable[[ChatRequest], "str | dict[str, Any] | list[Any] | None"]
+Handler = Callable[["ChatRequest"], "str | dict[str, Any] | list[Any] | None"]
 
 DEFAULT_EMBEDDING_DIM = 1536
 #: the pieces `ScriptedModel.stream` hands over: words with the spaces around them
@@ -59,6 +61,9 @@ class ScriptedModel:
 
     def complete(self, request: ChatRequest) -> ChatResult:
         """Answer one chat request."""
+        from .records import ChatResult, ModelCall
+        from .usage import request_summary
+
         start = time.perf_counter()
         answer = self.handler(request) if self.handler is not None else None
         if answer is None:
@@ -89,6 +94,8 @@ class ScriptedModel:
 
     def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
         """Embed texts as seeded unit vectors (equal texts give equal vectors)."""
+        from .records import EmbeddingResult, ModelCall
+
         size = request.dimensions or self.embedding_dim
         vectors = [self._vector(text, size) for text in request.texts]
         call = ModelCall(
@@ -107,6 +114,8 @@ class ScriptedModel:
     def _default_answer(self, request: ChatRequest) -> str | dict[str, Any]:
         rng = self._rng(request.kind, request.messages, request.choices)
         if request.output is not None:
+            from .structured import sample_instance
+
             return sample_instance(request.output.schema, rng)
         if request.choices:
             return rng.choice(request.choices)

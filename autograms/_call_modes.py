@@ -60,13 +60,24 @@ def refresh() -> None:
 @contextlib.contextmanager
 def driven_turn() -> Iterator[None]:
     """While a turn runs under the engine, in this thread or any other."""
+    start_driven_turn()
+    try:
+        yield
+    finally:
+        end_driven_turn()
+
+
+def start_driven_turn() -> None:
+    """A turn under the engine starts (`end_driven_turn` must follow; see `driven_turn`)."""
     global _driven_turns
     with _lock:
         _driven_turns += 1
         refresh()
-    try:
-        yield
-    finally:
-        with _lock:
-            _driven_turns -= 1
-            refresh()
+
+
+def end_driven_turn() -> None:
+    """A turn that `start_driven_turn` announced has ended."""
+    global _driven_turns
+    with _lock:
+        _driven_turns -= 1
+        refresh()

@@ -9,7 +9,7 @@ wrapper, a supervisor); the bundled example bots count as user code.
 from __future__ import annotations
 
 import sys
-from types import FrameType
+from types import CodeType, FrameType
 from typing import TypedDict
 
 _LIBRARY = "autograms"
@@ -24,9 +24,26 @@ class CodePosition(TypedDict):
     file_name: str
 
 
+#: module name -> whether it is library code (a reply asks for every frame down to the bot's)
+_library_modules: dict[str, bool] = {}
+#: (id of a code object, f_lasti) -> (the code object, its line there); computing a frame's
+#: line scans its code's line table from the start, which a long function makes slow
+_lines: dict[tuple[int, int], tuple[CodeType, int]] = {}
+_LINES_SIZE = 4096
+
+
 def is_library_frame(frame: FrameType) -> bool:
     """Whether `frame` runs code of the library itself (not a bot, not an example)."""
     module = frame.f_globals.get("__name__", "")
+    known = _library_modules.get(module)
+    if known is None:
+        known = _is_library_module(module)
+        if len(_library_modules) < _LINES_SIZE:
+            _library_modules[module] = known
+    return known
+
+
+def _is_library_module(module: str) -> bool:
     if module != _LIBRARY and not module.startswith(_LIBRARY + "."):
         return False
     return not any(module == p or module.startswith(p + ".") for p in _USER_PACKAGES)
@@ -48,7 +65,22 @@ def code_position() -> CodePosition | None:
         return None
     code = frame.f_code
     return CodePosition(
-        line_number=frame.f_lineno,
+        line_number=line_of(frame),
         function_name=code.co_qualname,
         file_name=code.co_filename,
     )
+
+
+def line_of(frame: FrameType) -> int:
+    """`frame.f_lineno`, remembered by code and instruction (a program pauses at the same
+    few places again and again)."""
+    code, lasti = frame.f_code, frame.f_lasti
+    key = (id(code), lasti)
+    known = _lines.get(key)
+    if known is not None and known[0] is code:  # an id is reused only once its code is gone
+        return known[1]
+    line = frame.f_lineno
+    if len(_lines) >= _LINES_SIZE:
+        _lines.clear()
+    _lines[key] = (code, line)
+    return line

@@ -99,7 +99,13 @@ def new_state(system_prompt: str) -> SessionState:
 
 def new_level(scope: str, system_prompt: str, function: str | None) -> Level:
     """An empty level."""
-    return Level(scope=scope, turns=Turns(), system_prompt=system_prompt, function=function)
+    level: Level = {
+        "scope": scope,
+        "turns": Turns(),
+        "system_prompt": system_prompt,
+        "function": function,
+    }
+    return level
 
 
 def close_level(levels: list[Level]) -> None:
@@ -186,24 +192,27 @@ def from_saved(saved: dict[str, Any]) -> SessionState:
     """The live state of a saved form, of this format or an earlier one."""
     if saved.get("format") is None:
         return _from_format_1(saved)
-    levels = [
-        Level(
-            scope=level["scope"],
-            turns=Turns.from_saved(level["turns"]),
-            system_prompt=level["system_prompt"],
-            function=level["function"],
-        )
+    # dict displays rather than calls of the TypedDicts (which cost three times as much):
+    # this runs on every turn
+    levels: list[Level] = [
+        {
+            "scope": level["scope"],
+            "turns": Turns.from_saved(level["turns"]),
+            "system_prompt": level["system_prompt"],
+            "function": level["function"],
+        }
         for level in saved["turn_stack"]
     ]
-    return SessionState(
-        turn_stack=levels,
-        user_globals=saved["user_globals"],
-        persistent_globals=saved["persistent_globals"],
-        cached_user_reply=saved["cached_user_reply"],
-        last_node=saved["last_node"],
-        exit_data=saved["exit_data"],
-        extra=saved["extra"],
-    )
+    state: SessionState = {
+        "turn_stack": levels,
+        "user_globals": saved["user_globals"],
+        "persistent_globals": saved["persistent_globals"],
+        "cached_user_reply": saved["cached_user_reply"],
+        "last_node": saved["last_node"],
+        "exit_data": saved["exit_data"],
+        "extra": saved["extra"],
+    }
+    return state
 
 
 def _from_format_1(saved: dict[str, Any]) -> SessionState:
@@ -331,7 +340,8 @@ class Turns(MutableSequence[Turn]):
         droppable = len(self) - keep
         if droppable <= 0:
             return
-        excess = sum(self._lengths) + sum([len(turn["content"]) for turn in self._tail]) - limit
+        # the packed contents are joined in `_text`: its length is theirs
+        excess = len(self._text) + sum([len(turn["content"]) for turn in self._tail]) - limit
         if excess <= 0:
             return
         lengths, head = self._lengths, 0

@@ -334,18 +334,24 @@ class SerializableMemory:
         )
         work._working = True
         work._scopes = Scopes(lazy=driven)
-        with _call_modes.driven_turn() if driven else contextlib.nullcontext(), use_memory(work):
-            try:
-                loaded = session.load_snapshot(checkpoint.snapshot)
-                work._state, work._loaded = from_saved(loaded.attachment), loaded
-                work._scopes.restored(work._state["turn_stack"], resuming=loaded.is_paused)
-                turn = Turn(work, loaded)
-                yield turn
-                if turn.checkpoint is None:
-                    turn.finish()
-            finally:
-                work._scopes.release()
-                work._stand_for(self)
+        # (the context managers driven_turn and use_memory, unrolled: this runs every turn)
+        if driven:
+            _call_modes.start_driven_turn()
+        token = set_memory(work)
+        try:
+            loaded = session.load_snapshot(checkpoint.snapshot)
+            work._state, work._loaded = from_saved(loaded.attachment), loaded
+            work._scopes.restored(work._state["turn_stack"], resuming=loaded.is_paused)
+            turn = Turn(work, loaded)
+            yield turn
+            if turn.checkpoint is None:
+                turn.finish()
+        finally:
+            work._scopes.release()
+            work._stand_for(self)
+            reset_memory(token)
+            if driven:
+                _call_modes.end_driven_turn()
         self._commit(turn, turn_log, work)
 
     def _stand_for(self, memory: SerializableMemory) -> None:

@@ -279,8 +279,20 @@ def _at_with_statement(frame: FrameType) -> bool:
     return False
 
 
+#: (function, site index) -> `_calls_with_exit` (a property of the code: asked at every pause)
+_with_exit: dict[tuple[FunctionInfo, int], bool] = {}
+
+
 def _calls_with_exit(info: FunctionInfo, site: CallSite) -> bool:
     """Whether the call at `site` is a with statement's call of its __exit__."""
+    key = (info, site.index)
+    known = _with_exit.get(key)
+    if known is None:
+        known = _with_exit[key] = _finds_with_exit(info, site)
+    return known
+
+
+def _finds_with_exit(info: FunctionInfo, site: CallSite) -> bool:
     flow = info.flow
     for producers, _ in flow.stacks[site.position][site.depth :]:
         for key in producers:

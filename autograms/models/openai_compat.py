@@ -12,7 +12,9 @@ server accepts says so up front (``output_modes=``), and nothing is refused at a
 
 `stream` asks for the answer as server-sent events and hands each piece of text on as it
 arrives; a failure before the first piece is retried like any call, one after it is not (the
-pieces were handed on already).
+pieces were handed on already). The SDK sends the request (auth, timeout, status errors); the
+events are read here as plain JSON (`_events`), not as one SDK object per chunk, and to the
+end of the response, so that the connection goes back to the pool.
 
 Structured output request forms, tried in order until a server accepts one:
 
@@ -31,7 +33,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -191,8 +193,11 @@ class OpenAICompatModel:
         start = time.perf_counter()
 
         def send() -> Any:
-            with _post_chat(client, params, timeout) as events:
-                return pieces.read(events)
+            response = _post_chat(client, params, timeout)
+            try:
+                return pieces.read(_events(response))
+            finally:
+                response.close()
 
         def classify(exc: Exception) -> Failure | None:
             failure = _classify(exc, None)
@@ -414,8 +419,8 @@ def _post_chat(client: openai.OpenAI, params: Mapping[str, Any], timeout: float 
     to rename and format fields that plain chat parameters do not have: it cost more than
     the rest of the turn (and grew with the conversation). `params` is plain JSON already;
     the SDK still sends it (auth, timeout, errors) and parses the answer (with ``stream:
-    true``, its stream of chunks). ``extra_body``, ``extra_headers`` and ``extra_query``
-    mean what they mean to ``create``."""
+    true``, it returns the response unread, for `_events`). ``extra_body``,
+    ``extra_headers`` and ``extra_query`` mean what they mean to ``create``."""
     from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
     body = dict(params)
@@ -426,6 +431,7 @@ def _post_chat(client: openai.OpenAI, params: Mapping[str, Any], timeout: float 
     if "extra_query" in body:
         options["params"] = body.pop("extra_query")
     if body.get("stream"):
+        options["headers"] = {**options.get("headers", {}), **_UNREAD_RESPONSE}
         return client.post(
             "/chat/completions",
             body=body,
@@ -518,6 +524,55 @@ class _StreamSummary:
     usage: Any
 
 
+#: the request header that makes the SDK return a streamed response unread (the one its
+#: ``with_streaming_response`` sets)
+_UNREAD_RESPONSE = {"X-Stainless-Raw-Response": "stream"}
+
+
+def _events(response: Any) -> Iterator[dict[str, Any]]:
+    """The JSON events of a streamed answer (`response`: the SDK's unread response).
+
+    Errors are the SDK's own, as its ``Stream`` raises them: an event carrying ``error``
+    raises APIError, a timeout APITimeoutError, a broken connection APIConnectionError. The
+    body is read to its end after ``[DONE]`` (servers end it right there), so the connection
+    is kept for the next call instead of being reset; a failure in that rest is ignored, the
+    answer being whole."""
+    import httpx2  # the openai SDK's HTTP client, loaded with it
+
+    openai = _sdk()
+    request = response.http_response.request
+    data: list[str] = []
+    done = False
+    try:
+        for line in response.iter_lines():
+            if done:
+                continue
+            if line.startswith("data:"):
+                data.append(line[6:] if line.startswith("data: ") else line[5:])
+            elif not line and data:
+                payload, data = "\n".join(data), []
+                if payload.startswith("[DONE]"):
+                    done = True
+                    continue
+                event = json.loads(payload)
+                if isinstance(event, Mapping) and event.get("error"):
+                    raise openai.APIError(
+                        _stream_error(event["error"]), request, body=event["error"]
+                    )
+                yield event
+    except httpx2.TimeoutException as exc:
+        if not done:
+            raise openai.APITimeoutError(request=request) from exc
+    except httpx2.RequestError as exc:
+        if not done:
+            raise openai.APIConnectionError(request=request) from exc
+
+
+def _stream_error(error: Any) -> str:
+    message = error.get("message") if isinstance(error, Mapping) else None
+    return message if isinstance(message, str) and message else "An error occurred during streaming"
+
+
 class _Pieces:
     """The text pieces of one streamed answer, handed on to `on_text` as they come."""
 
@@ -529,24 +584,27 @@ class _Pieces:
     def handed_on(self) -> bool:
         return bool(self.texts)
 
-    def read(self, events: Any) -> _StreamSummary:
+    def read(self, events: Iterator[dict[str, Any]]) -> _StreamSummary:
         """Read the chunks of one attempt (an attempt that fails before its first piece
         leaves nothing behind)."""
         model = finish_reason = usage = None
         for chunk in events:
-            model = model or getattr(chunk, "model", None)
-            usage = getattr(chunk, "usage", None) or usage
-            for choice in chunk.choices or ():
-                if choice.index != 0:
+            model = model or chunk.get("model")
+            usage = chunk.get("usage") or usage
+            for choice in chunk.get("choices") or ():
+                if choice.get("index", 0) != 0:
                     continue
-                text = choice.delta.content if choice.delta is not None else None
+                text = (choice.get("delta") or {}).get("content")
                 if text:
                     self.texts.append(text)
                     self.on_text(text)
-                finish_reason = choice.finish_reason or finish_reason
+                finish_reason = choice.get("finish_reason") or finish_reason
         if finish_reason is None:
             raise _BrokenOff
-        return _StreamSummary(model, finish_reason, usage)
+        from openai.types import CompletionUsage
+
+        counted = CompletionUsage.construct(**usage) if isinstance(usage, Mapping) else None
+        return _StreamSummary(model, finish_reason, counted)
 
 
 class _BrokenOff(Exception):
@@ -568,6 +626,8 @@ def _classify(exc: Exception, mode: str | None) -> Failure | None:
         return Failure(transient=True)
     if isinstance(exc, openai.APIResponseValidationError):
         return Failure(transient=False)
+    if isinstance(exc, openai.APIError):  # an error event in a streamed answer
+        return Failure(transient=True)
     return None
 
 
@@ -598,6 +658,8 @@ def _call_error(
             f"cannot connect ({exc.__cause__ or exc}); is the server running? "
             f"check {endpoint.settings}"
         )
+    elif status is None and isinstance(exc, openai.APIError):
+        detail = f"the server sent an error in the stream: {exc.message}"
     else:
         detail = f"HTTP {status}: {_error_text(exc)}{_status_hint(status, model, endpoint.role)}"
     return ModelCallError(

@@ -14,7 +14,9 @@ queue of `Reply` objects given to `script()`, the ``responder`` callable, or def
 ``first_token_delay``), a last chunk with the finish reason, a usage chunk when
 ``stream_options.include_usage`` asks for one, then ``data: [DONE]``. A non-streamed answer
 comes as late as its stream would have ended. A `Reply` with ``cut_after=N`` drops the
-connection after N words.
+connection after N words; with ``error_event`` too, it sends that error as an event there
+instead (as OpenAI does when an answer fails midway) and ends the stream. ``connections``
+counts the connections clients opened.
 
 Dialects (what differs from plain OpenAI):
 
@@ -50,7 +52,8 @@ EMBEDDING_DIM = 8
 @dataclass
 class Reply:
     """One scripted answer: a status, a content, a raw body, a delay, extra headers; for a
-    streamed answer, the number of words after which the connection drops."""
+    streamed answer, the number of words after which the connection drops (or, with
+    `error_event`, after which that error message is sent as an event)."""
 
     content: str | None = None
     status: int = 200
@@ -58,6 +61,7 @@ class Reply:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     cut_after: int | None = None
+    error_event: str | None = None
 
 
 @dataclass
@@ -96,6 +100,8 @@ class FakeOpenAIServer:
         self.token_delay = token_delay
         self.first_token_delay = first_token_delay
         self.requests: list[Recorded] = []
+        #: connections clients opened so far
+        self.connections = 0
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -156,6 +162,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # silence stderr
         pass
+
+    def handle(self) -> None:
+        """Serve the connection's requests until the client closes it. A client that closes
+        a kept-alive connection with bytes still unread (a stream it stopped reading at
+        ``[DONE]``, a process that exits) makes the kernel reset it: the next read here
+        fails with ConnectionResetError. That is the client leaving, not an error."""
+        with self.fake._lock:
+            self.fake.connections += 1
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError):
+            self.close_connection = True
 
     def do_GET(self) -> None:
         self.fake._record(Recorded("GET", self.path, self._headers(), None))
@@ -244,6 +262,11 @@ class _Handler(BaseHTTPRequestHandler):
         cut_after = scripted.cut_after if scripted is not None else None
         time.sleep(self.fake.first_token_delay)
         for index, word in enumerate(words):
+            if cut_after is not None and index >= cut_after and scripted.error_event:
+                error = _error(500, scripted.error_event, "server_error")
+                self._event(error)
+                self._write_chunk(b"")
+                return
             if cut_after is not None and index >= cut_after:
                 self.close_connection = True
                 self.wfile.flush()

@@ -4,6 +4,8 @@ word with delays, and the scripted model's pieces."""
 from __future__ import annotations
 
 import random
+import socket
+import struct
 import time
 
 import pytest
@@ -89,6 +91,55 @@ def test_a_connection_broken_midway_is_not_retried(make_server):
     assert pieces.texts == ["alpha ", "beta "]
     assert info.value.attempts == 1 and "broke off after 2 streamed piece(s)" in str(info.value)
     assert len(server.chat_requests()) == 1
+
+
+def test_an_error_event_midway_is_a_model_call_error_naming_it(make_server):
+    server = make_server()
+    server.script(Reply(content="alpha beta gamma", cut_after=1, error_event="overloaded"))
+    pieces = Pieces()
+    with pytest.raises(ModelCallError) as info:
+        OpenAICompatModel(config_for(server)).stream(ChatRequest(HELLO), pieces)
+    assert pieces.texts == ["alpha "]
+    assert "overloaded" in str(info.value) and info.value.attempts == 1
+
+
+def test_an_error_event_before_the_first_piece_is_retried(make_server):
+    server = make_server()
+    server.script(Reply(content="alpha", cut_after=0, error_event="overloaded"), "fine now")
+    config = config_for(server, chatbot_max_tries=2)
+    result = OpenAICompatModel(config).stream(ChatRequest(HELLO), Pieces())
+    assert result.text == "fine now" and result.call.attempts == 2
+
+
+def test_a_server_silent_past_the_timeout_midway_is_reported_as_timed_out(make_server):
+    server = make_server(token_delay=1.0)
+    server.script("alpha beta")
+    pieces = Pieces()
+    with pytest.raises(ModelCallError) as info:
+        OpenAICompatModel(config_for(server, request_timeout=0.2)).stream(
+            ChatRequest(HELLO), pieces
+        )
+    assert pieces.texts == ["alpha "] and "timed out" in str(info.value)
+
+
+def test_streamed_answers_reuse_one_connection(make_server):
+    server = make_server()
+    model = OpenAICompatModel(config_for(server))
+    texts = [model.stream(ChatRequest(HELLO), Pieces()).text for _ in range(3)]
+    assert len(set(texts)) == 1 and server.connections == 1
+
+
+def test_a_client_resetting_its_connection_leaves_the_fake_server_quiet(make_server, capfd):
+    server = make_server()
+    OpenAICompatModel(config_for(server)).stream(ChatRequest(HELLO), Pieces())
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    deadline = time.monotonic() + 5
+    while server.connections < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)  # the reset reaches the handler's read
+    OpenAICompatModel(config_for(server)).stream(ChatRequest(HELLO), Pieces())
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_structured_output_comes_in_one_piece(make_server):

@@ -712,6 +712,8 @@ def _emit_recipe(flow: Flow, recipe: Recipe, location) -> list:
             emit.instr("PUSH_EXC_INFO", location=location),
             emit.instr("POP_TOP", location=location),
         ]
+    if recipe.kind is RecipeKind.NULL:
+        return [emit.instr("PUSH_NULL", location=location)]
     code = emit_recipes(flow, recipe.inputs, location)
     load = flow.instrs[recipe.load]
     if load.name in FAST_LOADS:

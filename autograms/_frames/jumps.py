@@ -23,8 +23,10 @@ handlers are bypassed and the catch-all dispatcher jumps to the GOTO stub of the
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
+from contextvars import ContextVar
 from types import FrameType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .analysis import HANDLER_CLEANUP, HANDLER_EXCEPT, producer_position
 from .errors import ContinuationError, JumpSignal, Reason
@@ -161,3 +163,38 @@ def _handler_bodies_left(info: FunctionInfo, items: tuple[frozenset[int], ...]) 
         if entries and all(info.flow.instrs[p].name == "PUSH_EXC_INFO" for p in entries):
             kinds += [info.flow.handler_kind(position) for position in sorted(entries)]
     return kinds
+
+
+# -- a jump in flight saved with a pause -----------------------------------------------------
+#
+# A RETURNTO runs the `finally` blocks of the frames it leaves, and one of them may pause
+# (`finally: reply(...)`): the JumpSignal is then an item on that frame's value stack, to be
+# raised again when the block ends. It names its target by frame, which cannot be saved; it is
+# saved as the target's index among the paused frames, and bound to the resumed frame there.
+
+#: The paused frames, outermost first, while a snapshot of them is being written.
+saving_frames: ContextVar[tuple[FrameType, ...]] = ContextVar("autograms_frames_saving", default=())
+
+
+def reduce_jump(signal: JumpSignal) -> tuple:
+    """Pickle's reduction of a jump in flight: its target as an index among the paused frames."""
+    frames = saving_frames.get()
+    index = next((i for i, frame in enumerate(frames) if frame is signal.frame), None)
+    if index is None:
+        raise ContinuationError(
+            f"cannot pause while a jump to ADDRESS {signal.label!r} is in flight to a frame "
+            "that is not paused",
+            reason=Reason.UNWINDING,
+        )
+    return (restored_jump, (index, signal.site, signal.label))
+
+
+def restored_jump(index: int, site: int, label: str) -> JumpSignal:
+    """A saved jump in flight; its `frame` is the index of its target among the paused frames
+    until `bind_jumps` gives it the resumed frame."""
+    return JumpSignal(index, site, label)
+
+
+def saved_jumps(values: Iterable[Any]) -> list[JumpSignal]:
+    """The restored jumps in flight among a frame's saved values."""
+    return [value for value in values if type(value) is JumpSignal and type(value.frame) is int]

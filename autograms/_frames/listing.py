@@ -81,6 +81,8 @@ def _format_recipe(info: FunctionInfo, recipe: Recipe) -> str:
         return f"[{recipe.slot}] {recipe.name}"
     if recipe.kind is RecipeKind.EXCEPT_STATE:
         return f"[{recipe.slot}] except {recipe.name}"
+    if recipe.kind is RecipeKind.NULL:
+        return f"[{recipe.slot}] PUSH_NULL"
     load = info.flow.instrs[recipe.load]
     inner = ", ".join(_format_recipe(info, part) for part in recipe.inputs)
     argument = "" if load.name == "PUSH_NULL" else f" {_argument_text(load.name, load.arg)}"

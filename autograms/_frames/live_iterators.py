@@ -304,7 +304,10 @@ def odict_iterator(
         if not _field(iterator, _OI_CURRENT).value:  # an empty OrderedDict: give it a key
             ctypes.pythonapi.Py_IncRef(ctypes.py_object(current))
             _field(iterator, _OI_CURRENT).value = id(current)
-        ctypes.c_size_t.from_address(id(iterator) + _OI_STATE).value += 1
+        # behind the OrderedDict's state, as a changed-under iterator is: the state only
+        # grows, so no later change can make them agree again (one step ahead could)
+        state = ctypes.c_size_t.from_address(id(iterator) + _OI_STATE)
+        state.value = (state.value - 1) % (1 << (8 * _WORD))
     else:
         for _ in range(position):
             next(iterator)

@@ -57,12 +57,14 @@ from . import (
     closed_files,
     closures,
     forwarding_objects,
+    jumps,
     live_iterators,
     memory_files,
     module_objects,
     saved_exceptions,
     weakrefs,
 )
+from .errors import JumpSignal
 from .resources import ResourceRefused, is_resource
 
 PROTOCOL = 5
@@ -86,6 +88,7 @@ _REDUCERS: dict[type, Callable[[Any], Any]] = {
         functools.partial(memory_files.reduce_memory_file, protocol=PROTOCOL),
     ),
     module_objects.ModuleReference: module_objects.ModuleReference.__reduce__,
+    JumpSignal: jumps.reduce_jump,
     live_iterators.SET_ITERATOR: live_iterators.reduce_set_iterator,
     **dict.fromkeys(live_iterators.DICT_ITERATOR_TYPES, live_iterators.reduce_dict_iterator),
     **dict.fromkeys(live_iterators.DICT_VIEWS, live_iterators.reduce_dict_view),

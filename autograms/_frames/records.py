@@ -23,6 +23,8 @@ class RecipeKind(Enum):
     REEXECUTE = "reexecute"
     #: Re-enter an `except` body: push the saved exception with PUSH_EXC_INFO.
     EXCEPT_STATE = "except"
+    #: Push a NULL (one a pair load pushed under a callable that is no longer there).
+    NULL = "null"
 
 
 @dataclass(frozen=True, slots=True)

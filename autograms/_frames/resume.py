@@ -33,6 +33,7 @@ from . import runtime, wire
 from .errors import Reason, SnapshotMismatchError
 from .analysis import local_name
 from .identity import find_function
+from .jumps import saved_jumps
 from .instrument import CELLS, HELPER_RESULT
 from .records import CallSite, FrameState
 from .registry import FunctionInfo, lookup
@@ -46,15 +47,20 @@ _HIDDEN_PREFIXES = ("__ag_s", "__ag_e")
 class ResumeContext:
     """What one twin needs to continue its frame (handed over by `runtime.restore`)."""
 
-    __slots__ = ("function", "restore_values", "child")
+    __slots__ = ("function", "restore_values", "child", "jumps")
 
-    def __init__(self, function: FunctionType, restore_values: tuple, child: Any) -> None:
+    def __init__(
+        self, function: FunctionType, restore_values: tuple, child: Any, jumps: tuple = ()
+    ) -> None:
         #: The twin to call (with no arguments) to continue the frame.
         self.function = function
         #: The frame's saved locals, what continues its paused call, its site index.
         self.restore_values = restore_values
         #: The context of the frame it was paused calling, or None for the innermost.
         self.child = child
+        #: Jumps in flight (saved with a pause in a finally block they passed) aimed at this
+        #: frame: they get the resumed frame as their target.
+        self.jumps = jumps
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,15 +154,26 @@ def build_contexts(frames: list[PendingFrame], value: Any) -> ResumeContext:
     if frames and HELPER_RESULT in frames[-1].values:  # plain helpers return a constant
         value = frames[-1].values[HELPER_RESULT]
     continuation: Any = repeat(value).__next__  # a C callable: no frame of its own
+    in_flight = _jumps_in_flight(frames)
     for index in reversed(range(len(frames))):
         frame, callee = frames[index], frames[index + 1] if index + 1 < len(frames) else None
         if frame.state.constructs:
             continuation = partial(runtime.construct, continuation, _instance(frame, callee))
         restore = map(frame.values.get, frame.info.restore_names, repeat(MISSING))
         function = twin_of(frame.info).function
-        child = ResumeContext(function, (*restore, continuation, frame.site.index), child)
+        targets = tuple([signal for signal in in_flight if signal.frame == index])
+        child = ResumeContext(function, (*restore, continuation, frame.site.index), child, targets)
         continuation = function
     return child
+
+
+def _jumps_in_flight(frames: list[PendingFrame]) -> list:
+    """The jumps saved in flight among the frames' hidden values (see jumps.reduce_jump)."""
+    found = []
+    for frame in frames:
+        if frame.state.hidden:
+            found += saved_jumps(map(frame.values.get, frame.state.hidden))
+    return found
 
 
 def _instance(frame: PendingFrame, callee: PendingFrame | None) -> Any:

@@ -103,6 +103,8 @@ def restore() -> tuple:
     resuming.set(context.child)
     values = context.restore_values
     context.restore_values = None
+    for signal in context.jumps:  # a RETURNTO in flight to this frame (jumps.reduce_jump)
+        signal.frame = sys._getframe(1)
     return values
 
 

@@ -357,6 +357,10 @@ class _SitePlanner:
         load = self.flow.instrs[position]
         if producer_output(key) != 0 or not is_pair_load(load):
             return None
+        if slot + 1 >= len(items) and items[slot][1] == NULL:
+            # the NULL a global's load put under the callable, which the call consumed
+            # (`C.m(...)()` on 3.11/3.12: the outer call's NULL is the load of C's)
+            return Recipe(RecipeKind.NULL, slot)
         if slot + 1 >= len(items) or items[slot + 1][0] != frozenset({producer(position, 1)}):
             raise Refused(
                 Reason.UNSAVED_VALUE, "a method call's receiver was separated from its method"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, NoReturn
 
-from . import callees, pickling, plain_code, runtime, wire
+from . import callees, jumps, pickling, plain_code, runtime, wire
 from .errors import ContinuationError, PauseSignal, Reason, UnpicklableLocalError
 from .instrument import CELLS, HELPER_RESULT
 from .records import CallSite, RecipeKind
@@ -79,7 +79,12 @@ def pause(payload: Any = None) -> NoReturn:
         saved[-1][HELPER_RESULT] = frames[-1].helper_result.value
     provider = attachment_provider.get()
     attachment = provider() if provider is not None else None
-    raise PauseSignal(serialize(saved, frames, attachment), payload)
+    token = jumps.saving_frames.set(tuple([paused.frame for paused in frames]))
+    try:
+        blob = serialize(saved, frames, attachment)
+    finally:
+        jumps.saving_frames.reset(token)
+    raise PauseSignal(blob, payload)
 
 
 def program_frames(start: FrameType) -> list[PausedFrame]:

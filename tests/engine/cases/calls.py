@@ -25,6 +25,14 @@ class Steps:
         return checkpoint(("called", question))
 
 
+class Greeter:
+    @classmethod
+    @resumable
+    def make(cls, greeting):
+        name = checkpoint(("greeting", greeting))
+        return functools.partial(str.format, "{} {}!", greeting, name)
+
+
 def pick(name):
     return {"asked": asked}[name]
 
@@ -50,6 +58,12 @@ def dispatch_by_subscript():
 def callable_from_a_call():
     first = pick("asked")("from a call")
     return first, pick("asked")("again", "?")
+
+
+@resumable
+def classmethod_result_called():
+    # 3.11/3.12: the outer call's NULL was pushed by the load of Greeter, under the method
+    return Greeter.make("hello")(), checkpoint("done")
 
 
 @resumable
@@ -157,6 +171,7 @@ CASES = {
     "dispatch_by_getattr": Case(dispatch_by_getattr, (), ["s", "n", "a"]),
     "dispatch_by_subscript": Case(dispatch_by_subscript, (), ["x", "y", "z"]),
     "callable_from_a_call": Case(callable_from_a_call, (), ["p", "q"]),
+    "classmethod_result_called": Case(classmethod_result_called, (), ["ann", "x"]),
     "through_partial": Case(through_partial, (), ["p", "q", "r"]),
     "through_call_method": Case(through_call_method, (), ["p", "q"]),
     "super_after_resume": Case(super_after_resume, (), ["p", "q"]),

@@ -105,6 +105,20 @@ def returnto_through_finally_and_with():
 
 
 @resumable
+def rt_pausing_finally(depth):
+    try:
+        return rt_inner(depth)
+    finally:
+        print("finally asks", checkpoint(("finally", depth)))
+
+
+@resumable
+def returnto_through_a_pausing_finally():
+    # the RETURNTO is in flight while the finally block pauses; it goes on after the resume
+    return rt_pausing_finally(checkpoint("top asks"), ADDRESS="top")
+
+
+@resumable
 def rt_fresh_middle(count):
     count[0] += 1
     if count[0] < 3:
@@ -245,6 +259,21 @@ CASES = {
                 3: "enter middle\n",
                 4: "middle finally\nexit middle\n",
             },
+        ),
+    ),
+    "returnto_through_a_pausing_finally": Case(
+        returnto_through_a_pausing_finally,
+        (),
+        ["d1", "back", "f1", "d2", "fine", "f2"],
+        expected=expect(
+            "top asks",
+            ("inner", "d1"),
+            ("finally", "d1"),
+            "top asks",
+            ("inner", "d2"),
+            ("finally", "d2"),
+            result="fine",
+            out={3: "finally asks f1\n", 6: "finally asks f2\n"},
         ),
     ),
     "returnto_target_called_this_turn": Case(

@@ -39,9 +39,6 @@ SCRIPT = []
 EXPECTED = [["out", ""], ["reply", "q22"]]
 
 #: Python minor -> modes where the engine still departs from EXPECTED (strict xfail)
-DIVERGES = {
-    "3.11": ["fresh_process", "in_process", "serialized"],
-    "3.12": ["fresh_process", "in_process", "serialized"],
-}
+DIVERGES = {}
 
 REASON = "new: a pausing call whose result is called at once (C.m(...)()) is refused; plain Python runs it"

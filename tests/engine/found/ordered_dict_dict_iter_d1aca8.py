@@ -91,10 +91,6 @@ EXPECTED = [
 ]
 
 #: Python minor -> modes where the engine still departs from EXPECTED (strict xfail)
-DIVERGES = {
-    "3.11": ["fresh_process", "in_process", "serialized"],
-    "3.12": ["fresh_process", "in_process", "serialized"],
-    "3.13": ["fresh_process", "in_process", "serialized"],
-}
+DIVERGES = {}
 
 REASON = "new: a loop over an OrderedDict resumed after a pause raises 'OrderedDict changed size during iteration' where plain Python says 'OrderedDict mutated during iteration'"

@@ -116,6 +116,14 @@ class OpenAICompatModel:
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (self.config, self._preset, self._decision_forms))
 
+    def warm_up(self) -> None:
+        """Load the openai SDK and make the chatbot's client now, so that the first call does
+        not wait for them (a server does this before its first user comes)."""
+        from openai.types import CompletionUsage  # noqa: F401  (what the calls use, loaded now)
+        from openai.types.chat import ChatCompletion  # noqa: F401
+
+        self._client(resolve_endpoint(self.config, "chatbot"))
+
     def close(self) -> None:
         """Close the HTTP connections (the model stays usable; they reopen on demand)."""
         with self._lock:

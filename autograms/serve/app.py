@@ -94,6 +94,9 @@ def _warm_up(autogram: Autogram) -> None:
     """Load the model client and the tokenizer now, so that the first user does not wait
     for them (the openai SDK alone takes a second or more to import)."""
     counter_for_model(autogram.config.chatbot_path).count(type(autogram.model).__name__)
+    warm_up = getattr(autogram.model, "warm_up", None)
+    if callable(warm_up):
+        warm_up()
 
 
 def bot_name(autogram: Autogram) -> str:

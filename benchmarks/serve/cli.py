@@ -1,10 +1,13 @@
 """Run the serve load benchmark and write benchmarks/results/serve.{md,json}.
 
 Every configuration (store x workers x bot) starts ``autograms serve`` afresh; N client
-threads then each hold one conversation of M turns through the openai SDK, streaming with
-``include_usage``. Per turn: time to the first piece of reply (TTFT), time to ``[DONE]``
-(total), whether the turn called the model (its usage). The model's own figures come from
-the same N clients streaming the same answer from the fake model directly.
+threads then each hold one conversation of at most M turns through the openai SDK, streaming
+with ``include_usage``, for at most ``--seconds`` (a client starts no turn after that). Per
+turn: time to the first piece of reply (TTFT), time to ``[DONE]`` (total), whether the turn
+called the model (its usage). For the streamer bot every client also holds a second
+conversation straight with the fake model, one turn there after each turn through the
+service: the model's own figures are taken at the same time, under the same load, and what
+the service adds is the difference of the two medians of that run.
 
 Bots: ``recruiter`` (the example: most turns are a model-written comment, not streamed,
 then a fixed question -- the reply arrives whole when the model is done) and ``streamer``
@@ -61,10 +64,16 @@ class Row:
     errors: int = 0
     seconds: float = 0.0
     samples: list[Turn] = field(default_factory=list)
+    #: the same clients' turns straight with the model, taken alternately with the others
+    own: list[Turn] = field(default_factory=list)
 
     def summary(self) -> dict:
         model = [t for t in self.samples if t.model]
         plain = [t for t in self.samples if not t.model]
+        own_ttft = _ms(_pct([t.ttft for t in self.own], 50))
+        own_total = _ms(_pct([t.total for t in self.own], 50))
+        model_ttft = _ms(_pct([t.ttft for t in model], 50))
+        model_total = _ms(_pct([t.total for t in model], 50))
         return {
             "store": self.store,
             "workers": self.workers,
@@ -80,7 +89,16 @@ class Row:
             "model_ttft_p50_ms": _ms(_pct([t.ttft for t in model], 50)),
             "model_total_p50_ms": _ms(_pct([t.total for t in model], 50)),
             "plain_total_p50_ms": _ms(_pct([t.total for t in plain], 50)),
+            "own_turns": len(self.own),
+            "own_ttft_p50_ms": own_ttft,
+            "own_total_p50_ms": own_total,
+            "added_ttft_p50_ms": _minus(model_ttft, own_ttft),
+            "added_total_p50_ms": _minus(model_total, own_total),
         }
+
+
+def _minus(value: float | None, base: float | None) -> float | None:
+    return None if value is None or base is None else round(value - base, 2)
 
 
 def _pct(values: list[float], percent: int) -> float | None:
@@ -97,7 +115,10 @@ def _ms(value: float | None) -> float | None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve", description=__doc__)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--turns", type=int, default=15)
+    parser.add_argument("--turns", type=int, default=12, help="at most, per client")
+    parser.add_argument(
+        "--seconds", type=float, default=15.0, help="per configuration: no turn starts later"
+    )
     parser.add_argument("--token-ms", type=float, default=10.0, help="fake model's token rate")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--stores", nargs="+", default=["sqlite", "postgresql"])
@@ -115,7 +136,6 @@ def main(argv: list[str] | None = None) -> None:
     try:
         assert model.stdout.readline().strip() == "ready"
         base_url = f"http://127.0.0.1:{model_port}/v1"
-        own = model_own(base_url, args)
         rows = []
         for store in args.stores:
             for workers in args.workers:
@@ -128,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         model.kill()
         if cluster is not None:
             cluster.remove()
-    write(args, own, rows, (load_before, os.getloadavg()))
+    write(args, rows, (load_before, os.getloadavg()))
 
 
 def _store_url(store: str, cluster) -> str:  # noqa: ANN001
@@ -137,17 +157,6 @@ def _store_url(store: str, cluster) -> str:  # noqa: ANN001
     schema = f"b_{uuid.uuid4().hex[:10]}"
     cluster.create_schema(schema)
     return cluster.url_for_schema(schema)
-
-
-def model_own(base_url: str, args: argparse.Namespace) -> dict:
-    """The fake model's own TTFT and total: the same clients holding the same conversations
-    (the streamer's messages, the history growing turn by turn) straight with the model, so
-    that the client's own costs -- the SDK's handling of a longer history -- are the same on
-    both sides of the comparison."""
-    row = _load(base_url, Row("model", 0, "model"), "streamer", args).summary()
-    return {
-        name: row[name] for name in ("ttft_p50_ms", "ttft_p99_ms", "total_p50_ms", "total_p99_ms")
-    }
 
 
 def _timed(sdk: openai.OpenAI, messages: list[dict], headers: dict) -> Turn:
@@ -191,7 +200,8 @@ def run_configuration(
     row = Row(store, workers, bot)
     try:
         _wait_ready(f"http://127.0.0.1:{port}", server, folder)
-        row = _load(f"http://127.0.0.1:{port}/v1", row, bot, args)
+        own_url = base_url if bot == "streamer" else None
+        row = _load(f"http://127.0.0.1:{port}/v1", row, bot, args, own_url)
     finally:
         server.terminate()
         server.wait(60)
@@ -218,48 +228,82 @@ def _wait_ready(url: str, server: subprocess.Popen, folder: Path) -> None:
     raise SystemExit(f"autograms serve did not start: {folder / 'serve.log'}")
 
 
-def _load(base_url: str, row: Row, bot: str, args: argparse.Namespace) -> Row:
-    """N clients, each one conversation: a first (untimed) turn, then M timed turns."""
+def _load(
+    base_url: str, row: Row, bot: str, args: argparse.Namespace, own_url: str | None = None
+) -> Row:
+    """N clients, each one conversation: a first (untimed) turn, then at most M timed turns
+    for at most ``args.seconds``; with `own_url` (the model), each turn is followed by the
+    same turn of a second conversation held straight with the model."""
     lock = threading.Lock()
-    ready = threading.Barrier(args.clients + 1)
+    times: list[float] = []  # the start and the deadline, set when every client is ready
+    ready = threading.Barrier(
+        args.clients + 1,
+        action=lambda: times.extend((time.perf_counter(), time.perf_counter() + args.seconds)),
+    )
 
     def client() -> None:
-        sdk = openai.OpenAI(base_url=base_url, api_key="x", max_retries=0, timeout=60)
+        sdk = _sdk(base_url)
+        own = Conversation(_sdk(own_url)) if own_url else None
         headers = {"X-Session-Id": uuid.uuid4().hex}
         messages = [{"role": "user", "content": "hi"}]
         try:
             first = _timed(sdk, messages, headers)
             messages.append({"role": "assistant", "content": first.text})
+            if own is not None:
+                own.turn("hi")
         finally:
             ready.wait()
         for number in range(args.turns):
+            if time.perf_counter() > times[1]:
+                return
             text = RECRUITER_TEXTS[number % len(RECRUITER_TEXTS)] if bot == "recruiter" else (
                 f"question {number}")  # fmt: skip
             messages.append({"role": "user", "content": text})
             try:
                 turn = _timed(sdk, messages, headers)
+                own_turn = own.turn(text) if own is not None else None
             except openai.APIError as exc:
                 sys.stderr.write(f"error: {exc}\n")
                 with lock:
-                    row.errors += args.turns - number
+                    row.errors += 1
                 return
             messages.append({"role": "assistant", "content": turn.text})
             with lock:
                 row.samples.append(turn)
                 row.turns += 1
+                if own_turn is not None:
+                    row.own.append(own_turn)
 
     threads = [threading.Thread(target=client) for _ in range(args.clients)]
     for thread in threads:
         thread.start()
     ready.wait()
-    start = time.perf_counter()
     for thread in threads:
         thread.join()
-    row.seconds = time.perf_counter() - start
+    row.seconds = time.perf_counter() - times[0]
     return row
 
 
-def write(args: argparse.Namespace, own: dict, rows: list[dict], load: tuple[tuple, tuple]) -> None:
+def _sdk(base_url: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=base_url, api_key="x", max_retries=0, timeout=60)
+
+
+class Conversation:
+    """A conversation held straight with the model: the history grows as the service's
+    does (the same user messages, the model's answers)."""
+
+    def __init__(self, sdk: openai.OpenAI) -> None:
+        self.sdk = sdk
+        self.messages: list[dict] = []
+
+    def turn(self, text: str) -> Turn:
+        self.messages.append({"role": "user", "content": text})
+        turn = _timed(self.sdk, self.messages, {})
+        self.messages.append({"role": "assistant", "content": turn.text})  # type: ignore[attr-defined]
+        return turn
+
+
+def write(args: argparse.Namespace, rows: list[dict], load: tuple[tuple, tuple]) -> None:
     """`load`: the machine's load averages (1, 5, 15 min) before and after the run."""
     environment = {
         "python": platform.python_version(),
@@ -267,37 +311,37 @@ def write(args: argparse.Namespace, own: dict, rows: list[dict], load: tuple[tup
         "postgres": postgres_version(),
         "clients": args.clients,
         "turns_per_client": args.turns,
+        "seconds_per_configuration": args.seconds,
         "token_ms": args.token_ms,
         "date": time.strftime("%Y-%m-%d"),
         "load_before": [round(value, 2) for value in load[0]],
         "load_after": [round(value, 2) for value in load[1]],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    data = {"environment": environment, "model_own": own, "rows": rows}
+    data = {"environment": environment, "rows": rows}
     args.out.with_suffix(".json").write_text(json.dumps(data, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(report(environment, own, rows))
+    args.out.with_suffix(".md").write_text(report(environment, rows))
 
 
 def _loads(environment: dict, name: str) -> str:
     return " / ".join(f"{value:.2f}" for value in environment.get(name) or ()) or "not recorded"
 
 
-def report(environment: dict, own: dict, rows: list[dict]) -> str:
+def report(environment: dict, rows: list[dict]) -> str:
+    seconds = environment.get("seconds_per_configuration")
+    budget = f", for at most {seconds:g} s per configuration" if seconds else ""
     lines = [
         "# `autograms serve` under load",
         "",
-        f"{environment['clients']} concurrent clients x {environment['turns_per_client']} turns "
-        "each (after one untimed first turn), the real openai SDK streaming with "
+        f"{environment['clients']} concurrent clients x at most "
+        f"{environment['turns_per_client']} turns each{budget} (after one untimed first "
+        "turn), the real openai SDK streaming with "
         f"`include_usage`; a loopback fake model writing {environment['token_ms']:g} ms per "
         f"token (12-word answers); Python {environment['python']}, "
         f"{environment['cpus']} CPUs, {environment['postgres']}; {environment['date']}. "
         "Client, service and model share the machine, and so do other jobs: load average "
         f"(1/5/15 min) {_loads(environment, 'load_before')} before the run, "
         f"{_loads(environment, 'load_after')} after. Regenerate: `make bench-serve`.",
-        "",
-        "The model's own figures (the same clients holding the same conversations straight with "
-        f"it): TTFT p50 {own['ttft_p50_ms']} ms, p99 {own['ttft_p99_ms']} ms; total p50 "
-        f"{own['total_p50_ms']} ms, p99 {own['total_p99_ms']} ms.",
         "",
         "| store | workers | bot | turns/s | TTFT p50 | TTFT p99 | total p50 | total p99 "
         "| errors | model turns: TTFT p50 / total p50 | no-model turns: total p50 |",
@@ -311,14 +355,25 @@ def report(environment: dict, own: dict, rows: list[dict]) -> str:
             f"{row['model_ttft_p50_ms']} / {row['model_total_p50_ms']} ({row['model_turns']}) | "
             f"{row['plain_total_p50_ms']} |"
         )
-    streamer = [r for r in rows if r["bot"] == "streamer" and r["model_ttft_p50_ms"] is not None]
+    streamer = [r for r in rows if r.get("added_ttft_p50_ms") is not None]
     if streamer:
-        lines += ["", "Added by the service on streamed model replies (streamer bot, p50):", ""]
-        lines += ["| store | workers | TTFT added | total added |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "Added by the service on streamed model replies (streamer bot, p50; the model's own "
+            "figures taken in the same run, each client alternating a turn through the service "
+            "with a turn of a second conversation held straight with the model):",
+            "",
+            "| store | workers | model's own TTFT / total | through the service | TTFT added "
+            "| total added |",
+            "|---|---|---|---|---|---|",
+        ]
         for row in streamer:
-            ttft = row["model_ttft_p50_ms"] - own["ttft_p50_ms"]
-            total = row["model_total_p50_ms"] - own["total_p50_ms"]
-            lines.append(f"| {row['store']} | {row['workers']} | {ttft:.2f} ms | {total:.2f} ms |")
+            lines.append(
+                f"| {row['store']} | {row['workers']} | {row['own_ttft_p50_ms']} / "
+                f"{row['own_total_p50_ms']} | {row['model_ttft_p50_ms']} / "
+                f"{row['model_total_p50_ms']} | {row['added_ttft_p50_ms']:.2f} ms | "
+                f"{row['added_total_p50_ms']:.2f} ms |"
+            )
     lines += [
         "",
         "Times in ms. *Model turns* are the turns whose reply needed a model call (their usage "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 
 import pytest
 
@@ -301,3 +303,19 @@ def test_error_response_replaces_a_failed_reply(server):
         OpenAICompatModel(config), config, _generation.Conversation("", ()), "hi"
     )
     assert result.value == "Sorry, try later." and result.calls == ()
+
+
+def test_warm_up_loads_the_sdk_before_the_first_call():
+    """A server warms its model up before its first user waits for the SDK's import."""
+    code = (
+        "import sys\n"
+        "from autograms.config import AutogramConfig\n"
+        "from autograms.models import OpenAICompatModel\n"
+        "model = OpenAICompatModel(AutogramConfig(chatbot_type='proxy',"
+        " base_url='http://127.0.0.1:9/v1', chatbot_path='fake'))\n"
+        "before = 'openai' in sys.modules\n"
+        "model.warm_up()\n"
+        "print(before, 'openai' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["False", "True"], done.stderr

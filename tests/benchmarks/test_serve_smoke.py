@@ -1,0 +1,33 @@
+"""The serve benchmark runs to completion on SQLite and writes its table, with the model's own
+figures taken in the same run (figures are never checked)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_small_run_writes_the_table_with_no_errors(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(ROOT)
+    out = tmp_path / "serve"
+    command = [
+        sys.executable, "-m", "benchmarks.serve", "--clients", "1", "--turns", "2",
+        "--seconds", "20", "--token-ms", "1", "--workers", "1", "--stores", "sqlite",
+        "--bots", "streamer", "--out", str(out),
+    ]  # fmt: skip
+    completed = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr
+    (row,) = json.loads(Path(f"{out}.json").read_text())["rows"]
+    assert row["errors"] == 0 and row["turns"] == 2 and row["own_turns"] == 2
+    assert row["added_ttft_p50_ms"] is not None
+    table = Path(f"{out}.md").read_text()
+    assert "| sqlite | 1 | streamer |" in table and "TTFT added" in table
+    assert "Traceback" not in completed.stderr

@@ -12,6 +12,7 @@ import openai
 import pytest
 
 from tests.serve.bots.streamer import WELCOME
+from tests.fakes.openai_server import Reply
 from tests.serve.server import HTTP, FILLER, ServeProcess, model_config, start_model
 
 
@@ -261,3 +262,33 @@ def test_the_timeout_flag_bounds_each_model_request(tmp_path):
     finally:
         service.stop()
         late.stop()
+
+
+def test_a_reply_replaced_midway_ends_the_stream_unfinished_and_a_repeat_gets_it(tmp_path):
+    """The model breaks off after two streamed words and the bot's error_response replaces
+    them: the stream ends with an error event (no [DONE]); sent again, the request gets the
+    committed reply whole."""
+    model = start_model()
+    service = ServeProcess(
+        tmp_path, config={**model_config(model), "error_response": "Sorry, ask me again."}
+    ).start()
+    try:
+        session = f"r-{uuid.uuid4().hex}"
+        ask(service, session, "hi")
+        model.script(Reply(content="one two three four", cut_after=2))
+        pieces = []
+        with pytest.raises(openai.APIError) as info:
+            stream = client(service).chat.completions.create(
+                model="streamer",
+                messages=conversation("hi", WELCOME, "tell me"),
+                stream=True,
+                extra_headers={"X-Session-Id": session},
+            )
+            for chunk in stream:
+                pieces.append(chunk.choices[0].delta.content if chunk.choices else "")
+        assert "".join(pieces) == "one two" and info.value.body["code"] == "reply_changed"
+        again = ask(service, session, "hi", WELCOME, "tell me").parse()
+        assert again.choices[0].message.content == "Sorry, ask me again."
+    finally:
+        service.stop()
+        model.stop()

@@ -9,11 +9,16 @@ short replies (or the lines of ``--messages FILE``) and random text. Before ever
 session is saved and loaded again (``serialize``/``deserialize``, or files with
 ``--via-files``), so each turn also checks that the program resumes from its saved form. Run
 ``r`` uses the seed ``SEED + r``; ``--runs 1 --seed SEED+r`` replays it alone.
+
+With ``--store URL SESSION_ID`` every run starts from a session kept in a store
+(`autograms.stores`) instead of a new one: where its program waits, with its log read from the
+store when the program looks at its history. Nothing is written to the store.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -22,7 +27,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -32,6 +37,10 @@ from ..config import AutogramConfig
 from ..memory import MemoryObject
 from ..models.records import ChatRequest
 from ..models.scripted import Handler, ScriptedModel
+from ..stores import Sessions, StoreError, open_store
+from ..stores.integrity import key_of
+from ..stores.runner import restore, verified_head
+from ..stores.urls import hide_password, sqlite_path
 from ._bots import DEFAULT_EXAMPLE, Bot, add_bot_argument, bot_argument, import_bot, require_bot
 from ._coverage import LabelCoverage, LineCoverage, format_ranges, tracing
 from ._vocabulary import Vocabulary, read_vocabulary
@@ -99,9 +108,13 @@ AutoGRAMS' debug_autogram.py flags are accepted: --example_name and --autogram_f
 --num_simulations (--runs), --turns_per_simulation (--turns), --config_file (--config). With
 no BOT, autograms_seed_agent is debugged.
 
+--store URL SESSION_ID starts every run from that stored session (sqlite:///FILE or
+postgresql://...), read-only: its log is read from the store, and nothing is written there.
+
 exit status: 0 when every run passed; 1 when a run failed (each failure is shown with its run,
 turn and seed, the exception, and the pending frames before the failing turn); 2 for an
-unknown bot, a bad --config or --messages file; 130 when interrupted.
+unknown bot, a bad --config or --messages file, a store or stored session that cannot be
+opened; 130 when interrupted.
 """
 
 
@@ -140,6 +153,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="save and load the session through files (Autogram.save/load) "
         "instead of serialize/deserialize",
+    )
+    parser.add_argument(
+        "--store",
+        nargs=2,
+        metavar=("URL", "SESSION_ID"),
+        help="start every run from this session of the store at URL instead of a new one "
+        "(read-only: its log is read there, nothing is written)",
     )
     parser.add_argument("--transcripts", action="store_true", help="print every run's conversation")
     parser.add_argument("--fail-fast", action="store_true", help="stop at the first failure")
@@ -187,6 +207,19 @@ def _run(args: argparse.Namespace) -> int:
     )
     messages = read_messages(args.messages) if args.messages else DEFAULT_MESSAGES
     bot = import_bot(source)
+    starting = stored_start(bot, config, *args.store) if args.store else contextlib.nullcontext()
+    with starting as start:
+        return _debug(args, source, bot, config, messages, start)
+
+
+def _debug(
+    args: argparse.Namespace,
+    source: Any,
+    bot: Bot,
+    config: AutogramConfig,
+    messages: Sequence[str],
+    start: StoredStart | None,
+) -> int:
     out = sys.stdout
     session = Trajectories(
         bot,
@@ -196,6 +229,7 @@ def _run(args: argparse.Namespace) -> int:
         via_files=args.via_files,
         transcripts=out if args.transcripts else None,
         unusable_answers=args.unusable_answers,
+        start=start,
     )
     if bot.init_chatbot is not None:
         try:
@@ -208,6 +242,8 @@ def _run(args: argparse.Namespace) -> int:
         f"debugging {source.name}: {args.runs} run(s) x {args.turns} turn(s), seeds "
         f"{args.seed}..{args.seed + args.runs - 1}, saved and loaded before every turn\n"
     )
+    if start is not None:
+        out.write(f"every run starts from {start.describe()}\n")
     out.flush()
     bar = ProgressBar(args.runs, sys.stderr)
     started = time.perf_counter()
@@ -227,6 +263,53 @@ def _run(args: argparse.Namespace) -> int:
         out.write("interrupted\n")
         return 130
     return 1 if session.failures else 0
+
+
+class StoredStart:
+    """The starting point of every run: a session kept in a store, restored afresh for each
+    run (its log read from the store only when the program looks at its history)."""
+
+    def __init__(self, store: Any, record: Any, url: str) -> None:
+        self.store = store
+        self.record = record
+        self.url = url
+
+    def __call__(self, autogram: Autogram) -> MemoryObject:
+        return restore(autogram, self.store, self.record)
+
+    def describe(self) -> str:
+        return (
+            f"session {self.record.id!r} of {hide_password(self.url)} "
+            f"(version {self.record.version})"
+        )
+
+
+@contextlib.contextmanager
+def stored_start(
+    bot: Bot, config: AutogramConfig, url: str, session_id: str
+) -> Iterator[StoredStart]:
+    """The stored session `session_id` of the store at `url`, checked once (signature, seal,
+    program, code) before any run; a `CliError` when the store or the session cannot be
+    opened. The store is closed when the block ends."""
+    try:
+        if url.partition(":")[0].lower() == "sqlite" and not os.path.isfile(sqlite_path(url)):
+            raise CliError(f"no SQLite store at {sqlite_path(url)!r}")
+        store = open_store(url, create=False)
+    except StoreError as exc:
+        raise CliError(f"cannot open the store: {exc}") from exc
+    try:
+        try:
+            autogram = Autogram(bot.chatbot, config, test_mode=True)
+            record = Sessions(autogram, store).record(session_id)
+            start = StoredStart(store, record, url)
+            # refused here rather than in every run: the row, its blob, and its log
+            start(autogram)
+            store.read_log(record.id, record.version, head=verified_head(key_of(autogram), record))
+        except StoreError as exc:
+            raise CliError(f"cannot debug from stored session {session_id!r}: {exc}") from exc
+        yield start
+    finally:
+        store.close()
 
 
 def read_messages(path: str) -> tuple[str, ...]:
@@ -300,8 +383,11 @@ class Trajectories:
         via_files: bool = False,
         transcripts: TextIO | None = None,
         unusable_answers: float = 0.0,
+        start: Callable[[Autogram], MemoryObject] | None = None,
     ) -> None:
         self.bot = bot
+        #: the session every run starts from (None: a new one, begun by the opening turn)
+        self.start = start
         self.config = config
         self.messages = tuple(messages)
         self.turns = turns
@@ -319,7 +405,8 @@ class Trajectories:
         self._folder = tempfile.TemporaryDirectory(prefix="autograms-debug-") if via_files else None
 
     def run(self, number: int, seed: int) -> None:
-        """One trajectory: the opening, then `turns` user messages, saving and loading first."""
+        """One trajectory: the opening (or the stored session it starts from), then `turns`
+        user messages, saving and loading first."""
         self.runs += 1
         model = ScriptedModel(unusable_decisions(self.unusable_answers, seed), seed=seed)
         autogram = Autogram(self.bot.chatbot, self.config, test_mode=True, seed=seed, model=model)
@@ -329,8 +416,11 @@ class Trajectories:
         turn, phase, message = 0, "start", None
         try:
             with tracing(self.coverage, self.lines, number):
-                text, memory = autogram.reply()
-                self._after_turn(memory, text, None, number)
+                if self.start is None:
+                    text, memory = autogram.reply()
+                    self._after_turn(memory, text, None, number)
+                else:
+                    memory = self.start(autogram)
                 for turn in range(1, self.turns + 1):
                     phase, message = "save/load", None
                     memory = self._save_and_load(autogram, memory, number, turn)
@@ -528,6 +618,7 @@ def _write_failure(out: TextIO, failure: Failure, args: argparse.Namespace) -> N
     extra = f" --messages {args.messages}" if args.messages else ""
     extra += f" --unusable-answers {args.unusable_answers}" if args.unusable_answers else ""
     extra += " --via-files" if args.via_files else ""
+    extra += f" --store {hide_password(args.store[0])} {args.store[1]}" if args.store else ""
     out.write(
         f"  replay: autograms debug {args.bot} --runs 1 --turns {args.turns} "
         f"--seed {failure.seed}{extra}\n"

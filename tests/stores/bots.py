@@ -51,3 +51,7 @@ def thinker():
     while True:
         thought("Note what the user said.")
         reply(f"history {len(extract_full_conv_history())}")
+
+
+#: what ``autograms debug tests/stores/bots.py`` runs (the command looks for ``chatbot``)
+chatbot = thinker

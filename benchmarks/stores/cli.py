@@ -3,7 +3,9 @@
 For each store (SQLite file, PostgreSQL cluster started for the run) and each process count,
 three systems run the recruiter conversation, each on a fresh database: this project's turn
 runner, LangGraph's checkpointer (SqliteSaver / PostgresSaver, in its own venv under
-~/.cache/autograms/bench), and the raw write of the same session blob.
+~/.cache/autograms/bench), and the raw write of the same session blob. A fourth run pairs
+them: each turn through the turn runner, then the raw write of the blob it committed, so that
+the store's part of a turn and the raw write are compared at the same moments.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from benchmarks.stores import environment, report
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
 RESULTS = REPO_ROOT / "benchmarks" / "results"
-SYSTEMS = ("autograms", "langgraph", "raw")
+SYSTEMS = ("autograms", "langgraph", "raw", "paired")
+#: the worker's name for each system
+WORKER_SYSTEMS = {"autograms": "store", "langgraph": "langgraph", "raw": "raw", "paired": "paired"}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -62,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
                     url = _fresh_url(store, work, cluster)
                     python = langgraph if system == "langgraph" else Path(sys.executable)
                     rows.append(_measure(options, store, processes, system, url, python))
+                    rows[-1]["load"] = os.getloadavg()[0]
                     sys.stderr.write(f"{report.describe(rows[-1])}\n")
     finally:
         if cluster is not None:
@@ -83,14 +88,13 @@ def _fresh_url(store: str, work: Path, cluster) -> str:
 
 
 def _measure(options, store, processes, system, url, python: Path) -> dict:
-    script = {"autograms": "worker_ours", "raw": "worker_ours", "langgraph": "worker_langgraph"}
     delay = options.start_delay if options.start_delay is not None else 3.0 + processes
     start_at = time.time() + delay  # every worker ready (imports, warm-up) by then
     commands = []
     for index in range(processes):
         plan = {
             "url": url,
-            "system": "store" if system == "autograms" else system,
+            "system": WORKER_SYSTEMS[system],
             "index": index,
             "turns": options.turns,
             "sessions": options.sessions,
@@ -100,7 +104,7 @@ def _measure(options, store, processes, system, url, python: Path) -> dict:
         if system == "langgraph":
             command = [str(python), str(HERE / "worker_langgraph.py"), json.dumps(plan)]
         else:
-            command = [str(python), "-m", f"benchmarks.stores.{script[system]}", json.dumps(plan)]
+            command = [str(python), "-m", "benchmarks.stores.worker_ours", json.dumps(plan)]
         commands.append(command)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PYTHONPATH"] = str(REPO_ROOT)

@@ -1,4 +1,4 @@
-"""Figures of one benchmark cell and the markdown table of a run."""
+"""Figures of one benchmark cell and the markdown tables of a run."""
 
 from __future__ import annotations
 
@@ -6,13 +6,28 @@ import statistics
 
 LABELS = {"autograms": "autograms TurnRunner", "langgraph": "LangGraph", "raw": "raw write"}
 SAVERS = {"sqlite": "SqliteSaver", "postgresql": "PostgresSaver"}
+#: the parts of a turn the store workers time, as the paired table shows them
+SPANS = ("program", "claim", "commit", "store", "raw")
 
 
 def summarize(store: str, processes: int, system: str, results: list[dict]) -> dict:
-    """One cell: all processes' turns together over the time they overlapped."""
+    """One cell: all processes' turns together over the time they overlapped, and the p50 of
+    each part of a turn the workers timed."""
     latencies = sorted(x for r in results for x in r["latencies"])
     seconds = max(r["end"] for r in results) - min(r["start"] for r in results)
-    return {
+    names = {name for r in results for name in r.get("spans", {})}
+    spans = {
+        name: statistics.median(x for r in results for x in r["spans"].get(name, []))
+        for name in sorted(names)
+    }
+    paired = [
+        store_ms / raw_ms
+        for r in results
+        if "raw" in r["spans"]
+        for store_ms, raw_ms in zip(r["spans"]["store"], r["spans"]["raw"], strict=True)
+        if raw_ms > 0
+    ]
+    row = {
         "store": store,
         "processes": processes,
         "system": system,
@@ -21,15 +36,21 @@ def summarize(store: str, processes: int, system: str, results: list[dict]) -> d
         "p50_ms": 1000 * statistics.median(latencies),
         "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
         "errors": sum(r["errors"] for r in results),
+        "spans_p50_ms": spans,
     }
+    if paired:
+        row["store_over_raw_p50"] = statistics.median(paired)
+    return row
 
 
 def describe(row: dict) -> str:
     if "skipped" in row:
         return f"{row['store']} x{row['processes']} {row['system']}: skipped ({row['skipped']})"
+    spans = ", ".join(f"{k} {v:.2f}" for k, v in row.get("spans_p50_ms", {}).items())
     return (
         f"{row['store']} x{row['processes']} {row['system']}: {row['turns_per_s']:.0f} turns/s, "
         f"p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms, {row['errors']} errors"
+        + (f" (p50 ms: {spans})" if spans else "")
     )
 
 
@@ -46,28 +67,29 @@ def markdown(facts: dict, rows: list[dict], options: dict) -> str:
         f" measured turns after {options['warmup']} warm-up turns; all processes share one"
         " database.",
         "Turns/s = all turns / the span from the first start to the last end. Reported, not",
-        "asserted. Command: `python -m benchmarks.stores` (`make bench-stores`).",
+        "asserted. Command: `nice python -m benchmarks.stores` (`make bench-stores`).",
         "",
         f"- Machine: {facts['machine']}; CPython {facts['python']}; SQLite {facts['sqlite']}"
         " (WAL, synchronous=FULL for both autograms and the raw write; LangGraph's own settings);"
         f" {facts['postgresql']} (fsync on, synchronous_commit on), loopback TCP.",
         f"- LangGraph: {_versions(facts['langgraph'])}.",
-        f"- Date: {facts['date']}; load average when the run ended: {facts['load']}"
-        " (other work on the machine inflates every figure, all systems alike).",
+        f"- Date: {facts['date']}; load average when the run ended: {facts['load']}; the"
+        " `load` column is the 1-minute load average when each cell ended (other work on the"
+        " machine inflates every figure, all systems alike).",
         "",
         "Reading it: every turn of every system waits for one flush to disk (its durable",
-        "commit), which dominates on this machine's virtual disk. autograms writes twice per",
-        "turn: the claim (its queue ticket, not flushed) and the commit (flushed); on SQLite both",
-        "need the database's single write lock, so with several processes a claim can wait",
-        "behind another process's commit. PostgreSQL flushes concurrent commits together",
-        "(group commit), which the raw write, doing nothing else, turns into throughput; the",
-        "turn paths also run a program (autograms) or a graph (LangGraph) on the same two CPUs.",
+        "commit). On this virtual disk a flush costs from ~0.1 ms to ~5 ms depending on the",
+        "moment (other work on the host), so the rows of one table, measured one after the",
+        "other, are not comparable to within that factor: the *paired* table below measures",
+        "the store's part of each turn and the raw write of the blob that turn committed",
+        "back to back, at the same moments.",
         "",
     ]
     for store in ("sqlite", "postgresql"):
         cells = [row for row in rows if row["store"] == store]
         if cells:
             lines += _table(store, cells)
+            lines += _paired_table(cells)
     return "\n".join(lines) + "\n"
 
 
@@ -82,8 +104,8 @@ def _table(store: str, cells: list[dict]) -> list[str]:
     lines = [
         f"## {title}",
         "",
-        "| processes | system | turns/s | p50 ms | p99 ms | errors |",
-        "|---:|---|---:|---:|---:|---:|",
+        "| processes | system | turns/s | p50 ms | p99 ms | errors | load |",
+        "|---:|---|---:|---:|---:|---:|---:|",
     ]
     by_key = {(row["processes"], row["system"]): row for row in cells}
     for processes in sorted({row["processes"] for row in cells}):
@@ -93,27 +115,49 @@ def _table(store: str, cells: list[dict]) -> list[str]:
                 continue
             label = LABELS[system] + (f" ({SAVERS[store]})" if system == "langgraph" else "")
             if "skipped" in row:
-                lines.append(f"| {processes} | {label} | skipped: {row['skipped']} | | | |")
+                lines.append(f"| {processes} | {label} | skipped: {row['skipped']} | | | | |")
                 continue
             lines.append(
                 f"| {processes} | {label} | {row['turns_per_s']:,.0f} | {row['p50_ms']:.2f} | "
-                f"{row['p99_ms']:.2f} | {row['errors']} |"
+                f"{row['p99_ms']:.2f} | {row['errors']} | {row.get('load', 0):.1f} |"
             )
     lines += ["", *_ratios(by_key), ""]
     return lines
 
 
 def _ratios(by_key: dict) -> list[str]:
-    """Per process count: autograms vs LangGraph (turns/s) and vs the raw write (p50)."""
+    """Per process count: autograms vs LangGraph (turns/s)."""
     out = []
     for processes in sorted({p for p, _ in by_key}):
-        ours, peer, raw = (by_key.get((processes, s)) for s in ("autograms", "langgraph", "raw"))
-        if not ours or "skipped" in ours:
-            continue
-        parts = []
-        if peer and "skipped" not in peer:
-            parts.append(f"{ours['turns_per_s'] / peer['turns_per_s']:.1f}x LangGraph's turns/s")
-        if raw and "skipped" not in raw:
-            parts.append(f"p50 {ours['p50_ms'] / raw['p50_ms']:.1f}x the raw write's")
-        out.append(f"- {processes} process(es): autograms " + ", ".join(parts) + ".")
+        ours, peer = (by_key.get((processes, s)) for s in ("autograms", "langgraph"))
+        if ours and peer and "skipped" not in ours and "skipped" not in peer:
+            ratio = ours["turns_per_s"] / peer["turns_per_s"]
+            out.append(f"- {processes} process(es): autograms {ratio:.1f}x LangGraph's turns/s.")
     return out
+
+
+def _paired_table(cells: list[dict]) -> list[str]:
+    """The store's part of a turn beside the raw write of the same blob, same moments."""
+    paired = sorted(
+        (row for row in cells if row["system"] == "paired" and "skipped" not in row),
+        key=lambda row: row["processes"],
+    )
+    if not paired:
+        return []
+    lines = [
+        "The store path apart from the program (paired run: each turn through the turn runner,",
+        "then the raw write of the blob it committed; p50 of each part, ms; *store* = claim +",
+        "log read + commit + leaving the queue; *ratio* = p50 over turns of store / raw;",
+        "turns/s counts the raw writes' time too):",
+        "",
+        "| processes | program | claim | commit | store | raw write | ratio | turns/s | load |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in paired:
+        spans = row["spans_p50_ms"]
+        figures = " | ".join(f"{spans.get(name, 0.0):.2f}" for name in SPANS)
+        lines.append(
+            f"| {row['processes']} | {figures} | {row.get('store_over_raw_p50', 0.0):.2f}x | "
+            f"{row['turns_per_s']:,.0f} | {row.get('load', 0):.1f} |"
+        )
+    return [*lines, ""]

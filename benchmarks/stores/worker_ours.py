@@ -1,11 +1,16 @@
 """Worker on this project's interpreter: ``store`` runs the recruiter through
 `autograms.stores.TurnRunner` (claim, run with no lock held, version-checked commit with the
-turn row and the log); ``raw`` writes the same session blob with one UPDATE per turn in its
-own durable transaction, nothing else (the floor)."""
+turn row and the log), timing the store's part of each turn apart from the program's;
+``raw`` writes the same session blob with one UPDATE per turn in its own durable transaction,
+nothing else (the floor); ``paired`` runs each turn through the store and then writes the blob
+it committed the raw way, so that the store's part and the raw write of one turn are measured
+at the same moment (a disk's flush cost changes from minute to minute on a shared machine)."""
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+import time
 
 from benchmarks.stores import workload
 
@@ -23,16 +28,61 @@ def recruiter() -> Autogram:
     return Autogram(root_function=api_bots.recruiter, test_mode=True, seed=0)
 
 
-def store_turns(plan: dict) -> None:
+class StoreSpans:
+    """Times the store's transactions of each turn (claim, log read, commit, leaving the
+    queue) by wrapping the store's methods; the rest of a turn is the program's."""
+
+    TIMED = ("claim", "read_log", "commit", "release")
+
+    def __init__(self, store) -> None:
+        self.spent: dict[str, float] = {}
+        #: the blob the last commit wrote
+        self.blob = ""
+        for name in self.TIMED:
+            setattr(store, name, self._timed(name, getattr(store, name)))
+
+    def _timed(self, name: str, method):
+        @functools.wraps(method)
+        def timed(*args, **kwargs):
+            if name == "commit":
+                self.blob = args[2]
+            clock = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                spent = 1000 * (time.perf_counter() - clock)
+                self.spent[name] = self.spent.get(name, 0.0) + spent
+
+        return timed
+
+    def take(self, total_ms: float) -> dict[str, float]:
+        """This turn's spans (and start the next turn's)."""
+        spans = {name: self.spent.get(name, 0.0) for name in ("claim", "commit")}
+        spans["store"] = sum(self.spent.values())
+        spans["program"] = total_ms - spans["store"]
+        self.spent = {}
+        return spans
+
+
+def store_turns(plan: dict, paired: bool = False) -> None:
     autogram = recruiter()
     store = open_store(plan["url"])
     sessions, runner = Sessions(autogram, store), TurnRunner(autogram, store)
+    spans = StoreSpans(store)
+    write = _raw_writer(plan["url"]) if paired else None
 
-    def turn(session: str, number: int) -> None:
+    def turn(session: str, number: int) -> dict[str, float]:
+        clock = time.perf_counter()
         if number == 1:
             sessions.create(session)
             runner.run_turn(session, "", f"{session}-0")
         runner.run_turn(session, workload.user_text(number), f"{session}-{number}")
+        taken = spans.take(1000 * (time.perf_counter() - clock))
+        if write is not None:
+            clock = time.perf_counter()
+            write(session, spans.blob, number == 1)
+            taken["raw"] = 1000 * (time.perf_counter() - clock)
+        return taken
 
     workload.run(plan, turn)
     store.close()
@@ -49,15 +99,18 @@ def sample_blob() -> str:
 
 def raw_turns(plan: dict) -> None:
     blob = sample_blob()
-    if plan["url"].startswith("sqlite"):
-        write = _sqlite_writer(plan["url"].removeprefix("sqlite:///"))
-    else:
-        write = _postgres_writer(plan["url"])
+    write = _raw_writer(plan["url"])
 
     def turn(session: str, number: int) -> None:
         write(session, blob, number == 1)
 
     workload.run(plan, turn)
+
+
+def _raw_writer(url: str):
+    if url.startswith("sqlite"):
+        return _sqlite_writer(url.removeprefix("sqlite:///"))
+    return _postgres_writer(url)
 
 
 def _sqlite_writer(path: str):
@@ -95,17 +148,17 @@ def _postgres_writer(url: str):
 
 def setup(plan: dict) -> None:
     """Create the tables once, before the workers start (concurrent CREATEs conflict)."""
-    if plan["system"] == "store":
+    if plan["system"] in ("store", "paired"):
         open_store(plan["url"]).close()
-    elif plan["url"].startswith("sqlite"):
-        _sqlite_writer(plan["url"].removeprefix("sqlite:///"))
-    else:
-        _postgres_writer(plan["url"])
+    if plan["system"] in ("raw", "paired"):
+        _raw_writer(plan["url"])
 
 
 if __name__ == "__main__":
     options = workload.plan_from_argv()
     if options.get("setup"):
         setup(options)
+    elif options["system"] == "raw":
+        raw_turns(options)
     else:
-        (store_turns if options["system"] == "store" else raw_turns)(options)
+        store_turns(options, paired=options["system"] == "paired")

@@ -1,4 +1,4 @@
-"""The store benchmark runs to completion on SQLite and writes its table (LangGraph's row is
+"""The store benchmark runs to completion on SQLite and writes its tables (LangGraph's row is
 skipped when its venv is not installed; figures are never checked)."""
 
 from __future__ import annotations
@@ -27,7 +27,11 @@ def test_a_small_run_writes_the_table_with_no_errors(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     rows = json.loads(Path(f"{out}.json").read_text())["rows"]
     ran = {row["system"]: row for row in rows if "skipped" not in row}
-    assert {"autograms", "raw"} <= set(ran)
+    assert {"autograms", "raw", "paired"} <= set(ran)
     assert all(row["errors"] == 0 and row["turns"] == 5 for row in ran.values())
+    # the paired run times the store's part of each turn and the raw write beside it
+    assert {"program", "claim", "commit", "store", "raw"} <= set(ran["paired"]["spans_p50_ms"])
+    assert ran["paired"]["store_over_raw_p50"] > 0
     table = Path(f"{out}.md").read_text()
     assert "## SQLite" in table and "| 1 | autograms TurnRunner |" in table
+    assert "The store path apart from the program" in table

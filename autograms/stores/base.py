@@ -145,10 +145,17 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def read_log(
-        self, session_id: str, up_to_version: int | None = None, *, head: str | None = None
+        self,
+        session_id: str,
+        up_to_version: int | None = None,
+        *,
+        head: str | None = None,
+        turn: int | None = None,
     ) -> list[dict[str, Any]]:
         """The session's log entries, oldest first (those of turns up to `up_to_version`);
-        with `head`, refused (StoredSessionError "tampered") unless their chain ends there."""
+        with `head`, refused (StoredSessionError "tampered") unless their chain ends there;
+        with `turn`, only the entries of the turn of that version (the chain still checked
+        over all of them)."""
 
     @abc.abstractmethod
     def log_head(self, session_id: str, up_to_version: int) -> str:

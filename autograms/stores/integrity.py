@@ -24,7 +24,7 @@ from typing import Any
 from .. import session
 from .._errors import SessionError
 from .errors import StoredSessionError
-from .records import SessionRecord
+from .records import SessionRecord, TurnRecord
 
 #: the head of an empty log
 EMPTY_HEAD = ""
@@ -113,6 +113,20 @@ def check_log(session_id: str, head: str | None, rows: list[tuple[int, int, str]
             session_id,
             "its log does not match its seal: tampered with in the database (a log row edited, "
             "added or removed)",
+            "tampered",
+        )
+
+
+def check_turn(session_id: str, turn: TurnRecord, entries: list[dict[str, Any]]) -> None:
+    """Refuse a turn row whose message or reply differ from the turn's entries in the (checked)
+    log: the turn rows are not sealed themselves, the log they repeat is."""
+    said = [e.get("user_reply") for e in entries if e.get("entry_type") == "user_reply"]
+    replies = [e.get("reply") for e in entries if e.get("entry_type") == "agent_reply"]
+    if said[:1] != [turn.user_text] or turn.reply != (replies[-1] if replies else None):
+        raise _refused(
+            session_id,
+            f"its turn row {turn.version} (idempotency key {turn.idempotency_key!r}) does not "
+            "match its sealed log: tampered with in the database",
             "tampered",
         )
 

@@ -178,9 +178,10 @@ class PostgresStore(SQLStore):
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[_Cursor]:
+        # No BEGIN/COMMIT around it: every read is one statement, a consistent snapshot by
+        # itself in autocommit mode, so one round trip instead of three.
         with self._errors(), self._connection() as connection:
-            with connection.transaction():
-                yield _Cursor(connection.cursor())
+            yield _Cursor(connection.cursor())
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:

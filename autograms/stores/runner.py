@@ -164,6 +164,7 @@ class TurnRunner:
                         f"no session {session_id!r}", reason="not found", session_id=session_id
                     )
                 if claim.done is not None:
+                    self._check_committed(claim)
                     _check_same_message(claim.done, user_text)
                     self._leave(ticket)
                     return claim
@@ -184,6 +185,18 @@ class TurnRunner:
         except BaseException:
             self._leave(ticket)
             raise
+
+    def _check_committed(self, claim: Claim) -> None:
+        """In a signed store, refuse a committed turn row that its session's sealed log does
+        not bear out (its message or reply edited in the database) before it is replayed."""
+        key = integrity.key_of(self.autogram)
+        if key is None or claim.done is None or claim.session is None:
+            return
+        session, done = claim.session, claim.done
+        integrity.check_seal(key, session)
+        head = verified_head(key, session)
+        entries = self.store.read_log(session.id, session.version, head=head, turn=done.version)
+        integrity.check_turn(session.id, done, entries)
 
     def _run_and_commit(
         self,

@@ -57,7 +57,8 @@ class SQLStore(Store):
 
     @abc.abstractmethod
     def _reading(self) -> contextlib.AbstractContextManager[Any]:
-        """A cursor inside one read-only transaction (a consistent snapshot)."""
+        """A cursor for reads that each run as one statement (each a consistent snapshot;
+        the reads here never need two statements to agree)."""
 
     # -- the schema -----------------------------------------------------------------------------
 
@@ -273,11 +274,18 @@ class SQLStore(Store):
         return [TurnRecord(*row) for row in rows]
 
     def read_log(
-        self, session_id: str, up_to_version: int | None = None, *, head: str | None = None
+        self,
+        session_id: str,
+        up_to_version: int | None = None,
+        *,
+        head: str | None = None,
+        turn: int | None = None,
     ) -> list[dict[str, Any]]:
         rows = self._log_rows(session_id, up_to_version)
         if head is not None:
             check_log(session_id, head, rows)
+        if turn is not None:
+            rows = [row for row in rows if row[0] == turn]
         return [_log_entry(session_id, *row) for row in rows]
 
     def log_head(self, session_id: str, up_to_version: int) -> str:

@@ -121,11 +121,6 @@ def _signed_store_with_three_turns(tmp_path: Path):
     return path, autogram, sid, replies
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a signed store's turn rows are not covered by the seal: a reply edited in "
-    "autograms_turns is returned as the stored reply by an idempotent retry",
-)
 def test_signed_store_retry_never_returns_a_turn_reply_edited_in_the_database(tmp_path):
     path, autogram, sid, replies = _signed_store_with_three_turns(tmp_path)
     with sqlite3.connect(path) as db:

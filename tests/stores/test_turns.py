@@ -146,6 +146,38 @@ def test_an_unsigned_blob_is_refused_when_a_key_is_configured(store, store_url) 
     assert refused.value.reason == "unsigned"
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ["UPDATE autograms_turns SET reply = 'FORGED' WHERE idempotency_key = 'k-b'"],
+        ["UPDATE autograms_turns SET user_text = 'x' WHERE idempotency_key = 'k-b'"],
+        # two turn rows with the same message, their keys swapped: each row now answers the
+        # other's retry
+        [
+            "UPDATE autograms_turns SET user_text = 'b' WHERE idempotency_key = 'k-a'",
+            "UPDATE autograms_turns SET idempotency_key = 'tmp' WHERE idempotency_key = 'k-a'",
+            "UPDATE autograms_turns SET idempotency_key = 'k-a' WHERE idempotency_key = 'k-b'",
+            "UPDATE autograms_turns SET idempotency_key = 'k-b' WHERE idempotency_key = 'tmp'",
+        ],
+    ],
+    ids=["reply", "message", "keys swapped"],
+)
+def test_a_signed_store_never_replays_a_turn_row_edited_in_the_database(
+    store, store_url, edit
+) -> None:
+    autogram, runner, sid = start(store, make_autogram(session_key="secret"))
+    runner.run_turn(sid, "a", "k-a")
+    committed = runner.run_turn(sid, "b", "k-b")
+    assert runner.run_turn(sid, "b", "k-b").reply == committed.reply  # unedited: replayed
+    for statement in edit:
+        execute_sql(store_url, statement)
+    with pytest.raises(StoredSessionError) as refused:
+        runner.run_turn(sid, "b", "k-b")
+    assert refused.value.reason == "tampered" and refused.value.session_id == sid
+    assert "turn row" in str(refused.value)
+    assert store.load_session(sid).version == 3  # nothing ran, nothing was written
+
+
 class _Touch:
     def __init__(self, path: str) -> None:
         self.path = path

@@ -6,8 +6,17 @@ conversation scopes on entry, and a root called there runs a turn), and the leav
 frame that owns a conversation level, which only a frame running inside a turn under the engine
 can come to own (``_scopes``). So while `ENTRY_GATE` is closed the decorated functions run a
 variant of their code without the entry check, and while moreover no turn runs under the
-engine, one without any check (``_frames.variants``): called from ordinary code, a decorated
-function costs what a plain one costs. Frames keep the code they started with.
+engine, their original code (``_frames.uninstrumented``; one without any check where the
+rewrite also filters ADDRESS keywords or routes globals): called from ordinary code, a
+decorated function costs what a plain one costs. Frames keep the code they started with.
+
+A call that starts in plain mode needs nothing of its instrumentation. It cannot pause: a
+pause needs a current memory that allows it, and the only memories that can be current in
+plain mode are those of ended driven turns. It cannot be jumped into: only functions without
+ADDRESS labels get their original code. Its leave hook has nothing to do, even for an
+exception: its frame owns no conversation level, since levels belong to frames whose entry
+hook opened one (`ENTRY_GATE` open) or that a driven turn made owners (frames above its
+driver, which started in turn mode).
 """
 
 from __future__ import annotations
@@ -37,7 +46,8 @@ def add(function: FunctionType) -> None:
     codes = {
         "entry": info.normal_code,
         "turn": _frames.without_gates(info, frozenset({ENTRY_GATE})),
-        "plain": _frames.without_gates(info, frozenset({ENTRY_GATE, leave_gate})),
+        "plain": _frames.uninstrumented(info)
+        or _frames.without_gates(info, frozenset({ENTRY_GATE, leave_gate})),
     }
     with _lock:
         _decorated.append((function, codes))

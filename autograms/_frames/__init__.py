@@ -25,6 +25,8 @@ It knows nothing of chat. The dialog layer uses:
                                  a switch that hooks skip inline while closed; the frames of
                                  hooked functions on the stack
     without_gates(info, gates)   the normal code with those gates' checks left out
+    uninstrumented(info)         the original code, where it does what the normal code does
+                                 for calls that need no hook and cannot pause or jump
     fit(snapshot, labels) -> [FrameFit]
                                  how each paused frame fits changed code (no unpickling)
     relabel(snapshot, labels) -> (Loaded, [FrameFit])
@@ -53,7 +55,7 @@ from .remap import Fit, FrameFit, attachment_of, fit, relabel, relabel_header
 from .resume import Loaded, check, load, pack, store
 from .routing import GlobalRoutes, route_function
 from .snapshot import pause
-from .variants import without_gates
+from .variants import uninstrumented, without_gates
 
 __all__ = [
     "SUPPORTED",
@@ -92,5 +94,6 @@ __all__ = [
     "route_function",
     "run",
     "store",
+    "uninstrumented",
     "without_gates",
 ]

@@ -141,11 +141,12 @@ def instrument(
     code = assemble(
         layout.template, layout.items(), stacksize=layout.stacksize, varnames=original.co_varnames
     )
+    routed = routed_names(list(template), routes)
     info = FunctionInfo(
         function=function,
         module=function.__module__,
         qualname=function.__qualname__,
-        fingerprint=fingerprint(original, routed_names(list(template), routes)),
+        fingerprint=fingerprint(original, routed),
         original_code=original,
         flow=flow,
         sites=plan.sites,
@@ -155,6 +156,7 @@ def instrument(
         restore_names=_restore_names(original, plan),
         user_locals=frozenset(original.co_varnames) - frozenset(original.co_cellvars),
         has_cells=bool(original.co_cellvars),
+        routes_globals=bool(routed),
         normal_code=code,
         site_map=site_offsets(code, layout.items(), layout.site_calls),
         layout=layout,

@@ -102,6 +102,8 @@ class FunctionInfo:
     #: User locals whose values a snapshot carries (cell contents travel in `__ag_cells`).
     user_locals: frozenset[str]
     has_cells: bool
+    #: Whether the rewrite sends some of its global names to routes (routing.py).
+    routes_globals: bool
     normal_code: CodeType
     #: f_lasti of the normal code while a call runs -> site index.
     site_map: dict[int, int]
@@ -121,7 +123,10 @@ class FunctionInfo:
         return self.original_code.co_filename
 
     def site_at(self, code: CodeType, lasti: int) -> CallSite | None:
-        """The call site a frame running `code` is paused in, from its f_lasti."""
+        """The call site a frame running `code` is paused in, from its f_lasti (None for
+        the original code, which has no call sites: see `variants.uninstrumented`)."""
+        if code is self.original_code:
+            return None
         site_map = self.twin.site_map if self.is_twin(code) else self.site_map
         index = site_map.get(lasti)
         return None if index is None else self.sites[index]
@@ -150,6 +155,12 @@ def register_variant(info: FunctionInfo, gates: frozenset[Gate], code: CodeType)
     with _lock:
         info.variants[gates] = code
         _by_code[id(code)] = info
+
+
+def register_original(info: FunctionInfo) -> None:
+    """Let `lookup` find `info` by its original code (run by some calls, see variants.py)."""
+    with _lock:
+        _by_code[id(info.original_code)] = info
 
 
 def register(info: FunctionInfo) -> None:

@@ -1,0 +1,228 @@
+"""Where one streamed turn's time goes inside `autograms serve`.
+
+One client sends sequential turns of the streamer bot to the app served in this process
+(uvicorn in a thread, as ``autograms serve`` runs it), the fake model writing in a process of
+its own; after each turn the client sends the same turn of a second conversation straight to
+the model, so the model's own figures are taken under the same conditions. Each turn is
+timestamped at every step -- the app wrapped as an ASGI app, its store, model and autogram
+wrapped by the names their methods have in the code; the library is not edited -- and the
+median of each step is printed:
+
+    python -m benchmarks.serve.spans [--store sqlite|postgresql] [--turns 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import openai
+import uvicorn
+
+from autograms import Autogram, AutogramConfig, load_autogram
+from autograms.serve import create_app
+from benchmarks.serve.cli import Conversation, _sdk, _timed
+from benchmarks.stores.environment import start_cluster
+from tests.serve.server import ROOT, STREAMER, free_port
+
+#: the steps of a turn, in order: (mark, what the time since the previous mark is)
+STEPS = (
+    ("sent", ""),
+    ("arrived", "client to the app (the SDK builds and sends the request)"),
+    ("reading history", "the route reads the body and messages; the hop to a turn thread"),
+    ("history read", "the session's turns read (the history check)"),
+    ("claimed", "the store's claim (queue ticket, blob and version)"),
+    ("loaded", "the session restored (deserialize)"),
+    ("model called", "the program runs up to the model call"),
+    ("model piece", "the model's first piece reaches the service"),
+    ("client piece", "the piece reaches the client (event loop, SSE chunk, SDK)"),
+    ("model done", "the rest of the answer streams"),
+    ("commit", "the program finishes; the session serialized and sealed"),
+    ("committed", "the store's commit (durable)"),
+    ("done", "the last chunks and [DONE] reach the client"),
+)
+
+
+class Marks:
+    """Timestamps of the current turn, by step (the first one of each counts)."""
+
+    def __init__(self) -> None:
+        self.turn: dict[str, float] = {}
+
+    def __call__(self, step: str) -> None:
+        self.turn.setdefault(step, time.perf_counter())
+
+    def wrap(self, owner: Any, name: str, before: str | None, after: str | None) -> None:
+        method = getattr(owner, name)
+
+        @functools.wraps(method)
+        def marked(*args: Any, **kwargs: Any) -> Any:
+            if before:
+                self(before)
+            try:
+                return method(*args, **kwargs)
+            finally:
+                if after:
+                    self(after)
+
+        setattr(owner, name, marked)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.serve.spans", description=__doc__)
+    parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--turns", type=int, default=40)
+    parser.add_argument("--token-ms", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    model_port = free_port()
+    model = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.serve.model", str(model_port),
+         str(args.token_ms / 1000)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    cluster = start_cluster() if args.store == "postgresql" else None
+    try:
+        assert model.stdout is not None and model.stdout.readline().strip() == "ready"
+        model_url = f"http://127.0.0.1:{model_port}/v1"
+        steps, own, served = measure(model_url, _store_url(cluster), args.turns)
+    finally:
+        model.kill()
+        if cluster is not None:
+            cluster.remove()
+    print(report(args.store, steps, own, served))
+
+
+def _store_url(cluster: Any) -> str:
+    if cluster is None:
+        return f"sqlite:///{tempfile.mkdtemp(prefix='bench-spans-')}/sessions.db"
+    schema = f"s_{uuid.uuid4().hex[:10]}"
+    cluster.create_schema(schema)
+    return cluster.url_for_schema(schema)
+
+
+def measure(
+    model_url: str, store_url: str, turns: int
+) -> tuple[dict[str, list[float]], list[Any], list[Any]]:
+    """Per step, the times of every turn; the direct and the served turns' TTFT and total."""
+    chatbot, _ = load_autogram(STREAMER)
+    config = AutogramConfig(
+        chatbot_type="proxy", base_url=model_url, chatbot_path="fake", chatbot_max_tries=1
+    )
+    autogram = Autogram(chatbot, config)
+    marks = Marks()
+    app = create_app(autogram, store_url)
+    store = app.state.service.store
+    marks.wrap(store, "turns", "reading history", "history read")
+    marks.wrap(store, "claim", None, "claimed")
+    marks.wrap(store, "commit", "commit", "committed")
+    marks.wrap(autogram, "deserialize", None, "loaded")
+    model_class = type(autogram.model)
+    streaming = model_class.stream
+
+    def stream(self: Any, request: Any, on_text: Callable[[str], None]) -> Any:
+        marks("model called")
+        try:
+            return streaming(self, request, lambda text: (marks("model piece"), on_text(text)))
+        finally:
+            marks("model done")
+
+    model_class.stream = stream  # type: ignore[method-assign]
+    port = free_port()
+
+    async def arriving(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            marks("arrived")
+        await app(scope, receive, send)
+
+    server = uvicorn.Server(
+        uvicorn.Config(arriving, port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        return _turns(f"http://127.0.0.1:{port}/v1", model_url, marks, turns)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        model_class.stream = streaming  # type: ignore[method-assign]
+
+
+def _turns(
+    url: str, model_url: str, marks: Marks, turns: int
+) -> tuple[dict[str, list[float]], list[Any], list[Any]]:
+    sdk, direct = _sdk(url), Conversation(_sdk(model_url))
+    headers = {"X-Session-Id": uuid.uuid4().hex}
+    messages = [{"role": "user", "content": "hi"}]
+    messages.append({"role": "assistant", "content": _timed(sdk, messages, headers).text})
+    direct.turn("hi")
+    steps: dict[str, list[float]] = {}
+    own, served = [], []
+    for number in range(turns):
+        text = f"question {number}"
+        messages.append({"role": "user", "content": text})
+        marks.turn = {}
+        marks("sent")
+        turn = _client_turn(sdk, messages, headers, marks)
+        messages.append({"role": "assistant", "content": turn.text})
+        served.append(turn)
+        own.append(direct.turn(text))
+        previous = None
+        for step, _ in STEPS:
+            if step in marks.turn and previous is not None:
+                steps.setdefault(step, []).append(marks.turn[step] - marks.turn[previous])
+            previous = step if step in marks.turn else previous
+    return steps, own, served
+
+
+def _client_turn(sdk: openai.OpenAI, messages: list[dict], headers: dict, marks: Marks) -> Any:
+    start = time.perf_counter()
+    stream = sdk.chat.completions.create(
+        model="bot", messages=messages, stream=True, extra_headers=headers
+    )
+    text = []
+    first = None
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            if first is None:
+                first = time.perf_counter()
+                marks("client piece")
+            text.append(chunk.choices[0].delta.content)
+    marks("done")
+    end = time.perf_counter()
+    turn = type("Turn", (), {})()
+    turn.ttft, turn.total, turn.text = (first or end) - start, end - start, "".join(text)
+    return turn
+
+
+def report(store: str, steps: dict[str, list[float]], own: list[Any], served: list[Any]) -> str:
+    def ms(values: list[float]) -> str:
+        return f"{statistics.median(values) * 1000:.2f}" if values else "-"
+
+    lines = [
+        f"store {store}, {len(served)} turns, one client; p50 in ms",
+        f"  model's own: TTFT {ms([t.ttft for t in own])}, total {ms([t.total for t in own])}",
+        f"  through the service: TTFT {ms([t.ttft for t in served])}, "
+        f"total {ms([t.total for t in served])}",
+        "",
+        "| step | p50 ms | what |",
+        "|---|---|---|",
+    ]
+    for step, what in STEPS[1:]:
+        lines.append(f"| {step} | {ms(steps.get(step, []))} | {what} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

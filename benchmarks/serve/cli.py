@@ -123,6 +123,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--stores", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--bots", nargs="+", default=["recruiter", "streamer"])
+    parser.add_argument(
+        "--span-turns", type=int, default=30,
+        help="turns of one client timed step by step per store (benchmarks.serve.spans); 0: none",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS / "serve")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
@@ -144,11 +148,23 @@ def main(argv: list[str] | None = None) -> None:
                     row = run_configuration(base_url, store, url, workers, bot, args)
                     rows.append(row.summary())
                     sys.stderr.write(f"{json.dumps(rows[-1])}\n")
+        steps = _spans(base_url, cluster, args)
     finally:
         model.kill()
         if cluster is not None:
             cluster.remove()
-    write(args, rows, (load_before, os.getloadavg()))
+    write(args, rows, steps, (load_before, os.getloadavg()))
+
+
+def _spans(base_url: str, cluster, args: argparse.Namespace) -> list[str]:  # noqa: ANN001
+    """The step-by-step tables of benchmarks.serve.spans, one per store."""
+    from benchmarks.serve import spans  # it builds on this module
+
+    tables = []
+    for store in args.stores if args.span_turns > 0 else ():
+        measured = spans.measure(base_url, _store_url(store, cluster), args.span_turns)
+        tables.append(spans.report(store, *measured))
+    return tables
 
 
 def _store_url(store: str, cluster) -> str:  # noqa: ANN001
@@ -303,7 +319,9 @@ class Conversation:
         return turn
 
 
-def write(args: argparse.Namespace, rows: list[dict], load: tuple[tuple, tuple]) -> None:
+def write(
+    args: argparse.Namespace, rows: list[dict], spans: list[str], load: tuple[tuple, tuple]
+) -> None:
     """`load`: the machine's load averages (1, 5, 15 min) before and after the run."""
     environment = {
         "python": platform.python_version(),
@@ -320,14 +338,14 @@ def write(args: argparse.Namespace, rows: list[dict], load: tuple[tuple, tuple])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     data = {"environment": environment, "rows": rows}
     args.out.with_suffix(".json").write_text(json.dumps(data, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(report(environment, rows))
+    args.out.with_suffix(".md").write_text(report(environment, rows, spans))
 
 
 def _loads(environment: dict, name: str) -> str:
     return " / ".join(f"{value:.2f}" for value in environment.get(name) or ()) or "not recorded"
 
 
-def report(environment: dict, rows: list[dict]) -> str:
+def report(environment: dict, rows: list[dict], spans: list[str] = ()) -> str:
     seconds = environment.get("seconds_per_configuration")
     budget = f", for at most {seconds:g} s per configuration" if seconds else ""
     lines = [
@@ -384,4 +402,15 @@ def report(environment: dict, rows: list[dict]) -> str:
         "model's answer, streamed as it is written.",
         "",
     ]
+    if spans:
+        lines += [
+            "## Where a streamed turn's time goes",
+            "",
+            "One client, sequential turns of the streamer bot, the app served in the "
+            "benchmark's process; each step's p50 is the time since the previous step "
+            "(`python -m benchmarks.serve.spans`).",
+            "",
+        ]
+        for table in spans:
+            lines += [table, ""]
     return "\n".join(lines)

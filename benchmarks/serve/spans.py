@@ -211,10 +211,10 @@ def report(store: str, steps: dict[str, list[float]], own: list[Any], served: li
         return f"{statistics.median(values) * 1000:.2f}" if values else "-"
 
     lines = [
-        f"store {store}, {len(served)} turns, one client; p50 in ms",
-        f"  model's own: TTFT {ms([t.ttft for t in own])}, total {ms([t.total for t in own])}",
-        f"  through the service: TTFT {ms([t.ttft for t in served])}, "
-        f"total {ms([t.total for t in served])}",
+        f"**{store}**, {len(served)} turns: the model's own TTFT p50 "
+        f"{ms([t.ttft for t in own])} ms, total {ms([t.total for t in own])} ms; through the "
+        f"service TTFT {ms([t.ttft for t in served])} ms, total {ms([t.total for t in served])} "
+        "ms.",
         "",
         "| step | p50 ms | what |",
         "|---|---|---|",

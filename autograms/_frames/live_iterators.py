@@ -25,6 +25,11 @@ range, enumerate, zip, map, filter and reversed-list iterators need nothing more
 already saves them with their underlying objects (a module-level list or tuple a list or tuple
 iterator runs over is saved as a reference, see module_objects.py).
 
+A ``deque`` iterator (forwards or reversed) is saved with its deque, its position and whether
+the deque was changed under it; a resume makes a fresh iterator at that position and, if the
+deque was changed, leaves it so that its next step raises "deque mutated during iteration", as
+the saved one would have (pickle's own copy forgets the change).
+
 An ``OrderedDict`` iterator (over the OrderedDict, its views, or reversed) is saved with the
 OrderedDict, its kind, the key it gives next, whether the OrderedDict was changed under it (so
 the next step raises "mutated during iteration") and the size it expects; a resume makes a
@@ -32,18 +37,19 @@ fresh iterator, steps it to that key and sets those fields. OrderedDict views ar
 their OrderedDict and kind.
 
 The fields are read and written in the C iterator objects (the layouts of
-Objects/dictobject.c, Objects/odictobject.c and Objects/setobject.c, the same in CPython
+Objects/dictobject.c, Objects/odictobject.c, Objects/setobject.c and
+Modules/_collectionsmodule.c, the same in CPython
 3.11-3.13; checked on import). The functions the saved data names (`dict_iterator`,
 `set_iterator`, `exhausted_iterator`, `dict_view`, `odict_iterator`,
-`exhausted_odict_iterator`, `odict_view`) are part of the snapshot format: keep their module
-and names.
+`exhausted_odict_iterator`, `odict_view`, `deque_iterator`) are part of the snapshot format:
+keep their module and names.
 """
 
 from __future__ import annotations
 
 import ctypes
 import gc
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -332,6 +338,36 @@ def odict_view(mapping: OrderedDict, method: str) -> Any:
     return getattr(OrderedDict, method)(mapping)
 
 
+# -- deque iterators -------------------------------------------------------------------------
+
+# dequeiterobject: b (a block), index, deque, state (the deque's state when it was made), counter
+_QI_DEQUE, _QI_STATE, _QI_COUNTER = _HEAD + 2 * _WORD, _HEAD + 3 * _WORD, _HEAD + 4 * _WORD
+_DEQUE_KINDS: Final = {type(iter(deque())): False, type(reversed(deque())): True}
+DEQUE_ITERATOR_TYPES: Final = tuple(_DEQUE_KINDS)
+
+
+def _deque_state(iterator: Any) -> int:
+    return ctypes.c_size_t.from_address(id(iterator) + _QI_STATE).value
+
+
+def reduce_deque_iterator(iterator: Any) -> tuple:
+    """A deque iterator as its deque, its position and whether the deque was changed under
+    it (its next step raises)."""
+    _, (items, position) = iterator.__reduce__()
+    mutated = _deque_state(iterator) != _deque_state(type(iterator)(items, 0))
+    backwards = _DEQUE_KINDS[type(iterator)]
+    return (deque_iterator, (module_objects.referenced(items), backwards, position, mutated))
+
+
+def deque_iterator(items: deque, backwards: bool, position: int, mutated: bool) -> Iterator:
+    """An iterator over `items` in the state `reduce_deque_iterator` described."""
+    kind = DEQUE_ITERATOR_TYPES[backwards]
+    iterator = kind(items, 0 if mutated else max(position, 0))
+    if mutated:
+        ctypes.c_size_t.from_address(id(iterator) + _QI_STATE).value += 1
+    return iterator
+
+
 # -- layout check ----------------------------------------------------------------------------
 
 
@@ -352,12 +388,24 @@ def _check_layout() -> None:
     known = known and odict_fields == [id(ordered), 2]
     known = known and ctypes.c_int.from_address(id(odict_items) + _OI_KIND).value == 7
     known = known and _field(odict_items, _OI_CURRENT).value == id(next(iter(ordered)))
+    known = known and _deque_layout_known()
     if not known or _field(mapping, _MA_VALUES).value or _last_position(mapping) != 3:
         raise UnsupportedPythonError(
             "the dict and set iterator layouts of this CPython are not the ones the engine "
             "knows (3.11-3.13)",
             reason="unknown iterator layout",
         )
+
+
+def _deque_layout_known() -> bool:
+    items = deque("abc")
+    walked = reversed(items)
+    next(walked)
+    if [_field(walked, offset).value for offset in (_QI_DEQUE, _QI_COUNTER)] != [id(items), 2]:
+        return False
+    before = _deque_state(iter(items))
+    items.append("d")
+    return _deque_state(iter(items)) != before
 
 
 _check_layout()

@@ -10,8 +10,11 @@ function's default, ...)                  (module_objects.py: where exactly)
 cells, nested functions, lambdas,         their contents, code (by where it is) and closure,
 bound methods, code objects               so closures stay shared (closures.py)
 modules                                   by name
-dict / set / OrderedDict iterators,       with the dict or set they run over, so the loop
-dict views                                sees the program's changes (live_iterators.py)
+dict / set / OrderedDict / deque          with the container they run over, so the loop
+iterators, dict views                     sees the program's changes (live_iterators.py)
+generators not started or finished        the call that makes them again (generators.py)
+``re.Match``, the thread's decimal        how to find them again: the match made again,
+context                                   the context by being current (library_values.py)
 exceptions                                with cause, context, notes and a rebuilt traceback
                                           (saved_exceptions.py)
 weak references, proxies, finalizers,     their object and callback, held weakly again
@@ -19,7 +22,7 @@ weak dicts and sets                       (weakrefs.py)
 in-memory files (StringIO, BytesIO)       content, position and closed state
                                           (memory_files.py)
 open files, sockets, locks, threads,      refused, even module-level ones (resources.py)
-generators, frames
+running generators, frames
 closed files                              a closed stand-in with the same name and mode
                                           (closed_files.py)
 objects whose class has ``__getattr__``   their class and state, never asking the object
@@ -57,7 +60,9 @@ from . import (
     closed_files,
     closures,
     forwarding_objects,
+    generators,
     jumps,
+    library_values,
     live_iterators,
     memory_files,
     module_objects,
@@ -97,6 +102,9 @@ _REDUCERS: dict[type, Callable[[Any], Any]] = {
     **dict.fromkeys(
         live_iterators.SEQUENCE_ITERATOR_TYPES, live_iterators.reduce_sequence_iterator
     ),
+    **dict.fromkeys(live_iterators.DEQUE_ITERATOR_TYPES, live_iterators.reduce_deque_iterator),
+    types.GeneratorType: generators.reduce_generator,
+    **library_values.REDUCERS,
 }
 #: Types whose instances need no more than `module_objects.reduce_holder` (not resources,
 #: exceptions or classes); a cache, bounded.

@@ -4,11 +4,13 @@ dill "pickles" open files and restores them at the wrong position without compla
 notes, pitfall P9), and it copies locks and sockets as if they were data. Every way the engine
 serializes a value therefore refuses these objects outright, even when a module global binds
 them: a resumed program would get something that only looks like what it had. In-memory
-files (``io.StringIO``, ``io.BytesIO``) hold no resource: they are values (memory_files.py).
+files (``io.StringIO``, ``io.BytesIO``) hold no resource: they are values (memory_files.py);
+nor do generators not started yet or finished (generators.py).
 """
 
 from __future__ import annotations
 
+import inspect
 import io
 import sys
 import threading
@@ -57,12 +59,19 @@ def is_resource_type(kind: type) -> bool:
     return socket is not None and issubclass(kind, socket.socket)
 
 
+def _not_started(generator: types.GeneratorType) -> bool:
+    return inspect.getgeneratorstate(generator) == inspect.GEN_CREATED
+
+
 def describe_resource(value: Any) -> str:
     """Why `value` cannot be saved, naming its type."""
     kind = type(value)
     name = f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.")
     if isinstance(value, io.IOBase) or (is_resource(value) and "socket" in name):
         return f"{name} is an operating-system resource (open file or socket)"
+    if isinstance(value, types.GeneratorType) and _not_started(value):
+        # refused for its closure (generators.py saves the others)
+        return f"{name} not started yet reads closure variables, which cannot be saved with it"
     if isinstance(value, _RUNNING_TYPES):
         return f"{name} holds a running frame, which cannot be saved"
     return f"{name} cannot be saved"

@@ -165,6 +165,7 @@ def test_indexing_module_objects_never_imports_what_a_lazy_proxy_stands_for() ->
         ("file_in_closure", "first_line", "operating-system resource"),
         ("file_in_local_class", "Holder", "operating-system resource"),
         ("generator_in_list", "pending", "running frame"),
+        ("unstarted_generator_over_a_closure", "numbers", "closure"),
         ("open_file_in_with", "source", "operating-system resource"),
     ],
 )

@@ -25,6 +25,7 @@ REFUSAL_KINDS = (
     "exit",
     "coroutine",
     "local-enum",
+    "held-generator",
 )
 #: what users write that the first grammar missed (found from outside, `idioms`)
 IDIOMS = (
@@ -40,6 +41,20 @@ IDIOMS = (
     "goto-expression",
     "indirect-call",
     "stringio",
+)
+#: what users writing real bots write (`families`)
+FAMILIES = (
+    "generator",
+    "nested-try",
+    "match-patterns",
+    "classes",
+    "signatures",
+    "raised-through",
+    "closure-factory",
+    "functional",
+    "itertools",
+    "collections",
+    "library-values",
 )
 #: constructs a run can leave out (``--exclude``) or write more often (``--focus``); each is
 #: the trigger of a divergence found once ("refusal" is every refused pause, "refuse-<kind>"
@@ -60,6 +75,7 @@ FEATURES = (
     "label-in-finally",
     "goto-closure",
     *IDIOMS,
+    *FAMILIES,
 )
 #: the user's messages are drawn from these (numbers, words that steer branches, the empty one)
 MESSAGES = ["yes", "no", "3", "12", "-2", "x", "", "back", "stop", "a b", "7", "ok", "0"]

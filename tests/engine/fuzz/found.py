@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import batch, runner
+from .context import FAMILIES as USER_FAMILIES
 from .context import IDIOMS
 from .model import Program, all_tags
 from .render import ENGINE, REFERENCE, engine_imports_to_reference, needs_own_reference, render
@@ -53,6 +54,17 @@ FAMILIES: list[tuple[tuple[str, ...], str]] = [
     (("goto-expression",), "outside: GOTO to a labelled call inside an expression"),
     (("indirect-call",), "outside: a pausing call through handlers[k](), partial() or obj()"),
     (("stringio",), "outside: io.StringIO / io.BytesIO in a local"),
+    (("generator",), "families: a generator held across a pause"),
+    (("nested-try",), "families: nested try/except/else/finally pausing in each arm"),
+    (("match-patterns",), "families: match on mapping, class and sequence patterns"),
+    (("classes",), "families: a dataclass, __slots__, descriptor or super() object"),
+    (("signatures",), "families: *args/**kwargs/keyword-only/default parameters"),
+    (("raised-through",), "families: an exception raised through stacked decorators"),
+    (("closure-factory",), "families: a closure made by a factory, mutated after a pause"),
+    (("functional",), "families: a sort key lambda or functools.partial across a pause"),
+    (("itertools",), "families: an itertools object held across a pause"),
+    (("collections",), "families: a collections object held across a pause"),
+    (("library-values",), "families: a standard library value held across a pause"),
     (("dict-iter",), "issue 10 #4: a dict iterator across a pause"),
     (("exc-chain", "reraise"), "issue 10 #5: exception chaining or traceback across a pause"),
     (("module-object", "weakref"), "issue 10 #6: a module-level object held in a local"),
@@ -61,7 +73,7 @@ FAMILIES: list[tuple[tuple[str, ...], str]] = [
 ]
 #: tags that name a found case, most telling first
 _NAMING_TAGS = [
-    "super", "refusal", *IDIOMS, "dict-iter", "exc-chain", "reraise", "module-object", "weakref",
+    "super", "refusal", *IDIOMS, *USER_FAMILIES, "dict-iter", "exc-chain", "reraise", "module-object", "weakref",
     "locals", "traceback", "deep-recursion", "returnto", "goto", "label", "closure", "iterator",
     "user-globals", "persistent-globals", "swallow", "finally", "match", "override",
     "static-method", "class-method", "instance-method", "recursion", "while", "for", "with",

@@ -93,10 +93,19 @@ def set_persistent_globals() -> contextlib.AbstractContextManager[None]:
 
 
 def load(source: str, name: str) -> types.ModuleType:
-    """Execute `source` as a module called `name` (not registered in sys.modules)."""
+    """Execute `source` as a module called `name` (in sys.modules only while it runs)."""
     module = types.ModuleType(name)
     module.__file__ = f"<{name}>"
-    exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102
+    # registered while its body runs: @dataclass looks its module up there
+    previous = sys.modules.get(name)
+    sys.modules[name] = module
+    try:
+        exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102
+    finally:
+        if previous is None:
+            del sys.modules[name]
+        else:
+            sys.modules[name] = previous
     return module
 
 

@@ -18,6 +18,19 @@ SNIPPETS: list[tuple[str, str]] = [
     ("asyncio", "import asyncio"),
     ("enum", "import enum"),
     ("OrderedDict", "from collections import OrderedDict"),
+    ("itertools", "import itertools"),
+    ("deque", "from collections import deque"),
+    ("Counter", "from collections import Counter"),
+    ("defaultdict", "from collections import defaultdict"),
+    ("ChainMap", "from collections import ChainMap"),
+    ("namedtuple", "from collections import namedtuple"),
+    ("dataclass", "from dataclasses import dataclass, field"),
+    ("datetime", "import datetime"),
+    ("decimal", "import decimal"),
+    ("fractions", "import fractions"),
+    ("re", "import re"),
+    ("random", "import random"),
+    ("string", "import string"),
     (
         "kind",
         '''
@@ -248,6 +261,154 @@ class AskingExit:
         self.answer = __refused__reply("exit?")
         return False
 """,
+    ),
+    (
+        "words",
+        """
+def words(text):
+    yield from text.split()
+    yield "end"
+""",
+    ),
+    (
+        "Point",
+        """
+@dataclass
+class Point:
+    x: int
+    y: int
+""",
+    ),
+    (
+        "Order",
+        """
+@dataclass
+class Order:
+    size: str
+    items: list = field(default_factory=list)
+
+    @property
+    def count(self):
+        return len(self.items)
+""",
+    ),
+    (
+        "Slotted",
+        """
+class Slotted:
+    __slots__ = ("a", "b")
+
+    def __init__(self, a):
+        self.a = a
+""",
+    ),
+    (
+        "Positive",
+        '''
+class Positive:
+    """A descriptor refusing negative numbers."""
+
+    def __set_name__(self, owner, name):
+        self.name = "_" + name
+
+    def __get__(self, obj, objtype=None):
+        return getattr(obj, self.name)
+
+    def __set__(self, obj, value):
+        if value < 0:
+            raise ValueError("negative")
+        setattr(obj, self.name, value)
+''',
+    ),
+    (
+        "Account",
+        """
+class Account:
+    balance = Positive()
+
+    def __init__(self, balance):
+        self.balance = balance
+""",
+    ),
+    (
+        "Person",
+        """
+class Person:
+    def __init__(self, tag):
+        self.tag = tag
+
+    def describe(self):
+        return "person:" + self.tag
+""",
+    ),
+    (
+        "Member",
+        """
+class Member(Person):
+    def __init__(self, tag):
+        super().__init__(tag + "!")
+
+    def describe(self):
+        return "member/" + super().describe()
+""",
+    ),
+    ("Pair", 'Pair = namedtuple("Pair", "a b")'),
+    ("Color", "class Color(enum.Enum):\n    RED = 1\n    GREEN = 2"),
+    ("Flags", "class Flags(enum.Flag):\n    A = 1\n    B = 2"),
+    (
+        "make_counter",
+        """
+def make_counter(start):
+    count = start
+
+    def step():
+        nonlocal count
+        count += 1
+        return count
+
+    return step
+""",
+    ),
+    (
+        "ask_args",
+        """
+@autograms_function()
+def ask_args(prefix, *args, sep="/", **kwargs):
+    answer = reply(prefix + sep.join(args))
+    return fmt(prefix, args, sep, sorted(kwargs.items()), answer)
+""",
+    ),
+    (
+        "ask_kwonly",
+        """
+@autograms_function()
+def ask_kwonly(a, b=2, *, c, d=4):
+    answer = reply(f"kw {a} {b} {c} {d}")
+    return fmt(a, b, c, d, answer)
+""",
+    ),
+    (
+        "BadInput",
+        """
+class BadInput(ValueError):
+    def __init__(self, text, code):
+        super().__init__(text)
+        self.code = code
+""",
+    ),
+    (
+        "parse_twice",
+        '''
+@logged
+@logged
+@autograms_function()
+def parse_twice(tag):
+    """Wrapped twice; raises after a resume, through both wrappers."""
+    answer = reply("parse " + tag)
+    if not answer.lstrip("-").isdigit():
+        raise BadInput(answer, len(answer))
+    return answer
+''',
     ),
     (
         "gen_answers",

@@ -62,6 +62,12 @@ def refused_statement(ctx: Ctx) -> list[Node]:
             unwrappable=False,
         )
         return [node, Stmt(show.format(name))]
+    elif kind == "held-generator":
+        # a for loop holds the running generator across the pause: it cannot be saved
+        name = fresh("s")
+        text = (
+            f'{name} = ""\nfor {fresh("w")} in words("a b"):\n    {name} += __refused__reply("g")'
+        )
     elif kind == "coroutine":
         name, coroutine = fresh("s"), _coroutine(ctx)
         text = f"{name} = asyncio.run({coroutine}())"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import expressions as ex
-from . import functions, idioms
+from . import families, functions, idioms
 from .context import BASIC_TYPES, Builder, Ctx, Function, RegionScope
 from .model import Clause, Compound, Node, Region, Stmt
 
@@ -106,6 +106,19 @@ def _kinds(ctx: Ctx) -> list[tuple[float, Callable[[Ctx], list[Node] | None]]]:
         (10 * odds("weakref-local", 0.04), idioms.weakref_local),
         (10 * odds("delegating-proxy", 0.04), idioms.delegating_proxy),
         (10 * odds("stringio", 0.04), idioms.stringio),
+        *_family_kinds(ctx),
+    ]
+
+
+#: families that pause in a decorated helper even in a quiet block
+_ALWAYS_PAUSE = frozenset({"signatures", "raised-through"})
+
+
+def _family_kinds(ctx: Ctx) -> list[tuple[float, Callable[[Ctx], list[Node] | None]]]:
+    odds = ctx.builder.odds
+    return [
+        (0 if ctx.quiet and name in _ALWAYS_PAUSE else 10 * odds(name, 0.025), write)
+        for name, write in families.WRITERS.items()
     ]
 
 
@@ -134,7 +147,7 @@ def observation(ctx: Ctx, name: str) -> str:
     kind = ctx.vars[name]
     if kind in BASIC_TYPES:
         return name
-    shown = idioms.observation(name, kind)
+    shown = idioms.observation(name, kind) or families.observation(name, kind)
     if shown is not None:
         return shown
     if kind == "iter":
@@ -226,6 +239,7 @@ def show(ctx: Ctx) -> list[Node] | None:
     kinds = [ctx.vars[name] for name in chosen]
     tags = [_OBSERVED_TAGS[kind] for kind in kinds if kind in _OBSERVED_TAGS]
     tags += ["module-object" for kind in kinds if kind.startswith("mod:")]
+    tags += [families.family_of(kind) for kind in kinds if kind.startswith("fam:")]
     printed = _print(ctx, *parts)
     printed.tags = tuple(dict.fromkeys(tags))
     return [printed]

@@ -43,8 +43,21 @@ def file_in_local_class():
 @autograms_function()
 def generator_in_list():
     pending = [(number for number in range(3))]
-    reply("a generator in a list")
+    next(pending[0])
+    reply("a started generator in a list")
     return list(pending[0])
+
+
+@autograms_function()
+def unstarted_generator_over_a_closure():
+    limit = 3
+
+    def up_to():
+        yield from range(limit)
+
+    numbers = up_to()
+    reply("a generator reading a closure variable, not started")
+    return list(numbers)
 
 
 @autograms_function()

@@ -10,10 +10,11 @@ parameters (``temperature``, ``max_tokens`` ...) and ``model`` are ignored: the 
 
 The turn's idempotency key is the ``Idempotency-Key`` header, else one derived from the turn's
 position, so two identical requests sent at once run the turn once. ``stream: true`` answers
-in OpenAI's chunk format: pieces of the reply as the model writes them, a last chunk with
-``finish_reason``, a usage chunk when ``stream_options.include_usage`` asks for it, then
-``data: [DONE]`` -- sent only once the turn is committed. A stream that ends without it did
-not deliver a committed reply: repeat the request to get it.
+in OpenAI's chunk format: pieces of the reply as the model writes them (before the turn is
+committed: they are a preview), then, together and only once the turn is committed, a last
+chunk with ``finish_reason`` (some clients stop reading there), a usage chunk when
+``stream_options.include_usage`` asks for it, and ``data: [DONE]``. A stream that ends
+without them did not deliver a committed reply: repeat the request to get it.
 """
 
 from __future__ import annotations
@@ -205,9 +206,8 @@ class _Reply:
                     elif isinstance(event, Piece):
                         yield self._delta(event.text, first=not sent)
                         sent = True
-                    else:
-                        for chunk in self._closing(event, sent, include_usage, service, where):
-                            yield chunk
+                    else:  # the last chunks in one write: the client has them all at once
+                        yield b"".join(self._closing(event, sent, include_usage, service, where))
                         return
                     event = await anext(events)
             finally:

@@ -5,12 +5,16 @@ A `SessionState` is what a program's conversation memory holds between two model
 ==================== ==========================================================================
 turn_stack           one `Level` per active decorated call; level 0 is the session's own
 user_globals         per module: the session's values of ``init_user_globals()`` names
+user_global_defaults per module: the default names of ``init_user_globals()`` the session took
+                     (a default a later deploy adds is taken when the session next uses them)
 persistent_globals   per module: the session's values of ``set_persistent_globals()`` names
 cached_user_reply    the user's last message (kept until the next one)
 last_node            the ADDRESS of the last node entered
 exit_data            what EXIT was given, when the program exited
 extra                keys a program or a run loop added to ``memory_dict``
 ==================== ==========================================================================
+
+``memory_dict`` shows the keys of `VIEW_KEYS` and those of ``extra``.
 
 It is saved in the same pickle as the paused program's frames, so objects they share (a list
 held both in a user global and in a local) stay shared. What is pickled is its *saved form*
@@ -30,8 +34,9 @@ from collections.abc import Iterable, Iterator, MutableSequence
 from typing import Any, TypedDict
 
 SCOPES = ("global", "normal", "local")
-#: the format of the saved form; format 1 (sessions of release 0.1.0) had no tag
-STATE_FORMAT = 2
+#: the format of the saved form; format 1 (sessions of release 0.1.0) had no tag, format 2
+#: no ``user_global_defaults``
+STATE_FORMAT = 3
 #: characters of turns a level keeps per token of the prompt budget: English averages about
 #: four characters a token, so this keeps half as much again as a full prompt can hold
 LIVE_CHARS_PER_TOKEN = 6
@@ -73,6 +78,7 @@ class SessionState(TypedDict):
 
     turn_stack: list[Level]
     user_globals: dict[str, dict[str, Any]]
+    user_global_defaults: dict[str, tuple[str, ...]]
     persistent_globals: dict[str, ModuleGlobals]
     cached_user_reply: str | None
     last_node: str | None
@@ -82,6 +88,8 @@ class SessionState(TypedDict):
 
 #: the keys of a SessionState, in order
 STATE_KEYS = tuple(SessionState.__annotations__)
+#: the keys of a SessionState that ``memory_dict`` shows as its own
+VIEW_KEYS = tuple(key for key in STATE_KEYS if key not in ("user_global_defaults", "extra"))
 
 
 def new_state(system_prompt: str) -> SessionState:
@@ -89,6 +97,7 @@ def new_state(system_prompt: str) -> SessionState:
     return SessionState(
         turn_stack=[new_level("global", system_prompt, None)],
         user_globals={},
+        user_global_defaults={},
         persistent_globals={},
         cached_user_reply=None,
         last_node=None,
@@ -206,6 +215,7 @@ def from_saved(saved: dict[str, Any]) -> SessionState:
     state: SessionState = {
         "turn_stack": levels,
         "user_globals": saved["user_globals"],
+        "user_global_defaults": saved.get("user_global_defaults", {}),  # format 2: none kept
         "persistent_globals": saved["persistent_globals"],
         "cached_user_reply": saved["cached_user_reply"],
         "last_node": saved["last_node"],

@@ -60,7 +60,7 @@ from ._state import (
     LIVE_CHARS_PER_TOKEN,
     MIN_LIVE_TURNS,
     SCOPES,
-    STATE_KEYS,
+    VIEW_KEYS,
     Level,
     ModuleGlobals,
     SessionState,
@@ -394,13 +394,26 @@ class SerializableMemory:
 
     # -- per-session globals ----------------------------------------------------------------
 
-    def user_globals(self, module: str, defaults: dict[str, Any]) -> dict[str, Any]:
-        """The session's ``init_user_globals()`` values of `module` (a deep copy of
-        `defaults` on first use)."""
-        sessions = self.state["user_globals"]
-        values = sessions.get(module)
+    def user_globals(
+        self, module: str, defaults: dict[str, Any], names: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """The session's ``init_user_globals()`` values of `module`: a deep copy of
+        `defaults` (whose names are `names`) on first use; later, a deep copy of each default
+        the session has not taken yet (one a deploy added since the session was saved)."""
+        state = self.state
+        values = state["user_globals"].get(module)
         if values is None:
-            values = sessions[module] = copy.deepcopy(defaults)
+            values = state["user_globals"][module] = copy.deepcopy(defaults)
+        else:
+            taken = state["user_global_defaults"].get(module)
+            if taken is names or taken == names:
+                return values
+            if taken is None:  # saved before sessions recorded them: it took what it has
+                taken = tuple(values)
+            for name in names:
+                if name not in taken and name not in values:
+                    values[name] = copy.deepcopy(defaults[name])
+        state["user_global_defaults"][module] = names
         return values
 
     def persistent_globals(self, module: str) -> ModuleGlobals:
@@ -668,7 +681,7 @@ class MemoryDict(MutableMapping):
             levels = self.memory._levels if isinstance(self.memory, MemoryObject) else ()
             for level in levels:
                 level["turns"] = list(level["turns"])
-        if key in STATE_KEYS and key != "extra":
+        if key in VIEW_KEYS:
             return state[key]  # type: ignore[literal-required]
         return state["extra"][key]
 
@@ -681,7 +694,7 @@ class MemoryDict(MutableMapping):
         state = self.memory.state
         if key == "turn_stack":
             value = state_from_dict({"turn_stack": value}, "")["turn_stack"]
-        if key in STATE_KEYS and key != "extra":
+        if key in VIEW_KEYS:
             state[key] = value  # type: ignore[literal-required]
         else:
             state["extra"][key] = value
@@ -694,13 +707,13 @@ class MemoryDict(MutableMapping):
             raise KeyError(f"{key!r} cannot be deleted from memory_dict: it is part of the session")
 
     def __iter__(self) -> Iterator[str]:
-        yield from (key for key in STATE_KEYS if key != "extra")
+        yield from VIEW_KEYS
         yield "model_turns"
         yield "stack"
         yield from self.memory.state["extra"]
 
     def __len__(self) -> int:
-        return len(STATE_KEYS) + 1 + len(self.memory.state["extra"])
+        return len(VIEW_KEYS) + 2 + len(self.memory.state["extra"])
 
     def __repr__(self) -> str:
         return f"memory_dict({dict(self)!r})"
@@ -852,6 +865,8 @@ class UserGlobals(MutableMapping):
     def __init__(self, module: str) -> None:
         self._module = module
         self._defaults: dict[str, Any] = {}
+        #: the names of the defaults (a new tuple whenever they change)
+        self._names: tuple[str, ...] = ()
 
     def __reduce__(self) -> tuple:
         return (init_user_globals_for, (self._module,))
@@ -860,16 +875,22 @@ class UserGlobals(MutableMapping):
         memory = get_memory()
         if memory is None:
             return self._defaults
-        return memory.user_globals(self._module, self._defaults)
+        return memory.user_globals(self._module, self._defaults, self._names)
 
     def __getitem__(self, name: str) -> Any:
         return self._values()[name]
 
     def __setitem__(self, name: str, value: Any) -> None:
-        self._values()[name] = value
+        values = self._values()
+        values[name] = value
+        if values is self._defaults:
+            self._names = tuple(values)
 
     def __delitem__(self, name: str) -> None:
-        del self._values()[name]
+        values = self._values()
+        del values[name]
+        if values is self._defaults:
+            self._names = tuple(values)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values())

@@ -1,6 +1,6 @@
 """Sessions on the wire and on disk: a versioned, optionally signed envelope.
 
-A serialized session (format 3) is one line of text::
+A serialized session (format 5) is one line of text::
 
     agsession1.<header>.<state>.<log>.<signature>
 
@@ -10,8 +10,9 @@ A serialized session (format 3) is one line of text::
   text carries it, ``{"entries", "file": true}`` for a saved file whose log is ``<path>.log``;
 * *state* -- the engine snapshot in hexadecimal (CPython decodes hex several times faster than
   base64, and a session's snapshot is decoded on every turn): a readable header naming each
-  paused frame (module, qualname, code fingerprint, line, ADDRESS label), then the frames'
-  values and the session's state, one pickle behind a checksum;
+  paused frame (module, qualname, code fingerprint, line, ADDRESS label, the names of its
+  saved locals and of its saved cells' variables), then the frames' values and the
+  session's state, one pickle behind a checksum;
 * *log* -- the session's log in its encoded form (``autograms._log``: chunks appended turn by
   turn, never re-encoded), empty when left out;
 * *signature* -- HMAC-SHA256 of ``agsession1.<header>.<state>`` with the key from
@@ -34,6 +35,10 @@ the text into an `Envelope`, then `MIGRATIONS` brings it up one format at a time
 * Format 2 (release 0.6.1): the snapshot's header does not name each frame's saved locals, so
   a frame remapped to an ADDRESS label after an edit has its locals checked only once they
   are unpickled (by a load, not by a pre-deploy check).
+* Format 3: some snapshots hold two pickles (`payload_layout`).
+* Format 4: the snapshot's header does not name the variables of a frame's saved cells (they
+  are assumed to be those of the code now loaded), and the state does not record which
+  ``init_user_globals()`` defaults the session took (it took those it has).
 
 Without a key, loading unpickles whatever the session holds: only load sessions you wrote
 (or keep them server-side). Unpickling data from others runs their code.
@@ -66,7 +71,7 @@ from ._version import __version__
 #: the marker every session starts with (its format is in the header)
 MAGIC = "agsession1"
 #: the format this release writes (it reads every earlier one too)
-FORMAT = 4
+FORMAT = 5
 KEY_VARIABLE = "AUTOGRAMS_SESSION_KEY"
 
 
@@ -243,11 +248,19 @@ def _format_3_to_4(envelope: Envelope) -> Envelope:
     return replace(envelope, snapshot=snapshot)
 
 
+def _format_4_to_5(envelope: Envelope) -> Envelope:
+    """Nothing to convert: the engine reads headers that do not name the variables of the
+    saved cells (their frames' ``cells`` is None), and `autograms._state.from_saved` reads a
+    state that records no ``init_user_globals()`` defaults taken."""
+    return envelope
+
+
 #: format N -> the function that brings a session read in format N to format N + 1
 MIGRATIONS: dict[int, Callable[[Envelope], Envelope]] = {
     1: _format_1_to_2,
     2: _format_2_to_3,
     3: _format_3_to_4,
+    4: _format_4_to_5,
 }
 
 

@@ -136,3 +136,6 @@ class FrameState:
     #: Whether the paused call constructs an instance (``K()``) whose ``__init__`` is the next
     #: frame: the call returns that frame's first argument, not what it returns.
     constructs: bool = False
+    #: Names of the cell variables whose cells the saved cell tuple holds, in its order (known
+    #: from the header); None for a snapshot written before headers named them.
+    cells: tuple[str, ...] | None = None

@@ -156,8 +156,12 @@ def _moves_as_saved(checked: CheckedFrame) -> bool:
     its saved locals checked from the header and its cells in the layout the code expects."""
     if not checked.remapped:
         return True
-    has_cells = bool(checked.info.original_code.co_cellvars)
-    return checked.state.saved is not None and (CELLS in checked.state.hidden) == has_cells
+    state, cellvars = checked.state, checked.info.original_code.co_cellvars
+    if state.saved is None:
+        return False
+    if CELLS not in state.hidden:
+        return not cellvars
+    return bool(cellvars) if state.cells is None else state.cells == cellvars
 
 
 def _labelled(checked: CheckedFrame) -> FrameState:
@@ -336,7 +340,11 @@ def _mapping_refused(
 def _at_site(checked: CheckedFrame, values: dict[str, Any]) -> PendingFrame:
     """A frame as if it had paused at its checked call site in the code now loaded."""
     return PendingFrame(
-        checked.info, checked.site, _moved(checked), fit_values(checked.info, values), False
+        checked.info,
+        checked.site,
+        _moved(checked),
+        fit_values(checked.info, values, checked.state.cells),
+        False,
     )
 
 

@@ -111,7 +111,7 @@ def load(blob: bytes) -> Loaded:
     frames = []
     for frame, frame_values in zip(checked, values, strict=True):
         if frame.remapped:
-            frame_values = fit_values(frame.info, frame_values)
+            frame_values = fit_values(frame.info, frame_values, frame.state.cells)
             bound = held_locals(frame.info, frame_values)
             _check_remapped_locals(frame.state, frame.info, frame.site, bound)
         frames.append(
@@ -137,6 +137,7 @@ def store(loaded: Loaded) -> bytes:
             values=frame.values,
             hidden=wire.hidden_names(frame.values),
             saved=wire.saved_names(frame.values, frame.info.user_locals),
+            cells=frame.info.original_code.co_cellvars if CELLS in frame.values else None,
         )
         for frame in loaded.frames
     ]
@@ -434,33 +435,51 @@ def _may_be_bound(info: FunctionInfo, site: CallSite) -> frozenset[str]:
 
 
 def bound_locals(state: FrameState, info: FunctionInfo, saved: Iterable[str]) -> frozenset[str]:
-    """The locals of the code now loaded a frame's header says it holds: its saved user
-    locals `saved`, and its cells (a header names none: they are assumed to be the cell
-    variables of the code now loaded, as `fit_values` assumes)."""
-    cells = info.original_code.co_cellvars if CELLS in state.hidden else ()
+    """The locals a frame's header says it holds: its saved user locals `saved`, and the
+    variables of its saved cells (as the header names them; a header written before it named
+    them: assumed to be the cell variables of the code now loaded, as `fit_values` assumes)."""
+    cells: Iterable[str] = ()
+    if CELLS in state.hidden:
+        cells = state.cells if state.cells is not None else info.original_code.co_cellvars
     return frozenset(saved).union(cells)
 
 
-def fit_values(info: FunctionInfo, values: dict[str, Any]) -> dict[str, Any]:
-    """A remapped frame's saved values laid out for the code now loaded: a local that became
-    a cell variable moves into a new cell, and the saved cells (assumed to be the cell
-    variables of the code now loaded when as many) stay shared with the closures holding
-    them. Saved cells of another layout are left out (a missing local is refused)."""
+def fit_values(
+    info: FunctionInfo, values: dict[str, Any], cells: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """A remapped frame's saved values laid out for the code now loaded. `cells` names the
+    variables of the saved cells (None: assumed to be the cell variables of the code now
+    loaded when as many). A saved cell whose variable is still a cell variable stays shared
+    with the closures holding it; one whose variable became a plain local gives it its value;
+    a local that became a cell variable moves into a new cell. Saved cells that fit neither
+    are left out (a missing local is refused)."""
     fitted = dict(values)
     cellvars = info.original_code.co_cellvars
-    saved = fitted.pop(CELLS, None)
+    saved = _saved_cells(fitted.pop(CELLS, None), cells, cellvars)
+    for name, cell in saved.items():
+        if name in info.user_locals and name not in fitted and _filled(cell):
+            fitted[name] = cell.cell_contents
     if not cellvars:
         return fitted
-    if not isinstance(saved, tuple) or len(saved) != len(cellvars):
-        saved = (None,) * len(cellvars)
-    cells = []
-    for name, cell in zip(cellvars, saved, strict=True):
+    layout = []
+    for name in cellvars:
+        cell = saved.get(name)
         if not isinstance(cell, CellType):
             cell = CellType() if name not in fitted else CellType(fitted[name])
         fitted.pop(name, None)
-        cells.append(cell)
-    fitted[CELLS] = tuple(cells)
+        layout.append(cell)
+    fitted[CELLS] = tuple(layout)
     return fitted
+
+
+def _saved_cells(
+    saved: Any, names: tuple[str, ...] | None, cellvars: tuple[str, ...]
+) -> dict[str, Any]:
+    """The saved cells by the name of their variable (empty if they do not match `names`)."""
+    names = cellvars if names is None else names
+    if not isinstance(saved, tuple) or len(saved) != len(names):
+        return {}
+    return dict(zip(names, saved, strict=True))
 
 
 def held_locals(info: FunctionInfo, values: dict[str, Any]) -> frozenset[str]:

@@ -428,6 +428,7 @@ def _header_entry(
         wire.hidden_names(values),
         wire.saved_names(values, info.user_locals),
         constructs,
+        info.original_code.co_cellvars if CELLS in values else None,
     )
 
 

@@ -6,8 +6,9 @@
 
 The header says where each frame is paused (module, qualified name, code fingerprint, call
 site, line, ADDRESS label, names of the saved value-stack items, names of the saved user
-locals) and under which Python. Headers written before the user locals were named have one
-field less; they are still read (`FrameState.saved` is None then). A
+locals, names of the cell variables its saved cells belong to) and under which Python.
+Headers written before the user locals or the cells were named have fields less; they are
+still read (`FrameState.saved` or `FrameState.cells` is None then). A
 snapshot is checked against the loaded code from the header alone, before a single byte is
 unpickled. The payload holds the saved values of every frame and the caller's attachment in
 one pickle, so objects shared between them stay shared. Its checksum lets `check_payload`
@@ -82,6 +83,7 @@ def _entry_of(state: FrameState) -> bytes:
         state.hidden,
         state.saved,
         state.constructs,
+        state.cells,
     )
 
 
@@ -114,18 +116,22 @@ def header_entry(
     hidden: tuple[str, ...],
     saved: tuple[str, ...] | None,
     constructs: bool = False,
+    cells: tuple[str, ...] | None = None,
 ) -> bytes:
     """The JSON of one frame's entry in a header; `hidden` is `hidden_names` of its values,
     `saved` `saved_names` of them (None: unknown, left out). A frame paused in a constructor
-    call has a ninth field, 1 (see FrameState)."""
-    key = (module, qualname, fingerprint, site, lineno, label, hidden, saved, constructs)
+    call has a ninth field, 1 (see FrameState); a frame that saves its cells has a tenth, the
+    names of their cell variables in the cell tuple's order (the ninth is then 0 or 1)."""
+    key = (module, qualname, fingerprint, site, lineno, label, hidden, saved, constructs, cells)
     entry = _entry_memo.get(key)
     if entry is None:
         fields = [module, qualname, fingerprint, site, lineno, label, list(hidden)]
-        if saved is not None or constructs:
+        if saved is not None or constructs or cells is not None:
             fields.append(None if saved is None else list(saved))
-        if constructs:
-            fields.append(1)
+        if constructs or cells is not None:
+            fields.append(1 if constructs else 0)
+        if cells is not None:
+            fields.append(list(cells))
         entry = json.dumps(fields, separators=_COMPACT).encode()
         remember(_entry_memo, key, entry, len(entry))
     return entry
@@ -208,7 +214,8 @@ def _frame_state(
     label: Any,
     hidden: Any,
     saved: Any = None,  # absent from headers written before it was added
-    constructs: Any = 0,  # present only when true
+    constructs: Any = 0,  # present when true, or when cells follow
+    cells: Any = None,  # absent from headers written before it was added
 ) -> FrameState:
     if constructs != 1 and constructs != 0:
         raise ValueError("bad constructor flag")
@@ -224,12 +231,20 @@ def _frame_state(
         tuple(hidden),
         None if saved is None else tuple(saved),
         constructs == 1,
+        None if cells is None else tuple(cells),
     )
 
 
 def _well_formed(state: FrameState) -> bool:
     """Whether every field of a header entry has the type the engine writes."""
-    texts = (state.module, state.qualname, state.fingerprint, *state.hidden, *(state.saved or ()))
+    texts = (
+        state.module,
+        state.qualname,
+        state.fingerprint,
+        *state.hidden,
+        *(state.saved or ()),
+        *(state.cells or ()),
+    )
     numbers = (*state.python, state.site, state.lineno)
     return (
         all(type(text) is str for text in texts)

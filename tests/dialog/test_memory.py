@@ -85,6 +85,50 @@ def test_user_globals_default_then_per_memory() -> None:
     assert USER["count"] == 10 and get_memory() is None
 
 
+@pytest.fixture
+def bonus_default():
+    """A default the module gains after sessions took the others (as a deploy adds one)."""
+
+    def add() -> None:
+        USER["bonus"] = 5
+
+    yield add
+    if "bonus" in USER:
+        del USER["bonus"]
+
+
+def test_a_default_added_after_a_session_took_the_others_is_taken_at_its_next_use(
+    bonus_default,
+) -> None:
+    memory = MemoryObject()
+    with use_memory(memory):
+        USER["count"] += 1
+    bonus_default()
+    with use_memory(memory):
+        assert (USER["count"], USER["bonus"]) == (11, 5)
+        USER["bonus"] += 1
+    with use_memory(memory):
+        assert USER["bonus"] == 6
+
+
+def test_a_default_the_session_deleted_stays_deleted_when_another_is_added(
+    bonus_default,
+) -> None:
+    memory = MemoryObject()
+    with use_memory(memory):
+        del USER["count"]
+    bonus_default()
+    with use_memory(memory):
+        assert "count" not in USER and USER["bonus"] == 5
+
+
+def test_a_session_that_recorded_no_defaults_took_those_it_has(bonus_default) -> None:
+    memory = MemoryObject(memory_dict={"user_globals": {__name__: {"count": 3}}})
+    bonus_default()
+    with use_memory(memory):
+        assert (USER["count"], USER["bonus"]) == (3, 5)
+
+
 def test_live_turns_stay_bounded_and_the_log_keeps_everything() -> None:
     from autograms.memory import LIVE_CHARS_PER_TOKEN, MIN_LIVE_TURNS
 

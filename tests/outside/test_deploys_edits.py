@@ -257,18 +257,27 @@ def test_a_comprehension_added_after_the_label_keeps_sessions_resumable(bot):
     assert run_to_end(new, blobs[1], ["xyz"]) == ["z"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="removing a lambda that captured a local: sessions paused after it are refused as "
-    "'missing locals [a]' although the snapshot holds a (as a cell)",
-)
 def test_removing_a_closure_keeps_the_captured_local(bot):
     old = bot(LAMBDA_BETWEEN)
     blobs = play(old, ["x"])  # paused at "two", a == "x" held in a cell
     new = bot(TWO)
     check = check_session(new, blobs[1])
     assert check.verdict == Verdict.REMAPPED, (check.reason, check.message)
-    assert run_to_end(new, blobs[1], ["y"]) == ["xy", None]
+    assert run_to_end(new, blobs[1], ["y", "z"]) == ["xy", None]
+
+
+def test_a_cell_variable_added_before_a_saved_one_keeps_the_saved_cell_by_name(bot):
+    old = bot(LAMBDA_BETWEEN)
+    blobs = play(old, ["x"])  # paused at "two", the cell of a == "x" saved
+    new = bot(
+        LAMBDA_BETWEEN.replace(
+            "    return reply(shout() + b)",
+            "    _ = b\n    echo = lambda: _ * 2\n    return reply(shout() + echo() + a)",
+        )
+    )
+    check = check_session(new, blobs[1])
+    assert check.verdict == Verdict.REMAPPED, (check.reason, check.message)
+    assert run_to_end(new, blobs[1], ["y", "z"]) == ["Xyyx", None]
 
 
 IN_WITH = (
@@ -338,12 +347,6 @@ def chatbot():
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a key the new code adds to init_user_globals() at module level is missing from "
-    "sessions saved before: KeyError after a resume the check calls remapped (a new persistent "
-    "global gets its module value)",
-)
 def test_a_user_globals_key_added_by_the_deploy_is_there_for_old_sessions(bot):
     old = bot(GLOBALS_OLD)
     blobs = play(old, ["x"])

@@ -33,7 +33,7 @@ def session_text():
 
 
 def test_the_session_names_format_3_which_this_release_migrates(autogram):
-    # the finding: 9c16184 changed the payload in format 3; this release writes format 4
+    # the finding: 9c16184 changed the payload in format 3; this release writes a later one
     text, memory = autogram.reply()
 
     def header(blob):
@@ -41,7 +41,7 @@ def test_the_session_names_format_3_which_this_release_migrates(autogram):
         return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
 
     assert header(session_text())["format"] == 3
-    assert header(autogram.serialize(memory))["format"] == 4
+    assert header(autogram.serialize(memory))["format"] > 3
 
 
 def test_a_format_3_session_of_20ebe58_continues(autogram):

@@ -117,6 +117,18 @@ def test_migration_3_to_4_leaves_one_pickle_and_makes_two_pickles_one(path: Path
     assert wire.split(migrated.snapshot)[0] == wire.split(envelope.snapshot)[0]
 
 
+FORMAT_4 = _of_format(4)
+
+
+@pytest.mark.parametrize("path", FORMAT_4, ids=_ids(FORMAT_4))
+def test_migration_4_to_5_keeps_the_snapshot_whose_frames_name_no_cells(path: Path) -> None:
+    envelope = _envelope(path)
+    migrated = session.MIGRATIONS[4](envelope)
+    assert migrated == envelope
+    states = wire.read(envelope.snapshot)[0]
+    assert states and all(state.cells is None for state in states)
+
+
 SHARED = ["a module-level list, saved by reference"]
 
 

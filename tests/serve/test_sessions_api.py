@@ -4,6 +4,7 @@ where the program waits, delete; every error path with its status and code."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 import uuid
@@ -227,3 +228,24 @@ def test_under_the_reject_policy_a_busy_session_refuses_a_second_message(tmp_pat
         assert api(service, "GET", f"/sessions/{session}").json()["version"] == 2
     finally:
         service.stop()
+
+
+def test_a_session_damaged_in_the_store_gives_500_session_refused_and_stays_as_it_was(service):
+    session = new_session(service)
+    send(service, session, "hi")
+    with sqlite3.connect(service.store.removeprefix("sqlite:///")) as database:
+        database.execute(
+            "UPDATE autograms_sessions SET blob = 'not a session' WHERE id = ?", (session,)
+        )
+    response = send(service, session, "hello again")
+    error = response.json()["error"]
+    assert response.status_code == 500 and error["code"] == "session_refused"
+    assert error["id"] in error["message"] and "Traceback" not in response.text
+    assert any(error["id"] in r.get("message", "") for r in service.log_records())
+    read = api(service, "GET", f"/sessions/{session}")
+    assert read.status_code == 500 and read.json()["error"]["code"] == "session_refused"
+    with sqlite3.connect(service.store.removeprefix("sqlite:///")) as database:
+        row = database.execute(
+            "SELECT version, blob FROM autograms_sessions WHERE id = ?", (session,)
+        ).fetchone()
+    assert row == (1, "not a session")

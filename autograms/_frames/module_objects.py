@@ -307,10 +307,7 @@ def _index_module(module_name: str, module: types.ModuleType) -> None:
     namespace = getattr(module, "__dict__", None)
     items = list(namespace.items()) if type(namespace) is dict else []
     claimed: dict[int, tuple] = {}
-    current = sys.modules.get(module_name) is module
-    for name, value in items:
-        if type(value) in _VALUE_TYPES or (current and _defined_here(module_name, name, value)):
-            continue  # copied, or named by pickle: what `_enter` finds, in fewer steps
+    for name, value in _unnamed_objects(module_name, module, items):
         _enter(module_name, (module_name, name), value, claimed)
     if module_name in registry.program_modules():
         for name, value in items:
@@ -332,14 +329,30 @@ def _enter(module_name: str, where: tuple, value: Any, claimed: dict[int, tuple]
         _containers.add(key)
 
 
-def _defined_here(module_name: str, name: str, value: Any) -> bool:
-    """Whether `value` is a class or function bound to the global `name` of the module it
-    says it was defined in under that qualified name: most globals, and saved by name."""
-    if _verdicts.get(type(value), _MISSING) is not None:
-        return False  # a value, an object, or a type not classified yet: `_enter` decides
-    return getattr(value, "__qualname__", None) == name and (
-        getattr(value, "__module__", None) == module_name
-    )
+def _unnamed_objects(module_name: str, module: types.ModuleType, items: list) -> list:
+    """The (name, value) pairs of `items` that `_enter` must look at: not those whose type
+    is known to be saved otherwise (values, modules, resources), nor the classes and
+    functions pickle names (`is_named`; found without its lookups when bound under their own
+    qualified name in the module they say defines them). One pass: a module's globals are
+    most of what the first snapshot of a process costs."""
+    verdicts = _verdicts
+    current = sys.modules.get(module_name) is module
+    left = []
+    for name, value in items:
+        verdict = verdicts.get(type(value), _MISSING)
+        if verdict is True:
+            continue
+        if verdict is None and (
+            (
+                current
+                and getattr(value, "__qualname__", None) == name
+                and getattr(value, "__module__", None) == module_name
+            )
+            or is_named(value)
+        ):
+            continue
+        left.append((name, value))
+    return left
 
 
 def _steps_from(module_name: str, value: Any) -> list[tuple[tuple, Any]]:

@@ -1,13 +1,16 @@
 """Child process of the cold-session benchmark (issue 11): what a fresh worker pays before it
 answers its first message of an existing session.
 
-    python -m benchmarks._cold_session SESSION_FILE
+    python -m benchmarks._cold_session SESSION_FILE [--model-client]
 
 Steps: import ``autograms``; import the bot module (decorating, so instrumenting, its
 functions); read the session file and deserialize it; its first turn (resume the paused
-program, reply, serialize). Prints one JSON object mapping each step to the CPU seconds it
-took (`time.thread_time`, as the in-process benchmarks). Nothing of autograms may be imported
-before `main` starts timing, so this module imports only the standard library.
+program, reply, serialize). The Autogram runs in test mode (its model the offline scripted
+one), or with ``--model-client`` as a deployed one does: its model the OpenAI-compatible
+client (the bot's turns call no model, so no server is needed). Prints one JSON object
+mapping each step to the CPU seconds it took (`time.thread_time`, as the in-process
+benchmarks). Nothing of autograms may be imported before `main` starts timing, so this module
+imports only the standard library.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ BOT_MODULE = "benchmarks._closure_bots"
 BOT = "closures"
 
 
-def main(path: str) -> dict[str, float]:
+def main(path: str, test_mode: bool = True) -> dict[str, float]:
     """Run every step against the session saved at `path`; seconds per step."""
     seconds: dict[str, float] = {}
 
@@ -39,7 +42,7 @@ def main(path: str) -> dict[str, float]:
 
     autograms = step("import", lambda: importlib.import_module("autograms"))
     bots = step("bot", lambda: importlib.import_module(BOT_MODULE))
-    autogram = autograms.Autogram(root_function=bots.BOTS[BOT], test_mode=True)
+    autogram = autograms.Autogram(root_function=bots.BOTS[BOT], test_mode=test_mode)
     memory = step("load", lambda: autogram.deserialize(Path(path).read_text(encoding="ascii")))
 
     def first_turn() -> str:
@@ -64,4 +67,5 @@ def write_session(path: str, turns: int) -> None:
 
 
 if __name__ == "__main__":
-    sys.stdout.write(json.dumps(main(sys.argv[1])) + "\n")
+    test_mode = "--model-client" not in sys.argv[2:]
+    sys.stdout.write(json.dumps(main(sys.argv[1], test_mode)) + "\n")

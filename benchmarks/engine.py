@@ -294,7 +294,9 @@ def measure_instrumentation(settings: Settings) -> list[Row]:
     ]
 
 
-def _cold_run(path: str, module: str = _cold.__name__) -> tuple[dict[str, float], float]:
+def _cold_run(
+    path: str, module: str = _cold.__name__, *options: str
+) -> tuple[dict[str, float], float]:
     """One fresh process running `module` on `path`: its steps' CPU seconds, its wall time.
 
     The process may read and write compiled-bytecode caches (``__pycache__``), as an installed
@@ -309,7 +311,7 @@ def _cold_run(path: str, module: str = _cold.__name__) -> tuple[dict[str, float]
     )
     start = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-m", module, path],
+        [sys.executable, "-m", module, path, *options],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -349,6 +351,10 @@ def measure_cold_session(settings: Settings) -> list[Row]:
         _cold_session.write_session(path, COLD_SESSION_TURNS)
         _cold_run(path, _cold_session.__name__)  # writes the bytecode caches
         runs = [_cold_run(path, _cold_session.__name__) for _ in range(settings.cold_runs)]
+        client_runs = [
+            _cold_run(path, _cold_session.__name__, "--model-client")
+            for _ in range(settings.cold_runs)
+        ]
     rows = [
         Row(COLD_SESSION_LABELS[step], format_spread([steps[step] for steps, _ in runs]))
         for step in _cold_session.STEPS
@@ -366,6 +372,19 @@ def measure_cold_session(settings: Settings) -> list[Row]:
         Row(
             "cold session: whole process, interpreter start included",
             format_spread([wall for _, wall in runs]),
+        )
+    )
+    rows.append(
+        Row(
+            "cold session as deployed (OpenAI-compatible model client, the turn calls no "
+            "model): first turn",
+            format_spread([steps["first_turn"] for steps, _ in client_runs]),
+        )
+    )
+    rows.append(
+        Row(
+            "… as deployed: import + bot + load + first turn, CPU",
+            format_spread([sum(steps.values()) for steps, _ in client_runs]),
         )
     )
     return rows

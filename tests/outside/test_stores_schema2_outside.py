@@ -151,3 +151,25 @@ def test_signed_store_refuses_a_program_that_reads_an_edited_log(tmp_path):
     assert info.value.reason == "tampered" and sid in str(info.value)
     with pytest.raises(StoredSessionError):
         Sessions(autogram, store).log(sid, owner="team")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a signed store runs a message again when its turn row was deleted in the database: "
+    "the retry with the same key applies it a second time (the sealed log holds it already)",
+)
+def test_signed_store_retry_never_applies_a_message_twice_when_its_turn_row_was_deleted(tmp_path):
+    path, autogram, sid, replies = _signed_store_with_three_turns(tmp_path)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "DELETE FROM autograms_turns WHERE session_id = ? AND idempotency_key = 'k2'", (sid,)
+        )
+    store = open_store(f"sqlite:///{path}")
+    try:
+        result = TurnRunner(autogram, store).run_turn(sid, "m2", idempotency_key="k2", owner="team")
+    except StoredSessionError as exc:  # refusing it, naming the session, is fine too
+        assert sid in str(exc)
+        return
+    assert result.reply == replies[2] and result.version == 3
+    history = Sessions(autogram, store).get(sid, owner="team").history
+    assert [h["content"] for h in history if h["role"] == "user"] == ["m0", "m1", "m2"]

@@ -84,8 +84,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_STORE,
         help=f"session store: sqlite:///FILE or postgresql://... (default {DEFAULT_STORE})",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     parser.add_argument(
         "--workers", type=int, default=1, metavar="N", help="worker processes (default 1)"
     )
@@ -116,7 +118,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long a turn whose worker died holds its session (default 30)",
     )
     parser.add_argument(
-        "--max-body-bytes", type=int, default=1_000_000, metavar="N", help="largest request body"
+        "--max-body-bytes",
+        type=int,
+        default=1_000_000,
+        metavar="N",
+        help="largest request body in bytes (default 1000000)",
     )
     parser.add_argument(
         "--drain-seconds",

@@ -201,9 +201,10 @@ class OpenAICompatModel:
         start = time.perf_counter()
 
         def send() -> Any:
+            deadline = _deadline(timeout)
             response = _post_chat(client, params, timeout)
             try:
-                return pieces.read(_events(response))
+                return pieces.read(_events(response, deadline))
             finally:
                 response.close()
 
@@ -389,7 +390,8 @@ class OpenAICompatModel:
 
         def send() -> Any:
             if api == "chat":
-                return _post_chat(client, params, timeout)
+                deadline = _deadline(timeout)
+                return _completion(_post_chat(client, params, timeout), deadline)
             return client.embeddings.create(**params, timeout=timeout)
 
         try:
@@ -426,9 +428,10 @@ def _post_chat(client: openai.OpenAI, params: Mapping[str, Any], timeout: float 
     transform of the request body, which walks every message against the SDK's TypedDicts
     to rename and format fields that plain chat parameters do not have: it cost more than
     the rest of the turn (and grew with the conversation). `params` is plain JSON already;
-    the SDK still sends it (auth, timeout, errors) and parses the answer (with ``stream:
-    true``, it returns the response unread, for `_events`). ``extra_body``,
-    ``extra_headers`` and ``extra_query`` mean what they mean to ``create``."""
+    the SDK still sends it (auth, timeout, status errors) and returns the response unread:
+    its body is read here (`_events`, `_completion`), within the call's deadline.
+    ``extra_body``, ``extra_headers`` and ``extra_query`` mean what they mean to
+    ``create``."""
     from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
     body = dict(params)
@@ -438,17 +441,15 @@ def _post_chat(client: openai.OpenAI, params: Mapping[str, Any], timeout: float 
         options["headers"] = body.pop("extra_headers")
     if "extra_query" in body:
         options["params"] = body.pop("extra_query")
-    if body.get("stream"):
-        options["headers"] = {**options.get("headers", {}), **_UNREAD_RESPONSE}
-        return client.post(
-            "/chat/completions",
-            body=body,
-            cast_to=ChatCompletion,
-            options=options,  # type: ignore[arg-type]
-            stream=True,
-            stream_cls=_sdk().Stream[ChatCompletionChunk],
-        )
-    return client.post("/chat/completions", body=body, cast_to=ChatCompletion, options=options)  # type: ignore[arg-type]
+    options["headers"] = {**options.get("headers", {}), **_UNREAD_RESPONSE}
+    return client.post(
+        "/chat/completions",
+        body=body,
+        cast_to=ChatCompletion,
+        options=options,  # type: ignore[arg-type]
+        stream=bool(body.get("stream")),
+        stream_cls=_sdk().Stream[ChatCompletionChunk],
+    )
 
 
 class _FormatRejected(Exception):
@@ -532,27 +533,61 @@ class _StreamSummary:
     usage: Any
 
 
-#: the request header that makes the SDK return a streamed response unread (the one its
+#: the request header that makes the SDK return a response unread (the one its
 #: ``with_streaming_response`` sets)
 _UNREAD_RESPONSE = {"X-Stainless-Raw-Response": "stream"}
 
 
-def _events(response: Any) -> Iterator[dict[str, Any]]:
-    """The JSON events of a streamed answer (`response`: the SDK's unread response).
+def _deadline(timeout: float | None) -> float | None:
+    """When a call started now must be over: `timeout` bounds the whole request, not only
+    each read (a server that trickles bytes would hold a read timeout off forever)."""
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def _body(response: Any, deadline: float | None) -> Iterator[bytes]:
+    """The body of the SDK's unread `response` as it arrives, ended at `deadline`. Errors
+    are the SDK's: APITimeoutError past the deadline or a read timeout, APIConnectionError
+    for a broken connection."""
+    import httpx2  # the openai SDK's HTTP client, loaded with it
+
+    openai = _sdk()
+    request = response.http_response.request
+    try:
+        for chunk in response.http_response.iter_bytes():
+            if deadline is not None and time.monotonic() > deadline:
+                raise openai.APITimeoutError(request=request)
+            yield chunk
+    except httpx2.TimeoutException as exc:
+        raise openai.APITimeoutError(request=request) from exc
+    except httpx2.RequestError as exc:
+        raise openai.APIConnectionError(request=request) from exc
+
+
+def _completion(response: Any, deadline: float | None) -> Any:
+    """The ChatCompletion of a call answered in one piece (read within `deadline`)."""
+    from openai.types.chat import ChatCompletion
+
+    try:
+        data = json.loads(b"".join(_body(response, deadline)))
+    finally:
+        response.close()
+    return ChatCompletion.construct(**data) if isinstance(data, Mapping) else data
+
+
+def _events(response: Any, deadline: float | None = None) -> Iterator[dict[str, Any]]:
+    """The JSON events of a streamed answer (`response`: the SDK's unread response), read
+    within `deadline`.
 
     Errors are the SDK's own, as its ``Stream`` raises them: an event carrying ``error``
     raises APIError, a timeout APITimeoutError, a broken connection APIConnectionError. The
     body is read to its end after ``[DONE]`` (servers end it right there), so the connection
     is kept for the next call instead of being reset; a failure in that rest is ignored, the
     answer being whole."""
-    import httpx2  # the openai SDK's HTTP client, loaded with it
-
     openai = _sdk()
-    request = response.http_response.request
     data: list[str] = []
     done = False
     try:
-        for line in response.iter_lines():
+        for line in _lines(_body(response, deadline)):
             if done:
                 continue
             if line.startswith("data:"):
@@ -565,15 +600,26 @@ def _events(response: Any) -> Iterator[dict[str, Any]]:
                 event = json.loads(payload)
                 if isinstance(event, Mapping) and event.get("error"):
                     raise openai.APIError(
-                        _stream_error(event["error"]), request, body=event["error"]
+                        _stream_error(event["error"]),
+                        response.http_response.request,
+                        body=event["error"],
                     )
                 yield event
-    except httpx2.TimeoutException as exc:
+    except (openai.APITimeoutError, openai.APIConnectionError):
         if not done:
-            raise openai.APITimeoutError(request=request) from exc
-    except httpx2.RequestError as exc:
-        if not done:
-            raise openai.APIConnectionError(request=request) from exc
+            raise
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """The lines of a body (without their ``\\n`` or ``\\r\\n``), as they arrive."""
+    rest = b""
+    for chunk in chunks:
+        rest += chunk
+        *lines, rest = rest.split(b"\n")
+        for line in lines:
+            yield line.removesuffix(b"\r").decode()
+    if rest:
+        yield rest.removesuffix(b"\r").decode()
 
 
 def _stream_error(error: Any) -> str:

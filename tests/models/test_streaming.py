@@ -122,6 +122,19 @@ def test_a_server_silent_past_the_timeout_midway_is_reported_as_timed_out(make_s
     assert pieces.texts == ["alpha "] and "timed out" in str(info.value)
 
 
+def test_the_timeout_bounds_a_whole_streamed_answer_not_each_read(make_server):
+    server = make_server(token_delay=0.2)
+    server.script(" ".join(["word"] * 20))  # 4 s in all, never 0.5 s without a byte
+    pieces = Pieces()
+    start = time.monotonic()
+    with pytest.raises(ModelCallError) as info:
+        OpenAICompatModel(config_for(server, request_timeout=0.5)).stream(
+            ChatRequest(HELLO), pieces
+        )
+    assert time.monotonic() - start < 2 and "timed out" in str(info.value)
+    assert 1 <= len(pieces.texts) < 20
+
+
 def test_streamed_answers_reuse_one_connection(make_server):
     server = make_server()
     model = OpenAICompatModel(config_for(server))

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograms import Autogram, AutogramConfig, ModelCallError
+from autograms.models.tokens import counter_for_model
 from tests.outside.s4_support import TrickleModelServer, http, serve
 
 BOT = """
@@ -27,11 +28,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="request_timeout is not a bound on a request: a server that keeps sending bytes "
-    "holds the turn until it closes (timeout 1 s: the turn took the server's 4 s and more)",
-)
 def test_request_timeout_bounds_a_model_request_that_never_finishes(tmp_path):
     namespace: dict = {}
     exec(compile(BOT, str(tmp_path / "s4_timeout_bot.py"), "exec"), namespace)  # noqa: S102
@@ -44,6 +40,9 @@ def test_request_timeout_bounds_a_model_request_that_never_finishes(tmp_path):
             chatbot_max_tries=1,
         )
         autogram = Autogram(root_function=namespace["chatbot"], autogram_config=config)
+        # the first call's imports (the openai SDK, the tokenizer) are not the request's time
+        autogram.model.warm_up()
+        counter_for_model("m").count("warm")
         start = time.monotonic()
         with pytest.raises(ModelCallError):
             autogram.reply("hi")
@@ -51,11 +50,6 @@ def test_request_timeout_bounds_a_model_request_that_never_finishes(tmp_path):
     assert elapsed < 2.5, f"a 1 s request timeout took {elapsed:.1f} s"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="serve --timeout 1 does not bound a model request whose server keeps sending "
-    "bytes: the client waits for the model server to give up (4 s), not 1 s",
-)
 def test_serve_timeout_answers_503_within_the_timeout_when_the_model_never_finishes(tmp_path: Path):
     (tmp_path / "s4_timeout_bot.py").write_text(BOT)
     (tmp_path / "one_try.json").write_text(json.dumps({"chatbot_max_tries": 1}))

@@ -301,7 +301,7 @@ def _cold_run(
 
     The process may read and write compiled-bytecode caches (``__pycache__``), as an installed
     package's are (pip compiles them): a shell that sets PYTHONDONTWRITEBYTECODE would else make
-    every cold process compile the whole library from source, about 40% of its import. Callers
+    every cold process compile the whole library from source, more than half of its import. Callers
     run one process first, unrecorded, so the caches exist.
     """
     environment = dict(os.environ)

@@ -319,3 +319,26 @@ def test_warm_up_loads_the_sdk_before_the_first_call():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["False", "True"], done.stderr
+
+
+def test_a_deployed_turn_that_calls_no_model_does_not_import_the_sdk():
+    """Importing the SDK takes ~0.45 s: a fresh worker's first turn pays it only when it calls a
+    model (issue 11), though every turn makes the Autogram's client."""
+    code = (
+        "import sys\n"
+        "from autograms import Autogram, autograms_function\n"
+        "from autograms.config import AutogramConfig\n"
+        "from autograms.functional import reply\n"
+        "@autograms_function()\n"
+        "def bot():\n"
+        "    while True:\n"
+        "        reply('echo ' + reply('say something'))\n"
+        "autogram = Autogram(bot, AutogramConfig(chatbot_type='proxy',"
+        " base_url='http://127.0.0.1:9/v1', chatbot_path='fake'))\n"
+        "text, memory = autogram.reply()\n"
+        "memory = autogram.deserialize(autogram.serialize(memory))\n"
+        "text, memory = autogram.reply('hi', memory_object=memory)\n"
+        "print(text, type(autogram.model).__name__, 'openai' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["echo", "hi", "OpenAICompatModel", "False"], done.stderr

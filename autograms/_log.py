@@ -26,6 +26,10 @@ JSON array of entries (one chunk per save that added entries). Its *digest* is c
 chunks, ``d = sha256(d_previous + chunk)`` starting from the empty string, so appending a chunk
 updates it without reading the rest; the session header records it, and the log is checked
 against it when it is decoded.
+
+A text read in the process that wrote it holds the chunks this process encoded: `in_text`
+takes them from `remember`'s memo (``autograms._recall``) instead of copying them out of the
+text, so a turn copies the log once, into the text it writes.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._errors import SessionFormatError, SessionSignatureError
+from ._recall import Recall, holds
 
 if TYPE_CHECKING:
     from .models.records import ModelCall
@@ -68,6 +73,34 @@ class EncodedLog:
     @classmethod
     def from_text(cls, text: str, entries: int | None, digest: str | None) -> EncodedLog:
         return cls((text,) if text else (), entries, digest)
+
+    @property
+    def size(self) -> int:
+        """The length of `text`, without building it."""
+        return sum([len(run) for run in self.runs]) + max(len(self.runs) - 1, 0)
+
+
+#: encoded logs by digest, kept by `remember` for `in_text`
+_recalled: Recall[EncodedLog] = Recall(count=32, size=16_000_000)
+
+
+def remember(encoded: EncodedLog) -> None:
+    """Keep `encoded` for `in_text` (a log whose digest or count is unknown is not kept)."""
+    if encoded.digest and encoded.entries is not None:
+        _recalled.remember(encoded.digest, encoded, encoded.size)
+
+
+def in_text(text: str, start: int, end: int, entries: int | None, digest: str | None) -> EncodedLog:
+    """The encoded log ``text[start:end]`` holds, recorded with `entries` and `digest`: a log
+    kept by `remember` when the text holds exactly its chunks, else that part of the text."""
+    known = _recalled.take(digest) if digest else None
+    if known is not None and known.entries == entries and holds(text, start, end, known.runs, ","):
+        return known
+    return EncodedLog.from_text(text[start:end], entries, digest)
+
+
+#: runs an encoded log keeps apart before they are joined into one
+MAX_RUNS = 16
 
 
 class ConversationLog:
@@ -139,7 +172,10 @@ class ConversationLog:
         if self._added:
             chunk = encode_chunk(self._added)
             count = base.entries + len(self._added)
-            base = EncodedLog((*base.runs, chunk), count, chain(base.digest, chunk))
+            runs = (*base.runs, chunk)
+            if len(runs) > MAX_RUNS:  # a few copies of the log now and then, not one a turn
+                runs = (",".join(runs),)
+            base = EncodedLog(runs, count, chain(base.digest, chunk))
             if self._loaded is not None:
                 self._loaded = self._loaded + self._added
             self._count = count if self._loaded is None else len(self._loaded)

@@ -63,6 +63,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from . import _frames, _log
+from ._recall import Recall, holds
 from ._frames import payload_layout
 from ._errors import SessionCodeError, SessionFormatError, SessionSignatureError
 from ._log import EncodedLog
@@ -147,7 +148,7 @@ def encode(
         ".",
         _b64(json.dumps(header, separators=(",", ":")).encode()),
         ".",
-        snapshot.hex(),
+        _hex(snapshot),
     ]
     pieces = [*body, "."]
     for run in log.runs if log is not None else ():
@@ -155,6 +156,8 @@ def encode(
     if pieces[-1] == ",":
         pieces.pop()
     pieces += (".", _sign(body, key))
+    if log is not None:
+        _log.remember(log)  # the text is likely deserialized again in this process
     return "".join(pieces)
 
 
@@ -188,13 +191,16 @@ def _read(text: str, header: dict[str, Any], end: int, key: bytes | None) -> Env
         raise SessionFormatError("the session is truncated or damaged", reason="damaged")
     if key is not None:
         _check_signature(text[:state_end], text[log_end + 1 :], key)
-    snapshot = _unhex(text[end + 1 : state_end])
-    log, log_file = _log_part(header.get("log"), text[state_end + 1 : log_end])
+    snapshot = _snapshot_in(text, end + 1, state_end)
+    log, log_file = _log_part(header.get("log"), text, state_end + 1, log_end)
     digest = header["log"].get("digest") if log_file is not None else None
     return Envelope(snapshot, header, log, header.get("program"), log_file, digest)
 
 
-def _log_part(field: Any, text: str) -> tuple[EncodedLog | None, tuple[int, int] | None]:
+def _log_part(
+    field: Any, text: str, start: int, end: int
+) -> tuple[EncodedLog | None, tuple[int, int] | None]:
+    """The log ``text[start:end]`` holds, as the header's `field` describes it."""
     if field is None:
         return None, None
     if not isinstance(field, dict) or not isinstance(field.get("entries"), int):
@@ -203,7 +209,7 @@ def _log_part(field: Any, text: str) -> tuple[EncodedLog | None, tuple[int, int]
         if not isinstance(field.get("bytes"), int):
             raise SessionFormatError("the session's header is damaged", reason="damaged")
         return None, (field["entries"], field["bytes"])
-    return EncodedLog.from_text(text, field["entries"], field.get("digest")), None
+    return _log.in_text(text, start, end, field["entries"], field.get("digest")), None
 
 
 def _read_format_1(text: str, header: dict[str, Any], end: int, key: bytes | None) -> Envelope:
@@ -384,6 +390,28 @@ def _unb64(text: str) -> bytes:
         return binascii.a2b_base64(text + "=" * (-len(text) % 4), strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise SessionFormatError("the session is damaged (bad base64)", reason="damaged") from exc
+
+
+#: snapshots by the start of their hexadecimal form (which holds their payload's checksum)
+_snapshots: Recall[tuple[str, bytes]] = Recall(count=64, size=8_000_000)
+#: hexadecimal digits of a snapshot that make its key: magic, header length and checksum
+_KEY_DIGITS = 24
+
+
+def _hex(snapshot: bytes) -> str:
+    """A snapshot in hexadecimal, kept for `_snapshot_in`: the text is likely read back in
+    this process, and comparing its digits costs less than decoding them."""
+    text = snapshot.hex()
+    _snapshots.remember((len(text), text[:_KEY_DIGITS]), (text, snapshot), len(text))
+    return text
+
+
+def _snapshot_in(text: str, start: int, end: int) -> bytes:
+    """The snapshot ``text[start:end]`` holds in hexadecimal."""
+    known = _snapshots.take((end - start, text[start : start + _KEY_DIGITS]))
+    if known is not None and holds(text, start, end, known[:1], ""):
+        return known[1]
+    return _unhex(text[start:end])
 
 
 def _unhex(text: str) -> bytes:

@@ -107,6 +107,21 @@ def test_serializing_twice_gives_the_same_text_and_reading_the_log_changes_nothi
     assert bot.serialize(memory) == first
 
 
+def test_a_text_read_twice_in_the_process_that_wrote_it_gives_the_same_session_twice() -> None:
+    bot = autogram()
+    _, memory = bot.reply()
+    for message in MESSAGES[:3]:
+        memory = bot.deserialize(bot.serialize(memory))
+        _, memory = bot.reply(message, memory_object=memory)
+    text = bot.serialize(memory)
+    first, second = bot.deserialize(text), bot.deserialize(text)  # the second decodes it all
+    assert _timeless(first.model_turns) == _timeless(second.model_turns)
+    replies = [bot.reply("more", memory_object=restored) for restored in (first, second)]
+    assert replies[0][0] == replies[1][0]
+    histories = [after.extract_full_conv_history() for _, after in replies]
+    assert histories[0] == histories[1] and histories[0][-1]["content"] == replies[0][0]
+
+
 def _with_log_part(text: str, change) -> str:
     parts = text.split(".")
     parts[3] = change(parts[3])

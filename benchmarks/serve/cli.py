@@ -408,7 +408,9 @@ def report(environment: dict, rows: list[dict], spans: list[str] = ()) -> str:
             "",
             "One client, sequential turns of the streamer bot, the app served in the "
             "benchmark's process; each step's p50 is the time since the previous step "
-            "(`python -m benchmarks.serve.spans`).",
+            "(`python -m benchmarks.serve.spans`). The client shares that process (and its "
+            "GIL): its own costs -- the SDK building the request, reading the chunks -- are in "
+            "*arrived* and *client piece*, and its TTFT here is not the table's above.",
             "",
         ]
         for table in spans:

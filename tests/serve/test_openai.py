@@ -4,6 +4,9 @@ not) against `autograms serve` on loopback."""
 from __future__ import annotations
 
 import asyncio
+import queue
+import sqlite3
+import threading
 import functools
 import time
 import uuid
@@ -289,6 +292,54 @@ def test_a_reply_replaced_midway_ends_the_stream_unfinished_and_a_repeat_gets_it
         assert "".join(pieces) == "one two" and info.value.body["code"] == "reply_changed"
         again = ask(service, session, "hi", WELCOME, "tell me").parse()
         assert again.choices[0].message.content == "Sorry, ask me again."
+    finally:
+        service.stop()
+        model.stop()
+
+
+def test_the_end_of_a_stream_waits_for_the_commit_and_the_pieces_do_not(tmp_path):
+    """While another connection holds the SQLite store's write lock, the reply's pieces still
+    stream, but the chunk with finish_reason and [DONE] come only once the turn commits."""
+    model = start_model(token_delay=0.03)
+    service = ServeProcess(tmp_path, config=model_config(model)).start()
+    lines: queue.Queue[str | None] = queue.Queue()
+    try:
+        session = f"c-{uuid.uuid4().hex}"
+        ask(service, session, "hi")
+        body = {"model": "streamer", "stream": True,
+                "messages": conversation("hi", WELCOME, "tell me")}  # fmt: skip
+
+        def read() -> None:
+            with HTTP.stream("POST", f"{service.base_url}/chat/completions", json=body,
+                             headers={"X-Session-Id": session}) as response:  # fmt: skip
+                for line in response.iter_lines():
+                    lines.put(line)
+            lines.put(None)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        first = lines.get(timeout=30)
+        assert '"content"' in first
+        with sqlite3.connect(service.store.removeprefix("sqlite:///"), timeout=30) as locker:
+            locker.execute("BEGIN IMMEDIATE")  # the turn's commit now waits
+            seen = [first]
+            deadline = time.monotonic() + 2.0  # the model's 11 words take ~0.3 s
+            while time.monotonic() < deadline:
+                try:
+                    seen.append(lines.get(timeout=0.1))
+                except queue.Empty:
+                    pass
+            held = [line for line in seen if line]
+            assert len([line for line in held if '"content"' in line]) > 1
+            assert not any('"finish_reason": "stop"' in line or "[DONE]" in line for line in held)
+            locker.rollback()
+        rest = []
+        while (line := lines.get(timeout=30)) is not None:
+            if line:
+                rest.append(line)
+        assert any('"finish_reason": "stop"' in line for line in rest)
+        assert rest[-1] == "data: [DONE]"
+        reader.join(10)
     finally:
         service.stop()
         model.stop()

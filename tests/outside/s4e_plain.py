@@ -39,3 +39,10 @@ def run(chatbot, messages):
         if not _state["queue"]:
             return out
         _state["queue"].pop(0)
+
+
+def GOTO(label):  # noqa: N802 - a plain reference is written with loops instead
+    raise NotImplementedError("GOTO in a plain reference")
+
+
+RETURNTO = GOTO

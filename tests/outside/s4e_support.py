@@ -17,7 +17,7 @@ ENGINE_HEADER = (
     "from autograms import autograms_function\n"
     "from autograms.functional import reply, GOTO, RETURNTO\n"
 )
-PLAIN_HEADER = "from tests.outside.s4e_plain import autograms_function, reply\n"
+PLAIN_HEADER = "from tests.outside.s4e_plain import autograms_function, reply, GOTO, RETURNTO\n"
 
 FRESH_DRIVER = r"""
 import importlib, json, os, sys

@@ -301,3 +301,49 @@ def test_random_datetime_decimal_values_in_locals(folder):
         ["hi", "a", "b", "c"],
         modes=FRESH,
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a local holding the running function's own code object (inspect.currentframe()"
+    ".f_code) is refused as 'code (unmarshallable object)'; docs/engine.md says code is saved "
+    "by where it is (a function's code of another function in a local resumes)",
+)
+def test_own_code_object_in_a_local_resumes(folder):
+    check(
+        folder,
+        """
+        #HEADER
+        import inspect
+
+        def helper():
+            pass
+
+        @autograms_function()
+        def chatbot():
+            c1 = helper.__code__
+            c2 = inspect.currentframe().f_code
+            t = reply("one")
+            reply(f"{c1.co_name} {c2.co_name} {c2.co_argcount} {t}")
+        """,
+        ["hi", "a", "b"],
+    )
+
+
+def test_other_functions_code_object_in_a_local_resumes(folder):
+    check(
+        folder,
+        """
+        #HEADER
+        def helper(a, b=1):
+            pass
+
+        @autograms_function()
+        def chatbot():
+            c1 = helper.__code__
+            t = reply("one")
+            reply(f"{c1.co_name} {c1.co_argcount} {c1 == helper.__code__} {t}")
+        """,
+        ["hi", "a", "b"],
+        modes=FRESH,
+    )

@@ -6,9 +6,12 @@ A turn's commit is durable (``synchronous_commit`` as configured on the server, 
 default); the queue's hints are written with ``synchronous_commit = off``. Claims lock the
 session's row (``SELECT ... FOR UPDATE``) so tickets are handed out in arrival order.
 
-After the server restarts, the pool replaces its broken connections (each is checked when it
-is taken from the pool); a transaction that fails because the server is down raises
-StoreUnavailableError, and a turn retried with the same idempotency key is then applied once.
+After the server restarts, the pool replaces its broken connections: one taken from the pool
+after sitting idle for a second or more is checked first (a round trip), one in use a moment
+ago is not (under load that round trip costs as much as a statement, three times a turn). A
+transaction that fails because the server is or was down raises StoreUnavailableError (nothing
+of it was written, or all of it), the pool drops that connection, and a turn retried with the
+same idempotency key is then applied once.
 A store opened before its process forks gives each child its own pool at its first use.
 """
 
@@ -19,6 +22,7 @@ import functools
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,6 +45,10 @@ DIALECT = Dialect(
         " WHERE table_schema = current_schema() AND table_name = ?"
     ),
 )
+
+
+#: a pooled connection idle for longer than this is checked (a round trip) before it is used
+CHECK_AFTER_IDLE_SECONDS = 1.0
 
 
 class PostgresStore(SQLStore):
@@ -72,10 +80,13 @@ class PostgresStore(SQLStore):
             max_size=max_size,
             timeout=timeout,
             kwargs={"autocommit": True},
-            check=psycopg_pool.ConnectionPool.check_connection,
+            check=self._check_if_idle,
             name="autograms",
             open=False,
         )
+        #: when each pooled connection was last given back (to check only the idle ones)
+        self._returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        self._check_connection = psycopg_pool.ConnectionPool.check_connection
         self._pool = self._opened_pool()
         self._pid = os.getpid()
         self._forking = threading.Lock()
@@ -89,7 +100,8 @@ class PostgresStore(SQLStore):
         if self._pid == os.getpid():
             self._pool.close()
 
-    def _connection(self) -> contextlib.AbstractContextManager[Any]:
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Any]:
         """A connection of this process's pool. A process forked after the store was opened
         (gunicorn --preload, multiprocessing) opens its own pool the first time: the one it
         inherited holds its parent's sockets, so it is kept unused and never closed here."""
@@ -99,7 +111,18 @@ class PostgresStore(SQLStore):
                     self._inherited.append(self._pool)
                     self._pool = self._opened_pool()
                     self._pid = os.getpid()
-        return self._pool.connection()
+        with self._pool.connection() as connection:
+            try:
+                yield connection
+            finally:
+                self._returned[connection] = time.monotonic()
+
+    def _check_if_idle(self, connection: Any) -> None:
+        """The pool's check of a connection it hands out: a round trip, unless the connection
+        was in use less than `CHECK_AFTER_IDLE_SECONDS` ago."""
+        returned = self._returned.get(connection)
+        if returned is None or time.monotonic() - returned > CHECK_AFTER_IDLE_SECONDS:
+            self._check_connection(connection)
 
     def _opened_pool(self) -> Any:
         pool = self._new_pool()

@@ -88,11 +88,42 @@ def load_local_checked(name: str, location: Location = None) -> Instr:
     return instr(CHECKED_LOAD_FAST, name, location)
 
 
+#: Cases a dispatch tests one after the other; a dispatch on more halves them first, so that
+#: resuming a function with hundreds of call sites costs a few comparisons, not hundreds.
+LINEAR_CASES = 8
+
+
 def dispatch_on_int(cases: list[tuple[int, Label]], location: Location = None) -> list[Instr]:
     """With an int on top of the stack, jump to the label of the matching case.
 
     The int stays on the stack on every path; falls through when nothing matches.
     """
+    if len(cases) <= LINEAR_CASES:
+        return _test_each(cases, location)
+    end = Label()
+    return [*_bisect(sorted(cases, key=lambda case: case[0]), end, location), end]
+
+
+def _bisect(cases: list[tuple[int, Label]], end: Label, location: Location) -> list[Instr]:
+    """Dispatch on `cases` (sorted by value): below the middle value, the lower half's
+    dispatch; else a forward jump to the upper half's. Both reach `end` when nothing matches
+    (all jumps are forward: the lower half's code comes first)."""
+    if len(cases) <= LINEAR_CASES:
+        return [*_test_each(cases, location), jump_forward(end, location)]
+    middle = len(cases) // 2
+    upper = Label()
+    return [
+        instr("COPY", 1, location),
+        instr("LOAD_CONST", cases[middle][0], location),
+        instr("COMPARE_OP", Compare.LT, location),
+        jump_if_false(upper, location),
+        *_bisect(cases[:middle], end, location),
+        upper,
+        *_bisect(cases[middle:], end, location),
+    ]
+
+
+def _test_each(cases: list[tuple[int, Label]], location: Location) -> list[Instr]:
     code: list[Instr] = []
     for value, target in cases:
         code += [

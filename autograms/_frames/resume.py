@@ -367,8 +367,8 @@ def _python_name(version: tuple[int, int]) -> str:
 
 
 def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped: bool) -> None:
-    where = f"{state.qualname} ({info.filename}:{site.lineno})"
     if site.refusal is not None:
+        where = f"{state.qualname} ({info.filename}:{site.lineno})"
         raise SnapshotMismatchError(
             f"cannot resume {where}: {site.refusal.problem}",
             qualname=state.qualname,
@@ -383,6 +383,7 @@ def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped:
     else:
         fits = site.hidden.issubset(saved)
     if not fits:
+        where = f"{state.qualname} ({info.filename}:{site.lineno})"
         raise SnapshotMismatchError(
             f"cannot resume {where}: the value stack at ADDRESS {state.label!r} changed "
             f"(saved {sorted(saved)} vs. expected {sorted(site.hidden)})",

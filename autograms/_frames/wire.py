@@ -36,6 +36,8 @@ MAGIC = b"AGF2"
 HIDDEN_PREFIX = "__ag_"
 _PREFIX = struct.Struct(">4sII")  # magic, header length, payload CRC-32
 _COMPACT = (",", ":")
+#: one encoder for every entry (json.dumps with options builds a new one per call)
+_ENCODER = json.JSONEncoder(separators=_COMPACT)
 #: Entries kept by each memo before it starts afresh, and the largest header or header
 #: entry kept (snapshots can come from anywhere: the memos must stay small).
 MEMO_SIZE: Final = 256
@@ -132,7 +134,7 @@ def header_entry(
             fields.append(1 if constructs else 0)
         if cells is not None:
             fields.append(list(cells))
-        entry = json.dumps(fields, separators=_COMPACT).encode()
+        entry = _ENCODER.encode(fields).encode()
         remember(_entry_memo, key, entry, len(entry))
     return entry
 
@@ -235,6 +237,9 @@ def _frame_state(
     )
 
 
+_STR, _INT = frozenset({str}), frozenset({int})
+
+
 def _well_formed(state: FrameState) -> bool:
     """Whether every field of a header entry has the type the engine writes."""
     texts = (
@@ -247,8 +252,8 @@ def _well_formed(state: FrameState) -> bool:
     )
     numbers = (*state.python, state.site, state.lineno)
     return (
-        all(type(text) is str for text in texts)
-        and all(type(number) is int for number in numbers)
+        set(map(type, texts)) <= _STR
+        and set(map(type, numbers)) <= _INT
         and len(state.python) == 2
         and (state.label is None or type(state.label) is str)
     )

@@ -37,7 +37,11 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few turns, one round (smoke)")
     parser.add_argument("--rounds", type=int, help="rounds of alternating runs (default 3)")
-    parser.add_argument("--scenarios", help="comma list such as 1,3,5 (default: all)")
+    parser.add_argument(
+        "--scenarios",
+        nargs="+",
+        help="scenarios such as 1 3 5, or a comma list such as 1,3,5 (default: all)",
+    )
     parser.add_argument(
         "--no-install", action="store_true", help="use only the venvs already installed"
     )
@@ -150,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the comparison; always writes a report, even when some side cannot run."""
     argv = sys.argv[1:] if argv is None else argv
     options = parse_options(argv)
-    scenarios = select(options.scenarios)
+    scenarios = select(",".join(options.scenarios) if options.scenarios else None)
     options.bench_home.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix="run-", dir=options.bench_home))
     meta = run_meta(options, argv)

@@ -49,3 +49,14 @@ def test_resumed_bot_says_the_spelled_out_transcript(bot: str, mode: str) -> Non
 def test_pizza_bot_total_after_going_back_twice() -> None:
     said = transcript("pizza", ["huge", "ok", "large", "many", "ok", "2", "fine"], "in_process")
     assert said[-2:] == ["2 x large", "That is 24 dollars. Anything else?"]
+
+
+@pytest.mark.parametrize("mode", ["in_process", "serialized"])
+def test_every_site_of_a_many_site_function_resumes_and_goto_reaches_both_halves(
+    mode: str,
+) -> None:
+    # 24 sites and 12 labels: more than the resume entry and the GOTO dispatch test one by one
+    messages = [f"m{k}" for k in range(1, 24)] + ["a20", "x", "y", "z", "a2", "w"]
+    expected = ["s0 ", *(f"s{k} m{k}" for k in range(1, 24))]
+    expected += ["s20 a20", "s21 x", "s22 y", "s23 z", "s2 a2", "s3 w"]
+    assert transcript("many_sites", messages, mode) == expected

@@ -51,6 +51,7 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--bench-home", type=Path, default=None)
     parser.add_argument("--keep-work", action="store_true", help="keep session files and dbs")
     options = parser.parse_args(argv)
+    options.scenarios = ",".join(options.scenarios) if options.scenarios else None
     options.rounds = options.rounds or (1 if options.quick else 3)
     options.base_python = options.base_python or default_base_python()
     options.bench_home = (options.bench_home or default_bench_home()).expanduser()
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the comparison; always writes a report, even when some side cannot run."""
     argv = sys.argv[1:] if argv is None else argv
     options = parse_options(argv)
-    scenarios = select(",".join(options.scenarios) if options.scenarios else None)
+    scenarios = select(options.scenarios)
     options.bench_home.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix="run-", dir=options.bench_home))
     meta = run_meta(options, argv)

@@ -84,3 +84,20 @@ def test_report_names_the_reproduce_command_and_ours_ran(quick_run: dict) -> Non
     assert quick_run["data"]["environments"]["ours"]["reason"] is None
     assert "ours: unavailable" not in markdown
     assert "### After the first hundred turns" in markdown
+
+
+def test_scenarios_are_chosen_by_a_list_of_keys_or_a_comma_list() -> None:
+    """`--scenarios 1 3 4 7` and `--scenarios 1,3,4,7` choose the same scenarios ("3" is 3a
+    and 3b), and the report names every target, the drop-in floor included."""
+    sys.path.insert(0, str(REPO_ROOT))
+    try:
+        from benchmarks.compare import cli, report, scenarios
+    finally:
+        sys.path.remove(str(REPO_ROOT))
+    chosen = []
+    for argv in (["--scenarios", "1", "3", "4", "7"], ["--scenarios", "1,3,4,7"]):
+        keys = cli.parse_options([*argv, "--no-install"]).scenarios
+        chosen.append([scenario.key for scenario in scenarios.select(keys)])
+    assert chosen[0] == chosen[1] == ["1", "3a", "3b", "4", "7"]
+    labels = [row[0] for row in report.target_rows({}, "not run")]
+    assert any("≥ 30× faster than AutoGRAMS" in label for label in labels)

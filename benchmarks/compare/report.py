@@ -3,6 +3,7 @@ the ratio ours ÷ peer for every figure, and how to read it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -304,7 +305,36 @@ HOW_TO_READ = """## How to read the figures
 - **First turns**: AutoGRAMS' first decision loads tiktoken's o200k encoding (~0.3 s), which lands
   in one turn of each run (visible in p90 only for short runs) and in every cold process that
   decides.
+- **Loaded machines**: every contender is timed the same way (wall time around the same calls,
+  in a process of its own), but on a machine busier than its cores a turn longer than a
+  scheduler time slice is preempted, often several times, and waits for the other processes in
+  between: its wall time grows about as much as the load, while a turn of a fraction of a
+  millisecond mostly runs within one slice. On 2026-12-06, AutoGRAMS' scenario 1 median read
+  6.29 ms on an idle machine (load average 1.7–1.9) and 37.9 ms and 82.7 ms at load 12–16 and
+  16–18; ours read 0.240, 0.391 and 0.319 ms (the last after a speed-up). So ratios against
+  the peers are only meaningful from a run on an idle machine (the load average is printed at
+  the top); a loaded run overstates them several times.
 """
+
+
+def loaded_warning(meta: dict[str, str]) -> list[str]:
+    """A warning when the run started or ended busier than the machine's CPUs (see "Loaded
+    machines" below): its ratios against the peers are overstated."""
+    cpus = os.cpu_count() or 1
+    loads = []
+    for reading in (meta.get("load_start", ""), meta.get("load_end", "")):
+        try:
+            loads.append(float(reading.split(",")[0]))
+        except ValueError:
+            continue
+    if not loads or max(loads) <= cpus:
+        return []
+    return [
+        f"**Loaded run** (load average up to {max(loads):.1f} on {cpus} CPUs): the peers' longer "
+        "turns were preempted more than ours, so the ratios above overstate ours several times; "
+        'trust a run on an idle machine (see "Loaded machines" at the end).',
+        "",
+    ]
 
 
 def render(
@@ -337,6 +367,7 @@ def render(
     lines += ["| target | measured | verdict | peers, same figure |", "| --- | --- | --- | --- |"]
     lines += ["| " + " | ".join(row) + " |" for row in target_rows(summaries, ours_reason)]
     lines += ["", f'"Flat" means growing by at most {FLAT_LIMIT}×.', ""]
+    lines += loaded_warning(meta)
     lines += ["### After the first hundred turns (information, not a target)", ""]
     lines += [
         "A session that resumes on its own carries the conversation a prompt can still include,",

@@ -21,9 +21,7 @@ driver, which started in turn mode).
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterator
 from types import CodeType, FunctionType
 
 from . import _frames
@@ -67,18 +65,9 @@ def refresh() -> None:
             function.__code__ = codes[mode]
 
 
-@contextlib.contextmanager
-def driven_turn() -> Iterator[None]:
-    """While a turn runs under the engine, in this thread or any other."""
-    start_driven_turn()
-    try:
-        yield
-    finally:
-        end_driven_turn()
-
-
 def start_driven_turn() -> None:
-    """A turn under the engine starts (`end_driven_turn` must follow; see `driven_turn`)."""
+    """A turn under the engine starts, in this thread or any other (`end_driven_turn` must
+    follow, whatever the turn ends with)."""
     global _driven_turns
     with _lock:
         _driven_turns += 1

@@ -334,7 +334,7 @@ class SerializableMemory:
         )
         work._working = True
         work._scopes = Scopes(lazy=driven)
-        # (the context managers driven_turn and use_memory, unrolled: this runs every turn)
+        # the working memory is made current here, as `use_memory` would (unrolled: every turn)
         if driven:
             _call_modes.start_driven_turn()
         token = set_memory(work)

@@ -530,6 +530,9 @@ MODULE_CALL_HELPERS = """
         "helpers.normalize(reply('q?'))",
         "helpers.normalize(helpers.ask('q?'))",
         "math.floor(float(reply('n?')))",
+        "json.dumps({'a': reply('q?')}, sort_keys=True)",
+        "collections.Counter(reply('q?'))",
+        "FORMATS['up'](reply('q?'))",
     ],
 )
 def test_module_function_called_with_a_pausing_argument_resumes(folder, expr):
@@ -539,10 +542,13 @@ def test_module_function_called_with_a_pausing_argument_resumes(folder, expr):
             "helpers": MODULE_CALL_HELPERS,
             "bot": f"""
             #HEADER
+            import collections
             import json
             import math
 
             from . import helpers
+
+            FORMATS = {{"up": str.upper}}
 
             @autograms_function()
             def chatbot():

@@ -564,14 +564,31 @@ def _body(response: Any, deadline: float | None) -> Iterator[bytes]:
 
 
 def _completion(response: Any, deadline: float | None) -> Any:
-    """The ChatCompletion of a call answered in one piece (read within `deadline`)."""
+    """The ChatCompletion of a call answered in one piece (read within `deadline`); a body
+    that is not a JSON object is the SDK's APIResponseValidationError."""
     from openai.types.chat import ChatCompletion
 
     try:
-        data = json.loads(b"".join(_body(response, deadline)))
+        body = b"".join(_body(response, deadline))
     finally:
         response.close()
-    return ChatCompletion.construct(**data) if isinstance(data, Mapping) else data
+    data = _json(body, response)
+    if not isinstance(data, Mapping):
+        raise _sdk().APIResponseValidationError(
+            response.http_response, data, message="the answer is not a JSON object"
+        )
+    return ChatCompletion.construct(**data)
+
+
+def _json(text: str | bytes, response: Any) -> Any:
+    """`text` parsed; text that is not JSON is the SDK's APIResponseValidationError."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        shown = text[:200].decode(errors="replace") if isinstance(text, bytes) else text[:200]
+        raise _sdk().APIResponseValidationError(
+            response.http_response, shown, message=f"the answer is not JSON: {shown!r}"
+        ) from exc
 
 
 def _events(response: Any, deadline: float | None = None) -> Iterator[dict[str, Any]]:
@@ -597,7 +614,7 @@ def _events(response: Any, deadline: float | None = None) -> Iterator[dict[str, 
                 if payload.startswith("[DONE]"):
                     done = True
                     continue
-                event = json.loads(payload)
+                event = _json(payload, response)
                 if isinstance(event, Mapping) and event.get("error"):
                     raise openai.APIError(
                         _stream_error(event["error"]),

@@ -198,7 +198,11 @@ class _Handler(BaseHTTPRequestHandler):
             if status == 200 and isinstance(body, dict) and body.get("stream"):
                 self._send_stream(body, payload, headers, scripted)
             else:
-                if status == 200 and self.path.endswith("/chat/completions"):
+                if (
+                    status == 200
+                    and isinstance(payload, dict)
+                    and self.path.endswith("/chat/completions")
+                ):
                     time.sleep(self._writing_time(payload))
                 self._send(status, payload, headers)
         except (BrokenPipeError, ConnectionResetError):

@@ -342,3 +342,11 @@ def test_a_deployed_turn_that_calls_no_model_does_not_import_the_sdk():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["echo", "hi", "OpenAICompatModel", "False"], done.stderr
+
+
+def test_an_answer_that_is_not_json_is_a_model_call_error_showing_it(server):
+    server.script(Reply(body=b"<html>a proxy's error page</html>"), "never asked")
+    model = OpenAICompatModel(config_for(server, chatbot_max_tries=3))
+    with pytest.raises(ModelCallError) as info:
+        model.complete(ChatRequest([{"role": "user", "content": "hi"}]))
+    assert "a proxy's error page" in str(info.value) and info.value.attempts == 1

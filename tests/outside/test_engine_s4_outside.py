@@ -599,3 +599,48 @@ def test_class_and_nested_module_functions_called_with_a_pausing_argument_resume
         """,
         ["hi", "2020-01-02", "b"],
     )
+
+
+# --- module-level objects (README: "come back as the very same objects") -------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a module-level list/dict held inside a local list, tuple or dict (vocab = [YES, NO], "
+    "Vocab(extra={'yes': YES})) is copied at the pause: after the resume the program changes the "
+    "copy and `is` is False, silently (the README says module-level objects come back as the "
+    "very same objects; docs/engine.md admits the copy)",
+)
+@pytest.mark.parametrize(
+    "holder, get",
+    [
+        ("[YES, NO]", "h[0]"),
+        ("(YES, 1)", "h[0]"),
+        ("{'yes': YES}", "h['yes']"),
+        ("Vocab(YES, {'yes': YES})", "h.extra['yes']"),
+    ],
+)
+def test_module_level_list_inside_a_local_container_is_the_modules_list(folder, holder, get):
+    check(
+        folder,
+        f"""
+        #HEADER
+        import dataclasses
+
+        YES = ["yes", "y"]
+        NO = ["no", "n"]
+
+        @dataclasses.dataclass
+        class Vocab:
+            words: list
+            extra: dict
+
+        @autograms_function()
+        def chatbot():
+            h = {holder}
+            t = reply("word?")
+            {get}.append(t)
+            reply(f"{{YES}} {{{get} is YES}}")
+        """,
+        ["hi", "a", "b"],
+    )

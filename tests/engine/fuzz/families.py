@@ -61,6 +61,9 @@ def observation(name: str, kind: str) -> str | None:
     """An expression showing local `name` of a family's `kind`, or None for other kinds."""
     if not kind.startswith("fam:"):
         return None
+    if kind.startswith("fam:local:"):
+        cls = kind.rsplit(":", 1)[1]
+        return f"({name}, {name}.total(), type({name}) is {cls}, {name} == {cls}({name}.name, {name}.qty))"
     return _SHOWN[kind[4:]].replace("{}", name)
 
 
@@ -77,6 +80,8 @@ _FAMILY = {
 
 def family_of(kind: str) -> str:
     """The family whose local has type `kind` (``fam:<kind>``)."""
+    if kind.startswith("fam:local:"):
+        return "classes"
     return _FAMILY.get(kind[4:], "library-values")
 
 
@@ -177,8 +182,10 @@ def classes(ctx: Ctx) -> list[Node]:
     a subclass calling ``super()``: changed after a pause, shown after the next."""
     fresh = ctx.builder.fresh
     rng = ctx.rng
-    kind = rng.choice(["order", "slotted", "account", "child"])
+    kind = rng.choice(["order", "slotted", "account", "child", "local"])
     name = fresh("o")
+    if kind == "local":
+        return _local_class(ctx, name)
     made = {
         "order": f'Order("{fresh("t")}")',
         "slotted": "Slotted(1)",
@@ -196,6 +203,28 @@ def classes(ctx: Ctx) -> list[Node]:
     text = _lines(
         f"{name} = {made}",
         guarded if kind == "account" else change,
+        _print(ctx, _show(ctx, name), _pause(ctx), _show(ctx, name)),
+    )
+    return [Stmt(text, tags=("classes",))]
+
+
+def _local_class(ctx: Ctx, name: str) -> list[Node]:
+    """A dataclass defined in the function (saved with dill): its instances, and the class
+    itself, are still one class after a pause."""
+    cls = ctx.builder.fresh("Item")
+    _keep(ctx, name, f"local:{cls}")
+    text = _lines(
+        "@dataclass",
+        f"class {cls}:",
+        "    name: str",
+        "    qty: int = 1",
+        "",
+        "    def total(self):",
+        "        return self.qty * len(self.name)",
+        "",
+        "",
+        f'{name} = {cls}("{ctx.builder.fresh("t")}")',
+        f"{name}.qty += len({_pause(ctx)})",
         _print(ctx, _show(ctx, name), _pause(ctx), _show(ctx, name)),
     )
     return [Stmt(text, tags=("classes",))]

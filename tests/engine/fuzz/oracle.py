@@ -19,7 +19,7 @@ import re
 import sys
 import threading
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .transcript import describe_exception
@@ -93,25 +93,35 @@ def set_persistent_globals() -> contextlib.AbstractContextManager[None]:
 
 
 def load(source: str, name: str) -> types.ModuleType:
-    """Execute `source` as a module called `name` (in sys.modules only while it runs)."""
+    """Execute `source` as a module called `name`, registered in sys.modules under it."""
     module = types.ModuleType(name)
     module.__file__ = f"<{name}>"
-    # registered while its body runs: @dataclass looks its module up there
-    previous = sys.modules.get(name)
     sys.modules[name] = module
-    try:
-        exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102
-    finally:
-        if previous is None:
-            del sys.modules[name]
-        else:
-            sys.modules[name] = previous
+    exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102
     return module
+
+
+@contextlib.contextmanager
+def _registered(name: str) -> Iterator[None]:
+    """`name` in sys.modules as the program while it runs (``@dataclass`` looks its class's
+    module up there), then as it was."""
+    previous = sys.modules.pop(name, None)
+    try:
+        yield
+    finally:
+        sys.modules.pop(name, None)
+        if previous is not None:
+            sys.modules[name] = previous
 
 
 def run(source: str, script: list[str], name: str = "oracle_program") -> list:
     """The transcript of the program in `source`, answered with `script` (ending in
     ``["invalid", why]`` if the module cannot even be loaded)."""
+    with _registered(name):
+        return _run(source, script, name)
+
+
+def _run(source: str, script: list[str], name: str) -> list:
     try:
         module = load(source, name)
     except Exception as exc:  # noqa: BLE001 - e.g. a syntax newer than this Python

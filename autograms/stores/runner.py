@@ -118,9 +118,19 @@ class TurnRunner:
         key = idempotency_key if idempotency_key is not None else uuid.uuid4().hex
         self._check_inputs(session_id, user_text, key, owner)
         deadline = time.monotonic() + self.wait_seconds
-        ticket = 0
+        ticket, created_at = 0, None
         while True:
             claim = self._wait_for_turn(session_id, key, user_text, owner, ticket, deadline)
+            if created_at is None:
+                created_at = claim.session.created_at
+            elif claim.session.created_at != created_at:
+                self._leave(claim.ticket)
+                raise SessionNotFoundError(
+                    f"session {session_id!r} was deleted while this turn ran (a new session "
+                    "has its id now): the message was not applied",
+                    reason="not found",
+                    session_id=session_id,
+                )
             if claim.done is not None:
                 return TurnResult(session_id, claim.done.reply, claim.done.version, replayed=True)
             ticket = claim.ticket

@@ -57,11 +57,6 @@ def test_a_running_turn_keeps_its_session_from_expiring(store):
     assert sid not in expired and result.version == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a message in flight when its conversation is deleted and created again under the "
-    "same id is applied to the new conversation (enqueue re-runs it on the new session)",
-)
 def test_a_message_of_a_deleted_conversation_never_lands_in_a_new_one_with_the_same_id(store):
     def clear_chat(sessions, sid):
         sessions.delete(sid, owner="o")

@@ -293,3 +293,21 @@ def test_fork_a_turn_paused_before_commit_never_commits_on_a_stale_base(
     finally:
         for s in stores:
             s.close()
+
+
+def test_a_turn_whose_session_is_deleted_and_created_again_is_not_applied_to_the_new_one(
+    store, tmp_path
+) -> None:
+    autogram, runner, sid = start(store, owner="o")
+    message, path = gate(tmp_path, "a")
+    turn = run_in_thread(runner.run_turn, sid, message, "k-a")
+    wait_for(Path(f"{path}.entered"))
+    sessions = Sessions(autogram, store)
+    sessions.delete(sid, owner="o")
+    sessions.create(sid, owner="o")
+    path.touch()
+    with pytest.raises(SessionNotFoundError) as refused:
+        turn()
+    assert refused.value.session_id == sid and "deleted" in str(refused.value)
+    assert store.load_session(sid).version == 0 and store.turns(sid) == []
+    assert runner.run_turn(sid, "", "k-new").reply == "ready"  # the new session is free

@@ -644,3 +644,76 @@ def test_module_level_list_inside_a_local_container_is_the_modules_list(folder, 
         """,
         ["hi", "a", "b"],
     )
+
+
+# --- a handled exception's own attributes after a pause in its except block ------------------
+
+EXCEPTIONS = {
+    "unicode_decode_error": (
+        'b"\\\\xff".decode("utf-8")',
+        "UnicodeDecodeError",
+        ["encoding", "object", "start", "end", "reason"],
+    ),
+    "syntax_error": (
+        'compile("x = (", "<bot>", "exec")',
+        "SyntaxError",
+        ["filename", "lineno", "offset", "text", "msg"],
+    ),
+    "module_not_found": (
+        'importlib.import_module("no_such_mod_s4e")',
+        "ImportError",
+        ["name", "path", "msg"],
+    ),
+    "system_exit": ("raise SystemExit(3)", "SystemExit", ["code"]),
+    "json_decode_error": ('json.loads("{bad")', "json.JSONDecodeError", ["msg", "pos", "lineno"]),
+}
+LOST = {
+    "file_not_found": (
+        'open("/nonexistent/s4e")',
+        "OSError",
+        ["errno", "filename", "strerror", "filename2"],
+    ),
+    "oserror_two_files": (
+        'raise OSError(13, "denied", "/a", None, "/b")',
+        "OSError",
+        ["errno", "filename", "strerror", "filename2"],
+    ),
+    "attribute_error": ('"x".nope', "AttributeError", ["name", "obj"]),
+    "name_error": ("undefined_name_s4e", "NameError", ["name"]),
+}
+
+
+def _exception_bot(stmt, cls, names):
+    return f"""
+        #HEADER
+        import importlib
+        import json
+
+        @autograms_function()
+        def chatbot():
+            try:
+                {stmt}
+            except {cls} as e:
+                t = reply("caught")
+                got = tuple(getattr(e, n, "MISSING") for n in {names!r})
+                reply(f"{{got}} {{str(e)}} {{t}}")
+            reply("end")
+        """
+
+
+@pytest.mark.parametrize("case", sorted(EXCEPTIONS))
+def test_handled_exception_keeps_its_attributes_across_a_pause(folder, case):
+    check(folder, _exception_bot(*EXCEPTIONS[case]), ["hi", "a", "b", "c"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a handled OSError (FileNotFoundError from open()), AttributeError or NameError loses "
+    "its own attributes across a pause in its except block: errno/filename/strerror/filename2, "
+    "name/obj come back None and str(e) changes ('(2, ...)' for '[Errno 2] ...: path')",
+)
+@pytest.mark.parametrize("case", sorted(LOST))
+def test_handled_oserror_attributeerror_nameerror_keep_their_attributes_across_a_pause(
+    folder, case
+):
+    check(folder, _exception_bot(*LOST[case]), ["hi", "a", "b", "c"])

@@ -92,3 +92,18 @@ def test_apply_of_a_plain_function_leaves_the_program_paused(folder):
     assert ag.apply(memory_object=memory, func=lambda: "peeked") == "peeked"
     text, memory = ag.reply("b", memory_object=memory)
     assert text == "['a', 'b'] ['A', 'B']"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a pickled memory_dict loaded inside `with autogram.use_config():` (where loading "
+    "succeeds) continues nothing: reply(memory_dict=...) silently starts the program from the "
+    "top ('[] []') instead of where it was paused",
+)
+def test_pickled_memory_dict_loaded_in_use_config_continues_where_it_paused(folder):
+    ag, memory = _paused(folder)
+    blob = pickle.dumps(memory.memory_dict)
+    with ag.use_config():
+        md = pickle.loads(blob)
+    text, other = ag.reply("p", memory_dict=md)
+    assert text == "['a', 'p'] ['A', 'P']"

@@ -309,11 +309,12 @@ HOW_TO_READ = """## How to read the figures
   in a process of its own), but on a machine busier than its cores a turn longer than a
   scheduler time slice is preempted, often several times, and waits for the other processes in
   between: its wall time grows about as much as the load, while a turn of a fraction of a
-  millisecond mostly runs within one slice. On 2026-12-06, AutoGRAMS' scenario 1 median read
-  6.29 ms on an idle machine (load average 1.7–1.9) and 37.9 ms and 82.7 ms at load 12–16 and
-  16–18; ours read 0.240, 0.391 and 0.319 ms (the last after a speed-up). So ratios against
-  the peers are only meaningful from a run on an idle machine (the load average is printed at
-  the top); a loaded run overstates them several times.
+  millisecond mostly runs within one slice. On 2026-12-06/07, AutoGRAMS' scenario 1 median read
+  6.29 ms on an idle machine (load average 1.7–1.9), and 37.9, 82.7 and 26.0 ms at load 12–16,
+  16–18 and 13; LangGraph's 1.78, 7.17, 5.21 and 1.47 ms; ours 0.240, 0.391, 0.319 and
+  0.235 ms (the last two after a speed-up). So ratios against the peers are only meaningful
+  from a run on an idle machine (the load average is printed at the top): a loaded run can
+  overstate them several times, AutoGRAMS' most.
 """
 
 
@@ -331,8 +332,8 @@ def loaded_warning(meta: dict[str, str]) -> list[str]:
         return []
     return [
         f"**Loaded run** (load average up to {max(loads):.1f} on {cpus} CPUs): the peers' longer "
-        "turns were preempted more than ours, so the ratios above overstate ours several times; "
-        'trust a run on an idle machine (see "Loaded machines" at the end).',
+        "turns may have been preempted more than ours, which inflates the ratios above (several "
+        'times for AutoGRAMS); trust a run on an idle machine (see "Loaded machines" at the end).',
         "",
     ]
 

@@ -42,8 +42,10 @@ from .resume import (
     PendingFrame,
     check_frame,
     check_frame_at,
+    bound_locals,
     check_saved_locals,
     fit_values,
+    held_locals,
 )
 from .versions import PY_MINOR
 
@@ -178,8 +180,9 @@ def attachment_of(snapshot: bytes) -> Any:
 
 
 class _SavedNames:
-    """The names of each frame's saved user locals: from the header, else (when allowed) from
-    the unpickled values."""
+    """The locals each remapped frame holds: from the header when it names its saved locals
+    and the variables of its saved cells, else (when allowed) from the unpickled values laid
+    out as a load lays them out."""
 
     def __init__(
         self, snapshot: bytes, read_values: bool, values: tuple[dict, ...] | None = None
@@ -188,14 +191,17 @@ class _SavedNames:
         self.read_values = read_values
         self.values = values
 
-    def of(self, index: int, state: FrameState) -> list[str] | None:
-        if state.saved is not None:
-            return list(state.saved)
+    def held(self, index: int, checked: CheckedFrame) -> frozenset[str] | None:
+        """None when unknown without unpickling, and unpickling is not allowed."""
+        state = checked.state
+        if state.saved is not None and (state.cells is not None or CELLS not in state.hidden):
+            return bound_locals(state, checked.info, state.saved)
         if not self.read_values:
             return None
         if self.values is None:
             self.values = wire.read_payload(wire.split(self.snapshot)[1])[0]
-        return list(self.values[index])
+        laid_out = fit_values(checked.info, self.values[index], state.cells)
+        return held_locals(checked.info, laid_out)
 
 
 _Fitted = tuple[FrameFit, CheckedFrame | None]
@@ -240,19 +246,19 @@ def _fit_unchanged(index: int, state: FrameState, names: _SavedNames) -> _Fitted
     checked = check_frame(state)
     if not checked.remapped:
         return _fitted(checked, Fit.SAME, None, True), checked
-    saved = names.of(index, state)
-    if saved is not None:
-        check_saved_locals(checked, saved)
+    held = names.held(index, checked)
+    if held is not None:
+        check_saved_locals(checked, held)
     reason = "other Python version" if state.python != PY_MINOR else "code changed"
-    return _fitted(checked, Fit.REMAPPED, reason, saved is not None), checked
+    return _fitted(checked, Fit.REMAPPED, reason, held is not None), checked
 
 
 def _fit_relabelled(index: int, state: FrameState, label: str, names: _SavedNames) -> _Fitted:
     checked = check_frame_at(state, label)
-    saved = names.of(index, state)
-    if saved is not None:
-        check_saved_locals(checked, saved)
-    return _fitted(checked, Fit.RELABELLED, None, saved is not None), checked
+    held = names.held(index, checked)
+    if held is not None:
+        check_saved_locals(checked, held)
+    return _fitted(checked, Fit.RELABELLED, None, held is not None), checked
 
 
 def _fitted(checked: CheckedFrame, how: Fit, reason: str | None, locals_checked: bool) -> FrameFit:

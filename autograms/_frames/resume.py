@@ -532,9 +532,8 @@ def check_frame_at(state: FrameState, label: str) -> CheckedFrame:
     return CheckedFrame(info, site, state, True, None, None)
 
 
-def check_saved_locals(frame: CheckedFrame, names: Iterable[str]) -> None:
-    """Refuse a remapped frame unless its saved user locals (`names`, and the cells its
-    header names) hold every local a fresh run may have bound at its call site and reads
-    after it without assigning it."""
-    bound = bound_locals(frame.state, frame.info, names)
-    _check_remapped_locals(frame.state, frame.info, frame.site, bound)
+def check_saved_locals(frame: CheckedFrame, held: frozenset[str]) -> None:
+    """Refuse a remapped frame unless the locals it holds (`held`: `bound_locals` of its
+    header, or `held_locals` of its values) include every local a fresh run may have bound
+    at its call site and reads after it without assigning it."""
+    _check_remapped_locals(frame.state, frame.info, frame.site, held)

@@ -231,3 +231,54 @@ def _strip_saved_names(path: Path) -> None:
     python, frames = json.loads(blob[12 : 12 + length])
     header = json.dumps([python, [entry[:7] for entry in frames]]).encode()
     path.write_bytes(struct.pack(">4sII", magic, len(header), crc) + header + blob[12 + length :])
+
+
+WITH_CELL = ORIGINAL.replace(
+    '    town = ask("town?", ADDRESS="town")\n    return f"{age} in {town}"',
+    '    shout = lambda: age * 2\n    town = ask("town?", ADDRESS="town")\n'
+    '    return f"{shout()} in {town}"',
+)
+#: a cell variable added before the saved one (cells are ordered by name), and the saved
+#: one read by the function itself after the label
+CELL_ADDED = WITH_CELL.replace(
+    '    return f"{shout()} in {town}"',
+    '    _t = town\n    echo = lambda: _t\n    return f"{shout()} in {echo()}, {age}"',
+)
+
+
+def paused_at_town(folder: Path) -> None:
+    assert step(folder, WITH_CELL, "run") == {"paused": "name?"}
+    assert step(folder, WITH_CELL, "resume", "Ada") == {"paused": "age?"}
+    assert step(folder, WITH_CELL, "resume", "36") == {"paused": "town?"}
+
+
+def test_saved_cells_named_in_the_header_move_to_their_variables_after_an_edit(
+    tmp_path: Path,
+) -> None:
+    paused_at_town(tmp_path)
+    _, inner = fits(tmp_path, CELL_ADDED)
+    assert (inner["fit"], inner["locals_checked"]) == ("remapped", True)
+    assert step(tmp_path, CELL_ADDED, "resume", "Rome") == {"paused": "colour?"}
+    assert step(tmp_path, CELL_ADDED, "resume", "red") == {
+        "finished": "Ada (3636 in Rome, 36) likes red"
+    }
+
+
+def test_a_header_without_cell_names_gives_the_verdict_a_load_gives(tmp_path: Path) -> None:
+    paused_at_town(tmp_path)
+    _strip_cell_names(tmp_path / "snapshot.bin")
+    _, inner = fits(tmp_path, CELL_ADDED)  # which saved cell is which: unknown from the header
+    assert (inner["fit"], inner["locals_checked"]) == ("remapped", False)
+    _, inner = step(tmp_path, CELL_ADDED, "fit-reading")["fits"]
+    assert (inner["fit"], inner["reason"]) == ("refused", "missing locals")
+    assert step(tmp_path, CELL_ADDED, "resume", "Rome")["refused"] == "missing locals"
+
+
+def _strip_cell_names(path: Path) -> None:
+    """Rewrite a snapshot as headers were written before they named the saved cells."""
+    blob = path.read_bytes()
+    magic, length, crc = struct.unpack_from(">4sII", blob)
+    python, frames = json.loads(blob[12 : 12 + length])
+    assert any(len(entry) == 10 for entry in frames)
+    header = json.dumps([python, [entry[:9] for entry in frames]]).encode()
+    path.write_bytes(struct.pack(">4sII", magic, len(header), crc) + header + blob[12 + length :])

@@ -1,0 +1,39 @@
+"""Outside tests (session 4): TurnRunner's lease and wait arguments. A lease is how long a dead
+worker holds a session (README: "holds the session no longer than one lease") and a running
+turn renews it every third of a lease; `expire()` already "refuses an idle time that is not a
+positive number". A lease that is not a positive finite number of seconds should be refused
+when the runner is made, naming the argument -- not crash the renewal thread, escape as a
+sqlite3 error, or hold a dead worker's session forever.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from autograms import Autogram
+from autograms.stores import Sessions, TurnRunner, open_store
+from tests.outside import s4_store_bot
+
+BAD_LEASES = [0, -1, math.nan, math.inf, "30"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="TurnRunner accepts any lease_seconds: 0/-1/inf crash its renewal thread (sleep "
+    "length / time_t overflow) or never expire, nan fails the turn with sqlite3 "
+    "IntegrityError, '30' with a TypeError at the first turn",
+)
+@pytest.mark.parametrize("lease", BAD_LEASES, ids=["zero", "negative", "nan", "inf", "str"])
+def test_turn_runner_refuses_a_lease_that_is_not_a_positive_finite_number(tmp_path, lease):
+    autogram = Autogram(root_function=s4_store_bot.chatbot, test_mode=True)
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    with pytest.raises((ValueError, TypeError)) as info:
+        runner = TurnRunner(autogram, store, lease_seconds=lease)
+        sid = Sessions(autogram, store).create(owner="o").id
+        runner.run_turn(
+            sid, "hi", idempotency_key="k", owner="o"
+        )  # a late error must still name it
+        raise AssertionError(f"the runner took lease_seconds={lease!r}")
+    assert "lease_seconds" in str(info.value)

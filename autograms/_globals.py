@@ -8,7 +8,9 @@ Names defined (or rebound) inside the block are registered for the module. Insid
 of that module decorated afterwards with ``@autograms_function()`` or ``@autograms_node``,
 and inside its plain (undecorated) functions and methods, every read and write of these names
 goes to the current session's copy (the engine routes the bytecode's global accesses; see
-``autograms._frames.routing``). Plain functions are routed when a turn starts, so a helper
+``autograms._frames.routing``), and so does ``module.NAME`` from other modules (the module gets
+a class of its own with an attribute per name; ``globals()`` and ``vars(module)`` stay the
+module's own values). Plain functions are routed when a turn starts, so a helper
 the program calls sees what the program sees. The module's own values are never changed by a
 session, so concurrent sessions cannot leak into each other. Outside a session (at import,
 with no session current) the names are ordinary module globals.
@@ -55,6 +57,21 @@ class _ModuleGlobals:
                 ) from exc
         self.routes = GlobalRoutes(frozenset(self.initial), self.load, self.store, self.delete)
         self._scanned, self._routed = -1, set()  # more names: route the helpers again
+        self._route_attributes(names)
+
+    def _route_attributes(self, names: dict[str, Any]) -> None:
+        """Make ``module.NAME`` -- read, assigned or deleted from another module -- reach the
+        session's value as the module's own code does: the module gets a class of its own
+        whose attributes of these names go through the routes."""
+        module = sys.modules.get(self.module)
+        if module is None or vars(module) is not self.namespace:
+            return  # a namespace no import made: nothing else reaches it as a module
+        kind = type(module)
+        if kind.__dict__.get("_persistent_globals_of") is not self:
+            kind = type(kind.__name__, (kind,), {"_persistent_globals_of": self})
+            module.__class__ = kind
+        for name in names:
+            setattr(kind, name, _SessionAttribute(self, name))
 
     def route_helpers(self) -> None:
         """Route the module's plain functions and methods (those defined since the last
@@ -106,6 +123,37 @@ class _ModuleGlobals:
         self.load(name)  # NameError if already gone
         session["values"].pop(name)
         session["deleted"].append(name)
+
+
+class _SessionAttribute:
+    """``module.NAME`` of a persistent global: the current session's value inside a turn, the
+    module's own outside one."""
+
+    __slots__ = ("globals", "name")
+
+    def __init__(self, globals_: _ModuleGlobals, name: str) -> None:
+        self.globals = globals_
+        self.name = name
+
+    def __get__(self, module: Any, owner: type | None = None) -> Any:
+        if module is None:
+            return self
+        try:
+            return self.globals.load(self.name)
+        except NameError:
+            raise self._missing(module) from None
+
+    def __set__(self, module: Any, value: Any) -> None:
+        self.globals.store(value, self.name)
+
+    def __delete__(self, module: Any) -> None:
+        try:
+            self.globals.delete(self.name)
+        except (NameError, KeyError):
+            raise self._missing(module) from None
+
+    def _missing(self, module: Any) -> AttributeError:
+        return AttributeError(f"module {module.__name__!r} has no attribute {self.name!r}")
 
 
 def _module_value(namespace: dict[str, Any], name: str) -> Any:

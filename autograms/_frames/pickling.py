@@ -122,6 +122,8 @@ def _reduce(obj: Any) -> Any:
     if reducer is not None:
         return reducer(obj)
     if kind not in _plain_types:  # file types never enter it: open or closed is per object
+        if isinstance(obj, types.ModuleType):  # a module with a class of its own
+            return module_objects.reduce_module(obj)
         if memory_files.is_memory_file(obj):
             return memory_files.reduce_memory_file(obj, PROTOCOL)
         if closed_files.is_closed_file(obj):

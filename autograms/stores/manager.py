@@ -18,7 +18,7 @@ from .base import Store
 from .errors import SessionExistsError, SessionNotFoundError, StoredSessionError
 from .inputs import check_id
 from .records import SessionRecord, SessionView, TokenUsage, WaitPoint
-from .runner import restore, verified_head
+from .runner import check_program, restore, verified_head
 
 
 class Sessions:
@@ -55,12 +55,14 @@ class Sessions:
         return self.record(session_id, owner=owner)
 
     def record(self, session_id: str, *, owner: str | None = None) -> SessionRecord:
-        """The session's row (with its blob)."""
+        """The session's row (with its blob); a session of another program is refused
+        (StoredSessionError "other program")."""
         record = self.store.load_session(session_id)
         if record is None or (owner is not None and record.owner != owner):
             raise SessionNotFoundError(
                 f"no session {session_id!r}", reason="not found", session_id=session_id
             )
+        check_program(self.autogram, record)
         return record
 
     def get(self, session_id: str, *, owner: str | None = None) -> SessionView:

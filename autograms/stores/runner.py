@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+from .. import session as envelopes
 from ..session import program_name
 from .._errors import SessionError
 from .._reply_stream import ReplyStream, streaming_replies
@@ -174,6 +175,7 @@ class TurnRunner:
                         f"no session {session_id!r}", reason="not found", session_id=session_id
                     )
                 if claim.done is not None:
+                    check_program(self.autogram, claim.session)
                     self._check_committed(claim)
                     _check_same_message(claim.done, user_text)
                     self._leave(ticket)
@@ -300,6 +302,16 @@ def restore(autogram: Autogram, store: Store, session: SessionRecord) -> MemoryO
     )
     with _naming(session.id):
         return autogram.deserialize(session.blob, log=read_log)
+
+
+def check_program(autogram: Autogram, record: SessionRecord) -> None:
+    """Refuse (StoredSessionError "other program") a session another program owns, before
+    anything of it is shown, replayed or deleted; nothing is decoded (the row names it)."""
+    if record.program is None or record.program == program_name(autogram.root_function):
+        return
+    envelope = envelopes.Envelope(b"", {}, None, record.program)
+    with _naming(record.id):
+        envelopes.check_program(envelope, autogram.root_function)
 
 
 def verified_head(key: bytes | None, session: SessionRecord) -> str | None:

@@ -52,11 +52,6 @@ def test_other_bot_does_not_list_the_session(shared):
     assert [s.id for s in Sessions(b, store).list(owner="user-1")] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot B's TurnRunner replays a turn of bot A's session (same id, key and text): "
-    "it returns 'I am bot A' as B's reply instead of refusing the other program",
-)
 def test_other_bots_runner_never_replays_a_turn_of_another_program(shared):
     store, _, b = shared
     try:
@@ -66,10 +61,6 @@ def test_other_bots_runner_never_replays_a_turn_of_another_program(shared):
     assert result.reply != "I am bot A", "bot B answered with bot A's stored reply"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Sessions(bot B).delete() deletes a session of bot A (another program) without a word",
-)
 def test_other_bots_sessions_cannot_delete_a_session_of_another_program(shared):
     store, a, b = shared
     try:
@@ -79,11 +70,6 @@ def test_other_bots_sessions_cannot_delete_a_session_of_another_program(shared):
     assert Sessions(a, store).get("chat-1", owner="user-1").version == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Sessions(bot B).get()/log() show a session of bot A (history, where it waits, log) "
-    "although list() hides it and a turn refuses it as another program's",
-)
 def test_other_bots_sessions_do_not_show_a_session_of_another_program(shared):
     store, _, b = shared
     with pytest.raises(REFUSED):

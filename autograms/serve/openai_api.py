@@ -9,7 +9,10 @@ the last request returns the stored reply, an edited history is refused with 409
 parameters (``temperature``, ``max_tokens`` ...) and ``model`` are ignored: the bot decides.
 
 The turn's idempotency key is the ``Idempotency-Key`` header, else one derived from the turn's
-position, so two identical requests sent at once run the turn once. ``stream: true`` answers
+position, so two identical requests sent at once run the turn once. A request without the
+header whose turn (this position) is running for another request waits for it to commit, and
+then gets its stored reply (the same message) or 409 ``history_mismatch`` (another message,
+sent from another tab). ``stream: true`` answers
 in OpenAI's chunk format: pieces of the reply as the model writes them (before the turn is
 committed: they are a preview), then, together and only once the turn is committed, a last
 chunk with ``finish_reason`` (some clients stop reading there), a usage chunk when
@@ -90,6 +93,7 @@ async def _complete(
                 session_id=session,
                 keyed=reply.keyed,
                 prepare=prepare,
+                wait_running=not reply.keyed,
             )
             return reply.json(result)
         return await reply.stream(service, stored, chat, key, owner, include_usage, where, prepare)
@@ -188,7 +192,7 @@ class _Reply:
         """Start the turn and wait (a little) for its first event, so that a turn failing at
         once gets its HTTP status; then stream."""
         start = time.monotonic()
-        turn = service.start_turn(stored, chat.text, key, owner, prepare)
+        turn = service.start_turn(stored, chat.text, key, owner, prepare, not self.keyed)
         events = turn.events(service.settings.ping_seconds, service.drain)
         first = await anext(events)
         if isinstance(first, Failed):

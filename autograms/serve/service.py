@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from ..stores import Sessions, Store, TurnResult, TurnRunner
+from ..stores import Sessions, Store, TurnInProgressError, TurnResult, TurnRunner
 from .auth import ApiKeys
 from .errors import HTTPError, from_exception
 from .lifecycle import Drain, InFlight
@@ -22,6 +22,8 @@ from .metrics import Metrics
 from .streaming import TurnStream
 
 T = TypeVar("T")
+#: seconds between two looks at a turn that runs elsewhere (`wait_running`)
+RUNNING_POLL_SECONDS = 0.05
 #: what a route runs in the turn's thread before the turn: the result to answer with instead
 #: of running it (a replay), or None to run it; it may raise an HTTPError
 Prepare = Callable[[], TurnResult | None]
@@ -88,12 +90,15 @@ class Service:
         session_id: str,
         keyed: bool = True,
         prepare: Prepare | None = None,
+        wait_running: bool = False,
     ) -> TurnResult:
-        """Run one turn to its commit; an HTTPError (counted) if it fails. `prepare`: see
-        `_turn`."""
+        """Run one turn to its commit; an HTTPError (counted) if it fails. `prepare` and
+        `wait_running`: see `_turn`."""
         self.refuse_if_draining()
         start = time.monotonic()
-        task = self._launch(functools.partial(self._turn, stored_id, text, key, owner, prepare))
+        task = self._launch(
+            functools.partial(self._turn, stored_id, text, key, owner, prepare, wait_running)
+        )
         try:
             result = await asyncio.shield(task)
         except Exception as exc:
@@ -108,16 +113,17 @@ class Service:
         key: str | None,
         owner: str | None,
         prepare: Prepare | None = None,
+        wait_running: bool = False,
     ) -> TurnStream:
-        """Start one turn whose reply streams while the model writes it (`prepare`: see
-        `_turn`)."""
+        """Start one turn whose reply streams while the model writes it (`prepare` and
+        `wait_running`: see `_turn`)."""
         self.refuse_if_draining()
         stream = TurnStream()
         start = time.monotonic()
 
         def work() -> None:
             try:
-                result = self._turn(stored_id, text, key, owner, prepare, stream)
+                result = self._turn(stored_id, text, key, owner, prepare, wait_running, stream)
             except Exception as exc:
                 stream.finish(exc)
             else:
@@ -135,16 +141,29 @@ class Service:
         key: str | None,
         owner: str | None,
         prepare: Prepare | None,
+        wait_running: bool = False,
         reply_stream: TurnStream | None = None,
     ) -> TurnResult:
         """In a turn thread: ``prepare()`` first, when given -- the checks a route makes
         against the store before the turn, in the same thread hop as the turn -- and the turn
-        unless it returned the result already (a replay); else the turn."""
-        if prepare is not None:
-            done = prepare()
-            if done is not None:
-                return done
-        return self.runner.run_turn(stored_id, text, key, owner=owner, reply_stream=reply_stream)
+        unless it returned the result already (a replay); else the turn. With
+        `wait_running`, a turn with this key running elsewhere is waited for (as long as the
+        runner waits in a queue), then all of it is done again: a key the route derived from
+        the turn's position cannot tell its client to retry with the same key."""
+        deadline = time.monotonic() + self.runner.wait_seconds
+        while True:
+            if prepare is not None:
+                done = prepare()
+                if done is not None:
+                    return done
+            try:
+                return self.runner.run_turn(
+                    stored_id, text, key, owner=owner, reply_stream=reply_stream
+                )
+            except TurnInProgressError:
+                if not wait_running or time.monotonic() > deadline:
+                    raise
+            time.sleep(RUNNING_POLL_SECONDS)
 
     def failed(
         self,

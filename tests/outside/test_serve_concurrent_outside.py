@@ -87,12 +87,6 @@ def test_concurrent_native_messages_to_one_session_each_apply_once_in_some_order
     assert sorted(users) == [f"m{i}" for i in range(6)] and view["version"] == 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a second chat completion continuing the same history with another message while "
-    "the first runs gets 409 turn_in_progress ('retry later with the same idempotency key'), "
-    "but its retry can only be refused (history_mismatch): it is not the running turn",
-)
 def test_a_different_continuation_sent_while_another_runs_is_not_told_to_retry(served):
     base = served
     headers = {"X-Session-Id": "conv-1"}

@@ -10,11 +10,12 @@ import threading
 import functools
 import time
 import uuid
+from pathlib import Path
 
 import openai
 import pytest
 
-from tests.serve.bots.streamer import WELCOME
+from tests.serve.bots.streamer import GATE, WELCOME
 from tests.fakes.openai_server import Reply
 from tests.serve.server import HTTP, FILLER, ServeProcess, model_config, start_model
 
@@ -343,3 +344,30 @@ def test_the_end_of_a_stream_waits_for_the_commit_and_the_pieces_do_not(tmp_path
     finally:
         service.stop()
         model.stop()
+
+
+def test_the_same_request_sent_while_its_turn_runs_waits_and_gets_the_same_reply(service, tmp_path):
+    session = f"w-{uuid.uuid4().hex}"
+    ask(service, session, "hi")
+    gate = tmp_path / f"gate-{uuid.uuid4().hex[:8]}"
+    message = f"{GATE}{gate}"
+    answers: list = []
+
+    def send() -> None:
+        answers.append(ask(service, session, "hi", WELCOME, message).parse())
+
+    first = threading.Thread(target=send)
+    first.start()
+    deadline = time.monotonic() + 30
+    while not Path(f"{gate}.entered").exists():
+        assert time.monotonic() < deadline, "the first turn never started"
+        time.sleep(0.01)
+    second = threading.Thread(target=send)
+    second.start()
+    time.sleep(0.3)  # the second request finds the first one's turn running
+    gate.touch()
+    first.join(30)
+    second.join(30)
+    replies = [answer.choices[0].message.content for answer in answers]
+    assert len(replies) == 2 and replies[0] == replies[1]
+    assert HTTP.get(f"{service.base_url}/sessions/{session}").json()["version"] == 2

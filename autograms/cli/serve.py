@@ -17,6 +17,7 @@ import contextlib
 import ipaddress
 import json
 import logging
+import math
 import os
 import pickle
 import shutil
@@ -213,6 +214,10 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError(f"--port must be 0 to 65535: got {args.port}")
     if args.max_body_bytes < 1:
         raise CliError(f"--max-body-bytes must be at least 1: got {args.max_body_bytes}")
+    if not (0 < args.lease_seconds < math.inf):
+        raise CliError(f"--lease-seconds must be a positive number: got {args.lease_seconds}")
+    if not (0 <= args.drain_seconds < math.inf):
+        raise CliError(f"--drain-seconds must be 0 or more: got {args.drain_seconds}")
     check_gguf(args.gguf, test_mode=args.test_mode, base_url=args.base_url)
     uvicorn = _require_serve_extra()
     source = require_bot(args.bot)

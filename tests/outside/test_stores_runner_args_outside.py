@@ -39,11 +39,6 @@ def test_turn_runner_refuses_a_lease_that_is_not_a_positive_finite_number(tmp_pa
     assert "lease_seconds" in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="autograms serve starts with --lease-seconds -1, 0, nan or inf (a usage error "
-    "like --port out of range should exit 2 naming the flag)",
-)
 @pytest.mark.parametrize("lease", ["-1"])
 def test_serve_refuses_a_lease_seconds_that_is_not_a_positive_finite_number(tmp_path, lease):
     import os

@@ -19,12 +19,6 @@ from tests.outside import s4_store_bot
 BAD_LEASES = [0, -1, math.nan, math.inf, "30"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TurnRunner accepts any lease_seconds: 0/-1/inf crash its renewal thread (sleep "
-    "length / time_t overflow) or never expire, nan fails the turn with sqlite3 "
-    "IntegrityError, '30' with a TypeError at the first turn",
-)
 @pytest.mark.parametrize("lease", BAD_LEASES, ids=["zero", "negative", "nan", "inf", "str"])
 def test_turn_runner_refuses_a_lease_that_is_not_a_positive_finite_number(tmp_path, lease):
     autogram = Autogram(root_function=s4_store_bot.chatbot, test_mode=True)

@@ -216,6 +216,12 @@ class PostgresStore(SQLStore):
                 "create=True or run autograms.stores.migrate()",
                 reason="no schema",
             ) from exc
+        except self._psycopg.errors.UndefinedColumn as exc:
+            raise StoreSchemaError(
+                f"the database at {self.url} lacks a column of the autograms schema (altered "
+                f"by hand?): {exc}",
+                reason="damaged schema",
+            ) from exc
         except self._pool_errors as exc:
             raise StoreUnavailableError(
                 f"the PostgreSQL store at {self.url} is unavailable: {exc}", reason="unavailable"

@@ -31,6 +31,14 @@ from dataclasses import dataclass
 
 #: the schema version this release writes
 SCHEMA_VERSION = 2
+#: the tables of that schema
+TABLES = (
+    "autograms_schema",
+    "autograms_sessions",
+    "autograms_turns",
+    "autograms_log",
+    "autograms_queue",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from .base import Store
 from .errors import SessionExistsError, StoredSessionError, StoreSchemaError
 from .integrity import check_log, entry_text, next_head
 from .records import Claim, SessionRecord, TokenUsage, TurnRecord
-from .schema import SCHEMA_VERSION, Dialect, statements
+from .schema import SCHEMA_VERSION, TABLES, Dialect, statements
 
 logger = logging.getLogger("autograms")
 
@@ -73,7 +73,19 @@ class SQLStore(Store):
                 if version == 2:
                     _fill_programs(cursor)
                 cursor.execute("UPDATE autograms_schema SET version = ?", (version,))
+            self._check_tables(cursor)
         return SCHEMA_VERSION
+
+    def _check_tables(self, cursor: Any) -> None:
+        """Refuse a database whose schema version is this release's but which lacks one of
+        its tables (dropped by hand): migrating cannot bring it back."""
+        for table in TABLES:
+            if cursor.execute(self.dialect.table_exists, (table,)).fetchone() is None:
+                raise StoreSchemaError(
+                    f"the database at {self.url} has autograms schema {SCHEMA_VERSION} but no "
+                    f"table {table} (dropped by hand?); restore it from a backup",
+                    reason="damaged schema",
+                )
 
     def schema_version(self) -> int:
         with self._reading() as cursor:
@@ -317,6 +329,14 @@ def _version_in(cursor: Any, dialect: Dialect) -> int:
     if cursor.execute(dialect.table_exists, ("autograms_schema",)).fetchone() is None:
         return 0
     row = cursor.execute("SELECT version FROM autograms_schema").fetchone()
+    if row is not None and (isinstance(row[0], bool) or not isinstance(row[0], int)):
+        raise StoreSchemaError(
+            f"the table autograms_schema holds {row[0]!r}, not a schema version number "
+            "(edited by hand?): the schema version of the autograms tables is unknown; put "
+            f"the right number back (UPDATE autograms_schema SET version = {SCHEMA_VERSION} "
+            "if the tables are this release's)",
+            reason="damaged schema",
+        )
     if row is None:
         raise StoreSchemaError(
             "the table autograms_schema is empty (edited by hand?): the schema version of "

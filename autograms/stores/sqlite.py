@@ -155,6 +155,12 @@ class SQLiteStore(SQLStore):
                     "create=True or run autograms.stores.migrate()",
                     reason="no schema",
                 ) from exc
+            if "no such column" in str(exc):
+                raise StoreSchemaError(
+                    f"the SQLite store {self.path} lacks a column of autograms schema "
+                    f"(altered by hand?): {exc}",
+                    reason="damaged schema",
+                ) from exc
             raise StoreUnavailableError(
                 f"the SQLite store {self.path} failed: {exc}", reason="unavailable"
             ) from exc

@@ -726,6 +726,16 @@ class MemoryDict(MutableMapping):
         takes to start an independent session from here)."""
         return {key: copy.deepcopy(value, memo) for key, value in self.items()}
 
+    def __reduce__(self) -> tuple:
+        # Saved with a paused program's locals (by its own session), the view stays the
+        # session's: it comes back as the view of whichever session loads it. Pickled anywhere
+        # else (a user keeping it), it is a plain dict copy, which loads anywhere and, given
+        # to ``reply(memory_dict=...)``, continues the session from where it is now.
+        current = get_memory()
+        if current is not None and current.resolve() is self.memory.resolve():
+            return (MemoryDict, (self.memory,))
+        return (dict, (dict(self),))
+
 
 class ModelTurns(list):
     """``memory_dict["model_turns"]``: the log's entries as a list (read when asked for);

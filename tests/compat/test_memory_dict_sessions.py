@@ -12,7 +12,7 @@ import random
 import pytest
 
 from autograms import Autogram, autograms_function
-from autograms.functional import parallel_wrapper, reply, thought
+from autograms.functional import get_memory, parallel_wrapper, reply, thought
 from autograms.memory import MemoryObject
 
 TURNS = 6
@@ -58,6 +58,13 @@ def _through_a_copied_dict(autogram, memory, message):
     return autogram.reply(message, memory_object=autogram.init_memory(carried))
 
 
+def _through_the_pickled_view(autogram, memory, message):
+    # AutoGRAMS style: the view itself pickled by the run loop, loaded with no session current
+    carried = pickle.loads(pickle.dumps(memory.memory_dict))
+    assert type(carried) is dict
+    return autogram.reply(message, memory_dict=carried)
+
+
 def _through_use_memory(autogram, memory, message):
     with autogram.use_memory(memory_dict=memory.memory_dict) as current:
         pass
@@ -78,6 +85,7 @@ WAYS = [
     _through_memory_object,
     _through_memory_dict,
     _through_a_copied_dict,
+    _through_the_pickled_view,
     _through_use_memory,
     _through_apply,
     _through_apply_by_default,
@@ -133,6 +141,34 @@ def test_keys_changed_in_a_copied_memory_dict_are_the_continued_sessions():
     continued = _round_trip(autogram, autogram.init_memory(carried))
     assert continued.memory_dict["user_reply_to_save"] == "draft"
     assert autogram.reply("x", memory_object=continued)[0] == "1: x"
+
+
+@autograms_function()
+def view_keeping_bot():
+    view = get_memory().memory_dict
+    message = reply("first")
+    while True:
+        view["last"] = message
+        message = reply(f"kept {get_memory().memory_dict['last']}")
+
+
+def test_a_memory_dict_kept_in_a_local_stays_the_view_of_the_session_that_loads_it():
+    autogram = Autogram(root_function=view_keeping_bot, test_mode=True)
+    _text, memory = autogram.reply()
+    for message in ("a", "b"):
+        memory = _round_trip(autogram, memory)
+        text, memory = autogram.reply(message, memory_object=memory)
+        assert text == f"kept {message}"
+    assert memory.memory_dict["last"] == "b"
+
+
+def test_a_pickled_memory_dict_loads_as_the_same_copy_inside_another_session():
+    autogram = Autogram(root_function=counting_bot, test_mode=True)
+    _text, memory = autogram.reply(start=4)
+    blob = pickle.dumps(memory.memory_dict)
+    with autogram.use_config():
+        carried = pickle.loads(blob)
+    assert autogram.reply("x", memory_dict=carried)[0] == "5: x"
 
 
 def test_a_stack_autograms_saved_is_refused_rather_than_restarted():

@@ -74,12 +74,6 @@ def test_memory_dict_copy_continues_as_a_new_session_leaving_the_old_one(folder,
     assert text == "['a', 'b'] ['A', 'B']"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pickle.loads(pickle.dumps(memory.memory_dict)) outside a session raises "
-    "ConversationError 'a saved reference to the session memory was loaded outside a session'; "
-    "the README says a memory_dict, 'or a copy of it, even pickled', continues the session",
-)
 def test_pickled_memory_dict_continues_the_session(folder):
     ag, memory = _paused(folder)
     md = pickle.loads(pickle.dumps(memory.memory_dict))
@@ -94,12 +88,6 @@ def test_apply_of_a_plain_function_leaves_the_program_paused(folder):
     assert text == "['a', 'b'] ['A', 'B']"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a pickled memory_dict loaded inside `with autogram.use_config():` (where loading "
-    "succeeds) continues nothing: reply(memory_dict=...) silently starts the program from the "
-    "top ('[] []') instead of where it was paused",
-)
 def test_pickled_memory_dict_loaded_in_use_config_continues_where_it_paused(folder):
     ag, memory = _paused(folder)
     blob = pickle.dumps(memory.memory_dict)

@@ -25,9 +25,11 @@ Where the rule applies:
 * a module-level list, dict, set, frozenset, tuple or bytearray wherever the engine gets to
   see it: held by a local, by a loop or any list/tuple/dict/set iterator or dict view, by a
   closure cell, a function's defaults, a bound method, an exception, or an attribute of an
-  object. Inside another list, dict, set or tuple it is copied: pickle writes built-in
-  containers without asking, and asking about every object instead (``persistent_id``)
-  would make every save several times slower.
+  object, and inside the lists, dicts, sets, tuples and attributes a local holds, up to
+  `WALK_LIMIT` objects looked into (`nested_containers`; beyond, or reached only through
+  another kind of object, it is copied): pickle writes built-in containers without asking,
+  and asking about every object instead (``persistent_id``) would make every save several
+  times slower.
 
 What is *not* module-level:
 
@@ -54,10 +56,12 @@ module and name.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 import threading
 import types
+from collections.abc import Iterable
 from typing import Any, Final
 
 from . import registry
@@ -95,6 +99,11 @@ _VERDICTS_SIZE = 4096
 #: Program module name -> (ids of its global values, ids of those that are objects) when it
 #: was last indexed.
 _program_values: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+#: The containers `nested_containers` looks inside, and what it never looks inside.
+_WALKED_CONTAINERS = frozenset({list, dict, set, frozenset, tuple})
+_NOT_WALKED = (type, types.ModuleType, types.FunctionType, types.MethodType)
+#: How many objects `nested_containers` looks inside at most (what a pause costs stays small).
+WALK_LIMIT: Final = 10_000
 #: Containers larger than this are not looked into for objects reached from a global (what
 #: indexing a program module costs stays small).
 REACH_LIMIT: Final = 256
@@ -162,6 +171,61 @@ def referenced(value: Any) -> Any:
         if where is not None:
             return ModuleReference(where)
     return value
+
+
+def nested_containers(values: Iterable[Any]) -> list[tuple[Any, tuple]]:
+    """The module-level containers, with their places, held inside the built-in containers and
+    the plain objects' attributes among `values` (looking at no more than `WALK_LIMIT` objects;
+    `values` themselves are not listed). Runs no code of the program's."""
+    if not _containers:
+        return []
+    found: dict[int, tuple[Any, tuple]] = {}
+    seen: set[int] = set()
+    frontier = [value for value in values if _walked(value)]
+    looked = 0
+    while frontier and looked < WALK_LIMIT:
+        held = []
+        for obj in frontier:
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            looked += 1
+            held.extend(filter(gc.is_tracked, _held(obj)))  # skips numbers, strings, ...
+        frontier = []
+        for obj in held:
+            where = reference(obj) if id(obj) in _containers else None
+            if where is not None:
+                found[id(obj)] = (obj, where)
+            elif _walked(obj):
+                frontier.append(obj)
+    return list(found.values())
+
+
+def _walked(obj: Any) -> bool:
+    """Whether `nested_containers` looks inside `obj`: a built-in container or an instance with
+    attributes, not itself module-level (saved by its place) nor code, a class or a module."""
+    kind = type(obj)
+    if kind in _WALKED_CONTAINERS:
+        return id(obj) not in _containers or reference(obj) is None
+    return (
+        bool(kind.__dictoffset__)
+        and not isinstance(obj, _NOT_WALKED)
+        and id(obj) not in _names
+        and not is_resource_type(kind)
+    )
+
+
+def _held(obj: Any) -> Iterable[Any]:
+    """The objects `obj` holds that `nested_containers` looks at."""
+    if type(obj) is dict:
+        return obj.values()
+    if type(obj) in _WALKED_CONTAINERS:
+        return obj
+    try:  # never the object's own __getattr__
+        attributes = object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        return ()
+    return attributes.values() if type(attributes) is dict else ()
 
 
 def referenced_items(values: tuple) -> tuple:

@@ -33,9 +33,12 @@ anything else                             as plain pickle saves it
 Everything is written in one pass of the C pickler, through `reducer_override` (asked about
 every object that is not a number, string or built-in container: the types above, module-level
 objects, resources refused) and the usual copyreg dispatch; the frames' locals that are
-module-level containers are replaced by references first. Nothing asks about every object
-(``persistent_id`` would make each save several times slower), which is why a module-level
-list inside another list is copied (see module_objects.py).
+module-level containers are replaced by references first. Pickle writes built-in containers
+without asking, so a module-level container held inside another one (``vocab = [YES, NO]``)
+is found by a walk of the locals' containers and attributes (bounded), its reference written
+as a first pickle, and the container memoized in the reference's stead: the snapshot proper
+then refers to it wherever it meets it. Nothing asks about every object (``persistent_id``
+would make each save several times slower).
 
 Only when a pass fails is it done again handing the objects that neither pickle nor these rules
 can save (a class defined inside a function, a property object, ...) to dill, one object at a
@@ -166,33 +169,58 @@ def dump_snapshot(frames: tuple[dict[str, Any], ...], state: Any) -> bytes:
     """Serialize the frames' values (one dict per frame) and the state saved alongside them;
     objects they share stay shared. Raises ResourceRefused, or the pickler's error."""
     module_objects.refresh()
-    if module_objects.holds_container(chain.from_iterable(map(dict.values, frames))):
+    values = list(chain.from_iterable(map(dict.values, frames)))
+    if module_objects.holds_container(values):
         frames = tuple(map(module_objects.referenced_values, frames))
-    return dumps((frames, state))
+    return dumps((frames, state), module_objects.nested_containers(values))
 
 
 def load_snapshot(blob: bytes | memoryview) -> tuple[tuple[dict[str, Any], ...], Any]:
     """The frames' values and the state `dump_snapshot` saved. Untrusted input must be
     authenticated first. (Snapshots written with dill load too: a dill stream names the dill
     functions it needs, so dill, slow to import, is only loaded for those.)"""
-    return loads(blob)
+    unpickler = pickle.Unpickler(io.BytesIO(blob))
+    value = unpickler.load()
+    if type(value) is list:  # the places of nested module-level containers: then the snapshot
+        value = unpickler.load()
+    return value
 
 
-def dumps(value: Any) -> bytes:
+def dumps(value: Any, places: list[tuple[Any, tuple]] | None = None) -> bytes:
     """Serialize `value` (see the module docstring); raises ResourceRefused, or the pickler's
-    error if it cannot."""
+    error if it cannot. `places` (module-level containers and where they are) are written
+    first, as a list of references, and `value` refers to them wherever it holds them."""
     try:
-        return _dump(_SnapshotPickler, value)
+        return _dump(_SnapshotPickler, value, places)
     except ResourceRefused:
         raise
     except Exception:  # noqa: BLE001 - something only dill can save: hand it just that
-        return _dump(_DillFallbackPickler, value)
+        return _dump(_DillFallbackPickler, value, places)
 
 
-def _dump(pickler_class: type[pickle.Pickler], value: Any) -> bytes:
+def _dump(
+    pickler_class: type[pickle.Pickler], value: Any, places: list[tuple[Any, tuple]] | None
+) -> bytes:
     buffer = io.BytesIO()
-    pickler_class(buffer, protocol=PROTOCOL).dump(value)
+    pickler = pickler_class(buffer, protocol=PROTOCOL)
+    if places:
+        _refer_to(pickler, places)
+    pickler.dump(value)
     return buffer.getvalue()
+
+
+def _refer_to(pickler: pickle.Pickler, places: list[tuple[Any, tuple]]) -> None:
+    """Write the references to `places` as a first pickle, then memoize each container in its
+    reference's stead: wherever the next pickle meets the container, even inside a list that
+    pickle writes without asking, it writes "the object memoized there", which loads as the
+    module's own container (the unpickler keeps its memo from one load to the next; the memo
+    keeps its size, since both count their entries to number the next)."""
+    references = [module_objects.ModuleReference(where) for _, where in places]
+    pickler.dump(references)
+    memo = pickler.memo.copy()
+    for (container, _), reference in zip(places, references, strict=True):
+        memo[id(container)] = (memo.pop(id(reference))[0], container)
+    pickler.memo = memo
 
 
 def loads(blob: bytes | memoryview) -> Any:

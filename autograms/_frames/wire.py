@@ -11,9 +11,10 @@ Headers written before the user locals or the cells were named have fields less;
 still read (`FrameState.saved` or `FrameState.cells` is None then). A
 snapshot is checked against the loaded code from the header alone, before a single byte is
 unpickled. The payload holds the saved values of every frame and the caller's attachment in
-one pickle, so objects shared between them stay shared. Its checksum lets `check_payload`
-find a truncated or altered payload without unpickling it (a checksum, not a signature: it
-catches accidents, not an attacker).
+one pickle, so objects shared between them stay shared (preceded, when the values hold
+module-level containers deep inside, by a pickle of their places: `pickling.dump_snapshot`).
+Its checksum lets `check_payload` find a truncated or altered payload without unpickling it
+(a checksum, not a signature: it catches accidents, not an attacker).
 
 A running program pauses at the same few places again and again, so the JSON of each frame's
 entry and the frames of whole headers are memoized (bounded; both are pure functions of their

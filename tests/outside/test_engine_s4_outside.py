@@ -604,13 +604,6 @@ def test_class_and_nested_module_functions_called_with_a_pausing_argument_resume
 # --- module-level objects (README: "come back as the very same objects") -------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a module-level list/dict held inside a local list, tuple or dict (vocab = [YES, NO], "
-    "Vocab(extra={'yes': YES})) is copied at the pause: after the resume the program changes the "
-    "copy and `is` is False, silently (the README says module-level objects come back as the "
-    "very same objects; docs/engine.md admits the copy)",
-)
 @pytest.mark.parametrize(
     "holder, get",
     [

@@ -128,7 +128,7 @@ def chatbot(user_reply=None):
 @autograms_function()
 def row_holder():
     table, row, nested, big = TABLE, TABLE["row"], [ITEMS], {"big": BIG}
-    reply("holding TABLE, TABLE['row'], [ITEMS] and a copy of a dict holding BIG")
+    reply("holding TABLE, TABLE['row'], [ITEMS] and a dict holding BIG")
     return reply(
         f"table is TABLE: {table is TABLE}; row is TABLE['row']: {row is TABLE['row']}; "
         f"nested[0] is ITEMS: {nested[0] is ITEMS}; big['big'] is BIG: {big['big'] is BIG}"

@@ -45,7 +45,7 @@ def goto(label: str) -> NoReturn:
         )
     frame, info = frames[0]
     if label not in info.labels:
-        raise _unknown_label("GOTO", label, info)
+        raise _unknown_label(label, frame, info)
     raise _jump(frame, info, label)
 
 
@@ -55,10 +55,17 @@ def returnto(label: str) -> NoReturn:
     for frame, info in frames[1:]:
         if label in info.labels:
             raise _jump(frame, info, label)
-    owner = frames[0][1].qualname if frames else "the current function"
+    if not frames:
+        raise ContinuationError(
+            f"RETURNTO {label!r} outside an instrumented function", reason=Reason.NO_FRAME
+        )
+    frame, info = frames[0]
     raise ContinuationError(
-        f"RETURNTO {label!r}: no function calling {owner} has that ADDRESS label; "
-        "use GOTO for a label in the same function",
+        f"RETURNTO {label!r} in {info.qualname} ({info.filename}:{frame.f_lineno}): no "
+        "function calling it has that ADDRESS label; use GOTO for a label in the same function",
+        qualname=info.qualname,
+        filename=info.filename,
+        lineno=frame.f_lineno,
         reason=Reason.UNKNOWN_LABEL,
     )
 
@@ -75,13 +82,15 @@ def instrumented_frames(start: FrameType) -> list[tuple[FrameType, FunctionInfo]
     return frames
 
 
-def _unknown_label(kind: str, label: str, info: FunctionInfo) -> ContinuationError:
+def _unknown_label(label: str, frame: FrameType, info: FunctionInfo) -> ContinuationError:
+    """The error of a GOTO in `frame` to a label its function does not have."""
     known = ", ".join(repr(name) for name in sorted(info.labels)) or "none"
     return ContinuationError(
-        f"{kind} {label!r}: {info.qualname} ({info.filename}) has no call with that ADDRESS "
-        f"label (labels: {known})",
+        f"GOTO {label!r} in {info.qualname} ({info.filename}:{frame.f_lineno}): the function "
+        f"has no call with that ADDRESS label (labels: {known})",
         qualname=info.qualname,
         filename=info.filename,
+        lineno=frame.f_lineno,
         reason=Reason.UNKNOWN_LABEL,
     )
 

@@ -151,6 +151,20 @@ def test_bad_jump_is_refused(program: str, reason: Reason, words: str) -> None:
     assert words in result["message"]
 
 
+@pytest.mark.parametrize(
+    ("program", "marker"),
+    [
+        ("goto_unknown", '_frames.goto("unknown")'),
+        ("returnto_unknown", '_frames.returnto("nowhere")'),
+    ],
+)
+def test_jump_to_an_unknown_label_names_the_line_of_the_jump(program: str, marker: str) -> None:
+    result = refusal(program)
+    line = line_of(marker)
+    assert result["reason"] == Reason.UNKNOWN_LABEL and result["lineno"] == line, result
+    assert f"refused.py:{line})" in result["message"], result
+
+
 def test_goto_that_reads_an_unbound_local_raises_unbound_local_error_like_plain_python() -> None:
     # the local is deleted, then the jump re-runs code that reads it: on 3.12+ the compiler's
     # unchecked LOAD_FAST would crash the interpreter, so the engine checks that load

@@ -129,11 +129,6 @@ def test_pause_in_an_iterator_a_comprehension_runs_over_has_one_reason_on_every_
     assert err.reason == "not a call", (err.reason, str(err))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GOTO to an unknown label: the ContinuationError has lineno None and its message "
-    "names the file without the GOTO's line (the README: 'naming the function, line and reason')",
-)
 def test_goto_to_an_unknown_label_names_the_line_of_the_goto(folder):
     ag, memory, err = _run(folder, "x = 1\n        GOTO('nope')")
     assert err.reason == "unknown label"

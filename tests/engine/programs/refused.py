@@ -93,6 +93,7 @@ def thread_local():
 
 def generator_local():
     numbers = (n for n in range(3))
+    next(numbers)  # started: it holds a suspended frame (a generator not started is saved)
     ask("generator alive")
     return list(numbers)
 

@@ -38,8 +38,8 @@ import contextlib
 import enum
 import os
 import sys
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,8 @@ class SessionCheck:
     #: False when a remapped frame's saved locals could not be checked from the snapshot's
     #: header (a session written before format 3, unsigned): its load checks them
     locals_checked: bool = True
+    #: a stored session no program owns yet (see `check_sessions`): checked, never rewritten
+    unclaimed: bool = False
 
     @property
     def frame(self) -> FrameReport | None:
@@ -131,6 +133,8 @@ class DeployReport:
     """Every session's verdict, in the order they were read."""
 
     sessions: list[SessionCheck] = field(default_factory=list)
+    #: the sessions of a store that belong to other programs, left alone (a shared store)
+    skipped: int = 0
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for check in self.sessions if check.verdict is verdict)
@@ -447,6 +451,7 @@ def _as(check: SessionCheck, verdict: Verdict, error: Exception) -> SessionCheck
         check.format,
         check.values_read,
         check.locals_checked,
+        check.unclaimed,
     )
 
 
@@ -474,10 +479,15 @@ def check_sessions(
 ) -> DeployReport:
     """The verdict on every session of `store` or of the session files in `folder` (see the
     module docstring); nothing is changed. With `labels`, `restart` and `trust_unsigned`, the
-    verdicts say what `upgrade_sessions` with the same arguments would do."""
+    verdicts say what `upgrade_sessions` with the same arguments would do.
+
+    In a store, only the program's own sessions are checked: another program's (a store
+    several bots share) are left alone and counted in `DeployReport.skipped`. A session no
+    program owns yet (a schema-1 row whose blob named none, `Sessions.list(unclaimed=True)`)
+    is checked too, marked `SessionCheck.unclaimed`: its next turn may be this program's."""
     plan = _plan(labels, restart, trust_unsigned)
     if _from_store(store, folder):
-        return DeployReport([_checked_record(autogram, store, r, plan) for r in _records(store)])
+        return _store_report(autogram, store, partial(_checked_record, autogram, store, plan))
     return DeployReport(
         [
             _checked_file(autogram, text, plan, name, path)
@@ -487,7 +497,7 @@ def check_sessions(
 
 
 def _checked_record(
-    autogram: Autogram, store: Store, record: SessionRecord, plan: DeployPlan
+    autogram: Autogram, store: Store, plan: DeployPlan, record: SessionRecord
 ) -> SessionCheck:
     """`_checked` for a stored session, whose row and log must match their seal in a signed
     store."""
@@ -537,10 +547,14 @@ def upgrade_sessions(
     values refuses it (or restarts it, with `restart`), and a restart starts it from its
     log -- its messages kept, its per-session globals back to their defaults. A signed
     session is restarted from its saved state, or from its log when that state cannot be
-    read (a class it holds was removed)."""
+    read (a class it holds was removed).
+
+    In a store, only the program's own sessions are upgraded (see `check_sessions`): an
+    unclaimed one is checked without the plan and never rewritten -- a rewrite would name
+    this program in a session another bot may be the one to start."""
     plan = _plan(labels, restart, trust_unsigned)
     if _from_store(store, folder):
-        return DeployReport([_upgrade_record(autogram, store, r, plan) for r in _records(store)])
+        return _store_report(autogram, store, partial(_upgrade_record, autogram, store, plan))
     checks = []
     for name, path, text in _files(_folder(folder)):
         check, new_text = upgrade_session(
@@ -561,9 +575,11 @@ def upgrade_sessions(
 
 
 def _upgrade_record(
-    autogram: Autogram, store: Store, record: SessionRecord, plan: DeployPlan
+    autogram: Autogram, store: Store, plan: DeployPlan, record: SessionRecord
 ) -> SessionCheck:
     """Upgrade one stored session; read again if a turn commits meanwhile."""
+    if record.program is None:  # unclaimed: checked as it is
+        return _checked_record(autogram, store, DeployPlan(), record)
     for _ in range(UPGRADE_ATTEMPTS):
         refused = _unsealed(autogram, store, record)
         if refused is not None:
@@ -598,12 +614,33 @@ def _file_log(autogram: Autogram, path: Path, text: str) -> list[dict[str, Any]]
     return session.read_log(path, size)
 
 
-def _records(store: Store, page: int = 500) -> Iterator[SessionRecord]:
-    """Every session of `store` with its blob, oldest first."""
+def _store_report(
+    autogram: Autogram, store: Store, one: Callable[[SessionRecord], SessionCheck]
+) -> DeployReport:
+    """`one`'s verdict on every session of the program (and every unclaimed one) in `store`;
+    the sessions of other programs counted as skipped."""
+    program = session.program_name(autogram.root_function)
+    checks, skipped = [], 0
+    for record in _records(store, program):
+        if record.program not in (None, program):
+            skipped += 1
+        else:
+            check = one(record)
+            checks.append(replace(check, unclaimed=True) if record.program is None else check)
+    return DeployReport(checks, skipped)
+
+
+def _records(store: Store, program: str, page: int = 500) -> Iterator[SessionRecord]:
+    """Every session of `store`, oldest first: those of `program` and the unclaimed ones read
+    with their blob (a row claimed meanwhile names its new program), the others' rows
+    without it."""
     offset = 0
     while True:
         listed = store.list_sessions(None, page, offset)
         for row in listed:
+            if row.program not in (None, program):
+                yield row
+                continue
             record = store.load_session(row.id)
             if record is not None:
                 yield record

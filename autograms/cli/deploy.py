@@ -3,7 +3,9 @@ the bot's new code without running it, and decide what becomes of the ones it wo
 
 ``check`` changes nothing: it prints one line per session -- resumes here (function, line,
 ADDRESS), resumes at a remapped label, idle, or refused (function, line, what changed) --
-then the totals, and exits 1 when any session would be refused. ``upgrade`` rewrites the
+then the totals, and exits 1 when any session would be refused. On a store several bots
+share, only the bot's own sessions (and the unclaimed ones, marked) are checked; the others
+are counted as skipped. ``upgrade`` rewrites the
 sessions that ``--map`` resumes at labels of the new code or ``--restart`` restarts, and
 leaves every other one as it is. The Python API under both is `autograms.deploys`.
 """
@@ -47,6 +49,11 @@ paused at the call labelled NEW, in the innermost function of its stack that has
 (the calls inside it are left); that call returns the user's next message. --restart starts
 the refused sessions no mapping resumes from the top, their conversation history kept.
 Sessions not upgraded stay as they are, for the old code to continue.
+
+shared stores: only the bot's own sessions are checked and upgraded; the sessions of other
+bots are left alone and counted as skipped. A session no bot owns yet (a row of schema 1 whose
+session named no program) is checked too, marked [unclaimed], since its next message may start
+this bot; upgrade never rewrites it.
 
 signed sessions: with a session key (the config's session_key or AUTOGRAMS_SESSION_KEY) a
 session that is unsigned or altered is refused, and a signed one is also unpickled, so a
@@ -220,7 +227,7 @@ def write_report(result: DeployReport, out: TextIO, *, action: str, where: str) 
 def _details(check: SessionCheck) -> str:
     frame = check.frame
     if frame is None:
-        return f" ({check.reason})" if check.reason else ""
+        return (f" ({check.reason})" if check.reason else "") + _unclaimed(check)
     text = f": {frame.qualname} ({_place(frame.filename, frame.lineno)})"
     if frame.label:
         text += f" at ADDRESS {frame.label!r}"
@@ -232,7 +239,11 @@ def _details(check: SessionCheck) -> str:
         text += f" ({frame.reason})"
     if not check.locals_checked:
         text += " [locals checked when it loads: written before session format 3]"
-    return text
+    return text + _unclaimed(check)
+
+
+def _unclaimed(check: SessionCheck) -> str:
+    return " [unclaimed: no bot owns it yet]" if check.unclaimed else ""
 
 
 def _paused(check: SessionCheck) -> str:
@@ -248,7 +259,7 @@ def _place(filename: str | None, lineno: int) -> str:
 
 def summary(result: DeployReport, *, done: bool = False) -> str:
     """``N sessions: a resume here, b at a remapped label, ...`` (verdicts with none left out;
-    `done`: as an upgrade did them)."""
+    `done`: as an upgrade did them), and how many of other programs were skipped."""
     totals = _TOTALS_DONE if done else _TOTALS
     parts = [
         f"{result.count(verdict)} {said}"
@@ -257,14 +268,17 @@ def summary(result: DeployReport, *, done: bool = False) -> str:
     ]
     total = len(result.sessions)
     noun = "session" if total == 1 else "sessions"
-    return f"{total} {noun}" + (": " + ", ".join(parts) if parts else "")
+    skipped = f"; {result.skipped} of other bots skipped" if result.skipped else ""
+    return f"{total} {noun}" + (": " + ", ".join(parts) if parts else "") + skipped
 
 
 def to_json(result: DeployReport) -> dict[str, Any]:
-    """The report as plain data: totals by verdict, and every session with its frames."""
+    """The report as plain data: totals by verdict, the sessions of other programs skipped,
+    and every session with its frames."""
     return {
         "ok": result.ok,
         "totals": {verdict.value: result.count(verdict) for verdict in Verdict},
+        "skipped": result.skipped,
         "sessions": [
             {
                 "session": check.session,
@@ -274,6 +288,7 @@ def to_json(result: DeployReport) -> dict[str, Any]:
                 "format": check.format,
                 "values_read": check.values_read,
                 "locals_checked": check.locals_checked,
+                "unclaimed": check.unclaimed,
                 "frames": [
                     {
                         "module": frame.module,

@@ -94,11 +94,6 @@ def _run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sessions check of bot A on a store bot B shares counts B's sessions as refused "
-    "(other program) and exits 1: the README's deploy script can never pass on a shared store",
-)
 def test_sessions_check_of_one_bot_passes_on_a_store_shared_with_another_bot(tmp_path):
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     for name in ("s4_shared_a", "s4_shared_b"):

@@ -210,9 +210,13 @@ def _codes_under(module: str, root: str) -> Iterator[types.CodeType]:
     while pending:
         item = pending.pop()
         item = getattr(item, "__func__", item)
-        if id(item) in seen or not isinstance(item, types.FunctionType):
+        if id(item) in seen:
             continue
         seen.add(id(item))
+        if not isinstance(item, types.FunctionType):
+            # a decorator that is an object (functools.update_wrapper on an instance)
+            pending.append(getattr(item, "__wrapped__", None))
+            continue
         yield from _nested_codes(item.__code__)
         pending.append(getattr(item, "__wrapped__", None))
         pending += [_contents(cell) for cell in item.__closure__ or ()]

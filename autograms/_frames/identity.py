@@ -88,6 +88,7 @@ def _unwrap(target: Any, module: str, qualname: str) -> FunctionType:
     if isinstance(target, (staticmethod, classmethod)):
         target = target.__func__
     target = getattr(target, "__func__", target)  # bound methods
+    target = _through_wrapper_objects(target)
     if not isinstance(target, FunctionType):
         raise SnapshotMismatchError(
             f"{module}.{qualname} is a {type(target).__name__}, not a function",
@@ -95,4 +96,17 @@ def _unwrap(target: Any, module: str, qualname: str) -> FunctionType:
             module=module,
             reason=Reason.FUNCTION_NOT_FOUND,
         )
+    return target
+
+
+def _through_wrapper_objects(target: Any) -> Any:
+    """The function under decorators that are objects, not functions (a class whose instances
+    wrap the function with ``functools.update_wrapper``): followed through ``__wrapped__``."""
+    seen: set[int] = set()
+    while not isinstance(target, FunctionType) and id(target) not in seen:
+        seen.add(id(target))
+        inner = getattr(target, "__wrapped__", None)
+        if inner is None:
+            break
+        target = getattr(inner, "__func__", inner)
     return target

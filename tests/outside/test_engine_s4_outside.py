@@ -744,12 +744,6 @@ CLASS_DECORATOR = """
     """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a class-based decorator whose __call__ is decorated: the pause inside it is accepted, "
-    "then every later turn raises SessionCodeError 'bot.ask is a Logged, not a function' -- the "
-    "session is stuck (it should resume, or be refused at the pause)",
-)
 def test_class_based_decorator_with_a_decorated_call_resumes_or_is_refused_at_the_pause(folder):
     from autograms import ContinuationError
 

@@ -237,3 +237,32 @@ def through_an_instrumented_wraps_wrapper():
 CASES["through_an_instrumented_wraps_wrapper"] = Case(
     through_an_instrumented_wraps_wrapper, (), ["a", "b"]
 )
+
+
+class Bracketed:
+    """A decorator written as a class: the module name finds an instance, not a function."""
+
+    def __init__(self, function):
+        functools.update_wrapper(self, function)
+        self.function = function
+
+    @resumable
+    def __call__(self, *args, **kwargs):
+        return "[" + self.function(*args, **kwargs) + "]"
+
+
+@Bracketed
+@resumable
+def bracketed_ask(question):
+    suffix = question.upper()
+    join = lambda answer: answer + suffix  # noqa: E731 - a closure found under the decorator
+    return join(checkpoint(question))
+
+
+@resumable
+def through_a_class_based_decorator():
+    # both frames resume: the object's __call__ and the function its __wrapped__ names
+    return bracketed_ask("first"), bracketed_ask(question="second")
+
+
+CASES["through_a_class_based_decorator"] = Case(through_a_class_based_decorator, (), ["a", "b"])

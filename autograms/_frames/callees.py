@@ -162,45 +162,29 @@ def received_first(slot_value: Any, caller: FrameType, callee: FrameType) -> boo
     )
 
 
-def replaced_method(flow: Flow, site: CallSite, frame: FrameType) -> str | None:
-    """The name of a method that `frame` looked up before the call at `site` (``o.m(ask())``)
-    and that a resume, which looks it up again, would no longer find (the paused call
-    replaced it), or None. Only lookups that return the class's own function are compared;
-    an attribute the lookup computes (a property, ``__getattr__``) is not evaluated here."""
-    for recipe in site.recipes:
-        load = flow.instrs[recipe.load] if recipe.load >= 0 else None
-        if recipe.width != 2 or load is None or load.name not in _METHOD_LOADS:
-            continue
-        if not (is_pair_load(load) and _layout_verified() and _stack_layout_verified()):
-            continue
-        first, second = _stack_object(frame, recipe.slot), _stack_object(frame, recipe.slot + 1)
-        method, owner = first, second  # [method, self] or (3.11/3.12) [NULL, attribute]
-        if not NULL_BELOW_CALLABLE and second is None:  # 3.13: [attribute, NULL]
-            method = None
-        if method is None:
-            continue  # a computed attribute: not compared
-        name = load.arg if load.name == "LOAD_METHOD" else load.arg[1]
-        if _class_attribute(type(owner), name) is not method or name in _instance_dict(owner):
-            return name
-    return None
+def captured_value(frame: FrameType, slot: int, width: int) -> Any:
+    """What a load left at value-stack `slot` of `frame`, paused in a call above it, as one
+    object: for a method call's pair (`width` 2), the callable the call would call -- the
+    attribute beside a NULL, or the method bound to its `self`. `UNKNOWN` when this
+    interpreter's frame layout is not the one the engine knows."""
+    if not _layout_verified() or not _stack_layout_verified():
+        return UNKNOWN
+    first = _stack_pointer(frame, slot)
+    if width == 1:
+        return ctypes.cast(first, ctypes.py_object).value
+    second = _stack_pointer(frame, slot + 1)
+    if NULL_BELOW_CALLABLE:  # [method or NULL, self or callable]
+        method, other = first, second
+    else:  # 3.13: [callable or method, NULL or self]
+        method, other = (first, second) if second is not None else (None, first)
+    if method is None:
+        return ctypes.cast(other, ctypes.py_object).value
+    function = ctypes.cast(method, ctypes.py_object).value
+    return MethodType(function, ctypes.cast(other, ctypes.py_object).value)
 
 
-_METHOD_LOADS: Final = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
-
-
-def _class_attribute(kind: type, name: str) -> Any:
-    for klass in kind.__mro__:
-        if name in vars(klass):
-            return vars(klass)[name]
-    return UNKNOWN
-
-
-def _instance_dict(owner: Any) -> Any:
-    try:
-        namespace = object.__getattribute__(owner, "__dict__")
-    except AttributeError:
-        return {}
-    return namespace if isinstance(namespace, dict) else {}
+def _stack_pointer(frame: FrameType, slot: int) -> int | None:
+    return ctypes.c_void_p.from_address(_stack_address(frame, slot)).value
 
 
 def _stack_address(frame: FrameType, slot: int) -> int:

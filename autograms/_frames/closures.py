@@ -30,6 +30,7 @@ from typing import Any
 from . import module_objects
 from .errors import SnapshotMismatchError
 from .identity import fingerprint
+from .registry import lookup
 from .versions import PY_MINOR
 
 #: Bounded caches keyed by code identity; each value keeps its code object alive, so an id is
@@ -151,9 +152,18 @@ def _locate(fn: types.FunctionType) -> None:
     if id(code) in _locations:
         return
     module = fn.__globals__.get("__name__")
-    where = (module, code.co_qualname, _fingerprint(code), code.co_firstlineno)
-    located = isinstance(module, str) and _search(*where) is code
+    canonical = _canonical(code)
+    where = (module, code.co_qualname, _fingerprint(canonical), code.co_firstlineno)
+    located = isinstance(module, str) and _search(*where) is canonical
     _remember(_locations, id(code), (code, where if located else None))
+
+
+def _canonical(code: types.CodeType) -> types.CodeType:
+    """The normal code of an instrumented function for any variant of it (the dialog layer
+    switches a function between them as turns start and end, see variants.py), else `code`:
+    a saved function runs the code found at its place whichever variant is current there."""
+    info = lookup(code)
+    return info.normal_code if info is not None and not info.is_twin(code) else code
 
 
 def code_at(module: str, qualname: str, digest: str, firstlineno: int) -> types.CodeType:
@@ -188,7 +198,7 @@ def _search(module: str, qualname: str, digest: str, firstlineno: int) -> types.
         return found
     matches = [
         code
-        for code in _codes_under(module, qualname.split(".<locals>", 1)[0])
+        for code in map(_canonical, _codes_under(module, qualname.split(".<locals>", 1)[0]))
         if code.co_qualname == qualname and _fingerprint(code) == digest
     ]
     matches.sort(key=lambda code: code.co_firstlineno != firstlineno)
@@ -237,9 +247,13 @@ def _contents(cell: types.CellType) -> Any:
 
 
 def _fingerprint(code: types.CodeType) -> str:
+    """The fingerprint of `code`; for an instrumented function's code, the function's (its
+    instrumented code holds engine functions among its constants, whose reprs differ from
+    one process to the next)."""
     cached = _fingerprints.get(id(code))
     if cached is None:
-        cached = (code, fingerprint(code))
+        info = lookup(code)
+        cached = (code, info.fingerprint if info is not None else fingerprint(code))
         _remember(_fingerprints, id(code), cached)
     return cached[1]
 

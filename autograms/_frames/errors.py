@@ -74,9 +74,6 @@ class Reason(str, Enum):  # noqa: UP042 - StrEnum is 3.11+; see the docstring
     CLASS_BODY = "class body"
     #: the paused call runs in cleanup code while an exception unwinds
     UNWINDING = "unwinding"
-    #: a method looked up before the paused call was replaced while the call ran (a resume
-    #: looks it up again)
-    METHOD_REPLACED = "method replaced"
     #: a value under the paused call cannot be saved (a NULL, a loop value, a split method)
     UNSAVED_VALUE = "unsaved value"
     #: saving the program exceeded the recursion limit

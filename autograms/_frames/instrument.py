@@ -21,6 +21,8 @@ Hidden locals (all share the ``__ag_`` prefix):
     ==================  ===========================================================
     __ag_s<slot>        spilled value-stack item at absolute slot <slot>
     __ag_e<slot>        exception handled by the ``except`` body whose state is at <slot>
+    __ag_v<slot>        (twin only) the value a captured load left at <slot>, read from
+                        the value stack by the snapshot (a method pair: what it calls)
     __ag_cells          the frame's cell objects, so closures stay shared after resume
     __ag_cellslot_<x>   placeholder patched into the cell slot of <x> (twin, 3.11/3.12)
     __ag_call           in the twin, between its resume entry and the resume stub: what
@@ -697,15 +699,25 @@ def wrap_in_region(code: list, region: TryBegin | None) -> list:
     return [copy, *code, TryEnd(copy)]
 
 
-def emit_recipes(flow: Flow, recipes: tuple[Recipe, ...], location) -> list:
-    """Instructions that push back the items described by `recipes`, bottom first."""
+def emit_recipes(
+    flow: Flow, recipes: tuple[Recipe, ...], location, *, resume: bool = False
+) -> list:
+    """Instructions that push back the items described by `recipes`, bottom first: for a
+    resume stub (`resume`), captured loads push the values saved at the pause; for a GOTO
+    stub they run again."""
     code: list = []
     for recipe in recipes:
-        code += _emit_recipe(flow, recipe, location)
+        code += _emit_recipe(flow, recipe, location, resume)
     return code
 
 
-def _emit_recipe(flow: Flow, recipe: Recipe, location) -> list:
+def _emit_recipe(flow: Flow, recipe: Recipe, location, resume: bool) -> list:
+    if recipe.kind is RecipeKind.CAPTURE and resume:
+        value = emit.load_local_checked(recipe.name, location)
+        if recipe.width == 1:
+            return [value]
+        null = emit.instr("PUSH_NULL", location=location)  # the saved value is the callable
+        return [null, value] if NULL_BELOW_CALLABLE else [value, null]
     if recipe.kind is RecipeKind.SPILL:
         return [emit.load_local_checked(recipe.name, location)]
     if recipe.kind is RecipeKind.EXCEPT_STATE:
@@ -716,7 +728,7 @@ def _emit_recipe(flow: Flow, recipe: Recipe, location) -> list:
         ]
     if recipe.kind is RecipeKind.NULL:
         return [emit.instr("PUSH_NULL", location=location)]
-    code = emit_recipes(flow, recipe.inputs, location)
+    code = emit_recipes(flow, recipe.inputs, location, resume=resume)
     load = flow.instrs[recipe.load]
     if load.name in FAST_LOADS:
         code.append(emit.load_local_checked(load.arg, location))

@@ -25,6 +25,12 @@ class RecipeKind(Enum):
     EXCEPT_STATE = "except"
     #: Push a NULL (one a pair load pushed under a callable that is no longer there).
     NULL = "null"
+    #: A load a resume must not run again (a global, a module attribute chain, a method
+    #: lookup: the paused call may rebind what it reads): its value is read from the value
+    #: stack at the pause into a hidden local, and a resume pushes it back (a method pair as
+    #: NULL and the callable the pair calls). A GOTO re-executes the load, as re-running the
+    #: statement would.
+    CAPTURE = "capture"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +43,9 @@ class Recipe:
     slot: int
     #: Items this recipe re-creates: 2 for a callable+NULL/self pair, else 1.
     width: int = 1
-    #: Hidden local read by SPILL and EXCEPT_STATE.
+    #: Hidden local read by SPILL, EXCEPT_STATE and (on resume) CAPTURE.
     name: str = ""
-    #: Position of the load to re-execute (REEXECUTE).
+    #: Position of the load to re-execute (REEXECUTE, CAPTURE).
     load: int = -1
     #: Recipes for the load's own inputs, bottom first (the object of a method lookup).
     inputs: tuple[Recipe, ...] = ()

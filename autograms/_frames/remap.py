@@ -44,6 +44,7 @@ from .resume import (
     check_frame_at,
     bound_locals,
     check_saved_locals,
+    derive_values,
     fit_values,
     held_locals,
 )
@@ -345,6 +346,8 @@ def _mapping_refused(
 
 def _at_site(checked: CheckedFrame, values: dict[str, Any]) -> PendingFrame:
     """A frame as if it had paused at its checked call site in the code now loaded."""
+    if checked.derived:
+        values = derive_values(checked, values)
     return PendingFrame(
         checked.info,
         checked.site,

@@ -29,19 +29,19 @@ from inspect import CO_VARARGS, CO_VARKEYWORDS
 from types import CellType, CodeType, FunctionType
 from typing import Any
 
-from . import runtime, wire
+from . import earlier_snapshots, runtime, wire
 from .errors import Reason, SnapshotMismatchError
 from .analysis import local_name
 from .identity import find_function
 from .jumps import saved_jumps
 from .instrument import CELLS, HELPER_RESULT
-from .records import CallSite, FrameState
+from .records import CallSite, FrameState, Recipe
 from .registry import FunctionInfo, lookup
 from .runtime import MISSING
 from .twin import twin_of
 from .versions import PY_MINOR
 
-_HIDDEN_PREFIXES = ("__ag_s", "__ag_e")
+_HIDDEN_PREFIXES = ("__ag_s", "__ag_e", "__ag_v")
 
 
 class ResumeContext:
@@ -110,6 +110,8 @@ def load(blob: bytes) -> Loaded:
         )
     frames = []
     for frame, frame_values in zip(checked, values, strict=True):
+        if frame.derived:
+            frame_values = derive_values(frame, frame_values)
         if frame.remapped:
             frame_values = fit_values(frame.info, frame_values, frame.state.cells)
             bound = held_locals(frame.info, frame_values)
@@ -118,6 +120,25 @@ def load(blob: bytes) -> Loaded:
             PendingFrame(frame.info, frame.site, frame.state, frame_values, frame.remapped)
         )
     return Loaded(frames, attachment, checked[0].state.python if checked else PY_MINOR)
+
+
+def derive_values(frame: CheckedFrame, values: dict[str, Any]) -> dict[str, Any]:
+    """A frame's saved values with the items an earlier release did not save read again
+    (see earlier_snapshots.py); refuses if that fails."""
+    try:
+        return earlier_snapshots.derive(frame.info, frame.site, frame.derived, values)
+    except Exception as exc:  # noqa: BLE001 - what the earlier release would have met
+        state = frame.state
+        raise SnapshotMismatchError(
+            f"cannot resume {state.qualname} ({frame.info.filename}:{frame.site.lineno}): "
+            "the snapshot was written by an earlier release, which read values under the "
+            f"paused call again on resume, and reading them now fails ({exc!r}); finish the "
+            "conversation with that release, or start it again",
+            qualname=state.qualname,
+            lineno=frame.site.lineno,
+            module=state.module,
+            reason=Reason.VALUE_STACK_CHANGED,
+        ) from exc
 
 
 def check(blob: bytes) -> int:
@@ -203,6 +224,9 @@ class CheckedFrame:
     #: wrapper), and its code then: while both stay the same, so does the check's outcome.
     function: FunctionType | None
     code: CodeType | None
+    #: Value-stack items the snapshot lacks because the release that wrote it read them
+    #: again on resume: read at load (earlier_snapshots.py).
+    derived: tuple[Recipe, ...] = ()
 
 
 #: Header bytes -> its frames as checked, when every frame's name found its function
@@ -236,7 +260,7 @@ def check_frame(state: FrameState) -> CheckedFrame:
     function, info = instrumented_function(state)
     remapped = state.fingerprint != info.fingerprint or state.python != PY_MINOR
     site = _remapped_site(state, info) if remapped else _site(state, info)
-    _check_site(state, info, site, remapped)
+    derived = _check_site(state, info, site, remapped)
     direct = lookup(function.__code__) is info
     return CheckedFrame(
         info,
@@ -245,6 +269,7 @@ def check_frame(state: FrameState) -> CheckedFrame:
         remapped,
         function if direct else None,
         function.__code__ if direct else None,
+        derived,
     )
 
 
@@ -366,7 +391,11 @@ def _python_name(version: tuple[int, int]) -> str:
     return ".".join(str(part) for part in version)
 
 
-def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped: bool) -> None:
+def _check_site(
+    state: FrameState, info: FunctionInfo, site: CallSite, remapped: bool
+) -> tuple[Recipe, ...]:
+    """Refuse a frame whose call site cannot resume it; the recipes of the value-stack items
+    an earlier release did not save, to be read at load."""
     if site.refusal is not None:
         where = f"{state.qualname} ({info.filename}:{site.lineno})"
         raise SnapshotMismatchError(
@@ -376,14 +405,14 @@ def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped:
             module=state.module,
             reason=site.refusal.reason,
         )
-    saved = state.hidden
+    saved = frozenset(state.hidden)
     if remapped:
-        saved = tuple(name for name in saved if name.startswith(_HIDDEN_PREFIXES))
-        fits = site.hidden == frozenset(saved)
-    else:
-        fits = site.hidden.issubset(saved)
-    if not fits:
-        where = f"{state.qualname} ({info.filename}:{site.lineno})"
+        saved = frozenset(name for name in saved if name.startswith(_HIDDEN_PREFIXES))
+    missing = site.hidden - saved
+    if not missing and (not remapped or saved == site.hidden):
+        return ()
+    where = f"{state.qualname} ({info.filename}:{site.lineno})"
+    if remapped and not saved <= site.hidden:
         raise SnapshotMismatchError(
             f"cannot resume {where}: the value stack at ADDRESS {state.label!r} changed "
             f"(saved {sorted(saved)} vs. expected {sorted(site.hidden)})",
@@ -392,6 +421,19 @@ def _check_site(state: FrameState, info: FunctionInfo, site: CallSite, remapped:
             module=state.module,
             reason=Reason.VALUE_STACK_CHANGED,
         )
+    try:
+        return earlier_snapshots.derivable(info, site, missing)
+    except earlier_snapshots.NotDerivable:
+        raise SnapshotMismatchError(
+            f"cannot resume {where}: the snapshot lacks values under the paused call that "
+            f"this code saves ({', '.join(sorted(missing))}), and they cannot be read again "
+            "now; it was written by another release of autograms or for other code: finish "
+            "the conversation with the release that wrote it, or start it again",
+            qualname=state.qualname,
+            lineno=site.lineno,
+            module=state.module,
+            reason=Reason.VALUE_STACK_CHANGED,
+        ) from None
 
 
 def _check_remapped_locals(
@@ -528,8 +570,8 @@ def check_frame_at(state: FrameState, label: str) -> CheckedFrame:
             reason="unknown label",
         )
     site = info.sites[index]
-    _check_site(replace(state, label=label), info, site, True)
-    return CheckedFrame(info, site, state, True, None, None)
+    derived = _check_site(replace(state, label=label), info, site, True)
+    return CheckedFrame(info, site, state, True, None, None, derived)
 
 
 def check_saved_locals(frame: CheckedFrame, held: frozenset[str]) -> None:

@@ -6,8 +6,10 @@ exception an ``except`` body handles, and the operands of a partly evaluated exp
 as ``base + child() * 2``. For each item the planner picks the cheapest sound recipe:
 
 * re-execute a load that gives the same object again (a constant, a local not written
-  since, a global attribute chain, and the NULL/self pair of a method call, which can be
-  neither saved nor copied);
+  since);
+* *capture* a load the paused call may change the result of (a module attribute chain, the
+  NULL/self pair of a method call, which can be neither saved nor copied): its value is read
+  from the frame's value stack when the program pauses, and a resume pushes it back;
 * re-enter an ``except`` body by pushing its exception with PUSH_EXC_INFO;
 * otherwise *spill*: copy the item into a hidden local right after its producer ran.
 
@@ -46,6 +48,7 @@ from .versions import (
 
 SPILL_PREFIX = "__ag_s"
 EXCEPT_PREFIX = "__ag_e"
+CAPTURE_PREFIX = "__ag_v"
 
 
 class Refused(Exception):
@@ -89,11 +92,13 @@ class Plan:
     clears_after: dict[int, set[str]] = field(default_factory=dict)
     #: ADDRESS keywords by call position.
     labels: dict[int, LabelInfo] = field(default_factory=dict)
+    #: Hidden locals a snapshot fills from the value stack (CAPTURE recipes).
+    captures: set[str] = field(default_factory=set)
 
     @property
     def hidden_names(self) -> list[str]:
         names = {spill.name for spills in self.spills.values() for spill in spills}
-        return sorted(names)
+        return sorted(names | self.captures)
 
 
 #: (slot, its item, the item above or None) -> the recipe planned for them and its spills.
@@ -238,6 +243,7 @@ def _plan_site(
             plan.spills.setdefault(spill.after, [])
             if spill not in plan.spills[spill.after]:
                 plan.spills[spill.after].append(spill)
+        plan.captures.update(recipe.name for recipe in recipes if recipe.kind is RecipeKind.CAPTURE)
     goto_start, goto_refusal = _goto_start(flow, position, depth) if label else (-1, None)
     statement_start, statement_depth = (
         _statement_start(flow, position, depth) if label else (-1, -1)
@@ -310,12 +316,14 @@ class _SitePlanner:
             recipe, spills = known
             for spill in spills:
                 self._add_spill(spill)
-            return recipe
-        first_spill = len(self.spills)
-        self.site_specific = False
-        recipe = self.recipe(slot, items)
-        if not self.site_specific:
-            self.shared[key] = (recipe, self.spills[first_spill:])
+        else:
+            first_spill = len(self.spills)
+            self.site_specific = False
+            recipe = self.recipe(slot, items)
+            if not self.site_specific:
+                self.shared[key] = (recipe, self.spills[first_spill:])
+        if recipe.kind is RecipeKind.CAPTURE:
+            self.hidden.add(recipe.name)
         return recipe
 
     def recipe(self, slot: int, items: tuple[Item, ...]) -> Recipe:
@@ -352,20 +360,23 @@ class _SitePlanner:
         return Recipe(RecipeKind.EXCEPT_STATE, slot, name=name, source=source)
 
     def _pair(self, slot: int, key: int, items: tuple[Item, ...]) -> Recipe | None:
-        """A callable+NULL/self pair pushed by one flagged load: re-execute the load."""
+        """A callable+NULL/self pair pushed by one flagged load: captured (a GOTO re-executes
+        the load)."""
         position = producer_position(key)
         load = self.flow.instrs[position]
         if producer_output(key) != 0 or not is_pair_load(load):
             return None
-        if slot + 1 >= len(items) and items[slot][1] == NULL:
-            # the NULL a global's load put under the callable, which the call consumed
-            # (`C.m(...)()` on 3.11/3.12: the outer call's NULL is the load of C's)
-            return Recipe(RecipeKind.NULL, slot)
-        if slot + 1 >= len(items) or items[slot + 1][0] != frozenset({producer(position, 1)}):
+        partner = frozenset({producer(position, 1)})
+        if slot + 1 >= len(items) or items[slot + 1][0] != partner:
+            if items[slot][1] == NULL:
+                # the NULL a global's load put under its callable, which a load or call
+                # since replaced (`C.m(...)()` on 3.11/3.12: the outer call's NULL is the
+                # load of C's)
+                return Recipe(RecipeKind.NULL, slot)
             raise Refused(
                 Reason.UNSAVED_VALUE, "a method call's receiver was separated from its method"
             )
-        return self._reexecute(slot, position, width=2)
+        return self._captured(self._reexecute(slot, position, width=2))
 
     def _null(self, slot: int, items: tuple[Item, ...]) -> Recipe:
         producers, nullness = items[slot]
@@ -415,14 +426,29 @@ class _SitePlanner:
         return None
 
     def _global_attribute(self, slot: int, position: int) -> Recipe | None:
-        """`module.attribute` chains are re-read, keeping the identity of module state."""
+        """`module.attribute` chains are captured: a resume gets the value plain Python read
+        (a GOTO reads the chain again)."""
         source = self.flow.stacks[position][-1]
         if len(source[0]) != 1:
             return None
         inner = self._reload(slot, next(iter(source[0])), chain_base=True)
         if inner is None or not self._is_global_chain(inner):
             return None
-        return Recipe(RecipeKind.REEXECUTE, slot, load=position, inputs=(inner,))
+        return self._captured(Recipe(RecipeKind.REEXECUTE, slot, load=position, inputs=(inner,)))
+
+    @staticmethod
+    def _captured(load: Recipe) -> Recipe:
+        """`load` (a REEXECUTE recipe) as a CAPTURE: a resume pushes the value it gave."""
+        name = f"{CAPTURE_PREFIX}{load.slot}"
+        return Recipe(
+            RecipeKind.CAPTURE,
+            load.slot,
+            width=load.width,
+            name=name,
+            load=load.load,
+            inputs=load.inputs,
+            source=load.load,
+        )
 
     def _is_global_chain(self, recipe: Recipe) -> bool:
         name = self.flow.instrs[recipe.load].name

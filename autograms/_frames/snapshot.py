@@ -115,7 +115,6 @@ def program_frames(start: FrameType) -> list[PausedFrame]:
             raise _sandwich_error(cut, info)
         else:
             caller = PausedFrame(frame, info, _paused_site(frame, info))
-            _check_methods_unchanged(frame, info, caller.site)
             chain.append(caller)
     result: Any = plain_code.SAME
     for frame in reversed(helpers):
@@ -240,18 +239,6 @@ def _paused_site(frame: FrameType, info: FunctionInfo) -> CallSite:
     return site
 
 
-def _check_methods_unchanged(frame: FrameType, info: FunctionInfo, site: CallSite) -> None:
-    name = callees.replaced_method(info.flow, site, frame)
-    if name is not None:
-        raise _frame_error(
-            frame,
-            Reason.METHOD_REPLACED,
-            f"cannot pause {info.qualname}: the method {name!r} it looked up before the paused "
-            "call was replaced while the call ran, and a resume would look it up again",
-            "pause before the method lookup (x = pausing_call(); obj.method(x))",
-        )
-
-
 def _check_direct_call(caller: PausedFrame, callee: FrameType) -> bool:
     """Refuse unless the frame `callee` was called by the call its caller is paused in, or
     by a wrapper that returns what it returns (see callees.py). True when that call
@@ -351,6 +338,8 @@ class CapturePlan:
     user: tuple[str, ...]
     #: Hidden locals (the site's spills, the cell tuple), always bound there.
     hidden: tuple[str, ...]
+    #: Hidden values read from the value stack: (name, slot, width) of each CAPTURE recipe.
+    captured: tuple[tuple[str, int, int], ...]
     #: The frame's header entry when every user local is bound, or None when a user local's
     #: name looks hidden (then the entry depends on which locals are bound).
     entry: bytes | None
@@ -366,11 +355,18 @@ def capture_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:
 
 def _make_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:
     user = tuple(name for name in info.original_code.co_varnames if name in info.user_locals)
-    hidden = tuple(site.hidden) + ((CELLS,) if info.has_cells else ())
+    captured = tuple(
+        (recipe.name, recipe.slot, recipe.width)
+        for recipe in site.recipes
+        if recipe.kind is RecipeKind.CAPTURE
+    )
+    names = {name for name, _, _ in captured}
+    hidden = tuple(name for name in site.hidden if name not in names)
+    hidden += (CELLS,) if info.has_cells else ()
     entry = None
     if not any(name.startswith(wire.HIDDEN_PREFIX) for name in user):
-        entry = _header_entry(info, site, dict.fromkeys((*user, *hidden)))
-    return CapturePlan(user, hidden, entry)
+        entry = _header_entry(info, site, dict.fromkeys((*user, *hidden, *names)))
+    return CapturePlan(user, hidden, captured, entry)
 
 
 def capture(frame: FrameType, info: FunctionInfo, site: CallSite) -> dict[str, Any]:
@@ -380,7 +376,24 @@ def capture(frame: FrameType, info: FunctionInfo, site: CallSite) -> dict[str, A
     values = {name: current[name] for name in plan.user if name in current}
     for name in plan.hidden:
         values[name] = current[name]
+    for name, slot, width in plan.captured:
+        values[name] = _captured(frame, info, site, slot, width)
     return values
+
+
+def _captured(frame: FrameType, info: FunctionInfo, site: CallSite, slot: int, width: int) -> Any:
+    value = callees.captured_value(frame, slot, width)
+    if value is callees.UNKNOWN:
+        raise ContinuationError(
+            f"cannot pause {info.qualname} ({info.filename}:{site.lineno}): the value stack of "
+            "this CPython is laid out as the engine does not know, so a value loaded before "
+            "the paused call cannot be saved; load it into a local before the call",
+            qualname=info.qualname,
+            filename=info.filename,
+            lineno=site.lineno,
+            reason=Reason.UNSAVED_VALUE,
+        )
+    return value
 
 
 def serialize(saved: list[dict[str, Any]], frames: list[PausedFrame], attachment: Any) -> bytes:
@@ -409,7 +422,8 @@ def _too_deep(frames: list[PausedFrame]) -> ContinuationError:
 
 def _frame_entry(paused: PausedFrame, values: dict[str, Any]) -> bytes:
     plan = capture_plan(paused.info, paused.site)
-    usual = len(values) == len(plan.user) + len(plan.hidden) and not paused.constructs
+    usual = len(values) == len(plan.user) + len(plan.hidden) + len(plan.captured)
+    usual = usual and not paused.constructs
     if plan.entry is not None and usual:
         return plan.entry  # every user local is bound, no constructor call: the usual case
     return _header_entry(paused.info, paused.site, values, paused.constructs)

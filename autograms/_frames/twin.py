@@ -138,7 +138,7 @@ class _TwinBuilder:
         layout = self.info.layout
         location = self.info.flow.instrs[site.position].location
         code = [emit.instr("POP_TOP", location=location)]
-        code += emit_recipes(self.info.flow, site.recipes, location)
+        code += emit_recipes(self.info.flow, site.recipes, location, resume=True)
         load = [
             emit.instr("LOAD_FAST", RESUME_CALL, location),
             emit.instr("DELETE_FAST", RESUME_CALL, location),

@@ -79,7 +79,6 @@ def line_of(text: str, function: str | None = None) -> int:
         ("sandwich", "return inner_instrumented()", Reason.NOT_INSTRUMENTED),
         ("through_property", "Pausing().value", Reason.NOT_A_CALL),
         ("through_operator", "Pausing() + 1", Reason.NOT_A_CALL),
-        ("method_replaced_by_the_paused_call", "return shown.show(", Reason.METHOD_REPLACED),
         ("in_exit", "    with PausingExit():", Reason.WITH_STATEMENT),
         ("in_enter", "    with PausingEnter():", Reason.WITH_STATEMENT),
         ("helper_post_processes", "return ask(question).strip()", Reason.HELPER_CONTINUES),

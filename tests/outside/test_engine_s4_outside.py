@@ -515,14 +515,6 @@ MODULE_CALL_HELPERS = """
     """
 
 
-@pytest.mark.xfail(
-    sys.version_info < (3, 13),
-    strict=True,
-    reason="on 3.11/3.12 module.function(<pausing call>) -- json.loads(reply(...)), "
-    "helpers.normalize(helpers.ask(...)) -- is refused at the pause ('a method call's receiver "
-    "was separated from its method', reason 'unsaved value', not in the README's list); plain "
-    "Python and 3.13 run it",
-)
 @pytest.mark.parametrize(
     "expr",
     [

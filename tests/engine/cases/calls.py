@@ -67,6 +67,13 @@ def classmethod_result_called():
 
 
 @resumable
+def classmethod_called_with_a_pausing_argument():
+    # the bound classmethod under the pausing call is saved (and found again in a new
+    # process, whichever code variant the dialog layer runs it with)
+    return Greeter.make(asked("greeting?"))(), checkpoint("done")
+
+
+@resumable
 def through_partial():
     ask_twice = functools.partial(asked, suffix="+partial")
     first = ask_twice("partial one")
@@ -172,6 +179,9 @@ CASES = {
     "dispatch_by_subscript": Case(dispatch_by_subscript, (), ["x", "y", "z"]),
     "callable_from_a_call": Case(callable_from_a_call, (), ["p", "q"]),
     "classmethod_result_called": Case(classmethod_result_called, (), ["ann", "x"]),
+    "classmethod_called_with_a_pausing_argument": Case(
+        classmethod_called_with_a_pausing_argument, (), ["hi", "bob", "x"]
+    ),
     "through_partial": Case(through_partial, (), ["p", "q", "r"]),
     "through_call_method": Case(through_call_method, (), ["p", "q"]),
     "super_after_resume": Case(super_after_resume, (), ["p", "q"]),

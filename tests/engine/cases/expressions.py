@@ -1,5 +1,7 @@
 """Pauses inside expressions: the value stack under the call must come back exactly."""
 
+from types import SimpleNamespace
+
 from tests.engine.harness import Case, checkpoint, resumable
 
 BASE = 100
@@ -146,6 +148,48 @@ def globals_read_before_a_pausing_call():
     return first, second
 
 
+class Settings:
+    greeting = "hello"
+    table = {"k": "v0"}
+    nested = SimpleNamespace(value=1)
+
+
+class Speaker:
+    def say(self, text):
+        return "old:" + text
+
+
+def new_say(text):
+    return "new:" + text
+
+
+@resumable
+def change_settings_and_pause():
+    Settings.greeting, Settings.table["k"] = "changed", "v1"
+    Settings.nested = SimpleNamespace(value=2)
+    return checkpoint("changed")
+
+
+@resumable
+def swap_say_and_pause(speaker):
+    speaker.say = new_say
+    return checkpoint("swap")
+
+
+@resumable
+def loads_read_before_a_pausing_call():
+    # module attribute chains and a looked-up method keep the object plain Python had
+    # loaded before the call that changes them
+    Settings.greeting, Settings.table["k"] = "hello", "v0"
+    Settings.nested = SimpleNamespace(value=1)
+    first = [Settings.greeting, Settings.nested.value, change_settings_and_pause()]
+    Settings.table["k"] = "v0"
+    second = (Settings.table["k"], change_settings_and_pause())
+    speaker = Speaker()
+    said = speaker.say(swap_say_and_pause(speaker))
+    return first, second, said, speaker.say("again")
+
+
 def plain_helper(question):
     return checkpoint(question)
 
@@ -172,6 +216,7 @@ def through_plain_helpers_returning_the_answer():
 
 CASES = {
     "globals_read_before_a_pausing_call": Case(globals_read_before_a_pausing_call, (), ["a", "b"]),
+    "loads_read_before_a_pausing_call": Case(loads_read_before_a_pausing_call, (), ["a", "b", "s"]),
     "through_plain_helpers_returning_the_answer": Case(
         through_plain_helpers_returning_the_answer, (), ["s", "t", "x", "y"]
     ),

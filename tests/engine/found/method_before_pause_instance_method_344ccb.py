@@ -58,10 +58,6 @@ SCRIPT = [""]
 EXPECTED = [["out", ""], ["reply", "q26"], ["out", "p27 old:\n"], ["end"]]
 
 #: Python minor -> modes where the engine still departs from EXPECTED (strict xfail)
-DIVERGES = {
-    "3.11": ["fresh_process", "in_process", "serialized"],
-    "3.12": ["fresh_process", "in_process", "serialized"],
-    "3.13": ["fresh_process", "in_process", "serialized"],
-}
+DIVERGES = {}
 
 REASON = "outside: a method looked up before a pausing argument"

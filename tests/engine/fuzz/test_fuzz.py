@@ -36,7 +36,6 @@ OPEN = frozenset(
     {
         # found from outside (tests/outside/test_engine_resume_outside.py), see `idioms`
         "plain-helper",  # the rest of an undecorated helper after its reply() is skipped
-        "method-before-pause",  # a method looked up before a pausing argument, looked up again
     }
 )
 

@@ -289,24 +289,7 @@ def in_enter():
         pass
 
 
-class Shown:
-    def show(self, text):
-        return text
-
-
-def replace_show_and_ask(shown):
-    shown.show = str.upper
-    return ask("replaced")
-
-
-def method_replaced_by_the_paused_call():
-    shown = Shown()
-    return shown.show(replace_show_and_ask(shown))
-
-
 INSTRUMENTED = [
-    replace_show_and_ask,
-    method_replaced_by_the_paused_call,
     PausingExit.__exit__,
     PausingEnter.__enter__,
     in_exit,

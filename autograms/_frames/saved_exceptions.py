@@ -2,7 +2,9 @@
 
 Pickle saves an exception as its class, ``args`` and ``__dict__`` (so ``__notes__`` survive)
 and drops ``__cause__``, ``__context__``, ``__suppress_context__`` and ``__traceback__``. Here
-those four travel too, set on the exception once it exists (a chain may lead back to it).
+those four travel too, set on the exception once it exists (a chain may lead back to it), and
+so do the attributes built-in classes keep outside both (an OSError's ``errno`` and
+``filename``, an AttributeError's ``name`` and ``obj``, a NameError's ``name``).
 
 A traceback holds live frames and cannot be saved. What it shows can: for every entry, the
 file, function and module, the line and the column range (the ``^^^`` of a formatted
@@ -37,6 +39,13 @@ _keeps_args_by_class: dict[type, bool] = {}
 #: Stand-in code objects by entry, bounded.
 _CODE_CACHE_SIZE = 512
 _codes: dict[tuple, types.CodeType] = {}
+#: Attributes of built-in exception classes that are neither in .args nor in __dict__ (and
+#: that their reduction does not always carry: an OSError rebuilt without calling __init__).
+_NATIVE_ATTRIBUTES: tuple[tuple[type, tuple[str, ...]], ...] = (
+    (OSError, ("errno", "strerror", "filename", "filename2")),
+    (AttributeError, ("name", "obj")),
+    (NameError, ("name",)),
+)
 #: The module globals linecache reads a module's source through.
 _SOURCE_GLOBALS = ("__file__", "__loader__", "__spec__")
 
@@ -51,10 +60,23 @@ def reduce_exception(exc: BaseException) -> Any:
         return NotImplemented  # a custom protocol: leave it to pickle (the chain is lost)
     factory, args = reduction[0], module_objects.referenced_items(reduction[1])
     own_state = reduction[2] if len(reduction) > 2 else None
+    native = _native_attributes(exc)
+    if native and (own_state is None or isinstance(own_state, dict)):
+        own_state = {**(own_state or {}), **native}
     if isinstance(own_state, dict):
         own_state = module_objects.referenced_values(own_state)
     chain = (exc.__cause__, exc.__context__, exc.__suppress_context__, exc.__traceback__)
     return (factory, args, (own_state, *chain), None, None, restore_exception_state)
+
+
+def _native_attributes(exc: BaseException) -> dict[str, Any]:
+    """The attributes of `exc` its built-in classes keep outside .args and __dict__, those set
+    (an OSError's str shows a filename2 set to None, unlike one never set)."""
+    found = {}
+    for kind, names in _NATIVE_ATTRIBUTES:
+        if isinstance(exc, kind):
+            found.update((name, getattr(exc, name)) for name in names)
+    return {name: value for name, value in found.items() if value is not None}
 
 
 def _own_reduction(exc: BaseException) -> tuple:

@@ -691,12 +691,6 @@ def test_handled_exception_keeps_its_attributes_across_a_pause(folder, case):
     check(folder, _exception_bot(*EXCEPTIONS[case]), ["hi", "a", "b", "c"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a handled OSError (FileNotFoundError from open()), AttributeError or NameError loses "
-    "its own attributes across a pause in its except block: errno/filename/strerror/filename2, "
-    "name/obj come back None and str(e) changes ('(2, ...)' for '[Errno 2] ...: path')",
-)
 @pytest.mark.parametrize("case", sorted(LOST))
 def test_handled_oserror_attributeerror_nameerror_keep_their_attributes_across_a_pause(
     folder, case

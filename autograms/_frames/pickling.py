@@ -23,6 +23,7 @@ in-memory files (StringIO, BytesIO)       content, position and closed state
                                           (memory_files.py)
 open files, sockets, locks, threads,      refused, even module-level ones (resources.py)
 running generators, frames
+mappingproxy (a live view of a mapping)   refused: a copy would stop following the mapping
 closed files                              a closed stand-in with the same name and mode
                                           (closed_files.py)
 objects whose class has ``__getattr__``   their class and state, never asking the object
@@ -77,6 +78,16 @@ from .resources import ResourceRefused, is_resource
 
 PROTOCOL = 5
 
+
+def _refuse_mapping_proxy(proxy: types.MappingProxyType) -> Any:
+    """A mappingproxy is a live view of a mapping it does not own: a saved copy (what dill
+    makes) would silently stop following the mapping, so it is refused."""
+    raise pickle.PicklingError(
+        "a mappingproxy is a live view of another mapping and cannot be saved; "
+        "keep the mapping itself (or dict(proxy)) in the local"
+    )
+
+
 #: Exact type -> reducer returning a reduce tuple (or NotImplemented).
 _REDUCERS: dict[type, Callable[[Any], Any]] = {
     types.CellType: closures.reduce_cell,
@@ -107,6 +118,7 @@ _REDUCERS: dict[type, Callable[[Any], Any]] = {
     ),
     **dict.fromkeys(live_iterators.DEQUE_ITERATOR_TYPES, live_iterators.reduce_deque_iterator),
     types.GeneratorType: generators.reduce_generator,
+    types.MappingProxyType: _refuse_mapping_proxy,
     **library_values.REDUCERS,
 }
 #: Types whose instances need no more than `module_objects.reduce_holder` (not resources,
@@ -157,12 +169,20 @@ class _DillFallbackPickler(pickle.Pickler):
         reduction = _reduce(obj)
         if reduction is not NotImplemented or type(obj) in copyreg.dispatch_table:
             return reduction
-        if isinstance(obj, type):
-            return NotImplemented
+        if isinstance(obj, type) or _is_named_function(obj):
+            return NotImplemented  # saved by name (dill.loads, which names each dill pickle)
         try:
             return obj.__reduce_ex__(PROTOCOL)
         except Exception:  # noqa: BLE001 - pickle cannot save it: dill may
             return _by_dill(obj)
+
+
+def _is_named_function(obj: Any) -> bool:
+    """Whether `obj` is a function pickle saves by its module and name."""
+    return isinstance(obj, _FUNCTION_TYPES) and module_objects.is_named(obj)
+
+
+_FUNCTION_TYPES = (types.FunctionType, types.BuiltinFunctionType)
 
 
 def dump_snapshot(frames: tuple[dict[str, Any], ...], state: Any) -> bytes:

@@ -470,12 +470,6 @@ def test_unsaveable_local_is_refused_naming_the_local_and_its_type(folder, case)
     assert text == "third x"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a refusal of a value dill cannot save blames 'builtins.loads: it refers to itself "
-    "in a way dill cannot follow' (mappingproxy local, decimal.localcontext() around a pause), "
-    "which names neither the value nor what to do",
-)
 @pytest.mark.parametrize(
     "stmt",
     [

@@ -7,7 +7,9 @@ path that does not pause or jump. What it adds:
   ``COPY n; STORE_FAST __ag_s<slot>`` keeps the value where a snapshot can find it;
 * **handler bypass** -- each handler that starts with PUSH_EXC_INFO (except, finally, with)
   first checks for the engine's signals and re-raises them, so no user handler, ``finally``
-  or ``__exit__`` runs because of a pause, and GOTO leaves ``except`` blocks silently;
+  or ``__exit__`` runs because of a pause, and GOTO leaves ``except`` blocks silently; the
+  cleanup of an ``except ... as name`` block lets a GOTO to a call inside the block through
+  without unbinding the name;
 * **ADDRESS filter** -- a labelled call passes ``ADDRESS=`` only to callees that accept it;
   for the others an out-of-line copy of the call drops it;
 * **catch-all dispatcher** (functions with labels or hooks) -- exceptions leaving the frame
@@ -340,6 +342,7 @@ class _Rewriter:
                     self._add_entry(site.statement_start, target, site.statement_depth)
         self.checked_loads = self._loads_to_check()
         self.handler_entries = self._handler_entries()
+        self.name_keepers = self._name_keepers()
         self.group_collectors = self._group_collectors()
         self.start_labels: dict[int, Label] = {}
         self.drop_labels: dict[int, Label] = {}
@@ -368,6 +371,46 @@ class _Rewriter:
                 if self.flow.instrs[position].name == "PUSH_EXC_INFO":
                     entries.add(position)
         return entries
+
+    def _name_keepers(self) -> dict[int, frozenset[int]]:
+        """The cleanup of each ``except ... as name`` block holding GOTO targets -> the jump
+        targets inside the block (a GOTO to one of them keeps the name bound)."""
+        inside: dict[int, set[int]] = {}
+        for site in self.plan.sites:
+            if not site.label or site.goto_refusal is not None or site.refusal is not None:
+                continue
+            for handler, _ in self.flow.handler_chain(site.position):
+                if self._unbinds_name(handler):
+                    inside.setdefault(handler, set()).update(
+                        (site.index, site.index + len(self.plan.sites))
+                    )
+        return {handler: frozenset(sites) for handler, sites in inside.items()}
+
+    def _unbinds_name(self, position: int) -> bool:
+        """Whether the handler at `position` is an ``except ... as name`` block's cleanup
+        (``name = None; del name; raise``)."""
+        ops = self.flow.instrs[position : position + 4]
+        names = [instr.name for instr in ops]
+        return (
+            names == ["LOAD_CONST", "STORE_FAST", "DELETE_FAST", "RERAISE"]
+            and ops[0].arg is None
+            and ops[1].arg == ops[2].arg
+        )
+
+    def _keep_name(self, sites: frozenset[int], location) -> list:
+        """Re-raise a GOTO to one of `sites` before the cleanup unbinds the block's name."""
+        cleanup = Label()
+        return [
+            *emit.call(
+                runtime.jumps_within,
+                [emit.instr("COPY", 3, location), emit.instr("LOAD_CONST", sites, location)],
+                2,
+                location,
+            ),
+            emit.jump_if_false(cleanup, location),
+            emit.instr("RERAISE", 1, location),
+            cleanup,
+        ]
 
     def _group_collectors(self) -> set[int]:
         return {
@@ -461,6 +504,9 @@ class _Rewriter:
             code.append(label)
         if position in self.group_collectors:
             code += self._reraise_signals(self.flow.instrs[position].location)
+        if position in self.name_keepers:
+            location = self.flow.instrs[position].location
+            code += self._keep_name(self.name_keepers[position], location)
         if position in self.filter_points:
             code += self._address_filter(self.filter_points[position])
         if self.hooks and self.flow.instrs[position].name in RETURN_OPS:

@@ -37,6 +37,12 @@ def bypass(signal: BaseException) -> bool:
     return type(signal) is PauseSignal or signal.frame is sys._getframe(1)
 
 
+def jumps_within(signal: BaseException, sites: frozenset[int]) -> bool:
+    """At the cleanup of an ``except ... as name`` block: is this a GOTO to one of the block's
+    own labelled calls? Then the name stays bound, as in a loop written inside the block."""
+    return type(signal) is JumpSignal and signal.frame is sys._getframe(1) and signal.site in sites
+
+
 def catch(exc: BaseException) -> int:
     """For an exception leaving an instrumented frame: the call site to jump to, or -1.
 

@@ -227,11 +227,6 @@ def test_goto_within_an_except_block_without_a_name_keeps_the_exception(folder):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a GOTO to a label inside the same `except ... as e` block unbinds e: the next read "
-    "of e raises UnboundLocalError (the loop written in plain Python keeps e bound)",
-)
 def test_goto_within_an_except_as_block_keeps_the_exception_name_bound(folder):
     check(
         folder,

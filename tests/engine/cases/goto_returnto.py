@@ -73,6 +73,25 @@ def goto_from_except_body():
 
 
 @resumable
+def goto_within_an_except_as_block():
+    # a jump that stays inside the block keeps its name bound, as a loop there would; the
+    # nested block's own name goes when the jump leaves it
+    try:
+        raise KeyError("k")
+    except KeyError as error:
+        tries = 0
+        answer = checkpoint(("again", tries, repr(error), "inner" in locals()), ADDRESS="again")
+        tries += 1
+        try:
+            raise ValueError(answer)
+        except ValueError as inner:
+            if answer != "ok":
+                goto("again")
+            seen = str(inner)
+        return repr(error), seen
+
+
+@resumable
 def address_reaches_callees_that_take_it():
     asker = Asker()
     a = labelled_ask("function", ADDRESS="first")
@@ -223,6 +242,16 @@ CASES = {
             ("n", 1),
             ("n", 2),
             result=("s2", 2),
+        ),
+    ),
+    "goto_within_an_except_as_block": Case(
+        goto_within_an_except_as_block,
+        (),
+        ["x", "ok"],
+        expected=expect(
+            ("again", 0, "KeyError('k')", False),
+            ("again", 1, "KeyError('k')", False),
+            result=("KeyError('k')", "ok"),
         ),
     ),
     "goto_from_except_body": Case(

@@ -149,6 +149,15 @@ def _check_plain_frame(frame: FrameType, chain: list) -> None:
         reason, what = Reason.GENERATOR_FRAME, f"the coroutine {code.co_qualname}"
     elif what is None and code.co_flags & _GENERATOR_FLAGS:
         reason, what = Reason.GENERATOR_FRAME, f"the generator {code.co_qualname}"
+    if reason is Reason.COMPREHENSION and _at_iteration(frame):
+        # 3.11's comprehension frame, paused in the iterator it runs over: refused as 3.12+
+        # refuse the same pause in the inlined comprehension
+        raise _frame_error(
+            frame,
+            Reason.NOT_A_CALL,
+            f"cannot pause {code.co_qualname}: the pause was reached through iteration, not a call",
+            "make the pausing call a direct function call",
+        )
     if reason is not None:
         raise _frame_error(
             frame, reason, f"cannot pause inside {what}", f"move the pause out of {what}"
@@ -161,6 +170,11 @@ def _check_plain_frame(frame: FrameType, chain: list) -> None:
             "instrumented function",
             "instrument the program's root function",
         )
+
+
+def _at_iteration(frame: FrameType) -> bool:
+    """Whether `frame` is paused in the ``__next__`` its FOR_ITER called."""
+    return frame.f_code.co_code[frame.f_lasti] == dis.opmap["FOR_ITER"]
 
 
 def _helper_result(frame: FrameType, inner: Any) -> Any:

@@ -117,13 +117,6 @@ def test_refusal_after_a_resume_names_function_line_and_reason_and_the_session_g
     assert text == "fine good"
 
 
-@pytest.mark.xfail(
-    sys.version_info < (3, 12),
-    strict=True,
-    reason="on 3.11 a pause in the __next__ of an iterator a comprehension runs over is "
-    "refused as 'comprehension' (cannot pause inside a list comprehension); 3.12/3.13 say "
-    "'not a call' (iteration), as the README does: the reason code depends on the Python",
-)
 def test_pause_in_an_iterator_a_comprehension_runs_over_has_one_reason_on_every_python(folder):
     ag, memory, err = _run(folder, "x = [0 for _ in It()]")
     assert err.reason == "not a call", (err.reason, str(err))

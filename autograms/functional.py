@@ -8,10 +8,10 @@ only replies and jumps does not pay for them when a fresh worker starts (issue 1
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from ._control import EXIT, GOTO, RETURNTO, location, reply
+from ._lazy import lazy_names
 from .memory import get_memory, set_memory, use_memory
 
 if TYPE_CHECKING:
@@ -232,14 +232,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __package__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)

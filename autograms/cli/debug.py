@@ -37,14 +37,15 @@ from ..config import AutogramConfig
 from ..memory import MemoryObject
 from ..models.records import ChatRequest
 from ..models.scripted import Handler, ScriptedModel
-from ..stores import Sessions, StoreError, open_store
+from ..stores import Sessions, StoreError
 from ..stores.integrity import key_of
 from ..stores.runner import restore, verified_head
-from ..stores.urls import hide_password, sqlite_path
+from ..stores.urls import hide_password
 from ._bots import DEFAULT_EXAMPLE, Bot, add_bot_argument, bot_argument, import_bot, require_bot
 from ._coverage import LabelCoverage, LineCoverage, format_ranges, tracing
 from ._vocabulary import Vocabulary, read_vocabulary
 from ._common import CliError, describe_error, format_frames, make_config, read_config_file, report
+from ._stores import open_existing_store
 
 COMMAND = "debug"
 #: plausible user messages (the default of --messages)
@@ -291,12 +292,7 @@ def stored_start(
     """The stored session `session_id` of the store at `url`, checked once (signature, seal,
     program, code) before any run; a `CliError` when the store or the session cannot be
     opened. The store is closed when the block ends."""
-    try:
-        if url.partition(":")[0].lower() == "sqlite" and not os.path.isfile(sqlite_path(url)):
-            raise CliError(f"no SQLite store at {sqlite_path(url)!r}")
-        store = open_store(url, create=False)
-    except StoreError as exc:
-        raise CliError(f"cannot open the store: {exc}") from exc
+    store = open_existing_store(url)
     try:
         try:
             autogram = Autogram(bot.chatbot, config, test_mode=True)

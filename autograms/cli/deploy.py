@@ -21,8 +21,7 @@ from typing import Any, TextIO
 
 from ..autogram import Autogram
 from ..deploys import DeployReport, SessionCheck, Verdict, check_sessions, upgrade_sessions
-from ..stores import StoreError, open_store
-from ..stores.urls import hide_password, sqlite_path
+from ..stores.urls import hide_password
 from ._bots import (
     Bot,
     BotNotFoundError,
@@ -33,6 +32,7 @@ from ._bots import (
     require_bot,
 )
 from ._common import CliError, make_config, read_config_file, report
+from ._stores import open_existing_store
 
 COMMAND = "sessions"
 
@@ -182,12 +182,7 @@ def _import_bot(source: BotSource) -> Bot:
 
 
 def _on_store(act: Any, autogram: Autogram, url: str, plan: dict[str, Any]) -> DeployReport:
-    try:
-        if url.partition(":")[0].lower() == "sqlite" and not os.path.isfile(sqlite_path(url)):
-            raise CliError(f"no SQLite store at {sqlite_path(url)!r}")
-        store = open_store(url, create=False)
-    except StoreError as exc:
-        raise CliError(f"cannot open the store: {exc}") from exc
+    store = open_existing_store(url)
     try:
         return act(autogram, store=store, **plan)
     finally:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .._errors import ContinuationError, ModelError, SessionError
+from .._seconds import seconds_flag
 from ..autogram import Autogram
 from ..config import AutogramConfig
 from ..memory import MemoryObject
@@ -141,7 +142,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-save", action="store_true", help="save nothing (without --session)")
     parser.add_argument(
         "--timeout",
-        type=seconds_argument,
+        type=seconds_flag(positive=True),
         metavar="SECONDS",
         help="seconds one model request may take (default: 30; 120 for a local model)",
     )
@@ -177,17 +178,6 @@ def _add_autograms_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--embedding_proxy_port", dest="embedding_proxy_port", type=int, help=hidden
     )
-
-
-def seconds_argument(text: str) -> float:
-    """A ``--timeout`` value: a number of seconds above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0: got {text!r}")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

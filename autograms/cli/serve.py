@@ -17,7 +17,6 @@ import contextlib
 import ipaddress
 import json
 import logging
-import math
 import os
 import pickle
 import shutil
@@ -27,12 +26,13 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from .._seconds import seconds_flag
 from ..autogram import Autogram
 from ..config import AutogramConfig
 from ..models import ChatModel
 from ._bots import Bot, import_bot, require_bot
 from ._common import CliError, bot_failed, make_config, read_config_file, report
-from .run import check_gguf, local_model, needs_local_model, read_api_key, seconds_argument
+from .run import check_gguf, local_model, needs_local_model, read_api_key
 
 #: the configuration and model of a local model server this command started
 LocalModel = tuple[AutogramConfig, ChatModel]
@@ -113,7 +113,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--lease-seconds",
-        type=float,
+        type=seconds_flag(positive=True),
         default=30.0,
         metavar="S",
         help="how long a turn whose worker died holds its session (default 30)",
@@ -127,7 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--drain-seconds",
-        type=float,
+        type=seconds_flag(positive=False),
         default=20.0,
         metavar="S",
         help="at shutdown, how long running turns may still take (default 20)",
@@ -160,7 +160,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="JSON object of AutogramConfig fields")
     parser.add_argument(
         "--timeout",
-        type=seconds_argument,
+        type=seconds_flag(positive=True),
         metavar="SECONDS",
         help="seconds one model request may take (default: the config's; 120 for a local model)",
     )
@@ -214,10 +214,6 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError(f"--port must be 0 to 65535: got {args.port}")
     if args.max_body_bytes < 1:
         raise CliError(f"--max-body-bytes must be at least 1: got {args.max_body_bytes}")
-    if not (0 < args.lease_seconds < math.inf):
-        raise CliError(f"--lease-seconds must be a positive number: got {args.lease_seconds}")
-    if not (0 <= args.drain_seconds < math.inf):
-        raise CliError(f"--drain-seconds must be 0 or more: got {args.drain_seconds}")
     check_gguf(args.gguf, test_mode=args.test_mode, base_url=args.base_url)
     uvicorn = _require_serve_extra()
     source = require_bot(args.bot)

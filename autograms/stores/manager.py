@@ -3,7 +3,6 @@ to and from session files (`Autogram.save` / `Autogram.load`)."""
 
 from __future__ import annotations
 
-import math
 import os
 import time
 import uuid
@@ -11,6 +10,7 @@ from typing import Any
 
 from .. import session
 from .._errors import SessionCodeError
+from .._seconds import check_seconds
 from ..autogram import Autogram
 from ..memory import conversation_history
 from . import integrity
@@ -154,11 +154,8 @@ class Sessions:
     def expire(self, idle_seconds: float, *, unclaimed: bool = False) -> list[str]:
         """Delete this program's sessions (with `unclaimed`, instead those no program owns
         yet) with no turn for `idle_seconds` (and none running); returns their ids.
-        `idle_seconds` must be a positive number (ValueError otherwise)."""
-        if not isinstance(idle_seconds, (int, float)) or not 0 < idle_seconds < math.inf:
-            raise ValueError(
-                f"idle_seconds must be a positive number of seconds, not {idle_seconds!r}"
-            )
+        `idle_seconds` must be a positive finite number (TypeError, ValueError otherwise)."""
+        idle_seconds = check_seconds("idle_seconds", idle_seconds, positive=True)
         return self.store.delete_idle(
             time.time() - idle_seconds, program=self.program, unclaimed=unclaimed
         )

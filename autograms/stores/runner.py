@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import math
 import threading
 import time
 import uuid
@@ -39,6 +38,7 @@ from typing import Any
 from .. import session as envelopes
 from ..session import program_name
 from .._errors import SessionError
+from .._seconds import check_seconds
 from .._reply_stream import ReplyStream, streaming_replies
 from ..autogram import Autogram
 from ..memory import MemoryObject
@@ -85,8 +85,8 @@ class TurnRunner:
     ) -> None:
         if policy not in POLICIES:
             raise ValueError(f"unknown policy {policy!r}: expected one of {', '.join(POLICIES)}")
-        _check_seconds("lease_seconds", lease_seconds, positive=True)
-        _check_seconds("wait_seconds", wait_seconds, positive=False)
+        check_seconds("lease_seconds", lease_seconds, positive=True)
+        check_seconds("wait_seconds", wait_seconds, positive=False)
         self.autogram = autogram
         self.store = store
         #: the program a session no program owns yet belongs to once this runner commits a turn
@@ -340,16 +340,6 @@ def _naming(session_id: str) -> Iterator[None]:
 def _streaming_to(reply_stream: ReplyStream | None) -> contextlib.AbstractContextManager[None]:
     """The turn's reply handed to `reply_stream` while it is written; nothing when None."""
     return contextlib.nullcontext() if reply_stream is None else streaming_replies(reply_stream)
-
-
-def _check_seconds(name: str, value: object, *, positive: bool) -> None:
-    """Refuse a number of seconds a runner cannot use: not a number (TypeError), NaN, negative,
-    infinite, or zero when it must be `positive` (ValueError)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
-    if not (0 < value < math.inf if positive else 0 <= value < math.inf):
-        kind = "positive" if positive else "non-negative"
-        raise ValueError(f"{name} must be a {kind} finite number of seconds, not {value!r}")
 
 
 def _check_same_message(done: TurnRecord, user_text: str) -> None:

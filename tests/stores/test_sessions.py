@@ -140,6 +140,30 @@ def test_idle_sessions_expire_and_active_ones_stay(store, store_url) -> None:
     assert store.turns(old) == []
 
 
+@pytest.mark.parametrize(
+    ("idle", "error"),
+    [
+        (True, TypeError),
+        ("600", TypeError),
+        (None, TypeError),
+        (0, ValueError),
+        (-1.0, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+    ],
+)
+def test_expire_refuses_an_idle_time_that_is_not_positive_seconds_and_deletes_nothing(
+    store, idle, error
+) -> None:
+    autogram = make_autogram()
+    sessions, runner = Sessions(autogram, store), TurnRunner(autogram, store)
+    sid = sessions.create().id
+    runner.run_turn(sid, "", "k0")
+    with pytest.raises(error, match="idle_seconds"):
+        sessions.expire(idle)
+    assert [s.id for s in sessions.list()] == [sid]
+
+
 def test_export_to_a_session_file_that_autogram_load_continues(store, tmp_path) -> None:
     autogram = make_autogram(bots.thinker)
     sessions, runner = Sessions(autogram, store), TurnRunner(autogram, store)

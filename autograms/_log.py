@@ -241,9 +241,14 @@ class TurnLog:
 # -- encoding ------------------------------------------------------------------------------------
 
 
+#: one encoder for every chunk (json.dumps with options builds a new one per call); a value
+#: JSON has no form for is logged as its repr
+_CHUNK_ENCODER = json.JSONEncoder(separators=(",", ":"), default=repr)
+
+
 def encode_chunk(entries: list[Entry]) -> str:
     """One chunk: the unpadded base64 of the entries as a JSON array."""
-    data = json.dumps(entries, separators=(",", ":"), default=repr).encode()
+    data = _CHUNK_ENCODER.encode(entries).encode()
     return binascii.b2a_base64(data, newline=False).rstrip(b"=").decode()
 
 

@@ -134,22 +134,9 @@ def encode(
             log_field["digest"] = log_digest
     else:
         log_field = None
-    header = {
-        "format": FORMAT,
-        "library": __version__,
-        "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
-        "program": program,
-        "signed": key is not None,
-        "log": log_field,
-    }
+    header = _header(program, key is not None, log_field)
     # The pieces are joined once: the state and the log are copied into the text only there.
-    body = [
-        MAGIC,
-        ".",
-        _b64(json.dumps(header, separators=(",", ":")).encode()),
-        ".",
-        _hex(snapshot),
-    ]
+    body = [MAGIC, ".", _header_text(header), ".", _hex(snapshot)]
     pieces = [*body, "."]
     for run in log.runs if log is not None else ():
         pieces += (run, ",")
@@ -174,13 +161,40 @@ def decode(text: str, *, key: bytes | None) -> Envelope:
     end = text.find(".", start)
     if end < 0:
         raise SessionFormatError("the session is truncated or damaged", reason="damaged")
-    header = _json(_unb64(text[start:end]), "header")
+    header = _headers.take(text[start:end]) or _json(_unb64(text[start:end]), "header")
     written = _check_header(header)
     read = _read_format_1 if written == 1 else _read
     envelope = read(text, header, end, key)
     for step in range(written, FORMAT):
         envelope = MIGRATIONS[step](envelope)
     return envelope
+
+
+def _header(program: str | None, signed: bool, log: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "library": __version__,
+        "python": _PYTHON,
+        "program": program,
+        "signed": signed,
+        "log": log,
+    }
+
+
+#: who writes this process's sessions, as a header names it
+_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
+#: one encoder for every header (json.dumps with options builds a new one per call)
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+#: headers by their text, kept by `_header_text` for `decode` (a text written by this
+#: process is often read back by it: its header then needs no base64 or JSON decoding)
+_headers: Recall[dict[str, Any]] = Recall(count=64, size=64_000)
+
+
+def _header_text(header: dict[str, Any]) -> str:
+    """A header's text (unpadded base64 of its JSON), kept for `decode`."""
+    text = _b64(_ENCODER.encode(header).encode())
+    _headers.remember(text, header, len(text))
+    return text
 
 
 def _read(text: str, header: dict[str, Any], end: int, key: bytes | None) -> Envelope:

@@ -26,6 +26,13 @@ REFUSAL_KINDS = (
     "coroutine",
     "local-enum",
     "held-generator",
+    "re-sub",
+    "min-key",
+    "filter",
+    "reduce",
+    "property",
+    "operator",
+    "subscript",
 )
 #: what users write that the first grammar missed (found from outside, `idioms`)
 IDIOMS = (
@@ -56,6 +63,18 @@ FAMILIES = (
     "collections",
     "library-values",
 )
+#: shapes of code the other grammars never write (`shapes`)
+SHAPES = (
+    "displays",
+    "comparisons",
+    "targets",
+    "call-shapes",
+    "except-star",
+    "shared-cells",
+    "recursion-pauses",
+    "method-kinds",
+    "odd-input",
+)
 #: constructs a run can leave out (``--exclude``) or write more often (``--focus``); each is
 #: the trigger of a divergence found once ("refusal" is every refused pause, "refuse-<kind>"
 #: one of them)
@@ -76,6 +95,7 @@ FEATURES = (
     "goto-closure",
     *IDIOMS,
     *FAMILIES,
+    *SHAPES,
 )
 #: the user's messages are drawn from these (numbers, words that steer branches, the empty one)
 MESSAGES = ["yes", "no", "3", "12", "-2", "x", "", "back", "stop", "a b", "7", "ok", "0"]
@@ -163,6 +183,8 @@ class Builder:
         self.iterator_sources: dict[str, str] = {}
         #: helpers wrapped by ``@logged`` (no ADDRESS through their wrapper)
         self.wrapped: set[str] = set()
+        #: the program looks at odd user text: its messages include `shapes.ODD_MESSAGES`
+        self.odd_input = False
 
     def allows(self, feature: str) -> bool:
         return feature not in self.exclude

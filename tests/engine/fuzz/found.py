@@ -29,7 +29,7 @@ from pathlib import Path
 
 from . import batch, runner
 from .context import FAMILIES as USER_FAMILIES
-from .context import IDIOMS
+from .context import IDIOMS, SHAPES
 from .model import Program, all_tags
 from .render import ENGINE, REFERENCE, engine_imports_to_reference, needs_own_reference, render
 from .transcript import first_difference
@@ -65,6 +65,15 @@ FAMILIES: list[tuple[tuple[str, ...], str]] = [
     (("itertools",), "families: an itertools object held across a pause"),
     (("collections",), "families: a collections object held across a pause"),
     (("library-values",), "families: a standard library value held across a pause"),
+    (("displays",), "shapes: a pause inside a display or an f-string"),
+    (("comparisons",), "shapes: a pause inside a chained comparison, and/or chain or slice"),
+    (("targets",), "shapes: a pause in an augmented or unpacking assignment"),
+    (("call-shapes",), "shapes: a pause among *args/**kwargs arguments of a plain call"),
+    (("except-star",), "shapes: except* handlers of an ExceptionGroup"),
+    (("shared-cells",), "shapes: a nonlocal cell shared with a decorated helper's callback"),
+    (("recursion-pauses",), "shapes: a recursion pausing at every depth"),
+    (("method-kinds",), "shapes: decorated __call__, class and static methods, super()"),
+    (("odd-input",), "shapes: empty, long, non-ASCII or code-like user text"),
     (("dict-iter",), "issue 10 #4: a dict iterator across a pause"),
     (("exc-chain", "reraise"), "issue 10 #5: exception chaining or traceback across a pause"),
     (("module-object", "weakref"), "issue 10 #6: a module-level object held in a local"),
@@ -73,7 +82,7 @@ FAMILIES: list[tuple[tuple[str, ...], str]] = [
 ]
 #: tags that name a found case, most telling first
 _NAMING_TAGS = [
-    "super", "refusal", *IDIOMS, *USER_FAMILIES, "dict-iter", "exc-chain", "reraise", "module-object", "weakref",
+    "super", "refusal", *IDIOMS, *USER_FAMILIES, *SHAPES, "dict-iter", "exc-chain", "reraise", "module-object", "weakref",
     "locals", "traceback", "deep-recursion", "returnto", "goto", "label", "closure", "iterator",
     "user-globals", "persistent-globals", "swallow", "finally", "match", "override",
     "static-method", "class-method", "instance-method", "recursion", "while", "for", "with",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 
-from . import refusals
+from . import refusals, shapes
 from .context import MESSAGES, Builder, Ctx, Function
 from .model import Clause, Compound, Node, Program, Stmt
 from .statements import function_body
@@ -57,7 +57,8 @@ def generate(
         [Clause("@autograms_function()\ndef main():", body)], unwrappable=False, removable=False
     )
     module: list[Node] = [*_module_state(builder), *builder.definitions, main_node, ROOT]
-    script = [rng.choice(MESSAGES) for _ in range(rng.randint(8, 16))]
+    messages = MESSAGES + shapes.ODD_MESSAGES if builder.odd_input else MESSAGES
+    script = [rng.choice(messages) for _ in range(rng.randint(8, 16))]
     tags = ("refusal", f"refuse-{refusal}") if refusal else ()
     origin = f"seed {seed}, program {index}"
     if exclude:

@@ -411,6 +411,161 @@ def parse_twice(tag):
 ''',
     ),
     (
+        "Ticker",
+        '''
+class Ticker:
+    """Prints every evaluation of a subexpression around a pause: each must show once."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, value):
+        self.count += 1
+        print("tick", self.count, type(value).__name__)
+        return value
+''',
+    ),
+    (
+        "Holder",
+        '''
+class Holder:
+    """Targets for augmented assignments: attributes, a list, a dict, a property."""
+
+    def __init__(self):
+        self.text = "h"
+        self.items = ["a", "b", "c"]
+        self.map = {"k": "v"}
+        self.count = 0
+        self._total = 10
+
+    @property
+    def total(self):
+        return self._total
+
+    @total.setter
+    def total(self, value):
+        print("set total", value)
+        self._total = value
+''',
+    ),
+    (
+        "args_of",
+        """
+def args_of(*args, **kwargs):
+    return args, sorted(kwargs.items())
+""",
+    ),
+    (
+        "apply_after",
+        '''
+@autograms_function()
+def apply_after(fn, question):
+    """Pauses, then calls back the function it was given (a closure of its caller)."""
+    answer = reply(question)
+    return fn(len(answer))
+''',
+    ),
+    (
+        "descend",
+        '''
+@autograms_function()
+def descend(depth, acc):
+    """Pauses at every depth on the way down and again on the way up."""
+    if depth <= 0:
+        return acc
+    answer = reply(f"down {depth} {acc}")
+    inner = descend(depth - 1, acc + answer[:1])
+    return answer + ":" + inner + "|" + reply(f"up {depth}")
+''',
+    ),
+    (
+        "ping",
+        """
+@autograms_function()
+def ping(depth):
+    if depth <= 0:
+        return "."
+    return "i" + reply(f"ping {depth}") + pong(depth - 1)
+
+
+@autograms_function()
+def pong(depth):
+    if depth <= 0:
+        return ","
+    answer = reply(f"pong {depth}")
+    return f"o{answer}{ping(depth - 1)}{len(answer)}"
+""",
+    ),
+    (
+        "unwind",
+        '''
+@autograms_function()
+def unwind(depth):
+    """Raises at the bottom after a pause; each depth's finally pauses while it unwinds."""
+    try:
+        if depth <= 0:
+            raise Oops(reply("bottom"))
+        return unwind(depth - 1) + "?"
+    finally:
+        print("unwind", depth, reply(f"finally {depth}"))
+''',
+    ),
+    (
+        "Desk",
+        '''
+class Desk:
+    """Decorated methods of every kind, calling each other."""
+
+    prefix = "desk"
+
+    def __init__(self, tag):
+        self.tag = tag
+
+    @autograms_function()
+    def __call__(self, question):
+        return self.tag + ":" + reply(question)
+
+    @classmethod
+    @autograms_function()
+    def make(cls, question):
+        return cls(cls.norm(reply(question)))
+
+    @staticmethod
+    @autograms_function()
+    def norm(text):
+        return text.strip().lower()[:12] or "none"
+
+    @autograms_function()
+    def ask(self, question):
+        return type(self).norm(reply(question)) + "@" + self.prefix
+
+    @logged
+    @autograms_function()
+    def wrapped(self, question):
+        return reply(question) + "/" + self.tag
+''',
+    ),
+    (
+        "SubDesk",
+        '''
+class SubDesk(Desk):
+    """Overrides calling zero-argument super(), in a class method too."""
+
+    prefix = "sub"
+
+    @classmethod
+    @autograms_function()
+    def make(cls, question):
+        made = super().make(question)
+        made.tag += "+" + reply("again " + made.tag)
+        return made
+
+    @autograms_function()
+    def ask(self, question):
+        return "[" + super().ask(question) + "]"
+''',
+    ),
+    (
         "gen_answers",
         """
 def gen_answers():

@@ -35,14 +35,13 @@ def refused_statement(ctx: Ctx) -> list[Node]:
     elif kind == "generator":
         name = fresh("items")
         text = f"{name} = [answer for answer in gen_answers()]"
-    elif kind in ("sorted-key", "map"):
-        name, key = fresh("items"), _decorated_asker(ctx)
-        call = (
-            f'sorted(["b", "a"], key={key})'
-            if kind == "sorted-key"
-            else f'list(map({key}, ["a", "b"]))'
-        )
-        text = f"{name} = {call}"
+    elif kind in _CALLBACKS:
+        params, asked = _CALLBACK_PARAMS.get(kind, ("text", "text"))
+        name, key = fresh("items"), _decorated_asker(ctx, params, asked)
+        text = f"{name} = {_CALLBACKS[kind].format(key)}"
+    elif kind in _DUNDERS:
+        name, cls = fresh("s"), _dunder_class(ctx, kind)
+        text = f'{name} = "<" + {_DUNDERS[kind].replace("{}", cls)} + ">"'
     elif kind == "constructor":
         name, cls = fresh("o"), _asking_class(ctx)
         text = f"{name} = {cls}().answer"
@@ -85,18 +84,61 @@ def refused_statement(ctx: Ctx) -> list[Node]:
     return [Stmt(text, tags=tags), Stmt(show.format(name))]
 
 
-def _decorated_asker(ctx: Ctx) -> str:
+#: refusal kind -> a library call of a decorated function ``{}`` that pauses (a callback)
+_CALLBACKS = {
+    "sorted-key": 'sorted(["b", "a"], key={})',
+    "map": 'list(map({}, ["a", "b"]))',
+    "re-sub": 're.sub(r"\\w", repl={}, string="ab")',
+    "min-key": 'min(["b", "a"], key={})',
+    "filter": 'list(filter({}, ["a", "b"]))',
+    "reduce": 'functools.reduce({}, ["a", "b", "c"])',
+}
+#: refusal kind -> the parameters of its callback and what it asks
+_CALLBACK_PARAMS = {
+    "re-sub": ("match", "match.group(0)"),
+    "reduce": ("left, right", 'left + right + "?"'),
+}
+#: refusal kind -> an expression reaching a decorated dunder method of class ``{}`` that
+#: pauses, through an operator, a subscript or a property (not a call)
+_DUNDERS = {
+    "property": '{}("p").name',
+    "operator": '({}("a") + {}("b")).name',
+    "subscript": '{}("s")[0]',
+}
+
+
+def _decorated_asker(ctx: Ctx, params: str = "text", text: str = "text") -> str:
+    """A decorated function of `params` that pauses, asking `text`."""
     name = ctx.builder.fresh("key")
     ctx.builder.definitions.append(
         Compound(
             [
                 Clause(
-                    f"@autograms_function()\ndef {name}(text):",
-                    [Stmt("return __refused__reply(text)")],
+                    f"@autograms_function()\ndef {name}({params}):",
+                    [Stmt(f"return __refused__reply({text})")],
                 )
             ],
             unwrappable=False,
         )
+    )
+    return name
+
+
+def _dunder_class(ctx: Ctx, kind: str) -> str:
+    """A class whose decorated ``name`` property, ``__add__`` or ``__getitem__`` pauses."""
+    name = ctx.builder.fresh("Shape")
+    method = {
+        "property": '@property\n@autograms_function()\ndef name(self):\n    return __refused__reply("prop " + self.tag)',
+        "operator": '@autograms_function()\ndef __add__(self, other):\n    return type(self)(self.tag + __refused__reply("add " + other.tag))',
+        "subscript": '@autograms_function()\ndef __getitem__(self, key):\n    return __refused__reply(f"item {key}")',
+    }[kind]
+    init = (
+        "def __init__(self, tag):\n    self.tag = tag\n    self.name = tag"
+        if kind == "operator"
+        else "def __init__(self, tag):\n    self.tag = tag"
+    )
+    ctx.builder.definitions.append(
+        Compound([Clause(f"class {name}:", [Stmt(init), Stmt(method)])], unwrappable=False)
     )
     return name
 

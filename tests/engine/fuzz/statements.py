@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import expressions as ex
-from . import families, functions, idioms
+from . import families, functions, idioms, shapes
 from .context import BASIC_TYPES, Builder, Ctx, Function, RegionScope
 from .model import Clause, Compound, Node, Region, Stmt
 
@@ -107,6 +107,7 @@ def _kinds(ctx: Ctx) -> list[tuple[float, Callable[[Ctx], list[Node] | None]]]:
         (10 * odds("delegating-proxy", 0.04), idioms.delegating_proxy),
         (10 * odds("stringio", 0.04), idioms.stringio),
         *_family_kinds(ctx),
+        *_shape_kinds(ctx),
     ]
 
 
@@ -119,6 +120,15 @@ def _family_kinds(ctx: Ctx) -> list[tuple[float, Callable[[Ctx], list[Node] | No
     return [
         (0 if ctx.quiet and name in _ALWAYS_PAUSE else 10 * odds(name, 0.025), write)
         for name, write in families.WRITERS.items()
+    ]
+
+
+def _shape_kinds(ctx: Ctx) -> list[tuple[float, Callable[[Ctx], list[Node] | None]]]:
+    """Every shape pauses (through decorated helpers too): none in a quiet block."""
+    odds = ctx.builder.odds
+    return [
+        (0 if ctx.quiet else 10 * odds(name, 0.025), write)
+        for name, write in shapes.WRITERS.items()
     ]
 
 

@@ -12,6 +12,7 @@ lands, drop it from `OPEN`. `make fuzz` runs more programs, with everything incl
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -20,7 +21,9 @@ import pytest
 
 from tests.engine.fuzz import batch, runner
 from tests.engine.fuzz.campaign import spec_for
+from tests.engine.fuzz.context import REFUSAL_KINDS, SHAPES
 from tests.engine.fuzz.generator import generate
+from tests.engine.fuzz.model import Program, all_tags
 from tests.engine.fuzz.render import ENGINE, render
 
 SEED = 10
@@ -79,6 +82,66 @@ def test_random_programs_resume_like_plain_python_in_fresh_processes() -> None:
         for index, result in zip(indices, results, strict=True)
         for how in result.divergences().values()
     ]
+    assert not problems, _how_to_look(problems)
+
+
+#: programs per shape family (`shapes`) written much more often, each holding it at least once
+PER_SHAPE = 4
+
+
+def _focused(name: str, count: int, exclude: frozenset[str] = OPEN) -> list[tuple[int, Program]]:
+    """The first `count` programs of run `SEED` with construct `name` in focus that hold it."""
+    chosen = []
+    for index in range(1000):
+        program = generate(SEED, index, exclude, frozenset({name}))
+        if name in all_tags(program):
+            chosen.append((index, program))
+            if len(chosen) == count:
+                return chosen
+    raise AssertionError(f"no {count} programs of seed {SEED} hold {name}")
+
+
+def _refusing(kind: str) -> tuple[int, Program]:
+    """The first program of run `SEED` that reaches a refused pause of `kind`."""
+    others = frozenset(f"refuse-{other}" for other in REFUSAL_KINDS if other != kind)
+    return _focused(f"refuse-{kind}", 1, OPEN | others)[0]
+
+
+@functools.cache
+def _shape_problems() -> dict[str, list[str]]:
+    """Divergences of the shape and refusal programs, per family / refusal kind: all checked
+    in one worker, in process and serialized, the first of each shape family in a fresh process
+    too."""
+    groups = {shape: _focused(shape, PER_SHAPE) for shape in SHAPES}
+    groups.update({f"refuse-{kind}": [_refusing(kind)] for kind in REFUSAL_KINDS})
+    specs, owners = [], []
+    for group, programs in groups.items():
+        for number, (index, program) in enumerate(programs):
+            modes = [runner.IN_PROCESS, runner.SERIALIZED]
+            if number == 0 and group in SHAPES:
+                modes.append(runner.FRESH_PROCESS)
+            specs.append(spec_for(program, f"agfz_shape_{SEED}_{index}_{len(specs)}", modes))
+            owners.append((group, program.origin))
+    with batch.Worker() as worker:
+        results = worker.check(specs)
+    problems: dict[str, list[str]] = {group: [] for group in groups}
+    for (group, origin), result in zip(owners, results, strict=True):
+        if not result.valid:
+            problems[group].append(f"{origin}: plain Python does not end")
+        for mode, how in result.divergences().items():
+            problems[group].append(f"{origin}: {mode} diverges ({how})")
+    return problems
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_programs_of_each_shape_resume_like_plain_python(shape: str) -> None:
+    problems = _shape_problems()[shape]
+    assert not problems, _how_to_look(problems)
+
+
+@pytest.mark.parametrize("kind", REFUSAL_KINDS)
+def test_each_refused_pause_is_refused_where_plain_python_would_pause(kind: str) -> None:
+    problems = _shape_problems()[f"refuse-{kind}"]
     assert not problems, _how_to_look(problems)
 
 

@@ -58,8 +58,9 @@ class Reason(str, Enum):  # noqa: UP042 - StrEnum is 3.11+; see the docstring
     #: a pause in code no instrumented function calls, or through an uninstrumented function
     #: between two instrumented ones
     NOT_INSTRUMENTED = "not instrumented"
-    #: an uninstrumented function above the innermost instrumented one does more after its
-    #: pausing call returns (a resume continues after the call into it, skipping that)
+    #: an uninstrumented function that does more after its pausing call than return its
+    #: result cannot be resumed itself (see helpers.py: not found again by its name, uses
+    #: closures, or pauses inside a try/with/except block of its own)
     HELPER_CONTINUES = "helper continues"
     #: the pause was reached through an operator, attribute access or iteration, not a call
     NOT_A_CALL = "not a call"

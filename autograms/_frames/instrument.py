@@ -67,8 +67,9 @@ from .introspection import hide_engine_locals
 from .records import CallSite, Recipe, RecipeKind
 from .registry import FrameHooks, FunctionInfo, Gate, lookup, register
 from .routing import GlobalRoutes, route_globals, routed_names
-from .sites import LabelInfo, Plan, plan_sites
+from .sites import LabelInfo, Plan, plan_helper_sites, plan_sites
 from .versions import (
+    CALL_OPS,
     DUAL_LOCAL_OPS,
     FAST_LOADS,
     GENERATOR_OPS,
@@ -168,6 +169,67 @@ def instrument(
     register(info)
     function.__code__ = code
     return info
+
+
+def analyse_in_place(function: FunctionType) -> FunctionInfo:
+    """Register undecorated `function` to be paused and resumed while it runs its own code
+    (a plain helper, see helpers.py): its call sites are found in that code, and its resume
+    twin is built as for a decorated function; ``__code__`` is left as it is. Raises
+    ContinuationError (or AnalysisError) when it cannot be."""
+    known = lookup(function.__code__)
+    if known is not None:
+        return known
+    refuse_at_decoration(function)
+    original = function.__code__
+    template = load_template(original)
+    flow = analyze(hide_engine_locals(list(template)))
+    plan = plan_helper_sites(flow)
+    layout = _Rewriter(template, flow, plan, None, original).run()
+    info = FunctionInfo(
+        function=function,
+        module=function.__module__,
+        qualname=function.__qualname__,
+        fingerprint=fingerprint(original),
+        original_code=original,
+        flow=flow,
+        sites=plan.sites,
+        labels={},
+        label_sites={},
+        hooks=None,
+        restore_names=_restore_names(original, plan),
+        user_locals=frozenset(original.co_varnames),
+        has_cells=False,
+        routes_globals=False,
+        normal_code=original,
+        site_map=_original_offsets(original, flow, plan.sites),
+        layout=layout,
+        adopted=True,
+    )
+    register(info)
+    return info
+
+
+def _original_offsets(code: CodeType, flow: Flow, sites: list[CallSite]) -> dict[int, int]:
+    """Map every byte offset of each site's call in the unrewritten `code` (inline caches
+    included) to its site index: the n-th call of the analysed instructions is the n-th
+    call of the code."""
+    ordinal = {}
+    for position, instr in enumerate(flow.instrs):
+        if instr.name in CALL_OPS:
+            ordinal[position] = len(ordinal)
+    instructions = list(dis.get_instructions(code))
+    calls = [
+        (instruction.offset, following.offset if following else len(code.co_code))
+        for instruction, following in zip(instructions, [*instructions[1:], None], strict=True)
+        if instruction.opname in CALL_OPS
+    ]
+    if len(calls) != len(ordinal):
+        raise AnalysisError(f"{len(calls)} calls in the code, {len(ordinal)} analysed")
+    offsets: dict[int, int] = {}
+    for site in sites:
+        start, end = calls[ordinal[site.position]]
+        offsets.update(dict.fromkeys(range(start, end, 2), site.index))
+    return offsets
 
 
 def refuse_at_decoration(function: FunctionType) -> None:

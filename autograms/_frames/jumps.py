@@ -76,7 +76,7 @@ def instrumented_frames(start: FrameType) -> list[tuple[FrameType, FunctionInfo]
     frame: FrameType | None = start
     while frame is not None and not is_driver_code(frame.f_code):
         info = lookup(frame.f_code)
-        if info is not None:
+        if info is not None and not info.adopted:  # a plain helper jumps as plain code
             frames.append((frame, info))
         frame = frame.f_back
     return frames

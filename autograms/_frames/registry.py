@@ -117,6 +117,9 @@ class FunctionInfo:
     capture_plans: dict = field(default_factory=dict)
     #: Gates compiled as closed -> the normal code without their checks (see variants.py).
     variants: dict = field(default_factory=dict)
+    #: An undecorated helper a pause met, analysed where it runs its own code (helpers.py):
+    #: its normal code is its original code, and GOTO/RETURNTO do not see its frames.
+    adopted: bool = False
 
     @property
     def filename(self) -> str:
@@ -124,8 +127,9 @@ class FunctionInfo:
 
     def site_at(self, code: CodeType, lasti: int) -> CallSite | None:
         """The call site a frame running `code` is paused in, from its f_lasti (None for
-        the original code, which has no call sites: see `variants.uninstrumented`)."""
-        if code is self.original_code:
+        the original code of a decorated function, which has no call sites: see
+        `variants.uninstrumented`; an adopted helper's original code has them)."""
+        if code is self.original_code and code is not self.normal_code:
             return None
         site_map = self.twin.site_map if self.is_twin(code) else self.site_map
         index = site_map.get(lasti)

@@ -29,9 +29,9 @@ from inspect import CO_VARARGS, CO_VARKEYWORDS
 from types import CellType, CodeType, FunctionType
 from typing import Any
 
-from . import earlier_snapshots, runtime, wire
-from .errors import Reason, SnapshotMismatchError
-from .analysis import local_name
+from . import earlier_snapshots, helpers, runtime, wire
+from .errors import ContinuationError, Reason, SnapshotMismatchError
+from .analysis import AnalysisError, local_name
 from .identity import find_function
 from .jumps import saved_jumps
 from .instrument import CELLS, HELPER_RESULT
@@ -312,6 +312,8 @@ def instrumented_function(state: FrameState) -> tuple[FunctionType, FunctionInfo
         candidates += [f for f in [inner, *cells] if isinstance(f, FunctionType)]
     if named is not None:
         return found, named
+    if not others and lookup(found.__code__) is None:
+        return found, _adopted(found, state)
     if others:
         raise SnapshotMismatchError(
             f"{state.module}.{state.qualname} now names another function, "
@@ -327,6 +329,20 @@ def instrumented_function(state: FrameState) -> tuple[FunctionType, FunctionInfo
         module=state.module,
         reason=Reason.NOT_RESUMABLE,
     )
+
+
+def _adopted(function: FunctionType, state: FrameState) -> FunctionInfo:
+    """`function`, undecorated, adopted as a pause adopted it (helpers.py), or refuse."""
+    try:
+        return helpers.adopt(function)
+    except (ContinuationError, AnalysisError) as exc:
+        raise SnapshotMismatchError(
+            f"{state.module}.{state.qualname} is not instrumented, and cannot be resumed as a "
+            f"plain helper ({exc})",
+            qualname=state.qualname,
+            module=state.module,
+            reason=Reason.NOT_RESUMABLE,
+        ) from exc
 
 
 def _filled(cell: Any) -> bool:

@@ -19,7 +19,7 @@ really happens there (a call inside a comprehension that never pauses costs noth
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bytecode import Instr, TryBegin
 
@@ -127,6 +127,60 @@ def plan_sites(flow: Flow, globals_: dict) -> Plan:
         plan.sites.append(_plan_site(flow, plan, position, len(plan.sites), label, shared))
     _plan_clears(flow, plan)
     return plan
+
+
+def plan_helper_sites(flow: Flow) -> Plan:
+    """Plan the call sites of code that runs as it is, unrewritten (a plain helper a pause
+    met, see helpers.py): nothing was spilled there, so each item a decorated function would
+    spill is read from the value stack at the pause instead (a CAPTURE), and a call inside a
+    try, with or except block of the code is refused: no bypass keeps its handlers from
+    running as the pause unwinds."""
+    planned = plan_sites(flow, {})
+    sites = [_helper_site(flow, site) for site in planned.sites]
+    captures = {
+        recipe.name
+        for site in sites
+        for recipe in site.recipes
+        if recipe.kind is RecipeKind.CAPTURE
+    }
+    return Plan(sites=sites, captures=captures)
+
+
+def _helper_site(flow: Flow, site: CallSite) -> CallSite:
+    refusal = site.refusal
+    if refusal is None and flow.regions[site.position] is not None:
+        refusal = Refusal(
+            Reason.HELPER_CONTINUES,
+            "it is not instrumented, and its pausing call is inside a try, with or except "
+            "block of its own, whose handlers would run when the program pauses",
+        )
+    recipes: tuple[Recipe, ...] = ()
+    if refusal is None:
+        recipes = tuple(_read_at_pause(recipe) for recipe in site.recipes)
+    return replace(
+        site,
+        label=None,
+        recipes=recipes,
+        hidden=frozenset(r.name for r in recipes if r.kind is RecipeKind.CAPTURE),
+        refusal=refusal,
+        goto_start=-1,
+        goto_refusal=None,
+        statement_start=-1,
+        statement_depth=-1,
+    )
+
+
+def _read_at_pause(recipe: Recipe) -> Recipe:
+    """`recipe` for code that spilled nothing: a spilled item is captured from its slot."""
+    if recipe.kind is not RecipeKind.SPILL:
+        return recipe  # outside handlers: no except state; the rest reads no hidden local
+    return Recipe(
+        RecipeKind.CAPTURE,
+        recipe.slot,
+        name=f"{CAPTURE_PREFIX}{recipe.slot}",
+        load=recipe.source,
+        source=recipe.source,
+    )
 
 
 # Spilled items whose lifetime is observable: finalizers of iterators (generators), context

@@ -5,7 +5,9 @@ keeps frames by code identity:
 
 * instrumented frames (normal code or twin) are recorded;
 * the first other frame above the innermost recorded one ends the walk: the pause will
-  resume *after* the call into it (a plain helper or node that called ``reply``);
+  resume *after* the call into it (a plain helper or node that called ``reply``) when it only
+  returns what that call returns; a helper that does more is adopted (helpers.py) and
+  recorded like an instrumented frame;
 * lambdas, comprehensions, generator expressions and generators are refused there, and so is
   an uninstrumented frame *between* two instrumented ones, which no resume could rebuild.
 
@@ -24,6 +26,7 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from . import callees, jumps, pickling, plain_code, runtime, wire
+from . import helpers as helpers_
 from .errors import ContinuationError, PauseSignal, Reason, UnpicklableLocalError
 from .instrument import CELLS, HELPER_RESULT
 from .records import CallSite, RecipeKind
@@ -89,7 +92,26 @@ def pause(payload: Any = None) -> NoReturn:
 
 def program_frames(start: FrameType) -> list[PausedFrame]:
     """Instrumented frames from the driver up to the pause, outermost first, with the call
-    site each is paused at."""
+    site each is paused at. A plain helper that does more after its paused call than return
+    its result is adopted (helpers.py) and the walk done again."""
+    while True:
+        chain, helpers = _walk(start)
+        result: Any = plain_code.SAME
+        for frame in reversed(helpers):
+            result = _helper_result(frame, result)
+            if result is None:
+                break
+        if result is not None:
+            break
+        helpers_.adopt_frame(helpers[0])  # registers it: the next walk records its frame
+    if chain and result is not plain_code.SAME:
+        chain[-1].helper_result = result
+    return chain
+
+
+def _walk(start: FrameType) -> tuple[list[PausedFrame], list[FrameType]]:
+    """The instrumented frames (see `program_frames`), and the uninstrumented frames above
+    the innermost of them, outermost first."""
     chain: list[PausedFrame] = []
     caller: PausedFrame | None = None  # its callee not yet checked
     cut: FrameType | None = None
@@ -114,14 +136,11 @@ def program_frames(start: FrameType) -> list[PausedFrame]:
         elif cut is not None:
             raise _sandwich_error(cut, info)
         else:
+            if chain and chain[-1].info.adopted and not info.adopted:
+                raise _sandwich_error(chain[-1].frame, info)  # as before it was adopted
             caller = PausedFrame(frame, info, _paused_site(frame, info))
             chain.append(caller)
-    result: Any = plain_code.SAME
-    for frame in reversed(helpers):
-        result = _helper_result(frame, result)
-    if chain and result is not plain_code.SAME:
-        chain[-1].helper_result = result
-    return chain
+    return chain, helpers
 
 
 _CONSTRUCT = runtime.construct.__code__
@@ -179,23 +198,9 @@ def _at_iteration(frame: FrameType) -> bool:
 
 def _helper_result(frame: FrameType, inner: Any) -> Any:
     """What the uninstrumented `frame` returns once its paused call returns `inner` (see
-    plain_code.py); refuse when it does more than return: a resume continues after the call
-    into `frame`, so that would be lost."""
-    code = frame.f_code
-    result = plain_code.pause_result(code, frame.f_lasti)
-    if result is plain_code.SAME:
-        return inner
-    if result is not None:
-        return result
-    name = code.co_qualname
-    raise _frame_error(
-        frame,
-        Reason.HELPER_CONTINUES,
-        f"cannot pause in {name}: it is not instrumented, and it does more than return the "
-        "result of its pausing call (a resume would continue after the call into it, "
-        "skipping the rest of it)",
-        f"instrument {name} too (decorate it like the function that calls it)",
-    )
+    plain_code.py); None when it does more than return (it must be resumed itself)."""
+    result = plain_code.pause_result(frame.f_code, frame.f_lasti)
+    return inner if result is plain_code.SAME else result
 
 
 def _sandwich_error(cut: FrameType, inner: FunctionInfo) -> ContinuationError:
@@ -239,6 +244,13 @@ def _paused_site(frame: FrameType, info: FunctionInfo) -> CallSite:
         )
     refusal = site.refusal
     if refusal is not None:
+        if refusal.reason is Reason.HELPER_CONTINUES:  # an adopted helper (helpers.py)
+            raise _frame_error(
+                frame,
+                refusal.reason,
+                f"cannot pause in {info.qualname}: {refusal.problem}",
+                f"instrument {info.qualname} too (decorate it like the function that calls it)",
+            )
         if refusal.reason is Reason.COMPREHENSION:  # worded as on 3.11, whose frame it is
             what = refusal.problem.removeprefix("cannot pause inside ")
             raise _frame_error(

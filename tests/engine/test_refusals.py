@@ -81,7 +81,12 @@ def line_of(text: str, function: str | None = None) -> int:
         ("through_operator", "Pausing() + 1", Reason.NOT_A_CALL),
         ("in_exit", "    with PausingExit():", Reason.WITH_STATEMENT),
         ("in_enter", "    with PausingEnter():", Reason.WITH_STATEMENT),
-        ("helper_post_processes", "return ask(question).strip()", Reason.HELPER_CONTINUES),
+        ("helper_defined_inside", "return ask(text).strip()", Reason.HELPER_CONTINUES),
+        (
+            "helper_with_a_closure_post_processes",
+            "answer = ask(question)",
+            Reason.HELPER_CONTINUES,
+        ),
         (
             "helper_pauses_in_a_try_after_resume",
             "        return ask(question)",

@@ -64,7 +64,7 @@ def check(folder, source, messages, modes=("inproc", "serde"), plain_source=None
 
 def _refused_at_the_helper(folder, source, messages, helper):
     """The engine refuses the pause in the plain `helper` (it does more after its pausing
-    call), naming it, on the turn that pauses there; the session stays usable."""
+    call, and cannot be resumed itself), naming it, on the turn that pauses there."""
     from autograms import ContinuationError
 
     name = S.write_bot(folder, source)
@@ -89,8 +89,22 @@ PLAIN_HELPER_REPLYING_TWICE = """
         """
 
 
-def test_plain_helper_with_code_after_its_reply_is_refused_at_the_pause(folder):
-    _refused_at_the_helper(folder, PLAIN_HELPER_REPLYING_TWICE, [""], "ask_two")
+def test_plain_helper_with_code_after_its_reply_resumes(folder):
+    check(
+        folder, PLAIN_HELPER_REPLYING_TWICE, ["", "a", "b", "c"], modes=("inproc", "serde", "fresh")
+    )
+
+
+def test_plain_helper_pausing_in_its_own_try_block_is_refused_at_the_pause(folder):
+    _refused_at_the_helper(
+        folder,
+        PLAIN_HELPER_REPLYING_TWICE.replace(
+            'a = reply("a?")',
+            'try:\n                a = reply("a?")\n            finally:\n                pass',
+        ),
+        [""],
+        "ask_two",
+    )
 
 
 def test_decorated_helper_with_code_after_its_reply_resumes(folder):
@@ -682,8 +696,8 @@ def test_delegating_proxy_local_resumes_or_is_refused_at_the_pause(folder):
     assert text == "['k'] a"
 
 
-def test_plain_helper_post_processing_its_reply_is_refused_at_the_pause(folder):
-    _refused_at_the_helper(
+def test_plain_helper_post_processing_its_reply_resumes(folder):
+    check(
         folder,
         """
         def ask(q):
@@ -691,6 +705,23 @@ def test_plain_helper_post_processing_its_reply_is_refused_at_the_pause(folder):
 
         @autograms_function()
         def chatbot():
+            a = ask("continue?")
+            reply(f"[{a}] {a == 'yes'}")
+        """,
+        ["", " YES ", "x"],
+        modes=("inproc", "serde", "fresh"),
+    )
+
+
+def test_plain_helper_defined_inside_a_function_is_refused_at_the_pause(folder):
+    _refused_at_the_helper(
+        folder,
+        """
+        @autograms_function()
+        def chatbot():
+            def ask(q):
+                return reply(q).strip().lower()
+
             a = ask("continue?")
             reply(f"[{a}] {a == 'yes'}")
         """,

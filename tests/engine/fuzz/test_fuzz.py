@@ -35,12 +35,7 @@ MAX_UNCHECKED = 2
 #: every FRESH_EVERY-th program also runs with a fresh interpreter per turn
 FRESH_EVERY = 8
 #: constructs whose divergences are known (issue 10) and pinned in tests/engine/found/
-OPEN = frozenset(
-    {
-        # found from outside (tests/outside/test_engine_resume_outside.py), see `idioms`
-        "plain-helper",  # the rest of an undecorated helper after its reply() is skipped
-    }
-)
+OPEN: frozenset[str] = frozenset()
 
 
 def _check(indices: range, modes: list[str]) -> list[str]:

@@ -243,12 +243,20 @@ def comprehension_after_resume():
     return {n: asked(n) for n in range(2)}
 
 
-def post_processing_helper(question):
-    return ask(question).strip()
+def helper_defined_inside():
+    def post_processing_helper(text):
+        return ask(text).strip()
 
-
-def helper_post_processes():
     return post_processing_helper("strip me")
+
+
+def helper_with_a_closure(question):
+    answer = ask(question)
+    return (lambda: answer.strip())()
+
+
+def helper_with_a_closure_post_processes():
+    return helper_with_a_closure("closure")
 
 
 def helper_in_try(question):
@@ -294,7 +302,8 @@ INSTRUMENTED = [
     PausingEnter.__enter__,
     in_exit,
     in_enter,
-    helper_post_processes,
+    helper_defined_inside,
+    helper_with_a_closure_post_processes,
     helper_pauses_in_a_try_after_resume,
     asked,
     through_map,

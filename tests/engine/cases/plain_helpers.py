@@ -1,0 +1,111 @@
+"""Undecorated helpers that do more after their pausing call: they resume where they paused,
+as plain Python runs them (post-processing, several pauses, loops, partial expressions,
+methods, helpers calling helpers, exceptions raised into the decorated caller)."""
+
+from tests.engine.harness import Case, checkpoint, resumable
+
+
+def ask_clean(question):
+    return checkpoint(question).strip().upper() + "!"
+
+
+def ask_twice(question):
+    first = checkpoint(question)
+    second = checkpoint(question + "?")
+    return first + "+" + second
+
+
+def collect(questions, sep=","):
+    answers = []
+    for question in questions:
+        answers.append(checkpoint(question))
+    print("collected", len(answers))
+    return sep.join(answers)
+
+
+def framed(question, left="<"):
+    return left.upper() + "[" + checkpoint(question) + "]" + left
+
+
+def each_item(table):
+    seen = []
+    for key, value in table.items():
+        seen.append(f"{key}={value}:{checkpoint(key)}")
+        table["late"] = 0 if len(table) < 3 else table["late"]
+    return seen
+
+
+def update_items(table):
+    for key, value in table.items():
+        table[key] = f"{value}{checkpoint(key)}"
+    return len(table)
+
+
+def ask_clean_twice(question):
+    return ask_clean(question) + ask_twice(question + "!")
+
+
+def parse_number(question):
+    return int(checkpoint(question)) * 2
+
+
+class Form:
+    def __init__(self, title):
+        self.title = title
+        self.fields = []
+
+    def field(self, name):
+        self.fields.append(checkpoint(f"{self.title}:{name}"))
+        return len(self.fields)
+
+
+@resumable
+def post_processing():
+    return ask_clean(" a ") + ask_twice("b")
+
+
+@resumable
+def loops_and_expressions():
+    listed = collect(["q1", "q2", "q3"], sep="|")
+    return listed, framed("mid", left="l")
+
+
+@resumable
+def dict_items_in_a_helper():
+    table = {"x": 1, "y": 2}
+    count = update_items(table)
+    seen = each_item(table)  # grows the dict it iterates: RuntimeError, as in plain Python
+    return count, seen
+
+
+@resumable
+def helpers_calling_helpers():
+    return ask_clean_twice("c")
+
+
+@resumable
+def method_of_a_plain_class():
+    form = Form("f")
+    counts = [form.field("name"), form.field("age")]
+    return counts, form.fields
+
+
+@resumable
+def error_raised_into_the_caller():
+    results = []
+    for question in ("n1", "n2"):
+        try:
+            results.append(parse_number(question))
+        except ValueError as exc:
+            results.append(f"bad: {exc}")
+    return results
+
+
+CASES = {
+    "post_processing": Case(post_processing, (), [" x ", "y", "z"]),
+    "loops_and_expressions": Case(loops_and_expressions, (), ["a", "b", "c", "d"]),
+    "dict_items_in_a_helper": Case(dict_items_in_a_helper, (), ["1", "2", "3"]),
+    "helpers_calling_helpers": Case(helpers_calling_helpers, (), ["p", "q", "r"]),
+    "method_of_a_plain_class": Case(method_of_a_plain_class, (), ["ann", "42"]),
+    "error_raised_into_the_caller": Case(error_raised_into_the_caller, (), ["7", "seven"]),
+}

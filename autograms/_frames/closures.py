@@ -31,6 +31,7 @@ from . import module_objects
 from .errors import SnapshotMismatchError
 from .identity import fingerprint
 from .registry import lookup
+from .resources import ResourceRefused
 from .versions import PY_MINOR
 
 #: Bounded caches keyed by code identity; each value keeps its code object alive, so an id is
@@ -139,11 +140,24 @@ def reduce_super(bound: super) -> tuple:
 
 
 def reduce_code(code: types.CodeType) -> tuple:
-    """Where `code` is (as found when a function running it was saved), else its bytes."""
+    """Where `code` is (as found when a function running it was saved, or, for the code of
+    an instrumented function held by itself -- ``inspect.currentframe().f_code`` -- that
+    function's place), else its bytes; ResourceRefused when it has no place and its
+    constants cannot be saved."""
     located = _locations.get(id(code))
     if located is not None and located[1] is not None:
         return (code_at, located[1])
-    return (code_from_bytes, (PY_MINOR, marshal.dumps(code)))
+    info = lookup(code)
+    if info is not None:  # any of its codes loads as its normal code (see `_canonical`)
+        return (code_at, (info.module, info.qualname, info.fingerprint, code.co_firstlineno))
+    try:
+        return (code_from_bytes, (PY_MINOR, marshal.dumps(code)))
+    except ValueError:
+        raise ResourceRefused(
+            code,
+            f"the code object of {code.co_qualname} belongs to no function of the program, and "
+            "its constants cannot be saved",
+        ) from None
 
 
 def _locate(fn: types.FunctionType) -> None:

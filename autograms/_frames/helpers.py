@@ -19,6 +19,7 @@ would run as the pause unwinds. A GOTO or RETURNTO sees an adopted helper as pla
 
 from __future__ import annotations
 
+import threading
 from types import FrameType, FunctionType
 
 from .analysis import AnalysisError
@@ -26,6 +27,9 @@ from .errors import ContinuationError, Reason, SnapshotMismatchError
 from .identity import find_function
 from .instrument import analyse_in_place
 from .registry import FunctionInfo
+
+#: One adoption at a time: two threads pausing in the same helper register it once.
+_adopting = threading.Lock()
 
 
 def adopt_frame(frame: FrameType) -> FunctionInfo:
@@ -53,7 +57,8 @@ def adopt(function: FunctionType) -> FunctionInfo:
         raise ContinuationError(
             f"{function.__qualname__} uses closures", reason=Reason.NESTED_FUNCTION
         )
-    return analyse_in_place(function)
+    with _adopting:
+        return analyse_in_place(function)
 
 
 def _why(exc: Exception) -> str:

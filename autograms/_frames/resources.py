@@ -38,8 +38,8 @@ _RUNNING_TYPES = (types.GeneratorType, types.CoroutineType, types.AsyncGenerator
 class ResourceRefused(TypeError):
     """An operating-system resource or live execution state was found while pickling."""
 
-    def __init__(self, value: Any) -> None:
-        super().__init__(describe_resource(value))
+    def __init__(self, value: Any, why: str | None = None) -> None:
+        super().__init__(why or describe_resource(value))
         self.value = value
 
 

@@ -169,6 +169,7 @@ def test_indexing_module_objects_never_imports_what_a_lazy_proxy_stands_for() ->
         ("generator_in_list", "pending", "running frame"),
         ("unstarted_generator_over_a_closure", "numbers", "closure"),
         ("open_file_in_with", "source", "operating-system resource"),
+        ("code_of_no_function", "code", "belongs to no function of the program"),
     ],
 )
 def test_resources_are_refused_on_every_path(program: str, local: str, words: str) -> None:

@@ -186,3 +186,25 @@ def test_persistent_global_assigned_as_a_module_attribute_does_not_leak_to_other
     assert tb == "start en"
     assert vars(sys.modules[pkg + ".settings"])["LANG"] == "en"
     assert ta == "set fr"
+
+
+def test_class_attribute_changed_at_run_time_belongs_to_the_process_not_the_session(folder):
+    # by design (README, "Per-session globals"): a class attribute, like any module state
+    # outside set_persistent_globals(), is the module's; a process that resumes the session
+    # without having run its earlier turns (a fresh process per turn) sees what the module
+    # defines, as the same program restarted between turns would
+    bot = """
+        #HEADER
+        class Counter:
+            n = 0
+
+        @autograms_function()
+        def chatbot():
+            Counter.n += 1
+            t = reply(f"n {Counter.n}")
+            Counter.n += 10
+            reply(f"n {Counter.n} {t}")
+        """
+    res = S.all_modes(folder, {"bot": bot}, ["hi", "a", "b"], modes=("inproc", "serde", "fresh"))
+    assert res["inproc"] == res["serde"] == res["plain"] == ["n 1", "n 11 a", None]
+    assert res["fresh"] == ["n 1", "n 10 a", None]

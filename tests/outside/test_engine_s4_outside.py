@@ -303,12 +303,6 @@ def test_random_datetime_decimal_values_in_locals(folder):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a local holding the running function's own code object (inspect.currentframe()"
-    ".f_code) is refused as 'code (unmarshallable object)'; docs/engine.md says code is saved "
-    "by where it is (a function's code of another function in a local resumes)",
-)
 def test_own_code_object_in_a_local_resumes(folder):
     check(
         folder,
@@ -324,9 +318,12 @@ def test_own_code_object_in_a_local_resumes(folder):
             c1 = helper.__code__
             c2 = inspect.currentframe().f_code
             t = reply("one")
-            reply(f"{c1.co_name} {c2.co_name} {c2.co_argcount} {t}")
+            c3 = inspect.currentframe().f_code  # after a resume too
+            u = reply(f"{c3.co_name}")
+            reply(f"{c1.co_name} {c2.co_name} {c2.co_argcount} {c3.co_varnames[:2]} {t} {u}")
         """,
-        ["hi", "a", "b"],
+        ["hi", "a", "b", "c"],
+        modes=FRESH,
     )
 
 

@@ -81,3 +81,11 @@ def local_enum_beside_local_exception():
     except Oops:
         reply("handling an exception of a local class, holding a local enum")
     return mode.name
+
+
+@autograms_function()
+def code_of_no_function():
+    # a code object no function of the program owns, whose constants marshal cannot save
+    code = compile("print", "<made>", "eval").replace(co_consts=(len,))
+    reply("holding a made code object")
+    return code.co_name

@@ -369,6 +369,16 @@ def _remapped_site(state: FrameState, info: FunctionInfo) -> CallSite:
             f"{info.fingerprint} vs. saved {state.fingerprint})"
         )
         across = "code changes"
+    if info.adopted:  # a plain helper has no labels to remap to (helpers.py)
+        raise SnapshotMismatchError(
+            f"cannot resume {where}: {cause}, and {state.qualname} is a plain helper (not "
+            "decorated), which resumes only in the code it paused in; decorate it and label "
+            'its pausing call (ADDRESS="...") to resume across changes',
+            qualname=state.qualname,
+            lineno=state.lineno,
+            module=state.module,
+            reason=reason,
+        )
     if state.label is None:
         raise SnapshotMismatchError(
             f"cannot resume {where}: {cause}, and no ADDRESS label marks the paused call; "

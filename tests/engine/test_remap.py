@@ -282,3 +282,35 @@ def _strip_cell_names(path: Path) -> None:
     assert any(len(entry) == 10 for entry in frames)
     header = json.dumps([python, [entry[:9] for entry in frames]]).encode()
     path.write_bytes(struct.pack(">4sII", magic, len(header), crc) + header + blob[12 + length :])
+
+
+PLAIN_HELPER = """
+from autograms import _frames
+
+def ask(question):
+    return _frames.pause(question)
+
+def twice(question):
+    first = ask(question)
+    return first + "+" + ask(question + "?")
+
+def main():
+    return twice("q") + "!"
+
+_frames.instrument(main)
+"""
+
+
+def test_a_plain_helper_resumes_in_a_new_process_and_is_refused_once_its_code_changed(
+    tmp_path: Path,
+) -> None:
+    assert step(tmp_path, PLAIN_HELPER, "run") == {"paused": "q"}
+    assert step(tmp_path, PLAIN_HELPER, "resume", "a") == {"paused": "q?"}
+    edited = PLAIN_HELPER.replace('first + "+"', 'first + "-"')
+    refused = step(tmp_path, edited, "resume", "b")
+    assert refused["refused"] == "code changed" and "twice" in refused["message"], refused
+    assert "plain helper" in refused["message"]
+    removed = PLAIN_HELPER.replace("def twice(", "def two_times(")  # main's code unchanged
+    refused = step(tmp_path, removed, "resume", "b")
+    assert refused["refused"] == "function not found" and "twice" in refused["message"], refused
+    assert step(tmp_path, PLAIN_HELPER, "resume", "b") == {"finished": "a+b!"}

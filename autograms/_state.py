@@ -19,10 +19,17 @@ extra                keys a program or a run loop added to ``memory_dict``
 It is saved in the same pickle as the paused program's frames, so objects they share (a list
 held both in a user global and in a local) stay shared. What is pickled is its *saved form*
 (`to_saved`/`from_saved`): plain data only -- no class of this library, so renaming a module
-never strands a session -- tagged with `STATE_FORMAT`. There each level's turns are packed into
-three values (the contents joined into one string, a string of one-letter role codes, the
-content lengths), so saving a level costs a few large copies rather than one object per turn,
-and a loaded level is unpacked only when something reads its turns (`Turns`).
+never strands a session -- tagged with `STATE_FORMAT`.
+
+The texts of the conversation's turns are not in that pickle: they are the session's *window*,
+a string saved beside the snapshot (``autograms.session``), so the text that grows with the
+conversation is neither pickled, checksummed nor converted to hexadecimal on every turn. The
+window holds each turn's content escaped as in a JSON string (ASCII only, on one line),
+every level's turns one after the other; the pickle holds, per level, the role codes (one
+letter a turn), the content lengths, the escaped lengths and a CRC-32 of each escaped
+content. A turn's content is escaped once, when it is first saved; saving again copies the
+escaped text as it is, and a loaded level is decoded (and checked against its CRCs) only
+when something reads its turns (`Turns`).
 
 `from_saved` also reads the state of earlier formats (see ``docs/sessions.md``).
 """
@@ -30,13 +37,20 @@ and a loaded level is unpacked only when something reads its turns (`Turns`).
 from __future__ import annotations
 
 import itertools
+import json
+import sys
+import zlib
+from array import array
 from collections.abc import Iterable, Iterator, MutableSequence
+from json.encoder import encode_basestring_ascii
 from typing import Any, TypedDict
+
+from ._errors import SessionFormatError
 
 SCOPES = ("global", "normal", "local")
 #: the format of the saved form; format 1 (sessions of release 0.1.0) had no tag, format 2
-#: no ``user_global_defaults``
-STATE_FORMAT = 3
+#: no ``user_global_defaults``, format 3 kept the turns' texts in the pickle
+STATE_FORMAT = 4
 #: characters of turns a level keeps per token of the prompt budget: English averages about
 #: four characters a token, so this keeps half as much again as a full prompt can hold
 LIVE_CHARS_PER_TOKEN = 6
@@ -181,37 +195,48 @@ def turns_of(level: Level) -> Turns:
 # -- the saved form --------------------------------------------------------------------------
 
 
-def to_saved(state: SessionState) -> dict[str, Any]:
-    """The plain data that is pickled for `state` (shares its values, copies nothing big)."""
+def to_saved(state: SessionState) -> tuple[dict[str, Any], str]:
+    """The plain data that is pickled for `state` (shares its values, copies nothing big),
+    and the window: the texts of its turns, saved beside it."""
     saved: dict[str, Any] = {"format": STATE_FORMAT}
     saved.update(state)
-    saved["turn_stack"] = [
-        {
-            "scope": level["scope"],
-            "system_prompt": level["system_prompt"],
-            "function": level["function"],
-            "turns": turns_of(level).packed(),
-        }
-        for level in state["turn_stack"]
-    ]
-    return saved
+    texts, levels = [], []
+    for level in state["turn_stack"]:
+        text, turns = turns_of(level).packed()
+        texts.append(text)
+        levels.append(
+            {
+                "scope": level["scope"],
+                "system_prompt": level["system_prompt"],
+                "function": level["function"],
+                "turns": turns,
+            }
+        )
+    saved["turn_stack"] = levels
+    return saved, "".join(texts)
 
 
-def from_saved(saved: dict[str, Any]) -> SessionState:
-    """The live state of a saved form, of this format or an earlier one."""
+def from_saved(saved: dict[str, Any], window: str = "") -> SessionState:
+    """The live state of a saved form and its `window`, of this format or an earlier one
+    (whose turns' texts are in the saved form itself)."""
     if saved.get("format") is None:
         return _from_format_1(saved)
     # dict displays rather than calls of the TypedDicts (which cost three times as much):
     # this runs on every turn
-    levels: list[Level] = [
-        {
-            "scope": level["scope"],
-            "turns": Turns.from_saved(level["turns"]),
-            "system_prompt": level["system_prompt"],
-            "function": level["function"],
-        }
-        for level in saved["turn_stack"]
-    ]
+    levels: list[Level] = []
+    start = 0
+    for level in saved["turn_stack"]:
+        turns, start = Turns.from_saved(level["turns"], window, start)
+        levels.append(
+            {
+                "scope": level["scope"],
+                "turns": turns,
+                "system_prompt": level["system_prompt"],
+                "function": level["function"],
+            }
+        )
+    if start != len(window):
+        raise _damaged()
     state: SessionState = {
         "turn_stack": levels,
         "user_globals": saved["user_globals"],
@@ -223,6 +248,12 @@ def from_saved(saved: dict[str, Any]) -> SessionState:
         "extra": saved["extra"],
     }
     return state
+
+
+def _damaged() -> SessionFormatError:
+    return SessionFormatError(
+        "the session's conversation window is truncated or damaged", reason="damaged"
+    )
 
 
 def _from_format_1(saved: dict[str, Any]) -> SessionState:
@@ -237,6 +268,14 @@ _CODES = {"user": "u", "agent": "a", "system_instruction": "i", "system_answer":
 _ROLES = {code: role for role, code in _CODES.items()}
 
 
+#: a level's turns in the saved form: role codes, then content lengths, escaped lengths (b"":
+#: the same) and CRCs as `_INTS` arrays' little-endian bytes (plain ints would cost pickle
+#: several microseconds a hundred)
+Packed = tuple[str, bytes, bytes, bytes]
+#: an array type code of 4-byte unsigned ints
+_INTS = "I" if array("I").itemsize == 4 else "L"
+
+
 class Turns(MutableSequence[Turn]):
     """The turns of one level, oldest first: a list of `Turn` dicts to its readers.
 
@@ -246,60 +285,81 @@ class Turns(MutableSequence[Turn]):
     change other than an append or a trim unpacks everything first.
     """
 
-    __slots__ = ("_text", "_codes", "_lengths", "_unpacked", "_tail")
+    __slots__ = ("_text", "_codes", "_lengths", "_escaped", "_crcs", "_unpacked", "_tail")
 
     def __init__(self, turns: Iterable[Turn] = ()) -> None:
-        #: the packed turns: contents joined, role codes, content lengths
+        #: the packed turns: escaped contents joined, role codes, content lengths, escaped
+        #: lengths (None: the same), CRC-32 of each escaped content
         self._text = ""
         self._codes = ""
-        self._lengths: list[int] = []
+        self._lengths = array(_INTS)
+        self._escaped: array | None = None
+        self._crcs = array(_INTS)
         #: the packed turns as dicts, once read (None: not read yet)
         self._unpacked: list[Turn] | None = []
         #: turns after the packed ones
         self._tail: list[Turn] = list(turns)
 
     @classmethod
-    def from_saved(cls, saved: tuple[str, str, list[int]] | list[Turn]) -> Turns:
-        """Turns from `packed`'s result."""
+    def from_saved(cls, saved: Any, window: str = "", start: int = 0) -> tuple[Turns, int]:
+        """Turns from `packed`'s saved form, their texts ``window[start:]``; returns them and
+        where the next level's texts start in `window`."""
         if isinstance(saved, list):
-            return cls(saved)
+            return cls(saved), start
+        if len(saved) == 3:  # state format 3: the texts themselves, unescaped
+            return cls(_unpack(*saved)), start
+        codes, lengths, escaped, crcs = saved
         turns = cls()
-        turns._text, turns._codes, turns._lengths = saved
-        turns._unpacked = None
-        return turns
+        turns._codes, turns._lengths, turns._crcs = codes, _ints(lengths), _ints(crcs)
+        turns._escaped = _ints(escaped) if escaped else None
+        sizes = turns._escaped if escaped else turns._lengths
+        if not len(codes) == len(turns._lengths) == len(sizes) == len(turns._crcs):
+            raise _damaged()
+        end = start + sum(sizes)
+        turns._text, turns._unpacked = window[start:end], None
+        return turns, end
 
-    def packed(self) -> tuple[str, str, list[int]] | list[Turn]:
-        """Plain data for the saved form: packed, or a list of dicts if some turn is not a
-        plain {"role", "content"} dict with a known role."""
+    def packed(self) -> tuple[str, Packed | list[Turn]]:
+        """The saved form: the escaped texts (for the window) and the rest, or "" and a
+        list of dicts if some turn is not a plain {"role", "content"} dict with a known role."""
         tail = self._tail
         if not all(_is_plain(turn) for turn in tail):
-            return [dict(turn) for turn in self]  # type: ignore[misc]
-        if not tail:
-            return (self._text, self._codes, self._lengths)
-        contents = [turn["content"] for turn in tail]
-        return (
-            self._text + "".join(contents),
-            self._codes + "".join([_CODES[turn["role"]] for turn in tail]),
-            self._lengths + [len(content) for content in contents],
+            return "", [dict(turn) for turn in self]  # type: ignore[misc]
+        text, lengths, escaped, crcs = self._text, self._lengths, self._escaped, self._crcs
+        if tail:
+            contents = [turn["content"] for turn in tail]
+            texts = [encode_basestring_ascii(content)[1:-1] for content in contents]
+            text += "".join(texts)
+            lengths = lengths + array(_INTS, [len(content) for content in contents])
+            if escaped is not None or any(map(str.__ne__, texts, contents)):
+                escaped = (escaped if escaped is not None else self._lengths) + array(
+                    _INTS, [len(piece) for piece in texts]
+                )
+            crcs = crcs + array(_INTS, [zlib.crc32(piece.encode()) for piece in texts])
+        codes = self._codes + "".join([_CODES[turn["role"]] for turn in tail])
+        return text, (
+            codes,
+            _data(lengths),
+            b"" if escaped is None else _data(escaped),
+            _data(crcs),
         )
 
     def _head(self) -> list[Turn]:
-        """The packed turns as dicts (unpacked on first use)."""
+        """The packed turns as dicts (decoded and checked on first use)."""
         if self._unpacked is None:
-            text, roles = self._text, _ROLES
-            ends = list(itertools.accumulate(self._lengths))
-            starts = [0, *ends[:-1]] if ends else []
-            self._unpacked = [
-                {"role": roles[code], "content": text[start:end]}  # type: ignore[misc]
-                for code, start, end in zip(self._codes, starts, ends, strict=True)
-            ]
+            sizes = self._escaped if self._escaped is not None else self._lengths
+            text = _unescaped(self._text, sizes, self._crcs)
+            if sum(self._lengths) != len(text):
+                raise _damaged()
+            self._unpacked = _unpack(text, self._codes, self._lengths)
         return self._unpacked
 
     def _flatten(self) -> None:
         """Turn the packed part into ordinary dicts (before a change other than appending)."""
         if self._codes:
             self._tail = self._head() + self._tail
-            self._text, self._codes, self._lengths, self._unpacked = "", "", [], []
+            self._text, self._codes, self._unpacked = "", "", []
+            self._lengths, self._escaped, self._crcs = array(_INTS), None, array(_INTS)
 
     def __len__(self) -> int:
         return len(self._codes) + len(self._tail)
@@ -350,17 +410,20 @@ class Turns(MutableSequence[Turn]):
         droppable = len(self) - keep
         if droppable <= 0:
             return
-        # the packed contents are joined in `_text`: its length is theirs
-        excess = len(self._text) + sum([len(turn["content"]) for turn in self._tail]) - limit
+        lengths = self._lengths
+        excess = sum(lengths) + sum([len(turn["content"]) for turn in self._tail]) - limit
         if excess <= 0:
             return
-        lengths, head = self._lengths, 0
+        head = 0
         while excess > 0 and head < droppable and head < len(lengths):
             excess -= lengths[head]
             head += 1
         if head:
-            self._text = self._text[sum(lengths[:head]) :]
+            escaped = self._escaped
+            self._text = self._text[sum((escaped if escaped is not None else lengths)[:head]) :]
             self._codes, self._lengths = self._codes[head:], lengths[head:]
+            self._escaped = escaped[head:] if escaped is not None else None
+            self._crcs = self._crcs[head:]
             if self._unpacked is not None:
                 self._unpacked = self._unpacked[head:]
         tail = 0
@@ -369,6 +432,59 @@ class Turns(MutableSequence[Turn]):
             tail += 1
         if tail:
             del self._tail[:tail]
+
+
+def _ints(data: bytes) -> array:
+    """The `_INTS` array of `_data`'s bytes."""
+    values = array(_INTS)
+    try:
+        values.frombytes(data)
+    except ValueError as exc:
+        raise _damaged() from exc
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values
+
+
+def _data(values: array) -> bytes:
+    """An `_INTS` array as little-endian bytes (sessions move between machines)."""
+    if sys.byteorder == "big":
+        values = array(_INTS, values)
+        values.byteswap()
+    return values.tobytes()
+
+
+def _unpack(text: str, codes: str, lengths: Iterable[int]) -> list[Turn]:
+    """Turns from their contents joined in `text`, role codes and content lengths."""
+    ends = list(itertools.accumulate(lengths))
+    starts = [0, *ends[:-1]] if ends else []
+    try:
+        return [
+            {"role": _ROLES[code], "content": text[start:end]}  # type: ignore[misc]
+            for code, start, end in zip(codes, starts, ends, strict=True)
+        ]
+    except (KeyError, ValueError) as exc:
+        raise _damaged() from exc
+
+
+def _unescaped(text: str, sizes: array, crcs: array) -> str:
+    """The escaped contents joined in `text` (lengths `sizes`), checked against their
+    CRC-32s and unescaped."""
+    try:
+        data = text.encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise _damaged() from exc
+    start = 0
+    for size, crc in zip(sizes, crcs, strict=True):
+        if zlib.crc32(data[start : start + size]) != crc:
+            raise _damaged()
+        start += size
+    if "\\" not in text:  # nothing escaped: the text is its own decoding
+        return text
+    try:
+        return json.loads(f'"{text}"')
+    except ValueError as exc:
+        raise _damaged() from exc
 
 
 def _is_plain(turn: Any) -> bool:

@@ -262,7 +262,7 @@ class Autogram:
             model=self._model,
             test_mode=self.test_mode,
             supervisor_mode=self.supervisor_mode,
-            checkpoint=Checkpoint(envelope.snapshot, paused),
+            checkpoint=Checkpoint(envelope.snapshot, paused, envelope.window),
             log=log,
         )
 

@@ -349,12 +349,13 @@ def _rewritten(
     readable = check.values_read or plan.trust_unsigned
     try:
         if check.verdict is Verdict.MAPPED:
-            snapshot = _frames.relabel_header(envelope.snapshot, plan.labels)
-            if snapshot is None:  # only when `readable` (see `_checked`)
+            relabelled = _frames.relabel_header(envelope.snapshot, plan.labels)
+            saved = None if relabelled is None else (relabelled, envelope.window)
+            if saved is None:  # only when `readable` (see `_checked`)
                 with _unpickling(autogram):
-                    snapshot = _relabelled(envelope.snapshot, plan.labels)
+                    saved = _relabelled(envelope, plan.labels)
         else:
-            snapshot = _restarted(autogram, envelope, readable, log)
+            saved = _restarted(autogram, envelope, readable, log)
     except _frames.SnapshotMismatchError as error:
         if check.verdict is Verdict.MAPPED and plan.restart:
             restarting = _as(check, Verdict.RESTARTS, error)
@@ -362,48 +363,51 @@ def _rewritten(
         return _as(check, Verdict.REFUSED, error), None
     except SessionError as error:  # the log cannot be read
         return _as(check, Verdict.REFUSED, error), None
-    return check, _encoded(autogram, envelope, snapshot)
+    return check, _encoded(autogram, envelope, *saved)
 
 
-def _relabelled(snapshot: bytes, labels: Mapping[str, str]) -> bytes:
-    """The snapshot with its frames at their mapped labels, and the conversation levels of
-    the frames it drops closed as their calls returning would close them."""
-    loaded, fits = _frames.relabel(snapshot, labels)
-    state = from_saved(loaded.attachment)
+def _relabelled(envelope: session.Envelope, labels: Mapping[str, str]) -> tuple[bytes, str]:
+    """The session's snapshot with its frames at their mapped labels, and the conversation
+    levels of the frames it drops closed as their calls returning would close them; and its
+    window."""
+    loaded, fits = _frames.relabel(envelope.snapshot, labels)
+    state = from_saved(loaded.attachment, envelope.window)
     levels = state["turn_stack"]
     dropped = [frame.qualname for frame in fits if frame.fit is _frames.Fit.DROPPED]
     for qualname in reversed(dropped):  # innermost first
         if len(levels) > 1 and levels[-1]["function"] == qualname:
             close_level(levels)
-    loaded.attachment = to_saved(state)
-    return _frames.store(loaded)
+    loaded.attachment, window = to_saved(state)
+    return _frames.store(loaded), window
 
 
 def _restarted(
     autogram: Autogram, envelope: session.Envelope, readable: bool, log: LogSource | None
-) -> bytes:
+) -> tuple[bytes, str]:
     """An idle snapshot keeping the session's conversation: from its saved state when it
     may be unpickled and can be (a class it holds may be gone), else from its log."""
     if readable:
         try:
             with _unpickling(autogram):
-                return _restarted_state(envelope.snapshot)
+                return _restarted_state(envelope)
         except _frames.SnapshotMismatchError:
             pass  # its values cannot be read: its log can
     return _restarted_from_log(autogram, _log_entries(envelope, log))
 
 
-def _restarted_state(snapshot: bytes) -> bytes:
-    """An idle snapshot with the conversation of `snapshot`: every level closed as the
-    program returning would close it (its turns stay where a prompt sees them)."""
-    state = from_saved(_frames.attachment_of(snapshot))
+def _restarted_state(envelope: session.Envelope) -> tuple[bytes, str]:
+    """An idle snapshot, and its window, with the session's conversation: every level
+    closed as the program returning would close it (its turns stay where a prompt sees
+    them)."""
+    state = from_saved(_frames.attachment_of(envelope.snapshot), envelope.window)
     levels = state["turn_stack"]
     while len(levels) > 1:
         close_level(levels)
-    return _frames.pack(to_saved(state))
+    saved, window = to_saved(state)
+    return _frames.pack(saved), window
 
 
-def _restarted_from_log(autogram: Autogram, entries: list[dict[str, Any]]) -> bytes:
+def _restarted_from_log(autogram: Autogram, entries: list[dict[str, Any]]) -> tuple[bytes, str]:
     """An idle snapshot whose conversation is the messages of a session's log, the state of
     a new session otherwise (nothing of the session is unpickled)."""
     state = autogram.init_memory().state
@@ -414,7 +418,8 @@ def _restarted_from_log(autogram: Autogram, entries: list[dict[str, Any]]) -> by
             turns.append(Turn(role="user", content=entry["user_reply"]))
         elif kind == "agent_reply" and isinstance(entry.get("reply"), str):
             turns.append(Turn(role="agent", content=entry["reply"]))
-    return _frames.pack(to_saved(state))
+    saved, window = to_saved(state)
+    return _frames.pack(saved), window
 
 
 def _log_entries(envelope: session.Envelope, log: LogSource | None) -> list[dict[str, Any]]:
@@ -426,8 +431,9 @@ def _log_entries(envelope: session.Envelope, log: LogSource | None) -> list[dict
     return list(log() if callable(log) else log)
 
 
-def _encoded(autogram: Autogram, envelope: session.Envelope, snapshot: bytes) -> str:
-    """The session's text around a new snapshot, its log kept as the envelope held it."""
+def _encoded(autogram: Autogram, envelope: session.Envelope, snapshot: bytes, window: str) -> str:
+    """The session's text around a new snapshot and window, its log kept as the envelope
+    held it."""
     log = envelope.log
     if log is not None:
         log = ConversationLog(encoded=log, signed=envelope.signed).encode()
@@ -438,6 +444,7 @@ def _encoded(autogram: Autogram, envelope: session.Envelope, snapshot: bytes) ->
         log=log,
         log_file=envelope.log_file,
         log_digest=envelope.log_digest,
+        window=window,
     )
 
 
@@ -693,5 +700,9 @@ def _with_log_file(text: str, path: Path, autogram: Autogram) -> str:
         return text
     owned = (len(session.read_log(path)), session.log_size(path))
     return session.encode(
-        envelope.snapshot, key=_key(autogram), program=envelope.program, log_file=owned
+        envelope.snapshot,
+        key=_key(autogram),
+        program=envelope.program,
+        log_file=owned,
+        window=envelope.window,
     )

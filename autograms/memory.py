@@ -88,6 +88,8 @@ class Checkpoint:
     snapshot: bytes
     #: whether the program is paused (its next turn continues it) rather than idle
     paused: bool
+    #: the texts of the state's turns, saved beside the snapshot (see ``_state``)
+    window: str = ""
 
 
 class Turn:
@@ -100,6 +102,8 @@ class Turn:
         self.loaded = loaded
         #: what the turn ends with (set by `finish`)
         self.checkpoint: Checkpoint | None = None
+        #: the window of the state `saved_state` gave last
+        self.window = ""
 
     @property
     def paused(self) -> bool:
@@ -108,18 +112,19 @@ class Turn:
 
     def saved_state(self) -> dict[str, Any]:
         """What the engine saves with the frames when the program pauses: the working state,
-        trimmed, in its saved form."""
-        return to_saved(self.memory.live_state())
+        trimmed, in its saved form (its window is kept for the checkpoint)."""
+        saved, self.window = to_saved(self.memory.live_state())
+        return saved
 
     def finish(self, outcome: _frames.Outcome | None = None) -> None:
         """Set the checkpoint the turn ends with: the program's pause, or the state saved
         with the frames the turn started from (after the program returned, none are left;
         when the turn did not run the program, they stay paused)."""
         if isinstance(outcome, _frames.Paused):
-            self.checkpoint = Checkpoint(outcome.snapshot, paused=True)
+            self.checkpoint = Checkpoint(outcome.snapshot, True, self.window)
             return
         self.loaded.attachment = self.saved_state()
-        self.checkpoint = Checkpoint(_frames.store(self.loaded), paused=self.loaded.is_paused)
+        self.checkpoint = Checkpoint(_frames.store(self.loaded), self.loaded.is_paused, self.window)
 
 
 class SerializableMemory:
@@ -219,7 +224,7 @@ class SerializableMemory:
         if self._state is None:
             with use_memory(self):  # type: ignore[arg-type]
                 self._loaded = session.load_snapshot(self._checkpoint.snapshot)
-            self._state = from_saved(self._loaded.attachment)
+            self._state = from_saved(self._loaded.attachment, self._checkpoint.window)
         self._changed = True
         return self._state
 
@@ -279,13 +284,14 @@ class SerializableMemory:
         if self._stands_for is not None:
             return self._stands_for.checkpoint()
         if self._checkpoint is None or self._changed:
+            saved, window = to_saved(self._state)
             if self._loaded is None:  # a new session: its state is all there is
-                snapshot = _frames.pack(to_saved(self._state))
+                snapshot = _frames.pack(saved)
             else:  # a checkpoint read and possibly changed (between turns, or by this turn)
-                self._loaded.attachment = to_saved(self._state)
+                self._loaded.attachment = saved
                 snapshot = _frames.store(self._loaded)
             paused = self._loaded is not None and self._loaded.is_paused
-            self._checkpoint, self._changed = Checkpoint(snapshot, paused), False
+            self._checkpoint, self._changed = Checkpoint(snapshot, paused, window), False
         return self._checkpoint
 
     def pending_frames(self) -> list[_frames.PendingFrameInfo]:
@@ -340,7 +346,7 @@ class SerializableMemory:
         token = set_memory(work)
         try:
             loaded = session.load_snapshot(checkpoint.snapshot)
-            work._state, work._loaded = from_saved(loaded.attachment), loaded
+            work._state, work._loaded = from_saved(loaded.attachment, checkpoint.window), loaded
             work._scopes.restored(work._state["turn_stack"], resuming=loaded.is_paused)
             turn = Turn(work, loaded)
             yield turn
@@ -439,11 +445,13 @@ class SerializableMemory:
         `include_log` (then its size depends on the live state only)."""
         if self._stands_for is not None:
             return self._stands_for.to_text(key, include_log)
+        checkpoint = self.checkpoint()
         return session.encode(
-            self.checkpoint().snapshot,
+            checkpoint.snapshot,
             key=key,
             program=session.program_name(self.root_function),
             log=self._log.encode() if include_log else None,
+            window=checkpoint.window,
         )
 
     def write(self, file: str | os.PathLike[str], key: bytes | None) -> None:
@@ -460,12 +468,14 @@ class SerializableMemory:
         else:
             size = session.append_log(file, self.log_since(saved[0]), at=saved[1])
         count = self.log_length()
+        checkpoint = self.checkpoint()
         text = session.encode(
-            self.checkpoint().snapshot,
+            checkpoint.snapshot,
             key=key,
             program=session.program_name(self.root_function),
             log_file=(count, size),
             log_digest=session.log_digest_of(file, size) if key is not None else None,
+            window=checkpoint.window,
         )
         session.write_file(file, text)
         self.saved_logs[where] = (count, size)

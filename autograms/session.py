@@ -1,21 +1,25 @@
 """Sessions on the wire and on disk: a versioned, optionally signed envelope.
 
-A serialized session (format 5) is one line of text::
+A serialized session (format 6) is one line of text::
 
-    agsession1.<header>.<state>.<log>.<signature>
+    agsession1.<header>.<state>.<window>.<log>.<signature>
 
 * *header* -- unpadded base64 of a JSON object: ``format``, ``library`` and ``python`` (who
   wrote it), ``program`` (the root function the session belongs to, ``module:qualname``),
-  ``signed``, and ``log``: null when the log is left out, ``{"entries", "digest"}`` when the
+  ``signed``, ``log``: null when the log is left out, ``{"entries", "digest"}`` when the
   text carries it, ``{"entries", "file": true}`` for a saved file whose log is ``<path>.log``;
+  and ``window``: the length of the window;
 * *state* -- the engine snapshot in hexadecimal (CPython decodes hex several times faster than
   base64, and a session's snapshot is decoded on every turn): a readable header naming each
   paused frame (module, qualname, code fingerprint, line, ADDRESS label, the names of its
   saved locals and of its saved cells' variables), then the frames' values and the
   session's state, one pickle behind a checksum;
+* *window* -- the texts of the live conversation's turns, escaped as in a JSON string (ASCII,
+  one line; it may hold dots: its length is in the header), each turn's text escaped once
+  and checked against a CRC-32 kept in the state when it is read (``autograms._state``);
 * *log* -- the session's log in its encoded form (``autograms._log``: chunks appended turn by
   turn, never re-encoded), empty when left out;
-* *signature* -- HMAC-SHA256 of ``agsession1.<header>.<state>`` with the key from
+* *signature* -- HMAC-SHA256 of ``agsession1.<header>.<state>.<window>`` with the key from
   ``AutogramConfig(session_key=...)`` or the ``AUTOGRAMS_SESSION_KEY`` environment variable
   (empty when unsigned). The log is covered through the digest in the header, so signing a
   turn does not hash the whole log again; the log is checked against it when it is read.
@@ -39,6 +43,8 @@ the text into an `Envelope`, then `MIGRATIONS` brings it up one format at a time
 * Format 4: the snapshot's header does not name the variables of a frame's saved cells (they
   are assumed to be those of the code now loaded), and the state does not record which
   ``init_user_globals()`` defaults the session took (it took those it has).
+* Format 5: ``agsession1.<header>.<state>.<log>.<signature>``, no window: the turns' texts
+  are in the state's pickle (``autograms._state.from_saved`` reads them there).
 
 Without a key, loading unpickles whatever the session holds: only load sessions you wrote
 (or keep them server-side). Unpickling data from others runs their code.
@@ -72,7 +78,7 @@ from ._version import __version__
 #: the marker every session starts with (its format is in the header)
 MAGIC = "agsession1"
 #: the format this release writes (it reads every earlier one too)
-FORMAT = 5
+FORMAT = 6
 KEY_VARIABLE = "AUTOGRAMS_SESSION_KEY"
 
 
@@ -92,6 +98,8 @@ class Envelope:
     log_file: tuple[int, int] | None = None
     #: for a signed saved file: the SHA-256 of those bytes of its ``.log`` (None: not recorded)
     log_digest: str | None = None
+    #: the texts of the state's turns (format 6; "" in earlier formats, whose state holds them)
+    window: str = ""
 
     @property
     def signed(self) -> bool:
@@ -122,10 +130,12 @@ def encode(
     log: EncodedLog | None = None,
     log_file: tuple[int, int] | None = None,
     log_digest: str | None = None,
+    window: str = "",
 ) -> str:
     """The text form of a session; `log` is carried in it, or `log_file` -- (entries, bytes)
     -- says how much of the file's ``.log`` is its own, and `log_digest` (`log_digest_of`)
-    lets a signed session refuse those bytes once edited."""
+    lets a signed session refuse those bytes once edited. `window` is the state's turns'
+    texts (`autograms._state.to_saved`)."""
     if log is not None:
         log_field: dict[str, Any] | None = {"entries": log.entries, "digest": log.digest}
     elif log_file is not None:
@@ -134,9 +144,9 @@ def encode(
             log_field["digest"] = log_digest
     else:
         log_field = None
-    header = _header(program, key is not None, log_field)
+    header = _header(program, key is not None, log_field, len(window))
     # The pieces are joined once: the state and the log are copied into the text only there.
-    body = [MAGIC, ".", _header_text(header), ".", _hex(snapshot)]
+    body = [MAGIC, ".", _header_text(header), ".", _hex(snapshot), ".", window]
     pieces = [*body, "."]
     for run in log.runs if log is not None else ():
         pieces += (run, ",")
@@ -163,14 +173,16 @@ def decode(text: str, *, key: bytes | None) -> Envelope:
         raise SessionFormatError("the session is truncated or damaged", reason="damaged")
     header = _headers.take(text[start:end]) or _json(_unb64(text[start:end]), "header")
     written = _check_header(header)
-    read = _read_format_1 if written == 1 else _read
+    read = _read_format_1 if written == 1 else _read if written >= 6 else _read_format_2
     envelope = read(text, header, end, key)
     for step in range(written, FORMAT):
         envelope = MIGRATIONS[step](envelope)
     return envelope
 
 
-def _header(program: str | None, signed: bool, log: dict[str, Any] | None) -> dict[str, Any]:
+def _header(
+    program: str | None, signed: bool, log: dict[str, Any] | None, window: int
+) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "library": __version__,
@@ -178,6 +190,7 @@ def _header(program: str | None, signed: bool, log: dict[str, Any] | None) -> di
         "program": program,
         "signed": signed,
         "log": log,
+        "window": window,
     }
 
 
@@ -198,7 +211,27 @@ def _header_text(header: dict[str, Any]) -> str:
 
 
 def _read(text: str, header: dict[str, Any], end: int, key: bytes | None) -> Envelope:
-    """A session of format 2 or later (the same layout); `end` is where its header ends."""
+    """A session of format 6; `end` is where its header ends."""
+    state_end = text.find(".", end + 1)
+    size = header.get("window")
+    if not isinstance(size, int) or size < 0:
+        raise SessionFormatError("the session's header is damaged", reason="damaged")
+    window_end = state_end + 1 + size
+    log_end = text.rfind(".")
+    if state_end < 0 or log_end <= window_end or text[window_end] != ".":
+        raise SessionFormatError("the session is truncated or damaged", reason="damaged")
+    if key is not None:
+        _check_signature(text[:window_end], text[log_end + 1 :], key)
+    snapshot = _snapshot_in(text, end + 1, state_end)
+    log, log_file = _log_part(header.get("log"), text, window_end + 1, log_end)
+    digest = header["log"].get("digest") if log_file is not None else None
+    window = text[state_end + 1 : window_end]
+    return Envelope(snapshot, header, log, header.get("program"), log_file, digest, window)
+
+
+def _read_format_2(text: str, header: dict[str, Any], end: int, key: bytes | None) -> Envelope:
+    """A session of format 2 to 5 (the same layout: no window); `end` is where its header
+    ends."""
     state_end = text.find(".", end + 1)
     log_end = text.rfind(".")
     if state_end < 0 or log_end <= state_end:
@@ -275,12 +308,20 @@ def _format_4_to_5(envelope: Envelope) -> Envelope:
     return envelope
 
 
+def _format_5_to_6(envelope: Envelope) -> Envelope:
+    """Nothing to convert: the window is empty, and `autograms._state.from_saved` reads the
+    turns' texts from a state of format 3, which holds them (the session's next save moves
+    them to its window)."""
+    return envelope
+
+
 #: format N -> the function that brings a session read in format N to format N + 1
 MIGRATIONS: dict[int, Callable[[Envelope], Envelope]] = {
     1: _format_1_to_2,
     2: _format_2_to_3,
     3: _format_3_to_4,
     4: _format_4_to_5,
+    5: _format_5_to_6,
 }
 
 

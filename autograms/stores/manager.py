@@ -188,6 +188,7 @@ class Sessions:
             program=envelope.program,
             log_file=(len(entries), size),
             log_digest=session.log_digest_of(path, size) if key is not None else None,
+            window=envelope.window,
         )
         session.write_file(path, text)
 

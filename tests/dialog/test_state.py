@@ -32,7 +32,10 @@ def random_turn(rng: random.Random) -> dict:
 
 
 def saved_and_loaded(turns: Turns) -> Turns:
-    return Turns.from_saved(pickle.loads(pickle.dumps(turns.packed())))
+    text, saved = turns.packed()
+    loaded, end = Turns.from_saved(pickle.loads(pickle.dumps(saved)), f"<{text}>", 1)
+    assert end == len(text) + 1
+    return loaded
 
 
 def apply_random_operation(rng: random.Random, turns: Turns, oracle: list) -> Turns:
@@ -100,10 +103,11 @@ def test_the_saved_form_is_plain_data_and_round_trips() -> None:
     state["turn_stack"][0]["turns"].extend([{"role": "user", "content": "hi"}] * 3)
     state["user_globals"]["bot"] = {"count": 3}
     state["extra"]["user_reply_to_save"] = "hello"
-    saved = to_saved(state)
+    saved, window = to_saved(state)
     data = pickle.dumps(saved)
     assert b"autograms" not in data  # no class of the library in a session
-    assert from_saved(pickle.loads(data)) == state
+    assert b"hi" not in data and window == "hihihi"  # the texts are saved beside the pickle
+    assert from_saved(pickle.loads(data), window) == state
 
 
 def test_trimming_the_saved_form_keeps_the_newest_turns() -> None:
@@ -111,7 +115,7 @@ def test_trimming_the_saved_form_keeps_the_newest_turns() -> None:
     turns = state["turn_stack"][0]["turns"]
     for number in range(100):
         turns.append({"role": "user", "content": f"{number:03d}" + "x" * 20})
-    loaded = from_saved(to_saved(state))
+    loaded = from_saved(*to_saved(state))
     trim(loaded, 230)
     kept = [turn["content"][:3] for turn in loaded["turn_stack"][0]["turns"]]
     assert kept == [f"{number:03d}" for number in range(60, 100)]  # MIN_LIVE_TURNS = 40

@@ -15,6 +15,7 @@ import pytest
 
 from autograms import _frames, session
 from autograms._frames import payload_layout, wire
+from tests.sessions.make_session_data import _autogram
 
 DATA = Path(__file__).parent / "data"
 PYTHON = f"py{sys.version_info[0]}.{sys.version_info[1]}"
@@ -51,7 +52,10 @@ def _envelope(path: Path) -> session.Envelope:
     text = path.read_text().strip()
     header = json.loads(session._unb64(text.split(".")[1]))
     key = b"session-data-key" if header.get("signed") else None
-    read = session._read_format_1 if header["format"] == 1 else session._read
+    if header["format"] == 1:
+        read = session._read_format_1
+    else:
+        read = session._read if header["format"] >= 6 else session._read_format_2
     return read(text, header, text.find(".", len(session.MAGIC) + 1), key)
 
 
@@ -127,6 +131,41 @@ def test_migration_4_to_5_keeps_the_snapshot_whose_frames_name_no_cells(path: Pa
     assert migrated == envelope
     states = wire.read(envelope.snapshot)[0]
     assert states and all(state.cells is None for state in states)
+
+
+FORMAT_5 = _of_format(5)
+
+
+@pytest.mark.parametrize("path", FORMAT_5, ids=_ids(FORMAT_5))
+def test_migration_5_to_6_keeps_the_conversation_and_log_exact_in_a_round_trip(
+    path: Path,
+) -> None:
+    envelope = _envelope(path)
+    assert session.MIGRATIONS[5](envelope) == envelope and envelope.window == ""
+    entry = _manifest_entry(path)
+    autogram = _autogram(entry["example"], entry["seed"], entry["signed"])
+    if path.name.endswith(".session"):
+        memory = autogram.load(path)
+    else:
+        memory = autogram.deserialize(path.read_text())
+    view = memory.memory_dict
+    levels, log = view["turn_stack"], list(view["model_turns"])
+    history = memory.extract_full_conv_history()
+    assert any(level["turns"] for level in levels)
+    again = autogram.deserialize(autogram.serialize(memory))
+    assert _written_format(autogram.serialize(again)) == session.FORMAT
+    assert again.memory_dict["turn_stack"] == levels
+    assert list(again.memory_dict["model_turns"]) == log
+    assert again.extract_full_conv_history() == history
+    if path.name.endswith("-log.txt") or path.name.endswith(".session"):
+        assert history and len(history) == len(entry["messages"]) * 2 - 1
+
+
+def _manifest_entry(path: Path) -> dict:
+    for entry in json.loads((path.parent / "manifest.json").read_text())["sessions"]:
+        if path.name in entry["files"].values():
+            return entry
+    raise AssertionError(f"{path} is not in its manifest")
 
 
 SHARED = ["a module-level list, saved by reference"]

@@ -1,0 +1,125 @@
+"""The session's window (format 6): the conversation's texts are saved beside the snapshot,
+escaped once, read back exactly, and refused when damaged."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from autograms import session
+from autograms import (
+    Autogram,
+    AutogramConfig,
+    SessionFormatError,
+    SessionSignatureError,
+    autograms_function,
+)
+from autograms.functional import reply, thought
+
+#: characters that need escaping somewhere: dots separate a session's parts, quotes and
+#: backslashes are JSON's, the rest are not ASCII (a lone surrogate included)
+ALPHABET = 'ab ."\\\n\t\x00é“😀\ud800'
+
+
+@autograms_function(conv_scope="global")
+def remember(message: str) -> None:
+    thought(f"noted: {message}")
+    reply(f"noted {message}")
+
+
+@autograms_function()
+def chatbot():
+    message = reply("start")
+    while True:
+        remember(message)
+        message = reply(f"you said {message}")
+
+
+def autogram(**config) -> Autogram:
+    return Autogram(chatbot, AutogramConfig(**config), test_mode=True, seed=3)
+
+
+def random_message(rng: random.Random) -> str:
+    return "".join(rng.choice(ALPHABET) for _ in range(rng.randrange(1, 30)))
+
+
+def parts(text: str) -> list[str]:
+    """magic, header, state, window (which may hold dots), log, signature."""
+    magic, header, rest = text.split(".", 2)
+    size = json.loads(session._unb64(header))["window"]
+    state, rest = rest.split(".", 1)
+    log, signature = rest[size + 1 :].rsplit(".", 1)
+    return [magic, header, state, rest[:size], log, signature]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_texts_come_back_exactly_after_every_round_trip(seed: int) -> None:
+    rng = random.Random(seed)
+    bot, kept = autogram(), autogram()
+    _, memory = bot.reply()
+    _, oracle = kept.reply()  # the same conversation, never serialized
+    text = bot.serialize(memory)
+    for _ in range(12):
+        message = random_message(rng)
+        memory = bot.deserialize(text)
+        assert bot.reply(message, memory_object=memory)[0] == kept.reply(message, oracle)[0]
+        text = bot.serialize(memory)
+        window = parts(text)[3]
+        assert ".".join(parts(text)) == text and window.isascii() and "\n" not in window
+        loaded = bot.deserialize(text)
+        assert loaded.memory_dict["turn_stack"] == oracle.memory_dict["turn_stack"]
+        assert loaded.extract_full_conv_history() == oracle.extract_full_conv_history()
+        assert list(loaded.memory_dict["model_turns"]) == list(memory.memory_dict["model_turns"])
+
+
+def test_the_state_part_does_not_grow_with_the_texts_of_the_conversation() -> None:
+    bot = autogram()
+    _, memory = bot.reply()
+    sizes = []
+    for number in range(30):
+        text = bot.serialize(memory)
+        memory = bot.deserialize(text)
+        _, memory = bot.reply(f"{number:02d}" + "x" * 2000, memory_object=memory)
+        sizes.append((len(parts(text)[2]), len(parts(text)[3])))
+    (state_early, window_early), (state_late, window_late) = sizes[1], sizes[-1]
+    assert window_late > 40_000 > window_early > 0
+    assert state_late < state_early + 2000  # role codes, lengths and checksums: no texts
+
+
+def test_a_damaged_window_is_refused_when_the_conversation_is_read() -> None:
+    bot = autogram()
+    _, memory = bot.reply()
+    _, memory = bot.reply("hello there", memory_object=memory)
+    pieces = parts(bot.serialize(memory))
+    pieces[3] = pieces[3].replace("hello", "jello")
+    damaged = bot.deserialize(".".join(pieces))
+    with pytest.raises(SessionFormatError, match="window is truncated or damaged") as caught:
+        damaged.memory_dict["turn_stack"]
+    assert caught.value.reason == "damaged"
+    with pytest.raises(SessionFormatError, match="damaged"):  # its global level closes
+        bot.reply("more", memory_object=damaged)
+    pieces = parts(bot.serialize(memory))
+    pieces[3] = pieces[3][:-2]
+    with pytest.raises(SessionFormatError, match="truncated or damaged"):
+        bot.deserialize(".".join(pieces))
+
+
+def test_a_signed_session_refuses_an_edited_window_when_loaded() -> None:
+    bot = autogram(session_key="k3y")
+    _, memory = bot.reply()
+    _, memory = bot.reply("hello there", memory_object=memory)
+    pieces = parts(bot.serialize(memory))
+    pieces[3] = pieces[3].replace("hello", "jello")
+    with pytest.raises(SessionSignatureError, match="does not match"):
+        bot.deserialize(".".join(pieces))
+
+
+def test_the_header_gives_the_window_length() -> None:
+    bot = autogram()
+    _, memory = bot.reply()
+    _, memory = bot.reply("a.b", memory_object=memory)
+    pieces = parts(bot.serialize(memory))
+    header = json.loads(session._unb64(pieces[1]))
+    assert header["format"] == 6 and header["window"] == len(pieces[3]) > 0

@@ -41,6 +41,8 @@ from .service import Prepare, Service
 from .streaming import PING, Diverged, Drained, Event, Failed, Finished, Piece, Ping, sse
 
 SESSION_HEADER = "X-Session-Id"
+#: where a piece's text goes in the chunk template (`_Reply`); no JSON the service sends has it
+_HOLE = "\x00piece"
 
 
 async def list_models(request: Request) -> Response:
@@ -160,6 +162,9 @@ class _Reply:
         self.keyed = keyed
         self.id = f"chatcmpl-{uuid.uuid4().hex}"
         self.created = int(time.time())
+        # a streamed piece's chunk around its text, encoded once: a piece encodes its text only
+        hole = self._chunk([{"index": 0, "delta": {"content": _HOLE}, "finish_reason": None}])
+        self._piece_head, self._piece_tail = hole.split(json.dumps(_HOLE).encode())
 
     def json(self, result: TurnResult) -> JSONResponse:
         choice = {
@@ -252,7 +257,9 @@ class _Reply:
         return chunks
 
     def _delta(self, text: str, *, first: bool) -> bytes:
-        delta = {"role": "assistant", "content": text} if first else {"content": text}
+        if not first:
+            return b"".join((self._piece_head, json.dumps(text).encode(), self._piece_tail))
+        delta = {"role": "assistant", "content": text}
         return self._chunk([{"index": 0, "delta": delta, "finish_reason": None}])
 
     def _chunk(self, choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:

@@ -127,9 +127,9 @@ class Service:
             except Exception as exc:
                 stream.finish(exc)
             else:
+                stream.finish(result)  # first: the client's [DONE] does not wait for the count
                 # counted here: a turn commits even when its client went away mid-stream
                 self.metrics.turn_done(result, time.monotonic() - start)
-                stream.finish(result)
 
         self._launch(work)
         return stream

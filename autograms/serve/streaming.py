@@ -17,7 +17,6 @@ leaves nothing, as it would have anyway.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -69,13 +68,18 @@ _RESTART = object()
 
 class TurnStream:
     """Carries one turn's reply from the thread running it to the response streaming it.
-    Make it on the event loop; the thread calls `restart`, `write` and `finish`."""
+    Make it on the event loop; the thread calls `restart`, `write` and `finish`.
+
+    Each item the thread posts wakes the event loop once; what has arrived by the time the
+    response looks is taken together (`events` makes one event of it), so a response that
+    falls behind the model catches up in fewer, larger writes instead of queueing them."""
 
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
-        #: monotonic time of the first piece or of the end, whichever came first
-        self.first_at: float | None = None
+        #: items posted and not yet taken (touched on the event loop only)
+        self._items: list[object] = []
+        #: set when an item arrives while `events` waits for one
+        self._waiter: asyncio.Future[None] | None = None
 
     # -- the thread's side (a ReplyStream) ------------------------------------------------
 
@@ -91,52 +95,69 @@ class TurnStream:
 
     def _post(self, item: object) -> None:
         try:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+            self._loop.call_soon_threadsafe(self._arrived, item)
         except RuntimeError:  # the event loop has closed: nobody listens any more
             pass
 
     # -- the event loop's side ------------------------------------------------------------
+
+    def _arrived(self, item: object) -> None:
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     async def events(self, ping_seconds: float, drain: Drain | None = None) -> AsyncIterator[Event]:
         """The events to send, ending with Finished, Diverged, Failed or Drained."""
         sent = ""  # what the client has been sent
         candidate = ""  # the reply being written now
         while True:
-            item = await self._next(ping_seconds, drain)
-            if item is None:
+            items = await self._arrivals(ping_seconds, drain)
+            if not items:
                 if drain is not None and drain.expired():
                     yield Drained()
                     return
                 yield Ping()
                 continue
-            if self.first_at is None and item is not _RESTART:
-                self.first_at = time.monotonic()
-            if item is _RESTART:
-                candidate = ""
-            elif isinstance(item, str):
-                candidate += item
-                if len(candidate) > len(sent) and candidate.startswith(sent):
-                    yield Piece(candidate[len(sent) :])
-                    sent = candidate
-            elif isinstance(item, TurnResult):
-                final = item.reply or ""
-                if final.startswith(sent):
-                    yield Finished(item, final[len(sent) :])
+            for item in items:
+                if item is _RESTART:
+                    candidate = ""
+                elif isinstance(item, str):
+                    candidate += item
+                elif isinstance(item, TurnResult):
+                    final = item.reply or ""
+                    if final.startswith(sent):
+                        yield Finished(item, final[len(sent) :])
+                    else:
+                        yield Diverged(item)
+                    return
                 else:
-                    yield Diverged(item)
-                return
-            else:
-                yield Failed(item)
-                return
+                    yield Failed(item)
+                    return
+            if len(candidate) > len(sent) and candidate.startswith(sent):
+                yield Piece(candidate[len(sent) :])
+                sent = candidate
 
-    async def _next(self, ping_seconds: float, drain: Drain | None) -> object | None:
-        """The next item from the thread, or None after `ping_seconds` of silence (or when
-        the drain deadline passes)."""
-        timeout = ping_seconds if drain is None else max(0.0, min(ping_seconds, drain.remaining()))
-        try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            return None
+    async def _arrivals(self, ping_seconds: float, drain: Drain | None) -> list[object]:
+        """The items that have arrived, waiting for one if there is none; [] after
+        `ping_seconds` of silence (or when the drain deadline passes)."""
+        if not self._items:
+            timeout = (
+                ping_seconds if drain is None else max(0.0, min(ping_seconds, drain.remaining()))
+            )
+            self._waiter = self._loop.create_future()
+            timer = self._loop.call_later(timeout, _wake, self._waiter)
+            try:
+                await self._waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        items, self._items = self._items, []
+        return items
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def sse(data: str, event: str | None = None) -> bytes:

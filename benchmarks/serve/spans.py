@@ -1,12 +1,13 @@
 """Where one streamed turn's time goes inside `autograms serve`.
 
-One client sends sequential turns of the streamer bot to the app served in this process
-(uvicorn in a thread, as ``autograms serve`` runs it), the fake model writing in a process of
-its own; after each turn the client sends the same turn of a second conversation straight to
-the model, so the model's own figures are taken under the same conditions. Each turn is
-timestamped at every step -- the app wrapped as an ASGI app, its store, model and autogram
-wrapped by the names their methods have in the code; the library is not edited -- and the
-median of each step is printed:
+One client, in a process of its own, sends sequential turns of the streamer bot to the app
+served in this process (uvicorn in a thread, as ``autograms serve`` runs it), the fake model
+writing in a third process; after each turn the client sends the same turn of a second
+conversation straight to the model, so the model's own figures are taken under the same
+conditions. Each turn is timestamped at every step -- the app wrapped as an ASGI app, its
+store, model and autogram wrapped by the names their methods have in the code (the library is
+not edited), the client's steps by the client, on the same monotonic clock
+(``time.perf_counter``, system-wide on Linux) -- and the median of each step is printed:
 
     python -m benchmarks.serve.spans [--store sqlite|postgresql] [--turns 40]
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import statistics
 import subprocess
 import sys
@@ -30,21 +32,21 @@ import uvicorn
 
 from autograms import Autogram, AutogramConfig, load_autogram
 from autograms.serve import create_app
-from benchmarks.serve.cli import Conversation, _sdk, _timed
+from benchmarks.serve.cli import Conversation, Turn, _sdk, _timed
 from benchmarks.stores.environment import start_cluster
 from tests.serve.server import ROOT, STREAMER, free_port
 
 #: the steps of a turn, in order: (mark, what the time since the previous mark is)
 STEPS = (
     ("sent", ""),
-    ("arrived", "client to the app (the SDK builds and sends the request)"),
+    ("arrived", "client to the app (the SDK builds and sends the request; uvicorn reads it)"),
     ("reading history", "the route reads the body and messages; the hop to a turn thread"),
     ("history read", "the session's turns read (the history check)"),
     ("claimed", "the store's claim (queue ticket, blob and version)"),
     ("loaded", "the session restored (deserialize)"),
     ("model called", "the program runs up to the model call"),
     ("model piece", "the model's first piece reaches the service"),
-    ("client piece", "the piece reaches the client (event loop, SSE chunk, SDK)"),
+    ("client piece", "the piece reaches the client (thread to event loop, SSE chunk, SDK)"),
     ("model done", "the rest of the answer streams"),
     ("commit", "the program finishes; the session serialized and sealed"),
     ("committed", "the store's commit (durable)"),
@@ -53,13 +55,18 @@ STEPS = (
 
 
 class Marks:
-    """Timestamps of the current turn, by step (the first one of each counts)."""
+    """Timestamps of the service's steps, one dict per turn (the first of each step counts);
+    a turn's dict begins when its request arrives."""
 
     def __init__(self) -> None:
-        self.turn: dict[str, float] = {}
+        self.turns: list[dict[str, float]] = []
 
     def __call__(self, step: str) -> None:
-        self.turn.setdefault(step, time.perf_counter())
+        now = time.perf_counter()
+        if step == "arrived":
+            self.turns.append({})
+        if self.turns:
+            self.turns[-1].setdefault(step, now)
 
     def wrap(self, owner: Any, name: str, before: str | None, after: str | None) -> None:
         method = getattr(owner, name)
@@ -82,7 +89,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--turns", type=int, default=40)
     parser.add_argument("--token-ms", type=float, default=10.0)
+    parser.add_argument("--client", nargs=2, metavar=("URL", "MODEL_URL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.client:
+        client(*args.client, args.turns)
+        return
     model_port = free_port()
     model = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.serve.model", str(model_port),
@@ -139,7 +150,7 @@ def measure(
     port = free_port()
 
     async def arriving(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and scope["path"] == "/v1/chat/completions":
             marks("arrived")
         await app(scope, receive, send)
 
@@ -162,31 +173,47 @@ def measure(
 def _turns(
     url: str, model_url: str, marks: Marks, turns: int
 ) -> tuple[dict[str, list[float]], list[Any], list[Any]]:
+    """Run the client process and put its marks and the service's together, turn by turn."""
+    command = [sys.executable, "-m", "benchmarks.serve.spans", "--client", url, model_url,
+               "--turns", str(turns)]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if done.returncode:
+        raise SystemExit(f"the client failed:\n{done.stderr}")
+    measured = [json.loads(line) for line in done.stdout.splitlines()]
+    steps: dict[str, list[float]] = {}
+    own, served = [], []
+    # the service's first request is the client's untimed first turn
+    for turn, service in zip(measured, marks.turns[1:], strict=True):
+        own.append(Turn(turn["own_ttft"], turn["own_total"], True))
+        served.append(Turn(turn["ttft"], turn["total"], True))
+        times = {**service, **{step: turn[step] for step in ("sent", "client piece", "done")}}
+        previous = None
+        for step, _ in STEPS:
+            if step in times and previous is not None:
+                steps.setdefault(step, []).append(times[step] - times[previous])
+            previous = step if step in times else previous
+    return steps, own, served
+
+
+def client(url: str, model_url: str, turns: int) -> None:
+    """The client process: `turns` timed turns through the service at `url`, each followed by
+    the same turn straight with the model; one JSON line of times per turn on stdout."""
     sdk, direct = _sdk(url), Conversation(_sdk(model_url))
     headers = {"X-Session-Id": uuid.uuid4().hex}
     messages = [{"role": "user", "content": "hi"}]
     messages.append({"role": "assistant", "content": _timed(sdk, messages, headers).text})
     direct.turn("hi")
-    steps: dict[str, list[float]] = {}
-    own, served = [], []
     for number in range(turns):
         text = f"question {number}"
         messages.append({"role": "user", "content": text})
-        marks.turn = {}
-        marks("sent")
-        turn = _client_turn(sdk, messages, headers, marks)
-        messages.append({"role": "assistant", "content": turn.text})
-        served.append(turn)
-        own.append(direct.turn(text))
-        previous = None
-        for step, _ in STEPS:
-            if step in marks.turn and previous is not None:
-                steps.setdefault(step, []).append(marks.turn[step] - marks.turn[previous])
-            previous = step if step in marks.turn else previous
-    return steps, own, served
+        times = _client_turn(sdk, messages, headers)
+        messages.append({"role": "assistant", "content": times.pop("text")})
+        own = direct.turn(text)
+        times.update(own_ttft=own.ttft, own_total=own.total)
+        sys.stdout.write(json.dumps(times) + "\n")
 
 
-def _client_turn(sdk: openai.OpenAI, messages: list[dict], headers: dict, marks: Marks) -> Any:
+def _client_turn(sdk: openai.OpenAI, messages: list[dict], headers: dict) -> dict[str, Any]:
     start = time.perf_counter()
     stream = sdk.chat.completions.create(
         model="bot", messages=messages, stream=True, extra_headers=headers
@@ -195,15 +222,17 @@ def _client_turn(sdk: openai.OpenAI, messages: list[dict], headers: dict, marks:
     first = None
     for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
-            if first is None:
-                first = time.perf_counter()
-                marks("client piece")
+            first = first or time.perf_counter()
             text.append(chunk.choices[0].delta.content)
-    marks("done")
     end = time.perf_counter()
-    turn = type("Turn", (), {})()
-    turn.ttft, turn.total, turn.text = (first or end) - start, end - start, "".join(text)
-    return turn
+    return {
+        "sent": start,
+        "client piece": first or end,
+        "done": end,
+        "ttft": (first or end) - start,
+        "total": end - start,
+        "text": "".join(text),
+    }
 
 
 def report(store: str, steps: dict[str, list[float]], own: list[Any], served: list[Any]) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import gc
 import ipaddress
 import json
 import logging
@@ -319,7 +320,7 @@ def build_app(
     )
     if bot.init_chatbot is not None:
         _init(autogram, bot)
-    return create_app(
+    app = create_app(
         autogram,
         namespace.store,
         name=bot.source.name,
@@ -329,6 +330,11 @@ def build_app(
         max_body_bytes=namespace.max_body_bytes,
         drain_seconds=namespace.drain_seconds,
     )
+    # what is loaded now (the bot, the SDK, the engine's indexes) lives as long as the
+    # process: kept out of the garbage collector's sight, its full collections no longer
+    # walk it while turns run
+    gc.freeze()
+    return app
 
 
 def worker_app() -> Any:

@@ -406,11 +406,12 @@ def report(environment: dict, rows: list[dict], spans: list[str] = ()) -> str:
         lines += [
             "## Where a streamed turn's time goes",
             "",
-            "One client, sequential turns of the streamer bot, the app served in the "
-            "benchmark's process; each step's p50 is the time since the previous step "
-            "(`python -m benchmarks.serve.spans`). The client shares that process (and its "
-            "GIL): its own costs -- the SDK building the request, reading the chunks -- are in "
-            "*arrived* and *client piece*, and its TTFT here is not the table's above.",
+            "One client (a process of its own), sequential turns of the streamer bot, the "
+            "app served in the benchmark's process as `autograms serve` serves it; each "
+            "step's p50 is the time since the previous step, all on one monotonic clock "
+            "(`python -m benchmarks.serve.spans`). The client's own costs -- the SDK building "
+            "the request, reading the chunks -- are in *arrived* and *client piece*, as they "
+            "are in the model's own TTFT.",
             "",
         ]
         for table in spans:

@@ -1,0 +1,81 @@
+"""What a streamed response sends, generated: a turn thread writes pieces, restarts and a result
+at random moments (many arrive together when the event loop is behind), and the client must
+end up with exactly the committed reply -- or with no end marker when the reply does not
+continue what it was sent."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+
+import pytest
+
+from autograms.serve.streaming import Diverged, Finished, Piece, TurnStream
+from autograms.stores.records import TurnResult
+
+CASES = 150
+WORDS = ("Hel", "lo", " there", ",", " friend", "!", " ok", "é", "\n")
+
+
+def _turn(rng: random.Random) -> tuple[list[tuple[str, str]], str]:
+    """The calls a turn thread makes, and the reply the turn commits."""
+    calls: list[tuple[str, str]] = []
+    candidate = ""
+    for _ in range(rng.randrange(0, 12)):
+        if rng.random() < 0.1:
+            calls.append(("restart", ""))
+            candidate = ""
+        else:
+            word = rng.choice(WORDS)
+            calls.append(("write", word))
+            candidate += word
+    ending = rng.random()
+    if ending < 0.7:
+        reply = candidate  # the streamed answer is the reply
+    elif ending < 0.85:
+        reply = candidate + rng.choice(WORDS)  # a fixed text follows the model's
+    else:
+        reply = rng.choice(WORDS)  # the reply is another text (error_response, a rerun)
+    return calls, reply
+
+
+async def _received(calls: list[tuple[str, str]], reply: str, rng: random.Random) -> list:
+    stream = TurnStream()
+    pauses = [rng.random() < 0.3 for _ in calls]
+    gate = threading.Event()
+
+    def turn_thread() -> None:
+        gate.wait(5)
+        for (call, text), pause in zip(calls, pauses, strict=True):
+            stream.restart() if call == "restart" else stream.write(text)
+            if pause:
+                threading.Event().wait(0.0005)
+        stream.finish(TurnResult("s", reply, 1))
+
+    thread = threading.Thread(target=turn_thread)
+    thread.start()
+    gate.set()
+    try:
+        return [event async for event in stream.events(ping_seconds=5)]
+    finally:
+        thread.join(5)
+
+
+@pytest.mark.parametrize("seed", range(CASES))
+def test_the_client_gets_the_committed_reply_or_no_end_marker(seed: int) -> None:
+    rng = random.Random(seed)
+    calls, reply = _turn(rng)
+    events = asyncio.run(_received(calls, reply, rng))
+    *pieces, last = events
+    assert all(isinstance(piece, Piece) and piece.text for piece in pieces)
+    sent = "".join(piece.text for piece in pieces)
+    written = "".join(text for call, text in calls)
+    if all(call == "write" for call, _ in calls) and reply.startswith(written):
+        assert isinstance(last, Finished)  # nothing restarted: nothing can diverge
+    if reply.startswith(sent):
+        assert isinstance(last, Finished)
+        assert sent + last.rest == reply
+    else:
+        assert isinstance(last, Diverged)
+        assert last.result.reply == reply

@@ -66,6 +66,8 @@ class Row:
     samples: list[Turn] = field(default_factory=list)
     #: the same clients' turns straight with the model, taken alternately with the others
     own: list[Turn] = field(default_factory=list)
+    #: the machine's 1-minute load average when the configuration started, and when it ended
+    load: tuple[float, float] = (0.0, 0.0)
 
     def summary(self) -> dict:
         model = [t for t in self.samples if t.model]
@@ -94,6 +96,7 @@ class Row:
             "own_total_p50_ms": own_total,
             "added_ttft_p50_ms": _minus(model_ttft, own_ttft),
             "added_total_p50_ms": _minus(model_total, own_total),
+            "load": [round(value, 2) for value in self.load],
         }
 
 
@@ -217,7 +220,9 @@ def run_configuration(
     try:
         _wait_ready(f"http://127.0.0.1:{port}", server, folder)
         own_url = base_url if bot == "streamer" else None
+        started = os.getloadavg()[0]
         row = _load(f"http://127.0.0.1:{port}/v1", row, bot, args, own_url)
+        row.load = (started, os.getloadavg()[0])
     finally:
         server.terminate()
         server.wait(60)
@@ -345,6 +350,12 @@ def _loads(environment: dict, name: str) -> str:
     return " / ".join(f"{value:.2f}" for value in environment.get(name) or ()) or "not recorded"
 
 
+def _row_load(row: dict) -> str:
+    """The 1-minute load average at the start and the end of a configuration's run."""
+    load = row.get("load")
+    return f"{load[0]:.1f} → {load[1]:.1f}" if load else "-"
+
+
 def report(environment: dict, rows: list[dict], spans: list[str] = ()) -> str:
     seconds = environment.get("seconds_per_configuration")
     budget = f", for at most {seconds:g} s per configuration" if seconds else ""
@@ -362,8 +373,8 @@ def report(environment: dict, rows: list[dict], spans: list[str] = ()) -> str:
         f"{_loads(environment, 'load_after')} after. Regenerate: `make bench-serve`.",
         "",
         "| store | workers | bot | turns/s | TTFT p50 | TTFT p99 | total p50 | total p99 "
-        "| errors | model turns: TTFT p50 / total p50 | no-model turns: total p50 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| errors | model turns: TTFT p50 / total p50 | no-model turns: total p50 | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
@@ -371,7 +382,7 @@ def report(environment: dict, rows: list[dict], spans: list[str] = ()) -> str:
             f"{row['turns_per_second']:.1f} | {row['ttft_p50_ms']} | {row['ttft_p99_ms']} | "
             f"{row['total_p50_ms']} | {row['total_p99_ms']} | {row['errors']} | "
             f"{row['model_ttft_p50_ms']} / {row['model_total_p50_ms']} ({row['model_turns']}) | "
-            f"{row['plain_total_p50_ms']} |"
+            f"{row['plain_total_p50_ms']} | {_row_load(row)} |"
         )
     streamer = [r for r in rows if r.get("added_ttft_p50_ms") is not None]
     if streamer:
@@ -382,24 +393,26 @@ def report(environment: dict, rows: list[dict], spans: list[str] = ()) -> str:
             "with a turn of a second conversation held straight with the model):",
             "",
             "| store | workers | model's own TTFT / total | through the service | TTFT added "
-            "| total added |",
-            "|---|---|---|---|---|---|",
+            "| total added | load |",
+            "|---|---|---|---|---|---|---|",
         ]
         for row in streamer:
             lines.append(
                 f"| {row['store']} | {row['workers']} | {row['own_ttft_p50_ms']} / "
                 f"{row['own_total_p50_ms']} | {row['model_ttft_p50_ms']} / "
                 f"{row['model_total_p50_ms']} | {row['added_ttft_p50_ms']:.2f} ms | "
-                f"{row['added_total_p50_ms']:.2f} ms |"
+                f"{row['added_total_p50_ms']:.2f} ms | {_row_load(row)} |"
             )
     lines += [
         "",
-        "Times in ms. *Model turns* are the turns whose reply needed a model call (their usage "
-        "is not zero); *no-model turns* reply with fixed text, so their total is the service's "
-        "whole cost: HTTP, the store's claim and commit, the engine. The recruiter's model turns "
-        "ask the model for a comment (not streamed) and then reply with a fixed question, so "
-        "their first piece comes when the model is done; the streamer's replies are the "
-        "model's answer, streamed as it is written.",
+        "Times in ms; *load*: the machine's 1-minute load average when the configuration started "
+        "and when it ended (2 CPUs: above 2, jobs wait for a CPU and every hop between processes "
+        "can wait with them). *Model turns* are the turns whose reply needed a model call (their "
+        "usage is not zero); *no-model turns* reply with fixed text, so their total is the "
+        "service's whole cost: HTTP, the store's claim and commit, the engine. The recruiter's "
+        "model turns ask the model for a comment (not streamed) and then reply with a fixed "
+        "question, so their first piece comes when the model is done; the streamer's replies are "
+        "the model's answer, streamed as it is written.",
         "",
     ]
     if spans:

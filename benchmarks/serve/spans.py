@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -240,7 +241,8 @@ def report(store: str, steps: dict[str, list[float]], own: list[Any], served: li
         return f"{statistics.median(values) * 1000:.2f}" if values else "-"
 
     lines = [
-        f"**{store}**, {len(served)} turns: the model's own TTFT p50 "
+        f"**{store}**, {len(served)} turns (1-minute load average {os.getloadavg()[0]:.1f} at "
+        "the end): the model's own TTFT p50 "
         f"{ms([t.ttft for t in own])} ms, total {ms([t.total for t in own])} ms; through the "
         f"service TTFT {ms([t.ttft for t in served])} ms, total {ms([t.total for t in served])} "
         "ms.",

@@ -135,9 +135,9 @@ class Store(abc.ABC):
     ) -> bool:
         """In one durable transaction: replace the blob (with `log_head` and `seal`) if the
         session is still at `base_version`, add the turn row and its log `entries`, leave the
-        queue; a session that belongs to no program (a schema-1 row whose blob named none)
-        then belongs to `program`. False (and nothing written) when another turn committed
-        first."""
+        queue; with `program`, a session that belongs to no program (a schema-1 row whose
+        blob named none) then belongs to it (None: the session has one already). False (and
+        nothing written) when another turn committed first."""
 
     @abc.abstractmethod
     def turns(self, session_id: str) -> list[TurnRecord]:

@@ -245,7 +245,7 @@ class TurnRunner:
                 ticket,
                 log_head=log_head,
                 seal=seal,
-                program=owned.program,
+                program=None if session.program else self.program,
             )
             if not committed:
                 return None

@@ -36,6 +36,14 @@ _CLAIM_READ = (
     " FROM autograms_sessions s LEFT JOIN autograms_turns t"
     " ON t.session_id = s.id AND t.idempotency_key = ? WHERE s.id = ?"
 )
+_UPDATE_SESSION = (
+    "UPDATE autograms_sessions SET blob = ?, version = version + 1, updated_at = ?,"
+    " log_head = ?, seal = ? WHERE id = ? AND version = ?"
+)
+#: the same, for a session that may belong to no program yet (a schema-1 row)
+_UPDATE_UNCLAIMED_SESSION = _UPDATE_SESSION.replace(
+    " WHERE", ", program = COALESCE(program, ?) WHERE"
+)
 _INSERT_LOG = (
     "INSERT INTO autograms_log (session_id, version, position, entry_type, prompt_tokens,"
     " completion_tokens, entry) VALUES "
@@ -247,13 +255,12 @@ class SQLStore(Store):
         seal: str | None = None,
         program: str | None = None,
     ) -> bool:
+        # Naming the program only when it is given spares the program index a rewrite.
+        update, parameters = _UPDATE_SESSION, (blob, turn.created_at, log_head, seal)
+        if program is not None:
+            update, parameters = _UPDATE_UNCLAIMED_SESSION, (*parameters, program)
         with self._transaction() as cursor:
-            updated = cursor.execute(
-                "UPDATE autograms_sessions SET blob = ?, version = version + 1, updated_at = ?,"
-                " log_head = ?, seal = ?, program = COALESCE(program, ?)"
-                " WHERE id = ? AND version = ?",
-                (blob, turn.created_at, log_head, seal, program, session_id, base_version),
-            ).rowcount
+            updated = cursor.execute(update, (*parameters, session_id, base_version)).rowcount
             if updated != 1:
                 return False  # another turn committed first: nothing is written
             cursor.execute(

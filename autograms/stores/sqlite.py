@@ -81,6 +81,8 @@ class SQLiteStore(SQLStore):
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = FULL")
             connection.execute("PRAGMA foreign_keys = ON")
+            # Every lock is taken by `_retrying` (see there): no statement waits in SQLite.
+            connection.execute("PRAGMA busy_timeout = 0")
         except sqlite3.Error as exc:
             raise StoreUnavailableError(
                 f"cannot open the SQLite store {self.path}: {exc}", reason="unavailable"
@@ -96,46 +98,54 @@ class SQLiteStore(SQLStore):
             if not durable:
                 connection.execute("PRAGMA synchronous = NORMAL")
             try:
-                self._take_write_lock(connection)
-                with self._in(connection, None) as cursor:
+                self._retrying(connection, "BEGIN IMMEDIATE")
+                with self._in(connection) as cursor:
                     yield cursor
             finally:
                 if not durable:
                     connection.execute("PRAGMA synchronous = FULL")
 
-    def _take_write_lock(self, connection: sqlite3.Connection) -> None:
-        """``BEGIN IMMEDIATE``, retried every millisecond or so until `busy_timeout`.
-
-        SQLite's own busy handler sleeps up to 100 ms between tries: with several processes
-        committing, a waiter would often sleep long after the lock was free.
-        """
-        deadline = time.monotonic() + self.busy_timeout
-        delay = 0.0005
-        connection.execute("PRAGMA busy_timeout = 0")
-        try:
-            while True:
-                try:
-                    connection.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or time.monotonic() > deadline:
-                        raise
-                time.sleep(delay * random.uniform(0.5, 1.5))
-                delay = min(delay * 2, 0.004)
-        finally:
-            connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Cursor]:
-        with self._errors(), self._in(self._connection(), "BEGIN") as cursor:
-            yield cursor
+        connection = self._connection()
+        with self._errors():
+            connection.execute("BEGIN")
+            with self._in(connection) as cursor:
+                # the read snapshot, taken now: a reader is refused while a connection
+                # recovers the WAL after a crash, or the last one to close removes it
+                self._retrying(connection, "PRAGMA schema_version")
+                yield cursor
+
+    def _retrying(self, connection: sqlite3.Connection, statement: str) -> None:
+        """Run `statement`, the one that takes a transaction's lock, again every millisecond
+        or so while the database is locked, until `busy_timeout`.
+
+        The connection's own busy timeout is 0: SQLite's busy handler sleeps up to 100 ms
+        between tries, so with several processes committing a waiter would often sleep long
+        after the lock was free. Once a transaction holds its locks, no later statement of it
+        waits for one (in WAL mode a commit takes none, and its checkpoint skips busy pages).
+        """
+        deadline = 0.0
+        delay = 0.0005
+        while True:
+            try:
+                connection.execute(statement)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+                now = time.monotonic()
+                deadline = deadline or now + self.busy_timeout
+                if now > deadline:
+                    raise
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, 0.004)
 
     @staticmethod
     @contextlib.contextmanager
-    def _in(connection: sqlite3.Connection, begin: str | None) -> Iterator[sqlite3.Cursor]:
-        """A cursor in a transaction started by `begin` (None: already started)."""
-        if begin is not None:
-            connection.execute(begin)
+    def _in(connection: sqlite3.Connection) -> Iterator[sqlite3.Cursor]:
+        """A cursor in the transaction the connection has begun, committed when the block ends
+        normally and rolled back otherwise."""
         try:
             yield connection.cursor()
         except BaseException:

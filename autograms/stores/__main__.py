@@ -1,6 +1,6 @@
 """``python -m autograms.stores migrate URL [--seal]``: create or upgrade a store's tables;
-with ``--seal``, also seal the rows written before schema 2 with the key in
-``AUTOGRAMS_SESSION_KEY`` (see `autograms.stores.migrate`)."""
+with ``--seal``, also seal the rows written before schema 2 (and the turn rows written before
+schema 3) with the key in ``AUTOGRAMS_SESSION_KEY`` (see `autograms.stores.migrate`)."""
 
 from __future__ import annotations
 

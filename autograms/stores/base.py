@@ -132,8 +132,10 @@ class Store(abc.ABC):
         log_head: str | None = None,
         seal: str | None = None,
         program: str | None = None,
+        turns: int | None = None,
     ) -> bool:
-        """In one durable transaction: replace the blob (with `log_head` and `seal`) if the
+        """In one durable transaction: replace the blob (with `log_head`, `seal` and the
+        session's number of `turns`, this one's row included) if the
         session is still at `base_version`, add the turn row and its log `entries`, leave the
         queue; with `program`, a session that belongs to no program (a schema-1 row whose
         blob named none) then belongs to it (None: the session has one already). False (and
@@ -142,6 +144,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def turns(self, session_id: str) -> list[TurnRecord]:
         """The session's committed turns, oldest first."""
+
+    @abc.abstractmethod
+    def count_turns(self, session_id: str, up_to_version: int) -> int:
+        """How many turn rows the session has up to `up_to_version` (a session's version is
+        its number of turns: fewer means a row was deleted)."""
+
+    @abc.abstractmethod
+    def seal_turns(self, session_id: str, seals: dict[int, str]) -> None:
+        """Set the seals of the session's turn rows, by version (sealing the rows written
+        before a key or before schema 3)."""
 
     @abc.abstractmethod
     def read_log(

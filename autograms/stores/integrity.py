@@ -4,12 +4,20 @@ A blob's own signature (`autograms.session`) says nothing of where the blob is k
 session's blob copied into a row, or one of the session's own earlier blobs put back, would
 pass every envelope check. So with a session key, each session row carries a *seal*::
 
-    HMAC-SHA256(key, JSON [program, id, owner, version, log_head] + "\\n" + blob)
+    HMAC-SHA256(key, JSON [program, id, owner, version, log_head, turns] + "\\n" + blob)
 
-and its log a *chain*: ``log_head`` is SHA-256 folded over the log rows in order (each row's
-version, position and entry text), so a log row edited, added or removed no longer ends at the
-sealed head. A row is checked against its seal before its blob is decoded, and its log against
-the sealed head before an entry is shown or used. Without a key neither is written.
+(``turns`` left out for a row sealed before schema 3 that has had no turn since), its log a
+*chain*: ``log_head`` is SHA-256 folded over the log rows in order (each row's version,
+position and entry text), so a log row edited, added or removed no longer ends at the sealed
+head; and each turn row a seal of its own::
+
+    HMAC-SHA256(key, JSON ["turn", session id, version, idempotency key, message, reply])
+
+A row is checked against its seal before its blob is decoded, and its log against the sealed
+head before an entry is shown or used. A turn row is checked against its seal before its reply
+is replayed, and before a new turn runs the session's number of turn rows is checked against
+its sealed ``turns``: a row deleted (its message would run a second time) is refused. Without a
+key none is written.
 """
 
 from __future__ import annotations
@@ -58,9 +66,12 @@ def seal(
     version: int,
     log_head: str,
     blob: str,
+    turns: int | None,
 ) -> str:
-    """The seal of a session row holding `blob` at `version`."""
-    bound = json.dumps([program, session_id, owner, version, log_head], ensure_ascii=False)
+    """The seal of a session row holding `blob` at `version` after `turns` turns (None: a
+    row sealed before schema 3, which did not bind them)."""
+    fields = [program, session_id, owner, version, log_head]
+    bound = json.dumps(fields if turns is None else [*fields, turns], ensure_ascii=False)
     message = (bound + "\n" + blob).encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
@@ -79,6 +90,7 @@ def sealed(key: bytes | None, record: SessionRecord, version: int, blob: str) ->
         version=version,
         log_head=head,
         blob=blob,
+        turns=record.turns,
     )
 
 
@@ -117,9 +129,62 @@ def check_log(session_id: str, head: str | None, rows: list[tuple[int, int, str]
         )
 
 
+def turn_seal(key: bytes, turn: TurnRecord) -> str:
+    """The seal of a turn row."""
+    bound = [
+        "turn",
+        turn.session_id,
+        turn.version,
+        turn.idempotency_key,
+        turn.user_text,
+        turn.reply,
+    ]
+    message = json.dumps(bound, ensure_ascii=False).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def check_turn_seal(key: bytes | None, turn: TurnRecord) -> None:
+    """Refuse (StoredSessionError) a turn row whose seal is missing or does not match: its
+    message, reply or idempotency key edited, or swapped with another row's; nothing when no
+    key is configured."""
+    if key is None:
+        return
+    where = f"its turn row {turn.version} (idempotency key {turn.idempotency_key!r})"
+    if turn.seal is None:
+        raise _refused(
+            turn.session_id,
+            f"{where} is not sealed (written without the session key, or before schema 3); "
+            "run autograms.stores.migrate(url, session_key=...) once to seal the rows written "
+            "before",
+            "unsigned",
+        )
+    if not hmac.compare_digest(turn.seal, turn_seal(key, turn)):
+        raise _refused(
+            turn.session_id,
+            f"{where} does not match its seal: tampered with in the database",
+            "tampered",
+        )
+
+
+def check_turn_count(key: bytes | None, store: Any, record: SessionRecord) -> None:
+    """Refuse a session (whose seal was checked) with fewer turn rows than its sealed number
+    of turns: a turn row deleted in the database, whose message a retry would apply again.
+    Nothing without a key, or for a row sealed before schema 3 (its turns are not bound)."""
+    if key is None or record.turns is None:
+        return
+    count = store.count_turns(record.id, record.version)
+    if count != record.turns:
+        raise _refused(
+            record.id,
+            f"it has {count} turn rows, its seal says {record.turns}: a turn row was deleted "
+            "or added in the database",
+            "tampered",
+        )
+
+
 def check_turn(session_id: str, turn: TurnRecord, entries: list[dict[str, Any]]) -> None:
     """Refuse a turn row whose message or reply differ from the turn's entries in the (checked)
-    log: the turn rows are not sealed themselves, the log they repeat is."""
+    log (before a row written without a seal is sealed)."""
     said = [e.get("user_reply") for e in entries if e.get("entry_type") == "user_reply"]
     replies = [e.get("reply") for e in entries if e.get("entry_type") == "agent_reply"]
     if said[:1] != [turn.user_text] or turn.reply != (replies[-1] if replies else None):
@@ -163,32 +228,54 @@ def sealing(
         version=version,
         log_head=head,
         blob=blob,
+        turns=record.turns,
     )
 
 
 def seal_unsealed(store: Any, key: bytes) -> tuple[int, list[str]]:
     """Seal every row of `store` that has no seal and whose blob's own signature checks with
-    `key` (the rows a signed store wrote before schema 2); returns how many were sealed, and
-    the ids of the rows left unsealed (their blob is unsigned or signed with another key).
-    Run it once, when upgrading: a row copied by hand before then would be sealed as it is."""
+    `key` (the rows a signed store wrote before schema 2), and the turn rows without a seal
+    of every sealed row (written before schema 3) that match its sealed log; returns how many
+    session rows were sealed, and the ids of the rows left unsealed (their blob is unsigned
+    or signed with another key). Run it once, when upgrading: a row copied by hand before
+    then would be sealed as it is."""
     count, refused, offset, page = 0, [], 0, 500
     while True:
         listed = store.list_sessions(None, page, offset)
         for row in listed:
             record = store.load_session(row.id)
-            if record is None or record.seal is not None:
+            if record is None:
                 continue
-            try:
-                session.decode(record.blob, key=key)
-            except SessionError:
-                refused.append(record.id)
-                continue
-            head = store.log_head(record.id, record.version)
-            signed = sealed(key, replace(record, log_head=head), record.version, record.blob)
-            count += store.seal_session(record.id, record.version, head, signed)
+            if record.seal is None:
+                try:
+                    session.decode(record.blob, key=key)
+                except SessionError:
+                    refused.append(record.id)
+                    continue
+                head = store.log_head(record.id, record.version)
+                record = replace(record, log_head=head)
+                signed = sealed(key, record, record.version, record.blob)
+                if not store.seal_session(record.id, record.version, head, signed):
+                    continue
+                count += 1
+                record = replace(record, seal=signed)
+            _seal_turns(store, key, record)
         if len(listed) < page:
             return count, refused
         offset += page
+
+
+def _seal_turns(store: Any, key: bytes, record: SessionRecord) -> None:
+    """Seal the turn rows of `record` that have none, each checked first against the turn's
+    entries in the session's log (checked against its seal)."""
+    unsealed = [turn for turn in store.turns(record.id) if turn.seal is None]
+    if not unsealed:
+        return
+    check_seal(key, record)
+    store.read_log(record.id, record.version, head=record.log_head or EMPTY_HEAD)
+    for turn in unsealed:
+        check_turn(record.id, turn, store.read_log(record.id, turn=turn.version))
+    store.seal_turns(record.id, {turn.version: turn_seal(key, turn) for turn in unsealed})
 
 
 def check_stored(key: bytes | None, store: Any, record: SessionRecord) -> None:

@@ -213,7 +213,7 @@ class Sessions:
         self, session_id: str, owner: str | None, blob: str, entries: list[dict[str, Any]]
     ) -> SessionRecord:
         """A new row at version 0 (sealed in a signed store)."""
-        new = SessionRecord(session_id, owner, 0, 0.0, 0.0, program=self.program)
+        new = SessionRecord(session_id, owner, 0, 0.0, 0.0, program=self.program, turns=0)
         log_head, seal = integrity.sealing(self._key(), new, 0, blob, entries)
         return self.store.create_session(
             session_id, owner, blob, entries, program=self.program, log_head=log_head, seal=seal

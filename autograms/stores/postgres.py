@@ -152,9 +152,9 @@ class PostgresStore(SQLStore):
                 row = cursor.fetchone()
         if row is None:
             return Claim()
-        session = SessionRecord(*row[:6], *row[14:17])
+        session = SessionRecord(*row[:6], *row[14:18])
         if row[6] is not None:
-            return Claim(done=TurnRecord(*row[6:12]), session=session)
+            return Claim(done=TurnRecord(*row[6:12], row[18]), session=session)
         oldest_live, taken = row[12], row[13]
         if not taken:
             return Claim(session=session, running=True)
@@ -173,11 +173,13 @@ class PostgresStore(SQLStore):
         log_head: str | None = None,
         seal: str | None = None,
         program: str | None = None,
+        turns: int | None = None,
     ) -> bool:
         rows = [log_row(session_id, turn.version, *numbered)[1:] for numbered in enumerate(entries)]
         parameters = [
-            *(blob, turn.created_at, log_head, seal, program, session_id, base_version),
+            *(blob, turn.created_at, log_head, seal, turns, program, session_id, base_version),
             *(turn.idempotency_key, turn.version, turn.user_text, turn.reply, turn.created_at),
+            turn.seal,
             *(value for row in rows for value in row),
             *(ticket, session_id, turn.created_at),
         ]
@@ -274,10 +276,10 @@ _LOCK_SESSION = "SELECT 1 FROM autograms_sessions WHERE id = %s FOR UPDATE"
 # taken over (0 when this key's ticket is live: its turn is running).
 _CLAIM = """
 WITH s AS (
-    SELECT id, owner, version, created_at, updated_at, blob, program, log_head, seal
+    SELECT id, owner, version, created_at, updated_at, blob, program, log_head, seal, turns
     FROM autograms_sessions WHERE id = %(session)s),
 done AS (
-    SELECT session_id, idempotency_key, version, user_text, reply, created_at
+    SELECT session_id, idempotency_key, version, user_text, reply, created_at, seal
     FROM autograms_turns WHERE session_id = %(session)s AND idempotency_key = %(key)s),
 oldest AS (
     SELECT MIN(ticket) AS ticket FROM autograms_queue
@@ -297,7 +299,7 @@ SELECT s.id, s.owner, s.version, s.created_at, s.updated_at, s.blob,
     done.session_id, done.idempotency_key, done.version, done.user_text, done.reply,
     done.created_at, oldest.ticket,
     COALESCE((SELECT ticket FROM renewed), (SELECT ticket FROM taken), 0),
-    s.program, s.log_head, s.seal
+    s.program, s.log_head, s.seal, s.turns, done.seal
 FROM s CROSS JOIN oldest LEFT JOIN done ON TRUE
 """
 
@@ -309,13 +311,13 @@ def _commit_statement(log_rows: int) -> str:
     parts = [
         """updated AS (
     UPDATE autograms_sessions SET blob = %s::text, version = version + 1,
-        updated_at = %s::float8, log_head = %s::text, seal = %s::text,
+        updated_at = %s::float8, log_head = %s::text, seal = %s::text, turns = %s::bigint,
         program = COALESCE(program, %s::text)
     WHERE id = %s::text AND version = %s::bigint RETURNING id)""",
         """turn AS (
     INSERT INTO autograms_turns
-        (session_id, idempotency_key, version, user_text, reply, created_at)
-    SELECT id, %s::text, %s::bigint, %s::text, %s::text, %s::float8 FROM updated)""",
+        (session_id, idempotency_key, version, user_text, reply, created_at, seal)
+    SELECT id, %s::text, %s::bigint, %s::text, %s::text, %s::float8, %s::text FROM updated)""",
     ]
     if log_rows:
         values = ", ".join(

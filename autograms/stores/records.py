@@ -26,9 +26,12 @@ class SessionRecord:
     program: str | None = None
     #: in a signed store: the digest chain over its log rows (`integrity`); else None
     log_head: str | None = None
-    #: in a signed store: the HMAC binding the row's blob to its program, id, owner, version
-    #: and log_head (`integrity`); else None
+    #: in a signed store: the HMAC binding the row's blob to its program, id, owner, version,
+    #: log_head and turns (`integrity`); else None
     seal: str | None = None
+    #: the number of its turn rows (its version, less the deploys' rewrites); None for a row
+    #: of schema 2 or older until its first turn under schema 3 (None in listings)
+    turns: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,9 @@ class TurnRecord:
     reply: str | None
     #: seconds since the epoch when it was committed
     created_at: float
+    #: in a signed store: the HMAC binding the row's key, message and reply to its session and
+    #: version (`integrity`); else None
+    seal: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

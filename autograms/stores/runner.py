@@ -202,16 +202,13 @@ class TurnRunner:
             raise
 
     def _check_committed(self, claim: Claim) -> None:
-        """In a signed store, refuse a committed turn row that its session's sealed log does
-        not bear out (its message or reply edited in the database) before it is replayed."""
+        """In a signed store, refuse a committed turn row that does not match its seal (its
+        message, reply or key edited in the database) before it is replayed."""
         key = integrity.key_of(self.autogram)
         if key is None or claim.done is None or claim.session is None:
             return
-        session, done = claim.session, claim.done
-        integrity.check_seal(key, session)
-        head = verified_head(key, session)
-        entries = self.store.read_log(session.id, session.version, head=head, turn=done.version)
-        integrity.check_turn(session.id, done, entries)
+        integrity.check_seal(key, claim.session)
+        integrity.check_turn_seal(key, claim.done)
 
     def _run_and_commit(
         self,
@@ -231,11 +228,17 @@ class TurnRunner:
                 check_text(
                     "the reply", reply, holds_nul=self.store.holds_nul, session_id=session.id
                 )
+            signing = integrity.key_of(self.autogram)
             turn = TurnRecord(session.id, key, session.version + 1, user_text, reply, time.time())
-            owned = session if session.program else replace(session, program=self.program)
-            log_head, seal = integrity.sealing(
-                integrity.key_of(self.autogram), owned, turn.version, blob, entries
+            if signing is not None:
+                turn = replace(turn, seal=integrity.turn_seal(signing, turn))
+            turns = 1 + (
+                session.turns
+                if session.turns is not None
+                else self.store.count_turns(session.id, session.version)
             )
+            owned = replace(session, program=session.program or self.program, turns=turns)
+            log_head, seal = integrity.sealing(signing, owned, turn.version, blob, entries)
             committed = self.store.commit(
                 session.id,
                 session.version,
@@ -246,6 +249,7 @@ class TurnRunner:
                 log_head=log_head,
                 seal=seal,
                 program=None if session.program else self.program,
+                turns=turns,
             )
             if not committed:
                 return None
@@ -258,6 +262,7 @@ class TurnRunner:
         self, session: SessionRecord, user_text: str, reply_stream: ReplyStream | None
     ) -> tuple[str | None, str, list[dict[str, Any]]]:
         memory = restore(self.autogram, self.store, session)
+        integrity.check_turn_count(integrity.key_of(self.autogram), self.store, session)
         with _naming(session.id), _streaming_to(reply_stream):
             reply, memory = self.autogram.reply(user_text, memory_object=memory)
         return reply, self.autogram.serialize(memory, include_log=False), memory.last_turn_log

@@ -1,17 +1,24 @@
 """The tables of a session store, and the migrations that create and upgrade them.
 
-Schema version 2 (version 1 lacked the sessions' ``program``, ``log_head`` and ``seal``):
+Schema version 3 (version 1 lacked the sessions' ``program``, ``log_head`` and ``seal``;
+version 2 the sessions' ``turns`` and the turns' ``seal``, and had an index of the queue by
+session and ticket, which cost every claim and commit a page and served no query the queue's
+unique index does not):
 
 ================== ==========================================================================
 autograms_schema   one row: the schema version the tables follow
 autograms_sessions one row per session: id, owner, program (``module:qualname`` of the root
                    function it belongs to), version (= its number of committed turns), blob
                    (the `Autogram.serialize` text, signed when a key is configured),
-                   created_at, updated_at (seconds since the epoch); in a signed store,
-                   log_head (the digest chain over its log rows) and seal (an HMAC binding
-                   the blob to program, id, owner, version and log_head: `integrity`)
+                   created_at, updated_at (seconds since the epoch), turns (its number of
+                   turn rows: version less the deploys' rewrites; NULL for a row of an older
+                   schema until its next turn); in a signed store, log_head (the digest
+                   chain over its log rows) and seal (an HMAC binding the blob to program,
+                   id, owner, version, log_head and turns: `integrity`)
 autograms_turns    one row per committed turn, keyed by (session_id, idempotency_key) and
-                   unique by (session_id, version): the user's message and the reply
+                   unique by (session_id, version): the user's message and the reply; in a
+                   signed store, seal (an HMAC binding the row's key, message and reply to
+                   its session and version: `integrity`)
 autograms_log      the append-only conversation log: (session_id, version, position) -> one
                    entry as JSON (user messages, replies, nodes, model calls), with the model
                    calls' token counts as columns; a turn adds rows, never changes one
@@ -30,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: the schema version this release writes
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: the tables of that schema
 TABLES = (
     "autograms_schema",
@@ -105,6 +112,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE autograms_sessions ADD COLUMN seal TEXT",
         "CREATE INDEX autograms_sessions_program ON autograms_sessions"
         " (program, owner, created_at)",
+    ),
+    (
+        # left NULL for the rows written before: a signed store sealed them without it
+        "ALTER TABLE autograms_sessions ADD COLUMN turns {integer}",
+        "ALTER TABLE autograms_turns ADD COLUMN seal TEXT",
+        "DROP INDEX autograms_queue_session",
     ),
 )
 

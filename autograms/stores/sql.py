@@ -25,20 +25,20 @@ logger = logging.getLogger("autograms")
 
 _SESSION_COLUMNS = "id, owner, version, created_at, updated_at"
 #: every column of a session row, in `SessionRecord`'s order
-_RECORD_COLUMNS = f"{_SESSION_COLUMNS}, blob, program, log_head, seal"
-_TURN_COLUMNS = "session_id, idempotency_key, version, user_text, reply, created_at"
+_RECORD_COLUMNS = f"{_SESSION_COLUMNS}, blob, program, log_head, seal, turns"
+_TURN_COLUMNS = "session_id, idempotency_key, version, user_text, reply, created_at, seal"
 # The session, the turn already committed with this key (if any), and the oldest live ticket.
 _CLAIM_READ = (
     "SELECT s.id, s.owner, s.version, s.created_at, s.updated_at, s.blob,"
     " t.session_id, t.idempotency_key, t.version, t.user_text, t.reply, t.created_at,"
     " (SELECT MIN(q.ticket) FROM autograms_queue q WHERE q.session_id = s.id"
-    " AND q.lease_until >= ?), s.program, s.log_head, s.seal"
+    " AND q.lease_until >= ?), s.program, s.log_head, s.seal, s.turns, t.seal"
     " FROM autograms_sessions s LEFT JOIN autograms_turns t"
     " ON t.session_id = s.id AND t.idempotency_key = ? WHERE s.id = ?"
 )
 _UPDATE_SESSION = (
     "UPDATE autograms_sessions SET blob = ?, version = version + 1, updated_at = ?,"
-    " log_head = ?, seal = ? WHERE id = ? AND version = ?"
+    " log_head = ?, seal = ?, turns = ? WHERE id = ? AND version = ?"
 )
 #: the same, for a session that may belong to no program yet (a schema-1 row)
 _UPDATE_UNCLAIMED_SESSION = _UPDATE_SESSION.replace(
@@ -137,7 +137,7 @@ class SQLStore(Store):
         with self._transaction() as cursor:
             added = cursor.execute(
                 "INSERT INTO autograms_sessions (id, owner, version, blob, created_at, updated_at,"
-                " program, log_head, seal) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?)"
+                " program, log_head, seal, turns) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, 0)"
                 " ON CONFLICT (id) DO NOTHING",
                 (session_id, owner, blob, now, now, program, log_head, seal),
             ).rowcount
@@ -146,7 +146,7 @@ class SQLStore(Store):
                     f"session {session_id!r} exists already", reason="exists", session_id=session_id
                 )
             _append_log(cursor, session_id, 0, entries)
-        return SessionRecord(session_id, owner, 0, now, now, blob, program, log_head, seal)
+        return SessionRecord(session_id, owner, 0, now, now, blob, program, log_head, seal, 0)
 
     def load_session(self, session_id: str) -> SessionRecord | None:
         with self._reading() as cursor:
@@ -220,9 +220,9 @@ class SQLStore(Store):
             row = row.fetchone()
             if row is None:
                 return Claim()
-            session = SessionRecord(*row[:6], *row[13:16])
+            session = SessionRecord(*row[:6], *row[13:17])
             if row[6] is not None:
-                return Claim(done=TurnRecord(*row[6:12]), session=session)
+                return Claim(done=TurnRecord(*row[6:12], row[17]), session=session)
             ticket = _queue(cursor, session_id, key, now, now + lease_seconds, ticket)
         if not ticket:
             return Claim(session=session, running=True)
@@ -254,9 +254,10 @@ class SQLStore(Store):
         log_head: str | None = None,
         seal: str | None = None,
         program: str | None = None,
+        turns: int | None = None,
     ) -> bool:
         # Naming the program only when it is given spares the program index a rewrite.
-        update, parameters = _UPDATE_SESSION, (blob, turn.created_at, log_head, seal)
+        update, parameters = _UPDATE_SESSION, (blob, turn.created_at, log_head, seal, turns)
         if program is not None:
             update, parameters = _UPDATE_UNCLAIMED_SESSION, (*parameters, program)
         with self._transaction() as cursor:
@@ -264,7 +265,7 @@ class SQLStore(Store):
             if updated != 1:
                 return False  # another turn committed first: nothing is written
             cursor.execute(
-                f"INSERT INTO autograms_turns ({_TURN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO autograms_turns ({_TURN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
                     turn.idempotency_key,
@@ -272,6 +273,7 @@ class SQLStore(Store):
                     turn.user_text,
                     turn.reply,
                     turn.created_at,
+                    turn.seal,
                 ),
             )
             _append_log(cursor, session_id, turn.version, entries)
@@ -292,6 +294,22 @@ class SQLStore(Store):
             ).fetchall()
         return [TurnRecord(*row) for row in rows]
 
+    def count_turns(self, session_id: str, up_to_version: int) -> int:
+        with self._reading() as cursor:
+            (count,) = cursor.execute(
+                "SELECT COUNT(*) FROM autograms_turns WHERE session_id = ? AND version <= ?",
+                (session_id, up_to_version),
+            ).fetchone()
+        return int(count)
+
+    def seal_turns(self, session_id: str, seals: dict[int, str]) -> None:
+        with self._transaction() as cursor:
+            for version, seal in seals.items():
+                cursor.execute(
+                    "UPDATE autograms_turns SET seal = ? WHERE session_id = ? AND version = ?",
+                    (seal, session_id, version),
+                )
+
     def read_log(
         self,
         session_id: str,
@@ -300,7 +318,10 @@ class SQLStore(Store):
         head: str | None = None,
         turn: int | None = None,
     ) -> list[dict[str, Any]]:
-        rows = self._log_rows(session_id, up_to_version)
+        if head is None and turn is not None:  # nothing to check: only that turn's rows
+            rows = self._log_rows(session_id, turn, only=True)
+        else:
+            rows = self._log_rows(session_id, up_to_version)
         if head is not None:
             check_log(session_id, head, rows)
         if turn is not None:
@@ -310,8 +331,11 @@ class SQLStore(Store):
     def log_head(self, session_id: str, up_to_version: int) -> str:
         return next_head(None, self._log_rows(session_id, up_to_version))
 
-    def _log_rows(self, session_id: str, up_to_version: int | None) -> list[tuple[int, int, str]]:
-        bound = " AND version <= ?" if up_to_version is not None else ""
+    def _log_rows(
+        self, session_id: str, up_to_version: int | None, *, only: bool = False
+    ) -> list[tuple[int, int, str]]:
+        """The log rows up to `up_to_version` (all when None; `only`: of that version)."""
+        bound = f" AND version {'=' if only else '<='} ?" if up_to_version is not None else ""
         parameters = (session_id,) if up_to_version is None else (session_id, up_to_version)
         with self._reading() as cursor:
             rows = cursor.execute(

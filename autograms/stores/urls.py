@@ -56,8 +56,8 @@ def migrate(url: str, *, session_key: str | bytes | None = None) -> int:
     """Create or upgrade the tables of the store at `url`; returns the schema version.
 
     With `session_key` (the key its bots sign with), also seal the rows written before schema
-    2 whose blob that key signed: a signed store refuses unsealed rows. Rows it cannot seal
-    are logged (`integrity.seal_unsealed`)."""
+    2 whose blob that key signed, and the turn rows written before schema 3: a signed store
+    refuses unsealed rows. Rows it cannot seal are logged (`integrity.seal_unsealed`)."""
     store = open_store(url, create=True)
     try:
         if session_key is not None:

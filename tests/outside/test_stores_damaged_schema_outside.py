@@ -15,6 +15,7 @@ import pytest
 
 from autograms import Autogram
 from autograms.stores import (
+    SCHEMA_VERSION,
     Sessions,
     StoreError,
     StoreSchemaError,
@@ -62,7 +63,7 @@ def _next_turn(path: Path, autogram: Autogram):
 
 def test_newer_schema_version_is_refused_by_migrate_and_open(tmp_path):
     path, autogram = _store_with_a_turn(tmp_path)
-    _damage(path, "UPDATE autograms_schema SET version = 3")
+    _damage(path, f"UPDATE autograms_schema SET version = {SCHEMA_VERSION + 1}")
     out = _migrate(path)
     assert out.returncode == 1 and "newer release" in out.stderr
     with pytest.raises(StoreSchemaError):

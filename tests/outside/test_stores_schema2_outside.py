@@ -153,11 +153,6 @@ def test_signed_store_refuses_a_program_that_reads_an_edited_log(tmp_path):
         Sessions(autogram, store).log(sid, owner="team")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a signed store runs a message again when its turn row was deleted in the database: "
-    "the retry with the same key applies it a second time (the sealed log holds it already)",
-)
 def test_signed_store_retry_never_applies_a_message_twice_when_its_turn_row_was_deleted(tmp_path):
     path, autogram, sid, replies = _signed_store_with_three_turns(tmp_path)
     with sqlite3.connect(path) as db:

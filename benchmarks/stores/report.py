@@ -62,12 +62,15 @@ def markdown(facts: dict, rows: list[dict], options: dict) -> str:
         "`autograms.stores.TurnRunner` (claim, run with no lock held, version-checked commit of",
         "the blob + turn row + log rows), beside LangGraph's checkpointer doing the same",
         "conversation (`graph.invoke(Command(resume=text))`), and the raw write of the same",
-        "session blob (one `UPDATE` in its own durable transaction: the floor). Each process",
+        "session blob (one `UPDATE` in its own durable transaction, with the durability",
+        "settings of the store's commit: the floor; on PostgreSQL one autocommit statement,",
+        "one round trip, where the previous runs' raw write took three). Each process",
         f"drives {options['sessions']} sessions of its own, round-robin, {options['turns']}"
         f" measured turns after {options['warmup']} warm-up turns; all processes share one"
         " database.",
         "Turns/s = all turns / the span from the first start to the last end. Reported, not",
-        "asserted. Command: `nice python -m benchmarks.stores` (`make bench-stores`).",
+        "asserted. Command: `python -m benchmarks.stores --no-install --turns"
+        f" {options['turns']}` (`make bench-stores` runs 400 turns).",
         "",
         f"- Machine: {facts['machine']}; CPython {facts['python']}; SQLite {facts['sqlite']}"
         " (WAL, synchronous=FULL for both autograms and the raw write; LangGraph's own settings);"

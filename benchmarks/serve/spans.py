@@ -47,11 +47,13 @@ STEPS = (
     ("loaded", "the session restored (deserialize)"),
     ("model called", "the program runs up to the model call"),
     ("model piece", "the model's first piece reaches the service"),
-    ("client piece", "the piece reaches the client (thread to event loop, SSE chunk, SDK)"),
+    ("piece sent", "the service writes it (thread to event loop, response start, SSE chunk)"),
+    ("client piece", "the client reads it (the SDK parses the headers and the chunk)"),
     ("model done", "the rest of the answer streams"),
     ("commit", "the program finishes; the session serialized and sealed"),
     ("committed", "the store's commit (durable)"),
-    ("done", "the last chunks and [DONE] reach the client"),
+    ("end sent", "the service writes the last chunks and [DONE] (thread to event loop)"),
+    ("done", "the client reads them"),
 )
 
 
@@ -151,9 +153,17 @@ def measure(
     port = free_port()
 
     async def arriving(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"] == "/v1/chat/completions":
-            marks("arrived")
-        await app(scope, receive, send)
+        if scope["type"] != "http" or scope["path"] != "/v1/chat/completions":
+            await app(scope, receive, send)
+            return
+        marks("arrived")
+
+        async def sending(message: Any) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and message.get("body"):
+                marks("end sent" if b"[DONE]" in message["body"] else "piece sent")
+
+        await app(scope, receive, sending)
 
     server = uvicorn.Server(
         uvicorn.Config(arriving, port=port, log_level="warning", access_log=False)

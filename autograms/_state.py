@@ -268,10 +268,11 @@ _CODES = {"user": "u", "agent": "a", "system_instruction": "i", "system_answer":
 _ROLES = {code: role for role, code in _CODES.items()}
 
 
-#: a level's turns in the saved form: role codes, then content lengths, escaped lengths (b"":
-#: the same) and CRCs as `_INTS` arrays' little-endian bytes (plain ints would cost pickle
-#: several microseconds a hundred)
-Packed = tuple[str, bytes, bytes, bytes]
+#: a level's turns in the saved form: role codes, the contents' total length, the escaped
+#: texts' total length, then content lengths, escaped lengths (b"": the same) and CRCs as
+#: `_INTS` arrays' little-endian bytes (plain ints would cost pickle several microseconds a
+#: hundred, and summing an array as much: the totals are kept)
+Packed = tuple[str, int, int, bytes, bytes, bytes]
 #: an array type code of 4-byte unsigned ints
 _INTS = "I" if array("I").itemsize == 4 else "L"
 
@@ -285,13 +286,23 @@ class Turns(MutableSequence[Turn]):
     change other than an append or a trim unpacks everything first.
     """
 
-    __slots__ = ("_text", "_codes", "_lengths", "_escaped", "_crcs", "_unpacked", "_tail")
+    __slots__ = (
+        "_text",
+        "_codes",
+        "_chars",
+        "_lengths",
+        "_escaped",
+        "_crcs",
+        "_unpacked",
+        "_tail",
+    )
 
     def __init__(self, turns: Iterable[Turn] = ()) -> None:
-        #: the packed turns: escaped contents joined, role codes, content lengths, escaped
-        #: lengths (None: the same), CRC-32 of each escaped content
+        #: the packed turns: escaped contents joined, role codes, the contents' total length,
+        #: content lengths, escaped lengths (None: the same), CRC-32 of each escaped content
         self._text = ""
         self._codes = ""
+        self._chars = 0
         self._lengths = array(_INTS)
         self._escaped: array | None = None
         self._crcs = array(_INTS)
@@ -308,16 +319,22 @@ class Turns(MutableSequence[Turn]):
             return cls(saved), start
         if len(saved) == 3:  # state format 3: the texts themselves, unescaped
             return cls(_unpack(*saved)), start
-        codes, lengths, escaped, crcs = saved
+        if not saved[0]:  # no turns
+            return cls(), start
+        if len(saved) == 4:  # written before the totals were kept
+            codes, lengths, escaped, crcs = saved
+            chars = sum(_ints(lengths))
+            size = sum(_ints(escaped)) if escaped else chars
+        else:
+            codes, chars, size, lengths, escaped, crcs = saved
         turns = cls()
         turns._codes, turns._lengths, turns._crcs = codes, _ints(lengths), _ints(crcs)
         turns._escaped = _ints(escaped) if escaped else None
         sizes = turns._escaped if escaped else turns._lengths
         if not len(codes) == len(turns._lengths) == len(sizes) == len(turns._crcs):
             raise _damaged()
-        end = start + sum(sizes)
-        turns._text, turns._unpacked = window[start:end], None
-        return turns, end
+        turns._text, turns._chars, turns._unpacked = window[start : start + size], chars, None
+        return turns, start + size
 
     def packed(self) -> tuple[str, Packed | list[Turn]]:
         """The saved form: the escaped texts (for the window) and the rest, or "" and a
@@ -325,31 +342,32 @@ class Turns(MutableSequence[Turn]):
         tail = self._tail
         if not all(_is_plain(turn) for turn in tail):
             return "", [dict(turn) for turn in self]  # type: ignore[misc]
+        if not tail and not self._codes:
+            return "", _NO_TURNS
         text, lengths, escaped, crcs = self._text, self._lengths, self._escaped, self._crcs
+        chars = self._chars
         if tail:
             contents = [turn["content"] for turn in tail]
             texts = [encode_basestring_ascii(content)[1:-1] for content in contents]
             text += "".join(texts)
-            lengths = lengths + array(_INTS, [len(content) for content in contents])
+            added = [len(content) for content in contents]
+            chars += sum(added)
+            lengths = lengths + array(_INTS, added)
             if escaped is not None or any(map(str.__ne__, texts, contents)):
                 escaped = (escaped if escaped is not None else self._lengths) + array(
                     _INTS, [len(piece) for piece in texts]
                 )
             crcs = crcs + array(_INTS, [zlib.crc32(piece.encode()) for piece in texts])
         codes = self._codes + "".join([_CODES[turn["role"]] for turn in tail])
-        return text, (
-            codes,
-            _data(lengths),
-            b"" if escaped is None else _data(escaped),
-            _data(crcs),
-        )
+        escaped_data = b"" if escaped is None else _data(escaped)
+        return text, (codes, chars, len(text), _data(lengths), escaped_data, _data(crcs))
 
     def _head(self) -> list[Turn]:
         """The packed turns as dicts (decoded and checked on first use)."""
         if self._unpacked is None:
             sizes = self._escaped if self._escaped is not None else self._lengths
             text = _unescaped(self._text, sizes, self._crcs)
-            if sum(self._lengths) != len(text):
+            if not sum(self._lengths) == self._chars == len(text):
                 raise _damaged()
             self._unpacked = _unpack(text, self._codes, self._lengths)
         return self._unpacked
@@ -358,7 +376,7 @@ class Turns(MutableSequence[Turn]):
         """Turn the packed part into ordinary dicts (before a change other than appending)."""
         if self._codes:
             self._tail = self._head() + self._tail
-            self._text, self._codes, self._unpacked = "", "", []
+            self._text, self._codes, self._chars, self._unpacked = "", "", 0, []
             self._lengths, self._escaped, self._crcs = array(_INTS), None, array(_INTS)
 
     def __len__(self) -> int:
@@ -411,16 +429,18 @@ class Turns(MutableSequence[Turn]):
         if droppable <= 0:
             return
         lengths = self._lengths
-        excess = sum(lengths) + sum([len(turn["content"]) for turn in self._tail]) - limit
+        excess = self._chars + sum([len(turn["content"]) for turn in self._tail]) - limit
         if excess <= 0:
             return
-        head = 0
-        while excess > 0 and head < droppable and head < len(lengths):
+        head, packed, dropped = 0, len(lengths), 0
+        while excess > 0 and head < droppable and head < packed:
             excess -= lengths[head]
+            dropped += lengths[head]
             head += 1
         if head:
             escaped = self._escaped
-            self._text = self._text[sum((escaped if escaped is not None else lengths)[:head]) :]
+            self._text = self._text[sum(escaped[:head]) if escaped is not None else dropped :]
+            self._chars -= dropped
             self._codes, self._lengths = self._codes[head:], lengths[head:]
             self._escaped = escaped[head:] if escaped is not None else None
             self._crcs = self._crcs[head:]
@@ -432,6 +452,10 @@ class Turns(MutableSequence[Turn]):
             tail += 1
         if tail:
             del self._tail[:tail]
+
+
+#: the saved form of a level without turns
+_NO_TURNS: Packed = ("", 0, 0, b"", b"", b"")
 
 
 def _ints(data: bytes) -> array:

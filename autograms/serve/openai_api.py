@@ -32,7 +32,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from ..stores import TokenUsage, TurnRecord, TurnResult
+from ..stores import TokenUsage, TurnRecord, TurnResult, integrity
 from .auth import stored_id
 from .errors import HTTPError, bad_request
 from .history import ChatInput, match_turns, read_messages
@@ -112,6 +112,8 @@ def _continued(
     turns = service.store.turns(stored)
     match = match_turns(chat, turns, session)
     if match.repeated is not None:
+        # in a signed store, a turn row edited in the database is refused, never replayed
+        integrity.check_turn_seal(integrity.key_of(service.runner.autogram), match.repeated)
         return _replayed(match.repeated)
     if not turns:
         service.sessions.create(stored, owner=owner, exist_ok=True)

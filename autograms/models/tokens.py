@@ -111,10 +111,11 @@ class TokenCounter:
         """Number of tokens in ``text``."""
         if not text:
             return 0
-        encoding = self._encoding()
-        if encoding is None:
+        if self.encoding_name is None:
             return math.ceil(len(text) / CHARS_PER_TOKEN)
-        return len(encoding.encode_ordinary(text))
+        if len(text) > _REMEMBERED_TEXT_LENGTH:
+            return len(load_encoding(self.encoding_name).encode_ordinary(text))
+        return _remembered_count(self.encoding_name, text)
 
     def head(self, text: str, max_tokens: int) -> str:
         """The longest prefix of ``text`` with at most ``max_tokens`` tokens."""
@@ -154,6 +155,16 @@ class TokenCounter:
             return text
         kept = ids[-max_tokens:] if keep_end else ids[:max_tokens]
         return encoding.decode(kept)
+
+
+# A prompt's history is counted again at every turn; its messages rarely change, so their
+# counts are remembered (pure values of encoding and text, shared by every session).
+_REMEMBERED_TEXT_LENGTH = 4096
+
+
+@lru_cache(maxsize=4096)
+def _remembered_count(encoding_name: str, text: str) -> int:
+    return len(load_encoding(encoding_name).encode_ordinary(text))
 
 
 def message_text(message: Mapping[str, Any]) -> str:

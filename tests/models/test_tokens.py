@@ -100,3 +100,20 @@ def test_encodings_load_without_network_or_tiktoken_cache(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["[24912, 2375] [15339, 1917]", "openai imported: False"]
     assert not (tmp_path / "empty").exists()
+
+
+def test_counts_asked_again_equal_the_encodings_own_for_generated_texts():
+    import random
+
+    rng = random.Random(11)
+    alphabet = "ab cdé\n字🙂.,?!0123456789" + "x" * 10
+    texts = [
+        "".join(rng.choice(alphabet) for _ in range(rng.choice([1, 40, 900, 5000])))
+        for _ in range(60)
+    ]
+    for model in ("gpt-4o", "gpt-4"):
+        counter = counter_for_model(model)
+        for text in texts + texts:  # the second pass is answered from remembered counts
+            assert counter.count(text) == len(counter.encode(text))
+    estimated, o200k = counter_for_model("some-local-model"), counter_for_model("gpt-4o")
+    assert [estimated.count(t) for t in texts] == [len(o200k.encode(t)) for t in texts]

@@ -104,6 +104,8 @@ _WALKED_CONTAINERS = frozenset({list, dict, set, frozenset, tuple})
 _NOT_WALKED = (type, types.ModuleType, types.FunctionType, types.MethodType)
 #: How many objects `nested_containers` looks inside at most (what a pause costs stays small).
 WALK_LIMIT: Final = 10_000
+#: How many objects `_surely_none_inside` looks at before it leaves the question to the walk.
+_SURE_LIMIT: Final = 1_000
 #: Containers larger than this are not looked into for objects reached from a global (what
 #: indexing a program module costs stays small).
 REACH_LIMIT: Final = 256
@@ -177,11 +179,12 @@ def nested_containers(values: Iterable[Any]) -> list[tuple[Any, tuple]]:
     """The module-level containers, with their places, held inside the built-in containers and
     the plain objects' attributes among `values` (looking at no more than `WALK_LIMIT` objects;
     `values` themselves are not listed). Runs no code of the program's."""
-    if not _containers:
+    tracked = list(filter(gc.is_tracked, values))  # numbers, strings, ... hold no container
+    if not _containers or _surely_none_inside(tracked):
         return []
     found: dict[int, tuple[Any, tuple]] = {}
     seen: set[int] = set()
-    frontier = [value for value in values if _walked(value)]
+    frontier = [value for value in tracked if _walked(value)]
     looked = 0
     while frontier and looked < WALK_LIMIT:
         held = []
@@ -199,6 +202,24 @@ def nested_containers(values: Iterable[Any]) -> list[tuple[Any, tuple]]:
             elif _walked(obj):
                 frontier.append(obj)
     return list(found.values())
+
+
+def _surely_none_inside(objects: list[Any]) -> bool:
+    """True when `objects` are built-in containers, and so is every object the garbage
+    collector tracks inside them down to the bottom, none of them a module-level container:
+    then `nested_containers` finds none. Checked in C, one level of objects at a time, over
+    more than the walk looks at (dict keys too), and given up (False) beyond
+    `_SURE_LIMIT` objects or at the first object of another type. Every pause asks this
+    about every saved value: the usual answer must cost little."""
+    level, looked = objects, 0
+    while level:
+        looked += len(level)
+        if looked > _SURE_LIMIT or not _WALKED_CONTAINERS.issuperset(map(type, level)):
+            return False
+        level = list(filter(gc.is_tracked, gc.get_referents(*level)))
+        if not _containers.isdisjoint(map(id, level)):
+            return False
+    return True
 
 
 def _walked(obj: Any) -> bool:

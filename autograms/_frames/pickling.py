@@ -199,9 +199,10 @@ def load_snapshot(blob: bytes | memoryview) -> tuple[tuple[dict[str, Any], ...],
     """The frames' values and the state `dump_snapshot` saved. Untrusted input must be
     authenticated first. (Snapshots written with dill load too: a dill stream names the dill
     functions it needs, so dill, slow to import, is only loaded for those.)"""
-    unpickler = pickle.Unpickler(io.BytesIO(blob))
-    value = unpickler.load()
-    if type(value) is list:  # the places of nested module-level containers: then the snapshot
+    value = pickle.loads(blob)  # the usual snapshot: a single pickle
+    if type(value) is list:  # the places of nested module-level containers: then the snapshot,
+        unpickler = pickle.Unpickler(io.BytesIO(blob))  # whose memo holds them: read again
+        unpickler.load()
         value = unpickler.load()
     return value
 

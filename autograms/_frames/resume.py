@@ -21,6 +21,7 @@ innermost frame, the value the caller resumes with.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -63,9 +64,9 @@ class ResumeContext:
         self.jumps = jumps
 
 
-@dataclass(frozen=True, slots=True)
-class PendingFrame:
-    """A validated frame of a snapshot: where it resumes and with what."""
+@dataclass(eq=False, slots=True)  # not frozen: built for every frame of every resume, and a
+class PendingFrame:  # frozen dataclass costs four times as much to build
+    """A validated frame of a snapshot: where it resumes and with what (never changed)."""
 
     info: FunctionInfo
     site: CallSite
@@ -248,10 +249,20 @@ def _check_frames(header: bytes) -> list[CheckedFrame]:
 def _unchanged(frame: CheckedFrame) -> bool:
     """Whether the frame's name still finds the function it found when checked, running the
     same code (raises as the check would if the name finds nothing now)."""
-    function = find_function(frame.state.module, frame.state.qualname)
+    function = _bound_directly(frame) or find_function(frame.state.module, frame.state.qualname)
     if function is not frame.function:
         return False
     return function.__code__ is frame.code or lookup(function.__code__) is lookup(frame.code)
+
+
+def _bound_directly(frame: CheckedFrame) -> FunctionType | None:
+    """The frame's function when its module binds it under its qualified name, as it did
+    when checked (what `find_function` finds then, without its walk), else None."""
+    module = sys.modules.get(frame.state.module)
+    found = getattr(module, "__dict__", {}).get(frame.state.qualname)
+    if found is not None and found is frame.function and "__func__" not in found.__dict__:
+        return found
+    return None
 
 
 def check_frame(state: FrameState) -> CheckedFrame:

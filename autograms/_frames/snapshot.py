@@ -18,6 +18,7 @@ the unwind can change it (docs/engine.md, pitfall P8).
 from __future__ import annotations
 
 import dis
+import operator
 import sys
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -369,6 +370,9 @@ class CapturePlan:
     #: The frame's header entry when every user local is bound, or None when a user local's
     #: name looks hidden (then the entry depends on which locals are bound).
     entry: bytes | None
+    #: Reads every user local at once from a frame's locals (in C), raising KeyError if one
+    #: is unbound; None for fewer than two.
+    read_user: Callable[[Any], tuple] | None
 
 
 def capture_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:
@@ -392,19 +396,30 @@ def _make_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:
     entry = None
     if not any(name.startswith(wire.HIDDEN_PREFIX) for name in user):
         entry = _header_entry(info, site, dict.fromkeys((*user, *hidden, *names)))
-    return CapturePlan(user, hidden, captured, entry)
+    read_user = operator.itemgetter(*user) if len(user) > 1 else None
+    return CapturePlan(user, hidden, captured, entry, read_user)
 
 
 def capture(frame: FrameType, info: FunctionInfo, site: CallSite) -> dict[str, Any]:
     """The values a resume of one paused frame needs, by name."""
     plan = capture_plan(info, site)
     current = frame.f_locals  # synced now (3.11, 3.12) or a live view (3.13): read at once
-    values = {name: current[name] for name in plan.user if name in current}
+    values = _user_values(plan, current)
     for name in plan.hidden:
         values[name] = current[name]
     for name, slot, width in plan.captured:
         values[name] = _captured(frame, info, site, slot, width)
     return values
+
+
+def _user_values(plan: CapturePlan, current: Any) -> dict[str, Any]:
+    """The bound user locals among a frame's locals `current`, in the code's order."""
+    if plan.read_user is not None:
+        try:
+            return dict(zip(plan.user, plan.read_user(current), strict=True))  # all bound
+        except KeyError:  # some are unbound
+            pass
+    return {name: current[name] for name in plan.user if name in current}
 
 
 def _captured(frame: FrameType, info: FunctionInfo, site: CallSite, slot: int, width: int) -> Any:

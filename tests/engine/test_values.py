@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from autograms import Autogram, session
+from autograms import Autogram, _frames, session
 from autograms._frames import wire
 from autograms._errors import UnpicklableLocalError
 from tests.dialog.harness import ROOT, reference_run, resumed_run
+from tests.engine.programs import nested_places
 from tests.engine.values import generated_loops, module_objects_bot, refused_bot
 
 MODES = ["in_process", "serialized", "fresh_process"]
@@ -265,3 +266,12 @@ def test_a_saved_closure_whose_code_changed_is_refused(tmp_path: Path) -> None:
     result = _step(tmp_path, edited, "5")
     assert result.get("refused"), result
     assert "chatbot.<locals>.scaled" in result["message"] and "changed" in result["message"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_module_level_containers_nested_in_generated_locals_are_the_modules_own(
+    seed: int,
+) -> None:
+    outcome = _frames.run(nested_places.holder, (seed,))
+    final = _frames.resume(bytes(outcome.snapshot), "go")
+    assert [found for found in final.value if not found[2]] == []

@@ -30,7 +30,7 @@ from . import callees, jumps, pickling, plain_code, runtime, wire
 from . import helpers as helpers_
 from .errors import ContinuationError, PauseSignal, Reason, UnpicklableLocalError
 from .instrument import CELLS, HELPER_RESULT
-from .records import CallSite, RecipeKind
+from .records import CallSite, FrameState, RecipeKind
 from .analysis import producer_position
 from .resources import ResourceRefused
 from .sites import origin_of
@@ -298,6 +298,7 @@ def _at_with_statement(frame: FrameType) -> bool:
     return False
 
 
+_BEFORE_WITH = bytes([dis.opmap["BEFORE_WITH"]])
 #: (function, site index) -> `_calls_with_exit` (a property of the code: asked at every pause)
 _with_exit: dict[tuple[FunctionInfo, int], bool] = {}
 
@@ -312,6 +313,8 @@ def _calls_with_exit(info: FunctionInfo, site: CallSite) -> bool:
 
 
 def _finds_with_exit(info: FunctionInfo, site: CallSite) -> bool:
+    if _BEFORE_WITH not in info.original_code.co_code[::2]:  # its opcodes: no with statement,
+        return False  # the usual case (spares each first visit of a site the stack scan)
     flow = info.flow
     for producers, _ in flow.stacks[site.position][site.depth :]:
         for key in producers:
@@ -373,6 +376,8 @@ class CapturePlan:
     #: Reads every user local at once from a frame's locals (in C), raising KeyError if one
     #: is unbound; None for fewer than two.
     read_user: Callable[[Any], tuple] | None
+    #: The frame as a header with `entry` describes it (see wire.entry_state), or None.
+    state: FrameState | None
 
 
 def capture_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:
@@ -393,11 +398,13 @@ def _make_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:
     names = {name for name, _, _ in captured}
     hidden = tuple(name for name in site.hidden if name not in names)
     hidden += (CELLS,) if info.has_cells else ()
-    entry = None
+    entry = state = None
     if not any(name.startswith(wire.HIDDEN_PREFIX) for name in user):
-        entry = _header_entry(info, site, dict.fromkeys((*user, *hidden, *names)))
+        usual = dict.fromkeys((*user, *hidden, *names))
+        entry = _header_entry(info, site, usual)
+        state = wire.entry_state(PY_MINOR, *_entry_fields(info, site, usual))
     read_user = operator.itemgetter(*user) if len(user) > 1 else None
-    return CapturePlan(user, hidden, captured, entry, read_user)
+    return CapturePlan(user, hidden, captured, entry, read_user, state)
 
 
 def capture(frame: FrameType, info: FunctionInfo, site: CallSite) -> dict[str, Any]:
@@ -440,8 +447,11 @@ def _captured(frame: FrameType, info: FunctionInfo, site: CallSite, slot: int, w
 def serialize(saved: list[dict[str, Any]], frames: list[PausedFrame], attachment: Any) -> bytes:
     """The snapshot of `frames` (as `program_frames` gives them) with their `saved` values."""
     entries = [_frame_entry(paused, values) for paused, values in zip(frames, saved, strict=True)]
+    states = [_usual_state(paused, entry) for paused, entry in zip(frames, entries, strict=True)]
     try:
-        return wire.encode_entries(entries, saved, PY_MINOR, attachment)
+        return wire.encode_entries(
+            entries, saved, PY_MINOR, attachment, None if None in states else states
+        )
     except RecursionError as exc:
         raise _too_deep(frames) from exc
     except Exception as exc:  # noqa: BLE001 - find the culprit, then report it
@@ -470,10 +480,23 @@ def _frame_entry(paused: PausedFrame, values: dict[str, Any]) -> bytes:
     return _header_entry(paused.info, paused.site, values, paused.constructs)
 
 
+def _usual_state(paused: PausedFrame, entry: bytes) -> FrameState | None:
+    """The frame's header state when its entry is its site's usual one (see CapturePlan)."""
+    plan = capture_plan(paused.info, paused.site)
+    return plan.state if entry is plan.entry else None
+
+
 def _header_entry(
     info: FunctionInfo, site: CallSite, values: dict[str, Any], constructs: bool = False
 ) -> bytes:
-    return wire.header_entry(
+    return wire.header_entry(*_entry_fields(info, site, values, constructs))
+
+
+def _entry_fields(
+    info: FunctionInfo, site: CallSite, values: dict[str, Any], constructs: bool = False
+) -> tuple:
+    """The fields of the frame's header entry (the arguments of wire.header_entry)."""
+    return (
         info.module,
         info.qualname,
         info.fingerprint,

@@ -95,11 +95,19 @@ def _header(python: tuple[int, int], entries: list[bytes]) -> bytes:
 
 
 def encode_entries(
-    entries: list[bytes], values: list[dict[str, Any]], python: tuple[int, int], attachment: Any
+    entries: list[bytes],
+    values: list[dict[str, Any]],
+    python: tuple[int, int],
+    attachment: Any,
+    states: list[FrameState] | None = None,
 ) -> bytes:
-    """Serialize frames given as their `header_entry` and their values, and an attachment."""
+    """Serialize frames given as their `header_entry` and their values, and an attachment.
+    `states`, if given, are what `read_header` reads from the entries (see `entry_state`):
+    they are remembered, so that loading the snapshot this process wrote parses no JSON."""
     header = _header(python, entries)
     payload = pickling.dump_snapshot(tuple(values), attachment)
+    if states is not None:
+        remember(_header_memo, header, tuple(states), len(header))
     return _PREFIX.pack(MAGIC, len(header), zlib.crc32(payload)) + header + payload
 
 
@@ -138,6 +146,27 @@ def header_entry(
         entry = _ENCODER.encode(fields).encode()
         remember(_entry_memo, key, entry, len(entry))
     return entry
+
+
+def entry_state(
+    python: tuple[int, int],
+    module: str,
+    qualname: str,
+    fingerprint: str,
+    site: int,
+    lineno: int,
+    label: str | None,
+    hidden: tuple[str, ...],
+    saved: tuple[str, ...] | None,
+    constructs: bool = False,
+    cells: tuple[str, ...] | None = None,
+) -> FrameState:
+    """The frame `read_header` reads under `python` from the entry `header_entry` writes for
+    the same fields (without writing or parsing it)."""
+    return _frame_state(
+        list(python), module, qualname, fingerprint, site, lineno, label, hidden, saved,
+        1 if constructs else 0, cells,
+    )  # fmt: skip
 
 
 def remember(memo: dict, key: Any, value: Any, size: int) -> None:

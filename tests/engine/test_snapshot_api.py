@@ -14,7 +14,7 @@ import pytest
 from autograms import _frames
 from autograms._frames import wire
 from autograms._frames.versions import PY_MINOR
-from tests.engine.programs import attached
+from tests.engine.programs import attached, header_shapes
 
 
 def test_attachment_shares_objects_with_the_frames() -> None:
@@ -202,3 +202,14 @@ def test_a_malformed_header_is_refused_as_damaged(change) -> None:
     with pytest.raises(_frames.SnapshotMismatchError) as caught:
         _frames.check(_with_header(snapshot, change))
     assert caught.value.reason is _frames.Reason.BAD_HEADER
+
+
+def test_the_header_a_pause_remembers_is_the_one_a_parse_reads() -> None:
+    outcome, headers = _frames.run(header_shapes.outer, ([1, 2, 3],)), []
+    while isinstance(outcome, _frames.Paused):
+        header, _ = wire.split(outcome.snapshot)
+        headers.append(header)
+        assert wire.read_header(header) == list(wire._parse_header(header))
+        outcome = _frames.resume(outcome.snapshot, "answer")
+    assert len(set(headers)) >= 3  # the inner pause, with cells, and the labelled one
+    assert outcome.value == [7, 8, "answer", 9, "answer"]

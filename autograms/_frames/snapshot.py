@@ -400,9 +400,8 @@ def _make_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:
     hidden += (CELLS,) if info.has_cells else ()
     entry = state = None
     if not any(name.startswith(wire.HIDDEN_PREFIX) for name in user):
-        usual = dict.fromkeys((*user, *hidden, *names))
-        entry = _header_entry(info, site, usual)
-        state = wire.entry_state(PY_MINOR, *_entry_fields(info, site, usual))
+        fields = _entry_fields(info, site, dict.fromkeys((*user, *hidden, *names)))
+        entry, state = wire.header_entry(*fields), wire.entry_state(PY_MINOR, *fields)
     read_user = operator.itemgetter(*user) if len(user) > 1 else None
     return CapturePlan(user, hidden, captured, entry, read_user, state)
 

@@ -143,9 +143,30 @@ def header_entry(
             fields.append(1 if constructs else 0)
         if cells is not None:
             fields.append(list(cells))
-        entry = _ENCODER.encode(fields).encode()
+        entry = _compact_json(fields).encode()
         remember(_entry_memo, key, entry, len(entry))
     return entry
+
+
+def _compact_json(fields: list) -> str:
+    """`fields` (strings, ints, None, and lists of strings) as `_ENCODER` writes them, without
+    the encoder it builds for every call (a first pause at a call site writes an entry)."""
+    parts = []
+    for field in fields:
+        if type(field) is str:
+            parts.append(_quoted(field))
+        elif type(field) is list:
+            parts.append("[" + ",".join(map(_quoted, field)) + "]")
+        elif type(field) is int:
+            parts.append(int.__repr__(field))
+        elif field is None:
+            parts.append("null")
+        else:
+            parts.append(_ENCODER.encode(field))
+    return "[" + ",".join(parts) + "]"
+
+
+_quoted = json.encoder.encode_basestring_ascii
 
 
 def entry_state(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import random
 import sys
 import zlib
 from dataclasses import replace
@@ -213,3 +214,34 @@ def test_the_header_a_pause_remembers_is_the_one_a_parse_reads() -> None:
         outcome = _frames.resume(outcome.snapshot, "answer")
     assert len(set(headers)) >= 3  # the inner pause, with cells, and the labelled one
     assert outcome.value == [7, 8, "answer", 9, "answer"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_header_entries_are_the_json_the_standard_encoder_writes(seed: int) -> None:
+    rng = random.Random(seed)
+
+    def text() -> str:
+        return "".join(rng.choice('ab"\\/\n\té€😀\x00\u2028') for _ in range(rng.randint(0, 6)))
+
+    for _ in range(200):
+        fields = [
+            text(),
+            text(),
+            text(),
+            rng.randint(0, 10**6),
+            rng.randint(0, 10**6),
+            rng.choice([None, text()]),
+            tuple(text() for _ in range(rng.randint(0, 3))),
+            rng.choice([None, (text(),)]),
+            rng.choice([False, True]),
+            rng.choice([None, (text(), text())]),
+        ]
+        entry = wire.header_entry(*fields)
+        written = [*fields[:6], list(fields[6])]
+        if fields[7] is not None or fields[8] or fields[9] is not None:
+            written.append(None if fields[7] is None else list(fields[7]))
+        if fields[8] or fields[9] is not None:
+            written.append(1 if fields[8] else 0)
+        if fields[9] is not None:
+            written.append(list(fields[9]))
+        assert entry == json.dumps(written, separators=(",", ":")).encode()

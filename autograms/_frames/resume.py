@@ -21,6 +21,7 @@ innermost frame, the value the caller resumes with.
 
 from __future__ import annotations
 
+import operator
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -182,12 +183,31 @@ def build_contexts(frames: list[PendingFrame], value: Any) -> ResumeContext:
         frame, callee = frames[index], frames[index + 1] if index + 1 < len(frames) else None
         if frame.state.constructs:
             continuation = partial(runtime.construct, continuation, _instance(frame, callee))
-        restore = map(frame.values.get, frame.info.restore_names, repeat(MISSING))
+        restore = _restore_values(frame) + (continuation, frame.site.index)
         function = twin_of(frame.info).function
         targets = tuple([signal for signal in in_flight if signal.frame == index])
-        child = ResumeContext(function, (*restore, continuation, frame.site.index), child, targets)
+        child = ResumeContext(function, restore, child, targets)
         continuation = function
     return child
+
+
+#: Function -> `operator.itemgetter` of its restore names (None for fewer than two): reads a
+#: frame's saved values in its twin's order in C (append-only, like the registry).
+_restore_readers: dict[FunctionInfo, Any] = {}
+
+
+def _restore_values(frame: PendingFrame) -> tuple:
+    """The frame's saved values in its twin's restore order, MISSING for the unbound ones."""
+    names = frame.info.restore_names
+    reader = _restore_readers.get(frame.info)
+    if reader is None and len(names) > 1:
+        reader = _restore_readers.setdefault(frame.info, operator.itemgetter(*names))
+    if reader is not None:
+        try:
+            return reader(frame.values)  # every one bound: the usual case
+        except KeyError:
+            pass
+    return tuple(map(frame.values.get, names, repeat(MISSING)))
 
 
 def _jumps_in_flight(frames: list[PendingFrame]) -> list:

@@ -445,8 +445,9 @@ def _captured(frame: FrameType, info: FunctionInfo, site: CallSite, slot: int, w
 
 def serialize(saved: list[dict[str, Any]], frames: list[PausedFrame], attachment: Any) -> bytes:
     """The snapshot of `frames` (as `program_frames` gives them) with their `saved` values."""
-    entries = [_frame_entry(paused, values) for paused, values in zip(frames, saved, strict=True)]
-    states = [_usual_state(paused, entry) for paused, entry in zip(frames, entries, strict=True)]
+    described = [_frame_entry(paused, values) for paused, values in zip(frames, saved, strict=True)]
+    entries = [entry for entry, _ in described]
+    states = [state for _, state in described]
     try:
         return wire.encode_entries(
             entries, saved, PY_MINOR, attachment, None if None in states else states
@@ -470,19 +471,14 @@ def _too_deep(frames: list[PausedFrame]) -> ContinuationError:
     )
 
 
-def _frame_entry(paused: PausedFrame, values: dict[str, Any]) -> bytes:
+def _frame_entry(paused: PausedFrame, values: dict[str, Any]) -> tuple[bytes, FrameState | None]:
+    """The frame's header entry, and the state a parse of it reads when the plan knows it."""
     plan = capture_plan(paused.info, paused.site)
     usual = len(values) == len(plan.user) + len(plan.hidden) + len(plan.captured)
     usual = usual and not paused.constructs
     if plan.entry is not None and usual:
-        return plan.entry  # every user local is bound, no constructor call: the usual case
-    return _header_entry(paused.info, paused.site, values, paused.constructs)
-
-
-def _usual_state(paused: PausedFrame, entry: bytes) -> FrameState | None:
-    """The frame's header state when its entry is its site's usual one (see CapturePlan)."""
-    plan = capture_plan(paused.info, paused.site)
-    return plan.state if entry is plan.entry else None
+        return plan.entry, plan.state  # every user local is bound, no constructor call
+    return _header_entry(paused.info, paused.site, values, paused.constructs), None
 
 
 def _header_entry(

@@ -31,6 +31,7 @@ from typing import Any, Final
 from . import pickling
 from .errors import Reason, SnapshotMismatchError
 from .records import FrameState
+from .versions import PY_MINOR
 
 MAGIC = b"AGF2"
 #: Hidden locals named in the header: the value-stack items a resume must rebuild.
@@ -112,9 +113,14 @@ def encode_entries(
 
 
 def _python_json(python: tuple[int, int]) -> bytes:
+    if python is PY_MINOR:  # every pause writes it
+        return _PY_MINOR_JSON
     if len(python) == 2 and all(type(part) is int for part in python):
         return b"[%d,%d]" % (python[0], python[1])  # as json.dumps writes it, faster
     return json.dumps(list(python), separators=_COMPACT).encode()
+
+
+_PY_MINOR_JSON = b"[%d,%d]" % PY_MINOR
 
 
 def header_entry(

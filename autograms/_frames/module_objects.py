@@ -25,7 +25,8 @@ Where the rule applies:
 * a module-level list, dict, set, frozenset, tuple or bytearray wherever the engine gets to
   see it: held by a local, by a loop or any list/tuple/dict/set iterator or dict view, by a
   closure cell, a function's defaults, a bound method, an exception, or an attribute of an
-  object, and inside the lists, dicts, sets, tuples and attributes a local holds, up to
+  object, and inside the lists, dicts, sets, tuples, attributes and closure cells (on 3.11
+  every local a comprehension reads is one) a local holds, up to
   `WALK_LIMIT` objects looked into (`nested_containers`; beyond, or reached only through
   another kind of object, it is copied): pickle writes built-in containers without asking,
   and asking about every object instead (``persistent_id``) would make every save several
@@ -104,6 +105,8 @@ _WALKED_CONTAINERS = frozenset({list, dict, set, frozenset, tuple})
 _NOT_WALKED = (type, types.ModuleType, types.FunctionType, types.MethodType)
 #: How many objects `nested_containers` looks inside at most (what a pause costs stays small).
 WALK_LIMIT: Final = 10_000
+#: What `_surely_none_inside` looks inside in C: the walked containers, and closure cells.
+_SURE_TYPES = _WALKED_CONTAINERS | {types.CellType}
 #: How many objects `_surely_none_inside` looks at before it leaves the question to the walk.
 _SURE_LIMIT: Final = 1_000
 #: Containers larger than this are not looked into for objects reached from a global (what
@@ -176,9 +179,9 @@ def referenced(value: Any) -> Any:
 
 
 def nested_containers(values: Iterable[Any]) -> list[tuple[Any, tuple]]:
-    """The module-level containers, with their places, held inside the built-in containers and
-    the plain objects' attributes among `values` (looking at no more than `WALK_LIMIT` objects;
-    `values` themselves are not listed). Runs no code of the program's."""
+    """The module-level containers, with their places, held inside the built-in containers,
+    closure cells and plain objects' attributes among `values` (looking at no more than
+    `WALK_LIMIT` objects; `values` themselves are not listed). Runs no code of the program's."""
     tracked = list(filter(gc.is_tracked, values))  # numbers, strings, ... hold no container
     if not _containers or _surely_none_inside(tracked):
         return []
@@ -205,7 +208,7 @@ def nested_containers(values: Iterable[Any]) -> list[tuple[Any, tuple]]:
 
 
 def _surely_none_inside(objects: list[Any]) -> bool:
-    """True when `objects` are built-in containers, and so is every object the garbage
+    """True when `objects` are built-in containers or cells, and so is every object the garbage
     collector tracks inside them down to the bottom, none of them a module-level container:
     then `nested_containers` finds none. Checked in C, one level of objects at a time, over
     more than the walk looks at (dict keys too), and given up (False) beyond
@@ -214,7 +217,7 @@ def _surely_none_inside(objects: list[Any]) -> bool:
     level, looked = objects, 0
     while level:
         looked += len(level)
-        if looked > _SURE_LIMIT or not _WALKED_CONTAINERS.issuperset(map(type, level)):
+        if looked > _SURE_LIMIT or not _SURE_TYPES.issuperset(map(type, level)):
             return False
         level = list(filter(gc.is_tracked, gc.get_referents(*level)))
         if not _containers.isdisjoint(map(id, level)):
@@ -228,6 +231,8 @@ def _walked(obj: Any) -> bool:
     kind = type(obj)
     if kind in _WALKED_CONTAINERS:
         return id(obj) not in _containers or reference(obj) is None
+    if kind is types.CellType:
+        return True
     return (
         bool(kind.__dictoffset__)
         and not isinstance(obj, _NOT_WALKED)
@@ -242,11 +247,20 @@ def _held(obj: Any) -> Iterable[Any]:
         return obj.values()
     if type(obj) in _WALKED_CONTAINERS:
         return obj
+    if type(obj) is types.CellType:  # a cell variable's contents (3.11: any comprehension's)
+        return _cell_contents(obj)
     try:  # never the object's own __getattr__
         attributes = object.__getattribute__(obj, "__dict__")
     except AttributeError:
         return ()
     return attributes.values() if type(attributes) is dict else ()
+
+
+def _cell_contents(cell: types.CellType) -> tuple:
+    try:
+        return (cell.cell_contents,)
+    except ValueError:  # an empty cell
+        return ()
 
 
 def referenced_items(values: tuple) -> tuple:

@@ -147,7 +147,9 @@ def cases() -> list[FoundCase]:
 #: idioms a pause or a call shows in the text only (`idioms.pause`, `functions`): the calls
 #: they write
 _MARKERS = {
-    "plain-helper": re.compile(r"(?<![\w.])(ask_clean|ask_twice)\("),
+    "plain-helper": re.compile(
+        r"(?<![\w.])(ask_clean|ask_twice|ask_each|ask_framed|ask_both)\(|Pad\(\"n\"\)\.ask\("
+    ),
     "mutable-default": re.compile(r"(?<![\w.])collect\("),
     "indirect-call": re.compile(r"(?<![\w.])(Asker|FACTORIES|functools\.partial)\b|\[\"go\"\]\("),
     "ordered-dict": re.compile(r"(?<![\w.])OrderedDict\("),

@@ -56,7 +56,8 @@ def pause(ctx: Ctx, question: str) -> str | None:
     rng = ctx.rng
     roll = rng.random()
     if roll < odds("plain-helper", 0.02):
-        return f"{rng.choice(['ask_clean', 'ask_twice'])}({question})"
+        helpers = ["ask_clean", "ask_twice", "ask_each", "ask_framed", "ask_both", 'Pad("n").ask']
+        return f"{rng.choice(helpers)}({question})"
     roll -= odds("plain-helper", 0.02)
     if roll < odds("mutable-default", 0.015):
         return f"collect({question})"

@@ -149,6 +149,48 @@ def ask_twice(question):
 ''',
     ),
     (
+        "ask_each",
+        '''
+def ask_each(question):
+    """Undecorated, pausing in a loop (its iterator and a method pair are under the call)."""
+    answers = []
+    for suffix in ("a", "b"):
+        answers.append(reply(question + suffix))
+    return "|".join(answers)
+''',
+    ),
+    (
+        "ask_framed",
+        '''
+def ask_framed(question, left="<"):
+    """Undecorated, pausing inside an expression with computed parts before the call."""
+    return left.upper() + str(len(question)) + "[" + reply(question) + "]" + left
+''',
+    ),
+    (
+        "ask_both",
+        '''
+def ask_both(question):
+    """Undecorated, calling undecorated helpers that continue after their replies."""
+    return ask_clean(question) + ":" + ask_twice(question)
+''',
+    ),
+    (
+        "Pad",
+        '''
+class Pad:
+    """A plain class whose plain method pauses and keeps the answer on the instance."""
+
+    def __init__(self, tag):
+        self.tag = tag
+        self.notes = []
+
+    def ask(self, question):
+        self.notes.append(reply(f"{self.tag}:{question}"))
+        return f"{self.tag}{len(self.notes)}:{self.notes[-1]}"
+''',
+    ),
+    (
         "rebind_and_ask",
         '''
 @autograms_function()

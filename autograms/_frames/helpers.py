@@ -74,9 +74,10 @@ def _refusal(frame: FrameType, why: str) -> ContinuationError:
     code = frame.f_code
     name = code.co_qualname
     return ContinuationError(
-        f"cannot pause in {name}: it is not instrumented, it does more than return the result "
-        f"of its pausing call, and {why} ({code.co_filename}:{frame.f_lineno}); instrument "
-        f"{name} too (decorate it like the function that calls it)",
+        f"cannot pause in {name}: it is not instrumented, and must be resumed itself (it does "
+        "more than return the result of its pausing call, or calls a helper that does), but "
+        f"{why} ({code.co_filename}:{frame.f_lineno}); instrument {name} too (decorate it like "
+        "the function that calls it)",
         qualname=name,
         filename=code.co_filename,
         lineno=frame.f_lineno,

@@ -96,7 +96,11 @@ def program_frames(start: FrameType) -> list[PausedFrame]:
     site each is paused at. A plain helper that does more after its paused call than return
     its result is adopted (helpers.py) and the walk done again."""
     while True:
-        chain, helpers = _walk(start)
+        try:
+            chain, helpers = _walk(start)
+        except _AdoptFirst as calling_adopted:
+            helpers_.adopt_frame(calling_adopted.frame)
+            continue
         result: Any = plain_code.SAME
         for frame in reversed(helpers):
             result = _helper_result(frame, result)
@@ -134,6 +138,8 @@ def _walk(start: FrameType) -> tuple[list[PausedFrame], list[FrameType]]:
         if info is None:
             cut = cut or frame
             helpers.append(frame)
+        elif cut is not None and info.adopted:
+            raise _AdoptFirst(cut)  # a plain helper calling one adopted before: adopt it too
         elif cut is not None:
             raise _sandwich_error(cut, info)
         else:
@@ -142,6 +148,14 @@ def _walk(start: FrameType) -> tuple[list[PausedFrame], list[FrameType]]:
             caller = PausedFrame(frame, info, _paused_site(frame, info))
             chain.append(caller)
     return chain, helpers
+
+
+class _AdoptFirst(Exception):
+    """The walk met a plain helper calling an adopted one: `frame` must be adopted first."""
+
+    def __init__(self, frame: FrameType) -> None:
+        super().__init__(frame.f_code.co_qualname)
+        self.frame = frame
 
 
 _CONSTRUCT = runtime.construct.__code__

@@ -84,6 +84,12 @@ def helpers_calling_helpers():
 
 
 @resumable
+def helper_resumed_then_called_by_another():
+    first = ask_clean("direct")  # ask_clean resumes on its own first...
+    return first, ask_clean_twice("via")  # ...then called by a helper that continues too
+
+
+@resumable
 def method_of_a_plain_class():
     form = Form("f")
     counts = [form.field("name"), form.field("age")]
@@ -106,6 +112,9 @@ CASES = {
     "loops_and_expressions": Case(loops_and_expressions, (), ["a", "b", "c", "d"]),
     "dict_items_in_a_helper": Case(dict_items_in_a_helper, (), ["1", "2", "3"]),
     "helpers_calling_helpers": Case(helpers_calling_helpers, (), ["p", "q", "r"]),
+    "helper_resumed_then_called_by_another": Case(
+        helper_resumed_then_called_by_another, (), ["d", "v1", "v2", "v3"]
+    ),
     "method_of_a_plain_class": Case(method_of_a_plain_class, (), ["ann", "42"]),
     "error_raised_into_the_caller": Case(error_raised_into_the_caller, (), ["7", "seven"]),
 }

@@ -72,6 +72,6 @@ EXPECTED = [
 ]
 
 #: Python minor -> modes where the engine still departs from EXPECTED (strict xfail)
-DIVERGES = {"3.11": ["fresh_process", "in_process", "serialized"]}
+DIVERGES = {}
 
 REASON = "outside: an undecorated helper with code after its reply()"

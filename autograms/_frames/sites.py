@@ -186,6 +186,8 @@ def _read_at_pause(recipe: Recipe) -> Recipe:
 # Spilled items whose lifetime is observable: finalizers of iterators (generators), context
 # managers kept alive by their bound __exit__, exceptions (a traceback -> frame cycle).
 _RELEASED_PRODUCERS = frozenset({"GET_ITER", "BEFORE_WITH", "PUSH_EXC_INFO"})
+#: the jump after an ``except*`` clause's CHECK_EG_MATCH and COPY (3.11 names it forward)
+_IF_NONE = frozenset({"POP_JUMP_IF_NONE", "POP_JUMP_FORWARD_IF_NONE"})
 
 
 def _plan_clears(flow: Flow, plan: Plan) -> None:
@@ -410,8 +412,25 @@ class _SitePlanner:
         for key in producers:
             # The exception being handled is PUSH_EXC_INFO's second output, on top.
             self._add_spill(Spill(after=producer_position(key), distance=1, name=name))
+        for position in self._group_matches(slot, producers):
+            # In an except* clause it is the part of the group the clause matched (which
+            # CHECK_EG_MATCH made the handled exception): a bare raise there re-raises that
+            # part, and PREP_RERAISE_STAR must see it as a re-raise, not the whole group.
+            self._add_spill(Spill(after=position, distance=1, name=name))
         source = producer_position(next(iter(producers)))
         return Recipe(RecipeKind.EXCEPT_STATE, slot, name=name, source=source)
+
+    def _group_matches(self, slot: int, producers: frozenset[int]) -> list[int]:
+        """The jumps, one per ``except*`` clause of the handler whose exception state is at
+        `slot`, that fall through into the clause's body with the matched part on top."""
+        found = []
+        for position, instr in enumerate(self.flow.instrs):
+            stack = self.flow.stacks[position]
+            if instr.name != "CHECK_EG_MATCH" or stack is None or len(stack) != slot + 5:
+                continue
+            if stack[slot][0] & producers and self.flow.instrs[position + 2].name in _IF_NONE:
+                found.append(position + 2)
+        return found
 
     def _pair(self, slot: int, key: int, items: tuple[Item, ...]) -> Recipe | None:
         """A callable+NULL/self pair pushed by one flagged load: captured (a GOTO re-executes

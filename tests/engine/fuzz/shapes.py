@@ -182,6 +182,7 @@ def except_star(ctx: Ctx) -> list[Node] | None:
     )
     again = rng.choice(["", "raise", f'raise Oops("from-k") from {g}.exceptions[0]'])
     names = f"sorted(type({e}).__name__ for {e} in {g}.exceptions)"
+    handled = f"sys.exc_info()[1] is {g}"
     cleanup = (
         ["    finally:", f'        {log}.append(("fin", {p()}))'] if rng.random() < 0.5 else []
     )
@@ -192,9 +193,9 @@ def except_star(ctx: Ctx) -> list[Node] | None:
         f"        {log}.append({p()})",
         f"        {raised}",
         f"    except* ValueError as {g}:",
-        f'        {log}.append(("v", {g}.message, {names}, {p()}))',
+        f'        {log}.append(("v", {g}.message, {names}, {p()}, {handled}))',
         f"    except* KeyError as {g}:",
-        f'        {log}.append(("k", {names}, {p()}))',
+        f'        {log}.append(("k", {names}, {p()}, {handled}))',
         f"        {again}" if again else "",
         *cleanup,
         f"except* (Oops, TypeError) as {g}:",

@@ -61,10 +61,6 @@ EXPECTED = [
 ]
 
 #: Python minor -> modes where the engine still departs from EXPECTED (strict xfail)
-DIVERGES = {
-    "3.11": ["fresh_process", "in_process", "serialized"],
-    "3.12": ["fresh_process", "in_process", "serialized"],
-    "3.13": ["fresh_process", "in_process", "serialized"],
-}
+DIVERGES = {}
 
 REASON = "shapes: a bare raise in an except* clause after a pause re-raised the whole group (the resume made the group, not the clause's match, the handled exception); fixed in _frames/sites.py, kept as a regression test"

@@ -1,5 +1,6 @@
 # ruff: noqa: B018, F841
-"""Shapes: except* handlers of an ExceptionGroup.
+"""Shapes: a bare raise in an except* clause after a pause re-raised the whole group; fixed with
+except_star_d069da, kept as a regression test.
 
 Found by the generative differential tester (tests/engine/fuzz) in seed 602, program 221 --focus plain-helper, minimized.
 On CPython 3.11 the engine departs from the oracle (this program run as plain
@@ -85,10 +86,6 @@ EXPECTED = [
 ]
 
 #: Python minor -> modes where the engine still departs from EXPECTED (strict xfail)
-DIVERGES = {
-    "3.11": ["fresh_process", "in_process", "serialized"],
-    "3.12": ["fresh_process", "in_process", "serialized"],
-    "3.13": ["fresh_process", "in_process", "serialized"],
-}
+DIVERGES = {}
 
-REASON = "shapes: except* handlers of an ExceptionGroup"
+REASON = "shapes: a bare raise in an except* clause after a pause re-raised the whole group; fixed with except_star_d069da, kept as a regression test"

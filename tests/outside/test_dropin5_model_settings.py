@@ -1,0 +1,191 @@
+"""Issue 16, item 1 (per-call model settings) and supervisors, tried as an AutoGRAMS user:
+the docs' `helper("...", **model1_settings)` against a recording fake server and in test mode."""
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+from autograms import Autogram, AutogramConfig, autograms_function
+import autograms.functional as F
+from tests.outside.dropin5_support import FakeOpenAI, decision_answer
+
+SETTINGS = {"model": "per-call-model", "max_tokens": 77, "temperature": 0.3}
+RESULTS: dict = {}
+CALLS: dict = {}
+
+CHAT_HELPERS = {
+    "thought": lambda **k: F.thought("x", **k),
+    "silent_thought": lambda **k: F.silent_thought("x", **k),
+    "local_thought": lambda **k: F.local_thought("x", **k),
+    "yes_or_no": lambda **k: F.yes_or_no("x?", **k),
+    "multiple_choice": lambda **k: F.multiple_choice("x?", ["a", "b"], **k),
+    "call_llm": lambda **k: F.call_llm("x", **k),
+    "call_model": lambda **k: F.call_model(["x"], [], "system", **k),
+    "call_conv_model": lambda **k: F.call_conv_model("x", **k),
+    "call_classifier": lambda **k: F.call_classifier(["x"], [], ["Yes", "No"], **k),
+    "call_chat_completion": lambda **k: F.call_chat_completion([{"role": "user", "content": "x"}], **k),
+    "call_completion": lambda **k: F.call_completion("x", **k),
+}
+
+
+def _call(name, fn, **kwargs):
+    try:
+        RESULTS[name] = ("ok", fn(**kwargs))
+    except Exception as exc:  # recorded for the test to inspect
+        RESULTS[name] = ("error", exc)
+
+
+@autograms_function()
+def settings_bot():
+    F.reply("start")
+    for name, fn in CHAT_HELPERS.items():
+        _call(name, fn, **CALLS.get("kwargs", SETTINGS))
+    F.reply_instruction("answer", **SETTINGS)
+
+
+@autograms_function()
+def embedding_bot():
+    F.reply("start")
+    _call("get_single_embedding", lambda: F.get_single_embedding("a:1,2", **SETTINGS))
+    _call("get_batch_embeddings", lambda: F.get_batch_embeddings(["a:1,2"], **SETTINGS))
+    F.reply("end")
+
+
+def _live(bot, fake):
+    cfg = AutogramConfig(chatbot_type="proxy", base_url=fake.url, chatbot_path="base-model",
+                         api_key="sk-test", embedding_base_url=fake.url, request_timeout=10)
+    return Autogram(root_function=bot, autogram_config=cfg)
+
+
+def test_per_call_model_settings_reach_the_server_from_every_chat_helper():
+    RESULTS.clear()
+    CALLS.clear()
+    with FakeOpenAI(decision_answer) as fake:
+        autogram = _live(settings_bot, fake)
+        _, memory = autogram.reply()
+        text, memory = autogram.reply("go", memory_object=memory)
+        requests = list(fake.requests)
+    failed = {k: v for k, v in RESULTS.items() if v[0] != "ok"}
+    assert not failed, failed
+    assert text == "fake answer"
+    assert len(requests) >= len(CHAT_HELPERS) + 1
+    for path, body, _ in requests:
+        assert path.endswith("/chat/completions")
+        assert (body.get("model"), body.get("max_tokens"), body.get("temperature")) == ("per-call-model", 77, 0.3), body
+
+
+def test_model_turns_usage_log_has_the_servers_token_counts_after_a_round_trip():
+    RESULTS.clear()
+    CALLS.clear()
+    with FakeOpenAI(decision_answer) as fake:
+        autogram = _live(settings_bot, fake)
+        _, memory = autogram.reply()
+        _, memory = autogram.reply("go", memory_object=memory)
+        memory = autogram.deserialize(autogram.serialize(memory))
+    models = [e for e in memory.memory_dict["model_turns"] if e["entry_type"] == "model"]
+    assert len(models) >= len(CHAT_HELPERS) + 1
+    for entry in models:
+        usage = entry["usage_log"]
+        assert (usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"]) == (11, 7, 18), entry
+
+
+@pytest.mark.xfail(strict=True, reason="max_tokens= from the docs' model settings on an embedding helper raises "
+                   "TypeError naming the internal embed_texts(), not get_single_embedding/get_batch_embeddings")
+def test_model_settings_refused_by_an_embedding_helper_name_that_helper():
+    RESULTS.clear()
+    with FakeOpenAI() as fake:
+        autogram = _live(embedding_bot, fake)
+        _, memory = autogram.reply()
+        autogram.reply("go", memory_object=memory)
+    for name in ("get_single_embedding", "get_batch_embeddings"):
+        kind, exc = RESULTS[name]
+        assert kind == "error" and isinstance(exc, TypeError), RESULTS[name]
+        assert str(exc).startswith(f"{name}()"), str(exc)
+        assert "embed_texts" not in str(exc), str(exc)
+
+
+def test_unknown_keyword_in_live_mode_raises_type_error_naming_each_helper():
+    RESULTS.clear()
+    CALLS["kwargs"] = {"bogus_setting": 1}
+    try:
+        with FakeOpenAI(decision_answer) as fake:
+            autogram = _live(settings_bot, fake)
+            _, memory = autogram.reply()
+            autogram.reply("go", memory_object=memory)
+            sent = len(fake.requests)
+    finally:
+        CALLS.clear()
+    for name in CHAT_HELPERS:
+        kind, exc = RESULTS[name]
+        assert kind == "error" and isinstance(exc, TypeError), (name, RESULTS[name])
+        assert f"{name}()" in str(exc) and "bogus_setting" in str(exc), str(exc)
+    assert sent == 1  # only the final reply_instruction, with the valid settings
+
+
+def test_unknown_keyword_in_test_mode_is_ignored_with_a_warning_naming_the_helper():
+    RESULTS.clear()
+    CALLS["kwargs"] = {"bogus_setting": 1, "model_type": "openai", "handle_errors": True, "handle_refusal": True}
+    try:
+        autogram = Autogram(root_function=settings_bot, test_mode=True)
+        _, memory = autogram.reply()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            autogram.reply("go", memory_object=memory)
+    finally:
+        CALLS.clear()
+    failed = {k: v for k, v in RESULTS.items() if v[0] != "ok"}
+    assert not failed, failed
+    messages = [str(w.message) for w in caught]
+    for name in CHAT_HELPERS:
+        assert any(m.startswith(f"{name}()") and "bogus_setting" in m for m in messages), (name, messages)
+    assert not any("model_type" in m or "handle_errors" in m or "handle_refusal" in m for m in messages), messages
+
+
+# --- supervisors ---------------------------------------------------------------------------
+
+def sup_int_for_yes_or_no(question, **kwargs):
+    return 3
+
+
+def sup_dict_wrong_keys(instruction, keys, **kwargs):
+    return {"not_a_key": "1"}
+
+
+def sup_formal(instruction, **kwargs):
+    from autograms.supervisors import SupervisorReturn
+    return SupervisorReturn("FORMAL", rejected_output="casual", score=0.5, tags=["t"])
+
+
+@autograms_function()
+def supervised_bot():
+    F.reply("start")
+    _call("yes_or_no", lambda: F.yes_or_no("x?", supervisor=sup_int_for_yes_or_no))
+    _call("generate_fixed_dict", lambda: F.generate_fixed_dict("x", ["a"], supervisor=sup_dict_wrong_keys))
+    F.reply_instruction("Respond to the user.", supervisor=sup_formal)
+
+
+def test_supervisor_return_replaces_the_reply_and_is_logged_after_a_round_trip():
+    autogram = Autogram(root_function=supervised_bot, test_mode=True, supervisor_mode=True)
+    _, memory = autogram.reply()
+    text, memory = autogram.reply("go", memory_object=memory)
+    memory = autogram.deserialize(autogram.serialize(memory))
+    assert text == "FORMAL"
+    entry = [e for e in memory.memory_dict["model_turns"] if e.get("function_name") == "reply_instruction"][-1]
+    assert entry["supervisor_info"] == {"score": 0.5, "rejected_output": "casual", "tags": ["t"]}
+
+
+@pytest.mark.xfail(strict=True, reason="a supervisor's unusable output (3 for yes_or_no, a dict without the keys) is "
+                   "reported as the model's DecisionError/StructuredOutputError, without naming the supervisor")
+@pytest.mark.parametrize("helper,supervisor", [("yes_or_no", "sup_int_for_yes_or_no"),
+                                               ("generate_fixed_dict", "sup_dict_wrong_keys")])
+def test_unusable_supervisor_output_raises_an_error_naming_the_supervisor(helper, supervisor):
+    RESULTS.clear()
+    autogram = Autogram(root_function=supervised_bot, test_mode=True, supervisor_mode=True)
+    _, memory = autogram.reply()
+    autogram.reply("go", memory_object=memory)
+    kind, exc = RESULTS[helper]
+    assert kind == "error", RESULTS[helper]
+    assert supervisor in str(exc), str(exc)
+    assert "model made no decision" not in str(exc) and "model output" not in str(exc), str(exc)

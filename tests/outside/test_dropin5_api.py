@@ -205,3 +205,13 @@ def test_persistent_globals_of_sessions_in_threads_do_not_mix():
         n = k + 3
         assert final[k] == f"c={n} items={list(range(1, n + 1))} name=nobody n={n}"
     assert globals_bot.counter == 0 and globals_bot.items == []
+
+
+@pytest.mark.xfail(strict=True, reason="autograms.program_control has no AutogramsReturn, where AutoGRAMS' docs "
+                   "(autogram.md) place the type apply() returns; only the private autograms._turns/decorators hold it")
+def test_program_control_exports_the_autograms_return_type_that_apply_gives():
+    import autograms.program_control as program_control
+    autogram = Autogram(root_function=loop_bot, test_mode=True)
+    _, memory = autogram.reply()
+    result = autogram.apply(user_reply="u", memory_object=memory)
+    assert isinstance(result, program_control.AutogramsReturn)

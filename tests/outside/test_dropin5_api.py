@@ -215,3 +215,21 @@ def test_program_control_exports_the_autograms_return_type_that_apply_gives():
     _, memory = autogram.reply()
     result = autogram.apply(user_reply="u", memory_object=memory)
     assert isinstance(result, program_control.AutogramsReturn)
+
+
+@autograms_function()
+def data_bot():
+    while True:
+        F.reply("first", data={"k": 1, "items": [1, 2]})
+
+
+@pytest.mark.xfail(strict=True, reason="memory.reply_data (the data of the last reply(text, data=...)) is None after "
+                   "serialize/deserialize or save/load, though the README says nothing is lost in a round trip")
+def test_reply_data_of_the_last_reply_survives_a_round_trip(tmp_path):
+    autogram = Autogram(root_function=data_bot, test_mode=True)
+    _, memory = autogram.reply()
+    assert memory.reply_data == {"k": 1, "items": [1, 2]}
+    again = autogram.deserialize(autogram.serialize(memory))
+    autogram.save(tmp_path / "s.session", memory)
+    loaded = autogram.load(tmp_path / "s.session")
+    assert (again.reply_data, loaded.reply_data) == ({"k": 1, "items": [1, 2]},) * 2

@@ -190,3 +190,30 @@ def test_appending_to_model_turns_costs_about_the_same_on_a_long_log_as_on_a_sho
     short = _median_turn_ms(autogram, blobs[100], touch=True)
     long = _median_turn_ms(autogram, blobs[3000], touch=True)
     assert long < 5 * short + 1.0, (short, long)
+
+
+ENTRY_VALUES = {
+    "datetime": __import__("datetime").datetime(2020, 1, 2),
+    "set": {1, 2},
+    "tuple": (1, 2),
+    "int_keys": {1: "a"},
+    "bytes": b"ab",
+    "tuple_keys": {(1, 2): 3},
+}
+
+
+@pytest.mark.xfail(strict=True, reason="an entry appended to memory_dict['model_turns'] goes through JSON/repr: a "
+                   "datetime or set comes back as its repr string, a tuple as a list, int keys as str, and tuple keys make "
+                   "serialize() raise 'keys must be str...' naming no entry; AutoGRAMS (and every other memory_dict key) "
+                   "keeps them")
+@pytest.mark.parametrize("kind", sorted(ENTRY_VALUES))
+def test_values_in_an_appended_model_turns_entry_come_back_unchanged(kind):
+    autogram = _autogram()
+    memory = _session(autogram, turns=0)
+    value = ENTRY_VALUES[kind]
+    memory.memory_dict["model_turns"].append({"entry_type": "run_loop_note", "value": value})
+    memory.memory_dict["same_value_elsewhere"] = value
+    again = autogram.deserialize(autogram.serialize(memory))
+    assert again.memory_dict["same_value_elsewhere"] == value
+    back = again.memory_dict["model_turns"][-1]["value"]
+    assert type(back) is type(value) and back == value, (back, value)

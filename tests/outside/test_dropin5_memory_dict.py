@@ -217,3 +217,27 @@ def test_values_in_an_appended_model_turns_entry_come_back_unchanged(kind):
     assert again.memory_dict["same_value_elsewhere"] == value
     back = again.memory_dict["model_turns"][-1]["value"]
     assert type(back) is type(value) and back == value, (back, value)
+
+
+@autograms_function()
+def logging_note_bot():
+    from autograms.functional import get_memory
+    while True:
+        message = reply("say")
+        if message == "bad":
+            get_memory().memory_dict["model_turns"].append({"entry_type": "note", "value": {(1, 2): 3}})
+
+
+@pytest.mark.xfail(strict=True, reason="a model_turns entry the log cannot encode, appended by the program, is accepted "
+                   "by the turn; from then on every serialize()/save() of the session raises a bare TypeError ('keys "
+                   "must be str, ...') naming neither model_turns nor the entry: the session can no longer be saved")
+def test_an_unsaveable_log_entry_is_refused_at_the_turn_and_the_session_stays_saveable():
+    autogram = Autogram(root_function=logging_note_bot, test_mode=True)
+    _, memory = autogram.reply()
+    try:
+        _, after = autogram.reply("bad", memory_object=memory)
+    except Exception as exc:  # refused at the pause: fine if it names the log
+        assert "model_turns" in str(exc) or "log" in str(exc), str(exc)
+        after = memory
+    _, after = autogram.reply("fine", memory_object=after)
+    autogram.serialize(after)

@@ -241,3 +241,46 @@ def test_an_unsaveable_log_entry_is_refused_at_the_turn_and_the_session_stays_sa
         after = memory
     _, after = autogram.reply("fine", memory_object=after)
     autogram.serialize(after)
+
+
+VIEW_IN_LOCALS = r'''
+import copy, pickle, sys
+from autograms import Autogram, autograms_function
+from autograms.functional import reply, get_memory
+
+@autograms_function()
+def chatbot():
+    view = get_memory().memory_dict      # a view kept in the program's locals
+    n = 0
+    while True:
+        n += 1
+        view[f"k{n}"] = n
+        reply(f"keys={sorted(k for k in view if k.startswith('k'))}")
+
+autogram = Autogram(root_function=chatbot, test_mode=True)
+text, memory = autogram.reply()
+if sys.argv[1] == "pickle":
+    blob = pickle.dumps(memory.memory_dict)
+    text, memory = autogram.reply("x", memory_dict=pickle.loads(blob))
+else:
+    text, memory = autogram.reply("x", memory_dict=copy.deepcopy(memory.memory_dict))
+print(text)
+'''
+
+
+@pytest.mark.xfail(strict=True, reason="when the program keeps get_memory().memory_dict in a local, pickle.dumps(memory."
+                   "memory_dict) and copy.deepcopy of it never return (the view's __reduce__ snapshots the stack, whose "
+                   "frames hold the view, and so on): an AutoGRAMS run loop that pickles memory_dict hangs")
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_a_memory_dict_whose_view_is_in_the_programs_locals_can_be_pickled_and_continued(tmp_path, how):
+    import subprocess
+    import sys
+    script = tmp_path / "view_bot.py"
+    script.write_text(VIEW_IN_LOCALS)
+    try:
+        proc = subprocess.run([sys.executable, str(script), how], capture_output=True, text=True, timeout=20,
+                              cwd=tmp_path)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{how} of memory_dict did not finish in 20 s")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "keys=['k1', 'k2']"

@@ -248,3 +248,36 @@ def test_supervisor_scores_keep_their_value_in_the_log_after_a_round_trip(kind):
     info = [e for e in memory.memory_dict["model_turns"] if e.get("supervisor_info")][-1]["supervisor_info"]
     assert info["score"] == 0.5 and not isinstance(info["score"], str), info
     assert tuple(info["tags"]) == ("a", "b")
+
+
+def reasoned_summary(instruction, article):
+    return "SUP:" + article
+
+
+GUIDE = {}
+
+
+@autograms_function()
+def guide_bot():
+    F.reply("start")
+    for name, fn in [("kw", lambda: F.silent_thought("Summarize", supervisor=reasoned_summary, article="ART")),
+                     ("supervisor_kwargs", lambda: F.silent_thought("Summarize", supervisor=reasoned_summary,
+                                                                    supervisor_kwargs={"article": "ART2"}))]:
+        GUIDE[name] = fn()
+    F.reply("end")
+
+
+@pytest.mark.parametrize("supervisor_mode", [False, True])
+def test_the_supervisors_own_keywords_never_reach_the_model(supervisor_mode):
+    GUIDE.clear()
+    with FakeOpenAI() as fake:
+        cfg = AutogramConfig(chatbot_type="proxy", base_url=fake.url, request_timeout=10)
+        autogram = Autogram(root_function=guide_bot, supervisor_mode=supervisor_mode, autogram_config=cfg)
+        _, memory = autogram.reply()
+        autogram.reply("x", memory_object=memory)
+        bodies = [body for _, body, _ in fake.requests]
+    if supervisor_mode:
+        assert GUIDE == {"kw": "SUP:ART", "supervisor_kwargs": "SUP:ART2"} and bodies == []
+    else:
+        assert GUIDE == {"kw": "fake answer", "supervisor_kwargs": "fake answer"}
+        assert len(bodies) == 2 and all("article" not in body for body in bodies)

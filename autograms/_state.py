@@ -38,9 +38,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
+import struct
 import zlib
-from array import array
 from collections.abc import Iterable, Iterator, MutableSequence
 from json.encoder import encode_basestring_ascii
 from typing import Any, TypedDict
@@ -270,11 +269,10 @@ _ROLES = {code: role for role, code in _CODES.items()}
 
 #: a level's turns in the saved form: role codes, the contents' total length, the escaped
 #: texts' total length, then content lengths, escaped lengths (b"": the same) and CRCs as
-#: `_INTS` arrays' little-endian bytes (plain ints would cost pickle several microseconds a
-#: hundred, and summing an array as much: the totals are kept)
+#: 4-byte little-endian unsigned ints (`_INT`; plain ints would cost pickle several
+#: microseconds a hundred). A turn reads only the few it drops (`Turns.trim`).
 Packed = tuple[str, int, int, bytes, bytes, bytes]
-#: an array type code of 4-byte unsigned ints
-_INTS = "I" if array("I").itemsize == 4 else "L"
+_INT = struct.Struct("<I")
 
 
 class Turns(MutableSequence[Turn]):
@@ -298,14 +296,15 @@ class Turns(MutableSequence[Turn]):
     )
 
     def __init__(self, turns: Iterable[Turn] = ()) -> None:
-        #: the packed turns: escaped contents joined, role codes, the contents' total length,
-        #: content lengths, escaped lengths (None: the same), CRC-32 of each escaped content
+        #: the packed turns (as in `Packed`): escaped contents joined, role codes, the
+        #: contents' total length, content lengths, escaped lengths (b"": the same), CRC-32
+        #: of each escaped content
         self._text = ""
         self._codes = ""
         self._chars = 0
-        self._lengths = array(_INTS)
-        self._escaped: array | None = None
-        self._crcs = array(_INTS)
+        self._lengths = b""
+        self._escaped = b""
+        self._crcs = b""
         #: the packed turns as dicts, once read (None: not read yet)
         self._unpacked: list[Turn] | None = []
         #: turns after the packed ones
@@ -327,13 +326,13 @@ class Turns(MutableSequence[Turn]):
             size = sum(_ints(escaped)) if escaped else chars
         else:
             codes, chars, size, lengths, escaped, crcs = saved
-        turns = cls()
-        turns._codes, turns._lengths, turns._crcs = codes, _ints(lengths), _ints(crcs)
-        turns._escaped = _ints(escaped) if escaped else None
-        sizes = turns._escaped if escaped else turns._lengths
-        if not len(codes) == len(turns._lengths) == len(sizes) == len(turns._crcs):
+        count = 4 * len(codes)
+        if not len(lengths) == len(escaped or lengths) == len(crcs) == count:
             raise _damaged()
-        turns._text, turns._chars, turns._unpacked = window[start : start + size], chars, None
+        turns = cls()
+        turns._codes, turns._chars, turns._unpacked = codes, chars, None
+        turns._lengths, turns._escaped, turns._crcs = lengths, escaped, crcs
+        turns._text = window[start : start + size]
         return turns, start + size
 
     def packed(self) -> tuple[str, Packed | list[Turn]]:
@@ -342,8 +341,6 @@ class Turns(MutableSequence[Turn]):
         tail = self._tail
         if not all(_is_plain(turn) for turn in tail):
             return "", [dict(turn) for turn in self]  # type: ignore[misc]
-        if not tail and not self._codes:
-            return "", _NO_TURNS
         text, lengths, escaped, crcs = self._text, self._lengths, self._escaped, self._crcs
         chars = self._chars
         if tail:
@@ -352,24 +349,22 @@ class Turns(MutableSequence[Turn]):
             text += "".join(texts)
             added = [len(content) for content in contents]
             chars += sum(added)
-            lengths = lengths + array(_INTS, added)
-            if escaped is not None or any(map(str.__ne__, texts, contents)):
-                escaped = (escaped if escaped is not None else self._lengths) + array(
-                    _INTS, [len(piece) for piece in texts]
-                )
-            crcs = crcs + array(_INTS, [zlib.crc32(piece.encode()) for piece in texts])
+            if escaped or any(map(str.__ne__, texts, contents)):
+                escaped = (escaped or lengths) + _data([len(piece) for piece in texts])
+            lengths += _data(added)
+            crcs += _data([zlib.crc32(piece.encode()) for piece in texts])
         codes = self._codes + "".join([_CODES[turn["role"]] for turn in tail])
-        escaped_data = b"" if escaped is None else _data(escaped)
-        return text, (codes, chars, len(text), _data(lengths), escaped_data, _data(crcs))
+        return text, (codes, chars, len(text), lengths, escaped, crcs)
 
     def _head(self) -> list[Turn]:
         """The packed turns as dicts (decoded and checked on first use)."""
         if self._unpacked is None:
-            sizes = self._escaped if self._escaped is not None else self._lengths
-            text = _unescaped(self._text, sizes, self._crcs)
-            if not sum(self._lengths) == self._chars == len(text):
+            lengths = _ints(self._lengths)
+            sizes = _ints(self._escaped) if self._escaped else lengths
+            text = _unescaped(self._text, sizes, _ints(self._crcs))
+            if not sum(lengths) == self._chars == len(text):
                 raise _damaged()
-            self._unpacked = _unpack(text, self._codes, self._lengths)
+            self._unpacked = _unpack(text, self._codes, lengths)
         return self._unpacked
 
     def _flatten(self) -> None:
@@ -377,7 +372,7 @@ class Turns(MutableSequence[Turn]):
         if self._codes:
             self._tail = self._head() + self._tail
             self._text, self._codes, self._chars, self._unpacked = "", "", 0, []
-            self._lengths, self._escaped, self._crcs = array(_INTS), None, array(_INTS)
+            self._lengths, self._escaped, self._crcs = b"", b"", b""
 
     def __len__(self) -> int:
         return len(self._codes) + len(self._tail)
@@ -428,22 +423,25 @@ class Turns(MutableSequence[Turn]):
         droppable = len(self) - keep
         if droppable <= 0:
             return
-        lengths = self._lengths
         excess = self._chars + sum([len(turn["content"]) for turn in self._tail]) - limit
         if excess <= 0:
             return
-        head, packed, dropped = 0, len(lengths), 0
+        lengths, escaped = self._lengths, self._escaped
+        head, packed, dropped, cut = 0, len(self._codes), 0, 0
         while excess > 0 and head < droppable and head < packed:
-            excess -= lengths[head]
-            dropped += lengths[head]
+            length = _INT.unpack_from(lengths, 4 * head)[0]
+            excess -= length
+            dropped += length
+            cut += _INT.unpack_from(escaped, 4 * head)[0] if escaped else length
             head += 1
         if head:
-            escaped = self._escaped
-            self._text = self._text[sum(escaped[:head]) if escaped is not None else dropped :]
-            self._chars -= dropped
-            self._codes, self._lengths = self._codes[head:], lengths[head:]
-            self._escaped = escaped[head:] if escaped is not None else None
-            self._crcs = self._crcs[head:]
+            self._text, self._chars, self._codes = (
+                self._text[cut:],
+                self._chars - dropped,
+                self._codes[head:],
+            )
+            self._lengths, self._crcs = lengths[4 * head :], self._crcs[4 * head :]
+            self._escaped = escaped[4 * head :]
             if self._unpacked is not None:
                 self._unpacked = self._unpacked[head:]
         tail = 0
@@ -454,28 +452,16 @@ class Turns(MutableSequence[Turn]):
             del self._tail[:tail]
 
 
-#: the saved form of a level without turns
-_NO_TURNS: Packed = ("", 0, 0, b"", b"", b"")
+def _ints(data: bytes) -> list[int]:
+    """The ints `_data` packed into `data`."""
+    if len(data) % 4:
+        raise _damaged()
+    return list(struct.unpack(f"<{len(data) // 4}I", data))
 
 
-def _ints(data: bytes) -> array:
-    """The `_INTS` array of `_data`'s bytes."""
-    values = array(_INTS)
-    try:
-        values.frombytes(data)
-    except ValueError as exc:
-        raise _damaged() from exc
-    if sys.byteorder == "big":
-        values.byteswap()
-    return values
-
-
-def _data(values: array) -> bytes:
-    """An `_INTS` array as little-endian bytes (sessions move between machines)."""
-    if sys.byteorder == "big":
-        values = array(_INTS, values)
-        values.byteswap()
-    return values.tobytes()
+def _data(values: list[int]) -> bytes:
+    """`values` as 4-byte little-endian unsigned ints (sessions move between machines)."""
+    return struct.pack(f"<{len(values)}I", *values)
 
 
 def _unpack(text: str, codes: str, lengths: Iterable[int]) -> list[Turn]:
@@ -491,7 +477,7 @@ def _unpack(text: str, codes: str, lengths: Iterable[int]) -> list[Turn]:
         raise _damaged() from exc
 
 
-def _unescaped(text: str, sizes: array, crcs: array) -> str:
+def _unescaped(text: str, sizes: list[int], crcs: list[int]) -> str:
     """The escaped contents joined in `text` (lengths `sizes`), checked against their
     CRC-32s and unescaped."""
     try:

@@ -248,7 +248,8 @@ def chatbot():
     with pytest.raises(Exception) as ei:
         ag.reply("go", memory_object=m)
     assert type(ei.value).__name__ == "ContinuationError"
-    assert "ask" in str(ei.value) and "try" in str(ei.value)
+    msg = str(ei.value).replace(str(tmp_path), "")
+    assert "ask" in msg and "try" in msg
     assert getattr(getattr(ei.value, "reason", None), "name", "") == "HELPER_CONTINUES"
     text, _ = ag.reply("no", memory_object=m)  # the memory passed in is unchanged
     assert text == "other no"
@@ -275,7 +276,7 @@ def test_plain_helper_edited_between_processes_is_refused_at_load_naming_it(tmp_
     r = run_fresh(str(tmp_path), {"bot": BOT_OTHERMOD, "helpers": HELPER_V1}, ["x", "y"],
                   edits={1: {"helpers": edited}})
     assert r[0] == "one"
-    assert r[1].startswith("!SessionCodeError") and "ask" in r[1], r
+    assert r[1].startswith("!SessionCodeError") and "ask" in r[1].replace(str(tmp_path), ""), r
 
 
 def test_plain_helper_moved_between_processes_resumes(tmp_path):
@@ -445,3 +446,26 @@ def ask(q, ADDRESS=None):
     # README: "A session paused in a plain helper whose code has changed since is refused at
     # load" -- or, at the very least, the new code runs after the reply, as it would in Python
     assert r[1].startswith("!SessionCodeError") or r[1] == "got X-v2", r
+
+
+@pytest.mark.xfail(strict=True, reason="a plain method using zero-argument super() is refused as "
+                   "'defined inside another function or uses closures': neither is visible in "
+                   "the user's code; the message should name super() (or it should resume)")
+def test_plain_method_using_super_resumes_or_refusal_names_super(tmp_path):
+    bot = {"bot": '''
+#HEADER
+class Base:
+    def ask(self, q):
+        return reply(q) + "b"
+class Kid(Base):
+    def ask(self, q):
+        r = super().ask(q)
+        return r + "k"
+@autograms_function()
+def chatbot():
+    reply(Kid().ask("q"))
+'''}
+    plain = run_plain(str(tmp_path / "p"), bot, ["x", "y"])
+    assert plain == ["q", "xbk", None]
+    got = run_engine(str(tmp_path / "e"), bot, ["x", "y"], roundtrip=True)
+    assert got == plain or "super()" in got[-1].replace(str(tmp_path), ""), got

@@ -493,3 +493,20 @@ def chatbot():
         return  # resumed as the same program written with a loop
     msg = got[2].replace(str(tmp_path), "")
     assert msg.startswith("!") and " ask" in msg and "in chatbot" not in msg, got
+
+
+@pytest.mark.xfail(sys.version_info < (3, 12), strict=True,
+                   reason="3.11 only: a plain helper with a comprehension after its reply that "
+                   "reads a local is refused ('defined inside another function or uses "
+                   "closures'); 3.12/3.13 resume it as plain Python")
+def test_helper_with_comprehension_after_its_reply_resumes_on_every_python(tmp_path):
+    bot = {"bot": '''
+#HEADER
+def ask(qs):
+    a = reply(qs[0])
+    return {q: a for q in qs}
+@autograms_function()
+def chatbot():
+    reply(str(ask(["a", "b"])))
+'''}
+    assert same_everywhere(tmp_path, bot, ["x", "y"]) == ["a", "{'a': 'x', 'b': 'x'}", None]

@@ -510,3 +510,39 @@ def chatbot():
     reply(str(ask(["a", "b"])))
 '''}
     assert same_everywhere(tmp_path, bot, ["x", "y"]) == ["a", "{'a': 'x', 'b': 'x'}", None]
+
+
+def _paused(tmp_path, source):
+    import importlib
+
+    from autograms import Autogram
+
+    from tests.outside.s5b_harness import write_package
+
+    pkg = write_package(str(tmp_path), {"bot": source}, plain=False)
+    mod = importlib.import_module(pkg + ".bot")
+    ag = Autogram(root_function=mod.chatbot, test_mode=True)
+    _, m = ag.reply()
+    return ag, m
+
+
+@pytest.mark.xfail(strict=True, reason="pending_frames/memory_dict['stack'] of a session paused "
+                   "in a plain helper at reply(q, ADDRESS='inask') give label/address None (a "
+                   "decorated helper gives 'inask')")
+def test_pending_frames_of_a_plain_helper_carry_its_address_label(tmp_path):
+    ag, m = _paused(tmp_path, '''
+#HEADER
+def ask(q, extra):
+    tmp = extra * 2
+    a = reply(q, ADDRESS="inask")
+    return a + tmp
+@autograms_function()
+def chatbot():
+    x = ask("q", "e")
+    reply(x)
+''')
+    frames = ag.pending_frames(m)
+    assert [f.qualname for f in frames] == ["chatbot", "ask"]
+    assert frames[-1].locals == {"q": "q", "extra": "e", "tmp": "ee"}
+    assert frames[-1].label == "inask"
+    assert m.memory_dict["stack"][-1]["address"] == "inask"

@@ -546,3 +546,27 @@ def chatbot():
     assert frames[-1].locals == {"q": "q", "extra": "e", "tmp": "ee"}
     assert frames[-1].label == "inask"
     assert m.memory_dict["stack"][-1]["address"] == "inask"
+
+
+@pytest.mark.xfail(strict=True, reason="inspect.currentframe().f_code is not the function's "
+                   "__code__ (decorated: not even before a pause), and is another object after "
+                   "the resume than before it, in a plain helper and a decorated function alike")
+def test_current_frame_code_is_the_functions_code_before_and_after_resume(tmp_path):
+    bot = {"bot": '''
+#HEADER
+import inspect
+def ask(q):
+    c = inspect.currentframe().f_code
+    a = reply(q)
+    c2 = inspect.currentframe().f_code
+    return f"{c is ask.__code__} {c2 is ask.__code__} {c is c2}"
+@autograms_function()
+def chatbot():
+    c = inspect.currentframe().f_code
+    x = ask("q")
+    c2 = inspect.currentframe().f_code
+    reply(f"{x} | {c is chatbot.__code__} {c2 is chatbot.__code__} {c is c2}")
+'''}
+    assert run_plain(str(tmp_path / "p"), bot, ["a", "b"])[1] == "True True True | True True True"
+    got = run_engine(str(tmp_path / "e"), bot, ["a", "b"], roundtrip=False)
+    assert got[1] == "True True True | True True True", got

@@ -32,6 +32,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -285,11 +286,18 @@ class SerializableMemory:
             return self._stands_for.checkpoint()
         if self._checkpoint is None or self._changed:
             saved, window = to_saved(self._state)
-            if self._loaded is None:  # a new session: its state is all there is
-                snapshot = _frames.pack(saved)
-            else:  # a checkpoint read and possibly changed (between turns, or by this turn)
-                self._loaded.attachment = saved
-                snapshot = _frames.store(self._loaded)
+            # Saved as this session: a view of it or the memory itself held in the program's
+            # locals is saved as a reference to the session, not as a copy of it (whose
+            # "stack" would save these very frames again, without end).
+            token = set_memory(self)  # type: ignore[arg-type]
+            try:
+                if self._loaded is None:  # a new session: its state is all there is
+                    snapshot = _frames.pack(saved)
+                else:  # a checkpoint read and possibly changed (between turns, by this turn)
+                    self._loaded.attachment = saved
+                    snapshot = _frames.store(self._loaded)
+            finally:
+                reset_memory(token)
             paused = self._loaded is not None and self._loaded.is_paused
             self._checkpoint, self._changed = Checkpoint(snapshot, paused, window), False
         return self._checkpoint
@@ -670,6 +678,12 @@ class SimpleMemory(MemoryObject):
         self._no_pause = "outside a conversation (in a SimpleMemory)"
 
 
+#: the sessions whose memory_dict view is being shown by repr() in this thread or task
+_views_in_repr: ContextVar[frozenset[int]] = ContextVar(
+    "autograms_views_in_repr", default=frozenset()
+)
+
+
 class MemoryDict(MutableMapping):
     """AutoGRAMS' ``memory_dict``: a view of a session's state keys, its log under
     ``"model_turns"`` (a list whose changes go to the log), where it is paused under
@@ -726,7 +740,17 @@ class MemoryDict(MutableMapping):
         return len(VIEW_KEYS) + 2 + len(self.memory.state["extra"])
 
     def __repr__(self) -> str:
-        return f"memory_dict({dict(self)!r})"
+        # The view shows "stack", whose frames may hold this very view in a local: shown
+        # again inside its own repr, the view is elided, as a list holding itself shows [...].
+        session_id = id(self.memory.resolve())
+        shown = _views_in_repr.get()
+        if session_id in shown:
+            return "memory_dict(...)"
+        token = _views_in_repr.set(shown | {session_id})
+        try:
+            return f"memory_dict({dict(self)!r})"
+        finally:
+            _views_in_repr.reset(token)
 
     def __copy__(self) -> dict[str, Any]:
         return dict(self)

@@ -268,9 +268,6 @@ print(text)
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="when the program keeps get_memory().memory_dict in a local, pickle.dumps(memory."
-                   "memory_dict) and copy.deepcopy of it never return (the view's __reduce__ snapshots the stack, whose "
-                   "frames hold the view, and so on): an AutoGRAMS run loop that pickles memory_dict hangs")
 @pytest.mark.parametrize("how", ["pickle", "deepcopy"])
 def test_a_memory_dict_whose_view_is_in_the_programs_locals_can_be_pickled_and_continued(tmp_path, how):
     import subprocess
@@ -309,9 +306,6 @@ elif op == "repr_stack":
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="with the memory_dict view in a program's local, repr(autogram.pending_frames(m)), "
-                   "dict(m.memory_dict) and repr(m.memory_dict['stack']) never return (the view and the stack snapshot "
-                   "recurse into each other)")
 @pytest.mark.parametrize("op", ["repr_pending_frames", "dict", "repr_stack"])
 def test_reading_a_session_whose_program_keeps_its_memory_dict_view_returns(tmp_path, op):
     import subprocess
@@ -327,8 +321,6 @@ def test_reading_a_session_whose_program_keeps_its_memory_dict_view_returns(tmp_
     assert proc.stdout.strip() == "True"
 
 
-@pytest.mark.xfail(strict=True, reason="`autograms run` hangs at /state for a bot that keeps get_memory().memory_dict "
-                   "in a local: it prints 'paused in (outermost first):' and never returns to the prompt")
 def test_run_state_command_answers_for_a_bot_keeping_its_memory_dict_view(tmp_path):
     import os
     import subprocess

@@ -313,6 +313,18 @@ def _at_with_statement(frame: FrameType) -> bool:
 
 
 _BEFORE_WITH = bytes([dis.opmap["BEFORE_WITH"]])
+#: Function -> whether its code has a with statement (append-only, like the registry).
+_with_statements: dict[FunctionInfo, bool] = {}
+
+
+def _has_with_statement(info: FunctionInfo) -> bool:
+    known = _with_statements.get(info)
+    if known is None:  # its opcodes, searched in C
+        known = _BEFORE_WITH in info.original_code.co_code[::2]
+        _with_statements[info] = known
+    return known
+
+
 #: (function, site index) -> `_calls_with_exit` (a property of the code: asked at every pause)
 _with_exit: dict[tuple[FunctionInfo, int], bool] = {}
 
@@ -327,8 +339,8 @@ def _calls_with_exit(info: FunctionInfo, site: CallSite) -> bool:
 
 
 def _finds_with_exit(info: FunctionInfo, site: CallSite) -> bool:
-    if _BEFORE_WITH not in info.original_code.co_code[::2]:  # its opcodes: no with statement,
-        return False  # the usual case (spares each first visit of a site the stack scan)
+    if not _has_with_statement(info):  # the usual case: no scan at each site's first visit
+        return False
     flow = info.flow
     for producers, _ in flow.stacks[site.position][site.depth :]:
         for key in producers:
@@ -374,8 +386,8 @@ def _indirect_call_error(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class CapturePlan:
+@dataclass(eq=False, slots=True)  # not frozen (never changed): made at the first pause at
+class CapturePlan:  # each call site, which a long function meets at most of its turns
     """What a snapshot saves of a frame paused at one call site."""
 
     #: User locals, saved when bound, in the code's order.
@@ -403,7 +415,7 @@ def capture_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:
 
 
 def _make_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:
-    user = tuple(name for name in info.original_code.co_varnames if name in info.user_locals)
+    user, read_user = _user_plan(info)
     captured = tuple(
         (recipe.name, recipe.slot, recipe.width)
         for recipe in site.recipes
@@ -416,8 +428,20 @@ def _make_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:
     if not any(name.startswith(wire.HIDDEN_PREFIX) for name in user):
         fields = _entry_fields(info, site, dict.fromkeys((*user, *hidden, *names)))
         entry, state = wire.header_entry(*fields), wire.entry_state(PY_MINOR, *fields)
-    read_user = operator.itemgetter(*user) if len(user) > 1 else None
     return CapturePlan(user, hidden, captured, entry, read_user, state)
+
+
+#: Function -> its user locals in the code's order, and their reader (see CapturePlan).
+_user_plans: dict[FunctionInfo, tuple[tuple[str, ...], Any]] = {}
+
+
+def _user_plan(info: FunctionInfo) -> tuple[tuple[str, ...], Any]:
+    known = _user_plans.get(info)
+    if known is None:
+        user = tuple(name for name in info.original_code.co_varnames if name in info.user_locals)
+        known = (user, operator.itemgetter(*user) if len(user) > 1 else None)
+        _user_plans[info] = known
+    return known
 
 
 def capture(frame: FrameType, info: FunctionInfo, site: CallSite) -> dict[str, Any]:

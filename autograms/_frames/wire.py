@@ -142,34 +142,63 @@ def header_entry(
     key = (module, qualname, fingerprint, site, lineno, label, hidden, saved, constructs, cells)
     entry = _entry_memo.get(key)
     if entry is None:
-        fields = [module, qualname, fingerprint, site, lineno, label, list(hidden)]
+        fields = [_function_json(module, qualname, fingerprint), site, lineno, label, hidden]
         if saved is not None or constructs or cells is not None:
-            fields.append(None if saved is None else list(saved))
+            fields.append(saved)
         if constructs or cells is not None:
             fields.append(1 if constructs else 0)
         if cells is not None:
-            fields.append(list(cells))
+            fields.append(cells)
         entry = _compact_json(fields).encode()
         remember(_entry_memo, key, entry, len(entry))
     return entry
 
 
+class _Json(str):
+    """Text already written as JSON (`_compact_json` writes it as it is)."""
+
+    __slots__ = ()
+
+
+#: (module, qualified name, fingerprint) -> their JSON, the same in every entry of a function.
+_function_memo: dict[tuple[str, str, str], _Json] = {}
+#: Names (hidden values, saved locals, cells) -> their JSON list: a function's entries share them.
+_names_memo: dict[tuple[str, ...], _Json] = {}
+
+
+def _function_json(module: str, qualname: str, fingerprint: str) -> _Json:
+    key = (module, qualname, fingerprint)
+    known = _function_memo.get(key)
+    if known is None:
+        known = _Json(",".join(map(_quoted_field, key)))
+        remember(_function_memo, key, known, len(known))
+    return known
+
+
 def _compact_json(fields: list) -> str:
-    """`fields` (strings, ints, None, and lists of strings) as `_ENCODER` writes them, without
-    the encoder it builds for every call (a first pause at a call site writes an entry)."""
-    parts = []
-    for field in fields:
-        if type(field) is str:
-            parts.append(_quoted(field))
-        elif type(field) is list:
-            parts.append("[" + ",".join(map(_quoted, field)) + "]")
-        elif type(field) is int:
-            parts.append(int.__repr__(field))
-        elif field is None:
-            parts.append("null")
-        else:
-            parts.append(_ENCODER.encode(field))
-    return "[" + ",".join(parts) + "]"
+    """`fields` (strings, ints, None, tuples of strings, and `_Json` text) as `_ENCODER` writes
+    them (tuples as lists), without the encoder it builds for every call (a first pause at a
+    call site writes an entry)."""
+    return "[" + ",".join(map(_quoted_field, fields)) + "]"
+
+
+def _quoted_field(field: Any) -> str:
+    kind = type(field)
+    if kind is _Json:
+        return field
+    if kind is str:
+        return _quoted(field)
+    if kind is tuple:
+        known = _names_memo.get(field)
+        if known is None:
+            known = _Json("[" + ",".join(map(_quoted_field, field)) + "]")
+            remember(_names_memo, field, known, len(known))
+        return known
+    if kind is int:
+        return int.__repr__(field)
+    if field is None:
+        return "null"
+    return _ENCODER.encode(field)
 
 
 _quoted = json.encoder.encode_basestring_ascii

@@ -140,6 +140,24 @@ def except_star():
 
 
 @resumable
+def except_star_reraise_after_resume():
+    # the handled exception in an except* body is the part of the group it matched: a bare
+    # raise after the resume re-raises that part, which the outer except* then handles
+    out = []
+    try:
+        try:
+            raise ExceptionGroup("outer", [ValueError("v"), KeyError("k")])
+        except* ValueError:
+            out.append("value")
+        except* KeyError:
+            out.append(("key", checkpoint("in except* KeyError"), repr(sys.exception())))
+            raise
+    except* KeyError as group:
+        out.append(("outer", repr(group)))
+    return out
+
+
+@resumable
 def exception_propagates_out_of_program():
     checkpoint("before failing")
     return {}["missing"]
@@ -160,5 +178,6 @@ CASES = {
     "nested_handlers": Case(nested_handlers, (), ["1", "2", "3", "4"]),
     "user_catches_base_exception": Case(user_catches_base_exception, (), ["kept"]),
     "except_star": Case(except_star, (), ["go", "v", "t"]),
+    "except_star_reraise": Case(except_star_reraise_after_resume, (), ["k"]),
     "exception_propagates_out": Case(exception_propagates_out_of_program, (), ["go"]),
 }

@@ -22,8 +22,9 @@ import importlib.util
 import logging
 import os
 import sys
-from dataclasses import dataclass
 from types import ModuleType
+
+from ._record import Record
 
 logger = logging.getLogger("autograms")
 
@@ -66,13 +67,18 @@ def import_bot_file(path: str | os.PathLike[str]) -> ModuleType:
     return module
 
 
-@dataclass(frozen=True)
-class _Package:
+class _Package(Record):
     """Where a bot file sits in package folders: ``pkg.sub.mybot``, and the folder holding
     ``pkg``."""
 
+    __slots__ = ("module_name", "root")
+
     module_name: str
     root: str
+
+    def __init__(self, module_name: str, root: str) -> None:
+        self.module_name = module_name
+        self.root = root
 
 
 def _package_of(absolute: str) -> _Package | None:

@@ -5,28 +5,38 @@ These are the only dialog functions that talk to the continuation engine's pause
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from ._record import Record
 from . import _frames
 from ._position import code_position
 from .memory import require_memory
 
 
-@dataclass(frozen=True, slots=True)
-class ReplyPayload:
+class ReplyPayload(Record):
     """What a program hands back when `reply` ends a turn."""
 
+    __slots__ = ("text", "data", "address")
+
     text: str
-    data: Any = None
-    address: str | None = None
+    data: Any
+    address: str | None
+
+    def __init__(self, text: str, data: Any = None, address: str | None = None) -> None:
+        self.text = text
+        self.data = data
+        self.address = address
 
 
-@dataclass(frozen=True, slots=True)
-class ExitPayload:
+class ExitPayload(Record):
     """What a program hands back when `EXIT` ends a turn."""
 
-    data: Any = None
+    __slots__ = ("data",)
+
+    data: Any
+
+    def __init__(self, data: Any = None) -> None:
+        self.data = data
 
     @property
     def text(self) -> str | None:

@@ -39,9 +39,9 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._record import Record
 from ._errors import SessionFormatError, SessionSignatureError
 from ._recall import Recall, holds
 
@@ -53,9 +53,10 @@ Entry = dict[str, Any]
 LogSource = Iterable[Entry] | Callable[[], Iterable[Entry]]
 
 
-@dataclass(frozen=True, slots=True)
-class EncodedLog:
+class EncodedLog(Record):
     """A log in its encoded form (see the module docstring)."""
+
+    __slots__ = ("runs", "entries", "digest")
 
     #: runs of chunks, each run joined by "," (the log's text is the runs joined by ",";
     #: kept apart so that appending a chunk does not copy the log before writing it out)
@@ -64,6 +65,11 @@ class EncodedLog:
     entries: int | None
     #: the chained digest of the chunks (None: not recorded)
     digest: str | None
+
+    def __init__(self, runs: tuple[str, ...], entries: int | None, digest: str | None) -> None:
+        self.runs = runs
+        self.entries = entries
+        self.digest = digest
 
     @property
     def text(self) -> str:

@@ -17,19 +17,24 @@ on entry (the entry gate, `_call_modes.ENTRY_GATE`, is open while such a memory 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import FrameType
 
+from ._record import Record
 from . import _frames
 from ._state import Level, close_level, new_level
 
 
-@dataclass(frozen=True, slots=True)
-class _Owner:
+class _Owner(Record):
     """The frame whose call opened a level, and the gate that sends its return to `leave`."""
+
+    __slots__ = ("frame", "gate")
 
     frame: FrameType
     gate: _frames.Gate | None
+
+    def __init__(self, frame: FrameType, gate: _frames.Gate | None) -> None:
+        self.frame = frame
+        self.gate = gate
 
 
 class Scopes:

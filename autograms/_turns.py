@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._record import Record
 from . import _frames
 from ._control import ExitPayload, ReplyPayload
 from ._errors import ConversationError
@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 USER_REPLY = "user_reply"
 
 
-@dataclass(frozen=True, slots=True)
-class TurnResult:
+class TurnResult(Record):
     """How a turn ended."""
+
+    __slots__ = ("text", "data", "kind", "value")
 
     #: the reply (or EXIT's ``"reply"``), None when the program returned or exited silently
     text: str | None
@@ -36,19 +37,36 @@ class TurnResult:
     #: "reply", "exit" (the program is paused) or "return" (it returned)
     kind: str
     #: what the root function returned, when it did
-    value: Any = None
+    value: Any
+
+    def __init__(self, text: str | None, data: Any, kind: str, value: Any = None) -> None:
+        self.text = text
+        self.data = data
+        self.kind = kind
+        self.value = value
 
 
-@dataclass
-class AutogramsReturn:
+#: `AutogramsReturn`'s default data: a new empty dict each time.
+_NO_DATA = object()
+
+
+class AutogramsReturn(Record):
     """What calling a root function directly returns (AutoGRAMS' shape)."""
+
+    __slots__ = ("func_return", "memory", "data")
+    __hash__ = None  # type: ignore[assignment]  # a mutable value
 
     #: what the function returned (None while it is paused)
     func_return: Any
     #: the session, changed by the turn
     memory: MemoryObject
     #: ``{"reply": text}`` after a reply, ``{"reply": None}`` after a return, EXIT's data
-    data: Any = field(default_factory=dict)
+    data: Any
+
+    def __init__(self, func_return: Any, memory: MemoryObject, data: Any = _NO_DATA) -> None:
+        self.func_return = func_return
+        self.memory = memory
+        self.data = {} if data is _NO_DATA else data
 
     @property
     def reply(self) -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copyreg
 
-import difflib
 import functools
 import warnings
 from dataclasses import InitVar, dataclass, field, fields
@@ -316,6 +315,8 @@ def _reject_unknown_fields(init: Any) -> Any:
     def __init__(self: AutogramConfig, *args: Any, **kwargs: Any) -> None:
         for name in kwargs:
             if name not in known:
+                import difflib  # only for the message
+
                 close = difflib.get_close_matches(name, sorted(known), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise TypeError(f"unknown AutogramConfig field {name!r}{hint}")

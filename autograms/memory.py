@@ -33,10 +33,10 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from ._record import Record
 from . import _call_modes, _frames, session
 from ._context import (
     clear_memory,
@@ -80,9 +80,10 @@ if TYPE_CHECKING:
     from .models.records import ChatModel, ModelCall
 
 
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
+class Checkpoint(Record):
     """A session as its last successful turn left it."""
+
+    __slots__ = ("snapshot", "paused", "window")
 
     #: the engine snapshot: the paused frames (none if the program is not paused) and the
     #: saved state, in one pickle
@@ -90,7 +91,12 @@ class Checkpoint:
     #: whether the program is paused (its next turn continues it) rather than idle
     paused: bool
     #: the texts of the state's turns, saved beside the snapshot (see ``_state``)
-    window: str = ""
+    window: str
+
+    def __init__(self, snapshot: bytes, paused: bool, window: str = "") -> None:
+        self.snapshot = snapshot
+        self.paused = paused
+        self.window = window
 
 
 class Turn:

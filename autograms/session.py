@@ -63,14 +63,12 @@ import hmac
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
 from typing import Any
 
+from ._record import Record, replace
 from . import _frames, _log
 from ._recall import Recall, holds
-from ._frames import payload_layout
 from ._errors import SessionCodeError, SessionFormatError, SessionSignatureError
 from ._log import EncodedLog
 from ._version import __version__
@@ -82,9 +80,10 @@ FORMAT = 6
 KEY_VARIABLE = "AUTOGRAMS_SESSION_KEY"
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(Record):
     """A decoded session (nothing unpickled yet)."""
+
+    __slots__ = ("snapshot", "header", "log", "program", "log_file", "log_digest", "window")
 
     #: the engine snapshot: paused frames and state
     snapshot: bytes
@@ -95,11 +94,29 @@ class Envelope:
     #: the root function the session belongs to, ``module:qualname`` (None: not recorded)
     program: str | None
     #: for a saved file: how much of its ``.log`` belongs to it, (entries, bytes) (None: all)
-    log_file: tuple[int, int] | None = None
+    log_file: tuple[int, int] | None
     #: for a signed saved file: the SHA-256 of those bytes of its ``.log`` (None: not recorded)
-    log_digest: str | None = None
+    log_digest: str | None
     #: the texts of the state's turns (format 6; "" in earlier formats, whose state holds them)
-    window: str = ""
+    window: str
+
+    def __init__(
+        self,
+        snapshot: bytes,
+        header: dict[str, Any],
+        log: EncodedLog | None,
+        program: str | None,
+        log_file: tuple[int, int] | None = None,
+        log_digest: str | None = None,
+        window: str = "",
+    ) -> None:
+        self.snapshot = snapshot
+        self.header = header
+        self.log = log
+        self.program = program
+        self.log_file = log_file
+        self.log_digest = log_digest
+        self.window = window
 
     @property
     def signed(self) -> bool:
@@ -292,6 +309,8 @@ def _format_3_to_4(envelope: Envelope) -> Envelope:
     """Some format-3 snapshots hold their values and attachment as two pickles in one stream
     (module-level objects as persistent ids): rewritten as the one pickle format 4 holds, by
     re-emitting the opcodes (nothing is unpickled). Raises SessionFormatError if neither."""
+    from ._frames import payload_layout  # only sessions written before format 4 need it
+
     try:
         snapshot = payload_layout.as_one_pickle(envelope.snapshot)
     except _frames.SnapshotMismatchError as exc:
@@ -488,6 +507,8 @@ def _json(data: bytes, part: str) -> Any:
 
 def write_file(path: str | os.PathLike[str], text: str, *, encoding: str = "ascii") -> None:
     """Replace the file at `path` with `text` atomically."""
+    import tempfile  # with shutil, bz2, lzma and random: a process that writes no file skips it
+
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".session-", dir=folder)

@@ -15,12 +15,12 @@ a resume or a jump (`Flow.unbound_reads`).
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from bytecode import CellVar, Instr, Label, TryBegin, TryEnd
 from bytecode.instr import UNSET
 
+from .._record import Record
 from .codec import ARG_FLAGGED_NAME, ARG_INT, ARG_KINDS, ARG_TWO_FLAGS_NAME
 from .effects import OBJECT, net_effect, output_count, output_nullness
 from .versions import (
@@ -97,9 +97,20 @@ def producer_output(key: int) -> int:
     return key & 0xFF
 
 
-@dataclass(slots=True)
 class Flow:
     """The analysed instruction list of one code object."""
+
+    __slots__ = (
+        "items",
+        "instrs",
+        "item_index",
+        "label_pos",
+        "regions",
+        "stacks",
+        "successors",
+        "normal_successors",
+        "writes",
+    )
 
     #: Abstract items as `bytecode` gives them (Instr, Label, TryBegin, TryEnd).
     items: list
@@ -116,9 +127,31 @@ class Flow:
     #: Successor positions of each instruction (fall-through, jump, exception handler).
     successors: list[tuple[int, ...]]
     #: Successors along fall-through and jump edges only (no exception edges).
-    normal_successors: list[tuple[int, ...]] = field(default_factory=list)
+    normal_successors: list[tuple[int, ...]]
     #: Positions where each fast local is written (stored, deleted or cleared), sorted.
-    writes: dict[str, list[int]] = field(default_factory=dict)
+    writes: dict[str, list[int]]
+
+    def __init__(
+        self,
+        items: list,
+        instrs: list[Instr],
+        item_index: list[int],
+        label_pos: dict[Label, int],
+        regions: list[TryBegin | None],
+        stacks: list[Stack | None],
+        successors: list[tuple[int, ...]],
+        normal_successors: list[tuple[int, ...]] | None = None,
+        writes: dict[str, list[int]] | None = None,
+    ) -> None:
+        self.items = items
+        self.instrs = instrs
+        self.item_index = item_index
+        self.label_pos = label_pos
+        self.regions = regions
+        self.stacks = stacks
+        self.successors = successors
+        self.normal_successors = [] if normal_successors is None else normal_successors
+        self.writes = {} if writes is None else writes
 
     def handler_position(self, region: TryBegin) -> int:
         return self.label_pos[region.target]
@@ -458,15 +491,21 @@ def copy_distance(flow: Flow, key: int) -> int:
     return transfer(instr, jump=False)[1] - output
 
 
-@dataclass(frozen=True, slots=True)
-class CallOperands:
+class CallOperands(Record):
     """The callable pair under a call's arguments, as the analysis sees them."""
+
+    __slots__ = ("low", "high", "arguments")
 
     #: The deeper item of the pair, and the one above it.
     low: Item
     high: Item
     #: How many items (arguments, keyword names) sit above the pair.
     arguments: int
+
+    def __init__(self, low: Item, high: Item, arguments: int) -> None:
+        self.low = low
+        self.high = high
+        self.arguments = arguments
 
     @property
     def callable(self) -> Item:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dis
 import opcode as _opcode
-from dataclasses import dataclass, replace
 from types import CodeType
 from typing import Any, Final
 
@@ -53,6 +52,7 @@ from bytecode.instr import (
     opcode_has_argument,
 )
 
+from .._record import Record, replace
 from .versions import (
     CACHE_COUNTS_BY_NAME,
     COMPARE_ARG_HAS_BOOL_BIT,
@@ -139,9 +139,24 @@ _ENUM_ARGS: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Shape:
+class Shape(Record):
     """Everything of a code object but its instructions and the tables they index."""
+
+    __slots__ = (
+        "argcount",
+        "posonlyargcount",
+        "kwonlyargcount",
+        "flags",
+        "first_lineno",
+        "name",
+        "qualname",
+        "filename",
+        "docstring",
+        "argnames",
+        "cellvars",
+        "freevars",
+        "varnames",
+    )
 
     argcount: int
     posonlyargcount: int
@@ -159,7 +174,37 @@ class Shape:
     freevars: tuple[str, ...]
     #: Names given the next local slots, in this order, before any other local is numbered
     #: (empty: numbered by first use, as bytecode does).
-    varnames: tuple[str, ...] = ()
+    varnames: tuple[str, ...]
+
+    def __init__(
+        self,
+        argcount: int,
+        posonlyargcount: int,
+        kwonlyargcount: int,
+        flags: int,
+        first_lineno: int,
+        name: str,
+        qualname: str,
+        filename: str,
+        docstring: Any,
+        argnames: tuple[str, ...],
+        cellvars: tuple[str, ...],
+        freevars: tuple[str, ...],
+        varnames: tuple[str, ...] = (),
+    ) -> None:
+        self.argcount = argcount
+        self.posonlyargcount = posonlyargcount
+        self.kwonlyargcount = kwonlyargcount
+        self.flags = flags
+        self.first_lineno = first_lineno
+        self.name = name
+        self.qualname = qualname
+        self.filename = filename
+        self.docstring = docstring
+        self.argnames = argnames
+        self.cellvars = cellvars
+        self.freevars = freevars
+        self.varnames = varnames
 
     @classmethod
     def of(cls, bytecode: Bytecode) -> Shape:
@@ -187,16 +232,24 @@ class Shape:
 # --- decoding
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class ExceptionEntry:
     """One exception-table entry, offsets in code units, `stop` inclusive (equal to itself
     only, like bytecode's: a table may list the same entry twice)."""
+
+    __slots__ = ("start", "stop", "target", "depth", "lasti")
 
     start: int
     stop: int
     target: int
     depth: int
     lasti: bool
+
+    def __init__(self, start: int, stop: int, target: int, depth: int, lasti: bool) -> None:
+        self.start = start
+        self.stop = stop
+        self.target = target
+        self.depth = depth
+        self.lasti = lasti
 
 
 def exception_entries(code: CodeType) -> list[ExceptionEntry]:

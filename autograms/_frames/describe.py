@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from typing import Any
 
+from .._record import Record
 from . import wire
 from .errors import SnapshotMismatchError
 from .identity import find_function
@@ -13,15 +13,30 @@ from .records import FrameState
 from .registry import lookup
 
 
-@dataclass(frozen=True, slots=True)
-class PendingFrameInfo:
+class PendingFrameInfo(Record):
     """One paused frame: where it waits and the user locals it holds."""
+
+    __slots__ = ("module", "qualname", "lineno", "label", "locals")
 
     module: str
     qualname: str
     lineno: int
     label: str | None
     locals: dict[str, Any]
+
+    def __init__(
+        self,
+        module: str,
+        qualname: str,
+        lineno: int,
+        label: str | None,
+        locals: dict[str, Any],
+    ) -> None:
+        self.module = module
+        self.qualname = qualname
+        self.lineno = lineno
+        self.label = label
+        self.locals = locals
 
 
 def describe(snapshot: bytes, *, with_locals: bool = True) -> list[PendingFrameInfo]:

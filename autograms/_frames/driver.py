@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from .._record import Record
 from . import runtime
 from .errors import ContinuationError, JumpSignal, PauseSignal, Reason
 from .registry import mark_driver_code
@@ -15,19 +15,28 @@ from .snapshot import attachment_provider
 Attachment = Callable[[], Any] | None
 
 
-@dataclass(frozen=True, slots=True)
-class Paused:
+class Paused(Record):
     """The program paused: `snapshot` continues it, `payload` is what `pause` was given."""
+
+    __slots__ = ("snapshot", "payload")
 
     snapshot: bytes
     payload: Any
 
+    def __init__(self, snapshot: bytes, payload: Any) -> None:
+        self.snapshot = snapshot
+        self.payload = payload
 
-@dataclass(frozen=True, slots=True)
-class Finished:
+
+class Finished(Record):
     """The program's root function returned `value`."""
 
+    __slots__ = ("value",)
+
     value: Any
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
 
 
 Outcome = Paused | Finished

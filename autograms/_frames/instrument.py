@@ -39,7 +39,6 @@ The resume *twin* (`twin.py`) is built from the same layout on the first resume.
 from __future__ import annotations
 
 import dis
-from dataclasses import dataclass, field
 from types import CodeType, FunctionType
 
 from bytecode import (
@@ -98,9 +97,20 @@ _EXTRA_STACK = 4
 _HANDLER_STACK = 6
 
 
-@dataclass(slots=True)
 class Layout:
     """The rewritten instruction list, split where the twin inserts its entry jump."""
+
+    __slots__ = (
+        "template",
+        "flow",
+        "prologue",
+        "body",
+        "tail",
+        "site_calls",
+        "after_labels",
+        "site_regions",
+        "stacksize",
+    )
 
     template: Bytecode
     flow: Flow
@@ -111,12 +121,34 @@ class Layout:
     #: Catch-all handler, GOTO stubs and ADDRESS drop paths.
     tail: list
     #: id(call instruction) -> site index, for the f_lasti map.
-    site_calls: dict[int, int] = field(default_factory=dict)
+    site_calls: dict[int, int]
     #: Site index -> label right after its call (resume target).
-    after_labels: dict[int, Label] = field(default_factory=dict)
+    after_labels: dict[int, Label]
     #: Site index -> exception-table entry covering its call in the final layout.
-    site_regions: dict[int, TryBegin | None] = field(default_factory=dict)
-    stacksize: int = 0
+    site_regions: dict[int, TryBegin | None]
+    stacksize: int
+
+    def __init__(
+        self,
+        template: Bytecode,
+        flow: Flow,
+        prologue: list,
+        body: list,
+        tail: list,
+        site_calls: dict[int, int] | None = None,
+        after_labels: dict[int, Label] | None = None,
+        site_regions: dict[int, TryBegin | None] | None = None,
+        stacksize: int = 0,
+    ) -> None:
+        self.template = template
+        self.flow = flow
+        self.prologue = prologue
+        self.body = body
+        self.tail = tail
+        self.site_calls = {} if site_calls is None else site_calls
+        self.after_labels = {} if after_labels is None else after_labels
+        self.site_regions = {} if site_regions is None else site_regions
+        self.stacksize = stacksize
 
     def items(self) -> list:
         return self.prologue + self.body + self.tail

@@ -12,18 +12,22 @@ helper's last statement returns None) -- and when no handler of its own surround
 from __future__ import annotations
 
 import dis
-from dataclasses import dataclass
 from types import CodeType
 from typing import Any, Final
 
+from .._record import Record
 from .versions import CALL_OPS, FAST_LOADS
 
 
-@dataclass(frozen=True, slots=True)
-class Constant:
+class Constant(Record):
     """A helper returns `value`, whatever its paused call returns."""
 
+    __slots__ = ("value",)
+
     value: Any
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
 
 
 #: A helper returns what its paused call returns.

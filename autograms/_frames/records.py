@@ -7,10 +7,10 @@ Instruction *positions* index the analysed instruction list of the original code
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from .._record import Record
 from .errors import Reason
 
 
@@ -33,29 +33,49 @@ class RecipeKind(Enum):
     CAPTURE = "capture"
 
 
-@dataclass(frozen=True, slots=True)
-class Recipe:
+class Recipe(Record):
     """Re-creates the value-stack item at `slot` (two items for a method/NULL pair)."""
+
+    __slots__ = ("kind", "slot", "width", "name", "load", "inputs", "source")
 
     #: What kind of re-creation this is.
     kind: RecipeKind
     #: Absolute index of the (lowest) item on the value stack.
     slot: int
     #: Items this recipe re-creates: 2 for a callable+NULL/self pair, else 1.
-    width: int = 1
+    width: int
     #: Hidden local read by SPILL, EXCEPT_STATE and (on resume) CAPTURE.
-    name: str = ""
+    name: str
     #: Position of the load to re-execute (REEXECUTE, CAPTURE).
-    load: int = -1
+    load: int
     #: Recipes for the load's own inputs, bottom first (the object of a method lookup).
-    inputs: tuple[Recipe, ...] = ()
+    inputs: tuple[Recipe, ...]
     #: Position of (one of) the instructions that produced a spilled item, for messages.
-    source: int = -1
+    source: int
+
+    def __init__(
+        self,
+        kind: RecipeKind,
+        slot: int,
+        width: int = 1,
+        name: str = "",
+        load: int = -1,
+        inputs: tuple[Recipe, ...] = (),
+        source: int = -1,
+    ) -> None:
+        self.kind = kind
+        self.slot = slot
+        self.width = width
+        self.name = name
+        self.load = load
+        self.inputs = inputs
+        self.source = source
 
 
-@dataclass(frozen=True, slots=True)
-class Spill:
+class Spill(Record):
     """An instruction after which a value must be copied into a hidden local."""
+
+    __slots__ = ("after", "distance", "name")
 
     #: Position of the producing instruction in the original code.
     after: int
@@ -64,30 +84,61 @@ class Spill:
     #: The hidden local receiving it.
     name: str
 
+    def __init__(self, after: int, distance: int, name: str) -> None:
+        self.after = after
+        self.distance = distance
+        self.name = name
 
-@dataclass(frozen=True, slots=True)
-class HandlerRef:
+
+class HandlerRef(Record):
     """One exception handler an exception at a call site would pass through."""
+
+    __slots__ = ("position", "kind")
 
     #: Position of the handler's first instruction.
     position: int
     #: "except", "finally", "with" or "cleanup" (see analysis.HANDLER_*).
     kind: str
 
+    def __init__(self, position: int, kind: str) -> None:
+        self.position = position
+        self.kind = kind
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
+
+class Refusal(Record):
     """Why a pause or a jump cannot be done at a call site (raised only if one happens)."""
+
+    __slots__ = ("reason", "problem")
 
     #: The code a ContinuationError raised for it carries.
     reason: Reason
     #: What is wrong, as a clause of that error's message.
     problem: str
 
+    def __init__(self, reason: Reason, problem: str) -> None:
+        self.reason = reason
+        self.problem = problem
 
-@dataclass(frozen=True, slots=True)
-class CallSite:
+
+class CallSite(Record):
     """One call instruction of a function, and everything needed to pause or jump there."""
+
+    __slots__ = (
+        "index",
+        "position",
+        "lineno",
+        "label",
+        "depth",
+        "recipes",
+        "hidden",
+        "stack_keys",
+        "handlers",
+        "refusal",
+        "goto_start",
+        "goto_refusal",
+        "statement_start",
+        "statement_depth",
+    )
 
     #: Index among the function's call sites (stable for a given code fingerprint).
     index: int
@@ -115,15 +166,61 @@ class CallSite:
     goto_refusal: Refusal | None
     #: Where re-running the labelled call's whole statement starts (past the partly evaluated
     #: expression around the call, `int(reply(...))`), or -1 when that is `goto_start`.
-    statement_start: int = -1
+    statement_start: int
     #: Value-stack items under the statement (the enclosing blocks' items), when
     #: `statement_start` is set.
-    statement_depth: int = -1
+    statement_depth: int
+
+    def __init__(
+        self,
+        index: int,
+        position: int,
+        lineno: int,
+        label: str | None,
+        depth: int,
+        recipes: tuple[Recipe, ...],
+        hidden: frozenset[str],
+        stack_keys: tuple[frozenset[int], ...],
+        handlers: tuple[HandlerRef, ...],
+        refusal: Refusal | None,
+        goto_start: int,
+        goto_refusal: Refusal | None,
+        statement_start: int = -1,
+        statement_depth: int = -1,
+    ) -> None:
+        self.index = index
+        self.position = position
+        self.lineno = lineno
+        self.label = label
+        self.depth = depth
+        self.recipes = recipes
+        self.hidden = hidden
+        self.stack_keys = stack_keys
+        self.handlers = handlers
+        self.refusal = refusal
+        self.goto_start = goto_start
+        self.goto_refusal = goto_refusal
+        self.statement_start = statement_start
+        self.statement_depth = statement_depth
 
 
-@dataclass(frozen=True, slots=True)
-class FrameState:
+class FrameState(Record):
     """One paused frame as a snapshot holds it (see wire.py for the byte layout)."""
+
+    __slots__ = (
+        "module",
+        "qualname",
+        "fingerprint",
+        "python",
+        "site",
+        "lineno",
+        "label",
+        "values",
+        "hidden",
+        "saved",
+        "constructs",
+        "cells",
+    )
 
     module: str
     qualname: str
@@ -135,13 +232,41 @@ class FrameState:
     #: The saved values by name; None while only the header has been read.
     values: dict[str, Any] | None
     #: Names of the saved hidden values (known from the header, before unpickling).
-    hidden: tuple[str, ...] = ()
+    hidden: tuple[str, ...]
     #: Names of the saved user locals (known from the header, before unpickling); None for a
     #: snapshot written before headers named them.
-    saved: tuple[str, ...] | None = None
+    saved: tuple[str, ...] | None
     #: Whether the paused call constructs an instance (``K()``) whose ``__init__`` is the next
     #: frame: the call returns that frame's first argument, not what it returns.
-    constructs: bool = False
+    constructs: bool
     #: Names of the cell variables whose cells the saved cell tuple holds, in its order (known
     #: from the header); None for a snapshot written before headers named them.
-    cells: tuple[str, ...] | None = None
+    cells: tuple[str, ...] | None
+
+    def __init__(
+        self,
+        module: str,
+        qualname: str,
+        fingerprint: str,
+        python: tuple[int, int],
+        site: int,
+        lineno: int,
+        label: str | None,
+        values: dict[str, Any] | None,
+        hidden: tuple[str, ...] = (),
+        saved: tuple[str, ...] | None = None,
+        constructs: bool = False,
+        cells: tuple[str, ...] | None = None,
+    ) -> None:
+        self.module = module
+        self.qualname = qualname
+        self.fingerprint = fingerprint
+        self.python = python
+        self.site = site
+        self.lineno = lineno
+        self.label = label
+        self.values = values
+        self.hidden = hidden
+        self.saved = saved
+        self.constructs = constructs
+        self.cells = cells

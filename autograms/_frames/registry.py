@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from types import CodeType, FrameType, FunctionType
 from typing import Any
 
+from .._record import Record
 from .analysis import Flow
 from .records import CallSite
 
@@ -42,8 +42,7 @@ class Gate:
 _gate_lock = threading.Lock()
 
 
-@dataclass(frozen=True, slots=True)
-class FrameHooks:
+class FrameHooks(Record):
     """Callbacks run by an instrumented function's own bytecode.
 
     `enter` runs when a call starts (never on resume); `leave` runs when the frame is left for
@@ -60,17 +59,36 @@ class FrameHooks:
     frame a resume rebuilds, outermost first, once its locals are back.
     """
 
+    __slots__ = ("enter", "leave", "divert", "enter_gate", "leave_gate", "resumed")
+
     enter: Callable[[], bool | None]
     leave: Callable[[BaseException | None], None]
-    divert: Callable[[], Any] | None = None
-    enter_gate: Gate | None = None
-    leave_gate: Gate | None = None
-    resumed: Callable[[], None] | None = None
+    divert: Callable[[], Any] | None
+    enter_gate: Gate | None
+    leave_gate: Gate | None
+    resumed: Callable[[], None] | None
+
+    def __init__(
+        self,
+        enter: Callable[[], bool | None],
+        leave: Callable[[BaseException | None], None],
+        divert: Callable[[], Any] | None = None,
+        enter_gate: Gate | None = None,
+        leave_gate: Gate | None = None,
+        resumed: Callable[[], None] | None = None,
+    ) -> None:
+        self.enter = enter
+        self.leave = leave
+        self.divert = divert
+        self.enter_gate = enter_gate
+        self.leave_gate = leave_gate
+        self.resumed = resumed
 
 
-@dataclass(slots=True)
 class Twin:
     """The resume entry of a function: same body, entered with a resume context."""
+
+    __slots__ = ("code", "function", "site_map", "stub_offsets")
 
     code: CodeType
     function: FunctionType
@@ -78,10 +96,47 @@ class Twin:
     #: f_lasti values of the resume stubs' calls (which continue the next frame's twin).
     stub_offsets: frozenset[int]
 
+    def __init__(
+        self,
+        code: CodeType,
+        function: FunctionType,
+        site_map: dict[int, int],
+        stub_offsets: frozenset[int],
+    ) -> None:
+        self.code = code
+        self.function = function
+        self.site_map = site_map
+        self.stub_offsets = stub_offsets
 
-@dataclass(eq=False, slots=True)
+
 class FunctionInfo:
     """An instrumented function: its analysis, call sites and generated code objects."""
+
+    __slots__ = (
+        "function",
+        "module",
+        "qualname",
+        "fingerprint",
+        "original_code",
+        "flow",
+        "sites",
+        "labels",
+        "label_sites",
+        "hooks",
+        "restore_names",
+        "user_locals",
+        "has_cells",
+        "routes_globals",
+        "normal_code",
+        "site_map",
+        "layout",
+        "twin",
+        "twin_lock",
+        "safety_cache",
+        "capture_plans",
+        "variants",
+        "adopted",
+    )
 
     function: FunctionType
     module: str
@@ -109,17 +164,67 @@ class FunctionInfo:
     site_map: dict[int, int]
     #: Everything needed to build the twin lazily (the rewritten layout).
     layout: Any
-    twin: Twin | None = None
-    twin_lock: threading.Lock = field(default_factory=threading.Lock)
+    twin: Twin | None
+    twin_lock: threading.Lock
     #: (start positions, unbound locals) -> locals an unchecked load would read unbound.
-    safety_cache: dict = field(default_factory=dict)
+    safety_cache: dict
     #: Site index -> what a snapshot saves of a frame paused there (see snapshot.py).
-    capture_plans: dict = field(default_factory=dict)
+    capture_plans: dict
     #: Gates compiled as closed -> the normal code without their checks (see variants.py).
-    variants: dict = field(default_factory=dict)
+    variants: dict
     #: An undecorated helper a pause met, analysed where it runs its own code (helpers.py):
     #: its normal code is its original code, and GOTO/RETURNTO do not see its frames.
-    adopted: bool = False
+    adopted: bool
+
+    def __init__(
+        self,
+        function: FunctionType,
+        module: str,
+        qualname: str,
+        fingerprint: str,
+        original_code: CodeType,
+        flow: Flow,
+        sites: list[CallSite],
+        labels: dict[str, int],
+        label_sites: dict[str, tuple[int, ...]],
+        hooks: FrameHooks | None,
+        restore_names: tuple[str, ...],
+        user_locals: frozenset[str],
+        has_cells: bool,
+        routes_globals: bool,
+        normal_code: CodeType,
+        site_map: dict[int, int],
+        layout: Any,
+        twin: Twin | None = None,
+        twin_lock: threading.Lock | None = None,
+        safety_cache: dict | None = None,
+        capture_plans: dict | None = None,
+        variants: dict | None = None,
+        adopted: bool = False,
+    ) -> None:
+        self.function = function
+        self.module = module
+        self.qualname = qualname
+        self.fingerprint = fingerprint
+        self.original_code = original_code
+        self.flow = flow
+        self.sites = sites
+        self.labels = labels
+        self.label_sites = label_sites
+        self.hooks = hooks
+        self.restore_names = restore_names
+        self.user_locals = user_locals
+        self.has_cells = has_cells
+        self.routes_globals = routes_globals
+        self.normal_code = normal_code
+        self.site_map = site_map
+        self.layout = layout
+        self.twin = twin
+        self.twin_lock = threading.Lock() if twin_lock is None else twin_lock
+        self.safety_cache = {} if safety_cache is None else safety_cache
+        self.capture_plans = {} if capture_plans is None else capture_plans
+        self.variants = {} if variants is None else variants
+        self.adopted = adopted
 
     @property
     def filename(self) -> str:

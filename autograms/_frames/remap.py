@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
+from .._record import Record, replace
 from . import wire
 from .errors import SnapshotMismatchError
 from .instrument import CELLS
@@ -66,9 +66,21 @@ class Fit(Enum):
     REFUSED = "refused"
 
 
-@dataclass(frozen=True, slots=True)
-class FrameFit:
+class FrameFit(Record):
     """One paused frame and how it fits the code now loaded."""
+
+    __slots__ = (
+        "module",
+        "qualname",
+        "fit",
+        "filename",
+        "lineno",
+        "label",
+        "paused_label",
+        "reason",
+        "error",
+        "locals_checked",
+    )
 
     module: str
     qualname: str
@@ -83,12 +95,36 @@ class FrameFit:
     paused_label: str | None
     #: Why it was remapped ("code changed" or "other Python version") or refused (the error's
     #: reason); None otherwise.
-    reason: str | None = None
+    reason: str | None
     #: The refusal, for a refused frame.
-    error: SnapshotMismatchError | None = None
+    error: SnapshotMismatchError | None
     #: Whether the saved locals of a remapped or relabelled frame were checked (False: the
     #: snapshot predates headers naming them; a load checks them once they are unpickled).
-    locals_checked: bool = True
+    locals_checked: bool
+
+    def __init__(
+        self,
+        module: str,
+        qualname: str,
+        fit: Fit,
+        filename: str | None,
+        lineno: int,
+        label: str | None,
+        paused_label: str | None,
+        reason: str | None = None,
+        error: SnapshotMismatchError | None = None,
+        locals_checked: bool = True,
+    ) -> None:
+        self.module = module
+        self.qualname = qualname
+        self.fit = fit
+        self.filename = filename
+        self.lineno = lineno
+        self.label = label
+        self.paused_label = paused_label
+        self.reason = reason
+        self.error = error
+        self.locals_checked = locals_checked
 
 
 def fit(

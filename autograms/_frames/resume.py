@@ -24,13 +24,13 @@ from __future__ import annotations
 import operator
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from functools import partial
 from itertools import repeat
 from inspect import CO_VARARGS, CO_VARKEYWORDS
 from types import CellType, CodeType, FunctionType
 from typing import Any
 
+from .._record import Record, replace
 from . import earlier_snapshots, helpers, runtime, wire
 from .errors import ContinuationError, Reason, SnapshotMismatchError
 from .analysis import AnalysisError, local_name
@@ -65,9 +65,10 @@ class ResumeContext:
         self.jumps = jumps
 
 
-@dataclass(eq=False, slots=True)  # not frozen: built for every frame of every resume, and a
-class PendingFrame:  # frozen dataclass costs four times as much to build
+class PendingFrame:  # not a Record: built for every frame of every resume, never compared
     """A validated frame of a snapshot: where it resumes and with what (never changed)."""
+
+    __slots__ = ("info", "site", "state", "values", "remapped")
 
     info: FunctionInfo
     site: CallSite
@@ -76,8 +77,21 @@ class PendingFrame:  # frozen dataclass costs four times as much to build
     values: dict[str, Any]
     remapped: bool
 
+    def __init__(
+        self,
+        info: FunctionInfo,
+        site: CallSite,
+        state: FrameState,
+        values: dict[str, Any],
+        remapped: bool,
+    ) -> None:
+        self.info = info
+        self.site = site
+        self.state = state
+        self.values = values
+        self.remapped = remapped
 
-@dataclass(eq=False, slots=True)
+
 class Loaded:
     """A snapshot checked against the loaded code and unpickled: ready to resume once.
 
@@ -85,10 +99,24 @@ class Loaded:
     shares with the frames) are kept by `store`.
     """
 
+    __slots__ = ("frames", "attachment", "python", "used")
+
     frames: list[PendingFrame]
     attachment: Any
     python: tuple[int, int]
-    used: bool = False
+    used: bool
+
+    def __init__(
+        self,
+        frames: list[PendingFrame],
+        attachment: Any,
+        python: tuple[int, int],
+        used: bool = False,
+    ) -> None:
+        self.frames = frames
+        self.attachment = attachment
+        self.python = python
+        self.used = used
 
     @property
     def is_paused(self) -> bool:
@@ -233,9 +261,10 @@ def _instance(frame: PendingFrame, callee: PendingFrame | None) -> Any:
     return callee.values[first[0]]
 
 
-@dataclass(frozen=True, slots=True)
-class CheckedFrame:
+class CheckedFrame(Record):
     """A frame of a snapshot header, checked against the code now loaded."""
+
+    __slots__ = ("info", "site", "state", "remapped", "function", "code", "derived")
 
     info: FunctionInfo
     site: CallSite
@@ -247,7 +276,25 @@ class CheckedFrame:
     code: CodeType | None
     #: Value-stack items the snapshot lacks because the release that wrote it read them
     #: again on resume: read at load (earlier_snapshots.py).
-    derived: tuple[Recipe, ...] = ()
+    derived: tuple[Recipe, ...]
+
+    def __init__(
+        self,
+        info: FunctionInfo,
+        site: CallSite,
+        state: FrameState,
+        remapped: bool,
+        function: FunctionType | None,
+        code: CodeType | None,
+        derived: tuple[Recipe, ...] = (),
+    ) -> None:
+        self.info = info
+        self.site = site
+        self.state = state
+        self.remapped = remapped
+        self.function = function
+        self.code = code
+        self.derived = derived
 
 
 #: Header bytes -> its frames as checked, when every frame's name found its function

@@ -13,12 +13,12 @@ plain helper of such a module), so that it sees the same values.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import CodeType, FunctionType
 from typing import Any
 
 from bytecode import Instr
 
+from .._record import Record
 from . import codec, emit
 from .versions import NULL_BELOW_CALLABLE
 
@@ -28,9 +28,10 @@ _ROUTING_STACK = 4
 _SUSPENDING_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
 
 
-@dataclass(frozen=True, slots=True)
-class GlobalRoutes:
+class GlobalRoutes(Record):
     """Where reads and writes of `names` go instead of the module's globals."""
+
+    __slots__ = ("names", "load", "store", "delete")
 
     names: frozenset[str]
     #: load(name) -> value; raises NameError if the name has no value
@@ -39,6 +40,18 @@ class GlobalRoutes:
     store: Callable[[Any, str], None]
     #: delete(name); raises NameError if the name has no value
     delete: Callable[[str], None]
+
+    def __init__(
+        self,
+        names: frozenset[str],
+        load: Callable[[str], Any],
+        store: Callable[[Any, str], None],
+        delete: Callable[[str], None],
+    ) -> None:
+        self.names = names
+        self.load = load
+        self.store = store
+        self.delete = delete
 
 
 def routed_names(items: list, routes: GlobalRoutes | None) -> list[str]:

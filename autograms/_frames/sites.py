@@ -19,10 +19,10 @@ really happens there (a call inside a comprehension that never pauses costs noth
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 
 from bytecode import Instr, TryBegin
 
+from .._record import replace
 from .analysis import (
     LASTI,
     UNWOUND_EXCEPTION,
@@ -67,9 +67,10 @@ _COMPREHENSION_KINDS = {
 }
 
 
-@dataclass(slots=True)
 class LabelInfo:
     """An ADDRESS keyword found on a call."""
+
+    __slots__ = ("label", "keyword_index", "keywords")
 
     label: str
     #: Index of ADDRESS among the call's keyword names.
@@ -77,23 +78,45 @@ class LabelInfo:
     #: The call's keyword names.
     keywords: tuple[str, ...]
 
+    def __init__(self, label: str, keyword_index: int, keywords: tuple[str, ...]) -> None:
+        self.label = label
+        self.keyword_index = keyword_index
+        self.keywords = keywords
 
-@dataclass(slots=True)
+
 class Plan:
     """Everything the rewriter needs from the analysis of one code object."""
 
-    sites: list[CallSite] = field(default_factory=list)
+    __slots__ = ("sites", "spills", "clears_before", "clears_after", "labels", "captures")
+
+    sites: list[CallSite]
     #: Spills to insert, keyed by producer position.
-    spills: dict[int, list[Spill]] = field(default_factory=dict)
+    spills: dict[int, list[Spill]]
     #: Hidden locals to clear before / after an instruction, where the stack item they copy
     #: dies in plain code (so iterators, exceptions and context managers are released when
     #: the interpreter would release them).
-    clears_before: dict[int, set[str]] = field(default_factory=dict)
-    clears_after: dict[int, set[str]] = field(default_factory=dict)
+    clears_before: dict[int, set[str]]
+    clears_after: dict[int, set[str]]
     #: ADDRESS keywords by call position.
-    labels: dict[int, LabelInfo] = field(default_factory=dict)
+    labels: dict[int, LabelInfo]
     #: Hidden locals a snapshot fills from the value stack (CAPTURE recipes).
-    captures: set[str] = field(default_factory=set)
+    captures: set[str]
+
+    def __init__(
+        self,
+        sites: list[CallSite] | None = None,
+        spills: dict[int, list[Spill]] | None = None,
+        clears_before: dict[int, set[str]] | None = None,
+        clears_after: dict[int, set[str]] | None = None,
+        labels: dict[int, LabelInfo] | None = None,
+        captures: set[str] | None = None,
+    ) -> None:
+        self.sites = [] if sites is None else sites
+        self.spills = {} if spills is None else spills
+        self.clears_before = {} if clears_before is None else clears_before
+        self.clears_after = {} if clears_after is None else clears_after
+        self.labels = {} if labels is None else labels
+        self.captures = set() if captures is None else captures
 
     @property
     def hidden_names(self) -> list[str]:
@@ -105,13 +128,22 @@ class Plan:
 SharedRecipes = dict[tuple[int, Item, Item | None], tuple[Recipe, list[Spill]]]
 
 
-@dataclass(slots=True)
 class _Shared:
     """What the call sites of one function share, planned once."""
 
-    recipes: SharedRecipes = field(default_factory=dict)
+    __slots__ = ("recipes", "handlers")
+
+    recipes: SharedRecipes
     #: Exception region (None outside any) -> handlers an exception there passes through.
-    handlers: dict[TryBegin | None, tuple[HandlerRef, ...]] = field(default_factory=dict)
+    handlers: dict[TryBegin | None, tuple[HandlerRef, ...]]
+
+    def __init__(
+        self,
+        recipes: SharedRecipes | None = None,
+        handlers: dict[TryBegin | None, tuple[HandlerRef, ...]] | None = None,
+    ) -> None:
+        self.recipes = {} if recipes is None else recipes
+        self.handlers = {} if handlers is None else handlers
 
 
 def plan_sites(flow: Flow, globals_: dict) -> Plan:

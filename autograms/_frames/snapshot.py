@@ -22,7 +22,6 @@ import operator
 import sys
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -61,18 +60,33 @@ attachment_provider: ContextVar[Callable[[], Any] | None] = ContextVar(
 )
 
 
-@dataclass(slots=True)
 class PausedFrame:
     """An instrumented frame of the running program, and the call site it is paused at."""
+
+    __slots__ = ("frame", "info", "site", "constructs", "helper_result")
 
     frame: FrameType
     info: FunctionInfo
     site: CallSite
     #: The paused call constructs an instance whose __init__ is the next frame.
-    constructs: bool = False
+    constructs: bool
     #: For the innermost frame: what the plain helpers above it return, when not the resume
     #: value itself (a `plain_code.Constant`).
-    helper_result: Any = None
+    helper_result: Any
+
+    def __init__(
+        self,
+        frame: FrameType,
+        info: FunctionInfo,
+        site: CallSite,
+        constructs: bool = False,
+        helper_result: Any = None,
+    ) -> None:
+        self.frame = frame
+        self.info = info
+        self.site = site
+        self.constructs = constructs
+        self.helper_result = helper_result
 
 
 def pause(payload: Any = None) -> NoReturn:
@@ -386,9 +400,10 @@ def _indirect_call_error(
     )
 
 
-@dataclass(eq=False, slots=True)  # not frozen (never changed): made at the first pause at
-class CapturePlan:  # each call site, which a long function meets at most of its turns
+class CapturePlan:  # made at the first pause at each call site; never changed
     """What a snapshot saves of a frame paused at one call site."""
+
+    __slots__ = ("user", "hidden", "captured", "entry", "read_user", "state")
 
     #: User locals, saved when bound, in the code's order.
     user: tuple[str, ...]
@@ -404,6 +419,22 @@ class CapturePlan:  # each call site, which a long function meets at most of its
     read_user: Callable[[Any], tuple] | None
     #: The frame as a header with `entry` describes it (see wire.entry_state), or None.
     state: FrameState | None
+
+    def __init__(
+        self,
+        user: tuple[str, ...],
+        hidden: tuple[str, ...],
+        captured: tuple[tuple[str, int, int], ...],
+        entry: bytes | None,
+        read_user: Callable[[Any], tuple] | None,
+        state: FrameState | None,
+    ) -> None:
+        self.user = user
+        self.hidden = hidden
+        self.captured = captured
+        self.entry = entry
+        self.read_user = read_user
+        self.state = state
 
 
 def capture_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:

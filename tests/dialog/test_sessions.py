@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-from dataclasses import replace
+from autograms._record import replace
 from pathlib import Path
 
 import pytest

@@ -8,7 +8,7 @@ import pickle
 import random
 import sys
 import zlib
-from dataclasses import replace
+from autograms._record import replace
 
 import pytest
 

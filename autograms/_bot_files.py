@@ -19,14 +19,11 @@ package; the module is registered under those names too, so sessions they saved 
 from __future__ import annotations
 
 import importlib.util
-import logging
 import os
 import sys
 from types import ModuleType
 
 from ._record import Record
-
-logger = logging.getLogger("autograms")
 
 #: prefix of the private module name of a bot file (the only name earlier releases used)
 PRIVATE_PREFIX = "autograms_bot_"
@@ -144,7 +141,9 @@ def _earlier_names(absolute: str, package: _Package | None) -> list[str]:
 
 def _execute(name: str, absolute: str) -> ModuleType:
     if name.startswith(PRIVATE_PREFIX):
-        logger.info(
+        import logging  # with traceback, string and textwrap: most processes never log here
+
+        logging.getLogger("autograms").info(
             "bot file %s is imported as module %s: its name is taken by another module",
             absolute,
             name,

@@ -82,12 +82,16 @@ def run_turn(
     args: tuple = (),
     kwargs: dict[str, Any] | None = None,
     model: ChatModel | None = None,
+    model_source: Callable[[], ChatModel] | None = None,
     supervisor_mode: bool | None = None,
 ) -> TurnResult:
     """Start `root` (with `args`/`kwargs`) or continue the paused program, after recording
-    the user's `message` (None: none this turn; the paused call then returns the last one)."""
+    the user's `message` (None: none this turn; the paused call then returns the last one).
+    The turn's model: `model`, else the one `model_source` gives when first called."""
     kwargs = kwargs or {}
-    with memory.turn(model, supervisor_mode=supervisor_mode, driven=True) as turn:
+    with memory.turn(
+        model, model_source=model_source, supervisor_mode=supervisor_mode, driven=True
+    ) as turn:
         work = turn.memory
         if message is not None:
             work.add_user_reply(message)
@@ -122,6 +126,7 @@ def call_root(
     *,
     message: str | None = None,
     model: ChatModel | None = None,
+    model_source: Callable[[], ChatModel] | None = None,
 ) -> AutogramsReturn:
     """A decorated function called directly while `memory` is current and no turn runs, or
     through ``Autogram.apply``: one turn of the session with `function` as its program
@@ -140,7 +145,15 @@ def call_root(
         memory.root_function = function
     if message is None and is_chatbot(function):
         message = _bound_arguments(function, args, kwargs, None).get(USER_REPLY)
-    result = run_turn(memory, function, message, args=args, kwargs=kwargs, model=model)
+    result = run_turn(
+        memory,
+        function,
+        message,
+        args=args,
+        kwargs=kwargs,
+        model=model,
+        model_source=model_source,
+    )
     memory.reply_data = result.data
     if result.kind == "reply":
         return AutogramsReturn(None, memory, {"reply": result.text})

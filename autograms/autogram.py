@@ -77,6 +77,9 @@ class Autogram:
     @property
     def model(self) -> ChatModel:
         """The model every session of this Autogram calls (one client, made on first use)."""
+        return self._shared_model()
+
+    def _shared_model(self) -> ChatModel:
         if self._model is None:
             with self._model_lock:
                 if self._model is None:
@@ -130,7 +133,8 @@ class Autogram:
             self._require_root(),
             user_reply or "",
             kwargs=kwargs,
-            model=self.model,
+            model=self._model,
+            model_source=self._shared_model,
             supervisor_mode=self.supervisor_mode,
         )
         memory.reply_data = result.data
@@ -157,7 +161,15 @@ class Autogram:
             target = self._require_root()
         memory = self._memory(memory_object, memory_dict)
         if is_autograms_function(target):
-            return call_root(memory, target, (), kwargs, message=user_reply, model=self.model)
+            return call_root(
+                memory,
+                target,
+                (),
+                kwargs,
+                message=user_reply,
+                model=self._model,
+                model_source=self._shared_model,
+            )
         with memory.turn(self.model, supervisor_mode=self.supervisor_mode) as turn:
             if user_reply is not None:
                 turn.memory.add_user_reply(user_reply)

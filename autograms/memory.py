@@ -31,7 +31,7 @@ import copy
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -145,6 +145,7 @@ class SerializableMemory:
         memory_dict: dict[str, Any] | None = None,
         *,
         model: ChatModel | None = None,
+        model_source: Callable[[], ChatModel] | None = None,
         test_mode: bool = False,
         supervisor_mode: bool = False,
         checkpoint: Checkpoint | None = None,
@@ -164,6 +165,9 @@ class SerializableMemory:
         #: this session's
         self.saved_logs: dict[str, tuple[int, int]] = {}
         self._model = model
+        #: gives the model on first use when `model` is None (an Autogram's shared client):
+        #: a turn that calls no model does not make one (nor import the model layer)
+        self._model_source = model_source
         self._checkpoint = checkpoint
         #: the live state: of a new session, of a running turn, or read from the checkpoint
         self._state: SessionState | None = None
@@ -276,7 +280,10 @@ class SerializableMemory:
     def model(self) -> ChatModel:
         """The model this session's helpers call."""
         if self._model is None:
-            self._model = model_from_config(self.config, test_mode=self.test_mode)
+            if self._model_source is not None:
+                self._model = self._model_source()
+            else:
+                self._model = model_from_config(self.config, test_mode=self.test_mode)
         return self._model
 
     @property
@@ -324,18 +331,22 @@ class SerializableMemory:
         self,
         model: ChatModel | None = None,
         *,
+        model_source: Callable[[], ChatModel] | None = None,
         supervisor_mode: bool | None = None,
         driven: bool = False,
     ) -> Iterator[Turn]:
         """Run a turn: yields a `Turn` whose working memory is current and loaded from the
         checkpoint. If the block ends normally, the turn's checkpoint (set by `Turn.finish`;
         by default the state saved with the frames it started from) and log entries become
-        this memory's; if it raises, this memory is left exactly as it was. `driven`: the
+        this memory's; if it raises, this memory is left exactly as it was. Without `model`,
+        the turn's helpers call the model `model_source` gives on first use. `driven`: the
         block runs the program under the engine (its decorated calls open their conversation
         levels lazily, see ``_scopes``)."""
         if self._stands_for is not None:
             owner = self._stands_for
-            with owner.turn(model, supervisor_mode=supervisor_mode, driven=driven) as turn:
+            with owner.turn(
+                model, model_source=model_source, supervisor_mode=supervisor_mode, driven=driven
+            ) as turn:
                 yield turn
             return
         # plain helpers see the session's persistent globals on every way into a turn
@@ -347,6 +358,7 @@ class SerializableMemory:
             self.config,
             self.root_function,
             model=model if model is not None else self._model,
+            model_source=model_source or self._model_source,
             test_mode=self.test_mode,
             supervisor_mode=self.supervisor_mode if supervisor_mode is None else supervisor_mode,
             checkpoint=checkpoint,
@@ -387,6 +399,8 @@ class SerializableMemory:
         self.last_turn_log = added
         if self._model is None:
             self._model = work._model
+        if self._model_source is None:
+            self._model_source = work._model_source
 
     @contextlib.contextmanager
     def pausing_forbidden(self, reason: str) -> Iterator[None]:

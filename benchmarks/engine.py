@@ -1,7 +1,7 @@
 """Benchmarks of the continuation engine (issue 2): print a Markdown table of figures, targets
 and PASS/MISS markers for the running interpreter, and save it under benchmarks/results/.
 
-    python -m benchmarks.engine [--quick] [--results DIR]
+    python -m benchmarks.engine [--quick] [--cold] [--results DIR]
 
 1. call overhead of instrumented vs plain functions (tiny, 100-iteration loop, 40 lines), and
    of the public decorator ``@autograms_function()`` when a call neither pauses nor records a
@@ -12,7 +12,9 @@ and PASS/MISS markers for the running interpreter, and save it under benchmarks/
    and what users pay (issue 11): import ``autograms`` + the bot + load a session + its first
    turn, in a fresh process.
 
-Targets are information only: a miss is reported, never a failure.
+Targets are information only: a miss is reported, never a failure. ``--cold`` measures the
+cold rows (4) alone and rewrites them in the saved table, with the load average of their run
+(they take seconds, the whole table minutes: a loaded machine inflates them least).
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ INSTRUMENT_TARGET = 5e-3
 COLD_SESSION_TARGET = 50e-3
 #: Turns in the session the cold-session processes load.
 COLD_SESSION_TURNS = 20
+#: The results table's header line.
+HEADER = "| Benchmark | Result | Target | Status |"
+#: How the paragraph about a `--cold` refresh of a saved table starts.
+_COLD_NOTE = "Cold rows re-measured "
 
 #: Call-overhead subjects: row label, subject name, timed statement (unrolled ten times).
 OVERHEAD_CASES = (
@@ -407,10 +413,10 @@ def render(rows: Sequence[Row], settings: Settings) -> str:
         f"{COLD_SESSION_TURNS} turns of the closures benchmark's bot. Load average at the "
         f"end: {_timing.load_average()}.",
         "",
-        "| Benchmark | Result | Target | Status |",
+        HEADER,
         "|---|---|---|---|",
     ]
-    lines += [f"| {r.benchmark} | {r.result} | {r.target or '—'} | {r.status} |" for r in rows]
+    lines += [_row_line(row) for row in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -439,6 +445,11 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="few repetitions, for smoke tests; saves no results by default",
     )
     parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="measure the cold-start rows only and update them in the saved table",
+    )
+    parser.add_argument(
         "--results",
         type=Path,
         default=None,
@@ -451,6 +462,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmarks, print the table and save it; always 0 unless something crashed."""
     arguments = parse_arguments(argv)
     settings = QUICK if arguments.quick else FULL
+    if arguments.cold:
+        return _main_cold(arguments, settings)
     table = render(measure(settings), settings)
     sys.stdout.write(table)
     directory = arguments.results or (None if settings.quick else RESULTS)
@@ -458,6 +471,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         directory.mkdir(parents=True, exist_ok=True)
         (directory / f"engine-{platform.python_version()}.md").write_text(table, encoding="utf-8")
     return 0
+
+
+def _main_cold(arguments: argparse.Namespace, settings: Settings) -> int:
+    """Measure the cold rows, print them, and rewrite them in the saved table."""
+    before = _timing.load_average()
+    rows = measure_cold(settings, stack_snapshot()) + measure_cold_session(settings)
+    note = (
+        f"{_COLD_NOTE}{time.strftime('%Y-%m-%d %H:%M %Z')} (`--cold`, "
+        f"{settings.cold_runs} fresh process(es) each); load average at the start: {before}, "
+        f"at the end: {_timing.load_average()}."
+    )
+    lines = [note, "", HEADER, "|---|---|---|---|"]
+    lines += [_row_line(row) for row in rows]
+    sys.stdout.write("\n".join(lines) + "\n")
+    directory = arguments.results or (None if settings.quick else RESULTS)
+    if directory is not None:
+        path = directory / f"engine-{platform.python_version()}.md"
+        if not path.exists():
+            raise SystemExit(f"{path} does not exist: run the whole table once first")
+        path.write_text(update_rows(path.read_text(encoding="utf-8"), rows, note), "utf-8")
+    return 0
+
+
+def _row_line(row: Row) -> str:
+    return f"| {row.benchmark} | {row.result} | {row.target or '—'} | {row.status} |"
+
+
+def update_rows(table: str, rows: Sequence[Row], note: str) -> str:
+    """`table` with the lines of `rows` replaced (by label; new labels after the last row) and
+    `note` as the paragraph right above the table (replacing an earlier such note)."""
+    fresh = {row.benchmark: _row_line(row) for row in rows}
+    kept: list[str] = []
+    after_note = False
+    for line in table.rstrip("\n").split("\n"):
+        if line.startswith(_COLD_NOTE) or (after_note and line == ""):
+            after_note = line != ""
+            continue
+        after_note = False
+        label = line.removeprefix("| ").split(" | ")[0]
+        kept.append(fresh.pop(label, line) if line.startswith("| ") else line)
+    last_row = max(i for i, line in enumerate(kept) if line.startswith("| "))
+    kept[last_row + 1 : last_row + 1] = fresh.values()
+    header = kept.index(HEADER)
+    kept[header:header] = [note, ""]
+    return "\n".join(kept) + "\n"
 
 
 if __name__ == "__main__":

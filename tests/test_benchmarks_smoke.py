@@ -37,3 +37,37 @@ def test_quick_run_prints_and_saves_the_table(tmp_path: Path) -> None:
     assert rows and all(row.endswith(("| PASS |", "| MISS |", "| info |")) for row in rows)
     saved = list(tmp_path.glob("engine-*.md"))
     assert len(saved) == 1 and saved[0].read_text(encoding="utf-8") == table
+
+
+def test_cold_run_rewrites_only_the_cold_rows_of_the_saved_table(tmp_path: Path) -> None:
+    from benchmarks.engine import Row, update_rows
+
+    table = "\n".join(
+        [
+            "## Engine benchmarks",
+            "",
+            "Heading.",
+            "",
+            HEADER,
+            "|---|---|---|---|",
+            "| call overhead: tiny function | 1.0x | ≤ 1.05x | PASS |",
+            "| cold: import | 70 ms | — | info |",
+            "",
+        ]
+    )
+    fresh = [Row("cold: import", "40 ms"), Row("cold session: total", "49 ms", "≤ 50 ms", True)]
+    once = update_rows(table, fresh, "Cold rows re-measured now; load average 1.")
+    twice = update_rows(once, fresh, "Cold rows re-measured later; load average 2.")
+    assert twice.splitlines() == [
+        "## Engine benchmarks",
+        "",
+        "Heading.",
+        "",
+        "Cold rows re-measured later; load average 2.",
+        "",
+        HEADER,
+        "|---|---|---|---|",
+        "| call overhead: tiny function | 1.0x | ≤ 1.05x | PASS |",
+        "| cold: import | 40 ms | — | info |",
+        "| cold session: total | 49 ms | ≤ 50 ms | PASS |",
+    ]

@@ -738,6 +738,11 @@ class MemoryDict(MutableMapping):
         state = self.memory.state
         if key == "turn_stack":
             value = state_from_dict({"turn_stack": value}, "")["turn_stack"]
+            if not value:
+                raise ValueError(
+                    "memory_dict['turn_stack'] needs at least one level: the conversation of "
+                    "the running program is its last; clear a level's 'turns' to forget them"
+                )
         if key in VIEW_KEYS:
             state[key] = value  # type: ignore[literal-required]
         else:
@@ -749,6 +754,13 @@ class MemoryDict(MutableMapping):
             del state["extra"][key]
         else:
             raise KeyError(f"{key!r} cannot be deleted from memory_dict: it is part of the session")
+
+    def clear(self) -> None:
+        """Refused: most of the keys are the session itself (``del`` takes only added keys)."""
+        raise TypeError(
+            "memory_dict.clear() would delete the session's own keys; delete the keys you "
+            "added one by one, or start a new memory"
+        )
 
     def __iter__(self) -> Iterator[str]:
         yield from VIEW_KEYS
@@ -863,12 +875,12 @@ class Stack(Sequence):
                 with use_memory(self._memory or get_memory() or MemoryObject()):
                     frames = _frames.describe(self.checkpoint.snapshot)
             self._frames = [
-                {
-                    "function_name": frame.qualname,
-                    "line_number": frame.lineno,
-                    "address": frame.label,
-                    "locals": frame.locals,
-                }
+                Frame(
+                    function_name=frame.qualname,
+                    line_number=frame.lineno,
+                    address=frame.label,
+                    locals=Frame(frame.locals),
+                )
                 for frame in frames
             ]
         return self._frames
@@ -890,6 +902,31 @@ class Stack(Sequence):
 
     def __reduce__(self) -> tuple:
         return (Stack, (self.checkpoint,))
+
+
+class Frame(dict):
+    """A frame of `Stack` (or its ``"locals"``): a dict that refuses changes, since the
+    paused program it describes cannot be changed through it. Copies are plain dicts."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "memory_dict['stack'] is read-only: its frames describe where the program is "
+            "paused and cannot be changed"
+        )
+
+    __setitem__ = __delitem__ = _refuse
+    clear = pop = popitem = setdefault = update = __ior__ = _refuse  # type: ignore[assignment]
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return copy.deepcopy(dict(self), memo)
+
+    def __reduce__(self) -> tuple:
+        return (dict, (dict(self),))
 
 
 def _current_memory_or_fail() -> MemoryObject:

@@ -70,6 +70,8 @@ def _default_json(prop: Mapping[str, Any]) -> Any:
     kind = prop.get("type")
     if kind == "object":
         return initialize_with_defaults_json(prop)
+    if kind == "array":
+        return []  # a new list each time: callers fill it in
     return _JSON_DEFAULTS.get(kind) if isinstance(kind, str) else None
 
 

@@ -4,6 +4,7 @@ checks and debug switch programs written for AutoGRAMS use from it.
 ``isinstance(obj, AutogramsFunction)`` tells whether `obj` was decorated with
 ``@autograms_function()`` (AutoGRAMS' decorator returned an ``AutogramsFunction`` object; here
 the decorated function stays a function, so this class only answers the check).
+``AutogramsReturn`` is the type a root function called directly, and ``Autogram.apply``, give.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ._turns import AutogramsReturn
 from .decorators import (
     autograms_chatbot,
     autograms_external,
@@ -40,6 +42,7 @@ def set_debug(new_debug: bool = True) -> None:
 
 __all__ = [
     "AutogramsFunction",
+    "AutogramsReturn",
     "autograms_chatbot",
     "autograms_external",
     "autograms_function",

@@ -76,10 +76,6 @@ class Index:
         self.embedding_dim = dims.pop()
         self.texts.extend(new)
         self.embeddings.extend(list(map(float, vector)) for vector in vectors)
-        self._added(len(new))
-
-    def _added(self, count: int) -> None:
-        """Hook: the last `count` documents were just added."""
 
     def similarity_search(self, query_text: str, k: int = 5) -> list[dict[str, Any]]:
         """The `k` documents nearest to `query_text`."""
@@ -172,14 +168,23 @@ class FAISSIndex(Index):
         """The documents (AutoGRAMS' name for `texts` here)."""
         return self.texts
 
-    def _added(self, count: int) -> None:
-        faiss, numpy = _faiss(), _numpy()
+    def add_texts(
+        self, docs: Iterable[str | Mapping[str, Any]], init_after_add: bool = True
+    ) -> None:
+        """Embed and add documents (as `Index.add_texts`). With `init_after_add` False and
+        no faiss index yet, the index is not built now: the next add that builds it takes
+        every document so far (AutoGRAMS' argument, for adding in batches)."""
+        indexed = len(self.embeddings) if self.index is not None else 0
+        super().add_texts(docs)
+        if self.index is None and (not init_after_add or not self.embeddings):
+            return
+        numpy = _numpy()
         if self.index is None:
-            self.index = self._build(faiss, len(self.embeddings))
+            self.index = self._build(_faiss(), len(self.embeddings))
             if not self.index.is_trained:
                 self.index.train(numpy.array(self.embeddings, dtype="float32"))
-            count = len(self.embeddings)
-        self.index.add(numpy.array(self.embeddings[-count:], dtype="float32"))
+        if len(self.embeddings) > indexed:
+            self.index.add(numpy.array(self.embeddings[indexed:], dtype="float32"))
 
     def _build(self, faiss: Any, size: int) -> Any:
         dim = self.embedding_dim
@@ -197,11 +202,11 @@ class FAISSIndex(Index):
         return faiss.IndexHNSWFlat(dim, self.ef_construction or 40)
 
     def similarity_search_vector(
-        self, query_vector: Sequence[float], k: int
+        self, query_embedding: Sequence[float], k: int
     ) -> list[dict[str, Any]]:
         if self.index is None:
             raise RuntimeError("the index is empty: add texts before searching it")
-        query = _numpy().array([query_vector], dtype="float32")
+        query = _numpy().array([query_embedding], dtype="float32")
         distances, positions = self.index.search(query, k)
         return [
             self._hit(int(position), distance)
@@ -251,9 +256,8 @@ def _numpy() -> Any:
     return numpy
 
 
-def faiss_available() -> bool:
-    """Whether the faiss library is installed (AutoIndex then uses it)."""
-    return importlib.util.find_spec("faiss") is not None
+#: whether the faiss library is installed (AutoIndex then uses it); a bool, as in AutoGRAMS
+faiss_available: bool = importlib.util.find_spec("faiss") is not None
 
 
 class AutoIndex(Index):
@@ -266,7 +270,7 @@ class AutoIndex(Index):
                 f"index_library must be one of {INDEX_LIBRARIES}, not {index_library!r}"
             )
         if index_library == "auto":
-            index_library = "faiss" if faiss_available() else "numpy"
+            index_library = "faiss" if faiss_available else "numpy"
         #: the index doing the work
         self.wrapped_index: Index = (
             FAISSIndex(**kwargs) if index_library == "faiss" else NumpyIndex(**kwargs)

@@ -26,7 +26,7 @@ DOCS = [
     "Fish swim in schools.",
 ]
 LIBRARIES = ["numpy", pytest.param("faiss", marks=pytest.mark.skipif(
-    not faiss_available(), reason="faiss is not installed (pip install faiss-cpu)"))]  # fmt: skip
+    not faiss_available, reason="faiss is not installed (pip install faiss-cpu)"))]  # fmt: skip
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
@@ -42,7 +42,7 @@ def test_a_document_is_its_own_nearest_neighbour(library: str) -> None:
             assert position in range(len(index))
 
 
-@pytest.mark.skipif(not faiss_available(), reason="faiss is not installed (pip install faiss-cpu)")
+@pytest.mark.skipif(not faiss_available, reason="faiss is not installed (pip install faiss-cpu)")
 @pytest.mark.parametrize("index_type", ["flat", "ivf", "hnsw"])
 def test_faiss_index_types_agree_with_exact_search(index_type: str) -> None:
     with use_config(test_mode=True):
@@ -124,3 +124,15 @@ def test_retrieval_bot_finds_what_the_user_asks_about(docs_folder: Path) -> None
     for query, hits in retrieval.SEARCHES:
         assert hits[0]["text"] == query
         assert hits[0]["metadata"]["file_name"].endswith("animals.md")
+
+
+@pytest.mark.skipif(not faiss_available, reason="faiss is not installed (pip install faiss-cpu)")
+def test_faiss_index_built_later_holds_the_texts_added_with_init_after_add_false() -> None:
+    with use_config(test_mode=True):
+        index = FAISSIndex()
+        index.add_texts(DOCS[:2], init_after_add=False)
+        assert index.index is None
+        index.add_texts(DOCS[2:])
+        assert index.index.ntotal == len(DOCS)
+        hit = index.similarity_search_vector(query_embedding=index.embeddings[1], k=1)[0]
+        assert hit["text"] == DOCS[1]["text"]

@@ -1,6 +1,7 @@
 """Issue 16, items 3 and 5, tried as an AutoGRAMS 0.6.0 user: driving the root the way
 AutoGRAMS' own Autogram.reply does, the modules the original examples import, and the smaller
 helpers, each against what the original source does."""
+
 from __future__ import annotations
 
 import inspect
@@ -23,9 +24,12 @@ def loop_bot():
         F.reply(f"r{n}", ADDRESS="loop")
 
 
-@pytest.mark.xfail(strict=True, reason="calling the root under Autogram.use_memory(m) - the body of AutoGRAMS' own "
-                   "Autogram.reply, documented there for replies - raises ConversationError, while autograms.memory."
-                   "use_memory and ReplyProcessor run the turn; the README lists no such difference")
+@pytest.mark.xfail(
+    strict=True,
+    reason="calling the root under Autogram.use_memory(m) - the body of AutoGRAMS' own "
+    "Autogram.reply, documented there for replies - raises ConversationError, while autograms.memory."
+    "use_memory and ReplyProcessor run the turn; the README lists no such difference",
+)
 def test_calling_the_root_under_autogram_use_memory_runs_a_turn_as_autograms_reply_does():
     autogram = Autogram(root_function=loop_bot, test_mode=True)
     _, memory = autogram.reply()
@@ -37,68 +41,88 @@ def test_calling_the_root_under_autogram_use_memory_runs_a_turn_as_autograms_rep
 
 def test_calling_the_root_under_memory_use_memory_runs_a_turn():
     from autograms.memory import use_memory
+
     autogram = Autogram(root_function=loop_bot, test_mode=True)
     _, memory = autogram.reply()
     memory.add_user_reply("hello")
     with use_memory(memory):
         result = loop_bot()
     assert result.data == {"reply": "r2"}
-    assert [t["content"] for t in result.memory.extract_full_conv_history()] == ["r1", "hello", "r2"]
+    assert [t["content"] for t in result.memory.extract_full_conv_history()] == [
+        "r1",
+        "hello",
+        "r2",
+    ]
 
 
 def test_reply_processor_runs_one_turn_with_its_message():
     from autograms.processors import ReplyProcessor
+
     autogram = Autogram(root_function=loop_bot, test_mode=True)
     _, memory = autogram.reply()
     with autogram.use_memory(memory):
         text, new_memory = ReplyProcessor(loop_bot, "from-processor")()
     assert text == "r2"
-    assert [t["content"] for t in new_memory.extract_full_conv_history()] == ["r1", "from-processor", "r2"]
+    assert [t["content"] for t in new_memory.extract_full_conv_history()] == [
+        "r1",
+        "from-processor",
+        "r2",
+    ]
 
 
-@pytest.mark.xfail(strict=True, reason="initialize_with_defaults_json gives None for an 'array' field; AutoGRAMS gives [] "
-                   "(and this library's initialize_with_defaults gives [] for a list field)")
 def test_initialize_with_defaults_json_gives_an_empty_list_for_an_array_field():
-    schema = {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"}},
-                                               "count": {"type": "integer"}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "count": {"type": "integer"},
+        },
+    }
     defaults = F.initialize_with_defaults_json(schema)
     assert defaults["count"] == 0
     assert defaults["tags"] == []
 
 
 def test_initialize_with_defaults_json_reads_the_response_format_wrapper_as_autograms_does():
-    assert F.initialize_with_defaults_json(F.make_decision_schema_json(["a", "b"])) == {"answer": "a"}
+    assert F.initialize_with_defaults_json(F.make_decision_schema_json(["a", "b"])) == {
+        "answer": "a"
+    }
 
 
-@pytest.mark.xfail(strict=True, reason="agent_modules.vector_stores.faiss_available is a function (always truthy), "
-                   "not AutoGRAMS' bool: `if faiss_available:` picks FAISS even without faiss installed")
 def test_faiss_available_is_a_bool_as_in_autograms():
     from autograms.agent_modules import vector_stores
+
     assert isinstance(vector_stores.faiss_available, bool)
 
 
-@pytest.mark.xfail(strict=True, reason="FAISSIndex drifts from AutoGRAMS' signatures: add_texts(docs, init_after_add=) "
-                   "and similarity_search_vector(query_embedding=, k=) raise TypeError")
-@pytest.mark.parametrize("method,kwargs", [
-    ("add_texts", {"docs": ["a"], "init_after_add": False}),
-    ("similarity_search_vector", {"query_embedding": [0.0, 0.0], "k": 1}),
-], ids=["add_texts", "similarity_search_vector"])
+@pytest.mark.parametrize(
+    "method,kwargs",
+    [
+        ("add_texts", {"docs": ["a"], "init_after_add": False}),
+        ("similarity_search_vector", {"query_embedding": [0.0, 0.0], "k": 1}),
+    ],
+    ids=["add_texts", "similarity_search_vector"],
+)
 def test_faiss_index_methods_take_autograms_keyword_arguments(method, kwargs):
     from autograms.agent_modules.vector_stores import FAISSIndex
+
     inspect.signature(getattr(FAISSIndex, method)).bind(object(), **kwargs)
 
 
 def test_numpy_index_returns_the_exact_euclidean_nearest_texts_from_the_embeddings_server():
     from autograms.agent_modules.vector_stores import AutoIndex, NumpyIndex
+
     docs = ["a:0,0", "b:1,0", "c:0,2", {"text": "d:3,3", "metadata": {"k": 1}}]
     with FakeOpenAI() as fake:
-        config = AutogramConfig(chatbot_type="proxy", base_url=fake.url, embedding_base_url=fake.url)
+        config = AutogramConfig(
+            chatbot_type="proxy", base_url=fake.url, embedding_base_url=fake.url
+        )
         with use_config(config):
             index = AutoIndex.from_texts(docs, index_library="numpy")
             assert isinstance(index, NumpyIndex)
             found = index.similarity_search("q:0.9,0.1", k=2)
             assert [r["text"] for r in found] == ["b:1,0", "a:0,0"]
-            assert abs(float(found[0]["distance"]) - 0.02 ** 0.5) < 1e-6
+            assert abs(float(found[0]["distance"]) - 0.02**0.5) < 1e-6
             assert index.similarity_search("q:3,2.9", k=1)[0]["metadata"] == {"k": 1}
             assert len(index.similarity_search("q:0,0", k=10)) == 4
             with pytest.raises(ValueError, match="text"):
@@ -142,8 +166,11 @@ def test_the_log_names_the_bot_function_and_line_that_called_each_helper_after_a
     _, memory = autogram.reply()
     _, memory = autogram.reply("u", memory_object=memory)
     memory = autogram.deserialize(autogram.serialize(memory))
-    positions = [(e["code_position"]["function_name"], e["code_position"]["line_number"])
-                 for e in memory.memory_dict["model_turns"] if e["entry_type"] == "model"]
+    positions = [
+        (e["code_position"]["function_name"], e["code_position"]["line_number"])
+        for e in memory.memory_dict["model_turns"]
+        if e["entry_type"] == "model"
+    ]
     src = inspect.getsource(inspect.getmodule(logging_bot)).splitlines()
 
     def line_of(text):
@@ -157,9 +184,15 @@ def test_the_log_names_the_bot_function_and_line_that_called_each_helper_after_a
         ("logging_bot", line_of("F.generate_fixed_list_obj(")),
         ("logging_bot", line_of('nodes.reply_instruction("ri"')),
     ]
-    replies = [(e["function_name"], e["line_number"]) for e in memory.memory_dict["model_turns"]
-               if e["entry_type"] == "agent_reply"]
-    assert replies == [("logging_bot", line_of('F.reply("start"')), ("logging_bot", line_of('nodes.reply_instruction("ri"'))]
+    replies = [
+        (e["function_name"], e["line_number"])
+        for e in memory.memory_dict["model_turns"]
+        if e["entry_type"] == "agent_reply"
+    ]
+    assert replies == [
+        ("logging_bot", line_of('F.reply("start"')),
+        ("logging_bot", line_of('nodes.reply_instruction("ri"')),
+    ]
 
 
 def test_persistent_globals_changed_by_plain_helpers_belong_to_each_session():
@@ -207,10 +240,9 @@ def test_persistent_globals_of_sessions_in_threads_do_not_mix():
     assert globals_bot.counter == 0 and globals_bot.items == []
 
 
-@pytest.mark.xfail(strict=True, reason="autograms.program_control has no AutogramsReturn, where AutoGRAMS' docs "
-                   "(autogram.md) place the type apply() returns; only the private autograms._turns/decorators hold it")
 def test_program_control_exports_the_autograms_return_type_that_apply_gives():
     import autograms.program_control as program_control
+
     autogram = Autogram(root_function=loop_bot, test_mode=True)
     _, memory = autogram.reply()
     result = autogram.apply(user_reply="u", memory_object=memory)
@@ -223,8 +255,11 @@ def data_bot():
         F.reply("first", data={"k": 1, "items": [1, 2]})
 
 
-@pytest.mark.xfail(strict=True, reason="memory.reply_data (the data of the last reply(text, data=...)) is None after "
-                   "serialize/deserialize or save/load, though the README says nothing is lost in a round trip")
+@pytest.mark.xfail(
+    strict=True,
+    reason="memory.reply_data (the data of the last reply(text, data=...)) is None after "
+    "serialize/deserialize or save/load, though the README says nothing is lost in a round trip",
+)
 def test_reply_data_of_the_last_reply_survives_a_round_trip(tmp_path):
     autogram = Autogram(root_function=data_bot, test_mode=True)
     _, memory = autogram.reply()
@@ -254,14 +289,20 @@ def parallel_bot():
     F.reply("end")
 
 
-@pytest.mark.xfail(strict=True, reason="when one run of parallel_wrapper raises, the model calls the other runs made "
-                   "(and paid for) are left out of memory_dict['model_turns']: token usage silently undercounts")
+@pytest.mark.xfail(
+    strict=True,
+    reason="when one run of parallel_wrapper raises, the model calls the other runs made "
+    "(and paid for) are left out of memory_dict['model_turns']: token usage silently undercounts",
+)
 def test_model_calls_of_parallel_runs_are_logged_even_when_another_run_raises():
     autogram = Autogram(root_function=parallel_bot, test_mode=True)
     _, memory = autogram.reply()
     text, memory = autogram.reply("go", memory_object=memory)
     assert text == "end" and isinstance(PARALLEL["result"], KeyError)
     memory = autogram.deserialize(autogram.serialize(memory))
-    logged = [e["function_inputs"] for e in memory.memory_dict["model_turns"] if e["entry_type"] == "model"]
+    logged = [
+        e["function_inputs"]
+        for e in memory.memory_dict["model_turns"]
+        if e["entry_type"] == "model"
+    ]
     assert len(logged) == 2, logged
-

@@ -37,6 +37,12 @@ LABEL_BIAS = 100
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
 
+def require_choices(helper: str, argument: str, choices: Sequence[Any]) -> None:
+    """Refuse an empty choice list before any model call, naming the helper's argument."""
+    if not choices:
+        raise ValueError(f"{helper}() needs at least one choice in {argument}; got none")
+
+
 def yes_or_no(
     client: ChatModel,
     config: AutogramConfig,
@@ -73,8 +79,7 @@ def multiple_choice(
     **kwargs: Any,
 ) -> Result[int]:
     """Index of the choice the model picks (no model call for a single choice)."""
-    if not choices:
-        raise ValueError(f"multiple_choice needs at least one choice for {question!r}")
+    require_choices("multiple_choice", "choices", choices)
     if len(choices) == 1:
         return Result(0, (), "")
     text, labels = choice_question(question, choices, config.default_question_prompt)

@@ -350,8 +350,14 @@ def _chain_step(index: int, item: str | Mapping[str, Any]) -> _Step:
     key = f"step_{index}"
     if isinstance(item, str):
         return _Step(key, item, {"type": "string"})
-    if item.get("type") == "thought":  # AutoGRAMS' documented {"type": "thought", "prompt": ...}
+    kind = item.get("type", "decision")
+    if kind == "thought":  # AutoGRAMS' documented {"type": "thought", "prompt": ...}
         return _Step(key, item["prompt"], {"type": "string"})
+    if kind != "decision":
+        raise ValueError(
+            f"thought_decision_chain() item {index} has unknown type {kind!r}; "
+            "use 'thought' or 'decision'"
+        )
     question, choices = item["question"], tuple(item.get("choices") or ())
     if not choices:
         return _Step(key, question, {"type": "string"})

@@ -179,6 +179,8 @@ def yes_or_no(question: str, max_turns: int | None = 1, **kwargs: Any) -> bool:
 
     Raises `DecisionError` when the model gives no usable answer (never a silent False).
     """
+    if not isinstance(question, str):
+        raise TypeError(f"yes_or_no() question must be a str, not {type(question).__name__}")
     call = start_call("yes_or_no", (question,), kwargs)
     return call.value(
         _decisions.yes_or_no(
@@ -216,6 +218,7 @@ def multiple_choice_logits(
 ) -> list[float]:
     """Log-probability of each choice, from one token's top logprobs (any classifier_mode;
     needs a server that returns logprobs)."""
+    _decisions.require_choices("multiple_choice_logits", "choices", choices)
     call = start_call("multiple_choice_logits", (question, choices), kwargs, supervisable=False)
     return call.value(
         _decisions.multiple_choice_logits(
@@ -315,6 +318,7 @@ def generate_list_of_dicts(
 
 def generate_list_of_choices(instruction: str, choices: Sequence[str], **kwargs: Any) -> list[str]:
     """A list whose items are all taken from `choices`."""
+    _decisions.require_choices("generate_list_of_choices", "choices", choices)
     encode = _wrapped("generate_list_of_choices", "data")
     return _generate("generate_list_of_choices", (instruction, choices), kwargs, encode)
 
@@ -408,12 +412,20 @@ def get_turn_history(
 def set_system_prompt(text: str) -> None:
     """Set the system prompt of the current decorated call (its callees inherit it; it
     reverts when the call returns)."""
+    _require_text("set_system_prompt", text)
     require_memory("set_system_prompt()").set_system_prompt(text)
 
 
 def append_system_prompt(text: str) -> None:
     """Add a line to the current decorated call's system prompt."""
+    _require_text("append_system_prompt", text)
     require_memory("append_system_prompt()").append_system_prompt(text)
+
+
+def _require_text(helper: str, text: Any) -> None:
+    """Refuse a system prompt that is not text where it is set, not at the next model call."""
+    if not isinstance(text, str):
+        raise TypeError(f"{helper}() text must be a str, not {type(text).__name__}")
 
 
 def get_system_prompt() -> str:

@@ -70,6 +70,7 @@ def call_classifier(
         input_turns, answer_choices, output_turns = [input_turns], output_turns, []
     if answer_choices is None:
         raise TypeError("call_classifier() missing required argument: 'answer_choices'")
+    _decisions.require_choices("call_classifier", "answer_choices", answer_choices)
     args = (input_turns, output_turns, answer_choices)
     call = start_call("call_classifier", args, with_model(kwargs, model))
     messages = messages_from_turns(input_turns, output_turns, system_prompt, multi_modal_inputs)
@@ -142,6 +143,7 @@ def completions_classifier(
 ) -> str:
     """Which of `allowed_tokens` the model answers to `messages` (or to `prompt`); raises
     `DecisionError` if it names none of them."""
+    _decisions.require_choices("completions_classifier", "allowed_tokens", allowed_tokens)
     call = start_call("completions_classifier", (allowed_tokens,), with_model(kwargs, model))
     chat = _raw_messages(prompt, messages)
     result = _decisions.decide(

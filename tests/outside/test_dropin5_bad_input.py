@@ -1,6 +1,7 @@
 """Issue 16: the AutoGRAMS helpers given bad input (empty choice lists, None, unknown chain item
 types, a non-text system prompt): each should be refused naming what is wrong, as
 multiple_choice([]) is, before any model call, not with a bare error from inside."""
+
 from __future__ import annotations
 
 import warnings
@@ -26,8 +27,6 @@ EMPTY_CHOICES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="an empty choice list reaches the model: bare IndexError ('Cannot choose from an "
-                   "empty sequence', 'list index out of range') or an error blaming the model, after a request is sent")
 @pytest.mark.parametrize("helper", sorted(EMPTY_CHOICES))
 @pytest.mark.parametrize("mode", ["test", "live"])
 def test_choice_helpers_refuse_an_empty_choice_list_before_any_model_call(helper, mode):
@@ -43,16 +42,12 @@ def test_choice_helpers_refuse_an_empty_choice_list_before_any_model_call(helper
     assert sent == 0
 
 
-@pytest.mark.xfail(strict=True, reason="yes_or_no(None) raises AttributeError: 'NoneType' object has no attribute "
-                   "'rstrip' (multiple_choice(None, ...) is accepted)")
 def test_yes_or_no_without_a_question_text_is_refused_naming_the_question():
     with use_config(AutogramConfig(), test_mode=True):
         with pytest.raises(TypeError, match="question"):
             F.yes_or_no(None)
 
 
-@pytest.mark.xfail(strict=True, reason="thought_decision_chain with an item of unknown type raises KeyError 'question'; "
-                   "AutoGRAMS said 'undefined item type for thought_decision_chain'")
 def test_thought_decision_chain_refuses_an_unknown_item_type_naming_it():
     with use_config(AutogramConfig(), test_mode=True):
         with pytest.raises(ValueError, match="nope"):
@@ -69,14 +64,14 @@ def prompt_bot():
     F.reply_instruction("answer")
 
 
-@pytest.mark.xfail(strict=True, reason="set_system_prompt(123) is accepted; the next helper then fails with "
-                   "TypeError: 'int' object is not iterable, naming neither the prompt nor set_system_prompt")
 def test_set_system_prompt_refuses_a_non_text_prompt_where_it_is_set():
     autogram = Autogram(root_function=prompt_bot, test_mode=True)
     _, memory = autogram.reply()
     with pytest.raises(TypeError) as caught:
         autogram.reply("x", memory_object=memory)
-    assert "set_system_prompt" in str(caught.value) or "system prompt" in str(caught.value), str(caught.value)
+    assert "set_system_prompt" in str(caught.value) or "system prompt" in str(caught.value), str(
+        caught.value
+    )
 
 
 def test_a_failed_turn_from_bad_input_leaves_the_session_usable():
@@ -96,5 +91,5 @@ def test_a_failed_turn_from_bad_input_leaves_the_session_usable():
 def test_huge_and_unusual_unicode_texts_pass_through_the_helpers_in_test_mode():
     with use_config(AutogramConfig(), test_mode=True):
         assert F.thought("x" * 2_000_000).startswith("[scripted reply")
-        assert F.thought("a\x00b \U0001F600 \u202e").startswith("[scripted reply")
+        assert F.thought("a\x00b \U0001f600 \u202e").startswith("[scripted reply")
         assert isinstance(F.yes_or_no("\u00e9t\u00e9 ?" * 1000), bool)

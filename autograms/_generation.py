@@ -461,21 +461,16 @@ def _field(result: Result[Any], key: str) -> Result[Any]:
 
 
 def embed_texts(
-    client: ChatModel, config: AutogramConfig, texts: Sequence[str], **kwargs: Any
+    client: ChatModel,
+    config: AutogramConfig,
+    texts: Sequence[str],
+    model: str | None = None,
+    timeout: float | None = None,
+    dimensions: int | None = None,
 ) -> Result[list[list[float]]]:
-    """One embedding vector per text (get_batch_embeddings). Keywords: model, timeout,
-    dimensions."""
-    unknown = sorted(set(kwargs) - {"model", "timeout", "dimensions"})
-    if unknown:
-        raise TypeError(
-            f"embed_texts() got an unexpected keyword argument {unknown[0]!r}: "
-            "accepted are 'model', 'timeout' and 'dimensions'"
-        )
+    """One embedding vector per text (get_batch_embeddings)."""
     request = EmbeddingRequest(
-        list(texts),
-        model=kwargs.get("model") or config.embedding_path,
-        timeout=kwargs.get("timeout"),
-        dimensions=kwargs.get("dimensions"),
+        list(texts), model=model or config.embedding_path, timeout=timeout, dimensions=dimensions
     )
     result = client.embed(request)
     return Result(result.vectors, (result.call,), "")

@@ -379,6 +379,12 @@ def get_single_embedding(text: str, default_size: int | None = None, **kwargs: A
 
 def _embedding_options(call: HelperCall, default_size: int | None) -> dict[str, Any]:
     if not call.memory.test_mode:
+        unknown = sorted(set(call.options) - set(_EMBEDDING_KEYWORDS))
+        if unknown:
+            raise TypeError(
+                f"{call.helper}() got an unexpected keyword argument {unknown[0]!r}: an "
+                f"embeddings call takes {', '.join(map(repr, _EMBEDDING_KEYWORDS))}"
+            )
         return call.options
     options = {k: v for k, v in call.options.items() if k in _EMBEDDING_KEYWORDS}
     if default_size is not None:

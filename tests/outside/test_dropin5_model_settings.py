@@ -1,8 +1,8 @@
 """Issue 16, item 1 (per-call model settings) and supervisors, tried as an AutoGRAMS user:
 the docs' `helper("...", **model1_settings)` against a recording fake server and in test mode."""
+
 from __future__ import annotations
 
-import json
 import warnings
 
 import pytest
@@ -25,7 +25,9 @@ CHAT_HELPERS = {
     "call_model": lambda **k: F.call_model(["x"], [], "system", **k),
     "call_conv_model": lambda **k: F.call_conv_model("x", **k),
     "call_classifier": lambda **k: F.call_classifier(["x"], [], ["Yes", "No"], **k),
-    "call_chat_completion": lambda **k: F.call_chat_completion([{"role": "user", "content": "x"}], **k),
+    "call_chat_completion": lambda **k: F.call_chat_completion(
+        [{"role": "user", "content": "x"}], **k
+    ),
     "call_completion": lambda **k: F.call_completion("x", **k),
 }
 
@@ -54,8 +56,14 @@ def embedding_bot():
 
 
 def _live(bot, fake):
-    cfg = AutogramConfig(chatbot_type="proxy", base_url=fake.url, chatbot_path="base-model",
-                         api_key="sk-test", embedding_base_url=fake.url, request_timeout=10)
+    cfg = AutogramConfig(
+        chatbot_type="proxy",
+        base_url=fake.url,
+        chatbot_path="base-model",
+        api_key="sk-test",
+        embedding_base_url=fake.url,
+        request_timeout=10,
+    )
     return Autogram(root_function=bot, autogram_config=cfg)
 
 
@@ -73,7 +81,11 @@ def test_per_call_model_settings_reach_the_server_from_every_chat_helper():
     assert len(requests) >= len(CHAT_HELPERS) + 1
     for path, body, _ in requests:
         assert path.endswith("/chat/completions")
-        assert (body.get("model"), body.get("max_tokens"), body.get("temperature")) == ("per-call-model", 77, 0.3), body
+        assert (body.get("model"), body.get("max_tokens"), body.get("temperature")) == (
+            "per-call-model",
+            77,
+            0.3,
+        ), body
 
 
 def test_model_turns_usage_log_has_the_servers_token_counts_after_a_round_trip():
@@ -88,11 +100,13 @@ def test_model_turns_usage_log_has_the_servers_token_counts_after_a_round_trip()
     assert len(models) >= len(CHAT_HELPERS) + 1
     for entry in models:
         usage = entry["usage_log"]
-        assert (usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"]) == (11, 7, 18), entry
+        assert (usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"]) == (
+            11,
+            7,
+            18,
+        ), entry
 
 
-@pytest.mark.xfail(strict=True, reason="max_tokens= from the docs' model settings on an embedding helper raises "
-                   "TypeError naming the internal embed_texts(), not get_single_embedding/get_batch_embeddings")
 def test_model_settings_refused_by_an_embedding_helper_name_that_helper():
     RESULTS.clear()
     with FakeOpenAI() as fake:
@@ -126,7 +140,12 @@ def test_unknown_keyword_in_live_mode_raises_type_error_naming_each_helper():
 
 def test_unknown_keyword_in_test_mode_is_ignored_with_a_warning_naming_the_helper():
     RESULTS.clear()
-    CALLS["kwargs"] = {"bogus_setting": 1, "model_type": "openai", "handle_errors": True, "handle_refusal": True}
+    CALLS["kwargs"] = {
+        "bogus_setting": 1,
+        "model_type": "openai",
+        "handle_errors": True,
+        "handle_refusal": True,
+    }
     try:
         autogram = Autogram(root_function=settings_bot, test_mode=True)
         _, memory = autogram.reply()
@@ -139,11 +158,17 @@ def test_unknown_keyword_in_test_mode_is_ignored_with_a_warning_naming_the_helpe
     assert not failed, failed
     messages = [str(w.message) for w in caught]
     for name in CHAT_HELPERS:
-        assert any(m.startswith(f"{name}()") and "bogus_setting" in m for m in messages), (name, messages)
-    assert not any("model_type" in m or "handle_errors" in m or "handle_refusal" in m for m in messages), messages
+        assert any(m.startswith(f"{name}()") and "bogus_setting" in m for m in messages), (
+            name,
+            messages,
+        )
+    assert not any(
+        "model_type" in m or "handle_errors" in m or "handle_refusal" in m for m in messages
+    ), messages
 
 
 # --- supervisors ---------------------------------------------------------------------------
+
 
 def sup_int_for_yes_or_no(question, **kwargs):
     return 3
@@ -155,6 +180,7 @@ def sup_dict_wrong_keys(instruction, keys, **kwargs):
 
 def sup_formal(instruction, **kwargs):
     from autograms.supervisors import SupervisorReturn
+
     return SupervisorReturn("FORMAL", rejected_output="casual", score=0.5, tags=["t"])
 
 
@@ -162,7 +188,10 @@ def sup_formal(instruction, **kwargs):
 def supervised_bot():
     F.reply("start")
     _call("yes_or_no", lambda: F.yes_or_no("x?", supervisor=sup_int_for_yes_or_no))
-    _call("generate_fixed_dict", lambda: F.generate_fixed_dict("x", ["a"], supervisor=sup_dict_wrong_keys))
+    _call(
+        "generate_fixed_dict",
+        lambda: F.generate_fixed_dict("x", ["a"], supervisor=sup_dict_wrong_keys),
+    )
     F.reply_instruction("Respond to the user.", supervisor=sup_formal)
 
 
@@ -172,14 +201,23 @@ def test_supervisor_return_replaces_the_reply_and_is_logged_after_a_round_trip()
     text, memory = autogram.reply("go", memory_object=memory)
     memory = autogram.deserialize(autogram.serialize(memory))
     assert text == "FORMAL"
-    entry = [e for e in memory.memory_dict["model_turns"] if e.get("function_name") == "reply_instruction"][-1]
+    entry = [
+        e
+        for e in memory.memory_dict["model_turns"]
+        if e.get("function_name") == "reply_instruction"
+    ][-1]
     assert entry["supervisor_info"] == {"score": 0.5, "rejected_output": "casual", "tags": ["t"]}
 
 
-@pytest.mark.xfail(strict=True, reason="a supervisor's unusable output (3 for yes_or_no, a dict without the keys) is "
-                   "reported as the model's DecisionError/StructuredOutputError, without naming the supervisor")
-@pytest.mark.parametrize("helper,supervisor", [("yes_or_no", "sup_int_for_yes_or_no"),
-                                               ("generate_fixed_dict", "sup_dict_wrong_keys")])
+@pytest.mark.xfail(
+    strict=True,
+    reason="a supervisor's unusable output (3 for yes_or_no, a dict without the keys) is "
+    "reported as the model's DecisionError/StructuredOutputError, without naming the supervisor",
+)
+@pytest.mark.parametrize(
+    "helper,supervisor",
+    [("yes_or_no", "sup_int_for_yes_or_no"), ("generate_fixed_dict", "sup_dict_wrong_keys")],
+)
 def test_unusable_supervisor_output_raises_an_error_naming_the_supervisor(helper, supervisor):
     RESULTS.clear()
     autogram = Autogram(root_function=supervised_bot, test_mode=True, supervisor_mode=True)
@@ -198,13 +236,20 @@ def usage_bot():
     F.reply_instruction("answer")
 
 
-@pytest.mark.xfail(strict=True, reason="an embedding call's model_turns entry has usage_log total_tokens None (and "
-                   "completion_tokens None) though the server reported total_tokens 1: summing total_tokens over the "
-                   "entries with a usage_log, as AutoGRAMS' README invites, raises TypeError")
+@pytest.mark.xfail(
+    strict=True,
+    reason="an embedding call's model_turns entry has usage_log total_tokens None (and "
+    "completion_tokens None) though the server reported total_tokens 1: summing total_tokens over the "
+    "entries with a usage_log, as AutoGRAMS' README invites, raises TypeError",
+)
 @pytest.mark.parametrize("mode", ["live", "test"])
 def test_token_usage_sums_over_every_entry_with_a_usage_log(mode):
     with FakeOpenAI(decision_answer) as fake:
-        autogram = _live(usage_bot, fake) if mode == "live" else Autogram(root_function=usage_bot, test_mode=True)
+        autogram = (
+            _live(usage_bot, fake)
+            if mode == "live"
+            else Autogram(root_function=usage_bot, test_mode=True)
+        )
         _, memory = autogram.reply()
         _, memory = autogram.reply("x", memory_object=memory)
     memory = autogram.deserialize(autogram.serialize(memory))
@@ -219,6 +264,7 @@ SCORE = {}
 
 def sup_scored(instruction, **kwargs):
     from autograms.supervisors import SupervisorReturn
+
     return SupervisorReturn("out", score=SCORE["value"], tags=("a", "b"))
 
 
@@ -229,13 +275,17 @@ def scored_bot():
         F.thought("t", supervisor=sup_scored)
 
 
-@pytest.mark.xfail(strict=True, reason="a SupervisorReturn score that is not a plain float (Decimal, Fraction, numpy "
-                   "float32) comes back from the log as its repr string ('Decimal(\\'0.5\\')') after a round trip, and "
-                   "tags as a list: the scores a finetuning script reads are lost")
+@pytest.mark.xfail(
+    strict=True,
+    reason="a SupervisorReturn score that is not a plain float (Decimal, Fraction, numpy "
+    "float32) comes back from the log as its repr string ('Decimal(\\'0.5\\')') after a round trip, and "
+    "tags as a list: the scores a finetuning script reads are lost",
+)
 @pytest.mark.parametrize("kind", ["decimal", "fraction", "numpy"])
 def test_supervisor_scores_keep_their_value_in_the_log_after_a_round_trip(kind):
     import decimal
     import fractions
+
     if kind == "numpy":
         np = pytest.importorskip("numpy")
         SCORE["value"] = np.float32(0.5)
@@ -245,7 +295,9 @@ def test_supervisor_scores_keep_their_value_in_the_log_after_a_round_trip(kind):
     _, memory = autogram.reply()
     _, memory = autogram.reply("x", memory_object=memory)
     memory = autogram.deserialize(autogram.serialize(memory))
-    info = [e for e in memory.memory_dict["model_turns"] if e.get("supervisor_info")][-1]["supervisor_info"]
+    info = [e for e in memory.memory_dict["model_turns"] if e.get("supervisor_info")][-1][
+        "supervisor_info"
+    ]
     assert info["score"] == 0.5 and not isinstance(info["score"], str), info
     assert tuple(info["tags"]) == ("a", "b")
 
@@ -260,9 +312,15 @@ GUIDE = {}
 @autograms_function()
 def guide_bot():
     F.reply("start")
-    for name, fn in [("kw", lambda: F.silent_thought("Summarize", supervisor=reasoned_summary, article="ART")),
-                     ("supervisor_kwargs", lambda: F.silent_thought("Summarize", supervisor=reasoned_summary,
-                                                                    supervisor_kwargs={"article": "ART2"}))]:
+    for name, fn in [
+        ("kw", lambda: F.silent_thought("Summarize", supervisor=reasoned_summary, article="ART")),
+        (
+            "supervisor_kwargs",
+            lambda: F.silent_thought(
+                "Summarize", supervisor=reasoned_summary, supervisor_kwargs={"article": "ART2"}
+            ),
+        ),
+    ]:
         GUIDE[name] = fn()
     F.reply("end")
 
@@ -272,7 +330,9 @@ def test_the_supervisors_own_keywords_never_reach_the_model(supervisor_mode):
     GUIDE.clear()
     with FakeOpenAI() as fake:
         cfg = AutogramConfig(chatbot_type="proxy", base_url=fake.url, request_timeout=10)
-        autogram = Autogram(root_function=guide_bot, supervisor_mode=supervisor_mode, autogram_config=cfg)
+        autogram = Autogram(
+            root_function=guide_bot, supervisor_mode=supervisor_mode, autogram_config=cfg
+        )
         _, memory = autogram.reply()
         autogram.reply("x", memory_object=memory)
         bodies = [body for _, body, _ in fake.requests]

@@ -57,6 +57,7 @@ def reply(text: str, data: Any = None, ADDRESS: str | None = None) -> str:  # no
         function=None if position is None else position["function_name"],
         line=None if position is None else position["line_number"],
     )
+    memory.state["reply_data"] = data
     return _frames.pause(ReplyPayload(str(text), data, ADDRESS))
 
 
@@ -68,6 +69,7 @@ def EXIT(data: Any = None) -> Any:  # noqa: N802 - AutoGRAMS' name
     memory = require_memory("EXIT()")
     memory.check_may_pause("EXIT()")
     memory.memory_dict["exit_data"] = data
+    memory.state["reply_data"] = data
     return _frames.pause(ExitPayload(data))
 
 

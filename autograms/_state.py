@@ -96,13 +96,17 @@ class SessionState(TypedDict):
     cached_user_reply: str | None
     last_node: str | None
     exit_data: Any
+    #: the `data` of the reply the program is paused at (``memory.reply_data``)
+    reply_data: Any
     extra: dict[str, Any]
 
 
 #: the keys of a SessionState, in order
 STATE_KEYS = tuple(SessionState.__annotations__)
 #: the keys of a SessionState that ``memory_dict`` shows as its own
-VIEW_KEYS = tuple(key for key in STATE_KEYS if key not in ("user_global_defaults", "extra"))
+VIEW_KEYS = tuple(
+    key for key in STATE_KEYS if key not in ("user_global_defaults", "reply_data", "extra")
+)
 
 
 def new_state(system_prompt: str) -> SessionState:
@@ -115,6 +119,7 @@ def new_state(system_prompt: str) -> SessionState:
         cached_user_reply=None,
         last_node=None,
         exit_data=None,
+        reply_data=None,
         extra={},
     )
 
@@ -244,6 +249,7 @@ def from_saved(saved: dict[str, Any], window: str = "") -> SessionState:
         "cached_user_reply": saved["cached_user_reply"],
         "last_node": saved["last_node"],
         "exit_data": saved["exit_data"],
+        "reply_data": saved.get("reply_data"),  # not kept by earlier saves
         "extra": saved["extra"],
     }
     return state

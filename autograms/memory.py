@@ -80,6 +80,10 @@ if TYPE_CHECKING:
     from .models.records import ChatModel, ModelCall
 
 
+#: `SerializableMemory.reply_data` not read yet
+_UNKNOWN = object()
+
+
 class Checkpoint(Record):
     """A session as its last successful turn left it."""
 
@@ -157,8 +161,8 @@ class SerializableMemory:
         self.test_mode = test_mode
         #: whether helpers called with ``supervisor=`` run their supervisor (autograms.supervisors)
         self.supervisor_mode = supervisor_mode
-        #: the `data` of the last reply (``reply(text, data=...)``) or EXIT
-        self.reply_data: Any = None
+        #: `reply_data` once known (read from the state on first use)
+        self._reply_data: Any = _UNKNOWN
         #: the log entries the last successful reply, apply or use_memory added, oldest first
         self.last_turn_log: list[Entry] = []
         #: per saved file (real path): the log entries and bytes of its ``.log`` that are
@@ -238,6 +242,20 @@ class SerializableMemory:
             self._state = from_saved(self._loaded.attachment, self._checkpoint.window)
         self._changed = True
         return self._state
+
+    @property
+    def reply_data(self) -> Any:
+        """The `data` of the last reply (``reply(text, data=...)``) or EXIT, saved with the
+        session."""
+        if self._reply_data is _UNKNOWN:
+            changed = self._changed  # reading it changes nothing
+            self._reply_data = self.state["reply_data"]
+            self._changed = changed
+        return self._reply_data
+
+    @reply_data.setter
+    def reply_data(self, value: Any) -> None:
+        self._reply_data = value
 
     @property
     def memory_dict(self) -> MemoryDict:
@@ -373,6 +391,7 @@ class SerializableMemory:
         try:
             loaded = session.load_snapshot(checkpoint.snapshot)
             work._state, work._loaded = from_saved(loaded.attachment, checkpoint.window), loaded
+            work._state["reply_data"] = None  # until the program replies this turn
             work._scopes.restored(work._state["turn_stack"], resuming=loaded.is_paused)
             turn = Turn(work, loaded)
             yield turn

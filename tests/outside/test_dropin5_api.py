@@ -255,11 +255,6 @@ def data_bot():
         F.reply("first", data={"k": 1, "items": [1, 2]})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="memory.reply_data (the data of the last reply(text, data=...)) is None after "
-    "serialize/deserialize or save/load, though the README says nothing is lost in a round trip",
-)
 def test_reply_data_of_the_last_reply_survives_a_round_trip(tmp_path):
     autogram = Autogram(root_function=data_bot, test_mode=True)
     _, memory = autogram.reply()

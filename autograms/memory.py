@@ -52,6 +52,7 @@ from ._log import (
     Entry,
     TurnLog,
     agent_reply_entry,
+    encode_chunk,
     model_entry,
     node_entry,
     user_reply_entry,
@@ -834,11 +835,14 @@ class ModelTurns(list):
         self._memory = memory
 
     def append(self, entry: Entry) -> None:
+        _check_loggable(entry)
         super().append(entry)
         self._memory.extend_log([entry])
 
     def extend(self, entries: Iterable[Entry]) -> None:
         entries = list(entries)
+        for entry in entries:
+            _check_loggable(entry)
         super().extend(entries)
         self._memory.extend_log(entries)
 
@@ -873,6 +877,18 @@ class ModelTurns(list):
 
     def __reduce__(self) -> tuple:
         return (list, (list(self),))
+
+
+def _check_loggable(entry: Entry) -> None:
+    """Refuse an entry the log cannot save, before it is added (so the session stays
+    saveable)."""
+    try:
+        encode_chunk([entry])
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"memory_dict['model_turns'] cannot log the entry {entry!r}: {exc}; "
+            "use str keys and no self-references"
+        ) from None
 
 
 class Stack(Sequence):

@@ -222,9 +222,6 @@ def logging_note_bot():
             get_memory().memory_dict["model_turns"].append({"entry_type": "note", "value": {(1, 2): 3}})
 
 
-@pytest.mark.xfail(strict=True, reason="a model_turns entry the log cannot encode, appended by the program, is accepted "
-                   "by the turn; from then on every serialize()/save() of the session raises a bare TypeError ('keys "
-                   "must be str, ...') naming neither model_turns nor the entry: the session can no longer be saved")
 def test_an_unsaveable_log_entry_is_refused_at_the_turn_and_the_session_stays_saveable():
     autogram = Autogram(root_function=logging_note_bot, test_mode=True)
     _, memory = autogram.reply()

@@ -268,6 +268,7 @@ class OpenAICompatModel:
             model=model,
             endpoint=endpoint.base_url,
             prompt_tokens=prompt_tokens,
+            completion_tokens=0,  # an embedding writes no tokens: its usage totals its input
             latency=time.perf_counter() - start,
             attempts=max(attempts, 1),
             request={"texts": len(texts)},

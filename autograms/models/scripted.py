@@ -103,6 +103,7 @@ class ScriptedModel:
             model=request.model or "scripted",
             endpoint="scripted",
             prompt_tokens=0,
+            completion_tokens=0,
             request={"texts": len(request.texts)},
         )
         return EmbeddingResult(vectors=vectors, call=call)

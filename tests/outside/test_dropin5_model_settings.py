@@ -236,12 +236,6 @@ def usage_bot():
     F.reply_instruction("answer")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an embedding call's model_turns entry has usage_log total_tokens None (and "
-    "completion_tokens None) though the server reported total_tokens 1: summing total_tokens over the "
-    "entries with a usage_log, as AutoGRAMS' README invites, raises TypeError",
-)
 @pytest.mark.parametrize("mode", ["live", "test"])
 def test_token_usage_sums_over_every_entry_with_a_usage_log(mode):
     with FakeOpenAI(decision_answer) as fake:

@@ -110,6 +110,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_bot_argument(parser, default=DEFAULT_EXAMPLE)
     parser.add_argument(
         "--model",
+        action=_OneValue,
         metavar="NAME",
         help="model name for replies and decisions (AutogramConfig.chatbot_path)",
     )
@@ -120,6 +121,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--api-key-file",
+        action=_OneValue,
         metavar="FILE",
         help='file holding the API key: the key alone, or JSON {"openai": "sk-..."}',
     )
@@ -128,9 +130,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="serve this GGUF model file on the local server instead of the embedded one",
     )
-    parser.add_argument("--config", metavar="FILE", help="JSON object of AutogramConfig fields")
+    parser.add_argument(
+        "--config", action=_OneValue, metavar="FILE", help="JSON object of AutogramConfig fields"
+    )
     parser.add_argument(
         "--session",
+        action=_OneValue,
         metavar="FILE",
         help="continue the session saved in FILE if it exists; save it there after every turn",
     )
@@ -160,10 +165,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_autograms_flags(parser: argparse.ArgumentParser) -> None:
     """The original run_autogram.py's flags, as hidden aliases (the epilog lists them)."""
     hidden = argparse.SUPPRESS
-    parser.add_argument("--model_name", dest="model", help=hidden)
-    parser.add_argument("--api_key_file", dest="api_key_file", help=hidden)
-    parser.add_argument("--config_file", dest="config", help=hidden)
-    parser.add_argument("--saveload_file", dest="session", help=hidden)
+    parser.add_argument("--model_name", dest="model", action=_OneValue, help=hidden)
+    parser.add_argument("--api_key_file", dest="api_key_file", action=_OneValue, help=hidden)
+    parser.add_argument("--config_file", dest="config", action=_OneValue, help=hidden)
+    parser.add_argument("--saveload_file", dest="session", action=_OneValue, help=hidden)
     parser.add_argument(
         "--model_type",
         dest="chatbot_type",
@@ -178,6 +183,28 @@ def _add_autograms_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--embedding_proxy_port", dest="embedding_proxy_port", type=int, help=hidden
     )
+
+
+class _OneValue(argparse.Action):
+    """Store a flag's value; refuse a different value for the same setting given under
+    another of its names (a flag and its AutoGRAMS alias), naming both."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        marker = f"_flag_of_{self.dest}"
+        earlier = getattr(namespace, marker, None)
+        previous = getattr(namespace, self.dest, None)
+        if earlier not in (None, option_string) and previous != values:
+            parser.error(
+                f"{earlier} {previous} conflicts with {option_string} {values}; give one of them"
+            )
+        setattr(namespace, marker, option_string)
+        setattr(namespace, self.dest, values)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -311,10 +311,22 @@ def read_api_key(path: str) -> str:
                 f'API key file {path!r} has no "openai" key: expected '
                 '{"openai": "sk-..."} or the key alone'
             )
-        return key
+        return _key_from_env(path, key) if keys.get("load_from_env") else key
     if not text or len(text.split()) != 1:
         raise CliError(f'API key file {path!r} must hold one key (or JSON {{"openai": ...}})')
     return text
+
+
+def _key_from_env(path: str, variable: str) -> str:
+    """The key in environment variable `variable`, which API key file `path` names with
+    ``"load_from_env": true`` (as ``Autogram(api_keys=...)`` reads it)."""
+    key = os.environ.get(variable, "").strip()
+    if not key:
+        raise CliError(
+            f"API key file {path!r} says load_from_env, but the environment variable "
+            f"{variable!r} is not set"
+        )
+    return key
 
 
 def _check_session(autogram: Autogram, plan: SessionPlan) -> SessionPlan:

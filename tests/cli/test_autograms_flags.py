@@ -71,6 +71,19 @@ def test_run_with_a_proxy_model_and_an_api_key_file(autograms, tmp_path):
     assert {request["model"] for request in requests} == {"llama-3.2-1b"}
 
 
+def test_an_api_key_file_loading_from_an_unset_variable_is_refused_naming_it(
+    autograms, tmp_path, cli_env
+):
+    keys = tmp_path / "api_keys.json"
+    keys.write_text(json.dumps({"load_from_env": True, "openai": "AUTOGRAMS_TEST_UNSET_KEY"}))
+    env = {k: v for k, v in cli_env.items() if k != "AUTOGRAMS_TEST_UNSET_KEY"}
+    result = autograms(
+        "run", "--api_key_file", str(keys), "--base-url", "http://127.0.0.1:9/v1", env=env
+    )
+    assert result.returncode == 2, result.stderr
+    assert "AUTOGRAMS_TEST_UNSET_KEY" in result.stderr and "load_from_env" in result.stderr
+
+
 def test_run_with_a_config_file(autograms, tmp_path):
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"agent_name": "Robo"}))

@@ -77,12 +77,6 @@ def test_run_autogram_proxy_flags_send_model_and_embeddings_to_the_given_ports(t
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--api_key_file with AutoGRAMS' own api_keys.json ({'load_from_env': true, "
-    "'openai': 'OPENAI_API_KEY'}) sends 'Bearer OPENAI_API_KEY', not the environment's key "
-    "(Autogram(api_keys=...) reads the environment)",
-)
 def test_api_key_file_with_load_from_env_sends_the_key_from_the_environment(tmp_path):
     keys = tmp_path / "api_keys.json"
     keys.write_text(json.dumps(ORIGINAL_API_KEYS))

@@ -26,8 +26,10 @@ model call does not take) are not sent to the model.
 
 from __future__ import annotations
 
+import decimal
 import functools
 import json
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,7 +54,8 @@ class SupervisorReturn:
     #: the helper's value (a bool for yes_or_no, an index for multiple_choice, ...) or the
     #: raw answer text
     output: Any
-    #: a quality score of the output
+    #: a quality score of the output (a Decimal, Fraction or numpy float is kept as the
+    #: float the log can save)
     score: float | None = None
     #: a worse output, for preference training (DPO)
     rejected_output: Any = None
@@ -61,6 +64,9 @@ class SupervisorReturn:
 
     def __post_init__(self) -> None:
         self.tags = list(self.tags or [])
+        score = self.score
+        if isinstance(score, numbers.Real | decimal.Decimal) and not isinstance(score, int):
+            self.score = float(score)
 
     def info(self) -> dict[str, Any]:
         """The ``supervisor_info`` of the log entry."""

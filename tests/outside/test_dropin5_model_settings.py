@@ -269,12 +269,6 @@ def scored_bot():
         F.thought("t", supervisor=sup_scored)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a SupervisorReturn score that is not a plain float (Decimal, Fraction, numpy "
-    "float32) comes back from the log as its repr string ('Decimal(\\'0.5\\')') after a round trip, and "
-    "tags as a list: the scores a finetuning script reads are lost",
-)
 @pytest.mark.parametrize("kind", ["decimal", "fraction", "numpy"])
 def test_supervisor_scores_keep_their_value_in_the_log_after_a_round_trip(kind):
     import decimal

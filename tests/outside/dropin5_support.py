@@ -1,6 +1,7 @@
 """A fake OpenAI-compatible server for the drop-in (issue 16) outside tests: records every
 request's path, body and headers; answers chat completions with `answer(request)` and
 embeddings with a vector parsed from the text ("name:1,2" -> [1.0, 2.0])."""
+
 from __future__ import annotations
 
 import json
@@ -34,25 +35,52 @@ class FakeOpenAI:
                 self.wfile.write(body)
 
             def do_GET(self):
-                self._send({"object": "list", "data": [{"id": "m", "object": "model", "created": 0, "owned_by": "x"}]})
+                self._send(
+                    {
+                        "object": "list",
+                        "data": [{"id": "m", "object": "model", "created": 0, "owned_by": "x"}],
+                    }
+                )
 
             def do_POST(self):
                 size = int(self.headers.get("Content-Length", 0))
                 req = json.loads(self.rfile.read(size) or b"{}")
-                fake.requests.append((self.path, req, {k.lower(): v for k, v in self.headers.items()}))
+                fake.requests.append(
+                    (self.path, req, {k.lower(): v for k, v in self.headers.items()})
+                )
                 if self.path.endswith("/embeddings"):
                     texts = req.get("input")
                     texts = [texts] if isinstance(texts, str) else texts
-                    self._send({"object": "list", "model": req.get("model"),
-                                "data": [{"object": "embedding", "index": i, "embedding": _vector(t)}
-                                         for i, t in enumerate(texts)],
-                                "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+                    self._send(
+                        {
+                            "object": "list",
+                            "model": req.get("model"),
+                            "data": [
+                                {"object": "embedding", "index": i, "embedding": _vector(t)}
+                                for i, t in enumerate(texts)
+                            ],
+                            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+                        }
+                    )
                     return
                 content = fake.answer(req) if callable(fake.answer) else fake.answer
-                self._send({"id": "c1", "object": "chat.completion", "created": 0, "model": req.get("model", "m"),
-                            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                                         "message": {"role": "assistant", "content": content}}],
-                            "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}})
+                self._send(
+                    {
+                        "id": "c1",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": req.get("model", "m"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "logprobs": None,
+                                "message": {"role": "assistant", "content": content},
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+                    }
+                )
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]

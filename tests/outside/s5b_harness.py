@@ -15,12 +15,9 @@ import textwrap
 import uuid
 
 ENGINE_HEADER = (
-    "from autograms import autograms_function\n"
-    "from autograms.functional import reply, GOTO\n"
+    "from autograms import autograms_function\nfrom autograms.functional import reply, GOTO\n"
 )
-PLAIN_HEADER = (
-    "from tests.outside.s5b_plain import autograms_function, reply, GOTO\n"
-)
+PLAIN_HEADER = "from tests.outside.s5b_plain import autograms_function, reply, GOTO\n"
 
 FRESH = r"""
 import importlib, json, os, sys
@@ -35,7 +32,7 @@ try:
     else:
         text, memory = ag.reply(msg)
 except Exception as e:
-    print(json.dumps("!%s: %s" % (type(e).__name__, e)))
+    print(json.dumps(f"!{type(e).__name__}: {e}"))
 else:
     ag.save(path, memory)
     print(json.dumps(text))
@@ -45,7 +42,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def write_package(folder, modules, plain):
-    pkg = "s5b_%s_%s" % ("p" if plain else "e", uuid.uuid4().hex[:8])
+    pkg = f"s5b_{'p' if plain else 'e'}_{uuid.uuid4().hex[:8]}"
     root = os.path.join(folder, pkg)
     os.makedirs(root)
     header = PLAIN_HEADER if plain else ENGINE_HEADER
@@ -60,7 +57,7 @@ def write_package(folder, modules, plain):
 
 
 def _err(e):
-    return "!%s: %s" % (type(e).__name__, e)
+    return f"!{type(e).__name__}: {e}"
 
 
 def run_plain(folder, modules, messages):
@@ -126,10 +123,17 @@ def run_fresh(folder, modules, messages, edits=None):
         for name, src in (edits or {}).get(i, {}).items():
             with open(os.path.join(folder, pkg, name + ".py"), "w") as f:
                 f.write(textwrap.dedent(src).replace("#HEADER\n", ENGINE_HEADER))
-        p = subprocess.run([sys.executable, drv, folder, pkg + ".bot", path, json.dumps(msg)],
-                           capture_output=True, text=True, timeout=60, env=env)
+        p = subprocess.run(
+            [sys.executable, drv, folder, pkg + ".bot", path, json.dumps(msg)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
         if p.returncode != 0:
-            out.append("!crash: " + p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "!crash")
+            out.append(
+                "!crash: " + p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "!crash"
+            )
             break
         t = json.loads(p.stdout.strip().splitlines()[-1])
         out.append(t)

@@ -1,5 +1,6 @@
 """Issue 16, item 2: memory_dict as an AutoGRAMS run loop uses it (a view of the session),
 edited the ways a plain dict allows; and the log after saves to several paths."""
+
 from __future__ import annotations
 
 import copy
@@ -92,9 +93,18 @@ def test_editing_a_frame_of_the_read_only_stack_is_refused_or_kept():
     assert memory.memory_dict["stack"][0]["line_number"] == 1
 
 
-@pytest.mark.parametrize("edit,expected_len", [
-    ("append", 10), ("pop", 8), ("clear", 0), ("del_slice", 7), ("iadd", 10), ("assign_empty", 0), ("insert", 10),
-])
+@pytest.mark.parametrize(
+    "edit,expected_len",
+    [
+        ("append", 10),
+        ("pop", 8),
+        ("clear", 0),
+        ("del_slice", 7),
+        ("iadd", 10),
+        ("assign_empty", 0),
+        ("insert", 10),
+    ],
+)
 def test_list_edits_of_model_turns_are_kept_through_a_round_trip(edit, expected_len):
     autogram = _autogram()
     memory = _session(autogram)
@@ -122,25 +132,53 @@ def test_list_edits_of_model_turns_are_kept_through_a_round_trip(edit, expected_
 def test_an_autograms_memory_dict_without_stack_restarts_with_its_history_and_prompt():
     autogram = _autogram()
     original = {
-        "turn_stack": [{"turns": [{"role": "agent", "content": "old r1"}, {"role": "user", "content": "old u1"}],
-                        "system_prompt": "Old prompt", "scope": "global"}],
-        "stack_pointer": -1, "cached_user_reply": None, "call_depth": 0, "globals_snapshot": {},
-        "external_call_memory": None, "version": "0.6.0", "external_call": None, "user_reply_to_save": "hi",
+        "turn_stack": [
+            {
+                "turns": [
+                    {"role": "agent", "content": "old r1"},
+                    {"role": "user", "content": "old u1"},
+                ],
+                "system_prompt": "Old prompt",
+                "scope": "global",
+            }
+        ],
+        "stack_pointer": -1,
+        "cached_user_reply": None,
+        "call_depth": 0,
+        "globals_snapshot": {},
+        "external_call_memory": None,
+        "version": "0.6.0",
+        "external_call": None,
+        "user_reply_to_save": "hi",
         "model_turns": [
             {"user_reply": "", "entry_type": "user_reply", "timestamp": "t"},
-            {"reply": "old r1", "entry_type": "agent_reply", "last_node": None, "line_number": 9,
-             "function_name": "chatbot", "timestamp": "t"},
-            {"user_reply": "old u1", "entry_type": "user_reply", "timestamp": "t"}],
+            {
+                "reply": "old r1",
+                "entry_type": "agent_reply",
+                "last_node": None,
+                "line_number": 9,
+                "function_name": "chatbot",
+                "timestamp": "t",
+            },
+            {"user_reply": "old u1", "entry_type": "user_reply", "timestamp": "t"},
+        ],
     }
     text, memory = autogram.reply("new", memory_dict=copy.deepcopy(original))
     assert text == "r1"
     assert _history(memory) == ["old r1", "old u1", "new", "r1"]
     assert memory.memory_dict["user_reply_to_save"] == "hi"
     from autograms import ConversationError
+
     with pytest.raises(ConversationError, match="stack"):
-        autogram.reply("new", memory_dict={**copy.deepcopy(original),
-                                           "stack": [{"line_number": 9, "function_name": "chatbot",
-                                                      "locals": {}, "address": "loop"}]})
+        autogram.reply(
+            "new",
+            memory_dict={
+                **copy.deepcopy(original),
+                "stack": [
+                    {"line_number": 9, "function_name": "chatbot", "locals": {}, "address": "loop"}
+                ],
+            },
+        )
 
 
 def test_saving_a_loaded_session_under_another_path_keeps_the_whole_log(tmp_path):
@@ -170,8 +208,11 @@ def _median_turn_ms(autogram, blob, touch, rounds=15):
     return statistics.median(times) * 1e3
 
 
-@pytest.mark.xfail(strict=True, reason="memory_dict['model_turns'].append(entry), the documented way to add to the "
-                   "log, decodes the whole log: a turn with one append grows from ~0.7 ms (100 turns) to ~60 ms (3,000), a plain turn stays ~1 ms")
+@pytest.mark.xfail(
+    strict=True,
+    reason="memory_dict['model_turns'].append(entry), the documented way to add to the "
+    "log, decodes the whole log: a turn with one append grows from ~0.7 ms (100 turns) to ~60 ms (3,000), a plain turn stays ~1 ms",
+)
 def test_appending_to_model_turns_costs_about_the_same_on_a_long_log_as_on_a_short_one():
     autogram = Autogram(root_function=plain_loop_bot, test_mode=True)
     _, memory = autogram.reply()
@@ -196,10 +237,13 @@ ENTRY_VALUES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="an entry appended to memory_dict['model_turns'] goes through JSON/repr: a "
-                   "datetime or set comes back as its repr string, a tuple as a list, int keys as str, and tuple keys make "
-                   "serialize() raise 'keys must be str...' naming no entry; AutoGRAMS (and every other memory_dict key) "
-                   "keeps them")
+@pytest.mark.xfail(
+    strict=True,
+    reason="an entry appended to memory_dict['model_turns'] goes through JSON/repr: a "
+    "datetime or set comes back as its repr string, a tuple as a list, int keys as str, and tuple keys make "
+    "serialize() raise 'keys must be str...' naming no entry; AutoGRAMS (and every other memory_dict key) "
+    "keeps them",
+)
 @pytest.mark.parametrize("kind", sorted(ENTRY_VALUES))
 def test_values_in_an_appended_model_turns_entry_come_back_unchanged(kind):
     autogram = _autogram()
@@ -216,10 +260,13 @@ def test_values_in_an_appended_model_turns_entry_come_back_unchanged(kind):
 @autograms_function()
 def logging_note_bot():
     from autograms.functional import get_memory
+
     while True:
         message = reply("say")
         if message == "bad":
-            get_memory().memory_dict["model_turns"].append({"entry_type": "note", "value": {(1, 2): 3}})
+            get_memory().memory_dict["model_turns"].append(
+                {"entry_type": "note", "value": {(1, 2): 3}}
+            )
 
 
 def test_an_unsaveable_log_entry_is_refused_at_the_turn_and_the_session_stays_saveable():
@@ -234,7 +281,7 @@ def test_an_unsaveable_log_entry_is_refused_at_the_turn_and_the_session_stays_sa
     autogram.serialize(after)
 
 
-VIEW_IN_LOCALS = r'''
+VIEW_IN_LOCALS = r"""
 import copy, pickle, sys
 from autograms import Autogram, autograms_function
 from autograms.functional import reply, get_memory
@@ -256,25 +303,33 @@ if sys.argv[1] == "pickle":
 else:
     text, memory = autogram.reply("x", memory_dict=copy.deepcopy(memory.memory_dict))
 print(text)
-'''
+"""
 
 
 @pytest.mark.parametrize("how", ["pickle", "deepcopy"])
-def test_a_memory_dict_whose_view_is_in_the_programs_locals_can_be_pickled_and_continued(tmp_path, how):
+def test_a_memory_dict_whose_view_is_in_the_programs_locals_can_be_pickled_and_continued(
+    tmp_path, how
+):
     import subprocess
     import sys
+
     script = tmp_path / "view_bot.py"
     script.write_text(VIEW_IN_LOCALS)
     try:
-        proc = subprocess.run([sys.executable, str(script), how], capture_output=True, text=True, timeout=20,
-                              cwd=tmp_path)
+        proc = subprocess.run(
+            [sys.executable, str(script), how],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            cwd=tmp_path,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"{how} of memory_dict did not finish in 20 s")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "keys=['k1', 'k2']"
 
 
-VIEW_READ = r'''
+VIEW_READ = r"""
 import sys
 from autograms import Autogram, autograms_function
 from autograms.functional import reply, get_memory
@@ -294,18 +349,24 @@ elif op == "dict":
     print(len(dict(memory.memory_dict)) >= 8)
 elif op == "repr_stack":
     print(len(repr(memory.memory_dict["stack"])) > 0)
-'''
+"""
 
 
 @pytest.mark.parametrize("op", ["repr_pending_frames", "dict", "repr_stack"])
 def test_reading_a_session_whose_program_keeps_its_memory_dict_view_returns(tmp_path, op):
     import subprocess
     import sys
+
     script = tmp_path / "view_read.py"
     script.write_text(VIEW_READ)
     try:
-        proc = subprocess.run([sys.executable, str(script), op], capture_output=True, text=True, timeout=15,
-                              cwd=tmp_path)
+        proc = subprocess.run(
+            [sys.executable, str(script), op],
+            capture_output=True,
+            text=True,
+            timeout=15,
+            cwd=tmp_path,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"{op} did not return in 15 s")
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -316,20 +377,29 @@ def test_run_state_command_answers_for_a_bot_keeping_its_memory_dict_view(tmp_pa
     import os
     import subprocess
     import sys
+
     bot = tmp_path / "viewbot.py"
-    bot.write_text("from autograms import autograms_function\n"
-                   "from autograms.functional import reply, get_memory\n\n"
-                   "@autograms_function()\n"
-                   "def chatbot():\n"
-                   "    view = get_memory().memory_dict\n"
-                   "    while True:\n"
-                   "        reply('x')\n")
+    bot.write_text(
+        "from autograms import autograms_function\n"
+        "from autograms.functional import reply, get_memory\n\n"
+        "@autograms_function()\n"
+        "def chatbot():\n"
+        "    view = get_memory().memory_dict\n"
+        "    while True:\n"
+        "        reply('x')\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOGRAMS_", "OPENAI_"))}
     env["HOME"] = str(tmp_path)
     try:
-        proc = subprocess.run([sys.executable, "-m", "autograms", "run", "viewbot.py", "--test-mode", "--no-save"],
-                              input="/state\n/exit\n", capture_output=True, text=True, timeout=20, cwd=tmp_path,
-                              env=env)
+        proc = subprocess.run(
+            [sys.executable, "-m", "autograms", "run", "viewbot.py", "--test-mode", "--no-save"],
+            input="/state\n/exit\n",
+            capture_output=True,
+            text=True,
+            timeout=20,
+            cwd=tmp_path,
+            env=env,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("/state did not answer in 20 s")
     assert proc.returncode == 0, proc.stderr[-2000:]

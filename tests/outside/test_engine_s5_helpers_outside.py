@@ -2,11 +2,9 @@
 plain Python run without pausing: in process, with serialize/deserialize every turn, and with a
 fresh process per turn (tests/outside/s5b_harness.py)."""
 
-import json
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -24,7 +22,8 @@ def same_everywhere(tmp_path, modules, messages):
 
 
 def test_plain_method_helper_mutating_self_after_reply_resumes_as_plain_python(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 class Asker:
     def __init__(self): self.seen = []
@@ -37,12 +36,14 @@ def chatbot():
     k = Asker()
     n1 = k.ask("one"); n2 = k.ask("two")
     reply(f"{n1}{n2}{k.seen}")
-'''}
+"""
+    }
     assert same_everywhere(tmp_path, bot, ["a", "b", "c"])[2] == "12['a', 'b']"
 
 
 def test_helpers_calling_helpers_inside_an_expression_resume_as_plain_python(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 def inner(q):
     return reply(q).strip() + "i"
@@ -57,12 +58,14 @@ def chatbot():
     r = "<" + outer("q") + ">"
     x = [ask("a") + ask("b"), {"k": ask("c")}, (ask("d"),)]
     reply(r + repr(x))
-'''}
+"""
+    }
     same_everywhere(tmp_path, bot, [" a ", "b", "1", "2", "3", "4", "z"])
 
 
 def test_helper_with_defaults_varargs_and_kwonly_resumes_as_plain_python(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 MISSING = object()
 TABLE = {"a": [1]}
@@ -80,12 +83,14 @@ def chatbot():
     l = []
     a = ask("x", l); b = ask("y", acc=l, n=7)
     reply(f"{a[0] is b[0]} {a[0] is l} {l} {a[1:]} {b[1:]} " + many("m", "n", sep="+", z=1))
-'''}
+"""
+    }
     same_everywhere(tmp_path, bot, ["a", "b", "c", "d", "e"])
 
 
 def test_helper_loops_with_break_continue_else_and_recursion_resume_as_plain_python(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 def collect():
     out = []
@@ -115,12 +120,14 @@ def deep(n):
 @autograms_function()
 def chatbot():
     reply(str(collect()) + deep(3))
-'''}
+"""
+    }
     same_everywhere(tmp_path, bot, ["a", "skip", "b", "stop", "skip", "x", "y", "1", "2", "3", "z"])
 
 
 def test_try_with_and_match_in_the_decorated_caller_around_a_helper_resume(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 def ask(q):
     a = reply(q)
@@ -147,12 +154,14 @@ def chatbot():
             out.append("f")
     out.append(shape("s1") + shape("s2"))
     reply(str(out))
-'''}
+"""
+    }
     same_everywhere(tmp_path, bot, ["a", "bad", "c", "x", "y z", "end"])
 
 
 def test_plain_helpers_in_another_module_static_class_methods_and_dispatch_resume(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 import functools
 from . import helpers
@@ -164,7 +173,8 @@ def chatbot():
     b = helpers.K.s("s") + helpers.K.c("c") + helpers.K().c("c2")
     c = functools.partial(helpers.ask, "p")() + HANDLERS["k"]("h")
     reply(a + b + c)
-''', "helpers": '''
+""",
+        "helpers": """
 #HEADER
 def ask(q):
     return reply(q).upper()
@@ -176,12 +186,14 @@ class K:
     @classmethod
     def c(cls, q):
         return reply(q) + cls.tag
-'''}
+""",
+    }
     same_everywhere(tmp_path, bot, ["a", "b", "c", "d", "e", "f", "g", "z"])
 
 
 def test_helper_locals_and_traceback_after_resume_show_only_user_code(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 import traceback
 def ask(q):
@@ -197,12 +209,14 @@ def chatbot():
         names = [f.name for f in traceback.extract_tb(e.__traceback__)]
         reply(str(names))
     reply(str(ask("again")[0]))
-'''}
+"""
+    }
     same_everywhere(tmp_path, bot, ["0", "x", "1", "y"])
 
 
 def test_helper_that_sometimes_pauses_still_runs_plainly_without_pausing(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 def maybe(q, ask_user):
     if ask_user:
@@ -215,14 +229,16 @@ def chatbot():
     x = maybe("q", True)
     y = maybe("plain", False)
     reply(x + y + maybe("z", False))
-'''}
+"""
+    }
     same_everywhere(tmp_path, bot, ["a", "b"])
 
 
 def test_helper_pausing_inside_its_own_try_is_refused_naming_it_and_session_kept(tmp_path):
     from autograms import Autogram
 
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 def ask(q):
     try:
@@ -236,7 +252,8 @@ def chatbot():
     if first == "go":
         return reply(ask("q"))
     reply("other " + first)
-'''}
+"""
+    }
     import importlib
 
     from tests.outside.s5b_harness import write_package
@@ -255,34 +272,42 @@ def chatbot():
     assert text == "other no"
 
 
-HELPER_V1 = '''
+HELPER_V1 = """
 #HEADER
 def ask(q, ADDRESS=None):
     a = reply(q)
     return a + "-v1"
-'''
-BOT_OTHERMOD = '''
+"""
+BOT_OTHERMOD = """
 #HEADER
 from . import helpers
 @autograms_function()
 def chatbot():
     a = helpers.ask("one", ADDRESS="one")
     reply("got " + a, ADDRESS="end")
-'''
+"""
 
 
 def test_plain_helper_edited_between_processes_is_refused_at_load_naming_it(tmp_path):
     edited = HELPER_V1.replace("-v1", "-v2")
-    r = run_fresh(str(tmp_path), {"bot": BOT_OTHERMOD, "helpers": HELPER_V1}, ["x", "y"],
-                  edits={1: {"helpers": edited}})
+    r = run_fresh(
+        str(tmp_path),
+        {"bot": BOT_OTHERMOD, "helpers": HELPER_V1},
+        ["x", "y"],
+        edits={1: {"helpers": edited}},
+    )
     assert r[0] == "one"
     assert r[1].startswith("!SessionCodeError") and "ask" in r[1].replace(str(tmp_path), ""), r
 
 
 def test_plain_helper_moved_between_processes_resumes(tmp_path):
     moved = HELPER_V1.replace("#HEADER\n", "#HEADER\nX = 1\nY = 2\n\n")
-    r = run_fresh(str(tmp_path), {"bot": BOT_OTHERMOD, "helpers": HELPER_V1}, ["x", "y"],
-                  edits={1: {"helpers": moved}})
+    r = run_fresh(
+        str(tmp_path),
+        {"bot": BOT_OTHERMOD, "helpers": HELPER_V1},
+        ["x", "y"],
+        edits={1: {"helpers": moved}},
+    )
     assert r == ["one", "got x-v1", None]
 
 
@@ -291,7 +316,8 @@ def test_plain_helper_moved_between_processes_resumes(tmp_path):
 
 
 def test_helper_reached_directly_then_through_another_plain_helper_resumes(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 def ask(q):
     return reply(q) + "!"
@@ -302,12 +328,14 @@ def chatbot():
     x = ask("a")
     y = w2("b")
     reply(x + y)
-'''}
+"""
+    }
     assert same_everywhere(tmp_path, bot, ["1", "2", "3"]) == ["a", "b", "1!2!", None]
 
 
 def test_method_calling_a_helper_after_that_helper_paused_directly_resumes(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 from . import helpers
 @autograms_function()
@@ -315,7 +343,8 @@ def chatbot():
     a = helpers.ask("one")
     c = helpers.K().m("three")
     reply(a + c)
-''', "helpers": '''
+""",
+        "helpers": """
 #HEADER
 def ask(q):
     return reply(q).upper()
@@ -323,18 +352,19 @@ class K:
     def m(self, q):
         r = ask(q)
         return r + type(self).__name__
-'''}
+""",
+    }
     assert same_everywhere(tmp_path, bot, ["a", "c", "d"]) == ["one", "three", "ACK", None]
 
 
-SHARED_H = '''
+SHARED_H = """
 from autograms.functional import reply
 def ask(q):
     return reply(q) + "!"
 def w2(q):
     return ask(q)
-'''
-TWO_BOTS = '''
+"""
+TWO_BOTS = """
 from autograms import autograms_function
 from autograms.functional import reply
 from {h} import ask, w2
@@ -344,8 +374,8 @@ def bot1():
 @autograms_function()
 def bot2():
     reply("r2 " + w2("b"))
-'''
-TWO_BOTS_DRIVER = '''
+"""
+TWO_BOTS_DRIVER = """
 import sys
 sys.path.insert(0, sys.argv[1])
 from autograms import Autogram
@@ -358,7 +388,7 @@ for name in sys.argv[3:]:
         print(name, t)
     except Exception as e:
         print(name, "!", type(e).__name__)
-'''
+"""
 
 
 def test_bot_behaves_the_same_whatever_other_bot_ran_before_in_the_process(tmp_path):
@@ -368,9 +398,13 @@ def test_bot_behaves_the_same_whatever_other_bot_ran_before_in_the_process(tmp_p
     env = dict(os.environ, PYTHONPATH=REPO, PYTHONDONTWRITEBYTECODE="1")
 
     def run(*names):
-        p = subprocess.run([sys.executable, str(tmp_path / "drv.py"), str(tmp_path),
-                            "s5b_two_bots", *names], capture_output=True, text=True,
-                           timeout=60, env=env)
+        p = subprocess.run(
+            [sys.executable, str(tmp_path / "drv.py"), str(tmp_path), "s5b_two_bots", *names],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
         return p.stdout.split("\n")
 
     alone = run("bot2")
@@ -379,11 +413,15 @@ def test_bot_behaves_the_same_whatever_other_bot_ran_before_in_the_process(tmp_p
     assert after[:2] == ["bot1 r1 x!", "bot2 r2 x!"]
 
 
-@pytest.mark.xfail(strict=True, reason="a wrapper made by a decorator (closure, functools.wraps) "
-                   "that only returns f(*a) is refused at the pause, and the message says it "
-                   "'does more than return the result of its pausing call', which it does not")
+@pytest.mark.xfail(
+    strict=True,
+    reason="a wrapper made by a decorator (closure, functools.wraps) "
+    "that only returns f(*a) is refused at the pause, and the message says it "
+    "'does more than return the result of its pausing call', which it does not",
+)
 def test_decorator_wrapper_that_only_returns_the_helper_result_resumes(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 import functools
 def logged(f):
@@ -397,15 +435,20 @@ def ask(q):
 @autograms_function()
 def chatbot():
     reply(ask("a") + ask("b"))
-'''}
+"""
+    }
     assert same_everywhere(tmp_path, bot, ["1", "2", "3"]) == ["a", "b", "1!2!", None]
 
 
-@pytest.mark.xfail(strict=True, reason="a code object of the program's own functions held in a "
-                   "local is not the function's __code__ after a resume (`co is f.__code__` and "
-                   "even `co == f.__code__` turn False), in process too")
+@pytest.mark.xfail(
+    strict=True,
+    reason="a code object of the program's own functions held in a "
+    "local is not the function's __code__ after a resume (`co is f.__code__` and "
+    "even `co == f.__code__` turn False), in process too",
+)
 def test_code_object_held_in_local_is_the_functions_code_after_resume(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 def ask(q):
     return reply(q)
@@ -415,37 +458,49 @@ def chatbot():
     e = ask.__code__
     r = ask("q")
     reply(f"{d is chatbot.__code__} {d == chatbot.__code__} {e is ask.__code__}")
-'''}
+"""
+    }
     assert same_everywhere(tmp_path, bot, ["a", "b"]) == ["q", "True True True", None]
 
 
-@pytest.mark.xfail(strict=True, reason="a session paused in a plain helper that only returns "
-                   "its reply (`return reply(q)`) is not refused after that helper is edited: "
-                   "it resumes silently, giving the old code's result (no SessionCodeError)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="a session paused in a plain helper that only returns "
+    "its reply (`return reply(q)`) is not refused after that helper is edited: "
+    "it resumes silently, giving the old code's result (no SessionCodeError)",
+)
 def test_pure_return_helper_edited_between_processes_is_refused_at_load(tmp_path):
-    pure = '''
+    pure = """
 #HEADER
 def ask(q, ADDRESS=None):
     return reply(q)
-'''
-    edited = '''
+"""
+    edited = """
 #HEADER
 def ask(q, ADDRESS=None):
     return reply(q).upper() + "-v2"
-'''
-    r = run_fresh(str(tmp_path), {"bot": BOT_OTHERMOD, "helpers": pure}, ["x", "y"],
-                  edits={1: {"helpers": edited}})
+"""
+    r = run_fresh(
+        str(tmp_path),
+        {"bot": BOT_OTHERMOD, "helpers": pure},
+        ["x", "y"],
+        edits={1: {"helpers": edited}},
+    )
     assert r[0] == "one"
     # README: "A session paused in a plain helper whose code has changed since is refused at
     # load" -- or, at the very least, the new code runs after the reply, as it would in Python
     assert r[1].startswith("!SessionCodeError") or r[1] == "got X-v2", r
 
 
-@pytest.mark.xfail(strict=True, reason="a plain method using zero-argument super() is refused as "
-                   "'defined inside another function or uses closures': neither is visible in "
-                   "the user's code; the message should name super() (or it should resume)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="a plain method using zero-argument super() is refused as "
+    "'defined inside another function or uses closures': neither is visible in "
+    "the user's code; the message should name super() (or it should resume)",
+)
 def test_plain_method_using_super_resumes_or_refusal_names_super(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 class Base:
     def ask(self, q):
@@ -457,18 +512,23 @@ class Kid(Base):
 @autograms_function()
 def chatbot():
     reply(Kid().ask("q"))
-'''}
+"""
+    }
     plain = run_plain(str(tmp_path / "p"), bot, ["x", "y"])
     assert plain == ["q", "xbk", None]
     got = run_engine(str(tmp_path / "e"), bot, ["x", "y"], roundtrip=True)
     assert got == plain or "super()" in got[-1].replace(str(tmp_path), ""), got
 
 
-@pytest.mark.xfail(strict=True, reason="GOTO to a label in the same plain helper is refused as "
-                   "\"GOTO 'h' in chatbot: the function has no call with that ADDRESS label\": "
-                   "it names the decorated caller, not the helper where the label is")
+@pytest.mark.xfail(
+    strict=True,
+    reason="GOTO to a label in the same plain helper is refused as "
+    "\"GOTO 'h' in chatbot: the function has no call with that ADDRESS label\": "
+    "it names the decorated caller, not the helper where the label is",
+)
 def test_goto_inside_a_plain_helper_loops_or_the_refusal_names_the_helper(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 def ask(q):
     a = reply(q, ADDRESS="h")
@@ -479,7 +539,8 @@ def ask(q):
 def chatbot():
     first = reply("first")
     reply(first + ask("say ok"))
-'''}
+"""
+    }
     got = run_engine(str(tmp_path / "e"), bot, ["5", "no", "ok"], roundtrip=True)
     assert got[:2] == ["first", "say ok"]
     if got == ["first", "say ok", "say ok", "5ok!"]:
@@ -488,12 +549,16 @@ def chatbot():
     assert msg.startswith("!") and " ask" in msg and "in chatbot" not in msg, got
 
 
-@pytest.mark.xfail(sys.version_info < (3, 12), strict=True,
-                   reason="3.11 only: a plain helper with a comprehension after its reply that "
-                   "reads a local is refused ('defined inside another function or uses "
-                   "closures'); 3.12/3.13 resume it as plain Python")
+@pytest.mark.xfail(
+    sys.version_info < (3, 12),
+    strict=True,
+    reason="3.11 only: a plain helper with a comprehension after its reply that "
+    "reads a local is refused ('defined inside another function or uses "
+    "closures'); 3.12/3.13 resume it as plain Python",
+)
 def test_helper_with_comprehension_after_its_reply_resumes_on_every_python(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 def ask(qs):
     a = reply(qs[0])
@@ -501,7 +566,8 @@ def ask(qs):
 @autograms_function()
 def chatbot():
     reply(str(ask(["a", "b"])))
-'''}
+"""
+    }
     assert same_everywhere(tmp_path, bot, ["x", "y"]) == ["a", "{'a': 'x', 'b': 'x'}", None]
 
 
@@ -519,11 +585,16 @@ def _paused(tmp_path, source):
     return ag, m
 
 
-@pytest.mark.xfail(strict=True, reason="pending_frames/memory_dict['stack'] of a session paused "
-                   "in a plain helper at reply(q, ADDRESS='inask') give label/address None (a "
-                   "decorated helper gives 'inask')")
+@pytest.mark.xfail(
+    strict=True,
+    reason="pending_frames/memory_dict['stack'] of a session paused "
+    "in a plain helper at reply(q, ADDRESS='inask') give label/address None (a "
+    "decorated helper gives 'inask')",
+)
 def test_pending_frames_of_a_plain_helper_carry_its_address_label(tmp_path):
-    ag, m = _paused(tmp_path, '''
+    ag, m = _paused(
+        tmp_path,
+        """
 #HEADER
 def ask(q, extra):
     tmp = extra * 2
@@ -533,7 +604,8 @@ def ask(q, extra):
 def chatbot():
     x = ask("q", "e")
     reply(x)
-''')
+""",
+    )
     frames = ag.pending_frames(m)
     assert [f.qualname for f in frames] == ["chatbot", "ask"]
     assert frames[-1].locals == {"q": "q", "extra": "e", "tmp": "ee"}
@@ -541,11 +613,15 @@ def chatbot():
     assert m.memory_dict["stack"][-1]["address"] == "inask"
 
 
-@pytest.mark.xfail(strict=True, reason="inspect.currentframe().f_code is not the function's "
-                   "__code__ (decorated: not even before a pause), and is another object after "
-                   "the resume than before it, in a plain helper and a decorated function alike")
+@pytest.mark.xfail(
+    strict=True,
+    reason="inspect.currentframe().f_code is not the function's "
+    "__code__ (decorated: not even before a pause), and is another object after "
+    "the resume than before it, in a plain helper and a decorated function alike",
+)
 def test_current_frame_code_is_the_functions_code_before_and_after_resume(tmp_path):
-    bot = {"bot": '''
+    bot = {
+        "bot": """
 #HEADER
 import inspect
 def ask(q):
@@ -559,7 +635,8 @@ def chatbot():
     x = ask("q")
     c2 = inspect.currentframe().f_code
     reply(f"{x} | {c is chatbot.__code__} {c2 is chatbot.__code__} {c is c2}")
-'''}
+"""
+    }
     assert run_plain(str(tmp_path / "p"), bot, ["a", "b"])[1] == "True True True | True True True"
     got = run_engine(str(tmp_path / "e"), bot, ["a", "b"], roundtrip=False)
     assert got[1] == "True True True | True True True", got

@@ -3,12 +3,11 @@ beside the snapshot. Texts must round-trip exactly, and a damaged text must be r
 README says of a damaged session, not run and carried on."""
 
 import importlib
-import re
 import textwrap
 
 import pytest
 
-BOT = '''
+BOT = """
 from autograms import autograms_function
 from autograms.functional import reply
 @autograms_function()
@@ -16,7 +15,7 @@ def chatbot():
     a = reply("first")
     b = reply("second " + a)
     reply("third " + b)
-'''
+"""
 
 
 @pytest.fixture
@@ -33,9 +32,22 @@ def ag(tmp_path, monkeypatch):
     sys.modules.pop("s5b_f6bot", None)
 
 
-@pytest.mark.parametrize("text", [".", "a.b..c", "\x00\x01", "\u2028\u2029\n\r\n", "\\x00\\",
-                                  "é漢字🙂", "\ud800", "%s{}%%", "agsession1.xx", "\t \t ",
-                                  "x" * 300_000])
+@pytest.mark.parametrize(
+    "text",
+    [
+        ".",
+        "a.b..c",
+        "\x00\x01",
+        "\u2028\u2029\n\r\n",
+        "\\x00\\",
+        "é漢字🙂",
+        "\ud800",
+        "%s{}%%",
+        "agsession1.xx",
+        "\t \t ",
+        "x" * 300_000,
+    ],
+)
 def test_user_texts_round_trip_exactly_through_format6_sessions(ag, text):
     _, m = ag.reply()
     t, m = ag.reply(text, memory_object=m)
@@ -57,20 +69,23 @@ def test_damaged_length_change_in_conversation_texts_is_refused(ag):
     s = ag.serialize(m)
     i = s.index("MARKERTEXT")
     with pytest.raises(Exception) as ei:
-        ag.deserialize(s[:i] + "MARKERTEX" + s[i + 10:])
+        ag.deserialize(s[:i] + "MARKERTEX" + s[i + 10 :])
     assert type(ei.value).__name__ == "SessionFormatError"
 
 
-@pytest.mark.xfail(strict=True, reason="a format 6 session whose conversation text was damaged "
-                   "(same length) is accepted by deserialize, a turn runs on it and saves the "
-                   "damage on; SessionFormatError comes only later (memory_dict, or a later "
-                   "turn), leaving the session stuck")
+@pytest.mark.xfail(
+    strict=True,
+    reason="a format 6 session whose conversation text was damaged "
+    "(same length) is accepted by deserialize, a turn runs on it and saves the "
+    "damage on; SessionFormatError comes only later (memory_dict, or a later "
+    "turn), leaving the session stuck",
+)
 def test_damaged_conversation_text_is_refused_before_any_turn_runs(ag):
     _, m = ag.reply()
     _, m = ag.reply("MARKERTEXT", memory_object=m)
     s = ag.serialize(m)
     i = s.index("MARKERTEXT")
-    damaged = s[:i] + "MARKERTEXX" + s[i + 10:]
+    damaged = s[:i] + "MARKERTEXX" + s[i + 10 :]
     try:
         m2 = ag.deserialize(damaged)
         _, m3 = ag.reply("z", memory_object=m2)
@@ -87,13 +102,17 @@ def test_damaged_conversation_text_is_refused_before_any_turn_runs(ag):
 def test_signed_session_with_edited_conversation_text_is_refused(ag):
     from autograms import Autogram, AutogramConfig
 
-    signed = Autogram(root_function=ag.root_function if hasattr(ag, "root_function")
-                      else importlib.import_module("s5b_f6bot").chatbot, test_mode=True,
-                      autogram_config=AutogramConfig(session_key="k" * 32))
+    signed = Autogram(
+        root_function=ag.root_function
+        if hasattr(ag, "root_function")
+        else importlib.import_module("s5b_f6bot").chatbot,
+        test_mode=True,
+        autogram_config=AutogramConfig(session_key="k" * 32),
+    )
     _, m = signed.reply()
     _, m = signed.reply("MARKERTEXT", memory_object=m)
     s = signed.serialize(m)
     i = s.index("MARKERTEXT")
     with pytest.raises(Exception) as ei:
-        signed.deserialize(s[:i] + "MARKERTEXX" + s[i + 10:])
+        signed.deserialize(s[:i] + "MARKERTEXX" + s[i + 10 :])
     assert type(ei.value).__name__ == "SessionSignatureError"

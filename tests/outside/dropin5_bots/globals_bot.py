@@ -1,4 +1,5 @@
 """A bot in AutoGRAMS' style with persistent globals changed by plain helpers (outside test)."""
+
 from autograms import autograms_function
 from autograms.functional import reply
 from autograms.memory import init_user_globals, set_persistent_globals

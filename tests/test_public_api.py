@@ -149,7 +149,6 @@ NOT_PROVIDED = {
             "GoTo",
             "ReturnTo",
             "ReturnToContinued",
-            "AutogramsReturn",
             "AutogramsExternal",
             "find_decorated_frame",
             "get_dedented_source",

@@ -57,11 +57,12 @@ def parallel_wrapper(
             pool.submit(process_task, function, args, memory)
             for args, memory in zip(arg_list, memories, strict=True)
         ]
-        results = [future.result() for future in futures]
+    # Leaving the pool waited for every run: the model calls each made (a failed one too)
+    # were paid for, so all go into the session's log before a failure is raised.
     if mem_list is None and current is not None:
         for memory in memories:
             current.extend_log(memory.model_turns)
-    return results
+    return [future.result() for future in futures]
 
 
 def copy_memory(memory: MemoryObject) -> MemoryObject:

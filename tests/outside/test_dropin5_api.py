@@ -284,11 +284,6 @@ def parallel_bot():
     F.reply("end")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="when one run of parallel_wrapper raises, the model calls the other runs made "
-    "(and paid for) are left out of memory_dict['model_turns']: token usage silently undercounts",
-)
 def test_model_calls_of_parallel_runs_are_logged_even_when_another_run_raises():
     autogram = Autogram(root_function=parallel_bot, test_mode=True)
     _, memory = autogram.reply()

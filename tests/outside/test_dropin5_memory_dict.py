@@ -306,25 +306,31 @@ print(text)
 """
 
 
+def _run_script(tmp_path, source, argument, seconds, what):
+    """Run `source` as a script in a fresh interpreter with `argument`; fail the test
+    saying `what` if it runs longer than `seconds`."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "bot_script.py"
+    script.write_text(source)
+    try:
+        return subprocess.run(
+            [sys.executable, str(script), argument],
+            capture_output=True,
+            text=True,
+            timeout=seconds,
+            cwd=tmp_path,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{what} in {seconds} s")
+
+
 @pytest.mark.parametrize("how", ["pickle", "deepcopy"])
 def test_a_memory_dict_whose_view_is_in_the_programs_locals_can_be_pickled_and_continued(
     tmp_path, how
 ):
-    import subprocess
-    import sys
-
-    script = tmp_path / "view_bot.py"
-    script.write_text(VIEW_IN_LOCALS)
-    try:
-        proc = subprocess.run(
-            [sys.executable, str(script), how],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            cwd=tmp_path,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"{how} of memory_dict did not finish in 20 s")
+    proc = _run_script(tmp_path, VIEW_IN_LOCALS, how, 20, f"{how} of memory_dict did not finish")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "keys=['k1', 'k2']"
 
@@ -354,21 +360,7 @@ elif op == "repr_stack":
 
 @pytest.mark.parametrize("op", ["repr_pending_frames", "dict", "repr_stack"])
 def test_reading_a_session_whose_program_keeps_its_memory_dict_view_returns(tmp_path, op):
-    import subprocess
-    import sys
-
-    script = tmp_path / "view_read.py"
-    script.write_text(VIEW_READ)
-    try:
-        proc = subprocess.run(
-            [sys.executable, str(script), op],
-            capture_output=True,
-            text=True,
-            timeout=15,
-            cwd=tmp_path,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"{op} did not return in 15 s")
+    proc = _run_script(tmp_path, VIEW_READ, op, 15, f"{op} did not return")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "True"
 

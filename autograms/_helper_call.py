@@ -15,16 +15,20 @@ Keyword arguments follow AutoGRAMS:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ._position import code_position, user_frame
 from .supervisors import SUPERVISOR_KEYWORDS, SupervisedModel, default_answer, run_supervisor
+from .supervisors import supervisor_name
+from ._errors import SupervisorError
 from .config import AutogramConfig
 from .memory import MemoryObject, require_memory
+from .models.errors import DecisionError, StructuredOutputError
 from .models.options import CALL_OPTIONS, REQUEST_PARAMS
 from .models.records import ChatModel, ModelCall, Result
 
@@ -46,6 +50,8 @@ class HelperCall:
     helper: str
     options: dict[str, Any]
     supervisor_info: dict[str, Any] | None = None
+    #: the name of the supervisor whose output stands in for the model's answer, if any
+    supervisor: str | None = None
 
     @property
     def config(self) -> AutogramConfig:
@@ -55,6 +61,22 @@ class HelperCall:
         """`result`'s value, its model calls logged."""
         self.log(result.calls)
         return result.value
+
+    @contextlib.contextmanager
+    def reading_answer(self) -> Iterator[None]:
+        """Where the answer is parsed: a supervisor's output that cannot be read as this
+        helper's answer is the supervisor's fault, and the error names it."""
+        try:
+            yield
+        except (DecisionError, StructuredOutputError) as exc:
+            if self.supervisor is None:
+                raise
+            raise SupervisorError(
+                f"supervisor {self.supervisor} of {self.helper}() gave an answer "
+                f"{self.helper}() cannot use: {exc.reason}; it answered {exc.output[:200]!r}",
+                helper=self.helper,
+                output=exc.output,
+            ) from exc
 
     def log(self, calls: Sequence[ModelCall]) -> None:
         """Log model calls of this helper call, with the bot's position that made it."""
@@ -91,6 +113,7 @@ def start_call(
         text = output if isinstance(output, str) else encode(output)
         call.model = SupervisedModel(text, memory.model)
         call.supervisor_info = verdict.info()
+        call.supervisor = supervisor_name(supervisor)
     return call
 
 

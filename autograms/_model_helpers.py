@@ -182,16 +182,11 @@ def yes_or_no(question: str, max_turns: int | None = 1, **kwargs: Any) -> bool:
     if not isinstance(question, str):
         raise TypeError(f"yes_or_no() question must be a str, not {type(question).__name__}")
     call = start_call("yes_or_no", (question,), kwargs)
-    return call.value(
-        _decisions.yes_or_no(
-            call.model,
-            call.config,
-            call.memory.conversation(),
-            question,
-            max_turns,
-            **call.options,
+    with call.reading_answer():
+        result = _decisions.yes_or_no(
+            call.model, call.config, call.memory.conversation(), question, max_turns, **call.options
         )
-    )
+    return call.value(result)
 
 
 def multiple_choice(
@@ -200,8 +195,8 @@ def multiple_choice(
     """Index of the choice the model picks; raises `DecisionError` if it picks none."""
     encode = _label_of("multiple_choice", choices)
     call = start_call("multiple_choice", (question, choices), kwargs, encode)
-    return call.value(
-        _decisions.multiple_choice(
+    with call.reading_answer():
+        result = _decisions.multiple_choice(
             call.model,
             call.config,
             call.memory.conversation(),
@@ -210,7 +205,7 @@ def multiple_choice(
             max_turns,
             **call.options,
         )
-    )
+    return call.value(result)
 
 
 def multiple_choice_logits(
@@ -248,15 +243,16 @@ def TRANSITION(
     call = start_call(
         "TRANSITION", (transition_question, transitions), kwargs, encode, memory=memory
     )
-    result = _decisions.decide_transition(
-        call.model,
-        call.config,
-        memory.conversation(),
-        transition_question,
-        transitions,
-        max_turns,
-        **call.options,
-    )
+    with call.reading_answer():
+        result = _decisions.decide_transition(
+            call.model,
+            call.config,
+            memory.conversation(),
+            transition_question,
+            transitions,
+            max_turns,
+            **call.options,
+        )
     destination = call.value(result).strip()
     kind, _, label = destination.partition(" ")
     if kind.lower() == "returnto" and label:
@@ -284,7 +280,9 @@ def _generate(
     call = start_call(helper, args, kwargs, encode)
     function = getattr(_generation, helper)
     conversation = call.memory.conversation()
-    return call.value(function(call.model, call.config, conversation, *args, **call.options))
+    with call.reading_answer():
+        result = function(call.model, call.config, conversation, *args, **call.options)
+    return call.value(result)
 
 
 def generate_list(instruction: str, **kwargs: Any) -> list[str]:

@@ -9,7 +9,8 @@ With ``Autogram(..., supervisor_mode=True)``, a helper call such as
    a "normal" conversation scope, so whatever it thinks is forgotten afterwards; it may call
    helpers but not reply, EXIT, GOTO or RETURNTO;
 2. turns what it returns -- the helper's kind of value, the raw answer text, or a
-   `SupervisorReturn` holding either -- into the text the model would have answered;
+   `SupervisorReturn` holding either -- into the text the model would have answered (an
+   output the helper cannot read as its answer raises `SupervisorError` naming the supervisor);
 3. runs the helper as usual with that text standing in for the model's answer: parsing,
    conversation records and the log entry are those of a real call, and the log entry carries
    ``supervisor_info`` (score, rejected output, tags), the training signal.
@@ -81,7 +82,7 @@ def run_supervisor(
     kwargs: Mapping[str, Any],
 ) -> SupervisorReturn:
     """Call ``supervisor(*args, **kwargs)`` in a "normal" scope where pausing is refused."""
-    name = getattr(supervisor, "__qualname__", repr(supervisor))
+    name = supervisor_name(supervisor)
     memory.push_scope("normal", name)
     try:
         with memory.pausing_forbidden(f"inside supervisor {name} of {helper}()"):
@@ -95,6 +96,11 @@ def run_supervisor(
             helper=helper,
         )
     return output if isinstance(output, SupervisorReturn) else SupervisorReturn(output)
+
+
+def supervisor_name(supervisor: Callable[..., Any]) -> str:
+    """How errors name `supervisor`: its qualified name."""
+    return getattr(supervisor, "__qualname__", repr(supervisor))
 
 
 def default_answer(helper: str, output: Any) -> str:

@@ -8,6 +8,7 @@ import warnings
 import pytest
 
 from autograms import Autogram, AutogramConfig, autograms_function
+from autograms.supervisors import SupervisorError
 import autograms.functional as F
 from tests.outside.dropin5_support import FakeOpenAI, decision_answer
 
@@ -209,11 +210,6 @@ def test_supervisor_return_replaces_the_reply_and_is_logged_after_a_round_trip()
     assert entry["supervisor_info"] == {"score": 0.5, "rejected_output": "casual", "tags": ["t"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a supervisor's unusable output (3 for yes_or_no, a dict without the keys) is "
-    "reported as the model's DecisionError/StructuredOutputError, without naming the supervisor",
-)
 @pytest.mark.parametrize(
     "helper,supervisor",
     [("yes_or_no", "sup_int_for_yes_or_no"), ("generate_fixed_dict", "sup_dict_wrong_keys")],
@@ -227,6 +223,7 @@ def test_unusable_supervisor_output_raises_an_error_naming_the_supervisor(helper
     assert kind == "error", RESULTS[helper]
     assert supervisor in str(exc), str(exc)
     assert "model made no decision" not in str(exc) and "model output" not in str(exc), str(exc)
+    assert isinstance(exc, SupervisorError) and exc.helper == helper
 
 
 @autograms_function()

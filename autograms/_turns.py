@@ -154,6 +154,7 @@ def call_root(
         model=model,
         model_source=model_source,
     )
+    memory.after_root_turn()
     memory.reply_data = result.data
     if result.kind == "reply":
         return AutogramsReturn(None, memory, {"reply": result.text})

@@ -188,7 +188,8 @@ class Autogram:
         memory = self._memory(memory_object, memory_dict)
         with memory.turn(self.model, supervisor_mode=self.supervisor_mode) as turn:
             with turn.memory.pausing_forbidden("inside Autogram.use_memory()"):
-                yield turn.memory
+                with turn.taking_root_calls():
+                    yield turn.memory
 
     @contextlib.contextmanager
     def use_config(self) -> Iterator[MemoryObject]:

@@ -32,15 +32,15 @@ from ._turns import AutogramsReturn, call_root, mark_chatbot
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _enter(scope: str, function: str, gate: _frames.Gate) -> bool:
+def _enter(scope: str, function: Callable[..., Any], gate: _frames.Gate) -> bool:
     """Run while a memory outside a turn under the engine is current (`ENTRY_GATE`): open
     the call's conversation scope; True diverts a root call (see `_root_call`)."""
     memory = get_memory()
     if memory is None or memory.scopes.lazy:
         return False
-    if memory.takes_root_calls():
+    if memory.takes_root_call(function):
         return True
-    memory.open_scope(scope, function, sys._getframe(1), gate)
+    memory.open_scope(scope, function.__qualname__, sys._getframe(1), gate)
     return False
 
 
@@ -110,7 +110,7 @@ def autograms_function(
         inner = getattr(function, "__func__", function)  # staticmethod / classmethod objects
         gate = _frames.Gate()  # open while a frame of this function has a scope open
         hooks = _frames.FrameHooks(
-            enter=partial(_enter, conv_scope, inner.__qualname__, gate),
+            enter=partial(_enter, conv_scope, inner, gate),
             leave=_leave,
             divert=partial(_root_call, inner),
             enter_gate=ENTRY_GATE,

@@ -128,6 +128,20 @@ class Turn:
         saved, self.window = to_saved(self.memory.live_state())
         return saved
 
+    @contextlib.contextmanager
+    def taking_root_calls(self) -> Iterator[None]:
+        """While active, the root called with this turn's memory current runs a turn of its
+        own inside this one (AutoGRAMS' ``with autogram.use_memory(m): chatbot()``)."""
+        self.memory._outer_turn = self
+        try:
+            yield
+        finally:
+            self.memory._outer_turn = None
+
+    def continue_after_root_turn(self) -> None:
+        """A turn of the root ran inside this one: go on from the checkpoint it left."""
+        self.loaded = session.load_snapshot(self.memory.checkpoint().snapshot)
+
     def finish(self, outcome: _frames.Outcome | None = None) -> None:
         """Set the checkpoint the turn ends with: the program's pause, or the state saved
         with the frames the turn started from (after the program returned, none are left;
@@ -185,6 +199,8 @@ class SerializableMemory:
         self._no_pause: str | None = None
         #: whether this is the working memory of a running turn
         self._working = False
+        #: the turn whose block takes root calls (`Turn.taking_root_calls`), if any
+        self._outer_turn: Turn | None = None
         #: which frames own the conversation levels (see ``_scopes``)
         self._scopes = Scopes()
         #: for the working memory of a turn that has ended: the memory the turn ran on, which
@@ -436,11 +452,20 @@ class SerializableMemory:
         """Which frames own the conversation levels (see ``_scopes``)."""
         return self._scopes
 
-    def takes_root_calls(self) -> bool:
-        """Whether a decorated function called while this memory is current runs as a turn of
+    def takes_root_call(self, function: Callable[..., Any]) -> bool:
+        """Whether decorated `function` called while this memory is current runs as a turn of
         it (AutoGRAMS' ``with use_memory(memory): chatbot()``): yes, unless a turn runs on it
-        already or pausing is forbidden (``use_config``, ``apply`` ...)."""
+        already or pausing is forbidden (``use_config``, ``apply`` ...) -- but inside
+        ``Autogram.use_memory`` (`Turn.taking_root_calls`) the session's root does."""
+        if self._outer_turn is not None:
+            root = self.root_function
+            return getattr(root, "__func__", root) is function
         return not self._working and self._no_pause is None
+
+    def after_root_turn(self) -> None:
+        """A root call made while this memory was current has run its turn."""
+        if self._outer_turn is not None:
+            self._outer_turn.continue_after_root_turn()
 
     def check_may_pause(self, what: str) -> None:
         if self._no_pause is not None:

@@ -118,3 +118,52 @@ def test_plain_helpers_read_and_write_the_sessions_persistent_globals() -> None:
         0,
         "basket [], total 0",
     )
+
+
+@autograms_function()
+def counting_loop():
+    n = 0
+    while True:
+        n += 1
+        reply(f"r{n}")
+
+
+def _history(memory) -> list[str]:
+    return [turn["content"] for turn in memory.extract_full_conv_history()]
+
+
+def test_the_root_called_inside_autogram_use_memory_runs_a_turn_as_autograms_reply_does() -> None:
+    autogram = Autogram(root_function=counting_loop, test_mode=True)
+    _, memory = autogram.reply()
+    memory.add_user_reply("a")
+    with autogram.use_memory(memory) as current:
+        assert counting_loop().data == {"reply": "r2"}
+        current.memory_dict["after"] = "kept"  # a change after the root's turn is kept too
+        current.add_user_reply("b")
+        assert counting_loop().data == {"reply": "r3"}
+    assert memory.memory_dict["after"] == "kept"
+    memory = autogram.deserialize(autogram.serialize(memory))
+    text, memory = autogram.reply("c", memory_object=memory)
+    assert text == "r4"
+    assert _history(memory) == ["r1", "a", "r2", "b", "r3", "c", "r4"]
+
+
+def test_a_failing_autogram_use_memory_block_undoes_the_root_turn_it_ran() -> None:
+    autogram = Autogram(root_function=counting_loop, test_mode=True)
+    _, memory = autogram.reply()
+    before = autogram.serialize(memory)
+    with pytest.raises(KeyError), autogram.use_memory(memory):
+        counting_loop()
+        raise KeyError("after the root's turn")
+    assert autogram.serialize(memory) == before
+    assert autogram.reply("x", memory_object=memory)[0] == "r2"
+
+
+def test_inside_autogram_use_memory_reply_and_other_decorated_functions_do_not_pause() -> None:
+    autogram = Autogram(root_function=counting_loop, test_mode=True)
+    _, memory = autogram.reply()
+    with autogram.use_memory(memory), pytest.raises(ConversationError, match="use_memory"):
+        reply("not here")
+    with autogram.use_memory(memory), pytest.raises(ConversationError, match="use_memory"):
+        other()
+    assert autogram.reply("x", memory_object=memory)[0] == "r2"

@@ -24,12 +24,6 @@ def loop_bot():
         F.reply(f"r{n}", ADDRESS="loop")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="calling the root under Autogram.use_memory(m) - the body of AutoGRAMS' own "
-    "Autogram.reply, documented there for replies - raises ConversationError, while autograms.memory."
-    "use_memory and ReplyProcessor run the turn; the README lists no such difference",
-)
 def test_calling_the_root_under_autogram_use_memory_runs_a_turn_as_autograms_reply_does():
     autogram = Autogram(root_function=loop_bot, test_mode=True)
     _, memory = autogram.reply()

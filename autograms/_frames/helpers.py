@@ -13,8 +13,10 @@ snapshot is refused as for a decorated function.
 
 Refused at the pause, naming the helper: a helper that cannot be found again by its module
 and qualified name (defined inside a function, or replaced since), one with closures or
-cell variables, and a pause inside a try, with or except block of the helper, whose handlers
-would run as the pause unwinds. A GOTO or RETURNTO sees an adopted helper as plain code.
+cell variables (other than a method's ``__class__`` cell, which zero-argument ``super()``
+reads: it comes with the method, found again by its class), and a pause inside a try,
+with or except block of the helper, whose handlers would run as the pause unwinds. A GOTO
+or RETURNTO sees an adopted helper as plain code.
 """
 
 from __future__ import annotations
@@ -53,7 +55,9 @@ def adopt(function: FunctionType) -> FunctionInfo:
     """Adopt `function` (see the module docstring), or raise ContinuationError or
     AnalysisError saying why it cannot be."""
     code = function.__code__
-    if code.co_freevars or code.co_cellvars:
+    if set(code.co_freevars) - {"__class__"} or code.co_cellvars:
+        # a new process finds the function again, and with it the class cell of a method
+        # using zero-argument super(); no other cell can be found again
         raise ContinuationError(
             f"{function.__qualname__} uses closures", reason=Reason.NESTED_FUNCTION
         )

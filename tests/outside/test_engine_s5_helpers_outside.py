@@ -492,12 +492,6 @@ def ask(q, ADDRESS=None):
     assert r[1].startswith("!SessionCodeError") or r[1] == "got X-v2", r
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a plain method using zero-argument super() is refused as "
-    "'defined inside another function or uses closures': neither is visible in "
-    "the user's code; the message should name super() (or it should resume)",
-)
 def test_plain_method_using_super_resumes_or_refusal_names_super(tmp_path):
     bot = {
         "bot": """

@@ -59,6 +59,12 @@ class Form:
         return len(self.fields)
 
 
+class LabelledForm(Form):
+    def field(self, name):
+        count = super().field(name)  # zero-argument super(): the method's __class__ cell
+        return f"{count}:{self.fields[-1]}"
+
+
 @resumable
 def post_processing():
     return ask_clean(" a ") + ask_twice("b")
@@ -97,6 +103,12 @@ def method_of_a_plain_class():
 
 
 @resumable
+def method_using_zero_argument_super():
+    form = LabelledForm("s")
+    return form.field("first") + form.field("second"), form.fields
+
+
+@resumable
 def error_raised_into_the_caller():
     results = []
     for question in ("n1", "n2"):
@@ -116,5 +128,8 @@ CASES = {
         helper_resumed_then_called_by_another, (), ["d", "v1", "v2", "v3"]
     ),
     "method_of_a_plain_class": Case(method_of_a_plain_class, (), ["ann", "42"]),
+    "method_using_zero_argument_super": Case(
+        method_using_zero_argument_super, (), ["one", "two", "end"]
+    ),
     "error_raised_into_the_caller": Case(error_raised_into_the_caller, (), ["7", "seven"]),
 }

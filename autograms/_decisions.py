@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._prompts import Conversation, assemble, choice_question, yes_no_question
+from ._prompts import Conversation, assemble, choice_question, window, yes_no_question
 from .config import AutogramConfig
 from .models.errors import DecisionError, ModelConfigError
 from .models.options import CallOptions, split_kwargs
@@ -307,11 +307,15 @@ def _baseline_messages(
     `CONTENT_FREE`: the question asked about no message in particular, which a model that
     scores labels uses to measure its own leaning (see `autograms.models.choices`); None
     when the conversation has no user message."""
-    turns = list(conversation.turns)
+    turns = conversation.turns
     for index in range(len(turns) - 1, -1, -1):
         if turns[index].get("role") == "user":
-            turns[index] = {**turns[index], "content": CONTENT_FREE}
-            baseline = dataclasses.replace(conversation, turns=turns)
+            # only the turns the prompt shows are copied (showing them again shows them all)
+            shown = window(turns, max_turns)
+            start = len(turns) - len(shown)
+            if index >= start:
+                shown[index - start] = {**turns[index], "content": CONTENT_FREE}
+            baseline = dataclasses.replace(conversation, turns=shown)
             return _messages(config, baseline, text, max_turns, kwargs, helper)
     return None
 

@@ -113,9 +113,8 @@ def window(turns: Sequence[Mapping[str, str]], max_turns: int | None) -> list[Ma
     so the model sees what the user answered to. None keeps everything; 0 keeps nothing;
     with no more than ``max_turns`` user messages everything is kept.
     """
-    turns = list(turns)
     if max_turns is None:
-        return turns
+        return list(turns)
     if max_turns <= 0:
         return []
     # Scan from the newest turn: a session's history is long, a prompt's window short.
@@ -131,8 +130,8 @@ def window(turns: Sequence[Mapping[str, str]], max_turns: int | None) -> list[Ma
         if users > max_turns and agent is not None:
             break
     if users <= max_turns:
-        return turns
-    return turns[cut if agent is None else agent :]
+        return list(turns)
+    return list(turns[cut if agent is None else agent :])
 
 
 def build_messages(

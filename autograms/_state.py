@@ -29,7 +29,8 @@ every level's turns one after the other; the pickle holds, per level, the role c
 letter a turn), the content lengths, the escaped lengths and a CRC-32 of each escaped
 content. A turn's content is escaped once, when it is first saved; saving again copies the
 escaped text as it is, and a loaded level is decoded (and checked against its CRCs) only
-when something reads its turns (`Turns`).
+when something reads its turns (`Turns`): a prompt, which shows the newest few turns, decodes
+only those (`TurnsView`).
 
 `from_saved` also reads the state of earlier formats (see ``docs/sessions.md``).
 """
@@ -40,7 +41,7 @@ import itertools
 import json
 import struct
 import zlib
-from collections.abc import Iterable, Iterator, MutableSequence
+from collections.abc import Iterable, Iterator, MutableSequence, Sequence
 from json.encoder import encode_basestring_ascii
 from typing import Any, TypedDict
 
@@ -285,9 +286,10 @@ class Turns(MutableSequence[Turn]):
     """The turns of one level, oldest first: a list of `Turn` dicts to its readers.
 
     A loaded level keeps its turns packed (see the module docstring) until something reads
-    them; turns appended meanwhile wait in a tail, so a turn that only adds messages never
-    unpacks the ones before, and saving them again copies the packed part as it is. Any
-    change other than an append or a trim unpacks everything first.
+    them (a turn read by its index is decoded alone); turns appended meanwhile wait in a
+    tail, so a turn that only adds messages never unpacks the ones before, and saving them
+    again copies the packed part as it is. Any change other than an append or a trim unpacks
+    everything first.
     """
 
     __slots__ = (
@@ -298,6 +300,7 @@ class Turns(MutableSequence[Turn]):
         "_escaped",
         "_crcs",
         "_unpacked",
+        "_decoded",
         "_tail",
     )
 
@@ -313,6 +316,8 @@ class Turns(MutableSequence[Turn]):
         self._crcs = b""
         #: the packed turns as dicts, once read (None: not read yet)
         self._unpacked: list[Turn] | None = []
+        #: packed turns read one at a time before all were (by position)
+        self._decoded: dict[int, Turn] = {}
         #: turns after the packed ones
         self._tail: list[Turn] = list(turns)
 
@@ -370,14 +375,42 @@ class Turns(MutableSequence[Turn]):
             text = _unescaped(self._text, sizes, _ints(self._crcs))
             if not sum(lengths) == self._chars == len(text):
                 raise _damaged()
-            self._unpacked = _unpack(text, self._codes, lengths)
+            unpacked = _unpack(text, self._codes, lengths)
+            for position, turn in self._decoded.items():  # a turn read before stays the same
+                unpacked[position] = turn
+            self._unpacked, self._decoded = unpacked, {}
         return self._unpacked
+
+    def _packed_turn(self, position: int) -> Turn:
+        """The packed turn at `position`, decoding and checking only it if the others have
+        not been read (a prompt shows the newest few turns of a long conversation)."""
+        if self._unpacked is not None:
+            return self._unpacked[position]
+        turn = self._decoded.get(position)
+        if turn is None:
+            turn = self._decoded[position] = self._decode(position)
+        return turn
+
+    def _decode(self, position: int) -> Turn:
+        # the escaped texts after `position` give where its own ends: a turn near the end
+        # (the ones prompts read) sums only a few
+        sizes = self._escaped or self._lengths
+        end = len(self._text) - sum(_ints(sizes[4 * position + 4 :]))
+        size = _INT.unpack_from(sizes, 4 * position)[0]
+        piece = self._text[end - size : end] if size <= end else ""
+        crc = _INT.unpack_from(self._crcs, 4 * position)[0]
+        content = _unescaped(piece, [size], [crc])
+        role = _ROLES.get(self._codes[position])
+        if role is None or len(content) != _INT.unpack_from(self._lengths, 4 * position)[0]:
+            raise _damaged()
+        return {"role": role, "content": content}
 
     def _flatten(self) -> None:
         """Turn the packed part into ordinary dicts (before a change other than appending)."""
         if self._codes:
             self._tail = self._head() + self._tail
             self._text, self._codes, self._chars, self._unpacked = "", "", 0, []
+            self._decoded = {}
             self._lengths, self._escaped, self._crcs = b"", b"", b""
 
     def __len__(self) -> int:
@@ -393,7 +426,7 @@ class Turns(MutableSequence[Turn]):
         position = index + size if index < 0 else index
         if not 0 <= position < size:
             raise IndexError("turn index out of range")
-        return self._head()[position] if position < head else self._tail[position - head]
+        return self._packed_turn(position) if position < head else self._tail[position - head]
 
     def __setitem__(self, index: Any, value: Any) -> None:
         self._flatten()
@@ -450,12 +483,59 @@ class Turns(MutableSequence[Turn]):
             self._escaped = escaped[4 * head :]
             if self._unpacked is not None:
                 self._unpacked = self._unpacked[head:]
+            elif self._decoded:
+                self._decoded = {
+                    position - head: turn
+                    for position, turn in self._decoded.items()
+                    if position >= head
+                }
         tail = 0
         while excess > 0 and head + tail < droppable:
             excess -= len(self._tail[tail]["content"])
             tail += 1
         if tail:
             del self._tail[:tail]
+
+
+class TurnsView(Sequence[Turn]):
+    """The turns of several levels read as one sequence, as many as each had when the view
+    was made. Reading a turn of a packed level decodes only that turn, so a prompt that shows
+    the newest turns of a long conversation does not decode the rest."""
+
+    __slots__ = ("_parts", "_size")
+
+    def __init__(self, parts: Iterable[Sequence[Turn]]) -> None:
+        self._parts = [(part, len(part)) for part in parts]
+        self._size = sum([size for _, size in self._parts])
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[position] for position in range(*index.indices(self._size))]
+        position = index + self._size if index < 0 else index
+        if not 0 <= position < self._size:
+            raise IndexError("turn index out of range")
+        for part, size in self._parts:
+            if position < size:
+                return part[position]
+            position -= size
+        raise AssertionError("unreachable")
+
+    def __iter__(self) -> Iterator[Turn]:
+        for part, size in self._parts:
+            yield from itertools.islice(part, size)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (TurnsView, Turns, list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"TurnsView({list(self)!r})"
 
 
 def _ints(data: bytes) -> list[int]:

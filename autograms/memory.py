@@ -66,6 +66,7 @@ from ._state import (
     Level,
     ModuleGlobals,
     SessionState,
+    TurnsView,
     from_saved,
     live_limit,
     new_state,
@@ -622,10 +623,10 @@ class MemoryObject(SerializableMemory):
             visible.append(level["turns"])
             if level["scope"] == "local":
                 break
-        turns = tuple(turn for level_turns in reversed(visible) for turn in level_turns)
         from ._prompts import Conversation  # with the model helpers, which alone need it
 
-        return Conversation(levels[-1]["system_prompt"], turns)
+        # a view, not a copy: a prompt reads only the newest few turns
+        return Conversation(levels[-1]["system_prompt"], TurnsView(reversed(visible)))
 
     def set_system_prompt(self, text: str) -> None:
         self._levels[-1]["system_prompt"] = text

@@ -9,8 +9,8 @@ import random
 
 import pytest
 
-from autograms import Autogram, ConversationError
-from autograms._state import Turns, from_saved, new_state, to_saved, trim
+from autograms import Autogram, ConversationError, SessionFormatError
+from autograms._state import Turns, TurnsView, from_saved, new_state, to_saved, trim
 from autograms.functional import reply
 from autograms.memory import (
     MemoryObject,
@@ -90,6 +90,59 @@ def test_packed_turns_behave_as_the_list_they_stand_for() -> None:
         if oracle:
             assert turns[-1] == oracle[-1] and turns[0] == oracle[0]
             assert turns[1:3] == oracle[1:3]
+
+
+def test_loaded_turns_read_one_at_a_time_are_the_turns_saved() -> None:
+    rng = random.Random(12)
+    for _ in range(200):
+        oracle = [random_turn(rng) for _ in range(rng.randrange(1, 30))]
+        turns = saved_and_loaded(Turns(oracle))
+        read = {}
+        for _ in range(rng.randrange(1, 8)):
+            index = rng.randrange(-len(oracle), len(oracle))
+            assert turns[index] == oracle[index]
+            read[index % len(oracle)] = turns[index]
+        if rng.random() < 0.5:
+            limit, keep = rng.randrange(60), rng.randrange(5)
+            before = len(oracle)
+            trim_oracle(oracle, limit, keep)
+            turns.trim(limit, keep)
+            dropped = before - len(oracle)
+            read = {index - dropped: turn for index, turn in read.items() if index >= dropped}
+        assert list(turns) == oracle
+        # a turn read alone is the same dict once all are read
+        assert all(turns[index] is turn for index, turn in read.items())
+
+
+def test_a_damaged_turn_is_refused_when_it_alone_is_read() -> None:
+    text, saved = Turns([{"role": "user", "content": f"message {n}"} for n in range(5)]).packed()
+    damaged, _ = Turns.from_saved(saved, text.replace("message 3", "massage 3"))
+    assert damaged[4] == {"role": "user", "content": "message 4"}  # the others are intact
+    with pytest.raises(SessionFormatError, match="damaged") as caught:
+        damaged[3]
+    assert caught.value.reason == "damaged"
+    short, _ = Turns.from_saved(saved, text[:-3] + "xyz")
+    with pytest.raises(SessionFormatError, match="damaged"):
+        short[-1]
+
+
+def test_a_view_of_several_levels_reads_as_their_turns_joined_when_it_was_made() -> None:
+    rng = random.Random(13)
+    for _ in range(200):
+        parts = [[random_turn(rng) for _ in range(rng.randrange(6))] for _ in range(3)]
+        levels = [saved_and_loaded(Turns(part)) if rng.random() < 0.7 else part for part in parts]
+        view = TurnsView(levels)
+        joined = [turn for part in parts for turn in part]
+        levels[-1].append({"role": "user", "content": "after the view was made"})
+        assert len(view) == len(joined) and list(view) == joined and view == joined
+        for _ in range(5):
+            if joined:
+                index = rng.randrange(-len(joined), len(joined))
+                assert view[index] == joined[index]
+            start, stop = rng.randrange(-8, 8), rng.randrange(-8, 8)
+            assert view[start:stop] == joined[start:stop]
+        with pytest.raises(IndexError):
+            view[len(joined)]
 
 
 def test_turns_that_are_not_plain_messages_are_saved_as_they_are() -> None:

@@ -18,10 +18,13 @@ from autograms._prompts import (
     window,
     yes_no_question,
 )
+from autograms._decisions import _baseline_messages
+from autograms._state import Turns, TurnsView
 from autograms.config import AutogramConfig
 from autograms.models.tokens import count_messages, counter_for_model
 
 COUNTER = counter_for_model("gpt-4o")
+COUNTER_OF_CLASSIFIER = counter_for_model(AutogramConfig().resolved_classifier_path)
 
 
 def turns(*pairs):
@@ -134,6 +137,41 @@ def test_window_agrees_with_its_definition_on_random_histories():
         history = turns(*((rng.choice(roles), str(i)) for i in range(rng.randrange(12))))
         max_turns = rng.randrange(1, 6)
         assert window(history, max_turns) == _window_by_definition(history, max_turns)
+
+
+def test_window_of_a_view_of_packed_levels_is_the_window_of_their_turns():
+    rng = random.Random(8)
+    roles = ("user", "agent", "system_instruction", "system_answer")
+    for _ in range(300):
+        history = turns(*((rng.choice(roles), str(i)) for i in range(rng.randrange(14))))
+        split = rng.randrange(len(history) + 1)
+        text, saved = Turns(history[:split]).packed()
+        view = TurnsView([Turns.from_saved(saved, text)[0], history[split:]])
+        for max_turns in (None, 0, 1, 2, 3, 5):
+            assert window(view, max_turns) == window(history, max_turns)
+
+
+def test_the_baseline_prompt_is_the_prompt_with_the_last_user_words_left_out():
+    rng = random.Random(9)
+    roles = ("user", "agent", "system_instruction", "system_answer")
+    config = AutogramConfig()
+    for _ in range(300):
+        history = turns(*((rng.choice(roles), f"t{i}") for i in range(rng.randrange(10))))
+        users = [i for i, turn in enumerate(history) if turn["role"] == "user"]
+        for max_turns in (None, 0, 1, 2, 4):
+            baseline = _baseline_messages(
+                config, Conversation("sys", TurnsView([history])), "Q?", max_turns, {}, "yes_or_no"
+            )
+            if not users:
+                assert baseline is None
+                continue
+            blank = [dict(turn) for turn in history]
+            blank[users[-1]]["content"] = "N/A"
+            expected = assemble(
+                Conversation("sys", blank), "Q?", config, COUNTER_OF_CLASSIFIER,
+                role="classifier", max_turns=max_turns, question=True,
+            )  # fmt: skip
+            assert baseline == expected
 
 
 def test_unknown_turn_roles_are_refused_naming_the_turn():

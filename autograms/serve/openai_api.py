@@ -5,7 +5,9 @@ the ``X-Session-Id`` request header (any id the client chooses; a new session wh
 else the body's ``user`` field, else it is a new one; its id always comes back in the
 ``X-Session-Id`` response header. The newest user message is the turn's input; the rest of
 ``messages`` must be the session's conversation so far (`autograms.serve.history`: a repeat of
-the last request returns the stored reply, an edited history is refused with 409). Sampling
+the last request returns the stored reply, an edited history is refused with 409), checked
+on the turns the turn's claim reads (one round trip with it, just before the turn would run:
+a message that waited in the session's queue behind another one is refused too). Sampling
 parameters (``temperature``, ``max_tokens`` ...) and ``model`` are ignored: the bot decides.
 
 The turn's idempotency key is the ``Idempotency-Key`` header, else one derived from the turn's
@@ -22,7 +24,6 @@ without them did not deliver a committed reply: repeat the request to get it.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 import uuid
@@ -33,11 +34,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ..stores import TokenUsage, TurnRecord, TurnResult, integrity
+from ..stores.records import Claim
 from .auth import stored_id
 from .errors import HTTPError, bad_request
 from .history import ChatInput, match_turns, read_messages
 from .inputs import flag, idempotency_key, read_json, session_id
-from .service import Prepare, Service
+from .service import Precondition, Service
 from .streaming import PING, Diverged, Drained, Event, Failed, Finished, Piece, Ping, sse
 
 SESSION_HEADER = "X-Session-Id"
@@ -83,7 +85,7 @@ async def _complete(
     reply = _Reply(service.settings.name, session, headers, keyed=given_key is not None)
     key = given_key or f"openai-turn-{chat.position}"
     where = f"POST {request.url.path}"
-    prepare = functools.partial(_continued, service, stored, owner, chat, session)
+    continued = _Continued(service, stored, owner, chat, session)
     try:
         if not streamed:
             result = await service.run_turn(
@@ -94,30 +96,44 @@ async def _complete(
                 where=where,
                 session_id=session,
                 keyed=reply.keyed,
-                prepare=prepare,
+                precondition=continued,
                 wait_running=not reply.keyed,
             )
             return reply.json(result)
-        return await reply.stream(service, stored, chat, key, owner, include_usage, where, prepare)
+        return await reply.stream(
+            service, stored, chat, key, owner, include_usage, where, continued
+        )
     except HTTPError as error:
         raise _raced(error, chat, session, derived=given_key is None) from error
 
 
-def _continued(
-    service: Service, stored: str, owner: str | None, chat: ChatInput, session: str
-) -> TurnResult | None:
-    """Before the turn, in its thread: the request's history checked against the session's
-    turns (409 when it does not continue them); the stored reply when the request repeats a
-    committed turn, else None (the session created first if it is new)."""
-    turns = service.store.turns(stored)
-    match = match_turns(chat, turns, session)
-    if match.repeated is not None:
+class _Continued:
+    """The request's history checked against the session's committed turns, which the
+    turn's claim reads in its own round trip (a `Precondition`)."""
+
+    def __init__(
+        self, service: Service, stored: str, owner: str | None, chat: ChatInput, session: str
+    ) -> None:
+        self.service = service
+        self.stored = stored
+        self.owner = owner
+        self.chat = chat
+        self.session = session
+
+    def vet(self, claim: Claim) -> TurnResult | None:
+        """409 when the request does not continue the session's turns; the stored reply
+        when it repeats a committed turn; else None (the turn runs)."""
+        match = match_turns(self.chat, claim.turns or [], self.session)
+        if match.repeated is None:
+            return None
         # in a signed store, a turn row edited in the database is refused, never replayed
-        integrity.check_turn_seal(integrity.key_of(service.runner.autogram), match.repeated)
+        integrity.check_turn_seal(integrity.key_of(self.service.runner.autogram), match.repeated)
         return _replayed(match.repeated)
-    if not turns:
-        service.sessions.create(stored, owner=owner, exist_ok=True)
-    return None
+
+    def missing(self) -> None:
+        """A new session: created when the request is its first turn (else 409)."""
+        match_turns(self.chat, [], self.session)
+        self.service.sessions.create(self.stored, owner=self.owner, exist_ok=True)
 
 
 def _session_id(request: Request, body: dict[str, Any]) -> str:
@@ -194,12 +210,12 @@ class _Reply:
         owner: str | None,
         include_usage: bool,
         where: str,
-        prepare: Prepare,
+        continued: Precondition,
     ) -> StreamingResponse:
         """Start the turn and wait (a little) for its first event, so that a turn failing at
         once gets its HTTP status; then stream."""
         start = time.monotonic()
-        turn = service.start_turn(stored, chat.text, key, owner, prepare, not self.keyed)
+        turn = service.start_turn(stored, chat.text, key, owner, continued, not self.keyed)
         events = turn.events(service.settings.ping_seconds, service.drain)
         first = await anext(events)
         if isinstance(first, Failed):

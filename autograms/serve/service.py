@@ -9,12 +9,20 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
 
-from ..stores import Sessions, Store, TurnInProgressError, TurnResult, TurnRunner
+from ..stores import (
+    SessionNotFoundError,
+    Sessions,
+    Store,
+    TurnInProgressError,
+    TurnResult,
+    TurnRunner,
+)
+from ..stores.records import Claim
 from .auth import ApiKeys
 from .errors import HTTPError, from_exception
 from .lifecycle import Drain, InFlight
@@ -24,9 +32,17 @@ from .streaming import TurnStream
 T = TypeVar("T")
 #: seconds between two looks at a turn that runs elsewhere (`wait_running`)
 RUNNING_POLL_SECONDS = 0.05
-#: what a route runs in the turn's thread before the turn: the result to answer with instead
-#: of running it (a replay), or None to run it; it may raise an HTTPError
-Prepare = Callable[[], TurnResult | None]
+
+
+class Precondition(Protocol):
+    """What a route checks, in the turn's thread, of the session a turn continues."""
+
+    def vet(self, claim: Claim) -> TurnResult | None:
+        """The turn's claim, with the session's committed turns: raise an HTTPError to refuse
+        the turn, return the result to answer with instead (a replay), or None to run it."""
+
+    def missing(self) -> None:
+        """The session does not exist: create it (the turn is then tried again) or raise."""
 
 
 @dataclass(frozen=True)
@@ -89,15 +105,15 @@ class Service:
         where: str,
         session_id: str,
         keyed: bool = True,
-        prepare: Prepare | None = None,
+        precondition: Precondition | None = None,
         wait_running: bool = False,
     ) -> TurnResult:
-        """Run one turn to its commit; an HTTPError (counted) if it fails. `prepare` and
+        """Run one turn to its commit; an HTTPError (counted) if it fails. `precondition` and
         `wait_running`: see `_turn`."""
         self.refuse_if_draining()
         start = time.monotonic()
         task = self._launch(
-            functools.partial(self._turn, stored_id, text, key, owner, prepare, wait_running)
+            functools.partial(self._turn, stored_id, text, key, owner, precondition, wait_running)
         )
         try:
             result = await asyncio.shield(task)
@@ -112,10 +128,10 @@ class Service:
         text: str,
         key: str | None,
         owner: str | None,
-        prepare: Prepare | None = None,
+        precondition: Precondition | None = None,
         wait_running: bool = False,
     ) -> TurnStream:
-        """Start one turn whose reply streams while the model writes it (`prepare` and
+        """Start one turn whose reply streams while the model writes it (`precondition` and
         `wait_running`: see `_turn`)."""
         self.refuse_if_draining()
         stream = TurnStream()
@@ -123,7 +139,7 @@ class Service:
 
         def work() -> None:
             try:
-                result = self._turn(stored_id, text, key, owner, prepare, wait_running, stream)
+                result = self._turn(stored_id, text, key, owner, precondition, wait_running, stream)
             except Exception as exc:
                 stream.finish(exc)
             else:
@@ -140,26 +156,30 @@ class Service:
         text: str,
         key: str | None,
         owner: str | None,
-        prepare: Prepare | None,
+        precondition: Precondition | None,
         wait_running: bool = False,
         reply_stream: TurnStream | None = None,
     ) -> TurnResult:
-        """In a turn thread: ``prepare()`` first, when given -- the checks a route makes
-        against the store before the turn, in the same thread hop as the turn -- and the turn
-        unless it returned the result already (a replay); else the turn. With
+        """In a turn thread: the turn, its claim vetted by `precondition` when given (the
+        checks a route makes against the session, on what the claim read in its round trip),
+        a session it does not find handed to ``precondition.missing()`` once. With
         `wait_running`, a turn with this key running elsewhere is waited for (as long as the
         runner waits in a queue), then all of it is done again: a key the route derived from
         the turn's position cannot tell its client to retry with the same key."""
         deadline = time.monotonic() + self.runner.wait_seconds
+        vet = None if precondition is None else precondition.vet
+        created = False
         while True:
-            if prepare is not None:
-                done = prepare()
-                if done is not None:
-                    return done
             try:
                 return self.runner.run_turn(
-                    stored_id, text, key, owner=owner, reply_stream=reply_stream
+                    stored_id, text, key, owner=owner, reply_stream=reply_stream, vet=vet
                 )
+            except SessionNotFoundError:
+                if precondition is None or created:
+                    raise
+                precondition.missing()
+                created = True
+                continue
             except TurnInProgressError:
                 if not wait_running or time.monotonic() > deadline:
                     raise

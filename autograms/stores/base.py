@@ -105,10 +105,19 @@ class Store(abc.ABC):
     # -- turns ----------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def claim(self, session_id: str, key: str, lease_seconds: float, ticket: int = 0) -> Claim:
+    def claim(
+        self,
+        session_id: str,
+        key: str,
+        lease_seconds: float,
+        ticket: int = 0,
+        *,
+        turns: bool = False,
+    ) -> Claim:
         """Find the committed turn with idempotency key `key`; else queue the turn (or renew
-        its `ticket`) with a lease, and read the session. Never durable: a lost ticket is
-        only a lost hint."""
+        its `ticket`) with a lease, and read the session. With `turns`, the session's
+        committed turns too (`Claim.turns`), read in the same transaction and round trip.
+        Never durable: a lost ticket is only a lost hint."""
 
     @abc.abstractmethod
     def renew(self, ticket: int, lease_seconds: float) -> bool:

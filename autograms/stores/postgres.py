@@ -29,7 +29,7 @@ from typing import Any
 from .errors import StoreError, StoreSchemaError, StoreUnavailableError
 from .records import Claim, SessionRecord, TurnRecord
 from .schema import Dialect
-from .sql import SQLStore, log_row
+from .sql import TURNS_QUERY, SQLStore, log_row
 from .urls import hide_password
 
 DIALECT = Dialect(
@@ -131,7 +131,15 @@ class PostgresStore(SQLStore):
 
     # -- the turn's two transactions, one round trip each -----------------------------------------
 
-    def claim(self, session_id: str, key: str, lease_seconds: float, ticket: int = 0) -> Claim:
+    def claim(
+        self,
+        session_id: str,
+        key: str,
+        lease_seconds: float,
+        ticket: int = 0,
+        *,
+        turns: bool = False,
+    ) -> Claim:
         now = time.time()
         parameters = {
             "session": session_id,
@@ -142,6 +150,7 @@ class PostgresStore(SQLStore):
         }
         with self._errors(), self._connection() as connection:
             cursor = connection.cursor()
+            reading = connection.cursor() if turns else None
             with connection.pipeline():
                 with connection.transaction():
                     cursor.execute("SET LOCAL synchronous_commit = off")
@@ -149,17 +158,21 @@ class PostgresStore(SQLStore):
                     # lock is granted, so it sees what the previous holder committed.
                     cursor.execute(_LOCK_SESSION, (session_id,))
                     cursor.execute(_CLAIM, parameters)
+                    if reading is not None:  # in the same round trip, after the lock
+                        reading.execute(_placeholders(TURNS_QUERY), (session_id,))
                 row = cursor.fetchone()
+                committed = None if reading is None else [TurnRecord(*t) for t in reading]
         if row is None:
             return Claim()
         session = SessionRecord(*row[:6], *row[14:18])
         if row[6] is not None:
-            return Claim(done=TurnRecord(*row[6:12], row[18]), session=session)
+            done = TurnRecord(*row[6:12], row[18])
+            return Claim(done=done, session=session, turns=committed)
         oldest_live, taken = row[12], row[13]
         if not taken:
-            return Claim(session=session, running=True)
+            return Claim(session=session, running=True, turns=committed)
         first = oldest_live is None or taken <= oldest_live
-        return Claim(session=session, ticket=taken, first=first)
+        return Claim(session=session, ticket=taken, first=first, turns=committed)
 
     def commit(
         self,

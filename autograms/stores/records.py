@@ -66,6 +66,9 @@ class Claim:
     first: bool = False
     #: whether a live ticket with the same idempotency key exists (a turn running now)
     running: bool = False
+    #: the session's committed turns, oldest first, read with the claim when it asked for
+    #: them (`Store.claim`'s `turns`); else None
+    turns: list[TurnRecord] | None = None
 
 
 @dataclass(frozen=True, slots=True)

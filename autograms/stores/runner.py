@@ -31,7 +31,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -60,6 +60,8 @@ logger = logging.getLogger("autograms")
 
 #: what to do with a message for a session that is running another turn
 POLICIES = ("enqueue", "reject")
+#: a caller's look at a turn's claim before the turn runs or is replayed (`run_turn`)
+Vet = Callable[[Claim], TurnResult | None]
 
 
 class TurnRunner:
@@ -110,6 +112,7 @@ class TurnRunner:
         *,
         owner: str | None = None,
         reply_stream: ReplyStream | None = None,
+        vet: Vet | None = None,
     ) -> TurnResult:
         """Run the session's next turn with the user's message, or return the reply of the
         turn already committed with `idempotency_key` (without running anything).
@@ -117,14 +120,19 @@ class TurnRunner:
         Without a key the message cannot be retried safely (a new key is made). With `owner`,
         a session of another owner is reported as not found. With `reply_stream`, the reply
         is handed to it while the model writes it (see `autograms._reply_stream`); the
-        returned reply is the one committed.
+        returned reply is the one committed. With `vet`, the claim -- with the session's
+        committed turns, read in the claim's round trip -- is shown to ``vet(claim)`` before
+        the turn runs or a committed one is replayed: it may refuse (raise), answer instead
+        (a TurnResult), or let the turn go on (None).
         """
         key = idempotency_key if idempotency_key is not None else uuid.uuid4().hex
         self._check_inputs(session_id, user_text, key, owner)
         deadline = time.monotonic() + self.wait_seconds
         ticket, created_at = 0, None
         while True:
-            claim = self._wait_for_turn(session_id, key, user_text, owner, ticket, deadline)
+            claim = self._wait_for_turn(session_id, key, user_text, owner, ticket, deadline, vet)
+            if isinstance(claim, TurnResult):
+                return claim
             if created_at is None:
                 created_at = claim.session.created_at
             elif claim.session.created_at != created_at:
@@ -164,14 +172,17 @@ class TurnRunner:
         owner: str | None,
         ticket: int,
         deadline: float,
-    ) -> Claim:
+        vet: Vet | None,
+    ) -> Claim | TurnResult:
         """The claim of a turn first in its session's queue (holding `ticket` or a new one),
-        or of a committed turn (holding none). Whatever ends the wait otherwise -- a refusal,
-        Ctrl-C -- leaves the queue."""
+        or of a committed turn (holding none), or the answer `vet` gave instead (holding
+        none). Whatever ends the wait otherwise -- a refusal, Ctrl-C -- leaves the queue."""
         delay = 0.001
         try:
             while True:
-                claim = self.store.claim(session_id, key, self.lease_seconds, ticket)
+                claim = self.store.claim(
+                    session_id, key, self.lease_seconds, ticket, turns=vet is not None
+                )
                 ticket = claim.ticket or ticket
                 if claim.session is None or (owner is not None and claim.session.owner != owner):
                     raise SessionNotFoundError(
@@ -180,9 +191,11 @@ class TurnRunner:
                 if claim.done is not None:
                     check_program(self.autogram, claim.session)
                     self._check_committed(claim)
-                    _check_same_message(claim.done, user_text)
+                    answer = None if vet is None else vet(claim)
+                    if answer is None:
+                        _check_same_message(claim.done, user_text)
                     self._leave(ticket)
-                    return claim
+                    return claim if answer is None else answer
                 if claim.running:
                     raise TurnInProgressError(
                         f"the turn with idempotency key {key!r} of session {session_id!r} is "
@@ -191,6 +204,10 @@ class TurnRunner:
                         session_id=session_id,
                     )
                 if claim.first:
+                    answer = None if vet is None else vet(claim)
+                    if answer is not None:
+                        self._leave(ticket)
+                        return answer
                     return claim
                 if self.policy == "reject" or time.monotonic() > deadline:
                     waited = "" if self.policy == "reject" else f" after {self.wait_seconds} s"

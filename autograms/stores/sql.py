@@ -36,6 +36,8 @@ _CLAIM_READ = (
     " FROM autograms_sessions s LEFT JOIN autograms_turns t"
     " ON t.session_id = s.id AND t.idempotency_key = ? WHERE s.id = ?"
 )
+#: a session's committed turns, oldest first (one parameter: the session's id)
+TURNS_QUERY = f"SELECT {_TURN_COLUMNS} FROM autograms_turns WHERE session_id = ? ORDER BY version"
 _UPDATE_SESSION = (
     "UPDATE autograms_sessions SET blob = ?, version = version + 1, updated_at = ?,"
     " log_head = ?, seal = ?, turns = ? WHERE id = ? AND version = ?"
@@ -213,7 +215,15 @@ class SQLStore(Store):
 
     # -- turns ----------------------------------------------------------------------------------
 
-    def claim(self, session_id: str, key: str, lease_seconds: float, ticket: int = 0) -> Claim:
+    def claim(
+        self,
+        session_id: str,
+        key: str,
+        lease_seconds: float,
+        ticket: int = 0,
+        *,
+        turns: bool = False,
+    ) -> Claim:
         now = time.time()
         with self._transaction(durable=False) as cursor:
             row = cursor.execute(_CLAIM_READ + self.dialect.lock_row, (now, key, session_id))
@@ -221,14 +231,16 @@ class SQLStore(Store):
             if row is None:
                 return Claim()
             session = SessionRecord(*row[:6], *row[13:17])
+            committed = _turn_records(cursor, session_id) if turns else None
             if row[6] is not None:
-                return Claim(done=TurnRecord(*row[6:12], row[17]), session=session)
+                done = TurnRecord(*row[6:12], row[17])
+                return Claim(done=done, session=session, turns=committed)
             ticket = _queue(cursor, session_id, key, now, now + lease_seconds, ticket)
         if not ticket:
-            return Claim(session=session, running=True)
+            return Claim(session=session, running=True, turns=committed)
         oldest_live = row[12]  # before this claim
         first = oldest_live is None or ticket <= oldest_live
-        return Claim(session=session, ticket=ticket, first=first)
+        return Claim(session=session, ticket=ticket, first=first, turns=committed)
 
     def renew(self, ticket: int, lease_seconds: float) -> bool:
         with self._transaction(durable=False) as cursor:
@@ -287,12 +299,7 @@ class SQLStore(Store):
 
     def turns(self, session_id: str) -> list[TurnRecord]:
         with self._reading() as cursor:
-            rows = cursor.execute(
-                f"SELECT {_TURN_COLUMNS} FROM autograms_turns WHERE session_id = ?"
-                " ORDER BY version",
-                (session_id,),
-            ).fetchall()
-        return [TurnRecord(*row) for row in rows]
+            return _turn_records(cursor, session_id)
 
     def count_turns(self, session_id: str, up_to_version: int) -> int:
         with self._reading() as cursor:
@@ -469,6 +476,12 @@ def _append_log(cursor: Any, session_id: str, version: int, entries: list[dict[s
         chunk = rows[start : start + _LOG_ROWS_PER_INSERT]
         values = ", ".join([_LOG_VALUES] * len(chunk))
         cursor.execute(_INSERT_LOG + values, tuple(v for row in chunk for v in row))
+
+
+def _turn_records(cursor: Any, session_id: str) -> list[TurnRecord]:
+    """The session's committed turns, oldest first."""
+    rows = cursor.execute(TURNS_QUERY, (session_id,)).fetchall()
+    return [TurnRecord(*row) for row in rows]
 
 
 def log_row(session_id: str, version: int, position: int, entry: dict[str, Any]) -> tuple:

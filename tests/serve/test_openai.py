@@ -371,3 +371,43 @@ def test_the_same_request_sent_while_its_turn_runs_waits_and_gets_the_same_reply
     replies = [answer.choices[0].message.content for answer in answers]
     assert len(replies) == 2 and replies[0] == replies[1]
     assert HTTP.get(f"{service.base_url}/sessions/{session}").json()["version"] == 2
+
+
+def test_a_keyed_message_queued_behind_another_turn_of_its_history_is_refused(service, tmp_path):
+    """Two tabs send different messages with their own Idempotency-Keys on the same history:
+    the one that waited in the queue is checked against the session as it is when its turn
+    would run (the history its claim reads), so it is refused, not run on a conversation its
+    client never saw."""
+    session = f"q-{uuid.uuid4().hex}"
+    ask(service, session, "hi")
+    gate = tmp_path / f"gate-{uuid.uuid4().hex[:8]}"
+    outcomes: dict[str, object] = {}
+
+    def send(name: str, message: str) -> None:
+        try:
+            answer = client(service).chat.completions.create(
+                model="streamer",
+                messages=conversation("hi", WELCOME, message),
+                extra_headers={"X-Session-Id": session, "Idempotency-Key": uuid.uuid4().hex},
+            )
+            outcomes[name] = answer.choices[0].message.content
+        except openai.APIStatusError as error:
+            outcomes[name] = error
+
+    first = threading.Thread(target=send, args=("first", f"{GATE}{gate}"))
+    first.start()
+    deadline = time.monotonic() + 30
+    while not Path(f"{gate}.entered").exists():
+        assert time.monotonic() < deadline, "the first turn never started"
+        time.sleep(0.01)
+    second = threading.Thread(target=send, args=("second", "another message"))
+    second.start()
+    time.sleep(0.3)  # the second request waits in the session's queue
+    gate.touch()
+    first.join(30)
+    second.join(30)
+    assert isinstance(outcomes["first"], str)
+    refused = outcomes["second"]
+    assert isinstance(refused, openai.ConflictError)
+    assert refused.body["code"] == "history_mismatch"
+    assert HTTP.get(f"{service.base_url}/sessions/{session}").json()["version"] == 2

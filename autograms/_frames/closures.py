@@ -30,6 +30,7 @@ from typing import Any
 from . import module_objects
 from .errors import SnapshotMismatchError
 from .identity import fingerprint
+from .memo import remember
 from .registry import lookup
 from .resources import ResourceRefused
 from .versions import PY_MINOR
@@ -169,7 +170,7 @@ def _locate(fn: types.FunctionType) -> None:
     canonical = _canonical(code)
     where = (module, code.co_qualname, _fingerprint(canonical), code.co_firstlineno)
     located = isinstance(module, str) and _search(*where) is canonical
-    _remember(_locations, id(code), (code, where if located else None))
+    remember(_locations, id(code), (code, where if located else None), _CACHE_SIZE)
 
 
 def _canonical(code: types.CodeType) -> types.CodeType:
@@ -217,7 +218,7 @@ def _search(module: str, qualname: str, digest: str, firstlineno: int) -> types.
     ]
     matches.sort(key=lambda code: code.co_firstlineno != firstlineno)
     if matches:
-        _remember(_found, key, matches[0])
+        remember(_found, key, matches[0], _CACHE_SIZE)
         return matches[0]
     return None
 
@@ -268,11 +269,5 @@ def _fingerprint(code: types.CodeType) -> str:
     if cached is None:
         info = lookup(code)
         cached = (code, info.fingerprint if info is not None else fingerprint(code))
-        _remember(_fingerprints, id(code), cached)
+        remember(_fingerprints, id(code), cached, _CACHE_SIZE)
     return cached[1]
-
-
-def _remember(cache: dict, key: Any, value: Any) -> None:
-    if len(cache) >= _CACHE_SIZE:
-        cache.clear()
-    cache[key] = value

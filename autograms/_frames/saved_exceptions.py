@@ -25,6 +25,7 @@ import types
 from typing import Any
 
 from . import module_objects
+from .memo import remember
 
 
 PROTOCOL = 5
@@ -176,9 +177,7 @@ def _stand_in_frame(entry: Entry) -> types.FrameType:
             co_firstlineno=first,
             co_linetable=location_table(len(template.co_code) // 2, position),
         )
-        if len(_codes) >= _CODE_CACHE_SIZE:
-            _codes.clear()
-        _codes[entry[:5] + (position,)] = code
+        remember(_codes, entry[:5] + (position,), code, _CODE_CACHE_SIZE)
     found = vars(sys.modules[module]) if module in sys.modules else {}
     namespace = {name: found.get(name) for name in _SOURCE_GLOBALS}
     namespace.update(__name__=module, _getframe=_getframe)

@@ -28,7 +28,7 @@ import struct
 import zlib
 from typing import Any, Final
 
-from . import pickling
+from . import memo, pickling
 from .errors import Reason, SnapshotMismatchError
 from .records import FrameState
 from .versions import PY_MINOR
@@ -225,13 +225,10 @@ def entry_state(
     )  # fmt: skip
 
 
-def remember(memo: dict, key: Any, value: Any, size: int) -> None:
-    """Keep `value` in `memo` unless it is too large (see MEMO_SIZE, MEMO_MAX_BYTES)."""
-    if size > MEMO_MAX_BYTES:
-        return
-    if len(memo) >= MEMO_SIZE:
-        memo.clear()
-    memo[key] = value
+def remember(cache: dict, key: Any, value: Any, size: int) -> None:
+    """Keep `value` in `cache` unless it is too large (see MEMO_SIZE, MEMO_MAX_BYTES)."""
+    if size <= MEMO_MAX_BYTES:
+        memo.remember(cache, key, value, MEMO_SIZE)
 
 
 def split(blob: bytes) -> tuple[bytes, memoryview]:

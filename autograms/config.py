@@ -160,7 +160,8 @@ class AutogramConfig:
     embedding_api_key: str | None = field(default=None, repr=False)
     #: seconds one HTTP request may take before it counts as a (retried) timeout (None: no limit)
     request_timeout: float | None = 60.0
-    #: HMAC key that signs saved sessions (None: $AUTOGRAMS_SESSION_KEY, else unsigned)
+    #: HMAC key that signs saved sessions (None: $AUTOGRAMS_SESSION_KEY as set when an
+    #: Autogram with this config first saves or loads a session, else unsigned)
     session_key: str | bytes | None = field(default=None, repr=False)
     #: deprecated spelling of ``max_tokens``
     max_response_len: InitVar[int | None] = None

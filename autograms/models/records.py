@@ -103,8 +103,43 @@ class ModelCall:
     output: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """The record as a plain dict."""
-        return dataclasses.asdict(self)
+        """The record as a plain dict (what `dataclasses.asdict` gives, without its
+        recursion through every value when they are plain data: every model call is logged)."""
+        record = {name: getattr(self, name) for name in _MODEL_CALL_FIELDS}
+        for name, value in record.items():
+            if type(value) not in _ATOMS:
+                copied = _plain_copy(value)
+                if copied is _NOT_PLAIN:
+                    return dataclasses.asdict(self)
+                record[name] = copied
+        return record
+
+
+_MODEL_CALL_FIELDS = tuple(item.name for item in dataclasses.fields(ModelCall))
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+_NOT_PLAIN = object()
+
+
+def _plain_copy(value: Any) -> Any:
+    """A copy of dicts, lists and tuples of plain values (as `dataclasses.asdict` copies
+    them), or `_NOT_PLAIN` if `value` holds anything else."""
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    if kind is dict:
+        copied = {}
+        for key, item in value.items():
+            key, item = _plain_copy(key), _plain_copy(item)
+            if key is _NOT_PLAIN or item is _NOT_PLAIN:
+                return _NOT_PLAIN
+            copied[key] = item
+        return copied
+    if kind is list or kind is tuple:
+        items = [_plain_copy(item) for item in value]
+        if any(item is _NOT_PLAIN for item in items):
+            return _NOT_PLAIN
+        return items if kind is list else tuple(items)
+    return _NOT_PLAIN
 
 
 @dataclass(frozen=True)

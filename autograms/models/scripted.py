@@ -29,6 +29,8 @@ Handler = Callable[["ChatRequest"], "str | dict[str, Any] | list[Any] | None"]
 DEFAULT_EMBEDDING_DIM = 1536
 #: the pieces `ScriptedModel.stream` hands over: words with the spaces around them
 _WORDS = re.compile(r"\s*\S+\s*|\s+")
+#: writes what seeds an answer (one encoder: json.dumps with options builds one per call)
+_SEED_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
 
 
 class ScriptedModel:
@@ -109,7 +111,7 @@ class ScriptedModel:
         return EmbeddingResult(vectors=vectors, call=call)
 
     def _rng(self, *parts: Any) -> random.Random:
-        text = json.dumps([self.seed, *parts], sort_keys=True, default=str)
+        text = _SEED_ENCODER.encode([self.seed, *parts])
         return random.Random(hashlib.sha256(text.encode()).digest())
 
     def _default_answer(self, request: ChatRequest) -> str | dict[str, Any]:

@@ -207,7 +207,9 @@ class SerializableMemory:
         #: for the working memory of a turn that has ended: the memory the turn ran on, which
         #: this one stands for from then on (``with autogram.use_memory(m) as w`` lets it out)
         self._stands_for: SerializableMemory | None = None
-        if isinstance(memory_dict, MemoryDict):  # another session's view: continue from it
+        # another session's view: continue from it (None is ruled out first: an ABC's
+        # isinstance costs each of a turn's two memories a microsecond)
+        if memory_dict is not None and isinstance(memory_dict, MemoryDict):
             source = memory_dict.memory.resolve()
             self._checkpoint, self._log = source.checkpoint(), source._log.fork()
         elif checkpoint is None:

@@ -1,7 +1,8 @@
 """The log of a session: every chat event and model call, append-only.
 
-Entries are plain JSON-able dicts in AutoGRAMS' shapes (``memory_dict['model_turns']``), with
-a few fields of ours added:
+Entries are dicts in AutoGRAMS' shapes (``memory_dict['model_turns']``), plain JSON, with a
+few fields of ours added (an entry a program appends may hold any value a pickle can: it is
+stored as ``autograms._entry_codec`` says):
 
 =========== ===================================================================================
 entry_type  fields
@@ -22,10 +23,10 @@ reads it; entries a turn adds are appended after it, and encoding the log again 
 those.
 
 The encoded form is a list of *chunks* joined by ``,``: each chunk is the unpadded base64 of a
-JSON array of entries (one chunk per save that added entries). Its *digest* is chained over the
-chunks, ``d = sha256(d_previous + chunk)`` starting from the empty string, so appending a chunk
-updates it without reading the rest; the session header records it, and the log is checked
-against it when it is decoded.
+JSON array of stored entries (one chunk per save that added entries). Its *digest* is chained
+over the chunks, ``d = sha256(d_previous + chunk)`` starting from the empty string, so
+appending a chunk updates it without reading the rest; the session header records it, and the
+log is checked against it when it is decoded.
 
 A text read in the process that wrote it holds the chunks this process encoded: `in_text`
 takes them from `remember`'s memo (``autograms._recall``) instead of copying them out of the
@@ -42,6 +43,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._record import Record
+from ._entry_codec import from_stored, to_stored
 from ._errors import SessionFormatError, SessionSignatureError
 from ._recall import Recall, holds
 
@@ -176,7 +178,7 @@ class ConversationLog:
         elif base.entries is None:  # migrated from format 1: count it once
             base = EncodedLog(base.runs, len(self._read()), base.digest)
         if self._added:
-            chunk = encode_chunk(self._added)
+            chunk = encode_chunk(self._added, base.entries)
             count = base.entries + len(self._added)
             runs = (*base.runs, chunk)
             if len(runs) > MAX_RUNS:  # a few copies of the log now and then, not one a turn
@@ -238,7 +240,7 @@ class TurnLog:
         base = self.base.encode()
         if not self.added:
             return base
-        chunk = encode_chunk(self.added)
+        chunk = encode_chunk(self.added, base.entries)
         return EncodedLog(
             (*base.runs, chunk), base.entries + len(self.added), chain(base.digest, chunk)
         )
@@ -247,14 +249,15 @@ class TurnLog:
 # -- encoding ------------------------------------------------------------------------------------
 
 
-#: one encoder for every chunk (json.dumps with options builds a new one per call); a value
-#: JSON has no form for is logged as its repr
-_CHUNK_ENCODER = json.JSONEncoder(separators=(",", ":"), default=repr)
+#: one encoder for every chunk (json.dumps with options builds a new one per call)
+_CHUNK_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
-def encode_chunk(entries: list[Entry]) -> str:
-    """One chunk: the unpadded base64 of the entries as a JSON array."""
-    data = _CHUNK_ENCODER.encode(entries).encode()
+def encode_chunk(entries: list[Entry], first: int = 0) -> str:
+    """One chunk: the unpadded base64 of the entries, stored (``autograms._entry_codec``), as
+    a JSON array; `first` is the index of the first in the log (named by a refusal)."""
+    stored = [to_stored(entry, first + n) for n, entry in enumerate(entries)]
+    data = _CHUNK_ENCODER.encode(stored).encode()
     return binascii.b2a_base64(data, newline=False).rstrip(b"=").decode()
 
 
@@ -295,7 +298,7 @@ def _decode_chunk(chunk: str) -> list[Entry]:
         raise SessionFormatError("the session's log is damaged", reason="damaged") from exc
     if not isinstance(entries, list):
         raise SessionFormatError("the session's log is damaged", reason="damaged")
-    return entries
+    return [from_stored(entry) for entry in entries]
 
 
 def _refuse(signed: bool) -> None:

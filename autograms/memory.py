@@ -45,14 +45,14 @@ from ._context import (
     reset_memory,
     set_memory,
 )
-from ._errors import ConversationError
+from ._entry_codec import to_stored
+from ._errors import ConversationError, SessionError
 from ._globals import get_persistent_globals, route_plain_helpers, set_persistent_globals
 from ._log import (
     ConversationLog,
     Entry,
     TurnLog,
     agent_reply_entry,
-    encode_chunk,
     model_entry,
     node_entry,
     user_reply_entry,
@@ -542,7 +542,7 @@ class SerializableMemory:
         if saved is None:
             size = session.write_log(file, self.model_turns)
         else:
-            size = session.append_log(file, self.log_since(saved[0]), at=saved[1])
+            size = session.append_log(file, self.log_since(saved[0]), at=saved[1], first=saved[0])
         count = self.log_length()
         checkpoint = self.checkpoint()
         text = session.encode(
@@ -558,13 +558,15 @@ class SerializableMemory:
 
 
 def conversation_history(entries: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
-    """Every user and agent message among log `entries`, in order."""
+    """Every user and agent message among log `entries`, in order (an entry a program
+    appended in another shape is passed over)."""
     history = []
     for entry in entries:
-        if entry["entry_type"] == "user_reply" and entry["user_reply"]:
+        kind = entry.get("entry_type") if isinstance(entry, dict) else None
+        if kind == "user_reply" and entry.get("user_reply"):
             history.append({"role": "user", "content": entry["user_reply"]})
-        elif entry["entry_type"] == "agent_reply":
-            history.append({"role": "assistant", "content": entry["reply"]})
+        elif kind == "agent_reply":
+            history.append({"role": "assistant", "content": entry.get("reply")})
     return history
 
 
@@ -863,14 +865,14 @@ class ModelTurns(list):
         self._memory = memory
 
     def append(self, entry: Entry) -> None:
-        _check_loggable(entry)
+        _check_loggable(entry, len(self))
         super().append(entry)
         self._memory.extend_log([entry])
 
     def extend(self, entries: Iterable[Entry]) -> None:
         entries = list(entries)
-        for entry in entries:
-            _check_loggable(entry)
+        for offset, entry in enumerate(entries):
+            _check_loggable(entry, len(self) + offset)
         super().extend(entries)
         self._memory.extend_log(entries)
 
@@ -907,16 +909,14 @@ class ModelTurns(list):
         return (list, (list(self),))
 
 
-def _check_loggable(entry: Entry) -> None:
-    """Refuse an entry the log cannot save, before it is added (so the session stays
-    saveable)."""
+def _check_loggable(entry: Entry, index: int) -> None:
+    """Refuse an entry the log cannot save (a value that cannot be pickled), before it is
+    added, so the session stays saveable; a value changed after it was added is refused
+    when the session is saved."""
     try:
-        encode_chunk([entry])
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"memory_dict['model_turns'] cannot log the entry {entry!r}: {exc}; "
-            "use str keys and no self-references"
-        ) from None
+        to_stored(entry, index)
+    except SessionError as exc:
+        raise TypeError(str(exc).replace("cannot be saved", "cannot be logged", 1)) from None
 
 
 class Stack(Sequence):

@@ -68,6 +68,7 @@ from typing import Any
 
 from ._record import Record, replace
 from . import _frames, _log
+from ._entry_codec import from_stored, to_stored
 from ._recall import Recall, holds
 from ._errors import SessionCodeError, SessionFormatError, SessionSignatureError
 from ._log import EncodedLog
@@ -538,26 +539,35 @@ def _sync_folder(folder: str) -> None:
 
 def write_log(path: str | os.PathLike[str], entries: list[dict[str, Any]]) -> int:
     """Replace ``<path>.log`` with `entries` as JSON lines, atomically; returns its size."""
-    data = _lines(entries)
+    data = _lines(entries, 0)
     write_file(f"{os.fspath(path)}.log", data.decode(), encoding="utf-8")
     return len(data)
 
 
-def append_log(path: str | os.PathLike[str], entries: list[dict[str, Any]], at: int) -> int:
-    """Append log entries to ``<path>.log`` as JSON lines, after its first `at` bytes (lines
-    beyond, from a save that crashed before writing its session, are dropped); returns the
-    new size."""
+def append_log(
+    path: str | os.PathLike[str], entries: list[dict[str, Any]], at: int, first: int = 0
+) -> int:
+    """Append log entries (the first being entry `first` of the log) to ``<path>.log`` as
+    JSON lines, after its first `at` bytes (lines beyond, from a save that crashed before
+    writing its session, are dropped); returns the new size."""
+    data = _lines(entries, first)  # before the file is touched: an unsaveable entry is refused
     with open(f"{os.fspath(path)}.log", "ab") as stream:
         if stream.tell() != at:
             stream.truncate(at)
-        stream.write(_lines(entries))
+        stream.write(data)
         stream.flush()
         os.fsync(stream.fileno())
         return stream.tell()
 
 
-def _lines(entries: list[dict[str, Any]]) -> bytes:
-    return "".join(json.dumps(entry, default=repr) + "\n" for entry in entries).encode()
+def _lines(entries: list[dict[str, Any]], first: int) -> bytes:
+    """The entries, stored (``autograms._entry_codec``), as JSON lines."""
+    stored = [to_stored(entry, first + n) for n, entry in enumerate(entries)]
+    return "".join([_LINE_ENCODER.encode(entry) + "\n" for entry in stored]).encode()
+
+
+#: how a ``.log`` line is written (as json.dumps writes it, built once)
+_LINE_ENCODER = json.JSONEncoder()
 
 
 def read_log(
@@ -592,9 +602,10 @@ def read_log(
     entries = []
     for line in lines:
         try:
-            entries.append(json.loads(line))
+            stored = json.loads(line)
         except ValueError:
             break
+        entries.append(from_stored(stored))
     return entries
 
 

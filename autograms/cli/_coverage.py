@@ -96,6 +96,8 @@ class LabelCoverage:
         """Count replies logged with an address (for labels the profile hook could miss)."""
         self._run = run
         for entry in memory.model_turns[-4:]:
+            if not isinstance(entry, dict):  # one the program appended
+                continue
             address, function = entry.get("address"), entry.get("function_name")
             if entry.get("entry_type") != "agent_reply" or not address or not function:
                 continue

@@ -30,6 +30,7 @@ from dataclasses import replace
 from typing import Any
 
 from .. import session
+from .._entry_codec import to_stored
 from .._errors import SessionError
 from .errors import StoredSessionError
 from .records import SessionRecord, TurnRecord
@@ -39,8 +40,18 @@ EMPTY_HEAD = ""
 
 
 def entry_text(entry: dict[str, Any]) -> str:
-    """How a log entry is stored (and chained): compact JSON."""
-    return json.dumps(entry, separators=(",", ":"), default=repr)
+    """How a log entry is stored (and chained): compact JSON of the entry as
+    ``autograms._entry_codec`` stores it (a value JSON does not give back exactly pickled)."""
+    return stored_text(to_stored(entry))
+
+
+def stored_text(stored: dict[str, Any]) -> str:
+    """The text of an entry already in its stored form (`entry_text`)."""
+    return _ENTRY_ENCODER.encode(stored)
+
+
+#: the encoder of log rows (built once)
+_ENTRY_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 def next_head(head: str | None, rows: Iterable[tuple[int, int, str]]) -> str:
@@ -185,6 +196,7 @@ def check_turn_count(key: bytes | None, store: Any, record: SessionRecord) -> No
 def check_turn(session_id: str, turn: TurnRecord, entries: list[dict[str, Any]]) -> None:
     """Refuse a turn row whose message or reply differ from the turn's entries in the (checked)
     log (before a row written without a seal is sealed)."""
+    entries = [entry for entry in entries if isinstance(entry, dict)]  # a program's may not be
     said = [e.get("user_reply") for e in entries if e.get("entry_type") == "user_reply"]
     replies = [e.get("reply") for e in entries if e.get("entry_type") == "agent_reply"]
     if said[:1] != [turn.user_text] or turn.reply != (replies[-1] if replies else None):

@@ -81,8 +81,9 @@ class TokenUsage:
 
     @classmethod
     def of(cls, entries: list[dict[str, Any]]) -> TokenUsage:
-        """The model calls among log `entries`, and their tokens."""
-        calls = [entry for entry in entries if entry.get("entry_type") == "model"]
+        """The model calls among log `entries`, and their tokens (an entry a program
+        appended may be no dict: it is no model call)."""
+        calls = [e for e in entries if isinstance(e, dict) and e.get("entry_type") == "model"]
         return cls(
             len(calls),
             sum(entry.get("prompt_tokens") or 0 for entry in calls),

@@ -14,10 +14,11 @@ import time
 from typing import Any
 
 from .. import session
+from .._entry_codec import from_stored, to_stored
 from .._errors import SessionError
 from .base import Store
 from .errors import SessionExistsError, StoredSessionError, StoreSchemaError
-from .integrity import check_log, entry_text, next_head
+from .integrity import check_log, next_head, stored_text
 from .records import Claim, SessionRecord, TokenUsage, TurnRecord
 from .schema import SCHEMA_VERSION, TABLES, Dialect, statements
 
@@ -447,7 +448,15 @@ def _log_entry(session_id: str, version: int, position: int, entry: str) -> dict
             reason="damaged log",
             session_id=session_id,
         )
-    return value
+    try:
+        return from_stored(value)
+    except SessionError as exc:
+        raise StoredSessionError(
+            f"stored session {session_id!r} refused: its log row (version {version}, position "
+            f"{position}): {exc}",
+            reason=exc.reason,
+            session_id=session_id,
+        ) from exc
 
 
 def _queue(cursor: Any, session_id: str, key: str, now: float, until: float, ticket: int) -> int:
@@ -485,15 +494,18 @@ def _turn_records(cursor: Any, session_id: str) -> list[TurnRecord]:
 
 
 def log_row(session_id: str, version: int, position: int, entry: dict[str, Any]) -> tuple:
-    """The autograms_log row of one entry."""
-    kind = entry.get("entry_type", "")
+    """The autograms_log row of one entry (its columns read from its stored form: an entry
+    a program appended may not be a dict, or hold its fields pickled)."""
+    stored = to_stored(entry)
+    kind = stored.get("entry_type")
+    kind = kind if type(kind) is str else ""
     model = kind == "model"
     return (
         session_id,
         version,
         position,
         kind,
-        entry.get("prompt_tokens") if model else None,
-        entry.get("completion_tokens") if model else None,
-        entry_text(entry),
+        stored.get("prompt_tokens") if model else None,
+        stored.get("completion_tokens") if model else None,
+        stored_text(stored),
     )

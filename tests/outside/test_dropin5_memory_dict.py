@@ -237,13 +237,6 @@ ENTRY_VALUES = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an entry appended to memory_dict['model_turns'] goes through JSON/repr: a "
-    "datetime or set comes back as its repr string, a tuple as a list, int keys as str, and tuple keys make "
-    "serialize() raise 'keys must be str...' naming no entry; AutoGRAMS (and every other memory_dict key) "
-    "keeps them",
-)
 @pytest.mark.parametrize("kind", sorted(ENTRY_VALUES))
 def test_values_in_an_appended_model_turns_entry_come_back_unchanged(kind):
     autogram = _autogram()

@@ -74,6 +74,11 @@ SHAPES = (
     "recursion-pauses",
     "method-kinds",
     "odd-input",
+    "walrus",
+    "finally-flow",
+    "pickle-hooks",
+    "method-recursion",
+    "held-iterators",
 )
 #: constructs a run can leave out (``--exclude``) or write more often (``--focus``); each is
 #: the trigger of a divergence found once ("refusal" is every refused pause, "refuse-<kind>"
@@ -93,6 +98,7 @@ FEATURES = (
     "pausing-finally",
     "label-in-finally",
     "goto-closure",
+    "hash-cycle",
     *IDIOMS,
     *FAMILIES,
     *SHAPES,

@@ -608,6 +608,207 @@ class SubDesk(Desk):
 ''',
     ),
     (
+        "settle",
+        '''
+@autograms_function()
+def settle(mode, question):
+    """Leaves nested try/finally blocks and a with by return, break, continue or an
+    exception while each finally pauses; a return in the outer finally overrides them."""
+    for attempt in range(3):
+        try:
+            try:
+                with CM("w" + str(attempt)):
+                    if mode == "return":
+                        return reply(question) + "+r"
+                    if mode == "break":
+                        break
+                    if mode == "continue" and attempt < 2:
+                        continue
+                    if mode in ("raise", "override"):
+                        raise Oops(reply(question))
+            finally:
+                print("inner", attempt, reply(f"{question} inner {attempt}"))
+        finally:
+            if mode == "override":
+                return "over" + reply(f"{question} over {attempt}")
+    else:
+        return "else " + str(attempt)
+    return "after " + str(attempt)
+''',
+    ),
+    (
+        "rebuild_reduced",
+        """
+def rebuild_reduced(tag, items):
+    return Reduced(tag, items)
+""",
+    ),
+    (
+        "Reduced",
+        '''
+class Reduced:
+    """Copied through ``__reduce__`` and a module-level factory."""
+
+    def __init__(self, tag, items):
+        self.tag = tag
+        self.items = items
+
+    def __reduce__(self):
+        return (rebuild_reduced, (self.tag, self.items))
+
+    def view(self):
+        return (self.tag, self.items)
+''',
+    ),
+    (
+        "Stated",
+        '''
+class Stated:
+    """Copied as a tuple by ``__getstate__``; ``__setstate__`` derives the summary again."""
+
+    def __init__(self, tag):
+        self.tag = tag
+        self.notes = []
+        self.summary = ""
+
+    def note(self, text):
+        self.notes.append(text)
+        self.summary = "/".join(self.notes)
+
+    def __getstate__(self):
+        return (self.tag, self.notes)
+
+    def __setstate__(self, state):
+        self.tag, self.notes = state
+        self.summary = "/".join(self.notes)
+
+    def view(self):
+        return (self.tag, self.notes, self.summary)
+''',
+    ),
+    (
+        "KwNew",
+        '''
+class KwNew:
+    """Made by a ``__new__`` with a keyword-only argument (``__getnewargs_ex__``)."""
+
+    def __new__(cls, size, *, tag):
+        made = super().__new__(cls)
+        made.size = size
+        return made
+
+    def __init__(self, size, *, tag):
+        self.tag = tag
+
+    def __getnewargs_ex__(self):
+        return (self.size,), {"tag": self.tag}
+
+    def view(self):
+        return (self.size, self.tag)
+''',
+    ),
+    (
+        "Tight",
+        '''
+class Tight:
+    """Slots and no ``__dict__``."""
+
+    __slots__ = ("x", "y")
+
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+    def view(self):
+        return (self.x, self.y)
+''',
+    ),
+    (
+        "Keyed",
+        '''
+class Keyed:
+    """Hashed by its name and a key of its own dict: a cycle through a hash."""
+
+    def __init__(self, name):
+        self.name = name
+        self.index = {self: 0}
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __eq__(self, other):
+        return isinstance(other, Keyed) and other.name == self.name
+
+    def view(self):
+        return (self.name, list(self.index.values()))
+''',
+    ),
+    (
+        "Node",
+        '''
+class Node:
+    """A tree walked by decorated methods that recurse through its children."""
+
+    def __init__(self, name, children):
+        self.name = name
+        self.children = children
+        self.seen = 0
+
+    @classmethod
+    def grow(cls, depth, name):
+        children = [cls.grow(depth - 1, name + str(i)) for i in range(2)] if depth > 0 else []
+        return cls(name, children)
+
+    @property
+    def size(self):
+        return 1 + sum(child.size for child in self.children)
+
+    @autograms_function()
+    def walk(self, depth):
+        self.seen += 1
+        answer = reply(f"at {self.name} {self.size}")
+        if depth <= 0 or not self.children:
+            return self.name + "=" + answer[:3]
+        parts = []
+        for child in self.children:
+            parts.append(child.walk(depth - 1))
+        return f"{self.name}({','.join(parts)})[{self.size}]"
+
+    @autograms_function()
+    def bounce(self, depth):
+        if depth <= 0:
+            return "."
+        return self.name + reply(f"b {depth}")[:2] + node_bounce(self, depth - 1)
+
+
+@autograms_function()
+def node_bounce(node, depth):
+    target = node.children[0] if node.children else node
+    return "<" + target.bounce(depth) + ">"
+''',
+    ),
+    (
+        "Countdown",
+        """
+class Countdown:
+    def __init__(self, start):
+        self.left = start
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.left <= 0:
+            raise StopIteration
+        self.left -= 1
+        return self.left
+
+    def step(self):
+        self.left -= 1
+        return self.left
+""",
+    ),
+    (
         "gen_answers",
         """
 def gen_answers():

@@ -328,6 +328,216 @@ def odd_input(ctx: Ctx) -> list[Node] | None:
     return [Stmt(text, tags=("odd-input",))]
 
 
+def walrus(ctx: Ctx) -> list[Node] | None:
+    """Assignment expressions around a pause: in a condition, a ``while`` header, a call's
+    argument and inside comprehensions over a reply (binding the function's local, a cell
+    when a generator expression binds it)."""
+    if ctx.fn.has_region and not ctx.builder.allows("goto-closure"):
+        return None
+    fresh = ctx.builder.fresh
+    p = lambda: _pause(ctx)  # noqa: E731
+    tick, w, n, k, hit = fresh("tick"), fresh("s"), fresh("n"), fresh("n"), fresh("s")
+    options = [
+        lambda: _lines(
+            f"if ({n} := len({p()})) > {tick}(2):",
+            f"    {w} = {p()}[:{n}]",
+        ),
+        lambda: _lines(
+            f"{k} = 0",
+            f"while ({w} := {p()}) != 'stop' and ({k} := {k} + 1) < {tick}(3):",
+            f"    print('loop', {k}, ascii({w}[:8]))",
+        ),
+        lambda: f"print('w', {tick}({n} := num({p()}) + {tick}(1)), {n})",
+        lambda: f"print('c', [({w} := x.upper()) for x in ({p()} + ' a b').split()], {w})",
+        lambda: f"print('f', [y for x in {p()}.split() if (y := x[:2])], {w})",
+        lambda: _lines(
+            f"{hit} = '-'",
+            f"print('g', any(({hit} := x) == 'yes' for x in [{p()}, {tick}('no')]), {hit})",
+        ),
+        lambda: f"print('d', {{({n} := len(x)): x for x in [{p()}, {tick}('zz')]}}, {n})",
+    ]
+    chosen = _pick(ctx, options, ctx.rng.randint(1, 3))
+    if any(" for x in " in text and "any(" in text for text in chosen):
+        ctx.fn.has_closure = True
+    text = _lines(
+        f"{tick} = Ticker()",
+        f"{w}, {n}, {k} = '-', 0, 0",
+        *chosen,
+        _print(ctx, f"ascii({w}[:10])", n, k),
+    )
+    ctx.vars[n] = "int"
+    return [Stmt(text, tags=("walrus",))]
+
+
+def finally_flow(ctx: Ctx) -> list[Node] | None:
+    """``break``, ``continue`` and ``return`` leaving nested ``try``/``finally`` blocks (and a
+    ``with``) whose ``finally`` pauses while the jump, the return value or an exception is
+    pending; a ``return`` in a ``finally`` that overrides them."""
+    if not ctx.builder.allows("pausing-finally"):
+        return None
+    fresh = ctx.builder.fresh
+    rng = ctx.rng
+    log, i, out = fresh("items"), fresh("n"), fresh("s")
+    p = lambda: _pause(ctx)  # noqa: E731
+    mode = rng.choice(["return", "break", "continue", "raise", "override", "fall"])
+    loop = _lines(
+        f"{log} = []",
+        f"for {i} in range(3):",
+        "    try:",
+        "        try:",
+        f"            if {i} == {rng.randint(0, 2)}:",
+        "                continue",
+        f"            if {i} == {rng.randint(1, 3)}:",
+        "                break",
+        f"            {log}.append(({i}, {p()}))",
+        "        finally:",
+        f"            {log}.append(('in', {i}, {p()}))",
+        "    finally:",
+        f"        {log}.append(('out', {i}))",
+        "else:",
+        f"    {log}.append('else')",
+    )
+    call = f'{out} = settle("{mode}", {ctx.builder.question(ctx)})'
+    if mode in ("raise", "override"):
+        call = _lines(
+            "try:",
+            f"    {call}",
+            f"except Oops as {fresh('e')}:",
+            f"    {out} = 'caught'",
+        )
+    parts = rng.sample([loop, call], rng.randint(1, 2))
+    text = _lines(
+        f"{log}, {out} = [], '-'",
+        *parts,
+        _print(ctx, log, f"ascii({out}[:12])"),
+    )
+    ctx.vars[out] = "str"
+    return [Stmt(text, tags=("finally-flow",))]
+
+
+def pickle_hooks(ctx: Ctx) -> list[Node] | None:
+    """Locals whose classes define how they are copied -- ``__reduce__``, ``__getstate__`` /
+    ``__setstate__``, ``__getnewargs_ex__``, ``__slots__`` without ``__dict__``, a hash taken
+    from state held in a cycle -- shared by two locals, changed before and after a pause."""
+    fresh = ctx.builder.fresh
+    rng = ctx.rng
+    p = lambda: _pause(ctx)  # noqa: E731
+    a, b, c, d, e = fresh("obj"), fresh("obj"), fresh("obj"), fresh("obj"), fresh("obj")
+    made = {
+        a: 'Reduced("r", [1, 2])',
+        b: "Stated('s')",
+        c: "KwNew(3, tag='k')",
+        d: "Tight(1, 'two')",
+        e: "Keyed('node')",
+    }
+    if not ctx.builder.allows("hash-cycle"):
+        del made[e]
+    names = rng.sample(list(made), rng.randint(2, 4))
+    alias = fresh("obj")
+    before = {
+        a: f"{a}.items.append(len({p()}))",
+        b: f"{b}.note({p()})",
+        c: f"{c}.tag += {p()}[:3]",
+        d: f"{d}.y = {p()}",
+        e: f"{e}.index[{e}] = len({p()})",
+    }
+    after = {
+        a: f"{a}.items.append(9)",
+        b: f"{b}.note('late')",
+        c: f"{c}.tag += '!'",
+        d: f"{d}.x += 1",
+        e: f"{e}.index[{e}] += 1",
+    }
+    text = _lines(
+        *[f"{name} = {made[name]}" for name in names],
+        f"{alias} = [{', '.join(names)}]",
+        *[before[name] for name in names],
+        _print(ctx, *[f"{name}.view()" for name in names]),
+        f"{fresh('s')} = {p()}",
+        *[after[name] for name in names],
+        _print(
+            ctx,
+            *[f"{name}.view()" for name in names],
+            f"[x is y for x, y in zip({alias}, [{', '.join(names)}])]",
+        ),
+    )
+    tags = ("pickle-hooks", "hash-cycle") if e in names else ("pickle-hooks",)
+    return [Stmt(text, tags=tags)]
+
+
+def method_recursion(ctx: Ctx) -> list[Node] | None:
+    """Recursion through decorated methods: a tree walked by a method calling itself on its
+    children and through a property, pausing at each node, and a method and a function
+    calling each other."""
+    fresh = ctx.builder.fresh
+    rng = ctx.rng
+    tree, out = fresh("tree"), fresh("s")
+    depth = rng.choice([str(rng.randint(0, 2)), f"num({_pause(ctx)}) % 3"])
+    call = rng.choice(
+        [
+            f"{tree}.walk({rng.randint(0, 2)})",
+            f"{tree}.bounce({depth})",
+            f"{tree}.walk(1) + {tree}.bounce(1)",
+        ]
+    )
+    text = _lines(
+        f"{tree} = Node.grow({depth}, 'n')",
+        f"{out} = {call}",
+        _print(ctx, f"ascii({out}[:40])", f"{tree}.seen", f"{tree}.size"),
+    )
+    ctx.vars[out] = "str"
+    return [Stmt(text, tags=("method-recursion",))]
+
+
+def held_iterators(ctx: Ctx) -> list[Node] | None:
+    """Built-in iterators half used when the pause comes -- ``enumerate``, ``zip``,
+    ``reversed``, ``map``, ``filter``, ``iter(callable, sentinel)``, a range or string
+    iterator, a user iterator class -- walked by a ``for`` loop pausing in its body or held
+    in a local and advanced after the resume."""
+    fresh = ctx.builder.fresh
+    rng = ctx.rng
+    p = lambda: _pause(ctx)  # noqa: E731
+    it, src, x, log = fresh("it"), fresh("items"), fresh("x"), fresh("items")
+    made = rng.choice(
+        [
+            f"enumerate({src}, 1)",
+            f"zip({src}, range(10, 20))",
+            f"reversed({src})",
+            f"map(str.upper, {src})",
+            f"filter(None, {src})",
+            "iter(Countdown(4).step, 0)",
+            "iter(range(2, 9, 3))",
+            "iter('wxyz')",
+            "Countdown(3)",
+            f"zip({src}, {src}[1:], strict=False)",
+        ]
+    )
+    walk = rng.choice(
+        [
+            _lines(
+                f"for {x} in {it}:",
+                f"    {log}.append(({x}, {p()}[:2]))",
+                f"    if len({log}) > 1:",
+                "        break",
+            ),
+            _lines(
+                f"{log}.append(next({it}, 'end'))",
+                f"{log}.append({p()}[:2])",
+                f"{log}.append(next({it}, 'end'))",
+            ),
+        ]
+    )
+    text = _lines(
+        f"{src} = ['a', '', 'c', 'd']",
+        f"{log} = []",
+        f"{it} = {made}",
+        walk,
+        f"{src}.append({p()}[:3])",
+        _print(ctx, log, f"list({it})"),
+    )
+    return [Stmt(text, tags=("held-iterators",))]
+
+
 #: family name -> statement writer (the names are `context.SHAPES`)
 WRITERS: dict[str, Callable[[Ctx], list[Node] | None]] = {
     "displays": displays,
@@ -339,4 +549,9 @@ WRITERS: dict[str, Callable[[Ctx], list[Node] | None]] = {
     "recursion-pauses": recursion,
     "method-kinds": method_kinds,
     "odd-input": odd_input,
+    "walrus": walrus,
+    "finally-flow": finally_flow,
+    "pickle-hooks": pickle_hooks,
+    "method-recursion": method_recursion,
+    "held-iterators": held_iterators,
 }

@@ -22,8 +22,8 @@ test: system-deps venvs
 
 ## fuzz: the generative differential tester, longer than in `make test`: N random programs per
 ## CPython from SEED (FUZZ_ARGS e.g. "--exclude locals,super"); writes every new divergence,
-## minimized, under tests/engine/found/, then records where each found case diverges
-## (docs/fuzzing.md)
+## minimized, under tests/engine/found/, then N random dialog-layer bots (divergent ones under
+## tests/dialog/fuzz/divergent/); then records where each found case diverges (docs/fuzzing.md)
 N ?= 1000
 SEED ?= 1
 FUZZ_ARGS ?=
@@ -32,6 +32,8 @@ fuzz: venvs
 		echo "=== fuzzing on CPython $$v ==="; \
 		.venv/$$v/bin/python -m tests.engine.fuzz campaign --count $(N) --seed $(SEED) \
 			$(FUZZ_ARGS) || exit 1; \
+		.venv/$$v/bin/python -m tests.dialog.fuzz campaign --count $(N) --seed $(SEED) \
+			--keep tests/dialog/fuzz/divergent || exit 1; \
 	done; \
 	for v in $(PYTHONS); do .venv/$$v/bin/python -m tests.engine.fuzz refresh || exit 1; done
 

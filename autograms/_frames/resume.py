@@ -31,7 +31,7 @@ from types import CellType, CodeType, FunctionType
 from typing import Any
 
 from .._record import Record, replace
-from . import earlier_snapshots, helpers, runtime, wire
+from . import earlier_snapshots, helpers, passed_helpers, runtime, wire
 from .errors import ContinuationError, Reason, SnapshotMismatchError
 from .analysis import AnalysisError, local_name
 from .identity import find_function
@@ -140,6 +140,8 @@ def load(blob: bytes) -> Loaded:
         )
     frames = []
     for frame, frame_values in zip(checked, values, strict=True):
+        if passed_helpers.PASSED in frame_values:
+            passed_helpers.check(frame_values[passed_helpers.PASSED])
         if frame.derived:
             frame_values = derive_values(frame, frame_values)
         if frame.remapped:

@@ -25,7 +25,7 @@ from contextvars import ContextVar
 from types import FrameType
 from typing import Any, NoReturn
 
-from . import callees, jumps, pickling, plain_code, runtime, wire
+from . import callees, jumps, passed_helpers, pickling, plain_code, runtime, wire
 from . import helpers as helpers_
 from .errors import ContinuationError, PauseSignal, Reason, UnpicklableLocalError
 from .instrument import CELLS, HELPER_RESULT
@@ -63,7 +63,7 @@ attachment_provider: ContextVar[Callable[[], Any] | None] = ContextVar(
 class PausedFrame:
     """An instrumented frame of the running program, and the call site it is paused at."""
 
-    __slots__ = ("frame", "info", "site", "constructs", "helper_result")
+    __slots__ = ("frame", "info", "site", "constructs", "helper_result", "passed")
 
     frame: FrameType
     info: FunctionInfo
@@ -73,6 +73,8 @@ class PausedFrame:
     #: For the innermost frame: what the plain helpers above it return, when not the resume
     #: value itself (a `plain_code.Constant`).
     helper_result: Any
+    #: The plain helpers its paused call ran in, not resumed (see passed_helpers.py).
+    passed: tuple
 
     def __init__(
         self,
@@ -87,6 +89,7 @@ class PausedFrame:
         self.site = site
         self.constructs = constructs
         self.helper_result = helper_result
+        self.passed = ()
 
 
 def pause(payload: Any = None) -> NoReturn:
@@ -95,6 +98,9 @@ def pause(payload: Any = None) -> NoReturn:
     saved = [capture(paused.frame, paused.info, paused.site) for paused in frames]
     if frames and frames[-1].helper_result is not None:
         saved[-1][HELPER_RESULT] = frames[-1].helper_result.value
+    for paused, values in zip(frames, saved, strict=True):
+        if paused.passed:
+            values[passed_helpers.PASSED] = paused.passed
     provider = attachment_provider.get()
     attachment = provider() if provider is not None else None
     token = jumps.saving_frames.set(tuple([paused.frame for paused in frames]))
@@ -125,6 +131,8 @@ def program_frames(start: FrameType) -> list[PausedFrame]:
         helpers_.adopt_frame(helpers[0])  # registers it: the next walk records its frame
     if chain and result is not plain_code.SAME:
         chain[-1].helper_result = result
+    if chain and helpers:
+        chain[-1].passed = passed_helpers.identities(helpers)
     return chain
 
 
@@ -543,11 +551,27 @@ def _too_deep(frames: list[PausedFrame]) -> ContinuationError:
 def _frame_entry(paused: PausedFrame, values: dict[str, Any]) -> tuple[bytes, FrameState | None]:
     """The frame's header entry, and the state a parse of it reads when the plan knows it."""
     plan = capture_plan(paused.info, paused.site)
-    usual = len(values) == len(plan.user) + len(plan.hidden) + len(plan.captured)
+    passed = passed_helpers.PASSED in values
+    usual = len(values) == len(plan.user) + len(plan.hidden) + len(plan.captured) + passed
     usual = usual and not paused.constructs
-    if plan.entry is not None and usual:
+    if plan.entry is not None and usual and not passed:
         return plan.entry, plan.state  # every user local is bound, no constructor call
-    return _header_entry(paused.info, paused.site, values, paused.constructs), None
+    if plan.entry is not None and usual:  # the same, through plain helpers it names
+        known = _passed_entries.get(plan)
+        if known is None:
+            fields = _entry_fields(paused.info, paused.site, values)
+            known = _passed_entries[plan] = (
+                wire.header_entry(*fields),
+                wire.entry_state(PY_MINOR, *fields),
+            )
+        return known
+    fields = _entry_fields(paused.info, paused.site, values, paused.constructs)
+    return wire.header_entry(*fields), wire.entry_state(PY_MINOR, *fields)
+
+
+#: Capture plan -> its frame's header entry and state when every user local is bound and the
+#: paused call ran in plain helpers it names (`passed_helpers.PASSED`).
+_passed_entries: dict[CapturePlan, tuple[bytes, FrameState]] = {}
 
 
 def _header_entry(
@@ -616,6 +640,8 @@ def describe_value(info: FunctionInfo, site: CallSite, name: str) -> str:
         return "a closure cell"
     if name == HELPER_RESULT:
         return "what a plain helper returns"
+    if name == passed_helpers.PASSED:
+        return "the names of the plain helpers it paused in"
     for recipe in site.recipes:
         if recipe.name == name:
             return _describe_hidden(info, recipe.kind, recipe.source)

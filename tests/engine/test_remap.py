@@ -314,3 +314,50 @@ def test_a_plain_helper_resumes_in_a_new_process_and_is_refused_once_its_code_ch
     refused = step(tmp_path, removed, "resume", "b")
     assert refused["refused"] == "function not found" and "twice" in refused["message"], refused
     assert step(tmp_path, PLAIN_HELPER, "resume", "b") == {"finished": "a+b!"}
+
+
+PURE_HELPERS = """
+from autograms import _frames
+
+def ask(question):
+    return _frames.pause(question)
+
+def make_asker():
+    def nested_ask(question):
+        return _frames.pause(question)
+    return nested_ask
+
+def main():
+    first = ask("q1")
+    return first + make_asker()("q2") + "!"
+
+_frames.instrument(main)
+"""
+
+
+def test_a_pure_plain_helper_edited_or_removed_between_processes_is_refused_naming_it(
+    tmp_path: Path,
+) -> None:
+    """A helper that only returns its pause's result is not resumed itself, but the resume
+    relies on its code: edited, renamed or moved elsewhere, it is refused at load."""
+    assert step(tmp_path, PURE_HELPERS, "run") == {"paused": "q1"}
+    edited = PURE_HELPERS.replace(
+        "return _frames.pause(question)\n\ndef make",
+        "return _frames.pause(question).upper()\n\ndef make",
+    )
+    assert edited != PURE_HELPERS
+    refused = step(tmp_path, edited, "resume", "a")
+    assert refused["refused"] == "code changed" and "bot.ask" in refused["message"], refused
+    removed = PURE_HELPERS.replace("def ask(", "def ask_it(") + "\nask = ask_it\n"  # renamed
+    refused = step(tmp_path, removed, "resume", "a")
+    assert refused["refused"] == "function not found" and "bot.ask" in refused["message"]
+    moved = "\n\nX = 1\n" + PURE_HELPERS  # lines shift only: the same code
+    assert step(tmp_path, moved, "resume", "a") == {"paused": "q2"}
+    nested_edit = PURE_HELPERS.replace(
+        "pause(question)\n    return nested_ask", "pause(question) * 2\n    return nested_ask"
+    )
+    assert nested_edit != PURE_HELPERS
+    refused = step(tmp_path, nested_edit, "resume", "b")
+    assert refused["refused"] == "code changed", refused
+    assert "make_asker.<locals>.nested_ask" in refused["message"], refused
+    assert step(tmp_path, PURE_HELPERS, "resume", "b") == {"finished": "ab!"}

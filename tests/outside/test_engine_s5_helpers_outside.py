@@ -463,12 +463,6 @@ def chatbot():
     assert same_everywhere(tmp_path, bot, ["a", "b"]) == ["q", "True True True", None]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a session paused in a plain helper that only returns "
-    "its reply (`return reply(q)`) is not refused after that helper is edited: "
-    "it resumes silently, giving the old code's result (no SessionCodeError)",
-)
 def test_pure_return_helper_edited_between_processes_is_refused_at_load(tmp_path):
     pure = """
 #HEADER

@@ -422,7 +422,8 @@ class Turns(MutableSequence[Turn]):
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
             return list(self)[index]
-        size, head = len(self), len(self._codes)
+        head = len(self._codes)
+        size = head + len(self._tail)
         position = index + size if index < 0 else index
         if not 0 <= position < size:
             raise IndexError("turn index out of range")

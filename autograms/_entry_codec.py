@@ -41,6 +41,8 @@ PROTOCOL = 5
 MAX_PLAIN_DEPTH = 64
 #: ints beyond 64 bits are pickled: not every JSON reader keeps them exact
 _INT_LIMIT = 1 << 63
+#: the types whose every value plain JSON gives back (most fields of an entry: checked first)
+_PLAIN_TYPES = frozenset({str, bool, type(None)})
 
 
 def to_stored(entry: Any, index: int | None = None) -> Any:
@@ -53,7 +55,7 @@ def to_stored(entry: Any, index: int | None = None) -> Any:
     for key, value in entry.items():
         if type(key) is not str or key == PICKLED:
             return {PICKLED: _pickled(entry, index, None)}
-        if not is_plain(value):
+        if type(value) not in _PLAIN_TYPES and not is_plain(value):
             if pickled is None:
                 pickled = {}
             pickled[key] = _pickled(value, index, key)

@@ -114,7 +114,17 @@ MAX_RUNS = 16
 class ConversationLog:
     """A session's log: the part it was loaded with, read lazily, and entries added since."""
 
-    __slots__ = ("_encoded", "_signed", "_source", "_count", "_loaded", "_added")
+    __slots__ = (
+        "_encoded",
+        "_signed",
+        "_source",
+        "_count",
+        "_loaded",
+        "_added",
+        "_chunks",
+        "_tail",
+        "_tail_chunks",
+    )
 
     def __init__(
         self,
@@ -137,6 +147,12 @@ class ConversationLog:
             self._loaded, self._count = [], 0
         #: entries appended since
         self._added: list[Entry] = []
+        #: the loaded part's chunks, checked against its digest (None: not split yet)
+        self._chunks: list[str] | None = None
+        #: the entries of the newest `_tail_chunks` chunks of the loaded part, decoded (an
+        #: entry read from the end decodes only the chunks down to it)
+        self._tail: list[Entry] = []
+        self._tail_chunks = 0
 
     def __len__(self) -> int:
         if self._loaded is None and self._count is not None:
@@ -153,6 +169,33 @@ class ConversationLog:
         """Every entry, oldest first (a new list; reading the log decodes it once)."""
         return self._read() + self._added
 
+    def entry(self, index: int) -> Entry:
+        """The entry at `index` (negative: from the end). An entry of a log still encoded is
+        read by decoding the chunks from the newest down to the one holding it."""
+        position = _position(index, len(self))
+        loaded = len(self) - len(self._added)
+        if position >= loaded:
+            return self._added[position - loaded]
+        if self._loaded is None and self._encoded is not None and self._count is not None:
+            tail = self._tail_of(loaded - position)
+            return tail[position - (loaded - len(tail))]
+        return self._read()[position]
+
+    def _tail_of(self, count: int) -> list[Entry]:
+        """At least the newest `count` entries of the loaded part (more: whole chunks)."""
+        chunks = self._checked_chunks()
+        while len(self._tail) < count and self._tail_chunks < len(chunks):
+            self._tail_chunks += 1
+            self._tail = _decode_chunk(chunks[-self._tail_chunks]) + self._tail
+        if len(self._tail) < count:
+            _refuse(self._signed)
+        return self._tail
+
+    def _checked_chunks(self) -> list[str]:
+        if self._chunks is None:
+            self._chunks = checked_chunks(self._encoded, signed=self._signed)
+        return self._chunks
+
     def entries_from(self, start: int) -> list[Entry]:
         """The entries after the first `start` (reads nothing when those are all new)."""
         if self._loaded is None and self._count is not None and start >= self._count:
@@ -162,7 +205,10 @@ class ConversationLog:
     def _read(self) -> list[Entry]:
         if self._loaded is None:
             if self._encoded is not None:
-                self._loaded = decode(self._encoded, signed=self._signed)
+                chunks = self._checked_chunks()
+                older = chunks[: len(chunks) - self._tail_chunks]
+                self._loaded = decode_chunks(older, self._encoded, self._signed, self._tail)
+                self._forget_chunks()
             else:
                 source = self._source
                 self._loaded = list(source() if callable(source) else source)
@@ -186,6 +232,10 @@ class ConversationLog:
             base = EncodedLog(runs, count, chain(base.digest, chunk))
             if self._loaded is not None:
                 self._loaded = self._loaded + self._added
+            else:  # the new chunk is the newest: its entries join the decoded tail
+                if self._chunks is not None:
+                    self._chunks.append(chunk)
+                self._tail, self._tail_chunks = self._tail + self._added, self._tail_chunks + 1
             self._count = count if self._loaded is None else len(self._loaded)
             self._added = []
         self._encoded = base
@@ -206,6 +256,10 @@ class ConversationLog:
         self._encoded, self._source = None, None
         self._loaded, self._added = (entries[-keep:] if keep else []), []
         self._count = len(self._loaded)
+        self._forget_chunks()
+
+    def _forget_chunks(self) -> None:
+        self._chunks, self._tail, self._tail_chunks = None, [], 0
 
 
 class TurnLog:
@@ -230,6 +284,11 @@ class TurnLog:
     def entries(self) -> list[Entry]:
         return self.base.entries() + self.added
 
+    def entry(self, index: int) -> Entry:
+        """The entry at `index` (negative: from the end), as `ConversationLog.entry` reads it."""
+        position, base = _position(index, len(self)), len(self.base)
+        return self.added[position - base] if position >= base else self.base.entry(position)
+
     def fork(self) -> ConversationLog:
         """An independent log holding the session's entries and this turn's so far."""
         return ConversationLog(encoded=self.encode(), signed=self.base.signed)
@@ -244,6 +303,14 @@ class TurnLog:
         return EncodedLog(
             (*base.runs, chunk), base.entries + len(self.added), chain(base.digest, chunk)
         )
+
+
+def _position(index: int, length: int) -> int:
+    """`index` of a list of `length` items, counted from the start (IndexError if none)."""
+    position = index + length if index < 0 else index
+    if not 0 <= position < length:
+        raise IndexError("model_turns index out of range")
+    return position
 
 
 # -- encoding ------------------------------------------------------------------------------------
@@ -275,6 +342,11 @@ def _encode_chunks(entries: list[Entry]) -> EncodedLog:
 
 def decode(encoded: EncodedLog, *, signed: bool = False) -> list[Entry]:
     """The entries of an encoded log, checked against its digest and count."""
+    return decode_chunks(checked_chunks(encoded, signed=signed), encoded, signed, [])
+
+
+def checked_chunks(encoded: EncodedLog, *, signed: bool = False) -> list[str]:
+    """The chunks of an encoded log, checked against its digest (none decoded)."""
     chunks = [chunk for run in encoded.runs for chunk in run.split(",")]
     if encoded.digest is not None:
         digest = ""
@@ -282,9 +354,18 @@ def decode(encoded: EncodedLog, *, signed: bool = False) -> list[Entry]:
             digest = chain(digest, chunk)
         if digest != encoded.digest:
             _refuse(signed)
+    return chunks
+
+
+def decode_chunks(
+    chunks: list[str], encoded: EncodedLog, signed: bool, newer: list[Entry]
+) -> list[Entry]:
+    """The entries of `chunks` followed by `newer` (the entries of `encoded`'s chunks after
+    them, decoded already), checked against `encoded`'s count."""
     entries: list[Entry] = []
     for chunk in chunks:
         entries += _decode_chunk(chunk)
+    entries += newer
     if encoded.entries is not None and len(entries) != encoded.entries:
         _refuse(signed)
     return entries

@@ -28,10 +28,19 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import operator
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import (
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    MutableSequence,
+    Sequence,
+)
 from contextvars import ContextVar
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -298,6 +307,11 @@ class SerializableMemory:
         if isinstance(self._log, TurnLog):
             return self._log.entries()[start:]
         return self._log.entries_from(start)
+
+    def log_entry(self, index: int) -> Entry:
+        """The log entry at `index` (negative: from the end), decoding only the newest part of
+        the log down to it when the log is still encoded."""
+        return self._log.entry(index)
 
     def log_length(self) -> int:
         """How many entries the log has (without reading it, where its length is known)."""
@@ -853,40 +867,72 @@ class MemoryDict(MutableMapping):
         return (dict, (dict(self),))
 
 
-class ModelTurns(list):
-    """``memory_dict["model_turns"]``: the log's entries as a list (read when asked for);
-    entries appended to it are appended to the log, and any other change to it replaces
-    the log (as assigning ``memory_dict["model_turns"]`` does). Copies are plain lists."""
+class ModelTurns(MutableSequence):
+    """``memory_dict["model_turns"]``: the log's entries as a list, read from the log as far
+    as they are used -- appending to it or taking its length decodes none of the log, reading
+    its newest entries only the newest part. Entries appended to it are appended to the log,
+    and any other change to it replaces the log (as assigning ``memory_dict["model_turns"]``
+    does). Slices, copies and pickles are plain lists (``json.dumps(list(turns))``)."""
 
     __slots__ = ("_memory",)
 
     def __init__(self, memory: SerializableMemory) -> None:
-        super().__init__(memory.model_turns)
         self._memory = memory
+
+    def __len__(self) -> int:
+        return self._memory.log_length()
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return self._memory.model_turns[index]
+        return self._memory.log_entry(operator.index(index))
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self._memory.model_turns)
+
+    def __reversed__(self) -> Iterator[Entry]:
+        return reversed(self._memory.model_turns)
+
+    def __contains__(self, entry: object) -> bool:
+        return entry in self._memory.model_turns
+
+    def index(self, entry: Any, *bounds: int) -> int:
+        return self._memory.model_turns.index(entry, *bounds)
+
+    def count(self, entry: Any) -> int:
+        return self._memory.model_turns.count(entry)
+
+    def copy(self) -> list[Entry]:
+        return self._memory.model_turns
+
+    # -- appends go to the log ------------------------------------------------------------------
 
     def append(self, entry: Entry) -> None:
         _check_loggable(entry, len(self))
-        super().append(entry)
         self._memory.extend_log([entry])
 
     def extend(self, entries: Iterable[Entry]) -> None:
         entries = list(entries)
+        start = len(self)
         for offset, entry in enumerate(entries):
-            _check_loggable(entry, len(self) + offset)
-        super().extend(entries)
+            _check_loggable(entry, start + offset)
         self._memory.extend_log(entries)
 
-    def __iadd__(self, entries: Iterable[Entry]) -> ModelTurns:  # type: ignore[override,misc]
+    def __iadd__(self, entries: Iterable[Entry]) -> ModelTurns:
         self.extend(entries)
         return self
 
+    # -- any other change replaces it -------------------------------------------------------------
+
     def _replaced(name: str) -> Any:  # noqa: N805 - builds the methods below
         def method(self: ModelTurns, *args: Any, **kwargs: Any) -> Any:
-            result = getattr(list, name)(self, *args, **kwargs)
-            self._memory.replace_log(list(self))
+            entries = self._memory.model_turns
+            result = getattr(list, name)(entries, *args, **kwargs)
+            self._memory.replace_log(entries)
             return result
 
         method.__name__ = name
+        method.__doc__ = getattr(list, name).__doc__
         return method
 
     insert = _replaced("insert")
@@ -897,16 +943,39 @@ class ModelTurns(list):
     reverse = _replaced("reverse")
     __setitem__ = _replaced("__setitem__")
     __delitem__ = _replaced("__delitem__")
+    __imul__ = _replaced("__imul__")
     del _replaced
 
+    # -- as a list compares and combines ---------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        other = other.copy() if isinstance(other, ModelTurns) else other
+        return self._memory.model_turns == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: list[Entry]) -> list[Entry]:
+        return self._memory.model_turns + other
+
+    def __radd__(self, other: list[Entry]) -> list[Entry]:
+        return other + self._memory.model_turns
+
+    def __mul__(self, times: int) -> list[Entry]:
+        return self._memory.model_turns * times
+
+    __rmul__ = __mul__
+
+    def __repr__(self) -> str:
+        return repr(self._memory.model_turns)
+
     def __copy__(self) -> list[Entry]:
-        return list(self)
+        return self._memory.model_turns
 
     def __deepcopy__(self, memo: dict[int, Any]) -> list[Entry]:
-        return copy.deepcopy(list(self), memo)
+        return copy.deepcopy(self._memory.model_turns, memo)
 
     def __reduce__(self) -> tuple:
-        return (list, (list(self),))
+        return (list, (self._memory.model_turns,))
 
 
 def _check_loggable(entry: Entry, index: int) -> None:

@@ -10,11 +10,14 @@ and PASS/MISS markers for the running interpreter, and save it under benchmarks/
 3. instrumentation time of a 50-line function, and its lazy twin build on first resume;
 4. cold start: import, instrumentation, snapshot read and first resume in a fresh process;
    and what users pay (issue 11): import ``autograms`` + the bot + load a session + its first
-   turn, in a fresh process.
+   turn, in a fresh process;
+5. a turn whose run loop appends to ``memory_dict['model_turns']`` (issue 16), on a log of
+   100 and of 3,000 turns: it must cost about the same.
 
 Targets are information only: a miss is reported, never a failure. ``--cold`` measures the
 cold rows (4) alone and rewrites them in the saved table, with the load average of their run
-(they take seconds, the whole table minutes: a loaded machine inflates them least).
+(they take seconds, the whole table minutes: a loaded machine inflates them least); ``--log``
+does the same for the log-append rows (5).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from pathlib import Path
 from autograms._frames import Paused, instrument, load, pickling, resume, run, wire
 from autograms._frames.twin import twin_of
 
-from . import _cold, _cold_session, _decorated, _subjects, _timing
+from . import _cold, _cold_session, _decorated, _log_append, _subjects, _timing
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -53,10 +56,14 @@ INSTRUMENT_TARGET = 5e-3
 COLD_SESSION_TARGET = 50e-3
 #: Turns in the session the cold-session processes load.
 COLD_SESSION_TURNS = 20
+#: A turn with a run-loop append on the long log, against the same on the short log.
+LOG_APPEND_TARGET = 1.2
 #: The results table's header line.
 HEADER = "| Benchmark | Result | Target | Status |"
 #: How the paragraph about a `--cold` refresh of a saved table starts.
 _COLD_NOTE = "Cold rows re-measured "
+#: How the paragraph about a `--log` refresh of a saved table starts.
+_LOG_NOTE = "Log-append rows re-measured "
 
 #: Call-overhead subjects: row label, subject name, timed statement (unrolled ten times).
 OVERHEAD_CASES = (
@@ -100,10 +107,12 @@ class Settings:
     #: Fresh processes for the cold-start figures.
     cold_runs: int
     quick: bool
+    #: Turns in the short and the long session of the log-append rows.
+    log_turns: tuple[int, int] = (100, 3_000)
 
 
 FULL = Settings(rounds=20, budget=0.05, instruments=15, cold_runs=5, quick=False)
-QUICK = Settings(rounds=2, budget=0.002, instruments=2, cold_runs=1, quick=True)
+QUICK = Settings(rounds=2, budget=0.002, instruments=2, cold_runs=1, quick=True, log_turns=(5, 50))
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +405,49 @@ def measure_cold_session(settings: Settings) -> list[Row]:
     return rows
 
 
+def measure_log_append(settings: Settings) -> list[Row]:
+    """A turn with a run-loop append to ``memory_dict['model_turns']`` (deserialize, append,
+    reply, serialize) on a short and a long log, and a turn without the append on the long
+    one; interleaved rounds, medians per turn."""
+    autogram = _log_append.make_autogram()
+    short, long = settings.log_turns
+    texts = _log_append.sessions(autogram, settings.log_turns)
+    subjects = {
+        "short": _log_append.turn(autogram, texts[short], append=True),
+        "long": _log_append.turn(autogram, texts[long], append=True),
+        "plain": _log_append.turn(autogram, texts[long], append=False),
+    }
+    times: dict[str, list[float]] = {name: [] for name in subjects}
+    for _ in range(settings.rounds):
+        for name, subject in subjects.items():
+            times[name] += _timing.per_call(subject, rounds=1, budget=settings.budget)
+
+    def ratio(slow: str, fast: str) -> float:
+        return statistics.median([b / a for a, b in zip(times[fast], times[slow], strict=True)])
+
+    label = "turn with one `memory_dict['model_turns']` append (deserialize, append, reply, "
+    grows, append = ratio("long", "short"), ratio("long", "plain")
+    return [
+        Row(f"{label}serialize): {short:,}-turn log", format_spread(times["short"])),
+        Row(f"… {long:,}-turn log ({len(texts[long]):,} B session)", format_spread(times["long"])),
+        Row(f"… without the append, {long:,}-turn log", format_spread(times["plain"])),
+        Row(
+            f"… the append's cost: with against without it, {long:,}-turn log (median of "
+            "per-round ratios)",
+            f"{append:.2f}x",
+            f"≤ {LOG_APPEND_TARGET}x",
+            append <= LOG_APPEND_TARGET,
+        ),
+        Row(
+            f"… the log's cost: {long:,}-turn against {short:,}-turn log, with the append (the "
+            "carried log is copied into each new text: issue 11)",
+            f"{grows:.2f}x",
+            f"≤ {LOG_APPEND_TARGET}x",
+            grows <= LOG_APPEND_TARGET,
+        ),
+    ]
+
+
 def render(rows: Sequence[Row], settings: Settings) -> str:
     """The Markdown table with a heading naming the interpreter and how it was measured."""
     kind = "quick run (few repetitions, rough figures)" if settings.quick else "full run"
@@ -430,6 +482,7 @@ def measure(settings: Settings) -> list[Row]:
         *measure_instrumentation(settings),
         *measure_cold(settings, snapshot),
         *measure_cold_session(settings),
+        *measure_log_append(settings),
     ]
 
 
@@ -450,6 +503,11 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="measure the cold-start rows only and update them in the saved table",
     )
     parser.add_argument(
+        "--log",
+        action="store_true",
+        help="measure the log-append rows only and update them in the saved table",
+    )
+    parser.add_argument(
         "--results",
         type=Path,
         default=None,
@@ -463,7 +521,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     settings = QUICK if arguments.quick else FULL
     if arguments.cold:
-        return _main_cold(arguments, settings)
+        before = _timing.load_average()
+        rows = measure_cold(settings, stack_snapshot()) + measure_cold_session(settings)
+        how = f"`--cold`, {settings.cold_runs} fresh process(es) each"
+        return _main_rows(arguments, settings, rows, _COLD_NOTE, how, before)
+    if arguments.log:
+        before = _timing.load_average()
+        rows = measure_log_append(settings)
+        how = f"`--log`, {settings.rounds} interleaved rounds"
+        return _main_rows(arguments, settings, rows, _LOG_NOTE, how, before)
     table = render(measure(settings), settings)
     sys.stdout.write(table)
     directory = arguments.results or (None if settings.quick else RESULTS)
@@ -473,14 +539,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _main_cold(arguments: argparse.Namespace, settings: Settings) -> int:
-    """Measure the cold rows, print them, and rewrite them in the saved table."""
-    before = _timing.load_average()
-    rows = measure_cold(settings, stack_snapshot()) + measure_cold_session(settings)
+def _main_rows(
+    arguments: argparse.Namespace,
+    settings: Settings,
+    rows: list[Row],
+    prefix: str,
+    how: str,
+    before: str,
+) -> int:
+    """Print `rows` (measured `how`, the load average `before` at the start) and rewrite them
+    in the saved table, with a note starting with `prefix`."""
     note = (
-        f"{_COLD_NOTE}{time.strftime('%Y-%m-%d %H:%M %Z')} (`--cold`, "
-        f"{settings.cold_runs} fresh process(es) each); load average at the start: {before}, "
-        f"at the end: {_timing.load_average()}."
+        f"{prefix}{time.strftime('%Y-%m-%d %H:%M %Z')} ({how}); load average at the start: "
+        f"{before}, at the end: {_timing.load_average()}."
     )
     lines = [note, "", HEADER, "|---|---|---|---|"]
     lines += [_row_line(row) for row in rows]
@@ -490,7 +561,8 @@ def _main_cold(arguments: argparse.Namespace, settings: Settings) -> int:
         path = directory / f"engine-{platform.python_version()}.md"
         if not path.exists():
             raise SystemExit(f"{path} does not exist: run the whole table once first")
-        path.write_text(update_rows(path.read_text(encoding="utf-8"), rows, note), "utf-8")
+        table = path.read_text(encoding="utf-8")
+        path.write_text(update_rows(table, rows, note, prefix), "utf-8")
     return 0
 
 
@@ -498,14 +570,15 @@ def _row_line(row: Row) -> str:
     return f"| {row.benchmark} | {row.result} | {row.target or '—'} | {row.status} |"
 
 
-def update_rows(table: str, rows: Sequence[Row], note: str) -> str:
+def update_rows(table: str, rows: Sequence[Row], note: str, prefix: str = _COLD_NOTE) -> str:
     """`table` with the lines of `rows` replaced (by label; new labels after the last row) and
-    `note` as the paragraph right above the table (replacing an earlier such note)."""
+    `note` as a paragraph right above the table (replacing an earlier note starting with
+    `prefix`)."""
     fresh = {row.benchmark: _row_line(row) for row in rows}
     kept: list[str] = []
     after_note = False
     for line in table.rstrip("\n").split("\n"):
-        if line.startswith(_COLD_NOTE) or (after_note and line == ""):
+        if line.startswith(prefix) or (after_note and line == ""):
             after_note = line != ""
             continue
         after_note = False

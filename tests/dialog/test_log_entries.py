@@ -270,5 +270,64 @@ def test_a_damaged_pickled_value_in_a_saved_log_is_refused_before_it_is_unpickle
     log.write_text(damaged + text[blob_start + 21 :])
     loaded = autogram.load(tmp_path / "s")
     with pytest.raises(SessionFormatError) as refused:
-        loaded.memory_dict["model_turns"]
+        list(loaded.memory_dict["model_turns"])
     assert refused.value.reason == "damaged"
+
+
+# -- the view behaves as a list ------------------------------------------------------------------
+
+
+def _edit(rng: random.Random, view: Any, oracle: list[Any], n: int) -> None:
+    """One random list operation, done on the view and on the oracle alike."""
+    operation = rng.choice(["append", "extend", "iadd", "insert", "pop", "del", "set", "reverse"])
+    if operation in ("pop", "del", "set") and not oracle:
+        operation = "append"
+    entry = {"entry_type": "edit", "n": n, "value": _value(rng)}
+    index = rng.randrange(-len(oracle), len(oracle)) if oracle else 0
+    if operation == "append":
+        view.append(entry), oracle.append(entry)
+    elif operation in ("extend", "iadd"):
+        more = [entry, {"entry_type": "edit", "n": -n}]
+        if operation == "extend":
+            view.extend(more)
+        else:
+            view += more
+        oracle.extend(more)
+    elif operation == "insert":
+        view.insert(index, entry), oracle.insert(index, entry)
+    elif operation == "pop":
+        assert same(view.pop(index), oracle.pop(index))
+    elif operation == "del":
+        del view[index:], oracle[index:]
+    elif operation == "set":
+        view[index] = entry
+        oracle[index] = entry
+    else:
+        view.reverse(), oracle.reverse()
+
+
+@pytest.mark.parametrize("seed", range(CASES))
+def test_model_turns_reads_and_edits_as_a_plain_list_kept_beside_it(seed: int) -> None:
+    rng = random.Random(seed)
+    autogram = _autogram()
+    _, memory = autogram.reply()
+    oracle = list(memory.memory_dict["model_turns"])
+    for n in range(40):
+        step = rng.random()
+        if step < 0.15:  # a turn: the library's entries join both
+            before = memory.log_length()
+            _, memory = autogram.reply(f"m{n}", memory_object=memory)
+            oracle.extend(memory.model_turns[before:])
+        elif step < 0.35:  # a round trip: the log comes back encoded, read as far as used
+            memory = autogram.deserialize(autogram.serialize(memory))
+        else:
+            _edit(rng, memory.memory_dict["model_turns"], oracle, n)
+        view = memory.memory_dict["model_turns"]
+        assert len(view) == len(oracle)
+        if oracle:
+            index = -rng.randint(1, len(oracle))
+            assert same(view[index], oracle[index])
+    view = memory.memory_dict["model_turns"]
+    assert same(view[:], oracle) and same(list(reversed(view)), oracle[::-1])
+    assert view == oracle and oracle == view and same(view + [], oracle + [])
+    assert same([] + view, oracle) and (oracle[-1] in view) and view.count(oracle[0]) >= 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pickle
 import random
+from collections.abc import MutableSequence
 
 import pytest
 
@@ -192,8 +193,12 @@ def test_memory_dict_looks_like_autograms_one() -> None:
     _, memory = bot.reply("one", memory_object=memory)
     view = memory.memory_dict
     assert {"turn_stack", "user_globals", "cached_user_reply", "model_turns"} <= set(view)
-    assert isinstance(view["model_turns"], list) and type(view["turn_stack"][-1]["turns"]) is list
+    # model_turns is a list read as far as it is used (a MutableSequence: an append decodes
+    # none of the log); its copies are plain lists
+    assert isinstance(view["model_turns"], MutableSequence)
+    assert type(view["model_turns"][:]) is list and type(view["turn_stack"][-1]["turns"]) is list
     json.dumps(view["turn_stack"])
+    json.dumps(list(view["model_turns"]))
     assert view["cached_user_reply"] == "one"
     view["model_turns"] = view["model_turns"][-2:]
     assert len(bot.deserialize(bot.serialize(memory)).model_turns) == 2

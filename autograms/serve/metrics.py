@@ -89,15 +89,21 @@ class Metrics:
             multiprocess_mode="livesum",
         )
 
+        # the series every turn counts in, looked up once (a turn's end waits for none)
+        self._committed = self.turns.labels("committed")
+        self._replayed = self.turns.labels("replayed")
+        self._prompt_tokens = self.model_tokens.labels("prompt")
+        self._completion_tokens = self.model_tokens.labels("completion")
+
     def turn_done(self, result: TurnResult, seconds: float) -> None:
         """Count a committed or replayed turn and its model usage."""
-        self.turns.labels("replayed" if result.replayed else "committed").inc()
+        (self._replayed if result.replayed else self._committed).inc()
         self.turn_seconds.observe(seconds)
         usage = result.usage
         if usage.calls:
             self.model_calls.inc(usage.calls)
-            self.model_tokens.labels("prompt").inc(usage.prompt_tokens)
-            self.model_tokens.labels("completion").inc(usage.completion_tokens)
+            self._prompt_tokens.inc(usage.prompt_tokens)
+            self._completion_tokens.inc(usage.completion_tokens)
 
     def turn_failed(self, code: str) -> None:
         self.turns.labels("failed").inc()

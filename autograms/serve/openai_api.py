@@ -24,6 +24,7 @@ without them did not deliver a committed reply: repeat the request to get it.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -43,8 +44,15 @@ from .service import Precondition, Service
 from .streaming import PING, Diverged, Drained, Event, Failed, Finished, Piece, Ping, sse
 
 SESSION_HEADER = "X-Session-Id"
-#: where a piece's text goes in the chunk template (`_Reply`); no JSON the service sends has it
-_HOLE = "\x00piece"
+#: where a chunk's choices go in its template (`_Reply._frame`); no JSON the service sends has it
+_HOLE = "\x00choices"
+#: a chunk's ``choices`` around the text of a piece of reply (the first also names the role)
+_FIRST_DELTA = b'[{"index": 0, "delta": {"role": "assistant", "content": '
+_DELTA = b'[{"index": 0, "delta": {"content": '
+_DELTA_END = b'}, "finish_reason": null}]'
+#: the ``choices`` of the chunk that ends a reply
+_FINISHED = b'[{"index": 0, "delta": {}, "finish_reason": "stop"}]'
+_DONE = b"data: [DONE]\n\n"
 
 
 async def list_models(request: Request) -> Response:
@@ -180,9 +188,20 @@ class _Reply:
         self.keyed = keyed
         self.id = f"chatcmpl-{uuid.uuid4().hex}"
         self.created = int(time.time())
-        # a streamed piece's chunk around its text, encoded once: a piece encodes its text only
-        hole = self._chunk([{"index": 0, "delta": {"content": _HOLE}, "finish_reason": None}])
-        self._piece_head, self._piece_tail = hole.split(json.dumps(_HOLE).encode())
+
+    @functools.cached_property
+    def _frame(self) -> tuple[bytes, bytes]:
+        """What every chunk of a stream has before and after its ``choices`` (and usage),
+        encoded once: a chunk then encodes only its text."""
+        chunk = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": _HOLE,
+        }
+        head, tail = sse(json.dumps(chunk)).split(json.dumps(_HOLE).encode())
+        return head, tail
 
     def json(self, result: TurnResult) -> JSONResponse:
         choice = {
@@ -226,16 +245,19 @@ class _Reply:
             try:
                 event, sent = first, False
                 while True:
-                    if not sent and isinstance(event, Piece | Finished):
-                        service.metrics.first_token_seconds.observe(time.monotonic() - start)
+                    # the first piece's time is counted once it is written, not before
+                    ready = time.monotonic()
                     if isinstance(event, Ping):
                         yield PING
                     elif isinstance(event, Piece):
                         yield self._delta(event.text, first=not sent)
-                        sent = True
                     else:  # the last chunks in one write: the client has them all at once
                         yield b"".join(self._closing(event, sent, include_usage, service, where))
+                    if not sent and isinstance(event, Piece | Finished):
+                        service.metrics.first_token_seconds.observe(ready - start)
+                    if not isinstance(event, Piece | Ping):
                         return
+                    sent = sent or isinstance(event, Piece)
                     event = await anext(events)
             finally:
                 service.metrics.streams_open.dec()
@@ -268,29 +290,21 @@ class _Reply:
         self, result: TurnResult, rest: str, include_usage: bool, first: bool = True
     ) -> list[bytes]:
         chunks = [self._delta(rest, first=first)] if rest or first else []
-        chunks.append(self._chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
+        chunks.append(self._chunk(_FINISHED))
         if include_usage:
-            chunks.append(self._chunk([], usage=_usage(result.usage)))
-        chunks.append(b"data: [DONE]\n\n")
+            usage = json.dumps(_usage(result.usage)).encode()
+            chunks.append(self._chunk(b'[], "usage": ' + usage))
+        chunks.append(_DONE)
         return chunks
 
     def _delta(self, text: str, *, first: bool) -> bytes:
-        if not first:
-            return b"".join((self._piece_head, json.dumps(text).encode(), self._piece_tail))
-        delta = {"role": "assistant", "content": text}
-        return self._chunk([{"index": 0, "delta": delta, "finish_reason": None}])
+        opening = _FIRST_DELTA if first else _DELTA
+        return self._chunk(b"".join((opening, json.dumps(text).encode(), _DELTA_END)))
 
-    def _chunk(self, choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
-        chunk = {
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": choices,
-        }
-        if usage is not None:
-            chunk["usage"] = usage
-        return sse(json.dumps(chunk))
+    def _chunk(self, choices: bytes) -> bytes:
+        """One SSE chunk; `choices`: the encoded JSON of its ``choices`` (and what follows)."""
+        head, tail = self._frame
+        return b"".join((head, choices, tail))
 
     def _headers(self, result: TurnResult) -> dict[str, str]:
         return {**self.headers, "X-Session-Version": str(result.version)}

@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import httpx2
 import openai
 import uvicorn
 
@@ -41,16 +42,18 @@ from tests.serve.server import ROOT, STREAMER, free_port
 STEPS = (
     ("sent", ""),
     ("arrived", "client to the app (the SDK builds and sends the request; uvicorn reads it)"),
-    ("reading history", "the route reads the body and messages; the hop to a turn thread"),
-    ("history read", "the session's turns read (the history check)"),
-    ("claimed", "the store's claim (queue ticket, blob and version)"),
+    ("claiming", "the route reads the body and messages; the hop to a turn thread"),
+    ("claimed", "the store's claim: queue ticket, blob and version, and the session's turns"),
+    ("checked", "the history checked against those turns"),
     ("loaded", "the session restored (deserialize)"),
     ("model called", "the program runs up to the model call"),
+    ("model sent", "the model client builds the request (the openai SDK) and starts sending"),
     ("model piece", "the model's first piece reaches the service"),
     ("piece sent", "the service writes it (thread to event loop, response start, SSE chunk)"),
     ("client piece", "the client reads it (the SDK parses the headers and the chunk)"),
     ("model done", "the rest of the answer streams"),
-    ("commit", "the program finishes; the session serialized and sealed"),
+    ("serializing", "the program finishes the turn and pauses"),
+    ("commit", "the session serialized (and sealed)"),
     ("committed", "the store's commit (durable)"),
     ("end sent", "the service writes the last chunks and [DONE] (thread to event loop)"),
     ("done", "the client reads them"),
@@ -133,12 +136,14 @@ def measure(
     )
     autogram = Autogram(chatbot, config)
     marks = Marks()
+    sending_request = httpx2.HTTPTransport.handle_request
     app = create_app(autogram, store_url)
     store = app.state.service.store
-    marks.wrap(store, "turns", "reading history", "history read")
-    marks.wrap(store, "claim", None, "claimed")
+    marks.wrap(store, "claim", "claiming", "claimed")
     marks.wrap(store, "commit", "commit", "committed")
-    marks.wrap(autogram, "deserialize", None, "loaded")
+    marks.wrap(autogram, "deserialize", "checked", "loaded")
+    marks.wrap(autogram, "serialize", "serializing", None)
+    marks.wrap(httpx2.HTTPTransport, "handle_request", "model sent", None)
     model_class = type(autogram.model)
     streaming = model_class.stream
 
@@ -179,6 +184,7 @@ def measure(
         server.should_exit = True
         thread.join(30)
         model_class.stream = streaming  # type: ignore[method-assign]
+        httpx2.HTTPTransport.handle_request = sending_request  # type: ignore[method-assign]
 
 
 def _turns(

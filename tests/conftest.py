@@ -11,11 +11,19 @@ other interpreters with `-m "not one_python"`.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 TESTS = Path(__file__).resolve().parent
+
+#: The engine's code cache (autograms/_frames/code_cache.py) of this test run: empty at the
+#: start, so the run builds every function once and its fresh processes load them from it.
+_CODE_CACHE = tempfile.mkdtemp(prefix="autograms-code-cache-")
+os.environ["AUTOGRAMS_CODE_CACHE"] = _CODE_CACHE
 
 #: beginnings of paths under tests/ (a folder with its "/", a file, a file-name prefix) whose
 #: tests run on one CPython
@@ -42,3 +50,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _runs_on_one_python(item.path):
             item.add_marker(pytest.mark.one_python)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_CODE_CACHE, ignore_errors=True)

@@ -39,6 +39,9 @@ Importing it on an interpreter whose bytecode it does not know raises Unsupporte
 
 from .versions import SUPPORTED  # noqa: I001 - must come first: refuses unknown interpreters
 
+import sys as _sys
+import types as _types
+
 from .describe import PendingFrameInfo, describe
 from .driver import Finished, Outcome, Paused, resume, run
 from .errors import (
@@ -48,7 +51,7 @@ from .errors import (
     UnpicklableLocalError,
     UnsupportedPythonError,
 )
-from .instrument import instrument
+from .code_cache import instrument
 from .jumps import goto, returnto
 from .registry import FrameHooks, FunctionInfo, Gate, hooked_frames, lookup, mark_transparent
 from .remap import Fit, FrameFit, attachment_of, fit, relabel, relabel_header
@@ -56,6 +59,21 @@ from .resume import Loaded, check, load, pack, store
 from .routing import GlobalRoutes, route_function
 from .snapshot import pause
 from .variants import uninstrumented, without_gates
+
+
+
+class _Package(_types.ModuleType):
+    """This package, whose `instrument` stays the function (code_cache.instrument): the
+    rewrite module of the same name (instrument.py) is imported only when a function is not
+    in the code cache, and the import system then binds the module over the name."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "instrument" and isinstance(value, _types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "SUPPORTED",

@@ -23,6 +23,16 @@ from bytecode.instr import UNSET
 from .._record import Record
 from .codec import ARG_FLAGGED_NAME, ARG_INT, ARG_KINDS, ARG_TWO_FLAGS_NAME
 from .effects import OBJECT, net_effect, output_count, output_nullness
+from .producers import (  # noqa: F401 - re-exported: the analysis's vocabulary
+    HANDLER_CLEANUP,
+    HANDLER_EXCEPT,
+    HANDLER_FINALLY,
+    HANDLER_WITH,
+    AnalysisError,
+    producer,
+    producer_output,
+    producer_position,
+)
 from .versions import (
     FAST_LOADS,
     KW_NAMES_ON_STACK,
@@ -43,12 +53,6 @@ Stack = tuple[Item, ...]
 
 _LASTI_ITEM: Final[Item] = (frozenset({LASTI}), OBJECT)
 _EXCEPTION_ITEM: Final[Item] = (frozenset({UNWOUND_EXCEPTION}), OBJECT)
-
-# Handler kinds, named for what a jump leaving them would skip.
-HANDLER_EXCEPT: Final = "except"
-HANDLER_FINALLY: Final = "finally"
-HANDLER_WITH: Final = "with"
-HANDLER_CLEANUP: Final = "cleanup"
 
 _EXCEPT_TYPE_OPS: Final = frozenset(
     {
@@ -78,23 +82,6 @@ CELL_SETUP_OPS: Final = frozenset({"MAKE_CELL", "COPY_FREE_VARS"})
 def local_name(arg: Any) -> str:
     """The name of the local or cell variable an instruction's argument names."""
     return arg.name if isinstance(arg, CellVar) else arg
-
-
-class AnalysisError(Exception):
-    """The bytecode has a shape the analysis does not model."""
-
-
-def producer(position: int, output: int) -> int:
-    """Encode the `output`-th item pushed by the instruction at `position`."""
-    return position << 8 | output
-
-
-def producer_position(key: int) -> int:
-    return key >> 8
-
-
-def producer_output(key: int) -> int:
-    return key & 0xFF
 
 
 class Flow:

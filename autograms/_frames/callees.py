@@ -23,10 +23,9 @@ import ctypes
 import functools
 import sys
 from types import CodeType, FrameType, FunctionType, MethodType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from .analysis import Flow, call_operands, producer, producer_position
-from .effects import is_pair_load
+from .producers import producer, producer_position
 from .records import CallSite
 from .registry import lookup
 from .versions import (
@@ -37,6 +36,9 @@ from .versions import (
     INTERPRETER_FRAME_PREVIOUS_OFFSET,
     NULL_BELOW_CALLABLE,
 )
+
+if TYPE_CHECKING:
+    from .analysis import Flow
 
 #: A callable the bytecode does not pin down.
 UNKNOWN: Final = object()
@@ -134,6 +136,8 @@ def running_callable(flow: Flow, site: CallSite, frame: FrameType) -> Any:
     directly): the interpreter keeps such a call's operands on the stack until it returns."""
     if not _layout_verified() or not _stack_layout_verified():
         return UNKNOWN
+    from .analysis import call_operands  # loaded with `flow` (see producers.py)
+
     instr = flow.instrs[site.position]
     stack = flow.stacks[site.position]
     low = len(stack) - (call_operands(instr, stack).arguments + 2)
@@ -231,6 +235,9 @@ def _stack_layout_verified() -> bool:
 
 def called_object(flow: Flow, site: CallSite, frame: FrameType) -> Any:
     """The callable of the call at `site` in `frame`, or `UNKNOWN`."""
+    from .analysis import call_operands  # loaded with `flow` (see producers.py)
+    from .effects import is_pair_load
+
     instr = flow.instrs[site.position]
     operands = call_operands(instr, flow.stacks[site.position])
     low = operands.low
@@ -286,6 +293,8 @@ def _evaluate(flow: Flow, item: tuple, frame: FrameType, depth: int = 0) -> Any:
     key = next(iter(producers))
     if key < 0:
         return UNKNOWN
+    from .effects import is_pair_load  # loaded with `flow` (see producers.py)
+
     position = producer_position(key)
     load = flow.instrs[position]
     name = load.name

@@ -16,8 +16,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from .analysis import local_name, producer_position
-from .effects import is_pair_load
+from .producers import producer_position
 from .records import CallSite, Recipe, RecipeKind
 from .registry import FunctionInfo
 from .versions import FAST_LOADS
@@ -57,6 +56,8 @@ def derive(info: FunctionInfo, site: CallSite, recipes: tuple[Recipe, ...], valu
 
 def _bare_global(info: FunctionInfo, site: CallSite, recipe: Recipe) -> str | None:
     """The global's name when every producer of the spilled item is a load of that global."""
+    from .effects import is_pair_load  # loaded with the analysis, which `info.flow` needs
+
     names = set()
     for key in site.stack_keys[recipe.slot]:
         load = info.flow.instrs[producer_position(key)] if key >= 0 else None
@@ -88,6 +89,8 @@ def _evaluate(info: FunctionInfo, recipe: Recipe, values: dict, globals_: dict) 
     if load.name == "LOAD_GLOBAL":
         return _global(globals_, load.arg[1] if isinstance(load.arg, tuple) else load.arg)
     if load.name in FAST_LOADS:
+        from .analysis import local_name  # loaded by `info.flow` already
+
         return _saved(values, local_name(load.arg))
     owner = _evaluate(info, recipe.inputs[-1], values, globals_)
     name = load.arg[1] if isinstance(load.arg, tuple) else load.arg

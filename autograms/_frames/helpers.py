@@ -24,10 +24,9 @@ from __future__ import annotations
 import threading
 from types import FrameType, FunctionType
 
-from .analysis import AnalysisError
+from .producers import AnalysisError
 from .errors import ContinuationError, Reason, SnapshotMismatchError
 from .identity import find_function
-from .instrument import analyse_in_place
 from .registry import FunctionInfo
 
 #: One adoption at a time: two threads pausing in the same helper register it once.
@@ -61,6 +60,8 @@ def adopt(function: FunctionType) -> FunctionInfo:
         raise ContinuationError(
             f"{function.__qualname__} uses closures", reason=Reason.NESTED_FUNCTION
         )
+    from .instrument import analyse_in_place  # the rewrite, loaded only when needed
+
     with _adopting:
         return analyse_in_place(function)
 

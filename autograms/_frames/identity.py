@@ -9,7 +9,6 @@ snapshots valid.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import sys
 from types import CodeType, FunctionType
@@ -24,6 +23,8 @@ LAYOUT_VERSION = 1
 def fingerprint(code: CodeType, routed: list[str] | None = None) -> str:
     """A stable hex digest of `code`'s layout-relevant parts, and of the global names its
     instrumented form routes elsewhere (routing changes the call sites)."""
+    import hashlib  # only a build (or a snapshot of a helper) needs it: see code_cache.py
+
     digest = hashlib.sha256()
     digest.update(f"layout:{LAYOUT_VERSION}".encode())
     if routed:

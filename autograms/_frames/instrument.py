@@ -61,6 +61,7 @@ from .analysis import (
 )
 from .effects import NULL, is_pair_load
 from .errors import ContinuationError, JumpSignal, PauseSignal, Reason
+from .hidden import CELL_SLOT_PREFIX, CELLS, HELPER_RESULT, RESUME_CALL  # noqa: F401
 from .identity import fingerprint
 from .introspection import hide_engine_locals
 from .records import CallSite, Recipe, RecipeKind
@@ -79,10 +80,6 @@ from .versions import (
     RETURN_OPS,
 )
 
-CELLS = "__ag_cells"
-HELPER_RESULT = "__ag_result"
-RESUME_CALL = "__ag_call"
-CELL_SLOT_PREFIX = "__ag_cellslot_"
 SIGNALS = (PauseSignal, JumpSignal)
 
 _REFUSED_FLAGS = (
@@ -201,6 +198,18 @@ def instrument(
     register(info)
     function.__code__ = code
     return info
+
+
+def analysis_of(
+    function: FunctionType,
+    original: CodeType,
+    hooks: FrameHooks | None = None,
+    routes: GlobalRoutes | None = None,
+) -> tuple[Flow, Layout]:
+    """The analysis and rewritten layout `instrument` made of `original`, `function`'s code
+    (made again for a function whose code came from the code cache, see code_cache.py)."""
+    template, flow, plan = _analyze(original, function.__globals__, routes)
+    return flow, _Rewriter(template, flow, plan, hooks, original).run()
 
 
 def analyse_in_place(function: FunctionType) -> FunctionInfo:

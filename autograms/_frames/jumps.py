@@ -28,7 +28,7 @@ from contextvars import ContextVar
 from types import FrameType
 from typing import Any, NoReturn
 
-from .analysis import HANDLER_CLEANUP, HANDLER_EXCEPT, producer_position
+from .producers import HANDLER_CLEANUP, HANDLER_EXCEPT, producer_position
 from .errors import ContinuationError, JumpSignal, Reason
 from .records import CallSite, Refusal
 from .registry import FunctionInfo, is_driver_code, lookup

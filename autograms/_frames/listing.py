@@ -20,7 +20,7 @@ from typing import Any
 
 from .records import CallSite, Recipe, RecipeKind
 from .registry import FunctionInfo, lookup
-from .twin import twin_of
+from .code_cache import twin_of
 
 
 def format_instrumented(function: Callable[..., Any], *, twin: bool = True) -> str:

@@ -389,16 +389,19 @@ def _index_new_modules() -> None:
             del _indexed[name]
             _forget(name, {})
     _pending.clear()
+    named_ids: dict[int, Any] = {}  # the classes and functions pickle names, for this pass
     for name, module in modules.items():
         if _indexed.get(name) is module or not isinstance(module, types.ModuleType):
             continue
         if getattr(getattr(module, "__spec__", None), "_initializing", False):
             _pending.add(name)  # still running its body: index it when it is complete
         else:
-            _index_module(name, module)
+            _index_module(name, module, named_ids)
 
 
-def _index_module(module_name: str, module: types.ModuleType) -> None:
+def _index_module(
+    module_name: str, module: types.ModuleType, named_ids: dict[int, Any] | None = None
+) -> None:
     """Enter the objects `module`'s globals are bound to now (and, for a program module, the
     objects reached from them, see `_steps_from`); drop the entries it claimed before that it
     no longer holds. The index is updated in place, entry by entry (readers in other threads
@@ -406,8 +409,23 @@ def _index_module(module_name: str, module: types.ModuleType) -> None:
     namespace = getattr(module, "__dict__", None)
     items = list(namespace.items()) if type(namespace) is dict else []
     claimed: dict[int, tuple] = {}
-    for name, value in _unnamed_objects(module_name, module, items):
-        _enter(module_name, (module_name, name), value, claimed)
+    names = _names
+    for name, value in _unnamed_objects(
+        module_name, module, items, {} if named_ids is None else named_ids
+    ):
+        key = id(value)  # `_enter` inlined: the first snapshot of a process enters thousands
+        known = names.get(key)
+        if key in claimed or (
+            known is not None
+            and known[0] != module_name
+            and not _claims(module_name, key, (module_name, name))
+        ):
+            continue
+        where = claimed[key] = (module_name, name)
+        if known != where:
+            names[key] = where
+        if type(value) in CONTAINER_TYPES:
+            _containers.add(key)
     if module_name in registry.program_modules():
         for name, value in items:
             for steps, reached in _steps_from(module_name, value):
@@ -428,27 +446,38 @@ def _enter(module_name: str, where: tuple, value: Any, claimed: dict[int, tuple]
         _containers.add(key)
 
 
-def _unnamed_objects(module_name: str, module: types.ModuleType, items: list) -> list:
-    """The (name, value) pairs of `items` that `_enter` must look at: not those whose type
-    is known to be saved otherwise (values, modules, resources), nor the classes and
-    functions pickle names (`is_named`; found without its lookups when bound under their own
-    qualified name in the module they say defines them). One pass: a module's globals are
-    most of what the first snapshot of a process costs."""
+def _unnamed_objects(
+    module_name: str, module: types.ModuleType, items: list, named_ids: dict[int, Any]
+) -> list:
+    """The (name, value) pairs of `items` that are objects (see `_saved_otherwise`): not
+    values, modules or resources, nor the classes and functions pickle names (`is_named`;
+    found without its lookups when bound under their own qualified name in the module they say
+    defines them; `named_ids` keeps those found so, by id, for the other modules indexed in
+    the same pass). One pass: a module's globals are most of what the first snapshot of a
+    process costs."""
     verdicts = _verdicts
     current = sys.modules.get(module_name) is module
     left = []
     for name, value in items:
         verdict = verdicts.get(type(value), _MISSING)
-        if verdict is True:
+        if verdict is _MISSING:
+            if _saved_otherwise(value):  # learns the verdict of the type
+                continue
+        elif verdict is True:
             continue
-        if verdict is None and (
-            (
-                current
-                and getattr(value, "__qualname__", None) == name
-                and getattr(value, "__module__", None) == module_name
-            )
-            or is_named(value)
-        ):
+        elif verdict is None:
+            named = named_ids.get(id(value))
+            if named is None:
+                named = (
+                    current
+                    and getattr(value, "__qualname__", None) == name
+                    and getattr(value, "__module__", None) == module_name
+                ) or is_named(value)
+                if named:  # the same class or function is bound in many modules
+                    named_ids[id(value)] = value
+            if named:
+                continue
+        elif id(value) in _SHARED_EMPTY:
             continue
         left.append((name, value))
     return left

@@ -10,11 +10,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from types import CodeType, FrameType, FunctionType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._record import Record
-from .analysis import Flow
 from .records import CallSite
+
+if TYPE_CHECKING:
+    from .analysis import Flow
 
 
 class Gate:
@@ -118,7 +120,7 @@ class FunctionInfo:
         "qualname",
         "fingerprint",
         "original_code",
-        "flow",
+        "_flow",
         "sites",
         "labels",
         "label_sites",
@@ -129,7 +131,8 @@ class FunctionInfo:
         "routes_globals",
         "normal_code",
         "site_map",
-        "layout",
+        "_layout",
+        "analyse",
         "twin",
         "twin_lock",
         "safety_cache",
@@ -143,7 +146,6 @@ class FunctionInfo:
     qualname: str
     fingerprint: str
     original_code: CodeType
-    flow: Flow
     sites: list[CallSite]
     #: Site index of each ADDRESS label (its first copy, see `label_sites`).
     labels: dict[str, int]
@@ -162,10 +164,11 @@ class FunctionInfo:
     normal_code: CodeType
     #: f_lasti of the normal code while a call runs -> site index.
     site_map: dict[int, int]
-    #: Everything needed to build the twin lazily (the rewritten layout).
-    layout: Any
+    #: Gives the analysis and the rewritten layout (`flow`, `layout`) of a function whose
+    #: code came from the code cache, when first needed; None once they are known.
+    analyse: Callable[[], tuple[Flow, Any]] | None
     twin: Twin | None
-    twin_lock: threading.Lock
+    twin_lock: threading.RLock
     #: (start positions, unbound locals) -> locals an unchecked load would read unbound.
     safety_cache: dict
     #: Site index -> what a snapshot saves of a frame paused there (see snapshot.py).
@@ -183,7 +186,7 @@ class FunctionInfo:
         qualname: str,
         fingerprint: str,
         original_code: CodeType,
-        flow: Flow,
+        flow: Flow | None,
         sites: list[CallSite],
         labels: dict[str, int],
         label_sites: dict[str, tuple[int, ...]],
@@ -195,8 +198,9 @@ class FunctionInfo:
         normal_code: CodeType,
         site_map: dict[int, int],
         layout: Any,
+        analyse: Callable[[], tuple[Flow, Any]] | None = None,
         twin: Twin | None = None,
-        twin_lock: threading.Lock | None = None,
+        twin_lock: threading.RLock | None = None,
         safety_cache: dict | None = None,
         capture_plans: dict | None = None,
         variants: dict | None = None,
@@ -207,7 +211,7 @@ class FunctionInfo:
         self.qualname = qualname
         self.fingerprint = fingerprint
         self.original_code = original_code
-        self.flow = flow
+        self._flow = flow
         self.sites = sites
         self.labels = labels
         self.label_sites = label_sites
@@ -218,13 +222,35 @@ class FunctionInfo:
         self.routes_globals = routes_globals
         self.normal_code = normal_code
         self.site_map = site_map
-        self.layout = layout
+        self._layout = layout
+        self.analyse = analyse
         self.twin = twin
-        self.twin_lock = threading.Lock() if twin_lock is None else twin_lock
+        # reentrant: building the twin may first need the analysis (`flow`, `layout`)
+        self.twin_lock = threading.RLock() if twin_lock is None else twin_lock
         self.safety_cache = {} if safety_cache is None else safety_cache
         self.capture_plans = {} if capture_plans is None else capture_plans
         self.variants = {} if variants is None else variants
         self.adopted = adopted
+
+    @property
+    def flow(self) -> Flow:
+        """The analysis of the function's code (see analysis.py)."""
+        if self._flow is None:
+            self._analysed()
+        return self._flow
+
+    @property
+    def layout(self) -> Any:
+        """Everything needed to build the twin (the rewritten layout, see instrument.py)."""
+        if self._layout is None:
+            self._analysed()
+        return self._layout
+
+    def _analysed(self) -> None:
+        with self.twin_lock:
+            if self.analyse is not None:
+                self._flow, self._layout = self.analyse()
+                self.analyse = None
 
     @property
     def filename(self) -> str:

@@ -34,7 +34,7 @@ from typing import Any
 from .._record import Record, replace
 from . import wire
 from .errors import SnapshotMismatchError
-from .instrument import CELLS
+from .hidden import CELLS
 from .records import FrameState
 from .resume import (
     CheckedFrame,

@@ -33,14 +33,14 @@ from typing import Any
 from .._record import Record, replace
 from . import earlier_snapshots, helpers, passed_helpers, runtime, wire
 from .errors import ContinuationError, Reason, SnapshotMismatchError
-from .analysis import AnalysisError, local_name
+from .producers import AnalysisError
 from .identity import find_function
 from .jumps import saved_jumps
-from .instrument import CELLS, HELPER_RESULT
+from .hidden import CELLS, HELPER_RESULT
 from .records import CallSite, FrameState, Recipe
 from .registry import FunctionInfo, lookup
 from .runtime import MISSING
-from .twin import twin_of
+from .code_cache import twin_of
 from .versions import PY_MINOR
 
 _HIDDEN_PREFIXES = ("__ag_s", "__ag_e", "__ag_v")
@@ -652,6 +652,8 @@ def locals_read_unbound(
     key = (tuple(starts), missing, checked)
     cached = info.safety_cache.get(key)
     if cached is None:
+        from .analysis import local_name  # the analysis is loaded by `info.flow`
+
         positions = info.flow.unbound_reads(tuple(starts), missing, checked=checked)
         cached = frozenset(local_name(info.flow.instrs[position].arg) for position in positions)
         info.safety_cache[key] = cached

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import CodeType, FunctionType
-from typing import Any
-
-from bytecode import Instr
+from typing import TYPE_CHECKING, Any
 
 from .._record import Record
-from . import codec, emit
 from .versions import NULL_BELOW_CALLABLE
+
+if TYPE_CHECKING:
+    from bytecode import Instr
 
 #: stack slots a routed access may need beyond the original instruction's
 _ROUTING_STACK = 4
@@ -58,12 +58,16 @@ def routed_names(items: list, routes: GlobalRoutes | None) -> list[str]:
     """The routed names `items` actually uses (part of the code identity)."""
     if routes is None:
         return []
+    from bytecode import Instr  # the rewrite's tools: loaded only when a function is rewritten
+
     used = {_global_name(item) for item in items if isinstance(item, Instr)}
     return sorted(used & routes.names)
 
 
 def route_globals(items: list, routes: GlobalRoutes) -> list:
     """`items` with every access to a routed global replaced by a callback call."""
+    from bytecode import Instr
+
     result: list = []
     for item in items:
         name = _global_name(item) if isinstance(item, Instr) else None
@@ -87,6 +91,8 @@ def _global_name(instr: Instr) -> str | None:
 
 
 def _load(instr: Instr, routes: GlobalRoutes) -> list[Instr]:
+    from . import emit
+
     location = instr.location
     name = _global_name(instr)
     value = emit.call(routes.load, [emit.instr("LOAD_CONST", name, location)], 1, location)
@@ -97,6 +103,8 @@ def _load(instr: Instr, routes: GlobalRoutes) -> list[Instr]:
 
 
 def _store(instr: Instr, routes: GlobalRoutes) -> list[Instr]:
+    from . import emit
+
     location = instr.location
     # [value] -> [callable pair, value]: push the pair, then bring the value back on top
     if NULL_BELOW_CALLABLE:
@@ -122,6 +130,8 @@ def _store(instr: Instr, routes: GlobalRoutes) -> list[Instr]:
 
 
 def _delete(instr: Instr, routes: GlobalRoutes) -> list[Instr]:
+    from . import emit
+
     location = instr.location
     call = emit.call(routes.delete, [emit.instr("LOAD_CONST", instr.arg, location)], 1, location)
     return [*call, emit.instr("POP_TOP", location=location)]
@@ -142,6 +152,10 @@ def route_code(code: CodeType, routes: GlobalRoutes) -> CodeType:
     object if it has none)."""
     if code.co_flags & _SUSPENDING_FLAGS or not _uses_routed(code, routes.names):
         return code
+    from bytecode import Instr
+
+    from . import codec
+
     template = codec.decode(code)
     items = []
     for item in route_globals(list(template), routes):

@@ -28,11 +28,10 @@ from typing import Any, NoReturn
 from . import callees, jumps, passed_helpers, pickling, plain_code, runtime, wire
 from . import helpers as helpers_
 from .errors import ContinuationError, PauseSignal, Reason, UnpicklableLocalError
-from .instrument import CELLS, HELPER_RESULT
+from .hidden import CELLS, HELPER_RESULT
 from .records import CallSite, FrameState, RecipeKind
-from .analysis import producer_position
+from .producers import producer_position
 from .resources import ResourceRefused
-from .sites import origin_of
 from .registry import (
     FunctionInfo,
     is_driver_code,
@@ -363,6 +362,8 @@ def _calls_with_exit(info: FunctionInfo, site: CallSite) -> bool:
 def _finds_with_exit(info: FunctionInfo, site: CallSite) -> bool:
     if not _has_with_statement(info):  # the usual case: no scan at each site's first visit
         return False
+    from .sites import origin_of  # loaded with `info.flow` (see producers.py)
+
     flow = info.flow
     for producers, _ in flow.stacks[site.position][site.depth :]:
         for key in producers:

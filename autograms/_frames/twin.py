@@ -36,21 +36,13 @@ from .instrument import (
     site_offsets,
     wrap_in_region,
 )
-from .registry import FunctionInfo, Twin, register_twin
+from .code_cache import resume_function, twin_of  # noqa: F401 - twin_of: the way in
+from .registry import FunctionInfo, Twin
 from .versions import CELL_STORE_NEEDS_PATCH
 
 
-def twin_of(info: FunctionInfo) -> Twin:
-    """The twin of `info`'s function, built on first use."""
-    if info.twin is None:
-        with info.twin_lock:
-            if info.twin is None:
-                info.twin = _build(info)
-                register_twin(info)
-    return info.twin
-
-
-def _build(info: FunctionInfo) -> Twin:
+def build_twin(info: FunctionInfo) -> Twin:
+    """Build the twin of `info`'s function (`code_cache.twin_of` gives it, built once)."""
     layout = info.layout
     builder = _TwinBuilder(info)
     entry = Label()
@@ -72,24 +64,10 @@ def _build(info: FunctionInfo) -> Twin:
     site_calls.update(builder.stub_calls)
     return Twin(
         code=code,
-        function=_resume_function(info, code),
+        function=resume_function(info, code),
         site_map=site_offsets(code, items, site_calls),
         stub_offsets=frozenset(site_offsets(code, items, builder.stub_calls)),
     )
-
-
-def _resume_function(info: FunctionInfo, code: CodeType) -> FunctionType:
-    """The twin as a function taking no arguments: every parameter has a default (the resume
-    entry overwrites them all)."""
-    original = info.function
-    defaults = (None,) * code.co_argcount or None
-    function = FunctionType(
-        code, original.__globals__, original.__name__, defaults, original.__closure__
-    )
-    kwonly = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
-    function.__kwdefaults__ = dict.fromkeys(kwonly) or None
-    function.__qualname__ = original.__qualname__
-    return function
 
 
 class _TwinBuilder:

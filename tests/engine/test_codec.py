@@ -279,13 +279,14 @@ def test_assembly_refuses_what_the_engine_never_emits() -> None:
 
 _ENGINE_SCRIPT = textwrap.dedent(
     """
-    import importlib, json, sys
+    import importlib, json, os, sys
+    os.environ["AUTOGRAMS_CODE_CACHE"] = "off"  # every function built here, none loaded
     import autograms._frames
     from autograms._frames import registry
     from tests.engine import test_codec as checks
 
-    instrument = sys.modules["autograms._frames.instrument"]
-    twin = sys.modules["autograms._frames.twin"]
+    instrument = importlib.import_module("autograms._frames.instrument")
+    twin = importlib.import_module("autograms._frames.twin")
 
     report = {"decoded": 0, "assembled": 0, "problems": []}
     real_load, real_assemble = instrument.load_template, instrument.assemble

@@ -1,0 +1,448 @@
+"""On-disk cache of what instrumenting a function builds, so a fresh process need not build it.
+
+Instrumenting a function (instrument.py) and building its resume twin (twin.py) import
+`bytecode` and run the analysis: most of what a fresh process pays before its first turn
+(issue 11). Both results are cached under ``~/.cache/autograms/code/`` (one file per function
+for its normal code and call sites, one for its twin), so a process that finds them loads the
+function's code with `marshal` and never imports the rewrite. The analysis itself (`Flow`,
+the rewritten layout) is built again only if a rarer path asks for it (a changed-code remap,
+a pause through C code, a GOTO check): `FunctionInfo.flow` builds it then.
+
+An entry is used only when everything the build depends on is what it was: the function's
+code (its marshalled bytes, compared whole), module and qualified name, the CPython build,
+the library's version, the engine's and `bytecode`'s source files (names, sizes and
+modification times), the shape of the hooks and routes, and the string values of the globals
+an ``ADDRESS=`` names. Objects the code holds that `marshal` cannot write (the hooks, the
+engine's callbacks and sentinels) are written as where they come from and looked up again on
+load. An entry is written whole to a temporary file and renamed into place, and carries a
+CRC-32 of its contents: a stale, truncated, corrupt or unreadable entry is built again (and
+rewritten), never used.
+
+``AUTOGRAMS_CODE_CACHE=off`` turns the cache off; any other value is the folder to use.
+"""
+
+from __future__ import annotations
+
+import logging
+import marshal
+import os
+import pickle
+import sys
+import threading
+import zlib
+from types import CodeType, FunctionType
+from typing import TYPE_CHECKING, Any
+
+from .registry import FrameHooks, FunctionInfo, Twin, lookup, register, register_twin
+
+if TYPE_CHECKING:
+    from .routing import GlobalRoutes
+
+#: The environment variable that turns the cache off ("off", "0", "no") or names its folder.
+ENV: str = "AUTOGRAMS_CODE_CACHE"
+_OFF = frozenset({"off", "0", "no", "false"})
+#: Changes whenever the layout of an entry changes.
+_FORMAT = 1
+_MAGIC = b"AGCODE01"
+
+_log = logging.getLogger("autograms")
+#: id(info) -> (path of its entry, key) for the functions this process instrumented.
+_entries: dict[int, tuple[str, bytes]] = {}
+_stamp: list[bytes] = []
+
+
+class _NotPortable(Exception):
+    """A constant of the code is neither marshallable nor found again by name."""
+
+
+def folder() -> str | None:
+    """The cache folder, or None when the cache is turned off."""
+    setting = os.environ.get(ENV)
+    if setting is None:
+        return os.path.join(os.path.expanduser("~"), ".cache", "autograms", "code")
+    if setting.strip().lower() in _OFF or not setting.strip():
+        return None
+    return setting
+
+
+def instrument(
+    function: FunctionType, hooks: FrameHooks | None = None, routes: GlobalRoutes | None = None
+) -> FunctionInfo:
+    """`instrument.instrument`, through the cache: rewrite `function` in place (its
+    ``__code__``) and register it; idempotent."""
+    known = lookup(function.__code__)
+    if known is not None:
+        return known
+    where = folder()
+    entry = _entry_of(where, function, hooks, routes) if where is not None else None
+    if entry is not None:
+        info = _load(entry, function, hooks, routes)
+        if info is not None:
+            return info
+    from .instrument import instrument as build  # the rewrite, loaded only on a miss
+
+    info = build(function, hooks, routes)
+    if entry is not None:
+        _entries[id(info)] = entry
+        _store(entry[0], entry[1], _portable_info(info, hooks, routes))
+    return info
+
+
+def twin_of(info: FunctionInfo) -> Twin:
+    """The twin of `info`'s function: from the cache, else built (and cached)."""
+    if info.twin is None:
+        with info.twin_lock:
+            if info.twin is None:
+                info.twin = _cached_twin(info) or _built_twin(info)
+                register_twin(info)
+    return info.twin
+
+
+def _built_twin(info: FunctionInfo) -> Twin:
+    from .twin import build_twin  # the rewrite, loaded only on a miss
+
+    twin = build_twin(info)
+    entry = _entries.get(id(info))
+    if entry is not None:
+        try:
+            data = {
+                "code": _portable_code(twin.code, _known_objects(info.hooks, None)),
+                "site_map": twin.site_map,
+                "stub_offsets": twin.stub_offsets,
+            }
+        except _NotPortable as exc:
+            _log.debug("code cache: the twin of %s is not cached (%s)", info.qualname, exc)
+        else:
+            _store(entry[0] + ".twin", entry[1], data)
+    return twin
+
+
+def _cached_twin(info: FunctionInfo) -> Twin | None:
+    entry = _entries.get(id(info))
+    data = _read(entry[0] + ".twin", entry[1]) if entry is not None else None
+    if data is None:
+        return None
+    try:
+        code = _restored_code(data["code"], info.hooks, None)
+        return Twin(
+            code=code,
+            function=resume_function(info, code),
+            site_map=data["site_map"],
+            stub_offsets=data["stub_offsets"],
+        )
+    except Exception as exc:  # noqa: BLE001 - any unusable entry is built again
+        _log.debug("code cache: twin entry of %s not used (%s)", info.qualname, exc)
+        return None
+
+
+def resume_function(info: FunctionInfo, code: CodeType) -> FunctionType:
+    """The twin as a function taking no arguments: every parameter has a default (the resume
+    entry overwrites them all)."""
+    original = info.function
+    defaults = (None,) * code.co_argcount or None
+    function = FunctionType(
+        code, original.__globals__, original.__name__, defaults, original.__closure__
+    )
+    kwonly = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+    function.__kwdefaults__ = dict.fromkeys(kwonly) or None
+    function.__qualname__ = original.__qualname__
+    return function
+
+
+# -- keys --------------------------------------------------------------------------------------
+
+
+def _entry_of(
+    where: str, function: FunctionType, hooks: FrameHooks | None, routes: GlobalRoutes | None
+) -> tuple[str, bytes] | None:
+    """The path of `function`'s entry and the key it must carry, or None if it has none."""
+    try:
+        key = marshal.dumps(
+            (
+                _FORMAT,
+                sys.version,
+                sys.implementation.cache_tag,
+                _library_stamp(),
+                function.__module__,
+                function.__qualname__,
+                marshal.dumps(function.__code__),
+                _hooks_shape(hooks),
+                None if routes is None else tuple(sorted(routes.names)),
+            )
+        )
+    except (ValueError, OSError):  # an unmarshallable constant; an unreadable folder
+        return None
+    name = f"{function.__module__}.{function.__qualname__}"[:150]
+    path = os.path.join(where, sys.implementation.cache_tag, f"{name}.{zlib.crc32(key):08x}")
+    return path, key
+
+
+def _library_stamp() -> bytes:
+    """The library's version, and the name, size and modification time of every source file
+    of the engine and of `bytecode` (read once per process)."""
+    if not _stamp:
+        from importlib.util import find_spec
+
+        from .._version import __version__
+
+        parts: list = [__version__]
+        spec = find_spec("bytecode")
+        folders = [os.path.dirname(__file__), *(spec.submodule_search_locations or [])]
+        for path in folders:
+            with os.scandir(path) as entries:
+                files = sorted((e.name, e.stat()) for e in entries if e.name.endswith(".py"))
+                parts += [(name, stat.st_size, stat.st_mtime_ns) for name, stat in files]
+        _stamp.append(marshal.dumps(parts))
+    return _stamp[0]
+
+
+def _hooks_shape(hooks: FrameHooks | None) -> tuple | None:
+    if hooks is None:
+        return None
+    present = tuple(getattr(hooks, name) is not None for name in FrameHooks.__slots__)
+    return (*present, hooks.enter_gate is hooks.leave_gate)
+
+
+# -- entries -----------------------------------------------------------------------------------
+
+
+def _portable_info(
+    info: FunctionInfo, hooks: FrameHooks | None, routes: GlobalRoutes | None
+) -> dict | None:
+    known = _known_objects(hooks, routes)
+    try:
+        return {
+            "code": _portable_code(info.normal_code, known),
+            "fingerprint": info.fingerprint,
+            "sites": info.sites,
+            "labels": info.labels,
+            "label_sites": info.label_sites,
+            "restore_names": info.restore_names,
+            "user_locals": info.user_locals,
+            "has_cells": info.has_cells,
+            "routes_globals": info.routes_globals,
+            "site_map": info.site_map,
+            "label_globals": _label_globals(info),
+        }
+    except _NotPortable as exc:
+        _log.debug("code cache: %s is not cached (%s)", info.qualname, exc)
+        return None
+
+
+def _label_globals(info: FunctionInfo) -> dict[str, str | None]:
+    """The globals the function's code names, each with its value if a string (an
+    ``ADDRESS=`` may name one: the labels found depend on it)."""
+    namespace = info.function.__globals__
+    names = set(info.original_code.co_names)
+    return {name: _string_or_none(namespace.get(name)) for name in sorted(names)}
+
+
+def _string_or_none(value: Any) -> str | None:
+    return value if type(value) is str else None
+
+
+def _load(
+    entry: tuple[str, bytes],
+    function: FunctionType,
+    hooks: FrameHooks | None,
+    routes: GlobalRoutes | None,
+) -> FunctionInfo | None:
+    data = _read(*entry)
+    if data is None:
+        return None
+    original = function.__code__
+    try:
+        if _label_globals_now(function, data["label_globals"]) != data["label_globals"]:
+            return None
+        code = _restored_code(data["code"], hooks, routes)
+        info = FunctionInfo(
+            function=function,
+            module=function.__module__,
+            qualname=function.__qualname__,
+            fingerprint=data["fingerprint"],
+            original_code=original,
+            flow=None,
+            sites=data["sites"],
+            labels=data["labels"],
+            label_sites=data["label_sites"],
+            hooks=hooks,
+            restore_names=data["restore_names"],
+            user_locals=data["user_locals"],
+            has_cells=data["has_cells"],
+            routes_globals=data["routes_globals"],
+            normal_code=code,
+            site_map=data["site_map"],
+            layout=None,
+            analyse=lambda: _analysis(function, original, hooks, routes),
+        )
+    except Exception as exc:  # noqa: BLE001 - any unusable entry is built again
+        _log.debug("code cache: entry of %s not used (%s)", function.__qualname__, exc)
+        return None
+    _entries[id(info)] = entry
+    register(info)
+    function.__code__ = code
+    return info
+
+
+def _label_globals_now(function: FunctionType, saved: dict) -> dict:
+    namespace = function.__globals__
+    return {name: _string_or_none(namespace.get(name)) for name in saved}
+
+
+def _analysis(
+    function: FunctionType,
+    original: CodeType,
+    hooks: FrameHooks | None,
+    routes: GlobalRoutes | None,
+) -> tuple[Any, Any]:
+    """The analysis and rewritten layout of a function whose code came from the cache: the
+    build, run again (it is deterministic: the same code, globals, hooks and routes)."""
+    from .instrument import analysis_of
+
+    return analysis_of(function, original, hooks, routes)
+
+
+def _read(path: str, key: bytes) -> dict | None:
+    """The entry at `path` if it is whole and carries `key`, else None."""
+    try:
+        with open(path, "rb") as handle:
+            blob = handle.read()
+    except OSError:
+        return None
+    header = len(_MAGIC) + 4
+    if len(blob) < header or not blob.startswith(_MAGIC):
+        return None
+    payload = blob[header:]
+    if zlib.crc32(payload).to_bytes(4, "little") != blob[len(_MAGIC) : header]:
+        return None
+    try:
+        stored_key, data = pickle.loads(payload)
+    except Exception:  # noqa: BLE001 - unreadable: built again
+        return None
+    return data if stored_key == key and isinstance(data, dict) else None
+
+
+def _store(path: str, key: bytes, data: dict | None) -> None:
+    """Write the entry atomically (a whole file renamed into place); failures are ignored."""
+    if data is None:
+        return
+    try:
+        payload = pickle.dumps((key, data), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - a record that does not pickle: no entry
+        _log.debug("code cache: %s not written (%s)", path, exc)
+        return
+    blob = _MAGIC + zlib.crc32(payload).to_bytes(4, "little") + payload
+    temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(temporary, "wb") as handle:
+            handle.write(blob)
+        os.replace(temporary, path)
+    except OSError as exc:
+        _log.debug("code cache: %s not written (%s)", path, exc)
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+
+
+# -- constants marshal cannot write ------------------------------------------------------------
+
+#: Engine modules searched first for a constant's name (those a cached turn imports anyway).
+_PREFERRED = ("runtime", "errors", "registry", "hidden")
+
+
+def _known_objects(hooks: FrameHooks | None, routes: GlobalRoutes | None) -> dict[int, tuple]:
+    """id -> where to find it again, for the objects generated code may hold as constants:
+    the hooks, the routes' callbacks, and the globals of the engine's modules."""
+    known: dict[int, tuple] = {}
+    for owner, kind in ((hooks, "hook"), (routes, "route")):
+        if owner is not None:
+            for name in owner.__slots__:
+                known.setdefault(id(getattr(owner, name)), (kind, name))
+    package = __name__.rpartition(".")[0]
+    names = [f"{package}.{name}" for name in _PREFERRED]
+    names += sorted(name for name in sys.modules if name.startswith(package + "."))
+    for module_name in names:
+        module = sys.modules.get(module_name)
+        for name, value in vars(module).items() if module is not None else ():
+            known.setdefault(id(value), ("engine", module_name, name))
+    return known
+
+
+def _portable_code(code: CodeType, known: dict[int, tuple]) -> tuple[bytes, list]:
+    """`code` as marshalled bytes with its unmarshallable constants left out, and where each
+    of those is found again: [(path of constant indexes, where)]."""
+    references: list = []
+    stripped = _stripped(code, known, (), references)
+    return marshal.dumps(stripped), references
+
+
+def _stripped(code: CodeType, known: dict[int, tuple], path: tuple, references: list) -> CodeType:
+    consts = list(code.co_consts)
+    for index, const in enumerate(consts):
+        if isinstance(const, CodeType):
+            consts[index] = _stripped(const, known, (*path, index), references)
+            continue
+        try:
+            marshal.dumps(const)
+        except ValueError:
+            references.append(((*path, index), _where(const, known)))
+            consts[index] = None
+    return code.replace(co_consts=tuple(consts))
+
+
+def _where(const: Any, known: dict[int, tuple]) -> tuple:
+    where = known.get(id(const))
+    if where is not None:
+        return where
+    if type(const) is tuple:
+        return ("tuple", tuple(_where_in_tuple(item, known) for item in const))
+    raise _NotPortable(f"constant {const!r} of type {type(const).__qualname__}")
+
+
+def _where_in_tuple(item: Any, known: dict[int, tuple]) -> tuple:
+    try:
+        marshal.dumps(item)
+    except ValueError:
+        return _where(item, known)
+    return ("value", item)
+
+
+def _restored_code(
+    portable: tuple[bytes, list], hooks: FrameHooks | None, routes: GlobalRoutes | None
+) -> CodeType:
+    raw, references = portable
+    code = marshal.loads(raw)
+    if not isinstance(code, CodeType):
+        raise TypeError("not a code object")
+    for path, where in references:
+        code = _put(code, path, _found(where, hooks, routes))
+    return code
+
+
+def _put(code: CodeType, path: tuple, value: Any) -> CodeType:
+    consts = list(code.co_consts)
+    index = path[0]
+    consts[index] = value if len(path) == 1 else _put(consts[index], path[1:], value)
+    return code.replace(co_consts=tuple(consts))
+
+
+def _found(where: tuple, hooks: FrameHooks | None, routes: GlobalRoutes | None) -> Any:
+    kind = where[0]
+    if kind == "value":
+        return where[1]
+    if kind == "tuple":
+        return tuple(_found(item, hooks, routes) for item in where[1])
+    if kind in ("hook", "route"):
+        owner = hooks if kind == "hook" else routes
+        value = getattr(owner, where[1])
+        if value is None:
+            raise LookupError(f"no {kind} {where[1]}")
+        return value
+    module = sys.modules.get(where[1])
+    if module is None:
+        import importlib
+
+        module = importlib.import_module(where[1])
+    return vars(module)[where[2]]

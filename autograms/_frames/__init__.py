@@ -61,7 +61,6 @@ from .snapshot import pause
 from .variants import uninstrumented, without_gates
 
 
-
 class _Package(_types.ModuleType):
     """This package, whose `instrument` stays the function (code_cache.instrument): the
     rewrite module of the same name (instrument.py) is imported only when a function is not

@@ -85,6 +85,7 @@ def instrument(
     if entry is not None:
         _entries[id(info)] = entry
         _store(entry[0], entry[1], _portable_info(info, hooks, routes))
+        twin_of(info)  # cached too: the next process resumes without building anything
     return info
 
 
@@ -393,11 +394,11 @@ def _stripped(code: CodeType, known: dict[int, tuple], path: tuple, references: 
 
 
 def _where(const: Any, known: dict[int, tuple]) -> tuple:
+    if type(const) is tuple:  # immutable: rebuilt from its items, whoever holds it
+        return ("tuple", tuple(_where_in_tuple(item, known) for item in const))
     where = known.get(id(const))
     if where is not None:
         return where
-    if type(const) is tuple:
-        return ("tuple", tuple(_where_in_tuple(item, known) for item in const))
     raise _NotPortable(f"constant {const!r} of type {type(const).__qualname__}")
 
 

@@ -22,7 +22,7 @@ that could pause can resume.
 from __future__ import annotations
 
 import dis
-from types import CodeType, FunctionType
+from types import CodeType
 
 from bytecode import CellVar, Instr, Label
 

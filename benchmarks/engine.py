@@ -310,17 +310,20 @@ def measure_instrumentation(settings: Settings) -> list[Row]:
 
 
 def _cold_run(
-    path: str, module: str = _cold.__name__, *options: str
+    path: str, module: str = _cold.__name__, *options: str, code_cache: str
 ) -> tuple[dict[str, float], float]:
     """One fresh process running `module` on `path`: its steps' CPU seconds, its wall time.
 
     The process may read and write compiled-bytecode caches (``__pycache__``), as an installed
     package's are (pip compiles them): a shell that sets PYTHONDONTWRITEBYTECODE would else make
-    every cold process compile the whole library from source, more than half of its import. Callers
-    run one process first, unrecorded, so the caches exist.
+    every cold process compile the whole library from source, more than half of its import. It
+    uses the engine's code cache `code_cache` (a folder, or "off"), as a machine that ran the
+    bot before has it in ~/.cache/autograms/code. Callers run one process first, unrecorded, so
+    both caches exist.
     """
     environment = dict(os.environ)
     environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    environment["AUTOGRAMS_CODE_CACHE"] = code_cache
     environment["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(ROOT), environment.get("PYTHONPATH")])
     )
@@ -343,8 +346,9 @@ def measure_cold(settings: Settings, snapshot: bytes) -> list[Row]:
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "snapshot.pickle")
         Path(path).write_bytes(snapshot)
-        _cold_run(path)  # writes the bytecode caches
-        runs = [_cold_run(path) for _ in range(settings.cold_runs)]
+        cache = os.path.join(directory, "code-cache")
+        _cold_run(path, code_cache=cache)  # writes the bytecode caches and the code cache
+        runs = [_cold_run(path, code_cache=cache) for _ in range(settings.cold_runs)]
     rows = [
         Row(COLD_LABELS[step], format_spread([steps[step] for steps, _ in runs]))
         for step in _cold.STEPS
@@ -364,12 +368,14 @@ def measure_cold_session(settings: Settings) -> list[Row]:
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "bot.session")
         _cold_session.write_session(path, COLD_SESSION_TURNS)
-        _cold_run(path, _cold_session.__name__)  # writes the bytecode caches
-        runs = [_cold_run(path, _cold_session.__name__) for _ in range(settings.cold_runs)]
-        client_runs = [
-            _cold_run(path, _cold_session.__name__, "--model-client")
-            for _ in range(settings.cold_runs)
-        ]
+        cache = os.path.join(directory, "code-cache")
+        module = _cold_session.__name__
+        _cold_run(path, module, code_cache=cache)  # writes the bytecode caches and code cache
+        runs, client_runs, uncached_runs = [], [], []
+        for _ in range(settings.cold_runs):  # interleaved: the machine's load hits each alike
+            runs.append(_cold_run(path, module, code_cache=cache))
+            client_runs.append(_cold_run(path, module, "--model-client", code_cache=cache))
+            uncached_runs.append(_cold_run(path, module, code_cache="off"))
     rows = [
         Row(COLD_SESSION_LABELS[step], format_spread([steps[step] for steps, _ in runs]))
         for step in _cold_session.STEPS
@@ -387,6 +393,12 @@ def measure_cold_session(settings: Settings) -> list[Row]:
         Row(
             "cold session: whole process, interpreter start included",
             format_spread([wall for _, wall in runs]),
+        )
+    )
+    rows.append(
+        Row(
+            "… the same with the code cache off (every function instrumented, twins built)",
+            format_spread([sum(steps.values()) for steps, _ in uncached_runs]),
         )
     )
     rows.append(

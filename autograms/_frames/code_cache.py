@@ -23,7 +23,6 @@ rewritten), never used.
 
 from __future__ import annotations
 
-import logging
 import marshal
 import os
 import pickle
@@ -45,7 +44,6 @@ _OFF = frozenset({"off", "0", "no", "false"})
 _FORMAT = 1
 _MAGIC = b"AGCODE01"
 
-_log = logging.getLogger("autograms")
 #: id(info) -> (path of its entry, key) for the functions this process instrumented.
 _entries: dict[int, tuple[str, bytes]] = {}
 _stamp: list[bytes] = []
@@ -53,6 +51,12 @@ _stamp: list[bytes] = []
 
 class _NotPortable(Exception):
     """A constant of the code is neither marshallable nor found again by name."""
+
+
+def _debug(message: str, *arguments: Any) -> None:
+    import logging  # imported when first used (a turn that logs nothing never imports it)
+
+    logging.getLogger("autograms").debug(message, *arguments)
 
 
 def folder() -> str | None:
@@ -112,7 +116,7 @@ def _built_twin(info: FunctionInfo) -> Twin:
                 "stub_offsets": twin.stub_offsets,
             }
         except _NotPortable as exc:
-            _log.debug("code cache: the twin of %s is not cached (%s)", info.qualname, exc)
+            _debug("code cache: the twin of %s is not cached (%s)", info.qualname, exc)
         else:
             _store(entry[0] + ".twin", entry[1], data)
     return twin
@@ -132,7 +136,7 @@ def _cached_twin(info: FunctionInfo) -> Twin | None:
             stub_offsets=data["stub_offsets"],
         )
     except Exception as exc:  # noqa: BLE001 - any unusable entry is built again
-        _log.debug("code cache: twin entry of %s not used (%s)", info.qualname, exc)
+        _debug("code cache: twin entry of %s not used (%s)", info.qualname, exc)
         return None
 
 
@@ -226,7 +230,7 @@ def _portable_info(
             "label_globals": _label_globals(info),
         }
     except _NotPortable as exc:
-        _log.debug("code cache: %s is not cached (%s)", info.qualname, exc)
+        _debug("code cache: %s is not cached (%s)", info.qualname, exc)
         return None
 
 
@@ -274,10 +278,10 @@ def _load(
             normal_code=code,
             site_map=data["site_map"],
             layout=None,
-            analyse=lambda: _analysis(function, original, hooks, routes),
+            analyse=lambda: _analysis(original, data["label_globals"], hooks, routes),
         )
     except Exception as exc:  # noqa: BLE001 - any unusable entry is built again
-        _log.debug("code cache: entry of %s not used (%s)", function.__qualname__, exc)
+        _debug("code cache: entry of %s not used (%s)", function.__qualname__, exc)
         return None
     _entries[id(info)] = entry
     register(info)
@@ -291,16 +295,17 @@ def _label_globals_now(function: FunctionType, saved: dict) -> dict:
 
 
 def _analysis(
-    function: FunctionType,
     original: CodeType,
+    label_globals: dict[str, str | None],
     hooks: FrameHooks | None,
     routes: GlobalRoutes | None,
 ) -> tuple[Any, Any]:
     """The analysis and rewritten layout of a function whose code came from the cache: the
-    build, run again (it is deterministic: the same code, globals, hooks and routes)."""
+    build, run again (it is deterministic: the same code, hooks and routes, and the string
+    values its globals had when it was decorated, which decide its labels)."""
     from .instrument import analysis_of
 
-    return analysis_of(function, original, hooks, routes)
+    return analysis_of(original, label_globals, hooks, routes)
 
 
 def _read(path: str, key: bytes) -> dict | None:
@@ -330,7 +335,7 @@ def _store(path: str, key: bytes, data: dict | None) -> None:
     try:
         payload = pickle.dumps((key, data), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # noqa: BLE001 - a record that does not pickle: no entry
-        _log.debug("code cache: %s not written (%s)", path, exc)
+        _debug("code cache: %s not written (%s)", path, exc)
         return
     blob = _MAGIC + zlib.crc32(payload).to_bytes(4, "little") + payload
     temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
@@ -340,7 +345,7 @@ def _store(path: str, key: bytes, data: dict | None) -> None:
             handle.write(blob)
         os.replace(temporary, path)
     except OSError as exc:
-        _log.debug("code cache: %s not written (%s)", path, exc)
+        _debug("code cache: %s not written (%s)", path, exc)
         try:
             os.unlink(temporary)
         except OSError:
@@ -356,19 +361,29 @@ _PREFERRED = ("runtime", "errors", "registry", "hidden")
 def _known_objects(hooks: FrameHooks | None, routes: GlobalRoutes | None) -> dict[int, tuple]:
     """id -> where to find it again, for the objects generated code may hold as constants:
     the hooks, the routes' callbacks, and the globals of the engine's modules."""
-    known: dict[int, tuple] = {}
-    for owner, kind in ((hooks, "hook"), (routes, "route")):
+    known = dict(_engine_objects())
+    for owner, kind in ((routes, "route"), (hooks, "hook")):  # the hooks' own first
         if owner is not None:
-            for name in owner.__slots__:
-                known.setdefault(id(getattr(owner, name)), (kind, name))
-    package = __name__.rpartition(".")[0]
-    names = [f"{package}.{name}" for name in _PREFERRED]
-    names += sorted(name for name in sys.modules if name.startswith(package + "."))
-    for module_name in names:
-        module = sys.modules.get(module_name)
-        for name, value in vars(module).items() if module is not None else ():
-            known.setdefault(id(value), ("engine", module_name, name))
+            known.update((id(getattr(owner, name)), (kind, name)) for name in owner.__slots__)
     return known
+
+
+#: (the engine modules loaded, id -> (module, name) of their globals), made when they change.
+_engine_index: list = [(), {}]
+
+
+def _engine_objects() -> dict[int, tuple]:
+    package = __name__.rpartition(".")[0]
+    loaded = tuple(name for name in sys.modules if name.startswith(package + "."))
+    if loaded != _engine_index[0]:
+        names = [f"{package}.{name}" for name in _PREFERRED]
+        objects: dict[int, tuple] = {}
+        for module_name in [*names, *sorted(loaded)]:
+            module = sys.modules.get(module_name)
+            for name, value in vars(module).items() if module is not None else ():
+                objects.setdefault(id(value), ("engine", module_name, name))
+        _engine_index[:] = [loaded, objects]
+    return _engine_index[1]
 
 
 def _portable_code(code: CodeType, known: dict[int, tuple]) -> tuple[bytes, list]:

@@ -201,14 +201,15 @@ def instrument(
 
 
 def analysis_of(
-    function: FunctionType,
     original: CodeType,
+    globals_: dict,
     hooks: FrameHooks | None = None,
     routes: GlobalRoutes | None = None,
 ) -> tuple[Flow, Layout]:
-    """The analysis and rewritten layout `instrument` made of `original`, `function`'s code
-    (made again for a function whose code came from the code cache, see code_cache.py)."""
-    template, flow, plan = _analyze(original, function.__globals__, routes)
+    """The analysis and rewritten layout `instrument` made of `original`, a function's code,
+    when `globals_` held the string values it reads now (made again for a function whose code
+    came from the code cache, see code_cache.py)."""
+    template, flow, plan = _analyze(original, globals_, routes)
     return flow, _Rewriter(template, flow, plan, hooks, original).run()
 
 

@@ -220,3 +220,55 @@ def test_the_cache_lives_under_the_home_folder_unless_turned_off(bot: Path, tmp_
     said = _conversation(bot, None, tmp_path / "default.session", turns=2)
     assert said[0]["built"] and not said[1]["built"]
     assert len(_entries(home_cache)) == 4
+
+
+_REBUILD = """
+import json, sys
+import cache_bot
+from autograms._frames import registry
+from autograms._frames.code_cache import twin_of
+from autograms._frames.versions import CALL_OPS
+
+loaded = "autograms._frames.instrument" not in sys.modules
+checked = []
+for info in registry.registered():
+    cached = twin_of(info)
+    calls = [info.flow.instrs[site.position].name in CALL_OPS for site in info.sites]
+    from autograms._frames.twin import build_twin
+    rebuilt = build_twin(info)
+    checked.append({
+        "function": info.qualname,
+        "calls": all(calls) and len(calls) > 0,
+        "twin": rebuilt.code.co_code == cached.code.co_code
+        and rebuilt.code.co_consts == cached.code.co_consts
+        and rebuilt.site_map == cached.site_map
+        and rebuilt.stub_offsets == cached.stub_offsets,
+    })
+print(json.dumps({"loaded": loaded, "checked": checked}))
+"""
+
+
+def test_a_loaded_function_rebuilds_the_analysis_and_twin_it_was_cached_with(
+    bot: Path, tmp_path: Path
+) -> None:
+    """What the rarer paths build again (`FunctionInfo.flow`, the layout) fits the cached call
+    sites, and the twin built from it is the cached one, constants included."""
+    cache = str(tmp_path / "cache")
+    _turn(bot, cache, tmp_path / "fill.session")
+    environment = dict(
+        os.environ, PYTHONPATH=f"{bot}{os.pathsep}{ROOT}", AUTOGRAMS_CODE_CACHE=cache
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", _REBUILD],
+        cwd=bot,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout)
+    assert report["loaded"]
+    assert sorted(entry["function"] for entry in report["checked"]) == ["ask", "chatbot"]
+    assert all(entry["calls"] and entry["twin"] for entry in report["checked"]), report

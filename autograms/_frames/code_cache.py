@@ -32,7 +32,15 @@ import zlib
 from types import CodeType, FunctionType
 from typing import TYPE_CHECKING, Any
 
-from .registry import FrameHooks, FunctionInfo, Twin, lookup, register, register_twin
+from .registry import (
+    FrameHooks,
+    FunctionInfo,
+    Twin,
+    lookup,
+    register,
+    register_twin,
+    register_variant,
+)
 
 if TYPE_CHECKING:
     from .routing import GlobalRoutes
@@ -63,7 +71,8 @@ def folder() -> str | None:
     """The cache folder, or None when the cache is turned off."""
     setting = os.environ.get(ENV)
     if setting is None:
-        return os.path.join(os.path.expanduser("~"), ".cache", "autograms", "code")
+        home = os.path.expanduser("~")
+        return None if home == "~" else os.path.join(home, ".cache", "autograms", "code")
     if setting.strip().lower() in _OFF or not setting.strip():
         return None
     return setting
@@ -192,7 +201,8 @@ def _library_stamp() -> bytes:
 
         parts: list = [__version__]
         spec = find_spec("bytecode")
-        folders = [os.path.dirname(__file__), *(spec.submodule_search_locations or [])]
+        folders = [os.path.dirname(__file__)]
+        folders += list(getattr(spec, "submodule_search_locations", None) or [])
         for path in folders:
             with os.scandir(path) as entries:
                 files = sorted((e.name, e.stat()) for e in entries if e.name.endswith(".py"))
@@ -228,10 +238,46 @@ def _portable_info(
             "routes_globals": info.routes_globals,
             "site_map": info.site_map,
             "label_globals": _label_globals(info),
+            "variants": _gate_variants(info, hooks),
         }
     except _NotPortable as exc:
         _debug("code cache: %s is not cached (%s)", info.qualname, exc)
         return None
+
+
+#: The sets of the hooks' gates whose variants (variants.py) an entry carries: those the dialog
+#: layer asks for (``_call_modes``), each patched in a scan of the whole code.
+_VARIANT_ROLES = (("enter_gate",), ("enter_gate", "leave_gate"))
+
+
+def _gate_variants(info: FunctionInfo, hooks: FrameHooks | None) -> dict[tuple, bytes]:
+    """The bytecode of the normal code's variants without the checks of the hooks' gates
+    (same length and offsets: only the bytecode differs), by the gates' roles."""
+    from .variants import without_gates
+
+    variants = {}
+    for roles in _VARIANT_ROLES:
+        gates = _gates(hooks, roles)
+        if gates is not None:
+            variants[roles] = without_gates(info, gates).co_code
+    return variants
+
+
+def _gates(hooks: FrameHooks | None, roles: tuple[str, ...]) -> frozenset | None:
+    gates = [getattr(hooks, role, None) for role in roles]
+    return None if None in gates else frozenset(gates)
+
+
+def _variant_codes(
+    code: CodeType, hooks: FrameHooks | None, saved: dict
+) -> list[tuple[frozenset, CodeType]]:
+    variants = []
+    for roles, raw in saved.items():
+        gates = _gates(hooks, roles)
+        if gates is None or len(raw) != len(code.co_code):
+            raise ValueError(f"the variant without {roles} does not fit")
+        variants.append((gates, code.replace(co_code=raw)))
+    return variants
 
 
 def _label_globals(info: FunctionInfo) -> dict[str, str | None]:
@@ -260,6 +306,8 @@ def _load(
         if _label_globals_now(function, data["label_globals"]) != data["label_globals"]:
             return None
         code = _restored_code(data["code"], hooks, routes)
+        variants = _variant_codes(code, hooks, data["variants"])
+        label_globals = data["label_globals"]
         info = FunctionInfo(
             function=function,
             module=function.__module__,
@@ -278,13 +326,15 @@ def _load(
             normal_code=code,
             site_map=data["site_map"],
             layout=None,
-            analyse=lambda: _analysis(original, data["label_globals"], hooks, routes),
+            analyse=lambda: _analysis(original, label_globals, hooks, routes),
         )
     except Exception as exc:  # noqa: BLE001 - any unusable entry is built again
         _debug("code cache: entry of %s not used (%s)", function.__qualname__, exc)
         return None
     _entries[id(info)] = entry
     register(info)
+    for gates, variant in variants:
+        register_variant(info, gates, variant)
     function.__code__ = code
     return info
 

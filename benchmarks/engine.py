@@ -39,7 +39,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from autograms._frames import Paused, instrument, load, pickling, resume, run, wire
+from autograms._frames import Paused, load, pickling, resume, run, wire
+from autograms._frames.instrument import instrument as rewrite
 from autograms._frames.twin import twin_of
 
 from . import _cold, _cold_session, _decorated, _log_append, _subjects, _timing
@@ -81,14 +82,14 @@ DECORATOR_CASES = (
 
 COLD_LABELS = {
     "import": "cold: import `autograms._frames`",
-    "instrument": "cold: instrument the 5 stack functions",
+    "instrument": "cold: instrument the 5 stack functions (from the code cache)",
     "read": "cold: read the snapshot file",
-    "first_resume": "cold: first resume (unpickle, 5 twin builds, run, pickle)",
+    "first_resume": "cold: first resume (unpickle, 5 twins from the code cache, run, pickle)",
     "second_resume": "cold: second resume",
 }
 COLD_SESSION_LABELS = {
     "import": "cold session: import `autograms`",
-    "bot": "cold session: import the bot (decorate 6 functions)",
+    "bot": "cold session: import the bot (decorate 6 functions, from the code cache)",
     "load": "cold session: read + deserialize the session file",
     "first_turn": "cold session: first turn (resume 4 frames, reply, serialize)",
 }
@@ -287,11 +288,12 @@ def _source_lines(function: object) -> int:
 
 
 def measure_instrumentation(settings: Settings) -> list[Row]:
-    """Time to instrument fresh copies of the 50-line function and to build their twins."""
+    """Time to instrument fresh copies of the 50-line function and to build their twins (the
+    rewrite itself: not through the code cache, which would load every copy but the first)."""
     instrument_times: list[float] = []
     twin_times: list[float] = []
     for _ in range(settings.instruments):
-        info, seconds = _timing.once(partial(instrument, _subjects.fifty_copy()))
+        info, seconds = _timing.once(partial(rewrite, _subjects.fifty_copy()))
         instrument_times.append(seconds)
         twin_times.append(_timing.once(partial(twin_of, info))[1])
     lines = _source_lines(_subjects.fifty)
@@ -472,7 +474,8 @@ def render(rows: Sequence[Row], settings: Settings) -> str:
         "call; overhead is the median of "
         f"{settings.rounds} interleaved per-round ratios. Instrumentation: "
         f"{settings.instruments} functions. Cold: {settings.cold_runs} fresh process(es) with "
-        "bytecode caches written (one unrecorded process first), CPU time of each step; the "
+        "bytecode caches and the engine's code cache written (one unrecorded process "
+        "first), CPU time of each step; the "
         "whole process is wall time. Cold session: a session of "
         f"{COLD_SESSION_TURNS} turns of the closures benchmark's bot. Load average at the "
         f"end: {_timing.load_average()}.",

@@ -51,6 +51,8 @@ _OFF = frozenset({"off", "0", "no", "false"})
 #: Changes whenever the layout of an entry changes.
 _FORMAT = 1
 _MAGIC = b"AGCODE01"
+#: The marshal format of keys, whose bytes are compared (see `_entry_of`).
+_MARSHAL_KEY = 2
 
 #: id(info) -> (path of its entry, key) for the functions this process instrumented.
 _entries: dict[int, tuple[str, bytes]] = {}
@@ -171,24 +173,59 @@ def _entry_of(
 ) -> tuple[str, bytes] | None:
     """The path of `function`'s entry and the key it must carry, or None if it has none."""
     try:
-        key = marshal.dumps(
-            (
+        key = marshal.dumps(  # version 2: no back-references, so the bytes depend on the values
+            (  # alone (later versions' depend on reference counts: another process, other bytes)
                 _FORMAT,
                 sys.version,
                 sys.implementation.cache_tag,
                 _library_stamp(),
                 function.__module__,
                 function.__qualname__,
-                marshal.dumps(function.__code__),
+                _code_key(function.__code__),
                 _hooks_shape(hooks),
                 None if routes is None else tuple(sorted(routes.names)),
-            )
+            ),
+            _MARSHAL_KEY,
         )
     except (ValueError, OSError):  # an unmarshallable constant; an unreadable folder
         return None
     name = f"{function.__module__}.{function.__qualname__}"[:150]
     path = os.path.join(where, sys.implementation.cache_tag, f"{name}.{zlib.crc32(key):08x}")
     return path, key
+
+
+def _code_key(code: CodeType) -> tuple:
+    """Everything of `code` as plain values, its line table included (the rewrite copies line
+    numbers), and frozensets sorted (their order depends on the process's hash seed)."""
+    return (
+        code.co_code,
+        tuple(_const_key(const) for const in code.co_consts),
+        code.co_names,
+        code.co_varnames,
+        code.co_cellvars,
+        code.co_freevars,
+        code.co_filename,
+        code.co_name,
+        code.co_qualname,
+        code.co_firstlineno,
+        code.co_linetable,
+        code.co_exceptiontable,
+        code.co_flags,
+        code.co_argcount,
+        code.co_posonlyargcount,
+        code.co_kwonlyargcount,
+        code.co_stacksize,
+    )
+
+
+def _const_key(const: Any) -> Any:
+    if isinstance(const, CodeType):
+        return ("code", _code_key(const))
+    if type(const) is frozenset:
+        return ("frozenset", tuple(sorted((type(item).__name__, repr(item)) for item in const)))
+    if type(const) is tuple:
+        return ("tuple", tuple(_const_key(item) for item in const))
+    return (type(const).__name__, const)
 
 
 def _library_stamp() -> bytes:
@@ -207,7 +244,7 @@ def _library_stamp() -> bytes:
             with os.scandir(path) as entries:
                 files = sorted((e.name, e.stat()) for e in entries if e.name.endswith(".py"))
                 parts += [(name, stat.st_size, stat.st_mtime_ns) for name, stat in files]
-        _stamp.append(marshal.dumps(parts))
+        _stamp.append(marshal.dumps(parts, _MARSHAL_KEY))
     return _stamp[0]
 
 

@@ -69,8 +69,8 @@ class Autogram:
         self.seed = seed
         self._model = model
         self._model_lock = threading.Lock()
-        #: the config the signing key was resolved for, and that key (see `_key`)
-        self._resolved_key: tuple[AutogramConfig, bytes | None] | None = None
+        #: the config and its ``session_key`` the signing key was resolved for, and that key
+        self._resolved_key: tuple[AutogramConfig, Any, bytes | None] | None = None
 
     def __repr__(self) -> str:
         name = getattr(self.root_function, "__qualname__", None)
@@ -282,15 +282,15 @@ class Autogram:
         )
 
     def _key(self) -> bytes | None:
-        """The signing key, resolved once for the config (reading the environment costs a
-        turn a few microseconds each save and load)."""
+        """The signing key, resolved again only when the config or its ``session_key``
+        changes (reading the environment costs a turn a few microseconds each save and
+        load)."""
+        config = self.config
+        configured = config.session_key
         resolved = self._resolved_key
-        if resolved is None or resolved[0] is not self.config:
-            resolved = self._resolved_key = (
-                self.config,
-                session.session_key(self.config.session_key),
-            )
-        return resolved[1]
+        if resolved is None or resolved[0] is not config or resolved[1] is not configured:
+            resolved = self._resolved_key = (config, configured, session.session_key(configured))
+        return resolved[2]
 
     def add_user_reply(self, user_reply: str | None = None) -> None:
         """Record a user message in the current session (inside `use_memory`), as if sent."""

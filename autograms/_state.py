@@ -256,9 +256,16 @@ def from_saved(saved: dict[str, Any], window: str = "") -> SessionState:
     return state
 
 
+def check_turns(saved: dict[str, Any], window: str) -> None:
+    """Decode every level's turns from `window`, each checked against its CRC-32 in `saved`
+    (a window saved without a CRC of its own: format 6)."""
+    for level in from_saved(saved, window)["turn_stack"]:
+        list(turns_of(level))
+
+
 def _damaged() -> SessionFormatError:
     return SessionFormatError(
-        "the session's conversation window is truncated or damaged", reason="damaged"
+        "the session's conversation window is truncated or damaged", reason="damaged window"
     )
 
 

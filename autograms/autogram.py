@@ -271,6 +271,7 @@ class Autogram:
     def _restored(self, envelope: session.Envelope, log: ConversationLog) -> MemoryObject:
         session.check_program(envelope, self.root_function)
         paused = session.check_snapshot(envelope.snapshot)  # refuse now, not at the next turn
+        session.check_window(envelope)
         return MemoryObject(
             self.config,
             self.root_function,

@@ -1,6 +1,6 @@
 """Sessions on the wire and on disk: a versioned, optionally signed envelope.
 
-A serialized session (format 6) is one line of text::
+A serialized session (format 7) is one line of text::
 
     agsession1.<header>.<state>.<window>.<log>.<signature>
 
@@ -8,7 +8,7 @@ A serialized session (format 6) is one line of text::
   wrote it), ``program`` (the root function the session belongs to, ``module:qualname``),
   ``signed``, ``log``: null when the log is left out, ``{"entries", "digest"}`` when the
   text carries it, ``{"entries", "file": true}`` for a saved file whose log is ``<path>.log``;
-  and ``window``: the length of the window;
+  ``window``: the length of the window, and ``window_crc``: its CRC-32;
 * *state* -- the engine snapshot in hexadecimal (CPython decodes hex several times faster than
   base64, and a session's snapshot is decoded on every turn): a readable header naming each
   paused frame (module, qualname, code fingerprint, line, ADDRESS label, the names of its
@@ -16,7 +16,9 @@ A serialized session (format 6) is one line of text::
   session's state, one pickle behind a checksum;
 * *window* -- the texts of the live conversation's turns, escaped as in a JSON string (ASCII,
   one line; it may hold dots: its length is in the header), each turn's text escaped once
-  and checked against a CRC-32 kept in the state when it is read (``autograms._state``);
+  (``autograms._state``). A turn may read any of them, so the whole window is checked against
+  the header's CRC-32 when the session is read, before any turn runs (a few microseconds for
+  a full window; each turn's own CRC-32, kept in the state, is checked again when it is read);
 * *log* -- the session's log in its encoded form (``autograms._log``: chunks appended turn by
   turn, never re-encoded), empty when left out;
 * *signature* -- HMAC-SHA256 of ``agsession1.<header>.<state>.<window>`` with the key from
@@ -45,6 +47,8 @@ the text into an `Envelope`, then `MIGRATIONS` brings it up one format at a time
   ``init_user_globals()`` defaults the session took (it took those it has).
 * Format 5: ``agsession1.<header>.<state>.<log>.<signature>``, no window: the turns' texts
   are in the state's pickle (``autograms._state.from_saved`` reads them there).
+* Format 6: no ``window_crc``: the window is checked turn by turn against the CRCs in the
+  state, which `check_window` does when the session is loaded, before any turn runs.
 
 Without a key, loading unpickles whatever the session holds: only load sessions you wrote
 (or keep them server-side). Unpickling data from others runs their code.
@@ -61,6 +65,7 @@ import contextlib
 import json
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -75,14 +80,23 @@ from ._version import __version__
 #: the marker every session starts with (its format is in the header)
 MAGIC = "agsession1"
 #: the format this release writes (it reads every earlier one too)
-FORMAT = 6
+FORMAT = 7
 KEY_VARIABLE = "AUTOGRAMS_SESSION_KEY"
 
 
 class Envelope(Record):
     """A decoded session (nothing unpickled yet)."""
 
-    __slots__ = ("snapshot", "header", "log", "program", "log_file", "log_digest", "window")
+    __slots__ = (
+        "snapshot",
+        "header",
+        "log",
+        "program",
+        "log_file",
+        "log_digest",
+        "window",
+        "window_checked",
+    )
 
     #: the engine snapshot: paused frames and state
     snapshot: bytes
@@ -96,8 +110,11 @@ class Envelope(Record):
     log_file: tuple[int, int] | None
     #: for a signed saved file: the SHA-256 of those bytes of its ``.log`` (None: not recorded)
     log_digest: str | None
-    #: the texts of the state's turns (format 6; "" in earlier formats, whose state holds them)
+    #: the texts of the state's turns (format 6 on; "" in earlier formats, whose state holds them)
     window: str
+    #: whether `window` was checked whole (format 7: against the header's CRC-32; a format-6
+    #: window is checked turn by turn against the CRCs in its state, by `check_window`)
+    window_checked: bool
 
     def __init__(
         self,
@@ -108,6 +125,7 @@ class Envelope(Record):
         log_file: tuple[int, int] | None = None,
         log_digest: str | None = None,
         window: str = "",
+        window_checked: bool = True,
     ) -> None:
         self.snapshot = snapshot
         self.header = header
@@ -116,6 +134,7 @@ class Envelope(Record):
         self.log_file = log_file
         self.log_digest = log_digest
         self.window = window
+        self.window_checked = window_checked
 
     @property
     def signed(self) -> bool:
@@ -160,7 +179,7 @@ def encode(
             log_field["digest"] = log_digest
     else:
         log_field = None
-    header = _header(program, key is not None, log_field, len(window))
+    header = _header(program, key is not None, log_field, window)
     # The pieces are joined once: the state and the log are copied into the text only there.
     body = [MAGIC, ".", _header_text(header), ".", _hex(snapshot), ".", window]
     pieces = [*body, "."]
@@ -197,7 +216,7 @@ def decode(text: str, *, key: bytes | None) -> Envelope:
 
 
 def _header(
-    program: str | None, signed: bool, log: dict[str, Any] | None, window: int
+    program: str | None, signed: bool, log: dict[str, Any] | None, window: str
 ) -> dict[str, Any]:
     return {
         "format": FORMAT,
@@ -206,8 +225,14 @@ def _header(
         "program": program,
         "signed": signed,
         "log": log,
-        "window": window,
+        "window": len(window),
+        "window_crc": _crc(window),
     }
+
+
+def _crc(window: str) -> int:
+    """The CRC-32 of a window (ASCII: each character is one byte)."""
+    return zlib.crc32(window.encode("ascii")) if window else 0
 
 
 #: who writes this process's sessions, as a header names it
@@ -227,7 +252,7 @@ def _header_text(header: dict[str, Any]) -> str:
 
 
 def _read(text: str, header: dict[str, Any], end: int, key: bytes | None) -> Envelope:
-    """A session of format 6; `end` is where its header ends."""
+    """A session of format 6 or 7; `end` is where its header ends."""
     state_end = text.find(".", end + 1)
     size = header.get("window")
     if not isinstance(size, int) or size < 0:
@@ -242,7 +267,26 @@ def _read(text: str, header: dict[str, Any], end: int, key: bytes | None) -> Env
     log, log_file = _log_part(header.get("log"), text, window_end + 1, log_end)
     digest = header["log"].get("digest") if log_file is not None else None
     window = text[state_end + 1 : window_end]
-    return Envelope(snapshot, header, log, header.get("program"), log_file, digest, window)
+    checked = header["format"] >= 7
+    if checked:
+        _check_window(window, header.get("window_crc"))
+    program = header.get("program")
+    return Envelope(snapshot, header, log, program, log_file, digest, window, checked or not window)
+
+
+def _check_window(window: str, crc: Any) -> None:
+    """Refuse a window whose CRC-32 is not the header's: a turn reads any of its texts, so
+    all of them are checked before it runs."""
+    try:
+        found = _crc(window)
+    except UnicodeEncodeError:
+        found = None  # a window is ASCII: a character beyond it is damage
+    if found != crc:
+        raise SessionFormatError(
+            f"the session's conversation window is damaged: its CRC-32 is {found} but the "
+            f"header records {crc} (the texts of the conversation's turns were changed)",
+            reason="damaged window",
+        )
 
 
 def _read_format_2(text: str, header: dict[str, Any], end: int, key: bytes | None) -> Envelope:
@@ -333,6 +377,13 @@ def _format_5_to_6(envelope: Envelope) -> Envelope:
     return envelope
 
 
+def _format_6_to_7(envelope: Envelope) -> Envelope:
+    """Nothing to convert: a format-6 window has no CRC of its own, so the envelope says it
+    is unchecked and `check_window` checks its turns against the CRCs in its state before
+    the session is used (the session's next save writes the window's CRC)."""
+    return envelope
+
+
 #: format N -> the function that brings a session read in format N to format N + 1
 MIGRATIONS: dict[int, Callable[[Envelope], Envelope]] = {
     1: _format_1_to_2,
@@ -340,7 +391,19 @@ MIGRATIONS: dict[int, Callable[[Envelope], Envelope]] = {
     3: _format_3_to_4,
     4: _format_4_to_5,
     5: _format_5_to_6,
+    6: _format_6_to_7,
 }
+
+
+def check_window(envelope: Envelope) -> None:
+    """Refuse a session whose window was not checked whole (format 6) when one of its turns'
+    texts does not match its CRC-32 in the state; this unpickles the state, so the session's
+    program and frames are checked first."""
+    if envelope.window_checked:
+        return
+    from ._state import check_turns  # only sessions written in format 6 need it
+
+    check_turns(_frames.attachment_of(envelope.snapshot), envelope.window)
 
 
 def _check_signature(body: str, signature: str, key: bytes | None) -> None:

@@ -105,6 +105,7 @@ def test_each_paused_frame_is_named_once_in_the_readable_part_of_a_session() -> 
         "signed",
         "log",
         "window",
+        "window_crc",
     }
 
 

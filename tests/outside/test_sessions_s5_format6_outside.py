@@ -73,13 +73,6 @@ def test_damaged_length_change_in_conversation_texts_is_refused(ag):
     assert type(ei.value).__name__ == "SessionFormatError"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a format 6 session whose conversation text was damaged "
-    "(same length) is accepted by deserialize, a turn runs on it and saves the "
-    "damage on; SessionFormatError comes only later (memory_dict, or a later "
-    "turn), leaving the session stuck",
-)
 def test_damaged_conversation_text_is_refused_before_any_turn_runs(ag):
     _, m = ag.reply()
     _, m = ag.reply("MARKERTEXT", memory_object=m)

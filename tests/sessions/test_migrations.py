@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from autograms import _frames, session
+from autograms import SessionFormatError, SessionSignatureError, _frames, session
 from autograms._frames import payload_layout, wire
 from tests.sessions.make_session_data import _autogram
 
@@ -159,6 +159,62 @@ def test_migration_5_to_6_keeps_the_conversation_and_log_exact_in_a_round_trip(
     assert again.extract_full_conv_history() == history
     if path.name.endswith("-log.txt") or path.name.endswith(".session"):
         assert history and len(history) == len(entry["messages"]) * 2 - 1
+
+
+FORMAT_6 = _of_format(6)
+
+
+@pytest.mark.parametrize("path", FORMAT_6, ids=_ids(FORMAT_6))
+def test_migration_6_to_7_leaves_the_window_to_be_checked_turn_by_turn_then_saves_its_crc(
+    path: Path,
+) -> None:
+    envelope = _envelope(path)
+    assert session.MIGRATIONS[6](envelope) == envelope
+    assert envelope.window_checked is not bool(envelope.window)
+    entry = _manifest_entry(path)
+    autogram = _autogram(entry["example"], entry["seed"], entry["signed"])
+    memory = _loaded(autogram, path)
+    history = memory.extract_full_conv_history()
+    text = autogram.serialize(memory)
+    header = json.loads(session._unb64(text.split(".")[1]))
+    assert header["format"] == session.FORMAT
+    assert header["window_crc"] == session._crc(envelope.window)
+    assert autogram.deserialize(text).extract_full_conv_history() == history
+
+
+WINDOWED_6 = [path for path in FORMAT_6 if _envelope(path).window]
+
+
+@pytest.mark.parametrize("path", WINDOWED_6, ids=_ids(WINDOWED_6))
+def test_a_format_6_session_with_a_damaged_window_is_refused_before_any_turn_runs(
+    path: Path, tmp_path: Path
+) -> None:
+    entry = _manifest_entry(path)
+    autogram = _autogram(entry["example"], entry["seed"], entry["signed"])
+    text = path.read_text()
+    window = _envelope(path).window
+    at = text.index(window) + len(window) // 2
+    edited = text[:at] + ("x" if text[at] != "x" else "y") + text[at + 1 :]
+    if path.name.endswith(".session"):
+        for log in path.parent.glob(path.name + ".log"):
+            (tmp_path / log.name).write_bytes(log.read_bytes())
+        (tmp_path / path.name).write_text(edited)
+        read = lambda: autogram.load(tmp_path / path.name)  # noqa: E731
+    else:
+        read = lambda: autogram.deserialize(edited)  # noqa: E731
+    if entry["signed"]:
+        with pytest.raises(SessionSignatureError):
+            read()
+        return
+    with pytest.raises(SessionFormatError, match="conversation window") as caught:
+        read()
+    assert caught.value.reason == "damaged window"
+
+
+def _loaded(autogram, path: Path):
+    if path.name.endswith(".session"):
+        return autogram.load(path)
+    return autogram.deserialize(path.read_text())
 
 
 def _manifest_entry(path: Path) -> dict:

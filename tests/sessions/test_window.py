@@ -1,10 +1,12 @@
-"""The session's window (format 6): the conversation's texts are saved beside the snapshot,
-escaped once, read back exactly, and refused when damaged."""
+"""The session's window (format 6 on): the conversation's texts are saved beside the snapshot,
+escaped once, read back exactly, and refused when damaged (format 7: checked whole, against
+the header's CRC-32, before any turn runs)."""
 
 from __future__ import annotations
 
 import json
 import random
+import zlib
 
 import pytest
 
@@ -88,22 +90,33 @@ def test_the_state_part_does_not_grow_with_the_texts_of_the_conversation() -> No
     assert state_late < state_early + 2000  # role codes, lengths and checksums: no texts
 
 
-def test_a_damaged_window_is_refused_when_the_conversation_is_read() -> None:
+def test_a_damaged_window_is_refused_when_loaded_before_any_turn_runs() -> None:
     bot = autogram()
     _, memory = bot.reply()
     _, memory = bot.reply("hello there", memory_object=memory)
     pieces = parts(bot.serialize(memory))
-    pieces[3] = pieces[3].replace("hello", "jello")
-    damaged = bot.deserialize(".".join(pieces))
-    with pytest.raises(SessionFormatError, match="window is truncated or damaged") as caught:
-        damaged.memory_dict["turn_stack"]
-    assert caught.value.reason == "damaged"
-    with pytest.raises(SessionFormatError, match="damaged"):  # its global level closes
-        bot.reply("more", memory_object=damaged)
-    pieces = parts(bot.serialize(memory))
+    for damage in ("jello there", "hello therf", "hello\\u00e9e"):
+        edited = pieces.copy()
+        edited[3] = edited[3].replace("hello there", damage[: len("hello there")])
+        assert len(edited[3]) == len(pieces[3]) and edited[3] != pieces[3]
+        with pytest.raises(SessionFormatError, match="conversation window is damaged") as caught:
+            bot.deserialize(".".join(edited))
+        assert caught.value.reason == "damaged window"
     pieces[3] = pieces[3][:-2]
     with pytest.raises(SessionFormatError, match="truncated or damaged"):
         bot.deserialize(".".join(pieces))
+    assert bot.reply("more", memory_object=memory)[0] == "you said hello there"  # nothing lost
+
+
+def test_a_window_with_a_character_beyond_ascii_is_refused_as_damaged() -> None:
+    bot = autogram()
+    _, memory = bot.reply()
+    _, memory = bot.reply("hello there", memory_object=memory)
+    pieces = parts(bot.serialize(memory))
+    pieces[3] = pieces[3].replace("h", "\u0127", 1)
+    with pytest.raises(SessionFormatError) as caught:
+        bot.deserialize(".".join(pieces))
+    assert caught.value.reason == "damaged window"
 
 
 def test_a_signed_session_refuses_an_edited_window_when_loaded() -> None:
@@ -122,4 +135,5 @@ def test_the_header_gives_the_window_length() -> None:
     _, memory = bot.reply("a.b", memory_object=memory)
     pieces = parts(bot.serialize(memory))
     header = json.loads(session._unb64(pieces[1]))
-    assert header["format"] == 6 and header["window"] == len(pieces[3]) > 0
+    assert header["format"] == session.FORMAT and header["window"] == len(pieces[3]) > 0
+    assert header["window_crc"] == zlib.crc32(pieces[3].encode())

@@ -18,6 +18,7 @@ from autograms.stores import (
     SessionNotFoundError,
     Sessions,
     StoredSessionError,
+    TurnResult,
     TurnRunner,
     open_store,
 )
@@ -311,3 +312,36 @@ def test_a_turn_whose_session_is_deleted_and_created_again_is_not_applied_to_the
     assert refused.value.session_id == sid and "deleted" in str(refused.value)
     assert store.load_session(sid).version == 0 and store.turns(sid) == []
     assert runner.run_turn(sid, "", "k-new").reply == "ready"  # the new session is free
+
+
+def test_vet_sees_the_claim_with_the_committed_turns_and_may_run_refuse_or_answer(store):
+    """`run_turn(vet=...)` shows the claim, with the session's committed turns read in the
+    claim's transaction, before the turn runs or a committed one is replayed."""
+    autogram, runner, sid = start(store)
+    seen = []
+
+    def letting(claim):
+        seen.append(claim)
+
+    assert runner.run_turn(sid, "a", "k-a", vet=letting).version == 2
+    assert [turn.user_text for turn in seen[-1].turns] == [""]
+    assert seen[-1].turns == store.turns(sid)[:1] and seen[-1].done is None
+
+    class Refused(Exception):
+        pass
+
+    def refusing(claim):
+        raise Refused
+
+    with pytest.raises(Refused):
+        runner.run_turn(sid, "b", "k-b", vet=refusing)
+    answer = TurnResult(sid, "stored elsewhere", 2, replayed=True)
+    assert runner.run_turn(sid, "c", "k-c", vet=lambda claim: answer) is answer
+    assert store.load_session(sid).version == 2  # neither ran
+    # the refused and the answered turns left the queue: the next one runs at once
+    quick = TurnRunner(autogram, store, wait_seconds=0)
+    assert quick.run_turn(sid, "d", "k-d").version == 3
+    # a retry of a committed key is vetted too, the claim naming that turn
+    runner.run_turn(sid, "a", "k-a", vet=letting)
+    assert seen[-1].done.idempotency_key == "k-a"
+    assert [turn.user_text for turn in seen[-1].turns] == ["", "a", "d"]

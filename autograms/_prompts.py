@@ -268,6 +268,8 @@ def fit_to_budget(
     cut, keeping the instruction at its end.
     """
     result = [dict(m) for m in messages]
+    if isinstance(counter, TokenCounter) and _bytes_fit(result, budget - REPLY_PRIMING):
+        return result
     head: list[dict[str, Any]] = []
     if result and result[0].get("role") == "system":
         head = [result.pop(0)]
@@ -292,6 +294,17 @@ def fit_to_budget(
         keep = max(newest.costs[0] - (total - budget) - MESSAGE_OVERHEAD, 1)
         result[-1] = _cut_message_start(result[-1], keep, counter)
     return head + result
+
+
+def _bytes_fit(messages: Sequence[Mapping[str, Any]], room: int) -> bool:
+    """Whether `messages` fit in `room` tokens by their bytes alone (`TokenCounter.at_most`),
+    so that no tokenizer is loaded or run: a decision's prompt is a few hundred bytes, and
+    loading o200k costs a process ~0.3 s. Read from the newest back, as far as the room goes."""
+    for message in reversed(messages):
+        room -= TokenCounter.at_most(message_text(message)) + MESSAGE_OVERHEAD
+        if room < 0:
+            return False
+    return True
 
 
 class _NewestCosts:

@@ -117,6 +117,13 @@ class TokenCounter:
             return len(load_encoding(self.encoding_name).encode_ordinary(text))
         return _remembered_count(self.encoding_name, text)
 
+    @staticmethod
+    def at_most(text: str) -> int:
+        """A bound on `count` that needs no tokenizer: every token of a byte-level BPE
+        encoding (all those shipped) is at least one byte of the text's UTF-8, and the
+        estimate counts a token per `CHARS_PER_TOKEN` characters."""
+        return len(text.encode("utf-8", "surrogatepass"))
+
     def head(self, text: str, max_tokens: int) -> str:
         """The longest prefix of ``text`` with at most ``max_tokens`` tokens."""
         return self._cut(text, max_tokens, keep_end=False)

@@ -18,6 +18,7 @@ from autograms._prompts import (
     window,
     yes_no_question,
 )
+from autograms import _prompts
 from autograms._decisions import _baseline_messages
 from autograms._state import Turns, TurnsView
 from autograms.config import AutogramConfig
@@ -345,3 +346,36 @@ def test_decision_question_texts_and_labels():
         "best option."
     )
     assert choice_labels(27)[:2] == ("1", "2") and choice_labels(27)[-1] == "27"
+
+
+ALPHABET = "ab .,\nxyzé“😀中文\u0301\ud800"
+
+
+def random_text(rng: random.Random, longest: int) -> str:
+    return "".join(rng.choice(ALPHABET) for _ in range(rng.randrange(longest)))
+
+
+def test_a_texts_bytes_bound_its_tokens_for_every_counter() -> None:
+    rng = random.Random(10)
+    counters = [counter_for_model(m) for m in ("gpt-4o", "gpt-4", "some-unknown-model")]
+    for _ in range(300):
+        text = random_text(rng, 60)
+        for counter in counters:
+            assert counter.count(text) <= counter.at_most(text)
+
+
+def test_prompts_fit_to_a_budget_as_counted_whether_or_not_their_bytes_fit(monkeypatch) -> None:
+    rng = random.Random(11)
+    cases = []
+    for _ in range(200):
+        messages = [{"role": "system", "content": random_text(rng, 80)}] * rng.randrange(2)
+        messages += [
+            {"role": role, "content": random_text(rng, 120)}
+            for role in ("user", "assistant") * rng.randrange(1, 4)
+        ]
+        cases.append((messages, rng.randrange(10, 400), counter_for_model("gpt-4o")))
+    fitted = [fit_to_budget(messages, budget, counter) for messages, budget, counter in cases]
+    # the tokens counted every time (the shortcut by bytes never taken)
+    monkeypatch.setattr(_prompts, "_bytes_fit", lambda messages, room: False)
+    assert fitted == [fit_to_budget(m, budget, counter) for m, budget, counter in cases]
+    assert any(f == m for f, (m, _, _) in zip(fitted, cases, strict=True))  # some fit whole

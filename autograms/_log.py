@@ -232,10 +232,11 @@ class ConversationLog:
             base = EncodedLog(runs, count, chain(base.digest, chunk))
             if self._loaded is not None:
                 self._loaded = self._loaded + self._added
-            else:  # the new chunk is the newest: its entries join the decoded tail
-                if self._chunks is not None:
-                    self._chunks.append(chunk)
-                self._tail, self._tail_chunks = self._tail + self._added, self._tail_chunks + 1
+            elif self._chunks is not None:  # the new chunk is the newest: the tail grows
+                self._chunks.append(chunk)
+                if self._tail_chunks:  # (a log never read keeps no entries it encoded)
+                    self._tail.extend(self._added)
+                    self._tail_chunks += 1
             self._count = count if self._loaded is None else len(self._loaded)
             self._added = []
         self._encoded = base

@@ -121,7 +121,7 @@ def test_a_damaged_turn_is_refused_when_it_alone_is_read() -> None:
     assert damaged[4] == {"role": "user", "content": "message 4"}  # the others are intact
     with pytest.raises(SessionFormatError, match="damaged") as caught:
         damaged[3]
-    assert caught.value.reason == "damaged"
+    assert caught.value.reason == "damaged window"
     short, _ = Turns.from_saved(saved, text[:-3] + "xyz")
     with pytest.raises(SessionFormatError, match="damaged"):
         short[-1]

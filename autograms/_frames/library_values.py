@@ -19,10 +19,13 @@ snapshot format: keep their module and names.
 
 from __future__ import annotations
 
-import decimal
 import re
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import decimal
 
 #: how a match may have been made, tried in this order
 _SEARCHES = ("match", "fullmatch", "search")
@@ -64,6 +67,8 @@ def match_again(
 
 def reduce_decimal_context(context: decimal.Context) -> Any:
     """The current decimal context by being current; any other as pickle saves it."""
+    import decimal  # imported already: `context` is one of its objects
+
     if context is decimal.getcontext():
         return (current_decimal_context, ())
     return NotImplemented
@@ -71,11 +76,22 @@ def reduce_decimal_context(context: decimal.Context) -> Any:
 
 def current_decimal_context() -> decimal.Context:
     """The decimal context of the thread the program resumes in."""
+    import decimal
+
     return decimal.getcontext()
 
 
 #: exact type -> reducer, for pickling.py
 REDUCERS: dict[type, Callable[[Any], Any]] = {
     re.Match: reduce_match,
-    decimal.Context: reduce_decimal_context,
 }
+
+
+def late_reducer(kind: type) -> Callable[[Any], Any] | None:
+    """The reducer of `kind` if it is a type of a module the library does not import itself
+    (`decimal`: ~1 ms of a fresh process's import, issue 11), else None; pickling.py asks once
+    per type it has not met yet, so a module imported at any time is covered."""
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and kind is decimal.Context:
+        return reduce_decimal_context
+    return None

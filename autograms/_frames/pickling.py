@@ -137,6 +137,10 @@ def _reduce(obj: Any) -> Any:
     if reducer is not None:
         return reducer(obj)
     if kind not in _plain_types:  # file types never enter it: open or closed is per object
+        late = library_values.late_reducer(kind)
+        if late is not None:
+            _REDUCERS[kind] = late
+            return late(obj)
         if isinstance(obj, types.ModuleType):  # a module with a class of its own
             return module_objects.reduce_module(obj)
         if memory_files.is_memory_file(obj):

@@ -49,13 +49,16 @@ def to_stored(entry: Any, index: int | None = None) -> Any:
     """`entry` in a form plain JSON represents exactly (the entry itself when it is plain).
     Raises SessionError (reason ``"unsaveable log entry"``) naming the entry by `index` and
     the field at fault when a value cannot be pickled."""
-    if type(entry) is not dict:
+    if type(entry) is not dict or PICKLED in entry:
         return {PICKLED: _pickled(entry, index, None)}
     pickled: dict[str, str] | None = None
-    for key, value in entry.items():
-        if type(key) is not str or key == PICKLED:
+    for key, value in entry.items():  # (every entry of every turn: the common cases first)
+        if type(key) is not str:
             return {PICKLED: _pickled(entry, index, None)}
-        if type(value) not in _PLAIN_TYPES and not is_plain(value):
+        kind = type(value)
+        if kind in _PLAIN_TYPES or (kind is int and -_INT_LIMIT <= value < _INT_LIMIT):
+            continue
+        if not is_plain(value):
             if pickled is None:
                 pickled = {}
             pickled[key] = _pickled(value, index, key)

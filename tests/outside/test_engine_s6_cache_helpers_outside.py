@@ -286,7 +286,7 @@ def test_cache_entry_of_another_function_copied_over_is_not_used(tmp_path):
     mine = sorted(p for p in cache.rglob(f"{name}.*") if p.is_file())
     theirs = sorted(p for p in cache.rglob(f"{other}.*") if p.is_file())
     assert len(mine) == len(theirs) >= 1
-    for src, dst in zip(theirs, mine):
+    for src, dst in zip(theirs, mine, strict=True):
         shutil.copyfile(src, dst)
     outs = [run_turn_fresh(tmp_path, name, tmp_path / "s", t, cache) for t in ["ab", "abc", "abcd"]]
     assert outs == ["n1", "n2", "total 9"]

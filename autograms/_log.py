@@ -58,7 +58,7 @@ LogSource = Iterable[Entry] | Callable[[], Iterable[Entry]]
 class EncodedLog(Record):
     """A log in its encoded form (see the module docstring)."""
 
-    __slots__ = ("runs", "entries", "digest")
+    __slots__ = ("runs", "entries", "digest", "checked")
 
     #: runs of chunks, each run joined by "," (the log's text is the runs joined by ",";
     #: kept apart so that appending a chunk does not copy the log before writing it out)
@@ -67,11 +67,21 @@ class EncodedLog(Record):
     entries: int | None
     #: the chained digest of the chunks (None: not recorded)
     digest: str | None
+    #: whether the chunks are known to match the digest (encoded by this process, or checked
+    #: once): reading them does not hash them again
+    checked: bool
 
-    def __init__(self, runs: tuple[str, ...], entries: int | None, digest: str | None) -> None:
+    def __init__(
+        self,
+        runs: tuple[str, ...],
+        entries: int | None,
+        digest: str | None,
+        checked: bool = False,
+    ) -> None:
         self.runs = runs
         self.entries = entries
         self.digest = digest
+        self.checked = checked
 
     @property
     def text(self) -> str:
@@ -222,14 +232,14 @@ class ConversationLog:
         if base is None:  # a log given as entries: they become the first chunk
             base = _encode_chunks(self._read())
         elif base.entries is None:  # migrated from format 1: count it once
-            base = EncodedLog(base.runs, len(self._read()), base.digest)
+            base = EncodedLog(base.runs, len(self._read()), base.digest, checked=True)
         if self._added:
             chunk = encode_chunk(self._added, base.entries)
             count = base.entries + len(self._added)
             runs = (*base.runs, chunk)
             if len(runs) > MAX_RUNS:  # a few copies of the log now and then, not one a turn
                 runs = (",".join(runs),)
-            base = EncodedLog(runs, count, chain(base.digest, chunk))
+            base = EncodedLog(runs, count, chain(base.digest, chunk), base.checked)
             if self._loaded is not None:
                 self._loaded = self._loaded + self._added
             elif self._chunks is not None:  # the new chunk is the newest: the tail grows
@@ -301,9 +311,8 @@ class TurnLog:
         if not self.added:
             return base
         chunk = encode_chunk(self.added, base.entries)
-        return EncodedLog(
-            (*base.runs, chunk), base.entries + len(self.added), chain(base.digest, chunk)
-        )
+        count = base.entries + len(self.added)
+        return EncodedLog((*base.runs, chunk), count, chain(base.digest, chunk), base.checked)
 
 
 def _position(index: int, length: int) -> int:
@@ -336,9 +345,9 @@ def chain(digest: str | None, chunk: str) -> str:
 
 def _encode_chunks(entries: list[Entry]) -> EncodedLog:
     if not entries:
-        return EncodedLog((), 0, "")
+        return EncodedLog((), 0, "", checked=True)
     chunk = encode_chunk(entries)
-    return EncodedLog((chunk,), len(entries), chain("", chunk))
+    return EncodedLog((chunk,), len(entries), chain("", chunk), checked=True)
 
 
 def decode(encoded: EncodedLog, *, signed: bool = False) -> list[Entry]:
@@ -347,14 +356,15 @@ def decode(encoded: EncodedLog, *, signed: bool = False) -> list[Entry]:
 
 
 def checked_chunks(encoded: EncodedLog, *, signed: bool = False) -> list[str]:
-    """The chunks of an encoded log, checked against its digest (none decoded)."""
+    """The chunks of an encoded log, checked against its digest once (none decoded)."""
     chunks = [chunk for run in encoded.runs for chunk in run.split(",")]
-    if encoded.digest is not None:
+    if encoded.digest is not None and not encoded.checked:
         digest = ""
         for chunk in chunks:
             digest = chain(digest, chunk)
         if digest != encoded.digest:
             _refuse(signed)
+        encoded.checked = True
     return chunks
 
 

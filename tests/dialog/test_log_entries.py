@@ -23,7 +23,13 @@ from typing import Any
 
 import pytest
 
-from autograms import Autogram, AutogramConfig, SessionError, SessionFormatError
+from autograms import (
+    Autogram,
+    AutogramConfig,
+    SessionError,
+    SessionFormatError,
+    SessionSignatureError,
+)
 from autograms import autograms_function
 from autograms.functional import get_memory, reply
 
@@ -334,3 +340,17 @@ def test_model_turns_reads_and_edits_as_a_plain_list_kept_beside_it(seed: int) -
     copy = view[:]  # (== on the oracle would compare a NaN unpickled with the one appended)
     assert view == copy and copy == view and view != copy + [{}] and same(view + [], oracle + [])
     assert same([] + view, oracle) and (oracle[-1] in view) and view.count(oracle[0]) >= 1
+
+
+def test_reading_the_newest_entry_of_a_signed_log_refuses_an_older_chunk_edited() -> None:
+    autogram = _autogram(session_key="k")
+    _, memory = autogram.reply()
+    for turn in range(3):
+        memory = autogram.deserialize(autogram.serialize(memory))
+        _, memory = autogram.reply(f"m{turn}", memory_object=memory)
+    head, log, signature = autogram.serialize(memory).rsplit(".", 2)
+    edited = log[:5] + ("A" if log[5] != "A" else "B") + log[6:]  # in the oldest chunk
+    damaged = autogram.deserialize(f"{head}.{edited}.{signature}")
+    with pytest.raises(SessionSignatureError) as refused:
+        damaged.memory_dict["model_turns"][-1]
+    assert refused.value.reason == "tampered"

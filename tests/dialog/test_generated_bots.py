@@ -14,8 +14,9 @@ from tests.dialog.fuzz.generator import generate
 
 SEED = 3
 BOTS = 12
-#: of those, the ones also played with a fresh interpreter per turn
-FRESH = [0, 5]
+#: of those, one also played with a fresh interpreter per turn (its host calls it between
+#: turns too), for its first messages (every turn starts an interpreter)
+FRESH, FRESH_MESSAGES = [5], 6
 
 
 def _problems(findings: list[campaign.Finding]) -> str:
@@ -31,14 +32,16 @@ def test_generated_bots_resume_alike_in_process_serialized_and_in_the_reference(
 
 def test_generated_bots_resume_alike_with_a_fresh_interpreter_per_turn() -> None:
     modes = (runner.IN_PROCESS, runner.FRESH_PROCESS)
-    findings, _ = campaign.check(SEED, FRESH, modes, reference=False)
+    assert generate(SEED, FRESH[0]).host_calls
+    findings, _ = campaign.check(SEED, FRESH, modes, reference=False, messages=FRESH_MESSAGES)
     assert not findings, _problems(findings)
 
 
 def test_generated_bots_use_every_part_of_the_dialog_api() -> None:
     tags = set().union(*(generate(SEED, index).tags for index in range(40)))
     wanted = {"ask", "instruct", "prompt", "thought", "memory-dict", "user-globals", "call"}
-    wanted |= {"if", "for", "try", "goto", "returnto", "scope:local", "scope:global"}
+    wanted |= {"if", "for", "try", "goto", "returnto", "scope:local", "scope:global", "method"}
+    wanted |= {"use-memory"}
     assert wanted <= tags, f"never written: {sorted(wanted - tags)}"
 
 

@@ -68,10 +68,17 @@ def _against_reference(base: list[list], reference: dict) -> dict[str, str]:
 
 
 def check(
-    seed: int, indices: range | list[int], modes: tuple[str, ...], reference: bool = True
+    seed: int,
+    indices: range | list[int],
+    modes: tuple[str, ...],
+    reference: bool = True,
+    messages: int | None = None,
 ) -> tuple[list[Finding], int]:
-    """Findings among bots `indices` of run `seed`, and how many turns were played."""
+    """Findings among bots `indices` of run `seed` (with at most `messages` of each script),
+    and how many turns were played."""
     bots: dict[str, Bot] = {name_of(seed, i): generate(seed, i) for i in indices}
+    for bot in bots.values():
+        bot.script = bot.script[:messages]
     turns = 0
     findings = []
     with tempfile.TemporaryDirectory(prefix="agdz_") as folder:
@@ -80,7 +87,8 @@ def check(
         fresh = {}
         if runner.FRESH_PROCESS in modes:
             scripts = {modules[name]: bot.script for name, bot in bots.items()}
-            fresh = runner.run_fresh_processes(path, scripts)
+            hosted = {modules[name] for name, bot in bots.items() if bot.host_calls}
+            fresh = runner.run_fresh_processes(path, scripts, hosted)
         for index, (name, bot) in zip(indices, bots.items(), strict=True):
             module = modules[name]
             runs = {}
@@ -89,10 +97,12 @@ def check(
                     runs[mode] = fresh[module]
                 else:
                     serialize = mode == runner.SERIALIZED
-                    runs[mode] = runner.run_in_process(module, bot.script, serialize)
+                    runs[mode] = runner.run_in_process(
+                        module, bot.script, serialize, bot.host_calls
+                    )
             turns += sum(len(turns_) for turns_ in runs.values())
             expected = None
-            if reference:
+            if reference and not bot.host_calls:
                 with contextlib.redirect_stdout(io.StringIO()):
                     expected = reference_run(module, bot.script)
             differences = compare(runs, expected)

@@ -6,8 +6,9 @@ A bot is a module: a root ``chatbot`` and a few decorated helpers (some with a
 append system prompts, read and write ``get_memory().memory_dict`` and ``init_user_globals()``,
 branch on the user's text, loop, catch exceptions raised after a pause, ``GOTO`` labels of
 their own body (backward, forward, into a loop or a branch) and ``RETURNTO`` labels of the
-root from nested helpers. Every reply shows state (a local, the system prompt, how long the
-conversation is), so a resume that lost or changed any of it shows in the transcript.
+root from nested helpers; some helpers are decorated methods. Every reply shows state (a local, the system prompt, how long the
+conversation is), so a resume that lost or changed any of it shows in the transcript. Some
+bots are also looked at by their host between turns (``peek`` inside ``Autogram.use_memory``).
 
 Every bot ends: loops are bounded, each GOTO and RETURNTO is guarded by a counter (a local
 set before any label for GOTO, a user global for RETURNTO), helpers only call helpers
@@ -43,6 +44,12 @@ G["seen"] = []
 def state(value):
     \"\"\"What a reply shows of the conversation: a value, the prompt, the history's length.\"\"\"
     return f"{str(value)[:24]!r} | {get_system_prompt()[:30]!r} | {len(extract_full_conv_history())}"
+
+
+def peek():
+    \"\"\"Called by the host between turns, inside Autogram.use_memory: reads and writes.\"\"\"
+    G["seen"].append("host")
+    return G["seen"][-3:], G["returns"], get_memory().memory_dict.get("k1")
 """
 
 #: what the user types: words that steer branches, numbers, the empty and odd texts
@@ -79,6 +86,9 @@ class Bot:
     script: list[str]
     #: constructs it holds ("goto", "returnto", "memory-dict", "scope:local", ...)
     tags: set[str]
+    #: the host calls ``peek`` inside ``Autogram.use_memory`` before every third message (the
+    #: thread-and-queues reference cannot, so such a bot is not compared with it)
+    host_calls: bool = False
 
 
 class Writer:
@@ -86,6 +96,8 @@ class Writer:
         self.rng = rng
         self.counter = 0
         self.helpers = [f"h{i}" for i in range(1, helpers + 1)]
+        #: helper -> how it is called (a decorated method is called on a new instance)
+        self.calls = {name: name for name in self.helpers}
         self.root_labels: list[str] = []
         self.tags: set[str] = set()
         self.budget = 0
@@ -161,7 +173,7 @@ class Writer:
 
     def _call(self, spot: Spot) -> list[str]:
         name = self.fresh("c")
-        callee = self.rng.choice(spot.fn.callees)
+        callee = self.calls[self.rng.choice(spot.fn.callees)]
         spot.locals.append(name)
         self.tags.add("call")
         return [f"{spot.pad}{name} = {callee}(str({spot.shown})[:6])"]
@@ -218,10 +230,10 @@ class Writer:
 
     # -- functions ----------------------------------------------------------------------------
 
-    def function(self, fn: Fn, header: str) -> str:
+    def function(self, fn: Fn, header: str, method: bool = False) -> str:
         params = [] if fn.is_root else ["arg"]
         self.budget = self.rng.randint(6, 12) if fn.is_root else self.rng.randint(3, 6)
-        body = self.body(fn, 4, 12, list(params))
+        body = self.body(fn, 4, 12, [*params, "self.tag"] if method else list(params))
         if fn.counters:
             body.insert(0, "    " + " = ".join(fn.counters) + " = 0")
         text = "\n".join(body)
@@ -233,14 +245,25 @@ class Writer:
             else:
                 text = text.replace(f'GOTO("{{{counter}}}")', f'GOTO("{target}")')
         ending = '    return "done"' if fn.is_root else "    return arg + str(len(G['seen']))"
-        signature = f"def {fn.name}({', '.join(params)}):"
+        signature = f"def {fn.name}({', '.join(['self', *params] if method else params)}):"
         return "\n".join([header, signature, text, ending])
+
+
+def as_method(name: str, function: str) -> str:
+    """`function` as a method of a class of its own, `name`."""
+    indented = "\n".join("    " + line if line else line for line in function.splitlines())
+    init = "    def __init__(self, tag):\n        self.tag = tag"
+    return f"class {name}:\n{init}\n\n{indented}"
 
 
 def generate(seed: int, index: int) -> Bot:
     """Bot `index` of run `seed` (the same everywhere)."""
     rng = random.Random(f"dialog-{seed}-{index}")
     writer = Writer(rng, rng.randint(1, 4))
+    methods = {name for name in writer.helpers if rng.random() < 0.3}
+    for name in methods:
+        writer.calls[name] = f'Desk{name[1:]}("d{name[1:]}").{name}'
+        writer.tags.add("method")
     functions = []
     # the root first, so its labels exist for the helpers' RETURNTO
     root = Fn("chatbot", writer.helpers[:2], is_root=True)
@@ -250,7 +273,11 @@ def generate(seed: int, index: int) -> Bot:
         if scope:
             writer.tags.add(f"scope:{scope.split('=')[1].strip(chr(34))}")
         fn = Fn(name, writer.helpers[position + 1 :])
-        functions.append(writer.function(fn, f"@autograms_function({scope})"))
+        text = writer.function(fn, f"@autograms_function({scope})", name in methods)
+        functions.append(as_method(f"Desk{name[1:]}", text) if name in methods else text)
     source = "\n\n\n".join([HEADER, *reversed(functions)]) + "\n"
     script = [rng.choice(MESSAGES) for _ in range(rng.randint(8, 16))]
-    return Bot(source, script, writer.tags)
+    host_calls = rng.random() < 0.4
+    if host_calls:
+        writer.tags.add("use-memory")
+    return Bot(source, script, writer.tags, host_calls)

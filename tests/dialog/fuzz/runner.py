@@ -65,10 +65,20 @@ def _state(memory: Any) -> Any:
     return json.loads(json.dumps(state, default=repr))
 
 
-def _turn(autogram: Autogram, message: str | None, memory: Any) -> tuple[list, Any]:
+def host_calls_before(turn: int) -> bool:
+    """A host-calling bot's host calls ``peek`` before every third message."""
+    return turn > 0 and turn % 3 == 0
+
+
+def _turn(
+    autogram: Autogram, message: str | None, memory: Any, host: bool = False
+) -> tuple[list, Any]:
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed):
+            if host:
+                with autogram.use_memory(memory_object=memory) as memory:
+                    print("host", sys.modules[autogram.root_function.__module__].peek())
             if message is None:
                 text, memory = autogram.reply()
             else:
@@ -84,29 +94,40 @@ def ended(turn: list) -> bool:
     return str(turn[0]).startswith("raised ")
 
 
-def run_in_process(module: str, script: list[str], serialize: bool) -> list[list]:
+def run_in_process(
+    module: str, script: list[str], serialize: bool, host_calls: bool = False
+) -> list[list]:
     autogram = _autogram(module)
     turns: list[list] = []
     memory = None
-    for message in [None, *script]:
+    for number, message in enumerate([None, *script]):
         if serialize and memory is not None:
             memory = autogram.deserialize(autogram.serialize(memory))
-        turn, memory = _turn(autogram, message, memory)
+        host = host_calls and host_calls_before(number)
+        turn, memory = _turn(autogram, message, memory, host)
         turns.append(turn)
         if ended(turn):
             break
     return turns
 
 
-def run_fresh_processes(folder: Path, bots: dict[str, list[str]]) -> dict[str, list[list]]:
-    """Each bot of `bots` (module -> script), one new interpreter per turn index for all."""
+def run_fresh_processes(
+    folder: Path, bots: dict[str, list[str]], host_calls: set[str]
+) -> dict[str, list[list]]:
+    """Each bot of `bots` (module -> script; those in `host_calls` with host calls), one new
+    interpreter per turn index for all."""
     runs: dict[str, list[list]] = {name: [] for name in bots}
     sessions = folder / "sessions"
     sessions.mkdir(exist_ok=True)
     longest = max((len(script) for script in bots.values()), default=0)
     for index in range(longest + 1):
         requests = [
-            {"module": name, "session": str(sessions / f"{name}.session"), "message": message}
+            {
+                "module": name,
+                "session": str(sessions / f"{name}.session"),
+                "message": message,
+                "host": name in host_calls and host_calls_before(index),
+            }
             for name, script in bots.items()
             if not (runs[name] and ended(runs[name][-1])) and index <= len(script)
             for message in [None if index == 0 else script[index - 1]]
@@ -142,7 +163,7 @@ def child_main(path: str) -> None:
         autogram = _autogram(request["module"])
         session = request["session"]
         memory = autogram.load(session) if os.path.exists(session) else None
-        turn, memory = _turn(autogram, request["message"], memory)
+        turn, memory = _turn(autogram, request["message"], memory, request["host"])
         if not ended(turn):
             autogram.save(session, memory)
         turns.append(turn)

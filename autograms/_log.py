@@ -22,11 +22,12 @@ from a store (possibly behind a callable), or nothing -- and decoded only when s
 reads it; entries a turn adds are appended after it, and encoding the log again encodes only
 those.
 
-The encoded form is a list of *chunks* joined by ``,``: each chunk is the unpadded base64 of a
-JSON array of stored entries (one chunk per save that added entries). Its *digest* is chained
-over the chunks, ``d = sha256(d_previous + chunk)`` starting from the empty string, so
-appending a chunk updates it without reading the rest; the session header records it, and the
-log is checked against it when it is decoded.
+The encoded form is a list of *chunks* joined by ``,``: each chunk is a JSON array of stored
+entries (one chunk per save that added entries) in the session text's form
+(``autograms._log_chunks``: compressed, then base64). Its *digest* is chained over the
+chunks, ``d = sha256(d_previous + chunk)`` starting from the empty string, so appending a
+chunk updates it without reading the rest; the session header records it, and the log is
+checked against it when it is decoded.
 
 A text read in the process that wrote it holds the chunks this process encoded: `in_text`
 takes them from `remember`'s memo (``autograms._recall``) instead of copying them out of the
@@ -35,12 +36,12 @@ text, so a turn copies the log once, into the text it writes.
 
 from __future__ import annotations
 
-import binascii
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from . import _log_chunks
 from ._record import Record
 from ._entry_codec import from_stored, to_stored
 from ._errors import SessionFormatError, SessionSignatureError
@@ -331,11 +332,11 @@ _CHUNK_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 def encode_chunk(entries: list[Entry], first: int = 0) -> str:
-    """One chunk: the unpadded base64 of the entries, stored (``autograms._entry_codec``), as
-    a JSON array; `first` is the index of the first in the log (named by a refusal)."""
+    """One chunk: the entries, stored (``autograms._entry_codec``), as a JSON array in the
+    session text's form (``autograms._log_chunks``); `first` is the index of the first in the
+    log (named by a refusal)."""
     stored = [to_stored(entry, first + n) for n, entry in enumerate(entries)]
-    data = _CHUNK_ENCODER.encode(stored).encode()
-    return binascii.b2a_base64(data, newline=False).rstrip(b"=").decode()
+    return _log_chunks.to_text(_CHUNK_ENCODER.encode(stored).encode())
 
 
 def chain(digest: str | None, chunk: str) -> str:
@@ -383,10 +384,10 @@ def decode_chunks(
 
 
 def _decode_chunk(chunk: str) -> list[Entry]:
+    data = _log_chunks.from_text(chunk)
     try:
-        data = binascii.a2b_base64(chunk + "=" * (-len(chunk) % 4), strict_mode=True)
         entries = json.loads(data)
-    except (binascii.Error, ValueError) as exc:
+    except ValueError as exc:
         raise SessionFormatError("the session's log is damaged", reason="damaged") from exc
     if not isinstance(entries, list):
         raise SessionFormatError("the session's log is damaged", reason="damaged")

@@ -20,7 +20,8 @@ A serialized session (format 7) is one line of text::
   the header's CRC-32 when the session is read, before any turn runs (a few microseconds for
   a full window; each turn's own CRC-32, kept in the state, is checked again when it is read);
 * *log* -- the session's log in its encoded form (``autograms._log``: chunks appended turn by
-  turn, never re-encoded), empty when left out;
+  turn, never re-encoded, each compressed alone: ``autograms._log_chunks``), empty when left
+  out;
 * *signature* -- HMAC-SHA256 of ``agsession1.<header>.<state>.<window>`` with the key from
   ``AutogramConfig(session_key=...)`` or the ``AUTOGRAMS_SESSION_KEY`` environment variable
   (empty when unsigned). The log is covered through the digest in the header, so signing a
@@ -48,7 +49,8 @@ the text into an `Envelope`, then `MIGRATIONS` brings it up one format at a time
 * Format 5: ``agsession1.<header>.<state>.<log>.<signature>``, no window: the turns' texts
   are in the state's pickle (``autograms._state.from_saved`` reads them there).
 * Format 6: no ``window_crc``: the window is checked turn by turn against the CRCs in the
-  state, which `check_window` does when the session is loaded, before any turn runs.
+  state, which `check_window` does when the session is loaded, before any turn runs; the
+  log's chunks are not compressed (read as they are; chunks appended later are).
 
 Without a key, loading unpickles whatever the session holds: only load sessions you wrote
 (or keep them server-side). Unpickling data from others runs their code.

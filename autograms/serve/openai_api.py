@@ -131,11 +131,13 @@ class _Continued:
     def vet(self, claim: Claim) -> TurnResult | None:
         """409 when the request does not continue the session's turns; the stored reply
         when it repeats a committed turn; else None (the turn runs)."""
-        match = match_turns(self.chat, claim.turns or [], self.session)
+        turns = claim.turns or []
+        # in a signed store, a turn row edited in the database is refused, never compared with
+        # the request's history nor replayed (one HMAC per turn row)
+        integrity.check_turn_seals(integrity.key_of(self.service.runner.autogram), turns)
+        match = match_turns(self.chat, turns, self.session)
         if match.repeated is None:
             return None
-        # in a signed store, a turn row edited in the database is refused, never replayed
-        integrity.check_turn_seal(integrity.key_of(self.service.runner.autogram), match.repeated)
         return _replayed(match.repeated)
 
     def missing(self) -> None:

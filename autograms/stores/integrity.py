@@ -151,7 +151,7 @@ def turn_seal(key: bytes, turn: TurnRecord) -> str:
         turn.reply,
     ]
     message = json.dumps(bound, ensure_ascii=False).encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key, message, "sha256").hex()
 
 
 def check_turn_seal(key: bytes | None, turn: TurnRecord) -> None:
@@ -175,6 +175,14 @@ def check_turn_seal(key: bytes | None, turn: TurnRecord) -> None:
             f"{where} does not match its seal: tampered with in the database",
             "tampered",
         )
+
+
+def check_turn_seals(key: bytes | None, turns: Iterable[TurnRecord]) -> None:
+    """`check_turn_seal` over each of `turns` (rows a caller compares or shows)."""
+    if key is None:
+        return
+    for turn in turns:
+        check_turn_seal(key, turn)
 
 
 def check_turn_count(key: bytes | None, store: Any, record: SessionRecord) -> None:

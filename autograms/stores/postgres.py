@@ -37,7 +37,6 @@ DIALECT = Dialect(
     integer="BIGINT",
     real="DOUBLE PRECISION",
     serial_key="BIGSERIAL PRIMARY KEY",
-    lock_row=" FOR UPDATE OF s",
     # any constant: two workers starting at once must not both create the tables
     migration_lock="SELECT pg_advisory_xact_lock(4711200601)",
     table_exists=(
@@ -149,19 +148,14 @@ class PostgresStore(SQLStore):
             "ticket": ticket,
         }
         with self._errors(), self._connection() as connection:
-            cursor = connection.cursor()
-            reading = connection.cursor() if turns else None
-            with connection.pipeline():
-                with connection.transaction():
-                    cursor.execute("SET LOCAL synchronous_commit = off")
-                    # Lock first, read in the next statement: its snapshot is taken after the
-                    # lock is granted, so it sees what the previous holder committed.
-                    cursor.execute(_LOCK_SESSION, (session_id,))
-                    cursor.execute(_CLAIM, parameters)
-                    if reading is not None:  # in the same round trip, after the lock
-                        reading.execute(_placeholders(TURNS_QUERY), (session_id,))
-                row = cursor.fetchone()
-                committed = None if reading is None else [TurnRecord(*t) for t in reading]
+            # Lock first, read in the next statement: its snapshot is taken after the lock is
+            # granted, so it sees what the previous holder committed.
+            statements = [(_LOCK_SESSION, (session_id,)), (_CLAIM, parameters)]
+            if turns:  # in the same round trip, after the lock
+                statements.append((_placeholders(TURNS_QUERY), (session_id,)))
+            cursors = _one_round_trip(connection, statements)
+            row = cursors[1].fetchone()
+            committed = [TurnRecord(*turn) for turn in cursors[2]] if turns else None
         if row is None:
             return Claim()
         session = SessionRecord(*row[:6], *row[14:18])
@@ -202,6 +196,12 @@ class PostgresStore(SQLStore):
             except self._psycopg.errors.UniqueViolation:
                 return False  # this key was committed meanwhile: the claim will find it
         return updated == 1
+
+    def _write_hint(self, query: str, parameters: tuple) -> list[tuple]:
+        with self._errors(), self._connection() as connection:
+            statements = [(_NOT_FLUSHED, ()), (_placeholders(query), parameters)]
+            written = _one_round_trip(connection, statements)[-1]
+            return [] if written.description is None else written.fetchall()
 
     # -- connections ------------------------------------------------------------------------------
 
@@ -264,6 +264,25 @@ def _try_connecting(psycopg: Any, url: str, shown: str, timeout: float) -> None:
         ) from exc
 
 
+def _one_round_trip(connection: Any, statements: list[tuple[str, Any]]) -> list[Any]:
+    """Run `statements` in one transaction, sent as one pipeline with a single sync: one round
+    trip (``connection.transaction()`` in a pipeline waits for BEGIN's answer, its COMMIT's
+    and the pipeline's end: four). Returns the cursor of each statement; a failure rolls the
+    transaction back."""
+    cursors = [connection.cursor() for _ in statements]
+    try:
+        with connection.pipeline():
+            connection.execute("BEGIN")
+            for cursor, (query, parameters) in zip(cursors, statements, strict=True):
+                cursor.execute(query, parameters)
+            connection.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):  # a broken connection: the pool drops it
+            connection.rollback()
+        raise
+    return cursors
+
+
 class _Cursor:
     """A psycopg cursor that takes the ``?`` placeholders the shared queries use."""
 
@@ -282,7 +301,13 @@ def _placeholders(query: str) -> str:
     return query.replace("?", "%s")
 
 
-_LOCK_SESSION = "SELECT 1 FROM autograms_sessions WHERE id = %s FOR UPDATE"
+# This transaction's commit not waited for: the queue's rows are hints.
+_NOT_FLUSHED = "SET LOCAL synchronous_commit = off"
+# The session's row locked, and ``_NOT_FLUSHED`` folded into the statement that locks.
+_LOCK_SESSION = (
+    "SELECT set_config('synchronous_commit', 'off', true) FROM autograms_sessions"
+    " WHERE id = %s FOR UPDATE"
+)
 
 # One statement: the session, the turn committed with this key, the oldest live ticket (all
 # as before this claim), and this claim's ticket: renewed, new, or this key's expired one

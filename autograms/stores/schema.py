@@ -57,8 +57,6 @@ class Dialect:
     integer: str
     real: str
     serial_key: str
-    #: appended to the SELECT that reads a session (alias ``s``) before queueing a turn
-    lock_row: str
     #: a statement that serializes concurrent migrations (None: transactions already do)
     migration_lock: str | None
     #: a query returning one row when table ? exists

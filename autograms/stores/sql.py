@@ -39,6 +39,13 @@ _CLAIM_READ = (
 )
 #: a session's committed turns, oldest first (one parameter: the session's id)
 TURNS_QUERY = f"SELECT {_TURN_COLUMNS} FROM autograms_turns WHERE session_id = ? ORDER BY version"
+# A ticket at the end of the session's queue, or this key's expired one taken over.
+_TAKE_TICKET = (
+    "INSERT INTO autograms_queue (session_id, idempotency_key, lease_until)"
+    " SELECT id, ?, ? FROM autograms_sessions WHERE id = ?"
+    " ON CONFLICT (session_id, idempotency_key) DO UPDATE SET lease_until ="
+    " excluded.lease_until WHERE autograms_queue.lease_until < ? RETURNING ticket"
+)
 _UPDATE_SESSION = (
     "UPDATE autograms_sessions SET blob = ?, version = version + 1, updated_at = ?,"
     " log_head = ?, seal = ?, turns = ? WHERE id = ? AND version = ?"
@@ -70,6 +77,18 @@ class SQLStore(Store):
     def _reading(self) -> contextlib.AbstractContextManager[Any]:
         """A cursor for reads that each run as one statement (each a consistent snapshot;
         the reads here never need two statements to agree)."""
+
+    def _write_hint(self, query: str, parameters: tuple) -> list[tuple]:
+        """Run one statement that writes the queue's hints in a transaction of its own (not
+        durable), and return the rows it returns."""
+        with self._transaction(durable=False) as cursor:
+            result = cursor.execute(query, parameters)
+            return [] if result.description is None else result.fetchall()
+
+    def _read_row(self, query: str, parameters: tuple) -> tuple | None:
+        """The first row of one read statement (a consistent snapshot by itself)."""
+        with self._reading() as cursor:
+            return cursor.execute(query, parameters).fetchone()
 
     # -- the schema -----------------------------------------------------------------------------
 
@@ -225,35 +244,46 @@ class SQLStore(Store):
         *,
         turns: bool = False,
     ) -> Claim:
+        # Take (or renew) the ticket, then read, each its own transaction. Read after
+        # queueing, the session is at least as new as it was when the ticket was taken, and
+        # the oldest live ticket counts this one.
         now = time.time()
-        with self._transaction(durable=False) as cursor:
-            row = cursor.execute(_CLAIM_READ + self.dialect.lock_row, (now, key, session_id))
-            row = row.fetchone()
-            if row is None:
-                return Claim()
-            session = SessionRecord(*row[:6], *row[13:17])
-            committed = _turn_records(cursor, session_id) if turns else None
-            if row[6] is not None:
-                done = TurnRecord(*row[6:12], row[17])
-                return Claim(done=done, session=session, turns=committed)
-            ticket = _queue(cursor, session_id, key, now, now + lease_seconds, ticket)
-        if not ticket:
+        taken = self._queue(session_id, key, now, now + lease_seconds, ticket)
+        committed = None
+        if turns:  # read with the session, in one snapshot
+            with self._reading() as cursor:
+                row = cursor.execute(_CLAIM_READ, (now, key, session_id)).fetchone()
+                committed = _turn_records(cursor, session_id)
+        else:
+            row = self._read_row(_CLAIM_READ, (now, key, session_id))
+        if row is None:
+            return Claim()  # no such session: no ticket was taken (nor kept: ON DELETE CASCADE)
+        session = SessionRecord(*row[:6], *row[13:17])
+        if row[6] is not None:  # committed: the runner leaves the queue if a ticket was taken
+            done = TurnRecord(*row[6:12], row[17])
+            return Claim(done=done, session=session, ticket=taken, turns=committed)
+        if not taken:
             return Claim(session=session, running=True, turns=committed)
-        oldest_live = row[12]  # before this claim
-        first = oldest_live is None or ticket <= oldest_live
-        return Claim(session=session, ticket=ticket, first=first, turns=committed)
+        first = row[12] in (None, taken)  # the oldest live ticket
+        return Claim(session=session, ticket=taken, first=first, turns=committed)
 
     def renew(self, ticket: int, lease_seconds: float) -> bool:
-        with self._transaction(durable=False) as cursor:
-            renewed = cursor.execute(
-                "UPDATE autograms_queue SET lease_until = ? WHERE ticket = ?",
-                (time.time() + lease_seconds, ticket),
-            )
-            return renewed.rowcount == 1
+        renewed = self._write_hint(
+            "UPDATE autograms_queue SET lease_until = ? WHERE ticket = ? RETURNING ticket",
+            (time.time() + lease_seconds, ticket),
+        )
+        return bool(renewed)
 
     def release(self, ticket: int) -> None:
-        with self._transaction(durable=False) as cursor:
-            cursor.execute("DELETE FROM autograms_queue WHERE ticket = ?", (ticket,))
+        self._write_hint("DELETE FROM autograms_queue WHERE ticket = ?", (ticket,))
+
+    def _queue(self, session_id: str, key: str, now: float, until: float, ticket: int) -> int:
+        """Renew `ticket`, or take a new one (or this key's expired one) if the session
+        exists; 0 when a live ticket has this key already (or there is no session)."""
+        if ticket and self.renew(ticket, until - now):
+            return ticket
+        taken = self._write_hint(_TAKE_TICKET, (key, until, session_id, now))
+        return taken[0][0] if taken else 0
 
     def commit(
         self,
@@ -457,25 +487,6 @@ def _log_entry(session_id: str, version: int, position: int, entry: str) -> dict
             reason=exc.reason,
             session_id=session_id,
         ) from exc
-
-
-def _queue(cursor: Any, session_id: str, key: str, now: float, until: float, ticket: int) -> int:
-    """Renew `ticket`, or take a new one (or this key's expired one); 0 when a live ticket
-    has this key already."""
-    if ticket:
-        renewed = cursor.execute(
-            "UPDATE autograms_queue SET lease_until = ? WHERE ticket = ? RETURNING ticket",
-            (until, ticket),
-        ).fetchone()
-        if renewed:
-            return ticket
-    taken = cursor.execute(
-        "INSERT INTO autograms_queue (session_id, idempotency_key, lease_until) VALUES (?, ?, ?)"
-        " ON CONFLICT (session_id, idempotency_key) DO UPDATE SET lease_until ="
-        " excluded.lease_until WHERE autograms_queue.lease_until < ? RETURNING ticket",
-        (session_id, key, until, now),
-    ).fetchone()
-    return taken[0] if taken else 0
 
 
 def _append_log(cursor: Any, session_id: str, version: int, entries: list[dict[str, Any]]) -> None:

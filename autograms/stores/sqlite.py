@@ -4,12 +4,16 @@ Standard library only. The file is in WAL mode (readers never block the writer) 
 ``synchronous=FULL`` (a committed turn survives a power cut). Every write transaction starts
 with ``BEGIN IMMEDIATE``: a deferred ``BEGIN`` that reads and then writes fails at once with
 "database is locked" when another process wrote in between, whatever the busy timeout, while
-``BEGIN IMMEDIATE`` waits for the write lock. The queue's hints are written with
-``synchronous=NORMAL``: their commit is not flushed (losing one in a power cut costs nothing;
-the next durable commit flushes the WAL they are in anyway), but a checkpoint that such a
-commit happens to run still flushes the WAL before copying it into the database and the
-database before the WAL is reused. ``synchronous=OFF`` would skip those flushes too, and a
-power cut after a checkpoint could then lose turns committed durably before it.
+``BEGIN IMMEDIATE`` waits for the write lock. The queue's hints (a claim's ticket, a renewed
+lease, leaving the queue) are written with ``synchronous=NORMAL``, each as one statement in its
+own transaction: their commit is not flushed (losing one in a power cut costs nothing -- a lost
+ticket is a retried claim -- and the next durable commit flushes the WAL they are in anyway),
+but a checkpoint that such a commit happens to run still flushes the WAL before copying it into
+the database and the database before the WAL is reused. ``synchronous=OFF`` would skip those
+flushes too, and a power cut after a checkpoint could then lose turns committed durably before
+it. (The setting is switched around each hint on the connection that writes everything else: a
+second connection would re-read from the WAL every page the other one changed, ~20 reads a
+turn.)
 
 WAL needs every process on the same host: do not put the file on a network filesystem.
 Each thread gets its own connection; a forked child opens its own.
@@ -17,15 +21,14 @@ Each thread gets its own connection; a forked child opens its own.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from typing import Any
 
-from .errors import StoreSchemaError, StoreUnavailableError
+from .errors import StoreError, StoreSchemaError, StoreUnavailableError
 from .schema import Dialect
 from .sql import SQLStore
 
@@ -34,7 +37,6 @@ DIALECT = Dialect(
     integer="INTEGER",
     real="REAL",
     serial_key="INTEGER PRIMARY KEY",
-    lock_row="",  # BEGIN IMMEDIATE already holds the database's write lock
     migration_lock=None,
     table_exists="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
 )
@@ -91,34 +93,40 @@ class SQLiteStore(SQLStore):
             self._opened.append(connection)
         return connection
 
-    @contextlib.contextmanager
-    def _transaction(self, durable: bool = True) -> Iterator[sqlite3.Cursor]:
+    def _transaction(self, durable: bool = True) -> _Transaction:
+        return _Transaction(self, self._connection(), "BEGIN IMMEDIATE", durable=durable)
+
+    def _reading(self) -> _Transaction:
+        # the read snapshot is taken by its first statement: a reader is refused while a
+        # connection recovers the WAL after a crash, or the last one to close removes it
+        return _Transaction(self, self._connection(), "BEGIN", "PRAGMA schema_version")
+
+    def _write_hint(self, query: str, parameters: tuple) -> list[tuple]:
+        # one statement, its own transaction: no BEGIN and COMMIT to send
         connection = self._connection()
-        with self._errors():
-            if not durable:
-                connection.execute("PRAGMA synchronous = NORMAL")
+        try:
+            connection.execute("PRAGMA synchronous = NORMAL")
             try:
-                self._retrying(connection, "BEGIN IMMEDIATE")
-                with self._in(connection) as cursor:
-                    yield cursor
+                return self._retrying(connection, query, parameters).fetchall()
             finally:
-                if not durable:
-                    connection.execute("PRAGMA synchronous = FULL")
+                connection.execute("PRAGMA synchronous = FULL")
+        except sqlite3.OperationalError as exc:
+            raise self._failure(exc) from exc
 
-    @contextlib.contextmanager
-    def _reading(self) -> Iterator[sqlite3.Cursor]:
-        connection = self._connection()
-        with self._errors():
-            connection.execute("BEGIN")
-            with self._in(connection) as cursor:
-                # the read snapshot, taken now: a reader is refused while a connection
-                # recovers the WAL after a crash, or the last one to close removes it
-                self._retrying(connection, "PRAGMA schema_version")
-                yield cursor
+    def _read_row(self, query: str, parameters: tuple) -> tuple | None:
+        try:
+            # read to the end, so that the statement ends and its snapshot with it
+            rows = self._retrying(self._connection(), query, parameters).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise self._failure(exc) from exc
+        return rows[0] if rows else None
 
-    def _retrying(self, connection: sqlite3.Connection, statement: str) -> None:
-        """Run `statement`, the one that takes a transaction's lock, again every millisecond
-        or so while the database is locked, until `busy_timeout`.
+    def _retrying(
+        self, connection: sqlite3.Connection, statement: str, parameters: tuple = ()
+    ) -> sqlite3.Cursor:
+        """Run `statement`, the one that takes a transaction's lock (or a statement that is
+        a transaction by itself), again every millisecond or so while the database is
+        locked, until `busy_timeout`.
 
         The connection's own busy timeout is 0: SQLite's busy handler sleeps up to 100 ms
         between tries, so with several processes committing a waiter would often sleep long
@@ -129,8 +137,7 @@ class SQLiteStore(SQLStore):
         delay = 0.0005
         while True:
             try:
-                connection.execute(statement)
-                return
+                return connection.execute(statement, parameters)
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc):
                     raise
@@ -141,36 +148,85 @@ class SQLiteStore(SQLStore):
             time.sleep(delay * random.uniform(0.5, 1.5))
             delay = min(delay * 2, 0.004)
 
-    @staticmethod
-    @contextlib.contextmanager
-    def _in(connection: sqlite3.Connection) -> Iterator[sqlite3.Cursor]:
-        """A cursor in the transaction the connection has begun, committed when the block ends
-        normally and rolled back otherwise."""
-        try:
-            yield connection.cursor()
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+    def _failure(self, exc: sqlite3.OperationalError) -> StoreError:
+        """The store's error for a failed statement."""
+        if "no such table" in str(exc):
+            return StoreSchemaError(
+                f"the SQLite store {self.path} has no autograms tables; open it with "
+                "create=True or run autograms.stores.migrate()",
+                reason="no schema",
+            )
+        if "no such column" in str(exc):
+            return StoreSchemaError(
+                f"the SQLite store {self.path} lacks a column of autograms schema "
+                f"(altered by hand?): {exc}",
+                reason="damaged schema",
+            )
+        return StoreUnavailableError(
+            f"the SQLite store {self.path} failed: {exc}", reason="unavailable"
+        )
 
-    @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
+
+class _Transaction:
+    """One transaction on a connection, as a context manager giving a cursor: begun (its lock
+    taken by `first`, retried while the database is locked), committed when the block ends
+    normally and rolled back otherwise; a failed statement raises the store's error. Not
+    `durable`: its commit is not flushed. (A class, not a generator: a turn's commit enters
+    one, and three nested generators cost ~15 us.)"""
+
+    __slots__ = ("store", "connection", "begin", "first", "durable")
+
+    def __init__(
+        self,
+        store: SQLiteStore,
+        connection: sqlite3.Connection,
+        begin: str,
+        first: str = "",
+        *,
+        durable: bool = True,
+    ) -> None:
+        self.store, self.connection, self.begin, self.first = store, connection, begin, first
+        self.durable = durable
+
+    def __enter__(self) -> sqlite3.Cursor:
+        connection = self.connection
         try:
-            yield
+            if not self.durable:
+                connection.execute("PRAGMA synchronous = NORMAL")
+            try:
+                if self.first:
+                    connection.execute(self.begin)
+                    try:
+                        self.store._retrying(connection, self.first)
+                    except BaseException:
+                        connection.execute("ROLLBACK")
+                        raise
+                else:
+                    self.store._retrying(connection, self.begin)
+            except BaseException:
+                self._durable_again()
+                raise
         except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                raise StoreSchemaError(
-                    f"the SQLite store {self.path} has no autograms tables; open it with "
-                    "create=True or run autograms.stores.migrate()",
-                    reason="no schema",
-                ) from exc
-            if "no such column" in str(exc):
-                raise StoreSchemaError(
-                    f"the SQLite store {self.path} lacks a column of autograms schema "
-                    f"(altered by hand?): {exc}",
-                    reason="damaged schema",
-                ) from exc
-            raise StoreUnavailableError(
-                f"the SQLite store {self.path} failed: {exc}", reason="unavailable"
-            ) from exc
+            raise self.store._failure(exc) from exc
+        return connection.cursor()
+
+    def __exit__(self, kind: type | None, error: BaseException | None, traceback: Any) -> None:
+        connection = self.connection
+        try:
+            try:
+                if kind is None:
+                    connection.execute("COMMIT")
+                    return
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+            finally:
+                self._durable_again()
+        except sqlite3.OperationalError as exc:
+            raise self.store._failure(exc) from exc
+        if isinstance(error, sqlite3.OperationalError):
+            raise self.store._failure(error) from error
+
+    def _durable_again(self) -> None:
+        """The connection back to flushing every commit (after a transaction that did not)."""
+        if not self.durable:
+            self.connection.execute("PRAGMA synchronous = FULL")

@@ -1,5 +1,6 @@
-"""`autograms serve` on a signed store (AUTOGRAMS_SESSION_KEY): a request that repeats a
-committed turn whose row was edited in the database is refused, never answered with it."""
+"""`autograms serve` on a signed store (AUTOGRAMS_SESSION_KEY): a request that repeats or
+continues committed turns one of whose rows was edited in the database is refused, never
+answered with it nor compared with it."""
 
 from __future__ import annotations
 
@@ -46,4 +47,25 @@ def test_a_repeated_request_never_gets_a_turn_reply_edited_in_the_database(signe
     with pytest.raises(openai.InternalServerError) as info:
         _ask(signed_service, session, "hi", WELCOME, "question")
     assert "FORGED" not in str(info.value.body)
+    assert info.value.body["code"] == "session_refused"
+
+
+@pytest.mark.parametrize("sent", ["forged", "true"])
+def test_a_history_is_never_checked_against_a_turn_row_edited_in_the_database(signed_service, sent):
+    """Turn 1's reply forged in the database: neither the forged history (which the row
+    now matches) nor the true one (which it no longer does: a 409) is taken; the session is
+    refused as tampered."""
+    session = f"s-{uuid.uuid4().hex}"
+    _ask(signed_service, session, "hi")
+    answer = _ask(signed_service, session, "hi", WELCOME, "question").choices[0].message.content
+    path = signed_service.store.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        edited = db.execute(
+            "UPDATE autograms_turns SET reply = 'FORGED' WHERE session_id = ? AND version = 1",
+            (session,),
+        ).rowcount
+    assert edited == 1
+    first_reply = "FORGED" if sent == "forged" else WELCOME
+    with pytest.raises(openai.InternalServerError) as info:
+        _ask(signed_service, session, "hi", first_reply, "question", answer, "next")
     assert info.value.body["code"] == "session_refused"

@@ -296,6 +296,35 @@ def test_fork_a_turn_paused_before_commit_never_commits_on_a_stale_base(
             s.close()
 
 
+def test_a_claim_lost_in_a_crash_costs_a_rerun_never_a_second_application(
+    store_url, tmp_path
+) -> None:
+    """A claim's ticket is written without a flush to disk (serving.md: a lost ticket is a
+    lost hint). Removed behind a running turn's back, as a crash of the database's machine
+    would lose it, it lets the next message run at once; the version check still applies
+    every message exactly once, and a retry of the first with its key replays its reply."""
+    autogram = make_autogram()
+    stores = [open_store(store_url) for _ in range(2)]
+    try:
+        _, _, sid = start(stores[0], autogram)
+        a = TurnRunner(autogram, stores[0], renew_lease=False)
+        b = TurnRunner(autogram, stores[1], wait_seconds=5)
+        message, path = gate(tmp_path, "a")
+        worker_a = run_in_thread(a.run_turn, sid, message, "k-a")
+        wait_for(Path(f"{path}.entered"))
+        execute_sql(store_url, "DELETE FROM autograms_queue")  # A's claim, lost
+        assert b.run_turn(sid, "from b", "k-b").version == 2
+        path.touch()
+        assert worker_a().version == 3  # A lost its commit's race and ran again on top
+        retried = a.run_turn(sid, message, "k-a")
+        assert (retried.version, retried.replayed) == (3, True)
+        turns = check_store(autogram, stores[0])[sid]
+        assert [t.user_text for t in turns] == ["", "from b", message]
+    finally:
+        for s in stores:
+            s.close()
+
+
 def test_a_turn_whose_session_is_deleted_and_created_again_is_not_applied_to_the_new_one(
     store, tmp_path
 ) -> None:

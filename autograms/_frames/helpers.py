@@ -22,12 +22,18 @@ or RETURNTO sees an adopted helper as plain code.
 from __future__ import annotations
 
 import threading
-from types import FrameType, FunctionType
+from types import CodeType, FrameType, FunctionType
+from typing import TYPE_CHECKING, Any
 
-from .producers import AnalysisError
+from . import callees, plain_code
 from .errors import ContinuationError, Reason, SnapshotMismatchError
 from .identity import find_function
+from .producers import AnalysisError
+from .records import CallSite
 from .registry import FunctionInfo
+
+if TYPE_CHECKING:
+    from .analysis import Flow
 
 #: One adoption at a time: two threads pausing in the same helper register it once.
 _adopting = threading.Lock()
@@ -42,12 +48,82 @@ def adopt_frame(frame: FrameType) -> FunctionInfo:
         function = find_function(module, code.co_qualname) if isinstance(module, str) else None
     except SnapshotMismatchError:
         function = None
-    if function is None or function.__code__ is not code:
+    function = running(function, code) if function is not None else None
+    if function is None:
         raise _refusal(frame, "it cannot be found again by its module and qualified name")
     try:
         return adopt(function)
     except (ContinuationError, AnalysisError) as exc:
         raise _refusal(frame, _why(exc)) from exc
+
+
+def running(found: FunctionType, code: CodeType) -> FunctionType | None:
+    """The function running `code` among `found` (what a module and qualified name find)
+    and the functions it wraps (a decorator's wrapper keeps the name of the function it
+    wraps, and holds it in ``__wrapped__`` or its closure), or None."""
+    for function in wrapped_functions(found):
+        if function.__code__ is code:
+            return function
+    return None
+
+
+def wrapped_functions(function: FunctionType) -> list[FunctionType]:
+    """`function` and the functions it wraps (``__wrapped__``, its closure's cells), nearest
+    first (a bounded search)."""
+    found: list[FunctionType] = []
+    candidates: list[Any] = [function]
+    while candidates and len(found) < 32:
+        candidate = candidates.pop(0)
+        if not isinstance(candidate, FunctionType) or any(candidate is f for f in found):
+            continue
+        found.append(candidate)
+        candidates.append(getattr(candidate, "__wrapped__", None))
+        for cell in candidate.__closure__ or ():
+            try:
+                candidates.append(cell.cell_contents)
+            except ValueError:  # an empty cell
+                pass
+    return found
+
+
+#: id(code) -> (code, its call sites as `analyse_calls` gives them, or None when it cannot
+#: be analysed): for plain frames a pause passes through (`called_by_paused_call`).
+_calls: dict[int, tuple[CodeType, tuple[Flow, list[CallSite], dict[int, int]] | None]] = {}
+_MAX_CODES = 512
+
+
+def called_by_paused_call(frame: FrameType, callee: FrameType) -> bool:
+    """Whether the plain frame `frame` is paused in the call that called `callee` and
+    returns what it returns (directly, or through a ``functools.partial``, a bound method,
+    an object's ``__call__``: read from the call's operands), so that its caller may be
+    given `callee`'s result."""
+    if callees.entered_directly(frame, callee):
+        return True
+    calls = _calls_of(frame.f_code)
+    if calls is None:
+        return False
+    flow, sites, site_map = calls
+    index = site_map.get(frame.f_lasti)
+    if index is None or sites[index].refusal is not None:
+        return False
+    target = callees.running_callable(flow, sites[index], frame)
+    return target is not callees.UNKNOWN and callees.runs_code(target, callee.f_code)
+
+
+def _calls_of(code: CodeType) -> tuple[Flow, list[CallSite], dict[int, int]] | None:
+    known = _calls.get(id(code))
+    if known is None or known[0] is not code:
+        if len(_calls) >= _MAX_CODES:
+            _calls.clear()
+        from .instrument import analyse_calls  # the analysis, loaded only when needed
+
+        try:
+            _, flow, plan, site_map = analyse_calls(code)
+            calls: tuple | None = (flow, plan.sites, site_map)
+        except AnalysisError:
+            calls = None
+        known = _calls[id(code)] = (code, calls)
+    return known[1]
 
 
 def adopt(function: FunctionType) -> FunctionInfo:
@@ -78,11 +154,19 @@ def _why(exc: Exception) -> str:
 def _refusal(frame: FrameType, why: str) -> ContinuationError:
     code = frame.f_code
     name = code.co_qualname
+    if plain_code.pause_result(code, frame.f_lasti) is plain_code.SAME:
+        # it only returns its paused call's result, but that call reached the pause through
+        # C code (map(), sorted(key=...)) rather than calling the pausing function itself
+        does = (
+            "it returns what its paused call returns, but that call does not call the "
+            "function that paused itself (C code such as map() stands between them)"
+        )
+    else:
+        does = "it does more than return the result of its pausing call"
     return ContinuationError(
-        f"cannot pause in {name}: it is not instrumented, and must be resumed itself (it does "
-        "more than return the result of its pausing call, or calls a helper that does), but "
-        f"{why} ({code.co_filename}:{frame.f_lineno}); instrument {name} too (decorate it like "
-        "the function that calls it)",
+        f"cannot pause in {name}: it is not instrumented, and must be resumed itself ({does}), "
+        f"but {why} ({code.co_filename}:{frame.f_lineno}); instrument {name} too (decorate it "
+        "like the function that calls it)",
         qualname=name,
         filename=code.co_filename,
         lineno=frame.f_lineno,

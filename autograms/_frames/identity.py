@@ -10,6 +10,7 @@ snapshots valid.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from types import CodeType, FunctionType
 from typing import Any
@@ -55,6 +56,16 @@ def _const_key(const: Any) -> str:
     if isinstance(const, tuple):
         return "tuple:(" + ",".join(_const_key(item) for item in const) + ")"
     return f"{type(const).__name__}:{const!r}"
+
+
+#: The directory of the library this engine belongs to.
+_LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def is_library_code(code: CodeType) -> bool:
+    """Whether `code` is the library's own (the package this engine belongs to), not the
+    program's."""
+    return code.co_filename.startswith(_LIBRARY)
 
 
 def find_function(module: str, qualname: str) -> FunctionType:

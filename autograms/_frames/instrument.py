@@ -223,9 +223,7 @@ def analyse_in_place(function: FunctionType) -> FunctionInfo:
         return known
     refuse_at_decoration(function)
     original = function.__code__
-    template = load_template(original)
-    flow = analyze(hide_engine_locals(list(template)))
-    plan = plan_helper_sites(flow)
+    template, flow, plan, site_map = analyse_calls(original)
     layout = _Rewriter(template, flow, plan, None, original).run()
     info = FunctionInfo(
         function=function,
@@ -243,12 +241,22 @@ def analyse_in_place(function: FunctionType) -> FunctionInfo:
         has_cells=False,
         routes_globals=False,
         normal_code=original,
-        site_map=_original_offsets(original, flow, plan.sites),
+        site_map=site_map,
         layout=layout,
         adopted=True,
     )
     register(info)
     return info
+
+
+def analyse_calls(code: CodeType) -> tuple[Bytecode, Flow, Plan, dict[int, int]]:
+    """The call sites of `code` as it runs, unrewritten (a plain helper's): its instructions,
+    their analysis, the sites' plan, and the map from each byte offset of a site's call to
+    the site's index. Raises AnalysisError when the code cannot be analysed."""
+    template = load_template(code)
+    flow = analyze(hide_engine_locals(list(template)))
+    plan = plan_helper_sites(flow)
+    return template, flow, plan, _original_offsets(code, flow, plan.sites)
 
 
 def _original_offsets(code: CodeType, flow: Flow, sites: list[CallSite]) -> dict[int, int]:

@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 from .producers import HANDLER_CLEANUP, HANDLER_EXCEPT, producer_position
 from .errors import ContinuationError, JumpSignal, Reason
 from .records import CallSite, Refusal
+from .identity import is_library_code
 from .registry import FunctionInfo, is_driver_code, lookup
 
 _LEAVABLE = (HANDLER_EXCEPT, HANDLER_CLEANUP)
@@ -45,6 +46,9 @@ def goto(label: str) -> NoReturn:
         )
     frame, info = frames[0]
     if label not in info.labels:
+        helper = _plain_caller(sys._getframe(1), frame)
+        if helper is not None:
+            raise _label_in_plain_helper(label, helper, info)
         raise _unknown_label(label, frame, info)
     raise _jump(frame, info, label)
 
@@ -80,6 +84,37 @@ def instrumented_frames(start: FrameType) -> list[tuple[FrameType, FunctionInfo]
             frames.append((frame, info))
         frame = frame.f_back
     return frames
+
+
+def _plain_caller(start: FrameType, instrumented: FrameType) -> FrameType | None:
+    """The innermost frame of the program's own code (not the library's) from `start` down to
+    the instrumented frame `instrumented`, when it is a plain function's (a GOTO called
+    there), else None."""
+    frame: FrameType | None = start
+    while frame is not None and frame is not instrumented:
+        if not is_library_code(frame.f_code):
+            return frame
+        frame = frame.f_back
+    return None
+
+
+def _label_in_plain_helper(label: str, helper: FrameType, info: FunctionInfo) -> ContinuationError:
+    """The error of a GOTO called in the plain (undecorated) function `helper`, whose
+    decorated caller (`info`) has no call labelled `label`."""
+    code = helper.f_code
+    name = code.co_qualname
+    known = ", ".join(repr(name) for name in sorted(info.labels)) or "none"
+    return ContinuationError(
+        f"GOTO {label!r} in {name} ({code.co_filename}:{helper.f_lineno}): {name} is not "
+        "decorated, and a GOTO jumps only to the ADDRESS labels of decorated functions: here "
+        f"those of {info.qualname}, the nearest decorated caller, which has none called "
+        f"{label!r} (labels: {known}); decorate {name} with @autograms_function() to jump to "
+        "its own labels",
+        qualname=name,
+        filename=code.co_filename,
+        lineno=helper.f_lineno,
+        reason=Reason.UNKNOWN_LABEL,
+    )
 
 
 def _unknown_label(label: str, frame: FrameType, info: FunctionInfo) -> ContinuationError:

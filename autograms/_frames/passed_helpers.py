@@ -17,20 +17,18 @@ to) are not named: they change only with the library, which keeps what they retu
 
 from __future__ import annotations
 
-import os
 import sys
 from types import CodeType, FrameType, FunctionType
 from typing import Any
 
 from .errors import Reason, SnapshotMismatchError
-from .identity import find_function, fingerprint
+from .helpers import wrapped_functions
+from .identity import find_function, fingerprint, is_library_code
 
 #: The saved value (with the values of the frame whose paused call the helpers ran in) that
 #: names them, outermost first: one string, a line "module qualname fingerprint" for each
 #: (a string holds no objects: it costs a snapshot's pickler and its walk next to nothing).
 PASSED = "__ag_passed"
-
-_LIBRARY = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 #: id(code) -> (code, its line of `PASSED`, or None for library code); the code is kept so its
 #: id stays its own. A pause through a helper costs a dictionary lookup once this is filled.
@@ -52,7 +50,7 @@ def _identity(frame: FrameType) -> str | None:
             _identities.clear()
         module = frame.f_globals.get("__name__")
         identity = None
-        if isinstance(module, str) and not code.co_filename.startswith(_LIBRARY):
+        if isinstance(module, str) and not is_library_code(code):
             identity = f"{module} {code.co_qualname} {fingerprint(code)}"
         known = _identities[id(code)] = (code, identity)
     return known[1]
@@ -146,29 +144,11 @@ def _find(module: str, qualname: str) -> tuple[CodeType | None, FunctionType | N
         function = find_function(module, outer)
     except SnapshotMismatchError:
         return None, None
-    for candidate in _reachable(function):
+    for candidate in wrapped_functions(function):
         code = _named(candidate.__code__, qualname)
         if code is not None:
             return code, function
     return None, function
-
-
-def _reachable(function: FunctionType) -> list[FunctionType]:
-    """`function` and the functions it wraps (``__wrapped__``, its closure's cells)."""
-    found: list[FunctionType] = []
-    candidates: list[Any] = [function]
-    while candidates and len(found) < 32:
-        candidate = candidates.pop(0)
-        if not isinstance(candidate, FunctionType) or any(candidate is f for f in found):
-            continue
-        found.append(candidate)
-        candidates.append(getattr(candidate, "__wrapped__", None))
-        for cell in candidate.__closure__ or ():
-            try:
-                candidates.append(cell.cell_contents)
-            except ValueError:  # an empty cell
-                pass
-    return found
 
 
 def _named(code: CodeType, qualname: str) -> CodeType | None:

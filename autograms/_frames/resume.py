@@ -373,6 +373,7 @@ def instrumented_function(state: FrameState) -> tuple[FunctionType, FunctionInfo
     seen: set[int] = set()
     others = []
     named: FunctionInfo | None = None  # the first with the name, when none has the code
+    plain: FunctionType | None = None  # the first undecorated one with the name's code
     while candidates:
         function = candidates.pop(0)
         if id(function) in seen:
@@ -387,13 +388,17 @@ def instrumented_function(state: FrameState) -> tuple[FunctionType, FunctionInfo
             named = named or info
         elif info is not None:
             others.append(info.qualname)
+        elif plain is None and function.__code__.co_qualname == state.qualname:
+            plain = function
         inner = getattr(function, "__wrapped__", None)
         cells = [cell.cell_contents for cell in function.__closure__ or () if _filled(cell)]
         candidates += [f for f in [inner, *cells] if isinstance(f, FunctionType)]
     if named is not None:
         return found, named
+    if not others and plain is not None:
+        return found, _adopted(plain, state)  # under a plain decorator's wrapper, maybe
     if not others and lookup(found.__code__) is None:
-        return found, _adopted(found, state)
+        return found, _adopted(found, state)  # refused there, saying why
     if others:
         raise SnapshotMismatchError(
             f"{state.module}.{state.qualname} now names another function, "

@@ -166,7 +166,8 @@ def plan_helper_sites(flow: Flow) -> Plan:
     met, see helpers.py): nothing was spilled there, so each item a decorated function would
     spill is read from the value stack at the pause instead (a CAPTURE), and a call inside a
     try, with or except block of the code is refused: no bypass keeps its handlers from
-    running as the pause unwinds."""
+    running as the pause unwinds. An ADDRESS label names the paused call (in the pending
+    frames) but is no GOTO target: a jump treats the code as plain."""
     planned = plan_sites(flow, {})
     sites = [_helper_site(flow, site) for site in planned.sites]
     captures = {
@@ -191,7 +192,6 @@ def _helper_site(flow: Flow, site: CallSite) -> CallSite:
         recipes = tuple(_read_at_pause(recipe) for recipe in site.recipes)
     return replace(
         site,
-        label=None,
         recipes=recipes,
         hidden=frozenset(r.name for r in recipes if r.kind is RecipeKind.CAPTURE),
         refusal=refusal,

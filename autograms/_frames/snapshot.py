@@ -73,7 +73,7 @@ class PausedFrame:
     #: value itself (a `plain_code.Constant`).
     helper_result: Any
     #: The plain helpers its paused call ran in, not resumed (see passed_helpers.py).
-    passed: tuple
+    passed: str
 
     def __init__(
         self,
@@ -88,7 +88,7 @@ class PausedFrame:
         self.site = site
         self.constructs = constructs
         self.helper_result = helper_result
-        self.passed = ()
+        self.passed = ""
 
 
 def pause(payload: Any = None) -> NoReturn:
@@ -127,12 +127,39 @@ def program_frames(start: FrameType) -> list[PausedFrame]:
                 break
         if result is not None:
             break
-        helpers_.adopt_frame(helpers[0])  # registers it: the next walk records its frame
+        helpers_.adopt_frame(_first_to_adopt(helpers))  # the next walk records its frame
     if chain and result is not plain_code.SAME:
         chain[-1].helper_result = result
     if chain and helpers:
-        chain[-1].passed = passed_helpers.identities(helpers)
+        chain[-1].passed = _joined(chain[-1].passed, passed_helpers.identities(helpers))
     return chain
+
+
+def _first_to_adopt(helpers: list[FrameType]) -> FrameType:
+    """The outermost of the plain frames `helpers` (outermost first) that does more than
+    return what its paused call returns: those before it pass that result through to their
+    caller, and need not be resumed (`_passes_through`)."""
+    for frame in helpers:
+        if plain_code.pause_result(frame.f_code, frame.f_lasti) is not plain_code.SAME:
+            return frame
+    return helpers[0]
+
+
+def _passes_through(helpers: list[FrameType], callee: FrameType) -> bool:
+    """Whether each of the plain frames `helpers` (outermost first) only returns what its
+    paused call returns, and that call called the next frame (after the last: `callee`), so
+    that the frame below them may be given `callee`'s result (a decorator's wrapper
+    ``return f(*args, **kwargs)``)."""
+    for frame, called in zip(helpers, [*helpers[1:], callee], strict=True):
+        if plain_code.pause_result(frame.f_code, frame.f_lasti) is not plain_code.SAME:
+            return False
+        if not helpers_.called_by_paused_call(frame, called):
+            return False
+    return True
+
+
+def _joined(first: str, second: str) -> str:
+    return "\n".join([part for part in (first, second) if part])
 
 
 def _walk(start: FrameType) -> tuple[list[PausedFrame], list[FrameType]]:
@@ -159,6 +186,12 @@ def _walk(start: FrameType) -> tuple[list[PausedFrame], list[FrameType]]:
         if info is None:
             cut = cut or frame
             helpers.append(frame)
+        elif cut is not None and info.adopted and _passes_through(helpers, frame):
+            # plain frames that only pass the adopted helper's result on: not resumed
+            chain[-1].passed = _joined(chain[-1].passed, passed_helpers.identities(helpers))
+            cut, helpers = None, []
+            caller = PausedFrame(frame, info, _paused_site(frame, info))
+            chain.append(caller)
         elif cut is not None and info.adopted:
             raise _AdoptFirst(cut)  # a plain helper calling one adopted before: adopt it too
         elif cut is not None:

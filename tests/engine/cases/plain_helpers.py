@@ -2,6 +2,8 @@
 as plain Python runs them (post-processing, several pauses, loops, partial expressions,
 methods, helpers calling helpers, exceptions raised into the decorated caller)."""
 
+import functools
+
 from tests.engine.harness import Case, checkpoint, resumable
 
 
@@ -59,6 +61,22 @@ class Form:
         return len(self.fields)
 
 
+def logged(function):
+    """A plain decorator whose wrapper only passes the function's result on."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+@logged
+@logged
+def ask_wrapped(question, suffix="!"):
+    return checkpoint(question).strip() + suffix
+
+
 class LabelledForm(Form):
     def field(self, name):
         count = super().field(name)  # zero-argument super(): the method's __class__ cell
@@ -109,6 +127,12 @@ def method_using_zero_argument_super():
 
 
 @resumable
+def through_decorator_wrappers():
+    first = ask_wrapped("w1")
+    return first + ask_wrapped("w2", suffix="?") + ask_clean("after")
+
+
+@resumable
 def error_raised_into_the_caller():
     results = []
     for question in ("n1", "n2"):
@@ -131,5 +155,6 @@ CASES = {
     "method_using_zero_argument_super": Case(
         method_using_zero_argument_super, (), ["one", "two", "end"]
     ),
+    "through_decorator_wrappers": Case(through_decorator_wrappers, (), [" a ", "b", "c", "z"]),
     "error_raised_into_the_caller": Case(error_raised_into_the_caller, (), ["7", "seven"]),
 }

@@ -130,11 +130,21 @@ def adopt(function: FunctionType) -> FunctionInfo:
     """Adopt `function` (see the module docstring), or raise ContinuationError or
     AnalysisError saying why it cannot be."""
     code = function.__code__
-    if set(code.co_freevars) - {"__class__"} or code.co_cellvars:
-        # a new process finds the function again, and with it the class cell of a method
-        # using zero-argument super(); no other cell can be found again
+    free = [name for name in code.co_freevars if name != "__class__"]
+    if free:  # a new process finds the function again, and with it the class cell of a
+        # method using zero-argument super(); no other cell can be found again
+        names = ", ".join(map(repr, free))
         raise ContinuationError(
-            f"{function.__qualname__} uses closures", reason=Reason.NESTED_FUNCTION
+            f"{function.__qualname__}: it uses closures (the variables {names} of a "
+            "function it is defined in)",
+            reason=Reason.NESTED_FUNCTION,
+        )
+    if code.co_cellvars:
+        names = ", ".join(map(repr, code.co_cellvars))
+        raise ContinuationError(
+            f"{function.__qualname__}: its variables {names} are closure cells, shared with a "
+            "function defined inside it (before Python 3.12, a comprehension is one)",
+            reason=Reason.NESTED_FUNCTION,
         )
     from .instrument import analyse_in_place  # the rewrite, loaded only when needed
 
@@ -145,9 +155,6 @@ def adopt(function: FunctionType) -> FunctionInfo:
 def _why(exc: Exception) -> str:
     if isinstance(exc, AnalysisError):
         return f"its bytecode cannot be analysed ({exc})"
-    reason = getattr(exc, "reason", None)
-    if reason is Reason.NESTED_FUNCTION:
-        return "it is defined inside another function or uses closures"
     return str(exc).split(": ", 1)[-1]
 
 

@@ -266,6 +266,8 @@ class _Handler(BaseHTTPRequestHandler):
         cut_after = scripted.cut_after if scripted is not None else None
         time.sleep(self.fake.first_token_delay)
         for index, word in enumerate(words):
+            if index:  # a break comes as late as the next word would have
+                time.sleep(self.fake.token_delay)
             if cut_after is not None and index >= cut_after and scripted.error_event:
                 error = _error(500, scripted.error_event, "server_error")
                 self._event(error)
@@ -276,8 +278,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
-            if index:
-                time.sleep(self.fake.token_delay)
             delta = {"role": "assistant", "content": word} if index == 0 else {"content": word}
             self._event(_chunk(completion, [{"index": 0, "delta": delta, "finish_reason": None}]))
         self._event(_chunk(completion, [{"index": 0, "delta": {}, "finish_reason": "stop"}]))

@@ -271,8 +271,9 @@ def test_the_timeout_flag_bounds_each_model_request(tmp_path):
 def test_a_reply_replaced_midway_ends_the_stream_unfinished_and_a_repeat_gets_it(tmp_path):
     """The model breaks off after two streamed words and the bot's error_response replaces
     them: the stream ends with an error event (no [DONE]); sent again, the request gets the
-    committed reply whole."""
-    model = start_model()
+    committed reply whole. (The break comes 0.3 s after the second word, so both words have
+    reached the client first even on a loaded machine.)"""
+    model = start_model(token_delay=0.3)
     service = ServeProcess(
         tmp_path, config={**model_config(model), "error_response": "Sorry, ask me again."}
     ).start()

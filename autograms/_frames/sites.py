@@ -628,7 +628,7 @@ def find_label(flow: Flow, position: int, globals_: dict) -> LabelInfo | None:
     if load.name == "LOAD_CONST":
         value = load.arg
     elif load.name == "LOAD_GLOBAL" and not is_pair_load(load):
-        value = globals_.get(load.arg)
+        value = globals_.get(load.arg[1] if isinstance(load.arg, tuple) else load.arg)
     if not isinstance(value, str):
         return None
     return LabelInfo(label=value, keyword_index=index, keywords=keywords)

@@ -83,10 +83,6 @@ LABEL_CONSTANT = """
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ADDRESS=<module-level str constant> is no GOTO target: 'no call with that ADDRESS label (labels: none)'",
-)
 def test_goto_to_label_given_by_module_constant_works_like_literal(tmp_path):
     name = write_bot(tmp_path, LABEL_CONSTANT)
     # the same bot with ADDRESS="age" / GOTO("age") gives exactly this

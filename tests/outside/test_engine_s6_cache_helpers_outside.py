@@ -380,3 +380,110 @@ def test_pause_under_lru_cache_refusal_names_the_cache_wrapper(tmp_path):
     with pytest.raises(ContinuationError) as info:
         Autogram(root_function=mod.chatbot, test_mode=True).reply()
     assert "lru_cache" in str(info.value).replace(str(tmp_path), "")
+
+
+CLASS_DECORATOR = """
+    import functools
+    from autograms import autograms_function
+    from autograms.functional import reply
+
+    class Logged:
+        def __init__(self, f):
+            self.f = f
+            functools.update_wrapper(self, f)
+
+        def __call__(self, *a):
+            r = self.f(*a)
+            return self.f.__name__ + ":" + r
+
+    @Logged
+    def ask(q):
+        return reply(q).strip()
+
+    @Logged
+    def ask2(q):
+        return reply(q).upper()
+
+    @autograms_function()
+    def chatbot():
+        a = ask("first")
+        b = ask2("second")
+        reply(f"got {a}|{b}")
+"""
+
+
+@pytest.mark.parametrize("mode", ["in_process", "roundtrip", "fresh"])
+def test_class_based_decorator_on_two_helpers_resumes_each_with_its_own_function(tmp_path, mode):
+    name = write_bot(tmp_path, CLASS_DECORATOR)
+    if mode == "fresh":
+        outs = run_fresh(tmp_path, name, [" x ", " y "])
+    else:
+        outs = run_in_process(tmp_path, name, [" x ", " y "], roundtrip=mode == "roundtrip")
+    assert outs == WRAPPED_TWICE_EXPECTED
+
+
+SUPER_AFTER_RESUME = """
+    from autograms import autograms_function
+    from autograms.functional import reply
+
+    class Base:
+        def ask(self, q):
+            return reply(q)
+
+        @classmethod
+        def make(cls, q):
+            return reply(q)
+
+        def tag(self):
+            return "B"
+
+    class Mixin:
+        def tag(self):
+            return "M" + super().tag()
+
+    class Child(Mixin, Base):
+        def ask(self, q):
+            t = super().ask(q)
+            u = super().ask(q + "2")
+            return t + u + super().tag() + str(__class__ is Child)
+
+        @classmethod
+        def make(cls, q):
+            a = super().make(q)
+            b = super().make(q + "2")
+            return a + b + cls.__name__
+
+    class Grand(Child):
+        def tag(self):
+            return "G"
+
+    @autograms_function()
+    def chatbot():
+        a = Grand().ask("one")
+        c = Grand.make("two")
+        reply(f"{a}|{c}")
+"""
+
+
+@pytest.mark.parametrize("decorated", [False, True])
+@pytest.mark.parametrize("mode", ["in_process", "roundtrip", "fresh"])
+def test_super_and_class_cell_after_resume_in_plain_and_decorated_methods(
+    tmp_path, mode, decorated
+):
+    source = SUPER_AFTER_RESUME
+    if decorated:
+        source = source.replace(
+            "        def ask(self, q):\n            t = super()",
+            "        @autograms_function()\n        def ask(self, q):\n            t = super()",
+        ).replace(
+            "        @classmethod\n        def make(cls, q):\n            a = super()",
+            "        @classmethod\n        @autograms_function()\n        def make(cls, q):\n            a = super()",
+        )
+        assert source.count("@autograms_function()") == 3
+    name = write_bot(tmp_path, source)
+    inputs = ["a", "b", "c", "d"]
+    if mode == "fresh":
+        outs = run_fresh(tmp_path, name, inputs)
+    else:
+        outs = run_in_process(tmp_path, name, inputs, roundtrip=mode == "roundtrip")
+    assert outs == ["one", "one2", "two", "two2", "abMBTrue|cdGrand"]

@@ -145,7 +145,9 @@ def test_truncated_or_missing_log_file_is_refused(tmp_path):
 )
 def test_same_length_edit_of_log_file_is_refused(tmp_path):
     ag, path, log = _saved(tmp_path)
-    log.write_bytes(log.read_bytes().replace(b'"hello"', b'"jello"'))
+    data = log.read_bytes()
+    assert data.count(b'"hello"') == 1
+    log.write_bytes(data.replace(b'"hello"', b'"jello"'))
     assert _load_history(ag, path) == "SessionFormatError"
 
 
@@ -155,7 +157,9 @@ def test_same_length_edit_of_log_file_is_refused(tmp_path):
 )
 def test_longer_log_file_keeps_every_entry_or_is_refused(tmp_path):
     ag, path, log = _saved(tmp_path)
-    log.write_bytes(log.read_bytes().replace(b'"hello"', b'"hellooo"'))
+    data = log.read_bytes()
+    assert data.count(b'"hello"') == 1
+    log.write_bytes(data.replace(b'"hello"', b'"hellooo"'))
     got = _load_history(ag, path)
     assert got in (
         "SessionFormatError",
@@ -166,26 +170,20 @@ def test_longer_log_file_keeps_every_entry_or_is_refused(tmp_path):
 def test_inline_log_edit_is_refused(tmp_path):
     ag, m, _ = _session(tmp_path)
     text = ag.serialize(m)
-    # the inline log is one of the parts; edit the user's text inside it, same length
-    import base64
-
+    # the inline log is the part whose base64 holds the user's text, or (compressed) the one
+    # after the hex state and its checksum; flip one character in its middle
     parts = text.split(".")
-    edited = None
-    for i, part in enumerate(parts):
-        try:
-            raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-        except Exception:  # noqa: BLE001
-            continue
-        if b"hello" in raw:
-            parts[i] = (
-                base64.urlsafe_b64encode(raw.replace(b"hello", b"jello")).decode().rstrip("=")
-            )
-            edited = ".".join(parts)
-            break
-    if edited is None:
-        pytest.skip("the inline log is compressed: no plain user text to edit")
+    state = next(i for i, p in enumerate(parts) if _maybe_hex(p).startswith(b"AGF"))
+    candidates = [i for i, p in enumerate(parts) if i > state + 1 and len(p) > 20]
+    assert candidates, [len(p) for p in parts]
+    i = candidates[0]
+    mid = len(parts[i]) // 2
+    c = parts[i][mid]
+    parts[i] = parts[i][:mid] + ("A" if c != "A" else "B") + parts[i][mid + 1 :]
     try:
-        history = [e["content"] for e in ag.deserialize(edited).extract_full_conv_history()]
+        history = [
+            e["content"] for e in ag.deserialize(".".join(parts)).extract_full_conv_history()
+        ]
     except Exception as exc:  # noqa: BLE001 - reported to the test
         history = type(exc).__name__
     assert history == "SessionFormatError"

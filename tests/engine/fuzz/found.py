@@ -80,6 +80,7 @@ FAMILIES: list[tuple[tuple[str, ...], str]] = [
     (("pickle-hooks",), "shapes: __reduce__/__getstate__/__slots__/hash-cycle objects"),
     (("method-recursion",), "shapes: recursion through decorated methods"),
     (("held-iterators",), "shapes: a built-in or user iterator half used across a pause"),
+    (("typed-values",), "shapes: NamedTuple/frozen dataclass/enum/cached_property values"),
     (("dict-iter",), "issue 10 #4: a dict iterator across a pause"),
     (("exc-chain", "reraise"), "issue 10 #5: exception chaining or traceback across a pause"),
     (("module-object", "weakref"), "issue 10 #6: a module-level object held in a local"),

@@ -17,6 +17,7 @@ SNIPPETS: list[tuple[str, str]] = [
     ("io", "import io"),
     ("asyncio", "import asyncio"),
     ("enum", "import enum"),
+    ("typing", "import typing"),
     ("OrderedDict", "from collections import OrderedDict"),
     ("itertools", "import itertools"),
     ("deque", "from collections import deque"),
@@ -807,6 +808,54 @@ class Countdown:
         self.left -= 1
         return self.left
 """,
+    ),
+    (
+        "Reading",
+        """
+class Reading(typing.NamedTuple):
+    label: str
+    value: int = 0
+""",
+    ),
+    (
+        "Frozen",
+        """
+@dataclass(frozen=True, slots=True)
+class Frozen:
+    size: int
+    tags: tuple = ()
+""",
+    ),
+    ("Level", "class Level(enum.IntEnum):\n    LOW = 1\n    HIGH = 2"),
+    ("Shade", 'class Shade(enum.StrEnum):\n    DARK = "dark"\n    PALE = "pale"'),
+    (
+        "Lazy",
+        '''
+class Lazy:
+    """A cached_property: computed once, kept in the instance's __dict__."""
+
+    def __init__(self, text):
+        self.text = text
+
+    @functools.cached_property
+    def total(self):
+        print("computing total")
+        return len(self.text) * 10
+''',
+    ),
+    (
+        "typed_view",
+        '''
+def typed_view(value):
+    """A typed value as plain data: its type, and its fields or its members' name and value."""
+    if isinstance(value, enum.Enum):
+        return (type(value).__name__, value.name, value.value)
+    if hasattr(value, "__dataclass_fields__"):
+        return (type(value).__name__, [getattr(value, f) for f in value.__dataclass_fields__])
+    if isinstance(value, tuple):
+        return (type(value).__name__, tuple(value), value._fields)
+    return (type(value).__name__, sorted(vars(value).items()))
+''',
     ),
     (
         "gen_answers",

@@ -538,6 +538,42 @@ def held_iterators(ctx: Ctx) -> list[Node] | None:
     return [Stmt(text, tags=("held-iterators",))]
 
 
+def typed_values(ctx: Ctx) -> list[Node] | None:
+    """Values of typed classes held across a pause -- a ``typing.NamedTuple``, a frozen
+    dataclass with slots, ``IntEnum`` and ``StrEnum`` members, an object whose
+    ``cached_property`` was computed before the pause -- and a ``match`` on them pausing in a
+    guard and in case bodies."""
+    fresh = ctx.builder.fresh
+    rng = ctx.rng
+    p = lambda: _pause(ctx)  # noqa: E731
+    v, out, a, b = fresh("val"), fresh("s"), fresh("x"), fresh("x")
+    made = rng.choice(
+        ["Reading('t', 3)", "Frozen(2, ('a',))", "Level.HIGH", "Shade.DARK", "Lazy('ab')"]
+    )
+    early = f"{v}.total" if made.startswith("Lazy") and rng.random() < 0.5 else "0"
+    text = _lines(
+        f"{v} = {made}",
+        f"{out} = '-'",
+        _print(ctx, f"typed_view({v})", early),
+        f"match {v}:",
+        f"    case Reading({a}, {b}) if {b} > len({p()}):",
+        f'        {out} = f"reading {{{a}}} {{{b}}}"',
+        f"    case Frozen(size={a}) if {a}:",
+        f'        {out} = f"frozen {{{a}}} " + {p()}',
+        f"    case Level.HIGH | Level.LOW as {a}:",
+        f'        {out} = f"level {{{a}.name}} {{int({a}) + 1}} " + {p()}',
+        "    case Shade():",
+        f"        {out} = {v}.upper() + {p()}",
+        "    case Lazy():",
+        f"        {out} = str({v}.total) + {p()}",
+        "    case _:",
+        f'        {out} = "other"',
+        _print(ctx, f"typed_view({v})", f"ascii({out}[:30])", f"{v} == {made}"),
+    )
+    ctx.vars[out] = "str"
+    return [Stmt(text, tags=("typed-values",))]
+
+
 #: family name -> statement writer (the names are `context.SHAPES`)
 WRITERS: dict[str, Callable[[Ctx], list[Node] | None]] = {
     "displays": displays,
@@ -554,4 +590,5 @@ WRITERS: dict[str, Callable[[Ctx], list[Node] | None]] = {
     "pickle-hooks": pickle_hooks,
     "method-recursion": method_recursion,
     "held-iterators": held_iterators,
+    "typed-values": typed_values,
 }

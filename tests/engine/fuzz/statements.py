@@ -124,10 +124,11 @@ def _family_kinds(ctx: Ctx) -> list[tuple[float, Callable[[Ctx], list[Node] | No
 
 
 def _shape_kinds(ctx: Ctx) -> list[tuple[float, Callable[[Ctx], list[Node] | None]]]:
-    """Every shape pauses (through decorated helpers too): none in a quiet block."""
-    odds = ctx.builder.odds
+    """Every shape pauses (through decorated helpers too): none in a quiet block; a shape of
+    `context.FOCUS_ONLY` only in focus."""
+    builder = ctx.builder
     return [
-        (0 if ctx.quiet else 10 * odds(name, 0.025), write)
+        (0 if ctx.quiet or builder.unfocused(name) else 10 * builder.odds(name, 0.025), write)
         for name, write in shapes.WRITERS.items()
     ]
 

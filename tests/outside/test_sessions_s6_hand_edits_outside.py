@@ -187,3 +187,17 @@ def test_inline_log_edit_is_refused(tmp_path):
     except Exception as exc:  # noqa: BLE001 - reported to the test
         history = type(exc).__name__
     assert history == "SessionFormatError"
+
+
+@pytest.mark.parametrize("new", ["name?jelloagain?", "nameXhelloagain?"])
+def test_same_length_edit_of_conversation_window_is_refused(tmp_path, new):
+    ag, m, _ = _session(tmp_path)
+    text = ag.serialize(m)
+    assert text.count("name?helloagain?") == 1
+    assert _outcome(ag, text.replace("name?helloagain?", new)) == "SessionFormatError"
+    path = tmp_path / "w.session"
+    ag.save(str(path), m)
+    data = path.read_text()
+    assert data.count("name?helloagain?") == 1
+    path.write_text(data.replace("name?helloagain?", new))
+    assert _load_history(ag, path) == "SessionFormatError"

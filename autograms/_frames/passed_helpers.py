@@ -8,8 +8,10 @@ to ``return reply(q).upper()``, the helper would no longer return the reply unto
 frame that called it saves, with its values, each such helper's module, qualified name and
 code fingerprint (`PASSED`), and a load finds the helper's code again and refuses the
 snapshot (`CODE_CHANGED`, `FUNCTION_NOT_FOUND`), naming the helper, when it changed or is
-gone. The check needs the saved values, so it runs when a snapshot is loaded, not when only
-its header is checked.
+gone. Bytecode differs between Python versions, so each helper's source text is named too
+(a CRC of its lines): a snapshot loaded by another Python compares that instead, as the
+decorated frames around it resume there at their labels. The check needs the saved values,
+so it runs when a snapshot is loaded, not when only its header is checked.
 
 The library's own helpers (``reply`` and its relatives, in the package this engine belongs
 to) are not named: they change only with the library, which keeps what they return.
@@ -18,16 +20,20 @@ to) are not named: they change only with the library, which keeps what they retu
 from __future__ import annotations
 
 import sys
+import zlib
 from types import CodeType, FrameType, FunctionType
 from typing import Any
 
 from .errors import Reason, SnapshotMismatchError
 from .helpers import wrapped_functions
 from .identity import find_function, fingerprint, is_library_code
+from .versions import PY_MINOR
 
 #: The saved value (with the values of the frame whose paused call the helpers ran in) that
-#: names them, outermost first: one string, a line "module qualname fingerprint" for each
-#: (a string holds no objects: it costs a snapshot's pickler and its walk next to nothing).
+#: names them, outermost first: one string, a line "module qualname fingerprint python
+#: source" for each -- python is the version the fingerprint is of ("3.12"), source the CRC of
+#: the helper's lines or "-" when its file cannot be read (a string holds no objects: it costs
+#: a snapshot's pickler and its walk next to nothing).
 PASSED = "__ag_passed"
 
 #: id(code) -> (code, its line of `PASSED`, or None for library code); the code is kept so its
@@ -51,7 +57,9 @@ def _identity(frame: FrameType) -> str | None:
         module = frame.f_globals.get("__name__")
         identity = None
         if isinstance(module, str) and not is_library_code(code):
-            identity = f"{module} {code.co_qualname} {fingerprint(code)}"
+            identity = (
+                f"{module} {code.co_qualname} {fingerprint(code)} {_PYTHON} {source_crc(code)}"
+            )
         known = _identities[id(code)] = (code, identity)
     return known[1]
 
@@ -60,12 +68,12 @@ def check(saved: Any) -> None:
     """Raise SnapshotMismatchError unless every helper `saved` (a `PASSED` value) names still
     runs the code it ran when the program paused."""
     named = [line.split(" ") for line in saved.split("\n")] if isinstance(saved, str) else [[]]
-    if not all(len(fields) == 3 for fields in named):
+    if not all(len(fields) == 5 for fields in named):
         raise SnapshotMismatchError(
             "the snapshot's record of the plain helpers it paused in is damaged",
             reason=Reason.DAMAGED,
         )
-    for module, qualname, saved_fingerprint in named:
+    for module, qualname, saved_fingerprint, python, saved_source in named:
         code = _code_now(module, qualname)
         where = f"the plain helper {module}.{qualname}"
         if code is None:
@@ -76,6 +84,9 @@ def check(saved: Any) -> None:
                 module=module,
                 reason=Reason.FUNCTION_NOT_FOUND,
             )
+        if python != _PYTHON:
+            _check_source(code, module, qualname, saved_source, python)
+            continue
         now = _fingerprint(code)
         if now != saved_fingerprint:
             raise SnapshotMismatchError(
@@ -88,6 +99,55 @@ def check(saved: Any) -> None:
                 module=module,
                 reason=Reason.CODE_CHANGED,
             )
+
+
+def _check_source(
+    code: CodeType, module: str, qualname: str, saved_source: str, python: str
+) -> None:
+    """Refuse a snapshot saved by another Python unless the helper's source is the same."""
+    where = f"the plain helper {module}.{qualname}"
+    now = source_crc(code)
+    if saved_source == "-" or now == "-":
+        raise SnapshotMismatchError(
+            f"cannot resume: the program paused in {where} on Python {python} and this is "
+            f"Python {_PYTHON}; without its source file the helper's code cannot be compared "
+            "across Python versions",
+            qualname=qualname,
+            module=module,
+            reason=Reason.OTHER_PYTHON,
+        )
+    if now != saved_source:
+        raise SnapshotMismatchError(
+            f"cannot resume: the program paused in {where}, whose source changed since (CRC "
+            f"{now} vs. saved {saved_source}, saved by Python {python}); a plain helper (not "
+            "decorated) resumes only in the code it paused in",
+            qualname=qualname,
+            module=module,
+            reason=Reason.CODE_CHANGED,
+        )
+
+
+_PYTHON = f"{PY_MINOR[0]}.{PY_MINOR[1]}"
+
+
+def source_crc(code: CodeType) -> str:
+    """The CRC-32 (hex) of the source lines of `code` (its nested functions' included), or
+    "-" when its file cannot be read."""
+    try:
+        with open(code.co_filename, "rb") as file:
+            lines = file.read().splitlines()
+    except OSError:
+        return "-"
+    last = _last_line(code)
+    if last < code.co_firstlineno or last > len(lines):
+        return "-"
+    return format(zlib.crc32(b"\n".join(lines[code.co_firstlineno - 1 : last])), "08x")
+
+
+def _last_line(code: CodeType) -> int:
+    lines = [line for _, _, line in code.co_lines() if line is not None]
+    nested = [_last_line(const) for const in code.co_consts if isinstance(const, CodeType)]
+    return max(lines + nested, default=0)
 
 
 #: id(code) -> (code, its fingerprint), for the codes loads found.

@@ -140,3 +140,20 @@ def test_other_python_resumes_only_at_labels(tmp_path: Path, saver: str, loader:
     # both versions and the remedy, and no fingerprints (they differ across Pythons anyway)
     assert f"saved by Python {loader[:4]} and this is Python {saver[:4]}" in result["message"]
     assert "ADDRESS label" in result["message"] and "fingerprint" not in result["message"]
+
+
+@pytest.mark.parametrize(("saver", "loader"), CROSS)
+def test_other_python_refuses_a_passed_plain_helper_whose_source_changed(
+    tmp_path: Path, saver: str, loader: str
+) -> None:
+    first, second = _sibling_python(saver), _sibling_python(loader)
+    if first is None or second is None:
+        pytest.skip(f"needs .venv/{saver} and .venv/{loader} (created by `make test`)")
+    assert step(tmp_path, ORIGINAL, "-", first) == {"paused": "name?"}
+    edited = ORIGINAL.replace(
+        "return _frames.pause(question)", "return _frames.pause(question)[:2]"
+    )
+    result = step(tmp_path, edited, "Ada", second)
+    assert result["refused"] == "SnapshotMismatchError"
+    assert result["reason"] == Reason.CODE_CHANGED
+    assert "bot.ask" in result["message"] and "source changed" in result["message"]

@@ -228,13 +228,26 @@ def _header(
         "signed": signed,
         "log": log,
         "window": len(window),
-        "window_crc": _crc(window),
+        "window_crc": _window_crc(window),
     }
 
 
 def _crc(window: str) -> int:
     """The CRC-32 of a window (ASCII: each character is one byte)."""
     return zlib.crc32(window.encode("ascii")) if window else 0
+
+
+#: windows by their length and CRC-32, kept by `_window_crc` for `_window_in`
+_windows: Recall[str] = Recall(count=64, size=4_000_000)
+
+
+def _window_crc(window: str) -> int:
+    """A window's CRC-32, the window kept for `_window_in` (a text this process wrote is
+    often read back by it: comparing its window costs less than checksumming it)."""
+    crc = _crc(window)
+    if window:
+        _windows.remember((len(window), crc), window, len(window))
+    return crc
 
 
 #: who writes this process's sessions, as a header names it
@@ -268,12 +281,25 @@ def _read(text: str, header: dict[str, Any], end: int, key: bytes | None) -> Env
     snapshot = _snapshot_in(text, end + 1, state_end)
     log, log_file = _log_part(header.get("log"), text, window_end + 1, log_end)
     digest = header["log"].get("digest") if log_file is not None else None
-    window = text[state_end + 1 : window_end]
     checked = header["format"] >= 7
     if checked:
-        _check_window(window, header.get("window_crc"))
+        window = _window_in(text, state_end + 1, window_end, header.get("window_crc"))
+    else:
+        window = text[state_end + 1 : window_end]
     program = header.get("program")
     return Envelope(snapshot, header, log, program, log_file, digest, window, checked or not window)
+
+
+def _window_in(text: str, start: int, end: int, crc: Any) -> str:
+    """The window ``text[start:end]`` holds, checked against the header's `crc`: a window
+    kept by `_window_crc` when the text holds exactly it, else that part of the text, whose
+    CRC-32 is computed."""
+    known = _windows.take((end - start, crc))
+    if known is not None and holds(text, start, end, (known,), ""):
+        return known
+    window = text[start:end]
+    _check_window(window, crc)
+    return window
 
 
 def _check_window(window: str, crc: Any) -> None:

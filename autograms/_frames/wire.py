@@ -1,8 +1,10 @@
 """The byte format of a snapshot: a JSON header naming the paused frames, then a pickle.
 
-    b"AGF2" | header length (4 bytes) | payload CRC-32 (4 bytes) | header (UTF-8 JSON) | payload
+    b"AGF3" | header length (4) | header CRC-32 (4) | payload CRC-32 (4) | header (UTF-8 JSON)
+    | payload
 
-(lengths and checksums big-endian; the payload is a pickle.)
+(lengths and checksums big-endian; the payload is a pickle.) Snapshots written before the
+header had its checksum start with b"AGF2" and have no header CRC-32; they are still read.
 
 The header says where each frame is paused (module, qualified name, code fingerprint, call
 site, line, ADDRESS label, names of the saved value-stack items, names of the saved user
@@ -13,8 +15,10 @@ snapshot is checked against the loaded code from the header alone, before a sing
 unpickled. The payload holds the saved values of every frame and the caller's attachment in
 one pickle, so objects shared between them stay shared (preceded, when the values hold
 module-level containers deep inside, by a pickle of their places: `pickling.dump_snapshot`).
-Its checksum lets `check_payload` find a truncated or altered payload without unpickling it
-(a checksum, not a signature: it catches accidents, not an attacker).
+Its checksum lets `check_payload` find a truncated or altered payload without unpickling it,
+and the header's, checked whenever the header is read (`split`), refuses an altered header
+before it names a module to import or a call site to resume at (checksums, not a signature:
+they catch accidents, not an attacker).
 
 A running program pauses at the same few places again and again, so the JSON of each frame's
 entry and the frames of whole headers are memoized (bounded; both are pure functions of their
@@ -33,10 +37,14 @@ from .errors import Reason, SnapshotMismatchError
 from .records import FrameState
 from .versions import PY_MINOR
 
-MAGIC = b"AGF2"
+MAGIC = b"AGF3"
+#: the marker of snapshots whose header has no checksum (read, never written)
+MAGIC_UNCHECKED_HEADER = b"AGF2"
 #: Hidden locals named in the header: the value-stack items a resume must rebuild.
 HIDDEN_PREFIX = "__ag_"
-_PREFIX = struct.Struct(">4sII")  # magic, header length, payload CRC-32
+_PREFIX = struct.Struct(">4sIII")  # magic, header length, header CRC-32, payload CRC-32
+_PREFIX_UNCHECKED_HEADER = struct.Struct(">4sII")  # magic, header length, payload CRC-32
+_LAYOUTS: Final = {MAGIC: _PREFIX, MAGIC_UNCHECKED_HEADER: _PREFIX_UNCHECKED_HEADER}
 _COMPACT = (",", ":")
 #: one encoder for every entry (json.dumps with options builds a new one per call)
 _ENCODER = json.JSONEncoder(separators=_COMPACT)
@@ -73,7 +81,7 @@ def with_header(blob: bytes, states: list[FrameState], python: tuple[int, int]) 
     `python`, its payload kept as it is: nothing is unpickled or pickled."""
     _, payload = split(blob)
     header = _header(python, [_entry_of(state) for state in states])
-    return _PREFIX.pack(MAGIC, len(header), zlib.crc32(payload)) + header + bytes(payload)
+    return assemble(header, payload)
 
 
 def _entry_of(state: FrameState) -> bytes:
@@ -109,7 +117,7 @@ def encode_entries(
     payload = pickling.dump_snapshot(tuple(values), attachment)
     if states is not None:
         remember(_header_memo, header, tuple(states), len(header))
-    return _PREFIX.pack(MAGIC, len(header), zlib.crc32(payload)) + header + payload
+    return assemble(header, payload)
 
 
 def _python_json(python: tuple[int, int]) -> bytes:
@@ -231,40 +239,60 @@ def remember(cache: dict, key: Any, value: Any, size: int) -> None:
         memo.remember(cache, key, value, MEMO_SIZE)
 
 
+def assemble(header: bytes, payload: bytes | memoryview) -> bytes:
+    """A snapshot of `header` (its JSON) and `payload` (its pickle), with their checksums."""
+    prefix = _PREFIX.pack(MAGIC, len(header), zlib.crc32(header), zlib.crc32(payload))
+    return prefix + header + bytes(payload)
+
+
 def split(blob: bytes) -> tuple[bytes, memoryview]:
-    """The header bytes of a snapshot and the payload still to unpickle (nothing is
-    unpickled here)."""
-    _, length, _ = _prefix(blob)
+    """The header bytes of a snapshot, checked, and the payload still to unpickle (nothing
+    is unpickled here)."""
+    start, length, header_crc, _ = _prefix(blob)
     view = memoryview(blob)
-    return bytes(view[_PREFIX.size : _PREFIX.size + length]), view[_PREFIX.size + length :]
+    header = bytes(view[start : start + length])
+    if header_crc is not None and zlib.crc32(header) != header_crc:
+        raise SnapshotMismatchError(
+            "the snapshot's header is truncated or damaged (checksum mismatch)",
+            reason=Reason.DAMAGED,
+        )
+    return header, view[start + length :]
 
 
 def with_payload(blob: bytes, payload: bytes) -> bytes:
     """`blob` with its payload replaced (and its checksum), its header kept."""
     header, _ = split(blob)
-    return _PREFIX.pack(MAGIC, len(header), zlib.crc32(payload)) + header + payload
+    return assemble(header, payload)
 
 
 def check_payload(blob: bytes) -> None:
     """Raise `SnapshotMismatchError` if the payload is not the one the snapshot was written
     with (truncated or altered)."""
-    _, length, crc = _prefix(blob)
-    if zlib.crc32(memoryview(blob)[_PREFIX.size + length :]) != crc:
+    start, length, _, crc = _prefix(blob)
+    if zlib.crc32(memoryview(blob)[start + length :]) != crc:
         raise SnapshotMismatchError(
             "the snapshot's saved values are truncated or damaged (checksum mismatch)",
             reason=Reason.DAMAGED,
         )
 
 
-def _prefix(blob: bytes) -> tuple[bytes, int, int]:
-    if not isinstance(blob, (bytes, bytearray)) or blob[:4] != MAGIC:
+def _prefix(blob: bytes) -> tuple[int, int, int | None, int]:
+    """Where the header starts, its length, its checksum (None in an AGF2 snapshot), and
+    the payload's checksum."""
+    marker = bytes(blob[:4]) if isinstance(blob, (bytes, bytearray)) else None
+    layout = _LAYOUTS.get(marker)
+    if layout is None:
         raise SnapshotMismatchError(
             "not a snapshot: it does not start with the engine's format marker",
             reason=Reason.UNKNOWN_FORMAT,
         )
-    if len(blob) < _PREFIX.size:
+    if len(blob) < layout.size:
         raise SnapshotMismatchError("the snapshot is truncated", reason=Reason.DAMAGED)
-    return _PREFIX.unpack_from(blob)
+    if layout is _PREFIX:
+        _, length, header_crc, payload_crc = _PREFIX.unpack_from(blob)
+        return _PREFIX.size, length, header_crc, payload_crc
+    _, length, payload_crc = _PREFIX_UNCHECKED_HEADER.unpack_from(blob)
+    return _PREFIX_UNCHECKED_HEADER.size, length, None, payload_crc
 
 
 def read_header(header: bytes) -> list[FrameState]:

@@ -173,8 +173,7 @@ def _with_header(snapshot: bytes, change) -> bytes:
     python, frames = json.loads(header)
     python, frames = change(python, frames)
     new = json.dumps([python, frames], separators=(",", ":")).encode()
-    prefix = wire._PREFIX.pack(wire.MAGIC, len(new), zlib.crc32(payload))
-    return prefix + new + bytes(payload)
+    return wire.assemble(new, payload)
 
 
 def test_a_header_naming_another_python_names_both_versions_and_no_fingerprints() -> None:
@@ -245,3 +244,29 @@ def test_header_entries_are_the_json_the_standard_encoder_writes(seed: int) -> N
         if fields[9] is not None:
             written.append(list(fields[9]))
         assert entry == json.dumps(written, separators=(",", ":")).encode()
+
+
+def test_every_one_byte_change_of_a_header_is_refused_as_damaged_before_it_is_read() -> None:
+    snapshot = _frames.run(attached.keep, (["x"],)).snapshot
+    header, payload = wire.split(snapshot)
+    start = snapshot.index(header)
+    for offset in range(start, start + len(header)):
+        damaged = bytearray(snapshot)
+        damaged[offset] ^= 0x01
+        with pytest.raises(_frames.SnapshotMismatchError) as caught:
+            _frames.check(bytes(damaged))
+        assert caught.value.reason is _frames.Reason.DAMAGED, offset
+
+
+def test_a_snapshot_written_before_headers_had_a_checksum_still_loads() -> None:
+    outcome = _frames.run(attached.keep, (["x"],))
+    header, payload = wire.split(outcome.snapshot)
+    unchecked = wire._PREFIX_UNCHECKED_HEADER.pack(
+        wire.MAGIC_UNCHECKED_HEADER, len(header), zlib.crc32(payload)
+    )
+    older = unchecked + header + bytes(payload)
+    _frames.check(older)
+    assert (
+        _frames.resume(_frames.load(older), "y").payload
+        == _frames.resume(_frames.load(outcome.snapshot), "y").payload
+    )

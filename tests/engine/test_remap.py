@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+from autograms._frames import wire
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -226,11 +227,10 @@ def test_a_header_without_saved_names_leaves_locals_unchecked_unless_values_are_
 
 def _strip_saved_names(path: Path) -> None:
     """Rewrite a snapshot as headers were written before they named the saved locals."""
-    blob = path.read_bytes()
-    magic, length, crc = struct.unpack_from(">4sII", blob)
-    python, frames = json.loads(blob[12 : 12 + length])
+    header, payload = wire.split(path.read_bytes())
+    python, frames = json.loads(header)
     header = json.dumps([python, [entry[:7] for entry in frames]]).encode()
-    path.write_bytes(struct.pack(">4sII", magic, len(header), crc) + header + blob[12 + length :])
+    path.write_bytes(wire.assemble(header, payload))
 
 
 WITH_CELL = ORIGINAL.replace(
@@ -276,12 +276,11 @@ def test_a_header_without_cell_names_gives_the_verdict_a_load_gives(tmp_path: Pa
 
 def _strip_cell_names(path: Path) -> None:
     """Rewrite a snapshot as headers were written before they named the saved cells."""
-    blob = path.read_bytes()
-    magic, length, crc = struct.unpack_from(">4sII", blob)
-    python, frames = json.loads(blob[12 : 12 + length])
+    header, payload = wire.split(path.read_bytes())
+    python, frames = json.loads(header)
     assert any(len(entry) == 10 for entry in frames)
     header = json.dumps([python, [entry[:9] for entry in frames]]).encode()
-    path.write_bytes(struct.pack(">4sII", magic, len(header), crc) + header + blob[12 + length :])
+    path.write_bytes(wire.assemble(header, payload))
 
 
 PLAIN_HELPER = """

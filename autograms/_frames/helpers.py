@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from . import callees, plain_code
 from .errors import ContinuationError, Reason, SnapshotMismatchError
 from .identity import find_function
+from .memo import remember
 from .producers import AnalysisError
 from .records import CallSite
 from .registry import FunctionInfo
@@ -113,8 +114,6 @@ def called_by_paused_call(frame: FrameType, callee: FrameType) -> bool:
 def _calls_of(code: CodeType) -> tuple[Flow, list[CallSite], dict[int, int]] | None:
     known = _calls.get(id(code))
     if known is None or known[0] is not code:
-        if len(_calls) >= _MAX_CODES:
-            _calls.clear()
         from .instrument import analyse_calls  # the analysis, loaded only when needed
 
         try:
@@ -122,7 +121,8 @@ def _calls_of(code: CodeType) -> tuple[Flow, list[CallSite], dict[int, int]] | N
             calls: tuple | None = (flow, plan.sites, site_map)
         except AnalysisError:
             calls = None
-        known = _calls[id(code)] = (code, calls)
+        known = (code, calls)
+        remember(_calls, id(code), known, _MAX_CODES)
     return known[1]
 
 

@@ -67,6 +67,7 @@ from typing import Any, Final
 
 from . import registry
 from .errors import SnapshotMismatchError
+from .memo import remember
 from .resources import is_resource_type
 
 #: Types whose instances are values, not objects: equal ones are interchangeable.
@@ -560,9 +561,7 @@ def _saved_otherwise(value: Any) -> bool:
     verdict = _verdicts.get(kind, _MISSING)
     if verdict is _MISSING:
         verdict = _verdict(kind)
-        if len(_verdicts) >= _VERDICTS_SIZE:
-            _verdicts.clear()
-        _verdicts[kind] = verdict
+        remember(_verdicts, kind, verdict, _VERDICTS_SIZE)
     if verdict is None:
         return is_named(value)
     return verdict or id(value) in _SHARED_EMPTY

@@ -27,6 +27,7 @@ from typing import Any
 from .errors import Reason, SnapshotMismatchError
 from .helpers import wrapped_functions
 from .identity import find_function, fingerprint, is_library_code
+from .memo import remember
 from .versions import PY_MINOR
 
 #: The saved value (with the values of the frame whose paused call the helpers ran in) that
@@ -52,15 +53,14 @@ def _identity(frame: FrameType) -> str | None:
     code = frame.f_code
     known = _identities.get(id(code))
     if known is None or known[0] is not code:
-        if len(_identities) >= _MAX_CODES:
-            _identities.clear()
         module = frame.f_globals.get("__name__")
         identity = None
         if isinstance(module, str) and not is_library_code(code):
             identity = (
                 f"{module} {code.co_qualname} {fingerprint(code)} {_PYTHON} {source_crc(code)}"
             )
-        known = _identities[id(code)] = (code, identity)
+        known = (code, identity)
+        remember(_identities, id(code), known, _MAX_CODES)
     return known[1]
 
 
@@ -157,9 +157,8 @@ _fingerprints: dict[int, tuple[CodeType, str]] = {}
 def _fingerprint(code: CodeType) -> str:
     known = _fingerprints.get(id(code))
     if known is None or known[0] is not code:
-        if len(_fingerprints) >= _MAX_CODES:
-            _fingerprints.clear()
-        known = _fingerprints[id(code)] = (code, fingerprint(code))
+        known = (code, fingerprint(code))
+        remember(_fingerprints, id(code), known, _MAX_CODES)
     return known[1]
 
 
@@ -184,9 +183,7 @@ def _code_now(module: str, qualname: str) -> CodeType | None:
             return known[2]
     code, root = _find(module, qualname)
     if code is not None and root is not None:
-        if len(_found) >= _MAX_CODES:
-            _found.clear()
-        _found[key] = (root, root.__code__, code)
+        remember(_found, key, (root, root.__code__, code), _MAX_CODES)
     return code
 
 

@@ -16,6 +16,7 @@ from types import CodeType
 from typing import Any, Final
 
 from .._record import Record
+from .memo import remember
 from .versions import CALL_OPS, FAST_LOADS
 
 
@@ -48,9 +49,8 @@ def pause_result(code: CodeType, lasti: int) -> Any:
     else first, or a handler of its own surrounds the call."""
     entry = _results.get(id(code))
     if entry is None or entry[0] is not code:
-        if len(_results) >= _MAX_CODES:
-            _results.clear()
-        entry = _results[id(code)] = (code, {})
+        entry = (code, {})
+        remember(_results, id(code), entry, _MAX_CODES)
     known = entry[1]
     if lasti not in known:
         known[lasti] = _pause_result(code, lasti)

@@ -260,10 +260,14 @@ class Autogram:
             return self._restored(envelope, ConversationLog())
         if envelope.log_file is None:  # format 1 recorded nothing: the whole file, read now
             entries = session.read_log(file_path)
-            log, owned = ConversationLog(entries), (len(entries), session.log_size(file_path))
+            log = ConversationLog(entries)
+            owned = (len(entries), session.log_size(file_path), None)
         else:
-            path, owned, digest = os.fspath(file_path), envelope.log_file, envelope.log_digest
-            log = ConversationLog(lambda: session.read_log(path, owned[1], digest), count=owned[0])
+            path = os.fspath(file_path)
+            log = ConversationLog(
+                lambda: session.read_saved_log(path, envelope), count=envelope.log_file[0]
+            )
+            owned = (*envelope.log_file, envelope.log_crc)
         memory = self._restored(envelope, log)
         memory.saved_logs[os.path.realpath(file_path)] = owned
         return memory

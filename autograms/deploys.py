@@ -529,9 +529,8 @@ def _checked_file(
     check, envelope = _checked(autogram, text, plan, name)
     if check.verdict is Verdict.REFUSED or envelope is None or envelope.log_file is None:
         return check
-    digest = envelope.log_digest if check.values_read else None  # no key: nothing verified
-    try:
-        session.read_log(path, envelope.log_file[1], digest)
+    try:  # without a key nothing was verified: the digest is not checked either
+        session.read_saved_log(path, envelope, digest=check.values_read)
     except SessionError as error:
         return _refusal(name, error.reason, str(error), check.format)
     return check
@@ -617,8 +616,7 @@ def _upgrade_record(
 def _file_log(autogram: Autogram, path: Path, text: str) -> list[dict[str, Any]]:
     """The entries of a session file's ``.log`` that belong to it."""
     envelope = session.decode(text, key=_key(autogram))
-    size = envelope.log_file[1] if envelope.log_file is not None else None
-    return session.read_log(path, size)
+    return session.read_saved_log(path, envelope, digest=False)
 
 
 def _store_report(
@@ -698,11 +696,12 @@ def _with_log_file(text: str, path: Path, autogram: Autogram) -> str:
     has_log_file = Path(f"{path}.log").exists()
     if envelope.log is not None or envelope.log_file is not None or not has_log_file:
         return text
-    owned = (len(session.read_log(path)), session.log_size(path))
+    size = session.log_size(path)
     return session.encode(
         envelope.snapshot,
         key=_key(autogram),
         program=envelope.program,
-        log_file=owned,
+        log_file=(len(session.read_log(path)), size),
         window=envelope.window,
+        log_crc=session.log_crc_of(path, size),
     )

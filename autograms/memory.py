@@ -191,8 +191,8 @@ class SerializableMemory:
         #: the log entries the last successful reply, apply or use_memory added, oldest first
         self.last_turn_log: list[Entry] = []
         #: per saved file (real path): the log entries and bytes of its ``.log`` that are
-        #: this session's
-        self.saved_logs: dict[str, tuple[int, int]] = {}
+        #: this session's, and their CRC-32 (None: not known yet)
+        self.saved_logs: dict[str, tuple[int, int, int | None]] = {}
         self._model = model
         #: gives the model on first use when `model` is None (an Autogram's shared client):
         #: a turn that calls no model does not make one (nor import the model layer)
@@ -554,9 +554,10 @@ class SerializableMemory:
         where = os.path.realpath(file)
         saved = self.saved_logs.get(where)
         if saved is None:
-            size = session.write_log(file, self.model_turns)
+            size, crc = session.write_log(file, self.model_turns)
         else:
-            size = session.append_log(file, self.log_since(saved[0]), at=saved[1], first=saved[0])
+            count, at, crc = saved
+            size, crc = session.append_log(file, self.log_since(count), at, count, crc)
         count = self.log_length()
         checkpoint = self.checkpoint()
         text = session.encode(
@@ -566,9 +567,10 @@ class SerializableMemory:
             log_file=(count, size),
             log_digest=session.log_digest_of(file, size) if key is not None else None,
             window=checkpoint.window,
+            log_crc=crc,
         )
         session.write_file(file, text)
-        self.saved_logs[where] = (count, size)
+        self.saved_logs[where] = (count, size, crc)
 
 
 def conversation_history(entries: Iterable[dict[str, Any]]) -> list[dict[str, str]]:

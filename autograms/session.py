@@ -96,6 +96,7 @@ class Envelope(Record):
         "program",
         "log_file",
         "log_digest",
+        "log_crc",
         "window",
         "window_checked",
     )
@@ -112,6 +113,9 @@ class Envelope(Record):
     log_file: tuple[int, int] | None
     #: for a signed saved file: the SHA-256 of those bytes of its ``.log`` (None: not recorded)
     log_digest: str | None
+    #: for a saved file: the CRC-32 of those bytes of its ``.log`` (None: saved before headers
+    #: recorded it)
+    log_crc: int | None
     #: the texts of the state's turns (format 6 on; "" in earlier formats, whose state holds them)
     window: str
     #: whether `window` was checked whole (format 7: against the header's CRC-32; a format-6
@@ -128,6 +132,7 @@ class Envelope(Record):
         log_digest: str | None = None,
         window: str = "",
         window_checked: bool = True,
+        log_crc: int | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.header = header
@@ -135,6 +140,7 @@ class Envelope(Record):
         self.program = program
         self.log_file = log_file
         self.log_digest = log_digest
+        self.log_crc = log_crc
         self.window = window
         self.window_checked = window_checked
 
@@ -168,15 +174,19 @@ def encode(
     log_file: tuple[int, int] | None = None,
     log_digest: str | None = None,
     window: str = "",
+    log_crc: int | None = None,
 ) -> str:
     """The text form of a session; `log` is carried in it, or `log_file` -- (entries, bytes)
-    -- says how much of the file's ``.log`` is its own, and `log_digest` (`log_digest_of`)
-    lets a signed session refuse those bytes once edited. `window` is the state's turns'
+    -- says how much of the file's ``.log`` is its own, `log_crc` (their CRC-32) lets a load
+    refuse those bytes once damaged or edited, and `log_digest` (`log_digest_of`) lets a signed
+    session refuse them as tampered. `window` is the state's turns'
     texts (`autograms._state.to_saved`)."""
     if log is not None:
         log_field: dict[str, Any] | None = {"entries": log.entries, "digest": log.digest}
     elif log_file is not None:
         log_field = {"entries": log_file[0], "bytes": log_file[1], "file": True}
+        if log_crc is not None:
+            log_field["crc"] = log_crc
         if log_digest is not None:
             log_field["digest"] = log_digest
     else:
@@ -280,14 +290,16 @@ def _read(text: str, header: dict[str, Any], end: int, key: bytes | None) -> Env
         _check_signature(text[:window_end], text[log_end + 1 :], key)
     snapshot = _snapshot_in(text, end + 1, state_end)
     log, log_file = _log_part(header.get("log"), text, window_end + 1, log_end)
-    digest = header["log"].get("digest") if log_file is not None else None
+    digest, crc = _log_file_checks(header, log_file)
     checked = header["format"] >= 7
     if checked:
         window = _window_in(text, state_end + 1, window_end, header.get("window_crc"))
     else:
         window = text[state_end + 1 : window_end]
     program = header.get("program")
-    return Envelope(snapshot, header, log, program, log_file, digest, window, checked or not window)
+    return Envelope(
+        snapshot, header, log, program, log_file, digest, window, checked or not window, crc
+    )
 
 
 def _window_in(text: str, start: int, end: int, crc: Any) -> str:
@@ -328,8 +340,20 @@ def _read_format_2(text: str, header: dict[str, Any], end: int, key: bytes | Non
         _check_signature(text[:state_end], text[log_end + 1 :], key)
     snapshot = _snapshot_in(text, end + 1, state_end)
     log, log_file = _log_part(header.get("log"), text, state_end + 1, log_end)
-    digest = header["log"].get("digest") if log_file is not None else None
-    return Envelope(snapshot, header, log, header.get("program"), log_file, digest)
+    digest, crc = _log_file_checks(header, log_file)
+    return Envelope(snapshot, header, log, header.get("program"), log_file, digest, log_crc=crc)
+
+
+def _log_file_checks(
+    header: dict[str, Any], log_file: tuple[int, int] | None
+) -> tuple[str | None, int | None]:
+    """The SHA-256 and the CRC-32 a saved file's header records of its ``.log``."""
+    if log_file is None:
+        return None, None
+    crc = header["log"].get("crc")
+    if crc is not None and (not isinstance(crc, int) or isinstance(crc, bool)):
+        raise SessionFormatError("the session's header is damaged", reason="damaged")
+    return header["log"].get("digest"), crc
 
 
 def _log_part(
@@ -631,27 +655,35 @@ def _sync_folder(folder: str) -> None:
         os.close(descriptor)
 
 
-def write_log(path: str | os.PathLike[str], entries: list[dict[str, Any]]) -> int:
-    """Replace ``<path>.log`` with `entries` as JSON lines, atomically; returns its size."""
+def write_log(path: str | os.PathLike[str], entries: list[dict[str, Any]]) -> tuple[int, int]:
+    """Replace ``<path>.log`` with `entries` as JSON lines, atomically; returns its size and
+    CRC-32."""
     data = _lines(entries, 0)
     write_file(f"{os.fspath(path)}.log", data.decode(), encoding="utf-8")
-    return len(data)
+    return len(data), zlib.crc32(data)
 
 
 def append_log(
-    path: str | os.PathLike[str], entries: list[dict[str, Any]], at: int, first: int = 0
-) -> int:
+    path: str | os.PathLike[str],
+    entries: list[dict[str, Any]],
+    at: int,
+    first: int = 0,
+    crc: int | None = None,
+) -> tuple[int, int]:
     """Append log entries (the first being entry `first` of the log) to ``<path>.log`` as
     JSON lines, after its first `at` bytes (lines beyond, from a save that crashed before
-    writing its session, are dropped); returns the new size."""
+    writing its session, are dropped); returns the new size and the CRC-32 of the whole file,
+    continued from `crc`, that of its first `at` bytes (None: read from the file)."""
     data = _lines(entries, first)  # before the file is touched: an unsaveable entry is refused
+    if crc is None:
+        crc = log_crc_of(path, at)
     with open(f"{os.fspath(path)}.log", "ab") as stream:
         if stream.tell() != at:
             stream.truncate(at)
         stream.write(data)
         stream.flush()
         os.fsync(stream.fileno())
-        return stream.tell()
+        return stream.tell(), zlib.crc32(data, crc)
 
 
 def _lines(entries: list[dict[str, Any]], first: int) -> bytes:
@@ -665,42 +697,82 @@ _LINE_ENCODER = json.JSONEncoder()
 
 
 def read_log(
-    path: str | os.PathLike[str], size: int | None = None, digest: str | None = None
+    path: str | os.PathLike[str],
+    size: int | None = None,
+    digest: str | None = None,
+    crc: int | None = None,
+    count: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The entries in the first `size` bytes (default: all) of ``<path>.log`` (a torn last
-    line from a crash is ignored); with `digest`, those bytes must be the ones signed."""
+    """The entries in the first `size` bytes (default: all) of ``<path>.log`` (without `size`,
+    a torn last line from a crash is ignored); with `digest`, those bytes must be the ones
+    signed, with `crc` those of that CRC-32, with `count` that many entries."""
+    name = f"{os.fspath(path)}.log"
     try:
-        with open(f"{os.fspath(path)}.log", "rb") as stream:
+        with open(name, "rb") as stream:
             data = stream.read(size)
-        if size is not None and len(data) < size:
-            raise SessionFormatError(
-                f"the log {os.fspath(path)}.log is truncated: {len(data)} bytes, its session "
-                f"file names {size}",
-                reason="damaged log",
-            )
-        if digest is not None and not _same_digest(_digest(data), digest):
-            raise SessionSignatureError(
-                f"the log {os.fspath(path)}.log was changed after its session was signed "
-                "(tampered); refusing to read it",
-                reason="tampered",
-            )
-        lines = data.decode("utf-8", errors="replace").splitlines()
     except FileNotFoundError:
         if size:
             raise SessionFormatError(
-                f"the log {os.fspath(path)}.log is missing; the session file says it holds "
+                f"the log {name} is missing; the session file says it holds "
                 f"{size} bytes of log (keep the .log file next to its session file)",
                 reason="missing log",
             ) from None
         return []
+    if size is not None and len(data) < size:
+        raise _damaged_log(name, f"it has {len(data)} bytes, its session file names {size}")
+    if digest is not None and not _same_digest(_digest(data), digest):
+        raise SessionSignatureError(
+            f"the log {name} was changed after its session was signed (tampered); "
+            "refusing to read it",
+            reason="tampered",
+        )
+    if crc is not None and zlib.crc32(data) != crc:
+        raise _damaged_log(name, "its bytes are not the ones its session file names (CRC-32)")
+    entries = _entries_of(data, strict=size is not None)
+    if entries is None or (count is not None and len(entries) != count):
+        raise _damaged_log(name, f"its session file names {count} entries in {size} bytes")
+    return entries
+
+
+def _entries_of(data: bytes, strict: bool) -> list[dict[str, Any]] | None:
+    """The entries of a log's JSON lines; None if `strict` and a line is not one."""
     entries = []
-    for line in lines:
+    for line in data.decode("utf-8", errors="replace").splitlines():
         try:
             stored = json.loads(line)
         except ValueError:
+            if strict:
+                return None
             break
         entries.append(from_stored(stored))
     return entries
+
+
+def _damaged_log(name: str, why: str) -> SessionFormatError:
+    return SessionFormatError(
+        f"the log {name} is damaged or was edited: {why}", reason="damaged log"
+    )
+
+
+def read_saved_log(
+    path: str | os.PathLike[str], envelope: Envelope, *, digest: bool = True
+) -> list[dict[str, Any]]:
+    """The entries of ``<path>.log`` that the session file `envelope` was read from names as
+    its own, checked against what its header records (the SHA-256 only with `digest`)."""
+    if envelope.log_file is None:
+        return read_log(path)
+    count, size = envelope.log_file
+    signed = envelope.log_digest if digest else None
+    return read_log(path, size, signed, envelope.log_crc, count)
+
+
+def log_crc_of(path: str | os.PathLike[str], size: int) -> int:
+    """The CRC-32 of the first `size` bytes of ``<path>.log``."""
+    try:
+        with open(f"{os.fspath(path)}.log", "rb") as stream:
+            return zlib.crc32(stream.read(size))
+    except FileNotFoundError:
+        return 0
 
 
 def log_digest_of(path: str | os.PathLike[str], size: int) -> str:

@@ -181,7 +181,7 @@ class Sessions:
         key = self._key()
         envelope = session.decode(record.blob, key=key)
         entries = self._checked_log(record)
-        size = session.write_log(path, entries)
+        size, crc = session.write_log(path, entries)
         text = session.encode(
             envelope.snapshot,
             key=key,
@@ -189,6 +189,7 @@ class Sessions:
             log_file=(len(entries), size),
             log_digest=session.log_digest_of(path, size) if key is not None else None,
             window=envelope.window,
+            log_crc=crc,
         )
         session.write_file(path, text)
 

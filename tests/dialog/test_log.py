@@ -172,6 +172,44 @@ def test_the_log_of_a_saved_file_is_read_only_up_to_the_session_it_belongs_to(
     assert users == ["", "yes", "more"]
 
 
+def _saved_over_several_saves(tmp_path: Path, bot: Autogram) -> Path:
+    """A session saved after each of its turns (the first save writes the ``.log``, later
+    ones append to it), then loaded and saved once more (the append continues a loaded CRC)."""
+    path = tmp_path / "session"
+    _, memory = bot.reply()
+    for message in MESSAGES[:3]:
+        _, memory = bot.reply(message, memory_object=memory)
+        bot.save(path, memory)
+    _, memory = bot.reply(MESSAGES[3], memory_object=bot.load(path))
+    bot.save(path, memory)
+    return path
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_every_one_byte_change_of_a_saved_files_log_is_refused(
+    tmp_path: Path, signed: bool
+) -> None:
+    bot = autogram(session_key="k3y") if signed else autogram()
+    path = _saved_over_several_saves(tmp_path, bot)
+    log = Path(f"{path}.log")
+    data = log.read_bytes()
+    history = bot.load(path).extract_full_conv_history()
+    assert [e["content"] for e in history if e["role"] == "user"][-1] == MESSAGES[3]
+    rng = random.Random(11)
+    for position in rng.sample(range(len(data)), 40):
+        byte = data[position]
+        changed = b"x" if byte != ord("x") else b"y"
+        for edit in (changed, changed + changed):  # the same length, and one byte longer
+            log.write_bytes(data[:position] + edit + data[position + 1 :])
+            with pytest.raises(
+                SessionFormatError if not signed else SessionSignatureError
+            ) as caught:
+                bot.load(path).extract_full_conv_history()
+            assert caught.value.reason == ("tampered" if signed else "damaged log"), position
+    log.write_bytes(data)
+    assert bot.load(path).extract_full_conv_history() == history
+
+
 def test_a_log_read_back_in_pieces_equals_the_log_written_whole() -> None:
     rng = random.Random(7)
     for _ in range(50):

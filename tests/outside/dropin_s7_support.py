@@ -94,6 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         size = int(self.headers.get("Content-Length", 0))
         request = json.loads(self.rfile.read(size) or b"{}")
+        request["_auth"] = self.headers.get("Authorization")
         self.server.requests.append((self.path, request))  # type: ignore[attr-defined]
         usage = {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}
         if self.path.endswith("/embeddings"):
@@ -152,3 +153,14 @@ class FakeOpenAI:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+
+@autograms_function()
+def branch_bot():
+    """A yes/no decision per message, each branch replying from its own label."""
+    reply("start")
+    while True:
+        if yes_or_no("does the user want to continue?"):
+            reply("yes branch", ADDRESS="yes")
+        else:
+            reply("no branch", ADDRESS="no")

@@ -288,3 +288,160 @@ def test_deepcopy_of_memory_dict_continues_independently():
     assert text == "n=2"
     text, _ = autogram.reply("b", memory_dict=saved)
     assert text == "n=2"
+
+
+# --- model_turns as AutoGRAMS' own tools read it ------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent data loss: a field set on a model_turns entry after the session was once "
+    "serialized shows in the view but the next serialize() drops it (save() keeps it)",
+)
+def test_model_turns_entry_edited_after_a_serialize_is_kept():
+    autogram = Autogram(root_function=bots.talk_bot, test_mode=True)
+    _, memory = autogram.reply()
+    for i in range(3):
+        _, memory = autogram.reply(f"u{i}", memory_object=memory)
+    autogram.serialize(memory)  # e.g. the run loop's save before the next message
+    turns = memory.memory_dict["model_turns"]
+    for entry in turns:
+        entry["reviewed"] = True  # annotate every entry, as a plain list of dicts allows
+    assert all(e.get("reviewed") for e in memory.memory_dict["model_turns"])
+    restored = autogram.deserialize(autogram.serialize(memory))
+    assert all(e.get("reviewed") for e in restored.memory_dict["model_turns"])
+
+
+def test_model_turns_entry_edited_before_any_serialize_is_kept():
+    autogram = Autogram(root_function=bots.talk_bot, test_mode=True)
+    _, memory = autogram.reply()
+    for i in range(3):
+        _, memory = autogram.reply(f"u{i}", memory_object=memory)
+    for entry in memory.memory_dict["model_turns"]:
+        entry["reviewed"] = True
+    restored = autogram.deserialize(autogram.serialize(memory))
+    assert all(e.get("reviewed") for e in restored.memory_dict["model_turns"])
+
+
+# AutoGRAMS 0.6.0 logs a model call as function_name call_model / call_classifier /
+# call_object_model with function_inputs input_turns, output_turns, system_prompt,
+# multi_modal_inputs; its finetuning reads exactly those to build training data.
+ORIGINAL_MODEL_FUNCTIONS = {"call_model", "call_classifier", "call_object_model"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent wrong result: model_turns entries name the helper (thought, yes_or_no) and "
+    "hold counts in function_inputs, so a training-data export filtering on AutoGRAMS' "
+    "call_model/call_classifier and reading input_turns/output_turns/system_prompt gets nothing",
+)
+def test_model_turns_entries_readable_as_autograms_training_data():
+    autogram = Autogram(root_function=bots.talk_bot, test_mode=True)
+    _, memory = autogram.reply()
+    for i in range(3):
+        memory = autogram.deserialize(autogram.serialize(memory))
+        _, memory = autogram.reply(f"u{i}", memory_object=memory)
+    examples = []
+    for entry in memory.memory_dict["model_turns"]:
+        if entry["entry_type"] != "model":
+            continue
+        if entry["function_name"] in ORIGINAL_MODEL_FUNCTIONS:
+            inputs = entry["function_inputs"]
+            examples.append(
+                (inputs["input_turns"], inputs["output_turns"], inputs["system_prompt"])
+            )
+    calls = [e for e in memory.memory_dict["model_turns"] if e["entry_type"] == "model"]
+    assert len(examples) == len(calls) > 0
+
+
+# --- test mode as AutoGRAMS' debug_autogram.py loop uses it ----------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent coverage loss: in test mode every decision on the same conversation is the "
+    "same, so AutoGRAMS' debug loop (--num_simulations runs of a fixed user reply) plays one "
+    "trajectory N times and never reaches the other branch",
+)
+def test_test_mode_debug_loop_reaches_both_branches():
+    autogram = Autogram(root_function=bots.branch_bot, test_mode=True)
+    seen = set()
+    for _ in range(10):
+        _, memory = autogram.reply()
+        for _ in range(6):
+            memory = autogram.deserialize(autogram.serialize(memory))
+            text, memory = autogram.reply("<test user reply>", memory_object=memory)
+            seen.add(text)
+    assert seen == {"yes branch", "no branch"}
+
+
+# --- supervisors and memory methods as AutoGRAMS defined them ------------------------------------
+
+SUPERVISOR_CALLS: list[tuple[tuple, dict]] = []
+
+
+def _recording_supervisor(*args, **kwargs):
+    SUPERVISOR_CALLS.append((args, kwargs))
+    return True
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="wrong value: yes_or_no/multiple_choice do not pass the caller's max_turns to the "
+    "supervisor (AutoGRAMS passes every keyword: {**kwargs, **supervisor_kwargs})",
+)
+def test_supervisor_receives_the_helpers_max_turns():
+    SUPERVISOR_CALLS.clear()
+    with use_config(AutogramConfig(), supervisor_mode=True, test_mode=True):
+        assert F.yes_or_no("q?", max_turns=3, supervisor=_recording_supervisor) is True
+    (_args, kwargs) = SUPERVISOR_CALLS[-1]
+    assert kwargs.get("max_turns") == 3
+
+
+def test_supervisor_receives_thoughts_keywords():
+    SUPERVISOR_CALLS.clear()
+    with use_config(AutogramConfig(), supervisor_mode=True, test_mode=True):
+        F.thought("t", max_turns=3, supervisor=_recording_supervisor, supervisor_kwargs={"k": 1})
+    (args, kwargs) = SUPERVISOR_CALLS[-1]
+    assert args == ("t",)
+    assert kwargs == {"max_turns": 3, "k": 1}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="crash: MemoryObject.log_chat_turn(reply=..., line_number=..., function_name=...) "
+    "(AutoGRAMS' signature) raises TypeError; only functional.log_chat_turn was fixed",
+)
+def test_memory_object_log_chat_turn_autograms_signature():
+    autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
+    _, memory = autogram.reply()
+    with use_memory(memory):
+        memory.log_chat_turn(reply="injected", line_number=5, function_name="outside")
+    assert memory.extract_full_conv_history()[-1] == {"role": "assistant", "content": "injected"}
+
+
+def test_functional_log_chat_turn_autograms_signature():
+    autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
+    _, memory = autogram.reply()
+    with use_memory(memory):
+        F.log_chat_turn(reply="injected", instruction="i", line_number=5, function_name="f")
+    memory = autogram.deserialize(autogram.serialize(memory))
+    assert memory.extract_full_conv_history()[-1] == {"role": "assistant", "content": "injected"}
+
+
+def test_api_keys_load_from_env_as_in_autograms_api_keys_json(monkeypatch):
+    """AutoGRAMS' api_keys.json: {"load_from_env": true, "openai": "OPENAI_API_KEY"}."""
+    monkeypatch.setenv("S7_KEY_VAR", "sk-from-env")
+    with FakeOpenAI() as server:
+        seen = []
+        config = AutogramConfig(base_url=f"http://127.0.0.1:{server.port}/v1", chatbot_path="m1")
+        for keys, want in [
+            ({"load_from_env": True, "openai": "S7_KEY_VAR"}, "sk-from-env"),
+            ({"openai": "sk-literal"}, "sk-literal"),
+        ]:
+            autogram = Autogram(root_function=bots.talk_bot, autogram_config=config, api_keys=keys)
+            _, memory = autogram.reply()
+            autogram.reply("x", memory_object=memory)
+            seen.append((server.requests[-1][1].get("_auth"), want))
+        for got, want in seen:
+            assert got == f"Bearer {want}"

@@ -16,7 +16,9 @@ an ``ADDRESS=`` names. Objects the code holds that `marshal` cannot write (the h
 engine's callbacks and sentinels) are written as where they come from and looked up again on
 load. An entry is written whole to a temporary file and renamed into place, and carries a
 CRC-32 of its contents: a stale, truncated, corrupt or unreadable entry is built again (and
-rewritten), never used.
+rewritten), never used. The cache stays bounded: each function keeps its newest few entries
+(older ones are from earlier edits, library versions or Python builds), and a cache folder the
+newest few thousand functions' folders (see `_evict`).
 
 ``AUTOGRAMS_CODE_CACHE=off`` turns the cache off; any other value is the folder to use.
 """
@@ -49,14 +51,20 @@ if TYPE_CHECKING:
 ENV: str = "AUTOGRAMS_CODE_CACHE"
 _OFF = frozenset({"off", "0", "no", "false"})
 #: Changes whenever the layout of an entry changes.
-_FORMAT = 1
-_MAGIC = b"AGCODE01"
+_FORMAT = 2
+_MAGIC = b"AGCODE02"
+#: Entries kept per function (its folder): the newest, by when they were written.
+_KEEP_PER_FUNCTION = 4
+#: Functions' folders kept per cache tag: the most recently written.
+_KEEP_FUNCTIONS = 2000
 #: The marshal format of keys, whose bytes are compared (see `_entry_of`).
 _MARSHAL_KEY = 2
 
 #: id(info) -> (path of its entry, key) for the functions this process instrumented.
 _entries: dict[int, tuple[str, bytes]] = {}
 _stamp: list[bytes] = []
+#: the cache tag folders this process has pruned (`_evict`)
+_pruned: set[str] = set()
 
 
 class _NotPortable(Exception):
@@ -101,6 +109,7 @@ def instrument(
         _entries[id(info)] = entry
         _store(entry[0], entry[1], _portable_info(info, hooks, routes))
         twin_of(info)  # cached too: the next process resumes without building anything
+        _evict(entry[0])
     return info
 
 
@@ -190,7 +199,7 @@ def _entry_of(
     except (ValueError, OSError):  # an unmarshallable constant; an unreadable folder
         return None
     name = f"{function.__module__}.{function.__qualname__}"[:150]
-    path = os.path.join(where, sys.implementation.cache_tag, f"{name}.{zlib.crc32(key):08x}")
+    path = os.path.join(where, sys.implementation.cache_tag, name, f"{zlib.crc32(key):08x}")
     return path, key
 
 
@@ -437,6 +446,58 @@ def _store(path: str, key: bytes, data: dict | None) -> None:
             os.unlink(temporary)
         except OSError:
             pass
+
+
+def _evict(path: str) -> None:
+    """Bound the cache after writing the entry at `path`: its function's folder keeps its
+    newest `_KEEP_PER_FUNCTION` entries, and (once per process) the cache tag's folder its
+    `_KEEP_FUNCTIONS` most recently written functions' folders and no file of an older layout.
+    A process that still needs a deleted entry builds it again."""
+    function_folder = os.path.dirname(path)
+    _keep_newest(function_folder, _KEEP_PER_FUNCTION)
+    tag_folder = os.path.dirname(function_folder)
+    if tag_folder not in _pruned:
+        _pruned.add(tag_folder)
+        _keep_newest(tag_folder, _KEEP_FUNCTIONS)
+
+
+def _keep_newest(folder: str, keep: int) -> None:
+    """Delete all but the `keep` newest items of `folder`: entries (with their twins) in a
+    function's folder, functions' folders (and stray files) in a cache tag's folder."""
+    import shutil  # a process that writes no entry never imports it
+
+    try:
+        with os.scandir(folder) as items:
+            found = [(_written(item), item) for item in items if not item.name.endswith(".twin")]
+    except OSError:
+        return
+    current = sorted((pair for pair in found if _current(pair[1])), key=lambda pair: -pair[0])
+    for _, item in current[keep:] + [pair for pair in found if not _current(pair[1])]:
+        try:
+            if item.is_dir(follow_symlinks=False):
+                shutil.rmtree(item.path, ignore_errors=True)
+            else:
+                os.unlink(item.path)
+                if os.path.exists(item.path + ".twin"):
+                    os.unlink(item.path + ".twin")
+        except OSError:
+            pass  # another process deleted it first, or it is in use: left for a later pass
+
+
+def _written(item: os.DirEntry) -> int:
+    try:
+        return item.stat(follow_symlinks=False).st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _current(item: os.DirEntry) -> bool:
+    """Whether `item` has this layout's shape: a function's folder, or an entry in one (an
+    older layout wrote entries as files beside the functions' folders)."""
+    if item.is_dir(follow_symlinks=False):
+        return True
+    name = item.name
+    return len(name) == 8 or name.endswith(".tmp")
 
 
 # -- constants marshal cannot write ------------------------------------------------------------

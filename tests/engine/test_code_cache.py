@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from autograms._frames import code_cache
+
 ROOT = Path(__file__).resolve().parents[2]
 
 BOT = """
@@ -272,3 +274,36 @@ def test_a_loaded_function_rebuilds_the_analysis_and_twin_it_was_cached_with(
     assert report["loaded"]
     assert sorted(entry["function"] for entry in report["checked"]) == ["ask", "chatbot"]
     assert all(entry["calls"] and entry["twin"] for entry in report["checked"]), report
+
+
+def test_each_function_keeps_its_newest_entries_only(bot: Path, tmp_path: Path) -> None:
+    """Every edit writes a new entry; the function's older ones beyond the newest few go."""
+    cache = tmp_path / "cache"
+    module = bot / "cache_bot.py"
+    for edit in range(6):
+        marks = "!" * edit  # another size each time: the .pyc of a same-sized edit may be reused
+        module.write_text(BOT.replace('f"{GREETING} {index}"', f'f"{{GREETING}}{marks} {{index}}"'))
+        assert _turn(bot, str(cache), tmp_path / f"{edit}.session")["built"]
+    (ask,) = [path for path in cache.rglob("cache_bot.ask") if path.is_dir()]
+    kept = sorted(path.name for path in ask.iterdir())
+    assert len(kept) == 2 * code_cache._KEEP_PER_FUNCTION, kept  # each entry with its twin
+    newest = _turn(bot, str(cache), tmp_path / "newest.session")
+    assert not newest["built"]
+    assert newest["text"] == "hello!!!!! 0"
+
+
+def test_a_cache_folder_keeps_its_most_recently_written_functions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tag = tmp_path / "tag"
+    for number in range(5):
+        folder = tag / f"bot.f{number}"
+        folder.mkdir(parents=True)
+        (folder / "0000abcd").write_bytes(b"entry")
+        os.utime(folder, ns=(number * 10**9, number * 10**9))
+    (tag / "bot.old.0000abcd").write_bytes(b"an entry of the first layout")
+    (tag / "bot.old.0000abcd.twin").write_bytes(b"its twin")
+    monkeypatch.setattr(code_cache, "_KEEP_FUNCTIONS", 3)
+    monkeypatch.setattr(code_cache, "_pruned", set())
+    code_cache._evict(str(tag / "bot.f4" / "0000abcd"))
+    assert sorted(path.name for path in tag.iterdir()) == ["bot.f2", "bot.f3", "bot.f4"]

@@ -164,3 +164,18 @@ def branch_bot():
             reply("yes branch", ADDRESS="yes")
         else:
             reply("no branch", ADDRESS="no")
+
+
+def _bump() -> None:
+    global score
+    score += 1
+    G["count"] += 1
+
+
+@autograms_function()
+def globals_bot():
+    """Counts messages in a persistent global and a user global."""
+    reply("hi", ADDRESS="greet")
+    while True:
+        _bump()
+        reply(f"score={score} count={G['count']}", ADDRESS="loop")

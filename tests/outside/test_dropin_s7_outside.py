@@ -445,3 +445,94 @@ def test_api_keys_load_from_env_as_in_autograms_api_keys_json(monkeypatch):
             seen.append((server.requests[-1][1].get("_auth"), want))
         for got, want in seen:
             assert got == f"Bearer {want}"
+
+
+# --- an AutoGRAMS memory_dict continued as the refusal message advises ----------------------------
+
+
+def _autograms_memory_dict() -> dict:
+    """A memory_dict in AutoGRAMS 0.6.0's layout (its reference §3.1), without its 'stack'."""
+    return {
+        "turn_stack": [
+            {
+                "scope": "global",
+                "turns": [
+                    {"role": "agent", "content": "hi"},
+                    {"role": "user", "content": "x"},
+                    {"role": "agent", "content": "score=1 count=1"},
+                    {"role": "user", "content": "y"},
+                    {"role": "agent", "content": "score=2 count=2"},
+                ],
+                "system_prompt": "You are an agent.",
+            }
+        ],
+        "stack_pointer": -1,
+        "cached_user_reply": None,
+        "call_depth": 0,
+        "globals_snapshot": {"score": 2},
+        "external_call_memory": None,
+        "model_turns": [
+            {"entry_type": "user_reply", "user_reply": "", "timestamp": "2025-01-01 00:00:00.000"},
+            {
+                "entry_type": "agent_reply",
+                "reply": "hi",
+                "last_node": "greet",
+                "line_number": 8,
+                "function_name": "globals_bot",
+                "timestamp": "2025-01-01 00:00:00.001",
+            },
+            {"entry_type": "user_reply", "user_reply": "x", "timestamp": "2025-01-01 00:00:01.000"},
+            {
+                "entry_type": "agent_reply",
+                "reply": "score=1 count=1",
+                "last_node": "loop",
+                "line_number": 11,
+                "function_name": "globals_bot",
+                "timestamp": "2025-01-01 00:00:01.001",
+            },
+            {"entry_type": "user_reply", "user_reply": "y", "timestamp": "2025-01-01 00:00:02.000"},
+            {
+                "entry_type": "agent_reply",
+                "reply": "score=2 count=2",
+                "last_node": "loop",
+                "line_number": 11,
+                "function_name": "globals_bot",
+                "timestamp": "2025-01-01 00:00:02.001",
+            },
+        ],
+        "version": "0.6.0",
+        "external_call": None,
+        "user_globals": {"count": 2},
+    }
+
+
+def test_autograms_memory_dict_with_stack_is_refused_clearly():
+    from autograms import ConversationError
+
+    autogram = Autogram(root_function=bots.globals_bot, test_mode=True)
+    state = _autograms_memory_dict()
+    state["stack"] = [{"line_number": 9, "function_name": "globals_bot", "locals": {}}]
+    with pytest.raises(ConversationError):
+        autogram.reply("z", memory_dict=state)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent data loss: an AutoGRAMS memory_dict without 'stack' (as the refusal "
+    "advises) restarts with its user_globals and persistent globals (globals_snapshot) reset",
+)
+def test_autograms_memory_dict_without_stack_keeps_its_globals():
+    autogram = Autogram(root_function=bots.globals_bot, test_mode=True)
+    text, memory = autogram.reply("z", memory_dict=_autograms_memory_dict())
+    assert text == "hi"
+    memory = autogram.deserialize(autogram.serialize(memory))
+    text, _ = autogram.reply("w", memory_object=memory)
+    assert text == "score=3 count=3"
+
+
+def test_autograms_memory_dict_without_stack_keeps_its_conversation():
+    autogram = Autogram(root_function=bots.globals_bot, test_mode=True)
+    _, memory = autogram.reply("z", memory_dict=_autograms_memory_dict())
+    history = [(t["role"], t["content"]) for t in memory.extract_full_conv_history()]
+    assert ("user", "y") in history
+    assert ("assistant", "score=2 count=2") in history

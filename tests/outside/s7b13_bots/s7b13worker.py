@@ -11,7 +11,9 @@ import os
 import sys
 
 from autograms import Autogram, AutogramConfig
-from autograms.stores import StoreUnavailableError, TurnRunner, open_store
+import time
+
+from autograms.stores import StoreUnavailableError, TurnInProgressError, TurnRunner, open_store
 
 import s7b13bot
 
@@ -28,10 +30,14 @@ def main() -> None:
         plan = json.load(fid)
     with open(out_path, "a") as out:
         for session_id, text, idem in plan:
-            for _attempt in range(40):
+            for _attempt in range(100):
                 try:
                     result = runner.run_turn(session_id, text, idem)
                 except StoreUnavailableError:
+                    time.sleep(0.2)
+                    continue
+                except TurnInProgressError:
+                    time.sleep(0.2)
                     continue
                 except Exception as exc:  # noqa: BLE001 - reported to the test, which judges it
                     line = [session_id, idem, text, None, type(exc).__name__]

@@ -201,12 +201,21 @@ def env_for_children(**extra: str) -> dict[str, str]:
 class Server:
     """`autograms serve` in a process group of its own, on a free loopback port."""
 
-    def __init__(self, bot: Path | str, store: str, *args: str, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        bot: Path | str,
+        store: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        test_mode: bool = True,
+    ):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.err_path = Path(tempfile.mkstemp(prefix="b13-serve-", suffix=".log")[1])
         exe = Path(sys.executable).with_name("autograms")
-        argv = [str(exe), "serve", str(bot), "--test-mode", "--store", store]
+        argv = [str(exe), "serve", str(bot), "--store", store]
+        if test_mode:
+            argv.append("--test-mode")
         argv += ["--port", str(self.port), *args]
         self._err = open(self.err_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -269,3 +278,121 @@ def cluster_or_skip():
         yield cluster
     finally:
         cluster.stop()
+
+
+class FakeModel:
+    """A loopback OpenAI-compatible chat model that streams `tokens` words `delay` apart.
+
+    `mode` can be switched by the test: "ok", "down" (503 at once), "cut" (closes the
+    connection after half the tokens).
+    """
+
+    def __init__(self, tokens: int = 8, delay: float = 0.1) -> None:
+        import http.server
+        import json as _json
+        import threading
+
+        self.tokens, self.delay, self.mode = tokens, delay, "ok"
+        self.calls = 0
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                length = int(self.headers.get("content-length", 0))
+                body = _json.loads(self.rfile.read(length) or b"{}")
+                fake.calls += 1
+                if fake.mode == "down":
+                    data = b'{"error": {"message": "overloaded"}}'
+                    self.send_response(503)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                last = str((body.get("messages") or [{}])[-1].get("content"))
+                stem = "secret" if "XYZZY" in last else "w"
+                words = [f"{stem}{i} " for i in range(fake.tokens)]
+                if not body.get("stream"):
+                    data = _json.dumps(
+                        {
+                            "id": "c1",
+                            "object": "chat.completion",
+                            "created": 0,
+                            "model": "fake",
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "message": {"role": "assistant", "content": "".join(words)},
+                                    "finish_reason": "stop",
+                                }
+                            ],
+                            "usage": {
+                                "prompt_tokens": 3,
+                                "completion_tokens": fake.tokens,
+                                "total_tokens": 3 + fake.tokens,
+                            },
+                        }
+                    ).encode()
+                    self.send_response(200)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("connection", "close")
+                self.end_headers()
+                self.close_connection = True
+
+                def send(obj: object) -> None:
+                    self.wfile.write(b"data: " + _json.dumps(obj).encode() + b"\n\n")
+                    self.wfile.flush()
+
+                for i, word in enumerate(words):
+                    if fake.mode == "cut" and i == len(words) // 2:
+                        return
+                    send(
+                        {
+                            "id": "c1",
+                            "object": "chat.completion.chunk",
+                            "created": 0,
+                            "model": "fake",
+                            "choices": [
+                                {"index": 0, "delta": {"content": word}, "finish_reason": None}
+                            ],
+                        }
+                    )
+                    time.sleep(fake.delay)
+                send(
+                    {
+                        "id": "c1",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": "fake",
+                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                        "usage": {
+                            "prompt_tokens": 3,
+                            "completion_tokens": fake.tokens,
+                            "total_tokens": 3 + fake.tokens,
+                        },
+                    }
+                )
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

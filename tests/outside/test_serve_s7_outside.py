@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 
 import pytest
 import requests
@@ -252,3 +253,194 @@ def test_enqueue_many_clients_one_session_each_message_once(server):
         if code == 200:
             n = users.index(f"m{i % 10}") + 1
             assert body["reply"] == f"{n}|" + "/".join(users[:n])
+
+
+def sse_lines(resp: requests.Response, t0: float) -> list[tuple[float, str]]:
+    out = []
+    for line in resp.iter_lines():
+        if line:
+            out.append((time.monotonic() - t0, line.decode()))
+    return out
+
+
+@pytest.fixture
+def fake_model():
+    model = S.FakeModel(tokens=10, delay=0.15)
+    try:
+        yield model
+    finally:
+        model.close()
+
+
+def model_server(tmp_path, model: S.FakeModel, *args: str, **env: str) -> S.Server:
+    return S.Server(
+        BOT,
+        f"sqlite:///{tmp_path / 'm.db'}",
+        "--base-url",
+        model.base_url,
+        "--model",
+        "fake",
+        *args,
+        test_mode=False,
+        env={"OPENAI_API_KEY": "unused", **env},
+    )
+
+
+def test_model_tokens_stream_before_the_model_finishes_and_failures_record_nothing(
+    tmp_path, fake_model
+):
+    with model_server(tmp_path, fake_model) as srv:
+        hist = [u("hi")]
+        assert chat(srv.base, "f1", hist).json()["choices"][0]["message"]["content"] == "hello"
+        hist += [a("hello"), u("instr a")]
+        t0 = time.monotonic()
+        with requests.post(
+            f"{srv.base}/v1/chat/completions",
+            json={"messages": hist, "stream": True},
+            headers={"X-Session-Id": "f1"},
+            stream=True,
+            timeout=60,
+        ) as resp:
+            lines = sse_lines(resp, t0)
+        assert lines[-1][1] == "data: [DONE]"
+        first_piece = next(t for t, line in lines if '"content"' in line)
+        assert first_piece < lines[-1][0] - 0.5, lines  # 10 tokens 0.15 s apart
+        text = "".join(
+            json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
+            for _, line in lines[:-1]
+            if json.loads(line[6:])["choices"]
+        )
+        assert text == " ".join(f"w{i}" for i in range(10))
+        hist += [a(text), u("instr b")]
+        # the model is down: 503 with Retry-After, nothing recorded
+        fake_model.mode = "down"
+        down = chat(srv.base, "f1", hist)
+        assert down.status_code == 503, down.text
+        assert down.headers.get("retry-after")
+        # the model's stream is cut halfway: an error event, no [DONE], nothing recorded
+        fake_model.mode = "cut"
+        with requests.post(
+            f"{srv.base}/v1/chat/completions",
+            json={"messages": hist, "stream": True},
+            headers={"X-Session-Id": "f1"},
+            stream=True,
+            timeout=60,
+        ) as resp:
+            cut = [line for _, line in sse_lines(resp, t0)]
+        assert "data: [DONE]" not in cut
+        assert '"error"' in cut[-1]
+        assert requests.get(f"{srv.base}/v1/sessions/f1", timeout=30).json()["version"] == 2
+        fake_model.mode = "ok"
+        again = chat(srv.base, "f1", hist)
+        assert again.json()["choices"][0]["message"]["content"] == text
+        assert requests.get(f"{srv.base}/v1/sessions/f1", timeout=30).json()["version"] == 3
+
+
+def test_private_model_calls_never_reach_the_stream(tmp_path, fake_model):
+    """thought() and call_llm() before the reply: their text is not streamed to the user."""
+    fake_model.delay = 0.01
+    with model_server(tmp_path, fake_model) as srv:
+        from openai import OpenAI
+
+        client = OpenAI(base_url=srv.base + "/v1", api_key="unused", max_retries=0)
+        hist = [u("hi")]
+        for nxt in ["think a", "llm b", "x"]:
+            stream = client.chat.completions.create(
+                model="m", messages=hist, stream=True, extra_headers={"X-Session-Id": "p1"}
+            )
+            text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+            assert "secret" not in text
+            hist += [a(text), u(nxt)]
+        view = requests.get(f"{srv.base}/v1/sessions/p1", timeout=30).json()
+        assert [m["content"] for m in view["history"]][-2:] == [
+            "llm b",
+            "w0 w1 w2 w3 w4 w5 w6 w7 w8 w9",
+        ]
+
+
+def _gate_requests(srv: S.Server, gate, t0: float):
+    """A streamed and a plain request, each inside a turn held at the bot's gate."""
+    results: dict[str, list] = {"stream": [], "plain": []}
+    for sid in ("g-s", "g-p"):
+        assert chat(srv.base, sid, [u("hi")]).status_code == 200
+
+    def go(kind: str) -> None:
+        sid = "g-s" if kind == "stream" else "g-p"
+        try:
+            with requests.post(
+                f"{srv.base}/v1/chat/completions",
+                json={
+                    "messages": [u("hi"), a("hello"), u(f"gate {kind}")],
+                    "stream": kind == "stream",
+                },
+                headers={"X-Session-Id": sid},
+                stream=True,
+                timeout=60,
+            ) as resp:
+                results[kind].append((resp.status_code, resp.headers.get("content-type")))
+                results[kind].extend(sse_lines(resp, t0))
+        except requests.RequestException as exc:
+            results[kind].append(repr(exc))
+
+    threads = [threading.Thread(target=go, args=(k,)) for k in results]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    while len(list(gate.parent.glob(gate.name + "*.in"))) < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.5)
+    return results, threads
+
+
+def _sigterm_during_gated_turns(tmp_path):
+    """SIGTERM (drain 1 s) while a streamed and a plain turn are held inside their program."""
+    import signal
+
+    gate = tmp_path / "gate"
+    with S.Server(
+        BOT,
+        f"sqlite:///{tmp_path / 'd.db'}",
+        "--drain-seconds",
+        "1",
+        env={"B13_GATE": str(gate)},
+    ) as srv:
+        t0 = time.monotonic()
+        results, threads = _gate_requests(srv, gate, t0)
+        sent = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        for t in threads:
+            t.join(timeout=40)
+        try:
+            srv.proc.wait(timeout=15)
+            exited = time.monotonic() - sent
+        except Exception:  # noqa: BLE001 - still running: judged by the caller
+            exited = None
+        (gate.parent / (gate.name + ".go")).touch()
+    return results, exited
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SIGTERM while turns are inside their program (no piece streamed yet): nothing ends "
+    "them at --drain-seconds; ~5 s later uvicorn cancels both (plain and stream) with a bare "
+    "text/plain 500, not a JSON 503 / an error event",
+)
+def test_sigterm_drain_ends_unstarted_turns_with_a_503(tmp_path):
+    results, _exited = _sigterm_during_gated_turns(tmp_path)
+    stream, plain = results["stream"], results["plain"]
+    assert plain and plain[0][0] == 503 and "json" in plain[0][1], plain
+    assert stream and stream[0][0] in (200, 503), stream
+    assert "json" in stream[0][1] or "event-stream" in stream[0][1], stream
+    assert all("[DONE]" not in str(x) for x in stream)
+    assert stream[-1][0] < 6, stream  # drain 1 s, SIGTERM sent at about 1 s
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SIGTERM with a turn still inside its program: the worker outlives --drain-seconds "
+    "until the program returns (a 30 s model call keeps it 30 s)",
+)
+def test_sigterm_worker_exits_soon_after_drain_seconds(tmp_path):
+    _results, exited = _sigterm_during_gated_turns(tmp_path)
+    assert exited is not None and exited < 10, f"exited after {exited} s"

@@ -179,3 +179,11 @@ def globals_bot():
     while True:
         _bump()
         reply(f"score={score} count={G['count']}", ADDRESS="loop")
+
+
+@autograms_function()
+def data_bot():
+    """Replies carrying extra data, as AutoGRAMS' apply() docs describe (an image, a variable)."""
+    reply("hi", data={"image": "cat.png"}, ADDRESS="greet")
+    while True:
+        reply("again", data={"image": "dog.png"}, ADDRESS="loop")

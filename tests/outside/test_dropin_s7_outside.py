@@ -536,3 +536,29 @@ def test_autograms_memory_dict_without_stack_keeps_its_conversation():
     history = [(t["role"], t["content"]) for t in memory.extract_full_conv_history()]
     assert ("user", "y") in history
     assert ("assistant", "score=2 count=2") in history
+
+
+# --- apply() returning a reply's data (AutoGRAMS' autogram.md: "data - any additional data that
+# was sent back ... reply but also send back another variable such as an image") ---------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent wrong value: apply().data is only {'reply': text} for reply(text, data=...); "
+    "the data is only on memory.reply_data (EXIT's data does reach .data)",
+)
+def test_apply_result_data_carries_the_replys_data():
+    autogram = Autogram(root_function=bots.data_bot, test_mode=True)
+    result = autogram.apply()
+    assert result.reply == "hi"
+    assert result.data == {"image": "cat.png", "reply": "hi"}
+    memory = autogram.deserialize(autogram.serialize(result.memory))
+    result = autogram.apply("next", memory_object=memory)
+    assert result.data == {"image": "dog.png", "reply": "again"}
+
+
+def test_reply_data_is_on_the_memory():
+    autogram = Autogram(root_function=bots.data_bot, test_mode=True)
+    result = autogram.apply()
+    memory = autogram.deserialize(autogram.serialize(result.memory))
+    assert memory.reply_data == {"image": "cat.png"}

@@ -562,3 +562,42 @@ def test_reply_data_is_on_the_memory():
     result = autogram.apply()
     memory = autogram.deserialize(autogram.serialize(result.memory))
     assert memory.reply_data == {"image": "cat.png"}
+
+
+# --- load_autogram in a notebook / dev loop ---------------------------------------------------------
+
+_RELOAD_SOURCE = """from autograms import autograms_function
+from autograms.functional import reply
+
+
+@autograms_function()
+def chatbot():
+    reply("version {n}")
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent stale code: load_autogram() of a bot file edited since it was loaded in this "
+    "process returns the old chatbot (AutoGRAMS re-executes the file on every call)",
+)
+def test_load_autogram_after_editing_the_file_gives_the_new_code(tmp_path):
+    import os
+    import sys
+    import time
+    import uuid
+
+    from autograms import load_autogram
+
+    path = tmp_path / f"s7_reload_{uuid.uuid4().hex}.py"
+    path.write_text(_RELOAD_SOURCE.format(n=1))
+    try:
+        first, _ = load_autogram(str(path))
+        assert Autogram(root_function=first, test_mode=True).reply()[0] == "version 1"
+        path.write_text(_RELOAD_SOURCE.format(n=2))
+        later = time.time() + 5
+        os.utime(path, (later, later))
+        second, _ = load_autogram(str(path))
+        assert Autogram(root_function=second, test_mode=True).reply()[0] == "version 2"
+    finally:
+        sys.modules.pop(path.stem, None)

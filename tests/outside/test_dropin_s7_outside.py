@@ -601,3 +601,71 @@ def test_load_autogram_after_editing_the_file_gives_the_new_code(tmp_path):
         assert Autogram(root_function=second, test_mode=True).reply()[0] == "version 2"
     finally:
         sys.modules.pop(path.stem, None)
+
+
+# --- `autograms run` with run_autogram.py's flags and its typed commands -------------------------
+
+_CLI_BOT = """from autograms import autograms_function
+from autograms.functional import reply
+
+
+@autograms_function()
+def chatbot():
+    reply("greeting")
+    while True:
+        reply("answer")
+"""
+
+
+def _run_cli(args: list[str], stdin: str, tmp_path) -> str:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "autograms"
+    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    done = subprocess.run(
+        [str(exe), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="AutoGRAMS habit: typing 'exit' ends run_autogram.py's loop; autograms run (even with "
+    "its --autogram_file/--saveload_file flags) sends 'exit' to the bot as a message",
+)
+def test_cli_typed_exit_ends_the_run_as_run_autogram_did(tmp_path):
+    import uuid
+
+    bot = tmp_path / f"s7_cli_bot_{uuid.uuid4().hex}.py"
+    bot.write_text(_CLI_BOT)
+    session = tmp_path / "chat.session"
+    out = _run_cli(
+        ["run", "--autogram_file", str(bot), "--test-mode", "--saveload_file", str(session)],
+        "hello\nexit\nafter exit\n",
+        tmp_path,
+    )
+    assert out.count("answer") == 1, out
+
+
+def test_cli_autogram_file_and_saveload_file_continue_a_session(tmp_path):
+    import uuid
+
+    bot = tmp_path / f"s7_cli_bot_{uuid.uuid4().hex}.py"
+    bot.write_text(_CLI_BOT)
+    session = tmp_path / "chat.session"
+    args = ["run", "--autogram_file", str(bot), "--test-mode", "--saveload_file", str(session)]
+    first = _run_cli(args, "hello\n", tmp_path)
+    assert "greeting" in first and "answer" in first
+    assert session.exists()
+    second = _run_cli(args, "again\n", tmp_path)
+    assert "greeting" not in second and "answer" in second

@@ -669,3 +669,35 @@ def test_cli_autogram_file_and_saveload_file_continue_a_session(tmp_path):
     assert session.exists()
     second = _run_cli(args, "again\n", tmp_path)
     assert "greeting" not in second and "answer" in second
+
+
+# --- processors as AutoGRAMS wrote them -----------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="crash: BatchProcessor(root, n)() returns (reply, memory) tuples; AutoGRAMS returns "
+    "the root's AutogramsReturn per run, read as result.data['reply']",
+)
+def test_batch_processor_results_are_autograms_returns():
+    from autograms.processors import BatchProcessor
+
+    autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
+    _, memory = autogram.reply()
+    with use_memory(memory):
+        memory.add_user_reply("sample")
+        results = BatchProcessor(bots.counter_bot, 3)()
+    assert [r.data["reply"] for r in results] == ["n=1"] * 3
+
+
+def test_reply_processor_runs_one_turn():
+    from autograms.processors import ReplyProcessor
+
+    autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
+    _, memory = autogram.reply()
+    memory = autogram.deserialize(autogram.serialize(memory))
+    with use_memory(memory):
+        text, memory = ReplyProcessor(bots.counter_bot, "hello")()
+    assert text == "n=1"
+    text, _ = autogram.reply("again", memory_object=memory)
+    assert text == "n=2"

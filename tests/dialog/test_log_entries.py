@@ -277,7 +277,8 @@ def test_a_damaged_pickled_value_in_a_saved_log_is_refused_before_it_is_unpickle
     loaded = autogram.load(tmp_path / "s")
     with pytest.raises(SessionFormatError) as refused:
         list(loaded.memory_dict["model_turns"])
-    assert refused.value.reason == "damaged"
+    # the CRC-32 of the .log file's bytes, in the session file's header, refuses it first
+    assert refused.value.reason == "damaged log"
 
 
 # -- the view behaves as a list ------------------------------------------------------------------

@@ -530,3 +530,64 @@ def test_chat_page_second_tab_never_shows_a_forked_transcript(server):
             assert refused or shown == stored, (shown, stored)
         finally:
             browser.close()
+
+
+def test_two_services_on_postgresql_through_a_postmaster_kill(tmp_path):
+    """Two services (one with 2 workers) on one PostgreSQL; clients alternate between them
+    while the postmaster is SIGKILLed and restarted: every acknowledged turn is stored, in
+    order, and nothing forks."""
+    import random
+
+    with S.cluster_or_skip() as cluster:
+        url = cluster.new_db()
+        with (
+            S.Server(BOT, url, "--workers", "2", "--lease-seconds", "2") as one,
+            S.Server(BOT, url, "--lease-seconds", "2") as two,
+        ):
+            bases = [one.base, two.base]
+            acked: dict[str, list[tuple[str, str]]] = {}
+            odd: list = []
+            stop = time.monotonic() + 10
+
+            def client(ci: int) -> None:
+                rng = random.Random(ci)
+                sid = f"c{ci}"
+                hist = [u("hi")]
+                while time.monotonic() < stop and len(acked.get(sid, [])) < 300:
+                    try:
+                        resp = chat(rng.choice(bases), sid, hist)
+                    except requests.RequestException as exc:
+                        odd.append(repr(exc))
+                        time.sleep(0.2)
+                        continue
+                    if resp.status_code == 200:
+                        rep = resp.json()["choices"][0]["message"]["content"]
+                        acked.setdefault(sid, []).append((hist[-1]["content"], rep))
+                        hist = [*hist, a(rep), u(f"m{len(acked[sid])}")]
+                    elif resp.status_code in (409, 503):
+                        time.sleep(min(2.0, float(resp.headers.get("retry-after") or 0.2)))
+                    else:
+                        odd.append((resp.status_code, resp.text[:200]))
+                        time.sleep(0.2)
+
+            threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
+            for t in threads:
+                t.start()
+            time.sleep(3)
+            cluster.kill9()
+            time.sleep(0.5)
+            cluster.start()
+            for t in threads:
+                t.join(timeout=90)
+            assert not odd, odd[:5]
+            assert not S.check_store(url, {})
+            for sid, turns in acked.items():
+                rows = S.sql(
+                    url,
+                    "SELECT user_text, reply FROM autograms_turns WHERE session_id = ? "
+                    "ORDER BY version",
+                    (sid,),
+                )
+                # at most the last one committed without its client hearing of it
+                assert [tuple(r) for r in rows[: len(turns)]] == turns, sid
+                assert len(rows) - len(turns) in (0, 1), sid

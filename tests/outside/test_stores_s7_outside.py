@@ -294,3 +294,66 @@ def test_enqueue_applies_waiting_messages_in_arrival_order(store_url, tmp_path, 
         "m2": "4|gate A/m0/m1/m2",
         "m3": "5|gate A/m0/m1/m2/m3",
     }
+
+
+def _pg_url(cluster) -> str:
+    if cluster is None:
+        pytest.skip("PostgreSQL 15 is not installed")
+    return cluster.new_db()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="PostgreSQL, machines whose clocks differ: a worker 120 s ahead that dies inside its "
+    "turn holds the session ~120 s + its lease (leases use the worker's clock, not the "
+    "database's), not one lease",
+)
+def test_dead_worker_with_a_fast_clock_holds_the_session_one_lease(cluster, tmp_path):
+    from autograms.stores import TurnRunner, open_store
+
+    url = _pg_url(cluster)
+    start_sessions(url, 1)
+    gate = tmp_path / "gate"
+    proc = spawn(
+        url,
+        [["s0", "gate 1", "kg"]],
+        tmp_path / "o.jsonl",
+        tmp_path,
+        "skew",
+        B13_GATE=str(gate),
+        B13_CLOCK_SKEW="120",
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not Path(str(gate) + ".in").exists():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        time.sleep(0.3)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    runner = TurnRunner(autogram(), open_store(url), lease_seconds=2.0, wait_seconds=12)
+    t0 = time.monotonic()
+    res = runner.run_turn("s0", "next", "k1")  # the dead worker's lease is 2 s
+    assert res.reply == "1|next"
+    assert time.monotonic() - t0 < 12
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="PostgreSQL, machines whose clocks differ: a turn committed by a worker 10 min "
+    "behind stamps the session idle, and expire(300) on another machine deletes a "
+    "conversation used a second ago",
+)
+def test_expire_never_deletes_a_session_just_used_by_a_slow_clock_worker(cluster, tmp_path):
+    from autograms.stores import Sessions, open_store
+
+    url = _pg_url(cluster)
+    start_sessions(url, 1)
+    out = tmp_path / "o.jsonl"
+    proc = spawn(url, [["s0", "recent", "k1"]], out, tmp_path, "slow", B13_CLOCK_SKEW="-600")
+    assert proc.wait(timeout=60) == 0
+    assert read_acks([out]) == [["s0", "k1", "recent", "1|recent", False]]
+    sessions = Sessions(autogram(), open_store(url))
+    assert sessions.expire(300) == []
+    assert sessions.get("s0").version == 2

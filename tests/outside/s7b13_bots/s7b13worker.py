@@ -9,13 +9,25 @@ null, error class name]). Each line is flushed before the next turn starts.
 import json
 import os
 import sys
-
-from autograms import Autogram, AutogramConfig
 import time
 
-from autograms.stores import StoreUnavailableError, TurnInProgressError, TurnRunner, open_store
+# a machine whose clock is off by B13_CLOCK_SKEW seconds (wall clock only)
+_skew = float(os.environ.get("B13_CLOCK_SKEW", "0"))
+if _skew:
+    _real_time = time.time
+    time.time = lambda: _real_time() + _skew
+    _real_time_ns = time.time_ns
+    time.time_ns = lambda: _real_time_ns() + int(_skew * 1e9)
 
-import s7b13bot
+from autograms import Autogram, AutogramConfig  # noqa: E402 - after the clock is set
+from autograms.stores import (  # noqa: E402
+    StoreUnavailableError,
+    TurnInProgressError,
+    TurnRunner,
+    open_store,
+)
+
+import s7b13bot  # noqa: E402
 
 
 def main() -> None:

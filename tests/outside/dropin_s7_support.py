@@ -96,7 +96,13 @@ class _Handler(BaseHTTPRequestHandler):
         request = json.loads(self.rfile.read(size) or b"{}")
         request["_auth"] = self.headers.get("Authorization")
         self.server.requests.append((self.path, request))  # type: ignore[attr-defined]
-        usage = {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}
+        usage = {
+            "prompt_tokens": 11,
+            "completion_tokens": 5,
+            "total_tokens": 16,
+            "prompt_tokens_details": {"cached_tokens": 7, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 3, "audio_tokens": 0},
+        }
         if self.path.endswith("/embeddings"):
             texts = request["input"] if isinstance(request["input"], list) else [request["input"]]
             data = [

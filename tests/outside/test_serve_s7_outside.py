@@ -652,3 +652,84 @@ def test_one_busy_conversation_does_not_starve_the_others(tmp_path):
                 t.join(timeout=90)
         assert waited is not None and other.status_code == 200, other
         assert other.json()["reply"] == "1|other user"
+
+
+def test_worker_killed_mid_stream_then_the_same_request_gives_one_turn(tmp_path):
+    """--workers 2: the worker streaming a model's reply is SIGKILLed after a few pieces; the
+    stream has no [DONE]; the same request again gets one whole turn."""
+    import os
+    import signal
+
+    model = S.FakeModel(tokens=30, delay=0.1)
+    gate = tmp_path / "gate"
+    (gate.parent / (gate.name + ".go")).touch()  # the gate only tells us the worker's pid
+    try:
+        with model_server(
+            tmp_path, model, "--workers", "2", "--lease-seconds", "2", B13_GATE=str(gate)
+        ) as srv:
+            hist = [u("hi")]
+            assert chat(srv.base, "k1", hist).status_code == 200
+            hist += [a("hello"), u("instr gate")]
+            pieces = []
+            with requests.post(
+                f"{srv.base}/v1/chat/completions",
+                json={"messages": hist, "stream": True},
+                headers={"X-Session-Id": "k1"},
+                stream=True,
+                timeout=60,
+            ) as resp:
+                try:
+                    for line in resp.iter_lines():
+                        if line:
+                            pieces.append(line.decode())
+                        if len(pieces) == 3:
+                            pid = int((gate.parent / (gate.name + ".in")).read_text())
+                            os.kill(pid, signal.SIGKILL)
+                except requests.RequestException:
+                    pass
+            assert "data: [DONE]" not in pieces
+            deadline = time.monotonic() + 60
+            while True:
+                again = chat(srv.base, "k1", hist)
+                if again.status_code == 200 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.3)
+            assert again.status_code == 200, again.text
+            text = again.json()["choices"][0]["message"]["content"]
+            assert text == " ".join(f"w{i}" for i in range(30))
+            assert chat(srv.base, "k1", hist).json()["choices"][0]["message"]["content"] == text
+            view = requests.get(f"{srv.base}/v1/sessions/k1", timeout=30).json()
+            assert view["version"] == 2
+            assert not S.check_store(f"sqlite:///{tmp_path / 'm.db'}", {})
+    finally:
+        model.close()
+
+
+def test_reject_policy_refuses_a_second_message_with_retry_after(tmp_path):
+    gate = tmp_path / "gate"
+    with S.Server(
+        BOT, f"sqlite:///{tmp_path / 'r.db'}", "--policy", "reject", env={"B13_GATE": str(gate)}
+    ) as srv:
+        assert chat(srv.base, "rj", [u("hi")]).status_code == 200
+        done: list = []
+        first = threading.Thread(
+            target=lambda: done.append(chat(srv.base, "rj", [u("hi"), a("hello"), u("gate 1")]))
+        )
+        first.start()
+        deadline = time.monotonic() + 30
+        while not (gate.parent / (gate.name + ".in")).exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        second = requests.post(
+            f"{srv.base}/v1/sessions/rj/messages",
+            json={"content": "two"},
+            headers={"Idempotency-Key": "x2"},
+            timeout=30,
+        )
+        (gate.parent / (gate.name + ".go")).touch()
+        first.join(timeout=60)
+        assert second.status_code == 409, second.text
+        assert second.headers.get("retry-after")
+        assert done[0].json()["choices"][0]["message"]["content"] == "1|gate 1"
+        view = requests.get(f"{srv.base}/v1/sessions/rj", timeout=30).json()
+        assert view["version"] == 2

@@ -1,6 +1,6 @@
 """The counting bot of the session-7 outside tests: each reply names every message so far.
 
-A message starting with "gate" waits (at most 30 s) for the file $B13_GATE.go after creating
+A message starting or ending with "gate" waits (at most 30 s) for the file $B13_GATE.go after creating
 $B13_GATE.in, so a test can kill or pause the worker in the middle of a turn. "boom" raises.
 "instr" replies through reply_instruction (a model call, streamed in test mode); "think"
 and "llm" make a private model call (marked XYZZY) first; "suffix" replies with reply_suffix.
@@ -32,7 +32,7 @@ def chatbot():
         if text == "boom":
             raise RuntimeError("boom")
         seen.append(text)
-        if text.startswith("gate"):
+        if text.startswith("gate") or text.endswith("gate"):
             _gate()
         if text.startswith("think"):
             thought("XYZZY think first")

@@ -770,3 +770,38 @@ def test_memory_dict_pickled_outside_any_session_continues_it():
         state = dill.loads(blob)
     text, _ = autogram.reply("next", memory_dict=state)
     assert text == "n=6"
+
+
+# --- user globals edited through memory_dict (AutoGRAMS: memory_dict['user_globals'] is the flat
+# dict UserGlobals reads and writes) -----------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent no-op: memory_dict['user_globals']['count'] = 10 (AutoGRAMS' flat layout) adds "
+    "a key the bot never reads; the bot's values sit under a per-module key",
+)
+def test_memory_dict_user_globals_edit_reaches_the_bot():
+    autogram = Autogram(root_function=bots.globals_bot, test_mode=True)
+    _, memory = autogram.reply()
+    text, memory = autogram.reply("a", memory_object=memory)
+    assert text == "score=1 count=1"
+    memory.memory_dict["user_globals"]["count"] = 10
+    text, _ = autogram.reply("b", memory_object=memory)
+    assert text == "score=2 count=11"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent data loss: assigning memory_dict['user_globals'] = {'count': 50} resets the "
+    "bot's user globals to the module defaults (count 3 -> 1) instead of setting count",
+)
+def test_assigning_memory_dict_user_globals_sets_them():
+    autogram = Autogram(root_function=bots.globals_bot, test_mode=True)
+    _, memory = autogram.reply()
+    for message in ("a", "b", "c"):
+        text, memory = autogram.reply(message, memory_object=memory)
+    assert text == "score=3 count=3"
+    memory.memory_dict["user_globals"] = {"count": 50}
+    text, _ = autogram.reply("d", memory_object=memory)
+    assert text == "score=4 count=51"

@@ -130,6 +130,11 @@ def main(argv: list[str] | None = None) -> None:
         "--span-turns", type=int, default=30,
         help="turns of one client timed step by step per store (benchmarks.serve.spans); 0: none",
     )  # fmt: skip
+    parser.add_argument(
+        "--cpu-turns", type=int, default=30,
+        help="turns of one client measured in CPU time per part per store "
+        "(benchmarks.serve.cpu); 0: none",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS / "serve")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
@@ -152,11 +157,12 @@ def main(argv: list[str] | None = None) -> None:
                     rows.append(row.summary())
                     sys.stderr.write(f"{json.dumps(rows[-1])}\n")
         steps = _spans(base_url, cluster, args)
+        costs = _cpu(base_url, cluster, args)
     finally:
         model.kill()
         if cluster is not None:
             cluster.remove()
-    write(args, rows, steps, (load_before, os.getloadavg()))
+    write(args, rows, steps, (load_before, os.getloadavg()), costs)
 
 
 def _spans(base_url: str, cluster, args: argparse.Namespace) -> list[str]:  # noqa: ANN001
@@ -167,6 +173,17 @@ def _spans(base_url: str, cluster, args: argparse.Namespace) -> list[str]:  # no
     for store in args.stores if args.span_turns > 0 else ():
         measured = spans.measure(base_url, _store_url(store, cluster), args.span_turns)
         tables.append(spans.report(store, *measured))
+    return tables
+
+
+def _cpu(base_url: str, cluster, args: argparse.Namespace) -> list[str]:  # noqa: ANN001
+    """The CPU tables of benchmarks.serve.cpu, one per store."""
+    from benchmarks.serve import cpu  # it builds on this module
+
+    tables = []
+    for store in args.stores if args.cpu_turns > 0 else ():
+        measured = cpu.measure(base_url, _store_url(store, cluster), args.cpu_turns)
+        tables.append(cpu.report(store, measured))
     return tables
 
 
@@ -325,9 +342,14 @@ class Conversation:
 
 
 def write(
-    args: argparse.Namespace, rows: list[dict], spans: list[str], load: tuple[tuple, tuple]
+    args: argparse.Namespace,
+    rows: list[dict],
+    spans: list[str],
+    load: tuple[tuple, tuple],
+    costs: list[str] = (),
 ) -> None:
-    """`load`: the machine's load averages (1, 5, 15 min) before and after the run."""
+    """`load`: the machine's load averages (1, 5, 15 min) before and after the run; `costs`:
+    the CPU tables of benchmarks.serve.cpu."""
     environment = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -343,7 +365,7 @@ def write(
     args.out.parent.mkdir(parents=True, exist_ok=True)
     data = {"environment": environment, "rows": rows}
     args.out.with_suffix(".json").write_text(json.dumps(data, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(report(environment, rows, spans))
+    args.out.with_suffix(".md").write_text(report(environment, rows, spans, costs))
 
 
 def _loads(environment: dict, name: str) -> str:
@@ -356,7 +378,9 @@ def _row_load(row: dict) -> str:
     return f"{load[0]:.1f} → {load[1]:.1f}" if load else "-"
 
 
-def report(environment: dict, rows: list[dict], spans: list[str] = ()) -> str:
+def report(
+    environment: dict, rows: list[dict], spans: list[str] = (), costs: list[str] = ()
+) -> str:
     seconds = environment.get("seconds_per_configuration")
     budget = f", for at most {seconds:g} s per configuration" if seconds else ""
     lines = [
@@ -428,5 +452,11 @@ def report(environment: dict, rows: list[dict], spans: list[str] = ()) -> str:
             "",
         ]
         for table in spans:
+            lines += [table, ""]
+    if costs:
+        from benchmarks.serve.cpu import HEADING
+
+        lines += [HEADING, ""]
+        for table in costs:
             lines += [table, ""]
     return "\n".join(lines)

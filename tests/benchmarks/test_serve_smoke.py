@@ -1,5 +1,6 @@
 """The serve benchmark runs to completion on SQLite and writes its tables, with the model's own
-figures taken in the same run and a turn timed step by step (figures are never checked)."""
+figures taken in the same run, a turn timed step by step and its CPU time part by part (figures
+are never checked)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def test_a_small_run_writes_the_table_with_no_errors(tmp_path: Path) -> None:
     command = [
         sys.executable, "-m", "benchmarks.serve", "--clients", "1", "--turns", "2",
         "--seconds", "20", "--token-ms", "1", "--workers", "1", "--stores", "sqlite",
-        "--bots", "streamer", "--span-turns", "2", "--out", str(out),
+        "--bots", "streamer", "--span-turns", "2", "--cpu-turns", "2", "--out", str(out),
     ]  # fmt: skip
     completed = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
@@ -31,4 +32,5 @@ def test_a_small_run_writes_the_table_with_no_errors(tmp_path: Path) -> None:
     table = Path(f"{out}.md").read_text()
     assert "| sqlite | 1 | streamer |" in table and "TTFT added" in table
     assert "| committed |" in table  # the step-by-step table of one client
+    assert "| commit | turn |" in table and "| loop, other | loop |" in table  # CPU per part
     assert "Traceback" not in completed.stderr

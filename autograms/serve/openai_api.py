@@ -32,7 +32,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from ..stores import TokenUsage, TurnRecord, TurnResult, integrity
 from ..stores.records import Claim
@@ -41,7 +41,18 @@ from .errors import HTTPError, bad_request
 from .history import ChatInput, match_turns, read_messages
 from .inputs import flag, idempotency_key, read_json, session_id
 from .service import Precondition, Service
-from .streaming import PING, Diverged, Drained, Event, Failed, Finished, Piece, Ping, sse
+from .streaming import (
+    PING,
+    Diverged,
+    Drained,
+    Event,
+    EventStream,
+    Failed,
+    Finished,
+    Piece,
+    Ping,
+    sse,
+)
 
 SESSION_HEADER = "X-Session-Id"
 #: where a chunk's choices go in its template (`_Reply._frame`); no JSON the service sends has it
@@ -232,7 +243,7 @@ class _Reply:
         include_usage: bool,
         where: str,
         continued: Precondition,
-    ) -> StreamingResponse:
+    ) -> EventStream:
         """Start the turn and wait (a little) for its first event, so that a turn failing at
         once gets its HTTP status; then stream."""
         start = time.monotonic()
@@ -242,7 +253,7 @@ class _Reply:
         if isinstance(first, Failed):
             raise service.failed(first.error, where, self.session, keyed=self.keyed)
 
-        async def body() -> AsyncIterator[bytes]:
+        async def body() -> AsyncIterator[tuple[bytes, bool]]:
             service.metrics.streams_open.inc()
             try:
                 event, sent = first, False
@@ -250,11 +261,12 @@ class _Reply:
                     # the first piece's time is counted once it is written, not before
                     ready = time.monotonic()
                     if isinstance(event, Ping):
-                        yield PING
+                        yield PING, True
                     elif isinstance(event, Piece):
-                        yield self._delta(event.text, first=not sent)
-                    else:  # the last chunks in one write: the client has them all at once
-                        yield b"".join(self._closing(event, sent, include_usage, service, where))
+                        yield self._delta(event.text, first=not sent), True
+                    else:  # the last chunks and the body's end in one write
+                        closing = self._closing(event, sent, include_usage, service, where)
+                        yield b"".join(closing), False
                     if not sent and isinstance(event, Piece | Finished):
                         service.metrics.first_token_seconds.observe(ready - start)
                     if not isinstance(event, Piece | Ping):
@@ -266,7 +278,7 @@ class _Reply:
 
         # a turn done before its first piece (a fixed reply, a replay) has its version already
         headers = self._headers(first.result) if isinstance(first, Finished) else self.headers
-        return self._streaming(body(), headers)
+        return EventStream(body(), headers)
 
     def _closing(
         self, event: Event, sent: bool, include_usage: bool, service: Service, where: str
@@ -310,14 +322,6 @@ class _Reply:
 
     def _headers(self, result: TurnResult) -> dict[str, str]:
         return {**self.headers, "X-Session-Version": str(result.version)}
-
-    @staticmethod
-    def _streaming(events: AsyncIterator[bytes], headers: dict[str, str]) -> StreamingResponse:
-        return StreamingResponse(
-            events,
-            media_type="text/event-stream",
-            headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
 
 
 def _usage(usage: TokenUsage) -> dict[str, int]:

@@ -26,14 +26,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from ..stores import SessionRecord, TokenUsage, TurnResult
 from .auth import client_id, stored_id
 from .errors import HTTPError, bad_request, from_exception
 from .inputs import flag, idempotency_key, read_json, session_id, text_field
 from .service import Service
-from .streaming import PING, Diverged, Drained, Failed, Finished, Piece, Ping, sse
+from .streaming import PING, Diverged, Drained, EventStream, Failed, Finished, Piece, Ping, sse
 
 #: the most sessions one listing returns
 MAX_LIMIT = 1000
@@ -125,7 +125,7 @@ async def _stream(
     if isinstance(first, Failed):
         raise service.failed(first.error, where, name)
 
-    async def body() -> AsyncIterator[bytes]:
+    async def body() -> AsyncIterator[tuple[bytes, bool]]:
         service.metrics.streams_open.inc()
         try:
             event, sent = first, False
@@ -133,22 +133,18 @@ async def _stream(
                 if not sent and isinstance(event, Piece | Finished):
                     service.metrics.first_token_seconds.observe(time.monotonic() - start)
                 if isinstance(event, Ping):
-                    yield PING
+                    yield PING, True
                 elif isinstance(event, Piece):
-                    yield sse(json.dumps({"text": event.text}), "delta")
+                    yield sse(json.dumps({"text": event.text}), "delta"), True
                     sent = True
                 else:
-                    yield _closing(event, service, name, where)
+                    yield _closing(event, service, name, where), False
                     return
                 event = await anext(events)
         finally:
             service.metrics.streams_open.dec()
 
-    return StreamingResponse(
-        body(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return EventStream(body(), {})
 
 
 def _closing(event: Any, service: Service, name: str, where: str) -> bytes:

@@ -17,8 +17,11 @@ leaves nothing, as it would have anyway.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from ..stores.records import TurnResult
 from .lifecycle import Drain
@@ -168,3 +171,36 @@ def sse(data: str, event: str | None = None) -> bytes:
 
 #: an SSE comment: clients ignore it, proxies and load balancers see the connection is alive
 PING = b": ping\n\n"
+
+
+#: the headers of every event stream: no caching, and no buffering by a proxy (nginx)
+_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class EventStream(Response):
+    """A ``text/event-stream`` response whose body is written as `chunks` yields it: each
+    item is the bytes to send and whether more follow. The last one goes out together with
+    the end of the body, in one write: a client that stops reading at its end marker (the
+    openai SDK stops at ``[DONE]``) finds the response complete.
+
+    Unlike Starlette's StreamingResponse it starts no task listening for the client's
+    disconnect: a client that goes away only stops listening (the server drops what is
+    written to it), and the turn finishes in its thread anyway."""
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self, chunks: AsyncIterator[tuple[bytes, bool]], headers: Mapping[str, str]
+    ) -> None:
+        self.chunks = chunks
+        self.status_code = 200
+        self.background = None
+        self.init_headers({**headers, **_STREAM_HEADERS})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        more = True
+        async for chunk, more in self.chunks:  # to their end: their generator's finally runs
+            await send({"type": "http.response.body", "body": chunk, "more_body": more})
+        if more:  # the chunks ended without a last one
+            await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -79,3 +79,54 @@ def test_the_client_gets_the_committed_reply_or_no_end_marker(seed: int) -> None
     else:
         assert isinstance(last, Diverged)
         assert last.result.reply == reply
+
+
+def _sent(chunks: list[tuple[bytes, bool]]) -> tuple[list[dict], list[str]]:
+    """The ASGI messages an EventStream of `chunks` sends, and what its generator did."""
+    from autograms.serve.streaming import EventStream
+
+    trace: list[str] = []
+
+    async def body():
+        try:
+            for chunk in chunks:
+                yield chunk
+            trace.append("returned")
+        finally:
+            trace.append("finally")
+
+    messages: list[dict] = []
+
+    async def send(message: dict) -> None:
+        messages.append(message)
+
+    async def receive() -> dict:
+        raise AssertionError("an event stream does not read the request")
+
+    scope = {"type": "http", "asgi": {"spec_version": "2.3"}}
+    asyncio.run(EventStream(body(), {"X-Session-Id": "s1"})(scope, receive, send))
+    return messages, trace
+
+
+def test_the_last_chunk_goes_out_with_the_end_of_the_body():
+    messages, trace = _sent([(b"data: 1\n\n", True), (b"data: [DONE]\n\n", False)])
+    start, *bodies = messages
+    headers = dict(start["headers"])
+    assert start["status"] == 200
+    assert headers[b"content-type"].startswith(b"text/event-stream")
+    assert headers[b"x-session-id"] == b"s1"
+    assert headers[b"cache-control"] == b"no-cache"
+    assert [(m["body"], m["more_body"]) for m in bodies] == [
+        (b"data: 1\n\n", True),
+        (b"data: [DONE]\n\n", False),  # no empty message after it: one write
+    ]
+    assert trace == ["returned", "finally"]  # the generator ran to its end
+
+
+def test_chunks_that_end_without_a_last_one_still_end_the_body():
+    messages, trace = _sent([(b": ping\n\n", True)])
+    assert [(m["body"], m["more_body"]) for m in messages[1:]] == [
+        (b": ping\n\n", True),
+        (b"", False),
+    ]
+    assert trace == ["returned", "finally"]

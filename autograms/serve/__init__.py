@@ -9,7 +9,8 @@ prometheus_client). Modules, one concept each: `app` (the app factory and its ro
 `openai_api` (``/v1/chat/completions``, ``/v1/models``), `history` (an OpenAI client's
 conversation checked against the session), `sessions_api` (the native session routes), `auth`
 (API keys and owners), `inputs` (request bodies and ids), `service` (the state routes share
-and how they run turns), `streaming` (a reply streamed while the model writes it), `lifecycle`
+and how they run turns), `threads` (the threads turns run in), `streaming` (a reply streamed
+while the model writes it, and the event-stream response), `lifecycle`
 (graceful shutdown), `errors` (failures as HTTP responses), `logs` (structured request logs),
 `metrics` (Prometheus), `operations` (``/healthz``, ``/metrics``), `page` (the chat page).
 """

@@ -12,6 +12,7 @@ the turn threads still running, so their commits land before the store closes.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -56,20 +57,23 @@ class InFlight:
     """The turns running in worker threads, for the wait at shutdown."""
 
     def __init__(self) -> None:
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._turns: set[concurrent.futures.Future[Any]] = set()
 
     def __len__(self) -> int:
-        return len(self._tasks)
+        return len(self._turns)
 
-    def add(self, task: asyncio.Future[Any]) -> None:
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def add(self, turn: concurrent.futures.Future[Any]) -> None:
+        self._turns.add(turn)
+        # called in the turn's thread when it ends (or here, if it has ended already)
+        turn.add_done_callback(self._turns.discard)
 
     async def wait(self, seconds: float) -> None:
         """Return when every turn has finished, or after `seconds`."""
-        if self._tasks:
-            logger.info("waiting for %d running turn(s)", len(self._tasks))
-            await asyncio.wait(set(self._tasks), timeout=max(seconds, 0.0))
+        turns = set(self._turns)
+        if turns:
+            logger.info("waiting for %d running turn(s)", len(turns))
+            waiting = [asyncio.wrap_future(turn) for turn in turns]
+            await asyncio.wait(waiting, timeout=max(seconds, 0.0))
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ so the event loop never waits on a model or a database)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from .errors import HTTPError, from_exception
 from .lifecycle import Drain, InFlight
 from .metrics import Metrics
 from .streaming import TurnStream
+from .threads import TurnThreads
 
 T = TypeVar("T")
 #: seconds between two looks at a turn that runs elsewhere (`wait_running`)
@@ -74,7 +76,7 @@ class Service:
         self.metrics = Metrics()
         self.drain = Drain(settings.drain_seconds)
         self.in_flight = InFlight()
-        self._turn_threads: anyio.CapacityLimiter | None = None
+        self._turn_threads = TurnThreads(settings.max_turns)
 
     def owner(self, authorization: str | None) -> str | None:
         """The caller's owner id (see `autograms.serve.auth`); HTTPError 401 if refused."""
@@ -112,11 +114,12 @@ class Service:
         `wait_running`: see `_turn`."""
         self.refuse_if_draining()
         start = time.monotonic()
-        task = self._launch(
+        turn = self._launch(
             functools.partial(self._turn, stored_id, text, key, owner, precondition, wait_running)
         )
         try:
-            result = await asyncio.shield(task)
+            # shielded: a request that goes away does not stop the turn (it cannot anyway)
+            result = await asyncio.shield(asyncio.wrap_future(turn))
         except Exception as exc:
             raise self.failed(exc, where, session_id, keyed=keyed) from exc
         self.metrics.turn_done(result, time.monotonic() - start)
@@ -198,12 +201,9 @@ class Service:
         self.metrics.turn_failed(http_error.code)
         return http_error
 
-    def _launch(self, work: Callable[[], T]) -> asyncio.Future[T]:
-        """Run `work` in a turn thread; it runs to its end even if the request goes away."""
-        if self._turn_threads is None:
-            self._turn_threads = anyio.CapacityLimiter(self.settings.max_turns)
-        task = asyncio.ensure_future(
-            anyio.to_thread.run_sync(work, limiter=self._turn_threads, abandon_on_cancel=True)
-        )
-        self.in_flight.add(task)
-        return task
+    def _launch(self, work: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Run `work` in a turn thread (now); it runs to its end even if the request goes
+        away."""
+        turn = self._turn_threads.submit(work)
+        self.in_flight.add(turn)
+        return turn

@@ -805,3 +805,66 @@ def test_assigning_memory_dict_user_globals_sets_them():
     memory.memory_dict["user_globals"] = {"count": 50}
     text, _ = autogram.reply("d", memory_object=memory)
     assert text == "score=4 count=51"
+
+
+_INIT_BOT = """from autograms import autograms_function
+from autograms.functional import reply
+
+STATE = {"init": False}
+
+
+def init_chatbot():
+    STATE["init"] = True
+
+
+@autograms_function()
+def chatbot():
+    if not STATE["init"]:
+        raise RuntimeError("init_chatbot was not called")
+    reply("ok")
+    while True:
+        reply("ok again")
+"""
+
+
+def _never_ran(report: str) -> set[int]:
+    import re
+
+    lines: set[int] = set()
+    for found in re.findall(r"never ran: lines? ([0-9, -]+)", report):
+        for part in found.split(","):
+            part = part.strip()
+            if "-" in part:
+                low, high = part.split("-")
+                lines.update(range(int(low), int(high) + 1))
+            elif part:
+                lines.add(int(part))
+    return lines
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="wrong report: `autograms debug` runs init_chatbot() (as debug_autogram.py did) but "
+    "its line coverage lists init_chatbot's body as never run",
+)
+def test_debug_coverage_counts_init_chatbot_that_ran(tmp_path):
+    import uuid
+
+    bot = tmp_path / f"s7_init_bot_{uuid.uuid4().hex}.py"
+    bot.write_text(_INIT_BOT)
+    out = _run_cli(
+        [
+            "debug",
+            "--autogram_file",
+            str(bot),
+            "--num_simulations",
+            "2",
+            "--turns_per_simulation",
+            "2",
+        ],
+        "",
+        tmp_path,
+    )
+    assert "0 failed" in out, out  # the bot raises unless init_chatbot() ran
+    init_body = 8  # STATE["init"] = True
+    assert init_body not in _never_ran(out), out

@@ -290,14 +290,20 @@ def test_damaged_code_cache_between_turns_gives_plain_result(tmp_path, how):
     assert outs == ["n0", "n1", "n2", "total 9"]
 
 
+def _cache_entries(cache, module):
+    """The code cache's entries of `module`'s functions (one folder per function), in the
+    same order for two modules with the same functions: by qualname, entry before twin."""
+    files = [p for p in cache.rglob("*") if p.is_file() and p.parent.name.startswith(f"{module}.")]
+    return sorted(files, key=lambda p: (p.parent.name[len(module) :], p.name.endswith(".twin")))
+
+
 def test_cache_entry_of_another_function_copied_over_is_not_used(tmp_path):
     other = write_bot(tmp_path, LOOP.replace("len(t)", "2 * len(t)"))
     name = write_bot(tmp_path, LOOP)
     cache = tmp_path / "cache"
     assert run_turn_fresh(tmp_path, other, tmp_path / "o", "", cache) == "n0"
     assert run_turn_fresh(tmp_path, name, tmp_path / "s", "", cache) == "n0"
-    mine = sorted(p for p in cache.rglob(f"{name}.*") if p.is_file())
-    theirs = sorted(p for p in cache.rglob(f"{other}.*") if p.is_file())
+    mine, theirs = _cache_entries(cache, name), _cache_entries(cache, other)
     assert len(mine) == len(theirs) >= 1
     for src, dst in zip(theirs, mine, strict=True):
         shutil.copyfile(src, dst)

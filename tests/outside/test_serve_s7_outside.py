@@ -774,3 +774,42 @@ def test_store_password_in_query_never_shown(tmp_path):
         ) as srv:
             # the userinfo form, for comparison: redacted
             assert "s3cretpw" not in requests.get(srv.base + "/healthz", timeout=30).text
+
+
+def test_a_tab_that_lost_the_race_to_another_service_is_refused_not_forked(tmp_path):
+    """Two services on one SQLite file; tab 1's turn is frozen (SIGSTOP) inside its program
+    past its lease while tab 2, sending from the same history, commits on the other service.
+    Tab 1 continued gets 409, never a reply built on a turn it did not see."""
+    import os
+    import signal
+
+    gate = tmp_path / "gate"
+    store = f"sqlite:///{tmp_path / 'race.db'}"
+    env = {"B13_GATE": str(gate)}
+    with (
+        S.Server(BOT, store, "--lease-seconds", "2", env=env) as one,
+        S.Server(BOT, store, "--lease-seconds", "2", env=env) as two,
+    ):
+        assert chat(one.base, "f", [u("hi")]).status_code == 200
+        hist = [u("hi"), a("hello")]
+        res: list = []
+        tab1 = threading.Thread(
+            target=lambda: res.append(chat(one.base, "f", [*hist, u("gate A")]))
+        )
+        tab1.start()
+        deadline = time.monotonic() + 30
+        while not (gate.parent / (gate.name + ".in")).exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        os.killpg(one.proc.pid, signal.SIGSTOP)
+        try:
+            (gate.parent / (gate.name + ".go")).touch()
+            other = chat(two.base, "f", [*hist, u("B")])
+        finally:
+            os.killpg(one.proc.pid, signal.SIGCONT)
+        tab1.join(timeout=60)
+        assert other.json()["choices"][0]["message"]["content"] == "1|B"
+        assert res[0].status_code == 409, res[0].text
+        assert res[0].json()["error"]["code"] == "history_mismatch"
+        view = requests.get(f"{two.base}/v1/sessions/f", timeout=30).json()
+        assert [m["content"] for m in view["history"]] == ["hi", "hello", "B", "1|B"]

@@ -813,3 +813,67 @@ def test_a_tab_that_lost_the_race_to_another_service_is_refused_not_forked(tmp_p
         assert res[0].json()["error"]["code"] == "history_mismatch"
         view = requests.get(f"{two.base}/v1/sessions/f", timeout=30).json()
         assert [m["content"] for m in view["history"]] == ["hi", "hello", "B", "1|B"]
+
+
+def test_workers_on_one_sqlite_file_killed_under_load_every_ack_kept(tmp_path):
+    """--workers 3 on one SQLite file, 6 clients for 10 s; a random worker is SIGKILLed every
+    second (uvicorn starts another); clients resend the same request until it answers."""
+    import os
+    import random
+    import signal
+    import subprocess
+
+    store = f"sqlite:///{tmp_path / 'load.db'}"
+    with S.Server(BOT, store, "--workers", "3", "--lease-seconds", "1") as srv:
+        acked: dict[str, list[tuple[str, str]]] = {}
+        odd: list = []
+        stop = time.monotonic() + 10
+
+        def client(ci: int) -> None:
+            sid = f"w{ci}"
+            hist = [u("hi")]
+            while time.monotonic() < stop and len(acked.get(sid, [])) < 500:
+                try:
+                    resp = chat(srv.base, sid, hist)
+                except requests.RequestException:
+                    time.sleep(0.1)  # the worker died under us: send it again
+                    continue
+                if resp.status_code == 200:
+                    rep = resp.json()["choices"][0]["message"]["content"]
+                    acked.setdefault(sid, []).append((hist[-1]["content"], rep))
+                    hist = [*hist, a(rep), u(f"m{len(acked[sid])}")]
+                elif resp.status_code in (409, 503):
+                    time.sleep(0.1)
+                else:
+                    odd.append((resp.status_code, resp.text[:200]))
+                    time.sleep(0.1)
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        rng = random.Random(5)
+        kills = 0
+        while time.monotonic() < stop - 1:
+            time.sleep(1)
+            kids = subprocess.run(
+                ["pgrep", "-P", str(srv.proc.pid), "-f", "multiprocessing.spawn"],
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+            if kids:
+                os.kill(int(rng.choice(kids)), signal.SIGKILL)
+                kills += 1
+        for t in threads:
+            t.join(timeout=90)
+        assert kills >= 5
+        assert not odd, odd[:5]
+        assert sum(len(v) for v in acked.values()) > 30
+    assert not S.check_store(store, {})
+    for sid, turns in acked.items():
+        rows = S.sql(
+            store,
+            "SELECT user_text, reply FROM autograms_turns WHERE session_id = ? ORDER BY version",
+            (sid,),
+        )
+        assert [tuple(r) for r in rows[: len(turns)]] == turns, sid
+        assert len(rows) - len(turns) in (0, 1), sid

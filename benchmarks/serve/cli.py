@@ -53,6 +53,8 @@ class Turn:
     ttft: float
     total: float
     model: bool
+    #: time to the last piece of reply text (what a reader sees; the end marker comes after)
+    last: float = 0.0
 
 
 @dataclass
@@ -76,6 +78,8 @@ class Row:
         own_total = _ms(_pct([t.total for t in self.own], 50))
         model_ttft = _ms(_pct([t.ttft for t in model], 50))
         model_total = _ms(_pct([t.total for t in model], 50))
+        own_last = _ms(_pct([t.last for t in self.own], 50))
+        model_last = _ms(_pct([t.last for t in model], 50))
         return {
             "store": self.store,
             "workers": self.workers,
@@ -96,6 +100,9 @@ class Row:
             "own_total_p50_ms": own_total,
             "added_ttft_p50_ms": _minus(model_ttft, own_ttft),
             "added_total_p50_ms": _minus(model_total, own_total),
+            "own_last_p50_ms": own_last,
+            "model_last_p50_ms": model_last,
+            "added_last_p50_ms": _minus(model_last, own_last),
             "load": [round(value, 2) for value in self.load],
         }
 
@@ -207,14 +214,16 @@ def _timed(sdk: openai.OpenAI, messages: list[dict], headers: dict) -> Turn:
         stream_options={"include_usage": True},
         extra_headers=headers,
     )
+    last = None
     for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
-            first = first or time.perf_counter()
+            last = time.perf_counter()
+            first = first or last
             text.append(chunk.choices[0].delta.content)
         if chunk.usage is not None and chunk.usage.total_tokens:
             model = True
     end = time.perf_counter()
-    turn = Turn((first or end) - start, end - start, model)
+    turn = Turn((first or end) - start, end - start, model, (last or end) - start)
     turn.text = "".join(text)  # type: ignore[attr-defined]
     return turn
 
@@ -417,19 +426,24 @@ def report(
             "with a turn of a second conversation held straight with the model):",
             "",
             "| store | workers | model's own TTFT / total | through the service | TTFT added "
-            "| total added | load |",
-            "|---|---|---|---|---|---|---|",
+            "| last piece added | total added | load |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for row in streamer:
+            last = row.get("added_last_p50_ms")
             lines.append(
                 f"| {row['store']} | {row['workers']} | {row['own_ttft_p50_ms']} / "
                 f"{row['own_total_p50_ms']} | {row['model_ttft_p50_ms']} / "
                 f"{row['model_total_p50_ms']} | {row['added_ttft_p50_ms']:.2f} ms | "
+                f"{'-' if last is None else f'{last:.2f} ms'} | "
                 f"{row['added_total_p50_ms']:.2f} ms | {_row_load(row)} |"
             )
     lines += [
         "",
-        "Times in ms; *load*: the machine's 1-minute load average when the configuration started "
+        "Times in ms; *last piece*: the time to the reply's last piece of text, which the "
+        "service sends as soon as the model writes it, before the turn's commit; *total*: the "
+        "time to `[DONE]`, which the service sends once the turn is committed (durable). "
+        "*load*: the machine's 1-minute load average when the configuration started "
         "and when it ended (2 CPUs: above 2, jobs wait for a CPU and every hop between processes "
         "can wait with them). *Model turns* are the turns whose reply needed a model call (their "
         "usage is not zero); *no-model turns* reply with fixed text, so their total is the "

@@ -28,9 +28,9 @@ def test_a_small_run_writes_the_table_with_no_errors(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     (row,) = json.loads(Path(f"{out}.json").read_text())["rows"]
     assert row["errors"] == 0 and row["turns"] == 2 and row["own_turns"] == 2
-    assert row["added_ttft_p50_ms"] is not None
+    assert row["added_ttft_p50_ms"] is not None and row["added_last_p50_ms"] is not None
     table = Path(f"{out}.md").read_text()
-    assert "| sqlite | 1 | streamer |" in table and "TTFT added" in table
+    assert "| sqlite | 1 | streamer |" in table and "| last piece added |" in table
     assert "| committed |" in table  # the step-by-step table of one client
     assert "| commit | turn |" in table and "| loop, other | loop |" in table  # CPU per part
     assert "Traceback" not in completed.stderr

@@ -193,3 +193,13 @@ def data_bot():
     reply("hi", data={"image": "cat.png"}, ADDRESS="greet")
     while True:
         reply("again", data={"image": "dog.png"}, ADDRESS="loop")
+
+
+@autograms_function()
+def history_bot():
+    """Asks with max_turns=-1 (AutoGRAMS' docs: get_turn_history(..., max_turns=-1))."""
+    reply("hi")
+    while True:
+        yes_or_no("did the user say a secret?", max_turns=-1)
+        thought("which secret?", max_turns=-1)
+        reply("noted", ADDRESS="loop")

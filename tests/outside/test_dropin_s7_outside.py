@@ -953,3 +953,43 @@ def test_load_without_log_then_save_keeps_the_files_log(tmp_path):
     reloaded = autogram.load(path)
     users = [t["content"] for t in reloaded.extract_full_conv_history() if t["role"] == "user"]
     assert users == ["u0", "u1", "u2", "more"]
+
+
+# --- max_turns=-1: AutoGRAMS' documented default of get_turn_history; its make_prompt never
+# matches -1 and keeps the whole history ------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent wrong prompt: max_turns=-1 (AutoGRAMS: the whole history) sends no history at "
+    "all, not even the user's latest message, to yes_or_no/thought",
+)
+def test_max_turns_minus_one_sends_the_whole_history():
+    with FakeOpenAI() as server:
+        config = AutogramConfig(
+            chatbot_type="proxy", chatbot_proxy_port=server.port, chatbot_path="m1"
+        )
+        autogram = Autogram(root_function=bots.history_bot, autogram_config=config)
+        _, memory = autogram.reply()
+        for i in range(3):
+            memory = autogram.deserialize(autogram.serialize(memory))
+            _, memory = autogram.reply(f"secret{i}", memory_object=memory)
+        last_two = [json.dumps(body["messages"]) for _path, body in server.requests[-2:]]
+        for prompt in last_two:
+            assert "secret0" in prompt and "secret2" in prompt
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent wrong value: get_turn_history(max_turns=-1) (AutoGRAMS' documented default) "
+    "returns no turns",
+)
+def test_get_turn_history_max_turns_minus_one_is_everything():
+    autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
+    _, memory = autogram.reply()
+    for i in range(3):
+        _, memory = autogram.reply(f"u{i}", memory_object=memory)
+    with use_memory(memory):
+        everything = F.get_turn_history(instruction="I")
+        minus_one = F.get_turn_history(instruction="I", max_turns=-1)
+    assert minus_one == everything

@@ -357,3 +357,60 @@ def test_expire_never_deletes_a_session_just_used_by_a_slow_clock_worker(cluster
     sessions = Sessions(autogram(), open_store(url))
     assert sessions.expire(300) == []
     assert sessions.get("s0").version == 2
+
+
+def test_idempotency_same_key_same_and_other_text_failed_turn_and_file_round_trip(
+    store_url, tmp_path, monkeypatch
+):
+    from autograms.stores import (
+        IdempotencyKeyReusedError,
+        Sessions,
+        TurnInProgressError,
+        TurnRunner,
+        open_store,
+    )
+
+    start_sessions(store_url, 1)
+    ag = autogram()
+    store = open_store(store_url)
+    sessions, runner = Sessions(ag, store), TurnRunner(ag, store, lease_seconds=5)
+    gate = tmp_path / "gate"
+    monkeypatch.setenv("B13_GATE", str(gate))
+    out: list = []
+    running = threading.Thread(target=lambda: out.append(runner.run_turn("s0", "gate 1", "k1")))
+    running.start()
+    deadline = time.monotonic() + 30
+    while not Path(str(gate) + ".in").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    other = TurnRunner(ag, open_store(store_url), lease_seconds=5)
+    for text in ("gate 1", "something else"):
+        with pytest.raises(TurnInProgressError):
+            other.run_turn("s0", text, "k1")
+    Path(str(gate) + ".go").touch()
+    running.join(timeout=60)
+    assert out[0].reply == "1|gate 1"
+    again = other.run_turn("s0", "gate 1", "k1")
+    assert (again.reply, again.version, again.replayed) == ("1|gate 1", 2, True)
+    with pytest.raises(IdempotencyKeyReusedError) as err:
+        other.run_turn("s0", "something else", "k1")
+    assert err.value.reason == "key reused"
+    # a failed turn records nothing, and its key stays free
+    before = S.sql(store_url, "SELECT version, blob FROM autograms_sessions WHERE id = 's0'")
+    with pytest.raises(RuntimeError):
+        runner.run_turn("s0", "boom", "k2")
+    assert S.sql(store_url, "SELECT version, blob FROM autograms_sessions WHERE id = 's0'") == (
+        before
+    )
+    assert runner.run_turn("s0", "two", "k2").reply == "2|gate 1/two"
+    # export, continue the file with Autogram.load, import it as another session
+    path = tmp_path / "s0.session"
+    sessions.export_file("s0", path)
+    text, memory = ag.reply("three", memory_object=ag.load(path))
+    assert text == "3|gate 1/two/three"
+    sessions.import_file(path, "copy")
+    assert runner.run_turn("copy", "three", "k3").reply == text
+    assert runner.run_turn("s0", "three", "k3").reply == text
+    assert sessions.get("copy").history == sessions.get("s0").history
+    sessions.delete("copy")  # its turn rows start mid-conversation: out of check_store's reach
+    assert not S.check_store(store_url, {"s0": {"k1": ("gate 1", "1|gate 1")}})

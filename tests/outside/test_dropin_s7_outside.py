@@ -78,8 +78,9 @@ def test_pickled_memory_object_round_trip_continues_or_is_refused_at_dumps(pickl
 
 @pytest.mark.xfail(
     strict=True,
-    reason="silent wrong value: memory_dict['stack'] != memory_dict['stack'] (the view has no "
-    "value equality; AutoGRAMS' stack is a list)",
+    reason="silent wrong value: memory_dict['stack'] != memory_dict['stack'], so "
+    "m.memory_dict != m.memory_dict and a deepcopy never equals it (no value equality; "
+    "AutoGRAMS' stack is a list)",
 )
 def test_memory_dict_stack_compares_by_value():
     autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
@@ -87,6 +88,8 @@ def test_memory_dict_stack_compares_by_value():
     _, memory = autogram.reply("x", memory_object=memory)
     stack = memory.memory_dict["stack"]
     assert stack == memory.memory_dict["stack"]
+    assert memory.memory_dict == memory.memory_dict  # two reads of one session's state
+    assert copy.deepcopy(memory.memory_dict)["stack"] == stack
     assert stack == [dict(frame) for frame in stack]
 
 

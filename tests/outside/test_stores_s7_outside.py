@@ -414,3 +414,51 @@ def test_idempotency_same_key_same_and_other_text_failed_turn_and_file_round_tri
     assert sessions.get("copy").history == sessions.get("s0").history
     sessions.delete("copy")  # its turn rows start mid-conversation: out of check_store's reach
     assert not S.check_store(store_url, {"s0": {"k1": ("gate 1", "1|gate 1")}})
+
+
+TAMPERS = {
+    "blob from another session": (
+        "UPDATE autograms_sessions SET blob = (SELECT blob FROM autograms_sessions "
+        "WHERE id = 's1') WHERE id = 's0'",
+        "turn",
+    ),
+    "turn row deleted": (
+        "DELETE FROM autograms_turns WHERE session_id = 's0' AND version = 3",
+        "turn",
+    ),
+    "stored reply edited": (
+        "UPDATE autograms_turns SET reply = 'evil' WHERE session_id = 's0' AND version = 2",
+        "replay",
+    ),
+    "log entry edited": (
+        "UPDATE autograms_log SET entry = replace(entry, '\"a\"', '\"evil\"') "
+        "WHERE session_id = 's0' AND version = 2",
+        "get",
+    ),
+    "owner changed": ("UPDATE autograms_sessions SET owner = 'x' WHERE id = 's0'", "turn"),
+}
+
+
+@pytest.mark.parametrize("tamper", sorted(TAMPERS))
+def test_signed_store_refuses_tampered_rows_naming_the_session(store_url, tamper):
+    from autograms.stores import Sessions, StoredSessionError, TurnRunner, open_store
+
+    ag = autogram("k-s7b13")
+    store = open_store(store_url)
+    sessions, runner = Sessions(ag, store), TurnRunner(ag, store)
+    for sid in ("s0", "s1"):
+        sessions.create(sid)
+        for i, text in enumerate(["", "a", "b"]):
+            runner.run_turn(sid, text + sid[1:] * (sid == "s1"), f"k{i}")
+    query, action = TAMPERS[tamper]
+    S.sql(store_url, query)
+    with pytest.raises(StoredSessionError) as err:
+        if action == "turn":
+            runner.run_turn("s0", "c", "k3")
+        elif action == "replay":
+            runner.run_turn("s0", "a", "k1")
+        else:
+            sessions.get("s0")
+    assert err.value.reason == "tampered"
+    assert "'s0'" in str(err.value)
+    assert runner.run_turn("s1", "c", "k3").reply == "3|a1/b1/c"  # the other session is fine

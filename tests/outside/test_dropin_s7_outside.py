@@ -1021,3 +1021,39 @@ def test_deserialize_with_autograms_serialization_type_keeps_the_log():
     assert all(isinstance(entry, dict) for entry in turns)
     users = [t["content"] for t in restored.extract_full_conv_history() if t["role"] == "user"]
     assert users == ["u0", "u1", "u2"]
+
+
+# --- re-entrant turns on one session (AutoGRAMS warned "will overwrite and then reset") ----------
+
+_REENTRANT: dict = {}
+
+
+def _reply_from_inside():
+    from autograms.memory import get_memory
+
+    autogram = _REENTRANT["autogram"]
+    return autogram.reply("inner", memory_object=get_memory())[0]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent inconsistency: a reply() on the session from inside apply() on the same "
+    "session is answered and logged, then the outer commit rolls the program back: the next "
+    "turn answers as if it never happened while the history shows it",
+)
+def test_reentrant_reply_inside_apply_is_refused_or_kept():
+    from autograms import autograms_external
+
+    autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
+    _REENTRANT["autogram"] = autogram
+    reenter = autograms_external()(_reply_from_inside)
+    _, memory = autogram.reply()
+    try:
+        result = autogram.apply(memory_object=memory, func=reenter)
+    except Exception:  # refused: nothing happened
+        text, _ = autogram.reply("next", memory_object=memory)
+        assert text == "n=1"
+        return
+    assert result == "n=1"  # apply() gives what an external function returns
+    text, memory = autogram.reply("next", memory_object=memory)
+    assert text == "n=2"

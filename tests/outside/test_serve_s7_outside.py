@@ -890,3 +890,55 @@ def test_openai_sdk_models_retrieve_finds_the_bot(server):
     client = OpenAI(base_url=server.base + "/v1", api_key="unused", max_retries=0)
     [listed] = client.models.list().data
     assert client.models.retrieve(listed.id).id == listed.id
+
+
+def _serve_cli(*args: str, timeout: float):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("autograms")
+    proc = subprocess.Popen(
+        [str(exe), "serve", str(BOT), "--test-mode", "--port", str(S.free_port()), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=S.env_for_children(),
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        return proc.returncode, out + err
+    except subprocess.TimeoutExpired:
+        import os
+        import signal
+
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=30)
+        return None, out + err
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="autograms serve --store mysql://x (a URL no store takes) first announces it is "
+    "serving, then dies with a Python traceback and status 1, not a usage error (status 2)",
+)
+def test_serve_with_an_unknown_store_url_is_a_usage_error(tmp_path):
+    code, output = _serve_cli("--store", "mysql://x", timeout=60)
+    assert code == 2, output[-2000:]
+    assert "Traceback" not in output
+    assert "mysql://x" in output
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="autograms serve --workers 2 with a store it cannot reach never exits: every worker "
+    "dies at start with a traceback and is started again, forever",
+)
+def test_serve_workers_with_an_unreachable_store_exit(tmp_path):
+    code, output = _serve_cli(
+        "--workers", "2", "--store", f"postgresql://127.0.0.1:{S.free_port()}/x", timeout=45
+    )
+    assert code is not None and code != 0, (
+        f"still running after 45 s; {output.count('Traceback')} tracebacks"
+    )

@@ -942,3 +942,26 @@ def test_serve_workers_with_an_unreachable_store_exit(tmp_path):
     assert code is not None and code != 0, (
         f"still running after 45 s; {output.count('Traceback')} tracebacks"
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a conversation begun on the native API with an empty first message (the bot speaks "
+    "first) cannot continue on /v1/chat/completions with the history GET /v1/sessions/ID "
+    "shows: 409 'messages[1] (user) differs' (the hidden empty message is expected)",
+)
+def test_native_conversation_continues_on_the_openai_api_with_its_shown_history(server):
+    base = server.base
+    requests.post(f"{base}/v1/sessions", json={"id": "nat"}, timeout=30)
+    for key, text in (("k0", ""), ("k1", "q")):
+        requests.post(
+            f"{base}/v1/sessions/nat/messages",
+            json={"content": text},
+            headers={"Idempotency-Key": key},
+            timeout=30,
+        )
+    shown = requests.get(f"{base}/v1/sessions/nat", timeout=30).json()["history"]
+    assert [m["content"] for m in shown] == ["hello", "q", "1|q"]
+    resp = chat(base, "nat", [*shown, u("r")])
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["choices"][0]["message"]["content"] == "2|q/r"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -203,3 +204,23 @@ def history_bot():
         yes_or_no("did the user say a secret?", max_turns=-1)
         thought("which secret?", max_turns=-1)
         reply("noted", ADDRESS="loop")
+
+
+def _slow_bump() -> None:
+    """Reads, waits (a model call would), then writes the session's globals."""
+    global score
+    seen_score, seen_count = score, G["count"]
+    time.sleep(0.002)
+    score = seen_score + 1
+    G["count"] = seen_count + 1
+
+
+@autograms_function()
+def tally_bot():
+    """Counts each message three ways: a local, a persistent global and a user global."""
+    reply("hi", ADDRESS="greet")
+    n = 0
+    while True:
+        n += 1
+        _slow_bump()
+        reply(f"n={n} score={score} count={G['count']}", ADDRESS="loop")

@@ -36,6 +36,8 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         body = json.loads(raw)
     except ValueError as exc:
         raise bad_request(f"the body is not valid JSON: {exc}", "invalid_json") from exc
+    except RecursionError as exc:  # the parser's stack, not the server, is at fault
+        raise bad_request("the body's JSON is nested too deeply", "invalid_json") from exc
     if not isinstance(body, dict):
         raise bad_request("the body must be a JSON object")
     return body

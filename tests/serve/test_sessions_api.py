@@ -104,6 +104,7 @@ def test_a_message_needs_an_idempotency_key_and_content(service):
     ("content", "status", "code"),
     [
         (b"{not json", 400, "invalid_json"),
+        (b'{"content": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", 400, "invalid_json"),
         (b"[1, 2]", 400, "invalid_request"),
         (b'{"content": "' + b"x" * 1_100_000 + b'"}', 413, "body_too_large"),
         (b'{"content": "a lone \\ud800 surrogate"}', 400, "invalid_input"),

@@ -142,13 +142,16 @@ class Store(abc.ABC):
         seal: str | None = None,
         program: str | None = None,
         turns: int | None = None,
+        history_digest: str | None = None,
     ) -> bool:
-        """In one durable transaction: replace the blob (with `log_head`, `seal` and the
-        session's number of `turns`, this one's row included) if the
-        session is still at `base_version`, add the turn row and its log `entries`, leave the
-        queue; with `program`, a session that belongs to no program (a schema-1 row whose
-        blob named none) then belongs to it (None: the session has one already). False (and
-        nothing written) when another turn committed first."""
+        """In one durable transaction: replace the blob (with `log_head`, `seal`, the
+        session's number of `turns`, this one's row included, and its `history_digest`
+        after this turn) if the session is still at `base_version`, add the turn row and
+        its log `entries`; the turn's ticket holds no place in the queue once its turn is
+        committed (the next ticket taken on the session sweeps it); with `program`, a
+        session that belongs to no program (a schema-1 row whose blob named none) then
+        belongs to it (None: the session has one already). False (and nothing written) when
+        another turn committed first."""
 
     @abc.abstractmethod
     def turns(self, session_id: str) -> list[TurnRecord]:

@@ -4,12 +4,14 @@ A blob's own signature (`autograms.session`) says nothing of where the blob is k
 session's blob copied into a row, or one of the session's own earlier blobs put back, would
 pass every envelope check. So with a session key, each session row carries a *seal*::
 
-    HMAC-SHA256(key, JSON [program, id, owner, version, log_head, turns] + "\\n" + blob)
+    HMAC-SHA256(key, JSON [program, id, owner, version, log_head, turns, history_digest]
+                + "\\n" + blob)
 
-(``turns`` left out for a row sealed before schema 3 that has had no turn since), its log a
-*chain*: ``log_head`` is SHA-256 folded over the log rows in order (each row's version,
-position and entry text), so a log row edited, added or removed no longer ends at the sealed
-head; and each turn row a seal of its own::
+(``turns`` left out for a row sealed before schema 3 that has had no turn since,
+``history_digest`` for one sealed before schema 4), its log a
+*chain*: ``log_head`` is SHA-256 folded over the log's entries in order (each entry's turn
+version, position in its turn and stored text), so a log row edited, added or removed no longer
+ends at the sealed head; and each turn row a seal of its own::
 
     HMAC-SHA256(key, JSON ["turn", session id, version, idempotency key, message, reply])
 
@@ -78,11 +80,17 @@ def seal(
     log_head: str,
     blob: str,
     turns: int | None,
+    history_digest: str | None = None,
 ) -> str:
-    """The seal of a session row holding `blob` at `version` after `turns` turns (None: a
-    row sealed before schema 3, which did not bind them)."""
-    fields = [program, session_id, owner, version, log_head]
-    bound = json.dumps(fields if turns is None else [*fields, turns], ensure_ascii=False)
+    """The seal of a session row holding `blob` at `version` after `turns` turns whose
+    messages and replies digest to `history_digest` (None: a row sealed before schema 3,
+    respectively 4, which did not bind them)."""
+    fields: list[Any] = [program, session_id, owner, version, log_head]
+    if turns is not None:
+        fields.append(turns)
+    if history_digest is not None:
+        fields.append(history_digest)
+    bound = json.dumps(fields, ensure_ascii=False)
     message = (bound + "\n" + blob).encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
@@ -102,6 +110,7 @@ def sealed(key: bytes | None, record: SessionRecord, version: int, blob: str) ->
         log_head=head,
         blob=blob,
         turns=record.turns,
+        history_digest=record.history_digest,
     )
 
 
@@ -249,6 +258,7 @@ def sealing(
         log_head=head,
         blob=blob,
         turns=record.turns,
+        history_digest=record.history_digest,
     )
 
 

@@ -15,6 +15,7 @@ from ..autogram import Autogram
 from ..memory import conversation_history
 from . import integrity
 from .base import Store
+from .history import EMPTY_DIGEST
 from .errors import SessionExistsError, SessionNotFoundError, StoredSessionError
 from .inputs import check_id
 from .records import SessionRecord, SessionView, TokenUsage, WaitPoint
@@ -214,7 +215,16 @@ class Sessions:
         self, session_id: str, owner: str | None, blob: str, entries: list[dict[str, Any]]
     ) -> SessionRecord:
         """A new row at version 0 (sealed in a signed store)."""
-        new = SessionRecord(session_id, owner, 0, 0.0, 0.0, program=self.program, turns=0)
+        new = SessionRecord(
+            session_id,
+            owner,
+            0,
+            0.0,
+            0.0,
+            program=self.program,
+            turns=0,
+            history_digest=EMPTY_DIGEST,
+        )
         log_head, seal = integrity.sealing(self._key(), new, 0, blob, entries)
         return self.store.create_session(
             session_id, owner, blob, entries, program=self.program, log_head=log_head, seal=seal

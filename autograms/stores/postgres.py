@@ -158,7 +158,7 @@ class PostgresStore(SQLStore):
             committed = [TurnRecord(*turn) for turn in cursors[2]] if turns else None
         if row is None:
             return Claim()
-        session = SessionRecord(*row[:6], *row[14:18])
+        session = SessionRecord(*row[:6], *row[14:18], row[19])
         if row[6] is not None:
             done = TurnRecord(*row[6:12], row[18])
             return Claim(done=done, session=session, turns=committed)
@@ -181,18 +181,19 @@ class PostgresStore(SQLStore):
         seal: str | None = None,
         program: str | None = None,
         turns: int | None = None,
+        history_digest: str | None = None,
     ) -> bool:
-        rows = [log_row(session_id, turn.version, *numbered)[1:] for numbered in enumerate(entries)]
         parameters = [
-            *(blob, turn.created_at, log_head, seal, turns, program, session_id, base_version),
+            *(blob, turn.created_at, log_head, seal, turns, history_digest, program),
+            *(session_id, base_version),
             *(turn.idempotency_key, turn.version, turn.user_text, turn.reply, turn.created_at),
             turn.seal,
-            *(value for row in rows for value in row),
-            *(ticket, session_id, turn.created_at),
+            *(log_row(session_id, turn.version, entries)[1:] if entries else ()),
         ]
         with self._errors(), self._connection() as connection:
             try:
-                (updated,) = connection.execute(_commit_statement(len(rows)), parameters).fetchone()
+                statement = _COMMIT_WITH_LOG if entries else _COMMIT
+                (updated,) = connection.execute(statement, parameters).fetchone()
             except self._psycopg.errors.UniqueViolation:
                 return False  # this key was committed meanwhile: the claim will find it
         return updated == 1
@@ -314,14 +315,23 @@ _LOCK_SESSION = (
 # taken over (0 when this key's ticket is live: its turn is running).
 _CLAIM = """
 WITH s AS (
-    SELECT id, owner, version, created_at, updated_at, blob, program, log_head, seal, turns
+    SELECT id, owner, version, created_at, updated_at, blob, program, log_head, seal, turns,
+        history_digest
     FROM autograms_sessions WHERE id = %(session)s),
 done AS (
     SELECT session_id, idempotency_key, version, user_text, reply, created_at, seal
     FROM autograms_turns WHERE session_id = %(session)s AND idempotency_key = %(key)s),
 oldest AS (
-    SELECT MIN(ticket) AS ticket FROM autograms_queue
-    WHERE session_id = %(session)s AND lease_until >= %(now)s),
+    SELECT MIN(ticket) AS ticket FROM autograms_queue q
+    WHERE session_id = %(session)s AND q.lease_until >= %(now)s AND NOT EXISTS (
+        SELECT 1 FROM autograms_turns f
+        WHERE f.session_id = q.session_id AND f.idempotency_key = q.idempotency_key)),
+swept AS (
+    DELETE FROM autograms_queue q
+    WHERE session_id = %(session)s AND ticket <> %(ticket)s AND idempotency_key <> %(key)s
+        AND (lease_until < %(now)s OR EXISTS (
+            SELECT 1 FROM autograms_turns f
+            WHERE f.session_id = q.session_id AND f.idempotency_key = q.idempotency_key))),
 renewed AS (
     UPDATE autograms_queue SET lease_until = %(until)s
     WHERE ticket = %(ticket)s AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM done)
@@ -337,39 +347,35 @@ SELECT s.id, s.owner, s.version, s.created_at, s.updated_at, s.blob,
     done.session_id, done.idempotency_key, done.version, done.user_text, done.reply,
     done.created_at, oldest.ticket,
     COALESCE((SELECT ticket FROM renewed), (SELECT ticket FROM taken), 0),
-    s.program, s.log_head, s.seal, s.turns, done.seal
+    s.program, s.log_head, s.seal, s.turns, done.seal, s.history_digest
 FROM s CROSS JOIN oldest LEFT JOIN done ON TRUE
 """
 
 
-@functools.lru_cache(maxsize=64)
-def _commit_statement(log_rows: int) -> str:
+def _commit_statement(with_log: bool) -> str:
     """One statement (so one round trip, one transaction): the version-checked update, and,
-    only if it updated the row, the turn row, the log rows and leaving the queue."""
+    only if it updated the row, the turn row and the turn's log row. The turn's ticket is
+    left in the queue (the next claim on the session sweeps it: `sql.LIVE_TICKET`)."""
     parts = [
         """updated AS (
     UPDATE autograms_sessions SET blob = %s::text, version = version + 1,
         updated_at = %s::float8, log_head = %s::text, seal = %s::text, turns = %s::bigint,
-        program = COALESCE(program, %s::text)
+        history_digest = %s::text, program = COALESCE(program, %s::text)
     WHERE id = %s::text AND version = %s::bigint RETURNING id)""",
         """turn AS (
     INSERT INTO autograms_turns
         (session_id, idempotency_key, version, user_text, reply, created_at, seal)
     SELECT id, %s::text, %s::bigint, %s::text, %s::text, %s::float8, %s::text FROM updated)""",
     ]
-    if log_rows:
-        values = ", ".join(
-            ["(%s::bigint, %s::bigint, %s::text, %s::bigint, %s::bigint, %s::text)"] * log_rows
-        )
+    if with_log:
         parts.append(
-            "log AS (\n    INSERT INTO autograms_log (session_id, version, position, entry_type,"
-            " prompt_tokens, completion_tokens, entry)\n"
-            f"    SELECT updated.id, v.* FROM updated, (VALUES {values}) AS v)"
+            """log AS (
+    INSERT INTO autograms_log
+        (session_id, version, entries, model_calls, prompt_tokens, completion_tokens)
+    SELECT id, %s::bigint, %s::text, %s::bigint, %s::bigint, %s::bigint FROM updated)"""
         )
-    parts.append(
-        """swept AS (
-    DELETE FROM autograms_queue
-    WHERE (ticket = %s::bigint OR (session_id = %s::text AND lease_until < %s::float8))
-        AND EXISTS (SELECT 1 FROM updated))"""
-    )
     return "WITH " + ",\n".join(parts) + "\nSELECT COUNT(*) FROM updated"
+
+
+_COMMIT = _commit_statement(with_log=False)
+_COMMIT_WITH_LOG = _commit_statement(with_log=True)

@@ -32,6 +32,9 @@ class SessionRecord:
     #: the number of its turn rows (its version, less the deploys' rewrites); None for a row
     #: of schema 2 or older until its first turn under schema 3 (None in listings)
     turns: int | None = None
+    #: the digest of its turns' messages and replies (`autograms.stores.history`); None for a
+    #: row of schema 3 or older until its first turn under schema 4 (None in listings)
+    history_digest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

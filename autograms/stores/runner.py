@@ -42,7 +42,7 @@ from .._seconds import check_seconds
 from .._reply_stream import ReplyStream, streaming_replies
 from ..autogram import Autogram
 from ..memory import MemoryObject
-from . import integrity
+from . import history, integrity
 from .base import Store
 from .errors import (
     IdempotencyKeyReusedError,
@@ -197,6 +197,11 @@ class TurnRunner:
                     self._leave(ticket)
                     return claim if answer is None else answer
                 if claim.running:
+                    # a signed store's turn row deleted in the database leaves its ticket,
+                    # which would look like its turn running: refused as tampered instead
+                    key_in_use = integrity.key_of(self.autogram)
+                    integrity.check_seal(key_in_use, claim.session)
+                    integrity.check_turn_count(key_in_use, self.store, claim.session)
                     raise TurnInProgressError(
                         f"the turn with idempotency key {key!r} of session {session_id!r} is "
                         "running now; retry later with the same key",
@@ -254,7 +259,13 @@ class TurnRunner:
                 if session.turns is not None
                 else self.store.count_turns(session.id, session.version)
             )
-            owned = replace(session, program=session.program or self.program, turns=turns)
+            digest = history.after_turn(self._digest_before(session), user_text, reply)
+            owned = replace(
+                session,
+                program=session.program or self.program,
+                turns=turns,
+                history_digest=digest,
+            )
             log_head, seal = integrity.sealing(signing, owned, turn.version, blob, entries)
             committed = self.store.commit(
                 session.id,
@@ -267,6 +278,7 @@ class TurnRunner:
                 seal=seal,
                 program=None if session.program else self.program,
                 turns=turns,
+                history_digest=digest,
             )
             if not committed:
                 return None
@@ -274,6 +286,16 @@ class TurnRunner:
             self._leave(ticket)
             raise
         return TurnResult(session.id, reply, turn.version, usage=TokenUsage.of(entries))
+
+    def _digest_before(self, session: SessionRecord) -> str:
+        """The history digest of `session` before this turn: its row's, or for a row written
+        before schema 4, folded once over its turn rows (in a signed store, each checked
+        against its seal first)."""
+        if session.history_digest is not None:
+            return session.history_digest
+        turns = [turn for turn in self.store.turns(session.id) if turn.version <= session.version]
+        integrity.check_turn_seals(integrity.key_of(self.autogram), turns)
+        return history.of_turns(turns)
 
     def _run(
         self, session: SessionRecord, user_text: str, reply_stream: ReplyStream | None

@@ -1,9 +1,10 @@
 """The tables of a session store, and the migrations that create and upgrade them.
 
-Schema version 3 (version 1 lacked the sessions' ``program``, ``log_head`` and ``seal``;
+Schema version 4 (version 1 lacked the sessions' ``program``, ``log_head`` and ``seal``;
 version 2 the sessions' ``turns`` and the turns' ``seal``, and had an index of the queue by
 session and ticket, which cost every claim and commit a page and served no query the queue's
-unique index does not):
+unique index does not; version 3 kept one log row per entry, had an index of the sessions by
+``updated_at`` and no ``history_digest``):
 
 ================== ==========================================================================
 autograms_schema   one row: the schema version the tables follow
@@ -12,16 +13,19 @@ autograms_sessions one row per session: id, owner, program (``module:qualname`` 
                    (the `Autogram.serialize` text, signed when a key is configured),
                    created_at, updated_at (seconds since the epoch), turns (its number of
                    turn rows: version less the deploys' rewrites; NULL for a row of an older
-                   schema until its next turn); in a signed store, log_head (the digest
-                   chain over its log rows) and seal (an HMAC binding the blob to program,
-                   id, owner, version, log_head and turns: `integrity`)
+                   schema until its next turn), history_digest (the digest of its turns'
+                   messages and replies, `history`; NULL for a row of schema 3 or older
+                   until its next turn); in a signed store, log_head (the digest chain over
+                   its log rows) and seal (an HMAC binding the blob to program, id, owner,
+                   version, log_head, turns and history_digest: `integrity`)
 autograms_turns    one row per committed turn, keyed by (session_id, idempotency_key) and
                    unique by (session_id, version): the user's message and the reply; in a
                    signed store, seal (an HMAC binding the row's key, message and reply to
                    its session and version: `integrity`)
-autograms_log      the append-only conversation log: (session_id, version, position) -> one
-                   entry as JSON (user messages, replies, nodes, model calls), with the model
-                   calls' token counts as columns; a turn adds rows, never changes one
+autograms_log      the append-only conversation log: one row per turn (session_id, version)
+                   holding the turn's entries (user messages, replies, nodes, model calls),
+                   each as compact JSON, one a line, with the turn's model calls and their
+                   token counts as columns; a turn adds a row, never changes one
 autograms_queue    the turns waiting for or running on a session, in arrival order (ticket),
                    each with a lease; a hint that saves wasted model calls, not a lock that
                    correctness rests on (the version check in the commit is)
@@ -37,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: the schema version this release writes
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: the tables of that schema
 TABLES = (
     "autograms_schema",
@@ -61,6 +65,12 @@ class Dialect:
     migration_lock: str | None
     #: a query returning one row when table ? exists
     table_exists: str
+    #: what ends the CREATE TABLE of a table stored as its primary key's b-tree alone
+    #: (SQLite's ``WITHOUT ROWID``: one b-tree written per row instead of two)
+    keyed_table: str = ""
+    #: a statement (a trigger) that makes each ticket taken sweep the session's tickets that
+    #: hold no place any more; empty when the claim's statement does it itself
+    queue_sweep: str = ""
 
 
 #: statements of each migration, in order; MIGRATIONS[n - 1] brings a database to version n
@@ -117,12 +127,60 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE autograms_turns ADD COLUMN seal TEXT",
         "DROP INDEX autograms_queue_session",
     ),
+    (
+        # one page less per commit: expiry scans the sessions instead (it runs rarely)
+        "DROP INDEX autograms_sessions_updated",
+        # left NULL for the rows written before: the next turn of each session computes it
+        "ALTER TABLE autograms_sessions ADD COLUMN history_digest TEXT",
+        # the turn rows moved to a table stored as its key's b-tree (on SQLite)
+        """CREATE TABLE autograms_turns_4 (
+            session_id TEXT NOT NULL REFERENCES autograms_sessions (id) ON DELETE CASCADE,
+            idempotency_key TEXT NOT NULL,
+            version {integer} NOT NULL,
+            user_text TEXT NOT NULL,
+            reply TEXT,
+            created_at {real} NOT NULL,
+            seal TEXT,
+            PRIMARY KEY (session_id, idempotency_key),
+            UNIQUE (session_id, version)){keyed_table}""",
+        "INSERT INTO autograms_turns_4 (session_id, idempotency_key, version, user_text, reply,"
+        " created_at, seal) SELECT session_id, idempotency_key, version, user_text, reply,"
+        " created_at, seal FROM autograms_turns",
+        "DROP TABLE autograms_turns",
+        "ALTER TABLE autograms_turns_4 RENAME TO autograms_turns",
+        # a commit leaves its ticket in the queue (it writes no page of it): the next ticket
+        # taken on the session sweeps it (`sql.LIVE_TICKET`)
+        "{queue_sweep}",
+        # one log row per turn: filled from the rows per entry by the data step (sql.py)
+        """CREATE TABLE autograms_log_4 (
+            session_id TEXT NOT NULL REFERENCES autograms_sessions (id) ON DELETE CASCADE,
+            version {integer} NOT NULL,
+            entries TEXT NOT NULL,
+            model_calls {integer} NOT NULL,
+            prompt_tokens {integer} NOT NULL,
+            completion_tokens {integer} NOT NULL,
+            PRIMARY KEY (session_id, version)){keyed_table}""",
+    ),
 )
 
+#: statements run after a migration's data step (`sql.SQLStore.migrate`), by version
+AFTER_DATA: dict[int, tuple[str, ...]] = {
+    4: ("DROP TABLE autograms_log", "ALTER TABLE autograms_log_4 RENAME TO autograms_log"),
+}
 
-def statements(dialect: Dialect, version: int) -> list[str]:
-    """The statements of the migration to `version`, written for `dialect`."""
-    return [
-        text.format(integer=dialect.integer, real=dialect.real, serial_key=dialect.serial_key)
-        for text in MIGRATIONS[version - 1]
+
+def statements(dialect: Dialect, version: int, *, after_data: bool = False) -> list[str]:
+    """The statements of the migration to `version`, written for `dialect` (with
+    `after_data`, those that run after its data step)."""
+    texts = AFTER_DATA.get(version, ()) if after_data else MIGRATIONS[version - 1]
+    written = [
+        text.format(
+            integer=dialect.integer,
+            real=dialect.real,
+            serial_key=dialect.serial_key,
+            keyed_table=dialect.keyed_table,
+            queue_sweep=dialect.queue_sweep,
+        )
+        for text in texts
     ]
+    return [text for text in written if text]

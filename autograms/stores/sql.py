@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import itertools
 import json
 import logging
 import time
@@ -19,6 +20,7 @@ from .._errors import SessionError
 from .base import Store
 from .errors import SessionExistsError, StoredSessionError, StoreSchemaError
 from .integrity import check_log, next_head, stored_text
+from .history import EMPTY_DIGEST
 from .records import Claim, SessionRecord, TokenUsage, TurnRecord
 from .schema import SCHEMA_VERSION, TABLES, Dialect, statements
 
@@ -26,14 +28,22 @@ logger = logging.getLogger("autograms")
 
 _SESSION_COLUMNS = "id, owner, version, created_at, updated_at"
 #: every column of a session row, in `SessionRecord`'s order
-_RECORD_COLUMNS = f"{_SESSION_COLUMNS}, blob, program, log_head, seal, turns"
+_RECORD_COLUMNS = f"{_SESSION_COLUMNS}, blob, program, log_head, seal, turns, history_digest"
 _TURN_COLUMNS = "session_id, idempotency_key, version, user_text, reply, created_at, seal"
+#: a ticket ``q`` of the queue that still holds its place: its lease (first parameter: now)
+#: has not run out and its turn is not committed (a finished turn's ticket is left in the
+#: queue by the commit, so that the commit writes no page of it; the next ticket taken on
+#: the session sweeps it)
+LIVE_TICKET = (
+    "q.lease_until >= ? AND NOT EXISTS (SELECT 1 FROM autograms_turns f"
+    " WHERE f.session_id = q.session_id AND f.idempotency_key = q.idempotency_key)"
+)
 # The session, the turn already committed with this key (if any), and the oldest live ticket.
 _CLAIM_READ = (
     "SELECT s.id, s.owner, s.version, s.created_at, s.updated_at, s.blob,"
     " t.session_id, t.idempotency_key, t.version, t.user_text, t.reply, t.created_at,"
     " (SELECT MIN(q.ticket) FROM autograms_queue q WHERE q.session_id = s.id"
-    " AND q.lease_until >= ?), s.program, s.log_head, s.seal, s.turns, t.seal"
+    f" AND {LIVE_TICKET}), s.program, s.log_head, s.seal, s.turns, t.seal, s.history_digest"
     " FROM autograms_sessions s LEFT JOIN autograms_turns t"
     " ON t.session_id = s.id AND t.idempotency_key = ? WHERE s.id = ?"
 )
@@ -48,19 +58,16 @@ _TAKE_TICKET = (
 )
 _UPDATE_SESSION = (
     "UPDATE autograms_sessions SET blob = ?, version = version + 1, updated_at = ?,"
-    " log_head = ?, seal = ?, turns = ? WHERE id = ? AND version = ?"
+    " log_head = ?, seal = ?, turns = ?, history_digest = ? WHERE id = ? AND version = ?"
 )
 #: the same, for a session that may belong to no program yet (a schema-1 row)
 _UPDATE_UNCLAIMED_SESSION = _UPDATE_SESSION.replace(
     " WHERE", ", program = COALESCE(program, ?) WHERE"
 )
 _INSERT_LOG = (
-    "INSERT INTO autograms_log (session_id, version, position, entry_type, prompt_tokens,"
-    " completion_tokens, entry) VALUES "
+    "INSERT INTO autograms_log (session_id, version, entries, model_calls, prompt_tokens,"
+    " completion_tokens) VALUES (?, ?, ?, ?, ?, ?)"
 )
-_LOG_VALUES = "(?, ?, ?, ?, ?, ?, ?)"
-#: well below SQLite's limit of 32,766 parameters per statement
-_LOG_ROWS_PER_INSERT = 500
 
 
 class SQLStore(Store):
@@ -102,6 +109,10 @@ class SQLStore(Store):
                     cursor.execute(statement)
                 if version == 2:
                     _fill_programs(cursor)
+                if version == 4:
+                    _group_log(cursor)
+                for statement in statements(self.dialect, version, after_data=True):
+                    cursor.execute(statement)
                 cursor.execute("UPDATE autograms_schema SET version = ?", (version,))
             self._check_tables(cursor)
         return SCHEMA_VERSION
@@ -159,16 +170,18 @@ class SQLStore(Store):
         with self._transaction() as cursor:
             added = cursor.execute(
                 "INSERT INTO autograms_sessions (id, owner, version, blob, created_at, updated_at,"
-                " program, log_head, seal, turns) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, 0)"
-                " ON CONFLICT (id) DO NOTHING",
-                (session_id, owner, blob, now, now, program, log_head, seal),
+                " program, log_head, seal, turns, history_digest)"
+                " VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (id) DO NOTHING",
+                (session_id, owner, blob, now, now, program, log_head, seal, EMPTY_DIGEST),
             ).rowcount
             if added != 1:
                 raise SessionExistsError(
                     f"session {session_id!r} exists already", reason="exists", session_id=session_id
                 )
             _append_log(cursor, session_id, 0, entries)
-        return SessionRecord(session_id, owner, 0, now, now, blob, program, log_head, seal, 0)
+        return SessionRecord(
+            session_id, owner, 0, now, now, blob, program, log_head, seal, 0, EMPTY_DIGEST
+        )
 
     def load_session(self, session_id: str) -> SessionRecord | None:
         with self._reading() as cursor:
@@ -227,8 +240,8 @@ class SQLStore(Store):
         with self._transaction() as cursor:
             rows = cursor.execute(
                 "DELETE FROM autograms_sessions WHERE updated_at < ? AND NOT EXISTS ("
-                "SELECT 1 FROM autograms_queue WHERE autograms_queue.session_id ="
-                f" autograms_sessions.id AND lease_until >= ?){conditions} RETURNING id",
+                "SELECT 1 FROM autograms_queue q WHERE q.session_id ="
+                f" autograms_sessions.id AND {LIVE_TICKET}){conditions} RETURNING id",
                 (before, time.time(), *parameters),
             ).fetchall()
         return sorted(row[0] for row in rows)
@@ -258,7 +271,7 @@ class SQLStore(Store):
             row = self._read_row(_CLAIM_READ, (now, key, session_id))
         if row is None:
             return Claim()  # no such session: no ticket was taken (nor kept: ON DELETE CASCADE)
-        session = SessionRecord(*row[:6], *row[13:17])
+        session = SessionRecord(*row[:6], *row[13:17], row[18])
         if row[6] is not None:  # committed: the runner leaves the queue if a ticket was taken
             done = TurnRecord(*row[6:12], row[17])
             return Claim(done=done, session=session, ticket=taken, turns=committed)
@@ -298,9 +311,11 @@ class SQLStore(Store):
         seal: str | None = None,
         program: str | None = None,
         turns: int | None = None,
+        history_digest: str | None = None,
     ) -> bool:
         # Naming the program only when it is given spares the program index a rewrite.
-        update, parameters = _UPDATE_SESSION, (blob, turn.created_at, log_head, seal, turns)
+        update = _UPDATE_SESSION
+        parameters: tuple = (blob, turn.created_at, log_head, seal, turns, history_digest)
         if program is not None:
             update, parameters = _UPDATE_UNCLAIMED_SESSION, (*parameters, program)
         with self._transaction() as cursor:
@@ -320,12 +335,9 @@ class SQLStore(Store):
                 ),
             )
             _append_log(cursor, session_id, turn.version, entries)
-            # leave the queue, and sweep the session's tickets abandoned by dead workers
-            cursor.execute(
-                "DELETE FROM autograms_queue WHERE ticket = ? OR (session_id = ? AND"
-                " lease_until < ?)",
-                (ticket, session_id, turn.created_at),
-            )
+            # The ticket stays: a committed turn's ticket holds no place (`LIVE_TICKET`), and
+            # the next ticket taken on the session sweeps it with those abandoned by dead
+            # workers, in the claim's transaction, whose queue pages it writes anyway.
         return True
 
     def turns(self, session_id: str) -> list[TurnRecord]:
@@ -372,23 +384,27 @@ class SQLStore(Store):
     def _log_rows(
         self, session_id: str, up_to_version: int | None, *, only: bool = False
     ) -> list[tuple[int, int, str]]:
-        """The log rows up to `up_to_version` (all when None; `only`: of that version)."""
+        """The log's entries ``(version, position, text)`` up to `up_to_version` (all when
+        None; `only`: of that version), each turn's row split into its entries."""
         bound = f" AND version {'=' if only else '<='} ?" if up_to_version is not None else ""
         parameters = (session_id,) if up_to_version is None else (session_id, up_to_version)
         with self._reading() as cursor:
             rows = cursor.execute(
-                f"SELECT version, position, entry FROM autograms_log WHERE session_id = ?{bound}"
-                " ORDER BY version, position",
+                f"SELECT version, entries FROM autograms_log WHERE session_id = ?{bound}"
+                " ORDER BY version",
                 parameters,
             ).fetchall()
-        return [(int(version), int(position), entry) for version, position, entry in rows]
+        return [
+            (int(version), position, text)
+            for version, entries in rows
+            for position, text in enumerate(entries.split(ENTRY_SEPARATOR))
+        ]
 
     def token_usage(self, session_id: str) -> TokenUsage:
         with self._reading() as cursor:
             calls, prompt, completion = cursor.execute(
-                "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0),"
-                " COALESCE(SUM(completion_tokens), 0) FROM autograms_log"
-                " WHERE session_id = ? AND entry_type = 'model'",
+                "SELECT COALESCE(SUM(model_calls), 0), COALESCE(SUM(prompt_tokens), 0),"
+                " COALESCE(SUM(completion_tokens), 0) FROM autograms_log WHERE session_id = ?",
                 (session_id,),
             ).fetchone()
         return TokenUsage(int(calls), int(prompt), int(completion))
@@ -490,12 +506,9 @@ def _log_entry(session_id: str, version: int, position: int, entry: str) -> dict
 
 
 def _append_log(cursor: Any, session_id: str, version: int, entries: list[dict[str, Any]]) -> None:
-    """Insert the entries with one statement per `_LOG_ROWS_PER_INSERT` (one round trip)."""
-    rows = [log_row(session_id, version, *numbered) for numbered in enumerate(entries)]
-    for start in range(0, len(rows), _LOG_ROWS_PER_INSERT):
-        chunk = rows[start : start + _LOG_ROWS_PER_INSERT]
-        values = ", ".join([_LOG_VALUES] * len(chunk))
-        cursor.execute(_INSERT_LOG + values, tuple(v for row in chunk for v in row))
+    """Insert the turn's log row (none when it appended no entry)."""
+    if entries:
+        cursor.execute(_INSERT_LOG, log_row(session_id, version, entries))
 
 
 def _turn_records(cursor: Any, session_id: str) -> list[TurnRecord]:
@@ -504,19 +517,55 @@ def _turn_records(cursor: Any, session_id: str) -> list[TurnRecord]:
     return [TurnRecord(*row) for row in rows]
 
 
-def log_row(session_id: str, version: int, position: int, entry: dict[str, Any]) -> tuple:
-    """The autograms_log row of one entry (its columns read from its stored form: an entry
-    a program appended may not be a dict, or hold its fields pickled)."""
-    stored = to_stored(entry)
-    kind = stored.get("entry_type")
-    kind = kind if type(kind) is str else ""
-    model = kind == "model"
-    return (
-        session_id,
-        version,
-        position,
-        kind,
-        stored.get("prompt_tokens") if model else None,
-        stored.get("completion_tokens") if model else None,
-        stored_text(stored),
-    )
+#: what separates a turn's entries in its log row: compact JSON never holds a raw line break
+ENTRY_SEPARATOR = "\n"
+
+
+def log_row(session_id: str, version: int, entries: list[dict[str, Any]]) -> tuple:
+    """The autograms_log row of a turn's (non-empty) `entries`: their stored texts one a
+    line, the turn's model calls and their tokens (read from the stored forms: an entry a
+    program appended may not be a dict, or hold its fields pickled)."""
+    texts, calls, prompt, completion = [], 0, 0, 0
+    for entry in entries:
+        stored = to_stored(entry)
+        texts.append(stored_text(stored))
+        if stored.get("entry_type") == "model":
+            calls += 1
+            prompt += _tokens(stored.get("prompt_tokens"))
+            completion += _tokens(stored.get("completion_tokens"))
+    return (session_id, version, ENTRY_SEPARATOR.join(texts), calls, prompt, completion)
+
+
+def _tokens(value: Any) -> int:
+    """A model entry's token count as summed (a count a program wrote that is not a whole
+    number counts none)."""
+    return value if type(value) is int else 0
+
+
+def _group_log(cursor: Any) -> None:
+    """Schema 4's data step: the log rows of each turn (one per entry) joined into one row
+    of the new table, their texts as stored, in their order."""
+    rows = cursor.execute(
+        "SELECT session_id, version, entry, entry_type, prompt_tokens, completion_tokens"
+        " FROM autograms_log ORDER BY session_id, version, position"
+    ).fetchall()
+    for (session_id, version), group in itertools.groupby(rows, key=lambda row: row[:2]):
+        texts, calls, prompt, completion = [], 0, 0, 0
+        for _, _, text, kind, prompt_tokens, completion_tokens in group:
+            if ENTRY_SEPARATOR in text:  # never written so: refused rather than split wrongly
+                raise StoreSchemaError(
+                    f"a log row of session {session_id!r} (version {version}) holds a line "
+                    "break outside its JSON strings (edited by hand?); the log cannot be "
+                    "migrated to schema 4 until it is mended",
+                    reason="damaged log",
+                )
+            texts.append(text)
+            if kind == "model":
+                calls += 1
+                prompt += _tokens(prompt_tokens)
+                completion += _tokens(completion_tokens)
+        cursor.execute(
+            "INSERT INTO autograms_log_4 (session_id, version, entries, model_calls,"
+            " prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, version, ENTRY_SEPARATOR.join(texts), calls, prompt, completion),
+        )

@@ -39,6 +39,19 @@ DIALECT = Dialect(
     serial_key="INTEGER PRIMARY KEY",
     migration_lock=None,
     table_exists="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+    keyed_table=" WITHOUT ROWID",
+    # The claim takes its ticket with one statement, its own transaction: the sweep rides
+    # along in a trigger (the pages it changes are the ones the new ticket writes). Expired:
+    # abandoned by a dead worker; committed: left by its commit.
+    queue_sweep="""CREATE TRIGGER autograms_queue_sweep AFTER INSERT ON autograms_queue
+        BEGIN
+            DELETE FROM autograms_queue
+            WHERE session_id = NEW.session_id AND ticket <> NEW.ticket AND (
+                lease_until < (julianday('now') - 2440587.5) * 86400.0
+                OR EXISTS (SELECT 1 FROM autograms_turns f
+                    WHERE f.session_id = autograms_queue.session_id
+                    AND f.idempotency_key = autograms_queue.idempotency_key));
+        END""",
 )
 
 

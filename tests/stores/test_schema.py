@@ -142,7 +142,7 @@ def test_a_signed_store_refuses_old_rows_until_migrate_seals_them(v1_url) -> Non
         execute_sql(v1_url, "UPDATE autograms_log SET prompt_tokens = 999999")
         assert thinker.get("thinker-1").usage == usage and usage.calls == 1
         # the sealed log is now checked
-        execute_sql(v1_url, "UPDATE autograms_log SET entry = replace(entry, 'hi', 'HA')")
+        execute_sql(v1_url, "UPDATE autograms_log SET entries = replace(entries, 'hi', 'HA')")
         with pytest.raises(StoredSessionError) as info:
             Sessions(signed, store).get("chain-1")
         assert info.value.reason == "tampered"

@@ -21,6 +21,7 @@ from autograms.stores import (
 )
 from autograms.stores import integrity
 from tests.stores.conftest import make_autogram
+from tests.stores.test_schema4 import back_to_schema_3
 from tests.stores.test_turns import execute_sql
 
 KEY = "turn-seal-key"
@@ -41,13 +42,14 @@ def _chat(url: str, key: str | None, sid: str = "chat") -> list[str]:
 
 
 def _back_to_schema_2(url: str, key: str | None) -> None:
-    """Undo schema 3: its two columns dropped, the queue's index back, each session row
-    sealed as schema 2 sealed it (without its number of turns)."""
+    """Undo schemas 4 and 3: schema 3's two columns dropped, the queue's index back, each
+    session row sealed as schema 2 sealed it (without its number of turns)."""
     store = open_store(url)
     try:
         records = [store.load_session(row.id) for row in store.list_sessions()]
     finally:
         store.close()
+    back_to_schema_3(url, key)
     execute_sql(url, "ALTER TABLE autograms_turns DROP COLUMN seal")
     execute_sql(url, "ALTER TABLE autograms_sessions DROP COLUMN turns")
     execute_sql(url, "CREATE INDEX autograms_queue_session ON autograms_queue (session_id, ticket)")
@@ -55,7 +57,10 @@ def _back_to_schema_2(url: str, key: str | None) -> None:
     for record in records:
         if key is not None:
             legacy = integrity.sealed(
-                session.session_key(key), replace(record, turns=None), record.version, record.blob
+                session.session_key(key),
+                replace(record, turns=None, history_digest=None),
+                record.version,
+                record.blob,
             )
             execute_sql(
                 url, "UPDATE autograms_sessions SET seal = ? WHERE id = ?", (legacy, record.id)

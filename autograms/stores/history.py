@@ -1,0 +1,64 @@
+"""The history digest: one value on a session's row that says which messages and replies its
+committed turns hold, so that a caller holding a conversation (an OpenAI client resends it
+with every request) can tell whether it is the session's without reading a turn row.
+
+The digest folds SHA-256 over the conversation as a client holds it after each turn: the
+user's message, then the reply unless it is empty (a turn where the program returned), each
+text with surrounding whitespace removed::
+
+    digest(0 turns) = ""
+    digest after a message (role, text) = SHA-256(previous + "\\n" + JSON [role, text]) (hex)
+
+`TurnRunner` maintains it in each commit (`SessionRecord.history_digest`); in a signed store
+the session's seal binds it. A row written before schema 4 has none (None) until its next
+turn, which computes it from the turn rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+
+from .records import TurnRecord
+
+#: the digest of a session with no turns
+EMPTY_DIGEST = ""
+
+
+def turn_messages(user_text: str, reply: str | None) -> list[tuple[str, str]]:
+    """The (role, text) messages a client holds for one turn: the user's message, then the
+    reply unless it is empty, each stripped of surrounding whitespace."""
+    messages = [("user", user_text.strip())]
+    answer = (reply or "").strip()
+    if answer:
+        messages.append(("assistant", answer))
+    return messages
+
+
+def extend(digest: str, messages: Iterable[tuple[str, str]]) -> str:
+    """The digest after `messages` ((role, text), oldest first) follow the ones of `digest`."""
+    current = digest
+    for role, text in messages:
+        step = current + "\n" + json.dumps([role, text], ensure_ascii=False)
+        current = hashlib.sha256(step.encode()).hexdigest()
+    return current
+
+
+def of_messages(messages: Iterable[tuple[str, str]]) -> str:
+    """The digest of a whole conversation ((role, text) of its user and assistant messages,
+    oldest first, stripped as `turn_messages` strips them)."""
+    return extend(EMPTY_DIGEST, messages)
+
+
+def after_turn(digest: str, user_text: str, reply: str | None) -> str:
+    """The digest once a turn with `user_text` and `reply` follows the ones of `digest`."""
+    return extend(digest, turn_messages(user_text, reply))
+
+
+def of_turns(turns: Iterable[TurnRecord]) -> str:
+    """The digest of committed `turns`, oldest first."""
+    digest = EMPTY_DIGEST
+    for turn in turns:
+        digest = after_turn(digest, turn.user_text, turn.reply)
+    return digest

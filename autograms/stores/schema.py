@@ -151,7 +151,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # a commit leaves its ticket in the queue (it writes no page of it): the next ticket
         # taken on the session sweeps it (`sql.LIVE_TICKET`)
         "{queue_sweep}",
-        # one log row per turn: filled from the rows per entry by the data step (sql.py)
+        # one log row per turn: filled from the rows per entry by the data step (sql.py);
+        # a table with rowids: appended at its end, a turn's row (often over the 1 KB a
+        # key-ordered table keeps in its leaf) writes fewer pages than in key order
         """CREATE TABLE autograms_log_4 (
             session_id TEXT NOT NULL REFERENCES autograms_sessions (id) ON DELETE CASCADE,
             version {integer} NOT NULL,
@@ -159,7 +161,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             model_calls {integer} NOT NULL,
             prompt_tokens {integer} NOT NULL,
             completion_tokens {integer} NOT NULL,
-            PRIMARY KEY (session_id, version)){keyed_table}""",
+            PRIMARY KEY (session_id, version))""",
     ),
 )
 

@@ -71,7 +71,7 @@ def store_turns(plan: dict, paired: bool = False) -> None:
     store = open_store(plan["url"])
     sessions, runner = Sessions(autogram, store), TurnRunner(autogram, store)
     spans = StoreSpans(store)
-    write = _raw_writer(plan["url"]) if paired else None
+    write = raw_writer(plan["url"]) if paired else None
 
     def turn(session: str, number: int) -> dict[str, float]:
         clock = time.perf_counter()
@@ -102,7 +102,7 @@ def sample_blob() -> str:
 
 def raw_turns(plan: dict) -> None:
     blob = sample_blob()
-    write = _raw_writer(plan["url"])
+    write = raw_writer(plan["url"])
 
     def turn(session: str, number: int) -> None:
         write(session, blob, number == 1)
@@ -110,7 +110,7 @@ def raw_turns(plan: dict) -> None:
     workload.run(plan, turn)
 
 
-def _raw_writer(url: str):
+def raw_writer(url: str):
     if url.startswith("sqlite"):
         return _sqlite_writer(url.removeprefix("sqlite:///"))
     return _postgres_writer(url)
@@ -155,7 +155,7 @@ def setup(plan: dict) -> None:
     if plan["system"] in ("store", "paired"):
         open_store(plan["url"]).close()
     if plan["system"] in ("raw", "paired"):
-        _raw_writer(plan["url"])
+        raw_writer(plan["url"])
 
 
 if __name__ == "__main__":

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,3 +38,21 @@ def test_a_small_run_writes_the_table_with_no_errors(tmp_path: Path) -> None:
     table = Path(f"{out}.md").read_text()
     assert "## SQLite" in table and "| 1 | autograms TurnRunner |" in table
     assert "The store path apart from the program" in table
+
+
+def test_the_counts_run_on_sqlite_and_name_the_pages_each_turn_writes(tmp_path: Path) -> None:
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(ROOT)
+    command = [sys.executable, "-m", "benchmarks.stores.counts", "--turns", "5",
+               "--stores", "sqlite"]  # fmt: skip
+    completed = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr
+    lines = dict(line.split(": ", 1) for line in completed.stdout.splitlines())
+    assert set(lines) == {"sqlite store", "sqlite raw"}
+    store = dict(item.rsplit(" ", 1) for item in lines["sqlite store"].split(", "))
+    assert float(store["fdatasync"]) > 0.5 and float(store["statements"]) > 3
+    assert float(store["frames autograms_turns"]) > 0  # pages named by their b-tree

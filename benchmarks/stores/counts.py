@@ -1,0 +1,227 @@
+"""Count what a turn through the store writes, against the raw write of the same blob: the
+figures that do not depend on the machine's load (a disk flush costs 0.1 to 20 ms from one
+minute to the next on a shared machine; the number of flushes, pages and WAL records does
+not change with it).
+
+    python -m benchmarks.stores.counts [--turns 60] [--stores sqlite,postgresql]
+
+Each count runs the recruiter (test mode) in a child process over 5 sessions, after 50
+unmeasured turns: through `TurnRunner` (``store``), or running the program in memory and
+writing each turn's blob with one UPDATE in its own durable transaction (``raw``, the raw
+write of ``benchmarks.stores.worker_ours``).
+
+* SQLite: the WAL's frames (pages written) by the measured turns, by the b-tree of each page
+  (``dbstat``; the WAL is checkpointed first, so keep ``--turns`` at 60 or so: a checkpoint
+  that restarts the WAL midway, after 1000 frames, spoils the count); system calls of the
+  child under ``strace -f -c`` (``fdatasync``; ``pwrite64``: two per WAL frame, one per page
+  a checkpoint copies), per turn = (a run of N measured turns - a run of 0) / N; statements
+  counted by a trace callback on every connection the child opens.
+* PostgreSQL: the server's ``pg_stat_wal`` (records, bytes, flushes) around the measured
+  turns of one run, and the answers the client read (``recvfrom`` under ``strace``, per
+  turn as above): psycopg reads each round trip's answer with one call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+SESSIONS = 5
+WARMUP = 50
+_STRACE_ROW = re.compile(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$")
+
+
+def child(plan: dict) -> None:
+    """Run the plan's turns; print the statements and the WAL figures of the measured ones."""
+    statements = [0]
+    connect = sqlite3.connect
+
+    last = [""]
+
+    def traced(statement: str) -> None:
+        # a trigger's subprogram is reported again with its statement's text: counted once
+        if statement != last[0]:
+            statements[0] += 1
+        last[0] = statement
+
+    def counted(*args, **kwargs):  # every statement a SQLite connection of this process runs
+        connection = connect(*args, **kwargs)
+        connection.set_trace_callback(traced)
+        return connection
+
+    sqlite3.connect = counted
+    from benchmarks.stores import workload, worker_ours
+
+    url = plan["url"]
+    if plan["system"] == "store":
+        from autograms.stores import Sessions, TurnRunner, open_store
+
+        autogram = worker_ours.recruiter()
+        store = open_store(url)
+        sessions, runner = Sessions(autogram, store), TurnRunner(autogram, store)
+
+        def turn(session: str, number: int) -> None:
+            if number == 1:
+                sessions.create(session)
+                runner.run_turn(session, "", f"{session}-0")
+            runner.run_turn(session, workload.user_text(number), f"{session}-{number}")
+
+    else:  # the blob of each turn as the program leaves it, run in memory (no I/O)
+        autogram, write = worker_ours.recruiter(), worker_ours.raw_writer(url)
+        memories: dict[str, object] = {}
+
+        def turn(session: str, number: int) -> None:
+            if number == 1:
+                memories[session] = autogram.reply("")[1]
+            memory = autogram.reply(workload.user_text(number), memory_object=memories[session])[1]
+            memories[session] = memory
+            write(session, autogram.serialize(memory, include_log=False), number == 1)
+
+    names = [f"s{n}" for n in range(SESSIONS)]
+    numbers = dict.fromkeys(names, 0)
+
+    def next_turn(index: int) -> None:
+        session = names[index % SESSIONS]
+        numbers[session] += 1
+        turn(session, numbers[session])
+
+    for index in range(WARMUP):
+        next_turn(index)
+    if url.startswith("sqlite"):  # the WAL from its start: its frames are the turns'
+        checkpoint = connect(url.removeprefix("sqlite:///"))
+        checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        checkpoint.close()
+    before, counted_before = _wal(url), statements[0]
+    for index in range(WARMUP, WARMUP + plan["turns"]):
+        next_turn(index)
+    figures = {"statements": statements[0] - counted_before}
+    after = _wal(url)
+    figures.update({name: after[name] - before.get(name, 0) for name in after})
+    sys.stdout.write(json.dumps(figures) + "\n")
+
+
+def _wal(url: str) -> dict[str, int]:
+    """PostgreSQL: the server's WAL statistics. SQLite: the frames in the WAL file by the
+    b-tree their page belongs to (``frames <name>``, ``frames`` in all); a checkpoint that
+    restarts the WAL while the turns run makes them meaningless (runs of over ~100 turns)."""
+    if url.startswith("sqlite"):
+        return _wal_frames(url.removeprefix("sqlite:///"))
+    import psycopg
+
+    time.sleep(0.7)  # the statistics of the last transactions reach pg_stat_wal
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("SELECT pg_stat_force_next_flush()")
+        row = connection.execute(
+            "SELECT wal_records, wal_bytes, wal_sync FROM pg_stat_wal"
+        ).fetchone()
+    return {"wal_records": int(row[0]), "wal_bytes": int(row[1]), "wal_sync": int(row[2])}
+
+
+def _wal_frames(path: str) -> dict[str, int]:
+    connection = sqlite3.connect(path)  # (its statement counted by no one: after the turns)
+    try:
+        owners = dict(connection.execute("SELECT pageno, name FROM dbstat"))
+    finally:
+        connection.close()
+    data = Path(path + "-wal").read_bytes() if Path(path + "-wal").exists() else b""
+    frames: dict[str, int] = {"frames": 0}
+    if len(data) < 32:
+        return frames
+    page_size = int.from_bytes(data[8:12], "big")
+    salts = data[16:24]
+    for start in range(32, len(data) - 24 - page_size + 1, 24 + page_size):
+        if data[start + 8 : start + 16] != salts:  # left from before the WAL restarted
+            break
+        page = int.from_bytes(data[start : start + 4], "big")
+        name = f"frames {owners.get(page, 'page 1' if page == 1 else 'other')}"
+        frames[name] = frames.get(name, 0) + 1
+        frames["frames"] += 1
+    return frames
+
+
+def _run(plan: dict, cwd: Path, calls: str) -> tuple[dict, dict]:
+    """One child under strace: its figures, and its counts of the traced system calls."""
+    with tempfile.NamedTemporaryFile(suffix=".strace") as trace:
+        command = ["strace", "-f", "-c", "-o", trace.name, "-e", f"trace={calls}",
+                   sys.executable, "-m", "benchmarks.stores.counts",
+                   "--child", json.dumps(plan)]  # fmt: skip
+        found = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True)
+        counts = {}
+        for line in Path(trace.name).read_text().splitlines():
+            matched = _STRACE_ROW.match(line)
+            if matched and matched.group(2) != "total":
+                counts[matched.group(2)] = int(matched.group(1))
+    return json.loads(found.stdout.strip().splitlines()[-1]), counts
+
+
+def measure(url_for, system: str, turns: int, cwd: Path, calls: str) -> dict:
+    """Per-turn figures of `system` (each run on a fresh database from `url_for()`)."""
+    figures, counts = _run({"url": url_for(), "system": system, "turns": turns}, cwd, calls)
+    _, baseline = _run({"url": url_for(), "system": system, "turns": 0}, cwd, calls)
+    per_turn = {name: value / turns for name, value in figures.items()}
+    for name in set(counts) | set(baseline):
+        per_turn[name] = (counts.get(name, 0) - baseline.get(name, 0)) / turns
+    return per_turn
+
+
+def _sqlite_url(folder: Path) -> str:
+    return f"sqlite:///{folder / uuid.uuid4().hex}.db"
+
+
+def _postgres_url(cluster) -> str:
+    schema = f"c_{uuid.uuid4().hex[:12]}"
+    cluster.create_schema(schema)
+    return cluster.url_for_schema(schema)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.stores.counts", description=__doc__)
+    parser.add_argument("--turns", type=int, default=60)
+    parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--code", type=Path, default=Path.cwd(),
+                        help="a tree holding the autograms package to count (default: "
+                        "here; it needs this file too)")  # fmt: skip
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    options = parser.parse_args(argv)
+    if options.child:
+        child(json.loads(options.child))
+        return
+    if shutil.which("strace") is None:
+        raise SystemExit("strace is not installed")
+    work = Path(tempfile.mkdtemp(prefix="autograms-counts-"))
+    results, cluster = {}, None
+    try:
+        for store in options.stores.split(","):
+            if store == "sqlite":
+                calls = "fdatasync,fsync,pwrite64,pread64"
+                url_for = functools.partial(_sqlite_url, work)
+            else:
+                from benchmarks.stores import environment
+
+                cluster = cluster or environment.start_cluster()
+                calls = "recvfrom"
+                url_for = functools.partial(_postgres_url, cluster)
+            for system in ("store", "raw"):
+                figures = measure(url_for, system, options.turns, options.code, calls)
+                results[f"{store} {system}"] = figures
+                shown = ", ".join(f"{name} {value:.2f}" for name, value in sorted(figures.items()))
+                sys.stdout.write(f"{store} {system}: {shown}\n")
+                sys.stdout.flush()
+    finally:
+        if cluster is not None:
+            cluster.remove()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

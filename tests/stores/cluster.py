@@ -6,6 +6,12 @@ PostgreSQL's tools refuse to run as root, so as root they run as the ``postgres`
 (``runuser``) with the folders owned by it. A postmaster killed with SIGKILL can linger as a
 zombie for a moment and its backends notice its death a little later: `kill` waits until
 they are all gone, so `start` finds no stale ``postmaster.pid`` or shared memory.
+
+A process that makes a cluster and is then killed with SIGKILL (a test run stopped by
+``timeout -s KILL``, an out-of-memory kill) cannot stop it: so each cluster has a *watchdog*,
+a small process of its own session that checks every half second whether the process that
+made the cluster is alive, and when it is gone stops the cluster and deletes its folder
+(``python tests/stores/cluster.py watch PID ROOT BINDIR``). `remove` ends the watchdog.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -51,6 +58,7 @@ class PostgresCluster:
             folder.mkdir()
             if self.as_postgres:
                 shutil.chown(folder, "postgres", "postgres")
+        self._watchdog = _watch(os.getpid(), self.root, bindir)
         self._run("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
                   "--no-sync")  # fmt: skip
 
@@ -85,6 +93,9 @@ class PostgresCluster:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+        if self._watchdog.poll() is None:
+            self._watchdog.terminate()
+            self._watchdog.wait(10)
 
     def postmaster_pid(self) -> int | None:
         try:
@@ -109,10 +120,39 @@ class PostgresCluster:
             time.sleep(0.05)
 
     def _run(self, program: str, *arguments: object) -> None:
-        command = [str(self.bindir / program), *map(str, arguments)]
-        if self.as_postgres:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        _run_tool(self.bindir, program, *arguments)
+
+
+def _run_tool(bindir: Path, program: str, *arguments: object) -> None:
+    """Run one of PostgreSQL's programs (as the ``postgres`` user when we are root)."""
+    command = [str(bindir / program), *map(str, arguments)]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+
+def _watch(pid: int, root: Path, bindir: Path) -> subprocess.Popen:
+    """The watchdog of the cluster in `root`: a process in a session of its own (a signal
+    to the test's process group does not reach it) that outlives `pid`."""
+    return subprocess.Popen(
+        [sys.executable, __file__, "watch", str(pid), str(root), str(bindir)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True, close_fds=True,
+    )  # fmt: skip
+
+
+def watch(pid: int, root: Path, bindir: Path) -> None:
+    """Wait until `pid` is gone (or the cluster's folder is), then stop the cluster in
+    `root` if it runs and delete the folder."""
+    data = root / "data"
+    while _alive(pid) and root.exists():
+        time.sleep(0.5)
+    if (data / "postmaster.pid").exists():
+        try:
+            _run_tool(bindir, "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
+        except (OSError, subprocess.SubprocessError):
+            pass  # not running after all (a stale postmaster.pid)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _free_port() -> int:
@@ -136,7 +176,20 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
 def _exists(pid: int) -> bool:
     """True until `pid` is reaped (a zombie still holds its pid: postgres would take it
     for a live postmaster)."""
     return Path(f"/proc/{pid}").exists()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["watch"]:
+    watch(int(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))

@@ -113,6 +113,7 @@ class TurnRunner:
         owner: str | None = None,
         reply_stream: ReplyStream | None = None,
         vet: Vet | None = None,
+        vet_turns: bool = True,
     ) -> TurnResult:
         """Run the session's next turn with the user's message, or return the reply of the
         turn already committed with `idempotency_key` (without running anything).
@@ -123,14 +124,19 @@ class TurnRunner:
         returned reply is the one committed. With `vet`, the claim -- with the session's
         committed turns, read in the claim's round trip -- is shown to ``vet(claim)`` before
         the turn runs or a committed one is replayed: it may refuse (raise), answer instead
-        (a TurnResult), or let the turn go on (None).
+        (a TurnResult), or let the turn go on (None). With ``vet_turns=False`` the claim it is
+        shown carries no turns (``claim.turns`` None): `vet` compares a conversation with
+        ``claim.session.history_digest`` (`autograms.stores.history`) and reads the turns
+        (`Store.turns`) only when they differ or when it must know one turn.
         """
         key = idempotency_key if idempotency_key is not None else uuid.uuid4().hex
         self._check_inputs(session_id, user_text, key, owner)
         deadline = time.monotonic() + self.wait_seconds
         ticket, created_at = 0, None
         while True:
-            claim = self._wait_for_turn(session_id, key, user_text, owner, ticket, deadline, vet)
+            claim = self._wait_for_turn(
+                session_id, key, user_text, owner, ticket, deadline, vet, vet_turns
+            )
             if isinstance(claim, TurnResult):
                 return claim
             if created_at is None:
@@ -173,6 +179,7 @@ class TurnRunner:
         ticket: int,
         deadline: float,
         vet: Vet | None,
+        vet_turns: bool,
     ) -> Claim | TurnResult:
         """The claim of a turn first in its session's queue (holding `ticket` or a new one),
         or of a committed turn (holding none), or the answer `vet` gave instead (holding
@@ -181,7 +188,7 @@ class TurnRunner:
         try:
             while True:
                 claim = self.store.claim(
-                    session_id, key, self.lease_seconds, ticket, turns=vet is not None
+                    session_id, key, self.lease_seconds, ticket, turns=vet is not None and vet_turns
                 )
                 ticket = claim.ticket or ticket
                 if claim.session is None or (owner is not None and claim.session.owner != owner):

@@ -374,3 +374,20 @@ def test_vet_sees_the_claim_with_the_committed_turns_and_may_run_refuse_or_answe
     runner.run_turn(sid, "a", "k-a", vet=letting)
     assert seen[-1].done.idempotency_key == "k-a"
     assert [turn.user_text for turn in seen[-1].turns] == ["", "a", "d"]
+
+
+def test_vet_without_turns_sees_the_history_digest_of_the_conversation(store):
+    """`run_turn(vet=..., vet_turns=False)`: the claim carries no turns, and its session's
+    history digest says whether a conversation is the session's (what serve compares)."""
+    from autograms.stores import history
+
+    autogram, runner, sid = start(store)
+    seen = []
+    first = runner.run_turn(sid, "a", "k-a", vet=seen.append, vet_turns=False)
+    assert seen[-1].turns is None
+    held = history.of_messages([("user", ""), ("assistant", "ready")])
+    assert seen[-1].session.history_digest == held
+    runner.run_turn(sid, "b", "k-b", vet=seen.append, vet_turns=False)
+    held = history.extend(held, [("user", "a"), ("assistant", first.reply.strip())])
+    assert seen[-1].session.history_digest == held
+    assert held != history.of_messages([("user", ""), ("assistant", "ready"), ("user", "a")])

@@ -312,7 +312,10 @@ _LOCK_SESSION = (
 
 # One statement: the session, the turn committed with this key, the oldest live ticket (all
 # as before this claim), and this claim's ticket: renewed, new, or this key's expired one
-# taken over (0 when this key's ticket is live: its turn is running).
+# taken over (0 when this key's ticket is live: its turn is running); the session's tickets
+# that hold no place any more swept. A plain INSERT, not ON CONFLICT (whose speculative
+# insertion writes two WAL records more): the lock on the session's row, taken by the
+# statement before, keeps any other claim of the session from inserting meanwhile.
 _CLAIM = """
 WITH s AS (
     SELECT id, owner, version, created_at, updated_at, blob, program, log_head, seal, turns,
@@ -336,17 +339,26 @@ renewed AS (
     UPDATE autograms_queue SET lease_until = %(until)s
     WHERE ticket = %(ticket)s AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM done)
     RETURNING ticket),
+mine AS (
+    SELECT ticket, lease_until FROM autograms_queue
+    WHERE session_id = %(session)s AND idempotency_key = %(key)s),
 taken AS (
     INSERT INTO autograms_queue (session_id, idempotency_key, lease_until)
     SELECT id, %(key)s, %(until)s FROM s
     WHERE NOT EXISTS (SELECT 1 FROM done) AND NOT EXISTS (SELECT 1 FROM renewed)
-    ON CONFLICT (session_id, idempotency_key) DO UPDATE SET lease_until = excluded.lease_until
-    WHERE autograms_queue.lease_until < %(now)s
+        AND NOT EXISTS (SELECT 1 FROM mine)
+    RETURNING ticket),
+taken_over AS (
+    UPDATE autograms_queue SET lease_until = %(until)s
+    WHERE ticket = (SELECT ticket FROM mine WHERE lease_until < %(now)s)
+        AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM done)
+        AND NOT EXISTS (SELECT 1 FROM renewed)
     RETURNING ticket)
 SELECT s.id, s.owner, s.version, s.created_at, s.updated_at, s.blob,
     done.session_id, done.idempotency_key, done.version, done.user_text, done.reply,
     done.created_at, oldest.ticket,
-    COALESCE((SELECT ticket FROM renewed), (SELECT ticket FROM taken), 0),
+    COALESCE((SELECT ticket FROM renewed), (SELECT ticket FROM taken),
+        (SELECT ticket FROM taken_over), 0),
     s.program, s.log_head, s.seal, s.turns, done.seal, s.history_digest
 FROM s CROSS JOIN oldest LEFT JOIN done ON TRUE
 """

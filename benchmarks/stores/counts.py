@@ -16,9 +16,10 @@ write of ``benchmarks.stores.worker_ours``).
   child under ``strace -f -c`` (``fdatasync``; ``pwrite64``: two per WAL frame, one per page
   a checkpoint copies), per turn = (a run of N measured turns - a run of 0) / N; statements
   counted by a trace callback on every connection the child opens.
-* PostgreSQL: the server's ``pg_stat_wal`` (records, bytes, flushes) around the measured
-  turns of one run, and the answers the client read (``recvfrom`` under ``strace``, per
-  turn as above): psycopg reads each round trip's answer with one call.
+* PostgreSQL: the WAL records the measured turns wrote, by type (``pg_walinspect`` between
+  the WAL positions before and after; a checkpoint midway adds full-page images), and the
+  answers the client read (``recvfrom`` under ``strace``, per turn as above): psycopg reads
+  each round trip's answer with one call. Statements are not counted there (0).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -105,26 +105,40 @@ def child(plan: dict) -> None:
     for index in range(WARMUP, WARMUP + plan["turns"]):
         next_turn(index)
     figures = {"statements": statements[0] - counted_before}
-    after = _wal(url)
-    figures.update({name: after[name] - before.get(name, 0) for name in after})
+    if url.startswith("sqlite"):
+        after = _wal(url)
+        figures.update({name: after[name] - before.get(name, 0) for name in after})
+    else:
+        figures.update(_wal(url, since=before["lsn"]))
     sys.stdout.write(json.dumps(figures) + "\n")
 
 
-def _wal(url: str) -> dict[str, int]:
-    """PostgreSQL: the server's WAL statistics. SQLite: the frames in the WAL file by the
-    b-tree their page belongs to (``frames <name>``, ``frames`` in all); a checkpoint that
-    restarts the WAL while the turns run makes them meaningless (runs of over ~100 turns)."""
+def _wal(url: str, since: str | None = None) -> dict:
+    """SQLite: the frames in the WAL file by the b-tree their page belongs to (``frames
+    <name>``; ``frames`` in all); a checkpoint that restarts the WAL while the turns run
+    spoils them (runs of over ~100 turns). PostgreSQL: the WAL's position (``lsn``), and with
+    `since` the records written since that position by type (``records <type>``, from
+    ``pg_walinspect``), ``wal_records`` and ``wal_bytes`` in all."""
     if url.startswith("sqlite"):
         return _wal_frames(url.removeprefix("sqlite:///"))
     import psycopg
 
-    time.sleep(0.7)  # the statistics of the last transactions reach pg_stat_wal
     with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute("SELECT pg_stat_force_next_flush()")
-        row = connection.execute(
-            "SELECT wal_records, wal_bytes, wal_sync FROM pg_stat_wal"
-        ).fetchone()
-    return {"wal_records": int(row[0]), "wal_bytes": int(row[1]), "wal_sync": int(row[2])}
+        connection.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect SCHEMA public")
+        (lsn,) = connection.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+        if since is None:
+            return {"lsn": lsn}
+        (size,) = connection.execute("SELECT pg_wal_lsn_diff(%s, %s)", (lsn, since)).fetchone()
+        if not size:  # nothing written (pg_get_wal_stats refuses an empty range)
+            return {"wal_records": 0, "wal_bytes": 0}
+        rows = connection.execute(
+            'SELECT "resource_manager/record_type", count'
+            " FROM public.pg_get_wal_stats(%s::pg_lsn, %s::pg_lsn, true) WHERE count > 0",
+            (since, lsn),
+        ).fetchall()
+    figures = {f"records {kind}": int(count) for kind, count in rows}
+    figures.update(wal_records=sum(figures.values()), wal_bytes=int(size))
+    return figures
 
 
 def _wal_frames(path: str) -> dict[str, int]:
@@ -155,7 +169,9 @@ def _run(plan: dict, cwd: Path, calls: str) -> tuple[dict, dict]:
         command = ["strace", "-f", "-c", "-o", trace.name, "-e", f"trace={calls}",
                    sys.executable, "-m", "benchmarks.stores.counts",
                    "--child", json.dumps(plan)]  # fmt: skip
-        found = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True)
+        found = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+        if found.returncode:
+            raise SystemExit(f"the {plan['system']} run failed:\n{found.stderr}")
         counts = {}
         for line in Path(trace.name).read_text().splitlines():
             matched = _STRACE_ROW.match(line)

@@ -11,8 +11,8 @@ worker processes on any number of machines.
 
 Modules: `base` (the store interface), `sqlite` and `postgres` (the backends), `sql` (their
 shared queries), `schema` (tables and migrations), `urls` (opening a store by URL), `runner`
-(the turn protocol), `inputs` (the ids and text a store can keep), `manager` (session
-management), `records`, `errors`.
+(the turn protocol), `history` (the history digest of a session's turns), `inputs` (the ids
+and text a store can keep), `manager` (session management), `records`, `errors`.
 """
 
 from .base import Store

@@ -27,8 +27,10 @@ autograms_log      the append-only conversation log: one row per turn (session_i
                    each as compact JSON, one a line, with the turn's model calls and their
                    token counts as columns; a turn adds a row, never changes one
 autograms_queue    the turns waiting for or running on a session, in arrival order (ticket),
-                   each with a lease; a hint that saves wasted model calls, not a lock that
-                   correctness rests on (the version check in the commit is)
+                   each with a lease (and a committed turn's ticket, which holds no place,
+                   until the next ticket taken on the session sweeps it); a hint that saves
+                   wasted model calls, not a lock that correctness rests on (the version
+                   check in the commit is)
 ================== ==========================================================================
 
 A release that changes the tables appends a migration to `MIGRATIONS` (and, when rows must be

@@ -431,7 +431,7 @@ TAMPERS = {
         "replay",
     ),
     "log entry edited": (
-        "UPDATE autograms_log SET entry = replace(entry, '\"a\"', '\"evil\"') "
+        "UPDATE autograms_log SET entries = replace(entries, '\"a\"', '\"evil\"') "
         "WHERE session_id = 's0' AND version = 2",
         "get",
     ),

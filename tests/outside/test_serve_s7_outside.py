@@ -961,3 +961,63 @@ def test_native_conversation_continues_on_the_openai_api_with_its_shown_history(
     resp = chat(base, "nat", [*shown, u("r")])
     assert resp.status_code == 200, resp.text
     assert resp.json()["choices"][0]["message"]["content"] == "2|q/r"
+
+
+def test_client_disconnect_mid_stream_then_the_same_request_is_exact(tmp_path):
+    """A streaming client leaves after 3 pieces (OpenAI and native routes); the same request
+    again gives the whole reply once: the turn was committed or is run once, never twice."""
+    model = S.FakeModel(tokens=20, delay=0.1)
+    try:
+        with model_server(tmp_path, model) as srv:
+            base = srv.base
+            hist = [u("hi")]
+            assert chat(base, "d1", hist).status_code == 200
+            hist += [a("hello"), u("instr x")]
+            requests.post(f"{base}/v1/sessions", json={"id": "d2"}, timeout=30)
+            requests.post(
+                f"{base}/v1/sessions/d2/messages",
+                json={"content": ""},
+                headers={"Idempotency-Key": "k0"},
+                timeout=30,
+            )
+            calls = []
+            for route in ("openai", "native"):
+                if route == "openai":
+                    url, body, head = (
+                        f"{base}/v1/chat/completions",
+                        {"messages": hist, "stream": True},
+                        {"X-Session-Id": "d1"},
+                    )
+                else:
+                    url, body, head = (
+                        f"{base}/v1/sessions/d2/messages",
+                        {"content": "instr y", "stream": True},
+                        {"Idempotency-Key": "k1"},
+                    )
+                with requests.post(url, json=body, headers=head, stream=True, timeout=60) as resp:
+                    seen = 0
+                    for line in resp.iter_lines():
+                        seen += bool(line)
+                        if seen == 3:
+                            break
+                deadline = time.monotonic() + 60
+                while True:
+                    body_plain = {k: v for k, v in body.items() if k != "stream"}
+                    again = requests.post(url, json=body_plain, headers=head, timeout=60)
+                    if again.status_code == 200 or time.monotonic() > deadline:
+                        break
+                    time.sleep(float(again.headers.get("retry-after") or 0.3))
+                assert again.status_code == 200, again.text
+                reply = (
+                    again.json()["choices"][0]["message"]["content"]
+                    if route == "openai"
+                    else again.json()["reply"]
+                )
+                assert reply == " ".join(f"w{i}" for i in range(20))
+                calls.append(model.calls)
+            assert requests.get(f"{base}/v1/sessions/d1", timeout=30).json()["version"] == 2
+            assert requests.get(f"{base}/v1/sessions/d2", timeout=30).json()["version"] == 2
+            assert calls[0] <= 2 and calls[1] - calls[0] <= 2  # at-least-once, not a loop
+    finally:
+        model.close()
+    assert not S.check_store(f"sqlite:///{tmp_path / 'm.db'}", {})

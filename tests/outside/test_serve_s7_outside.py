@@ -1037,3 +1037,40 @@ def test_an_empty_api_key_is_refused_not_taken_as_no_key(tmp_path):
     with srv:
         resp = requests.get(srv.base + "/v1/sessions", timeout=30)
         assert resp.status_code == 401, f"{resp.status_code}: served without any key"
+
+
+def test_chat_page_shows_a_model_outage_and_sends_again_once(tmp_path):
+    sync_playwright, chromium = _browser()
+    model = S.FakeModel(tokens=5, delay=0.02)
+    try:
+        with model_server(tmp_path, model) as srv, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            try:
+                page = browser.new_page()
+                page.goto(srv.base + "/")
+                _send(page, "hi")
+                assert _wait_log(page, 2)[-1].endswith("hello")
+                model.mode = "down"
+                _send(page, "instr a")
+                deadline = time.monotonic() + 60
+                while not page.is_visible("#error") and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                assert page.is_visible("#error")
+                assert page.inner_text("#error-text").strip()
+                model.mode = "ok"
+                page.click("#retry")
+                items = _wait_log(page, 4)
+                assert items[-1].endswith("w0 w1 w2 w3 w4"), items
+                assert not page.is_visible("#error")
+                sid = page.evaluate("Object.values(Object.assign({}, localStorage))[0]")
+                view = requests.get(f"{srv.base}/v1/sessions/{sid}", timeout=30).json()
+                assert [m["content"] for m in view["history"]] == [
+                    "hi",
+                    "hello",
+                    "instr a",
+                    "w0 w1 w2 w3 w4",
+                ]
+            finally:
+                browser.close()
+    finally:
+        model.close()

@@ -54,7 +54,8 @@ class IdempotencyKeyReusedError(StoreError):
 
 class InvalidInputError(StoreError, ValueError):
     """An id, owner, idempotency key or message the store cannot keep (too long, a lone
-    surrogate, a NUL character where the database has none); nothing ran or was written."""
+    surrogate, a NUL character where the database has none), or a listing's limit or offset
+    out of range; nothing ran or was written."""
 
 
 class StoredSessionError(StoreError):

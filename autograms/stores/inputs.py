@@ -45,3 +45,21 @@ def check_text(what: str, value: object, *, holds_nul: bool, session_id: str | N
             session_id=session_id,
         )
     return value
+
+
+#: the largest count a listing takes: the databases' 64-bit integers
+MAX_COUNT = 2**63 - 1
+
+
+def check_count(what: str, value: object) -> int:
+    """`value` as a number of rows (a listing's `limit` or `offset`): TypeError when it is
+    not an int (a bool is not), InvalidInputError (a ValueError) when it is negative or
+    beyond what the databases count."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    if not 0 <= value <= MAX_COUNT:
+        raise InvalidInputError(
+            f"{what} must be a number of sessions from 0 to {MAX_COUNT}, not {value}",
+            reason="out of range",
+        )
+    return value

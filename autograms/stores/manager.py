@@ -17,7 +17,7 @@ from . import integrity
 from .base import Store
 from .history import EMPTY_DIGEST
 from .errors import SessionExistsError, SessionNotFoundError, StoredSessionError
-from .inputs import check_id
+from .inputs import check_count, check_id
 from .records import SessionRecord, SessionView, TokenUsage, WaitPoint
 from .runner import check_program, restore, verified_head
 
@@ -139,7 +139,10 @@ class Sessions:
         unclaimed: bool = False,
     ) -> list[SessionRecord]:
         """This program's sessions of `owner` (of every owner when None), oldest first,
-        without blobs; with `unclaimed`, instead the sessions no program owns yet."""
+        without blobs; with `unclaimed`, instead the sessions no program owns yet. `limit`
+        and `offset` are counts of sessions (TypeError, or InvalidInputError -- a ValueError
+        -- when negative or beyond 2**63 - 1)."""
+        limit, offset = check_count("limit", limit), check_count("offset", offset)
         return self.store.list_sessions(
             owner, limit, offset, program=self.program, unclaimed=unclaimed
         )

@@ -10,6 +10,7 @@ import pytest
 
 from autograms import Autogram, AutogramConfig, ModelError
 from autograms.stores import (
+    InvalidInputError,
     SCHEMA_VERSION,
     SessionExistsError,
     SessionNotFoundError,
@@ -113,6 +114,28 @@ def test_create_list_by_owner_and_delete(store) -> None:
     assert [s.id for s in sessions.list(owner="a")] == ids["a"][1:]
     with pytest.raises(SessionNotFoundError):
         sessions.get(ids["a"][0])
+
+
+@pytest.mark.parametrize(
+    ("limits", "error"),
+    [
+        ({"limit": -1}, ValueError),
+        ({"offset": -1}, ValueError),
+        ({"limit": 2**63}, ValueError),
+        ({"offset": 2**70}, ValueError),
+        ({"limit": 1.5}, TypeError),
+        ({"offset": True}, TypeError),
+    ],
+)
+def test_list_refuses_a_limit_or_offset_no_database_takes(store, limits, error) -> None:
+    sessions = Sessions(make_autogram(), store)
+    sessions.create("one")
+    with pytest.raises(error, match=next(iter(limits))) as info:
+        sessions.list(**limits)
+    if error is ValueError:
+        assert isinstance(info.value, InvalidInputError) and info.value.reason == "out of range"
+    assert [s.id for s in sessions.list(limit=2**63 - 1, offset=0)] == ["one"]
+    assert sessions.list(limit=0) == [] and sessions.list(offset=1) == []
 
 
 def test_deleting_a_session_deletes_its_turns_and_log(store) -> None:

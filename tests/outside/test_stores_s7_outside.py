@@ -473,3 +473,28 @@ def test_sessions_list_refuses_bad_limits_clearly(store_url, kwargs):
         sessions.create(f"s{i}")
     with pytest.raises(ValueError, match="limit|offset"):
         sessions.list(**kwargs)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="every TurnRunner starts a lease thread that never stops (no close(); dropping the "
+    "runner or closing its store leaves it): a runner per request (e.g. a per-request "
+    "policy) leaks one thread per request",
+)
+def test_turn_runners_do_not_leak_threads(tmp_path):
+    import gc
+
+    from autograms.stores import Sessions, TurnRunner, open_store
+
+    url = f"sqlite:///{tmp_path / 'threads.db'}"
+    ag = autogram()
+    store = open_store(url)
+    Sessions(ag, store).create("s0")
+    before = threading.active_count()
+    for i in range(50):
+        runner = TurnRunner(ag, store, policy="reject" if i % 2 else "enqueue")
+        runner.run_turn("s0", f"m{i}" if i else "", f"k{i}")
+        del runner
+    gc.collect()
+    time.sleep(0.5)
+    assert threading.active_count() - before < 5, [t.name for t in threading.enumerate()][:5]

@@ -26,7 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..stores.records import TurnRecord
+from ..stores import history as digests
+from ..stores.records import SessionRecord, TurnRecord
 from .errors import HTTPError, bad_request
 
 #: roles that carry the client's own instructions, not the conversation
@@ -106,6 +107,19 @@ def message_text(content: Any, index: int) -> str:
             texts.append(str(part.get("text", "")))
         return "".join(texts).strip()
     raise bad_request(f"messages[{index}].content must be a string or a list of parts")
+
+
+def continues(chat: ChatInput, session: SessionRecord) -> bool:
+    """Whether `chat` is the next turn of `session`, told by the history digest on its row
+    alone (no turn row read): its history is the session's whole conversation. False when it
+    is not, or when the row has no digest yet (written before schema 4): `match_turns`, on
+    the turns, then says what the request is."""
+    if session.history_digest is None or session.turns is None:
+        return False
+    return (
+        chat.position == session.turns + 1
+        and digests.of_messages(chat.history) == session.history_digest
+    )
 
 
 def match_turns(chat: ChatInput, turns: Sequence[TurnRecord], session_id: str) -> Match:

@@ -6,8 +6,9 @@ else the body's ``user`` field, else it is a new one; its id always comes back i
 ``X-Session-Id`` response header. The newest user message is the turn's input; the rest of
 ``messages`` must be the session's conversation so far (`autograms.serve.history`: a repeat of
 the last request returns the stored reply, an edited history is refused with 409), checked
-on the turns the turn's claim reads (one round trip with it, just before the turn would run:
-a message that waited in the session's queue behind another one is refused too). Sampling
+against the history digest on the session's row, which the turn's claim reads just before
+the turn would run (a message that waited in the session's queue behind another one is
+refused too); the turns themselves are read only when the digest differs. Sampling
 parameters (``temperature``, ``max_tokens`` ...) and ``model`` are ignored: the bot decides.
 
 The turn's idempotency key is the ``Idempotency-Key`` header, else one derived from the turn's
@@ -38,7 +39,7 @@ from ..stores import TokenUsage, TurnRecord, TurnResult, integrity
 from ..stores.records import Claim
 from .auth import stored_id
 from .errors import HTTPError, bad_request
-from .history import ChatInput, match_turns, read_messages
+from .history import ChatInput, continues, match_turns, read_messages
 from .inputs import flag, idempotency_key, read_json, session_id
 from .service import Precondition, Service
 from .streaming import (
@@ -127,8 +128,11 @@ async def _complete(
 
 
 class _Continued:
-    """The request's history checked against the session's committed turns, which the
-    turn's claim reads in its own round trip (a `Precondition`)."""
+    """The request's history checked against the session's committed turns (a
+    `Precondition`): by the history digest on the session's row, which the turn's claim
+    reads, when the request continues the session; by the turns themselves, read then, when
+    it does not (a repeat, an edited history), when the row has no digest yet, and in a
+    signed store (every turn row's seal is checked)."""
 
     def __init__(
         self, service: Service, stored: str, owner: str | None, chat: ChatInput, session: str
@@ -142,10 +146,15 @@ class _Continued:
     def vet(self, claim: Claim) -> TurnResult | None:
         """409 when the request does not continue the session's turns; the stored reply
         when it repeats a committed turn; else None (the turn runs)."""
-        turns = claim.turns or []
-        # in a signed store, a turn row edited in the database is refused, never compared with
-        # the request's history nor replayed (one HMAC per turn row)
-        integrity.check_turn_seals(integrity.key_of(self.service.runner.autogram), turns)
+        session = claim.session
+        signing = integrity.key_of(self.service.runner.autogram)
+        if session is None or (signing is None and continues(self.chat, session)):
+            return None  # the next turn: no turn row read
+        turns = [t for t in self.service.store.turns(self.stored) if t.version <= session.version]
+        # in a signed store every turn row is read and checked, so that one edited in the
+        # database is refused, never compared with the request's history nor replayed, even
+        # when the request matches the (sealed) digest (one HMAC per turn row)
+        integrity.check_turn_seals(signing, turns)
         match = match_turns(self.chat, turns, self.session)
         if match.repeated is None:
             return None

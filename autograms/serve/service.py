@@ -40,8 +40,9 @@ class Precondition(Protocol):
     """What a route checks, in the turn's thread, of the session a turn continues."""
 
     def vet(self, claim: Claim) -> TurnResult | None:
-        """The turn's claim, with the session's committed turns: raise an HTTPError to refuse
-        the turn, return the result to answer with instead (a replay), or None to run it."""
+        """The turn's claim (without the session's turns: the session's row has their
+        history digest): raise an HTTPError to refuse the turn, return the result to answer
+        with instead (a replay), or None to run it."""
 
     def missing(self) -> None:
         """The session does not exist: create it (the turn is then tried again) or raise."""
@@ -164,7 +165,7 @@ class Service:
         reply_stream: TurnStream | None = None,
     ) -> TurnResult:
         """In a turn thread: the turn, its claim vetted by `precondition` when given (the
-        checks a route makes against the session, on what the claim read in its round trip),
+        checks a route makes against the session, on the row the claim read),
         a session it does not find handed to ``precondition.missing()`` once. With
         `wait_running`, a turn with this key running elsewhere is waited for (as long as the
         runner waits in a queue), then all of it is done again: a key the route derived from
@@ -175,7 +176,13 @@ class Service:
         while True:
             try:
                 return self.runner.run_turn(
-                    stored_id, text, key, owner=owner, reply_stream=reply_stream, vet=vet
+                    stored_id,
+                    text,
+                    key,
+                    owner=owner,
+                    reply_stream=reply_stream,
+                    vet=vet,
+                    vet_turns=False,
                 )
             except SessionNotFoundError:
                 if precondition is None or created:

@@ -53,9 +53,9 @@ def reply(text: str, data: Any = None, ADDRESS: str | None = None) -> str:  # no
     position = code_position()  # the bot line that replied, through however many helpers
     memory.log_chat_turn(
         str(text),
+        line_number=None if position is None else position["line_number"],
+        function_name=None if position is None else position["function_name"],
         address=ADDRESS,
-        function=None if position is None else position["function_name"],
-        line=None if position is None else position["line_number"],
     )
     memory.state["reply_data"] = data
     return _frames.pause(ReplyPayload(str(text), data, ADDRESS))

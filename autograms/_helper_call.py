@@ -96,10 +96,14 @@ def start_call(
     *,
     memory: MemoryObject | None = None,
     supervisable: bool = True,
+    named: Mapping[str, Any] | None = None,
 ) -> HelperCall:
     """Begin a call of `helper` with arguments `args` and keywords `kwargs`: sort the
     keywords, and in supervisor mode run the supervisor it was given, whose output (turned
-    into answer text by `answer`, default `default_answer`) replaces the model's answer."""
+    into answer text by `answer`, default `default_answer`) replaces the model's answer.
+    The supervisor is called with `args` and the keywords as the helper was (AutoGRAMS'
+    ``{**kwargs, **supervisor_kwargs}``); `named` are the helper's own parameters the caller
+    gave by keyword, which it receives too."""
     memory = memory or require_memory(f"{helper}()")
     given = dict(kwargs)
     supervisor = given.pop("supervisor", None)
@@ -107,7 +111,8 @@ def start_call(
     options = model_options(helper, given, memory.test_mode, supervised=supervisor is not None)
     call = HelperCall(memory, memory.model, helper, options)
     if supervisor is not None and supervisable and memory.supervisor_mode:
-        verdict = run_supervisor(memory, helper, supervisor, args, given | supervisor_kwargs)
+        keywords = {**(named or {}), **given, **supervisor_kwargs}
+        verdict = run_supervisor(memory, helper, supervisor, args, keywords)
         output = verdict.output
         encode = answer or functools.partial(default_answer, helper)
         text = output if isinstance(output, str) else encode(output)

@@ -135,6 +135,8 @@ class ConversationLog:
         "_chunks",
         "_tail",
         "_tail_chunks",
+        "_lent",
+        "edits",
     )
 
     def __init__(
@@ -164,6 +166,11 @@ class ConversationLog:
         #: entry read from the end decodes only the chunks down to it)
         self._tail: list[Entry] = []
         self._tail_chunks = 0
+        #: whether entries were handed out to be changed in place since last checked
+        self._lent = False
+        #: how many times entries lent were found changed in place (a saved file's log
+        #: written since then must be written whole again)
+        self.edits = 0
 
     def __len__(self) -> int:
         if self._loaded is None and self._count is not None:
@@ -223,12 +230,36 @@ class ConversationLog:
             else:
                 source = self._source
                 self._loaded = list(source() if callable(source) else source)
+                # encoded now, as a deserialized log is: what `check_lent` compares with
+                self._encoded = _encode_chunks(self._loaded)
             self._source, self._count = None, len(self._loaded)
         return self._loaded
 
+    def lend(self) -> None:
+        """Note that entries were handed out as live objects, which a program or run loop may
+        change in place (as it may a list of dicts): the next `encode` encodes the log again
+        if what it had encoded no longer holds what they hold."""
+        self._lent = True
+
+    def check_lent(self) -> int:
+        """`edits`, counting a change in place of an entry lent since last checked (the
+        encoded part, which no longer holds it, is then encoded again when next needed)."""
+        if not self._lent:
+            return self.edits
+        self._lent = False
+        if self._encoded is None or (self._loaded is None and not self._tail_chunks):
+            return self.edits  # no decoded entry was lent (entries given are encoded anew)
+        current = self._read()
+        if decode(self._encoded, signed=self._signed) != current:
+            self._encoded = None
+            self._forget_chunks()
+            self.edits += 1
+        return self.edits
+
     def encode(self) -> EncodedLog:
         """The log in its encoded form, appending only a chunk for the entries added since
-        it was loaded or last encoded."""
+        it was loaded or last encoded (encoded whole again if an entry lent was changed)."""
+        self.check_lent()
         base = self._encoded
         if base is None:  # a log given as entries: they become the first chunk
             base = _encode_chunks(self._read())
@@ -295,6 +326,14 @@ class TurnLog:
 
     def entries(self) -> list[Entry]:
         return self.base.entries() + self.added
+
+    def lend(self) -> None:
+        """See `ConversationLog.lend`."""
+        self.base.lend()
+
+    def check_lent(self) -> int:
+        """See `ConversationLog.check_lent`."""
+        return self.base.check_lent()
 
     def entry(self, index: int) -> Entry:
         """The entry at `index` (negative: from the end), as `ConversationLog.entry` reads it."""

@@ -174,6 +174,12 @@ def call_chat_completion(
 # -- decisions ------------------------------------------------------------------------------
 
 
+def _turns_given(max_turns: int | None) -> dict[str, Any]:
+    """A decision helper's `max_turns` as its supervisor receives it: when the caller chose
+    one (AutoGRAMS passes the keywords given; the default, 1, is passed as not given)."""
+    return {} if max_turns == 1 else {"max_turns": max_turns}
+
+
 def yes_or_no(question: str, max_turns: int | None = 1, **kwargs: Any) -> bool:
     """True if the model answers Yes to `question` about the last `max_turns` turns.
 
@@ -181,7 +187,7 @@ def yes_or_no(question: str, max_turns: int | None = 1, **kwargs: Any) -> bool:
     """
     if not isinstance(question, str):
         raise TypeError(f"yes_or_no() question must be a str, not {type(question).__name__}")
-    call = start_call("yes_or_no", (question,), kwargs)
+    call = start_call("yes_or_no", (question,), kwargs, named=_turns_given(max_turns))
     with call.reading_answer():
         result = _decisions.yes_or_no(
             call.model, call.config, call.memory.conversation(), question, max_turns, **call.options
@@ -194,7 +200,9 @@ def multiple_choice(
 ) -> int:
     """Index of the choice the model picks; raises `DecisionError` if it picks none."""
     encode = _label_of("multiple_choice", choices)
-    call = start_call("multiple_choice", (question, choices), kwargs, encode)
+    call = start_call(
+        "multiple_choice", (question, choices), kwargs, encode, named=_turns_given(max_turns)
+    )
     with call.reading_answer():
         result = _decisions.multiple_choice(
             call.model,
@@ -241,7 +249,12 @@ def TRANSITION(
     keys = list(transitions)
     encode = _choice_text("TRANSITION", keys)
     call = start_call(
-        "TRANSITION", (transition_question, transitions), kwargs, encode, memory=memory
+        "TRANSITION",
+        (transition_question, transitions),
+        kwargs,
+        encode,
+        memory=memory,
+        named=_turns_given(max_turns),
     )
     with call.reading_answer():
         result = _decisions.decide_transition(
@@ -458,7 +471,9 @@ def log_chat_turn(
     if function_name is None:
         position = code_position()
         function_name = None if position is None else position["function_name"]
-    require_memory("log_chat_turn()").log_chat_turn(reply, function=function_name)
+    require_memory("log_chat_turn()").log_chat_turn(
+        reply, instruction, line_number=line_number, function_name=function_name
+    )
 
 
 def log_thought_turn(reply: str, instruction: str) -> None:

@@ -32,14 +32,15 @@ MAX_WORKERS = 16
 def parallel_wrapper(
     function: Callable[..., Any],
     arg_list: Sequence[Mapping[str, Any]],
-    mem_list: Sequence[MemoryObject] | None = None,
+    mem_list: Sequence[MemoryObject | bytes] | None = None,
     with_autograms_memory: bool = True,
 ) -> list[Any]:
     """``[function(**args) for args in arg_list]``, computed concurrently.
 
-    Each run uses ``mem_list[i]`` as its memory when given, else (`with_autograms_memory`) a
-    copy of the current session's memory, else none. The first exception of a run is raised
-    once every run has finished.
+    Each run uses ``mem_list[i]`` as its memory when given (a memory, or a memory pickled
+    with pickle or dill, as AutoGRAMS' ``mem_list`` of serialized memories), else
+    (`with_autograms_memory`) a copy of the current session's memory, else none. The first
+    exception of a run is raised once every run has finished.
     """
     if mem_list is not None and len(mem_list) != len(arg_list):
         raise ValueError(
@@ -47,7 +48,11 @@ def parallel_wrapper(
             "one memory per run"
         )
     current = get_memory() if with_autograms_memory else None
-    memories = list(mem_list) if mem_list is not None else [None] * len(arg_list)
+    memories = (
+        [_memory_of(item, n) for n, item in enumerate(mem_list)]
+        if mem_list is not None
+        else [None] * len(arg_list)
+    )
     if mem_list is None and current is not None:
         memories = [copy_memory(current) for _ in arg_list]
     if not arg_list:
@@ -63,6 +68,19 @@ def parallel_wrapper(
         for memory in memories:
             current.extend_log(memory.model_turns)
     return [future.result() for future in futures]
+
+
+def _memory_of(item: MemoryObject | bytes, index: int) -> MemoryObject:
+    """``mem_list[index]`` as a memory: itself, or unpickled (dill reads pickle's too)."""
+    if isinstance(item, (bytes, bytearray)):
+        import dill  # slow to import; only AutoGRAMS-style pickled memories need it
+
+        item = dill.loads(item)
+    if not isinstance(item, MemoryObject):
+        raise TypeError(
+            f"mem_list[{index}] must be a memory or a pickled memory, not {type(item).__name__}"
+        )
+    return item
 
 
 def copy_memory(memory: MemoryObject) -> MemoryObject:

@@ -261,13 +261,13 @@ class Autogram:
         if envelope.log_file is None:  # format 1 recorded nothing: the whole file, read now
             entries = session.read_log(file_path)
             log = ConversationLog(entries)
-            owned = (len(entries), session.log_size(file_path), None)
+            owned = (len(entries), session.log_size(file_path), None, 0)
         else:
             path = os.fspath(file_path)
             log = ConversationLog(
                 lambda: session.read_saved_log(path, envelope), count=envelope.log_file[0]
             )
-            owned = (*envelope.log_file, envelope.log_crc)
+            owned = (*envelope.log_file, envelope.log_crc, 0)
         memory = self._restored(envelope, log)
         memory.saved_logs[os.path.realpath(file_path)] = owned
         return memory

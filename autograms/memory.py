@@ -191,8 +191,8 @@ class SerializableMemory:
         #: the log entries the last successful reply, apply or use_memory added, oldest first
         self.last_turn_log: list[Entry] = []
         #: per saved file (real path): the log entries and bytes of its ``.log`` that are
-        #: this session's, and their CRC-32 (None: not known yet)
-        self.saved_logs: dict[str, tuple[int, int, int | None]] = {}
+        #: this session's, their CRC-32 (None: not known yet), and the log's `edits` then
+        self.saved_logs: dict[str, tuple[int, int, int | None, int]] = {}
         self._model = model
         #: gives the model on first use when `model` is None (an Autogram's shared client):
         #: a turn that calls no model does not make one (nor import the model layer)
@@ -253,9 +253,31 @@ class SerializableMemory:
         return self if self._stands_for is None else self._stands_for.resolve()
 
     def __reduce__(self) -> tuple:
-        # A memory saved inside a program's locals is *the session's* memory: restore it as
-        # whichever memory is current when the session is loaded, never as a copy.
-        return (_current_memory_or_fail, ())
+        # In a snapshot of this very session (a paused program's local, its saved state) the
+        # memory is *the session's* memory: restored as whichever memory loads the snapshot,
+        # never as a copy (whose checkpoint would hold these frames again). Pickled anywhere
+        # else (a user keeping it, as AutoGRAMS users did with dill), it is the session by
+        # value: it loads anywhere as that session, never as the one current there.
+        current = get_memory()
+        if (
+            current is not None
+            and _frames.writing_snapshot()
+            and current.resolve() is self.resolve()
+        ):
+            return (_current_memory_or_fail, ())
+        memory = self.resolve()
+        return (
+            _memory_by_value,
+            (
+                type(memory),
+                memory.config,
+                memory.root_function,
+                memory.test_mode,
+                memory.supervisor_mode,
+                memory._no_pause,
+                memory.to_text(None),
+            ),
+        )
 
     # -- the parts ------------------------------------------------------------------------------
 
@@ -294,7 +316,9 @@ class SerializableMemory:
 
     @property
     def model_turns(self) -> list[Entry]:
-        """The log of chat events and model calls, oldest first (a copy)."""
+        """The log of chat events and model calls, oldest first (a new list of the log's
+        own entries: an entry changed in place is saved changed)."""
+        self._log.lend()
         return self._log.entries()
 
     def extend_log(self, entries: Iterable[Entry]) -> None:
@@ -310,7 +334,9 @@ class SerializableMemory:
 
     def log_entry(self, index: int) -> Entry:
         """The log entry at `index` (negative: from the end), decoding only the newest part of
-        the log down to it when the log is still encoded."""
+        the log down to it when the log is still encoded (changed in place, it is saved
+        changed)."""
+        self._log.lend()
         return self._log.entry(index)
 
     def log_length(self) -> int:
@@ -553,10 +579,11 @@ class SerializableMemory:
             return
         where = os.path.realpath(file)
         saved = self.saved_logs.get(where)
-        if saved is None:
-            size, crc = session.write_log(file, self.model_turns)
+        edits = self._log.check_lent()
+        if saved is None or saved[3] != edits:  # new, or an entry it holds changed in place
+            size, crc = session.write_log(file, self._log.entries())
         else:
-            count, at, crc = saved
+            count, at, crc, _ = saved
             size, crc = session.append_log(file, self.log_since(count), at, count, crc)
         count = self.log_length()
         checkpoint = self.checkpoint()
@@ -570,7 +597,7 @@ class SerializableMemory:
             log_crc=crc,
         )
         session.write_file(file, text)
-        self.saved_logs[where] = (count, size, crc)
+        self.saved_logs[where] = (count, size, crc, edits)
 
 
 def conversation_history(entries: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
@@ -671,18 +698,25 @@ class MemoryObject(SerializableMemory):
 
     def log_chat_turn(
         self,
-        text: str,
+        reply: str,
+        instruction: str | None = None,
+        retain_instruction: bool = False,
+        line_number: int | None = None,
+        function_name: str | None = None,
         *,
         address: str | None = None,
-        function: str | None = None,
-        line: int | None = None,
     ) -> None:
-        """Record an agent reply."""
-        self._levels[-1]["turns"].append({"role": "agent", "content": text})
+        """Record an agent reply (AutoGRAMS' signature; `instruction` and
+        `retain_instruction` are accepted and, as there, not recorded)."""
+        self._levels[-1]["turns"].append({"role": "agent", "content": reply})
         state = self.state
         self._log.append(
             agent_reply_entry(
-                text, last_node=state["last_node"], function=function, line=line, address=address
+                reply,
+                last_node=state["last_node"],
+                function=function_name,
+                line=line_number,
+                address=address,
             )
         )
 
@@ -829,10 +863,17 @@ class MemoryDict(MutableMapping):
         )
 
     def __iter__(self) -> Iterator[str]:
+        # "stack" first: reading it saves the state, which packs the levels' turns again, so
+        # a copy (dict(memory_dict), .copy()) must read it before the plain lists of turn_stack
+        yield "stack"
         yield from VIEW_KEYS
         yield "model_turns"
-        yield "stack"
         yield from self.memory.state["extra"]
+
+    def copy(self) -> dict[str, Any]:
+        """A plain dict of the keys and their values (as AutoGRAMS' ``memory_dict.copy()``);
+        given to ``reply(memory_dict=...)`` it continues the session from where it is now."""
+        return dict(self)
 
     def __len__(self) -> int:
         return len(VIEW_KEYS) + 2 + len(self.memory.state["extra"])
@@ -864,7 +905,11 @@ class MemoryDict(MutableMapping):
         # else (a user keeping it), it is a plain dict copy, which loads anywhere and, given
         # to ``reply(memory_dict=...)``, continues the session from where it is now.
         current = get_memory()
-        if current is not None and current.resolve() is self.memory.resolve():
+        if (
+            current is not None
+            and _frames.writing_snapshot()
+            and current.resolve() is self.memory.resolve()
+        ):
             return (MemoryDict, (self.memory,))
         return (dict, (dict(self),))
 
@@ -1028,6 +1073,16 @@ class Stack(Sequence):
     def __repr__(self) -> str:
         return f"Stack({self._described()!r})"
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to a stack or a list with the same frames (AutoGRAMS' stack is a list)."""
+        if isinstance(other, Stack):
+            return self.checkpoint is other.checkpoint or self._described() == other._described()
+        if isinstance(other, list):
+            return self._described() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
     def __copy__(self) -> Stack:
         return Stack(self.checkpoint)
 
@@ -1061,6 +1116,34 @@ class Frame(dict):
 
     def __reduce__(self) -> tuple:
         return (dict, (dict(self),))
+
+
+def _memory_by_value(
+    kind: type[SerializableMemory],
+    config: AutogramConfig,
+    root_function: Any,
+    test_mode: bool,
+    supervisor_mode: bool,
+    no_pause: str | None,
+    text: str,
+) -> SerializableMemory:
+    """A memory pickled by value (`SerializableMemory.__reduce__`): its session from `text`,
+    checked against the loaded code as `Autogram.deserialize` checks it."""
+    envelope = session.decode(text, key=None)
+    session.check_program(envelope, root_function)
+    paused = session.check_snapshot(envelope.snapshot)
+    memory = kind.__new__(kind)
+    SerializableMemory.__init__(
+        memory,
+        config,
+        root_function,
+        test_mode=test_mode,
+        supervisor_mode=supervisor_mode,
+        checkpoint=Checkpoint(envelope.snapshot, paused, envelope.window),
+        log=ConversationLog(encoded=envelope.log),
+    )
+    memory._no_pause = no_pause
+    return memory
 
 
 def _current_memory_or_fail() -> MemoryObject:

@@ -53,6 +53,7 @@ from .errors import (
 )
 from .code_cache import instrument
 from .jumps import goto, returnto
+from .pickling import writing as writing_snapshot
 from .registry import FrameHooks, FunctionInfo, Gate, hooked_frames, lookup, mark_transparent
 from .remap import Fit, FrameFit, attachment_of, fit, relabel, relabel_header
 from .resume import Loaded, check, load, pack, store
@@ -113,4 +114,5 @@ __all__ = [
     "store",
     "uninstrumented",
     "without_gates",
+    "writing_snapshot",
 ]

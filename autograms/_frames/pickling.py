@@ -57,6 +57,7 @@ import types
 import warnings
 import weakref
 from collections.abc import Callable
+from contextvars import ContextVar
 from itertools import chain
 from typing import Any
 
@@ -211,16 +212,30 @@ def load_snapshot(blob: bytes | memoryview) -> tuple[tuple[dict[str, Any], ...],
     return value
 
 
+#: Whether a snapshot is being written in this thread or task (see `writing`).
+_writing: ContextVar[bool] = ContextVar("autograms_frames_writing", default=False)
+
+
+def writing() -> bool:
+    """Whether a snapshot (a pause's frames, or saved state) is being pickled right now in
+    this thread or task: an object's ``__reduce__`` may then save itself as a reference to
+    what the program runs in rather than as a copy."""
+    return _writing.get()
+
+
 def dumps(value: Any, places: list[tuple[Any, tuple]] | None = None) -> bytes:
     """Serialize `value` (see the module docstring); raises ResourceRefused, or the pickler's
     error if it cannot. `places` (module-level containers and where they are) are written
     first, as a list of references, and `value` refers to them wherever it holds them."""
+    token = _writing.set(True)
     try:
         return _dump(_SnapshotPickler, value, places)
     except ResourceRefused:
         raise
     except Exception:  # noqa: BLE001 - something only dill can save: hand it just that
         return _dump(_DillFallbackPickler, value, places)
+    finally:
+        _writing.reset(token)
 
 
 def _dump(

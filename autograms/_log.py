@@ -498,13 +498,14 @@ def model_entry(
     """The entry of one model call: AutoGRAMS' fields, then the call's own record."""
     record = call.to_dict()
     record["latency"] = round(record["latency"], 6)
+    details = record.pop("usage_details")  # in usage_log, as the server sent them
     entry: Entry = {
         "entry_type": "model",
         "function_name": function_name,
         "output": record.pop("output"),
         "function_inputs": record.pop("request"),
         "code_position": dict(code_position) if code_position is not None else None,
-        "usage_log": usage_log(call),
+        "usage_log": usage_log(call, details),
         "supervisor_info": dict(supervisor_info) if supervisor_info is not None else None,
         "timestamp": timestamp(),
     }
@@ -512,9 +513,11 @@ def model_entry(
     return entry
 
 
-def usage_log(call: ModelCall) -> dict[str, Any]:
-    """Token usage in the shape of the API's usage object, plus the model's name."""
-    usage: dict[str, Any] = {
+def usage_log(call: ModelCall, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Token usage in the shape of the API's usage object (its `details`, the server's
+    fields beyond the counts, included), plus the model's name."""
+    usage: dict[str, Any] = dict(details) if details else {}
+    usage |= {
         "prompt_tokens": call.prompt_tokens,
         "completion_tokens": call.completion_tokens,
         "total_tokens": (
@@ -523,7 +526,7 @@ def usage_log(call: ModelCall) -> dict[str, Any]:
             else None
         ),
     }
-    if call.cached_tokens is not None:
+    if call.cached_tokens is not None and "prompt_tokens_details" not in usage:
         usage["prompt_tokens_details"] = {"cached_tokens": call.cached_tokens}
     usage["model"] = call.model
     return usage

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._parallel import parallel_wrapper
+from ._turns import AutogramsReturn
 from .autogram import Autogram
 from .memory import MemoryObject, require_memory
 
@@ -43,18 +44,19 @@ class ReplyProcessor:
 class BatchProcessor:
     """Called (inside ``use_memory(memory)``), runs the next turn of `root_function`
     `batch_size` times, each on its own copy of the current memory (which is not changed);
-    returns a ``(reply, memory)`` pair per run."""
+    returns an `AutogramsReturn` per run, as a root call gives (``result.data["reply"]``,
+    ``result.memory``)."""
 
     def __init__(self, root_function: Callable[..., Any], batch_size: int) -> None:
         self.root_function = root_function
         self.batch_size = batch_size
 
-    def __call__(self, **kwargs: Any) -> list[tuple[str | None, MemoryObject]]:
+    def __call__(self, **kwargs: Any) -> list[AutogramsReturn]:
         memory = require_memory("BatchProcessor()")
         autogram = _autogram_for(self.root_function, memory)
         state = autogram.serialize(memory)
 
-        def next_turn() -> tuple[str | None, MemoryObject]:
-            return autogram.reply("", memory_object=autogram.deserialize(state), **kwargs)
+        def next_turn() -> AutogramsReturn:
+            return autogram.apply(memory_object=autogram.deserialize(state), **kwargs)
 
         return parallel_wrapper(next_turn, [{}] * self.batch_size, with_autograms_memory=False)

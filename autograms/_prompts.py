@@ -110,12 +110,13 @@ def window(turns: Sequence[Mapping[str, str]], max_turns: int | None) -> list[Ma
     """The turns a prompt with ``max_turns`` user messages of history shows.
 
     The window starts at the agent reply just before the ``max_turns``-th last user message,
-    so the model sees what the user answered to. None keeps everything; 0 keeps nothing;
-    with no more than ``max_turns`` user messages everything is kept.
+    so the model sees what the user answered to. None or a negative number (AutoGRAMS'
+    documented ``-1``) keeps everything; 0 keeps nothing; with no more than ``max_turns`` user
+    messages everything is kept.
     """
-    if max_turns is None:
+    if max_turns is None or max_turns < 0:
         return list(turns)
-    if max_turns <= 0:
+    if max_turns == 0:
         return []
     # Scan from the newest turn: a session's history is long, a prompt's window short.
     users, cut, agent = 0, 0, None

@@ -156,8 +156,9 @@ def call_root(
     )
     memory.after_root_turn()
     memory.reply_data = result.data
-    if result.kind == "reply":
-        return AutogramsReturn(None, memory, {"reply": result.text})
+    if result.kind == "reply":  # reply(text, data={...}): the data with the reply in it
+        data = result.data if isinstance(result.data, dict) else {}
+        return AutogramsReturn(None, memory, {**data, "reply": result.text})
     if result.kind == "exit":
         return AutogramsReturn(None, memory, result.data)
     return AutogramsReturn(result.value, memory, {"reply": None})

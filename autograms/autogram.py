@@ -253,11 +253,11 @@ class Autogram:
         memory_object.write(file, self._key())
 
     def load(self, file_path: str | os.PathLike[str], load_log: bool = True) -> MemoryObject:
-        """The session saved at `file_path`, with its log from ``<file_path>.log`` (read when
-        something reads the log)."""
+        """The session saved at `file_path`, with its log from ``<file_path>.log``, read only
+        when something reads the log: `load_log=False` costs nothing more, so it is the same
+        (a later `save` to that file keeps the log it holds)."""
+        del load_log  # the log is never read up front; dropping it would lose it at the next save
         envelope = session.decode(session.read_file(file_path), key=self._key())
-        if not load_log:
-            return self._restored(envelope, ConversationLog())
         if envelope.log_file is None:  # format 1 recorded nothing: the whole file, read now
             entries = session.read_log(file_path)
             log = ConversationLog(entries)

@@ -97,6 +97,9 @@ class ModelCall:
     output_mode: str | None = None
     #: finish reason of the first choice
     finish_reason: str | None = None
+    #: the server's usage fields beyond the three counts (``completion_tokens_details``,
+    #: ``prompt_tokens_details`` ...), as plain data (None: it sent none)
+    usage_details: Mapping[str, Any] | None = None
     #: summary of the request: message count, characters, parameters
     request: Mapping[str, Any] = field(default_factory=dict)
     #: raw text of the answer (empty for embeddings)

@@ -30,6 +30,8 @@ class UsageCounts:
     completion_tokens: int | None
     cached_tokens: int | None
     estimated: bool
+    #: the usage object's other fields, as plain data (None: none)
+    details: Mapping[str, Any] | None = None
 
 
 def usage_counts(
@@ -41,7 +43,26 @@ def usage_counts(
         return UsageCounts(count_messages(messages, counter), counter.count(output), None, True)
     details = getattr(usage, "prompt_tokens_details", None)
     cached = getattr(details, "cached_tokens", None)
-    return UsageCounts(prompt, getattr(usage, "completion_tokens", None), cached, False)
+    completion = getattr(usage, "completion_tokens", None)
+    return UsageCounts(prompt, completion, cached, False, _other_fields(usage))
+
+
+#: the usage fields a ModelCall holds as its own
+_COUNTS = frozenset({"prompt_tokens", "completion_tokens", "total_tokens"})
+
+
+def _other_fields(usage: Any) -> dict[str, Any] | None:
+    """The fields of the SDK's usage object other than the counts, as plain data (AutoGRAMS
+    logged the whole object: reasoning and audio tokens, and any a server adds)."""
+    to_dict = getattr(usage, "to_dict", None)
+    if not callable(to_dict):
+        return None
+    try:
+        fields = to_dict()
+    except Exception:  # noqa: BLE001 - an odd usage object: its counts are enough
+        return None
+    other = {key: value for key, value in fields.items() if key not in _COUNTS}
+    return other or None
 
 
 def request_summary(request: ChatRequest) -> dict[str, Any]:
@@ -80,6 +101,7 @@ def call_record(
         completion_tokens=counts.completion_tokens,
         cached_tokens=counts.cached_tokens,
         usage_estimated=counts.estimated,
+        usage_details=counts.details,
         latency=latency,
         attempts=attempts,
         output_mode=output_mode,

@@ -55,8 +55,8 @@ def test_batch_processor_runs_the_next_turn_on_copies() -> None:
     with use_memory(memory):
         results = BatchProcessor(chatbot, 3)()
     assert len(results) == 3
-    assert len({id(copy) for _, copy in results} | {id(memory)}) == 4
-    assert all(isinstance(text, str) and text for text, _ in results)
+    assert len({id(result.memory) for result in results} | {id(memory)}) == 4
+    assert all(isinstance(result.reply, str) and result.reply for result in results)
     assert autogram.serialize(memory) == before
 
 

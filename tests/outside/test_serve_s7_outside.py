@@ -798,17 +798,41 @@ def test_a_tab_that_lost_the_race_to_another_service_is_refused_not_forked(tmp_p
             assert time.monotonic() < deadline
             time.sleep(0.02)
         os.killpg(one.proc.pid, signal.SIGSTOP)
+        box: list = []
+
+        def tab2() -> None:
+            deadline = time.monotonic() + 60
+            while True:
+                resp = chat(two.base, "f", [*hist, u("B")])
+                if resp.status_code != 503 or time.monotonic() > deadline:
+                    box.append(resp)
+                    return
+                time.sleep(0.2)
+
+        sender = threading.Thread(target=tab2)
         try:
             (gate.parent / (gate.name + ".go")).touch()
-            other = chat(two.base, "f", [*hist, u("B")])
+            sender.start()
+            sender.join(timeout=10)  # B commits once A's 2 s lease has run out
         finally:
             os.killpg(one.proc.pid, signal.SIGCONT)
+        sender.join(timeout=70)
         tab1.join(timeout=60)
-        assert other.json()["choices"][0]["message"]["content"] == "1|B"
-        assert res[0].status_code == 409, res[0].text
-        assert res[0].json()["error"]["code"] == "history_mismatch"
+        other, first = box[0], res[0]
         view = requests.get(f"{two.base}/v1/sessions/f", timeout=30).json()
-        assert [m["content"] for m in view["history"]] == ["hi", "hello", "B", "1|B"]
+        shown = [m["content"] for m in view["history"]]
+        if other.status_code == 200:
+            assert other.json()["choices"][0]["message"]["content"] == "1|B"
+            assert first.status_code == 409, first.text
+            assert first.json()["error"]["code"] == "history_mismatch"
+            assert shown == ["hi", "hello", "B", "1|B"]
+        else:
+            # the frozen worker held SQLite's write lock (503 for B) until SIGCONT: A then
+            # commits first, and B must be the one refused -- still never a fork
+            assert other.status_code == 409, other.text
+            assert other.json()["error"]["code"] == "history_mismatch"
+            assert first.json()["choices"][0]["message"]["content"] == "1|gate A"
+            assert shown == ["hi", "hello", "gate A", "1|gate A"]
 
 
 def test_workers_on_one_sqlite_file_killed_under_load_every_ack_kept(tmp_path):

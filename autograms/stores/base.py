@@ -96,11 +96,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def delete_idle(
-        self, before: float, *, program: str | None = None, unclaimed: bool = False
+        self, idle_seconds: float, *, program: str | None = None, unclaimed: bool = False
     ) -> list[str]:
         """Delete the sessions (of `program`; all when None; with `unclaimed`, only those of
-        no program) last changed before `before` (seconds since the epoch) that no live turn
-        is running on; returns their ids."""
+        no program) last changed more than `idle_seconds` ago, by the store's clock, that no
+        live turn is running on; returns their ids."""
 
     # -- turns ----------------------------------------------------------------------------------
 

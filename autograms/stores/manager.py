@@ -4,7 +4,6 @@ to and from session files (`Autogram.save` / `Autogram.load`)."""
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from typing import Any
 
@@ -160,9 +159,7 @@ class Sessions:
         yet) with no turn for `idle_seconds` (and none running); returns their ids.
         `idle_seconds` must be a positive finite number (TypeError, ValueError otherwise)."""
         idle_seconds = check_seconds("idle_seconds", idle_seconds, positive=True)
-        return self.store.delete_idle(
-            time.time() - idle_seconds, program=self.program, unclaimed=unclaimed
-        )
+        return self.store.delete_idle(idle_seconds, program=self.program, unclaimed=unclaimed)
 
     def export_file(
         self, session_id: str, path: str | os.PathLike[str], *, owner: str | None = None

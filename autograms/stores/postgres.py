@@ -32,6 +32,10 @@ from .schema import Dialect
 from .sql import TURNS_QUERY, SQLStore, log_row
 from .urls import hide_password
 
+#: the database's clock, in seconds since the epoch (the statement's start: one instant for
+#: every comparison and stamp of a statement)
+_CLOCK = "EXTRACT(EPOCH FROM statement_timestamp())::float8"
+
 DIALECT = Dialect(
     name="postgresql",
     integer="BIGINT",
@@ -55,6 +59,8 @@ class PostgresStore(SQLStore):
 
     dialect = DIALECT
     holds_nul = False
+    # Workers on many machines: their clocks may differ, the database's is one.
+    clock = _CLOCK
 
     def __init__(
         self, url: str, *, min_size: int = 1, max_size: int = 4, timeout: float = 10.0
@@ -139,12 +145,10 @@ class PostgresStore(SQLStore):
         *,
         turns: bool = False,
     ) -> Claim:
-        now = time.time()
         parameters = {
             "session": session_id,
             "key": key,
-            "now": now,
-            "until": now + lease_seconds,
+            "lease": float(lease_seconds),
             "ticket": ticket,
         }
         with self._errors(), self._connection() as connection:
@@ -184,10 +188,8 @@ class PostgresStore(SQLStore):
         history_digest: str | None = None,
     ) -> bool:
         parameters = [
-            *(blob, turn.created_at, log_head, seal, turns, history_digest, program),
-            *(session_id, base_version),
-            *(turn.idempotency_key, turn.version, turn.user_text, turn.reply, turn.created_at),
-            turn.seal,
+            *(blob, log_head, seal, turns, history_digest, program, session_id, base_version),
+            *(turn.idempotency_key, turn.version, turn.user_text, turn.reply, turn.seal),
             *(log_row(session_id, turn.version, entries)[1:] if entries else ()),
         ]
         with self._errors(), self._connection() as connection:
@@ -316,7 +318,7 @@ _LOCK_SESSION = (
 # that hold no place any more swept. A plain INSERT, not ON CONFLICT (whose speculative
 # insertion writes two WAL records more): the lock on the session's row, taken by the
 # statement before, keeps any other claim of the session from inserting meanwhile.
-_CLAIM = """
+_CLAIM = f"""
 WITH s AS (
     SELECT id, owner, version, created_at, updated_at, blob, program, log_head, seal, turns,
         history_digest
@@ -326,17 +328,17 @@ done AS (
     FROM autograms_turns WHERE session_id = %(session)s AND idempotency_key = %(key)s),
 oldest AS (
     SELECT MIN(ticket) AS ticket FROM autograms_queue q
-    WHERE session_id = %(session)s AND q.lease_until >= %(now)s AND NOT EXISTS (
+    WHERE session_id = %(session)s AND q.lease_until >= {_CLOCK} AND NOT EXISTS (
         SELECT 1 FROM autograms_turns f
         WHERE f.session_id = q.session_id AND f.idempotency_key = q.idempotency_key)),
 swept AS (
     DELETE FROM autograms_queue q
     WHERE session_id = %(session)s AND ticket <> %(ticket)s AND idempotency_key <> %(key)s
-        AND (lease_until < %(now)s OR EXISTS (
+        AND (lease_until < {_CLOCK} OR EXISTS (
             SELECT 1 FROM autograms_turns f
             WHERE f.session_id = q.session_id AND f.idempotency_key = q.idempotency_key))),
 renewed AS (
-    UPDATE autograms_queue SET lease_until = %(until)s
+    UPDATE autograms_queue SET lease_until = {_CLOCK} + %(lease)s
     WHERE ticket = %(ticket)s AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM done)
     RETURNING ticket),
 mine AS (
@@ -344,13 +346,13 @@ mine AS (
     WHERE session_id = %(session)s AND idempotency_key = %(key)s),
 taken AS (
     INSERT INTO autograms_queue (session_id, idempotency_key, lease_until)
-    SELECT id, %(key)s, %(until)s FROM s
+    SELECT id, %(key)s, {_CLOCK} + %(lease)s FROM s
     WHERE NOT EXISTS (SELECT 1 FROM done) AND NOT EXISTS (SELECT 1 FROM renewed)
         AND NOT EXISTS (SELECT 1 FROM mine)
     RETURNING ticket),
 taken_over AS (
-    UPDATE autograms_queue SET lease_until = %(until)s
-    WHERE ticket = (SELECT ticket FROM mine WHERE lease_until < %(now)s)
+    UPDATE autograms_queue SET lease_until = {_CLOCK} + %(lease)s
+    WHERE ticket = (SELECT ticket FROM mine WHERE lease_until < {_CLOCK})
         AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM done)
         AND NOT EXISTS (SELECT 1 FROM renewed)
     RETURNING ticket)
@@ -369,15 +371,15 @@ def _commit_statement(with_log: bool) -> str:
     only if it updated the row, the turn row and the turn's log row. The turn's ticket is
     left in the queue (the next claim on the session sweeps it: `sql.LIVE_TICKET`)."""
     parts = [
-        """updated AS (
+        f"""updated AS (
     UPDATE autograms_sessions SET blob = %s::text, version = version + 1,
-        updated_at = %s::float8, log_head = %s::text, seal = %s::text, turns = %s::bigint,
+        updated_at = {_CLOCK}, log_head = %s::text, seal = %s::text, turns = %s::bigint,
         history_digest = %s::text, program = COALESCE(program, %s::text)
     WHERE id = %s::text AND version = %s::bigint RETURNING id)""",
-        """turn AS (
+        f"""turn AS (
     INSERT INTO autograms_turns
         (session_id, idempotency_key, version, user_text, reply, created_at, seal)
-    SELECT id, %s::text, %s::bigint, %s::text, %s::text, %s::float8, %s::text FROM updated)""",
+    SELECT id, %s::text, %s::bigint, %s::text, %s::text, {_CLOCK}, %s::text FROM updated)""",
     ]
     if with_log:
         parts.append(

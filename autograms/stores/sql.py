@@ -35,7 +35,7 @@ _TURN_COLUMNS = "session_id, idempotency_key, version, user_text, reply, created
 #: queue by the commit, so that the commit writes no page of it; the next ticket taken on
 #: the session sweeps it)
 LIVE_TICKET = (
-    "q.lease_until >= ? AND NOT EXISTS (SELECT 1 FROM autograms_turns f"
+    "q.lease_until >= {now} AND NOT EXISTS (SELECT 1 FROM autograms_turns f"
     " WHERE f.session_id = q.session_id AND f.idempotency_key = q.idempotency_key)"
 )
 # The session, the turn already committed with this key (if any), and the oldest live ticket.
@@ -43,7 +43,8 @@ _CLAIM_READ = (
     "SELECT s.id, s.owner, s.version, s.created_at, s.updated_at, s.blob,"
     " t.session_id, t.idempotency_key, t.version, t.user_text, t.reply, t.created_at,"
     " (SELECT MIN(q.ticket) FROM autograms_queue q WHERE q.session_id = s.id"
-    f" AND {LIVE_TICKET}), s.program, s.log_head, s.seal, s.turns, t.seal, s.history_digest"
+    f" AND {LIVE_TICKET.format(now='?')}), s.program, s.log_head, s.seal, s.turns, t.seal,"
+    " s.history_digest"
     " FROM autograms_sessions s LEFT JOIN autograms_turns t"
     " ON t.session_id = s.id AND t.idempotency_key = ? WHERE s.id = ?"
 )
@@ -74,6 +75,14 @@ class SQLStore(Store):
     """A `Store` on a SQL database; subclasses connect."""
 
     dialect: Dialect
+    #: SQL for the database's clock in seconds since the epoch, which the writes that stamp a
+    #: time (created, changed, a lease) and the reads that compare with one use; empty: the
+    #: process's clock, given as a parameter (a database on one machine, where it is the same)
+    clock = ""
+
+    def _now(self) -> tuple[str, tuple[float, ...]]:
+        """The SQL for "now" and its parameters."""
+        return (self.clock, ()) if self.clock else ("?", (time.time(),))
 
     @abc.abstractmethod
     def _transaction(self, durable: bool = True) -> contextlib.AbstractContextManager[Any]:
@@ -164,20 +173,22 @@ class SQLStore(Store):
         log_head: str | None = None,
         seal: str | None = None,
     ) -> SessionRecord:
-        now = time.time()
         if program is None:
             program = program_of(blob)
+        now_sql, now = self._now()
         with self._transaction() as cursor:
             added = cursor.execute(
                 "INSERT INTO autograms_sessions (id, owner, version, blob, created_at, updated_at,"
                 " program, log_head, seal, turns, history_digest)"
-                " VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (id) DO NOTHING",
-                (session_id, owner, blob, now, now, program, log_head, seal, EMPTY_DIGEST),
-            ).rowcount
-            if added != 1:
+                f" SELECT ?, ?, 0, ?, t.now, t.now, ?, ?, ?, 0, ? FROM (SELECT {now_sql} AS now) t"
+                " WHERE TRUE ON CONFLICT (id) DO NOTHING RETURNING created_at",
+                (session_id, owner, blob, program, log_head, seal, EMPTY_DIGEST, *now),
+            ).fetchall()
+            if not added:
                 raise SessionExistsError(
                     f"session {session_id!r} exists already", reason="exists", session_id=session_id
                 )
+            now = added[0][0]
             _append_log(cursor, session_id, 0, entries)
         return SessionRecord(
             session_id, owner, 0, now, now, blob, program, log_head, seal, 0, EMPTY_DIGEST
@@ -211,11 +222,12 @@ class SQLStore(Store):
     def replace_blob(
         self, session_id: str, version: int, blob: str, *, seal: str | None = None
     ) -> bool:
+        now_sql, now = self._now()
         with self._transaction() as cursor:
             replaced = cursor.execute(
                 "UPDATE autograms_sessions SET blob = ?, seal = ?, version = version + 1,"
-                " updated_at = ? WHERE id = ? AND version = ?",
-                (blob, seal, time.time(), session_id, version),
+                f" updated_at = {now_sql} WHERE id = ? AND version = ?",
+                (blob, seal, *now, session_id, version),
             )
             return replaced.rowcount == 1
 
@@ -233,16 +245,18 @@ class SQLStore(Store):
             return deleted.rowcount == 1
 
     def delete_idle(
-        self, before: float, *, program: str | None = None, unclaimed: bool = False
+        self, idle_seconds: float, *, program: str | None = None, unclaimed: bool = False
     ) -> list[str]:
         conditions, parameters = _belonging(None, program, unclaimed)
         conditions = " AND" + conditions[len(" WHERE") :] if conditions else ""
+        now_sql, now = self._now()
         with self._transaction() as cursor:
             rows = cursor.execute(
-                "DELETE FROM autograms_sessions WHERE updated_at < ? AND NOT EXISTS ("
-                "SELECT 1 FROM autograms_queue q WHERE q.session_id ="
-                f" autograms_sessions.id AND {LIVE_TICKET}){conditions} RETURNING id",
-                (before, time.time(), *parameters),
+                f"DELETE FROM autograms_sessions WHERE updated_at < {now_sql} - ? AND NOT EXISTS"
+                " (SELECT 1 FROM autograms_queue q WHERE q.session_id ="
+                f" autograms_sessions.id AND {LIVE_TICKET.format(now=now_sql)}){conditions}"
+                " RETURNING id",
+                (*now, idle_seconds, *now, *parameters),
             ).fetchall()
         return sorted(row[0] for row in rows)
 
@@ -281,9 +295,11 @@ class SQLStore(Store):
         return Claim(session=session, ticket=taken, first=first, turns=committed)
 
     def renew(self, ticket: int, lease_seconds: float) -> bool:
+        now_sql, now = self._now()
         renewed = self._write_hint(
-            "UPDATE autograms_queue SET lease_until = ? WHERE ticket = ? RETURNING ticket",
-            (time.time() + lease_seconds, ticket),
+            f"UPDATE autograms_queue SET lease_until = {now_sql} + ? WHERE ticket = ?"
+            " RETURNING ticket",
+            (*now, lease_seconds, ticket),
         )
         return bool(renewed)
 

@@ -302,12 +302,6 @@ def _pg_url(cluster) -> str:
     return cluster.new_db()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PostgreSQL, machines whose clocks differ: a worker 120 s ahead that dies inside its "
-    "turn holds the session ~120 s + its lease (leases use the worker's clock, not the "
-    "database's), not one lease",
-)
 def test_dead_worker_with_a_fast_clock_holds_the_session_one_lease(cluster, tmp_path):
     from autograms.stores import TurnRunner, open_store
 
@@ -339,12 +333,6 @@ def test_dead_worker_with_a_fast_clock_holds_the_session_one_lease(cluster, tmp_
     assert time.monotonic() - t0 < 12
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PostgreSQL, machines whose clocks differ: a turn committed by a worker 10 min "
-    "behind stamps the session idle, and expire(300) on another machine deletes a "
-    "conversation used a second ago",
-)
 def test_expire_never_deletes_a_session_just_used_by_a_slow_clock_worker(cluster, tmp_path):
     from autograms.stores import Sessions, open_store
 

@@ -274,3 +274,29 @@ def test_a_long_log_is_imported_whole_and_read_back_in_order(store, tmp_path) ->
     sessions.import_file(tmp_path / "long", "long")
     assert len(memory.model_turns) > 800
     assert sessions.log("long") == memory.model_turns
+
+
+def test_times_are_the_databases_clock_on_postgresql(backend, store, monkeypatch) -> None:
+    """Workers on machines whose clocks differ: on PostgreSQL every stamp and comparison of
+    a time (created, changed, a lease, idle) is the database's, so a worker 10 minutes behind
+    or ahead neither makes a session look idle nor holds a session longer than its lease."""
+    if backend != "postgresql":
+        pytest.skip("SQLite's workers share one machine's clock")
+    autogram = make_autogram()
+    sessions, runner = Sessions(autogram, store), TurnRunner(autogram, store, lease_seconds=5)
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() - 600)  # this worker's clock is slow
+    sid = sessions.create().id
+    runner.run_turn(sid, "", "k0")
+    record = sessions.record(sid)
+    assert abs(record.created_at - real()) < 60 and abs(record.updated_at - real()) < 60
+    assert sessions.expire(300) == []
+    monkeypatch.setattr(time, "time", lambda: real() + 600)  # and now it is fast
+    claim = store.claim(sid, "k1", 5.0)
+    store.release(claim.ticket)
+    claim = store.claim(sid, "k2", 5.0)  # a ticket of a worker that then dies
+    assert claim.first
+    monkeypatch.setattr(time, "time", real)
+    started = time.monotonic()
+    assert runner.run_turn(sid, "a", "k3").version == 2  # waits one lease, not ten minutes
+    assert time.monotonic() - started < 30

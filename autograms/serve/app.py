@@ -120,6 +120,7 @@ def _routes(page: ChatPage) -> list[Route]:
         route("/healthz", operations.healthz, "GET"),
         route("/metrics", operations.metrics, "GET"),
         route("/v1/models", openai_api.list_models, "GET"),
+        route("/v1/models/{model}", openai_api.get_model, "GET"),
         route("/v1/chat/completions", openai_api.chat_completions, "POST"),
         route("/v1/sessions", sessions_api.create_session, "POST"),
         route("/v1/sessions", sessions_api.list_sessions, "GET"),

@@ -71,9 +71,26 @@ async def list_models(request: Request) -> Response:
     """``GET /v1/models``: the bot, as the one model this service serves."""
     service: Service = request.app.state.service
     service.owner(request.headers.get("authorization"))
-    name = service.settings.name
-    model = {"id": name, "object": "model", "created": 0, "owned_by": "autograms"}
-    return JSONResponse({"object": "list", "data": [model]})
+    return JSONResponse({"object": "list", "data": [_model(service.settings.name)]})
+
+
+async def get_model(request: Request) -> Response:
+    """``GET /v1/models/{model}`` (the SDK's ``models.retrieve``): the bot under its name;
+    404 ``model_not_found`` under any other."""
+    service: Service = request.app.state.service
+    service.owner(request.headers.get("authorization"))
+    name = request.path_params["model"]
+    if name != service.settings.name:
+        raise HTTPError(
+            404,
+            "model_not_found",
+            f"no model {name!r}: this service serves one, {service.settings.name!r}",
+        )
+    return JSONResponse(_model(name))
+
+
+def _model(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "autograms"}
 
 
 async def chat_completions(request: Request) -> Response:

@@ -899,11 +899,6 @@ def test_workers_on_one_sqlite_file_killed_under_load_every_ack_kept(tmp_path):
         assert len(rows) - len(turns) in (0, 1), sid
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /v1/models/{id} (the openai SDK's models.retrieve, which some clients call "
-    "before chatting) is a 404 no route, though /v1/models lists the bot",
-)
 def test_openai_sdk_models_retrieve_finds_the_bot(server):
     from openai import OpenAI
 

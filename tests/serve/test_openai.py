@@ -63,6 +63,13 @@ def test_models_lists_the_bot(service):
     assert [model.id for model in models.data] == ["streamer"]
 
 
+def test_the_bot_is_retrieved_by_its_name_and_no_other_model_is(service):
+    assert client(service).models.retrieve("streamer").id == "streamer"
+    with pytest.raises(openai.NotFoundError) as info:
+        client(service).models.retrieve("gpt-4o")
+    assert info.value.body["code"] == "model_not_found"
+
+
 def test_a_new_conversation_gets_a_session_id_and_continues_with_it(service):
     raw = client(service).chat.completions.with_raw_response.create(
         model="anything", messages=conversation("hi")

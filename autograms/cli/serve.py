@@ -261,7 +261,14 @@ def config_from_arguments(args: argparse.Namespace) -> AutogramConfig:
 
 
 def api_keys(given: Sequence[str], environ: dict[str, str] | None = None) -> list[str]:
-    """The API keys of the command line plus those of ``$AUTOGRAMS_API_KEYS``."""
+    """The API keys of the command line plus those of ``$AUTOGRAMS_API_KEYS``. An empty
+    ``--api-key`` (``--api-key "$KEY"`` with KEY unset) is refused: taken as no key, it would
+    serve every conversation without authentication."""
+    if any(not key.strip() for key in given):
+        raise CliError(
+            '--api-key was given an empty key (an unset variable in --api-key "$KEY"?); '
+            "give the key, or leave --api-key out to serve without keys"
+        )
     environ = os.environ if environ is None else environ
     from_environment = environ.get(KEYS_ENVIRONMENT, "").split(",")
     return [key.strip() for key in [*given, *from_environment] if key.strip()]

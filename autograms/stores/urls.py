@@ -98,10 +98,21 @@ def sqlite_path(url: str) -> str:
     return path
 
 
+#: query parameters of a store URL that hold secrets (libpq takes the password there too)
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
+
+
 def hide_password(url: str) -> str:
-    """`url` with its password replaced by ``***``."""
+    """`url` with its password replaced by ``***``, whether it is given as
+    ``user:password@`` or as a ``?password=`` query parameter."""
     parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    secret = any(name.lower() in _SECRET_PARAMETERS for name, _ in pairs)
+    if parts.password is None and not secret:
+        return url  # (urlunsplit would also drop the empty host of sqlite:///path)
+    if parts.password is not None:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1))
+    if secret:
+        hidden = [(n, "***" if n.lower() in _SECRET_PARAMETERS else v) for n, v in pairs]
+        parts = parts._replace(query=urllib.parse.urlencode(hidden, safe="*"))
+    return urllib.parse.urlunsplit(parts)

@@ -10,7 +10,7 @@ import httpx2
 import openai
 import pytest
 
-from autograms.cli.serve import check_host
+from autograms.cli.serve import api_keys, check_host
 from autograms.cli._common import CliError
 from tests.serve.bots.streamer import WELCOME
 from tests.serve.server import HTTP, ROOT, STREAMER, ServeProcess
@@ -132,3 +132,9 @@ def test_the_command_refuses_a_public_host_without_keys():
     )  # fmt: skip
     assert done.returncode == 2
     assert "refusing to listen on 0.0.0.0 without API keys" in done.stderr
+
+
+def test_an_empty_api_key_is_refused_not_taken_as_none() -> None:
+    with pytest.raises(CliError, match="empty key"):
+        api_keys(["k1", ""], environ={})
+    assert api_keys(["k1"], environ={"AUTOGRAMS_API_KEYS": "k2, ,k3"}) == ["k1", "k2", "k3"]

@@ -263,6 +263,11 @@ def test_a_password_never_appears_in_the_store_url(postgres_cluster) -> None:
     from autograms.stores.urls import hide_password
 
     assert hide_password("postgresql://u:s3cret@h/db") == "postgresql://u:***@h/db"
+    # libpq takes the password as a query parameter too
+    assert hide_password("postgresql://u@h/db?sslmode=require&Password=s3cret") == (
+        "postgresql://u@h/db?sslmode=require&Password=***"
+    )
+    assert hide_password("sqlite:///sessions.db") == "sqlite:///sessions.db"
 
 
 def test_a_long_log_is_imported_whole_and_read_back_in_order(store, tmp_path) -> None:

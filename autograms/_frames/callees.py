@@ -317,6 +317,26 @@ def _global(frame: FrameType, name: str) -> Any:
     return getattr(builtins, name, UNKNOWN)
 
 
+#: Wrapper types written in C, by the name a program decorates with.
+_C_WRAPPERS: dict[Any, str] = {functools._lru_cache_wrapper: "functools.lru_cache"}
+
+
+def c_wrapper(callee: Any) -> tuple[str, str] | None:
+    """For a wrapper written in C around a function (``functools.lru_cache``'s, or another
+    object whose ``__call__`` is C code and that has ``__wrapped__``): the wrapper's kind as
+    a program names it and the qualified name of the function it wraps; else None."""
+    if isinstance(callee, (FunctionType, MethodType, type, functools.partial)):
+        return None
+    kind = type(callee)
+    if isinstance(getattr(kind, "__call__", None), FunctionType):  # noqa: B004 - the method
+        return None
+    wrapped = getattr(callee, "__wrapped__", None)
+    if wrapped is None:
+        return None
+    name = _C_WRAPPERS.get(kind) or f"{kind.__module__}.{kind.__qualname__}"
+    return name, getattr(wrapped, "__qualname__", None) or type(wrapped).__qualname__
+
+
 def describe(callee: Any) -> str:
     """How an error message names the callable of a call."""
     if callee is UNKNOWN:

@@ -29,7 +29,7 @@ from typing import Any
 
 from . import module_objects
 from .errors import SnapshotMismatchError
-from .identity import fingerprint
+from .identity import code_fingerprint
 from .memo import remember
 from .registry import lookup
 from .resources import ResourceRefused
@@ -41,7 +41,6 @@ _CACHE_SIZE = 1024
 #: id(code) -> (code, where it is as `code_at` arguments, or None if it cannot be found).
 _locations: dict[int, tuple[types.CodeType, tuple | None]] = {}
 _found: dict[tuple, types.CodeType] = {}
-_fingerprints: dict[int, tuple[types.CodeType, str]] = {}
 
 
 # -- cells -----------------------------------------------------------------------------------
@@ -168,7 +167,7 @@ def _locate(fn: types.FunctionType) -> None:
         return
     module = fn.__globals__.get("__name__")
     canonical = _canonical(code)
-    where = (module, code.co_qualname, _fingerprint(canonical), code.co_firstlineno)
+    where = (module, code.co_qualname, code_fingerprint(canonical), code.co_firstlineno)
     located = isinstance(module, str) and _search(*where) is canonical
     remember(_locations, id(code), (code, where if located else None), _CACHE_SIZE)
 
@@ -214,7 +213,7 @@ def _search(module: str, qualname: str, digest: str, firstlineno: int) -> types.
     matches = [
         code
         for code in map(_canonical, _codes_under(module, qualname.split(".<locals>", 1)[0]))
-        if code.co_qualname == qualname and _fingerprint(code) == digest
+        if code.co_qualname == qualname and code_fingerprint(code) == digest
     ]
     matches.sort(key=lambda code: code.co_firstlineno != firstlineno)
     if matches:
@@ -259,15 +258,3 @@ def _contents(cell: types.CellType) -> Any:
         return cell.cell_contents
     except ValueError:
         return None
-
-
-def _fingerprint(code: types.CodeType) -> str:
-    """The fingerprint of `code`; for an instrumented function's code, the function's (its
-    instrumented code holds engine functions among its constants, whose reprs differ from
-    one process to the next)."""
-    cached = _fingerprints.get(id(code))
-    if cached is None:
-        info = lookup(code)
-        cached = (code, info.fingerprint if info is not None else fingerprint(code))
-        remember(_fingerprints, id(code), cached, _CACHE_SIZE)
-    return cached[1]

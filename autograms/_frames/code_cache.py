@@ -34,11 +34,11 @@ import zlib
 from types import CodeType, FunctionType
 from typing import TYPE_CHECKING, Any
 
+from .identity import own_registration
 from .registry import (
     FrameHooks,
     FunctionInfo,
     Twin,
-    lookup,
     register,
     register_twin,
     register_variant,
@@ -93,7 +93,7 @@ def instrument(
 ) -> FunctionInfo:
     """`instrument.instrument`, through the cache: rewrite `function` in place (its
     ``__code__``) and register it; idempotent."""
-    known = lookup(function.__code__)
+    known = own_registration(function)
     if known is not None:
         return known
     where = folder()

@@ -77,6 +77,10 @@ class Reason(str, Enum):  # noqa: UP042 - StrEnum is 3.11+; see the docstring
     UNWINDING = "unwinding"
     #: a value under the paused call cannot be saved (a NULL, a loop value, a split method)
     UNSAVED_VALUE = "unsaved value"
+    #: the paused function's module and qualified name, under which a snapshot saves its
+    #: frame, lead to another function or none (a decorator's wrapper renamed after the
+    #: function it wraps, bound under no name of its own)
+    NOT_FOUND_AGAIN = "not found again"
     #: saving the program exceeded the recursion limit
     TOO_DEEP = "too deep"
     #: a local (or a hidden value-stack item) cannot be pickled
@@ -101,6 +105,9 @@ class Reason(str, Enum):  # noqa: UP042 - StrEnum is 3.11+; see the docstring
     NOT_RESUMABLE = "not resumable"
     #: the code of a paused function changed and no ADDRESS label marks the paused call
     CODE_CHANGED = "code changed"
+    #: a plain helper the program paused in (not resumed: its caller resumes after its
+    #: call) has been decorated since
+    HELPER_DECORATED = "helper decorated"
     #: saved by another Python version and no ADDRESS label marks the paused call
     OTHER_PYTHON = "other Python version"
     #: the ADDRESS label of the paused call is gone from the changed code

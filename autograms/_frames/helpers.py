@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import threading
 from types import CodeType, FrameType, FunctionType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import callees, plain_code
 from .errors import ContinuationError, Reason, SnapshotMismatchError
-from .identity import find_function
+from .identity import find_function, wrapped_functions
 from .memo import remember
 from .producers import AnalysisError
 from .records import CallSite
@@ -66,25 +66,6 @@ def running(found: FunctionType, code: CodeType) -> FunctionType | None:
         if function.__code__ is code:
             return function
     return None
-
-
-def wrapped_functions(function: FunctionType) -> list[FunctionType]:
-    """`function` and the functions it wraps (``__wrapped__``, its closure's cells), nearest
-    first (a bounded search)."""
-    found: list[FunctionType] = []
-    candidates: list[Any] = [function]
-    while candidates and len(found) < 32:
-        candidate = candidates.pop(0)
-        if not isinstance(candidate, FunctionType) or any(candidate is f for f in found):
-            continue
-        found.append(candidate)
-        candidates.append(getattr(candidate, "__wrapped__", None))
-        for cell in candidate.__closure__ or ():
-            try:
-                candidates.append(cell.cell_contents)
-            except ValueError:  # an empty cell
-                pass
-    return found
 
 
 #: id(code) -> (code, its call sites as `analyse_calls` gives them, or None when it cannot

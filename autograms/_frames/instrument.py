@@ -62,7 +62,7 @@ from .analysis import (
 from .effects import NULL, is_pair_load
 from .errors import ContinuationError, JumpSignal, PauseSignal, Reason
 from .hidden import CELL_SLOT_PREFIX, CELLS, HELPER_RESULT, RESUME_CALL  # noqa: F401
-from .identity import fingerprint
+from .identity import fingerprint, own_registration
 from .introspection import hide_engine_locals
 from .records import CallSite, Recipe, RecipeKind
 from .registry import FrameHooks, FunctionInfo, Gate, lookup, register
@@ -159,7 +159,7 @@ def instrument(
     `hooks` run on entering and leaving its frames; `routes` sends chosen global names to
     callbacks (see routing.py).
     """
-    known = lookup(function.__code__)
+    known = own_registration(function)
     if known is not None:
         return known
     refuse_at_decoration(function)

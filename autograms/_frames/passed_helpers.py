@@ -25,9 +25,15 @@ from types import CodeType, FrameType, FunctionType
 from typing import Any
 
 from .errors import Reason, SnapshotMismatchError
-from .helpers import wrapped_functions
-from .identity import find_function, fingerprint, is_library_code
+from .identity import (
+    code_fingerprint,
+    find_function,
+    fingerprint,
+    is_library_code,
+    wrapped_functions,
+)
 from .memo import remember
+from .registry import lookup
 from .versions import PY_MINOR
 
 #: The saved value (with the values of the frame whose paused call the helpers ran in) that
@@ -84,10 +90,21 @@ def check(saved: Any) -> None:
                 module=module,
                 reason=Reason.FUNCTION_NOT_FOUND,
             )
+        info = lookup(code)
+        if info is not None and not info.adopted:
+            raise SnapshotMismatchError(
+                f"cannot resume: the program paused in {where}, which has been decorated "
+                "(@autograms_function) since; a pause that passed through a plain helper "
+                "resumes only in that plain helper: finish the conversation with the code it "
+                "paused in, or start it again",
+                qualname=qualname,
+                module=module,
+                reason=Reason.HELPER_DECORATED,
+            )
         if python != _PYTHON:
             _check_source(code, module, qualname, saved_source, python)
             continue
-        now = _fingerprint(code)
+        now = code_fingerprint(code)
         if now != saved_fingerprint:
             raise SnapshotMismatchError(
                 f"cannot resume: the program paused in {where}, whose code changed since "
@@ -148,18 +165,6 @@ def _last_line(code: CodeType) -> int:
     lines = [line for _, _, line in code.co_lines() if line is not None]
     nested = [_last_line(const) for const in code.co_consts if isinstance(const, CodeType)]
     return max(lines + nested, default=0)
-
-
-#: id(code) -> (code, its fingerprint), for the codes loads found.
-_fingerprints: dict[int, tuple[CodeType, str]] = {}
-
-
-def _fingerprint(code: CodeType) -> str:
-    known = _fingerprints.get(id(code))
-    if known is None or known[0] is not code:
-        known = (code, fingerprint(code))
-        remember(_fingerprints, id(code), known, _MAX_CODES)
-    return known[1]
 
 
 #: (module, qualified name) -> the function `find_code` started from, its code then, and

@@ -35,6 +35,7 @@ from .._record import Record, replace
 from . import wire
 from .errors import SnapshotMismatchError
 from .hidden import CELLS
+from .identity import POSITION, positioned
 from .records import FrameState
 from .resume import (
     CheckedFrame,
@@ -382,6 +383,8 @@ def _mapping_refused(
 
 def _at_site(checked: CheckedFrame, values: dict[str, Any]) -> PendingFrame:
     """A frame as if it had paused at its checked call site in the code now loaded."""
+    if POSITION in values:
+        checked = replace(checked, info=positioned(checked.info, values))
     if checked.derived:
         values = derive_values(checked, values)
     return PendingFrame(

@@ -34,7 +34,14 @@ from .._record import Record, replace
 from . import earlier_snapshots, helpers, passed_helpers, runtime, wire
 from .errors import ContinuationError, Reason, SnapshotMismatchError
 from .producers import AnalysisError
-from .identity import find_function
+from .identity import (
+    POSITION,
+    code_fingerprint,
+    find_function,
+    named_info,
+    positioned,
+    wrapped_functions,
+)
 from .jumps import saved_jumps
 from .hidden import CELLS, HELPER_RESULT
 from .records import CallSite, FrameState, Recipe
@@ -140,6 +147,8 @@ def load(blob: bytes) -> Loaded:
         )
     frames = []
     for frame, frame_values in zip(checked, values, strict=True):
+        if POSITION in frame_values:
+            frame = replace(frame, info=positioned(frame.info, frame_values))
         if passed_helpers.PASSED in frame_values:
             passed_helpers.check(frame_values[passed_helpers.PASSED])
         if frame.derived:
@@ -369,30 +378,23 @@ def instrumented_function(state: FrameState) -> tuple[FunctionType, FunctionInfo
     """The function the snapshot names, and the instrumented function it is or wraps (found
     through its ``__wrapped__``, or the functions its closure holds)."""
     found = find_function(state.module, state.qualname)
-    candidates: list[Any] = [found]
-    seen: set[int] = set()
+    exact = named_info(found, state.qualname, state.fingerprint)  # as a pause checked it
+    if exact is not None:
+        return found, exact
     others = []
-    named: FunctionInfo | None = None  # the first with the name, when none has the code
+    named: FunctionInfo | None = None  # the first with the name (none has the code)
     plain: FunctionType | None = None  # the first undecorated one with the name's code
-    while candidates:
-        function = candidates.pop(0)
-        if id(function) in seen:
-            continue
-        seen.add(id(function))
+    for function in wrapped_functions(found):
         info = lookup(function.__code__)
         if info is not None and info.qualname == state.qualname:
-            # a functools.wraps wrapper has the name of the function it wraps: the saved
-            # fingerprint tells them apart
-            if info.fingerprint == state.fingerprint:
-                return found, info
             named = named or info
         elif info is not None:
             others.append(info.qualname)
-        elif plain is None and function.__code__.co_qualname == state.qualname:
-            plain = function
-        inner = getattr(function, "__wrapped__", None)
-        cells = [cell.cell_contents for cell in function.__closure__ or () if _filled(cell)]
-        candidates += [f for f in [inner, *cells] if isinstance(f, FunctionType)]
+        elif function.__code__.co_qualname == state.qualname:
+            if code_fingerprint(function.__code__) == state.fingerprint:
+                # the plain helper the pause adopted, under a decorated wrapper of its name
+                return found, _adopted(function, state)
+            plain = plain or function
     if named is not None:
         return found, named
     if not others and plain is not None:

@@ -29,6 +29,7 @@ from . import callees, jumps, passed_helpers, pickling, plain_code, runtime, wir
 from . import helpers as helpers_
 from .errors import ContinuationError, PauseSignal, Reason, UnpicklableLocalError
 from .hidden import CELLS, HELPER_RESULT
+from .identity import POSITION, found_again
 from .records import CallSite, FrameState, RecipeKind
 from .producers import producer_position
 from .resources import ResourceRefused
@@ -94,7 +95,11 @@ class PausedFrame:
 def pause(payload: Any = None) -> NoReturn:
     """Snapshot the running program and unwind it; the driver returns the snapshot."""
     frames = program_frames(sys._getframe(1))
+    positions = [found_again(paused.info, paused.frame) for paused in frames]
     saved = [capture(paused.frame, paused.info, paused.site) for paused in frames]
+    for values, position in zip(saved, positions, strict=True):
+        if position:
+            values[POSITION] = position
     if frames and frames[-1].helper_result is not None:
         saved[-1][HELPER_RESULT] = frames[-1].helper_result.value
     for paused, values in zip(frames, saved, strict=True):
@@ -426,6 +431,14 @@ def _indirect_call_error(
             f"instance, not what {callee.f_code.co_name} returns"
         )
         hint = "create the instance first, then call a method of it that pauses"
+    elif callees.c_wrapper(target) is not None:
+        reason = Reason.INDIRECT_CALL
+        kind, wrapped = callees.c_wrapper(target)
+        problem = (
+            f"the pausing function {name} runs under {kind} of {wrapped}, a wrapper written "
+            f"in C, which {info.qualname}'s call went through, so the call cannot be resumed"
+        )
+        hint = f"remove {kind} from {wrapped}: a function that pauses cannot run under it"
     else:
         reason = Reason.INDIRECT_CALL
         problem = (
@@ -674,6 +687,8 @@ def describe_value(info: FunctionInfo, site: CallSite, name: str) -> str:
         return "a closure cell"
     if name == HELPER_RESULT:
         return "what a plain helper returns"
+    if name == POSITION:
+        return "which of the functions of its name it is"
     if name == passed_helpers.PASSED:
         return "the names of the plain helpers it paused in"
     for recipe in site.recipes:

@@ -63,10 +63,6 @@ def plain_or_refused(outs, expected):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a decorator's wrapper applied to two functions resumes with the first one's closure: silent wrong value",
-)
 @pytest.mark.parametrize("roundtrip", [False, True])
 def test_wrapper_of_same_decorator_resumes_with_its_own_closure_in_process(tmp_path, roundtrip):
     name = write_bot(tmp_path, WRAPPED_TWICE)
@@ -74,10 +70,6 @@ def test_wrapper_of_same_decorator_resumes_with_its_own_closure_in_process(tmp_p
     assert plain_or_refused(outs, WRAPPED_TWICE_EXPECTED), outs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a decorator's wrapper applied to two functions resumes with the first one's closure in a fresh process",
-)
 def test_wrapper_of_same_decorator_resumes_with_its_own_closure_fresh_process(tmp_path):
     name = write_bot(tmp_path, WRAPPED_TWICE)
     outs = run_fresh(tmp_path, name, [" x ", " y "])
@@ -138,10 +130,6 @@ HELPER = """
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refusal of a plain helper decorated since prints a fingerprint that changes in every process, and says 'code changed'",
-)
 def test_refusal_of_helper_decorated_since_is_deterministic(tmp_path):
     name = write_bot(tmp_path, HELPER)
     cache = tmp_path / "cache"
@@ -373,10 +361,6 @@ def test_pause_under_lru_cache_is_refused(tmp_path):
         Autogram(root_function=mod.chatbot, test_mode=True).reply()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refusal under functools.lru_cache says 'called by ask()' and suggests a for loop instead of map(): lru_cache is never named",
-)
 def test_pause_under_lru_cache_refusal_names_the_cache_wrapper(tmp_path):
     name = write_bot(tmp_path, LRU)
     from autograms import Autogram

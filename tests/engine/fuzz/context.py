@@ -33,6 +33,7 @@ REFUSAL_KINDS = (
     "property",
     "operator",
     "subscript",
+    "unnamed-wrapper",
 )
 #: what users write that the first grammar missed (found from outside, `idioms`)
 IDIOMS = (
@@ -80,12 +81,14 @@ SHAPES = (
     "method-recursion",
     "held-iterators",
     "typed-values",
+    "shared-code",
 )
 #: shapes written only with ``--focus`` (and by their own test in `test_fuzz`): drawn in
 #: every program, typed-values moved the bounded run onto programs where a refused pause (a
 #: local Enum class, a for loop over a generator) comes before a pausing ``finally``: the
-#: oracle lets that finally pause, the engine refuses it again (a generator weakness to fix)
-FOCUS_ONLY = frozenset({"typed-values"})
+#: oracle lets that finally pause, the engine refuses it again (a generator weakness to fix);
+#: shared-code and the unnamed-wrapper refusal (issue 10) moved it the same way
+FOCUS_ONLY = frozenset({"typed-values", "shared-code", "refuse-unnamed-wrapper"})
 #: constructs a run can leave out (``--exclude``) or write more often (``--focus``); each is
 #: the trigger of a divergence found once ("refusal" is every refused pause, "refuse-<kind>"
 #: one of them)

@@ -81,6 +81,7 @@ FAMILIES: list[tuple[tuple[str, ...], str]] = [
     (("method-recursion",), "shapes: recursion through decorated methods"),
     (("held-iterators",), "shapes: a built-in or user iterator half used across a pause"),
     (("typed-values",), "shapes: NamedTuple/frozen dataclass/enum/cached_property values"),
+    (("shared-code",), "shapes: wrappers, methods or functions sharing one code object"),
     (("dict-iter",), "issue 10 #4: a dict iterator across a pause"),
     (("exc-chain", "reraise"), "issue 10 #5: exception chaining or traceback across a pause"),
     (("module-object", "weakref"), "issue 10 #6: a module-level object held in a local"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 
 from . import refusals, shapes
-from .context import MESSAGES, Builder, Ctx, Function
+from .context import FOCUS_ONLY, MESSAGES, Builder, Ctx, Function
 from .model import Clause, Compound, Node, Program, Stmt
 from .statements import function_body
 
@@ -41,7 +41,12 @@ def generate(
     """Program `index` of run `seed`, without the constructs named in `exclude` and with
     those in `focus` much more often (names from `context.FEATURES`)."""
     rng = random.Random(f"autograms-fuzz:{seed}:{index}")
-    kinds = [kind for kind in refusals.KINDS if f"refuse-{kind}" not in exclude]
+    kinds = [
+        kind
+        for kind in refusals.KINDS
+        if f"refuse-{kind}" not in exclude
+        and (f"refuse-{kind}" not in FOCUS_ONLY or f"refuse-{kind}" in focus)
+    ]
     chance = REFUSAL_RATE if "refusal" not in focus else 1.0
     refusal = rng.choice(kinds) if rng.random() < chance and kinds else None
     if "refusal" in exclude:

@@ -858,6 +858,147 @@ def typed_view(value):
 ''',
     ),
     (
+        "tagged",
+        '''
+def tagged(tag):
+    """A decorator factory: every function it wraps gets a decorated wrapper made from one
+    code object, with a closure of its own (`tag`, the function), named after the function
+    it wraps and bound under that name. With `again`, the wrapper pauses itself too."""
+
+    def decorate(function):
+        @autograms_function()
+        @functools.wraps(function)
+        def wrapper(question, again=False):
+            result = function(question)
+            if again:
+                result += "|" + reply(f"{tag} again {function.__name__}")
+            return f"{tag}({result})"
+
+        return wrapper
+
+    return decorate
+''',
+    ),
+    (
+        "ask_a",
+        """
+@tagged("a")
+@autograms_function()
+def ask_a(question):
+    return reply("a " + question).strip()
+""",
+    ),
+    (
+        "ask_b",
+        """
+@tagged("b")
+@autograms_function()
+def ask_b(question):
+    return reply("b " + question).upper()
+""",
+    ),
+    (
+        "ask_xy",
+        '''
+@tagged("x")
+@tagged("y")
+@autograms_function()
+def ask_xy(question):
+    """Two wrappers of one code object, both named ask_xy."""
+    return "xy" + reply("xy " + question)
+''',
+    ),
+    (
+        "ask_p",
+        '''
+@tagged("p")
+def ask_p(question):
+    """An undecorated helper under a decorated wrapper: resumed as a plain helper."""
+    return reply("p " + question) + "!"
+''',
+    ),
+    (
+        "Framed",
+        '''
+class Framed:
+    """A class-based decorator: one decorated __call__ for every function it wraps, each
+    instance holding its own."""
+
+    def __init__(self, function):
+        self.function = function
+        functools.update_wrapper(self, function)
+
+    @autograms_function()
+    def __call__(self, question):
+        return "[" + self.function(question) + "]" + self.__name__
+''',
+    ),
+    (
+        "ask_f1",
+        """
+@Framed
+@autograms_function()
+def ask_f1(question):
+    return reply("f1 " + question)
+""",
+    ),
+    (
+        "ask_f2",
+        """
+@Framed
+@autograms_function()
+def ask_f2(question):
+    return reply("f2 " + question).title() + reply("f2 more")
+""",
+    ),
+    (
+        "make_asker",
+        '''
+def make_asker(prefix, name):
+    """A factory of decorated functions of one code object, each renamed before it is
+    decorated and bound under that name."""
+
+    def asker(question):
+        return prefix + ":" + reply(prefix + " " + question)
+
+    asker.__name__ = asker.__qualname__ = name
+    return autograms_function()(asker)
+''',
+    ),
+    ("asker_hi", 'asker_hi = make_asker("hi", "asker_hi")'),
+    ("asker_yo", 'asker_yo = make_asker("yo", "asker_yo")'),
+    (
+        "make_desk",
+        '''
+def make_desk(name, greeting):
+    """A class factory: classes whose decorated methods share one code object."""
+
+    def ask(self, question):
+        answer = reply(greeting + " " + question)
+        return greeting + "@" + type(self).__name__ + ":" + answer
+
+    ask.__qualname__ = name + ".ask"
+    return type(name, (), {"ask": autograms_function()(ask)})
+''',
+    ),
+    ("DeskHi", 'DeskHi = make_desk("DeskHi", "hi")'),
+    ("DeskYo", 'DeskYo = make_desk("DeskYo", "yo")'),
+    (
+        "wrapped_now",
+        '''
+def wrapped_now(function):
+    """Decorates a wrapper made while the program runs, bound to no name: a new process
+    could not find it, so a pause inside it is refused."""
+
+    @autograms_function()
+    @functools.wraps(function)
+    def made(*args):
+        return "~" + function(*args)
+
+    return made
+''',
+    ),
+    (
         "gen_answers",
         """
 def gen_answers():

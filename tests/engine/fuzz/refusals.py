@@ -2,7 +2,8 @@
 wrong value: inside a comprehension, a lambda, a generator expression or a generator,
 through a built-in call (``sorted(key=...)``, ``map``), an undecorated ``__init__``, a class
 body, an undecorated function between two decorated ones, a decorated ``__exit__``, a
-coroutine (``asyncio.run``), or a frame holding a local Enum class (it cannot be saved).
+coroutine (``asyncio.run``), a frame holding a local Enum class (it cannot be saved), or a
+decorated wrapper made while the program runs (a new process could not find it by its name).
 
 Each is written with ``__refused__reply(...)``: the engine program says ``reply(...)``, the
 reference says ``refused_reply(...)``, which raises ContinuationError where the pause is.
@@ -78,6 +79,11 @@ def refused_statement(ctx: Ctx) -> list[Node]:
             f"class {enum_class}(enum.Enum):\n    A = 1\n\n\n"
             f'{fresh("mode")} = {enum_class}.A\n{name} = __refused__reply("local enum")'
         )
+    elif kind == "unnamed-wrapper":
+        # a decorated wrapper made at run time has the name of the function it wraps, which
+        # leads a new process to that function, not to the wrapper
+        name = fresh("s")
+        text = f'{name} = wrapped_now({_decorated_asker(ctx)})("unnamed")'
     else:
         name, middle = fresh("s"), _middle(ctx)
         text = f"{name} = {middle}()"

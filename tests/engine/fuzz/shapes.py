@@ -12,7 +12,8 @@ in a decorated helper that calls back a closure of its caller rebinding a ``nonl
 (`shared_cells`); at every depth of a recursion, on the way down and up, and in the
 ``finally`` of each depth while an exception unwinds (`recursion`); in decorated
 ``__call__``, class and static methods, ``super()`` inside a class method and a
-``functools.wraps`` wrapper of a method (`method_kinds`); and on user text that is empty,
+``functools.wraps`` wrapper of a method (`method_kinds`); in functions that share one code
+object with others, each with its own closure or instance (`shared_code`); and on user text that is empty,
 very long, non-ASCII or looks like code (`odd_input`, which also draws the program's
 messages from `ODD_MESSAGES`).
 
@@ -574,6 +575,40 @@ def typed_values(ctx: Ctx) -> list[Node] | None:
     return [Stmt(text, tags=("typed-values",))]
 
 
+def shared_code(ctx: Ctx) -> list[Node] | None:
+    """Several functions running one code object, each with a closure (or an instance) of
+    its own, paused at random points: wrappers of one decorator factory (``functools.wraps``;
+    two stacked, both of one name; one over an undecorated helper), a class-based decorator's
+    ``__call__``, a factory's decorated functions and decorated methods of classes a factory
+    built. A resume of one must never run with another's closure."""
+    fresh = ctx.builder.fresh
+    rng = ctx.rng
+    q = ctx.builder.question
+    desk = fresh("desk")
+    made = rng.choice(["DeskHi", "DeskYo"])
+
+    def again() -> str:
+        return ", again=True" if rng.random() < 0.5 else ""
+
+    calls = [
+        lambda: f"ask_a({q(ctx)}{again()})",
+        lambda: f"ask_b({q(ctx)}{again()})",
+        lambda: f"ask_xy({q(ctx)}{again()})",
+        lambda: f"ask_p({q(ctx)}{again()})",
+        lambda: f"ask_a({q(ctx)}) + ask_b({q(ctx)}{again()})",
+        lambda: f"ask_f1({q(ctx)})",
+        lambda: f"ask_f2({q(ctx)})",
+        lambda: f"asker_hi({q(ctx)}) + asker_yo({q(ctx)})",
+        lambda: f"{rng.choice(['asker_hi', 'asker_yo'])}({q(ctx)})",
+        lambda: f"{desk}.ask({q(ctx)})",
+        lambda: f"DeskHi().ask({q(ctx)}) + DeskYo().ask({q(ctx)})",
+        lambda: f"(ask_xy.__name__, ask_xy.__wrapped__.__name__, {_pause(ctx)})",
+    ]
+    shown = _pick(ctx, calls, rng.randint(1, 3))
+    text = _lines(f"{desk} = {made}()", _print(ctx, *shown), _print(ctx, f"type({desk}).__name__"))
+    return [Stmt(text, tags=("shared-code",))]
+
+
 #: family name -> statement writer (the names are `context.SHAPES`)
 WRITERS: dict[str, Callable[[Ctx], list[Node] | None]] = {
     "displays": displays,
@@ -591,4 +626,5 @@ WRITERS: dict[str, Callable[[Ctx], list[Node] | None]] = {
     "method-recursion": method_recursion,
     "held-iterators": held_iterators,
     "typed-values": typed_values,
+    "shared-code": shared_code,
 }

@@ -318,7 +318,7 @@ def _global(frame: FrameType, name: str) -> Any:
 
 
 #: Wrapper types written in C, by the name a program decorates with.
-_C_WRAPPERS: dict[Any, str] = {functools._lru_cache_wrapper: "functools.lru_cache"}
+_C_WRAPPERS: dict[Any, str] = {type(functools.lru_cache(maxsize=1)(abs)): "functools.lru_cache"}
 
 
 def c_wrapper(callee: Any) -> tuple[str, str] | None:

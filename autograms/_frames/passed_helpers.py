@@ -8,10 +8,12 @@ to ``return reply(q).upper()``, the helper would no longer return the reply unto
 frame that called it saves, with its values, each such helper's module, qualified name and
 code fingerprint (`PASSED`), and a load finds the helper's code again and refuses the
 snapshot (`CODE_CHANGED`, `FUNCTION_NOT_FOUND`), naming the helper, when it changed or is
-gone. Bytecode differs between Python versions, so each helper's source text is named too
-(a CRC of its lines): a snapshot loaded by another Python compares that instead, as the
-decorated frames around it resume there at their labels. The check needs the saved values,
-so it runs when a snapshot is loaded, not when only its header is checked.
+gone, or (`HELPER_DECORATED`) when it has been decorated since: its calls would run the
+instrumented code, with hooks of their own. Bytecode differs between Python versions, so
+each helper's source text is named too (a CRC of its lines): a snapshot loaded by another
+Python compares that instead, as the decorated frames around it resume there at their
+labels. The check needs the saved values, so it runs when a snapshot is loaded, not when
+only its header is checked.
 
 The library's own helpers (``reply`` and its relatives, in the package this engine belongs
 to) are not named: they change only with the library, which keeps what they return.

@@ -3,10 +3,12 @@
 A turn's ticket (`Store.claim`) holds its session's queue for `lease_seconds`; a model call can
 take longer. Without renewal, the next message's worker would find the lease over, run its own
 turn on the same base version and lose at the commit -- correct (the version check fences it)
-but a wasted run of the program and of its model calls. So while a program runs, one daemon
-thread per `TurnRunner` and process renews the leases of its running turns every third of a
-lease. A worker that is paused (SIGSTOP, a frozen VM, a long GC) renews nothing: its lease
-ends, the next turn goes ahead, and its own commit is then refused by the version check.
+but a wasted run of the program and of its model calls. So while a program runs, its ticket's
+lease is renewed every third of a lease by one daemon thread per process, shared by every
+`TurnRunner` of the process (a runner made per request starts no thread of its own); the
+thread ends once no ticket has been held for 30 seconds. A worker that is paused (SIGSTOP, a
+frozen VM, a long GC) renews nothing: its lease ends, the next turn goes ahead, and its own
+commit is then refused by the version check.
 """
 
 from __future__ import annotations
@@ -23,19 +25,17 @@ from .errors import StoreError
 
 logger = logging.getLogger("autograms")
 
+#: how long the renewing thread outlives the last ticket it held (a new one then starts it)
+IDLE_SECONDS = 30.0
+
 
 class LeaseKeeper:
-    """Renews the leases of the tickets `holding` is given, until their block ends; its
-    thread starts with the first ticket and ends once there has been none for a lease."""
+    """Renews the leases of the tickets `holding` is given, on `store`, until their block
+    ends (through the process's renewing thread)."""
 
     def __init__(self, store: Store, lease_seconds: float) -> None:
         self.store = store
         self.lease_seconds = lease_seconds
-        #: ticket -> time.monotonic() of its last renewal
-        self._tickets: dict[int, float] = {}
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid = 0
 
     @contextlib.contextmanager
     def holding(self, ticket: int) -> Iterator[None]:
@@ -43,45 +43,81 @@ class LeaseKeeper:
         if not ticket:
             yield
             return
-        with self._lock:
-            self._tickets[ticket] = time.monotonic()
-            self._start()
+        held = _Held(self.store, ticket, self.lease_seconds)
+        _RENEWER.add(held)
         try:
             yield
         finally:
-            with self._lock:
-                self._tickets.pop(ticket, None)
+            _RENEWER.remove(held)
 
-    def _start(self) -> None:
-        """Start the renewing thread unless it runs in this process (a forked child
-        inherits the tickets' owner, not its threads)."""
-        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
-            return
-        self._pid = os.getpid()
-        self._thread = threading.Thread(target=self._renew, name="autograms-leases", daemon=True)
-        self._thread.start()
 
-    def _renew(self) -> None:
-        interval = self.lease_seconds / 3
+class _Held:
+    """One ticket held: where it is, its lease, when it was last renewed."""
+
+    __slots__ = ("store", "ticket", "lease_seconds", "renewed")
+
+    def __init__(self, store: Store, ticket: int, lease_seconds: float) -> None:
+        self.store = store
+        self.ticket = ticket
+        self.lease_seconds = lease_seconds
+        self.renewed = time.monotonic()
+
+    def due(self) -> float:
+        """When its lease is next renewed (time.monotonic())."""
+        return self.renewed + self.lease_seconds / 3
+
+
+class _Renewer:
+    """The process's renewing thread and the tickets it keeps (per process: a forked child
+    starts its own; no session's state is kept here, only the tickets running now)."""
+
+    def __init__(self) -> None:
+        self._held: set[_Held] = set()
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def add(self, held: _Held) -> None:
+        with self._changed:
+            if self._pid != os.getpid():  # a forked child: its parent's tickets are not its own
+                self._pid, self._held, self._thread = os.getpid(), set(), None
+            self._held.add(held)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="autograms-leases", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify()
+
+    def remove(self, held: _Held) -> None:
+        with self._changed:
+            self._held.discard(held)
+
+    def _run(self) -> None:
         idle_since = time.monotonic()
         while True:
-            time.sleep(interval / 2)
-            now = time.monotonic()
-            with self._lock:
-                if not self._tickets and now - idle_since > self.lease_seconds:
+            with self._changed:
+                now = time.monotonic()
+                if self._held:
+                    idle_since = now
+                elif now - idle_since > IDLE_SECONDS:
                     self._thread = None
                     return
-                due = [ticket for ticket, at in self._tickets.items() if now - at >= interval]
-                if self._tickets:
-                    idle_since = now
-            for ticket in due:
-                self._renew_one(ticket, now)
+                due = [held for held in self._held if held.due() <= now]
+                if not due:
+                    wake = min((held.due() for held in self._held), default=now + IDLE_SECONDS)
+                    self._changed.wait(max(0.0, wake - now) + 0.001)
+                    continue
+            for held in due:
+                _renew(held)
 
-    def _renew_one(self, ticket: int, now: float) -> None:
-        try:
-            self.store.renew(ticket, self.lease_seconds)
-        except StoreError as error:  # the lease may end: the version check still fences
-            logger.warning("could not renew the lease of ticket %s: %s", ticket, error)
-        with self._lock:
-            if ticket in self._tickets:
-                self._tickets[ticket] = now
+
+def _renew(held: _Held) -> None:
+    try:
+        held.store.renew(held.ticket, held.lease_seconds)
+    except StoreError as error:  # the lease may end: the version check still fences
+        logger.warning("could not renew the lease of ticket %s: %s", held.ticket, error)
+    held.renewed = time.monotonic()
+
+
+_RENEWER = _Renewer()

@@ -463,12 +463,6 @@ def test_sessions_list_refuses_bad_limits_clearly(store_url, kwargs):
         sessions.list(**kwargs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="every TurnRunner starts a lease thread that never stops (no close(); dropping the "
-    "runner or closing its store leaves it): a runner per request (e.g. a per-request "
-    "policy) leaks one thread per request",
-)
 def test_turn_runners_do_not_leak_threads(tmp_path):
     import gc
 

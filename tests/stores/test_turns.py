@@ -391,3 +391,14 @@ def test_vet_without_turns_sees_the_history_digest_of_the_conversation(store):
     held = history.extend(held, [("user", "a"), ("assistant", first.reply.strip())])
     assert seen[-1].session.history_digest == held
     assert held != history.of_messages([("user", ""), ("assistant", "ready"), ("user", "a")])
+
+
+def test_runners_share_one_lease_thread(store) -> None:
+    """A runner made per request starts no thread of its own: one renewing thread serves
+    every runner of the process."""
+    autogram = make_autogram()
+    sid = Sessions(autogram, store).create().id
+    for number in range(20):
+        TurnRunner(autogram, store).run_turn(sid, "" if number == 0 else f"m{number}", f"k{number}")
+    leases = [t for t in threading.enumerate() if t.name == "autograms-leases"]
+    assert len(leases) <= 1

@@ -1,0 +1,218 @@
+"""Outside tester, session 7, issue 11: performance as a user meets it.
+
+Load-independent checks only (operation counts, allocation sizes, session sizes, modules
+imported); the timings in the report are measured apart, never asserted here.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+import tracemalloc
+
+import pytest
+
+from autograms import Autogram, autograms_function
+from autograms.functional import reply
+
+
+def tiny_plain(x):
+    return x + 1
+
+
+@autograms_function()
+def tiny_decorated(x):
+    return x + 1
+
+
+def loop_plain(n):
+    s = 0
+    for i in range(100):
+        s += i * n
+    return s
+
+
+@autograms_function()
+def loop_decorated(n):
+    s = 0
+    for i in range(100):
+        s += i * n
+    return s
+
+
+def _python_calls(fn, n=100):
+    """Python- and C-level calls seen by a profiler while calling fn n times."""
+    count = [0]
+
+    def prof(frame, event, arg):
+        if event in ("call", "c_call"):
+            count[0] += 1
+
+    sys.setprofile(prof)
+    try:
+        for i in range(n):
+            fn(i)
+    finally:
+        sys.setprofile(None)
+    return count[0]
+
+
+@pytest.mark.parametrize(
+    ("plain", "decorated"),
+    [(tiny_plain, tiny_decorated), (loop_plain, loop_decorated)],
+)
+def test_decorated_call_outside_a_turn_makes_no_extra_calls(plain, decorated):
+    assert _python_calls(decorated) == _python_calls(plain)
+
+
+_inside = {}
+
+
+@autograms_function()
+def _counting_root():
+    _inside["tiny"] = (_python_calls(tiny_plain), _python_calls(tiny_decorated))
+    _inside["loop"] = (_python_calls(loop_plain), _python_calls(loop_decorated))
+    reply("counted")
+
+
+def test_decorated_call_inside_a_turn_makes_no_extra_calls():
+    _inside.clear()
+    text, _ = Autogram(root_function=_counting_root, test_mode=True).reply()
+    assert text == "counted"
+    assert _inside["tiny"][1] == _inside["tiny"][0]
+    assert _inside["loop"][1] == _inside["loop"][0]
+
+
+@autograms_function()
+def _leaf(tid):
+    return reply(f"turn {tid}")
+
+
+@autograms_function()
+def _mid_closure(tid):
+    nums = [tid * k for k in range(4)]
+    total = lambda: sum(nums) + tid  # noqa: E731 - a closure cell in a paused frame
+    answer = _leaf(tid)
+    return answer + str(total())
+
+
+@autograms_function()
+def _closure_root():
+    tid = 0
+    while True:
+        tid += 1
+        _mid_closure(tid)
+
+
+def _run_turns(turns, probe):
+    """Drive the closure bot turn by turn (deserialize -> reply -> serialize)."""
+    ag = Autogram(root_function=_closure_root, test_mode=True)
+    text, memory = ag.reply()
+    blob = ag.serialize(memory)
+    found = {}
+    for t in range(1, turns + 1):
+        if t in probe:
+            tracemalloc.start()
+        memory = ag.deserialize(blob)
+        text, memory = ag.reply(f"msg {t}", memory_object=memory)
+        blob = ag.serialize(memory)
+        if t in probe:
+            found[t] = {
+                "peak": tracemalloc.get_traced_memory()[1],
+                "state": len(ag.serialize(memory, include_log=False)),
+                "text": text,
+            }
+            tracemalloc.stop()
+    return found
+
+
+@pytest.fixture(scope="module")
+def closure_turns():
+    return _run_turns(1000, {10, 1000})
+
+
+def test_closure_bot_answers_every_turn(closure_turns):
+    assert closure_turns[10]["text"] == "turn 11"
+    assert closure_turns[1000]["text"] == "turn 1001"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="per-turn work grows with the conversation: a whole turn at 1,000 allocates ~3.5x "
+    "the memory of turn 10 (issue 11: flat from turn 10 to 1,000, <= 1.2x)",
+)
+def test_whole_turn_peak_allocation_flat_from_turn_10_to_1000(closure_turns):
+    ratio = closure_turns[1000]["peak"] / closure_turns[10]["peak"]
+    assert ratio <= 1.2, ratio
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the state without the log grows ~20x from turn 10 to 1,000 (2.7 -> 53 KB), though "
+    "README says a session whose log is kept apart costs the same at turn 1,000 as at turn 10",
+)
+def test_state_without_log_flat_from_turn_10_to_1000(closure_turns):
+    ratio = closure_turns[1000]["state"] / closure_turns[10]["state"]
+    assert ratio <= 1.2, ratio
+
+
+_COLD = textwrap.dedent(
+    """
+    import sys
+    from autograms import Autogram, autograms_function
+    from autograms.functional import reply
+
+    @autograms_function()
+    def chatbot():
+        name = reply("Hi! What is your name?")
+        while True:
+            reply(f"Hello {name}, say something")
+
+    ag = Autogram(root_function=chatbot, test_mode=True)
+    if sys.argv[1] == "make":
+        text, memory = ag.reply()
+        text, memory = ag.reply("Ada", memory_object=memory)
+        ag.save(sys.argv[2], memory)
+    else:
+        memory = ag.load(sys.argv[2])
+        text, memory = ag.reply("hello", memory_object=memory)
+        assert text == "Hello Ada, say something", text
+        heavy = ("ssl", "_ssl", "decimal", "_decimal", "openai", "bytecode", "dill", "httpx")
+        print(sorted(m for m in sys.modules if m.split(".")[0] in heavy))
+    """
+)
+
+
+def test_cold_turn_imports_nothing_heavy(tmp_path):
+    script = tmp_path / "coldbot.py"
+    script.write_text(_COLD)
+    session = str(tmp_path / "bot.session")
+    env = dict(os.environ, AUTOGRAMS_CODE_CACHE=str(tmp_path / "cache"))
+    for mode in ("make", "warm-cache", "cold"):
+        done = subprocess.run(
+            [sys.executable, str(script), "make" if mode == "make" else "load", session],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_memory_per_live_session_is_small():
+    ag = Autogram(root_function=_closure_root, test_mode=True)
+    text, memory = ag.reply()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        live = []
+        for _ in range(200):
+            text, memory = ag.reply()
+            for k in range(3):
+                text, memory = ag.reply(f"u{k}", memory_object=memory)
+            live.append(memory)
+        per_session = (tracemalloc.get_traced_memory()[0] - before) / len(live)
+    finally:
+        tracemalloc.stop()
+    assert per_session < 64 * 1024, per_session

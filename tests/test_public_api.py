@@ -214,8 +214,6 @@ DIFFERENT_SIGNATURE = {
     "autograms.memory:SerializableMemory": "the base of MemoryObject and SimpleMemory, made "
     "through them (standalone, AutoGRAMS' never worked: it left memory_dict unset)",
     "MemoryObject.set_node": "the ADDRESS parameter is named 'address' (only the library calls it)",
-    "MemoryObject.log_chat_turn": "records a reply (text, address, function); AutoGRAMS' "
-    "retain_instruction and line_number are not kept (functional.log_chat_turn takes them)",
     "MemoryObject.log_thought_turn": "records a thought (answer, instruction); AutoGRAMS' "
     "retain_instruction is not kept (functional.log_thought_turn takes the original form)",
 }

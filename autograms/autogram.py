@@ -282,7 +282,7 @@ class Autogram:
             model=self._model,
             test_mode=self.test_mode,
             supervisor_mode=self.supervisor_mode,
-            checkpoint=Checkpoint(envelope.snapshot, paused, envelope.window),
+            checkpoint=Checkpoint(envelope.snapshot, paused, envelope.window, envelope.window_crc),
             log=log,
         )
 

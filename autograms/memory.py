@@ -98,7 +98,7 @@ _UNKNOWN = object()
 class Checkpoint(Record):
     """A session as its last successful turn left it."""
 
-    __slots__ = ("snapshot", "paused", "window")
+    __slots__ = ("snapshot", "paused", "window", "window_crc")
 
     #: the engine snapshot: the paused frames (none if the program is not paused) and the
     #: saved state, in one pickle
@@ -107,21 +107,42 @@ class Checkpoint(Record):
     paused: bool
     #: the texts of the state's turns, saved beside the snapshot (see ``_state``)
     window: str
+    #: the CRC-32 of `window` when known (checked on load, or continued from the checkpoint
+    #: before: `session.extended_crc`); None: computed when the session is saved
+    window_crc: int | None
 
-    def __init__(self, snapshot: bytes, paused: bool, window: str = "") -> None:
+    def __init__(
+        self, snapshot: bytes, paused: bool, window: str = "", window_crc: int | None = None
+    ) -> None:
         self.snapshot = snapshot
         self.paused = paused
         self.window = window
+        self.window_crc = window_crc
+
+    def after(self, snapshot: bytes, paused: bool, window: str) -> Checkpoint:
+        """The checkpoint that follows this one, with its window's CRC-32 continued from this
+        one's when the new window only appends to it (saving it then checksums only what a
+        turn added, not the whole window)."""
+        crc = session.extended_crc(window, self.window, self.window_crc)
+        return Checkpoint(snapshot, paused, window, crc)
+
+
+#: what a checkpoint follows when there was none before (an empty window, CRC-32 0)
+_NO_CHECKPOINT = Checkpoint(b"", False, "", 0)
 
 
 class Turn:
     """One turn in progress on a session (see `SerializableMemory.turn`)."""
 
-    def __init__(self, memory: MemoryObject, loaded: _frames.Loaded) -> None:
+    def __init__(
+        self, memory: MemoryObject, loaded: _frames.Loaded, start: Checkpoint | None = None
+    ) -> None:
         #: the working memory, current while the turn runs
         self.memory = memory
         #: the checkpoint the turn started from, loaded: `resume` continues its frames
         self.loaded = loaded
+        #: that checkpoint (None: unknown; the turn's checkpoint follows it)
+        self.start = start
         #: what the turn ends with (set by `finish`)
         self.checkpoint: Checkpoint | None = None
         #: the window of the state `saved_state` gave last
@@ -156,11 +177,13 @@ class Turn:
         """Set the checkpoint the turn ends with: the program's pause, or the state saved
         with the frames the turn started from (after the program returned, none are left;
         when the turn did not run the program, they stay paused)."""
+        start = self.start if self.start is not None else _NO_CHECKPOINT
         if isinstance(outcome, _frames.Paused):
-            self.checkpoint = Checkpoint(outcome.snapshot, True, self.window)
+            self.checkpoint = start.after(outcome.snapshot, True, self.window)
             return
         self.loaded.attachment = self.saved_state()
-        self.checkpoint = Checkpoint(_frames.store(self.loaded), self.loaded.is_paused, self.window)
+        snapshot = _frames.store(self.loaded)
+        self.checkpoint = start.after(snapshot, self.loaded.is_paused, self.window)
 
 
 class SerializableMemory:
@@ -390,7 +413,8 @@ class SerializableMemory:
             finally:
                 reset_memory(token)
             paused = self._loaded is not None and self._loaded.is_paused
-            self._checkpoint, self._changed = Checkpoint(snapshot, paused, window), False
+            before = self._checkpoint if self._checkpoint is not None else _NO_CHECKPOINT
+            self._checkpoint, self._changed = before.after(snapshot, paused, window), False
         return self._checkpoint
 
     def pending_frames(self) -> list[_frames.PendingFrameInfo]:
@@ -453,7 +477,7 @@ class SerializableMemory:
             work._state, work._loaded = from_saved(loaded.attachment, checkpoint.window), loaded
             work._state["reply_data"] = None  # until the program replies this turn
             work._scopes.restored(work._state["turn_stack"], resuming=loaded.is_paused)
-            turn = Turn(work, loaded)
+            turn = Turn(work, loaded, checkpoint)
             yield turn
             if turn.checkpoint is None:
                 turn.finish()
@@ -568,6 +592,7 @@ class SerializableMemory:
             program=session.program_name(self.root_function),
             log=self._log.encode() if include_log else None,
             window=checkpoint.window,
+            window_crc=checkpoint.window_crc,
         )
 
     def write(self, file: str | os.PathLike[str], key: bytes | None) -> None:
@@ -595,6 +620,7 @@ class SerializableMemory:
             log_digest=session.log_digest_of(file, size) if key is not None else None,
             window=checkpoint.window,
             log_crc=crc,
+            window_crc=checkpoint.window_crc,
         )
         session.write_file(file, text)
         self.saved_logs[where] = (count, size, crc, edits)

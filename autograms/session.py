@@ -148,6 +148,13 @@ class Envelope(Record):
     def signed(self) -> bool:
         return bool(self.header.get("signed"))
 
+    @property
+    def window_crc(self) -> int | None:
+        """The CRC-32 of `window`, when the header's was checked against it (format 7)."""
+        if self.window_checked and self.header["format"] >= 7:
+            return self.header.get("window_crc")
+        return None
+
 
 def session_key(configured: str | bytes | None) -> bytes | None:
     """The signing key: the configured one, else the environment variable, else None."""
@@ -175,12 +182,14 @@ def encode(
     log_digest: str | None = None,
     window: str = "",
     log_crc: int | None = None,
+    window_crc: int | None = None,
 ) -> str:
     """The text form of a session; `log` is carried in it, or `log_file` -- (entries, bytes)
     -- says how much of the file's ``.log`` is its own, `log_crc` (their CRC-32) lets a load
     refuse those bytes once damaged or edited, and `log_digest` (`log_digest_of`) lets a signed
-    session refuse them as tampered. `window` is the state's turns'
-    texts (`autograms._state.to_saved`)."""
+    session refuse them as tampered. `window` is the state's turns' texts
+    (`autograms._state.to_saved`); `window_crc`, its CRC-32 when known (`extended_crc`), else
+    it is computed."""
     if log is not None:
         log_field: dict[str, Any] | None = {"entries": log.entries, "digest": log.digest}
     elif log_file is not None:
@@ -191,7 +200,7 @@ def encode(
             log_field["digest"] = log_digest
     else:
         log_field = None
-    header = _header(program, key is not None, log_field, window)
+    header = _header(program, key is not None, log_field, window, window_crc)
     # The pieces are joined once: the state and the log are copied into the text only there.
     body = [MAGIC, ".", _header_text(header), ".", _hex(snapshot), ".", window]
     pieces = [*body, "."]
@@ -228,7 +237,11 @@ def decode(text: str, *, key: bytes | None) -> Envelope:
 
 
 def _header(
-    program: str | None, signed: bool, log: dict[str, Any] | None, window: str
+    program: str | None,
+    signed: bool,
+    log: dict[str, Any] | None,
+    window: str,
+    window_crc: int | None,
 ) -> dict[str, Any]:
     return {
         "format": FORMAT,
@@ -238,7 +251,7 @@ def _header(
         "signed": signed,
         "log": log,
         "window": len(window),
-        "window_crc": _window_crc(window),
+        "window_crc": _window_crc(window, window_crc),
     }
 
 
@@ -251,13 +264,27 @@ def _crc(window: str) -> int:
 _windows: Recall[str] = Recall(count=64, size=4_000_000)
 
 
-def _window_crc(window: str) -> int:
-    """A window's CRC-32, the window kept for `_window_in` (a text this process wrote is
-    often read back by it: comparing its window costs less than checksumming it)."""
-    crc = _crc(window)
+def _window_crc(window: str, crc: int | None) -> int:
+    """A window's CRC-32 (`crc` when known), the window kept for `_window_in` (a text this
+    process wrote is often read back by it: comparing its window costs less than
+    checksumming it)."""
+    if crc is None:
+        crc = _crc(window)
     if window:
         _windows.remember((len(window), crc), window, len(window))
     return crc
+
+
+def extended_crc(window: str, earlier: str, earlier_crc: int | None) -> int | None:
+    """The CRC-32 of `window` when it is `earlier` (whose CRC-32 is `earlier_crc`) with text
+    appended: the CRC continued over the appended text only (a turn that adds messages to a
+    window that is not full yet). None when unknown: `window` does not start with `earlier`
+    (a turn dropped the oldest texts) or `earlier_crc` is not known."""
+    if earlier_crc is None or not window.startswith(earlier):
+        return None
+    if len(window) == len(earlier):
+        return earlier_crc
+    return zlib.crc32(window[len(earlier) :].encode("ascii"), earlier_crc)
 
 
 #: who writes this process's sessions, as a header names it

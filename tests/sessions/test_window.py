@@ -137,3 +137,25 @@ def test_the_header_gives_the_window_length() -> None:
     header = json.loads(session._unb64(pieces[1]))
     assert header["format"] == session.FORMAT and header["window"] == len(pieces[3]) > 0
     assert header["window_crc"] == zlib.crc32(pieces[3].encode())
+
+
+@pytest.mark.parametrize("round_trip", [True, False])
+def test_the_window_crc_continued_turn_by_turn_is_the_window_s_own(round_trip: bool) -> None:
+    # A turn that only appends to the window continues its CRC from the last checkpoint's;
+    # once the window is full (a small budget: every turn drops the oldest texts) it is
+    # computed again. Either way the header holds the CRC-32 of the window written.
+    bot = autogram(chatbot_max_input_len=40, classifier_max_input_len=1)
+    rng = random.Random(5)
+    _, memory = bot.reply()
+    text = bot.serialize(memory)
+    continued = 0
+    for _ in range(30):
+        if round_trip:
+            memory = bot.deserialize(text)
+        _, memory = bot.reply(random_message(rng), memory_object=memory)
+        continued += memory.checkpoint().window_crc is not None
+        text = bot.serialize(memory)
+        pieces = parts(text)
+        header = json.loads(session._unb64(pieces[1]))
+        assert header["window_crc"] == zlib.crc32(pieces[3].encode())
+    assert 0 < continued < 30  # both ways were taken

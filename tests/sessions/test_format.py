@@ -103,3 +103,26 @@ def test_a_format_1_session_is_refused_by_another_program() -> None:
     with pytest.raises(SessionCodeError, match="belongs to the program") as caught:
         bot(failing_bot).deserialize(text)
     assert caught.value.reason == "other program"
+
+
+@pytest.mark.parametrize(
+    "program", [None, "bots:chatbot", 'odd "name" \\ é:a.<locals>.b', "\u2028bot:x"]
+)
+@pytest.mark.parametrize(
+    "log",
+    [
+        None,
+        {"entries": 0, "digest": ""},
+        {"entries": 12, "digest": "ab" * 32},
+        {"entries": 3, "digest": None},
+        {"entries": 3, "digest": 'not "hex"'},
+        {"entries": 4, "bytes": 90, "file": True},
+        {"entries": 4, "bytes": 90, "file": True, "digest": "cd" * 32},
+    ],
+)
+@pytest.mark.parametrize("signed", [False, True])
+def test_a_header_is_written_as_the_json_encoder_writes_it(program, log, signed) -> None:
+    # the header's changing fields are formatted without the encoder (`_header_json`)
+    header = session._header(program, signed, log, "a window", None)
+    assert session._header_json(header) == session._ENCODER.encode(header)
+    assert json.loads(session._header_json(header)) == header

@@ -103,10 +103,12 @@ class EncodedLog(Record):
 _recalled: Recall[EncodedLog] = Recall(count=32, size=16_000_000)
 
 
-def remember(encoded: EncodedLog) -> None:
-    """Keep `encoded` for `in_text` (a log whose digest or count is unknown is not kept)."""
+def remember(encoded: EncodedLog, size: int | None = None) -> None:
+    """Keep `encoded` for `in_text` (a log whose digest or count is unknown is not kept);
+    `size`, when given, bounds its `size` from above (the length of the text holding it,
+    known without summing its runs)."""
     if encoded.digest and encoded.entries is not None:
-        _recalled.remember(encoded.digest, encoded, encoded.size)
+        _recalled.remember(encoded.digest, encoded, encoded.size if size is None else size)
 
 
 def in_text(text: str, start: int, end: int, entries: int | None, digest: str | None) -> EncodedLog:

@@ -54,12 +54,16 @@ class Recall(Generic[Value]):
 
 def holds(text: str, start: int, end: int, pieces: tuple[str, ...], separator: str) -> bool:
     """Whether ``text[start:end]`` is `pieces` joined by `separator` (compared in place)."""
-    position = start
-    for index, piece in enumerate(pieces):
-        if index:
-            if not text.startswith(separator, position, end):
+    position, width, first = start, len(separator), True
+    for piece in pieces:
+        if first:
+            first = False
+        elif width:
+            # a short slice compared costs less than a call of startswith (a log has up to
+            # 16 pieces, each compared in place whatever its size)
+            if position + width > end or text[position : position + width] != separator:
                 return False
-            position += len(separator)
+            position += width
         if not text.startswith(piece, position, end):
             return False
         position += len(piece)

@@ -209,9 +209,10 @@ def encode(
     if pieces[-1] == ",":
         pieces.pop()
     pieces += (".", _sign(body, key))
+    text = "".join(pieces)
     if log is not None:
-        _log.remember(log)  # the text is likely deserialized again in this process
-    return "".join(pieces)
+        _log.remember(log, len(text))  # the text is likely deserialized again in this process
+    return text
 
 
 def decode(text: str, *, key: bytes | None) -> Envelope:

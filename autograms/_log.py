@@ -372,12 +372,38 @@ def _position(index: int, length: int) -> int:
 _CHUNK_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _chunk_json() -> Callable[[Any], str]:
+    """What writes a chunk's stored entries as `_CHUNK_ENCODER` does: its C encoder, made
+    once (``JSONEncoder.encode`` makes one per call, a few microseconds a save), without the
+    check for cycles (stored entries have none: ``autograms._entry_codec`` pickles a value
+    that is not plain JSON, cycles included, and deep ones); the encoder itself where the C
+    one is missing."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython builds it
+        return _CHUNK_ENCODER.encode
+    encode = make(
+        None, _not_json, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+    )
+
+    def chunk_json(stored: Any) -> str:
+        return "".join(encode(stored, 0))
+
+    return chunk_json
+
+
+_json_of_chunk = _chunk_json()
+
+
 def encode_chunk(entries: list[Entry], first: int = 0) -> str:
     """One chunk: the entries, stored (``autograms._entry_codec``), as a JSON array in the
     session text's form (``autograms._log_chunks``); `first` is the index of the first in the
     log (named by a refusal)."""
     stored = [to_stored(entry, first + n) for n, entry in enumerate(entries)]
-    return _log_chunks.to_text(_CHUNK_ENCODER.encode(stored).encode())
+    return _log_chunks.to_text(_json_of_chunk(stored).encode())
 
 
 def chain(digest: str | None, chunk: str) -> str:

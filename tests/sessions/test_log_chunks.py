@@ -88,3 +88,24 @@ def _python() -> str:
     import sys
 
     return f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def test_a_chunk_s_json_is_what_the_json_encoder_writes() -> None:
+    # `_log._json_of_chunk` is the encoder's C encoder made once (no cycle check: stored
+    # entries have no cycles); its text must be the encoder's, float and escapes included
+    rng = random.Random(7)
+    for _ in range(300):
+        entries = [
+            {
+                "entry_type": rng.choice(["user_reply", "model", "é😀\u2028\x00"]),
+                "text": "".join(rng.choice(string.printable + "é😀\ud800") for _ in range(40)),
+                "n": rng.randrange(-(10**15), 10**15),
+                "x": rng.choice([rng.random() * 10 ** rng.randrange(-30, 30), 0.1, -0.0, 1e300]),
+                "nested": {"list": [None, True, False, [], {}], "s": 'a"b\\c'},
+            }
+            for _ in range(rng.randrange(0, 4))
+        ]
+        stored = [_log.to_stored(entry) for entry in entries]
+        assert _log._json_of_chunk(stored) == _log._CHUNK_ENCODER.encode(stored)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        _log._json_of_chunk([{"value": object()}])

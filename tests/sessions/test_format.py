@@ -118,6 +118,7 @@ def test_a_format_1_session_is_refused_by_another_program() -> None:
         {"entries": 3, "digest": 'not "hex"'},
         {"entries": 4, "bytes": 90, "file": True},
         {"entries": 4, "bytes": 90, "file": True, "digest": "cd" * 32},
+        {"entries": 4, "bytes": 90, "file": True, "crc": 123, "digest": "cd" * 32},
     ],
 )
 @pytest.mark.parametrize("signed", [False, True])

@@ -31,8 +31,9 @@ from . import _frames
 ENTRY_GATE = _frames.Gate()
 
 _lock = threading.RLock()
-#: every decorated function, with its code for each mode
-_decorated: list[tuple[FunctionType, dict[str, CodeType]]] = []
+#: per mode, every decorated function with its code for that mode (what a switch assigns:
+#: two switches a turn, so no lookup per function)
+_by_mode: dict[str, list[tuple[FunctionType, CodeType]]] = {"entry": [], "turn": [], "plain": []}
 _driven_turns = 0
 _mode = "plain"
 
@@ -48,21 +49,27 @@ def add(function: FunctionType) -> None:
         or _frames.without_gates(info, frozenset({ENTRY_GATE, leave_gate})),
     }
     with _lock:
-        _decorated.append((function, codes))
+        for mode, code in codes.items():
+            _by_mode[mode].append((function, code))
         function.__code__ = codes[_mode]
 
 
 def refresh() -> None:
     """Switch every decorated function to the code its calls need now (after `ENTRY_GATE`
     opened or closed, or a turn under the engine started or ended)."""
-    global _mode
     with _lock:
-        mode = "entry" if ENTRY_GATE.is_open else "turn" if _driven_turns else "plain"
-        if mode == _mode:
-            return
-        _mode = mode
-        for function, codes in _decorated:
-            function.__code__ = codes[mode]
+        _switch()
+
+
+def _switch() -> None:
+    """`refresh`, with `_lock` held."""
+    global _mode
+    mode = "entry" if ENTRY_GATE.is_open else "turn" if _driven_turns else "plain"
+    if mode == _mode:
+        return
+    _mode = mode
+    for function, code in _by_mode[mode]:
+        function.__code__ = code
 
 
 def start_driven_turn() -> None:
@@ -71,7 +78,7 @@ def start_driven_turn() -> None:
     global _driven_turns
     with _lock:
         _driven_turns += 1
-        refresh()
+        _switch()
 
 
 def end_driven_turn() -> None:
@@ -79,4 +86,4 @@ def end_driven_turn() -> None:
     global _driven_turns
     with _lock:
         _driven_turns -= 1
-        refresh()
+        _switch()

@@ -218,7 +218,9 @@ def to_saved(state: SessionState) -> tuple[dict[str, Any], str]:
             }
         )
     saved["turn_stack"] = levels
-    return saved, "".join(texts)
+    # one level's text is the window as it is (joining copies it; the rest are often empty)
+    window = [text for text in texts if text]
+    return saved, window[0] if len(window) == 1 else "".join(window)
 
 
 def from_saved(saved: dict[str, Any], window: str = "") -> SessionState:
@@ -357,9 +359,11 @@ class Turns(MutableSequence[Turn]):
         """The saved form: the escaped texts (for the window) and the rest, or "" and a
         list of dicts if some turn is not a plain {"role", "content"} dict with a known role."""
         tail = self._tail
-        if not all(_is_plain(turn) for turn in tail):
-            return "", [dict(turn) for turn in self]  # type: ignore[misc]
         text, lengths, escaped, crcs = self._text, self._lengths, self._escaped, self._crcs
+        if not tail:  # nothing appended since loaded (an outer level, most turns)
+            return text, (self._codes, self._chars, len(text), lengths, escaped, crcs)
+        if not all([_is_plain(turn) for turn in tail]):
+            return "", [dict(turn) for turn in self]  # type: ignore[misc]
         chars = self._chars
         if tail:
             contents = [turn["content"] for turn in tail]

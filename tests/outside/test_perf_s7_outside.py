@@ -281,3 +281,41 @@ def test_first_turn_work_does_not_grow_with_modules_the_app_imported(tmp_path):
     assert found["many"][0] > found["few"][0] + 100, found  # the app really imported more
     ratio = found["many"][1] / found["few"][1]
     assert ratio <= 1.2, found
+
+
+@autograms_function()
+def _talker():
+    name = reply("Hi! What is your name?")
+    while True:
+        reply(f"Hello {name}, say something")
+
+
+def _save_calls(ag, path):
+    """Calls made by one save of the session at path after loading it and answering a turn."""
+    memory = ag.load(path)
+    text, memory = ag.reply("hi", memory_object=memory)
+    count = [0]
+
+    def prof(frame, event, arg):
+        if event in ("call", "c_call"):
+            count[0] += 1
+
+    sys.setprofile(prof)
+    try:
+        ag.save(path, memory)
+    finally:
+        sys.setprofile(None)
+    return count[0]
+
+
+def test_saving_a_long_conversation_back_to_its_file_costs_what_a_short_one_does(tmp_path):
+    ag = Autogram(root_function=_talker, test_mode=True)
+    calls = {}
+    for turns in (5, 1000):
+        text, memory = ag.reply()
+        for t in range(turns):
+            text, memory = ag.reply(f"m{t}", memory_object=memory)
+        path = str(tmp_path / f"s{turns}.session")
+        ag.save(path, memory)
+        calls[turns] = _save_calls(ag, path)
+    assert calls[1000] <= 1.2 * calls[5], calls

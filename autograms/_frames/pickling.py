@@ -24,6 +24,8 @@ in-memory files (StringIO, BytesIO)       content, position and closed state
 open files, sockets, locks, threads,      refused, even module-level ones (resources.py)
 running generators, frames
 mappingproxy (a live view of a mapping)   refused: a copy would stop following the mapping
+dicts and sets keyed by an object hashed   written empty, filled by a last pickle once every
+by its state, in a cycle with it          object is built (hashed_keys.py)
 closed files                              a closed stand-in with the same name and mode
                                           (closed_files.py)
 objects whose class has ``__getattr__``   their class and state, never asking the object
@@ -66,6 +68,7 @@ from . import (
     closures,
     forwarding_objects,
     generators,
+    hashed_keys,
     jumps,
     library_values,
     live_iterators,
@@ -108,6 +111,7 @@ _REDUCERS: dict[type, Callable[[Any], Any]] = {
         functools.partial(memory_files.reduce_memory_file, protocol=PROTOCOL),
     ),
     module_objects.ModuleReference: module_objects.ModuleReference.__reduce__,
+    hashed_keys.Fills: hashed_keys.Fills.__reduce__,
     JumpSignal: jumps.reduce_jump,
     live_iterators.SET_ITERATOR: live_iterators.reduce_set_iterator,
     **dict.fromkeys(live_iterators.DICT_ITERATOR_TYPES, live_iterators.reduce_dict_iterator),
@@ -163,14 +167,24 @@ def _reduce(obj: Any) -> Any:
 
 
 class _SnapshotPickler(pickle.Pickler):
+    #: Whether an object hashed by its own state was saved (hashed_keys.py: then the
+    #: containers it keys may have to be written empty and filled last).
+    keyed = False
+
     def reducer_override(self, obj: Any) -> Any:
+        if hashed_keys.by_state(type(obj)):
+            self.keyed = True
         return _reduce(obj)
 
 
 class _DillFallbackPickler(pickle.Pickler):
     """Also hands the objects whose own reduction fails to dill, one object each."""
 
+    keyed = False
+
     def reducer_override(self, obj: Any) -> Any:
+        if hashed_keys.by_state(type(obj)):
+            self.keyed = True
         reduction = _reduce(obj)
         if reduction is not NotImplemented or type(obj) in copyreg.dispatch_table:
             return reduction
@@ -205,10 +219,13 @@ def load_snapshot(blob: bytes | memoryview) -> tuple[tuple[dict[str, Any], ...],
     authenticated first. (Snapshots written with dill load too: a dill stream names the dill
     functions it needs, so dill, slow to import, is only loaded for those.)"""
     value = pickle.loads(blob)  # the usual snapshot: a single pickle
-    if type(value) is list:  # the places of nested module-level containers: then the snapshot,
-        unpickler = pickle.Unpickler(io.BytesIO(blob))  # whose memo holds them: read again
+    if type(value) is list:  # the stand-ins written first: then the snapshot, whose memo holds
+        stream = io.BytesIO(blob)  # them (read again), then the fills, if any
+        unpickler = pickle.Unpickler(stream)
         unpickler.load()
         value = unpickler.load()
+        if stream.tell() < memoryview(blob).nbytes:
+            unpickler.load()  # hashed_keys.fill: the containers written empty
     return value
 
 
@@ -224,13 +241,14 @@ def writing() -> bool:
 
 
 def dumps(value: Any, places: list[tuple[Any, tuple]] | None = None) -> bytes:
-    """Serialize `value` (see the module docstring); raises ResourceRefused, or the pickler's
-    error if it cannot. `places` (module-level containers and where they are) are written
-    first, as a list of references, and `value` refers to them wherever it holds them."""
+    """Serialize `value` (see the module docstring); raises ResourceRefused,
+    KeyedCycleRefused, or the pickler's error if it cannot. `places` (module-level containers
+    and where they are) are written first, as a list of references, and `value` refers to
+    them wherever it holds them."""
     token = _writing.set(True)
     try:
         return _dump(_SnapshotPickler, value, places)
-    except ResourceRefused:
+    except (ResourceRefused, hashed_keys.KeyedCycleRefused):
         raise
     except Exception:  # noqa: BLE001 - something only dill can save: hand it just that
         return _dump(_DillFallbackPickler, value, places)
@@ -241,31 +259,50 @@ def dumps(value: Any, places: list[tuple[Any, tuple]] | None = None) -> bytes:
 def _dump(
     pickler_class: type[pickle.Pickler], value: Any, places: list[tuple[Any, tuple]] | None
 ) -> bytes:
+    blob, keyed = _dump_with(pickler_class, value, places or [], [])
+    if keyed:  # an object hashed by its state was saved: is one in a cycle with a dict it keys?
+        containers = hashed_keys.deferred([value])
+        if containers:
+            blob, _ = _dump_with(pickler_class, value, places or [], containers)
+    return blob
+
+
+def _dump_with(
+    pickler_class: type[pickle.Pickler],
+    value: Any,
+    places: list[tuple[Any, tuple]],
+    containers: list[Any],
+) -> tuple[bytes, bool]:
+    """`value` pickled, `containers` written empty and filled by a last pickle; and whether an
+    object hashed by its state was saved."""
     buffer = io.BytesIO()
     pickler = pickler_class(buffer, protocol=PROTOCOL)
-    if places:
-        _refer_to(pickler, places)
+    if places or containers:
+        _refer_to(pickler, places, containers)
     pickler.dump(value)
-    return buffer.getvalue()
+    if containers:
+        pickler.dump(hashed_keys.Fills(containers))
+    return buffer.getvalue(), pickler.keyed
 
 
-def _refer_to(pickler: pickle.Pickler, places: list[tuple[Any, tuple]]) -> None:
-    """Write the references to `places` as a first pickle, then memoize each container in its
-    reference's stead: wherever the next pickle meets the container, even inside a list that
-    pickle writes without asking, it writes "the object memoized there", which loads as the
-    module's own container (the unpickler keeps its memo from one load to the next; the memo
-    keeps its size, since both count their entries to number the next)."""
+def _refer_to(
+    pickler: pickle.Pickler, places: list[tuple[Any, tuple]], containers: list[Any]
+) -> None:
+    """Write the references to `places` and an empty container for each of `containers` as a
+    first pickle, then memoize each container in its stand-in's stead: wherever the next pickle
+    meets the container, even inside a list that pickle writes without asking, it writes "the
+    object memoized there", which loads as the module's own container, or as the empty one
+    that the last pickle fills (the unpickler keeps its memo from one load to the next; the
+    memo keeps its size, since both count their entries to number the next)."""
     references = [module_objects.ModuleReference(where) for _, where in places]
-    pickler.dump(references)
+    shells = [hashed_keys.empty(container) for container in containers]
+    pickler.dump([*references, *shells])
     memo = pickler.memo.copy()
     for (container, _), reference in zip(places, references, strict=True):
         memo[id(container)] = (memo.pop(id(reference))[0], container)
+    for container, shell in zip(containers, shells, strict=True):
+        memo[id(container)] = (memo.pop(id(shell))[0], container)
     pickler.memo = memo
-
-
-def loads(blob: bytes | memoryview) -> Any:
-    """Deserialize what `dumps` produced. Untrusted input must be authenticated first."""
-    return pickle.loads(blob)
 
 
 def _by_dill(obj: Any) -> tuple:

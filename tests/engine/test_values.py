@@ -38,6 +38,7 @@ BOTS = {
     "files_bot": 7,
     "weak_and_memory_bot": 5,
     "forwarding_bot": 3,
+    "hashed_keys_bot": 3,
 }
 
 
@@ -179,6 +180,19 @@ def test_resources_are_refused_on_every_path(program: str, local: str, words: st
         autogram.reply()
     assert local in str(caught.value) and words in str(caught.value)
     assert caught.value.qualname == program
+
+
+def test_a_frozenset_keyed_by_its_owner_is_refused_at_the_pause_and_the_session_goes_on() -> None:
+    autogram = Autogram(root_function=refused_bot.frozenset_keyed_by_its_owner, test_mode=True)
+    text, memory = autogram.reply()
+    saved = autogram.serialize(memory)
+    with pytest.raises(UnpicklableLocalError) as caught:
+        autogram.reply("tag", memory_object=memory)
+    assert caught.value.local_name == "tag"
+    assert caught.value.qualname == "frozenset_keyed_by_its_owner"
+    assert "keyed by an object hashed by its own state" in str(caught.value)
+    assert autogram.reply("x", memory_object=memory)[0] == "no tag"
+    assert autogram.reply("y", memory_object=autogram.deserialize(saved))[0] == "no tag"
 
 
 def test_a_value_dill_cannot_save_is_refused_naming_it_whatever_the_frame_holds(capfd) -> None:

@@ -82,6 +82,7 @@ FAMILIES: list[tuple[tuple[str, ...], str]] = [
     (("held-iterators",), "shapes: a built-in or user iterator half used across a pause"),
     (("typed-values",), "shapes: NamedTuple/frozen dataclass/enum/cached_property values"),
     (("shared-code",), "shapes: wrappers, methods or functions sharing one code object"),
+    (("hashed-keys",), "shapes: dicts and sets keyed by state-hashed objects in cycles"),
     (("dict-iter",), "issue 10 #4: a dict iterator across a pause"),
     (("exc-chain", "reraise"), "issue 10 #5: exception chaining or traceback across a pause"),
     (("module-object", "weakref"), "issue 10 #6: a module-level object held in a local"),

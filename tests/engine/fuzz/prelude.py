@@ -745,6 +745,112 @@ class Keyed:
 ''',
     ),
     (
+        "Named",
+        '''
+class Named:
+    """Equal by name, hashed by its first letter (so names collide); a member of its peers (a
+    set its state holds) and a key of its own links (a dict), by itself or in a tuple."""
+
+    def __init__(self, name, peers):
+        self.name = name
+        self.peers = peers
+        peers.add(self)
+        self.links = {self: 0}
+
+    def __hash__(self):
+        return hash(self.name[:1])
+
+    def __eq__(self, other):
+        return isinstance(other, Named) and other.name == self.name
+
+    def link(self, other, weight):
+        self.links[other] = weight
+        other.links[(self, weight)] = self.name
+
+    def view(self):
+        return (
+            self.name,
+            sorted(peer.name for peer in self.peers),
+            sorted(map(str, self.links.values())),
+            self in self.peers,
+            self.links.get(self),
+        )
+''',
+    ),
+    (
+        "Spot",
+        '''
+@dataclass(frozen=True)
+class Spot:
+    """A frozen dataclass, hashed by its fields; its bag (left out of hash and equality) is a
+    dict keyed by the spot itself."""
+
+    x: int
+    y: int
+    bag: dict = field(default_factory=dict, hash=False, compare=False)
+
+    def view(self):
+        return (self.x, self.y, sorted(map(str, self.bag.values())), self.bag.get(self))
+''',
+    ),
+    (
+        "Shelved",
+        '''
+class Shelved:
+    """Copied through __getstate__/__setstate__ (a tuple), hashed by its key, and filed in
+    the shelf (a dict) its state holds."""
+
+    def __init__(self, key, shelf):
+        self.key = key
+        self.shelf = shelf
+        shelf[self] = key.upper()
+
+    def __hash__(self):
+        return hash(self.key)
+
+    def __eq__(self, other):
+        return isinstance(other, Shelved) and other.key == self.key
+
+    def __getstate__(self):
+        return (self.key, self.shelf)
+
+    def __setstate__(self, state):
+        self.key, self.shelf = state
+
+    def view(self):
+        return (self.key, sorted(self.shelf.values()), self.shelf.get(self))
+''',
+    ),
+    (
+        "Rebuilt",
+        '''
+def blank_rebuilt():
+    return Rebuilt.__new__(Rebuilt)
+
+
+class Rebuilt:
+    """Copied through __reduce__ (made blank, its name set with its state), hashed by its
+    name, and a member of the group (a set) its state holds."""
+
+    def __init__(self, name, group=None):
+        self.name = name
+        self.group = set() if group is None else group
+        self.group.add(self)
+
+    def __reduce__(self):
+        return (blank_rebuilt, (), {"name": self.name, "group": self.group})
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __eq__(self, other):
+        return isinstance(other, Rebuilt) and other.name == self.name
+
+    def view(self):
+        return (self.name, len(self.group), self in self.group)
+''',
+    ),
+    (
         "Node",
         '''
 class Node:

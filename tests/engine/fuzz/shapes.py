@@ -466,6 +466,57 @@ def pickle_hooks(ctx: Ctx) -> list[Node] | None:
     return [Stmt(text, tags=tags)]
 
 
+def hashed_keys(ctx: Ctx) -> list[Node] | None:
+    """Objects with their own ``__hash__``/``__eq__`` (and ``__getstate__``/``__setstate__``,
+    ``__reduce__``, a frozen dataclass's hash) that are keys of dicts and members of sets
+    their own state holds -- directly, in a tuple key, with colliding hashes -- held across a
+    pause, then changed and looked up with equal new objects."""
+    fresh = ctx.builder.fresh
+    rng = ctx.rng
+    p = lambda: _pause(ctx)  # noqa: E731
+    peers, a, b, spot, shelf, shelved, group = (
+        fresh("peers"), fresh("obj"), fresh("obj"), fresh("obj"), fresh("shelf"),
+        fresh("obj"), fresh("obj"),
+    )  # fmt: skip
+    made = {
+        "named": _lines(
+            f"{peers} = set()",
+            f"{a} = Named('ann', {peers})",
+            f"{b} = Named('amy', {peers})",
+            f"{a}.link({b}, len({p()}))",
+        ),
+        "spot": _lines(f"{spot} = Spot(1, 2)", f"{spot}.bag[{spot}] = {p()}[:3]"),
+        "shelved": _lines(f"{shelf} = {{}}", f"{shelved} = Shelved('k', {shelf})"),
+        "rebuilt": _lines(f"{group} = Rebuilt('r')", f"Rebuilt({p()}[:2] or 'z', {group}.group)"),
+    }
+    after = {
+        "named": _lines(
+            f"{b}.link({a}, 7)",
+            f"Named('al', {peers})",
+            f"{peers}.add(Named('ann', set()))",
+        ),
+        "spot": f"{spot}.bag[Spot(1, 2)] = 'same'",
+        "shelved": f"{shelf}[Shelved('k', {{}})] = 'again'",
+        "rebuilt": f"{group}.group.add(Rebuilt('r'))",
+    }
+    views = {
+        "named": [f"{a}.view()", f"{b}.view()", f"len({peers})"],
+        "spot": [f"{spot}.view()"],
+        "shelved": [f"{shelved}.view()", f"len({shelf})"],
+        "rebuilt": [f"{group}.view()"],
+    }
+    chosen = rng.sample(list(made), rng.randint(1, 3))
+    seen = [view for name in chosen for view in views[name]]
+    text = _lines(
+        *[made[name] for name in chosen],
+        _print(ctx, *seen),
+        f"{fresh('s')} = {p()}",
+        *[after[name] for name in chosen],
+        _print(ctx, *seen),
+    )
+    return [Stmt(text, tags=("hashed-keys",))]
+
+
 def method_recursion(ctx: Ctx) -> list[Node] | None:
     """Recursion through decorated methods: a tree walked by a method calling itself on its
     children and through a property, pausing at each node, and a method and a function
@@ -627,4 +678,5 @@ WRITERS: dict[str, Callable[[Ctx], list[Node] | None]] = {
     "held-iterators": held_iterators,
     "typed-values": typed_values,
     "shared-code": shared_code,
+    "hashed-keys": hashed_keys,
 }

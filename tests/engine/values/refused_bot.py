@@ -89,3 +89,27 @@ def code_of_no_function():
     code = compile("print", "<made>", "eval").replace(co_consts=(len,))
     reply("holding a made code object")
     return code.co_name
+
+
+class Tag:
+    """Hashed by its name; its group is a frozenset holding it: no snapshot could rebuild it."""
+
+    def __init__(self, name):
+        self.name = name
+        self.group = frozenset({self})
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __eq__(self, other):
+        return isinstance(other, Tag) and other.name == self.name
+
+
+@autograms_function()
+def frozenset_keyed_by_its_owner():
+    first = reply("a plain pause")
+    if first == "tag":
+        tag = Tag("t")
+        reply("a frozenset keyed by its owner")
+        return tag.name
+    return reply("no tag") + first

@@ -14,7 +14,9 @@ snapshot is refused as for a decorated function.
 Refused at the pause, naming the helper: a helper that cannot be found again by its module
 and qualified name (defined inside a function, or replaced since), one with closures or
 cell variables (other than a method's ``__class__`` cell, which zero-argument ``super()``
-reads: it comes with the method, found again by its class), and a pause inside a try,
+reads: it comes with the method, found again by its class; and cell variables only
+comprehensions read, which are functions of their own before 3.12: see `cells_of`), and a
+pause inside a try,
 with or except block of the helper, whose handlers would run as the pause unwinds. A GOTO
 or RETURNTO sees an adopted helper as plain code.
 """
@@ -22,8 +24,8 @@ or RETURNTO sees an adopted helper as plain code.
 from __future__ import annotations
 
 import threading
-from types import CodeType, FrameType, FunctionType
-from typing import TYPE_CHECKING
+from types import CellType, CodeType, FrameType, FunctionType
+from typing import TYPE_CHECKING, Any
 
 from . import callees, plain_code
 from .errors import ContinuationError, Reason, SnapshotMismatchError
@@ -120,17 +122,59 @@ def adopt(function: FunctionType) -> FunctionInfo:
             "function it is defined in)",
             reason=Reason.NESTED_FUNCTION,
         )
-    if code.co_cellvars:
+    closure = _closure_maker(code)
+    if closure is not None:
         names = ", ".join(map(repr, code.co_cellvars))
         raise ContinuationError(
-            f"{function.__qualname__}: its variables {names} are closure cells, shared with a "
-            "function defined inside it (before Python 3.12, a comprehension is one)",
+            f"{function.__qualname__}: its variables {names} are closure cells, shared with "
+            f"{closure} defined inside it, which may outlive the pause",
             reason=Reason.NESTED_FUNCTION,
         )
     from .instrument import analyse_in_place  # the rewrite, loaded only when needed
 
     with _adopting:
         return analyse_in_place(function)
+
+
+#: The code names of comprehensions, which are functions of their own before Python 3.12:
+#: made, called and dropped within their expression, so no closure over the helper's cells
+#: outlives it.
+_COMPREHENSIONS = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>"})
+
+
+def _closure_maker(code: CodeType) -> str | None:
+    """What in `code` makes a closure over its cell variables other than a comprehension (a
+    nested function, lambda, generator expression, class, or anything inside a comprehension
+    that does), or None. A helper whose cells only comprehensions read is resumed with new
+    cells holding their values (`snapshot.capture`)."""
+    if not code.co_cellvars:
+        return None
+    pending = [const for const in code.co_consts if isinstance(const, CodeType)]
+    while pending:
+        inner = pending.pop()
+        if inner.co_freevars and inner.co_name not in _COMPREHENSIONS:
+            return f"{inner.co_name} (line {inner.co_firstlineno})"
+        pending.extend(const for const in inner.co_consts if isinstance(const, CodeType))
+    return None
+
+
+def cells_of(code: CodeType, current: Any, captured: list[Any]) -> tuple[CellType, ...]:
+    """The cells to resume an adopted helper running `code` with (its frame's own cannot be
+    read), one per cell variable: the cell of a comprehension function made before the paused
+    call (among the `captured` values under it), so it stays shared with that function, else
+    a new cell holding the variable's value in `current` (the frame's locals), or an empty
+    one."""
+    shared: dict[str, CellType] = {}
+    for value in captured:
+        if type(value) is FunctionType and value.__closure__:
+            shared.update(zip(value.__code__.co_freevars, value.__closure__, strict=True))
+    cells = []
+    for name in code.co_cellvars:
+        cell = shared.get(name)
+        if cell is None:
+            cell = CellType(current[name]) if name in current else CellType()
+        cells.append(cell)
+    return tuple(cells)
 
 
 def _why(exc: Exception) -> str:

@@ -237,8 +237,8 @@ def analyse_in_place(function: FunctionType) -> FunctionInfo:
         label_sites={},
         hooks=None,
         restore_names=_restore_names(original, plan),
-        user_locals=frozenset(original.co_varnames),
-        has_cells=False,
+        user_locals=frozenset(original.co_varnames) - frozenset(original.co_cellvars),
+        has_cells=bool(original.co_cellvars),  # only comprehensions' (helpers.adopt)
         routes_globals=False,
         normal_code=original,
         site_map=site_map,

@@ -535,10 +535,14 @@ def capture(frame: FrameType, info: FunctionInfo, site: CallSite) -> dict[str, A
     plan = capture_plan(info, site)
     current = frame.f_locals  # synced now (3.11, 3.12) or a live view (3.13): read at once
     values = _user_values(plan, current)
+    adopted_cells = info.adopted and info.has_cells
     for name in plan.hidden:
-        values[name] = current[name]
+        values[name] = None if adopted_cells and name == CELLS else current[name]
     for name, slot, width in plan.captured:
         values[name] = _captured(frame, info, site, slot, width)
+    if adopted_cells:  # its cells were never copied to a local: see helpers.cells_of
+        captured = [values[name] for name, _, _ in plan.captured]
+        values[CELLS] = helpers_.cells_of(info.original_code, current, captured)
     return values
 
 

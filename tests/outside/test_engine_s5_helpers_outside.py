@@ -525,14 +525,6 @@ def chatbot():
     assert msg.startswith("!") and " ask" in msg and "in chatbot" not in msg, got
 
 
-@pytest.mark.xfail(
-    sys.version_info < (3, 12),
-    strict=True,
-    reason="3.11 only: a plain helper with a comprehension after its reply that "
-    "reads a local is refused (HELPER_CONTINUES: the local is a closure cell shared with "
-    "the comprehension's function, which an adopted helper cannot restore yet); 3.12/3.13 "
-    "resume it as plain Python",
-)
 def test_helper_with_comprehension_after_its_reply_resumes_on_every_python(tmp_path):
     bot = {
         "bot": """

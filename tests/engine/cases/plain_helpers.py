@@ -77,6 +77,27 @@ def ask_wrapped(question, suffix="!"):
     return checkpoint(question).strip() + suffix
 
 
+def keyed_answers(questions):
+    answer = checkpoint(questions[0])  # read by the comprehensions below: a cell on 3.11
+    table = {question: answer for question in questions}
+    return table, [[answer + str(n) for n in range(2)] for _ in questions[:2]]
+
+
+def prefixed(prefix, words):
+    # prefix, a parameter, is a cell variable on 3.11 (the comprehensions read it)
+    first = [prefix + word for word in words]
+    prefix = checkpoint(prefix) + prefix
+    return first, sorted({prefix + word for word in words})
+
+
+def last_word(question):
+    # the comprehension's function is made before its iterable pauses (3.11), and binds
+    # `last` in this frame through its cell
+    last = "-"
+    words = [(last := word.upper()) for word in checkpoint(question).split()]
+    return words, last, [last for _ in words]
+
+
 class LabelledForm(Form):
     def field(self, name):
         count = super().field(name)  # zero-argument super(): the method's __class__ cell
@@ -143,6 +164,12 @@ def error_raised_into_the_caller():
     return results
 
 
+@resumable
+def comprehensions_in_helpers():
+    table, nested = keyed_answers(["k1", "k2"])
+    return sorted(table.items()), nested, prefixed("p", ["a", "b"]), last_word("words?")
+
+
 CASES = {
     "post_processing": Case(post_processing, (), [" x ", "y", "z"]),
     "loops_and_expressions": Case(loops_and_expressions, (), ["a", "b", "c", "d"]),
@@ -157,4 +184,5 @@ CASES = {
     ),
     "through_decorator_wrappers": Case(through_decorator_wrappers, (), [" a ", "b", "c", "z"]),
     "error_raised_into_the_caller": Case(error_raised_into_the_caller, (), ["7", "seven"]),
+    "comprehensions_in_helpers": Case(comprehensions_in_helpers, (), ["x", "y", "one two"]),
 }

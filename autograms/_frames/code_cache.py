@@ -35,6 +35,7 @@ from types import CodeType, FunctionType
 from typing import TYPE_CHECKING, Any
 
 from .identity import own_registration
+from .label_values import label_value
 from .registry import (
     FrameHooks,
     FunctionInfo,
@@ -284,6 +285,7 @@ def _portable_info(
             "routes_globals": info.routes_globals,
             "site_map": info.site_map,
             "label_globals": _label_globals(info),
+            "address_values": _address_values(info.function, _address_keys(info)),
             "variants": _gate_variants(info, hooks),
         }
     except _NotPortable as exc:
@@ -334,6 +336,20 @@ def _label_globals(info: FunctionInfo) -> dict[str, str | None]:
     return {name: _string_or_none(namespace.get(name)) for name in sorted(names)}
 
 
+def _address_keys(info: FunctionInfo) -> list[str]:
+    """The globals and class attributes the function's ``ADDRESS=`` arguments read."""
+    from .sites import address_expressions  # the analysis's vocabulary: at store time only
+
+    return sorted({key for key in address_expressions(info.flow).values() if key is not None})
+
+
+def _address_values(function: FunctionType, keys: list[str]) -> dict[str, str | None]:
+    """Each of `keys` with the label it gives now (label_values.py: a constant defined below
+    the function, read from the module's code, or a class attribute)."""
+    namespace = function.__globals__
+    return {key: label_value(namespace, key) for key in keys}
+
+
 def _string_or_none(value: Any) -> str | None:
     return value if type(value) is str else None
 
@@ -351,9 +367,12 @@ def _load(
     try:
         if _label_globals_now(function, data["label_globals"]) != data["label_globals"]:
             return None
+        address_values = data["address_values"]
+        if _address_values(function, list(address_values)) != address_values:
+            return None
         code = _restored_code(data["code"], hooks, routes)
         variants = _variant_codes(code, hooks, data["variants"])
-        label_globals = data["label_globals"]
+        label_globals = {**data["label_globals"], **address_values}
         info = FunctionInfo(
             function=function,
             module=function.__module__,

@@ -98,6 +98,31 @@ def _plain_caller(start: FrameType, instrumented: FrameType) -> FrameType | None
     return None
 
 
+def _not_labels(info: FunctionInfo) -> str:
+    """A sentence naming the ADDRESS arguments of `info`'s function that are no labels (an
+    expression whose string the engine cannot know when it instruments the function), or ""."""
+    if info.adopted:
+        return ""
+    from .sites import address_expressions  # the analysis: only for this error
+
+    flow = info.flow
+    named = []
+    for position, key in sorted(address_expressions(flow).items()):
+        site = next((site for site in info.sites if site.position == position), None)
+        if site is not None and site.label is not None:
+            continue
+        location = flow.instrs[position].location
+        line = location.lineno if location is not None else "?"
+        named.append(f"ADDRESS={key or '<an expression>'} (line {line})")
+    if not named:
+        return ""
+    return (
+        f"; {', '.join(named)} is no label: a label is a string literal, a module-level "
+        "string constant (bound once, to a literal) or a string attribute of a class or module "
+        "bound above the function, known when the function is decorated"
+    )
+
+
 def _label_in_plain_helper(label: str, helper: FrameType, info: FunctionInfo) -> ContinuationError:
     """The error of a GOTO called in the plain (undecorated) function `helper`, whose
     decorated caller (`info`) has no call labelled `label`."""
@@ -118,11 +143,13 @@ def _label_in_plain_helper(label: str, helper: FrameType, info: FunctionInfo) ->
 
 
 def _unknown_label(label: str, frame: FrameType, info: FunctionInfo) -> ContinuationError:
-    """The error of a GOTO in `frame` to a label its function does not have."""
-    known = ", ".join(repr(name) for name in sorted(info.labels)) or "none"
+    """The error of a GOTO in `frame` to a label its function does not have; it names the
+    function's ADDRESS arguments whose values are no labels, if any."""
+    known = ", ".join(repr(name) for name in sorted(info.labels))
+    known = f"labels: {known}" if known else "it has no ADDRESS labels"
     return ContinuationError(
         f"GOTO {label!r} in {info.qualname} ({info.filename}:{frame.f_lineno}): the function "
-        f"has no call with that ADDRESS label (labels: {known})",
+        f"has no call with that ADDRESS label ({known}){_not_labels(info)}",
         qualname=info.qualname,
         filename=info.filename,
         lineno=frame.f_lineno,

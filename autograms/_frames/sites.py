@@ -37,6 +37,7 @@ from .analysis import (
 )
 from .effects import NULL, is_pair_load
 from .errors import Reason
+from .label_values import label_value
 from .records import CallSite, HandlerRef, Recipe, RecipeKind, Refusal, Spill
 from .versions import (
     CALL_OPS,
@@ -613,25 +614,68 @@ def origin_of(flow: Flow, key: int) -> int | None:
 
 
 def find_label(flow: Flow, position: int, globals_: dict) -> LabelInfo | None:
-    """The ADDRESS keyword of the call at `position`, if its value is a string constant."""
+    """The ADDRESS keyword of the call at `position`, if its value is a string constant: a
+    literal, or a global or class attribute `label_values` reads from `globals_`."""
     keywords = call_keywords(flow, position)
     if not keywords or "ADDRESS" not in keywords:
         return None
     index = keywords.index("ADDRESS")
-    stack = flow.stacks[position]
-    offset = len(keywords) - index + (1 if KW_NAMES_ON_STACK else 0)
-    producers = stack[-offset][0]
-    if len(producers) != 1:
-        return None
-    load = flow.instrs[producer_position(next(iter(producers)))]
+    load = _address_producer(flow, position, keywords)
     value = None
-    if load.name == "LOAD_CONST":
-        value = load.arg
-    elif load.name == "LOAD_GLOBAL" and not is_pair_load(load):
-        value = globals_.get(load.arg[1] if isinstance(load.arg, tuple) else load.arg)
+    if load is not None and flow.instrs[load].name == "LOAD_CONST":
+        value = flow.instrs[load].arg
+    elif load is not None:
+        key = address_key(flow, load)
+        value = None if key is None else label_value(globals_, key)
     if not isinstance(value, str):
         return None
     return LabelInfo(label=value, keyword_index=index, keywords=keywords)
+
+
+def _address_producer(flow: Flow, position: int, keywords: tuple[str, ...]) -> int | None:
+    """Position of the one instruction that pushed the ADDRESS argument of the call at
+    `position`, or None."""
+    index = keywords.index("ADDRESS")
+    offset = len(keywords) - index + (1 if KW_NAMES_ON_STACK else 0)
+    producers = flow.stacks[position][-offset][0]
+    if len(producers) != 1:
+        return None
+    return producer_position(next(iter(producers)))
+
+
+def address_key(flow: Flow, load: int) -> str | None:
+    """The global (``NAME``) or attribute of a global (``NAME.attr``) the instruction at
+    `load` reads, or None for anything else."""
+    instr = flow.instrs[load]
+    if instr.name == "LOAD_GLOBAL" and not is_pair_load(instr):
+        return instr.arg[1] if isinstance(instr.arg, tuple) else instr.arg
+    if instr.name != "LOAD_ATTR" or is_pair_load(instr):
+        return None
+    owners = flow.stacks[load][-1][0]
+    if len(owners) != 1:
+        return None
+    owner = flow.instrs[producer_position(next(iter(owners)))]
+    if owner.name != "LOAD_GLOBAL" or is_pair_load(owner):
+        return None
+    name = owner.arg[1] if isinstance(owner.arg, tuple) else owner.arg
+    attribute = instr.arg[1] if isinstance(instr.arg, tuple) else instr.arg
+    return f"{name}.{attribute}"
+
+
+def address_expressions(flow: Flow) -> dict[int, str | None]:
+    """Call position -> the global or class attribute its ``ADDRESS=`` reads (None for any
+    other expression), for every call passing ADDRESS that is not a literal."""
+    found: dict[int, str | None] = {}
+    for position, instr in enumerate(flow.instrs):
+        if instr.name not in CALL_OPS or flow.stacks[position] is None:
+            continue
+        keywords = call_keywords(flow, position)
+        if "ADDRESS" not in keywords:
+            continue
+        load = _address_producer(flow, position, keywords)
+        if load is None or flow.instrs[load].name != "LOAD_CONST":
+            found[position] = None if load is None else address_key(flow, load)
+    return found
 
 
 def call_keywords(flow: Flow, position: int) -> tuple[str, ...]:

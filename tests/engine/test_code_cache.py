@@ -170,6 +170,36 @@ def test_a_changed_label_global_is_built_again(bot: Path, tmp_path: Path) -> Non
     assert not _turn(bot, cache, tmp_path / "again.session")["built"]
 
 
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (
+            'LABEL = "ask"\n',
+            "",
+        ),  # a constant bound below the function (read from the module's code)
+        ('LABEL = "ask"\n', "class Labels:\n    ASK = 'ask'\n"),  # a class attribute
+    ],
+)
+def test_a_label_bound_below_or_in_a_class_is_built_again_when_it_changes(
+    bot: Path, tmp_path: Path, before: str, after: str
+) -> None:
+    """An ADDRESS= naming a constant bound below the function, or a class attribute: the entry
+    is used while the label is the same, and built again when it changes."""
+    source = BOT.replace(before, after)
+    if after:
+        source = source.replace("ADDRESS=LABEL", "ADDRESS=Labels.ASK")
+    else:
+        source += '\nLABEL = "ask"\n'
+    (bot / "cache_bot.py").write_text(source)
+    cache = str(tmp_path / "cache")
+    assert _turn(bot, cache, tmp_path / "first.session")["built"]
+    assert not _turn(bot, cache, tmp_path / "second.session")["built"]
+    changed = source.replace("'ask'", "'asked'").replace('"ask"', '"asked"')
+    (bot / "cache_bot.py").write_text(changed)
+    assert _turn(bot, cache, tmp_path / "relabelled.session")["built"]
+    assert not _turn(bot, cache, tmp_path / "again.session")["built"]
+
+
 def test_another_library_version_builds_again(bot: Path, tmp_path: Path) -> None:
     cache = str(tmp_path / "cache")
     _turn(bot, cache, tmp_path / "first.session")

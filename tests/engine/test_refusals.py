@@ -138,6 +138,7 @@ def test_unpicklable_value_is_named(program: str, local: str, kind: str) -> None
     ("program", "reason", "words"),
     [
         ("goto_unknown", Reason.UNKNOWN_LABEL, "has no call with that ADDRESS label"),
+        ("goto_to_a_computed_label", Reason.UNKNOWN_LABEL, "<an expression> (line"),
         ("goto_into_loop", Reason.JUMP_INTO_BLOCK, "enter a loop"),
         ("goto_out_of_with", Reason.JUMP_SKIPS_CLEANUP, "leave a with block"),
         ("goto_out_of_finally_body", Reason.JUMP_SKIPS_CLEANUP, "leave a finally block"),

@@ -519,20 +519,12 @@ def _plain_goto_or_clear_refusal(outs, expression):
     return isinstance(last, tuple) and expression in last[2] and "labels: none" not in last[2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ADDRESS=<str constant defined below the function> is no GOTO target: 'no call with that ADDRESS label (labels: none)'",
-)
 def test_goto_to_label_constant_defined_below_the_function(tmp_path):
     name = write_bot(tmp_path, LABEL_BELOW)
     outs = run_in_process(tmp_path, name, ["x", "y", "5"])
     assert _plain_goto_or_clear_refusal(outs, "AGE"), outs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ADDRESS=Labels.AGE (a class attribute) is no GOTO target and the refusal says 'labels: none'",
-)
 def test_goto_to_label_given_by_class_attribute(tmp_path):
     name = write_bot(tmp_path, LABEL_ATTRIBUTE)
     outs = run_in_process(tmp_path, name, ["x", "y", "5"])

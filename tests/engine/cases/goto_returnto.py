@@ -188,7 +188,40 @@ def goto_to_a_labelled_call_inside_an_expression():
     return number, tries, loops
 
 
+class Labels:
+    AGE = "age"
+
+
+class MoreLabels(Labels):
+    NAME = "name"
+
+
+@resumable
+def goto_to_labels_named_by_constants():
+    # ADDRESS= a class attribute (an inherited one too) and a module constant bound below the
+    # function (not bound yet when it is instrumented): labels, as literals are
+    tries = 0
+    name = checkpoint(("name", tries), ADDRESS=MoreLabels.AGE)
+    age = checkpoint(("age", tries), ADDRESS=LATER)
+    tries += 1
+    if not age.isdigit():
+        goto(LATER)
+    if name == "ann":
+        goto(Labels.AGE)
+    return name, age, tries
+
+
+LATER = "later"
+
 CASES = {
+    "goto_to_labels_named_by_constants": Case(
+        goto_to_labels_named_by_constants,
+        (),
+        ["ann", "x", "5", "bob", "7"],
+        expected=expect(
+            ("name", 0), ("age", 0), ("age", 1), ("name", 2), ("age", 2), result=("bob", "7", 3)
+        ),
+    ),
     "goto_to_a_labelled_call_inside_an_expression": Case(
         goto_to_a_labelled_call_inside_an_expression,
         (),

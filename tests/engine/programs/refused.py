@@ -119,6 +119,18 @@ def goto_unknown():
     _frames.goto("unknown")
 
 
+LABEL_TABLE = {"age": "age"}
+
+
+def ask_at(payload, ADDRESS=None):  # noqa: N803 - the AutoGRAMS keyword
+    return ask(payload)
+
+
+def goto_to_a_computed_label():
+    ask_at("x", ADDRESS=LABEL_TABLE["age"])  # computed: no label known when instrumented
+    _frames.goto("age")
+
+
 def goto_into_loop():
     ask("start", ADDRESS="start")
     for n in range(2):
@@ -335,6 +347,7 @@ INSTRUMENTED = [
     with_open,
     with_contextmanager,
     goto_unknown,
+    goto_to_a_computed_label,
     goto_into_loop,
     goto_out_of_with,
     goto_leaves_local_unbound,

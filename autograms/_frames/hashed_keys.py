@@ -6,11 +6,12 @@ while that state is built is to the object as it is then, without state. A dict 
 by an object whose ``__hash__`` reads its state, and reached from that object's own state
 (``node.index = {node: 0}``), is filled while its key has no state yet: the hash raises (the
 session saves but can never be read back) or differs from the one the key will have (a dict
-whose keys cannot be found). Such a container is in a reference cycle with its key, so these
-are found as the strongly connected parts of the saved values' object graph that hold a
-hashed container and one of its state-hashed keys (walked without running the program's
-code, in C: `gc.get_referents`). The snapshot writes each such container empty (its type's
-own empty value, remembered in its stead), and a last pickle fills it (`fill`).
+whose keys cannot be found). Such a container is in a reference cycle with its key: when a
+snapshot saved objects hashed by their state, the hashed containers those objects reach are
+found, and each one that its own state-hashed keys reach is such a container (walked
+without running the program's code, in C: `gc.get_referents`, at most `WALK_LIMIT` objects;
+past that, every container found counts as in a cycle). The snapshot writes each one empty
+(its type's own empty value, remembered in its stead), and a last pickle fills it (`fill`).
 
 A frozenset cannot be filled later, nor can a dict or set subclass be made empty without its
 own reduction: one in such a cycle is refused at the pause (`KeyedCycleRefused`), naming the
@@ -62,59 +63,75 @@ def by_state(kind: type) -> bool:
     return verdict
 
 
-def deferred(values: Iterable[Any]) -> list[Any]:
-    """The dicts and sets among (and inside) `values` to write empty and fill last (see the
-    module docstring), in the order the walk met them. Raises KeyedCycleRefused for a
-    container in such a cycle that cannot be filled later."""
-    order, edges, keyed, complete = _walk(values)
-    if not keyed:
-        return []
-    component = _components(order, edges) if complete else None
+def deferred(hashed: list[Any]) -> list[Any]:
+    """The dicts and sets to write empty and fill last (see the module docstring), given the
+    objects hashed by their state that a snapshot saved (`hashed`): the hashed containers
+    those objects reach that one of their own state-hashed keys reaches too. Raises
+    KeyedCycleRefused for such a container that cannot be filled later."""
+    budget = [WALK_LIMIT]
     found = []
-    for container, keys in keyed:
-        if component is not None:
-            mine = component[id(container)]
-            if not any(component.get(id(key)) == mine for key in keys):
-                continue
+    for container, keys in _reached_containers(hashed, budget):
+        if budget[0] > 0 and not _reaches(keys, container, budget):
+            continue  # (past the budget every candidate counts as in a cycle)
         if type(container) not in FILLABLE:
+            if budget[0] <= 0:
+                continue  # not shown to be in a cycle: written as pickle writes it
             raise KeyedCycleRefused(
                 f"a {type(container).__qualname__} keyed by an object hashed by its own state "
                 f"({type(keys[0]).__qualname__}) is reached from that object's state: it could "
                 "not be rebuilt; key it by something else (a name, an id), or use a dict or set"
             )
         if module_objects.reference(container) is None:  # a module's own one is not copied
-            found.append(container)
+            found.append(container)  # once: `_reached` lists each object once
     return found
 
 
-def _walk(values: Iterable[Any]) -> tuple[list[Any], dict[int, list[int]], list, bool]:
-    """The objects reached from `values` (the first WALK_LIMIT), the ids each holds, the hashed
-    containers with their state-hashed keys, and whether the walk saw everything."""
-    order: list[Any] = []
-    edges: dict[int, list[int]] = {}
-    keyed: list[tuple[Any, list[Any]]] = []
-    frontier = [value for value in values if gc.is_tracked(value)]
-    while frontier:
-        obj = frontier.pop()
-        key = id(obj)
-        if key in edges:
-            continue
-        if len(order) >= WALK_LIMIT:
-            return order, edges, keyed, False
-        order.append(obj)
-        held = [
-            item
-            for item in gc.get_referents(obj)
-            if gc.is_tracked(item) and not issubclass(type(item), _NOT_ENTERED)
-        ]
-        edges[key] = [id(item) for item in held]
-        frontier.extend(held)
+def _reached_containers(roots: list[Any], budget: list[int]) -> list[tuple[Any, list[Any]]]:
+    """The dicts, sets and frozensets reached from `roots` that have keys hashed by their
+    state, each with those keys (looking at no more than the budget's objects)."""
+    keyed = []
+    for obj in _reached(roots, budget):
         kind = type(obj)
         if issubclass(kind, _HASHED_CONTAINERS):  # the type, never the object's __class__
             keys = _state_hashed(_keys_of(obj, kind))
             if keys:
                 keyed.append((obj, keys))
-    return order, edges, keyed, True
+    return keyed
+
+
+def _reaches(starts: list[Any], target: Any, budget: list[int]) -> bool:
+    """Whether `target` is reached from `starts` (spending the budget; True past it)."""
+    return any(obj is target for obj in _reached(starts, budget)) or budget[0] <= 0
+
+
+def _reached(roots: list[Any], budget: list[int]) -> list[Any]:
+    """`roots` and the objects reached from them, a level at a time (each level's referents in
+    one C call), until none is left or the budget is spent."""
+    distinct = {id(root): root for root in roots}
+    seen = set(distinct)
+    reached = level = list(distinct.values())
+    while level and budget[0] > 0:
+        budget[0] -= len(level)
+        found = {
+            id(item): item
+            for item in gc.get_referents(*level)
+            if id(item) not in seen and gc.is_tracked(item) and _entered(type(item))
+        }
+        seen.update(found)
+        level = list(found.values())
+        reached += level
+    return reached
+
+
+def _entered(kind: type) -> bool:
+    verdict = _entered_types.get(kind)
+    if verdict is None:
+        verdict = not issubclass(kind, _NOT_ENTERED)
+        remember(_entered_types, kind, verdict, _VERDICTS_SIZE)
+    return verdict
+
+
+_entered_types: dict[type, bool] = {}
 
 
 def _keys_of(container: Any, kind: type) -> Iterable[Any]:
@@ -127,8 +144,10 @@ def _keys_of(container: Any, kind: type) -> Iterable[Any]:
 
 def _state_hashed(keys: Iterable[Any]) -> list[Any]:
     """The objects hashed by their state among `keys` and inside their tuples and frozensets."""
-    found = []
     pending = list(keys)
+    if not any(map(_may_hash_by_state, set(map(type, pending)))):  # an attribute dict, say
+        return []
+    found = []
     while pending and len(found) < 64:
         key = pending.pop()
         kind = type(key)
@@ -139,50 +158,8 @@ def _state_hashed(keys: Iterable[Any]) -> list[Any]:
     return found
 
 
-def _components(order: list[Any], edges: dict[int, list[int]]) -> dict[int, int]:
-    """id -> its strongly connected component's number (Tarjan's algorithm, iterative)."""
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    component: dict[int, int] = {}
-    stack: list[int] = []
-    on_stack: set[int] = set()
-    counter = 0
-    for root in order:
-        start = id(root)
-        if start in index:
-            continue
-        work = [(start, 0)]
-        while work:
-            node, position = work.pop()
-            if position == 0:
-                index[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            children = edges.get(node, ())
-            while position < len(children):
-                child = children[position]
-                position += 1
-                if child not in edges:
-                    continue
-                if child not in index:
-                    work.append((node, position))
-                    work.append((child, 0))
-                    break
-                if child in on_stack:
-                    low[node] = min(low[node], index[child])
-            else:
-                if low[node] == index[node]:
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        component[member] = node
-                        if member == node:
-                            break
-                if work:
-                    parent = work[-1][0]
-                    low[parent] = min(low[parent], low[node])
-    return component
+def _may_hash_by_state(kind: type) -> bool:
+    return kind is tuple or kind is frozenset or by_state(kind)
 
 
 def empty(container: Any) -> Any:

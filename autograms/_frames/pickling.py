@@ -167,24 +167,24 @@ def _reduce(obj: Any) -> Any:
 
 
 class _SnapshotPickler(pickle.Pickler):
-    #: Whether an object hashed by its own state was saved (hashed_keys.py: then the
-    #: containers it keys may have to be written empty and filled last).
-    keyed = False
+    def __init__(self, file: io.BytesIO, protocol: int) -> None:
+        super().__init__(file, protocol=protocol)
+        #: The objects hashed by their own state it saved (hashed_keys.py: the containers
+        #: they key may have to be written empty and filled last).
+        self.hashed: list[Any] = []
 
     def reducer_override(self, obj: Any) -> Any:
         if hashed_keys.by_state(type(obj)):
-            self.keyed = True
+            self.hashed.append(obj)
         return _reduce(obj)
 
 
-class _DillFallbackPickler(pickle.Pickler):
+class _DillFallbackPickler(_SnapshotPickler):
     """Also hands the objects whose own reduction fails to dill, one object each."""
-
-    keyed = False
 
     def reducer_override(self, obj: Any) -> Any:
         if hashed_keys.by_state(type(obj)):
-            self.keyed = True
+            self.hashed.append(obj)
         reduction = _reduce(obj)
         if reduction is not NotImplemented or type(obj) in copyreg.dispatch_table:
             return reduction
@@ -257,24 +257,24 @@ def dumps(value: Any, places: list[tuple[Any, tuple]] | None = None) -> bytes:
 
 
 def _dump(
-    pickler_class: type[pickle.Pickler], value: Any, places: list[tuple[Any, tuple]] | None
+    pickler_class: type[_SnapshotPickler], value: Any, places: list[tuple[Any, tuple]] | None
 ) -> bytes:
-    blob, keyed = _dump_with(pickler_class, value, places or [], [])
-    if keyed:  # an object hashed by its state was saved: is one in a cycle with a dict it keys?
-        containers = hashed_keys.deferred([value])
+    blob, hashed = _dump_with(pickler_class, value, places or [], [])
+    if hashed:  # objects hashed by their state were saved: is one in a cycle with a dict it keys?
+        containers = hashed_keys.deferred(hashed)
         if containers:
             blob, _ = _dump_with(pickler_class, value, places or [], containers)
     return blob
 
 
 def _dump_with(
-    pickler_class: type[pickle.Pickler],
+    pickler_class: type[_SnapshotPickler],
     value: Any,
     places: list[tuple[Any, tuple]],
     containers: list[Any],
-) -> tuple[bytes, bool]:
-    """`value` pickled, `containers` written empty and filled by a last pickle; and whether an
-    object hashed by its state was saved."""
+) -> tuple[bytes, list[Any]]:
+    """`value` pickled, `containers` written empty and filled by a last pickle; and the
+    objects hashed by their state it saved."""
     buffer = io.BytesIO()
     pickler = pickler_class(buffer, protocol=PROTOCOL)
     if places or containers:
@@ -282,7 +282,7 @@ def _dump_with(
     pickler.dump(value)
     if containers:
         pickler.dump(hashed_keys.Fills(containers))
-    return buffer.getvalue(), pickler.keyed
+    return buffer.getvalue(), pickler.hashed
 
 
 def _refer_to(

@@ -30,8 +30,9 @@ from typing import Any, Final
 from . import module_objects
 from .memo import remember
 
-#: How many objects the walk looks at; beyond it every hashed container keyed by a
-#: state-hashed object is treated as in a cycle (filled late, or refused).
+#: How many objects the walks look at; beyond it every dict or set found keyed by a
+#: state-hashed object is treated as in a cycle (filled late; a frozenset or subclass is then
+#: written as pickle writes it).
 WALK_LIMIT: Final = 20_000
 
 #: Exact container types that can be written empty and filled later.

@@ -182,14 +182,17 @@ def test_resources_are_refused_on_every_path(program: str, local: str, words: st
     assert caught.value.qualname == program
 
 
-def test_a_frozenset_keyed_by_its_owner_is_refused_at_the_pause_and_the_session_goes_on() -> None:
-    autogram = Autogram(root_function=refused_bot.frozenset_keyed_by_its_owner, test_mode=True)
+@pytest.mark.parametrize("program", ["frozenset_keyed_by_its_owner", "counter_keyed_by_its_owner"])
+def test_a_container_keyed_by_its_owner_that_cannot_be_filled_late_is_refused_at_the_pause(
+    program: str,
+) -> None:
+    autogram = Autogram(root_function=getattr(refused_bot, program), test_mode=True)
     text, memory = autogram.reply()
     saved = autogram.serialize(memory)
     with pytest.raises(UnpicklableLocalError) as caught:
         autogram.reply("tag", memory_object=memory)
     assert caught.value.local_name == "tag"
-    assert caught.value.qualname == "frozenset_keyed_by_its_owner"
+    assert caught.value.qualname == program
     assert "keyed by an object hashed by its own state" in str(caught.value)
     assert autogram.reply("x", memory_object=memory)[0] == "no tag"
     assert autogram.reply("y", memory_object=autogram.deserialize(saved))[0] == "no tag"

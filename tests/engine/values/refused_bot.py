@@ -5,6 +5,7 @@ local enum class, which neither pickle nor dill can save."""
 import enum
 import os
 import threading
+from collections import Counter
 
 from autograms import autograms_function
 from autograms.functional import reply
@@ -105,11 +106,35 @@ class Tag:
         return isinstance(other, Tag) and other.name == self.name
 
 
+class Tally:
+    """Hashed by its name; counts itself in a Counter (a dict subclass) it holds."""
+
+    def __init__(self, name):
+        self.name = name
+        self.counts = Counter({self: 1})
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __eq__(self, other):
+        return isinstance(other, Tally) and other.name == self.name
+
+
 @autograms_function()
 def frozenset_keyed_by_its_owner():
     first = reply("a plain pause")
     if first == "tag":
         tag = Tag("t")
         reply("a frozenset keyed by its owner")
+        return tag.name
+    return reply("no tag") + first
+
+
+@autograms_function()
+def counter_keyed_by_its_owner():
+    first = reply("a plain pause")
+    if first == "tag":
+        tag = Tally("t")
+        reply("a Counter keyed by its owner")
         return tag.name
     return reply("no tag") + first

@@ -69,7 +69,8 @@ request_timeout; 120 on the local model).
 
 exit status: 0 after a clean shutdown (SIGTERM, Ctrl-C); 1 when the bot fails to import, the
 local model does not start or the server fails; 2 for a usage error (unknown bot, bad
---config, public host without keys, missing serve extra, no model available).
+--config, a --store URL no store takes, public host without keys, missing serve extra, no
+model available).
 """
 
 
@@ -216,6 +217,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.max_body_bytes < 1:
         raise CliError(f"--max-body-bytes must be at least 1: got {args.max_body_bytes}")
     check_gguf(args.gguf, test_mode=args.test_mode, base_url=args.base_url)
+    check_store_url(args.store)
     uvicorn = _require_serve_extra()
     source = require_bot(args.bot)
     config = config_from_arguments(args)
@@ -283,6 +285,17 @@ def check_host(host: str, keys: Sequence[str], *, insecure: bool) -> None:
         f"and write every conversation; give --api-key KEY (or set {KEYS_ENVIRONMENT}), "
         "or --insecure to serve anyway"
     )
+
+
+def check_store_url(url: str) -> None:
+    """Refuse a --store URL no store takes before anything starts (a usage error)."""
+    from ..stores import StoreError
+    from ..stores.urls import check_url
+
+    try:
+        check_url(url)
+    except StoreError as exc:
+        raise CliError(f"--store: {exc}") from exc
 
 
 def is_loopback(host: str) -> bool:

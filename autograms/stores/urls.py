@@ -29,27 +29,34 @@ def open_store(url: str, *, create: bool = True, **options: Any) -> Store:
     database without this release's schema is refused with StoreSchemaError). `options` go
     to the backend (``busy_timeout`` for SQLite; ``min_size``, ``max_size`` for PostgreSQL's
     connection pool)."""
-    scheme = url.partition(":")[0].lower()
-    if scheme == "sqlite":
+    check_url(url)
+    if url.partition(":")[0].lower() == "sqlite":
         from .sqlite import SQLiteStore
 
         store: Store = SQLiteStore(sqlite_path(url), **options)
-    elif scheme in ("postgresql", "postgres"):
+    else:
         from .postgres import PostgresStore
 
         store = PostgresStore(url, **options)
-    else:
-        raise StoreError(
-            f"unknown store URL {hide_password(url)!r}: expected one of "
-            + ", ".join(f"{name}://..." for name in SCHEMES),
-            reason="bad url",
-        )
     try:
         store.require_schema(create)
     except BaseException:
         store.close()
         raise
     return store
+
+
+def check_url(url: str) -> None:
+    """Refuse (StoreError, reason ``"bad url"``) a URL no store takes, without opening it."""
+    scheme = url.partition(":")[0].lower()
+    if scheme == "sqlite":
+        sqlite_path(url)
+    elif scheme not in SCHEMES:
+        raise StoreError(
+            f"unknown store URL {hide_password(url)!r}: expected one of "
+            + ", ".join(f"{name}://..." for name in SCHEMES),
+            reason="bad url",
+        )
 
 
 def migrate(url: str, *, session_key: str | bytes | None = None) -> int:

@@ -927,11 +927,6 @@ def _serve_cli(*args: str, timeout: float):
         return None, out + err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="autograms serve --store mysql://x (a URL no store takes) first announces it is "
-    "serving, then dies with a Python traceback and status 1, not a usage error (status 2)",
-)
 def test_serve_with_an_unknown_store_url_is_a_usage_error(tmp_path):
     code, output = _serve_cli("--store", "mysql://x", timeout=60)
     assert code == 2, output[-2000:]

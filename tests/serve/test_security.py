@@ -10,7 +10,7 @@ import httpx2
 import openai
 import pytest
 
-from autograms.cli.serve import api_keys, check_host
+from autograms.cli.serve import api_keys, check_host, check_store_url
 from autograms.cli._common import CliError
 from tests.serve.bots.streamer import WELCOME
 from tests.serve.server import HTTP, ROOT, STREAMER, ServeProcess
@@ -138,3 +138,11 @@ def test_an_empty_api_key_is_refused_not_taken_as_none() -> None:
     with pytest.raises(CliError, match="empty key"):
         api_keys(["k1", ""], environ={})
     assert api_keys(["k1"], environ={"AUTOGRAMS_API_KEYS": "k2, ,k3"}) == ["k1", "k2", "k3"]
+
+
+def test_a_store_url_no_store_takes_is_a_usage_error_hiding_its_password() -> None:
+    with pytest.raises(CliError) as info:
+        check_store_url("mysql://u:s3cret@db/x")
+    assert info.value.status == 2
+    assert "mysql://u:***@db/x" in info.value.message and "s3cret" not in info.value.message
+    check_store_url("sqlite:///sessions.db")

@@ -254,9 +254,22 @@ def test_a_database_from_a_newer_release_is_refused(store_url) -> None:
     ["mysql://x/y", "sqlite://relative.db", "sqlite:///:memory:", "sqlite:///"],
 )
 def test_bad_store_urls_are_refused_with_the_form_to_use(url) -> None:
+    from autograms.stores.urls import check_url
+
     with pytest.raises(StoreError) as refused:
         open_store(url)
     assert refused.value.reason == "bad url"
+    with pytest.raises(StoreError) as checked:
+        check_url(url)
+    assert checked.value.reason == "bad url"
+
+
+def test_check_url_takes_the_urls_open_store_takes(tmp_path) -> None:
+    from autograms.stores.urls import check_url
+
+    for url in (f"sqlite:///{tmp_path / 's.db'}", "postgresql://u@h/db", "postgres://h/db"):
+        check_url(url)
+    assert not (tmp_path / "s.db").exists()  # checked, not opened
 
 
 def test_a_password_never_appears_in_the_store_url(postgres_cluster) -> None:

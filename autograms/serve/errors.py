@@ -160,6 +160,15 @@ def from_exception(
             f"the session store cannot be reached; {retry}",
             retry_after=STORE_RETRY_AFTER,
         )
+    if isinstance(error, StoredSessionError) and error.reason == "other program":
+        # bots sharing a store share its conversation ids: not the server's failure, and
+        # the other bot is not named to this one's clients
+        return HTTPError(
+            409,
+            "session_of_another_bot",
+            f"{session} is a conversation of another bot on this server's store; "
+            "use another conversation id",
+        )
     if isinstance(error, StoredSessionError):
         return internal_error(error, where, "session_refused", f"{session} was refused")
     if isinstance(error, ModelConfigError):

@@ -158,20 +158,22 @@ def test_deeply_nested_json_body_is_a_400(server):
     assert resp.status_code == 400, resp.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two bots on one store (the default store of a folder): a conversation id one bot "
-    "uses is a 500 session_refused for the other's client, not its own conversation",
-)
 def test_two_bots_on_one_store_keep_conversation_ids_apart(tmp_path):
+    """Bots sharing a store share its conversation ids: one bot's id is a clear 409 for the
+    other's client (not a 500), the first bot's session unchanged (README, serving)."""
     store = f"sqlite:///{tmp_path / 'shared.db'}"
     with S.Server(BOT, store) as one, S.Server(OTHER, store) as two:
         assert chat(one.base, "chat-1", [u("hi")]).json()["choices"][0]["message"]["content"] == (
             "hello"
         )
         resp = chat(two.base, "chat-1", [u("hi")])
-        assert resp.status_code == 200, resp.text
-        assert resp.json()["choices"][0]["message"]["content"] == "other bot here"
+        assert resp.status_code == 409, resp.text
+        assert resp.json()["error"]["code"] == "session_of_another_bot"
+        assert "chat-1" in resp.json()["error"]["message"]
+        own = chat(two.base, "chat-2", [u("hi")])
+        assert own.json()["choices"][0]["message"]["content"] == "other bot here"
+        view = requests.get(f"{one.base}/v1/sessions/chat-1", timeout=30).json()
+        assert view["version"] == 1
 
 
 @pytest.mark.xfail(

@@ -49,9 +49,13 @@ class AutogramsError(Exception):
 class ConversationError(AutogramsError):
     """A dialog function was called where it cannot do its job."""
 
-    def __init__(self, message: str, *, function: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, function: str | None = None, reason: str | None = None
+    ) -> None:
         super().__init__(message)
         self.function = function
+        #: what went wrong, for the cases callers tell apart (e.g. "turn_running")
+        self.reason = reason
 
 
 class SupervisorError(AutogramsError):

@@ -239,6 +239,11 @@ class SerializableMemory:
         #: for the working memory of a turn that has ended: the memory the turn ran on, which
         #: this one stands for from then on (``with autogram.use_memory(m) as w`` lets it out)
         self._stands_for: SerializableMemory | None = None
+        #: held while a turn runs on this memory: turns on one memory from several threads
+        #: run one after the other, each from the checkpoint the previous one committed
+        self._turn_lock = threading.Lock()
+        #: the thread whose turn holds `_turn_lock` (a turn of its own inside it is refused)
+        self._turn_thread: int | None = None
         # another session's view: continue from it (None is ruled out first: an ABC's
         # isinstance costs each of a turn's two memories a microsecond)
         if memory_dict is not None and isinstance(memory_dict, MemoryDict):
@@ -443,7 +448,13 @@ class SerializableMemory:
         this memory's; if it raises, this memory is left exactly as it was. Without `model`,
         the turn's helpers call the model `model_source` gives on first use. `driven`: the
         block runs the program under the engine (its decorated calls open their conversation
-        levels lazily, see ``_scopes``)."""
+        levels lazily, see ``_scopes``).
+
+        Turns on one memory never overlap: one started in another thread waits for the
+        running one to commit. One started inside a running turn of the same session (a
+        ``reply`` from inside ``apply``, or on the memory of the ``use_memory`` block it runs
+        in) is refused with ConversationError (``reason="turn_running"``): its commit would
+        be overwritten by the outer turn's."""
         if self._stands_for is not None:
             owner = self._stands_for
             with owner.turn(
@@ -451,6 +462,32 @@ class SerializableMemory:
             ) as turn:
                 yield turn
             return
+        thread = threading.get_ident()
+        if self._turn_thread == thread or (self._working and self._outer_turn is None):
+            raise ConversationError(
+                "a turn of this session is running already (reply, apply or use_memory called "
+                "from inside one of the same session): its changes would be lost when the "
+                "running turn commits; run it after that turn ends",
+                function="turn",
+                reason="turn_running",
+            )
+        with self._turn_lock:
+            self._turn_thread = thread
+            try:
+                with self._turn(model, model_source, supervisor_mode, driven) as turn:
+                    yield turn
+            finally:
+                self._turn_thread = None
+
+    @contextlib.contextmanager
+    def _turn(
+        self,
+        model: ChatModel | None,
+        model_source: Callable[[], ChatModel] | None,
+        supervisor_mode: bool | None,
+        driven: bool,
+    ) -> Iterator[Turn]:
+        """`turn`'s transaction, run while this memory's turn lock is held."""
         # plain helpers see the session's persistent globals on every way into a turn
         # (Autogram.reply, use_memory, calling the root inside use_memory, test harnesses)
         route_plain_helpers()

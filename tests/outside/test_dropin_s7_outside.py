@@ -943,12 +943,6 @@ def _reply_from_inside():
     return autogram.reply("inner", memory_object=get_memory())[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent inconsistency: a reply() on the session from inside apply() on the same "
-    "session is answered and logged, then the outer commit rolls the program back: the next "
-    "turn answers as if it never happened while the history shows it",
-)
 def test_reentrant_reply_inside_apply_is_refused_or_kept():
     from autograms import autograms_external
 
@@ -970,12 +964,6 @@ def test_reentrant_reply_inside_apply_is_refused_or_kept():
 # --- one session driven from two threads (a double submit) -----------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent lost turns: reply() calls on one MemoryObject from two threads both run on "
-    "the same state and the last commit wins: 80 acknowledged turns leave n=41 (frames and "
-    "globals), while each reply was returned to its caller",
-)
 def test_concurrent_replies_on_one_memory_lose_no_turn():
     import threading
 

@@ -56,6 +56,30 @@ Entry = dict[str, Any]
 LogSource = Iterable[Entry] | Callable[[], Iterable[Entry]]
 
 
+def checked_source(source: Any) -> LogSource:
+    """`source` as a log given from outside (``Autogram.deserialize``'s `log`): refused with
+    TypeError unless it is an iterable of entries (dicts) or a callable giving one; a
+    callable's entries are checked when it is called."""
+    if callable(source):
+        return lambda: _checked_entries(source())
+    return _checked_entries(source)
+
+
+def _checked_entries(entries: Any) -> list[Entry]:
+    if isinstance(entries, (str, bytes, bytearray, Mapping)) or not isinstance(entries, Iterable):
+        raise TypeError(
+            f"log must be the session's log entries (dicts) or a callable returning them, "
+            f"not {type(entries).__name__}"
+        )
+    entries = list(entries)
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise TypeError(
+                f"log[{index}] must be a log entry (a dict), not {type(entry).__name__}"
+            )
+    return entries
+
+
 class EncodedLog(Record):
     """A log in its encoded form (see the module docstring)."""
 

@@ -25,7 +25,7 @@ from . import _frames, session
 from ._context import require_memory
 from ._bot_files import import_bot_file
 from ._errors import ConversationError
-from ._log import ConversationLog
+from ._log import ConversationLog, checked_source
 from ._turns import call_root, run_turn
 from .config import AutogramConfig
 from .decorators import is_autograms_function
@@ -34,6 +34,10 @@ from .models import model_from_config
 
 if TYPE_CHECKING:
     from .models.records import ChatModel
+
+
+#: AutoGRAMS' serialization types `Autogram.deserialize` accepts (both read the same text)
+SERIALIZATION_TYPES = ("partial", "full")
 
 
 class Autogram:
@@ -225,19 +229,32 @@ class Autogram:
     def deserialize(
         self,
         data: str,
-        log: list[dict[str, Any]] | Callable[[], Iterable[dict[str, Any]]] | None = None,
+        log: list[dict[str, Any]] | Callable[[], Iterable[dict[str, Any]]] | str | None = None,
+        serialization_type: str | None = None,
     ) -> MemoryObject:
         """A session from `serialize`'s text; refused (SessionError) if it does not check out,
         or if it belongs to another root function.
 
         `log`, when given, is the session's log kept elsewhere (a database): its entries, or a
         zero-argument callable returning them, called only if something reads the log (a turn
-        never does). It replaces the log the text carries, if any. After each turn
-        ``memory.last_turn_log`` holds the entries that turn added.
+        never does). It replaces the log the text carries, if any; anything else is refused
+        (TypeError). After each turn ``memory.last_turn_log`` holds the entries that turn
+        added.
+
+        `serialization_type` (AutoGRAMS' ``deserialize(data, serialization_type)``, also
+        accepted as the second positional argument): "partial" or "full"; the text is read the
+        same either way (it always holds the whole session).
         """
+        if isinstance(log, str) and log in SERIALIZATION_TYPES:
+            serialization_type, log = log, None
+        if serialization_type is not None and serialization_type not in SERIALIZATION_TYPES:
+            raise ValueError(
+                f"serialization_type must be one of {', '.join(SERIALIZATION_TYPES)}, "
+                f"not {serialization_type!r}"
+            )
         envelope = session.decode(data, key=self._key())
         if log is not None:
-            entries = ConversationLog(log)
+            entries = ConversationLog(checked_source(log))
         elif envelope.log is not None:
             entries = ConversationLog(encoded=envelope.log, signed=envelope.signed)
         else:

@@ -909,12 +909,6 @@ def test_get_turn_history_max_turns_minus_one_is_everything():
 # --- AutoGRAMS' documented serialize/deserialize signatures (autogram.md, memory.md) -------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent data loss: deserialize(text, 'partial') (autogram.md's deserialize(data, "
-    "serialization_type='partial')) takes the string as the log: model_turns becomes its "
-    "characters, the real log is dropped, and the next serialize keeps the garbage",
-)
 def test_deserialize_with_autograms_serialization_type_keeps_the_log():
     autogram = Autogram(root_function=bots.counter_bot, test_mode=True)
     _, memory = autogram.reply()

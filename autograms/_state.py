@@ -46,6 +46,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any, TypedDict
 
 from ._errors import SessionFormatError
+from ._flat_globals import UNCLAIMED, per_module
 
 SCOPES = ("global", "normal", "local")
 #: the format of the saved form; format 1 (sessions of release 0.1.0) had no tag, format 2
@@ -146,11 +147,19 @@ def close_level(levels: list[Level]) -> None:
 
 def state_from_dict(values: dict[str, Any], system_prompt: str) -> SessionState:
     """A state from a dict given by a user (``MemoryObject(memory_dict=...)``): the keys of a
-    state are taken, missing ones start empty, and any other key goes to ``extra``."""
+    state are taken, missing ones start empty, and any other key goes to ``extra``. User
+    globals and AutoGRAMS' ``globals_snapshot`` in AutoGRAMS' flat layout wait for the
+    modules that use them (``_flat_globals``)."""
     state = new_state(system_prompt)
     for key, value in values.items():
         if key == "turn_stack":
             state["turn_stack"] = [_level_from_dict(level) for level in value]
+        elif key == "user_globals":
+            state["user_globals"] = per_module(value)
+        elif key == "globals_snapshot" and isinstance(value, dict):  # AutoGRAMS' layout
+            state["persistent_globals"].setdefault(
+                UNCLAIMED, ModuleGlobals(values=dict(value), deleted=[])
+            )
         elif key in STATE_KEYS and key != "extra":
             state[key] = value  # type: ignore[literal-required]
         elif key == "extra":

@@ -55,6 +55,7 @@ from ._context import (
     set_memory,
 )
 from ._entry_codec import to_stored
+from ._flat_globals import UNCLAIMED, FlatUserGlobals, claim, per_module
 from ._errors import ConversationError, SessionError
 from ._globals import get_persistent_globals, route_plain_helpers, set_persistent_globals
 from ._log import (
@@ -587,6 +588,7 @@ class SerializableMemory:
         values = state["user_globals"].get(module)
         if values is None:
             values = state["user_globals"][module] = copy.deepcopy(defaults)
+            claim(state["user_globals"], values, names)  # set through an AutoGRAMS memory_dict
         else:
             taken = state["user_global_defaults"].get(module)
             if taken is names or taken == names:
@@ -604,7 +606,11 @@ class SerializableMemory:
         sessions = self.state["persistent_globals"]
         values = sessions.get(module)
         if values is None:
-            values = sessions[module] = ModuleGlobals(values={}, deleted=[])
+            # the first module takes AutoGRAMS' globals_snapshot, if a memory_dict had one
+            waiting = sessions.pop(UNCLAIMED, None)
+            values = sessions[module] = ModuleGlobals(
+                values=waiting["values"] if waiting else {}, deleted=[]
+            )
         return values
 
     # -- saving -----------------------------------------------------------------------------------
@@ -888,6 +894,8 @@ class MemoryDict(MutableMapping):
             levels = self.memory._levels if isinstance(self.memory, MemoryObject) else ()
             for level in levels:
                 level["turns"] = list(level["turns"])
+        if key == "user_globals":  # AutoGRAMS' flat dict, over the per-module one
+            return FlatUserGlobals(state["user_globals"])
         if key in VIEW_KEYS:
             return state[key]  # type: ignore[literal-required]
         return state["extra"][key]
@@ -906,6 +914,8 @@ class MemoryDict(MutableMapping):
                     "memory_dict['turn_stack'] needs at least one level: the conversation of "
                     "the running program is its last; clear a level's 'turns' to forget them"
                 )
+        elif key == "user_globals":
+            value = per_module(value, state["user_globals"])
         if key in VIEW_KEYS:
             state[key] = value  # type: ignore[literal-required]
         else:

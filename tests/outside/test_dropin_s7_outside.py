@@ -469,11 +469,6 @@ def test_autograms_memory_dict_with_stack_is_refused_clearly():
         autogram.reply("z", memory_dict=state)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent data loss: an AutoGRAMS memory_dict without 'stack' (as the refusal "
-    "advises) restarts with its user_globals and persistent globals (globals_snapshot) reset",
-)
 def test_autograms_memory_dict_without_stack_keeps_its_globals():
     autogram = Autogram(root_function=bots.globals_bot, test_mode=True)
     text, memory = autogram.reply("z", memory_dict=_autograms_memory_dict())
@@ -707,11 +702,6 @@ def test_memory_dict_pickled_outside_any_session_continues_it():
 # dict UserGlobals reads and writes) -----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent no-op: memory_dict['user_globals']['count'] = 10 (AutoGRAMS' flat layout) adds "
-    "a key the bot never reads; the bot's values sit under a per-module key",
-)
 def test_memory_dict_user_globals_edit_reaches_the_bot():
     autogram = Autogram(root_function=bots.globals_bot, test_mode=True)
     _, memory = autogram.reply()
@@ -722,11 +712,6 @@ def test_memory_dict_user_globals_edit_reaches_the_bot():
     assert text == "score=2 count=11"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent data loss: assigning memory_dict['user_globals'] = {'count': 50} resets the "
-    "bot's user globals to the module defaults (count 3 -> 1) instead of setting count",
-)
 def test_assigning_memory_dict_user_globals_sets_them():
     autogram = Autogram(root_function=bots.globals_bot, test_mode=True)
     _, memory = autogram.reply()

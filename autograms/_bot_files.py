@@ -43,24 +43,36 @@ def module_name_for(path: str | os.PathLike[str]) -> str:
     return _plain_name(absolute)
 
 
+#: the module attribute holding the (modification time, size) of the file it was run from
+_STAMP = "__autograms_source_stamp__"
+
+
 def import_bot_file(path: str | os.PathLike[str]) -> ModuleType:
-    """The module of the bot file at `path`, imported once per process (a module of that
-    name already imported from the same file is returned as it is)."""
+    """The module of the bot file at `path`: imported once per process, and run again when
+    the file has changed since (AutoGRAMS' ``load_autogram`` ran the file on every call, so
+    an edited bot was picked up without restarting). A module of that name already imported
+    from the same file is returned as it is until the file changes."""
     absolute = os.path.realpath(path)
     if not os.path.isfile(absolute):
         raise FileNotFoundError(f"no bot file at {os.fspath(path)}")
     package = _package_of(absolute)
     name = package.module_name if package is not None else _plain_name(absolute)
-    module = sys.modules.get(name)
+    module = earlier = sys.modules.get(name)
+    stamp = _stamp_of(absolute)
     if module is None:
         module = _import(package) if package is not None else _execute(name, absolute)
+    elif _is_file_of(module, absolute) and getattr(module, _STAMP, stamp) != stamp:
+        # edited since it ran: run the new version
+        module = importlib.reload(module) if package is not None else _execute(name, absolute)
     if not _is_file_of(module, absolute):
         raise ImportError(
             f"cannot load {os.fspath(path)}: a bot file with the same name is already loaded "
             f"from {module.__file__}; give one of them another name"
         )
+    setattr(module, _STAMP, stamp)
     for alias in _earlier_names(absolute, package):
-        sys.modules.setdefault(alias, module)
+        if sys.modules.get(alias, earlier) is earlier:
+            sys.modules[alias] = module
     return module
 
 
@@ -152,11 +164,15 @@ def _execute(name: str, absolute: str) -> ModuleType:
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {absolute}: not a Python source file")
     module = importlib.util.module_from_spec(spec)
+    previous = sys.modules.get(name)
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
+    except BaseException:  # the file's previous version, if any, stays loaded
+        if previous is None:
+            del sys.modules[name]
+        else:
+            sys.modules[name] = previous
         raise
     return module
 
@@ -173,6 +189,11 @@ def _belongs_to_another_file(name: str, absolute: str) -> bool:
     if spec is None:
         return False
     return spec.origin is None or os.path.realpath(spec.origin) != absolute
+
+
+def _stamp_of(absolute: str) -> tuple[int, int]:
+    status = os.stat(absolute)
+    return status.st_mtime_ns, status.st_size
 
 
 def _is_file_of(module: ModuleType, absolute: str) -> bool:

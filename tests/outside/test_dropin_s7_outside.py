@@ -519,11 +519,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent stale code: load_autogram() of a bot file edited since it was loaded in this "
-    "process returns the old chatbot (AutoGRAMS re-executes the file on every call)",
-)
 def test_load_autogram_after_editing_the_file_gives_the_new_code(tmp_path):
     import os
     import sys

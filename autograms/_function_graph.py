@@ -22,7 +22,7 @@ from ._visual import (
 )
 
 #: formats `save_visualization` draws pictures in
-PICTURE_FORMATS = ("png", "svg")
+PICTURE_FORMATS = ("png", "svg", "pdf")
 
 
 class AutogramsGraph:
@@ -42,7 +42,7 @@ class AutogramsGraph:
         return to_dot(self.view, "v0")
 
     def save_visualization(self, save_folder: str | Path, graph_format: str = "png") -> list[Path]:
-        """Write ``<name>.dot``, ``<name>.<graph_format>`` (png or svg; drawn by graphviz's
+        """Write ``<name>.dot``, ``<name>.<graph_format>`` (png, svg or pdf; drawn by graphviz's
         ``dot``) and ``<name>.html`` into `save_folder` (created if missing); the paths
         written. Without ``dot`` the DOT and HTML files are written, then DotNotFoundError
         (which says how to install graphviz) is raised."""

@@ -7,7 +7,7 @@ import subprocess
 
 from .errors import DotFailedError, DotNotFoundError
 
-FORMATS = frozenset({"svg", "png"})
+FORMATS = frozenset({"svg", "png", "pdf"})
 TIMEOUT_SECONDS = 120
 
 
@@ -20,7 +20,7 @@ def find_dot() -> str:
 
 
 def run_dot(dot_program: str, dot_text: str, fmt: str, view: str) -> bytes:
-    """`dot_text` drawn in `fmt` (``svg`` or ``png``) by `dot_program`; `view` names the
+    """`dot_text` drawn in `fmt` (``svg``, ``png`` or ``pdf``) by `dot_program`; `view` names the
     picture in errors."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown picture format {fmt!r}; expected one of {sorted(FORMATS)}")

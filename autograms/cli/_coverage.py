@@ -274,6 +274,18 @@ def tracing(labels: LabelCoverage, lines: LineCoverage, run: int) -> Iterator[No
         sys.settrace(trace)
 
 
+@contextlib.contextmanager
+def tracing_lines(lines: LineCoverage) -> Iterator[None]:
+    """The line hook alone on the current thread while the block runs (``init_chatbot``,
+    which has no run of its own for the label coverage)."""
+    trace = sys.gettrace()
+    sys.settrace(lines.trace)
+    try:
+        yield
+    finally:
+        sys.settrace(trace)
+
+
 def format_ranges(lines: list[int], statements: list[int]) -> str:
     """``3, 7-9, 12``: the sorted `lines`, runs of neighbours in `statements` (all first
     lines, sorted) joined into ranges."""

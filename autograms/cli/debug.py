@@ -42,7 +42,7 @@ from ..stores.integrity import key_of
 from ..stores.runner import restore, verified_head
 from ..stores.urls import hide_password
 from ._bots import DEFAULT_EXAMPLE, Bot, add_bot_argument, bot_argument, import_bot, require_bot
-from ._coverage import LabelCoverage, LineCoverage, format_ranges, tracing
+from ._coverage import LabelCoverage, LineCoverage, format_ranges, tracing, tracing_lines
 from ._vocabulary import Vocabulary, read_vocabulary
 from ._common import CliError, describe_error, format_frames, make_config, read_config_file, report
 from ._stores import open_existing_store
@@ -234,7 +234,8 @@ def _debug(
     )
     if bot.init_chatbot is not None:
         try:
-            with Autogram(bot.chatbot, config, test_mode=True, seed=args.seed).use_config():
+            autogram = Autogram(bot.chatbot, config, test_mode=True, seed=args.seed)
+            with autogram.use_config(), tracing_lines(session.lines):  # its lines count too
                 bot.init_chatbot()
         except Exception as exc:
             sys.stderr.write("".join(traceback.format_exception(exc)))

@@ -73,7 +73,8 @@ commands at the prompt:
   /save FILE    save the session to FILE (continue it later with --session FILE)
   /restart      drop this session and start a new one
   /help         this list
-  /exit         leave (also Ctrl-D, or Ctrl-C at the prompt); says how to continue
+  /exit         leave (also Ctrl-D, Ctrl-C at the prompt, or exit typed alone as in
+                AutoGRAMS' run_autogram.py); says how to continue
   //text        send "/text" to the bot
 While a turn runs, Ctrl-C cancels it: the conversation stays as it was before your message.
 
@@ -638,6 +639,8 @@ class Chat:
     def handle(self, line: str) -> int | None:
         """Act on one input line; an exit status when the chat should end."""
         text = line.strip()
+        if text == "exit":  # run_autogram.py's way out, which AutoGRAMS users type
+            return self._exit("")
         if text.startswith("//"):
             self.send(text[1:])
             return None

@@ -25,8 +25,10 @@ from autograms._visual.program import PROGRAM_VIEW
 
 from ._bots import add_bot_argument
 
-FORMATS = ("dot", "svg", "png", "html")
-PICTURE_FORMATS = frozenset({"svg", "png"})
+FORMATS = ("dot", "svg", "png", "pdf", "html")
+#: what is written without --format (pdf only when asked: visualize_autogram.py's "pdf")
+DEFAULT_FORMATS = ("dot", "svg", "png", "html")
+PICTURE_FORMATS = frozenset({"svg", "png", "pdf"})
 
 EPILOG = """\
 Writes DIR/<bot>.{dot,svg,png} for the whole program, DIR/<bot>.<function>.{dot,svg,png} for
@@ -35,12 +37,12 @@ its code, shift+click a second node to highlight the paths between them.
 
 SVG and PNG need graphviz's 'dot' program (apt-get install graphviz). Without it, DOT and
 HTML are still written (the HTML with a simpler built-in layout); the exit status is 1 only if
-svg or png was asked for with --format. Exit status 2: the bot cannot be read, or an unknown
+svg, png or pdf was asked for with --format. Exit status 2: the bot cannot be read, or an unknown
 --function.
 
 AutoGRAMS' visualize_autogram.py flags are accepted: --example_name and --autogram_file (BOT),
---save_folder (--out), --graph_format F (--format F,html: the graph in F, dot, svg or png,
-and the interactive page).
+--save_folder (--out), --graph_format F (--format F,html: the graph in F, dot, svg, png or
+pdf, and the interactive page).
 """
 
 
@@ -52,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format",
         type=_formats,
         metavar="LIST",
-        help=f"comma-separated formats out of {','.join(FORMATS)} (default: all)",
+        help=f"comma-separated formats out of {','.join(FORMATS)} (default: all but pdf)",
     )
     parser.add_argument(
         "--function", metavar="NAME", help="draw only this decorated function (default: all)"
@@ -88,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         return _report(exc.args[0], 2)
     if args.format is None and args.graph_format is not None:
         args.format = (*args.graph_format, "html")
-    formats = frozenset(args.format or FORMATS)
+    formats = frozenset(args.format or DEFAULT_FORMATS)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -130,8 +132,9 @@ def _draw(
         _write(Path(f"{base}.dot"), dot_text.encode("utf-8"))
     if dot_program is None:
         return to_svg(view, prefix) if "html" in formats else ""
-    if "png" in formats:
-        _write(Path(f"{base}.png"), run_dot(dot_program, dot_text, "png", view.name))
+    for picture in ("png", "pdf"):
+        if picture in formats:
+            _write(Path(f"{base}.{picture}"), run_dot(dot_program, dot_text, picture, view.name))
     if not formats & {"svg", "html"}:
         return ""
     svg = run_dot(dot_program, dot_text, "svg", view.name)

@@ -576,11 +576,6 @@ def _run_cli(args: list[str], stdin: str, tmp_path) -> str:
     return done.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AutoGRAMS habit: typing 'exit' ends run_autogram.py's loop; autograms run (even with "
-    "its --autogram_file/--saveload_file flags) sends 'exit' to the bot as a message",
-)
 def test_cli_typed_exit_ends_the_run_as_run_autogram_did(tmp_path):
     import uuid
 
@@ -753,11 +748,6 @@ def _never_ran(report: str) -> set[int]:
     return lines
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wrong report: `autograms debug` runs init_chatbot() (as debug_autogram.py did) but "
-    "its line coverage lists init_chatbot's body as never run",
-)
 def test_debug_coverage_counts_init_chatbot_that_ran(tmp_path):
     import uuid
 
@@ -781,11 +771,6 @@ def test_debug_coverage_counts_init_chatbot_that_ran(tmp_path):
     assert init_body not in _never_ran(out), out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refused flag value: visualize --graph_format pdf (visualize_autogram.py's help: "
-    "'png, pdf, etc.'; graphviz writes it) exits 2 'unknown format'",
-)
 def test_visualize_graph_format_pdf_as_visualize_autogram_help_says(tmp_path):
     import uuid
 

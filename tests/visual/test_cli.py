@@ -117,7 +117,7 @@ def test_unknown_format_is_a_usage_error(capsys, tmp_path):
     with pytest.raises(SystemExit) as caught:
         visualize.main([str(bot_path("fibonacci")), "--out", str(tmp_path), "--format", "gif"])
     assert caught.value.code == 2
-    assert "unknown format 'gif'; choose from dot,svg,png,html" in capsys.readouterr().err
+    assert "unknown format 'gif'; choose from dot,svg,png,pdf,html" in capsys.readouterr().err
 
 
 def test_add_arguments_fits_a_subcommand_parser(tmp_path):

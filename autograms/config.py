@@ -189,6 +189,21 @@ class AutogramConfig:
         return self.classifier_path or self.chatbot_path
 
     @property
+    def resolved_embedding_type(self) -> str | None:
+        """Server type used for embeddings (None: ``chatbot_type`` has none)."""
+        if self.embedding_type is not None:
+            return self.embedding_type
+        if self.embedding_base_url is not None or self.embedding_proxy_port is not None:
+            return "proxy"
+        return {"openai": "openai", "proxy": "proxy"}.get(self.chatbot_type)
+
+    @property
+    def proxy_address(self) -> str:
+        """AutoGRAMS' ``proxy_address``: the local chat server's URL for ``chatbot_proxy_port``
+        (``base_url``, when set, is used instead)."""
+        return f"http://localhost:{self.chatbot_proxy_port}/v1"
+
+    @property
     def resolved_classifier_mode(self) -> str:
         """Decision mode actually used: "json" or "logit"."""
         return self.classifier_mode or "json"

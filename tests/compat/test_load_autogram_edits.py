@@ -52,9 +52,10 @@ def test_an_unchanged_file_is_not_run_again(bot_file):
 def test_an_edited_file_gives_the_new_chatbot(bot_file):
     _write(bot_file, _SOURCE.format(n=1), 0)
     first, _ = load_autogram(str(bot_file))
+    assert _first_reply(first) == "version 1"
     _write(bot_file, _SOURCE.format(n=2), 5)
     second, _ = load_autogram(str(bot_file))
-    assert (_first_reply(first), _first_reply(second)) == ("version 1", "version 2")
+    assert _first_reply(second) == "version 2"
     assert sys.modules[bot_file.stem].chatbot is second  # `import` now gives the new one too
 
 

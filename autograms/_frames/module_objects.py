@@ -63,6 +63,7 @@ import sys
 import threading
 import types
 from collections.abc import Iterable
+from operator import is_
 from typing import Any, Final
 
 from . import registry
@@ -98,9 +99,9 @@ _modules_seen = -1
 #: Type -> `_verdict` of it (what indexing 30,000 globals spends most on); a cache, bounded.
 _verdicts: dict[type, bool | None] = {}
 _VERDICTS_SIZE = 4096
-#: Program module name -> (ids of its global values, ids of those that are objects) when it
-#: was last indexed.
-_program_values: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+#: Program module name -> (its global values, ids of those that are objects) when it was last
+#: indexed.
+_program_values: dict[str, tuple[tuple[Any, ...], tuple[int, ...]]] = {}
 #: The containers `nested_containers` looks inside, and what it never looks inside.
 _WALKED_CONTAINERS = frozenset({list, dict, set, frozenset, tuple})
 _NOT_WALKED = (type, types.ModuleType, types.FunctionType, types.MethodType)
@@ -167,7 +168,11 @@ class ModuleReference:
 
 def holds_container(values: Any) -> bool:
     """Whether any of `values` may be a module-level container (cheap; `referenced` checks)."""
-    return not _containers.isdisjoint(map(id, values))
+    # only built-in containers are entered in `_containers`: id() (an int allocated per call)
+    # is asked of those alone, not of every number and string a frame holds
+    return bool(_containers) and not _containers.isdisjoint(
+        [id(value) for value in values if type(value) in CONTAINER_TYPES]
+    )
 
 
 def referenced(value: Any) -> Any:
@@ -334,12 +339,15 @@ def _changed(name: str, module: types.ModuleType) -> bool:
     """Whether a global of `module` is bound to another object than when it was indexed
     (rebinding a number or a string, as a counter does, is no change)."""
     namespace = vars(module)
-    ids = tuple(map(id, namespace.values()))  # one C call: no other thread runs meanwhile
+    bound = tuple(namespace.values())  # one C call: no other thread runs meanwhile
     known = _program_values.get(name)
-    if known is not None and ids == known[0]:
+    # compared by identity in C, not through id() of every global (an int allocated each):
+    # the tuple keeps the objects alive until the next refresh, so none is mistaken for an
+    # object allocated at a freed one's address
+    if known is not None and len(bound) == len(known[0]) and all(map(is_, bound, known[0])):
         return False
-    objects = tuple(id(value) for value in list(namespace.values()) if not _saved_otherwise(value))
-    _program_values[name] = (ids, objects)
+    objects = tuple(id(value) for value in bound if not _saved_otherwise(value))
+    _program_values[name] = (bound, objects)
     return known is None or objects != known[1]
 
 

@@ -58,8 +58,8 @@ LogSource = Iterable[Entry] | Callable[[], Iterable[Entry]]
 
 def checked_source(source: Any) -> LogSource:
     """`source` as a log given from outside (``Autogram.deserialize``'s `log`): refused with
-    TypeError unless it is an iterable of entries (dicts) or a callable giving one; a
-    callable's entries are checked when it is called."""
+    TypeError unless it is an iterable of entries (not a str, bytes or a single dict) or a
+    callable giving one, checked when it is called."""
     if callable(source):
         return lambda: _checked_entries(source())
     return _checked_entries(source)
@@ -71,13 +71,7 @@ def _checked_entries(entries: Any) -> list[Entry]:
             f"log must be the session's log entries (dicts) or a callable returning them, "
             f"not {type(entries).__name__}"
         )
-    entries = list(entries)
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            raise TypeError(
-                f"log[{index}] must be a log entry (a dict), not {type(entry).__name__}"
-            )
-    return entries
+    return list(entries)  # any value a program appended is an entry (it keeps its type)
 
 
 class EncodedLog(Record):

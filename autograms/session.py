@@ -96,9 +96,9 @@ class Envelope(Record):
         "program",
         "log_file",
         "log_digest",
-        "log_crc",
         "window",
         "window_checked",
+        "log_crc",
     )
 
     #: the engine snapshot: paused frames and state
@@ -113,14 +113,14 @@ class Envelope(Record):
     log_file: tuple[int, int] | None
     #: for a signed saved file: the SHA-256 of those bytes of its ``.log`` (None: not recorded)
     log_digest: str | None
-    #: for a saved file: the CRC-32 of those bytes of its ``.log`` (None: saved before headers
-    #: recorded it)
-    log_crc: int | None
     #: the texts of the state's turns (format 6 on; "" in earlier formats, whose state holds them)
     window: str
     #: whether `window` was checked whole (format 7: against the header's CRC-32; a format-6
     #: window is checked turn by turn against the CRCs in its state, by `check_window`)
     window_checked: bool
+    #: for a saved file: the CRC-32 of those bytes of its ``.log`` (None: saved before headers
+    #: recorded it)
+    log_crc: int | None
 
     def __init__(
         self,

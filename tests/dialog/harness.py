@@ -19,6 +19,8 @@ Command line, for the fresh-process mode:
 
 from __future__ import annotations
 
+import copy
+
 import importlib
 import json
 import os
@@ -63,6 +65,8 @@ def reference_run(bot_name: str, script: list[str]) -> dict[str, Any]:
     def exchange(payload: Any) -> Any:
         to_driver.put(("reply", payload))
         message = to_program.get()
+        if message is _STOP:
+            raise _Stopped
         running["memory"].add_user_reply(message)
         return message
 
@@ -73,17 +77,34 @@ def reference_run(bot_name: str, script: list[str]) -> dict[str, Any]:
                 turn.memory.add_user_reply("")
                 value = autogram.root_function()
             to_driver.put(("return", value))
+        except _Stopped:
+            pass
         except BaseException as exc:  # noqa: BLE001 - recorded
             to_driver.put(("raise", exc))
 
     original = _frames.pause
     _frames.pause = exchange
+    thread = threading.Thread(target=program, daemon=True)
     try:
-        threading.Thread(target=program, daemon=True).start()
+        thread.start()
         transcript = _drive_reference(to_driver, to_program, script)
+        # a copy now: ending the program below rolls its turn back, and the state with it
+        state = copy.deepcopy(comparable_state(running["memory"].memory_dict))
     finally:
+        # A program still waiting in reply() is ended: a thread left inside its turn would
+        # keep every later decorated call in this process on the in-a-turn path.
+        to_program.put(_STOP)
+        thread.join(timeout=60)
         _frames.pause = original
-    return {"transcript": transcript, "state": comparable_state(running["memory"].memory_dict)}
+    return {"transcript": transcript, "state": state}
+
+
+#: sent to a reference run's program after its script: its reply() raises `_Stopped`
+_STOP = object()
+
+
+class _Stopped(BaseException):
+    """Ends a reference run's program once its script is done."""
 
 
 def _drive_reference(to_driver: queue.Queue, to_program: queue.Queue, script: list[str]) -> list:

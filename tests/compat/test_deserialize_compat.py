@@ -41,9 +41,7 @@ def test_deserialize_takes_autograms_serialization_type(kind):
         assert autogram.reply("u1", memory_object=restored)[0] == "n=2"
 
 
-@pytest.mark.parametrize(
-    "log", ["not entries", b"bytes", {"entry_type": "user_reply"}, 3]
-)
+@pytest.mark.parametrize("log", ["not entries", b"bytes", {"entry_type": "user_reply"}, 3])
 def test_deserialize_refuses_a_log_that_is_not_entries(log):
     autogram, memory = _started()
     text = autogram.serialize(memory)

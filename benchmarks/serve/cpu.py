@@ -43,8 +43,7 @@ from autograms.serve.logs import JsonFormatter, RequestLog
 from autograms.serve.metrics import Metrics
 from autograms.serve.service import Service
 from autograms.serve.streaming import TurnStream
-from benchmarks.serve.spans import _store_url
-from benchmarks.stores.environment import start_cluster
+from benchmarks.serve.environment import model_and_store
 from tests.serve.server import ROOT, STREAMER, free_port
 
 #: the parts, in the order the report lists them: (name, thread, what)
@@ -303,21 +302,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.client:
         client(*args.client, args.turns)
         return
-    model_port = free_port()
-    model = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.serve.model", str(model_port),
-         str(args.token_ms / 1000)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    cluster = start_cluster() if args.store == "postgresql" else None
-    try:
-        assert model.stdout is not None and model.stdout.readline().strip() == "ready"
-        model_url = f"http://127.0.0.1:{model_port}/v1"
-        measured = measure(model_url, _store_url(cluster), args.turns, logs=not args.no_logs)
-    finally:
-        model.kill()
-        if cluster is not None:
-            cluster.remove()
+    with model_and_store(args.store, args.token_ms) as (model_url, store):
+        measured = measure(model_url, store, args.turns, logs=not args.no_logs)
     if args.json:
         with open(args.json, "w") as out:
             json.dump(measured, out)

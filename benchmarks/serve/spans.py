@@ -21,7 +21,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -35,7 +34,7 @@ import uvicorn
 from autograms import Autogram, AutogramConfig, load_autogram
 from autograms.serve import create_app
 from benchmarks.serve.cli import Conversation, Turn, _sdk, _timed
-from benchmarks.stores.environment import start_cluster
+from benchmarks.serve.environment import model_and_store
 from tests.serve.server import ROOT, STREAMER, free_port
 
 #: the steps of a turn, in order: (mark, what the time since the previous mark is)
@@ -100,30 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.client:
         client(*args.client, args.turns)
         return
-    model_port = free_port()
-    model = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.serve.model", str(model_port),
-         str(args.token_ms / 1000)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    cluster = start_cluster() if args.store == "postgresql" else None
-    try:
-        assert model.stdout is not None and model.stdout.readline().strip() == "ready"
-        model_url = f"http://127.0.0.1:{model_port}/v1"
-        steps, own, served = measure(model_url, _store_url(cluster), args.turns)
-    finally:
-        model.kill()
-        if cluster is not None:
-            cluster.remove()
+    with model_and_store(args.store, args.token_ms) as (model_url, store):
+        steps, own, served = measure(model_url, store, args.turns)
     print(report(args.store, steps, own, served))
-
-
-def _store_url(cluster: Any) -> str:
-    if cluster is None:
-        return f"sqlite:///{tempfile.mkdtemp(prefix='bench-spans-')}/sessions.db"
-    schema = f"s_{uuid.uuid4().hex[:10]}"
-    cluster.create_schema(schema)
-    return cluster.url_for_schema(schema)
 
 
 def measure(

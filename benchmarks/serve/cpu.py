@@ -34,7 +34,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import uvicorn
 
 from autograms import Autogram, AutogramConfig, load_autogram
 from autograms.models import openai_compat
@@ -43,8 +42,8 @@ from autograms.serve.logs import JsonFormatter, RequestLog
 from autograms.serve.metrics import Metrics
 from autograms.serve.service import Service
 from autograms.serve.streaming import TurnStream
-from benchmarks.serve.environment import model_and_store
-from tests.serve.server import ROOT, STREAMER, free_port
+from benchmarks.serve.environment import model_and_store, served_in_thread
+from tests.serve.server import ROOT, STREAMER
 
 #: the parts, in the order the report lists them: (name, thread, what)
 PARTS = (
@@ -197,20 +196,10 @@ def measure(model_url: str, store_url: str, turns: int, logs: bool = True) -> di
         handler.setFormatter(JsonFormatter())
         logging.getLogger().addHandler(handler)
         logging.getLogger().setLevel(logging.INFO)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(arriving, port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
     try:
-        client = _client(f"http://127.0.0.1:{port}/v1", model_url, turns)
+        with served_in_thread(arriving) as port:
+            client = _client(f"http://127.0.0.1:{port}/v1", model_url, turns)
     finally:
-        server.should_exit = True
-        thread.join(30)
         for undone in undo:
             undone()
         if handler is not None:

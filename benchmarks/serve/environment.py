@@ -7,9 +7,13 @@ import contextlib
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
+
+import uvicorn
 
 from benchmarks.stores.environment import start_cluster
 from tests.serve.server import ROOT, free_port
@@ -43,3 +47,20 @@ def store_url(cluster: Any) -> str:
     schema = f"s_{uuid.uuid4().hex[:10]}"
     cluster.create_schema(schema)
     return cluster.url_for_schema(schema)
+
+
+@contextlib.contextmanager
+def served_in_thread(app: Any) -> Iterator[int]:
+    """The port of a uvicorn serving `app` in a thread of this process, stopped after."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(30)

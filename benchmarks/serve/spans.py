@@ -21,7 +21,6 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -29,13 +28,12 @@ from typing import Any
 
 import httpx2
 import openai
-import uvicorn
 
 from autograms import Autogram, AutogramConfig, load_autogram
 from autograms.serve import create_app
 from benchmarks.serve.cli import Conversation, Turn, _sdk, _timed
-from benchmarks.serve.environment import model_and_store
-from tests.serve.server import ROOT, STREAMER, free_port
+from benchmarks.serve.environment import model_and_store, served_in_thread
+from tests.serve.server import ROOT, STREAMER
 
 #: the steps of a turn, in order: (mark, what the time since the previous mark is)
 STEPS = (
@@ -133,7 +131,6 @@ def measure(
             marks("model done")
 
     model_class.stream = stream  # type: ignore[method-assign]
-    port = free_port()
 
     async def arriving(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"] != "/v1/chat/completions":
@@ -148,19 +145,10 @@ def measure(
 
         await app(scope, receive, sending)
 
-    server = uvicorn.Server(
-        uvicorn.Config(arriving, port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
     try:
-        return _turns(f"http://127.0.0.1:{port}/v1", model_url, marks, turns)
+        with served_in_thread(arriving) as port:
+            return _turns(f"http://127.0.0.1:{port}/v1", model_url, marks, turns)
     finally:
-        server.should_exit = True
-        thread.join(30)
         model_class.stream = streaming  # type: ignore[method-assign]
         httpx2.HTTPTransport.handle_request = sending_request  # type: ignore[method-assign]
 

@@ -250,8 +250,8 @@ class ConversationLog:
             else:
                 source = self._source
                 self._loaded = list(source() if callable(source) else source)
-                # encoded now, as a deserialized log is: what `check_lent` compares with
-                self._encoded = _encode_chunks(self._loaded)
+                if self._lent:  # read to be lent: kept as read, for `check_lent`
+                    self._encoded = _encode_chunks(self._loaded)
             self._source, self._count = None, len(self._loaded)
         return self._loaded
 
@@ -260,6 +260,8 @@ class ConversationLog:
         change in place (as it may a list of dicts): the next `encode` encodes the log again
         if what it had encoded no longer holds what they hold."""
         self._lent = True
+        if self._encoded is None and self._loaded:  # read from a list, a file or a store:
+            self._encoded = _encode_chunks(self._loaded)  # kept as read, for `check_lent`
 
     def check_lent(self) -> int:
         """`edits`, counting a change in place of an entry lent since last checked (the

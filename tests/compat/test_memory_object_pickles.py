@@ -92,8 +92,11 @@ class _nothing:
         return None
 
 
+@pytest.mark.parametrize("read_first", [False, True], ids=["lent-first", "read-first"])
 @pytest.mark.parametrize("how", ["serialize", "save"])
-def test_log_entries_changed_in_place_are_saved_changed(tmp_path: Path, how: str) -> None:
+def test_log_entries_changed_in_place_are_saved_changed(
+    tmp_path: Path, how: str, read_first: bool
+) -> None:
     autogram = _autogram()
     memory = _advanced(autogram, 3)
     path = tmp_path / "session"
@@ -105,6 +108,8 @@ def test_log_entries_changed_in_place_are_saved_changed(tmp_path: Path, how: str
         return autogram.load(path)
 
     memory = carried(memory)  # the log is encoded (and the file written whole)
+    if read_first:  # the library reads the log before any entry is lent: saving it elsewhere
+        autogram.save(tmp_path / "elsewhere", memory)  # writes the whole log
     for entry in memory.memory_dict["model_turns"]:
         entry["reviewed"] = True
     memory.memory_dict["model_turns"][-1]["usage_log"] = {"total_tokens": 7}

@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import binascii
 import contextlib
+import errno
 import json
 import os
 import sys
@@ -718,6 +719,7 @@ def _sync_folder(folder: str) -> None:
 def write_log(path: str | os.PathLike[str], entries: list[dict[str, Any]]) -> tuple[int, int]:
     """Replace ``<path>.log`` with `entries` as JSON lines, atomically; returns its size and
     CRC-32."""
+    _refuse_folder(path)
     data = _lines(entries, 0)
     write_file(f"{os.fspath(path)}.log", data.decode(), encoding="utf-8")
     return len(data), zlib.crc32(data)
@@ -734,6 +736,7 @@ def append_log(
     JSON lines, after its first `at` bytes (lines beyond, from a save that crashed before
     writing its session, are dropped); returns the new size and the CRC-32 of the whole file,
     continued from `crc`, that of its first `at` bytes (None: read from the file)."""
+    _refuse_folder(path)
     data = _lines(entries, first)  # before the file is touched: an unsaveable entry is refused
     if crc is None:
         crc = log_crc_of(path, at)
@@ -744,6 +747,15 @@ def append_log(
         stream.flush()
         os.fsync(stream.fileno())
         return stream.tell(), zlib.crc32(data, crc)
+
+
+def _refuse_folder(path: str | os.PathLike[str]) -> None:
+    """Refuse a session file's path that is a folder before its log is written: the log
+    would be left beside a session file that can never be written."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            errno.EISDIR, "a session file cannot replace a folder; name a file", os.fspath(path)
+        )
 
 
 def _lines(entries: list[dict[str, Any]], first: int) -> bytes:

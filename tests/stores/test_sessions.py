@@ -318,3 +318,19 @@ def test_times_are_the_databases_clock_on_postgresql(backend, store, monkeypatch
     started = time.monotonic()
     assert runner.run_turn(sid, "a", "k3").version == 2  # waits one lease, not ten minutes
     assert time.monotonic() - started < 30
+
+
+def test_export_to_a_directory_is_refused_and_leaves_nothing(store, tmp_path) -> None:
+    autogram = make_autogram(bots.thinker)
+    sessions, runner = Sessions(autogram, store), TurnRunner(autogram, store)
+    sid = sessions.create().id
+    runner.run_turn(sid, "a", "k-a")
+    out = tmp_path / "out"
+    folder = out / "exports"
+    folder.mkdir(parents=True)
+    with pytest.raises(IsADirectoryError, match="exports"):
+        sessions.export_file(sid, folder)
+    with pytest.raises(IsADirectoryError, match="exports"):  # what the export calls
+        autogram.save(folder, replay(autogram, ["", "a"])[1])
+    assert list(out.iterdir()) == [folder]
+    assert list(folder.iterdir()) == []

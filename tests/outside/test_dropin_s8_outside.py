@@ -1,0 +1,385 @@
+"""Outside tests, session 8: a team coming from AutoGRAMS 0.6.0 on its second day (issue 16).
+
+Written from AutoGRAMS' README, docs/, examples/ and scripts and this project's README only.
+Oracle: AutoGRAMS 0.6.0's documented behaviour (and the behaviour reference in
+shared/design/autograms-reference.md where the docs are silent), plain Python, numpy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+
+import pytest
+
+from autograms import Autogram, AutogramConfig, load_autogram
+
+from .dropin_s8_bots import s8_history_bot, s8_notes_index, s8_support_desk, s8_userbot
+from .dropin_s8_support import FakeOpenAI, proxy_config
+
+#: the function names AutoGRAMS writes into a model entry of memory_dict['model_turns'] (the
+#: low-level call that reached the model); its finetuning data preparation selects on them
+AUTOGRAMS_MODEL_FUNCTIONS = {
+    "call_model",
+    "call_classifier",
+    "call_object_model",
+    "call_chat_completion",
+    "call_completion",
+}
+
+
+@pytest.fixture
+def server():
+    with FakeOpenAI() as srv:
+        yield srv
+
+
+def _round_trip(autogram: Autogram, memory):
+    return autogram.deserialize(autogram.serialize(memory))
+
+
+def _support_desk_session(autogram: Autogram, turns: int = 3):
+    text, memory = autogram.reply()
+    for i in range(turns):
+        memory = _round_trip(autogram, memory)
+        text, memory = autogram.reply(f"my order {i} is late", memory_object=memory)
+    return memory
+
+
+def _training_examples(memory_dicts: list) -> list[dict]:
+    """Training data as AutoGRAMS' run_finetuning.py prepares it (written here from its docs):
+    every supervised model entry of each saved session, the prompt rebuilt from the entry's
+    function_inputs (input_turns, output_turns, system_prompt) and the supervised output last."""
+    examples = []
+    for memory_dict in memory_dicts:
+        for entry in memory_dict["model_turns"]:
+            if entry["entry_type"] != "model" or not entry.get("supervisor_info"):
+                continue
+            if entry["function_name"] not in AUTOGRAMS_MODEL_FUNCTIONS:
+                continue
+            inputs = entry["function_inputs"]
+            messages = [{"role": "system", "content": inputs["system_prompt"]}]
+            for user_text, agent_text in zip(
+                inputs["input_turns"][:-1], inputs["output_turns"], strict=True
+            ):
+                messages += [
+                    {"role": "user", "content": user_text},
+                    {"role": "assistant", "content": agent_text},
+                ]
+            messages.append({"role": "user", "content": inputs["input_turns"][-1]})
+            messages.append({"role": "assistant", "content": entry["output"]})
+            examples.append(
+                {"messages": messages, "rejected": entry["supervisor_info"].get("rejected_output")}
+            )
+    return examples
+
+
+# --- finetuning and simulation (docs/documentation/simulation_finetuning.md) -------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="autograms.finetuning is missing (ModuleNotFoundError): AutoGRAMS' run_model_simulation.py "
+    "imports ChatbotSimulator from autograms.finetuning.model_simulation and run_finetuning.py "
+    "get_training_messages/convert_messages from autograms.finetuning.get_training_messages; the README's "
+    "'Coming from AutoGRAMS' does not list the module under 'Not provided'",
+)
+def test_finetuning_modules_of_autograms_import():
+    from autograms.finetuning.get_training_messages import convert_messages, get_training_messages  # noqa: F401
+    from autograms.finetuning.model_simulation import ChatbotSimulator  # noqa: F401
+
+
+@pytest.mark.parametrize("user_goes_first", [False, True])
+def test_chatbot_and_userbot_simulated_against_each_other_keep_mirrored_histories(user_goes_first):
+    # ChatbotSimulator's loop, written by the team: reply(None) starts the chatbot; the userbot
+    # gets the chatbot's text as its user message; every memory goes through a round trip.
+    bot = Autogram(root_function=s8_support_desk.chatbot, test_mode=True, supervisor_mode=True)
+    user = Autogram(root_function=s8_userbot.chatbot, test_mode=True, supervisor_mode=True)
+    bot_memory = user_memory = None
+    bot_text = None
+    if not user_goes_first:
+        bot_text, bot_memory = bot.reply(None, memory_object=bot_memory)
+    for _ in range(4):
+        user_text, user_memory = user.reply(bot_text, memory_object=user_memory, persona="Ann")
+        bot_text, bot_memory = bot.reply(user_text, memory_object=bot_memory)
+        user_memory = _round_trip(user, user_memory)
+        bot_memory = _round_trip(bot, bot_memory)
+    assert user_text.startswith("[Ann #4] you said: ")
+    bot_history = bot_memory.extract_full_conv_history()
+    user_history = user_memory.extract_full_conv_history()
+    swapped = {"user": "assistant", "assistant": "user"}
+    bot_texts = [(t["role"], t["content"]) for t in bot_history if t["content"]]
+    user_texts = [(swapped[t["role"]], t["content"]) for t in user_history if t["content"]]
+    # the userbot's history is the chatbot's, roles swapped, minus the chatbot's last reply
+    assert bot_texts[: len(user_texts)] == user_texts
+    assert bot_texts[-1] == ("assistant", bot_text)
+    assert len(bot_texts) == len(user_texts) + 1
+
+
+def test_supervisor_info_of_every_supervised_call_survives_save_and_load(tmp_path):
+    autogram = Autogram(root_function=s8_support_desk.chatbot, test_mode=True, supervisor_mode=True)
+    paths = []
+    for n in range(2):
+        memory = _support_desk_session(autogram, turns=2 + n)
+        path = tmp_path / f"example{n}.pkl"  # the file names run_model_simulation.py writes
+        autogram.save(str(path), memory)
+        paths.append(path)
+    reader = Autogram(root_function=s8_support_desk.chatbot, test_mode=True)
+    supervised = []
+    for path in paths:
+        for entry in reader.load(str(path)).memory_dict["model_turns"]:
+            if entry["entry_type"] == "model" and entry.get("supervisor_info"):
+                supervised.append((entry["output"], entry["supervisor_info"]))
+    # 2 + 3 turns, one thought and one reply_instruction supervised per turn
+    assert len(supervised) == 10
+    polite = [(output, info) for output, info in supervised if output.startswith("Dear customer, ")]
+    assert len(polite) == 5
+    for output, info in polite:
+        instruction = output.removeprefix("Dear customer, ")
+        assert info == {
+            "score": 0.9,
+            "rejected_output": "yo " + instruction,
+            "tags": ["style", "dpo"],
+        }
+    thoughts = [info for output, info in supervised if output.startswith("Thinking carefully: ")]
+    assert thoughts == [{"score": 0.4, "rejected_output": None, "tags": ["thought"]}] * 5
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: model entries of memory_dict['model_turns'] name the helper ('thought', "
+    "'reply_instruction', 'yes_or_no', 'generate_list' ...) in function_name where AutoGRAMS writes the "
+    "call that reached the model ('call_model', 'call_classifier', 'call_object_model'): "
+    "run_finetuning.py's get_training_messages selects entries on those names, so it finds nothing",
+)
+def test_model_entries_name_the_model_call_as_autograms_logs_it(server):
+    autogram = Autogram(
+        root_function=s8_support_desk.chatbot, autogram_config=proxy_config(server.port)
+    )
+    memory = _support_desk_session(autogram, turns=1)
+    names = [
+        e["function_name"] for e in memory.memory_dict["model_turns"] if e["entry_type"] == "model"
+    ]
+    # thought, multiple_choice, yes_or_no, (generate_list,) reply_instruction
+    assert names[0] == "call_model"
+    assert names[1] == names[2] == "call_classifier"
+    assert names[-1] == "call_model"
+    assert set(names) <= AUTOGRAMS_MODEL_FUNCTIONS
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="model entries' function_inputs hold only counts and settings ({'role', 'messages': <an int>, "
+    "'input_chars', 'temperature', 'max_tokens'}), not the prompt AutoGRAMS logs there (input_turns, "
+    "output_turns, system_prompt, multi_modal_inputs): a saved session cannot be turned into training "
+    "data (KeyError 'input_turns' in a run_finetuning-style preparation)",
+)
+def test_model_entries_keep_the_prompt_sent_for_training_data(server):
+    autogram = Autogram(
+        root_function=s8_support_desk.chatbot, autogram_config=proxy_config(server.port)
+    )
+    memory = _support_desk_session(autogram, turns=1)
+    entry = [e for e in memory.memory_dict["model_turns"] if e["entry_type"] == "model"][-1]
+    sent = server.chat_requests()[-1]["messages"]
+    inputs = entry["function_inputs"]
+    assert inputs["system_prompt"] == sent[0]["content"] == "You are the help desk of a shirt shop."
+    assert inputs["input_turns"][-1] == sent[-1]["content"]
+    assert len(inputs["input_turns"]) == len(inputs["output_turns"]) + 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="follows from the two above: training data prepared as run_finetuning.py does from sessions "
+    "saved by a supervised simulation is empty (or KeyError), where AutoGRAMS gives one example per "
+    "supervised call with the supervisor's output as the final assistant message",
+)
+def test_training_data_prepared_from_saved_simulation_sessions(tmp_path):
+    autogram = Autogram(root_function=s8_support_desk.chatbot, test_mode=True, supervisor_mode=True)
+    memory = _support_desk_session(autogram, turns=3)
+    autogram.save(str(tmp_path / "example0.pkl"), memory)
+    loaded = Autogram(root_function=s8_support_desk.chatbot, test_mode=True).load(
+        str(tmp_path / "example0.pkl")
+    )
+    examples = _training_examples([loaded.memory_dict])
+    assert len(examples) == 6
+    finals = [ex["messages"][-1]["content"] for ex in examples]
+    assert (
+        finals.count("Dear customer, Answer the billing question.")
+        + finals.count("Dear customer, Answer the shipping question.")
+        + finals.count("Dear customer, Answer the returns question.")
+        == 3
+    )
+    assert all(
+        ex["messages"][0]["content"] == "You are the help desk of a shirt shop." for ex in examples
+    )
+
+
+# --- conversation history over a long conversation ---------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: AutoGRAMS' extract_full_conv_history() lists every user_reply entry, the first "
+    "turn's empty message included ([{'role': 'user', 'content': ''}, {'role': 'assistant', ...}, ...]); "
+    "here it starts with the assistant, so code pairing history[2i] (user) with history[2i+1] "
+    "(assistant), as a chat-format export does, is shifted by one",
+)
+def test_full_conversation_history_starts_with_the_first_turns_user_message():
+    autogram = Autogram(root_function=s8_userbot.chatbot, test_mode=True)
+    text, memory = autogram.reply()
+    text, memory = autogram.reply("hello", memory_object=memory)
+    history = memory.extract_full_conv_history()
+    assert history[0] == {"role": "user", "content": ""}
+    assert [t["role"] for t in history] == ["user", "assistant", "user", "assistant"]
+
+
+def test_full_conversation_history_of_a_long_conversation_is_complete_after_round_trips():
+    autogram = Autogram(root_function=s8_userbot.chatbot, test_mode=True)
+    text, memory = autogram.reply()
+    sent = []
+    for i in range(150):
+        if i % 10 == 0:
+            memory = _round_trip(autogram, memory)
+        message = f"message {i} " + "z" * (i % 7) * 100
+        sent.append(message)
+        text, memory = autogram.reply(message, memory_object=memory)
+    history = [t for t in memory.extract_full_conv_history() if t["content"] != ""]
+    assert [t["content"] for t in history if t["role"] == "user"] == sent
+    assert len([t for t in history if t["role"] == "assistant"]) == 151
+    entries = list(memory.memory_dict["model_turns"])
+    assert [e["user_reply"] for e in entries if e["entry_type"] == "user_reply"][1:] == sent
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: after a long conversation get_turn_history() returns only the newest turns (22 of 61 "
+    "inputs with 1,000-character messages and the default config) and memory_dict['turn_stack'] holds "
+    "only those: AutoGRAMS keeps every turn and get_turn_history() (max_turns=None) returns them all, "
+    "truncating only the prompt it sends",
+)
+def test_get_turn_history_returns_the_whole_conversation_after_a_long_one():
+    autogram = Autogram(root_function=s8_history_bot.chatbot, test_mode=True)
+    text, memory = autogram.reply()
+    for i in range(60):
+        text, memory = autogram.reply(f"user {i} " + "x" * 1000, memory_object=memory)
+    assert text == "I have seen 60 of my replies so far."
+    assert len(s8_history_bot.SEEN["inputs"]) == 61
+
+
+def test_get_turn_history_is_whole_when_the_config_allows_long_prompts():
+    autogram = Autogram(
+        root_function=s8_history_bot.chatbot,
+        test_mode=True,
+        autogram_config=AutogramConfig(chatbot_max_input_len=100000),
+    )
+    text, memory = autogram.reply()
+    for i in range(60):
+        text, memory = autogram.reply(f"user {i} " + "x" * 1000, memory_object=memory)
+    assert text == "I have seen 60 of my replies so far."
+    assert s8_history_bot.SEEN["inputs"][-1].startswith("User: user 59 ")
+
+
+# --- a per-user vector index in a paused program's locals ---------------------------------------
+
+
+def _fake_embedding(text: str) -> list[float]:
+    return [b / 255 for b in hashlib.sha256(text.encode()).digest()[:8]]
+
+
+def test_numpy_index_in_locals_searches_exactly_after_round_trips_and_additions(server):
+    config = proxy_config(server.port)
+    autogram = Autogram(root_function=s8_notes_index.chatbot, autogram_config=config)
+    text, memory = autogram.reply()
+    notes = ["apples", "bananas", "cherries", "dates"]
+    for message in notes + ["+elder", "?banana"]:
+        memory = _round_trip(autogram, memory)
+        text, memory = autogram.reply(message, memory_object=memory)
+    notes.append("elder")
+    query = _fake_embedding("banana")
+    expected = sorted((math.dist(_fake_embedding(t), query), t) for t in notes)[:2]
+    hits = s8_notes_index.RESULTS["hits"]
+    assert [h["text"] for h in hits] == [t for _, t in expected]
+    assert [float(h["distance"]) for h in hits] == pytest.approx([d for d, _ in expected], rel=1e-5)
+    assert hits[0]["metadata"] == {"n": notes.index(expected[0][1])}
+    # restricted to documents 1 and 2, the nearest of those two (AutoGRAMS indexed the full list)
+    best_of_two = min(notes[1:3], key=lambda t: math.dist(_fake_embedding(t), query))
+    assert [h["text"] for h in s8_notes_index.RESULTS["restricted"]] == [best_of_two]
+
+
+# --- a session saved by one version of a bot, continued by an edited one -------------------------
+
+SHOP_V1 = """
+from autograms import autograms_function
+from autograms.functional import reply, reply_instruction, set_system_prompt
+
+
+@autograms_function()
+def ask_details(item):
+    size = reply(f"Which size for your {item}?", ADDRESS="ask_size")
+    color = reply("Which color?", ADDRESS="ask_color")
+    return {"item": item, "size": size, "color": color}
+
+
+@autograms_function()
+def chatbot():
+    set_system_prompt("You sell shirts.")
+    item = reply("What would you like to buy?", ADDRESS="ask_item")
+    order = ask_details(item, ADDRESS="details")
+    reply(f"Order: {order['item']} {order['size']} {order['color']}", ADDRESS="confirm")
+    while True:
+        reply_instruction("Answer questions about the order.", ADDRESS="faq")
+"""
+
+SHOP_V2 = """
+from autograms import autograms_function
+from autograms.functional import reply, reply_instruction, set_system_prompt, thought
+
+# v2: lines added above everything, a thought before the pause, new texts after the labels
+DISCOUNT = 10
+
+
+@autograms_function()
+def ask_details(item):
+    thought("Consider the item")
+    size = reply(f"What size would you like for your {item}?", ADDRESS="ask_size")
+    color = reply("And which colour (v2)?", ADDRESS="ask_color")
+    return {"item": item, "size": size.upper(), "color": color, "v": 2}
+
+
+@autograms_function()
+def chatbot():
+    set_system_prompt("You sell shirts and hats.")
+    item = reply("What would you like to buy today?", ADDRESS="ask_item")
+    order = ask_details(item, ADDRESS="details")
+    reply(f"Order v2: {order['item']} {order['size']} {order['color']} -{DISCOUNT}%", ADDRESS="confirm")
+    while True:
+        reply_instruction("Answer questions about the order.", ADDRESS="faq")
+"""
+
+
+def test_edited_bot_replays_the_saved_turn_with_its_new_code(tmp_path):
+    # autograms' reply_functions.md: with ADDRESS on every reply and every decorated call, "you can
+    # change the code and reload the previous memory object to see how this change affects the reply"
+    bot_file = tmp_path / "s8_shop_edit.py"
+    bot_file.write_text(SHOP_V1)
+    chatbot, _ = load_autogram(str(bot_file))
+    autogram = Autogram(root_function=chatbot, test_mode=True)
+    text, memory = autogram.reply()
+    text, memory = autogram.reply("shirt", memory_object=memory)
+    assert text == "Which size for your shirt?"
+    before_reply = autogram.serialize(memory)  # what run_autogram.py keeps in --saveload_file
+    text, memory = autogram.reply("m", memory_object=memory)
+    assert text == "Which color?"
+
+    time.sleep(0.01)
+    bot_file.write_text(SHOP_V2)
+    chatbot2, _ = load_autogram(str(bot_file))
+    edited = Autogram(root_function=chatbot2, test_mode=True)
+    memory = edited.deserialize(before_reply)
+    text, memory = edited.reply("m", memory_object=memory)
+    assert text == "And which colour (v2)?"
+    memory = _round_trip(edited, memory)
+    text, memory = edited.reply("red", memory_object=memory)
+    assert text == "Order v2: shirt M red -10%"
+    assert memory.memory_dict["stack"][-1]["address"] == "confirm"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BOTS = HERE / "dropin_s8_bots"
+REPO = HERE.parent.parent
 
 
 def _schema_value(schema: dict, seed: str):

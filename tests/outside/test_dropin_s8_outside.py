@@ -14,6 +14,7 @@ import random
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -733,3 +734,53 @@ def test_token_usage_in_model_turns_counts_the_calls_of_a_failed_turn(server):
     )
     billed = len(server.chat_requests()) * (server.prompt_tokens + server.completion_tokens)
     assert logged == billed
+
+
+# --- simulations in threads -------------------------------------------------------------------------
+
+
+def _simulation(run: int) -> tuple:
+    bot = Autogram(
+        root_function=s8_support_desk.chatbot, test_mode=True, supervisor_mode=True, seed=run
+    )
+    user = Autogram(root_function=s8_userbot.chatbot, test_mode=True, seed=run)
+    admin = Autogram(root_function=s8_admin_bot.chatbot, test_mode=True, seed=run)
+    router = Autogram(root_function=s8_router_bot.chatbot, test_mode=True, seed=run)
+    bot_text, bot_memory = bot.reply(None)
+    user_memory = None
+    admin_memory = admin.reply()[1]
+    router_memory = router.reply()[1]
+    texts = []
+    for k in range(10):
+        user_text, user_memory = user.reply(bot_text, memory_object=user_memory, persona=f"p{run}")
+        bot_text, bot_memory = bot.reply(user_text, memory_object=bot_memory)
+        admin_text, admin_memory = admin.reply(f"item{run}-{k}", memory_object=admin_memory)
+        menu = ["Ann", "notes", f"note {run}", "back", "chat", "menu"][k % 6]
+        router_text, router_memory = router.reply(menu, memory_object=router_memory)
+        texts.append((user_text, bot_text, admin_text, router_text))
+
+    def entries(memory):
+        return [
+            {k: v for k, v in e.items() if k not in ("timestamp", "latency")}
+            for e in memory.memory_dict["model_turns"]
+        ]
+
+    return (
+        texts,
+        entries(bot_memory),
+        entries(user_memory),
+        dict(router_memory.memory_dict["user_globals"]),
+    )
+
+
+def test_simulations_in_threads_give_what_they_give_one_after_another():
+    # a team runs its simulations (chatbot + userbot, bots with persistent and user globals) in a
+    # thread pool to overlap model calls; each run must be what it is when run alone
+    one_by_one = [_simulation(run) for run in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(_simulation, range(4)))
+    assert threaded == one_by_one
+    assert (
+        one_by_one[0][0][-1][2]
+        == "visit 11, cart ['item0-0', 'item0-1', 'item0-2', 'item0-3', 'item0-4', 'item0-5', 'item0-6', 'item0-7', 'item0-8', 'item0-9'], vip False"
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from .records import Claim, SessionRecord, TokenUsage, TurnRecord
+from .records import Claim, SessionRecord, Ticket, TokenUsage, TurnRecord
 
 
 class Store(abc.ABC):
@@ -110,7 +110,7 @@ class Store(abc.ABC):
         session_id: str,
         key: str,
         lease_seconds: float,
-        ticket: int = 0,
+        ticket: Ticket | None = None,
         *,
         turns: bool = False,
     ) -> Claim:
@@ -120,12 +120,12 @@ class Store(abc.ABC):
         Never durable: a lost ticket is only a lost hint."""
 
     @abc.abstractmethod
-    def renew(self, ticket: int, lease_seconds: float) -> bool:
+    def renew(self, ticket: Ticket, lease_seconds: float) -> bool:
         """Extend the ticket's lease to `lease_seconds` from now (not durable: a hint); False
         when the ticket is gone (its lease ended and a commit swept it)."""
 
     @abc.abstractmethod
-    def release(self, ticket: int) -> None:
+    def release(self, ticket: Ticket) -> None:
         """Leave the queue (a turn that failed or was refused)."""
 
     @abc.abstractmethod
@@ -136,7 +136,7 @@ class Store(abc.ABC):
         blob: str,
         turn: TurnRecord,
         entries: list[dict[str, Any]],
-        ticket: int,
+        ticket: Ticket | None,
         *,
         log_head: str | None = None,
         seal: str | None = None,

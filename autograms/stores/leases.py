@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 from .base import Store
 from .errors import StoreError
+from .records import Ticket
 
 logger = logging.getLogger("autograms")
 
@@ -38,9 +39,9 @@ class LeaseKeeper:
         self.lease_seconds = lease_seconds
 
     @contextlib.contextmanager
-    def holding(self, ticket: int) -> Iterator[None]:
+    def holding(self, ticket: Ticket | None) -> Iterator[None]:
         """Keep `ticket`'s lease alive for the length of the block."""
-        if not ticket:
+        if ticket is None:
             yield
             return
         held = _Held(self.store, ticket, self.lease_seconds)
@@ -56,7 +57,7 @@ class _Held:
 
     __slots__ = ("store", "ticket", "lease_seconds", "renewed")
 
-    def __init__(self, store: Store, ticket: int, lease_seconds: float) -> None:
+    def __init__(self, store: Store, ticket: Ticket, lease_seconds: float) -> None:
         self.store = store
         self.ticket = ticket
         self.lease_seconds = lease_seconds

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .errors import StoreError, StoreSchemaError, StoreUnavailableError
-from .records import Claim, SessionRecord, TurnRecord
+from .records import Claim, SessionRecord, Ticket, TurnRecord
 from .schema import Dialect
 from .sql import TURNS_QUERY, SQLStore, log_row
 from .urls import hide_password
@@ -141,7 +141,7 @@ class PostgresStore(SQLStore):
         session_id: str,
         key: str,
         lease_seconds: float,
-        ticket: int = 0,
+        ticket: Ticket | None = None,
         *,
         turns: bool = False,
     ) -> Claim:
@@ -149,7 +149,7 @@ class PostgresStore(SQLStore):
             "session": session_id,
             "key": key,
             "lease": float(lease_seconds),
-            "ticket": ticket,
+            "number": 0 if ticket is None else ticket.number,
         }
         with self._errors(), self._connection() as connection:
             # Lock first, read in the next statement: its snapshot is taken after the lock is
@@ -170,7 +170,8 @@ class PostgresStore(SQLStore):
         if not taken:
             return Claim(session=session, running=True, turns=committed)
         first = oldest_live is None or taken <= oldest_live
-        return Claim(session=session, ticket=taken, first=first, turns=committed)
+        mine = Ticket(session_id, key, taken)
+        return Claim(session=session, ticket=mine, first=first, turns=committed)
 
     def commit(
         self,
@@ -179,7 +180,7 @@ class PostgresStore(SQLStore):
         blob: str,
         turn: TurnRecord,
         entries: list[dict[str, Any]],
-        ticket: int,
+        ticket: Ticket | None,
         *,
         log_head: str | None = None,
         seal: str | None = None,
@@ -333,26 +334,29 @@ oldest AS (
         WHERE f.session_id = q.session_id AND f.idempotency_key = q.idempotency_key)),
 swept AS (
     DELETE FROM autograms_queue q
-    WHERE session_id = %(session)s AND ticket <> %(ticket)s AND idempotency_key <> %(key)s
+    WHERE session_id = %(session)s AND idempotency_key <> %(key)s
         AND (lease_until < {_CLOCK} OR EXISTS (
             SELECT 1 FROM autograms_turns f
             WHERE f.session_id = q.session_id AND f.idempotency_key = q.idempotency_key))),
 renewed AS (
     UPDATE autograms_queue SET lease_until = {_CLOCK} + %(lease)s
-    WHERE ticket = %(ticket)s AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM done)
+    WHERE session_id = %(session)s AND idempotency_key = %(key)s AND ticket = %(number)s
+        AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM done)
     RETURNING ticket),
 mine AS (
     SELECT ticket, lease_until FROM autograms_queue
     WHERE session_id = %(session)s AND idempotency_key = %(key)s),
 taken AS (
-    INSERT INTO autograms_queue (session_id, idempotency_key, lease_until)
-    SELECT id, %(key)s, {_CLOCK} + %(lease)s FROM s
+    INSERT INTO autograms_queue (session_id, idempotency_key, ticket, lease_until)
+    SELECT id, %(key)s, (
+        SELECT COALESCE(MAX(ticket), 0) + 1 FROM autograms_queue WHERE session_id = %(session)s),
+        {_CLOCK} + %(lease)s FROM s
     WHERE NOT EXISTS (SELECT 1 FROM done) AND NOT EXISTS (SELECT 1 FROM renewed)
         AND NOT EXISTS (SELECT 1 FROM mine)
     RETURNING ticket),
 taken_over AS (
     UPDATE autograms_queue SET lease_until = {_CLOCK} + %(lease)s
-    WHERE ticket = (SELECT ticket FROM mine WHERE lease_until < {_CLOCK})
+    WHERE session_id = %(session)s AND idempotency_key = %(key)s AND lease_until < {_CLOCK}
         AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM done)
         AND NOT EXISTS (SELECT 1 FROM renewed)
     RETURNING ticket)

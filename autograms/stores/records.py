@@ -56,6 +56,16 @@ class TurnRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Ticket:
+    """A turn's place in its session's queue: the queue's row is keyed by the session and
+    the idempotency key; `number` orders the session's tickets (arrival order)."""
+
+    session_id: str
+    idempotency_key: str
+    number: int
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
     """What a store says when a turn asks for its place in the session's queue."""
 
@@ -63,8 +73,8 @@ class Claim:
     done: TurnRecord | None = None
     #: the session as it is now (None when it does not exist)
     session: SessionRecord | None = None
-    #: the turn's ticket in the session's queue (0 when none was taken)
-    ticket: int = 0
+    #: the turn's ticket in the session's queue (None when none was taken)
+    ticket: Ticket | None = None
     #: whether no live ticket of the session is older than this one
     first: bool = False
     #: whether a live ticket with the same idempotency key exists (a turn running now)

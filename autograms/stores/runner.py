@@ -54,7 +54,7 @@ from .errors import (
 )
 from .inputs import check_id, check_text
 from .leases import LeaseKeeper
-from .records import Claim, SessionRecord, TokenUsage, TurnRecord, TurnResult
+from .records import Claim, SessionRecord, Ticket, TokenUsage, TurnRecord, TurnResult
 
 logger = logging.getLogger("autograms")
 
@@ -98,7 +98,7 @@ class TurnRunner:
         self.wait_seconds = wait_seconds
         self._leases = LeaseKeeper(store, lease_seconds) if renew_lease else None
         #: tickets of the turns whose programs run now in this process
-        self._running: set[int] = set()
+        self._running: set[Ticket | None] = set()
         self._running_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -132,7 +132,8 @@ class TurnRunner:
         key = idempotency_key if idempotency_key is not None else uuid.uuid4().hex
         self._check_inputs(session_id, user_text, key, owner)
         deadline = time.monotonic() + self.wait_seconds
-        ticket, created_at = 0, None
+        ticket: Ticket | None = None
+        created_at = None
         while True:
             claim = self._wait_for_turn(
                 session_id, key, user_text, owner, ticket, deadline, vet, vet_turns
@@ -176,7 +177,7 @@ class TurnRunner:
         key: str,
         user_text: str,
         owner: str | None,
-        ticket: int,
+        ticket: Ticket | None,
         deadline: float,
         vet: Vet | None,
         vet_turns: bool,
@@ -244,7 +245,7 @@ class TurnRunner:
         session: SessionRecord,
         user_text: str,
         key: str,
-        ticket: int,
+        ticket: Ticket | None,
         reply_stream: ReplyStream | None,
     ) -> TurnResult | None:
         """Run the turn on `session`; its result if the commit won, None if it lost (the
@@ -325,7 +326,7 @@ class TurnRunner:
         return len(tickets)
 
     @contextlib.contextmanager
-    def _holding(self, ticket: int) -> Iterator[None]:
+    def _holding(self, ticket: Ticket | None) -> Iterator[None]:
         """The ticket's lease renewed for the length of the block (unless told not to)."""
         with self._running_lock:
             self._running.add(ticket)
@@ -336,9 +337,9 @@ class TurnRunner:
             with self._running_lock:
                 self._running.discard(ticket)
 
-    def _leave(self, ticket: int) -> None:
+    def _leave(self, ticket: Ticket | None) -> None:
         """Leave the queue; if the store cannot be reached, the lease ends the ticket."""
-        if not ticket:
+        if ticket is None:
             return
         try:
             self.store.release(ticket)

@@ -1,10 +1,11 @@
 """The tables of a session store, and the migrations that create and upgrade them.
 
-Schema version 4 (version 1 lacked the sessions' ``program``, ``log_head`` and ``seal``;
+Schema version 5 (version 1 lacked the sessions' ``program``, ``log_head`` and ``seal``;
 version 2 the sessions' ``turns`` and the turns' ``seal``, and had an index of the queue by
 session and ticket, which cost every claim and commit a page and served no query the queue's
 unique index does not; version 3 kept one log row per entry, had an index of the sessions by
-``updated_at`` and no ``history_digest``):
+``updated_at`` and no ``history_digest``; version 4 keyed the queue by a serial ticket, with
+a unique index by session and idempotency key):
 
 ================== ==========================================================================
 autograms_schema   one row: the schema version the tables follow
@@ -26,7 +27,8 @@ autograms_log      the append-only conversation log: one row per turn (session_i
                    holding the turn's entries (user messages, replies, nodes, model calls),
                    each as compact JSON, one a line, with the turn's model calls and their
                    token counts as columns; a turn adds a row, never changes one
-autograms_queue    the turns waiting for or running on a session, in arrival order (ticket),
+autograms_queue    the turns waiting for or running on a session, keyed by (session_id,
+                   idempotency_key), in arrival order (ticket: numbered per session),
                    each with a lease (and a committed turn's ticket, which holds no place,
                    until the next ticket taken on the session sweeps it); a hint that saves
                    wasted model calls, not a lock that correctness rests on (the version
@@ -43,7 +45,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: the schema version this release writes
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: the tables of that schema
 TABLES = (
     "autograms_schema",
@@ -164,6 +166,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             prompt_tokens {integer} NOT NULL,
             completion_tokens {integer} NOT NULL,
             PRIMARY KEY (session_id, version))""",
+    ),
+    (
+        # the queue keyed by (session, idempotency key), the key every claim looks a ticket
+        # up by: a claim writes one b-tree (SQLite) or index (PostgreSQL) instead of two;
+        # `ticket` is now a number that orders the session's tickets, unique per session
+        """CREATE TABLE autograms_queue_5 (
+            session_id TEXT NOT NULL REFERENCES autograms_sessions (id) ON DELETE CASCADE,
+            idempotency_key TEXT NOT NULL,
+            ticket {integer} NOT NULL,
+            lease_until {real} NOT NULL,
+            CONSTRAINT autograms_queue_key PRIMARY KEY (session_id, idempotency_key)
+            ){keyed_table}""",
+        "INSERT INTO autograms_queue_5 (session_id, idempotency_key, ticket, lease_until)"
+        " SELECT session_id, idempotency_key, ticket, lease_until FROM autograms_queue",
+        "DROP TABLE autograms_queue",
+        "ALTER TABLE autograms_queue_5 RENAME TO autograms_queue",
+        "{queue_sweep}",
     ),
 )
 

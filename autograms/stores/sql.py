@@ -21,7 +21,7 @@ from .base import Store
 from .errors import SessionExistsError, StoredSessionError, StoreSchemaError
 from .integrity import check_log, next_head, stored_text
 from .history import EMPTY_DIGEST
-from .records import Claim, SessionRecord, TokenUsage, TurnRecord
+from .records import Claim, SessionRecord, Ticket, TokenUsage, TurnRecord
 from .schema import SCHEMA_VERSION, TABLES, Dialect, statements
 
 logger = logging.getLogger("autograms")
@@ -50,13 +50,17 @@ _CLAIM_READ = (
 )
 #: a session's committed turns, oldest first (one parameter: the session's id)
 TURNS_QUERY = f"SELECT {_TURN_COLUMNS} FROM autograms_turns WHERE session_id = ? ORDER BY version"
-# A ticket at the end of the session's queue, or this key's expired one taken over.
+# A ticket at the end of the session's queue (numbered after the session's others), or this
+# key's expired one taken over (keeping its number, so its place).
 _TAKE_TICKET = (
-    "INSERT INTO autograms_queue (session_id, idempotency_key, lease_until)"
-    " SELECT id, ?, ? FROM autograms_sessions WHERE id = ?"
+    "INSERT INTO autograms_queue (session_id, idempotency_key, ticket, lease_until)"
+    " SELECT id, ?, (SELECT COALESCE(MAX(ticket), 0) + 1 FROM autograms_queue"
+    " WHERE session_id = autograms_sessions.id), ? FROM autograms_sessions WHERE id = ?"
     " ON CONFLICT (session_id, idempotency_key) DO UPDATE SET lease_until ="
     " excluded.lease_until WHERE autograms_queue.lease_until < ? RETURNING ticket"
 )
+#: the row of a ticket (three parameters: its session, key and number)
+TICKET_ROW = "session_id = ? AND idempotency_key = ? AND ticket = ?"
 _UPDATE_SESSION = (
     "UPDATE autograms_sessions SET blob = ?, version = version + 1, updated_at = ?,"
     " log_head = ?, seal = ?, turns = ?, history_digest = ? WHERE id = ? AND version = ?"
@@ -267,7 +271,7 @@ class SQLStore(Store):
         session_id: str,
         key: str,
         lease_seconds: float,
-        ticket: int = 0,
+        ticket: Ticket | None = None,
         *,
         turns: bool = False,
     ) -> Claim:
@@ -289,30 +293,32 @@ class SQLStore(Store):
         if row[6] is not None:  # committed: the runner leaves the queue if a ticket was taken
             done = TurnRecord(*row[6:12], row[17])
             return Claim(done=done, session=session, ticket=taken, turns=committed)
-        if not taken:
+        if taken is None:
             return Claim(session=session, running=True, turns=committed)
-        first = row[12] in (None, taken)  # the oldest live ticket
+        first = row[12] in (None, taken.number)  # the oldest live ticket
         return Claim(session=session, ticket=taken, first=first, turns=committed)
 
-    def renew(self, ticket: int, lease_seconds: float) -> bool:
+    def renew(self, ticket: Ticket, lease_seconds: float) -> bool:
         now_sql, now = self._now()
         renewed = self._write_hint(
-            f"UPDATE autograms_queue SET lease_until = {now_sql} + ? WHERE ticket = ?"
+            f"UPDATE autograms_queue SET lease_until = {now_sql} + ? WHERE {TICKET_ROW}"
             " RETURNING ticket",
-            (*now, lease_seconds, ticket),
+            (*now, lease_seconds, *ticket_row(ticket)),
         )
         return bool(renewed)
 
-    def release(self, ticket: int) -> None:
-        self._write_hint("DELETE FROM autograms_queue WHERE ticket = ?", (ticket,))
+    def release(self, ticket: Ticket) -> None:
+        self._write_hint(f"DELETE FROM autograms_queue WHERE {TICKET_ROW}", ticket_row(ticket))
 
-    def _queue(self, session_id: str, key: str, now: float, until: float, ticket: int) -> int:
+    def _queue(
+        self, session_id: str, key: str, now: float, until: float, ticket: Ticket | None
+    ) -> Ticket | None:
         """Renew `ticket`, or take a new one (or this key's expired one) if the session
-        exists; 0 when a live ticket has this key already (or there is no session)."""
-        if ticket and self.renew(ticket, until - now):
+        exists; None when a live ticket has this key already (or there is no session)."""
+        if ticket is not None and self.renew(ticket, until - now):
             return ticket
         taken = self._write_hint(_TAKE_TICKET, (key, until, session_id, now))
-        return taken[0][0] if taken else 0
+        return Ticket(session_id, key, taken[0][0]) if taken else None
 
     def commit(
         self,
@@ -321,7 +327,7 @@ class SQLStore(Store):
         blob: str,
         turn: TurnRecord,
         entries: list[dict[str, Any]],
-        ticket: int,
+        ticket: Ticket | None,
         *,
         log_head: str | None = None,
         seal: str | None = None,
@@ -424,6 +430,11 @@ class SQLStore(Store):
                 (session_id,),
             ).fetchone()
         return TokenUsage(int(calls), int(prompt), int(completion))
+
+
+def ticket_row(ticket: Ticket) -> tuple[str, str, int]:
+    """The parameters of `TICKET_ROW` for `ticket`."""
+    return ticket.session_id, ticket.idempotency_key, ticket.number
 
 
 def _version_in(cursor: Any, dialect: Dialect) -> int:

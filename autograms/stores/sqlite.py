@@ -46,7 +46,7 @@ DIALECT = Dialect(
     queue_sweep="""CREATE TRIGGER autograms_queue_sweep AFTER INSERT ON autograms_queue
         BEGIN
             DELETE FROM autograms_queue
-            WHERE session_id = NEW.session_id AND ticket <> NEW.ticket AND (
+            WHERE session_id = NEW.session_id AND idempotency_key <> NEW.idempotency_key AND (
                 lease_until < (julianday('now') - 2440587.5) * 86400.0
                 OR EXISTS (SELECT 1 FROM autograms_turns f
                     WHERE f.session_id = autograms_queue.session_id

@@ -56,14 +56,17 @@ def _chat(url: str, key: str | None, sid: str = "chat", root=bots.chain) -> list
 
 
 def back_to_schema_3(url: str, key: str | None) -> None:
-    """Undo schema 4: the log back to one row per entry, the digest column dropped, the
+    """Undo schemas 5 and 4: the log back to one row per entry, the digest column dropped, the
     index by updated_at and the queue's commit-time sweep back (the trigger dropped), each
     session row sealed as schema 3 sealed it (without its digest)."""
+    from tests.stores.test_schema5 import back_to_schema_4
+
     store = open_store(url)
     try:
         records = [store.load_session(row.id) for row in store.list_sessions()]
     finally:
         store.close()
+    back_to_schema_4(url)  # (opening the store now would upgrade it again)
     rows = query_sql(url, "SELECT session_id, version, entries FROM autograms_log")
     if url.startswith("sqlite"):
         execute_sql(url, "DROP TRIGGER autograms_queue_sweep")

@@ -18,7 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from autograms import Autogram, AutogramConfig, ConversationError, SessionCodeError, load_autogram
+from autograms import (
+    Autogram,
+    AutogramConfig,
+    ConversationError,
+    SessionCodeError,
+    SessionError,
+    load_autogram,
+)
 
 from .dropin_s8_bots import (
     s8_admin_bot,
@@ -421,7 +428,7 @@ print(text)
 def test_test_mode_answers_are_the_same_with_a_fresh_process_per_turn(tmp_path):
     # autograms debug's habit (--num_simulations): a seeded test-mode run must replay exactly,
     # whether the session stays in memory or each turn runs in a new worker process
-    messages = ["fine", "meh", "great!", "no", "so-so", "yes"]
+    messages = ["fine", "meh", "great!", "no"]
     autogram = Autogram(root_function=s8_mood_bot.chatbot, test_mode=True, seed=7)
     text, memory = autogram.reply()
     in_process = [text]
@@ -974,3 +981,83 @@ def test_a_paused_question_wrapped_in_for_or_with_is_refused_naming_the_label_an
     message = str(refused.value)
     assert "ask_age" in message
     assert "__ag_" not in message and "another release" not in message
+
+
+# --- session text written by serialize() in a file, and files written by save() --------------------
+
+
+def _shop_session(tmp_path, name: str):
+    bot_file = tmp_path / f"{name}.py"
+    bot_file.write_text(SHOP_V1)
+    chatbot, _ = load_autogram(str(bot_file))
+    autogram = Autogram(root_function=chatbot, test_mode=True)
+    text, memory = autogram.reply()
+    text, memory = autogram.reply("shirt", memory_object=memory)
+    return autogram, memory, bot_file
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: autogram.load(path) of a file holding autogram.serialize(memory) (what run_autogram.py "
+    "writes to its --saveload_file) gives memory_dict['model_turns'] == [] although the text carries the "
+    "log (deserialize of the same text gives all 4 entries); a save() to that path then writes a .log with "
+    "only the new entries, so the conversation's history and token usage are gone for good",
+)
+def test_load_of_a_file_holding_serialize_text_keeps_its_log(tmp_path):
+    autogram, memory, _ = _shop_session(tmp_path, "s8_shop_load_text")
+    path = tmp_path / "session.txt"
+    path.write_text(autogram.serialize(memory))
+    assert len(autogram.deserialize(path.read_text()).memory_dict["model_turns"]) == 4
+    loaded = autogram.load(str(path))
+    assert len(loaded.memory_dict["model_turns"]) == 4
+    text, loaded = autogram.reply("m", memory_object=loaded)
+    autogram.save(str(path), loaded)
+    history = autogram.load(str(path)).extract_full_conv_history()
+    assert [t["content"] for t in history if t["role"] == "assistant"] == [
+        "What would you like to buy?",
+        "Which size for your shirt?",
+        "Which color?",
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: `autograms run --saveload_file FILE` continuing a FILE that the team's own run loop wrote "
+    "with autogram.serialize() saves it back without the earlier log: loading FILE afterwards gives only "
+    "the turns of the CLI run (2 log entries of 6), the first turns' replies and token usage are lost",
+)
+def test_saveload_file_written_by_a_serialize_run_loop_keeps_its_history_through_autograms_run(
+    tmp_path,
+):
+    autogram, memory, bot_file = _shop_session(tmp_path, "s8_shop_cli_text")
+    (tmp_path / "s.txt").write_text(autogram.serialize(memory))
+    lines = _run_cli(
+        ["--autogram_file", bot_file.name, "--saveload_file", "s.txt", "--test-mode"],
+        "m\nexit\n",
+        tmp_path,
+    )
+    assert lines[-1] == "Which color?"
+    history = autogram.load(str(tmp_path / "s.txt")).extract_full_conv_history()
+    assert [t["content"] for t in history if t["role"] == "assistant"] == [
+        "What would you like to buy?",
+        "Which size for your shirt?",
+        "Which color?",
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: deserialize(open(path).read()) of a file written by autogram.save() gives an empty log "
+    "although the file's header names the entries kept in path.log; it should read or refuse (name the "
+    ".log file / load()), as load() refuses a missing or short .log -- run_finetuning-style scripts read "
+    "session files as text",
+)
+def test_deserialize_of_a_saved_files_text_does_not_give_an_empty_log(tmp_path):
+    autogram, memory, _ = _shop_session(tmp_path, "s8_shop_saved_text")
+    path = tmp_path / "example0.pkl"
+    autogram.save(str(path), memory)
+    try:
+        entries = autogram.deserialize(path.read_text()).memory_dict["model_turns"]
+    except SessionError:
+        return
+    assert len(entries) == 4

@@ -1061,3 +1061,41 @@ def test_deserialize_of_a_saved_files_text_does_not_give_an_empty_log(tmp_path):
     except SessionError:
         return
     assert len(entries) == 4
+
+
+def test_generated_mixes_of_session_keeping_keep_the_whole_conversation(tmp_path):
+    # a run loop that changes how it keeps the session from turn to turn (a live object, serialize,
+    # save/load to one path or to a new path each turn, pickle, the store pattern without the log)
+    # must end with the conversation plain Python recorded, before and after a last round trip
+    modes = ["live", "serialize", "save_same", "save_new", "pickle", "store"]
+    same = str(tmp_path / "same.txt")
+    for trial in range(12):
+        rng = random.Random(trial)
+        autogram = Autogram(root_function=s8_userbot.chatbot, test_mode=True)
+        text, memory = autogram.reply()
+        expected = [("assistant", text)]
+        for turn in range(rng.randint(5, 25)):
+            mode = rng.choice(modes)
+            if mode == "serialize":
+                memory = _round_trip(autogram, memory)
+            elif mode == "save_same":
+                autogram.save(same, memory)
+                memory = autogram.load(same)
+            elif mode == "save_new":
+                path = str(tmp_path / f"t{trial}-{turn}.txt")
+                autogram.save(path, memory)
+                memory = autogram.load(path)
+            elif mode == "pickle":
+                memory = pickle.loads(pickle.dumps(memory))
+            elif mode == "store":
+                log = list(memory.memory_dict["model_turns"])
+                memory = autogram.deserialize(
+                    autogram.serialize(memory, include_log=False), log=log
+                )
+            message = f"m{turn}-" + "x" * rng.randint(0, 3)
+            text, memory = autogram.reply(message, memory_object=memory)
+            expected += [("user", message), ("assistant", text)]
+        for kept in (memory, _round_trip(autogram, memory)):
+            assert [
+                (t["role"], t["content"]) for t in kept.extract_full_conv_history()
+            ] == expected, trial

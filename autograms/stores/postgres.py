@@ -29,7 +29,7 @@ from typing import Any
 from .errors import StoreError, StoreSchemaError, StoreUnavailableError
 from .records import Claim, SessionRecord, Ticket, TurnRecord
 from .schema import Dialect
-from .sql import TURNS_QUERY, SQLStore, log_row
+from .sql import TURNS_QUERY, SQLStore, turn_log
 from .urls import hide_password
 
 #: the database's clock, in seconds since the epoch (the statement's start: one instant for
@@ -191,12 +191,11 @@ class PostgresStore(SQLStore):
         parameters = [
             *(blob, log_head, seal, turns, history_digest, program, session_id, base_version),
             *(turn.idempotency_key, turn.version, turn.user_text, turn.reply, turn.seal),
-            *(log_row(session_id, turn.version, entries)[1:] if entries else ()),
+            *turn_log(entries),
         ]
         with self._errors(), self._connection() as connection:
             try:
-                statement = _COMMIT_WITH_LOG if entries else _COMMIT
-                (updated,) = connection.execute(statement, parameters).fetchone()
+                (updated,) = connection.execute(_COMMIT, parameters).fetchone()
             except self._psycopg.errors.UniqueViolation:
                 return False  # this key was committed meanwhile: the claim will find it
         return updated == 1
@@ -370,30 +369,19 @@ FROM s CROSS JOIN oldest LEFT JOIN done ON TRUE
 """
 
 
-def _commit_statement(with_log: bool) -> str:
-    """One statement (so one round trip, one transaction): the version-checked update, and,
-    only if it updated the row, the turn row and the turn's log row. The turn's ticket is
-    left in the queue (the next claim on the session sweeps it: `sql.LIVE_TICKET`)."""
-    parts = [
-        f"""updated AS (
+# One statement (so one round trip, one transaction): the version-checked update and, only if
+# it updated the row, the turn row with its log entries. The turn's ticket is left in the
+# queue (the next claim on the session sweeps it: `sql.LIVE_TICKET`).
+_COMMIT = f"""
+WITH updated AS (
     UPDATE autograms_sessions SET blob = %s::text, version = version + 1,
         updated_at = {_CLOCK}, log_head = %s::text, seal = %s::text, turns = %s::bigint,
         history_digest = %s::text, program = COALESCE(program, %s::text)
-    WHERE id = %s::text AND version = %s::bigint RETURNING id)""",
-        f"""turn AS (
-    INSERT INTO autograms_turns
-        (session_id, idempotency_key, version, user_text, reply, created_at, seal)
-    SELECT id, %s::text, %s::bigint, %s::text, %s::text, {_CLOCK}, %s::text FROM updated)""",
-    ]
-    if with_log:
-        parts.append(
-            """log AS (
-    INSERT INTO autograms_log
-        (session_id, version, entries, model_calls, prompt_tokens, completion_tokens)
-    SELECT id, %s::bigint, %s::text, %s::bigint, %s::bigint, %s::bigint FROM updated)"""
-        )
-    return "WITH " + ",\n".join(parts) + "\nSELECT COUNT(*) FROM updated"
-
-
-_COMMIT = _commit_statement(with_log=False)
-_COMMIT_WITH_LOG = _commit_statement(with_log=True)
+    WHERE id = %s::text AND version = %s::bigint RETURNING id),
+turn AS (
+    INSERT INTO autograms_turns (session_id, idempotency_key, version, user_text, reply,
+        created_at, seal, entries, model_calls, prompt_tokens, completion_tokens)
+    SELECT id, %s::text, %s::bigint, %s::text, %s::text, {_CLOCK}, %s::text, %s::text,
+        %s::bigint, %s::bigint, %s::bigint FROM updated)
+SELECT COUNT(*) FROM updated
+"""

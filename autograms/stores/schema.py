@@ -1,11 +1,12 @@
 """The tables of a session store, and the migrations that create and upgrade them.
 
-Schema version 5 (version 1 lacked the sessions' ``program``, ``log_head`` and ``seal``;
+Schema version 6 (version 1 lacked the sessions' ``program``, ``log_head`` and ``seal``;
 version 2 the sessions' ``turns`` and the turns' ``seal``, and had an index of the queue by
 session and ticket, which cost every claim and commit a page and served no query the queue's
 unique index does not; version 3 kept one log row per entry, had an index of the sessions by
 ``updated_at`` and no ``history_digest``; version 4 keyed the queue by a serial ticket, with
-a unique index by session and idempotency key):
+a unique index by session and idempotency key; version 5 kept each turn's log entries in a
+log row of their own):
 
 ================== ==========================================================================
 autograms_schema   one row: the schema version the tables follow
@@ -20,13 +21,15 @@ autograms_sessions one row per session: id, owner, program (``module:qualname`` 
                    its log rows) and seal (an HMAC binding the blob to program, id, owner,
                    version, log_head, turns and history_digest: `integrity`)
 autograms_turns    one row per committed turn, keyed by (session_id, idempotency_key) and
-                   unique by (session_id, version): the user's message and the reply; in a
-                   signed store, seal (an HMAC binding the row's key, message and reply to
-                   its session and version: `integrity`)
-autograms_log      the append-only conversation log: one row per turn (session_id, version)
-                   holding the turn's entries (user messages, replies, nodes, model calls),
-                   each as compact JSON, one a line, with the turn's model calls and their
-                   token counts as columns; a turn adds a row, never changes one
+                   unique by (session_id, version): the user's message and the reply; the
+                   turn's part of the append-only conversation log: its entries (user
+                   messages, replies, nodes, model calls), each as compact JSON, one a line
+                   (NULL when it appended none), with its model calls and their token counts
+                   as columns; in a signed store, seal (an HMAC binding the row's key, message
+                   and reply to its session and version: `integrity`)
+autograms_log      the log's part a session starts with (version 0: the entries of a session
+                   created or imported), in the same form; the log is these rows and the
+                   turn rows' entries, by version; a turn adds a row, never changes one
 autograms_queue    the turns waiting for or running on a session, keyed by (session_id,
                    idempotency_key), in arrival order (ticket: numbered per session),
                    each with a lease (and a committed turn's ticket, which holds no place,
@@ -45,7 +48,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: the schema version this release writes
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: the tables of that schema
 TABLES = (
     "autograms_schema",
@@ -75,6 +78,8 @@ class Dialect:
     #: a statement (a trigger) that makes each ticket taken sweep the session's tickets that
     #: hold no place any more; empty when the claim's statement does it itself
     queue_sweep: str = ""
+    #: the statement that drops that trigger (before a table its body names is replaced)
+    drop_queue_sweep: str = ""
 
 
 #: statements of each migration, in order; MIGRATIONS[n - 1] brings a database to version n
@@ -184,6 +189,41 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE autograms_queue_5 RENAME TO autograms_queue",
         "{queue_sweep}",
     ),
+    (
+        # each turn's log entries in its turn row: a commit inserts one row where it inserted
+        # a turn row and a log row (a b-tree and its index less on SQLite, a heap tuple and
+        # an index entry less on PostgreSQL); the log table keeps what a session starts with
+        # (version 0: created or imported). On SQLite the turns get rowids again: a row with
+        # its entries is often over the ~1 KB a table kept in its key's b-tree holds in a leaf.
+        "{drop_queue_sweep}",
+        """CREATE TABLE autograms_turns_6 (
+            session_id TEXT NOT NULL REFERENCES autograms_sessions (id) ON DELETE CASCADE,
+            idempotency_key TEXT NOT NULL,
+            version {integer} NOT NULL,
+            user_text TEXT NOT NULL,
+            reply TEXT,
+            created_at {real} NOT NULL,
+            seal TEXT,
+            entries TEXT,
+            model_calls {integer} NOT NULL DEFAULT 0,
+            prompt_tokens {integer} NOT NULL DEFAULT 0,
+            completion_tokens {integer} NOT NULL DEFAULT 0,
+            CONSTRAINT autograms_turns_key PRIMARY KEY (session_id, idempotency_key),
+            CONSTRAINT autograms_turns_version UNIQUE (session_id, version))""",
+        "INSERT INTO autograms_turns_6 (session_id, idempotency_key, version, user_text, reply,"
+        " created_at, seal, entries, model_calls, prompt_tokens, completion_tokens)"
+        " SELECT t.session_id, t.idempotency_key, t.version, t.user_text, t.reply,"
+        " t.created_at, t.seal, l.entries, COALESCE(l.model_calls, 0),"
+        " COALESCE(l.prompt_tokens, 0), COALESCE(l.completion_tokens, 0)"
+        " FROM autograms_turns t LEFT JOIN autograms_log l"
+        " ON l.session_id = t.session_id AND l.version = t.version",
+        # (a log row of no turn -- none is written so -- stays, and is read as before)
+        "DELETE FROM autograms_log WHERE EXISTS (SELECT 1 FROM autograms_turns_6 t"
+        " WHERE t.session_id = autograms_log.session_id AND t.version = autograms_log.version)",
+        "DROP TABLE autograms_turns",
+        "ALTER TABLE autograms_turns_6 RENAME TO autograms_turns",
+        "{queue_sweep}",
+    ),
 )
 
 #: statements run after a migration's data step (`sql.SQLStore.migrate`), by version
@@ -203,6 +243,7 @@ def statements(dialect: Dialect, version: int, *, after_data: bool = False) -> l
             serial_key=dialect.serial_key,
             keyed_table=dialect.keyed_table,
             queue_sweep=dialect.queue_sweep,
+            drop_queue_sweep=dialect.drop_queue_sweep,
         )
         for text in texts
     ]

@@ -30,6 +30,17 @@ _SESSION_COLUMNS = "id, owner, version, created_at, updated_at"
 #: every column of a session row, in `SessionRecord`'s order
 _RECORD_COLUMNS = f"{_SESSION_COLUMNS}, blob, program, log_head, seal, turns, history_digest"
 _TURN_COLUMNS = "session_id, idempotency_key, version, user_text, reply, created_at, seal"
+#: a turn row's part of the log: its entries (NULL: it appended none), their model calls and
+#: tokens
+_TURN_LOG_COLUMNS = "entries, model_calls, prompt_tokens, completion_tokens"
+#: the log's rows of a session (version, entries): what it started with (version 0, in
+#: autograms_log) and each turn's (in its turn row); two parameters, the session's id twice,
+#: and a condition on the version ({bound}) applied to both
+_LOG_ROWS = (
+    "SELECT version, entries FROM autograms_log WHERE session_id = ?{bound} UNION ALL"
+    " SELECT version, entries FROM autograms_turns WHERE session_id = ?{bound}"
+    " AND entries IS NOT NULL ORDER BY version"
+)
 #: a ticket ``q`` of the queue that still holds its place: its lease (first parameter: now)
 #: has not run out and its turn is not committed (a finished turn's ticket is left in the
 #: queue by the commit, so that the commit writes no page of it; the next ticket taken on
@@ -345,7 +356,8 @@ class SQLStore(Store):
             if updated != 1:
                 return False  # another turn committed first: nothing is written
             cursor.execute(
-                f"INSERT INTO autograms_turns ({_TURN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO autograms_turns ({_TURN_COLUMNS}, {_TURN_LOG_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     session_id,
                     turn.idempotency_key,
@@ -354,9 +366,9 @@ class SQLStore(Store):
                     turn.reply,
                     turn.created_at,
                     turn.seal,
+                    *turn_log(entries),
                 ),
             )
-            _append_log(cursor, session_id, turn.version, entries)
             # The ticket stays: a committed turn's ticket holds no place (`LIVE_TICKET`), and
             # the next ticket taken on the session sweeps it with those abandoned by dead
             # workers, in the claim's transaction, whose queue pages it writes anyway.
@@ -411,11 +423,7 @@ class SQLStore(Store):
         bound = f" AND version {'=' if only else '<='} ?" if up_to_version is not None else ""
         parameters = (session_id,) if up_to_version is None else (session_id, up_to_version)
         with self._reading() as cursor:
-            rows = cursor.execute(
-                f"SELECT version, entries FROM autograms_log WHERE session_id = ?{bound}"
-                " ORDER BY version",
-                parameters,
-            ).fetchall()
+            rows = cursor.execute(_LOG_ROWS.format(bound=bound), parameters * 2).fetchall()
         return [
             (int(version), position, text)
             for version, entries in rows
@@ -426,8 +434,11 @@ class SQLStore(Store):
         with self._reading() as cursor:
             calls, prompt, completion = cursor.execute(
                 "SELECT COALESCE(SUM(model_calls), 0), COALESCE(SUM(prompt_tokens), 0),"
-                " COALESCE(SUM(completion_tokens), 0) FROM autograms_log WHERE session_id = ?",
-                (session_id,),
+                " COALESCE(SUM(completion_tokens), 0) FROM (SELECT model_calls, prompt_tokens,"
+                " completion_tokens FROM autograms_log WHERE session_id = ? UNION ALL"
+                " SELECT model_calls, prompt_tokens, completion_tokens FROM autograms_turns"
+                " WHERE session_id = ?) AS counted",
+                (session_id, session_id),
             ).fetchone()
         return TokenUsage(int(calls), int(prompt), int(completion))
 
@@ -533,9 +544,10 @@ def _log_entry(session_id: str, version: int, position: int, entry: str) -> dict
 
 
 def _append_log(cursor: Any, session_id: str, version: int, entries: list[dict[str, Any]]) -> None:
-    """Insert the turn's log row (none when it appended no entry)."""
+    """Insert the log row of the entries a session starts with (none when there is none; a
+    turn's entries go in its turn row)."""
     if entries:
-        cursor.execute(_INSERT_LOG, log_row(session_id, version, entries))
+        cursor.execute(_INSERT_LOG, (session_id, version, *turn_log(entries)))
 
 
 def _turn_records(cursor: Any, session_id: str) -> list[TurnRecord]:
@@ -548,10 +560,10 @@ def _turn_records(cursor: Any, session_id: str) -> list[TurnRecord]:
 ENTRY_SEPARATOR = "\n"
 
 
-def log_row(session_id: str, version: int, entries: list[dict[str, Any]]) -> tuple:
-    """The autograms_log row of a turn's (non-empty) `entries`: their stored texts one a
-    line, the turn's model calls and their tokens (read from the stored forms: an entry a
-    program appended may not be a dict, or hold its fields pickled)."""
+def turn_log(entries: list[dict[str, Any]]) -> tuple[str | None, int, int, int]:
+    """A turn's `entries` as its row keeps them: their stored texts one a line (None when
+    there is none), the turn's model calls and their tokens (read from the stored forms: an
+    entry a program appended may not be a dict, or hold its fields pickled)."""
     texts, calls, prompt, completion = [], 0, 0, 0
     for entry in entries:
         stored = to_stored(entry)
@@ -560,7 +572,7 @@ def log_row(session_id: str, version: int, entries: list[dict[str, Any]]) -> tup
             calls += 1
             prompt += _tokens(stored.get("prompt_tokens"))
             completion += _tokens(stored.get("completion_tokens"))
-    return (session_id, version, ENTRY_SEPARATOR.join(texts), calls, prompt, completion)
+    return (ENTRY_SEPARATOR.join(texts) if texts else None, calls, prompt, completion)
 
 
 def _tokens(value: Any) -> int:

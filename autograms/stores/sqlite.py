@@ -52,6 +52,7 @@ DIALECT = Dialect(
                     WHERE f.session_id = autograms_queue.session_id
                     AND f.idempotency_key = autograms_queue.idempotency_key));
         END""",
+    drop_queue_sweep="DROP TRIGGER IF EXISTS autograms_queue_sweep",
 )
 
 

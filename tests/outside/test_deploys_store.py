@@ -137,7 +137,7 @@ def test_a_log_row_edited_in_a_signed_store_is_refused(bot, store_of_three, tmp_
     url, ids = store_of_three
     with sqlite3.connect(tmp_path / "sessions.db") as connection:
         changed = connection.execute(
-            'update autograms_log set entries = replace(entries, \'"user_reply":"hi"\', '
+            'update autograms_turns set entries = replace(entries, \'"user_reply":"hi"\', '
             '\'"user_reply":"HACKED"\') where session_id = ?',
             (ids[1],),
         ).rowcount

@@ -220,7 +220,7 @@ def test_damaged_log_row_is_reported_naming_the_session(opened, tmp_path):
     runner.run_turn(sid, "a", "k1")
     sup.sql(
         url,
-        "UPDATE autograms_log SET entries = ? WHERE session_id = ? AND version = 1",
+        "UPDATE autograms_turns SET entries = ? WHERE session_id = ? AND version = 1",
         ("{not json", sid),
     )
     with pytest.raises(Exception) as info:

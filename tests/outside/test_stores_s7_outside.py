@@ -419,7 +419,7 @@ TAMPERS = {
         "replay",
     ),
     "log entry edited": (
-        "UPDATE autograms_log SET entries = replace(entries, '\"a\"', '\"evil\"') "
+        "UPDATE autograms_turns SET entries = replace(entries, '\"a\"', '\"evil\"') "
         "WHERE session_id = 's0' AND version = 2",
         "get",
     ),

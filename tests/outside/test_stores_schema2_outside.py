@@ -142,7 +142,7 @@ def test_signed_store_refuses_a_program_that_reads_an_edited_log(tmp_path):
     path, autogram, sid, _ = _signed_store_with_three_turns(tmp_path)
     with sqlite3.connect(path) as db:
         db.execute(
-            "UPDATE autograms_log SET entries = replace(entries, 'm1', 'FORGED') WHERE session_id = ?",
+            "UPDATE autograms_turns SET entries = replace(entries, 'm1', 'FORGED') WHERE session_id = ?",
             (sid,),
         )
     store = open_store(f"sqlite:///{path}")

@@ -73,7 +73,9 @@ def test_a_session_edited_in_a_signed_store_is_refused_before_any_run(
         TurnRunner(autogram, store).run_turn(session_id, "a", "k1")
     finally:
         store.close()
-    execute_sql(store_url, "UPDATE autograms_log SET entries = replace(entries, '\"a\"', '\"z\"')")
+    execute_sql(
+        store_url, "UPDATE autograms_turns SET entries = replace(entries, '\"a\"', '\"z\"')"
+    )
     status, out, err = debug(capsys, BOT, "--store", store_url, session_id, "--runs", "1")
     assert status == 2 and "tampered" in err and session_id in err
     assert "run(s)" not in out

@@ -139,10 +139,11 @@ def test_a_signed_store_refuses_old_rows_until_migrate_seals_them(v1_url) -> Non
         # the token counts come from the sealed log, not from the (unsealed) columns
         thinker = Sessions(bot(bots.thinker, key=KEY), store)
         usage = thinker.get("thinker-1").usage
-        execute_sql(v1_url, "UPDATE autograms_log SET prompt_tokens = 999999")
+        execute_sql(v1_url, "UPDATE autograms_turns SET prompt_tokens = 999999")
         assert thinker.get("thinker-1").usage == usage and usage.calls == 1
         # the sealed log is now checked
-        execute_sql(v1_url, "UPDATE autograms_log SET entries = replace(entries, 'hi', 'HA')")
+        for table in ("autograms_log", "autograms_turns"):  # the start's entries, the turns'
+            execute_sql(v1_url, f"UPDATE {table} SET entries = replace(entries, 'hi', 'HA')")
         with pytest.raises(StoredSessionError) as info:
             Sessions(signed, store).get("chain-1")
         assert info.value.reason == "tampered"

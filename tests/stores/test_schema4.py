@@ -59,7 +59,7 @@ def back_to_schema_3(url: str, key: str | None) -> None:
     """Undo schemas 5 and 4: the log back to one row per entry, the digest column dropped, the
     index by updated_at and the queue's commit-time sweep back (the trigger dropped), each
     session row sealed as schema 3 sealed it (without its digest)."""
-    from tests.stores.test_schema5 import back_to_schema_4
+    from tests.stores.old_schemas import back_to_schema_4
 
     store = open_store(url)
     try:
@@ -118,10 +118,10 @@ def test_a_turn_writes_one_log_row_read_back_entry_by_entry(store_url) -> None:
     _chat(store_url, None)
     rows = query_sql(
         store_url,
-        "SELECT version, entries, model_calls FROM autograms_log WHERE session_id = 'chat'"
+        "SELECT version, entries, model_calls FROM autograms_turns WHERE session_id = 'chat'"
         " ORDER BY version",
     )
-    assert [row[0] for row in rows] == [1, 2, 3, 4]  # one per turn
+    assert [row[0] for row in rows] == [1, 2, 3, 4]  # one per turn (in its turn row: schema 6)
     store = open_store(store_url)
     try:
         entries = Sessions(make_autogram(), store).log("chat")
@@ -238,7 +238,7 @@ def test_a_signed_schema_3_store_continues_and_its_log_is_still_checked(store_ur
         record = store.load_session("chat")
         assert record.history_digest == history.of_turns(store.turns("chat"))
         execute_sql(
-            store_url, "UPDATE autograms_log SET entries = replace(entries, '\"a\"', '\"z\"')"
+            store_url, "UPDATE autograms_turns SET entries = replace(entries, '\"a\"', '\"z\"')"
         )
         with pytest.raises(StoredSessionError) as info:
             Sessions(signed, store).log("chat")

@@ -18,41 +18,11 @@ from autograms.stores import (
     open_store,
 )
 from autograms.stores.records import Ticket
-from autograms.stores.sqlite import DIALECT as SQLITE
 from tests.stores.conftest import make_autogram
+from tests.stores.old_schemas import back_to_schema_4
 from tests.stores.test_schema4 import MESSAGES, _chat, query_sql
-from tests.stores.test_turns import execute_sql
 
 QUEUED = "SELECT idempotency_key, ticket FROM autograms_queue WHERE session_id = ? ORDER BY ticket"
-
-
-def back_to_schema_4(url: str) -> None:
-    """Undo schema 5: the queue back to a table with a serial ticket as its key and a unique
-    index by (session, idempotency key), its rows in their order."""
-    rows = query_sql(
-        url, "SELECT session_id, idempotency_key, lease_until FROM autograms_queue ORDER BY ticket"
-    )
-    sqlite = url.startswith("sqlite")
-    execute_sql(url, "DROP TABLE autograms_queue")
-    execute_sql(
-        url,
-        f"""CREATE TABLE autograms_queue (
-            ticket {"INTEGER PRIMARY KEY" if sqlite else "BIGSERIAL PRIMARY KEY"},
-            session_id TEXT NOT NULL REFERENCES autograms_sessions (id) ON DELETE CASCADE,
-            idempotency_key TEXT NOT NULL,
-            lease_until {"REAL" if sqlite else "DOUBLE PRECISION"} NOT NULL,
-            UNIQUE (session_id, idempotency_key))""",
-    )
-    if sqlite:
-        execute_sql(url, SQLITE.queue_sweep)
-    for row in rows:
-        execute_sql(
-            url,
-            "INSERT INTO autograms_queue (session_id, idempotency_key, lease_until)"
-            " VALUES (?, ?, ?)",
-            row,
-        )
-    execute_sql(url, "UPDATE autograms_schema SET version = 4")
 
 
 def _queue_indexes(url: str) -> list[str]:

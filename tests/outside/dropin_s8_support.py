@@ -47,6 +47,11 @@ class FakeOpenAI:
         self.prompt_tokens = prompt_tokens
         self.completion_tokens = completion_tokens
         self.replies: list[str] = []
+        #: chat requests are answered while `released` is set (clear it to hold them, at most 30 s);
+        #: `chat_arrived` is set when one comes in
+        self.released = threading.Event()
+        self.released.set()
+        self.chat_arrived = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,6 +61,9 @@ class FakeOpenAI:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
                 outer.requests.append({"path": self.path, "body": body})
+                if self.path.endswith("/chat/completions"):
+                    outer.chat_arrived.set()
+                    outer.released.wait(30)
                 payload = outer.answer(self.path, body)
                 data = json.dumps(payload).encode()
                 self.send_response(200)
@@ -115,6 +123,7 @@ class FakeOpenAI:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import pickle
 import random
 import subprocess
@@ -1099,3 +1100,73 @@ def test_generated_mixes_of_session_keeping_keep_the_whole_conversation(tmp_path
             assert [
                 (t["role"], t["content"]) for t in kept.extract_full_conv_history()
             ] == expected, trial
+
+
+def test_autograms_run_killed_during_a_model_call_continues_from_the_last_saved_turn(
+    tmp_path, server
+):
+    bot_file = tmp_path / "s8_shop_kill.py"
+    bot_file.write_text(SHOP_V1)
+    command = [
+        sys.executable,
+        "-m",
+        "autograms",
+        "run",
+        "--autogram_file",
+        bot_file.name,
+        "--saveload_file",
+        "s.txt",
+    ]
+    command += ["--model_type", "proxy", "--proxy_port", str(server.port), "--model_name", "m"]
+    env = dict(os.environ, OPENAI_API_KEY="")
+    first = subprocess.run(
+        command,
+        input="shirt\nm\nred\nexit\n",
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Agent: Order: shirt m red" in first.stdout, first.stdout + first.stderr
+    server.released.clear()
+    killed = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+        env=env,
+        text=True,
+    )
+    try:
+        killed.stdin.write("where is it?\n")
+        killed.stdin.flush()
+        assert server.chat_arrived.wait(60)
+    finally:
+        killed.kill()  # kill -9 while the FAQ answer is being generated
+        killed.wait(30)
+        server.released.set()
+    second = subprocess.run(
+        command,
+        input="where is it?\nexit\n",
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert second.returncode == 0, second.stdout + second.stderr
+    chatbot, _ = load_autogram(str(bot_file))
+    history = (
+        Autogram(root_function=chatbot, test_mode=True)
+        .load(str(tmp_path / "s.txt"))
+        .extract_full_conv_history()
+    )
+    assert [t["content"] for t in history if t["role"] == "user"] == [
+        "shirt",
+        "m",
+        "red",
+        "where is it?",
+    ]
+    assert history[-1]["content"].startswith("server says ")

@@ -1,0 +1,1415 @@
+"""Session 8, outside: programs resumed by the engine against the same programs in plain Python.
+
+Each case is a bot program and the user's messages; it runs as plain Python (the oracle) and
+through `Autogram.reply` in process, after serialize/deserialize and with a fresh interpreter per
+turn (tests/outside/engine_s8_support.py). Areas earlier rounds did not cover: generators and
+coroutines near a pause, functions defined in a loop, parameter shapes, methods that pause,
+`nonlocal`, per-session globals, `match`, walrus, f-strings, `del`, partials, context managers,
+identity and hashing quirks, aliasing between frames, standard containers, recursion.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import textwrap
+
+import pytest
+
+from tests.outside import engine_s8_support as support
+
+HEAD = """
+from autograms import autograms_function
+from autograms.functional import reply
+"""
+
+ALL = support.MODES
+FRESH = ("fresh_process",)
+
+
+@dataclasses.dataclass
+class Case:
+    source: str
+    messages: list[str]
+    refusal_ok: bool  # a clear refusal at a pause plain Python runs is a right answer too
+    timeout: float
+    diverges: tuple[str, ...]  # the modes where the engine departs from plain Python
+    reason: str
+    modes: tuple[str, ...]  # the modes where plain Python is the oracle
+    reference: str | None  # for GOTO/RETURNTO: the program written with loops
+
+
+CASES: dict[str, Case] = {}
+
+
+def case(
+    name: str,
+    body: str,
+    messages: list[str],
+    *,
+    refusal_ok: bool = False,
+    timeout: float = support.TIMEOUT,
+    diverges: tuple[str, ...] = (),
+    reason: str = "",
+    modes: tuple[str, ...] = ALL,
+    reference: str | None = None,
+) -> None:
+    source = HEAD + textwrap.dedent(body)
+    plain = reference and HEAD + textwrap.dedent(reference)
+    CASES[name] = Case(source, messages, refusal_ok, timeout, diverges, reason, modes, plain)
+
+
+case(
+    "loop_defined_functions_keep_their_defaults_and_shared_cell",
+    """
+    @autograms_function()
+    def chatbot():
+        adders, late = [], []
+        for i in range(3):
+            def add(x, i=i):
+                return x + i
+            adders.append(add)
+            late.append(lambda: i)
+        answer = reply("number?")
+        i = 10 * int(answer)
+        print([f(100) for f in adders], [g() for g in late])
+        reply("more?")
+        i += 1
+        print([g() for g in late], adders[0].__defaults__)
+        reply("done")
+    """,
+    ["", "4", "x", "y"],
+)
+
+case(
+    "nested_function_default_aliases_local_list",
+    """
+    @autograms_function()
+    def chatbot():
+        acc = []
+        def add(x, into=acc):
+            into.append(x)
+            return into
+        add(reply("first?"))
+        add(reply("second?"))
+        print(acc, add.__defaults__[0] is acc)
+        reply("end")
+    """,
+    ["", "a", "b", "c"],
+)
+
+case(
+    "star_args_kwonly_kwargs_shapes_across_a_pause",
+    """
+    @autograms_function()
+    def ask(*questions, sep=" / ", upper=False, **extra):
+        answer = reply(sep.join(questions))
+        if upper:
+            answer = answer.upper()
+        extra["seen"] = answer
+        return questions, extra
+
+    @autograms_function()
+    def chatbot():
+        opts = {"tag": 1}
+        q, e = ask("a", "b", sep="|", upper=True, **opts)
+        print(q, sorted(e.items()), opts)
+        q, e = ask(*["c"], **{"k": [1]})
+        print(q, sorted(e.items()))
+        reply("end")
+    """,
+    ["", "yes", "no", "z"],
+)
+
+case(
+    "classmethod_staticmethod_that_pause",
+    """
+    class Form:
+        kind = "form"
+
+        @classmethod
+        @autograms_function()
+        def ask_kind(cls, q):
+            return cls.kind + ":" + reply(q)
+
+        @staticmethod
+        @autograms_function()
+        def ask_plain(q):
+            return reply(q).strip()
+
+        @autograms_function()
+        def ask_self(self, q):
+            self.last = reply(q)
+            return type(self).ask_kind("again?")
+
+    class Sub(Form):
+        kind = "sub"
+
+    @autograms_function()
+    def chatbot():
+        print(Sub.ask_kind("k?"))
+        print(Form.ask_plain("p?"))
+        s = Sub()
+        print(s.ask_self("s?"), s.last)
+        reply("end")
+    """,
+    ["", "one", "  two  ", "three", "four", "x"],
+)
+
+case(
+    "recursion_through_methods_pausing_at_every_depth",
+    """
+    class Tree:
+        def __init__(self, name, kids=()):
+            self.name, self.kids = name, list(kids)
+
+        @autograms_function()
+        def walk(self, depth=0):
+            got = [self.name + "=" + reply(f"{'  ' * depth}{self.name}?")]
+            for kid in self.kids:
+                got += kid.walk(depth + 1)
+            return got
+
+    @autograms_function()
+    def chatbot():
+        tree = Tree("a", [Tree("b", [Tree("c")]), Tree("d")])
+        print(tree.walk())
+        reply("end")
+    """,
+    ["", "1", "2", "3", "4", "x"],
+)
+
+case(
+    "same_function_paused_at_two_depths",
+    """
+    @autograms_function()
+    def count(n):
+        if n == 0:
+            return reply("bottom?")
+        before = reply(f"down {n}?")
+        below = count(n - 1)
+        after = reply(f"up {n}?")
+        return f"({before}{below}{after})"
+
+    @autograms_function()
+    def chatbot():
+        print(count(2))
+        reply("end")
+    """,
+    ["", "a", "b", "c", "d", "e", "x"],
+)
+
+case(
+    "nonlocal_counter_in_nested_helpers",
+    """
+    @autograms_function()
+    def chatbot():
+        total = 0
+        def bump(by):
+            nonlocal total
+            total += by
+            return total
+        def ask_and_bump(q):
+            return bump(len(reply(q)))
+        ask_and_bump("one?")
+        bump(100)
+        ask_and_bump("two?")
+        print(total, bump(0))
+        reply("end")
+    """,
+    ["", "aa", "bbbb", "x"],
+    refusal_ok=True,  # a nested helper that post-processes its reply: HELPER_CONTINUES
+)
+
+case(
+    "nonlocal_counter_bumped_around_pauses",
+    """
+    @autograms_function()
+    def chatbot():
+        total = 0
+        def bump(by):
+            nonlocal total
+            total += by
+            return total
+        def ask(q):
+            return reply(q)
+        bump(len(ask("one?")))
+        bump(100)
+        bump(len(reply("two?")))
+        print(total, bump(0))
+        reply("end")
+    """,
+    ["", "aa", "bbbb", "x"],
+)
+
+case(
+    "persistent_global_rebound_with_global_statement",
+    """
+    from autograms.memory import set_persistent_globals
+
+    with set_persistent_globals():
+        COUNT = 0
+        NAMES = []
+
+    def bump():
+        global COUNT
+        COUNT += 1
+        return COUNT
+
+    @autograms_function()
+    def chatbot():
+        global NAMES
+        while True:
+            name = reply(f"name {bump()}?")
+            NAMES = NAMES + [name]
+            if name == "stop":
+                break
+        print(COUNT, NAMES)
+        reply("end")
+    """,
+    ["", "a", "b", "stop", "x"],
+)
+
+case(
+    "match_with_pausing_guard_and_case_bodies",
+    """
+    from dataclasses import dataclass
+
+    @dataclass
+    class Cmd:
+        verb: str
+        args: list
+
+    @autograms_function()
+    def chatbot():
+        for text in ["go north", "take lamp", "quit now"]:
+            verb, *args = text.split()
+            match Cmd(verb, args):
+                case Cmd(verb="go", args=[where]) if reply(f"really go {where}?") == "y":
+                    print("went", where)
+                case Cmd(verb="take", args=[thing]):
+                    print("took", thing, reply(f"take {thing} how?"))
+                case {"verb": v}:
+                    print("mapping?", v)
+                case Cmd(verb=v, args=rest) as c:
+                    print("other", v, rest, c, reply("other?"))
+        reply("end")
+    """,
+    ["", "y", "gently", "ok", "x"],
+)
+
+case(
+    "match_subject_is_the_reply",
+    """
+    @autograms_function()
+    def chatbot():
+        score = 0
+        for _ in range(3):
+            match reply("cmd?").split():
+                case ["add", n]:
+                    score += int(n)
+                case ["sub", n] if (m := int(n)) < score:
+                    score -= m
+                case [*words]:
+                    print("unknown", words)
+        print(score)
+        reply("end")
+    """,
+    ["", "add 5", "sub 9", "sub 2", "x"],
+)
+
+case(
+    "walrus_around_the_pause",
+    """
+    @autograms_function()
+    def chatbot():
+        seen = []
+        while (word := reply("word?")) != "stop":
+            if (n := len(word)) > 2 and (first := word[0]) in "abc":
+                seen.append((first, n))
+        print(seen, word, n)
+        print([y for x in seen if (y := x[1] * 2) > 6])
+        reply("end")
+    """,
+    ["", "apple", "b", "cherry", "stop", "x"],
+)
+
+case(
+    "fstring_with_parts_before_and_after_the_pause",
+    """
+    @autograms_function()
+    def chatbot():
+        a, b = 3.14159, [1, 2]
+        line = f"{a:.2f}|{reply('first?')!r:>8}|{b!s}|{len(reply('second?'))}"
+        print(line)
+        width = 7
+        print(f"[{reply('fill?'):{'*'}^{width}}]")
+        reply("end")
+    """,
+    ["", "uno", "dos", "ab", "x"],
+)
+
+case(
+    "deleted_locals_stay_deleted",
+    """
+    @autograms_function()
+    def chatbot():
+        kept, gone = [1], [2]
+        alias = gone
+        del gone
+        reply("first?")
+        try:
+            print(gone)
+        except UnboundLocalError as exc:
+            print("unbound", type(exc).__name__)
+        del kept[0]
+        print(kept, alias)
+        x = reply("second?")
+        del x
+        reply("third?")
+        print("x" in locals(), sorted(k for k in locals() if not k.startswith("_")))
+        reply("end")
+    """,
+    ["", "a", "b", "c", "x"],
+)
+
+case(
+    "partial_of_decorated_function_and_method",
+    """
+    import functools
+
+    @autograms_function()
+    def ask(prefix, q, suffix=""):
+        return prefix + reply(q) + suffix
+
+    class Bot:
+        def __init__(self):
+            self.log = []
+
+        @autograms_function()
+        def note(self, q):
+            self.log.append(reply(q))
+            return len(self.log)
+
+    @autograms_function()
+    def chatbot():
+        p = functools.partial(ask, ">", suffix="<")
+        print(p("one?"))
+        bot = Bot()
+        n = functools.partial(bot.note, "two?")
+        print(n(), n.func.__self__ is bot, bot.log)
+        r = functools.partial(functools.partial(ask, "("), suffix=")")
+        print(r("three?"))
+        reply("end")
+    """,
+    ["", "a", "b", "c", "x"],
+)
+
+case(
+    "exitstack_callbacks_around_a_pause",
+    """
+    import contextlib
+
+    @autograms_function()
+    def chatbot():
+        order = []
+        with contextlib.ExitStack() as stack:
+            stack.callback(order.append, "first")
+            stack.enter_context(contextlib.suppress(KeyError))
+            stack.callback(order.append, "second")
+            answer = reply("inside?")
+            order.append(answer)
+            if answer == "boom":
+                raise KeyError(answer)
+        print(order)
+        reply("end")
+    """,
+    ["", "boom", "x"],
+)
+
+case(
+    "contextmanager_generator_around_a_pause",
+    """
+    import contextlib
+
+    @contextlib.contextmanager
+    def tag(name, out):
+        out.append("<" + name)
+        try:
+            yield name
+        finally:
+            out.append(name + ">")
+
+    @autograms_function()
+    def chatbot():
+        out = []
+        with tag("a", out) as t:
+            out.append(reply("inside " + t + "?"))
+        print(out)
+        reply("end")
+    """,
+    ["", "x", "y"],
+    refusal_ok=True,  # the generator behind the with statement is running: UNPICKLABLE
+)
+
+case(
+    "nan_identity_in_containers",
+    """
+    @autograms_function()
+    def chatbot():
+        x = float("nan")
+        d, l, s = {x: "found"}, [x], {x}
+        reply("first?")
+        print(x in l, x in s, d.get(x), l.count(x), l[0] is x)
+        reply("end")
+    """,
+    ["", "a", "x"],
+    diverges=ALL,
+    reason="SILENT: one NaN float held by a local and by a list, dict and set comes back as "
+    "separate objects (floats are copied, not shared), so `x in [x]`, `{x: 1}.get(x)` and "
+    "`x in {x}` turn False after a pause; plain Python gives True (containers compare by "
+    "identity first, and NaN != NaN)",
+)
+
+case(
+    "objects_with_quirky_eq_and_hash",
+    """
+    class Always:
+        def __eq__(self, other):
+            return True
+        __hash__ = object.__hash__
+
+    class ByName:
+        def __init__(self, name):
+            self.name = name
+        def __eq__(self, other):
+            return isinstance(other, ByName) and other.name.lower() == self.name.lower()
+        def __hash__(self):
+            return hash(self.name.lower())
+
+    @autograms_function()
+    def chatbot():
+        a, b = Always(), Always()
+        table = {a: 1, b: 2}
+        names = {ByName("Ann"): 1}
+        names[ByName("ann")] = 2
+        reply("first?")
+        print(len(table), table[a], table[b], a == b, a in [b])
+        print(len(names), names[ByName("ANN")], list(names)[0].name)
+        names[ByName(reply("name?"))] = 3
+        print(len(names), sorted(k.name for k in names))
+        reply("end")
+    """,
+    ["", "a", "ANN", "x"],
+)
+
+case(
+    "one_list_held_by_two_frames_stays_one_list",
+    """
+    @autograms_function()
+    def fill(items, box):
+        items.append(reply("item?"))
+        box["items"] is items or print("box lost its list")
+        return items
+
+    @autograms_function()
+    def chatbot():
+        items = []
+        box = {"items": items}
+        same = fill(items, box)
+        print(same is items, box["items"] is items, items)
+        items.append("more")
+        again = fill(box["items"], box)
+        print(again is items, items)
+        reply("end")
+    """,
+    ["", "a", "b", "x"],
+)
+
+case(
+    "standard_containers_across_a_pause",
+    """
+    import collections, dataclasses, enum
+
+    Point = collections.namedtuple("Point", "x y")
+
+    class Color(enum.Flag):
+        R = 1
+        G = 2
+        B = 4
+
+    class Level(enum.IntEnum):
+        LOW = 1
+        HIGH = 2
+
+    @dataclasses.dataclass(frozen=True)
+    class Key:
+        a: int
+        b: tuple = ()
+
+    @dataclasses.dataclass
+    class Box:
+        items: list = dataclasses.field(default_factory=list)
+        key: Key = Key(0)
+
+    @autograms_function()
+    def chatbot():
+        fs = frozenset({1, 2, 3})
+        s = {fs, frozenset()}
+        ba = bytearray(b"abc")
+        same_ba = ba
+        color = Color.R | Color.B
+        p = Point(1, [2])
+        box = Box()
+        box.items.append(p)
+        table = {Key(1, (2,)): "k", color: "c", Level.HIGH: "h"}
+        big = 7 ** 2000 + 1
+        neg = -(2 ** 100)
+        reply("first?")
+        ba += b"d"
+        p.y.append(3)
+        print(fs in s, same_ba is ba, bytes(same_ba), color, Color.G in color, p)
+        print(box.items[0] is p, table[Key(1, (2,))], table[Color.B | Color.R], table[2])
+        print(big % 1000003, neg >> 3, big.bit_length(), type(Level.HIGH).__name__)
+        reply("end")
+    """,
+    ["", "a", "x"],
+)
+
+case(
+    "generator_not_started_sees_later_changes",
+    """
+    def numbers(items):
+        for item in items:
+            yield item * 2
+
+    @autograms_function()
+    def chatbot():
+        items = [1, 2]
+        gen = numbers(items)
+        genexp = (i + 1 for i in items)
+        reply("first?")
+        items.append(3)
+        print(list(gen), list(genexp))
+        reply("end")
+    """,
+    ["", "a", "x"],
+)
+
+case(
+    "generator_expression_over_dict_changed_after_pause",
+    """
+    @autograms_function()
+    def chatbot():
+        d = {"a": 1}
+        keys = (k for k in d)
+        reply("first?")
+        d["b"] = 2
+        try:
+            print(list(keys))
+        except RuntimeError as exc:
+            print("RuntimeError", exc)
+        reply("end")
+    """,
+    ["", "a", "x"],
+)
+
+case(
+    "used_generator_and_async_around_a_pause",
+    """
+    import asyncio
+
+    async def double(x):
+        await asyncio.sleep(0)
+        return 2 * x
+
+    def count():
+        yield 1
+        yield 2
+
+    @autograms_function()
+    def chatbot():
+        done = count()
+        print(list(done))
+        first = asyncio.run(double(len(reply("first?"))))
+        print(first, list(done))
+        print(asyncio.run(double(first)))
+        reply("end")
+    """,
+    ["", "abc", "x"],
+)
+
+case(
+    "exception_caught_across_decorated_frames",
+    """
+    import functools
+
+    def logged(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                print("left", fn.__name__)
+        return wrapper
+
+    class Refused(Exception):
+        pass
+
+    @autograms_function()
+    @logged
+    def inner(q):
+        answer = reply(q)
+        if answer == "no":
+            raise Refused(answer)
+        return answer
+
+    @autograms_function()
+    def middle(q):
+        try:
+            return inner(q)
+        finally:
+            print("middle finally")
+
+    @autograms_function()
+    def chatbot():
+        for q in ["one?", "two?"]:
+            try:
+                print("got", middle(q))
+            except Refused as exc:
+                print("refused", exc.args, type(exc.__context__))
+        reply("end")
+    """,
+    ["", "yes", "no", "x"],
+)
+
+
+# --- session 8 findings -------------------------------------------------------------------
+
+case(
+    "local_classes_stay_one_class",
+    """
+    @autograms_function()
+    def chatbot():
+        class Base:
+            def hi(self):
+                return "base"
+        class Child(Base):
+            def hi(self):
+                return "child+" + super().hi()
+        class Made:
+            pass
+        class Factory:
+            def make(self):
+                return Made()
+        child, made, factory = Child(), Made(), Factory()
+        reply("first?")
+        print(child.hi(), isinstance(child, Base), issubclass(Child, Base))
+        print(type(made) is Made, isinstance(factory.make(), Made))
+        reply("end")
+    """,
+    ["", "a", "x"],
+    diverges=ALL,
+    reason="SILENT: classes defined inside the paused function are saved one object at a time "
+    "(dill), so a class another local class refers to (a base, a class a method creates) comes "
+    "back as two different classes: after a pause isinstance(Child(), Base) and "
+    "isinstance(factory.make(), Made) are False; plain Python gives True",
+)
+
+case(
+    "local_whose_class_new_takes_arguments",
+    """
+    class Tagged(str):
+        def __new__(cls, text, tag):
+            self = super().__new__(cls, text)
+            self.tag = tag
+            return self
+
+    class Money:
+        def __new__(cls, cents):
+            self = super().__new__(cls)
+            self.cents = cents
+            return self
+
+    @autograms_function()
+    def chatbot():
+        name, price = Tagged("Ada", "user"), Money(250)
+        reply("first?")
+        print(name, name.tag, price.cents)
+        reply("end")
+    """,
+    ["", "a", "x"],
+    refusal_ok=True,
+    diverges=ALL,
+    reason="STUCK: a local whose class's __new__ takes required arguments (a str subclass with "
+    "an extra field) pauses without a word, then every later turn raises SessionCodeError "
+    '"saved values cannot be read: TypeError: __new__() missing ...": the conversation is '
+    "dead. Plain Python prints 'Ada user 250'; the pause must be saved so it loads, or refused",
+)
+
+case(
+    "decorated_dunder_new_that_pauses",
+    """
+    class Profile:
+        @autograms_function()
+        def __new__(cls, question="name?"):
+            self = super().__new__(cls)
+            self.name = reply(question)
+            return self
+
+        def __init__(self, question="name?"):
+            self.checked = True
+
+    @autograms_function()
+    def chatbot():
+        profile = Profile()
+        print(type(profile).__name__, vars(profile))
+        reply("end")
+    """,
+    ["", "Ada", "x"],
+    refusal_ok=True,
+    timeout=20,
+    diverges=ALL if sys.version_info < (3, 13) else (),  # 3.13 refuses it (CONSTRUCTOR)
+    reason="HANG (3.11, 3.12): a decorated __new__ that pauses is accepted; the next turn never returns "
+    "(unpickling the half-built instance calls the decorated __new__ again, which replies, "
+    "which loads the session again, without end). Plain Python prints "
+    "\"Profile {'name': 'Ada', 'checked': True}\"; refuse the pause or resume it",
+)
+
+case(
+    "set_order_seen_again_after_a_pause",
+    """
+    @autograms_function()
+    def chatbot():
+        drinks = {"tea", "coffee", "juice", "water", "milk", "soda"}
+        shown = list(drinks)
+        pick = int(reply("pick 0-5: " + ", ".join(shown)))
+        print(list(drinks) == shown, next(iter(drinks)) == shown[0])
+        reply("end")
+    """,
+    ["", "2", "x"],
+    diverges=ALL,
+    reason="SILENT: a set held across a pause comes back built again, and lists its elements "
+    "in another order (in process too; in a new process the hash seed differs as well), so "
+    "`list(drinks)[pick]` picks another item than the one shown before the pause; plain "
+    "Python iterates an unchanged set in the same order every time",
+)
+
+case(
+    "working_directory_inside_contextlib_chdir",
+    """
+    import contextlib, os, tempfile
+
+    @autograms_function()
+    def chatbot():
+        start = os.getcwd()
+        where = os.path.realpath(tempfile.mkdtemp())
+        with contextlib.chdir(where):
+            print(os.getcwd() == where)
+            reply("first?")
+            print(os.getcwd() == where)
+        print(os.getcwd() == start)
+        os.rmdir(where)
+        reply("end")
+    """,
+    ["", "a", "x"],
+    diverges=FRESH,
+    reason="SILENT (fresh process): inside `with contextlib.chdir(d):` the working directory "
+    "is d in plain Python; after a resume in a new process it is the process's own, while the "
+    "with statement is still open (relative paths open other files)",
+)
+
+case(
+    "context_variable_set_before_a_pause",
+    """
+    import contextvars
+
+    REQUEST = contextvars.ContextVar("request", default="unset")
+
+    @autograms_function()
+    def chatbot():
+        REQUEST.set("order-42")
+        reply("first?")
+        print(REQUEST.get())
+        reply("end")
+    """,
+    ["", "a", "x"],
+    diverges=FRESH,
+    reason="SILENT (fresh process): a ContextVar the program set before the pause reads its "
+    "default after a resume in a new process; plain Python reads the value it set",
+)
+
+case(
+    "decimal_localcontext_around_a_pause",
+    """
+    import decimal
+
+    @autograms_function()
+    def chatbot():
+        with decimal.localcontext() as ctx:
+            ctx.prec = 5
+            print(decimal.Decimal(1) / decimal.Decimal(7))
+            reply("first?")
+            print(decimal.Decimal(1) / decimal.Decimal(7), decimal.getcontext().prec)
+        print(decimal.getcontext().prec)
+        reply("end")
+    """,
+    ["", "a", "x"],
+    refusal_ok=True,  # refused: the with statement's decimal.ContextManager cannot be saved
+)
+
+case(
+    "deep_linked_list_of_objects",
+    """
+    class Node:
+        def __init__(self, value, next=None):
+            self.value, self.next = value, next
+
+    @autograms_function()
+    def chatbot():
+        head = None
+        for i in range(3000):
+            head = Node(i, head)
+        reply("first?")
+        n, total = head, 0
+        while n:
+            total += n.value
+            n = n.next
+        print(total)
+        reply("end")
+    """,
+    ["", "a", "x"],
+    refusal_ok=True,  # refused: TOO_DEEP (pickling recurses once per node)
+)
+
+case(
+    "pause_through_eval_and_singledispatch",
+    """
+    import functools
+
+    @functools.singledispatch
+    @autograms_function()
+    def ask(x):
+        return "obj:" + reply(f"obj {x}?")
+
+    @autograms_function()
+    def chatbot():
+        x = eval("reply('q1?') + '!'")
+        print(x, ask("s"))
+        reply("end")
+    """,
+    ["", "a", "b", "x"],
+    refusal_ok=True,  # eval's frame is called from C; singledispatch's wrapper is plain
+)
+
+case(
+    "decorated_post_init_and_super_init_chain",
+    """
+    import dataclasses
+
+    class Base:
+        @autograms_function()
+        def __init__(self, q):
+            self.base = reply(q)
+
+    class Child(Base):
+        @autograms_function()
+        def __init__(self, q):
+            super().__init__(q + " (base)")
+            self.child = reply(q)
+
+    @dataclasses.dataclass
+    class Form:
+        name: str
+        answer: str = ""
+
+        @autograms_function()
+        def __post_init__(self):
+            self.answer = reply(f"{self.name}?")
+
+    @autograms_function()
+    def chatbot():
+        c = Child("q?")
+        print(type(c).__name__, vars(c))
+        print(Form("age"))
+        reply("end")
+    """,
+    ["", "a", "b", "c", "x"],
+    refusal_ok=True,  # __post_init__ runs inside the generated __init__ (CONSTRUCTOR)
+)
+
+
+case(
+    "attribute_dict_whose_dict_is_itself",
+    """
+    class Attrs(dict):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.__dict__ = self
+
+    @autograms_function()
+    def chatbot():
+        config = Attrs(model="small")
+        reply("first?")
+        config.temperature = 0.5
+        config["seed"] = 7
+        print(sorted(config.items()), config.seed, vars(config) is config)
+        reply("end")
+    """,
+    ["", "a", "x"],
+    diverges=ALL,
+    reason="SILENT: the attribute-dict idiom (a dict subclass whose __init__ sets "
+    "`self.__dict__ = self`) comes back as a dict whose __dict__ is another dict: after a "
+    "pause `config.temperature = 0.5` no longer shows in config.items() and config['seed'] "
+    "is no attribute; plain Python keeps attributes and items one mapping",
+)
+
+case(
+    "ids_kept_in_a_set_across_a_pause",
+    """
+    @autograms_function()
+    def chatbot():
+        nodes = [[1], [2]]
+        visited = {id(nodes[0])}
+        reply("first?")
+        print([id(node) in visited for node in nodes])
+        reply("end")
+    """,
+    ["", "a", "x"],
+    diverges=ALL,
+    reason="SILENT: ids saved across a pause name nothing after it (every object is rebuilt, in "
+    "process too), so `id(node) in visited` is False for a node visited before; plain Python "
+    "gives [True, False]. Unfixable in general, but neither refused nor documented as a limit",
+)
+
+case(
+    "object_put_in_a_module_cache_before_a_pause",
+    """
+    CACHE = {}
+
+    class Profile:
+        def __init__(self):
+            self.name = None
+
+    @autograms_function()
+    def chatbot():
+        profile = CACHE["user-1"] = Profile()
+        profile.name = reply("name?")
+        print(CACHE["user-1"].name, CACHE["user-1"] is profile)
+        reply("end")
+    """,
+    ["", "Ada", "x"],
+    modes=("in_process", "serialized"),  # a new process starts from the module's own CACHE
+    diverges=("in_process", "serialized"),
+    reason="SILENT (in process): an object the program put into a module-level dict at run "
+    "time and holds in a local is copied at the pause (docs/engine.md: copied until the module "
+    "is indexed again), so the local and the module's dict part: CACHE['user-1'].name stays "
+    "None; plain Python, and the README's 'module state as in plain Python', give 'Ada True'",
+)
+
+case(
+    "standard_library_values_across_a_pause",
+    """
+    import array, collections, datetime, fractions, heapq, ipaddress, itertools, operator
+    import pathlib, types, uuid, zoneinfo
+
+    @autograms_function()
+    def chatbot():
+        arr = array.array("i", [3, 1, 2])
+        ns = types.SimpleNamespace(a=[1], b=arr)
+        when = datetime.datetime(2024, 3, 31, 1, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Paris"))
+        getter, attr, sl = operator.itemgetter(1, 0), operator.attrgetter("a"), slice(1, None, 2)
+        path, frac = pathlib.PurePosixPath("/a/b.txt"), fractions.Fraction(1, 3)
+        net, uid = ipaddress.ip_network("10.0.0.0/30"), uuid.UUID(int=5)
+        dq = collections.deque([1, 2, 3], maxlen=3)
+        acc = itertools.accumulate([1, 2, 3, 4])
+        next(acc)
+        heap = [5, 1, 4]
+        heapq.heapify(heap)
+        rit = iter(range(0, 10, 3))
+        next(rit)
+        reply("first?")
+        dq.append(4)
+        print(arr, ns.b is arr, attr(ns) is ns.a, when.isoformat(), when.utcoffset())
+        print(getter("xyz"), [0, 1, 2, 3, 4][sl], path.suffix, frac * 3, list(net.hosts()), uid)
+        print(dq, dq.maxlen, list(acc), heapq.heappop(heap), list(rit))
+        reply("end")
+    """,
+    ["", "a", "x"],
+)
+
+case(
+    "unsaveable_library_objects_are_refused",
+    """
+    import hashlib, itertools, struct, zlib
+
+    @autograms_function()
+    def chatbot():
+        digest = hashlib.sha256()
+        digest.update(reply("part 1?").encode())
+        fmt = struct.Struct("<hI")
+        packed = fmt.pack(1, len(reply("part 2?")))
+        comp = zlib.compressobj()
+        data = comp.compress(packed)
+        reply("part 3?")
+        pairs = itertools.pairwise("abcd")
+        next(pairs)
+        reply("part 4?")
+        print(digest.hexdigest()[:8], data + comp.flush(), list(pairs))
+        reply("end")
+    """,
+    ["", "a", "b", "c", "d", "x"],
+    refusal_ok=True,
+)
+
+
+# --- GOTO / RETURNTO against the same program written with loops ---------------------------
+
+TRACKER = textwrap.indent(
+    """
+import sys
+from autograms.functional import GOTO, RETURNTO
+
+
+class Jump(Exception):
+    pass
+
+
+class Tracker:
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        print("enter", self.name)
+        return self
+
+    def __exit__(self, kind, value, tb):
+        print("exit", self.name, kind is not None)
+""",
+    "    ",
+)
+
+case(
+    "returnto_through_with_finally_and_except_of_decorated_frames",
+    TRACKER
+    + """
+    @autograms_function()
+    def leaf(depth):
+        with Tracker(f"leaf{depth}"):
+            answer = reply(f"leaf {depth}?")
+            if answer == "back":
+                RETURNTO("top")
+            if answer == "boom":
+                raise ValueError(answer)
+            return answer
+
+    @autograms_function()
+    def middle():
+        try:
+            return leaf(1) + leaf(2)
+        except KeyError:
+            print("never")
+        finally:
+            print("middle finally", sys.exc_info()[0] is not None)
+
+    @autograms_function()
+    def chatbot():
+        rounds = 0
+        start = reply("start?", ADDRESS="top")
+        rounds += 1
+        try:
+            print("middle gave", middle(), start, rounds)
+        except ValueError as exc:
+            print("caught", exc, rounds)
+        reply("end")
+    """,
+    ["", "go", "a", "back", "again", "x", "boom", "y"],
+    reference=TRACKER
+    + """
+    def RETURNTO(label):
+        raise Jump(label)
+
+    @autograms_function()
+    def leaf(depth):
+        with Tracker(f"leaf{depth}"):
+            answer = reply(f"leaf {depth}?")
+            if answer == "back":
+                RETURNTO("top")
+            if answer == "boom":
+                raise ValueError(answer)
+            return answer
+
+    @autograms_function()
+    def middle():
+        try:
+            return leaf(1) + leaf(2)
+        except KeyError:
+            print("never")
+        finally:
+            print("middle finally", sys.exc_info()[0] is not None)
+
+    @autograms_function()
+    def chatbot():
+        rounds = 0
+        while True:
+            try:
+                start = reply("start?")
+                rounds += 1
+                try:
+                    print("middle gave", middle(), start, rounds)
+                except ValueError as exc:
+                    print("caught", exc, rounds)
+                break
+            except Jump:
+                continue
+        reply("end")
+    """,
+)
+
+case(
+    "goto_out_of_an_except_block_back_before_the_try",
+    TRACKER
+    + """
+    @autograms_function()
+    def chatbot():
+        tries = 0
+        answer = reply("number?", ADDRESS="ask")
+        print("at label", sys.exc_info()[0], "err" in locals(), tries)
+        tries += 1
+        try:
+            n = int(answer)
+        except ValueError as err:
+            print("bad", err)
+            if tries < 3:
+                GOTO("ask")
+            n = -1
+        print(n, tries)
+        reply("end")
+    """,
+    ["", "x", "y", "z", "w"],
+    reference=TRACKER
+    + """
+    @autograms_function()
+    def chatbot():
+        tries = 0
+        while True:
+            answer = reply("number?")
+            print("at label", sys.exc_info()[0], "err" in locals(), tries)
+            tries += 1
+            try:
+                n = int(answer)
+            except ValueError as err:
+                print("bad", err)
+                if tries < 3:
+                    continue
+                n = -1
+            break
+        print(n, tries)
+        reply("end")
+    """,
+)
+
+case(
+    "goto_inside_a_loop_body_keeps_the_loop_position",
+    TRACKER
+    + """
+    @autograms_function()
+    def chatbot():
+        results = []
+        for item in ["tea", "cake"]:
+            count = 0
+            answer = f"{item}:" + reply(f"{item}?", ADDRESS="ask")
+            count += 1
+            if answer.endswith("again") and count < 3:
+                GOTO("ask")
+            results.append((answer, count))
+        print(results)
+        reply("end")
+    """,
+    ["", "again", "again", "again", "ok", "x"],
+    reference=TRACKER
+    + """
+    @autograms_function()
+    def chatbot():
+        results = []
+        for item in ["tea", "cake"]:
+            count = 0
+            while True:
+                answer = f"{item}:" + reply(f"{item}?")
+                count += 1
+                if answer.endswith("again") and count < 3:
+                    continue
+                break
+            results.append((answer, count))
+        print(results)
+        reply("end")
+    """,
+)
+
+case(
+    "returnto_from_a_partial_and_a_method_to_a_label_in_a_with_block",
+    TRACKER
+    + """
+    import functools
+
+    class Asker:
+        def __init__(self):
+            self.asked = 0
+
+        @autograms_function()
+        def ask(self, q, give_up):
+            self.asked += 1
+            answer = reply(q)
+            if answer == give_up:
+                RETURNTO("menu")
+            return answer
+
+    @autograms_function()
+    def chatbot():
+        asker = Asker()
+        with Tracker("session"):
+            choice = reply("menu?", ADDRESS="menu")
+            ask_name = functools.partial(asker.ask, give_up="menu")
+            print("name", ask_name("name?"), "after", choice, asker.asked)
+        reply("end")
+    """,
+    ["", "1", "menu", "2", "Ada", "x"],
+    reference=TRACKER
+    + """
+    import functools
+
+    def RETURNTO(label):
+        raise Jump(label)
+
+    class Asker:
+        def __init__(self):
+            self.asked = 0
+
+        @autograms_function()
+        def ask(self, q, give_up):
+            self.asked += 1
+            answer = reply(q)
+            if answer == give_up:
+                RETURNTO("menu")
+            return answer
+
+    @autograms_function()
+    def chatbot():
+        asker = Asker()
+        with Tracker("session"):
+            while True:
+                try:
+                    choice = reply("menu?")
+                    ask_name = functools.partial(asker.ask, give_up="menu")
+                    print("name", ask_name("name?"), "after", choice, asker.asked)
+                    break
+                except Jump:
+                    continue
+        reply("end")
+    """,
+)
+
+
+def _params():
+    for name, item in sorted(CASES.items()):
+        for mode in item.modes:
+            marks = []
+            if mode in item.diverges:
+                marks.append(pytest.mark.xfail(strict=True, reason=item.reason))
+            yield pytest.param(name, mode, id=f"{name}-{mode}", marks=marks)
+
+
+@pytest.mark.parametrize(("name", "mode"), list(_params()))
+def test_resumes_as_plain_python(name, mode, tmp_path):
+    item = CASES[name]
+    support.compare(
+        tmp_path,
+        f"s8_{name}",
+        item.source,
+        item.messages,
+        mode,
+        refusal_ok=item.refusal_ok,
+        timeout=item.timeout,
+        reference=item.reference,
+    )
+
+
+# Pauses reached through an operator, an attribute, iteration or C code: each is refused at the
+# pause with a ContinuationError, never resumed to a value (checked in process; a refusal at the
+# first pause is the same in every mode).
+DUNDER_PAUSES = {
+    "format_in_fstring": (
+        "class X:\n    @autograms_function()\n    def __format__(self, spec):\n"
+        "        return reply('currency?') + spec\n",
+        "f'{X():>5}'",
+    ),
+    "index_in_subscript": (
+        "class X:\n    @autograms_function()\n    def __index__(self):\n"
+        "        return int(reply('which?'))\n",
+        "['a', 'b'][X()]",
+    ),
+    "missing_of_dict_subclass": (
+        "class X(dict):\n    @autograms_function()\n    def __missing__(self, key):\n"
+        "        return reply(key + '?')\n",
+        "X()['name']",
+    ),
+    "property_setter": (
+        "class X:\n    v = property(lambda self: 1)\n    @v.setter\n    @autograms_function()\n"
+        "    def v(self, value):\n        self._v = reply('sure?')\n",
+        "setattr(X(), 'v', 2) or 'set'",
+    ),
+    "next_in_for_loop": (
+        "class X:\n    n = 0\n    def __iter__(self):\n        return self\n"
+        "    @autograms_function()\n    def __next__(self):\n        self.n += 1\n"
+        "        if self.n > 1:\n            raise StopIteration\n        return reply('q?')\n",
+        "[a for a in X()]",
+    ),
+    "bool_in_if": (
+        "class X:\n    @autograms_function()\n    def __bool__(self):\n"
+        "        return reply('open?') == 'y'\n",
+        "'open' if X() else 'shut'",
+    ),
+    "getattr_fallback": (
+        "class X:\n    @autograms_function()\n    def __getattr__(self, name):\n"
+        "        return reply(name + '?')\n",
+        "X().color",
+    ),
+    "eq_in_membership": (
+        "class X:\n    __hash__ = object.__hash__\n    @autograms_function()\n"
+        "    def __eq__(self, other):\n        return reply('same?') == 'y'\n",
+        "X() in [1]",
+    ),
+    "reflected_add": (
+        "class X:\n    @autograms_function()\n    def __radd__(self, other):\n"
+        "        return other + int(reply('how much?'))\n",
+        "10 + X()",
+    ),
+    "class_getitem": (
+        "class X:\n    @classmethod\n    @autograms_function()\n"
+        "    def __class_getitem__(cls, item):\n        return reply('box?')\n",
+        "X[int]",
+    ),
+    "init_subclass": (
+        "class X:\n    @classmethod\n    @autograms_function()\n"
+        "    def __init_subclass__(cls):\n        cls.tag = reply('tag?')\n",
+        "type('Sub', (X,), {}).tag",
+    ),
+    "methodcaller": (
+        "import operator\nclass X:\n    @autograms_function()\n    def ask(self, q):\n"
+        "        return reply(q)\n",
+        "operator.methodcaller('ask', 'q?')(X())",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DUNDER_PAUSES))
+def test_pause_through_a_special_method_is_refused(name, tmp_path):
+    helper, expression = DUNDER_PAUSES[name]
+    source = (
+        HEAD
+        + helper
+        + f"\n@autograms_function()\ndef chatbot():\n    print({expression})\n    reply('end')\n"
+    )
+    got = support.engine(tmp_path, f"s8_dunder_{name}", source, ["", "y", "x"], "in_process")
+    assert got[0]["end"].startswith("refused ContinuationError"), got
+    assert got[0]["printed"] == ""

@@ -16,8 +16,11 @@ and reply, in order -- or the request is not a continuation:
 
 Compared per message: the role, and the text with surrounding whitespace removed. System and
 developer messages are the client's own instructions and are ignored (the bot has its own), as
-are assistant messages before the first user message (a greeting some chat UIs show) and empty
-assistant messages (the reply of a turn where the program returned).
+are empty assistant messages (the reply of a turn where the program returned). Assistant
+messages before the first user message are the session's opening when the bot spoke first (its
+first turn had an empty message, which `GET /v1/sessions/{id}` does not show, nor does a chat UI;
+an imported session's conversation counts as such an opening too), and otherwise a greeting
+the chat UI shows on its own, ignored.
 """
 
 from __future__ import annotations
@@ -43,11 +46,42 @@ class ChatInput:
     text: str
     #: the index in the request's ``messages`` of each history message, then of the newest
     places: tuple[int, ...] = ()
+    #: the (non-empty) assistant messages before the first user message, and their indexes
+    greeting: tuple[str, ...] = ()
+    greeting_places: tuple[int, ...] = ()
 
     @property
     def position(self) -> int:
         """The newest message's turn number (1 for the first turn)."""
         return sum(role == "user" for role, _ in self.history) + 1
+
+    @property
+    def derived_key(self) -> str:
+        """The idempotency key of this turn when the client sends none: one per position, in
+        another series when the request has a greeting (it counts as a turn in sessions where
+        the bot spoke first, not in others: the two never share a key)."""
+        series = "openai-greeted-turn" if self.greeting else "openai-turn"
+        return f"{series}-{self.position}"
+
+    def spoken_first(self) -> ChatInput:
+        """This request with its greeting as the reply to an empty first message (a session
+        where the bot spoke first); itself when it has no greeting."""
+        if not self.greeting:
+            return self
+        opening = (("user", ""), *(("assistant", text) for text in self.greeting))
+        return ChatInput(
+            (*opening, *self.history),
+            self.text,
+            (self.greeting_places[0], *self.greeting_places, *self.places),
+        )
+
+    def digests(self) -> tuple[str, ...]:
+        """The history digests this request's history may have: without its greeting, and,
+        with one, where the bot spoke first."""
+        plain = digests.of_messages(self.history)
+        if not self.greeting:
+            return (plain,)
+        return plain, digests.of_messages(self.spoken_first().history)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +112,18 @@ def read_messages(messages: Any) -> ChatInput:
         conversation.append((role, message_text(message.get("content"), index), index))
     if not conversation or conversation[-1][0] != "user":
         raise bad_request("the last message must be the user's", "invalid_messages")
+    greeting = []
     while conversation and conversation[0][0] == "assistant":
-        conversation.pop(0)
+        greeting.append(conversation.pop(0))
+    greeting = [message for message in greeting if message[1]]
     kept = [message for message in conversation[:-1] if message[0] == "user" or message[1]]
     kept.append(conversation[-1])
     return ChatInput(
         tuple((role, text) for role, text, _ in kept[:-1]),
         conversation[-1][1],
         tuple(index for _, _, index in kept),
+        tuple(text for _, text, _ in greeting),
+        tuple(index for _, _, index in greeting),
     )
 
 
@@ -114,16 +152,26 @@ def continues(chat: ChatInput, session: SessionRecord) -> bool:
     alone (no turn row read): its history is the session's whole conversation. False when it
     is not, or when the row has no digest yet (written before schema 4): `match_turns`, on
     the turns, then says what the request is."""
-    if session.history_digest is None or session.turns is None:
+    return session.history_digest is not None and session.history_digest in chat.digests()
+
+
+def repeats_latest(chat: ChatInput, session: SessionRecord, done: TurnRecord) -> bool:
+    """Whether `chat` repeats `done`, the session's latest turn, told by the digest on its
+    row (no turn row read): the conversation before it and its message are the turn's."""
+    if session.history_digest is None or done.version != session.version:
         return False
-    return (
-        chat.position == session.turns + 1
-        and digests.of_messages(chat.history) == session.history_digest
+    if done.user_text.strip() != chat.text:
+        return False
+    return any(
+        digests.after_turn(before, done.user_text, done.reply) == session.history_digest
+        for before in chat.digests()
     )
 
 
 def match_turns(chat: ChatInput, turns: Sequence[TurnRecord], session_id: str) -> Match:
     """Whether `chat` continues or repeats the session's `turns`; 409 when it does neither."""
+    if turns and not turns[0].user_text.strip():
+        chat = chat.spoken_first()
     position = chat.position
     if position > len(turns) + 1:
         raise _mismatch(

@@ -39,7 +39,7 @@ from ..stores import TokenUsage, TurnRecord, TurnResult, integrity
 from ..stores.records import Claim
 from .auth import stored_id
 from .errors import HTTPError, bad_request
-from .history import ChatInput, continues, match_turns, read_messages
+from .history import ChatInput, continues, match_turns, read_messages, repeats_latest
 from .inputs import flag, idempotency_key, read_json, session_id
 from .service import Precondition, Service
 from .streaming import (
@@ -120,7 +120,7 @@ async def _complete(
     stored = stored_id(owner, session)
     given_key = idempotency_key(request, required=False)
     reply = _Reply(service.settings.name, session, headers, keyed=given_key is not None)
-    key = given_key or f"openai-turn-{chat.position}"
+    key = given_key or chat.derived_key
     where = f"POST {request.url.path}"
     continued = _Continued(service, stored, owner, chat, session)
     try:
@@ -164,18 +164,29 @@ class _Continued:
         """409 when the request does not continue the session's turns; the stored reply
         when it repeats a committed turn; else None (the turn runs)."""
         session = claim.session
+        if session is None:
+            return None
+        turns = None
         signing = integrity.key_of(self.service.runner.autogram)
-        if session is None or (signing is None and continues(self.chat, session)):
-            return None  # the next turn: no turn row read
-        turns = [t for t in self.service.store.turns(self.stored) if t.version <= session.version]
-        # in a signed store every turn row is read and checked, so that one edited in the
-        # database is refused, never compared with the request's history nor replayed, even
-        # when the request matches the (sealed) digest (one HMAC per turn row)
-        integrity.check_turn_seals(signing, turns)
+        if signing is not None:
+            # in a signed store every turn row is read and checked, so that one edited in the
+            # database is refused, never compared with the request's history nor replayed,
+            # even when the request matches the (sealed) digest (one HMAC per turn row)
+            turns = self._turns(session.version)
+            integrity.check_turn_seals(signing, turns)
+        if continues(self.chat, session):
+            return None  # the next turn: no turn row read (unsigned)
+        if claim.done is not None and repeats_latest(self.chat, session, claim.done):
+            return None  # the runner replays it
+        if turns is None:
+            turns = self._turns(session.version)
         match = match_turns(self.chat, turns, self.session)
         if match.repeated is None:
             return None
         return _replayed(match.repeated)
+
+    def _turns(self, version: int) -> list[TurnRecord]:
+        return [t for t in self.service.store.turns(self.stored) if t.version <= version]
 
     def missing(self) -> None:
         """A new session: created when the request is its first turn (else 409)."""

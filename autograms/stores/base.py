@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from typing import Any
 
+from .history import EMPTY_DIGEST
 from .records import Claim, SessionRecord, Ticket, TokenUsage, TurnRecord
 
 
@@ -54,10 +55,12 @@ class Store(abc.ABC):
         program: str | None = None,
         log_head: str | None = None,
         seal: str | None = None,
+        history_digest: str = EMPTY_DIGEST,
     ) -> SessionRecord:
         """Add a session at version 0 with its log `entries` (SessionExistsError if taken);
         `program` defaults to the one the blob's header names; `log_head` and `seal` are a
-        signed store's (`integrity`)."""
+        signed store's (`integrity`); `history_digest` that of the conversation `entries`
+        hold (`autograms.stores.history`)."""
 
     @abc.abstractmethod
     def load_session(self, session_id: str) -> SessionRecord | None:

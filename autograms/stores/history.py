@@ -11,7 +11,8 @@ text with surrounding whitespace removed::
 
 `TurnRunner` maintains it in each commit (`SessionRecord.history_digest`); in a signed store
 the session's seal binds it. A row written before schema 4 has none (None) until its next
-turn, which computes it from the turn rows.
+turn, which computes it from the turn rows. An imported session starts from the digest of the
+conversation its log holds (`of_log`), so that a client holding that conversation continues it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from .records import TurnRecord
 
@@ -62,3 +64,17 @@ def of_turns(turns: Iterable[TurnRecord]) -> str:
     for turn in turns:
         digest = after_turn(digest, turn.user_text, turn.reply)
     return digest
+
+
+def of_log(entries: Iterable[dict[str, Any]]) -> str:
+    """The digest of the conversation log `entries` hold (an imported session's, whose
+    turns ran before it had turn rows): each user message, even empty, and each non-empty
+    reply, as a client that saw those turns holds them."""
+    messages = []
+    for entry in entries:
+        kind = entry.get("entry_type") if isinstance(entry, dict) else None
+        if kind == "user_reply":
+            messages.append(("user", (entry.get("user_reply") or "").strip()))
+        elif kind == "agent_reply" and (entry.get("reply") or "").strip():
+            messages.append(("assistant", entry["reply"].strip()))
+    return of_messages(messages)

@@ -14,7 +14,7 @@ from ..autogram import Autogram
 from ..memory import conversation_history
 from . import integrity
 from .base import Store
-from .history import EMPTY_DIGEST
+from .history import of_log
 from .errors import SessionExistsError, SessionNotFoundError, StoredSessionError
 from .inputs import check_count, check_id
 from .records import SessionRecord, SessionView, TokenUsage, WaitPoint
@@ -214,7 +214,9 @@ class Sessions:
     def _stored(
         self, session_id: str, owner: str | None, blob: str, entries: list[dict[str, Any]]
     ) -> SessionRecord:
-        """A new row at version 0 (sealed in a signed store)."""
+        """A new row at version 0 (sealed in a signed store), its history digest that of the
+        conversation in `entries`."""
+        digest = of_log(entries)
         new = SessionRecord(
             session_id,
             owner,
@@ -223,11 +225,18 @@ class Sessions:
             0.0,
             program=self.program,
             turns=0,
-            history_digest=EMPTY_DIGEST,
+            history_digest=digest,
         )
         log_head, seal = integrity.sealing(self._key(), new, 0, blob, entries)
         return self.store.create_session(
-            session_id, owner, blob, entries, program=self.program, log_head=log_head, seal=seal
+            session_id,
+            owner,
+            blob,
+            entries,
+            program=self.program,
+            log_head=log_head,
+            seal=seal,
+            history_digest=digest,
         )
 
 

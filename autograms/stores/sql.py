@@ -187,6 +187,7 @@ class SQLStore(Store):
         program: str | None = None,
         log_head: str | None = None,
         seal: str | None = None,
+        history_digest: str = EMPTY_DIGEST,
     ) -> SessionRecord:
         if program is None:
             program = program_of(blob)
@@ -197,7 +198,7 @@ class SQLStore(Store):
                 " program, log_head, seal, turns, history_digest)"
                 f" SELECT ?, ?, 0, ?, t.now, t.now, ?, ?, ?, 0, ? FROM (SELECT {now_sql} AS now) t"
                 " WHERE TRUE ON CONFLICT (id) DO NOTHING RETURNING created_at",
-                (session_id, owner, blob, program, log_head, seal, EMPTY_DIGEST, *now),
+                (session_id, owner, blob, program, log_head, seal, history_digest, *now),
             ).fetchall()
             if not added:
                 raise SessionExistsError(
@@ -206,7 +207,7 @@ class SQLStore(Store):
             now = added[0][0]
             _append_log(cursor, session_id, 0, entries)
         return SessionRecord(
-            session_id, owner, 0, now, now, blob, program, log_head, seal, 0, EMPTY_DIGEST
+            session_id, owner, 0, now, now, blob, program, log_head, seal, 0, history_digest
         )
 
     def load_session(self, session_id: str) -> SessionRecord | None:

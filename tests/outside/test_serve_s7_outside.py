@@ -176,11 +176,6 @@ def test_two_bots_on_one_store_keep_conversation_ids_apart(tmp_path):
         assert view["version"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an imported session cannot be continued with the history the service itself shows "
-    "for it (GET /v1/sessions/ID): 409 history_mismatch",
-)
 def test_imported_session_continues_with_its_shown_history(server, tmp_path):
     from autograms import Autogram
     from autograms.stores import Sessions, open_store
@@ -950,12 +945,6 @@ def test_serve_workers_with_an_unreachable_store_exit(tmp_path):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a conversation begun on the native API with an empty first message (the bot speaks "
-    "first) cannot continue on /v1/chat/completions with the history GET /v1/sessions/ID "
-    "shows: 409 'messages[1] (user) differs' (the hidden empty message is expected)",
-)
 def test_native_conversation_continues_on_the_openai_api_with_its_shown_history(server):
     base = server.base
     requests.post(f"{base}/v1/sessions", json={"id": "nat"}, timeout=30)

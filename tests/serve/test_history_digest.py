@@ -12,6 +12,7 @@ import time
 import uuid
 
 import openai
+import requests
 import pytest
 import uvicorn
 
@@ -88,7 +89,10 @@ def test_a_repeat_and_an_edited_history_read_the_turns_and_answer_as_before(serv
     _ask(base_url, session, "hi")
     answer = _ask(base_url, session, "hi", WELCOME, "question")
     assert session not in reads
+    # a repeat of the latest turn is told by the digest too (its key's turn is the latest)
     assert _ask(base_url, session, "hi", WELCOME, "question") == answer  # the stored reply
+    assert session not in reads
+    assert _ask(base_url, session, "hi") == WELCOME  # an older turn's repeat reads them
     assert reads.count(session) == 1
     with pytest.raises(openai.ConflictError) as info:
         _ask(base_url, session, "hi", WELCOME, "question", "an edited reply", "next")
@@ -112,4 +116,61 @@ def test_a_session_row_without_a_digest_is_checked_on_its_turns(served):
     assert session in reads  # (the commit reads them too: it writes the digest again)
     with pytest.raises(openai.ConflictError) as info:  # a stale history: refused as before
         _ask(base_url, session, "hi", WELCOME, "question", answer, "other")
+    assert info.value.body["code"] == "history_mismatch"
+
+
+def _chat(base_url: str, session: str, messages: list[dict]) -> str:
+    client = openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0)
+    answer = client.chat.completions.create(
+        model="streamer", messages=messages, extra_headers={"X-Session-Id": session}
+    )
+    return answer.choices[0].message.content
+
+
+def test_a_session_where_the_bot_spoke_first_continues_with_its_shown_history(served):
+    """Begun on the native API with an empty message: its shown history (the welcome first,
+    the empty message hidden) continues it on the OpenAI API, by the digest; a repeat of the
+    latest turn and of an older one answer the stored replies."""
+    base_url, _path, reads = served
+    root = base_url.removesuffix("/v1")
+    session = f"s-{uuid.uuid4().hex}"
+    assert requests.post(f"{root}/v1/sessions", json={"id": session}, timeout=30).ok
+    first = requests.post(
+        f"{root}/v1/sessions/{session}/messages",
+        json={"content": ""},
+        headers={"Idempotency-Key": "k0"},
+        timeout=30,
+    )
+    assert first.json()["reply"] == WELCOME
+    shown = requests.get(f"{root}/v1/sessions/{session}", timeout=30).json()["history"]
+    assert shown == [{"role": "assistant", "content": WELCOME}]
+    asked = [*shown, {"role": "user", "content": "fixed one"}]
+    assert _chat(base_url, session, asked) == "Fixed answer to fixed one."
+    asked += [{"role": "assistant", "content": "Fixed answer to fixed one."}]
+    later = [*asked, {"role": "user", "content": "fixed two"}]
+    assert _chat(base_url, session, later) == "Fixed answer to fixed two."
+    assert _chat(base_url, session, later) == "Fixed answer to fixed two."
+    assert session not in reads
+    assert _chat(base_url, session, asked[:2]) == "Fixed answer to fixed one."
+    assert reads.count(session) == 1
+    view = requests.get(f"{root}/v1/sessions/{session}", timeout=30).json()
+    assert view["version"] == 3
+
+
+def test_a_greeting_the_client_shows_on_its_own_is_ignored(served):
+    """An assistant message before the first user message that the session does not hold
+    (a chat UI's own greeting) is passed over, as before, turn after turn."""
+    base_url, _path, _reads = served
+    session = f"s-{uuid.uuid4().hex}"
+    greeting = {"role": "assistant", "content": "How can I help?"}
+    asked = [greeting, {"role": "user", "content": "hi"}]
+    assert _chat(base_url, session, asked) == WELCOME
+    asked += [
+        {"role": "assistant", "content": WELCOME},
+        {"role": "user", "content": "fixed one"},
+    ]
+    assert _chat(base_url, session, asked) == "Fixed answer to fixed one."
+    assert _chat(base_url, session, asked[1:]) == "Fixed answer to fixed one."  # a repeat
+    with pytest.raises(openai.ConflictError) as info:  # the greeting as the session's turn
+        _chat(base_url, session, [{"role": "user", "content": ""}, *asked])
     assert info.value.body["code"] == "history_mismatch"

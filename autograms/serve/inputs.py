@@ -85,5 +85,15 @@ def flag(body: dict[str, Any], name: str) -> bool:
     return value
 
 
+def whole_number(body: dict[str, Any], name: str) -> int | None:
+    """An optional field of the body holding a whole number from 0 (None when absent)."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise bad_request(f"the field {name!r} must be a whole number from 0", "invalid_field")
+    return value
+
+
 def _too_large(limit: int) -> HTTPError:
     return HTTPError(413, "body_too_large", f"the body is larger than {limit} bytes")

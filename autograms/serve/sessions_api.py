@@ -9,6 +9,12 @@
                                             ``Idempotency-Key`` header (required): the reply
 =========================================== ==================================================
 
+A message may say which version of the session it answers (``"version"``: the one the
+session's view or the previous answer gave): if the session is at another version when the
+turn would run -- another tab or client sent a message meanwhile -- it is refused with 409
+``conversation_changed`` and nothing runs, so a client never gets a reply to turns its user
+was not shown. A retry of a message already applied still gets its stored reply.
+
 A message's answer is ``{"session_id", "reply", "version", "replayed", "usage"}``; sent again
 with the same key it returns the same reply without running anything (``"replayed": true``).
 With ``"stream": true`` (or ``Accept: text/event-stream``) it comes as server-sent events:
@@ -28,11 +34,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..stores import SessionRecord, TokenUsage, TurnResult
+from ..stores import SessionNotFoundError, SessionRecord, TokenUsage, TurnResult
+from ..stores.records import Claim
 from .auth import client_id, stored_id
 from .errors import HTTPError, bad_request, from_exception
-from .inputs import flag, idempotency_key, read_json, session_id, text_field
-from .service import Service
+from .inputs import flag, idempotency_key, read_json, session_id, text_field, whole_number
+from .service import Precondition, Service
 from .streaming import PING, Diverged, Drained, EventStream, Failed, Finished, Piece, Ping, sse
 
 #: the most sessions one listing returns
@@ -98,13 +105,45 @@ async def send_message(request: Request) -> Response:
     key = idempotency_key(request, required=True)
     body = await read_json(request, service.settings.max_body_bytes)
     text = text_field(body, "content")
+    version = whole_number(body, "version")
+    answers = None if version is None else _AtVersion(name, version)
     streamed = flag(body, "stream") or "text/event-stream" in request.headers.get("accept", "")
     where = f"POST {request.url.path}"
     stored = stored_id(owner, name)
     if not streamed:
-        result = await service.run_turn(stored, text, key, owner, where=where, session_id=name)
+        result = await service.run_turn(
+            stored, text, key, owner, where=where, session_id=name, precondition=answers
+        )
         return JSONResponse(_answer(name, result))
-    return await _stream(service, stored, name, text, key, owner, where)
+    return await _stream(service, stored, name, text, key, owner, where, answers)
+
+
+class _AtVersion:
+    """A message that answers the session at `version` (a `Precondition`): refused when the
+    session is at another one as the turn would run."""
+
+    def __init__(self, name: str, version: int) -> None:
+        self.name = name
+        self.version = version
+
+    def vet(self, claim: Claim) -> TurnResult | None:
+        """409 when the session moved on; None (run, or replay a committed retry) else."""
+        session = claim.session
+        if claim.done is not None or session is None or session.version == self.version:
+            return None
+        raise HTTPError(
+            409,
+            "conversation_changed",
+            f"session {self.name!r} is at version {session.version}, not {self.version}: "
+            "other messages were sent meanwhile (another tab or client); fetch the "
+            "conversation again and send the message if it still applies",
+        )
+
+    def missing(self) -> None:
+        """A message to no session: 404, as without a version."""
+        raise SessionNotFoundError(
+            f"no session {self.name!r}", reason="not found", session_id=self.name
+        )
 
 
 async def _stream(
@@ -115,11 +154,12 @@ async def _stream(
     key: str,
     owner: str | None,
     where: str,
+    precondition: Precondition | None,
 ) -> Response:
     """Start the turn and wait (a little) for its first event, so that a turn failing at once
     gets its HTTP status; then stream."""
     start = time.monotonic()
-    turn = service.start_turn(stored, text, key, owner)
+    turn = service.start_turn(stored, text, key, owner, precondition)
     events = turn.events(service.settings.ping_seconds, service.drain)
     first = await anext(events)
     if isinstance(first, Failed):

@@ -483,12 +483,6 @@ def test_chat_page_streams_keeps_conversation_across_reload(server, tmp_path):
             browser.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the chat page in a second tab runs its message on a conversation it never showed "
-    "(another tab's turn) and keeps showing a transcript without that turn: no history check, "
-    "no refresh",
-)
 def test_chat_page_second_tab_never_shows_a_forked_transcript(server):
     sync_playwright, chromium = _browser()
     with sync_playwright() as pw:

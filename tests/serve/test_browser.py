@@ -14,6 +14,8 @@ from tests.serve.server import FILLER, ServeProcess, model_config, start_model
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+#: where the page keeps its conversation's id (served at /)
+SESSION_KEY = "autograms.session@/"
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +109,43 @@ def test_type_watch_the_reply_stream_reload_and_continue(browser, page_service, 
     assert not page.is_visible("#key-form")  # no API key is needed here
     page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
     assert (tmp_path / "chat.png").stat().st_size > 1000
+
+
+def _open(browser, url: str, session: str | None = None):
+    """A page in a context of its own (its own localStorage), on `session` when given."""
+    page = browser.new_context().new_page()
+    page.goto(f"{url}/")
+    if session is not None:
+        page.evaluate(f"sid => localStorage.setItem({SESSION_KEY!r}, sid)", session)
+        page.reload()
+    page.wait_for_function("() => document.activeElement.id === 'message'")
+    return page
+
+
+def test_a_tab_behind_the_conversation_is_refused_shown_it_and_sends_again(browser, service):
+    """Two windows on one conversation (separate storage: neither hears of the other): the
+    one that did not see the other's turn is refused, shows the conversation as it is, and
+    "Send again" sends the message on it."""
+    one = _open(browser, service.url)
+    send(one, "fixed a")
+    wait_done(one)
+    session = one.evaluate(f"() => localStorage.getItem({SESSION_KEY!r})")
+    two = _open(browser, service.url, session)
+    two.wait_for_function("() => document.querySelectorAll('#log li').length === 2")
+    send(one, "fixed b")
+    one.wait_for_function("() => document.querySelectorAll('#log li').length === 4")
+    wait_done(one)
+    two.focus("#message")
+    send(two, "fixed c")
+    two.wait_for_selector("#error:not([hidden])")
+    assert "changed in another tab" in two.inner_text("#error-text")
+    assert messages(two) == messages(one)  # the conversation as it is, without "fixed c"
+    two.click("#retry")
+    two.wait_for_function("() => document.querySelectorAll('#log li').length === 6")
+    wait_done(two)
+    assert messages(two)[-2:] == [("user", "fixed c"), ("assistant", "Fixed answer to fixed c.")]
+    one.reload()
+    one.wait_for_function("() => document.querySelectorAll('#log li').length === 6")
+    assert messages(one) == messages(two)
+    for page in (one, two):
+        page.context.close()

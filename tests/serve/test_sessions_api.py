@@ -250,3 +250,39 @@ def test_a_session_damaged_in_the_store_gives_500_session_refused_and_stays_as_i
             "SELECT version, blob FROM autograms_sessions WHERE id = ?", (session,)
         ).fetchone()
     assert row == (1, "not a session")
+
+
+def test_a_message_for_another_version_is_refused_and_nothing_runs(service):
+    """``"version"``: the message answers the session at that version; another is 409
+    conversation_changed, the session unchanged; a retry of an applied message gets its
+    stored reply whatever version it names."""
+    sid = new_session(service)
+    first = _message(service, sid, "fixed one", "k1", version=0)
+    assert first.status_code == 200 and first.json()["version"] == 1
+    stale = _message(service, sid, "fixed two", "k2", version=0)
+    assert stale.status_code == 409
+    assert stale.json()["error"]["code"] == "conversation_changed"
+    assert "version 1, not 0" in stale.json()["error"]["message"]
+    assert api(service, "GET", f"/sessions/{sid}").json()["version"] == 1
+    again = _message(service, sid, "fixed one", "k1", version=0)
+    assert again.json() == {**first.json(), "replayed": True, "usage": again.json()["usage"]}
+    streamed = _message(service, sid, "fixed two", "k3", version=0, stream=True)
+    assert streamed.status_code == 409
+    assert streamed.json()["error"]["code"] == "conversation_changed"
+    assert _message(service, sid, "fixed two", "k4", version=1).json()["version"] == 2
+    for bad in (-1, "1", True, 1.5):
+        refused = _message(service, sid, "x", "k5", version=bad)
+        assert refused.status_code == 400, bad
+        assert refused.json()["error"]["code"] == "invalid_field"
+    missing = _message(service, "no-such-session", "x", "k6", version=0)
+    assert missing.status_code == 404
+
+
+def _message(service, sid: str, text: str, key: str, **fields):
+    return api(
+        service,
+        "POST",
+        f"/sessions/{sid}/messages",
+        json={"content": text, **fields},
+        headers={"Idempotency-Key": key},
+    )

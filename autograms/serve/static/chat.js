@@ -2,7 +2,9 @@
 // URLs, so the page works wherever the app is mounted), streams replies as server-sent
 // events, and keeps the session id -- and a message still on its way -- in localStorage, so a
 // reload shows the conversation and finishes what was being sent, with the same idempotency
-// key: the server never applies a message twice.
+// key: the server never applies a message twice. Each message names the session version it
+// answers, so a message typed in a tab that did not show another tab's latest turn is refused
+// (the tab then shows the conversation as it is) instead of answered on turns never shown.
 "use strict";
 
 // Saved per bot: two apps mounted on one origin (/a/, /b/) keep their own conversation.
@@ -15,6 +17,7 @@ const RETRY_LIMIT = 30;
 const $ = (id) => document.getElementById(id);
 const botName = document.title;
 let sessionId = null;
+let version = 0;  // the session's version the page shows
 let busy = false;
 let userMessages = 0;
 
@@ -132,6 +135,7 @@ async function openSession() {
     try {
       const session = await api("GET", `v1/sessions/${encodeURIComponent(saved)}`);
       sessionId = saved;
+      version = session.version;
       showHistory(session.history);
       return;
     } catch (e) {
@@ -141,9 +145,17 @@ async function openSession() {
   await startSession();
 }
 
+// Show the conversation as the server has it now (another tab may have added turns).
+async function refreshHistory() {
+  const session = await api("GET", `v1/sessions/${encodeURIComponent(sessionId)}`);
+  version = session.version;
+  showHistory(session.history);
+}
+
 async function startSession() {
   const session = await api("POST", "v1/sessions", {});
   sessionId = session.id;
+  version = session.version;
   storageSet(SESSION, sessionId);
   storageSet(PENDING, null);
   showHistory([]);
@@ -166,7 +178,7 @@ async function deliver(pending) {
   const response = await fetch(`v1/sessions/${encodeURIComponent(sessionId)}/messages`, {
     method: "POST",
     headers: headers({ "Idempotency-Key": pending.key, Accept: "text/event-stream" }),
-    body: JSON.stringify({ content: pending.text, stream: true }),
+    body: JSON.stringify({ content: pending.text, stream: true, version: pending.version }),
   });
   if (!response.ok) throw await failure(response);
   addMessage("user", pending.text);
@@ -192,6 +204,7 @@ async function deliver(pending) {
         } else if (event.name === "done") {
           text.textContent = event.data.reply === null ? "(no reply)" : event.data.reply;
           item.classList.remove("streaming");
+          version = event.data.version;
           return;
         } else if (event.name === "error") {
           const error = event.data.error;
@@ -225,11 +238,29 @@ async function send(pending) {
     }
     storageSet(PENDING, null);
   } catch (e) {
-    showError(e.message, () => resend(pending));
+    if (e.code === "conversation_changed") await showChanged(pending);
+    else showError(e.message, () => resend(pending));
   } finally {
     setBusy(false);
     if ($("error").hidden) $("message").focus();  // else the keyboard stays on "Send again"
   }
+}
+
+// The message answered a conversation that changed meanwhile (in another tab): nothing was
+// applied; show the conversation as it is and let the user send the message again on it.
+async function showChanged(pending) {
+  storageSet(PENDING, null);
+  try {
+    await refreshHistory();
+  } catch (e) {
+    showError(e.message, () => { clearError(); start(); });
+    return;
+  }
+  showError(
+    "the conversation changed in another tab or window; it now shows the latest messages. " +
+      "Send yours again if it still applies.",
+    () => { clearError(); send({ ...pending, key: newKey(), before: userMessages, version }); },
+  );
 }
 
 async function resend(pending) {
@@ -247,7 +278,7 @@ async function submit() {
   const text = $("message").value;
   if (busy || !text.trim() || !sessionId) return;
   $("message").value = "";
-  await send({ text, key: newKey(), before: userMessages });
+  await send({ text, key: newKey(), before: userMessages, version });
 }
 
 // A message sent before a reload: if the history shows it, it was applied; otherwise send it
@@ -296,6 +327,13 @@ $("key-form").addEventListener("submit", (event) => {
   clearError();  // the refusal of the earlier key, if any
   $("message").focus();
   ready = start();
+});
+
+// Another tab of this page finished a message: show the conversation with it.
+window.addEventListener("storage", (event) => {
+  if (event.key !== PENDING || event.newValue !== null || busy || !sessionId) return;
+  if (storageGet(SESSION) !== sessionId) return;
+  refreshHistory().catch(() => { /* shown stale; the next message is checked anyway */ });
 });
 
 let ready = start();

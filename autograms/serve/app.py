@@ -54,6 +54,7 @@ def create_app(
     lease_seconds: float = 30.0,
     max_body_bytes: int = 1_000_000,
     max_turns: int = 64,
+    max_session_turns: int = 4,
     ping_seconds: float = 10.0,
     drain_seconds: float = 20.0,
 ) -> Starlette:
@@ -74,6 +75,7 @@ def create_app(
         name=name or bot_name(autogram),
         max_body_bytes=max_body_bytes,
         max_turns=max_turns,
+        max_session_turns=max_session_turns,
         ping_seconds=ping_seconds,
         drain_seconds=drain_seconds,
     )

@@ -36,11 +36,48 @@ class Drain:
         #: how long running turns may still take once draining starts
         self.seconds = seconds
         self._deadline: float | None = None
+        #: waits to wake when draining starts: (their event loop, their future)
+        self._waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
 
     def start(self) -> None:
+        """Start draining (at most once); called in a signal handler, so a wait it wakes is
+        woken through its event loop."""
         if self._deadline is None:
             self._deadline = time.monotonic() + self.seconds
             logger.info("draining: running turns have %.1f s to finish", self.seconds)
+            for loop, waiter in list(self._waiting):
+                with contextlib.suppress(RuntimeError):  # that event loop has closed
+                    loop.call_soon_threadsafe(wake, waiter)
+
+    @contextlib.contextmanager
+    def waking(self, waiter: asyncio.Future[None]) -> Iterator[None]:
+        """`waiter` (of the running event loop) woken when draining starts, in the block:
+        a wait whose timeout was set before knows to look at the deadline again."""
+        entry = (asyncio.get_running_loop(), waiter)
+        self._waiting.add(entry)
+        try:
+            yield
+        finally:
+            self._waiting.discard(entry)
+
+    async def outlived_by(self, turn: asyncio.Future[Any]) -> bool:
+        """Wait for `turn` (never cancelling it); False when the drain deadline passes
+        first, True when the turn ends."""
+        loop = asyncio.get_running_loop()
+        while not turn.done():
+            remaining = self.remaining()
+            if remaining <= 0:
+                return False
+            waiter = loop.create_future()
+            turn.add_done_callback(lambda _turn, waiter=waiter: wake(waiter))
+            timer = None if remaining == float("inf") else loop.call_later(remaining, wake, waiter)
+            try:
+                with self.waking(waiter):
+                    await waiter
+            finally:
+                if timer is not None:
+                    timer.cancel()
+        return True
 
     @property
     def draining(self) -> bool:
@@ -51,6 +88,12 @@ class Drain:
 
     def expired(self) -> bool:
         return self.remaining() <= 0
+
+
+def wake(waiter: asyncio.Future[None]) -> None:
+    """End the wait on `waiter` (if nothing has)."""
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class InFlight:

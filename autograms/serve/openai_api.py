@@ -41,7 +41,7 @@ from .auth import stored_id
 from .errors import HTTPError, bad_request
 from .history import ChatInput, continues, match_turns, read_messages, repeats_latest
 from .inputs import flag, idempotency_key, read_json, session_id
-from .service import Precondition, Service
+from .service import Precondition, Service, unfinished_turn
 from .streaming import (
     PING,
     Diverged,
@@ -289,6 +289,8 @@ class _Reply:
         first = await anext(events)
         if isinstance(first, Failed):
             raise service.failed(first.error, where, self.session, keyed=self.keyed)
+        if isinstance(first, Drained):  # nothing streamed yet: a plain 503 tells it
+            raise service.failed(unfinished_turn(self.keyed), where, self.session, keyed=self.keyed)
 
         async def body() -> AsyncIterator[tuple[bytes, bool]]:
             service.metrics.streams_open.inc()

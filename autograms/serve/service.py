@@ -58,6 +58,9 @@ class Settings:
     max_body_bytes: int = 1_000_000
     #: turns running at once in this process (more wait for a thread)
     max_turns: int = 64
+    #: turns of one session holding a thread at once in this process (its further messages
+    #: wait, in order, without one: a busy conversation leaves threads to the others)
+    max_session_turns: int = 4
     #: seconds of silence on a stream before a keep-alive comment; also how long a streamed
     #: request waits for its first piece before it commits to status 200
     ping_seconds: float = 10.0
@@ -77,7 +80,7 @@ class Service:
         self.metrics = Metrics()
         self.drain = Drain(settings.drain_seconds)
         self.in_flight = InFlight()
-        self._turn_threads = TurnThreads(settings.max_turns)
+        self._turn_threads = TurnThreads(settings.max_turns, settings.max_session_turns)
 
     def owner(self, authorization: str | None) -> str | None:
         """The caller's owner id (see `autograms.serve.auth`); HTTPError 401 if refused."""
@@ -116,11 +119,16 @@ class Service:
         self.refuse_if_draining()
         start = time.monotonic()
         turn = self._launch(
-            functools.partial(self._turn, stored_id, text, key, owner, precondition, wait_running)
+            functools.partial(self._turn, stored_id, text, key, owner, precondition, wait_running),
+            stored_id,
         )
+        waiting = asyncio.wrap_future(turn)
+        # (a request that goes away does not stop the turn: it cannot be cancelled)
+        if not await self.drain.outlived_by(waiting):
+            waiting.add_done_callback(_retrieved)  # its outcome is the next request's
+            raise self.failed(unfinished_turn(keyed), where, session_id, keyed=keyed)
         try:
-            # shielded: a request that goes away does not stop the turn (it cannot anyway)
-            result = await asyncio.shield(asyncio.wrap_future(turn))
+            result = waiting.result()
         except Exception as exc:
             raise self.failed(exc, where, session_id, keyed=keyed) from exc
         self.metrics.turn_done(result, time.monotonic() - start)
@@ -151,7 +159,7 @@ class Service:
                 # counted here: a turn commits even when its client went away mid-stream
                 self.metrics.turn_done(result, time.monotonic() - start)
 
-        self._launch(work)
+        self._launch(work, stored_id)
         return stream
 
     def _turn(
@@ -170,6 +178,7 @@ class Service:
         `wait_running`, a turn with this key running elsewhere is waited for (as long as the
         runner waits in a queue), then all of it is done again: a key the route derived from
         the turn's position cannot tell its client to retry with the same key."""
+        self.refuse_if_draining()  # a turn that waited for a thread until the server stopped
         deadline = time.monotonic() + self.runner.wait_seconds
         vet = None if precondition is None else precondition.vet
         created = False
@@ -208,9 +217,27 @@ class Service:
         self.metrics.turn_failed(http_error.code)
         return http_error
 
-    def _launch(self, work: Callable[[], T]) -> concurrent.futures.Future[T]:
-        """Run `work` in a turn thread (now); it runs to its end even if the request goes
-        away."""
-        turn = self._turn_threads.submit(work)
+    def _launch(self, work: Callable[[], T], stored_id: str) -> concurrent.futures.Future[T]:
+        """Run `work`, a turn of session `stored_id`, in a turn thread (now, or once fewer of
+        the session's turns hold one); it runs to its end even if the request goes away."""
+        turn = self._turn_threads.submit(work, stored_id)
         self.in_flight.add(turn)
         return turn
+
+
+def unfinished_turn(keyed: bool) -> HTTPError:
+    """The answer to a request whose turn is still running when the server stops."""
+    again = "with the same idempotency key" if keyed else "(the same request)"
+    return HTTPError(
+        503,
+        "shutting_down",
+        "the server is shutting down and this message's turn did not finish in time; send "
+        f"it again {again}: it is applied once",
+        retry_after=1,
+    )
+
+
+def _retrieved(turn: asyncio.Future[Any]) -> None:
+    """Take a turn's outcome that nobody waits for any more (so asyncio does not log it)."""
+    if not turn.cancelled():
+        turn.exception()

@@ -39,7 +39,7 @@ from ..stores.records import Claim
 from .auth import client_id, stored_id
 from .errors import HTTPError, bad_request, from_exception
 from .inputs import flag, idempotency_key, read_json, session_id, text_field, whole_number
-from .service import Precondition, Service
+from .service import Precondition, Service, unfinished_turn
 from .streaming import PING, Diverged, Drained, EventStream, Failed, Finished, Piece, Ping, sse
 
 #: the most sessions one listing returns
@@ -164,6 +164,8 @@ async def _stream(
     first = await anext(events)
     if isinstance(first, Failed):
         raise service.failed(first.error, where, name)
+    if isinstance(first, Drained):  # nothing streamed yet: a plain 503 tells it
+        raise service.failed(unfinished_turn(keyed=True), where, name)
 
     async def body() -> AsyncIterator[tuple[bytes, bool]]:
         service.metrics.streams_open.inc()

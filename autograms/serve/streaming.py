@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ..stores.records import TurnResult
-from .lifecycle import Drain
+from .lifecycle import Drain, wake
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,24 +143,26 @@ class TurnStream:
     async def _arrivals(self, ping_seconds: float, drain: Drain | None) -> list[object]:
         """The items that have arrived, waiting for one if there is none; [] after
         `ping_seconds` of silence (or when the drain deadline passes)."""
-        if not self._items:
-            timeout = (
-                ping_seconds if drain is None else max(0.0, min(ping_seconds, drain.remaining()))
-            )
+        deadline = self._loop.time() + ping_seconds
+        while not self._items:
+            timeout = deadline - self._loop.time()
+            if drain is not None:
+                timeout = min(timeout, drain.remaining())
+            if timeout <= 0:
+                break
             self._waiter = self._loop.create_future()
-            timer = self._loop.call_later(timeout, _wake, self._waiter)
+            timer = self._loop.call_later(timeout, wake, self._waiter)
             try:
-                await self._waiter
+                if drain is None:
+                    await self._waiter
+                else:
+                    with drain.waking(self._waiter):  # its deadline is looked at again
+                        await self._waiter
             finally:
                 timer.cancel()
                 self._waiter = None
         items, self._items = self._items, []
         return items
-
-
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 def sse(data: str, event: str | None = None) -> bytes:

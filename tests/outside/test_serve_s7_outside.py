@@ -413,12 +413,6 @@ def _sigterm_during_gated_turns(tmp_path):
     return results, exited
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SIGTERM while turns are inside their program (no piece streamed yet): nothing ends "
-    "them at --drain-seconds; ~5 s later uvicorn cancels both (plain and stream) with a bare "
-    "text/plain 500, not a JSON 503 / an error event",
-)
 def test_sigterm_drain_ends_unstarted_turns_with_a_503(tmp_path):
     results, _exited = _sigterm_during_gated_turns(tmp_path)
     stream, plain = results["stream"], results["plain"]
@@ -575,11 +569,6 @@ def test_two_services_on_postgresql_through_a_postmaster_kill(tmp_path):
                 assert len(rows) - len(turns) in (0, 1), sid
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="one conversation's queued messages (70 behind a long turn, enqueue) take every turn "
-    "slot: another user's message hangs until that turn ends",
-)
 def test_one_busy_conversation_does_not_starve_the_others(tmp_path):
     gate = tmp_path / "gate"
     with S.Server(BOT, f"sqlite:///{tmp_path / 's.db'}", env={"B13_GATE": str(gate)}) as srv:

@@ -4,9 +4,11 @@ shutdown (in-flight streams finish, or end cleanly past the drain time)."""
 from __future__ import annotations
 
 import functools
+import signal
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import openai
 import pytest
@@ -153,3 +155,79 @@ def test_past_the_drain_time_a_stream_ends_cleanly_and_the_retry_is_exact(tmp_pa
             again.stop()
     finally:
         very_slow.stop()
+
+
+def test_past_the_drain_time_turns_not_yet_streaming_get_a_json_503(tmp_path, config):
+    """SIGTERM while a plain (native) and a streamed (OpenAI) message are held inside their
+    program, nothing streamed yet: at --drain-seconds each gets a JSON 503 shutting_down
+    (not the server's bare 500 when it gives up on them); nothing was committed, and a new
+    service runs the sessions' next messages."""
+    service = ServeProcess(
+        tmp_path, "--drain-seconds", "1", "--lease-seconds", "600", config=config
+    ).start()
+    session = f"t-{uuid.uuid4().hex}"
+    gates = {name: tmp_path / f"gate-{name}" for name in ("native", "streamed")}
+    requests = {
+        "native": {
+            "url": f"{service.base_url}/sessions/{session}/messages",
+            "json": {"content": f"gate:{gates['native']}"},
+            "headers": {"Idempotency-Key": "held"},
+        },
+        "streamed": {
+            "url": f"{service.base_url}/chat/completions",
+            "json": {
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": WELCOME},
+                    {"role": "user", "content": f"gate:{gates['streamed']}"},
+                ],
+                "stream": True,
+            },
+            "headers": {"X-Session-Id": session},
+        },
+    }
+    outcome = {}
+    try:
+        assert HTTP.post(f"{service.base_url}/sessions", json={"id": session}).status_code == 201
+        first = {"content": "hi"}
+        HTTP.post(requests["native"]["url"], json=first, headers={"Idempotency-Key": "first"})
+        requests["streamed"]["headers"]["X-Session-Id"] = f"o-{session}"
+        chat(service, f"o-{session}", "hi")
+
+        def send(name: str) -> None:
+            outcome[name] = HTTP.post(**requests[name], timeout=60)
+
+        threads = [threading.Thread(target=send, args=(name,)) for name in requests]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while not all(Path(f"{gate}.entered").exists() for gate in gates.values()):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        started = time.monotonic()
+        service.process.send_signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join(30)
+        waited = time.monotonic() - started
+        for name in requests:
+            answer = outcome[name]
+            assert answer.status_code == 503, (name, answer.text)
+            assert answer.headers["content-type"].startswith("application/json"), name
+            assert answer.json()["error"]["code"] == "shutting_down", name
+            assert answer.headers["retry-after"], name
+        assert waited < 5, waited
+        assert service.process.wait(30) == 0
+    finally:
+        for gate in gates.values():
+            gate.touch()
+        service.kill()
+    again = ServeProcess(tmp_path, config=config, store=service.store).start()
+    try:
+        sent = HTTP.post(
+            f"{again.base_url}/sessions/{session}/messages",
+            json={"content": "fixed after"},
+            headers={"Idempotency-Key": "after"},
+        )
+        assert sent.json()["version"] == 2  # the held turn left nothing
+    finally:
+        again.stop()

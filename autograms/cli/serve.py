@@ -31,8 +31,10 @@ from .._seconds import seconds_flag
 from ..autogram import Autogram
 from ..config import AutogramConfig
 from ..models import ChatModel
+from ..stores import StoreError
 from ._bots import Bot, import_bot, require_bot
 from ._common import CliError, bot_failed, make_config, read_config_file, report
+from ._parent_watch import stop_with_parent
 from .run import check_gguf, local_model, needs_local_model, read_api_key
 
 #: the configuration and model of a local model server this command started
@@ -41,6 +43,8 @@ LocalModel = tuple[AutogramConfig, ChatModel]
 COMMAND = "serve"
 #: where a worker process finds what the command was asked (``--workers`` > 1)
 WORKER_ENVIRONMENT = "AUTOGRAMS_SERVE_WORKER"
+#: a worker's exit status when it cannot start (uvicorn's: its supervisor then stops)
+STARTUP_FAILURE = 3
 #: API keys may come from the environment (comma-separated) instead of the command line
 KEYS_ENVIRONMENT = "AUTOGRAMS_API_KEYS"
 DEFAULT_STORE = "sqlite:///autograms-sessions.db"
@@ -220,6 +224,7 @@ def _serve(args: argparse.Namespace) -> int:
     check_store_url(args.store)
     uvicorn = _require_serve_extra()
     source = require_bot(args.bot)
+    check_store_reachable(args.store)
     config = config_from_arguments(args)
     options = dict(
         host=args.host,
@@ -234,12 +239,17 @@ def _serve(args: argparse.Namespace) -> int:
         with _local_model(config, args) as local:
             _announce(source.name, args)
             if args.workers == 1:
-                uvicorn.run(build_app(arguments, keys, local), **options)
+                try:
+                    app = build_app(arguments, keys, local)
+                except StoreError as exc:  # it answered a moment ago
+                    raise CliError(f"--store: {exc}", status=1) from exc
+                uvicorn.run(app, **options)
             else:
-                with _worker_environment(arguments, keys, local):
+                with _worker_environment(arguments, keys, local) as failures:
                     uvicorn.run(
                         f"{__name__}:worker_app", factory=True, workers=args.workers, **options
                     )
+                    _check_workers_started(failures)
     except SystemExit as exc:
         # uvicorn exits with its own codes (3: it could not start, e.g. the port is taken),
         # having logged why; this command's status for a server that failed is 1
@@ -296,6 +306,17 @@ def check_store_url(url: str) -> None:
         check_url(url)
     except StoreError as exc:
         raise CliError(f"--store: {exc}") from exc
+
+
+def check_store_reachable(url: str) -> None:
+    """Open the store once (and close it) before serving: one it cannot reach is an error
+    now, not a worker failing at every start."""
+    from ..stores import open_store
+
+    try:
+        open_store(url).close()
+    except StoreError as exc:
+        raise CliError(f"--store: {exc}", status=1) from exc
 
 
 def is_loopback(host: str) -> bool:
@@ -362,12 +383,31 @@ def worker_app() -> Any:
     ``$AUTOGRAMS_SERVE_WORKER``."""
     _log_to_stderr()
     settings = json.loads(os.environ[WORKER_ENVIRONMENT])
+    stop_with_parent(settings["parent"])
     local = settings["local"] and pickle.loads(base64.b64decode(settings["local"]))
     try:
         return build_app(settings["arguments"], settings["keys"], local)
-    except CliError as exc:
-        report(COMMAND, exc.message)
-        raise SystemExit(exc.status) from exc
+    except StoreError as exc:
+        # the store answered when the service started: it may be back for the next start
+        report(COMMAND, f"--store: {exc}")
+        raise SystemExit(1) from exc
+    except Exception as exc:
+        # a worker that cannot start would fail the same way at every restart: uvicorn stops
+        # on this status, and the command reports the message once
+        message = exc.message if isinstance(exc, CliError) else f"the app failed to start: {exc!r}"
+        report(COMMAND, message)
+        with open(os.path.join(settings["failures"], str(os.getpid())), "w") as note:
+            note.write(message)
+        raise SystemExit(STARTUP_FAILURE) from exc
+
+
+def _check_workers_started(failures: str) -> None:
+    """Raise the first failure a worker noted, if any (the service then did not serve)."""
+    notes = sorted(os.listdir(failures))
+    if notes:
+        with open(os.path.join(failures, notes[0])) as note:
+            message = note.read()
+        raise CliError(f"a worker could not start: {message}", status=1)
 
 
 def _init(autogram: Autogram, bot: Bot) -> None:
@@ -391,20 +431,29 @@ def _require_serve_extra() -> Any:
 @contextlib.contextmanager
 def _worker_environment(
     arguments: dict[str, Any], keys: Sequence[str], local: LocalModel | None
-) -> Iterator[None]:
+) -> Iterator[str]:
     """What worker processes read: the command's arguments, the local model this process
-    started (pickled: its configuration and model, which talk to the running server), and a
-    folder where each writes its metrics (prometheus_client's multiprocess mode)."""
+    started (pickled: its configuration and model, which talk to the running server), this
+    process's id (they stop when it dies), a folder where each writes its metrics
+    (prometheus_client's multiprocess mode) and one where a worker that cannot start notes
+    why (yielded)."""
     metrics = tempfile.mkdtemp(prefix="autograms-metrics-")
+    failures = tempfile.mkdtemp(prefix="autograms-workers-")
     pickled = base64.b64encode(pickle.dumps(local)).decode() if local is not None else None
-    settings = {"arguments": arguments, "keys": list(keys), "local": pickled}
+    settings = {
+        "arguments": arguments,
+        "keys": list(keys),
+        "local": pickled,
+        "parent": os.getpid(),
+        "failures": failures,
+    }
     saved = {
         name: os.environ.get(name) for name in (WORKER_ENVIRONMENT, "PROMETHEUS_MULTIPROC_DIR")
     }
     os.environ[WORKER_ENVIRONMENT] = json.dumps(settings)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics
     try:
-        yield
+        yield failures
     finally:
         for name, value in saved.items():
             if value is None:
@@ -412,6 +461,7 @@ def _worker_environment(
             else:
                 os.environ[name] = value
         shutil.rmtree(metrics, ignore_errors=True)
+        shutil.rmtree(failures, ignore_errors=True)
 
 
 def _log_to_stderr() -> None:

@@ -706,11 +706,6 @@ def test_reject_policy_refuses_a_second_message_with_retry_after(tmp_path):
         assert view["version"] == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--workers 2: after the supervising process is SIGKILLed its workers live on as "
-    "orphans, keep the port and serve; a restarted service fails (address in use)",
-)
 def test_workers_do_not_outlive_a_killed_supervisor(tmp_path):
     import os
     import signal
@@ -914,11 +909,6 @@ def test_serve_with_an_unknown_store_url_is_a_usage_error(tmp_path):
     assert "mysql://x" in output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="autograms serve --workers 2 with a store it cannot reach never exits: every worker "
-    "dies at start with a traceback and is started again, forever",
-)
 def test_serve_workers_with_an_unreachable_store_exit(tmp_path):
     code, output = _serve_cli(
         "--workers", "2", "--store", f"postgresql://127.0.0.1:{S.free_port()}/x", timeout=45

@@ -79,10 +79,11 @@ class ServeProcess:
         config: dict[str, Any] | None = None,
         store: str | None = None,
         env: dict[str, str] | None = None,
+        port: int | None = None,
     ) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         self.store = store or f"sqlite:///{folder / 'sessions.db'}"
         self.log_path = folder / f"serve-{self.port}.log"
         command = [sys.executable, "-m", "autograms", "serve", str(bot), "--port", str(self.port)]

@@ -18,6 +18,7 @@ Every run is a subprocess of its own, so programs never share a module or a code
 from __future__ import annotations
 
 import json
+import random
 import os
 import subprocess
 import sys
@@ -269,13 +270,14 @@ def compare(
     got = engine(tmp_path / mode, name, source, messages, mode, timeout)
     if refusal_ok and got and got[-1]["end"].startswith(REFUSALS):
         last = len(got) - 1
-        assert got[:last] == expected[:last], _diff(expected[:last], got[:last])
-        assert got[last]["printed"] == expected[last]["printed"], _diff(expected, got)
+        assert got[:last] == expected[:last], transcript_diff(expected[:last], got[:last])
+        assert got[last]["printed"] == expected[last]["printed"], transcript_diff(expected, got)
         return
-    assert got == expected, _diff(expected, got)
+    assert got == expected, transcript_diff(expected, got)
 
 
-def _diff(expected: list[dict], got: list[dict]) -> str:
+def transcript_diff(expected: list[dict], got: list[dict]) -> str:
+    """The turns where two transcripts differ, one under the other."""
     lines = []
     for index in range(max(len(expected), len(got))):
         want = expected[index] if index < len(expected) else None
@@ -283,3 +285,189 @@ def _diff(expected: list[dict], got: list[dict]) -> str:
         if want != have:
             lines.append(f"turn {index}:\n  plain:  {want}\n  engine: {have}")
     return "\n".join(lines)
+
+
+# --- random programs ----------------------------------------------------------------------
+
+RANDOM_MESSAGES = ["a", "bb", "boom", "3", "", "stop", "ccc"]
+
+RANDOM_PRELUDE = """
+from autograms import autograms_function
+from autograms.functional import reply
+
+
+class Tracker:
+    def __init__(self, name, out):
+        self.name, self.out = name, out
+
+    def __enter__(self):
+        self.out.append("enter " + self.name)
+        return self
+
+    def __exit__(self, kind, value, tb):
+        self.out.append("exit " + self.name + " " + (kind.__name__ if kind else "-"))
+
+"""
+
+# What a block may hold, with its weight. Every local a program makes holds a string.
+_STATEMENTS = {
+    "pause": 8,
+    "print": 3,
+    "assign": 2,
+    "if": 2,
+    "for": 2,
+    "while": 1,
+    "try": 3,
+    "with": 2,
+    "call": 4,
+    "raise": 2,
+    "break": 1,
+    "closure": 2,
+    "reraise": 1,
+}
+
+
+class _ProgramWriter:
+    """Writes decorated functions f0..fN-1 (fi calls only fj with j > i, so every program
+    ends), each a random nesting of loops, ifs, try/except/finally, with blocks and calls,
+    pausing at random points inside partial expressions."""
+
+    def __init__(self, rng: random.Random, functions: int):
+        self.rng, self.functions = rng, functions
+        self.lines: list[str] = []
+        self.count = 0
+
+    def tag(self) -> str:
+        self.count += 1
+        return f"t{self.count}"
+
+    def emit(self, depth: int, text: str) -> None:
+        self.lines.append("    " * depth + text)
+
+    def pause(self, names: list[str]) -> str:
+        question = f"reply('{self.tag()}?')"
+        name = self.rng.choice(names)
+        return self.rng.choice(
+            [
+                question,
+                f"{question}.upper()",
+                f'str(len({question}) + {name}.count("b"))',
+                f'f"{{{name}!r}}:{{{question}}}"',
+                f'"-".join([{name}, {question}])',
+                f"({question} or 'empty')",
+                f"[{question}][0]",
+            ]
+        )
+
+    def block(self, fn: int, depth: int, names: list[str], budget: int, loop: bool) -> None:
+        weights = dict(_STATEMENTS)
+        weights["call"] *= fn + 1 < self.functions
+        weights["break"] *= loop
+        for _ in range(self.rng.randint(1, 3)):
+            if budget <= 0:
+                self.emit(depth, f"out.append({self.rng.choice(names)})")
+                return
+            budget -= 1
+            kind = self.rng.choices(list(weights), list(weights.values()))[0]
+            names = self.statement(kind, fn, depth, names, budget, loop)
+
+    def statement(self, kind, fn, depth, names, budget, loop) -> list[str]:
+        rng, emit, tag = self.rng, self.emit, self.tag
+        name = rng.choice(names)
+        if kind in ("pause", "assign", "call"):
+            local = f"v{tag()}"
+            if kind == "pause":
+                emit(depth, f"{local} = {self.pause(names)}")
+            elif kind == "assign":
+                emit(depth, f"{local} = {name} + {rng.choice(names)}[:2]")
+            else:
+                emit(depth, f"{local} = f{rng.randint(fn + 1, self.functions - 1)}({name}, out)")
+            return names + [local]
+        if kind == "print":
+            shown = ", ".join(rng.sample(names, min(len(names), 3)))
+            emit(depth, f'print("{tag()}", {shown}, len(out))')
+        elif kind == "if":
+            emit(depth, f'if {name}.startswith(("a", "b", "3")):')
+            self.block(fn, depth + 1, names, budget // 2, loop)
+            emit(depth, "else:")
+            self.block(fn, depth + 1, names, budget // 2, loop)
+        elif kind == "for":
+            item = f"i{tag()}"
+            source = rng.choice(["range(2)", "out[:2]", "[1, 2]", 'dict.fromkeys("xy")'])
+            emit(depth, f"for {item} in {source}:")
+            emit(depth + 1, f"{item} = str({item})")
+            self.block(fn, depth + 1, names + [item], budget // 2, True)
+            if rng.random() < 0.3:
+                emit(depth, "else:")
+                emit(depth + 1, f'out.append("else-{tag()}")')
+        elif kind == "while":
+            counter = f"n{tag()}"
+            emit(depth, f"{counter} = 0")
+            emit(depth, f"while {counter} < 2:")
+            emit(depth + 1, f"{counter} += 1")
+            self.block(fn, depth + 1, names, budget // 2, True)
+        elif kind == "try":
+            emit(depth, "try:")
+            self.block(fn, depth + 1, names, budget // 2, loop)
+            error = f"e{tag()}"
+            emit(depth, f"except ValueError as {error}:")
+            emit(depth + 1, f'print("caught", {error})')
+            self.block(fn, depth + 1, names, budget // 3, loop)
+            if rng.random() < 0.5:
+                emit(depth, "finally:")
+                emit(depth + 1, f'out.append("fin-{tag()}")')
+        elif kind == "with":
+            emit(depth, f'with Tracker("{tag()}", out):')
+            self.block(fn, depth + 1, names, budget // 2, loop)
+        elif kind == "raise":
+            emit(depth, f'if {name} == "boom":')
+            emit(depth + 1, f'raise ValueError("{tag()}")')
+        elif kind == "break":
+            emit(depth, f"if len(out) % 3 == {rng.randint(0, 2)}:")
+            emit(depth + 1, "break")
+        elif kind == "closure":
+            emit(depth, f"seen.append({self.pause(names)})")
+            emit(depth, f'print("{tag()}", bump(len(seen)), seen)')
+        else:  # reraise: a handler that pauses, then re-raises or not
+            emit(depth, "try:")
+            emit(depth + 1, f'raise ValueError("{tag()}")')
+            error, local = f"e{tag()}", f"v{tag()}"
+            emit(depth, f"except ValueError as {error}:")
+            emit(depth + 1, f"{local} = {self.pause(names)}")
+            emit(depth + 1, f'if {local} == "boom":')
+            emit(depth + 2, "raise")
+            emit(depth + 1, f'print("handled", {error}, {local})')
+        return names
+
+    def function(self, fn: int) -> None:
+        self.emit(0, "@autograms_function()")
+        self.emit(0, f"def f{fn}(arg, out):")
+        self.emit(1, "total, seen = 0, []")
+        self.emit(1, "def bump(by):")
+        self.emit(2, "nonlocal total")
+        self.emit(2, "total += by")
+        self.emit(2, "return total")
+        self.block(fn, 1, ["arg"], self.rng.randint(5, 12), False)
+        self.emit(1, f'return "f{fn}:" + str(len(out))')
+        self.emit(0, "")
+
+
+def random_program(seed: int) -> tuple[str, list[str]]:
+    """A random bot program (its source, rooted at `chatbot`) and enough user messages."""
+    rng = random.Random(seed)
+    writer = _ProgramWriter(rng, rng.randint(2, 5))
+    for fn in reversed(range(writer.functions)):
+        writer.function(fn)
+    root = [
+        "@autograms_function()",
+        "def chatbot():",
+        "    out = []",
+        "    try:",
+        '        print("result", f0("start", out))',
+        "    except ValueError as exc:",
+        '        print("escaped", exc)',
+        '    print("out", out)',
+        '    reply("end")',
+    ]
+    messages = [""] + [rng.choice(RANDOM_MESSAGES) for _ in range(40)]
+    return RANDOM_PRELUDE + "\n".join(writer.lines + root) + "\n", messages

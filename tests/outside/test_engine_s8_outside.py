@@ -1063,6 +1063,170 @@ case(
 )
 
 
+case(
+    "objects_sharing_one_instance_dict",
+    """
+    class Settings:
+        def __init__(self, shared):
+            self.__dict__ = shared
+
+    @autograms_function()
+    def chatbot():
+        shared = {"lang": "en"}
+        a, b = Settings(shared), Settings(shared)
+        reply("first?")
+        a.lang = "fr"
+        print(b.lang, shared["lang"], a.__dict__ is b.__dict__)
+        reply("end")
+    """,
+    ["", "a", "x"],
+    diverges=ALL,
+    reason="SILENT: objects sharing one __dict__ (the Borg idiom, `self.__dict__ = shared`) "
+    "come back each with a copy: after a pause `a.lang = 'fr'` is not seen by b nor by the "
+    "shared dict; plain Python prints 'fr fr True'",
+)
+
+SUBCLASSES = textwrap.indent(
+    """
+import array, collections, datetime, decimal, fractions, functools
+
+class Scores(collections.Counter): pass
+class Tally(collections.defaultdict): pass
+class Stamp(datetime.datetime): pass
+class Day(datetime.date): pass
+class Money(decimal.Decimal): pass
+class Ratio(fractions.Fraction): pass
+class Queue(collections.deque): pass
+class Ordered(collections.OrderedDict): pass
+class Samples(array.array): pass
+class Named(functools.partial): pass
+class Tags(frozenset): pass
+class Row(list): pass
+class Text(str): pass
+""",
+    "    ",
+)
+
+case(
+    "instance_attributes_of_library_subclasses",
+    SUBCLASSES
+    + """
+    @autograms_function()
+    def chatbot():
+        objs = [Scores(a=1), Tally(list), Stamp(2024, 1, 1), Day(2024, 1, 1), Money("1.5"),
+                Ratio(1, 3)]
+        for obj in objs:
+            obj.note = type(obj).__name__
+        reply("first?")
+        print([getattr(obj, "note", "LOST") for obj in objs], objs[0]["a"], objs[4] * 2)
+        reply("end")
+    """,
+    ["", "a", "x"],
+    diverges=ALL,
+    reason="SILENT: instance attributes of subclasses of Counter, defaultdict, datetime, date, "
+    "Decimal and Fraction are dropped by a pause (their classes' own pickling leaves __dict__ "
+    "out): `scores.note` is gone after the resume; plain Python keeps it",
+)
+
+case(
+    "instance_attributes_of_library_subclasses_that_keep_them",
+    SUBCLASSES
+    + """
+    @autograms_function()
+    def chatbot():
+        objs = [Queue([1]), Ordered(a=1), Samples("i", [1]), Named(print, 1), Tags([1]),
+                Row([1]), Text("t")]
+        for obj in objs:
+            obj.note = type(obj).__name__
+        reply("first?")
+        print([getattr(obj, "note", "LOST") for obj in objs])
+        reply("end")
+    """,
+    ["", "a", "x"],
+)
+
+
+case(
+    "custom_tzinfo_with_constructor_arguments",
+    """
+    import datetime
+
+    class Fixed(datetime.tzinfo):
+        def __init__(self, hours):
+            self.hours = hours
+
+        def utcoffset(self, dt):
+            return datetime.timedelta(hours=self.hours)
+
+        def dst(self, dt):
+            return datetime.timedelta(0)
+
+    @autograms_function()
+    def chatbot():
+        when = datetime.datetime(2024, 1, 1, tzinfo=Fixed(2))
+        reply("first?")
+        print(when.isoformat())
+        reply("end")
+    """,
+    ["", "a", "x"],
+    refusal_ok=True,
+    diverges=ALL,
+    reason="STUCK: a datetime with a tzinfo subclass whose __init__ takes arguments (as in the "
+    "datetime docs' examples) pauses without a word, then every later turn raises "
+    'SessionCodeError "saved values cannot be read: TypeError: Fixed.__init__() missing ..."; '
+    "plain Python prints 2024-01-01T00:00:00+02:00",
+)
+
+case(
+    "locals_aliasing_user_globals_and_persistent_globals",
+    """
+    from autograms.memory import init_user_globals, set_persistent_globals
+
+    G = init_user_globals()
+    with set_persistent_globals():
+        CART = []
+        PROFILE = {"name": None}
+
+    @autograms_function()
+    def chatbot():
+        items = []
+        G["items"] = items
+        cart, prof = CART, PROFILE
+        items.append(reply("item?"))
+        cart.append("x")
+        prof["name"] = reply("name?")
+        print(G["items"], G["items"] is items, CART, cart is CART, PROFILE, prof is PROFILE)
+        reply("end")
+    """,
+    ["", "a", "b", "x"],
+)
+
+case(
+    "iterators_shared_by_two_frames",
+    """
+    @autograms_function()
+    def take(it, label):
+        first = next(it)
+        reply(f"{label} {first}?")
+        return first, next(it)
+
+    @autograms_function()
+    def chatbot():
+        d = {"a": 1, "b": 2, "c": 3, "d": 4}
+        items = iter(d.items())
+        print(take(items, "dict"), list(items))
+        it = iter([1, 2, 3, 4, 5])
+        pairs = zip(it, it)
+        print(next(pairs), take(it, "list"), list(pairs))
+        e = enumerate(iter("abcdef"))
+        inner = e
+        print(take(e, "enum"), next(inner))
+        reply("end")
+    """,
+    ["", "a", "b", "c", "x"],
+)
+
+
 # --- GOTO / RETURNTO against the same program written with loops ---------------------------
 
 TRACKER = textwrap.indent(
@@ -1413,3 +1577,20 @@ def test_pause_through_a_special_method_is_refused(name, tmp_path):
     got = support.engine(tmp_path, f"s8_dunder_{name}", source, ["", "y", "x"], "in_process")
     assert got[0]["end"].startswith("refused ContinuationError"), got
     assert got[0]["printed"] == ""
+
+
+# Random programs (engine_s8_support.random_program): batches of seeded programs, each compared
+# with plain Python; in process and serialized 3 x 12 programs, fresh processes 6.
+RANDOM_BATCHES = [(mode, batch, 12) for mode in ALL[:2] for batch in range(3)]
+RANDOM_BATCHES.append(("fresh_process", 0, 6))
+
+
+@pytest.mark.parametrize(("mode", "batch", "size"), RANDOM_BATCHES)
+def test_random_programs_resume_as_plain_python(mode, batch, size, tmp_path):
+    seeds = range(8000 + batch * size, 8000 + (batch + 1) * size)
+    programs = {f"s8_random_{seed}": support.random_program(seed) for seed in seeds}
+    expected = support.oracle_batch(tmp_path / "oracle", programs)
+    got = support.engine_batch(tmp_path / mode, programs, mode)
+    diverged = {name: support.transcript_diff(expected[name], got[name]) for name in programs}
+    diverged = {name: diff for name, diff in diverged.items() if diff}
+    assert not diverged, "\n".join(f"{name}:\n{diff}" for name, diff in diverged.items())

@@ -402,3 +402,25 @@ def test_runners_share_one_lease_thread(store) -> None:
         TurnRunner(autogram, store).run_turn(sid, "" if number == 0 else f"m{number}", f"k{number}")
     leases = [t for t in threading.enumerate() if t.name == "autograms-leases"]
     assert len(leases) <= 1
+
+
+def test_a_short_lease_taken_while_the_lease_thread_sleeps_long_is_still_renewed(
+    store, tmp_path
+) -> None:
+    """The renewing thread, idle after a turn with a long lease, looks again only a third of
+    that lease later; a turn with a shorter lease must still have it renewed in time: its
+    message holds the session for many of its leases, and another is refused as busy."""
+    autogram = make_autogram()
+    sid = Sessions(autogram, store).create().id
+    TurnRunner(autogram, store, lease_seconds=60).run_turn(sid, "", "k0")  # thread: 20 s naps
+    short = TurnRunner(autogram, store, lease_seconds=0.3)
+    message, path = gate(tmp_path, "short")
+    running = run_in_thread(short.run_turn, sid, message, "k1")
+    try:
+        wait_for(Path(f"{path}.entered"))
+        time.sleep(1.2)  # four of its leases
+        with pytest.raises(SessionBusyError):
+            TurnRunner(autogram, store, policy="reject").run_turn(sid, "other", "k2")
+    finally:
+        path.touch()
+    assert running().version == 2

@@ -1706,6 +1706,17 @@ DUNDER_PAUSES = {
         "    def __init_subclass__(cls):\n        cls.tag = reply('tag?')\n",
         "type('Sub', (X,), {}).tag",
     ),
+    "reply_through_map": ("", 'list(map(reply, ["q1?", "q2?"]))'),
+    "reply_as_sort_key": ("", 'sorted(["q1?", "q2?"], key=reply)'),
+    "reply_through_join": ("", '"".join(map(reply, ["q1?"]))'),
+    "reply_through_reduce": (
+        "import functools, operator\n",
+        'functools.reduce(operator.add, map(reply, ["q1?", "q2?"]))',
+    ),
+    "str_of_an_object": (
+        "class X:\n    def __str__(self):\n        return reply('str?')\n",
+        "str(X())",
+    ),
     "methodcaller": (
         "import operator\nclass X:\n    @autograms_function()\n    def ask(self, q):\n"
         "        return reply(q)\n",

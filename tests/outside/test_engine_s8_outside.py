@@ -1375,6 +1375,32 @@ case(
 )
 
 
+case(
+    "closure_registered_in_a_module_level_list",
+    """
+    HANDLERS = []
+
+    @autograms_function()
+    def chatbot():
+        count = 0
+        def on_event():
+            return count
+        HANDLERS.append(on_event)
+        reply("first?")
+        count = 5
+        print(HANDLERS[-1](), on_event(), HANDLERS[-1] is on_event)
+        reply("end")
+    """,
+    ["", "a", "x"],
+    modes=("in_process", "serialized"),  # a new process starts from the module's own HANDLERS
+    diverges=("in_process", "serialized"),
+    reason="SILENT (in process): a closure the program registered in a module-level list (a "
+    "callback, an event handler) is copied at the pause with a copy of its cell, so the "
+    "registered callback keeps reading the value from before the pause (0) while the resumed "
+    "frame writes another cell; plain Python prints '5 5 True'",
+)
+
+
 # --- GOTO / RETURNTO against the same program written with loops ---------------------------
 
 TRACKER = textwrap.indent(

@@ -1401,6 +1401,38 @@ case(
 )
 
 
+case(
+    "dict_subclass_whose_setitem_reads_its_attributes",
+    """
+    class Tracked(dict):
+        def __init__(self, *args, **kwargs):
+            self.changes = 0
+            super().__init__(*args, **kwargs)
+
+        def __setitem__(self, key, value):
+            self.changes += 1
+            super().__setitem__(key, value)
+
+    @autograms_function()
+    def chatbot():
+        form = Tracked()
+        form["name"] = "ada"
+        reply("first?")
+        form["age"] = 3
+        print(dict(form), form.changes)
+        reply("end")
+    """,
+    ["", "a", "x"],
+    refusal_ok=True,
+    diverges=ALL,
+    reason="STUCK: a dict subclass whose __setitem__ reads its own attributes (a change "
+    "counter, a dirty flag) pauses without a word; loading puts the items back through "
+    "__setitem__ before the attributes exist, so every later turn raises SessionCodeError "
+    "\"AttributeError: 'Tracked' object has no attribute 'changes'\"; plain Python prints "
+    "\"{'name': 'ada', 'age': 3} 2\"",
+)
+
+
 # --- GOTO / RETURNTO against the same program written with loops ---------------------------
 
 TRACKER = textwrap.indent(

@@ -18,7 +18,7 @@ conversation its log holds (`of_log`), so that a client holding that conversatio
 from __future__ import annotations
 
 import hashlib
-import json
+from json.encoder import encode_basestring
 from collections.abc import Iterable
 from typing import Any
 
@@ -42,9 +42,15 @@ def extend(digest: str, messages: Iterable[tuple[str, str]]) -> str:
     """The digest after `messages` ((role, text), oldest first) follow the ones of `digest`."""
     current = digest
     for role, text in messages:
-        step = current + "\n" + json.dumps([role, text], ensure_ascii=False)
+        step = f"{current}\n[{_json_string(role)}, {_json_string(text)}]"
         current = hashlib.sha256(step.encode()).hexdigest()
     return current
+
+
+#: a string as ``json.dumps(..., ensure_ascii=False)`` writes it: the pair above is that of
+#: ``[role, text]``, made without a JSONEncoder per call (6x faster; a request's whole history
+#: is digested before its turn runs)
+_json_string = encode_basestring
 
 
 def of_messages(messages: Iterable[tuple[str, str]]) -> str:

@@ -28,8 +28,9 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_workers_stop_when_their_supervisor_is_killed_and_the_port_is_free_again(tmp_path):
     service = ServeProcess(tmp_path, "--workers", "2", "--test-mode").start()
+    workers: list[int] = []
     try:
-        workers = service.workers()
+        workers += service.workers()
         assert len(workers) == 2
         os.kill(service.process.pid, signal.SIGKILL)
         service.process.wait(30)
@@ -43,8 +44,9 @@ def test_workers_stop_when_their_supervisor_is_killed_and_the_port_is_free_again
         assert again.stop() == 0
     finally:
         service.kill()
-        for pid in service.workers():
-            os.kill(pid, signal.SIGKILL)
+        for pid in workers:  # orphans if they outlived their supervisor (not their children now)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _serve(*arguments: str, timeout: float = 60) -> tuple[int | None, str]:

@@ -1433,6 +1433,38 @@ case(
 )
 
 
+case(
+    "list_subclass_whose_extend_reads_its_attributes",
+    """
+    class Log(list):
+        def __init__(self):
+            super().__init__()
+            self.count = 0
+
+        def extend(self, items):
+            items = list(items)
+            self.count += len(items)
+            super().extend(items)
+
+    @autograms_function()
+    def chatbot():
+        log = Log()
+        log.extend(["a", "b"])
+        reply("first?")
+        print(list(log), log.count)
+        reply("end")
+    """,
+    ["", "a", "x"],
+    refusal_ok=True,
+    diverges=ALL,
+    reason="STUCK: a list subclass whose extend reads its own attributes pauses without a "
+    "word; loading puts the items back through extend before the attributes exist (here "
+    "self.count is still the list's count method), so every later turn raises "
+    'SessionCodeError "TypeError: unsupported operand type(s) for +="; plain Python prints '
+    "\"['a', 'b'] 2\"",
+)
+
+
 # --- GOTO / RETURNTO against the same program written with loops ---------------------------
 
 TRACKER = textwrap.indent(

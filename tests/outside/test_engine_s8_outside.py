@@ -1090,7 +1090,7 @@ case(
 
 SUBCLASSES = textwrap.indent(
     """
-import array, collections, datetime, decimal, fractions, functools
+import array, collections, datetime, decimal, fractions, functools, ipaddress, pathlib
 
 class Scores(collections.Counter): pass
 class Tally(collections.defaultdict): pass
@@ -1105,6 +1105,10 @@ class Named(functools.partial): pass
 class Tags(frozenset): pass
 class Row(list): pass
 class Text(str): pass
+class Span(datetime.timedelta): pass
+class Clock(datetime.time): pass
+class Ip(ipaddress.IPv4Address): pass
+class Where(pathlib.PurePosixPath): pass
 """,
     "    ",
 )
@@ -1116,7 +1120,7 @@ case(
     @autograms_function()
     def chatbot():
         objs = [Scores(a=1), Tally(list), Stamp(2024, 1, 1), Day(2024, 1, 1), Money("1.5"),
-                Ratio(1, 3)]
+                Ratio(1, 3), Span(1), Clock(1), Ip("1.2.3.4"), Where("/a")]
         for obj in objs:
             obj.note = type(obj).__name__
         reply("first?")
@@ -1126,8 +1130,9 @@ case(
     ["", "a", "x"],
     diverges=ALL,
     reason="SILENT: instance attributes of subclasses of Counter, defaultdict, datetime, date, "
-    "Decimal and Fraction are dropped by a pause (their classes' own pickling leaves __dict__ "
-    "out): `scores.note` is gone after the resume; plain Python keeps it",
+    "time, timedelta, Decimal, Fraction, IPv4Address and PurePosixPath are dropped by a pause "
+    "(their classes' own pickling leaves __dict__ out): `scores.note` is gone after the "
+    "resume; plain Python keeps it",
 )
 
 case(

@@ -833,6 +833,13 @@ class MemoryObject(SerializableMemory):
         from the log)."""
         return conversation_history(self.model_turns)
 
+    def extract_conv_history_str(self) -> str:
+        """The session's conversation as text: one ``role: content`` line per message, each
+        followed by a blank line (AutoGRAMS' transcript format)."""
+        return "".join(
+            f"{turn['role']}: {turn['content']}\n\n" for turn in self.extract_full_conv_history()
+        )
+
     def live_state(self) -> SessionState:
         """The state to save: each level's turns cut to what a prompt could still include."""
         state = self.state

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from autograms import AutogramConfig, ConversationError, MemoryObject, use_config
@@ -169,3 +171,17 @@ def test_trimming_never_keeps_fewer_than_the_minimum_of_turns() -> None:
     kept = memory.live_state()["turn_stack"][0]["turns"]
     assert len(kept) == MIN_LIVE_TURNS
     assert kept[0]["content"].startswith(f"{100 - MIN_LIVE_TURNS:03d}")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_conversation_as_text_lists_every_message_of_the_history(seed: int) -> None:
+    rng = random.Random(seed)
+    memory = MemoryObject(AutogramConfig())
+    expected = ""
+    for number in range(rng.randint(0, 30)):
+        user_text = f"u{number} " + rng.choice(["", "x" * rng.randint(1, 50), "two\nlines"])
+        agent_text = f"a{number} " + "y" * rng.randint(0, 50)
+        memory.add_user_reply(user_text)
+        memory.log_chat_turn(agent_text)
+        expected += f"user: {user_text}\n\nassistant: {agent_text}\n\n"
+    assert memory.extract_conv_history_str() == expected

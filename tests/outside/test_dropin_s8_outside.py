@@ -1172,12 +1172,6 @@ def test_autograms_run_killed_during_a_model_call_continues_from_the_last_saved_
     assert history[-1]["content"].startswith("server says ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MemoryObject.extract_conv_history_str() is missing (AttributeError): AutoGRAMS' MemoryObject "
-    "has it beside extract_full_conv_history() ('role: content' lines, a blank line after each) and run "
-    "loops print transcripts with it; the README's 'Not provided' list does not name it",
-)
 def test_memory_object_gives_the_conversation_as_text_as_autograms_does():
     autogram = Autogram(root_function=s8_userbot.chatbot, test_mode=True)
     text, memory = autogram.reply()

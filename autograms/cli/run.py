@@ -70,6 +70,7 @@ LOCAL_TIMEOUT = 120.0
 EPILOG = """\
 commands at the prompt:
   /state        where the program is paused: function, file:line, ADDRESS label, locals
+                (also debug typed alone, as in AutoGRAMS' run_autogram.py)
   /save FILE    save the session to FILE (continue it later with --session FILE)
   /restart      drop this session and start a new one
   /help         this list
@@ -641,6 +642,9 @@ class Chat:
         text = line.strip()
         if text == "exit":  # run_autogram.py's way out, which AutoGRAMS users type
             return self._exit("")
+        if text == "debug":  # run_autogram.py's way to see the state, never a message
+            self._state("")
+            return None
         if text.startswith("//"):
             self.send(text[1:])
             return None

@@ -408,6 +408,17 @@ def test_an_empty_line_is_sent_as_an_empty_message(autograms):
     assert "Agent: echo 1 for Ada: \n" in result.stdout
 
 
+def test_debug_typed_alone_shows_the_state_and_is_not_sent(autograms):
+    result = autograms("run", ECHO, "--test-mode", input="ada\none\n debug \ndebug me\n/exit\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("paused in (outermost first):") == 1
+    assert f"chatbot (echo_bot.py:{ECHO_LINE})" in result.stdout
+    assert "count = 1" in result.stdout
+    # only the word alone is the command: "debug me" is a message
+    assert "Agent: echo 2 for Ada: debug me" in result.stdout
+    assert "Ada: debug\n" not in result.stdout
+
+
 def test_state_shows_the_line_of_the_code_now_loaded_after_an_edit(autograms, tmp_path):
     bot = tmp_path / "edited_bot.py"
     source = Path(ECHO).read_text()

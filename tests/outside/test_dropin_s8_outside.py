@@ -795,13 +795,6 @@ def test_simulations_in_threads_give_what_they_give_one_after_another():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: 'debug' typed alone at the `autograms run` prompt is sent to the bot as the user's "
-    "message (here it becomes the shirt size: 'Order: shirt debug m'); run_autogram.py, whose habits the "
-    "README says `autograms run` keeps (it ends on 'exit' typed alone), shows the paused locals on "
-    "'debug' and reads the next message, never sending 'debug' to the bot (/state is the equivalent here)",
-)
 def test_debug_typed_alone_shows_the_state_instead_of_answering_the_bot(tmp_path):
     bot_file = tmp_path / "s8_shop_debug.py"
     bot_file.write_text(SHOP_V1)

@@ -196,7 +196,6 @@ NOT_PROVIDED = {
     },
     "MemoryObject.get_turns_for_model": "conversation internals; get_turn_history gives the "
     "prompt turns",
-    "MemoryObject.extract_conv_history_str": "use extract_full_conv_history",
     "MemoryObject.set_test_mode": "test mode belongs to the Autogram (Autogram(test_mode=True)), "
     "which sets it on every memory it runs",
     "MemoryObject.set_supervisor_mode": "supervisor mode belongs to the Autogram "

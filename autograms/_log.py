@@ -10,10 +10,14 @@ entry_type  fields
 user_reply  user_reply, timestamp
 agent_reply reply, last_node, function_name, line_number, address, timestamp
 node        node, timestamp
-model       function_name, output, function_inputs (a summary of the request: no message text),
-            code_position, usage_log (the API's token usage plus ``model``), supervisor_info,
-            timestamp; and ours: kind, model, endpoint, prompt_tokens, completion_tokens,
-            cached_tokens, usage_estimated, latency, attempts, output_mode, finish_reason
+model       function_name (AutoGRAMS' call_model, call_classifier, call_object_model ...),
+            output, function_inputs (a summary of the request -- role, message count,
+            characters, parameters -- and, as ``log_model_inputs`` says, the inputs
+            AutoGRAMS logged: ``autograms._model_inputs``), code_position, usage_log (the API's
+            token usage plus ``model``), supervisor_info, timestamp; and ours: helper (the
+            library function the program called), kind, model, endpoint, prompt_tokens,
+            completion_tokens, cached_tokens, usage_estimated, latency, attempts,
+            output_mode, finish_reason
 =========== ===================================================================================
 
 A session's log can be long (thousands of model calls), and a turn must not cost more as it
@@ -45,6 +49,7 @@ from . import _log_chunks
 from ._record import Record
 from ._entry_codec import from_stored, to_stored
 from ._errors import SessionFormatError, SessionSignatureError
+from ._model_inputs import function_name, keeps_inputs, logged_inputs
 from ._recall import Recall, holds
 from ._sha256 import sha256
 
@@ -539,23 +544,32 @@ def node_entry(address: str) -> Entry:
 
 def model_entry(
     call: ModelCall,
-    function_name: str,
+    helper: str,
     code_position: Mapping[str, Any] | None = None,
     supervisor_info: Mapping[str, Any] | None = None,
+    log_inputs: str = "supervised",
 ) -> Entry:
-    """The entry of one model call: AutoGRAMS' fields, then the call's own record."""
+    """The entry of one model call `helper` made: AutoGRAMS' fields (its function's name,
+    and the inputs that function took when `log_inputs` keeps them, see
+    ``autograms._model_inputs``), then the call's own record."""
     record = call.to_dict()
     record["latency"] = round(record["latency"], 6)
     details = record.pop("usage_details")  # in usage_log, as the server sent them
+    function = function_name(helper, call.kind)
+    inputs = record.pop("request")
+    if call.sent is not None and keeps_inputs(log_inputs, supervisor_info is not None):
+        function, full = logged_inputs(function, call.sent)
+        inputs.update(full)
     entry: Entry = {
         "entry_type": "model",
-        "function_name": function_name,
+        "function_name": function,
         "output": record.pop("output"),
-        "function_inputs": record.pop("request"),
+        "function_inputs": inputs,
         "code_position": dict(code_position) if code_position is not None else None,
         "usage_log": usage_log(call, details),
         "supervisor_info": dict(supervisor_info) if supervisor_info is not None else None,
         "timestamp": timestamp(),
+        "helper": helper,
     }
     entry.update(record)
     return entry

@@ -21,6 +21,8 @@ CHATBOT_TYPES = ("openai", "proxy", "huggingface_tgi")
 EMBEDDING_TYPES = ("openai", "proxy")
 #: values of ``classifier_mode``
 CLASSIFIER_MODES = ("json", "logit")
+#: values of ``log_model_inputs`` (see ``autograms._model_inputs``)
+LOG_MODEL_INPUTS = ("supervised", "all", "none")
 #: values of ``reply_start_type`` (accepted for compatibility; no effect)
 REPLY_START_TYPES = ("suffix", "prefix", "none")
 #: placeholders of ``instruction_template`` and ``reply_suffix_inst_conversion``
@@ -163,6 +165,11 @@ class AutogramConfig:
     #: HMAC key that signs saved sessions (None: $AUTOGRAMS_SESSION_KEY as set when an
     #: Autogram with this config first saves or loads a session, else unsigned)
     session_key: str | bytes | None = field(default=None, repr=False)
+    #: which model calls' log entries hold the prompt they sent, in AutoGRAMS' form
+    #: (``function_inputs``' input_turns, output_turns, system_prompt ...): "supervised" (the
+    #: calls a supervisor answered: what AutoGRAMS' finetuning data preparation reads), "all"
+    #: (the log then grows by a prompt per call) or "none"
+    log_model_inputs: str = "supervised"
     #: deprecated spelling of ``max_tokens``
     max_response_len: InitVar[int | None] = None
 
@@ -259,6 +266,7 @@ def _check_choices(config: AutogramConfig) -> None:
     _one_of(config, "embedding_type", EMBEDDING_TYPES, optional=True)
     _one_of(config, "classifier_mode", CLASSIFIER_MODES, optional=True)
     _one_of(config, "reply_start_type", REPLY_START_TYPES, optional=False)
+    _one_of(config, "log_model_inputs", LOG_MODEL_INPUTS, optional=False)
     if config.classifier_mode == "logit" and config.resolved_classifier_type == "huggingface_tgi":
         raise ConfigError(
             "classifier_mode",

@@ -250,6 +250,7 @@ class SerializableMemory:
         if memory_dict is not None and isinstance(memory_dict, MemoryDict):
             source = memory_dict.memory.resolve()
             self._checkpoint, self._log = source.checkpoint(), source._log.fork()
+            self.root_function = source.root_function or root_function  # its program's
         elif checkpoint is None:
             self._start_from(memory_dict)
 
@@ -798,15 +799,18 @@ class MemoryObject(SerializableMemory):
     def log_model_calls(
         self,
         calls: tuple[ModelCall, ...],
-        function_name: str,
+        helper: str,
         code_position: Mapping[str, Any] | None = None,
         supervisor_info: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record the model calls one helper made (`code_position`: the program's line that
-        called it, ``{"line_number", "function_name", "file_name"}``; `supervisor_info`: what
-        a supervisor decided, ``{"score", "rejected_output", "tags"}``)."""
+        """Record the model calls the library function `helper` made (`code_position`: the
+        program's line that called it, ``{"line_number", "function_name", "file_name"}``;
+        `supervisor_info`: what a supervisor decided, ``{"score", "rejected_output",
+        "tags"}``), with their prompts as ``config.log_model_inputs`` says."""
+        keep = self.config.log_model_inputs
         for call in calls:
-            self._log.append(model_entry(call, function_name, code_position, supervisor_info))
+            entry = model_entry(call, helper, code_position, supervisor_info, keep)
+            self._log.append(entry)
 
     def set_node(self, address: str) -> None:
         """Record entering the node labelled `address`."""

@@ -143,6 +143,7 @@ class SupervisedModel:
             completion_tokens=0,
             request=request_summary(request),
             output=self.answer,
+            sent=request,
         )
         return ChatResult(text=self.answer, call=call)
 

@@ -104,21 +104,34 @@ class ModelCall:
     request: Mapping[str, Any] = field(default_factory=dict)
     #: raw text of the answer (empty for embeddings)
     output: str = ""
+    #: the request as the model was asked it (its messages, choices and output schema), for a
+    #: log that keeps what each call sent (None: the model did not say); not in `to_dict`
+    sent: ChatRequest | None = field(default=None, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # `sent` is for the log entry made at once: a pickled record (an error held in a
+        # paused program's locals) leaves it out, with the prompt and any class it names
+        return {**self.__dict__, "sent": None}
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a plain dict (what `dataclasses.asdict` gives, without its
-        recursion through every value when they are plain data: every model call is logged)."""
+        recursion through every value when they are plain data: every model call is logged),
+        without `sent`."""
         record = {name: getattr(self, name) for name in _MODEL_CALL_FIELDS}
         for name, value in record.items():
             if type(value) not in _ATOMS:
                 copied = _plain_copy(value)
                 if copied is _NOT_PLAIN:
-                    return dataclasses.asdict(self)
+                    record = dataclasses.asdict(dataclasses.replace(self, sent=None))
+                    del record["sent"]
+                    return record
                 record[name] = copied
         return record
 
 
-_MODEL_CALL_FIELDS = tuple(item.name for item in dataclasses.fields(ModelCall))
+_MODEL_CALL_FIELDS = tuple(
+    item.name for item in dataclasses.fields(ModelCall) if item.name != "sent"
+)
 _ATOMS = frozenset({str, int, float, bool, type(None)})
 _NOT_PLAIN = object()
 

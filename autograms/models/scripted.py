@@ -84,6 +84,7 @@ class ScriptedModel:
             finish_reason="stop",
             request=request_summary(request),
             output=text,
+            sent=request,
         )
         return ChatResult(text=text, call=call, top_logprobs=top)
 

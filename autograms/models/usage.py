@@ -108,4 +108,5 @@ def call_record(
         finish_reason=finish_reason,
         request=request_summary(request),
         output=output,
+        sent=request,
     )

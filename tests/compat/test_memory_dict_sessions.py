@@ -203,7 +203,8 @@ def test_model_calls_made_by_parallel_wrapper_runs_are_logged_with_their_usage()
         e for e in _round_trip(autogram, memory).memory_dict["model_turns"] if "usage_log" in e
     ]
     assert len(calls) == 6
-    assert all(call["function_name"] == "thought" and call["usage_log"] for call in calls)
+    assert all(call["helper"] == "thought" and call["usage_log"] for call in calls)
+    assert {call["function_name"] for call in calls} == {"call_model"}  # AutoGRAMS' name
 
 
 def test_a_memory_dict_read_inside_use_memory_starts_a_session_from_there():

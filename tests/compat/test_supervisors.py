@@ -33,7 +33,7 @@ def test_supervised_calls_are_logged_with_their_training_signal() -> None:
     autogram = Autogram(supervised.chatbot, test_mode=True, supervisor_mode=True)
     run = converse(autogram, ["hello"])
     supervised_entries = [e for e in run.entries("model") if e.get("supervisor_info")]
-    by_helper = {e["function_name"]: e["supervisor_info"] for e in supervised_entries}
+    by_helper = {e["helper"]: e["supervisor_info"] for e in supervised_entries}
     assert by_helper["reply_instruction"] == {
         "score": None,
         "rejected_output": "hey there",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import random
 
-from autograms.models.records import ModelCall
+from autograms.models.records import ChatRequest, ModelCall, OutputSpec
 
 
 def random_value(rng: random.Random, depth: int = 0) -> object:
@@ -35,8 +36,24 @@ def test_a_model_call_as_a_dict_is_its_asdict_copied_whatever_its_values() -> No
             output=random_value(rng) if rng.random() < 0.3 else "answer",  # type: ignore[arg-type]
         )
         record, expected = call.to_dict(), dataclasses.asdict(call)
+        del expected["sent"]  # the request as sent is not part of the record
         assert record == expected
         assert [type(value) for value in record.values()] == [
             type(value) for value in expected.values()
         ]
         assert record["request"] is not call.request  # a copy: editing it changes no record
+
+
+def test_a_pickled_model_call_leaves_out_the_request_it_sent() -> None:
+    class LocalAnswer:  # a class no pickle can find by name
+        pass
+
+    sent = ChatRequest(
+        messages=[{"role": "user", "content": "hi"}],
+        kind="structured",
+        output=OutputSpec("answer", {"type": "object"}, pydantic_model=LocalAnswer),
+    )
+    call = ModelCall(kind="structured", model="m", endpoint="scripted", output="{}", sent=sent)
+    back = pickle.loads(pickle.dumps(call))
+    assert back == call and back.sent is None
+    assert call.sent is sent  # the record itself keeps it for the log entry

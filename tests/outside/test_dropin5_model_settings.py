@@ -205,7 +205,7 @@ def test_supervisor_return_replaces_the_reply_and_is_logged_after_a_round_trip()
     entry = [
         e
         for e in memory.memory_dict["model_turns"]
-        if e.get("function_name") == "reply_instruction"
+        if e.get("helper") == "reply_instruction"  # function_name: AutoGRAMS' call_model
     ][-1]
     assert entry["supervisor_info"] == {"score": 0.5, "rejected_output": "casual", "tags": ["t"]}
 
@@ -245,7 +245,7 @@ def test_token_usage_sums_over_every_entry_with_a_usage_log(mode):
         _, memory = autogram.reply("x", memory_object=memory)
     memory = autogram.deserialize(autogram.serialize(memory))
     logged = [e for e in memory.memory_dict["model_turns"] if e.get("usage_log")]
-    assert [e["function_name"] for e in logged] == ["get_single_embedding", "reply_instruction"]
+    assert [e["helper"] for e in logged] == ["get_single_embedding", "reply_instruction"]
     total = sum(e["usage_log"]["total_tokens"] for e in logged)
     assert total == (1 + 18 if mode == "live" else 0)
 

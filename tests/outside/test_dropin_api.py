@@ -405,11 +405,12 @@ def test_supervisor_guide_example_runs_with_and_without_supervisor_mode(supervis
         text, memory = autogram.reply("go", memory_object=_round_trip(autogram, memory))
     memory = _round_trip(autogram, memory)
     calls = [e for e in memory.memory_dict["model_turns"] if e.get("entry_type") == "model"]
-    by_function = [(e["function_name"], e["code_position"]["function_name"]) for e in calls]
+    # the helper each call came from (function_name is AutoGRAMS' call_model ...)
+    by_function = [(e["helper"], e["code_position"]["function_name"]) for e in calls]
     if supervisor_mode:
         assert len(calls) == 7  # three and two inside the supervisors, and the two supervised calls
         formal = calls[-1]
-        assert formal["function_name"] == "reply_instruction"
+        assert formal["helper"] == "reply_instruction"
         assert formal["supervisor_info"]["rejected_output"] == calls[-2]["output"]
         assert text == formal["output"]
         assert ("silent_thought", "reasoned_summary") in by_function

@@ -296,14 +296,13 @@ def test_model_turns_entry_edited_before_any_serialize_is_kept():
 ORIGINAL_MODEL_FUNCTIONS = {"call_model", "call_classifier", "call_object_model"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent wrong result: model_turns entries name the helper (thought, yes_or_no) and "
-    "hold counts in function_inputs, so a training-data export filtering on AutoGRAMS' "
-    "call_model/call_classifier and reading input_turns/output_turns/system_prompt gets nothing",
-)
+# Fixed in session 8 (was a strict xfail: entries named the helper and held counts only).
+# A log holding every call's prompt grows by turns x context, so by default only the calls a
+# supervisor answered keep theirs (what AutoGRAMS' finetuning reads: it skips the others);
+# log_model_inputs="all" keeps every call's, which this test reads.
 def test_model_turns_entries_readable_as_autograms_training_data():
-    autogram = Autogram(root_function=bots.talk_bot, test_mode=True)
+    config = AutogramConfig(log_model_inputs="all")
+    autogram = Autogram(root_function=bots.talk_bot, autogram_config=config, test_mode=True)
     _, memory = autogram.reply()
     for i in range(3):
         memory = autogram.deserialize(autogram.serialize(memory))
@@ -319,6 +318,16 @@ def test_model_turns_entries_readable_as_autograms_training_data():
             )
     calls = [e for e in memory.memory_dict["model_turns"] if e["entry_type"] == "model"]
     assert len(examples) == len(calls) > 0
+
+
+def test_model_turns_entries_name_autograms_functions_by_default():
+    autogram = Autogram(root_function=bots.talk_bot, test_mode=True)
+    _, memory = autogram.reply()
+    for i in range(3):
+        memory = autogram.deserialize(autogram.serialize(memory))
+        _, memory = autogram.reply(f"u{i}", memory_object=memory)
+    calls = [e for e in memory.memory_dict["model_turns"] if e["entry_type"] == "model"]
+    assert calls and {e["function_name"] for e in calls} <= ORIGINAL_MODEL_FUNCTIONS
 
 
 # --- test mode as AutoGRAMS' debug_autogram.py loop uses it ----------------------------------------

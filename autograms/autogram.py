@@ -111,12 +111,24 @@ class Autogram:
     def _memory(
         self, memory_object: MemoryObject | None, memory_dict: Mapping[str, Any] | None
     ) -> MemoryObject:
-        if memory_object is None:
-            return self.init_memory(memory_dict)
-        memory_object = memory_object.resolve()
-        if memory_object.root_function is None:  # made outside an Autogram: it is ours now
-            memory_object.root_function = self.root_function
-        return memory_object
+        memory = self.init_memory(memory_dict) if memory_object is None else memory_object.resolve()
+        if memory.root_function is None:  # made outside an Autogram: it is ours now
+            memory.root_function = self.root_function
+        elif memory.root_function is not self.root_function and self.root_function is not None:
+            self._refuse_other_program(memory.root_function)
+        return memory
+
+    def _refuse_other_program(self, root: Callable[..., Any]) -> None:
+        """Refuse the session of another program than this Autogram's, as `deserialize`
+        does (the same program's function, re-created by an edit, is this program)."""
+        theirs, ours = session.program_name(root), session.program_name(self.root_function)
+        if theirs != ours:
+            raise ConversationError(
+                f"the session belongs to the program {theirs}, not to this Autogram's {ours}; "
+                f"continue it with an Autogram whose root_function is {theirs}",
+                function=ours,
+                reason="other program",
+            )
 
     # -- turns ---------------------------------------------------------------------------------
 

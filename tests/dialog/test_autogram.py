@@ -128,3 +128,37 @@ def test_load_autogram_returns_chatbot_and_init(tmp_path) -> None:
 def test_config_rejects_unknown_fields() -> None:
     with pytest.raises(Exception, match="unknown"):
         AutogramConfig(not_a_field=1)
+
+
+@pytest.mark.parametrize("given_as", ["memory_object", "memory_dict"])
+def test_reply_refuses_the_session_of_another_program_and_leaves_it_usable(given_as) -> None:
+    theirs, ours = Autogram(asks_with_data, test_mode=True), Autogram(decides, test_mode=True)
+    _, memory = theirs.reply()
+    given = memory if given_as == "memory_object" else memory.memory_dict
+    with pytest.raises(ConversationError, match="asks_with_data.*decides") as caught:
+        ours.reply("hi", **{given_as: given})
+    assert caught.value.reason == "other program"
+    with pytest.raises(ConversationError, match="other program|asks_with_data"):
+        with ours.use_memory(memory):
+            pass
+    text, memory = theirs.reply("yes", memory_object=memory)
+    assert text == "got yes"
+
+
+def test_reply_continues_a_session_of_the_same_program_made_anew(tmp_path) -> None:
+    bot_file = tmp_path / "remade_bot.py"
+    bot_file.write_text(
+        "from autograms import autograms_function\n"
+        "from autograms.functional import reply\n\n"
+        "@autograms_function()\n"
+        "def chatbot():\n"
+        "    reply('first', ADDRESS='first')\n"
+        "    reply('second')\n"
+    )
+    first, _ = load_autogram(str(bot_file))
+    _, memory = Autogram(first, test_mode=True).reply()
+    bot_file.write_text(bot_file.read_text() + "\n# edited: the file runs again\n")
+    again, _ = load_autogram(str(bot_file))
+    assert again is not first
+    text, _ = Autogram(again, test_mode=True).reply("ok", memory_object=memory)
+    assert text == "second"

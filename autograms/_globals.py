@@ -47,6 +47,12 @@ class _ModuleGlobals:
         #: code objects routing produced (not to be routed again)
         self._routed: set[CodeType] = set()
 
+    def rebind(self, namespace: dict[str, Any]) -> None:
+        """Follow the module to `namespace`: its file was run again under the same name
+        (``load_autogram`` after an edit), and the plain functions to route are the new ones."""
+        self.namespace = namespace
+        self._scanned, self._routed = -1, set()
+
     def add(self, names: dict[str, Any]) -> None:
         for name, value in names.items():
             try:
@@ -181,9 +187,12 @@ class set_persistent_globals:  # noqa: N801 - AutoGRAMS' name for a context mana
         }
         module = self._namespace.get("__name__", "__main__")
         with _lock:
-            if module not in _modules:
-                _modules[module] = _ModuleGlobals(module, self._namespace)
-            _modules[module].add(defined)
+            entry = _modules.get(module)
+            if entry is None:
+                entry = _modules[module] = _ModuleGlobals(module, self._namespace)
+            elif entry.namespace is not self._namespace:  # its file ran again (an edit)
+                entry.rebind(self._namespace)
+            entry.add(defined)
 
 
 def get_persistent_globals() -> list[str]:

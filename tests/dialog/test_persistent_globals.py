@@ -90,3 +90,42 @@ def test_outside_a_turn_module_attributes_are_the_modules_own(bot):
         settings.LANG  # noqa: B018 - the read is what is tested
     with pytest.raises(AttributeError, match="has no attribute 'LANG'"):
         del settings.LANG
+
+
+NOTES_BOT = """
+from autograms import autograms_function
+from autograms.functional import reply
+from autograms.memory import set_persistent_globals
+
+with set_persistent_globals():
+    NOTES = []
+
+def note(text):
+    NOTES.append(text)
+
+@autograms_function()
+def chatbot():
+    while True:
+        note(reply(f"{VERSION} {NOTES}", ADDRESS="ask"))
+"""
+
+
+def test_plain_helpers_of_a_bot_file_run_again_after_an_edit_reach_each_sessions_values(
+    tmp_path,
+) -> None:
+    from autograms import load_autogram
+
+    path = tmp_path / f"notes_{uuid.uuid4().hex[:8]}.py"
+    path.write_text("VERSION = 'v1'\n" + NOTES_BOT)
+    first, _ = load_autogram(str(path))
+    _, before_edit = Autogram(first, test_mode=True).reply()
+    _, before_edit = Autogram(first, test_mode=True).reply("a", memory_object=before_edit)
+    path.write_text("VERSION = 'v2'\n" + NOTES_BOT + "\n# edited\n")
+    edited = Autogram(load_autogram(str(path))[0], test_mode=True)
+    _, other = edited.reply()
+    text, other = edited.reply("x", memory_object=other)
+    assert text == "v2 ['x']"
+    text, _ = edited.reply("b", memory_object=before_edit)
+    assert text == "v2 ['a', 'b']"
+    module = sys.modules[path.stem]
+    assert vars(module)["NOTES"] == []  # the module's own value: no session wrote to it

@@ -7,6 +7,7 @@ shared/design/autograms-reference.md where the docs are silent), plain Python, n
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import os
@@ -102,13 +103,6 @@ def _training_examples(memory_dicts: list) -> list[dict]:
 # --- finetuning and simulation (docs/documentation/simulation_finetuning.md) -------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="autograms.finetuning is missing (ModuleNotFoundError): AutoGRAMS' run_model_simulation.py "
-    "imports ChatbotSimulator from autograms.finetuning.model_simulation and run_finetuning.py "
-    "get_training_messages/convert_messages from autograms.finetuning.get_training_messages; the README's "
-    "'Coming from AutoGRAMS' does not list the module under 'Not provided'",
-)
 def test_finetuning_modules_of_autograms_import():
     from autograms.finetuning.get_training_messages import convert_messages, get_training_messages  # noqa: F401
     from autograms.finetuning.model_simulation import ChatbotSimulator  # noqa: F401
@@ -170,13 +164,6 @@ def test_supervisor_info_of_every_supervised_call_survives_save_and_load(tmp_pat
     assert thoughts == [{"score": 0.4, "rejected_output": None, "tags": ["thought"]}] * 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: model entries of memory_dict['model_turns'] name the helper ('thought', "
-    "'reply_instruction', 'yes_or_no', 'generate_list' ...) in function_name where AutoGRAMS writes the "
-    "call that reached the model ('call_model', 'call_classifier', 'call_object_model'): "
-    "run_finetuning.py's get_training_messages selects entries on those names, so it finds nothing",
-)
 def test_model_entries_name_the_model_call_as_autograms_logs_it(server):
     autogram = Autogram(
         root_function=s8_support_desk.chatbot, autogram_config=proxy_config(server.port)
@@ -192,17 +179,12 @@ def test_model_entries_name_the_model_call_as_autograms_logs_it(server):
     assert set(names) <= AUTOGRAMS_MODEL_FUNCTIONS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model entries' function_inputs hold only counts and settings ({'role', 'messages': <an int>, "
-    "'input_chars', 'temperature', 'max_tokens'}), not the prompt AutoGRAMS logs there (input_turns, "
-    "output_turns, system_prompt, multi_modal_inputs): a saved session cannot be turned into training "
-    "data (KeyError 'input_turns' in a run_finetuning-style preparation)",
-)
+# Fixed in session 8 (was a strict xfail: function_inputs held counts only). By default only
+# the calls a supervisor answered keep their prompt (what run_finetuning.py reads; every call's
+# prompt makes the log grow by turns x context): this unsupervised run asks for all of them.
 def test_model_entries_keep_the_prompt_sent_for_training_data(server):
-    autogram = Autogram(
-        root_function=s8_support_desk.chatbot, autogram_config=proxy_config(server.port)
-    )
+    config = dataclasses.replace(proxy_config(server.port), log_model_inputs="all")
+    autogram = Autogram(root_function=s8_support_desk.chatbot, autogram_config=config)
     memory = _support_desk_session(autogram, turns=1)
     entry = [e for e in memory.memory_dict["model_turns"] if e["entry_type"] == "model"][-1]
     sent = server.chat_requests()[-1]["messages"]
@@ -212,12 +194,6 @@ def test_model_entries_keep_the_prompt_sent_for_training_data(server):
     assert len(inputs["input_turns"]) == len(inputs["output_turns"]) + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="follows from the two above: training data prepared as run_finetuning.py does from sessions "
-    "saved by a supervised simulation is empty (or KeyError), where AutoGRAMS gives one example per "
-    "supervised call with the supervisor's output as the final assistant message",
-)
 def test_training_data_prepared_from_saved_simulation_sessions(tmp_path):
     autogram = Autogram(root_function=s8_support_desk.chatbot, test_mode=True, supervisor_mode=True)
     memory = _support_desk_session(autogram, turns=3)
@@ -456,13 +432,6 @@ def test_test_mode_answers_are_the_same_with_a_fresh_process_per_turn(tmp_path):
 # --- a memory given to the wrong Autogram ---------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: user_bot's Autogram.reply(text, memory_object=<shop_bot's memory>) (or memory_dict=) "
-    "continues shop_bot's program and returns its reply, where the same Autogram refuses that session "
-    "from deserialize (SessionCodeError 'other program') and from apply/use_memory (ConversationError): "
-    "a simulation loop that swaps the two memories gets the wrong bot's turns without an error",
-)
 @pytest.mark.parametrize("given_as", ["memory_object", "memory_dict"])
 def test_an_autogram_refuses_the_memory_of_another_program(given_as):
     shop = Autogram(root_function=s8_two_bots.shop_bot, test_mode=True)
@@ -569,14 +538,6 @@ def test_persistent_globals_reach_plain_helpers_of_a_bot_file_loaded_once(tmp_pa
     assert sys.modules["s8_cart_once"].cart == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent, and shared between sessions: once load_autogram() has run an edited bot file again, "
-    "a plain helper's cart.append(item) on a set_persistent_globals() name changes the module's own "
-    "list (seen by every session) while the session's cart stays [] (the reply says 'cart []'); a "
-    "session continued from before the edit loses the items the same way. A fresh process running "
-    "the edited file keeps them; AutoGRAMS (values copied into the module around each turn) does too",
-)
 @pytest.mark.parametrize("session", ["new", "continued"])
 def test_persistent_globals_reach_plain_helpers_after_load_autogram_reruns_an_edit(
     tmp_path, session

@@ -1,6 +1,6 @@
 """Sessions on the wire and on disk: a versioned, optionally signed envelope.
 
-A serialized session (format 7) is one line of text::
+A serialized session (format 8) is one line of text::
 
     agsession1.<header>.<state>.<window>.<log>.<signature>
 
@@ -51,6 +51,9 @@ the text into an `Envelope`, then `MIGRATIONS` brings it up one format at a time
 * Format 6: no ``window_crc``: the window is checked turn by turn against the CRCs in the
   state, which `check_window` does when the session is loaded, before any turn runs; the
   log's chunks are not compressed (read as they are; chunks appended later are).
+* Format 7: the snapshot (marked ``AGF3``) pickles each frame's values as a dict by name; the
+  engine reads it as it is, and the next save writes them as tuples in the order the
+  snapshot's header names them.
 
 Without a key, loading unpickles whatever the session holds: only load sessions you wrote
 (or keep them server-side). Unpickling data from others runs their code.
@@ -83,7 +86,7 @@ from ._version import __version__
 #: the marker every session starts with (its format is in the header)
 MAGIC = "agsession1"
 #: the format this release writes (it reads every earlier one too)
-FORMAT = 7
+FORMAT = 8
 KEY_VARIABLE = "AUTOGRAMS_SESSION_KEY"
 
 
@@ -497,6 +500,12 @@ def _format_6_to_7(envelope: Envelope) -> Envelope:
     return envelope
 
 
+def _format_7_to_8(envelope: Envelope) -> Envelope:
+    """Nothing to convert: the engine reads a snapshot whose frames' values are dicts by name
+    (marked ``AGF3``) as it is, and the session's next save writes them as tuples."""
+    return envelope
+
+
 #: format N -> the function that brings a session read in format N to format N + 1
 MIGRATIONS: dict[int, Callable[[Envelope], Envelope]] = {
     1: _format_1_to_2,
@@ -505,6 +514,7 @@ MIGRATIONS: dict[int, Callable[[Envelope], Envelope]] = {
     4: _format_4_to_5,
     5: _format_5_to_6,
     6: _format_6_to_7,
+    7: _format_7_to_8,
 }
 
 

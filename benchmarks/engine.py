@@ -261,7 +261,7 @@ def measure_resume(settings: Settings, snapshot: bytes) -> list[Row]:
 
     times = per_call(lambda: resume(snapshot, "again"))
     loads = per_call(lambda: load(snapshot))
-    values = wire.read_payload(wire.read(snapshot)[1])
+    values = pickling.load_snapshot(wire.read(snapshot)[1])
     pickled = pickling.dump_snapshot(*values)
     unpickle = per_call(lambda: pickling.load_snapshot(pickled))
     repickle = per_call(lambda: pickling.dump_snapshot(*values))

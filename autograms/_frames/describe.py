@@ -46,7 +46,7 @@ def describe(snapshot: bytes, *, with_locals: bool = True) -> list[PendingFrameI
     Without, it reads the snapshot's header only (each frame's `locals` is empty).
     """
     headers, payload = wire.read(snapshot)
-    values = wire.read_payload(payload)[0] if with_locals else [{}] * len(headers)
+    values = wire.read_payload(payload, headers)[0] if with_locals else [{}] * len(headers)
     return [
         PendingFrameInfo(
             module=header.module,

@@ -204,17 +204,17 @@ def _is_named_function(obj: Any) -> bool:
 _FUNCTION_TYPES = (types.FunctionType, types.BuiltinFunctionType)
 
 
-def dump_snapshot(frames: tuple[dict[str, Any], ...], state: Any) -> bytes:
-    """Serialize the frames' values (one dict per frame) and the state saved alongside them;
+def dump_snapshot(frames: tuple[tuple[Any, ...], ...], state: Any) -> bytes:
+    """Serialize the frames' values (one tuple per frame) and the state saved alongside them;
     objects they share stay shared. Raises ResourceRefused, or the pickler's error."""
     module_objects.refresh()
-    values = list(chain.from_iterable(map(dict.values, frames)))
+    values = list(chain.from_iterable(frames))
     if module_objects.holds_container(values):
-        frames = tuple(map(module_objects.referenced_values, frames))
+        frames = tuple(map(module_objects.referenced_items, frames))
     return dumps((frames, state), module_objects.nested_containers(values))
 
 
-def load_snapshot(blob: bytes | memoryview) -> tuple[tuple[dict[str, Any], ...], Any]:
+def load_snapshot(blob: bytes | memoryview) -> tuple[tuple[Any, ...], Any]:
     """The frames' values and the state `dump_snapshot` saved. Untrusted input must be
     authenticated first. (Snapshots written with dill load too: a dill stream names the dill
     functions it needs, so dill, slow to import, is only loaded for those.)"""

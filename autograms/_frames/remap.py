@@ -146,11 +146,8 @@ def relabel(
 ) -> tuple[Loaded, list[FrameFit]]:
     """Load `snapshot` with its frames fitted to the code now loaded (see the module
     docstring), and how each fits; raises the first refusal's SnapshotMismatchError."""
-    header, payload = wire.split(snapshot)
-    values, attachment = wire.read_payload(payload)
-    states = wire.read_header(header)
-    if len(values) != len(states):
-        raise SnapshotMismatchError("the snapshot header and payload disagree", reason="damaged")
+    states, payload = wire.read(snapshot)
+    values, attachment = wire.read_payload(payload, states)
     names = _SavedNames(snapshot, True, values)
     fitted = _fit_states(states, labels or {}, names)
     for frame_fit, _ in fitted:
@@ -213,8 +210,8 @@ def _labelled(checked: CheckedFrame) -> FrameState:
 
 def attachment_of(snapshot: bytes) -> Any:
     """The attachment saved in `snapshot`, whatever its frames (this unpickles)."""
-    _, payload = wire.split(snapshot)
-    return wire.read_payload(payload)[1]
+    states, payload = wire.read(snapshot)
+    return wire.read_payload(payload, states)[1]
 
 
 class _SavedNames:
@@ -237,7 +234,8 @@ class _SavedNames:
         if not self.read_values:
             return None
         if self.values is None:
-            self.values = wire.read_payload(wire.split(self.snapshot)[1])[0]
+            states, payload = wire.read(self.snapshot)
+            self.values = wire.read_payload(payload, states)[0]
         laid_out = fit_values(checked.info, self.values[index], state.cells)
         return held_locals(checked.info, laid_out)
 

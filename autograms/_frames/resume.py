@@ -140,11 +140,7 @@ def load(blob: bytes) -> Loaded:
     """Validate a snapshot's frames from its header, then unpickle it."""
     header, payload = wire.split(blob)
     checked = _check_frames(header)
-    values, attachment = wire.read_payload(payload)
-    if len(values) != len(checked):
-        raise SnapshotMismatchError(
-            "the snapshot header and payload disagree", reason=Reason.DAMAGED
-        )
+    values, attachment = wire.read_payload(payload, [frame.state for frame in checked])
     frames = []
     for frame, frame_values in zip(checked, values, strict=True):
         if POSITION in frame_values:

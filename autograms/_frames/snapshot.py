@@ -577,9 +577,7 @@ def serialize(saved: list[dict[str, Any]], frames: list[PausedFrame], attachment
     entries = [entry for entry, _ in described]
     states = [state for _, state in described]
     try:
-        return wire.encode_entries(
-            entries, saved, PY_MINOR, attachment, None if None in states else states
-        )
+        return wire.encode_entries(entries, saved, PY_MINOR, attachment, states, parsed=True)
     except RecursionError as exc:
         raise _too_deep(frames) from exc
     except Exception as exc:  # noqa: BLE001 - find the culprit, then report it
@@ -599,8 +597,8 @@ def _too_deep(frames: list[PausedFrame]) -> ContinuationError:
     )
 
 
-def _frame_entry(paused: PausedFrame, values: dict[str, Any]) -> tuple[bytes, FrameState | None]:
-    """The frame's header entry, and the state a parse of it reads when the plan knows it."""
+def _frame_entry(paused: PausedFrame, values: dict[str, Any]) -> tuple[bytes, FrameState]:
+    """The frame's header entry, and the state a parse of it reads."""
     plan = capture_plan(paused.info, paused.site)
     passed = passed_helpers.PASSED in values
     usual = len(values) == len(plan.user) + len(plan.hidden) + len(plan.captured) + passed

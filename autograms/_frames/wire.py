@@ -1,6 +1,6 @@
 """The byte format of a snapshot: a JSON header naming the paused frames, then a pickle.
 
-    b"AGF3" | header length (4) | header CRC-32 (4) | payload CRC-32 (4) | header (UTF-8 JSON)
+    b"AGF4" | header length (4) | header CRC-32 (4) | payload CRC-32 (4) | header (UTF-8 JSON)
     | payload
 
 (lengths and checksums big-endian; the payload is a pickle.) Snapshots written before the
@@ -13,7 +13,11 @@ Headers written before the user locals or the cells were named have fields less;
 still read (`FrameState.saved` or `FrameState.cells` is None then). A
 snapshot is checked against the loaded code from the header alone, before a single byte is
 unpickled. The payload holds the saved values of every frame and the caller's attachment in
-one pickle, so objects shared between them stay shared (preceded, when the values hold
+one pickle, so objects shared between them stay shared. Each frame's values are a tuple in the
+order its header entry names them (the saved user locals, then the hidden values): the names
+are not pickled again. Snapshots marked b"AGF3" (and AGF2) hold each frame's values as a dict
+by name; they are still read, and a payload kept as it was under a rewritten header (a
+migration, a relabel) may hold such dicts under b"AGF4" too (preceded, when the values hold
 module-level containers deep inside, by a pickle of their places: `pickling.dump_snapshot`).
 Its checksum lets `check_payload` find a truncated or altered payload without unpickling it,
 and the header's, checked whenever the header is read (`split`), refuses an altered header
@@ -28,6 +32,7 @@ input, so a memo is never stale).
 from __future__ import annotations
 
 import json
+import operator
 import struct
 import zlib
 from typing import Any, Final
@@ -37,14 +42,20 @@ from .errors import Reason, SnapshotMismatchError
 from .records import FrameState
 from .versions import PY_MINOR
 
-MAGIC = b"AGF3"
+MAGIC = b"AGF4"
+#: the marker of snapshots whose frames' values are pickled as dicts (read, never written)
+MAGIC_VALUES_BY_NAME = b"AGF3"
 #: the marker of snapshots whose header has no checksum (read, never written)
 MAGIC_UNCHECKED_HEADER = b"AGF2"
 #: Hidden locals named in the header: the value-stack items a resume must rebuild.
 HIDDEN_PREFIX = "__ag_"
 _PREFIX = struct.Struct(">4sIII")  # magic, header length, header CRC-32, payload CRC-32
 _PREFIX_UNCHECKED_HEADER = struct.Struct(">4sII")  # magic, header length, payload CRC-32
-_LAYOUTS: Final = {MAGIC: _PREFIX, MAGIC_UNCHECKED_HEADER: _PREFIX_UNCHECKED_HEADER}
+_LAYOUTS: Final = {
+    MAGIC: _PREFIX,
+    MAGIC_VALUES_BY_NAME: _PREFIX,
+    MAGIC_UNCHECKED_HEADER: _PREFIX_UNCHECKED_HEADER,
+}
 _COMPACT = (",", ":")
 #: one encoder for every entry (json.dumps with options builds a new one per call)
 _ENCODER = json.JSONEncoder(separators=_COMPACT)
@@ -73,7 +84,7 @@ def encode(states: list[FrameState], python: tuple[int, int], attachment: Any) -
     """Serialize frames (outermost first) and an attachment. Each state's `hidden` must be
     `hidden_names` of its values, and its `saved` `saved_names` of them."""
     entries = [_entry_of(state) for state in states]
-    return encode_entries(entries, [state.values for state in states], python, attachment)
+    return encode_entries(entries, [state.values for state in states], python, attachment, states)
 
 
 def with_header(blob: bytes, states: list[FrameState], python: tuple[int, int]) -> bytes:
@@ -108,16 +119,47 @@ def encode_entries(
     values: list[dict[str, Any]],
     python: tuple[int, int],
     attachment: Any,
-    states: list[FrameState] | None = None,
+    states: list[FrameState],
+    *,
+    parsed: bool = False,
 ) -> bytes:
     """Serialize frames given as their `header_entry` and their values, and an attachment.
-    `states`, if given, are what `read_header` reads from the entries (see `entry_state`):
-    they are remembered, so that loading the snapshot this process wrote parses no JSON."""
+    `states` are the frames the entries describe: their names order each frame's values.
+    With `parsed`, they are exactly what `read_header` reads from the entries (see
+    `entry_state`) and are remembered, so that loading the snapshot this process wrote parses
+    no JSON."""
     header = _header(python, entries)
-    payload = pickling.dump_snapshot(tuple(values), attachment)
-    if states is not None:
+    ordered = tuple(map(_in_order, values, states))
+    payload = pickling.dump_snapshot(ordered, attachment)
+    if parsed:
         remember(_header_memo, header, tuple(states), len(header))
     return assemble(header, payload)
+
+
+#: A header entry's names (saved locals, hidden values) -> the reader of a frame's values in
+#: that order (`operator.itemgetter`, in C), and how many names there are.
+_readers: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Any, int]] = {}
+
+
+def _in_order(values: dict[str, Any], state: FrameState) -> tuple:
+    """A frame's values as the tuple the payload holds: in the order its header names them."""
+    key = (state.saved or (), state.hidden)
+    known = _readers.get(key)
+    if known is None:
+        names = key[0] + key[1]
+        known = (operator.itemgetter(*names), len(names)) if names else (_no_values, 0)
+        remember(_readers, key, known, 0)
+    reader, count = known
+    if len(values) != count:
+        raise ValueError(
+            f"a frame's values {sorted(values)} are not the names its header lists"
+            f" {sorted(key[0] + key[1])}"
+        )
+    return (reader(values),) if count == 1 else reader(values)
+
+
+def _no_values(values: dict[str, Any]) -> tuple:
+    return ()
 
 
 def _python_json(python: tuple[int, int]) -> bytes:
@@ -377,12 +419,35 @@ def read(blob: bytes) -> tuple[list[FrameState], memoryview]:
     return read_header(header), payload
 
 
-def read_payload(payload: memoryview) -> tuple[tuple[dict, ...], Any]:
-    """The saved values of each frame and the attachment (this unpickles)."""
+def read_payload(
+    payload: memoryview, states: list[FrameState]
+) -> tuple[tuple[dict[str, Any], ...], Any]:
+    """The saved values of each frame of `states` (as `read_header` gives them) by name, and
+    the attachment (this unpickles)."""
     try:
-        return pickling.load_snapshot(payload)
+        values, attachment = pickling.load_snapshot(payload)
     except Exception as exc:  # unpickling runs arbitrary reducers: any error means unreadable
         raise SnapshotMismatchError(
             f"the snapshot's saved values cannot be read: {type(exc).__name__}: {exc}",
             reason=Reason.UNREADABLE,
         ) from exc
+    if type(values) is not tuple or len(values) != len(states):
+        raise SnapshotMismatchError(
+            "the snapshot header and payload disagree", reason=Reason.DAMAGED
+        )
+    return tuple(map(_by_name, values, states)), attachment
+
+
+def _by_name(values: Any, state: FrameState) -> dict[str, Any]:
+    """One frame's saved values by name: a tuple in its header's order, or (written as
+    b"AGF3") the dict itself."""
+    if type(values) is tuple:
+        names = (state.saved or ()) + state.hidden
+        if state.saved is not None and len(values) == len(names):
+            return dict(zip(names, values, strict=True))
+    elif type(values) is dict:
+        return values
+    raise SnapshotMismatchError(
+        f"the snapshot's saved values of {state.qualname} are not the ones its header names",
+        reason=Reason.DAMAGED,
+    )

@@ -12,7 +12,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-from autograms._frames import wire
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,6 +41,15 @@ _STEP = textwrap.dedent(
             sys.exit(0)
         elif action == "fit-reading":
             print(json.dumps({"fits": fits(read_values=True)}))
+            sys.exit(0)
+        elif action == "by-name":  # as written before values were tuples, entries cut short
+            from autograms._frames import wire
+            from tests.engine import earlier_formats
+            python, frames = json.loads(wire.split(blob)[0])
+            cut = [entry[: int(argument)] for entry in frames]
+            header = json.dumps([python, cut]).encode()
+            open(path, "wb").write(earlier_formats.values_by_name(blob, header))
+            print(json.dumps({"rewritten": len(cut)}))
             sys.exit(0)
         else:  # relabel, store, then resume the stored snapshot
             loaded, _ = _frames.relabel(blob, labels)
@@ -216,7 +224,7 @@ def test_a_header_without_saved_names_leaves_locals_unchecked_unless_values_are_
     tmp_path: Path,
 ) -> None:
     paused_in_interview(tmp_path)
-    _strip_saved_names(tmp_path / "snapshot.bin")
+    _strip_saved_names(tmp_path)
     edited = ORIGINAL.replace('return f"{age} in {town}"', 'return f"{age}, from {town}"')
     _, inner = fits(tmp_path, edited)
     assert (inner["fit"], inner["locals_checked"]) == ("remapped", False)
@@ -225,12 +233,10 @@ def test_a_header_without_saved_names_leaves_locals_unchecked_unless_values_are_
     assert step(tmp_path, edited, "resume", "36") == {"paused": "town?"}
 
 
-def _strip_saved_names(path: Path) -> None:
-    """Rewrite a snapshot as headers were written before they named the saved locals."""
-    header, payload = wire.split(path.read_bytes())
-    python, frames = json.loads(header)
-    header = json.dumps([python, [entry[:7] for entry in frames]]).encode()
-    path.write_bytes(wire.assemble(header, payload))
+def _strip_saved_names(folder: Path) -> None:
+    """Rewrite a snapshot as headers were written before they named the saved locals (and
+    the values were pickled by name)."""
+    assert step(folder, ORIGINAL, "by-name", "7") == {"rewritten": 2}
 
 
 WITH_CELL = ORIGINAL.replace(
@@ -266,7 +272,7 @@ def test_saved_cells_named_in_the_header_move_to_their_variables_after_an_edit(
 
 def test_a_header_without_cell_names_gives_the_verdict_a_load_gives(tmp_path: Path) -> None:
     paused_at_town(tmp_path)
-    _strip_cell_names(tmp_path / "snapshot.bin")
+    _strip_cell_names(tmp_path)
     _, inner = fits(tmp_path, CELL_ADDED)  # which saved cell is which: unknown from the header
     assert (inner["fit"], inner["locals_checked"]) == ("remapped", False)
     _, inner = step(tmp_path, CELL_ADDED, "fit-reading")["fits"]
@@ -274,13 +280,10 @@ def test_a_header_without_cell_names_gives_the_verdict_a_load_gives(tmp_path: Pa
     assert step(tmp_path, CELL_ADDED, "resume", "Rome")["refused"] == "missing locals"
 
 
-def _strip_cell_names(path: Path) -> None:
-    """Rewrite a snapshot as headers were written before they named the saved cells."""
-    header, payload = wire.split(path.read_bytes())
-    python, frames = json.loads(header)
-    assert any(len(entry) == 10 for entry in frames)
-    header = json.dumps([python, [entry[:9] for entry in frames]]).encode()
-    path.write_bytes(wire.assemble(header, payload))
+def _strip_cell_names(folder: Path) -> None:
+    """Rewrite a snapshot as headers were written before they named the saved cells (and
+    the values were pickled by name)."""
+    assert step(folder, WITH_CELL, "by-name", "9") == {"rewritten": 2}
 
 
 PLAIN_HELPER = """

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import pickletools
 import random
 import sys
 import zlib
@@ -13,8 +14,9 @@ from autograms._record import replace
 import pytest
 
 from autograms import _frames
-from autograms._frames import wire
+from autograms._frames import pickling, wire
 from autograms._frames.versions import PY_MINOR
+from tests.engine import earlier_formats
 from tests.engine.programs import attached, header_shapes
 
 
@@ -73,7 +75,7 @@ def test_mismatched_snapshot_is_refused_before_anything_is_unpickled() -> None:
     outcome = _frames.run(attached.keep, (["x"],), attachment=lambda: _Tripwire())
     header = wire.read(outcome.snapshot)[0][0]
     forged = wire.encode(
-        [replace(header, module="no_such_module_anywhere", values={"items": []})],
+        [replace(header, module="no_such_module_anywhere", values=_each_named(header, []))],
         header.python,
         _Tripwire(),
     )
@@ -81,6 +83,11 @@ def test_mismatched_snapshot_is_refused_before_anything_is_unpickled() -> None:
     with pytest.raises(_frames.SnapshotMismatchError, match="cannot import module"):
         _frames.load(forged)
     assert _Tripwire.fired == []
+
+
+def _each_named(state, value: object) -> dict[str, object]:
+    """`value` under each name the header entry `state` lists (as `wire.encode` needs)."""
+    return dict.fromkeys((*state.saved, *state.hidden), value)
 
 
 def test_garbage_is_refused_clearly() -> None:
@@ -213,6 +220,68 @@ def test_the_header_a_pause_remembers_is_the_one_a_parse_reads() -> None:
         outcome = _frames.resume(outcome.snapshot, "answer")
     assert len(set(headers)) >= 3  # the inner pause, with cells, and the labelled one
     assert outcome.value == [7, 8, "answer", 9, "answer"]
+
+
+def _pauses_of_header_shapes(answers: list[str]) -> list[bytes]:
+    """The snapshot of every pause of `header_shapes.outer`, each answered in turn."""
+    outcome, snapshots = _frames.run(header_shapes.outer, ([1, 2, 3],)), []
+    for answer in answers:
+        assert isinstance(outcome, _frames.Paused)
+        snapshots.append(outcome.snapshot)
+        outcome = _frames.resume(outcome.snapshot, answer)
+    assert not isinstance(outcome, _frames.Paused)
+    return snapshots
+
+
+ANSWERS = ["a", "bb", "ccc", "dddd", "eeeee"]
+
+
+def test_a_frame_s_values_are_pickled_without_their_names() -> None:
+    for snapshot in _pauses_of_header_shapes(ANSWERS):
+        assert snapshot.startswith(wire.MAGIC)
+        states, payload = wire.read(snapshot)
+        strings = {arg for op, arg, _ in pickletools.genops(bytes(payload)) if type(arg) is str}
+        assert not [text for text in strings if text.startswith(wire.HIDDEN_PREFIX)]
+        values, _ = pickling.load_snapshot(payload)
+        for state, frame_values in zip(states, values, strict=True):
+            assert type(frame_values) is tuple
+            assert len(frame_values) == len(state.saved) + len(state.hidden)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_snapshot_whose_values_are_pickled_by_name_resumes_as_it_was_written(
+    seed: int,
+) -> None:
+    rng = random.Random(seed)
+    answers = ["".join(rng.choices("xyz", k=rng.randint(0, 4))) for _ in ANSWERS]
+    snapshots = _pauses_of_header_shapes(answers)
+    at = rng.randrange(len(snapshots))
+    older = earlier_formats.values_by_name(snapshots[at])
+    assert older.startswith(wire.MAGIC_VALUES_BY_NAME)
+    assert _frames.check(older) == _frames.check(snapshots[at])
+
+    def finish(snapshot: bytes) -> object:
+        outcome = _frames.resume(_frames.load(snapshot), answers[at])
+        for answer in answers[at + 1 :]:
+            outcome = _frames.resume(
+                _frames.load(_frames.store(_frames.load(outcome.snapshot))), answer
+            )
+        return outcome.value
+
+    assert finish(older) == finish(snapshots[at])
+    again = _frames.store(_frames.load(older))  # saved again: tuples, under today's marker
+    assert again.startswith(wire.MAGIC) and wire.read(again)[0] == wire.read(snapshots[at])[0]
+
+
+def test_a_payload_whose_values_do_not_match_the_names_of_its_header_is_refused() -> None:
+    snapshot = _pauses_of_header_shapes(ANSWERS)[0]
+    states, payload = wire.read(snapshot)
+    values, attachment = pickling.load_snapshot(payload)
+    short = (values[0][:-1], *values[1:])
+    damaged = wire.with_payload(snapshot, pickling.dumps((short, attachment)))
+    with pytest.raises(_frames.SnapshotMismatchError, match="not the ones its header names"):
+        _frames.load(damaged)
+    _frames.load(snapshot)  # the snapshot itself is unharmed
 
 
 @pytest.mark.parametrize("seed", range(5))

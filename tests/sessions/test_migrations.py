@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograms import SessionFormatError, SessionSignatureError, _frames, session
-from autograms._frames import payload_layout, wire
+from autograms._frames import payload_layout, pickling, wire
 from tests.sessions.make_session_data import _autogram
 
 DATA = Path(__file__).parent / "data"
@@ -182,6 +182,35 @@ def test_migration_6_to_7_leaves_the_window_to_be_checked_turn_by_turn_then_save
     assert autogram.deserialize(text).extract_full_conv_history() == history
 
 
+FORMAT_7 = _of_format(7)
+
+
+@pytest.mark.parametrize("path", FORMAT_7, ids=_ids(FORMAT_7))
+def test_migration_7_to_8_reads_values_by_name_and_saves_them_as_tuples(path: Path) -> None:
+    envelope = _envelope(path)
+    assert session.MIGRATIONS[7](envelope) == envelope
+    assert not envelope.snapshot.startswith(wire.MAGIC)  # AGF3 or AGF2: values by name
+    by_name, _ = pickling.load_snapshot(wire.read(envelope.snapshot)[1])
+    assert by_name and all(type(values) is dict for values in by_name)
+    entry = _manifest_entry(path)
+    autogram = _autogram(entry["example"], entry["seed"], entry["signed"])
+    memory = _loaded(autogram, path)
+    history = memory.extract_full_conv_history()
+    assert autogram.deserialize(autogram.serialize(memory)).extract_full_conv_history() == history
+    reply, memory = autogram.reply(entry["next"], memory_object=memory)
+    assert reply == entry["expected_reply"]
+    text = autogram.serialize(memory)
+    assert _written_format(text) == session.FORMAT
+    again = session.decode(text, key=b"session-data-key" if entry["signed"] else None)
+    assert again.snapshot.startswith(wire.MAGIC)
+    states, payload = wire.read(again.snapshot)
+    ordered, _ = pickling.load_snapshot(payload)
+    for state, values in zip(states, ordered, strict=True):
+        assert type(values) is tuple and len(values) == len(state.saved) + len(state.hidden)
+    continued = autogram.deserialize(text)
+    assert continued.extract_full_conv_history() == memory.extract_full_conv_history()
+
+
 WINDOWED_6 = [path for path in FORMAT_6 if _envelope(path).window]
 
 
@@ -241,7 +270,7 @@ def _two_pickle_snapshot(values: tuple[dict, ...], attachment: object) -> bytes:
     state = Frames(buffer, protocol=5)
     state.memo = frames.memo
     state.dump(attachment)
-    one = wire.encode_entries([], [], (3, 12), None)
+    one = wire.encode_entries([], [], (3, 12), None, [])
     return wire.with_payload(one, buffer.getvalue())
 
 
@@ -267,7 +296,7 @@ def test_a_two_pickle_payload_rewritten_as_one_keeps_shared_and_module_level_obj
     values = tuple({f"v{i}": value(0) for i in range(rng.randrange(1, 4))} for _ in range(2))
     attachment = {"state": value(0), "common": common, "shared": SHARED}
     snapshot = payload_layout.as_one_pickle(_two_pickle_snapshot(values, attachment))
-    got_values, got_attachment = wire.read_payload(wire.split(snapshot)[1])
+    got_values, got_attachment = pickling.load_snapshot(wire.split(snapshot)[1])
     assert got_values == values and got_attachment == attachment
     assert got_attachment["shared"] is SHARED
     assert got_attachment["common"] is _find(got_values, common, got_attachment["common"])

@@ -42,14 +42,16 @@ What is *not* module-level:
   generators): refused, even when a module global binds them (see resources.py).
 
 The places are found by an index from object identity to place, built from ``sys.modules``
-when a snapshot is first taken. Each module is indexed once, at the first snapshot that finds
-it imported, and forgotten when it leaves ``sys.modules``; the program modules are indexed
-again whenever one of their globals is rebound, so a global rebound while the program runs is
-seen at the next pause (an item added to a module-level dict is seen only then). Every hit is
-checked against the module as it is now before it is used, so a stale entry means a copy,
-never another object. Indexing looks at the type of each global, never asks the object (a
-lazy proxy imports a module when asked for its ``__class__``; instance attributes are read with
-``object.__getattribute__``).
+when a snapshot first asks about an object that may be module-level: a snapshot whose frames
+hold values alone (numbers, strings, bytes, None, booleans) never builds it, so a process whose
+pauses hold only those does no work per imported module. Each module is indexed once, at the
+first such question that finds it imported, and forgotten when it leaves ``sys.modules``; the
+program modules are indexed again whenever one of their globals is rebound, so a global
+rebound while the program runs is seen at the next pause (an item added to a module-level dict
+is seen only then). Every hit is checked against the module as it is now before it is used, so
+a stale entry means a copy, never another object. Indexing looks at the type of each global,
+never asks the object (a lazy proxy imports a module when asked for its ``__class__``; instance
+attributes are read with ``object.__getattribute__``).
 
 The function named by saved references, `resolve`, is part of the snapshot format: keep its
 module and name.
@@ -83,6 +85,9 @@ CONTAINER_TYPES = frozenset({list, dict, set, frozenset, tuple, bytearray})
 _MISSING = object()
 #: Held while the index changes (readers never take it: each entry changes at once).
 _lock = threading.Lock()
+#: Whether a snapshot began (`refresh`) since the index was last brought up to date: the
+#: next question that needs the index brings it up to date first (`_current`).
+_due = False
 #: id(object) -> where it is: (module name, global name), or (module name, global name, steps)
 #: for an object reached from a program module's global (see `_steps_from`), over every module.
 _names: dict[int, tuple] = {}
@@ -118,6 +123,8 @@ REACH_LIMIT: Final = 256
 
 def reference(obj: Any) -> tuple | None:
     """Where `obj` is if it is module-level now (the arguments of `resolve`), else None."""
+    if _due:
+        _current()
     entry = _names.get(id(obj))
     if entry is None or _follow(entry) is not obj:
         return None
@@ -170,13 +177,20 @@ def holds_container(values: Any) -> bool:
     """Whether any of `values` may be a module-level container (cheap; `referenced` checks)."""
     # only built-in containers are entered in `_containers`: id() (an int allocated per call)
     # is asked of those alone, not of every number and string a frame holds
-    return bool(_containers) and not _containers.isdisjoint(
-        [id(value) for value in values if type(value) in CONTAINER_TYPES]
-    )
+    ids = [id(value) for value in values if type(value) in CONTAINER_TYPES]
+    if not ids:
+        return False
+    if _due:
+        _current()
+    return not _containers.isdisjoint(ids)
 
 
 def referenced(value: Any) -> Any:
     """`value`, or a `ModuleReference` standing for it if it is a module-level container."""
+    if type(value) not in CONTAINER_TYPES:
+        return value
+    if _due:
+        _current()
     if id(value) in _containers:
         where = reference(value)
         if where is not None:
@@ -189,7 +203,11 @@ def nested_containers(values: Iterable[Any]) -> list[tuple[Any, tuple]]:
     closure cells and plain objects' attributes among `values` (looking at no more than
     `WALK_LIMIT` objects; `values` themselves are not listed). Runs no code of the program's."""
     tracked = list(filter(gc.is_tracked, values))  # numbers, strings, ... hold no container
-    if not _containers or _surely_none_inside(tracked):
+    if _surely_none_inside(tracked):
+        return []
+    if _due:
+        _current()
+    if not _containers:
         return []
     found: dict[int, tuple[Any, tuple]] = {}
     seen: set[int] = set()
@@ -226,6 +244,8 @@ def _surely_none_inside(objects: list[Any]) -> bool:
         if looked > _SURE_LIMIT or not _SURE_TYPES.issuperset(map(type, level)):
             return False
         level = list(filter(gc.is_tracked, gc.get_referents(*level)))
+        if level and _due:
+            _current()  # the index is asked only of objects inside (lists of values: none)
         if not _containers.isdisjoint(map(id, level)):
             return False
     return True
@@ -315,17 +335,31 @@ def reduce_holder(obj: Any, protocol: int) -> Any:
 def reduce_builtin_method(method: types.BuiltinMethodType) -> Any:
     """A method of a module-level container (``ITEMS.append``) is bound to the module's own."""
     owner = method.__self__
+    if type(owner) not in CONTAINER_TYPES:
+        return NotImplemented
+    if _due:
+        _current()
     if id(owner) in _containers and reference(owner) is not None:
         return (getattr, (referenced(owner), method.__name__))
     return NotImplemented
 
 
 def refresh() -> None:
-    """Bring the index up to date (called once per snapshot, before pickling): index the
-    modules imported since the last call, forget those removed, and index again the program
-    modules whose globals were rebound."""
-    global _modules_seen
+    """Mark the index out of date (called once per snapshot, before pickling): the snapshot's
+    first question that needs it brings it up to date (`_current`)."""
+    global _due
+    with _lock:  # not while another thread brings it up to date: that one may have missed
+        _due = True  # what this snapshot needs (a module imported since it began)
+
+
+def _current() -> None:
+    """Bring the index up to date if a snapshot began since it last was: index the modules
+    imported since, forget those removed, and index again the program modules whose globals
+    were rebound. A reader that finds it out of date waits here for a complete index."""
+    global _modules_seen, _due
     with _lock:
+        if not _due:
+            return
         if len(sys.modules) != _modules_seen or _pending:
             _modules_seen = len(sys.modules)
             _index_new_modules()
@@ -333,6 +367,7 @@ def refresh() -> None:
             module = sys.modules.get(name)
             if module is not None and _changed(name, module):
                 _index_module(name, module)
+        _due = False
 
 
 def _changed(name: str, module: types.ModuleType) -> bool:

@@ -20,19 +20,17 @@ Command line, for the fresh-process mode:
 from __future__ import annotations
 
 import copy
-
 import importlib
 import json
 import os
-import queue
 import subprocess
 import sys
 import tempfile
-import threading
 from typing import Any
 
 from autograms import Autogram, _frames
 from autograms.memory import MemoryObject
+from tests.program_thread import ProgramThread, Stopped
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -59,14 +57,9 @@ def reference_run(bot_name: str, script: list[str]) -> dict[str, Any]:
     autogram = autogram_for(bot)
     session = MemoryObject(autogram.config, autogram.root_function, model=autogram.model)
     running: dict[str, MemoryObject] = {}  # the turn's working memory, current in the thread
-    to_driver: queue.Queue = queue.Queue()
-    to_program: queue.Queue = queue.Queue()
 
     def exchange(payload: Any) -> Any:
-        to_driver.put(("reply", payload))
-        message = to_program.get()
-        if message is _STOP:
-            raise _Stopped
+        message = program_thread.exchange("reply", payload)
         running["memory"].add_user_reply(message)
         return message
 
@@ -76,48 +69,39 @@ def reference_run(bot_name: str, script: list[str]) -> dict[str, Any]:
                 running["memory"] = turn.memory
                 turn.memory.add_user_reply("")
                 value = autogram.root_function()
-            to_driver.put(("return", value))
-        except _Stopped:
+            program_thread.report("return", value)
+        except Stopped:
             pass
         except BaseException as exc:  # noqa: BLE001 - recorded
-            to_driver.put(("raise", exc))
+            program_thread.report("raise", exc)
 
+    program_thread = ProgramThread(program)
     original = _frames.pause
     _frames.pause = exchange
-    thread = threading.Thread(target=program, daemon=True)
     try:
-        thread.start()
-        transcript = _drive_reference(to_driver, to_program, script)
+        program_thread.start()
+        transcript = _drive_reference(program_thread, script)
         # a copy now: ending the program below rolls its turn back, and the state with it
         state = copy.deepcopy(comparable_state(running["memory"].memory_dict))
     finally:
-        # A program still waiting in reply() is ended: a thread left inside its turn would
-        # keep every later decorated call in this process on the in-a-turn path.
-        to_program.put(_STOP)
-        thread.join(timeout=60)
+        # a thread left waiting inside its turn would keep every later decorated call in this
+        # process on the in-a-turn path
+        program_thread.end()
         _frames.pause = original
     return {"transcript": transcript, "state": state}
 
 
-#: sent to a reference run's program after its script: its reply() raises `_Stopped`
-_STOP = object()
-
-
-class _Stopped(BaseException):
-    """Ends a reference run's program once its script is done."""
-
-
-def _drive_reference(to_driver: queue.Queue, to_program: queue.Queue, script: list[str]) -> list:
+def _drive_reference(program_thread: ProgramThread, script: list[str]) -> list:
     transcript = []
     messages = iter(script)
     while True:
-        kind, value = to_driver.get(timeout=60)
+        kind, value = program_thread.event()
         if kind == "reply":
             transcript.append(getattr(value, "text", None))
             message = next(messages, None)
             if message is None:
                 return transcript
-            to_program.put(message)
+            program_thread.answer(message)
         elif kind == "raise":
             transcript.append(f"raised {type(value).__name__}: {value}")
             return transcript

@@ -26,14 +26,14 @@ import importlib
 import io
 import json
 import os
-import queue
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from tests.program_thread import ProgramThread, Stopped
 
 MODE_VARIABLE = "AG_ENGINE_MODE"
 REFERENCE = os.environ.get(MODE_VARIABLE) == "reference"
@@ -121,44 +121,47 @@ def _take(buffer: io.StringIO) -> str:
 
 def run_reference(case: Case) -> list:
     global _exchange
-    to_driver: queue.Queue = queue.Queue()
-    to_program: queue.Queue = queue.Queue()
     buffer = io.StringIO()
-
-    def exchange(payload: Any) -> Any:
-        to_driver.put(("pause", payload))
-        return to_program.get()
-
-    _exchange = exchange
 
     def program() -> None:
         try:
             value = case.root(*case.args, **case.kwargs)
+        except Stopped:
+            pass
         except BaseException as exc:  # noqa: BLE001 - recorded in the transcript
-            to_driver.put(("raise", exc))
+            program_thread.report("raise", exc)
         else:
-            to_driver.put(("return", value))
+            program_thread.report("return", value)
 
+    program_thread = ProgramThread(program)
+    _exchange = functools.partial(program_thread.exchange, "pause")
+    with _captured(buffer):
+        program_thread.start()
+        try:
+            return _drive_reference(program_thread, case, buffer)
+        finally:
+            program_thread.end()  # a program still waiting at a checkpoint unwinds
+
+
+def _drive_reference(program_thread: ProgramThread, case: Case, buffer: io.StringIO) -> list:
     transcript: list = []
     script = iter(case.script)
-    with _captured(buffer):
-        threading.Thread(target=program, daemon=True).start()
-        while True:
-            kind, value = to_driver.get()
-            transcript.append(["out", _take(buffer)])
-            if kind == "pause":
-                transcript.append(["pause", repr(value)])
-                reply = next(script, StopIteration)
-                if reply is StopIteration:
-                    transcript.append(["script exhausted"])
-                    return transcript
-                to_program.put(reply)
-            elif kind == "raise":
-                transcript.append(_describe_exception(value))
+    while True:
+        kind, value = program_thread.event()
+        transcript.append(["out", _take(buffer)])
+        if kind == "pause":
+            transcript.append(["pause", repr(value)])
+            reply = next(script, StopIteration)
+            if reply is StopIteration:
+                transcript.append(["script exhausted"])
                 return transcript
-            else:
-                transcript.append(["return", repr(value)])
-                return transcript
+            program_thread.answer(reply)
+        elif kind == "raise":
+            transcript.append(_describe_exception(value))
+            return transcript
+        else:
+            transcript.append(["return", repr(value)])
+            return transcript
 
 
 def _record(outcome_or_exc: Any, buffer: io.StringIO, transcript: list) -> bytes | None:

@@ -21,15 +21,14 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import queue
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 from autograms import Autogram, _frames
+from tests.program_thread import ProgramThread, Stopped
 
 ROOT = Path(__file__).resolve().parents[2]
 MODES = ("in_process", "serialized", "fresh_process")
@@ -78,12 +77,9 @@ def _reference(name: str, script: list[str]) -> list:
     autogram = autogram_for(name)
     session = autogram.init_memory()
     running: dict[str, Any] = {}  # the turn's working memory, current in the program thread
-    to_driver: queue.Queue = queue.Queue()
-    to_program: queue.Queue = queue.Queue()
 
     def exchange(payload: Any) -> Any:
-        to_driver.put(("reply", payload))
-        message = to_program.get()
+        message = program_thread.exchange("reply", payload)
         running["memory"].add_user_reply(message)
         return message
 
@@ -95,30 +91,36 @@ def _reference(name: str, script: list[str]) -> list:
                 running["memory"] = turn.memory
                 turn.memory.add_user_reply("")
                 value = autogram.root_function()
-            to_driver.put(("return", value))
+            program_thread.report("return", value)
+        except Stopped:
+            pass
         except BaseException as exc:  # noqa: BLE001 - recorded
-            to_driver.put(("raise", exc))
+            program_thread.report("raise", exc)
 
+    program_thread = ProgramThread(program)
     original = _frames.pause
     _frames.pause = exchange
     try:
-        threading.Thread(target=program, daemon=True).start()
-        return _drive_reference(to_driver, to_program, script)
+        program_thread.start()
+        return _drive_reference(program_thread, script)
     finally:
+        # a thread left waiting inside its turn would keep every later decorated call in this
+        # process on the in-a-turn path
+        program_thread.end()
         _frames.pause = original
 
 
-def _drive_reference(to_driver: queue.Queue, to_program: queue.Queue, script: list[str]) -> list:
+def _drive_reference(program_thread: ProgramThread, script: list[str]) -> list:
     said: list = []
     messages = iter(script)
     while True:
-        kind, value = to_driver.get(timeout=60)
+        kind, value = program_thread.event()
         if kind == "reply":
             said.append(value.text)
             message = next(messages, None)
             if message is None:
                 return said
-            to_program.put(message)
+            program_thread.answer(message)
         elif kind == "raise":
             said.append(_failure(value))
             return said

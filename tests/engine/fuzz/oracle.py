@@ -162,6 +162,8 @@ def _run(source: str, script: list[str], name: str) -> list:
         thread.start()
         events = _drive(to_driver, to_program, buffer, iter(script))
         thread.join(WAIT_SECONDS)
+    if thread.is_alive():  # it would outlive the test, still running the program
+        raise RuntimeError(f"the reference run of {name} did not end after its script")
     return events
 
 

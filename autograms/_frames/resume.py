@@ -47,6 +47,7 @@ from .hidden import CELLS, HELPER_RESULT
 from .records import CallSite, FrameState, Recipe
 from .registry import FunctionInfo, lookup
 from .runtime import MISSING
+from .snapshot import describe_value
 from .code_cache import twin_of
 from .versions import PY_MINOR
 
@@ -533,6 +534,8 @@ def _check_site(
     try:
         return earlier_snapshots.derivable(info, site, missing)
     except earlier_snapshots.NotDerivable:
+        if state.fingerprint != info.fingerprint and state.label is not None:
+            raise _entered_block_refusal(state, info, site, missing) from None
         raise SnapshotMismatchError(
             f"cannot resume {where}: the snapshot lacks values under the paused call that "
             f"this code saves ({', '.join(sorted(missing))}), and they cannot be read again "
@@ -543,6 +546,25 @@ def _check_site(
             module=state.module,
             reason=Reason.VALUE_STACK_CHANGED,
         ) from None
+
+
+def _entered_block_refusal(
+    state: FrameState, info: FunctionInfo, site: CallSite, missing: frozenset[str]
+) -> SnapshotMismatchError:
+    """The refusal of a session whose edited code wraps its paused labelled call in a block
+    (a for loop, a with block) that holds a value under the call: the session never ran
+    the block's start, so it has no such value to resume with."""
+    blocks = ", ".join(describe_value(info, site, name) for name in sorted(missing))
+    return SnapshotMismatchError(
+        f"cannot resume {state.qualname} ({info.filename}:{site.lineno}): the code now runs "
+        f"the call ADDRESS {state.label!r} inside a block the paused conversation never "
+        f"entered ({blocks}: not in its snapshot); keep that call outside the new block "
+        "until such conversations finish, or start the conversation again",
+        qualname=state.qualname,
+        lineno=site.lineno,
+        module=state.module,
+        reason=Reason.VALUE_STACK_CHANGED,
+    )
 
 
 def _check_remapped_locals(

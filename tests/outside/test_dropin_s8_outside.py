@@ -918,14 +918,6 @@ def test_a_paused_question_wrapped_in_try_or_while_by_an_edit_resumes_inside_it(
     assert text == "v2 age 12"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="misleading refusal: a session paused at reply(..., ADDRESS='ask_age') whose edit wraps that call "
-    "in a for loop or a with block is refused with 'the snapshot lacks values under the paused call that "
-    "this code saves (__ag_s0) ... it was written by another release of autograms or for other code: "
-    "finish the conversation with the release that wrote it' -- an internal name and the wrong cause; it "
-    "should say the label 'ask_age' is now inside a for loop / with block the paused session never entered",
-)
 @pytest.mark.parametrize("edit", ["for", "with"])
 def test_a_paused_question_wrapped_in_for_or_with_is_refused_naming_the_label_and_block(
     tmp_path, edit

@@ -21,7 +21,7 @@ from __future__ import annotations
 import pickle
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from types import CodeType, FunctionType
 from typing import Any
 
@@ -237,6 +237,29 @@ def _unwrapped(value: Any) -> Iterator[FunctionType]:
             yield value
         value = getattr(value, "__wrapped__", None)
         seen += 1
+
+
+def globals_snapshot(sessions: dict[str, ModuleGlobals]) -> dict[str, Any]:
+    """AutoGRAMS' ``memory_dict['globals_snapshot']``: the persistent globals of every module
+    the session has used, by name -- the session's value, else the module's initial one."""
+    snapshot: dict[str, Any] = {}
+    for module, session in sessions.items():
+        entry = _modules.get(module)
+        if entry is not None:
+            snapshot.update({name: pickle.loads(value) for name, value in entry.initial.items()})
+        snapshot.update(session["values"])
+        for name in session["deleted"]:
+            snapshot.pop(name, None)
+    return snapshot
+
+
+def module_holding(name: str, modules: Iterable[str]) -> str | None:
+    """Which of `modules` has a persistent global `name` (None if none has)."""
+    for module in modules:
+        entry = _modules.get(module)
+        if entry is not None and name in entry.initial:
+            return module
+    return None
 
 
 def routes_for(module: str) -> GlobalRoutes | None:

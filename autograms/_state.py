@@ -8,7 +8,7 @@ user_globals         per module: the session's values of ``init_user_globals()``
 user_global_defaults per module: the default names of ``init_user_globals()`` the session took
                      (a default a later deploy adds is taken when the session next uses them)
 persistent_globals   per module: the session's values of ``set_persistent_globals()`` names
-cached_user_reply    the user's last message (kept until the next one)
+cached_user_reply    the user's last message (kept until the next one; None after an empty one)
 last_node            the ADDRESS of the last node entered
 exit_data            what EXIT was given, when the program exited
 extra                keys a program or a run loop added to ``memory_dict``
@@ -156,7 +156,9 @@ def state_from_dict(values: dict[str, Any], system_prompt: str) -> SessionState:
             state["turn_stack"] = [_level_from_dict(level) for level in value]
         elif key == "user_globals":
             state["user_globals"] = per_module(value)
-        elif key == "globals_snapshot" and isinstance(value, dict):  # AutoGRAMS' layout
+        elif key == "globals_snapshot":  # AutoGRAMS' layout (a copy of our view has both)
+            if not isinstance(value, dict) or "persistent_globals" in values:
+                continue
             state["persistent_globals"].setdefault(
                 UNCLAIMED, ModuleGlobals(values=dict(value), deleted=[])
             )

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import _frames, session
 from ._context import require_memory
 from ._bot_files import import_bot_file
-from ._errors import ConversationError
+from ._errors import ConversationError, SessionFormatError
 from ._log import ConversationLog, checked_source
 from ._turns import call_root, run_turn
 from .config import AutogramConfig
@@ -269,6 +269,14 @@ class Autogram:
             entries = ConversationLog(checked_source(log))
         elif envelope.log is not None:
             entries = ConversationLog(encoded=envelope.log, signed=envelope.signed)
+        elif envelope.log_file is not None and envelope.log_file[0]:
+            raise SessionFormatError(
+                f"this is the text of a session file written by Autogram.save(): its log "
+                f"({envelope.log_file[0]} entries) is in the .log file beside it, which the "
+                "text alone does not reach; load the file with Autogram.load(path), or give "
+                "the entries as deserialize(text, log=...)",
+                reason="missing log",
+            )
         else:
             entries = ConversationLog()
         return self._restored(envelope, entries)
@@ -287,6 +295,10 @@ class Autogram:
         (a later `save` to that file keeps the log it holds)."""
         del load_log  # the log is never read up front; dropping it would lose it at the next save
         envelope = session.decode(session.read_file(file_path), key=self._key())
+        if envelope.log is not None:  # serialize()'s text written to a file: it carries its log
+            return self._restored(
+                envelope, ConversationLog(encoded=envelope.log, signed=envelope.signed)
+            )
         if envelope.log_file is None:  # format 1 recorded nothing: the whole file, read now
             entries = session.read_log(file_path)
             log = ConversationLog(entries)

@@ -57,7 +57,14 @@ from ._context import (
 from ._entry_codec import to_stored
 from ._flat_globals import UNCLAIMED, FlatUserGlobals, claim, per_module
 from ._errors import ConversationError, SessionError
-from ._globals import get_persistent_globals, route_plain_helpers, set_persistent_globals
+from ._globals import (
+    get_persistent_globals,
+    globals_snapshot,
+    module_holding,
+    route_plain_helpers,
+    set_persistent_globals,
+)
+from ._version import __version__
 from ._log import (
     ConversationLog,
     Entry,
@@ -267,6 +274,7 @@ class SerializableMemory:
         self._state = state_from_dict(values, prompt)
         if isinstance(stack, Stack):
             if stack.checkpoint.paused:
+                self._take_program(stack.root_function)
                 self._checkpoint, self._changed = stack.checkpoint, True
                 with use_memory(self):  # type: ignore[arg-type]
                     self._loaded = session.load_snapshot(stack.checkpoint.snapshot)
@@ -276,6 +284,13 @@ class SerializableMemory:
                 "session?), so its paused program cannot be continued; leave the 'stack' key "
                 "out to start the program over with the rest of the state"
             )
+
+    def _take_program(self, paused_in: Any) -> None:
+        """A session continued from another one's paused frames belongs to the program
+        paused there (when known), whatever root function it was made with: a turn of
+        another program then refuses it instead of continuing those frames."""
+        if paused_in is not None:
+            self.root_function = paused_in
 
     def resolve(self) -> SerializableMemory:
         """The memory this one stands for: itself, or for the working memory of a turn that
@@ -760,11 +775,12 @@ class MemoryObject(SerializableMemory):
     # -- turns and the log ------------------------------------------------------------------
 
     def add_user_reply(self, user_reply: str | None) -> None:
-        """Record the user's message (an empty one is logged but adds no turn)."""
+        """Record the user's message (an empty one is logged but adds no turn, and leaves no
+        last message: `extract_last_user_reply` gives None after it, as in AutoGRAMS)."""
         self._log.append(user_reply_entry(user_reply))
         if user_reply:
             self._levels[-1]["turns"].append({"role": "user", "content": user_reply})
-            self.state["cached_user_reply"] = user_reply
+        self.state["cached_user_reply"] = user_reply or None
 
     def log_chat_turn(
         self,
@@ -818,7 +834,7 @@ class MemoryObject(SerializableMemory):
         self._log.append(node_entry(address))
 
     def extract_last_user_reply(self) -> str | None:
-        """The user's latest message (None before the first one)."""
+        """The user's latest message (None before the first one and after an empty one)."""
         return self.state["cached_user_reply"]
 
     get_user_reply = extract_last_user_reply
@@ -884,6 +900,10 @@ _views_in_repr: ContextVar[frozenset[int]] = ContextVar(
 )
 
 
+#: keys AutoGRAMS' memory_dict has that this library's state keeps in another form
+_AUTOGRAMS_KEYS = ("globals_snapshot", "version")
+
+
 class MemoryDict(MutableMapping):
     """AutoGRAMS' ``memory_dict``: a view of a session's state keys, its log under
     ``"model_turns"`` (a list whose changes go to the log), where it is paused under
@@ -907,6 +927,10 @@ class MemoryDict(MutableMapping):
                 level["turns"] = list(level["turns"])
         if key == "user_globals":  # AutoGRAMS' flat dict, over the per-module one
             return FlatUserGlobals(state["user_globals"])
+        if key == "globals_snapshot":  # AutoGRAMS' persistent globals by name
+            return globals_snapshot(state["persistent_globals"])
+        if key == "version" and key not in state["extra"]:
+            return __version__
         if key in VIEW_KEYS:
             return state[key]  # type: ignore[literal-required]
         return state["extra"][key]
@@ -927,10 +951,28 @@ class MemoryDict(MutableMapping):
                 )
         elif key == "user_globals":
             value = per_module(value, state["user_globals"])
+        elif key == "globals_snapshot":
+            self._set_persistent_globals(dict(value))
+            return
         if key in VIEW_KEYS:
             state[key] = value  # type: ignore[literal-required]
         else:
             state["extra"][key] = value
+
+    def _set_persistent_globals(self, values: dict[str, Any]) -> None:
+        """Each name's value to the module whose persistent global it is (a name no module
+        has waits for the first module that uses the session's persistent globals)."""
+        sessions = self.memory.state["persistent_globals"]
+        for name, value in values.items():
+            module = module_holding(name, [*sessions, *sys.modules])
+            if module is None:
+                waiting = sessions.setdefault(UNCLAIMED, ModuleGlobals(values={}, deleted=[]))
+                waiting["values"][name] = value
+                continue
+            held = self.memory.persistent_globals(module)
+            held["values"][name] = value
+            if name in held["deleted"]:
+                held["deleted"].remove(name)
 
     def __delitem__(self, key: str) -> None:
         state = self.memory.state
@@ -951,8 +993,9 @@ class MemoryDict(MutableMapping):
         # a copy (dict(memory_dict), .copy()) must read it before the plain lists of turn_stack
         yield "stack"
         yield from VIEW_KEYS
+        yield from _AUTOGRAMS_KEYS
         yield "model_turns"
-        yield from self.memory.state["extra"]
+        yield from (key for key in self.memory.state["extra"] if key not in _AUTOGRAMS_KEYS)
 
     def copy(self) -> dict[str, Any]:
         """A plain dict of the keys and their values (as AutoGRAMS' ``memory_dict.copy()``);
@@ -960,7 +1003,8 @@ class MemoryDict(MutableMapping):
         return dict(self)
 
     def __len__(self) -> int:
-        return len(VIEW_KEYS) + 2 + len(self.memory.state["extra"])
+        extra = self.memory.state["extra"]
+        return len(VIEW_KEYS) + 2 + len(_AUTOGRAMS_KEYS) + len(extra) - ("version" in extra)
 
     def __repr__(self) -> str:
         # The view shows "stack", whose frames may hold this very view in a local: shown
@@ -1125,10 +1169,18 @@ class Stack(Sequence):
     first indexed). It carries the session's checkpoint, so a copy of ``memory_dict`` that
     holds it continues the program from there."""
 
-    def __init__(self, checkpoint: Checkpoint, memory: SerializableMemory | None = None) -> None:
+    def __init__(
+        self,
+        checkpoint: Checkpoint,
+        memory: SerializableMemory | None = None,
+        root_function: Any = None,
+    ) -> None:
         #: the session as it was when the stack was read
         self.checkpoint = checkpoint
         self._memory = memory
+        #: the program paused in these frames, when known: a session continued from a copy
+        #: of this stack belongs to it
+        self.root_function = root_function if memory is None else memory.resolve().root_function
         self._frames: list[dict[str, Any]] | None = None
 
     def _described(self) -> list[dict[str, Any]]:
@@ -1168,10 +1220,11 @@ class Stack(Sequence):
     __hash__ = None  # type: ignore[assignment]
 
     def __copy__(self) -> Stack:
-        return Stack(self.checkpoint)
+        return Stack(self.checkpoint, root_function=self.root_function)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Stack:
-        return Stack(self.checkpoint)  # the checkpoint cannot change: nothing to copy
+        # the checkpoint cannot change, and the program is code: nothing to copy
+        return Stack(self.checkpoint, root_function=self.root_function)
 
     def __reduce__(self) -> tuple:
         return (Stack, (self.checkpoint,))

@@ -162,3 +162,31 @@ def test_reply_continues_a_session_of_the_same_program_made_anew(tmp_path) -> No
     assert again is not first
     text, _ = Autogram(again, test_mode=True).reply("ok", memory_object=memory)
     assert text == "second"
+
+
+@autograms_function()
+def other_bot():
+    reply("other bot speaking")
+    return reply("other bot again")
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["dict copy", "deep copy"],
+)
+def test_a_copy_of_the_memory_dict_of_another_programs_paused_session_is_refused(given) -> None:
+    import copy
+
+    other = Autogram(root_function=other_bot, test_mode=True)
+    _, memory = other.reply()
+    forms = {
+        "dict copy": {"memory_dict": dict(memory.memory_dict)},
+        "deep copy": {"memory_dict": copy.deepcopy(memory.memory_dict)},
+    }
+    ours = Autogram(root_function=asks_with_data, test_mode=True)
+    with pytest.raises(
+        ConversationError, match="belongs to the program .*other_bot.*asks_with_data"
+    ):
+        ours.reply("hi", **forms[given])
+    # nothing was lost: the session continues with its own program
+    assert other.reply("x", **forms[given])[0] == "other bot again"

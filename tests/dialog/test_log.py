@@ -229,3 +229,42 @@ def test_a_log_read_back_in_pieces_equals_the_log_written_whole() -> None:
         encoded = log.encode()
         assert decode(encoded) == entries
         assert ConversationLog(encoded=encoded).entries_from(len(entries)) == []
+
+
+def _conversation(bot: Autogram):
+    _, memory = bot.reply()
+    for message in MESSAGES[:3]:
+        _, memory = bot.reply(message, memory_object=memory)
+    return memory
+
+
+@pytest.mark.parametrize("key", [None, "k"])
+def test_a_file_holding_serialized_text_loads_with_its_log_and_saves_it_whole(tmp_path, key):
+    bot = autogram(session_key=key)
+    memory = _conversation(bot)
+    path = tmp_path / "session.txt"
+    path.write_text(bot.serialize(memory))
+    loaded = bot.load(path)
+    assert _timeless(loaded.model_turns) == _timeless(memory.model_turns)
+    _, loaded = bot.reply(MESSAGES[3], memory_object=loaded)
+    bot.save(path, loaded)
+    again = bot.load(path)
+    assert _timeless(again.model_turns) == _timeless(loaded.model_turns)
+    assert len(again.model_turns) > len(memory.model_turns)
+
+
+def test_the_text_of_a_saved_file_is_refused_by_deserialize_naming_its_log_file(tmp_path):
+    bot = autogram()
+    memory = _conversation(bot)
+    bot.save(tmp_path / "session", memory)
+    text = (tmp_path / "session").read_text()
+    with pytest.raises(SessionFormatError, match=r"\.log file beside it.*Autogram\.load") as info:
+        bot.deserialize(text)
+    assert info.value.reason == "missing log"
+    given = bot.deserialize(text, log=memory.model_turns)
+    assert _timeless(given.model_turns) == _timeless(memory.model_turns)
+    # a session saved with no log yet is read as it is
+    _, fresh = Autogram(root_function=simple_example.chatbot, test_mode=True).reply()
+    fresh.replace_log([])
+    bot.save(tmp_path / "empty", fresh)
+    assert bot.deserialize((tmp_path / "empty").read_text()).model_turns == []

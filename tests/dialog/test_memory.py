@@ -46,13 +46,13 @@ def test_system_prompt_is_scoped_to_the_call_and_inherited() -> None:
     assert memory.get_system_prompt() == "root"
 
 
-def test_last_user_reply_survives_an_agent_reply() -> None:
+def test_last_user_reply_survives_an_agent_reply_not_an_empty_message() -> None:
     memory = MemoryObject()
     memory.add_user_reply("hello")
     memory.log_chat_turn("hi there")
     assert memory.extract_last_user_reply() == "hello"
-    memory.add_user_reply("")
-    assert memory.extract_last_user_reply() == "hello"
+    memory.add_user_reply("")  # AutoGRAMS: the last submitted reply was empty
+    assert memory.extract_last_user_reply() is None
 
 
 def test_thoughts_stay_in_history_in_order() -> None:

@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from autograms import Autogram
+import autograms
+from autograms import Autogram, load_autogram
 
 SETTINGS = """
 from autograms.memory import set_persistent_globals
@@ -113,7 +114,6 @@ def chatbot():
 def test_plain_helpers_of_a_bot_file_run_again_after_an_edit_reach_each_sessions_values(
     tmp_path,
 ) -> None:
-    from autograms import load_autogram
 
     path = tmp_path / f"notes_{uuid.uuid4().hex[:8]}.py"
     path.write_text("VERSION = 'v1'\n" + NOTES_BOT)
@@ -129,3 +129,18 @@ def test_plain_helpers_of_a_bot_file_run_again_after_an_edit_reach_each_sessions
     assert text == "v2 ['a', 'b']"
     module = sys.modules[path.stem]
     assert vars(module)["NOTES"] == []  # the module's own value: no session wrote to it
+
+
+def test_memory_dict_globals_snapshot_shows_and_sets_the_sessions_values_by_name(bot):
+    autogram = Autogram(root_function=bot.chatbot, test_mode=True)
+    _, memory = autogram.reply("hi")
+    _, memory = autogram.reply("fr", memory_object=memory)
+    assert memory.memory_dict["globals_snapshot"] == {"LANG": "fr", "TAGS": ["fr"]}
+    memory.memory_dict["globals_snapshot"] = {"LANG": "it"}
+    memory = autogram.deserialize(autogram.serialize(memory))
+    assert memory.memory_dict["globals_snapshot"] == {"LANG": "it", "TAGS": ["fr"]}
+    # a copy of memory_dict continues the session with the same values
+    copied = Autogram(root_function=bot.chatbot, test_mode=True)
+    text, _ = copied.reply("y", memory_dict=dict(memory.memory_dict))
+    assert text == "again True Y ['fr']"
+    assert memory.memory_dict["version"] == autograms.__version__

@@ -584,12 +584,6 @@ def test_admin_edits_of_globals_inside_use_memory_are_saved_with_the_session():
     assert text == "visit 3, cart ['apple', 'plum'], vip False"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="memory_dict has no 'globals_snapshot' (AutoGRAMS: the persistent globals' values by name, "
-    "as user_globals is shown flat) and no 'version': KeyError for a run loop or report reading them "
-    "(the values are under an undocumented 'persistent_globals' key, per module, as {'values', 'deleted'})",
-)
 def test_memory_dict_has_autograms_globals_snapshot_and_version():
     autogram = Autogram(root_function=s8_admin_bot.chatbot, test_mode=True)
     text, memory = autogram.reply()
@@ -663,13 +657,6 @@ def test_generated_conversations_are_the_same_however_the_run_loop_keeps_the_ses
 # --- an empty message ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: after the user sends an empty message, extract_last_user_reply() returns the previous "
-    "message ('hello'), so a bot that reads it each turn (the doc-search example's loop) answers the old "
-    "question again; AutoGRAMS gives None there (the cached reply is cleared by every reply and not set "
-    "for an empty message; the docs: 'the last submitted user reply')",
-)
 def test_extract_last_user_reply_after_an_empty_message_is_not_the_previous_one():
     autogram = Autogram(root_function=s8_userbot.chatbot, test_mode=True)
     text, memory = autogram.reply()
@@ -943,13 +930,6 @@ def _shop_session(tmp_path, name: str):
     return autogram, memory, bot_file
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: autogram.load(path) of a file holding autogram.serialize(memory) (what run_autogram.py "
-    "writes to its --saveload_file) gives memory_dict['model_turns'] == [] although the text carries the "
-    "log (deserialize of the same text gives all 4 entries); a save() to that path then writes a .log with "
-    "only the new entries, so the conversation's history and token usage are gone for good",
-)
 def test_load_of_a_file_holding_serialize_text_keeps_its_log(tmp_path):
     autogram, memory, _ = _shop_session(tmp_path, "s8_shop_load_text")
     path = tmp_path / "session.txt"
@@ -967,12 +947,6 @@ def test_load_of_a_file_holding_serialize_text_keeps_its_log(tmp_path):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: `autograms run --saveload_file FILE` continuing a FILE that the team's own run loop wrote "
-    "with autogram.serialize() saves it back without the earlier log: loading FILE afterwards gives only "
-    "the turns of the CLI run (2 log entries of 6), the first turns' replies and token usage are lost",
-)
 def test_saveload_file_written_by_a_serialize_run_loop_keeps_its_history_through_autograms_run(
     tmp_path,
 ):
@@ -992,13 +966,6 @@ def test_saveload_file_written_by_a_serialize_run_loop_keeps_its_history_through
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: deserialize(open(path).read()) of a file written by autogram.save() gives an empty log "
-    "although the file's header names the entries kept in path.log; it should read or refuse (name the "
-    ".log file / load()), as load() refuses a missing or short .log -- run_finetuning-style scripts read "
-    "session files as text",
-)
 def test_deserialize_of_a_saved_files_text_does_not_give_an_empty_log(tmp_path):
     autogram, memory, _ = _shop_session(tmp_path, "s8_shop_saved_text")
     path = tmp_path / "example0.pkl"

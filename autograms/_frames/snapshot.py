@@ -602,7 +602,9 @@ def _frame_entry(paused: PausedFrame, values: dict[str, Any]) -> tuple[bytes, Fr
     plan = capture_plan(paused.info, paused.site)
     passed = passed_helpers.PASSED in values
     usual = len(values) == len(plan.user) + len(plan.hidden) + len(plan.captured) + passed
-    usual = usual and not paused.constructs
+    # the same count can hide an unbound user local and a value of another kind (the payload
+    # orders values by the entry's names, so they must be exactly these)
+    usual = usual and not paused.constructs and all(map(values.__contains__, plan.user))
     if plan.entry is not None and usual and not passed:
         return plan.entry, plan.state  # every user local is bound, no constructor call
     if plan.entry is not None and usual:  # the same, through plain helpers it names

@@ -31,6 +31,7 @@ from .registry import lookup
 from .versions import (
     FRAME_INTERPRETER_FRAME_OFFSET,
     INTERPRETER_FRAME_CODE_OFFSET,
+    INTERPRETER_FRAME_FUNCTION_OFFSET,
     INTERPRETER_FRAME_IS_ENTRY_OFFSET,
     INTERPRETER_FRAME_LOCALSPLUS_OFFSET,
     INTERPRETER_FRAME_PREVIOUS_OFFSET,
@@ -103,6 +104,19 @@ def initialises(target: Any, caller: FrameType, callee: FrameType) -> bool:
     )
 
 
+def running_function(frame: FrameType) -> Any:
+    """The function object `frame` runs (the interpreter frame's own reference to it), or
+    None when this interpreter's frame layout is not the one the engine knows."""
+    if not _layout_verified():
+        return None
+    return _function_of(frame)
+
+
+def _function_of(frame: FrameType) -> Any:
+    address = _interpreter_frame(frame) + INTERPRETER_FRAME_FUNCTION_OFFSET
+    return ctypes.cast(ctypes.c_void_p.from_address(address).value, ctypes.py_object).value
+
+
 def _interpreter_frame(frame: FrameType) -> int:
     return ctypes.c_void_p.from_address(id(frame) + FRAME_INTERPRETER_FRAME_OFFSET).value
 
@@ -117,6 +131,8 @@ def _layout_verified() -> bool:
         code = _interpreter_frame(frame) + INTERPRETER_FRAME_CODE_OFFSET
         seen.append(ctypes.c_void_p.from_address(code).value == id(frame.f_code))
         seen.append(_pushed_by(frame.f_back, frame))
+        if all(seen):  # the layout holds so far: the function slot is safe to read
+            seen.append(_function_of(frame) is probe)
 
     def called_through_c(_: object) -> None:
         frame = sys._getframe()
@@ -127,7 +143,7 @@ def _layout_verified() -> bool:
         list(map(called_through_c, [0]))
 
     caller()
-    return seen == [True, True, True]
+    return seen == [True, True, True, True]
 
 
 def running_callable(flow: Flow, site: CallSite, frame: FrameType) -> Any:

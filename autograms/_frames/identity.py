@@ -21,12 +21,14 @@ snapshots valid.
 from __future__ import annotations
 
 import importlib
+import operator
 import os
 import sys
 from types import CodeType, FrameType, FunctionType
 from typing import Any
 
 from .._sha256 import sha256
+from .callees import running_function
 from .errors import ContinuationError, Reason, SnapshotMismatchError
 from .memo import remember
 from .registry import FunctionInfo, lookup
@@ -244,7 +246,10 @@ _found_again: dict[int, tuple[FunctionInfo, Any, int | None]] = {}
 def found_again(info: FunctionInfo, frame: FrameType) -> int:
     """The position (`POSITION`) a resume finds the function running `frame` (`info`'s)
     at, by the module and qualified name a snapshot saves the frame under; raises
-    ContinuationError (NOT_FOUND_AGAIN) when it does not find it there."""
+    ContinuationError (NOT_FOUND_AGAIN) when it does not find it there, or when `frame` runs
+    another function object made from its code, with other globals or closure cells."""
+    if not _runs_its_function(info, frame):
+        raise _made_from_code(info, frame)
     namespace = getattr(sys.modules.get(info.module), "__dict__", {})
     root = namespace.get(info.qualname.partition(".")[0])
     known = _found_again.get(id(info))
@@ -254,6 +259,37 @@ def found_again(info: FunctionInfo, frame: FrameType) -> int:
     if known[2] is None:
         raise _not_found_again(info, frame)
     return known[2]
+
+
+def _runs_its_function(info: FunctionInfo, frame: FrameType) -> bool:
+    """Whether `frame` runs with `info`'s globals and closure cells, as its resume will (a
+    function made from its code, ``types.FunctionType(f.__code__, other_globals, ...)``,
+    runs it with its own; defaults no longer matter once the call has begun)."""
+    function = info.function
+    if frame.f_globals is not function.__globals__:
+        return False
+    if not frame.f_code.co_freevars:
+        return True
+    running = running_function(frame)
+    if running is None or running is function:
+        return True
+    cells, own = running.__closure__ or (), function.__closure__ or ()
+    return len(cells) == len(own) and all(map(operator.is_, cells, own))
+
+
+def _made_from_code(info: FunctionInfo, frame: FrameType) -> ContinuationError:
+    code = frame.f_code
+    return ContinuationError(
+        f"cannot pause {info.qualname} ({code.co_filename}:{frame.f_lineno}): the paused call "
+        f"runs a function made from the code of {info.module}.{info.qualname} with other "
+        "globals or closure cells (types.FunctionType(f.__code__, ...)); a resume would run "
+        f"{info.qualname} itself, with its own; call {info.qualname}, or define and decorate "
+        "the function you need at module or class level",
+        qualname=info.qualname,
+        filename=code.co_filename,
+        lineno=frame.f_lineno,
+        reason=Reason.NOT_FOUND_AGAIN,
+    )
 
 
 def _position(info: FunctionInfo) -> int | None:

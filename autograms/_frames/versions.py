@@ -98,6 +98,9 @@ FRAME_INTERPRETER_FRAME_OFFSET: Final = 24
 INTERPRETER_FRAME_CODE_OFFSET: Final = 0 if PY312 else 32
 INTERPRETER_FRAME_PREVIOUS_OFFSET: Final = 8 if PY312 else 48
 INTERPRETER_FRAME_IS_ENTRY_OFFSET: Final = None if PY312 else 68
+# The function the frame runs: 3.11 `f_func` first, 3.12+ `f_funcobj` after `previous` (a
+# function made at run time from another's code runs it with its own globals and closure).
+INTERPRETER_FRAME_FUNCTION_OFFSET: Final = 16 if PY312 else 0
 # _PyInterpreterFrame.localsplus: the locals, cells and free variables, then the value stack
 # (after `stacktop` and, 3.12+, `return_offset` and `owner`; 3.11: `is_entry` and `owner`).
 INTERPRETER_FRAME_LOCALSPLUS_OFFSET: Final = 72

@@ -165,3 +165,40 @@ def test_refusal_of_a_plain_helper_decorated_since_is_the_same_in_every_process(
     assert "helper_bot.ask" in message and "decorated" in message
     bot.write_text(_HELPER_BOT)  # the code it paused in: resumes as before
     assert _turn(tmp_path, "B") == "got A B"
+
+
+MADE_FROM_CODE = ["question", "x", "y"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kind", ["globals", "closure"])
+def test_function_made_from_a_decorated_functions_code_is_refused_at_the_pause(
+    mode: str, kind: str
+) -> None:
+    reference = transcript("made_from_code", [kind, *MADE_FROM_CODE], "reference")
+    assert reference[-1] is None  # plain Python runs it with its own globals or cells
+    said = transcript("made_from_code", [kind, *MADE_FROM_CODE], mode)
+    assert said == ["which?", ["raised", "ContinuationError", Reason.NOT_FOUND_AGAIN.value]]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kind", ["copy", "ask"])
+def test_function_made_with_the_same_globals_and_cells_resumes_as_plain_python(
+    mode: str, kind: str
+) -> None:
+    expected = transcript("made_from_code", [kind, *MADE_FROM_CODE], "reference")
+    assert transcript("made_from_code", [kind, *MADE_FROM_CODE], mode) == expected
+
+
+def test_refusal_of_a_function_made_from_code_names_the_function_and_the_remedy() -> None:
+    from autograms import Autogram
+
+    bot = load_bot("made_from_code")
+    autogram = Autogram(root_function=bot.chatbot, test_mode=True)
+    _, memory = autogram.reply()
+    with pytest.raises(Exception) as raised:
+        autogram.reply("globals", memory_object=memory)
+    message = str(raised.value)
+    assert raised.value.reason == Reason.NOT_FOUND_AGAIN
+    assert "made from the code of tests.engine.bots.made_from_code.ask" in message
+    assert "types.FunctionType" in message

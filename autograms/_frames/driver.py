@@ -72,6 +72,7 @@ def resume(
     if not loaded.is_paused:
         raise ContinuationError("the snapshot holds no paused program", reason=Reason.NOT_PAUSED)
     loaded.used = True
+    loaded.quiet.arm()  # its copies are the program's now
     saved = loaded.attachment
     provider = attachment if attachment is not None else (lambda: saved)
     root = build_contexts(loaded.release(), value)

@@ -150,6 +150,8 @@ class Reason(str, Enum):  # noqa: UP042 - StrEnum is 3.11+; see the docstring
     UNKNOWN_ITERATOR_LAYOUT = "unknown iterator layout"
     #: this Python's weak references are laid out in a way the engine does not know
     UNKNOWN_WEAKREF_LAYOUT = "unknown weakref layout"
+    #: this Python's garbage collector header is laid out in a way the engine does not know
+    UNKNOWN_GC_LAYOUT = "unknown gc layout"
     #: the engine built inconsistent code (a bug: please report it)
     INTERNAL = "internal error"
 

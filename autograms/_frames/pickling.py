@@ -19,6 +19,8 @@ exceptions                                with cause, context, notes and a rebui
                                           (saved_exceptions.py)
 weak references, proxies, finalizers,     their object and callback, held weakly again
 weak dicts and sets                       (weakrefs.py)
+objects whose class has ``__del__``       as usual, made quietly: the copy, not the original,
+                                          runs ``__del__`` once (finalizers.py)
 in-memory files (StringIO, BytesIO)       content, position and closed state
                                           (memory_files.py)
 open files, sockets, locks, threads,      refused, even module-level ones (resources.py)
@@ -66,6 +68,7 @@ from typing import Any
 from . import (
     closed_files,
     closures,
+    finalizers,
     forwarding_objects,
     generators,
     hashed_keys,
@@ -78,6 +81,7 @@ from . import (
     weakrefs,
 )
 from .errors import JumpSignal
+from .memo import remember
 from .resources import ResourceRefused, is_resource
 
 PROTOCOL = 5
@@ -166,6 +170,18 @@ def _reduce(obj: Any) -> Any:
     return module_objects.reduce_holder(obj, PROTOCOL)
 
 
+#: Type -> its traits below (0 for most), looked up once per object the pickler asks about.
+_traits: dict[type, int] = {}
+_HASHED_BY_STATE = 1  # instances may hash by their state (hashed_keys.py)
+_HAS_DEL = 2  # instances run a __del__ written in Python (finalizers.py)
+
+
+def _traits_of(kind: type) -> int:
+    traits = _HASHED_BY_STATE * hashed_keys.by_state(kind) | _HAS_DEL * finalizers.has_del(kind)
+    remember(_traits, kind, traits, _PLAIN_TYPES_SIZE)
+    return traits
+
+
 class _SnapshotPickler(pickle.Pickler):
     def __init__(self, file: io.BytesIO, protocol: int) -> None:
         super().__init__(file, protocol=protocol)
@@ -174,8 +190,15 @@ class _SnapshotPickler(pickle.Pickler):
         self.hashed: list[Any] = []
 
     def reducer_override(self, obj: Any) -> Any:
-        if hashed_keys.by_state(type(obj)):
-            self.hashed.append(obj)
+        kind = type(obj)
+        traits = _traits.get(kind)
+        if traits is None:
+            traits = _traits_of(kind)
+        if traits:
+            if traits & _HASHED_BY_STATE:
+                self.hashed.append(obj)
+            if traits & _HAS_DEL and module_objects.reference(obj) is None:
+                return finalizers.quiet_reduction(obj, _reduce(obj), PROTOCOL)  # a copy's __del__
         return _reduce(obj)
 
 
@@ -183,9 +206,7 @@ class _DillFallbackPickler(_SnapshotPickler):
     """Also hands the objects whose own reduction fails to dill, one object each."""
 
     def reducer_override(self, obj: Any) -> Any:
-        if hashed_keys.by_state(type(obj)):
-            self.hashed.append(obj)
-        reduction = _reduce(obj)
+        reduction = super().reducer_override(obj)
         if reduction is not NotImplemented or type(obj) in copyreg.dispatch_table:
             return reduction
         if isinstance(obj, type) or _is_named_function(obj):

@@ -32,7 +32,7 @@ from enum import Enum
 from typing import Any
 
 from .._record import Record, replace
-from . import wire
+from . import finalizers, wire
 from .errors import SnapshotMismatchError
 from .hidden import CELLS
 from .identity import POSITION, positioned
@@ -147,7 +147,11 @@ def relabel(
     """Load `snapshot` with its frames fitted to the code now loaded (see the module
     docstring), and how each fits; raises the first refusal's SnapshotMismatchError."""
     states, payload = wire.read(snapshot)
-    values, attachment = wire.read_payload(payload, states)
+    quiet, token = finalizers.loading()
+    try:
+        values, attachment = wire.read_payload(payload, states)
+    finally:
+        finalizers.stop_loading(token)
     names = _SavedNames(snapshot, True, values)
     fitted = _fit_states(states, labels or {}, names)
     for frame_fit, _ in fitted:
@@ -158,7 +162,7 @@ def relabel(
         for (_, checked), frame_values in zip(fitted, values, strict=True)
         if checked is not None
     ]
-    return Loaded(frames, attachment, PY_MINOR), [frame_fit for frame_fit, _ in fitted]
+    return Loaded(frames, attachment, PY_MINOR, quiet=quiet), [frame_fit for frame_fit, _ in fitted]
 
 
 def relabel_header(snapshot: bytes, labels: Mapping[str, str] | None = None) -> bytes | None:

@@ -31,8 +31,9 @@ from types import CellType, CodeType, FunctionType
 from typing import Any
 
 from .._record import Record, replace
-from . import earlier_snapshots, helpers, passed_helpers, runtime, wire
+from . import earlier_snapshots, finalizers, helpers, passed_helpers, runtime, wire
 from .errors import ContinuationError, Reason, SnapshotMismatchError
+from .finalizers import QuietCopies
 from .producers import AnalysisError
 from .identity import (
     POSITION,
@@ -107,12 +108,14 @@ class Loaded:
     shares with the frames) are kept by `store`.
     """
 
-    __slots__ = ("frames", "attachment", "python", "used")
+    __slots__ = ("frames", "attachment", "python", "used", "quiet")
 
     frames: list[PendingFrame]
     attachment: Any
     python: tuple[int, int]
     used: bool
+    #: The copies with finalizers the load made, quiet until resumed (finalizers.py).
+    quiet: QuietCopies
 
     def __init__(
         self,
@@ -120,11 +123,13 @@ class Loaded:
         attachment: Any,
         python: tuple[int, int],
         used: bool = False,
+        quiet: QuietCopies | None = None,
     ) -> None:
         self.frames = frames
         self.attachment = attachment
         self.python = python
         self.used = used
+        self.quiet = quiet if quiet is not None else QuietCopies()
 
     @property
     def is_paused(self) -> bool:
@@ -141,7 +146,11 @@ def load(blob: bytes) -> Loaded:
     """Validate a snapshot's frames from its header, then unpickle it."""
     header, payload = wire.split(blob)
     checked = _check_frames(header)
-    values, attachment = wire.read_payload(payload, [frame.state for frame in checked])
+    quiet, token = finalizers.loading()
+    try:
+        values, attachment = wire.read_payload(payload, [frame.state for frame in checked])
+    finally:
+        finalizers.stop_loading(token)
     frames = []
     for frame, frame_values in zip(checked, values, strict=True):
         if POSITION in frame_values:
@@ -157,7 +166,7 @@ def load(blob: bytes) -> Loaded:
         frames.append(
             PendingFrame(frame.info, frame.site, frame.state, frame_values, frame.remapped)
         )
-    return Loaded(frames, attachment, checked[0].state.python if checked else PY_MINOR)
+    return Loaded(frames, attachment, checked[0].state.python if checked else PY_MINOR, quiet=quiet)
 
 
 def derive_values(frame: CheckedFrame, values: dict[str, Any]) -> dict[str, Any]:
@@ -200,7 +209,8 @@ def store(loaded: Loaded) -> bytes:
         )
         for frame in loaded.frames
     ]
-    return wire.encode(states, loaded.python, loaded.attachment)
+    with loaded.quiet.saving():
+        return wire.encode(states, loaded.python, loaded.attachment)
 
 
 def pack(attachment: Any) -> bytes:

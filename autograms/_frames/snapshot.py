@@ -25,7 +25,7 @@ from contextvars import ContextVar
 from types import FrameType
 from typing import Any, NoReturn
 
-from . import callees, jumps, passed_helpers, pickling, plain_code, runtime, wire
+from . import callees, finalizers, jumps, passed_helpers, pickling, plain_code, runtime, wire
 from . import helpers as helpers_
 from .errors import ContinuationError, PauseSignal, Reason, UnpicklableLocalError
 from .hidden import CELLS, HELPER_RESULT
@@ -108,10 +108,13 @@ def pause(payload: Any = None) -> NoReturn:
     provider = attachment_provider.get()
     attachment = provider() if provider is not None else None
     token = jumps.saving_frames.set(tuple([paused.frame for paused in frames]))
+    notes, noting = finalizers.noting()
     try:
         blob = serialize(saved, frames, attachment)
     finally:
+        finalizers.stop_noting(noting)
         jumps.saving_frames.reset(token)
+    finalizers.hand_over(notes)
     raise PauseSignal(blob, payload)
 
 

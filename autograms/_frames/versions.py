@@ -101,6 +101,11 @@ INTERPRETER_FRAME_IS_ENTRY_OFFSET: Final = None if PY312 else 68
 # The function the frame runs: 3.11 `f_func` first, 3.12+ `f_funcobj` after `previous` (a
 # function made at run time from another's code runs it with its own globals and closure).
 INTERPRETER_FRAME_FUNCTION_OFFSET: Final = 16 if PY312 else 0
+# A collected object's PyGC_Head sits right before it: `_gc_next`, then `_gc_prev`, whose
+# lowest bit says its finalizer (__del__) has run (PEP 442; the same in 3.11-3.13 default
+# builds). Checked on a live object before use (see finalizers.py).
+GC_PREV_OFFSET: Final = 8
+GC_FINALIZED_FLAG: Final = 1
 # _PyInterpreterFrame.localsplus: the locals, cells and free variables, then the value stack
 # (after `stacktop` and, 3.12+, `return_offset` and `owner`; 3.11: `is_entry` and `owner`).
 INTERPRETER_FRAME_LOCALSPLUS_OFFSET: Final = 72

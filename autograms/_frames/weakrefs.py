@@ -27,6 +27,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from . import finalizers
 from .errors import Reason, UnsupportedPythonError
 
 _WR_OBJECT = 2 * ctypes.sizeof(ctypes.c_ssize_t)  # after PyObject_HEAD
@@ -83,6 +84,7 @@ def reduce_finalizer(finalizer: weakref.finalize) -> tuple:
     details = finalizer.peek()
     if details is None:
         return (dead_finalizer, ())
+    finalizers.note(finalizer)  # the restored one takes over (see finalizers.py)
     return (finalizer_for, (*details, finalizer.atexit))
 
 
@@ -92,6 +94,7 @@ def finalizer_for(
     """A live finalizer calling `function(*args, **kwargs)` when `target` is collected."""
     finalizer = weakref.finalize(target, function, *args, **kwargs)
     finalizer.atexit = atexit
+    finalizers.made(finalizer)  # quiet until the load is resumed
     return finalizer
 
 

@@ -39,6 +39,7 @@ BOTS = {
     "weak_and_memory_bot": 5,
     "forwarding_bot": 3,
     "hashed_keys_bot": 3,
+    "finalizers_bot": 5,
 }
 
 
@@ -292,3 +293,28 @@ def test_module_level_containers_nested_in_generated_locals_are_the_modules_own(
     outcome = _frames.run(nested_places.holder, (seed,))
     final = _frames.resume(bytes(outcome.snapshot), "go")
     assert [found for found in final.value if not found[2]] == []
+
+
+def test_loads_that_are_not_resumed_run_no_finalizer() -> None:
+    """Reading a saved session's state loads its values: those copies are let go quietly,
+    and the copies a resume makes run ``__del__`` once, when the program drops them."""
+    import gc
+
+    from tests.engine.values import finalizers_bot as bot
+
+    autogram = Autogram(root_function=bot.chatbot, test_mode=True)
+    _, memory = autogram.reply()
+    saved = autogram.serialize(memory)
+    del memory
+    gc.collect()
+    bot.EVENTS.clear()
+    for _ in range(3):
+        copy = autogram.deserialize(saved)
+        assert copy.memory_dict["turn_stack"]  # the state saved with the frames: a load
+        del copy
+    gc.collect()
+    assert bot.EVENTS == []
+    text, memory = autogram.reply("one", memory_object=autogram.deserialize(saved))
+    assert text == "dels again [] single 2"
+    text, memory = autogram.reply("two", memory_object=memory)
+    assert text == "finalizer [] True"  # (dels() ran its finalizers once; chatbot cleared them)

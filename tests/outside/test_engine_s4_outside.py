@@ -349,12 +349,6 @@ def test_other_functions_code_object_in_a_local_resumes(folder):
 # --- objects whose life ends with the pause ------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a tempfile.TemporaryDirectory held in a local is deleted by its finalizer when the "
-    "paused frames are dropped: after the resume its directory and files are gone (plain "
-    "Python keeps them until cleanup()); no refusal at the pause",
-)
 def test_temporary_directory_in_a_local_still_exists_after_a_resume(folder):
     check(
         folder,
@@ -375,15 +369,10 @@ def test_temporary_directory_in_a_local_still_exists_after_a_resume(folder):
             reply(f"{ok} {os.path.exists(td.name)} {t}")
         """,
         ["hi", "a", "b"],
-        modes=("serde",),
+        modes=FRESH,
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="__del__ of an object a paused local still holds runs at every pause (three times "
-    "by the end), before the program's own `del`; plain Python runs it once, at the del",
-)
 def test_finalizer_of_a_live_local_runs_once_when_the_program_drops_it(folder):
     check(
         folder,

@@ -1,0 +1,226 @@
+"""Finalizers of the objects a pause copies: run once, when the program drops the object.
+
+A pause ends the paused frames, and every turn resumes from the saved values: each object a
+paused local holds (and is not module-level) dies when the frames are dropped, and the resume
+gets a copy. Its ``__del__``, or a ``weakref.finalize`` watching it (a
+``tempfile.TemporaryDirectory`` deletes its directory through one), would then run at every
+pause, while the program still holds the object. So the duty passes to the copy, the object
+the program goes on with:
+
+* a live ``weakref.finalize`` the snapshot saves (weakrefs.py makes it again, alive, on the
+  restored object) is detached from the original once the snapshot is written, before the
+  unwind drops the frames;
+* an object whose class defines ``__del__`` in Python that the snapshot copies is marked then
+  as already finalized (the flag CPython sets once ``__del__`` has run, PEP 442), so its
+  ``__del__`` does not run when it dies. An original that something outside the snapshot
+  still holds (an object two steps from a module global, say) lives on without it: the copy
+  is the one the program goes on with.
+
+A snapshot is also loaded without being resumed (the dialog layer reads the state saved with
+it between turns), and every load makes copies. So the copies a load makes are *quiet* until
+a resume makes them the program's (`QuietCopies.arm`): an object with ``__del__`` is made
+through `quietly` (the snapshot's reduction of such an object calls it) and marked finalized;
+a finalizer is taken out of ``weakref.finalize``'s registry (`made`). A load that is not
+resumed is let go with all of them quiet; saving it again (`QuietCopies.saving`) saves its
+finalizers alive.
+
+The copy's finalizer runs when the program drops it, as plain Python runs the original's. A
+conversation that is never resumed never runs it.
+
+`quietly` is part of the snapshot format: keep its module and name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copyreg
+import ctypes
+import gc
+import types
+import weakref
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+from .errors import Reason, UnsupportedPythonError
+from .memo import remember
+from .versions import GC_FINALIZED_FLAG, GC_PREV_OFFSET
+
+#: The objects and finalizers the snapshot being written copies, by id; None when no pause is
+#: writing one (saved state alone hands nothing over).
+_noted: ContextVar[dict[int, Any] | None] = ContextVar("autograms_frames_finalized", default=None)
+
+_verdicts: dict[type, bool] = {}
+_VERDICTS_SIZE = 4096
+
+
+def has_del(kind: type) -> bool:
+    """Whether instances of `kind` run a ``__del__`` written in Python when they die."""
+    verdict = _verdicts.get(kind)
+    if verdict is None:
+        verdict = isinstance(getattr(kind, "__del__", None), types.FunctionType) and bool(
+            kind.__flags__ & _HAVE_GC
+        )
+        remember(_verdicts, kind, verdict, _VERDICTS_SIZE)
+    return verdict
+
+
+_HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC: only a collected type keeps the finalized flag
+
+
+def noting() -> tuple[dict[int, Any], Any]:
+    """Start noting what the snapshot written next copies; gives the notes and the token
+    `stop_noting` takes."""
+    notes: dict[int, Any] = {}
+    return notes, _noted.set(notes)
+
+
+def stop_noting(token: Any) -> None:
+    _noted.reset(token)
+
+
+def note(obj: Any) -> None:
+    """The snapshot being written copies `obj` (a ``weakref.finalize``, or an object whose
+    class has ``__del__``)."""
+    notes = _noted.get()
+    if notes is not None:
+        notes[id(obj)] = obj
+
+
+def hand_over(notes: dict[int, Any]) -> None:
+    """The snapshot is written: the copies it holds take over the finalizers of the noted
+    originals, which the unwind is about to drop. Detach their ``weakref.finalize`` objects
+    and mark the objects with ``__del__`` as finalized."""
+    for obj in notes.values():
+        if type(obj) is weakref.finalize:
+            obj.detach()
+        else:
+            _set_finalized(obj, True)
+    notes.clear()
+
+
+def quiet_reduction(obj: Any, reduction: Any, protocol: int) -> Any:
+    """How the snapshot saves `obj`, an object with ``__del__`` it copies: its `reduction`
+    (pickle's own when NotImplemented), made through `quietly`."""
+    note(obj)
+    try:
+        if reduction is NotImplemented:
+            reducer = copyreg.dispatch_table.get(type(obj))
+            reduction = reducer(obj) if reducer is not None else obj.__reduce_ex__(protocol)
+    except Exception:  # noqa: BLE001 - pickle's own attempt will say what fails
+        return NotImplemented
+    if not isinstance(reduction, tuple):
+        return reduction
+    return (quietly, (reduction[0], reduction[1]), *reduction[2:])
+
+
+class QuietCopies:
+    """The objects with a finalizer one load of a snapshot made, kept from finalizing until
+    a resume makes them the program's."""
+
+    __slots__ = ("objects", "finalizers")
+
+    def __init__(self) -> None:
+        self.objects: list[Any] = []
+        #: Each finalizer with its entry in the finalizers' registry, taken out of it.
+        self.finalizers: list[tuple[weakref.finalize, Any]] = []
+
+    def arm(self) -> None:
+        """The copies are the program's now: their finalizers run when it drops them."""
+        for obj in self.objects:
+            _set_finalized(obj, False)
+        for finalizer, entry in self.finalizers:
+            if entry.weakref() is not None:  # (one whose object is gone has nothing to do)
+                _REGISTRY[finalizer] = entry
+        self.objects, self.finalizers = [], []
+
+    @contextlib.contextmanager
+    def saving(self) -> Iterator[None]:
+        """While the loaded values are saved again: the finalizers alive, as they were."""
+        for finalizer, entry in self.finalizers:
+            _REGISTRY[finalizer] = entry
+        try:
+            yield
+        finally:
+            for finalizer, _ in self.finalizers:
+                _REGISTRY.pop(finalizer, None)
+
+
+#: weakref.finalize's own registry: a finalizer runs only while it has its entry there.
+_REGISTRY: dict[weakref.finalize, Any] = weakref.finalize._registry  # type: ignore[attr-defined]
+
+#: The copies the load being read makes; None outside a load (then nothing is quiet).
+_loading: ContextVar[QuietCopies | None] = ContextVar("autograms_frames_loading", default=None)
+
+
+def loading() -> tuple[QuietCopies, Any]:
+    """Start keeping quiet the copies the snapshot loaded next makes; gives them and the token
+    `stop_loading` takes."""
+    quiet = QuietCopies()
+    return quiet, _loading.set(quiet)
+
+
+def stop_loading(token: Any) -> None:
+    _loading.reset(token)
+
+
+def quietly(make: Callable[..., Any], args: tuple) -> Any:
+    """``make(*args)``, kept from running ``__del__`` until the load it belongs to is resumed."""
+    obj = make(*args)
+    quiet = _loading.get()
+    if quiet is not None and has_del(type(obj)):
+        _set_finalized(obj, True)
+        quiet.objects.append(obj)
+    return obj
+
+
+def made(finalizer: weakref.finalize) -> None:
+    """A load made `finalizer`: keep it from running until the load is resumed."""
+    quiet = _loading.get()
+    if quiet is not None:
+        entry = _REGISTRY.pop(finalizer, None)
+        if entry is not None:
+            quiet.finalizers.append((finalizer, entry))
+
+
+def _set_finalized(obj: Any, finalized: bool) -> None:
+    """Set or clear the flag CPython reads to run ``__del__`` at most once (PEP 442)."""
+    flags = ctypes.c_size_t.from_address(id(obj) - GC_PREV_OFFSET)
+    if finalized:
+        flags.value |= GC_FINALIZED_FLAG
+    else:
+        flags.value &= ~GC_FINALIZED_FLAG
+
+
+class _Probe:
+    def __init__(self, ran: list[bool]) -> None:
+        self.ran = ran
+
+    def __del__(self) -> None:
+        self.ran.append(True)
+
+
+def _check_layout() -> None:
+    """Refuse to run if marking an object finalized does not work as this module expects."""
+    ran: list[bool] = []
+    probe = _Probe(ran)
+    if not has_del(_Probe) or gc.is_finalized(probe):
+        raise _layout_error()
+    _set_finalized(probe, True)
+    marked = gc.is_finalized(probe)
+    _set_finalized(probe, False)
+    cleared = not gc.is_finalized(probe)
+    _set_finalized(probe, True)
+    del probe
+    if not marked or not cleared or ran or not isinstance(_REGISTRY, dict):
+        raise _layout_error()
+
+
+def _layout_error() -> UnsupportedPythonError:
+    return UnsupportedPythonError(
+        "the garbage collector header of this CPython is not the one the engine knows (3.11-3.13)",
+        reason=Reason.UNKNOWN_GC_LAYOUT,
+    )
+
+
+_check_layout()

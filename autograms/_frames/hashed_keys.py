@@ -9,13 +9,15 @@ session saves but can never be read back) or differs from the one the key will h
 whose keys cannot be found). Such a container is in a reference cycle with its key: when a
 snapshot saved objects hashed by their state, the hashed containers those objects reach are
 found, and each one that its own state-hashed keys reach is such a container (walked
-without running the program's code, in C: `gc.get_referents`, at most `WALK_LIMIT` objects;
+without running the program's code, in C: `gc.get_referents`, through a function's closure
+cells, defaults and attributes, stopping at module-level objects, at most `WALK_LIMIT` objects;
 past that, every container found counts as in a cycle). The snapshot writes each one empty
 (its type's own empty value, remembered in its stead), and a last pickle fills it (`fill`).
 
 A frozenset cannot be filled later, nor can a dict or set subclass be made empty without its
-own reduction: one in such a cycle is refused at the pause (`KeyedCycleRefused`), naming the
-local that holds it, so the session keeps its last good state. A reduction or ``__setstate__``
+own reduction: one in such a cycle, or that the walk ran out of objects to tell, is refused at
+the pause (`KeyedCycleRefused`), naming the local that holds it, so the session keeps its last
+good state. A reduction or ``__setstate__``
 of the program's that reads such a container while the snapshot loads sees it empty.
 """
 
@@ -31,18 +33,19 @@ from . import module_objects
 from .memo import remember
 
 #: How many objects the walks look at; beyond it every dict or set found keyed by a
-#: state-hashed object is treated as in a cycle (filled late; a frozenset or subclass is then
-#: written as pickle writes it).
-WALK_LIMIT: Final = 20_000
+#: state-hashed object is treated as in a cycle (filled late; a frozenset or subclass, which
+#: cannot be, is refused: whether pickle could rebuild it is not known).
+WALK_LIMIT: Final = 100_000
 
 #: Exact container types that can be written empty and filled later.
 FILLABLE: Final = (dict, set)
 
 _HASHED_CONTAINERS = (dict, set, frozenset)
 #: Objects the walk does not enter: pickle saves them by name (their contents are the
-#: program's code, not the session's), or they hold no object.
-_NOT_ENTERED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
-                types.CodeType)  # fmt: skip
+#: program's code, not the session's), or they hold no object. A function is entered through
+#: what a snapshot saves of one it cannot name (closures.py): its closure cells, defaults and
+#: attributes, never its globals or code.
+_NOT_ENTERED = (type, types.ModuleType, types.BuiltinFunctionType, types.CodeType)
 
 _verdicts: dict[type, bool] = {}
 _VERDICTS_SIZE = 4096
@@ -76,7 +79,13 @@ def deferred(hashed: list[Any]) -> list[Any]:
             continue  # (past the budget every candidate counts as in a cycle)
         if type(container) not in FILLABLE:
             if budget[0] <= 0:
-                continue  # not shown to be in a cycle: written as pickle writes it
+                raise KeyedCycleRefused(
+                    f"a {type(container).__qualname__} keyed by an object hashed by its own "
+                    f"state ({type(keys[0]).__qualname__}) may be reached from that object's "
+                    f"state, which reaches more than {WALK_LIMIT:,} objects to check: if it is, "
+                    "it could not be rebuilt; key it by something else (a name, an id), or use "
+                    "a dict or set"
+                )
             raise KeyedCycleRefused(
                 f"a {type(container).__qualname__} keyed by an object hashed by its own state "
                 f"({type(keys[0]).__qualname__}) is reached from that object's state: it could "
@@ -106,22 +115,47 @@ def _reaches(starts: list[Any], target: Any, budget: list[int]) -> bool:
 
 
 def _reached(roots: list[Any], budget: list[int]) -> list[Any]:
-    """`roots` and the objects reached from them, a level at a time (each level's referents in
-    one C call), until none is left or the budget is spent."""
+    """`roots` and the objects reached from them as a snapshot saves them, a level at a time
+    (each level's referents in one C call), until none is left or the budget is spent. The
+    module-level objects met are not entered: pickle writes them as references."""
     distinct = {id(root): root for root in roots}
     seen = set(distinct)
     reached = level = list(distinct.values())
+    module_level = module_objects.indexed_ids()
     while level and budget[0] > 0:
         budget[0] -= len(level)
         found = {
             id(item): item
-            for item in gc.get_referents(*level)
-            if id(item) not in seen and gc.is_tracked(item) and _entered(type(item))
+            for item in _referents(level)
+            if id(item) not in seen
+            and gc.is_tracked(item)
+            and _entered(type(item))
+            and (id(item) not in module_level or module_objects.reference(item) is None)
         }
         seen.update(found)
         level = list(found.values())
         reached += level
     return reached
+
+
+def _referents(level: list[Any]) -> list[Any]:
+    """What the objects of `level` hold (a function: what a snapshot saves of it)."""
+    functions = [obj for obj in level if type(obj) is types.FunctionType]
+    if not functions:
+        return gc.get_referents(*level)
+    others = [obj for obj in level if type(obj) is not types.FunctionType]
+    parts = [
+        part
+        for function in functions
+        for part in (
+            function.__closure__,
+            function.__defaults__,
+            function.__kwdefaults__,
+            function.__dict__,
+        )
+        if part
+    ]
+    return [*gc.get_referents(*others), *parts]
 
 
 def _entered(kind: type) -> bool:

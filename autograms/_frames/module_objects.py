@@ -64,7 +64,7 @@ import importlib
 import sys
 import threading
 import types
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from operator import is_
 from typing import Any, Final
 
@@ -129,6 +129,13 @@ def reference(obj: Any) -> tuple | None:
     if entry is None or _follow(entry) is not obj:
         return None
     return entry
+
+
+def indexed_ids() -> Mapping[int, tuple]:
+    """The ids of the objects the index holds as module-level (each to check with `reference`
+    before relying on it): a walk of a snapshot's values stops at them, which pickle writes as
+    references."""
+    return _names
 
 
 def _follow(where: tuple) -> Any:

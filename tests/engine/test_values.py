@@ -199,6 +199,23 @@ def test_a_container_keyed_by_its_owner_that_cannot_be_filled_late_is_refused_at
     assert autogram.reply("y", memory_object=autogram.deserialize(saved))[0] == "no tag"
 
 
+def test_a_frozenset_keyed_by_its_owner_past_the_walk_is_refused_at_the_pause(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the objects the walk may look at, whether a frozenset is in a cycle with its keys
+    is not known: refused (pickle's copy would file its owner under another hash, silently)."""
+    from autograms._frames import hashed_keys
+
+    monkeypatch.setattr(hashed_keys, "WALK_LIMIT", 500)  # the owner's state holds 3,000 lists
+    autogram = Autogram(root_function=refused_bot.frozenset_past_the_walk, test_mode=True)
+    _, memory = autogram.reply()
+    with pytest.raises(UnpicklableLocalError) as caught:
+        autogram.reply("tag", memory_object=memory)
+    assert caught.value.local_name == "tag"
+    assert "more than 500 objects" in str(caught.value)
+    assert autogram.reply("x", memory_object=memory)[0] == "no tag"
+
+
 def test_a_value_dill_cannot_save_is_refused_naming_it_whatever_the_frame_holds(capfd) -> None:
     autogram = Autogram(root_function=refused_bot.local_enum_beside_local_exception, test_mode=True)
     with pytest.raises(UnpicklableLocalError) as caught:

@@ -1,8 +1,8 @@
 """Objects hashed by their own state that are keys of dicts and members of sets their own state
 holds (a cycle through a hash): directly, inside a tuple key, with colliding hashes, through
-``__getstate__``/``__setstate__``, ``__reduce__``, ``__slots__`` and a frozen dataclass; and an
-acyclic dict of such keys beside them. Pickle would fill each container while its key has no
-state yet."""
+``__getstate__``/``__setstate__``, ``__reduce__``, ``__slots__``, a frozen dataclass and a
+closure cell; and an acyclic dict of such keys beside them. Pickle would fill each container
+while its key has no state yet."""
 
 from dataclasses import dataclass, field
 
@@ -92,6 +92,23 @@ class Reduced:
         return isinstance(other, Reduced) and other.name == self.name
 
 
+class Indexed:
+    """Its index is reached through a closure cell only (a lambda it holds): the cycle runs
+    through a function the snapshot saves by value."""
+
+    def __init__(self, name):
+        self.name = name
+        index = {}
+        self.lookup = lambda: index
+        index[self] = "indexed"
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __eq__(self, other):
+        return isinstance(other, Indexed) and other.name == self.name
+
+
 @dataclass(frozen=True)
 class Spot:
     x: int
@@ -111,6 +128,7 @@ def chatbot():
     spot = Spot(1, 2)
     spot.bag[spot] = "home"
     plain = {Spot(3, 4): "acyclic", keyed: "outer"}
+    indexed = Indexed("i")
     answer = reply("first")
     keyed.index[keyed] += 1
     shelf[(Stated("k", {}), "first")] = answer
@@ -120,7 +138,7 @@ def chatbot():
     again = reply(
         f"{keyed.index[keyed]} {lenient in lenient.seen} {len(peers)} {first in peers} "
         f"{second in first.peers} {stated.key} {sorted(shelf.values())} {len(reduced.group)} {spot.bag[spot]} "
-        f"{plain[Spot(3, 4)]} {plain[Keyed('node')]}"
+        f"{plain[Spot(3, 4)]} {plain[Keyed('node')]} {indexed.lookup()[Indexed('i')]}"
     )
     lenient.seen.add(Lenient("len"))
     keyed.index[Keyed("node")] = again

@@ -138,3 +138,29 @@ def counter_keyed_by_its_owner():
         reply("a Counter keyed by its owner")
         return tag.name
     return reply("no tag") + first
+
+
+class Crowd:
+    """Hashed by its name (None before it has one, as a copy being built); its group is a
+    frozenset holding it, past many objects its state holds."""
+
+    def __init__(self, name, size):
+        self.name = name
+        self.bulk = [[number] for number in range(size)]
+        self.group = frozenset({self})
+
+    def __hash__(self):
+        return hash(getattr(self, "name", None))
+
+    def __eq__(self, other):
+        return isinstance(other, Crowd) and getattr(other, "name", None) == self.name
+
+
+@autograms_function()
+def frozenset_past_the_walk():
+    first = reply("a plain pause")
+    if first == "tag":
+        tag = Crowd("t", 3000)
+        reply("a frozenset keyed by its owner, past the walk")
+        return tag in tag.group
+    return reply("no tag") + first

@@ -216,21 +216,20 @@ def _read_at_pause(recipe: Recipe) -> Recipe:
     )
 
 
-# Spilled items whose lifetime is observable: finalizers of iterators (generators), context
-# managers kept alive by their bound __exit__, exceptions (a traceback -> frame cycle).
-_RELEASED_PRODUCERS = frozenset({"GET_ITER", "BEFORE_WITH", "PUSH_EXC_INFO"})
 #: the jump after an ``except*`` clause's CHECK_EG_MATCH and COPY (3.11 names it forward)
 _IF_NONE = frozenset({"POP_JUMP_IF_NONE", "POP_JUMP_FORWARD_IF_NONE"})
 
 
 def _plan_clears(flow: Flow, plan: Plan) -> None:
+    """Clear each spilled item's hidden copy where the item dies in plain code: its lifetime
+    is observable (a generator's finalizer, a context manager kept alive by its bound
+    __exit__, an exception's traceback -> frame cycle, any object's __del__ or weak
+    references), and a copy kept until the frame ends would outlive it."""
     spilled_by: dict[str, set[int]] = {}
     for position, spills in plan.spills.items():
         for spill in spills:
             spilled_by.setdefault(spill.name, set()).add(position)
-    for position, spills in plan.spills.items():
-        if flow.instrs[position].name not in _RELEASED_PRODUCERS:
-            continue
+    for spills in plan.spills.values():
         for spill in spills:
             if spill.name.startswith(SPILL_PREFIX):
                 slot = int(spill.name[len(SPILL_PREFIX) :])

@@ -1,5 +1,6 @@
-"""When plain code drops an iterator, a context manager or a handled exception, the
-instrumented code must drop it too: finalizers run at the same moment."""
+"""When plain code drops an iterator, a context manager, a handled exception or a partly
+evaluated expression's item, the instrumented code must drop it too: finalizers run at the same
+moment."""
 
 import gc
 
@@ -69,8 +70,21 @@ def handled_exception_is_released():
     return events
 
 
+@resumable
+def spilled_temporary_is_released():
+    events = []
+    box = [Watched(events, "first"), checkpoint("in a list display")]
+    box.clear()
+    events.append("after clear")
+    pair = (Watched(events, "second"), str(len(events)))
+    del pair
+    events.append("after del")
+    return events
+
+
 CASES = {
     "break_releases_the_iterator": Case(break_releases_the_iterator, (), ["!"]),
     "with_block_releases_its_manager": Case(with_block_releases_its_manager, (), ["x"]),
     "handled_exception_is_released": Case(handled_exception_is_released, (), ["1"]),
+    "spilled_temporary_is_released": Case(spilled_temporary_is_released, (), ["x"]),
 }

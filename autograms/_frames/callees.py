@@ -114,7 +114,7 @@ def running_function(frame: FrameType) -> Any:
 
 def _function_of(frame: FrameType) -> Any:
     address = _interpreter_frame(frame) + INTERPRETER_FRAME_FUNCTION_OFFSET
-    return ctypes.cast(ctypes.c_void_p.from_address(address).value, ctypes.py_object).value
+    return ctypes.py_object.from_address(address).value
 
 
 def _interpreter_frame(frame: FrameType) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._record import Record
-from . import runtime
+from . import finalizers, runtime
 from .errors import ContinuationError, JumpSignal, PauseSignal, Reason
 from .registry import mark_driver_code
 from .resume import Loaded, build_contexts, load
@@ -72,7 +72,8 @@ def resume(
     if not loaded.is_paused:
         raise ContinuationError("the snapshot holds no paused program", reason=Reason.NOT_PAUSED)
     loaded.used = True
-    loaded.quiet.arm()  # its copies are the program's now
+    if loaded.quiet:  # its copies with finalizers are the program's now
+        finalizers.arm(loaded.quiet)
     saved = loaded.attachment
     provider = attachment if attachment is not None else (lambda: saved)
     root = build_contexts(loaded.release(), value)

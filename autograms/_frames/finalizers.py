@@ -18,11 +18,11 @@ the program goes on with:
 
 A snapshot is also loaded without being resumed (the dialog layer reads the state saved with
 it between turns), and every load makes copies. So the copies a load makes are *quiet* until
-a resume makes them the program's (`QuietCopies.arm`): an object with ``__del__`` is made
+a resume makes them the program's (`arm`): an object with ``__del__`` is made
 through `quietly` (the snapshot's reduction of such an object calls it) and marked finalized;
 a finalizer is taken out of ``weakref.finalize``'s registry (`made`). A load that is not
-resumed is let go with all of them quiet; saving it again (`QuietCopies.saving`) saves its
-finalizers alive.
+resumed is let go with all of them quiet; saving it again (`saving`) saves its finalizers
+alive.
 
 The copy's finalizer runs when the program drops it, as plain Python runs the original's. A
 conversation that is never resumed never runs it.
@@ -46,9 +46,10 @@ from .errors import Reason, UnsupportedPythonError
 from .memo import remember
 from .versions import GC_FINALIZED_FLAG, GC_PREV_OFFSET
 
-#: The objects and finalizers the snapshot being written copies, by id; None when no pause is
-#: writing one (saved state alone hands nothing over).
-_noted: ContextVar[dict[int, Any] | None] = ContextVar("autograms_frames_finalized", default=None)
+#: The objects and finalizers the snapshot a pause is writing copies, by id (the pause sets a
+#: dict, then gives it to `hand_over`); None when no pause is writing one (saved state alone
+#: hands nothing over).
+NOTED: ContextVar[dict[int, Any] | None] = ContextVar("autograms_frames_noted", default=None)
 
 _verdicts: dict[type, bool] = {}
 _VERDICTS_SIZE = 4096
@@ -68,21 +69,10 @@ def has_del(kind: type) -> bool:
 _HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC: only a collected type keeps the finalized flag
 
 
-def noting() -> tuple[dict[int, Any], Any]:
-    """Start noting what the snapshot written next copies; gives the notes and the token
-    `stop_noting` takes."""
-    notes: dict[int, Any] = {}
-    return notes, _noted.set(notes)
-
-
-def stop_noting(token: Any) -> None:
-    _noted.reset(token)
-
-
 def note(obj: Any) -> None:
     """The snapshot being written copies `obj` (a ``weakref.finalize``, or an object whose
     class has ``__del__``)."""
-    notes = _noted.get()
+    notes = NOTED.get()
     if notes is not None:
         notes[id(obj)] = obj
 
@@ -114,73 +104,60 @@ def quiet_reduction(obj: Any, reduction: Any, protocol: int) -> Any:
     return (quietly, (reduction[0], reduction[1]), *reduction[2:])
 
 
-class QuietCopies:
-    """The objects with a finalizer one load of a snapshot made, kept from finalizing until
-    a resume makes them the program's."""
+#: Quiet copies: the objects with ``__del__`` a load made, and each finalizer it made with its
+#: entry in the finalizers' registry, taken out of it.
+Quiet = list[Any | tuple[weakref.finalize, Any]]
 
-    __slots__ = ("objects", "finalizers")
 
-    def __init__(self) -> None:
-        self.objects: list[Any] = []
-        #: Each finalizer with its entry in the finalizers' registry, taken out of it.
-        self.finalizers: list[tuple[weakref.finalize, Any]] = []
-
-    def arm(self) -> None:
-        """The copies are the program's now: their finalizers run when it drops them."""
-        for obj in self.objects:
-            _set_finalized(obj, False)
-        for finalizer, entry in self.finalizers:
+def arm(quiet: Quiet) -> None:
+    """The copies are the program's now: their finalizers run when it drops them."""
+    for item in quiet:
+        if type(item) is tuple:
+            finalizer, entry = item
             if entry.weakref() is not None:  # (one whose object is gone has nothing to do)
                 _REGISTRY[finalizer] = entry
-        self.objects, self.finalizers = [], []
+        else:
+            _set_finalized(item, False)
+    quiet.clear()
 
-    @contextlib.contextmanager
-    def saving(self) -> Iterator[None]:
-        """While the loaded values are saved again: the finalizers alive, as they were."""
-        for finalizer, entry in self.finalizers:
-            _REGISTRY[finalizer] = entry
-        try:
-            yield
-        finally:
-            for finalizer, _ in self.finalizers:
-                _REGISTRY.pop(finalizer, None)
+
+@contextlib.contextmanager
+def saving(quiet: Quiet) -> Iterator[None]:
+    """While a load's values are saved again: its finalizers alive, as they were."""
+    finalizers = [item for item in quiet if type(item) is tuple]
+    _REGISTRY.update(finalizers)
+    try:
+        yield
+    finally:
+        for finalizer, _ in finalizers:
+            _REGISTRY.pop(finalizer, None)
 
 
 #: weakref.finalize's own registry: a finalizer runs only while it has its entry there.
 _REGISTRY: dict[weakref.finalize, Any] = weakref.finalize._registry  # type: ignore[attr-defined]
 
-#: The copies the load being read makes; None outside a load (then nothing is quiet).
-_loading: ContextVar[QuietCopies | None] = ContextVar("autograms_frames_loading", default=None)
-
-
-def loading() -> tuple[QuietCopies, Any]:
-    """Start keeping quiet the copies the snapshot loaded next makes; gives them and the token
-    `stop_loading` takes."""
-    quiet = QuietCopies()
-    return quiet, _loading.set(quiet)
-
-
-def stop_loading(token: Any) -> None:
-    _loading.reset(token)
+#: The quiet copies the snapshot being loaded makes (a load sets a list, then keeps it with
+#: the values it loaded); None outside a load (then nothing is quiet).
+LOADING: ContextVar[Quiet | None] = ContextVar("autograms_frames_loading", default=None)
 
 
 def quietly(make: Callable[..., Any], args: tuple) -> Any:
     """``make(*args)``, kept from running ``__del__`` until the load it belongs to is resumed."""
     obj = make(*args)
-    quiet = _loading.get()
+    quiet = LOADING.get()
     if quiet is not None and has_del(type(obj)):
         _set_finalized(obj, True)
-        quiet.objects.append(obj)
+        quiet.append(obj)
     return obj
 
 
 def made(finalizer: weakref.finalize) -> None:
     """A load made `finalizer`: keep it from running until the load is resumed."""
-    quiet = _loading.get()
+    quiet = LOADING.get()
     if quiet is not None:
         entry = _REGISTRY.pop(finalizer, None)
         if entry is not None:
-            quiet.finalizers.append((finalizer, entry))
+            quiet.append((finalizer, entry))
 
 
 def _set_finalized(obj: Any, finalized: bool) -> None:

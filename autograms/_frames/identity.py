@@ -248,7 +248,10 @@ def found_again(info: FunctionInfo, frame: FrameType) -> int:
     at, by the module and qualified name a snapshot saves the frame under; raises
     ContinuationError (NOT_FOUND_AGAIN) when it does not find it there, or when `frame` runs
     another function object made from its code, with other globals or closure cells."""
-    if not _runs_its_function(info, frame):
+    function = info.function
+    if (frame.f_globals is not function.__globals__ or frame.f_code.co_freevars) and (
+        not _runs_its_function(info, frame)
+    ):
         raise _made_from_code(info, frame)
     namespace = getattr(sys.modules.get(info.module), "__dict__", {})
     root = namespace.get(info.qualname.partition(".")[0])

@@ -147,11 +147,12 @@ def relabel(
     """Load `snapshot` with its frames fitted to the code now loaded (see the module
     docstring), and how each fits; raises the first refusal's SnapshotMismatchError."""
     states, payload = wire.read(snapshot)
-    quiet, token = finalizers.loading()
+    quiet: finalizers.Quiet = []
+    token = finalizers.LOADING.set(quiet)
     try:
         values, attachment = wire.read_payload(payload, states)
     finally:
-        finalizers.stop_loading(token)
+        finalizers.LOADING.reset(token)
     names = _SavedNames(snapshot, True, values)
     fitted = _fit_states(states, labels or {}, names)
     for frame_fit, _ in fitted:

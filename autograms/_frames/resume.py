@@ -33,7 +33,7 @@ from typing import Any
 from .._record import Record, replace
 from . import earlier_snapshots, finalizers, helpers, passed_helpers, runtime, wire
 from .errors import ContinuationError, Reason, SnapshotMismatchError
-from .finalizers import QuietCopies
+from .finalizers import Quiet
 from .producers import AnalysisError
 from .identity import (
     POSITION,
@@ -115,7 +115,7 @@ class Loaded:
     python: tuple[int, int]
     used: bool
     #: The copies with finalizers the load made, quiet until resumed (finalizers.py).
-    quiet: QuietCopies
+    quiet: Quiet
 
     def __init__(
         self,
@@ -123,13 +123,13 @@ class Loaded:
         attachment: Any,
         python: tuple[int, int],
         used: bool = False,
-        quiet: QuietCopies | None = None,
+        quiet: Quiet | None = None,
     ) -> None:
         self.frames = frames
         self.attachment = attachment
         self.python = python
         self.used = used
-        self.quiet = quiet if quiet is not None else QuietCopies()
+        self.quiet = quiet if quiet is not None else []
 
     @property
     def is_paused(self) -> bool:
@@ -146,11 +146,12 @@ def load(blob: bytes) -> Loaded:
     """Validate a snapshot's frames from its header, then unpickle it."""
     header, payload = wire.split(blob)
     checked = _check_frames(header)
-    quiet, token = finalizers.loading()
+    quiet: Quiet = []
+    token = finalizers.LOADING.set(quiet)
     try:
         values, attachment = wire.read_payload(payload, [frame.state for frame in checked])
     finally:
-        finalizers.stop_loading(token)
+        finalizers.LOADING.reset(token)
     frames = []
     for frame, frame_values in zip(checked, values, strict=True):
         if POSITION in frame_values:
@@ -209,7 +210,7 @@ def store(loaded: Loaded) -> bytes:
         )
         for frame in loaded.frames
     ]
-    with loaded.quiet.saving():
+    with finalizers.saving(loaded.quiet):
         return wire.encode(states, loaded.python, loaded.attachment)
 
 

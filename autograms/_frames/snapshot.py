@@ -108,13 +108,15 @@ def pause(payload: Any = None) -> NoReturn:
     provider = attachment_provider.get()
     attachment = provider() if provider is not None else None
     token = jumps.saving_frames.set(tuple([paused.frame for paused in frames]))
-    notes, noting = finalizers.noting()
+    notes: dict[int, Any] = {}
+    noting = finalizers.NOTED.set(notes)
     try:
         blob = serialize(saved, frames, attachment)
     finally:
-        finalizers.stop_noting(noting)
+        finalizers.NOTED.reset(noting)
         jumps.saving_frames.reset(token)
-    finalizers.hand_over(notes)
+    if notes:  # originals with finalizers, which the copies take over
+        finalizers.hand_over(notes)
     raise PauseSignal(blob, payload)
 
 

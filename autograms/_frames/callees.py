@@ -174,6 +174,8 @@ def received_first(slot_value: Any, caller: FrameType, callee: FrameType) -> boo
     info = lookup(code)
     if slot_value is UNKNOWN or not NULL_BELOW_CALLABLE or info is None or code.co_argcount < 1:
         return False
+    if isinstance(slot_value, type) and code.co_name == "__new__":
+        return False  # a class called: its __new__ gets the class, and __init__ runs after it
     first = info.original_code.co_varnames[0]
     return (
         callee.f_locals.get(first, UNKNOWN) is slot_value

@@ -21,6 +21,8 @@ weak references, proxies, finalizers,     their object and callback, held weakly
 weak dicts and sets                       (weakrefs.py)
 objects whose class has ``__del__``       as usual, made quietly: the copy, not the original,
                                           runs ``__del__`` once (finalizers.py)
+objects whose class's ``__new__`` cannot  made by the built-in ``__new__`` it inherits, their
+take what pickle gives it                 state restored as usual (own_new.py)
 in-memory files (StringIO, BytesIO)       content, position and closed state
                                           (memory_files.py)
 open files, sockets, locks, threads,      refused, even module-level ones (resources.py)
@@ -77,6 +79,7 @@ from . import (
     live_iterators,
     memory_files,
     module_objects,
+    own_new,
     saved_exceptions,
     weakrefs,
 )
@@ -174,12 +177,29 @@ def _reduce(obj: Any) -> Any:
 _traits: dict[type, int] = {}
 _HASHED_BY_STATE = 1  # instances may hash by their state (hashed_keys.py)
 _HAS_DEL = 2  # instances run a __del__ written in Python (finalizers.py)
+_OWN_NEW = 4  # their class has a __new__ written in Python (own_new.py)
+_COPIED_WITH_CARE = _HAS_DEL | _OWN_NEW
 
 
 def _traits_of(kind: type) -> int:
-    traits = _HASHED_BY_STATE * hashed_keys.by_state(kind) | _HAS_DEL * finalizers.has_del(kind)
+    traits = (
+        _HASHED_BY_STATE * hashed_keys.by_state(kind)
+        | _HAS_DEL * finalizers.has_del(kind)
+        | _OWN_NEW * own_new.has_own_new(kind)
+    )
     remember(_traits, kind, traits, _PLAIN_TYPES_SIZE)
     return traits
+
+
+def _reduce_with_care(obj: Any, traits: int) -> Any:
+    """The reduction of an object the snapshot copies whose class has its own ``__new__``
+    (made so that it loads) or ``__del__`` (made quietly)."""
+    reduction = _reduce(obj)
+    if traits & _OWN_NEW:
+        reduction = own_new.fitted_reduction(obj, reduction, PROTOCOL)
+    if traits & _HAS_DEL:
+        reduction = finalizers.quiet_reduction(obj, reduction, PROTOCOL)
+    return reduction
 
 
 class _SnapshotPickler(pickle.Pickler):
@@ -197,8 +217,8 @@ class _SnapshotPickler(pickle.Pickler):
         if traits:
             if traits & _HASHED_BY_STATE:
                 self.hashed.append(obj)
-            if traits & _HAS_DEL and module_objects.reference(obj) is None:
-                return finalizers.quiet_reduction(obj, _reduce(obj), PROTOCOL)  # a copy's __del__
+            if traits & _COPIED_WITH_CARE and module_objects.reference(obj) is None:
+                return _reduce_with_care(obj, traits)
         return _reduce(obj)
 
 

@@ -52,15 +52,11 @@ def get_training_messages(
     TypeError on a call without a score there: it is left out), and its tags satisfy
     `tag_query` (see `meets_condition`). `autogram_config` is accepted as in AutoGRAMS: the
     prompt is rebuilt as it was logged, with no further truncation."""
-    switches = {
-        "chatbot": train_chatbot,
-        "classifier": train_classifier,
-        "structured": train_structured,
-    }
+    switches = _switches(train_chatbot, train_classifier, train_structured)
     examples = []
-    for entry in _selected(memory_list, require_supervisor, score_threshold, require_score):
-        if not switches.get(_SWITCH_OF_FUNCTION.get(entry["function_name"], ""), False):
-            continue
+    for entry in _selected(
+        memory_list, switches, require_supervisor, score_threshold, require_score
+    ):
         if tag_query and not meets_condition(tag_query, _tags(entry)):
             continue
         messages = prompt_messages(entry)
@@ -87,15 +83,9 @@ def get_training_messages_dpo(
     ``rejected_output``, ``{"input": {"messages": prompt}, "preferred_output": [the logged
     output], "non_preferred_output": [each rejected output]}``, with string contents.
     Selection as in `get_training_messages` (a supervisor is always required)."""
-    switches = {
-        "chatbot": train_chatbot,
-        "classifier": train_classifier,
-        "structured": train_structured,
-    }
+    switches = _switches(train_chatbot, train_classifier, train_structured)
     pairs = []
-    for entry in _selected(memory_list, True, score_threshold, require_score):
-        if not switches.get(_SWITCH_OF_FUNCTION.get(entry["function_name"], ""), False):
-            continue
+    for entry in _selected(memory_list, switches, True, score_threshold, require_score):
         rejected = entry["supervisor_info"].get("rejected_output")
         messages = prompt_messages(entry)
         if not rejected or messages is None:
@@ -166,17 +156,26 @@ def meets_condition(query: str, tags: Iterable[str]) -> bool:
 # -- helpers -------------------------------------------------------------------------------------
 
 
+def _switches(chatbot: bool, classifier: bool, structured: bool) -> dict[str, bool]:
+    """Which kinds of model call are switched on (the keys of `_SWITCH_OF_FUNCTION`)."""
+    return {"chatbot": chatbot, "classifier": classifier, "structured": structured}
+
+
 def _selected(
     memory_list: Iterable[Any],
+    switches: dict[str, bool],
     require_supervisor: bool,
     score_threshold: float | None,
     require_score: bool,
 ) -> Iterable[Mapping[str, Any]]:
-    """The model-call entries of every session that pass the supervisor and score filters."""
+    """The model-call entries of every session whose kind is switched on and that pass the
+    supervisor and score filters."""
     for memory in memory_list:
         memory_dict = getattr(memory, "memory_dict", memory)
         for entry in memory_dict["model_turns"]:
             if not isinstance(entry, Mapping) or entry.get("entry_type") != "model":
+                continue
+            if not switches.get(_SWITCH_OF_FUNCTION.get(entry["function_name"], ""), False):
                 continue
             info = entry.get("supervisor_info")
             if info is None and (require_supervisor or require_score or score_threshold):

@@ -253,9 +253,10 @@ def globals_snapshot(sessions: dict[str, ModuleGlobals]) -> dict[str, Any]:
     return snapshot
 
 
-def module_holding(name: str, modules: Iterable[str]) -> str | None:
-    """Which of `modules` has a persistent global `name` (None if none has)."""
-    for module in modules:
+def module_holding(name: str, preferred: Iterable[str]) -> str | None:
+    """Which module has a persistent global `name`: one of `preferred` if any has, else any
+    module that registered persistent globals (None if none has)."""
+    for module in [*preferred, *_modules]:
         entry = _modules.get(module)
         if entry is not None and name in entry.initial:
             return module

@@ -964,7 +964,7 @@ class MemoryDict(MutableMapping):
         has waits for the first module that uses the session's persistent globals)."""
         sessions = self.memory.state["persistent_globals"]
         for name, value in values.items():
-            module = module_holding(name, [*sessions, *sys.modules])
+            module = module_holding(name, sessions)
             if module is None:
                 waiting = sessions.setdefault(UNCLAIMED, ModuleGlobals(values={}, deleted=[]))
                 waiting["values"][name] = value

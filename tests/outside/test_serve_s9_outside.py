@@ -230,3 +230,305 @@ def test_double_submitted_request_is_one_turn_and_racing_messages_never_fork(ser
     view = server.session("race")
     assert view["version"] == 2
     assert view["history"] == [*held2, u(won[0]), a("1|" + won[0])]
+
+
+# -- the real openai SDK on SQLite and PostgreSQL, several workers ---------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if not S.have_postgres():
+        pytest.skip("PostgreSQL 15 (Debian package) is not installed")
+    with S.Cluster() as pg:
+        yield pg
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sdk.db'}"
+    return request.getfixturevalue("cluster").new_db()
+
+
+TOKENS = [" Hel", "lo", ",", " wörld", " 😀", "!", " ok"]
+
+
+def _sdk_turn(client, base: str, how: str, messages: list, sid: str, usage: bool):
+    """One turn with the openai SDK: (text, usage or None)."""
+    import asyncio
+
+    from openai import AsyncOpenAI
+
+    head = {"X-Session-Id": sid}
+    opts = {"stream_options": {"include_usage": True}} if usage else {}
+    if how == "sync":
+        done = client.chat.completions.create(model="m", messages=messages, extra_headers=head)
+        return done.choices[0].message.content, done.usage
+    if how == "sync-stream":
+        chunks = list(
+            client.chat.completions.create(
+                model="m", messages=messages, stream=True, extra_headers=head, **opts
+            )
+        )
+        assert len({c.id for c in chunks}) == 1
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+        return text, chunks[-1].usage
+
+    async def go():
+        async with AsyncOpenAI(base_url=base, api_key="unused", max_retries=0) as aclient:
+            return await turn(aclient)
+
+    async def turn(aclient):
+        if how == "async":
+            done = await aclient.chat.completions.create(
+                model="m", messages=messages, extra_headers=head
+            )
+            return done.choices[0].message.content, done.usage
+        stream = await aclient.chat.completions.create(
+            model="m", messages=messages, stream=True, extra_headers=head, **opts
+        )
+        parts, last = [], None
+        async for chunk in stream:
+            last = chunk
+            if chunk.choices:
+                parts.append(chunk.choices[0].delta.content or "")
+        return "".join(parts), last.usage
+
+    return asyncio.run(go())
+
+
+def test_openai_sdk_every_way_on_several_workers_is_exact(store_url):
+    """sync / async x streamed / not, through 3 workers on SQLite or PostgreSQL, a model that
+    streams tokens: each turn's text (streamed chunks joined) equals what a non-streamed replay
+    of the same request returns and what the history shows; usage adds up per turn and in the
+    session's totals (two model calls in a 'two' turn)."""
+    from openai import OpenAI
+
+    with S.FakeModel(TOKENS, delay=0.005, prompt_tokens=13, completion_tokens=4) as fm:
+        args = [*S.model_args(fm), "--workers", "3"]
+        env = {"OPENAI_API_KEY": "unused"}
+        with S.Server(store_url, *args, test_mode=False, env=env) as srv:
+            client = OpenAI(base_url=srv.base + "/v1", api_key="unused", max_retries=0)
+            held = [u("hi")]
+            text, _ = _sdk_turn(client, srv.base + "/v1", "sync", held, "sdk", False)
+            assert text == "hello"
+            held.append(a(text))
+            ways = ["sync", "sync-stream", "async", "async-stream"] * 2
+            calls = 0
+            for i, how in enumerate(ways):
+                msg = ("two " if i % 3 == 0 else "instr ") + f"{i} {how}"
+                turn_calls = 2 if msg.startswith("two") else 1
+                text, usage = _sdk_turn(client, srv.base + "/v1", how, [*held, u(msg)], "sdk", True)
+                assert text == "Hello, wörld 😀! ok", (how, text)
+                assert usage.prompt_tokens == 13 * turn_calls, (how, usage)
+                assert usage.completion_tokens == 4 * turn_calls, (how, usage)
+                assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+                again = client.chat.completions.create(
+                    model="m", messages=[*held, u(msg)], extra_headers={"X-Session-Id": "sdk"}
+                )
+                assert again.choices[0].message.content == text
+                held += [u(msg), a(text)]
+                calls += turn_calls
+            view = srv.session("sdk")
+            assert view["history"] == held
+            assert view["version"] == len(ways) + 1
+            assert view["usage"] == {
+                "calls": calls,
+                "prompt_tokens": 13 * calls,
+                "completion_tokens": 4 * calls,
+            }
+            assert fm.calls == calls
+
+
+def test_random_model_token_streams_match_the_reply_in_plain_python(tmp_path, monkeypatch):
+    """The model streams random token lists (whitespace-only tokens, CRLF, NBSP, zero-width
+    and ideographic spaces, emoji, empty tokens): the streamed chunks joined, the non-streamed
+    reply, the stored history and Autogram.reply in plain Python on the same model agree."""
+    import sys
+
+    from autograms import Autogram, AutogramConfig
+
+    monkeypatch.setenv("OPENAI_API_KEY", "unused")
+    monkeypatch.syspath_prepend(str(S.BOT_DIR))
+    sys.modules.pop("s9bot", None)
+    import s9bot
+
+    pieces = ["a", "Hello", " ", "  ", "\n", "\r\n", "\t", " wörld", "😀", "\u200b", "x ", " y"]
+    pieces += ["\u00a0", "\u3000", ""]
+    rng = random.Random(14)
+    with S.FakeModel(["x"]) as fm:
+        cfg = AutogramConfig(chatbot_type="proxy", base_url=fm.base_url, chatbot_path="fake")
+        env = {"OPENAI_API_KEY": "unused"}
+        with S.Server(
+            f"sqlite:///{tmp_path / 'tok.db'}", *S.model_args(fm), test_mode=False, env=env
+        ) as srv:
+            for case in range(15):
+                fm.tokens = [rng.choice(pieces) for _ in range(rng.randint(1, 8))]
+                plain_python = Autogram(root_function=s9bot.chatbot, autogram_config=cfg)
+                _, memory = plain_python.reply("hi")
+                want, _ = plain_python.reply("instr q", memory_object=memory)
+                held = _start(srv, f"p{case}")
+                held_s = _start(srv, f"s{case}")
+                plain = reply_of(srv.chat(f"p{case}", [*held, u("instr q")]))
+                code, payloads = srv.stream(f"s{case}", [*held_s, u("instr q")])
+                assert code == 200 and payloads[-1] == "[DONE]"
+                stored = srv.session(f"s{case}")["history"][-1]["content"]
+                assert (plain, streamed_text(payloads), stored) == (want, want, want), fm.tokens
+
+
+def test_native_retry_with_the_same_key_and_stale_version_replays(server):
+    """A client that retries a message (same key, same body with the version it showed) after
+    its first attempt committed gets the stored reply, not 409 conversation_changed; the same
+    key with other text is 422; a streamed retry replays too."""
+    assert requests.post(server.base + "/v1/sessions", json={"id": "nv"}, timeout=30).ok
+    assert server.send("nv", "", "k0").json()["version"] == 1
+    first = server.send("nv", "a", "k1", version=1).json()
+    assert (first["reply"], first["version"], first["replayed"]) == ("1|a", 2, False)
+    again = server.send("nv", "a", "k1", version=1)
+    assert again.status_code == 200, again.text
+    assert (again.json()["reply"], again.json()["replayed"]) == ("1|a", True)
+    other = server.send("nv", "b", "k1", version=1)
+    assert other.status_code == 422
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+    stale = server.send("nv", "c", "k2", version=1)
+    assert stale.status_code == 409
+    assert stale.json()["error"]["code"] == "conversation_changed"
+    streamed = server.send("nv", "a", "k1", stream=True)
+    assert "event: done" in streamed.text and '"replayed": true' in streamed.text
+    view = server.session("nv")
+    assert view["version"] == 2 and view["history"][-2:] == [u("a"), a("1|a")]
+
+
+HOSTS_REFUSED = ["0.0.0.0", "::", "0", "", "[::]", "0x0", "::ffff:0.0.0.0", "10.1.2.3", "*"]
+
+
+def test_a_public_host_without_keys_is_refused_before_binding(tmp_path):
+    """Run in a private network namespace (only its own loopback): every spelling of a public
+    address is refused with status 2 and a message naming --insecure; loopback names start."""
+    import subprocess
+
+    probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True, timeout=30)
+    if probe.returncode != 0:
+        pytest.skip("unshare -rn (a private network namespace) is not available")
+    script = tmp_path / "hosts.sh"
+    lines = ["ip link set lo up 2>/dev/null"]
+    cmd = f"{S.AUTOGRAMS} serve {S.BOT} --test-mode --store sqlite:///{tmp_path / 'h.db'}"
+    for i, host in enumerate(HOSTS_REFUSED):
+        lines.append(f'timeout 20 {cmd} --port 18{i:03d} --host "{host}" >/dev/null 2>{i}.err')
+        lines.append(f"echo $? > {i}.rc")
+    script.write_text("\n".join(lines) + "\n")
+    subprocess.run(["unshare", "-rn", "bash", str(script)], cwd=tmp_path, timeout=300)
+    for i, host in enumerate(HOSTS_REFUSED):
+        assert (tmp_path / f"{i}.rc").read_text().strip() == "2", host
+        assert "--insecure" in (tmp_path / f"{i}.err").read_text(), host
+
+
+# -- the chat page in headless Chromium -----------------------------------------------------
+
+
+def _browser():
+    if not S.CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    return sync_playwright
+
+
+def _log(page) -> list[str]:
+    return page.eval_on_selector_all("#log li .text", "els => els.map(e => e.textContent)")
+
+
+def _wait(page, pred, timeout: float = 30):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_chat_page_keyboard_only_multiline_text_not_html_and_bot_errors(tmp_path):
+    """Keyboard only: the message box has focus, Enter sends, Shift+Enter is a new line; a
+    reply holding HTML shows as text (no script runs); a bot that raises shows an error with
+    its id (also in the server log) and no traceback; Tab back to the box and continue."""
+    sync_playwright = _browser()
+    with S.Server(f"sqlite:///{tmp_path / 'page.db'}") as srv, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(S.CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(srv.base + "/")
+            assert page.evaluate("document.activeElement.id") == "message"
+            page.keyboard.type("hi")
+            page.keyboard.press("Enter")
+            assert _wait(page, lambda: _log(page) == ["hi", "hello"]), _log(page)
+            html = 'echo:<img src=x onerror="window.__s9=1">'
+            page.keyboard.type(html)
+            page.keyboard.press("Shift+Enter")
+            page.keyboard.type("  line two")
+            page.keyboard.press("Enter")
+            want = ["hi", "hello", html + "\n  line two", html[5:] + "\n  line two"]
+            assert _wait(page, lambda: _log(page) == want), _log(page)
+            assert page.evaluate("window.__s9") is None
+            page.keyboard.type("raise now")
+            page.keyboard.press("Enter")
+            assert _wait(page, lambda: page.is_visible("#error"))
+            shown = page.inner_text("#error-text")
+            assert "Traceback" not in shown and "RuntimeError" not in shown, shown
+            import re
+
+            error_id = re.search(r"error id (\w+)", shown)
+            assert error_id and error_id.group(1) in srv.output(), shown
+            assert _log(page) == want
+            page.screenshot(path=str(tmp_path / "error.png"))
+            for _ in range(6):  # back to the message box with the keyboard
+                if page.evaluate("document.activeElement.id") == "message":
+                    break
+                page.keyboard.press("Shift+Tab")
+            assert page.evaluate("document.activeElement.id") == "message"
+            page.keyboard.press("Control+A")
+            page.keyboard.type("after")
+            page.keyboard.press("Enter")
+            assert _wait(page, lambda: _log(page)[-1:] == ["2|after"]), _log(page)
+            sid = page.evaluate("localStorage.getItem('autograms.session@/')")
+            stored = [m["content"] for m in srv.session(sid)["history"]]
+            assert stored == _log(page)
+        finally:
+            browser.close()
+
+
+def test_chat_page_reload_while_a_reply_streams_then_continue(tmp_path):
+    """Reload the page while the model is still streaming: after the reload the page shows the
+    whole committed reply (never a half), and the conversation continues; page == history."""
+    sync_playwright = _browser()
+    tokens = [f" t{i}" for i in range(12)]
+    with S.FakeModel(tokens, delay=0.25) as fm, sync_playwright() as pw:
+        env = {"OPENAI_API_KEY": "unused"}
+        url = f"sqlite:///{tmp_path / 'reload.db'}"
+        with S.Server(url, *S.model_args(fm), test_mode=False, env=env) as srv:
+            browser = pw.chromium.launch(executable_path=str(S.CHROMIUM), args=["--no-sandbox"])
+            try:
+                page = browser.new_page()
+                page.goto(srv.base + "/")
+                page.keyboard.type("hi")
+                page.keyboard.press("Enter")
+                assert _wait(page, lambda: _log(page) == ["hi", "hello"])
+                page.keyboard.type("instr go")
+                page.keyboard.press("Enter")
+                assert _wait(page, lambda: len(_log(page)) == 4 and _log(page)[3].strip())
+                assert len(_log(page)[3]) < len("t0 t1 t2 t3 t4 t5 t6 t7 t8 t9 t10 t11")
+                page.reload()
+                whole = "t0 t1 t2 t3 t4 t5 t6 t7 t8 t9 t10 t11"
+                assert _wait(page, lambda: _log(page) == ["hi", "hello", "instr go", whole])
+                assert _wait(page, lambda: not page.is_disabled("#send"))
+                page.focus("#message")
+                page.keyboard.type("next")
+                page.keyboard.press("Enter")
+                assert _wait(page, lambda: _log(page)[-1:] == ["2|next"]), _log(page)
+                sid = page.evaluate("localStorage.getItem('autograms.session@/')")
+                assert [m["content"] for m in srv.session(sid)["history"]] == _log(page)
+                assert not page.is_visible("#error")
+            finally:
+                browser.close()

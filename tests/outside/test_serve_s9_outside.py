@@ -532,3 +532,149 @@ def test_chat_page_reload_while_a_reply_streams_then_continue(tmp_path):
                 assert not page.is_visible("#error")
             finally:
                 browser.close()
+
+
+def test_a_bot_that_ends_gives_an_empty_reply_and_starts_again(server):
+    """The root function returns ('bye'): plain Python gives None and the next message starts
+    the program again; the service answers '' (streamed too), hides it in the history, and the
+    conversation continues from the top, as in plain Python."""
+    held = _start(server, "end")
+    assert reply_of(server.chat("end", [*held, u("bye")])) == ""
+    code, payloads = server.stream("end", [*held, u("bye")])
+    assert code == 200 and streamed_text(payloads) == "" and payloads[-1] == "[DONE]"
+    assert reply_of(server.chat("end", [*held, u("bye"), a(""), u("again")])) == "hello"
+    assert reply_of(server.chat("end", [*held, u("bye"), u("again"), a("hello"), u("x")])) == "1|x"
+    view = server.session("end")
+    assert view["version"] == 4
+    assert view["history"] == [*held, u("bye"), u("again"), a("hello"), u("x"), a("1|x")]
+
+
+def _gate_files(gate, timeout: float = 60) -> list:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = sorted(gate.parent.glob(gate.name + ".*.in"))
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError("the bot never reached its gate")
+
+
+def test_session_deleted_and_recreated_while_its_turn_runs_gets_nothing_of_it(tmp_path):
+    """DELETE a session while its turn is held inside the program, start a new conversation
+    under the same id: the held turn is refused (404 or 409) and never lands in the new one."""
+    gate = tmp_path / "gate"
+    url = f"sqlite:///{tmp_path / 'del.db'}"
+    with S.Server(url, env={"S9_GATE": str(gate)}) as srv:
+        held = _start(srv, "del")
+        out: list = []
+        thread = threading.Thread(target=lambda: out.append(srv.chat("del", [*held, u("gate")])))
+        thread.start()
+        try:
+            _gate_files(gate)
+            assert requests.delete(srv.base + "/v1/sessions/del", timeout=30).status_code == 204
+            fresh = _start(srv, "del")
+            assert reply_of(srv.chat("del", [*fresh, u("new")])) == "1|new"
+        finally:
+            (tmp_path / "gate.go").touch()
+            thread.join(timeout=90)
+        assert out and out[0].status_code in (404, 409), out[0].text
+        view = srv.session("del")
+        assert view["version"] == 2
+        assert view["history"] == [*fresh, u("new"), a("1|new")]
+
+
+def test_worker_killed_mid_stream_on_postgresql_then_the_sdk_retry_is_one_turn(cluster, tmp_path):
+    """Two workers on PostgreSQL; the streaming worker is SIGKILLed while its turn is held in
+    the program; the client sends the same request again (waiting out 409s for at most a few
+    leases): exactly one turn, its reply what the history shows, later turns fine."""
+    import os
+    import signal
+    import time
+
+    from openai import APIConnectionError, APIStatusError, OpenAI
+
+    gate = tmp_path / "gate"
+    url = cluster.new_db()
+    args = ("--workers", "2", "--lease-seconds", "2")
+    with S.Server(url, *args, env={"S9_GATE": str(gate)}) as srv:
+        client = OpenAI(base_url=srv.base + "/v1", api_key="unused", max_retries=0)
+        head = {"X-Session-Id": "k9"}
+        held = _start(srv, "k9")
+        request = [*held, u("gate me")]
+        got: list = []
+
+        def stream_it() -> None:
+            try:
+                stream = client.chat.completions.create(
+                    model="m", messages=request, stream=True, extra_headers=head
+                )
+                got.append("".join(c.choices[0].delta.content or "" for c in stream if c.choices))
+            except (APIConnectionError, APIStatusError, Exception) as exc:  # noqa: BLE001
+                got.append(exc)
+
+        thread = threading.Thread(target=stream_it)
+        thread.start()
+        gated = _gate_files(gate)
+        pid = int(gated[0].name.split(".")[1])
+        assert pid in srv.worker_pids()
+        os.kill(pid, signal.SIGKILL)
+        thread.join(timeout=60)
+        assert got and not (isinstance(got[0], str) and got[0]), got
+        (tmp_path / "gate.go").touch()
+        reply, deadline = None, time.monotonic() + 40
+        while reply is None and time.monotonic() < deadline:
+            try:
+                done = client.chat.completions.create(
+                    model="m", messages=request, extra_headers=head
+                )
+                reply = done.choices[0].message.content
+            except APIStatusError as exc:
+                assert exc.status_code in (409, 503), exc
+                time.sleep(0.3)
+            except APIConnectionError:
+                time.sleep(0.3)
+        assert reply == "1|gate me"
+        after = client.chat.completions.create(
+            model="m", messages=[*request, a(reply), u("next")], extra_headers=head
+        )
+        assert after.choices[0].message.content == "2|next"
+        view = srv.session("k9")
+        assert view["version"] == 3
+        assert view["history"] == [*request, a(reply), u("next"), a("2|next")]
+
+
+def test_client_gone_mid_stream_the_turn_commits_whole_and_the_next_message_is_right(tmp_path):
+    """The client closes the connection after the first tokens of a slow model stream: the
+    turn commits whole (or not at all); the same request then returns exactly the whole reply,
+    and the next message continues from it."""
+    import time
+
+    tokens = [f" w{i}" for i in range(10)]
+    with S.FakeModel(tokens, delay=0.2) as fm:
+        env = {"OPENAI_API_KEY": "unused"}
+        url = f"sqlite:///{tmp_path / 'cut.db'}"
+        with S.Server(url, *S.model_args(fm), test_mode=False, env=env) as srv:
+            held = _start(srv, "cut")
+            request = [*held, u("instr x")]
+            with requests.post(
+                srv.base + "/v1/chat/completions",
+                json={"messages": request, "stream": True},
+                headers={"X-Session-Id": "cut"},
+                stream=True,
+                timeout=60,
+            ) as resp:
+                for line in resp.iter_lines(decode_unicode=True):
+                    if '"content"' in line:
+                        break
+            whole = "w0 w1 w2 w3 w4 w5 w6 w7 w8 w9"
+            deadline = time.monotonic() + 30
+            while srv.session("cut")["version"] == 1 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            view = srv.session("cut")
+            assert view["history"] in ([*held], [*request, a(whole)]), view["history"]
+            assert reply_of(srv.chat("cut", request)) == whole
+            assert reply_of(srv.chat("cut", [*request, a(whole), u("then")])) == "2|then"
+            assert srv.session("cut")["version"] == 3
+            assert fm.calls == 1

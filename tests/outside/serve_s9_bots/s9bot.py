@@ -1,5 +1,6 @@
 """The s9 outside tester's bot: replies that show exactly what it was sent.
 
+- "bye"        : the program returns (the conversation ends; the next message starts it again)
 - "raise ..."  : the program raises (a bot bug)
 - "instr ..."  : reply_instruction (the model writes the reply, streamed)
 - "echo:TEXT"  : replies TEXT exactly (unicode, whitespace, anything)
@@ -35,6 +36,8 @@ def chatbot() -> None:
     n = 0
     while True:
         n += 1
+        if text == "bye":
+            return
         if text.startswith("raise"):
             raise RuntimeError("the bot failed on purpose")
         if text.startswith("gate"):

@@ -3,6 +3,7 @@
 - "bye"        : the program returns (the conversation ends; the next message starts it again)
 - "raise ..."  : the program raises (a bot bug)
 - "instr ..."  : reply_instruction (the model writes the reply, streamed)
+- "suffix ..." : reply_suffix("Have a nice day!") (the model's reply, the suffix spliced in)
 - "echo:TEXT"  : replies TEXT exactly (unicode, whitespace, anything)
 - "two ..."    : a thought() then reply_instruction: two model calls in one turn
 - "gate ..."   : waits for the file $S9_GATE.go (after touching $S9_GATE.<n>.in)
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 
 from autograms import autograms_function
-from autograms.functional import reply, reply_instruction, thought
+from autograms.functional import reply, reply_instruction, reply_suffix, thought
 
 
 def _gate(n: int) -> None:
@@ -47,6 +48,8 @@ def chatbot() -> None:
         elif text.startswith("two"):
             thought("Think about: " + text)
             text = reply_instruction("Now answer: " + text)
+        elif text.startswith("suffix"):
+            text = reply_suffix("Have a nice day!")
         elif text.startswith("echo:"):
             text = reply(text[5:])
         else:

@@ -773,3 +773,97 @@ def test_a_model_reply_the_store_cannot_keep_is_a_server_error_not_a_400(tmp_pat
             resp = srv.chat("sur", [*held, u("instr")])
             assert srv.session("sur")["version"] == 1
             assert resp.status_code >= 500, resp.text
+
+
+def test_chat_page_big_unicode_reply_and_enter_while_streaming_keeps_the_text(tmp_path):
+    """An 80 000-character emoji reply arrives in many network pieces: shown exactly (no U+FFFD
+    from a character cut between pieces). Enter pressed while a reply streams neither sends
+    nor loses the typed text."""
+    sync_playwright = _browser()
+    tokens = [f" t{i}" for i in range(10)]
+    with S.FakeModel(tokens, delay=0.2) as fm, sync_playwright() as pw:
+        env = {"OPENAI_API_KEY": "unused"}
+        url = f"sqlite:///{tmp_path / 'big.db'}"
+        with S.Server(url, *S.model_args(fm), test_mode=False, env=env) as srv:
+            browser = pw.chromium.launch(executable_path=str(S.CHROMIUM), args=["--no-sandbox"])
+            try:
+                page = browser.new_page()
+                page.goto(srv.base + "/")
+                page.keyboard.type("hi")
+                page.keyboard.press("Enter")
+                assert _wait(page, lambda: _log(page) == ["hi", "hello"])
+                big = "😀é" * 40000
+                page.fill("#message", "echo:" + big)
+                page.keyboard.press("Enter")
+                assert _wait(page, lambda: len(_log(page)) == 4 and not page.is_disabled("#send"))
+                assert _log(page)[3] == big
+                page.keyboard.type("instr slow")
+                page.keyboard.press("Enter")
+                assert _wait(page, lambda: len(_log(page)) == 6 and _log(page)[5].strip())
+                page.keyboard.type("second")
+                page.keyboard.press("Enter")
+                whole = "t0 t1 t2 t3 t4 t5 t6 t7 t8 t9"
+                assert _wait(page, lambda: _log(page)[-1:] == [whole])
+                assert len(_log(page)) == 6
+                assert page.input_value("#message") == "second"
+                sid = page.evaluate("localStorage.getItem('autograms.session@/')")
+                assert [m["content"] for m in srv.session(sid)["history"]] == _log(page)
+            finally:
+                browser.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="keyboard: with --api-key the chat page opens showing 'The message could not be "
+    "completed: this service needs an API key' though nothing was sent, with the focus on "
+    "'Send again' instead of the key field (or the message box): what a keyboard user types "
+    "first goes nowhere and is lost",
+)
+def test_chat_page_with_api_keys_first_keystrokes_reach_a_field(tmp_path):
+    sync_playwright = _browser()
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    with S.Server(url, "--api-key", "KA") as srv, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(S.CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(srv.base + "/")
+            assert _wait(page, lambda: page.is_visible("#key-form"))
+            page.keyboard.type("KA")
+            focused = page.evaluate("document.activeElement.id")
+            typed = page.input_value("#key") + page.input_value("#message")
+            assert focused in ("key", "message") and typed == "KA", focused
+        finally:
+            browser.close()
+
+
+def _send_later(out: dict, name: str, srv: S.Server, text: str, key: str) -> threading.Thread:
+    thread = threading.Thread(target=lambda: out.__setitem__(name, srv.send("L", text, key)))
+    thread.start()
+    return thread
+
+
+def test_a_turn_longer_than_its_lease_keeps_the_next_message_behind_it(cluster, tmp_path):
+    """--lease-seconds 1, a turn held 3.5 s in its program on one of 2 workers, a second
+    native message meanwhile: applied after the first, in arrival order (SQLite, PostgreSQL)."""
+    import time
+
+    for url in (f"sqlite:///{tmp_path / 'lease.db'}", cluster.new_db()):
+        gate = tmp_path / f"gate{len(url)}"
+        env = {"S9_GATE": str(gate)}
+        with S.Server(url, "--lease-seconds", "1", "--workers", "2", env=env) as srv:
+            assert requests.post(srv.base + "/v1/sessions", json={"id": "L"}, timeout=30).ok
+            assert srv.send("L", "", "k0").json()["reply"] == "hello"
+            out: dict = {}
+            threads = [_send_later(out, "first", srv, "gate first", "k1")]
+            try:
+                _gate_files(gate)
+                threads.append(_send_later(out, "second", srv, "second", "k2"))
+                time.sleep(3.5)
+            finally:
+                (gate.parent / (gate.name + ".go")).touch()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert out["first"].json()["reply"] == "1|gate first"
+            assert out["second"].json()["reply"] == "2|second"
+            history = [m["content"] for m in srv.session("L")["history"]]
+            assert history == ["hello", "gate first", "1|gate first", "second", "2|second"]

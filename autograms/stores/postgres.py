@@ -318,6 +318,10 @@ _LOCK_SESSION = (
 # that hold no place any more swept. A plain INSERT, not ON CONFLICT (whose speculative
 # insertion writes two WAL records more): the lock on the session's row, taken by the
 # statement before, keeps any other claim of the session from inserting meanwhile.
+# ``OFFSET 0`` keeps each "is its turn committed?" a look-up of the turns' key for each of the
+# session's tickets (one or two): without it the planner may turn the test into a join over
+# all the session's turns, or a hash of every turn of the table (a seq scan), on statistics
+# taken while the tables were small -- 0.15 ms of the claim's 0.3 ms measured on the server.
 _CLAIM = f"""
 WITH s AS (
     SELECT id, owner, version, created_at, updated_at, blob, program, log_head, seal, turns,
@@ -330,13 +334,15 @@ oldest AS (
     SELECT MIN(ticket) AS ticket FROM autograms_queue q
     WHERE session_id = %(session)s AND q.lease_until >= {_CLOCK} AND NOT EXISTS (
         SELECT 1 FROM autograms_turns f
-        WHERE f.session_id = q.session_id AND f.idempotency_key = q.idempotency_key)),
+        WHERE f.session_id = q.session_id AND f.idempotency_key = q.idempotency_key
+        OFFSET 0)),
 swept AS (
     DELETE FROM autograms_queue q
     WHERE session_id = %(session)s AND idempotency_key <> %(key)s
         AND (lease_until < {_CLOCK} OR EXISTS (
             SELECT 1 FROM autograms_turns f
-            WHERE f.session_id = q.session_id AND f.idempotency_key = q.idempotency_key))),
+            WHERE f.session_id = q.session_id AND f.idempotency_key = q.idempotency_key
+            OFFSET 0))),
 renewed AS (
     UPDATE autograms_queue SET lease_until = {_CLOCK} + %(lease)s
     WHERE session_id = %(session)s AND idempotency_key = %(key)s AND ticket = %(number)s

@@ -82,6 +82,16 @@ class Dialect:
     drop_queue_sweep: str = ""
 
 
+#: a turn row's columns as schema 4 made its table (schema 6 made it again with the log entries)
+_TURN_ROW = """
+            session_id TEXT NOT NULL REFERENCES autograms_sessions (id) ON DELETE CASCADE,
+            idempotency_key TEXT NOT NULL,
+            version {integer} NOT NULL,
+            user_text TEXT NOT NULL,
+            reply TEXT,
+            created_at {real} NOT NULL,
+            seal TEXT"""
+
 #: statements of each migration, in order; MIGRATIONS[n - 1] brings a database to version n
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -142,14 +152,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # left NULL for the rows written before: the next turn of each session computes it
         "ALTER TABLE autograms_sessions ADD COLUMN history_digest TEXT",
         # the turn rows moved to a table stored as its key's b-tree (on SQLite)
-        """CREATE TABLE autograms_turns_4 (
-            session_id TEXT NOT NULL REFERENCES autograms_sessions (id) ON DELETE CASCADE,
-            idempotency_key TEXT NOT NULL,
-            version {integer} NOT NULL,
-            user_text TEXT NOT NULL,
-            reply TEXT,
-            created_at {real} NOT NULL,
-            seal TEXT,
+        "CREATE TABLE autograms_turns_4 ("
+        + _TURN_ROW
+        + """,
             PRIMARY KEY (session_id, idempotency_key),
             UNIQUE (session_id, version)){keyed_table}""",
         "INSERT INTO autograms_turns_4 (session_id, idempotency_key, version, user_text, reply,"
@@ -196,14 +201,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # (version 0: created or imported). On SQLite the turns get rowids again: a row with
         # its entries is often over the ~1 KB a table kept in its key's b-tree holds in a leaf.
         "{drop_queue_sweep}",
-        """CREATE TABLE autograms_turns_6 (
-            session_id TEXT NOT NULL REFERENCES autograms_sessions (id) ON DELETE CASCADE,
-            idempotency_key TEXT NOT NULL,
-            version {integer} NOT NULL,
-            user_text TEXT NOT NULL,
-            reply TEXT,
-            created_at {real} NOT NULL,
-            seal TEXT,
+        "CREATE TABLE autograms_turns_6 ("
+        + _TURN_ROW
+        + """,
             entries TEXT,
             model_calls {integer} NOT NULL DEFAULT 0,
             prompt_tokens {integer} NOT NULL DEFAULT 0,

@@ -8,6 +8,22 @@ LABELS = {"autograms": "autograms TurnRunner", "langgraph": "LangGraph", "raw": 
 SAVERS = {"sqlite": "SqliteSaver", "postgresql": "PostgresSaver"}
 #: the parts of a turn the store workers time, as the paired table shows them
 SPANS = ("program", "claim", "commit", "store", "raw")
+#: what the raw write (the floor of the paired ratio) does, as `worker_ours.raw_writer` does it
+RAW_BASELINE = (
+    "The raw write, the floor the store path is compared with (`worker_ours.raw_writer`):",
+    "the blob the store's commit of that turn wrote (the same text, so the same size and the",
+    "same TOAST or overflow pages), written over the previous one in a table of its own",
+    "(`raw_sessions`: id primary key, version, blob; no other index) of the same database,",
+    "by `UPDATE raw_sessions SET blob = ?, version = version + 1 WHERE id = ?` (the version",
+    "changes as a store's does, so that SQLite does not skip an unchanged row), one durable",
+    "transaction per turn with the store's commit's durability: on SQLite a connection of",
+    "its own in WAL mode with `synchronous = FULL`, `BEGIN IMMEDIATE`, the UPDATE, `COMMIT`",
+    "(what a writer among several processes must do); on PostgreSQL one statement in",
+    "autocommit on a connection of its own (`synchronous_commit = on`, prepared after five",
+    "runs as the store's are): one round trip. It reads nothing: no claim, no queue, no turn",
+    "row, no version check. In the paired run it runs right after the turn's commit, so it",
+    "finds the pages and the connection warm: that order favours the floor.",
+)
 
 
 def summarize(store: str, processes: int, system: str, results: list[dict]) -> dict:
@@ -86,6 +102,8 @@ def markdown(facts: dict, rows: list[dict], options: dict) -> str:
         "other, are not comparable to within that factor: the *paired* table below measures",
         "the store's part of each turn and the raw write of the blob that turn committed",
         "back to back, at the same moments.",
+        "",
+        *RAW_BASELINE,
         "",
     ]
     for store in ("sqlite", "postgresql"):

@@ -279,6 +279,7 @@ class FakeModel:
         self.prompt_tokens = prompt_tokens
         self.completion_tokens = completion_tokens
         self.calls = 0
+        self.bodies: list[dict] = []
         model = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -293,6 +294,7 @@ class FakeModel:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 model.calls += 1
+                model.bodies.append(body)
                 usage = {
                     "prompt_tokens": model.prompt_tokens,
                     "completion_tokens": model.completion_tokens,

@@ -867,3 +867,71 @@ def test_a_turn_longer_than_its_lease_keeps_the_next_message_behind_it(cluster, 
             assert out["second"].json()["reply"] == "2|second"
             history = [m["content"] for m in srv.session("L")["history"]]
             assert history == ["hello", "gate first", "1|gate first", "second", "2|second"]
+
+
+def test_random_conversations_send_the_model_what_plain_python_sends(tmp_path, monkeypatch):
+    """Random conversations (model replies, thoughts, suffixes, fixed replies, echoes), each
+    turn streamed or not through 2 workers (each turn restored from the store): every request
+    the model receives, and every reply, equal those of the same conversation in plain Python."""
+    import sys
+
+    from autograms import Autogram, AutogramConfig
+
+    monkeypatch.setenv("OPENAI_API_KEY", "unused")
+    monkeypatch.syspath_prepend(str(S.BOT_DIR))
+    sys.modules.pop("s9bot", None)
+    import s9bot
+
+    rng = random.Random(23)
+    kinds = ["instr a", "two b", "plain c", "suffix d", "echo:e f", "instr ü😀", "bye"]
+    with S.FakeModel(["Fine", " answer", "."]) as fm:
+        cfg = AutogramConfig(chatbot_type="proxy", base_url=fm.base_url, chatbot_path="fake")
+        env = {"OPENAI_API_KEY": "unused"}
+        url = f"sqlite:///{tmp_path / 'prompts.db'}"
+        with S.Server(url, *S.model_args(fm), "--workers", "2", test_mode=False, env=env) as srv:
+            for conv in range(3):
+                texts = ["hi"] + [rng.choice(kinds) + f" {i}" for i in range(6)]
+                texts = [t.replace("bye " + t.split()[-1], "bye") for t in texts]
+                fm.bodies.clear()
+                plain = Autogram(root_function=s9bot.chatbot, autogram_config=cfg)
+                memory, want = None, []
+                for text in texts:
+                    out, memory = plain.reply(text, memory_object=memory)
+                    want.append(out or "")
+                want_bodies = list(fm.bodies)
+                fm.bodies.clear()
+                held, got = [], []
+                for text in texts:
+                    if rng.random() < 0.5:
+                        code, payloads = srv.stream(f"c{conv}", [*held, u(text)])
+                        assert code == 200 and payloads[-1] == "[DONE]", payloads[-1:]
+                        out = streamed_text(payloads)
+                    else:
+                        out = reply_of(srv.chat(f"c{conv}", [*held, u(text)]))
+                    got.append(out)
+                    held += [u(text), a(out)]
+                assert got == want, texts
+                assert [_prompt(b) for b in fm.bodies] == [_prompt(b) for b in want_bodies]
+
+
+def _prompt(body: dict) -> dict:
+    """A model request without how it is delivered (streamed or not)."""
+    return {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: GET /v1/sessions with 130 sessions answers 100 of them (the oldest), with "
+    "no has_more or next marker and no documented page size (README: 'GET /v1/sessions' lists "
+    "them): a client listing its conversations never learns the newest 30 exist",
+)
+def test_listing_sessions_says_when_it_is_not_all_of_them(server):
+    with requests.Session() as http:
+        for i in range(130):
+            resp = http.post(server.base + "/v1/sessions", json={"id": f"s{i:04d}"}, timeout=30)
+            assert resp.status_code == 201
+        body = http.get(server.base + "/v1/sessions", timeout=30).json()
+    assert len(body["data"]) == 130 or body.get("has_more") is True, (
+        len(body["data"]),
+        body.keys(),
+    )

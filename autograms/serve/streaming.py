@@ -75,10 +75,15 @@ class TurnStream:
 
     Each item the thread posts wakes the event loop once; what has arrived by the time the
     response looks is taken together (`events` makes one event of it), so a response that
-    falls behind the model catches up in fewer, larger writes instead of queueing them."""
+    falls behind the model catches up in fewer, larger writes instead of queueing them. A
+    restart with nothing written since the last one posts nothing: every streamed model
+    call begins with one, and waking the event loop for it, while the turn thread sends the
+    model its request, delayed the first piece."""
 
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
+        #: whether the thread wrote text since the last restart (touched by the thread only)
+        self._written = False
         #: items posted and not yet taken (touched on the event loop only)
         self._items: list[object] = []
         #: set when an item arrives while `events` waits for one
@@ -87,9 +92,12 @@ class TurnStream:
     # -- the thread's side (a ReplyStream) ------------------------------------------------
 
     def restart(self) -> None:
-        self._post(_RESTART)
+        if self._written:  # else the candidate is empty already: nothing to abandon
+            self._written = False
+            self._post(_RESTART)
 
     def write(self, text: str) -> None:
+        self._written = True
         self._post(text)
 
     def finish(self, outcome: TurnResult | BaseException) -> None:

@@ -130,3 +130,47 @@ def test_chunks_that_end_without_a_last_one_still_end_the_body():
         (b"", False),
     ]
     assert trace == ["returned", "finally"]
+
+
+def _abandoning(calls: list[tuple[str, str]]) -> int:
+    """How many of `calls`' restarts come after text written since the previous one."""
+    count, written = 0, False
+    for call, _ in calls:
+        if call == "write":
+            written = True
+        elif written:
+            count, written = count + 1, False
+    return count
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_restart_wakes_the_event_loop_only_when_it_abandons_written_text(seed: int) -> None:
+    """Every streamed model call starts with a restart: one that abandons nothing must not
+    wake the event loop while the turn thread sends the model its request."""
+    rng = random.Random(seed)
+    calls, reply = _turn(rng)
+    calls.insert(0, ("restart", ""))  # as a streamed model call begins
+    if rng.random() < 0.5:
+        calls.insert(rng.randrange(len(calls)), ("restart", ""))  # back to back
+    wakes = []
+
+    async def received() -> list:
+        loop = asyncio.get_running_loop()
+        plain = loop.call_soon_threadsafe
+
+        def counted(*args):  # noqa: ANN002, ANN202
+            wakes.append(args)
+            return plain(*args)
+
+        loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+        try:
+            return await _received(calls, reply, rng)
+        finally:
+            del loop.call_soon_threadsafe
+
+    events = asyncio.run(received())
+    writes = sum(call == "write" for call, _ in calls)
+    assert len(wakes) == writes + _abandoning(calls) + 1  # the texts, the restarts, the end
+    sent = "".join(event.text for event in events if isinstance(event, Piece))
+    if reply.startswith(sent):
+        assert sent + events[-1].rest == reply

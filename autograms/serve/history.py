@@ -14,13 +14,14 @@ and reply, in order -- or the request is not a continuation:
   index in the request's ``messages``. The
   service never guesses which branch the client wants and never forks the session.
 
-Compared per message: the role, and the text with surrounding whitespace removed. System and
-developer messages are the client's own instructions and are ignored (the bot has its own), as
-are empty assistant messages (the reply of a turn where the program returned). Assistant
-messages before the first user message are the session's opening when the bot spoke first (its
-first turn had an empty message, which `GET /v1/sessions/{id}` does not show, nor does a chat UI;
-an imported session's conversation counts as such an opening too), and otherwise a greeting
-the chat UI shows on its own, ignored.
+Compared per message: the role, and the text with surrounding whitespace removed (the newest
+message reaches the bot as sent, whitespace and all, as in the native API and plain Python).
+System and developer messages are the client's own instructions and are ignored (the bot has
+its own), as are empty assistant messages (the reply of a turn where the program returned).
+Assistant messages before the first user message are the session's opening when the bot spoke
+first (its first turn had an empty message, which `GET /v1/sessions/{id}` does not show, nor
+does a chat UI; an imported session's conversation counts as such an opening too), and
+otherwise a greeting the chat UI shows on its own, ignored.
 """
 
 from __future__ import annotations
@@ -41,9 +42,13 @@ IGNORED_ROLES = frozenset({"system", "developer"})
 class ChatInput:
     """What an OpenAI request asks: the conversation before, and the newest user message."""
 
-    #: (role, text) of the user and assistant messages before the newest user message
+    #: (role, text) of the user and assistant messages before the newest user message, each
+    #: text without surrounding whitespace
     history: tuple[tuple[str, str], ...]
+    #: the newest user message without surrounding whitespace (as it is compared)
     text: str
+    #: the newest user message as sent: the turn's input
+    message: str
     #: the index in the request's ``messages`` of each history message, then of the newest
     places: tuple[int, ...] = ()
     #: the (non-empty) assistant messages before the first user message, and their indexes
@@ -72,6 +77,7 @@ class ChatInput:
         return ChatInput(
             (*opening, *self.history),
             self.text,
+            self.message,
             (self.greeting_places[0], *self.greeting_places, *self.places),
         )
 
@@ -114,12 +120,14 @@ def read_messages(messages: Any) -> ChatInput:
         raise bad_request("the last message must be the user's", "invalid_messages")
     greeting = []
     while conversation and conversation[0][0] == "assistant":
-        greeting.append(conversation.pop(0))
+        role, text, index = conversation.pop(0)
+        greeting.append((role, text.strip(), index))
     greeting = [message for message in greeting if message[1]]
-    kept = [message for message in conversation[:-1] if message[0] == "user" or message[1]]
+    kept = [message for message in conversation[:-1] if message[0] == "user" or message[1].strip()]
     kept.append(conversation[-1])
     return ChatInput(
-        tuple((role, text) for role, text, _ in kept[:-1]),
+        tuple((role, text.strip()) for role, text, _ in kept[:-1]),
+        conversation[-1][1].strip(),
         conversation[-1][1],
         tuple(index for _, _, index in kept),
         tuple(text for _, text, _ in greeting),
@@ -128,11 +136,11 @@ def read_messages(messages: Any) -> ChatInput:
 
 
 def message_text(content: Any, index: int) -> str:
-    """The text of a message's content: a string, or a list of text parts."""
+    """The text of a message's content (a string, or a list of text parts), as sent."""
     if content is None:
         return ""
     if isinstance(content, str):
-        return content.strip()
+        return content
     if isinstance(content, list):
         texts = []
         for part in content:
@@ -143,7 +151,7 @@ def message_text(content: Any, index: int) -> str:
                     "invalid_messages",
                 )
             texts.append(str(part.get("text", "")))
-        return "".join(texts).strip()
+        return "".join(texts)
     raise bad_request(f"messages[{index}].content must be a string or a list of parts")
 
 

@@ -13,6 +13,8 @@ from .errors import HTTPError, bad_request
 
 #: what a client-chosen session id may hold (no "/": stored ids put the owner before one)
 SESSION_ID = re.compile(r"[A-Za-z0-9._:@+=~-]{1,200}")
+#: ids the alphabet allows that a URL's path cannot carry (clients normalize them away)
+DOT_SEGMENTS = frozenset({".", ".."})
 #: the longest idempotency key accepted
 MAX_KEY_LENGTH = 200
 
@@ -48,6 +50,12 @@ def session_id(value: Any, source: str) -> str:
     if not isinstance(value, str) or not SESSION_ID.fullmatch(value):
         raise bad_request(
             f"{source} must be 1 to 200 letters, digits or . _ : @ + = ~ -: got {value!r:.60}",
+            "invalid_session_id",
+        )
+    if value in DOT_SEGMENTS:
+        raise bad_request(
+            f"{source} must not be {value!r}: HTTP clients and browsers drop such a segment "
+            "from a URL, so /v1/sessions/{id} could never reach the session",
             "invalid_session_id",
         )
     return value

@@ -127,7 +127,7 @@ async def _complete(
         if not streamed:
             result = await service.run_turn(
                 stored,
-                chat.text,
+                chat.message,
                 key,
                 owner,
                 where=where,
@@ -284,7 +284,7 @@ class _Reply:
         """Start the turn and wait (a little) for its first event, so that a turn failing at
         once gets its HTTP status; then stream."""
         start = time.monotonic()
-        turn = service.start_turn(stored, chat.text, key, owner, continued, not self.keyed)
+        turn = service.start_turn(stored, chat.message, key, owner, continued, not self.keyed)
         events = turn.events(service.settings.ping_seconds, service.drain)
         first = await anext(events)
         if isinstance(first, Failed):

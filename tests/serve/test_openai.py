@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+import random
 import sqlite3
 import threading
 import functools
@@ -207,6 +208,8 @@ def test_system_messages_and_a_leading_greeting_are_ignored(service):
         ({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "invalid_messages"),
         ({"messages": [{"role": "user", "content": "x"}], "stream": "yes"}, "invalid_field"),
         ({"messages": [{"role": "user", "content": "x"}], "user": "a b"}, "invalid_session_id"),
+        ({"messages": [{"role": "user", "content": "x"}], "user": "."}, "invalid_session_id"),
+        ({"messages": [{"role": "user", "content": "x"}], "user": ".."}, "invalid_session_id"),
     ],
 )
 def test_bad_requests_get_400_with_a_code(service, body, code):
@@ -419,3 +422,28 @@ def test_a_keyed_message_queued_behind_another_turn_of_its_history_is_refused(se
     assert isinstance(refused, openai.ConflictError)
     assert refused.body["code"] == "history_mismatch"
     assert HTTP.get(f"{service.base_url}/sessions/{session}").json()["version"] == 2
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_bot_gets_the_newest_message_as_sent_and_the_history_is_compared_stripped(
+    service, seed
+):
+    """Surrounding whitespace reaches the bot (a fixed reply quotes the message), streamed
+    and not; the session shows the message as sent, and the next request matches whether
+    its client kept that whitespace or trimmed it (chat UIs do both)."""
+    rng = random.Random(seed)
+    session = f"w-{uuid.uuid4().hex}"
+    held = ["hi", ask(service, session, "hi").parse().choices[0].message.content]
+    sent = []
+    for turn in range(3):
+        spaces = "".join(rng.choice(" \t\n") for _ in range(rng.randrange(1, 4)))
+        text = f"fixed {turn}{spaces}"
+        if rng.random() < 0.5:
+            reply = text_of(streamed(service, session, *held, text))
+        else:
+            reply = ask(service, session, *held, text).parse().choices[0].message.content
+        assert reply == f"Fixed answer to {text}."
+        sent.append(text)
+        held += [text if rng.random() < 0.5 else text.strip(), reply]
+    history = HTTP.get(f"{service.base_url}/sessions/{session}").json()["history"]
+    assert [m["content"] for m in history if m["role"] == "user"] == ["hi", *sent]

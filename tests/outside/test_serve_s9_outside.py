@@ -65,12 +65,6 @@ def test_generated_texts_come_back_exactly_streamed_plain_and_in_the_history(ser
         assert view["version"] == len(texts) + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: the OpenAI API strips the user's message of surrounding whitespace before "
-    "the bot sees it ('    return x' reaches the bot as 'return x', 'echo:x  ' as 'echo:x'); "
-    "the native API and Autogram.reply in plain Python give the bot the message as sent",
-)
 def test_openai_api_gives_the_bot_the_message_as_sent(server):
     held = _start(server, "ws")
     for text in ("    return x  # indented code", "echo:two trailing spaces  "):
@@ -89,13 +83,6 @@ def test_native_api_gives_the_bot_the_message_as_sent(server):
     assert server.session("nws")["history"][-2:] == [u("echo:  x  \n"), a("  x  \n")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: X-Session-Id '.' is accepted (the README's alphabet allows dots, 'as it goes "
-    "into URLs unchanged'), but GET /v1/sessions/. from requests, httpx or a browser is "
-    "normalized to /v1/sessions and answers 200 with the list of sessions, not the session; "
-    "'..' likewise cannot be read or deleted; such ids should be refused at creation",
-)
 def test_dot_session_ids_are_refused_or_reachable(server):
     for sid in (".", ".."):
         resp = server.chat(sid, [u("hi")])

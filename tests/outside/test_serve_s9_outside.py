@@ -922,3 +922,73 @@ def test_listing_sessions_says_when_it_is_not_all_of_them(server):
         len(body["data"]),
         body.keys(),
     )
+
+
+@pytest.mark.parametrize("extra", [(), ("--workers", "2"), ("--policy", "reject")])
+def test_the_same_request_sent_while_its_reply_streams_runs_the_model_once(tmp_path, extra):
+    """A client re-sends its request (impatient retry) while the first is still streaming: the
+    second gets the same whole reply (after waiting) or a 409 to retry; the model ran once."""
+    import time
+
+    with S.FakeModel([f" w{i}" for i in range(10)], delay=0.2) as fm:
+        env = {"OPENAI_API_KEY": "unused"}
+        url = f"sqlite:///{tmp_path / 'twice.db'}"
+        with S.Server(url, *S.model_args(fm), *extra, test_mode=False, env=env) as srv:
+            held = _start(srv, "d")
+            out: dict = {}
+            first = threading.Thread(
+                target=lambda: out.__setitem__("a", srv.stream("d", [*held, u("instr q")]))
+            )
+            first.start()
+            time.sleep(0.6)
+            second = srv.chat("d", [*held, u("instr q")])
+            first.join(timeout=60)
+            whole = "w0 w1 w2 w3 w4 w5 w6 w7 w8 w9"
+            assert out["a"][0] == 200 and streamed_text(out["a"][1]) == whole
+            if second.status_code == 409:
+                assert second.headers.get("retry-after"), second.text
+                second = srv.chat("d", [*held, u("instr q")])
+            assert reply_of(second) == whole
+            assert fm.calls == 1
+            assert srv.session("d")["history"] == [*held, u("instr q"), a(whole)]
+
+
+def test_exported_session_continues_in_plain_python_and_imported_on_postgresql(
+    cluster, tmp_path, monkeypatch
+):
+    """A conversation served on SQLite, exported to a session file: Autogram.load continues it
+    in plain Python with the same reply and model request as the service's next turn; imported
+    into a PostgreSQL store, a service there continues it the same way."""
+    import sys
+
+    from autograms import Autogram, AutogramConfig
+    from autograms.stores import Sessions, open_store
+
+    monkeypatch.setenv("OPENAI_API_KEY", "unused")
+    monkeypatch.syspath_prepend(str(S.BOT_DIR))
+    sys.modules.pop("s9bot", None)
+    import s9bot
+
+    with S.FakeModel(["Fine", " ✓"]) as fm:
+        cfg = AutogramConfig(chatbot_type="proxy", base_url=fm.base_url, chatbot_path="fake")
+        autogram = Autogram(root_function=s9bot.chatbot, autogram_config=cfg)
+        env = {"OPENAI_API_KEY": "unused"}
+        sqlite_url = f"sqlite:///{tmp_path / 'exp.db'}"
+        held = [u("hi")]
+        with S.Server(sqlite_url, *S.model_args(fm), test_mode=False, env=env) as srv:
+            held.append(a(reply_of(srv.chat("x", held))))
+            for text in ("two a", "echo:é ü", "plain"):
+                held += [u(text), a(reply_of(srv.chat("x", [*held, u(text)])))]
+        path = tmp_path / "x.session"
+        Sessions(autogram, open_store(sqlite_url)).export_file("x", path)
+        fm.bodies.clear()
+        memory = autogram.load(path)
+        want, _ = autogram.reply("instr next", memory_object=memory)
+        want_body = _prompt(fm.bodies[-1])
+        pg_url = cluster.new_db()
+        Sessions(autogram, open_store(pg_url)).import_file(path, "x")
+        with S.Server(pg_url, *S.model_args(fm), test_mode=False, env=env) as srv:
+            assert srv.session("x")["history"] == held
+            fm.bodies.clear()
+            assert reply_of(srv.chat("x", [*held, u("instr next")])) == want == "Fine ✓"
+            assert _prompt(fm.bodies[-1]) == want_body

@@ -32,6 +32,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def children(pid: int) -> list[int]:
+    """The ids of a process's children, read from /proc."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                kids.append(int(stat.parent.name))
+    return kids
+
+
 def u(text: str) -> dict:
     return {"role": "user", "content": text}
 
@@ -89,14 +100,8 @@ class Server:
         return Path(self.log.name).read_text(errors="replace")[-4000:]
 
     def worker_pids(self) -> list[int]:
-        """The supervisor's child processes (the workers), read from /proc."""
-        kids = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == self.proc.pid:
-                    kids.append(int(stat.parent.name))
-        return kids
+        """The supervisor's child processes (the workers)."""
+        return children(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc is None:
@@ -231,6 +236,19 @@ class Cluster:
             "60",
             "start",
         )
+
+    def kill9(self) -> None:
+        """SIGKILL the postmaster, then its backends (by the ids read from /proc)."""
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        backends = children(pid)
+        os.kill(pid, signal.SIGKILL)
+        for child in backends:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        for gone in (pid, *backends):
+            while Path(f"/proc/{gone}").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
 
     def new_db(self) -> str:
         import psycopg

@@ -992,3 +992,43 @@ def test_exported_session_continues_in_plain_python_and_imported_on_postgresql(
             fm.bodies.clear()
             assert reply_of(srv.chat("x", [*held, u("instr next")])) == want == "Fine ✓"
             assert _prompt(fm.bodies[-1]) == want_body
+
+
+def test_postmaster_killed_while_a_streamed_turn_runs_then_restarted(tmp_path):
+    """PostgreSQL is SIGKILLed (postmaster and backends) while a streamed turn is held in its
+    program, and restarted before the program ends: the stream ends with [DONE] only if the
+    turn is stored; the same request then gives that one turn, and the next message follows."""
+    if not S.have_postgres():
+        pytest.skip("PostgreSQL 15 (Debian package) is not installed")
+    gate = tmp_path / "gate"
+    with S.Cluster() as pg:
+        with S.Server(pg.new_db(), env={"S9_GATE": str(gate)}) as srv:
+            held = _start(srv, "p")
+            request = [*held, u("gate x")]
+            out: dict = {}
+
+            def go() -> None:
+                try:
+                    out["s"] = srv.stream("p", request)
+                except requests.RequestException as exc:
+                    out["s"] = (None, [repr(exc)])
+
+            thread = threading.Thread(target=go)
+            thread.start()
+            try:
+                _gate_files(gate)
+                pg.kill9()
+                pg.start()
+            finally:
+                (tmp_path / "gate.go").touch()
+                thread.join(timeout=90)
+            code, payloads = out["s"]
+            stored = srv.session("p")["history"]
+            if payloads[-1:] == ["[DONE]"]:
+                assert code == 200 and streamed_text(payloads) == "1|gate x"
+                assert stored == [*request, a("1|gate x")]
+            else:
+                assert stored in (held, [*request, a("1|gate x")]), stored
+            assert reply_of(srv.chat("p", request)) == "1|gate x"
+            assert reply_of(srv.chat("p", [*request, a("1|gate x"), u("y")])) == "2|y"
+            assert srv.session("p")["version"] == 3

@@ -1032,3 +1032,83 @@ def test_postmaster_killed_while_a_streamed_turn_runs_then_restarted(tmp_path):
             assert reply_of(srv.chat("p", request)) == "1|gate x"
             assert reply_of(srv.chat("p", [*request, a("1|gate x"), u("y")])) == "2|y"
             assert srv.session("p")["version"] == 3
+
+
+def test_readme_two_command_start_streams_what_the_history_keeps(tmp_path, monkeypatch):
+    """README 'Serving a bot': `autograms serve recruiter` (here --test-mode) and its openai
+    snippet as written; the streamed text is the stored reply, the conversation matches plain
+    Python's (2 workers), and the page at / loads nothing from another host."""
+    import re
+
+    from openai import OpenAI
+
+    from autograms import Autogram
+    from autograms.examples import recruiter
+
+    texts = ["hi", "yes", "I studied physics", "5 years", "80k", "no"]
+    plain = Autogram(root_function=recruiter.chatbot, test_mode=True)
+    memory, want = None, []
+    for text in texts:
+        out, memory = plain.reply(text, memory_object=memory)
+        want.append(out or "")
+    url = f"sqlite:///{tmp_path / 'readme.db'}"
+    with S.Server(url, "--workers", "2", bot=S.Path("recruiter")) as srv:
+        client = OpenAI(base_url=srv.base + "/v1", api_key="unused")
+        held, got = [], []
+        for text in texts:
+            stream = client.chat.completions.create(
+                model="recruiter",
+                messages=[*held, {"role": "user", "content": text}],
+                stream=True,
+                extra_headers={"X-Session-Id": "chat-1"},
+            )
+            reply = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+            got.append(reply)
+            held += [u(text), a(reply)]
+        assert got == want
+        assert srv.session("chat-1")["history"] == held
+        page = requests.get(srv.base + "/", timeout=30)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        for asset in assets:
+            assert not re.match(r"(https?:)?//", asset), asset
+            if asset.startswith("data:"):
+                continue
+            body = requests.get(f"{srv.base}/{asset}", timeout=30)
+            assert body.status_code == 200, asset
+            assert not re.search(r"""(src|href|url|import|fetch)\W+(https?:)?//""", body.text)
+
+
+def test_chat_page_new_conversation_by_keyboard_keeps_the_old_one_stored(tmp_path):
+    """Tab to 'New conversation', Enter: the log empties, the focus is back in the message
+    box, a new session starts there; the old conversation stays in the store, unchanged."""
+    sync_playwright = _browser()
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    with S.Server(url) as srv, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(S.CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(srv.base + "/")
+            page.keyboard.type("hi")
+            page.keyboard.press("Enter")
+            assert _wait(page, lambda: _log(page) == ["hi", "hello"])
+            old = page.evaluate("localStorage.getItem('autograms.session@/')")
+            for _ in range(8):
+                if page.evaluate("document.activeElement.id") == "new":
+                    break
+                page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.id") == "new"
+            page.keyboard.press("Enter")
+            assert _wait(page, lambda: _log(page) == [])
+            assert page.evaluate("document.activeElement.id") == "message"
+            page.keyboard.type("echo:again")
+            page.keyboard.press("Enter")
+            assert _wait(page, lambda: _log(page) == ["echo:again", "hello"])
+            new = page.evaluate("localStorage.getItem('autograms.session@/')")
+            assert new != old
+            assert srv.session(old)["history"] == [u("hi"), a("hello")]
+            assert srv.session(new)["history"] == [u("echo:again"), a("hello")]
+            page.reload()
+            assert _wait(page, lambda: _log(page) == ["echo:again", "hello"])
+        finally:
+            browser.close()

@@ -269,16 +269,17 @@ def _try_connecting(psycopg: Any, url: str, shown: str, timeout: float) -> None:
 
 def _one_round_trip(connection: Any, statements: list[tuple[str, Any]]) -> list[Any]:
     """Run `statements` in one transaction, sent as one pipeline with a single sync: one round
-    trip (``connection.transaction()`` in a pipeline waits for BEGIN's answer, its COMMIT's
-    and the pipeline's end: four). Returns the cursor of each statement; a failure rolls the
-    transaction back."""
+    trip. Returns the cursor of each statement; a failure rolls the transaction back.
+
+    No BEGIN or COMMIT is sent: on a connection in autocommit mode, the statements of a
+    pipeline up to its sync are one implicit transaction, which the sync commits (or, after a
+    failure, rolls back) -- the protocol's, PostgreSQL's "Pipelining" in the frontend/backend
+    protocol. Each statement still takes its own snapshot (READ COMMITTED)."""
     cursors = [connection.cursor() for _ in statements]
     try:
         with connection.pipeline():
-            connection.execute("BEGIN")
             for cursor, (query, parameters) in zip(cursors, statements, strict=True):
                 cursor.execute(query, parameters)
-            connection.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(Exception):  # a broken connection: the pool drops it
             connection.rollback()
@@ -304,8 +305,9 @@ def _placeholders(query: str) -> str:
     return query.replace("?", "%s")
 
 
-# This transaction's commit not waited for: the queue's rows are hints.
-_NOT_FLUSHED = "SET LOCAL synchronous_commit = off"
+# This transaction's commit not waited for: the queue's rows are hints. (``set_config``, not
+# SET LOCAL, which warns outside a BEGIN block: `_one_round_trip` sends none.)
+_NOT_FLUSHED = "SELECT set_config('synchronous_commit', 'off', true)"
 # The session's row locked, and ``_NOT_FLUSHED`` folded into the statement that locks.
 _LOCK_SESSION = (
     "SELECT set_config('synchronous_commit', 'off', true) FROM autograms_sessions"

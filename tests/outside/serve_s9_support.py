@@ -297,6 +297,7 @@ class FakeModel:
         self.prompt_tokens = prompt_tokens
         self.completion_tokens = completion_tokens
         self.calls = 0
+        self.cut_after: int | None = None  # a streamed answer breaks off after this many tokens
         self.bodies: list[dict] = []
         model = self
 
@@ -345,6 +346,9 @@ class FakeModel:
                 self.end_headers()
                 chunks = [{"role": "assistant", "content": t} for t in model.tokens]
                 for i, delta in enumerate(chunks):
+                    if model.cut_after is not None and i == model.cut_after:
+                        self.close_connection = True
+                        return
                     self._event(
                         {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]}, i
                     )

@@ -1136,3 +1136,43 @@ def test_port_zero_prints_the_port_it_listens_on(tmp_path):
         banner = re.search(r"autograms serve: \S+ at (http://\S+)/ ", output)
         assert banner, output
         assert requests.get(banner.group(1) + "/healthz", timeout=30).ok
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent (page): the model's stream breaks off after 4 tokens, the page shows the "
+    "error and the half reply outlined; the user then sends another message: the page goes on "
+    "showing the failed exchange ('instr go', an unmarked user message, and the half reply) "
+    "inside the conversation, though the store never had it and a reload drops it -- the page "
+    "shows a conversation the bot never had",
+)
+def test_chat_page_after_a_broken_reply_and_a_new_message_shows_the_stored_conversation(
+    tmp_path,
+):
+    sync_playwright = _browser()
+    with S.FakeModel([f" t{i}" for i in range(10)], delay=0.2) as fm, sync_playwright() as pw:
+        env = {"OPENAI_API_KEY": "unused"}
+        url = f"sqlite:///{tmp_path / 'cut.db'}"
+        with S.Server(url, *S.model_args(fm), test_mode=False, env=env) as srv:
+            browser = pw.chromium.launch(executable_path=str(S.CHROMIUM), args=["--no-sandbox"])
+            try:
+                page = browser.new_page()
+                page.goto(srv.base + "/")
+                page.keyboard.type("hi")
+                page.keyboard.press("Enter")
+                assert _wait(page, lambda: _log(page) == ["hi", "hello"])
+                fm.cut_after = 4
+                page.keyboard.type("instr go")
+                page.keyboard.press("Enter")
+                assert _wait(page, lambda: page.is_visible("#error"))
+                fm.cut_after = None
+                page.focus("#message")
+                page.keyboard.type("other")
+                page.keyboard.press("Enter")
+                assert _wait(page, lambda: _log(page)[-1:] == ["1|other"]), _log(page)
+                sid = page.evaluate("localStorage.getItem('autograms.session@/')")
+                stored = [m["content"] for m in srv.session(sid)["history"]]
+                assert stored == ["hi", "hello", "other", "1|other"]
+                assert _log(page) == stored
+            finally:
+                browser.close()

@@ -334,7 +334,7 @@ class ConversationLog:
 
 class TurnLog:
     """The log as a turn sees it: the session's log and the entries this turn adds (handed
-    to the session's log only if the turn succeeds)."""
+    to the session's log if the turn succeeds; only its model calls if it fails)."""
 
     __slots__ = ("base", "added")
 

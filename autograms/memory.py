@@ -11,7 +11,8 @@ A session (`MemoryObject`) has three parts:
 
 A turn is a transaction (`MemoryObject.turn`): it runs on a working memory loaded from the
 checkpoint, and only a turn that ends normally replaces the checkpoint and appends its log
-entries. ``memory_dict`` is AutoGRAMS' view of all of it: the state's keys, the log under
+entries (a turn that raises appends only the model calls it made, marked ``failed_turn``: they
+were billed). ``memory_dict`` is AutoGRAMS' view of all of it: the state's keys, the log under
 ``"model_turns"``, and any key a program or run loop adds.
 
 Conversation scopes (``@autograms_function(conv_scope=...)``): every decorated call pushes a
@@ -462,7 +463,9 @@ class SerializableMemory:
         """Run a turn: yields a `Turn` whose working memory is current and loaded from the
         checkpoint. If the block ends normally, the turn's checkpoint (set by `Turn.finish`;
         by default the state saved with the frames it started from) and log entries become
-        this memory's; if it raises, this memory is left exactly as it was. Without `model`,
+        this memory's; if it raises, this memory is left as it was, but for the model calls
+        the turn made: their entries are appended to its log, marked ``"failed_turn": True``
+        (`billed_calls`), so token accounting sees every billed call. Without `model`,
         the turn's helpers call the model `model_source` gives on first use. `driven`: the
         block runs the program under the engine (its decorated calls open their conversation
         levels lazily, see ``_scopes``).
@@ -535,6 +538,9 @@ class SerializableMemory:
             yield turn
             if turn.checkpoint is None:
                 turn.finish()
+        except BaseException:
+            self._log.extend(billed_calls(turn_log.added))
+            raise
         finally:
             work._scopes.release()
             work._stand_for(self)
@@ -683,6 +689,17 @@ class SerializableMemory:
         )
         session.write_file(file, text)
         self.saved_logs[where] = (count, size, crc, edits)
+
+
+def billed_calls(entries: Iterable[Entry]) -> list[Entry]:
+    """The model calls among a failed turn's log `entries`, marked ``"failed_turn": True``:
+    the server billed them, so token accounting must see them (as AutoGRAMS' log, which
+    appends each call as it is made), although the rest of the turn is dropped."""
+    return [
+        {**entry, "failed_turn": True}
+        for entry in entries
+        if isinstance(entry, dict) and entry.get("entry_type") == "model"
+    ]
 
 
 def conversation_history(entries: Iterable[dict[str, Any]]) -> list[dict[str, str]]:

@@ -669,13 +669,7 @@ def test_extract_last_user_reply_after_an_empty_message_is_not_the_previous_one(
 # --- token usage of a turn that failed after calling the model ------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent under-count: the model calls of a turn that raised afterwards (user code's ValueError, a "
-    "DecisionError) are dropped from memory_dict['model_turns'] with the rest of the failed turn, so the "
-    "README's token accounting ('every model call with its token usage in usage_log') misses tokens the "
-    "server billed (36 logged, 54 billed here); AutoGRAMS appended each call's entry as it was made",
-)
+# Fixed in session 9 (was a strict xfail: a failed turn's model calls were dropped from the log).
 def test_token_usage_in_model_turns_counts_the_calls_of_a_failed_turn(server):
     autogram = Autogram(
         root_function=s8_number_bot.chatbot, autogram_config=proxy_config(server.port)

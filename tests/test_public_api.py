@@ -196,6 +196,49 @@ NOT_PROVIDED = {
     },
     "MemoryObject.get_turns_for_model": "conversation internals; get_turn_history gives the "
     "prompt turns",
+    **{
+        f"autograms.finetuning.get_training_messages:{name}": "the internals of the original's "
+        "tag-query parser; meets_condition, which parses and evaluates a query, is provided"
+        for name in ("tokenize", "TokenIterator", "parse_expr", "parse_factor")
+    },
+    **{
+        f"autograms.finetuning.{module}:{name}": "the trainers AutoGRAMS shipped beside its "
+        "data preparation (an OpenAI job upload, Hugging Face LoRA and DPO with torch, peft and "
+        "datasets) are not provided: they take the JSONL get_training_messages gives (README, "
+        "'Training data')"
+        for module, names in {
+            "openai_finetuning": ("DEFAULT_HYPERPARAMETERS", "finetune_openai_jsonl"),
+            "huggingface_finetuning": (
+                "BATCH_SIZE",
+                "DEFAULT_MODULES",
+                "EPOCHS",
+                "GRADIENT_ACCUMULATION_STEPS",
+                "LEARNING_RATE",
+                "MAX_TOKENS",
+                "MODULE_MAP",
+                "finetune_huggingface_jsonl",
+                "get_cache_path",
+                "tokenize_and_mask",
+            ),
+            "huggingface_dpo": (
+                "BATCH_SIZE",
+                "BETA",
+                "DEFAULT_MODULES",
+                "EPOCHS",
+                "GRADIENT_ACCUMULATION_STEPS",
+                "LEARNING_RATE",
+                "MAX_TOKENS",
+                "MODULE_MAP",
+                "compute_dpo_loss",
+                "dpo_huggingface_jsonl",
+                "extract_get_dpo_pairs",
+                "get_cache_path",
+                "tokenize_and_mask",
+                "tokenize_and_mask_dpo",
+            ),
+        }.items()
+        for name in names
+    },
     "MemoryObject.set_test_mode": "test mode belongs to the Autogram (Autogram(test_mode=True)), "
     "which sets it on every memory it runs",
     "MemoryObject.set_supervisor_mode": "supervisor mode belongs to the Autogram "

@@ -29,10 +29,16 @@ MODULES = {
     "autograms.graph_utils": "autograms/graph_utils/__init__.py",
     "autograms.agent_modules.vector_stores": "autograms/agent_modules/vector_stores.py",
     "autograms.agent_modules.search_utils": "autograms/agent_modules/search_utils.py",
+    "autograms.finetuning": "autograms/finetuning/__init__.py",
+    "autograms.finetuning.get_training_messages": "autograms/finetuning/get_training_messages.py",
+    "autograms.finetuning.model_simulation": "autograms/finetuning/model_simulation.py",
+    "autograms.finetuning.openai_finetuning": "autograms/finetuning/openai_finetuning.py",
+    "autograms.finetuning.huggingface_finetuning": "autograms/finetuning/huggingface_finetuning.py",
+    "autograms.finetuning.huggingface_dpo": "autograms/finetuning/huggingface_dpo.py",
 }
 #: classes whose constructor and public methods are listed too
 #: (SimpleMemory's methods are a subset of MemoryObject's)
-CLASSES_WITH_METHODS = {"Autogram", "AutogramConfig", "MemoryObject"}
+CLASSES_WITH_METHODS = {"Autogram", "AutogramConfig", "MemoryObject", "ChatbotSimulator"}
 OUT = Path(__file__).resolve().parent / "data" / "autograms-0.6.0-surface.json"
 
 

@@ -37,6 +37,8 @@ class SessionPlan:
     resume: bool
     #: `path` is the bot's own saved conversation, not a ``--session`` file
     default: bool
+    #: ``--saveload_file``: the last message is kept and sent again on resume (`_replay`)
+    replay: bool = False
 
 
 def cache_folder() -> Path:
@@ -61,16 +63,19 @@ def plan_session(
     *,
     session: str | None,
     new: bool,
+    replay: bool = False,
     save: bool,
     interactive: bool,
     ask: Callable[[str], str] = input,
     out: TextIO | None = None,
 ) -> SessionPlan:
     """Choose where the conversation is saved; asks (with `ask`) whether to continue the
-    bot's saved conversation when there is one and the run is `interactive`."""
+    bot's saved conversation when there is one and the run is `interactive`. `replay`: the
+    `session` file is a ``--saveload_file`` one."""
     if session is not None:
         path = Path(session).expanduser()
-        return SessionPlan(path, _existing_session(path) and not new, default=False)
+        resume = _existing_session(path) and not new
+        return SessionPlan(path, resume, default=False, replay=replay)
     if not save or not interactive:
         return SessionPlan(None, resume=False, default=False)
     path = default_session_path(source)
@@ -131,5 +136,6 @@ def continue_command(bot: str, plan: SessionPlan) -> str:
     """The command that continues the conversation saved as `plan` says."""
     command = f"{autograms_command()} run {shlex.quote(bot)}"
     if plan.path is not None and not plan.default:
-        command += f" --session {shlex.quote(str(plan.path))}"
+        flag = "--saveload_file" if plan.replay else "--session"
+        command += f" {flag} {shlex.quote(str(plan.path))}"
     return command

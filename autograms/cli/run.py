@@ -52,6 +52,7 @@ from ._common import (
     report,
     with_fields,
 )
+from ._replay import LastTurn, keep_last_turn, read_last_turn
 from ._sessions import SessionPlan, cache_folder, continue_command, plan_session, set_aside
 from ._waiting import ObservedModel, WaitIndicator, notices_on
 
@@ -82,7 +83,12 @@ While a turn runs, Ctrl-C cancels it: the conversation stays as it was before yo
 saved conversations: in a terminal, each bot's conversation is saved after every turn under
 ~/.cache/autograms/sessions/ and the next run offers to continue it (--new: start afresh
 without asking; --no-save: save nothing). --session FILE keeps it in FILE instead, and works
-without a terminal too.
+without a terminal too: the next run continues exactly where it stopped.
+
+--saveload_file FILE (AutoGRAMS' run_autogram.py flag) keeps it in FILE the same way, and
+also keeps your last message with the session from before it (in FILE.replay): the next run
+sends that message again to the bot's code as it is then, so after editing the bot you see
+the reply the edited code gives. FILE itself always holds the whole conversation.
 
 model: --test-mode uses an offline scripted model; --gguf FILE serves that model file on the
 local server. Otherwise an OpenAI key (OPENAI_API_KEY, --api-key-file or the config) or
@@ -94,7 +100,7 @@ still works; embedding calls fail. A request may take --timeout seconds (default
 for a local model).
 
 AutoGRAMS' run_autogram.py flags are accepted: --example_name and --autogram_file (BOT),
---model_name (--model), --api_key_file, --config_file, --saveload_file (--session),
+--model_name (--model), --api_key_file, --config_file, --saveload_file (above),
 --model_type openai|proxy|huggingface_tgi, --proxy_port, --embedding_model_name,
 --embedding_model_type, --embedding_proxy_port. With no BOT, autograms_seed_agent runs.
 
@@ -170,7 +176,7 @@ def _add_autograms_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model_name", dest="model", action=_OneValue, help=hidden)
     parser.add_argument("--api_key_file", dest="api_key_file", action=_OneValue, help=hidden)
     parser.add_argument("--config_file", dest="config", action=_OneValue, help=hidden)
-    parser.add_argument("--saveload_file", dest="session", action=_OneValue, help=hidden)
+    parser.add_argument("--saveload_file", action=_OneValue, help=hidden)
     parser.add_argument(
         "--model_type",
         dest="chatbot_type",
@@ -243,6 +249,12 @@ def _answer_ctrl_c() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.session is not None and args.saveload_file is not None:
+        raise CliError(
+            f"--session {args.session} conflicts with --saveload_file {args.saveload_file}; "
+            "give one of them (--session continues exactly, --saveload_file sends the last "
+            "message again)"
+        )
     bot_name, defaulted = bot_argument(args)
     if defaulted:
         progress(f"no BOT given: running {bot_name}, as AutoGRAMS' run_autogram.py did")
@@ -251,8 +263,9 @@ def _run(args: argparse.Namespace) -> int:
     check_gguf(args.gguf, test_mode=args.test_mode, base_url=args.base_url)
     plan = plan_session(
         source,
-        session=args.session,
+        session=args.session if args.saveload_file is None else args.saveload_file,
         new=args.new,
+        replay=args.saveload_file is not None,
         save=not args.no_save,
         interactive=sys.stdin.isatty(),
     )
@@ -265,7 +278,7 @@ def _run(args: argparse.Namespace) -> int:
         autogram = Autogram(
             bot.chatbot, config, test_mode=args.test_mode, seed=args.seed, model=model
         )
-        memory = _load_session(autogram, plan.path) if plan.resume else None
+        memory, last_turn = _resume(autogram, plan) if plan.resume else (None, None)
         if bot.init_chatbot is not None:
             _init(autogram, bot)
         chat = Chat(
@@ -274,6 +287,7 @@ def _run(args: argparse.Namespace) -> int:
             plan,
             indicator=indicator,
             how_to_continue=continue_command(bot_name, plan),
+            replay=last_turn,
         )
         with _history(), notices_on(indicator):
             return chat.loop()
@@ -334,9 +348,8 @@ def _key_from_env(path: str, variable: str) -> str:
 def _check_session(autogram: Autogram, plan: SessionPlan) -> SessionPlan:
     """`plan` if its session can be continued. A ``--session`` file that cannot is an error;
     the bot's own saved conversation is set aside instead, and a new one begins."""
-    assert plan.path is not None
     try:
-        _load_session(autogram, plan.path)
+        _resume(autogram, plan)
     except CliError as exc:
         if not plan.default:
             raise
@@ -357,9 +370,21 @@ def _file_stamp(path: Path | None) -> tuple[int, int, int] | None:
     return found.st_ino, found.st_mtime_ns, found.st_size
 
 
-def _load_session(autogram: Autogram, path: Path) -> MemoryObject:
+def _resume(autogram: Autogram, plan: SessionPlan) -> tuple[MemoryObject, str | None]:
+    """The session `plan` continues, and the message to send again first (``--saveload_file``
+    with a recorded last turn: the session is then the one from before that message)."""
+    assert plan.path is not None
+    last = read_last_turn(plan.path) if plan.replay else None
+    if last is None:
+        return _load_session(autogram, plan.path), None
+    return _load_session(autogram, plan.path, text=last.before), last.message
+
+
+def _load_session(autogram: Autogram, path: Path, text: str | None = None) -> MemoryObject:
+    """The session saved at `path`; from `text` instead, when given (the session from before
+    the last message, kept beside it)."""
     try:
-        return autogram.load(path)
+        return autogram.load(path) if text is None else autogram.deserialize(text)
     except SessionError as exc:
         raise CliError(f"session {str(path)!r} refused ({exc.reason}): {exc}") from exc
     except OSError as exc:
@@ -597,10 +622,18 @@ class Chat:
         indicator: WaitIndicator | None = None,
         how_to_continue: str | None = None,
         out: TextIO | None = None,
+        replay: str | None = None,
     ) -> None:
         self.autogram = autogram
         self.memory = memory
         self.plan = plan
+        #: the message to send again when the chat starts (``--saveload_file``)
+        self.replay = replay
+        #: the last turn, kept beside a ``--saveload_file`` session at every save
+        self._last_turn: LastTurn | None = None
+        #: the message sent again failed: the files stay as they are until a turn succeeds,
+        #: so that the next run sends it again
+        self._replay_failed = False
         self.indicator = indicator or WaitIndicator()
         self.how_to_continue = how_to_continue
         self.out = out or sys.stdout
@@ -625,6 +658,8 @@ class Chat:
         """Chat until /exit, end of input or Ctrl-C at the prompt; the exit status."""
         if self.memory is None:
             self._start()
+        elif self.replay is not None:
+            self._send_again(self.replay)
         else:
             self._show_resumed()
         while True:
@@ -666,11 +701,20 @@ class Chat:
 
     def _start(self) -> None:
         if self.send(None):
+            self._last_turn = None
             self._autosave()  # a new session's first save starts its log file anew
+
+    def _send_again(self, message: str) -> None:
+        self.say(
+            f"(continuing the session saved in {self.session_path}: your last message, "
+            f"{message!r}, goes again to the bot's code as it is now)"
+        )
+        self._replay_failed = not self.send(message)
 
     def send(self, text: str | None) -> bool:
         """One turn: the user's message (None: start a new session) and the bot's reply.
         Whether the turn happened; Ctrl-C while it runs cancels it."""
+        before = self._before(text)
         try:
             with self.indicator.waiting("working"):
                 if text is None:
@@ -696,11 +740,21 @@ class Chat:
                 "session is as it was before your message)"
             )
             return False
-        self.memory = memory
+        self.memory, self._replay_failed = memory, False
         self._show(reply)
         if text is not None:
+            self._last_turn = LastTurn(text, before) if before is not None else None
             self._autosave()
         return True
+
+    def _before(self, text: str | None) -> str | None:
+        """The session as text before `text` is sent, when a ``--saveload_file`` keeps it."""
+        if not self.plan.replay or text is None or self.memory is None:
+            return None
+        try:
+            return self.autogram.serialize(self.memory)
+        except (SessionError, ContinuationError):  # then the next run continues exactly
+            return None
 
     def _show(self, reply: str | None) -> None:
         if reply is not None:
@@ -723,7 +777,7 @@ class Chat:
 
     def _autosave(self) -> bool:
         """Save to the session file, if there is one; whether it was saved there."""
-        if self.session_path is None or self.memory is None:
+        if self.session_path is None or self.memory is None or self._replay_failed:
             return False
         if _file_stamp(self.session_path) != self._file_seen:
             self.say(
@@ -734,7 +788,19 @@ class Chat:
         saved = self._save(self.session_path)
         if saved:
             self._file_seen = _file_stamp(self.session_path)
+            if self.plan.replay:
+                self._keep_last_turn()
         return saved
+
+    def _keep_last_turn(self) -> None:
+        assert self.session_path is not None
+        try:
+            keep_last_turn(self.session_path, self._last_turn)
+        except OSError as exc:
+            self.say(
+                f"(could not keep your last message beside {self.session_path}: "
+                f"{describe_error(exc)}; the next run continues without sending it again)"
+            )
 
     def _save(self, path: Path) -> bool:
         """Save the session to `path` (and its log to ``<path>.log``)."""
@@ -746,7 +812,12 @@ class Chat:
         return True
 
     def _finish(self) -> int:
-        if self._autosave():
+        if self._replay_failed:
+            self.say(
+                f"(the session in {self.session_path} is as it was: the next run sends your "
+                f"last message again; to continue it: {self.how_to_continue})"
+            )
+        elif self._autosave():
             how = f"; to continue it: {self.how_to_continue}" if self.how_to_continue else ""
             self.say(f"(conversation saved in {self.session_path}{how})")
         return 0

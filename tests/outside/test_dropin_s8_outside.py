@@ -476,14 +476,7 @@ def test_saveload_file_continues_an_edited_bot_at_its_labels(tmp_path):
     assert second[-1] == "Order v2: shirt M red -10%"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: `autograms run --saveload_file` after an edit shows the reply the old code gave to the "
-    "last message ('Which color?') and waits; run_autogram.py's --saveload_file keeps the memory from "
-    "before the last reply with user_reply_to_save and replays that message on restart, so the edited "
-    "code's reply ('And which colour (v2)?') is shown: the reply_functions.md workflow 'change the code "
-    "and reload the previous memory object to see how this change affects the reply'",
-)
+# Fixed in session 9 (was a strict xfail: --saveload_file continued exactly, with no replay).
 def test_saveload_file_replays_the_last_message_with_the_edited_code(tmp_path):
     bot_file = tmp_path / "s8_shop_replay.py"
     bot_file.write_text(SHOP_V1)

@@ -27,6 +27,67 @@ OPTIONAL = (
     "openai",
 )
 
+#: Standard-library packages ``import autograms`` may load on 3.11-3.13 (C modules and
+#: ``__future__``, named with a leading underscore, aside). Every process pays for them before
+#: its first turn, so adding one should be a decision (issue 11). Session 9 looked at three and
+#: kept them: ``inspect`` (with ``ast``, ``dis`` and ``tokenize``) is imported by
+#: ``dataclasses``; ``ctypes`` reads the interpreter's frames at every pause
+#: (`autograms._frames.callees`), so importing it lazily would only move it into the first
+#: turn; ``typing`` is imported by most modules, several of which use it at run time
+#: (TypedDict, Generic, TypeVar). ``ipaddress``, which ``python -X importtime -c 'import
+#: autograms'`` lists, is imported by ``site`` for an editable install (pathlib ->
+#: urllib.parse), not by the library.
+STANDARD_AT_IMPORT = frozenset(
+    {
+        "ast",
+        "binascii",
+        "collections",
+        "contextlib",
+        "contextvars",
+        "copy",
+        "copyreg",
+        "ctypes",
+        "dataclasses",
+        "dis",
+        "enum",
+        "errno",
+        "functools",
+        "gc",
+        "importlib",
+        "inspect",
+        "itertools",
+        "json",
+        "keyword",
+        "linecache",
+        "math",
+        "opcode",
+        "operator",
+        "pickle",
+        "re",
+        "reprlib",
+        "struct",
+        "threading",
+        "token",
+        "tokenize",
+        "types",
+        "typing",
+        "warnings",
+        "weakref",
+        "zlib",
+    }
+)
+
+#: Without ``site`` (-S), so that nothing a .pth file imports is counted; the installed
+#: packages stay importable from their directory.
+_IMPORT_ONLY = """
+import json, sys, sysconfig
+sys.path[:0] = [sys.argv[1]]
+sys.path += sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+before = set(sys.modules)
+import autograms
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
 _TURN = """
 import json, sys
 from autograms import Autogram
@@ -77,6 +138,22 @@ def test_import_autograms_loads_no_model_cli_store_or_server_code() -> None:
         check=True,
     )
     assert _optional_loaded(json.loads(completed.stdout)) == []
+
+
+def test_import_autograms_loads_only_the_standard_modules_it_needs() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", _IMPORT_ONLY, str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    loaded = json.loads(completed.stdout)
+    assert "autograms" in loaded
+    packages = {name.partition(".")[0] for name in loaded}
+    standard = {name for name in packages if name in sys.stdlib_module_names}
+    assert "ipaddress" not in standard
+    assert sorted(name for name in standard - STANDARD_AT_IMPORT if name[0] != "_") == []
 
 
 def test_first_turn_of_a_saved_session_loads_no_model_when_it_calls_none(tmp_path: Path) -> None:

@@ -28,7 +28,8 @@ class ReplyStream(Protocol):
         """A new candidate reply begins: pieces written before belong to an abandoned one."""
 
     def write(self, text: str) -> None:
-        """The next piece of the reply."""
+        """The next piece of the reply; an empty one, before the first, says the model has
+        begun answering (its server accepted the request)."""
 
 
 _current: ContextVar[ReplyStream | None] = ContextVar("autograms_reply_stream", default=None)
@@ -64,6 +65,9 @@ class TidiedText:
         self.sent = 0
 
     def __call__(self, piece: str) -> None:
+        if not piece:  # the model has begun answering
+            self.stream.write("")
+            return
         self.raw += piece
         if self.start is None:
             self.start = self._content_start()
@@ -112,6 +116,9 @@ class SuffixedText:
         self.stream.restart()
 
     def write(self, text: str) -> None:
+        if not text:  # the model has begun answering
+            self.stream.write("")
+            return
         self.text += text
         safe = self.text.strip()[: -self.hold].rstrip(self.STRIPPED)
         if len(safe) > self.sent:

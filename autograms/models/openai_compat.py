@@ -204,6 +204,7 @@ class OpenAICompatModel:
             deadline = _deadline(timeout)
             response = _post_chat(client, params, timeout)
             try:
+                on_text("")  # the server accepted the request: its answer follows
                 return pieces.read(_events(response, deadline))
             finally:
                 response.close()

@@ -212,5 +212,8 @@ class StreamingChatModel(ChatModel, Protocol):
     def stream(self, request: ChatRequest, on_text: Callable[[str], None]) -> ChatResult:
         """Answer one chat request as `complete` does, calling ``on_text(piece)`` with each
         piece of the answer's text as it arrives (the pieces joined are the answer's text).
-        A request for structured output is answered in one piece."""
+        A request for structured output is answered in one piece. A model whose server
+        answers before it writes may say so with ``on_text("")``, before the first piece:
+        a consumer can then commit to answering (the HTTP service sends its response's
+        status and headers)."""
         ...

@@ -20,7 +20,9 @@ in OpenAI's chunk format: pieces of the reply as the model writes them (before t
 committed: they are a preview), then, together and only once the turn is committed, a last
 chunk with ``finish_reason`` (some clients stop reading there), a usage chunk when
 ``stream_options.include_usage`` asks for it, and ``data: [DONE]``. A stream that ends
-without them did not deliver a committed reply: repeat the request to get it.
+without them did not deliver a committed reply: repeat the request to get it. A failure
+before the turn's model has begun its answer (a history that does not match, the model
+down) has its HTTP status; one after it ends the stream with an error event.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from .inputs import flag, idempotency_key, read_json, session_id
 from .service import Precondition, Service, unfinished_turn
 from .streaming import (
     PING,
+    Answering,
     Diverged,
     Drained,
     Event,
@@ -281,8 +284,10 @@ class _Reply:
         where: str,
         continued: Precondition,
     ) -> EventStream:
-        """Start the turn and wait (a little) for its first event, so that a turn failing at
-        once gets its HTTP status; then stream."""
+        """Start the turn and wait (a little) for its first event, so that a turn failing
+        before its model answers gets its HTTP status; then stream. The status and headers
+        go out when the model has begun its answer, before its first piece: the client reads
+        them while the model writes, not after."""
         start = time.monotonic()
         turn = service.start_turn(stored, chat.message, key, owner, continued, not self.keyed)
         events = turn.events(service.settings.ping_seconds, service.drain)
@@ -297,6 +302,9 @@ class _Reply:
             try:
                 event, sent = first, False
                 while True:
+                    if isinstance(event, Answering):  # the status and headers are out
+                        event = await anext(events)
+                        continue
                     # the first piece's time is counted once it is written, not before
                     ready = time.monotonic()
                     if isinstance(event, Ping):

@@ -40,7 +40,18 @@ from .auth import client_id, stored_id
 from .errors import HTTPError, bad_request, from_exception
 from .inputs import flag, idempotency_key, read_json, session_id, text_field, whole_number
 from .service import Precondition, Service, unfinished_turn
-from .streaming import PING, Diverged, Drained, EventStream, Failed, Finished, Piece, Ping, sse
+from .streaming import (
+    PING,
+    Answering,
+    Diverged,
+    Drained,
+    EventStream,
+    Failed,
+    Finished,
+    Piece,
+    Ping,
+    sse,
+)
 
 #: the most sessions one listing returns
 MAX_LIMIT = 1000
@@ -156,8 +167,8 @@ async def _stream(
     where: str,
     precondition: Precondition | None,
 ) -> Response:
-    """Start the turn and wait (a little) for its first event, so that a turn failing at once
-    gets its HTTP status; then stream."""
+    """Start the turn and wait (a little) for its first event, so that a turn failing before
+    its model answers gets its HTTP status; then stream."""
     start = time.monotonic()
     turn = service.start_turn(stored, text, key, owner, precondition)
     events = turn.events(service.settings.ping_seconds, service.drain)
@@ -172,6 +183,9 @@ async def _stream(
         try:
             event, sent = first, False
             while True:
+                if isinstance(event, Answering):  # the status and headers are out
+                    event = await anext(events)
+                    continue
                 if not sent and isinstance(event, Piece | Finished):
                     service.metrics.first_token_seconds.observe(time.monotonic() - start)
                 if isinstance(event, Ping):

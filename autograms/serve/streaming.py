@@ -34,6 +34,12 @@ class Piece:
     text: str
 
 
+class Answering:
+    """The model has begun its answer (its server accepted the request), nothing written
+    yet: the response can send its status and headers now, so that the client has read
+    them by the time the first piece comes."""
+
+
 @dataclass(frozen=True, slots=True)
 class Finished:
     """The turn committed (or was replayed); `rest` is the end of its reply not yet sent."""
@@ -64,7 +70,7 @@ class Drained:
     """The server is shutting down and the turn did not finish in time."""
 
 
-Event = Piece | Finished | Diverged | Failed | Ping | Drained
+Event = Piece | Answering | Finished | Diverged | Failed | Ping | Drained
 
 _RESTART = object()
 
@@ -97,7 +103,9 @@ class TurnStream:
             self._post(_RESTART)
 
     def write(self, text: str) -> None:
-        self._written = True
+        """The next piece; an empty one says the model has begun answering."""
+        if text:
+            self._written = True
         self._post(text)
 
     def finish(self, outcome: TurnResult | BaseException) -> None:
@@ -118,9 +126,11 @@ class TurnStream:
             self._waiter.set_result(None)
 
     async def events(self, ping_seconds: float, drain: Drain | None = None) -> AsyncIterator[Event]:
-        """The events to send, ending with Finished, Diverged, Failed or Drained."""
+        """The events to send, ending with Finished, Diverged, Failed or Drained; Answering
+        at most once, before the first Piece, when the model begins before it writes."""
         sent = ""  # what the client has been sent
         candidate = ""  # the reply being written now
+        answering = False  # whether Answering or a Piece was yielded
         while True:
             items = await self._arrivals(ping_seconds, drain)
             if not items:
@@ -129,11 +139,13 @@ class TurnStream:
                     return
                 yield Ping()
                 continue
+            begun = False
             for item in items:
                 if item is _RESTART:
                     candidate = ""
                 elif isinstance(item, str):
                     candidate += item
+                    begun = True
                 elif isinstance(item, TurnResult):
                     final = item.reply or ""
                     if final.startswith(sent):
@@ -146,7 +158,10 @@ class TurnStream:
                     return
             if len(candidate) > len(sent) and candidate.startswith(sent):
                 yield Piece(candidate[len(sent) :])
-                sent = candidate
+                sent, answering = candidate, True
+            elif begun and not answering:
+                yield Answering()
+                answering = True
 
     async def _arrivals(self, ping_seconds: float, drain: Drain | None) -> list[object]:
         """The items that have arrived, waiting for one if there is none; [] after

@@ -45,9 +45,10 @@ STEPS = (
     ("loaded", "the session restored (deserialize)"),
     ("model called", "the program runs up to the model call"),
     ("model sent", "the model client builds the request (the openai SDK) and starts sending"),
+    ("model answering", "the model's response begins (the service then starts its own)"),
     ("model piece", "the model's first piece reaches the service"),
-    ("piece sent", "the service writes it (thread to event loop, response start, SSE chunk)"),
-    ("client piece", "the client reads it (the SDK parses the headers and the chunk)"),
+    ("piece sent", "the service writes it (thread to event loop, SSE chunk)"),
+    ("client piece", "the client reads it (the SDK parses the chunk)"),
     ("model done", "the rest of the answer streams"),
     ("serializing", "the program finishes the turn and pauses"),
     ("commit", "the session serialized (and sealed)"),
@@ -123,10 +124,13 @@ def measure(
     model_class = type(autogram.model)
     streaming = model_class.stream
 
+    def marked(text: str) -> None:  # an empty piece: the model's answer has begun
+        marks("model piece" if text else "model answering")
+
     def stream(self: Any, request: Any, on_text: Callable[[str], None]) -> Any:
         marks("model called")
         try:
-            return streaming(self, request, lambda text: (marks("model piece"), on_text(text)))
+            return streaming(self, request, lambda text: (marked(text), on_text(text)))
         finally:
             marks("model done")
 

@@ -24,13 +24,18 @@ class Recorder:
     def __init__(self) -> None:
         self.pieces: list[str] = []
         self.restarts = 0
+        #: empty pieces: the model saying it has begun answering, before its text
+        self.begun = 0
 
     def restart(self) -> None:
         self.restarts += 1
         self.pieces.clear()
 
     def write(self, text: str) -> None:
-        assert text, "an empty piece was written"
+        if not text:
+            assert not self.pieces, "an empty piece was written after text"
+            self.begun += 1
+            return
         self.pieces.append(text)
 
     @property

@@ -27,13 +27,18 @@ HELLO = [{"role": "user", "content": "hello"}]
 
 
 class Pieces:
-    """Records the pieces an answer is handed over in, and when each arrived."""
+    """Records the pieces an answer is handed over in, and when each arrived (and when the
+    model said it had begun: an empty piece)."""
 
     def __init__(self) -> None:
         self.texts: list[str] = []
         self.times: list[float] = []
+        self.begun: list[float] = []
 
     def __call__(self, text: str) -> None:
+        if not text:
+            self.begun.append(time.monotonic())
+            return
         self.texts.append(text)
         self.times.append(time.monotonic())
 
@@ -54,6 +59,17 @@ def test_pieces_arrive_while_the_server_is_still_writing(make_server):
     # the first word came ~0.25 s before the answer ended: five delays of 0.05 s followed it
     assert end - pieces.times[0] >= 0.2
     assert pieces.times == sorted(pieces.times)
+
+
+def test_the_model_says_it_has_begun_when_the_server_accepts_before_the_first_piece(make_server):
+    server = make_server(first_token_delay=0.3)
+    server.script(Reply(status=503, body={"error": {"message": "busy"}}), "fine now")
+    pieces = Pieces()
+    result = OpenAICompatModel(config_for(server)).stream(ChatRequest(HELLO), pieces)
+    assert result.text == "fine now" and pieces.texts == ["fine ", "now"]
+    assert len(pieces.begun) == 1  # the refused attempt did not begin an answer
+    # said when the server's response began, not with the first piece 0.3 s later
+    assert pieces.times[0] - pieces.begun[0] >= 0.2
 
 
 def test_a_streamed_answer_reports_the_servers_usage(make_server):
@@ -126,11 +142,11 @@ def test_the_timeout_bounds_a_whole_streamed_answer_not_each_read(make_server):
     server = make_server(token_delay=0.2)
     server.script(" ".join(["word"] * 20))  # 4 s in all, never 0.5 s without a byte
     pieces = Pieces()
+    model = OpenAICompatModel(config_for(server, request_timeout=0.5))
+    model.warm_up()  # the SDK's import (seconds on a loaded machine) is not the call's time
     start = time.monotonic()
     with pytest.raises(ModelCallError) as info:
-        OpenAICompatModel(config_for(server, request_timeout=0.5)).stream(
-            ChatRequest(HELLO), pieces
-        )
+        model.stream(ChatRequest(HELLO), pieces)
     assert time.monotonic() - start < 2 and "timed out" in str(info.value)
     assert 1 <= len(pieces.texts) < 20
 

@@ -242,6 +242,34 @@ def test_the_first_piece_arrives_long_before_the_model_finishes(tmp_path):
         slow.stop()
 
 
+def test_a_streamed_reply_starts_when_the_model_begins_not_with_its_first_piece(tmp_path):
+    """The response's status and headers go out once the model has accepted the request, so
+    the client reads them (the SDK's create() returns) while the model prepares its first
+    word, not together with it."""
+    late = start_model(first_token_delay=2.0)
+    service = ServeProcess(tmp_path, config=model_config(late)).start()
+    try:
+        session = f"b-{uuid.uuid4().hex}"
+        ask(service, session, "hi")  # the fixed welcome: no model call
+        start = time.monotonic()
+        stream = client(service).chat.completions.create(
+            model="streamer",
+            messages=conversation("hi", WELCOME, "take your time"),
+            stream=True,
+            extra_headers={"X-Session-Id": session},
+        )
+        headers = time.monotonic() - start
+        first = None
+        for chunk in stream:
+            if first is None and chunk.choices and chunk.choices[0].delta.content:
+                first = time.monotonic() - start
+        assert first is not None and first >= 2.0
+        assert first - headers > 1.0, (headers, first)
+    finally:
+        service.stop()
+        late.stop()
+
+
 def test_a_model_that_is_down_gives_503_with_retry_after_and_records_nothing(tmp_path):
     down = start_model()
     config = model_config(down)

@@ -1,5 +1,5 @@
-"""What a streamed response sends, generated: a turn thread writes pieces, restarts and a result
-at random moments (many arrive together when the event loop is behind), and the client must
+"""What a streamed response sends, generated: a turn thread writes pieces, restarts, the model's
+"answering" marks (an empty piece) and a result at random moments (many arrive together when the event loop is behind), and the client must
 end up with exactly the committed reply -- or with no end marker when the reply does not
 continue what it was sent."""
 
@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from autograms.serve.streaming import Diverged, Finished, Piece, TurnStream
+from autograms.serve.streaming import Answering, Diverged, Finished, Piece, TurnStream
 from autograms.stores.records import TurnResult
 
 CASES = 150
@@ -23,9 +23,12 @@ def _turn(rng: random.Random) -> tuple[list[tuple[str, str]], str]:
     calls: list[tuple[str, str]] = []
     candidate = ""
     for _ in range(rng.randrange(0, 12)):
-        if rng.random() < 0.1:
+        draw = rng.random()
+        if draw < 0.1:
             calls.append(("restart", ""))
             candidate = ""
+        elif draw < 0.2:
+            calls.append(("write", ""))  # the model has begun answering
         else:
             word = rng.choice(WORDS)
             calls.append(("write", word))
@@ -67,7 +70,11 @@ def test_the_client_gets_the_committed_reply_or_no_end_marker(seed: int) -> None
     rng = random.Random(seed)
     calls, reply = _turn(rng)
     events = asyncio.run(_received(calls, reply, rng))
-    *pieces, last = events
+    answering = [event for event in events if isinstance(event, Answering)]
+    assert len(answering) <= 1
+    if answering:  # first, and only once the model began (said so, or wrote and restarted)
+        assert events[0] is answering[0] and any(call == "write" for call, _ in calls)
+    *pieces, last = [event for event in events if not isinstance(event, Answering)]
     assert all(isinstance(piece, Piece) and piece.text for piece in pieces)
     sent = "".join(piece.text for piece in pieces)
     written = "".join(text for call, text in calls)
@@ -135,9 +142,9 @@ def test_chunks_that_end_without_a_last_one_still_end_the_body():
 def _abandoning(calls: list[tuple[str, str]]) -> int:
     """How many of `calls`' restarts come after text written since the previous one."""
     count, written = 0, False
-    for call, _ in calls:
+    for call, text in calls:
         if call == "write":
-            written = True
+            written = written or bool(text)
         elif written:
             count, written = count + 1, False
     return count
@@ -169,8 +176,28 @@ def test_a_restart_wakes_the_event_loop_only_when_it_abandons_written_text(seed:
             del loop.call_soon_threadsafe
 
     events = asyncio.run(received())
-    writes = sum(call == "write" for call, _ in calls)
+    writes = sum(call == "write" for call, _ in calls)  # an empty one too
     assert len(wakes) == writes + _abandoning(calls) + 1  # the texts, the restarts, the end
     sent = "".join(event.text for event in events if isinstance(event, Piece))
     if reply.startswith(sent):
         assert sent + events[-1].rest == reply
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_answering_comes_first_and_once_when_the_model_begins_before_it_writes(seed: int):
+    """The model's "answering" mark before its first piece is an Answering event, so that the
+    response sends its status and headers while the model writes; it never comes twice nor
+    after a piece, whatever arrives together (an attempt retried, the event loop behind)."""
+    rng = random.Random(seed)
+    words = [rng.choice(WORDS) for _ in range(rng.randrange(0, 5))]
+    calls = [("restart", ""), ("write", "")]
+    calls += [("write", word) for word in words]
+    if rng.random() < 0.3:  # a retried attempt begins again
+        calls += [("restart", ""), ("write", "")] + [("write", word) for word in words]
+    reply = "".join(words)
+    events = asyncio.run(_received(calls, reply, rng))
+    answering = [index for index, event in enumerate(events) if isinstance(event, Answering)]
+    assert answering in ([], [0])
+    if len(events) > 1 and not isinstance(events[0], Piece):
+        assert answering == [0]  # the mark came apart from the first piece
+    assert isinstance(events[-1], Finished) and events[-1].result.reply == reply

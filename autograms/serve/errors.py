@@ -29,6 +29,7 @@ from ..stores.errors import (
     StoredSessionError,
     StoreUnavailableError,
     TurnInProgressError,
+    UnstorableReplyError,
 )
 
 logger = logging.getLogger("autograms.serve")
@@ -171,6 +172,11 @@ def from_exception(
         )
     if isinstance(error, StoredSessionError):
         return internal_error(error, where, "session_refused", f"{session} was refused")
+    if isinstance(error, UnstorableReplyError):
+        # the bot's (or its model's) reply: the request was fine, so not a 400
+        return internal_error(
+            error, where, "reply_not_storable", "the bot's reply could not be stored"
+        )
     if isinstance(error, ModelConfigError):
         return internal_error(error, where, "model_not_configured", "the bot has no usable model")
     return internal_error(error, where)

@@ -27,6 +27,7 @@ from .errors import (
     StoreSchemaError,
     StoreUnavailableError,
     TurnInProgressError,
+    UnstorableReplyError,
 )
 from .manager import Sessions
 from .records import SessionRecord, SessionView, TokenUsage, TurnRecord, TurnResult, WaitPoint
@@ -55,6 +56,7 @@ __all__ = [
     "TurnRecord",
     "TurnResult",
     "TurnRunner",
+    "UnstorableReplyError",
     "WaitPoint",
     "migrate",
     "open_store",

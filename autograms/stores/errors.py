@@ -11,11 +11,12 @@
           │                         (edited in the database, code changed)   ("tampered" ...)
           ├── InvalidInputError     an id, key or message the store cannot   "too long",
           │                         keep (also a ValueError)                 "nul character" ...
+          ├── UnstorableReplyError  the program's reply is such text         "not unicode" ...
           ├── StoreUnavailableError the database cannot be reached now       "unavailable"
           └── StoreSchemaError      the schema is missing, old or newer      "no schema" ...
 
 An HTTP layer maps them to 400 (invalid input), 404, 409 (exists, busy, in progress), 422 (key
-reused), 500 and 503.
+reused), 500 (a reply it cannot keep, a stored session refused) and 503.
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ class InvalidInputError(StoreError, ValueError):
     """An id, owner, idempotency key or message the store cannot keep (too long, a lone
     surrogate, a NUL character where the database has none), or a listing's limit or offset
     out of range; nothing ran or was written."""
+
+
+class UnstorableReplyError(StoreError):
+    """The turn's reply (the program's, or its model's) is text the store cannot keep: a lone
+    surrogate, or a NUL character where the database has none. Nothing was committed; the
+    caller's input was not at fault."""
 
 
 class StoredSessionError(StoreError):

@@ -46,11 +46,13 @@ from . import history, integrity
 from .base import Store
 from .errors import (
     IdempotencyKeyReusedError,
+    InvalidInputError,
     SessionBusyError,
     SessionNotFoundError,
     StoredSessionError,
     StoreError,
     TurnInProgressError,
+    UnstorableReplyError,
 )
 from .inputs import check_id, check_text
 from .leases import LeaseKeeper
@@ -171,6 +173,15 @@ class TurnRunner:
             check_id("owner", owner, session_id=sid)
         check_text("user_text", user_text, holds_nul=self.store.holds_nul, session_id=sid)
 
+    def _check_reply(self, reply: str, session_id: str) -> None:
+        """Refuse a reply the store could not keep: the turn's own failure, not its input's."""
+        try:
+            check_text("the reply", reply, holds_nul=self.store.holds_nul, session_id=session_id)
+        except InvalidInputError as exc:
+            raise UnstorableReplyError(
+                f"{exc}; the turn was not committed", reason=exc.reason, session_id=session_id
+            ) from None
+
     def _wait_for_turn(
         self,
         session_id: str,
@@ -255,9 +266,7 @@ class TurnRunner:
             with self._holding(ticket):
                 reply, blob, entries = self._run(session, user_text, reply_stream)
             if reply is not None:
-                check_text(
-                    "the reply", reply, holds_nul=self.store.holds_nul, session_id=session.id
-                )
+                self._check_reply(reply, session.id)
             signing = integrity.key_of(self.autogram)
             turn = TurnRecord(session.id, key, session.version + 1, user_text, reply, time.time())
             if signing is not None:

@@ -744,13 +744,6 @@ def test_postgresql_refuses_a_nul_in_the_message_clearly_and_keeps_the_session(c
         assert reply_of(srv.chat("nul", [*held, u("x")])) == "1|x"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refused with the wrong status: a reply the MODEL wrote that the store cannot keep "
-    "(a NUL on PostgreSQL, a lone surrogate anywhere) is answered 400 invalid_request_error, "
-    "blaming the client's request (the openai SDK raises BadRequestError and never retries), "
-    "while the same failure in a stream says server_error; the request was fine: a 5xx",
-)
 def test_a_model_reply_the_store_cannot_keep_is_a_server_error_not_a_400(tmp_path):
     with S.FakeModel(["a", "\ud800", "b"]) as fm:
         env = {"OPENAI_API_KEY": "unused"}

@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from tests.serve.bots.streamer import GATE, WELCOME
-from tests.fakes.openai_server import Reply
+from tests.fakes.openai_server import FakeOpenAIServer, Reply
 from tests.serve.server import HTTP, FILLER, ServeProcess, model_config, start_model
 
 
@@ -268,6 +268,26 @@ def test_a_streamed_reply_starts_when_the_model_begins_not_with_its_first_piece(
     finally:
         service.stop()
         late.stop()
+
+
+def test_a_model_reply_the_store_cannot_keep_is_a_500_and_nothing_is_committed(tmp_path):
+    """The request was fine: the model's reply (a lone surrogate) is the bot's failure, so
+    not a 400 a client would blame itself for (the SDK does not retry a 400)."""
+    odd = FakeOpenAIServer(
+        responder=lambda body: None if body.get("response_format") else "half \ud800 a pair"
+    ).start()
+    service = ServeProcess(tmp_path, config=model_config(odd)).start()
+    try:
+        session = f"u-{uuid.uuid4().hex}"
+        ask(service, session, "hi")
+        with pytest.raises(openai.InternalServerError) as info:
+            ask(service, session, "hi", WELCOME, "anything")
+        assert info.value.status_code == 500
+        assert info.value.body["code"] == "reply_not_storable"
+        assert HTTP.get(f"{service.base_url}/sessions/{session}").json()["version"] == 1
+    finally:
+        service.stop()
+        odd.stop()
 
 
 def test_a_model_that_is_down_gives_503_with_retry_after_and_records_nothing(tmp_path):

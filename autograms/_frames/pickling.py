@@ -34,6 +34,11 @@ closed files                              a closed stand-in with the same name a
                                           (closed_files.py)
 objects whose class has ``__getattr__``   their class and state, never asking the object
                                           (forwarding_objects.py)
+a program's subclass of a library class   the base's reduction, made as the base makes it,
+(``Counter``, ``datetime``, ``dict``)     items through the base's methods, then attributes
+                                          (library_subclasses.py)
+an instance ``__dict__`` held elsewhere   the dictionary itself, put back whole
+(Borg objects, ``self.__dict__ = self``)  (instance_dicts.py)
 anything else                             as plain pickle saves it
 ========================================  ===================================================
 
@@ -65,6 +70,7 @@ import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
 from itertools import chain
+from sys import getrefcount
 from typing import Any
 
 from . import (
@@ -74,7 +80,9 @@ from . import (
     forwarding_objects,
     generators,
     hashed_keys,
+    instance_dicts,
     jumps,
+    library_subclasses,
     library_values,
     live_iterators,
     memory_files,
@@ -170,6 +178,19 @@ def _reduce(obj: Any) -> Any:
         if len(_plain_types) >= _PLAIN_TYPES_SIZE:
             _plain_types.clear()
         _plain_types.add(kind)
+    return _reduce_copied(obj, kind)
+
+
+def _reduce_copied(obj: Any, kind: type) -> Any:
+    """An object copied as pickle copies it, except that an instance dictionary held
+    elsewhere too is saved as itself (Borg objects, ``vars(obj)`` in a local) and module-level
+    containers its attributes hold as references."""
+    if kind.__dictoffset__:  # (instance_dicts.is_shared inline: asked about every such object)
+        attributes = obj.__dict__
+        if getrefcount(attributes) > instance_dicts.ALONE or type(attributes) is not dict:
+            reduction = instance_dicts.reduce_sharing(obj, PROTOCOL)
+            if reduction is not NotImplemented:
+                return reduction
     return module_objects.reduce_holder(obj, PROTOCOL)
 
 
@@ -178,7 +199,8 @@ _traits: dict[type, int] = {}
 _HASHED_BY_STATE = 1  # instances may hash by their state (hashed_keys.py)
 _HAS_DEL = 2  # instances run a __del__ written in Python (finalizers.py)
 _OWN_NEW = 4  # their class has a __new__ written in Python (own_new.py)
-_COPIED_WITH_CARE = _HAS_DEL | _OWN_NEW
+_LIBRARY_SUBCLASS = 8  # a program's subclass of a library class (library_subclasses.py)
+_COPIED_WITH_CARE = _HAS_DEL | _OWN_NEW | _LIBRARY_SUBCLASS
 
 
 def _traits_of(kind: type) -> int:
@@ -186,15 +208,32 @@ def _traits_of(kind: type) -> int:
         _HASHED_BY_STATE * hashed_keys.by_state(kind)
         | _HAS_DEL * finalizers.has_del(kind)
         | _OWN_NEW * own_new.has_own_new(kind)
+        | _LIBRARY_SUBCLASS * _fitted_subclass(kind)
     )
     remember(_traits, kind, traits, _PLAIN_TYPES_SIZE)
     return traits
 
 
+def _fitted_subclass(kind: type) -> bool:
+    """Whether `kind` is a program's subclass of a library class whose reduction
+    library_subclasses.py fits to it (kinds with rules of their own here are not)."""
+    return (
+        kind not in _REDUCERS
+        and library_subclasses.library_base(kind) is not None
+        and not forwarding_objects.forwards_attributes(kind)
+    )
+
+
 def _reduce_with_care(obj: Any, traits: int) -> Any:
     """The reduction of an object the snapshot copies whose class has its own ``__new__``
-    (made so that it loads) or ``__del__`` (made quietly)."""
-    reduction = _reduce(obj)
+    (made so that it loads) or ``__del__`` (made quietly), or extends a library class
+    (fitted to it)."""
+    reduction = NotImplemented
+    if traits & _LIBRARY_SUBCLASS:
+        base = library_subclasses.library_base(type(obj))
+        reduction = library_subclasses.reduce_subclass(obj, base, PROTOCOL)
+    if reduction is NotImplemented:
+        reduction = _reduce(obj)
     if traits & _OWN_NEW:
         reduction = own_new.fitted_reduction(obj, reduction, PROTOCOL)
     if traits & _HAS_DEL:

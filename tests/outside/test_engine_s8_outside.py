@@ -953,11 +953,6 @@ case(
         reply("end")
     """,
     ["", "a", "x"],
-    diverges=ALL,
-    reason="SILENT: the attribute-dict idiom (a dict subclass whose __init__ sets "
-    "`self.__dict__ = self`) comes back as a dict whose __dict__ is another dict: after a "
-    "pause `config.temperature = 0.5` no longer shows in config.items() and config['seed'] "
-    "is no attribute; plain Python keeps attributes and items one mapping",
 )
 
 case(
@@ -1074,10 +1069,6 @@ case(
         reply("end")
     """,
     ["", "a", "x"],
-    diverges=ALL,
-    reason="SILENT: objects sharing one __dict__ (the Borg idiom, `self.__dict__ = shared`) "
-    "come back each with a copy: after a pause `a.lang = 'fr'` is not seen by b nor by the "
-    "shared dict; plain Python prints 'fr fr True'",
 )
 
 SUBCLASSES = textwrap.indent(
@@ -1120,11 +1111,6 @@ case(
         reply("end")
     """,
     ["", "a", "x"],
-    diverges=ALL,
-    reason="SILENT: instance attributes of subclasses of Counter, defaultdict, datetime, date, "
-    "time, timedelta, Decimal, Fraction, IPv4Address and PurePosixPath are dropped by a pause "
-    "(their classes' own pickling leaves __dict__ out): `scores.note` is gone after the "
-    "resume; plain Python keeps it",
 )
 
 case(
@@ -1168,12 +1154,6 @@ case(
         reply("end")
     """,
     ["", "a", "x"],
-    refusal_ok=True,
-    diverges=ALL,
-    reason="STUCK: a datetime with a tzinfo subclass whose __init__ takes arguments (as in the "
-    "datetime docs' examples) pauses without a word, then every later turn raises "
-    'SessionCodeError "saved values cannot be read: TypeError: Fixed.__init__() missing ..."; '
-    "plain Python prints 2024-01-01T00:00:00+02:00",
 )
 
 case(
@@ -1331,12 +1311,6 @@ case(
         reply("end")
     """,
     ["", "a", "x"],
-    diverges=ALL,
-    reason="SILENT: a defaultdict, Counter or set subclass whose __init__ takes arguments of "
-    "its own is rebuilt by calling the class with its base's arguments: after a pause "
-    "tally.owner is <class 'int'> (the default factory), scores.owner is {'y': 2} and scores "
-    "is empty, the set subclass has lost its elements; plain Python prints "
-    "\"ann {'x': 1} <class 'int'>\" and \"bob {'y': 2} cy ['a']\"",
 )
 
 case(
@@ -1364,11 +1338,6 @@ case(
         reply("end")
     """,
     ["", "a", "x"],
-    refusal_ok=True,
-    diverges=ALL,
-    reason="STUCK: a deque subclass whose __init__ takes its own arguments pauses without a "
-    'word, then every later turn raises SessionCodeError "TypeError: History.__init__() '
-    "takes 2 positional arguments but 3 were given\"; plain Python prints 'cy [1] 3'",
 )
 
 
@@ -1420,13 +1389,6 @@ case(
         reply("end")
     """,
     ["", "a", "x"],
-    refusal_ok=True,
-    diverges=ALL,
-    reason="STUCK: a dict subclass whose __setitem__ reads its own attributes (a change "
-    "counter, a dirty flag) pauses without a word; loading puts the items back through "
-    "__setitem__ before the attributes exist, so every later turn raises SessionCodeError "
-    "\"AttributeError: 'Tracked' object has no attribute 'changes'\"; plain Python prints "
-    "\"{'name': 'ada', 'age': 3} 2\"",
 )
 
 
@@ -1452,13 +1414,6 @@ case(
         reply("end")
     """,
     ["", "a", "x"],
-    refusal_ok=True,
-    diverges=ALL,
-    reason="STUCK: a list subclass whose extend reads its own attributes pauses without a "
-    "word; loading puts the items back through extend before the attributes exist (here "
-    "self.count is still the list's count method), so every later turn raises "
-    'SessionCodeError "TypeError: unsupported operand type(s) for +="; plain Python prints '
-    "\"['a', 'b'] 2\"",
 )
 
 

@@ -73,8 +73,15 @@ async def list_sessions(request: Request) -> Response:
     service, owner = _caller(request)
     limit = _number(request, "limit", 100, MAX_LIMIT)
     offset = _number(request, "offset", 0, None)
-    records = await service.call(service.sessions.list, owner=owner, limit=limit, offset=offset)
-    return JSONResponse({"object": "list", "data": [_summary(r, owner) for r in records]})
+    # one more than asked: whether a next page exists, without counting every session
+    records = await service.call(service.sessions.list, owner=owner, limit=limit + 1, offset=offset)
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": [_summary(r, owner) for r in records[:limit]],
+            "has_more": len(records) > limit,
+        }
+    )
 
 
 async def get_session(request: Request) -> Response:

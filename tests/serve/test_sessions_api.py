@@ -61,6 +61,23 @@ def test_a_session_is_created_listed_read_and_deleted(service):
         assert gone.json()["error"]["code"] == "session_not_found"
 
 
+@pytest.mark.parametrize("limit", [1, 3, 7])
+def test_a_listing_says_when_more_sessions_follow_and_its_pages_hold_them_all(service, limit):
+    mine = {api(service, "POST", "/sessions", json={}).json()["id"] for _ in range(4)}
+    seen: list[str] = []
+    while True:
+        page = api(service, "GET", "/sessions", params={"limit": limit, "offset": len(seen)})
+        body = page.json()
+        assert len(body["data"]) <= limit
+        seen += [s["id"] for s in body["data"]]
+        if not body["has_more"]:
+            break
+        assert len(body["data"]) == limit
+    assert len(seen) == len(set(seen)) and mine <= set(seen)
+    everything = api(service, "GET", "/sessions", params={"limit": 1000}).json()
+    assert everything["has_more"] is False and len(everything["data"]) == len(seen)
+
+
 def test_a_session_shows_its_history_where_it_waits_and_its_usage(service):
     session = new_session(service)
     send(service, session, "hi")

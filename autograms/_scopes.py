@@ -21,7 +21,7 @@ from types import FrameType
 
 from ._record import Record
 from . import _frames
-from ._state import Level, close_level, new_level
+from ._state import Level, close_level, new_level, take_turns
 
 
 class _Owner(Record):
@@ -78,7 +78,13 @@ class Scopes:
     ) -> None:
         """Open a level owned by `frame` (inheriting its caller's system prompt)."""
         self._align(levels)
-        levels.append(new_level(scope, levels[-1]["system_prompt"], function))
+        level = new_level(scope, levels[-1]["system_prompt"], function)
+        if self.lazy and len(levels) == 1:
+            # the program's root call (a turn under the engine runs a decorated root): as in
+            # AutoGRAMS, whose turn_stack is empty until the root pushes its level, the
+            # messages recorded before it started are the first turns of its level
+            take_turns(levels[0], level)
+        levels.append(level)
         self.owners.append(_Owner(frame, gate))
         if gate is not None:
             gate.open()

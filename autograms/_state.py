@@ -3,7 +3,9 @@
 A `SessionState` is what a program's conversation memory holds between two model calls:
 
 ==================== ==========================================================================
-turn_stack           one `Level` per active decorated call; level 0 is the session's own
+turn_stack           one `Level` per active decorated call, over level 0, the session's own
+                     (messages recorded while no program runs: the program's root call
+                     takes them into its level when it starts, see ``_scopes``)
 user_globals         per module: the session's values of ``init_user_globals()`` names
 user_global_defaults per module: the default names of ``init_user_globals()`` the session took
                      (a default a later deploy adds is taken when the session next uses them)
@@ -137,6 +139,13 @@ def new_level(scope: str, system_prompt: str, function: str | None) -> Level:
     return level
 
 
+def take_turns(source: Level, target: Level) -> None:
+    """Move `source`'s turns to the end of `target`'s."""
+    if source["turns"]:
+        target["turns"].extend(source["turns"])
+        source["turns"] = Turns()
+
+
 def close_level(levels: list[Level]) -> None:
     """Close the innermost of two or more levels, as its call returning does: a "global"
     level's turns join its caller's, the others' are dropped."""
@@ -153,7 +162,7 @@ def state_from_dict(values: dict[str, Any], system_prompt: str) -> SessionState:
     state = new_state(system_prompt)
     for key, value in values.items():
         if key == "turn_stack":
-            state["turn_stack"] = [_level_from_dict(level) for level in value]
+            state["turn_stack"] = _levels_from_dicts(value, system_prompt)
         elif key == "user_globals":
             state["user_globals"] = per_module(value)
         elif key == "globals_snapshot":  # AutoGRAMS' layout (a copy of our view has both)
@@ -169,6 +178,16 @@ def state_from_dict(values: dict[str, Any], system_prompt: str) -> SessionState:
         else:
             state["extra"][key] = value
     return state
+
+
+def _levels_from_dicts(levels: Iterable[dict[str, Any]], system_prompt: str) -> list[Level]:
+    """The levels of a ``turn_stack`` given as dicts. One whose outermost level is a
+    decorated call's (AutoGRAMS' shape, which ``memory_dict`` shows while level 0 is empty),
+    or none at all, gets an empty level 0 under it."""
+    taken = [_level_from_dict(level) for level in levels]
+    if not taken or taken[0]["function"] is not None:
+        taken.insert(0, new_level("global", system_prompt, None))
+    return taken
 
 
 def _level_from_dict(level: dict[str, Any]) -> Level:

@@ -103,6 +103,8 @@ def run_turn(
         else:
             call_kwargs = _with_user_reply(root, message, args, kwargs)
             outcome = _frames.run(root, args, call_kwargs, attachment=turn.saved_state)
+        if isinstance(outcome, _frames.Finished):
+            work.program_returned()
         turn.finish(outcome)
     return _result(outcome)
 

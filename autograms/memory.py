@@ -84,6 +84,7 @@ from ._state import (
     Level,
     ModuleGlobals,
     SessionState,
+    Turns,
     TurnsView,
     from_saved,
     live_limit,
@@ -703,13 +704,15 @@ def billed_calls(entries: Iterable[Entry]) -> list[Entry]:
 
 
 def conversation_history(entries: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
-    """Every user and agent message among log `entries`, in order (an entry a program
-    appended in another shape is passed over)."""
+    """Every user and agent message among log `entries`, in order, as AutoGRAMS lists them:
+    every user message, empty ones too (the opening turn's ``""``), so that a user message
+    and the reply to it stay side by side (an entry a program appended in another shape is
+    passed over)."""
     history = []
     for entry in entries:
         kind = entry.get("entry_type") if isinstance(entry, dict) else None
-        if kind == "user_reply" and entry.get("user_reply"):
-            history.append({"role": "user", "content": entry["user_reply"]})
+        if kind == "user_reply":
+            history.append({"role": "user", "content": entry.get("user_reply")})
         elif kind == "agent_reply":
             history.append({"role": "assistant", "content": entry.get("reply")})
     return history
@@ -877,6 +880,14 @@ class MemoryObject(SerializableMemory):
             f"{turn['role']}: {turn['content']}\n\n" for turn in self.extract_full_conv_history()
         )
 
+    def program_returned(self) -> None:
+        """The program's root call returned: its conversation leaves the prompts, as in
+        AutoGRAMS, where the root's level has no caller to keep its turns -- the next turn
+        starts the program on a new conversation (the log keeps this one)."""
+        levels = self.state["turn_stack"]
+        del levels[1:]
+        levels[0]["turns"] = Turns()
+
     def live_state(self) -> SessionState:
         """The state to save: each level's turns cut to what a prompt could still include."""
         state = self.state
@@ -938,10 +949,8 @@ class MemoryDict(MutableMapping):
         if key == "stack":  # AutoGRAMS' run/debug scripts print stack[-1]["line_number"]
             return Stack(self.memory.checkpoint(), self.memory)
         state = self.memory.state
-        if key == "turn_stack":  # as AutoGRAMS has it: turns in plain lists
-            levels = self.memory._levels if isinstance(self.memory, MemoryObject) else ()
-            for level in levels:
-                level["turns"] = list(level["turns"])
+        if key == "turn_stack":
+            return self._turn_stack()
         if key == "user_globals":  # AutoGRAMS' flat dict, over the per-module one
             return FlatUserGlobals(state["user_globals"])
         if key == "globals_snapshot":  # AutoGRAMS' persistent globals by name
@@ -960,12 +969,8 @@ class MemoryDict(MutableMapping):
             raise KeyError("memory_dict['stack'] is read-only: it is where the program is paused")
         state = self.memory.state
         if key == "turn_stack":
-            value = state_from_dict({"turn_stack": value}, "")["turn_stack"]
-            if not value:
-                raise ValueError(
-                    "memory_dict['turn_stack'] needs at least one level: the conversation of "
-                    "the running program is its last; clear a level's 'turns' to forget them"
-                )
+            prompt = state["turn_stack"][0]["system_prompt"]
+            value = state_from_dict({"turn_stack": value}, prompt)["turn_stack"]
         elif key == "user_globals":
             value = per_module(value, state["user_globals"])
         elif key == "globals_snapshot":
@@ -975,6 +980,16 @@ class MemoryDict(MutableMapping):
             state[key] = value  # type: ignore[literal-required]
         else:
             state["extra"][key] = value
+
+    def _turn_stack(self) -> list[Level]:
+        """The levels as AutoGRAMS has them: turns in plain lists, and no level 0 while it is
+        empty (AutoGRAMS' turn_stack starts with the root's level, or is empty while no
+        program runs). A new list of the session's own level dicts."""
+        memory = self.memory
+        levels = memory._levels if isinstance(memory, MemoryObject) else memory.state["turn_stack"]
+        for level in levels:
+            level["turns"] = list(level["turns"])
+        return levels[:] if levels[0]["turns"] else levels[1:]
 
     def _set_persistent_globals(self, values: dict[str, Any]) -> None:
         """Each name's value to the module whose persistent global it is (a name no module

@@ -13,6 +13,9 @@ text with surrounding whitespace removed::
 the session's seal binds it. A row written before schema 4 has none (None) until its next
 turn, which computes it from the turn rows. An imported session starts from the digest of the
 conversation its log holds (`of_log`), so that a client holding that conversation continues it.
+
+`shown` is the one filter between AutoGRAMS' conversation history and the one a store and the
+service show (the native ``/sessions`` history, the chat page).
 """
 
 from __future__ import annotations
@@ -84,3 +87,12 @@ def of_log(entries: Iterable[dict[str, Any]]) -> str:
         elif kind == "agent_reply" and (entry.get("reply") or "").strip():
             messages.append(("assistant", entry["reply"].strip()))
     return of_messages(messages)
+
+
+def shown(history: list[dict[str, str]]) -> list[dict[str, str]]:
+    """A session's conversation as a store and the service show it: AutoGRAMS'
+    ``extract_full_conv_history()`` without the empty user message that started the program
+    (a client never sent it; a chat starts with the bot's greeting)."""
+    if history and history[0]["role"] == "user" and not history[0]["content"]:
+        return history[1:]
+    return history

@@ -14,7 +14,7 @@ from ..autogram import Autogram
 from ..memory import conversation_history
 from . import integrity
 from .base import Store
-from .history import of_log
+from .history import of_log, shown
 from .errors import SessionExistsError, SessionNotFoundError, StoredSessionError
 from .inputs import check_count, check_id
 from .records import SessionRecord, SessionView, TokenUsage, WaitPoint
@@ -84,7 +84,7 @@ class Sessions:
             version=record.version,
             created_at=record.created_at,
             updated_at=record.updated_at,
-            history=memory.extract_full_conv_history(),
+            history=shown(memory.extract_full_conv_history()),
             waiting=waiting,
             usage=self._usage(record),
         )
@@ -95,7 +95,7 @@ class Sessions:
         is unpickled)."""
         envelope = session.decode(record.blob, key=self._key())
         entries = self._checked_log(record)
-        history = conversation_history(entries)
+        history = shown(conversation_history(entries))
         waiting = [
             WaitPoint(f"{frame.module}.{frame.qualname}", frame.lineno, frame.label)
             for frame in session.paused_frames(envelope.snapshot)

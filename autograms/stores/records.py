@@ -139,7 +139,8 @@ class SessionView:
     version: int
     created_at: float
     updated_at: float
-    #: every user and assistant message, oldest first ({"role", "content"})
+    #: every user and assistant message, oldest first ({"role", "content"}), without the
+    #: empty user message that started the program (`autograms.stores.history.shown`)
     history: list[dict[str, str]] = field(default_factory=list)
     #: where the program waits (empty when it is not paused)
     waiting: list[WaitPoint] = field(default_factory=list)

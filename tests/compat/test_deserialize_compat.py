@@ -37,7 +37,7 @@ def test_deserialize_takes_autograms_serialization_type(kind):
         autogram.deserialize(text, serialization_type=kind),
     ):
         users = [t["content"] for t in restored.extract_full_conv_history() if t["role"] == "user"]
-        assert users == ["u0"]
+        assert users == ["", "u0"]
         assert autogram.reply("u1", memory_object=restored)[0] == "n=2"
 
 

@@ -51,8 +51,9 @@ def test_the_run_loop_reads_model_turns_with_token_usage(server: FakeOpenAIServe
 def test_the_conversation_history_survives_round_trips() -> None:
     run = converse(Autogram(chatbot, test_mode=True), ["Ada", "hi", "more", "bye"])
     history = run.memory.extract_full_conv_history()
-    assert [turn["role"] for turn in history] == ["assistant", "user"] * 4 + ["assistant"]
+    assert [turn["role"] for turn in history] == ["user", "assistant"] * 5
     assert [turn["content"] for turn in history if turn["role"] == "user"] == [
+        "",
         "Ada",
         "hi",
         "more",

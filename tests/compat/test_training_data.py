@@ -139,7 +139,7 @@ def test_a_simulated_user_conversation_gives_the_chatbots_supervised_calls() -> 
         num_turns=3, user_kwargs={"message": "tell me more"}
     )
     users = [t for t in chatbot_memory.extract_full_conv_history() if t["role"] == "user"]
-    assert [t["content"] for t in users] == ["tell me more"] * 3
+    assert [t["content"] for t in users] == [""] + ["tell me more"] * 3
     memory_dict = chatbot.deserialize(chatbot.serialize(chatbot_memory)).memory_dict
     assert len(get_training_messages([memory_dict])) == 2 + 5 * 3
 

@@ -69,6 +69,7 @@ def reference_run(bot_name: str, script: list[str]) -> dict[str, Any]:
                 running["memory"] = turn.memory
                 turn.memory.add_user_reply("")
                 value = autogram.root_function()
+                turn.memory.program_returned()  # as Autogram.reply's turn does
             program_thread.report("return", value)
         except Stopped:
             pass

@@ -56,9 +56,9 @@ def test_a_program_reading_the_history_gets_the_supplied_log() -> None:
     bot = Autogram(root_function=history_bot, test_mode=True)
     memory = run(bot, ["", "a", "b"])
     text, entries = bot.serialize(memory), memory.model_turns
-    assert bot.reply("c", memory_object=memory)[0] == "seen 6 messages"
+    assert bot.reply("c", memory_object=memory)[0] == "seen 7 messages"
     restored = bot.deserialize(text, log=lambda: entries)
-    assert bot.reply("c", memory_object=restored)[0] == "seen 6 messages"
+    assert bot.reply("c", memory_object=restored)[0] == "seen 7 messages"
     empty = bot.deserialize(text, log=[])
     assert bot.reply("c", memory_object=empty)[0] == "seen 1 messages"
 

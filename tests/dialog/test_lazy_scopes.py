@@ -43,7 +43,12 @@ def test_no_gate_stays_open_after_turns_that_pause_deep_inside() -> None:
         text, memory = autogram.reply(message, memory_object=memory)
         assert open_gates([deep_bot, middle, inner_asks]) == [], message
     assert text == "inner asks"
-    assert len(memory.memory_dict["turn_stack"]) == 4
+    # the three decorated calls' levels (as in AutoGRAMS, no empty level under the root's)
+    assert [level["function"] for level in memory.memory_dict["turn_stack"]] == [
+        "deep_bot",
+        "middle",
+        "inner_asks",
+    ]
 
 
 @autograms_function(conv_scope="normal")

@@ -184,7 +184,7 @@ def test_appended_entries_come_back_equal_and_of_the_same_types(
     for index, (back, entry) in enumerate(zip(got, expected, strict=True)):
         assert same(back, entry), (index, back, entry)
     texts = [t["content"] for t in memory.extract_full_conv_history() if t["role"] == "user"]
-    assert texts == [f"m{seed}-{turn}" for turn in range(12)]
+    assert texts == ["", *(f"m{seed}-{turn}" for turn in range(12))]
 
 
 FRESH_READER = """

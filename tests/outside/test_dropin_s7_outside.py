@@ -157,8 +157,9 @@ def test_parallel_wrapper_mem_list_of_serialized_memories():
         except (TypeError, ValueError) as exc:
             assert "mem_list" in str(exc)
             return
-    assert results[0][1] == "from first"
-    assert results[1][1] == "from second"
+    # the opening "", the greeting, the message (the opening "" is listed since session 9)
+    assert results[0][2] == "from first"
+    assert results[1][2] == "from second"
 
 
 def test_parallel_wrapper_mem_list_of_memory_objects():
@@ -169,8 +170,8 @@ def test_parallel_wrapper_mem_list_of_memory_objects():
     _, second = autogram.reply("from second", memory_object=second)
     with use_memory(first):
         results = parallel_wrapper(_history_texts, [{}, {}], mem_list=[first, second])
-    assert results[0][:2] == ["hi", "from first"]
-    assert results[1][:2] == ["hi", "from second"]
+    assert results[0][:3] == ["", "hi", "from first"]
+    assert results[1][:3] == ["", "hi", "from second"]
 
 
 # --- per-call model settings reach the server; token usage is where the README says ------------
@@ -248,7 +249,7 @@ def test_run_loop_token_usage_after_round_trips(tmp_path):
         assert len(used) == len(server.requests)
         assert sum(u["total_tokens"] for u in used) == 16 * len(server.requests)
         users = [t["content"] for t in memory.extract_full_conv_history() if t["role"] == "user"]
-        assert users == [f"u{i}" for i in range(6)]
+        assert users == ["", *(f"u{i}" for i in range(6))]
 
 
 def test_deepcopy_of_memory_dict_continues_independently():
@@ -849,7 +850,7 @@ def test_load_without_log_then_save_keeps_the_files_log(tmp_path):
     autogram.save(path, memory)
     reloaded = autogram.load(path)
     users = [t["content"] for t in reloaded.extract_full_conv_history() if t["role"] == "user"]
-    assert users == ["u0", "u1", "u2", "more"]
+    assert users == ["", "u0", "u1", "u2", "more"]
 
 
 # --- max_turns=-1: AutoGRAMS' documented default of get_turn_history; its make_prompt never
@@ -898,7 +899,7 @@ def test_deserialize_with_autograms_serialization_type_keeps_the_log():
     turns = list(autogram.deserialize(autogram.serialize(restored)).memory_dict["model_turns"])
     assert all(isinstance(entry, dict) for entry in turns)
     users = [t["content"] for t in restored.extract_full_conv_history() if t["role"] == "user"]
-    assert users == ["u0", "u1", "u2"]
+    assert users == ["", "u0", "u1", "u2"]
 
 
 # --- re-entrant turns on one session (AutoGRAMS warned "will overwrite and then reset") ----------

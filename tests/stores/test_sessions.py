@@ -215,7 +215,10 @@ def test_import_from_a_session_file_and_continue_in_the_store(store, tmp_path) -
     assert runner.run_turn("imported", "c", "k-c").reply == expected
     round_trip = tmp_path / "again.session"
     sessions.export_file("imported", round_trip)
-    assert autogram.load(round_trip).extract_full_conv_history() == sessions.get("imported").history
+    # the store's history is AutoGRAMS' without the empty message that started the program
+    history = autogram.load(round_trip).extract_full_conv_history()
+    assert history[0] == {"role": "user", "content": ""}
+    assert history[1:] == sessions.get("imported").history
 
 
 def test_an_import_signed_with_another_key_is_refused_and_stores_nothing(store, tmp_path) -> None:
@@ -334,3 +337,14 @@ def test_export_to_a_directory_is_refused_and_leaves_nothing(store, tmp_path) ->
         autogram.save(folder, replay(autogram, ["", "a"])[1])
     assert list(out.iterdir()) == [folder]
     assert list(folder.iterdir()) == []
+
+
+def test_the_history_leaves_out_only_the_empty_message_that_started_the_program(store) -> None:
+    autogram = make_autogram()
+    sessions, runner = Sessions(autogram, store), TurnRunner(autogram, store)
+    sid = sessions.create().id
+    for number, text in enumerate(["", "a", "", "b"]):
+        runner.run_turn(sid, text, f"k-{number}")
+    history = sessions.get(sid).history
+    assert [m["content"] for m in history if m["role"] == "user"] == ["a", "", "b"]
+    assert history[0]["role"] == "assistant"

@@ -410,16 +410,19 @@ _EMBEDDING_KEYWORDS = ("model", "timeout", "dimensions")
 def get_turn_history(
     instruction: str = "", max_turns: int | None = None, conv_only: bool = False
 ) -> tuple[list[str], list[str], str]:
-    """The conversation as the model would see it: ``(inputs, outputs, system_prompt)``,
-    the user-side and assistant-side message texts in order. `conv_only` is accepted for
-    AutoGRAMS compatibility and has no effect."""
+    """The conversation as the model would see it, whole: ``(inputs, outputs,
+    system_prompt)``, the user-side and assistant-side message texts in order -- every turn
+    of the scope (or the last `max_turns` user messages'), not cut to the prompt's token
+    budget, as in AutoGRAMS. `conv_only` is accepted for AutoGRAMS compatibility and has no
+    effect."""
     memory = require_memory("get_turn_history()")
     messages = assemble(
-        memory.conversation(),
+        memory.whole_conversation(),
         instruction or "",
         memory.config,
         counter_for_model(memory.config.chatbot_path),
         max_turns=max_turns,
+        fit=False,
     )
     inputs = [m["content"] for m in messages if m["role"] == "user"]
     outputs = [m["content"] for m in messages if m["role"] == "assistant"]

@@ -86,9 +86,11 @@ def assemble(
     max_turns: int | None = None,
     question: bool = False,
     multi_modal_inputs: Sequence[Mapping[str, Any]] | None = None,
+    fit: bool = True,
 ) -> list[dict[str, Any]]:
     """The messages a helper sends: built in the config's style, cut to the role's token
-    budget (``chatbot_max_input_len`` or ``classifier_max_input_len``), with the system
+    budget (``chatbot_max_input_len`` or ``classifier_max_input_len``) unless not `fit`
+    (``get_turn_history()`` shows the whole conversation, as in AutoGRAMS), with the system
     prompt left out for decisions if ``exclude_classifier_system_prompt``, and folded into
     the first user message if ``system_prompt_in_turns``."""
     classifier = role == "classifier"
@@ -102,7 +104,8 @@ def assemble(
         include_system=not (classifier and config.exclude_classifier_system_prompt),
     )
     budget = config.classifier_max_input_len if classifier else config.chatbot_max_input_len
-    messages = fit_to_budget(messages, budget, counter)
+    if fit:
+        messages = fit_to_budget(messages, budget, counter)
     return merge_system_prompt(messages) if config.system_prompt_in_turns else messages
 
 

@@ -34,6 +34,11 @@ escaped text as it is, and a loaded level is decoded (and checked against its CR
 when something reads its turns (`Turns`): a prompt, which shows the newest few turns, decodes
 only those (`TurnsView`).
 
+A level keeps only the newest turns a prompt could still show (`trim`), and counts the user
+and agent messages it let go (`Turns.trimmed`): ``memory_dict['turn_stack']`` and
+``get_turn_history()`` show them again, read from the log when asked
+(``autograms.memory``), as AutoGRAMS, which kept every turn, showed them.
+
 `from_saved` also reads the state of earlier formats (see ``docs/sessions.md``).
 """
 
@@ -140,10 +145,10 @@ def new_level(scope: str, system_prompt: str, function: str | None) -> Level:
 
 
 def take_turns(source: Level, target: Level) -> None:
-    """Move `source`'s turns to the end of `target`'s."""
+    """Give `source`'s turns to `target`, which has none yet (packed as they are, with the
+    count of those trimmed)."""
     if source["turns"]:
-        target["turns"].extend(source["turns"])
-        source["turns"] = Turns()
+        target["turns"], source["turns"] = source["turns"], Turns()
 
 
 def close_level(levels: list[Level]) -> None:
@@ -212,7 +217,8 @@ def live_limit(chatbot_max_input_len: int | None, classifier_max_input_len: int 
 
 def trim(state: SessionState, limit: int) -> None:
     """Cut each level's turns to what a prompt could still include: the newest ones within
-    `limit` characters, never fewer than `MIN_LIVE_TURNS` (older turns stay in the log)."""
+    `limit` characters, never fewer than `MIN_LIVE_TURNS` (older messages stay in the log,
+    counted by `Turns.trimmed`)."""
     if limit:
         for level in state["turn_stack"]:
             turns_of(level).trim(limit, MIN_LIVE_TURNS)
@@ -237,16 +243,18 @@ def to_saved(state: SessionState) -> tuple[dict[str, Any], str]:
     saved.update(state)
     texts, levels = [], []
     for level in state["turn_stack"]:
-        text, turns = turns_of(level).packed()
+        live = turns_of(level)
+        text, turns = live.packed()
         texts.append(text)
-        levels.append(
-            {
-                "scope": level["scope"],
-                "system_prompt": level["system_prompt"],
-                "function": level["function"],
-                "turns": turns,
-            }
-        )
+        saved_level = {
+            "scope": level["scope"],
+            "system_prompt": level["system_prompt"],
+            "function": level["function"],
+            "turns": turns,
+        }
+        if live.trimmed:  # only then: a release before it reads the level as it did
+            saved_level["trimmed"] = live.trimmed
+        levels.append(saved_level)
     saved["turn_stack"] = levels
     # one level's text is the window as it is (joining copies it; the rest are often empty)
     window = [text for text in texts if text]
@@ -264,6 +272,7 @@ def from_saved(saved: dict[str, Any], window: str = "") -> SessionState:
     start = 0
     for level in saved["turn_stack"]:
         turns, start = Turns.from_saved(level["turns"], window, start)
+        turns.trimmed = level.get("trimmed", 0)
         levels.append(
             {
                 "scope": level["scope"],
@@ -341,6 +350,7 @@ class Turns(MutableSequence[Turn]):
         "_unpacked",
         "_decoded",
         "_tail",
+        "trimmed",
     )
 
     def __init__(self, turns: Iterable[Turn] = ()) -> None:
@@ -359,6 +369,8 @@ class Turns(MutableSequence[Turn]):
         self._decoded: dict[int, Turn] = {}
         #: turns after the packed ones
         self._tail: list[Turn] = list(turns)
+        #: user and agent messages `trim` dropped from the front (the log has them)
+        self.trimmed = 0
 
     @classmethod
     def from_saved(cls, saved: Any, window: str = "", start: int = 0) -> tuple[Turns, int]:
@@ -516,6 +528,8 @@ class Turns(MutableSequence[Turn]):
             cut += _INT.unpack_from(escaped, 4 * head)[0] if escaped else length
             head += 1
         if head:
+            codes = self._codes[:head]
+            self.trimmed += codes.count("u") + codes.count("a")
             self._text, self._chars, self._codes = (
                 self._text[cut:],
                 self._chars - dropped,
@@ -536,6 +550,7 @@ class Turns(MutableSequence[Turn]):
             excess -= len(self._tail[tail]["content"])
             tail += 1
         if tail:
+            self.trimmed += sum([turn["role"] in ("user", "agent") for turn in self._tail[:tail]])
             del self._tail[:tail]
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import operator
 import os
 import sys
@@ -76,6 +77,7 @@ from ._log import (
     user_reply_entry,
 )
 from ._scopes import Scopes
+from ._state import Turn as Message
 from ._state import (
     LIVE_CHARS_PER_TOKEN,
     MIN_LIVE_TURNS,
@@ -718,6 +720,40 @@ def conversation_history(entries: Iterable[dict[str, Any]]) -> list[dict[str, st
     return history
 
 
+def with_trimmed(turns: Sequence[Message], entries: Sequence[dict[str, Any]]) -> list[Message]:
+    """A level's `turns` with the user and agent messages `trim` let go (``turns.trimmed``)
+    put back in front, read from the log `entries`: the ones just before the level's oldest
+    message in the log. If the log does not hold the level's messages (pruned or replaced),
+    only `turns`."""
+    kept = list(turns)
+    trimmed = getattr(turns, "trimmed", 0)
+    if not trimmed:
+        return kept
+    messages = _messages(entries)
+    start = len(messages)
+    for turn in reversed(kept):  # where the oldest kept message is in the log
+        if turn["role"] not in ("user", "agent"):
+            continue
+        start -= 1
+        while start >= 0 and messages[start] != turn:
+            start -= 1
+        if start < 0:
+            return kept
+    return messages[max(0, start - trimmed) : start] + kept
+
+
+def _messages(entries: Iterable[dict[str, Any]]) -> list[Message]:
+    """The turns the log's user messages (empty ones add none) and agent replies made."""
+    turns: list[Message] = []
+    for entry in entries:
+        kind = entry.get("entry_type") if isinstance(entry, dict) else None
+        if kind == "user_reply" and entry.get("user_reply"):
+            turns.append({"role": "user", "content": entry["user_reply"]})
+        elif kind == "agent_reply":
+            turns.append({"role": "agent", "content": entry.get("reply")})
+    return turns
+
+
 class MemoryObject(SerializableMemory):
     """One session of a program: its conversation, globals, log and checkpoint.
 
@@ -779,6 +815,21 @@ class MemoryObject(SerializableMemory):
 
         # a view, not a copy: a prompt reads only the newest few turns
         return Conversation(levels[-1]["system_prompt"], TurnsView(reversed(visible)))
+
+    def whole_conversation(self) -> Conversation:
+        """`conversation` with every turn of its levels, those the live window let go read
+        back from the log (AutoGRAMS' get_turn_history() showed them all)."""
+        seen = self.conversation()
+        levels = self._levels
+        if not any([getattr(level["turns"], "trimmed", 0) for level in levels]):
+            return seen
+        entries = self.model_turns
+        visible: list[Message] = []
+        for level in reversed(levels):
+            visible[:0] = with_trimmed(level["turns"], entries)
+            if level["scope"] == "local":
+                break
+        return dataclasses.replace(seen, turns=visible)
 
     def set_system_prompt(self, text: str) -> None:
         self._levels[-1]["system_prompt"] = text
@@ -982,13 +1033,16 @@ class MemoryDict(MutableMapping):
             state["extra"][key] = value
 
     def _turn_stack(self) -> list[Level]:
-        """The levels as AutoGRAMS has them: turns in plain lists, and no level 0 while it is
-        empty (AutoGRAMS' turn_stack starts with the root's level, or is empty while no
-        program runs). A new list of the session's own level dicts."""
+        """The levels as AutoGRAMS has them: every turn, in plain lists (the turns the live
+        window let go read back from the log), and no level 0 while it is empty (AutoGRAMS'
+        turn_stack starts with the root's level, or is empty while no program runs). A new
+        list of the session's own level dicts."""
         memory = self.memory
         levels = memory._levels if isinstance(memory, MemoryObject) else memory.state["turn_stack"]
+        trimmed = any([getattr(level["turns"], "trimmed", 0) for level in levels])
+        entries = memory.model_turns if trimmed else []
         for level in levels:
-            level["turns"] = list(level["turns"])
+            level["turns"] = with_trimmed(level["turns"], entries)
         return levels[:] if levels[0]["turns"] else levels[1:]
 
     def _set_persistent_globals(self, values: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from autograms import Autogram, autograms_chatbot, autograms_function
+from autograms import Autogram, AutogramConfig, autograms_chatbot, autograms_function
 from autograms.functional import get_turn_history, reply
 
 #: what each bot's last get_turn_history() gave: the user-side texts it saw
@@ -101,3 +101,37 @@ def test_a_new_session_has_no_level_and_a_turn_stack_set_through_the_view_contin
     _, copied = autogram.reply("three", memory_object=copied)
     assert _said(SEEN["global_root"]) == ["two", "three"]
     assert [level["function"] for level in copied.memory_dict["turn_stack"]] == ["global_root"]
+
+
+@autograms_function()
+def long_talker():
+    while True:
+        inputs, outputs, _ = get_turn_history()
+        SEEN["long_talker"], SEEN["long_talker_outputs"] = inputs, outputs
+        reply(f"reply {len(outputs)} " + "r" * (len(outputs) % 5) * 20)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_long_conversation_is_whole_in_get_turn_history_and_turn_stack(seed) -> None:
+    """A small prompt budget makes the live window let old turns go within a few turns: the
+    program's get_turn_history() and memory_dict['turn_stack'] still give every turn."""
+    rng = random.Random(seed)
+    config = AutogramConfig(chatbot_max_input_len=40, classifier_max_input_len=40)
+    autogram = Autogram(root_function=long_talker, autogram_config=config, test_mode=True)
+    text, memory = autogram.reply()
+    turns = [("agent", text)]
+    for turn in range(rng.randint(60, 90)):
+        if rng.random() < 0.3:
+            memory = autogram.deserialize(autogram.serialize(memory))
+        message = f"m{turn} " + "x" * rng.randint(0, 60)
+        text, memory = autogram.reply(message, memory_object=memory)
+        before = turns + [("user", message)]  # what the program had seen when it replied
+        turns = before + [("agent", text)]
+        assert SEEN["long_talker_outputs"] == [c for role, c in before if role == "agent"]
+        assert _said(SEEN["long_talker"]) == [c for role, c in before if role == "user"]
+        if rng.random() < 0.1:  # reading the view puts the turns back until the next pause
+            levels = memory.memory_dict["turn_stack"]
+            assert [(t["role"], t["content"]) for t in levels[0]["turns"]] == turns
+    assert memory.state["turn_stack"][1]["turns"].trimmed > 0  # the live window is small
+    levels = memory.memory_dict["turn_stack"]
+    assert [(t["role"], t["content"]) for t in levels[0]["turns"]] == turns

@@ -246,13 +246,8 @@ def test_full_conversation_history_of_a_long_conversation_is_complete_after_roun
     assert [e["user_reply"] for e in entries if e["entry_type"] == "user_reply"][1:] == sent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: after a long conversation get_turn_history() returns only the newest turns (22 of 61 "
-    "inputs with 1,000-character messages and the default config) and memory_dict['turn_stack'] holds "
-    "only those: AutoGRAMS keeps every turn and get_turn_history() (max_turns=None) returns them all, "
-    "truncating only the prompt it sends",
-)
+# Fixed in session 9 (was a strict xfail: get_turn_history() and memory_dict['turn_stack'] held
+# only the newest turns).
 def test_get_turn_history_returns_the_whole_conversation_after_a_long_one():
     autogram = Autogram(root_function=s8_history_bot.chatbot, test_mode=True)
     text, memory = autogram.reply()

@@ -91,9 +91,7 @@ def test_a_format_1_session_keeps_its_log_and_is_written_in_this_format(name, en
     users = [e["user_reply"] for e in again.model_turns if e["entry_type"] == "user_reply"]
     assert users == [*entry["messages"], entry["next"]]
     history = again.extract_full_conv_history()
-    assert [turn["content"] for turn in history if turn["role"] == "user"] == [
-        message for message in users if message
-    ]
+    assert [turn["content"] for turn in history if turn["role"] == "user"] == users
 
 
 def test_a_format_1_session_is_refused_by_another_program() -> None:

@@ -145,7 +145,7 @@ def test_the_root_called_inside_autogram_use_memory_runs_a_turn_as_autograms_rep
     memory = autogram.deserialize(autogram.serialize(memory))
     text, memory = autogram.reply("c", memory_object=memory)
     assert text == "r4"
-    assert _history(memory) == ["r1", "a", "r2", "b", "r3", "c", "r4"]
+    assert _history(memory) == ["", "r1", "a", "r2", "b", "r3", "c", "r4"]
 
 
 def test_a_failing_autogram_use_memory_block_undoes_the_root_turn_it_ran() -> None:

@@ -50,8 +50,10 @@ def api(module: ModuleType, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def turn(module: ModuleType, request: dict[str, Any]) -> dict[str, Any]:
-    """Continue a session with a message; its reply and the user's messages in its history."""
+    """Continue a session with a message; its reply and the user's messages in its history (as
+    a store shows it: without the empty message that started the program)."""
     from autograms.stores import Sessions, TurnRunner, open_store
+    from autograms.stores.history import shown
 
     autogram = Autogram(module.chatbot, AutogramConfig(), test_mode=True, seed=1)
     if request.get("folder"):
@@ -59,7 +61,7 @@ def turn(module: ModuleType, request: dict[str, Any]) -> dict[str, Any]:
         memory = autogram.load(path)
         text, memory = autogram.reply(request["message"], memory_object=memory)
         autogram.save(path, memory)
-        history = memory.extract_full_conv_history()
+        history = shown(memory.extract_full_conv_history())
     else:
         store = open_store(request["store"], create=False)
         try:

@@ -88,9 +88,10 @@ def test_excerpts_reach_the_answer_but_do_not_stay_in_the_conversation(tmp_path:
     turns = [turn for level in memory.memory_dict["turn_stack"] for turn in level["turns"]]
     assert [turn["role"] for turn in turns] == ["agent"] + ["user", "agent"] * 3
     levels = memory.memory_dict["turn_stack"]
-    assert [level["function"] for level in levels] == [None, "chatbot", "answer"]
-    assert levels[1]["system_prompt"] == doc_search.SYSTEM_PROMPT
-    assert levels[2]["system_prompt"].count("Documentation excerpts:") == 1
+    # as in AutoGRAMS, the root's level comes first
+    assert [level["function"] for level in levels] == ["chatbot", "answer"]
+    assert levels[0]["system_prompt"] == doc_search.SYSTEM_PROMPT
+    assert levels[1]["system_prompt"].count("Documentation excerpts:") == 1
 
 
 def test_init_chatbot_says_what_to_set_when_there_is_no_embeddings_endpoint() -> None:

@@ -43,7 +43,7 @@ def test_start_over_returns_to_the_menu_and_counts_the_abandoned_interview(tmp_p
     ]
     assert run.addresses[-1] == "menu"
     memory = session(path)
-    assert [level["function"] for level in memory.memory_dict["turn_stack"]] == [None, "chatbot"]
+    assert [level["function"] for level in memory.memory_dict["turn_stack"]] == ["chatbot"]
     assert memory.memory_dict["user_globals"][bot.__name__] == {"abandoned_interviews": 1}
 
 

@@ -43,6 +43,7 @@ def test_calling_the_root_under_memory_use_memory_runs_a_turn():
         result = loop_bot()
     assert result.data == {"reply": "r2"}
     assert [t["content"] for t in result.memory.extract_full_conv_history()] == [
+        "",  # the opening message, listed as AutoGRAMS lists it (since session 9)
         "r1",
         "hello",
         "r2",
@@ -58,6 +59,7 @@ def test_reply_processor_runs_one_turn_with_its_message():
         text, new_memory = ReplyProcessor(loop_bot, "from-processor")()
     assert text == "r2"
     assert [t["content"] for t in new_memory.extract_full_conv_history()] == [
+        "",  # the opening message, listed as AutoGRAMS lists it (since session 9)
         "r1",
         "from-processor",
         "r2",

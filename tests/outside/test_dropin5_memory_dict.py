@@ -163,7 +163,7 @@ def test_an_autograms_memory_dict_without_stack_restarts_with_its_history_and_pr
     }
     text, memory = autogram.reply("new", memory_dict=copy.deepcopy(original))
     assert text == "r1"
-    assert _history(memory) == ["old r1", "old u1", "new", "r1"]
+    assert _history(memory) == ["", "old r1", "old u1", "new", "r1"]  # "" listed since s9
     assert memory.memory_dict["user_reply_to_save"] == "hi"
     from autograms import ConversationError
 
@@ -189,7 +189,7 @@ def test_saving_a_loaded_session_under_another_path_keeps_the_whole_log(tmp_path
     autogram.save(tmp_path / "b.session", memory)
     autogram.save(tmp_path / "b.session", memory)
     loaded = autogram.load(tmp_path / "b.session")
-    assert _history(loaded) == ["r1", "u1", "r2", "u2", "r3"]
+    assert _history(loaded) == ["", "r1", "u1", "r2", "u2", "r3"]  # "" listed since s9
     assert len(loaded.memory_dict["model_turns"]) == 9
 
 

@@ -15,17 +15,25 @@ defines ``__getstate__`` or ``__setstate__`` has them used.
 
 from __future__ import annotations
 
+import copyreg
 from typing import Any
 
 from . import module_objects
 
+#: The flag of a class made by a ``class`` statement (or ``type()``), not written in C.
+_HEAP_TYPE = 1 << 9
+
 
 def forwards_attributes(kind: type) -> bool:
     """Whether `kind` answers attribute lookups with its own code and pickles as object does
-    (the case `reduce_forwarding` handles)."""
+    (the case `reduce_forwarding` handles). A type written in C (``int | None``'s
+    ``types.UnionType``) is not: ``object.__new__`` cannot make it, and copyreg may know how
+    to save it."""
     answers = hasattr(kind, "__getattr__") or kind.__getattribute__ is not object.__getattribute__
     return (
         answers
+        and bool(kind.__flags__ & _HEAP_TYPE)
+        and kind not in copyreg.dispatch_table
         and kind.__reduce_ex__ is object.__reduce_ex__
         and kind.__reduce__ is object.__reduce__
         and kind.__new__ is object.__new__

@@ -4,7 +4,7 @@ An object is *module-level* when, at the moment the snapshot is taken, it is
 
 * bound to a global name of an imported module: ``vars(sys.modules[module])[name] is obj``;
 * or one step from a global of a *program module* (one defining instrumented functions): an
-  item of a dict, list or tuple of at most `REACH_LIMIT` entries, an attribute of a class the
+  item of a dict or tuple of at most `REACH_LIMIT` entries, an attribute of a class the
   module defines or of an instance it binds, a default of a function the module defines or of
   a method of such a class (a function's defaults belong to its code);
 
@@ -36,6 +36,10 @@ What is *not* module-level:
 
 * objects further from a global (``TABLE["a"]["b"]``), inside larger containers, or reached
   only from a library module: saved by value, like any other object;
+* the items of a module-level list (``job = QUEUE[0]``): a list's items move (an insert at the
+  front between two turns makes ``QUEUE[0]`` another object), so a place by position would
+  give the paused program another object; saved by value (a dict's items keep their key, a
+  tuple's its position);
 * classes, functions and methods defined at module level need no place of their own: pickle
   already saves them by their qualified name (and enum members by their class);
 * operating-system resources and running state (open files, sockets, locks, threads,
@@ -428,8 +432,14 @@ def _spelled(steps: tuple) -> str:
 
 
 def reduce_module(module: types.ModuleType) -> tuple:
-    """A module is saved by its name."""
-    return (importlib.import_module, (module.__name__,))
+    """A module is saved by its name when ``sys.modules`` holds it under that name (an import
+    finds it again); one made at run time (``types.ModuleType("scratch")``), which no import
+    would find, is saved as a value: a new module of its class and name with its
+    attributes."""
+    name = module.__name__
+    if sys.modules.get(name) is module:
+        return (importlib.import_module, (name,))
+    return (type(module), (name,), dict(vars(module)))
 
 
 def _index_new_modules() -> None:
@@ -536,11 +546,11 @@ def _unnamed_objects(
 
 def _steps_from(module_name: str, value: Any) -> list[tuple[tuple, Any]]:
     """The objects one step away from a program module's global `value`, each with the steps
-    that lead to it: the items of a small dict, list or tuple, the attributes of an instance
+    that lead to it: the items of a small dict or tuple, the attributes of an instance
     or of a class the module defines, and the defaults of a function the module defines (or
     of a method of such a class). Decided by the type alone, never asking the object."""
     kind = type(value)
-    if kind in (dict, list, tuple):
+    if kind in (dict, tuple):  # not a list's items: a list's positions shift (see above)
         if len(value) > REACH_LIMIT:
             return []
         pairs = value.items() if kind is dict else enumerate(value)

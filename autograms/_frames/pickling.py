@@ -63,6 +63,7 @@ from __future__ import annotations
 import copyreg
 import functools
 import io
+import operator
 import pickle
 import types
 import warnings
@@ -357,11 +358,15 @@ def _dump_with(
     objects hashed by their state it saved."""
     buffer = io.BytesIO()
     pickler = pickler_class(buffer, protocol=PROTOCOL)
-    if places or containers:
-        _refer_to(pickler, places, containers)
-    pickler.dump(value)
-    if containers:
-        pickler.dump(hashed_keys.Fills(containers))
+    token = _dill_work.set(_DillWork())
+    try:
+        if places or containers:
+            _refer_to(pickler, places, containers)
+        pickler.dump(value)
+        if containers:
+            pickler.dump(hashed_keys.Fills(containers))
+    finally:
+        _dill_work.reset(token)
     return buffer.getvalue(), pickler.hashed
 
 
@@ -385,14 +390,108 @@ def _refer_to(
     pickler.memo = memo
 
 
+class _DillWork:
+    """What the dill pickles of one snapshot share: each class defined at run time (inside a
+    function, or by ``type()``) is pickled by dill once, leaving the other such classes it
+    refers to to the C pickle; classes that refer to each other are pickled together."""
+
+    def __init__(self) -> None:
+        #: id(class) -> its dill pickle and the classes left to the C pickle, in their order
+        self.pickled: dict[int, tuple[bytes, tuple[type, ...]]] = {}
+        #: id(class) -> the group pickled with it and its index there
+        self.groups: dict[int, tuple[_ClassGroup, int]] = {}
+
+
+class _ClassGroup:
+    """Classes that refer to each other, saved as one dill pickle of the tuple of them."""
+
+    __slots__ = ("classes",)
+
+    def __init__(self, classes: tuple[type, ...]) -> None:
+        self.classes = classes
+
+    def __reduce__(self) -> tuple:
+        blob, shared = _dill_dump(self.classes, set(map(id, self.classes)))
+        return (load_dill, (blob, shared))
+
+
+#: The dill work of the snapshot being written in this thread or task (see `_by_dill`).
+_dill_work: ContextVar[_DillWork | None] = ContextVar("autograms_frames_dill", default=None)
+
+
 def _by_dill(obj: Any) -> tuple:
-    """`obj` as a dill pickle inside the C pickle (resources refused inside it too)."""
+    """`obj` as a dill pickle inside the C pickle (resources refused inside it too).
+
+    Dill saves a class defined at run time by value, so a class two objects refer to (a local
+    class's base, a class a method makes) would come back as two classes. Such classes are
+    left by each dill pickle to the C pickle, which saves each once and shares it; classes
+    that refer to each other, which the C pickle cannot make one before the other, are saved
+    together as one dill pickle."""
+    work = _dill_work.get()
+    if work is None:  # not writing a snapshot: one object, one pickle
+        return _loading(*_dill_dump(obj, set()))
+    group = work.groups.get(id(obj))
+    if group is None and _is_unnamed_class(obj):
+        members = _classes_in_a_cycle_with(obj, work)
+        if len(members) > 1:
+            together = _ClassGroup(members)
+            for index, member in enumerate(members):
+                work.groups[id(member)] = (together, index)
+            group = work.groups[id(obj)]
+    if group is not None:
+        return (operator.getitem, group)
+    if id(obj) in work.pickled:
+        return _loading(*work.pickled[id(obj)])
+    return _loading(*_dill_dump(obj, {id(obj)}))
+
+
+def _loading(blob: bytes, shared: tuple[type, ...]) -> tuple:
+    import dill
+
+    return (load_dill, (blob, shared)) if shared else (dill.loads, (blob,))
+
+
+def _classes_in_a_cycle_with(cls: type, work: _DillWork) -> tuple[type, ...]:
+    """`cls` and the classes it refers to through their dill pickles that refer back to it
+    (each such class is pickled once, remembered in `work`)."""
+    reached: dict[int, type] = {id(cls): cls}
+    edges: dict[int, tuple[type, ...]] = {}
+    frontier = [cls]
+    while frontier:
+        current = frontier.pop()
+        if id(current) not in work.pickled:
+            work.pickled[id(current)] = _dill_dump(current, {id(current)})
+        edges[id(current)] = work.pickled[id(current)][1]
+        for other in edges[id(current)]:
+            if id(other) not in reached:
+                reached[id(other)] = other
+                frontier.append(other)
+    back = {id(cls)}  # the reached classes from which `cls` is reached again
+    changed = True
+    while changed:
+        changed = False
+        for key, targets in edges.items():
+            if key not in back and any(id(target) in back for target in targets):
+                back.add(key)
+                changed = True
+    return tuple(reached[key] for key in reached if key in back)
+
+
+def _dill_dump(obj: Any, own: set[int]) -> tuple[bytes, tuple[type, ...]]:
+    """`obj` pickled by dill, and the classes defined at run time it refers to, left out of it
+    (its persistent ids) unless their ids are in `own`."""
     import dill  # slow to import (tens of ms); only objects pickle cannot save need it
 
+    shared: list[type] = []
+    share = _dill_work.get() is not None
+
     class GuardedPickler(dill.Pickler):
-        def persistent_id(self, inner: Any) -> None:
+        def persistent_id(self, inner: Any) -> int | None:
             if is_resource(inner):
                 raise ResourceRefused(inner)
+            if share and id(inner) not in own and _is_unnamed_class(inner):
+                shared.append(inner)
+                return len(shared) - 1
             return None
 
     buffer = io.BytesIO()
@@ -406,4 +505,20 @@ def _by_dill(obj: Any) -> tuple:
                 f"cannot save {kind.__module__}.{getattr(obj, '__qualname__', kind.__qualname__)}:"
                 " it refers to itself in a way dill cannot follow"
             ) from exc
-    return (dill.loads, (buffer.getvalue(),))
+    return buffer.getvalue(), tuple(shared)
+
+
+def _is_unnamed_class(obj: Any) -> bool:
+    """Whether `obj` is a class pickle cannot save by name (defined inside a function, made
+    by ``type()`` at run time); decided without asking the object for its ``__class__``."""
+    return issubclass(type(obj), type) and not module_objects.is_named(obj)
+
+
+def load_dill(blob: bytes, shared: tuple[type, ...]) -> Any:
+    """The object `_by_dill` saved, with the classes it left to the C pickle (part of the
+    snapshot format: keep its module and name)."""
+    import dill
+
+    unpickler = dill.Unpickler(io.BytesIO(blob))
+    unpickler.persistent_load = shared.__getitem__
+    return unpickler.load()

@@ -27,7 +27,7 @@ from autograms._frames import wire
 from autograms._errors import UnpicklableLocalError
 from tests.dialog.harness import ROOT, reference_run, resumed_run
 from tests.engine.programs import nested_places
-from tests.engine.values import generated_loops, module_objects_bot, refused_bot
+from tests.engine.values import generated_identity, generated_loops, module_objects_bot, refused_bot
 
 MODES = ["in_process", "serialized", "fresh_process"]
 BOTS = {
@@ -335,3 +335,25 @@ def test_loads_that_are_not_resumed_run_no_finalizer() -> None:
     assert text == "dels again [] single 2"
     text, memory = autogram.reply("two", memory_object=memory)
     assert text == "finalizer [] True"  # (dels() ran its finalizers once; chatbot cleared them)
+
+
+IDENTITY_SEEDS = range(24)
+
+
+@pytest.mark.parametrize("seed", IDENTITY_SEEDS)
+def test_generated_unions_modules_local_classes_and_nans_match_plain_python(seed: int) -> None:
+    script = [str(seed)] + _script(generated_identity.MAX_PAUSES)
+    expected = _normalized(reference_run("tests.engine.values.generated_identity", script))
+    for mode in ("in_process", "serialized"):
+        got = _normalized(resumed_run("tests.engine.values.generated_identity", script, mode))
+        assert got == expected, (seed, mode, generated_identity.describe(seed))
+
+
+@pytest.mark.parametrize("seed", random.Random(12).sample(list(IDENTITY_SEEDS), 3))
+def test_generated_identity_values_match_plain_python_in_a_fresh_process(seed: int) -> None:
+    script = [str(seed)] + _script(generated_identity.MAX_PAUSES)
+    expected = _normalized(reference_run("tests.engine.values.generated_identity", script))
+    got = _normalized(
+        resumed_run("tests.engine.values.generated_identity", script, "fresh_process")
+    )
+    assert got == expected, (seed, generated_identity.describe(seed))

@@ -711,11 +711,9 @@ case(
         reply("end")
     """,
     ["", "a", "x"],
-    diverges=ALL,
-    reason="SILENT: classes defined inside the paused function are saved one object at a time "
-    "(dill), so a class another local class refers to (a base, a class a method creates) comes "
-    "back as two different classes: after a pause isinstance(Child(), Base) and "
-    "isinstance(factory.make(), Made) are False; plain Python gives True",
+    # resumes as plain Python: a class another local class refers to (a base, a class a
+    # method makes) is left by its dill pickle to the snapshot's, which saves it once (it came
+    # back as two classes: silent)
 )
 
 case(
@@ -1217,12 +1215,8 @@ case(
         reply("end")
     """,
     ["", "a", "x"],
-    refusal_ok=True,
-    diverges=ALL,
-    reason="STUCK: a `int | None` (types.UnionType) held in a local pauses without a word, then "
-    'every later turn raises SessionCodeError "saved values cannot be read: TypeError: '
-    'object.__new__(types.UnionType) is not safe"; plain Python prints '
-    "\"True {'age': int | None, 'tags': list[str | int]}\"",
+    # resumes as plain Python: types.UnionType is saved as copyreg says (it was taken for a
+    # class answering attributes itself, and every later load failed: stuck)
 )
 
 case(
@@ -1239,11 +1233,8 @@ case(
         reply("end")
     """,
     ["", "a", "x"],
-    refusal_ok=True,
-    diverges=ALL,
-    reason="STUCK: a module object made at run time (types.ModuleType, not in sys.modules) is "
-    "saved by its name and the pause accepted; every later turn raises SessionCodeError "
-    "\"ModuleNotFoundError: No module named 'scratch'\"; plain Python prints 3",
+    # resumes as plain Python: a module no import finds is saved as a value, its name and
+    # attributes (it was saved by name, and every later load failed: stuck)
 )
 
 case(
@@ -1859,13 +1850,8 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SILENT (in process): a local holding an item of a module-level list is saved as "
-    "the list's index, so when the app inserts into that list between two turns (a change "
-    "every session sees, as in plain Python) the paused local becomes another object: "
-    "`job = QUEUE[0]` resumes as the newly inserted job; plain Python keeps job 'a'",
-)
+# A module-level list's items are saved by value: its positions shift (docs/engine.md); it was
+# saved as the list's index and resumed as the job inserted in front (silent).
 def test_local_holding_a_module_list_item_keeps_its_object(tmp_path):
     (tmp_path / "s8_place.py").write_text(PLACE_PROGRAM)
     env = dict(os.environ, AUTOGRAMS_CODE_CACHE=str(tmp_path / "code-cache"))

@@ -39,6 +39,8 @@ a program's subclass of a library class   the base's reduction, made as the base
                                           (library_subclasses.py)
 an instance ``__dict__`` held elsewhere   the dictionary itself, put back whole
 (Borg objects, ``self.__dict__ = self``)  (instance_dicts.py)
+one NaN float held in several places      one float again (plain_containers.py)
+classes defined inside a function         by dill, each once, shared (`_by_dill`)
 anything else                             as plain pickle saves it
 ========================================  ===================================================
 
@@ -89,6 +91,7 @@ from . import (
     memory_files,
     module_objects,
     own_new,
+    plain_containers,
     saved_exceptions,
     weakrefs,
 )
@@ -290,9 +293,12 @@ def dump_snapshot(frames: tuple[tuple[Any, ...], ...], state: Any) -> bytes:
     objects they share stay shared. Raises ResourceRefused, or the pickler's error."""
     module_objects.refresh()
     values = list(chain.from_iterable(frames))
+    exact = plain_containers.find(values)
+    if exact.markers:
+        frames = tuple(map(exact.marked, frames))
     if module_objects.holds_container(values):
         frames = tuple(map(module_objects.referenced_items, frames))
-    return dumps((frames, state), module_objects.nested_containers(values))
+    return dumps((frames, state), module_objects.nested_containers(values), exact.stand_ins)
 
 
 def load_snapshot(blob: bytes | memoryview) -> tuple[tuple[Any, ...], Any]:
@@ -311,82 +317,82 @@ def load_snapshot(blob: bytes | memoryview) -> tuple[tuple[Any, ...], Any]:
 
 
 #: Whether a snapshot is being written in this thread or task (see `writing`).
-_writing: ContextVar[bool] = ContextVar("autograms_frames_writing", default=False)
+#: (Holding the `_DillWork` of the snapshot being written, once it needs one.)
+_writing: ContextVar[list | None] = ContextVar("autograms_frames_writing", default=None)
 
 
 def writing() -> bool:
     """Whether a snapshot (a pause's frames, or saved state) is being pickled right now in
     this thread or task: an object's ``__reduce__`` may then save itself as a reference to
     what the program runs in rather than as a copy."""
-    return _writing.get()
+    return _writing.get() is not None
 
 
-def dumps(value: Any, places: list[tuple[Any, tuple]] | None = None) -> bytes:
+def dumps(
+    value: Any,
+    places: list[tuple[Any, tuple]] | None = None,
+    stand_ins: list[tuple[Any, Any]] | None = None,
+) -> bytes:
     """Serialize `value` (see the module docstring); raises ResourceRefused,
     KeyedCycleRefused, or the pickler's error if it cannot. `places` (module-level containers
     and where they are) are written first, as a list of references, and `value` refers to
-    them wherever it holds them."""
-    token = _writing.set(True)
+    them wherever it holds them; so are `stand_ins` (a container, and what to write in its
+    stead: plain_containers.py)."""
+    first = (stand_ins or []) + [
+        (container, module_objects.ModuleReference(where)) for container, where in places or ()
+    ]  # the stand-ins first: a module's own container wins
+    token = _writing.set([])  # the snapshot's `_DillWork`, made when first needed
     try:
-        return _dump(_SnapshotPickler, value, places)
+        return _dump(_SnapshotPickler, value, first)
     except (ResourceRefused, hashed_keys.KeyedCycleRefused):
         raise
     except Exception:  # noqa: BLE001 - something only dill can save: hand it just that
-        return _dump(_DillFallbackPickler, value, places)
+        return _dump(_DillFallbackPickler, value, first)
     finally:
         _writing.reset(token)
 
 
-def _dump(
-    pickler_class: type[_SnapshotPickler], value: Any, places: list[tuple[Any, tuple]] | None
-) -> bytes:
-    blob, hashed = _dump_with(pickler_class, value, places or [], [])
+def _dump(pickler_class: type[_SnapshotPickler], value: Any, first: list[tuple[Any, Any]]) -> bytes:
+    blob, hashed = _dump_with(pickler_class, value, first, [])
     if hashed:  # objects hashed by their state were saved: is one in a cycle with a dict it keys?
         containers = hashed_keys.deferred(hashed)
         if containers:
-            blob, _ = _dump_with(pickler_class, value, places or [], containers)
+            blob, _ = _dump_with(pickler_class, value, first, containers)
     return blob
 
 
 def _dump_with(
     pickler_class: type[_SnapshotPickler],
     value: Any,
-    places: list[tuple[Any, tuple]],
+    first: list[tuple[Any, Any]],
     containers: list[Any],
 ) -> tuple[bytes, list[Any]]:
     """`value` pickled, `containers` written empty and filled by a last pickle; and the
     objects hashed by their state it saved."""
     buffer = io.BytesIO()
     pickler = pickler_class(buffer, protocol=PROTOCOL)
-    token = _dill_work.set(_DillWork())
-    try:
-        if places or containers:
-            _refer_to(pickler, places, containers)
-        pickler.dump(value)
-        if containers:
-            pickler.dump(hashed_keys.Fills(containers))
-    finally:
-        _dill_work.reset(token)
+    if first or containers:
+        _refer_to(pickler, first, containers)
+    pickler.dump(value)
+    if containers:
+        pickler.dump(hashed_keys.Fills(containers))
     return buffer.getvalue(), pickler.hashed
 
 
-def _refer_to(
-    pickler: pickle.Pickler, places: list[tuple[Any, tuple]], containers: list[Any]
-) -> None:
-    """Write the references to `places` and an empty container for each of `containers` as a
-    first pickle, then memoize each container in its stand-in's stead: wherever the next pickle
-    meets the container, even inside a list that pickle writes without asking, it writes "the
-    object memoized there", which loads as the module's own container, or as the empty one
-    that the last pickle fills (the unpickler keeps its memo from one load to the next; the
-    memo keeps its size, since both count their entries to number the next)."""
-    references = [module_objects.ModuleReference(where) for _, where in places]
-    shells = [hashed_keys.empty(container) for container in containers]
-    pickler.dump([*references, *shells])
+def _refer_to(pickler: pickle.Pickler, first: list[tuple[Any, Any]], containers: list[Any]) -> None:
+    """Write the stand-ins of `first` (a container, what stands for it: a reference to a
+    module-level container, or a copy plain_containers.py made) and an empty container for
+    each of `containers` as a first pickle, then memoize each container in its stand-in's
+    stead: wherever the next pickle meets the container, even inside a list that pickle writes
+    without asking, it writes "the object memoized there", which loads as the module's own
+    container, the copy, or the empty one that the last pickle fills (the unpickler keeps its
+    memo from one load to the next; the memo keeps its size, since both count their entries
+    to number the next)."""
+    stand_ins = first + [(container, hashed_keys.empty(container)) for container in containers]
+    pickler.dump([stand_in for _, stand_in in stand_ins])
     memo = pickler.memo.copy()
-    for (container, _), reference in zip(places, references, strict=True):
-        memo[id(container)] = (memo.pop(id(reference))[0], container)
-    for container, shell in zip(containers, shells, strict=True):
-        memo[id(container)] = (memo.pop(id(shell))[0], container)
+    for container, stand_in in stand_ins:
+        memo[id(container)] = (memo.pop(id(stand_in))[0], container)
     pickler.memo = memo
 
 
@@ -415,10 +421,6 @@ class _ClassGroup:
         return (load_dill, (blob, shared))
 
 
-#: The dill work of the snapshot being written in this thread or task (see `_by_dill`).
-_dill_work: ContextVar[_DillWork | None] = ContextVar("autograms_frames_dill", default=None)
-
-
 def _by_dill(obj: Any) -> tuple:
     """`obj` as a dill pickle inside the C pickle (resources refused inside it too).
 
@@ -427,9 +429,12 @@ def _by_dill(obj: Any) -> tuple:
     left by each dill pickle to the C pickle, which saves each once and shares it; classes
     that refer to each other, which the C pickle cannot make one before the other, are saved
     together as one dill pickle."""
-    work = _dill_work.get()
-    if work is None:  # not writing a snapshot: one object, one pickle
+    holder = _writing.get()
+    if holder is None:  # not writing a snapshot: one object, one pickle
         return _loading(*_dill_dump(obj, set()))
+    if not holder:
+        holder.append(_DillWork())
+    work = holder[0]
     group = work.groups.get(id(obj))
     if group is None and _is_unnamed_class(obj):
         members = _classes_in_a_cycle_with(obj, work)
@@ -483,7 +488,7 @@ def _dill_dump(obj: Any, own: set[int]) -> tuple[bytes, tuple[type, ...]]:
     import dill  # slow to import (tens of ms); only objects pickle cannot save need it
 
     shared: list[type] = []
-    share = _dill_work.get() is not None
+    share = _writing.get() is not None
 
     class GuardedPickler(dill.Pickler):
         def persistent_id(self, inner: Any) -> int | None:

@@ -466,11 +466,8 @@ case(
         reply("end")
     """,
     ["", "a", "x"],
-    diverges=ALL,
-    reason="SILENT: one NaN float held by a local and by a list, dict and set comes back as "
-    "separate objects (floats are copied, not shared), so `x in [x]`, `{x: 1}.get(x)` and "
-    "`x in {x}` turn False after a pause; plain Python gives True (containers compare by "
-    "identity first, and NaN != NaN)",
+    # resumes as plain Python: the NaN is written once and every place refers to it (it came
+    # back as one float per place, so `x in [x]` turned False: silent)
 )
 
 case(
@@ -808,9 +805,10 @@ case(
     """,
     ["", "a", "x"],
     diverges=FRESH,
-    reason="SILENT (fresh process): inside `with contextlib.chdir(d):` the working directory "
-    "is d in plain Python; after a resume in a new process it is the process's own, while the "
-    "with statement is still open (relative paths open other files)",
+    reason="by design (docs/engine.md, 'What a session cannot carry'): "
+    "the working directory belongs to the process: inside "
+    "`with contextlib.chdir(d):` a resume in a new process finds that process's own, where "
+    "plain Python is in d (SILENT: relative paths open other files)",
 )
 
 case(
@@ -829,8 +827,10 @@ case(
     """,
     ["", "a", "x"],
     diverges=FRESH,
-    reason="SILENT (fresh process): a ContextVar the program set before the pause reads its "
-    "default after a resume in a new process; plain Python reads the value it set",
+    reason="by design (docs/engine.md, 'What a session cannot carry'): "
+    "a ContextVar holds a value per context, not per frame: "
+    "after a resume in a new process it reads its default, where plain Python reads the value "
+    "the program set",
 )
 
 case(
@@ -966,9 +966,10 @@ case(
     """,
     ["", "a", "x"],
     diverges=ALL,
-    reason="SILENT: ids saved across a pause name nothing after it (every object is rebuilt, in "
-    "process too), so `id(node) in visited` is False for a node visited before; plain Python "
-    "gives [True, False]. Unfixable in general, but neither refused nor documented as a limit",
+    reason="by design (docs/engine.md, 'What a session cannot carry'): "
+    "ids saved across a pause name nothing after it "
+    "(every object the frames hold is rebuilt, in process too), so `id(node) in visited` is "
+    "False for a node visited before; plain Python gives [True, False]",
 )
 
 case(

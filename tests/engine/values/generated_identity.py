@@ -11,7 +11,7 @@ from autograms import autograms_function
 from autograms.functional import reply
 
 MAX_PAUSES = 4
-FAMILIES = ("union", "module", "classes")
+FAMILIES = ("union", "module", "classes", "nan")
 _TYPES = (int, str, type(None), float, bytes, list[int], dict[str, int], tuple[int, ...])
 _SAMPLES = (0, "s", None, 1.5, b"b", [1], {"k": 1}, (1,))
 

@@ -14,7 +14,8 @@ is each local: pickle remembers the float the marker loads as, so every place ge
 float. Pickling.py writes those copies first and the snapshot refers to them, as it does for
 module-level containers. A pause whose locals hold no NaN costs one look at each local.
 
-A NaN no local holds (two lists sharing one), and one inside a container that also holds other
+A NaN no local holds (two lists sharing one), one a closure cell holds (on 3.11, a local any
+comprehension reads is a cell variable), and one inside a container that also holds other
 objects (a list of instances and a NaN), are still copied: such a container may be part of a
 cycle, which a copy written first would break.
 

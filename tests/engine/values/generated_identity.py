@@ -124,7 +124,9 @@ def chatbot():
     nan = nan_holders = None
     if "nan" in families:
         nan = float("nan")
-        nan_holders = {kind: holding(kind, nan) for kind in plan["holders"]}
+        nan_holders = {}
+        for kind in plan["holders"]:  # a loop: on 3.11 a comprehension makes `nan` a cell
+            nan_holders[kind] = holding(kind, nan)
     schema = {"field": union}
     for turn in range(plan["pauses"]):
         seen = report(plan, union, module, module_holder, chain, instances, nan, nan_holders)

@@ -125,6 +125,7 @@ def test_truncated_or_missing_log_file_is_refused(tmp_path):
     assert _load_history(ag, path) == "SessionFormatError"
     log.write_bytes(data)
     assert _load_history(ag, path) == [
+        ("user", ""),  # the opening message, listed as AutoGRAMS lists it (since session 9)
         ("assistant", "name?"),
         ("user", "hello"),
         ("assistant", "again?"),

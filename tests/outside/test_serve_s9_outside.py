@@ -784,6 +784,9 @@ def test_chat_page_big_unicode_reply_and_enter_while_streaming_keeps_the_text(tm
                 page.keyboard.press("Enter")
                 whole = "t0 t1 t2 t3 t4 t5 t6 t7 t8 t9"
                 assert _wait(page, lambda: _log(page)[-1:] == [whole])
+                # The last piece shows before the stream's end, which comes once the turn is
+                # stored: the store is read when the page has seen that end (send enabled).
+                assert _wait(page, lambda: not page.is_disabled("#send"))
                 assert len(_log(page)) == 6
                 assert page.input_value("#message") == "second"
                 sid = page.evaluate("localStorage.getItem('autograms.session@/')")

@@ -22,6 +22,7 @@ import os
 import pickle
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -226,6 +227,7 @@ def _serve(args: argparse.Namespace) -> int:
     source = require_bot(args.bot)
     check_store_reachable(args.store)
     config = config_from_arguments(args)
+    args.port = free_port(args.host) if args.port == 0 else args.port
     options = dict(
         host=args.host,
         port=args.port,
@@ -473,6 +475,19 @@ def _log_to_stderr() -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+
+
+def free_port(host: str) -> int:
+    """A port the system has free on host, for `--port 0`.
+
+    Chosen here rather than by uvicorn so that the banner (and every worker) names the port the
+    service listens on; were another program to take it in the moment between, uvicorn's start
+    fails with "address already in use", never silently elsewhere.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
 
 
 def _announce(name: str, args: argparse.Namespace) -> None:

@@ -426,6 +426,12 @@ def _log(page) -> list[str]:
     return page.eval_on_selector_all("#log li .text", "els => els.map(e => e.textContent)")
 
 
+def _wait_for_the_message_box(page) -> None:
+    """Chromium moves the focus to an autofocus field a moment after the load event that goto
+    waits for: keys typed before that go to the page's body (no user types that fast)."""
+    assert _wait(page, lambda: page.evaluate("document.activeElement.id") == "message")
+
+
 def _wait(page, pred, timeout: float = 30):
     import time
 
@@ -499,6 +505,7 @@ def test_chat_page_reload_while_a_reply_streams_then_continue(tmp_path):
             try:
                 page = browser.new_page()
                 page.goto(srv.base + "/")
+                _wait_for_the_message_box(page)
                 page.keyboard.type("hi")
                 page.keyboard.press("Enter")
                 assert _wait(page, lambda: _log(page) == ["hi", "hello"])
@@ -769,6 +776,7 @@ def test_chat_page_big_unicode_reply_and_enter_while_streaming_keeps_the_text(tm
             try:
                 page = browser.new_page()
                 page.goto(srv.base + "/")
+                _wait_for_the_message_box(page)
                 page.keyboard.type("hi")
                 page.keyboard.press("Enter")
                 assert _wait(page, lambda: _log(page) == ["hi", "hello"])
@@ -1079,6 +1087,7 @@ def test_chat_page_new_conversation_by_keyboard_keeps_the_old_one_stored(tmp_pat
         try:
             page = browser.new_page()
             page.goto(srv.base + "/")
+            _wait_for_the_message_box(page)
             page.keyboard.type("hi")
             page.keyboard.press("Enter")
             assert _wait(page, lambda: _log(page) == ["hi", "hello"])
@@ -1141,6 +1150,7 @@ def test_chat_page_after_a_broken_reply_and_a_new_message_shows_the_stored_conve
             try:
                 page = browser.new_page()
                 page.goto(srv.base + "/")
+                _wait_for_the_message_box(page)
                 page.keyboard.type("hi")
                 page.keyboard.press("Enter")
                 assert _wait(page, lambda: _log(page) == ["hi", "hello"])

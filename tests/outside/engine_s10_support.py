@@ -335,9 +335,198 @@ def score(s):
     return sum(map(ord, str(s))) % 7
 """
 
+PRELUDE += """
+
+import array
+import collections
+import dataclasses
+import datetime
+import enum
+import fractions
+import io
+import itertools
+import re
+import types
+import typing
+import weakref
+from zoneinfo import ZoneInfo
+
+
+class Perm(enum.Flag):
+    R = 1
+    W = 2
+    X = 4
+
+
+@dataclasses.dataclass
+class Cart:
+    items: list = dataclasses.field(default_factory=list)
+    note: str = ""
+
+
+class Pt(typing.NamedTuple):
+    x: int
+    y: int = 0
+
+
+class Lazy:
+    def __init__(self, n):
+        self.n = n
+        self.calls = 0
+
+    @functools.cached_property
+    def sq(self):
+        self.calls += 1
+        return self.n * self.n
+
+
+def make_state(kinds):
+    base = {"a": 1, "b": 2}
+    st = {"base": base}
+    for kind in kinds:
+        if kind == "deque":
+            st[kind] = collections.deque([1, 2], maxlen=3)
+        elif kind == "counter":
+            st[kind] = collections.Counter("aab")
+        elif kind == "odict":
+            st[kind] = collections.OrderedDict(x=1, y=2)
+        elif kind == "ddict":
+            st[kind] = collections.defaultdict(list)
+        elif kind == "array":
+            st[kind] = array.array("i", [1])
+        elif kind == "sio":
+            st[kind] = io.StringIO("ab\\ncd\\nef\\n")
+        elif kind == "count":
+            st[kind] = itertools.count(3)
+        elif kind == "iter":
+            st[kind] = iter([10, 11, 12, 13, 14, 15])
+        elif kind == "islice":
+            st[kind] = itertools.islice(itertools.count(), 2, 40, 3)
+        elif kind == "cycle":
+            st[kind] = itertools.cycle("xyz")
+        elif kind == "tee":
+            st[kind] = itertools.tee(iter(range(50)))
+        elif kind == "keys":
+            st[kind] = base.keys()
+        elif kind == "items":
+            st[kind] = base.items()
+        elif kind == "chain":
+            st[kind] = collections.ChainMap({}, base)
+        elif kind == "match":
+            st[kind] = re.search(r"(?P<w>[a-z]+)(\\d*)", "--abc12--")
+        elif kind == "dt":
+            st[kind] = datetime.datetime(2024, 3, 10, 1, 30, tzinfo=ZoneInfo("America/New_York"))
+        elif kind == "frac":
+            st[kind] = fractions.Fraction(1, 3)
+        elif kind == "flag":
+            st[kind] = Perm.R
+        elif kind == "cart":
+            st[kind] = Cart()
+        elif kind == "pt":
+            st[kind] = Pt(1)
+        elif kind == "lazy":
+            st[kind] = Lazy(4)
+        elif kind == "ns":
+            st[kind] = types.SimpleNamespace(hits=0, seen=[])
+        elif kind == "partial":
+            st[kind] = functools.partial(score, "p")
+        elif kind == "map":
+            st[kind] = map(lambda z: z * 2, [1, 2, 3, 4, 5, 6])
+        elif kind == "enum":
+            st[kind] = enumerate("abcdefg")
+        elif kind == "weak":
+            st["weak_target"] = Box("w")
+            st[kind] = weakref.ref(st["weak_target"])
+        elif kind == "wvd":
+            st["wvd_target"] = Box("v")
+            st[kind] = weakref.WeakValueDictionary({"t": st["wvd_target"]})
+    return st
+
+
+def touch(st, text):
+    if st is None:
+        return
+    text = str(text)[:4]
+    st["base"][text] = len(st["base"])
+    for kind, value in list(st.items()):
+        if kind == "deque":
+            value.append(len(text))
+        elif kind == "counter":
+            value.update(text)
+        elif kind == "odict":
+            value[text] = 1
+            value.move_to_end(next(iter(value)))
+        elif kind == "ddict":
+            value[text].append(len(value))
+        elif kind == "array":
+            value.append(len(text))
+        elif kind == "sio":
+            value.readline()
+        elif kind in ("count", "iter", "islice", "cycle", "map", "enum"):
+            st["last_" + kind] = next(value, None)
+        elif kind == "tee":
+            st["last_tee"] = (next(value[len(text) % 2], None), next(value[0], None))
+        elif kind == "chain":
+            value[text] = "front"
+        elif kind == "frac":
+            st[kind] = value + fractions.Fraction(1, 7)
+        elif kind == "flag":
+            st[kind] = (value | Perm.W) if len(text) % 2 else (value ^ Perm.X)
+        elif kind == "cart":
+            value.items.append(text)
+        elif kind == "pt":
+            st[kind] = value._replace(y=value.y + 1)
+        elif kind == "lazy":
+            value.n += 1
+        elif kind == "ns":
+            value.hits += 1
+            value.seen.append(text)
+        elif kind == "dt":
+            st[kind] = value + datetime.timedelta(hours=1)
+
+
+def view(st):
+    if st is None:
+        return "nostate"
+    parts = [repr(sorted(st["base"].items()))]
+    for kind, value in st.items():
+        if kind == "sio":
+            parts.append(f"sio@{value.tell()}")
+        elif kind in ("count", "islice", "cycle", "map", "enum", "iter", "tee"):
+            continue
+        elif kind in ("keys", "items"):
+            parts.append(f"{kind}:{sorted(value)}")
+        elif kind == "chain":
+            parts.append(f"chain:{sorted(value.items())}:{value.maps[1] is st['base']}")
+        elif kind == "match":
+            parts.append(f"m:{value.group('w')}:{value.span(2)}:{value.re.pattern}")
+        elif kind == "dt":
+            parts.append(f"dt:{value.isoformat()}:{value.tzinfo is ZoneInfo('America/New_York')}")
+        elif kind == "lazy":
+            parts.append(f"lazy:{value.sq}:{value.calls}:{value.n}")
+        elif kind == "weak":
+            parts.append(f"weak:{value() is st['weak_target']}")
+        elif kind == "wvd":
+            parts.append(f"wvd:{value.get('t') is st['wvd_target']}")
+        elif kind == "partial":
+            parts.append(f"partial:{value()}")
+        elif kind in ("weak_target", "wvd_target", "base"):
+            continue
+        else:
+            parts.append(f"{kind}:{value!r}")
+    return " ".join(parts)
+"""
+
+STATE_KINDS = (
+    "deque counter odict ddict array sio count iter islice cycle tee keys items chain match dt "
+    "frac flag cart pt lazy ns partial map enum weak wvd"
+).split()
+
 MESSAGES = ["yes", "no", "3", "hello world", "", "abc", "42", "Zürich", "x y z", "0", "ok!"]
 
 MUTATIONS = [
+    "touch(getattr(b0, 'st', None), s0)",
+    "touch(getattr(b0, 'st', None), i0)",
     "i0 += 1",
     "l0.append(i0)",
     "d0[s0[:2]] = len(l0)",
@@ -409,7 +598,7 @@ class Generator:
             kinds += ["breakish"]
         if ctx.fn != "root" and depth > 0 and rng.random() < 0.3:
             kinds += ["ret"]
-        kinds += ["closure", "exc_keep", "comp"]
+        kinds += ["closure", "exc_keep", "comp", "touch", "touch"]
         kind = rng.choice(kinds)
         n = next(ctx.ids)
         return getattr(self, "s_" + kind)(ctx, depth, n, f"{ctx.fn}.{n}")
@@ -422,6 +611,10 @@ class Generator:
 
     def s_mutate(self, ctx, depth, n, tag):
         return [self.rng.choice(MUTATIONS)]
+
+    def s_touch(self, ctx, depth, n, tag):
+        arg = self.rng.choice(["s0", "i0", f"reply('{tag} touch')"])
+        return [f"touch(getattr(b0, 'st', None), {arg})", self.show(tag)]
 
     def s_show(self, ctx, depth, n, tag):
         return [self.show(tag)]
@@ -537,7 +730,8 @@ class Generator:
     def show(tag: str) -> str:
         return (
             f"print('show {tag}', i0, repr(s0), l0, list(d0.items()), b0, "
-            "a0[0] is l0, g0 is SHARED, t0 is TABLE['k'], len(g0), sn is SENT, repr(ex0))"
+            "a0[0] is l0, g0 is SHARED, t0 is TABLE['k'], len(g0), sn is SENT, repr(ex0), "
+            "view(getattr(b0, 'st', None)))"
         )
 
     def loop(self, ctx: _Ctx, depth: int, n: int, kind: str) -> list[str]:
@@ -644,6 +838,9 @@ class Generator:
             callees.append("Svc().m")
         ctx = _Ctx(rng, "root", callees, budget=14)
         body = ["i0 = 0", "l0 = []", "b0 = Box(0)"] + self.prologue()
+        if rng.random() < 0.6:
+            kinds = rng.sample(STATE_KINDS, rng.randint(1, 6))
+            body += [f"b0.st = make_state({kinds!r})", "st0 = b0.st"]
         main = self.block(ctx, 0, rng.randint(3, 7))
         if rng.random() < 0.4:
             main = ["for r0 in range(2):"] + self.indent(main + [self.show("root.round")])

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -37,22 +37,24 @@ class Case:
     reason: str = ""
     #: the engine must refuse (ContinuationError) instead of going on as plain Python does
     refused: bool = False
-    extra: dict = field(default_factory=dict)
+    #: the plain-Python program the oracle runs when it differs (GOTO/RETURNTO written as loops)
+    reference: str | None = None
 
 
 CASES: dict[str, Case] = {}
 
 
-def case(name, source, script, **kwargs) -> None:
-    CASES[name] = Case(textwrap.dedent(source), ["start", *script], **kwargs)
+def case(name, source, script, reference=None, **kwargs) -> None:
+    reference = textwrap.dedent(reference) if reference else None
+    CASES[name] = Case(textwrap.dedent(source), ["start", *script], reference=reference, **kwargs)
 
 
 # --------------------------------------------------------------------------- the generated run
 
 #: seeds of the bounded generated run (in process and serialized); the fresh-process run checks
 #: the first FRESH_SEEDS of them too
-GENERATED_SEEDS = range(0, 48)
-FRESH_SEEDS = 8
+GENERATED_SEEDS = range(0, 32)
+FRESH_SEEDS = 4
 
 
 @pytest.mark.parametrize("chunk", range(4))
@@ -387,6 +389,385 @@ case(
 )
 
 
+case(
+    "partial_of_a_decorated_function_whose_first_parameter_is_a_closure_cell_resumes",
+    """
+    import functools
+
+    @autograms_function()
+    def ask(n, tags):
+        def bump():
+            nonlocal n
+            n += 1
+
+        bump()
+        x = reply(f"ask {n} {tags}")
+        return n + len(x)
+
+    @autograms_function()
+    def chatbot():
+        n = functools.partial(ask, 5)(["t"])
+        print("n", n)
+        return n
+    """,
+    ["a"],
+    xfail_on=("3.11", "3.12"),
+    reason="refused on 3.11/3.12 ('ask was called by int()', naming the partial's argument) when "
+    "the decorated function's first parameter is a closure cell; the README says calls through "
+    "functools.partial resume, and 3.13 (or the same function without the closure) resumes",
+)
+
+
+case(
+    "returnto_through_mutually_recursive_decorated_methods",
+    """
+    class Walker:
+        def __init__(self):
+            self.visits = []
+
+        @autograms_function()
+        def walk(self, d, path):
+            self.visits.append(path)
+            try:
+                if d == 0:
+                    ans = reply(f"leaf {path} {len(self.visits)}")
+                    if ans == "up":
+                        RETURNTO("restart")
+                    return ans
+                return self.left(d - 1, path + "L")
+            finally:
+                print("leave walk", path)
+
+        @autograms_function()
+        def left(self, d, path):
+            x = self.walk(d, path)
+            more = reply(f"left {path} got {x}")
+            if more == "again":
+                RETURNTO("restart")
+            return x + more
+
+
+    @autograms_function()
+    def chatbot():
+        tries = 0
+        w = Walker()
+        res = w.walk(2, f"t{tries}", ADDRESS="restart")
+        tries += 1
+        print("res", res, tries, w.visits)
+        return res
+    """,
+    ["up", "x", "again", "y", "z", "w"],
+    reference="""
+    class Jump(Exception):
+        pass
+
+
+    def RETURNTO(label):
+        raise Jump(label)
+
+
+    class Walker:
+        def __init__(self):
+            self.visits = []
+
+        def walk(self, d, path):
+            self.visits.append(path)
+            try:
+                if d == 0:
+                    ans = reply(f"leaf {path} {len(self.visits)}")
+                    if ans == "up":
+                        RETURNTO("restart")
+                    return ans
+                return self.left(d - 1, path + "L")
+            finally:
+                print("leave walk", path)
+
+        def left(self, d, path):
+            x = self.walk(d, path)
+            more = reply(f"left {path} got {x}")
+            if more == "again":
+                RETURNTO("restart")
+            return x + more
+
+
+    def chatbot():
+        tries = 0
+        w = Walker()
+        while True:
+            try:
+                res = w.walk(2, f"t{tries}")
+            except Jump:
+                continue
+            break
+        tries += 1
+        print("res", res, tries, w.visits)
+        return res
+    """,
+)
+
+case(
+    "one_function_paused_at_two_depths_with_goto_in_the_inner_one",
+    """
+    @autograms_function()
+    def ask(level, log):
+        tries = 0
+        shared = log
+        ans = reply(f"ask{level} try{tries} {len(log)}", ADDRESS="ask")
+        log.append((level, ans))
+        if ans == "again" and tries < 2:
+            tries += 1
+            GOTO("ask")
+        if level < 2 and ans != "stop":
+            sub = relay(level + 1, log)
+        else:
+            sub = "-"
+        last = reply(f"done{level} {sub} {tries} {shared is log}")
+        return f"{level}:{ans}:{sub}:{last}"
+
+
+    @autograms_function()
+    def relay(level, log):
+        out = ask(level, log)
+        log.append("relay")
+        return out.upper()
+
+
+    @autograms_function()
+    def chatbot():
+        log = []
+        res = ask(0, log)
+        print("res", res, log)
+        return res
+    """,
+    ["a", "again", "b", "again", "again", "c", "d", "e", "f", "g", "h"],
+    reference="""
+    def ask(level, log):
+        tries = 0
+        shared = log
+        while True:
+            ans = reply(f"ask{level} try{tries} {len(log)}")
+            log.append((level, ans))
+            if ans == "again" and tries < 2:
+                tries += 1
+                continue
+            break
+        if level < 2 and ans != "stop":
+            sub = relay(level + 1, log)
+        else:
+            sub = "-"
+        last = reply(f"done{level} {sub} {tries} {shared is log}")
+        return f"{level}:{ans}:{sub}:{last}"
+
+
+    def relay(level, log):
+        out = ask(level, log)
+        log.append("relay")
+        return out.upper()
+
+
+    def chatbot():
+        log = []
+        res = ask(0, log)
+        print("res", res, log)
+        return res
+    """,
+)
+
+case(
+    "objects_shared_by_two_paused_frames_bound_method_closure_and_view",
+    """
+    import collections
+
+    class Order:
+        def __init__(self):
+            self.lines = []
+            self.meta = {"n": 0}
+
+        def add(self, item):
+            self.lines.append(item)
+            self.meta["n"] += 1
+            return len(self.lines)
+
+
+    @autograms_function()
+    def collect(add, lines, meta, bump, view):
+        alias = lines
+        count = add(reply("first item?"))
+        meta["helper"] = count
+        n = bump()
+        second = reply(f"second? {len(alias)} {n} {sorted(meta)}")
+        add(second)
+        bump()
+        print("helper sees", alias is lines, alias, meta, view(), sorted(view.__self__ if hasattr(view, "__self__") else []))
+        return alias
+
+
+    @autograms_function()
+    def chatbot():
+        order = Order()
+        total = 0
+        def bump():
+            nonlocal total
+            total += 10
+            return total
+        view = order.meta.keys()
+        mine = order.lines
+        got = collect(order.add, order.lines, order.meta, bump, lambda: list(view))
+        print("root sees", got is order.lines, mine is got, order.lines, order.meta, total, list(view))
+        order.add("after")
+        print(got, mine)
+        return total
+    """,
+    ["apple", "pear", "x"],
+)
+
+case(
+    "exceptions_with_own_init_oserror_jsondecodeerror_calledprocesserror_kept_in_a_local",
+    """
+    import json, subprocess
+
+    class AppError(Exception):
+        def __init__(self, code, detail):
+            super().__init__(f"{code}: {detail}")
+            self.code = code
+            self.detail = detail
+
+    @autograms_function()
+    def chatbot():
+        errs = []
+        for make in (lambda: AppError(404, "missing"), lambda: OSError(2, "No such file", "x.txt"),
+                     lambda: json.loads("{bad"), lambda: subprocess.CalledProcessError(3, ["ls"], output="out"),
+                     lambda: b"\\xff".decode("utf-8"), lambda: KeyError("k")):
+            try:
+                raise make()
+            except Exception as e:
+                errs.append(e)
+        x = reply("q1")
+        for e in errs:
+            print(type(e).__name__, e.args, str(e), getattr(e, "code", None), getattr(e, "filename", None), getattr(e, "pos", None), getattr(e, "output", None), getattr(e, "returncode", None))
+        return 1
+    """,
+    ["a"],
+)
+
+case(
+    "unbound_and_deleted_locals_and_cells_stay_unbound_across_a_pause",
+    """
+    @autograms_function()
+    def chatbot():
+        a = 1
+        del a
+        if False:
+            b = 2
+        c = 3
+        def f():
+            return c
+        del c
+        x = reply("q1")
+        print(sorted(k for k in locals() if k in "abc"))
+        for name in ("a", "b"):
+            try:
+                print(eval(name))
+            except NameError as e:
+                print(type(e).__name__)
+        try:
+            print(a)
+        except UnboundLocalError as e:
+            print("UB", e)
+        try:
+            print(f())
+        except NameError as e:
+            print("NE", e)
+        try:
+            print(b)
+        except UnboundLocalError as e:
+            print("UB", e)
+        return 1
+    """,
+    ["a"],
+)
+
+case(
+    "stack_seen_by_inspect_traceback_and_getframe_after_resumes",
+    """
+    import inspect, sys, traceback
+
+    class Svc:
+        @autograms_function()
+        def step(self, n):
+            for i in range(2):
+                x = reply(f"step {n} {i}")
+                st = [(f.function, f.lineno, f.code_context[0].strip() if f.code_context else None) for f in inspect.stack() if f.filename == __file__]
+                print("stack", st)
+                print("tb", [(fs.name, fs.lineno) for fs in traceback.extract_stack() if fs.filename == __file__])
+                fr = sys._getframe(1)
+                print("caller", fr.f_code.co_name, fr.f_lineno, sorted(k for k in fr.f_locals if not k.startswith("__")))
+                del fr
+            return n
+
+    @autograms_function()
+    def outer(svc, k):
+        total = 0
+        with open(__file__) as fh:
+            pass
+        for j in range(k):
+            total += svc.step(j)
+        return total
+
+    @autograms_function()
+    def chatbot():
+        s = Svc()
+        r = outer(s, 2)
+        print("r", r)
+        return r
+    """,
+    ["a", "b", "c", "d", "e"],
+)
+
+case(
+    "unstarted_generators_and_bound_builtin_methods_keep_sharing_the_list",
+    """
+    def counter(items):
+        for it in items:
+            yield it * 2
+
+    @autograms_function()
+    def chatbot():
+        l0 = [1, 2]
+        gexp = (x * 10 for x in l0)
+        gfun = counter(l0)
+        app = l0.append
+        get = {"a": 1}.get
+        joiner = "-".join
+        x = reply("q1")
+        app(3)
+        print(list(gexp), list(gfun), l0, app.__self__ is l0, get("a"), joiner(["a", "b"]))
+        return 1
+    """,
+    ["a"],
+)
+
+case(
+    "identity_of_an_int_or_float_held_by_two_locals",
+    """
+    @autograms_function()
+    def chatbot():
+        big = 10 ** 30
+        same = big
+        f = 2.5
+        g = f
+        x = reply("q1")
+        print(big is same, f is g)
+        return 1
+    """,
+    ["a"],
+    xfail_on=ALL_PY,
+    reason="silent, low impact: two locals bound to one int (10 ** 30) or float object are two "
+    "objects after a pause, so `big is same` turns False (plain Python: True); pickle does not "
+    "memoize numbers (NaN got this fix already)",
+)
+
+
 # --------------------------------------------------------------------------- running the cases
 
 _fresh_cache: dict[str, dict] = {}
@@ -418,7 +799,7 @@ def fresh_folder(tmp_path_factory):
 @pytest.mark.parametrize(("name", "mode"), list(_params()))
 def test_case(name, mode, tmp_path, fresh_folder):
     spec = CASES[name]
-    expected = support.run_oracle(spec.source, spec.script, str(tmp_path))
+    expected = support.run_oracle(spec.reference or spec.source, spec.script, str(tmp_path))
     assert expected and expected[-1][1][0] != "timeout", f"the oracle did not finish: {expected}"
     if mode == "fresh":
         got = _fresh_transcripts(fresh_folder)[name]

@@ -476,3 +476,227 @@ def test_example_name_in_an_autograms_checkout_runs_its_examples_folder(tmp_path
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "This is OUR edited recruiter." in proc.stdout, proc.stdout[:2000]
+
+
+# ------------------------------------------------------------- supervisors (item 3)
+
+SUPERVISED_BOT = """
+from autograms import autograms_function
+from autograms.functional import reply, reply_instruction, silent_thought, yes_or_no
+from autograms.supervisors import SupervisorReturn
+
+def reasoned_summary(instruction, article):
+    findings = silent_thought(f"{article}\\n\\nWhat are the key findings?")
+    return SupervisorReturn("SUMMARY:" + findings[:12])
+
+def make_formal(instruction):
+    return SupervisorReturn("FORMAL reply", rejected_output="casual reply")
+
+def always_yes(*args, **kwargs):
+    return True
+
+@autograms_function()
+def chatbot():
+    reply("hi")
+    s = silent_thought("Summarize the article", supervisor=reasoned_summary, article="ART")
+    d = yes_or_no("ok?", supervisor=always_yes)
+    reply_instruction(f"Respond to the user. {s} {d}", supervisor=make_formal)
+    reply("end")
+"""
+
+
+@pytest.mark.parametrize("supervisor_mode", [True, False])
+def test_the_guides_supervisors_in_and_out_of_supervisor_mode(tmp_path, supervisor_mode):
+    """Issue 16 item 3, checked with simulation_finetuning.md's supervisor examples: in
+    supervisor mode the SupervisorReturn replaces the model's answer (the DPO example's
+    rejected output in supervisor_info); outside it the model answers and the supervisor's
+    own keyword (article=) never reaches the model."""
+    from autograms import Autogram, AutogramConfig
+
+    chatbot = _load(tmp_path, f"s10_supervised_{supervisor_mode}", SUPERVISED_BOT)
+    with FakeOpenAI() as server:
+        config = AutogramConfig(chatbot_type="proxy", chatbot_proxy_port=server.port)
+        autogram = Autogram(chatbot, autogram_config=config, supervisor_mode=supervisor_mode)
+        _text, memory = autogram.reply()
+        replies, memory = _drive(autogram, memory, ["u"])
+        bodies = server.chat_bodies()
+    assert all("article" not in body for body in bodies), bodies
+    helpers = {
+        e["helper"]: e for e in memory.memory_dict["model_turns"] if e["entry_type"] == "model"
+    }
+    if supervisor_mode:
+        assert replies == ["FORMAL reply"], replies
+        assert helpers["reply_instruction"]["supervisor_info"]["rejected_output"] == "casual reply"
+        assert len(bodies) == 1, bodies  # only the supervisor's own silent_thought
+    else:
+        assert replies[0].startswith("fake reply") and replies[0].endswith("True"), replies
+        assert helpers["reply_instruction"]["supervisor_info"] is None, helpers
+        assert len(bodies) == 3, bodies
+
+
+# --------------------------------------------- README: keywords the model cannot take
+
+
+def test_an_unknown_keyword_warns_in_test_mode_and_is_refused_naming_the_helper(tmp_path):
+    """README 'Coming from AutoGRAMS', checked: an unknown keyword is ignored with a warning in
+    test mode and raises TypeError naming the helper on a real endpoint, the session kept."""
+    from autograms import Autogram, AutogramConfig
+
+    source = """
+    from autograms import autograms_function
+    from autograms.functional import reply, reply_instruction
+
+    @autograms_function()
+    def chatbot():
+        reply("hi")
+        reply_instruction("r", bogus_setting=1)
+    """
+    chatbot = _load(tmp_path, "s10_bogus_kw", source)
+    autogram = Autogram(chatbot, test_mode=True)
+    _text, memory = autogram.reply()
+    with pytest.warns(Warning, match="bogus_setting"):
+        autogram.reply("u", memory_object=memory)
+    with FakeOpenAI() as server:
+        config = AutogramConfig(chatbot_type="proxy", chatbot_proxy_port=server.port)
+        autogram = Autogram(chatbot, autogram_config=config)
+        _text, memory = autogram.reply()
+        before = autogram.serialize(memory)
+        with pytest.raises(TypeError, match="reply_instruction.*bogus_setting"):
+            autogram.reply("u", memory_object=memory)
+        assert not server.chat_bodies()
+    assert autogram.serialize(memory) == before
+
+
+# --------------------------------------------- day two: the bot edited under a session
+
+LOOP_V1 = """
+from autograms import autograms_function
+from autograms.functional import reply
+
+@autograms_function()
+def chatbot():
+    reply("start", ADDRESS="start")
+    total = 0
+    for i in range(4):
+        total += i
+        reply(f"q{i} total={total}", ADDRESS="q")
+    reply(f"done total={total}", ADDRESS="done")
+"""
+
+LOOP_V2 = """
+from autograms import autograms_function
+from autograms.functional import reply
+
+@autograms_function()
+def chatbot():
+    reply("start", ADDRESS="start")
+    total = 0
+    for i in range(4):
+        total += i
+        extra = i * 10
+        reply(f"Q{i} total={total} extra={extra}", ADDRESS="q")
+    reply(f"DONE total={total}", ADDRESS="done")
+"""
+
+EDIT_TURN = """
+import json, os, sys
+from autograms import Autogram
+from s10_edited_bot import chatbot
+autogram = Autogram(chatbot, test_mode=True)
+path, count = sys.argv[1], int(sys.argv[2])
+replies = []
+if os.path.exists(path):
+    memory = autogram.load(path)
+else:
+    text, memory = autogram.reply()
+    replies.append(text)
+for i in range(count):
+    text, memory = autogram.reply(f"u{i}", memory_object=memory)
+    replies.append(text)
+autogram.save(path, memory)
+print(json.dumps(replies))
+"""
+
+
+def test_a_session_paused_in_a_loop_continues_the_loop_in_the_edited_bot(tmp_path):
+    """Day two, checked against AutoGRAMS 0.6.0 (which gives the same replies): a session
+    paused at a labelled reply inside a loop, loaded by a new process running an edited bot,
+    continues the same iteration with the loop's state and runs the new code after it."""
+    (tmp_path / "turn.py").write_text(EDIT_TURN)
+    session = str(tmp_path / "s.session")
+
+    def turn(source, count):
+        write_bot(tmp_path, "s10_edited_bot", source)
+        proc = subprocess.run(
+            [sys.executable, "turn.py", session, str(count)],
+            cwd=str(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"),
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    assert turn(LOOP_V1, 2) == ["start", "q0 total=0", "q1 total=1"]
+    assert turn(LOOP_V2, 4) == ["Q2 total=3 extra=20", "Q3 total=6 extra=30", "DONE total=6", None]
+
+
+# ------------------------------------------------ AutoIndex on the embeddings endpoint
+
+INDEX_BOT = """
+from autograms import autograms_function
+from autograms.agent_modules.vector_stores import AutoIndex
+from autograms.functional import reply, extract_last_user_reply
+
+TEXTS = [{"text": f"fact number {i}", "metadata": {"n": i}} for i in range(12)]
+index = None
+
+def init_chatbot():
+    global index
+    index = AutoIndex.from_texts(TEXTS)
+
+@autograms_function()
+def chatbot():
+    reply("ask me")
+    while True:
+        found = index.similarity_search(extract_last_user_reply(), k=3)
+        reply(" | ".join(doc["text"] for doc in found))
+"""
+
+
+def _fake_vector(text):
+    import hashlib
+    import random
+
+    rng = random.Random(hashlib.sha256(str(text).encode()).hexdigest())
+    return [rng.uniform(-1, 1) for _ in range(8)]
+
+
+def test_autoindex_retrieves_the_nearest_texts_over_the_embeddings_endpoint(tmp_path):
+    """Issue 16 item 3, checked (the doc-search example's pattern: init_chatbot builds an
+    AutoIndex.from_texts, the program searches it, serialize/deserialize every turn): the k
+    texts returned are the nearest by the endpoint's own vectors, nearest first."""
+    from autograms import Autogram, AutogramConfig, load_autogram, use_config
+
+    path = write_bot(tmp_path, "s10_index_bot", INDEX_BOT)
+    chatbot, init_chatbot = load_autogram(path)
+    texts = [f"fact number {i}" for i in range(12)]
+    questions = ["what is up", "fact number 3", "tell me more", "zzz"]
+    with FakeOpenAI() as server:
+        config = AutogramConfig(
+            chatbot_type="proxy", chatbot_proxy_port=server.port, embedding_proxy_port=server.port
+        )
+        with use_config(config):
+            init_chatbot()
+        autogram = Autogram(chatbot, autogram_config=config)
+        _text, memory = autogram.reply()
+        replies, _memory = _drive(autogram, memory, questions)
+    for question, got in zip(questions, replies, strict=True):
+        target = _fake_vector(question)
+
+        def dist(text, target=target):
+            return sum((a - b) ** 2 for a, b in zip(_fake_vector(text), target, strict=True))
+
+        want = " | ".join(sorted(texts, key=dist)[:3])
+        assert got == want, (question, got, want)

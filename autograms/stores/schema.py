@@ -82,15 +82,21 @@ class Dialect:
     drop_queue_sweep: str = ""
 
 
-#: a turn row's columns as schema 4 made its table (schema 6 made it again with the log entries)
-_TURN_ROW = """
+#: a turn row's columns as schema 1 made its table (the text is part of the schema SQLite
+#: keeps: a new database's tables must read as those made by earlier releases)
+_FIRST_TURN_ROW = """
             session_id TEXT NOT NULL REFERENCES autograms_sessions (id) ON DELETE CASCADE,
             idempotency_key TEXT NOT NULL,
             version {integer} NOT NULL,
             user_text TEXT NOT NULL,
             reply TEXT,
-            created_at {real} NOT NULL,
+            created_at {real} NOT NULL"""
+#: and as schema 4 made it (schema 6 made it again with the log entries)
+_TURN_ROW = (
+    _FIRST_TURN_ROW
+    + """,
             seal TEXT"""
+)
 
 #: statements of each migration, in order; MIGRATIONS[n - 1] brings a database to version n
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -106,13 +112,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated_at {real} NOT NULL)""",
         "CREATE INDEX autograms_sessions_owner ON autograms_sessions (owner, created_at)",
         "CREATE INDEX autograms_sessions_updated ON autograms_sessions (updated_at)",
-        """CREATE TABLE autograms_turns (
-            session_id TEXT NOT NULL REFERENCES autograms_sessions (id) ON DELETE CASCADE,
-            idempotency_key TEXT NOT NULL,
-            version {integer} NOT NULL,
-            user_text TEXT NOT NULL,
-            reply TEXT,
-            created_at {real} NOT NULL,
+        "CREATE TABLE autograms_turns ("
+        + _FIRST_TURN_ROW
+        + """,
             PRIMARY KEY (session_id, idempotency_key),
             UNIQUE (session_id, version))""",
         """CREATE TABLE autograms_log (

@@ -5,6 +5,7 @@ sessions, the sessions continue, and a signed store seals its old rows once told
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -249,3 +250,28 @@ def test_a_program_whose_key_does_not_verify_the_session_does_not_claim_it(unnam
         assert [r.id for r in unclaimed] == ["chain-idle"]
     finally:
         store.close()
+
+
+#: sha256 of the statements of migrations 1 to 6 as each dialect writes them, as released
+RELEASED_MIGRATIONS = {
+    "sqlite": "5161f0feaa184ef797921e3cdd882c17b4dafad8c9be3e9505e1d9f3d7ca8c04",
+    "postgresql": "a1579e2b1e2e7fe9413950abf78988379ef3f77e0432bb7c710f9b4313cb4383",
+}
+
+
+@pytest.mark.parametrize("dialect_name", sorted(RELEASED_MIGRATIONS))
+def test_released_migrations_keep_their_statements(dialect_name) -> None:
+    # A database may have run them already: a new one must get the same tables (SQLite keeps
+    # each CREATE's text), so a release appends a migration and never rewrites one.
+    if dialect_name == "sqlite":
+        from autograms.stores.sqlite import DIALECT
+    else:
+        from autograms.stores.postgres import DIALECT
+    texts = [
+        statements(DIALECT, version) + statements(DIALECT, version, after_data=True)
+        for version in range(1, 7)
+    ]
+    digest = hashlib.sha256(json.dumps(texts).encode()).hexdigest()
+    assert digest == RELEASED_MIGRATIONS[dialect_name], (
+        f"the {dialect_name} statements of migrations 1 to 6 changed: {texts}"
+    )

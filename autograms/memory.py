@@ -225,6 +225,10 @@ class SerializableMemory:
         self._reply_data: Any = _UNKNOWN
         #: the log entries the last successful reply, apply or use_memory added, oldest first
         self.last_turn_log: list[Entry] = []
+        #: the model calls the last turn that raised made (billed, so appended to the log
+        #: marked ``"failed_turn": True``), oldest first: what a store, which records nothing
+        #: of a failed turn, can still count
+        self.failed_turn_calls: list[Entry] = []
         #: per saved file (real path): the log entries and bytes of its ``.log`` that are
         #: this session's, their CRC-32 (None: not known yet), and the log's `edits` then
         self.saved_logs: dict[str, tuple[int, int, int | None, int]] = {}
@@ -542,7 +546,8 @@ class SerializableMemory:
             if turn.checkpoint is None:
                 turn.finish()
         except BaseException:
-            self._log.extend(billed_calls(turn_log.added))
+            self.failed_turn_calls = billed_calls(turn_log.added)
+            self._log.extend(self.failed_turn_calls)
             raise
         finally:
             work._scopes.release()

@@ -12,7 +12,7 @@ autograms_turns_total                 turns by outcome: committed, replayed, fai
 autograms_turn_errors_total           failed turns by error code (model_unavailable ...)
 autograms_turn_seconds                from the request to the committed turn
 autograms_time_to_first_token_seconds from a streamed request to its first piece of reply
-autograms_model_calls_total           model calls made by turns
+autograms_model_calls_total           model calls made by turns (failed ones' too: billed)
 autograms_model_tokens_total          their tokens, by kind: prompt, completion
 autograms_streams_open                replies being streamed now
 ===================================== ==========================================================
@@ -32,7 +32,7 @@ from prometheus_client import (
 )
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 
-from ..stores.records import TurnResult
+from ..stores.records import TokenUsage, TurnResult
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
@@ -99,11 +99,16 @@ class Metrics:
         """Count a committed or replayed turn and its model usage."""
         (self._replayed if result.replayed else self._committed).inc()
         self.turn_seconds.observe(seconds)
-        usage = result.usage
-        if usage.calls:
-            self.model_calls.inc(usage.calls)
-            self._prompt_tokens.inc(usage.prompt_tokens)
-            self._completion_tokens.inc(usage.completion_tokens)
+        if result.usage.calls:
+            self.model_used(result.usage)
+
+    def model_used(self, usage: TokenUsage) -> None:
+        """Count model calls and their tokens: a committed turn's, or those of a run of a
+        turn that was not committed (it failed, or lost its commit race), which the model's
+        server billed all the same."""
+        self.model_calls.inc(usage.calls)
+        self._prompt_tokens.inc(usage.prompt_tokens)
+        self._completion_tokens.inc(usage.completion_tokens)
 
     def turn_failed(self, code: str) -> None:
         self.turns.labels("failed").inc()

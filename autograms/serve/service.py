@@ -192,6 +192,7 @@ class Service:
                     reply_stream=reply_stream,
                     vet=vet,
                     vet_turns=False,
+                    on_billed=self.metrics.model_used,
                 )
             except SessionNotFoundError:
                 if precondition is None or created:

@@ -64,6 +64,8 @@ logger = logging.getLogger("autograms")
 POLICIES = ("enqueue", "reject")
 #: a caller's look at a turn's claim before the turn runs or is replayed (`run_turn`)
 Vet = Callable[[Claim], TurnResult | None]
+#: told the model usage of a run of a turn that was not committed (`run_turn`)
+Billed = Callable[[TokenUsage], None]
 
 
 class TurnRunner:
@@ -116,6 +118,7 @@ class TurnRunner:
         reply_stream: ReplyStream | None = None,
         vet: Vet | None = None,
         vet_turns: bool = True,
+        on_billed: Billed | None = None,
     ) -> TurnResult:
         """Run the session's next turn with the user's message, or return the reply of the
         turn already committed with `idempotency_key` (without running anything).
@@ -129,7 +132,11 @@ class TurnRunner:
         (a TurnResult), or let the turn go on (None). With ``vet_turns=False`` the claim it is
         shown carries no turns (``claim.turns`` None): `vet` compares a conversation with
         ``claim.session.history_digest`` (`autograms.stores.history`) and reads the turns
-        (`Store.turns`) only when they differ or when it must know one turn.
+        (`Store.turns`) only when they differ or when it must know one turn. `on_billed` is
+        called with the model calls (and their tokens) of each run of the turn that is not
+        committed -- the program raised, or its commit lost to another turn's and it runs
+        again -- when it made any: billed by the model's server, they are in no TurnResult
+        and no session's usage.
         """
         key = idempotency_key if idempotency_key is not None else uuid.uuid4().hex
         self._check_inputs(session_id, user_text, key, owner)
@@ -155,7 +162,9 @@ class TurnRunner:
             if claim.done is not None:
                 return TurnResult(session_id, claim.done.reply, claim.done.version, replayed=True)
             ticket = claim.ticket
-            result = self._run_and_commit(claim.session, user_text, key, ticket, reply_stream)
+            result = self._run_and_commit(
+                claim.session, user_text, key, ticket, reply_stream, on_billed
+            )
             if result is not None:
                 return result
             logger.info("turn %s of session %s lost its commit race", key, session_id)
@@ -258,13 +267,14 @@ class TurnRunner:
         key: str,
         ticket: Ticket | None,
         reply_stream: ReplyStream | None,
+        on_billed: Billed | None,
     ) -> TurnResult | None:
         """Run the turn on `session`; its result if the commit won, None if it lost (the
         ticket still held). A turn that fails -- in the program or in the store -- leaves the
-        queue."""
+        queue. `on_billed` is told the model usage of a run that is not committed."""
         try:
             with self._holding(ticket):
-                reply, blob, entries = self._run(session, user_text, reply_stream)
+                reply, blob, entries = self._run(session, user_text, reply_stream, on_billed)
             if reply is not None:
                 self._check_reply(reply, session.id)
             signing = integrity.key_of(self.autogram)
@@ -298,6 +308,7 @@ class TurnRunner:
                 history_digest=digest,
             )
             if not committed:
+                _bill(on_billed, entries)
                 return None
         except BaseException:
             self._leave(ticket)
@@ -315,12 +326,20 @@ class TurnRunner:
         return history.of_turns(turns)
 
     def _run(
-        self, session: SessionRecord, user_text: str, reply_stream: ReplyStream | None
+        self,
+        session: SessionRecord,
+        user_text: str,
+        reply_stream: ReplyStream | None,
+        on_billed: Billed | None,
     ) -> tuple[str | None, str, list[dict[str, Any]]]:
         memory = restore(self.autogram, self.store, session)
         integrity.check_turn_count(integrity.key_of(self.autogram), self.store, session)
-        with _naming(session.id), _streaming_to(reply_stream):
-            reply, memory = self.autogram.reply(user_text, memory_object=memory)
+        try:
+            with _naming(session.id), _streaming_to(reply_stream):
+                reply, memory = self.autogram.reply(user_text, memory_object=memory)
+        except BaseException:
+            _bill(on_billed, memory.failed_turn_calls)
+            raise
         return reply, self.autogram.serialize(memory, include_log=False), memory.last_turn_log
 
     def abandon_running(self) -> int:
@@ -401,6 +420,13 @@ def _naming(session_id: str) -> Iterator[None]:
 def _streaming_to(reply_stream: ReplyStream | None) -> contextlib.AbstractContextManager[None]:
     """The turn's reply handed to `reply_stream` while it is written; nothing when None."""
     return contextlib.nullcontext() if reply_stream is None else streaming_replies(reply_stream)
+
+
+def _bill(on_billed: Billed | None, entries: list[dict[str, Any]]) -> None:
+    """Tell `on_billed` the model usage among `entries` of a run not committed, if any."""
+    usage = TokenUsage.of(entries)
+    if on_billed is not None and usage.calls:
+        on_billed(usage)
 
 
 def _check_same_message(done: TurnRecord, user_text: str) -> None:

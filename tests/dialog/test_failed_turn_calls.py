@@ -70,6 +70,8 @@ def test_a_failed_turn_keeps_its_model_calls_and_rolls_back_the_rest(how, tmp_pa
                 with pytest.raises(Planned):
                     autogram.reply(message, memory_object=memory)
                 failed_calls += len(CALLS) - made
+                assert len(memory.failed_turn_calls) == len(CALLS) - made, case
+                assert all(e["failed_turn"] for e in memory.failed_turn_calls), case
             else:
                 text, memory = autogram.reply(message, memory_object=memory)
                 answered += 1

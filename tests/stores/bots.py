@@ -55,3 +55,18 @@ def thinker():
 
 #: what ``autograms debug tests/stores/bots.py`` runs (the command looks for ``chatbot``)
 chatbot = thinker
+
+
+@autograms_function()
+def spender():
+    """Makes as many model calls (test mode) as the number its message starts with, then
+    holds at a gate ("N gate:PATH") or raises ("N boom"), else replies."""
+    message = reply("ready")
+    while True:
+        calls, _, rest = message.partition(" ")
+        for step in range(int(calls)):
+            thought(f"Think about step {step}.")
+        hold_at_gate(rest)
+        if rest == BOOM:
+            raise ValueError("the bot failed on purpose")
+        message = reply(f"made {calls} calls")

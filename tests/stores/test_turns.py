@@ -4,7 +4,9 @@ policies for a busy session, the fork race, failed turns and tampered blobs."""
 from __future__ import annotations
 
 import base64
+import functools
 import pickle
+import random
 import sqlite3
 import threading
 import time
@@ -18,6 +20,7 @@ from autograms.stores import (
     SessionNotFoundError,
     Sessions,
     StoredSessionError,
+    TokenUsage,
     TurnResult,
     TurnRunner,
     open_store,
@@ -424,3 +427,55 @@ def test_a_short_lease_taken_while_the_lease_thread_sleeps_long_is_still_renewed
     finally:
         path.touch()
     assert running().version == 2
+
+
+def test_on_billed_is_told_the_model_calls_of_each_failed_turn(store) -> None:
+    """Generated conversations: each turn makes a random number of model calls and, at
+    random, fails; `on_billed` hears of each failed turn's calls once, the session's usage
+    counts the committed turns' alone."""
+    autogram = make_autogram(bots.spender)
+    runner = TurnRunner(autogram, store)
+    for case in range(4):
+        rng = random.Random(case)
+        sid = Sessions(autogram, store).create().id
+        runner.run_turn(sid, "", f"{case}-open")
+        billed: list[TokenUsage] = []
+        failed, committed = [], 0
+        for number in range(rng.randint(3, 10)):
+            calls, fails = rng.randint(0, 3), rng.random() < 0.4
+            message = f"{calls} {bots.BOOM}" if fails else f"{calls} ok"
+            if fails:
+                with pytest.raises(ValueError, match="on purpose"):
+                    runner.run_turn(sid, message, f"{case}-{number}", on_billed=billed.append)
+                failed += [calls] if calls else []
+            else:
+                result = runner.run_turn(sid, message, f"{case}-{number}", on_billed=billed.append)
+                assert result.usage.calls == calls, (case, number, result)
+                committed += calls
+        assert [usage.calls for usage in billed] == failed, (case, billed)
+        assert store.token_usage(sid).calls == committed, case
+
+
+def test_on_billed_is_told_the_model_calls_of_a_run_that_lost_its_commit(
+    store_url, tmp_path
+) -> None:
+    autogram = make_autogram(bots.spender)
+    stores = [open_store(store_url) for _ in range(2)]
+    try:
+        _, _, sid = start(stores[0], autogram)
+        a = TurnRunner(autogram, stores[0], lease_seconds=0.2, renew_lease=False)
+        b = TurnRunner(autogram, stores[1], lease_seconds=0.2)
+        gate_message, path = gate(tmp_path, "a")
+        billed: list[TokenUsage] = []
+        turn = functools.partial(a.run_turn, on_billed=billed.append)
+        worker_a = run_in_thread(turn, sid, f"2 {gate_message}", "k-a")
+        wait_for(Path(f"{path}.entered"))
+        time.sleep(0.3)  # A is paused past its lease
+        assert b.run_turn(sid, "0 from b", "k-b").version == 2
+        path.touch()
+        result = worker_a()  # lost its commit, ran again on top of B's turn
+        assert (result.version, result.usage.calls) == (3, 2)
+        assert [usage.calls for usage in billed] == [2], billed
+    finally:
+        for s in stores:
+            s.close()

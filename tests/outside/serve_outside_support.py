@@ -22,6 +22,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests import chat_page
+
 AUTOGRAMS = str(Path(sys.executable).with_name("autograms"))
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -470,7 +472,7 @@ def wait_text(page, selector, predicate, timeout=30.0):
         timeout=timeout,
         step=0.1,
     )
-    assert text, f"{selector} never matched: {page.inner_text(selector)!r}"
+    assert text, f"{selector} never matched in {timeout:g} s; {chat_page.describe(page)}"
     return text
 
 

@@ -15,6 +15,7 @@ import time
 import pytest
 import requests
 
+from tests import chat_page as C
 from tests.outside import s7b13_support as S
 
 BOT = S.BOT_FILE
@@ -438,18 +439,10 @@ def _browser():
     return sync_playwright, "/usr/bin/chromium"
 
 
-def _page_log(page) -> list[str]:
-    return page.eval_on_selector_all("#log li", "els => els.map(e => e.innerText)")
-
-
-def _wait_log(page, n: int, timeout: float = 20) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        items = _page_log(page)
-        if len(items) >= n and not page.is_disabled("#send"):
-            return items
-        time.sleep(0.1)
-    return _page_log(page)
+def _wait_log(page, n: int) -> list[str]:
+    """The texts of the page's `n` messages once it waits for the next one; fails showing
+    the page when it shows an error instead, or never gets there."""
+    return C.wait_idle(page, n).texts
 
 
 def _send(page, text: str) -> None:
@@ -495,8 +488,14 @@ def test_chat_page_second_tab_never_shows_a_forked_transcript(server):
             _send(tab_a, "two")
             assert _wait_log(tab_a, 6)[-1].endswith("2|one/two")
             _send(tab_b, "three")
-            time.sleep(2)
-            shown = [item.split("\n", 1)[-1] for item in _page_log(tab_b)]
+
+            # refused (an error), or sent on the conversation the tab was shown meanwhile
+            def answered() -> bool:
+                now = C.shown(tab_b)
+                return now.idle and (now.error is not None or len(now.items) == 8)
+
+            C.wait_for(tab_b, answered, "tab B to send 'three' or refuse it", error_expected=True)
+            shown = C.shown(tab_b).texts
             sid = tab_b.evaluate("Object.values(Object.assign({}, localStorage))[0]")
             view = requests.get(f"{server.base}/v1/sessions/{sid}", timeout=30).json()
             stored = [m["content"] for m in view["history"]]
@@ -1019,11 +1018,7 @@ def test_chat_page_shows_a_model_outage_and_sends_again_once(tmp_path):
                 assert _wait_log(page, 2)[-1].endswith("hello")
                 model.mode = "down"
                 _send(page, "instr a")
-                deadline = time.monotonic() + 60
-                while not page.is_visible("#error") and time.monotonic() < deadline:
-                    time.sleep(0.2)
-                assert page.is_visible("#error")
-                assert page.inner_text("#error-text").strip()
+                assert C.wait_error(page).strip()
                 model.mode = "ok"
                 page.click("#retry")
                 items = _wait_log(page, 4)

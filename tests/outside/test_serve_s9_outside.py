@@ -16,6 +16,7 @@ import threading
 import pytest
 import requests
 
+from tests import chat_page as C
 from tests.outside import serve_s9_support as S
 from tests.outside.serve_s9_support import a, reply_of, streamed_text, u
 
@@ -423,24 +424,18 @@ def _browser():
 
 
 def _log(page) -> list[str]:
-    return page.eval_on_selector_all("#log li .text", "els => els.map(e => e.textContent)")
+    return C.shown(page).texts
 
 
 def _wait_for_the_message_box(page) -> None:
-    """Chromium moves the focus to an autofocus field a moment after the load event that goto
-    waits for: keys typed before that go to the page's body (no user types that fast)."""
-    assert _wait(page, lambda: page.evaluate("document.activeElement.id") == "message")
+    C.focus_message_box(page)
 
 
-def _wait(page, pred, timeout: float = 30):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
+def _wait(page, pred, timeout: float = C.TIMEOUT) -> bool:
+    """Until pred() holds; fails showing the page when it does not within `timeout` seconds,
+    or when the page shows an error and waits (a test expecting one waits for it first)."""
+    C.wait_for(page, pred, f"the condition of line {pred.__code__.co_firstlineno}", timeout=timeout)
+    return True
 
 
 def test_chat_page_keyboard_only_multiline_text_not_html_and_bot_errors(tmp_path):
@@ -453,7 +448,7 @@ def test_chat_page_keyboard_only_multiline_text_not_html_and_bot_errors(tmp_path
         try:
             page = browser.new_page()
             page.goto(srv.base + "/")
-            assert page.evaluate("document.activeElement.id") == "message"
+            _wait_for_the_message_box(page)
             page.keyboard.type("hi")
             page.keyboard.press("Enter")
             assert _wait(page, lambda: _log(page) == ["hi", "hello"]), _log(page)

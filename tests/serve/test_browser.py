@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 
+from tests import chat_page as C
 from tests.serve.bots.streamer import WELCOME
 from tests.serve.server import FILLER, ServeProcess, model_config, start_model
 
@@ -53,41 +54,43 @@ def send(page, text: str) -> None:
     page.keyboard.press("Enter")
 
 
-def wait_done(page) -> None:
-    page.wait_for_function(
-        "() => !document.querySelector('#log li.streaming')"
-        " && !document.querySelector('#send').disabled",
-        timeout=30_000,
-    )
+def wait_done(page, count: int | None = None) -> None:
+    """Until the reply has come and the page waits for the next message (showing `count`
+    messages: a message typed while the page opens its session waits for it)."""
+    C.wait_idle(page, count)
+
+
+def wait_count(page, count: int) -> None:
+    """Until the page shows `count` messages."""
+    C.wait_for(page, lambda: len(C.shown(page).items) == count, f"{count} messages")
 
 
 def test_type_watch_the_reply_stream_reload_and_continue(browser, page_service, tmp_path):
     page = browser.new_page()
     page.goto(f"{page_service.url}/")
     assert page.title() == "streamer"
-    page.wait_for_function("() => document.activeElement.id === 'message'")
+    C.focus_message_box(page)
     send(page, "hi")
-    page.wait_for_function(
-        f"() => document.querySelector('#log li.assistant .text')?.textContent === {WELCOME!r}"
-    )
-    wait_done(page)
+    wait_done(page, 2)
+    assert C.shown(page).texts == ["hi", WELCOME]
 
     send(page, "tell me something")
     # while the model writes (11 words, 0.08 s apart), the bubble holds part of the reply
-    partial = page.wait_for_function(
+    partial = C.wait_js(
+        page,
         """() => {
             const item = document.querySelector('#log li.assistant.streaming .text');
             const text = item ? item.textContent : '';
             return text.length > 0 && !text.endsWith('about it') ? text : false;
         }""",
-        timeout=30_000,
+        "a part of the reply while it streams",
     ).json_value()
     wait_done(page)
     reply = messages(page)[-1][1]
     assert reply.startswith(partial) and reply.endswith(FILLER) and len(partial) < len(reply)
 
     page.reload()
-    page.wait_for_function("() => document.querySelectorAll('#log li').length === 4")
+    wait_count(page, 4)
     assert messages(page) == [
         ("user", "hi"),
         ("assistant", WELCOME),
@@ -96,13 +99,12 @@ def test_type_watch_the_reply_stream_reload_and_continue(browser, page_service, 
     ]
     page.focus("#message")
     send(page, "fixed and done")
-    page.wait_for_function("() => document.querySelectorAll('#log li').length === 6")
+    wait_count(page, 6)
     wait_done(page)
     assert messages(page)[-1] == ("assistant", "Fixed answer to fixed and done.")
 
     send(page, "boom")
-    page.wait_for_selector("#error:not([hidden])")
-    error = page.inner_text("#error-text")
+    error = C.wait_error(page)
     assert error.startswith("The message could not be completed: internal error (error id ")
     assert "Traceback" not in error
     assert page.evaluate("() => document.activeElement.id") == "retry"  # the keyboard is on Retry
@@ -116,9 +118,12 @@ def _open(browser, url: str, session: str | None = None):
     page = browser.new_context().new_page()
     page.goto(f"{url}/")
     if session is not None:
+        # once the page has stored the session it opened (else that may overwrite this one)
+        saved = f"() => localStorage.getItem({SESSION_KEY!r})"
+        C.wait_for(page, lambda: page.evaluate(saved), "the page to open a session")
         page.evaluate(f"sid => localStorage.setItem({SESSION_KEY!r}, sid)", session)
         page.reload()
-    page.wait_for_function("() => document.activeElement.id === 'message'")
+    C.focus_message_box(page)
     return page
 
 
@@ -128,24 +133,23 @@ def test_a_tab_behind_the_conversation_is_refused_shown_it_and_sends_again(brows
     "Send again" sends the message on it."""
     one = _open(browser, service.url)
     send(one, "fixed a")
-    wait_done(one)
+    wait_done(one, 2)
     session = one.evaluate(f"() => localStorage.getItem({SESSION_KEY!r})")
     two = _open(browser, service.url, session)
-    two.wait_for_function("() => document.querySelectorAll('#log li').length === 2")
+    wait_count(two, 2)
     send(one, "fixed b")
-    one.wait_for_function("() => document.querySelectorAll('#log li').length === 4")
+    wait_count(one, 4)
     wait_done(one)
     two.focus("#message")
     send(two, "fixed c")
-    two.wait_for_selector("#error:not([hidden])")
-    assert "changed in another tab" in two.inner_text("#error-text")
+    assert "changed in another tab" in C.wait_error(two)
     assert messages(two) == messages(one)  # the conversation as it is, without "fixed c"
     two.click("#retry")
-    two.wait_for_function("() => document.querySelectorAll('#log li').length === 6")
+    wait_count(two, 6)
     wait_done(two)
     assert messages(two)[-2:] == [("user", "fixed c"), ("assistant", "Fixed answer to fixed c.")]
     one.reload()
-    one.wait_for_function("() => document.querySelectorAll('#log li').length === 6")
+    wait_count(one, 6)
     assert messages(one) == messages(two)
     for page in (one, two):
         page.context.close()

@@ -112,8 +112,8 @@ function setBusy(value) {
   setStatus(value ? `${botName} is replying…` : "");
 }
 
-function showError(message, retry) {
-  $("error-text").textContent = `The message could not be completed: ${message}`;
+function showError(message, retry, what = "The message could not be completed") {
+  $("error-text").textContent = `${what}: ${message}`;
   $("error").hidden = false;
   $("retry").hidden = !retry;
   $("retry").onclick = retry;
@@ -239,6 +239,7 @@ async function send(pending) {
     storageSet(PENDING, null);
   } catch (e) {
     if (e.code === "conversation_changed") await showChanged(pending);
+    else if (e.status === 401) showError(e.message, null);  // sent again once a key is given
     else showError(e.message, () => resend(pending));
   } finally {
     setBusy(false);
@@ -263,13 +264,19 @@ async function showChanged(pending) {
   );
 }
 
-async function resend(pending) {
-  // drop the failed bubbles: the retry shows the message again
+// Take a failed exchange (a message and its broken-off reply) off the page: the server kept
+// none of it. Sending it again shows it again; a new message goes on without it.
+function dropFailed() {
   for (const item of $("log").querySelectorAll("li.failed")) {
     const user = item.previousElementSibling;
     if (user && user.classList.contains("user")) { user.remove(); userMessages -= 1; }
     item.remove();
   }
+  $("empty").hidden = $("log").childElementCount > 0;
+}
+
+async function resend(pending) {
+  dropFailed();
   await send(pending);
 }
 
@@ -278,6 +285,7 @@ async function submit() {
   const text = $("message").value;
   if (busy || !text.trim() || !sessionId) return;
   $("message").value = "";
+  dropFailed();
   await send({ text, key: newKey(), before: userMessages, version });
 }
 
@@ -301,7 +309,9 @@ async function start() {
     await openSession();
     await finishPending();
   } catch (e) {
-    showError(e.message, () => { clearError(); start(); });
+    if (e.status !== 401) showError(e.message, () => { clearError(); start(); });
+    // else the key form asks for a key (and has the keyboard); a key given and refused says so
+    else if (storageGet(API_KEY)) showError(e.message, null, "The key was not accepted");
   }
 }
 

@@ -14,6 +14,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import serve_outside_support as sup  # noqa: E402
 
+from tests import chat_page  # noqa: E402
+
 HTML_BOT = """
     from autograms import autograms_function
     from autograms.functional import reply
@@ -53,7 +55,7 @@ def test_the_page_streams_a_reply_and_a_reload_mid_stream_keeps_the_conversation
                 assert "w9" not in log_text(page)
                 page.reload()
                 sup.wait_text(page, "#log", lambda t: "w9" in t)
-                page.wait_for_timeout(1500)
+                chat_page.wait_idle(page)
                 text = log_text(page)
                 assert text.count("tell me") == 1 and text.count("w0") == 1, text
                 send(page, "more")
@@ -98,8 +100,7 @@ def test_keyboard_only_chat_with_a_multiline_message_and_a_plain_error(tmp_path)
     with sup.Server(bot, "--test-mode", folder=tmp_path) as server:
         with sup.chromium_page() as page:
             page.goto(server.base + "/")
-            page.wait_for_timeout(500)
-            assert page.evaluate("document.activeElement.id") == "message"
+            chat_page.focus_message_box(page)
             page.keyboard.type("hello")
             page.keyboard.press("Enter")
             sup.wait_text(page, "#log", lambda t: "bold" in t)
@@ -140,7 +141,9 @@ def enter_key(page, server, wrong_first=True):
     page.fill("#key", "right-key")
     page.press("#key", "Enter")
     page.wait_for_selector("#key-form", state="hidden")
-    page.wait_for_timeout(700)
+    # the page has opened its session with the key
+    saved = "() => localStorage.getItem('autograms.session@/')"
+    chat_page.wait_for(page, lambda: page.evaluate(saved), "the page to open a session")
 
 
 def test_the_page_clears_the_key_error_once_a_valid_key_is_entered(keyed):
@@ -154,8 +157,7 @@ def test_after_entering_the_key_typing_goes_to_the_message_box(keyed):
         enter_key(page, keyed, wrong_first=False)
         page.keyboard.type("typed without clicking")
         page.keyboard.press("Enter")
-        page.wait_for_timeout(1500)
-        assert "typed without clicking" in log_text(page)
+        sup.wait_text(page, "#log", lambda t: "typed without clicking" in t)
 
 
 MOUNT_APP = """
@@ -191,5 +193,4 @@ def test_two_mounted_bots_each_keep_their_conversation_across_visits(tmp_path):
             send(page, "first at b")
             sup.wait_text(page, "#log", lambda t: "bold" in t)
             page.goto(server.base + "/a/")
-            page.wait_for_timeout(1500)
-            assert "first at a" in log_text(page)
+            assert "first at b" not in sup.wait_text(page, "#log", lambda t: "first at a" in t)

@@ -818,3 +818,63 @@ def test_a_wrong_memory_object_is_refused_naming_memory_object(tmp_path, kind):
     }[kind]
     with pytest.raises(TypeError, match="memory_object"):
         autogram.reply("hi", memory_object=wrong)
+
+
+# ----------------------------------------------------------------- day two: long chats
+
+LONG_BOT = """
+from autograms import autograms_function
+from autograms.functional import reply, reply_instruction
+
+@autograms_function()
+def chatbot():
+    reply("Welcome to the long chat.")
+    while True:
+        reply_instruction("Reply to the user about their story.")
+"""
+
+
+def test_a_long_chat_keeps_every_turn_in_turn_stack_history_and_log(tmp_path):
+    """Day two, checked (AutoGRAMS keeps every turn in turn_stack and model_turns; compared
+    side by side over 120 turns the two libraries gave equal turn stacks): 300 turns of
+    ~110 characters, far past the live window, serialized every turn -- turn_stack,
+    extract_full_conv_history() and model_turns still hold every message in order."""
+    from autograms import Autogram
+    from autograms.functional import extract_full_conv_history
+
+    chatbot = _load(tmp_path, "s10_long_chat", LONG_BOT)
+    autogram = Autogram(chatbot, test_mode=True)
+    text, memory = autogram.reply()
+    messages = [f"message {i} " + "z" * 100 for i in range(300)]
+    replies, memory = _drive(autogram, memory, messages)
+    replies = [text] + replies
+    levels = memory.memory_dict["turn_stack"]
+    turns = [t for level in levels for t in level["turns"]]
+    assert [t["content"] for t in turns if t["role"] == "agent"] == replies
+    assert [t["content"] for t in turns if t["role"] == "user"] == messages
+    with autogram.use_memory(memory):
+        history = extract_full_conv_history()
+    assert [h["content"] for h in history if h["role"] == "assistant"] == replies
+    assert [h["content"] for h in history if h["role"] == "user"] == [""] + messages
+    users = [
+        e["user_reply"]
+        for e in memory.memory_dict["model_turns"]
+        if e["entry_type"] == "user_reply"
+    ]
+    assert users == [""] + messages
+
+
+def test_run_autograms_saveload_key_in_memory_dict_survives_a_round_trip(tmp_path):
+    """AutoGRAMS' run_autogram.py stores `memory_dict['user_reply_to_save']` before
+    serializing and reads it back after deserialize on restart: the key survives."""
+    from autograms import Autogram
+
+    chatbot = _load(tmp_path, "s10_saveload_key", LOOP_BOT)
+    autogram = Autogram(chatbot, test_mode=True)
+    _text, memory = autogram.reply()
+    memory.memory_dict["user_reply_to_save"] = "the last message"
+    text = autogram.serialize(memory)
+    again = autogram.deserialize(text)
+    assert again.memory_dict["user_reply_to_save"] == "the last message"
+    _reply, again = autogram.reply(again.memory_dict["user_reply_to_save"], memory_object=again)
+    assert again.memory_dict["model_turns"][-1]["entry_type"] == "agent_reply"

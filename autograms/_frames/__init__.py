@@ -65,12 +65,25 @@ from .variants import uninstrumented, without_gates
 class _Package(_types.ModuleType):
     """This package, whose `instrument` stays the function (code_cache.instrument): the
     rewrite module of the same name (instrument.py) is imported only when a function is not
-    in the code cache, and the import system then binds the module over the name."""
+    in the code cache, and the import system then binds the module over the name.
+
+    Its dir() leaves the engine's modules out: code that walks a package through dir(),
+    following every module attribute with no record of what it has seen (AutoGRAMS' seed
+    agent lists the library's functions that way), reached each engine module through
+    thousands of import paths (the dialog layer's modules import this package, its modules
+    each other) and took minutes. They stay attributes, as the import system binds them."""
 
     def __setattr__(self, name: str, value: object) -> None:
         if name == "instrument" and isinstance(value, _types.ModuleType):
             return
         super().__setattr__(name, value)
+
+    def __dir__(self) -> list[str]:
+        return [
+            name
+            for name in super().__dir__()
+            if not isinstance(self.__dict__.get(name), _types.ModuleType)
+        ]
 
 
 _sys.modules[__name__].__class__ = _Package

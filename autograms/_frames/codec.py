@@ -5,7 +5,10 @@ validated lists, a jump-fixing loop over concrete objects); for the engine, whic
 instrumented function once and assembles two code objects from it, those passes were most of
 the instrumentation time. This module does each conversion in one table-driven pass and gives
 *exactly* what `bytecode` 0.19.1 gives, so the rest of the engine keeps working on `Instr`,
-`Label`, `TryBegin` and `TryEnd` objects:
+`Label`, `TryBegin` and `TryEnd` objects -- but for one bytecode bug the codec does not copy:
+bytecode writes columns up to 255 in the location table's one-line form, which CPython's line
+lookups misread (wrong line numbers in tracebacks and in `f_lineno` for any instruction at a
+column >= 128); the codec keeps CPython's limit of 128, as its compiler does:
 
 * `decode(code)` equals ``ConcreteBytecode.from_code(code).to_bytecode(
   conserve_exception_block_stackdepth=True)``, except that the 3.13 dual-local
@@ -835,7 +838,9 @@ def _write_position(table: bytearray, units: int, line: int, position: Position)
         elif end_lineno == lineno == line and column < 72 and end_column - column <= 15:
             table.append(_location_header(column // 8, size))  # short form
             table.append(((column % 8) << 4) + end_column - column)
-        elif end_lineno == lineno and lineno - line in (1, 2) and column < 256 and end_column < 256:
+        elif end_lineno == lineno and lineno - line in (1, 2) and column < 128 and end_column < 128:
+            # CPython's limit, not bytecode's 256: CPython's line lookups (f_lineno, co_lines,
+            # tracebacks) step to the next entry at the next byte with bit 7 set
             table.append(_location_header(10 + lineno - line, size))  # one line
             table.append(column)
             table.append(end_column)

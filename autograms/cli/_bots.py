@@ -9,6 +9,8 @@ file of an example, given by its path, is the example itself (module
 
 The original AutoGRAMS scripts named the bot with ``--example_name NAME`` or
 ``--autogram_file PATH``; `add_bot_argument` accepts both, and `bot_argument` reads the choice.
+Run in a checkout of AutoGRAMS' repository, ``--example_name NAME`` is its ``examples/NAME.py``,
+as the scripts imported it.
 """
 
 from __future__ import annotations
@@ -199,6 +201,14 @@ def import_bot(source: BotSource) -> Bot:
         raise bot_failed(f"importing {source.argument}", exc) from exc
 
 
+def _checkout_example(name: str) -> str | None:
+    """``examples/NAME.py`` in the working directory, if there is one: AutoGRAMS' scripts,
+    run from a checkout of its repository, import ``examples.NAME`` from there -- a team's
+    edited copy of an example, not the library's own."""
+    path = Path("examples", f"{name}.py")
+    return str(path) if name.isidentifier() and path.is_file() else None
+
+
 def add_bot_argument(parser: argparse.ArgumentParser, *, default: str | None = None) -> None:
     """BOT, and the original scripts' ``--example_name`` / ``--autogram_file`` (hidden from
     the help: the epilog names them); `default` is used when none is given."""
@@ -223,6 +233,10 @@ def bot_argument(args: argparse.Namespace) -> tuple[str, bool]:
     if len(set(given)) > 1:
         raise CliError(f"name one bot: got {' and '.join(map(repr, dict.fromkeys(given)))}")
     if given:
+        if given[0] == args.example_name and args.bot is None:
+            checkout = _checkout_example(args.example_name)
+            if checkout is not None:
+                return checkout, False
         return given[0], False
     if args.default_bot is None:
         listing = ", ".join(example_names()) or "none installed"

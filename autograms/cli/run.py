@@ -103,6 +103,9 @@ AutoGRAMS' run_autogram.py flags are accepted: --example_name and --autogram_fil
 --model_name (--model), --api_key_file, --config_file, --saveload_file (above),
 --model_type openai|proxy|huggingface_tgi, --proxy_port, --embedding_model_name,
 --embedding_model_type, --embedding_proxy_port. With no BOT, autograms_seed_agent runs.
+--model_name without --config_file sends run_autogram.py's settings: temperature 0.7 (0.4 for
+the seed agent, also its example for --autogram_file), frequency_penalty 0.5 unless the name
+has "gpt"; decisions use the same model.
 
 exit status: 0 after /exit, Ctrl-D or Ctrl-C at the prompt; 1 when importing the bot or its
 init_chatbot() raises, or the local model fails to start; 2 for an unknown bot, a bad
@@ -294,7 +297,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> AutogramConfig:
-    fields = read_config_file(args.config) if args.config else {}
+    fields = read_config_file(args.config) if args.config else _run_autogram_fields(args)
     return make_config(
         fields,
         source=args.config or "the options",
@@ -307,6 +310,30 @@ def _config(args: argparse.Namespace) -> AutogramConfig:
         embedding_type=args.embedding_type,
         embedding_proxy_port=args.embedding_proxy_port,
     )
+
+
+def _run_autogram_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The configuration AutoGRAMS' run_autogram.py builds when given no --config_file, for a
+    command that names the model its way (``--model_name``): a team following AutoGRAMS'
+    README gets the requests it got there. Its default example, autograms_seed_agent, stays
+    the example for ``--autogram_file`` too, as in the script."""
+    model = args.model
+    if getattr(args, "_flag_of_model", None) != "--model_name" or model is None:
+        return {}
+    named = args.bot if args.bot and not args.bot.endswith(".py") else None
+    seed_agent = (args.example_name or named or DEFAULT_EXAMPLE) == DEFAULT_EXAMPLE
+    generation: dict[str, Any] = {"temperature": 0.4 if seed_agent else 0.7}
+    if "gpt" not in model:
+        generation["frequency_penalty"] = 0.5
+    fields: dict[str, Any] = {"chatbot_generation_args": generation, "classifier_path": model}
+    if seed_agent:
+        fields.update(
+            chatbot_max_input_len=40000,
+            classifier_max_input_len=40000,
+            max_response_len=4096,
+            exclude_classifier_system_prompt=True,
+        )
+    return fields
 
 
 def read_api_key(path: str) -> str:

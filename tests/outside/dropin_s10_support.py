@@ -37,7 +37,8 @@ class FakeOpenAI:
     """A loopback OpenAI-compatible server: chat completions (text or json_schema) and
     embeddings; every request body is kept in ``requests`` (path, body)."""
 
-    def __init__(self):
+    def __init__(self, texts=None):
+        self.texts = list(texts or [])  # canned answers for plain (non-JSON) chat requests
         self.requests = []
         self.lock = threading.Lock()
         owner = self
@@ -91,6 +92,8 @@ class FakeOpenAI:
             content = json.dumps(_schema_instance(schema, schema.get("$defs", {})))
         elif fmt.get("type") == "json_object":
             content = "{}"
+        elif self.texts:
+            content = self.texts.pop(0)
         else:
             last = body["messages"][-1]["content"]
             if isinstance(last, list):

@@ -856,3 +856,63 @@ def test_run_autograms_saveload_key_in_memory_dict_survives_a_round_trip(tmp_pat
     assert again.memory_dict["user_reply_to_save"] == "the last message"
     _reply, again = autogram.reply(again.memory_dict["user_reply_to_save"], memory_object=again)
     assert again.memory_dict["model_turns"][-1]["entry_type"] == "agent_reply"
+
+
+# ------------------------------------------------- reply_suffix's splice of the suffix
+
+SUFFIX_BOT = """
+from autograms import autograms_function
+from autograms.functional import reply, reply_suffix
+
+@autograms_function()
+def chatbot():
+    reply("hi")
+    while True:
+        reply_suffix("What is your name?")
+"""
+
+
+def _suffix_reply(tmp_path, name, model_text):
+    from autograms import Autogram, AutogramConfig
+
+    chatbot = _load(tmp_path, name, SUFFIX_BOT)
+    with FakeOpenAI(texts=[model_text]) as server:
+        config = AutogramConfig(chatbot_type="proxy", chatbot_proxy_port=server.port)
+        autogram = Autogram(chatbot, autogram_config=config)
+        _text, memory = autogram.reply()
+        replies, _memory = _drive(autogram, memory, ["u"])
+    return replies[0]
+
+
+def test_reply_suffix_keeps_a_reply_that_ends_with_the_suffix(tmp_path):
+    """reply_suffix, checked against AutoGRAMS 0.6.0 side by side: a model answer that ends
+    with the required text is sent as it is."""
+    text = "Great to hear. What is your name?"
+    assert _suffix_reply(tmp_path, "s10_suffix_end", text) == text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SILENT: when the model writes the bold suffix inside its answer ('Hello there! "
+    "**What is your name?** Nice to meet you.'), AutoGRAMS splices the exact suffix in and "
+    "cuts there ('Hello there! What is your name?'); here the user gets the question twice, "
+    "the model's ** kept: 'Hello there! **What is your name?** Nice to meet you. What is your "
+    "name?'",
+)
+def test_reply_suffix_splices_a_suffix_the_model_wrote_mid_answer(tmp_path):
+    got = _suffix_reply(
+        tmp_path, "s10_suffix_mid", "Hello there! **What is your name?** Nice to meet you."
+    )
+    assert got == "Hello there! What is your name?"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SILENT: when the model's answer does not contain the required text, AutoGRAMS "
+    "replies with the required suffix alone (post_process_responses' fallback, "
+    "autograms-reference.md §1.9); here the model's text is sent with the suffix appended "
+    "('Sure, no problem. What is your name?')",
+)
+def test_reply_suffix_without_the_suffix_in_the_answer_replies_the_suffix(tmp_path):
+    got = _suffix_reply(tmp_path, "s10_suffix_none", "Sure, no problem.")
+    assert got == "What is your name?"

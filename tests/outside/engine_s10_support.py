@@ -167,7 +167,10 @@ def _outcome_of(call):
 
 
 def run_engine(source: str, script: list[str], folder: str, mode: str, name=None) -> list:
-    """The transcript of ``source`` under the engine, ``mode`` in_process or serialized."""
+    """The transcript of ``source`` under the engine, ``mode`` in_process, serialized or forked.
+
+    ``forked`` runs a discarded turn with another message from ``memory_dict`` before each turn.
+    """
     from autograms import Autogram
 
     module = load_module(ENGINE_HEADER + source, folder, name)
@@ -177,6 +180,14 @@ def run_engine(source: str, script: list[str], folder: str, mode: str, name=None
     for index, message in enumerate(script):
         if memory is not None and mode == "serialized":
             memory = autogram.deserialize(autogram.serialize(memory))
+        if memory is not None and mode == "forked":
+            # a discarded turn from a new memory of the same session first (a user editing
+            # their message; README: memory_dict continues it "as a new memory: the session it
+            # came from is left as it was")
+            with contextlib.redirect_stdout(io.StringIO()):
+                _outcome_of(
+                    lambda: autogram.reply(message + "?!", memory_dict=memory.memory_dict)  # noqa: B023
+                )
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
             if index == 0:
@@ -190,6 +201,32 @@ def run_engine(source: str, script: list[str], folder: str, mode: str, name=None
             break
         memory = new
     return transcript
+
+
+def run_interleaved(source: str, scripts: list[list[str]], folder: str) -> list[list]:
+    """Transcripts of several conversations of one bot, their turns taken in turn in process."""
+    from autograms import Autogram
+
+    module = load_module(ENGINE_HEADER + source, folder)
+    autogram = Autogram(root_function=module.chatbot, test_mode=True)
+    memories: list = [None] * len(scripts)
+    transcripts: list[list] = [[] for _ in scripts]
+    for index in range(max(len(script) for script in scripts)):
+        for who, script in enumerate(scripts):
+            done = transcripts[who] and transcripts[who][-1][1][0] != "reply"
+            if index >= len(script) or done:
+                continue
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                if index == 0:
+                    outcome, new = _outcome_of(lambda: autogram.reply())
+                else:
+                    outcome, new = _outcome_of(
+                        lambda: autogram.reply(script[index], memory_object=memories[who])  # noqa: B023
+                    )
+            transcripts[who].append((buffer.getvalue().splitlines(), outcome))
+            memories[who] = new
+    return transcripts
 
 
 _FRESH_DRIVER = r"""
@@ -833,11 +870,13 @@ class Generator:
         if rng.random() < 0.4:
             out += ["", "", "class Svc:", "    def __init__(self):", "        self.count = 0", ""]
             out += self.indent(["@autograms_function()"] + self.helper("Svc.m", list(names), True))
-            out += ["", "", "SVC = Svc()"]
-            callees.append("SVC.m")
+            # a local instance: a module-level one's count would be process state, which
+            # a session does not carry (fresh processes, forked turns)
+            callees.append("svc.m")
             callees.append("Svc().m")
         ctx = _Ctx(rng, "root", callees, budget=14)
-        body = ["i0 = 0", "l0 = []", "b0 = Box(0)"] + self.prologue()
+        body = ["i0 = 0", "l0 = []", "b0 = Box(0)", "svc = Svc()" if "svc.m" in callees else "pass"]
+        body += self.prologue()
         if rng.random() < 0.6:
             kinds = rng.sample(STATE_KINDS, rng.randint(1, 6))
             body += [f"b0.st = make_state({kinds!r})", "st0 = b0.st"]

@@ -53,7 +53,7 @@ def case(name, source, script, reference=None, **kwargs) -> None:
 
 #: seeds of the bounded generated run (in process and serialized); the fresh-process run checks
 #: the first FRESH_SEEDS of them too
-GENERATED_SEEDS = range(0, 32)
+GENERATED_SEEDS = range(0, 24)
 FRESH_SEEDS = 4
 
 
@@ -70,6 +70,24 @@ def test_generated_programs_match_plain_python(chunk, tmp_path):
             got = support.run_engine(source, script, str(tmp_path), mode)
             if support.classify(expected, got) == "diverged":
                 problems.append((seed, mode, support.first_difference(expected, got)))
+    assert not problems, f"generated programs diverge from plain Python: {problems}"
+
+
+def test_generated_programs_forked_and_interleaved_match_plain_python(tmp_path):
+    """A discarded turn from memory_dict before every turn (a user editing their message), and
+    three conversations of one bot taking turns in one process, each as plain Python."""
+    problems = []
+    for seed in list(GENERATED_SEEDS)[:4]:
+        source, script = support.generate(seed)
+        scripts = [script, [script[0], *script[1:][::-1]]]
+        expected = [support.run_oracle(source, sc, str(tmp_path)) for sc in scripts]
+        got = support.run_engine(source, script, str(tmp_path), "forked")
+        if support.classify(expected[0], got) == "diverged":
+            problems.append((seed, "forked", support.first_difference(expected[0], got)))
+        both = support.run_interleaved(source, scripts, str(tmp_path))
+        for want, have in zip(expected, both, strict=True):
+            if support.classify(want, have) == "diverged":
+                problems.append((seed, "interleaved", support.first_difference(want, have)))
     assert not problems, f"generated programs diverge from plain Python: {problems}"
 
 
@@ -765,6 +783,235 @@ case(
     reason="silent, low impact: two locals bound to one int (10 ** 30) or float object are two "
     "objects after a pause, so `big is same` turns False (plain Python: True); pickle does not "
     "memoize numbers (NaN got this fix already)",
+)
+
+
+case(
+    "set_pop_order_across_pauses",
+    """
+    @autograms_function()
+    def chatbot():
+        pending = {8, 40, 17, 9, 3}
+        done = []
+        while pending:
+            t = pending.pop()
+            done.append(t)
+            ans = reply(f"ticket {t}?")
+        print(done)
+        return 1
+    """,
+    ["a", "b", "c", "d", "e"],
+    xfail_on=ALL_PY,
+    reason="silent: a set is rebuilt from its items at every resume, and a rebuilt set can lay "
+    "its items out in another order (int hashes, so on every run): pending.pop() asks tickets "
+    "17, 8, 40, 9, 3 where plain Python asks 17, 3, 8, 9, 40",
+)
+
+case(
+    "set_iteration_order_is_the_same_before_and_after_a_pause",
+    """
+    @autograms_function()
+    def chatbot():
+        tickets = {8, 40, 17, 9, 3}
+        order = list(tickets)
+        asked = []
+        for t in tickets:
+            asked.append(t)
+            ans = reply(f"ticket {t}?")
+        print(asked, order == list(tickets))
+        return 1
+    """,
+    ["a", "b", "c", "d", "e"],
+    xfail_on=ALL_PY,
+    reason="silent: list(tickets) of an unchanged set differs before and after a pause (the set "
+    "is rebuilt from its items); plain Python keeps one order while the set is not changed",
+)
+
+case(
+    "pauses_in_odd_places_with_header_defaults_del_slices_star_args_assert",
+    """
+    class CM:
+        def __init__(self, tag):
+            self.tag = tag
+            print("make", tag)
+        def __enter__(self):
+            print("enter", self.tag)
+            return self.tag
+        def __exit__(self, *exc):
+            print("exit", self.tag, exc[0].__name__ if exc[0] else None)
+            return False
+
+    @autograms_function()
+    def chatbot():
+        with CM("a") as a, CM(reply("q1")) as b:
+            print("body", a, b)
+        def inner(x=reply("q2"), *, y=len(reply("q3"))):
+            return x * y
+        print(inner())
+        f = lambda z=reply("q4"): z + "!"
+        print(f())
+        d = {"k1": 1, "k2": 2}
+        del d[reply("q5")]
+        print(d)
+        l = list(range(10))
+        print(l[int(reply("q6")):int(reply("q7"))])
+        o = CM("o")
+        o.tag += reply("q8")
+        print(o.tag)
+        print(*[1, 2], sep=reply("q9"))
+        kw = {**{"a": 1}, reply("q10"): 2}
+        print(kw)
+        try:
+            assert len(reply("q11")) > 5, reply("q12")
+        except AssertionError as e:
+            print("AE", e)
+        x = [reply("q13") for _ in range(0)] or reply("q14")
+        print(x)
+        return 1
+    """,
+    ["b", "ab", "333", "z", "k2", "2", "5", "xx", "--", "new", "short", "msg", "end"],
+)
+
+case(
+    "decorated_methods_of_enum_members_frozen_dataclasses_slots_and_tuple_subclasses",
+    """
+    import enum, dataclasses, functools
+
+    class Mode(enum.Enum):
+        FAST = 1
+        SLOW = 2
+
+        @autograms_function()
+        def ask(self, q):
+            a = reply(f"{self.name} {q}")
+            return f"{self.value}:{a}"
+
+    @dataclasses.dataclass(frozen=True)
+    class Frozen:
+        tag: str
+
+        @autograms_function()
+        def ask(self):
+            return f"{self.tag}:{reply(self.tag)}"
+
+    class Slotted:
+        __slots__ = ("n", "log")
+
+        def __init__(self):
+            self.n = 0
+            self.log = []
+
+        @autograms_function()
+        def ask(self):
+            self.n += 1
+            x = reply(f"slot {self.n}")
+            self.log.append(x)
+            return self
+
+    class Pt(tuple):
+        @autograms_function()
+        def ask(self):
+            return reply(f"pt {self[0]}") + str(len(self))
+
+    @autograms_function()
+    def chatbot():
+        m = Mode.SLOW
+        r1 = m.ask("q")
+        print(r1, m is Mode.SLOW)
+        f = Frozen("fz")
+        r2 = f.ask()
+        s = Slotted()
+        r3 = s.ask()
+        print(r2, r3 is s, s.n, s.log)
+        r4 = Pt((5, 6)).ask()
+        print(r4)
+        return 1
+    """,
+    ["a", "b", "c", "d"],
+)
+
+case(
+    "exceptions_with_keyword_only_init_no_super_slots_and_exceptiongroup_subclass",
+    """
+    class KwErr(Exception):
+        def __init__(self, *, code, msg="m"):
+            super().__init__(msg)
+            self.code = code
+
+    class NoSuper(Exception):
+        def __init__(self, a, b):
+            self.a = a
+            self.b = b
+
+    class Slotted(Exception):
+        __slots__ = ("extra",)
+        def __init__(self, x):
+            super().__init__(x)
+            self.extra = x * 2
+
+    class MyGroup(ExceptionGroup):
+        def __new__(cls, msg, excs, tag):
+            self = super().__new__(cls, msg, excs)
+            self.tag = tag
+            return self
+        def derive(self, excs):
+            return MyGroup(self.message, excs, self.tag)
+
+    @autograms_function()
+    def chatbot():
+        kept = []
+        for mk in (lambda: KwErr(code=7), lambda: NoSuper(1, 2), lambda: Slotted(3), lambda: MyGroup("g", [ValueError(1)], "T")):
+            try:
+                raise mk()
+            except Exception as e:
+                kept.append(e)
+        x = reply("q1")
+        for e in kept:
+            print(type(e).__name__, e.args, str(e), {k: v for k, v in vars(e).items()} if hasattr(e, "__dict__") else None, getattr(e, "extra", None), getattr(e, "tag", None))
+        return 1
+    """,
+    ["a"],
+)
+
+case(
+    "operands_read_before_a_call_that_changes_them_and_pauses",
+    """
+    class Box:
+        def __init__(self):
+            self.v = 1
+            self.items = [1]
+
+    @autograms_function()
+    def bump(b, d, l):
+        b.v = 100
+        b.items = [7, 7]
+        d["k"] = 50
+        l[0] = 9
+        l.append(5)
+        x = reply("bump")
+        b.v += 1
+        d["k"] += 1
+        return len(x)
+
+    @autograms_function()
+    def chatbot():
+        b = Box()
+        d = {"k": 1}
+        l = [0]
+        r1 = b.v + bump(b, d, l)
+        r2 = d["k"] + bump(b, d, l)
+        r3 = l[0] + len(l) + bump(b, d, l)
+        b.v += bump(b, d, l)
+        d["k"] += bump(b, d, l)
+        r4 = [b.items, len(b.items), bump(b, d, l), b.items]
+        r5 = f"{b.v}:{bump(b, d, l)}:{b.v}"
+        items = b.items
+        r6 = items.count(7) + bump(b, d, l)
+        r7 = (b.v, bump(b, d, l), b.v)
+        print(r1, r2, r3, b.v, d, l, r4, r5, r6, r7)
+        return 1
+    """,
+    ["a", "bb", "ccc", "dddd", "e", "f", "g", "h", "i", "j"],
 )
 
 

@@ -6,7 +6,8 @@
 
 Names defined (or rebound) inside the block are registered for the module. Inside functions
 of that module decorated afterwards with ``@autograms_function()`` or ``@autograms_node``,
-and inside its plain (undecorated) functions and methods, every read and write of these names
+inside its plain (undecorated) functions and methods, and inside the lambdas, nested functions,
+comprehensions and generator expressions of both, every read and write of these names
 goes to the current session's copy (the engine routes the bytecode's global accesses; see
 ``autograms._frames.routing``), and so does ``module.NAME`` from other modules (the module gets
 a class of its own with an attribute per name; ``globals()`` and ``vars(module)`` stay the

@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
 #: stack slots a routed access may need beyond the original instruction's
 _ROUTING_STACK = 4
-#: code that suspends (generators, coroutines): left as it is
-_SUSPENDING_FLAGS = 0x20 | 0x80 | 0x100 | 0x200
 
 
 class GlobalRoutes(Record):
@@ -65,13 +63,18 @@ def routed_names(items: list, routes: GlobalRoutes | None) -> list[str]:
 
 
 def route_globals(items: list, routes: GlobalRoutes) -> list:
-    """`items` with every access to a routed global replaced by a callback call."""
+    """`items` with every access to a routed global replaced by a callback call, in the
+    code of the functions, lambdas, comprehensions and generator expressions they create
+    too."""
     from bytecode import Instr
 
     result: list = []
     for item in items:
         name = _global_name(item) if isinstance(item, Instr) else None
-        if name is None or name not in routes.names:
+        if name is None and isinstance(item, Instr) and isinstance(item.arg, CodeType):
+            nested = route_code(item.arg, routes)  # a LOAD_CONST of a nested function's code
+            result.append(item if nested is item.arg else _with_arg(item, nested))
+        elif name is None or name not in routes.names:
             result.append(item)
         elif item.name == "LOAD_GLOBAL":
             result += _load(item, routes)
@@ -80,6 +83,12 @@ def route_globals(items: list, routes: GlobalRoutes) -> list:
         else:
             result += _delete(item, routes)
     return result
+
+
+def _with_arg(instr: Instr, arg: Any) -> Instr:
+    from bytecode import Instr
+
+    return Instr(instr.name, arg, location=instr.location)
 
 
 def _global_name(instr: Instr) -> str | None:
@@ -139,7 +148,7 @@ def _delete(instr: Instr, routes: GlobalRoutes) -> list[Instr]:
 
 def route_function(function: FunctionType, routes: GlobalRoutes) -> bool:
     """Route the globals `function` (not instrumented) uses, nested functions included;
-    returns whether its code changed. Generators and coroutines are left as they are."""
+    returns whether its code changed."""
     code = route_code(function.__code__, routes)
     if code is function.__code__:
         return False
@@ -150,18 +159,12 @@ def route_function(function: FunctionType, routes: GlobalRoutes) -> bool:
 def route_code(code: CodeType, routes: GlobalRoutes) -> CodeType:
     """`code` with every access to a routed global replaced by a callback call (the same
     object if it has none)."""
-    if code.co_flags & _SUSPENDING_FLAGS or not _uses_routed(code, routes.names):
+    if not _uses_routed(code, routes.names):
         return code
-    from bytecode import Instr
-
     from . import codec
 
     template = codec.decode(code)
-    items = []
-    for item in route_globals(list(template), routes):
-        if isinstance(item, Instr) and item.name == "LOAD_CONST" and isinstance(item.arg, CodeType):
-            item = Instr("LOAD_CONST", route_code(item.arg, routes), location=item.location)
-        items.append(item)
+    items = route_globals(list(template), routes)
     shape = codec.Shape.of(template)
     return codec.assemble(items, shape, stacksize=code.co_stacksize + _ROUTING_STACK, fuse=True)
 

@@ -144,3 +144,43 @@ def test_memory_dict_globals_snapshot_shows_and_sets_the_sessions_values_by_name
     text, _ = copied.reply("y", memory_dict=dict(memory.memory_dict))
     assert text == "again True Y ['fr']"
     assert memory.memory_dict["version"] == autograms.__version__
+
+
+NESTED_BOT = """
+from autograms import autograms_function
+from autograms.functional import reply
+from autograms.memory import set_persistent_globals
+
+with set_persistent_globals():
+    OWNER = "nobody"
+
+def owners(n):  # a plain generator helper
+    for _ in range(n):
+        yield OWNER
+
+@autograms_function()
+def chatbot():
+    global OWNER
+    OWNER = reply("who?")
+    def rename(new):
+        global OWNER
+        OWNER = new
+    seen = [next(o for o in [OWNER]), (lambda: OWNER)(), *owners(1), *(OWNER for _ in "x")]
+    rename(OWNER + "!")
+    reply(f"{seen} {OWNER}")
+"""
+
+
+def test_nested_code_and_generator_helpers_see_the_sessions_value(tmp_path):
+    path = tmp_path / f"nested_{uuid.uuid4().hex[:8]}.py"
+    path.write_text(textwrap.dedent(NESTED_BOT))
+    chatbot, _ = load_autogram(str(path))
+    module = sys.modules[chatbot.__module__]
+    autogram = Autogram(chatbot, test_mode=True)
+    _, ann = autogram.reply()
+    _, bob = autogram.reply()
+    text_ann, _ = autogram.reply("ann", memory_object=autogram.deserialize(autogram.serialize(ann)))
+    text_bob, _ = autogram.reply("bob", memory_object=bob)
+    assert text_ann == "['ann', 'ann', 'ann', 'ann'] ann!"
+    assert text_bob == "['bob', 'bob', 'bob', 'bob'] bob!"
+    assert module.OWNER == "nobody"  # outside a turn: the module's own value, never written

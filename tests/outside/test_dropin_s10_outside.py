@@ -712,14 +712,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SILENT: a set_persistent_globals() name read inside a generator expression, a "
-    "lambda or a nested def of a decorated function (and a list/dict comprehension on 3.11) "
-    "gives the module's value ('module-default'), not the session's ('alice') that the "
-    "function itself and the module's plain helpers see; plain Python (and AutoGRAMS, which "
-    "copies the session's values into the module around each turn) give 'alice' everywhere",
-)
 def test_persistent_globals_read_inside_nested_code_of_a_decorated_function(tmp_path):
     from autograms import Autogram
 
@@ -750,13 +742,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SILENT: `global owner; owner = v` in a nested def of a decorated function writes "
-    "the MODULE's value (module.owner becomes 'alice', then 'bob': sessions see each other) "
-    "while the session keeps reading 'module-default'; the README promises the module's own "
-    "values are never changed, and plain Python / AutoGRAMS give owner=alice to that session",
-)
 def test_persistent_global_written_by_a_nested_def_belongs_to_the_session(tmp_path):
     import importlib
 

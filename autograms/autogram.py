@@ -29,7 +29,7 @@ from ._log import ConversationLog, checked_source
 from ._turns import call_root, run_turn
 from .config import AutogramConfig
 from .decorators import is_autograms_function
-from .memory import Checkpoint, MemoryObject, SimpleMemory, use_memory
+from .memory import Checkpoint, MemoryObject, SerializableMemory, SimpleMemory, use_memory
 from .models import model_from_config
 
 if TYPE_CHECKING:
@@ -111,7 +111,10 @@ class Autogram:
     def _memory(
         self, memory_object: MemoryObject | None, memory_dict: Mapping[str, Any] | None
     ) -> MemoryObject:
-        memory = self.init_memory(memory_dict) if memory_object is None else memory_object.resolve()
+        if memory_object is None:
+            memory = self.init_memory(memory_dict)
+        else:
+            memory = _checked_memory(memory_object).resolve()
         if memory.root_function is None:  # made outside an Autogram: it is ours now
             memory.root_function = self.root_function
         elif memory.root_function is not self.root_function and self.root_function is not None:
@@ -236,7 +239,7 @@ class Autogram:
         """
         if memory_object is None:
             memory_object = require_memory("Autogram.serialize")
-        return memory_object.resolve().to_text(self._key(), include_log)
+        return _checked_memory(memory_object).resolve().to_text(self._key(), include_log)
 
     def deserialize(
         self,
@@ -287,7 +290,7 @@ class Autogram:
         entries)."""
         if memory_object is None:
             memory_object = require_memory("Autogram.save")
-        memory_object.write(file, self._key())
+        _checked_memory(memory_object).write(file, self._key())
 
     def load(self, file_path: str | os.PathLike[str], load_log: bool = True) -> MemoryObject:
         """The session saved at `file_path`, with its log from ``<file_path>.log``, read only
@@ -344,7 +347,23 @@ class Autogram:
 
     def pending_frames(self, memory_object: MemoryObject) -> list[_frames.PendingFrameInfo]:
         """Where the session's program is paused: function, line, label, locals."""
-        return memory_object.pending_frames()
+        return _checked_memory(memory_object).pending_frames()
+
+
+def _checked_memory(memory_object: Any) -> SerializableMemory:
+    """`memory_object` if it is a session's memory; otherwise a TypeError saying what was
+    given instead and what to pass."""
+    if isinstance(memory_object, SerializableMemory):
+        return memory_object
+    if isinstance(memory_object, (str, bytes)):
+        hint = "a serialized session? pass autogram.deserialize(text)"
+    elif isinstance(memory_object, Mapping):
+        hint = "memory_dict is a view of a memory object: pass the object itself"
+    else:
+        hint = "pass what reply(), deserialize() or load() returned"
+    raise TypeError(
+        f"memory_object must be a MemoryObject: got {type(memory_object).__name__} ({hint})"
+    )
 
 
 def _with_api_keys(config: AutogramConfig, api_keys: dict[str, str] | None) -> AutogramConfig:

@@ -760,13 +760,6 @@ def test_persistent_global_written_by_a_nested_def_belongs_to_the_session(tmp_pa
 # ------------------------------------------------------------------- misuse messages
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a serialized session text, a dict or memory_dict given as memory_object (an easy "
-    "slip with AutoGRAMS' `memory = autogram.serialize(m)` loops) raises AttributeError "
-    "\"'str' object has no attribute 'resolve'\" -- an internal name, not what is wrong; "
-    "expected a TypeError naming memory_object and what it got",
-)
 @pytest.mark.parametrize("kind", ["serialized text", "memory_dict", "dict"])
 def test_a_wrong_memory_object_is_refused_naming_memory_object(tmp_path, kind):
     from autograms import Autogram

@@ -158,7 +158,10 @@ def test_a_streamed_message_sends_pieces_then_the_committed_answer(service):
     events = events_of(response)
     deltas = [data["text"] for name, data in events if name == "delta"]
     (done,) = [data for name, data in events if name == "done"]
-    assert len(deltas) > 5 and "".join(deltas) == done["reply"] and done["reply"].endswith(FILLER)
+    # more than one piece: the model writes a word every 2 ms, but a reader that falls behind
+    # (a loaded machine) gets the words that arrived meanwhile as one piece
+    assert len(deltas) >= 2, deltas
+    assert "".join(deltas) == done["reply"] and done["reply"].endswith(FILLER)
     assert events[-1][0] == "done" and done["version"] == 2
 
 

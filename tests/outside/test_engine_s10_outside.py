@@ -1015,6 +1015,84 @@ case(
 )
 
 
+case(
+    "module_level_dict_of_plain_values_inside_a_local_container",
+    """
+    FLAGS = {"beta": False}
+    DEFAULTS = {}
+    ROWS = {"r": [1]}
+
+
+    @autograms_function()
+    def chatbot():
+        opts = {"flags": FLAGS, "extra": [DEFAULTS], "rows": [ROWS]}
+        x = reply("q1")
+        opts["flags"]["beta"] = True
+        print(opts["flags"] is FLAGS, FLAGS["beta"], opts["extra"][0] is DEFAULTS, opts["rows"][0] is ROWS)
+        FLAGS["beta"] = False
+        return 1
+    """,
+    ["a"],
+    xfail_on=ALL_PY,
+    reason="silent: a module-level dict holding only plain values (FLAGS = {'beta': False}, or "
+    "an empty one) inside a local's dict or list is copied by a pause, so opts['flags'] is FLAGS "
+    "turns False and a write through it never reaches FLAGS (plain Python: True True True True; "
+    "a dict holding a list, ROWS, stays the module's); docs/engine.md says module-level dicts "
+    "inside the lists and dicts a local holds stay the module's, however deep",
+)
+
+case(
+    "module_level_containers_inside_ordereddict_and_defaultdict_locals",
+    """
+    import collections
+
+    ROWS = {"r": [1]}
+    NAMES = ["a", "b"]
+
+    @autograms_function()
+    def chatbot():
+        od = collections.OrderedDict(rows=ROWS)
+        dd = collections.defaultdict(list, {"names": NAMES})
+        x = reply("q1")
+        print(od["rows"] is ROWS, dd["names"] is NAMES)
+        return 1
+    """,
+    ["a"],
+    xfail_on=ALL_PY,
+    reason="silent: a module-level dict or list held in a local OrderedDict or defaultdict comes "
+    "back as a copy after a pause (plain Python: True True); the same in a plain dict stays "
+    "the module's object",
+)
+
+case(
+    "module_level_containers_held_by_a_partial_or_a_deque",
+    """
+    import collections
+    import functools
+
+    ROWS = {"r": [1]}
+
+    def lookup(table, key):
+        return table.get(key)
+
+    @autograms_function()
+    def chatbot():
+        find = functools.partial(lookup, ROWS)
+        recent = collections.deque([ROWS], maxlen=3)
+        x = reply("q1")
+        ROWS["new"] = [2]
+        print(find("new"), recent[0] is ROWS)
+        del ROWS["new"]
+        return 1
+    """,
+    ["a"],
+    xfail_on=ALL_PY,
+    reason="silent (docs/engine.md: 'reached only through another kind of object ... it is "
+    "copied'): a partial or deque holding a module-level dict keeps a copy after a pause, so "
+    "find('new') gives None after ROWS changed (plain Python: [2] True)",
+)
+
+
 # --------------------------------------------------------------------------- running the cases
 
 _fresh_cache: dict[str, dict] = {}

@@ -205,8 +205,12 @@ def _checkout_example(name: str) -> str | None:
     """``examples/NAME.py`` in the working directory, if there is one: AutoGRAMS' scripts,
     run from a checkout of its repository, import ``examples.NAME`` from there -- a team's
     edited copy of an example, not the library's own."""
-    path = Path("examples", f"{name}.py")
+    path = Path("examples", f"{_CHECKOUT_FILES.get(name, name)}.py")
     return str(path) if name.isidentifier() and path.is_file() else None
+
+
+#: --example_name values whose file in AutoGRAMS' repository has another name
+_CHECKOUT_FILES = {"doc_search": "autograms_doc_search"}
 
 
 def add_bot_argument(parser: argparse.ArgumentParser, *, default: str | None = None) -> None:

@@ -949,13 +949,6 @@ def test_apply_returns_autogramsreturn_with_data_and_runs_externals(tmp_path):
     assert text == "score 7"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SILENT: run_autogram.py maps --example_name doc_search to the checkout's "
-    "examples/autograms_doc_search.py (and runs its init_chatbot); `autograms run "
-    "--example_name doc_search` in an AutoGRAMS checkout runs the library's own doc_search "
-    "bot instead (--example_name recruiter does run examples/recruiter.py now)",
-)
 def test_example_name_doc_search_in_a_checkout_runs_its_autograms_doc_search(tmp_path):
     examples = tmp_path / "examples"
     examples.mkdir()

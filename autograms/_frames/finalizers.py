@@ -33,7 +33,6 @@ conversation that is never resumed never runs it.
 from __future__ import annotations
 
 import contextlib
-import copyreg
 import ctypes
 import gc
 import types
@@ -89,16 +88,10 @@ def hand_over(notes: dict[int, Any]) -> None:
     notes.clear()
 
 
-def quiet_reduction(obj: Any, reduction: Any, protocol: int) -> Any:
+def quiet_reduction(obj: Any, reduction: Any) -> Any:
     """How the snapshot saves `obj`, an object with ``__del__`` it copies: its `reduction`
-    (pickle's own when NotImplemented), made through `quietly`."""
+    (a reduce tuple, or what else reducer_override may give), made through `quietly`."""
     note(obj)
-    try:
-        if reduction is NotImplemented:
-            reducer = copyreg.dispatch_table.get(type(obj))
-            reduction = reducer(obj) if reducer is not None else obj.__reduce_ex__(protocol)
-    except Exception:  # noqa: BLE001 - pickle's own attempt will say what fails
-        return NotImplemented
     if not isinstance(reduction, tuple):
         return reduction
     return (quietly, (reduction[0], reduction[1]), *reduction[2:])

@@ -33,15 +33,10 @@ def has_own_new(kind: type) -> bool:
     return verdict
 
 
-def fitted_reduction(obj: Any, reduction: Any, protocol: int) -> Any:
-    """`obj`'s `reduction` (pickle's own when NotImplemented), made by the built-in
-    ``__new__`` when its class's ``__new__`` cannot take the arguments pickle saves."""
-    try:
-        if reduction is NotImplemented:
-            reducer = copyreg.dispatch_table.get(type(obj))
-            reduction = reducer(obj) if reducer is not None else obj.__reduce_ex__(protocol)
-    except Exception:  # noqa: BLE001 - pickle's own attempt will say what fails
-        return NotImplemented
+def fitted_reduction(obj: Any, reduction: Any) -> Any:
+    """`obj`'s `reduction` (a reduce tuple, or what else reducer_override may give), made by
+    the built-in ``__new__`` when its class's ``__new__`` cannot take the arguments pickle
+    saves."""
     if not isinstance(reduction, tuple) or reduction[0] is not copyreg.__newobj__:
         return reduction
     cls, *args = reduction[1]

@@ -238,11 +238,26 @@ def _reduce_with_care(obj: Any, traits: int) -> Any:
         reduction = library_subclasses.reduce_subclass(obj, base, PROTOCOL)
     if reduction is NotImplemented:
         reduction = _reduce(obj)
+    if traits & (_OWN_NEW | _HAS_DEL):
+        reduction = _pickles_own_when_none(obj, reduction)
     if traits & _OWN_NEW:
-        reduction = own_new.fitted_reduction(obj, reduction, PROTOCOL)
+        reduction = own_new.fitted_reduction(obj, reduction)
     if traits & _HAS_DEL:
-        reduction = finalizers.quiet_reduction(obj, reduction, PROTOCOL)
+        reduction = finalizers.quiet_reduction(obj, reduction)
     return reduction
+
+
+def _pickles_own_when_none(obj: Any, reduction: Any) -> Any:
+    """`reduction`, or pickle's own for `obj` when it is NotImplemented (both rules above
+    reshape a reduce tuple); NotImplemented when pickle's own fails, so that pickle's own
+    attempt says what fails."""
+    if reduction is not NotImplemented:
+        return reduction
+    try:
+        reducer = copyreg.dispatch_table.get(type(obj))
+        return reducer(obj) if reducer is not None else obj.__reduce_ex__(PROTOCOL)
+    except Exception:  # noqa: BLE001 - reported by pickle's own attempt
+        return NotImplemented
 
 
 class _SnapshotPickler(pickle.Pickler):

@@ -7,7 +7,9 @@
 * A **function** pickle can name -- its module and qualified name lead to it -- is left to
   pickle. Any other (a nested function, a lambda, a function a decorator replaced) is rebuilt
   from its code, its module's namespace (by module name), its closure, defaults and
-  attributes.
+  attributes -- except one the program handed to a module (a callback in a module-level list),
+  which comes back as itself, with its cells, in the process that paused
+  (registered_closures.py).
 * Its **code** is saved as where the code is: the module and qualified name of the function
   whose code holds it (``outer.<locals>.inner``), with its fingerprint and first line. A resume
   runs that code as loaded then, and refuses if it changed. Code that cannot be found that way
@@ -27,7 +29,7 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-from . import module_objects
+from . import module_objects, registered_closures
 from .errors import SnapshotMismatchError
 from .identity import code_fingerprint
 from .memo import remember
@@ -48,10 +50,15 @@ _found: dict[tuple, types.CodeType] = {}
 
 def reduce_cell(cell: types.CellType) -> tuple:
     try:
-        contents = cell.cell_contents
+        state = (module_objects.referenced(cell.cell_contents),)
     except ValueError:
+        state = None
+    registered = registered_closures.reduce_cell(cell, state)
+    if registered is not None:  # a cell of a function the program handed to a module
+        return registered
+    if state is None:
         return (make_cell, ())
-    return (make_cell, (), (module_objects.referenced(contents),), None, None, fill_cell)
+    return (make_cell, (), state, None, None, fill_cell)
 
 
 def make_cell() -> types.CellType:
@@ -73,6 +80,11 @@ def reduce_function(fn: types.FunctionType) -> Any:
     _locate(fn)
     state = _function_state(fn)
     args = (fn.__code__, _globals_reference(fn), fn.__name__, fn.__closure__)
+    registered = registered_closures.reduce_function(
+        fn, (function_from, *args), (set_function_state, state or None)
+    )
+    if registered is not None:  # a function the program handed to a module
+        return registered
     return (function_from, args, state or None, None, None, set_function_state)
 
 

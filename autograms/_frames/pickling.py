@@ -92,6 +92,7 @@ from . import (
     module_objects,
     own_new,
     plain_containers,
+    registered_closures,
     saved_exceptions,
     weakrefs,
 )
@@ -357,6 +358,7 @@ def dumps(
         (container, module_objects.ModuleReference(where)) for container, where in places or ()
     ]  # the stand-ins first: a module's own container wins
     token = _writing.set([])  # the snapshot's `_DillWork`, made when first needed
+    scope = registered_closures.writing()
     try:
         return _dump(_SnapshotPickler, value, first)
     except (ResourceRefused, hashed_keys.KeyedCycleRefused):
@@ -364,6 +366,7 @@ def dumps(
     except Exception:  # noqa: BLE001 - something only dill can save: hand it just that
         return _dump(_DillFallbackPickler, value, first)
     finally:
+        registered_closures.done(scope)
         _writing.reset(token)
 
 

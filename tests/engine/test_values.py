@@ -10,6 +10,7 @@ path. Generated programs check live dict/set/list iterators against plain Python
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -112,6 +113,27 @@ def test_a_program_without_such_objects_never_imports_dill() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.stdout.strip().splitlines()[-1] == "False", result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("mode", MODES[:2])  # a new process imports fresh module registries
+def test_closures_handed_to_a_module_stay_the_modules_own(mode: str) -> None:
+    name = "tests.engine.values.registered_closures_bot"
+    script = _script(9)
+    expected = _normalized(reference_run(name, script))
+    assert expected["transcript"][-1] is None, "the script must run the bot to its end"
+    assert _normalized(resumed_run(name, script, mode)) == expected
+
+
+def test_a_callback_the_app_dropped_comes_back_as_a_copy_sharing_its_cell() -> None:
+    from tests.engine.values import registered_closures_bot as bot
+
+    autogram = Autogram(root_function=bot.chatbot, test_mode=True)
+    text, memory = autogram.reply()
+    assert text == "list registered 1"
+    bot.HANDLERS[:] = [lambda step: -step]  # the app replaced the callbacks between turns
+    gc.collect()
+    text, _ = autogram.reply("x", memory_object=autogram.deserialize(autogram.serialize(memory)))
+    assert text == "list: 10 [-5] 11 False"  # as plain Python: on_event still shares `count`
 
 
 def test_module_level_objects_are_not_copied_into_the_session() -> None:

@@ -1351,11 +1351,9 @@ case(
     """,
     ["", "a", "x"],
     modes=("in_process", "serialized"),  # a new process starts from the module's own HANDLERS
-    diverges=("in_process", "serialized"),
-    reason="SILENT (in process): a closure the program registered in a module-level list (a "
-    "callback, an event handler) is copied at the pause with a copy of its cell, so the "
-    "registered callback keeps reading the value from before the pause (0) while the resumed "
-    "frame writes another cell; plain Python prints '5 5 True'",
+    # the registered closure was copied at the pause with a copy of its cell, so the callback
+    # kept reading 0 while the resumed frame wrote another cell (silent); now it comes back as
+    # itself with its cells in the process that paused (registered_closures.py)
 )
 
 

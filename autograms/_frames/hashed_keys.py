@@ -26,7 +26,7 @@ from __future__ import annotations
 import enum
 import gc
 import types
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from . import module_objects
@@ -202,23 +202,29 @@ def empty(container: Any) -> Any:
     return type(container)()
 
 
-def contents(container: Any) -> list:
-    """What `fill` puts back into `container`."""
-    return list(container.items()) if type(container) is dict else list(container)
+def contents(container: Any, replaced: Callable[[Any], Any]) -> list:
+    """What `fill` puts back into `container`, each key and item through `replaced`."""
+    if type(container) is dict:
+        return [(replaced(key), replaced(item)) for key, item in container.items()]
+    return list(map(replaced, container))
 
 
 def fill(pairs: list[tuple[Any, list]]) -> None:
     """Put back the contents of the containers written empty (called when the snapshot's
     last pickle is read, once every object is built)."""
     for container, items in pairs:
-        container.update(items)
+        if type(container) is list:
+            container.extend(items)
+        else:
+            container.update(items)
 
 
 class Fills:
-    """The containers written empty and their contents; pickled as a call of `fill`."""
+    """The containers written empty (dicts, sets; lists, by plain_containers.py) and their
+    contents; pickled as a call of `fill`."""
 
-    def __init__(self, containers: list[Any]) -> None:
-        self.pairs = [(container, contents(container)) for container in containers]
+    def __init__(self, containers: list[Any], replaced: Callable[[Any], Any]) -> None:
+        self.pairs = [(container, contents(container, replaced)) for container in containers]
 
     def __reduce__(self) -> tuple:
         return (fill, (self.pairs,))

@@ -40,6 +40,10 @@ a program's subclass of a library class   the base's reduction, made as the base
 an instance ``__dict__`` held elsewhere   the dictionary itself, put back whole
 (Borg objects, ``self.__dict__ = self``)  (instance_dicts.py)
 one NaN float held in several places      one float again (plain_containers.py)
+sets and frozensets of plain values       laid out again as they were, so they list their
+                                          elements in the same order (set_order.py)
+functions handed to a module (callbacks   themselves, with their cells, in the process that
+in a module-level list) and their cells   paused (registered_closures.py)
 classes defined inside a function         by dill, each once, shared (`_by_dill`)
 anything else                             as plain pickle saves it
 ========================================  ===================================================
@@ -94,6 +98,7 @@ from . import (
     plain_containers,
     registered_closures,
     saved_exceptions,
+    set_order,
     weakrefs,
 )
 from .errors import JumpSignal
@@ -314,7 +319,7 @@ def dump_snapshot(frames: tuple[tuple[Any, ...], ...], state: Any) -> bytes:
         frames = tuple(map(exact.marked, frames))
     if module_objects.holds_container(values):
         frames = tuple(map(module_objects.referenced_items, frames))
-    return dumps((frames, state), module_objects.nested_containers(values), exact.stand_ins)
+    return dumps((frames, state), module_objects.nested_containers(values), exact)
 
 
 def load_snapshot(blob: bytes | memoryview) -> tuple[tuple[Any, ...], Any]:
@@ -347,35 +352,48 @@ def writing() -> bool:
 def dumps(
     value: Any,
     places: list[tuple[Any, tuple]] | None = None,
-    stand_ins: list[tuple[Any, Any]] | None = None,
+    exact: plain_containers.Found | None = None,
 ) -> bytes:
     """Serialize `value` (see the module docstring); raises ResourceRefused,
     KeyedCycleRefused, or the pickler's error if it cannot. `places` (module-level containers
     and where they are) are written first, as a list of references, and `value` refers to
-    them wherever it holds them; so are `stand_ins` (a container, and what to write in its
-    stead: plain_containers.py)."""
-    first = (stand_ins or []) + [
+    them wherever it holds them; so are the stand-ins of `exact` (a container or cell, and
+    what to write in its stead: plain_containers.py), and its containers to fill last, written
+    empty (with its NaN markers when filled)."""
+    exact = exact or plain_containers.Found()
+    first = exact.stand_ins + [
         (container, module_objects.ModuleReference(where)) for container, where in places or ()
     ]  # the stand-ins first: a module's own container wins
     token = _writing.set([])  # the snapshot's `_DillWork`, made when first needed
     scope = registered_closures.writing()
     try:
-        return _dump(_SnapshotPickler, value, first)
+        return _dump(_SnapshotPickler, value, first, exact)
     except (ResourceRefused, hashed_keys.KeyedCycleRefused):
         raise
     except Exception:  # noqa: BLE001 - something only dill can save: hand it just that
-        return _dump(_DillFallbackPickler, value, first)
+        return _dump(_DillFallbackPickler, value, first, exact)
     finally:
         registered_closures.done(scope)
         _writing.reset(token)
 
 
-def _dump(pickler_class: type[_SnapshotPickler], value: Any, first: list[tuple[Any, Any]]) -> bytes:
-    blob, hashed = _dump_with(pickler_class, value, first, [])
-    if hashed:  # objects hashed by their state were saved: is one in a cycle with a dict it keys?
-        containers = hashed_keys.deferred(hashed)
-        if containers:
-            blob, _ = _dump_with(pickler_class, value, first, containers)
+def _dump(
+    pickler_class: type[_SnapshotPickler],
+    value: Any,
+    first: list[tuple[Any, Any]],
+    exact: plain_containers.Found,
+) -> bytes:
+    filled_last = exact.filled_last
+    blob, pickler = _dump_with(pickler_class, value, first, filled_last, exact.replaced)
+    # objects hashed by their state were saved: is one in a cycle with a dict it keys?
+    deferred = hashed_keys.deferred(pickler.hashed) if pickler.hashed else []
+    written = {id(container) for container, _ in first}.union(map(id, filled_last))
+    containers = [container for container in deferred if id(container) not in written]
+    ordered = set_order.stand_ins(pickler.memo.copy().values(), written.union(map(id, deferred)))
+    if containers or ordered:
+        blob, _ = _dump_with(
+            pickler_class, value, first + ordered, filled_last + containers, exact.replaced
+        )
     return blob
 
 
@@ -384,17 +402,19 @@ def _dump_with(
     value: Any,
     first: list[tuple[Any, Any]],
     containers: list[Any],
-) -> tuple[bytes, list[Any]]:
-    """`value` pickled, `containers` written empty and filled by a last pickle; and the
-    objects hashed by their state it saved."""
+    replaced: Callable[[Any], Any],
+) -> tuple[bytes, _SnapshotPickler]:
+    """`value` pickled, `containers` written empty and filled by a last pickle (each item
+    through `replaced`); and the pickler (the objects hashed by their state it saved, its
+    memo)."""
     buffer = io.BytesIO()
     pickler = pickler_class(buffer, protocol=PROTOCOL)
     if first or containers:
         _refer_to(pickler, first, containers)
     pickler.dump(value)
     if containers:
-        pickler.dump(hashed_keys.Fills(containers))
-    return buffer.getvalue(), pickler.hashed
+        pickler.dump(hashed_keys.Fills(containers, replaced))
+    return buffer.getvalue(), pickler
 
 
 def _refer_to(pickler: pickle.Pickler, first: list[tuple[Any, Any]], containers: list[Any]) -> None:

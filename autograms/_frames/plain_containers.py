@@ -4,20 +4,23 @@ Pickle writes a float where it meets it, never remembering it, so one NaN held b
 by a list came back as two floats; since NaN equals nothing, ``x in [x]``, ``x in {x}`` and
 ``{x: 1}.get(x)`` (which compare by identity first) turned False after a pause.
 
-So when a frame's local holds a NaN, the saved values are walked (built-in containers, closure
-cells and plain objects' attributes, at most `WALK_LIMIT` containers, never running the
-program's code) for containers whose items are all plain values (numbers, strings, bytes,
-None, and tuples and frozensets of them: nothing inside can refer back to the container).
-When such a NaN is held by more than one place among the frames' locals and those containers,
-each container holding it is written as a copy holding a marker instead (`SharedNaN`), and so
-is each local: pickle remembers the float the marker loads as, so every place gets the same
-float. Pickling.py writes those copies first and the snapshot refers to them, as it does for
-module-level containers. A pause whose locals hold no NaN costs one look at each local.
+So when a frame's local holds a NaN, or one of its closure cells does (a variable a nested
+function or lambda reads; on 3.11 one any comprehension reads), the saved values are walked
+(built-in containers, closure cells and plain objects' attributes, at most `WALK_LIMIT`
+containers, never running the program's code) for the places that hold it. When such a NaN is
+held by more than one place, every place gets a marker instead (`SharedNaN`): pickle remembers
+the float the marker loads as, so every place gets the same float. A local is replaced by the
+marker; a cell by a new cell holding it; a container of plain values (numbers, strings, bytes,
+None, and tuples and frozensets of them: nothing inside can refer back to it) by a copy holding
+it; and a list, dict or set that also holds other objects (which may refer back to it: a copy
+would break the cycle) is written empty and filled last, with the marker, once every object is
+built (as hashed_keys.py fills its containers). Pickling.py writes the copies and the empty
+containers first and the snapshot refers to them, as it does for module-level containers. A
+pause whose locals and cells hold no NaN costs one look at each local.
 
-A NaN no local holds (two lists sharing one), one a closure cell holds (on 3.11, a local any
-comprehension reads is a cell variable), and one inside a container that also holds other
-objects (a list of instances and a NaN), are still copied: such a container may be part of a
-cycle, which a copy written first would break.
+A NaN no local or cell holds (two lists sharing one), one in a tuple that also holds other
+objects (a tuple cannot be filled later) or in the attributes of an object that also holds
+other objects, is still copied there.
 
 `nan_from_bytes` is part of the snapshot format: keep its module and name.
 """
@@ -38,6 +41,8 @@ _ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None)})
 _NESTED = frozenset({tuple, frozenset})
 _CONTAINERS = frozenset({list, dict, set, frozenset, tuple})
 _NOT_WALKED = (type, types.ModuleType, types.FunctionType, types.MethodType)
+#: Containers holding other objects too that can be written empty and filled last.
+_FILLABLE = frozenset({list, dict, set})
 
 
 class SharedNaN:
@@ -59,15 +64,22 @@ def nan_from_bytes(data: bytes) -> float:
 
 
 class Found:
-    """What `find` found: copies to write in containers' stead, and markers for NaN floats."""
+    """What `find` found: copies to write in containers' stead, containers to fill last, and
+    markers for NaN floats."""
 
-    __slots__ = ("stand_ins", "markers")
+    __slots__ = ("stand_ins", "filled_last", "markers")
 
     def __init__(self) -> None:
-        #: (container, the object written in its stead), inner containers first
+        #: (container or cell, the object written in its stead), inner containers first
         self.stand_ins: list[tuple[Any, Any]] = []
+        #: lists, dicts and sets holding other objects too: written empty, filled last
+        self.filled_last: list[Any] = []
         #: id(NaN float) -> its marker, for each NaN held in more than one place
         self.markers: dict[int, SharedNaN] = {}
+
+    def replaced(self, item: Any) -> Any:
+        """`item`, or its marker if it is a shared NaN."""
+        return self.markers.get(id(item), item) if type(item) is float else item
 
     def marked(self, values: tuple) -> tuple:
         """`values` with each shared NaN replaced by its marker."""
@@ -83,16 +95,22 @@ _NOTHING: Final = Found()
 
 
 def find(values: list[Any]) -> Found:
-    """The stand-ins and markers the saved `values` need (see the module docstring)."""
-    if float not in set(map(type, values)):  # the usual answer, in C
+    """The stand-ins, containers to fill last and markers the saved `values` need (see the
+    module docstring)."""
+    kinds = set(map(type, values))  # the usual answer, in C
+    if float not in kinds and tuple not in kinds:  # (a frame's closure cells are in a tuple)
+        return _NOTHING
+    nans = {id(value): value for value in values if type(value) is float and value != value}
+    for cell in _cells(values):
+        contents = _held(cell)
+        if contents and type(contents[0]) is float and contents[0] != contents[0]:
+            nans[id(contents[0])] = contents[0]
+    if not nans:  # the walk is for NaNs a local or a cell holds
         return _NOTHING
     found = Found()
-    nans = {id(value): value for value in values if type(value) is float and value != value}
-    if not nans:  # the walk is for NaNs a local holds
-        return _NOTHING
-    plain = _plain_containers(values)
+    plain, holders = _places(values, nans)
     counts = dict.fromkeys(nans, 0)
-    for item in _floats(values, plain):
+    for item in _floats(values, plain + holders):
         if id(item) in counts:
             counts[id(item)] += 1
     for key, count in counts.items():
@@ -104,7 +122,25 @@ def find(values: list[Any]) -> Found:
     for container in plain:
         if _holds_marked(container, found):
             _stand_in(container, found, made)
+    for holder in holders:
+        if not any(id(item) in found.markers for item in _items(holder)):
+            continue
+        if type(holder) is types.CellType:
+            found.stand_ins.append((holder, types.CellType(found.replaced(_held(holder)[0]))))
+        else:
+            found.filled_last.append(holder)
     return found
+
+
+def _cells(values: list[Any]) -> list[types.CellType]:
+    """The closure cells of the frames among `values` (each frame's are a tuple)."""
+    return [
+        cell
+        for value in values
+        if type(value) is tuple
+        for cell in value
+        if type(cell) is types.CellType
+    ]
 
 
 def _floats(values: list[Any], plain: list[Any]) -> Iterable[float]:
@@ -121,6 +157,8 @@ def _floats(values: list[Any], plain: list[Any]) -> Iterable[float]:
 def _items(container: Any) -> Iterable[Any]:
     if type(container) is dict:
         return (*container.keys(), *container.values())
+    if type(container) is types.CellType:
+        return _held(container)
     return container
 
 
@@ -163,11 +201,15 @@ def _stand_in(container: Any, found: Found, made: dict[int, Any]) -> Any:
     return stand_in
 
 
-def _plain_containers(values: list[Any]) -> list[Any]:
+def _places(values: list[Any], nans: dict[int, float]) -> tuple[list[Any], list[Any]]:
     """The containers of plain values reached from `values` (not module-level ones, which are
-    saved as references), at most `WALK_LIMIT` containers looked into."""
+    saved as references), and the cells and the lists, dicts and sets holding other objects
+    too that hold one of `nans` themselves (not an object's attributes: pickle copies those
+    into the new object); at most `WALK_LIMIT` containers looked into."""
     seen: set[int] = set()
     plain: list[Any] = []
+    holders: list[Any] = []
+    attributes: set[int] = set()
     frontier = [value for value in values if _walked(value)]
     looked = 0
     while frontier and looked < WALK_LIMIT:
@@ -178,13 +220,20 @@ def _plain_containers(values: list[Any]) -> list[Any]:
             seen.add(id(obj))
             looked += 1
             held = _held(obj)
-            if type(obj) in _CONTAINERS and _all_plain(held):
+            kind = type(obj)
+            if kind in _CONTAINERS and _all_plain(held):
                 plain.append(obj)
                 inner.extend(item for item in held if type(item) in _NESTED)
-            else:
-                inner.extend(item for item in held if _walked(item))
+                continue
+            if (kind in _FILLABLE and id(obj) not in attributes or kind is types.CellType) and any(
+                type(item) is float and id(item) in nans for item in held
+            ):
+                holders.append(obj)
+            if kind not in _CONTAINERS and kind is not types.CellType and held:
+                attributes.add(id(held[0]))  # an object's attributes: held[0] (see _held)
+            inner.extend(item for item in held if _walked(item))
         frontier = inner
-    return plain
+    return plain, holders
 
 
 def _all_plain(items: Iterable[Any]) -> bool:

@@ -136,6 +136,57 @@ def test_a_callback_the_app_dropped_comes_back_as_a_copy_sharing_its_cell() -> N
     assert text == "list: 10 [-5] 11 False"  # as plain Python: on_event still shares `count`
 
 
+@pytest.mark.parametrize("mode", MODES[:2])  # a new process hashes strings with another seed
+def test_sets_list_their_elements_in_the_order_they_had(mode: str) -> None:
+    name = "tests.engine.values.set_order_bot"
+    script = _script(7)
+    expected = _normalized(reference_run(name, script))
+    assert expected["transcript"][-1] is None, "the script must run the bot to its end"
+    assert _normalized(resumed_run(name, script, mode)) == expected
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_generated_sets_load_laid_out_as_saved(seed: int) -> None:
+    """Sets of plain values (strings, ints with colliding hashes, sets with deletions, emptied
+    and popped sets, frozensets; alone and inside containers) load listing their elements in
+    the saved order, and list them as the original does after the same pop and add."""
+    from autograms._frames import pickling
+
+    rng = random.Random(seed)
+    for _ in range(60):
+        original = _generated_set(rng)
+        loaded = pickling.load_snapshot(pickling.dumps((original, {"inner": original})))
+        assert loaded[1]["inner"] is loaded[0]
+        assert type(loaded[0]) is type(original)
+        assert list(loaded[0]) == list(original)
+        if type(original) is set:
+            for each in (original, loaded[0]):
+                each.add("added")
+                if len(each) > 1:
+                    each.pop()
+            assert list(loaded[0]) == list(original)
+
+
+def _generated_set(rng: random.Random) -> set | frozenset:
+    size = rng.choice([0, 1, 3, 8, 20, 100, 600])
+    pick = rng.choice(
+        [
+            lambda: "".join(rng.choice("abcdef") for _ in range(rng.randint(1, 4))),
+            lambda: rng.randint(0, 60) * rng.choice([8, 32, 1024]) + rng.randint(0, 2),
+            lambda: rng.choice([rng.randint(-9, 9), str(rng.randint(0, 99)), 0.5, None, b"b"]),
+            lambda: (rng.randint(0, 4), str(rng.randint(0, 4))),
+        ]
+    )
+    made: set = set()
+    for _ in range(size):
+        made.add(pick())
+        if rng.random() < 0.3:
+            made.discard(pick())
+        if made and rng.random() < 0.1:
+            made.pop()
+    return frozenset(made) if rng.random() < 0.3 else made
+
+
 def test_module_level_objects_are_not_copied_into_the_session() -> None:
     snapshot = _snapshots("module_objects_bot", 1)[0]
     big = len(json.dumps(module_objects_bot.BIG))

@@ -26,9 +26,8 @@ def make_plan(seed):
         "self_reference": rng.random() < 0.5,
         "depth": rng.randint(1, 4),
         "makes": [rng.randint(0, 3) for _ in range(4)],
-        "holders": rng.sample(
-            ["list", "dict_key", "dict_value", "set", "tuple"], rng.randint(1, 5)
-        ),
+        "holders": rng.sample(HOLDERS, rng.randint(1, len(HOLDERS))),
+        "in_a_cell": rng.random() < 0.5,
         "pauses": rng.randint(1, MAX_PAUSES),
     }
 
@@ -65,7 +64,15 @@ def make_classes(depth, makes):
     return chain
 
 
+class Other:
+    """An object held beside the NaN (a container of it may be part of a cycle)."""
+
+    def __init__(self, holder=None):
+        self.holder = holder
+
+
 def holding(kind, value):
+    other = Other()
     if kind == "list":
         return [value]
     if kind == "dict_key":
@@ -74,13 +81,36 @@ def holding(kind, value):
         return {"value": value}
     if kind == "set":
         return {value}
-    return (value, "pair")
+    if kind == "tuple":
+        return (value, "pair")
+    if kind == "list_with_objects":
+        other.holder = held = [other, value]
+    elif kind == "dict_with_objects":
+        other.holder = held = {"other": other, value: "key", "value": value}
+    else:  # "set_with_objects"
+        other.holder = held = {other, value}
+    return held
 
 
 def contains(kind, holder, value):
-    if kind == "dict_value":
-        return value in holder.values()
+    if kind in ("dict_value", "dict_with_objects"):
+        return value in holder.values() and holder.get(value) == "key"
     return value in holder
+
+
+HOLDERS = ["list", "dict_key", "dict_value", "set", "tuple", "list_with_objects",
+           "dict_with_objects", "set_with_objects"]  # fmt: skip
+
+
+@autograms_function()
+def nan_in_a_cell(kinds, pauses):
+    """The NaN a closure reads (a cell variable) and containers hold, across pauses."""
+    nan = float("nan")
+    read = lambda: nan  # noqa: E731 - makes `nan` a cell variable
+    holders = {kind: holding(kind, nan) for kind in kinds}
+    for turn in range(pauses):
+        seen = [contains(kind, holder, nan) for kind, holder in holders.items()]
+        reply(f"cell turn {turn}: {seen} {read() is nan}")
 
 
 def report(plan, union, module, module_holder, chain, instances, nan, nan_holders):
@@ -127,6 +157,8 @@ def chatbot():
         nan_holders = {}
         for kind in plan["holders"]:  # a loop: on 3.11 a comprehension makes `nan` a cell
             nan_holders[kind] = holding(kind, nan)
+    if "nan" in families and plan["in_a_cell"]:
+        nan_in_a_cell(plan["holders"], plan["pauses"])
     schema = {"field": union}
     for turn in range(plan["pauses"]):
         seen = report(plan, union, module, module_holder, chain, instances, nan, nan_holders)

@@ -1,0 +1,195 @@
+"""Sets and frozensets of plain values come back listing their elements in the order they had.
+
+A set lists its elements in the order of its hash table's slots, which depends on the table's
+size, the order the elements went in and the slots its deleted elements left (dummies). Pickle
+writes a set's elements in that order and loads them into a new set, one by one: with
+colliding hashes, a table grown by other inserts or a set that had deletions, the new set lists
+them in another order, and a program that showed ``list(drinks)`` before a pause and picks
+``list(drinks)[n]`` after it picks another element than plain Python (which lists an unchanged
+set in the same order every time).
+
+So after a snapshot is pickled, each set or frozenset it holds (found in the pickler's memo, so
+a pause that saves no set costs one look at the memo) whose elements are plain values (numbers,
+strings, bytes, None, booleans, tuples of them: their hashes do not depend on the objects'
+addresses) and that a load would list in another order is saved again as its layout: the
+elements in their order, the table's size, the slot of each element, the dummies' slots and
+where ``pop`` starts. A load builds a set of that table size and writes the entries into those
+slots (`_Table`: the layout of CPython's set object, checked on live sets before first use,
+else never used), then checks that every element is found and that the set lists them in the
+saved order; where it is not (another process whose string hashes differ: PYTHONHASHSEED), it
+is the set pickle would have made. Same process, or the same hash seed: the same order.
+
+`set_in_order` is part of the snapshot format: keep its module and name.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+from operator import itemgetter
+from typing import Any, Final
+
+#: The set types handled (subclasses are left to pickle).
+SET_TYPES: Final = frozenset({set, frozenset})
+_ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None)})
+#: Tables larger than this are not laid out again (reading one costs a pass over its slots).
+SIZE_LIMIT: Final = 1 << 16
+
+
+class OrderedSet:
+    """Stands for a set in what is pickled: loads as a set listing its elements in the saved
+    order where it can."""
+
+    __slots__ = ("kind", "elements", "layout")
+
+    def __init__(self, kind: type, elements: tuple, layout: tuple) -> None:
+        self.kind, self.elements, self.layout = kind, elements, layout
+
+    def __reduce__(self) -> tuple:
+        return (set_in_order, (self.kind, self.elements, *self.layout))
+
+
+def stand_ins(memoized: Any, skipped: set[int]) -> list[tuple[Any, OrderedSet]]:
+    """For each set among `memoized` (a pickler's memo values: (index, object)), not in
+    `skipped` (ids of containers written otherwise), of plain values and listed by a load in
+    another order: the set and what to write in its stead."""
+    objects = list(map(itemgetter(1), memoized))
+    if _TABLE is None or SET_TYPES.isdisjoint(map(type, objects)):  # in C: the usual answer
+        return []
+    sets = [obj for obj in objects if type(obj) in SET_TYPES and id(obj) not in skipped]
+    found = []
+    for each in sets:
+        elements = tuple(each)
+        if not _plain(elements) or _TABLE.same_as_loaded(each, elements):
+            continue
+        layout = _TABLE.layout(each)
+        if layout is not None:
+            found.append((each, OrderedSet(type(each), elements, layout)))
+    return found
+
+
+def _plain(elements: tuple) -> bool:
+    if _ATOMS.issuperset(map(type, elements)):
+        return True
+    return all(type(item) in _ATOMS or type(item) is tuple and _plain(item) for item in elements)
+
+
+def set_in_order(
+    kind: type, elements: tuple, size: int, slots: tuple, dummies: tuple, finger: int
+) -> set | frozenset:
+    """A `kind` of `elements`, laid out in a table of `size` at `slots` (with dummies at
+    `dummies`), when that gives a valid set listing them in this order; else `kind(elements)`."""
+    if _TABLE is not None and size <= SIZE_LIMIT and len(slots) == len(elements):
+        made = _TABLE.build(kind, elements, size, slots, dummies, finger)
+        if made is not None:
+            return made
+    return kind(elements)
+
+
+#: Py_IncRef and Py_DecRef taking an object's address (prototypes of our own: setting
+#: ``argtypes`` on ``ctypes.pythonapi``'s functions would change them for every user).
+_INCREF = ctypes.PYFUNCTYPE(None, ctypes.c_void_p)(("Py_IncRef", ctypes.pythonapi))
+_DECREF = ctypes.PYFUNCTYPE(None, ctypes.c_void_p)(("Py_DecRef", ctypes.pythonapi))
+
+
+class _Table:
+    """CPython's set object: ``fill``, ``used``, ``mask``, ``table``, ``hash`` and ``finger``
+    after the object header, the table an array of (key, hash) entries; the dummy key marks a
+    deleted element. Read and written only once `_check` found this layout on live sets."""
+
+    HEADER = 2 * ctypes.sizeof(ctypes.c_ssize_t)
+    WORD = ctypes.sizeof(ctypes.c_ssize_t)
+
+    def __init__(self) -> None:
+        self.dummy = 0
+
+    def _field(self, obj: Any, index: int) -> ctypes.c_ssize_t:
+        return ctypes.c_ssize_t.from_address(id(obj) + self.HEADER + index * self.WORD)
+
+    def _entries(self, obj: Any) -> tuple[int, Any]:
+        size = self._field(obj, 2).value + 1
+        table = self._field(obj, 3).value
+        return size, (ctypes.c_ssize_t * (2 * size)).from_address(table)
+
+    def same_as_loaded(self, obj: Any, elements: tuple) -> bool:
+        """Whether pickle's load of `obj` (its `elements` added one by one to a new set)
+        makes the same set: for a frozenset, listed in the same order; for a set, also the
+        same table (slots and dummies) and the same place for ``pop`` to start, on which the
+        order after later changes depends."""
+        loaded = type(obj)(elements)
+        if type(obj) is frozenset:
+            return tuple(loaded) == elements
+        fields = (0, 1, 2, 5)  # fill, used, mask, finger
+        if [self._field(obj, i).value for i in fields] != [
+            self._field(loaded, i).value for i in fields
+        ]:
+            return False
+        return self._bytes(obj) == self._bytes(loaded)
+
+    def _bytes(self, obj: Any) -> bytes:
+        _, entries = self._entries(obj)
+        return ctypes.string_at(ctypes.addressof(entries), ctypes.sizeof(entries))
+
+    def layout(self, obj: Any) -> tuple | None:
+        """(table size, slot of each element in order, dummy slots, finger) of `obj`."""
+        size, entries = self._entries(obj)
+        if size > SIZE_LIMIT:
+            return None
+        keys = entries[0::2]
+        dummy = self.dummy
+        slots = tuple(index for index, key in enumerate(keys) if key and key != dummy)
+        dummies = tuple(index for index, key in enumerate(keys) if key == dummy)
+        if len(slots) != len(obj):
+            return None
+        return (size, slots, dummies, self._field(obj, 5).value)
+
+    def build(
+        self, kind: type, elements: tuple, size: int, slots: tuple, dummies: tuple, finger: int
+    ) -> Any:
+        """A new `kind` laid out as said, or None where that is no valid set of this order."""
+        fillers = [object() for _ in range(max(5, size // 4) if size > 8 else 1)]
+        made = kind(dict.fromkeys(fillers))  # a dict of n keys sizes it to the power of 2 > 2n
+        if self._field(made, 2).value + 1 != size:
+            return None
+        _, entries = self._entries(made)
+        for filler in fillers:  # the set's references to them (the list keeps them alive)
+            _DECREF(id(filler))
+        ctypes.memset(ctypes.addressof(entries), 0, ctypes.sizeof(entries))
+        for element, slot in zip(elements, slots, strict=True):
+            _INCREF(id(element))
+            entries[2 * slot], entries[2 * slot + 1] = id(element), hash(element)
+        for slot in dummies:
+            entries[2 * slot], entries[2 * slot + 1] = self.dummy, -1
+        self._field(made, 0).value = len(elements) + len(dummies)
+        self._field(made, 1).value = len(elements)
+        self._field(made, 5).value = finger
+        if tuple(made) == elements and all(element in made for element in elements):
+            return made
+        return None  # dropping it releases the elements it holds
+
+
+def _check() -> _Table | None:
+    """A `_Table` if live sets show the layout it assumes, else None (sets then load as pickle
+    makes them)."""
+    free_threaded = hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled()
+    if sys.implementation.name != "cpython" or free_threaded:
+        return None
+    table = _Table()
+    try:
+        probe = {"a", "b", "c"}
+        size, entries = table._entries(probe)
+        used = table._field(probe, 1).value
+        keys = set(entries[0::2]) - {0}
+        if size != 8 or used != 3 or keys != set(map(id, probe)):
+            return None
+        probe.discard("b")
+        (dummy,) = set(entries[0::2]) - {0} - set(map(id, probe))
+        table.dummy = dummy
+        sample = frozenset(range(40)) - {3}
+        rebuilt = table.build(frozenset, tuple(sample), *table.layout(sample))
+        return table if rebuilt == sample and tuple(rebuilt) == tuple(sample) else None
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
+_TABLE = _check()

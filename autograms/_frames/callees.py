@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .producers import producer, producer_position
 from .records import CallSite
-from .registry import lookup
+from .registry import FunctionInfo, lookup
 from .versions import (
     FRAME_INTERPRETER_FRAME_OFFSET,
     INTERPRETER_FRAME_CODE_OFFSET,
@@ -176,12 +176,29 @@ def received_first(slot_value: Any, caller: FrameType, callee: FrameType) -> boo
         return False
     if isinstance(slot_value, type) and code.co_name == "__new__":
         return False  # a class called: its __new__ gets the class, and __init__ runs after it
-    first = info.original_code.co_varnames[0]
+    names, cells = info.original_code.co_varnames, info.original_code.co_cellvars
+    values = callee.f_locals
+    if values.get(names[0], UNKNOWN) is slot_value and names[0] not in cells:
+        return _one_call_between(caller, callee)
+    # the partial of a bound method (partial(obj.method, arg)): the method is called with
+    # its `self` put in front of the lent argument
     return (
-        callee.f_locals.get(first, UNKNOWN) is slot_value
-        and first not in info.original_code.co_cellvars
+        code.co_argcount >= 2
+        and values.get(names[1], UNKNOWN) is slot_value
+        and not cells
+        and _method_of(values.get(names[0], UNKNOWN), code.co_name) is info
         and _one_call_between(caller, callee)
     )
+
+
+def _method_of(instance: Any, name: str) -> FunctionInfo | None:
+    """The instrumented function that `instance.name` is a bound method of (found in the
+    classes' namespaces, never asking the instance), or None."""
+    for klass in type(instance).__mro__:
+        function = vars(klass).get(name)
+        if function is not None:
+            return lookup(getattr(function, "__code__", None))
+    return None
 
 
 def captured_value(frame: FrameType, slot: int, width: int) -> Any:

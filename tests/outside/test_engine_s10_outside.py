@@ -400,10 +400,8 @@ case(
         return n
     """,
     ["a"],
-    xfail_on=("3.11", "3.12"),
-    reason="refused on 3.11/3.12 with a message naming the wrong caller ('Svc.m was called by "
-    "int()': the partial's first argument), while the README says calls through a "
-    "functools.partial resume (3.13 resumes it as plain Python)",
+    # was refused on 3.11/3.12 naming the wrong caller ('Svc.m was called by int()': the
+    # partial's argument in the callable's slot, while the bound method put `self` first)
 )
 
 

@@ -32,7 +32,9 @@ PROTOCOL = 5
 
 #: One traceback entry: file, function name, qualified name, module, line, and the
 #: (line, end line, column, end column) of the instruction it stopped at.
-Entry = tuple[str, str, str, str | None, int, tuple]
+#: (file, name, qualified name, module, line, position, the function's first line); entries
+#: saved before the first line was kept have six items.
+Entry = tuple
 
 #: Exception class -> whether calling it with an instance's .args rebuilds those .args (not
 #: so when __init__ needs other arguments, or formats them into a message); only grows.
@@ -134,6 +136,7 @@ def _entries(traceback: types.TracebackType | None) -> list[Entry]:
                 frame.f_globals.get("__name__"),
                 traceback.tb_lineno,
                 _position(code, traceback.tb_lasti),
+                code.co_firstlineno,
             )
         )
         traceback = traceback.tb_next
@@ -165,30 +168,33 @@ def _capture() -> types.FrameType:
 def _stand_in_frame(entry: Entry) -> types.FrameType:
     """A finished frame whose code shows `entry`'s file, names and position, and which has no
     locals; its globals are those of `entry`'s module that linecache reads source through."""
-    filename, name, qualname, module, lineno, position = entry
-    code = _codes.get(entry[:5] + (position,))
+    filename, name, qualname, module, lineno, position = entry[:6]
+    code = _codes.get(entry)
     if code is None:
         template = _capture.__code__
-        first = position[0] if position[0] is not None else lineno
+        shown = position[0] if position[0] is not None else lineno
+        first = entry[6] if len(entry) > 6 else shown
         code = template.replace(
             co_filename=filename,
             co_name=name,
             co_qualname=qualname,
             co_firstlineno=first,
-            co_linetable=location_table(len(template.co_code) // 2, position),
+            co_linetable=location_table(len(template.co_code) // 2, position, first),
         )
-        remember(_codes, entry[:5] + (position,), code, _CODE_CACHE_SIZE)
+        remember(_codes, entry, code, _CODE_CACHE_SIZE)
     found = vars(sys.modules[module]) if module in sys.modules else {}
     namespace = {name: found.get(name) for name in _SOURCE_GLOBALS}
     namespace.update(__name__=module, _getframe=_getframe)
     return types.FunctionType(code, namespace)()
 
 
-def location_table(units: int, position: tuple) -> bytes:
+def location_table(units: int, position: tuple, first: int | None = None) -> bytes:
     """A ``co_linetable`` giving every one of `units` code units `position` (line, end line,
-    column, end column), relative to a first line equal to its line (format of CPython
-    3.11-3.13, Objects/locations.md)."""
+    column, end column), for code whose first line is `first` (by default the position's
+    line) (format of CPython 3.11-3.13, Objects/locations.md: each entry's line is a delta
+    from the one before, the first from the first line)."""
     line, end_line, column, end_column = position
+    delta = 0 if first is None or line is None else line - first
     table = bytearray()
     for start in range(0, units, 8):
         length = min(8, units - start)
@@ -196,11 +202,12 @@ def location_table(units: int, position: tuple) -> bytes:
             table.append(0x80 | (15 << 3) | (length - 1))
         elif column is None or end_column is None or end_line is None:
             table.append(0x80 | (13 << 3) | (length - 1))
-            table += _svarint(0)
+            table += _svarint(delta)
         else:
             table.append(0x80 | (14 << 3) | (length - 1))
-            table += _svarint(0) + _varint(end_line - line) + _varint(column + 1)
+            table += _svarint(delta) + _varint(end_line - line) + _varint(column + 1)
             table += _varint(end_column + 1)
+        delta = 0
     return bytes(table)
 
 

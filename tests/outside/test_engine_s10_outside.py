@@ -347,8 +347,10 @@ case(
     """,
     ["a"],
     xfail_on=ALL_PY,
-    reason="silent: after a pause the frames of a kept exception's traceback have empty f_locals "
-    "(plain Python: [('k', 2), ('n', 1)]), so TracebackException(capture_locals=True) shows None",
+    reason="by design (docs/engine.md, 'Exceptions and tracebacks'): a kept traceback is saved as "
+    "what it shows, over stand-in frames without locals -- its frames' locals would be saved with "
+    "the session (an open file in any of them would refuse the pause); plain Python shows "
+    "[('k', 2), ('n', 1)]",
 )
 
 case(
@@ -374,10 +376,8 @@ case(
         return 1
     """,
     ["a"],
-    xfail_on=ALL_PY,
-    reason="silent: after a pause a kept traceback's frame has f_code.co_firstlineno equal to the "
-    "traceback's line, not the function's def line (plain Python: offset 2, True), so "
-    "inspect.getsourcelines(tb.tb_frame) gives the raise line alone on 3.13",
+    # a kept traceback's stand-in frame had f_code.co_firstlineno equal to the traceback's line,
+    # not the function's def line (silent); the saved entry keeps the function's first line
 )
 
 case(

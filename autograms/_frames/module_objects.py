@@ -39,7 +39,8 @@ What is *not* module-level:
 * the items of a module-level list (``job = QUEUE[0]``): a list's items move (an insert at the
   front between two turns makes ``QUEUE[0]`` another object), so a place by position would
   give the paused program another object; saved by value (a dict's items keep their key, a
-  tuple's its position);
+  tuple's its position; a function the program put there, with its cells, comes back as
+  itself in the process that paused: registered_closures.py);
 * classes, functions and methods defined at module level need no place of their own: pickle
   already saves them by their qualified name (and enum members by their class);
 * operating-system resources and running state (open files, sockets, locks, threads,

@@ -389,7 +389,10 @@ def _dump(
     deferred = hashed_keys.deferred(pickler.hashed) if pickler.hashed else []
     written = {id(container) for container, _ in first}.union(map(id, filled_last))
     containers = [container for container in deferred if id(container) not in written]
-    ordered = set_order.stand_ins(pickler.memo.copy().values(), written.union(map(id, deferred)))
+    ordered = []
+    if set_order.may_hold_sets(blob):  # (copying the memo costs ~2k instructions an entry)
+        skipped = written.union(map(id, deferred))
+        ordered = set_order.stand_ins(pickler.memo.copy().values(), skipped)
     if containers or ordered:
         blob, _ = _dump_with(
             pickler_class, value, first + ordered, filled_last + containers, exact.replaced

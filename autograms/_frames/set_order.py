@@ -8,8 +8,9 @@ them in another order, and a program that showed ``list(drinks)`` before a pause
 ``list(drinks)[n]`` after it picks another element than plain Python (which lists an unchanged
 set in the same order every time).
 
-So after a snapshot is pickled, each set or frozenset it holds (found in the pickler's memo, so
-a pause that saves no set costs one look at the memo) whose elements are plain values (numbers,
+So after a snapshot is pickled, each set or frozenset it holds (found in the pickler's memo, once
+a search of the pickle for the opcodes that make sets finds one: copying the memo costs
+thousands of instructions, the search a few) whose elements are plain values (numbers,
 strings, bytes, None, booleans, tuples of them: their hashes do not depend on the objects'
 addresses) and that a load would list in another order is saved again as its layout: the
 elements in their order, the table's size, the slot of each element, the dummies' slots and
@@ -25,6 +26,7 @@ is the set pickle would have made. Same process, or the same hash seed: the same
 from __future__ import annotations
 
 import ctypes
+import pickle
 import sys
 from operator import itemgetter
 from typing import Any, Final
@@ -47,6 +49,12 @@ class OrderedSet:
 
     def __reduce__(self) -> tuple:
         return (set_in_order, (self.kind, self.elements, *self.layout))
+
+
+def may_hold_sets(blob: bytes) -> bool:
+    """Whether a pickle (protocol 4 or later) may hold a set or frozenset: it has the opcode
+    that makes one (or the same byte in its data); searched in C."""
+    return pickle.EMPTY_SET in blob or pickle.FROZENSET in blob
 
 
 def stand_ins(memoized: Any, skipped: set[int]) -> list[tuple[Any, OrderedSet]]:

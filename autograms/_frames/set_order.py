@@ -51,10 +51,15 @@ class OrderedSet:
         return (set_in_order, (self.kind, self.elements, *self.layout))
 
 
+#: What the C pickler writes for a set and a frozenset (protocol 4 or later): the opcode that
+#: makes it, then the one that memoizes it (two bytes: rarely met by chance in binary data).
+_SET_MADE = (pickle.EMPTY_SET + pickle.MEMOIZE, pickle.FROZENSET + pickle.MEMOIZE)
+
+
 def may_hold_sets(blob: bytes) -> bool:
-    """Whether a pickle (protocol 4 or later) may hold a set or frozenset: it has the opcode
-    that makes one (or the same byte in its data); searched in C."""
-    return pickle.EMPTY_SET in blob or pickle.FROZENSET in blob
+    """Whether a pickle may hold a set or frozenset (searched in C; the same bytes in its data
+    are a false alarm, which only costs a look)."""
+    return _SET_MADE[0] in blob or _SET_MADE[1] in blob
 
 
 def stand_ins(memoized: Any, skipped: set[int]) -> list[tuple[Any, OrderedSet]]:

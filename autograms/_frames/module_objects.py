@@ -328,11 +328,13 @@ def is_named(obj: Any) -> bool:
     return target is obj
 
 
-def reduce_holder(obj: Any, protocol: int) -> Any:
-    """For an object whose attributes hold a module-level container: its own reduction with
-    those attributes saved as references; NotImplemented (pickle's own) otherwise."""
-    if not type(obj).__dictoffset__ or not holds_container(obj.__dict__.values()):
-        return NotImplemented
+def reduce_holder(obj: Any, attributes: Any, protocol: int) -> Any:
+    """For an object whose attributes (`attributes`, its ``__dict__``) hold a module-level
+    container: its own reduction with those attributes saved as references; NotImplemented
+    (pickle's own) otherwise."""
+    held = attributes.values()
+    if CONTAINER_TYPES.isdisjoint(map(type, held)) or not holds_container(held):
+        return NotImplemented  # (the first test, in C, is the usual answer)
     reduction = obj.__reduce_ex__(protocol)
     if not isinstance(reduction, tuple) or len(reduction) < 3:
         return reduction

@@ -78,7 +78,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from itertools import chain
 from sys import getrefcount
-from typing import Any
+from typing import Any, Final
 
 from . import (
     closed_files,
@@ -166,6 +166,8 @@ def _reduce(obj: Any) -> Any:
     reducer = _REDUCERS.get(kind)
     if reducer is not None:
         return reducer(obj)
+    if kind is type:  # a class of the common metaclass: what the checks below decide, sooner
+        return NotImplemented if module_objects.is_named(obj) else _by_dill(obj)
     if kind not in _plain_types:  # file types never enter it: open or closed is per object
         late = library_values.late_reducer(kind)
         if late is not None:
@@ -195,13 +197,14 @@ def _reduce_copied(obj: Any, kind: type) -> Any:
     """An object copied as pickle copies it, except that an instance dictionary held
     elsewhere too is saved as itself (Borg objects, ``vars(obj)`` in a local) and module-level
     containers its attributes hold as references."""
-    if kind.__dictoffset__:  # (instance_dicts.is_shared inline: asked about every such object)
-        attributes = obj.__dict__
-        if getrefcount(attributes) > instance_dicts.ALONE or type(attributes) is not dict:
-            reduction = instance_dicts.reduce_sharing(obj, PROTOCOL)
-            if reduction is not NotImplemented:
-                return reduction
-    return module_objects.reduce_holder(obj, PROTOCOL)
+    if not kind.__dictoffset__:
+        return NotImplemented
+    attributes = obj.__dict__  # read once for both questions: asked about every such object
+    if getrefcount(attributes) > instance_dicts.ALONE or type(attributes) is not dict:
+        reduction = instance_dicts.reduce_sharing(obj, PROTOCOL)  # (is_shared, inline)
+        if reduction is not NotImplemented:
+            return reduction
+    return module_objects.reduce_holder(obj, attributes, PROTOCOL)
 
 
 #: Type -> its traits below (0 for most), looked up once per object the pickler asks about.
@@ -267,11 +270,10 @@ def _pickles_own_when_none(obj: Any, reduction: Any) -> Any:
 
 
 class _SnapshotPickler(pickle.Pickler):
-    def __init__(self, file: io.BytesIO, protocol: int) -> None:
-        super().__init__(file, protocol=protocol)
-        #: The objects hashed by their own state it saved (hashed_keys.py: the containers
-        #: they key may have to be written empty and filled last).
-        self.hashed: list[Any] = []
+    #: The objects hashed by their own state it saved (hashed_keys.py: the containers they
+    #: key may have to be written empty and filled last); set by `_dump_with` (an __init__ of
+    #: its own would cost every pause a Python call).
+    hashed: list[Any]
 
     def reducer_override(self, obj: Any) -> Any:
         kind = type(obj)
@@ -309,11 +311,18 @@ def _is_named_function(obj: Any) -> bool:
 _FUNCTION_TYPES = (types.FunctionType, types.BuiltinFunctionType)
 
 
+#: The types of frame values that can hold nothing `dump_snapshot` writes apart (neither a
+#: container nor a NaN: floats are not among them).
+_ATOMIC: Final = frozenset({int, str, bytes, bool, type(None), complex})
+
+
 def dump_snapshot(frames: tuple[tuple[Any, ...], ...], state: Any) -> bytes:
     """Serialize the frames' values (one tuple per frame) and the state saved alongside them;
     objects they share stay shared. Raises ResourceRefused, or the pickler's error."""
     module_objects.refresh()
     values = list(chain.from_iterable(frames))
+    if _ATOMIC.issuperset(map(type, values)):  # the usual pause, decided in C: none to look for
+        return dumps((frames, state))
     exact = plain_containers.find(values)
     if exact.markers:
         frames = tuple(map(exact.marked, frames))
@@ -411,7 +420,8 @@ def _dump_with(
     through `replaced`); and the pickler (the objects hashed by their state it saved, its
     memo)."""
     buffer = io.BytesIO()
-    pickler = pickler_class(buffer, protocol=PROTOCOL)
+    pickler = pickler_class(buffer, PROTOCOL)
+    pickler.hashed = []
     if first or containers:
         _refer_to(pickler, first, containers)
     pickler.dump(value)

@@ -15,7 +15,10 @@ import io
 import sys
 import threading
 import types
+from abc import get_cache_token
 from typing import Any
+
+from .memo import remember
 
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 _RESOURCE_TYPES: tuple[type, ...] = (
@@ -51,8 +54,26 @@ def is_resource(value: Any) -> bool:
     return socket is not None and isinstance(value, socket.socket)
 
 
+#: Type -> (its MRO and the ABC cache token when asked, `is_resource_type` of it): a pause's
+#: walk of the saved objects asks it of each, and io.IOBase's check goes through the ABC
+#: machinery. An entry holds while the class's bases and every ABC's registrations (which the
+#: token counts) are unchanged.
+_kinds: dict[type, tuple[tuple[type, ...], Any, bool]] = {}
+_KINDS_SIZE = 4096
+
+
 def is_resource_type(kind: type) -> bool:
     """Whether instances of `kind` are operating-system resources or running state."""
+    known = _kinds.get(kind)
+    token = get_cache_token()
+    if known is not None and known[0] is kind.__mro__ and known[1] == token:
+        return known[2]
+    verdict = _is_resource_type(kind)
+    remember(_kinds, kind, (kind.__mro__, token, verdict), _KINDS_SIZE)
+    return verdict
+
+
+def _is_resource_type(kind: type) -> bool:
     if issubclass(kind, _RESOURCE_TYPES):
         return not issubclass(kind, _MEMORY_FILE_TYPES)
     socket = sys.modules.get("socket")

@@ -50,9 +50,13 @@ DICTIONARY = (
 #: starting a compressor costs little; a chunk gains nothing from larger ones
 _WINDOW_BITS = -11
 _MEMORY_LEVEL = 4
+#: deflate's level: 3 writes a turn's chunk in ~15 % fewer instructions than the default 6
+#: (callgrind, issue 11) for ~1 % more bytes; any level reads back the same (the reader does
+#: not depend on it)
+_LEVEL = 3
 #: a compressor primed with the dictionary, copied for each chunk
 _PRIMED = zlib.compressobj(
-    6, zlib.DEFLATED, _WINDOW_BITS, _MEMORY_LEVEL, zlib.Z_DEFAULT_STRATEGY, DICTIONARY
+    _LEVEL, zlib.DEFLATED, _WINDOW_BITS, _MEMORY_LEVEL, zlib.Z_DEFAULT_STRATEGY, DICTIONARY
 )
 
 

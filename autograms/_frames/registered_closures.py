@@ -29,7 +29,7 @@ names.
 
 from __future__ import annotations
 
-import secrets
+import os
 import sys
 import types
 import weakref
@@ -40,8 +40,9 @@ from typing import Any
 
 from . import module_objects, registry
 
-#: Tells this process's snapshots from another's (ids mean nothing elsewhere).
-_PROCESS = secrets.token_hex(8)
+#: Tells this process's snapshots from another's (ids mean nothing elsewhere); os.urandom,
+#: not secrets, which would import hashlib and hmac with `import autograms` (a cold start).
+_PROCESS = os.urandom(8).hex()
 #: id(function) -> the registered functions a snapshot of this process saved, while alive.
 _live: weakref.WeakValueDictionary[int, types.FunctionType] = weakref.WeakValueDictionary()
 _SEQUENCES = frozenset({list, tuple, set, frozenset})

@@ -38,6 +38,8 @@ ROOT_NAME = "chatbot"
 INIT_NAME = "init_chatbot"
 #: the bot of the original scripts when none was named
 DEFAULT_EXAMPLE = "autograms_seed_agent"
+#: --example_name values whose file in AutoGRAMS' repository has another name
+_CHECKOUT_FILES = {"doc_search": "autograms_doc_search"}
 
 
 class BotNotFoundError(LookupError):
@@ -207,10 +209,6 @@ def _checkout_example(name: str) -> str | None:
     edited copy of an example, not the library's own."""
     path = Path("examples", f"{_CHECKOUT_FILES.get(name, name)}.py")
     return str(path) if name.isidentifier() and path.is_file() else None
-
-
-#: --example_name values whose file in AutoGRAMS' repository has another name
-_CHECKOUT_FILES = {"doc_search": "autograms_doc_search"}
 
 
 def add_bot_argument(parser: argparse.ArgumentParser, *, default: str | None = None) -> None:

@@ -41,7 +41,15 @@ from ..autogram import Autogram
 from ..config import AutogramConfig
 from ..memory import MemoryObject
 from ..models import ChatModel, model_from_config
-from ._bots import DEFAULT_EXAMPLE, Bot, add_bot_argument, bot_argument, import_bot, require_bot
+from ._bots import (
+    DEFAULT_EXAMPLE,
+    Bot,
+    add_bot_argument,
+    bot_argument,
+    import_bot,
+    looks_like_path,
+    require_bot,
+)
 from ._common import (
     CliError,
     bot_failed,
@@ -320,7 +328,7 @@ def _run_autogram_fields(args: argparse.Namespace) -> dict[str, Any]:
     model = args.model
     if getattr(args, "_flag_of_model", None) != "--model_name" or model is None:
         return {}
-    named = args.bot if args.bot and not args.bot.endswith(".py") else None
+    named = args.bot if args.bot and not looks_like_path(args.bot) else None
     seed_agent = (args.example_name or named or DEFAULT_EXAMPLE) == DEFAULT_EXAMPLE
     generation: dict[str, Any] = {"temperature": 0.4 if seed_agent else 0.7}
     if "gpt" not in model:

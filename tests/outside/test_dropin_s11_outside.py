@@ -1,0 +1,398 @@
+"""Outside round 11 on issue 16: what an AutoGRAMS 0.6.0 user's bot SENDS, RETURNS and LOGS.
+
+Each expected value below was observed by running AutoGRAMS 0.6.0 (its own tree, in a scratch
+venv outside this project) and this library side by side against the same fake
+OpenAI-compatible server (``dropin_s11_support.FakeServer``), which records request bodies.
+No AutoGRAMS code is used here: the tests hold what AutoGRAMS was seen to send, as data.
+
+The bots live in this module; every turn goes through ``serialize``/``deserialize``.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+
+import pytest
+
+from autograms import Autogram, AutogramConfig, DecisionError, autograms_function
+from autograms.functional import (
+    call_llm,
+    generate_list,
+    multiple_choice,
+    reply,
+    reply_instruction,
+    silent_thought,
+    thought,
+    yes_or_no,
+)
+
+from .dropin_s11_support import FakeServer
+
+# --------------------------------------------------------------------------- fixtures / driving
+
+
+@pytest.fixture(scope="module")
+def fake():
+    server = FakeServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def server(fake):
+    fake.reset()
+    fake.set_rules([])
+    return fake
+
+
+def proxy_config(server: FakeServer, **settings) -> AutogramConfig:
+    """AutoGRAMS' own way to reach a local OpenAI-compatible server (chatbot_type="proxy")."""
+    base = dict(chatbot_type="proxy", chatbot_proxy_port=server.port, chatbot_max_tries=1)
+    base.update(settings)
+    return AutogramConfig(**base)
+
+
+def run_turns(root, messages, config, **autogram_kwargs):
+    """Run ``messages`` through ``root`` with a serialize/deserialize round trip every turn."""
+    autogram = Autogram(root_function=root, autogram_config=config, **autogram_kwargs)
+    memory = None
+    replies = []
+    for message in messages:
+        text, memory = autogram.reply(message, memory_object=memory)
+        replies.append(text)
+        memory = autogram.deserialize(autogram.serialize(memory))
+    return autogram, memory, replies
+
+
+def last_user_text(body: dict) -> str:
+    content = body["messages"][-1]["content"]
+    if isinstance(content, list):  # AutoGRAMS' form: [{"type": "text", "text": ...}]
+        content = "".join(part.get("text", "") for part in content)
+    return content
+
+
+def words(rng: random.Random, count: int) -> str:
+    return " ".join(
+        "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 7)))
+        for _ in range(count)
+    )
+
+
+# --------------------------------------------------------------------------- bots
+
+DECISION = {"question": "", "choices": [], "settings": {}}
+
+
+@autograms_function()
+def decision_bot():
+    reply("Hello?")
+    yes = yes_or_no(DECISION["question"], **DECISION["settings"])
+    pick = multiple_choice(DECISION["question"], DECISION["choices"], **DECISION["settings"])
+    reply(f"{yes} {pick}")
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def _decision_requests(server, question, choices, settings=None, **config):
+    DECISION.update(question=question, choices=choices, settings=settings or {})
+    run_turns(decision_bot, ["", "hi there"], proxy_config(server, **config))
+    bodies = [b for b in server.requests() if "response_format" in b or "logit_bias" in b]
+    assert len(bodies) == 2, f"expected a yes/no and a multiple-choice request, saw {bodies}"
+    return bodies
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: decision prompts are worded differently from AutoGRAMS 0.6.0 and the README's "
+    "'Coming from AutoGRAMS' does not say so. AutoGRAMS sends 'QUESTION: q\\n\\n (Yes or No)?' and "
+    "'QUESTION: q\\n\\nA. x\\nB. y\\n'; this library adds 'Answer Yes or No.' / 'Answer with the "
+    "letter of the best option.' -- a tuned bot's decisions change with the model's prompt",
+)
+def test_decision_prompt_wording_is_autograms(server):
+    rng = random.Random(1101)
+    for _ in range(3):
+        question = words(rng, rng.randint(2, 8)).capitalize() + "?"
+        choices = [words(rng, rng.randint(1, 3)) for _ in range(rng.randint(3, 6))]
+        server.reset()
+        yes_body, choice_body = _decision_requests(server, question, choices)
+        letters = "".join(f"{'ABCDEF'[i]}. {c}\n" for i, c in enumerate(choices))
+        assert (
+            last_user_text(yes_body) == f"User: hi there\n\nQUESTION: {question}\n\n (Yes or No)?"
+        )
+        assert last_user_text(choice_body) == f"User: hi there\n\nQUESTION: {question}\n\n{letters}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: the config's chatbot_generation_args (top_p, seed, frequency_penalty ...) are "
+    "dropped from decisions; AutoGRAMS 0.6.0's json-mode decision (chatbot_type='proxy') sends "
+    "them with temperature 0",
+)
+def test_decisions_send_the_configs_generation_args(server):
+    rng = random.Random(1102)
+    for _ in range(3):
+        args = {
+            "temperature": round(rng.uniform(0.1, 1.0), 2),
+            "top_p": round(rng.uniform(0.1, 1.0), 2),
+            "seed": rng.randint(1, 999),
+            "frequency_penalty": round(rng.uniform(0.0, 1.0), 2),
+        }
+        server.reset()
+        bodies = _decision_requests(
+            server, "Raining?", ["a", "b", "c"], chatbot_generation_args=args
+        )
+        for body in bodies:
+            sent = {k: body.get(k) for k in args}
+            assert sent == {**args, "temperature": 0}, f"decision sent {sent}, config had {args}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: a decision is capped at max_tokens=100 that nobody asked for; AutoGRAMS 0.6.0's "
+    "json-mode decision sends no max_tokens unless the call passes one (a reasoning model's "
+    "decision can be cut off here where it was not there)",
+)
+def test_decision_sends_no_max_tokens_unless_asked(server):
+    bodies = _decision_requests(server, "Raining?", ["a", "b", "c"], max_tokens=321)
+    assert [b.get("max_tokens") for b in bodies] == [None, None]
+
+
+def test_decision_per_call_settings_reach_the_request(server):
+    rng = random.Random(1103)
+    for _ in range(3):
+        settings = {
+            "model": rng.choice(["gpt-4o-mini", "my-local", "gpt-4.1"]),
+            "max_tokens": rng.randint(5, 500),
+            "top_p": round(rng.uniform(0.1, 1.0), 2),
+            "seed": rng.randint(1, 999),
+        }
+        server.reset()
+        bodies = _decision_requests(server, "Raining?", ["a", "b"], settings=settings)
+        for body in bodies:
+            assert {k: body.get(k) for k in settings} == settings, body
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: yes_or_no(q, temperature=0.2) sends temperature 0.2; AutoGRAMS 0.6.0 always "
+    "decides at temperature 0 (it overrides the call's temperature); not in the README's list",
+)
+def test_decision_temperature_is_always_zero(server):
+    bodies = _decision_requests(server, "Raining?", ["a", "b"], settings={"temperature": 0.2})
+    assert [b.get("temperature") for b in bodies] == [0, 0]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: with the default chatbot_type='openai' AutoGRAMS 0.6.0 decides with logit_bias "
+    "(classifier_mode 'logit': max_tokens 1, temperature 0, a +100 bias on each label's first "
+    "token); this library sends a json_schema structured output instead, and the README's "
+    "'Coming from AutoGRAMS' does not say so",
+)
+def test_default_openai_config_decides_with_logit_bias(server):
+    DECISION.update(question="Raining?", choices=["a", "b"], settings={})
+    config = AutogramConfig(base_url=server.url, api_key="sk-fake", chatbot_max_tries=1)
+    server.set_rules([("Raining?", "Yes")])
+    try:
+        run_turns(decision_bot, ["", "hi"], config)
+    except Exception:  # the multiple choice gets "Yes": only the first request matters here
+        pass
+    body = next(b for b in server.requests() if "Raining?" in last_user_text(b))
+    assert body.get("logit_bias") and body.get("max_tokens") == 1, body
+
+
+def test_logit_mode_sends_autograms_biases(server):
+    """classifier_mode='logit' sends what AutoGRAMS 0.6.0 sends for gpt-4o's tokenizer."""
+    server.set_rules([("Raining?", "Yes")])
+    DECISION.update(question="Raining?", choices=["a", "b"], settings={})
+    config = proxy_config(server, classifier_mode="logit")
+    with pytest.raises(DecisionError):  # "Yes" is no letter: the multiple choice is refused
+        run_turns(decision_bot, ["", "hi"], config)
+    yes_body = server.requests()[0]
+    assert yes_body["logit_bias"] == {"13022": 100, "3160": 100}
+    assert (yes_body["max_tokens"], yes_body["temperature"]) == (1, 0)
+
+
+# --------------------------------------------------------------------------- chat prompts
+
+
+@autograms_function()
+def thought_bot():
+    reply("Hello?")
+    thought("Think about it.")
+    reply_instruction("Answer now.")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: after a thought() in the same turn AutoGRAMS 0.6.0 renders the user's message "
+    "AFTER the thought pair ('INSTRUCTION: Think' -> answer, then 'User: hi\\n\\nINSTRUCTION: "
+    "Answer now.'); this library puts it before the thought ('User: hi\\n\\nINSTRUCTION: Think' "
+    "-> answer, then 'INSTRUCTION: Answer now.'). Not in the README's 'Coming from AutoGRAMS' "
+    "(match it, or list it there and replace this test)",
+)
+def test_user_message_comes_after_a_thought_as_in_autograms(server):
+    run_turns(thought_bot, ["", "hi"], proxy_config(server))
+    second = server.requests()[1]
+    texts = [
+        m["content"] if isinstance(m["content"], str) else m["content"][0]["text"]
+        for m in second["messages"]
+    ]
+    assert texts[-3:] == [
+        "INSTRUCTION: Think about it.",
+        "fake answer",
+        "User: hi\n\nINSTRUCTION: Answer now.",
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: AutogramConfig(user_name=..., instruction_name=...) changes the prompt here "
+    "('Customer: hi', 'TASK: ...'); AutoGRAMS 0.6.0 ignores both (its prompts always say 'User:' "
+    "and 'INSTRUCTION:'), so a config that set them sends other prompts after the switch; not in "
+    "the README's list",
+)
+def test_user_name_and_instruction_name_leave_the_prompt_as_autograms(server):
+    config = proxy_config(server, user_name="Customer", instruction_name="Task", agent_name="Bot")
+    run_turns(thought_bot, ["", "hi"], config)
+    assert last_user_text(server.requests()[0]) == "User: hi\n\nINSTRUCTION: Think about it."
+
+
+def helper_plain():
+    return thought("Plain helper thinks.")
+
+
+def outer_plain():
+    return helper_plain()
+
+
+@autograms_function()
+def plain_helper_bot():
+    reply("Hello?")
+    outer_plain()
+    reply("done")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: a model call made inside a plain function is logged with the plain function's "
+    "line (code_position helper_plain:N); AutoGRAMS 0.6.0 logs the nearest @autograms_function's "
+    "line (chatbot's call of outer_plain()), which its fine-tuning tags and tooling read",
+)
+def test_call_from_plain_function_is_logged_at_the_decorated_callers_line(server):
+    _, memory, _ = run_turns(plain_helper_bot, ["", "hi"], proxy_config(server))
+    entry = [e for e in memory.memory_dict["model_turns"] if e.get("entry_type") == "model"][-1]
+    position = entry["code_position"]
+    assert position["function_name"] == "plain_helper_bot", position
+    assert position["line_number"] == plain_helper_bot_call_line(), position
+
+
+def plain_helper_bot_call_line() -> int:
+    import inspect
+
+    lines, start = inspect.getsourcelines(plain_helper_bot)
+    return start + next(i for i, line in enumerate(lines) if "outer_plain()" in line)
+
+
+@autograms_function()
+def number_bot():
+    reply(123)
+    reply("end")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: reply(123) returns and logs the string '123'; AutoGRAMS 0.6.0 returns the int 123 "
+    "from Autogram.reply and logs 123 (low impact; not in the README's list)",
+)
+def test_reply_of_a_number_returns_the_number(server):
+    _, memory, replies = run_turns(number_bot, [""], proxy_config(server))
+    assert replies == [123]
+
+
+LIST_INSTRUCTION = {"text": ""}
+
+
+@autograms_function()
+def list_bot():
+    reply("Hello?")
+    items = generate_list(LIST_INSTRUCTION["text"])
+    reply(f"{items}")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: generate_* helpers send the bare instruction; AutoGRAMS 0.6.0 appends "
+    "'\\nYour output must adhere to the following json schema: <schema>' to it, which a server "
+    "that ignores response_format (or a model fine-tuned on AutoGRAMS logs) relies on; not in the "
+    "README's list",
+)
+def test_structured_output_prompt_carries_the_schema_sentence(server):
+    LIST_INSTRUCTION["text"] = "List three fruits."
+    run_turns(list_bot, ["", "hi"], proxy_config(server))
+    text = last_user_text(server.requests()[0])
+    assert text.startswith(
+        "User: hi\n\nINSTRUCTION: List three fruits.\nYour output must adhere to the following json schema: "
+    ), text
+
+
+# --------------------------------------------------------------------------- what works
+
+CHAT = {"settings": {}}
+
+
+@autograms_function()
+def chat_helpers_bot():
+    reply("Hello?")
+    s = CHAT["settings"]
+    thought("T.", **s)
+    silent_thought("S.", **s)
+    call_llm("Raw.", **s)
+    generate_list("L.", **s)
+    reply_instruction("R.", **s)
+
+
+def test_per_call_settings_reach_every_chat_helpers_request(server):
+    rng = random.Random(1104)
+    for _ in range(4):
+        settings = {
+            "model": rng.choice(["gpt-4o-mini", "local-model", "gpt-4.1-nano"]),
+            "max_tokens": rng.randint(1, 4000),
+            "temperature": round(rng.uniform(0, 2), 2),
+            "top_p": round(rng.uniform(0.1, 1), 2),
+            "seed": rng.randint(0, 10**6),
+        }
+        CHAT["settings"] = settings
+        server.reset()
+        run_turns(chat_helpers_bot, ["", words(rng, 3)], proxy_config(server))
+        bodies = server.requests()
+        assert len(bodies) == 5, bodies
+        for body in bodies:
+            assert {k: body.get(k) for k in settings} == settings, body
+
+
+def test_log_entries_name_autograms_functions_and_lines(server):
+    _, memory, _ = run_turns(chat_helpers_bot, ["", "hi"], proxy_config(server))
+    CHAT["settings"] = {}
+    models = [e for e in memory.memory_dict["model_turns"] if e.get("entry_type") == "model"]
+    names = [e["function_name"] for e in models]
+    assert names == [
+        "call_model",
+        "call_model",
+        "call_chat_completion",
+        "call_object_model",
+        "call_model",
+    ]
+    assert all(e["code_position"]["function_name"] == "chat_helpers_bot" for e in models)
+    assert all(
+        e["usage_log"]
+        == {
+            "prompt_tokens": 5,
+            "completion_tokens": 3,
+            "total_tokens": 8,
+            "model": e["usage_log"]["model"],
+        }
+        for e in models
+    )

@@ -1,0 +1,331 @@
+"""Outside tests, session 11: what session 10 added to the engine, tried as a user would.
+
+Module-level objects by reference, registered closures, set order, persistent globals. Each bot is
+run by the engine (in process, after serialize/deserialize, and where it matters with a fresh
+process per turn) and as plain Python in a thread (the oracle, `engine_s11_support`).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tests.outside import engine_s11_support as harness
+
+ALL_MODES = ("in_process", "serialized", "fresh_process")
+IN_PROCESS = ("in_process", "serialized")
+
+
+def _run(tmp_path, body, turns=3, modes=IN_PROCESS, env=None):
+    messages = ["", "u1", "u2", "u3", "u4", "u5"][:turns]
+    return harness.compare(tmp_path, body, messages, modes, env)
+
+
+# --- module-level objects by reference --------------------------------------------------------
+
+KINDS_BY_REFERENCE = """
+import collections, types
+DQ = collections.deque([1])
+OD = collections.OrderedDict(a=1)
+NS = types.SimpleNamespace(x=[1])
+class Reg:
+    items = []
+class Bot:
+    def __init__(self):
+        self.seen = []
+BOT = Bot()
+TUP = ([1], [2])
+TABLE = {"k": [0]}
+
+@autograms_function()
+def chatbot():
+    d = DQ; od = OD; ns_x = NS.x; ri = Reg.items; bs = BOT.seen; t1 = TUP[1]; tk = TABLE["k"]
+    wrap = [[DQ], {"x": (OD,)}]
+    reply("p")
+    return reply(repr([d is DQ, od is OD, ns_x is NS.x, ri is Reg.items, bs is BOT.seen,
+        t1 is TUP[1], tk is TABLE["k"], wrap[0][0] is DQ, wrap[1]["x"][0] is OD]))
+"""
+
+
+def test_module_objects_one_step_from_a_global_come_back_by_reference(tmp_path):
+    harness.assert_same(_run(tmp_path, KINDS_BY_REFERENCE, modes=ALL_MODES))
+
+
+TWO_STEPS = """
+import types
+class Reg:
+    class Inner:
+        items = []
+class Bot:
+    def __init__(self):
+        self.sub = types.SimpleNamespace(seen=[])
+BOT = Bot()
+TABLE = {"deep": {"d": [1]}}
+
+@autograms_function()
+def chatbot():
+    rii = Reg.Inner.items; bss = BOT.sub.seen; deep = TABLE["deep"]["d"]
+    reply("p")
+    return reply(repr([rii is Reg.Inner.items, bss is BOT.sub.seen, deep is TABLE["deep"]["d"]]))
+"""
+
+
+def test_doc_objects_two_steps_from_a_global_are_copied(tmp_path):
+    """docs/engine.md: 'an object more than one step from a global ... is copied' -- true."""
+    results = _run(tmp_path, TWO_STEPS)
+    assert results["plain"][1] == "[True, True, True]"
+    assert results["in_process"][1] == "[False, False, False]", results
+    assert results["serialized"][1] == "[False, False, False]", results
+
+
+RUNTIME_ITEM_OF_MODULE_DICT = """
+REG = {}
+
+@autograms_function()
+def chatbot():
+    mine = []
+    REG["mine"] = mine
+    reply("p")
+    mine.append(1)
+    return reply(repr(mine))
+"""
+
+
+def test_local_list_also_put_in_a_module_dict_resumes_in_process(tmp_path):
+    harness.assert_same(_run(tmp_path, RUNTIME_ITEM_OF_MODULE_DICT))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="refused at load, session stuck for good: a list the program made and also put in a "
+    "module-level dict at run time (REG['mine'] = mine, a cache or registry) is saved as the "
+    "place REG['mine']; a new process (a worker, a restart) has no such item, so every later "
+    "turn raises SessionCodeError 'refers to ...REG['mine'], which no longer exists'. The pause "
+    "was accepted; plain Python restarted would go on with the local's list",
+)
+def test_local_list_also_put_in_a_module_dict_resumes_in_a_fresh_process(tmp_path):
+    harness.assert_same(_run(tmp_path, RUNTIME_ITEM_OF_MODULE_DICT, modes=("fresh_process",)))
+
+
+# --- registered closures ----------------------------------------------------------------------
+
+REGISTER_UNREGISTER = """
+HANDLERS = []
+REG = {}
+
+@autograms_function()
+def chatbot():
+    count = 0
+    def inc():
+        nonlocal count
+        count += 1
+        return count
+    get = lambda: count
+    HANDLERS.append(inc)
+    REG["inc"] = inc
+    reply("p")
+    HANDLERS[-1]()
+    r1 = [count, get(), inc is HANDLERS[-1], REG["inc"] is inc]
+    HANDLERS.remove(inc)
+    del REG["inc"]
+    reply(repr(r1))
+    inc()
+    r2 = [count, get(), inc()]
+    HANDLERS.append(get)
+    reply(repr(r2))
+    count = 40
+    return reply(repr([HANDLERS[-1](), get(), inc()]))
+"""
+
+
+def test_closure_registered_then_unregistered_keeps_sharing_cells(tmp_path):
+    harness.assert_same(_run(tmp_path, REGISTER_UNREGISTER, turns=5))
+
+
+CLOSURE_IN_MODULE_LIST = """
+HANDLERS = []
+
+@autograms_function()
+def chatbot():
+    count = 0
+    def inc():
+        nonlocal count
+        count += 1
+        return count
+    HANDLERS.append(inc)
+    reply("p")
+    return reply(repr([inc(), count]))
+"""
+
+
+def test_closure_in_module_list_is_a_copy_sharing_cells_in_a_fresh_process(tmp_path):
+    harness.assert_same(_run(tmp_path, CLOSURE_IN_MODULE_LIST, modes=ALL_MODES))
+
+
+CLOSURE_IN_MODULE_DICT = CLOSURE_IN_MODULE_LIST.replace("HANDLERS = []", "REG = {}").replace(
+    "HANDLERS.append(inc)", 'REG["inc"] = inc'
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="refused at load, session stuck for good: docs/engine.md says a closure put in a "
+    "module-level dict comes back 'in another process ... a copy sharing its cells with the "
+    "frame'; instead the session names REG['inc'] as a place and every turn in a new process "
+    "raises SessionCodeError 'which no longer exists' (a list-registered closure does resume)",
+)
+def test_closure_in_module_dict_is_a_copy_sharing_cells_in_a_fresh_process(tmp_path):
+    harness.assert_same(_run(tmp_path, CLOSURE_IN_MODULE_DICT, modes=ALL_MODES))
+
+
+# --- sets keep their order --------------------------------------------------------------------
+
+SETS_OF_PLAIN_VALUES = """
+@autograms_function()
+def chatbot():
+    a = set(range(40))
+    for i in range(0, 40, 3):
+        a.discard(i)
+    a.update([100, 64, 200])
+    b = {-1, -2, 2**61 - 1, 2**61, 0, 8, 16}
+    c = {(1, 2), (2, 7), (3, (4, 5)), (8, 1.5)}
+    h = set(range(30))
+    for i in range(25):
+        h.discard(i)
+    f = frozenset(a)
+    before = [list(a), list(b), list(c), list(h), list(f)]
+    reply("p")
+    after = [list(a), list(b), list(c), list(h), list(f)]
+    popped = [a.pop(), h.pop(), b.pop()]
+    h.add(999)
+    a.add(41)
+    return reply(repr([before == after, popped, list(h), list(a)]))
+"""
+
+
+def test_sets_of_numbers_and_tuples_keep_order_after_deletions_and_pops(tmp_path):
+    harness.assert_same(_run(tmp_path, SETS_OF_PLAIN_VALUES, modes=ALL_MODES))
+
+
+FROZEN_DATACLASS_SET = """
+import dataclasses
+@dataclasses.dataclass(frozen=True)
+class P:
+    x: int
+
+@autograms_function()
+def chatbot():
+    s = {P(33), P(39)}
+    reply(repr(list(s)))
+    return reply(repr(list(s)))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: a set of frozen dataclass instances (hashed by value, the same hash in every "
+    "process) lists its elements in another order after a pause: {P(33), P(39)} shows "
+    "[P(39), P(33)] before and [P(33), P(39)] after, in process too; plain Python keeps the "
+    "order (docs/engine.md only excuses objects hashed by their address)",
+)
+def test_set_of_frozen_dataclasses_keeps_its_order(tmp_path):
+    harness.assert_same(_run(tmp_path, FROZEN_DATACLASS_SET))
+
+
+SET_SUBCLASS = """
+class Tags(set):
+    pass
+
+@autograms_function()
+def chatbot():
+    t = Tags([60, 43, 5, 29])
+    reply(repr(list(t)))
+    return reply(repr(list(t)))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: a set subclass of plain ints loses its order across a pause: "
+    "Tags([60, 43, 5, 29]) lists [29, 43, 60, 5] before and [5, 43, 60, 29] after, in process "
+    "too; plain Python keeps it (a plain set of the same ints does)",
+)
+def test_set_subclass_of_ints_keeps_its_order(tmp_path):
+    harness.assert_same(_run(tmp_path, SET_SUBCLASS))
+
+
+SET_OF_TUPLES_WITH_NONE = """
+@autograms_function()
+def chatbot():
+    s = {(i, None) for i in range(8)}
+    reply(repr(list(s)))
+    return reply(repr(list(s)))
+"""
+
+
+@pytest.mark.xfail(
+    sys.version_info < (3, 12),
+    strict=True,
+    reason="silent, 3.11 only: hash(None) is the object's address on 3.11, so a set of tuples "
+    "holding None comes back in another order in a new process even with the same "
+    "PYTHONHASHSEED (docs/engine.md promises the order there for sets of None and tuples); "
+    "plain Python keeps it",
+)
+def test_set_of_tuples_holding_none_keeps_order_in_a_fresh_process_with_one_hash_seed(tmp_path):
+    results = _run(tmp_path, SET_OF_TUPLES_WITH_NONE, modes=ALL_MODES, env={"PYTHONHASHSEED": "0"})
+    harness.assert_same(results)
+
+
+# --- persistent globals -----------------------------------------------------------------------
+
+PERSISTENT_ALIASES = """
+SENT = object()
+with set_persistent_globals():
+    ITEMS = []
+    CUR = None
+
+def helper():
+    return ITEMS
+
+@autograms_function()
+def chatbot():
+    global CUR
+    CUR = SENT
+    al = helper()
+    al2 = ITEMS
+    nested = {"x": [ITEMS]}
+    reply("p")
+    ITEMS.append(1)
+    al.append(2)
+    return reply(repr([al is ITEMS, al2 is ITEMS, nested["x"][0] is ITEMS, ITEMS, CUR is SENT]))
+"""
+
+
+def test_persistent_global_aliased_in_locals_stays_the_same_object(tmp_path):
+    harness.assert_same(_run(tmp_path, PERSISTENT_ALIASES, modes=ALL_MODES))
+
+
+PERSISTENT_IN_MODULE_DICT = """
+REG = {}
+with set_persistent_globals():
+    ITEMS = []
+
+@autograms_function()
+def chatbot():
+    REG["items"] = ITEMS
+    reply("p")
+    ITEMS.append(1)
+    return reply(repr([REG["items"] is ITEMS, REG["items"]]))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: a persistent global's list also held by a module-level dict "
+    "(REG['items'] = ITEMS) is another object after a pause, in process too: "
+    "REG['items'] is ITEMS turns False and ITEMS.append(1) no longer shows in REG['items']; "
+    "plain Python: True, [1]",
+)
+def test_persistent_global_held_by_a_module_dict_stays_the_same_object(tmp_path):
+    harness.assert_same(_run(tmp_path, PERSISTENT_IN_MODULE_DICT))

@@ -179,7 +179,8 @@ def _one_turn(folder: str, module: str, session: str, message: str) -> None:
     autogram = Autogram(root_function=bot.chatbot, test_mode=True)
     memory = autogram.load(session) if os.path.exists(session) else None
     text, memory = _engine_turn(autogram, memory, message)
-    autogram.save(session, memory)
+    if memory is not None:
+        autogram.save(session, memory)
     print(json.dumps(text))
 
 

@@ -7,7 +7,6 @@ conversation memory. ``autograms.functional`` wraps these with memory.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ from typing import Any
 
 from ._prompts import LETTERS, Conversation, assemble, choice_labels, fit_to_budget
 from ._reply_stream import ReplyStream, SuffixedText, TidiedText
+from ._suffix import splice_suffix
 from .config import AutogramConfig
 from .models.errors import ModelCallError
 from .models.options import CallOptions, chat_params, split_kwargs
@@ -33,10 +33,12 @@ from .models.tokens import counter_for_model
 
 logger = logging.getLogger("autograms")
 
-#: reply_suffix's instruction when the config sets none
+#: reply_suffix's instruction when the config sets none: the required text in bold at the end,
+#: as AutoGRAMS asks for it (`splice_suffix` takes the bold marks out again)
 REPLY_SUFFIX_INSTRUCTION = (
-    "Respond briefly to the user's last reply. Your response will be followed by this exact "
-    'text, so lead into it and do not repeat it: "<instruction>"'
+    "Reply to the user's last message, and end your response with the bold text that "
+    "steers the conversation on: **<instruction>**. The bold text may also be your whole "
+    "response when that suits the moment."
 )
 
 
@@ -93,31 +95,22 @@ def reply_with_suffix(
     reply_stream: ReplyStream | None = None,
     **kwargs: Any,
 ) -> Result[str]:
-    """A short model-written response to the user followed by exactly ``suffix``."""
+    """The model's response to the user cut where it writes ``suffix``, which then follows
+    exactly; ``suffix`` alone when the response does not write it (see `autograms._suffix`).
+    Nothing is streamed before the model ends: the cut needs the whole answer."""
     template = config.reply_suffix_inst_conversion or REPLY_SUFFIX_INSTRUCTION
     result = chat_reply(
         client,
         config,
         conversation,
         template.replace("<instruction>", suffix),
-        reply_stream=None if reply_stream is None else SuffixedText(reply_stream, suffix),
+        reply_stream=None if reply_stream is None else SuffixedText(reply_stream),
         **kwargs,
     )
-    return Result(splice_suffix(result.value, suffix), result.calls, result.text)
-
-
-def splice_suffix(response: str, suffix: str) -> str:
-    """``response`` ending in exactly ``suffix``: an echoed (or paraphrased) copy of the
-    suffix at its end is replaced by the exact text."""
-    text = response.strip()
-    matcher = difflib.SequenceMatcher(None, text.lower(), suffix.lower(), autojunk=False)
-    match = matcher.find_longest_match(0, len(text), 0, len(suffix))
-    text_after = len(text) - match.a - match.size
-    suffix_after = len(suffix) - match.b - match.size
-    if match.size >= max(8, len(suffix) // 2) and text_after <= suffix_after + 8:
-        text = text[: max(match.a - match.b, 0)]
-    text = text.rstrip(" \t\n*\"'")
-    return f"{text} {suffix}" if text else suffix
+    # the answer as the model wrote it (AutoGRAMS splices before any tidying), unless
+    # error_response stands in for a failed call
+    answer = result.text if result.calls else result.value
+    return Result(splice_suffix(answer, suffix), result.calls, result.text)
 
 
 def complete_messages(

@@ -3,9 +3,10 @@
 Whoever runs a turn and wants its reply as it is produced (the HTTP service, through the turn
 runner) makes a `ReplyStream` current with `streaming_replies(stream)` around the turn. The
 helpers whose model answer becomes the reply (``reply_instruction``, ``reply_suffix``) then ask
-the model for a streamed answer and hand its text on, tidied as the finished reply will be
-(`TidiedText`, `SuffixedText`). Nothing else changes: the engine knows nothing of it, and a turn
-run with no stream current calls the model exactly as before.
+the model for a streamed answer. ``reply_instruction`` hands its text on, tidied as the finished
+reply will be (`TidiedText`); ``reply_suffix`` hands on only that the model has begun, its reply
+coming whole with the turn's result (`SuffixedText`). Nothing else changes: the engine knows
+nothing of it, and a turn run with no stream current calls the model exactly as before.
 
 What is streamed is a preview; the reply the turn returns is the truth. It starts with the
 streamed text except in rare cases a consumer must check for: the model call broke midway and
@@ -97,30 +98,16 @@ class TidiedText:
 
 
 class SuffixedText:
-    """A `ReplyStream` for ``reply_suffix``: hands on the model's part of the reply, holding
-    back the end that ``_generation.splice_suffix`` may cut (an echo of the suffix, quotes);
-    the suffix itself comes with the finished reply."""
+    """A `ReplyStream` for ``reply_suffix``: passes on that the model has begun, and none of
+    its text. The reply is the answer cut where it writes the suffix (`_suffix`), which only
+    the whole answer tells, so the reply comes whole, in one piece, with the turn's result."""
 
-    #: characters splice_suffix strips before the suffix
-    STRIPPED = " \t\n*\"'"
-
-    def __init__(self, stream: ReplyStream, suffix: str) -> None:
+    def __init__(self, stream: ReplyStream) -> None:
         self.stream = stream
-        # splice_suffix cuts at most len(suffix) + 8 characters from the end, then strips
-        self.hold = len(suffix) + 8
-        self.text = ""
-        self.sent = 0
 
     def restart(self) -> None:
-        self.text, self.sent = "", 0
         self.stream.restart()
 
     def write(self, text: str) -> None:
         if not text:  # the model has begun answering
             self.stream.write("")
-            return
-        self.text += text
-        safe = self.text.strip()[: -self.hold].rstrip(self.STRIPPED)
-        if len(safe) > self.sent:
-            self.stream.write(safe[self.sent :])
-            self.sent = len(safe)

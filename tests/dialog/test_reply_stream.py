@@ -8,7 +8,7 @@ import random
 import pytest
 
 from autograms import Autogram, AutogramConfig, autograms_function
-from autograms._generation import splice_suffix, tidy_reply
+from autograms._generation import tidy_reply
 from autograms._reply_stream import SuffixedText, TidiedText
 from autograms.functional import reply, reply_instruction, reply_suffix, thought
 from autograms.models import ScriptedModel
@@ -80,17 +80,19 @@ def test_tidied_pieces_are_a_prefix_of_the_tidied_answer(batch):
             assert stream.text == final, seed  # only a possible label is ever held back
 
 
-@pytest.mark.parametrize("batch", range(4))
-def test_suffixed_pieces_are_a_prefix_of_the_spliced_reply(batch):
-    for seed in range(batch * 250, batch * 250 + 250):
+def test_a_suffixed_reply_passes_on_only_that_the_model_began():
+    """reply_suffix's reply is cut where the answer writes the suffix, known only at its
+    end: none of the answer's text is streamed, whatever its pieces."""
+    for seed in range(200):
         rng = random.Random(seed)
-        answer = random_answer(rng)
         stream = Recorder()
-        tidied = TidiedText(SuffixedText(stream, SUFFIX), AGENT)
-        for piece in random_pieces(rng, answer):
+        suffixed = SuffixedText(stream)
+        suffixed.restart()
+        tidied = TidiedText(suffixed, AGENT)
+        tidied("")
+        for piece in random_pieces(rng, random_answer(rng)):
             tidied(piece)
-        final = splice_suffix(tidy_reply(answer, AGENT), SUFFIX)
-        assert final.startswith(stream.text), (seed, answer, stream.text, final)
+        assert (stream.pieces, stream.restarts) == ([], 1) and stream.begun >= 1, seed
 
 
 # -- turns with a stream attached ----------------------------------------------------------
@@ -108,7 +110,11 @@ def streaming_bot():
 
 
 def scripted(request):
-    return LONG_ANSWER if request.kind == "chat" else None
+    if request.kind != "chat":
+        return None
+    if f"**{SUFFIX}**" in str(request.messages[-1]):  # reply_suffix's prompt
+        return f"{LONG_ANSWER} **{SUFFIX}** Tell me all about it."
+    return LONG_ANSWER
 
 
 def runner_for(tmp_path, **config):
@@ -141,14 +147,14 @@ def test_reply_instruction_streams_the_reply_in_pieces_the_thought_not_at_all(tm
     assert result.usage.calls == 2
 
 
-def test_reply_suffix_streams_the_models_part_and_the_result_ends_with_the_suffix(tmp_path):
+def test_reply_suffix_streams_nothing_and_its_reply_comes_with_the_result(tmp_path):
     runner, session_id = runner_for(tmp_path)
     for number, text in enumerate(["hi", "yes"]):
         runner.run_turn(session_id, text, f"k{number}")
     stream = Recorder()
     result = runner.run_turn(session_id, "and now?", "k9", reply_stream=stream)
-    assert result.reply == f"{LONG_ANSWER} {SUFFIX}"
-    assert stream.pieces and result.reply.startswith(stream.text)
+    assert result.reply == f"{LONG_ANSWER} {SUFFIX}"  # cut where the model wrote the suffix
+    assert stream.pieces == [] and stream.restarts == 1, (stream.pieces, stream.restarts)
 
 
 def test_a_replayed_turn_streams_nothing(tmp_path):

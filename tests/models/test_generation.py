@@ -83,13 +83,14 @@ def test_reply_with_suffix_ends_with_the_exact_text(setup, conversation):
 @pytest.mark.parametrize(
     ("response", "expected"),
     [
-        ("Great.", "Great. Next question?"),
+        ("Great.", "Next question?"),  # no trace of the suffix: the suffix alone
         ("", "Next question?"),
-        ("Great. next question?", "Great. Next question?"),
-        (
-            "Next question? is what I asked before. Anyway, fine.",
-            "Next question? is what I asked before. Anyway, fine. Next question?",
-        ),
+        ("Great. NEXT QUESTION?", "Next question?"),  # case-sensitive, as in AutoGRAMS
+        ("Great. next question?", "Great. next question?"),  # "ext qu" is shared
+        ("Great. **Next question?**", "Great. Next question?"),
+        ("Great. Next quest", "Great. Next question?"),  # completed
+        ("Next question? is what I asked. Fine.", "Next question?"),  # cut at the suffix
+        ("Agent: Great. Next question?", "Great. Next question?"),  # label dropped
     ],
 )
 def test_splice_suffix(response, expected):

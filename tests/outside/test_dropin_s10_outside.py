@@ -869,14 +869,6 @@ def test_reply_suffix_keeps_a_reply_that_ends_with_the_suffix(tmp_path):
     assert _suffix_reply(tmp_path, "s10_suffix_end", text) == text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SILENT: when the model writes the bold suffix inside its answer ('Hello there! "
-    "**What is your name?** Nice to meet you.'), AutoGRAMS splices the exact suffix in and "
-    "cuts there ('Hello there! What is your name?'); here the user gets the question twice, "
-    "the model's ** kept: 'Hello there! **What is your name?** Nice to meet you. What is your "
-    "name?'",
-)
 def test_reply_suffix_splices_a_suffix_the_model_wrote_mid_answer(tmp_path):
     got = _suffix_reply(
         tmp_path, "s10_suffix_mid", "Hello there! **What is your name?** Nice to meet you."
@@ -884,13 +876,6 @@ def test_reply_suffix_splices_a_suffix_the_model_wrote_mid_answer(tmp_path):
     assert got == "Hello there! What is your name?"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SILENT: when the model's answer does not contain the required text, AutoGRAMS "
-    "replies with the required suffix alone (post_process_responses' fallback, "
-    "autograms-reference.md §1.9); here the model's text is sent with the suffix appended "
-    "('Sure, no problem. What is your name?')",
-)
 def test_reply_suffix_without_the_suffix_in_the_answer_replies_the_suffix(tmp_path):
     got = _suffix_reply(tmp_path, "s10_suffix_none", "Sure, no problem.")
     assert got == "What is your name?"

@@ -37,6 +37,135 @@ from .urls import hide_password
 #: every comparison and stamp of a statement)
 _CLOCK = "EXTRACT(EPOCH FROM statement_timestamp())::float8"
 
+#: a ticket that holds no place: its lease ran out, or its turn is committed (``OFFSET 0``
+#: keeps the test a look-up of the turns' key for the ticket: without it the planner may make
+#: it a join over all the session's turns, or a hash of every turn of the table, on statistics
+#: taken while the tables were small -- 0.15 ms of a claim's 0.3 ms measured on the server)
+_DEAD_TICKET = f"""(q.lease_until < {_CLOCK} OR EXISTS (
+        SELECT 1 FROM autograms_turns f
+        WHERE f.session_id = q.session_id AND f.idempotency_key = q.idempotency_key
+        OFFSET 0))"""
+
+# The claim's query: the session, the turn committed with this key, the oldest live ticket (all
+# as before this claim), and this claim's ticket: renewed, new, or this key's expired one
+# taken over (0 when this key's ticket is live: its turn is running). A new ticket takes the
+# row of one of the session's tickets that hold no place (``spare``: in the common case the
+# previous turn's, which its commit left) -- an UPDATE of its key, number and lease, where an
+# INSERT and a DELETE would write a WAL record more and check the session's foreign key --
+# or, when there is none or it changed meanwhile (a renewal by a worker past its lease, a
+# release), a new row (a plain INSERT, not ON CONFLICT, whose speculative insertion writes
+# two WAL records more: the advisory lock, taken by the statement before, keeps any other
+# claim of the session from inserting meanwhile). The session's other tickets that hold no
+# place are swept.
+_CLAIM_QUERY = f"""
+WITH s AS (
+    SELECT id, owner, version, created_at, updated_at, blob, program, log_head, seal, turns,
+        history_digest
+    FROM autograms_sessions WHERE id = p_session),
+done AS (
+    SELECT session_id, idempotency_key, version, user_text, reply, created_at, seal
+    FROM autograms_turns WHERE session_id = p_session AND idempotency_key = p_key),
+oldest AS (
+    SELECT MIN(ticket) AS ticket FROM autograms_queue q
+    WHERE session_id = p_session AND NOT {_DEAD_TICKET}),
+mine AS (
+    SELECT ticket FROM autograms_queue
+    WHERE session_id = p_session AND idempotency_key = p_key),
+spare AS (
+    SELECT idempotency_key FROM autograms_queue q
+    WHERE session_id = p_session AND idempotency_key <> p_key AND {_DEAD_TICKET}
+        AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM done)
+        AND NOT EXISTS (SELECT 1 FROM mine)
+    LIMIT 1),
+swept AS (
+    DELETE FROM autograms_queue q
+    WHERE session_id = p_session AND idempotency_key <> p_key
+        AND idempotency_key NOT IN (SELECT idempotency_key FROM spare) AND {_DEAD_TICKET}),
+renewed AS (
+    UPDATE autograms_queue SET lease_until = {_CLOCK} + p_lease
+    WHERE session_id = p_session AND idempotency_key = p_key AND ticket = p_number
+        AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM done)
+    RETURNING ticket),
+reused AS (
+    UPDATE autograms_queue q SET idempotency_key = p_key, lease_until = {_CLOCK} + p_lease,
+        ticket = (SELECT COALESCE(MAX(ticket), 0) + 1 FROM autograms_queue
+            WHERE session_id = p_session)
+    WHERE session_id = p_session AND idempotency_key IN (SELECT idempotency_key FROM spare)
+        AND {_DEAD_TICKET}
+    RETURNING ticket),
+taken AS (
+    INSERT INTO autograms_queue (session_id, idempotency_key, ticket, lease_until)
+    SELECT id, p_key, (
+        SELECT COALESCE(MAX(ticket), 0) + 1 FROM autograms_queue WHERE session_id = p_session),
+        {_CLOCK} + p_lease FROM s
+    WHERE NOT EXISTS (SELECT 1 FROM done) AND NOT EXISTS (SELECT 1 FROM mine)
+        AND NOT EXISTS (SELECT 1 FROM reused)
+    RETURNING ticket),
+taken_over AS (
+    UPDATE autograms_queue SET lease_until = {_CLOCK} + p_lease
+    WHERE session_id = p_session AND idempotency_key = p_key AND lease_until < {_CLOCK}
+        AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM done)
+        AND NOT EXISTS (SELECT 1 FROM renewed)
+    RETURNING ticket)
+SELECT s.id, s.owner, s.version, s.created_at, s.updated_at, s.blob,
+    done.session_id, done.idempotency_key, done.version, done.user_text, done.reply,
+    done.created_at, oldest.ticket,
+    COALESCE((SELECT ticket FROM renewed), (SELECT ticket FROM reused),
+        (SELECT ticket FROM taken), (SELECT ticket FROM taken_over), 0),
+    s.program, s.log_head, s.seal, s.turns, done.seal, s.history_digest
+FROM s CROSS JOIN oldest LEFT JOIN done ON TRUE
+"""
+
+# The claim, one call of a function (one statement, one round trip): it takes the session's
+# advisory lock, then runs `_CLAIM_QUERY`, whose snapshot -- a volatile PL/pgSQL function's
+# query takes its own -- is taken after the lock is granted, so it sees what the previous
+# holder committed. An advisory lock, not the session row's: it writes nothing (a row lock
+# cost the claim a WAL record and a page dirtied) and waits for no commit in flight (a claim
+# that reads before that commit finds its ticket live and waits in the queue as for any
+# running turn). The first key (a constant) keeps these locks apart from the single-number
+# advisory locks other code of the database may take. The transaction's commit is not waited
+# for (``set_config``: the queue's rows are hints). The function is made by migration 7: a
+# release that changes it replaces it in a migration of its own.
+_CLAIM_FUNCTION = f"""
+CREATE FUNCTION autograms_claim(p_session text, p_key text, p_lease float8, p_number bigint)
+RETURNS TABLE (session_row_id text, session_owner text, session_version bigint,
+    session_created_at float8, session_updated_at float8, session_blob text,
+    done_session_id text, done_key text, done_version bigint, done_user_text text,
+    done_reply text, done_created_at float8, oldest_ticket bigint, taken_ticket bigint,
+    session_program text, session_log_head text, session_seal text, session_turns bigint,
+    done_seal text, session_history_digest text)
+LANGUAGE plpgsql AS $claim$
+#variable_conflict use_column
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true),
+        pg_advisory_xact_lock(4711, hashtext(p_session));
+    RETURN QUERY {_CLAIM_QUERY};
+END
+$claim$"""
+_CLAIM = "SELECT * FROM autograms_claim(%s::text, %s::text, %s::float8, %s::bigint)"
+# A hint written in a transaction of its own, whose commit is not waited for. (``set_config``,
+# not SET LOCAL, which warns outside a BEGIN block: `_one_round_trip` sends none.)
+_NOT_FLUSHED = "SELECT set_config('synchronous_commit', 'off', true)"
+
+
+# One statement (so one round trip, one transaction): the version-checked update and, only if
+# it updated the row, the turn row with its log entries. The turn's ticket is left in the
+# queue (the next claim on the session sweeps it: `sql.LIVE_TICKET`).
+_COMMIT = f"""
+WITH updated AS (
+    UPDATE autograms_sessions SET blob = %s::text, version = version + 1,
+        updated_at = {_CLOCK}, log_head = %s::text, seal = %s::text, turns = %s::bigint,
+        history_digest = %s::text, program = COALESCE(program, %s::text)
+    WHERE id = %s::text AND version = %s::bigint RETURNING id),
+turn AS (
+    INSERT INTO autograms_turns (session_id, idempotency_key, version, user_text, reply,
+        created_at, seal, entries, model_calls, prompt_tokens, completion_tokens)
+    SELECT id, %s::text, %s::bigint, %s::text, %s::text, {_CLOCK}, %s::text, %s::text,
+        %s::bigint, %s::bigint, %s::bigint FROM updated)
+SELECT COUNT(*) FROM updated
+"""
+
+
 DIALECT = Dialect(
     name="postgresql",
     integer="BIGINT",
@@ -48,6 +177,7 @@ DIALECT = Dialect(
         "SELECT 1 FROM information_schema.tables"
         " WHERE table_schema = current_schema() AND table_name = ?"
     ),
+    claim_function=_CLAIM_FUNCTION,
 )
 
 
@@ -135,7 +265,7 @@ class PostgresStore(SQLStore):
         pool.open()
         return pool
 
-    # -- the turn's two transactions, one round trip each -----------------------------------------
+    # -- the turn's two transactions, one statement and one round trip each -----------------
 
     def claim(
         self,
@@ -146,25 +276,19 @@ class PostgresStore(SQLStore):
         *,
         turns: bool = False,
     ) -> Claim:
-        parameters = {
-            "session": session_id,
-            "key": key,
-            "lease": float(lease_seconds),
-            "number": 0 if ticket is None else ticket.number,
-        }
+        parameters = (session_id, key, float(lease_seconds), 0 if ticket is None else ticket.number)
         with self._errors(), self._connection() as connection:
-            # Lock first, read in the next statement: its snapshot is taken after the lock is
-            # granted, so it sees what the previous holder committed.
-            statements = [(_LOCK_SESSION, (session_id,)), (_CLAIM, parameters)]
-            if turns:  # in the same round trip, after the lock
-                statements.append((_placeholders(TURNS_QUERY), (session_id,)))
             try:
-                cursors = _one_round_trip(connection, statements)
+                if turns:  # in the same round trip, after the claim's lock
+                    statements = [(_CLAIM, parameters), (_placeholders(TURNS_QUERY), (session_id,))]
+                    claimed, read = _one_round_trip(connection, statements)
+                else:
+                    claimed = connection.execute(_CLAIM, parameters)
             except self._psycopg.errors.ForeignKeyViolation:
                 # the session was deleted after the claim read it: nothing was written
                 return Claim()
-            row = cursors[1].fetchone()
-            committed = [TurnRecord(*turn) for turn in cursors[2]] if turns else None
+            row = claimed.fetchone()
+            committed = [TurnRecord(*turn) for turn in read] if turns else None
         if row is None:
             return Claim()
         session = SessionRecord(*row[:6], *row[14:18], row[19])
@@ -239,10 +363,13 @@ class PostgresStore(SQLStore):
                 "create=True or run autograms.stores.migrate()",
                 reason="no schema",
             ) from exc
-        except self._psycopg.errors.UndefinedColumn as exc:
+        except (
+            self._psycopg.errors.UndefinedColumn,
+            self._psycopg.errors.UndefinedFunction,
+        ) as exc:
             raise StoreSchemaError(
-                f"the database at {self.url} lacks a column of the autograms schema (altered "
-                f"by hand?): {exc}",
+                f"the database at {self.url} lacks a column or function of the autograms "
+                f"schema (altered by hand?): {exc}",
                 reason="damaged schema",
             ) from exc
         except self._pool_errors as exc:
@@ -308,115 +435,3 @@ class _Cursor:
 @functools.lru_cache(maxsize=256)
 def _placeholders(query: str) -> str:
     return query.replace("?", "%s")
-
-
-# This transaction's commit not waited for: the queue's rows are hints. (``set_config``, not
-# SET LOCAL, which warns outside a BEGIN block: `_one_round_trip` sends none.)
-_NOT_FLUSHED = "SELECT set_config('synchronous_commit', 'off', true)"
-# The session's claims serialized, and ``_NOT_FLUSHED`` folded into the statement that locks.
-# An advisory lock, not the session row's: it writes nothing (a row lock costs the claim a WAL
-# record and a page dirtied, 0.05 of its 0.26 ms measured on the server) and waits for no
-# commit in flight (a claim that reads before that commit finds its ticket live and waits in
-# the queue as for any running turn). The first key (a constant) keeps these locks apart from
-# the single-number advisory locks other code of the database may take.
-_LOCK_SESSION = (
-    "SELECT set_config('synchronous_commit', 'off', true),"
-    " pg_advisory_xact_lock(4711, hashtext(%s))"
-)
-
-#: a ticket that holds no place: its lease ran out, or its turn is committed (``OFFSET 0``
-#: keeps the test a look-up of the turns' key for the ticket: without it the planner may make
-#: it a join over all the session's turns, or a hash of every turn of the table, on statistics
-#: taken while the tables were small -- 0.15 ms of a claim's 0.3 ms measured on the server)
-_DEAD_TICKET = f"""(q.lease_until < {_CLOCK} OR EXISTS (
-        SELECT 1 FROM autograms_turns f
-        WHERE f.session_id = q.session_id AND f.idempotency_key = q.idempotency_key
-        OFFSET 0))"""
-
-# One statement: the session, the turn committed with this key, the oldest live ticket (all
-# as before this claim), and this claim's ticket: renewed, new, or this key's expired one
-# taken over (0 when this key's ticket is live: its turn is running). A new ticket takes the
-# row of one of the session's tickets that hold no place (``spare``: in the common case the
-# previous turn's, which its commit left) -- an UPDATE of its key, number and lease, where an
-# INSERT and a DELETE would write a WAL record more and check the session's foreign key --
-# or, when there is none or it changed meanwhile (a renewal by a worker past its lease, a
-# release), a new row (a plain INSERT, not ON CONFLICT, whose speculative insertion writes
-# two WAL records more: the advisory lock, taken by the statement before, keeps any other
-# claim of the session from inserting meanwhile). The session's other tickets that hold no
-# place are swept.
-_CLAIM = f"""
-WITH s AS (
-    SELECT id, owner, version, created_at, updated_at, blob, program, log_head, seal, turns,
-        history_digest
-    FROM autograms_sessions WHERE id = %(session)s),
-done AS (
-    SELECT session_id, idempotency_key, version, user_text, reply, created_at, seal
-    FROM autograms_turns WHERE session_id = %(session)s AND idempotency_key = %(key)s),
-oldest AS (
-    SELECT MIN(ticket) AS ticket FROM autograms_queue q
-    WHERE session_id = %(session)s AND NOT {_DEAD_TICKET}),
-mine AS (
-    SELECT ticket FROM autograms_queue
-    WHERE session_id = %(session)s AND idempotency_key = %(key)s),
-spare AS (
-    SELECT idempotency_key FROM autograms_queue q
-    WHERE session_id = %(session)s AND idempotency_key <> %(key)s AND {_DEAD_TICKET}
-        AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM done)
-        AND NOT EXISTS (SELECT 1 FROM mine)
-    LIMIT 1),
-swept AS (
-    DELETE FROM autograms_queue q
-    WHERE session_id = %(session)s AND idempotency_key <> %(key)s
-        AND idempotency_key NOT IN (SELECT idempotency_key FROM spare) AND {_DEAD_TICKET}),
-renewed AS (
-    UPDATE autograms_queue SET lease_until = {_CLOCK} + %(lease)s
-    WHERE session_id = %(session)s AND idempotency_key = %(key)s AND ticket = %(number)s
-        AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM done)
-    RETURNING ticket),
-reused AS (
-    UPDATE autograms_queue q SET idempotency_key = %(key)s, lease_until = {_CLOCK} + %(lease)s,
-        ticket = (SELECT COALESCE(MAX(ticket), 0) + 1 FROM autograms_queue
-            WHERE session_id = %(session)s)
-    WHERE session_id = %(session)s AND idempotency_key IN (SELECT idempotency_key FROM spare)
-        AND {_DEAD_TICKET}
-    RETURNING ticket),
-taken AS (
-    INSERT INTO autograms_queue (session_id, idempotency_key, ticket, lease_until)
-    SELECT id, %(key)s, (
-        SELECT COALESCE(MAX(ticket), 0) + 1 FROM autograms_queue WHERE session_id = %(session)s),
-        {_CLOCK} + %(lease)s FROM s
-    WHERE NOT EXISTS (SELECT 1 FROM done) AND NOT EXISTS (SELECT 1 FROM mine)
-        AND NOT EXISTS (SELECT 1 FROM reused)
-    RETURNING ticket),
-taken_over AS (
-    UPDATE autograms_queue SET lease_until = {_CLOCK} + %(lease)s
-    WHERE session_id = %(session)s AND idempotency_key = %(key)s AND lease_until < {_CLOCK}
-        AND EXISTS (SELECT 1 FROM s) AND NOT EXISTS (SELECT 1 FROM done)
-        AND NOT EXISTS (SELECT 1 FROM renewed)
-    RETURNING ticket)
-SELECT s.id, s.owner, s.version, s.created_at, s.updated_at, s.blob,
-    done.session_id, done.idempotency_key, done.version, done.user_text, done.reply,
-    done.created_at, oldest.ticket,
-    COALESCE((SELECT ticket FROM renewed), (SELECT ticket FROM reused),
-        (SELECT ticket FROM taken), (SELECT ticket FROM taken_over), 0),
-    s.program, s.log_head, s.seal, s.turns, done.seal, s.history_digest
-FROM s CROSS JOIN oldest LEFT JOIN done ON TRUE
-"""
-
-
-# One statement (so one round trip, one transaction): the version-checked update and, only if
-# it updated the row, the turn row with its log entries. The turn's ticket is left in the
-# queue (the next claim on the session sweeps it: `sql.LIVE_TICKET`).
-_COMMIT = f"""
-WITH updated AS (
-    UPDATE autograms_sessions SET blob = %s::text, version = version + 1,
-        updated_at = {_CLOCK}, log_head = %s::text, seal = %s::text, turns = %s::bigint,
-        history_digest = %s::text, program = COALESCE(program, %s::text)
-    WHERE id = %s::text AND version = %s::bigint RETURNING id),
-turn AS (
-    INSERT INTO autograms_turns (session_id, idempotency_key, version, user_text, reply,
-        created_at, seal, entries, model_calls, prompt_tokens, completion_tokens)
-    SELECT id, %s::text, %s::bigint, %s::text, %s::text, {_CLOCK}, %s::text, %s::text,
-        %s::bigint, %s::bigint, %s::bigint FROM updated)
-SELECT COUNT(*) FROM updated
-"""

@@ -1,12 +1,12 @@
 """The tables of a session store, and the migrations that create and upgrade them.
 
-Schema version 6 (version 1 lacked the sessions' ``program``, ``log_head`` and ``seal``;
+Schema version 7 (version 1 lacked the sessions' ``program``, ``log_head`` and ``seal``;
 version 2 the sessions' ``turns`` and the turns' ``seal``, and had an index of the queue by
 session and ticket, which cost every claim and commit a page and served no query the queue's
 unique index does not; version 3 kept one log row per entry, had an index of the sessions by
 ``updated_at`` and no ``history_digest``; version 4 keyed the queue by a serial ticket, with
 a unique index by session and idempotency key; version 5 kept each turn's log entries in a
-log row of their own):
+log row of their own; version 6 claimed on PostgreSQL with two statements in a pipeline):
 
 ================== ==========================================================================
 autograms_schema   one row: the schema version the tables follow
@@ -48,7 +48,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: the schema version this release writes
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 #: the tables of that schema
 TABLES = (
     "autograms_schema",
@@ -80,6 +80,9 @@ class Dialect:
     queue_sweep: str = ""
     #: the statement that drops that trigger (before a table its body names is replaced)
     drop_queue_sweep: str = ""
+    #: a statement that creates the function a claim calls (empty: the claim's statements
+    #: are sent as they are)
+    claim_function: str = ""
 
 
 #: a turn row's columns as schema 1 made its table (the text is part of the schema SQLite
@@ -226,6 +229,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE autograms_turns_6 RENAME TO autograms_turns",
         "{queue_sweep}",
     ),
+    (
+        # PostgreSQL: a claim took its lock and read in two statements of a pipeline, where
+        # one call of a function is one statement (`postgres.py`)
+        "{claim_function}",
+    ),
 )
 
 #: statements run after a migration's data step (`sql.SQLStore.migrate`), by version
@@ -246,6 +254,7 @@ def statements(dialect: Dialect, version: int, *, after_data: bool = False) -> l
             keyed_table=dialect.keyed_table,
             queue_sweep=dialect.queue_sweep,
             drop_queue_sweep=dialect.drop_queue_sweep,
+            claim_function=dialect.claim_function,
         )
         for text in texts
     ]

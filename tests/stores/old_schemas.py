@@ -8,10 +8,20 @@ from tests.stores.test_schema4 import query_sql
 from tests.stores.test_turns import execute_sql
 
 
+def back_to_schema_6(url: str) -> None:
+    """Undo schema 7: on PostgreSQL, the claim's function dropped (on SQLite schema 7
+    changed nothing but the version)."""
+    if not url.startswith("sqlite"):
+        execute_sql(url, "DROP FUNCTION autograms_claim")
+    execute_sql(url, "UPDATE autograms_schema SET version = 6")
+
+
 def back_to_schema_5(url: str) -> None:
-    """Undo schema 6: each turn's log entries back from its turn row to a log row of their
-    own, the turn rows back in a table without them (on SQLite stored as their key's b-tree),
-    the queue's sweep (whose body names the turns) dropped and made again around it."""
+    """Undo schema 6 (after undoing schema 7): each turn's log entries back from its turn row
+    to a log row of their own, the turn rows back in a table without them (on SQLite stored as
+    their key's b-tree), the queue's sweep (whose body names the turns) dropped and made again
+    around it."""
+    back_to_schema_6(url)
     sqlite = url.startswith("sqlite")
     integer, real = ("INTEGER", "REAL") if sqlite else ("BIGINT", "DOUBLE PRECISION")
     logged = query_sql(

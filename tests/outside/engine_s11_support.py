@@ -7,7 +7,9 @@ A bot is a module body that uses `autograms_function`, `reply`, `set_persistent_
 gets modules of its own, so module-level state one run changes never leaks into another.
 
 A transcript is the list of what each turn ended with: the reply text, `None` when the root
-returned, or `"raise Type: message"` when an exception reached the caller.
+returned, or `"raise Type: message"` when an exception reached the caller. A transcript ends at
+its first exception: the engine's failed turn leaves the session as it was (the next message
+runs the turn again), which a plain program cannot do.
 """
 
 from __future__ import annotations
@@ -102,6 +104,16 @@ def run_plain(root, messages: list[str]) -> list[object]:
         if kind != "reply":
             thread.join(TURN_TIMEOUT)
             thread = None
+        if kind == "raise":
+            break
+    return transcript
+
+
+def until_raise(transcript: list[object]) -> list[object]:
+    """The transcript up to and including its first exception."""
+    for index, ending in enumerate(transcript):
+        if isinstance(ending, str) and ending.startswith("raise "):
+            return transcript[: index + 1]
     return transcript
 
 
@@ -147,7 +159,7 @@ def run_engine(root, messages: list[str], serialize: bool = False) -> list[objec
             memory = autogram.deserialize(autogram.serialize(memory))
         text, memory = _engine_turn(autogram, memory, message)
         transcript.append(text)
-    return transcript
+    return until_raise(transcript)
 
 
 def run_fresh(
@@ -169,19 +181,28 @@ def run_fresh(
         )
         assert done.returncode == 0, f"turn process failed: {done.stderr[-3000:]}"
         transcript.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        if until_raise(transcript) != transcript:
+            break
     return transcript
 
 
-def _one_turn(folder: str, module: str, session: str, message: str) -> None:
+def _one_turn(folder: str, module: str, session: str, message: str, quiet=False) -> None:
     from autograms import Autogram
 
     bot = import_bot(Path(folder), module)
     autogram = Autogram(root_function=bot.chatbot, test_mode=True)
-    memory = autogram.load(session) if os.path.exists(session) else None
-    text, memory = _engine_turn(autogram, memory, message)
-    if memory is not None:
-        autogram.save(session, memory)
-    print(json.dumps(text))
+    try:
+        memory = autogram.load(session) if os.path.exists(session) else None
+    except Exception as exc:  # a session that cannot be loaded: the turn's outcome
+        text = f"raise {type(exc).__name__}: {exc}"
+    else:
+        text, memory = _engine_turn(autogram, memory, message)
+        if memory is not None:
+            autogram.save(session, memory)
+    if quiet:
+        Path(session + ".out").write_text(json.dumps(text))
+    else:
+        print(json.dumps(text))
 
 
 def compare(
@@ -209,5 +230,79 @@ def assert_same(results: dict) -> None:
         assert transcript == plain, f"{mode} differs from plain Python:\n{transcript}\n{plain}"
 
 
+def run_fresh_batch(folder: Path, jobs: list[tuple[str, str]]) -> list[object]:
+    """One new interpreter runs one turn of each (module, message) job; sessions by module."""
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), str(folder)]))
+    jobs_file = folder / "jobs.json"
+    jobs_file.write_text(json.dumps(jobs))
+    done = subprocess.run(
+        [sys.executable, __file__, "--batch", str(folder), str(jobs_file)],
+        capture_output=True,
+        text=True,
+        timeout=TURN_TIMEOUT * 5,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, f"batch process failed: {done.stderr[-3000:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _batch_turns(folder: str, jobs_file: str) -> None:
+    results = []
+    for module, message in json.loads(Path(jobs_file).read_text()):
+        session = os.path.join(folder, f"{module}.session")
+        try:
+            _one_turn(folder, module, session, message, quiet=True)
+            results.append(json.loads(Path(session + ".out").read_text()))
+        except Exception as exc:  # a load or save failure is the program's transcript entry
+            results.append(f"harness {type(exc).__name__}: {exc}")
+    print(json.dumps(results))
+
+
+def _first_difference(transcript: list[object], plain: list[object]) -> tuple:
+    for index, (mine, theirs) in enumerate(zip(transcript, plain, strict=False)):
+        if mine != theirs:
+            return index, mine, theirs
+    return len(plain), transcript[len(plain) :], plain[len(transcript) :]
+
+
+def differential(folder: Path, programs: dict[str, tuple[str, bool]], messages: list[str]):
+    """Run each program (name -> (body, fresh-safe)) as plain Python and by the engine.
+
+    In process and serialized for all, a fresh process per turn (one interpreter per turn for
+    the whole batch) for the fresh-safe ones. Returns {name: [(mode, turn, engine, plain)]}.
+    """
+    found: dict[str, list] = {}
+    plains = {}
+    for name, (body, _) in programs.items():
+        _, plain = write_bot(folder, body, name)
+        plains[name] = run_plain(import_bot(folder, plain).chatbot, messages)
+        for mode in ("in_process", "serialized"):
+            module, _ = write_bot(folder, body, f"{name}_{mode}")
+            bot = import_bot(folder, module)
+            transcript = run_engine(bot.chatbot, messages, serialize=mode == "serialized")
+            if transcript != plains[name]:
+                diff = _first_difference(transcript, plains[name])
+                found.setdefault(name, []).append((mode, *diff))
+    fresh = [name for name, (_, safe) in programs.items() if safe]
+    for name in fresh:
+        write_bot(folder, programs[name][0], f"{name}_fresh")
+    transcripts: dict[str, list] = {name: [] for name in fresh}
+    for message in messages if fresh else []:
+        endings = run_fresh_batch(folder, [(f"{name}_fresh", message) for name in fresh])
+        for name, ending in zip(fresh, endings, strict=True):
+            transcripts[name].append(ending)
+    for name in fresh:
+        transcript = until_raise(transcripts[name])
+        if transcript != plains[name]:
+            diff = _first_difference(transcript, plains[name])
+            found.setdefault(name, []).append(("fresh_process", *diff))
+    return found
+
+
 if __name__ == "__main__":
-    _one_turn(*sys.argv[1:5])
+    if sys.argv[1] == "--batch":
+        _batch_turns(sys.argv[2], sys.argv[3])
+    else:
+        _one_turn(*sys.argv[1:5])

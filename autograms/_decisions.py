@@ -30,8 +30,6 @@ from .models.records import ChatModel, ChatRequest, ModelCall, OutputSpec, Resul
 from .models.structured import complete_with_repair, parse_json
 from .models.tokens import counter_for_model
 
-#: output-token cap of a json-mode decision
-DECISION_MAX_TOKENS = 100
 #: logit_bias given to each label's token in logit mode
 LABEL_BIAS = 100
 _WORD = re.compile(r"[A-Za-z0-9]+")
@@ -179,19 +177,22 @@ def decide(
         return Result(index, (answer.call,), answer.text)
     schema = {
         "type": "object",
+        "properties": {"answer": {"type": "string", "enum": list(labels)}},
         "additionalProperties": False,
         "required": ["answer"],
-        "properties": {"answer": {"type": "string", "enum": list(labels)}},
     }
+    # as AutoGRAMS' json-mode decision: the config's generation arguments and the call's
+    # settings, at temperature 0 whatever they say, and no max_tokens unless asked for
+    params = {**(config.chatbot_generation_args or {}), **options.params, "temperature": 0}
     request = ChatRequest(
         messages=list(messages),
         kind="decision",
         role="classifier",
         model=options.model,
         timeout=options.timeout,
-        output=OutputSpec("decision", schema),
+        output=OutputSpec("decision_schema", schema),
         choices=tuple(labels),
-        params={"temperature": 0, "max_tokens": DECISION_MAX_TOKENS, **options.params},
+        params=params,
         baseline_messages=baseline_messages,
     )
     return complete_with_repair(
@@ -237,7 +238,8 @@ def _logit_request(
     knows the model; otherwise an error if `require_bias`)."""
     model_name = options.model or config.resolved_classifier_path
     counter = counter_for_model(model_name)
-    params: dict[str, Any] = {"temperature": 0, "max_tokens": 1}
+    # one token at temperature 0, as AutoGRAMS asks for it, whatever the call's settings say
+    params: dict[str, Any] = {**options.params, "temperature": 0, "max_tokens": 1}
     if counter.exact:
         params["logit_bias"] = {str(counter.encode(label)[0]): LABEL_BIAS for label in labels}
     elif require_bias:
@@ -246,7 +248,6 @@ def _logit_request(
             f"classifier_mode 'logit' needs the token ids of model {model_name!r}, which "
             "tiktoken does not know; use classifier_mode='json'",
         )
-    params.update(options.params)
     if logprobs:
         params.update(logprobs=True, top_logprobs=20)
     return ChatRequest(

@@ -33,6 +33,10 @@ from .models.tokens import counter_for_model
 
 logger = logging.getLogger("autograms")
 
+#: what a structured request's instruction ends with on servers other than OpenAI's (the
+#: schema follows, as a Python dict literal)
+SCHEMA_SENTENCE = "Your output must adhere to the following json schema: "
+
 #: reply_suffix's instruction when the config sets none: the required text in bold at the end,
 #: as AutoGRAMS asks for it (`splice_suffix` takes the bold marks out again)
 REPLY_SUFFIX_INSTRUCTION = (
@@ -219,6 +223,7 @@ def generate_object(
         spec_from_structure(obj_structure),
         kwargs,
         "generate_object",
+        shown=obj_structure if isinstance(obj_structure, Mapping) else None,
     )
 
 
@@ -396,10 +401,24 @@ def _structured(
     spec: OutputSpec,
     kwargs: Mapping[str, Any],
     helper: str,
+    *,
+    shown: Mapping[str, Any] | None = None,
 ) -> Result[Any]:
+    """The structured answer to `instruction`; a model behind a server other than OpenAI's is
+    also told the schema (`shown`, else the spec's response_format) in the instruction, in
+    AutoGRAMS' words."""
     options = split_kwargs(helper, kwargs)
+    if config.chatbot_type != "openai":
+        schema = _response_format(spec) if shown is None else shown
+        instruction = f"{instruction}\n{SCHEMA_SENTENCE}{schema}"
     messages = _chat_messages(config, conversation, instruction, options)
     return _request_structured(client, config, messages, spec, options)
+
+
+def _response_format(spec: OutputSpec) -> dict[str, Any]:
+    """`spec` as the OpenAI response_format AutoGRAMS' helpers pass around."""
+    json_schema = {"name": spec.name, "strict": spec.strict, "schema": dict(spec.schema)}
+    return {"type": "json_schema", "json_schema": json_schema}
 
 
 def complete_structured(

@@ -486,7 +486,7 @@ def log_thought_turn(reply: str, instruction: str) -> None:
 
 def get_code_position() -> CodePosition | None:
     """``{"line_number", "function_name", "file_name"}`` of the bot code that called this
-    (the first frame outside the library), or None."""
+    (the innermost decorated function running, as AutoGRAMS gives it), or None."""
     return code_position()
 
 

@@ -1,9 +1,11 @@
-"""Where the program is: the innermost frame of the user's code that led to a library call.
+"""Where the program is: the decorated function of the user's code that led to a library call.
 
-Model-call and reply log entries name it, so a log says which bot function asked, not which
-helper did the asking. The frames are walked up to the first one whose module is not part of
-the library, however many library frames lie in between (a helper calling a helper, a node
-wrapper, a supervisor); the bundled example bots count as user code.
+Model-call and reply log entries name it, as AutoGRAMS does: the innermost running
+``@autograms_function`` and its line there, however many library frames (a helper calling a
+helper, a node wrapper, a supervisor) and plain functions of the bot (a helper, a node's
+function, a supervisor) lie in between. With no decorated function running (a helper called
+under ``use_memory`` from plain code), the first frame outside the library stands in, where
+AutoGRAMS logged nothing. The bundled example bots count as user code.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import sys
 from types import CodeType, FrameType
 from typing import TypedDict
+
+from ._frames import runs_hooked_function
 
 _LIBRARY = "autograms"
 _USER_PACKAGES = ("autograms.examples",)
@@ -58,17 +62,27 @@ def user_frame() -> FrameType | None:
 
 
 def code_position() -> CodePosition | None:
-    """The function, line and file of the user's code that called into the library (None
+    """The function (its name, as AutoGRAMS gives it), line and file of the innermost
+    decorated function running, else of the user's code that called into the library (None
     when only library code is on the stack)."""
     frame = user_frame()
     if frame is None:
         return None
+    frame = _decorated_caller(frame) or frame
     code = frame.f_code
     return CodePosition(
         line_number=line_of(frame),
-        function_name=code.co_qualname,
+        function_name=code.co_name,
         file_name=code.co_filename,
     )
+
+
+def _decorated_caller(frame: FrameType | None) -> FrameType | None:
+    """`frame`, or the nearest of its callers, running a decorated function; None if none
+    does."""
+    while frame is not None and not runs_hooked_function(frame.f_code):
+        frame = frame.f_back
+    return frame
 
 
 def line_of(frame: FrameType) -> int:

@@ -358,19 +358,20 @@ def _cut_message_start(message: dict[str, Any], keep: int, counter: TokenCounter
 
 
 def yes_no_question(question: str, prefix: str | None = None) -> tuple[str, tuple[str, str]]:
-    """Decision text for a yes/no question and its labels ("Yes", "No")."""
-    text = f"{question.rstrip()}\n\nAnswer Yes or No."
+    """Decision text for a yes/no question and its labels ("Yes", "No"), worded as
+    AutoGRAMS words it."""
+    text = f"{question}\n\n (Yes or No)?"
     return (f"{prefix.rstrip()}\n{text}" if prefix else text), ("Yes", "No")
 
 
 def choice_question(
     question: str, choices: Sequence[str], prefix: str | None = None
 ) -> tuple[str, tuple[str, ...]]:
-    """Decision text listing lettered options (numbered beyond 26) and their labels."""
+    """Decision text listing lettered options (numbered beyond 26) and their labels, worded
+    as AutoGRAMS words it (a line per option)."""
     labels = choice_labels(len(choices))
-    options = "\n".join(f"{label}. {choice}" for label, choice in zip(labels, choices, strict=True))
-    kind = "letter" if len(choices) <= len(LETTERS) else "number"
-    text = f"{question.rstrip()}\n\n{options}\n\nAnswer with the {kind} of the best option."
+    options = "".join(f"{label}. {choice}\n" for label, choice in zip(labels, choices, strict=True))
+    text = f"{question}\n\n{options}"
     return (f"{prefix.rstrip()}\n{text}" if prefix else text), labels
 
 

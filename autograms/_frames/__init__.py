@@ -54,7 +54,15 @@ from .errors import (
 from .code_cache import instrument
 from .jumps import goto, returnto
 from .pickling import writing as writing_snapshot
-from .registry import FrameHooks, FunctionInfo, Gate, hooked_frames, lookup, mark_transparent
+from .registry import (
+    FrameHooks,
+    FunctionInfo,
+    Gate,
+    hooked_frames,
+    lookup,
+    mark_transparent,
+    runs_hooked_function,
+)
 from .remap import Fit, FrameFit, attachment_of, fit, relabel, relabel_header
 from .resume import Loaded, check, load, pack, store
 from .routing import GlobalRoutes, route_function
@@ -122,6 +130,7 @@ __all__ = [
     "relabel_header",
     "resume",
     "returnto",
+    "runs_hooked_function",
     "route_function",
     "run",
     "store",

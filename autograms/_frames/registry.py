@@ -316,6 +316,13 @@ def lookup(code: CodeType) -> FunctionInfo | None:
     return _by_code.get(id(code))
 
 
+def runs_hooked_function(code: CodeType) -> bool:
+    """Whether `code` is that of a function instrumented with hooks (a decorated function;
+    not a node's function or an adopted helper, which have none)."""
+    info = _by_code.get(id(code))
+    return info is not None and info.hooks is not None
+
+
 def program_modules() -> tuple[str, ...]:
     """The modules that define instrumented functions: the program's own code."""
     return _program_modules

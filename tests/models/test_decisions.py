@@ -33,7 +33,7 @@ def test_yes_or_no_reads_the_structured_answer(setup, conversation):
     ]
     assert (
         body["messages"][-1]["content"]
-        == "User: yes, I'm ready\n\nQUESTION: Is the user ready?\n\nAnswer Yes or No."
+        == "User: yes, I'm ready\n\nQUESTION: Is the user ready?\n\n (Yes or No)?"
     )
     assert result.calls[0].kind == "decision" and result.calls[0].request["choices"] == [
         "Yes",

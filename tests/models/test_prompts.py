@@ -338,13 +338,11 @@ def test_assemble_applies_the_role_budget():
 
 def test_decision_question_texts_and_labels():
     text, labels = yes_no_question("Is the user ready?")
-    assert labels == ("Yes", "No") and text == "Is the user ready?\n\nAnswer Yes or No."
+    # AutoGRAMS' wording (make_decision_prompt)
+    assert labels == ("Yes", "No") and text == "Is the user ready?\n\n (Yes or No)?"
     text, labels = choice_question("Which?", ["tea", "cake"], prefix="Solve this.")
     assert labels == ("A", "B")
-    assert (
-        text == "Solve this.\nWhich?\n\nA. tea\nB. cake\n\nAnswer with the letter of the "
-        "best option."
-    )
+    assert text == "Solve this.\nWhich?\n\nA. tea\nB. cake\n"
     assert choice_labels(27)[:2] == ("1", "2") and choice_labels(27)[-1] == "27"
 
 

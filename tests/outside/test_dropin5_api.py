@@ -172,9 +172,11 @@ def test_the_log_names_the_bot_function_and_line_that_called_each_helper_after_a
     def line_of(text):
         return next(i + 1 for i, line in enumerate(src) if text in line)
 
+    # AutoGRAMS logs the innermost @autograms_function and its line: a plain helper's and a
+    # node's calls are logged at the bot line that called them
     assert positions == [
-        ("_plain_helper_thought", line_of('F.thought("plain helper")')),
-        ("node_thought", line_of('F.thought("in node")')),
+        ("logging_bot", line_of("    _plain_helper_thought()")),
+        ("logging_bot", line_of('node_thought(1, ADDRESS="n1")')),
         ("sub_thought", line_of('nodes.thought("nodes thought")')),
         ("logging_bot", line_of("F.decision_chain(")),
         ("logging_bot", line_of("F.generate_fixed_list_obj(")),

@@ -414,7 +414,9 @@ def test_supervisor_guide_example_runs_with_and_without_supervisor_mode(supervis
         assert formal["helper"] == "reply_instruction"
         assert formal["supervisor_info"]["rejected_output"] == calls[-2]["output"]
         assert text == formal["output"]
-        assert ("silent_thought", "reasoned_summary") in by_function
+        # the supervisor's own calls are logged under the decorated function that asked,
+        # as AutoGRAMS logs them (the nearest @autograms_function)
+        assert {function for _helper, function in by_function} == {"supervised_bot"}
     else:
         assert by_function == [
             ("silent_thought", "supervised_bot"),

@@ -103,13 +103,6 @@ def _decision_requests(server, question, choices, settings=None, **config):
     return bodies
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: decision prompts are worded differently from AutoGRAMS 0.6.0 and the README's "
-    "'Coming from AutoGRAMS' does not say so. AutoGRAMS sends 'QUESTION: q\\n\\n (Yes or No)?' and "
-    "'QUESTION: q\\n\\nA. x\\nB. y\\n'; this library adds 'Answer Yes or No.' / 'Answer with the "
-    "letter of the best option.' -- a tuned bot's decisions change with the model's prompt",
-)
 def test_decision_prompt_wording_is_autograms(server):
     rng = random.Random(1101)
     for _ in range(3):
@@ -124,12 +117,6 @@ def test_decision_prompt_wording_is_autograms(server):
         assert last_user_text(choice_body) == f"User: hi there\n\nQUESTION: {question}\n\n{letters}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: the config's chatbot_generation_args (top_p, seed, frequency_penalty ...) are "
-    "dropped from decisions; AutoGRAMS 0.6.0's json-mode decision (chatbot_type='proxy') sends "
-    "them with temperature 0",
-)
 def test_decisions_send_the_configs_generation_args(server):
     rng = random.Random(1102)
     for _ in range(3):
@@ -148,12 +135,6 @@ def test_decisions_send_the_configs_generation_args(server):
             assert sent == {**args, "temperature": 0}, f"decision sent {sent}, config had {args}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a decision is capped at max_tokens=100 that nobody asked for; AutoGRAMS 0.6.0's "
-    "json-mode decision sends no max_tokens unless the call passes one (a reasoning model's "
-    "decision can be cut off here where it was not there)",
-)
 def test_decision_sends_no_max_tokens_unless_asked(server):
     bodies = _decision_requests(server, "Raining?", ["a", "b", "c"], max_tokens=321)
     assert [b.get("max_tokens") for b in bodies] == [None, None]
@@ -174,24 +155,16 @@ def test_decision_per_call_settings_reach_the_request(server):
             assert {k: body.get(k) for k in settings} == settings, body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: yes_or_no(q, temperature=0.2) sends temperature 0.2; AutoGRAMS 0.6.0 always "
-    "decides at temperature 0 (it overrides the call's temperature); not in the README's list",
-)
 def test_decision_temperature_is_always_zero(server):
     bodies = _decision_requests(server, "Raining?", ["a", "b"], settings={"temperature": 0.2})
     assert [b.get("temperature") for b in bodies] == [0, 0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: with the default chatbot_type='openai' AutoGRAMS 0.6.0 decides with logit_bias "
-    "(classifier_mode 'logit': max_tokens 1, temperature 0, a +100 bias on each label's first "
-    "token); this library sends a json_schema structured output instead, and the README's "
-    "'Coming from AutoGRAMS' does not say so",
-)
-def test_default_openai_config_decides_with_logit_bias(server):
+def test_default_openai_config_decides_with_json_by_design(server):
+    """By design (README, "Coming from AutoGRAMS"): with the default chatbot_type='openai'
+    AutoGRAMS 0.6.0's code decides with logit_bias, against its own docs (json is the
+    documented default) and printing a warning about its own default; decisions here are
+    json unless classifier_mode='logit' asks (test_logit_mode_sends_autograms_biases)."""
     DECISION.update(question="Raining?", choices=["a", "b"], settings={})
     config = AutogramConfig(base_url=server.url, api_key="sk-fake", chatbot_max_tries=1)
     server.set_rules([("Raining?", "Yes")])
@@ -200,7 +173,7 @@ def test_default_openai_config_decides_with_logit_bias(server):
     except Exception:  # the multiple choice gets "Yes": only the first request matters here
         pass
     body = next(b for b in server.requests() if "Raining?" in last_user_text(b))
-    assert body.get("logit_bias") and body.get("max_tokens") == 1, body
+    assert "logit_bias" not in body and body["response_format"]["type"] == "json_schema", body
 
 
 def test_logit_mode_sends_autograms_biases(server):
@@ -225,15 +198,11 @@ def thought_bot():
     reply_instruction("Answer now.")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: after a thought() in the same turn AutoGRAMS 0.6.0 renders the user's message "
-    "AFTER the thought pair ('INSTRUCTION: Think' -> answer, then 'User: hi\\n\\nINSTRUCTION: "
-    "Answer now.'); this library puts it before the thought ('User: hi\\n\\nINSTRUCTION: Think' "
-    "-> answer, then 'INSTRUCTION: Answer now.'). Not in the README's 'Coming from AutoGRAMS' "
-    "(match it, or list it there and replace this test)",
-)
-def test_user_message_comes_after_a_thought_as_in_autograms(server):
+def test_user_message_stays_before_a_thought_by_design(server):
+    """By design (README): AutoGRAMS 0.6.0 renders the user's message AFTER a thought asked
+    after it ('INSTRUCTION: Think' -> answer, then 'User: hi\\n\\nINSTRUCTION: Answer now.'),
+    so the thought reads as made before the message it was about; here the conversation
+    keeps its order."""
     run_turns(thought_bot, ["", "hi"], proxy_config(server))
     second = server.requests()[1]
     texts = [
@@ -241,22 +210,21 @@ def test_user_message_comes_after_a_thought_as_in_autograms(server):
         for m in second["messages"]
     ]
     assert texts[-3:] == [
-        "INSTRUCTION: Think about it.",
+        "User: hi\n\nINSTRUCTION: Think about it.",
         "fake answer",
-        "User: hi\n\nINSTRUCTION: Answer now.",
+        "INSTRUCTION: Answer now.",
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: AutogramConfig(user_name=..., instruction_name=...) changes the prompt here "
-    "('Customer: hi', 'TASK: ...'); AutoGRAMS 0.6.0 ignores both (its prompts always say 'User:' "
-    "and 'INSTRUCTION:'), so a config that set them sends other prompts after the switch; not in "
-    "the README's list",
-)
-def test_user_name_and_instruction_name_leave_the_prompt_as_autograms(server):
+def test_user_name_and_instruction_name_label_the_prompt_by_design(server):
+    """By design (README): AutoGRAMS 0.6.0 documents user_name and instruction_name as the
+    labels of user turns and instructions but ignores them; here they label them, and their
+    defaults give AutoGRAMS' prompts."""
     config = proxy_config(server, user_name="Customer", instruction_name="Task", agent_name="Bot")
     run_turns(thought_bot, ["", "hi"], config)
+    assert last_user_text(server.requests()[0]) == "Customer: hi\n\nTASK: Think about it."
+    server.reset()
+    run_turns(thought_bot, ["", "hi"], proxy_config(server))
     assert last_user_text(server.requests()[0]) == "User: hi\n\nINSTRUCTION: Think about it."
 
 
@@ -275,12 +243,6 @@ def plain_helper_bot():
     reply("done")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a model call made inside a plain function is logged with the plain function's "
-    "line (code_position helper_plain:N); AutoGRAMS 0.6.0 logs the nearest @autograms_function's "
-    "line (chatbot's call of outer_plain()), which its fine-tuning tags and tooling read",
-)
 def test_call_from_plain_function_is_logged_at_the_decorated_callers_line(server):
     _, memory, _ = run_turns(plain_helper_bot, ["", "hi"], proxy_config(server))
     entry = [e for e in memory.memory_dict["model_turns"] if e.get("entry_type") == "model"][-1]
@@ -302,14 +264,14 @@ def number_bot():
     reply("end")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: reply(123) returns and logs the string '123'; AutoGRAMS 0.6.0 returns the int 123 "
-    "from Autogram.reply and logs 123 (low impact; not in the README's list)",
-)
-def test_reply_of_a_number_returns_the_number(server):
+def test_reply_of_a_number_replies_its_text_by_design(server):
+    """By design (README): AutoGRAMS 0.6.0 returns and logs the int 123, and its next model
+    call fails on it (tiktoken's encode raises TypeError on the int reply in the history);
+    here a reply is text."""
     _, memory, replies = run_turns(number_bot, [""], proxy_config(server))
-    assert replies == [123]
+    assert replies == ["123"]
+    entry = [e for e in memory.memory_dict["model_turns"] if e["entry_type"] == "agent_reply"][-1]
+    assert entry["reply"] == "123"
 
 
 LIST_INSTRUCTION = {"text": ""}
@@ -322,13 +284,6 @@ def list_bot():
     reply(f"{items}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: generate_* helpers send the bare instruction; AutoGRAMS 0.6.0 appends "
-    "'\\nYour output must adhere to the following json schema: <schema>' to it, which a server "
-    "that ignores response_format (or a model fine-tuned on AutoGRAMS logs) relies on; not in the "
-    "README's list",
-)
 def test_structured_output_prompt_carries_the_schema_sentence(server):
     LIST_INSTRUCTION["text"] = "List three fruits."
     run_turns(list_bot, ["", "hi"], proxy_config(server))

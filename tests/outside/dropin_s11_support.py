@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,7 @@ class FakeModel:
         self.rules: list[list[str]] = []
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+        self.hashed = False  # chat answers "answer N", N from the last message (see chat_answer)
 
     def answer(self, body: dict[str, Any]) -> str:
         text = json.dumps(body, ensure_ascii=False)
@@ -84,7 +87,21 @@ class FakeModel:
             return json.dumps({"answer": "Yes"})
         if body.get("logit_bias"):
             return "A"
-        return "fake answer"
+        return chat_answer(body) if self.hashed else "fake answer"
+
+
+def chat_answer(body: dict[str, Any]) -> str:
+    """An answer that depends on the last message (blank-line differences aside)."""
+    messages = body.get("messages") or []
+    last = _text(messages[-1]["content"]) if messages else ""
+    last = last.lstrip("\n").replace("\n\n\n\n", "\n\n")
+    return f"answer {zlib.crc32(last.encode()) % 1000}"
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content)
 
 
 def _handler(model: FakeModel) -> type[BaseHTTPRequestHandler]:
@@ -118,6 +135,9 @@ def _handler(model: FakeModel) -> type[BaseHTTPRequestHandler]:
             if path.endswith("/reset"):
                 with model.lock:
                     model.requests.clear()
+                self._send(200, {})
+            elif path.endswith("/hashed"):
+                model.hashed = bool(body)
                 self._send(200, {})
             elif path.endswith("/rules"):
                 with model.lock:
@@ -199,6 +219,130 @@ def _completion(body: dict[str, Any], text: str) -> dict[str, Any]:
         ],
         "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
     }
+
+
+WORDS = "apple river stone cloud quick brown lazy fox jumps over happy tiger piano rocket".split()
+
+
+def _words(rng: random.Random, count: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(count))
+
+
+def _settings(rng: random.Random, decision: bool) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if rng.random() < 0.3:
+        settings["max_tokens"] = rng.randint(5, 900)
+    if rng.random() < 0.3:
+        settings["temperature"] = round(rng.uniform(0, 1.5), 2)
+    if rng.random() < 0.2:
+        settings["model"] = rng.choice(["gpt-4o-mini", "gpt-4.1"])
+    if rng.random() < 0.2:
+        settings["top_p"] = round(rng.uniform(0.1, 1), 2)
+    if not decision and rng.random() < 0.2:
+        settings["max_turns"] = rng.randint(1, 3)
+    return settings
+
+
+def _plain_step(rng: random.Random, kind: str, kw: Any) -> str:
+    if kind == "silent":
+        return f"silent_thought({_words(rng, 3)!r}{kw(_settings(rng, False))})"
+    if kind == "yn":
+        return f"yes_or_no({_words(rng, 3) + '?'!r}{kw(_settings(rng, True))})"
+    if kind == "mc":
+        options = [_words(rng, 1) for _ in range(rng.randint(2, 4))]
+        return f"multiple_choice({_words(rng, 2)!r}, {options!r}{kw(_settings(rng, True))})"
+    if kind == "sys":
+        return f"set_system_prompt({_words(rng, 4)!r})"
+    if kind == "app":
+        return f"append_system_prompt({_words(rng, 2)!r})"
+    return "HISTORY.append(get_turn_history())"
+
+
+def generate_bot(seed: int) -> tuple[str, list[str]]:
+    """A random AutoGRAMS-style bot (no thought(): its history order differs) and its messages.
+
+    Turns of silent thoughts, decisions, system prompts, get_turn_history() and nested
+    @autograms_function calls of every conv_scope, ending in reply / reply_instruction, each
+    model call with random per-call settings.
+    """
+    rng = random.Random(seed)
+    funcs: list[tuple[str, str, list[str]]] = []
+
+    def kw(settings: dict[str, Any]) -> str:
+        return "".join(f", {k}={v!r}" for k, v in settings.items())
+
+    def reply_line() -> str:
+        if rng.random() < 0.5:
+            return f"reply({_words(rng, 3)!r})"
+        return f"reply_instruction({_words(rng, 3)!r}{kw(_settings(rng, False))})"
+
+    def steps(depth: int, prefix: str) -> list[str]:
+        lines = []
+        for _ in range(rng.randint(0, 3)):
+            kind = rng.choice(["silent", "yn", "mc", "sys", "app", "nested", "hist"])
+            if kind != "nested":
+                lines.append(_plain_step(rng, kind, kw))
+            elif depth < 2:
+                name = f"{prefix}_n{len(funcs)}"
+                scope = rng.choice(["global", "normal", "local"])
+                body = steps(depth + 1, name)
+                if rng.random() < 0.5:
+                    body.append(reply_line())
+                body.append("return 1")
+                funcs.append((name, scope, body))
+                lines.append(f"{name}()")
+        return lines
+
+    turns = rng.randint(2, 6)
+    root: list[str] = []
+    for turn in range(turns):
+        root += steps(0, f"f{turn}")
+        root.append(reply_line())
+    source = [
+        "from autograms import autograms_function",
+        "from autograms.functional import *  # noqa: F403",
+        "",
+        "HISTORY = []",
+        "",
+    ]
+    for name, scope, body in funcs:
+        source += [f"@autograms_function(conv_scope={scope!r})", f"def {name}():"]
+        source += ["    " + line for line in body] + [""]
+    source += ["@autograms_function()", "def chatbot():"]
+    source += ["    " + line for line in root] + ["    reply('the end')"]
+    messages = [""] + [_words(rng, rng.randint(1, 4)) for _ in range(turns + 2)]
+    return "\n".join(source) + "\n", messages
+
+
+def normalized_request(body: dict[str, Any]) -> dict[str, Any]:
+    """A chat request with the differences already tested elsewhere taken out.
+
+    Content parts become text; the opening turn's leading blank lines go; a decision keeps its
+    messages and model with the wording normalised (test_decision_prompt_wording_is_autograms); a
+    structured output keeps messages and model without AutoGRAMS' schema sentence.
+    """
+    body = dict(body)
+    for key in ("stream", "n"):
+        body.pop(key, None)
+    messages = []
+    for message in body.pop("messages"):
+        text = _text(message["content"])
+        if message["role"] == "user":
+            text = text.lstrip("\n").replace("\n\n\n\nINSTRUCTION:", "\n\nINSTRUCTION:")
+        messages.append({"role": message["role"], "content": text})
+    schema = _schema_of(body)
+    if schema is None:
+        return {"kind": "chat", "settings": body, "messages": messages}
+    answer = schema.get("properties", {}).get("answer", {})
+    if "enum" in answer:
+        last = messages[-1]["content"].replace("\n\n (Yes or No)?", "\n\nAnswer Yes or No.")
+        last = last.replace("\nAnswer with the letter of the best option.", "")
+        if last.startswith("INSTRUCTION: "):
+            last = "QUESTION: " + last[len("INSTRUCTION: ") :]
+        messages[-1]["content"] = last
+        return {"kind": "decision", "settings": {"model": body.get("model")}, "messages": messages}
+    messages[-1]["content"] = messages[-1]["content"].split("\nYour output must adhere")[0]
+    return {"kind": "structured", "settings": {"model": body.get("model")}, "messages": messages}
 
 
 def serve(port: int = 0) -> tuple[ThreadingHTTPServer, FakeModel]:

@@ -30,6 +30,28 @@ class Box:
 BOX = Box()
 DQ = collections.deque([9])
 HANDLERS = []
+SWAP = {"x": [1], "y": [2]}
+CURRENT = [0]
+
+def swap_global(new):
+    global CURRENT
+    CURRENT = new
+
+def ask_twice(tag, items):
+    first = reply(tag + ":first")
+    items.append(len(first))
+    second = reply(tag + ":second " + repr(items[-3:]))
+    return first + "/" + second
+
+class Asker:
+    def __init__(self):
+        self.asked = []
+    def ask(self, tag):
+        answer = reply(tag + ":ask")
+        self.asked.append(answer)
+        return answer.upper()
+ASKER = Asker()
+
 with set_persistent_globals():
     PL = []
     PN = 0
@@ -211,10 +233,40 @@ def _try(fn: _Function, indent: str, depth: int) -> list[str]:
     return lines
 
 
+def _helper(fn: _Function, indent: str) -> list[str]:
+    """Plain (undecorated) helpers that pause and change what they are given or hold."""
+    var = fn.fresh("h")
+    fn.pauses += 1
+    tag = f"{fn.name}.{fn.pauses}"
+    if fn.rng.random() < 0.5 or fn.fresh_safe:
+        target = fn.rng.choice(list(fn.aliases) or ["PL"])
+        if target != "PL" and SHARED[fn.aliases[target]][1] != "list":
+            target = "PL"
+        return [f'{indent}{var} = ask_twice("{tag}", {target})'] + _pause_showing(
+            fn, indent, f"[{var}, list({target})[-3:]]"
+        )
+    return [f'{indent}{var} = ASKER.ask("{tag}")'] + _pause_showing(
+        fn, indent, f"[{var}, ASKER.asked[-2:]]"
+    )
+
+
+def _rebind(fn: _Function, indent: str) -> list[str]:
+    """The program rebinds module-level places while a local holds what they held."""
+    old = fn.fresh("o")
+    lines = [f"{indent}{old} = CURRENT", f"{indent}swap_global([{fn.rng.randrange(50)}])"]
+    lines += [f'{indent}SWAP["x"], SWAP["y"] = SWAP["y"], SWAP["x"]']
+    lines += _pause(fn, indent)
+    lines.append(f"{indent}{old}.append(1)")
+    return lines + _pause_showing(
+        fn, indent, f'[{old} is CURRENT, {old}[-2:], CURRENT, SWAP["x"][:2], SWAP["y"][:2]]'
+    )
+
+
 def _block(fn: _Function, indent: str, depth: int, count: int) -> list[str]:
     lines: list[str] = []
     for _ in range(count):
         kinds = ["pause", "mutate", "alias", "persistent", "call", "nested", "sets", "closure"]
+        kinds += ["helper"] + ([] if fn.fresh_safe else ["rebind"])
         if depth < 2:
             kinds += ["loop", "try"]
         kind = fn.rng.choice(kinds)
@@ -232,6 +284,10 @@ def _block(fn: _Function, indent: str, depth: int, count: int) -> list[str]:
             lines += _nested_alias(fn, indent)
         elif kind == "sets":
             lines += _set_ops(fn, indent)
+        elif kind == "helper":
+            lines += _helper(fn, indent)
+        elif kind == "rebind":
+            lines += _rebind(fn, indent)
         elif kind == "closure":
             lines += _closure(fn, indent)
         elif kind == "loop":

@@ -14,6 +14,7 @@ import importlib.util
 import json
 import random
 import string
+import subprocess
 import sys
 from pathlib import Path
 
@@ -460,3 +461,81 @@ def test_test_mode_logs_no_model_entry_for_chat_helpers(server):
     _, memory, _ = run_turns(thought_bot, ["", "hi"], proxy_config(server), test_mode=True)
     models = [e for e in memory.memory_dict["model_turns"] if e.get("entry_type") == "model"]
     assert models == [], [e["helper"] for e in models]
+
+
+@autograms_function()
+def thought_first_bot():
+    thought("T1 instruction")
+    reply("Hello?")
+    reply_instruction("R2 instruction")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: a thought() before a reply in the same turn shows in later prompts as AutoGRAMS "
+    "0.6.0 never showed it, and the README lists only the order: AutoGRAMS renders the past pair "
+    "as 'Instruction: T1' (not 'INSTRUCTION:'), then an EMPTY user message, then the thought's "
+    "answer IN PLACE OF the agent's reply ('Hello?' is lost: its make_prompt's loop variable "
+    "shadows the turn); here 'INSTRUCTION: T1' -> answer, 'INSTRUCTION: Reply to the user.' -> "
+    "'Hello?'. Match it, or list these AutoGRAMS bugs under 'not reproduced' and replace this test",
+)
+def test_past_thought_renders_as_autograms(server):
+    server.set_rules([("T1 instruction", "T1 answer")])
+    run_turns(thought_first_bot, ["", "hi"], proxy_config(server))
+    second = server.requests()[1]
+    texts = [
+        m["content"] if isinstance(m["content"], str) else m["content"][0]["text"]
+        for m in second["messages"]
+    ]
+    assert texts[1:5] == ["Instruction: T1 instruction", "T1 answer", "", "T1 answer"], texts
+
+
+EXIT_SCRIPT = """
+import sys
+from autograms import Autogram, AutogramConfig
+import dropin_s11_petbot
+config = AutogramConfig(chatbot_type="proxy", chatbot_proxy_port=int(sys.argv[1]))
+autogram = Autogram(root_function=dropin_s11_petbot.chatbot, autogram_config=config)
+text, memory = autogram.reply("")
+text, memory = autogram.reply("hi", memory_object=memory)
+print(text)
+"""
+
+PET_BOT = """
+from pydantic import BaseModel
+from autograms import autograms_function
+from autograms.functional import reply, generate_object
+
+class Pet(BaseModel):
+    name: str
+    legs: int
+
+@autograms_function()
+def chatbot():
+    reply("Hello?")
+    pet = generate_object("Make a pet.", Pet)
+    reply(pet.name)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="visible (stderr noise, not silent): a run script whose bot module calls "
+    "generate_object with its own pydantic class ends with 'Exception ignored in: "
+    "SyncHttpxClientWrapper.__del__ ... AttributeError: NoneType object has no attribute CLOSED' "
+    "at interpreter exit (the client outlives the http module's teardown); AutoGRAMS 0.6.0 with "
+    "the same openai SDK exits cleanly",
+)
+def test_run_script_with_generate_object_exits_cleanly(server, tmp_path):
+    (tmp_path / "dropin_s11_petbot.py").write_text(PET_BOT)
+    (tmp_path / "run.py").write_text(EXIT_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, "run.py", str(server.port)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "text", done.stdout
+    assert "Exception ignored" not in done.stderr, done.stderr

@@ -180,8 +180,20 @@ def _locate(fn: types.FunctionType) -> None:
     module = fn.__globals__.get("__name__")
     canonical = _canonical(code)
     where = (module, code.co_qualname, code_fingerprint(canonical), code.co_firstlineno)
-    located = isinstance(module, str) and _search(*where) is canonical
+    located = isinstance(module, str) and _found_again(canonical, _search(*where))
     remember(_locations, id(code), (code, where if located else None), _CACHE_SIZE)
+
+
+def _found_again(code: types.CodeType, found: types.CodeType | None) -> bool:
+    """Whether the code found at `code`'s place is `code` or, for the code of a nested
+    function, one that runs alike: same fingerprint (the search's) and first line. A function's
+    normal code and its resume twin each hold their own copy of a nested function's code when
+    both come from the code cache; the one found is as good as the one running."""
+    if found is code:
+        return True
+    return (
+        found is not None and lookup(code) is None and found.co_firstlineno == code.co_firstlineno
+    )
 
 
 def _canonical(code: types.CodeType) -> types.CodeType:

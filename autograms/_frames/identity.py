@@ -79,6 +79,10 @@ def _feed_code(digest: Any, code: CodeType) -> None:
         digest.update(_const_key(const).encode())
 
 
+#: the kinds of constant a compiler writes into code, whose repr is the same in every process
+_LITERALS = (str, bytes, int, float, complex, bool, type(None), type(Ellipsis))
+
+
 def _const_key(const: Any) -> str:
     if isinstance(const, CodeType):
         return "code:" + fingerprint(const)
@@ -87,7 +91,13 @@ def _const_key(const: Any) -> str:
         return "frozenset:" + ",".join(sorted(_const_key(item) for item in const))
     if isinstance(const, tuple):
         return "tuple:(" + ",".join(_const_key(item) for item in const) + ")"
-    return f"{type(const).__name__}:{const!r}"
+    if isinstance(const, _LITERALS):
+        return f"{type(const).__name__}:{const!r}"
+    # an object the engine put there (routing puts its callbacks in the code it rewrites):
+    # its repr names its address, which differs in every process, so it counts by its kind
+    named = getattr(const, "__func__", const)
+    kind = type(const)
+    return f"object:{kind.__module__}.{kind.__qualname__}:{getattr(named, '__qualname__', '')}"
 
 
 def own_registration(function: FunctionType) -> FunctionInfo | None:

@@ -2,8 +2,9 @@
 
 A module may declare globals whose value belongs to the running session rather than to the
 process. Inside instrumented code, each LOAD_GLOBAL, STORE_GLOBAL and DELETE_GLOBAL of such a
-name becomes a call to the `GlobalRoutes` callbacks; the module's own dictionary is never
-written, so concurrent sessions cannot see each other's values.
+name (and a class body's LOAD_NAME of it) becomes a call to the `GlobalRoutes` callbacks; the
+module's own dictionary is never written, so concurrent sessions cannot see each other's
+values.
 
 The rewrite happens before the analysis, so the call sites it adds are ordinary sites.
 `route_function` applies the same rewrite, alone, to a function that is not instrumented (a
@@ -78,6 +79,8 @@ def route_globals(items: list, routes: GlobalRoutes) -> list:
             result.append(item)
         elif item.name == "LOAD_GLOBAL":
             result += _load(item, routes)
+        elif item.name == "LOAD_NAME":
+            result += _load_name(item, routes)
         elif item.name == "STORE_GLOBAL":
             result += _store(item, routes)
         else:
@@ -94,7 +97,7 @@ def _with_arg(instr: Instr, arg: Any) -> Instr:
 def _global_name(instr: Instr) -> str | None:
     if instr.name == "LOAD_GLOBAL":
         return instr.arg[1] if isinstance(instr.arg, tuple) else instr.arg
-    if instr.name in ("STORE_GLOBAL", "DELETE_GLOBAL"):
+    if instr.name in ("STORE_GLOBAL", "DELETE_GLOBAL", "LOAD_NAME"):
         return instr.arg
     return None
 
@@ -109,6 +112,28 @@ def _load(instr: Instr, routes: GlobalRoutes) -> list[Instr]:
         return value
     null = emit.instr("PUSH_NULL", location=location)  # the callable pair of a call
     return [null, *value] if NULL_BELOW_CALLABLE else [*value, null]
+
+
+def _load_name(instr: Instr, routes: GlobalRoutes) -> list[Instr]:
+    """A class body's read of a name (the only LOAD_NAME a function's code holds): its own
+    namespace first, as LOAD_NAME looks, then the routed value instead of the module's."""
+    from . import emit
+
+    location = instr.location
+    namespace = emit.call(locals, [], 0, location)  # called from the class body: its namespace
+    arguments = [
+        *namespace,
+        emit.instr("LOAD_CONST", instr.arg, location),
+        emit.instr("LOAD_CONST", routes.load, location),
+    ]
+    return emit.call(_class_body_value, arguments, 3, location)
+
+
+def _class_body_value(namespace: dict[str, Any], name: str, load: Callable[[str], Any]) -> Any:
+    try:
+        return namespace[name]
+    except KeyError:
+        return load(name)
 
 
 def _store(instr: Instr, routes: GlobalRoutes) -> list[Instr]:

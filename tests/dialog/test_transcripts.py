@@ -18,6 +18,7 @@ SCRIPTS = {
     "lazy_scopes": ["note", "x", "y", "z", "again", "back", "plain", "x", "y", "z", "fine"],
     "returnto_bot": ["quiz", "4", "menu", "quiz", "2", "4", "fine", "whatever", "yes", "chat", "x"],
     "globals_bot": ["tea", "cake", "done"],
+    "routed_nested_bot": ["ann", "bob", "end"],
     "nodes_bot": ["red", "blue", "again", "green", "pink", "stop"],
     "external_bot": [],
     "methods_bot": ["a1", "a2"],

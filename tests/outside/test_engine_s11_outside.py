@@ -589,13 +589,6 @@ def test_lambda_over_persistent_global_held_across_a_pause_in_process(tmp_path):
     harness.assert_same(_run(tmp_path, LAMBDA_OVER_PERSISTENT_GLOBAL))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refused at load, session stuck for good: a lambda reading a persistent global, held "
-    "in a local across a pause, saves but never loads in a new process: 'the snapshot holds a "
-    "function running ...chatbot.<locals>.<lambda>, whose code changed or no longer exists' "
-    "(the code is unchanged; the same lambda over a plain global resumes)",
-)
 def test_lambda_over_persistent_global_held_across_a_pause_in_a_fresh_process(tmp_path):
     harness.assert_same(_run(tmp_path, LAMBDA_OVER_PERSISTENT_GLOBAL, modes=("fresh_process",)))
 
@@ -613,14 +606,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refused, session stuck for good: with a fresh process per turn, a lambda over a "
-    "persistent global made after the resume and held across the next pause is refused at that "
-    "pause ('the code object of chatbot.<locals>.<lambda> belongs to no function of the "
-    "program') or, without the code cache, saved and refused at every later load ('whose code "
-    "changed'); the same lambda over a plain global resumes; plain Python: '0'",
-)
 def test_lambda_over_persistent_global_made_after_a_resume_in_a_fresh_process(tmp_path):
     harness.assert_same(
         _run(tmp_path, LAMBDA_MADE_AFTER_A_RESUME, turns=4, modes=("fresh_process",))
@@ -647,12 +632,6 @@ def test_nested_function_assigning_a_persistent_global_in_process(tmp_path):
     harness.assert_same(_run(tmp_path, NESTED_GLOBAL_WRITER))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refused at load, session stuck for good: a nested function with `global N` (N a "
-    "persistent global) held across a pause never loads in a new process: 'function running "
-    "...chatbot.<locals>.bump, whose code changed or no longer exists'; plain Python: 3",
-)
 def test_nested_function_assigning_a_persistent_global_in_a_fresh_process(tmp_path):
     harness.assert_same(_run(tmp_path, NESTED_GLOBAL_WRITER, modes=("fresh_process",)))
 
@@ -718,12 +697,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a class body inside a decorated function reads the module's value of a "
-    "persistent global, not the session's: `N = 5; class Local: v = N` gives Local.v == 1 "
-    "(no pause needed); plain Python: 5 (lambdas, nested functions and comprehensions do see 5)",
-)
 def test_class_body_in_a_function_reads_the_sessions_persistent_global(tmp_path):
     harness.assert_same(_run(tmp_path, CLASS_BODY_READS_PERSISTENT, turns=2))
 
@@ -742,9 +715,9 @@ def chatbot():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="silent: eval('N') in a decorated function reads the module's value of a persistent "
-    "global (1), not the session's (5); plain Python: 5. (README: globals() is the module's "
-    "namespace -- eval uses it without the program naming globals())",
+    reason="by design (README, 'Per-session globals'): eval and exec without a globals argument "
+    "use the module's own namespace, as globals() does, so eval('N') gives the module's value "
+    "(1), not the session's (5); pass the names it needs (eval('N', {'N': N}))",
 )
 def test_eval_reads_the_sessions_persistent_global(tmp_path):
     harness.assert_same(_run(tmp_path, EVAL_READS_PERSISTENT, turns=2))

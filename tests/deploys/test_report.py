@@ -24,7 +24,9 @@ SESSIONS = {
         "at_outcome": ["", "yes I'm ready", "five years", "teams", "I led a team", "90000"],
     },
 }
-SEED = 2
+#: a seed whose test-mode decisions bring each session to the place its name says (a change
+#: of how test mode decides may need another: the summaries below show where each one is)
+SEED = 0
 
 
 def _sessions(example: str, folder: Path) -> Path:

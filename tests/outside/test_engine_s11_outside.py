@@ -218,6 +218,29 @@ def test_items_of_a_module_dict_under_any_key_come_back_by_reference(tmp_path):
     harness.assert_same(_run(tmp_path, DICT_ITEMS_BY_KEY_KIND, modes=ALL_MODES))
 
 
+QUEUE_ITEM = """
+class Job:
+    def __init__(self, name):
+        self.name = name
+QUEUE = [Job("a"), Job("b")]
+
+@autograms_function()
+def chatbot():
+    job = QUEUE[0]
+    reply("p")
+    return reply(repr([job is QUEUE[0], job.name]))
+"""
+
+
+def test_doc_an_item_of_a_module_list_is_copied_as_it_was(tmp_path):
+    """docs/engine.md: an item of a module-level list is copied, in process too (a list's items
+    move), so `job is QUEUE[0]` no longer holds after the pause -- true."""
+    results = _run(tmp_path, QUEUE_ITEM)
+    assert results["plain"][1] == "[True, 'a']"
+    assert results["in_process"][1] == "[False, 'a']", results
+    assert results["serialized"][1] == "[False, 'a']", results
+
+
 RUNTIME_ITEM_OF_MODULE_DICT = """
 REG = {}
 
@@ -1134,3 +1157,36 @@ def test_closure_subscribed_to_a_helper_modules_event_list(tmp_path, serialize):
     bot = harness.import_bot(tmp_path, name)
     transcript = harness.run_engine(bot.chatbot, ["", "a", "b"], serialize=serialize)
     assert transcript[1] == "[1, True]", transcript
+
+
+CACHED_ROWS = """
+CACHE = {"rows": [1, 2]}
+
+@autograms_function()
+def chatbot():
+    rows = CACHE["rows"]
+    reply("p")
+    return reply(repr(rows))
+"""
+
+
+@pytest.mark.parametrize("serialize", [False, True])
+@pytest.mark.xfail(
+    strict=True,
+    reason="refused at load, session stuck for good: when the app evicts a module-level cache "
+    "entry between turns (`CACHE.clear()`), every session paused while a local held that entry "
+    "fails each later turn with SessionCodeError 'refers to ...CACHE['rows'], which no longer "
+    "exists'; the pause had been accepted; plain Python: the local keeps [1, 2]",
+)
+def test_session_holding_an_evicted_module_cache_entry_resumes(tmp_path, serialize):
+    from autograms import Autogram
+
+    name, _ = harness.write_bot(tmp_path, CACHED_ROWS)
+    bot = harness.import_bot(tmp_path, name)
+    autogram = Autogram(root_function=bot.chatbot, test_mode=True)
+    _, memory = autogram.reply("")
+    bot.CACHE.clear()
+    if serialize:
+        memory = autogram.deserialize(autogram.serialize(memory))
+    text, memory = autogram.reply("x", memory_object=memory)
+    assert text == "[1, 2]", text

@@ -33,6 +33,7 @@ import json
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -103,6 +104,7 @@ class OpenAICompatModel:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], openai.OpenAI] = {}
+        weakref.finalize(self, _let_go, self._clients)
         self._preset = {url.rstrip("/"): mode for url, mode in (output_modes or {}).items()}
         self._decision_forms = {
             url.rstrip("/"): _checked_form(form) for url, form in (decision_forms or {}).items()
@@ -127,7 +129,8 @@ class OpenAICompatModel:
     def close(self) -> None:
         """Close the HTTP connections (the model stays usable; they reopen on demand)."""
         with self._lock:
-            clients, self._clients = list(self._clients.values()), {}
+            clients = list(self._clients.values())
+            self._clients.clear()
         for client in clients:
             client.close()
 
@@ -423,6 +426,17 @@ class OpenAICompatModel:
                 )
                 self._clients[key] = client
             return client
+
+
+def _let_go(clients: dict[tuple[str, str], openai.OpenAI]) -> None:
+    """Close and drop a model's SDK clients, when it is collected or at interpreter exit at
+    the latest: one collected after the interpreter has torn its modules down fails in its
+    ``__del__`` (the SDK's httpx wrapper reads a module global that is None by then) and
+    prints "Exception ignored" on the way out."""
+    held = list(clients.values())
+    clients.clear()
+    for client in held:
+        client.close()
 
 
 def _post_chat(client: openai.OpenAI, params: Mapping[str, Any], timeout: float | None) -> Any:

@@ -461,16 +461,12 @@ def thought_first_bot():
     reply_instruction("R2 instruction")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a thought() before a reply in the same turn shows in later prompts as AutoGRAMS "
-    "0.6.0 never showed it, and the README lists only the order: AutoGRAMS renders the past pair "
-    "as 'Instruction: T1' (not 'INSTRUCTION:'), then an EMPTY user message, then the thought's "
-    "answer IN PLACE OF the agent's reply ('Hello?' is lost: its make_prompt's loop variable "
-    "shadows the turn); here 'INSTRUCTION: T1' -> answer, 'INSTRUCTION: Reply to the user.' -> "
-    "'Hello?'. Match it, or list these AutoGRAMS bugs under 'not reproduced' and replace this test",
-)
-def test_past_thought_renders_as_autograms(server):
+def test_past_thought_renders_as_its_own_pair_by_design(server):
+    """By design (README, AutoGRAMS' bugs not reproduced): AutoGRAMS 0.6.0 renders a past
+    thought as 'Instruction: T1' -> answer, then an empty user message and the thought's
+    answer in place of the agent's reply (make_prompt's loop variable shadows the turn: the
+    reply 'Hello?' is lost); here the thought is 'INSTRUCTION: T1' -> answer and the reply
+    keeps its own pair."""
     server.set_rules([("T1 instruction", "T1 answer")])
     run_turns(thought_first_bot, ["", "hi"], proxy_config(server))
     second = server.requests()[1]
@@ -478,7 +474,12 @@ def test_past_thought_renders_as_autograms(server):
         m["content"] if isinstance(m["content"], str) else m["content"][0]["text"]
         for m in second["messages"]
     ]
-    assert texts[1:5] == ["Instruction: T1 instruction", "T1 answer", "", "T1 answer"], texts
+    assert texts[1:5] == [
+        "INSTRUCTION: T1 instruction",
+        "T1 answer",
+        "INSTRUCTION: Reply to the user.",
+        "Hello?",
+    ], texts
 
 
 EXIT_SCRIPT = """
@@ -509,14 +510,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="visible (stderr noise, not silent): a run script whose bot module calls "
-    "generate_object with its own pydantic class ends with 'Exception ignored in: "
-    "SyncHttpxClientWrapper.__del__ ... AttributeError: NoneType object has no attribute CLOSED' "
-    "at interpreter exit (the client outlives the http module's teardown); AutoGRAMS 0.6.0 with "
-    "the same openai SDK exits cleanly",
-)
 def test_run_script_with_generate_object_exits_cleanly(server, tmp_path):
     (tmp_path / "dropin_s11_petbot.py").write_text(PET_BOT)
     (tmp_path / "run.py").write_text(EXIT_SCRIPT)

@@ -1259,3 +1259,27 @@ def test_persistent_global_readers_made_in_helpers_methods_and_nested_functions(
     harness.assert_same(
         _run(tmp_path, PERSISTENT_READERS_MADE_EVERYWHERE, turns=4, modes=ALL_MODES)
     )
+
+
+AUGMENTED_PERSISTENT_ALIASES = """
+with set_persistent_globals():
+    X = []
+    S = set()
+
+@autograms_function()
+def chatbot():
+    global X, S
+    al = X
+    sl = S
+    X += [1]
+    S |= {2}
+    r1 = [al is X, al, sl is S, sorted(sl)]
+    reply(repr(r1))
+    X += [3]
+    S |= {4}
+    return reply(repr([al is X, al, sl is S, sorted(sl)]))
+"""
+
+
+def test_augmented_assignment_to_persistent_globals_keeps_aliases(tmp_path):
+    harness.assert_same(_run(tmp_path, AUGMENTED_PERSISTENT_ALIASES, modes=ALL_MODES))

@@ -25,12 +25,12 @@ Where the rule applies:
 * a module-level list, dict, set, frozenset, tuple or bytearray wherever the engine gets to
   see it: held by a local, by a loop or any list/tuple/dict/set iterator or dict view, by a
   closure cell, a function's defaults, a bound method, an exception, or an attribute of an
-  object, and inside the lists, dicts, sets, tuples, attributes and closure cells (on 3.11
-  every local a comprehension reads is one) a local holds, up to
-  `WALK_LIMIT` objects looked into (`nested_containers`; beyond, or reached only through
-  another kind of object, it is copied): pickle writes built-in containers without asking,
-  and asking about every object instead (``persistent_id``) would make every save several
-  times slower.
+  object, and inside the lists, dicts, sets, tuples (and their subclasses: OrderedDict,
+  defaultdict, Counter ...), deques, partials, attributes and closure cells (on 3.11 every
+  local a comprehension reads is one) a local holds, up to `WALK_LIMIT` objects looked into
+  (`nested_containers`; beyond, or reached only through another kind of object, it is
+  copied): pickle writes built-in containers without asking, and asking about every object
+  instead (``persistent_id``) would make every save several times slower.
 
 What is *not* module-level:
 
@@ -64,12 +64,15 @@ module and name.
 
 from __future__ import annotations
 
+import collections
+import functools
 import gc
 import importlib
 import sys
 import threading
 import types
 from collections.abc import Iterable, Mapping
+from itertools import compress, filterfalse
 from operator import is_
 from typing import Any, Final
 
@@ -115,10 +118,19 @@ _program_values: dict[str, tuple[tuple[Any, ...], tuple[int, ...]]] = {}
 #: The containers `nested_containers` looks inside, and what it never looks inside.
 _WALKED_CONTAINERS = frozenset({list, dict, set, frozenset, tuple})
 _NOT_WALKED = (type, types.ModuleType, types.FunctionType, types.MethodType)
+#: Library objects whose every reference `nested_containers` looks at (what their reductions
+#: save: items, a partial's function and arguments), as it does for the subclasses of the
+#: built-in containers (an OrderedDict, a defaultdict, a Counter, a program's dict subclass).
+_HOLDERS: Final = (collections.deque, functools.partial, *_WALKED_CONTAINERS)
+#: The kinds of object the garbage collector may leave untracked although they are, or hold, a
+#: module-level container: CPython untracks a dict or tuple holding only values
+#: (``FLAGS = {"beta": False}``, ``{}``), and never tracks a bytearray.
+_UNTRACKED_KINDS: Final = frozenset({dict, tuple, bytearray})
 #: How many objects `nested_containers` looks inside at most (what a pause costs stays small).
 WALK_LIMIT: Final = 10_000
-#: What `_surely_none_inside` looks inside in C: the walked containers, and closure cells.
-_SURE_TYPES = _WALKED_CONTAINERS | {types.CellType}
+#: What `_surely_none_inside` looks inside in C: the walked containers, closure cells and
+#: bytearrays (which hold nothing).
+_SURE_TYPES = _WALKED_CONTAINERS | {types.CellType, bytearray}
 #: How many objects `_surely_none_inside` looks at before it leaves the question to the walk.
 _SURE_LIMIT: Final = 1_000
 #: Containers larger than this are not looked into for objects reached from a global (what
@@ -214,7 +226,7 @@ def nested_containers(values: Iterable[Any]) -> list[tuple[Any, tuple]]:
     """The module-level containers, with their places, held inside the built-in containers,
     closure cells and plain objects' attributes among `values` (looking at no more than
     `WALK_LIMIT` objects; `values` themselves are not listed). Runs no code of the program's."""
-    tracked = list(filter(gc.is_tracked, values))  # numbers, strings, ... hold no container
+    tracked = _may_hold(values)  # numbers, strings, ... hold no container
     if _surely_none_inside(tracked):
         return []
     if _due:
@@ -232,7 +244,7 @@ def nested_containers(values: Iterable[Any]) -> list[tuple[Any, tuple]]:
                 continue
             seen.add(id(obj))
             looked += 1
-            held.extend(filter(gc.is_tracked, _held(obj)))  # skips numbers, strings, ...
+            held.extend(_may_hold(_held(obj)))  # skips numbers, strings, ...
         frontier = []
         for obj in held:
             where = reference(obj) if id(obj) in _containers else None
@@ -255,7 +267,7 @@ def _surely_none_inside(objects: list[Any]) -> bool:
         looked += len(level)
         if looked > _SURE_LIMIT or not _SURE_TYPES.issuperset(map(type, level)):
             return False
-        level = list(filter(gc.is_tracked, gc.get_referents(*level)))
+        level = _may_hold(gc.get_referents(*level))
         if level and _due:
             _current()  # the index is asked only of objects inside (lists of values: none)
         if not _containers.isdisjoint(map(id, level)):
@@ -263,16 +275,29 @@ def _surely_none_inside(objects: list[Any]) -> bool:
     return True
 
 
+def _may_hold(objects: Iterable[Any]) -> list[Any]:
+    """The objects among `objects` that may be or hold a module-level container: those the
+    garbage collector tracks (never a number or a string), and the dicts, tuples and
+    bytearrays it does not (see `_UNTRACKED_KINDS`). Decided in C."""
+    objects = objects if type(objects) is list else list(objects)
+    found = list(filter(gc.is_tracked, objects))
+    if len(found) < len(objects):
+        kinds = map(_UNTRACKED_KINDS.__contains__, map(type, objects))
+        found += filterfalse(gc.is_tracked, compress(objects, kinds))
+    return found
+
+
 def _walked(obj: Any) -> bool:
-    """Whether `nested_containers` looks inside `obj`: a built-in container or an instance with
-    attributes, not itself module-level (saved by its place) nor code, a class or a module."""
+    """Whether `nested_containers` looks inside `obj`: a built-in container (or an instance of
+    a subclass of one), a deque, a partial, or an instance with attributes, not itself
+    module-level (saved by its place) nor code, a class or a module."""
     kind = type(obj)
     if kind in _WALKED_CONTAINERS:
         return id(obj) not in _containers or reference(obj) is None
     if kind is types.CellType:
         return True
     return (
-        bool(kind.__dictoffset__)
+        (bool(kind.__dictoffset__) or issubclass(kind, _HOLDERS))
         and not isinstance(obj, _NOT_WALKED)
         and id(obj) not in _names
         and not is_resource_type(kind)
@@ -287,6 +312,8 @@ def _held(obj: Any) -> Iterable[Any]:
         return obj
     if type(obj) is types.CellType:  # a cell variable's contents (3.11: any comprehension's)
         return _cell_contents(obj)
+    if issubclass(type(obj), _HOLDERS):  # their items, function, arguments and attributes,
+        return gc.get_referents(obj)  # read in C (no method of a subclass runs)
     try:  # never the object's own __getattr__
         attributes = object.__getattribute__(obj, "__dict__")
     except AttributeError:

@@ -1028,12 +1028,9 @@ case(
         return 1
     """,
     ["a"],
-    xfail_on=ALL_PY,
-    reason="silent: a module-level dict holding only plain values (FLAGS = {'beta': False}, or "
-    "an empty one) inside a local's dict or list is copied by a pause, so opts['flags'] is FLAGS "
-    "turns False and a write through it never reaches FLAGS (plain Python: True True True True; "
-    "a dict holding a list, ROWS, stays the module's); docs/engine.md says module-level dicts "
-    "inside the lists and dicts a local holds stay the module's, however deep",
+    # a module-level dict holding only plain values (untracked by the garbage collector) inside a
+    # local's dict or list was copied (silent); module_objects.py walks untracked dicts and tuples
+    # too
 )
 
 case(
@@ -1053,10 +1050,8 @@ case(
         return 1
     """,
     ["a"],
-    xfail_on=ALL_PY,
-    reason="silent: a module-level dict or list held in a local OrderedDict or defaultdict comes "
-    "back as a copy after a pause (plain Python: True True); the same in a plain dict stays "
-    "the module's object",
+    # a module-level dict or list held in a local OrderedDict or defaultdict came back as a copy
+    # (silent); the walk looks inside subclasses of the built-in containers
 )
 
 case(
@@ -1081,10 +1076,8 @@ case(
         return 1
     """,
     ["a"],
-    xfail_on=ALL_PY,
-    reason="silent (docs/engine.md: 'reached only through another kind of object ... it is "
-    "copied'): a partial or deque holding a module-level dict keeps a copy after a pause, so "
-    "find('new') gives None after ROWS changed (plain Python: [2] True)",
+    # a partial or deque holding a module-level dict kept a copy (silent); the walk looks inside
+    # deques and partials
 )
 
 
@@ -1107,10 +1100,8 @@ case(
         return 1
     """,
     ["a"],
-    xfail_on=ALL_PY,
-    reason="silent: a class attribute dict and a mutable default dict holding plain values come "
-    "back as copies after a pause when a local list holds them (plain Python: True True True "
-    "True; held directly by a local they stay the module's)",
+    # a class attribute dict and a mutable default dict of plain values in a local list came back
+    # as copies (silent); fixed with the untracked dicts
 )
 
 case(

@@ -1,6 +1,11 @@
 """A program whose locals nest module-level containers at generated depths: inside lists,
-tuples, dicts and instances' attributes, beside numbers, strings and containers of them."""
+tuples, dicts, instances' attributes, OrderedDicts, defaultdicts, Counters, a dict subclass,
+deques and partials, beside numbers, strings and containers of them. Some of the module-level
+containers hold only values (the garbage collector does not track such a dict or tuple, nor any
+bytearray)."""
 
+import collections
+import functools
 import random
 
 from autograms import _frames
@@ -8,12 +13,49 @@ from autograms import _frames
 ITEMS = [1, 2]
 TABLE = {"row": [3, 4]}
 PAIR = (ITEMS, "five")
-PLACES = {"ITEMS": ITEMS, "TABLE": TABLE, "TABLE['row']": TABLE["row"], "PAIR": PAIR}
+FLAGS = {"beta": False}
+EMPTY = {}
+CODES = (10, 11)
+BUFFER = bytearray(b"xy")
+
+
+class Settings:
+    defaults = {"lang": "en"}
+
+
+def configure(options={}):  # noqa: B006 - the mutable default is what is tested
+    return options
+
+
+PLACES = {
+    "ITEMS": ITEMS,
+    "TABLE": TABLE,
+    "TABLE['row']": TABLE["row"],
+    "PAIR": PAIR,
+    "FLAGS": FLAGS,
+    "EMPTY": EMPTY,
+    "CODES": CODES,
+    "BUFFER": BUFFER,
+    "Settings.defaults": Settings.defaults,
+    "configure.__defaults__[0]": configure(),
+}
 
 
 class Box:
     def __init__(self, content):
         self.content = content
+
+
+class Shelf(dict):
+    """A program's dict subclass with an attribute of its own."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.label = "shelf"
+
+
+def pick(*values):
+    return values
 
 
 def build(rng, depth):
@@ -25,22 +67,43 @@ def build(rng, depth):
             return PLACES[name], [((), name)]
         return rng.choice([7, "text", ("a", 1), [8, 9], {"k": 1}, None]), []
     children = [build(rng, depth - 1) for _ in range(rng.randint(1, 3))]
-    kind = rng.choice(["list", "tuple", "str-dict", "int-dict", "box"])
+    kind = rng.choice(list(_MAKERS) + ["str-dict", "int-dict", "box"])
     if kind == "box":
         child, places = children[0]
         return Box(child), [(("content", *path), name) for path, name in places]
-    keys = [f"k{index}" if kind == "str-dict" else index for index in range(len(children))]
+    keyed = kind not in _MAKERS or kind in _KEYED
+    keys = [f"k{index}" if keyed else index for index in range(len(children))]
     places = [
         ((key, *path), name) for key, (_, found) in zip(keys, children) for path, name in found
     ]
     values = [child for child, _ in children]
-    structure = {"list": values, "tuple": tuple(values)}.get(kind) or dict(zip(keys, values))
-    return structure, places
+    if kind in _MAKERS:
+        return _MAKERS[kind](dict(zip(keys, values)) if keyed else values), places
+    return dict(zip(keys, values)), places
+
+
+#: Kind -> what makes it from a list of values, or (for _KEYED kinds) from a dict of them.
+_MAKERS = {
+    "list": list,
+    "tuple": tuple,
+    "deque": collections.deque,
+    "partial": lambda values: functools.partial(pick, *values),
+    "ordered-dict": collections.OrderedDict,
+    "default-dict": lambda items: collections.defaultdict(list, items),
+    "counter": collections.Counter,
+    "shelf": Shelf,
+}
+_KEYED = {"ordered-dict", "default-dict", "counter", "shelf"}
 
 
 def follow(structure, path):
     for step in path:
-        structure = getattr(structure, step) if isinstance(structure, Box) else structure[step]
+        if isinstance(structure, Box):
+            structure = getattr(structure, step)
+        elif isinstance(structure, functools.partial):
+            structure = structure.args[step]
+        else:
+            structure = structure[step]
     return structure
 
 

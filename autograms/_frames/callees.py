@@ -180,6 +180,12 @@ def received_first(slot_value: Any, caller: FrameType, callee: FrameType) -> boo
     values = callee.f_locals
     if values.get(names[0], UNKNOWN) is slot_value and names[0] not in cells:
         return _one_call_between(caller, callee)
+    if names[0] in cells and not callable(slot_value):
+        # the first parameter lives in a cell the function may have changed since it began
+        # (`nonlocal`); but the call instruction called its callable's slot, so an object
+        # nothing can call there was put by the C code it called: only a partial or a bound
+        # method lends the slot, to the first argument of the function it calls
+        return _one_call_between(caller, callee)
     # the partial of a bound method (partial(obj.method, arg)): the method is called with
     # its `self` put in front of the lent argument
     return (

@@ -427,10 +427,8 @@ case(
         return n
     """,
     ["a"],
-    xfail_on=("3.11", "3.12"),
-    reason="refused on 3.11/3.12 ('ask was called by int()', naming the partial's argument) when "
-    "the decorated function's first parameter is a closure cell; the README says calls through "
-    "functools.partial resume, and 3.13 (or the same function without the closure) resumes",
+    # was refused on 3.11/3.12 ('ask was called by int()') when the decorated function's first
+    # parameter is a closure cell (its contents may have changed since the call began)
 )
 
 

@@ -171,7 +171,27 @@ def wrappers_from_expressions():
     return a, b, c, d, e, made.tag, type(made).__name__
 
 
+@resumable
+def counted_in_a_cell(count, tag):
+    # `count` is a cell variable, changed before the pause: the partial's argument the call
+    # lent its callable's slot (3.11/3.12) is no longer what the frame holds
+    def bump():
+        nonlocal count
+        count += 1
+
+    bump()
+    return count, checkpoint(("counted", count, tag))
+
+
+@resumable
+def partial_of_a_cell_parameter():
+    first = functools.partial(counted_in_a_cell, 5)("t")
+    second = functools.partial(counted_in_a_cell, [1])("u")
+    return first, second
+
+
 CASES = {
+    "partial_of_a_cell_parameter": Case(partial_of_a_cell_parameter, (), ["a", "b", "c"]),
     "wrappers_from_expressions": Case(
         wrappers_from_expressions, (), ["p", "o", "i", "j", "s", "m", "z"]
     ),

@@ -776,9 +776,10 @@ case(
     """,
     ["a"],
     xfail_on=ALL_PY,
-    reason="silent, low impact: two locals bound to one int (10 ** 30) or float object are two "
-    "objects after a pause, so `big is same` turns False (plain Python: True); pickle does not "
-    "memoize numbers (NaN got this fix already)",
+    reason="by design (docs/engine.md, 'What a session cannot carry': which number objects are "
+    "the same): two locals bound to one int (10 ** 30) or float object are two objects after a "
+    "pause, so `big is same` turns False (plain Python: True); pickle does not memoize numbers "
+    "and Python promises no identity for them (NaN is kept one object)",
 )
 
 

@@ -11,8 +11,9 @@ set in the same order every time).
 So after a snapshot is pickled, each set or frozenset it holds (found in the pickler's memo, once
 a search of the pickle for the opcodes that make sets finds one: copying the memo costs
 thousands of instructions, the search a few) whose elements are plain values (numbers,
-strings, bytes, None, booleans, tuples of them: their hashes do not depend on the objects'
-addresses) and that a load would list in another order is saved again as its layout: the
+strings, bytes, None, booleans, tuples of them), enum members or objects of plain values
+whose class hashes them in Python (a frozen dataclass): their hashes do not depend on the
+objects' addresses, and that a load would list in another order is saved again as its layout: the
 elements in their order, the table's size, the slot of each element, the dummies' slots and
 where ``pop`` starts. A load builds a set of that table size and writes the entries into those
 slots (`_Table`: the layout of CPython's set object, checked on live sets before first use,
@@ -28,7 +29,9 @@ from __future__ import annotations
 import ctypes
 import pickle
 import sys
-from operator import itemgetter
+from enum import Enum
+from operator import is_, itemgetter
+from types import FunctionType
 from typing import Any, Final
 
 #: The set types handled (subclasses are left to pickle).
@@ -73,7 +76,7 @@ def stand_ins(memoized: Any, skipped: set[int]) -> list[tuple[Any, OrderedSet]]:
     found = []
     for each in sets:
         elements = tuple(each)
-        if not _plain(elements) or _TABLE.same_as_loaded(each, elements):
+        if not _plain(elements) or _loads_alike(each, elements):
             continue
         layout = _TABLE.layout(each)
         if layout is not None:
@@ -82,9 +85,43 @@ def stand_ins(memoized: Any, skipped: set[int]) -> list[tuple[Any, OrderedSet]]:
 
 
 def _plain(elements: tuple) -> bool:
+    """Whether `elements` hash alike in any copy of them: values, tuples of them, enum
+    members and the objects `_hashed_by_values` accepts."""
     if _ATOMS.issuperset(map(type, elements)):
         return True
-    return all(type(item) in _ATOMS or type(item) is tuple and _plain(item) for item in elements)
+    return all(
+        type(item) in _ATOMS
+        or type(item) is tuple
+        and _plain(item)
+        or isinstance(item, Enum)
+        or _hashed_by_values(item)
+        for item in elements
+    )
+
+
+def _hashed_by_values(item: Any) -> bool:
+    """Whether `item`'s class hashes it in Python (a frozen dataclass, a class's own
+    ``__hash__``: by what it holds rather than by its address) and its attributes are plain
+    values (pickle then makes it whole before the layout names it, wherever it is)."""
+    kind = type(item)
+    if not isinstance(getattr(kind, "__hash__", None), FunctionType) or any(
+        "__slots__" in vars(klass) for klass in kind.__mro__[:-1]
+    ):
+        return False
+    try:  # never the object's own __getattr__
+        attributes = object.__getattribute__(item, "__dict__")
+    except AttributeError:
+        return False
+    return type(attributes) is dict and _plain(tuple(attributes.values()))
+
+
+def _loads_alike(each: set | frozenset, elements: tuple) -> bool:
+    """`_TABLE.same_as_loaded`, or True (left to pickle) when an element's own ``__hash__``
+    raises: pickle's load would fail the same way."""
+    try:
+        return _TABLE.same_as_loaded(each, elements)
+    except Exception:  # noqa: BLE001 - the program's __hash__; pickle will say what fails
+        return True
 
 
 def set_in_order(
@@ -130,8 +167,8 @@ class _Table:
         same table (slots and dummies) and the same place for ``pop`` to start, on which the
         order after later changes depends."""
         loaded = type(obj)(elements)
-        if type(obj) is frozenset:
-            return tuple(loaded) == elements
+        if type(obj) is frozenset:  # compared by identity: no __eq__ of the program's runs
+            return len(loaded) == len(elements) and all(map(is_, loaded, elements))
         fields = (0, 1, 2, 5)  # fill, used, mask, finger
         if [self._field(obj, i).value for i in fields] != [
             self._field(loaded, i).value for i in fields
@@ -176,7 +213,8 @@ class _Table:
         self._field(made, 0).value = len(elements) + len(dummies)
         self._field(made, 1).value = len(elements)
         self._field(made, 5).value = finger
-        if tuple(made) == elements and all(element in made for element in elements):
+        listed = tuple(made)
+        if all(map(is_, listed, elements)) and all(element in made for element in elements):
             return made
         return None  # dropping it releases the elements it holds
 

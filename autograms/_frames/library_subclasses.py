@@ -34,7 +34,7 @@ import sys
 import types
 from typing import Any
 
-from . import instance_dicts, module_objects
+from . import instance_dicts, module_objects, set_order
 from .memo import remember
 from .resources import is_resource_type
 
@@ -101,11 +101,15 @@ def reduce_subclass(obj: Any, base: type, protocol: int) -> Any:
     kind = type(obj)
     # first, while nothing here holds the instance dictionary (its references are counted)
     shared = bool(kind.__dictoffset__) and instance_dicts.is_shared(obj)
+    own = kind.__mro__[: kind.__mro__.index(base)]
+    if base in set_order.SET_TYPES and not shared:
+        laid_out = set_order.layout_of(obj)
+        if laid_out is not None:  # made from its elements, it would list them otherwise
+            return _reduce_laid_out(obj, base, own, *laid_out)
     reduction = obj.__reduce_ex__(protocol)
     if not isinstance(reduction, tuple) or len(reduction) < 2:
         return NotImplemented
     make, args, state, list_items, dict_items = (*reduction, None, None, None)[:5]
-    own = kind.__mro__[: kind.__mro__.index(base)]
     fitted = make is kind
     if make is kind and isinstance(obj, dict) and _written_in_python(base.__init__):
         # Counter: its __init__ fills it through methods the subclass may override
@@ -134,6 +138,17 @@ def reduce_subclass(obj: Any, base: type, protocol: int) -> Any:
         state = _referenced(state)
     items = (list(list_items or ()), list(dict_items or ()))
     return (make, args, (base, *items, state, how, slots), None, None, restore)
+
+
+def _reduce_laid_out(
+    obj: Any, base: type, own: tuple[type, ...], elements: tuple, layout: tuple
+) -> tuple:
+    """A set or frozenset subclass's instance saved as its layout (set_order.py: it lists its
+    elements in the same order after a load), made as its base makes one, then its
+    attributes."""
+    state = _referenced(_attributes(obj, own))
+    saved = (base, [], [], state, "attributes", None)
+    return (set_order.set_in_order, (type(obj), elements, *layout), saved, None, None, restore)
 
 
 def _written_in_python(method: Any) -> bool:

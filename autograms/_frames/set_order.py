@@ -75,12 +75,9 @@ def stand_ins(memoized: Any, skipped: set[int]) -> list[tuple[Any, OrderedSet]]:
     sets = [obj for obj in objects if type(obj) in SET_TYPES and id(obj) not in skipped]
     found = []
     for each in sets:
-        elements = tuple(each)
-        if not _plain(elements) or _loads_alike(each, elements):
-            continue
-        layout = _TABLE.layout(each)
-        if layout is not None:
-            found.append((each, OrderedSet(type(each), elements, layout)))
+        laid_out = layout_of(each)
+        if laid_out is not None:
+            found.append((each, OrderedSet(type(each), *laid_out)))
     return found
 
 
@@ -133,7 +130,30 @@ def set_in_order(
         made = _TABLE.build(kind, elements, size, slots, dummies, finger)
         if made is not None:
             return made
-    return kind(elements)
+    return made_as_base(kind, elements)
+
+
+def made_as_base(kind: type, elements: Any) -> set | frozenset:
+    """A `kind` (set, frozenset or a subclass) of `elements`, made as its base makes one: no
+    ``__new__`` or ``__init__`` of a subclass runs (library_subclasses.py says why)."""
+    base = set if issubclass(kind, set) else frozenset
+    made = base.__new__(kind, elements)
+    if base is set:
+        set.__init__(made, elements)
+    return made
+
+
+def layout_of(obj: set | frozenset) -> tuple[tuple, tuple] | None:
+    """For a set or frozenset (or an instance of a subclass) of plain values that a load of
+    its elements would list otherwise: its elements in order and its layout, the arguments
+    of `set_in_order` after its kind; else None."""
+    if _TABLE is None:
+        return None
+    elements = tuple(set.__iter__(obj) if isinstance(obj, set) else frozenset.__iter__(obj))
+    if not _plain(elements) or _loads_alike(obj, elements):
+        return None
+    layout = _TABLE.layout(obj)
+    return None if layout is None else (elements, layout)
 
 
 #: Py_IncRef and Py_DecRef taking an object's address (prototypes of our own: setting
@@ -166,8 +186,8 @@ class _Table:
         makes the same set: for a frozenset, listed in the same order; for a set, also the
         same table (slots and dummies) and the same place for ``pop`` to start, on which the
         order after later changes depends."""
-        loaded = type(obj)(elements)
-        if type(obj) is frozenset:  # compared by identity: no __eq__ of the program's runs
+        loaded = made_as_base(type(obj), elements)
+        if isinstance(obj, frozenset):  # compared by identity: no __eq__ of the program's runs
             return len(loaded) == len(elements) and all(map(is_, loaded, elements))
         fields = (0, 1, 2, 5)  # fill, used, mask, finger
         if [self._field(obj, i).value for i in fields] != [
@@ -198,7 +218,8 @@ class _Table:
     ) -> Any:
         """A new `kind` laid out as said, or None where that is no valid set of this order."""
         fillers = [object() for _ in range(max(5, size // 4) if size > 8 else 1)]
-        made = kind(dict.fromkeys(fillers))  # a dict of n keys sizes it to the power of 2 > 2n
+        # a dict of n keys sizes it to the power of 2 > 2n
+        made = made_as_base(kind, dict.fromkeys(fillers))
         if self._field(made, 2).value + 1 != size:
             return None
         _, entries = self._entries(made)

@@ -150,8 +150,8 @@ def test_sets_list_their_elements_in_the_order_they_had(mode: str) -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_generated_sets_load_laid_out_as_saved(seed: int) -> None:
     """Sets of plain values (strings, ints with colliding hashes, frozen dataclasses, enum
-    members, sets with deletions, emptied and popped sets, frozensets; alone and inside
-    containers) load listing their elements in the saved order, and list them as the original
+    members, sets with deletions, emptied and popped sets, frozensets, the program's
+    subclasses of both; alone and inside containers) load listing their elements in the saved order, and list them as the original
     does after the same pop and add."""
     from autograms._frames import pickling
 
@@ -162,7 +162,8 @@ def test_generated_sets_load_laid_out_as_saved(seed: int) -> None:
         assert loaded[1]["inner"] is loaded[0]
         assert type(loaded[0]) is type(original)
         assert list(loaded[0]) == list(original)
-        if type(original) is set:
+        assert vars(loaded[0]) == vars(original) if hasattr(original, "__dict__") else True
+        if isinstance(original, set):
             for each in (original, loaded[0]):
                 each.add("added")
                 if len(each) > 1:
@@ -193,14 +194,31 @@ def _generated_set(rng: random.Random) -> set | frozenset:
             lambda: rng.choice([*_Shade, rng.randint(0, 9)]),
         ]
     )
-    made: set = set()
+    kind = rng.choice([set, set, frozenset, _Tags, _FrozenTags])
+    made: set = _Tags((), owner="generated") if kind is _Tags else set()
     for _ in range(size):
         made.add(pick())
         if rng.random() < 0.3:
             made.discard(pick())
         if made and rng.random() < 0.1:
             made.pop()
-    return frozenset(made) if rng.random() < 0.3 else made
+    if kind in (frozenset, _FrozenTags):
+        made = kind(made)  # (a frozenset copies a set's table as it is)
+    if kind is _FrozenTags:
+        made.note = "kept"
+    return made
+
+
+class _Tags(set):
+    """A program's set subclass whose __init__ takes what the base does not."""
+
+    def __init__(self, items, owner):
+        super().__init__(items)
+        self.owner = owner
+
+
+class _FrozenTags(frozenset):
+    pass
 
 
 def test_module_level_objects_are_not_copied_into_the_session() -> None:

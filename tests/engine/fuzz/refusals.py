@@ -73,11 +73,13 @@ def refused_statement(ctx: Ctx) -> list[Node]:
         text = f"{name} = asyncio.run({coroutine}())"
     elif kind == "local-enum":
         # one statement: a pause written between the class and the refused one would be
-        # refused already
-        name, enum_class = fresh("s"), fresh("Mode")
+        # refused already, and so would one after it (an except clause that goes on after the
+        # refusal) while the class is bound: it is deleted as the refusal leaves
+        name, enum_class, mode = fresh("s"), fresh("Mode"), fresh("mode")
         text = (
-            f"class {enum_class}(enum.Enum):\n    A = 1\n\n\n"
-            f'{fresh("mode")} = {enum_class}.A\n{name} = __refused__reply("local enum")'
+            f"class {enum_class}(enum.Enum):\n    A = 1\n\n\n{mode} = {enum_class}.A\n"
+            f'try:\n    {name} = __refused__reply("local enum")\n'
+            f"finally:\n    del {mode}, {enum_class}"
         )
     elif kind == "unnamed-wrapper":
         # a decorated wrapper made at run time has the name of the function it wraps, which

@@ -299,7 +299,7 @@ def _walked(obj: Any) -> bool:
     return (
         (bool(kind.__dictoffset__) or issubclass(kind, _HOLDERS))
         and not isinstance(obj, _NOT_WALKED)
-        and id(obj) not in _names
+        and (id(obj) not in _names or reference(obj) is None)  # (an id freed and used again)
         and not is_resource_type(kind)
     )
 

@@ -8,18 +8,18 @@ them in another order, and a program that showed ``list(drinks)`` before a pause
 ``list(drinks)[n]`` after it picks another element than plain Python (which lists an unchanged
 set in the same order every time).
 
-So after a snapshot is pickled, each set or frozenset it holds (found in the pickler's memo, once
-a search of the pickle for the opcodes that make sets finds one: copying the memo costs
-thousands of instructions, the search a few) whose elements are plain values (numbers,
-strings, bytes, None, booleans, tuples of them), enum members or objects of plain values
-whose class hashes them in Python (a frozen dataclass): their hashes do not depend on the
-objects' addresses, and that a load would list in another order is saved again as its layout: the
-elements in their order, the table's size, the slot of each element, the dummies' slots and
+So after a snapshot is pickled, each set or frozenset it holds (found in the pickler's memo,
+once a search of the pickle for the opcodes that make sets finds one: copying the memo costs
+thousands of instructions, the search a few) whose elements are plain values (numbers, strings,
+bytes, None, booleans, tuples of them), enum members, decimals, fractions or objects of plain
+values whose class hashes them in Python (a frozen dataclass): their hashes do not depend on the
+objects' addresses, and that a load would list in another order is saved again as its layout:
+the elements in their order, the table's size, the slot of each element, the dummies' slots and
 where ``pop`` starts. A load builds a set of that table size and writes the entries into those
-slots (`_Table`: the layout of CPython's set object, checked on live sets before first use,
-else never used), then checks that every element is found and that the set lists them in the
-saved order; where it is not (another process whose string hashes differ: PYTHONHASHSEED), it
-is the set pickle would have made. Same process, or the same hash seed: the same order.
+slots (`_Table`: the layout of CPython's set object, checked on live sets before first use, else
+never used), then checks that every element is found and that the set lists them in the saved
+order; where it is not (another process whose string hashes differ: PYTHONHASHSEED), it is the
+set pickle would have made. Same process, or the same hash seed: the same order.
 
 `set_in_order` is part of the snapshot format: keep its module and name.
 """
@@ -83,7 +83,7 @@ def stand_ins(memoized: Any, skipped: set[int]) -> list[tuple[Any, OrderedSet]]:
 
 def _plain(elements: tuple) -> bool:
     """Whether `elements` hash alike in any copy of them: values, tuples of them, enum
-    members and the objects `_hashed_by_values` accepts."""
+    members, decimals and fractions, and the objects `_hashed_by_values` accepts."""
     if _ATOMS.issuperset(map(type, elements)):
         return True
     return all(
@@ -91,9 +91,15 @@ def _plain(elements: tuple) -> bool:
         or type(item) is tuple
         and _plain(item)
         or isinstance(item, Enum)
+        or (type(item).__module__, type(item).__qualname__) in _NUMBER_CLASSES
         or _hashed_by_values(item)
         for item in elements
     )
+
+
+#: Library numbers hashed by their value alike in every process, pickled whole from a string
+#: (named, not imported: a set holding one means its module is loaded already).
+_NUMBER_CLASSES: Final = frozenset({("decimal", "Decimal"), ("fractions", "Fraction")})
 
 
 def _hashed_by_values(item: Any) -> bool:

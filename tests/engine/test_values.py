@@ -11,7 +11,9 @@ path. Generated programs check live dict/set/list iterators against plain Python
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import enum
+import fractions
 import gc
 import io
 import json
@@ -150,7 +152,7 @@ def test_sets_list_their_elements_in_the_order_they_had(mode: str) -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_generated_sets_load_laid_out_as_saved(seed: int) -> None:
     """Sets of plain values (strings, ints with colliding hashes, frozen dataclasses, enum
-    members, sets with deletions, emptied and popped sets, frozensets, the program's
+    members, decimals, fractions, sets with deletions, emptied and popped sets, frozensets, the program's
     subclasses of both; alone and inside containers) load listing their elements in the saved order, and list them as the original
     does after the same pop and add."""
     from autograms._frames import pickling
@@ -192,6 +194,7 @@ def _generated_set(rng: random.Random) -> set | frozenset:
             lambda: (rng.randint(0, 4), str(rng.randint(0, 4))),
             lambda: _Point(rng.randint(0, 60) * 8, str(rng.randint(0, 3))),
             lambda: rng.choice([*_Shade, rng.randint(0, 9)]),
+            lambda: rng.choice([decimal.Decimal, fractions.Fraction])(rng.randint(0, 60) * 8),
         ]
     )
     kind = rng.choice([set, set, frozenset, _Tags, _FrozenTags])

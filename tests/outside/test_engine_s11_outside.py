@@ -544,14 +544,10 @@ def chatbot():
 """
 
 
+# a set of number-like values hashed alike in every process (IntEnum members, Decimals,
+# Fractions) listed its elements in another order after a pause, in process too (silent);
+# set_order.py lays them out again like sets of plain values
 @pytest.mark.parametrize("kind", sorted(NUMBER_LIKE_SETS))
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a set of number-like values hashed alike in every process (IntEnum members, "
-    "Decimals, Fractions) lists its elements in another order after a pause, in process too: "
-    "{Perm.A, Perm.B, Perm.C} (79, 27, 71) shows [B, C, A] before and [B, A, C] after; "
-    "plain Python keeps the order (a set of the same ints does)",
-)
 def test_set_of_number_like_values_keeps_its_order(tmp_path, kind):
     harness.assert_same(_run(tmp_path, NUMBER_LIKE_SET.replace("SET", NUMBER_LIKE_SETS[kind])))
 

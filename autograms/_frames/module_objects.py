@@ -65,6 +65,7 @@ module and name.
 from __future__ import annotations
 
 import collections
+import enum
 import functools
 import gc
 import importlib
@@ -607,7 +608,32 @@ def _steps_from(module_name: str, value: Any) -> list[tuple[tuple, Any]]:
 
 
 def _plain_key(key: Any) -> bool:
-    return type(key) in (str, int)
+    """Whether a dict's item under `key` can be a place: the key is saved as a value equal to it
+    in any process (a number, a string, bytes, None, a tuple of them), as a reference to itself
+    (an enum member, a class or function pickle names) or as its own place (a global of a
+    module indexed before, hashed and compared by identity). Decided without asking the key."""
+    kind = type(key)
+    if kind in _KEY_VALUES:
+        return True
+    if kind is tuple:
+        return all(map(_plain_key, key))
+    if issubclass(kind, enum.Enum):
+        return True
+    if kind in _NAMED_KINDS:  # a class of the common metaclass, a function
+        return is_named(key)
+    where = _names.get(id(key))
+    return (
+        where is not None
+        and len(where) == 2
+        and kind.__hash__ is object.__hash__
+        and kind.__eq__ is object.__eq__
+    )
+
+
+#: Keys saved as values equal to them in any process.
+_KEY_VALUES: Final = frozenset({str, int, float, bytes, bool, type(None)})
+#: Kinds of key pickle saves by their name when it can.
+_NAMED_KINDS: Final = frozenset({type, types.FunctionType})
 
 
 def _defaults(function: Any, steps: tuple) -> list[tuple[tuple, Any]]:

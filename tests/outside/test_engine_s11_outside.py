@@ -200,14 +200,8 @@ def test_items_of_a_module_dict_under_int_and_str_keys_come_back_by_reference(tm
     assert results["in_process"][1].startswith("[True, True"), results
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: an item of a module-level dict under a key that is not an int or a str (a "
-    "tuple, an enum member, a module-level object, None, a class, a float) is copied by a "
-    "pause, in process and in a new process alike: `d = TABLE[Color.RED]` then "
-    "`d is TABLE[Color.RED]` is False after it (docs/engine.md: an item of a dict of at most "
-    "256 entries is module-level, whatever its key); plain Python: all True",
-)
+# an item of a module-level dict under a key other than an int or a str (a tuple, an enum
+# member, a module-level object, None, a class, a float) was copied by a pause (silent)
 def test_items_of_a_module_dict_under_any_key_come_back_by_reference(tmp_path):
     harness.assert_same(_run(tmp_path, DICT_ITEMS_BY_KEY_KIND, modes=ALL_MODES))
 

@@ -5,6 +5,7 @@ containers hold only values (the garbage collector does not track such a dict or
 bytearray)."""
 
 import collections
+import enum
 import functools
 import random
 
@@ -27,6 +28,15 @@ def configure(options={}):  # noqa: B006 - the mutable default is what is tested
     return options
 
 
+class Shade(enum.Enum):
+    DARK = 1
+
+
+SENTINEL = object()
+#: items under keys of every kind a place may name
+KEYED = {(1, "x"): [5], None: [6], Shade.DARK: [7], Settings: [8], 2.5: [9], SENTINEL: [10]}
+
+
 PLACES = {
     "ITEMS": ITEMS,
     "TABLE": TABLE,
@@ -38,6 +48,7 @@ PLACES = {
     "BUFFER": BUFFER,
     "Settings.defaults": Settings.defaults,
     "configure.__defaults__[0]": configure(),
+    **{f"KEYED[{key!r}]": item for key, item in KEYED.items()},
 }
 
 

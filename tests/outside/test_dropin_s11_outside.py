@@ -16,6 +16,7 @@ import random
 import string
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from autograms.functional import (
     multiple_choice,
     reply,
     reply_instruction,
+    reply_suffix,
     silent_thought,
     thought,
     yes_or_no,
@@ -523,3 +525,139 @@ def test_run_script_with_generate_object_exits_cleanly(server, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "text", done.stdout
     assert "Exception ignored" not in done.stderr, done.stderr
+
+
+# --------------------------------------------------------------------------- reply_suffix
+
+SUFFIX_CASES = json.loads(
+    (Path(__file__).parent / "dropin_s11_bots" / "reply_suffix_autograms_0_6_0.json").read_text()
+)
+
+
+@autograms_function()
+def suffix_bot():
+    for case in SUFFIX_CASES:
+        reply_suffix(case["suffix"])
+    reply("end")
+
+
+def _suffix_rules() -> list[tuple[str, str]]:
+    # the newest case first: older suffixes stay in the history of later requests
+    return [(f"**S{i:03d} ", case["answer"]) for i, case in reversed(list(enumerate(SUFFIX_CASES)))]
+
+
+def test_reply_suffix_replies_what_autograms_replied(server):
+    """120 generated answers (the suffix in bold mid-text, at the end, absent, cut in half, in
+    another case, behind a 'Label:', with stray ** marks, after a '10:30', empty) give the
+    replies AutoGRAMS 0.6.0 gave for the same answers (recorded side by side)."""
+    server.set_rules(_suffix_rules())
+    config = proxy_config(server, chatbot_max_input_len=200000)
+    messages = [""] + [f"m{i}" for i in range(len(SUFFIX_CASES))]
+    _, _, replies = run_turns(suffix_bot, messages, config)
+    for case, got in zip(SUFFIX_CASES, replies[: len(SUFFIX_CASES)], strict=True):
+        assert got == case["autograms_reply"], (case["kind"], case["answer"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: reply_suffix sends its own wording ('Reply to the user's last message, and end "
+    "your response with the bold text that steers the conversation on: **S**. The bold text may "
+    "also be your whole response when that suits the moment.'); AutoGRAMS 0.6.0 sends 'Respond to "
+    "the user's last reply, and then include the **bold** text at the end of your response to "
+    "direct the conversation:**S**. It is also okay for the whole repsonse to be the bold text if "
+    "it fits the situation.' -- the README's reply_suffix item does not say the prompt differs",
+)
+def test_reply_suffix_instruction_is_autograms_wording(server):
+    server.set_rules(_suffix_rules())
+    run_turns(suffix_bot, ["", "m0"], proxy_config(server))
+    suffix = SUFFIX_CASES[0]["suffix"]
+    assert last_user_text(server.requests()[0]).endswith(
+        "the conversation:**" + suffix + "**. It is also okay for the whole repsonse to be the "
+        "bold text if it fits the situation."
+    )
+
+
+@autograms_function()
+def label_only_bot():
+    reply_suffix("Shall we go on?")
+    reply("end")
+
+
+def test_reply_suffix_of_a_bare_label_is_the_suffix(server):
+    """AutoGRAMS 0.6.0 raised IndexError on the answer 'Agent:'; the README says the text alone."""
+    server.set_rules([("Shall we go on?", "Agent:")])
+    _, _, replies = run_turns(label_only_bot, [""], proxy_config(server))
+    assert replies == ["Shall we go on?"]
+
+
+SERVE_BOT = """
+import json
+from autograms import autograms_function
+from autograms.functional import reply_suffix
+
+SUFFIXES = json.loads({suffixes!r})
+
+@autograms_function()
+def chatbot():
+    for suffix in SUFFIXES:
+        reply_suffix(suffix)
+"""
+
+
+def test_reply_suffix_streamed_by_serve_is_autograms_reply(server, tmp_path):
+    """`autograms serve` with the openai SDK, stream=True: the reply assembled from the chunks is
+    the one AutoGRAMS 0.6.0 gave (suffix mid-text in bold, absent, behind a label ...)."""
+    openai = pytest.importorskip("openai")
+    picked = []
+    for kind in ("bold_mid", "none", "label", "partial", "plain_end", "marks", "empty"):
+        picked.append(next(c for c in SUFFIX_CASES if c["kind"] == kind))
+    server.set_rules(_suffix_rules())
+    bot = tmp_path / "dropin_s11_serve_bot.py"
+    bot.write_text(SERVE_BOT.format(suffixes=json.dumps([c["suffix"] for c in picked])))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "autograms",
+            "serve",
+            str(bot),
+            "--port",
+            "0",
+            "--base-url",
+            server.url,
+            "--store",
+            f"sqlite:///{tmp_path / 's.db'}",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = proc.stderr.readline()  # "autograms serve: BOT at http://127.0.0.1:PORT/ ..."
+        drain = threading.Thread(target=proc.stderr.read, daemon=True)
+        drain.start()
+        port = int(
+            next(
+                tok
+                for tok in first.replace("/", " ").replace(":", " ").split()
+                if tok.isdigit() and int(tok) > 1000
+            )
+        )
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", timeout=60)
+        history: list[dict] = []
+        for i, case in enumerate(picked):
+            history.append({"role": "user", "content": f"m{i}"})
+            stream = client.chat.completions.create(
+                model="bot", messages=history, stream=True, extra_headers={"X-Session-Id": "s11"}
+            )
+            text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+            assert text == case["autograms_reply"], (case["kind"], case["answer"])
+            history.append({"role": "assistant", "content": text})
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

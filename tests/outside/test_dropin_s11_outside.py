@@ -35,7 +35,7 @@ from autograms.functional import (
     yes_or_no,
 )
 
-from .dropin_s11_support import FakeServer, generate_bot, normalized_request
+from .dropin_s11_support import FakeServer, generate_bot, normalized_request, wait_http
 
 # --------------------------------------------------------------------------- fixtures / driving
 
@@ -644,6 +644,7 @@ def test_reply_suffix_streamed_by_serve_is_autograms_reply(server, tmp_path):
                 if tok.isdigit() and int(tok) > 1000
             )
         )
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=120)
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", timeout=60)
         history: list[dict] = []
         for i, case in enumerate(picked):

@@ -38,11 +38,12 @@ logger = logging.getLogger("autograms")
 SCHEMA_SENTENCE = "Your output must adhere to the following json schema: "
 
 #: reply_suffix's instruction when the config sets none: the required text in bold at the end,
-#: as AutoGRAMS asks for it (`splice_suffix` takes the bold marks out again)
+#: word for word what AutoGRAMS' reply_suffix sends (its misspelt "repsonse" too: the same
+#: prompt gets the same answers from a model tuned on it); `splice_suffix` takes the bold out
 REPLY_SUFFIX_INSTRUCTION = (
-    "Reply to the user's last message, and end your response with the bold text that "
-    "steers the conversation on: **<instruction>**. The bold text may also be your whole "
-    "response when that suits the moment."
+    "Respond to the user's last reply, and then include the **bold** text at the end of your "
+    "response to direct the conversation:**<instruction>**. It is also okay for the whole "
+    "repsonse to be the bold text if it fits the situation."
 )
 
 

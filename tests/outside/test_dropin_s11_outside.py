@@ -558,15 +558,6 @@ def test_reply_suffix_replies_what_autograms_replied(server):
         assert got == case["autograms_reply"], (case["kind"], case["answer"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: reply_suffix sends its own wording ('Reply to the user's last message, and end "
-    "your response with the bold text that steers the conversation on: **S**. The bold text may "
-    "also be your whole response when that suits the moment.'); AutoGRAMS 0.6.0 sends 'Respond to "
-    "the user's last reply, and then include the **bold** text at the end of your response to "
-    "direct the conversation:**S**. It is also okay for the whole repsonse to be the bold text if "
-    "it fits the situation.' -- the README's reply_suffix item does not say the prompt differs",
-)
 def test_reply_suffix_instruction_is_autograms_wording(server):
     server.set_rules(_suffix_rules())
     run_turns(suffix_bot, ["", "m0"], proxy_config(server))

@@ -71,6 +71,7 @@ import functools
 import io
 import operator
 import pickle
+import threading
 import types
 import warnings
 import weakref
@@ -271,9 +272,11 @@ def _pickles_own_when_none(obj: Any, reduction: Any) -> Any:
 
 class _SnapshotPickler(pickle.Pickler):
     #: The objects hashed by their own state it saved (hashed_keys.py: the containers they
-    #: key may have to be written empty and filled last); set by `_dump_with` (an __init__ of
-    #: its own would cost every pause a Python call).
+    #: key may have to be written empty and filled last); set by `_take` and `_reset` (an
+    #: __init__ of its own would cost a Python call).
     hashed: list[Any]
+    #: where it writes
+    buffer: io.BytesIO
 
     def reducer_override(self, obj: Any) -> Any:
         kind = type(obj)
@@ -392,8 +395,21 @@ def _dump(
     first: list[tuple[Any, Any]],
     exact: plain_containers.Found,
 ) -> bytes:
+    pickler = _take(pickler_class)
+    try:
+        return _dump_passes(pickler, value, first, exact)
+    finally:
+        _give_back(pickler)
+
+
+def _dump_passes(
+    pickler: _SnapshotPickler,
+    value: Any,
+    first: list[tuple[Any, Any]],
+    exact: plain_containers.Found,
+) -> bytes:
     filled_last = exact.filled_last
-    blob, pickler = _dump_with(pickler_class, value, first, filled_last, exact.replaced)
+    blob = _dump_with(pickler, value, first, filled_last, exact.replaced)
     # objects hashed by their state were saved: is one in a cycle with a dict it keys?
     deferred = hashed_keys.deferred(pickler.hashed) if pickler.hashed else []
     written = {id(container) for container, _ in first}.union(map(id, filled_last))
@@ -403,31 +419,72 @@ def _dump(
         skipped = written.union(map(id, deferred))
         ordered = set_order.stand_ins(pickler.memo.copy().values(), skipped)
     if containers or ordered:
-        blob, _ = _dump_with(
-            pickler_class, value, first + ordered, filled_last + containers, exact.replaced
-        )
+        _reset(pickler)
+        blob = _dump_with(pickler, value, first + ordered, filled_last + containers, exact.replaced)
     return blob
 
 
+class _Idle(threading.local):
+    """The snapshot pickler this thread keeps between dumps (None while one is in use): making
+    one costs a pause ~10k instructions (the C ``Pickler.__init__`` of a subclass looks up
+    ``persistent_id`` and ``dispatch_table`` on it, each raising and clearing an
+    AttributeError)."""
+
+    pickler: _SnapshotPickler | None = None
+
+
+_idle = _Idle()
+
+
+def _take(pickler_class: type[_SnapshotPickler]) -> _SnapshotPickler:
+    """A pickler of `pickler_class` writing to an empty buffer of its own, with an empty memo:
+    the thread's kept one if idle (a dump inside a dump, from some ``__reduce__``, makes its
+    own)."""
+    if pickler_class is _SnapshotPickler:
+        pickler = _idle.pickler
+        if pickler is not None:
+            _idle.pickler = None
+            return pickler
+    buffer = io.BytesIO()
+    pickler = pickler_class(buffer, PROTOCOL)
+    pickler.buffer = buffer
+    pickler.hashed = []
+    return pickler
+
+
+def _give_back(pickler: _SnapshotPickler) -> None:
+    """Done with `pickler`: emptied (so that it keeps no saved object alive, nor the bytes
+    written), and kept for the thread's next dump if it is a plain snapshot pickler."""
+    _reset(pickler)
+    if type(pickler) is _SnapshotPickler:
+        _idle.pickler = pickler
+
+
+def _reset(pickler: _SnapshotPickler) -> None:
+    """Empty `pickler`'s memo, buffer and `hashed`, as a new pickler's are."""
+    pickler.clear_memo()
+    pickler.hashed = []
+    buffer = pickler.buffer
+    buffer.seek(0)
+    buffer.truncate()
+
+
 def _dump_with(
-    pickler_class: type[_SnapshotPickler],
+    pickler: _SnapshotPickler,
     value: Any,
     first: list[tuple[Any, Any]],
     containers: list[Any],
     replaced: Callable[[Any], Any],
-) -> tuple[bytes, _SnapshotPickler]:
-    """`value` pickled, `containers` written empty and filled by a last pickle (each item
-    through `replaced`); and the pickler (the objects hashed by their state it saved, its
-    memo)."""
-    buffer = io.BytesIO()
-    pickler = pickler_class(buffer, PROTOCOL)
-    pickler.hashed = []
+) -> bytes:
+    """`value` pickled by `pickler` (new or reset), `containers` written empty and filled by
+    a last pickle (each item through `replaced`); `pickler` keeps the objects hashed by their
+    state it saved and its memo until reset."""
     if first or containers:
         _refer_to(pickler, first, containers)
     pickler.dump(value)
     if containers:
         pickler.dump(hashed_keys.Fills(containers, replaced))
-    return buffer.getvalue(), pickler
+    return pickler.buffer.getvalue()
 
 
 def _refer_to(pickler: pickle.Pickler, first: list[tuple[Any, Any]], containers: list[Any]) -> None:

@@ -58,7 +58,6 @@ from .registry import (
     FrameHooks,
     FunctionInfo,
     Gate,
-    hooked_frames,
     lookup,
     mark_transparent,
     runs_hooked_function,
@@ -66,7 +65,7 @@ from .registry import (
 from .remap import Fit, FrameFit, attachment_of, fit, relabel, relabel_header
 from .resume import Loaded, check, load, pack, store
 from .routing import GlobalRoutes, route_function
-from .snapshot import pause
+from .snapshot import hooked_frames, pause
 from .variants import uninstrumented, without_gates
 
 

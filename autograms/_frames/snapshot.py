@@ -33,6 +33,7 @@ from .identity import POSITION, found_again
 from .records import CallSite, FrameState, RecipeKind
 from .producers import producer_position
 from .resources import ResourceRefused
+from . import registry
 from .registry import (
     FunctionInfo,
     is_driver_code,
@@ -57,6 +58,12 @@ _UNINSTRUMENTABLE = {
 #: Set by the driver: returns what to save alongside the frames when the program pauses.
 attachment_provider: ContextVar[Callable[[], Any] | None] = ContextVar(
     "autograms_frames_attachment", default=None
+)
+
+
+#: The paused program's frames (`program_frames`) while `pause` asks for the attachment.
+_pausing: ContextVar[list[PausedFrame] | None] = ContextVar(
+    "autograms_frames_pausing", default=None
 )
 
 
@@ -106,7 +113,13 @@ def pause(payload: Any = None) -> NoReturn:
         if paused.passed:
             values[passed_helpers.PASSED] = paused.passed
     provider = attachment_provider.get()
-    attachment = provider() if provider is not None else None
+    attachment = None
+    if provider is not None:
+        pausing = _pausing.set(frames)
+        try:
+            attachment = provider()
+        finally:
+            _pausing.reset(pausing)
     token = jumps.saving_frames.set(tuple([paused.frame for paused in frames]))
     notes: dict[int, Any] = {}
     noting = finalizers.NOTED.set(notes)
@@ -118,6 +131,27 @@ def pause(payload: Any = None) -> NoReturn:
     if notes:  # originals with finalizers, which the copies take over
         finalizers.hand_over(notes)
     raise PauseSignal(blob, payload)
+
+
+def hooked_frames(start: FrameType | None, stop: FrameType | None) -> list[FrameType] | None:
+    """The frames of functions instrumented with hooks from `start` down to `stop` or the
+    engine's driver (neither included), outermost first; None when the walk reaches the
+    bottom of the stack without meeting either (no program runs there).
+
+    While a pause asks for its attachment they are read from the frames it recorded: the
+    frames between the provider's and the pause's caller are the engine's and its caller's,
+    none hooked, and walking the stack again would make a frame object for each."""
+    pausing = _pausing.get()
+    if pausing is None:
+        return registry.hooked_frames(start, stop)
+    found = []
+    for paused in reversed(pausing):
+        if paused.frame is stop:
+            break
+        if paused.info.hooks is not None:
+            found.append(paused.frame)
+    found.reverse()
+    return found
 
 
 def program_frames(start: FrameType) -> list[PausedFrame]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._prompts import LETTERS, Conversation, assemble, choice_labels, fit_to_budget
+from ._prompts import Conversation, assemble, choice_question, fit_to_budget, yes_no_question
 from ._reply_stream import ReplyStream, SuffixedText, TidiedText
 from ._suffix import splice_suffix
 from .config import AutogramConfig
@@ -236,7 +236,7 @@ def generate_list(
     **kwargs: Any,
 ) -> Result[list[str]]:
     """A list of strings."""
-    spec = _object_spec("string_list", {"data": {"type": "array", "items": {"type": "string"}}})
+    spec = _object_spec("list_of_strings", {"data": _array({"type": "string"})})
     return _field(
         _structured(client, config, conversation, instruction, spec, kwargs, "generate_list"),
         "data",
@@ -253,7 +253,7 @@ def generate_list_of_choices(
 ) -> Result[list[str]]:
     """A list whose items are taken from ``choices``."""
     items = {"type": "string", "enum": list(choices)}
-    spec = _object_spec("choice_list", {"data": {"type": "array", "items": items}})
+    spec = _object_spec("list_of_strings", {"data": _array(items)})
     return _field(
         _structured(
             client, config, conversation, instruction, spec, kwargs, "generate_list_of_choices"
@@ -271,7 +271,8 @@ def generate_fixed_dict(
     **kwargs: Any,
 ) -> Result[dict[str, str]]:
     """A dict with exactly ``keys``, each a string."""
-    spec = _object_spec("fixed_dict", {key: {"type": "string"} for key in keys})
+    properties = {key: {"type": "string"} for key in keys}
+    spec = _object_spec("fixed_dict", properties, closed_first=True)
     return _structured(
         client, config, conversation, instruction, spec, kwargs, "generate_fixed_dict"
     )
@@ -300,8 +301,8 @@ def generate_list_of_dicts(
     **kwargs: Any,
 ) -> Result[list[dict[str, str]]]:
     """A list of dicts, each with exactly ``keys`` (strings)."""
-    item = _object_schema({key: {"type": "string"} for key in keys})
-    spec = _object_spec("dict_list", {"data": {"type": "array", "items": item}})
+    item = _object_schema({key: {"type": "string"} for key in keys}, closed_first=True)
+    spec = _object_spec("list_of_fixed_dicts", {"data": {"type": "array", "items": item}})
     return _field(
         _structured(
             client, config, conversation, instruction, spec, kwargs, "generate_list_of_dicts"
@@ -310,10 +311,16 @@ def generate_list_of_dicts(
     )
 
 
+#: AutoGRAMS' name for a chain's schema
+CHAIN_SCHEMA_NAME = "questionnaire_schema"
+
+
 @dataclass(frozen=True)
 class _Step:
+    """One item of a chain: its key in the answer (the prompt, as AutoGRAMS keys it) and,
+    for a decision, the labels offered and the choices they stand for."""
+
     key: str
-    prompt: str
     schema: dict[str, Any]
     labels: tuple[str, ...] = ()
     choices: tuple[str, ...] = ()
@@ -334,24 +341,32 @@ def thought_decision_chain(
 
     Items are prompts (free-text answers; also ``{"type": "thought", "prompt": ...}``) or
     ``{"question": ..., "choices": [...]}`` decisions (``"type": "decision"`` optional), whose
-    answers are the chosen choice texts.
+    answers are the chosen choice texts. The answer's keys are the prompts (a decision's
+    worded as a lone decision is), as AutoGRAMS sends them, so the schema alone tells the
+    model what each answer is for.
     """
-    steps = [_chain_step(i, item) for i, item in enumerate(chain, 1)]
-    spec = _object_spec("chain", {step.key: step.schema for step in steps})
-    listing = "\n".join(f"{step.key}: {step.prompt}" for step in steps)
-    prompt = f"{instruction}\n\nAnswer each step in order:\n{listing}".strip()
-    result = _structured(client, config, conversation, prompt, spec, kwargs, "thought_chain")
-    answers = [step.answer(result.value[step.key]) for step in steps]
+    steps: dict[str, _Step] = {}
+    for index, item in enumerate(chain, 1):
+        step = _chain_step(index, item)
+        if step.key in steps:
+            raise ValueError(
+                f"thought_decision_chain() item {index} repeats an earlier item's prompt "
+                f"{step.key!r}: each answer is keyed by its prompt"
+            )
+        steps[step.key] = step
+    properties = {key: step.schema for key, step in steps.items()}
+    spec = _object_spec(CHAIN_SCHEMA_NAME, properties, closed_first=True)
+    result = _structured(client, config, conversation, instruction, spec, kwargs, "thought_chain")
+    answers = [step.answer(result.value[key]) for key, step in steps.items()]
     return Result(answers, result.calls, result.text)
 
 
 def _chain_step(index: int, item: str | Mapping[str, Any]) -> _Step:
-    key = f"step_{index}"
     if isinstance(item, str):
-        return _Step(key, item, {"type": "string"})
+        return _Step(_chain_key(item), {"type": "string"})
     kind = item.get("type", "decision")
     if kind == "thought":  # AutoGRAMS' documented {"type": "thought", "prompt": ...}
-        return _Step(key, item["prompt"], {"type": "string"})
+        return _Step(_chain_key(item["prompt"]), {"type": "string"})
     if kind != "decision":
         raise ValueError(
             f"thought_decision_chain() item {index} has unknown type {kind!r}; "
@@ -359,12 +374,20 @@ def _chain_step(index: int, item: str | Mapping[str, Any]) -> _Step:
         )
     question, choices = item["question"], tuple(item.get("choices") or ())
     if not choices:
-        return _Step(key, question, {"type": "string"})
-    labels = choice_labels(len(choices))
-    options = "; ".join(f"{label}. {choice}" for label, choice in zip(labels, choices, strict=True))
-    kind = "letter" if len(choices) <= len(LETTERS) else "number"
-    prompt = f"{question} (answer with the {kind} of one option: {options})"
-    return _Step(key, prompt, {"type": "string", "enum": list(labels)}, labels, choices)
+        return _Step(_chain_key(question), {"type": "string"})
+    if sorted(choice.lower() for choice in choices) == ["no", "yes"]:
+        text, _labels = yes_no_question(question)
+        # the labels in the choices' order, as AutoGRAMS offers them
+        labels = tuple(choice.capitalize() for choice in (c.lower() for c in choices))
+    else:
+        text, labels = choice_question(question, choices)
+    schema = {"type": "string", "enum": list(labels), "description": "Choose one of the options"}
+    return _Step(_chain_key(f"INSTRUCTION: {text}"), schema, labels, choices)
+
+
+def _chain_key(prompt: str) -> str:
+    """A prompt as a chain's answer key: on one line, double quotes made single (AutoGRAMS')."""
+    return prompt.replace("\n", " ").replace('"', "'")
 
 
 def thought_chain(
@@ -456,7 +479,17 @@ def _request_structured(
     return request_structured(client, request)
 
 
-def _object_schema(properties: Mapping[str, Any]) -> dict[str, Any]:
+def _object_schema(properties: Mapping[str, Any], *, closed_first: bool = False) -> dict[str, Any]:
+    """A strict object schema; `closed_first` puts additionalProperties before required, as
+    some of AutoGRAMS' helpers write it (a server other than OpenAI's reads the schema in the
+    prompt, so the order is part of the prompt)."""
+    if closed_first:
+        return {
+            "type": "object",
+            "properties": dict(properties),
+            "additionalProperties": False,
+            "required": list(properties),
+        }
     return {
         "type": "object",
         "properties": dict(properties),
@@ -465,8 +498,77 @@ def _object_schema(properties: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _object_spec(name: str, properties: Mapping[str, Any]) -> OutputSpec:
-    return OutputSpec(name, _object_schema(properties), strict=True)
+def _object_spec(
+    name: str, properties: Mapping[str, Any], *, closed_first: bool = False
+) -> OutputSpec:
+    return OutputSpec(name, _object_schema(properties, closed_first=closed_first), strict=True)
+
+
+def _array(items: Mapping[str, Any]) -> dict[str, Any]:
+    """An array of `items`, as AutoGRAMS' list helpers write it."""
+    return {"type": "array", "items": dict(items), "additionalItems": False}
+
+
+def generate_list_obj(
+    client: ChatModel,
+    config: AutogramConfig,
+    conversation: Conversation,
+    instruction: str,
+    **kwargs: Any,
+) -> Result[list[str]]:
+    """A list of strings, asked for with the schema of AutoGRAMS' pydantic class
+    ``SimpleList`` (its answer's key is ``items``)."""
+    spec = _titled_spec("SimpleList", {"items": {"type": "array", "items": {"type": "string"}}})
+    result = _structured(
+        client, config, conversation, instruction, spec, kwargs, "generate_list_obj"
+    )
+    return _field(result, "items")
+
+
+def generate_fixed_dict_obj(
+    client: ChatModel,
+    config: AutogramConfig,
+    conversation: Conversation,
+    instruction: str,
+    keys: Sequence[str],
+    **kwargs: Any,
+) -> Result[dict[str, str]]:
+    """A dict with exactly ``keys``, asked for with the schema of AutoGRAMS' pydantic class
+    ``DynamicDictModel``."""
+    spec = _titled_spec("DynamicDictModel", {key: {"type": "string"} for key in keys})
+    return _structured(
+        client, config, conversation, instruction, spec, kwargs, "generate_fixed_dict_obj"
+    )
+
+
+def generate_fixed_list_obj(
+    client: ChatModel,
+    config: AutogramConfig,
+    conversation: Conversation,
+    instruction: str,
+    num_items: int,
+    **kwargs: Any,
+) -> Result[list[str]]:
+    """Exactly ``num_items`` strings, asked for with the schema of AutoGRAMS' pydantic class
+    ``Items`` (keys ``item1`` ...)."""
+    keys = [f"item{i}" for i in range(1, num_items + 1)]
+    spec = _titled_spec("Items", {key: {"type": "string"} for key in keys})
+    result = _structured(
+        client, config, conversation, instruction, spec, kwargs, "generate_fixed_list_obj"
+    )
+    return Result([result.value[key] for key in keys], result.calls, result.text)
+
+
+def _titled_spec(name: str, properties: Mapping[str, Any]) -> OutputSpec:
+    """The strict schema the openai SDK makes of a pydantic class `name` with `properties`
+    (what AutoGRAMS' pydantic helpers send): the class and each field titled as pydantic
+    titles them."""
+    titled = {key: {"title": _pydantic_title(key), **value} for key, value in properties.items()}
+    return OutputSpec(name, {**_object_schema(titled), "title": name}, strict=True)
+
+
+def _pydantic_title(name: str) -> str:
+    return name.title().replace("_", " ").strip()
 
 
 def _field(result: Result[Any], key: str) -> Result[Any]:

@@ -494,15 +494,26 @@ def get_code_position() -> CodePosition | None:
 
 
 def generate_list_obj(instruction: str, **kwargs: Any) -> list[str]:
-    """The same as `generate_list` (AutoGRAMS' deprecated variant built on pydantic)."""
-    return generate_list(instruction, **kwargs)
+    """A list of strings, as `generate_list` gives, asked for in AutoGRAMS' pydantic form
+    (the schema of its class ``SimpleList``: the answer's key is ``items``)."""
+    return _generate(
+        "generate_list_obj", (instruction,), kwargs, _wrapped("generate_list_obj", "items")
+    )
 
 
 def generate_fixed_list_obj(instruction: str, num_items: int, **kwargs: Any) -> list[str]:
-    """The same as `generate_fixed_list` (AutoGRAMS' variant built on pydantic)."""
-    return generate_fixed_list(instruction, num_items, **kwargs)
+    """Exactly `num_items` strings, as `generate_fixed_list` gives, asked for in AutoGRAMS'
+    pydantic form (the schema of its class ``Items``)."""
+
+    def encode(output: Any) -> str:
+        if isinstance(output, list):
+            output = {f"item{i}": item for i, item in enumerate(output, 1)}
+        return default_answer("generate_fixed_list_obj", output)
+
+    return _generate("generate_fixed_list_obj", (instruction, num_items), kwargs, encode)
 
 
 def generate_fixed_dict_obj(instruction: str, keys: Sequence[str], **kwargs: Any) -> dict[str, str]:
-    """The same as `generate_fixed_dict` (AutoGRAMS' variant built on pydantic)."""
-    return generate_fixed_dict(instruction, keys, **kwargs)
+    """A dict with exactly `keys`, as `generate_fixed_dict` gives, asked for in AutoGRAMS'
+    pydantic form (the schema of its class ``DynamicDictModel``)."""
+    return _generate("generate_fixed_dict_obj", (instruction, keys), kwargs)

@@ -255,11 +255,9 @@ class OpenAICompatModel:
         attempts = prompt_tokens = 0
         texts = list(request.texts)
         for first in range(0, len(texts), EMBEDDING_BATCH):
-            params = {
-                "model": model,
-                "input": texts[first : first + EMBEDDING_BATCH],
-                "encoding_format": "float",
-            }
+            # no encoding_format: the openai SDK then asks for base64 and decodes it, as
+            # AutoGRAMS' requests did (a quarter of the bytes of JSON floats)
+            params = {"model": model, "input": texts[first : first + EMBEDDING_BATCH]}
             if request.dimensions is not None:
                 params["dimensions"] = request.dimensions
             response, tries = self._call(endpoint, "embeddings", params, request.timeout, None)

@@ -69,7 +69,7 @@ def test_the_local_model_comes_with_local_embeddings(autograms, local_env, tmp_p
     assert start[start.index("--host") + 1] == "127.0.0.1"
     embeddings = [r["body"] for r in records if r.get("path") == "/v1/embeddings"]
     assert embeddings == [
-        {"model": "fake-e5", "input": ["save a session"], "encoding_format": "float"}
+        {"model": "fake-e5", "input": ["save a session"], "encoding_format": "base64"}
     ]
 
 

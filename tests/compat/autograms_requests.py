@@ -41,6 +41,39 @@ def chatbot():
     reply("end")
 """
 
+#: every built-in structured helper and the embeddings (the pydantic variants last: AutoGRAMS
+#: raises on them when an answer does not parse)
+STRUCTURED_BOT = """
+from autograms import autograms_function
+from autograms.functional import (
+    reply, thought_chain, decision_chain, thought_decision_chain, generate_list,
+    generate_list_of_choices, generate_fixed_list, generate_fixed_dict, generate_list_of_dicts,
+    get_batch_embeddings, get_single_embedding, generate_fixed_list_obj, generate_fixed_dict_obj,
+    generate_list_obj)
+
+@autograms_function()
+def chatbot():
+    reply("start")
+    thought_chain("think in steps", ["what does the user want?", 'is it "urgent"?\\nsay why'])
+    decision_chain("decide", [
+        {"question": "is the user happy?", "choices": ["yes", "no"]},
+        {"question": "which colour?", "choices": ["red", "blue", "green"]}])
+    thought_decision_chain("mixed", [
+        {"type": "thought", "prompt": "summarise"},
+        {"type": "decision", "question": "go on?", "choices": ["No", "Yes"]}])
+    generate_list("list things")
+    generate_list_of_choices("pick colours", ["red", "blue"])
+    generate_fixed_list("three things", 3)
+    generate_fixed_dict("a person", ["name", "age"])
+    generate_list_of_dicts("people", ["name", "age"])
+    get_batch_embeddings(["a", "b"])
+    get_single_embedding("c")
+    generate_fixed_list_obj("two things", 2)
+    generate_fixed_dict_obj("a pet", ["kind"])
+    generate_list_obj("list more")
+    reply("end")
+"""
+
 GENERATION_ARGS = {"temperature": 0.5, "top_p": 0.9, "frequency_penalty": 0.5}
 
 #: case -> (bot source, AutogramConfig keywords (PORT stands for the fake server's port), messages)
@@ -61,6 +94,12 @@ CASES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
         ["u1", "u2"],
     ),
     "thought": (THOUGHT_BOT, {"classifier_mode": "json"}, ["u1"]),
+    "structured": (STRUCTURED_BOT, {}, ["u1"]),
+    "structured_proxy": (
+        STRUCTURED_BOT,
+        {"chatbot_type": "proxy", "chatbot_proxy_port": "PORT", "chatbot_path": "llama"},
+        ["u1"],
+    ),
 }
 
 
@@ -80,6 +119,11 @@ def comparable(body: dict[str, Any]) -> dict[str, Any]:
         for m in body["messages"]
     ]
     return out
+
+
+def embeddings_key(case: str) -> str:
+    """Where the recording keeps a case's embeddings requests."""
+    return f"{case}/embeddings"
 
 
 def once_each(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:

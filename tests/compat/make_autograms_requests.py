@@ -17,7 +17,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.compat.autograms_requests import CASES, comparable, config_for, once_each
+from tests.compat.autograms_requests import (
+    CASES,
+    comparable,
+    config_for,
+    embeddings_key,
+    once_each,
+)
 from tests.fakes.openai_server import FakeOpenAIServer
 
 OUT = Path(__file__).resolve().parent / "data" / "autograms-requests.json"
@@ -35,7 +41,8 @@ for message in json.loads(sys.argv[3]):
 """
 
 
-def record(case: str, source_tree: str, python: str) -> list[dict]:
+def record(case: str, source_tree: str, python: str) -> tuple[list[dict], list[dict]]:
+    """The case's chat requests (each once) and embeddings requests."""
     bot, _config, messages = CASES[case]
     with tempfile.TemporaryDirectory() as folder, FakeOpenAIServer("openai") as server:
         Path(folder, "bot.py").write_text(bot)
@@ -55,12 +62,17 @@ def record(case: str, source_tree: str, python: str) -> list[dict]:
             timeout=300,
             capture_output=True,
         )
-        return once_each([comparable(body) for body in server.chat_requests()])
+        embeddings = [r.body for r in server.requests if r.path.endswith("/embeddings")]
+        return once_each([comparable(body) for body in server.chat_requests()]), embeddings
 
 
 def main() -> None:
     source_tree, python = sys.argv[1], sys.argv[2]
-    found = {case: record(case, source_tree, python) for case in CASES}
+    found: dict[str, list[dict]] = {}
+    for case in CASES:
+        found[case], embeddings = record(case, source_tree, python)
+        if embeddings:
+            found[embeddings_key(case)] = embeddings
     OUT.write_text(json.dumps(found, indent=1) + "\n")
     print(f"{sum(map(len, found.values()))} requests -> {OUT}", file=sys.stderr)
 

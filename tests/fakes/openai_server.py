@@ -4,6 +4,8 @@ Real HTTP on 127.0.0.1 (stdlib ThreadingHTTPServer, HTTP/1.1 keep-alive, Nagle o
 that each call takes ~50 ms). Every request is recorded. Answers come from, in order: the
 queue of `Reply` objects given to `script()`, the ``responder`` callable, or defaults:
 
+- embeddings: vectors of `EMBEDDING_DIM` derived from each text, in base64 (float32) when the
+  request asks for that encoding (as the openai SDK does unless told otherwise);
 - ``response_format`` json_schema / json_object+schema / TGI grammar: the first-choice
   instance of the schema (enum → first value, anyOf → first branch, arrays of one item);
 - ``logit_bias`` with ``max_tokens=1`` (dialects that honour it): the most-biased token;
@@ -32,11 +34,13 @@ Dialects (what differs from plain OpenAI):
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import random
 import re
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -473,13 +477,10 @@ def _embeddings(body: dict[str, Any], fake: FakeOpenAIServer) -> dict[str, Any]:
     data = []
     for i, text in enumerate(texts):
         rng = random.Random(hashlib.sha256(str(text).encode()).digest())
-        data.append(
-            {
-                "object": "embedding",
-                "index": i,
-                "embedding": [rng.uniform(-1, 1) for _ in range(EMBEDDING_DIM)],
-            }
-        )
+        vector: Any = [rng.uniform(-1, 1) for _ in range(EMBEDDING_DIM)]
+        if body.get("encoding_format") == "base64":  # OpenAI's form: little-endian float32
+            vector = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        data.append({"object": "embedding", "index": i, "embedding": vector})
     reply: dict[str, Any] = {"object": "list", "data": data, "model": body.get("model")}
     if fake.send_usage:
         tokens = sum(len(str(t)) // 4 + 1 for t in texts)

@@ -92,7 +92,7 @@ def test_localai_embeddings_batch_and_single(make_server):
     assert server.requests[0].body == {
         "model": "text-embedding-ada-002",
         "input": ["a", "b", "a"],
-        "encoding_format": "float",
+        "encoding_format": "base64",
     }
     assert batch.calls[0].kind == "embedding" and batch.calls[0].prompt_tokens == 3
 

@@ -146,7 +146,11 @@ def test_generate_list(setup, conversation):
         "Python",
         "SQL",
     ]
-    assert schema_of(server)["properties"]["data"] == {"type": "array", "items": {"type": "string"}}
+    assert schema_of(server)["properties"]["data"] == {
+        "type": "array",
+        "items": {"type": "string"},
+        "additionalItems": False,
+    }
 
 
 def test_generate_fixed_list_and_dict(setup, conversation):
@@ -212,36 +216,52 @@ def test_generate_object_with_a_response_format_dict(setup, conversation):
     assert result.value == {"n": 4} and json.loads(result.text) == {"n": 4}
 
 
-def test_thought_chain_answers_each_step_in_order(setup, conversation):
+def test_thought_chain_keys_each_answer_by_its_prompt(setup, conversation):
+    """As AutoGRAMS: the schema's keys are the prompts (on one line, double quotes made
+    single), the instruction goes as it is; answers are read by key, in the chain's order."""
     server, config, model = setup
-    server.script('{"step_1": "a fact", "step_2": "a conclusion"}')
+    server.script('{"So \'what\'?": "a conclusion", "What do we know?": "a fact"}')
     result = _generation.thought_chain(
-        model, config, conversation, "Think.", ["What do we know?", "So what?"]
+        model, config, conversation, "Think.", ["What do we know?", 'So\n"what"?']
     )
     assert result.value == ["a fact", "a conclusion"]
     prompt = server.chat_requests()[0]["messages"][-1]["content"]
-    assert "step_1: What do we know?\nstep_2: So what?" in prompt
-    assert list(schema_of(server)["properties"]) == ["step_1", "step_2"]
+    assert "INSTRUCTION: Think.\nYour output must adhere" in prompt  # (not an OpenAI server)
+    assert list(schema_of(server)["properties"]) == ["What do we know?", "So 'what'?"]
+    assert server.chat_requests()[0]["response_format"]["json_schema"]["name"] == (
+        "questionnaire_schema"
+    )
 
 
-def test_decision_chain_maps_letters_back_to_choices(setup, conversation):
+def test_decision_chain_maps_labels_back_to_choices(setup, conversation):
     server, config, model = setup
-    server.script('{"step_1": "B", "step_2": "A"}')
+    mood = "INSTRUCTION: Mood?  A. happy B. sad "
+    next_step = "INSTRUCTION: Next?   (Yes or No)?"
+    server.script(json.dumps({mood: "B", next_step: "No"}))
     chain = [
         {"question": "Mood?", "choices": ["happy", "sad"]},
-        {"question": "Next?", "choices": ["continue", "stop"]},
+        {"question": "Next?", "choices": ["no", "yes"]},
     ]
     result = _generation.decision_chain(model, config, conversation, "Decide.", chain)
-    assert result.value == ["sad", "continue"]
+    assert result.value == ["sad", "no"]
     assert chain[0] == {"question": "Mood?", "choices": ["happy", "sad"]}  # not mutated
-    assert schema_of(server)["properties"]["step_1"]["enum"] == ["A", "B"]
+    properties = schema_of(server)["properties"]
+    assert properties[mood]["enum"] == ["A", "B"]
+    assert properties[next_step]["enum"] == ["No", "Yes"]  # the choices' order, as AutoGRAMS
     with pytest.raises(ValueError, match="has no choices"):
         _generation.decision_chain(model, config, conversation, "x", [{"question": "q"}])
 
 
+def test_a_chain_repeating_a_prompt_is_refused_before_any_call(setup, conversation):
+    server, config, model = setup
+    with pytest.raises(ValueError, match="item 3 repeats an earlier item's prompt 'a b'"):
+        _generation.thought_chain(model, config, conversation, "x", ["a b", "c", "a\nb"])
+    assert server.chat_requests() == []
+
+
 def test_mixed_thought_decision_chain(setup, conversation):
     server, config, model = setup
-    server.script('{"step_1": "they are ready", "step_2": "A"}')
+    server.script('{"Summarize.": "they are ready", "INSTRUCTION: Go on?   (Yes or No)?": "Yes"}')
     result = _generation.thought_decision_chain(
         model,
         config,

@@ -13,7 +13,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._prompts import Conversation, assemble, choice_question, fit_to_budget, yes_no_question
+from ._prompts import (
+    Conversation,
+    assemble,
+    choice_question,
+    fit_to_budget,
+    merge_system_prompt,
+    messages_from_turns,
+    yes_no_question,
+)
 from ._reply_stream import ReplyStream, SuffixedText, TidiedText
 from ._suffix import splice_suffix
 from .config import AutogramConfig
@@ -87,8 +95,15 @@ def local_thought(
     system_prompt: str = "",
     **kwargs: Any,
 ) -> Result[str]:
-    """A one-shot reply to ``instruction`` with no conversation history."""
-    return chat_reply(client, config, Conversation(system_prompt, ()), instruction, **kwargs)
+    """A one-shot reply to ``instruction`` with no conversation history: the instruction is
+    the user message as written (no ``INSTRUCTION:`` label), as AutoGRAMS sends it."""
+    options = split_kwargs("local_thought", kwargs)
+    messages = messages_from_turns([instruction], [], system_prompt, options.multi_modal_inputs)
+    if config.system_prompt_in_turns:
+        messages = merge_system_prompt(messages)
+    counter = counter_for_model(options.model or config.chatbot_path)
+    fitted = fit_to_budget(messages, config.chatbot_max_input_len, counter)
+    return _chat(client, config, fitted, options)
 
 
 def reply_with_suffix(

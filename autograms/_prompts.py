@@ -88,11 +88,12 @@ def assemble(
     multi_modal_inputs: Sequence[Mapping[str, Any]] | None = None,
     fit: bool = True,
 ) -> list[dict[str, Any]]:
-    """The messages a helper sends: built in the config's style, cut to the role's token
-    budget (``chatbot_max_input_len`` or ``classifier_max_input_len``) unless not `fit`
-    (``get_turn_history()`` shows the whole conversation, as in AutoGRAMS), with the system
-    prompt left out for decisions if ``exclude_classifier_system_prompt``, and folded into
-    the first user message if ``system_prompt_in_turns``."""
+    """The messages a helper sends: built in the config's style, a chat prompt cut to
+    ``chatbot_max_input_len`` unless not `fit` (``get_turn_history()`` shows the whole
+    conversation, as in AutoGRAMS) and a decision's sent whole (as AutoGRAMS sends it: its
+    ``max_turns`` bounds it), with the system prompt left out for decisions if
+    ``exclude_classifier_system_prompt``, and folded into the first user message if
+    ``system_prompt_in_turns``."""
     classifier = role == "classifier"
     messages = build_messages(
         conversation,
@@ -103,9 +104,8 @@ def assemble(
         multi_modal_inputs=multi_modal_inputs,
         include_system=not (classifier and config.exclude_classifier_system_prompt),
     )
-    budget = config.classifier_max_input_len if classifier else config.chatbot_max_input_len
-    if fit:
-        messages = fit_to_budget(messages, budget, counter)
+    if fit and not classifier:
+        messages = fit_to_budget(messages, config.chatbot_max_input_len, counter)
     return merge_system_prompt(messages) if config.system_prompt_in_turns else messages
 
 

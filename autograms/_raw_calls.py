@@ -17,9 +17,8 @@ from typing import Any
 
 from . import _decisions, _generation
 from ._helper_call import HelperCall, start_call, with_model
-from ._prompts import fit_to_budget, merge_system_prompt, messages_from_turns
+from ._prompts import merge_system_prompt, messages_from_turns
 from .models.errors import DecisionError
-from .models.tokens import counter_for_model
 
 
 def call_model(
@@ -73,9 +72,8 @@ def call_classifier(
     _decisions.require_choices("call_classifier", "answer_choices", answer_choices)
     args = (input_turns, output_turns, answer_choices)
     call = start_call("call_classifier", args, with_model(kwargs, model))
+    # sent whole, as AutoGRAMS' call_classifier sends them
     messages = messages_from_turns(input_turns, output_turns, system_prompt, multi_modal_inputs)
-    counter = counter_for_model(call.options.get("model") or call.config.resolved_classifier_path)
-    messages = fit_to_budget(messages, call.config.classifier_max_input_len, counter)
     question = input_turns[-1]
     return _choose(call, messages, question, answer_choices)
 

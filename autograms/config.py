@@ -104,7 +104,8 @@ class AutogramConfig:
     classifier_max_tries: int = 2
     #: seconds before the first retry of a decision call; doubles on each further retry
     classifier_wait_per_try: float = 5
-    #: token budget of a decision prompt; older turns are dropped to fit
+    #: decision prompts are sent whole, as AutoGRAMS sends them (their ``max_turns`` bounds
+    #: them); with ``chatbot_max_input_len`` this sizes the conversation a session keeps live
     classifier_max_input_len: int = 2048
     #: send decision prompts without the system prompt
     exclude_classifier_system_prompt: bool = False

@@ -57,12 +57,12 @@ def test_a_banned_phrase_makes_the_reply_generate_once_more(server, conversation
     assert result.value == "Sure, tell me more." and len(result.calls) == 2
 
 
-def test_local_thought_has_no_history(setup):
+def test_local_thought_has_no_history_and_sends_the_instruction_as_written(setup):
     server, config, model = setup
     result = _generation.local_thought(model, config, "summarize", system_prompt="Be brief.")
     assert server.chat_requests()[0]["messages"] == [
         {"role": "system", "content": "Be brief."},
-        {"role": "user", "content": "INSTRUCTION: summarize"},
+        {"role": "user", "content": "summarize"},  # as AutoGRAMS: no INSTRUCTION label
     ]
     assert result.value.startswith("fake reply #2")
 

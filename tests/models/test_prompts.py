@@ -323,17 +323,16 @@ def test_fit_to_budget_never_counts_messages_older_than_the_budget_reaches():
     assert len(counter.counted) < 20  # not the 200 messages of the history, nor twice
 
 
-def test_assemble_applies_the_role_budget():
+def test_a_chat_prompt_is_cut_to_its_budget_and_a_decision_goes_whole():
+    """AutoGRAMS cuts chat prompts to chatbot_max_input_len and sends decisions whole
+    (classifier_max_input_len is not applied): a decision on a long message reads all of it."""
     history = turns(*[("user", "word " * 200), ("agent", "ok")] * 10)
     conv = Conversation("sys", history)
     config = AutogramConfig(chatbot_max_input_len=300, classifier_max_input_len=120)
     assert count_messages(assemble(conv, "go", config, COUNTER), COUNTER) <= 300
-    assert (
-        count_messages(
-            assemble(conv, "q", config, COUNTER, role="classifier", question=True), COUNTER
-        )
-        <= 120
-    )
+    decision = assemble(conv, "q", config, COUNTER, role="classifier", question=True)
+    assert decision == build_messages(conv, "q", PromptStyle.from_config(config), question=True)
+    assert count_messages(decision, COUNTER) > 2000
 
 
 def test_decision_question_texts_and_labels():

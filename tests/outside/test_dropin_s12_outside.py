@@ -86,14 +86,6 @@ def document_bot():
     reply("ok")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a decision's prompt is cut to classifier_max_input_len (2048 tokens by "
-    "default): a ~2,800-token user message is sent from mid-word ('... gamma delta alpha') "
-    "without its start nor the turn before, so the model decides on a text that lacks what the "
-    "question is about; AutoGRAMS 0.6.0 never truncates a decision (get_classifier_messages is "
-    "called with truncate_input=False) and sends the whole message; the README does not say so",
-)
 def test_decision_on_a_long_message_sends_it_whole(server):
     run_turns(document_bot, ["", DOCUMENT], proxy_config(server))
     bodies = [b for b in server.requests() if "response_format" in b]
@@ -123,13 +115,6 @@ def local_thought_bot():
     reply("done")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: local_thought(instruction) sends 'INSTRUCTION: one shot' as the user message; "
-    "AutoGRAMS 0.6.0 sends the instruction itself ('one shot': local_thought calls call_model "
-    "with input_turns=[instruction]), so a one-shot prompt written for AutoGRAMS reaches the model "
-    "with a label it never had; the README does not list it",
-)
 def test_local_thought_sends_the_instruction_as_written(server):
     run_turns(local_thought_bot, ["", "hi"], proxy_config(server))
     first, second = server.requests()

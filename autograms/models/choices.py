@@ -17,7 +17,10 @@ form answers with one of them:
   SmolLM2-135M: `benchmarks/results/decisions.md`.
 
 `OpenAICompatModel` uses the form a caller names for a server (``decision_forms=``);
-`LocalModelServer.decision_form` is ``scored``.
+`LocalModelServer.decision_form` is ``output`` too: it is the request AutoGRAMS sends any
+server but OpenAI's (json mode), and with AutoGRAMS' wording it decides best on the
+bundled model (``LocalModelServer.chat_model(config, decision_form="scored")`` asks by
+label scores instead).
 """
 
 from __future__ import annotations

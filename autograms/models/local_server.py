@@ -742,11 +742,11 @@ class LocalModelServer(LocalServerProcess):
         backend = self.backend or self._resolve_backend()
         return backend.output_mode
 
-    #: how decisions are held to their options on the local model: label scores,
-    #: calibrated (`autograms.models.choices`; both backends return top_logprobs). Small
-    #: models answer nearly every question the same way when asked for text;
-    #: `benchmarks/results/decisions.md` has the measurements.
-    decision_form: ClassVar[str] = "scored"
+    #: how decisions are held to their options on the local model: structured output, an
+    #: enum of the labels (`autograms.models.choices`), which is AutoGRAMS' json-mode request;
+    #: worded as AutoGRAMS words decisions it beat calibrated label scores ("scored") on the
+    #: bundled model: `benchmarks/results/decisions.md` has the measurements.
+    decision_form: ClassVar[str] = "output"
 
     def chat_config(self, base: AutogramConfig | None = None, **fields: Any) -> AutogramConfig:
         """`base` (default: a fresh `AutogramConfig`) with chat and decisions sent to this

@@ -36,9 +36,9 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 BACKENDS = ("llama-server", "llama-cpp-python")
 #: what each form is called in the table
 FORM_NAMES = {
-    "output": "structured output: JSON answer, enum of the labels",
+    "output": "structured output: JSON answer, enum of the labels (the local model's default)",
     "gbnf": "GBNF grammar: the bare label",
-    "scored": "label scores, calibrated (the local model's default)",
+    "scored": "label scores, calibrated",
     "constant": "(reference) a constant answer",
 }
 

@@ -140,5 +140,7 @@ def test_label_scores_and_their_calibration():
     )
 
 
-def test_the_local_model_decides_by_calibrated_scores():
-    assert LocalModelServer.decision_form == "scored"
+def test_the_local_model_decides_by_autograms_json_mode_request():
+    """AutoGRAMS asks every server but OpenAI's in json mode: so does the local model (worded
+    as AutoGRAMS words decisions, it scored best so: benchmarks/results/decisions.md)."""
+    assert LocalModelServer.decision_form == "output"

@@ -30,7 +30,7 @@ from typing import Any
 from .errors import StoreError, StoreSchemaError, StoreUnavailableError
 from .records import Claim, SessionRecord, Ticket, TurnRecord
 from .schema import Dialect
-from .sql import TURNS_QUERY, SQLStore, turn_log
+from .sql import LIVE_TICKET, TURNS_QUERY, UNCLAIMED_CONDITION, SQLStore, turn_log
 from .urls import hide_password
 
 #: the database's clock, in seconds since the epoch (the statement's start: one instant for
@@ -164,6 +164,16 @@ turn AS (
         %s::bigint, %s::bigint, %s::bigint FROM updated)
 SELECT COUNT(*) FROM updated
 """
+# The same for a turn run without a claim (`Store.commit`'s `unclaimed`): two parameters more
+# after the base version, the session's created_at and the turn's key.
+_UNCLAIMED_COMMIT = _COMMIT.replace(
+    "version = %s::bigint RETURNING id",
+    "version = %s::bigint"
+    + UNCLAIMED_CONDITION.format(
+        created_at="%s::float8", live=LIVE_TICKET.format(now=_CLOCK), key="%s::text"
+    )
+    + " RETURNING id",
+)
 
 
 DIALECT = Dialect(
@@ -316,15 +326,22 @@ class PostgresStore(SQLStore):
         program: str | None = None,
         turns: int | None = None,
         history_digest: str | None = None,
+        unclaimed: float | None = None,
     ) -> bool:
-        parameters = [
-            *(blob, log_head, seal, turns, history_digest, program, session_id, base_version),
-            *(turn.idempotency_key, turn.version, turn.user_text, turn.reply, turn.seal),
-            *turn_log(entries),
-        ]
+        query, parameters = (
+            _COMMIT,
+            [
+                *(blob, log_head, seal, turns, history_digest, program, session_id, base_version),
+                *(turn.idempotency_key, turn.version, turn.user_text, turn.reply, turn.seal),
+                *turn_log(entries),
+            ],
+        )
+        if unclaimed is not None:
+            query = _UNCLAIMED_COMMIT
+            parameters[8:8] = [unclaimed, turn.idempotency_key]
         with self._errors(), self._connection() as connection:
             try:
-                (updated,) = connection.execute(_COMMIT, parameters).fetchone()
+                (updated,) = connection.execute(query, parameters).fetchone()
             except self._psycopg.errors.UniqueViolation:
                 return False  # this key was committed meanwhile: the claim will find it
         return updated == 1

@@ -15,6 +15,15 @@ The protocol of one turn:
    version the turn started from, insert the turn row keyed by ``(session_id,
    idempotency_key)`` and the log entries the turn appended, leave the queue.
 
+With ``optimistic=True`` a runner keeps the sessions it committed last (the newest
+`KEPT_SESSIONS`) and runs the next turn of one of them on that copy without a claim -- one
+round trip instead of two -- committing it only if the session is still at that version, no
+other turn holds a live ticket of it and the key is new (`Store.commit`'s `unclaimed`); if not,
+the turn runs again through the claim like any other. A turn that holds a ticket is never
+overtaken that way, so ``"enqueue"`` keeps the store's arrival order. It pays off when a
+session's messages go to one worker (sticky routing); a session served by several workers
+then runs most turns twice (model calls too).
+
 A commit that finds another version (a worker paused past its lease, another that ignored the
 queue) writes nothing: under ``"enqueue"`` the turn runs again on top of the newer session (or
 finds its key committed by a retry and returns that reply), under ``"reject"`` it is refused.
@@ -31,6 +40,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -66,6 +76,8 @@ POLICIES = ("enqueue", "reject")
 Vet = Callable[[Claim], TurnResult | None]
 #: told the model usage of a run of a turn that was not committed (`run_turn`)
 Billed = Callable[[TokenUsage], None]
+#: how many sessions an optimistic runner keeps (its newest commits), blob included
+KEPT_SESSIONS = 256
 
 
 class TurnRunner:
@@ -76,7 +88,8 @@ class TurnRunner:
     program runs (`autograms.stores.leases`), so a worker that died or is paused mid-turn holds
     a session no longer than that, and a long model call keeps its place (`renew_lease=False`
     leaves it to expire, as a paused worker's would). `wait_seconds` bounds how long a turn
-    waits in the queue before SessionBusyError.
+    waits in the queue before SessionBusyError. `optimistic` runs the next turn of a session
+    this runner committed last without a claim (see the module's notes: for sticky routing).
     """
 
     def __init__(
@@ -88,9 +101,14 @@ class TurnRunner:
         lease_seconds: float = 30.0,
         wait_seconds: float = 120.0,
         renew_lease: bool = True,
+        optimistic: bool = False,
     ) -> None:
         if policy not in POLICIES:
             raise ValueError(f"unknown policy {policy!r}: expected one of {', '.join(POLICIES)}")
+        if optimistic and policy != "enqueue":
+            # a turn on a copy reaches the store only at its commit: it cannot tell whether
+            # a turn that committed meanwhile ran while it did (busy) or before it began
+            raise ValueError(f"optimistic=True needs policy 'enqueue', not {policy!r}")
         check_seconds("lease_seconds", lease_seconds, positive=True)
         check_seconds("wait_seconds", wait_seconds, positive=False)
         self.autogram = autogram
@@ -104,6 +122,11 @@ class TurnRunner:
         #: tickets of the turns whose programs run now in this process
         self._running: set[Ticket | None] = set()
         self._running_lock = threading.Lock()
+        #: with `optimistic`: each session this runner committed last, as it committed it,
+        #: with that turn's idempotency key (oldest first; None: not optimistic)
+        self._kept: OrderedDict[str, tuple[SessionRecord, str]] | None = (
+            OrderedDict() if optimistic else None
+        )
 
     def __repr__(self) -> str:
         return f"<TurnRunner {self.store.url} policy={self.policy}>"
@@ -143,6 +166,15 @@ class TurnRunner:
         deadline = time.monotonic() + self.wait_seconds
         ticket: Ticket | None = None
         created_at = None
+        kept = self._take_kept(session_id, key, owner) if vet is None else None
+        if kept is not None:
+            created_at = kept.created_at
+            result = self._run_and_commit(
+                kept, user_text, key, None, reply_stream, on_billed, claimed=False
+            )
+            if result is not None:
+                return result
+            logger.info("turn %s of session %s ran without a claim on an old copy", key, session_id)
         while True:
             claim = self._wait_for_turn(
                 session_id, key, user_text, owner, ticket, deadline, vet, vet_turns
@@ -171,6 +203,28 @@ class TurnRunner:
             if self.policy == "reject":
                 self._leave(ticket)
                 raise _busy(session_id, "another turn committed while this one ran")
+
+    def _take_kept(self, session_id: str, key: str, owner: str | None) -> SessionRecord | None:
+        """The session as this runner committed it last, taken out (a second turn of it in
+        this process meanwhile claims), if it is kept, owned by `owner` (when given) and the
+        key is not the one of that turn (a retry: replayed by the claim, nothing run)."""
+        if self._kept is None:
+            return None
+        with self._running_lock:
+            kept, last_key = self._kept.pop(session_id, (None, None))
+        if kept is None or last_key == key or (owner is not None and kept.owner != owner):
+            return None
+        return kept
+
+    def _keep(self, session: SessionRecord, key: str) -> None:
+        """Keep `session` as committed by the turn with `key` (optimistic runners only)."""
+        if self._kept is None:
+            return
+        with self._running_lock:
+            self._kept[session.id] = (session, key)
+            self._kept.move_to_end(session.id)
+            while len(self._kept) > KEPT_SESSIONS:
+                self._kept.popitem(last=False)
 
     def _check_inputs(
         self, session_id: object, user_text: object, key: object, owner: object
@@ -268,10 +322,13 @@ class TurnRunner:
         ticket: Ticket | None,
         reply_stream: ReplyStream | None,
         on_billed: Billed | None,
+        *,
+        claimed: bool = True,
     ) -> TurnResult | None:
         """Run the turn on `session`; its result if the commit won, None if it lost (the
         ticket still held). A turn that fails -- in the program or in the store -- leaves the
-        queue. `on_billed` is told the model usage of a run that is not committed."""
+        queue. `on_billed` is told the model usage of a run that is not committed. Not
+        `claimed`: `session` is a kept copy, committed only if nothing happened since."""
         try:
             with self._holding(ticket):
                 reply, blob, entries = self._run(session, user_text, reply_stream, on_billed)
@@ -294,6 +351,7 @@ class TurnRunner:
                 history_digest=digest,
             )
             log_head, seal = integrity.sealing(signing, owned, turn.version, blob, entries)
+            unclaimed = None if claimed else session.created_at
             committed = self.store.commit(
                 session.id,
                 session.version,
@@ -306,6 +364,7 @@ class TurnRunner:
                 program=None if session.program else self.program,
                 turns=turns,
                 history_digest=digest,
+                unclaimed=unclaimed,
             )
             if not committed:
                 _bill(on_billed, entries)
@@ -313,6 +372,10 @@ class TurnRunner:
         except BaseException:
             self._leave(ticket)
             raise
+        committed_session = replace(
+            owned, version=turn.version, blob=blob, log_head=log_head, seal=seal
+        )
+        self._keep(committed_session, key)
         return TurnResult(session.id, reply, turn.version, usage=TokenUsage.of(entries))
 
     def _digest_before(self, session: SessionRecord) -> str:
@@ -357,7 +420,8 @@ class TurnRunner:
     def _holding(self, ticket: Ticket | None) -> Iterator[None]:
         """The ticket's lease renewed for the length of the block (unless told not to)."""
         with self._running_lock:
-            self._running.add(ticket)
+            if ticket is not None:  # a turn on a kept copy holds no place to leave
+                self._running.add(ticket)
         try:
             with contextlib.nullcontext() if self._leases is None else self._leases.holding(ticket):
                 yield

@@ -80,6 +80,15 @@ _UPDATE_SESSION = (
 _UPDATE_UNCLAIMED_SESSION = _UPDATE_SESSION.replace(
     " WHERE", ", program = COALESCE(program, ?) WHERE"
 )
+#: what a turn run without a claim also needs of the session it commits to (`Store.commit`'s
+#: `unclaimed`; three parameters: its created_at, now, the turn's key): the same session, no
+#: live ticket in its queue, no turn committed with the key
+UNCLAIMED_CONDITION = (
+    " AND created_at = {created_at} AND NOT EXISTS (SELECT 1 FROM autograms_queue q"
+    " WHERE q.session_id = autograms_sessions.id AND {live}) AND NOT EXISTS (SELECT 1"
+    " FROM autograms_turns k WHERE k.session_id = autograms_sessions.id"
+    " AND k.idempotency_key = {key})"
+)
 _INSERT_LOG = (
     "INSERT INTO autograms_log (session_id, version, entries, model_calls, prompt_tokens,"
     " completion_tokens) VALUES (?, ?, ?, ?, ?, ?)"
@@ -346,14 +355,22 @@ class SQLStore(Store):
         program: str | None = None,
         turns: int | None = None,
         history_digest: str | None = None,
+        unclaimed: float | None = None,
     ) -> bool:
         # Naming the program only when it is given spares the program index a rewrite.
         update = _UPDATE_SESSION
         parameters: tuple = (blob, turn.created_at, log_head, seal, turns, history_digest)
         if program is not None:
             update, parameters = _UPDATE_UNCLAIMED_SESSION, (*parameters, program)
+        parameters = (*parameters, session_id, base_version)
+        if unclaimed is not None:
+            now_sql, now = self._now()
+            update += UNCLAIMED_CONDITION.format(
+                created_at="?", live=LIVE_TICKET.format(now=now_sql), key="?"
+            )
+            parameters = (*parameters, unclaimed, *now, turn.idempotency_key)
         with self._transaction() as cursor:
-            updated = cursor.execute(update, (*parameters, session_id, base_version)).rowcount
+            updated = cursor.execute(update, parameters).rowcount
             if updated != 1:
                 return False  # another turn committed first: nothing is written
             cursor.execute(

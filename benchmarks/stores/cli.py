@@ -5,7 +5,10 @@ three systems run the recruiter conversation, each on a fresh database: this pro
 runner, LangGraph's checkpointer (SqliteSaver / PostgresSaver, in its own venv under
 ~/.cache/autograms/bench), and the raw write of the same session blob. A fourth run pairs
 them: each turn through the turn runner, then the raw write of the blob it committed, so that
-the store's part of a turn and the raw write are compared at the same moments.
+the store's part of a turn and the raw write are compared at the same moments; a fifth pairs
+them the same way with an optimistic turn runner (``TurnRunner(optimistic=True)``: a session's
+turns after its first run without a claim, as they may when a session's messages go to one
+worker, as every session of this benchmark does).
 """
 
 from __future__ import annotations
@@ -27,9 +30,15 @@ from benchmarks.stores import environment, report
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
 RESULTS = REPO_ROOT / "benchmarks" / "results"
-SYSTEMS = ("autograms", "langgraph", "raw", "paired")
+SYSTEMS = ("autograms", "langgraph", "raw", "paired", "paired-optimistic")
 #: the worker's name for each system
-WORKER_SYSTEMS = {"autograms": "store", "langgraph": "langgraph", "raw": "raw", "paired": "paired"}
+WORKER_SYSTEMS = {
+    "autograms": "store",
+    "langgraph": "langgraph",
+    "raw": "raw",
+    "paired": "paired",
+    "paired-optimistic": "paired-optimistic",
+}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

@@ -6,9 +6,10 @@ not change with it).
     python -m benchmarks.stores.counts [--turns 60] [--stores sqlite,postgresql]
 
 Each count runs the recruiter (test mode) in a child process over 5 sessions, after 50
-unmeasured turns: through `TurnRunner` (``store``), or running the program in memory and
-writing each turn's blob with one UPDATE in its own durable transaction (``raw``, the raw
-write of ``benchmarks.stores.worker_ours``).
+unmeasured turns: through `TurnRunner` (``store``), through ``TurnRunner(optimistic=True)``
+(``optimistic``: no claim once a session's turn was committed by it), or running the
+program in memory and writing each turn's blob with one UPDATE in its own durable
+transaction (``raw``, the raw write of ``benchmarks.stores.worker_ours``).
 
 * SQLite: the WAL's frames (pages written) by the measured turns, by the b-tree of each page
   (``dbstat``; the WAL is checkpointed first, so keep ``--turns`` at 60 or so: a checkpoint
@@ -19,7 +20,13 @@ write of ``benchmarks.stores.worker_ours``).
 * PostgreSQL: the WAL records the measured turns wrote, by type (``pg_walinspect`` between
   the WAL positions before and after; a checkpoint midway adds full-page images), and the
   answers the client read (``recvfrom`` under ``strace``, per turn as above): psycopg reads
-  each round trip's answer with one call. Statements are not counted there (0).
+  each round trip's answer with one call. Statements are not counted there (0); instead the
+  server's own figures for each statement the measured turns ran (``pg_stat_statements``,
+  ``track = all`` so that a function's inner query is listed too, under its own text):
+  ``pgss <statement> <figure>`` per turn -- calls, exec_ms (total execution time on the
+  server, so without the round trip and the client), plan_ms (planning), blks_hit,
+  blks_dirtied, wal_records, wal_bytes, wal_fpi. A function's figures include those of the
+  queries it runs.
 """
 
 from __future__ import annotations
@@ -63,12 +70,13 @@ def child(plan: dict) -> None:
     from benchmarks.stores import workload, worker_ours
 
     url = plan["url"]
-    if plan["system"] == "store":
+    if plan["system"] in ("store", "optimistic"):
         from autograms.stores import Sessions, TurnRunner, open_store
 
         autogram = worker_ours.recruiter()
         store = open_store(url)
-        sessions, runner = Sessions(autogram, store), TurnRunner(autogram, store)
+        runner = TurnRunner(autogram, store, optimistic=plan["system"] == "optimistic")
+        sessions = Sessions(autogram, store)
 
         def turn(session: str, number: int) -> None:
             if number == 1:
@@ -101,6 +109,8 @@ def child(plan: dict) -> None:
         checkpoint = connect(url.removeprefix("sqlite:///"))
         checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         checkpoint.close()
+    if not url.startswith("sqlite"):  # (first: creating the extension writes WAL)
+        _server_statements(url, reset=True)
     before, counted_before = _wal(url), statements[0]
     for index in range(WARMUP, WARMUP + plan["turns"]):
         next_turn(index)
@@ -110,6 +120,7 @@ def child(plan: dict) -> None:
         figures.update({name: after[name] - before.get(name, 0) for name in after})
     else:
         figures.update(_wal(url, since=before["lsn"]))
+        figures.update(_server_statements(url))
     sys.stdout.write(json.dumps(figures) + "\n")
 
 
@@ -138,6 +149,46 @@ def _wal(url: str, since: str | None = None) -> dict:
         ).fetchall()
     figures = {f"records {kind}": int(count) for kind, count in rows}
     figures.update(wal_records=sum(figures.values()), wal_bytes=int(size))
+    return figures
+
+
+#: the figures of `pg_stat_statements` reported (its column, the name shown)
+_STATEMENT_FIGURES = {
+    "calls": "calls",
+    "total_exec_time": "exec_ms",
+    "total_plan_time": "plan_ms",
+    "shared_blks_hit": "blks_hit",
+    "shared_blks_dirtied": "blks_dirtied",
+    "wal_records": "wal_records",
+    "wal_bytes": "wal_bytes",
+    "wal_fpi": "wal_fpi",
+}
+#: statements of this script itself, left out of the counts
+_OWN_STATEMENTS = ("pg_stat_statements", "pg_walinspect", "pg_current_wal_lsn", "pg_get_wal")
+
+
+def _server_statements(url: str, reset: bool = False) -> dict[str, float]:
+    """The server's figures of each statement run since the last reset (`reset`: start
+    counting now), named by the start of its text."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA public")
+        if reset:
+            connection.execute("SELECT public.pg_stat_statements_reset()")
+            return {}
+        columns = ", ".join(_STATEMENT_FIGURES)
+        rows = connection.execute(
+            f"SELECT query, {columns} FROM public.pg_stat_statements"
+        ).fetchall()
+    figures: dict[str, float] = {}
+    for query, *values in rows:
+        if any(own in query for own in _OWN_STATEMENTS):
+            continue
+        label = " ".join(query.split())[:48]
+        for name, value in zip(_STATEMENT_FIGURES.values(), values, strict=True):
+            key = f"pgss {label} {name}"
+            figures[key] = figures.get(key, 0.0) + float(value)
     return figures
 
 
@@ -224,14 +275,18 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 from benchmarks.stores import environment
 
-                cluster = cluster or environment.start_cluster()
+                cluster = cluster or environment.start_cluster(
+                    "shared_preload_libraries=pg_stat_statements",
+                    "pg_stat_statements.track=all",
+                    "pg_stat_statements.track_planning=on",
+                )
                 calls = "recvfrom"
                 url_for = functools.partial(_postgres_url, cluster)
-            for system in ("store", "raw"):
+            for system in ("store", "optimistic", "raw"):
                 figures = measure(url_for, system, options.turns, options.code, calls)
                 results[f"{store} {system}"] = figures
-                shown = ", ".join(f"{name} {value:.2f}" for name, value in sorted(figures.items()))
-                sys.stdout.write(f"{store} {system}: {shown}\n")
+                shown = "".join(f"\n  {key} {value:.3f}" for key, value in sorted(figures.items()))
+                sys.stdout.write(f"{store} {system}:{shown}\n")
                 sys.stdout.flush()
     finally:
         if cluster is not None:

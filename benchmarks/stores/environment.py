@@ -52,12 +52,13 @@ def langgraph_versions(python: Path) -> dict[str, str]:
     return __import__("json").loads(found.stdout)
 
 
-def start_cluster() -> PostgresCluster:
+def start_cluster(*settings: str) -> PostgresCluster:
+    """A throwaway cluster, started with `settings` (``name=value``, as ``-c``)."""
     bindir = find_bindir()
     if bindir is None:
         raise SystemExit("PostgreSQL 15 is not installed: run tools/system_deps.sh")
     cluster = PostgresCluster(bindir)
-    cluster.start()
+    cluster.start(*settings)
     return cluster
 
 

@@ -8,6 +8,8 @@ LABELS = {"autograms": "autograms TurnRunner", "langgraph": "LangGraph", "raw": 
 SAVERS = {"sqlite": "SqliteSaver", "postgresql": "PostgresSaver"}
 #: the parts of a turn the store workers time, as the paired table shows them
 SPANS = ("program", "claim", "commit", "store", "raw")
+#: the paired systems: the turn runner as it is by default, and optimistic (no claim)
+PAIRED = {"paired": "claim, commit", "paired-optimistic": "optimistic"}
 #: what the raw write (the floor of the paired ratio) does, as `worker_ours.raw_writer` does it
 RAW_BASELINE = (
     "The raw write, the floor the store path is compared with (`worker_ours.raw_writer`):",
@@ -160,8 +162,8 @@ def _ratios(by_key: dict) -> list[str]:
 def _paired_table(cells: list[dict]) -> list[str]:
     """The store's part of a turn beside the raw write of the same blob, same moments."""
     paired = sorted(
-        (row for row in cells if row["system"] == "paired" and "skipped" not in row),
-        key=lambda row: row["processes"],
+        (row for row in cells if row["system"] in PAIRED and "skipped" not in row),
+        key=lambda row: (row["processes"], row["system"]),
     )
     if not paired:
         return []
@@ -169,16 +171,20 @@ def _paired_table(cells: list[dict]) -> list[str]:
         "The store path apart from the program (paired run: each turn through the turn runner,",
         "then the raw write of the blob it committed; p50 of each part, ms; *store* = claim +",
         "log read + commit + leaving the queue; *ratio* = p50 over turns of store / raw;",
-        "turns/s counts the raw writes' time too):",
+        "turns/s counts the raw writes' time too; *optimistic*: `TurnRunner(optimistic=True)`,",
+        "a session's later turns committed without a claim, as each process here serves",
+        "sessions of its own):",
         "",
-        "| processes | program | claim | commit | store | raw write | ratio | turns/s | load |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| processes | runner | program | claim | commit | store | raw write | ratio | turns/s"
+        " | load |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in paired:
         spans = row["spans_p50_ms"]
         figures = " | ".join(f"{spans.get(name, 0.0):.2f}" for name in SPANS)
         lines.append(
-            f"| {row['processes']} | {figures} | {row.get('store_over_raw_p50', 0.0):.2f}x | "
+            f"| {row['processes']} | {PAIRED[row['system']]} | {figures} | "
+            f"{row.get('store_over_raw_p50', 0.0):.2f}x | "
             f"{row['turns_per_s']:,.0f} | {row.get('load', 0):.1f} |"
         )
     return [*lines, ""]

@@ -6,7 +6,8 @@ nothing else (the floor: on PostgreSQL one statement in autocommit, one round tr
 ``BEGIN IMMEDIATE``, the UPDATE, ``COMMIT``, as a writer among several processes must);
 ``paired`` runs each turn through the store and then writes the blob it committed the raw way,
 so that the store's part and the raw write of one turn are measured at the same moment (a
-disk's flush cost changes from minute to minute on a shared machine)."""
+disk's flush cost changes from minute to minute on a shared machine); ``paired-optimistic``
+does the same with ``TurnRunner(optimistic=True)`` (no claim for a session's later turns)."""
 
 from __future__ import annotations
 
@@ -66,10 +67,11 @@ class StoreSpans:
         return spans
 
 
-def store_turns(plan: dict, paired: bool = False) -> None:
+def store_turns(plan: dict, paired: bool = False, optimistic: bool = False) -> None:
     autogram = recruiter()
     store = open_store(plan["url"])
-    sessions, runner = Sessions(autogram, store), TurnRunner(autogram, store)
+    runner = TurnRunner(autogram, store, optimistic=optimistic)
+    sessions = Sessions(autogram, store)
     spans = StoreSpans(store)
     write = raw_writer(plan["url"]) if paired else None
 
@@ -152,9 +154,9 @@ def _postgres_writer(url: str):
 
 def setup(plan: dict) -> None:
     """Create the tables once, before the workers start (concurrent CREATEs conflict)."""
-    if plan["system"] in ("store", "paired"):
+    if plan["system"] in ("store", "paired", "paired-optimistic"):
         open_store(plan["url"]).close()
-    if plan["system"] in ("raw", "paired"):
+    if plan["system"] in ("raw", "paired", "paired-optimistic"):
         raw_writer(plan["url"])
 
 
@@ -165,4 +167,5 @@ if __name__ == "__main__":
     elif options["system"] == "raw":
         raw_turns(options)
     else:
-        store_turns(options, paired=options["system"] == "paired")
+        system = options["system"]
+        store_turns(options, paired=system.startswith("paired"), optimistic="optimistic" in system)

@@ -81,8 +81,10 @@ class PostgresCluster:
         )  # fmt: skip
         return found.stdout
 
-    def start(self) -> None:
+    def start(self, *settings: str) -> None:
+        """Start the server; each of `settings` (``name=value``) is passed on as ``-c``."""
         options = f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1"
+        options += "".join(f" -c {setting}" for setting in settings)
         self._run("pg_ctl", "-D", self.data, "-o", options, "-l", self.data / "server.log",
                   "-w", "-t", "60", "start")  # fmt: skip
 

@@ -72,10 +72,12 @@ def make_sessions(url: str, count: int) -> list[str]:
         store.close()
 
 
-def test_four_processes_250_messages_each_over_20_sessions(store_url) -> None:
+@pytest.mark.parametrize("optimistic", [False, True], ids=["claimed", "optimistic"])
+def test_four_processes_250_messages_each_over_20_sessions(store_url, optimistic) -> None:
     """Random interleaving: every session's transcript equals the sequential run of its
     messages, version == turn rows, every message applied exactly once, each process's
-    messages to a session applied in the order it sent them."""
+    messages to a session applied in the order it sent them. Optimistic runners too: most of
+    their turns run on a copy another process made old, and run again through the claim."""
     sessions = make_sessions(store_url, 20)
     plans = []
     for number in range(4):
@@ -84,7 +86,7 @@ def test_four_processes_250_messages_each_over_20_sessions(store_url) -> None:
             [chooser.choice(sessions), f"p{number}-m{index}", f"p{number}-m{index}"]
             for index in range(250)
         ]
-        plans.append({"url": store_url, "turns": turns})
+        plans.append({"url": store_url, "turns": turns, "optimistic": optimistic})
     workers = [Worker(plan) for plan in plans]
     for worker in workers:
         worker.wait()
@@ -156,10 +158,13 @@ def stall_postgres_commits(cluster, url: str) -> tuple[str, object]:
     return stalling, in_commit
 
 
-@pytest.mark.parametrize("moment", ["before commit", "during commit"])
+@pytest.mark.parametrize("moment", ["before commit", "during commit", "before commit, optimistic"])
 def test_a_worker_killed_mid_turn_and_retried_with_the_same_key_applies_it_once(
     store_url, tmp_path, moment, request
 ) -> None:
+    """Optimistic: the doomed turn runs on the copy of the worker's first turn, unclaimed."""
+    optimistic = moment.endswith("optimistic")
+    moment = moment.removesuffix(", optimistic")
     (session,) = make_sessions(store_url, 1)
     gate = tmp_path / "gate"
     first = ["start", "start"]
@@ -180,6 +185,7 @@ def test_a_worker_killed_mid_turn_and_retried_with_the_same_key_applies_it_once(
             cluster = request.getfixturevalue("postgres_cluster")
             plan["url"], reached = stall_postgres_commits(cluster, store_url)
     plan["lease_seconds"] = 0.5
+    plan["optimistic"] = optimistic
     worker = Worker(plan)
     wait_until(reached, worker)
     worker.kill()
@@ -195,8 +201,11 @@ def test_a_worker_killed_mid_turn_and_retried_with_the_same_key_applies_it_once(
     assert [t.idempotency_key for t in turns] == ["start", "doomed"]
 
 
-def test_postmaster_killed_under_load_loses_no_acknowledged_turn(postgres_cluster) -> None:
-    schema = "crash_under_load"
+@pytest.mark.parametrize("optimistic", [False, True], ids=["claimed", "optimistic"])
+def test_postmaster_killed_under_load_loses_no_acknowledged_turn(
+    postgres_cluster, optimistic
+) -> None:
+    schema = f"crash_under_load_{int(optimistic)}"
     postgres_cluster.create_schema(schema)
     url = postgres_cluster.url_for_schema(schema)
     sessions = make_sessions(url, 6)
@@ -207,7 +216,7 @@ def test_postmaster_killed_under_load_loses_no_acknowledged_turn(postgres_cluste
             [chooser.choice(sessions), f"w{number}-{index}", f"w{number}-{index}"]
             for index in range(80)
         ]
-        plans.append({"url": url, "turns": turns, "lease_seconds": 2.0})
+        plans.append({"url": url, "turns": turns, "lease_seconds": 2.0, "optimistic": optimistic})
     workers = [Worker(plan) for plan in plans]
     deadline = time.monotonic() + 60
     while sum(len(w.acks) for w in workers) < 40:

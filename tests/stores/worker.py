@@ -5,7 +5,8 @@ prints one JSON line per event, flushed at once (the test may SIGKILL it at any 
     {"ack": key, "reply": ..., "version": n, "session": id}   after it was committed
 
 Usage: python -m tests.stores.worker PLAN_JSON, where the plan holds "url", "turns" (a list
-of [session, text, key]), and optionally "policy", "lease_seconds", "deadline_seconds" and
+of [session, text, key]), and optionally "policy", "lease_seconds", "optimistic",
+"deadline_seconds" and
 "stall_in_commit" (SQLite: a path the worker creates inside its commit's transaction, where
 it then sleeps, so that the test can kill it mid-commit; the PostgreSQL test stalls commits
 with a trigger instead).
@@ -85,6 +86,7 @@ def main(plan: dict) -> None:
         store,
         policy=plan.get("policy", "enqueue"),
         lease_seconds=plan.get("lease_seconds", 30.0),
+        optimistic=plan.get("optimistic", False),
     )
     for session, text, key in plan["turns"]:
         emit(sending=key)

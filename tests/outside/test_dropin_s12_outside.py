@@ -22,10 +22,11 @@ import pytest
 
 import autograms
 
-from autograms import Autogram, AutogramConfig, autograms_function, nodes
+from autograms import Autogram, AutogramConfig, autograms_chatbot, autograms_function, nodes
 from autograms.functional import (
     EXIT,
     RETURNTO,
+    extract_last_user_reply,
     get_turn_history,
     local_thought,
     multiple_choice,
@@ -322,3 +323,114 @@ def test_readme_says_returnto_runs_the_labelled_line_again():
 def test_readme_lists_how_messages_after_an_exit_are_sent():
     bullets = [b for b in coming_from_bullets() if "EXIT" in b]
     assert any(re.search(r"prompt|user message", b) for b in bullets), bullets
+
+
+# --------------------------------------------------------------------------- an @autograms_chatbot root
+
+
+@autograms_function(conv_scope="normal")
+def ask_normal(question):
+    reply(question)
+    return extract_last_user_reply()
+
+
+@autograms_function(conv_scope="local")
+def ask_local(question):
+    reply(question)
+    return extract_last_user_reply()
+
+
+ROOT_HISTORIES: list = []
+
+
+@autograms_chatbot()
+def chatbot_root(user_reply):
+    ask_normal("name?")
+    ROOT_HISTORIES.append(get_turn_history())
+    ask_local("city?")
+    ROOT_HISTORIES.append(get_turn_history())
+    reply("bye")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: an @autograms_chatbot root driven the docs' way (with use_memory(m): "
+    "result = chatbot(user_reply=text)) keeps the turns of the 'normal' and 'local' calls it "
+    "made: after ask_normal returns, the root's history (and so every prompt it sends) holds "
+    "'name?' and the user's answer, after ask_local 'city?' too; AutoGRAMS 0.6.0 drops them "
+    "(the root's history is the opening 'hello' alone), as this library does for the same bot "
+    "through Autogram.reply and for an @autograms_function root under use_memory",
+)
+def test_chatbot_root_under_use_memory_drops_normal_and_local_turns():
+    ROOT_HISTORIES.clear()
+    autogram = Autogram(root_function=chatbot_root, test_mode=True)
+    memory = None
+    for text in ["hello", "Ada", "Paris"]:
+        with autogram.use_memory(memory):
+            result = chatbot_root(user_reply=text)
+        memory = autogram.deserialize(autogram.serialize(result.memory))
+    assert result.data == {"reply": "bye"}, result.data
+    alone = (["User: hello\n\nINSTRUCTION: "], [], "You are an agent.")
+    assert ROOT_HISTORIES == [alone, alone], "as AutoGRAMS 0.6.0 gave for the same bot"
+
+
+def test_chatbot_root_through_reply_drops_normal_and_local_turns():
+    """The same bot through Autogram.reply (which AutoGRAMS refused for a chatbot root):
+    the root's history is what AutoGRAMS' use_memory way gave."""
+    ROOT_HISTORIES.clear()
+    autogram = Autogram(root_function=chatbot_root, test_mode=True)
+    run_turns_on(autogram, ["hello", "Ada", "Paris", "x"])
+    alone = (["User: hello\n\nINSTRUCTION: "], [], "You are an agent.")
+    assert ROOT_HISTORIES == [alone, alone]
+
+
+def run_turns_on(autogram, messages):
+    memory = None
+    for message in messages:
+        _, memory = autogram.reply(message, memory_object=memory)
+        memory = autogram.deserialize(autogram.serialize(memory))
+    return memory
+
+
+# --------------------------------------------------------------------------- modules
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="refused: 'from autograms.autogram_config import AutogramConfig' (AutoGRAMS 0.6.0's "
+    "module of the config class, which autograms/__init__.py re-exports) raises "
+    "ModuleNotFoundError; the README's 'Not provided' list does not name it",
+)
+def test_autogram_config_module_imports():
+    from autograms.autogram_config import AutogramConfig as Config  # noqa: PLC0415
+
+    assert Config is AutogramConfig
+
+
+# --------------------------------------------------------------------------- a long system prompt
+
+PASSAGES = " ".join(["retrieved passage about the refund policy"] * 600)
+
+
+@autograms_function()
+def long_system_prompt_bot():
+    reply("Ask me about our policies.")
+    set_system_prompt("Answer from these documents: " + PASSAGES)
+    reply_instruction("Answer the user's question from the documents.")
+    reply("bye")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: a system prompt longer than half of chatbot_max_input_len is cut to that "
+    "half (as AutoGRAMS 0.6.0 cuts it, at the same token) but sent without AutoGRAMS' '...' "
+    "after the cut, so the model is not told that its instructions stop mid-text; the README "
+    "does not list it",
+)
+def test_system_prompt_cut_to_half_the_budget_ends_with_dots(server):
+    run_turns(long_system_prompt_bot, ["", "Can I get a refund?", "ok"], proxy_config(server))
+    (body,) = server.requests()
+    role, system = messages_of(body)[0]
+    assert role == "system" and len(system) < len("Answer from these documents: " + PASSAGES)
+    assert system.endswith("..."), system[-80:]
+    assert ("Answer from these documents: " + PASSAGES).startswith(system[:-3])

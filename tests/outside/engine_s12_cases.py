@@ -1979,3 +1979,383 @@ GOTOS.update(
     }
 )
 ALL.update(GOTOS)
+
+
+# ---------------------------------------------------------------- more of what users write (session 12)
+
+M = MSGS
+MORE = {
+    "del_local_then_read_after_pause": case(
+        """
+    @autograms_function()
+    def chatbot():
+        x = 1
+        y = 2
+        del x
+        r = reply("p")
+        try:
+            print(x)
+        except UnboundLocalError as e:
+            r = r + " unbound " + str(e)
+        if r.startswith("m"):
+            z = 5
+        r2 = reply(r)
+        try:
+            r2 = r2 + str(z)
+        except UnboundLocalError as e:
+            r2 = "z unbound"
+        reply(r2)
+    """,
+        M,
+    ),
+    "bound_method_and_self_shared": case(
+        """
+    class C:
+        def __init__(self):
+            self.n = 0
+        def inc(self):
+            self.n += 1
+            return self.n
+    @autograms_function()
+    def chatbot():
+        o = C()
+        f = o.inc
+        f()
+        reply("p")
+        f()
+        reply(f"{o.n} {f.__self__ is o}")
+    """,
+        M,
+    ),
+    "super_object_in_local": case(
+        """
+    class Base:
+        def hi(self):
+            return "base"
+    class Child(Base):
+        @autograms_function()
+        def run(self):
+            s = super()
+            reply("p")
+            return s.hi()
+    @autograms_function()
+    def chatbot():
+        reply(Child().run())
+    """,
+        M,
+    ),
+    "local_class_and_instances": case(
+        """
+    import dataclasses
+    @autograms_function()
+    def chatbot():
+        class Local:
+            def __init__(self, v):
+                self.v = v
+        @dataclasses.dataclass
+        class Point:
+            x: int
+            y: int = 0
+        a = Local(1)
+        p = Point(1)
+        reply("p")
+        b = Local(2)
+        reply(f"{isinstance(a, Local)} {type(a) is type(b)} {a.v} {p == Point(1)} {p}")
+    """,
+        M,
+    ),
+    "self_referencing_containers": case(
+        """
+    @autograms_function()
+    def chatbot():
+        a = []
+        a.append(a)
+        d = {}
+        d["self"] = d
+        t = (a, d)
+        reply("p")
+        reply(f"{a[0] is a} {d['self'] is d} {t[0] is a} {repr(a)} {repr(d)}")
+    """,
+        M,
+    ),
+    "assert_message_pauses": case(
+        """
+    @autograms_function()
+    def chatbot():
+        first = reply("first")
+        try:
+            assert first == "zz", reply("assert message")
+        except AssertionError as e:
+            reply(f"assert {e}")
+    """,
+        M,
+    ),
+    "with_two_items_second_pauses": case(
+        """
+    class Rec:
+        def __init__(self, log, tag):
+            self.log, self.tag = log, tag
+        def __enter__(self):
+            self.log.append("in " + self.tag)
+            return self.tag
+        def __exit__(self, *e):
+            self.log.append("out " + self.tag)
+    @autograms_function()
+    def chatbot():
+        log = []
+        with Rec(log, "a") as a, Rec(log, reply("tag?")) as b:
+            log.append(reply(f"{a} {b}"))
+        reply(repr(log))
+    """,
+        M,
+    ),
+    "slice_and_del_with_pauses": case(
+        """
+    @autograms_function()
+    def chatbot():
+        s = "abcdefgh"
+        d = {"m1": 1, "m2": 2, "k": 3}
+        x = s[len(reply("a")):len(reply("b")) + 3]
+        del d[reply("key?")]
+        reply(f"{x} {sorted(d)}")
+    """,
+        ["m1", "m22", "m2", "ok"],
+    ),
+    "format_percent_and_str_format": case(
+        """
+    @autograms_function()
+    def chatbot():
+        a = "%s-%s" % (reply("a"), reply("b"))
+        b = "{0}|{k}".format(reply("c"), k=reply("d"))
+        reply(a + b)
+    """,
+        M,
+    ),
+    "star_args_and_kwargs_pause": case(
+        """
+    def show(*args, **kw):
+        return f"{args} {sorted(kw.items())}"
+    @autograms_function()
+    def chatbot():
+        base = ["x"]
+        out = show(*base, reply("a"), *[reply("b")], k=reply("c"), **{"z": reply("d")})
+        reply(out)
+    """,
+        M,
+    ),
+    "many_locals_p1": case(
+        "@autograms_function()\ndef chatbot():\n"
+        + "".join(f"    v{i} = {i}\n" for i in range(40))
+        + "    r = reply('p')\n"
+        + "    reply(str(["
+        + ", ".join(f"v{i}" for i in range(40))
+        + "]) + r)\n",
+        M,
+    ),
+    "long_function_extended_args": case(
+        "@autograms_function()\ndef chatbot():\n    acc = []\n    for i in range(2):\n"
+        + "".join(f"        acc.append({i} * i if i % 2 else {i})\n" for i in range(300))
+        + "        acc.append(reply(f'loop {i} {sum(acc)}'))\n"
+        + "".join(f"        acc.append(-{i})\n" for i in range(300))
+        + "    reply(str(sum(acc[:-1])) + str(len(acc)))\n",
+        M,
+    ),
+    "traceback_line_numbers_after_resume": case(
+        """
+    import traceback
+    def boom(x):
+        raise KeyError(x)
+    @autograms_function()
+    def middle():
+        a = reply("mid")
+        b = [1, 2, 3]
+        return boom(a + "-" + "long argument text that pushes the column of this call well past column one hundred and twenty eight")
+    @autograms_function()
+    def chatbot():
+        try:
+            middle()
+        except KeyError as e:
+            reply(str([(f.name, f.lineno, f.colno if hasattr(f, 'colno') else None) for f in traceback.extract_tb(e.__traceback__)]))
+    """,
+        M,
+    ),
+    "nan_and_inf_and_negzero": case(
+        """
+    import math
+    @autograms_function()
+    def chatbot():
+        x = float("nan")
+        lst = [x, -0.0, math.inf]
+        reply("p")
+        reply(f"{x in lst} {math.copysign(1, lst[1])} {lst[2]}")
+    """,
+        M,
+    ),
+    "int_subclass_with_attrs_and_str_subclass": case(
+        """
+    class Tagged(int):
+        pass
+    class Name(str):
+        def shout(self):
+            return self.upper() + self.suffix
+    @autograms_function()
+    def chatbot():
+        t = Tagged(5)
+        t.tag = "five"
+        n = Name("ada")
+        n.suffix = "!"
+        reply("p")
+        reply(f"{t + 1} {t.tag} {type(t).__name__} {n.shout()} {type(n).__name__}")
+    """,
+        M,
+    ),
+    "dataclass_variants": case(
+        """
+    import dataclasses
+    @dataclasses.dataclass(frozen=True)
+    class F:
+        a: int
+        b: tuple = ()
+    @dataclasses.dataclass(slots=True)
+    class S:
+        a: int
+        items: list = dataclasses.field(default_factory=list)
+    @autograms_function()
+    def chatbot():
+        f = F(1, (2,))
+        s = S(1)
+        s.items.append(f)
+        reply("p")
+        s.items.append(F(1, (2,)))
+        reply(f"{f} {s} {s.items[0] is f} {hash(f) == hash(F(1, (2,)))} {s.items[0] == s.items[1]}")
+    """,
+        M,
+    ),
+    "exception_group_star_pause": case(
+        """
+    @autograms_function()
+    def chatbot():
+        log = []
+        try:
+            try:
+                raise ExceptionGroup("g", [KeyError("a"), ValueError("b"), TypeError("c")])
+            except* KeyError as eg:
+                log.append(reply(f"keys {eg.exceptions!r}"))
+            except* ValueError as eg:
+                log.append(reply(f"vals {eg.exceptions!r}"))
+                raise RuntimeError("again")
+        except* TypeError as rest:
+            log.append(repr(rest.exceptions))
+        except* RuntimeError as r:
+            log.append(repr(r.exceptions))
+        reply(repr(log))
+    """,
+        M,
+    ),
+    "for_else_pause_in_else": case(
+        """
+    @autograms_function()
+    def chatbot():
+        out = []
+        for i in range(2):
+            out.append(i)
+        else:
+            out.append(reply("else"))
+        while len(out) < 5:
+            out.append(reply("while"))
+            if out[-1] == "m3":
+                break
+        else:
+            out.append(reply("while else"))
+        reply(repr(out))
+    """,
+        M,
+    ),
+    "generator_not_started_and_used_up": case(
+        """
+    @autograms_function()
+    def chatbot():
+        data = [1, 2, 3]
+        g = (x * 2 for x in data)
+        h = iter(data)
+        next(h)
+        m = map(str, data)
+        reply("p")
+        data.append(4)
+        reply(f"{list(g)} {list(h)} {list(m)}")
+    """,
+        M,
+    ),
+}
+
+# issue 10 (7): the engine's hidden locals seen through the frame (f_locals, what pdb shows)
+HIDDEN_LOCALS = {
+    "f_locals_in_loop_with_except": case(
+        """
+        import contextlib
+        import inspect
+        import sys
+
+        @autograms_function()
+        def chatbot():
+            out = []
+            for i in range(2):
+                with contextlib.nullcontext():
+                    try:
+                        raise KeyError(i)
+                    except KeyError as e:
+                        x = reply(f"q{i}")
+                        out.append(sorted(inspect.currentframe().f_locals))
+                        out.append(sorted(sys._getframe().f_locals))
+            reply(repr(out))
+        """,
+        MSGS,
+    ),
+    "caller_f_locals_after_resume": case(
+        """
+        import sys
+
+        @autograms_function()
+        def inner():
+            reply("inner")
+            return sorted(sys._getframe(1).f_locals)
+
+        @autograms_function()
+        def chatbot():
+            acc = []
+            for i in range(2):
+                acc.append(inner())
+            reply(repr(acc))
+        """,
+        MSGS,
+    ),
+    "f_locals_before_first_pause": case(
+        """
+    import inspect
+    @autograms_function()
+    def chatbot():
+        out = []
+        for i in range(1):
+            out.append(sorted(inspect.currentframe().f_locals))
+        for j in "a":
+            x = reply(str(sorted(inspect.currentframe().f_locals)))
+        reply(repr(out))
+    """,
+        M,
+    ),
+    "locals_dict_snapshot_held": case(
+        """
+    @autograms_function()
+    def chatbot():
+        a = 1
+        snap = locals()
+        reply("p")
+        a = 2
+        reply(f"{sorted(snap)} {snap['a']}")
+    """,
+        M,
+    ),
+}
+
+ALL.update(MORE)
+ALL.update(HIDDEN_LOCALS)

@@ -12,10 +12,13 @@ Every turn goes through ``serialize``/``deserialize``.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
+import random
 import re
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -434,3 +437,50 @@ def test_system_prompt_cut_to_half_the_budget_ends_with_dots(server):
     assert role == "system" and len(system) < len("Answer from these documents: " + PASSAGES)
     assert system.endswith("..."), system[-80:]
     assert ("Answer from these documents: " + PASSAGES).startswith(system[:-3])
+
+
+# --------------------------------------------------------------------------- sessions in threads
+
+
+def _load_bot_file(name: str):
+    path = Path(__file__).parent / "dropin_s12_bots" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sessions_in_threads_reply_what_autograms_replied_one_at_a_time():
+    """Eight sessions of a bot kept in persistent globals, user globals and a plain helper that
+    changes them, every turn serialized: run in eight threads at once they reply what they
+    reply one after the other, and that is what AutoGRAMS 0.6.0 replied one after the other
+    (its threads mixed the sessions' globals; the README says so)."""
+    bot = _load_bot_file("dropin_s12_threaded_bot")
+    autogram = Autogram(root_function=bot.chatbot, test_mode=True)
+
+    def session(k, out):
+        rng = random.Random(k)
+        messages = [""] + [f"u{k}-" + "x" * rng.randint(0, 5) for _ in range(15)]
+        out[k] = [text for text, _ in _turns(autogram, messages)]
+
+    one_by_one, threaded = {}, {}
+    for k in range(8):
+        session(k, one_by_one)
+    threads = [threading.Thread(target=session, args=(k, threaded)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert threaded == one_by_one
+    digest_of_runs = hashlib.sha256(json.dumps(one_by_one, sort_keys=True).encode()).hexdigest()
+    assert digest_of_runs[:16] == "360580238ba22cd7", one_by_one[5]
+    assert (bot.counter, bot.seen) == (0, []), "the module's own values never change"
+
+
+def _turns(autogram, messages):
+    memory = None
+    for message in messages:
+        text, memory = autogram.reply(message, memory_object=memory)
+        memory = autogram.deserialize(autogram.serialize(memory))
+        yield text, memory

@@ -120,6 +120,33 @@ def test_decision_on_a_long_message_sends_it_whole(server):
     assert messages_of(bodies[1]) == head + [("user", choice)], "multiple_choice's prompt differs"
 
 
+@autograms_function()
+def long_conversation_decision_bot():
+    for i in range(50):
+        reply(f"root {i}")
+    yes_or_no("Did the user mention msg 0?", max_turns=None)
+    reply("end")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: a decision with max_turns=None after 50 exchanges of ~630 characters (the "
+    "default config) is sent the newest 35 only (72 messages): the live window (6 x "
+    "chatbot_max_input_len characters, at least 40 turns) bounds it, though get_turn_history() "
+    "gives all 51 inputs and the README says a decision is sent whole, its max_turns bounding "
+    "its prompt; AutoGRAMS 0.6.0 sends all 102 messages. The oldest reply kept ('root 15') is "
+    "sent after the opening 'INSTRUCTION: Reply to the user.' instead of the message it "
+    "answered (msg 14), as in test_max_turns_after_an_exit_keeps_each_reply_with_its_messages",
+)
+def test_decision_with_max_turns_none_sees_the_whole_conversation(server):
+    messages = [""] + [f"msg {i} " + " ".join(["word"] * 120) for i in range(51)]
+    run_turns(long_conversation_decision_bot, messages, proxy_config(server))
+    (body,) = [b for b in server.requests() if "response_format" in b]
+    sent = messages_of(body)
+    assert len(sent) == 102, f"{len(sent)} messages sent, the first user one {sent[1][1][:40]!r}"
+    assert sent[3][1].startswith("User: msg 0 "), sent[3][1][:40]
+
+
 # --------------------------------------------------------------------------- local_thought
 
 

@@ -159,13 +159,16 @@ def autograms_node(function: F) -> F:
     @functools.wraps(function)
     def node(*args: Any, **kwargs: Any) -> Any:
         address = kwargs.get("ADDRESS")
+        memory = get_memory() if address is not None else None
         if address is not None:
-            memory = get_memory()
-            if memory is not None:
-                memory.set_node(address)
+            if memory is not None:  # a reply the node makes names it as its last_node
+                memory.set_node(address, replying=True)
             if not takes_address:
                 del kwargs["ADDRESS"]
-        return function(*args, **kwargs)
+        result = function(*args, **kwargs)
+        if memory is not None:  # (a pause skips this: its reply consumed the node already)
+            memory.leave_node()
+        return result
 
     node.__signature__ = _with_address(function)
     _frames.mark_transparent(node)

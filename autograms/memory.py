@@ -881,6 +881,7 @@ class MemoryObject(SerializableMemory):
                 address=address,
             )
         )
+        state["last_node"] = None  # the node's own reply names it, no later one
 
     def log_thought_turn(self, answer: str, instruction: str) -> None:
         """Record a thought: its instruction and answer become part of the conversation."""
@@ -904,10 +905,16 @@ class MemoryObject(SerializableMemory):
             entry = model_entry(call, helper, code_position, supervisor_info, keep)
             self._log.append(entry)
 
-    def set_node(self, address: str) -> None:
-        """Record entering the node labelled `address`."""
-        self.state["last_node"] = address
+    def set_node(self, address: str, *, replying: bool = False) -> None:
+        """Record entering the node labelled `address`. A `replying` node's reply (the next
+        agent reply) names it as its ``last_node``, as AutoGRAMS names the reply made inside a
+        node call and no other; `leave_node` ends a node that did not reply."""
+        self.state["last_node"] = address if replying else None
         self._log.append(node_entry(address))
+
+    def leave_node(self) -> None:
+        """The node call `set_node` began returned: later replies are made outside it."""
+        self.state["last_node"] = None
 
     def extract_last_user_reply(self) -> str | None:
         """The user's latest message (None before the first one and after an empty one)."""

@@ -13,10 +13,11 @@ from ._helper_call import model_options
 from .memory import get_memory, require_memory
 
 
-def _enter_node(address: str | None) -> None:
+def _enter_node(address: str | None, *, replying: bool = False) -> None:
+    """Log the node `address`; the reply of a `replying` node names it as ``last_node``."""
     memory = get_memory()
     if address is not None and memory is not None:
-        memory.set_node(address)
+        memory.set_node(address, replying=replying)
 
 
 def reply(text: str, data: Any = None, ADDRESS: str | None = None, **kwargs: Any) -> str:  # noqa: N803
@@ -24,7 +25,7 @@ def reply(text: str, data: Any = None, ADDRESS: str | None = None, **kwargs: Any
     for AutoGRAMS compatibility and have no effect (a fixed reply calls no model)."""
     memory = require_memory("reply()")
     model_options("reply", kwargs, memory.test_mode, supervised="supervisor" in kwargs)
-    _enter_node(ADDRESS)
+    _enter_node(ADDRESS, replying=True)
     return _control.reply(text, data=data, ADDRESS=ADDRESS)
 
 
@@ -35,7 +36,7 @@ def reply_instruction(
     **kwargs: Any,
 ) -> str:
     """Log the node, then `functional.reply_instruction`."""
-    _enter_node(ADDRESS)
+    _enter_node(ADDRESS, replying=True)
     return _model_helpers.reply_instruction(instruction, data=data, ADDRESS=ADDRESS, **kwargs)
 
 
@@ -46,7 +47,7 @@ def reply_suffix(
     **kwargs: Any,
 ) -> str:
     """Log the node, then `functional.reply_suffix`."""
-    _enter_node(ADDRESS)
+    _enter_node(ADDRESS, replying=True)
     return _model_helpers.reply_suffix(instruction, data=data, ADDRESS=ADDRESS, **kwargs)
 
 
@@ -80,9 +81,14 @@ def as_node(
     *args: Any,  # noqa: N803
     **kwargs: Any,
 ) -> Any:
-    """Call ``func(*args, **kwargs)`` as the node `ADDRESS`."""
-    _enter_node(ADDRESS)
-    return func(*args, **kwargs)
+    """Call ``func(*args, **kwargs)`` as the node `ADDRESS` (a reply it makes names the node
+    as its ``last_node``)."""
+    _enter_node(ADDRESS, replying=True)
+    result = func(*args, **kwargs)
+    memory = get_memory()
+    if ADDRESS is not None and memory is not None:
+        memory.leave_node()
+    return result
 
 
 __all__ = [

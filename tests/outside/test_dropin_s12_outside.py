@@ -181,14 +181,6 @@ def node_bot():
     reply("after location")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: an agent_reply entry made after a node call returned carries that node's "
-    "ADDRESS as last_node ('plain reply' logged at 'greet', later replies at 'think', 'here'); "
-    "AutoGRAMS 0.6.0 sets last_node only while the node call runs (MemoryObject.set_node resets "
-    "it to None in its finally), so only the reply made by the node itself names it -- a run "
-    "loop or fine-tuning filter that reads last_node attributes plain replies to the last node",
-)
 def test_last_node_names_only_the_reply_made_inside_the_node(server):
     _, memory, replies = run_turns(node_bot, ["", "a", "b", "c", "d"], proxy_config(server))
     assert replies[:3] == ["Hello?", "node reply", "plain reply"], replies
@@ -327,29 +319,11 @@ def test_returnto_the_callers_label_runs_that_call_again(server):
     assert replies == ["first", "inside sub", "after sub"], replies
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent, undocumented: after RETURNTO to a caller's label, the labelled line runs "
-    "again here (the call is made again: test_returnto_the_callers_label_runs_that_call_again); "
-    "in AutoGRAMS 0.6.0 a caller that was paused at a reply when the turn began went on after "
-    "that line (the same bot replied 'after sub' one turn earlier), so a ported bot's "
-    "conversation takes another path with no error; the README's RETURNTO bullet speaks of the "
-    "locals only",
-)
 def test_readme_says_returnto_runs_the_labelled_line_again():
     bullets = [b for b in coming_from_bullets() if "RETURNTO" in b]
     assert any(re.search(r"again|re-?execut|re-?run|skip", b) for b in bullets), bullets
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent, undocumented: after an EXIT (no reply), the next prompt shows the user "
-    "messages of the turns without a reply as 'User: a\\n\\nUser: b\\n\\nINSTRUCTION: ...'; "
-    "AutoGRAMS 0.6.0 sent 'User: a\\n\\nINSTRUCTION: Reply to the user.User: b\\n\\n"
-    "INSTRUCTION: ...' (each message with the default instruction, glued without a separator: "
-    "its bug), in every later prompt -- a difference in what the model is sent that the "
-    "README's Coming from AutoGRAMS list does not name",
-)
 def test_readme_lists_how_messages_after_an_exit_are_sent():
     bullets = [b for b in coming_from_bullets() if "EXIT" in b]
     assert any(re.search(r"prompt|user message", b) for b in bullets), bullets

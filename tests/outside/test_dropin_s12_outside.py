@@ -147,6 +147,39 @@ def test_decision_with_max_turns_none_sees_the_whole_conversation(server):
     assert sent[3][1].startswith("User: msg 0 "), sent[3][1][:40]
 
 
+FULL_HISTORY: list = []
+
+
+@autograms_function()
+def budget_bot():
+    for i in range(55):
+        reply(f"ok {i}")
+    FULL_HISTORY.append(get_turn_history())
+    reply_instruction("Summarize everything the user said.")
+    reply("end")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: when a chat prompt reaches chatbot_max_input_len (55 exchanges, default "
+    "config), the oldest reply it keeps ('ok 3') is sent after 'INSTRUCTION: Reply to the "
+    "user.' alone: the message it answered ('User: msg 2 ...') is cut from its input, so the "
+    "model is shown an exchange that did not happen; AutoGRAMS 0.6.0 drops whole exchanges from "
+    "the start (its prompt starts at 'User: msg 3 ...' -> 'ok 4')",
+)
+def test_prompt_cut_to_the_budget_keeps_whole_exchanges(server):
+    FULL_HISTORY.clear()
+    messages = [""] + [f"msg {i}" + " wonderful" * 40 for i in range(56)]
+    run_turns(budget_bot, messages, proxy_config(server))
+    (body,) = server.requests()
+    sent = messages_of(body)[1:]  # after the system prompt
+    inputs, outputs, _ = FULL_HISTORY[0]
+    exchanges = list(zip(inputs[:-1], outputs, strict=True))
+    kept = [(sent[i][1], sent[i + 1][1]) for i in range(0, len(sent) - 1, 2)]
+    assert len(kept) >= 40, f"only {len(kept)} exchanges kept"
+    assert kept == exchanges[-len(kept) :], f"the oldest exchange sent: {kept[0]}"
+
+
 # --------------------------------------------------------------------------- local_thought
 
 

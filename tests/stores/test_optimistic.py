@@ -184,3 +184,20 @@ def test_a_kept_session_of_another_owner_is_not_found(stores) -> None:
     with pytest.raises(SessionNotFoundError):
         runner.run_turn(sid, "x", "k-1", owner="someone else")
     assert runner.run_turn(sid, "x", "k-1", owner="o").version == 2
+
+
+def test_turns_on_copies_in_a_signed_store_are_sealed_as_claimed_ones(stores) -> None:
+    """The kept copy carries the seal and log head its commit wrote: the next turn on it
+    checks them as a claimed turn checks the row's, and what it commits checks out."""
+    autogram = make_autogram(session_key="secret")
+    runner = TurnRunner(autogram, stores[0], optimistic=True)
+    sid = new_session(stores[0], autogram)
+    claims = count_claims(stores[0])
+    texts = ["", "one", "two", "three"]
+    for number, text in enumerate(texts):
+        runner.run_turn(sid, text, f"k-{number}")
+    assert claims[0] == 1
+    turns = check_store(autogram, stores[0])[sid]
+    assert [t.user_text for t in turns] == texts
+    claimed = TurnRunner(autogram, stores[1])  # a claimed turn checks the stored seals
+    assert claimed.run_turn(sid, "four", "k-4").version == 5

@@ -20,8 +20,10 @@ With ``optimistic=True`` a runner keeps the sessions it committed last (the newe
 round trip instead of two -- committing it only if the session is still at that version, no
 other turn holds a live ticket of it and the key is new (`Store.commit`'s `unclaimed`); if not,
 the turn runs again through the claim like any other. A turn that holds a ticket is never
-overtaken that way, so ``"enqueue"`` keeps the store's arrival order. It pays off when a
-session's messages go to one worker (sticky routing); a session served by several workers
+overtaken that way, so ``"enqueue"`` keeps the store's arrival order (a turn on a copy
+arrives when it commits). It needs ``"enqueue"``: under ``"reject"`` it could not tell a turn
+that committed while it ran (busy) from one that committed before it began. It pays off when
+a session's messages go to one worker (sticky routing); a session served by several workers
 then runs most turns twice (model calls too).
 
 A commit that finds another version (a worker paused past its lease, another that ignored the

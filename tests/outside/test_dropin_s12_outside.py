@@ -29,6 +29,8 @@ from autograms import Autogram, AutogramConfig, autograms_chatbot, autograms_fun
 from autograms.functional import (
     EXIT,
     call_chat_completion,
+    silent_thought,
+    thought,
     RETURNTO,
     extract_last_user_reply,
     get_turn_history,
@@ -557,31 +559,47 @@ def _turns(autogram, messages):
 # --------------------------------------------------------------------------- reply_instruction's text
 
 
+THOUGHTS: list = []
+
+
 @autograms_function()
 def labelled_answer_bot():
     reply("Hello?")
     reply_instruction("LABELQ answer")
+    THOUGHTS.append(thought("THOUGHTQ x"))
+    THOUGHTS.append(silent_thought("SILENTQ x"))
     reply_instruction("SPACEQ answer")
     reply("bye")
 
 
 def test_reply_instruction_drops_the_agents_label_and_outer_whitespace(server):
     """What this library does (pinned): the model's 'Agent: Hello there: friend' is replied as
-    'Hello there: friend', '  **Bold** ...  \\n' as '**Bold** ...'. AutoGRAMS 0.6.0 replied
-    both exactly as the model wrote them (its post-processing runs for reply_suffix only)."""
+    'Hello there: friend', a reply with spaces and a newline around it without them, and
+    thought() / silent_thought() return 'Agent:  thought one' (spaces, newline) as
+    'thought one'. AutoGRAMS 0.6.0 replied and returned them exactly as the model wrote them
+    (its post-processing runs for reply_suffix only); call_llm and call_chat_completion return
+    the text as it came in both."""
+    THOUGHTS.clear()
     server.set_rules(
-        [("LABELQ", "Agent: Hello there: friend"), ("SPACEQ", "  **Bold** reply with spaces  \n")]
+        [
+            ("SPACEQ", "  **Bold** reply with spaces  \n"),
+            ("SILENTQ", "Agent:  silent two \n"),
+            ("THOUGHTQ", "Agent:  thought one \n"),
+            ("LABELQ", "Agent: Hello there: friend"),
+        ]
     )
     _, _, replies = run_turns(labelled_answer_bot, ["", "a", "b"], proxy_config(server))
     assert replies == ["Hello?", "Hello there: friend", "**Bold** reply with spaces"], replies
+    assert THOUGHTS == ["thought one", "silent two"], THOUGHTS
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="silent, undocumented: reply_instruction's reply loses a leading '<agent_name>:' "
-    "label and the answer's outer whitespace (test_reply_instruction_drops_the_agents_label_"
-    "and_outer_whitespace), in the reply, the log and later prompts; AutoGRAMS 0.6.0 replied "
-    "the model's text as it came (post_process_responses runs in reply_suffix alone); the "
+    reason="silent, undocumented: reply_instruction's reply, and what thought() and "
+    "silent_thought() return, lose a leading '<agent_name>:' label and the answer's outer "
+    "whitespace (test_reply_instruction_drops_the_agents_label_and_outer_whitespace), in the "
+    "reply, the log and later prompts; AutoGRAMS 0.6.0 replied and returned the model's text "
+    "as it came (post_process_responses runs in reply_suffix alone); the "
     "README's Coming from AutoGRAMS list names the label only for reply_suffix",
 )
 def test_readme_lists_that_reply_instruction_drops_the_label():

@@ -267,9 +267,10 @@ def fit_to_budget(
 ) -> list[dict[str, Any]]:
     """Messages cut to at most ``budget`` prompt tokens (as ``counter`` counts them).
 
-    A system prompt longer than half the budget is cut to that half (keeping its start);
-    then the oldest user/assistant pairs are dropped; then the start of the last message is
-    cut, keeping the instruction at its end.
+    A system prompt longer than half the budget is cut to that half (keeping its start) and
+    ends with "..." after the cut, as AutoGRAMS cuts it, so the model sees it stop; then the
+    oldest user/assistant pairs are dropped; then the start of the last message is cut,
+    keeping the instruction at its end.
     """
     result = [dict(m) for m in messages]
     if isinstance(counter, TokenCounter) and _bytes_fit(result, budget - REPLY_PRIMING):
@@ -286,7 +287,7 @@ def fit_to_budget(
     if head:
         system_text = message_text(head[0])
         if counter.count(system_text) > budget // 2:
-            head[0]["content"] = counter.head(system_text, budget // 2)
+            head[0]["content"] = counter.head(system_text, budget // 2) + "..."
         room = budget - REPLY_PRIMING - _cost(head[0], counter)
     kept = newest.fitting(room)
     if kept < len(result):  # drop the oldest pairs: keep as many as fit, in whole pairs

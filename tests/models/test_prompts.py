@@ -248,7 +248,8 @@ def test_fit_to_budget_cuts_a_long_system_prompt_to_half_and_keeps_its_start():
     ]
     fitted = fit_to_budget(messages, 100, COUNTER)
     assert fitted[0]["content"].startswith("START")
-    assert COUNTER.count(fitted[0]["content"]) <= 50
+    # AutoGRAMS' cut: the first half of the budget, then "..." so the model sees it stop
+    assert fitted[0]["content"] == COUNTER.head(messages[0]["content"], 50) + "..."
     assert fitted[1] == messages[1]
 
 
@@ -266,7 +267,7 @@ def _fit_by_the_rule(messages, budget, counter):
         return result
     head = [result.pop(0)] if result and result[0]["role"] == "system" else []
     if head and counter.count(head[0]["content"]) > budget // 2:
-        head[0]["content"] = counter.head(head[0]["content"], budget // 2)
+        head[0]["content"] = counter.head(head[0]["content"], budget // 2) + "..."
     while count_messages(head + result, counter) > budget and len(result) > 2:
         del result[:2]
     total = count_messages(head + result, counter)

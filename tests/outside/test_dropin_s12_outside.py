@@ -468,12 +468,6 @@ def run_turns_on(autogram, messages):
 # --------------------------------------------------------------------------- modules
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refused: 'from autograms.autogram_config import AutogramConfig' (AutoGRAMS 0.6.0's "
-    "module of the config class, which autograms/__init__.py re-exports) raises "
-    "ModuleNotFoundError; the README's 'Not provided' list does not name it",
-)
 def test_autogram_config_module_imports():
     from autograms.autogram_config import AutogramConfig as Config  # noqa: PLC0415
 
@@ -493,13 +487,6 @@ def long_system_prompt_bot():
     reply("bye")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a system prompt longer than half of chatbot_max_input_len is cut to that "
-    "half (as AutoGRAMS 0.6.0 cuts it, at the same token) but sent without AutoGRAMS' '...' "
-    "after the cut, so the model is not told that its instructions stop mid-text; the README "
-    "does not list it",
-)
 def test_system_prompt_cut_to_half_the_budget_ends_with_dots(server):
     run_turns(long_system_prompt_bot, ["", "Can I get a refund?", "ok"], proxy_config(server))
     (body,) = server.requests()

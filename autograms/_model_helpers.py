@@ -19,10 +19,10 @@ from ._control import GOTO, RETURNTO, reply
 from ._errors import SupervisorError
 from ._helper_call import HelperCall, start_call, with_model
 from ._position import CodePosition, code_position
-from ._prompts import assemble, choice_labels
+from ._prompts import Conversation, assemble, choice_labels
 from ._reply_stream import current_reply_stream
 from .supervisors import default_answer
-from .memory import require_memory
+from .memory import MemoryObject, require_memory
 from .models.tokens import counter_for_model
 
 
@@ -180,6 +180,15 @@ def _turns_given(max_turns: int | None) -> dict[str, Any]:
     return {} if max_turns == 1 else {"max_turns": max_turns}
 
 
+def _decision_conversation(memory: MemoryObject, max_turns: int | None) -> Conversation:
+    """What a decision is asked about: with ``max_turns=None`` (or negative) every turn of
+    the scope, those the live window let go read back from the log (a decision goes whole, as
+    AutoGRAMS sends it); otherwise the live turns, which hold its newest ones."""
+    if max_turns is None or max_turns < 0:
+        return memory.whole_conversation()
+    return memory.conversation()
+
+
 def yes_or_no(question: str, max_turns: int | None = 1, **kwargs: Any) -> bool:
     """True if the model answers Yes to `question` about the last `max_turns` turns.
 
@@ -190,7 +199,12 @@ def yes_or_no(question: str, max_turns: int | None = 1, **kwargs: Any) -> bool:
     call = start_call("yes_or_no", (question,), kwargs, named=_turns_given(max_turns))
     with call.reading_answer():
         result = _decisions.yes_or_no(
-            call.model, call.config, call.memory.conversation(), question, max_turns, **call.options
+            call.model,
+            call.config,
+            _decision_conversation(call.memory, max_turns),
+            question,
+            max_turns,
+            **call.options,
         )
     return call.value(result)
 
@@ -207,7 +221,7 @@ def multiple_choice(
         result = _decisions.multiple_choice(
             call.model,
             call.config,
-            call.memory.conversation(),
+            _decision_conversation(call.memory, max_turns),
             question,
             choices,
             max_turns,
@@ -227,7 +241,7 @@ def multiple_choice_logits(
         _decisions.multiple_choice_logits(
             call.model,
             call.config,
-            call.memory.conversation(),
+            _decision_conversation(call.memory, max_turns),
             question,
             choices,
             max_turns,
@@ -260,7 +274,7 @@ def TRANSITION(
         result = _decisions.decide_transition(
             call.model,
             call.config,
-            memory.conversation(),
+            _decision_conversation(memory, max_turns),
             transition_question,
             transitions,
             max_turns,

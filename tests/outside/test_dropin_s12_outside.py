@@ -131,16 +131,6 @@ def long_conversation_decision_bot():
     reply("end")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a decision with max_turns=None after 50 exchanges of ~630 characters (the "
-    "default config) is sent the newest 35 only (72 messages): the live window (6 x "
-    "chatbot_max_input_len characters, at least 40 turns) bounds it, though get_turn_history() "
-    "gives all 51 inputs and the README says a decision is sent whole, its max_turns bounding "
-    "its prompt; AutoGRAMS 0.6.0 sends all 102 messages. The oldest reply kept ('root 15') is "
-    "sent after the opening 'INSTRUCTION: Reply to the user.' instead of the message it "
-    "answered (msg 14), as in test_max_turns_after_an_exit_keeps_each_reply_with_its_messages",
-)
 def test_decision_with_max_turns_none_sees_the_whole_conversation(server):
     messages = [""] + [f"msg {i} " + " ".join(["word"] * 120) for i in range(51)]
     run_turns(long_conversation_decision_bot, messages, proxy_config(server))

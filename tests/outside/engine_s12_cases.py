@@ -1295,6 +1295,26 @@ REFUSAL_IN_FLIGHT = {
     ),
 }
 
+REFUSAL_IN_FLIGHT["refusal_swallowed_by_contextlib_suppress"] = case(
+    """
+    import contextlib
+
+    @autograms_function()
+    def survey():
+        return {q: reply(q) for q in ("age?", "city?")}
+
+    @autograms_function()
+    def chatbot():
+        answers = {}
+        name = reply("name?")
+        with contextlib.suppress(Exception):
+            answers = survey()
+        reply(f"{name} {answers}")
+    """,
+    MSGS[:5],
+    expect=("refused", None, 1),
+)
+
 ALL.update(REFUSAL_IN_FLIGHT)
 
 # a refusal whose message should name what is refused, but another pause on the way out speaks instead

@@ -108,7 +108,7 @@ class Gen:
             f'"".join([c.upper() for c in {q}])',
             f'({q} if len(L) % 2 else "skip{k}")',
             f'(len({v}) > 1 and {q}) or "short"',
-            f'f"<{{{v}}}:{{{q}}}>"',
+            f"f'<{{{v}}}:{{{q}}}>'",
             f"max({q}, {v})",
             f'str({{"k": {q}, "v": {v}}})',
             f"str(dict(a={q}, b=len(L)))",

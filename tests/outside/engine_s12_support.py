@@ -55,6 +55,7 @@ class _Driver:
     def __init__(self):
         self.to_bot: queue.Queue = queue.Queue()
         self.to_user: queue.Queue = queue.Queue()
+        self.stopped = False  # the script ran out: every later reply() ends the thread
 
 
 _DRIVER: _Driver | None = None
@@ -69,9 +70,12 @@ def plain_autograms_function(*args, **kwargs):
 
 def plain_reply(text="", ADDRESS=None, **kwargs):
     """reply() as plain Python: show the text, block until the user's next message."""
+    if _DRIVER.stopped:  # a finally block replying while the thread ends
+        raise SystemExit
     _DRIVER.to_user.put(("reply", str(text)))
     message = _DRIVER.to_bot.get()
     if message is _STOP:
+        _DRIVER.stopped = True
         raise SystemExit
     return message
 
@@ -384,6 +388,10 @@ def compare(results, modes=MODES):
 
 if __name__ == "__main__":
     sys.modules["engine_s12_support"] = sys.modules["__main__"]  # the plain programs import it
+    if os.environ.get("S12_DUMP_AFTER"):
+        import faulthandler
+
+        faulthandler.dump_traceback_later(float(os.environ["S12_DUMP_AFTER"]), exit=True)
     kind, spec_file, out_file = sys.argv[1:4]
     with open(spec_file) as handle:
         loaded = json.load(handle)

@@ -18,11 +18,27 @@ if TYPE_CHECKING:
     from .memory import MemoryObject
 
 _current: ContextVar[MemoryObject | None] = ContextVar("autograms_memory", default=None)
+#: the working memories of the turns running now, in every thread, once a module has
+#: persistent globals (`track_turns`; None before: turns cost nothing more)
+running: set[MemoryObject] | None = None
 
 
 def get_memory() -> MemoryObject | None:
     """The memory of the session running in this thread or task, or None."""
     return _current.get()
+
+
+def track_turns() -> None:
+    """Keep `running` from now on (a module declared persistent globals)."""
+    global running
+    if running is None:
+        running = set()
+
+
+def running_turns() -> list[MemoryObject]:
+    """The working memories of the turns running now, in any thread: a thread a turn starts
+    has no current memory of its own (threads do not inherit context variables)."""
+    return list(running or ())
 
 
 def require_memory(what: str) -> MemoryObject:

@@ -19,19 +19,25 @@ with no session current) the names are ordinary module globals.
 
 from __future__ import annotations
 
+import io
 import pickle
 import sys
 import threading
 from collections.abc import Iterable, Iterator
 from types import CodeType, FunctionType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _frames
 from ._frames import GlobalRoutes
-from ._state import ModuleGlobals
-from ._context import get_memory
+from ._state import ModuleGlobals, program_values
+from ._context import get_memory, running_turns, track_turns
+
+if TYPE_CHECKING:
+    from .memory import MemoryObject
 
 _lock = threading.Lock()
+#: types whose values are never saved by name in the initial values: equal ones are alike
+_PLAIN = frozenset({int, float, complex, str, bytes, bool, type(None)})
 _modules: dict[str, _ModuleGlobals] = {}
 
 
@@ -41,7 +47,12 @@ class _ModuleGlobals:
     def __init__(self, module: str, namespace: dict[str, Any]) -> None:
         self.module = module
         self.namespace = namespace
-        self.initial: dict[str, bytes] = {}
+        #: the persistent names
+        self.names: frozenset[str] = frozenset()
+        #: every name's initial value in one pickle, so that names bound to one object (or to
+        #: objects sharing one) share it in each session too; taken when a session first needs
+        #: it, once the module's body has run (None: not taken since the last names were added)
+        self._initial: bytes | None = None
         self.routes = GlobalRoutes(frozenset(), self.load, self.store, self.delete)
         #: size of the namespace when its plain functions were last routed
         self._scanned = -1
@@ -53,16 +64,23 @@ class _ModuleGlobals:
         (``load_autogram`` after an edit), and the plain functions to route are the new ones."""
         self.namespace = namespace
         self._scanned, self._routed = -1, set()
+        self._initial = None
 
     def add(self, names: dict[str, Any]) -> None:
         for name, value in names.items():
             try:
-                self.initial[name] = pickle.dumps(value)
+                pickle.dumps(value)
             except Exception as exc:
                 raise TypeError(
                     f"persistent global {name!r} of {self.module} must be picklable: {exc}"
                 ) from exc
-        self.routes = GlobalRoutes(frozenset(self.initial), self.load, self.store, self.delete)
+        self.names = self.names.union(names)
+        self._initial = None
+        # worker threads of a turn reach its session; module-level objects a program puts
+        # in these values stay the module's own
+        track_turns()
+        _frames.set_attachment_values(program_values)
+        self.routes = GlobalRoutes(self.names, self.load, self.store, self.delete)
         self._scanned, self._routed = -1, set()  # more names: route the helpers again
         self._route_attributes(names)
 
@@ -96,25 +114,77 @@ class _ModuleGlobals:
             _frames.route_function(function, self.routes)
             self._routed.add(function.__code__)
 
-    def _session(self) -> ModuleGlobals | None:
+    def _session(self, name: str) -> ModuleGlobals | None:
+        """The current session's values (None: the module's own, outside every session)."""
         memory = get_memory()
         if memory is None:
-            return None
+            memory = _turn_of_other_thread(self.module, name)
+            if memory is None:
+                return None
         return memory.persistent_globals(self.module)
 
     def load(self, name: str) -> Any:
-        session = self._session()
+        session = self._session(name)
         if session is None:
             return _module_value(self.namespace, name)
         values = session["values"]
         if name not in values:
-            if name in session["deleted"]:
+            if name not in session["deleted"]:
+                self._start(session)
+            if name not in values:
                 raise NameError(f"name {name!r} is not defined")
-            values[name] = pickle.loads(self.initial[name])
         return values[name]
 
+    def initial_values(self) -> dict[str, Any]:
+        """A new copy of the module's values of its persistent names, all in one (a name
+        the module's body deleted has none); the module's other globals inside them are the
+        module's own objects, as in the module itself."""
+        blob = self._initial
+        if blob is None:
+            blob = self._initial = self._pickled_initial()
+        return _InitialUnpickler(io.BytesIO(blob), self).load()
+
+    def _pickled_initial(self) -> bytes:
+        namespace, names = self.namespace, self.names
+        values = {name: namespace[name] for name in sorted(names) if name in namespace}
+        # the module's other globals inside the values are saved by name (`LST` in
+        # `ITEMS = [LST]`): each session's copy holds the module's own object. A value itself
+        # is the session's own even when another global names it (`ITEMS = LST`): shared,
+        # one session's changes would reach every other one.
+        own = set(map(id, values.values()))
+        bound = {
+            id(value): name
+            for name, value in namespace.items()
+            if type(value) not in _PLAIN and id(value) not in own and not name.startswith("__")
+        }
+        buffer = io.BytesIO()
+        try:
+            _InitialPickler(buffer, bound).dump(values)
+        except Exception as exc:
+            raise TypeError(
+                f"the persistent globals of {self.module} must be picklable: {exc}"
+            ) from exc
+        return buffer.getvalue()
+
+    def global_named(self, name: str) -> Any:
+        """The module's global `name`, which initial values hold by name."""
+        try:
+            return self.namespace[name]
+        except KeyError:
+            raise NameError(
+                f"the persistent globals of {self.module} hold its global {name!r}, "
+                "which no longer exists"
+            ) from None
+
+    def _start(self, session: ModuleGlobals) -> None:
+        """Give `session` the initial value of each name it has neither set nor deleted."""
+        values, deleted = session["values"], session["deleted"]
+        for name, value in self.initial_values().items():
+            if name not in values and name not in deleted:
+                values[name] = value
+
     def store(self, value: Any, name: str) -> None:
-        session = self._session()
+        session = self._session(name)
         if session is None:
             self.namespace[name] = value
             return
@@ -123,13 +193,50 @@ class _ModuleGlobals:
             session["deleted"].remove(name)
 
     def delete(self, name: str) -> None:
-        session = self._session()
+        session = self._session(name)
         if session is None:
             del self.namespace[name]
             return
         self.load(name)  # NameError if already gone
         session["values"].pop(name)
         session["deleted"].append(name)
+
+
+class _InitialPickler(pickle.Pickler):
+    """Saves the objects `bound` names (id -> global name) as that name."""
+
+    def __init__(self, file: io.BytesIO, bound: dict[int, str]) -> None:
+        super().__init__(file, pickle.HIGHEST_PROTOCOL)
+        self.bound = bound
+
+    def persistent_id(self, obj: Any) -> str | None:
+        return self.bound.get(id(obj))
+
+
+class _InitialUnpickler(pickle.Unpickler):
+    """Loads a name `_InitialPickler` saved as the module's object of that name."""
+
+    def __init__(self, file: io.BytesIO, owner: _ModuleGlobals) -> None:
+        super().__init__(file)
+        self.owner = owner
+
+    def persistent_load(self, pid: Any) -> Any:
+        return self.owner.global_named(pid)
+
+
+def _turn_of_other_thread(module: str, name: str) -> MemoryObject | None:
+    """The session of a thread that has none of its own (a worker thread a turn started:
+    threads do not inherit the session): the one whose turn runs now, if one does; with
+    several, which one started the thread is unknown, and the access is refused."""
+    running = running_turns()
+    if len(running) <= 1:
+        return running[0] if running else None
+    raise RuntimeError(
+        f"persistent global {name!r} of {module} was used by thread "
+        f"{threading.current_thread().name!r}, which runs no session, while several sessions "
+        "run turns: its session is unknown (pass the values the thread needs as arguments, "
+        "or let the turn's own thread read and write the persistent globals)"
+    )
 
 
 class _SessionAttribute:
@@ -200,7 +307,7 @@ def get_persistent_globals() -> list[str]:
     """The persistent global names of the calling module."""
     module = sys._getframe(1).f_globals.get("__name__", "__main__")
     entry = _modules.get(module)
-    return sorted(entry.initial) if entry else []
+    return sorted(entry.names) if entry else []
 
 
 def route_plain_helpers() -> None:
@@ -247,7 +354,7 @@ def globals_snapshot(sessions: dict[str, ModuleGlobals]) -> dict[str, Any]:
     for module, session in sessions.items():
         entry = _modules.get(module)
         if entry is not None:
-            snapshot.update({name: pickle.loads(value) for name, value in entry.initial.items()})
+            snapshot.update(entry.initial_values())
         snapshot.update(session["values"])
         for name in session["deleted"]:
             snapshot.pop(name, None)
@@ -259,7 +366,7 @@ def module_holding(name: str, preferred: Iterable[str]) -> str | None:
     module that registered persistent globals (None if none has)."""
     for module in [*preferred, *_modules]:
         entry = _modules.get(module)
-        if entry is not None and name in entry.initial:
+        if entry is not None and name in entry.names:
             return module
     return None
 

@@ -297,6 +297,16 @@ def from_saved(saved: dict[str, Any], window: str = "") -> SessionState:
     return state
 
 
+def program_values(saved: Any) -> list[Any]:
+    """The containers of the program's own values in a saved form (the values of its user
+    and persistent globals): a snapshot looks into them for module-level objects."""
+    if type(saved) is not dict or "persistent_globals" not in saved:
+        return []  # not a session's state (the engine's own attachments)
+    held = [module["values"] for module in saved["persistent_globals"].values() if module["values"]]
+    held += [values for values in saved["user_globals"].values() if values]
+    return held
+
+
 def check_turns(saved: dict[str, Any], window: str) -> None:
     """Decode every level's turns from `window`, each checked against its CRC-32 in `saved`
     (a window saved without a CRC of its own: format 6)."""

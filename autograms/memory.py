@@ -48,7 +48,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ._record import Record
-from . import _call_modes, _frames, session
+from . import _call_modes, _context, _frames, session
 from ._context import (
     clear_memory,
     get_memory,
@@ -91,6 +91,7 @@ from ._state import (
     from_saved,
     live_limit,
     new_state,
+    program_values,
     state_from_dict,
     to_saved,
     trim,
@@ -103,6 +104,8 @@ if TYPE_CHECKING:
     from .models.records import ChatModel, ModelCall
 
 
+#: types whose values a deep copy of a default may copy (equal ones are alike)
+_PLAIN_TYPES = frozenset({int, float, complex, str, bytes, bool, type(None)})
 #: `SerializableMemory.reply_data` not read yet
 _UNKNOWN = object()
 
@@ -536,6 +539,9 @@ class SerializableMemory:
         if driven:
             _call_modes.start_driven_turn()
         token = set_memory(work)
+        running = _context.running  # the turns a thread without a session may belong to
+        if running is not None:
+            running.add(work)
         try:
             loaded = session.load_snapshot(checkpoint.snapshot)
             work._state, work._loaded = from_saved(loaded.attachment, checkpoint.window), loaded
@@ -550,6 +556,8 @@ class SerializableMemory:
             self._log.extend(self.failed_turn_calls)
             raise
         finally:
+            if running is not None:
+                running.discard(work)
             work._scopes.release()
             work._stand_for(self)
             reset_memory(token)
@@ -617,7 +625,8 @@ class SerializableMemory:
         state = self.state
         values = state["user_globals"].get(module)
         if values is None:
-            values = state["user_globals"][module] = copy.deepcopy(defaults)
+            kept = _kept(module, defaults)
+            values = state["user_globals"][module] = copy.deepcopy(defaults, kept)
             claim(state["user_globals"], values, names)  # set through an AutoGRAMS memory_dict
         else:
             taken = state["user_global_defaults"].get(module)
@@ -627,7 +636,7 @@ class SerializableMemory:
                 taken = tuple(values)
             for name in names:
                 if name not in taken and name not in values:
-                    values[name] = copy.deepcopy(defaults[name])
+                    values[name] = copy.deepcopy(defaults[name], _kept(module, defaults))
         state["user_global_defaults"][module] = names
         return values
 
@@ -1455,11 +1464,27 @@ class UserGlobals(MutableMapping):
         return f"UserGlobals({self._module!r}, {self._values()!r})"
 
 
+def _kept(module: str, defaults: dict[str, Any]) -> dict[int, Any]:
+    """A deepcopy memo under which `module`'s globals inside `defaults` stay the module's own
+    objects (``G["rows"] = [TABLE]`` at module level: each session's list holds the module's
+    TABLE, as the module's does). A default itself is the session's own even when a global
+    names it (``G["table"] = TABLE``): shared, one session's changes would reach the others."""
+    own = {id(defaults), *map(id, defaults.values())}
+    namespace = getattr(sys.modules.get(module), "__dict__", {})
+    return {
+        id(value): value
+        for name, value in namespace.items()
+        if type(value) not in _PLAIN_TYPES and id(value) not in own and not name.startswith("__")
+    }
+
+
 def init_user_globals_for(module: str) -> UserGlobals:
     """The UserGlobals of `module` (created once per process)."""
     with _user_globals_lock:
         if module not in _user_globals:
             _user_globals[module] = UserGlobals(module)
+            # a module-level object a program puts in them stays the module's own
+            _frames.set_attachment_values(program_values)
         return _user_globals[module]
 
 

@@ -33,6 +33,9 @@ It knows nothing of chat. The dialog layer uses:
                                  load it with frames moved to labels a mapping names
     relabel_header(snapshot, labels)  the same as bytes, header only (None: values needed)
     attachment_of(snapshot)      the attachment alone, whatever the frames
+    set_attachment_values(reader)
+                                 where an attachment holds program values (looked into for
+                                 module-level objects as the frames' locals are)
 
 Importing it on an interpreter whose bytecode it does not know raises UnsupportedPythonError.
 """
@@ -42,6 +45,7 @@ from .versions import SUPPORTED  # noqa: I001 - must come first: refuses unknown
 import sys as _sys
 import types as _types
 
+from .attachment_values import set_reader as set_attachment_values
 from .describe import PendingFrameInfo, describe
 from .driver import Finished, Outcome, Paused, resume, run
 from .errors import (
@@ -132,6 +136,7 @@ __all__ = [
     "runs_hooked_function",
     "route_function",
     "run",
+    "set_attachment_values",
     "store",
     "uninstrumented",
     "without_gates",

@@ -11,7 +11,8 @@
   which comes back as itself, with its cells, in the process that paused
   (registered_closures.py).
 * Its **code** is saved as where the code is: the module and qualified name of the function
-  whose code holds it (``outer.<locals>.inner``), with its fingerprint and first line. A resume
+  whose code holds it (``outer.<locals>.inner``), with its fingerprint and first line; so is
+  the code of a generator not started yet (generators.py). A resume
   runs that code as loaded then, and refuses if it changed. Code that cannot be found that way
   (a module-level lambda bound to no name, code compiled at run time) is saved as marshal
   bytes, which only the same Python minor version can read.
@@ -33,7 +34,7 @@ from . import module_objects, registered_closures
 from .errors import SnapshotMismatchError
 from .identity import code_fingerprint
 from .memo import remember
-from .registry import lookup
+from .registry import lookup, program_modules
 from .resources import ResourceRefused
 from .versions import PY_MINOR
 
@@ -157,6 +158,11 @@ def reduce_code(code: types.CodeType) -> tuple:
     function's place), else its bytes; ResourceRefused when it has no place and its
     constants cannot be saved."""
     located = _locations.get(id(code))
+    if located is None:  # held alone (a finished generator's): looked for in its file's module
+        module = _program_module_of(code.co_filename)
+        if module is not None:
+            locate_code(code, module)
+            located = _locations.get(id(code))
     if located is not None and located[1] is not None:
         return (code_at, located[1])
     info = lookup(code)
@@ -172,12 +178,25 @@ def reduce_code(code: types.CodeType) -> tuple:
         ) from None
 
 
+def _program_module_of(filename: str) -> str | None:
+    """The program module (one with instrumented functions) loaded from `filename`."""
+    for name in program_modules():
+        if getattr(sys.modules.get(name), "__file__", None) == filename:
+            return name
+    return None
+
+
 def _locate(fn: types.FunctionType) -> None:
     """Find where `fn`'s code is, once per code object, for `reduce_code`."""
-    code = fn.__code__
+    locate_code(fn.__code__, fn.__globals__.get("__name__"))
+
+
+def locate_code(code: types.CodeType, module: Any) -> None:
+    """Find where `code`, run in `module`'s namespace, is, once per code object, for
+    `reduce_code`: the code of a function, or of a generator (a generator expression's code
+    that reads a routed global holds the routes' callbacks, so it has no marshal bytes)."""
     if id(code) in _locations:
         return
-    module = fn.__globals__.get("__name__")
     canonical = _canonical(code)
     where = (module, code.co_qualname, code_fingerprint(canonical), code.co_firstlineno)
     located = isinstance(module, str) and _found_again(canonical, _search(*where))

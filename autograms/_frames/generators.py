@@ -7,9 +7,10 @@ generators in those states across pauses as a matter of course:
 * **finished** (used up, or closed): it only ever raises StopIteration again. It comes back as
   a generator of the same code, name and qualified name, closed before it ever ran;
 * **not started yet** (``g = words(text)``, never advanced): its frame holds nothing but its
-  arguments. It comes back as a new call of its code with those arguments, in its module's
-  namespace. A generator whose code reads variables of an enclosing function (a closure)
-  would lose its link to them, so it is still refused, as is a coroutine.
+  arguments. It comes back as a new call of its code (found where it is, as a function's
+  code) with those arguments, in its module's namespace. A generator whose code reads
+  variables of an enclosing function (a closure) would lose its link to them, so it is still
+  refused, as is a coroutine.
 
 The functions the saved data names (`finished_generator`, `unstarted_generator`) are part of
 the snapshot format: keep their module and names.
@@ -23,7 +24,7 @@ import types
 from typing import Any
 
 from . import module_objects
-from .closures import function_from
+from .closures import function_from, locate_code
 from .resources import ResourceRefused
 
 
@@ -38,6 +39,8 @@ def reduce_generator(generator: types.GeneratorType) -> tuple:
     if state == inspect.GEN_CREATED and not code.co_freevars and not code.co_cellvars:
         arguments = module_objects.referenced_values(_arguments(code, frame.f_locals))
         namespace = _namespace(frame.f_globals)
+        if isinstance(namespace, str):
+            locate_code(code, namespace)  # saved as where it is, as a function's code
         return (unstarted_generator, (code, namespace, *names, arguments))
     raise ResourceRefused(generator)
 

@@ -82,6 +82,7 @@ from sys import getrefcount
 from typing import Any, Final
 
 from . import (
+    attachment_values,
     closed_files,
     closures,
     finalizers,
@@ -324,14 +325,15 @@ def dump_snapshot(frames: tuple[tuple[Any, ...], ...], state: Any) -> bytes:
     objects they share stay shared. Raises ResourceRefused, or the pickler's error."""
     module_objects.refresh()
     values = list(chain.from_iterable(frames))
-    if _ATOMIC.issuperset(map(type, values)):  # the usual pause, decided in C: none to look for
+    held = attachment_values.held_by(state)  # the program's values in the state: looked into
+    if not held and _ATOMIC.issuperset(map(type, values)):  # the usual pause, decided in C
         return dumps((frames, state))
     exact = plain_containers.find(values)
     if exact.markers:
         frames = tuple(map(exact.marked, frames))
     if module_objects.holds_container(values):
         frames = tuple(map(module_objects.referenced_items, frames))
-    return dumps((frames, state), module_objects.nested_containers(values), exact)
+    return dumps((frames, state), module_objects.nested_containers(values + held), exact)
 
 
 def load_snapshot(blob: bytes | memoryview) -> tuple[tuple[Any, ...], Any]:

@@ -589,13 +589,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a persistent global's list also held by a module-level dict "
-    "(REG['items'] = ITEMS) is another object after a pause, in process too: "
-    "REG['items'] is ITEMS turns False and ITEMS.append(1) no longer shows in REG['items']; "
-    "plain Python: True, [1]",
-)
 def test_persistent_global_held_by_a_module_dict_stays_the_same_object(tmp_path):
     harness.assert_same(_run(tmp_path, PERSISTENT_IN_MODULE_DICT))
 
@@ -810,13 +803,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a module-level list put inside a persistent global's list or dict is copied "
-    "by a pause, in process too: `CUR.append(LST)`, pause, `LST.append(2)` gives "
-    "`CUR[1] is LST` False and CUR[1] == [1] (a sentinel object there does stay the module's); "
-    "plain Python: [True, True, True, [1, 2]]",
-)
 def test_module_list_inside_a_persistent_global_stays_the_modules(tmp_path):
     harness.assert_same(_run(tmp_path, MODULE_OBJECTS_INSIDE_PERSISTENT_GLOBALS))
 
@@ -838,12 +824,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a module-level list stored in init_user_globals() (`G['lst'] = LST`) is a "
-    "copy after a pause, in process too: `G['lst'] is LST` is False and LST.append(2) does not "
-    "show there; plain Python: [True, True, [1], True, [1, 2]]",
-)
 def test_module_list_in_user_globals_stays_the_modules(tmp_path):
     harness.assert_same(_run(tmp_path, MODULE_LIST_IN_USER_GLOBALS))
 
@@ -875,14 +855,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: persistent globals changed by a worker thread the turn starts and joins "
-    "(threading.Thread, ThreadPoolExecutor.map) change the module's values, shared by every "
-    "session, not the session's: the session reads PL == [] and N == 0 while the threads "
-    "counted N to 3 (and a second conversation's threads go on from there); plain Python: "
-    "[[1, 2, 3], 3, [2, 3]]",
-)
 def test_persistent_globals_changed_by_worker_threads_of_a_turn(tmp_path):
     harness.assert_same(_run(tmp_path, PERSISTENT_GLOBALS_FROM_WORKER_THREADS))
 
@@ -1061,12 +1033,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: two persistent globals bound to one list (`A = []; B = A` inside "
-    "set_persistent_globals) are two lists in a session, before any pause: `A.append(1)` "
-    "leaves B == [] and `B is A` is False; plain Python: [True, [1]]",
-)
 def test_persistent_globals_bound_to_one_list_stay_one_list(tmp_path):
     harness.assert_same(_run(tmp_path, PERSISTENT_GLOBALS_SHARING_ONE_LIST))
 
@@ -1179,15 +1145,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refused at the pause, every retry alike (session stuck): a generator expression "
-    "not started yet that reads a persistent global, held across a pause, raises "
-    "UnpicklableLocalError 'the code object of chatbot.<locals>.<genexpr> belongs to no "
-    "function of the program', in process too; docs/engine.md saves a not-started generator "
-    "expression and the README says persistent globals reach generator expressions (over a "
-    "plain global it resumes); plain Python: [1, 2]",
-)
 def test_unstarted_generator_expression_over_persistent_global_across_a_pause(tmp_path):
     harness.assert_same(_run(tmp_path, GENERATOR_EXPRESSION_OVER_PERSISTENT, modes=ALL_MODES))
 

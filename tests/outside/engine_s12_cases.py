@@ -973,6 +973,32 @@ def deep(depth):
 
 
 DEEP = {f"deep_{n}": deep(n) for n in (300, 400, 600, 900)}
+DEEP["deep_1500_with_limit_raised_at_run_time"] = case(
+    """
+    import sys
+
+    @autograms_function()
+    def down(n):
+        if n == 0:
+            return reply("bottom")
+        return down(n - 1) + "."
+
+    @autograms_function()
+    def chatbot():
+        sys.setrecursionlimit(4000)
+        r = down(1500)
+        reply(f"{len(r)}")
+    """,
+    MSGS[:3],
+    expect="plain-or-refused",
+)
+DEEP["deep_1500_with_limit_raised_at_import"] = case(
+    DEEP["deep_1500_with_limit_raised_at_run_time"]["source"]
+    .replace("import sys\n", "import sys\n\nsys.setrecursionlimit(4000)\n")
+    .replace("    sys.setrecursionlimit(4000)\n", ""),
+    MSGS[:3],
+    expect="plain-or-refused",
+)
 
 # ---------------------------------------------------------------- 10. GOTO to a label above a local's first assignment
 

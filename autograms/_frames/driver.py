@@ -91,14 +91,18 @@ def _drive(
     try:
         result = function(*args, **kwargs)
     except PauseSignal as signal:
-        return Paused(signal.snapshot, signal.payload)
+        if signal.refused is None:
+            return Paused(signal.snapshot, signal.payload)
+        refused = signal.refused
     except JumpSignal as signal:
         raise ContinuationError(
             f"jump to ADDRESS {signal.label!r} reached no frame", reason=Reason.LOST_JUMP
         ) from None
+    else:
+        return Finished(result)
     finally:
         attachment_provider.reset(token)
-    return Finished(result)
+    raise refused  # outside the handler: the refusal keeps its own cause and context
 
 
 mark_driver_code(_drive)

@@ -220,12 +220,20 @@ class SnapshotMismatchError(ContinuationError):
 
 
 class PauseSignal(BaseException):
-    """Unwinds every frame after `pause()` serialized the snapshot."""
+    """Unwinds every frame after `pause()` serialized the snapshot, or refused to.
 
-    def __init__(self, snapshot: bytes, payload: Any) -> None:
+    A refused pause unwinds the same way, carrying the refusal (`refused`) for the driver to
+    raise: the program's own handlers (``except Exception``, ``finally``) must not see an
+    error that plain Python would never raise there, nor pause again while it passes.
+    """
+
+    def __init__(
+        self, snapshot: bytes | None, payload: Any, refused: ContinuationError | None = None
+    ) -> None:
         super().__init__()
         self.snapshot = snapshot
         self.payload = payload
+        self.refused = refused
 
 
 class JumpSignal(BaseException):

@@ -100,8 +100,23 @@ class PausedFrame:
 
 
 def pause(payload: Any = None) -> NoReturn:
-    """Snapshot the running program and unwind it; the driver returns the snapshot."""
-    frames = program_frames(sys._getframe(1))
+    """Snapshot the running program and unwind it; the driver returns the snapshot.
+
+    A refused pause unwinds the program as a pause does and the driver raises the refusal
+    (its handlers never see it); without a driver below, the refusal is raised here.
+    """
+    try:
+        blob = _snapshot(sys._getframe(1))
+    except ContinuationError as refusal:
+        if refusal.reason is Reason.NO_DRIVER:
+            raise
+        raise PauseSignal(None, payload, refusal) from None
+    raise PauseSignal(blob, payload)
+
+
+def _snapshot(caller: FrameType) -> bytes:
+    """The snapshot of the program paused in `caller`'s call of `pause`."""
+    frames = program_frames(caller)
     positions = [found_again(paused.info, paused.frame) for paused in frames]
     saved = [capture(paused.frame, paused.info, paused.site) for paused in frames]
     for values, position in zip(saved, positions, strict=True):
@@ -130,7 +145,7 @@ def pause(payload: Any = None) -> NoReturn:
         jumps.saving_frames.reset(token)
     if notes:  # originals with finalizers, which the copies take over
         finalizers.hand_over(notes)
-    raise PauseSignal(blob, payload)
+    return blob
 
 
 def hooked_frames(start: FrameType | None, stop: FrameType | None) -> list[FrameType] | None:

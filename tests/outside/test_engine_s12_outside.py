@@ -71,24 +71,6 @@ def refusal_problems(results, name):
 
 # ---------------------------------------------------------------- strict xfails (what is wrong)
 
-REFUSAL_REPLACED_BY_FINALLY = pytest.mark.xfail(
-    strict=True,
-    reason="silent: a refused pause inside `try:` whose `finally:` (or a `with` exit) pauses is "
-    "not refused: the ContinuationError unwinds the frame like a program exception, the "
-    "finally's reply() pauses and is accepted, and the user is shown the finally's question "
-    "instead of an error (`f = open(p); try: a = reply('a') finally: f.close(); reply('f')` "
-    "shows 'f' on turn 0; plain Python shows 'a'); the refusal only surfaces a turn later, "
-    "after the user answered the wrong question. The README promises the refusal at the pause "
-    "itself with the session at its last good state (in process, serialized, fresh process)",
-)
-REFUSAL_CAUGHT_BY_PROGRAM = pytest.mark.xfail(
-    strict=True,
-    reason="silent: a refused pause raises ContinuationError *inside* the program, where the "
-    "bot's own `except Exception:` (or `except BaseException:`) catches it and the conversation "
-    "goes on down its error path ('Sorry, something went wrong') with a session the engine "
-    "then saves; plain Python raises nothing there. The refusal must reach the caller of "
-    "Autogram.reply with the memory unchanged, as the README says, not the program's handlers",
-)
 HIDDEN_IN_F_LOCALS = pytest.mark.xfail(
     strict=True,
     reason="silent (issue 10, 7): the frame's f_locals -- inspect.currentframe().f_locals, "
@@ -108,14 +90,6 @@ KNOWN_WRONG = {
         "after the resume it also lists 'snap' (plain Python's snapshot keeps ['a'] until the "
         "next locals() call); 3.13's locals() makes a new dict each call and is exact",
     ),
-    "open_file_then_finally_pauses": REFUSAL_REPLACED_BY_FINALLY,
-    "contextmanager_then_finally_pauses_after_earlier_pause": REFUSAL_REPLACED_BY_FINALLY,
-    "comprehension_then_finally_pauses": REFUSAL_REPLACED_BY_FINALLY,
-    "contextmanager_return_through_finally_pausing_twice": REFUSAL_REPLACED_BY_FINALLY,
-    "refusal_caught_by_except_exception": REFUSAL_CAUGHT_BY_PROGRAM,
-    "refusal_caught_by_retry_loop": REFUSAL_CAUGHT_BY_PROGRAM,
-    "refusal_caught_by_except_base_exception": REFUSAL_CAUGHT_BY_PROGRAM,
-    "refusal_swallowed_by_contextlib_suppress": REFUSAL_CAUGHT_BY_PROGRAM,
     "deep_1500_with_limit_raised_at_run_time": pytest.mark.xfail(
         strict=True,
         reason="stuck (issue 10, 8): a bot that raises the recursion limit itself "
@@ -172,30 +146,7 @@ def test_deep_pause_resumes_or_is_refused_at_the_pause(transcripts, name):
 
 
 @pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            "lock_in_callee_caller_finally_pauses",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="refused, unclear: a lock in a local of inner() refuses inner's pause, but "
-                "the caller's `finally:` pauses while that refusal unwinds, and the error the user "
-                "gets says 'a partially evaluated expression (line None) of chatbot is not "
-                "picklable: _thread.lock' (in process) or 'the exception handled by an except "
-                "block of chatbot' (fresh process): it names neither the local 'lock' nor inner",
-            ),
-        ),
-        pytest.param(
-            "lock_in_with_block_whose_exit_pauses",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="refused, unclear: a lock in a local refuses the pause in a `with` body, "
-                "but the with's decorated __exit__ pauses while that refusal unwinds, and the "
-                "user gets WITH_STATEMENT ('the pause is inside the __enter__ or __exit__') "
-                "instead of the local 'lock' that cannot be saved",
-            ),
-        ),
-    ],
+    "name", ["lock_in_callee_caller_finally_pauses", "lock_in_with_block_whose_exit_pauses"]
 )
 def test_refusal_names_what_cannot_be_saved(transcripts, name):
     """The refusal a user gets names the local and the function at fault."""
@@ -370,25 +321,11 @@ def test_decorating_a_nested_function_is_refused_when_defined(tmp_path):
 # ---------------------------------------------------------------- the README's "What is refused" says what is done
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refused, undocumented: `K()` whose decorated `__new__` pauses is refused "
-    "(Reason.CONSTRUCTOR, at the pause), but the README's 'What is refused' speaks only of "
-    "`__init__` (an undecorated one is refused, a decorated one resumes), so a user expects a "
-    "decorated `__new__` to resume too",
-)
 def test_readme_lists_the_refusal_of_a_decorated_new():
     """The README names `__new__` where it says which constructors are refused."""
     assert "__new__" in support.readme_section("What is refused")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README wrong: 'What is refused' says a GOTO/RETURNTO 'out of a with/finally block' "
-    "is refused; out of a `finally` it is refused only while an exception is pending -- "
-    "entered normally, or with a `return` pending, the GOTO jumps (as `continue` does in the "
-    "same program written with a loop, dropping the pending return)",
-)
 def test_readme_says_when_a_goto_out_of_finally_is_refused(transcripts):
     """The README's sentence on jumps out of `finally` matches what the engine does."""
     for name in (

@@ -245,7 +245,7 @@ def write(
     if needs_own_reference(program):
         lines += [
             "",
-            "#: the program the oracle runs (GOTO/RETURNTO as loops, refused pauses raise)",
+            "#: the program the oracle runs (GOTO/RETURNTO as loops, refused pauses end the run)",
         ]
         lines.append(f"REFERENCE = {_literal(render(program, REFERENCE))}")
     path = FOLDER / f"{name}.py"

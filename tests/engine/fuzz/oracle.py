@@ -4,7 +4,9 @@ A reference-flavour program (`render`) imports its autograms names from here:
 ``autograms_function`` leaves functions alone, ``reply`` hands its text to the driver and
 blocks on a queue until the next scripted message, which it returns (the program runs in a
 thread of its own), GOTO and RETURNTO raise `Jump` for the loops `reference` writes, and
-``refused_reply`` -- a pause the engine must refuse -- raises ContinuationError.
+``refused_reply`` -- a pause the engine must refuse -- ends the run there as the engine's
+refusal does: the driver records the ContinuationError the caller gets, and the program's own
+handlers never see it (they run only afterwards, unrecorded, when the thread is let go).
 
 `run` records the same transcript as the engine runs (`runner`), so the two compare equal
 exactly when the engine behaved as plain Python.
@@ -68,7 +70,7 @@ def reply(text: Any, data: Any = None, ADDRESS: str | None = None) -> str:  # no
 
 
 def refused_reply(text: Any, data: Any = None, ADDRESS: str | None = None) -> str:  # noqa: N803
-    raise ContinuationError(f"the engine must refuse this pause ({text!r})")
+    return _current.refuse(str(text))
 
 
 # A call with wrong arguments names the function in its TypeError: make it say "reply" too.
@@ -136,8 +138,13 @@ def _run(source: str, script: list[str], name: str) -> list:
             raise Exhausted
         return message
 
+    def refuse(text: str) -> str:
+        to_driver.put(("refused", text))
+        to_program.get()  # the transcript has ended: unwind, unrecorded
+        raise Exhausted
+
     def program() -> None:
-        _current.exchange = exchange
+        _current.exchange, _current.refuse = exchange, refuse
         steps = [0]
 
         def budget(frame: Any, event: str, arg: Any) -> Any:
@@ -188,6 +195,12 @@ def _drive(to_driver: queue.Queue, to_program: queue.Queue, buffer: io.StringIO,
         elif kind == "end":
             events.append(["end"])
             return events
+        elif kind == "refused":
+            refusal = ContinuationError(f"the engine must refuse this pause ({value!r})")
+            events.append(["raise", describe_exception(refusal)])
+            to_program.put(Exhausted)
+            _drain(to_driver, to_program)
+            return events
         elif isinstance(value, StepLimit):
             events.append(["timeout"])
             return events
@@ -207,7 +220,7 @@ def _drain(to_driver: queue.Queue, to_program: queue.Queue) -> None:
     again; every further reply is refused the same way)."""
     while True:
         kind, _ = to_driver.get(timeout=WAIT_SECONDS)
-        if kind != "reply":
+        if kind not in ("reply", "refused"):
             return
         to_program.put(Exhausted)
 

@@ -6,7 +6,8 @@ coroutine (``asyncio.run``), a frame holding a local Enum class (it cannot be sa
 decorated wrapper made while the program runs (a new process could not find it by its name).
 
 Each is written with ``__refused__reply(...)``: the engine program says ``reply(...)``, the
-reference says ``refused_reply(...)``, which raises ContinuationError where the pause is.
+reference says ``refused_reply(...)``, which ends the run where the pause is, as the engine's
+refusal does (the program's handlers do not see it).
 """
 
 from __future__ import annotations

@@ -143,6 +143,15 @@ def complete_messages(
     return _chat(client, config, fitted, options, post_process=False)
 
 
+def send_messages(
+    client: ChatModel, config: AutogramConfig, messages: Sequence[Mapping[str, Any]], **kwargs: Any
+) -> Result[str]:
+    """The reply to raw OpenAI ``messages`` sent as the caller gave them, uncut, as AutoGRAMS
+    sends them (call_chat_completion: the caller chose the messages, and the model's context)."""
+    options = split_kwargs("call_chat_completion", kwargs)
+    return _chat(client, config, messages, options, post_process=False)
+
+
 def call_llm(
     client: ChatModel,
     config: AutogramConfig,

@@ -167,7 +167,7 @@ def call_chat_completion(
 ) -> tuple[str, bool]:
     """The model's answer to raw OpenAI `messages`: ``(text, True)``."""
     call = start_call("call_chat_completion", (messages,), with_model(kwargs, model))
-    result = _generation.complete_messages(call.model, call.config, messages, **call.options)
+    result = _generation.send_messages(call.model, call.config, messages, **call.options)
     return call.value(result), True
 
 

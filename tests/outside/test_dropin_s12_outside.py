@@ -189,15 +189,6 @@ def raw_messages_bot():
     reply("bye")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: call_chat_completion(messages) -- the raw OpenAI-style call -- drops the "
-    "messages that do not fit chatbot_max_input_len: with a ~4,000-token document in the second "
-    "message (the default budget is 3,500; gpt-4o takes 128k) the model is sent the system "
-    "message and the last question alone, without the document it asks about nor the "
-    "assistant's turn; AutoGRAMS 0.6.0 sends the caller's messages as given "
-    "(call_openai_chatbot(messages=...), no truncation)",
-)
 def test_call_chat_completion_sends_the_messages_as_given(server):
     run_turns(raw_messages_bot, ["", "hi"], proxy_config(server))
     (body,) = server.requests()
@@ -570,15 +561,6 @@ def test_reply_instruction_drops_the_agents_label_and_outer_whitespace(server):
     assert THOUGHTS == ["thought one", "silent two"], THOUGHTS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent, undocumented: reply_instruction's reply, and what thought() and "
-    "silent_thought() return, lose a leading '<agent_name>:' label and the answer's outer "
-    "whitespace (test_reply_instruction_drops_the_agents_label_and_outer_whitespace), in the "
-    "reply, the log and later prompts; AutoGRAMS 0.6.0 replied and returned the model's text "
-    "as it came (post_process_responses runs in reply_suffix alone); the "
-    "README's Coming from AutoGRAMS list names the label only for reply_suffix",
-)
 def test_readme_lists_that_reply_instruction_drops_the_label():
     bullets = [b for b in coming_from_bullets() if "reply_instruction" in b]
     assert any(re.search(r"label|strip|whitespace", b) for b in bullets), bullets

@@ -4,8 +4,9 @@ An object is *module-level* when, at the moment the snapshot is taken, it is
 
 * bound to a global name of an imported module: ``vars(sys.modules[module])[name] is obj``;
 * or one step from a global of a *program module* (one defining instrumented functions): an
-  item of a dict or tuple of at most `REACH_LIMIT` entries, an attribute of a class the
-  module defines or of an instance it binds, a default of a function the module defines or of
+  item of a dict or tuple (or of a subclass of one: a namedtuple, an OrderedDict ...) of at
+  most `REACH_LIMIT` entries, an attribute of a class the module defines or of an instance it
+  binds (in its ``__dict__`` or its ``__slots__``), a default of a function the module defines or of
   a method of such a class (a function's defaults belong to its code);
 
 and it is not a plain value whose identity means nothing: numbers, strings, bytes,
@@ -113,6 +114,8 @@ _modules_seen = -1
 #: Type -> `_verdict` of it (what indexing 30,000 globals spends most on); a cache, bounded.
 _verdicts: dict[type, bool | None] = {}
 _VERDICTS_SIZE = 4096
+#: Type -> its instances' ``__slots__`` attributes (`_slots`); a cache, bounded.
+_slot_descriptors: dict[type, dict[str, types.MemberDescriptorType]] = {}
 #: Program module name -> (its global values, ids of those that are objects) when it was last
 #: indexed.
 _program_values: dict[str, tuple[tuple[Any, ...], tuple[int, ...]]] = {}
@@ -171,10 +174,12 @@ def _step(target: Any, step: tuple) -> Any:
     the program's (no ``__getitem__``, ``__getattr__`` or property of its own)."""
     kind, key = step
     try:
-        if kind == "item" and type(target) in (dict, list, tuple):
-            return target[key]
+        if kind == "item":
+            return _item(target, key)
         if kind == "attr":
             return object.__getattribute__(target, "__dict__").get(key, _MISSING)
+        if kind == "slot":
+            return _slots(type(target))[key].__get__(target)
         if kind == "default" and type(target) is types.FunctionType:
             return target.__defaults__[key]
         if kind == "kwdefault" and type(target) is types.FunctionType:
@@ -184,6 +189,46 @@ def _step(target: Any, step: tuple) -> Any:
     except (LookupError, AttributeError, TypeError):
         pass
     return _MISSING
+
+
+def _item(target: Any, key: Any) -> Any:
+    """The item under `key` of a dict, list or tuple (or of an instance of a subclass of dict
+    or tuple, read by the base's own C method: no ``__getitem__`` or ``__missing__`` of the
+    program's runs), or `_MISSING`."""
+    kind = type(target)
+    if kind is list:
+        return target[key]
+    if issubclass(kind, dict):
+        return dict.get(target, key, _MISSING)
+    if issubclass(kind, tuple):
+        return tuple.__getitem__(target, key)
+    return _MISSING
+
+
+def _slots(kind: type) -> dict[str, types.MemberDescriptorType]:
+    """The ``__slots__`` attributes of `kind`'s instances (its own and its bases'), by the name
+    they are stored under, each with the descriptor that reads it in C."""
+    found = _slot_descriptors.get(kind)
+    if found is None:
+        found = _declared_slots(kind)
+        remember(_slot_descriptors, kind, found, _VERDICTS_SIZE)
+    return found
+
+
+def _declared_slots(kind: type) -> dict[str, types.MemberDescriptorType]:
+    found = {}
+    for klass in reversed(kind.__mro__):
+        namespace = vars(klass)
+        declared = namespace.get("__slots__", ())
+        for name in (declared,) if isinstance(declared, str) else declared:
+            if type(name) is not str:
+                continue
+            if name.startswith("__") and not name.endswith("__"):
+                name = f"_{klass.__name__.lstrip('_')}{name}"  # stored mangled
+            descriptor = namespace.get(name)
+            if type(descriptor) is types.MemberDescriptorType:
+                found[name] = descriptor
+    return found
 
 
 class ModuleReference:
@@ -455,6 +500,7 @@ def _spelled(steps: tuple) -> str:
     spelled = {
         "item": "[{!r}]",
         "attr": ".{}",
+        "slot": ".{}",
         "default": ".__defaults__[{}]",
         "kwdefault": ".__kwdefaults__[{!r}]",
         "func": ".__func__",
@@ -577,15 +623,13 @@ def _unnamed_objects(
 
 def _steps_from(module_name: str, value: Any) -> list[tuple[tuple, Any]]:
     """The objects one step away from a program module's global `value`, each with the steps
-    that lead to it: the items of a small dict or tuple, the attributes of an instance
-    or of a class the module defines, and the defaults of a function the module defines (or
-    of a method of such a class). Decided by the type alone, never asking the object."""
+    that lead to it: the items of a small dict or tuple (or of a subclass of one), the
+    attributes (``__dict__`` and ``__slots__``) of an instance or of a class the module
+    defines, and the defaults of a function the module defines (or of a method of such a
+    class). Decided by the type alone, never asking the object."""
     kind = type(value)
     if kind in (dict, tuple):  # not a list's items: a list's positions shift (see above)
-        if len(value) > REACH_LIMIT:
-            return []
-        pairs = value.items() if kind is dict else enumerate(value)
-        return [((("item", key),), item) for key, item in list(pairs) if _plain_key(key)]
+        return _items(value, kind)
     if kind is types.FunctionType:
         return _defaults(value, ()) if value.__module__ == module_name else []
     if isinstance(value, type):
@@ -597,14 +641,31 @@ def _steps_from(module_name: str, value: Any) -> list[tuple[tuple, Any]]:
             if not name.startswith("__"):
                 reached.append(((("attr", name),), attribute))
         return reached
-    if kind.__dictoffset__ and kind not in CONTAINER_TYPES and not _saved_otherwise(value):
+    if _saved_otherwise(value):
+        return []
+    reached = _items(value, dict if issubclass(kind, dict) else tuple)
+    if kind.__dictoffset__:
         try:
             attributes = object.__getattribute__(value, "__dict__")
         except AttributeError:
-            return []
+            attributes = None
         if type(attributes) is dict and len(attributes) <= REACH_LIMIT:
-            return [((("attr", name),), item) for name, item in list(attributes.items())]
-    return []
+            reached += [((("attr", name),), item) for name, item in list(attributes.items())]
+    for name, descriptor in _slots(kind).items():
+        try:
+            reached.append(((("slot", name),), descriptor.__get__(value)))
+        except AttributeError:  # not set
+            pass
+    return reached
+
+
+def _items(value: Any, base: type) -> list[tuple[tuple, Any]]:
+    """The items of a dict or tuple (or of an instance of a subclass of one, read by the base's
+    C methods) of at most `REACH_LIMIT` entries, each with its step; none for other objects."""
+    if not issubclass(type(value), base) or base.__len__(value) > REACH_LIMIT:
+        return []
+    pairs = dict.items(value) if base is dict else enumerate(tuple.__iter__(value))
+    return [((("item", key),), item) for key, item in list(pairs) if _plain_key(key)]
 
 
 def _plain_key(key: Any) -> bool:

@@ -121,14 +121,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: an attribute of a module-level instance whose class uses __slots__ is copied "
-    "by a pause, in process too: `b = SL.seen`, pause, `b.append(1)` leaves SL.seen == [] and "
-    "`b is SL.seen` False (the same attribute of a plain instance stays the module's; "
-    "docs/engine.md: an attribute of an instance the module binds is module-level); plain "
-    "Python: [True, True, True, [1]]",
-)
 def test_attribute_of_a_module_level_slotted_instance_stays_the_modules(tmp_path):
     harness.assert_same(_run(tmp_path, SLOTTED_INSTANCE))
 
@@ -153,13 +145,6 @@ def chatbot():
 
 
 @pytest.mark.parametrize("kind", sorted(CONTAINER_SUBCLASS_ITEMS))
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: an item of a module-level namedtuple, defaultdict, OrderedDict or dict "
-    "subclass is copied by a pause, in process too: `a = DD['k']`, pause, `a.append(2)` does "
-    "not show in DD['k'] (the same item of a plain dict or tuple stays the module's; "
-    "docs/engine.md: an item of a dict or tuple is module-level); plain Python: the same list",
-)
 def test_item_of_a_module_level_dict_or_tuple_subclass_stays_the_modules(tmp_path, kind):
     place, define = CONTAINER_SUBCLASS_ITEMS[kind]
     body = CONTAINER_SUBCLASS_ITEM.replace("DEFINE", define).replace("PLACE", place)

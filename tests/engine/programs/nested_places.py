@@ -1,6 +1,7 @@
 """A program whose locals nest module-level containers at generated depths: inside lists,
 tuples, dicts, instances' attributes, OrderedDicts, defaultdicts, Counters, a dict subclass,
-deques and partials, beside numbers, strings and containers of them. Some of the module-level
+deques and partials, beside numbers, strings and containers of them. The places include a
+slotted instance's attributes and the items of a namedtuple and of dict subclasses. Some of the module-level
 containers hold only values (the garbage collector does not track such a dict or tuple, nor any
 bytearray)."""
 
@@ -24,6 +25,28 @@ class Settings:
     defaults = {"lang": "en"}
 
 
+class Slotted:
+    __slots__ = ("seen", "__hidden")
+
+    def __init__(self):
+        self.seen = [12]
+        self.__hidden = {"h": 1}
+
+
+class Ordered(dict):
+    """A program's dict subclass whose own item lookup is never run by the engine."""
+
+    def __getitem__(self, key):
+        raise AssertionError("the engine ran a program's __getitem__")
+
+
+SLOTTED = Slotted()
+CONFIG = collections.namedtuple("Config", "names extra")([13], {"e": 1})
+ORDERED = collections.OrderedDict(row=[14])
+BY_DEFAULT = collections.defaultdict(list, row=[15])
+OWN_DICT = Ordered(row=[16])
+
+
 def configure(options={}):  # noqa: B006 - the mutable default is what is tested
     return options
 
@@ -37,19 +60,29 @@ SENTINEL = object()
 KEYED = {(1, "x"): [5], None: [6], Shade.DARK: [7], Settings: [8], 2.5: [9], SENTINEL: [10]}
 
 
-PLACES = {
-    "ITEMS": ITEMS,
-    "TABLE": TABLE,
-    "TABLE['row']": TABLE["row"],
-    "PAIR": PAIR,
-    "FLAGS": FLAGS,
-    "EMPTY": EMPTY,
-    "CODES": CODES,
-    "BUFFER": BUFFER,
-    "Settings.defaults": Settings.defaults,
-    "configure.__defaults__[0]": configure(),
-    **{f"KEYED[{key!r}]": item for key, item in KEYED.items()},
-}
+def module_places():
+    """Place name -> the module-level container there (made at each call: a module-level dict
+    of them would make each of them an item of a module global, a place of its own)."""
+    return {
+        "ITEMS": ITEMS,
+        "TABLE": TABLE,
+        "TABLE['row']": TABLE["row"],
+        "PAIR": PAIR,
+        "FLAGS": FLAGS,
+        "EMPTY": EMPTY,
+        "CODES": CODES,
+        "BUFFER": BUFFER,
+        "Settings.defaults": Settings.defaults,
+        "configure.__defaults__[0]": configure(),
+        "SLOTTED.seen": SLOTTED.seen,
+        "SLOTTED.__hidden": SLOTTED._Slotted__hidden,
+        "CONFIG.names": CONFIG.names,
+        "CONFIG.extra": CONFIG.extra,
+        "ORDERED['row']": ORDERED["row"],
+        "BY_DEFAULT['row']": BY_DEFAULT["row"],
+        "OWN_DICT['row']": dict.get(OWN_DICT, "row"),
+        **{f"KEYED[{key!r}]": item for key, item in KEYED.items()},
+    }
 
 
 class Box:
@@ -74,8 +107,8 @@ def build(rng, depth):
     roll = rng.random()
     if depth == 0 or roll < 0.25:
         if rng.random() < 0.5:
-            name = rng.choice(sorted(PLACES))
-            return PLACES[name], [((), name)]
+            name = rng.choice(sorted(module_places()))
+            return module_places()[name], [((), name)]
         return rng.choice([7, "text", ("a", 1), [8, 9], {"k": 1}, None]), []
     children = [build(rng, depth - 1) for _ in range(rng.randint(1, 3))]
     kind = rng.choice(list(_MAKERS) + ["str-dict", "int-dict", "box"])
@@ -119,9 +152,9 @@ def follow(structure, path):
 
 
 def holder(seed):
-    structure, places = build(random.Random(seed), 4)
+    structure, found = build(random.Random(seed), 4)
     _frames.pause("holding")
-    return [(path, name, follow(structure, path) is PLACES[name]) for path, name in places]
+    return [(path, name, follow(structure, path) is module_places()[name]) for path, name in found]
 
 
 _frames.instrument(holder)

@@ -7,8 +7,9 @@
 * A **function** pickle can name -- its module and qualified name lead to it -- is left to
   pickle. Any other (a nested function, a lambda, a function a decorator replaced) is rebuilt
   from its code, its module's namespace (by module name), its closure, defaults and
-  attributes -- except one the program handed to a module (a callback in a module-level list),
-  which comes back as itself, with its cells, in the process that paused
+  attributes -- except one the program handed to a module (a callback in a module-level list)
+  or found at a module-level place, which comes back as itself, with its cells, in the process
+  that paused, and elsewhere as the module's function when its place runs the same code
   (registered_closures.py).
 * Its **code** is saved as where the code is: the module and qualified name of the function
   whose code holds it (``outer.<locals>.inner``), with its fingerprint and first line; so is

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._record import Record
-from . import finalizers, runtime
+from . import finalizers, registered_closures, runtime
 from .errors import ContinuationError, JumpSignal, PauseSignal, Reason
 from .registry import mark_driver_code
 from .resume import Loaded, build_contexts, load
@@ -80,6 +80,9 @@ def resume(
     token = runtime.resuming.set(root)
     try:
         return _drive(root.function, (), {}, provider)
+    except BaseException:  # a failed turn leaves the cells it shares with callbacks as before
+        registered_closures.roll_back(loaded.shared_cells)
+        raise
     finally:
         runtime.resuming.reset(token)
 

@@ -43,7 +43,9 @@ one NaN float held in several places      one float again (plain_containers.py)
 sets and frozensets of plain values       laid out again as they were, so they list their
                                           elements in the same order (set_order.py)
 functions handed to a module (callbacks   themselves, with their cells, in the process that
-in a module-level list) and their cells   paused (registered_closures.py)
+in a module-level list) and their cells   paused; elsewhere a copy or, where their place
+                                          runs the same code, the module's
+                                          (registered_closures.py)
 classes defined inside a function         by dill, each once, shared (`_by_dill`)
 anything else                             as plain pickle saves it
 ========================================  ===================================================
@@ -162,9 +164,10 @@ _PLAIN_TYPES_SIZE = 4096
 def _reduce(obj: Any) -> Any:
     """reducer_override: a reduce tuple, or NotImplemented for pickle's own."""
     where = module_objects.reference(obj)
-    if where is not None:
-        return (module_objects.resolve, where)
     kind = type(obj)
+    # a function's place is one way back among others (closures.py)
+    if where is not None and kind is not types.FunctionType:
+        return (module_objects.resolve, where)
     reducer = _REDUCERS.get(kind)
     if reducer is not None:
         return reducer(obj)

@@ -31,7 +31,15 @@ from types import CellType, CodeType, FunctionType
 from typing import Any
 
 from .._record import Record, replace
-from . import earlier_snapshots, finalizers, helpers, passed_helpers, runtime, wire
+from . import (
+    earlier_snapshots,
+    finalizers,
+    helpers,
+    passed_helpers,
+    registered_closures,
+    runtime,
+    wire,
+)
 from .errors import ContinuationError, Reason, SnapshotMismatchError
 from .finalizers import Quiet
 from .producers import AnalysisError
@@ -108,7 +116,7 @@ class Loaded:
     shares with the frames) are kept by `store`.
     """
 
-    __slots__ = ("frames", "attachment", "python", "used", "quiet")
+    __slots__ = ("frames", "attachment", "python", "used", "quiet", "shared_cells")
 
     frames: list[PendingFrame]
     attachment: Any
@@ -116,6 +124,9 @@ class Loaded:
     used: bool
     #: The copies with finalizers the load made, quiet until resumed (finalizers.py).
     quiet: Quiet
+    #: The cells of registered functions the load took as they are, with their contents
+    #: then: a failed turn gives them back (registered_closures.roll_back).
+    shared_cells: list
 
     def __init__(
         self,
@@ -124,12 +135,14 @@ class Loaded:
         python: tuple[int, int],
         used: bool = False,
         quiet: Quiet | None = None,
+        shared_cells: list | None = None,
     ) -> None:
         self.frames = frames
         self.attachment = attachment
         self.python = python
         self.used = used
         self.quiet = quiet if quiet is not None else []
+        self.shared_cells = shared_cells if shared_cells is not None else []
 
     @property
     def is_paused(self) -> bool:
@@ -147,10 +160,13 @@ def load(blob: bytes) -> Loaded:
     header, payload = wire.split(blob)
     checked = _check_frames(header)
     quiet: Quiet = []
+    shared_cells: list = []
     token = finalizers.LOADING.set(quiet)
+    cells_token = registered_closures.LOADING.set(shared_cells)
     try:
         values, attachment = wire.read_payload(payload, [frame.state for frame in checked])
     finally:
+        registered_closures.LOADING.reset(cells_token)
         finalizers.LOADING.reset(token)
     frames = []
     for frame, frame_values in zip(checked, values, strict=True):
@@ -167,7 +183,8 @@ def load(blob: bytes) -> Loaded:
         frames.append(
             PendingFrame(frame.info, frame.site, frame.state, frame_values, frame.remapped)
         )
-    return Loaded(frames, attachment, checked[0].state.python if checked else PY_MINOR, quiet=quiet)
+    python = checked[0].state.python if checked else PY_MINOR
+    return Loaded(frames, attachment, python, quiet=quiet, shared_cells=shared_cells)
 
 
 def derive_values(frame: CheckedFrame, values: dict[str, Any]) -> dict[str, Any]:

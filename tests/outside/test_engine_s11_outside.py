@@ -303,13 +303,6 @@ CLOSURE_IN_MODULE_DICT = CLOSURE_IN_MODULE_LIST.replace("HANDLERS = []", "REG = 
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refused at load, session stuck for good: docs/engine.md says a closure put in a "
-    "module-level dict comes back 'in another process ... a copy sharing its cells with the "
-    "frame'; instead the session names REG['inc'] as a place and every turn in a new process "
-    "raises SessionCodeError 'which no longer exists' (a list-registered closure does resume)",
-)
 def test_closure_in_module_dict_is_a_copy_sharing_cells_in_a_fresh_process(tmp_path):
     harness.assert_same(_run(tmp_path, CLOSURE_IN_MODULE_DICT, modes=ALL_MODES))
 
@@ -341,14 +334,6 @@ def test_closures_in_a_module_set_and_bound_to_a_global_in_process(tmp_path):
     harness.assert_same(_run(tmp_path, CLOSURE_BOUND_TO_A_GLOBAL))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent wrong value: a closure the program bound to a module global (`CB = dec`) "
-    "and still holds in a local comes back in a new process as what the new process's global "
-    "holds -- None -- so `dec()` raises TypeError 'NoneType' object is not callable; "
-    "docs/engine.md promises a copy sharing its cells with the frame there; plain Python: "
-    "[1, -9, -9]",
-)
 def test_closure_bound_to_a_global_in_a_fresh_process(tmp_path):
     harness.assert_same(_run(tmp_path, CLOSURE_BOUND_TO_A_GLOBAL, modes=("fresh_process",)))
 
@@ -403,13 +388,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a functools.partial of a closure handed to a module list "
-    "(`HANDLERS.append(partial(inc, 5))`) keeps the closure's old cell after a pause, in "
-    "process too: calling it leaves the frame's count at 0 (the closure itself registered "
-    "comes back as itself); plain Python: [5]",
-)
 def test_partial_of_a_closure_registered_in_a_module_list_shares_its_cell(tmp_path):
     harness.assert_same(_run(tmp_path, PARTIAL_REGISTERED))
 
@@ -974,17 +952,7 @@ def chatbot():
     "register",
     [
         "pass",
-        pytest.param(
-            "HANDLERS.append(inc)",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="silent: a failed turn is not a transaction for a local that a "
-                "registered closure shares: the turn that raised had run `count += 1`, and the "
-                "retried turn reads count=3 where the README promises the memory unchanged by "
-                "a failed turn (count=2, as without the registration). docs/engine.md accepts "
-                "it for replays; the README's 'Every turn is a transaction' does not",
-            ),
-        ),
+        "HANDLERS.append(inc)",
     ],
 )
 def test_failed_turn_leaves_a_local_shared_with_a_callback_unchanged(tmp_path, register):
@@ -1068,14 +1036,6 @@ def chatbot():
 
 
 @pytest.mark.parametrize("serialize", [False, True])
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a closure handed to an event list of a module without decorated functions "
-    "(`events.subscribe(inc)`, the bot's own helper module or a library) is a copy after a "
-    "pause, in process too: firing the event changes the old closure's cell and the frame "
-    "reads count == 0 (docs/engine.md looks for registered closures in program modules only); "
-    "plain Python: [1, True]",
-)
 def test_closure_subscribed_to_a_helper_modules_event_list(tmp_path, serialize):
     events = f"engb11_events{int(serialize)}"
     (tmp_path / f"{events}.py").write_text(EVENTS_LIBRARY)

@@ -232,12 +232,14 @@ def _declared_slots(kind: type) -> dict[str, types.MemberDescriptorType]:
 
 
 class ModuleReference:
-    """Stands for a module-level container in what is pickled: saved as its (module, name)."""
+    """Stands for a module-level container in what is pickled: saved as its place (the
+    snapshot pickler also saves a copy beside some places: kept_copies.py)."""
 
-    __slots__ = ("where",)
+    __slots__ = ("where", "container")
 
-    def __init__(self, where: tuple[str, str]) -> None:
+    def __init__(self, where: tuple, container: Any) -> None:
         self.where = where
+        self.container = container
 
     def __reduce__(self) -> tuple:
         return (resolve, self.where)
@@ -264,7 +266,7 @@ def referenced(value: Any) -> Any:
     if id(value) in _containers:
         where = reference(value)
         if where is not None:
-            return ModuleReference(where)
+            return ModuleReference(where, value)
     return value
 
 
@@ -379,6 +381,19 @@ def referenced_items(values: tuple) -> tuple:
     return tuple(map(referenced, values)) if holds_container(values) else values
 
 
+def referenced_frames(frames: tuple[tuple, ...]) -> tuple[tuple, ...]:
+    """`frames` (a tuple of values each) with each module-level container replaced by its
+    reference, one reference for each container however many values hold it (a copy kept
+    beside its place is then one copy: kept_copies.py)."""
+    made: dict[int, ModuleReference] = {}
+
+    def one(value: Any) -> Any:
+        reference = referenced(value)
+        return value if reference is value else made.setdefault(id(value), reference)
+
+    return tuple(tuple(map(one, values)) for values in frames)
+
+
 def referenced_values(mapping: dict) -> dict:
     """A copy of `mapping` whose module-level container values are references (or `mapping`
     itself if it holds none)."""
@@ -476,6 +491,22 @@ def _changed(name: str, module: types.ModuleType) -> bool:
 def resolve(module: str, name: str, steps: tuple = ()) -> Any:
     """The object `module`'s global `name` is bound to, or the one `steps` lead to from it
     (imports the module if needed)."""
+    target = found_at(module, name, steps)
+    if target is NOWHERE:
+        raise SnapshotMismatchError(
+            f"the snapshot refers to {module}.{name}{_spelled(steps)}, which no longer exists",
+            reason="module-level object not found",
+        )
+    return target
+
+
+#: What `found_at` returns for a place that holds nothing.
+NOWHERE: Final = _MISSING
+
+
+def found_at(module: str, name: str, steps: tuple = ()) -> Any:
+    """The object `module`'s global `name` is bound to, or the one `steps` lead to from it, or
+    `NOWHERE` (imports the module if needed; raises SnapshotMismatchError if it cannot)."""
     try:
         namespace = vars(sys.modules.get(module) or importlib.import_module(module))
     except ImportError as exc:
@@ -487,11 +518,6 @@ def resolve(module: str, name: str, steps: tuple = ()) -> Any:
     target = namespace.get(name, _MISSING)
     for step in steps:
         target = _step(target, tuple(step)) if target is not _MISSING else target
-    if target is _MISSING:
-        raise SnapshotMismatchError(
-            f"the snapshot refers to {module}.{name}{_spelled(steps)}, which no longer exists",
-            reason="module-level object not found",
-        )
     return target
 
 

@@ -93,6 +93,7 @@ from . import (
     hashed_keys,
     instance_dicts,
     jumps,
+    kept_copies,
     library_subclasses,
     library_values,
     live_iterators,
@@ -121,6 +122,15 @@ def _refuse_mapping_proxy(proxy: types.MappingProxyType) -> Any:
     )
 
 
+def _reduce_reference(reference: module_objects.ModuleReference) -> tuple:
+    """A module-level container saved as its place, with a copy beside some places."""
+    where = reference.where
+    if not kept_copies.kept(where):
+        return (module_objects.resolve, where)
+    copy = kept_copies.container_copy(reference.container, reference)
+    return kept_copies.reduce_kept(where, copy)
+
+
 #: Exact type -> reducer returning a reduce tuple (or NotImplemented).
 _REDUCERS: dict[type, Callable[[Any], Any]] = {
     types.CellType: closures.reduce_cell,
@@ -139,7 +149,7 @@ _REDUCERS: dict[type, Callable[[Any], Any]] = {
         memory_files.TYPES,
         functools.partial(memory_files.reduce_memory_file, protocol=PROTOCOL),
     ),
-    module_objects.ModuleReference: module_objects.ModuleReference.__reduce__,
+    module_objects.ModuleReference: _reduce_reference,
     hashed_keys.Fills: hashed_keys.Fills.__reduce__,
     JumpSignal: jumps.reduce_jump,
     live_iterators.SET_ITERATOR: live_iterators.reduce_set_iterator,
@@ -161,13 +171,10 @@ _plain_types: set[type] = set()
 _PLAIN_TYPES_SIZE = 4096
 
 
-def _reduce(obj: Any) -> Any:
-    """reducer_override: a reduce tuple, or NotImplemented for pickle's own."""
-    where = module_objects.reference(obj)
+def _reduce_own(obj: Any) -> Any:
+    """A reduce tuple for an object that is not module-level (or a function, whose place is
+    one way back among others: closures.py), or NotImplemented for pickle's own."""
     kind = type(obj)
-    # a function's place is one way back among others (closures.py)
-    if where is not None and kind is not types.FunctionType:
-        return (module_objects.resolve, where)
     reducer = _REDUCERS.get(kind)
     if reducer is not None:
         return reducer(obj)
@@ -251,7 +258,7 @@ def _reduce_with_care(obj: Any, traits: int) -> Any:
         base = library_subclasses.library_base(type(obj))
         reduction = library_subclasses.reduce_subclass(obj, base, PROTOCOL)
     if reduction is NotImplemented:
-        reduction = _reduce(obj)
+        reduction = _reduce_own(obj)
     if traits & (_OWN_NEW | _HAS_DEL):
         reduction = _pickles_own_when_none(obj, reduction)
     if traits & _OWN_NEW:
@@ -287,12 +294,28 @@ class _SnapshotPickler(pickle.Pickler):
         traits = _traits.get(kind)
         if traits is None:
             traits = _traits_of(kind)
-        if traits:
-            if traits & _HASHED_BY_STATE:
-                self.hashed.append(obj)
-            if traits & _COPIED_WITH_CARE and module_objects.reference(obj) is None:
-                return _reduce_with_care(obj, traits)
-        return _reduce(obj)
+        if traits and traits & _HASHED_BY_STATE:
+            self.hashed.append(obj)
+        where = module_objects.reference(obj)
+        # a function's place is one way back among others (closures.py)
+        if where is not None and kind is not types.FunctionType:
+            return _by_place(obj, where, traits)
+        if traits and traits & _COPIED_WITH_CARE:
+            return _reduce_with_care(obj, traits)
+        return _reduce_own(obj)
+
+
+def _by_place(obj: Any, where: tuple, traits: int) -> Any:
+    """A module-level object saved as its place, with a copy beside the places the running
+    program changes (kept_copies.py). (Should the copy's arguments hold the object, pickle
+    asks again while writing them and memoizes the inner answer, as for its own reductions.)"""
+    if not kept_copies.kept(where):
+        return (module_objects.resolve, where)
+    own = _reduce_with_care(obj, traits) if traits & _COPIED_WITH_CARE else _reduce_own(obj)
+    own = _pickles_own_when_none(obj, own)
+    if type(own) is not tuple:  # a name: the object is found by it anyway
+        return (module_objects.resolve, where)
+    return kept_copies.reduce_kept(where, own)
 
 
 class _DillFallbackPickler(_SnapshotPickler):
@@ -335,7 +358,7 @@ def dump_snapshot(frames: tuple[tuple[Any, ...], ...], state: Any) -> bytes:
     if exact.markers:
         frames = tuple(map(exact.marked, frames))
     if module_objects.holds_container(values):
-        frames = tuple(map(module_objects.referenced_items, frames))
+        frames = module_objects.referenced_frames(frames)
     return dumps((frames, state), module_objects.nested_containers(values + held), exact)
 
 
@@ -379,19 +402,32 @@ def dumps(
     empty (with its NaN markers when filled)."""
     exact = exact or plain_containers.Found()
     first = exact.stand_ins + [
-        (container, module_objects.ModuleReference(where)) for container, where in places or ()
+        (container, module_objects.ModuleReference(where, container))
+        for container, where in places or ()
     ]  # the stand-ins first: a module's own container wins
     token = _writing.set([])  # the snapshot's `_DillWork`, made when first needed
     scope = registered_closures.writing()
+    try:
+        return _dump_either(value, first, exact)
+    except Exception:
+        if kept_copies.places_alone():
+            raise
+        # a copy kept beside a module-level object's place may be what failed (an object
+        # holding a lock): such objects are saved as their place alone, as before copies
+        with kept_copies.writing_places_alone():
+            return _dump_either(value, first, exact)
+    finally:
+        registered_closures.done(scope)
+        _writing.reset(token)
+
+
+def _dump_either(value: Any, first: list[tuple[Any, Any]], exact: plain_containers.Found) -> bytes:
     try:
         return _dump(_SnapshotPickler, value, first, exact)
     except (ResourceRefused, hashed_keys.KeyedCycleRefused):
         raise
     except Exception:  # noqa: BLE001 - something only dill can save: hand it just that
         return _dump(_DillFallbackPickler, value, first, exact)
-    finally:
-        registered_closures.done(scope)
-        _writing.reset(token)
 
 
 def _dump(
@@ -502,10 +538,20 @@ def _refer_to(pickler: pickle.Pickler, first: list[tuple[Any, Any]], containers:
     memo from one load to the next; the memo keeps its size, since both count their entries
     to number the next)."""
     stand_ins = first + [(container, hashed_keys.empty(container)) for container in containers]
-    pickler.dump([stand_in for _, stand_in in stand_ins])
+    # places alone here: a copy kept beside a place (kept_copies.py), written before the
+    # other stand-ins are memoized in their containers' stead, would memoize what it holds
+    # (a list holding a module-level list) as copies that the snapshot proper then refers to
+    with kept_copies.writing_places_alone():
+        pickler.dump([stand_in for _, stand_in in stand_ins])
     memo = pickler.memo.copy()
     for container, stand_in in stand_ins:
-        memo[id(container)] = (memo.pop(id(stand_in))[0], container)
+        index = memo[id(stand_in)][0]
+        if id(container) not in memo:
+            del memo[id(stand_in)]
+        # else the container was written inside another stand-in (a copy kept beside a
+        # module-level object's place holds it): its stand-in wins, and the entry of the
+        # stand-in stays, so that the memo keeps its size
+        memo[id(container)] = (index, container)
     pickler.memo = memo
 
 

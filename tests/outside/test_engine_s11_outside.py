@@ -231,14 +231,6 @@ def test_local_list_also_put_in_a_module_dict_resumes_in_process(tmp_path):
     harness.assert_same(_run(tmp_path, RUNTIME_ITEM_OF_MODULE_DICT))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refused at load, session stuck for good: a list the program made and also put in a "
-    "module-level dict at run time (REG['mine'] = mine, a cache or registry) is saved as the "
-    "place REG['mine']; a new process (a worker, a restart) has no such item, so every later "
-    "turn raises SessionCodeError 'refers to ...REG['mine'], which no longer exists'. The pause "
-    "was accepted; plain Python restarted would go on with the local's list",
-)
 def test_local_list_also_put_in_a_module_dict_resumes_in_a_fresh_process(tmp_path):
     harness.assert_same(_run(tmp_path, RUNTIME_ITEM_OF_MODULE_DICT, modes=("fresh_process",)))
 
@@ -1057,13 +1049,6 @@ def chatbot():
 
 
 @pytest.mark.parametrize("serialize", [False, True])
-@pytest.mark.xfail(
-    strict=True,
-    reason="refused at load, session stuck for good: when the app evicts a module-level cache "
-    "entry between turns (`CACHE.clear()`), every session paused while a local held that entry "
-    "fails each later turn with SessionCodeError 'refers to ...CACHE['rows'], which no longer "
-    "exists'; the pause had been accepted; plain Python: the local keeps [1, 2]",
-)
 def test_session_holding_an_evicted_module_cache_entry_resumes(tmp_path, serialize):
     from autograms import Autogram
 

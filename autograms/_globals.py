@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from .memory import MemoryObject
 
 _lock = threading.Lock()
-#: types whose values are never saved by name in the initial values: equal ones are alike
+#: types whose values are never kept as the module's own in a session's values: equal ones
+#: are alike
 _PLAIN = frozenset({int, float, complex, str, bytes, bool, type(None)})
 _modules: dict[str, _ModuleGlobals] = {}
 
@@ -152,11 +153,7 @@ class _ModuleGlobals:
         # is the session's own even when another global names it (`ITEMS = LST`): shared,
         # one session's changes would reach every other one.
         own = set(map(id, values.values()))
-        bound = {
-            id(value): name
-            for name, value in namespace.items()
-            if type(value) not in _PLAIN and id(value) not in own and not name.startswith("__")
-        }
+        bound = {key: name for key, (name, _) in shared_globals(namespace, own).items()}
         buffer = io.BytesIO()
         try:
             _InitialPickler(buffer, bound).dump(values)
@@ -200,6 +197,19 @@ class _ModuleGlobals:
         self.load(name)  # NameError if already gone
         session["values"].pop(name)
         session["deleted"].append(name)
+
+
+def shared_globals(namespace: dict[str, Any], own: set[int]) -> dict[int, tuple[str, Any]]:
+    """The globals of a module (`namespace`) that a session's copy of its per-session values
+    holds as the module's own objects, by id: (name, object). Objects only (not plain values,
+    not ``__dunder__`` names), and none of the values themselves (ids in `own`): a value is
+    each session's own even when another global names it, since shared, one session's changes
+    would reach every other one."""
+    return {
+        id(value): (name, value)
+        for name, value in namespace.items()
+        if type(value) not in _PLAIN and id(value) not in own and not name.startswith("__")
+    }
 
 
 class _InitialPickler(pickle.Pickler):

@@ -65,6 +65,7 @@ from ._globals import (
     module_holding,
     route_plain_helpers,
     set_persistent_globals,
+    shared_globals,
 )
 from ._version import __version__
 from ._log import (
@@ -104,8 +105,6 @@ if TYPE_CHECKING:
     from .models.records import ChatModel, ModelCall
 
 
-#: types whose values a deep copy of a default may copy (equal ones are alike)
-_PLAIN_TYPES = frozenset({int, float, complex, str, bytes, bool, type(None)})
 #: `SerializableMemory.reply_data` not read yet
 _UNKNOWN = object()
 
@@ -1471,11 +1470,7 @@ def _kept(module: str, defaults: dict[str, Any]) -> dict[int, Any]:
     names it (``G["table"] = TABLE``): shared, one session's changes would reach the others."""
     own = {id(defaults), *map(id, defaults.values())}
     namespace = getattr(sys.modules.get(module), "__dict__", {})
-    return {
-        id(value): value
-        for name, value in namespace.items()
-        if type(value) not in _PLAIN_TYPES and id(value) not in own and not name.startswith("__")
-    }
+    return {key: value for key, (_, value) in shared_globals(namespace, own).items()}
 
 
 def init_user_globals_for(module: str) -> UserGlobals:

@@ -1,0 +1,238 @@
+"""Drivers for session 13's outside engine tests (engb).
+
+A bot program is written as module sources; each is run two ways and the turns compared:
+
+- plain Python: ``reply`` puts its text on one queue and waits on another, the decorator does
+  nothing, per-session globals are plain module globals; a thread runs the root;
+- autograms: ``Autogram(root_function=chatbot, test_mode=True)``, in process (one memory
+  object), with a serialize/deserialize round trip before every turn, or with a fresh
+  process per turn (the session saved to a file between them).
+
+In the sources, ``@name`` stands for the full module name of the program's module ``name``
+(each program gets module names of its own, so several programs share one process).
+A module may define ``app_between(turn)``: the app's own code, run by the driver before
+every turn after the first (an eviction, an event fired, a deploy's reload).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+ENGINE_HEAD = """\
+from autograms import autograms_function
+from autograms.functional import reply, GOTO, RETURNTO
+from autograms.memory import init_user_globals, set_persistent_globals
+"""
+
+PLAIN_HEAD = """\
+from tests.outside.engine_s13_support import plain_reply as reply
+from tests.outside.engine_s13_support import plain_decorator as autograms_function
+from tests.outside.engine_s13_support import plain_user_globals as init_user_globals
+from tests.outside.engine_s13_support import plain_persistent as set_persistent_globals
+"""
+
+TURN_TIMEOUT = 60.0
+MODES = ("process", "serialize", "fresh")
+
+
+class _Channel:
+    """The two queues between the plain driver and the thread running the program."""
+
+    def __init__(self) -> None:
+        self.to_program: queue.Queue = queue.Queue()
+        self.to_driver: queue.Queue = queue.Queue()
+
+
+_CURRENT: list[_Channel] = []
+
+
+def plain_reply(text, **_kwargs):
+    """Plain Python's reply: hand the text to the driver, wait for the user's message."""
+    channel = _CURRENT[-1]
+    channel.to_driver.put(("reply", text))
+    return channel.to_program.get(timeout=TURN_TIMEOUT)
+
+
+def plain_decorator(*_args, **_kwargs):
+    return lambda fn: fn
+
+
+def plain_user_globals():
+    return {}
+
+
+class plain_persistent:  # noqa: N801 - stands in for set_persistent_globals()
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@dataclass
+class Program:
+    """A bot: module sources by short name; ``bot`` holds ``chatbot``."""
+
+    tag: str
+    sources: dict[str, str]
+    folder: Path | None = None
+    written: dict[str, Path] = field(default_factory=dict)
+
+    def module_name(self, short: str, flavour: str) -> str:
+        return f"s13_{self.tag}_{short}_{flavour}"
+
+    def write(self, folder: Path) -> None:
+        self.folder = folder
+        flavours = [("plain", PLAIN_HEAD)] + [(f"ag_{mode}", ENGINE_HEAD) for mode in MODES]
+        for flavour, head in flavours:
+            for short, source in self.sources.items():
+                text = source
+                for other in self.sources:
+                    text = text.replace(f"@{other}", self.module_name(other, flavour))
+                path = folder / f"{self.module_name(short, flavour)}.py"
+                path.write_text(head + text)
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+        importlib.invalidate_caches()
+
+    def load(self, flavour: str):
+        return importlib.import_module(self.module_name("bot", flavour))
+
+
+def _between(module, turn: int) -> None:
+    hook = getattr(module, "app_between", None)
+    if hook is not None and turn:
+        hook(turn)
+
+
+def run_plain(program: Program, messages: list[str]) -> list:
+    """Each turn's outcome in plain Python: the reply text, ("END", value) or ("ERR", text)."""
+    module = program.load("plain")
+    channel = _Channel()
+    outcomes: list = []
+    thread = None
+
+    def main():
+        _CURRENT.append(channel)
+        try:
+            module.chatbot()
+            channel.to_driver.put(("END", ""))
+        except BaseException as exc:  # noqa: BLE001 - the oracle reports what the program raised
+            channel.to_driver.put(("ERR", f"{type(exc).__name__}: {exc}"))
+
+    for turn, message in enumerate(messages):
+        _between(module, turn)
+        if thread is None or not thread.is_alive():
+            thread = threading.Thread(target=main, daemon=True)
+            thread.start()
+        else:
+            channel.to_program.put(message)
+        kind, value = channel.to_driver.get(timeout=TURN_TIMEOUT)
+        outcomes.append(value if kind == "reply" else (kind, value))
+        if kind == "ERR":
+            break
+        if kind == "END":
+            thread.join(TURN_TIMEOUT)
+    return outcomes
+
+
+def _engine_turn(autogram, memory, message):
+    from autograms import ContinuationError
+
+    try:
+        text, memory = autogram.reply(message, memory_object=memory)
+    except ContinuationError as exc:
+        return ("REFUSED", str(exc.reason)), memory
+    except Exception as exc:  # noqa: BLE001 - reported as the outcome
+        return ("ERR", f"{type(exc).__name__}: {exc}"), memory
+    if text is None:
+        return ("END", ""), memory
+    return text, memory
+
+
+def run_engine(program: Program, messages: list[str], mode: str) -> list:
+    """Each turn's outcome under autograms; mode is "process", "serialize" or "fresh"."""
+    if mode == "fresh":
+        return _run_fresh(program, messages)
+    from autograms import Autogram
+
+    module = program.load(f"ag_{mode}")
+    autogram = Autogram(root_function=module.chatbot, test_mode=True)
+    memory = None
+    outcomes: list = []
+    for turn, message in enumerate(messages):
+        _between(module, turn)
+        if mode == "serialize" and memory is not None:
+            memory = autogram.deserialize(autogram.serialize(memory))
+        outcome, memory = _engine_turn(autogram, memory, message)
+        outcomes.append(outcome)
+        if isinstance(outcome, tuple) and outcome[0] == "ERR":
+            break
+    return outcomes
+
+
+_FRESH_SCRIPT = """
+import importlib, json, os, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+from autograms import Autogram
+from tests.outside.engine_s13_support import _between, _engine_turn
+module = importlib.import_module(sys.argv[3])
+session, turn, message = sys.argv[4], int(sys.argv[5]), sys.argv[6]
+autogram = Autogram(root_function=module.chatbot, test_mode=True)
+memory = autogram.load(session) if os.path.exists(session) else None
+_between(module, turn)
+outcome, memory = _engine_turn(autogram, memory, message)
+if memory is not None:
+    autogram.save(session, memory)
+print("OUTCOME=" + json.dumps(outcome))
+"""
+
+
+def _run_fresh(program: Program, messages: list[str]) -> list:
+    session = program.folder / f"{program.tag}.session"
+    if session.exists():
+        session.unlink()
+    outcomes: list = []
+    env = dict(os.environ)
+    for turn, message in enumerate(messages):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _FRESH_SCRIPT,
+                str(REPO),
+                str(program.folder),
+                program.module_name("bot", "ag_fresh"),
+                str(session),
+                str(turn),
+                message,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        lines = [x for x in done.stdout.splitlines() if x.startswith("OUTCOME=")]
+        assert lines, f"turn {turn} printed no outcome: {done.stdout[-2000:]} {done.stderr[-3000:]}"
+        outcome = json.loads(lines[-1][len("OUTCOME=") :])
+        outcome = tuple(outcome) if isinstance(outcome, list) else outcome
+        outcomes.append(outcome)
+        if isinstance(outcome, tuple) and outcome[0] == "ERR":
+            break
+    return outcomes
+
+
+def make(tmp_path: Path, tag: str, bot: str, **others: str) -> Program:
+    program = Program(tag, {"bot": bot, **others})
+    program.write(tmp_path)
+    return program

@@ -167,10 +167,12 @@ class TurnRunner:
         self._check_inputs(session_id, user_text, key, owner)
         deadline = time.monotonic() + self.wait_seconds
         ticket: Ticket | None = None
+        # the session the turn's first claim found: another one under its id at a later claim
+        # was made after this turn began (a copy kept from before does not count: the
+        # message may have been sent to the session made since)
         created_at = None
         kept = self._take_kept(session_id, key, owner) if vet is None else None
         if kept is not None:
-            created_at = kept.created_at
             result = self._run_and_commit(
                 kept, user_text, key, None, reply_stream, on_billed, claimed=False
             )

@@ -158,22 +158,41 @@ def test_a_retry_of_the_kept_turns_key_is_replayed_without_running(stores) -> No
     assert [t.user_text for t in stores[0].turns(sid)] == ["", "1 hello", "1 next"]
 
 
-def test_a_session_deleted_and_created_again_is_not_written_from_the_old_copy(stores) -> None:
+@pytest.mark.parametrize("remade", ["created", "imported"])
+def test_a_session_made_again_before_the_turn_gets_it_as_a_claimed_runner_would(
+    stores, tmp_path, remade
+) -> None:
+    """The copy kept from before the session was deleted is never written: the turn runs
+    through the claim on the session made since (another conversation under the id, even at
+    the copy's version), as the same call on a runner without copies does."""
     autogram = make_autogram()
     runner = TurnRunner(autogram, stores[0], optimistic=True)
     sessions = Sessions(autogram, stores[1])
     sid = new_session(stores[0], autogram)
     runner.run_turn(sid, "", "k-0")
     runner.run_turn(sid, "one", "k-1")
-    sessions.delete(sid)
-    sessions.create(sid)
     b = TurnRunner(autogram, stores[1])
-    b.run_turn(sid, "", "n-0")
-    b.run_turn(sid, "new", "n-1")  # the new session is at the old copy's version
-    with pytest.raises(SessionNotFoundError) as refused:
-        runner.run_turn(sid, "two", "k-2")
-    assert refused.value.session_id == sid and "deleted" in str(refused.value)
-    assert [t.user_text for t in stores[0].turns(sid)] == ["", "new"]
+    if remade == "created":
+        sessions.delete(sid)
+        sessions.create(sid)
+        b.run_turn(sid, "", "n-0")
+        b.run_turn(sid, "new", "n-1")  # the new session is at the old copy's version
+        sent = ["", "new", "two"]
+    else:
+        other = new_session(stores[1], autogram)
+        for number, text in enumerate(["", "x", "y"]):
+            b.run_turn(other, text, f"o-{number}")
+        sessions.export_file(other, tmp_path / "other.session")
+        sessions.delete(sid)
+        sessions.import_file(tmp_path / "other.session", sid)
+        sent = ["", "x", "y", "two"]
+    result = runner.run_turn(sid, "two", "k-2")
+    assert result.reply == replay(autogram, sent)[0][-1], "ran on the old copy"
+    stored = [t.user_text for t in stores[0].turns(sid)]
+    assert stored == (sent if remade == "created" else ["two"]), stored
+    assert runner.run_turn(sid, "three", "k-3").version == result.version + 1
+    if remade == "created":  # (an imported session's turns begin after its file's)
+        check_store(autogram, stores[0])
 
 
 def test_a_kept_session_of_another_owner_is_not_found(stores) -> None:

@@ -205,8 +205,10 @@ _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 class EventStream(Response):
     """A ``text/event-stream`` response whose body is written as `chunks` yields it: each
     item is the bytes to send and whether more follow. The last one goes out together with
-    the end of the body, in one write: a client that stops reading at its end marker (the
-    openai SDK stops at ``[DONE]``) finds the response complete.
+    the end of the body, in one write: a client that reads on after its end marker to keep
+    the connection (the async openai SDK after ``[DONE]``) finds the rest there at once. (The
+    sync openai SDK closes the connection at ``[DONE]`` without reading on, whatever the
+    server sends: it opens a new one for every streamed request, to any server.)
 
     Unlike Starlette's StreamingResponse it starts no task listening for the client's
     disconnect: a client that goes away only stops listening (the server drops what is

@@ -365,17 +365,10 @@ def test_kept_copy_replaced_never_forks(url, workers, local, tmp_path, how):
     assert sum(t.idempotency_key == "knext" for t in turns) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refused: an optimistic worker whose kept copy is of an earlier session under the "
-    "same id (deleted and created again, or exported/deleted/imported) refuses a message sent "
-    "AFTER the new session exists with SessionNotFoundError 'was deleted while this turn ran "
-    "... the message was not applied' -- the turn did not run then, a claimed worker applies "
-    "it, and docs/stores.md says a failed condition makes the turn 'run again through the "
-    "claim, like any turn'; the client sees a 404 for a live session (its retry then works)",
-)
 @pytest.mark.parametrize("how", STALE_WAYS)
 def test_kept_copy_replaced_first_send_applies(url, workers, local, tmp_path, how):
+    """A message sent after the id names a new session is applied to it at once (it was
+    refused as 'deleted while this turn ran' before c1b9b85)."""
     w, held = make_stale(how, url, workers, local, tmp_path)
     answer = ok(w.turn("z", "next", "knext"))
     assert answer["reply"] == sup.expected_chain([*held, "next"])[-1], answer

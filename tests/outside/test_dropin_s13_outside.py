@@ -12,10 +12,13 @@ Every turn goes through ``serialize``/``deserialize``.
 from __future__ import annotations
 
 
+from pathlib import Path
+
 import pytest
 
 from autograms import Autogram, AutogramConfig, autograms_function
 from autograms.functional import (
+    yes_or_no,
     get_turn_history,
     reply,
     reply_instruction,
@@ -163,3 +166,76 @@ def test_turn_history_with_system_prompt_in_turns_is_the_plain_history(server):
             "You are an agent.",
         ),
     ], "as AutoGRAMS 0.6.0 returned them"
+
+
+# --------------------------------------------------------------------------- instruction_template
+
+# AutoGRAMS 0.6.0's own default (autogram_config.INSTRUCTION_TEMPLATE): what
+# AutogramConfig().instruction_template reads there, so a config copied field by field passes it.
+AUTOGRAMS_DEFAULT_TEMPLATE = "<last_response>\n\nInstruction for <agent_name>: <instruction>"
+
+
+@autograms_function()
+def template_bot():
+    reply("Hello?")
+    reply_instruction("Answer.", max_tokens=40)
+    OUT.append(silent_thought("Hmm."))
+    reply("bye")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: AutogramConfig(instruction_template=<AutoGRAMS' own default template, "
+    "'<last_response>\\n\\nInstruction for <agent_name>: <instruction>'>) changes every prompt's "
+    "last turn to 'User: I like pizza\\n\\nInstruction for Agent: Answer.' (earlier turns keep "
+    "'INSTRUCTION: ...'), so a team copying its AutoGRAMS config field by field gets other "
+    "prompts. AutoGRAMS 0.6.0 sends 'User: I like pizza\\n\\nINSTRUCTION: Answer.' with or "
+    "without the template (its prompts never read it), and the README's 'Coming from AutoGRAMS' "
+    "does not list instruction_template",
+)
+def test_autograms_default_instruction_template_sends_autograms_prompts(server):
+    config = proxy_config(server, instruction_template=AUTOGRAMS_DEFAULT_TEMPLATE)
+    run_turns(template_bot, ["", "I like pizza", "more"], config)
+    reply_request, thought_request = sent(server)
+    assert reply_request[-1] == ("user", "User: I like pizza\n\nINSTRUCTION: Answer."), (
+        reply_request
+    )
+    assert thought_request[-1] == ("user", "User: more\n\nINSTRUCTION: Hmm."), thought_request
+
+
+# --------------------------------------------------------------------------- classifier_path
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def coming_from_bullets() -> list[str]:
+    """The bullets of the README's "Coming from AutoGRAMS" section, one string each."""
+    section = README.read_text().split("## Coming from AutoGRAMS", 1)[1].split("\n## ", 1)[0]
+    return [b for b in section.split("\n- ") if b.strip()]
+
+
+@autograms_function()
+def judge_bot():
+    reply("Hello?")
+    OUT.append(yes_or_no("Is it about food?"))
+    reply("bye")
+
+
+def test_json_decisions_go_to_the_classifier_path(server):
+    """What this library does (pinned): json-mode decisions use classifier_path, as
+    AutoGRAMS' config docs say; AutoGRAMS 0.6.0 sent them to chatbot_path (gpt-4o)."""
+    run_turns(judge_bot, ["", "I like pizza"], proxy_config(server, classifier_path="judge-model"))
+    (body,) = [b["body"] for b in server.bodies()]
+    assert body["model"] == "judge-model", body
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the README's 'Coming from AutoGRAMS' does not say that json-mode decisions (the "
+    "default here) are sent to classifier_path while AutoGRAMS 0.6.0 sent them to chatbot_path "
+    "(AutogramConfig(classifier_path='judge-model'): model 'gpt-4o' there, 'judge-model' here): "
+    "a team that set classifier_path to a model its server lacks now gets errors on every decision",
+)
+def test_readme_lists_that_json_decisions_now_use_classifier_path():
+    bullets = [b for b in coming_from_bullets() if "classifier_path" in b]
+    assert any("json" in b and "chatbot_path" in b for b in bullets), bullets

@@ -137,7 +137,7 @@ def generate_bot(seed: int) -> tuple[str, list[str]]:
         'say "quoted"',
         "  spaced  ",
         "café ✓",
-        "",
+        "tab\there",
         "INSTRUCTION: x",
         "User: y",
         "{braces}",
@@ -158,6 +158,11 @@ CONFIGS = [
     {"chatbot_path": "llama-3"},
     {"system_prompt_in_turns": True},
     {"chatbot_generation_args": {}},
+    {"exclude_classifier_system_prompt": True},
+    {"classifier_path": "judge-model"},
+    {"classifier_max_input_len": 100},
+    {"instruction_template": "<last_response>\n\nInstruction for <agent_name>: <instruction>"},
+    {"max_tokens": 10, "chatbot_generation_args": {"temperature": 0.2, "max_tokens": 99}},
     {"chatbot_max_input_len": 200},
 ]
 

@@ -460,9 +460,9 @@ def report(
             "One client (a process of its own), sequential turns of the streamer bot, the "
             "app served in the benchmark's process as `autograms serve` serves it; each "
             "step's p50 is the time since the previous step, all on one monotonic clock "
-            "(`python -m benchmarks.serve.spans`). The client's own costs -- the SDK building "
-            "the request, reading the chunks -- are in *arrived* and *client piece*, as they "
-            "are in the model's own TTFT.",
+            "(`python -m benchmarks.serve.spans`). The client's own costs -- the SDK making "
+            "the request, reading the chunks -- are in *request made* and *client piece*, as "
+            "they are in the model's own TTFT.",
             "",
         ]
         for table in spans:

@@ -38,7 +38,12 @@ from tests.serve.server import ROOT, STREAMER
 #: the steps of a turn, in order: (mark, what the time since the previous mark is)
 STEPS = (
     ("sent", ""),
-    ("arrived", "client to the app (the SDK builds and sends the request; uvicorn reads it)"),
+    (
+        "request made",
+        "the client's SDK makes the request (it walks every message it resends: the model's "
+        "own TTFT pays the same)",
+    ),
+    ("arrived", "the client connects and sends it, uvicorn reads it, the app is called"),
     ("claiming", "the route reads the body and messages; the hop to a turn thread"),
     ("claimed", "the store's claim: queue ticket, blob and version, and the session's turns"),
     ("checked", "the history checked against those turns"),
@@ -173,7 +178,8 @@ def _turns(
     for turn, service in zip(measured, marks.turns[1:], strict=True):
         own.append(Turn(turn["own_ttft"], turn["own_total"], True))
         served.append(Turn(turn["ttft"], turn["total"], True))
-        times = {**service, **{step: turn[step] for step in ("sent", "client piece", "done")}}
+        client_steps = ("sent", "request made", "client piece", "done")
+        times = {**service, **{step: turn[step] for step in client_steps}}
         previous = None
         for step, _ in STEPS:
             if step in times and previous is not None:
@@ -185,6 +191,14 @@ def _turns(
 def client(url: str, model_url: str, turns: int) -> None:
     """The client process: `turns` timed turns through the service at `url`, each followed by
     the same turn straight with the model; one JSON line of times per turn on stdout."""
+    made: list[float] = []  # when the client's HTTP transport was handed each request
+    handing = httpx2.HTTPTransport.handle_request
+
+    def handed(self: Any, request: Any) -> Any:
+        made.append(time.perf_counter())
+        return handing(self, request)
+
+    httpx2.HTTPTransport.handle_request = handed  # type: ignore[method-assign]
     sdk, direct = _sdk(url), Conversation(_sdk(model_url))
     headers = {"X-Session-Id": uuid.uuid4().hex}
     messages = [{"role": "user", "content": "hi"}]
@@ -193,7 +207,9 @@ def client(url: str, model_url: str, turns: int) -> None:
     for number in range(turns):
         text = f"question {number}"
         messages.append({"role": "user", "content": text})
+        made.clear()
         times = _client_turn(sdk, messages, headers)
+        times["request made"] = made[0]
         messages.append({"role": "assistant", "content": times.pop("text")})
         own = direct.turn(text)
         times.update(own_ttft=own.ttft, own_total=own.total)

@@ -18,6 +18,8 @@ import pytest
 
 from autograms import Autogram, AutogramConfig, autograms_function
 from autograms.functional import (
+    generate_fixed_dict,
+    generate_list,
     yes_or_no,
     get_turn_history,
     reply,
@@ -96,9 +98,11 @@ def long_instruction_bot():
     reason="silent: with chatbot_max_input_len=200, a prompt whose last turn (the user's message "
     "and the instruction) is longer than the budget is sent cut from the left, mid-word: the "
     "model gets ' and precise. Be kind ...' without the 'User: I would like a pizza ...' message "
-    "or the start of the instruction. AutoGRAMS 0.6.0 drops the earlier turns and sends the last "
-    "one whole ('User: I would like a pizza with olives please\\n\\nINSTRUCTION: Answer the "
-    "user. Be kind ...', 1,337 characters)",
+    "or the start of the instruction, so it answers an instruction it cannot read about a message "
+    "it never saw. AutoGRAMS 0.6.0 drops the earlier turns and sends the last one whole ('User: I "
+    "would like a pizza with olives please\\n\\nINSTRUCTION: Answer the user. Be kind ...', "
+    "1,337 characters: its truncate_turn_input meant to cut it too, but measures the first turn "
+    "instead of the last); the README does not list the difference",
 )
 def test_a_last_turn_over_the_budget_keeps_the_users_message(server):
     run_turns(
@@ -107,18 +111,44 @@ def test_a_last_turn_over_the_budget_keeps_the_users_message(server):
         proxy_config(server, chatbot_max_input_len=200),
     )
     reply_request, thought_request = sent(server)
-    assert reply_request == [
-        ("system", "You are an agent."),
-        (
-            "user",
-            "User: I would like a pizza with olives please\n\nINSTRUCTION: Answer the user. "
-            + LONG,
-        ),
-    ], reply_request
-    assert thought_request == [
-        ("system", "You are an agent."),
-        ("user", "User: and a drink\n\nINSTRUCTION: Think. " + LONG),
-    ], thought_request
+    role, text = reply_request[-1]
+    start = "User: I would like a pizza with olives please\n\nINSTRUCTION: Answer the user. Be"
+    assert (role, text[: len(start)]) == ("user", start), reply_request
+    role, text = thought_request[-1]
+    start = "User: and a drink\n\nINSTRUCTION: Think. Be kind"
+    assert (role, text[: len(start)]) == ("user", start), thought_request
+
+
+KEYS = [f"field number {i} of the order form" for i in range(40)]
+
+
+@autograms_function()
+def long_schema_bot():
+    reply("Hello?")
+    OUT.append(generate_fixed_dict("Fill the order form.", KEYS))
+    reply("bye")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: a structured request on a server other than OpenAI's (chatbot_type='proxy') "
+    "carries AutoGRAMS' schema sentence; with chatbot_max_input_len=200 and a 40-key "
+    "generate_fixed_dict the last turn is cut from the left, so the model is sent "
+    "'...: Fill the order form.\\nYour output must adhere ...' or less, without the user's "
+    "message 'User: I want two pizzas' (the answer is made up from nothing). AutoGRAMS 0.6.0 "
+    "sends 'User: I want two pizzas\\n\\nINSTRUCTION: Fill the order form.\\nYour output "
+    "must adhere to the following json schema: ...' whole",
+)
+def test_a_structured_request_over_the_budget_keeps_the_users_message(server):
+    run_turns(
+        long_schema_bot,
+        ["", "I want two pizzas"],
+        proxy_config(server, chatbot_max_input_len=200),
+    )
+    (request,) = sent(server)
+    role, text = request[-1]
+    start = "User: I want two pizzas\n\nINSTRUCTION: Fill the order form.\nYour output must"
+    assert (role, text[: len(start)]) == ("user", start), request
 
 
 # --------------------------------------------------------------------------- system_prompt_in_turns
@@ -239,3 +269,45 @@ def test_json_decisions_go_to_the_classifier_path(server):
 def test_readme_lists_that_json_decisions_now_use_classifier_path():
     bullets = [b for b in coming_from_bullets() if "classifier_path" in b]
     assert any("json" in b and "chatbot_path" in b for b in bullets), bullets
+
+
+# --------------------------------------------------------------------------- the log's prompts
+
+
+@autograms_function()
+def structured_bot():
+    reply("Hello?")
+    OUT.append(generate_list("List objects."))
+    reply("bye")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: with log_model_inputs='all' a structured call's function_inputs['obj_structure'] "
+    "is the bare JSON schema ({'type': 'object', 'properties': {'data': ...}}); the README says "
+    "function_inputs holds the prompt 'in AutoGRAMS' form (... obj_structure)', and AutoGRAMS "
+    "0.6.0 logged the response_format it sent: {'type': 'json_schema', 'json_schema': {'name': "
+    "'list_of_strings', 'strict': True, 'schema': {...}}} (a script reading "
+    "obj_structure['json_schema']['name'] gets KeyError)",
+)
+def test_logged_obj_structure_is_autograms_response_format(server):
+    _, memory, _ = run_turns(
+        structured_bot, ["", "here"], proxy_config(server, log_model_inputs="all")
+    )
+    (entry,) = [e for e in memory.memory_dict["model_turns"] if e["entry_type"] == "model"]
+    assert entry["function_name"] == "call_object_model", entry
+    assert entry["function_inputs"]["obj_structure"] == {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "list_of_strings",
+            "strict": True,
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "data": {"type": "array", "items": {"type": "string"}, "additionalItems": False}
+                },
+                "required": ["data"],
+                "additionalProperties": False,
+            },
+        },
+    }, "as AutoGRAMS 0.6.0 logged it"

@@ -38,6 +38,8 @@ def main(spec_path: str) -> None:
     module_spec.loader.exec_module(module)
     settings = dict(chatbot_type="proxy", chatbot_proxy_port=server.port, chatbot_max_tries=1)
     settings.update(spec.get("config", {}))
+    if autograms.__version__ == "0.6.0":  # keys of this library only
+        settings.pop("log_model_inputs", None)
     config = AutogramConfig(**settings)
     autogram = Autogram(
         root_function=module.chatbot, autogram_config=config, test_mode=spec.get("test_mode", False)

@@ -42,7 +42,7 @@ from tests.outside.engine_s13_support import plain_persistent as set_persistent_
 """
 
 TURN_TIMEOUT = 60.0
-MODES = ("process", "serialize", "fresh")
+MODES = ("process", "serialize", "fresh", "script", "script_serialize")
 
 
 class _Channel:
@@ -84,7 +84,7 @@ class Program:
     """A bot: module sources by short name; ``bot`` holds ``chatbot``."""
 
     tag: str
-    sources: dict[str, str]
+    sources: dict[str, str | dict[str, str]]  # a dict: its "ag" and "plain" flavours
     folder: Path | None = None
     written: dict[str, Path] = field(default_factory=dict)
 
@@ -96,7 +96,7 @@ class Program:
         flavours = [("plain", PLAIN_HEAD)] + [(f"ag_{mode}", ENGINE_HEAD) for mode in MODES]
         for flavour, head in flavours:
             for short, source in self.sources.items():
-                text = source
+                text = source if isinstance(source, str) else source[flavour.split("_")[0]]
                 for other in self.sources:
                     text = text.replace(f"@{other}", self.module_name(other, flavour))
                 path = folder / f"{self.module_name(short, flavour)}.py"
@@ -109,14 +109,20 @@ class Program:
         return importlib.import_module(self.module_name("bot", flavour))
 
 
-def _between(module, turn: int) -> None:
+def _between(module, turn: int, message: str = "") -> None:
+    """The app's code between turns; not before a message the engine is to refuse ("zz")."""
     hook = getattr(module, "app_between", None)
-    if hook is not None and turn:
+    if hook is not None and turn and message != "zz":
         hook(turn)
 
 
 def run_plain(program: Program, messages: list[str]) -> list:
-    """Each turn's outcome in plain Python: the reply text, ("END", value) or ("ERR", text)."""
+    """Each turn's outcome in plain Python: the reply text, ("END", "") or ("ERR", text).
+
+    The program's modules are imported anew, so each run starts from the state its import made.
+    """
+    for short in program.sources:
+        sys.modules.pop(program.module_name(short, "plain"), None)
     module = program.load("plain")
     channel = _Channel()
     outcomes: list = []
@@ -164,21 +170,9 @@ def run_engine(program: Program, messages: list[str], mode: str) -> list:
     """Each turn's outcome under autograms; mode is "process", "serialize" or "fresh"."""
     if mode == "fresh":
         return _run_fresh(program, messages)
-    from autograms import Autogram
-
-    module = program.load(f"ag_{mode}")
-    autogram = Autogram(root_function=module.chatbot, test_mode=True)
-    memory = None
-    outcomes: list = []
-    for turn, message in enumerate(messages):
-        _between(module, turn)
-        if mode == "serialize" and memory is not None:
-            memory = autogram.deserialize(autogram.serialize(memory))
-        outcome, memory = _engine_turn(autogram, memory, message)
-        outcomes.append(outcome)
-        if isinstance(outcome, tuple) and outcome[0] == "ERR":
-            break
-    return outcomes
+    if mode.startswith("script"):
+        return _run_script(program, messages, mode.replace("script", "process").split("_")[-1])
+    return drive_module(program.load(f"ag_{mode}"), messages, mode)
 
 
 _FRESH_SCRIPT = """
@@ -190,7 +184,7 @@ module = importlib.import_module(sys.argv[3])
 session, turn, message = sys.argv[4], int(sys.argv[5]), sys.argv[6]
 autogram = Autogram(root_function=module.chatbot, test_mode=True)
 memory = autogram.load(session) if os.path.exists(session) else None
-_between(module, turn)
+_between(module, turn, message)
 outcome, memory = _engine_turn(autogram, memory, message)
 if memory is not None:
     autogram.save(session, memory)
@@ -230,6 +224,78 @@ def _run_fresh(program: Program, messages: list[str]) -> list:
         if isinstance(outcome, tuple) and outcome[0] == "ERR":
             break
     return outcomes
+
+
+_SCRIPT_DRIVER = """
+
+if __name__ == "__main__":
+    import json as _json
+    import sys as _sys
+    _sys.path[:0] = [_sys.argv[1]]
+    import tests.outside.engine_s13_support as _support
+    _drive = getattr(_support, _sys.argv[2])
+    _outcomes = _drive(_sys.modules[__name__], *_json.loads(_sys.argv[3]))
+    print("OUTCOMES=" + _json.dumps(_outcomes))
+"""
+
+
+def drive_module(module, messages: list[str], mode: str) -> list:
+    """Turns of ``module.chatbot`` in this process (mode "process" or "serialize")."""
+    from autograms import Autogram
+
+    autogram = Autogram(root_function=module.chatbot, test_mode=True)
+    memory = None
+    outcomes: list = []
+    for turn, message in enumerate(messages):
+        _between(module, turn, message)
+        if mode == "serialize" and memory is not None:
+            memory = autogram.deserialize(autogram.serialize(memory))
+        outcome, memory = _engine_turn(autogram, memory, message)
+        outcomes.append(outcome)
+        if isinstance(outcome, tuple) and outcome[0] == "ERR":
+            break
+    return outcomes
+
+
+def _run_script(program: Program, messages: list[str], mode: str) -> list:
+    return run_as_script(program, "drive_module", [messages, mode])
+
+
+def two_conversations(module, serialize: bool) -> list:
+    """Conversations A and B of one bot, interleaved in one process; their last replies."""
+    from autograms import Autogram
+
+    autogram = Autogram(root_function=module.chatbot, test_mode=True)
+
+    def turn(text, memory):
+        if serialize and memory is not None:
+            memory = autogram.deserialize(autogram.serialize(memory))
+        return autogram.reply(text, memory_object=memory)
+
+    _, a = turn("", None)
+    _, b = turn("", None)
+    _, a = turn("Ada", a)
+    _, b = turn("Bob", b)
+    last_a, a = turn("x", a)
+    last_b, b = turn("y", b)
+    return [last_a, last_b]
+
+
+def run_as_script(program: Program, driver: str, args: list) -> list:
+    """``driver(module, *args)`` on the bot run as a script (its module is ``__main__``)."""
+    path = program.folder / f"{program.module_name('bot', 'ag_script')}.py"
+    script = path.with_name(path.stem + "_main.py")
+    script.write_text(path.read_text() + _SCRIPT_DRIVER)
+    done = subprocess.run(
+        [sys.executable, str(script), str(REPO), driver, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=str(program.folder),
+    )
+    lines = [x for x in done.stdout.splitlines() if x.startswith("OUTCOMES=")]
+    assert lines, f"the script printed no outcomes: {done.stdout[-2000:]} {done.stderr[-3000:]}"
+    return [tuple(x) if isinstance(x, list) else x for x in json.loads(lines[-1][9:])]
 
 
 def make(tmp_path: Path, tag: str, bot: str, **others: str) -> Program:

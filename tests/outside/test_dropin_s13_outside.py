@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from autograms import Autogram, AutogramConfig, autograms_function
+from autograms import Autogram, AutogramConfig, autograms_function, nodes
 from autograms.functional import (
     generate_fixed_dict,
     generate_list,
@@ -117,6 +117,34 @@ def test_a_last_turn_over_the_budget_keeps_the_users_message(server):
     role, text = thought_request[-1]
     start = "User: and a drink\n\nINSTRUCTION: Think. Be kind"
     assert (role, text[: len(start)]) == ("user", start), thought_request
+
+
+DOCUMENT = "TITLE: The dragon report. " + "alpha beta gamma delta " * 1200 + " THE END"
+
+
+@autograms_function()
+def document_bot():
+    reply("Paste your document.")
+    reply_instruction("Summarize the document.")
+    reply("bye")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: with the default config (chatbot_max_input_len 3500) a pasted document of "
+    "~4,800 tokens is sent to reply_instruction's model without its first ~7,600 characters: "
+    "the prompt starts mid-document (' beta gamma delta ...'), the 'User: TITLE: The dragon "
+    "report.' line is gone, and nothing tells the bot or the user. AutoGRAMS 0.6.0 sends the "
+    "message whole (27,678 characters; its cut of the last turn never fires), and the README's "
+    "'Coming from AutoGRAMS' does not list the difference (it says decisions send a long message "
+    "whole 'as AutoGRAMS')",
+)
+def test_a_long_pasted_document_reaches_the_model_from_its_start(server):
+    run_turns(document_bot, ["", DOCUMENT, "thanks"], proxy_config(server))
+    (request,) = sent(server)
+    role, text = request[-1]
+    start = "User: TITLE: The dragon report. alpha beta"
+    assert (role, text[: len(start)]) == ("user", start), (len(text), text[:80])
 
 
 KEYS = [f"field number {i} of the order form" for i in range(40)]
@@ -311,3 +339,38 @@ def test_logged_obj_structure_is_autograms_response_format(server):
             },
         },
     }, "as AutoGRAMS 0.6.0 logged it"
+
+
+# --------------------------------------------------------------------------- nodes.thought
+
+
+@autograms_function()
+def node_thought_bot():
+    reply("Hello?")
+    nodes.thought("Node thought.", ADDRESS="think")
+    reply_instruction("Go.")
+    reply("bye")
+
+
+def test_node_thought_shows_in_later_prompts(server):
+    """What this library does (pinned): nodes.thought is a thought (its pair shows in the next
+    prompt); AutoGRAMS 0.6.0's nodes.thought called silent_thought, so its next prompt was
+    'User: hi\n\nINSTRUCTION: Go.' right after 'Hello?'."""
+    run_turns(node_thought_bot, ["", "hi", "more"], proxy_config(server))
+    _, go_request = sent(server)
+    assert go_request[-3:-1] == [
+        ("user", "User: hi\n\nINSTRUCTION: Node thought."),
+        ("assistant", go_request[-2][1]),
+    ], go_request
+    assert go_request[-1] == ("user", "INSTRUCTION: Go."), go_request
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the README's 'Coming from AutoGRAMS' does not list that nodes.thought adds the "
+    "thought to the conversation (later prompts show 'INSTRUCTION: Node thought.' and its "
+    "answer); AutoGRAMS 0.6.0's nodes.thought called silent_thought, so a team's prompts after "
+    "a nodes.thought change",
+)
+def test_readme_lists_that_node_thought_is_a_thought():
+    assert any("nodes.thought" in b for b in coming_from_bullets()), "no bullet names it"

@@ -38,22 +38,42 @@ def chain_digest(previous: str, text: str) -> str:
     return hashlib.sha256(f"{previous}\n{text}".encode()).hexdigest()[:10]
 
 
+_PAUSED: set[str] = set()
+
+
 def _maybe_pause(text: str) -> None:
     """Lets a test stop a worker inside its turn: a GATE message writes a marker and waits."""
     delay = float(os.environ.get("S13_MAX_DELAY", "0") or 0)
     if delay:
         time.sleep(random.random() * delay)
     gate = os.environ.get("S13_GATE")
-    if gate and text.startswith("GATE"):
+    if gate and text.startswith("GATE") and text not in _PAUSED:
+        _PAUSED.add(text)  # once per process: a turn that runs again does not stop again
         pathlib.Path(gate).write_text(text)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and pathlib.Path(gate).exists():
             time.sleep(0.01)
 
 
+def _revive() -> Probe:
+    marker = os.environ.get("S13_UNPICKLED")
+    if marker:
+        with open(marker, "a") as handle:
+            handle.write("unpickled\n")
+    return Probe()
+
+
+class Probe:
+    """Held by every chain session: unpickling one writes to $S13_UNPICKLED when it is set."""
+
+    def __reduce__(self):
+        return (_revive, ())
+
+
 @autograms_function()
 def chain_bot():
     """Replies with its turn count, the message and a digest of every message before it."""
+    probe = Probe()  # noqa: F841 -- saved with the session, so a load unpickles it
     count = 0
     digest = ""
     text = reply("ready", ADDRESS="start")
@@ -400,8 +420,9 @@ class FakeModel:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
-                last = body.get("messages", [{}])[-1].get("content", "")
-                text = f"model says {hashlib.sha256(str(last).encode()).hexdigest()[:8]}"
+                # the answer names the whole prompt: a prompt that differs shows in the reply
+                prompt = json.dumps(body.get("messages"), sort_keys=True)
+                text = f"model says {hashlib.sha256(prompt.encode()).hexdigest()[:8]}"
                 payload = json.dumps(
                     {
                         "id": "x",

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from autograms.stores import (
+    SessionNotFoundError,
     Sessions,
     TurnRunner,
     open_store,
@@ -244,7 +245,7 @@ def test_kill9_at_random_points_then_retry(url, workers, local, optimistic):
         "optimistic": optimistic,
         "env": {"S13_MAX_DELAY": "0.03", "S13_LEASE": "0.5"},
     }
-    other, fresh, *victims = workers.many(url, [{"optimistic": True}, {}] + [victim_options] * 4)
+    other, fresh, *victims = workers.many(url, [{"optimistic": True}, {}] + [victim_options] * 3)
     ok(other.turn("k", "m0", "k0"))  # keeps a copy, made old by every later turn
     acked = {}
     for i, victim in enumerate(victims, start=1):
@@ -261,14 +262,14 @@ def test_kill9_at_random_points_then_retry(url, workers, local, optimistic):
         refused = retry_worker.turn("k", f"x{i}", f"k{i}")
         assert refused.get("error") == "IdempotencyKeyReusedError", refused
     texts = check_session(store, "k", acked)
-    assert [t for t in texts if t.startswith("m")] == [f"m{i}" for i in range(5)], texts
+    assert [t for t in texts if t.startswith("m")] == [f"m{i}" for i in range(4)], texts
 
 
-def test_kill9_inside_postgres_commit(url, workers, local):
+def test_kill9_inside_postgres_commit(cluster, workers):
     """PostgreSQL: the worker killed while its commit statement runs (a trigger sleeps in it)."""
-    if not url.startswith("postgresql"):
-        pytest.skip("the commit is held inside the server by a trigger")
-    store, sessions, _ = local
+    url = cluster.new_database()
+    store = open_store(url)
+    sessions = Sessions(sup.make_autogram("chain"), store)
     sessions.create("c")
     sup.sql(
         url,
@@ -296,6 +297,7 @@ def test_kill9_inside_postgres_commit(url, workers, local):
         again = ok(retry.turn("c", f"SLOW-{optimistic}", f"ks-{optimistic}"))
         assert again["replayed"] and again["reply"] == answer["reply"]
     check_session(store, "c")
+    store.close()
 
 
 # ----------------------------------------------------------------------------- 3. stale copies
@@ -477,3 +479,434 @@ def test_kept_copy_after_redeploy_rewrite(url, workers, local, tmp_path):
     assert store.load_session("dep").version == after.version + 1
     turns = sorted(store.turns("dep"), key=lambda t: t.version)
     assert [t.user_text for t in turns] == ["m0", "m1", "m2", "m3"], turns
+
+
+# ----------------------------------------------------------------------------- 4. signed stores
+
+
+@pytest.fixture
+def signed(url):
+    store = open_store(url)
+    autogram = sup.make_autogram("chain", session_key="s13-key-one")
+    yield store, Sessions(autogram, store), autogram
+    store.close()
+
+
+def two_signed_sessions(signed):
+    store, sessions, autogram = signed
+    runner = TurnRunner(autogram, store)
+    for sid in ("a", "b"):
+        sessions.create(sid, owner="al")
+        for i in range(3):
+            runner.run_turn(sid, f"{sid}{i}", f"k{sid}{i}", owner="al")
+    return runner
+
+
+def refused_as(exc_info, reason: str, sid: str) -> None:
+    exc = exc_info.value
+    assert type(exc).__name__ == "StoredSessionError", repr(exc)
+    assert exc.reason == reason and repr(sid) in str(exc), f"{exc.reason}: {exc}"
+
+
+@pytest.mark.parametrize("edit", ["blob of b", "version", "program"])
+def test_signed_edited_row_refused_before_unpickling(url, signed, tmp_path, monkeypatch, edit):
+    """A session row edited in the database: a claimed turn, get and export refuse it, naming
+    it, and nothing of the row is unpickled (every chain session holds a Probe)."""
+    store, sessions, autogram = signed
+    two_signed_sessions(signed)
+    statement = {
+        "blob of b": "UPDATE autograms_sessions SET blob = "
+        "(SELECT blob FROM autograms_sessions WHERE id = 'b') WHERE id = 'a'",
+        "version": "UPDATE autograms_sessions SET version = version + 1 WHERE id = 'a'",
+        "program": "UPDATE autograms_sessions SET program = 'x:y' WHERE id = 'a'",
+    }[edit]
+    sup.sql(url, statement)
+    marker = tmp_path / "unpickled"
+    monkeypatch.setenv("S13_UNPICKLED", str(marker))
+    fresh = TurnRunner(sup.make_autogram("chain", session_key="s13-key-one"), store)
+    with pytest.raises(Exception) as info:
+        fresh.run_turn("a", "a3", "ka3", owner="al")
+    if edit == "program":  # named another program's: refused as such, or as tampered
+        assert type(info.value).__name__ == "StoredSessionError", repr(info.value)
+        assert "'a'" in str(info.value), info.value
+    else:
+        refused_as(info, "tampered", "a")
+        with pytest.raises(Exception) as info:
+            sessions.get("a", owner="al")
+        refused_as(info, "tampered", "a")
+        with pytest.raises(Exception) as info:
+            sessions.export_file("a", tmp_path / "a.session", owner="al")
+        refused_as(info, "tampered", "a")
+    assert not marker.exists(), "the edited row was unpickled before it was refused"
+    assert len(store.turns("a")) == 3
+
+
+def test_signed_kept_copy_and_edited_blob_never_shows_it(url, signed):
+    """An optimistic worker's kept copy over a row whose blob was replaced by another
+    session's: the turn continues the worker's own (genuine) conversation, or is refused --
+    never b's conversation."""
+    store, sessions, autogram = signed
+    two_signed_sessions(signed)
+    kept = sup.LocalWorker(autogram, store, optimistic=True)
+    ok(kept.turn("a", "a3", "ka3", owner="al"))
+    sup.sql(
+        url,
+        "UPDATE autograms_sessions SET blob = "
+        "(SELECT blob FROM autograms_sessions WHERE id = 'b') WHERE id = 'a'",
+    )
+    answer = kept.turn("a", "a4", "ka4", owner="al")
+    if answer.get("ok"):
+        assert answer["reply"] == sup.expected_chain(["a0", "a1", "a2", "a3", "a4"])[-1]
+    else:
+        assert answer["error"] == "StoredSessionError" and answer["reason"] == "tampered"
+
+
+@pytest.mark.parametrize("optimistic", [False, True])
+def test_signed_deleted_turn_row_retry_refused(url, signed, optimistic):
+    store, sessions, autogram = signed
+    sessions.create("d", owner="al")
+    worker = sup.LocalWorker(autogram, store, optimistic=optimistic)
+    for i in range(3):
+        ok(worker.turn("d", f"m{i}", f"k{i}", owner="al"))
+    sup.sql(url, "DELETE FROM autograms_turns WHERE session_id = 'd' AND idempotency_key = 'k1'")
+    for key, text in (("k1", "m1"), ("k9", "m9")):
+        answer = worker.turn("d", text, key, owner="al")
+        assert answer.get("error") == "StoredSessionError", f"{key}: {answer}"
+        assert answer["reason"] == "tampered" and "'d'" in answer["message"], answer
+    assert [t.user_text for t in store.turns("d")].count("m1") == 0
+
+
+@pytest.mark.parametrize("optimistic", [False, True])
+def test_signed_edited_turn_row_replay_refused(url, signed, optimistic):
+    store, sessions, autogram = signed
+    sessions.create("r", owner="al")
+    worker = sup.LocalWorker(autogram, store, optimistic=optimistic)
+    for i in range(3):
+        ok(worker.turn("r", f"m{i}", f"k{i}", owner="al"))
+    sup.sql(url, "UPDATE autograms_turns SET reply = 'HACKED' WHERE idempotency_key = 'k1'")
+    answer = worker.turn("r", "m1", "k1", owner="al")
+    assert answer.get("error") == "StoredSessionError" and answer["reason"] == "tampered", answer
+    assert "'r'" in answer["message"]
+
+
+@pytest.mark.parametrize("optimistic", [False, True])
+def test_worker_with_another_key_refused(url, signed, workers, optimistic):
+    store, sessions, autogram = signed
+    two_signed_sessions(signed)
+    stranger = sup.LocalWorker(
+        sup.make_autogram("chain", session_key="another-key"), store, optimistic=optimistic
+    )
+    for _ in range(2):  # the second time an optimistic worker might hold a copy
+        answer = stranger.turn("a", "a3", "ka3", owner="al")
+        assert answer.get("error") == "StoredSessionError", answer
+        assert answer["reason"] == "tampered" and "'a'" in answer["message"], answer
+    assert store.load_session("a").version == 3
+
+
+def test_unsigned_rows_refused_by_a_keyed_worker(url, local):
+    store, sessions, runner = local
+    sessions.create("u")
+    runner.run_turn("u", "m0", "k0")
+    keyed = TurnRunner(sup.make_autogram("chain", session_key="k"), store, optimistic=True)
+    with pytest.raises(Exception) as info:
+        keyed.run_turn("u", "m1", "k1")
+    refused_as(info, "unsigned", "u")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: in a signed store, a session row whose owner was edited in the database "
+    "('al' -> 'eve') is refused as tampered by a claimed turn, but an optimistic worker holding "
+    "a copy commits al's next turn on it (version 4, acknowledged) -- the row then stays "
+    "refused for everyone (its seal names al, its owner eve); the README: a row edited in the "
+    "database is refused; the optimistic commit checks version, queue and key, not the owner",
+)
+def test_signed_owner_edited_under_kept_copy(url, signed):
+    store, sessions, autogram = signed
+    sessions.create("o", owner="al")
+    kept = sup.LocalWorker(autogram, store, optimistic=True)
+    for i in range(3):
+        ok(kept.turn("o", f"m{i}", f"k{i}", owner="al"))
+    sup.sql(url, "UPDATE autograms_sessions SET owner = 'eve' WHERE id = 'o'")
+    answer = kept.turn("o", "m3", "k3", owner="al")
+    assert answer.get("error") in ("StoredSessionError", "SessionNotFoundError"), answer
+    assert store.load_session("o").version == 3
+
+
+# ----------------------------------------------------------------------------- 5. failed turns
+
+
+def row_state(store, sid: str):
+    record = store.load_session(sid)
+    turns = sorted((t.version, t.idempotency_key, t.user_text, t.reply) for t in store.turns(sid))
+    return record, turns
+
+
+@pytest.mark.parametrize("optimistic", [False, True])
+def test_failed_turn_leaves_session_exactly(url, local, optimistic):
+    store, sessions, _ = local
+    sessions.create("f", owner="al")
+    worker = sup.LocalWorker(sup.make_autogram("chain"), store, optimistic=optimistic)
+    for i in range(3):
+        ok(worker.turn("f", f"m{i}", f"k{i}", owner="al"))
+    before, view = row_state(store, "f"), sessions.get("f", owner="al")
+    for _ in range(2):
+        answer = worker.turn("f", "boom", "kboom", owner="al")
+        assert answer.get("error") == "RuntimeError" and "on purpose" in answer["message"], answer
+        assert row_state(store, "f") == before, "a failed turn changed the stored session"
+        after = sessions.get("f", owner="al")
+        assert (after.history, after.waiting, after.version) == (
+            view.history,
+            view.waiting,
+            view.version,
+        )
+    # the key of the failed turn is free: the same key with another text is a new message
+    answer = ok(worker.turn("f", "m3", "kboom", owner="al"))
+    assert answer["reply"] == sup.expected_chain(["m0", "m1", "m2", "m3"])[-1], answer
+    check_session(store, "f")
+
+
+def test_failed_turn_in_worker_processes(url, workers, local):
+    """An optimistic worker process fails a turn; its next turn and another worker's agree."""
+    store, sessions, _ = local
+    sessions.create("g")
+    opt, claimed = workers.many(url, [{"optimistic": True}, {}])
+    for i in range(2):
+        ok(opt.turn("g", f"m{i}", f"k{i}"))
+    assert opt.turn("g", "boom", "kb").get("error") == "RuntimeError"
+    ok(opt.turn("g", "m2", "k2"))
+    ok(claimed.turn("g", "m3", "k3"))
+    assert opt.turn("g", "boom", "kb2").get("error") == "RuntimeError"
+    ok(opt.turn("g", "m4", "k4"))
+    texts = check_session(store, "g")
+    assert texts == ["m0", "m1", "m2", "m3", "m4"], texts
+
+
+@pytest.fixture
+def model():
+    fake = sup.FakeModel()
+    yield fake
+    fake.close()
+
+
+@pytest.mark.parametrize("optimistic", [False, True])
+def test_model_down_leaves_session_exactly(url, model, optimistic):
+    store = open_store(url)
+    try:
+        autogram = sup.make_autogram("model", base_url=model.base_url)
+        sessions = Sessions(autogram, store)
+        runner = TurnRunner(autogram, store, optimistic=optimistic)
+        sessions.create("m")
+        sessions.create("clean")
+        for sid in ("m", "clean"):
+            for i in range(3):
+                runner.run_turn(sid, f"m{i}", f"k{i}")
+        before, usage = row_state(store, "m"), sessions.get("m").usage
+        model.fail = True
+        billed = []
+        with pytest.raises(Exception) as info:
+            runner.run_turn("m", "m3", "k3", on_billed=billed.append)
+        assert "ModelError" in [c.__name__ for c in type(info.value).__mro__], repr(info.value)
+        assert row_state(store, "m") == before and sessions.get("m").usage == usage
+        model.fail = False
+        down_then_up = runner.run_turn("m", "m3", "k3")
+        never_down = runner.run_turn("clean", "m3", "k3")
+        assert down_then_up.reply == never_down.reply, "the failed call changed the next prompt"
+        assert sessions.get("m").usage == sessions.get("clean").usage
+        assert sessions.get("m").history == sessions.get("clean").history
+    finally:
+        store.close()
+
+
+# ----------------------------------------------------------------------------- managing sessions
+
+
+def test_history_waiting_list_export_as_the_readme_says(url, local, tmp_path):
+    from autograms import Autogram  # noqa: F401 -- Autogram.load reads an exported file
+
+    store, sessions, runner = local
+    opt = TurnRunner(sup.make_autogram("chain"), store, optimistic=True)
+    sessions.create("h", owner="al")
+    sessions.create("h2", owner="bo")
+    texts = ["m0", "m1", "m2"]
+    for i, text in enumerate(texts):
+        (opt if i % 2 else runner).run_turn("h", text, f"k{i}", owner="al")
+    view = sessions.get("h", owner="al")
+    want = []
+    for text, reply_text in zip(texts, sup.expected_chain(texts), strict=True):
+        want += [{"role": "user", "content": text}, {"role": "assistant", "content": reply_text}]
+    assert view.history == want, view.history
+    assert [(w.function.rsplit(".", 1)[-1], w.address) for w in view.waiting] == [
+        ("chain_bot", "loop")
+    ], view.waiting
+    assert [r.id for r in sessions.list(owner="al")] == ["h"]
+    assert [r.id for r in sessions.list(owner="bo")] == ["h2"]
+    for call in (
+        lambda: sessions.get("h", owner="bo"),
+        lambda: sessions.delete("h", owner="bo"),
+        lambda: sessions.export_file("h", tmp_path / "no.session", owner="bo"),
+        lambda: opt.run_turn("h", "x", "kx", owner="bo"),
+        lambda: runner.run_turn("h", "x", "kx", owner="bo"),
+    ):
+        with pytest.raises(SessionNotFoundError):
+            call()
+    assert store.load_session("h").version == 3
+    path = tmp_path / "h.session"
+    sessions.export_file("h", path, owner="al")
+    autogram = sup.make_autogram("chain")
+    memory = autogram.load(str(path))
+    text, memory = autogram.reply("m3", memory_object=memory)
+    assert text == sup.expected_chain([*texts, "m3"])[-1], text
+
+
+def test_kept_copy_owner_kept_apart(url, workers, local):
+    store, sessions, _ = local
+    sessions.create("w", owner="al")
+    w = sup.LocalWorker(sup.make_autogram("chain"), store, optimistic=True)
+    ok(w.turn("w", "m0", "k0", owner="al"))
+    ok(w.turn("w", "m1", "k1", owner="al"))
+    answer = w.turn("w", "evil", "kevil", owner="bo")
+    assert answer.get("error") == "SessionNotFoundError", answer
+    assert [t.user_text for t in store.turns("w")] == ["m0", "m1"]
+
+
+def test_expire_while_optimistic_turn_runs(url, workers, local, tmp_path):
+    """A turn on a kept copy holds no ticket: expiry may delete the session under it; the
+    commit must then apply nothing and bring nothing back."""
+    store, sessions, _ = local
+    sessions.create("x")
+    gate = str(tmp_path / "gate")
+    w = workers(url, optimistic=True, env={"S13_GATE": gate})
+    ok(w.turn("x", "m0", "k0"))
+    ok(w.turn("x", "m1", "k1"))
+    w.send(op="turn", sid="x", text="GATE-2", key="k2")
+    wait_for(lambda: os.path.exists(gate), "the turn to reach its gate")
+    time.sleep(0.05)
+    expired = sessions.expire(0.01)
+    os.unlink(gate)
+    answer = w.read()
+    if "x" in expired:
+        assert answer.get("error") == "SessionNotFoundError", answer
+        assert store.load_session("x") is None, "the commit brought an expired session back"
+        assert store.turns("x") == []
+    else:
+        ok(answer)
+        check_session(store, "x")
+
+
+# ----------------------------------------------------------------------------- one key, two workers
+
+
+@pytest.mark.parametrize(
+    ("second_optimistic", "same_text"), [(True, True), (True, False), (False, False)]
+)
+def test_one_key_at_two_workers_at_once(
+    url, workers, local, tmp_path, second_optimistic, same_text
+):
+    """A client's retry reaches another worker while the first still runs the turn (both
+    held inside the program, then let go together): one turn row; the same text gets the same
+    reply at both, another text is refused as a reused key -- never a second turn."""
+    store, sessions, _ = local
+    sessions.create("s")
+    gates = [str(tmp_path / "gate-a"), str(tmp_path / "gate-b")]
+    a, b = workers.many(
+        url,
+        [
+            {"optimistic": True, "env": {"S13_GATE": gates[0]}},
+            {"optimistic": second_optimistic, "env": {"S13_GATE": gates[1]}},
+        ],
+    )
+    ok(a.turn("s", "m0", "k0"))
+    ok(b.turn("s", "m1", "k1"))
+    ok(a.turn("s", "m2", "k2"))  # a's copy is current, b's is one turn old
+    texts = ["GATE-x", "GATE-x" if same_text else "GATE-y"]
+    a.send(op="turn", sid="s", text=texts[0], key="kk")
+    wait_for(lambda: os.path.exists(gates[0]), "the first worker inside the turn")
+    b.send(op="turn", sid="s", text=texts[1], key="kk")
+    if second_optimistic:  # a claimed worker waits in the queue, outside the program
+        wait_for(lambda: os.path.exists(gates[1]), "the second worker inside the turn")
+    for gate in gates:
+        if os.path.exists(gate):
+            os.unlink(gate)
+    deadline = time.monotonic() + 60
+    while not second_optimistic and time.monotonic() < deadline:  # b may reach its gate later
+        if os.path.exists(gates[1]):
+            os.unlink(gates[1])
+        if not b.lines.empty():
+            break
+        time.sleep(0.01)
+    first, second = a.read(), b.read()
+    # a worker whose turn found the other's ticket for the key may say 409: the client retries
+    if first.get("error") == "TurnInProgressError":
+        first = turn_when_free(a, "s", texts[0], "kk")
+    if second.get("error") == "TurnInProgressError":
+        second = turn_when_free(b, "s", texts[1], "kk")
+    turns = [t for t in store.turns("s") if t.idempotency_key == "kk"]
+    assert len(turns) == 1, f"the key committed {len(turns)} times: {turns}"
+    winner = first if turns[0].user_text == texts[0] else second
+    loser = second if winner is first else first
+    ok(winner)
+    assert winner["reply"] == turns[0].reply
+    if same_text:
+        ok(loser)
+        assert loser["reply"] == winner["reply"], (first, second)
+    else:
+        assert loser.get("error") == "IdempotencyKeyReusedError", (first, second)
+    check_session(store, "s")
+
+
+def test_threads_share_one_optimistic_runner(url, local):
+    """An ASGI app runs turns in threads: one optimistic runner, 4 threads, 3 sessions."""
+    import threading
+
+    store, sessions, _ = local
+    runner = TurnRunner(sup.make_autogram("chain"), store, optimistic=True)
+    sids = ["t0", "t1", "t2"]
+    for sid in sids:
+        sessions.create(sid)
+    errors: list[BaseException] = []
+
+    def client(n: int) -> None:
+        rng = random.Random(n)
+        try:
+            for i in range(12):
+                sid = rng.choice(sids)
+                runner.run_turn(sid, f"c{n}-{i}", f"k{n}-{i}")
+        except BaseException as exc:  # noqa: BLE001 -- reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors
+    assert sum(len(check_session(store, sid)) for sid in sids) == 48
+
+
+def test_same_key_in_two_sessions_is_two_messages(url, local):
+    store, sessions, _ = local
+    runner = TurnRunner(sup.make_autogram("chain"), store, optimistic=True)
+    for sid in ("p", "q"):
+        sessions.create(sid)
+        runner.run_turn(sid, "m0", "k0")
+    first = runner.run_turn("p", "hello", "shared")
+    second = runner.run_turn("q", "other", "shared")
+    assert not second.replayed and second.reply == sup.expected_chain(["m0", "other"])[-1]
+    assert first.reply == sup.expected_chain(["m0", "hello"])[-1]
+
+
+def test_more_sessions_than_kept_copies(url, local):
+    """Past the runner's kept copies (256 per runner), sessions are evicted, never mixed."""
+    store, sessions, claimed = local
+    runner = TurnRunner(sup.make_autogram("chain"), store, optimistic=True)
+    sids = [f"e{i}" for i in range(270)]
+    for sid in sids:
+        sessions.create(sid)
+        runner.run_turn(sid, f"{sid}-0", "k0")
+    claimed.run_turn("e5", "e5-x", "kx")  # an evicted copy's session moves on elsewhere
+    claimed.run_turn("e269", "e269-x", "kx")  # a kept copy's session moves on elsewhere
+    for sid in sids[:10] + sids[-10:]:
+        runner.run_turn(sid, f"{sid}-1", "k1")
+    for sid in sids[:10] + sids[-10:]:
+        check_session(store, sid)

@@ -50,7 +50,13 @@ def main(spec_path: str) -> None:
     for message in spec["messages"]:
         try:
             with contextlib.redirect_stdout(noise):
-                text, memory = autogram.reply(message, memory_object=memory)
+                if spec.get("drive") == "use_memory":  # the docs' way: the root called directly
+                    with autogram.use_memory(memory):
+                        autogram.add_user_reply(message)
+                        result = module.chatbot()
+                    text, memory = result.data.get("reply"), result.memory
+                else:
+                    text, memory = autogram.reply(message, memory_object=memory)
                 if spec.get("roundtrip", True):
                     memory = autogram.deserialize(autogram.serialize(memory))
             replies.append(text)

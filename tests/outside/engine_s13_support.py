@@ -239,8 +239,10 @@ if __name__ == "__main__":
 """
 
 
-def drive_module(module, messages: list[str], mode: str) -> list:
-    """Turns of ``module.chatbot`` in this process (mode "process" or "serialize")."""
+def drive_module(module, messages: list[str], mode: str, stop_on_error: bool = True) -> list:
+    """Turns of ``module.chatbot`` in this process (mode "process" or "serialize"); a failed
+    turn ends the run unless ``stop_on_error`` is False (the next turn starts from the memory
+    the failed one was given, as the README's transactions say)."""
     from autograms import Autogram
 
     autogram = Autogram(root_function=module.chatbot, test_mode=True)
@@ -252,7 +254,7 @@ def drive_module(module, messages: list[str], mode: str) -> list:
             memory = autogram.deserialize(autogram.serialize(memory))
         outcome, memory = _engine_turn(autogram, memory, message)
         outcomes.append(outcome)
-        if isinstance(outcome, tuple) and outcome[0] == "ERR":
+        if isinstance(outcome, tuple) and outcome[0] == "ERR" and stop_on_error:
             break
     return outcomes
 

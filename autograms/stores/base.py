@@ -146,7 +146,7 @@ class Store(abc.ABC):
         program: str | None = None,
         turns: int | None = None,
         history_digest: str | None = None,
-        unclaimed: float | None = None,
+        unclaimed: SessionRecord | None = None,
     ) -> bool:
         """In one durable transaction: replace the blob (with `log_head`, `seal`, the
         session's number of `turns`, this one's row included, and its `history_digest`
@@ -157,10 +157,11 @@ class Store(abc.ABC):
         belongs to it (None: the session has one already). False (and nothing written) when
         another turn committed first.
 
-        `unclaimed` (the session's ``created_at``) commits a turn that ran without a claim
-        (``TurnRunner(optimistic=True)``): it also needs the session to be the one created
-        then, no live ticket in its queue (a turn running or waiting goes first) and no turn
-        committed with this idempotency key; False (nothing written) otherwise."""
+        `unclaimed` (the copy of the session the turn ran on) commits a turn that ran without
+        a claim (``TurnRunner(optimistic=True)``): it also needs the session to be the one
+        created at the copy's ``created_at``, still with the copy's owner and program, no live
+        ticket in its queue (a turn running or waiting goes first) and no turn committed with
+        this idempotency key; False (nothing written) otherwise."""
 
     @abc.abstractmethod
     def turns(self, session_id: str) -> list[TurnRecord]:

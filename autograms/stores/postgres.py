@@ -164,13 +164,18 @@ turn AS (
         %s::bigint, %s::bigint, %s::bigint FROM updated)
 SELECT COUNT(*) FROM updated
 """
-# The same for a turn run without a claim (`Store.commit`'s `unclaimed`): two parameters more
-# after the base version, the session's created_at and the turn's key.
+# The same for a turn run without a claim (`Store.commit`'s `unclaimed`): four parameters more
+# after the base version, the kept copy's created_at, owner and program, and the turn's key.
 _UNCLAIMED_COMMIT = _COMMIT.replace(
     "version = %s::bigint RETURNING id",
     "version = %s::bigint"
     + UNCLAIMED_CONDITION.format(
-        created_at="%s::float8", live=LIVE_TICKET.format(now=_CLOCK), key="%s::text"
+        created_at="%s::float8",
+        same="IS NOT DISTINCT FROM",
+        owner="%s::text",
+        program="%s::text",
+        live=LIVE_TICKET.format(now=_CLOCK),
+        key="%s::text",
     )
     + " RETURNING id",
 )
@@ -326,7 +331,7 @@ class PostgresStore(SQLStore):
         program: str | None = None,
         turns: int | None = None,
         history_digest: str | None = None,
-        unclaimed: float | None = None,
+        unclaimed: SessionRecord | None = None,
     ) -> bool:
         query, parameters = (
             _COMMIT,
@@ -338,7 +343,8 @@ class PostgresStore(SQLStore):
         )
         if unclaimed is not None:
             query = _UNCLAIMED_COMMIT
-            parameters[8:8] = [unclaimed, turn.idempotency_key]
+            kept = [unclaimed.created_at, unclaimed.owner, unclaimed.program]
+            parameters[8:8] = [*kept, turn.idempotency_key]
         with self._errors(), self._connection() as connection:
             try:
                 (updated,) = connection.execute(query, parameters).fetchone()

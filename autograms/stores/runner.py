@@ -355,7 +355,7 @@ class TurnRunner:
                 history_digest=digest,
             )
             log_head, seal = integrity.sealing(signing, owned, turn.version, blob, entries)
-            unclaimed = None if claimed else session.created_at
+            unclaimed = None if claimed else session
             committed = self.store.commit(
                 session.id,
                 session.version,

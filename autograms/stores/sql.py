@@ -81,10 +81,13 @@ _UPDATE_UNCLAIMED_SESSION = _UPDATE_SESSION.replace(
     " WHERE", ", program = COALESCE(program, ?) WHERE"
 )
 #: what a turn run without a claim also needs of the session it commits to (`Store.commit`'s
-#: `unclaimed`; three parameters: its created_at, now, the turn's key): the same session, no
-#: live ticket in its queue, no turn committed with the key
+#: `unclaimed`; parameters: the kept copy's created_at, owner and program, now, the turn's
+#: key): the same session, still of that owner and program (an edit of either in the
+#: database is for the claim to see), no live ticket in its queue, no turn committed with
+#: the key. `same`: the dialect's equality that holds for two NULLs.
 UNCLAIMED_CONDITION = (
-    " AND created_at = {created_at} AND NOT EXISTS (SELECT 1 FROM autograms_queue q"
+    " AND created_at = {created_at} AND owner {same} {owner} AND program {same} {program}"
+    " AND NOT EXISTS (SELECT 1 FROM autograms_queue q"
     " WHERE q.session_id = autograms_sessions.id AND {live}) AND NOT EXISTS (SELECT 1"
     " FROM autograms_turns k WHERE k.session_id = autograms_sessions.id"
     " AND k.idempotency_key = {key})"
@@ -355,7 +358,7 @@ class SQLStore(Store):
         program: str | None = None,
         turns: int | None = None,
         history_digest: str | None = None,
-        unclaimed: float | None = None,
+        unclaimed: SessionRecord | None = None,
     ) -> bool:
         # Naming the program only when it is given spares the program index a rewrite.
         update = _UPDATE_SESSION
@@ -366,9 +369,15 @@ class SQLStore(Store):
         if unclaimed is not None:
             now_sql, now = self._now()
             update += UNCLAIMED_CONDITION.format(
-                created_at="?", live=LIVE_TICKET.format(now=now_sql), key="?"
+                created_at="?",
+                same="IS",
+                owner="?",
+                program="?",
+                live=LIVE_TICKET.format(now=now_sql),
+                key="?",
             )
-            parameters = (*parameters, unclaimed, *now, turn.idempotency_key)
+            kept = (unclaimed.created_at, unclaimed.owner, unclaimed.program)
+            parameters = (*parameters, *kept, *now, turn.idempotency_key)
         with self._transaction() as cursor:
             updated = cursor.execute(update, parameters).rowcount
             if updated != 1:

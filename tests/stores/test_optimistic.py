@@ -11,11 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from autograms.stores import SessionNotFoundError, Sessions, TurnRunner, open_store
+from autograms.stores import (
+    SessionNotFoundError,
+    Sessions,
+    StoredSessionError,
+    TurnRunner,
+    open_store,
+)
 from tests.stores import bots
 from tests.stores.checks import check_store, replay
 from tests.stores.conftest import make_autogram
-from tests.stores.test_turns import gate, run_in_thread, wait_for
+from tests.stores.test_turns import execute_sql, gate, run_in_thread, wait_for
 
 
 @pytest.fixture
@@ -203,6 +209,37 @@ def test_a_kept_session_of_another_owner_is_not_found(stores) -> None:
     with pytest.raises(SessionNotFoundError):
         runner.run_turn(sid, "x", "k-1", owner="someone else")
     assert runner.run_turn(sid, "x", "k-1", owner="o").version == 2
+
+
+@pytest.mark.parametrize("key", [None, "secret"])
+@pytest.mark.parametrize("column", ["owner", "program"])
+def test_an_owner_or_program_edited_under_a_kept_copy_is_left_to_the_claim(
+    stores, store_url, key, column
+) -> None:
+    """The row's owner or program changed in the database after the copy was kept: the copy
+    is not committed, and the claim decides as for any turn -- another owner's session is
+    not found; in a signed store another program is refused as tampered (the seal binds
+    it); in an unsigned one the program column is a label the claimed turn goes past (the
+    blob names its program), so the turn is committed through the claim."""
+    autogram = make_autogram(session_key=key)
+    runner = TurnRunner(autogram, stores[0], optimistic=True)
+    sid = Sessions(autogram, stores[0]).create(owner="al").id
+    for number, text in enumerate(["", "one"]):
+        runner.run_turn(sid, text, f"k-{number}", owner="al")
+    value = "eve" if column == "owner" else "someone.else:chatbot"
+    execute_sql(store_url, f"UPDATE autograms_sessions SET {column} = ? WHERE id = ?", (value, sid))
+    claims = count_claims(stores[0])
+    if column == "program" and key is None:
+        assert runner.run_turn(sid, "two", "k-2", owner="al").version == 3
+        assert claims[0] == 1, "the copy was committed over the edited row"
+        return
+    with pytest.raises((SessionNotFoundError, StoredSessionError)) as refused:
+        runner.run_turn(sid, "two", "k-2", owner="al")
+    assert refused.value.session_id == sid
+    expected = "not found" if column == "owner" else "tampered"
+    assert refused.value.reason == expected, refused.value
+    assert stores[1].load_session(sid).version == 2
+    assert [t.user_text for t in stores[1].turns(sid)] == ["", "one"]
 
 
 def test_turns_on_copies_in_a_signed_store_are_sealed_as_claimed_ones(stores) -> None:

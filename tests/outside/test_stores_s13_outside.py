@@ -613,14 +613,6 @@ def test_unsigned_rows_refused_by_a_keyed_worker(url, local):
     refused_as(info, "unsigned", "u")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: in a signed store, a session row whose owner was edited in the database "
-    "('al' -> 'eve') is refused as tampered by a claimed turn, but an optimistic worker holding "
-    "a copy commits al's next turn on it (version 4, acknowledged) -- the row then stays "
-    "refused for everyone (its seal names al, its owner eve); the README: a row edited in the "
-    "database is refused; the optimistic commit checks version, queue and key, not the owner",
-)
 def test_signed_owner_edited_under_kept_copy(url, signed):
     store, sessions, autogram = signed
     sessions.create("o", owner="al")

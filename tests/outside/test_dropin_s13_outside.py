@@ -11,14 +11,19 @@ Every turn goes through ``serialize``/``deserialize``.
 
 from __future__ import annotations
 
+import json
+import sys
+
 
 from pathlib import Path
 
 import pytest
 
-from autograms import Autogram, AutogramConfig, autograms_function, nodes
+from autograms import Autogram, AutogramConfig, autograms_external, autograms_function, nodes
 from autograms.functional import (
+    append_system_prompt,
     extract_last_user_reply,
+    get_system_prompt,
     generate_fixed_dict,
     generate_list,
     yes_or_no,
@@ -29,6 +34,9 @@ from autograms.functional import (
 )
 
 from .dropin_s13.fake_openai import FakeServer
+from .dropin_s13.generator import generate_bot, generate_config
+from .dropin_s13.side import digest
+from .dropin_s13.runner import drive, load_bot
 
 # --------------------------------------------------------------------------- fixtures / driving
 
@@ -451,3 +459,95 @@ def test_reply_drops_a_normal_calls_turns_on_the_second_run():
         ["Hello"],
         "You are an agent.",
     ), ROOT_HISTORIES
+
+
+# --------------------------------------------------------------------------- the last user reply
+
+
+@autograms_external()
+def review():
+    return {"last": extract_last_user_reply()}
+
+
+@autograms_function()
+def answered_bot():
+    reply("hello")
+    reply_instruction("Help the user.")
+    reply("end")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: between turns, once the bot has replied, extract_last_user_reply() (in an "
+    "@autograms_external run by apply(func=...), or under use_memory) and "
+    "memory_dict['cached_user_reply'] still give the message the reply answered ('please "
+    "help'); AutoGRAMS 0.6.0 gives None there (every logged reply clears it: an answered "
+    "message is not pending), and the README lists only the empty-message case",
+)
+def test_an_answered_message_is_not_the_last_user_reply(server):
+    autogram, memory, replies = run_turns(answered_bot, ["", "please help"], proxy_config(server))
+    assert replies[-1].startswith("answer "), replies
+    result = autogram.apply(memory_object=memory, func=review)
+    assert result == {"last": None}, "as AutoGRAMS 0.6.0 returned"
+    with autogram.use_memory(memory):
+        assert extract_last_user_reply() is None
+    assert memory.memory_dict["cached_user_reply"] is None
+
+
+# --------------------------------------------------------------------------- generated bots
+
+RECORDED = json.loads((Path(__file__).parent / "dropin_s13" / "autograms_0_6_0.json").read_text())
+
+
+@pytest.mark.parametrize("case", sorted(RECORDED))
+def test_generated_bot_sends_replies_and_logs_what_autograms_did(case, server, tmp_path):
+    """Random bots of reply_instruction, silent_thought, yes_or_no, multiple_choice, the
+    generate_* helpers, thought/decision chains, set/append_system_prompt, get_turn_history and
+    scoped calls, with random per-call settings, config and user texts (quotes, newlines,
+    'Agent:' and 'INSTRUCTION:' in messages): requests, replies, collected values,
+    extract_full_conv_history and model_turns as AutoGRAMS 0.6.0 gave them (recorded with
+    dropin_s13/record.py, each run in a fresh process)."""
+    recorded = RECORDED[case]
+    seed, _, how = case.partition(":")
+    source, messages = generate_bot(int(seed))
+    assert messages == recorded["messages"], "the generator changed: record AutoGRAMS' runs again"
+    assert generate_config(int(seed)) == recorded["config"], "the generator changed"
+    path = tmp_path / f"dropin_s13_g{seed}.py"
+    path.write_text(source)
+    name = f"dropin_s13_g{seed}"
+    try:
+        module = load_bot(str(path), name)
+        spec = dict(messages=messages, config=recorded["config"], drive=how or "reply")
+        ours = digest(drive(module, spec, server), recorded["entry_keys"])
+    finally:
+        sys.modules.pop(name, None)
+    for key in ("errors", "replies", "collected", "full_history", "requests", "n_entries"):
+        assert ours[key] == recorded[key], f"{key} differ from AutoGRAMS 0.6.0's ({case})"
+    assert ours["model_turns"] == recorded["model_turns"], f"model_turns differ ({case})"
+
+
+PROMPTS: list = []
+
+
+@autograms_function()
+def prompted_bot():
+    append_system_prompt("Extra.")
+    reply("Hello")
+    ask_name()
+    PROMPTS.append(get_system_prompt())
+    reply("end")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="silent: driven the docs' way (use_memory, add_user_reply, the root called), once the "
+    "root has returned and starts over, the system prompt it set (append_system_prompt('Extra.')) "
+    "is gone after a conv_scope='normal' call returns: get_system_prompt() and every later "
+    "prompt give 'You are an agent.'; the first run keeps it, as Autogram.reply does on both runs "
+    "and AutoGRAMS 0.6.0 either way ('You are an agent.\\\\nExtra.')",
+)
+def test_use_memory_keeps_the_roots_system_prompt_on_the_second_run():
+    PROMPTS.clear()
+    autogram = Autogram(root_function=prompted_bot, test_mode=True)
+    drive_with_use_memory(autogram, prompted_bot, ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7"])
+    assert PROMPTS == ["You are an agent.\nExtra.", "You are an agent.\nExtra."], PROMPTS

@@ -25,17 +25,21 @@ def plain(value):
         return repr(value)
 
 
-def main(spec_path: str) -> None:
-    spec = json.loads(Path(spec_path).read_text())
-    server = FakeServer()
+def load_bot(path: str, name: str):
+    """Import the bot file as module ``name``."""
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def drive(module, spec: dict, server: FakeServer) -> dict:
+    """Run ``spec['messages']`` through ``module.chatbot`` against ``server``; what happened."""
     import autograms
     from autograms import Autogram, AutogramConfig
     from autograms.functional import extract_full_conv_history
 
-    module_spec = importlib.util.spec_from_file_location(spec["module"], spec["bot"])
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[spec["module"]] = module
-    module_spec.loader.exec_module(module)
     settings = dict(chatbot_type="proxy", chatbot_proxy_port=server.port, chatbot_max_tries=1)
     settings.update(spec.get("config", {}))
     if autograms.__version__ == "0.6.0":  # keys of this library only
@@ -73,6 +77,14 @@ def main(spec_path: str) -> None:
             out["full_history"] = plain(extract_full_conv_history())
     out["requests"] = server.bodies()
     out["collected"] = plain(getattr(module, "OUT", []))
+    return out
+
+
+def main(spec_path: str) -> None:
+    spec = json.loads(Path(spec_path).read_text())
+    server = FakeServer()
+    module = load_bot(spec["bot"], spec["module"])
+    out = drive(module, spec, server)
     server.close()
     sys.stdout.write("\n@@RESULT@@" + json.dumps(out))
 

@@ -33,7 +33,7 @@ from autograms.functional import (
     silent_thought,
 )
 
-from .dropin_s13.fake_openai import FakeServer
+from .dropin_s13.fake_openai import USAGE, FakeServer, set_usage
 from .dropin_s13.generator import generate_bot, generate_config
 from .dropin_s13.side import digest
 from .dropin_s13.runner import drive, load_bot
@@ -551,3 +551,48 @@ def test_use_memory_keeps_the_roots_system_prompt_on_the_second_run():
     autogram = Autogram(root_function=prompted_bot, test_mode=True)
     drive_with_use_memory(autogram, prompted_bot, ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7"])
     assert PROMPTS == ["You are an agent.\nExtra.", "You are an agent.\nExtra."], PROMPTS
+
+
+# --------------------------------------------------------------------------- usage in the log
+
+DETAILED_USAGE = {
+    "prompt_tokens": 11,
+    "completion_tokens": 5,
+    "total_tokens": 16,
+    "prompt_tokens_details": {"cached_tokens": 3, "audio_tokens": 0},
+    "completion_tokens_details": {
+        "reasoning_tokens": 2,
+        "audio_tokens": 0,
+        "accepted_prediction_tokens": 0,
+        "rejected_prediction_tokens": 0,
+    },
+}
+
+
+@autograms_function()
+def usage_bot():
+    reply("hello")
+    yes_or_no("q?")
+    generate_list("l")
+    reply_instruction("x")
+    reply("end")
+
+
+def test_usage_log_keeps_the_servers_token_details(server):
+    """As AutoGRAMS 0.6.0 logged them (usage.to_dict() and the model), for every kind of call."""
+    set_usage(server, DETAILED_USAGE)
+    try:
+        _, memory, _ = run_turns(usage_bot, ["", "a"], proxy_config(server))
+    finally:
+        set_usage(server, dict(USAGE))
+    logged = [
+        (e["function_name"], e["usage_log"])
+        for e in memory.memory_dict["model_turns"]
+        if e["entry_type"] == "model"
+    ]
+    expected = dict(DETAILED_USAGE, model="gpt-4o")
+    assert logged == [
+        ("call_classifier", expected),
+        ("call_object_model", expected),
+        ("call_model", expected),
+    ], logged

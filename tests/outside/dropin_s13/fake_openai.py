@@ -64,6 +64,9 @@ def answer(body: dict) -> str:
     return "answer " + seed
 
 
+USAGE = {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}
+
+
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet
         pass
@@ -102,7 +105,7 @@ class Handler(BaseHTTPRequestHandler):
                         "message": {"role": "assistant", "content": text},
                     }
                 ],
-                "usage": {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16},
+                "usage": self.server.usage,
             }
         raw = json.dumps(out).encode()
         self.send_response(200)
@@ -116,6 +119,7 @@ class FakeServer:
     def __init__(self):
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.bodies = []
+        self.httpd.usage = dict(USAGE)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -129,6 +133,11 @@ class FakeServer:
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def set_usage(server: FakeServer, usage: dict) -> None:
+    """Answer chat requests with this ``usage`` object from now on."""
+    server.httpd.usage = usage
 
 
 if __name__ == "__main__":

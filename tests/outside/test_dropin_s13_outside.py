@@ -405,6 +405,20 @@ def restarting_bot():
     reply("end")
 
 
+@autograms_function(conv_scope="local")
+def ask_city():
+    reply("name?")
+    return extract_last_user_reply()
+
+
+@autograms_function()
+def restarting_local_bot():
+    reply("Hello")
+    ask_city()
+    ROOT_HISTORIES.append(get_turn_history())
+    reply("end")
+
+
 def drive_with_use_memory(autogram, root, messages):
     """The docs' loop: set the memory, add the user's message, call the root directly."""
     memory = None
@@ -422,16 +436,18 @@ def drive_with_use_memory(autogram, root, messages):
     strict=True,
     reason="silent: driven the docs' way (with autogram.use_memory(m): add_user_reply(text); "
     "result = chatbot()), once the root has returned and starts over, a conv_scope='normal' "
-    "call's turns stay in the root's history: after ask_name() returns on the second run the "
+    "(or 'local') call's turns stay in the root's history: after ask_name() returns on the second run the "
     "root's prompts show 'User: m5 -> name?' and 'User: m6'. The first run drops them, as does "
     "Autogram.reply on both runs; AutoGRAMS 0.6.0 drops them on both runs either way "
     "(['User: m4 ... Reply to the user.', 'User: m5\\\\n\\\\nINSTRUCTION: '], ['Hello'])",
 )
-def test_use_memory_drops_a_normal_calls_turns_on_the_second_run():
+@pytest.mark.parametrize("scope", ["normal", "local"])
+def test_use_memory_drops_a_normal_calls_turns_on_the_second_run(scope):
     ROOT_HISTORIES.clear()
-    autogram = Autogram(root_function=restarting_bot, test_mode=True)
+    root = restarting_bot if scope == "normal" else restarting_local_bot
+    autogram = Autogram(root_function=root, test_mode=True)
     messages = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7"]
-    replies = drive_with_use_memory(autogram, restarting_bot, messages)
+    replies = drive_with_use_memory(autogram, root, messages)
     assert replies == ["Hello", "name?", "end", None, "Hello", "name?", "end", None], replies
     first, second = ROOT_HISTORIES
     assert first == (

@@ -173,9 +173,7 @@ class TurnRunner:
         created_at = None
         kept = self._take_kept(session_id, key, owner) if vet is None else None
         if kept is not None:
-            result = self._run_and_commit(
-                kept, user_text, key, None, reply_stream, on_billed, claimed=False
-            )
+            result = self._run_on_copy(kept, user_text, key, reply_stream, on_billed)
             if result is not None:
                 return result
             logger.info("turn %s of session %s ran without a claim on an old copy", key, session_id)
@@ -207,6 +205,38 @@ class TurnRunner:
             if self.policy == "reject":
                 self._leave(ticket)
                 raise _busy(session_id, "another turn committed while this one ran")
+
+    def _run_on_copy(
+        self,
+        kept: SessionRecord,
+        user_text: str,
+        key: str,
+        reply_stream: ReplyStream | None,
+        on_billed: Billed | None,
+    ) -> TurnResult | None:
+        """The turn run and committed on a kept copy; None if it must run through the claim:
+        its commit lost, or it failed on a copy the session has left behind (its error is
+        the copy's, not the session's: the run on the session decides)."""
+        try:
+            return self._run_and_commit(
+                kept, user_text, key, None, reply_stream, on_billed, claimed=False
+            )
+        except Exception:
+            if self._is_current(kept):  # the session's own error: a claimed turn raises it too
+                raise
+            logger.info("turn %s failed on an old copy of session %s", key, kept.id)
+            return None
+
+    def _is_current(self, kept: SessionRecord) -> bool:
+        """Whether the stored session is still the one `kept` copies (a turn on the copy
+        would be committed)."""
+        stored = self.store.load_session(kept.id)
+        return stored is not None and (
+            stored.version,
+            stored.created_at,
+            stored.owner,
+            stored.program,
+        ) == (kept.version, kept.created_at, kept.owner, kept.program)
 
     def _take_kept(self, session_id: str, key: str, owner: str | None) -> SessionRecord | None:
         """The session as this runner committed it last, taken out (a second turn of it in

@@ -45,6 +45,23 @@ def chain():
         message = reply(f"{len(seen)} {digest(seen)}", ADDRESS="answer")
 
 
+#: a message that `picky` refuses (raises at) after an odd number of messages
+ODD = "odd?"
+
+
+@autograms_function()
+def picky():
+    """Replies as `chain` does, and raises at `ODD` when it has seen an odd number of
+    messages: whether a turn fails depends on the session's state."""
+    seen = []
+    message = reply("ready")
+    while True:
+        if message == ODD and len(seen) % 2:
+            raise ValueError("the bot refuses this message after an odd number of them")
+        seen.append(message)
+        message = reply(f"{len(seen)} {digest(seen)}", ADDRESS="answer")
+
+
 @autograms_function()
 def thinker():
     """Makes a model call per turn (test mode) and reports the history it reads."""

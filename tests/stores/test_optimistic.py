@@ -242,6 +242,30 @@ def test_an_owner_or_program_edited_under_a_kept_copy_is_left_to_the_claim(
     assert [t.user_text for t in stores[1].turns(sid)] == ["", "one"]
 
 
+@pytest.mark.parametrize("copy", ["old", "current"])
+def test_a_turn_that_fails_on_a_copy_fails_only_if_the_session_would_fail_it(stores, copy) -> None:
+    """The program raises on the kept copy: on a copy another worker made old, the error
+    is the copy's and the turn runs through the claim on the session (which takes the
+    message); on a current copy it is the session's own, and reaches the caller."""
+    autogram = make_autogram(bots.picky)
+    runner = TurnRunner(autogram, stores[0], optimistic=True)
+    sid = new_session(stores[0], autogram)
+    sent = ["", "a"]
+    for number, text in enumerate(sent):
+        runner.run_turn(sid, text, f"k-{number}")  # the copy has seen one message: odd
+    if copy == "old":
+        TurnRunner(autogram, stores[1]).run_turn(sid, "b", "k-b")  # two on the session
+        sent.append("b")
+        result = runner.run_turn(sid, bots.ODD, "k-odd")
+        sent.append(bots.ODD)
+        assert result.reply == replay(autogram, sent)[0][-1]
+    else:
+        with pytest.raises(ValueError, match="odd number"):
+            runner.run_turn(sid, bots.ODD, "k-odd")
+    assert [t.user_text for t in stores[1].turns(sid)] == sent
+    check_store(autogram, stores[1])
+
+
 def test_turns_on_copies_in_a_signed_store_are_sealed_as_claimed_ones(stores) -> None:
     """The kept copy carries the seal and log head its commit wrote: the next turn on it
     checks them as a claimed turn checks the row's, and what it commits checks out."""

@@ -949,15 +949,6 @@ def test_more_sessions_than_kept_copies(url, local):
 # ----------------------------------------------------------------------------- stale copy, errors
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wrong error: an optimistic worker whose kept copy another worker made old runs the "
-    "message on the copy, and when the program raises THERE the exception reaches the caller -- "
-    "the session's own state would not raise (the sequential run of its messages applies it; the "
-    "same call again goes through the claim and succeeds). A reply made on an old copy is "
-    "discarded and run again on the session (docs/stores.md, 'Optimistic turns'); an exception "
-    "made on one is not, so the client gets a 500 caused by a state its session left",
-)
 def test_stale_copy_raising_is_not_the_sessions_error(url, local):
     store, sessions, claimed = local
     sessions.create("a")

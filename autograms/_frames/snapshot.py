@@ -25,7 +25,17 @@ from contextvars import ContextVar
 from types import FrameType
 from typing import Any, NoReturn
 
-from . import callees, finalizers, jumps, passed_helpers, pickling, plain_code, runtime, wire
+from . import (
+    callees,
+    finalizers,
+    held_locals,
+    jumps,
+    passed_helpers,
+    pickling,
+    plain_code,
+    runtime,
+    wire,
+)
 from . import helpers as helpers_
 from .errors import ContinuationError, PauseSignal, Reason, UnpicklableLocalError
 from .hidden import CELLS, HELPER_RESULT
@@ -512,7 +522,7 @@ def _indirect_call_error(
 class CapturePlan:  # made at the first pause at each call site; never changed
     """What a snapshot saves of a frame paused at one call site."""
 
-    __slots__ = ("user", "hidden", "captured", "entry", "read_user", "state")
+    __slots__ = ("user", "hidden", "captured", "entry", "read_user", "state", "may_hold_locals")
 
     #: User locals, saved when bound, in the code's order.
     user: tuple[str, ...]
@@ -528,6 +538,8 @@ class CapturePlan:  # made at the first pause at each call site; never changed
     read_user: Callable[[Any], tuple] | None
     #: The frame as a header with `entry` describes it (see wire.entry_state), or None.
     state: FrameState | None
+    #: Whether the function may hold its frame's own locals dict (see held_locals.py).
+    may_hold_locals: bool
 
     def __init__(
         self,
@@ -537,6 +549,7 @@ class CapturePlan:  # made at the first pause at each call site; never changed
         entry: bytes | None,
         read_user: Callable[[Any], tuple] | None,
         state: FrameState | None,
+        may_hold_locals: bool,
     ) -> None:
         self.user = user
         self.hidden = hidden
@@ -544,6 +557,7 @@ class CapturePlan:  # made at the first pause at each call site; never changed
         self.entry = entry
         self.read_user = read_user
         self.state = state
+        self.may_hold_locals = may_hold_locals
 
 
 def capture_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:
@@ -568,7 +582,8 @@ def _make_plan(info: FunctionInfo, site: CallSite) -> CapturePlan:
     if not any(name.startswith(wire.HIDDEN_PREFIX) for name in user):
         fields = _entry_fields(info, site, dict.fromkeys((*user, *hidden, *names)))
         entry, state = wire.header_entry(*fields), wire.entry_state(PY_MINOR, *fields)
-    return CapturePlan(user, hidden, captured, entry, read_user, state)
+    may_hold = held_locals.may_hold(info.original_code)
+    return CapturePlan(user, hidden, captured, entry, read_user, state, may_hold)
 
 
 #: Function -> its user locals in the code's order, and their reader (see CapturePlan).
@@ -587,16 +602,20 @@ def _user_plan(info: FunctionInfo) -> tuple[tuple[str, ...], Any]:
 def capture(frame: FrameType, info: FunctionInfo, site: CallSite) -> dict[str, Any]:
     """The values a resume of one paused frame needs, by name."""
     plan = capture_plan(info, site)
-    current = frame.f_locals  # synced now (3.11, 3.12) or a live view (3.13): read at once
-    values = _user_values(plan, current)
-    adopted_cells = info.adopted and info.has_cells
-    for name in plan.hidden:
-        values[name] = None if adopted_cells and name == CELLS else current[name]
-    for name, slot, width in plan.captured:
-        values[name] = _captured(frame, info, site, slot, width)
-    if adopted_cells:  # its cells were never copied to a local: see helpers.cells_of
-        captured = [values[name] for name, _, _ in plan.captured]
-        values[CELLS] = helpers_.cells_of(info.original_code, current, captured)
+    # synced now (3.11, 3.12) or a live view (3.13): read at once
+    current, held = held_locals.read_locals(frame, plan.may_hold_locals)
+    try:
+        values = _user_values(plan, current)
+        adopted_cells = info.adopted and info.has_cells
+        for name in plan.hidden:
+            values[name] = None if adopted_cells and name == CELLS else current[name]
+        for name, slot, width in plan.captured:
+            values[name] = _captured(frame, info, site, slot, width)
+        if adopted_cells:  # its cells were never copied to a local: see helpers.cells_of
+            captured = [values[name] for name, _, _ in plan.captured]
+            values[CELLS] = helpers_.cells_of(info.original_code, current, captured)
+    finally:
+        held_locals.put_back(current, held)  # the program may hold it (`snap = locals()`)
     return values
 
 

@@ -37,6 +37,7 @@ from .instrument import (
     wrap_in_region,
 )
 from .code_cache import resume_function, twin_of  # noqa: F401 - twin_of: the way in
+from .records import Recipe, RecipeKind
 from .registry import FunctionInfo, Twin
 from .versions import CELL_STORE_NEEDS_PATCH
 
@@ -117,6 +118,9 @@ class _TwinBuilder:
         location = self.info.flow.instrs[site.position].location
         code = [emit.instr("POP_TOP", location=location)]
         code += emit_recipes(self.info.flow, site.recipes, location, resume=True)
+        # a captured value is on the stack now, and a later pause reads it there: its local
+        # would only show in the frame's f_locals and keep the object alive
+        code += [emit.instr("DELETE_FAST", name, location) for name in _captured(site.recipes)]
         load = [
             emit.instr("LOAD_FAST", RESUME_CALL, location),
             emit.instr("DELETE_FAST", RESUME_CALL, location),
@@ -126,6 +130,17 @@ class _TwinBuilder:
         code += wrap_in_region(call, layout.site_regions.get(index))
         code.append(emit.jump_backward(layout.after_labels[index], location))
         return code
+
+
+def _captured(recipes: tuple[Recipe, ...]) -> list[str]:
+    """The hidden locals a resume stub pushes captured values from, once each."""
+    names: dict[str, None] = {}
+    for recipe in recipes:
+        if recipe.kind is RecipeKind.CAPTURE:
+            names[recipe.name] = None
+        else:
+            names.update(dict.fromkeys(_captured(recipe.inputs)))
+    return list(names)
 
 
 def _delete_if_missing(name: str) -> list:

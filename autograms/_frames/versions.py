@@ -106,6 +106,10 @@ INTERPRETER_FRAME_FUNCTION_OFFSET: Final = 16 if PY312 else 0
 # builds). Checked on a live object before use (see finalizers.py).
 GC_PREV_OFFSET: Final = 8
 GC_FINALIZED_FLAG: Final = 1
+# _PyInterpreterFrame.f_locals: the frame's own locals dict, which 3.11/3.12's `locals()` and
+# `frame.f_locals` refresh and return (NULL until first asked for). 3.13's `frame.f_locals` is a
+# view that never writes it for a function's frame (PEP 667), so it is not read there.
+INTERPRETER_FRAME_LOCALS_OFFSET: Final = None if PY313 else 40 if PY312 else 24
 # _PyInterpreterFrame.localsplus: the locals, cells and free variables, then the value stack
 # (after `stacktop` and, 3.12+, `return_offset` and `owner`; 3.11: `is_entry` and `owner`).
 INTERPRETER_FRAME_LOCALSPLUS_OFFSET: Final = 72

@@ -83,13 +83,6 @@ KNOWN_WRONG = {
     "f_locals_in_loop_with_except": HIDDEN_IN_F_LOCALS,
     "caller_f_locals_after_resume": HIDDEN_IN_F_LOCALS,
     "f_locals_before_first_pause": HIDDEN_IN_F_LOCALS,
-    "locals_dict_snapshot_held": pytest.mark.xfail(
-        sys.version_info < (3, 13),
-        strict=True,
-        reason="silent, 3.11/3.12: a dict from `snap = locals()` held across a pause changes: "
-        "after the resume it also lists 'snap' (plain Python's snapshot keeps ['a'] until the "
-        "next locals() call); 3.13's locals() makes a new dict each call and is exact",
-    ),
     "deep_1500_with_limit_raised_at_run_time": pytest.mark.xfail(
         strict=True,
         reason="stuck (issue 10, 8): a bot that raises the recursion limit itself "

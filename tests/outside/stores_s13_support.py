@@ -319,6 +319,20 @@ class Cluster:
         shutil.chown(self.folder, "postgres")
         shutil.chown(self.sock, "postgres")
         self.port = free_port()
+        # stops the cluster and removes its folder if the test process dies without its
+        # teardown (kill -9), from before initdb on
+        script = (
+            f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; "
+            f"runuser -u postgres -- {bindir}/pg_ctl -D {self.data} -m immediate stop; "
+            f"rm -rf {self.folder}"
+        )
+        # its own session: a kill of the test's process group (timeout, Ctrl-C) spares it
+        self.watchdog = subprocess.Popen(
+            ["sh", "-c", script],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self._as_postgres([f"{bindir}/initdb", "-D", self.data, "-A", "trust", "-U", "postgres"])
         self._as_postgres(
             [
@@ -332,15 +346,6 @@ class Cluster:
                 "-w",
                 "start",
             ]
-        )
-        # stops the cluster if the test process dies without its teardown (kill -9)
-        script = (
-            f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; "
-            f"runuser -u postgres -- {bindir}/pg_ctl -D {self.data} -m immediate stop; "
-            f"rm -rf {self.folder}"
-        )
-        self.watchdog = subprocess.Popen(
-            ["sh", "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         self.count = 0
 

@@ -51,16 +51,26 @@ class _Channel:
     def __init__(self) -> None:
         self.to_program: queue.Queue = queue.Queue()
         self.to_driver: queue.Queue = queue.Queue()
+        self.closed = False
 
 
-_CURRENT: list[_Channel] = []
+class _RunOver(BaseException):
+    """Ends a plain program whose run is over (its thread must not outlive the run)."""
+
+
+_CURRENT = threading.local()
 
 
 def plain_reply(text, **_kwargs):
     """Plain Python's reply: hand the text to the driver, wait for the user's message."""
-    channel = _CURRENT[-1]
+    channel = _CURRENT.channel
+    if channel.closed:
+        raise _RunOver
     channel.to_driver.put(("reply", text))
-    return channel.to_program.get(timeout=TURN_TIMEOUT)
+    message = channel.to_program.get(timeout=TURN_TIMEOUT)
+    if message is _RunOver:
+        raise _RunOver
+    return message
 
 
 def plain_decorator(*_args, **_kwargs):
@@ -129,10 +139,12 @@ def run_plain(program: Program, messages: list[str]) -> list:
     thread = None
 
     def main():
-        _CURRENT.append(channel)
+        _CURRENT.channel = channel
         try:
             module.chatbot()
             channel.to_driver.put(("END", ""))
+        except _RunOver:
+            pass
         except BaseException as exc:  # noqa: BLE001 - the oracle reports what the program raised
             channel.to_driver.put(("ERR", f"{type(exc).__name__}: {exc}"))
 
@@ -149,6 +161,10 @@ def run_plain(program: Program, messages: list[str]) -> list:
             break
         if kind == "END":
             thread.join(TURN_TIMEOUT)
+    channel.closed = True
+    channel.to_program.put(_RunOver)
+    if thread is not None:
+        thread.join(TURN_TIMEOUT)
     return outcomes
 
 

@@ -206,6 +206,34 @@ def test_place_reset_to_none_between_turns(tmp_path, place):
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
+    reason="silent: a bot keeps its conversation's order in a local and shows it in a module "
+    "dict whose import default is None (`STATE = {'current': None}`; `STATE['current'] = "
+    "order`); resumed by a fresh process (another worker, a restart), the local `order` is "
+    "None, what that process's import put at the place, and the conversation's own dict is "
+    "lost (the bot replies 'None'); in process it is kept; plain Python: "
+    "\"{'items': ['pizza']}\"",
+)
+def test_local_shown_at_a_module_place_whose_import_default_is_none(tmp_path):
+    assert_same(
+        tmp_path,
+        "nonedefault",
+        ["", "a", "b"],
+        ("fresh",),
+        bot="""
+        STATE = {"current": None}
+        @autograms_function()
+        def chatbot():
+            order = {"items": ["pizza"]}
+            STATE["current"] = order
+            a = reply("q1")
+            reply(f"{order}")
+        """,
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
     reason="silent, by the rule that an item of a module-level list is copied (docs/engine.md): "
     "`for q in QUESTIONS: q.answer = reply(q.text)` over a module list of dataclass instances "
     "sets the answers on copies, in process too, and QUESTIONS keeps '' for both; plain "
@@ -513,6 +541,30 @@ REFUSAL_BOTS = {
                     if ans == "bad":
                         lock = threading.Lock()
                         reply("holding a lock")
+        """,
+    "returnto_through_finally": """
+        import threading
+        G = init_user_globals()
+        with set_persistent_globals():
+            LOG = []
+        @autograms_function()
+        def inner(ans, holder):
+            try:
+                G["n"] = G.get("n", 0) + 1
+                if ans == "bad":
+                    LOG.append("jump")
+                    holder.append(threading.Lock())
+                    RETURNTO("top")
+                return reply(f"inner {ans}")
+            finally:
+                G["fin"] = G.get("fin", 0) + 1
+                LOG.append("fin")
+        @autograms_function()
+        def chatbot():
+            holder = []
+            while True:
+                ans = reply(f"ask {LOG} {G.get('n')} {G.get('fin')} {len(holder)}", ADDRESS="top")
+                inner(ans, holder)
         """,
     "nested_call_with_finally": """
         G = init_user_globals()
@@ -832,10 +884,10 @@ def generated_divergences(tmp_path, seed, modes):
 
 @pytest.mark.parametrize("chunk", range(4))
 def test_generated_bots_resume_as_plain_python(tmp_path, chunk):
-    # 24 programs per Python here; a campaign of several thousand per Python ran clean on main
-    # at 10cb10e+ (process and serialize; fresh process and script on a few hundred)
+    # 16 programs per Python here; longer runs of the same generator on main at 10cb10e+ (process
+    # and serialize: hundreds per Python; fresh process: 15 on 3.12) found no divergence
     found = {}
-    for seed in range(chunk * 6, chunk * 6 + 6):
+    for seed in range(chunk * 4, chunk * 4 + 4):
         divergences = generated_divergences(tmp_path, seed, IN_PROCESS)
         if divergences:
             found[seed] = divergences

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._record import Record
-from . import finalizers, registered_closures, runtime
+from . import finalizers, registered_closures, runtime, stack_room
 from .errors import ContinuationError, JumpSignal, PauseSignal, Reason
 from .registry import mark_driver_code
 from .resume import Loaded, build_contexts, load
@@ -76,7 +76,9 @@ def resume(
         finalizers.arm(loaded.quiet)
     saved = loaded.attachment
     provider = attachment if attachment is not None else (lambda: saved)
-    root = build_contexts(loaded.release(), value)
+    frames = loaded.release()  # not empty: is_paused
+    root = build_contexts(frames, value)
+    raised = stack_room.raise_for(len(frames), frames[0].values)
     token = runtime.resuming.set(root)
     try:
         return _drive(root.function, (), {}, provider)
@@ -85,6 +87,7 @@ def resume(
         raise
     finally:
         runtime.resuming.reset(token)
+        stack_room.restore(raised)
 
 
 def _drive(

@@ -34,6 +34,7 @@ from . import (
     pickling,
     plain_code,
     runtime,
+    stack_room,
     wire,
 )
 from . import helpers as helpers_
@@ -137,6 +138,8 @@ def _snapshot(caller: FrameType) -> bytes:
     for paused, values in zip(frames, saved, strict=True):
         if paused.passed:
             values[passed_helpers.PASSED] = paused.passed
+    if saved:
+        stack_room.record(saved[0])
     provider = attachment_provider.get()
     attachment = None
     if provider is not None:
@@ -768,6 +771,8 @@ def describe_value(info: FunctionInfo, site: CallSite, name: str) -> str:
         return "which of the functions of its name it is"
     if name == passed_helpers.PASSED:
         return "the names of the plain helpers it paused in"
+    if name == stack_room.RECORDED:
+        return "the recursion limit it paused under"
     for recipe in site.recipes:
         if recipe.name == name:
             return _describe_hidden(info, recipe.kind, recipe.source)

@@ -83,14 +83,6 @@ KNOWN_WRONG = {
     "f_locals_in_loop_with_except": HIDDEN_IN_F_LOCALS,
     "caller_f_locals_after_resume": HIDDEN_IN_F_LOCALS,
     "f_locals_before_first_pause": HIDDEN_IN_F_LOCALS,
-    "deep_1500_with_limit_raised_at_run_time": pytest.mark.xfail(
-        strict=True,
-        reason="stuck (issue 10, 8): a bot that raises the recursion limit itself "
-        "(sys.setrecursionlimit(4000) in chatbot) pauses 1,500 decorated frames deep and the "
-        "pause is accepted; in process and serialized it resumes, but a new process (a worker, "
-        "a restart) has the default limit and every later turn raises RecursionError: the "
-        "session can never go on. Resume the depth that paused, or refuse at the pause",
-    ),
 }
 
 

@@ -1,6 +1,6 @@
 """Sessions on the wire and on disk: a versioned, optionally signed envelope.
 
-A serialized session (format 8) is one line of text::
+A serialized session (format 9) is one line of text::
 
     agsession1.<header>.<state>.<window>.<log>.<signature>
 
@@ -8,7 +8,11 @@ A serialized session (format 8) is one line of text::
   wrote it), ``program`` (the root function the session belongs to, ``module:qualname``),
   ``signed``, ``log``: null when the log is left out, ``{"entries", "digest"}`` when the
   text carries it, ``{"entries", "file": true}`` for a saved file whose log is ``<path>.log``;
-  ``window``: the length of the window, and ``window_crc``: its CRC-32;
+  ``window``: the length of the window, and ``window_crc``: its CRC-32. After ``signed``,
+  ``header_crc``: the CRC-32 of the header's JSON before it -- the fields that say who wrote
+  the session and which program it belongs to -- so a damaged program name is reported as
+  damage, not as another program's session (the fields after it are checked against what
+  they describe: the window against ``window_crc``, the log against its digest);
 * *state* -- the engine snapshot in hexadecimal (CPython decodes hex several times faster than
   base64, and a session's snapshot is decoded on every turn): a readable header naming each
   paused frame (module, qualname, code fingerprint, line, ADDRESS label, the names of its
@@ -54,6 +58,8 @@ the text into an `Envelope`, then `MIGRATIONS` brings it up one format at a time
 * Format 7: the snapshot (marked ``AGF3``) pickles each frame's values as a dict by name; the
   engine reads it as it is, and the next save writes them as tuples in the order the
   snapshot's header names them.
+* Format 8: no ``header_crc``: the header is read as it is (a damaged program name reads as
+  another program's).
 
 Without a key, loading unpickles whatever the session holds: only load sessions you wrote
 (or keep them server-side). Unpickling data from others runs their code.
@@ -86,7 +92,9 @@ from ._version import __version__
 #: the marker every session starts with (its format is in the header)
 MAGIC = "agsession1"
 #: the format this release writes (it reads every earlier one too)
-FORMAT = 8
+FORMAT = 9
+#: the first format whose header has its own CRC-32 (``header_crc``)
+HEADER_CRC_FORMAT = 9
 KEY_VARIABLE = "AUTOGRAMS_SESSION_KEY"
 
 
@@ -232,7 +240,7 @@ def decode(text: str, *, key: bytes | None) -> Envelope:
     end = text.find(".", start)
     if end < 0:
         raise SessionFormatError("the session is truncated or damaged", reason="damaged")
-    header = _headers.take(text[start:end]) or _json(_unb64(text[start:end]), "header")
+    header = _headers.take(text[start:end]) or _checked_header(_unb64(text[start:end]))
     written = _check_header(header)
     read = _read_format_1 if written == 1 else _read if written >= 6 else _read_format_2
     envelope = read(text, header, end, key)
@@ -254,6 +262,7 @@ def _header(
         "python": _PYTHON,
         "program": program,
         "signed": signed,
+        "header_crc": _sealed_crc((FORMAT, __version__, _PYTHON, program, signed)),
         "log": log,
         "window": len(window),
         "window_crc": _window_crc(window, window_crc),
@@ -302,7 +311,8 @@ _headers: Recall[dict[str, Any]] = Recall(count=64, size=64_000)
 
 
 def _header_text(header: dict[str, Any]) -> str:
-    """A header's text (unpadded base64 of its JSON), kept for `decode`."""
+    """A header's text (unpadded base64 of its JSON, ended by its CRC-32), kept for
+    `decode`."""
     text = _b64(_header_json(header).encode())
     _headers.remember(text, header, len(text))
     return text
@@ -320,15 +330,62 @@ def _header_json(header: dict[str, Any]) -> str:
     else:
         return _ENCODER.encode(header)
     key = (header["format"], header["library"], header["python"], header["program"])
-    key += (header["signed"],)
+    key += (header["signed"], header["header_crc"])
     prefix = _header_prefixes.get(key)
     if prefix is None:
         if len(_header_prefixes) >= 64:
             _header_prefixes.clear()
-        fields = dict(zip(("format", "library", "python", "program", "signed"), key, strict=True))
+        fields = dict(zip((*_SEALED_FIELDS, "header_crc"), key, strict=True))
         prefix = _header_prefixes[key] = _ENCODER.encode(fields)[:-1] + ',"log":'
     window, crc = header["window"], header["window_crc"]
     return f'{prefix}{log_json},"window":{window:d},"window_crc":{crc:d}}}'
+
+
+#: the fields of a header its CRC-32 covers, in the order they are written before it
+_SEALED_FIELDS = ("format", "library", "python", "program", "signed")
+
+
+def _sealed_crc(fields: tuple[Any, ...]) -> int:
+    """The CRC-32 of a header's `_SEALED_FIELDS` with these values: of their JSON as
+    `_ENCODER` writes them at the start of the header (without the closing brace)."""
+    crc = _sealed_crcs.get(fields)
+    if crc is None:
+        if len(_sealed_crcs) >= 64:
+            _sealed_crcs.clear()
+        text = _ENCODER.encode(dict(zip(_SEALED_FIELDS, fields, strict=True)))[:-1]
+        crc = _sealed_crcs[fields] = zlib.crc32(text.encode())
+    return crc
+
+
+#: the CRC-32 of a header's sealed fields, by their values (`_sealed_crc`)
+_sealed_crcs: dict[tuple[Any, ...], int] = {}
+#: what follows a header's sealed fields in its JSON
+_CRC_FIELD = b',"header_crc":'
+
+
+def _checked_header(data: bytes) -> Any:
+    """The header decoded from its JSON `data`; refuses one whose CRC-32 (format 9 on) does
+    not match, naming the damage, before any field of it is believed."""
+    header = _json(data, "header")
+    if not isinstance(header, dict):
+        return header  # refused by _check_header
+    written = header.get("format")
+    if not isinstance(written, int) or written > FORMAT:
+        return header  # refused by _check_header (a newer format: its layout is unknown)
+    if written < HEADER_CRC_FORMAT and "header_crc" not in header:
+        return header  # an earlier format: no checksum to check
+    recorded = header.get("header_crc")
+    end = data.find(_CRC_FIELD)  # a quote inside a JSON string is escaped: only the key's
+    found = zlib.crc32(data[:end]) if end >= 0 else None
+    if found is None or found != recorded:
+        raise SessionFormatError(
+            f"the session's header is damaged: its CRC-32 is {found} but it records "
+            f"{recorded} (a changed byte in the format, the library, the Python or the "
+            f"program it names: {header.get('program')!r} may not be the program that wrote "
+            "it)",
+            reason="damaged header",
+        )
+    return header
 
 
 def _plain_digest(digest: Any) -> bool:
@@ -506,6 +563,12 @@ def _format_7_to_8(envelope: Envelope) -> Envelope:
     return envelope
 
 
+def _format_8_to_9(envelope: Envelope) -> Envelope:
+    """Nothing to convert: a format-8 header has no CRC-32 of its own and was read as it is;
+    the session's next save writes one."""
+    return envelope
+
+
 #: format N -> the function that brings a session read in format N to format N + 1
 MIGRATIONS: dict[int, Callable[[Envelope], Envelope]] = {
     1: _format_1_to_2,
@@ -515,6 +578,7 @@ MIGRATIONS: dict[int, Callable[[Envelope], Envelope]] = {
     5: _format_5_to_6,
     6: _format_6_to_7,
     7: _format_7_to_8,
+    8: _format_8_to_9,
 }
 
 

@@ -60,10 +60,13 @@ def _parts(text: str) -> list[str]:
 
 
 def _rewrite_header(text: str, change) -> str:
+    """`text` with its header changed by `change`, its CRC-32 written again as a release
+    writing it would."""
     parts = _parts(text)
     header = json.loads(base64.b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
     change(header)
-    parts[1] = base64.b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    header["header_crc"] = session._sealed_crc(tuple(header[n] for n in session._SEALED_FIELDS))
+    parts[1] = base64.b64encode(session._ENCODER.encode(header).encode()).rstrip(b"=").decode()
     return ".".join(parts)
 
 
@@ -106,6 +109,7 @@ def test_each_paused_frame_is_named_once_in_the_readable_part_of_a_session() -> 
         "log",
         "window",
         "window_crc",
+        "header_crc",
     }
 
 

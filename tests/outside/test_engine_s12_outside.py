@@ -468,14 +468,6 @@ def _damaged_in_program_name(text):
     raise AssertionError("no one-character change touches the program name alone")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refused, unclear: one damaged character in a session's header (a disk or copy "
-    "error in the program name) is reported as another program's session -- SessionCodeError "
-    "'the session belongs to the program bot:che4bot ... load it with an Autogram whose "
-    "root_function is bot:che4bot' -- naming a program that never existed, instead of a "
-    "damaged session (SessionFormatError), as the snapshot's and window's checksums do",
-)
 def test_damaged_header_is_reported_as_damaged(tmp_path):
     """Unclear refusal 2's header part: a damaged header says it is damaged."""
     from autograms import Autogram, SessionFormatError

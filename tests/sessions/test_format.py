@@ -125,3 +125,35 @@ def test_a_header_is_written_as_the_json_encoder_writes_it(program, log, signed)
     header = session._header(program, signed, log, "a window", None)
     assert session._header_json(header) == session._ENCODER.encode(header)
     assert json.loads(session._header_json(header)) == header
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("key", [None, "k3y"])
+def test_a_damaged_header_is_refused_as_damaged_never_as_another_programs(seed, key) -> None:
+    """Random one-character changes of the part of a session's header its CRC-32 covers (who
+    wrote it, which program it belongs to): each is refused as damaged (SessionFormatError),
+    or changes no byte of the header (base64's unused bits)."""
+    import random
+
+    from autograms import SessionFormatError
+
+    autogram = bot(simple_example, key)
+    _, memory = autogram.reply()
+    text = autogram.serialize(memory)
+    start = len(session.MAGIC) + 1
+    end = text.index(".", start)
+    sealed = session._unb64(text[start:end]).index(b',"header_crc":')
+    covered = [i for i in range(end - start) if (6 * i + 5) // 8 < sealed]
+    rng = random.Random(seed)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    for _ in range(40):
+        index = start + rng.choice(covered)
+        char = rng.choice(alphabet.replace(text[index], ""))
+        damaged = text[:index] + char + text[index + 1 :]
+        where = f"seed {seed}: {text[index]!r} -> {char!r} at {index - start} of the header"
+        try:
+            loaded = autogram.deserialize(damaged)
+        except SessionFormatError:
+            continue
+        assert session._unb64(damaged[start:end]) == session._unb64(text[start:end]), where
+        assert autogram.reply("more", memory_object=loaded)[1] is not None, where

@@ -177,11 +177,43 @@ def session_key(configured: str | bytes | None) -> bytes | None:
 
 
 def program_name(function: Any) -> str | None:
-    """How a session names its program: ``module:qualname`` of the root function."""
+    """How a session names its program: ``module:qualname`` of the root function; a root
+    function of a script (module ``__main__``) names the script, ``__main__(bot):chatbot``
+    (see `_script_name`)."""
     function = getattr(function, "__func__", function)
     if function is None:
         return None
-    return f"{function.__module__}:{function.__qualname__}"
+    module = function.__module__
+    if module == "__main__":
+        module = _script_name(sys.modules.get("__main__"))
+    return f"{module}:{function.__qualname__}"
+
+
+#: (id of the __main__ module, its file) -> how programs of that script are named
+_script_names: dict[tuple[int, Any], str] = {}
+
+
+def _script_name(main: Any) -> str:
+    """``__main__(<stem>)`` for a script run from a file (``python bot_a.py`` ->
+    ``__main__(bot_a)``; ``python -m pkg``, which runs ``pkg/__main__.py``, ->
+    ``__main__(pkg)``), plain ``__main__`` when it has no file (an interactive session, a
+    notebook). Every script's module is ``__main__``: without its name, two bots run as
+    scripts would continue each other's sessions. The name is the file's, not its path's or
+    its code's: the same script run from another folder or machine, or edited by a deploy,
+    is the same program."""
+    path = getattr(main, "__file__", None)
+    key = (id(main), path)
+    name = _script_names.get(key)
+    if name is None:
+        if not isinstance(path, str) or not path:
+            name = "__main__"
+        else:
+            stem = os.path.splitext(os.path.basename(path))[0]
+            if stem == "__main__":  # a package or a folder run as a script
+                stem = os.path.basename(os.path.dirname(os.path.abspath(path))) or stem
+            name = f"__main__({stem})"
+        _script_names[key] = name
+    return name
 
 
 def encode(
@@ -636,6 +668,8 @@ def check_program(envelope: Envelope, function: Any) -> None:
     recorded = envelope.program
     if expected is None or recorded is None or recorded == expected:
         return
+    if _unnamed_script(recorded, expected) or _unnamed_script(expected, recorded):
+        return
     if _loaded_function(recorded) is getattr(function, "__func__", function):
         return
     raise SessionCodeError(
@@ -643,6 +677,15 @@ def check_program(envelope: Envelope, function: Any) -> None:
         f"{expected}; load it with an Autogram whose root_function is {recorded}",
         reason="other program",
     )
+
+
+def _unnamed_script(unnamed: str, named: str) -> bool:
+    """Whether `unnamed` is a script's program named without its script (``__main__:f``:
+    written before scripts were named, or run with no file) and `named` the same function of
+    a named script (``__main__(bot):f``): neither says they differ."""
+    module, _, qualname = unnamed.rpartition(":")
+    named_module, _, named_qualname = named.rpartition(":")
+    return module == "__main__" and named_qualname == qualname and named_module[:9] == "__main__("
 
 
 def _loaded_function(name: str) -> Any:

@@ -362,15 +362,6 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent (issue 10, 9): a session saved by one bot run as a script (`python "
-    "bot_a.py`, its root is __main__.chatbot) is accepted by another bot run as a script "
-    "(`python bot_b.py` loading the same file): both roots are named '__main__:chatbot', the "
-    "paused call's ADDRESS label exists in both, and bot B's code goes on with bot A's "
-    "conversation ('Bot B charged card Ada' after bot A asked for a name); the README says "
-    "an Autogram with another root refuses the session (SessionCodeError)",
-)
 def test_session_of_one_script_bot_is_refused_by_another_script_bot(tmp_path):
     """Issue 10 (9) for bots run as scripts: the session names its program, not '__main__'."""
     import subprocess

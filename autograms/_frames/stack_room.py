@@ -9,12 +9,14 @@ records the limit it ran under when it is above the one a new process starts wit
 (`RECORDED`, a value of the outermost frame), and the turn that resumes it runs under that limit
 at least, as the program did in plain Python; a pause recorded under no higher limit, resumed
 on a deeper stack, gets the limit raised by the number of frames it rebuilds. The process's
-limit is put back when the turn ends.
+limit is put back when the turn ends, or, while turns run at once in threads, lowered to what
+those still running need.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 #: The name of the recorded limit among the outermost frame's saved values.
@@ -34,27 +36,62 @@ def record(outermost: dict[str, Any]) -> None:
         outermost[RECORDED] = limit
 
 
-def raise_for(count: int, outermost: dict[str, Any]) -> tuple[int, int] | None:
+def raise_for(count: int, outermost: dict[str, Any]) -> int | None:
     """Raise the recursion limit for resuming `count` frames, the outermost with the saved
     values `outermost`, to the one their pause recorded, and further when rebuilding them on
-    top of the current stack would come within `MARGIN` of it; (the limit before, the limit
-    given), or None when it is left as it is."""
-    limit = sys.getrecursionlimit()
+    top of the current stack would come within `MARGIN` of it; the limit the turn needs (give
+    it to `restore` when the turn ends), or None when the process's own limit will do."""
     recorded = outermost.get(RECORDED, 0)
-    wanted = recorded if type(recorded) is int and recorded > limit else limit
+    base = _raised.base or sys.getrecursionlimit()  # the process's, not another turn's
+    wanted = recorded if type(recorded) is int and recorded > base else base
     if count * 4 >= wanted and _depth() + count + MARGIN > wanted:
-        wanted = max(wanted, limit + count + MARGIN)
-    if wanted == limit:
+        wanted = max(wanted, base + count + MARGIN)
+    if wanted == base:
         return None
-    sys.setrecursionlimit(wanted)
-    return limit, wanted
+    with _raised.lock:
+        if not _raised.needed:
+            _raised.base = sys.getrecursionlimit()
+        _raised.needed.append(wanted)
+        _raised.set_at_least(wanted)
+    return wanted
 
 
-def restore(raised: tuple[int, int] | None) -> None:
-    """Put back the limit `raise_for` raised, unless the program set one of its own since
-    (plain Python keeps the program's)."""
-    if raised is not None and sys.getrecursionlimit() == raised[1]:
-        sys.setrecursionlimit(raised[0])
+def restore(needed: int | None) -> None:
+    """The turn that needed the limit `needed` (from `raise_for`) has ended: lower the limit
+    to what the turns still running need, or back to the process's own when none does --
+    unless the program set a limit of its own since (plain Python keeps the program's)."""
+    if needed is None:
+        return
+    with _raised.lock:
+        _raised.needed.remove(needed)
+        if sys.getrecursionlimit() == _raised.given:
+            _raised.set_to(max(_raised.needed, default=_raised.base))
+        if not _raised.needed:
+            _raised.base = _raised.given = 0
+
+
+class _Raised:
+    """The limit the process had before turns raised it, the limits the turns running now
+    need and the one last set for them. Turns of several sessions may run at once in
+    threads, and the limit is the interpreter's: one turn's end must not take the room
+    another still stands in."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.base = 0  # 0: no turn raised it
+        self.given = 0
+        self.needed: list[int] = []
+
+    def set_at_least(self, limit: int) -> None:
+        if sys.getrecursionlimit() < limit:
+            self.set_to(limit)
+
+    def set_to(self, limit: int) -> None:
+        sys.setrecursionlimit(limit)
+        self.given = limit
+
+
+_raised = _Raised()
 
 
 def _depth() -> int:

@@ -116,3 +116,90 @@ def test_deep_pause_goes_on_in_a_new_process_or_is_refused_there(tmp_path, seed)
     assert said[1] == "RecursionError" or said[2] == "too deep", f"{where}: {said}"
     assert turn(tmp_path, "3") == "bottom", f"{where}: the session before the refusal"
     assert turn(tmp_path, "x") == "4", f"{where}: the session before the refusal"
+
+
+THREADED_BOT = """
+import sys
+import threading
+
+from autograms import autograms_function
+from autograms.functional import reply
+
+PAUSED = threading.Event()
+GO_ON = threading.Event()
+
+
+def tag(text):
+    return text + "!"
+
+
+@autograms_function()
+def down(n):
+    if n == 0:
+        said = reply("bottom")
+        if said == "wait":
+            PAUSED.set()
+            GO_ON.wait(120)
+        return tag(said)
+    return down(n - 1) + "."
+
+
+@autograms_function()
+def chatbot():
+    sys.setrecursionlimit(4000)
+    r = down(int(reply("depth?")))
+    reply(f"{len(r)}")
+"""
+
+THREADED = """
+import sys, threading
+sys.path.insert(0, sys.argv[1])
+import threaded_bot as bot
+from autograms import Autogram
+autogram = Autogram(root_function=bot.chatbot, test_mode=True)
+paths = [sys.argv[1] + "/a.session", sys.argv[1] + "/b.session"]
+if sys.argv[2] == "start":
+    for path in paths:
+        _, memory = autogram.reply()
+        text, memory = autogram.reply("1500", memory_object=memory)
+        assert text == "bottom", text
+        autogram.save(path, memory)
+    sys.exit(0)
+said = {}
+
+def turn(name, path, message):
+    try:
+        said[name] = autogram.reply(message, memory_object=autogram.load(path))[0]
+    except BaseException as exc:
+        said[name] = repr(exc)[:200]
+
+waiting = threading.Thread(target=turn, args=("b", paths[1], "wait"))
+waiting.start()
+assert bot.PAUSED.wait(120), "b's turn did not reach its wait"
+turn("a", paths[0], "go")
+bot.GO_ON.set()
+waiting.join(120)
+print(said["a"], said["b"], sys.getrecursionlimit())
+"""
+
+
+def test_a_turn_ending_leaves_the_limit_another_turn_running_needs(tmp_path):
+    """Two sessions paused 1,500 frames deep under the limit their bot set, resumed at once in
+    threads of a new process: the one that ends first must not take the other's room (the
+    limit is the interpreter's), and the process's own limit comes back after both."""
+    (tmp_path / "threaded_bot.py").write_text(THREADED_BOT)
+    (tmp_path / "threaded.py").write_text(THREADED)
+
+    def run(step: str) -> str:
+        done = subprocess.run(
+            [sys.executable, str(tmp_path / "threaded.py"), str(tmp_path), step],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout.strip()
+
+    run("start")
+    assert run("threads") == "1503 1505 1000"

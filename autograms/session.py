@@ -294,7 +294,6 @@ def _header(
         "python": _PYTHON,
         "program": program,
         "signed": signed,
-        "header_crc": _sealed_crc((FORMAT, __version__, _PYTHON, program, signed)),
         "log": log,
         "window": len(window),
         "window_crc": _window_crc(window, window_crc),
@@ -351,24 +350,26 @@ def _header_text(header: dict[str, Any]) -> str:
 
 
 def _header_json(header: dict[str, Any]) -> str:
-    """The header's JSON as `_ENCODER` writes it (`_header`'s keys, in its order). The fields
-    that change with every save are formatted directly after the others' JSON, encoded once
-    per program (encoding the whole header cost a turn several microseconds)."""
+    """The header's JSON as `_ENCODER` writes it (`_header`'s keys, in its order), with
+    ``header_crc`` after `_SEALED_FIELDS`. Those fields and their CRC-32 are encoded once per
+    program; the fields that change with every save are formatted after them (encoding the
+    whole header cost a turn several microseconds)."""
     log = header["log"]
     if log is None:
         log_json = "null"
     elif len(log) == 2 and type(log.get("entries")) is int and _plain_digest(log.get("digest")):
         log_json = f'{{"entries":{log["entries"]},"digest":"{log["digest"]}"}}'
     else:
-        return _ENCODER.encode(header)
+        log_json = _ENCODER.encode(log)
     key = (header["format"], header["library"], header["python"], header["program"])
-    key += (header["signed"], header["header_crc"])
+    key += (header["signed"],)
     prefix = _header_prefixes.get(key)
     if prefix is None:
         if len(_header_prefixes) >= 64:
             _header_prefixes.clear()
-        fields = dict(zip((*_SEALED_FIELDS, "header_crc"), key, strict=True))
-        prefix = _header_prefixes[key] = _ENCODER.encode(fields)[:-1] + ',"log":'
+        sealed = _ENCODER.encode(dict(zip(_SEALED_FIELDS, key, strict=True)))[:-1]
+        crc = zlib.crc32(sealed.encode())
+        prefix = _header_prefixes[key] = f'{sealed},"header_crc":{crc:d},"log":'
     window, crc = header["window"], header["window_crc"]
     return f'{prefix}{log_json},"window":{window:d},"window_crc":{crc:d}}}'
 
@@ -377,20 +378,6 @@ def _header_json(header: dict[str, Any]) -> str:
 _SEALED_FIELDS = ("format", "library", "python", "program", "signed")
 
 
-def _sealed_crc(fields: tuple[Any, ...]) -> int:
-    """The CRC-32 of a header's `_SEALED_FIELDS` with these values: of their JSON as
-    `_ENCODER` writes them at the start of the header (without the closing brace)."""
-    crc = _sealed_crcs.get(fields)
-    if crc is None:
-        if len(_sealed_crcs) >= 64:
-            _sealed_crcs.clear()
-        text = _ENCODER.encode(dict(zip(_SEALED_FIELDS, fields, strict=True)))[:-1]
-        crc = _sealed_crcs[fields] = zlib.crc32(text.encode())
-    return crc
-
-
-#: the CRC-32 of a header's sealed fields, by their values (`_sealed_crc`)
-_sealed_crcs: dict[tuple[Any, ...], int] = {}
 #: what follows a header's sealed fields in its JSON
 _CRC_FIELD = b',"header_crc":'
 
@@ -425,7 +412,8 @@ def _plain_digest(digest: Any) -> bool:
     return type(digest) is str and (not digest or (digest.isascii() and digest.isalnum()))
 
 
-#: the JSON of a header's fields before "log", by their values (`_header_json`)
+#: the JSON of a header's fields before "log" (`_SEALED_FIELDS` and their CRC-32), by their
+#: values (`_header_json`)
 _header_prefixes: dict[tuple[Any, ...], str] = {}
 
 

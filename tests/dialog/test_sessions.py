@@ -64,9 +64,9 @@ def _rewrite_header(text: str, change) -> str:
     writing it would."""
     parts = _parts(text)
     header = json.loads(base64.b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    del header["header_crc"]
     change(header)
-    header["header_crc"] = session._sealed_crc(tuple(header[n] for n in session._SEALED_FIELDS))
-    parts[1] = base64.b64encode(session._ENCODER.encode(header).encode()).rstrip(b"=").decode()
+    parts[1] = base64.b64encode(session._header_json(header).encode()).rstrip(b"=").decode()
     return ".".join(parts)
 
 

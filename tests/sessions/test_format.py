@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -121,10 +122,15 @@ def test_a_format_1_session_is_refused_by_another_program() -> None:
 )
 @pytest.mark.parametrize("signed", [False, True])
 def test_a_header_is_written_as_the_json_encoder_writes_it(program, log, signed) -> None:
-    # the header's changing fields are formatted without the encoder (`_header_json`)
+    # the header's changing fields are formatted without the encoder (`_header_json`), its
+    # CRC-32 right after the fields it covers
     header = session._header(program, signed, log, "a window", None)
-    assert session._header_json(header) == session._ENCODER.encode(header)
-    assert json.loads(session._header_json(header)) == header
+    written = json.loads(session._header_json(header))
+    assert session._header_json(header) == session._ENCODER.encode(written)
+    sealed = {name: header[name] for name in session._SEALED_FIELDS}
+    crc = zlib.crc32(session._ENCODER.encode(sealed)[:-1].encode())
+    assert written == {**sealed, "header_crc": crc, **header}
+    assert list(written) == [*session._SEALED_FIELDS, "header_crc", *list(header)[5:]]
 
 
 @pytest.mark.parametrize("seed", range(6))

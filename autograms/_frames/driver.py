@@ -77,8 +77,10 @@ def resume(
     saved = loaded.attachment
     provider = attachment if attachment is not None else (lambda: saved)
     frames = loaded.release()  # not empty: is_paused
+    needed = stack_room.needed_for(len(frames), frames[0].values)
     root = build_contexts(frames, value)
-    raised = stack_room.raise_for(len(frames), frames[0].values)
+    del frames  # the resumed program alone keeps its values alive (finalizers, weakrefs)
+    raised = stack_room.raise_to(needed)
     token = runtime.resuming.set(root)
     try:
         return _drive(root.function, (), {}, provider)

@@ -36,28 +36,33 @@ def record(outermost: dict[str, Any]) -> None:
         outermost[RECORDED] = limit
 
 
-def raise_for(count: int, outermost: dict[str, Any]) -> int | None:
-    """Raise the recursion limit for resuming `count` frames, the outermost with the saved
-    values `outermost`, to the one their pause recorded, and further when rebuilding them on
-    top of the current stack would come within `MARGIN` of it; the limit the turn needs (give
-    it to `restore` when the turn ends), or None when the process's own limit will do."""
+def needed_for(count: int, outermost: dict[str, Any]) -> int | None:
+    """The recursion limit resuming `count` frames needs, the outermost with the saved values
+    `outermost`: the one their pause recorded, or more when rebuilding them on top of the
+    current stack would come within `MARGIN` of it; None when the process's own will do."""
     recorded = outermost.get(RECORDED, 0)
     base = _raised.base or sys.getrecursionlimit()  # the process's, not another turn's
     wanted = recorded if type(recorded) is int and recorded > base else base
     if count * 4 >= wanted and _depth() + count + MARGIN > wanted:
         wanted = max(wanted, base + count + MARGIN)
-    if wanted == base:
+    return None if wanted == base else wanted
+
+
+def raise_to(needed: int | None) -> int | None:
+    """Raise the recursion limit to `needed` (from `needed_for`) for a turn; give the result
+    to `restore` when the turn ends."""
+    if needed is None:
         return None
     with _raised.lock:
         if not _raised.needed:
             _raised.base = sys.getrecursionlimit()
-        _raised.needed.append(wanted)
-        _raised.set_at_least(wanted)
-    return wanted
+        _raised.needed.append(needed)
+        _raised.set_at_least(needed)
+    return needed
 
 
 def restore(needed: int | None) -> None:
-    """The turn that needed the limit `needed` (from `raise_for`) has ended: lower the limit
+    """The turn that needed the limit `needed` (from `raise_to`) has ended: lower the limit
     to what the turns still running need, or back to the process's own when none does --
     unless the program set a limit of its own since (plain Python keeps the program's)."""
     if needed is None:

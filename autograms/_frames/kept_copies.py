@@ -90,11 +90,11 @@ def reduce_kept(where: tuple, reduction: tuple) -> tuple:
     """The reduction that saves the module-level object at `where` as that place, with the copy
     `reduction` (its own, as pickle takes it) beside it."""
     make, arguments, state, listitems, dictitems, setter = (*reduction, None, None, None, None)[:6]
-    saved = (where, state, _listed(listitems), _listed(dictitems), setter)
+    saved = (where, state, listed(listitems), listed(dictitems), setter)
     return (made_or_found, (*where, make, arguments), saved, None, None, fill_if_made)
 
 
-def _listed(items: Any) -> list | None:
+def listed(items: Any) -> list | None:
     return items if items is None or type(items) is list else list(items)
 
 
@@ -107,9 +107,14 @@ def made_or_found(module: str, name: str, steps: tuple, make: Any, arguments: tu
 
 def fill_if_made(obj: Any, saved: tuple) -> None:
     """Give `obj` what the copy saved, as pickle would, unless it is the object at the place."""
-    where, state, listitems, dictitems, setter = saved
+    where, *copy = saved
     if module_objects.found_at(*where) is obj:
         return  # the module's own object: its contents are the module's
+    fill_copy(obj, *copy)
+
+
+def fill_copy(obj: Any, state: Any, listitems: Any, dictitems: Any, setter: Any) -> None:
+    """Give the copy `obj` its saved state, items and entries, as pickle would."""
     if listitems:
         obj.extend(listitems)
     for key, value in dictitems or ():

@@ -46,6 +46,9 @@ functions handed to a module (callbacks   themselves, with their cells, in the p
 in a module-level list) and their cells   paused; elsewhere a copy or, where their place
                                           runs the same code, the module's
                                           (registered_closures.py)
+objects such callables hold (a bound      themselves in the process that paused, else a
+method's object, a partial's argument,    copy (held_objects.py)
+a registered closure's cell contents)
 classes defined inside a function         by dill, each once, shared (`_by_dill`)
 anything else                             as plain pickle saves it
 ========================================  ===================================================
@@ -91,6 +94,7 @@ from . import (
     forwarding_objects,
     generators,
     hashed_keys,
+    held_objects,
     instance_dicts,
     jumps,
     kept_copies,
@@ -288,6 +292,9 @@ class _SnapshotPickler(pickle.Pickler):
     hashed: list[Any]
     #: where it writes
     buffer: io.BytesIO
+    #: whether each object is asked about being held (held_objects.py): set when the scan of
+    #: the snapshot being written found callables handed to a module holding objects
+    held_all = False
 
     def reducer_override(self, obj: Any) -> Any:
         kind = type(obj)
@@ -300,6 +307,10 @@ class _SnapshotPickler(pickle.Pickler):
         # a function's place is one way back among others (closures.py)
         if where is not None and kind is not types.FunctionType:
             return _by_place(obj, where, traits)
+        if self.held_all:
+            token = registered_closures.held_token(obj)
+            if token is not None:
+                return _held(obj, token, traits)
         if traits and traits & _COPIED_WITH_CARE:
             return _reduce_with_care(obj, traits)
         return _reduce_own(obj)
@@ -309,13 +320,26 @@ def _by_place(obj: Any, where: tuple, traits: int) -> Any:
     """A module-level object saved as its place, with a copy beside the places the running
     program changes (kept_copies.py). (Should the copy's arguments hold the object, pickle
     asks again while writing them and memoizes the inner answer, as for its own reductions.)"""
-    if not kept_copies.kept(where):
+    bound = type(obj) in registered_closures.BOUND_CALLABLES and not any(where[2:])
+    if not kept_copies.kept(where) and not bound:
         return (module_objects.resolve, where)
     own = _reduce_with_care(obj, traits) if traits & _COPIED_WITH_CARE else _reduce_own(obj)
     own = _pickles_own_when_none(obj, own)
     if type(own) is not tuple:  # a name: the object is found by it anyway
         return (module_objects.resolve, where)
+    if bound:  # a partial or bound method bound to a global, maybe at run time
+        return registered_closures.reduce_bound(obj, where, own)
     return kept_copies.reduce_kept(where, own)
+
+
+def _held(obj: Any, token: tuple, traits: int) -> Any:
+    """An object a callable handed to a module holds, saved as held with a copy beside it
+    (held_objects.py)."""
+    own = _reduce_with_care(obj, traits) if traits & _COPIED_WITH_CARE else _reduce_own(obj)
+    own = _pickles_own_when_none(obj, own)
+    if type(own) is not tuple:  # a name, or pickle's own attempt says what fails
+        return own
+    return held_objects.reduce_held(token, own)
 
 
 class _DillFallbackPickler(_SnapshotPickler):
@@ -359,7 +383,8 @@ def dump_snapshot(frames: tuple[tuple[Any, ...], ...], state: Any) -> bytes:
         frames = tuple(map(exact.marked, frames))
     if module_objects.holds_container(values):
         frames = module_objects.referenced_frames(frames)
-    return dumps((frames, state), module_objects.nested_containers(values + held), exact)
+    places = module_objects.nested_containers(values + held)
+    return dumps((frames, state), places, exact, scan_held=True)
 
 
 def load_snapshot(blob: bytes | memoryview) -> tuple[tuple[Any, ...], Any]:
@@ -393,13 +418,16 @@ def dumps(
     value: Any,
     places: list[tuple[Any, tuple]] | None = None,
     exact: plain_containers.Found | None = None,
+    scan_held: bool = False,
 ) -> bytes:
     """Serialize `value` (see the module docstring); raises ResourceRefused,
     KeyedCycleRefused, or the pickler's error if it cannot. `places` (module-level containers
     and where they are) are written first, as a list of references, and `value` refers to
     them wherever it holds them; so are the stand-ins of `exact` (a container or cell, and
     what to write in its stead: plain_containers.py), and its containers to fill last, written
-    empty (with its NaN markers when filled)."""
+    empty (with its NaN markers when filled). `scan_held`: look for the objects callables
+    handed to a module hold before writing (held_objects.py), not only once a cell or a
+    function that needs the scan is met."""
     exact = exact or plain_containers.Found()
     first = exact.stand_ins + [
         (container, module_objects.ModuleReference(where, container))
@@ -407,6 +435,8 @@ def dumps(
     ]  # the stand-ins first: a module's own container wins
     token = _writing.set([])  # the snapshot's `_DillWork`, made when first needed
     scope = registered_closures.writing()
+    if scan_held:
+        registered_closures.scan_now()
     try:
         return _dump_either(value, first, exact)
     except Exception:
@@ -450,10 +480,18 @@ def _dump_passes(
     exact: plain_containers.Found,
 ) -> bytes:
     filled_last = exact.filled_last
+    found = registered_closures.scanned()
+    asks = found is not None and bool(found.held)
+    pickler.held_all = asks
     blob = _dump_with(pickler, value, first, filled_last, exact.replaced)
+    held = _held_stand_ins(pickler, first)
+    if held is not None:  # held containers, or objects met before the scan: written again
+        _reset(pickler)
+        pickler.held_all = asks = True
+        blob = _dump_with(pickler, value, first + held, filled_last, exact.replaced)
     # objects hashed by their state were saved: is one in a cycle with a dict it keys?
     deferred = hashed_keys.deferred(pickler.hashed) if pickler.hashed else []
-    written = {id(container) for container, _ in first}.union(map(id, filled_last))
+    written = {id(container) for container, _ in first + (held or [])}.union(map(id, filled_last))
     containers = [container for container in deferred if id(container) not in written]
     ordered = []
     if set_order.may_hold_sets(blob):  # (copying the memo costs ~2k instructions an entry)
@@ -461,8 +499,20 @@ def _dump_passes(
         ordered = set_order.stand_ins(pickler.memo.copy().values(), skipped)
     if containers or ordered:
         _reset(pickler)
-        blob = _dump_with(pickler, value, first + ordered, filled_last + containers, exact.replaced)
+        pickler.held_all = asks
+        blob = _dump_with(
+            pickler, value, first + (held or []) + ordered, filled_last + containers, exact.replaced
+        )
     return blob
+
+
+def _held_stand_ins(pickler: _SnapshotPickler, first: list) -> list | None:
+    """The held containers to write first (held_objects.py) when the snapshot `pickler` just
+    wrote must be written again, else None; costs nothing unless a scan found held objects."""
+    found = registered_closures.scanned()
+    if found is None or not found.held:
+        return None
+    return held_objects.stand_ins(pickler.memo.copy(), {id(container) for container, _ in first})
 
 
 class _Idle(threading.local):
@@ -505,6 +555,7 @@ def _reset(pickler: _SnapshotPickler) -> None:
     """Empty `pickler`'s memo, buffer and `hashed`, as a new pickler's are."""
     pickler.clear_memo()
     pickler.hashed = []
+    pickler.held_all = False
     buffer = pickler.buffer
     buffer.seek(0)
     buffer.truncate()
@@ -523,8 +574,12 @@ def _dump_with(
     if first or containers:
         _refer_to(pickler, first, containers)
     pickler.dump(value)
-    if containers:
-        pickler.dump(hashed_keys.Fills(containers, replaced))
+    fills: list[Any] = [hashed_keys.Fills(containers, replaced)] if containers else []
+    held = [pair for pair in first if type(pair[1]) is held_objects.EmptyUnlessHeld]
+    if held:
+        fills.append(held_objects.Fills(held, replaced))
+    if fills:  # one last pickle, read once every object is built
+        pickler.dump(fills[0] if len(fills) == 1 else fills)
     return pickler.buffer.getvalue()
 
 

@@ -28,9 +28,22 @@ turn that fails gives the cells it took back the contents they had when it start
 (`LOADING`, `roll_back`). Deeper places (a list inside a module-level dict, an attribute of a
 module-level instance) are not looked at: their functions are copied, with their cells.
 
+The same scan finds what such callables hold that the frames may hold too: the contents of a
+registered function's cells, the object a bound method is bound to (a method of the program's
+class, or of a list: ``HANDLERS.append(c.on_event)``), a `functools.partial`'s arguments, and
+what those hold in turn through lists, tuples, sets, dicts and instance attributes (`_reach`,
+at most `REACH_BOUND` objects, module-level objects not entered). The snapshot saves such an
+object as held (`held_token`, held_objects.py): the object itself in the process that paused
+while the callable is alive, else a copy.
+
+A `functools.partial` or bound method bound to a global (``CB = partial(record, items)``) is
+saved as itself the same way, with its copy beside it (`reduce_bound`): a new process's global
+holds what its import made, the session's callable only when it calls the same function.
+
 The functions the saved data names (`function_or_original`, `set_copy_state`,
-`cell_or_original`, `fill_copied_cell`) are part of the snapshot format: keep their module and
-names (a token without a place, from earlier snapshots, still loads).
+`cell_or_original`, `fill_copied_cell`, `bound_or_made`, `fill_unless_bound`) are part of the
+snapshot format: keep their module and names (a token without a place, from earlier snapshots,
+still loads).
 """
 
 from __future__ import annotations
@@ -46,22 +59,37 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import module_objects, registry
+from . import kept_copies, module_objects, registry
 from .errors import SnapshotMismatchError
 from .identity import code_fingerprint
 
 #: Tells this process's snapshots from another's (ids mean nothing elsewhere); os.urandom,
 #: not secrets, which would import hashlib and hmac with `import autograms` (a cold start).
 _PROCESS = os.urandom(8).hex()
-#: id(function) -> the registered functions a snapshot of this process saved, while alive.
-_live: weakref.WeakValueDictionary[int, types.FunctionType] = weakref.WeakValueDictionary()
+#: id(callable) -> the registered functions a snapshot of this process saved, and the
+#: callables holding objects it saved as held, while alive.
+_live: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+#: id(callable) -> (a weak reference to it, {id(object): object} for the objects it held that
+#: the last snapshot saving any saved as held); kept alive while the callable is, so a load
+#: can tell an object is the very one the snapshot saved.
+_pins: dict[int, tuple[weakref.ref, dict[int, Any]]] = {}
+#: At most this many objects are walked below the callables' own (`_reach`).
+REACH_BOUND = 10_000
 #: Callables that call a function of their own: how to get it.
 _CALLING = {
     functools.partial: operator.attrgetter("func"),
     types.MethodType: operator.attrgetter("__func__"),
 }
-#: The types of globals `_functions_in` looks into.
-_HOLDERS = frozenset({list, tuple, set, frozenset, dict, *_CALLING})
+#: The callables the scan registers (a built-in method: ``items.append`` of a list).
+_CALLABLES = frozenset({types.FunctionType, types.BuiltinMethodType, *_CALLING})
+#: The types of globals `_callables_in` looks into.
+_HOLDERS = frozenset({list, tuple, set, frozenset, dict, *_CALLABLES})
+#: Objects never saved as held: values alike when equal, or saved by name.
+_NOT_HELD = frozenset(
+    {int, float, complex, str, bytes, bool, type(None), tuple, frozenset, types.ModuleType}
+    | _CALLABLES
+    | {types.CellType, types.CodeType}
+)
 #: The types of a program module's globals that name a module it imports: how to get its name.
 _IMPORTED = {
     types.ModuleType: operator.attrgetter("__name__"),
@@ -80,6 +108,13 @@ class Registered:
     functions: dict[int, types.FunctionType] = field(default_factory=dict)
     #: id(cell) -> (the function holding it, its index in the function's closure)
     cells: dict[int, tuple[types.FunctionType, int]] = field(default_factory=dict)
+    #: id(object) -> (a registered callable holding it, the object)
+    held: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    #: ids of the held objects the snapshot saved as held (the others it met were copied
+    #: before the scan: pickling.py writes it again)
+    saved: set[int] = field(default_factory=set)
+    #: ids of the callables whose pins this snapshot set afresh
+    pinned: set[int] = field(default_factory=set)
 
 
 #: While a snapshot loads: the list of the cells it takes from the functions they belong to
@@ -111,6 +146,17 @@ def _found() -> Registered:
     return holder[0]
 
 
+def scan_now() -> None:
+    """Make the scan of the snapshot being written, if not made yet."""
+    _found()
+
+
+def scanned() -> Registered | None:
+    """What the scan of the snapshot being written found, if it was made (None otherwise)."""
+    holder = _current.get()
+    return holder[0] if holder else None
+
+
 def _scan() -> Registered:
     """The functions handed to the scanned modules (see `_scanned`), by one pass over their
     globals, each looked at by its type alone."""
@@ -118,30 +164,125 @@ def _scan() -> Registered:
     program = registry.program_modules()
     names = list(program)
     for name in names:  # grows by the program modules' imports
-        imports = [] if name in program else None
         namespace = _namespace(name)
-        for value in list(namespace.values()):
-            kind = type(value)
-            if kind is types.FunctionType:
-                _register(found, value, namespace)
-            elif kind in _HOLDERS and value is not _BUILTINS:  # `__builtins__`: no program's
-                for function in _functions_in(value, kind):
-                    _register(found, function, namespace)
-            if imports is not None and kind in _IMPORTED:
-                imports.append(_IMPORTED[kind](value))
-        names += {module: None for module in filter(_scanned, imports or ()) if module not in names}
+        holders, imports = _globals_of(name, namespace)
+        for value, kind in holders:
+            for item in _callables_in(value, kind):
+                _register(found, item, namespace)
+        if name in program:
+            names += {module: None for module in imports if module not in names}
+    if found.held:
+        _reach(found)
     return found
 
 
-def _register(found: Registered, function: types.FunctionType, namespace: dict) -> None:
-    if id(function) in found.functions:
+def _reach(found: Registered) -> None:
+    """Add to `found.held` what its objects hold through lists, tuples, sets, dicts and
+    instance attributes (never asking an object; module-level objects not entered)."""
+    module_level = module_objects.indexed_ids()
+    pending = list(found.held.values())
+    for _ in range(REACH_BOUND):
+        if not pending:
+            return
+        item, obj = pending.pop()
+        for inner in _parts(obj):
+            if id(inner) in found.held or id(inner) in module_level:
+                continue
+            kind = type(inner)
+            if kind in WALKED_ONLY or (kind not in _NOT_HELD and not isinstance(inner, type)):
+                found.held[id(inner)] = (item, inner)
+                pending.append((item, inner))
+
+
+#: Containers walked through but not saved as held (immutable: copies are alike).
+WALKED_ONLY = frozenset({tuple, frozenset})
+
+
+def _parts(obj: Any) -> list[Any]:
+    kind = type(obj)
+    if kind is dict:
+        return [*obj.keys(), *obj.values()]
+    if kind in (list, tuple, set, frozenset):
+        return list(obj)
+    if kind in _NOT_HELD or isinstance(obj, type) or not kind.__dictoffset__:
+        return []
+    try:
+        attributes = object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        return []
+    return list(attributes.values()) if type(attributes) is dict else []
+
+
+#: module name -> (its globals' values when last looked at, the holders among them with their
+#: types, the scanned modules they name): a module whose globals are bound to the same objects
+#: has the same holders (whose contents the scan reads each time).
+_globals_seen: dict[str, tuple[tuple, list[tuple[Any, type]], list[str]]] = {}
+
+
+def _globals_of(name: str, namespace: dict) -> tuple[list[tuple[Any, type]], list[str]]:
+    """The globals of module `name` the scan looks into, with their types, and the scanned
+    modules they name (looked at again only when a global was bound to another object)."""
+    bound = tuple(namespace.values())  # one C call; compared by identity in C
+    seen = _globals_seen.get(name)
+    if seen is not None and len(bound) == len(seen[0]) and all(map(operator.is_, bound, seen[0])):
+        return seen[1], seen[2]
+    holders, imports = [], []
+    for value in bound:
+        kind = type(value)
+        if kind in _HOLDERS and value is not _BUILTINS and not _own(value, kind, namespace):
+            holders.append((value, kind))  # (`__builtins__` holds no program's callbacks)
+        if kind in _IMPORTED:
+            imports.append(_IMPORTED[kind](value))
+    imports = list(dict.fromkeys(filter(_scanned, imports)))
+    _globals_seen[name] = (bound, holders, imports)
+    return holders, imports
+
+
+def _own(value: Any, kind: type, namespace: dict) -> bool:
+    """Whether `value` is a module-level function under its own name, the usual global:
+    pickle names it."""
+    return (
+        kind is types.FunctionType
+        and namespace.get(value.__qualname__) is value
+        and value.__globals__ is namespace
+    )
+
+
+def _register(found: Registered, item: Any, namespace: dict) -> None:
+    """Register the callable `item` (a function, partial, bound or built-in method) and the
+    function it calls, with what each holds one step down."""
+    kind = type(item)
+    if kind is types.FunctionType:
+        _register_function(found, item, namespace)
         return
-    if namespace.get(function.__qualname__) is function and function.__globals__ is namespace:
-        return  # a module-level function under its own name, the usual global: pickle names it
+    for held in _slots(item, kind):
+        if type(held) in WALKED_ONLY or (
+            type(held) not in _NOT_HELD and not isinstance(held, type)
+        ):
+            found.held.setdefault(id(held), (item, held))
+    inner = _CALLING[kind](item) if kind in _CALLING else None
+    if type(inner) in _CALLABLES:
+        _register(found, inner, namespace)
+
+
+def _slots(item: Any, kind: type) -> list[Any]:
+    """The objects the partial or method `item` holds."""
+    if kind is functools.partial:
+        return [*item.args, *item.keywords.values()]
+    return [item.__self__]  # a bound method's object (a built-in's module: not held)
+
+
+def _register_function(found: Registered, function: types.FunctionType, namespace: dict) -> None:
+    if id(function) in found.functions or _own(function, types.FunctionType, namespace):
+        return
     if not module_objects.is_named(function):
         found.functions[id(function)] = function
         for index, cell in enumerate(function.__closure__ or ()):
             found.cells.setdefault(id(cell), (function, index))
+            held = _contents(cell)
+            kind = type(held)
+            if kind in WALKED_ONLY or (kind not in _NOT_HELD and not isinstance(held, type)):
+                found.held.setdefault(id(held), (function, held))
 
 
 def _namespace(name: str) -> dict:
@@ -158,23 +299,58 @@ def _scanned(name: Any) -> bool:
     return top not in sys.stdlib_module_names and top not in _NEVER_SCANNED
 
 
-def _functions_in(value: Any, kind: type) -> list[types.FunctionType]:
-    """The functions a `functools.partial` or bound method `value` calls, or that the
-    container `value` holds one step down, or that such callables there call (by type alone,
-    never asking an object)."""
-    if kind in _CALLING:
-        inner = _CALLING[kind](value)
-        return [inner] if type(inner) is types.FunctionType else []
+def _callables_in(value: Any, kind: type) -> list[Any]:
+    """`value` if it is a callable the scan registers, else the ones the container `value`
+    holds one step down (by type alone, never asking an object)."""
+    if kind in _CALLABLES:
+        return [value]
     if len(value) > module_objects.REACH_LIMIT:
         return []
-    functions = []
-    for item in list(value.values() if kind is dict else value):
-        inner = type(item)
-        if inner is types.FunctionType:
-            functions.append(item)
-        elif inner in _CALLING:
-            functions += _functions_in(item, inner)
-    return functions
+    return [
+        item for item in list(value.values() if kind is dict else value) if type(item) in _CALLABLES
+    ]
+
+
+def held_token(obj: Any) -> tuple | None:
+    """How a load finds `obj` again if a registered callable of the scan made for the
+    snapshot being written holds it: (this process, the callable's id, the object's id);
+    else None."""
+    holder = _current.get()
+    if not holder:
+        return None
+    found = holder[0]
+    entry = found.held.get(id(obj))
+    if entry is None or type(obj) in WALKED_ONLY:
+        return None
+    found.saved.add(id(obj))
+    item = entry[0]
+    key = id(item)
+    _live[key] = item
+    pinned = _pins.get(key)
+    if pinned is None or pinned[0]() is not item or key not in found.pinned:
+        pinned = _pins[key] = (weakref.ref(item, functools.partial(_unpin, key)), {})
+        found.pinned.add(key)
+    pinned[1][id(obj)] = obj
+    return (_PROCESS, key, id(obj))
+
+
+def _unpin(key: int, reference: weakref.ref) -> None:
+    pinned = _pins.get(key)
+    if pinned is not None and pinned[0] is reference:
+        del _pins[key]
+
+
+#: What `held_original` gives when the object is not to be had.
+NOWHERE = object()
+
+
+def held_original(process: str, key: int, ident: int) -> Any:
+    """The object `ident` a snapshot saved as held by the callable `key`, when this process
+    paused, the callable is alive and its last snapshot saved the object; else NOWHERE."""
+    if process != _PROCESS or _live.get(key) is None:
+        return NOWHERE
+    pinned = _pins.get(key)
+    return NOWHERE if pinned is None else pinned[1].get(ident, NOWHERE)
 
 
 def _token(function: types.FunctionType, registered: bool, where: tuple | None) -> tuple:
@@ -282,3 +458,59 @@ def fill_copied_cell(cell: types.CellType, state: tuple) -> None:
     original = _original(process, key, *place)
     if contents is not None and (original is None or original.__closure__[index] is not cell):
         cell.cell_contents = contents[0]
+
+
+#: Callables a program binds to a global at run time (``CB = partial(f, box)``), saved as
+#: themselves with a copy beside them (`reduce_bound`).
+BOUND_CALLABLES = frozenset({functools.partial, types.MethodType})
+
+
+def reduce_bound(obj: Any, where: tuple, reduction: tuple) -> tuple:
+    """How to save the partial or bound method `obj`, bound to the global `where`, with its
+    copy `reduction` (its own, as pickle takes it) beside it: a new process's global holds
+    what its import made (None, often), which the session must not take for `obj`."""
+    make, arguments, state, listitems, dictitems, setter = (*reduction, None, None, None, None)[:6]
+    _live[id(obj)] = obj
+    module, name, *steps = where
+    token = (_PROCESS, id(obj), module, name, tuple(steps[0]) if steps else ())
+    copy = (state, kept_copies.listed(listitems), kept_copies.listed(dictitems), setter)
+    return (bound_or_made, (token, make, arguments), (token, copy), None, None, fill_unless_bound)
+
+
+def _bound_original(token: tuple, make: Any = None, arguments: tuple = ()) -> Any:
+    """The callable itself while alive in the process that paused; else the one its global
+    holds when it calls the same function (`make` and `arguments` given); else NOWHERE."""
+    process, key, module, name, steps = token
+    if process == _PROCESS:
+        live = _live.get(key)
+        if live is not None:
+            return live
+    try:
+        found = module_objects.found_at(module, name, steps)
+    except SnapshotMismatchError:
+        return NOWHERE
+    if make is None or _alike(found, make, arguments):
+        return found
+    return NOWHERE
+
+
+def _alike(found: Any, make: Any, arguments: tuple) -> bool:
+    if type(found) is not make or not arguments:
+        return False
+    if make is types.MethodType:
+        return found.__func__ is arguments[0] and found.__self__ is arguments[1]
+    return found.func is arguments[0]
+
+
+def bound_or_made(token: tuple, make: Any, arguments: tuple) -> Any:
+    """The partial or bound method itself, or its global's when alike; else a copy."""
+    original = _bound_original(token, make, arguments)
+    return make(*arguments) if original is NOWHERE else original
+
+
+def fill_unless_bound(obj: Any, saved: tuple) -> None:
+    """Give the copy `obj` its saved state, unless it is the callable itself or its
+    global's."""
+    token, copy = saved
+    if _bound_original(token) is not obj:
+        kept_copies.fill_copy(obj, *copy)

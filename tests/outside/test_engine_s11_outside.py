@@ -350,14 +350,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a bound method of a local object handed to a module (`HANDLERS.append("
-    "c.on_event)`, the usual way to subscribe a callback) keeps the object from before the "
-    "pause while the local becomes a copy, in process too: the callback changes an object the "
-    "program no longer sees (c.n stays 0); a closure registered the same way does come back "
-    "as itself; plain Python: [1, True]",
-)
 def test_bound_method_registered_in_a_module_list_keeps_its_object(tmp_path):
     harness.assert_same(_run(tmp_path, BOUND_METHOD_REGISTERED))
 
@@ -728,14 +720,6 @@ def chatbot():
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a local aliasing a persistent global's list, captured by a closure the "
-    "program registered in a module list, no longer is the global after a pause, in process: "
-    "`al = ITEMS; HANDLERS.append(lambda: al)`, pause, `ITEMS.append(1)` gives "
-    "`al is ITEMS` False and al == [] (without the registration it holds); plain Python: "
-    "[True, [1]]",
-)
 def test_persistent_global_alias_captured_by_a_registered_closure(tmp_path):
     harness.assert_same(_run(tmp_path, PERSISTENT_ALIAS_IN_REGISTERED_CLOSURE))
 

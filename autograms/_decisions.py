@@ -317,7 +317,7 @@ def _baseline_messages(
             if index >= start:
                 shown[index - start] = {**turns[index], "content": CONTENT_FREE}
             baseline = dataclasses.replace(conversation, turns=shown)
-            return _messages(config, baseline, text, max_turns, kwargs, helper)
+            return _messages(config, baseline, text, None, kwargs, helper)  # shown: windowed
     return None
 
 

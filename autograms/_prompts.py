@@ -113,7 +113,10 @@ def window(turns: Sequence[Mapping[str, str]], max_turns: int | None) -> list[Ma
     """The turns a prompt with ``max_turns`` user messages of history shows.
 
     The window starts at the agent reply just before the ``max_turns``-th last user message,
-    so the model sees what the user answered to. None or a negative number (AutoGRAMS'
+    so the model sees what the user answered to. Where that would show user messages one after
+    another (turns without a reply, after an EXIT), it holds the last ``max_turns`` agent
+    replies instead, each after the messages it answered (AutoGRAMS counted each unanswered
+    message, so its window cut a reply off from them). None or a negative number (AutoGRAMS'
     documented ``-1``) keeps everything; 0 keeps nothing; with no more than ``max_turns`` user
     messages everything is kept.
     """
@@ -135,7 +138,28 @@ def window(turns: Sequence[Mapping[str, str]], max_turns: int | None) -> list[Ma
             break
     if users <= max_turns:
         return list(turns)
-    return list(turns[cut if agent is None else agent :])
+    shown = list(turns[cut if agent is None else agent :])
+    if _unanswered_in_a_row(shown):
+        return _last_replies(turns, max_turns)
+    return shown
+
+
+def _unanswered_in_a_row(turns: Sequence[Mapping[str, str]]) -> bool:
+    """Whether `turns` hold two user messages in a row (a turn without a reply, an EXIT)."""
+    roles = [turn.get("role") for turn in turns]
+    return any(a == b == "user" for a, b in zip(roles, roles[1:], strict=False))
+
+
+def _last_replies(turns: Sequence[Mapping[str, str]], count: int) -> list[Mapping[str, str]]:
+    """The turns after the reply before the last `count` agent replies: each of those
+    replies after the messages it answered, then the messages since."""
+    replies = 0
+    for index in range(len(turns) - 1, -1, -1):
+        if turns[index].get("role") == "agent":
+            replies += 1
+            if replies > count:
+                return list(turns[index + 1 :])
+    return list(turns)
 
 
 def build_messages(

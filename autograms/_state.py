@@ -330,6 +330,8 @@ def _from_format_1(saved: dict[str, Any]) -> SessionState:
 
 _CODES = {"user": "u", "agent": "a", "system_instruction": "i", "system_answer": "s"}
 _ROLES = {code: role for role, code in _CODES.items()}
+#: role codes of the turns that end an exchange (an agent reply, a thought's answer)
+_ANSWERS = ("a", "s")
 
 
 #: a level's turns in the saved form: role codes, the contents' total length, the escaped
@@ -522,46 +524,76 @@ class Turns(MutableSequence[Turn]):
 
     def trim(self, limit: int, keep: int) -> None:
         """Drop the oldest turns while their contents exceed `limit` characters, keeping at
-        least `keep` turns."""
+        least `keep` turns, and only whole exchanges: what is kept starts right after an
+        answer (an agent reply or a thought's), so a prompt never shows a reply without the
+        messages it answered (AutoGRAMS cut its prompts between exchanges)."""
         droppable = len(self) - keep
         if droppable <= 0:
             return
         excess = self._chars + sum([len(turn["content"]) for turn in self._tail]) - limit
         if excess <= 0:
             return
-        lengths, escaped = self._lengths, self._escaped
-        head, packed, dropped, cut = 0, len(self._codes), 0, 0
-        while excess > 0 and head < droppable and head < packed:
-            length = _INT.unpack_from(lengths, 4 * head)[0]
-            excess -= length
-            dropped += length
-            cut += _INT.unpack_from(escaped, 4 * head)[0] if escaped else length
-            head += 1
+        count = self._exchange_start(self._excess_count(excess, droppable), droppable)
+        packed = len(self._codes)
+        head, tail = min(count, packed), max(count - packed, 0)
         if head:
-            codes = self._codes[:head]
-            self.trimmed += codes.count("u") + codes.count("a")
-            self._text, self._chars, self._codes = (
-                self._text[cut:],
-                self._chars - dropped,
-                self._codes[head:],
-            )
-            self._lengths, self._crcs = lengths[4 * head :], self._crcs[4 * head :]
-            self._escaped = escaped[4 * head :]
-            if self._unpacked is not None:
-                self._unpacked = self._unpacked[head:]
-            elif self._decoded:
-                self._decoded = {
-                    position - head: turn
-                    for position, turn in self._decoded.items()
-                    if position >= head
-                }
-        tail = 0
-        while excess > 0 and head + tail < droppable:
-            excess -= len(self._tail[tail]["content"])
-            tail += 1
+            self._drop_packed(head)
         if tail:
             self.trimmed += sum([turn["role"] in ("user", "agent") for turn in self._tail[:tail]])
             del self._tail[:tail]
+
+    def _role_code(self, position: int) -> str:
+        packed = len(self._codes)
+        if position < packed:
+            return self._codes[position]
+        return _CODES.get(self._tail[position - packed].get("role"), "")
+
+    def _excess_count(self, excess: int, droppable: int) -> int:
+        """How many of the oldest turns (at most `droppable`) hold `excess` characters."""
+        count, packed, lengths = 0, len(self._codes), self._lengths
+        while excess > 0 and count < droppable:
+            if count < packed:
+                excess -= _INT.unpack_from(lengths, 4 * count)[0]
+            else:
+                excess -= len(self._tail[count - packed]["content"])
+            count += 1
+        return count
+
+    def _exchange_start(self, count: int, droppable: int) -> int:
+        """`count` moved to where an exchange starts (right after an answer): on to the next
+        such place that leaves `droppable` turns or fewer dropped, else back to the nearest
+        one before it (neither: `count` itself, so that a run of unanswered messages still
+        trims)."""
+        for position in range(count, droppable + 1):
+            if self._role_code(position - 1) in _ANSWERS:
+                return position
+        for position in range(count - 1, 0, -1):
+            if self._role_code(position - 1) in _ANSWERS:
+                return position
+        return count
+
+    def _drop_packed(self, head: int) -> None:
+        """Drop the oldest `head` packed turns."""
+        lengths, escaped = self._lengths, self._escaped
+        dropped = sum(_ints(lengths[: 4 * head]))
+        cut = sum(_ints(escaped[: 4 * head])) if escaped else dropped
+        codes = self._codes[:head]
+        self.trimmed += codes.count("u") + codes.count("a")
+        self._text, self._chars, self._codes = (
+            self._text[cut:],
+            self._chars - dropped,
+            self._codes[head:],
+        )
+        self._lengths, self._crcs = lengths[4 * head :], self._crcs[4 * head :]
+        self._escaped = escaped[4 * head :]
+        if self._unpacked is not None:
+            self._unpacked = self._unpacked[head:]
+        elif self._decoded:
+            self._decoded = {
+                position - head: turn
+                for position, turn in self._decoded.items()
+                if position >= head
+            }
 
 
 class TurnsView(Sequence[Turn]):

@@ -349,7 +349,7 @@ def hooked_frames(start: FrameType | None, stop: FrameType | None) -> list[Frame
     bottom of the stack without meeting either (no program runs there)."""
     found = []
     frame = start
-    while frame is not stop:
+    while frame is not stop or frame is None:  # a None `stop` is met at the bottom: no driver
         if frame is None:
             return None
         code = frame.f_code

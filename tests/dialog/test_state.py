@@ -25,6 +25,7 @@ from autograms.memory import (
 from tests.dialog.bots import failing_bot
 
 ROLES = ["user", "agent", "system_instruction", "system_answer"]
+ANSWERS = ("agent", "system_answer")
 
 
 def random_turn(rng: random.Random) -> dict:
@@ -75,8 +76,21 @@ def apply_random_operation(rng: random.Random, turns: Turns, oracle: list) -> Tu
 
 
 def trim_oracle(turns: list, limit: int, keep: int) -> None:
-    while len(turns) > keep and sum(len(t["content"]) for t in turns) > limit:
-        del turns[0]
+    """The oldest turns over `limit` go, then as many as keep whole exchanges: what stays
+    starts after an answer (on to the next such place that still leaves `keep` turns, else
+    back to the nearest one, else where the limit put it)."""
+    count, total = 0, sum(len(t["content"]) for t in turns)
+    while len(turns) - count > keep and total > limit:
+        total -= len(turns[count]["content"])
+        count += 1
+    if count:
+        after_answer = [
+            n for n in range(1, len(turns) - keep + 1) if turns[n - 1]["role"] in ANSWERS
+        ]
+        later = [n for n in after_answer if n >= count]
+        earlier = [n for n in after_answer if n < count]
+        count = later[0] if later else earlier[-1] if earlier else count
+    del turns[:count]
 
 
 def test_packed_turns_behave_as_the_list_they_stand_for() -> None:

@@ -123,12 +123,19 @@ def test_window_zero_keeps_nothing_and_a_window_without_agent_starts_at_the_user
 
 
 def _window_by_definition(history, max_turns):
+    """AutoGRAMS' window (from the agent turn before the last `max_turns` user messages),
+    unless it shows two user messages in a row (a turn without a reply): then the turns after
+    the agent turn before the last `max_turns` agent turns."""
     users = [i for i, turn in enumerate(history) if turn["role"] == "user"]
     if len(users) <= max_turns:
         return history
     cut = users[-max_turns]
     agents = [i for i in range(cut) if history[i]["role"] == "agent"]
-    return history[agents[-1] if agents else cut :]
+    shown = history[agents[-1] if agents else cut :]
+    if not any(a["role"] == b["role"] == "user" for a, b in zip(shown, shown[1:], strict=False)):
+        return shown
+    agents = [i for i, turn in enumerate(history) if turn["role"] == "agent"]
+    return history[agents[-max_turns - 1] + 1 :] if len(agents) > max_turns else history
 
 
 def test_window_agrees_with_its_definition_on_random_histories():

@@ -152,14 +152,6 @@ def budget_bot():
     reply("end")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: when a chat prompt reaches chatbot_max_input_len (55 exchanges, default "
-    "config), the oldest reply it keeps ('ok 3') is sent after 'INSTRUCTION: Reply to the "
-    "user.' alone: the message it answered ('User: msg 2 ...') is cut from its input, so the "
-    "model is shown an exchange that did not happen; AutoGRAMS 0.6.0 drops whole exchanges from "
-    "the start (its prompt starts at 'User: msg 3 ...' -> 'ok 4')",
-)
 def test_prompt_cut_to_the_budget_keeps_whole_exchanges(server):
     FULL_HISTORY.clear()
     messages = [""] + [f"msg {i}" + " wonderful" * 40 for i in range(56)]
@@ -303,16 +295,6 @@ def exit_bot():
     reply("C")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: after an EXIT (a turn with no reply, so two user messages in a row), "
-    "get_turn_history(max_turns=1 or 2) -- the history every helper's max_turns builds -- pairs "
-    "the reply 'S' with the opening 'INSTRUCTION: Reply to the user.' instead of the user "
-    "messages m2, m3 it answered (they are dropped), and max_turns=2 gives one exchange: the "
-    "model is shown a conversation that did not happen. AutoGRAMS 0.6.0 is wrong here too in "
-    "another way (max_turns=1 gives all three exchanges, 2 the same misplaced pair), so the "
-    "expectation is the plain one: the last N replies, each after the messages it answered",
-)
 def test_max_turns_after_an_exit_keeps_each_reply_with_its_messages():
     HISTORIES.clear()
     _, memory, replies = run_turns(
@@ -406,15 +388,6 @@ def chatbot_root(user_reply):
     reply("bye")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: an @autograms_chatbot root driven the docs' way (with use_memory(m): "
-    "result = chatbot(user_reply=text)) keeps the turns of the 'normal' and 'local' calls it "
-    "made: after ask_normal returns, the root's history (and so every prompt it sends) holds "
-    "'name?' and the user's answer, after ask_local 'city?' too; AutoGRAMS 0.6.0 drops them "
-    "(the root's history is the opening 'hello' alone), as this library does for the same bot "
-    "through Autogram.reply and for an @autograms_function root under use_memory",
-)
 def test_chatbot_root_under_use_memory_drops_normal_and_local_turns():
     ROOT_HISTORIES.clear()
     autogram = Autogram(root_function=chatbot_root, test_mode=True)

@@ -37,7 +37,7 @@ from .models.records import (
     StreamingChatModel,
 )
 from .models.structured import request_structured, spec_from_structure
-from .models.tokens import counter_for_model
+from .models.tokens import MESSAGE_OVERHEAD, REPLY_PRIMING, counter_for_model
 
 logger = logging.getLogger("autograms")
 
@@ -159,12 +159,17 @@ def call_llm(
     call_type: str = "chat_completion",
     **kwargs: Any,
 ) -> Result[str]:
-    """The reply to one prompt (its start cut to fit ``chatbot_max_input_len``)."""
+    """The reply to one prompt (its start cut to fit ``chatbot_max_input_len``, as AutoGRAMS
+    cuts it: the prompt is the caller's text, not a conversation with turns to drop)."""
     if call_type != "chat_completion":
         raise ValueError(
             f"call_type {call_type!r} is not supported: only 'chat_completion' is "
             "(the legacy completions endpoint is not used)"
         )
+    counter = counter_for_model(kwargs.get("model") or config.chatbot_path)
+    room = max(config.chatbot_max_input_len - REPLY_PRIMING - MESSAGE_OVERHEAD, 1)
+    if counter.count(prompt) > room:
+        prompt = counter.tail(prompt, room)
     return complete_messages(client, config, [{"role": "user", "content": prompt}], **kwargs)
 
 

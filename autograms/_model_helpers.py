@@ -436,7 +436,7 @@ def get_turn_history(
         memory.config,
         counter_for_model(memory.config.chatbot_path),
         max_turns=max_turns,
-        fit=False,
+        history=True,
     )
     inputs = [m["content"] for m in messages if m["role"] == "user"]
     outputs = [m["content"] for m in messages if m["role"] == "assistant"]

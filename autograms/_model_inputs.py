@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # a session is loaded without the model layer
-    from .models.records import ChatRequest
+    from .models.records import ChatRequest, OutputSpec
 
 #: the function AutoGRAMS logged a helper's model call under, by the kind of request
 _FUNCTION_OF_KIND = {
@@ -69,9 +69,18 @@ def logged_inputs(function: str, sent: ChatRequest) -> tuple[str, dict[str, Any]
     if function == "call_classifier":
         inputs["answer_choices"] = list(sent.choices)
     elif function == "call_object_model" and sent.output is not None:
-        schema = sent.output.validation_schema or sent.output.schema
-        inputs["obj_structure"] = json.loads(json.dumps(schema))  # a copy, as plain JSON
+        inputs["obj_structure"] = _response_format(sent.output)
     return function, inputs
+
+
+def _response_format(output: OutputSpec) -> dict[str, Any]:
+    """The structured output asked for as AutoGRAMS logged it: the ``response_format`` of
+    its request (a copy, as plain JSON)."""
+    schema = json.loads(json.dumps(output.schema))
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": output.name, "strict": output.strict, "schema": schema},
+    }
 
 
 @dataclass(frozen=True)

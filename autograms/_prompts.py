@@ -26,7 +26,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import AGENT_NAME_TOKEN, INSTRUCTION_TOKEN, LAST_RESPONSE_TOKEN, AutogramConfig
+from .config import (
+    AGENT_NAME_TOKEN,
+    AUTOGRAMS_INSTRUCTION_TEMPLATE,
+    INSTRUCTION_TOKEN,
+    LAST_RESPONSE_TOKEN,
+    AutogramConfig,
+)
 from .models.tokens import (
     MESSAGE_OVERHEAD,
     REPLY_PRIMING,
@@ -67,10 +73,11 @@ class PromptStyle:
     @classmethod
     def from_config(cls, config: AutogramConfig) -> PromptStyle:
         """The style an AutogramConfig asks for."""
+        template = config.instruction_template
         return cls(
             user_label=config.user_name,
             instruction_label=config.instruction_name.upper(),
-            instruction_template=config.instruction_template,
+            instruction_template=None if template == AUTOGRAMS_INSTRUCTION_TEMPLATE else template,
             agent_name=config.agent_name,
             system_prompt_in_turns=config.system_prompt_in_turns,
         )
@@ -86,14 +93,15 @@ def assemble(
     max_turns: int | None = None,
     question: bool = False,
     multi_modal_inputs: Sequence[Mapping[str, Any]] | None = None,
-    fit: bool = True,
+    history: bool = False,
 ) -> list[dict[str, Any]]:
     """The messages a helper sends: built in the config's style, a chat prompt cut to
-    ``chatbot_max_input_len`` unless not `fit` (``get_turn_history()`` shows the whole
-    conversation, as in AutoGRAMS) and a decision's sent whole (as AutoGRAMS sends it: its
+    ``chatbot_max_input_len`` and a decision's sent whole (as AutoGRAMS sends it: its
     ``max_turns`` bounds it), with the system prompt left out for decisions if
     ``exclude_classifier_system_prompt``, and folded into the first user message if
-    ``system_prompt_in_turns``."""
+    ``system_prompt_in_turns``. As a `history` (what ``get_turn_history()`` returns) they are
+    neither cut nor folded: the whole conversation and the system prompt apart, as in
+    AutoGRAMS, whose requests alone fold it."""
     classifier = role == "classifier"
     messages = build_messages(
         conversation,
@@ -104,7 +112,9 @@ def assemble(
         multi_modal_inputs=multi_modal_inputs,
         include_system=not (classifier and config.exclude_classifier_system_prompt),
     )
-    if fit and not classifier:
+    if history:
+        return messages
+    if not classifier:
         messages = fit_to_budget(messages, config.chatbot_max_input_len, counter)
     return merge_system_prompt(messages) if config.system_prompt_in_turns else messages
 
@@ -293,8 +303,9 @@ def fit_to_budget(
 
     A system prompt longer than half the budget is cut to that half (keeping its start) and
     ends with "..." after the cut, as AutoGRAMS cuts it, so the model sees it stop; then the
-    oldest user/assistant pairs are dropped; then the start of the last message is cut,
-    keeping the instruction at its end.
+    oldest user/assistant pairs are dropped. The last message (the user's words and the
+    instruction) is sent whole even when it alone is over the budget, as AutoGRAMS sends it:
+    a cut one would lose the message or the start of the instruction.
     """
     result = [dict(m) for m in messages]
     if isinstance(counter, TokenCounter) and _bytes_fit(result, budget - REPLY_PRIMING):
@@ -318,10 +329,6 @@ def fit_to_budget(
         kept -= (len(result) - kept) % 2
         kept = max(kept, min(len(result), 2 - len(result) % 2))
         del result[: len(result) - kept]
-    total = budget - room + newest.total(kept)
-    if total > budget and result:
-        keep = max(newest.costs[0] - (total - budget) - MESSAGE_OVERHEAD, 1)
-        result[-1] = _cut_message_start(result[-1], keep, counter)
     return head + result
 
 
@@ -355,12 +362,6 @@ class _NewestCosts:
             spent -= self.costs[fitting]
         return fitting
 
-    def total(self, newest: int) -> int:
-        """The cost of the `newest` messages together."""
-        while len(self.costs) < newest:
-            self._count_next()
-        return sum(self.costs[:newest])
-
     def _count_next(self) -> None:
         cost = _cost(self._messages[-1 - len(self.costs)], self._counter)
         self.costs.append(cost)
@@ -369,17 +370,6 @@ class _NewestCosts:
 
 def _cost(message: Mapping[str, Any], counter: TokenCounter) -> int:
     return counter.count(message_text(message)) + MESSAGE_OVERHEAD
-
-
-def _cut_message_start(message: dict[str, Any], keep: int, counter: TokenCounter) -> dict[str, Any]:
-    content = message["content"]
-    if isinstance(content, str):
-        return {**message, "content": counter.tail(content, keep)}
-    parts = [dict(part) for part in content]
-    text_parts = [p for p in parts if p.get("type") == "text"]
-    if text_parts:
-        text_parts[0]["text"] = counter.tail(text_parts[0]["text"], keep)
-    return {**message, "content": parts}
 
 
 def yes_no_question(question: str, prefix: str | None = None) -> tuple[str, tuple[str, str]]:

@@ -29,6 +29,9 @@ REPLY_START_TYPES = ("suffix", "prefix", "none")
 INSTRUCTION_TOKEN = "<instruction>"
 LAST_RESPONSE_TOKEN = "<last_response>"
 AGENT_NAME_TOKEN = "<agent_name>"
+#: AutoGRAMS' default ``instruction_template``, which its prompts never applied: a config
+#: copied from AutoGRAMS field by field passes it, and gets the built-in format
+AUTOGRAMS_INSTRUCTION_TEMPLATE = "<last_response>\n\nInstruction for <agent_name>: <instruction>"
 #: the phrases ``banned_phrases="default"`` stands for (AutoGRAMS' list)
 DEFAULT_BANNED_PHRASES = (
     "that request",
@@ -126,7 +129,8 @@ class AutogramConfig:
     #: model name for embeddings
     embedding_path: str = "text-embedding-3-small"
     #: format of the final prompt message, with <last_response> (the user's pending
-    #: messages), <instruction> and optionally <agent_name> (None: built-in format)
+    #: messages), <instruction> and optionally <agent_name> (None, or AutoGRAMS' default
+    #: template, which its prompts never applied: the built-in format)
     instruction_template: str | None = None
     #: accepted for compatibility ("suffix", "prefix" or "none"); has no effect, as in AutoGRAMS
     reply_start_type: str = "suffix"

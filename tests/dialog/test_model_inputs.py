@@ -117,7 +117,8 @@ def test_with_all_every_entry_holds_the_messages_the_model_was_sent(seed: int) -
         if entry["function_name"] == "call_classifier":
             assert entry["function_inputs"]["answer_choices"] == list(request.choices)
         if entry["function_name"] == "call_object_model":
-            assert entry["function_inputs"]["obj_structure"]["required"] == ["name", "city"]
+            structure = entry["function_inputs"]["obj_structure"]  # AutoGRAMS: response_format
+            assert structure["json_schema"]["schema"]["required"] == ["name", "city"]
 
 
 def test_each_entry_names_autograms_function_and_the_helper_called() -> None:

@@ -260,11 +260,16 @@ def test_fit_to_budget_cuts_a_long_system_prompt_to_half_and_keeps_its_start():
     assert fitted[1] == messages[1]
 
 
-def test_fit_to_budget_cuts_the_start_of_the_last_message_keeping_the_instruction():
+def test_fit_to_budget_sends_a_last_message_over_the_budget_whole():
+    """As AutoGRAMS sends it: the earlier turns go, the user's words and the instruction stay
+    (a cut would lose the message or the start of the instruction)."""
     text = "User: " + "blah " * 2000 + "\n\nINSTRUCTION: answer briefly"
-    fitted = fit_to_budget([{"role": "user", "content": text}], 100, COUNTER)
-    assert fitted[0]["content"].endswith("INSTRUCTION: answer briefly")
-    assert count_messages(fitted, COUNTER) <= 100
+    earlier = [
+        {"role": "user", "content": "INSTRUCTION: hi"},
+        {"role": "assistant", "content": "x"},
+    ]
+    fitted = fit_to_budget([*earlier, {"role": "user", "content": text}], 100, COUNTER)
+    assert fitted == [{"role": "user", "content": text}]
 
 
 def _fit_by_the_rule(messages, budget, counter):
@@ -277,10 +282,6 @@ def _fit_by_the_rule(messages, budget, counter):
         head[0]["content"] = counter.head(head[0]["content"], budget // 2) + "..."
     while count_messages(head + result, counter) > budget and len(result) > 2:
         del result[:2]
-    total = count_messages(head + result, counter)
-    if total > budget and result:
-        keep = max(counter.count(result[-1]["content"]) - (total - budget), 1)
-        result[-1] = {**result[-1], "content": counter.tail(result[-1]["content"], keep)}
     return head + result
 
 

@@ -102,17 +102,6 @@ def long_instruction_bot():
     reply("bye")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: with chatbot_max_input_len=200, a prompt whose last turn (the user's message "
-    "and the instruction) is longer than the budget is sent cut from the left, mid-word: the "
-    "model gets ' and precise. Be kind ...' without the 'User: I would like a pizza ...' message "
-    "or the start of the instruction, so it answers an instruction it cannot read about a message "
-    "it never saw. AutoGRAMS 0.6.0 drops the earlier turns and sends the last one whole ('User: I "
-    "would like a pizza with olives please\\n\\nINSTRUCTION: Answer the user. Be kind ...', "
-    "1,337 characters: its truncate_turn_input meant to cut it too, but measures the first turn "
-    "instead of the last); the README does not list the difference",
-)
 def test_a_last_turn_over_the_budget_keeps_the_users_message(server):
     run_turns(
         long_instruction_bot,
@@ -166,16 +155,6 @@ def long_schema_bot():
     reply("bye")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: a structured request on a server other than OpenAI's (chatbot_type='proxy') "
-    "carries AutoGRAMS' schema sentence; with chatbot_max_input_len=200 and a 40-key "
-    "generate_fixed_dict the last turn is cut from the left, so the model is sent "
-    "'...: Fill the order form.\\nYour output must adhere ...' or less, without the user's "
-    "message 'User: I want two pizzas' (the answer is made up from nothing). AutoGRAMS 0.6.0 "
-    "sends 'User: I want two pizzas\\n\\nINSTRUCTION: Fill the order form.\\nYour output "
-    "must adhere to the following json schema: ...' whole",
-)
 def test_a_structured_request_over_the_budget_keeps_the_users_message(server):
     run_turns(
         long_schema_bot,
@@ -202,15 +181,6 @@ def history_bot():
     reply("bye")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: with system_prompt_in_turns=True, get_turn_history() returns the system "
-    "prompt glued to the first input turn ('You are an agent.\\n\\nINSTRUCTION: Reply to the "
-    "user.') and again as its third element, so a bot building its own messages from it "
-    "(call_chat_completion) sends the system prompt twice. AutoGRAMS 0.6.0 returns the turns "
-    "without it (first input 'INSTRUCTION: Reply to the user.'); only the request puts it in "
-    "the first turn (both libraries send the same request)",
-)
 def test_turn_history_with_system_prompt_in_turns_is_the_plain_history(server):
     HISTORIES.clear()
     run_turns(
@@ -250,16 +220,6 @@ def template_bot():
     reply("bye")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: AutogramConfig(instruction_template=<AutoGRAMS' own default template, "
-    "'<last_response>\\n\\nInstruction for <agent_name>: <instruction>'>) changes every prompt's "
-    "last turn to 'User: I like pizza\\n\\nInstruction for Agent: Answer.' (earlier turns keep "
-    "'INSTRUCTION: ...'), so a team copying its AutoGRAMS config field by field gets other "
-    "prompts. AutoGRAMS 0.6.0 sends 'User: I like pizza\\n\\nINSTRUCTION: Answer.' with or "
-    "without the template (its prompts never read it), and the README's 'Coming from AutoGRAMS' "
-    "does not list instruction_template",
-)
 def test_autograms_default_instruction_template_sends_autograms_prompts(server):
     config = proxy_config(server, instruction_template=AUTOGRAMS_DEFAULT_TEMPLATE)
     run_turns(template_bot, ["", "I like pizza", "more"], config)
@@ -296,13 +256,6 @@ def test_json_decisions_go_to_the_classifier_path(server):
     assert body["model"] == "judge-model", body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the README's 'Coming from AutoGRAMS' does not say that json-mode decisions (the "
-    "default here) are sent to classifier_path while AutoGRAMS 0.6.0 sent them to chatbot_path "
-    "(AutogramConfig(classifier_path='judge-model'): model 'gpt-4o' there, 'judge-model' here): "
-    "a team that set classifier_path to a model its server lacks now gets errors on every decision",
-)
 def test_readme_lists_that_json_decisions_now_use_classifier_path():
     bullets = [b for b in coming_from_bullets() if "classifier_path" in b]
     assert any("json" in b and "chatbot_path" in b for b in bullets), bullets
@@ -318,15 +271,6 @@ def structured_bot():
     reply("bye")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: with log_model_inputs='all' a structured call's function_inputs['obj_structure'] "
-    "is the bare JSON schema ({'type': 'object', 'properties': {'data': ...}}); the README says "
-    "function_inputs holds the prompt 'in AutoGRAMS' form (... obj_structure)', and AutoGRAMS "
-    "0.6.0 logged the response_format it sent: {'type': 'json_schema', 'json_schema': {'name': "
-    "'list_of_strings', 'strict': True, 'schema': {...}}} (a script reading "
-    "obj_structure['json_schema']['name'] gets KeyError)",
-)
 def test_logged_obj_structure_is_autograms_response_format(server):
     _, memory, _ = run_turns(
         structured_bot, ["", "here"], proxy_config(server, log_model_inputs="all")

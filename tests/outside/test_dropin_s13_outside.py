@@ -127,16 +127,6 @@ def document_bot():
     reply("bye")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: with the default config (chatbot_max_input_len 3500) a pasted document of "
-    "~4,800 tokens is sent to reply_instruction's model without its first ~7,600 characters: "
-    "the prompt starts mid-document (' beta gamma delta ...'), the 'User: TITLE: The dragon "
-    "report.' line is gone, and nothing tells the bot or the user. AutoGRAMS 0.6.0 sends the "
-    "message whole (27,678 characters; its cut of the last turn never fires), and the README's "
-    "'Coming from AutoGRAMS' does not list the difference (it says decisions send a long message "
-    "whole 'as AutoGRAMS')",
-)
 def test_a_long_pasted_document_reaches_the_model_from_its_start(server):
     run_turns(document_bot, ["", DOCUMENT, "thanks"], proxy_config(server))
     (request,) = sent(server)
@@ -376,15 +366,6 @@ def drive_with_use_memory(autogram, root, messages):
     return replies
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: driven the docs' way (with autogram.use_memory(m): add_user_reply(text); "
-    "result = chatbot()), once the root has returned and starts over, a conv_scope='normal' "
-    "(or 'local') call's turns stay in the root's history: after ask_name() returns on the second run the "
-    "root's prompts show 'User: m5 -> name?' and 'User: m6'. The first run drops them, as does "
-    "Autogram.reply on both runs; AutoGRAMS 0.6.0 drops them on both runs either way "
-    "(['User: m4 ... Reply to the user.', 'User: m5\\\\n\\\\nINSTRUCTION: '], ['Hello'])",
-)
 @pytest.mark.parametrize("scope", ["normal", "local"])
 def test_use_memory_drops_a_normal_calls_turns_on_the_second_run(scope):
     ROOT_HISTORIES.clear()
@@ -498,14 +479,6 @@ def prompted_bot():
     reply("end")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="silent: driven the docs' way (use_memory, add_user_reply, the root called), once the "
-    "root has returned and starts over, the system prompt it set (append_system_prompt('Extra.')) "
-    "is gone after a conv_scope='normal' call returns: get_system_prompt() and every later "
-    "prompt give 'You are an agent.'; the first run keeps it, as Autogram.reply does on both runs "
-    "and AutoGRAMS 0.6.0 either way ('You are an agent.\\\\nExtra.')",
-)
 def test_use_memory_keeps_the_roots_system_prompt_on_the_second_run():
     PROMPTS.clear()
     autogram = Autogram(root_function=prompted_bot, test_mode=True)

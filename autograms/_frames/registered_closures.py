@@ -188,14 +188,20 @@ def _reach(found: Registered) -> None:
         for inner in _parts(obj):
             if id(inner) in found.held or id(inner) in module_level:
                 continue
-            kind = type(inner)
-            if kind in WALKED_ONLY or (kind not in _NOT_HELD and not isinstance(inner, type)):
+            if _followed(inner):
                 found.held[id(inner)] = (item, inner)
                 pending.append((item, inner))
 
 
 #: Containers walked through but not saved as held (immutable: copies are alike).
 WALKED_ONLY = frozenset({tuple, frozenset})
+
+
+def _followed(obj: Any) -> bool:
+    """Whether the scan follows `obj`: a container it walks through, or an object it may
+    save as held (not a value alike when equal, not one saved by name)."""
+    kind = type(obj)
+    return kind in WALKED_ONLY or (kind not in _NOT_HELD and not isinstance(obj, type))
 
 
 def _parts(obj: Any) -> list[Any]:
@@ -256,9 +262,7 @@ def _register(found: Registered, item: Any, namespace: dict) -> None:
         _register_function(found, item, namespace)
         return
     for held in _slots(item, kind):
-        if type(held) in WALKED_ONLY or (
-            type(held) not in _NOT_HELD and not isinstance(held, type)
-        ):
+        if _followed(held):
             found.held.setdefault(id(held), (item, held))
     inner = _CALLING[kind](item) if kind in _CALLING else None
     if type(inner) in _CALLABLES:
@@ -280,8 +284,7 @@ def _register_function(found: Registered, function: types.FunctionType, namespac
         for index, cell in enumerate(function.__closure__ or ()):
             found.cells.setdefault(id(cell), (function, index))
             held = _contents(cell)
-            kind = type(held)
-            if kind in WALKED_ONLY or (kind not in _NOT_HELD and not isinstance(held, type)):
+            if _followed(held):
                 found.held.setdefault(id(held), (function, held))
 
 

@@ -673,7 +673,9 @@ def _unnamed_script(unnamed: str, named: str) -> bool:
     a named script (``__main__(bot):f``): neither says they differ."""
     module, _, qualname = unnamed.rpartition(":")
     named_module, _, named_qualname = named.rpartition(":")
-    return module == "__main__" and named_qualname == qualname and named_module[:9] == "__main__("
+    return (
+        module == "__main__" and named_qualname == qualname and named_module.startswith("__main__(")
+    )
 
 
 def _loaded_function(name: str) -> Any:
